@@ -1,0 +1,49 @@
+// Folder boundaries from DESIGN.md ("Layout"): dependencies point one way,
+// cli → pipeline → (source, reconcile, sink) → (binlog, db, model).
+import tseslint from 'typescript-eslint';
+
+const restrict = (files, patterns, extra = []) => ({
+  files,
+  rules: {
+    'no-restricted-imports': ['error', { patterns: [...patterns, ...extra] }],
+  },
+});
+
+const up = (folder) => ({ group: [`../${folder}/*`, `../../${folder}/*`], message: `this folder may not import src/${folder}/ (DESIGN.md layout)` });
+const pkg = (name, why) => ({ group: [name, `${name}/*`], message: why });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // The decoder is pure: nothing of the project but errors.ts, no I/O, no drivers.
+  restrict(['src/binlog/**/*.ts'], [
+    up('model'), up('source'), up('reconcile'), up('db'), up('sink'), up('pipeline'), up('config'), up('cli'),
+    pkg('mysql2', 'src/binlog is pure: no driver'), pkg('@vlasky/zongji', 'src/binlog is pure: no driver'),
+    pkg('node:fs', 'src/binlog is pure: no I/O'), pkg('node:net', 'src/binlog is pure: no I/O'),
+  ]),
+  restrict(['src/model/**/*.ts'], [
+    up('source'), up('reconcile'), up('db'), up('sink'), up('pipeline'), up('config'), up('cli'),
+    pkg('mysql2', 'only src/db imports mysql2'),
+  ]),
+  restrict(['src/reconcile/**/*.ts'], [
+    up('db'), up('source'), up('sink'), up('pipeline'), up('cli'),
+    pkg('mysql2', 'reconcile sees the DR only through model ports'), pkg('@vlasky/zongji', 'zongji lives in src/source/'),
+  ]),
+  restrict(['src/source/**/*.ts'], [up('reconcile'), up('db'), up('sink'), up('pipeline'), up('cli'), pkg('mysql2', 'only src/db imports mysql2')]),
+  restrict(['src/db/**/*.ts'], [up('reconcile'), up('source'), up('sink'), up('pipeline'), up('cli'), pkg('@vlasky/zongji', 'zongji lives in src/source/')]),
+  restrict(['src/sink/**/*.ts'], [up('pipeline'), up('cli'), up('source'), pkg('@vlasky/zongji', 'zongji lives in src/source/')]),
+  restrict(['src/pipeline/**/*.ts'], [up('cli'), pkg('mysql2', 'only src/db imports mysql2'), pkg('@vlasky/zongji', 'zongji lives in src/source/')]),
+  restrict(['src/config/**/*.ts'], [up('source'), up('db'), up('sink'), up('pipeline'), up('cli'), pkg('mysql2', 'only src/db imports mysql2')]),
+  // Only the CLI touches process.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**/*.ts', 'src/**/*.test.ts'],
+    rules: { 'no-restricted-globals': ['error', { name: 'process', message: 'only src/cli/ touches process (DESIGN.md)' }] },
+  },
+);
