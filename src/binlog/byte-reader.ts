@@ -187,14 +187,14 @@ export class ByteReader {
 
   latin1(n: number): string {
     this.need(n);
-    const s = this.buf.latin1Slice(this.pos, this.pos + n);
+    const s = this.buf.toString('latin1', this.pos, this.pos + n);
     this.pos += n;
     return s;
   }
 
   utf8(n: number): string {
     this.need(n);
-    const s = this.buf.utf8Slice(this.pos, this.pos + n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
     return s;
   }

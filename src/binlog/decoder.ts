@@ -1,0 +1,421 @@
+/**
+ * The streaming binlog decoder: chunks of any size in, typed events out. Pure: no I/O. One
+ * reader is repositioned per event; an event that lies wholly inside the current chunk is decoded
+ * straight from it, and only an event that spans chunks is assembled in a reusable buffer, so a
+ * large file costs one pass over its bytes (pg-protocol's approach, STYLE.md).
+ */
+import { BinlogError, BinlogErrorCode, type ErrorDetails } from '../errors.js';
+import { ByteReader, ShortReadError } from './byte-reader.js';
+import { crc32 } from './crc32.js';
+import { EventType, eventTypeName } from './event-types.js';
+import { ChecksumAlgorithm, type BinlogEvent, type DecodeWarning, type FormatDescription, type TableMap } from './event.js';
+import {
+  decodeBinlogCheckpoint,
+  decodeHeartbeat,
+  decodeIncident,
+  decodeIntvar,
+  decodeRand,
+  decodeRotate,
+  decodeRowsQuery,
+  decodeUserVar,
+  decodeXaPrepare,
+  decodeXid,
+} from './events/control-events.js';
+import { decodeFormatDescription, postHeaderLength } from './events/format-description.js';
+import { decodeGtidList, decodeMariadbGtid, decodeMysqlGtid, decodePreviousGtids } from './events/gtid-events.js';
+import { decodeQuery } from './events/query-event.js';
+import { decodeRows, rowsKind } from './events/rows-event.js';
+import { decodeTableMap, type SchemaHints } from './events/table-map.js';
+import { readTransactionPayload } from './events/transaction-payload.js';
+import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_BINLOG_IN_USE_F, readHeader, type EventHeader } from './header.js';
+
+export interface DecoderOptions {
+  /** Named in errors and warnings. */
+  readonly file?: string;
+  /** The stream starts with the 4-byte magic (files do; replication streams do not). Default true. */
+  readonly expectMagic?: boolean;
+  /** Offset of the first byte pushed (default 0, the start of the file). */
+  readonly startOffset?: number;
+  /** Verify CRC32 checksums when the format description announces them. Default true. */
+  readonly verifyChecksums?: boolean;
+  /** Decode ANNOTATE_ROWS text (42% of a MariaDB binlog's bytes); when false, sql is null. Default true. */
+  readonly annotations?: boolean;
+  /** Column names, signedness and charsets for binlogs logged without full metadata. */
+  readonly schemaHints?: SchemaHints;
+  /** Called for non-fatal findings: unknown event types and the like. */
+  readonly onWarning?: (warning: DecodeWarning) => void;
+  /** Largest event accepted (default 1 GiB + 64 KiB, above max_allowed_packet); bigger sizes are corruption. */
+  readonly maxEventSize?: number;
+  /** Format description to assume before one is read (a stream joined mid-file). */
+  readonly formatDescription?: FormatDescription;
+}
+
+/** Bytes left over at the end of the input: a partial event, as a crash leaves it. */
+export interface IncompleteTail {
+  readonly offset: number;
+  readonly bytes: number;
+  /** The size the partial event's header claims, when its header was complete. */
+  readonly claimedSize: number | null;
+  readonly typeCode: number | null;
+}
+
+const DEFAULT_MAX_EVENT = 1024 * 1024 * 1024 + 65536;
+
+/** Whether an event belongs to the "known, but nothing for us" group. */
+function isIgnoredType(type: number): boolean {
+  switch (type) {
+    case EventType.START_V3:
+    case EventType.LOAD:
+    case EventType.SLAVE:
+    case EventType.CREATE_FILE:
+    case EventType.APPEND_BLOCK:
+    case EventType.EXEC_LOAD:
+    case EventType.DELETE_FILE:
+    case EventType.NEW_LOAD:
+    case EventType.BEGIN_LOAD_QUERY:
+    case EventType.EXECUTE_LOAD_QUERY:
+    case EventType.IGNORABLE:
+    case EventType.TRANSACTION_CONTEXT:
+    case EventType.VIEW_CHANGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+export class BinlogDecoder {
+  readonly #file: string;
+  readonly #verify: boolean;
+  readonly #annotations: boolean;
+  readonly #hints: SchemaHints | undefined;
+  readonly #onWarning: ((w: DecodeWarning) => void) | undefined;
+  readonly #maxEvent: number;
+  readonly #reader = new ByteReader();
+  #fde: FormatDescription | null;
+  readonly #tableMaps = new Map<number, TableMap>();
+  /** Raw body bytes of the last table map per id: an identical map reuses its decoded form. */
+  readonly #tableMapBytes = new Map<number, Buffer>();
+  #needMagic: boolean;
+  /** File offset of the first byte not yet consumed. */
+  #position: number;
+  /** Partial event carried across chunks. */
+  #pending: Buffer = Buffer.alloc(0);
+  #pendingLength = 0;
+  #eventsSeen = 0;
+
+  constructor(options: DecoderOptions = {}) {
+    this.#file = options.file ?? '<stream>';
+    this.#verify = options.verifyChecksums ?? true;
+    this.#annotations = options.annotations ?? true;
+    this.#hints = options.schemaHints;
+    this.#onWarning = options.onWarning;
+    this.#maxEvent = options.maxEventSize ?? DEFAULT_MAX_EVENT;
+    this.#needMagic = options.expectMagic ?? true;
+    this.#position = options.startOffset ?? 0;
+    this.#fde = options.formatDescription ?? null;
+  }
+
+  /** File offset of the next byte the decoder has not consumed (the end of the last complete event). */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The format description in force, once read. */
+  get formatDescription(): FormatDescription | null {
+    return this.#fde;
+  }
+
+  /** Number of complete events decoded so far. */
+  get eventsSeen(): number {
+    return this.#eventsSeen;
+  }
+
+  /** Decodes every complete event in `chunk` (plus any partial event carried from earlier chunks). */
+  push(chunk: Buffer): BinlogEvent[] {
+    const out: BinlogEvent[] = [];
+    let at = 0;
+    if (this.#needMagic) {
+      // Gather the 4 magic bytes, which may themselves be split.
+      const take = Math.min(4 - this.#pendingLength, chunk.length);
+      this.#append(chunk, 0, take);
+      at = take;
+      if (this.#pendingLength < 4) return out;
+      if (this.#pending.compare(BINLOG_MAGIC, 0, 4, 0, 4) !== 0) {
+        const got = this.#pending.subarray(0, 4).toString('hex');
+        throw new BinlogError(BinlogErrorCode.BadMagic, `not a binlog: ${this.#file} starts with ${got}, expected fe62696e`, { file: this.#file, offset: 0 });
+      }
+      this.#pendingLength = 0;
+      this.#needMagic = false;
+      this.#position += 4;
+    }
+    // Complete a pending partial event first, copying only what it lacks.
+    if (this.#pendingLength > 0) {
+      if (this.#pendingLength < HEADER_LENGTH) {
+        const take = Math.min(HEADER_LENGTH - this.#pendingLength, chunk.length - at);
+        this.#append(chunk, at, take);
+        at += take;
+        if (this.#pendingLength < HEADER_LENGTH) return out;
+      }
+      const size = this.#checkedSize(this.#pending, 0);
+      const take = Math.min(size - this.#pendingLength, chunk.length - at);
+      this.#append(chunk, at, take);
+      at += take;
+      if (this.#pendingLength < size) return out;
+      this.#decodeAt(this.#pending, 0, size, out);
+      this.#pendingLength = 0;
+    }
+    // Whole events straight from the chunk.
+    while (chunk.length - at >= HEADER_LENGTH) {
+      const size = this.#checkedSize(chunk, at);
+      if (chunk.length - at < size) break;
+      this.#decodeAt(chunk, at, size, out);
+      at += size;
+    }
+    if (at < chunk.length) this.#append(chunk, at, chunk.length - at);
+    return out;
+  }
+
+  /** Ends the input; reports a partial event left over (normal after a crash), or null. */
+  end(): IncompleteTail | null {
+    if (this.#needMagic && this.#pendingLength < 4) {
+      if (this.#pendingLength === 0 && this.#position === 0) {
+        throw new BinlogError(BinlogErrorCode.BadMagic, `not a binlog: ${this.#file} is empty`, { file: this.#file, offset: 0 });
+      }
+      throw new BinlogError(BinlogErrorCode.BadMagic, `not a binlog: ${this.#file} is ${this.#pendingLength} bytes long, shorter than the 4-byte magic`, { file: this.#file, offset: 0 });
+    }
+    if (this.#pendingLength === 0) return null;
+    const header = this.#pendingLength >= HEADER_LENGTH;
+    return {
+      offset: this.#position,
+      bytes: this.#pendingLength,
+      claimedSize: header ? this.#pending.readUInt32LE(9) : null,
+      typeCode: this.#pendingLength >= 5 ? this.#pending[4]! : null,
+    };
+  }
+
+  #append(src: Buffer, from: number, length: number): void {
+    if (length <= 0) return;
+    const need = this.#pendingLength + length;
+    if (need > this.#pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.#pending.length * 2, 4096));
+      this.#pending.copy(grown, 0, 0, this.#pendingLength);
+      this.#pending = grown;
+    }
+    src.copy(this.#pending, this.#pendingLength, from, from + length);
+    this.#pendingLength = need;
+  }
+
+  #where(offset: number, eventType?: number): ErrorDetails {
+    return eventType === undefined ? { file: this.#file, offset } : { file: this.#file, offset, eventType };
+  }
+
+  #checkedSize(buf: Buffer, at: number): number {
+    const size = buf.readUInt32LE(at + 9);
+    if (size < HEADER_LENGTH || size > this.#maxEvent) {
+      const type = buf[at + 4]!;
+      throw new BinlogError(
+        BinlogErrorCode.CorruptEvent,
+        `corrupt event header at ${this.#file}:${this.#position}: size ${size} (type ${eventTypeName(type)}) is ${size < HEADER_LENGTH ? 'smaller than the 19-byte header' : `above the ${this.#maxEvent}-byte limit`}`,
+        this.#where(this.#position, type),
+      );
+    }
+    return size;
+  }
+
+  /** Verifies and decodes the event at buf[at, at+size), appending to `out`; advances the position. */
+  #decodeAt(buf: Buffer, at: number, size: number, out: BinlogEvent[]): void {
+    const offset = this.#position;
+    const header = readHeader(buf, at, offset);
+    let bodyEnd = at + size;
+    const isFde = header.typeCode === EventType.FORMAT_DESCRIPTION;
+    let fde = this.#fde;
+    if (isFde) {
+      this.#reader.reset(buf, at + HEADER_LENGTH, bodyEnd);
+      try {
+        fde = decodeFormatDescription(this.#reader);
+      } catch (e) {
+        throw this.#wrap(e, offset, header.typeCode);
+      }
+    }
+    if (fde === null) {
+      throw new BinlogError(BinlogErrorCode.MissingFormatDescription, `event ${eventTypeName(header.typeCode)} at ${this.#file}:${offset} comes before any format description event`, this.#where(offset, header.typeCode));
+    }
+    if (fde.checksumAlgorithm === ChecksumAlgorithm.CRC32) {
+      if (size < HEADER_LENGTH + 4) throw new BinlogError(BinlogErrorCode.CorruptEvent, `event at ${this.#file}:${offset} is too short to hold its checksum`, this.#where(offset, header.typeCode));
+      bodyEnd -= 4;
+      if (this.#verify) this.#verifyCrc(buf, at, size, header, isFde);
+    }
+    this.#position = offset + size;
+    this.#eventsSeen++;
+    if (isFde) {
+      this.#fde = fde;
+      out.push({ kind: 'format-description', header, ...fde, inUse: (header.flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0 });
+      return;
+    }
+    this.#reader.reset(buf, at + HEADER_LENGTH, bodyEnd);
+    try {
+      this.#decodeBody(this.#reader, header, fde, out, buf, at + HEADER_LENGTH, bodyEnd);
+    } catch (e) {
+      throw this.#wrap(e, offset, header.typeCode);
+    }
+  }
+
+  #verifyCrc(buf: Buffer, at: number, size: number, header: EventHeader, isFde: boolean): void {
+    const stored = buf.readUInt32LE(at + size - 4);
+    let computed: number;
+    if (isFde && header.flags & LOG_EVENT_BINLOG_IN_USE_F) {
+      // The server computes the FDE's checksum with the in-use flag cleared, then sets the flag
+      // in place while the file is open; mask it, or every crashed file fails at offset 4.
+      const flags = Buffer.from([buf[at + 17]! & ~LOG_EVENT_BINLOG_IN_USE_F, buf[at + 18]!]);
+      computed = crc32(buf.subarray(at, at + 17));
+      computed = crc32(flags, computed);
+      computed = crc32(buf.subarray(at + 19, at + size - 4), computed);
+    } else {
+      computed = crc32(buf.subarray(at, at + size - 4));
+    }
+    if (computed !== stored) {
+      const hex = (n: number): string => n.toString(16).padStart(8, '0');
+      throw new BinlogError(
+        BinlogErrorCode.ChecksumMismatch,
+        `checksum mismatch in ${eventTypeName(header.typeCode)} event at ${this.#file}:${header.offset} (${size} bytes): stored ${hex(stored)}, computed ${hex(computed)}`,
+        { ...this.#where(header.offset, header.typeCode), stored: hex(stored), computed: hex(computed) },
+      );
+    }
+  }
+
+  #wrap(e: unknown, offset: number, typeCode: number): BinlogError {
+    const name = eventTypeName(typeCode);
+    if (e instanceof BinlogError) {
+      if (e.details.file !== undefined) return e;
+      return new BinlogError(e.code, `${e.message} (${name} event at ${this.#file}:${offset})`, { ...e.details, ...this.#where(offset, typeCode) }, e);
+    }
+    if (e instanceof ShortReadError) {
+      return new BinlogError(BinlogErrorCode.CorruptEvent, `truncated ${name} event at ${this.#file}:${offset}: needed ${e.wanted} more bytes, ${e.available} left in the event`, this.#where(offset, typeCode), e);
+    }
+    return new BinlogError(BinlogErrorCode.CorruptEvent, `cannot decode ${name} event at ${this.#file}:${offset}: ${(e as Error).message}`, this.#where(offset, typeCode), e);
+  }
+
+  #decodeBody(r: ByteReader, header: EventHeader, fde: FormatDescription, out: BinlogEvent[], buf: Buffer, bodyStart: number, bodyEnd: number): void {
+    const type = header.typeCode;
+    switch (type) {
+      case EventType.QUERY:
+        out.push(decodeQuery(r, header, postHeaderLength(fde, type, 13), false));
+        return;
+      case EventType.QUERY_COMPRESSED:
+        out.push(decodeQuery(r, header, postHeaderLength(fde, type, 13), true));
+        return;
+      case EventType.XID:
+        out.push(decodeXid(r, header));
+        return;
+      case EventType.ROTATE:
+        out.push(decodeRotate(r, header, postHeaderLength(fde, type, 8)));
+        return;
+      case EventType.STOP:
+        out.push({ kind: 'stop', header });
+        return;
+      case EventType.INTVAR:
+        out.push(decodeIntvar(r, header));
+        return;
+      case EventType.RAND:
+        out.push(decodeRand(r, header));
+        return;
+      case EventType.USER_VAR:
+        out.push(decodeUserVar(r, header));
+        return;
+      case EventType.TABLE_MAP: {
+        const body = buf.subarray(bodyStart, bodyEnd);
+        const tableId = postHeaderLength(fde, type, 8) === 6 ? body.readUInt32LE(0) : body.readUIntLE(0, 6);
+        const previous = this.#tableMapBytes.get(tableId);
+        let map = this.#tableMaps.get(tableId);
+        if (!map || !previous || !previous.equals(body)) {
+          map = decodeTableMap(r, postHeaderLength(fde, type, 8), this.#hints);
+          this.#tableMaps.set(tableId, map);
+          // Copied: compared against the next map of this id after the chunk is gone.
+          this.#tableMapBytes.set(tableId, Buffer.from(body));
+        }
+        out.push({ kind: 'table-map', header, map });
+        return;
+      }
+      case EventType.GTID:
+        out.push(decodeMysqlGtid(r, header, postHeaderLength(fde, type, 42), false));
+        return;
+      case EventType.ANONYMOUS_GTID:
+        out.push(decodeMysqlGtid(r, header, postHeaderLength(fde, type, 42), true));
+        return;
+      case EventType.PREVIOUS_GTIDS:
+        out.push(decodePreviousGtids(r, header));
+        return;
+      case EventType.MARIADB_GTID:
+        out.push(decodeMariadbGtid(r, header));
+        return;
+      case EventType.GTID_LIST:
+        out.push(decodeGtidList(r, header));
+        return;
+      case EventType.BINLOG_CHECKPOINT:
+        out.push(decodeBinlogCheckpoint(r, header));
+        return;
+      case EventType.ANNOTATE_ROWS:
+        out.push({ kind: 'annotate-rows', header, sql: this.#annotations ? r.utf8(r.remaining) : null });
+        return;
+      case EventType.ROWS_QUERY:
+        out.push(decodeRowsQuery(r, header));
+        return;
+      case EventType.XA_PREPARE:
+        out.push(decodeXaPrepare(r, header));
+        return;
+      case EventType.INCIDENT:
+        out.push(decodeIncident(r, header));
+        return;
+      case EventType.HEARTBEAT:
+      case EventType.HEARTBEAT_V2:
+        out.push(decodeHeartbeat(r, header));
+        return;
+      case EventType.TRANSACTION_PAYLOAD: {
+        const { header: ph, events } = readTransactionPayload(r);
+        const inner: BinlogEvent[] = [];
+        this.#decodeInner(events, header, fde, inner);
+        out.push({ kind: 'transaction-payload', header, compression: ph.compression, payloadSize: ph.payloadSize, uncompressedSize: ph.uncompressedSize, events: inner });
+        return;
+      }
+      case EventType.START_ENCRYPTION:
+        throw new BinlogError(
+          BinlogErrorCode.Encrypted,
+          `encrypted binlog: ${this.#file} turns on MariaDB binlog encryption at offset ${header.offset}; the events after it cannot be read from the file. Read it through the server instead (--source mysql://…, the server decrypts), or copy it with mariadb-binlog --read-from-remote-server --raw`,
+          this.#where(header.offset, type),
+        );
+      case EventType.GTID_TAGGED:
+        throw new BinlogError(BinlogErrorCode.Unsupported, `tagged GTID events (MySQL 8.3+) are not decoded yet`, this.#where(header.offset, type));
+      default: {
+        const kind = rowsKind(type);
+        if (kind) {
+          out.push(decodeRows(r, header, postHeaderLength(fde, type, kind.v2 ? 10 : 8), kind, this.#tableMaps, { file: this.#file, offset: header.offset }));
+          return;
+        }
+        if (isIgnoredType(type)) {
+          out.push({ kind: 'ignored', header });
+          return;
+        }
+        this.#onWarning?.({ code: 'UNKNOWN_EVENT', message: `skipped unknown event type ${type} (${header.size} bytes) at ${this.#file}:${header.offset}`, offset: header.offset, eventType: type });
+        out.push({ kind: 'unknown', header });
+      }
+    }
+  }
+
+  /** Decodes the events inside a transaction payload: back to back, no checksums, no magic. */
+  #decodeInner(bytes: Buffer, outer: EventHeader, fde: FormatDescription, out: BinlogEvent[]): void {
+    const r = new ByteReader();
+    let at = 0;
+    while (at < bytes.length) {
+      if (bytes.length - at < HEADER_LENGTH) {
+        throw new BinlogError(BinlogErrorCode.CorruptEvent, `transaction payload at ${this.#file}:${outer.offset} ends inside an event header`);
+      }
+      const h = readHeader(bytes, at, outer.offset);
+      if (h.size < HEADER_LENGTH || at + h.size > bytes.length) {
+        throw new BinlogError(BinlogErrorCode.CorruptEvent, `transaction payload at ${this.#file}:${outer.offset} holds an event of ${h.size} bytes at payload offset ${at}, past its end`);
+      }
+      r.reset(bytes, at + HEADER_LENGTH, at + h.size);
+      this.#decodeBody(r, h, fde, out, bytes, at + HEADER_LENGTH, at + h.size);
+      at += h.size;
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * MariaDB's compressed events (log_bin_compress; sql/log_event.cc binlog_buf_compress): a header
+ * byte 0x80 | n, then the uncompressed length in n big-endian bytes, then a zlib stream.
+ */
+import { inflateSync } from 'node:zlib';
+import { BinlogError, BinlogErrorCode } from '../../errors.js';
+
+/** Inflates one MariaDB-compressed block; the result is a fresh buffer. */
+export function inflateMariadb(block: Buffer): Buffer {
+  const head = block[0];
+  if (head === undefined || (head & 0x80) === 0) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `compressed event: header byte ${head ?? 'missing'} lacks the 0x80 marker`);
+  }
+  const lengthBytes = head & 0x07;
+  if (lengthBytes < 1 || lengthBytes > 4 || block.length < 1 + lengthBytes) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `compressed event: bad length-of-length ${lengthBytes}`);
+  }
+  const expected = block.readUIntBE(1, lengthBytes);
+  let out: Buffer;
+  try {
+    out = inflateSync(block.subarray(1 + lengthBytes));
+  } catch (cause) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `compressed event: zlib stream is damaged (${(cause as Error).message})`, {}, cause);
+  }
+  if (out.length !== expected) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `compressed event: inflated to ${out.length} bytes, header says ${expected}`);
+  }
+  return out;
+}

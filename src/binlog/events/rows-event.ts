@@ -1,0 +1,223 @@
+/**
+ * WRITE/UPDATE/DELETE_ROWS v0/v1/v2, PARTIAL_UPDATE_ROWS and MariaDB's compressed rows events
+ * (libs/mysql/binlog/event/rows_event.cpp, sql/rpl_record.cc unpack_row; MariaDB sql/log_event.cc).
+ * Post-header: table id, flags, and for v2 an extra-data block. Body: column count, the bitmap of
+ * columns present in the (before) image, for updates the after-image bitmap, then rows: per
+ * image a NULL bitmap over the present columns and the non-NULL values. A column absent from an
+ * image stays `undefined` in the decoded row (MINIMAL/NOBLOB images), never null.
+ */
+import { BinlogError, BinlogErrorCode } from '../../errors.js';
+import { ByteReader, ShortReadError } from '../byte-reader.js';
+import type { ColumnDef, RowImage } from '../column.js';
+import { ColumnType, columnTypeName } from '../column-types.js';
+import { EventType } from '../event-types.js';
+import type { RowOperation, RowPair, RowsEvent, TableMap } from '../event.js';
+import type { EventHeader } from '../header.js';
+import { decodeColumnValue } from '../values/decode-value.js';
+import { applyJsonDiffs, readJsonDiffs } from '../values/json-diff.js';
+import { JsonValue } from '../values/json-value.js';
+import { inflateMariadb } from './mariadb-compression.js';
+
+const PARTIAL_JSON_UPDATES = 1;
+
+/** What a rows-event type code means: operation, layout version, compression. */
+export interface RowsKind {
+  readonly op: RowOperation;
+  readonly v2: boolean;
+  readonly compressed: boolean;
+  readonly partial: boolean;
+}
+
+/** The rows-event kind of a type code, or null for other events. */
+export function rowsKind(typeCode: number): RowsKind | null {
+  switch (typeCode) {
+    case EventType.PRE_GA_WRITE_ROWS:
+    case EventType.WRITE_ROWS_V1:
+      return { op: 'insert', v2: false, compressed: false, partial: false };
+    case EventType.PRE_GA_UPDATE_ROWS:
+    case EventType.UPDATE_ROWS_V1:
+      return { op: 'update', v2: false, compressed: false, partial: false };
+    case EventType.PRE_GA_DELETE_ROWS:
+    case EventType.DELETE_ROWS_V1:
+      return { op: 'delete', v2: false, compressed: false, partial: false };
+    case EventType.WRITE_ROWS_V2:
+      return { op: 'insert', v2: true, compressed: false, partial: false };
+    case EventType.UPDATE_ROWS_V2:
+      return { op: 'update', v2: true, compressed: false, partial: false };
+    case EventType.DELETE_ROWS_V2:
+      return { op: 'delete', v2: true, compressed: false, partial: false };
+    case EventType.PARTIAL_UPDATE_ROWS:
+      return { op: 'update', v2: true, compressed: false, partial: true };
+    case EventType.WRITE_ROWS_COMPRESSED_V1:
+      return { op: 'insert', v2: false, compressed: true, partial: false };
+    case EventType.UPDATE_ROWS_COMPRESSED_V1:
+      return { op: 'update', v2: false, compressed: true, partial: false };
+    case EventType.DELETE_ROWS_COMPRESSED_V1:
+      return { op: 'delete', v2: false, compressed: true, partial: false };
+    case EventType.WRITE_ROWS_COMPRESSED:
+      return { op: 'insert', v2: true, compressed: true, partial: false };
+    case EventType.UPDATE_ROWS_COMPRESSED:
+      return { op: 'update', v2: true, compressed: true, partial: false };
+    case EventType.DELETE_ROWS_COMPRESSED:
+      return { op: 'delete', v2: true, compressed: true, partial: false };
+    default:
+      return null;
+  }
+}
+
+/** Indexes of the columns whose bit is set (LSB-first bitmap). */
+function presentColumns(bits: Buffer, count: number): Int32Array {
+  let n = 0;
+  for (let i = 0; i < count; i++) if (bits[i >> 3]! & (1 << (i & 7))) n++;
+  const out = new Int32Array(n);
+  let k = 0;
+  for (let i = 0; i < count; i++) if (bits[i >> 3]! & (1 << (i & 7))) out[k++] = i;
+  return out;
+}
+
+/** Thrown inside the row loop; carries which column was being read. */
+class CellError extends Error {
+  constructor(
+    readonly column: ColumnDef,
+    readonly inner: unknown,
+  ) {
+    super('cell');
+  }
+}
+
+function readImage(r: ByteReader, columns: readonly ColumnDef[], present: Int32Array): RowImage {
+  const row: RowImage = new Array(columns.length);
+  const nullBytes = (present.length + 7) >> 3;
+  r.need(nullBytes);
+  const nullAt = r.pos;
+  r.pos += nullBytes;
+  const buf = r.buf;
+  for (let j = 0; j < present.length; j++) {
+    const col = columns[present[j]!]!;
+    if (buf[nullAt + (j >> 3)]! & (1 << (j & 7))) {
+      row[col.index] = null;
+      continue;
+    }
+    try {
+      row[col.index] = decodeColumnValue(r, col);
+    } catch (cause) {
+      throw new CellError(col, cause);
+    }
+  }
+  return row;
+}
+
+/**
+ * The after image of a PARTIAL_UPDATE_ROWS row: value options, then (with PARTIAL_JSON_UPDATES) a
+ * bitmap over the table's JSON columns; a JSON column with its bit set holds a diff vector that is
+ * applied to the same column of the before image.
+ */
+function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], present: Int32Array, jsonCount: number, before: RowImage): RowImage {
+  const options = r.lenenc();
+  let partialBits: Buffer | null = null;
+  if (options & PARTIAL_JSON_UPDATES) partialBits = r.bytes((jsonCount + 7) >> 3);
+  const row: RowImage = new Array(columns.length);
+  const nullBytes = (present.length + 7) >> 3;
+  const nullBits = r.bytes(nullBytes);
+  let jsonIndex = 0;
+  for (let j = 0; j < present.length; j++) {
+    const col = columns[present[j]!]!;
+    let partial = false;
+    if (col.type === ColumnType.JSON) {
+      partial = partialBits !== null && (partialBits[jsonIndex >> 3]! & (1 << (jsonIndex & 7))) !== 0;
+      jsonIndex++;
+    }
+    if (nullBits[j >> 3]! & (1 << (j & 7))) {
+      row[col.index] = null;
+      continue;
+    }
+    try {
+      if (partial) {
+        const length = r.uintLE(col.meta);
+        const diffs = readJsonDiffs(r, length);
+        const base = before[col.index];
+        if (!(base instanceof JsonValue)) {
+          throw new BinlogError(BinlogErrorCode.CorruptEvent, `partial JSON update of ${col.name} has no JSON before-image value to apply to`);
+        }
+        row[col.index] = new JsonValue(applyJsonDiffs(base.node, diffs));
+      } else {
+        row[col.index] = decodeColumnValue(r, col);
+      }
+    } catch (cause) {
+      throw new CellError(col, cause);
+    }
+  }
+  return row;
+}
+
+/** Where a rows event is being decoded, for error messages. */
+export interface RowsPlace {
+  readonly file: string;
+  readonly offset: number;
+}
+
+/**
+ * Decodes a rows event body. `maps` resolves the table id; a rows event whose table map was not
+ * seen (a file read from the middle of a transaction) is an error the caller reports.
+ */
+export function decodeRows(r: ByteReader, header: EventHeader, postHeader: number, kind: RowsKind, maps: ReadonlyMap<number, TableMap>, place: RowsPlace): RowsEvent {
+  const bodyStart = r.pos;
+  const tableId = postHeader === 6 ? r.u32le() : r.u48le();
+  const flags = r.u16le();
+  if (kind.v2 && postHeader >= 10) {
+    const extra = r.u16le();
+    if (extra < 2) throw new BinlogError(BinlogErrorCode.CorruptEvent, `rows event extra-data length ${extra} < 2`, { ...place, eventType: header.typeCode });
+    r.skip(extra - 2);
+  } else {
+    r.pos = Math.max(r.pos, bodyStart + postHeader);
+  }
+  const table = maps.get(tableId);
+  if (!table) {
+    throw new BinlogError(BinlogErrorCode.MissingTableMap, `rows event for table id ${tableId} without a preceding table map at ${place.file}:${place.offset} (was the file read from the middle of a transaction?)`, { ...place, eventType: header.typeCode });
+  }
+  const count = r.lenenc();
+  const columns = table.columns;
+  if (count > columns.length) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `rows event for ${table.schema}.${table.table} has ${count} columns, its table map ${columns.length}`, { ...place, table: `${table.schema}.${table.table}` });
+  }
+  const bitmapBytes = (count + 7) >> 3;
+  const present1 = presentColumns(r.bytes(bitmapBytes), count);
+  const present2 = kind.op === 'update' ? presentColumns(r.bytes(bitmapBytes), count) : present1;
+
+  let rowsReader = r;
+  if (kind.compressed) {
+    rowsReader = new ByteReader(inflateMariadb(r.rest()));
+  }
+  const jsonCount = kind.partial ? columns.filter((c) => c.type === ColumnType.JSON).length : 0;
+  const rows: RowPair[] = [];
+  const rr = rowsReader;
+  try {
+    while (rr.pos < rr.end) {
+      const first = readImage(rr, columns, present1);
+      if (kind.op === 'update') {
+        const after = kind.partial ? readPartialAfterImage(rr, columns, present2, jsonCount, first) : readImage(rr, columns, present2);
+        rows.push({ before: first, after });
+      } else if (kind.op === 'insert') {
+        rows.push({ before: null, after: first });
+      } else {
+        rows.push({ before: first, after: null });
+      }
+    }
+  } catch (e) {
+    if (e instanceof CellError) {
+      const col = e.column;
+      const cause = e.inner;
+      const what = `${table.schema}.${table.table} column ${col.name} (${columnTypeName(col.type)})`;
+      const details = { ...place, eventType: header.typeCode, table: `${table.schema}.${table.table}`, column: col.name };
+      if (cause instanceof ShortReadError) {
+        throw new BinlogError(BinlogErrorCode.CorruptEvent, `truncated rows event: ${cause.available} of ${cause.wanted} bytes for ${what} at ${place.file}:${place.offset}`, details, cause);
+      }
+      if (cause instanceof BinlogError) {
+        throw new BinlogError(cause.code, `${cause.message} (${what} at ${place.file}:${place.offset})`, { ...cause.details, ...details }, cause);
+      }
+      throw new BinlogError(BinlogErrorCode.CorruptEvent, `cannot decode ${what} at ${place.file}:${place.offset}: ${(cause as Error).message}`, details, cause);
+    }
+    throw e;
+  }
+  return { kind: 'rows', header, op: kind.op, table, flags, rows, partialJson: kind.partial };
+}

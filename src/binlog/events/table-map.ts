@@ -1,0 +1,294 @@
+/**
+ * TABLE_MAP_EVENT (libs/mysql/binlog/event/rows_event.cpp Table_map_event; MariaDB
+ * sql/log_event.cc): table id and flags (post-header), schema and table names, column types,
+ * per-column metadata, the NULL-ability bitmap, then optional metadata fields (type, length,
+ * value) when binlog_row_metadata is MINIMAL or FULL. Column definitions are built here once per
+ * table map, so the row loop only indexes them (STYLE.md rule 6).
+ */
+import { BinlogError, BinlogErrorCode } from '../../errors.js';
+import { ByteReader } from '../byte-reader.js';
+import type { ColumnDef } from '../column.js';
+import { ColumnType } from '../column-types.js';
+import type { TableMap } from '../event.js';
+import { readColumnMeta } from '../values/column-meta.js';
+
+/** What a schema (the DR's information_schema, `--schema-from`) knows of a column when the binlog does not say. */
+export interface ColumnHint {
+  readonly name?: string;
+  readonly unsigned?: boolean;
+  readonly collation?: number | null;
+  readonly enumLabels?: readonly string[];
+  readonly setLabels?: readonly string[];
+  readonly isJson?: boolean;
+}
+
+/** Supplies column hints for a table; returns undefined when it knows nothing of it. */
+export type SchemaHints = (schema: string, table: string, columnCount: number) => readonly ColumnHint[] | undefined;
+
+// Optional metadata field types (rows_event.h Table_map_event::Optional_metadata_field_type).
+const SIGNEDNESS = 1;
+const DEFAULT_CHARSET = 2;
+const COLUMN_CHARSET = 3;
+const COLUMN_NAME = 4;
+const SET_STR_VALUE = 5;
+const ENUM_STR_VALUE = 6;
+const GEOMETRY_TYPE = 7;
+const SIMPLE_PRIMARY_KEY = 8;
+const PRIMARY_KEY_WITH_PREFIX = 9;
+const ENUM_AND_SET_DEFAULT_CHARSET = 10;
+const ENUM_AND_SET_COLUMN_CHARSET = 11;
+const COLUMN_VISIBILITY = 12;
+
+/** Numeric columns carry a signedness bit (rows_event.cpp is_numeric_type). */
+function isNumeric(type: number): boolean {
+  switch (type) {
+    case ColumnType.TINY:
+    case ColumnType.SHORT:
+    case ColumnType.INT24:
+    case ColumnType.LONG:
+    case ColumnType.LONGLONG:
+    case ColumnType.NEWDECIMAL:
+    case ColumnType.FLOAT:
+    case ColumnType.DOUBLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Character columns carry a charset (rows_event.cpp is_character_type); ENUM/SET have their own list. */
+function isCharacter(type: number): boolean {
+  switch (type) {
+    case ColumnType.STRING:
+    case ColumnType.VAR_STRING:
+    case ColumnType.VARCHAR:
+    case ColumnType.BLOB:
+    case ColumnType.TINY_BLOB:
+    case ColumnType.MEDIUM_BLOB:
+    case ColumnType.LONG_BLOB:
+      return true;
+    default:
+      return false;
+  }
+}
+
+function isEnumOrSet(type: number): boolean {
+  return type === ColumnType.ENUM || type === ColumnType.SET;
+}
+
+/** Bits most-significant first, one per listed column (SIGNEDNESS, COLUMN_VISIBILITY). */
+function msbBits(value: Buffer, count: number): boolean[] {
+  const out = new Array<boolean>(count);
+  for (let i = 0; i < count; i++) out[i] = ((value[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
+  return out;
+}
+
+/** DEFAULT_CHARSET: a default collation, then (index, collation) pairs for the exceptions. */
+function defaultCharsets(r: ByteReader, count: number): number[] {
+  const def = r.lenenc();
+  const out = new Array<number>(count).fill(def);
+  while (r.remaining > 0) {
+    const index = r.lenenc();
+    const collation = r.lenenc();
+    if (index < count) out[index] = collation;
+  }
+  return out;
+}
+
+function columnCharsets(r: ByteReader): number[] {
+  const out: number[] = [];
+  while (r.remaining > 0) out.push(r.lenenc());
+  return out;
+}
+
+function stringLists(r: ByteReader): string[][] {
+  const out: string[][] = [];
+  while (r.remaining > 0) {
+    const n = r.lenenc();
+    const labels: string[] = [];
+    for (let i = 0; i < n; i++) labels.push(r.utf8(r.lenenc()));
+    out.push(labels);
+  }
+  return out;
+}
+
+interface RawColumn {
+  type: number;
+  binlogType: number;
+  meta: number;
+  nullable: boolean;
+}
+
+interface Optional {
+  signedness?: boolean[];
+  charsets?: number[];
+  enumSetCharsets?: number[];
+  names?: string[];
+  setLabels?: string[][];
+  enumLabels?: string[][];
+  geometryTypes?: number[];
+  primaryKey?: number[];
+  visibility?: boolean[];
+  fields: number;
+}
+
+function readOptionalMetadata(r: ByteReader, cols: RawColumn[]): Optional {
+  const opt: Optional = { fields: 0 };
+  const numericCount = cols.filter((c) => isNumeric(c.type)).length;
+  const charCount = cols.filter((c) => isCharacter(c.type)).length;
+  const enumSetCount = cols.filter((c) => isEnumOrSet(c.type)).length;
+  const sub = new ByteReader();
+  while (r.remaining > 0) {
+    const type = r.u8();
+    const length = r.lenenc();
+    const value = r.bytes(length);
+    sub.reset(value);
+    opt.fields |= 1 << type;
+    switch (type) {
+      case SIGNEDNESS:
+        opt.signedness = msbBits(value, numericCount);
+        break;
+      case DEFAULT_CHARSET:
+        opt.charsets = defaultCharsets(sub, charCount);
+        break;
+      case COLUMN_CHARSET:
+        opt.charsets = columnCharsets(sub);
+        break;
+      case COLUMN_NAME: {
+        const names: string[] = [];
+        while (sub.remaining > 0) names.push(sub.utf8(sub.lenenc()));
+        opt.names = names;
+        break;
+      }
+      case SET_STR_VALUE:
+        opt.setLabels = stringLists(sub);
+        break;
+      case ENUM_STR_VALUE:
+        opt.enumLabels = stringLists(sub);
+        break;
+      case GEOMETRY_TYPE:
+        opt.geometryTypes = columnCharsets(sub);
+        break;
+      case SIMPLE_PRIMARY_KEY: {
+        const pk: number[] = [];
+        while (sub.remaining > 0) pk.push(sub.lenenc());
+        opt.primaryKey = pk;
+        break;
+      }
+      case PRIMARY_KEY_WITH_PREFIX: {
+        const pk: number[] = [];
+        while (sub.remaining > 0) {
+          pk.push(sub.lenenc());
+          sub.lenenc();
+        }
+        opt.primaryKey = pk;
+        break;
+      }
+      case ENUM_AND_SET_DEFAULT_CHARSET:
+        opt.enumSetCharsets = defaultCharsets(sub, enumSetCount);
+        break;
+      case ENUM_AND_SET_COLUMN_CHARSET:
+        opt.enumSetCharsets = columnCharsets(sub);
+        break;
+      case COLUMN_VISIBILITY:
+        opt.visibility = msbBits(value, cols.length);
+        break;
+      default:
+        // Fields newer than this decoder (e.g. MySQL 9 vector dimensionality) are skipped by length.
+        break;
+    }
+  }
+  return opt;
+}
+
+/** Decodes a TABLE_MAP body; `postHeader` is 6 (4-byte table id, MySQL 5.1.x) or 8. */
+export function decodeTableMap(r: ByteReader, postHeader: number, hints?: SchemaHints): TableMap {
+  const tableId = postHeader === 6 ? r.u32le() : r.u48le();
+  const flags = r.u16le();
+  const schema = r.utf8(r.u8());
+  r.skip(1);
+  const table = r.utf8(r.u8());
+  r.skip(1);
+  const count = r.lenenc();
+  if (count > r.remaining) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `table map for ${schema}.${table} claims ${count} columns in ${r.remaining} bytes`, { table: `${schema}.${table}` });
+  }
+  const types = r.bytes(count);
+  const metaLength = r.lenenc();
+  const metaEnd = r.pos + metaLength;
+  r.need(metaLength);
+  const cols: RawColumn[] = new Array(count);
+  const metaReader = new ByteReader(r.buf, r.pos, metaEnd);
+  for (let i = 0; i < count; i++) {
+    const binlogType = types[i]!;
+    const { type, meta } = readColumnMeta(metaReader, binlogType);
+    cols[i] = { type, binlogType, meta, nullable: false };
+  }
+  r.pos = metaEnd;
+  const nullBits = r.bytes((count + 7) >> 3);
+  for (let i = 0; i < count; i++) cols[i]!.nullable = (nullBits[i >> 3]! & (1 << (i & 7))) !== 0;
+  const opt = readOptionalMetadata(r, cols);
+  const hint = hints?.(schema, table, count);
+
+  const columns: ColumnDef[] = new Array(count);
+  let numeric = 0;
+  let character = 0;
+  let enumSet = 0;
+  let enums = 0;
+  let sets = 0;
+  let geometry = 0;
+  for (let i = 0; i < count; i++) {
+    const c = cols[i]!;
+    const h = hint?.[i];
+    let unsigned = h?.unsigned ?? false;
+    let collation: number | null = h?.collation ?? null;
+    let enumLabels: readonly string[] | null = h?.enumLabels ?? null;
+    let setLabels: readonly string[] | null = h?.setLabels ?? null;
+    let geometryType: number | null = null;
+    if (isNumeric(c.type)) {
+      if (opt.signedness) unsigned = opt.signedness[numeric] ?? unsigned;
+      numeric++;
+    } else if (isCharacter(c.type)) {
+      if (opt.charsets) collation = opt.charsets[character] ?? collation;
+      character++;
+    } else if (isEnumOrSet(c.type)) {
+      if (opt.enumSetCharsets) collation = opt.enumSetCharsets[enumSet] ?? collation;
+      enumSet++;
+      if (c.type === ColumnType.ENUM) {
+        if (opt.enumLabels) enumLabels = opt.enumLabels[enums] ?? enumLabels;
+        enums++;
+      } else {
+        if (opt.setLabels) setLabels = opt.setLabels[sets] ?? setLabels;
+        sets++;
+      }
+    } else if (c.type === ColumnType.GEOMETRY) {
+      geometryType = opt.geometryTypes?.[geometry] ?? null;
+      geometry++;
+    }
+    columns[i] = {
+      index: i,
+      name: opt.names?.[i] ?? h?.name ?? `@${i + 1}`,
+      type: c.type,
+      binlogType: c.binlogType,
+      meta: c.meta,
+      nullable: c.nullable,
+      unsigned,
+      collation,
+      enumLabels,
+      setLabels,
+      geometryType,
+      isJson: h?.isJson ?? false,
+      visible: opt.visibility?.[i] ?? true,
+    };
+  }
+  const full = opt.names !== undefined;
+  return {
+    tableId,
+    schema,
+    table,
+    flags,
+    columns,
+    primaryKey: opt.primaryKey ?? null,
+    metadata: full ? 'full' : opt.fields !== 0 ? 'minimal' : 'none',
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The v4 event header (19 bytes) every event since MySQL 5.0 starts with
+ * (libs/mysql/binlog/event/binlog_event.h, LOG_EVENT_HEADER_LEN).
+ */
+
+export const HEADER_LENGTH = 19;
+export const BINLOG_MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
+
+/** Header flag: the file was open (not closed cleanly) when read; set only on the FORMAT_DESCRIPTION event. */
+export const LOG_EVENT_BINLOG_IN_USE_F = 0x1;
+/** Header flag: the event belongs to a relay log's own bookkeeping (relay-log FDE, rotate). */
+export const LOG_EVENT_RELAY_LOG_F = 0x40;
+/** Header flag: the event is ignorable by servers that do not know its type. */
+export const LOG_EVENT_IGNORABLE_F = 0x80;
+
+export interface EventHeader {
+  /** Seconds since the epoch, from the server's clock when the statement started. */
+  readonly timestamp: number;
+  readonly typeCode: number;
+  readonly serverId: number;
+  /** Size of the whole event including header and checksum. */
+  readonly size: number;
+  /** The header's log_pos: the end position of this event in the server's binlog (0 inside payloads and some relay logs). */
+  readonly nextPosition: number;
+  readonly flags: number;
+  /** Where this event starts in the file being read (for events inside a TRANSACTION_PAYLOAD: where the payload starts). */
+  readonly offset: number;
+}
+
+/** Reads the 19-byte header at `at`; the caller has checked that 19 bytes are there. */
+export function readHeader(buf: Buffer, at: number, offset: number): EventHeader {
+  return {
+    timestamp: buf.readUInt32LE(at),
+    typeCode: buf[at + 4]!,
+    serverId: buf.readUInt32LE(at + 5),
+    size: buf.readUInt32LE(at + 9),
+    nextPosition: buf.readUInt32LE(at + 13),
+    flags: buf.readUInt16LE(at + 17),
+    offset,
+  };
+}

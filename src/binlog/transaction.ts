@@ -1,0 +1,284 @@
+/**
+ * Events grouped into transactions: GTID (or BEGIN) … rows … XID/COMMIT. MariaDB writes no BEGIN
+ * (its GTID event opens the group); MySQL 8 may wrap a whole transaction in a compressed payload.
+ * Only a group that reached its commit is emitted as a transaction; one cut off by the end of a
+ * crashed file, a server restart or a ROLLBACK is reported as incomplete and never applied.
+ */
+import type { RowImage } from './column.js';
+import type { BinlogEvent, MariadbGtid, TableMap } from './event.js';
+
+export type Gtid =
+  | { readonly flavor: 'mysql'; readonly uuid: string; readonly tag: string | null; readonly gno: bigint }
+  | ({ readonly flavor: 'mariadb' } & MariadbGtid);
+
+/** GTID as servers print it: `uuid:gno`, `uuid:tag:gno`, or MariaDB's `domain-server-seq`. */
+export function gtidText(g: Gtid): string {
+  if (g.flavor === 'mariadb') return `${g.domainId}-${g.serverId}-${g.seqNo}`;
+  return g.tag === null ? `${g.uuid}:${g.gno}` : `${g.uuid}:${g.tag}:${g.gno}`;
+}
+
+/** One row change of a transaction, in source order. */
+export interface RowChange {
+  readonly op: 'insert' | 'update' | 'delete';
+  readonly table: TableMap;
+  readonly before: RowImage | null;
+  readonly after: RowImage | null;
+  /** Offset of the rows event that carried it. */
+  readonly eventOffset: number;
+}
+
+/** A statement logged as SQL inside a transaction (statement-based DML, or DDL). */
+export interface LoggedStatement {
+  readonly sql: string;
+  readonly schema: string;
+  readonly offset: number;
+}
+
+export interface Transaction {
+  readonly gtid: Gtid | null;
+  readonly file: string;
+  /** Offset of the transaction's first event (its GTID event, or BEGIN). */
+  readonly pos: number;
+  /** Offset just after its commit event: where a reader resumes. */
+  readonly end: number;
+  /** Seconds since the epoch, from the first event's header. */
+  readonly timestamp: number;
+  readonly serverId: number;
+  readonly changes: RowChange[];
+  /** SQL statements in the group other than BEGIN/COMMIT: statement-based DML or DDL. */
+  readonly statements: LoggedStatement[];
+  /** The statement texts of the rows events (ANNOTATE_ROWS / ROWS_QUERY), when the decoder kept them. */
+  readonly annotations: string[];
+  /** XID of the commit, or null for a COMMIT query or DDL. */
+  readonly xid: bigint | null;
+  /** 'xid' | 'commit' | 'ddl' (a standalone statement group) | 'xa-commit'. */
+  readonly commit: 'xid' | 'commit' | 'ddl' | 'xa-commit';
+}
+
+export type IncompleteReason = 'end-of-input' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only';
+
+/** A group that did not reach its commit: reported, never applied. */
+export interface IncompleteTransaction {
+  readonly gtid: Gtid | null;
+  readonly file: string;
+  readonly pos: number;
+  /** Offset after the last event of the group that was read. */
+  readonly end: number;
+  readonly reason: IncompleteReason;
+  readonly changes: number;
+}
+
+export type TransactionItem = { readonly kind: 'transaction'; readonly tx: Transaction } | { readonly kind: 'incomplete'; readonly tx: IncompleteTransaction };
+
+interface OpenGroup {
+  gtid: Gtid | null;
+  pos: number;
+  end: number;
+  timestamp: number;
+  serverId: number;
+  changes: RowChange[];
+  statements: LoggedStatement[];
+  annotations: string[];
+  /** MariaDB standalone GTID or MySQL GTID followed by DDL: the next statement ends the group. */
+  standalone: boolean;
+  sawBegin: boolean;
+}
+
+function isBegin(sql: string): boolean {
+  return sql.length < 12 && /^\s*(BEGIN|START TRANSACTION)\s*$/i.test(sql);
+}
+function isCommit(sql: string): boolean {
+  return sql.length < 12 && /^\s*COMMIT\s*$/i.test(sql);
+}
+function isRollback(sql: string): boolean {
+  return sql.length < 32 && /^\s*ROLLBACK\b/i.test(sql);
+}
+function isXaCommit(sql: string): boolean {
+  return /^\s*XA\s+COMMIT\b/i.test(sql);
+}
+
+/** Groups a stream of decoded events into transactions. Pure; one instance per source stream. */
+export class TransactionAssembler {
+  #file: string;
+  #open: OpenGroup | null = null;
+  /** XA transactions prepared and awaiting XA COMMIT (rare in a recovery; kept whole). */
+  readonly #prepared = new Map<string, OpenGroup>();
+  /** While inside a transaction payload: where the payload ends (inner events carry its offset). */
+  #payloadEnd: number | null = null;
+
+  constructor(file = '<stream>') {
+    this.#file = file;
+  }
+
+  /** The source moved on to another file (after a ROTATE). */
+  setFile(file: string): void {
+    this.#file = file;
+  }
+
+  get file(): string {
+    return this.#file;
+  }
+
+  /** Whether a group is open (the reader is inside a transaction). */
+  get inTransaction(): boolean {
+    return this.#open !== null;
+  }
+
+  /** Feeds decoded events; returns the transactions they completed (and incomplete ones they ended). */
+  push(events: readonly BinlogEvent[], out: TransactionItem[] = []): TransactionItem[] {
+    for (const e of events) this.#one(e, out);
+    return out;
+  }
+
+  /** The input ended: an open group is incomplete. */
+  end(out: TransactionItem[] = []): TransactionItem[] {
+    if (this.#open) this.#abandon('end-of-input', out);
+    for (const g of this.#prepared.values()) out.push({ kind: 'incomplete', tx: this.#incomplete(g, 'xa-prepared-only') });
+    this.#prepared.clear();
+    return out;
+  }
+
+  #start(e: BinlogEvent, gtid: Gtid | null, standalone: boolean, out: TransactionItem[]): OpenGroup {
+    if (this.#open) this.#abandon('new-group-started', out);
+    const g: OpenGroup = {
+      gtid,
+      pos: e.header.offset,
+      end: this.#endOf(e),
+      timestamp: e.header.timestamp,
+      serverId: e.header.serverId,
+      changes: [],
+      statements: [],
+      annotations: [],
+      standalone,
+      sawBegin: false,
+    };
+    this.#open = g;
+    return g;
+  }
+
+  #endOf(e: BinlogEvent): number {
+    return this.#payloadEnd ?? e.header.offset + e.header.size;
+  }
+
+  #incomplete(g: OpenGroup, reason: IncompleteReason): IncompleteTransaction {
+    return { gtid: g.gtid, file: this.#file, pos: g.pos, end: g.end, reason, changes: g.changes.length };
+  }
+
+  #abandon(reason: IncompleteReason, out: TransactionItem[]): void {
+    const g = this.#open!;
+    this.#open = null;
+    out.push({ kind: 'incomplete', tx: this.#incomplete(g, reason) });
+  }
+
+  #finish(g: OpenGroup, commit: Transaction['commit'], xid: bigint | null, out: TransactionItem[]): void {
+    this.#open = null;
+    out.push({
+      kind: 'transaction',
+      tx: {
+        gtid: g.gtid,
+        file: this.#file,
+        pos: g.pos,
+        end: g.end,
+        timestamp: g.timestamp,
+        serverId: g.serverId,
+        changes: g.changes,
+        statements: g.statements,
+        annotations: g.annotations,
+        xid,
+        commit,
+      },
+    });
+  }
+
+  #one(e: BinlogEvent, out: TransactionItem[]): void {
+    const g = this.#open;
+    if (g) g.end = this.#endOf(e);
+    switch (e.kind) {
+      case 'gtid':
+        this.#start(e, e.anonymous ? null : { flavor: 'mysql', uuid: e.uuid, tag: e.tag, gno: e.gno }, false, out);
+        return;
+      case 'mariadb-gtid': {
+        const ng = this.#start(e, { flavor: 'mariadb', ...e.gtid }, e.standalone, out);
+        ng.sawBegin = !e.standalone;
+        return;
+      }
+      case 'query': {
+        const sql = e.sql;
+        if (isBegin(sql)) {
+          const cur = this.#open && !this.#open.sawBegin && this.#open.changes.length === 0 && this.#open.statements.length === 0 ? this.#open : this.#start(e, null, false, out);
+          cur.sawBegin = true;
+          return;
+        }
+        if (!g) {
+          // A statement outside any group (no GTIDs, autocommit DDL): a group of its own.
+          const own = this.#start(e, null, true, out);
+          own.statements.push({ sql, schema: e.schema, offset: e.header.offset });
+          this.#finish(own, 'ddl', null, out);
+          return;
+        }
+        if (isCommit(sql)) {
+          this.#finish(g, 'commit', null, out);
+          return;
+        }
+        if (isRollback(sql)) {
+          this.#abandon('rolled-back', out);
+          return;
+        }
+        if (isXaCommit(sql)) {
+          const key = /'([^']*)'/.exec(sql)?.[1] ?? sql;
+          const prepared = this.#prepared.get(key);
+          if (prepared) {
+            this.#prepared.delete(key);
+            this.#open = null;
+            prepared.end = this.#endOf(e);
+            this.#finish(prepared, 'xa-commit', null, out);
+            return;
+          }
+        }
+        g.statements.push({ sql, schema: e.schema, offset: e.header.offset });
+        if (g.standalone || !g.sawBegin) this.#finish(g, 'ddl', null, out);
+        return;
+      }
+      case 'xid':
+        if (g) this.#finish(g, 'xid', e.xid, out);
+        return;
+      case 'xa-prepare':
+        if (g) {
+          this.#open = null;
+          this.#prepared.set(e.gtrid.toString('latin1'), g);
+        }
+        return;
+      case 'rows': {
+        const cur = g ?? this.#start(e, null, false, out);
+        if (!g) cur.sawBegin = true;
+        for (const row of e.rows) cur.changes.push({ op: e.op, table: e.table, before: row.before, after: row.after, eventOffset: e.header.offset });
+        return;
+      }
+      case 'annotate-rows':
+        if (g && e.sql !== null) g.annotations.push(e.sql);
+        return;
+      case 'rows-query':
+        if (g) g.annotations.push(e.sql);
+        return;
+      case 'transaction-payload':
+        this.#payloadEnd = e.header.offset + e.header.size;
+        if (g) g.end = this.#payloadEnd;
+        try {
+          for (const inner of e.events) this.#one(inner, out);
+        } finally {
+          this.#payloadEnd = null;
+        }
+        return;
+      case 'format-description':
+        // A new FDE inside a group means the server restarted (or a relay log switched masters):
+        // the open group never committed.
+        if (g) this.#abandon('server-restart', out);
+        return;
+      case 'stop':
+        if (g) this.#abandon('server-restart', out);
+        return;
+      default:
+        return;
+    }
+  }
+}

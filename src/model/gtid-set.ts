@@ -1,0 +1,121 @@
+/**
+ * GTID sets of both flavours, for filters and (later) the lost-transaction arithmetic.
+ * MySQL: `uuid[:tag]:a-b[:c-d…]` entries separated by commas. MariaDB: `domain-server-seq`
+ * (one GTID) or `domain-server-first-last` (a range), separated by commas. A MariaDB GTID is
+ * identified by all three numbers: after a promotion the DR writes the same domain and sequence
+ * numbers under its own server id, and those are different transactions.
+ */
+import { EngineError } from '../errors.js';
+import type { Gtid } from '../binlog/transaction.js';
+
+export class GtidSetError extends EngineError {}
+
+interface Range {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+function normaliseUuid(u: string): string {
+  const h = u.replace(/-/g, '').toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function num(text: string, whole: string): bigint {
+  if (!/^\d+$/.test(text)) throw new GtidSetError('GTID_SET_SYNTAX', `bad number "${text}" in GTID set "${whole}"`, { option: whole });
+  return BigInt(text);
+}
+
+/** A set of GTIDs; `contains` answers membership exactly. */
+export class GtidSet {
+  /** key: `uuid` or `uuid:tag` (MySQL) or `m:domain-server` (MariaDB). */
+  readonly #ranges = new Map<string, Range[]>();
+
+  /** Parses a set in either flavour's syntax; mixing is allowed. */
+  static parse(text: string): GtidSet {
+    const set = new GtidSet();
+    const trimmed = text.trim();
+    if (trimmed === '') return set;
+    for (const raw of trimmed.split(',')) {
+      const part = raw.trim();
+      if (part === '') continue;
+      if (/^\d+-\d+-\d+(-\d+)?$/.test(part)) {
+        const [d, s, a, b] = part.split('-') as [string, string, string, string | undefined];
+        set.#add(`m:${num(d, text)}-${num(s, text)}`, num(a, text), b === undefined ? num(a, text) : num(b, text));
+        continue;
+      }
+      const fields = part.split(':');
+      const uuid = fields.shift()!;
+      if (!UUID.test(uuid)) throw new GtidSetError('GTID_SET_SYNTAX', `"${part}" is neither a MySQL GTID set entry (uuid:1-5) nor a MariaDB GTID (domain-server-seq)`, { option: text });
+      let key = normaliseUuid(uuid);
+      if (fields.length === 0) throw new GtidSetError('GTID_SET_SYNTAX', `"${part}" names a server uuid without intervals`, { option: text });
+      for (const f of fields) {
+        if (/^[a-z_][a-z0-9_]*$/i.test(f)) {
+          key = `${normaliseUuid(uuid)}:${f.toLowerCase()}`;
+          continue;
+        }
+        const [a, b] = f.split('-') as [string, string | undefined];
+        set.#add(key, num(a, text), b === undefined ? num(a, text) : num(b, text));
+      }
+    }
+    return set;
+  }
+
+  #add(key: string, first: bigint, last: bigint): void {
+    if (last < first) throw new GtidSetError('GTID_SET_SYNTAX', `empty interval ${first}-${last}`, {});
+    const list = this.#ranges.get(key) ?? [];
+    list.push({ first, last });
+    list.sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : 0));
+    const merged: Range[] = [];
+    for (const r of list) {
+      const prev = merged[merged.length - 1];
+      if (prev && r.first <= prev.last + 1n) merged[merged.length - 1] = { first: prev.first, last: r.last > prev.last ? r.last : prev.last };
+      else merged.push(r);
+    }
+    this.#ranges.set(key, merged);
+  }
+
+  /** Adds one GTID. */
+  add(g: Gtid): void {
+    if (g.flavor === 'mariadb') this.#add(`m:${g.domainId}-${g.serverId}`, g.seqNo, g.seqNo);
+    else this.#add(g.tag === null ? g.uuid : `${g.uuid}:${g.tag}`, g.gno, g.gno);
+  }
+
+  contains(g: Gtid): boolean {
+    const key = g.flavor === 'mariadb' ? `m:${g.domainId}-${g.serverId}` : g.tag === null ? g.uuid : `${g.uuid}:${g.tag}`;
+    const n = g.flavor === 'mariadb' ? g.seqNo : g.gno;
+    const list = this.#ranges.get(key);
+    if (!list) return false;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = list[mid]!;
+      if (n < r.first) hi = mid - 1;
+      else if (n > r.last) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
+  get isEmpty(): boolean {
+    return this.#ranges.size === 0;
+  }
+
+  /** The set in its flavour's syntax, entries sorted. */
+  toString(): string {
+    const mysql: string[] = [];
+    const maria: string[] = [];
+    for (const key of [...this.#ranges.keys()].sort()) {
+      const list = this.#ranges.get(key)!;
+      if (key.startsWith('m:')) {
+        const ds = key.slice(2);
+        for (const r of list) maria.push(r.first === r.last ? `${ds}-${r.first}` : `${ds}-${r.first}-${r.last}`);
+      } else {
+        mysql.push(`${key}:${list.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`)).join(':')}`);
+      }
+    }
+    return [...mysql, ...maria].join(',');
+  }
+}

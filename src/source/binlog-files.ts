@@ -1,0 +1,83 @@
+/**
+ * Which files to read, in which order: the names given, or the list in a MariaDB/MySQL `.index`
+ * file (one path per line, relative to the index's folder unless absolute).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { EngineError } from '../errors.js';
+
+export const SourceErrorCode = {
+  FileNotFound: 'SOURCE_FILE_NOT_FOUND',
+  NotAFile: 'SOURCE_NOT_A_FILE',
+  BadIndex: 'SOURCE_BAD_INDEX',
+  Read: 'SOURCE_READ_FAILED',
+} as const;
+
+/** A source file could not be found, opened or read. */
+export class SourceError extends EngineError {}
+
+/** One file to read, with its size at the time it was listed. */
+export interface BinlogFile {
+  readonly path: string;
+  readonly size: number;
+}
+
+async function describe(path: string): Promise<BinlogFile> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new SourceError(SourceErrorCode.NotAFile, `${path} is not a regular file`, { file: path });
+    return { path, size: s.size };
+  } catch (e) {
+    if (e instanceof SourceError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SourceError(SourceErrorCode.FileNotFound, `binlog file not found: ${path}`, { file: path }, { cause: e });
+    throw new SourceError(SourceErrorCode.Read, `cannot read ${path}: ${(e as Error).message}`, { file: path }, { cause: e });
+  }
+}
+
+/** Reads an `.index` file into absolute paths. */
+export async function readIndexFile(indexPath: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(indexPath, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SourceError(code === 'ENOENT' ? SourceErrorCode.FileNotFound : SourceErrorCode.Read, `cannot read index file ${indexPath}: ${(e as Error).message}`, { file: indexPath }, { cause: e });
+  }
+  const base = dirname(resolve(indexPath));
+  const files = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .map((l) => (isAbsolute(l) ? l : join(base, l.replace(/^\.\//, ''))));
+  if (files.length === 0) throw new SourceError(SourceErrorCode.BadIndex, `index file ${indexPath} lists no binlog files`, { file: indexPath });
+  return files;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Expands the arguments (files and `.index` files) into the ordered list of files to read. */
+export async function resolveBinlogFiles(args: readonly string[]): Promise<BinlogFile[]> {
+  const paths: string[] = [];
+  for (const a of args) {
+    if (!a.endsWith('.index')) {
+      paths.push(a);
+      continue;
+    }
+    for (const listed of await readIndexFile(a)) {
+      // Servers write absolute paths or paths relative to their datadir; when the files were
+      // copied off the host together with the index, the same name beside the index is meant.
+      const beside = join(dirname(resolve(a)), basename(listed));
+      paths.push((await exists(listed)) ? listed : beside);
+    }
+  }
+  const out: BinlogFile[] = [];
+  for (const p of paths) out.push(await describe(p));
+  return out;
+}
