@@ -1,0 +1,43 @@
+/**
+ * A transaction as one line of canonical JSON (`salvage inspect --json`, plans, reports):
+ * `{gtid, file, pos, end, timestamp, serverId, changes: [{op, schema, table, before?, after?}]}`,
+ * row images keyed by column name, a column absent from a partial image left out.
+ */
+import type { RowImage } from './column.js';
+import type { TableMap } from './event.js';
+import { gtidText, type Transaction } from './transaction.js';
+import { stringifyCanonical, toCanonical, type CanonicalValue } from './values/canonical-json.js';
+
+/** A row image as an object keyed by column name, in canonical JSON values. */
+export function rowToCanonical(row: RowImage, table: TableMap): Record<string, CanonicalValue> {
+  const out: Record<string, CanonicalValue> = Object.create(null) as Record<string, CanonicalValue>;
+  const cols = table.columns;
+  for (let i = 0; i < cols.length; i++) {
+    const v = row[i];
+    if (v === undefined) continue;
+    const col = cols[i]!;
+    out[col.name] = toCanonical(v, col);
+  }
+  return out;
+}
+
+/** The canonical JSON text of one transaction (no trailing newline). */
+export function transactionToJson(tx: Transaction): string {
+  const changes = tx.changes.map((c) => {
+    const o: Record<string, unknown> = { op: c.op, schema: c.table.schema, table: c.table.table };
+    if (c.before) o['before'] = rowToCanonical(c.before, c.table);
+    if (c.after) o['after'] = rowToCanonical(c.after, c.table);
+    return o;
+  });
+  const obj: Record<string, unknown> = {
+    gtid: tx.gtid === null ? null : gtidText(tx.gtid),
+    file: tx.file,
+    pos: tx.pos,
+    end: tx.end,
+    timestamp: tx.timestamp,
+    serverId: tx.serverId,
+    changes,
+  };
+  if (tx.statements.length > 0) obj['statements'] = tx.statements.map((s) => ({ schema: s.schema, sql: s.sql }));
+  return stringifyCanonical(obj);
+}

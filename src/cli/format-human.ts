@@ -1,0 +1,65 @@
+/**
+ * The human form of `salvage inspect`, in the spirit of `mysqlbinlog -v`: one header line per
+ * transaction, then each row change as pseudo-SQL with one column per line.
+ */
+import type { ColumnValue } from '../binlog/column.js';
+import type { RowImage } from '../binlog/column.js';
+import type { TableMap } from '../binlog/event.js';
+import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
+import { stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
+import { JsonValue } from '../binlog/values/json-value.js';
+
+/** `YYYY-MM-DD HH:MM:SS` in UTC. */
+export function utcText(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+function quote(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\0/g, '\\0')}'`;
+}
+
+function literal(v: ColumnValue, table: TableMap, index: number): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'string') return quote(v);
+  if (v instanceof JsonValue) return quote(stringifyCanonical(toCanonical(v, table.columns[index]!)));
+  return `X'${v.toString('hex')}'`;
+}
+
+function image(row: RowImage, table: TableMap, lines: string[]): void {
+  for (let i = 0; i < table.columns.length; i++) {
+    const v = row[i];
+    if (v === undefined) continue;
+    lines.push(`###   ${table.columns[i]!.name}=${literal(v, table, i)}`);
+  }
+}
+
+/** The transaction as text lines. */
+export function formatTransaction(tx: Transaction): string {
+  const lines: string[] = [];
+  const gtid = tx.gtid ? `GTID ${gtidText(tx.gtid)}` : 'no GTID';
+  lines.push(`# at ${tx.pos}  end ${tx.end}  ${utcText(tx.timestamp)} UTC  server id ${tx.serverId}  ${gtid}  (${tx.file})`);
+  for (const s of tx.statements) lines.push(`${s.sql.trimEnd()}${s.schema ? `  /* db: ${s.schema} */` : ''}`);
+  for (const c of tx.changes) {
+    const name = `\`${c.table.schema}\`.\`${c.table.table}\``;
+    if (c.op === 'insert') {
+      lines.push(`### INSERT INTO ${name}`, '### SET');
+      image(c.after!, c.table, lines);
+    } else if (c.op === 'delete') {
+      lines.push(`### DELETE FROM ${name}`, '### WHERE');
+      image(c.before!, c.table, lines);
+    } else {
+      lines.push(`### UPDATE ${name}`, '### WHERE');
+      image(c.before!, c.table, lines);
+      lines.push('### SET');
+      image(c.after!, c.table, lines);
+    }
+  }
+  lines.push(tx.commit === 'xid' ? `COMMIT /* xid=${tx.xid} */` : tx.commit === 'ddl' ? '/* statement group, no COMMIT */' : 'COMMIT');
+  return lines.join('\n');
+}
+
+export function formatIncomplete(tx: IncompleteTransaction): string {
+  const gtid = tx.gtid ? `GTID ${gtidText(tx.gtid)}` : 'no GTID';
+  return `# INCOMPLETE transaction at ${tx.file}:${tx.pos} (${gtid}, ${tx.changes} row changes read up to ${tx.end}): ${tx.reason}; it never committed and is not applied`;
+}

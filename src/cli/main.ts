@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+/**
+ * The `salvage` command: a thin shell. It parses argv, calls the library, prints, and maps
+ * every error to one exit code here and nowhere else.
+ */
+import { EngineError } from '../errors.js';
+import { BinlogError } from '../errors.js';
+import { redact } from '../db/connection-url.js';
+import { ExitCode } from './exit-codes.js';
+import { runInspect, INSPECT_HELP } from './inspect-command.js';
+import { UsageError } from './usage-error.js';
+import { VERSION } from './version.js';
+
+const MAIN_HELP = `salvage ${VERSION} — recover the transactions a failed MySQL/MariaDB primary committed
+after its DR last synced, and merge them into the DR.
+
+Usage:
+  salvage inspect FILE… [--json | --stats] [filters]   decode binlog files and print their transactions
+  salvage --version | --help
+
+Run "salvage COMMAND --help" for a command's options and examples.
+
+Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or configuration;
+3 done with quarantined changes awaiting review; 70 internal error (a bug: please report it).
+`;
+
+/** Maps an error to the exit code DESIGN.md assigns it. */
+export function exitCodeFor(e: unknown): ExitCode {
+  if (e instanceof UsageError) return ExitCode.BadInput;
+  if (e instanceof BinlogError) return ExitCode.BadInput;
+  if (e instanceof EngineError) {
+    if (e.code.startsWith('SOURCE_FILE') || e.code === 'SOURCE_NOT_A_FILE' || e.code === 'SOURCE_BAD_INDEX') return ExitCode.BadInput;
+    if (e.code === 'BAD_OPTION' || e.code === 'BAD_URL' || e.code === 'GTID_SET_SYNTAX' || e.code === 'USAGE') return ExitCode.BadInput;
+    return ExitCode.Fault;
+  }
+  return ExitCode.Internal;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(MAIN_HELP);
+      return command === undefined ? ExitCode.BadInput : ExitCode.Done;
+    case '--version':
+    case '-V':
+      process.stdout.write(`${VERSION}\n`);
+      return ExitCode.Done;
+    case 'inspect':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(INSPECT_HELP);
+        return ExitCode.Done;
+      }
+      return runInspect(rest, process.stdout, process.stderr);
+    default:
+      throw new UsageError(`unknown command "${command}"; run "salvage --help" for the list`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const code = exitCodeFor(e);
+    if (code === ExitCode.Internal) {
+      process.stderr.write(`salvage: internal error (a bug — please report it with this output)\n  salvage ${VERSION}, node ${process.version}\n${redact((e as Error)?.stack ?? String(e))}\n`);
+    } else {
+      const err = e as EngineError;
+      process.stderr.write(`salvage: ${redact(err.message)}${err.code ? ` [${err.code}]` : ''}\n`);
+    }
+    process.exitCode = code;
+  },
+);
