@@ -21,8 +21,8 @@ import {
   decodeXaPrepare,
   decodeXid,
 } from './events/control-events.js';
-import { decodeFormatDescription, postHeaderLength } from './events/format-description.js';
-import { decodeGtidList, decodeMariadbGtid, decodeMysqlGtid, decodePreviousGtids } from './events/gtid-events.js';
+import { decodeFormatDescription, postHeaderLength, preGaTypePermutation } from './events/format-description.js';
+import { decodeGtidList, decodeMariadbGtid, decodeMysqlGtid, decodeMysqlGtidTagged, decodePreviousGtids } from './events/gtid-events.js';
 import { decodeQuery } from './events/query-event.js';
 import { decodeRows, rowsKind } from './events/rows-event.js';
 import { decodeTableMap, type SchemaHints } from './events/table-map.js';
@@ -92,6 +92,8 @@ export class BinlogDecoder {
   readonly #maxEvent: number;
   readonly #reader = new ByteReader();
   #fde: FormatDescription | null;
+  /** Wire type code → current code, for the few pre-GA servers that numbered events differently. */
+  #typeMap: Uint8Array | null = null;
   readonly #tableMaps = new Map<number, TableMap>();
   /** Raw body bytes of the last table map per id: an identical map reuses its decoded form. */
   readonly #tableMapBytes = new Map<number, Buffer>();
@@ -113,6 +115,7 @@ export class BinlogDecoder {
     this.#needMagic = options.expectMagic ?? true;
     this.#position = options.startOffset ?? 0;
     this.#fde = options.formatDescription ?? null;
+    if (this.#fde) this.#typeMap = preGaTypePermutation(this.#fde.serverVersion, this.#fde.postHeaderLengths.length);
   }
 
   /** File offset of the next byte the decoder has not consumed (the end of the last complete event). */
@@ -225,7 +228,9 @@ export class BinlogDecoder {
   /** Verifies and decodes the event at buf[at, at+size), appending to `out`; advances the position. */
   #decodeAt(buf: Buffer, at: number, size: number, out: BinlogEvent[]): void {
     const offset = this.#position;
-    const header = readHeader(buf, at, offset);
+    let header = readHeader(buf, at, offset);
+    const map = this.#typeMap;
+    if (map !== null && header.typeCode < map.length) header = { ...header, typeCode: map[header.typeCode]! };
     let bodyEnd = at + size;
     const isFde = header.typeCode === EventType.FORMAT_DESCRIPTION;
     let fde = this.#fde;
@@ -249,6 +254,7 @@ export class BinlogDecoder {
     this.#eventsSeen++;
     if (isFde) {
       this.#fde = fde;
+      this.#typeMap = preGaTypePermutation(fde.serverVersion, fde.postHeaderLengths.length);
       out.push({ kind: 'format-description', header, ...fde, inUse: (header.flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0 });
       return;
     }
@@ -328,7 +334,7 @@ export class BinlogDecoder {
         const previous = this.#tableMapBytes.get(tableId);
         let map = this.#tableMaps.get(tableId);
         if (!map || !previous || !previous.equals(body)) {
-          map = decodeTableMap(r, postHeaderLength(fde, type, 8), this.#hints);
+          map = decodeTableMap(r, postHeaderLength(fde, type, 8), fde.flavor, this.#hints);
           this.#tableMaps.set(tableId, map);
           // Copied: compared against the next map of this id after the chunk is gone.
           this.#tableMapBytes.set(tableId, Buffer.from(body));
@@ -384,7 +390,8 @@ export class BinlogDecoder {
           this.#where(header.offset, type),
         );
       case EventType.GTID_TAGGED:
-        throw new BinlogError(BinlogErrorCode.Unsupported, `tagged GTID events (MySQL 8.3+) are not decoded yet`, this.#where(header.offset, type));
+        out.push(decodeMysqlGtidTagged(r, header));
+        return;
       default: {
         const kind = rowsKind(type);
         if (kind) {

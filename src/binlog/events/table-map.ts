@@ -9,7 +9,7 @@ import { BinlogError, BinlogErrorCode } from '../../errors.js';
 import { ByteReader } from '../byte-reader.js';
 import type { ColumnDef } from '../column.js';
 import { ColumnType } from '../column-types.js';
-import type { TableMap } from '../event.js';
+import type { Flavor, TableMap } from '../event.js';
 import { readColumnMeta } from '../values/column-meta.js';
 
 /** What a schema (the DR's information_schema, `--schema-from`) knows of a column when the binlog does not say. */
@@ -39,9 +39,14 @@ const ENUM_AND_SET_DEFAULT_CHARSET = 10;
 const ENUM_AND_SET_COLUMN_CHARSET = 11;
 const COLUMN_VISIBILITY = 12;
 
-/** Numeric columns carry a signedness bit (rows_event.cpp is_numeric_type). */
-function isNumeric(type: number): boolean {
+/**
+ * Numeric columns carry a signedness bit (MySQL rows_event.cpp is_numeric_type). MariaDB also
+ * counts YEAR (its Field_year is a Field_tiny), which a test against a live 10.11 confirmed.
+ */
+function isNumeric(type: number, flavor: Flavor): boolean {
   switch (type) {
+    case ColumnType.YEAR:
+      return flavor === 'mariadb';
     case ColumnType.TINY:
     case ColumnType.SHORT:
     case ColumnType.INT24:
@@ -56,9 +61,15 @@ function isNumeric(type: number): boolean {
   }
 }
 
-/** Character columns carry a charset (rows_event.cpp is_character_type); ENUM/SET have their own list. */
-function isCharacter(type: number): boolean {
+/**
+ * Character columns carry a charset (MySQL rows_event.cpp is_character_type); ENUM/SET have their
+ * own list. MariaDB also lists GEOMETRY (binary charset): it counts every field whose
+ * binlog_type_info has a charset, which a test against a live 10.11 confirmed.
+ */
+function isCharacter(type: number, flavor: Flavor): boolean {
   switch (type) {
+    case ColumnType.GEOMETRY:
+      return flavor === 'mariadb';
     case ColumnType.STRING:
     case ColumnType.VAR_STRING:
     case ColumnType.VARCHAR:
@@ -132,10 +143,10 @@ interface Optional {
   fields: number;
 }
 
-function readOptionalMetadata(r: ByteReader, cols: RawColumn[]): Optional {
+function readOptionalMetadata(r: ByteReader, cols: RawColumn[], flavor: Flavor): Optional {
   const opt: Optional = { fields: 0 };
-  const numericCount = cols.filter((c) => isNumeric(c.type)).length;
-  const charCount = cols.filter((c) => isCharacter(c.type)).length;
+  const numericCount = cols.filter((c) => isNumeric(c.type, flavor)).length;
+  const charCount = cols.filter((c) => isCharacter(c.type, flavor)).length;
   const enumSetCount = cols.filter((c) => isEnumOrSet(c.type)).length;
   const sub = new ByteReader();
   while (r.remaining > 0) {
@@ -202,7 +213,7 @@ function readOptionalMetadata(r: ByteReader, cols: RawColumn[]): Optional {
 }
 
 /** Decodes a TABLE_MAP body; `postHeader` is 6 (4-byte table id, MySQL 5.1.x) or 8. */
-export function decodeTableMap(r: ByteReader, postHeader: number, hints?: SchemaHints): TableMap {
+export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor, hints?: SchemaHints): TableMap {
   const tableId = postHeader === 6 ? r.u32le() : r.u48le();
   const flags = r.u16le();
   const schema = r.utf8(r.u8());
@@ -227,7 +238,7 @@ export function decodeTableMap(r: ByteReader, postHeader: number, hints?: Schema
   r.pos = metaEnd;
   const nullBits = r.bytes((count + 7) >> 3);
   for (let i = 0; i < count; i++) cols[i]!.nullable = (nullBits[i >> 3]! & (1 << (i & 7))) !== 0;
-  const opt = readOptionalMetadata(r, cols);
+  const opt = readOptionalMetadata(r, cols, flavor);
   const hint = hints?.(schema, table, count);
 
   const columns: ColumnDef[] = new Array(count);
@@ -245,12 +256,16 @@ export function decodeTableMap(r: ByteReader, postHeader: number, hints?: Schema
     let enumLabels: readonly string[] | null = h?.enumLabels ?? null;
     let setLabels: readonly string[] | null = h?.setLabels ?? null;
     let geometryType: number | null = null;
-    if (isNumeric(c.type)) {
+    if (isNumeric(c.type, flavor)) {
       if (opt.signedness) unsigned = opt.signedness[numeric] ?? unsigned;
       numeric++;
-    } else if (isCharacter(c.type)) {
+    } else if (isCharacter(c.type, flavor)) {
       if (opt.charsets) collation = opt.charsets[character] ?? collation;
       character++;
+      if (c.type === ColumnType.GEOMETRY) {
+        geometryType = opt.geometryTypes?.[geometry] ?? null;
+        geometry++;
+      }
     } else if (isEnumOrSet(c.type)) {
       if (opt.enumSetCharsets) collation = opt.enumSetCharsets[enumSet] ?? collation;
       enumSet++;
