@@ -1,0 +1,13 @@
+/** The pure binlog decoder, publishable on its own: bytes in, typed events and transactions out. */
+export { BinlogDecoder, type DecoderOptions, type IncompleteTail } from './decoder.js';
+export { TransactionAssembler, gtidText, type Gtid, type Transaction, type IncompleteTransaction, type TransactionItem, type RowChange, type LoggedStatement, type IncompleteReason } from './transaction.js';
+export type * from './event.js';
+export { ChecksumAlgorithm } from './event.js';
+export type { ColumnDef, ColumnValue, RowImage } from './column.js';
+export { ColumnType, columnTypeName } from './column-types.js';
+export { EventType, eventTypeName } from './event-types.js';
+export { JsonValue, JsonDecimal, type JsonNode, type JsonObject } from './values/json-value.js';
+export { toCanonical, stringifyCanonical } from './values/canonical-json.js';
+export { transactionToJson, rowToCanonical } from './transaction-json.js';
+export type { ColumnHint, SchemaHints } from './events/table-map.js';
+export { BinlogError, BinlogErrorCode, EngineError } from '../errors.js';
