@@ -107,9 +107,16 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   const stats = o.stats ? new InspectStats() : null;
   let bytesTotal = 0;
   let incomplete = 0;
+  let transactions = 0;
+  const tty = (stderr as NodeJS.WriteStream).isTTY === true;
+  // Progress on long runs: a refreshed line on a terminal, a plain line every 10 s otherwise.
+  const every = tty ? 1000 : 10_000;
+  let lastProgress = Date.now();
+  let progressShown = false;
   for await (const item of inspectBinlogs(files, options)) {
     switch (item.kind) {
       case 'transaction':
+        transactions++;
         if (stats) stats.add(item.tx);
         else if (o.json) line(stdout, transactionToJson(item.tx));
         else line(stdout, `${formatTransaction(item.tx)}\n`);
@@ -129,9 +136,17 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         break;
       case 'progress':
         bytesTotal = item.bytesTotal;
+        if (!o.quiet && Date.now() - lastProgress >= every) {
+          lastProgress = Date.now();
+          const pct = item.bytesTotal > 0 ? ((100 * item.bytesRead) / item.bytesTotal).toFixed(1) : '100';
+          const text = `salvage: read ${(item.bytesRead / 1048576).toFixed(1)} of ${(item.bytesTotal / 1048576).toFixed(1)} MiB (${pct}%), ${transactions} transactions, in ${item.file}`;
+          stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+          progressShown = tty;
+        }
         break;
     }
   }
+  if (progressShown) stderr.write('\r\x1b[K');
   if (stats) printStats(stats, bytesTotal, incomplete, stdout);
   return ExitCode.Done;
 }
