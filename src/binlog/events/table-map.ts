@@ -70,6 +70,9 @@ function isCharacter(type: number, flavor: Flavor): boolean {
   switch (type) {
     case ColumnType.GEOMETRY:
       return flavor === 'mariadb';
+    case ColumnType.VECTOR:
+      // MySQL 9 numbers VECTOR among the charset columns (log_event.cc is_character_type).
+      return true;
     case ColumnType.STRING:
     case ColumnType.VAR_STRING:
     case ColumnType.VARCHAR:
@@ -212,6 +215,20 @@ function readOptionalMetadata(r: ByteReader, cols: RawColumn[], flavor: Flavor):
   return opt;
 }
 
+/**
+ * A table map that ends after its column types: the MySQL 5.1/5.2 prototype servers
+ * ("5.2.2-a_drop6p13", rust_mysql_common ver_5_1-wl2325_r.001) wrote neither metadata nor NULL
+ * bitmap, and the server reads both only when bytes remain (rows_event.cpp Table_map_event).
+ */
+function bareTableMap(tableId: number, flags: number, schema: string, table: string, types: Buffer): TableMap {
+  const columns: ColumnDef[] = [];
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i]!;
+    columns.push({ index: i, name: `@${i + 1}`, type: t, binlogType: t, meta: 0, nullable: false, unsigned: false, collation: null, enumLabels: null, setLabels: null, geometryType: null, isJson: false, visible: true });
+  }
+  return { tableId, schema, table, flags, columns, primaryKey: null, metadata: 'none' };
+}
+
 /** Decodes a TABLE_MAP body; `postHeader` is 6 (4-byte table id, MySQL 5.1.x) or 8. */
 export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor, hints?: SchemaHints): TableMap {
   const tableId = postHeader === 6 ? r.u32le() : r.u48le();
@@ -225,6 +242,7 @@ export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor
     throw new BinlogError(BinlogErrorCode.CorruptEvent, `table map for ${schema}.${table} claims ${count} columns in ${r.remaining} bytes`, { table: `${schema}.${table}` });
   }
   const types = r.bytes(count);
+  if (r.remaining === 0) return bareTableMap(tableId, flags, schema, table, types);
   const metaLength = r.lenenc();
   const metaEnd = r.pos + metaLength;
   r.need(metaLength);
