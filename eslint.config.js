@@ -41,6 +41,11 @@ export default tseslint.config(
   restrict(['src/db/**/*.ts'], [up('reconcile'), up('source'), up('sink'), up('pipeline'), up('cli'), pkg('@vlasky/zongji', 'zongji lives in src/source/')]),
   restrict(['src/sink/**/*.ts'], [up('pipeline'), up('cli'), up('source'), pkg('@vlasky/zongji', 'zongji lives in src/source/')]),
   restrict(['src/pipeline/**/*.ts'], [up('cli'), pkg('mysql2', 'only src/db imports mysql2'), pkg('@vlasky/zongji', 'zongji lives in src/source/')]),
+  // `salvage demo`'s throwaway servers: they reach a server only through src/db.
+  restrict(['src/demo/**/*.ts'], [
+    up('cli'), up('pipeline'), up('reconcile'), up('sink'), up('source'),
+    pkg('mysql2', 'only src/db imports mysql2'), pkg('@vlasky/zongji', 'zongji lives in src/source/'),
+  ]),
   restrict(['src/config/**/*.ts'], [up('source'), up('db'), up('sink'), up('pipeline'), up('cli'), pkg('mysql2', 'only src/db imports mysql2')]),
   // Only the CLI touches process.
   {

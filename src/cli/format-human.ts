@@ -4,6 +4,7 @@
  */
 import type { ColumnValue } from '../binlog/column.js';
 import type { RowImage } from '../binlog/column.js';
+import type { IncompleteTail } from '../binlog/decoder.js';
 import type { TableMap } from '../binlog/event.js';
 import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
 import { stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
@@ -62,4 +63,10 @@ export function formatTransaction(tx: Transaction): string {
 export function formatIncomplete(tx: IncompleteTransaction): string {
   const gtid = tx.gtid ? `GTID ${gtidText(tx.gtid)}` : 'no GTID';
   return `# INCOMPLETE transaction at ${tx.file}:${tx.pos} (${gtid}, ${tx.changes} row changes read up to ${tx.end}): ${tx.reason}; it never committed and is not applied`;
+}
+
+/** The report of a file that ends inside an event (a crash, or a copy taken while the server wrote). */
+export function formatTail(file: string, tail: IncompleteTail): string {
+  const of = tail.claimedSize === null ? '' : ` of ${tail.claimedSize}`;
+  return `${file} ends inside an event at offset ${tail.offset} (${tail.bytes} bytes${of}): the file was cut off (a crash, or copied while open); everything before it was read`;
 }

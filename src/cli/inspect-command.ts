@@ -7,7 +7,7 @@ import { GtidSet } from '../model/gtid-set.js';
 import { InspectStats, inspectBinlogs, type InspectOptions } from '../pipeline/inspect.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { ExitCode } from './exit-codes.js';
-import { formatIncomplete, formatTransaction, utcText } from './format-human.js';
+import { formatIncomplete, formatTail, formatTransaction, utcText } from './format-human.js';
 import { UsageError } from './usage-error.js';
 
 export const INSPECT_HELP = `salvage inspect FILE… [options]
@@ -128,7 +128,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         break;
       case 'tail':
         if (!o.quiet) {
-          line(stderr, `salvage: ${item.file} ends inside an event at offset ${item.tail.offset} (${item.tail.bytes} bytes${item.tail.claimedSize === null ? '' : ` of ${item.tail.claimedSize}`}): the file was cut off (a crash, or copied while open); everything before it was read`);
+          line(stderr, `salvage: ${formatTail(item.file, item.tail)}`);
         }
         break;
       case 'warning':
@@ -151,7 +151,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   return ExitCode.Done;
 }
 
-function printStats(s: InspectStats, bytes: number, incomplete: number, out: Writable): void {
+/** Prints the `--stats` table: per-table counts, then totals and the first and last GTID and time. */
+export function printStats(s: InspectStats, bytes: number, incomplete: number, out: Writable): void {
   const rows = [...s.tables.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const width = Math.max(5, ...rows.map(([k]) => k.length));
   line(out, `${'table'.padEnd(width)}  ${'inserts'.padStart(10)}  ${'updates'.padStart(10)}  ${'deletes'.padStart(10)}  ${'transactions'.padStart(12)}`);

@@ -7,6 +7,7 @@ import { EngineError } from '../errors.js';
 import { BinlogError } from '../errors.js';
 import { redact } from '../db/connection-url.js';
 import { ExitCode } from './exit-codes.js';
+import { DEMO_HELP, invocationFor, runDemo } from './demo-command.js';
 import { runInspect, INSPECT_HELP } from './inspect-command.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
@@ -16,6 +17,8 @@ after its DR last synced, and merge them into the DR.
 
 Usage:
   salvage inspect FILE… [--json | --stats] [filters]   decode binlog files and print their transactions
+  salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
+                                                       salvage its binlogs (start here: npm run demo)
   salvage --version | --help
 
 Run "salvage COMMAND --help" for a command's options and examples.
@@ -55,10 +58,27 @@ async function main(argv: string[]): Promise<number> {
         return ExitCode.Done;
       }
       return runInspect(rest, process.stdout, process.stderr);
+    case 'demo':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(DEMO_HELP);
+        return ExitCode.Done;
+      }
+      return runDemo(rest, process.stdout, process.stderr, {
+        host: process,
+        searchPath: process.env['PATH'],
+        invocation: invocationFor(process.argv[1], process.cwd()),
+      });
     default:
       throw new UsageError(`unknown command "${command}"; run "salvage --help" for the list`);
   }
 }
+
+// A reader that stops early (`salvage inspect … | head`) closes the pipe: stop quietly, as Unix
+// tools do, instead of dying on an unhandled EPIPE. Exit handlers still clean up (demo servers).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(ExitCode.Done);
+  throw e;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

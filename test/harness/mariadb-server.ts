@@ -1,5 +1,7 @@
 /**
- * Throwaway MariaDB servers for integration tests and benchmarks.
+ * Throwaway MariaDB servers for integration tests and benchmarks: a thin layer over
+ * src/demo/throwaway-server.ts (which `salvage demo` uses too) that adds mysql2 connections
+ * for test code and takes its context from this process.
  *
  * Each server gets its own temp folder (a copy of one cached template data directory, a
  * socket, an error log), listens on 127.0.0.1 on a port picked at run time, and starts with
@@ -14,70 +16,26 @@
  * interrupted; servers orphaned by a worker that was SIGKILLed are reaped by the next start.
  * Set MARIADB_HARNESS_KEEP=1 to keep every folder for inspection.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Connection, QueryResult, RowDataPacket } from 'mysql2/promise';
+import type { ConnectionTarget } from '../../src/db/connection-url.js';
+import {
+  startThrowawayServer,
+  type ResolvedThrowawayOptions,
+  type ThrowawayOptions,
+  type ThrowawayServer,
+} from '../../src/demo/throwaway-server.js';
 import { EngineError } from '../../src/errors.js';
-import { freePort } from './free-port.js';
-import { HarnessErrorCode, mariadbdPath } from './mariadb-binaries.js';
-import { mariadbTemplateDir, processAlive, TEMPLATE_LOG_FILE_SIZE } from './mariadb-template.js';
+import { HarnessErrorCode, harnessBinaries } from './mariadb-binaries.js';
 
 export { HarnessErrorCode, mariadbBinlogPath, mariadbdPath } from './mariadb-binaries.js';
 export { mariadbTemplateDir } from './mariadb-template.js';
 
 /** How a throwaway server is configured; every field optional. */
-export interface MariadbOptions {
-  /** Shown in folder names and error messages. */
-  readonly name?: string;
-  /** Binary logging on (default true): ROW format into `<dataDir>/mysql-bin.NNNNNN`. */
-  readonly binlog?: boolean;
-  readonly checksum?: 'CRC32' | 'NONE';
-  readonly rowImage?: 'FULL' | 'MINIMAL' | 'NOBLOB';
-  readonly rowMetadata?: 'FULL' | 'MINIMAL' | 'NO_LOG';
-  /** log_bin_compress=ON with the smallest threshold, so nearly every event is compressed. */
-  readonly compressBinlog?: boolean;
-  /** binlog_annotate_row_events (server default: ON). */
-  readonly annotateRows?: boolean;
-  readonly serverId?: number;
-  readonly gtidDomainId?: number;
-  /** max_binlog_size in bytes (server minimum 4096). */
-  readonly maxBinlogSize?: number;
-  /** innodb_flush_log_at_trx_commit=1 and sync_binlog=1; default false (2 and 0), which still survives a process kill. */
-  readonly durable?: boolean;
-  /** innodb_buffer_pool_size: bytes or a size like '64M'. */
-  readonly bufferPool?: string | number;
-  /** Appended last, so they override anything above. */
-  readonly extraArgs?: readonly string[];
-  /** Listen on this port instead of a free one (no retry elsewhere if taken). */
-  readonly port?: number;
-  /** Keep the folder after stop(). */
-  readonly keep?: boolean;
-  readonly startTimeoutMs?: number;
-}
+export type MariadbOptions = ThrowawayOptions;
 
 /** The options with every default filled in. */
-export interface ResolvedMariadbOptions {
-  readonly name: string;
-  readonly binlog: boolean;
-  readonly checksum: 'CRC32' | 'NONE';
-  readonly rowImage: 'FULL' | 'MINIMAL' | 'NOBLOB';
-  readonly rowMetadata: 'FULL' | 'MINIMAL' | 'NO_LOG';
-  readonly compressBinlog: boolean;
-  readonly annotateRows: boolean;
-  readonly serverId: number;
-  readonly gtidDomainId: number;
-  readonly maxBinlogSize: number | undefined;
-  readonly durable: boolean;
-  readonly bufferPool: string | number;
-  readonly extraArgs: readonly string[];
-  readonly port: number | undefined;
-  readonly keep: boolean;
-  readonly startTimeoutMs: number;
-}
+export type ResolvedMariadbOptions = ResolvedThrowawayOptions;
 
 type QueryParams = Parameters<Connection['query']>[1];
 
@@ -89,6 +47,8 @@ export interface MariadbServer {
   readonly port: number;
   /** mysql://root@127.0.0.1:PORT */
   readonly url: string;
+  /** The same, as a connection target for src/db (loadSchemaHints, openSession). */
+  readonly target: ConnectionTarget;
   /** The server's own temp folder: dataDir, socket, pid file and error log live in it. */
   readonly rootDir: string;
   readonly dataDir: string;
@@ -117,35 +77,12 @@ export interface MariadbServer {
   logTail(lines?: number): string;
 }
 
-const HOST = '127.0.0.1';
-const ROOT_PREFIX = 'binlog-salvage-mdb-';
-const OWNER_FILE = 'owner.json';
-const BINLOG_BASENAME = 'mysql-bin';
-const STOP_TIMEOUT_MS = 60_000;
-const POLL_MS = 50;
-const PORT_ATTEMPTS = 5;
-const BIND_FAILED = /Bind on TCP\/IP port\. Got error: 98|Address already in use/;
 const KEEP_ALL = process.env['MARIADB_HARNESS_KEEP'] === '1';
 
 /** Starts a throwaway server and resolves once it accepts connections. */
 export async function startMariadb(options: MariadbOptions = {}): Promise<MariadbServer> {
-  const resolved = resolveOptions(options);
-  const binary = mariadbdPath();
-  reapOrphansOnce();
-  const template = await mariadbTemplateDir();
-  const rootDir = await mkdtemp(join(tmpdir(), `${ROOT_PREFIX}${safeName(resolved.name)}-`));
-  const server = new ThrowawayServer(binary, rootDir, resolved);
-  live.add(server);
-  installExitHandlers();
-  try {
-    await copyTree(template, server.dataDir);
-    await mkdir(join(rootDir, 'tmp'));
-    await server.launch(resolved.port, resolved.port === undefined);
-  } catch (err) {
-    await server.stop({ keep: resolved.keep });
-    throw err;
-  }
-  return server;
+  const core = await startThrowawayServer(options, { host: process, binaries: harnessBinaries(), keepAll: KEEP_ALL });
+  return new HarnessServer(core);
 }
 
 /** Runs `fn` against a fresh server and stops it afterwards, even when `fn` throws. */
@@ -158,225 +95,59 @@ export async function withMariadb<T>(options: MariadbOptions, fn: (server: Maria
   }
 }
 
-function resolveOptions(o: MariadbOptions): ResolvedMariadbOptions {
-  return {
-    name: o.name ?? 'mariadb',
-    binlog: o.binlog ?? true,
-    checksum: o.checksum ?? 'CRC32',
-    rowImage: o.rowImage ?? 'FULL',
-    rowMetadata: o.rowMetadata ?? 'FULL',
-    compressBinlog: o.compressBinlog ?? false,
-    annotateRows: o.annotateRows ?? true,
-    serverId: o.serverId ?? 1,
-    gtidDomainId: o.gtidDomainId ?? 0,
-    maxBinlogSize: o.maxBinlogSize,
-    durable: o.durable ?? false,
-    bufferPool: o.bufferPool ?? '64M',
-    extraArgs: o.extraArgs ?? [],
-    port: o.port,
-    keep: o.keep ?? false,
-    startTimeoutMs: o.startTimeoutMs ?? 60_000,
-  };
-}
-
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40);
-}
-
-/** The server's command line; `--no-defaults` must come first. */
-function serverArgs(server: ThrowawayServer, port: number): string[] {
-  const o = server.options;
-  const args = [
-    '--no-defaults',
-    `--datadir=${server.dataDir}`,
-    `--socket=${server.socketPath}`,
-    `--pid-file=${join(server.rootDir, 'mysqld.pid')}`,
-    `--log-error=${server.errorLogPath}`,
-    `--tmpdir=${join(server.rootDir, 'tmp')}`,
-    `--port=${port}`,
-    `--bind-address=${HOST}`,
-    '--user=root',
-    '--default-time-zone=+00:00',
-    '--character-set-server=utf8mb4',
-    '--collation-server=utf8mb4_general_ci',
-    '--skip-name-resolve',
-    '--performance-schema=OFF',
-    // Small footprint so several servers fit beside the tests on a 2-core box.
-    `--innodb-buffer-pool-size=${o.bufferPool}`,
-    `--innodb-log-file-size=${TEMPLATE_LOG_FILE_SIZE}`,
-    '--innodb-log-buffer-size=4M',
-    // The default 12M ibtmp1 is written out in full at every start: ~40 ms each.
-    '--innodb-temp-data-file-path=ibtmp1:1M:autoextend',
-    '--innodb-autoextend-increment=8',
-    '--aria-pagecache-buffer-size=8M',
-    '--key-buffer-size=8M',
-    '--max-connections=100',
-    `--innodb-flush-log-at-trx-commit=${o.durable ? 1 : 2}`,
-    `--sync-binlog=${o.durable ? 1 : 0}`,
-    `--server-id=${o.serverId}`,
-    `--gtid-domain-id=${o.gtidDomainId}`,
-  ];
-  if (o.binlog) {
-    args.push(
-      `--log-bin=${BINLOG_BASENAME}`,
-      '--binlog-format=ROW',
-      `--binlog-row-image=${o.rowImage}`,
-      `--binlog-row-metadata=${o.rowMetadata}`,
-      `--binlog-checksum=${o.checksum}`,
-      `--binlog-annotate-row-events=${o.annotateRows ? 'ON' : 'OFF'}`,
-    );
-    // 10 is the server's minimum threshold (sql/sys_vars.cc): every row event of a test is compressed.
-    if (o.compressBinlog) args.push('--log-bin-compress=ON', '--log-bin-compress-min-len=10');
-    if (o.maxBinlogSize !== undefined) args.push(`--max-binlog-size=${o.maxBinlogSize}`);
-  } else {
-    args.push('--skip-log-bin');
-  }
-  args.push(...o.extraArgs);
-  return args;
-}
-
-type LaunchOutcome = { kind: 'ready' } | { kind: 'port-in-use' };
-
-class ThrowawayServer implements MariadbServer {
-  readonly host = HOST;
-  readonly rootDir: string;
-  readonly dataDir: string;
-  readonly errorLogPath: string;
-  readonly socketPath: string;
-  readonly binlogBasename: string | undefined;
-  readonly options: ResolvedMariadbOptions;
-  readonly #binary: string;
-  #port = 0;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> = Promise.resolve();
+/** The core server, plus mysql2 connections for test code (which may import the driver). */
+class HarnessServer implements MariadbServer {
+  readonly #core: ThrowawayServer;
   #shared: Promise<Connection> | undefined;
 
-  constructor(binary: string, rootDir: string, options: ResolvedMariadbOptions) {
-    this.#binary = binary;
-    this.rootDir = rootDir;
-    this.dataDir = join(rootDir, 'data');
-    this.errorLogPath = join(rootDir, 'error.log');
-    this.socketPath = join(rootDir, 'mysqld.sock');
-    this.binlogBasename = options.binlog ? join(this.dataDir, BINLOG_BASENAME) : undefined;
-    this.options = options;
+  constructor(core: ThrowawayServer) {
+    this.#core = core;
   }
 
   get name(): string {
-    return this.options.name;
+    return this.#core.name;
   }
-
+  get host(): string {
+    return this.#core.host;
+  }
   get port(): number {
-    return this.#port;
+    return this.#core.port;
   }
-
   get url(): string {
-    return `mysql://root@${HOST}:${this.#port}`;
+    return this.#core.url;
   }
-
+  get target(): ConnectionTarget {
+    return this.#core.target;
+  }
+  get rootDir(): string {
+    return this.#core.rootDir;
+  }
+  get dataDir(): string {
+    return this.#core.dataDir;
+  }
+  get binlogBasename(): string | undefined {
+    return this.#core.binlogBasename;
+  }
+  get errorLogPath(): string {
+    return this.#core.errorLogPath;
+  }
+  get socketPath(): string {
+    return this.#core.socketPath;
+  }
   get pid(): number | undefined {
-    return this.running ? this.#child?.pid : undefined;
+    return this.#core.pid;
   }
-
   get running(): boolean {
-    const child = this.#child;
-    return child !== undefined && child.exitCode === null && child.signalCode === null;
+    return this.#core.running;
   }
-
-  /** Starts mariadbd on `port` (or a free one), moving to another free port if that one is taken and `mayMove`. */
-  async launch(port: number | undefined, mayMove: boolean): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const candidate = port !== undefined && attempt === 1 ? port : await freePort(HOST);
-      const outcome = await this.#spawnAndWait(candidate);
-      if (outcome.kind === 'ready') return;
-      if (!mayMove || attempt >= PORT_ATTEMPTS) {
-        throw new EngineError(HarnessErrorCode.StartFailed, `${this.#label()}: port ${candidate} is in use\n${this.logTail()}`, {
-          file: this.errorLogPath,
-          port: candidate,
-        });
-      }
-    }
-  }
-
-  async #spawnAndWait(port: number): Promise<LaunchOutcome> {
-    this.#port = port;
-    const logStart = fileSize(this.errorLogPath);
-    // stdout/stderr go to the error log too, so option errors printed before the log opens are kept.
-    const fd = openSync(this.errorLogPath, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(this.#binary, serverArgs(this, port), { stdio: ['ignore', fd, fd] });
-    } finally {
-      closeSync(fd);
-    }
-    this.#child = child;
-    let exitInfo: string | undefined;
-    this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        exitInfo = signal === null ? `exit code ${code}` : `signal ${signal}`;
-        resolve();
-      });
-      child.once('error', (err) => {
-        exitInfo = `spawn error ${err.message}`;
-        resolve();
-      });
-    });
-    this.#writeOwner();
-
-    const deadline = Date.now() + this.options.startTimeoutMs;
-    let lastError = 'no attempt yet';
-    for (;;) {
-      // The server logs a bind failure at once but takes ~2 s to abort: do not wait for it.
-      if (BIND_FAILED.test(readFrom(this.errorLogPath, logStart))) {
-        if (exitInfo === undefined) child.kill('SIGKILL');
-        await this.#exited;
-        return { kind: 'port-in-use' };
-      }
-      if (exitInfo !== undefined) {
-        throw new EngineError(
-          HarnessErrorCode.StartFailed,
-          `${this.#label()}: mariadbd ended (${exitInfo}) before accepting connections on ${HOST}:${port}\n${this.logTail()}`,
-          { file: this.errorLogPath, port },
-        );
-      }
-      const answered = await this.#ping();
-      if (answered === true) return { kind: 'ready' };
-      lastError = answered;
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        await this.#exited;
-        throw new EngineError(
-          HarnessErrorCode.StartTimeout,
-          `${this.#label()}: no answer on ${HOST}:${port} within ${this.options.startTimeoutMs} ms (last error: ${lastError})\n${this.logTail()}`,
-          { file: this.errorLogPath, port },
-        );
-      }
-      await sleep(POLL_MS);
-    }
-  }
-
-  /** True once a connection succeeds, else the error message. */
-  async #ping(): Promise<true | string> {
-    try {
-      // Short: a foreign listener on a taken port accepts but never greets; a failed ping is just retried.
-      const conn = await mysql.createConnection({ host: HOST, port: this.#port, user: 'root', connectTimeout: 500 });
-      conn.on('error', ignore);
-      try {
-        // Another process may have grabbed the port between freePort() and our bind: make sure it is ours.
-        const [rows] = await conn.query<RowDataPacket[]>('SELECT @@socket AS socket');
-        const socket = String(rows[0]?.['socket']);
-        return socket === this.socketPath ? true : `port ${this.#port} is answered by another server (socket ${socket})`;
-      } finally {
-        await conn.end();
-      }
-    } catch (err) {
-      return err instanceof Error ? err.message : String(err);
-    }
+  get options(): ResolvedMariadbOptions {
+    return this.#core.options;
   }
 
   async connect(): Promise<Connection> {
     const conn = await mysql.createConnection({
-      host: HOST,
-      port: this.#port,
+      host: this.#core.host,
+      port: this.#core.port,
       user: 'root',
       multipleStatements: true,
       dateStrings: true,
@@ -392,7 +163,12 @@ class ThrowawayServer implements MariadbServer {
   }
 
   async query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryParams): Promise<T> {
-    this.#assertRunning('query');
+    if (!this.#core.running) {
+      throw new EngineError(
+        HarnessErrorCode.NotRunning,
+        `MariaDB test server "${this.#core.name}" (${this.#core.rootDir}): cannot query, the server is not running (restart() it first)`,
+      );
+    }
     this.#shared ??= this.connect().catch((err: unknown) => {
       this.#shared = undefined;
       throw err;
@@ -402,63 +178,33 @@ class ThrowawayServer implements MariadbServer {
     return result;
   }
 
-  async binlogFiles(): Promise<string[]> {
-    if (!this.options.binlog) {
-      throw new EngineError(HarnessErrorCode.BinlogDisabled, `${this.#label()} was started with binlog: false`);
-    }
-    const rows = await this.query<RowDataPacket[]>('SHOW BINARY LOGS');
-    return rows.map((row) => join(this.dataDir, String(row['Log_name'])));
+  binlogFiles(): Promise<string[]> {
+    return this.#core.binlogFiles();
   }
 
-  async flushBinaryLogs(): Promise<void> {
-    await this.query('FLUSH BINARY LOGS');
+  flushBinaryLogs(): Promise<void> {
+    return this.#core.flushBinaryLogs();
   }
 
   async stop(options: { keep?: boolean } = {}): Promise<void> {
     await this.#closeShared();
-    await this.#terminate();
-    live.delete(this);
-    if (!(options.keep ?? this.options.keep) && !KEEP_ALL) await rm(this.rootDir, { recursive: true, force: true });
+    await this.#core.stop(options);
   }
 
   async kill(): Promise<void> {
     const shared = this.#shared;
     this.#shared = undefined;
-    if (this.running) {
-      this.#child?.kill('SIGKILL');
-      await this.#exited;
-    }
+    await this.#core.kill();
     if (shared !== undefined) (await shared.catch(() => undefined))?.destroy();
   }
 
   async restart(): Promise<void> {
     await this.#closeShared();
-    await this.#terminate();
-    live.add(this);
-    await this.launch(this.#port, this.options.port === undefined);
+    await this.#core.restart();
   }
 
-  logTail(lines = 50): string {
-    const text = readFrom(this.errorLogPath, Math.max(0, fileSize(this.errorLogPath) - 64 * 1024));
-    return text.split('\n').slice(-lines - 1).join('\n').trimEnd();
-  }
-
-  /** Called from process exit handlers: synchronous, best effort. */
-  killNow(): void {
-    if (this.running) this.#child?.kill('SIGKILL');
-    if (!this.options.keep && !KEEP_ALL) rmSync(this.rootDir, { recursive: true, force: true });
-  }
-
-  /** SIGTERM makes mariadbd shut down cleanly; SIGKILL only if it hangs. */
-  async #terminate(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || !this.running) return;
-    child.kill('SIGTERM');
-    const done = await Promise.race([this.#exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
-    if (!done) {
-      child.kill('SIGKILL');
-      await this.#exited;
-    }
+  logTail(lines?: number): string {
+    return this.#core.logTail(lines);
   }
 
   async #closeShared(): Promise<void> {
@@ -467,128 +213,9 @@ class ThrowawayServer implements MariadbServer {
     if (shared === undefined) return;
     const conn = await shared.catch(() => undefined);
     if (conn === undefined) return;
-    if (this.running) await conn.end().catch(() => conn.destroy());
+    if (this.#core.running) await conn.end().catch(() => conn.destroy());
     else conn.destroy();
   }
-
-  #assertRunning(what: string): void {
-    if (!this.running) {
-      throw new EngineError(HarnessErrorCode.NotRunning, `${this.#label()}: cannot ${what}, the server is not running (restart() it first)`);
-    }
-  }
-
-  /** Lets a later process reap this server if ours dies without running its exit handlers. */
-  #writeOwner(): void {
-    const owner = { ownerPid: process.pid, serverPid: this.#child?.pid ?? null, keep: this.options.keep || KEEP_ALL };
-    writeFileSync(join(this.rootDir, OWNER_FILE), JSON.stringify(owner));
-  }
-
-  #label(): string {
-    return `MariaDB test server "${this.options.name}" (${this.rootDir})`;
-  }
 }
-
-// ---- process-wide cleanup ------------------------------------------------------------
-
-const live = new Set<ThrowawayServer>();
-let handlersInstalled = false;
-let reaped = false;
-
-function killAll(): void {
-  for (const server of live) {
-    try {
-      server.killNow();
-    } catch {
-      // best effort while the process is going away
-    }
-  }
-  live.clear();
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  killAll();
-  process.off(signal, onSignal);
-  // Re-raise so the default action (or other listeners' decision) still ends the process.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-}
-
-function installExitHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', killAll);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
-/**
- * Kills servers whose owning test process died without cleaning up (a SIGKILLed worker).
- * Only folders with our prefix and an owner file, whose owner is gone, and only a process
- * whose command line names that folder.
- */
-function reapOrphansOnce(): void {
-  if (reaped) return;
-  reaped = true;
-  const base = tmpdir();
-  let entries: string[];
-  try {
-    entries = readdirSync(base).filter((e) => e.startsWith(ROOT_PREFIX));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const dir = join(base, entry);
-    try {
-      const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { ownerPid?: unknown; serverPid?: unknown; keep?: unknown };
-      if (typeof owner.ownerPid !== 'number' || processAlive(owner.ownerPid)) continue;
-      if (typeof owner.serverPid === 'number' && cmdlineOf(owner.serverPid).includes(dir)) process.kill(owner.serverPid, 'SIGKILL');
-      if (owner.keep !== true) rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // no owner file yet, or already gone: leave it
-    }
-  }
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-// ---- small helpers -------------------------------------------------------------------
 
 function ignore(): void {}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/**
- * Copies a folder tree with every file in flight at once: ~120 ms for the 26 MB template
- * against ~180 ms for fs.cp, which stats and copies one file at a time.
- */
-async function copyTree(from: string, to: string): Promise<void> {
-  await mkdir(to);
-  const entries = await readdir(from, { withFileTypes: true });
-  await Promise.all(
-    entries.map((e) => (e.isDirectory() ? copyTree(join(from, e.name), join(to, e.name)) : copyFile(join(from, e.name), join(to, e.name)))),
-  );
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-function readFrom(path: string, start: number): string {
-  try {
-    const buf = readFileSync(path);
-    return buf.subarray(Math.min(start, buf.length)).toString('utf8');
-  } catch {
-    return '';
-  }
-}
