@@ -15,7 +15,7 @@ const up = (folder) => ({ group: [`../${folder}/*`, `../../${folder}/*`], messag
 const pkg = (name, why) => ({ group: [name, `${name}/*`], message: why });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
