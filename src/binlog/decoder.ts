@@ -21,7 +21,7 @@ import {
   decodeXaPrepare,
   decodeXid,
 } from './events/control-events.js';
-import { decodeFormatDescription, postHeaderLength, preGaTypePermutation } from './events/format-description.js';
+import { decodeFormatDescription, fdeHasChecksumAlgorithm, postHeaderLength, preGaTypePermutation } from './events/format-description.js';
 import { decodeGtidList, decodeMariadbGtid, decodeMysqlGtid, decodeMysqlGtidTagged, decodePreviousGtids } from './events/gtid-events.js';
 import { decodeQuery } from './events/query-event.js';
 import { decodeRows, rowsKind } from './events/rows-event.js';
@@ -239,6 +239,9 @@ export class BinlogDecoder {
       try {
         fde = decodeFormatDescription(this.#reader);
       } catch (e) {
+        // An undecodable FDE in a checksummed file is most likely another event with a damaged
+        // type code: when its checksum fails, say so rather than "unsupported binlog version".
+        if (this.#verify && this.#fde?.checksumAlgorithm === ChecksumAlgorithm.CRC32 && size >= HEADER_LENGTH + 4) this.#verifyCrc(buf, at, size, header, true);
         throw this.#wrap(e, offset, header.typeCode);
       }
     }
@@ -249,6 +252,11 @@ export class BinlogDecoder {
       if (size < HEADER_LENGTH + 4) throw new BinlogError(BinlogErrorCode.CorruptEvent, `event at ${this.#file}:${offset} is too short to hold its checksum`, this.#where(offset, header.typeCode));
       bodyEnd -= 4;
       if (this.#verify) this.#verifyCrc(buf, at, size, header, isFde);
+    } else if (isFde && this.#verify && fdeHasChecksumAlgorithm(fde.serverVersion, fde.flavor)) {
+      // A checksum-aware server checksums its FDE whatever binlog_checksum says (MySQL
+      // Format_description_log_event::write; seen in MariaDB 10.11 and MySQL 5.6/5.7 NONE files):
+      // verify it, or one damaged algorithm byte or size would turn verification off for the file.
+      this.#verifyCrc(buf, at, size, header, true);
     }
     this.#position = offset + size;
     this.#eventsSeen++;
@@ -330,7 +338,9 @@ export class BinlogDecoder {
         return;
       case EventType.TABLE_MAP: {
         const body = buf.subarray(bodyStart, bodyEnd);
-        const tableId = postHeaderLength(fde, type, 8) === 6 ? body.readUInt32LE(0) : body.readUIntLE(0, 6);
+        const idLength = postHeaderLength(fde, type, 8) === 6 ? 4 : 6;
+        if (body.length < idLength) throw new ShortReadError(idLength, body.length);
+        const tableId = idLength === 4 ? body.readUInt32LE(0) : body.readUIntLE(0, 6);
         const previous = this.#tableMapBytes.get(tableId);
         let map = this.#tableMaps.get(tableId);
         if (!map || !previous || !previous.equals(body)) {

@@ -96,6 +96,23 @@ function isRollback(sql: string): boolean {
 function isXaCommit(sql: string): boolean {
   return /^\s*XA\s+COMMIT\b/i.test(sql);
 }
+/** MySQL opens an XA transaction with `XA START X'…',X'…',n` in place of BEGIN (binlog.cc). */
+function isXaStart(sql: string): boolean {
+  return /^\s*XA\s+(START|BEGIN)\b/i.test(sql);
+}
+function isXaRollback(sql: string): boolean {
+  return /^\s*XA\s+ROLLBACK\b/i.test(sql);
+}
+/**
+ * The gtrid of `XA COMMIT|ROLLBACK xid` as latin1 (the key XA_PREPARE's gtrid is filed under).
+ * Servers log the xid serialized, `X'hex',X'hex',formatID` (MySQL xa_aux.h serialize_xid; MariaDB
+ * the same); a hand-written `'gtrid'` is accepted too.
+ */
+function xaGtrid(sql: string): string {
+  const hex = /^\s*XA\s+\w+\s+X'([0-9a-fA-F]*)'/i.exec(sql);
+  if (hex) return Buffer.from(hex[1]!, 'hex').toString('latin1');
+  return /'([^']*)'/.exec(sql)?.[1] ?? sql;
+}
 
 /** Groups a stream of decoded events into transactions. Pure; one instance per source stream. */
 export class TransactionAssembler {
@@ -204,7 +221,7 @@ export class TransactionAssembler {
       }
       case 'query': {
         const sql = e.sql;
-        if (isBegin(sql)) {
+        if (isBegin(sql) || isXaStart(sql)) {
           const cur = this.#open && !this.#open.sawBegin && this.#open.changes.length === 0 && this.#open.statements.length === 0 ? this.#open : this.#start(e, null, false, out);
           cur.sawBegin = true;
           return;
@@ -224,14 +241,15 @@ export class TransactionAssembler {
           this.#abandon('rolled-back', out);
           return;
         }
-        if (isXaCommit(sql)) {
-          const key = /'([^']*)'/.exec(sql)?.[1] ?? sql;
+        if (isXaCommit(sql) || isXaRollback(sql)) {
+          const key = xaGtrid(sql);
           const prepared = this.#prepared.get(key);
           if (prepared) {
             this.#prepared.delete(key);
             this.#open = null;
             prepared.end = this.#endOf(e);
-            this.#finish(prepared, 'xa-commit', null, out);
+            if (isXaCommit(sql)) this.#finish(prepared, 'xa-commit', null, out);
+            else out.push({ kind: 'incomplete', tx: this.#incomplete(prepared, 'rolled-back') });
             return;
           }
         }
@@ -244,6 +262,11 @@ export class TransactionAssembler {
         return;
       case 'xa-prepare':
         if (g) {
+          // XA COMMIT … ONE PHASE is logged as an XA_PREPARE with one_phase set: it commits.
+          if (e.onePhase) {
+            this.#finish(g, 'xa-commit', null, out);
+            return;
+          }
           this.#open = null;
           this.#prepared.set(e.gtrid.toString('latin1'), g);
         }

@@ -1170,19 +1170,24 @@ export class BinlogWriter {
   }
 
   /**
-   * MariaDB GTID_EVENT: seq_no (8), domain_id (4), flags2 (1), then the 8-byte commit id or 6
-   * zero bytes, then the XA xid (formatID 4, gtrid length 1, bqual length 1, data) when flagged.
+   * MariaDB GTID_EVENT: seq_no (8), domain_id (4), flags2 (1), then the 8-byte commit id when
+   * flagged, then the XA xid (formatID 4, gtrid length 1, bqual length 1, data) when flagged, zero
+   * padding up to 19 bytes, then any extra bytes (Gtid_log_event::write).
    */
   mariadbGtid(opts: MariadbGtidOptions): this {
     const usual = opts.standalone === true ? MariadbGtidFlag.STANDALONE : MariadbGtidFlag.TRANSACTIONAL | MariadbGtidFlag.ALLOW_PARALLEL;
     let flags = opts.flags ?? usual;
     if (opts.commitId !== undefined) flags |= MariadbGtidFlag.GROUP_COMMIT_ID;
     const parts = [u64(opts.seqNo), u32(opts.domainId), u8(flags)];
-    parts.push(opts.commitId !== undefined ? u64(opts.commitId) : Buffer.alloc(6));
+    if (opts.commitId !== undefined) parts.push(u64(opts.commitId));
     if ((flags & (MariadbGtidFlag.PREPARED_XA | MariadbGtidFlag.COMPLETED_XA)) !== 0) {
       if (opts.xa === undefined) throw misuse('an XA GTID event needs opts.xa');
       parts.push(u32(opts.xa.formatId), u8(opts.xa.gtrid.length), u8(opts.xa.bqual.length), opts.xa.gtrid, opts.xa.bqual);
     }
+    // Zero-padded to the 19-byte GTID_HEADER_LEN; the XA xid follows the flags directly (seen in a
+    // 10.11 file: seq, domain, 0x4c, 07000000 02 02 "gxbq", then flags_extra).
+    const used = parts.reduce((n, b) => n + b.length, 0);
+    if (used < 19) parts.push(Buffer.alloc(19 - used));
     if (opts.extra !== undefined) parts.push(opts.extra);
     return this.event(EventType.MARIADB_GTID, Buffer.concat(parts), { defaultFlags: EventFlag.SUPPRESS_USE, ...opts });
   }

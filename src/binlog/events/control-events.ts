@@ -4,6 +4,7 @@
  * excludes the checksum.
  */
 import type { ByteReader } from '../byte-reader.js';
+import { EventType } from '../event-types.js';
 import type { EventHeader } from '../header.js';
 import type {
   BinlogCheckpointEvent,
@@ -54,8 +55,22 @@ export function decodeIncident(r: ByteReader, header: EventHeader): IncidentEven
   return { kind: 'incident', header, incident, message };
 }
 
+/**
+ * HEARTBEAT: the log file name is the whole body. HEARTBEAT_V2 (MySQL 8.0.26+) is a list of
+ * (packed type, packed length, value) fields ending with type 0: 1 = log file name, 2 = position
+ * (libs/mysql/binlog/event/codecs/binary.cpp, Heartbeat_event_v2).
+ */
 export function decodeHeartbeat(r: ByteReader, header: EventHeader): HeartbeatEvent {
-  return { kind: 'heartbeat', header, logFile: r.latin1(r.remaining) };
+  if (header.typeCode !== EventType.HEARTBEAT_V2) return { kind: 'heartbeat', header, logFile: r.latin1(r.remaining) };
+  let logFile = '';
+  while (r.remaining > 0) {
+    const field = r.lenenc();
+    if (field === 0) break;
+    const length = r.lenenc();
+    if (field === 1) logFile = r.latin1(length);
+    else r.skip(length);
+  }
+  return { kind: 'heartbeat', header, logFile };
 }
 
 export function decodeXaPrepare(r: ByteReader, header: EventHeader): XaPrepareEvent {

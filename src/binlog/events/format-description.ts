@@ -40,6 +40,11 @@ export function decodeFormatDescription(r: ByteReader): FormatDescription {
   if (binlogVersion !== 4) {
     throw new BinlogError(BinlogErrorCode.Unsupported, `binlog format version ${binlogVersion} (server ${serverVersion}) is not supported: only v4 (MySQL 5.0+, MariaDB) is`);
   }
+  if (versionTriple(serverVersion)[0] < 5) {
+    // Binlog v4 is written by MySQL 5.0+ and MariaDB only: anything else is a damaged version, which
+    // would also hide the checksum (whether an FDE has one depends on the version).
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `format description event names server version ${JSON.stringify(serverVersion)}: binlog v4 comes from MySQL 5.0+ or MariaDB`);
+  }
   const flavor: Flavor = /mariadb/i.test(serverVersion) ? 'mariadb' : 'mysql';
   const hasAlg = fdeHasChecksumAlgorithm(serverVersion, flavor);
   const fixed = 2 + SERVER_VERSION_LENGTH + 4 + 1;
@@ -48,6 +53,12 @@ export function decodeFormatDescription(r: ByteReader): FormatDescription {
     throw new BinlogError(BinlogErrorCode.CorruptEvent, `format description event too short: ${bodyLength} bytes`);
   }
   const postHeaderLengths = Uint8Array.from(r.bytes(tableLength));
+  const permutation = preGaTypePermutation(serverVersion, tableLength);
+  if (permutation) {
+    // Index the table by the permuted (current) type codes, as the server does.
+    const wire = postHeaderLengths.slice();
+    for (let t = 1; t < permutation.length; t++) postHeaderLengths[permutation[t]! - 1] = wire[t - 1]!;
+  }
   let checksumAlgorithm: ChecksumAlgorithm = ChecksumAlgorithm.UNDEF;
   if (hasAlg) {
     const alg = r.u8();
@@ -58,6 +69,20 @@ export function decodeFormatDescription(r: ByteReader): FormatDescription {
   }
   return { binlogVersion, serverVersion, createTimestamp, headerLength, postHeaderLengths, checksumAlgorithm, flavor };
 }
+
+/**
+ * MySQL 5.1/5.2 WL#2325 prototype trees ("5.1.1-a_drop5p3" … "5.2.2-a_drop6p13c") numbered the
+ * events after FORMAT_DESCRIPTION differently: their 16–22 are today's TABLE_MAP, the three pre-GA
+ * rows events, XID, BEGIN_LOAD_QUERY and EXECUTE_LOAD_QUERY (libs/mysql/binlog/event/
+ * control_events.cpp, Format_description_event constructor; rust_mysql_common's
+ * ver_5_1-wl2325_{r,s}.001 are such files). Returns wire code → current code, or null.
+ */
+export function preGaTypePermutation(serverVersion: string, typeCount: number): Uint8Array | null {
+  if (typeCount !== 22 || !/^5\.(?:1\.[1-5]-a_drop5|1\.4-a_drop6|2\.[0-2]-a_drop6)/.test(serverVersion)) return null;
+  return PRE_GA_PERMUTATION;
+}
+
+const PRE_GA_PERMUTATION = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 19, 20, 21, 22, 16, 17, 18]);
 
 /** The post-header length the FDE declares for an event type, or `fallback` when the table is shorter. */
 export function postHeaderLength(fde: FormatDescription, typeCode: number, fallback: number): number {

@@ -93,11 +93,16 @@ export function decodeMysqlGtid(r: ByteReader, header: EventHeader, postHeader: 
 
 const GTID_FORMAT_TAGGED = 1n;
 
-/** PREVIOUS_GTIDS: the GTID set of all earlier files. MySQL 8.3+ may use the tagged format (high byte of the count = 1). */
+/**
+ * PREVIOUS_GTIDS: the GTID set of all earlier files. MySQL 8.3+ may use the tagged format: the
+ * format code (1) in both the high and the low byte of the 8-byte count, the count in bytes 1–6
+ * (sql/rpl_gtid_set.cc encode_nsids_format; checked against binlog_transaction_with_GTID_TAG.000001,
+ * whose count is 01 02 00 00 00 00 00 01 = 2 source ids).
+ */
 export function decodePreviousGtids(r: ByteReader, header: EventHeader): PreviousGtidsEvent {
   const raw = r.u64le();
   const tagged = raw >> 56n === GTID_FORMAT_TAGGED;
-  const count = tagged ? raw & 0x00ff_ffff_ffff_ffffn : raw;
+  const count = tagged ? (raw & 0x00ff_ffff_ffff_ff00n) >> 8n : raw;
   if (count > BigInt(r.remaining)) {
     throw new BinlogError(BinlogErrorCode.CorruptEvent, `previous-GTIDs event claims ${count} source ids in ${r.remaining} bytes`);
   }
@@ -116,10 +121,156 @@ export function decodePreviousGtids(r: ByteReader, header: EventHeader): Previou
   return { kind: 'previous-gtids', header, sets };
 }
 
-/** A tag in the tagged previous-GTIDs format: a length byte (doubled, as MySQL's varlen encoding writes it) then ASCII. */
+/** A tag in the tagged previous-GTIDs format: its length as a serialization varlen integer, then ASCII (libs/mysql/gtid/tag.cpp). */
 function readTag(r: ByteReader): string {
-  const length = r.u8() >> 1;
-  return r.latin1(length);
+  return r.latin1(readVarlenNumber(r));
+}
+
+/**
+ * An unsigned integer of the MySQL serialization library (libs/mysql/serialization/
+ * variable_length_integers.h): the number of trailing one bits of the first byte, plus one, is the
+ * byte count (1–8, little-endian, value shifted left by that count); a first byte of 0xff is followed
+ * by the 8-byte value.
+ */
+function readVarlen(r: ByteReader): bigint {
+  const first = r.u8();
+  if (first === 0xff) return r.u64le();
+  let n = 1;
+  while ((first >> (n - 1)) & 1) n++;
+  let v = BigInt(first);
+  for (let i = 1; i < n; i++) v |= BigInt(r.u8()) << BigInt(8 * i);
+  return v >> BigInt(n);
+}
+
+/** A varlen integer that must fit a number (lengths, field ids, bytes). */
+function readVarlenNumber(r: ByteReader): number {
+  const v = readVarlen(r);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new BinlogError(BinlogErrorCode.CorruptEvent, `serialized integer ${v} is out of range`);
+  return Number(v);
+}
+
+/** A signed varlen integer: zig-zag, the low bit is the sign. */
+function readVarlenSigned(r: ByteReader): bigint {
+  const v = readVarlen(r);
+  return v & 1n ? -(v >> 1n) - 1n : v >> 1n;
+}
+
+// Field ids of GTID_TAGGED_LOG_EVENT (libs/mysql/binlog/event/control_events.h, Gtid_event::define_fields).
+const TaggedField = {
+  FLAGS: 0,
+  SID: 1,
+  GNO: 2,
+  TAG: 3,
+  LAST_COMMITTED: 4,
+  SEQUENCE_NUMBER: 5,
+  IMMEDIATE_COMMIT_TIMESTAMP: 6,
+  ORIGINAL_COMMIT_TIMESTAMP: 7,
+  TRANSACTION_LENGTH: 8,
+  IMMEDIATE_SERVER_VERSION: 9,
+  ORIGINAL_SERVER_VERSION: 10,
+  COMMIT_GROUP_TICKET: 11,
+} as const;
+
+/**
+ * GTID_TAGGED_LOG_EVENT (type 42, MySQL 8.3+): a message of the MySQL serialization library, version
+ * byte 2 (libs/mysql/serialization/): varlen payload size (counting from the version byte),
+ * varlen last non-ignorable field id, then (varlen field id, value) pairs. Integers are varlen
+ * (signed ones zig-zag), the UUID is 16 varlen bytes, the tag a varlen length and ASCII. Absent
+ * fields keep their defaults; original values default to the immediate ones.
+ */
+export function decodeMysqlGtidTagged(r: ByteReader, header: EventHeader): MysqlGtidEvent {
+  const start = r.pos;
+  const version = r.u8();
+  if (version !== 2) throw new BinlogError(BinlogErrorCode.Unsupported, `tagged GTID event in serialization format version ${version} (only 2 is known)`);
+  const payloadSize = readVarlenNumber(r);
+  const lastNonIgnorable = readVarlenNumber(r);
+  const end = start + payloadSize;
+  if (payloadSize < r.pos - start || end > r.end) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `tagged GTID event claims a payload of ${payloadSize} bytes in ${r.end - start}`);
+  }
+  let commitFlag = false;
+  let uuid = '00000000-0000-0000-0000-000000000000';
+  let gno = 0n;
+  let tag: string | null = null;
+  let lastCommitted: bigint | null = null;
+  let sequenceNumber: bigint | null = null;
+  let immediateCommitTimestamp: bigint | null = null;
+  let originalCommitTimestamp: bigint | null = null;
+  let transactionLength: bigint | null = null;
+  let immediateServerVersion: number | null = null;
+  let originalServerVersion: number | null = null;
+  while (r.pos < end) {
+    const field = readVarlenNumber(r);
+    switch (field) {
+      case TaggedField.FLAGS:
+        commitFlag = (readVarlenNumber(r) & 1) !== 0;
+        break;
+      case TaggedField.SID: {
+        let s = '';
+        for (let i = 0; i < 16; i++) {
+          if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+          const b = readVarlenNumber(r);
+          if (b > 255) throw new BinlogError(BinlogErrorCode.CorruptEvent, `tagged GTID event: UUID byte ${i} is ${b}`);
+          s += HEX[b]!;
+        }
+        uuid = s;
+        break;
+      }
+      case TaggedField.GNO:
+        gno = readVarlenSigned(r);
+        break;
+      case TaggedField.TAG:
+        tag = readTag(r);
+        break;
+      case TaggedField.LAST_COMMITTED:
+        lastCommitted = readVarlenSigned(r);
+        break;
+      case TaggedField.SEQUENCE_NUMBER:
+        sequenceNumber = readVarlenSigned(r);
+        break;
+      case TaggedField.IMMEDIATE_COMMIT_TIMESTAMP:
+        immediateCommitTimestamp = readVarlen(r);
+        break;
+      case TaggedField.ORIGINAL_COMMIT_TIMESTAMP:
+        originalCommitTimestamp = readVarlen(r);
+        break;
+      case TaggedField.TRANSACTION_LENGTH:
+        transactionLength = readVarlen(r);
+        break;
+      case TaggedField.IMMEDIATE_SERVER_VERSION:
+        immediateServerVersion = readVarlenNumber(r);
+        break;
+      case TaggedField.ORIGINAL_SERVER_VERSION:
+        originalServerVersion = readVarlenNumber(r);
+        break;
+      case TaggedField.COMMIT_GROUP_TICKET:
+        readVarlen(r);
+        break;
+      default:
+        // An unknown field cannot be skipped (its encoding is not self-describing): fatal when the
+        // writer marked it non-ignorable, else the rest of the message is ignored.
+        if (field <= lastNonIgnorable) throw new BinlogError(BinlogErrorCode.Unsupported, `tagged GTID event carries unknown non-ignorable field ${field}`);
+        r.pos = end;
+    }
+  }
+  if (r.pos !== end) throw new BinlogError(BinlogErrorCode.CorruptEvent, `tagged GTID event: fields overrun the ${payloadSize}-byte payload`);
+  r.pos = r.end;
+  return {
+    kind: 'gtid',
+    header,
+    anonymous: false,
+    uuid,
+    tag: tag === '' ? null : tag,
+    gno,
+    commitFlag,
+    lastCommitted,
+    sequenceNumber,
+    immediateCommitTimestamp,
+    originalCommitTimestamp: originalCommitTimestamp ?? immediateCommitTimestamp,
+    transactionLength,
+    immediateServerVersion,
+    originalServerVersion: originalServerVersion ?? immediateServerVersion,
+  };
 }
 
 // MariaDB Gtid_log_event flags2.
@@ -137,7 +288,9 @@ export function decodeMariadbGtid(r: ByteReader, header: EventHeader): MariadbGt
   let xa: MariadbGtidEvent['xa'] = null;
   if (flags & FL_GROUP_COMMIT_ID) {
     commitId = r.u64le();
-  } else if (flags & (FL_PREPARED_XA | FL_COMPLETED_XA)) {
+  }
+  // Both may be present: the xid follows the commit id (MariaDB log_event.cc Gtid_log_event).
+  if (flags & (FL_PREPARED_XA | FL_COMPLETED_XA)) {
     const formatId = r.i32le();
     const gtridLength = r.u8();
     const bqualLength = r.u8();

@@ -119,13 +119,16 @@ function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], pre
   const row: RowImage = new Array(columns.length);
   const nullBytes = (present.length + 7) >> 3;
   const nullBits = r.bytes(nullBytes);
+  // partial_bits has one bit per JSON column of the table, present in this image or not
+  // (sql/rpl_record.cc pack_row): a column's bit is its rank among all the JSON columns.
   let jsonIndex = 0;
+  let scanned = 0;
   for (let j = 0; j < present.length; j++) {
     const col = columns[present[j]!]!;
+    for (; scanned < col.index; scanned++) if (columns[scanned]!.type === ColumnType.JSON) jsonIndex++;
     let partial = false;
     if (col.type === ColumnType.JSON) {
       partial = partialBits !== null && (partialBits[jsonIndex >> 3]! & (1 << (jsonIndex & 7))) !== 0;
-      jsonIndex++;
     }
     if (nullBits[j >> 3]! & (1 << (j & 7))) {
       row[col.index] = null;
@@ -137,6 +140,12 @@ function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], pre
         const diffs = readJsonDiffs(r, length);
         const base = before[col.index];
         if (!(base instanceof JsonValue)) {
+          // Not corruption: with binlog_row_image=MINIMAL the before image omits the column (base is
+          // undefined), and the diff alone cannot be turned into a value (rust_mysql_common
+          // json.binlog.000001 at 3750). A row value that carries the diffs is needed to go further.
+          if (base === undefined) {
+            throw new BinlogError(BinlogErrorCode.Unsupported, `partial JSON update of ${col.name} cannot be applied: the before image does not log the column (binlog_row_image=MINIMAL)`);
+          }
           throw new BinlogError(BinlogErrorCode.CorruptEvent, `partial JSON update of ${col.name} has no JSON before-image value to apply to`);
         }
         row[col.index] = new JsonValue(applyJsonDiffs(base.node, diffs));
@@ -161,6 +170,13 @@ export interface RowsPlace {
  * seen (a file read from the middle of a transaction) is an error the caller reports.
  */
 export function decodeRows(r: ByteReader, header: EventHeader, postHeader: number, kind: RowsKind, maps: ReadonlyMap<number, TableMap>, place: RowsPlace): RowsEvent {
+  if (header.typeCode >= EventType.PRE_GA_WRITE_ROWS && header.typeCode <= EventType.PRE_GA_DELETE_ROWS) {
+    // Pre-GA rows events (MySQL 5.1.0–5.1.15 and the WL#2325 prototypes) carry rows in the table's
+    // own record layout (sql/log_event_old.cc unpack_row_old): NULL bytes of table->s->null_bytes with
+    // engine-specific bit positions, and a value for every column, NULL or not. Read as v1 they
+    // decode to wrong values silently; without the table definition they cannot be read at all.
+    throw new BinlogError(BinlogErrorCode.Unsupported, `pre-GA rows event (${header.typeCode === EventType.PRE_GA_WRITE_ROWS ? 'WRITE' : header.typeCode === EventType.PRE_GA_UPDATE_ROWS ? 'UPDATE' : 'DELETE'}_ROWS_EVENT_V0, MySQL 5.1.0–5.1.15) at ${place.file}:${place.offset}: its rows use the table's record layout, which the binlog does not describe`, { ...place, eventType: header.typeCode });
+  }
   const bodyStart = r.pos;
   const tableId = postHeader === 6 ? r.u32le() : r.u48le();
   const flags = r.u16le();
@@ -193,6 +209,7 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
   const rr = rowsReader;
   try {
     while (rr.pos < rr.end) {
+      const rowStart = rr.pos;
       const first = readImage(rr, columns, present1);
       if (kind.op === 'update') {
         const after = kind.partial ? readPartialAfterImage(rr, columns, present2, jsonCount, first) : readImage(rr, columns, present2);
@@ -201,6 +218,11 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
         rows.push({ before: null, after: first });
       } else {
         rows.push({ before: first, after: null });
+      }
+      // Images of no columns take no bytes: left-over bytes can then never be read (corruption),
+      // and without this check the loop would append empty rows until memory runs out.
+      if (rr.pos === rowStart) {
+        throw new BinlogError(BinlogErrorCode.CorruptEvent, `rows event for ${table.schema}.${table.table} has ${rr.end - rr.pos} bytes of row data but no columns in its images`, { ...place, eventType: header.typeCode, table: `${table.schema}.${table.table}` });
       }
     }
   } catch (e) {
