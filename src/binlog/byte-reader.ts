@@ -3,6 +3,7 @@
  * width, signedness and byte order; 64-bit values are bigint. `bytes()` returns views, not
  * copies: a caller that keeps one beyond the chunk's life must copy it and say so.
  */
+import { latin1Text, utf8Text } from './fast-text.js';
 
 /** Thrown when a read would pass `end`; the event decoder turns it into a BinlogError with the place. */
 export class ShortReadError extends Error {
@@ -187,14 +188,14 @@ export class ByteReader {
 
   latin1(n: number): string {
     this.need(n);
-    const s = this.buf.toString('latin1', this.pos, this.pos + n);
+    const s = latin1Text(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return s;
   }
 
   utf8(n: number): string {
     this.need(n);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    const s = utf8Text(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return s;
   }

@@ -132,10 +132,21 @@ export interface TableMapEvent {
 
 export type RowOperation = 'insert' | 'update' | 'delete';
 
-export interface RowPair {
+/**
+ * One row change: what a rows event carries per row, and what a transaction lists. The same
+ * object serves both, so the hot path allocates one per row.
+ */
+export interface RowChange {
+  readonly op: RowOperation;
+  readonly table: TableMap;
   readonly before: RowImage | null;
   readonly after: RowImage | null;
+  /** Offset of the rows event that carried it. */
+  readonly eventOffset: number;
 }
+
+/** @deprecated the name before row changes and rows-event rows were one type. */
+export type RowPair = RowChange;
 
 export interface RowsEvent {
   readonly kind: 'rows';
@@ -144,7 +155,7 @@ export interface RowsEvent {
   readonly table: TableMap;
   /** 1 = STMT_END_F: the last rows event of its statement. */
   readonly flags: number;
-  readonly rows: readonly RowPair[];
+  readonly rows: readonly RowChange[];
   /** PARTIAL_UPDATE_ROWS: JSON columns in the after images were rebuilt from diffs against the before images. */
   readonly partialJson: boolean;
 }

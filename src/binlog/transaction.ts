@@ -5,7 +5,9 @@
  * crashed file, a server restart or a ROLLBACK is reported as incomplete and never applied.
  */
 import type { RowImage } from './column.js';
-import type { BinlogEvent, MariadbGtid, TableMap } from './event.js';
+import type { BinlogEvent, MariadbGtid, RowChange } from './event.js';
+
+export type { RowChange } from './event.js';
 
 export type Gtid =
   | { readonly flavor: 'mysql'; readonly uuid: string; readonly tag: string | null; readonly gno: bigint }
@@ -17,15 +19,6 @@ export function gtidText(g: Gtid): string {
   return g.tag === null ? `${g.uuid}:${g.gno}` : `${g.uuid}:${g.tag}:${g.gno}`;
 }
 
-/** One row change of a transaction, in source order. */
-export interface RowChange {
-  readonly op: 'insert' | 'update' | 'delete';
-  readonly table: TableMap;
-  readonly before: RowImage | null;
-  readonly after: RowImage | null;
-  /** Offset of the rows event that carried it. */
-  readonly eventOffset: number;
-}
 
 /** A statement logged as SQL inside a transaction (statement-based DML, or DDL). */
 export interface LoggedStatement {
@@ -274,7 +267,7 @@ export class TransactionAssembler {
       case 'rows': {
         const cur = g ?? this.#start(e, null, false, out);
         if (!g) cur.sawBegin = true;
-        for (const row of e.rows) cur.changes.push({ op: e.op, table: e.table, before: row.before, after: row.after, eventOffset: e.header.offset });
+        for (const row of e.rows) cur.changes.push(row);
         return;
       }
       case 'annotate-rows':

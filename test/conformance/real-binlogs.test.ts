@@ -353,7 +353,7 @@ describe('rust_mysql_common: what upstream asserts', () => {
   it('mysql_type_bit.000001: foo(a BIT(3), b TEXT, c BIT(8)) = [0b100, "foo", 0b100000]', () => {
     const [w] = rowsOf(`${R}mysql_type_bit.000001`);
     expect(w!.table.columns.map((c) => c.name)).toEqual(['a', 'b', 'c']);
-    expect(w!.rows).toEqual([{ before: null, after: [0b100, 'foo', 0b100000] }]);
+    expect(w!.rows.map((r) => ({ before: r.before, after: r.after }))).toEqual([{ before: null, after: [0b100, 'foo', 0b100000] }]);
   });
 
   it('json-opaque.binlog: JSON opaque values (VARCHAR, DATE, DATETIME, TIME, DECIMAL) and arrays', () => {

@@ -11,7 +11,7 @@ import { ByteReader, ShortReadError } from '../byte-reader.js';
 import type { ColumnDef, RowImage } from '../column.js';
 import { ColumnType, columnTypeName } from '../column-types.js';
 import { EventType } from '../event-types.js';
-import type { RowOperation, RowPair, RowsEvent, TableMap } from '../event.js';
+import type { RowChange, RowOperation, RowsEvent, TableMap } from '../event.js';
 import type { EventHeader } from '../header.js';
 import { decodeColumnValue } from '../values/decode-value.js';
 import { applyJsonDiffs, readJsonDiffs } from '../values/json-diff.js';
@@ -65,8 +65,23 @@ export function rowsKind(typeCode: number): RowsKind | null {
   }
 }
 
+/** [0, 1, …, n−1] per column count: the columns of a full image, shared by every event (read-only). */
+const allColumns: Int32Array[] = [];
+
 /** Indexes of the columns whose bit is set (LSB-first bitmap). */
 function presentColumns(bits: Buffer, count: number): Int32Array {
+  // Full images (binlog_row_image=FULL, the common case) reuse one shared index array.
+  let full = true;
+  for (let i = 0; i < count && full; i++) if (!(bits[i >> 3]! & (1 << (i & 7)))) full = false;
+  if (full) {
+    let all = allColumns[count];
+    if (!all) {
+      all = new Int32Array(count);
+      for (let i = 0; i < count; i++) all[i] = i;
+      allColumns[count] = all;
+    }
+    return all;
+  }
   let n = 0;
   for (let i = 0; i < count; i++) if (bits[i >> 3]! & (1 << (i & 7))) n++;
   const out = new Int32Array(n);
@@ -205,7 +220,9 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
     rowsReader = new ByteReader(inflateMariadb(r.rest()));
   }
   const jsonCount = kind.partial ? columns.filter((c) => c.type === ColumnType.JSON).length : 0;
-  const rows: RowPair[] = [];
+  const rows: RowChange[] = [];
+  const op = kind.op;
+  const eventOffset = header.offset;
   const rr = rowsReader;
   try {
     while (rr.pos < rr.end) {
@@ -213,11 +230,11 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
       const first = readImage(rr, columns, present1);
       if (kind.op === 'update') {
         const after = kind.partial ? readPartialAfterImage(rr, columns, present2, jsonCount, first) : readImage(rr, columns, present2);
-        rows.push({ before: first, after });
+        rows.push({ op, table, before: first, after, eventOffset });
       } else if (kind.op === 'insert') {
-        rows.push({ before: null, after: first });
+        rows.push({ op, table, before: null, after: first, eventOffset });
       } else {
-        rows.push({ before: first, after: null });
+        rows.push({ op, table, before: first, after: null, eventOffset });
       }
       // Images of no columns take no bytes: left-over bytes can then never be read (corruption),
       // and without this check the loop would append empty rows until memory runs out.

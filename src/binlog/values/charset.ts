@@ -5,6 +5,7 @@
  * agree on its charset. An id not listed here is unknown: its bytes stay a Buffer (never guessed).
  */
 import { TextDecoder } from 'node:util';
+import { latin1Text, utf8Text } from '../fast-text.js';
 
 /** How a charset's bytes are turned into a string. */
 export const TextCodec = {
@@ -200,17 +201,17 @@ export function isTextCollation(id: number | null): boolean {
 export function decodeText(buf: Buffer, start: number, end: number, cs: Charset): string {
   switch (cs.codec) {
     case TextCodec.Utf8:
-      return buf.toString('utf8', start, end);
+      return utf8Text(buf, start, end);
     case TextCodec.Ascii:
-      return buf.toString('latin1', start, end);
+      return latin1Text(buf, start, end);
     case TextCodec.Utf16le:
       return buf.toString('utf16le', start, end);
     case TextCodec.Utf32:
       return decodeUtf32(buf, start, end);
     case TextCodec.Table:
-      return isAscii(buf, start, end) ? buf.toString('latin1', start, end) : decodeTable(buf, start, end, cs.table!);
+      return isAscii(buf, start, end) ? latin1Text(buf, start, end) : decodeTable(buf, start, end, cs.table!);
     default: {
-      if (cs.asciiSafe && isAscii(buf, start, end)) return buf.toString('latin1', start, end);
+      if (cs.asciiSafe && isAscii(buf, start, end)) return latin1Text(buf, start, end);
       const d = cs.decoder ?? (cs.decoder = new TextDecoder(cs.label ?? 'utf-8'));
       return d.decode(buf.subarray(start, end));
     }

@@ -16,6 +16,7 @@ import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType, columnTypeName } from '../column-types.js';
 import { BINARY_COLLATION, TextCodec, charsetOfCollation, decodeText } from './charset.js';
 import { decodeJsonBinary } from './json-binary.js';
+import { utf8Text } from '../fast-text.js';
 
 const TWO_24 = 16777216;
 const TWO_32 = 4294967296;
@@ -478,7 +479,7 @@ function readText(r: ByteReader, col: ColumnDef, length: number): string | Buffe
   const start = r.pos;
   r.pos += length;
   // utf8mb3/utf8mb4 inline: by far the most common text, and the call is a measurable share of it.
-  return cs.codec === TextCodec.Utf8 ? r.buf.toString('utf8', start, start + length) : decodeText(r.buf, start, start + length, cs);
+  return cs.codec === TextCodec.Utf8 ? utf8Text(r.buf, start, start + length) : decodeText(r.buf, start, start + length, cs);
 }
 
 /** ENUM: the 1-based label index in 1 or 2 bytes LE; 0 is the server's '' error value. */
