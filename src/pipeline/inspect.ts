@@ -3,8 +3,8 @@
  * `salvage inspect`. Per-table statistics are kept by InspectStats.
  */
 import type { IncompleteTail } from '../binlog/decoder.js';
-import type { DecodeWarning, TableMap } from '../binlog/event.js';
-import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
+import type { DecodeWarning } from '../binlog/event.js';
+import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { loadSchemaHints } from '../db/schema-hints.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
@@ -49,58 +49,4 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
   }
 }
 
-export interface TableStats {
-  inserts: number;
-  updates: number;
-  deletes: number;
-  transactions: number;
-  /** Ordinal of the last transaction counted (counts each transaction once per table). */
-  lastTransaction: number;
-}
-
-/** Counts per table and overall, as `inspect --stats` prints them. */
-export class InspectStats {
-  readonly tables = new Map<string, TableStats>();
-  readonly #byMap = new Map<TableMap, TableStats>();
-  transactions = 0;
-  incomplete = 0;
-  rowChanges = 0;
-  bytes = 0;
-  firstGtid: string | null = null;
-  lastGtid: string | null = null;
-  firstTime: number | null = null;
-  lastTime: number | null = null;
-
-  add(tx: Transaction): void {
-    this.transactions++;
-    if (tx.gtid) {
-      const g = gtidText(tx.gtid);
-      this.firstGtid ??= g;
-      this.lastGtid = g;
-    }
-    this.firstTime ??= tx.timestamp;
-    this.lastTime = tx.timestamp;
-    const stamp = this.transactions;
-    for (const c of tx.changes) {
-      // The decoder reuses one TableMap object per table, so the name is built once per map.
-      let t = this.#byMap.get(c.table);
-      if (!t) {
-        const key = `${c.table.schema}.${c.table.table}`;
-        t = this.tables.get(key);
-        if (!t) {
-          t = { inserts: 0, updates: 0, deletes: 0, transactions: 0, lastTransaction: 0 };
-          this.tables.set(key, t);
-        }
-        this.#byMap.set(c.table, t);
-      }
-      if (c.op === 'insert') t.inserts++;
-      else if (c.op === 'update') t.updates++;
-      else t.deletes++;
-      if (t.lastTransaction !== stamp) {
-        t.lastTransaction = stamp;
-        t.transactions++;
-      }
-      this.rowChanges++;
-    }
-  }
-}
+export { InspectStats, type TableStats, type StatsSnapshot } from './inspect-stats.js';

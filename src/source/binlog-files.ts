@@ -4,6 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { FormatDescription } from '../binlog/event.js';
 import { EngineError } from '../errors.js';
 
 export const SourceErrorCode = {
@@ -20,6 +21,12 @@ export class SourceError extends EngineError {}
 export interface BinlogFile {
   readonly path: string;
   readonly size: number;
+  /**
+   * Read only [start, end) of the file (parallel decoding): `start` must be an event boundary at a
+   * transaction start, and `formatDescription` the file's FDE, since the range holds neither the
+   * magic nor the FDE. Absent: the whole file.
+   */
+  readonly range?: { readonly start: number; readonly end: number; readonly formatDescription: FormatDescription | null };
 }
 
 async function describe(path: string): Promise<BinlogFile> {

@@ -43,7 +43,7 @@ export interface ReadBatch {
 export async function* readTransactions(args: readonly string[] | readonly BinlogFile[], options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
   const files: BinlogFile[] = typeof args[0] === 'string' || args.length === 0 ? await resolveBinlogFiles(args as readonly string[]) : [...(args as readonly BinlogFile[])];
   const chunkSize = options.chunkSize ?? 256 * 1024;
-  const bytesTotal = files.reduce((n, f) => n + f.size, 0);
+  const bytesTotal = files.reduce((n, f) => n + (f.range ? f.range.end - f.range.start : f.size), 0);
   let bytesRead = 0;
   const assembler = new TransactionAssembler(files[0]?.path ?? '<none>');
   // One read buffer, reused: the decoder copies what it keeps and events own their data.
@@ -52,8 +52,10 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
     const file = files[fi]!;
     assembler.setFile(file.path);
     const warnings: DecodeWarning[] = [];
+    const range = file.range;
     const decoder = new BinlogDecoder({
       file: file.path,
+      ...(range && range.start > 0 ? { expectMagic: false, startOffset: range.start, formatDescription: range.formatDescription ?? undefined } : {}),
       verifyChecksums: options.verifyChecksums,
       annotations: options.annotations,
       schemaHints: options.schemaHints,
@@ -65,10 +67,13 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
     } catch (e) {
       throw new SourceError(SourceErrorCode.Read, `cannot open ${file.path}: ${(e as Error).message}`, { file: file.path }, { cause: e });
     }
+    let at = range ? range.start : 0;
+    const stop = range ? range.end : Number.MAX_SAFE_INTEGER;
     try {
       for (;;) {
         options.signal?.throwIfAborted();
-        const { bytesRead: n } = await handle.read(buffer, 0, chunkSize, null);
+        const { bytesRead: n } = await handle.read(buffer, 0, Math.min(chunkSize, stop - at), at);
+        at += n;
         const last = n === 0;
         const events = n > 0 ? decoder.push(buffer.subarray(0, n)) : [];
         bytesRead += n;

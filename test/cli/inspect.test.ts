@@ -91,4 +91,19 @@ describe('salvage inspect', () => {
     const some = (await salvage('inspect', '--json', '--start-position', String(cut), `${PRIMARY}/primary-bin.000001`)).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(some.map((t) => t.gtid)).toEqual(all.slice(3).map((t) => t.gtid));
   });
+
+  it.each([
+    `${PRIMARY}/primary-bin.index`,
+    `${FIXTURES}/local-mariadb-10.11/failover/derived/primary-bin.000002.trunc-mid-event`,
+    `${FIXTURES}/rust_mysql_common/transaction_compression.000001`,
+    `${FIXTURES}/myflash/haha.000041`,
+  ])('--stats on several threads equals one thread: %s', async (file) => {
+    const one = await salvage('inspect', '--stats', '--threads', '1', file);
+    const many = await salvage('inspect', '--stats', '--threads', '3', file);
+    expect(one.code).toBe(0);
+    expect(many.code).toBe(0);
+    expect(many.stdout).toBe(one.stdout);
+    expect(many.stderr).toBe(one.stderr);
+    expect(one.stdout).toMatch(/^transactions: [1-9]\d*/m);
+  });
 });

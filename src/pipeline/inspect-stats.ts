@@ -1,0 +1,121 @@
+/**
+ * Per-table counts of `inspect --stats`. A snapshot is plain data, so counts made in worker
+ * threads over disjoint ranges of the input merge into one, in input order.
+ */
+import type { TableMap } from '../binlog/event.js';
+import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
+
+export interface TableStats {
+  inserts: number;
+  updates: number;
+  deletes: number;
+  transactions: number;
+  /** Ordinal of the last transaction counted (counts each transaction once per table). */
+  lastTransaction: number;
+}
+
+/** Counts per table and overall, as `inspect --stats` prints them. */
+export class InspectStats {
+  readonly tables = new Map<string, TableStats>();
+  readonly #byMap = new Map<TableMap, TableStats>();
+  transactions = 0;
+  incomplete = 0;
+  rowChanges = 0;
+  bytes = 0;
+  #firstGtid: Gtid | null = null;
+  #lastGtid: Gtid | null = null;
+  firstTime: number | null = null;
+  lastTime: number | null = null;
+
+  add(tx: Transaction): void {
+    this.transactions++;
+    if (tx.gtid) {
+      this.#firstGtid ??= tx.gtid;
+      this.#lastGtid = tx.gtid;
+    }
+    this.firstTime ??= tx.timestamp;
+    this.lastTime = tx.timestamp;
+    const stamp = this.transactions;
+    for (const c of tx.changes) {
+      // The decoder reuses one TableMap object per table, so the name is built once per map.
+      let t = this.#byMap.get(c.table);
+      if (!t) {
+        const key = `${c.table.schema}.${c.table.table}`;
+        t = this.tables.get(key);
+        if (!t) {
+          t = { inserts: 0, updates: 0, deletes: 0, transactions: 0, lastTransaction: 0 };
+          this.tables.set(key, t);
+        }
+        this.#byMap.set(c.table, t);
+      }
+      if (c.op === 'insert') t.inserts++;
+      else if (c.op === 'update') t.updates++;
+      else t.deletes++;
+      if (t.lastTransaction !== stamp) {
+        t.lastTransaction = stamp;
+        t.transactions++;
+      }
+      this.rowChanges++;
+    }
+  }
+
+  get firstGtid(): string | null {
+    return this.#firstGtid ? gtidText(this.#firstGtid) : this.#mergedFirst;
+  }
+
+  get lastGtid(): string | null {
+    return this.#lastGtid ? gtidText(this.#lastGtid) : this.#mergedLast;
+  }
+
+  #mergedFirst: string | null = null;
+  #mergedLast: string | null = null;
+
+  /** Plain data (structured-clone safe). */
+  snapshot(): StatsSnapshot {
+    return {
+      tables: [...this.tables].map(([name, t]) => [name, { inserts: t.inserts, updates: t.updates, deletes: t.deletes, transactions: t.transactions }]),
+      transactions: this.transactions,
+      rowChanges: this.rowChanges,
+      firstGtid: this.firstGtid,
+      lastGtid: this.lastGtid,
+      firstTime: this.firstTime,
+      lastTime: this.lastTime,
+    };
+  }
+
+  /** Folds in the counts of a later range of the input. */
+  merge(s: StatsSnapshot): void {
+    for (const [name, t] of s.tables) {
+      const mine = this.tables.get(name);
+      if (mine) {
+        mine.inserts += t.inserts;
+        mine.updates += t.updates;
+        mine.deletes += t.deletes;
+        mine.transactions += t.transactions;
+      } else {
+        this.tables.set(name, { ...t, lastTransaction: 0 });
+      }
+    }
+    this.transactions += s.transactions;
+    this.rowChanges += s.rowChanges;
+    if (this.firstGtid === null && s.firstGtid !== null) {
+      this.#mergedFirst = s.firstGtid;
+    }
+    if (s.lastGtid !== null) {
+      this.#lastGtid = null;
+      this.#mergedLast = s.lastGtid;
+    }
+    this.firstTime ??= s.firstTime;
+    if (s.lastTime !== null) this.lastTime = s.lastTime;
+  }
+}
+
+export interface StatsSnapshot {
+  readonly tables: ReadonlyArray<readonly [string, { inserts: number; updates: number; deletes: number; transactions: number }]>;
+  readonly transactions: number;
+  readonly rowChanges: number;
+  readonly firstGtid: string | null;
+  readonly lastGtid: string | null;
+  readonly firstTime: number | null;
+  readonly lastTime: number | null;
+}

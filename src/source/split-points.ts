@@ -1,0 +1,58 @@
+/**
+ * Where a binlog file can be cut for parallel decoding: at the start of a transaction (a GTID
+ * event). Transactions are self-contained — each carries its own table maps — so ranges cut there
+ * decode independently. A candidate is accepted only when its header's end position equals its
+ * offset plus its size (servers write log_pos that way in a binlog) and, when the file is
+ * checksummed, its CRC32 verifies: a false boundary would need both to hold by chance.
+ */
+import { open } from 'node:fs/promises';
+import { BinlogDecoder } from '../binlog/decoder.js';
+import { crc32 } from '../binlog/crc32.js';
+import { ChecksumAlgorithm, type FormatDescription } from '../binlog/event.js';
+import { EventType } from '../binlog/event-types.js';
+import { HEADER_LENGTH } from '../binlog/header.js';
+
+const WINDOW = 4 * 1024 * 1024;
+
+/** The file's format description event, read from its first few KiB; null when it has none there. */
+export async function readFormatDescription(path: string): Promise<FormatDescription | null> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const decoder = new BinlogDecoder({ file: path, verifyChecksums: true });
+    try {
+      for (const e of decoder.push(buf.subarray(0, bytesRead))) if (e.kind === 'format-description') return decoder.formatDescription;
+    } catch {
+      return decoder.formatDescription;
+    }
+    return decoder.formatDescription;
+  } finally {
+    await handle.close();
+  }
+}
+
+function isGtidType(type: number): boolean {
+  return type === EventType.GTID || type === EventType.ANONYMOUS_GTID || type === EventType.MARIADB_GTID || type === EventType.GTID_TAGGED;
+}
+
+/** The first transaction start at or after `near` (within a 4 MiB window), or null. */
+export async function findTransactionStart(path: string, near: number, fde: FormatDescription): Promise<number | null> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(WINDOW);
+    const { bytesRead } = await handle.read(buf, 0, WINDOW, near);
+    const checksummed = fde.checksumAlgorithm === ChecksumAlgorithm.CRC32;
+    for (let i = 0; i + HEADER_LENGTH <= bytesRead; i++) {
+      if (!isGtidType(buf[i + 4]!)) continue;
+      const size = buf.readUInt32LE(i + 9);
+      if (size < HEADER_LENGTH || i + size > bytesRead) continue;
+      if (buf.readUInt32LE(i + 13) !== near + i + size) continue;
+      if (checksummed && crc32(buf.subarray(i, i + size - 4)) !== buf.readUInt32LE(i + size - 4)) continue;
+      return near + i;
+    }
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
