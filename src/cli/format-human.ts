@@ -8,7 +8,7 @@ import type { IncompleteTail } from '../binlog/decoder.js';
 import type { TableMap } from '../binlog/event.js';
 import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
 import { stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
-import { JsonValue } from '../binlog/values/json-value.js';
+import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
 export function utcText(seconds: number): string {
@@ -23,7 +23,7 @@ function literal(v: ColumnValue, table: TableMap, index: number): string {
   if (v === null) return 'NULL';
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   if (typeof v === 'string') return quote(v);
-  if (v instanceof JsonValue) return quote(stringifyCanonical(toCanonical(v, table.columns[index]!)));
+  if (v instanceof JsonValue || v instanceof JsonPatch) return quote(stringifyCanonical(toCanonical(v, table.columns[index]!)));
   return `X'${v.toString('hex')}'`;
 }
 

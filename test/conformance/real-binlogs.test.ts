@@ -21,7 +21,7 @@ import type { BinlogEvent, MysqlGtidEvent, RowsEvent, TableMapEvent } from '../.
 import type { ColumnHint } from '../../src/binlog/events/table-map.js';
 import { TransactionAssembler, gtidText, type Transaction, type TransactionItem } from '../../src/binlog/transaction.js';
 import { transactionToJson } from '../../src/binlog/transaction-json.js';
-import { JsonDecimal, JsonValue, type JsonNode } from '../../src/binlog/values/json-value.js';
+import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../../src/binlog/values/json-value.js';
 import { inspectBinlogs } from '../../src/pipeline/inspect.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
 import { BinlogErrorCode } from '../../src/errors.js';
@@ -65,9 +65,6 @@ const OUTCOMES: Record<string, Outcome> = {
   // the MANIFEST read as a "broken XID" is this TABLE_MAP). Pre-GA rows use the table's record
   // layout, which the binlog does not describe: refused, not mis-decoded (mariadb-binlog refuses too).
   'rust_mysql_common/ver_5_1-wl2325_r.001': { kind: 'error', code: BinlogErrorCode.Unsupported, offset: 466, eventType: 20, why: 'pre-GA WRITE_ROWS (wire type 17) of the WL#2325 prototype' },
-  // KNOWN GAP: PARTIAL_UPDATE_ROWS under binlog_row_image=MINIMAL: the JSON diff has no before value
-  // to apply to, and a row value cannot carry a diff yet. Reported to the lead.
-  'rust_mysql_common/json.binlog.000001': { kind: 'error', code: BinlogErrorCode.Unsupported, offset: 3750, eventType: 39, why: 'partial JSON diff without a before image (known gap)' },
   'rust_mysql_common/binlog_truncated_event.000001': { kind: 'tail', offset: 4, bytes: 10, claimedSize: null, typeCode: 15 },
   'rust_mysql_common/binlog_truncated_prev_gtid_event.000001': { kind: 'tail', offset: 120, bytes: 9, claimedSize: null, typeCode: 35 },
   'local-mariadb-10.11/failover/derived/primary-bin.000002.trunc-mid-event': { kind: 'tail', offset: 2227, bytes: 23, claimedSize: 51, typeCode: 23 },
@@ -348,6 +345,15 @@ describe('rust_mysql_common: what upstream asserts', () => {
     expect(upd!.rows[0]!.after).toEqual(['field1', 'field_2', labels[1], `${members[1]},${members[3]}`, long]);
     expect(del!.op).toBe('delete');
     expect(del!.rows[0]!.before).toEqual(upd!.rows[0]!.after);
+  });
+
+  it('json.binlog.000001: a partial JSON update under MINIMAL images keeps its diffs as a JsonPatch', () => {
+    const partial = rowsOf(`${R}json.binlog.000001`).filter((e) => e.partialJson);
+    expect(partial.length).toBeGreaterThan(0);
+    const first = partial[0]!.rows[0]!;
+    expect([first.before![0], first.before!.length, 1 in first.before!]).toEqual([1, 4, false]);
+    expect(first.after![1]).toEqual(new JsonPatch([{ op: 'replace', path: '$.age', value: 26 }]));
+    expect(first.after!.slice(2)).toEqual(['Joe', 26]);
   });
 
   it('mysql_type_bit.000001: foo(a BIT(3), b TEXT, c BIT(8)) = [0b100, "foo", 0b100000]', () => {

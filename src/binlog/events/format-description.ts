@@ -9,6 +9,8 @@ import type { ByteReader } from '../byte-reader.js';
 import { ChecksumAlgorithm, type FormatDescription, type Flavor } from '../event.js';
 
 const SERVER_VERSION_LENGTH = 50;
+/** Event types of MySQL 5.5 (HEARTBEAT_LOG_EVENT = 27), the last version without binlog checksums. */
+const MYSQL_55_EVENT_TYPES = 27;
 
 /** Parses "8.0.32-log" or "10.11.19-MariaDB-log" into [major, minor, patch]. */
 export function versionTriple(version: string): [number, number, number] {
@@ -51,6 +53,11 @@ export function decodeFormatDescription(r: ByteReader): FormatDescription {
   const tableLength = bodyLength - fixed - (hasAlg ? 5 : 0);
   if (tableLength < 0) {
     throw new BinlogError(BinlogErrorCode.CorruptEvent, `format description event too short: ${bodyLength} bytes`);
+  }
+  if (!hasAlg && flavor === 'mysql' && tableLength > MYSQL_55_EVENT_TYPES) {
+    // A MySQL server without checksums (before 5.6.1) knew at most 27 event types; a longer table
+    // means a damaged version ("8.0.32" -> "5.0.32") that would hide this file's checksums.
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `format description event of MySQL ${serverVersion} lists ${tableLength} event types, more than the ${MYSQL_55_EVENT_TYPES} of any server before 5.6.1: its server version is damaged`);
   }
   const postHeaderLengths = Uint8Array.from(r.bytes(tableLength));
   const permutation = preGaTypePermutation(serverVersion, tableLength);

@@ -15,7 +15,7 @@ import type { RowChange, RowOperation, RowsEvent, TableMap } from '../event.js';
 import type { EventHeader } from '../header.js';
 import { decodeColumnValue } from '../values/decode-value.js';
 import { applyJsonDiffs, readJsonDiffs } from '../values/json-diff.js';
-import { JsonValue } from '../values/json-value.js';
+import { JsonPatch, JsonValue } from '../values/json-value.js';
 import { inflateMariadb } from './mariadb-compression.js';
 
 const PARTIAL_JSON_UPDATES = 1;
@@ -154,16 +154,15 @@ function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], pre
         const length = r.uintLE(col.meta);
         const diffs = readJsonDiffs(r, length);
         const base = before[col.index];
-        if (!(base instanceof JsonValue)) {
-          // Not corruption: with binlog_row_image=MINIMAL the before image omits the column (base is
-          // undefined), and the diff alone cannot be turned into a value (rust_mysql_common
-          // json.binlog.000001 at 3750). A row value that carries the diffs is needed to go further.
-          if (base === undefined) {
-            throw new BinlogError(BinlogErrorCode.Unsupported, `partial JSON update of ${col.name} cannot be applied: the before image does not log the column (binlog_row_image=MINIMAL)`);
-          }
+        if (base === undefined) {
+          // binlog_row_image=MINIMAL: the before image omits the column, so only the diffs exist
+          // (rust_mysql_common json.binlog.000001 at 3750). Keep them as the value, unapplied.
+          row[col.index] = new JsonPatch(diffs.map((d) => (d.operation === 2 ? { op: 'remove', path: d.path } : { op: d.operation === 0 ? 'replace' : 'insert', path: d.path, value: d.value! })));
+        } else if (base instanceof JsonValue) {
+          row[col.index] = new JsonValue(applyJsonDiffs(base.node, diffs));
+        } else {
           throw new BinlogError(BinlogErrorCode.CorruptEvent, `partial JSON update of ${col.name} has no JSON before-image value to apply to`);
         }
-        row[col.index] = new JsonValue(applyJsonDiffs(base.node, diffs));
       } else {
         row[col.index] = decodeColumnValue(r, col);
       }

@@ -9,7 +9,7 @@
  */
 import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType } from '../column-types.js';
-import { JsonDecimal, JsonValue, type JsonNode } from './json-value.js';
+import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from './json-value.js';
 
 /** Valid JSON text printed verbatim by stringifyCanonical: a raw number literal or a whole document. */
 export class RawJson {
@@ -51,6 +51,11 @@ export function toCanonical(value: ColumnValue | undefined, col: ColumnDef): Can
       return col.isJson ? mariadbJson(value) : value;
   }
   if (value instanceof JsonValue) return new RawJson(jsonNodeText(value.node, 0));
+  if (value instanceof JsonPatch) {
+    // A partial JSON update without a before image: the diffs, as {"$jsonPatch": [{op, path, value?}]}.
+    const ops = value.diffs.map((d) => `{"op":"${d.op}","path":${JSON.stringify(d.path)}${d.value === undefined ? '' : `,"value":${jsonNodeText(d.value, 0)}`}}`);
+    return new RawJson(`{"$jsonPatch":[${ops.join(',')}]}`);
+  }
   if (col.type === ColumnType.VECTOR) return vectorNumbers(value);
   return value.toString('base64');
 }
