@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { BinlogDecoder, type DecoderOptions, type IncompleteTail } from '../binlog/decoder.js';
 import type { BinlogEvent, DecodeWarning } from '../binlog/event.js';
 import { TransactionAssembler, type TransactionItem } from '../binlog/transaction.js';
+import { LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { SourceError, SourceErrorCode, resolveBinlogFiles, type BinlogFile } from './binlog-files.js';
 
 export interface ReadOptions {
@@ -48,11 +49,22 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
   const assembler = new TransactionAssembler(files[0]?.path ?? '<none>');
   // One read buffer, reused: the decoder copies what it keeps and events own their data.
   const buffer = Buffer.allocUnsafe(chunkSize);
+  let rotatedTo: { name: string; offset: number } | null = null;
   for (let fi = 0; fi < files.length; fi++) {
     const file = files[fi]!;
     assembler.setFile(file.path);
     const warnings: DecodeWarning[] = [];
     const range = file.range;
+    if (rotatedTo && (!range || range.start === 0) && rotatedTo.name !== basename(file.path)) {
+      // Files given out of order, or one missing between them: the transactions in between are not here.
+      warnings.push({
+        code: 'ROTATE_MISMATCH',
+        message: `${files[fi - 1]!.path} ends with a ROTATE to ${rotatedTo.name} (at ${rotatedTo.offset}), but the next file given is ${file.path}: a file may be missing or out of order`,
+        offset: 0,
+        eventType: 4,
+      });
+    }
+    rotatedTo = null;
     const decoder = new BinlogDecoder({
       file: file.path,
       ...(range && range.start > 0 ? { expectMagic: false, startOffset: range.start, formatDescription: range.formatDescription ?? undefined } : {}),
@@ -77,6 +89,11 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
         const last = n === 0;
         const events = n > 0 ? decoder.push(buffer.subarray(0, n)) : [];
         bytesRead += n;
+        // The last event of a closed binlog is a ROTATE naming its successor (scan from the end: cheap).
+        for (let i = events.length - 1; i >= 0 && i >= events.length - 4; i--) {
+          const e = events[i]!;
+          if (e.kind === 'rotate' && !(e.header.flags & LOG_EVENT_RELAY_LOG_F)) rotatedTo = { name: e.nextFile, offset: e.header.offset };
+        }
         const items: TransactionItem[] = [];
         assembler.push(events, items);
         let tail: IncompleteTail | null = null;

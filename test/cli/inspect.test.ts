@@ -106,4 +106,12 @@ describe('salvage inspect', () => {
     expect(many.stderr).toBe(one.stderr);
     expect(one.stdout).toMatch(/^transactions: [1-9]\d*/m);
   });
+
+  it('warns when the files given do not follow each other (a missing or repeated file)', async () => {
+    const r = await salvage('inspect', '--stats', `${PRIMARY}/primary-bin.000001`, `${PRIMARY}/primary-bin.000001`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`salvage: warning: ${PRIMARY}/primary-bin.000001 ends with a ROTATE to primary-bin.000002 (at 10593), but the next file given is ${PRIMARY}/primary-bin.000001: a file may be missing or out of order`);
+    const ok = await salvage('inspect', '--stats', `${PRIMARY}/primary-bin.000001`, `${PRIMARY}/primary-bin.000002`);
+    expect(ok.stderr).not.toContain('ROTATE');
+  });
 });
