@@ -4,7 +4,6 @@
  * Only a group that reached its commit is emitted as a transaction; one cut off by the end of a
  * crashed file, a server restart or a ROLLBACK is reported as incomplete and never applied.
  */
-import type { RowImage } from './column.js';
 import type { BinlogEvent, MariadbGtid, RowChange } from './event.js';
 
 export type { RowChange } from './event.js';
