@@ -29,42 +29,44 @@ export interface ParallelStatsResult extends Omit<StatsResult, 'stats'> {
   readonly threads: number;
 }
 
-/** Cuts the files into about `parts` ranges of similar size, at transaction starts. */
+/**
+ * Cuts the input into `parts` contiguous jobs of similar size: job k starts at the first
+ * transaction start at or after k/parts of the total bytes (files are never reordered).
+ */
 async function planRanges(files: readonly BinlogFile[], parts: number): Promise<BinlogFile[][]> {
   const total = files.reduce((n, f) => n + f.size, 0);
-  const target = total / parts;
-  const pieces: BinlogFile[] = [];
-  for (const f of files) {
-    const cuts = Math.floor(f.size / target);
-    const fde = cuts > 0 ? await readFormatDescription(f.path) : null;
-    if (!fde) {
-      pieces.push(f);
-      continue;
+  // Global cut points k·total/parts as (file, offset in it); offset 0 = break before that file.
+  const cuts = new Map<number, number[]>();
+  let base = 0;
+  let k = 1;
+  for (let fi = 0; fi < files.length; fi++) {
+    const size = files[fi]!.size;
+    for (; k < parts && Math.floor((k * total) / parts) < base + size; k++) {
+      cuts.set(fi, [...(cuts.get(fi) ?? []), Math.floor((k * total) / parts) - base]);
     }
+    base += size;
+  }
+  const jobs: BinlogFile[][] = [[]];
+  const breakJob = (): void => {
+    if (jobs[jobs.length - 1]!.length > 0) jobs.push([]);
+  };
+  for (let fi = 0; fi < files.length; fi++) {
+    const f = files[fi]!;
+    const wanted = cuts.get(fi) ?? [];
+    if (wanted[0] === 0) breakJob();
+    const inside = wanted.filter((o) => o > 0);
+    const fde = inside.length > 0 ? await readFormatDescription(f.path) : null;
     let start = 0;
-    for (let k = 1; k <= cuts; k++) {
-      const at = await findTransactionStart(f.path, Math.floor((k * f.size) / (cuts + 1)), fde);
+    for (const near of fde ? inside : []) {
+      const at = await findTransactionStart(f.path, near, fde!);
       if (at === null || at <= start) continue;
-      pieces.push({ path: f.path, size: f.size, range: { start, end: at, formatDescription: fde } });
+      jobs[jobs.length - 1]!.push({ path: f.path, size: f.size, range: { start, end: at, formatDescription: fde } });
+      breakJob();
       start = at;
     }
-    pieces.push(start === 0 ? f : { path: f.path, size: f.size, range: { start, end: f.size, formatDescription: fde } });
+    jobs[jobs.length - 1]!.push(start === 0 ? f : { path: f.path, size: f.size, range: { start, end: f.size, formatDescription: fde } });
   }
-  // Deal consecutive pieces to jobs by size, keeping input order within and across jobs.
-  const jobs: BinlogFile[][] = [];
-  let current: BinlogFile[] = [];
-  let size = 0;
-  for (const p of pieces) {
-    current.push(p);
-    size += p.range ? p.range.end - p.range.start : p.size;
-    if (size >= target * 0.9 && jobs.length < parts - 1) {
-      jobs.push(current);
-      current = [];
-      size = 0;
-    }
-  }
-  if (current.length > 0) jobs.push(current);
-  return jobs;
+  return jobs.filter((j) => j.length > 0);
 }
 
 interface WireError {
