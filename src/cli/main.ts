@@ -7,7 +7,6 @@ import { EngineError } from '../errors.js';
 import { BinlogError } from '../errors.js';
 import { redact } from '../db/connection-url.js';
 import { ExitCode } from './exit-codes.js';
-import { DEMO_HELP, invocationFor, runDemo } from './demo-command.js';
 import { runInspect, INSPECT_HELP } from './inspect-command.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
@@ -58,7 +57,9 @@ async function main(argv: string[]): Promise<number> {
         return ExitCode.Done;
       }
       return runInspect(rest, process.stdout, process.stderr);
-    case 'demo':
+    case 'demo': {
+      // Loaded on demand: the demo's server driver (mysql2) costs start-up time inspect does not need.
+      const { DEMO_HELP, invocationFor, runDemo } = await import('./demo-command.js');
       if (rest.includes('--help') || rest.includes('-h')) {
         process.stdout.write(DEMO_HELP);
         return ExitCode.Done;
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         searchPath: process.env['PATH'],
         invocation: invocationFor(process.argv[1], process.cwd()),
       });
+    }
     default:
       throw new UsageError(`unknown command "${command}"; run "salvage --help" for the list`);
   }
