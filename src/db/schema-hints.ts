@@ -1,6 +1,7 @@
 /**
- * Column names, signedness, charsets and ENUM/SET labels from a server's information_schema, for
- * binlogs written without full row metadata (`inspect --schema-from`).
+ * Column names, signedness, charsets, ENUM/SET labels and temporal precision from a server's
+ * information_schema, for binlogs written without full row metadata (`inspect --schema-from`)
+ * and for MariaDB's pre-10.1 hires temporal columns, whose precision no binlog carries.
  */
 import mysql from 'mysql2/promise';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
@@ -47,22 +48,38 @@ interface ColumnRow {
   ORDINAL_POSITION: number;
   DATA_TYPE: string;
   COLUMN_TYPE: string;
+  DATETIME_PRECISION: number | string | null;
   COLLATION_ID: number | null;
   IS_JSON: number;
 }
+
+/** The binary pseudo-collation (charset.ts BINARY_COLLATION; db/ does not import the decoder's internals). */
+const BINARY_COLLATION = 63;
+
+/**
+ * Types that information_schema lists without a collation but the binlog logs as byte strings
+ * (binlog_row_metadata=FULL gives them collation 63): BINARY/VARBINARY/BLOB, MariaDB's fixed-length
+ * UUID, INET6 and INET4 (the decoder restores the trailing 0x00 bytes the binlog strips only for
+ * binary columns), and the geometry types (MariaDB lists them among its charset columns).
+ */
+const BINARY_TYPES = /^(?:(?:var)?binary|(?:tiny|medium|long)?blob|uuid|inet[46]|geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection)$/;
+
+/** Types whose DATETIME_PRECISION is the fsp of a column that may be logged in MariaDB's pre-10.1 format. */
+const TEMPORAL_TYPES = /^(?:time|datetime|timestamp)$/;
 
 /** Loads hints for every user table of the server. */
 export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaHints> {
   let conn: mysql.Connection;
   try {
-    conn = await mysql.createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database });
+    // utf8mb4 results: label probes (probeLabels) return characters beyond the BMP.
+    conn = await mysql.createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database, charset: 'UTF8MB4_GENERAL_CI' });
   } catch (e) {
     throw new DatabaseError('DB_CONNECT', `cannot connect to ${target.redacted}: ${(e as Error).message}`, { option: '--schema-from' }, { retryable: true, cause: e });
   }
   try {
     const [rows] = await conn.query(
       `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE,
-              co.ID AS COLLATION_ID,
+              c.DATETIME_PRECISION, co.ID AS COLLATION_ID,
               (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
                  WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
                    AND k.CHECK_CLAUSE LIKE CONCAT('%json_valid(\`', c.COLUMN_NAME, '\`)%'))) AS IS_JSON
@@ -77,12 +94,14 @@ export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaH
       let list = tables.get(key);
       if (!list) tables.set(key, (list = []));
       const type = r.DATA_TYPE.toLowerCase();
+      const labels = type === 'enum' || type === 'set' ? await columnLabels(conn, r, type) : null;
       list.push({
         name: r.COLUMN_NAME,
         unsigned: /\bunsigned\b/i.test(r.COLUMN_TYPE),
-        collation: r.COLLATION_ID === null ? (/(binary|blob)$/.test(type) ? 63 : null) : Number(r.COLLATION_ID),
-        ...(type === 'enum' ? { enumLabels: parseLabels(r.COLUMN_TYPE) } : {}),
-        ...(type === 'set' ? { setLabels: parseLabels(r.COLUMN_TYPE) } : {}),
+        collation: r.COLLATION_ID === null ? (BINARY_TYPES.test(type) ? BINARY_COLLATION : null) : Number(r.COLLATION_ID),
+        ...(type === 'enum' && labels ? { enumLabels: labels } : {}),
+        ...(type === 'set' && labels ? { setLabels: labels } : {}),
+        ...(TEMPORAL_TYPES.test(type) && r.DATETIME_PRECISION !== null ? { fsp: Number(r.DATETIME_PRECISION) } : {}),
         isJson: Number(r.IS_JSON) === 1,
       });
     }
@@ -92,5 +111,46 @@ export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaH
     };
   } finally {
     await conn.end();
+  }
+}
+
+function quoteName(name: string): string {
+  return '`' + name.replace(/`/g, '``') + '`';
+}
+
+/**
+ * The labels of an ENUM/SET column. MariaDB 10.11 builds COLUMN_TYPE (and SHOW CREATE TABLE) in
+ * utf8mb3, so a label character beyond the BMP arrives as '?' whatever the connection's charset.
+ * The server still holds the labels: a temporary copy of the column (no rows, no constraints)
+ * takes the label numbers 1…n and returns the labels themselves, in utf8mb4. Only labels showing
+ * a '?' are probed. When the probe is refused (no CREATE TEMPORARY TABLES privilege), the labels
+ * stay as information_schema gives them; the binlog's own labels (binlog_row_metadata=FULL)
+ * still take precedence when decoding.
+ */
+async function columnLabels(conn: mysql.Connection, r: ColumnRow, type: 'enum' | 'set'): Promise<string[]> {
+  const labels = parseLabels(r.COLUMN_TYPE);
+  if (!labels.some((l) => l.includes('?'))) return labels;
+  try {
+    return await probeLabels(conn, r, type, labels.length);
+  } catch {
+    return labels;
+  }
+}
+
+async function probeLabels(conn: mysql.Connection, r: ColumnRow, type: 'enum' | 'set', count: number): Promise<string[]> {
+  const probe = `${quoteName(r.TABLE_SCHEMA)}.\`salvage_label_probe\``;
+  // Keeps the probe out of the server's binlog where allowed (ROW format logs no temporary tables anyway).
+  await conn.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
+  await conn.query(`CREATE TEMPORARY TABLE ${probe} AS SELECT 0 AS k, ${quoteName(r.COLUMN_NAME)} AS v FROM ${quoteName(r.TABLE_SCHEMA)}.${quoteName(r.TABLE_NAME)} LIMIT 0`);
+  try {
+    // ENUM takes a label's number (1-based), SET a bitmap with one member's bit (up to 2^63).
+    const values = Array.from({ length: count }, (_, i) => `(${i}, ${type === 'enum' ? String(i + 1) : String(1n << BigInt(i))})`);
+    await conn.query(`INSERT INTO ${probe} VALUES ${values.join(', ')}`);
+    const [rows] = await conn.query(`SELECT v FROM ${probe} ORDER BY k`);
+    const labels = (rows as Array<{ v: string | null }>).map((row) => row.v ?? '');
+    if (labels.length !== count) throw new Error(`probe returned ${labels.length} labels for ${count}`);
+    return labels;
+  } finally {
+    await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${probe}`);
   }
 }

@@ -10,6 +10,7 @@ import { ByteReader } from '../byte-reader.js';
 import type { ColumnDef } from '../column.js';
 import { ColumnType } from '../column-types.js';
 import type { Flavor, TableMap } from '../event.js';
+import { charsetOfCollation, decodeText, isTextCollation } from '../values/charset.js';
 import { readColumnMeta } from '../values/column-meta.js';
 
 /** What a schema (the DR's information_schema, `--schema-from`) knows of a column when the binlog does not say. */
@@ -20,6 +21,12 @@ export interface ColumnHint {
   readonly enumLabels?: readonly string[];
   readonly setLabels?: readonly string[];
   readonly isJson?: boolean;
+  /**
+   * Fractional-second digits of a TIME/DATETIME/TIMESTAMP column. MariaDB's pre-10.1 hires formats
+   * (mysql56_temporal_format=OFF) are logged as types 11/12/7 with no metadata, exactly like the
+   * fsp-0 formats, so only a schema can say that a column is TIME(3) and not TIME.
+   */
+  readonly fsp?: number;
 }
 
 /** Supplies column hints for a table; returns undefined when it knows nothing of it. */
@@ -90,6 +97,16 @@ function isEnumOrSet(type: number): boolean {
   return type === ColumnType.ENUM || type === ColumnType.SET;
 }
 
+/** The temporal types whose table map metadata is empty: precision 0, or a MariaDB hires column. */
+function isOldTemporal(type: number): boolean {
+  return type === ColumnType.TIME || type === ColumnType.DATETIME || type === ColumnType.TIMESTAMP;
+}
+
+/** A schema's fsp becomes the column's meta, which the hires readers of decode-value.ts take as the precision. */
+function temporalMeta(c: RawColumn, h: ColumnHint | undefined): number {
+  return h?.fsp !== undefined && isOldTemporal(c.type) && c.meta === 0 ? h.fsp : c.meta;
+}
+
 /** Bits most-significant first, one per listed column (SIGNEDNESS, COLUMN_VISIBILITY). */
 function msbBits(value: Buffer, count: number): boolean[] {
   const out = new Array<boolean>(count);
@@ -115,15 +132,30 @@ function columnCharsets(r: ByteReader): number[] {
   return out;
 }
 
-function stringLists(r: ByteReader): string[][] {
-  const out: string[][] = [];
+/**
+ * SET_STR_VALUE/ENUM_STR_VALUE: per column, its labels as views into the event. They are in the
+ * column's charset, which comes later (ENUM_AND_SET_*_CHARSET), so they are decoded in
+ * decodeTableMap before the event's bytes are released.
+ */
+function stringLists(r: ByteReader): Buffer[][] {
+  const out: Buffer[][] = [];
   while (r.remaining > 0) {
     const n = r.lenenc();
-    const labels: string[] = [];
-    for (let i = 0; i < n; i++) labels.push(r.utf8(r.lenenc()));
+    const labels: Buffer[] = [];
+    for (let i = 0; i < n; i++) labels.push(r.bytes(r.lenenc()));
     out.push(labels);
   }
   return out;
+}
+
+/**
+ * Labels in the column's charset (`latin1` labels read as UTF-8 would lose every non-ASCII
+ * letter). When the charset is unknown (no ENUM_AND_SET charset field and no schema hint) or has
+ * no decoder in Node, UTF-8 is the best default: the default charset of every current server.
+ */
+function decodeLabels(raw: readonly Buffer[], collation: number | null): string[] {
+  const cs = collation !== null && isTextCollation(collation) ? charsetOfCollation(collation) : undefined;
+  return raw.map((b) => (cs === undefined ? b.toString('utf8') : decodeText(b, 0, b.length, cs)));
 }
 
 interface RawColumn {
@@ -138,8 +170,8 @@ interface Optional {
   charsets?: number[];
   enumSetCharsets?: number[];
   names?: string[];
-  setLabels?: string[][];
-  enumLabels?: string[][];
+  setLabels?: Buffer[][];
+  enumLabels?: Buffer[][];
   geometryTypes?: number[];
   primaryKey?: number[];
   visibility?: boolean[];
@@ -288,10 +320,12 @@ export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor
       if (opt.enumSetCharsets) collation = opt.enumSetCharsets[enumSet] ?? collation;
       enumSet++;
       if (c.type === ColumnType.ENUM) {
-        if (opt.enumLabels) enumLabels = opt.enumLabels[enums] ?? enumLabels;
+        const raw = opt.enumLabels?.[enums];
+        if (raw) enumLabels = decodeLabels(raw, collation);
         enums++;
       } else {
-        if (opt.setLabels) setLabels = opt.setLabels[sets] ?? setLabels;
+        const raw = opt.setLabels?.[sets];
+        if (raw) setLabels = decodeLabels(raw, collation);
         sets++;
       }
     } else if (c.type === ColumnType.GEOMETRY) {
@@ -303,7 +337,7 @@ export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor
       name: opt.names?.[i] ?? h?.name ?? `@${i + 1}`,
       type: c.type,
       binlogType: c.binlogType,
-      meta: c.meta,
+      meta: temporalMeta(c, h),
       nullable: c.nullable,
       unsigned,
       collation,

@@ -60,6 +60,49 @@ describe('decodeText', () => {
     expect(text(1, 'a4a4')).toBe('中');
   });
 
+  // Expected values are what MariaDB 10.11.19 returns for SELECT CONVERT(X'…' USING utf8mb4) after
+  // storing the bytes in a column of the charset; every code each charset accepts was compared once.
+  it('decodes bytes 0x00–0x7f as ASCII in every CJK charset (ICU shift_jis swaps 0x1a, 0x1c and 0x7f)', () => {
+    const ascii = Buffer.from(Array.from({ length: 128 }, (_, i) => i)).toString('hex');
+    const want = Buffer.from(ascii, 'hex').toString('latin1');
+    for (const id of [13, 95, 12, 97, 28, 24, 1, 19]) expect(text(id, ascii)).toBe(want);
+    expect(text(13, '8341' + '1a1c7f')).toBe('ア\x1a\x1c\x7f');
+    expect(text(95, '1a8341')).toBe('\x1aア');
+  });
+
+  it('sjis and ujis map JIS X 0208 as MariaDB does, not as cp932 and eucjpms do', () => {
+    expect(text(13, '815f81608161817c8191819281ca')).toBe('\\\u301c\u2016\u2212\u00a2\u00a3\u00ac');
+    expect(text(95, '815f81608161817c8191819281ca')).toBe('\uff3c\uff5e\u2225\uff0d\uffe0\uffe1\uffe2');
+    expect(text(12, 'a1c0a1c1a1c2a1dda1f1a1f2a2cc')).toBe('\\\u301c\u2016\u2212\u00a2\u00a3\u00ac');
+    expect(text(97, 'a1c0a1c1')).toBe('\uff3c\uff5e');
+    expect(text(13, 'a1df')).toBe('｡ﾟ');
+    expect(text(12, '8ea18fa2b7')).toBe('｡~');
+  });
+
+  it('decodes vendor extensions and user-defined areas as MariaDB does; codes it cannot map become ?', () => {
+    expect([text(13, '8740'), text(13, 'f040'), text(95, '8740'), text(95, 'f040')]).toEqual(['?', '?', '\u2460', '\ue000']);
+    expect([text(12, 'f5a1'), text(12, '8ff5a1'), text(12, 'ada1'), text(97, 'ada1'), text(97, '8ff4ab8ff3f3')]).toEqual(['\ue000', '\ue3ac', '?', '\u2460', '\u3231\u2170']);
+    expect([text(28, '8140'), text(28, 'a140'), text(28, 'fe50'), text(24, 'a1a4a1aa')]).toEqual(['\u4e02', '?', '?', '\u30fb\u2015']);
+    expect([text(1, 'a145'), text(1, 'a15a'), text(1, 'c6a5'), text(1, 'a3e1')]).toEqual(['\u2022', '\ufffd', '\u3041', '?']);
+  });
+
+  it('euckr accepts the cp949 Hangul extension', () => {
+    expect([text(19, 'b0a1'), text(19, '8141'), text(19, 'c652'), text(19, 'a2e6'), text(19, 'c7a0'), text(19, 'c9a1')]).toEqual(['가', '\uac02', '\ud7a3', '€', '?', '?']);
+  });
+
+  it('decodes ill-formed CJK bytes (which the server never stores) as U+FFFD and resumes at the next byte', () => {
+    expect(text(13, '80a0fd41')).toBe('\ufffd\ufffd\ufffdA');
+    expect(text(13, '8141' + '81')).toBe('\u3001\ufffd');
+    expect(text(12, 'a141')).toBe('\ufffdA');
+    expect(text(12, '8fa1')).toBe('\ufffd\ufffd');
+  });
+
+  it('decodes long CJK values across chunk boundaries', () => {
+    const value = Buffer.from('41' + '82a0'.repeat(5000) + '42', 'hex');
+    expect(decodeText(value, 0, value.length, charsetOfCollation(13)!)).toBe('A' + 'あ'.repeat(5000) + 'B');
+    expect(decodeText(value, 1, value.length - 1, charsetOfCollation(13)!)).toBe('あ'.repeat(5000));
+  });
+
   it('decodes the UTF-16/32 family (ucs2 and utf16 big-endian)', () => {
     expect(text(35, '006100e920ac')).toBe('aé€');
     expect(text(54, '0061d83dde00')).toBe('a😀');

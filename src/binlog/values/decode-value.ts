@@ -62,7 +62,7 @@ export function decodeColumnValue(r: ByteReader, col: ColumnDef): ColumnValue {
       return dateString(v >>> 9, (v >>> 5) & 15, v & 31);
     }
     case ColumnType.TIME:
-      return col.meta > 0 ? readTimeHires(r, col) : readTimeOld(r);
+      return col.meta > 0 ? readTimeHires(r, col) : readTimeOld(r, col);
     case ColumnType.TIME2:
       return readTime2(r, col);
     case ColumnType.DATETIME:
@@ -324,14 +324,31 @@ function readTime2(r: ByteReader, col: ColumnDef): string {
 }
 
 /** Old TIME (Field_time): 3 bytes LE signed, the value ±HHMMSS as a decimal number. */
-function readTimeOld(r: ByteReader): string {
+function readTimeOld(r: ByteReader, col: ColumnDef): string {
   let v = r.i24le();
   const negative = v < 0;
   if (negative) v = -v;
   const hour = Math.floor(v / 10000);
   const rest = v - hour * 10000;
   const minute = Math.floor(rest / 100);
-  return timeString(negative, hour, minute, rest - minute * 100, 0, 0);
+  const second = rest - minute * 100;
+  if (hour > 838 || minute > 59 || second > 59) throw notOldFormat(col, `${negative ? '-' : ''}${v} is not a time of the format`);
+  return timeString(negative, hour, minute, second, 0, 0);
+}
+
+/**
+ * A TIME/DATETIME/TIMESTAMP whose table map carries no precision is read in the fsp-0 format, but
+ * MariaDB logs its pre-10.1 hires columns (fsp 1–6, mysql56_temporal_format=OFF) the same way
+ * (types 11/12/7, no metadata; measured on 10.11): bytes that are no fsp-0 value most likely
+ * belong to such a column, and only the schema knows its precision. A misread TIMESTAMP(n) has
+ * no invalid form: it shows as a misaligned row (a truncated rows event) instead.
+ */
+function notOldFormat(col: ColumnDef, what: string): BinlogError {
+  const type = columnTypeName(col.type);
+  return corrupt(
+    col,
+    `${what} (${type} without fractional seconds); a MariaDB ${type}(1–6) created with mysql56_temporal_format=OFF is logged without its precision: decode with schema hints (--schema-from) that give the column's precision`,
+  );
 }
 
 /**
@@ -374,17 +391,21 @@ function readDatetime2(r: ByteReader, col: ColumnDef): string {
 function readDatetimeOld(r: ByteReader, col: ColumnDef): string {
   const lo = r.u32le();
   const hi = r.u32le();
-  if (hi >= SAFE_HIGH) throw corrupt(col, 'value beyond 9999-12-31 23:59:59');
+  if (hi >= SAFE_HIGH) throw notOldFormat(col, 'a value beyond 9999-12-31 23:59:59');
   const v = hi * TWO_32 + lo;
   const date = Math.floor(v / 1000000);
   const time = v - date * 1000000;
   const year = Math.floor(date / 10000);
   const md = date - year * 10000;
   const month = Math.floor(md / 100);
+  const day = md - month * 100;
   const hour = Math.floor(time / 10000);
   const ms = time - hour * 10000;
   const minute = Math.floor(ms / 100);
-  return datetimeString(year, month, md - month * 100, hour, minute, ms - minute * 100, 0, 0);
+  const second = ms - minute * 100;
+  // Invalid dates (ALLOW_INVALID_DATES, zero parts) are stored as written, but never a month 13 or a day 32.
+  if (year > 9999 || month > 12 || day > 31 || hour > 23 || minute > 59 || second > 59) throw notOldFormat(col, `${v} is not a datetime of the format`);
+  return datetimeString(year, month, day, hour, minute, second, 0, 0);
 }
 
 /**
