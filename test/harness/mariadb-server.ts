@@ -39,42 +39,15 @@ export type ResolvedMariadbOptions = ResolvedThrowawayOptions;
 
 type QueryParams = Parameters<Connection['query']>[1];
 
-/** A running (or killed, restartable) throwaway server. */
-export interface MariadbServer {
-  readonly name: string;
-  readonly host: string;
-  /** Current port; restart() keeps it unless another process took it meanwhile. */
-  readonly port: number;
-  /** mysql://root@127.0.0.1:PORT */
-  readonly url: string;
-  /** The same, as a connection target for src/db (loadSchemaHints, openSession). */
-  readonly target: ConnectionTarget;
-  /** The server's own temp folder: dataDir, socket, pid file and error log live in it. */
-  readonly rootDir: string;
-  readonly dataDir: string;
-  /** `<dataDir>/mysql-bin`, or undefined when binlog is off. */
-  readonly binlogBasename: string | undefined;
-  readonly errorLogPath: string;
-  /** Unix socket, for clients such as `mariadb --socket`. */
-  readonly socketPath: string;
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  readonly options: ResolvedMariadbOptions;
+/**
+ * A running (or killed, restartable) throwaway server, as tests use it: the core server of
+ * src/demo, with a mysql2 connection API instead of src/db sessions.
+ */
+export interface MariadbServer extends Omit<ThrowawayServer, 'session' | 'query'> {
   /** A new connection (caller ends it): multipleStatements, dateStrings, bigNumberStrings. */
   connect(): Promise<Connection>;
   /** Runs one statement on a shared connection and returns its rows or result header. */
   query<T extends QueryResult = RowDataPacket[]>(sql: string, params?: QueryParams): Promise<T>;
-  /** Absolute paths of the binlog files, oldest first, from SHOW BINARY LOGS. */
-  binlogFiles(): Promise<string[]>;
-  flushBinaryLogs(): Promise<void>;
-  /** Clean shutdown (SIGTERM, wait), then removes the folder unless keep. Idempotent. */
-  stop(options?: { keep?: boolean }): Promise<void>;
-  /** SIGKILL, as a crash would; the data directory is kept for inspection or restart(). */
-  kill(): Promise<void>;
-  /** Starts the same data directory again (stopping it cleanly first if it runs). */
-  restart(): Promise<void>;
-  /** The last `lines` lines of the server's error log. */
-  logTail(lines?: number): string;
 }
 
 const KEEP_ALL = process.env['MARIADB_HARNESS_KEEP'] === '1';
