@@ -1,0 +1,397 @@
+/**
+ * Which transactions of the failed primary's binlog are LOST: committed on the primary, never
+ * received by the DR. Pure: the DR's state arrives as the strings the server reports, the
+ * transactions as the decoder emits them; nothing here touches a server.
+ *
+ * What "received" means differs by flavour:
+ *
+ * - MySQL: `gtid_executed` is a SET. A primary GTID `uuid[:tag]:n` was received iff the set
+ *   contains it; gaps in the intervals are honoured (`uuid:1-5:7` lacks 6).
+ *
+ * - MariaDB: `gtid_slave_pos` and `gtid_binlog_pos` are POSITIONS, one `domain-server-seq` per
+ *   domain naming the LAST GTID of that domain, meaning "everything of that domain's stream up to
+ *   here" (MariaDB sql/rpl_gtid.cc: a replica connecting with a position asks for the events after
+ *   it). So for a primary transaction `d-S-n`:
+ *   1. `gtid_slave_pos` changes only when the replication SQL thread applies an event (or by an
+ *      explicit SET), and RESET SLAVE ALL / a promotion leaves it alone: it is the DR's record of
+ *      what it applied from the primary's stream. Its entry `d-S'-m` covers every transaction of
+ *      domain d in that stream with seq_no ≤ m, whatever the server id (a primary that itself
+ *      replicated from an upstream carries the upstream's ids in the same domain, in seq order).
+ *      This trusts that the DR replicated from THIS primary; `slaveServerIds` narrows the trust,
+ *      and `checks()` reports a position never met in the binlogs that covered other servers'
+ *      GTIDs by sequence number (a sign that it is not a point of the primary's stream).
+ *   2. `gtid_binlog_pos` is the last GTID the DR WROTE to its own binlog. After a promotion it
+ *      holds the DR's own `d-2-n`, which says nothing about the primary's `d-1-n` even when the
+ *      sequence numbers are equal (the fixture's 0-2-13…17 versus the lost 0-1-13…17). So it
+ *      covers `d-S-n` only when its server id is S itself and its seq_no ≥ n.
+ *   3. `gtid_binlog_state` (optional) holds the last seq_no per (domain, server): the same
+ *      same-server rule, with more entries.
+ *   Contained ⇔ one of the three covers it. Comparing sequence numbers alone would call the
+ *   primary's lost 0-1-13…17 "already there" because the DR wrote 0-2-13…17.
+ *
+ * Other rules pick the start by position (`--from FILE:POS`), by GTID (`--from-gtid SET`) or by
+ * time (`--since`). Whatever the rule, a checkpoint of what this engine already applied is
+ * excluded.
+ */
+import { EngineError, type ErrorDetails } from '../errors.js';
+import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
+import { GtidSet } from '../model/gtid-set.js';
+
+/** Stable codes of lost-set decisions that cannot be made. */
+export const ReconcileErrorCode = {
+  /** A transaction has no GTID and the rule is GTID-based with no position/time fallback. */
+  NoGtid: 'RECONCILE_NO_GTID',
+  /** A MySQL GTID judged against a MariaDB state, or the reverse. */
+  FlavorMismatch: 'RECONCILE_FLAVOR_MISMATCH',
+  /** The DR state text could not be parsed (e.g. two entries for one domain in a position). */
+  BadDrState: 'RECONCILE_BAD_DR_STATE',
+  /** A position names a binlog of another series (`mysql-bin` vs `primary-bin`). */
+  FileSeriesMismatch: 'RECONCILE_FILE_SERIES_MISMATCH',
+  /** `--from FILE:POS` falls strictly inside a transaction: it is neither before nor after it. */
+  PositionInsideTransaction: 'RECONCILE_POSITION_INSIDE_TRANSACTION',
+} as const;
+export type ReconcileErrorCode = (typeof ReconcileErrorCode)[keyof typeof ReconcileErrorCode];
+
+/** A reconcile decision could not be made; never retryable: the inputs will not change. */
+export class ReconcileError extends EngineError {
+  declare readonly code: ReconcileErrorCode;
+  constructor(code: ReconcileErrorCode, message: string, details: ErrorDetails = {}) {
+    super(code, message, details, { retryable: false });
+  }
+}
+
+/** What the DR reports about the GTIDs it holds. */
+export type DrGtidState =
+  | { readonly flavor: 'mysql'; readonly gtidExecuted: string }
+  | {
+      readonly flavor: 'mariadb';
+      readonly gtidSlavePos: string;
+      readonly gtidBinlogPos: string;
+      /** Optional `gtid_binlog_state`: last seq_no per (domain, server). */
+      readonly gtidBinlogState?: string;
+    };
+
+/** A binlog position: file (name or path; compared by name) and byte offset. */
+export interface BinlogPosition {
+  readonly file: string;
+  readonly pos: number;
+}
+
+/** How the starting point of the lost range is chosen. */
+export type StartRule =
+  | { readonly kind: 'gtid'; readonly state: DrGtidState }
+  | ({ readonly kind: 'from-position' } & BinlogPosition)
+  /** Everything outside this set is lost; MariaDB `d-s-n` entries are positions (as gtid_slave_pos). */
+  | { readonly kind: 'from-gtid'; readonly set: string }
+  /** Seconds since the epoch (UTC): transactions whose timestamp is ≥ this are lost. */
+  | { readonly kind: 'since'; readonly time: number };
+
+/** What this engine already applied (from its checkpoint row): always excluded. */
+export interface Checkpoint {
+  readonly gtids?: GtidSet;
+  /** Applied through this position: transactions ending at or before it are excluded. */
+  readonly position?: BinlogPosition;
+}
+
+export interface LostFilterOptions {
+  readonly checkpoint?: Checkpoint;
+  /** Under a GTID rule, how to judge transactions without a GTID (anonymous / pre-GTID logs). */
+  readonly noGtidFallback?: Extract<StartRule, { kind: 'from-position' | 'since' }>;
+  /** MariaDB: trust only gtid_slave_pos entries with these server ids (default: trust all). */
+  readonly slaveServerIds?: readonly number[];
+}
+
+export interface LostDecision {
+  readonly lost: boolean;
+  readonly reason: string;
+}
+
+export interface LostFilter {
+  /** Decides one transaction; a lost one is recorded in `lostSet`. */
+  isLost(tx: Transaction): LostDecision;
+  /** The GTIDs (and GTID-less transactions) judged lost so far. */
+  readonly lostSet: LostSetAccumulator;
+  /**
+   * Doubts about the start found while judging (call after the last transaction): e.g. a MariaDB
+   * position never met in the binlogs read that covered other servers' GTIDs by sequence number.
+   */
+  checks(): string[];
+  /** One line for the plan: which rule chose the start, the checkpoint, the lost set, and any checks. */
+  describe(): string;
+}
+
+/** Collects lost GTIDs into a GtidSet and prints it compactly (`0-1-13-22,7-1-1`). */
+export class LostSetAccumulator {
+  readonly gtids = new GtidSet();
+  #count = 0;
+  readonly #seen = new Set<string>();
+  /** Transactions without a GTID, as `file:pos`. */
+  readonly anonymous: string[] = [];
+
+  /** Records one lost transaction (idempotent per GTID or position). */
+  add(tx: Pick<Transaction, 'gtid' | 'file' | 'pos'>): void {
+    const key = tx.gtid === null ? `${baseName(tx.file)}:${tx.pos}` : gtidText(tx.gtid);
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#count++;
+    if (tx.gtid === null) this.anonymous.push(key);
+    else this.gtids.add(tx.gtid);
+  }
+
+  /** Number of distinct lost transactions. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The lost GTID set, plus `+N without GTID` when there are such. */
+  toString(): string {
+    const set = this.gtids.toString();
+    if (this.anonymous.length === 0) return set === '' ? '(none)' : set;
+    return `${set === '' ? '' : `${set} `}+${this.anonymous.length} without GTID`;
+  }
+}
+
+interface MariadbPos {
+  readonly domainId: number;
+  readonly serverId: number;
+  readonly seqNo: bigint;
+}
+
+const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
+
+/** Parses a MariaDB GTID list (`d-s-n,…`); `unique` rejects two entries for one domain (a position). */
+function parseMariadbList(text: string, variable: string, unique: boolean): MariadbPos[] {
+  const out: MariadbPos[] = [];
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const m = MARIADB_GTID.exec(part);
+    if (!m) throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: expected a list of domain-server-seq, found "${part}" in "${text}"`, { option: variable });
+    const p = { domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
+    if (unique && out.some((o) => o.domainId === p.domainId)) {
+      throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: two entries for domain ${p.domainId} in "${text}" (a position has one per domain)`, { option: variable });
+    }
+    out.push(p);
+  }
+  return out;
+}
+
+function posText(p: MariadbPos): string {
+  return `${p.domainId}-${p.serverId}-${p.seqNo}`;
+}
+
+function baseName(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i < 0 ? path : path.slice(i + 1);
+}
+
+/** Orders two binlog positions of one series (`name.000042`): negative, zero or positive. */
+export function compareBinlogPositions(a: BinlogPosition, b: BinlogPosition): number {
+  const fa = baseName(a.file);
+  const fb = baseName(b.file);
+  if (fa !== fb) {
+    const ma = /^(.*)\.(\d+)$/.exec(fa);
+    const mb = /^(.*)\.(\d+)$/.exec(fb);
+    if (!ma || !mb || ma[1] !== mb[1]) {
+      throw new ReconcileError(ReconcileErrorCode.FileSeriesMismatch, `cannot order ${fa} and ${fb}: not numbered files of one binlog series`, { file: fa });
+    }
+    return Number(ma[2]) - Number(mb[2]);
+  }
+  return a.pos - b.pos;
+}
+
+type Judge = (tx: Transaction) => LostDecision;
+
+function flavorMismatch(g: Gtid, expected: string): ReconcileError {
+  return new ReconcileError(ReconcileErrorCode.FlavorMismatch, `transaction ${gtidText(g)} is a ${g.flavor} GTID but the DR state is ${expected}`, { gtid: gtidText(g) });
+}
+
+function mysqlJudge(executedText: string): { judge: (g: Gtid) => LostDecision; label: string } {
+  const executed = GtidSet.parse(executedText);
+  return {
+    label: `DR gtid_executed ${executed.isEmpty ? '(empty)' : executed.toString()}`,
+    judge: (g) => {
+      if (g.flavor !== 'mysql') throw flavorMismatch(g, 'MySQL gtid_executed');
+      return executed.contains(g)
+        ? { lost: false, reason: `${gtidText(g)} is in the DR's gtid_executed` }
+        : { lost: true, reason: `${gtidText(g)} is not in the DR's gtid_executed` };
+    },
+  };
+}
+
+interface Judged {
+  readonly judge: (g: Gtid) => LostDecision;
+  /** Doubts found while judging, for the plan (see `LostFilter.checks`). */
+  readonly checks: () => string[];
+}
+
+/**
+ * Judges MariaDB GTIDs against positions trusted as records of the primary's stream. Because that
+ * trust compares sequence numbers across server ids, it also watches for the position's own GTID:
+ * a position never met in the binlogs read, while it covered GTIDs of other servers, may be the
+ * DR's own write (the promotion trap) rather than a point of the primary's stream.
+ */
+function mariadbJudge(
+  positions: readonly MariadbPos[],
+  positionName: string,
+  sameServer: readonly { readonly list: readonly MariadbPos[]; readonly name: string }[],
+  explicit: GtidSet | null,
+): Judged {
+  const byDomain = new Map<number, { readonly p: MariadbPos; seen: boolean; crossServer: number }>(positions.map((p) => [p.domainId, { p, seen: false, crossServer: 0 }]));
+  const judge = (g: Gtid): LostDecision => {
+    if (g.flavor !== 'mariadb') throw flavorMismatch(g, 'MariaDB GTID positions');
+    const text = gtidText(g);
+    if (explicit?.contains(g)) return { lost: false, reason: `${text} is in the given GTID set` };
+    const entry = byDomain.get(g.domainId);
+    const p = entry?.p;
+    if (entry && p && g.serverId === p.serverId && g.seqNo === p.seqNo) entry.seen = true;
+    if (entry && p && g.seqNo <= p.seqNo) {
+      if (g.serverId !== p.serverId) entry.crossServer++;
+      return { lost: false, reason: `${text} is at or before the DR's ${positionName} ${posText(p)} (domain ${g.domainId})` };
+    }
+    for (const s of sameServer) {
+      const q = s.list.find((e) => e.domainId === g.domainId && e.serverId === g.serverId && g.seqNo <= e.seqNo);
+      if (q) return { lost: false, reason: `${text} is at or before the DR's ${s.name} ${posText(q)} (same domain and server)` };
+    }
+    if (p) return { lost: true, reason: `${text} is after the DR's ${positionName} ${posText(p)} (domain ${g.domainId})` };
+    return { lost: true, reason: `the DR's ${positionName} has no entry for domain ${g.domainId}: ${text} never reached it` };
+  };
+  const checks = (): string[] => {
+    const out: string[] = [];
+    for (const e of byDomain.values()) {
+      if (e.seen || e.crossServer === 0) continue;
+      out.push(
+        `${positionName} ${posText(e.p)} was not found in the binlogs read, yet it covered ${e.crossServer} transaction(s) of other servers in domain ${e.p.domainId} by sequence number: if it is the DR's own GTID (written after a promotion), those transactions are lost`,
+      );
+    }
+    return out;
+  };
+  return { judge, checks };
+}
+
+function gtidRuleJudge(state: DrGtidState, options: LostFilterOptions): Judged & { label: string } {
+  if (state.flavor === 'mysql') return { ...mysqlJudge(state.gtidExecuted), checks: () => [] };
+  const allSlave = parseMariadbList(state.gtidSlavePos, 'gtid_slave_pos', true);
+  const trusted = options.slaveServerIds ? allSlave.filter((p) => options.slaveServerIds!.includes(p.serverId)) : allSlave;
+  const binlogPos = parseMariadbList(state.gtidBinlogPos, 'gtid_binlog_pos', true);
+  const binlogState = state.gtidBinlogState === undefined ? [] : parseMariadbList(state.gtidBinlogState, 'gtid_binlog_state', false);
+  const sameServer = [
+    { list: binlogPos, name: 'gtid_binlog_pos' },
+    { list: binlogState, name: 'gtid_binlog_state' },
+  ];
+  const show = (l: readonly MariadbPos[]): string => (l.length === 0 ? '(empty)' : l.map(posText).join(','));
+  let label = `DR gtid_slave_pos ${show(allSlave)} (seq_no per domain), gtid_binlog_pos ${show(binlogPos)} (same server id only)`;
+  if (state.gtidBinlogState !== undefined) label += `, gtid_binlog_state ${show(binlogState)} (same server id only)`;
+  if (trusted.length !== allSlave.length) label += `; gtid_slave_pos entries of servers other than ${options.slaveServerIds!.join(',')} ignored`;
+  return { label, ...mariadbJudge(trusted, 'gtid_slave_pos', sameServer, null) };
+}
+
+/** `--from-gtid`: MySQL entries and MariaDB ranges are a set; MariaDB `d-s-n` entries are positions. */
+function fromGtidJudge(text: string): Judged {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const positions = parseMariadbList(parts.filter((p) => MARIADB_GTID.test(p)).join(','), '--from-gtid', true);
+  const set = GtidSet.parse(parts.filter((p) => !MARIADB_GTID.test(p)).join(','));
+  const mariadb = mariadbJudge(positions, '--from-gtid position', [], set);
+  const judge = (g: Gtid): LostDecision => {
+    if (g.flavor === 'mariadb') return mariadb.judge(g);
+    const text = gtidText(g);
+    return set.contains(g) ? { lost: false, reason: `${text} is in the --from-gtid set` } : { lost: true, reason: `${text} is outside the --from-gtid set` };
+  };
+  return { judge, checks: mariadb.checks };
+}
+
+function positionJudge(from: BinlogPosition, name: string): Judge {
+  return (tx) => {
+    const at = `${baseName(tx.file)}:${tx.pos}`;
+    if (compareBinlogPositions(tx, from) >= 0) return { lost: true, reason: `${at} is at or after ${name} ${baseName(from.file)}:${from.pos}` };
+    if (compareBinlogPositions({ file: tx.file, pos: tx.end }, from) <= 0) return { lost: false, reason: `${at} ends before ${name} ${baseName(from.file)}:${from.pos}` };
+    throw new ReconcileError(
+      ReconcileErrorCode.PositionInsideTransaction,
+      `${name} ${baseName(from.file)}:${from.pos} falls inside the transaction at ${at}-${tx.end}: give a transaction boundary (its start ${tx.pos} or its end ${tx.end})`,
+      { file: baseName(tx.file), offset: from.pos },
+    );
+  };
+}
+
+function timeJudge(time: number): Judge {
+  const iso = new Date(time * 1000).toISOString();
+  return (tx) =>
+    tx.timestamp >= time
+      ? { lost: true, reason: `timestamp ${tx.timestamp} is at or after --since ${iso}` }
+      : { lost: false, reason: `timestamp ${tx.timestamp} is before --since ${iso}` };
+}
+
+const noChecks = (): string[] => [];
+
+function ruleJudge(rule: StartRule, options: LostFilterOptions): { judge: Judge; label: string; checks: () => string[] } {
+  switch (rule.kind) {
+    case 'gtid': {
+      const { judge, label, checks } = gtidRuleJudge(rule.state, options);
+      const fallback = options.noGtidFallback ? ruleJudge(options.noGtidFallback, {}) : null;
+      return {
+        label: `start from the DR's GTID state: ${label}${fallback ? `; transactions without GTID: ${fallback.label}` : ''}`,
+        checks,
+        judge: (tx) => {
+          if (tx.gtid !== null) return judge(tx.gtid);
+          if (fallback) return fallback.judge(tx);
+          throw new ReconcileError(
+            ReconcileErrorCode.NoGtid,
+            `the transaction at ${baseName(tx.file)}:${tx.pos} has no GTID, so the DR's GTID state cannot place it: give a position (--from FILE:POS) or a time (--since)`,
+            { file: baseName(tx.file), offset: tx.pos },
+          );
+        },
+      };
+    }
+    case 'from-position':
+      return { label: `start from position --from ${baseName(rule.file)}:${rule.pos}`, judge: positionJudge(rule, '--from'), checks: noChecks };
+    case 'from-gtid': {
+      const { judge, checks } = fromGtidJudge(rule.set);
+      return {
+        label: `start after --from-gtid ${rule.set}`,
+        checks,
+        judge: (tx) => {
+          if (tx.gtid !== null) return judge(tx.gtid);
+          throw new ReconcileError(ReconcileErrorCode.NoGtid, `the transaction at ${baseName(tx.file)}:${tx.pos} has no GTID, so --from-gtid cannot place it: give --from FILE:POS or --since`, {
+            file: baseName(tx.file),
+            offset: tx.pos,
+          });
+        },
+      };
+    }
+    case 'since':
+      return { label: `start from time --since ${new Date(rule.time * 1000).toISOString()}`, judge: timeJudge(rule.time), checks: noChecks };
+  }
+}
+
+function checkpointDecision(tx: Transaction, cp: Checkpoint | undefined): LostDecision | null {
+  if (!cp) return null;
+  if (tx.gtid !== null && cp.gtids?.contains(tx.gtid)) return { lost: false, reason: `${gtidText(tx.gtid)} was already applied by this engine (checkpoint)` };
+  if (cp.position && compareBinlogPositions({ file: tx.file, pos: tx.end }, cp.position) <= 0) {
+    return { lost: false, reason: `${baseName(tx.file)}:${tx.pos} ends at or before the checkpoint ${baseName(cp.position.file)}:${cp.position.pos}` };
+  }
+  return null;
+}
+
+/** Builds the filter that decides, transaction by transaction, which ones the DR never received. */
+export function createLostFilter(rule: StartRule, options: LostFilterOptions = {}): LostFilter {
+  const { judge, label, checks } = ruleJudge(rule, options);
+  const lostSet = new LostSetAccumulator();
+  const cp = options.checkpoint;
+  const cpParts: string[] = [];
+  if (cp?.gtids && !cp.gtids.isEmpty) cpParts.push(cp.gtids.toString());
+  if (cp?.position) cpParts.push(`${baseName(cp.position.file)}:${cp.position.pos}`);
+  const cpLabel = cpParts.length > 0 ? `; excluding the checkpoint ${cpParts.join(' / ')}` : '';
+  return {
+    lostSet,
+    isLost(tx) {
+      const decision = checkpointDecision(tx, cp) ?? judge(tx);
+      if (decision.lost) lostSet.add(tx);
+      return decision;
+    },
+    checks,
+    describe() {
+      const doubts = checks();
+      return `${label}${cpLabel}; lost: ${lostSet.count} transaction(s) ${lostSet.toString()}${doubts.length > 0 ? `; CHECK: ${doubts.join('; ')}` : ''}`;
+    },
+  };
+}
