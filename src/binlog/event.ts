@@ -145,8 +145,6 @@ export interface RowChange {
   readonly eventOffset: number;
 }
 
-/** @deprecated the name before row changes and rows-event rows were one type. */
-export type RowPair = RowChange;
 
 export interface RowsEvent {
   readonly kind: 'rows';
