@@ -75,6 +75,23 @@ export async function openSession(target: ConnectionTarget, options: SessionOpti
   return new Mysql2Session(conn, target.redacted);
 }
 
+/**
+ * Runs `fn` inside one transaction on `session`: COMMIT when it resolves, ROLLBACK (best effort,
+ * the original error wins) when it throws.
+ */
+export async function transaction<T>(session: SqlSession, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  await session.query('START TRANSACTION');
+  let result: T;
+  try {
+    result = await fn(session);
+  } catch (e) {
+    await session.query('ROLLBACK').catch(ignore);
+    throw e;
+  }
+  await session.query('COMMIT');
+  return result;
+}
+
 class Mysql2Session implements SqlSession {
   readonly #conn: Connection;
   readonly #label: string;

@@ -1,0 +1,157 @@
+/**
+ * The DR-side state schema of the sink (DESIGN.md, "Exactly once and resume"): runs, the
+ * checkpoint, the key map, the ledger of every lost row change, and the quarantine. The sink
+ * writes them in the same DR transaction as the data they describe, so a run killed at any
+ * moment resumes to the state of one never interrupted.
+ *
+ * Portable DDL only (MariaDB 10.11 and MySQL 8): InnoDB, utf8mb4 with the binary collation (table
+ * names and keys compare byte for byte, as the binlog gives them), JSON kept as LONGTEXT, times
+ * as UTC DATETIME(6). `plan` never calls this: it writes nothing to the DR.
+ */
+import { EngineError } from '../errors.js';
+import type { SqlSession } from './sql-session.js';
+
+/** The schema the sink uses unless configured otherwise. */
+export const DEFAULT_STATE_SCHEMA = 'salvage';
+
+/** The layout version this module creates; a later one migrates from the row it finds. */
+export const STATE_SCHEMA_VERSION = 1;
+
+/** Stable codes of state-schema failures. */
+export const StateSchemaErrorCode = {
+  BadName: 'STATE_BAD_SCHEMA_NAME',
+  NewerVersion: 'STATE_SCHEMA_TOO_NEW',
+} as const;
+export type StateSchemaErrorCode = (typeof StateSchemaErrorCode)[keyof typeof StateSchemaErrorCode];
+
+/** Quotes one identifier with backticks, doubling any backtick inside it. */
+export function quoteIdent(name: string): string {
+  return '`' + name.replaceAll('`', '``') + '`';
+}
+
+/** `schema`.`table`, both quoted. */
+export function stateTable(schema: string, table: StateTable): string {
+  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
+
+/** The tables of the state schema. */
+export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'ledger' | 'quarantine';
+
+/** Rejects names the server would refuse (or silently change) before any DDL runs. */
+export function checkSchemaName(name: string): void {
+  // The server's rules (reference manual, "Schema Object Names"): 1 to 64 characters, no NUL, no trailing space.
+  if (name.length === 0 || [...name].length > 64 || name.includes('\0') || name.endsWith(' ')) {
+    throw new EngineError(StateSchemaErrorCode.BadName, `state schema name ${JSON.stringify(name)}: expected 1 to 64 characters, no NUL, no trailing space`, {
+      option: '--state-schema',
+    });
+  }
+}
+
+const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+/** CREATE statements for every state table, in dependency order. */
+export function stateSchemaDdl(schema: string): string[] {
+  const t = (name: StateTable): string => stateTable(schema, name);
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${quoteIdent(schema)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+    `CREATE TABLE IF NOT EXISTS ${t('schema_version')} (
+      id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+      version INT UNSIGNED NOT NULL,
+      updated_at DATETIME(6) NOT NULL
+    ) ${TABLE_OPTIONS}`,
+    `CREATE TABLE IF NOT EXISTS ${t('runs')} (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      started_at DATETIME(6) NOT NULL,
+      finished_at DATETIME(6) NULL,
+      status VARCHAR(16) NOT NULL,
+      source_id VARCHAR(255) NOT NULL,
+      options LONGTEXT NOT NULL,
+      KEY by_source (source_id, id)
+    ) ${TABLE_OPTIONS}`,
+    `CREATE TABLE IF NOT EXISTS ${t('checkpoint')} (
+      source_id VARCHAR(255) NOT NULL PRIMARY KEY,
+      gtid_set LONGTEXT NULL,
+      binlog_file VARCHAR(512) NULL,
+      binlog_pos BIGINT UNSIGNED NULL,
+      run_id BIGINT UNSIGNED NOT NULL,
+      updated_at DATETIME(6) NOT NULL
+    ) ${TABLE_OPTIONS}`,
+    // The old key is hashed (SHA-256 of its canonical JSON) so a long composite key still fits the index.
+    `CREATE TABLE IF NOT EXISTS ${t('key_map')} (
+      table_name VARCHAR(300) NOT NULL,
+      old_key_hash BINARY(32) NOT NULL,
+      old_key LONGTEXT NOT NULL,
+      new_key LONGTEXT NOT NULL,
+      run_id BIGINT UNSIGNED NOT NULL,
+      gtid VARCHAR(255) NULL,
+      PRIMARY KEY (table_name, old_key_hash)
+    ) ${TABLE_OPTIONS}`,
+    // change_at is the GTID, or file:pos when the source has none; with change_index it names one
+    // row change of the source for ever, so a resumed run cannot record it twice.
+    `CREATE TABLE IF NOT EXISTS ${t('ledger')} (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      run_id BIGINT UNSIGNED NOT NULL,
+      seq BIGINT UNSIGNED NOT NULL,
+      source_id VARCHAR(255) NOT NULL,
+      change_at VARCHAR(255) NOT NULL,
+      change_index INT UNSIGNED NOT NULL,
+      gtid VARCHAR(255) NULL,
+      binlog_file VARCHAR(512) NULL,
+      binlog_pos BIGINT UNSIGNED NULL,
+      table_name VARCHAR(300) NOT NULL,
+      op VARCHAR(8) NOT NULL,
+      source_key LONGTEXT NOT NULL,
+      class VARCHAR(64) NOT NULL,
+      outcome VARCHAR(32) NOT NULL,
+      new_key LONGTEXT NULL,
+      reason TEXT NULL,
+      rule_path VARCHAR(512) NULL,
+      before_image LONGTEXT NULL,
+      after_image LONGTEXT NULL,
+      dr_image LONGTEXT NULL,
+      recorded_at DATETIME(6) NOT NULL,
+      UNIQUE KEY uk_change (source_id, change_at, change_index),
+      KEY by_run (run_id, seq)
+    ) ${TABLE_OPTIONS}`,
+    `CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      run_id BIGINT UNSIGNED NOT NULL,
+      source_id VARCHAR(255) NOT NULL,
+      change_at VARCHAR(255) NOT NULL,
+      change_index INT UNSIGNED NOT NULL,
+      table_name VARCHAR(300) NOT NULL,
+      status VARCHAR(16) NOT NULL,
+      reason TEXT NULL,
+      before_image LONGTEXT NULL,
+      after_image LONGTEXT NULL,
+      dr_image LONGTEXT NULL,
+      dependants LONGTEXT NOT NULL,
+      created_at DATETIME(6) NOT NULL,
+      resolved_at DATETIME(6) NULL,
+      UNIQUE KEY uk_ledger (source_id, change_at, change_index),
+      KEY by_status (status, id)
+    ) ${TABLE_OPTIONS}`,
+  ];
+}
+
+/**
+ * Creates the state schema and its tables when missing (a no-op when present) and returns the
+ * layout version recorded there; refuses a schema written by a newer engine.
+ */
+export async function ensureStateSchema(session: SqlSession, schema: string = DEFAULT_STATE_SCHEMA): Promise<number> {
+  checkSchemaName(schema);
+  for (const ddl of stateSchemaDdl(schema)) await session.query(ddl);
+  const table = stateTable(schema, 'schema_version');
+  // INSERT IGNORE: the first run records the version; later ones leave the row as it is.
+  await session.query(`INSERT IGNORE INTO ${table} (id, version, updated_at) VALUES (1, ?, UTC_TIMESTAMP(6))`, [STATE_SCHEMA_VERSION]);
+  const { rows } = await session.query(`SELECT version FROM ${table} WHERE id = 1`);
+  const version = Number(rows[0]?.['version']);
+  if (version > STATE_SCHEMA_VERSION) {
+    throw new EngineError(
+      StateSchemaErrorCode.NewerVersion,
+      `state schema ${quoteIdent(schema)} has layout version ${version}; this engine knows up to ${STATE_SCHEMA_VERSION}: upgrade binlog-salvage`,
+      { option: '--state-schema' },
+    );
+  }
+  return version;
+}

@@ -1,0 +1,272 @@
+/**
+ * Reads and writes of the DR-side state schema (state-schema.ts). Every function but `startRun`
+ * runs inside a transaction the caller opened (sql-session.ts `transaction`), the one that also
+ * applies the data the rows describe: commit both or neither. Values are always bound, never
+ * spliced; identifiers are quoted by stateTable. Server errors come back through mapDbError
+ * (a second record of one change is DB_DUPLICATE).
+ */
+import { createHash } from 'node:crypto';
+import { mapDbError } from './db-errors.js';
+import type { SqlResult, SqlSession } from './sql-session.js';
+import { stateTable } from './state-schema.js';
+
+/** Identifies a run: the AUTO_INCREMENT id of its `runs` row. */
+export type RunId = number;
+
+/** One column value of a key; BIGINT beyond 2^53 as bigint, binary columns as bytes. */
+export type KeyPart = string | number | bigint | boolean | null | Uint8Array;
+
+/** How a run ended. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+
+/** Where the sink stands in one source's history. */
+export interface Checkpoint {
+  readonly sourceId: string;
+  /** The GTID set applied so far, as the server prints it; null for a source without GTIDs. */
+  readonly gtidSet: string | null;
+  readonly file: string | null;
+  readonly pos: bigint | null;
+  readonly runId: RunId;
+}
+
+/** A checkpoint as read back, with the time it was written (UTC, `YYYY-MM-DD HH:MM:SS.ffffff`). */
+export interface StoredCheckpoint extends Checkpoint {
+  readonly updatedAt: string;
+}
+
+/** What happened to one lost row change. */
+export interface LedgerRow {
+  readonly runId: RunId;
+  /** Order within the run. */
+  readonly seq: number;
+  readonly sourceId: string;
+  readonly gtid: string | null;
+  readonly file: string | null;
+  readonly pos: bigint | null;
+  /** Index of the row change within its transaction. */
+  readonly changeIndex: number;
+  /** The table as `schema.table`. */
+  readonly table: string;
+  readonly op: 'insert' | 'update' | 'delete';
+  readonly sourceKey: readonly KeyPart[];
+  readonly class: string;
+  readonly outcome: string;
+  readonly newKey: readonly KeyPart[] | null;
+  readonly reason: string | null;
+  readonly rulePath: string | null;
+  /** Canonical JSON of the row images (DESIGN.md, "Canonical JSON for row values"). */
+  readonly beforeImage: string | null;
+  readonly afterImage: string | null;
+  readonly drImage: string | null;
+}
+
+/** One remapped key: rows of `table` that had `oldKey` on the source have `newKey` on the DR. */
+export interface KeyMapEntry {
+  readonly table: string;
+  readonly oldKey: readonly KeyPart[];
+  readonly newKey: readonly KeyPart[];
+  readonly runId: RunId;
+  readonly gtid: string | null;
+}
+
+/** A change held back for a person to decide; names its ledger row by the same change identity. */
+export interface QuarantineRow {
+  readonly runId: RunId;
+  readonly sourceId: string;
+  readonly gtid: string | null;
+  readonly file: string | null;
+  readonly pos: bigint | null;
+  readonly changeIndex: number;
+  readonly table: string;
+  readonly reason: string | null;
+  readonly beforeImage: string | null;
+  readonly afterImage: string | null;
+  readonly drImage: string | null;
+  /** Canonical JSON keys of later changes that wait on this one. */
+  readonly dependants: readonly string[];
+}
+
+/** Rows per multi-row INSERT, and the bound bytes that end a statement early (well under max_allowed_packet). */
+const MAX_ROWS_PER_STATEMENT = 500;
+const MAX_BYTES_PER_STATEMENT = 4 << 20;
+
+/** Canonical JSON of a key (DESIGN.md): integers beyond ±(2^53−1) as digit strings, bytes as base64. */
+export function canonicalKey(parts: readonly KeyPart[]): string {
+  return JSON.stringify(parts.map(canonicalPart));
+}
+
+function canonicalPart(part: KeyPart): string | number | boolean | null {
+  if (typeof part === 'bigint') return part >= -9007199254740991n && part <= 9007199254740991n ? Number(part) : part.toString();
+  if (part instanceof Uint8Array) return Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('base64');
+  return part;
+}
+
+/** SHA-256 of a canonical key: the fixed-width index column of key_map. */
+function keyHash(canonical: string): Buffer {
+  return createHash('sha256').update(canonical, 'utf8').digest();
+}
+
+/** The change identity a ledger or quarantine row is unique on: the GTID, else file:pos. */
+export function changeAt(gtid: string | null, file: string | null, pos: bigint | null): string {
+  if (gtid !== null) return gtid;
+  return `${file ?? ''}:${pos ?? ''}`;
+}
+
+async function run(session: SqlSession, sql: string, params?: readonly unknown[]): Promise<SqlResult> {
+  try {
+    return await session.query(sql, params);
+  } catch (e) {
+    throw mapDbError(e);
+  }
+}
+
+/** Records the start of a run (autocommitted, before any transaction) and returns its id. */
+export async function startRun(session: SqlSession, schema: string, sourceId: string, options: unknown): Promise<RunId> {
+  const r = await run(session, `INSERT INTO ${stateTable(schema, 'runs')} (started_at, status, source_id, options) VALUES (UTC_TIMESTAMP(6), 'running', ?, ?)`, [
+    sourceId,
+    JSON.stringify(options ?? null),
+  ]);
+  return r.insertId;
+}
+
+/** Marks a run finished with `status`, in the caller's transaction (the last window's, so the status commits with it). */
+export async function finishRun(session: SqlSession, schema: string, runId: RunId, status: Exclude<RunStatus, 'running'>): Promise<void> {
+  await run(session, `UPDATE ${stateTable(schema, 'runs')} SET finished_at = UTC_TIMESTAMP(6), status = ? WHERE id = ?`, [status, runId]);
+}
+
+/** The checkpoint of `sourceId`, or undefined when the sink never committed a window of it. */
+export async function readCheckpoint(session: SqlSession, schema: string, sourceId: string): Promise<StoredCheckpoint | undefined> {
+  const { rows } = await run(
+    session,
+    `SELECT source_id, gtid_set, binlog_file, CAST(binlog_pos AS CHAR) AS binlog_pos, CAST(run_id AS CHAR) AS run_id, updated_at FROM ${stateTable(schema, 'checkpoint')} WHERE source_id = ?`,
+    [sourceId],
+  );
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  const pos = row['binlog_pos'];
+  return {
+    sourceId: String(row['source_id']),
+    gtidSet: nullableString(row['gtid_set']),
+    file: nullableString(row['binlog_file']),
+    pos: pos === null || pos === undefined ? null : BigInt(String(pos)),
+    runId: Number(row['run_id']),
+    updatedAt: String(row['updated_at']),
+  };
+}
+
+/** Upserts the checkpoint of `checkpoint.sourceId`, in the caller's transaction. */
+export async function writeCheckpoint(session: SqlSession, schema: string, checkpoint: Checkpoint): Promise<void> {
+  const values = [checkpoint.gtidSet, checkpoint.file, checkpoint.pos === null ? null : checkpoint.pos.toString(), checkpoint.runId];
+  // The values are bound twice rather than read through VALUES(), which MySQL 8.0.20+ deprecates and MariaDB's alias syntax lacks.
+  await run(
+    session,
+    `INSERT INTO ${stateTable(schema, 'checkpoint')} (source_id, gtid_set, binlog_file, binlog_pos, run_id, updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))
+     ON DUPLICATE KEY UPDATE gtid_set = ?, binlog_file = ?, binlog_pos = ?, run_id = ?, updated_at = UTC_TIMESTAMP(6)`,
+    [checkpoint.sourceId, ...values, ...values],
+  );
+}
+
+/** Records ledger rows with multi-row INSERTs, in the caller's transaction; a change already recorded fails DB_DUPLICATE. */
+export async function recordLedger(session: SqlSession, schema: string, rows: readonly LedgerRow[]): Promise<void> {
+  const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, recorded_at) VALUES `;
+  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))', rows, ledgerValues);
+}
+
+function ledgerValues(r: LedgerRow): unknown[] {
+  return [
+    r.runId,
+    r.seq,
+    r.sourceId,
+    changeAt(r.gtid, r.file, r.pos),
+    r.changeIndex,
+    r.gtid,
+    r.file,
+    r.pos === null ? null : r.pos.toString(),
+    r.table,
+    r.op,
+    canonicalKey(r.sourceKey),
+    r.class,
+    r.outcome,
+    r.newKey === null ? null : canonicalKey(r.newKey),
+    r.reason,
+    r.rulePath,
+    r.beforeImage,
+    r.afterImage,
+    r.drImage,
+  ];
+}
+
+/** Records quarantined changes (status pending), in the caller's transaction. */
+export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[]): Promise<void> {
+  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, created_at) VALUES `;
+  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", rows, (r) => [
+    r.runId,
+    r.sourceId,
+    changeAt(r.gtid, r.file, r.pos),
+    r.changeIndex,
+    r.table,
+    r.reason,
+    r.beforeImage,
+    r.afterImage,
+    r.drImage,
+    JSON.stringify(r.dependants),
+  ]);
+}
+
+/** Records remapped keys, in the caller's transaction; a second mapping of one old key fails DB_DUPLICATE. */
+export async function recordKeyMap(session: SqlSession, schema: string, entries: readonly KeyMapEntry[]): Promise<void> {
+  const head = `INSERT INTO ${stateTable(schema, 'key_map')} (table_name, old_key_hash, old_key, new_key, run_id, gtid) VALUES `;
+  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?)', entries, (e) => {
+    const old = canonicalKey(e.oldKey);
+    return [e.table, keyHash(old), old, canonicalKey(e.newKey), e.runId, e.gtid];
+  });
+}
+
+/** The new keys of those `oldKeys` of `table` that were remapped: canonical old key → canonical new key. */
+export async function lookupKeyMap(session: SqlSession, schema: string, table: string, oldKeys: readonly (readonly KeyPart[])[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const wanted = new Set(oldKeys.map(canonicalKey));
+  const all = [...wanted];
+  for (let i = 0; i < all.length; i += MAX_ROWS_PER_STATEMENT) {
+    const chunk = all.slice(i, i + MAX_ROWS_PER_STATEMENT);
+    const { rows } = await run(
+      session,
+      `SELECT old_key, new_key FROM ${stateTable(schema, 'key_map')} WHERE table_name = ? AND old_key_hash IN (${chunk.map(() => '?').join(', ')})`,
+      [table, ...chunk.map(keyHash)],
+    );
+    for (const row of rows) {
+      const old = String(row['old_key']);
+      // The text comparison guards against a hash collision, however unlikely.
+      if (wanted.has(old)) found.set(old, String(row['new_key']));
+    }
+  }
+  return found;
+}
+
+/** Writes `items` with as few multi-row INSERTs as the row and byte limits allow. */
+async function insertBatches<T>(session: SqlSession, head: string, tuple: string, items: readonly T[], values: (item: T) => unknown[]): Promise<void> {
+  let params: unknown[] = [];
+  let count = 0;
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    if (count === 0) return;
+    await run(session, head + new Array<string>(count).fill(tuple).join(', '), params);
+    params = [];
+    count = 0;
+    bytes = 0;
+  };
+  for (const item of items) {
+    const v = values(item);
+    for (const x of v) {
+      params.push(x);
+      bytes += typeof x === 'string' ? x.length : 16;
+    }
+    count++;
+    if (count >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
+  }
+  await flush();
+}
+
+function nullableString(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DbErrorCode, mapDbError } from '../../src/db/db-errors.js';
+import { DatabaseError } from '../../src/db/schema-hints.js';
+import { openSession, transaction, type SqlSession } from '../../src/db/sql-session.js';
+import { DEFAULT_STATE_SCHEMA, ensureStateSchema, STATE_SCHEMA_VERSION, StateSchemaErrorCode } from '../../src/db/state-schema.js';
+import {
+  canonicalKey,
+  finishRun,
+  lookupKeyMap,
+  readCheckpoint,
+  recordKeyMap,
+  recordLedger,
+  recordQuarantine,
+  startRun,
+  writeCheckpoint,
+  type LedgerRow,
+} from '../../src/db/state-store.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+const WEIRD = 'sal`vage ✓';
+const SOURCE = 'mysql://primary:3306 server_uuid=3e11fa47-71ca-11e1-9e33-c80aa9429562';
+
+function ledgerRow(over: Partial<LedgerRow> = {}): LedgerRow {
+  return {
+    runId: 1,
+    seq: 1,
+    sourceId: SOURCE,
+    gtid: '0-1-42',
+    file: 'mariadb-bin.000003',
+    pos: 4242n,
+    changeIndex: 0,
+    table: 'crm.tickets',
+    op: 'insert',
+    sourceKey: [7, 9223372036854775807n],
+    class: 'insert-pk-taken',
+    outcome: 'remap',
+    newKey: [7, 1001],
+    reason: 'DR inserted id 1001 after the failover',
+    rulePath: 'tables.crm.tickets.onInsertPkTaken',
+    beforeImage: null,
+    afterImage: '{"tenant":7,"id":"9223372036854775807","note":"é ✓"}',
+    drImage: '{"tenant":7,"id":"9223372036854775807","note":"other"}',
+    ...over,
+  };
+}
+
+describe('state store', () => {
+  let db: MariadbServer;
+  let session: SqlSession;
+
+  beforeAll(async () => {
+    db = await startMariadb({ name: 'state-store', binlog: false });
+    session = await openSession(db.target);
+  });
+
+  afterAll(async () => {
+    await session?.end();
+    await db?.stop();
+  });
+
+  async function tables(schema: string): Promise<string[]> {
+    const { rows } = await session.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [schema]);
+    return rows.map((r) => String(r['t']));
+  }
+
+  async function count(schema: string, table: string): Promise<number> {
+    const { rows } = await session.query(`SELECT COUNT(*) AS n FROM \`${schema.replaceAll('`', '``')}\`.\`${table}\``);
+    return Number(rows[0]?.['n']);
+  }
+
+  it('creates the schema once; a second ensureStateSchema is a no-op', async () => {
+    expect(await ensureStateSchema(session)).toBe(STATE_SCHEMA_VERSION);
+    const runId = await startRun(session, DEFAULT_STATE_SCHEMA, SOURCE, { window: 1000 });
+    expect(await ensureStateSchema(session, DEFAULT_STATE_SCHEMA)).toBe(1);
+    expect(await tables('salvage')).toEqual(['checkpoint', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await count('salvage', 'schema_version')).toBe(1);
+    // The run written between the two calls survives the second one.
+    const { rows } = await session.query('SELECT id, status, source_id, options, finished_at FROM salvage.runs');
+    expect(rows).toEqual([{ id: String(runId), status: 'running', source_id: SOURCE, options: '{"window":1000}', finished_at: null }]);
+    const { rows: engines } = await session.query("SELECT DISTINCT engine, table_collation FROM information_schema.tables WHERE table_schema = 'salvage'");
+    expect(engines).toEqual([{ engine: 'InnoDB', table_collation: 'utf8mb4_bin' }]);
+  });
+
+  it('quotes a schema name holding a backtick', async () => {
+    await ensureStateSchema(session, WEIRD);
+    await ensureStateSchema(session, WEIRD);
+    expect(await tables(WEIRD)).toEqual(['checkpoint', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    const runId = await startRun(session, WEIRD, SOURCE, {});
+    await transaction(session, async (s) => {
+      await writeCheckpoint(s, WEIRD, { sourceId: SOURCE, gtidSet: '0-1-5', file: null, pos: null, runId });
+      await finishRun(s, WEIRD, runId, 'completed');
+    });
+    expect(await readCheckpoint(session, WEIRD, SOURCE)).toMatchObject({ gtidSet: '0-1-5', runId });
+    const { rows } = await session.query(`SELECT status, finished_at IS NOT NULL AS done FROM \`sal\`\`vage ✓\`.runs WHERE id = ?`, [runId]);
+    expect(rows).toEqual([{ status: 'completed', done: 1 }]);
+  });
+
+  it('refuses schema names the server would not take', async () => {
+    for (const name of ['', 'x'.repeat(65), 'trailing ', 'nul\0']) {
+      await expect(ensureStateSchema(session, name)).rejects.toMatchObject({ code: StateSchemaErrorCode.BadName });
+    }
+  });
+
+  it('refuses a schema written by a newer engine', async () => {
+    await ensureStateSchema(session, 'salvage_future');
+    await session.query('UPDATE salvage_future.schema_version SET version = ? WHERE id = 1', [STATE_SCHEMA_VERSION + 1]);
+    await expect(ensureStateSchema(session, 'salvage_future')).rejects.toMatchObject({ code: StateSchemaErrorCode.NewerVersion });
+  });
+
+  it('upserts the checkpoint and reads it back exactly', async () => {
+    await ensureStateSchema(session);
+    expect(await readCheckpoint(session, 'salvage', SOURCE)).toBeUndefined();
+    const gtidSet = '3e11fa47-71ca-11e1-9e33-c80aa9429562:1-77,4d22fa47-71ca-11e1-9e33-c80aa9429562:1-3';
+    await transaction(session, (s) => writeCheckpoint(s, 'salvage', { sourceId: SOURCE, gtidSet, file: 'binlog.000007', pos: 18446744073709551615n, runId: 3 }));
+    const first = await readCheckpoint(session, 'salvage', SOURCE);
+    expect(first).toEqual({ sourceId: SOURCE, gtidSet, file: 'binlog.000007', pos: 18446744073709551615n, runId: 3, updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/) });
+    await transaction(session, (s) => writeCheckpoint(s, 'salvage', { sourceId: SOURCE, gtidSet: null, file: 'binlog.000008', pos: 4n, runId: 4 }));
+    expect(await readCheckpoint(session, 'salvage', SOURCE)).toMatchObject({ sourceId: SOURCE, gtidSet: null, file: 'binlog.000008', pos: 4n, runId: 4 });
+    expect(await count('salvage', 'checkpoint')).toBe(1);
+    // A rolled-back window leaves the checkpoint where it was.
+    await expect(
+      transaction(session, async (s) => {
+        await writeCheckpoint(s, 'salvage', { sourceId: SOURCE, gtidSet: null, file: 'binlog.000009', pos: 99n, runId: 5 });
+        throw new Error('killed mid-window');
+      }),
+    ).rejects.toThrow('killed mid-window');
+    expect(await readCheckpoint(session, 'salvage', SOURCE)).toMatchObject({ file: 'binlog.000008', pos: 4n, runId: 4 });
+  });
+
+  it('leaves nothing of a ledger batch whose transaction rolled back', async () => {
+    await ensureStateSchema(session, 'salvage_rb');
+    const rows = Array.from({ length: 1200 }, (_, i) => ledgerRow({ seq: i + 1, changeIndex: i }));
+    await expect(
+      transaction(session, async (s) => {
+        await recordLedger(s, 'salvage_rb', rows);
+        await recordQuarantine(s, 'salvage_rb', [{ ...ledgerRow(), dependants: ['[7,2]'] }]);
+        expect(await count('salvage_rb', 'ledger')).toBe(1200);
+        throw new Error('window failed');
+      }),
+    ).rejects.toThrow('window failed');
+    expect(await count('salvage_rb', 'ledger')).toBe(0);
+    expect(await count('salvage_rb', 'quarantine')).toBe(0);
+  });
+
+  it('records a ledger row with every field, and refuses to record the same change twice', async () => {
+    await ensureStateSchema(session, 'salvage_dup');
+    const row = ledgerRow();
+    await transaction(session, (s) => recordLedger(s, 'salvage_dup', [row, ledgerRow({ seq: 2, gtid: null, pos: 5000n, changeIndex: 0 })]));
+    const { rows } = await session.query(
+      'SELECT run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image FROM salvage_dup.ledger ORDER BY seq',
+    );
+    expect(rows).toEqual([
+      {
+        run_id: '1',
+        seq: '1',
+        source_id: SOURCE,
+        change_at: '0-1-42',
+        change_index: 0,
+        gtid: '0-1-42',
+        binlog_file: 'mariadb-bin.000003',
+        binlog_pos: '4242',
+        table_name: 'crm.tickets',
+        op: 'insert',
+        source_key: '[7,"9223372036854775807"]',
+        class: 'insert-pk-taken',
+        outcome: 'remap',
+        new_key: '[7,1001]',
+        reason: 'DR inserted id 1001 after the failover',
+        rule_path: 'tables.crm.tickets.onInsertPkTaken',
+        before_image: null,
+        after_image: '{"tenant":7,"id":"9223372036854775807","note":"é ✓"}',
+        dr_image: '{"tenant":7,"id":"9223372036854775807","note":"other"}',
+      },
+      expect.objectContaining({ seq: '2', change_at: 'mariadb-bin.000003:5000', gtid: null, binlog_pos: '5000' }),
+    ]);
+
+    // A resumed run (new run id, new seq) meets the same change: the unique key stops it.
+    const again = transaction(session, (s) => recordLedger(s, 'salvage_dup', [ledgerRow({ runId: 2, seq: 1, changeIndex: 1 }), ledgerRow({ runId: 2, seq: 2 })]));
+    await expect(again).rejects.toMatchObject({ code: DbErrorCode.Duplicate, retryable: false, details: { errno: 1062 } });
+    expect(await count('salvage_dup', 'ledger')).toBe(2);
+  });
+
+  it('round-trips the key map with composite and bigint keys', async () => {
+    await ensureStateSchema(session, 'salvage_km');
+    const table = 'crm.ticket`s';
+    await transaction(session, (s) =>
+      recordKeyMap(s, 'salvage_km', [
+        { table, oldKey: [7, 18446744073709551615n], newKey: [7, 18446744073709551614n], runId: 1, gtid: '0-1-9' },
+        { table, oldKey: [7, 1000n], newKey: [7, 1001], runId: 1, gtid: null },
+        { table, oldKey: ['ab', Buffer.from([0, 255])], newKey: ['ab', Buffer.from([1])], runId: 1, gtid: null },
+        { table: 'crm.other', oldKey: [7, 5], newKey: [7, 6], runId: 1, gtid: null },
+      ]),
+    );
+    const found = await transaction(session, (s) =>
+      lookupKeyMap(s, 'salvage_km', table, [[7, 18446744073709551615n], [7, 1000], [7, 5], ['ab', Buffer.from([0, 255])], [8, 1000]]),
+    );
+    expect([...found]).toEqual(
+      expect.arrayContaining([
+        ['[7,"18446744073709551615"]', '[7,"18446744073709551614"]'],
+        ['[7,1000]', '[7,1001]'],
+        ['["ab","AP8="]', '["ab","AQ=="]'],
+      ]),
+    );
+    expect(found.size).toBe(3);
+    expect(found.get(canonicalKey([7, 18446744073709551615n]))).toBe('[7,"18446744073709551614"]');
+    // Mapping one old key twice is a bug in the caller, reported with the mapped code.
+    await expect(transaction(session, (s) => recordKeyMap(s, 'salvage_km', [{ table, oldKey: [7, 1000], newKey: [7, 1002], runId: 2, gtid: null }]))).rejects.toMatchObject({
+      code: DbErrorCode.Duplicate,
+      details: { errno: 1062 },
+    });
+  });
+
+  it('writes canonical keys: safe integers as numbers, larger ones as digit strings, bytes as base64', () => {
+    expect(canonicalKey([1n, -9007199254740991n, 9007199254740992n, -9223372036854775808n, 'x', null, true, new Uint8Array([104, 105])])).toBe(
+      '[1,-9007199254740991,"9007199254740992","-9223372036854775808","x",null,true,"aGk="]',
+    );
+  });
+
+  it('maps server errnos to stable codes and leaves the others alone', () => {
+    const query = (errno?: number): DatabaseError => new DatabaseError('DB_QUERY', 'boom', errno === undefined ? {} : { errno });
+    expect(mapDbError(query(1062))).toMatchObject({ code: 'DB_DUPLICATE', retryable: false, details: { errno: 1062 } });
+    expect(mapDbError(query(1586))).toMatchObject({ code: 'DB_DUPLICATE', retryable: false, details: { errno: 1586 } });
+    expect(mapDbError(query(1213))).toMatchObject({ code: 'DB_DEADLOCK', retryable: true, details: { errno: 1213 } });
+    expect(mapDbError(query(1205))).toMatchObject({ code: 'DB_LOCK_TIMEOUT', retryable: true, details: { errno: 1205 } });
+    const other = query(1146);
+    expect(mapDbError(other)).toBe(other);
+    const plain = new Error('not a server error');
+    expect(mapDbError(plain)).toBe(plain);
+    expect((mapDbError(query(1062)) as Error).cause).toMatchObject({ code: 'DB_QUERY' });
+  });
+});
