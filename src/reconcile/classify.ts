@@ -1,0 +1,217 @@
+/**
+ * Classifies one lost row change against the DR's current rows (DESIGN.md "Conflict taxonomy").
+ * Pure: the caller fetched the DR rows; nothing here reads a server.
+ *
+ * Without the DR's own binlog (R) the rules are value-based, and every result says so with
+ * `withoutHistory: true`: an insert whose primary key is taken by a different row is a different
+ * record when the key is AUTO_INCREMENT (both sides allocated the same id after the failover),
+ * else the same record changed since. The classes that need R (update-pk-reused,
+ * delete-pk-reused) and parent-missing (needs other tables) are decided elsewhere.
+ *
+ * Partial images (binlog_row_image=MINIMAL/NOBLOB) are compared on the columns they logged; a
+ * JsonPatch (partial JSON without a before image) never equals a value, so an update carrying
+ * one is never taken as already applied.
+ */
+import { EngineError } from '../errors.js';
+import type { RowChange } from '../binlog/event.js';
+import type { RowImage } from '../binlog/column.js';
+import type { ColumnSchema, TableSchema, UniqueKey } from '../model/table-schema.js';
+import { sameUniqueValue, sameValue } from './value-equality.js';
+
+export type ConflictClass =
+  | 'clean'
+  | 'already-applied'
+  | 'insert-pk-taken'
+  | 'insert-pk-same-record'
+  | 'insert-unique-taken'
+  | 'update-diverged'
+  | 'update-missing'
+  | 'update-unique-taken'
+  | 'delete-diverged';
+
+export interface ClassifyInput {
+  readonly change: RowChange;
+  readonly schema: TableSchema;
+  /** The DR row with the change's primary key (the before image's key for updates and deletes), in column order. */
+  readonly drRowByPk: RowImage | null;
+  /** DR rows holding any of the change's unique values; `key` names the unique key they were found by. */
+  readonly drRowsByUnique: ReadonlyArray<{ readonly key: string; readonly row: RowImage }>;
+  readonly pkIsAutoIncrement: boolean;
+  /**
+   * Tables without a primary key only: the DR rows to match an update or delete against, the way
+   * replication matches them (equal to the before image on every logged column).
+   */
+  readonly drRowsByImage?: readonly RowImage[];
+}
+
+export interface Classification {
+  readonly class: ConflictClass;
+  /** Always true here: decided by values, without the DR's binlog (R). */
+  readonly withoutHistory: true;
+  /** The DR row the change was matched to (by primary key, or by before image for keyless tables). */
+  readonly drRow: RowImage | null;
+  /** Columns (logged in the before image) where the DR row differs from it; updates and deletes. */
+  readonly differsFromBefore: readonly string[];
+  /** Columns (logged in the after image) where the DR row differs from it; inserts and updates. */
+  readonly differsFromAfter: readonly string[];
+  /** The unique key (name) another DR row already holds, for the *-unique-taken classes. */
+  readonly uniqueKey: string | null;
+  /** The DR row holding that unique key. */
+  readonly uniqueHolder: RowImage | null;
+  /** Columns not logged in the change's images: the comparison ignored them (reports say so). */
+  readonly notLogged: readonly string[];
+}
+
+export const ClassifyErrorCode = {
+  ImageShape: 'RECONCILE_IMAGE_SHAPE',
+} as const;
+export type ClassifyErrorCode = (typeof ClassifyErrorCode)[keyof typeof ClassifyErrorCode];
+
+/** Classifies one lost row change against the DR rows fetched for its keys. */
+export function classifyChange(input: ClassifyInput): Classification {
+  const { change, schema } = input;
+  checkShape(change, schema);
+  switch (change.op) {
+    case 'insert':
+      return classifyInsert(input, image(change.after, change, 'after'));
+    case 'update':
+      return classifyUpdate(input, image(change.before, change, 'before'), image(change.after, change, 'after'));
+    case 'delete':
+      return classifyDelete(input, image(change.before, change, 'before'));
+  }
+}
+
+function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
+  const { schema, drRowByPk } = input;
+  const notLogged = unlogged(schema, after);
+  if (schema.primaryKey !== null && drRowByPk !== null) {
+    const differsFromAfter = differing(schema, after, drRowByPk);
+    if (differsFromAfter.length === 0) return result('already-applied', { drRow: drRowByPk, notLogged });
+    const cls = input.pkIsAutoIncrement ? 'insert-pk-taken' : 'insert-pk-same-record';
+    return result(cls, { drRow: drRowByPk, differsFromAfter, notLogged });
+  }
+  const holder = uniqueHolder(input, after, null, schema.uniqueKeys);
+  if (holder !== null) return result('insert-unique-taken', { ...holder, notLogged });
+  return result('clean', { notLogged });
+}
+
+function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage): Classification {
+  const { schema } = input;
+  const notLogged = unlogged(schema, before, after);
+  const dr = matchedRow(input, before);
+  if (dr === null) return result('update-missing', { notLogged });
+  const differsFromAfter = differing(schema, after, dr);
+  if (differsFromAfter.length === 0) return result('already-applied', { drRow: dr, notLogged });
+  const changedKeys = schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
+  const holder = uniqueHolder(input, after, dr, changedKeys);
+  const differsFromBefore = differing(schema, before, dr);
+  if (holder !== null) return result('update-unique-taken', { ...holder, drRow: dr, differsFromBefore, differsFromAfter, notLogged });
+  const cls = differsFromBefore.length === 0 ? 'clean' : 'update-diverged';
+  return result(cls, { drRow: dr, differsFromBefore, differsFromAfter, notLogged });
+}
+
+function classifyDelete(input: ClassifyInput, before: RowImage): Classification {
+  const { schema } = input;
+  const notLogged = unlogged(schema, before);
+  const dr = matchedRow(input, before);
+  if (dr === null) return result('already-applied', { notLogged });
+  const differsFromBefore = differing(schema, before, dr);
+  return result(differsFromBefore.length === 0 ? 'clean' : 'delete-diverged', { drRow: dr, differsFromBefore, notLogged });
+}
+
+/** The DR row a change to `before` applies to: by primary key, else the first row equal to `before` on its logged columns. */
+function matchedRow(input: ClassifyInput, before: RowImage): RowImage | null {
+  if (input.schema.primaryKey !== null) return input.drRowByPk;
+  for (const row of input.drRowsByImage ?? []) if (differing(input.schema, before, row).length === 0) return row;
+  return null;
+}
+
+/** Names of the columns logged in `image` whose DR value differs. */
+function differing(schema: TableSchema, image: RowImage, dr: RowImage): string[] {
+  const out: string[] = [];
+  schema.columns.forEach((col, i) => {
+    const v = image[i];
+    if (v !== undefined && !sameValue(v, dr[i], col)) out.push(col.name);
+  });
+  return out;
+}
+
+function keyChanged(schema: TableSchema, column: string, before: RowImage, after: RowImage): boolean {
+  const i = columnIndex(schema, column);
+  const a = after[i];
+  return a !== undefined && !sameValue(before[i], a, schema.columns[i] ?? null);
+}
+
+/**
+ * The first DR row, other than `self`, that holds one of `keys` with the values of `image`,
+ * judged under each column's collation. A key with a NULL or unlogged part cannot collide.
+ */
+function uniqueHolder(input: ClassifyInput, image: RowImage, self: RowImage | null, keys: readonly UniqueKey[]): { uniqueKey: string; uniqueHolder: RowImage } | null {
+  const { schema } = input;
+  for (const key of keys) {
+    const parts = key.columns.map((c) => columnIndex(schema, c));
+    if (parts.some((i) => image[i] === undefined || image[i] === null)) continue;
+    for (const { row } of input.drRowsByUnique) {
+      if (self !== null && isSameRow(schema, row, self)) continue;
+      if (parts.every((i) => sameUniqueValue(image[i], row[i], collationOf(schema.columns[i])))) return { uniqueKey: key.name, uniqueHolder: row };
+    }
+  }
+  return null;
+}
+
+/** Same DR row: by primary key, or (keyless tables) the same object or equal on every column. */
+function isSameRow(schema: TableSchema, a: RowImage, b: RowImage): boolean {
+  if (a === b) return true;
+  const cols = schema.primaryKey ?? schema.columns.map((c) => c.name);
+  return cols.every((c) => {
+    const i = columnIndex(schema, c);
+    return sameValue(a[i], b[i], schema.columns[i] ?? null);
+  });
+}
+
+function collationOf(col: ColumnSchema | undefined): string | null {
+  return col?.collation ?? null;
+}
+
+function columnIndex(schema: TableSchema, name: string): number {
+  const i = schema.columns.findIndex((c) => c.name === name);
+  if (i === -1) {
+    throw new EngineError(ClassifyErrorCode.ImageShape, `key column ${name} is not a column of ${schema.schema}.${schema.table}`, { table: `${schema.schema}.${schema.table}`, column: name });
+  }
+  return i;
+}
+
+function unlogged(schema: TableSchema, ...images: RowImage[]): string[] {
+  return schema.columns.filter((_, i) => images.some((img) => img[i] === undefined)).map((c) => c.name);
+}
+
+function image(img: RowImage | null, change: RowChange, which: 'before' | 'after'): RowImage {
+  if (img === null) {
+    const t = change.table;
+    throw new EngineError(ClassifyErrorCode.ImageShape, `${change.op} on ${t.schema}.${t.table} has no ${which} image`, { table: `${t.schema}.${t.table}`, offset: change.eventOffset });
+  }
+  return img;
+}
+
+/** Images longer than the DR's table mean the schemas disagree (DDL): never guess column positions. */
+function checkShape(change: RowChange, schema: TableSchema): void {
+  const n = schema.columns.length;
+  for (const img of [change.before, change.after]) {
+    if (img !== null && img.length !== n) {
+      throw new EngineError(ClassifyErrorCode.ImageShape, `row image of ${schema.schema}.${schema.table} has ${img.length} columns, the DR's table has ${n}`, { table: `${schema.schema}.${schema.table}`, offset: change.eventOffset });
+    }
+  }
+}
+
+function result(cls: ConflictClass, parts: Partial<Omit<Classification, 'class' | 'withoutHistory'>>): Classification {
+  return {
+    class: cls,
+    withoutHistory: true,
+    drRow: parts.drRow ?? null,
+    differsFromBefore: parts.differsFromBefore ?? [],
+    differsFromAfter: parts.differsFromAfter ?? [],
+    uniqueKey: parts.uniqueKey ?? null,
+    uniqueHolder: parts.uniqueHolder ?? null,
+    notLogged: parts.notLogged ?? [],
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The `merge` strategy's three-way column merge (DESIGN.md "Strategies"): base = B (the binlog's
+ * before image), theirs = A (its after image), ours = D (the DR's row).
+ *
+ * Per column: A's value is taken only when A changed it and D did not; a column changed on both
+ * sides to different values is a conflict, resolved by the column's policy (default: the DR's
+ * value, so nothing the DR changed after the failover is overwritten). A column absent from a
+ * partial image is unchanged, not NULL. Where the base is unknown (no before image, as for
+ * insert-pk-same-record, or a column the before image did not log) nobody can tell which side
+ * changed, so a difference is a conflict. A JsonPatch in A is never applied here (it is diffs,
+ * not a value): it differs from D, so it is a conflict the report shows.
+ *
+ * Groups of related columns (an address, an amount and its currency) are decided together: if
+ * any column of a group conflicts, the whole group comes from one side, so a row never ends with
+ * a street from one side and a city from the other.
+ */
+import type { RowImage } from '../binlog/column.js';
+import type { ColumnSchema } from '../model/table-schema.js';
+import { sameValue } from './value-equality.js';
+
+/** Which side a conflicting column takes. */
+export type ConflictPolicy = 'ours' | 'theirs';
+
+export interface MergeOptions {
+  /** The table's columns in image order. */
+  readonly columns: readonly Pick<ColumnSchema, 'name' | 'dataType'>[];
+  /** Per-column policy for conflicts (column name → side); default `ours` (the DR keeps its value). */
+  readonly policy?: Readonly<Record<string, ConflictPolicy>>;
+  /** Related columns decided together; a column belongs to at most one group (later groups ignore repeats). */
+  readonly groups?: readonly (readonly string[])[];
+}
+
+export interface MergeResult {
+  /** The merged row, a new array in column order. */
+  readonly row: RowImage;
+  /** Columns whose value comes from A (changed by A only, or a conflict resolved to `theirs`). */
+  readonly taken: readonly string[];
+  /** Columns the DR changed (and A did not, or changed identically): D's value stays. */
+  readonly kept: readonly string[];
+  /**
+   * Columns changed on both sides to different values (or with an unknown base), plus, in a group
+   * that conflicted, the columns whose change the losing side gave up (A's under `ours`, D's under
+   * `theirs`).
+   */
+  readonly conflicts: readonly string[];
+}
+
+type Decision = 'same' | 'taken' | 'kept' | 'conflict';
+
+/** Merges A's changes from base B into the DR row D, column by column; inputs are never mutated. */
+export function threeWayMerge(base: RowImage | null, theirs: RowImage, ours: RowImage, options: MergeOptions): MergeResult {
+  const { columns } = options;
+  const decisions: Decision[] = columns.map((col, i) => decide(base === null ? undefined : base[i], theirs[i], ours[i], col));
+  const row: RowImage = ours.slice(0, columns.length);
+  const taken: string[] = [];
+  const kept: string[] = [];
+  const conflicts: string[] = [];
+  const grouped = groupIndexes(options);
+  const policyOf = (i: number): ConflictPolicy => options.policy?.[columns[i]?.name ?? ''] ?? 'ours';
+
+  for (const group of grouped) {
+    const conflicting = group.filter((i) => decisions[i] === 'conflict');
+    if (conflicting.length === 0) continue;
+    const side: ConflictPolicy = conflicting.every((i) => policyOf(i) === 'theirs') ? 'theirs' : 'ours';
+    for (const i of group) {
+      const d = decisions[i];
+      // The side that loses a conflicting group loses its other changes in the group too: recorded, not silently dropped.
+      if (d === 'conflict' || d === (side === 'ours' ? 'taken' : 'kept')) conflicts.push(name(columns, i));
+      if (side === 'theirs') {
+        row[i] = theirsValue(base, theirs, ours, i);
+        if (!sameValue(row[i], ours[i], columns[i] ?? null)) taken.push(name(columns, i));
+      } else if (d === 'kept') kept.push(name(columns, i));
+      decisions[i] = 'same';
+    }
+  }
+  decisions.forEach((d, i) => {
+    if (d === 'taken') {
+      row[i] = theirs[i];
+      taken.push(name(columns, i));
+    } else if (d === 'kept') {
+      kept.push(name(columns, i));
+    } else if (d === 'conflict') {
+      conflicts.push(name(columns, i));
+      if (policyOf(i) === 'theirs') {
+        row[i] = theirs[i];
+        taken.push(name(columns, i));
+      }
+    }
+  });
+  return { row, taken: inColumnOrder(taken, columns), kept: inColumnOrder(kept, columns), conflicts: inColumnOrder(conflicts, columns) };
+}
+
+function decide(b: RowImage[number], a: RowImage[number], d: RowImage[number], col: Pick<ColumnSchema, 'dataType'>): Decision {
+  if (a === undefined) return b !== undefined && d !== undefined && !sameValue(b, d, col) ? 'kept' : 'same';
+  if (d === undefined) return 'taken';
+  if (b === undefined) return sameValue(a, d, col) ? 'same' : 'conflict';
+  const aChanged = !sameValue(a, b, col);
+  const dChanged = !sameValue(d, b, col);
+  if (!aChanged) return dChanged ? 'kept' : 'same';
+  if (!dChanged) return 'taken';
+  return sameValue(a, d, col) ? 'kept' : 'conflict';
+}
+
+/** A's view of a column: its after value, else (unchanged) the base, else D's when neither logged it. */
+function theirsValue(base: RowImage | null, theirs: RowImage, ours: RowImage, i: number): RowImage[number] {
+  const a = theirs[i];
+  if (a !== undefined) return a;
+  const b = base === null ? undefined : base[i];
+  return b !== undefined ? b : ours[i];
+}
+
+function groupIndexes(options: MergeOptions): number[][] {
+  const seen = new Set<number>();
+  const groups: number[][] = [];
+  for (const names of options.groups ?? []) {
+    const idx: number[] = [];
+    for (const n of names) {
+      const i = options.columns.findIndex((c) => c.name === n);
+      if (i !== -1 && !seen.has(i)) {
+        seen.add(i);
+        idx.push(i);
+      }
+    }
+    if (idx.length > 0) groups.push(idx);
+  }
+  return groups;
+}
+
+function name(columns: MergeOptions['columns'], i: number): string {
+  return columns[i]?.name ?? `@${i + 1}`;
+}
+
+function inColumnOrder(names: string[], columns: MergeOptions['columns']): string[] {
+  const set = new Set(names);
+  return columns.map((c) => c.name).filter((n) => set.has(n));
+}

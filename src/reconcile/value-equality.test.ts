@@ -1,0 +1,112 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { sameUniqueValue, sameValue } from './value-equality.js';
+import { JsonDecimal, JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+
+const float = { dataType: 'float' };
+const double = { dataType: 'double' };
+
+describe('sameValue', () => {
+  it('tells undefined (not logged) from NULL and both from values', () => {
+    expect(sameValue(undefined, undefined)).toBe(true);
+    expect(sameValue(null, null)).toBe(true);
+    expect(sameValue(undefined, null)).toBe(false);
+    expect(sameValue(null, 0)).toBe(false);
+    expect(sameValue(null, '')).toBe(false);
+  });
+
+  it('compares integers by value across number and bigint', () => {
+    expect(sameValue(5, 5n)).toBe(true);
+    expect(sameValue(5n, 5)).toBe(true);
+    expect(sameValue(9007199254740993n, 9007199254740993n)).toBe(true);
+    expect(sameValue(9007199254740992, 9007199254740993n)).toBe(false);
+    expect(sameValue(5.5, 5n)).toBe(false);
+    expect(sameValue(5, '5')).toBe(false);
+  });
+
+  it('compares FLOAT as float32 and DOUBLE exactly', () => {
+    // The binlog holds float32(π) = 3.1415927410125732; mariadb-dump wrote 3.14159 (6 digits).
+    expect(sameValue(3.1415927410125732, 3.14159, float)).toBe(true);
+    expect(sameValue(3.1415927410125732, 3.14159, double)).toBe(false);
+    expect(sameValue(9370.328532531857, 9370.328532531856, double)).toBe(false);
+    expect(sameValue(1.5, 1.5, double)).toBe(true);
+    expect(sameValue(1.5, 1.6, float)).toBe(false);
+    expect(sameValue(Math.fround(0.1), 0.1, float)).toBe(true);
+    expect(sameValue(3.14159, 3.14158, float)).toBe(false);
+  });
+
+  it('compares strings (DECIMAL, temporal, text) exactly', () => {
+    expect(sameValue('1.50', '1.50')).toBe(true);
+    expect(sameValue('1.50', '1.5')).toBe(false);
+    expect(sameValue('Bob', 'bob')).toBe(false);
+  });
+
+  it('compares Buffers by bytes', () => {
+    expect(sameValue(Buffer.from([1, 2]), Buffer.from([1, 2]))).toBe(true);
+    expect(sameValue(Buffer.from([1, 2]), Buffer.from([1, 3]))).toBe(false);
+    expect(sameValue(Buffer.from('ab'), 'ab')).toBe(false);
+  });
+
+  it('compares JSON structurally, ignoring key order', () => {
+    const a = new JsonValue({ x: 1, y: [1, 'a', null, { z: true }], d: new JsonDecimal('1.10') });
+    const b = new JsonValue({ d: new JsonDecimal('1.10'), y: [1, 'a', null, { z: true }], x: 1n });
+    expect(sameValue(a, b)).toBe(true);
+    expect(sameValue(new JsonValue([1, 2]), new JsonValue([2, 1]))).toBe(false);
+    expect(sameValue(new JsonValue({ a: 1 }), new JsonValue({ a: 1, b: 2 }))).toBe(false);
+    expect(sameValue(new JsonValue({ a: null }), new JsonValue({ b: null }))).toBe(false);
+    expect(sameValue(new JsonValue(new JsonDecimal('1.1')), new JsonValue(new JsonDecimal('1.10')))).toBe(false);
+    expect(sameValue(new JsonValue('1'), new JsonValue(1))).toBe(false);
+    expect(sameValue(new JsonValue({}), new JsonValue([]))).toBe(false);
+  });
+
+  it('never calls a JsonPatch equal, not even to itself', () => {
+    const p = new JsonPatch([{ op: 'remove', path: '$.a' }]);
+    expect(sameValue(p, p)).toBe(false);
+  });
+
+  it('is symmetric and reflexive on plain values', () => {
+    const value = fc.oneof(fc.constant(null), fc.integer(), fc.bigInt(), fc.double({ noNaN: true }), fc.string(), fc.uint8Array().map((u) => Buffer.from(u)));
+    fc.assert(fc.property(value, value, (a, b) => {
+      expect(sameValue(a, b, float)).toBe(sameValue(b, a, float));
+      expect(sameValue(a, a)).toBe(true);
+    }));
+  });
+});
+
+describe('sameUniqueValue', () => {
+  it('folds case and trailing spaces under a PAD SPACE _ci collation', () => {
+    expect(sameUniqueValue('Bob@x', 'bob@x', 'utf8mb4_general_ci')).toBe(true);
+    expect(sameUniqueValue('bob ', 'BOB', 'utf8mb4_unicode_ci')).toBe(true);
+    expect(sameUniqueValue('bob', 'bobby', 'utf8mb4_general_ci')).toBe(false);
+  });
+
+  it('keeps trailing spaces under NO PAD collations', () => {
+    expect(sameUniqueValue('bob ', 'Bob', 'utf8mb4_0900_ai_ci')).toBe(false);
+    expect(sameUniqueValue('bob', 'Bob', 'utf8mb4_0900_ai_ci')).toBe(true);
+    expect(sameUniqueValue('bob ', 'bob', 'utf8mb4_nopad_bin')).toBe(false);
+  });
+
+  it('ignores accents only where the name says _ai_', () => {
+    expect(sameUniqueValue('José', 'jose', 'utf8mb4_0900_ai_ci')).toBe(true);
+    expect(sameUniqueValue('José', 'jose', 'utf8mb4_0900_as_ci')).toBe(false);
+    expect(sameUniqueValue('åsa', 'asa', 'latin1_swedish_ci')).toBe(false);
+  });
+
+  it('compares case-sensitively under _bin and binary', () => {
+    expect(sameUniqueValue('Bob', 'bob', 'utf8mb4_bin')).toBe(false);
+    expect(sameUniqueValue('bob ', 'bob', 'utf8mb4_bin')).toBe(true);
+    expect(sameUniqueValue('bob ', 'bob', 'binary')).toBe(false);
+    expect(sameUniqueValue(Buffer.from('a'), Buffer.from('a'), null)).toBe(true);
+  });
+
+  it('never lets NULL or an unlogged value collide', () => {
+    expect(sameUniqueValue(null, null, 'utf8mb4_general_ci')).toBe(false);
+    expect(sameUniqueValue(null, null, null)).toBe(false);
+    expect(sameUniqueValue(undefined, undefined, null)).toBe(false);
+  });
+
+  it('compares numbers by value', () => {
+    expect(sameUniqueValue(7, 7n, null)).toBe(true);
+    expect(sameUniqueValue(7, 8, null)).toBe(false);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Equality of in-memory column values (src/binlog/column.ts) for classification and merging.
+ *
+ * Two notions, kept apart:
+ * - `sameValue`: exact identity of a stored value (is the DR row the binlog image?). Integers
+ *   compare by value whatever their representation (number or bigint); binary by bytes; JSON
+ *   by structure with object key order ignored; FLOAT as float32, because a DR seeded by
+ *   `mariadb-dump` holds FLOATs rounded to 6 significant digits (DESIGN.md "Pitfalls").
+ * - `sameUniqueValue`: would the server call two values the same key? This approximates the
+ *   column's collation from its name. It errs towards "distinct": a duplicate the engine misses
+ *   is caught by the DR's duplicate-key error (the window is then retried change by change and
+ *   the change classified), while a duplicate it invents would quarantine a good change. The DR
+ *   has the last word on a duplicate (DESIGN.md "Conflict taxonomy").
+ */
+import type { ColumnSchema } from '../model/table-schema.js';
+import type { ColumnValue } from '../binlog/column.js';
+import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
+
+/** What `sameValue` needs to know of a column; null compares without type knowledge (FLOAT as DOUBLE). */
+export type ComparedColumn = Pick<ColumnSchema, 'dataType'> | null;
+
+type Cell = ColumnValue | undefined;
+
+/**
+ * Exact equality of two in-memory values; `undefined` (not logged) equals only `undefined`, and
+ * a JsonPatch equals nothing (it is a set of diffs, not a value).
+ */
+export function sameValue(a: Cell, b: Cell, column: ComparedColumn = null): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a === null || b === null) return a === b;
+  if (a instanceof JsonPatch || b instanceof JsonPatch) return false;
+  if (typeof a === 'number' || typeof a === 'bigint') return sameNumber(a, b, column);
+  if (typeof a === 'string') return a === b;
+  if (Buffer.isBuffer(a)) return Buffer.isBuffer(b) && a.equals(b);
+  if (a instanceof JsonValue) return b instanceof JsonValue && sameJsonNode(a.node, b.node);
+  return false;
+}
+
+function sameNumber(a: number | bigint, b: ColumnValue, column: ComparedColumn): boolean {
+  if (typeof b !== 'number' && typeof b !== 'bigint') return false;
+  if (typeof a === 'number' && typeof b === 'number') {
+    return column?.dataType === 'float' ? sameFloat32(a, b) : a === b;
+  }
+  return sameInteger(a, b);
+}
+
+/**
+ * FLOAT columns: equal as float32, or equal at the 6 significant digits `mariadb-dump` prints, so a
+ * DR seeded from a dump (3.14159 for the binlog's 3.1415927) matches its source. Two FLOATs that
+ * differ only beyond 6 digits are therefore taken as the same value.
+ */
+function sameFloat32(a: number, b: number): boolean {
+  const fa = Math.fround(a);
+  const fb = Math.fround(b);
+  return fa === fb || Number(fa.toPrecision(6)) === Number(fb.toPrecision(6));
+}
+
+/** A bigint and a number are the same value when the number is that exact integer. */
+function sameInteger(a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === 'bigint' && typeof b === 'bigint') return a === b;
+  const n = typeof a === 'number' ? a : (b as number);
+  const big = typeof a === 'bigint' ? a : (b as bigint);
+  return Number.isInteger(n) && BigInt(n) === big;
+}
+
+/** Structural JSON equality: object key order ignored, array order kept, numbers by value. */
+function sameJsonNode(a: JsonNode, b: JsonNode): boolean {
+  if (a === null || b === null) return a === b;
+  if (typeof a === 'number' || typeof a === 'bigint') {
+    return (typeof b === 'number' || typeof b === 'bigint') && (typeof a === 'number' && typeof b === 'number' ? a === b : sameInteger(a, b));
+  }
+  if (typeof a !== 'object') return a === b;
+  if (a instanceof JsonDecimal) return b instanceof JsonDecimal && a.text === b.text;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJsonNode(a[i] as JsonNode, b[i] as JsonNode)) return false;
+    return true;
+  }
+  if (typeof b !== 'object' || b === null || Array.isArray(b) || b instanceof JsonDecimal) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    if (!Object.hasOwn(b, k) || !sameJsonNode(a[k] as JsonNode, b[k] as JsonNode)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether two values would be the same unique key under `collation` (a collation name, or null
+ * for columns compared by value or byte). SQL NULL never collides: a UNIQUE index admits many.
+ */
+export function sameUniqueValue(a: Cell, b: Cell, collation: string | null): boolean {
+  if (a === undefined || b === undefined || a === null || b === null) return false;
+  if (typeof a !== 'string' || typeof b !== 'string' || collation === null) return sameValue(a, b);
+  const rule = collationRule(collation);
+  return foldForKey(a, rule) === foldForKey(b, rule);
+}
+
+interface CollationRule {
+  readonly caseInsensitive: boolean;
+  readonly accentInsensitive: boolean;
+  readonly padSpace: boolean;
+}
+
+/**
+ * Reads the comparison rule from the collation name. MySQL 8's `_0900_` collations and MariaDB's
+ * `_nopad_` ones are NO PAD; `binary` compares bytes; the rest pad with spaces (trailing spaces
+ * ignored). Accents are ignored only where the name says `_ai_`: the legacy `_ci` collations differ
+ * per language (latin1_swedish_ci keeps å apart from a), so they are treated as accent-sensitive.
+ */
+function collationRule(collation: string): CollationRule {
+  const name = collation.toLowerCase();
+  if (name === 'binary') return { caseInsensitive: false, accentInsensitive: false, padSpace: false };
+  const caseInsensitive = name.endsWith('_ci');
+  return {
+    caseInsensitive,
+    accentInsensitive: caseInsensitive && name.includes('_ai_'),
+    padSpace: !name.includes('_0900_') && !name.includes('_nopad_'),
+  };
+}
+
+function foldForKey(s: string, rule: CollationRule): string {
+  let out = rule.padSpace ? s.replace(/ +$/, '') : s;
+  if (rule.caseInsensitive) out = out.toLowerCase();
+  if (rule.accentInsensitive) out = out.normalize('NFD').replace(/\p{M}/gu, '');
+  return out;
+}
