@@ -1,0 +1,315 @@
+/**
+ * The batched locking read of the streaming hot path (DESIGN.md, "The streaming hot path"): the DR
+ * rows for a window's keys, one statement per batch, in EXACTLY the decoder's in-memory
+ * representation (src/binlog/column.ts), so reconcile compares them with binlog images by value.
+ *
+ * Exact path: every cell arrives as text the server prints or as raw bytes, and is converted here,
+ * never by mysql2's number parsing (its text protocol reads some DOUBLEs one ulp off, DESIGN.md
+ * "Pitfalls"):
+ * - integers, DECIMAL, DATE/DATETIME/TIME, YEAR, BIT: `CAST(… AS CHAR)`, the server's own digits
+ *   with the column's scale and fractional digits, as the decoder prints them;
+ * - DOUBLE: `CAST(d AS CHAR)` prints the shortest round-trip form, so Number() is exact; FLOAT is
+ *   widened first (`CAST(CAST(f AS DOUBLE) AS CHAR)`), because a FLOAT printed as itself keeps only
+ *   6 significant digits;
+ * - TIMESTAMP: `UNIX_TIMESTAMP(c)` (seconds as stored, whatever the session's time zone) → UTC text;
+ * - text, ENUM, SET: `CAST(c AS BINARY)`, the bytes in the column's charset, decoded by the decoder's
+ *   own charset table (src/binlog/values/charset.ts): the same bytes through the same function;
+ * - binary strings, BLOB, UUID, INET6, GEOMETRY: `CAST(c AS BINARY)`, the bytes the binlog logs
+ *   (BINARY(n) read back padded, as the decoder restores it).
+ */
+import { BINARY_COLLATION, charsetOfCollation, decodeText, isTextCollation } from '../binlog/values/charset.js';
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
+import { DatabaseError } from './schema-hints.js';
+import type { SqlRow, SqlSession } from './sql-session.js';
+
+/** Stable codes of row-reader failures. */
+export const RowReaderErrorCode = {
+  UnsupportedType: 'DB_ROW_UNSUPPORTED_TYPE',
+  UnknownColumn: 'DB_ROW_UNKNOWN_COLUMN',
+  BadKey: 'DB_ROW_BAD_KEY',
+} as const;
+export type RowReaderErrorCode = (typeof RowReaderErrorCode)[keyof typeof RowReaderErrorCode];
+
+export interface ReadRowsOptions {
+  /** `SELECT … FOR UPDATE`: lock the rows read (inside the caller's transaction). */
+  readonly forUpdate: boolean;
+  /** Keys per statement (default 1,000). */
+  readonly batchSize?: number;
+}
+
+/** One statement of a batched read, for EXPLAIN and for plans. */
+export interface RowQuery {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+const DEFAULT_BATCH = 1000;
+const SAFE_DIGITS = 15;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** How one column is selected and turned into the decoder's value; built once per table. */
+interface ColumnReader {
+  readonly select: string;
+  readonly convert: (raw: unknown) => ColumnValue;
+}
+
+interface TablePlan {
+  readonly selectList: string;
+  readonly readers: readonly ColumnReader[];
+  readonly from: string;
+}
+
+const plans = new WeakMap<TableSchema, TablePlan>();
+
+/**
+ * Reads the DR rows whose `keyColumns` equal one of `keys` (values in the decoder's types), one
+ * statement per batch; the map is keyed by `rowKey` of the row's own key values. Keys holding a
+ * NULL match no row and are skipped.
+ */
+export async function readRowsByKeys(
+  session: SqlSession,
+  table: TableSchema,
+  keyColumns: readonly string[],
+  keys: readonly (readonly unknown[])[],
+  options: ReadRowsOptions,
+): Promise<Map<string, RowImage>> {
+  const plan = tablePlan(table);
+  const positions = keyColumns.map((name) => columnIndex(table, name));
+  const usable = keys.filter((k) => !k.some((v) => v === null || v === undefined));
+  const batch = options.batchSize ?? DEFAULT_BATCH;
+  const result = new Map<string, RowImage>();
+  for (let start = 0; start < usable.length; start += batch) {
+    const query = buildRowQuery(table, keyColumns, usable.slice(start, start + batch), options);
+    const { rows } = await session.query(query.sql, query.params);
+    for (const raw of rows) {
+      const image = toImage(raw, plan.readers);
+      result.set(rowKey(positions.map((p) => image[p])), image);
+    }
+  }
+  return result;
+}
+
+/**
+ * The statement for one batch: `a=? AND b=?` for one key (MariaDB 10.11 scans the whole primary
+ * key for a one-element row constructor), `a IN (…)` for one column, `(a,b) IN ((…),(…))` else.
+ */
+export function buildRowQuery(table: TableSchema, keyColumns: readonly string[], keys: readonly (readonly unknown[])[], options: ReadRowsOptions): RowQuery {
+  if (keyColumns.length === 0) throw new DatabaseError(RowReaderErrorCode.BadKey, `${label(table)}: a key needs at least one column`, { table: label(table) });
+  if (keys.length === 0) throw new DatabaseError(RowReaderErrorCode.BadKey, `${label(table)}: no keys to read`, { table: label(table) });
+  const plan = tablePlan(table);
+  const cols = keyColumns.map((name) => table.columns[columnIndex(table, name)]!);
+  const marks = cols.map(placeholder);
+  const params: unknown[] = [];
+  for (const key of keys) {
+    if (key.length !== cols.length) {
+      throw new DatabaseError(RowReaderErrorCode.BadKey, `${label(table)}: a key of ${key.length} values for ${cols.length} key columns (${keyColumns.join(', ')})`, { table: label(table) });
+    }
+    for (let i = 0; i < key.length; i++) params.push(key[i]);
+  }
+  let where: string;
+  if (keys.length === 1) where = cols.map((c, i) => `${quoteId(c.name)} = ${marks[i]}`).join(' AND ');
+  else if (cols.length === 1) where = `${quoteId(cols[0]!.name)} IN (${keys.map(() => marks[0]).join(', ')})`;
+  else {
+    const tuple = `(${marks.join(', ')})`;
+    where = `(${cols.map((c) => quoteId(c.name)).join(', ')}) IN (${keys.map(() => tuple).join(', ')})`;
+  }
+  const sql = `SELECT ${plan.selectList} FROM ${plan.from} WHERE ${where}${options.forUpdate ? ' FOR UPDATE' : ''}`;
+  return { sql, params };
+}
+
+/**
+ * The canonical map key of key values in the decoder's types: integers by their digits (number and
+ * bigint alike), strings JSON-quoted, Buffers as hex, NULL as `null`. Unambiguous: no part can
+ * contain the separator outside its quotes.
+ */
+export function rowKey(values: readonly unknown[]): string {
+  let s = '';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) s += ',';
+    s += keyPart(values[i]);
+  }
+  return s;
+}
+
+function keyPart(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? String(v) : `d${Object.is(v, -0) ? '-0' : String(v)}`;
+  if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
+  return `?${JSON.stringify(String(v))}`;
+}
+
+// ---- per-table plan -------------------------------------------------------------------------
+
+function tablePlan(table: TableSchema): TablePlan {
+  let plan = plans.get(table);
+  if (plan === undefined) {
+    const readers = table.columns.map((c) => columnReader(table, c));
+    plan = {
+      readers,
+      selectList: readers.map((r, i) => `${r.select} AS \`c${i}\``).join(', '),
+      from: `${quoteId(table.schema)}.${quoteId(table.table)}`,
+    };
+    plans.set(table, plan);
+  }
+  return plan;
+}
+
+function columnReader(table: TableSchema, col: ColumnSchema): ColumnReader {
+  const id = quoteId(col.name);
+  switch (col.dataType) {
+    case 'tinyint':
+    case 'smallint':
+    case 'mediumint':
+    case 'int':
+    case 'integer':
+    case 'bigint':
+    case 'year':
+      return { select: `CAST(${id} AS CHAR)`, convert: toInteger };
+    case 'bit':
+      return { select: `CAST(CAST(${id} AS UNSIGNED) AS CHAR)`, convert: toInteger };
+    case 'decimal':
+    case 'numeric':
+    case 'date':
+    case 'datetime':
+    case 'time':
+      return { select: `CAST(${id} AS CHAR)`, convert: toText };
+    case 'double':
+    case 'real':
+      return { select: `CAST(${id} AS CHAR)`, convert: toDouble };
+    case 'float':
+      return { select: `CAST(CAST(${id} AS DOUBLE) AS CHAR)`, convert: toDouble };
+    case 'timestamp': {
+      const fsp = fractionDigits(col.columnType);
+      return { select: `CAST(UNIX_TIMESTAMP(${id}) AS CHAR)`, convert: (raw) => toUtc(raw, fsp) };
+    }
+    case 'char':
+    case 'varchar':
+    case 'tinytext':
+    case 'text':
+    case 'mediumtext':
+    case 'longtext':
+    case 'enum':
+    case 'set':
+      return { select: `CAST(${id} AS BINARY)`, convert: textConverter(col.collationId) };
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+    case 'uuid':
+    case 'inet4':
+    case 'inet6':
+    case 'geometry':
+    case 'point':
+    case 'linestring':
+    case 'polygon':
+    case 'multipoint':
+    case 'multilinestring':
+    case 'multipolygon':
+    case 'geometrycollection':
+      return { select: `CAST(${id} AS BINARY)`, convert: toBuffer };
+    default:
+      // MySQL's JSON prints the same text for a DOUBLE and a DECIMAL inside a document, so no
+      // text form is exact; VECTOR and others have no verified path yet.
+      throw new DatabaseError(RowReaderErrorCode.UnsupportedType, `${label(table)}.${col.name}: no exact read path for type ${col.columnType}`, {
+        table: label(table),
+        column: col.name,
+      });
+  }
+}
+
+// ---- conversions ----------------------------------------------------------------------------
+
+function toImage(raw: SqlRow, readers: readonly ColumnReader[]): RowImage {
+  const image: RowImage = new Array<ColumnValue>(readers.length);
+  for (let i = 0; i < readers.length; i++) {
+    const v = raw[`c${i}`];
+    image[i] = v === null || v === undefined ? null : readers[i]!.convert(v);
+  }
+  return image;
+}
+
+function asText(raw: unknown): string {
+  return Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw);
+}
+
+function toText(raw: unknown): string {
+  return asText(raw);
+}
+
+/** A number within ±(2^53−1), else a bigint, as the decoder returns integers. */
+function toInteger(raw: unknown): number | bigint {
+  const s = asText(raw);
+  if (s.length <= SAFE_DIGITS) return Number(s);
+  const big = BigInt(s);
+  return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
+}
+
+/** Correctly rounded: the server printed the shortest text that reads back as the stored double. */
+function toDouble(raw: unknown): number {
+  return Number(asText(raw));
+}
+
+function toBuffer(raw: unknown): Buffer {
+  return Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'latin1');
+}
+
+/** The column's bytes through the decoder's charset table; unknown or binary charsets stay Buffers, as in the decoder. */
+function textConverter(collationId: number | null): (raw: unknown) => ColumnValue {
+  if (collationId === null || collationId === BINARY_COLLATION || !isTextCollation(collationId)) return toBuffer;
+  const cs = charsetOfCollation(collationId)!;
+  return (raw) => {
+    const buf = toBuffer(raw);
+    return decodeText(buf, 0, buf.length, cs);
+  };
+}
+
+/** `timestamp(6)` → 6; no parentheses → 0. */
+function fractionDigits(columnType: string): number {
+  const m = /\((\d)\)/.exec(columnType);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** UNIX_TIMESTAMP text (`1704164645.123456`) → `2024-01-02 03:04:05.123456` in UTC; 0 is the zero timestamp. */
+function toUtc(raw: unknown, fsp: number): string {
+  const s = asText(raw);
+  const dot = s.indexOf('.');
+  const seconds = Number(dot === -1 ? s : s.slice(0, dot));
+  const frac = fsp === 0 ? '' : '.' + (dot === -1 ? '' : s.slice(dot + 1)).padEnd(fsp, '0').slice(0, fsp);
+  if (seconds === 0) return '0000-00-00 00:00:00' + frac;
+  const iso = new Date(seconds * 1000).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac}`;
+}
+
+// ---- keys -----------------------------------------------------------------------------------
+
+/**
+ * The placeholder for a key value of `col`: DECIMAL values are cast to the column's type (a string
+ * would be compared as a double), TIMESTAMP values (UTC text) are moved into the session's zone.
+ */
+function placeholder(col: ColumnSchema): string {
+  if (col.dataType === 'decimal' || col.dataType === 'numeric') {
+    const m = /\((\d+)(?:,(\d+))?\)/.exec(col.columnType);
+    return m === null ? 'CAST(? AS DECIMAL(65,30))' : `CAST(? AS DECIMAL(${m[1]},${m[2] ?? 0}))`;
+  }
+  if (col.dataType === 'timestamp') return "CONVERT_TZ(?, '+00:00', @@session.time_zone)";
+  return '?';
+}
+
+function columnIndex(table: TableSchema, name: string): number {
+  const i = table.columns.findIndex((c) => c.name === name);
+  if (i === -1) throw new DatabaseError(RowReaderErrorCode.UnknownColumn, `${label(table)} has no column "${name}"`, { table: label(table), column: name });
+  return i;
+}
+
+function quoteId(name: string): string {
+  return '`' + name.replace(/`/g, '``') + '`';
+}
+
+function label(table: TableSchema): string {
+  return `${table.schema}.${table.table}`;
+}

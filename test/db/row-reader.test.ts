@@ -1,0 +1,268 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
+import { introspectSchemas } from '../../src/db/introspect.js';
+import { buildRowQuery, readRowsByKeys, rowKey } from '../../src/db/row-reader.js';
+import { openSession, type SqlSession } from '../../src/db/sql-session.js';
+import type { TableSchema } from '../../src/model/table-schema.js';
+import { readTransactions } from '../../src/source/read-transactions.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+const EVERY_TYPE = `CREATE TABLE rr.every_type (
+  id INT NOT NULL PRIMARY KEY,
+  i_s INT, i_u INT UNSIGNED, ti TINYINT, ti_u TINYINT UNSIGNED, bi BIGINT, bi_u BIGINT UNSIGNED,
+  dec65 DECIMAL(65,30), f FLOAT, d DOUBLE, b12 BIT(12), b64 BIT(64), y YEAR, dt DATE, tm TIME(3),
+  dtm DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL, ts0 TIMESTAMP NULL DEFAULT NULL,
+  c CHAR(10) CHARACTER SET utf8mb4, vc VARCHAR(50) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+  l1 VARCHAR(20) CHARACTER SET latin1, bn BINARY(4), vb VARBINARY(8), bl BLOB, tx TEXT CHARACTER SET utf8mb4,
+  e ENUM('small','medium','large'), st SET('a','b','c'), j JSON, u UUID, ip INET6
+) ENGINE=InnoDB`;
+
+/** Extremes and awkward values, one insert statement per row so each has its own binlog image. */
+const ROWS = [
+  `(1, -2147483648, 0, -128, 0, -9223372036854775808, 0,
+    '-99999999999999999999999999999999999.999999999999999999999999999999', -3.4028234e38, 9370.328532531857,
+    b'000000000000', 0, 1901, '1000-01-01', '-838:59:59.000', '1000-01-01 00:00:00.000000',
+    '1970-01-01 00:00:01.000000', '2038-01-19 03:14:07', 'a😀', 'héllo 😀 wörld', 'café ÿ',
+    X'0102', X'00ff00', X'00010203ff', 'plain text', 'small', '', '{"a": [1, 2.5, "x"], "b": null}',
+    '123e4567-e89b-12d3-a456-426614174000', '::ffff:1.2.3.4')`,
+  `(2, 2147483647, 4294967295, 127, 255, 9223372036854775807, 18446744073709551615,
+    '99999999999999999999999999999999999.999999999999999999999999999999', 0.1, 1.7976931348623157e308,
+    b'111111111111', 0xFFFFFFFFFFFFFFFF, 2155, '9999-12-31', '838:59:59.999', '9999-12-31 23:59:59.999999',
+    '2038-01-19 03:14:07.999999', '1970-01-01 00:00:01', '  lead', 'trail  ', 'Œuvre €',
+    X'01000000', X'', X'', '', 'large', 'a,c', '[]', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '2001:db8::1')`,
+  `(3, 0, 1, -1, 1, 9007199254740991, 9007199254740992, '0.000000000000000000000000000001', 1.17549435e-38, 5e-324,
+    b'101', 9007199254740993, 0, '2024-02-29', '-00:00:01.500', '2024-02-29 12:34:56.000001',
+    '2024-03-10 02:30:00.5', '2001-09-09 01:46:40', 'x', '', 'x', X'00000000', X'7f', X'00', '日本語 🎉',
+    'medium', 'a,b,c', '"str"', '00000000-0000-0000-0000-000000000000', '::')`,
+  `(4, ${Array.from({ length: 29 }, () => 'NULL').join(', ')})`,
+  `(5, -1, 1, 0, 0, -9007199254740992, 9007199254740991, '-0.5', -0.0000001, -2.2250738585072014e-308,
+    b'1', 1, 2000, '2000-01-01', '00:00:00.000', '2000-01-01 00:00:00.000000', '2000-01-01 00:00:00.000000',
+    '2000-01-01 00:00:00', 'tab\\tnl\\n', 'quote '' \\\\ back', '', X'ff', X'0000', X'', '\\0nul', 'small', 'b',
+    '{"n": 18446744073709551615, "d": 1e308}', '123e4567-e89b-72d3-c456-426614174000', 'fe80::1')`,
+];
+
+let server: MariadbServer;
+let session: SqlSession;
+let other: SqlSession;
+let everyType: TableSchema;
+let pairs: TableSchema;
+/** id → the after image our decoder read from the binlog for the row's insert. */
+const binlogImages = new Map<number, RowImage>();
+
+beforeAll(async () => {
+  server = await startMariadb({ name: 'row-reader' });
+  await server.query('CREATE DATABASE rr');
+  await server.query(EVERY_TYPE);
+  for (const row of ROWS) await server.query(`INSERT INTO rr.every_type VALUES ${row}`);
+  await server.query('CREATE TABLE rr.pairs (a INT NOT NULL, b VARCHAR(10) NOT NULL, v DECIMAL(10,2) NOT NULL, PRIMARY KEY (a, b)) ENGINE=InnoDB');
+  const values: string[] = [];
+  for (let a = 1; a <= 500; a++) for (const b of ['x', 'y', 'z', 'w']) values.push(`(${a}, '${b}', ${a}.25)`);
+  await server.query(`INSERT INTO rr.pairs VALUES ${values.join(', ')}`);
+  await server.query('ANALYZE TABLE rr.pairs');
+  await server.query('CREATE TABLE rr.floats (id INT NOT NULL PRIMARY KEY, d DOUBLE, f FLOAT) ENGINE=InnoDB');
+  await server.flushBinaryLogs();
+  for await (const batch of readTransactions(await server.binlogFiles())) {
+    for (const item of batch.items) {
+      if (item.kind !== 'transaction') continue;
+      for (const ch of item.tx.changes) {
+        if (ch.table.table === 'every_type' && ch.after !== null) binlogImages.set(ch.after[0] as number, ch.after);
+      }
+    }
+  }
+  session = await openSession(server.target);
+  other = await openSession(server.target);
+  // A session zone far from the server's: TIMESTAMP must still come out in UTC, as the binlog has it.
+  await session.query("SET time_zone = '+05:30'");
+  const catalog = await introspectSchemas(session, ['rr']);
+  everyType = catalog.get('rr', 'every_type')!;
+  pairs = catalog.get('rr', 'pairs')!;
+});
+
+afterAll(async () => {
+  await session?.end();
+  await other?.end();
+  await server?.stop();
+});
+
+/** The JS type of a cell, Buffers and bigints told apart. */
+function kind(v: ColumnValue | undefined): string {
+  if (v === null) return 'null';
+  if (Buffer.isBuffer(v)) return 'Buffer';
+  return typeof v === 'object' ? (v?.constructor.name ?? 'object') : typeof v;
+}
+
+describe('readRowsByKeys on every common type', () => {
+  it('returns exactly the after image the decoder reads from the binlog, row by row', async () => {
+    expect([...binlogImages.keys()].sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const [id, image] of binlogImages) {
+      const rows = await readRowsByKeys(session, everyType, ['id'], [[id]], { forUpdate: false });
+      expect(rows.size).toBe(1);
+      const ours = rows.get(rowKey([id]))!;
+      expect(ours).toHaveLength(image.length);
+      for (let i = 0; i < image.length; i++) {
+        const name = everyType.columns[i]!.name;
+        expect({ id, name, kind: kind(ours[i]), value: ours[i] }).toStrictEqual({ id, name, kind: kind(image[i]), value: image[i] });
+        if (typeof image[i] === 'number') expect(Object.is(ours[i], image[i]), `${id}.${name}`).toBe(true);
+      }
+    }
+  });
+
+  it('pins the representation of the awkward cells', async () => {
+    const rows = await readRowsByKeys(session, everyType, ['id'], [[1], [2], [3], [5]], { forUpdate: false });
+    const cell = (id: number, name: string): ColumnValue | undefined => rows.get(rowKey([id]))![everyType.columns.findIndex((c) => c.name === name)];
+    expect(cell(1, 'd')).toBe(9370.328532531857);
+    expect(cell(1, 'bi')).toBe(-9223372036854775808n);
+    expect(cell(2, 'bi_u')).toBe(18446744073709551615n);
+    expect(cell(3, 'bi')).toBe(9007199254740991);
+    expect(cell(3, 'bi_u')).toBe(9007199254740992n);
+    expect(cell(5, 'bi')).toBe(-9007199254740992n);
+    expect(cell(2, 'f')).toBe(Math.fround(0.1));
+    expect(cell(2, 'b64')).toBe(18446744073709551615n);
+    expect(cell(2, 'b12')).toBe(4095);
+    expect(cell(1, 'tm')).toBe('-838:59:59.000');
+    expect(cell(3, 'tm')).toBe('-00:00:01.500');
+    expect(cell(1, 'ts')).toBe('1970-01-01 00:00:01.000000');
+    expect(cell(3, 'ts')).toBe('2024-03-10 02:30:00.500000');
+    expect(cell(1, 'bn')).toEqual(Buffer.from([1, 2, 0, 0]));
+    expect(cell(1, 'c')).toBe('a😀');
+    expect(cell(1, 'l1')).toBe('café ÿ');
+    expect(cell(2, 'y')).toBe(2155);
+    expect(cell(3, 'y')).toBe(0);
+    expect(cell(1, 'dec65')).toBe('-99999999999999999999999999999999999.999999999999999999999999999999');
+    expect(cell(3, 'j')).toBe('"str"');
+    expect(cell(1, 'u')).toEqual(Buffer.from('123e4567e89b12d3a456426614174000', 'hex'));
+  });
+
+  it('reads many keys in batches, absent keys absent, NULL keys skipped', async () => {
+    const rows = await readRowsByKeys(session, everyType, ['id'], [[5], [4], [3], [999], [2], [1], [null]], { forUpdate: false, batchSize: 2 });
+    expect([...rows.keys()].sort()).toEqual(['1', '2', '3', '4', '5']);
+    expect(rows.has(rowKey([999]))).toBe(false);
+    for (const [id, image] of binlogImages) expect(rows.get(rowKey([id]))).toStrictEqual(image);
+  });
+});
+
+describe('keys in the decoder\'s types', () => {
+  it('finds every row by any single column, its key values taken from the binlog images', async () => {
+    const failures: string[] = [];
+    for (let i = 1; i < everyType.columns.length; i++) {
+      const name = everyType.columns[i]!.name;
+      const images = [...binlogImages.values()].filter((im) => im[i] !== null);
+      const rows = await readRowsByKeys(session, everyType, [name], images.map((im) => [im[i]]), { forUpdate: false });
+      for (const im of images) {
+        if (!rows.has(rowKey([im[i]]))) failures.push(`${name}=${String(im[i])}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('keys a row found through its collation by the DR\'s own spelling of the key', async () => {
+    // utf8mb4_unicode_ci: the server matches case- and accent-insensitively; the map key is the DR's value.
+    const rows = await readRowsByKeys(session, everyType, ['vc'], [['HELLO 😀 WORLD']], { forUpdate: false });
+    expect([...rows.keys()]).toEqual([rowKey(['héllo 😀 wörld'])]);
+  });
+
+  it('needs the exact path: mysql2 parses the plain DOUBLE one ulp off (DESIGN.md "Pitfalls")', async () => {
+    const plain = await session.query('SELECT d FROM rr.every_type WHERE id = 1');
+    expect(plain.rows[0]!['d']).toBe(9370.328532531856);
+    const exact = await readRowsByKeys(session, everyType, ['id'], [[1]], { forUpdate: false });
+    expect(exact.get('1')![everyType.columns.findIndex((c) => c.name === 'd')]).toBe(9370.328532531857);
+  });
+
+  it('finds rows by a composite key of BIGINT UNSIGNED, DECIMAL(65,30) and BINARY(4)', async () => {
+    const cols = ['bi_u', 'dec65', 'bn'];
+    const idx = cols.map((n) => everyType.columns.findIndex((c) => c.name === n));
+    const keys = [1, 2, 3, 5].map((id) => idx.map((i) => binlogImages.get(id)![i]));
+    const rows = await readRowsByKeys(session, everyType, cols, keys, { forUpdate: false });
+    expect([...rows.keys()].sort()).toEqual(keys.map((k) => rowKey(k)).sort());
+  });
+});
+
+describe('DOUBLE and FLOAT are exact', () => {
+  it('reads back every double and float32 bit for bit', async () => {
+    let next = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.float({ noNaN: true, noDefaultInfinity: true })), { minLength: 1, maxLength: 100 }),
+        async (values) => {
+          const ids = values.map(() => ++next);
+          await server.query(`INSERT INTO rr.floats VALUES ${values.map(() => '(?, ?, ?)').join(', ')}`, values.flatMap(([d, f], i) => [ids[i], d, f]));
+          const rows = await readRowsByKeys(session, await floats(), ['id'], ids.map((id) => [id]), { forUpdate: false });
+          values.forEach(([d, f], i) => {
+            const row = rows.get(rowKey([ids[i]]))!;
+            // mysql2 binds -0 as "0": the server stores +0.
+            expect(row[1]).toBe(d === 0 ? 0 : d);
+            expect(row[2]).toBe(f === 0 ? 0 : f);
+          });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
+let floatsTable: TableSchema | undefined;
+async function floats(): Promise<TableSchema> {
+  floatsTable ??= (await introspectSchemas(session, ['rr'])).get('rr', 'floats')!;
+  return floatsTable;
+}
+
+describe('composite keys', () => {
+  const explain = async (sql: string, params: readonly unknown[]): Promise<Record<string, unknown>> => {
+    const { rows } = await session.query(`EXPLAIN ${sql}`, params);
+    expect(rows).toHaveLength(1);
+    return rows[0]!;
+  };
+
+  it('batches a composite lookup as a range on the primary key', async () => {
+    const keys = [[1, 'x'], [250, 'y'], [500, 'w'], [7, 'nope']];
+    const query = buildRowQuery(pairs, ['a', 'b'], keys, { forUpdate: false });
+    expect(query.sql).toBe(
+      'SELECT CAST(`a` AS CHAR) AS `c0`, CAST(`b` AS BINARY) AS `c1`, CAST(`v` AS CHAR) AS `c2` FROM `rr`.`pairs` WHERE (`a`, `b`) IN ((?, ?), (?, ?), (?, ?), (?, ?))',
+    );
+    expect(query.params).toEqual([1, 'x', 250, 'y', 500, 'w', 7, 'nope']);
+    const plan = await explain(query.sql, query.params);
+    expect(plan['key']).toBe('PRIMARY');
+    expect(['range', 'eq_ref']).toContain(plan['type']);
+    const rows = await readRowsByKeys(session, pairs, ['a', 'b'], keys, { forUpdate: false });
+    expect([...rows.entries()].sort()).toEqual([
+      [rowKey([1, 'x']), [1, 'x', '1.25']],
+      [rowKey([250, 'y']), [250, 'y', '250.25']],
+      [rowKey([500, 'w']), [500, 'w', '500.25']],
+    ]);
+    expect(rows.has(rowKey([7, 'nope']))).toBe(false);
+  });
+
+  it('reads a single composite key with a=? AND b=? (a one-element row constructor scans the key)', async () => {
+    const query = buildRowQuery(pairs, ['a', 'b'], [[42, 'z']], { forUpdate: true });
+    expect(query.sql).toMatch(/ WHERE `a` = \? AND `b` = \? FOR UPDATE$/);
+    const plan = await explain(query.sql.replace(/ FOR UPDATE$/, ''), query.params);
+    expect(plan['key']).toBe('PRIMARY');
+    expect(plan['type']).toBe('const');
+    const rows = await readRowsByKeys(session, pairs, ['a', 'b'], [[42, 'z']], { forUpdate: false });
+    expect(rows).toEqual(new Map([[rowKey([42, 'z']), [42, 'z', '42.25']]]));
+  });
+
+  it('binds DECIMAL key values as DECIMAL, not as doubles', () => {
+    const query = buildRowQuery(pairs, ['v', 'a'], [['1.25', 1], ['2.25', 2]], { forUpdate: false });
+    expect(query.sql).toContain('WHERE (`v`, `a`) IN ((CAST(? AS DECIMAL(10,2)), ?), (CAST(? AS DECIMAL(10,2)), ?))');
+  });
+});
+
+describe('FOR UPDATE', () => {
+  it("locks the rows read until the transaction ends: another session's update waits and times out", async () => {
+    await session.query('START TRANSACTION');
+    try {
+      const rows = await readRowsByKeys(session, pairs, ['a', 'b'], [[3, 'x'], [3, 'y']], { forUpdate: true });
+      expect(rows.size).toBe(2);
+      await other.query('SET SESSION innodb_lock_wait_timeout = 1');
+      const blocked = other.query("UPDATE rr.pairs SET v = v + 1 WHERE a = 3 AND b = 'y'");
+      await expect(blocked).rejects.toMatchObject({ code: 'DB_QUERY', details: { errno: 1205 } });
+      // A row that was not read is not locked.
+      await expect(other.query("UPDATE rr.pairs SET v = v + 1 WHERE a = 4 AND b = 'y'")).resolves.toMatchObject({ affectedRows: 1 });
+    } finally {
+      await session.query('ROLLBACK');
+    }
+    await expect(other.query("UPDATE rr.pairs SET v = v + 1 WHERE a = 3 AND b = 'y'")).resolves.toMatchObject({ affectedRows: 1 });
+  });
+});
