@@ -1,0 +1,76 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { KeyMap, canonicalKey } from './key-map.js';
+import { JsonValue } from '../binlog/values/json-value.js';
+
+describe('canonicalKey', () => {
+  it('number and bigint integers coincide; strings, binary and NULL do not collide with them', () => {
+    expect(canonicalKey([42])).toBe('I42');
+    expect(canonicalKey([42n])).toBe('I42');
+    expect(canonicalKey([9007199254740993n, 'a,b'])).toBe('I9007199254740993,S"a,b"');
+    expect(canonicalKey(['42'])).toBe('S"42"');
+    expect(canonicalKey([Buffer.from([0x34, 0x32])])).toBe('B3432');
+    expect(canonicalKey([null, 1.5])).toBe('N,F1.5');
+  });
+
+  it('refuses values that cannot be keys', () => {
+    expect(() => canonicalKey([undefined])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_BAD_VALUE' }));
+    expect(() => canonicalKey([new JsonValue(1)])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_BAD_VALUE' }));
+  });
+
+  it('is injective on integer tuples (property)', () => {
+    const int = fc.oneof(fc.integer(), fc.bigInt());
+    fc.assert(fc.property(fc.array(int, { maxLength: 3 }), fc.array(int, { maxLength: 3 }), (a, b) => {
+      const same = a.length === b.length && a.every((x, i) => BigInt(x) === BigInt(b[i] as number | bigint));
+      expect(canonicalKey(a) === canonicalKey(b)).toBe(same);
+    }));
+  });
+});
+
+describe('KeyMap', () => {
+  it('maps old to new, across number and bigint, and lists entries with integers as numbers', () => {
+    const m = new KeyMap();
+    m.set('shop', 'orders', [5], [101n]);
+    expect(m.get('shop', 'orders', [5n])).toEqual([101]);
+    expect(m.get('shop', 'orders', [6])).toBeUndefined();
+    expect(m.get('shop', 'other', [5])).toBeUndefined();
+    expect(m.hasTable('shop', 'orders')).toBe(true);
+    expect(m.size).toBe(1);
+    expect(m.entries()).toEqual([{ schema: 'shop', table: 'orders', oldKey: [5], newKey: [101] }]);
+  });
+
+  it('setting the same mapping twice is a no-op; a different one for the same old key is refused', () => {
+    const m = new KeyMap();
+    m.set('s', 't', [1], [10]);
+    m.set('s', 't', [1n], [10n]);
+    expect(m.size).toBe(1);
+    expect(() => m.set('s', 't', [1], [11])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_ALREADY_MAPPED', details: { table: 's.t', key: 'I1' } }));
+  });
+
+  it('refuses two old keys to one new key', () => {
+    const m = new KeyMap();
+    m.set('s', 't', [1], [10]);
+    expect(() => m.set('s', 't', [2], [10n])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_DUPLICATE_TARGET' }));
+    // Another table may use the same new key.
+    m.set('s', 'u', [2], [10]);
+    expect(m.size).toBe(2);
+  });
+
+  it('refuses a new key that is an old key still pending, and an identity mapping', () => {
+    const m = new KeyMap();
+    m.set('s', 't', [1], [10]);
+    expect(() => m.set('s', 't', [2], [1])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_NOT_FRESH' }));
+    expect(() => m.set('s', 't', [3], [3n])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_NOT_FRESH' }));
+    expect(() => m.set('s', 't', [3], [4, 5])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_BAD_VALUE' }));
+  });
+
+  it('does not keep the caller’s arrays and restores from its entries', () => {
+    const oldKey = [1];
+    const m = new KeyMap();
+    m.set('s', 't', oldKey, [10]);
+    oldKey[0] = 2;
+    expect(m.get('s', 't', [1])).toEqual([10]);
+    const restored = new KeyMap(m.entries());
+    expect(restored.entries()).toEqual(m.entries());
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The key map of `remap` (DESIGN.md "Strategies"): per table, which source key a lost row had and
+ * which fresh key it was given on the DR. Later lost changes are rewritten through it, and the sink
+ * persists `entries()` beside the checkpoint so a resumed run rewrites the same way.
+ *
+ * Keys are compared by `canonicalKey`: integers by their digits, so the decoder's number 42 and
+ * bigint 42n (DESIGN.md "Canonical JSON": numbers within ±(2^53−1), else bigint) are one key.
+ */
+import { EngineError, type ErrorDetails } from '../errors.js';
+import type { ColumnValue } from '../binlog/column.js';
+import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+
+/** Primary-key values in the table's primary-key column order. */
+export type KeyValues = readonly ColumnValue[];
+
+/** One persisted mapping. */
+export interface KeyMapEntry {
+  readonly schema: string;
+  readonly table: string;
+  readonly oldKey: KeyValues;
+  readonly newKey: KeyValues;
+}
+
+export const KeyMapErrorCode = {
+  /** A value that cannot be part of a key (JSON, or a column the image did not log). */
+  BadKey: 'RECONCILE_KEY_BAD_VALUE',
+  /** The new key is an old key still waiting to be rewritten: it would not be fresh. */
+  NotFresh: 'RECONCILE_KEY_NOT_FRESH',
+  /** Another old key already maps to this new key: two source rows would merge into one. */
+  DuplicateTarget: 'RECONCILE_KEY_DUPLICATE_TARGET',
+  /** The old key already maps to a different new key. */
+  AlreadyMapped: 'RECONCILE_KEY_ALREADY_MAPPED',
+} as const;
+export type KeyMapErrorCode = (typeof KeyMapErrorCode)[keyof typeof KeyMapErrorCode];
+
+export class KeyMapError extends EngineError {
+  declare readonly code: KeyMapErrorCode;
+  constructor(code: KeyMapErrorCode, message: string, details: ErrorDetails = {}) {
+    super(code, message, details, { retryable: false });
+  }
+}
+
+/**
+ * A string that two key tuples share exactly when they are the same key: integers by digits
+ * (number and bigint alike), strings JSON-quoted, binary as hex, NULL as `N`.
+ */
+export function canonicalKey(values: readonly (ColumnValue | undefined)[]): string {
+  let out = '';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    out += canonicalPart(values[i]);
+  }
+  return out;
+}
+
+function canonicalPart(v: ColumnValue | undefined): string {
+  if (v === null) return 'N';
+  switch (typeof v) {
+    case 'bigint':
+      return `I${v.toString()}`;
+    case 'number':
+      return Number.isInteger(v) ? `I${BigInt(v).toString()}` : `F${String(v)}`;
+    case 'string':
+      // JSON quoting makes each part self-delimiting, so the ',' join is unambiguous.
+      return `S${JSON.stringify(v)}`;
+    case 'undefined':
+      throw new KeyMapError(KeyMapErrorCode.BadKey, 'key column not logged in this row image: expected a value, found none');
+    default:
+      if (Buffer.isBuffer(v)) return `B${v.toString('hex')}`;
+      if (v instanceof JsonValue || v instanceof JsonPatch) {
+        throw new KeyMapError(KeyMapErrorCode.BadKey, 'a JSON value cannot be part of a key');
+      }
+      throw new KeyMapError(KeyMapErrorCode.BadKey, `unexpected key value of type ${typeof v}`);
+  }
+}
+
+interface TableKeys {
+  readonly schema: string;
+  readonly table: string;
+  /** canonical old key → mapping. */
+  readonly forward: Map<string, KeyMapEntry>;
+  /** canonical new keys in use. */
+  readonly targets: Set<string>;
+}
+
+/** In-memory table → old key → new key; `set` keeps every new key fresh and every mapping one-to-one. */
+export class KeyMap {
+  readonly #tables = new Map<string, TableKeys>();
+  #size = 0;
+
+  /** Restores persisted `entries` (in the order they were made). */
+  constructor(entries: Iterable<KeyMapEntry> = []) {
+    for (const e of entries) this.set(e.schema, e.table, e.oldKey, e.newKey);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether any key of `schema`.`table` is mapped (lets callers skip tables cheaply). */
+  hasTable(schema: string, table: string): boolean {
+    return this.#tables.has(tableKey(schema, table));
+  }
+
+  /** The new key of `oldKey`, or undefined when it is not remapped. */
+  get(schema: string, table: string, oldKey: readonly (ColumnValue | undefined)[]): KeyValues | undefined {
+    return this.#tables.get(tableKey(schema, table))?.forward.get(canonicalKey(oldKey))?.newKey;
+  }
+
+  /** Same as `get` for a key already in canonical form. */
+  getCanonical(schema: string, table: string, canonical: string): KeyValues | undefined {
+    return this.#tables.get(tableKey(schema, table))?.forward.get(canonical)?.newKey;
+  }
+
+  /**
+   * Records `oldKey` → `newKey`. Setting an identical mapping again is a no-op; it throws when the
+   * new key is an old key of the table, already the new key of another old key, or when the old key
+   * already maps elsewhere.
+   */
+  set(schema: string, table: string, oldKey: KeyValues, newKey: KeyValues): void {
+    const where: ErrorDetails = { table: `${schema}.${table}` };
+    if (oldKey.length !== newKey.length || oldKey.length === 0) {
+      throw new KeyMapError(KeyMapErrorCode.BadKey, `key map for ${schema}.${table}: old key has ${oldKey.length} columns, new key ${newKey.length}`, where);
+    }
+    const oldC = canonicalKey(oldKey);
+    const newC = canonicalKey(newKey);
+    const k = tableKey(schema, table);
+    let t = this.#tables.get(k);
+    const existing = t?.forward.get(oldC);
+    if (existing !== undefined) {
+      if (canonicalKey(existing.newKey) === newC) return;
+      throw new KeyMapError(KeyMapErrorCode.AlreadyMapped, `key map for ${schema}.${table}: key (${oldC}) already maps to (${canonicalKey(existing.newKey)}), not (${newC})`, { ...where, key: oldC });
+    }
+    if (oldC === newC || t?.forward.has(newC) === true) {
+      throw new KeyMapError(KeyMapErrorCode.NotFresh, `key map for ${schema}.${table}: new key (${newC}) is an old key still to be rewritten`, { ...where, key: newC });
+    }
+    if (t?.targets.has(newC) === true) {
+      throw new KeyMapError(KeyMapErrorCode.DuplicateTarget, `key map for ${schema}.${table}: new key (${newC}) is already given to another row`, { ...where, key: newC });
+    }
+    if (t === undefined) this.#tables.set(k, (t = { schema, table, forward: new Map(), targets: new Set() }));
+    // Copied (the caller's arrays may be row images that change later), integers as the decoder holds them.
+    t.forward.set(oldC, { schema, table, oldKey: oldKey.map(normalInteger), newKey: newKey.map(normalInteger) });
+    t.targets.add(newC);
+    this.#size++;
+  }
+
+  /** Every mapping, per table in the order tables were first mapped, then in the order of `set`. */
+  entries(): KeyMapEntry[] {
+    const out: KeyMapEntry[] = [];
+    for (const t of this.#tables.values()) {
+      for (const e of t.forward.values()) out.push({ schema: e.schema, table: e.table, oldKey: [...e.oldKey], newKey: [...e.newKey] });
+    }
+    return out;
+  }
+}
+
+/** Schema and table names may contain dots, never NUL. */
+function tableKey(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
+}
+
+/** A number within ±(2^53−1), else a bigint (DESIGN.md "Canonical JSON"), so rewritten images look decoded. */
+function normalInteger(v: ColumnValue): ColumnValue {
+  if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(v);
+  return v;
+}
