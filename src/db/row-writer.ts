@@ -1,0 +1,258 @@
+/**
+ * The batched writes of the streaming hot path (DESIGN.md, "The streaming hot path"): multi-row
+ * INSERTs chunked by rows and bytes, UPDATE … WHERE primary key, and batched DELETE by primary key.
+ * Values arrive in the decoder's in-memory representation (src/binlog/column.ts) and are always
+ * bound, never spliced into the SQL text; identifiers are backtick-quoted. Binding per type:
+ * - integers: number, or bigint bound as its digits (exact up to 2^64−1);
+ * - DECIMAL and DATE/DATETIME/TIME: the string as the server printed it (string → DECIMAL is an
+ *   exact conversion; in a WHERE it is CAST to the column's type, a bare string compares as a double);
+ * - TIMESTAMP: the value is UTC text, bound through `CONVERT_TZ(?, '+00:00', @@session.time_zone)`
+ *   so the session's zone needs no change. Exact for any fixed-offset zone (and for UTC, which the
+ *   pipeline should use); a named zone with DST cannot express the repeated hour of its fall-back;
+ * - FLOAT: Math.fround of the value, so the server's double → float rounding is a no-op;
+ * - BIT: the integer; ENUM/SET: the label string, or the index/bitmask when labels were unknown;
+ * - Buffer: binary (X'…'); JsonValue: its canonical JSON text; a JsonPatch is never written.
+ * Generated columns are never written. Server failures go through mapDbError.
+ */
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
+import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
+import { mapDbError } from './db-errors.js';
+import { DatabaseError } from './schema-hints.js';
+import type { SqlSession } from './sql-session.js';
+
+/** Stable codes of row-writer failures. */
+export const RowWriterErrorCode = {
+  /** A JSON partial update (no full document) cannot be written as a value. */
+  JsonPatch: 'DB_WRITE_JSON_PATCH',
+  /** UPDATE/DELETE on a table without a primary key, or a key of the wrong length or with NULL. */
+  BadKey: 'DB_WRITE_BAD_KEY',
+  UnknownColumn: 'DB_WRITE_UNKNOWN_COLUMN',
+  /** A row image whose length is not the table's column count (schema drift). */
+  BadRow: 'DB_WRITE_BAD_ROW',
+} as const;
+export type RowWriterErrorCode = (typeof RowWriterErrorCode)[keyof typeof RowWriterErrorCode];
+
+export interface WriteOptions {
+  /** Rows (or keys) per statement (default 1,000). */
+  readonly maxRows?: number;
+  /** Approximate bytes of bound values per statement (default 1 MiB, well under max_allowed_packet's 16 MiB default). */
+  readonly maxBytes?: number;
+}
+
+/** One UPDATE: the row's primary-key values (key order) and the new values by column name. */
+export interface RowUpdate {
+  readonly key: readonly unknown[];
+  readonly set: Readonly<Record<string, ColumnValue>>;
+}
+
+const DEFAULT_ROWS = 1000;
+const DEFAULT_BYTES = 1 << 20;
+
+/** How one column's value is bound; built once per table (STYLE.md rule 6). */
+interface ColumnBinder {
+  readonly column: ColumnSchema;
+  readonly index: number;
+  readonly quoted: string;
+  /** The placeholder in VALUES and SET. */
+  readonly mark: string;
+  /** The placeholder in a WHERE comparison. */
+  readonly keyMark: string;
+  readonly isFloat: boolean;
+}
+
+interface WritePlan {
+  readonly from: string;
+  readonly binders: readonly ColumnBinder[];
+  /** Non-generated columns, in ordinal order. */
+  readonly writable: readonly ColumnBinder[];
+  readonly byName: ReadonlyMap<string, ColumnBinder>;
+  /** Primary-key binders in key order, or null. */
+  readonly key: readonly ColumnBinder[] | null;
+}
+
+const plans = new WeakMap<TableSchema, WritePlan>();
+
+/** Inserts `rows` (full images in ordinal order; `undefined` cells are left to their defaults) with multi-row INSERTs; returns the affected-row count. */
+export async function writeInserts(session: SqlSession, table: TableSchema, rows: readonly RowImage[], options: WriteOptions = {}): Promise<number> {
+  const plan = writePlan(table);
+  const maxRows = options.maxRows ?? DEFAULT_ROWS;
+  const maxBytes = options.maxBytes ?? DEFAULT_BYTES;
+  let affected = 0;
+  let start = 0;
+  while (start < rows.length) {
+    const first = checkRow(table, plan, rows[start]!);
+    const cols = plan.writable.filter((b) => first[b.index] !== undefined);
+    const mask = presence(first, plan.writable);
+    const params: unknown[] = [];
+    const tuple = `(${cols.map((b) => b.mark).join(', ')})`;
+    let bytes = 0;
+    let end = start;
+    // Rows join the statement while they log the same columns and the chunk has room.
+    while (end < rows.length && end - start < maxRows && (end === start || bytes < maxBytes)) {
+      const row = checkRow(table, plan, rows[end]!);
+      if (end > start && presence(row, plan.writable) !== mask) break;
+      for (const b of cols) {
+        const v = bindValue(table, b, row[b.index]);
+        bytes += sizeOf(v);
+        params.push(v);
+      }
+      end++;
+    }
+    const sql = `INSERT INTO ${plan.from} (${cols.map((b) => b.quoted).join(', ')}) VALUES ${Array.from({ length: end - start }, () => tuple).join(', ')}`;
+    affected += await run(session, sql, params);
+    start = end;
+  }
+  return affected;
+}
+
+/** Runs one UPDATE … WHERE primary key per change, in order; returns the affected-row count. */
+export async function writeUpdates(session: SqlSession, table: TableSchema, changes: readonly RowUpdate[]): Promise<number> {
+  const plan = writePlan(table);
+  const key = requireKey(table, plan);
+  let affected = 0;
+  for (const change of changes) {
+    const params: unknown[] = [];
+    const sets: string[] = [];
+    for (const name of Object.keys(change.set)) {
+      const b = plan.byName.get(name);
+      if (b === undefined) throw new DatabaseError(RowWriterErrorCode.UnknownColumn, `${label(table)} has no column "${name}"`, { table: label(table), column: name });
+      const v = change.set[name];
+      if (b.column.isGenerated || v === undefined) continue;
+      sets.push(`${b.quoted} = ${b.mark}`);
+      params.push(bindValue(table, b, v));
+    }
+    if (sets.length === 0) continue;
+    checkKey(table, key, change.key);
+    for (let i = 0; i < key.length; i++) params.push(bindValue(table, key[i]!, change.key[i] as ColumnValue));
+    const sql = `UPDATE ${plan.from} SET ${sets.join(', ')} WHERE ${key.map((b) => `${b.quoted} = ${b.keyMark}`).join(' AND ')}`;
+    affected += await run(session, sql, params);
+  }
+  return affected;
+}
+
+/**
+ * Deletes the rows with the primary keys `keys`: `a=? AND b=?` for one key (MariaDB 10.11 scans
+ * the whole key for a one-element row constructor, DESIGN.md "Pitfalls"), `a IN (…)` for a
+ * one-column key, `(a,b) IN ((…),(…))` else; returns the affected-row count.
+ */
+export async function writeDeletes(session: SqlSession, table: TableSchema, keys: readonly (readonly unknown[])[], options: WriteOptions = {}): Promise<number> {
+  const plan = writePlan(table);
+  const key = requireKey(table, plan);
+  const maxRows = options.maxRows ?? DEFAULT_ROWS;
+  let affected = 0;
+  for (let start = 0; start < keys.length; start += maxRows) {
+    const chunk = keys.slice(start, start + maxRows);
+    const params: unknown[] = [];
+    for (const k of chunk) {
+      checkKey(table, key, k);
+      for (let i = 0; i < key.length; i++) params.push(bindValue(table, key[i]!, k[i] as ColumnValue));
+    }
+    let where: string;
+    if (chunk.length === 1) where = key.map((b) => `${b.quoted} = ${b.keyMark}`).join(' AND ');
+    else if (key.length === 1) where = `${key[0]!.quoted} IN (${chunk.map(() => key[0]!.keyMark).join(', ')})`;
+    else {
+      const tuple = `(${key.map((b) => b.keyMark).join(', ')})`;
+      where = `(${key.map((b) => b.quoted).join(', ')}) IN (${chunk.map(() => tuple).join(', ')})`;
+    }
+    affected += await run(session, `DELETE FROM ${plan.from} WHERE ${where}`, params);
+  }
+  return affected;
+}
+
+// ---- binding --------------------------------------------------------------------------------
+
+/** The value as mysql2 escapes it exactly: see the module comment for each type. */
+function bindValue(table: TableSchema, b: ColumnBinder, v: ColumnValue | undefined): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return b.isFloat ? Math.fround(v) : v;
+  // stringifyCanonical prints a JsonValue's document (its contract), though its type does not list it.
+  if (v instanceof JsonValue) return stringifyCanonical(v as unknown as CanonicalValue);
+  if (v instanceof JsonPatch) {
+    throw new DatabaseError(RowWriterErrorCode.JsonPatch, `${label(table)}.${b.column.name}: a JSON partial update (no full document) cannot be written`, {
+      table: label(table),
+      column: b.column.name,
+    });
+  }
+  return v;
+}
+
+function sizeOf(v: unknown): number {
+  if (typeof v === 'string') return v.length * 3 + 2;
+  if (Buffer.isBuffer(v)) return v.length * 2 + 3;
+  return 24;
+}
+
+function writePlan(table: TableSchema): WritePlan {
+  let plan = plans.get(table);
+  if (plan === undefined) {
+    const binders = table.columns.map((c, index) => binder(c, index));
+    const byName = new Map(binders.map((b) => [b.column.name, b]));
+    plan = {
+      from: `${quoteId(table.schema)}.${quoteId(table.table)}`,
+      binders,
+      writable: binders.filter((b) => !b.column.isGenerated),
+      byName,
+      key: table.primaryKey === null ? null : table.primaryKey.map((name) => byName.get(name)!),
+    };
+    plans.set(table, plan);
+  }
+  return plan;
+}
+
+function binder(column: ColumnSchema, index: number): ColumnBinder {
+  let mark = '?';
+  let keyMark = '?';
+  if (column.dataType === 'timestamp') mark = keyMark = "CONVERT_TZ(?, '+00:00', @@session.time_zone)";
+  else if (column.dataType === 'decimal' || column.dataType === 'numeric') {
+    const m = /\((\d+)(?:,(\d+))?\)/.exec(column.columnType);
+    keyMark = m === null ? 'CAST(? AS DECIMAL(65,30))' : `CAST(? AS DECIMAL(${m[1]},${m[2] ?? 0}))`;
+  }
+  return { column, index, quoted: quoteId(column.name), mark, keyMark, isFloat: column.dataType === 'float' };
+}
+
+// ---- checks ---------------------------------------------------------------------------------
+
+function checkRow(table: TableSchema, plan: WritePlan, row: RowImage): RowImage {
+  if (row.length !== plan.binders.length) {
+    throw new DatabaseError(RowWriterErrorCode.BadRow, `${label(table)}: a row image of ${row.length} columns for a table of ${plan.binders.length}`, { table: label(table) });
+  }
+  return row;
+}
+
+/** Which of `cols` the row logs, as a string of 0/1. */
+function presence(row: RowImage, cols: readonly ColumnBinder[]): string {
+  let s = '';
+  for (const b of cols) s += row[b.index] === undefined ? '0' : '1';
+  return s;
+}
+
+function requireKey(table: TableSchema, plan: WritePlan): readonly ColumnBinder[] {
+  if (plan.key === null) throw new DatabaseError(RowWriterErrorCode.BadKey, `${label(table)} has no primary key: rows cannot be addressed`, { table: label(table) });
+  return plan.key;
+}
+
+function checkKey(table: TableSchema, key: readonly ColumnBinder[], values: readonly unknown[]): void {
+  if (values.length !== key.length || values.some((v) => v === null || v === undefined)) {
+    throw new DatabaseError(RowWriterErrorCode.BadKey, `${label(table)}: expected ${key.length} non-NULL primary-key values (${key.map((b) => b.column.name).join(', ')}), found ${values.length}`, {
+      table: label(table),
+    });
+  }
+}
+
+async function run(session: SqlSession, sql: string, params: readonly unknown[]): Promise<number> {
+  try {
+    return (await session.query(sql, params)).affectedRows;
+  } catch (e) {
+    throw mapDbError(e);
+  }
+}
+
+function quoteId(name: string): string {
+  return '`' + name.replace(/`/g, '``') + '`';
+}
+
+function label(table: TableSchema): string {
+  return `${table.schema}.${table.table}`;
+}

@@ -1,0 +1,258 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RowDataPacket } from 'mysql2';
+import type { RowImage } from '../../src/binlog/column.js';
+import type { RowChange } from '../../src/binlog/transaction.js';
+import { JsonPatch } from '../../src/binlog/values/json-value.js';
+import { introspectSchemas } from '../../src/db/introspect.js';
+import { writeDeletes, writeInserts, writeUpdates } from '../../src/db/row-writer.js';
+import { openSession, transaction, type SqlSession } from '../../src/db/sql-session.js';
+import type { SchemaCatalog, TableSchema } from '../../src/model/table-schema.js';
+import { replayChanges } from '../../src/sink/replay.js';
+import { readTransactions } from '../../src/source/read-transactions.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+const TABLES = [
+  `CREATE TABLE rp.every_type (
+    id INT NOT NULL PRIMARY KEY,
+    i_s INT, i_u INT UNSIGNED, ti TINYINT, ti_u TINYINT UNSIGNED, bi BIGINT, bi_u BIGINT UNSIGNED,
+    dec65 DECIMAL(65,30), f FLOAT, d DOUBLE, b12 BIT(12), b64 BIT(64), y YEAR, dt DATE, tm TIME(3),
+    dtm DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL, ts0 TIMESTAMP NULL DEFAULT NULL,
+    c CHAR(10) CHARACTER SET utf8mb4, vc VARCHAR(50) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,
+    l1 VARCHAR(20) CHARACTER SET latin1, bn BINARY(4), vb VARBINARY(8), bl BLOB, tx TEXT CHARACTER SET utf8mb4,
+    e ENUM('small','medium','large'), st SET('a','b','c'), j JSON, u UUID, ip INET6,
+    g BIGINT AS (i_s + 1) VIRTUAL
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE rp.pairs (a INT NOT NULL, b VARCHAR(10) CHARACTER SET utf8mb4 NOT NULL, v DECIMAL(10,2) NOT NULL,
+    note VARCHAR(20) NULL, PRIMARY KEY (a, b)) ENGINE=InnoDB`,
+  'CREATE TABLE rp.dec_pk (k DECIMAL(20,5) NOT NULL PRIMARY KEY, t TIMESTAMP(3) NULL, v VARCHAR(10)) ENGINE=InnoDB',
+];
+
+/** Extremes and awkward values of every type (`g` is generated, so not listed). */
+const ROWS = [
+  `(1, -2147483648, 0, -128, 0, -9223372036854775808, 0,
+    '-99999999999999999999999999999999999.999999999999999999999999999999', -3.4028234e38, 9370.328532531857,
+    b'000000000000', 0, 1901, '1000-01-01', '-838:59:59.000', '1000-01-01 00:00:00.000000',
+    '1970-01-01 00:00:01.000000', '2038-01-19 03:14:07', 'a😀', 'héllo 😀 wörld', 'café ÿ',
+    X'0102', X'00ff00', X'00010203ff', 'plain text', 'small', '', '{"a": [1, 2.5, "x"], "b": null}',
+    '123e4567-e89b-12d3-a456-426614174000', '::ffff:1.2.3.4')`,
+  `(2, 2147483647, 4294967295, 127, 255, 9223372036854775807, 18446744073709551615,
+    '99999999999999999999999999999999999.999999999999999999999999999999', 0.1, 1.7976931348623157e308,
+    b'111111111111', 0xFFFFFFFFFFFFFFFF, 2155, '9999-12-31', '838:59:59.999', '9999-12-31 23:59:59.999999',
+    '2038-01-19 03:14:07.999999', '1970-01-01 00:00:01', '  lead', 'trail  ', 'Œuvre €',
+    X'01000000', X'', X'', '', 'large', 'a,c', '[]', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '2001:db8::1')`,
+  `(3, 0, 1, -1, 1, 9007199254740991, 9007199254740992, '0.000000000000000000000000000001', 1.17549435e-38, 5e-324,
+    b'101', 9007199254740993, 0, '2024-02-29', '-00:00:01.500', '2024-02-29 12:34:56.000001',
+    '2024-03-10 02:30:00.5', '2001-09-09 01:46:40', 'x', '', 'x', X'00000000', X'7f', X'00', '日本語 🎉',
+    'medium', 'a,b,c', '"str"', '00000000-0000-0000-0000-000000000000', '::')`,
+  `(4, ${Array.from({ length: 29 }, () => 'NULL').join(', ')})`,
+  `(5, -1, 1, 0, 0, -9007199254740992, 9007199254740991, '-0.5', -0.0000001, -2.2250738585072014e-308,
+    b'1', 1, 2000, '2000-01-01', '00:00:00.000', '2000-01-01 00:00:00.000000', '2000-01-01 00:00:00.000000',
+    '2000-01-01 00:00:00', 'tab\\tnl\\n', 'quote '' \\\\ back', '', X'ff', X'0000', X'', '\\0nul', 'small', 'b',
+    '{"n": 18446744073709551615, "d": 1e308}', '123e4567-e89b-72d3-c456-426614174000', 'fe80::1')`,
+];
+const EVERY_COLUMNS = 'id, i_s, i_u, ti, ti_u, bi, bi_u, dec65, f, d, b12, b64, y, dt, tm, dtm, ts, ts0, c, vc, l1, bn, vb, bl, tx, e, st, j, u, ip';
+
+/** The workload on the primary: inserts (single and multi-row), updates incl. PK changes, deletes, re-inserts. */
+const WORKLOAD = [
+  `INSERT INTO rp.every_type (${EVERY_COLUMNS}) VALUES ${ROWS[0]}`,
+  `INSERT INTO rp.every_type (${EVERY_COLUMNS}) VALUES ${ROWS.slice(1).join(', ')}`,
+  "UPDATE rp.every_type SET i_s = i_s - 1, dec65 = '1.5', f = 3.25, j = '{\"k\": [true, false]}', e = 'large', st = 'a,b', ts = '2030-06-01 12:00:00.123456' WHERE id = 3",
+  'UPDATE rp.every_type SET id = 50 WHERE id = 5',
+  "UPDATE rp.every_type SET tx = CONCAT(IFNULL(tx, ''), ' ✓'), bl = X'DEADBEEF'",
+  'DELETE FROM rp.every_type WHERE id = 2',
+  `INSERT INTO rp.every_type (${EVERY_COLUMNS}) VALUES ${ROWS[1]}`,
+  'UPDATE rp.every_type SET id = 6 WHERE id = 50',
+  `INSERT INTO rp.pairs VALUES ${Array.from({ length: 300 }, (_, i) => `(${i % 100}, '${['x', 'y', 'ü'][Math.floor(i / 100)]}', ${i}.25, ${i % 7 === 0 ? 'NULL' : `'n${i}'`})`).join(', ')}`,
+  "UPDATE rp.pairs SET b = 'z' WHERE a = 1 AND b = 'x'",
+  "UPDATE rp.pairs SET v = v + 1, note = 'bumped' WHERE a BETWEEN 10 AND 30",
+  'DELETE FROM rp.pairs WHERE a < 8',
+  "INSERT INTO rp.pairs VALUES (1, 'x', 9.99, 'again')",
+  // A key change that moves a row onto a key deleted just before: order must be kept.
+  "DELETE FROM rp.pairs WHERE a = 40 AND b = 'y'",
+  "UPDATE rp.pairs SET b = 'y' WHERE a = 40 AND b = 'x'",
+  "INSERT INTO rp.dec_pk VALUES (123456789012345.12345, '2001-02-03 04:05:06.789', 'a'), (-0.00001, NULL, 'b'), (0, '1999-12-31 23:59:59.999', 'c')",
+  "UPDATE rp.dec_pk SET v = 'changed', t = '2020-01-01 00:00:00.001' WHERE k = 123456789012345.12345",
+  'DELETE FROM rp.dec_pk WHERE k = -0.00001',
+];
+
+let primary: MariadbServer;
+let dr: MariadbServer;
+let session: SqlSession;
+let catalog: SchemaCatalog;
+/** Each source transaction's row changes to the rp schema, in binlog order. */
+const transactions: RowChange[][] = [];
+
+beforeAll(async () => {
+  [primary, dr] = await Promise.all([startMariadb({ name: 'replay-primary' }), startMariadb({ name: 'replay-dr', binlog: false })]);
+  for (const server of [primary, dr]) {
+    await server.query('CREATE DATABASE rp');
+    for (const ddl of TABLES) await server.query(ddl);
+  }
+  for (const sql of WORKLOAD) await primary.query(sql);
+  await primary.flushBinaryLogs();
+  for await (const batch of readTransactions(await primary.binlogFiles())) {
+    for (const item of batch.items) {
+      if (item.kind !== 'transaction') continue;
+      const changes = item.tx.changes.filter((ch) => ch.table.schema === 'rp');
+      if (changes.length > 0) transactions.push(changes);
+    }
+  }
+  session = await openSession(dr.target);
+  // A session zone far from UTC: TIMESTAMPs (UTC in the binlog) must still land on the same instant.
+  await session.query("SET time_zone = '+05:30'");
+  catalog = await introspectSchemas(session, ['rp']);
+}, 120_000);
+
+afterAll(async () => {
+  await session?.end();
+  await Promise.all([primary?.stop(), dr?.stop()]);
+});
+
+/** Every column as exact text: numbers and temporals as the server prints them, FLOAT widened, TIMESTAMP as epoch seconds, the rest as hex bytes. */
+function exactSelect(table: TableSchema): string {
+  const cols = table.columns.map((c) => {
+    const id = '`' + c.name + '`';
+    switch (c.dataType) {
+      case 'float':
+        return `CAST(CAST(${id} AS DOUBLE) AS CHAR)`;
+      case 'timestamp':
+        return `CAST(UNIX_TIMESTAMP(${id}) AS CHAR)`;
+      case 'bit':
+        return `HEX(${id})`;
+      case 'char':
+      case 'varchar':
+      case 'text':
+      case 'longtext':
+      case 'binary':
+      case 'varbinary':
+      case 'blob':
+      case 'enum':
+      case 'set':
+      case 'uuid':
+      case 'inet6':
+        return `HEX(${id})`;
+      default:
+        return `CAST(${id} AS CHAR)`;
+    }
+  });
+  return `SELECT ${cols.map((s, i) => `${s} AS c${i}`).join(', ')} FROM rp.${table.table} ORDER BY ${table.primaryKey!.map((k) => '`' + k + '`').join(', ')}`;
+}
+
+async function checksum(server: MariadbServer, table: string): Promise<string> {
+  const rows = await server.query<Array<{ Checksum: string } & RowDataPacket>>(`CHECKSUM TABLE rp.${table}`);
+  return String(rows[0]!.Checksum);
+}
+
+describe('replayChanges', () => {
+  it('decodes the whole workload from the primary binlog', () => {
+    const all = transactions.flat();
+    expect(transactions).toHaveLength(WORKLOAD.length);
+    expect(all.filter((c) => c.op === 'insert')).toHaveLength(5 + 1 + 300 + 1 + 3);
+    expect(all.filter((c) => c.op === 'delete')).toHaveLength(1 + 24 + 1 + 1);
+    expect(all.filter((c) => c.op === 'update')).toHaveLength(1 + 1 + 5 + 1 + 1 + 63 + 1 + 1);
+  });
+
+  it('replays every change into the DR: CHECKSUM TABLE and exact rows equal the primary', async () => {
+    let inserted = 0;
+    let updated = 0;
+    let deleted = 0;
+    for (const changes of transactions) {
+      // Small chunks, so the multi-row INSERTs and batched DELETEs span several statements.
+      const stats = await transaction(session, (s) => replayChanges(s, catalog, changes, { maxRows: 7 }));
+      inserted += stats.inserted;
+      updated += stats.updated;
+      deleted += stats.deleted;
+    }
+    expect({ inserted, updated, deleted }).toEqual({ inserted: 310, updated: 74, deleted: 27 });
+    for (const table of catalog.tables) {
+      const sql = exactSelect(table);
+      const [want, got] = await Promise.all([primary.query(sql), dr.query(sql)]);
+      expect(got).toEqual(want);
+      expect(await checksum(dr, table.table)).toBe(await checksum(primary, table.table));
+    }
+    const counts = await dr.query<Array<{ n: number } & RowDataPacket>>(
+      'SELECT (SELECT COUNT(*) FROM rp.every_type) AS e, (SELECT COUNT(*) FROM rp.pairs) AS p, (SELECT COUNT(*) FROM rp.dec_pk) AS d',
+    );
+    expect(counts[0]).toEqual({ e: '5', p: '276', d: '2' });
+  });
+
+  it('writes the extremes exactly (spot checks against literal text)', async () => {
+    const rows = await dr.query(
+      "SELECT id, CAST(bi_u AS CHAR) AS bi_u, CAST(b64 + 0 AS CHAR) AS b64, CAST(dec65 AS CHAR) AS dec65, CAST(CAST(f AS DOUBLE) AS CHAR) AS f, CAST(d AS CHAR) AS d, HEX(vc) AS vc, HEX(l1) AS l1, e, st, CAST(j AS CHAR) AS j, CAST(UNIX_TIMESTAMP(ts) AS CHAR) AS ts, CAST(g AS CHAR) AS g FROM rp.every_type WHERE id IN (2, 3) ORDER BY id",
+    );
+    expect(rows).toEqual([
+      {
+        id: 2, bi_u: '18446744073709551615', b64: '18446744073709551615', dec65: '99999999999999999999999999999999999.999999999999999999999999999999',
+        f: '0.10000000149011612', d: '1.7976931348623157e308', vc: Buffer.from('trail  ').toString('hex').toUpperCase(), l1: '8C757672652080',
+        e: 'large', st: 'a,c', j: '[]', ts: '2147483647.999999', g: '2147483648',
+      },
+      {
+        id: 3, bi_u: '9007199254740992', b64: '9007199254740993', dec65: '1.500000000000000000000000000000', f: '3.25', d: '5e-324',
+        vc: '', l1: '78', e: 'large', st: 'a,b', j: '{"k": [true, false]}', ts: '1906545600.123456', g: '0',
+      },
+    ]);
+  });
+
+  it('is not idempotent: a second replay surfaces the duplicate key as DB_DUPLICATE, and rolls back', async () => {
+    const all = transactions.flat();
+    await expect(transaction(session, (s) => replayChanges(s, catalog, all))).rejects.toMatchObject({ code: 'DB_DUPLICATE', details: { errno: 1062 } });
+    for (const table of catalog.tables) expect(await checksum(dr, table.table)).toBe(await checksum(primary, table.table));
+  });
+
+  it('refuses to write a JSON partial update (DB_WRITE_JSON_PATCH) and a row of the wrong width', async () => {
+    const table = catalog.get('rp', 'every_type')!;
+    const row: RowImage = Array.from({ length: table.columns.length }, (_, i) => (i === 0 ? 99 : null));
+    row[27] = new JsonPatch([{ op: 'remove', path: '$.a' }]);
+    await expect(writeInserts(session, table, [row])).rejects.toMatchObject({ code: 'DB_WRITE_JSON_PATCH' });
+    await expect(writeInserts(session, table, [[99]])).rejects.toMatchObject({ code: 'DB_WRITE_BAD_ROW' });
+  });
+
+  it('builds the statements it documents: chunks by rows and bytes, partial images, composite keys', async () => {
+    const pairs = catalog.get('rp', 'pairs')!;
+    const seen: Array<{ sql: string; params: readonly unknown[] }> = [];
+    const recording: SqlSession = {
+      query: (sql, params) => {
+        seen.push({ sql, params: params ?? [] });
+        return session.query(sql, params);
+      },
+      end: () => session.end(),
+      destroy: () => session.destroy(),
+    };
+    await session.query('START TRANSACTION');
+    try {
+      const inserted = await writeInserts(recording, pairs, [
+        [1000, 'p', '1.50', undefined],
+        [1001, 'p', '2.50', undefined],
+        [1002, 'p', '3.50', 'n'],
+        [1003, 'p', '4.50', null],
+        [1004, 'p', '5.50', 'm'],
+      ], { maxRows: 2 });
+      expect(inserted).toBe(5);
+      expect(await writeUpdates(recording, pairs, [{ key: [1000, 'p'], set: { v: '9.99', note: 'u' } }])).toBe(1);
+      expect(await writeDeletes(recording, pairs, [[1000, 'p'], [1001, 'p'], [1002, 'p']])).toBe(3);
+      expect(await writeDeletes(recording, pairs, [[1003, 'p']], { maxBytes: 1 })).toBe(1);
+      expect(await writeInserts(recording, pairs, [[1005, 'q', '1.00', 'a'], [1006, 'q', '1.00', 'b']], { maxBytes: 1 })).toBe(2);
+    } finally {
+      await session.query('ROLLBACK');
+    }
+    expect(seen).toEqual([
+      { sql: 'INSERT INTO `rp`.`pairs` (`a`, `b`, `v`) VALUES (?, ?, ?), (?, ?, ?)', params: [1000, 'p', '1.50', 1001, 'p', '2.50'] },
+      { sql: 'INSERT INTO `rp`.`pairs` (`a`, `b`, `v`, `note`) VALUES (?, ?, ?, ?), (?, ?, ?, ?)', params: [1002, 'p', '3.50', 'n', 1003, 'p', '4.50', null] },
+      { sql: 'INSERT INTO `rp`.`pairs` (`a`, `b`, `v`, `note`) VALUES (?, ?, ?, ?)', params: [1004, 'p', '5.50', 'm'] },
+      { sql: 'UPDATE `rp`.`pairs` SET `v` = ?, `note` = ? WHERE `a` = ? AND `b` = ?', params: ['9.99', 'u', 1000, 'p'] },
+      { sql: 'DELETE FROM `rp`.`pairs` WHERE (`a`, `b`) IN ((?, ?), (?, ?), (?, ?))', params: [1000, 'p', 1001, 'p', 1002, 'p'] },
+      { sql: 'DELETE FROM `rp`.`pairs` WHERE `a` = ? AND `b` = ?', params: [1003, 'p'] },
+      { sql: 'INSERT INTO `rp`.`pairs` (`a`, `b`, `v`, `note`) VALUES (?, ?, ?, ?)', params: [1005, 'q', '1.00', 'a'] },
+      { sql: 'INSERT INTO `rp`.`pairs` (`a`, `b`, `v`, `note`) VALUES (?, ?, ?, ?)', params: [1006, 'q', '1.00', 'b'] },
+    ]);
+    const decPk = catalog.get('rp', 'dec_pk')!;
+    seen.length = 0;
+    await session.query('START TRANSACTION');
+    try {
+      expect(await writeDeletes(recording, decPk, [['0.00000'], ['1.00000']])).toBe(1);
+    } finally {
+      await session.query('ROLLBACK');
+    }
+    expect(seen[0]!.sql).toBe('DELETE FROM `rp`.`dec_pk` WHERE `k` IN (CAST(? AS DECIMAL(20,5)), CAST(? AS DECIMAL(20,5)))');
+  });
+});
