@@ -18,6 +18,7 @@ Usage:
   salvage inspect FILE… [--json | --stats] [filters]   decode binlog files and print their transactions
   salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
                                                        salvage its binlogs (start here: npm run demo)
+  salvage config check FILE | schema                   validate a configuration file; print its JSON Schema
   salvage --version | --help
 
 Run "salvage COMMAND --help" for a command's options and examples.
@@ -57,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
         return ExitCode.Done;
       }
       return runInspect(rest, process.stdout, process.stderr);
+    case 'config': {
+      const { runConfig } = await import('./config-command.js');
+      return runConfig(rest, process.stdout, process.stderr);
+    }
     case 'demo': {
       // Loaded on demand: the demo's server driver (mysql2) costs start-up time inspect does not need.
       const { DEMO_HELP, invocationFor, runDemo } = await import('./demo-command.js');
