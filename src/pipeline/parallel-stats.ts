@@ -112,13 +112,11 @@ export async function parallelStats(paths: readonly string[], options: ParallelS
     options.onProgress?.(read, bytesTotal);
   };
   const jobs = threads > 1 ? await planRanges(files, threads) : [files];
-  let results: StatsResult[];
-  if (jobs.length === 1) {
-    let last = 0;
-    results = [await collectStats({ ...base, ranges: jobs[0]! }, (b) => (onBytes(b - last), (last = b)))];
-  } else {
-    results = await Promise.all(jobs.map((ranges) => runWorker(workerUrl, { ...base, ranges }, onBytes)));
-  }
+  // The last job runs in this thread, the others in workers: this thread would only wait anyway,
+  // and one worker fewer saves its start-up (~0.1 s of module loading) and its heap.
+  let last = 0;
+  const here = (ranges: BinlogFile[]): Promise<StatsResult> => collectStats({ ...base, ranges }, (b) => (onBytes(b - last), (last = b)));
+  const results = await Promise.all(jobs.map((ranges, i) => (i === jobs.length - 1 ? here(ranges) : runWorker(workerUrl, { ...base, ranges }, onBytes))));
   const stats = new InspectStats();
   for (const r of results) stats.merge(r.stats);
   return {
