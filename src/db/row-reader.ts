@@ -19,7 +19,10 @@
  */
 import { BINARY_COLLATION, charsetOfCollation, decodeText, isTextCollation } from '../binlog/values/charset.js';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { rowKey } from '../model/row-key.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
+
+export { rowKey };
 import { DatabaseError } from './schema-hints.js';
 import type { SqlRow, SqlSession } from './sql-session.js';
 
@@ -116,29 +119,6 @@ export function buildRowQuery(table: TableSchema, keyColumns: readonly string[],
   }
   const sql = `SELECT ${plan.selectList} FROM ${plan.from} WHERE ${where}${options.forUpdate ? ' FOR UPDATE' : ''}`;
   return { sql, params };
-}
-
-/**
- * The canonical map key of key values in the decoder's types: integers by their digits (number and
- * bigint alike), strings JSON-quoted, Buffers as hex, NULL as `null`. Unambiguous: no part can
- * contain the separator outside its quotes.
- */
-export function rowKey(values: readonly unknown[]): string {
-  let s = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) s += ',';
-    s += keyPart(values[i]);
-  }
-  return s;
-}
-
-function keyPart(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? String(v) : `d${Object.is(v, -0) ? '-0' : String(v)}`;
-  if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
-  return `?${JSON.stringify(String(v))}`;
 }
 
 // ---- per-table plan -------------------------------------------------------------------------

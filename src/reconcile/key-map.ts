@@ -8,7 +8,7 @@
  */
 import { EngineError, type ErrorDetails } from '../errors.js';
 import type { ColumnValue } from '../binlog/column.js';
-import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+import { rowKey } from '../model/row-key.js';
 
 /** Primary-key values in the table's primary-key column order. */
 export type KeyValues = readonly ColumnValue[];
@@ -45,34 +45,12 @@ export class KeyMapError extends EngineError {
  * (number and bigint alike), strings JSON-quoted, binary as hex, NULL as `N`.
  */
 export function canonicalKey(values: readonly (ColumnValue | undefined)[]): string {
-  let out = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ',';
-    out += canonicalPart(values[i]);
-  }
-  return out;
+  return rowKey(values, badKey);
 }
 
-function canonicalPart(v: ColumnValue | undefined): string {
-  if (v === null) return 'N';
-  switch (typeof v) {
-    case 'bigint':
-      return `I${v.toString()}`;
-    case 'number':
-      return Number.isInteger(v) ? `I${BigInt(v).toString()}` : `F${String(v)}`;
-    case 'string':
-      // JSON quoting makes each part self-delimiting, so the ',' join is unambiguous.
-      return `S${JSON.stringify(v)}`;
-    case 'undefined':
-      throw new KeyMapError(KeyMapErrorCode.BadKey, 'key column not logged in this row image: expected a value, found none');
-    default:
-      if (Buffer.isBuffer(v)) return `B${v.toString('hex')}`;
-      if (v instanceof JsonValue || v instanceof JsonPatch) {
-        throw new KeyMapError(KeyMapErrorCode.BadKey, 'a JSON value cannot be part of a key');
-      }
-      throw new KeyMapError(KeyMapErrorCode.BadKey, `unexpected key value of type ${typeof v}`);
-  }
-}
+const badKey = (message: string): never => {
+  throw new KeyMapError(KeyMapErrorCode.BadKey, message);
+};
 
 interface TableKeys {
   readonly schema: string;

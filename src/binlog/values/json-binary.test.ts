@@ -14,6 +14,7 @@ import {
 import { BinlogError } from '../../errors.js';
 import { decodeJsonBinary, decodeJsonBinaryAt } from './json-binary.js';
 import { JsonDecimal, JsonValue, type JsonNode, type JsonObject } from './json-value.js';
+import { errorOf } from '../../../test/harness/error-of.js';
 
 /** Hex with spaces and comments allowed: "00 0100 # count". */
 function hex(text: string): Buffer {
@@ -31,15 +32,6 @@ function decode(text: string): JsonNode {
   return decodeJsonBinary(hex(text)).node;
 }
 
-function errorOf(fn: () => unknown): BinlogError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof BinlogError) return err;
-    throw err;
-  }
-  throw new Error('expected a BinlogError');
-}
 
 // Known answers written by hand from the format description in sql-common/json_binary.h,
 // not produced by the test encoder, so encoder and decoder cannot share a mistake.

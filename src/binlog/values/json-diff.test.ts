@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeJsonBinary, encodeJsonDiffs, type EncodableDiff } from '../../../test/harness/json-binary-encoder.js';
-import { BinlogError } from '../../errors.js';
 import { ByteReader, ShortReadError } from '../byte-reader.js';
 import { applyJsonDiffs, formatJsonPath, JsonDiffOperation, parseJsonPath, readJsonDiffs, type JsonDiff, type JsonPathLeg } from './json-diff.js';
 import { decodeJsonBinary } from './json-binary.js';
 import { JsonDecimal, type JsonNode, type JsonObject } from './json-value.js';
+import { errorOf } from '../../../test/harness/error-of.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
@@ -18,15 +18,6 @@ function readVector(bytes: Buffer): { diffs: JsonDiff[]; reader: ByteReader } {
   return { diffs: readJsonDiffs(reader, length), reader };
 }
 
-function errorOf(fn: () => unknown): BinlogError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof BinlogError) return err;
-    throw err;
-  }
-  throw new Error('expected a BinlogError');
-}
 
 function obj(entries: Record<string, JsonNode>): JsonObject {
   return Object.assign(Object.create(null) as JsonObject, entries);

@@ -1,0 +1,44 @@
+/**
+ * One canonical string per primary- or unique-key tuple, shared by everything that keys rows in
+ * memory (the DR row reader's results, the remap key map), so a key computed from a binlog image
+ * finds the row read from the DR. Integers by their digits (number and bigint alike), strings
+ * JSON-quoted (self-delimiting, so the ',' join is unambiguous), binary as hex, NULL as `N`.
+ */
+import type { ColumnValue } from '../binlog/column.js';
+import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+import { EngineError } from '../errors.js';
+
+/** Reports a value that cannot be part of a key; callers pass their own typed error. */
+export type BadKeyValue = (message: string) => never;
+
+const defaultBad: BadKeyValue = (message) => {
+  throw new EngineError('KEY_BAD_VALUE', message);
+};
+
+/** The canonical key of a tuple of column values. */
+export function rowKey(values: readonly (ColumnValue | undefined)[], bad: BadKeyValue = defaultBad): string {
+  let out = '';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    out += keyPart(values[i], bad);
+  }
+  return out;
+}
+
+function keyPart(v: ColumnValue | undefined, bad: BadKeyValue): string {
+  if (v === null) return 'N';
+  switch (typeof v) {
+    case 'bigint':
+      return `I${v.toString()}`;
+    case 'number':
+      return Number.isInteger(v) ? `I${BigInt(v).toString()}` : `F${String(v)}`;
+    case 'string':
+      return `S${JSON.stringify(v)}`;
+    case 'undefined':
+      return bad('key column not logged in this row image: expected a value, found none');
+    default:
+      if (Buffer.isBuffer(v)) return `B${v.toString('hex')}`;
+      if (v instanceof JsonValue || v instanceof JsonPatch) return bad('a JSON value cannot be part of a key');
+      return bad(`unexpected key value of type ${typeof v}`);
+  }
+}
