@@ -77,20 +77,34 @@ export async function readRowsByKeys(
   keys: readonly (readonly unknown[])[],
   options: ReadRowsOptions,
 ): Promise<Map<string, RowImage>> {
-  const plan = tablePlan(table);
   const positions = keyColumns.map((name) => columnIndex(table, name));
+  const result = new Map<string, RowImage>();
+  for (const image of await readRowsMatching(session, table, keyColumns, keys, options)) result.set(rowKey(positions.map((p) => image[p])), image);
+  return result;
+}
+
+/**
+ * Reads every DR row whose `keyColumns` equal one of `keys`, for columns that need not be unique
+ * (a foreign key's columns: the children of a parent); one statement per batch. Keys holding a
+ * NULL match no row and are skipped.
+ */
+export async function readRowsMatching(
+  session: SqlSession,
+  table: TableSchema,
+  keyColumns: readonly string[],
+  keys: readonly (readonly unknown[])[],
+  options: ReadRowsOptions,
+): Promise<RowImage[]> {
+  const plan = tablePlan(table);
   const usable = keys.filter((k) => !k.some((v) => v === null || v === undefined));
   const batch = options.batchSize ?? DEFAULT_BATCH;
-  const result = new Map<string, RowImage>();
+  const out: RowImage[] = [];
   for (let start = 0; start < usable.length; start += batch) {
     const query = buildRowQuery(table, keyColumns, usable.slice(start, start + batch), options);
     const { rows } = await session.query(query.sql, query.params);
-    for (const raw of rows) {
-      const image = toImage(raw, plan.readers);
-      result.set(rowKey(positions.map((p) => image[p])), image);
-    }
+    for (const raw of rows) out.push(toImage(raw, plan.readers));
   }
-  return result;
+  return out;
 }
 
 /**

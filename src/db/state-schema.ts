@@ -126,6 +126,7 @@ export function stateSchemaDdl(schema: string): string[] {
       after_image LONGTEXT NULL,
       dr_image LONGTEXT NULL,
       dependants LONGTEXT NOT NULL,
+      row_keys LONGTEXT NULL,
       created_at DATETIME(6) NOT NULL,
       resolved_at DATETIME(6) NULL,
       UNIQUE KEY uk_ledger (source_id, change_at, change_index),

@@ -47,7 +47,8 @@ export interface LedgerRow {
   readonly changeIndex: number;
   /** The table as `schema.table`. */
   readonly table: string;
-  readonly op: 'insert' | 'update' | 'delete';
+  /** `sql` for a statement of a statement-based transaction. */
+  readonly op: 'insert' | 'update' | 'delete' | 'sql';
   readonly sourceKey: readonly KeyPart[];
   readonly class: string;
   readonly outcome: string;
@@ -84,6 +85,11 @@ export interface QuarantineRow {
   readonly drImage: string | null;
   /** Canonical JSON keys of later changes that wait on this one. */
   readonly dependants: readonly string[];
+  /**
+   * The rows it holds back, as `[table, key]` pairs (key: src/model/row-key.ts), so a later run
+   * quarantines the changes that depend on them too; empty for a statement.
+   */
+  readonly rowKeys: readonly (readonly [string, string])[];
 }
 
 /** Rows per multi-row INSERT, and the bound bytes that end a statement early (well under max_allowed_packet). */
@@ -198,8 +204,8 @@ function ledgerValues(r: LedgerRow): unknown[] {
 
 /** Records quarantined changes (status pending), in the caller's transaction. */
 export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[]): Promise<void> {
-  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, created_at) VALUES `;
-  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", rows, (r) => [
+  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, created_at) VALUES `;
+  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", rows, (r) => [
     r.runId,
     r.sourceId,
     changeAt(r.gtid, r.file, r.pos),
@@ -210,7 +216,25 @@ export async function recordQuarantine(session: SqlSession, schema: string, rows
     r.afterImage,
     r.drImage,
     JSON.stringify(r.dependants),
+    JSON.stringify(r.rowKeys),
   ]);
+}
+
+/** The rows held back by pending quarantine entries of `sourceId`: `[table, key, change]` triples. */
+export async function pendingQuarantineRows(session: SqlSession, schema: string, sourceId: string): Promise<[string, string, string][]> {
+  const { rows } = await run(session, `SELECT change_at, change_index, row_keys FROM ${stateTable(schema, 'quarantine')} WHERE source_id = ? AND status = 'pending' ORDER BY id`, [sourceId]);
+  const out: [string, string, string][] = [];
+  for (const row of rows) {
+    const keys = JSON.parse(String(row['row_keys'] ?? '[]')) as [string, string][];
+    for (const [table, key] of keys) out.push([table, key, `${String(row['change_at'])}#${String(row['change_index'])}`]);
+  }
+  return out;
+}
+
+/** Every remapped key recorded on the DR, in the order they were made. */
+export async function loadKeyMap(session: SqlSession, schema: string): Promise<{ table: string; oldKey: string; newKey: string }[]> {
+  const { rows } = await run(session, `SELECT table_name, old_key, new_key FROM ${stateTable(schema, 'key_map')} ORDER BY run_id, gtid, table_name`);
+  return rows.map((r) => ({ table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']) }));
 }
 
 /** Records remapped keys, in the caller's transaction; a second mapping of one old key fails DB_DUPLICATE. */

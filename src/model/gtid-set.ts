@@ -99,6 +99,13 @@ export class GtidSet {
     return false;
   }
 
+  /** An independent copy. */
+  clone(): GtidSet {
+    const copy = new GtidSet();
+    for (const [key, list] of this.#ranges) copy.#ranges.set(key, list.slice());
+    return copy;
+  }
+
   get isEmpty(): boolean {
     return this.#ranges.size === 0;
   }

@@ -65,6 +65,8 @@ interface TableKeys {
 export class KeyMap {
   readonly #tables = new Map<string, TableKeys>();
   #size = 0;
+  /** Every `set` that added a mapping, in order, so a quarantined transaction's remaps can be undone. */
+  readonly #log: { readonly table: string; readonly oldC: string; readonly newC: string }[] = [];
 
   /** Restores persisted `entries` (in the order they were made). */
   constructor(entries: Iterable<KeyMapEntry> = []) {
@@ -120,6 +122,35 @@ export class KeyMap {
     t.forward.set(oldC, { schema, table, oldKey: oldKey.map(normalInteger), newKey: newKey.map(normalInteger) });
     t.targets.add(newC);
     this.#size++;
+    this.#log.push({ table: k, oldC, newC });
+  }
+
+  /** A point to roll back to. */
+  mark(): number {
+    return this.#log.length;
+  }
+
+  /** Removes every mapping added since `mark` (its transaction was quarantined whole). */
+  rollbackTo(mark: number): void {
+    while (this.#log.length > mark) {
+      const e = this.#log.pop() as { table: string; oldC: string; newC: string };
+      const t = this.#tables.get(e.table);
+      if (t === undefined) continue;
+      t.forward.delete(e.oldC);
+      t.targets.delete(e.newC);
+      this.#size--;
+      if (t.forward.size === 0) this.#tables.delete(e.table);
+    }
+  }
+
+  /** Mappings added since `mark`, in order. */
+  since(mark: number): KeyMapEntry[] {
+    const out: KeyMapEntry[] = [];
+    for (const e of this.#log.slice(mark)) {
+      const m = this.#tables.get(e.table)?.forward.get(e.oldC);
+      if (m) out.push({ schema: m.schema, table: m.table, oldKey: [...m.oldKey], newKey: [...m.newKey] });
+    }
+    return out;
   }
 
   /** Every mapping, per table in the order tables were first mapped, then in the order of `set`. */

@@ -96,6 +96,15 @@ export function sameUniqueValue(a: Cell, b: Cell, collation: string | null): boo
   return foldForKey(a, rule) === foldForKey(b, rule);
 }
 
+/**
+ * The value a unique-key index is keyed by: a string folded by its collation's rule (the same
+ * rule `sameUniqueValue` applies), anything else as it is. Two values with equal folds are one key.
+ */
+export function uniqueFold(v: ColumnValue | undefined, collation: string | null): ColumnValue | undefined {
+  if (typeof v !== 'string' || collation === null) return v;
+  return foldForKey(v, collationRule(collation));
+}
+
 interface CollationRule {
   readonly caseInsensitive: boolean;
   readonly accentInsensitive: boolean;

@@ -133,7 +133,7 @@ describe('state store', () => {
     await expect(
       transaction(session, async (s) => {
         await recordLedger(s, 'salvage_rb', rows);
-        await recordQuarantine(s, 'salvage_rb', [{ ...ledgerRow(), dependants: ['[7,2]'] }]);
+        await recordQuarantine(s, 'salvage_rb', [{ ...ledgerRow(), dependants: ['[7,2]'], rowKeys: [] }]);
         expect(await count('salvage_rb', 'ledger')).toBe(1200);
         throw new Error('window failed');
       }),

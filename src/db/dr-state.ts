@@ -1,0 +1,52 @@
+/**
+ * What the DR says about itself that the lost-transaction rules need: its flavour and version,
+ * the GTID state variables (DESIGN.md "Data flow" 3), and, for a remap, the largest key a table
+ * holds.
+ */
+import type { TableSchema } from '../model/table-schema.js';
+import { quoteIdent } from './state-schema.js';
+import type { SqlSession } from './sql-session.js';
+
+/** The GTID variables as the server prints them (the shape reconcile's lost-transaction rules take). */
+export type DrGtidState =
+  | { readonly flavor: 'mysql'; readonly gtidExecuted: string }
+  | { readonly flavor: 'mariadb'; readonly gtidSlavePos: string; readonly gtidBinlogPos: string; readonly gtidBinlogState?: string };
+
+export interface DrIdentity {
+  readonly flavor: 'mysql' | 'mariadb';
+  readonly version: string;
+  readonly serverId: number;
+  readonly gtid: DrGtidState;
+}
+
+/** Reads the DR's flavour and GTID state. */
+export async function readDrIdentity(session: SqlSession): Promise<DrIdentity> {
+  const { rows } = await session.query('SELECT VERSION() AS v, @@server_id AS id');
+  const version = String(rows[0]?.['v'] ?? '');
+  const serverId = Number(rows[0]?.['id'] ?? 0);
+  if (/mariadb/i.test(version)) {
+    const g = await session.query('SELECT @@GLOBAL.gtid_slave_pos AS slave, @@GLOBAL.gtid_binlog_pos AS binlog, @@GLOBAL.gtid_binlog_state AS state');
+    const r = g.rows[0] ?? {};
+    return {
+      flavor: 'mariadb',
+      version,
+      serverId,
+      gtid: { flavor: 'mariadb', gtidSlavePos: String(r['slave'] ?? ''), gtidBinlogPos: String(r['binlog'] ?? ''), gtidBinlogState: String(r['state'] ?? '') },
+    };
+  }
+  const g = await session.query('SELECT @@GLOBAL.gtid_executed AS executed');
+  return { flavor: 'mysql', version, serverId, gtid: { flavor: 'mysql', gtidExecuted: String(g.rows[0]?.['executed'] ?? '').replace(/\s+/g, '') } };
+}
+
+/** The largest value of `column` in `table`, or null when the table is empty. */
+export async function maxKey(session: SqlSession, table: TableSchema, column: string): Promise<bigint | null> {
+  const { rows } = await session.query(`SELECT CAST(MAX(${quoteIdent(column)}) AS CHAR) AS m FROM ${quoteIdent(table.schema)}.${quoteIdent(table.table)}`);
+  const m = rows[0]?.['m'];
+  return m === null || m === undefined ? null : BigInt(String(m));
+}
+
+/** Whether the schema `name` exists (plan must not create the state schema to find out). */
+export async function schemaExists(session: SqlSession, name: string): Promise<boolean> {
+  const { rows } = await session.query('SELECT 1 AS x FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name]);
+  return rows.length > 0;
+}

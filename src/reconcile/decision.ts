@@ -1,0 +1,77 @@
+/**
+ * What reconcile decides for each lost row change, and the writes that carry the decisions out:
+ * the vocabulary shared by the reconciler, the sink, the ledger and the reports.
+ */
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import type { RowChange } from '../binlog/event.js';
+import type { Transaction } from '../binlog/transaction.js';
+import type { TableSchema } from '../model/table-schema.js';
+import type { ConflictClass } from './classify.js';
+
+/**
+ * The class of a change: DESIGN.md's taxonomy, plus what the value rules decide outside it:
+ * `parent-missing` (a foreign key points at no row, or at a quarantined one), `row-quarantined`
+ * (an earlier change to the same row is in quarantine), `transaction-quarantined` (kept whole with a
+ * quarantined change of its transaction), `statement-based` (DML logged as SQL text), `no-key`
+ * (update or delete of a table without a primary key) and `partial-json` (an update that carries
+ * JSON diffs, not a document).
+ */
+export type ChangeClass =
+  | ConflictClass
+  | 'parent-missing'
+  | 'row-quarantined'
+  | 'transaction-quarantined'
+  | 'statement-based'
+  | 'no-key'
+  | 'partial-json'
+  | 'dr-rejected';
+
+/** The ledger's outcomes (issue: at least applied | merged | remapped | skipped | quarantined). */
+export type Outcome = 'applied' | 'merged' | 'remapped' | 'skipped' | 'quarantined';
+
+export const OUTCOMES: readonly Outcome[] = ['applied', 'merged', 'remapped', 'skipped', 'quarantined'];
+
+/** The decision for one lost row change (or one statement of a statement-based transaction). */
+export interface ChangeDecision {
+  readonly tx: Transaction;
+  /** Index of the change within its transaction (statements follow the row changes). */
+  readonly index: number;
+  /** The change as the binlog logged it (null for a statement). */
+  readonly change: RowChange | null;
+  /** `schema.table` (for a statement, its default schema). */
+  readonly table: string;
+  readonly op: RowChange['op'] | 'sql';
+  /** The source row's primary key as the binlog logged it (before a remap); null for a statement or a keyless table. */
+  readonly sourceKey: readonly ColumnValue[] | null;
+  readonly class: ChangeClass;
+  readonly outcome: Outcome;
+  /** The key the row has on the DR when it differs from the source key (remapped, or following a remap). */
+  readonly newKey: readonly ColumnValue[] | null;
+  readonly reason: string | null;
+  /** The DR row the change met, if any. */
+  readonly drRow: RowImage | null;
+  /** Columns a merge kept from the DR where both sides changed them. */
+  readonly conflicts: readonly string[];
+  /** Always true until the DR's own binlog is read (issue 8): decided by values. */
+  readonly withoutHistory: boolean;
+  /** For a statement: its SQL text. */
+  readonly sql?: string;
+  /** Quarantined only: the rows (`schema.table`, row key) it holds back from later changes. */
+  readonly holds?: readonly (readonly [string, string])[];
+}
+
+/** One write to the DR; rows are full images in column order, keys in primary-key order. */
+export type WriteOp =
+  | { readonly kind: 'insert'; readonly table: TableSchema; readonly row: RowImage }
+  | { readonly kind: 'update'; readonly table: TableSchema; readonly key: readonly ColumnValue[]; readonly set: Readonly<Record<string, ColumnValue>> }
+  | { readonly kind: 'delete'; readonly table: TableSchema; readonly key: readonly ColumnValue[] };
+
+/** What one source transaction came to. */
+export interface TransactionResult {
+  readonly tx: Transaction;
+  readonly decisions: readonly ChangeDecision[];
+  /** In source order; empty when the transaction was quarantined whole. */
+  readonly writes: readonly WriteOp[];
+  /** Remaps made by this transaction. */
+  readonly remaps: readonly { readonly table: string; readonly oldKey: readonly ColumnValue[]; readonly newKey: readonly ColumnValue[] }[];
+}

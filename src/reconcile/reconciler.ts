@@ -1,0 +1,443 @@
+/**
+ * Decides every lost row change of a window, in source order, against the DR rows the window read
+ * and the window's own earlier decisions (the overlay in TableState), under the built-in defaults
+ * of DESIGN.md's "Conflict taxonomy". Pure: the DR is seen only through the states the caller
+ * loaded; the result is decisions plus the writes that carry them out.
+ *
+ * Identity before values: an insert whose AUTO_INCREMENT id the DR handed to a different record
+ * is re-keyed (remap) and every later change that refers to the old id — the row's own updates and
+ * deletes, children through declared and configured foreign keys — is rewritten through the key
+ * map before it is classified. What cannot be decided safely goes to quarantine with everything
+ * that depends on it: later changes of the same row, children of a quarantined row, and (when
+ * transactions are kept whole, the default) the rest of its transaction.
+ */
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import type { RowChange } from '../binlog/event.js';
+import type { Transaction } from '../binlog/transaction.js';
+import { gtidText } from '../binlog/transaction.js';
+import { JsonPatch } from '../binlog/values/json-value.js';
+import { EngineError } from '../errors.js';
+import { rowKey } from '../model/row-key.js';
+import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import { classifyChange, type Classification } from './classify.js';
+import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
+import { createAutoIncrementAllocator } from './key-allocator.js';
+import type { KeyMap } from './key-map.js';
+import { threeWayMerge } from './merge.js';
+import { applyRemaps, remapInsert } from './remap.js';
+import { TableState } from './table-state.js';
+import { sameValue } from './value-equality.js';
+import { asPrimaryKey, type StateSet } from './window-reads.js';
+
+export const ReconcilerErrorCode = {
+  /** A lost change names a table the DR does not have. */
+  UnknownTable: 'RECONCILE_UNKNOWN_TABLE',
+} as const;
+export type ReconcilerErrorCode = (typeof ReconcilerErrorCode)[keyof typeof ReconcilerErrorCode];
+
+export interface ReconcilerOptions {
+  /** All of a source transaction applied, or all of it quarantined (default true). */
+  readonly keepTransactionsWhole?: boolean;
+}
+
+/** Quarantined source rows, so later changes that depend on them follow them into quarantine. */
+export class QuarantineIndex {
+  readonly #rows = new Map<string, Map<string, string>>();
+  readonly #log: [string, string][] = [];
+
+  /** Records that the row `pk` of `table` (`schema.table`) waits in quarantine because of `origin`. */
+  add(table: string, pk: string, origin: string): void {
+    let t = this.#rows.get(table);
+    if (t === undefined) this.#rows.set(table, (t = new Map()));
+    if (t.has(pk)) return;
+    t.set(pk, origin);
+    this.#log.push([table, pk]);
+  }
+
+  /** A point to roll back to (a window the DR rejected is decided again). */
+  mark(): number {
+    return this.#log.length;
+  }
+
+  rollbackTo(mark: number): void {
+    while (this.#log.length > mark) {
+      const [table, pk] = this.#log.pop() as [string, string];
+      this.#rows.get(table)?.delete(pk);
+    }
+  }
+
+  /** The change that holds the row back, or undefined. */
+  origin(table: string, pk: string): string | undefined {
+    return this.#rows.get(table)?.get(pk);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const t of this.#rows.values()) n += t.size;
+    return n;
+  }
+}
+
+/** Where a change is, for reasons and dependants: `GTID#index` or `file:pos#index`. */
+export function changeLabel(tx: Transaction, index: number): string {
+  return `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}`;
+}
+
+interface Pending {
+  readonly decision: ChangeDecision;
+  /** The rewritten change's key on the DR, for the quarantine index. */
+  readonly drKeys: readonly { table: string; pk: string }[];
+}
+
+export class Reconciler {
+  readonly #catalog: SchemaCatalog;
+  readonly #keyMap: KeyMap;
+  readonly #quarantine: QuarantineIndex;
+  readonly #whole: boolean;
+  readonly #states = new Map<TableSchema, TableState>();
+  /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
+  readonly #floors = new Map<TableSchema, bigint>();
+  readonly stateSet: StateSet;
+
+  constructor(catalog: SchemaCatalog, keyMap: KeyMap, quarantine: QuarantineIndex, options: ReconcilerOptions = {}) {
+    this.#catalog = catalog;
+    this.#keyMap = keyMap;
+    this.#quarantine = quarantine;
+    this.#whole = options.keepTransactionsWhole ?? true;
+    this.stateSet = { get: (t) => this.state(t) };
+  }
+
+  get keyMap(): KeyMap {
+    return this.#keyMap;
+  }
+
+  get quarantine(): QuarantineIndex {
+    return this.#quarantine;
+  }
+
+  state(table: TableSchema): TableState {
+    let s = this.#states.get(table);
+    if (s === undefined) this.#states.set(table, (s = new TableState(table)));
+    return s;
+  }
+
+  /** Forgets every row: the next window reads the DR afresh (after a commit). */
+  clearStates(): void {
+    for (const s of this.#states.values()) s.clear();
+  }
+
+  /** Raises the lowest key remaps of `table` may take (never lowers it: keys once handed out stay taken). */
+  raiseKeyFloor(table: TableSchema, floor: bigint): void {
+    const cur = this.#floors.get(table) ?? 1n;
+    if (floor > cur) this.#floors.set(table, floor);
+  }
+
+  /** The changes of `txs` rewritten through the key map as it stands (for collecting the window's reads). */
+  rewrite(changes: readonly RowChange[]): RowChange[] {
+    return applyRemaps(changes, this.#keyMap, this.#catalog).changes;
+  }
+
+  /** Decides one source transaction; its decisions stand in the overlay for the ones after it. */
+  decide(tx: Transaction): TransactionResult {
+    const marks = new Map<TableState, number>();
+    for (const s of this.#states.values()) marks.set(s, s.mark());
+    const keyMark = this.#keyMap.mark();
+    const pending: Pending[] = [];
+    const writes: WriteOp[] = [];
+    tx.changes.forEach((change, index) => {
+      pending.push(this.#decideChange(tx, change, index, writes));
+    });
+    tx.statements.forEach((st, i) => {
+      pending.push({
+        decision: {
+          tx,
+          index: tx.changes.length + i,
+          change: null,
+          table: st.schema,
+          op: 'sql',
+          sourceKey: null,
+          class: 'statement-based',
+          outcome: 'quarantined',
+          newKey: null,
+          reason: 'statement-based DML (logged as SQL text) cannot be merged row by row',
+          drRow: null,
+          conflicts: [],
+          withoutHistory: true,
+          sql: st.sql,
+        },
+        drKeys: [],
+      });
+    });
+    const quarantined = pending.find((p) => p.decision.outcome === 'quarantined');
+    if (quarantined !== undefined && this.#whole) {
+      // Kept whole: undo the transaction's overlay and remaps, and hold all of it back.
+      for (const [s, m] of marks) s.rollbackTo(m);
+      for (const s of this.#states.values()) if (!marks.has(s)) s.rollbackTo(0);
+      this.#keyMap.rollbackTo(keyMark);
+      const why = `kept whole with ${changeLabel(tx, quarantined.decision.index)} (${quarantined.decision.class})`;
+      const decisions = pending.map((p): ChangeDecision => {
+        const d = p.decision;
+        for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, d.index));
+        const holds = p.drKeys.map((k) => [k.table, k.pk] as const);
+        if (d.outcome === 'quarantined') return { ...d, holds };
+        return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class };
+      });
+      for (const s of this.#states.values()) s.commitJournal();
+      return { tx, decisions, writes: [], remaps: [] };
+    }
+    const decisions = pending.map((p): ChangeDecision => {
+      if (p.decision.outcome !== 'quarantined') return p.decision;
+      for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, p.decision.index));
+      return { ...p.decision, holds: p.drKeys.map((k) => [k.table, k.pk] as const) };
+    });
+    for (const s of this.#states.values()) s.commitJournal();
+    const remaps = this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
+    return { tx, decisions, writes, remaps };
+  }
+
+  #decideChange(tx: Transaction, original: RowChange, index: number, writes: WriteOp[]): Pending {
+    const t = original.table;
+    const qualified = `${t.schema}.${t.table}`;
+    const table = this.#catalog.get(t.schema, t.table);
+    if (table === undefined) {
+      throw new EngineError(ReconcilerErrorCode.UnknownTable, `the lost change at ${changeLabel(tx, index)} writes ${qualified}, which the DR does not have`, { table: qualified, file: tx.file, offset: original.eventOffset });
+    }
+    const state = this.state(table);
+    const change = applyRemaps([original], this.#keyMap, this.#catalog).changes[0] as RowChange;
+    const sourceImage = original.op === 'insert' ? original.after : original.before;
+    const sourceKey = sourceImage === null || !state.hasPrimaryKey ? null : state.keyValues(sourceImage);
+    const image = change.op === 'insert' ? change.after : change.before;
+    const drKeyValues = image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
+    const drKey = drKeyValues === null ? null : rowKey(drKeyValues);
+    const movedKey = drKeyValues !== null && sourceKey !== null && rowKey(sourceKey) !== drKey ? drKeyValues : null;
+    const base = { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow: null, conflicts: [] as readonly string[], withoutHistory: true };
+    const drKeys: { table: string; pk: string }[] = [];
+    if (drKey !== null) drKeys.push({ table: qualified, pk: drKey });
+    const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
+    if (sourcePk !== null && sourcePk !== drKey) drKeys.push({ table: qualified, pk: sourcePk });
+    const quarantine = (cls: ChangeClass, reason: string, drRow: RowImage | null = null): Pending => ({ decision: { ...base, class: cls, outcome: 'quarantined', reason, drRow }, drKeys });
+    const done = (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra: Partial<ChangeDecision> = {}): Pending => ({
+      decision: { ...base, class: cls, outcome, reason, drRow, ...extra },
+      drKeys,
+    });
+
+    if (!state.hasPrimaryKey && change.op !== 'insert') {
+      return quarantine('no-key', `${qualified} has no primary key: its ${change.op}s are not merged automatically yet`);
+    }
+    // Depends on a quarantined row: the row itself, or a parent through a foreign key.
+    for (const k of drKeys) {
+      const origin = this.#quarantine.origin(k.table, k.pk);
+      if (origin !== undefined) return quarantine('row-quarantined', `an earlier change of this row is quarantined (${origin})`);
+    }
+    if (change.after !== null) {
+      const missing = this.#missingParent(table, state, change);
+      if (missing !== null) return quarantine('parent-missing', missing);
+    }
+
+    const drRowByPk = drKey === null ? null : state.row(drKey);
+    const drRowsByUnique: { key: string; row: RowImage }[] = [];
+    if (change.after !== null) {
+      for (const uk of table.uniqueKeys) {
+        const k = state.indexKeyOf(`uk:${uk.name}`, change.after);
+        if (k !== null) for (const row of state.rowsBy(`uk:${uk.name}`, k)) drRowsByUnique.push({ key: uk.name, row });
+      }
+    }
+    const pkIsAutoIncrement = table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column;
+    const c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement });
+
+    switch (c.class) {
+      case 'already-applied':
+        return done('already-applied', 'skipped', 'already on the DR', c.drRow);
+      case 'insert-unique-taken':
+      case 'update-unique-taken':
+        return quarantine(c.class, `another DR row already holds unique key ${c.uniqueKey ?? '?'}`, c.uniqueHolder);
+      case 'update-missing':
+        return quarantine(c.class, 'the DR has no row with this key (deleted on the DR, or never there)');
+      case 'delete-diverged':
+        return quarantine(c.class, `the DR row differs from the deleted row in ${c.differsFromBefore.join(', ')}`, c.drRow);
+      case 'insert-pk-same-record': {
+        // No base: the DR wins every differing column; nothing to write.
+        return done(c.class, 'merged', `same record changed on the DR since: kept the DR's ${c.differsFromAfter.join(', ')}`, c.drRow, { conflicts: c.differsFromAfter });
+      }
+      case 'insert-pk-taken':
+        return this.#remap(table, state, change, c, done, quarantine, writes, qualified);
+      case 'clean':
+        return this.#applyClean(table, state, change, c, done, quarantine, writes);
+      case 'update-diverged': {
+        const dr = c.drRow as RowImage;
+        const after = change.after as RowImage;
+        if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) on a row the DR changed', dr);
+        const m = threeWayMerge(change.before, after, dr, { columns: table.columns });
+        const merged = withPrimaryKey(m.row, dr, state);
+        const guard = this.#keyChangeGuard(table, state, dr, merged);
+        if (guard !== null) return quarantine('update-diverged', guard, dr);
+        const set = setOf(table, m.taken, merged);
+        if (Object.keys(set).length > 0) {
+          writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set });
+          this.#move(state, dr, merged);
+        }
+        const kept = m.conflicts.length > 0 ? `; both sides changed ${m.conflicts.join(', ')}: kept the DR's` : '';
+        return done('update-diverged', 'merged', `three-way merge: took ${m.taken.length > 0 ? m.taken.join(', ') : 'nothing'} from the lost change${kept}`, dr, { conflicts: m.conflicts });
+      }
+    }
+  }
+
+  #applyClean(
+    table: TableSchema,
+    state: TableState,
+    change: RowChange,
+    c: Classification,
+    done: (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null) => Pending,
+    quarantine: (cls: ChangeClass, reason: string, drRow?: RowImage | null) => Pending,
+    writes: WriteOp[],
+  ): Pending {
+    switch (change.op) {
+      case 'insert': {
+        const row = change.after as RowImage;
+        writes.push({ kind: 'insert', table, row });
+        state.put(row);
+        return done('clean', 'applied', null, null);
+      }
+      case 'update': {
+        const dr = c.drRow as RowImage;
+        const after = change.after as RowImage;
+        if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
+        const next = dr.map((v, i) => (after[i] === undefined ? v : after[i])) as RowImage;
+        const guard = this.#keyChangeGuard(table, state, dr, next);
+        if (guard !== null) return quarantine('clean', guard, dr);
+        const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(after[i], dr[i], col)).map((col) => col.name);
+        writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, next) });
+        this.#move(state, dr, next);
+        return done('clean', 'applied', null, dr);
+      }
+      case 'delete': {
+        const dr = c.drRow as RowImage;
+        const blockers = this.#referencingRows(table, state, dr, null);
+        if (blockers !== null) return quarantine('clean', `cascade guard: ${blockers}`, dr);
+        writes.push({ kind: 'delete', table, key: state.keyValues(dr) as ColumnValue[] });
+        state.remove(state.keyOf(dr) as string);
+        return done('clean', 'applied', null, dr);
+      }
+    }
+  }
+
+  #remap(
+    table: TableSchema,
+    state: TableState,
+    change: RowChange,
+    c: Classification,
+    done: (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra?: Partial<ChangeDecision>) => Pending,
+    quarantine: (cls: ChangeClass, reason: string, drRow?: RowImage | null) => Pending,
+    writes: WriteOp[],
+    qualified: string,
+  ): Pending {
+    const floor = this.#floors.get(table) ?? table.autoIncrement?.next ?? 1n;
+    const allocator = createAutoIncrementAllocator(floor < 1n ? 1n : floor, (k) => {
+      const pk = rowKey([k]);
+      return state.knows(pk) && state.row(pk) !== null;
+    });
+    const fresh = allocator.next();
+    this.#floors.set(table, fresh + 1n);
+    const newKey: ColumnValue[] = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
+    const rekeyed = remapInsert(change, newKey, this.#keyMap, this.#catalog);
+    const row = rekeyed.after as RowImage;
+    state.markReadKeys([rowKey(newKey)]);
+    for (const uk of table.uniqueKeys) {
+      const k = state.indexKeyOf(`uk:${uk.name}`, row);
+      const holder = k === null ? undefined : state.rowsBy(`uk:${uk.name}`, k)[0];
+      if (holder !== undefined) {
+        this.#keyMap.rollbackTo(this.#keyMap.mark() - 1);
+        return quarantine('insert-unique-taken', `its id is taken by a different DR record, and another DR row holds unique key ${uk.name}`, holder);
+      }
+    }
+    writes.push({ kind: 'insert', table, row });
+    state.put(row);
+    return done('insert-pk-taken', 'remapped', `the DR gave id ${rowKey(state.keyValues(change.after as RowImage) ?? [])} to a different record: re-keyed to ${rowKey(newKey)} in ${qualified}`, c.drRow, { newKey });
+  }
+
+  /** Why an update that moves or frees keys must wait, or null: its new primary key is taken, or DR rows point at the old one. */
+  #keyChangeGuard(table: TableSchema, state: TableState, dr: RowImage, next: RowImage): string | null {
+    const oldPk = state.keyOf(dr);
+    const newPk = state.keyOf(next);
+    if (oldPk !== newPk && newPk !== null && state.knows(newPk) && state.row(newPk) !== null) return 'its new primary key is held by another DR row';
+    return this.#referencingRows(table, state, dr, next);
+  }
+
+  /**
+   * Rows of any table that point at `dr` through a foreign key whose referenced columns `next`
+   * changes (all of them when `next` is null, a delete), described; null when none do.
+   */
+  #referencingRows(table: TableSchema, state: TableState, dr: RowImage, next: RowImage | null): string | null {
+    const found: string[] = [];
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const positions = ref.foreignKey.refColumns.map((col) => state.position(col));
+      if (next !== null && positions.every((p) => sameValue(dr[p], next[p], table.columns[p] ?? null))) continue;
+      const childTable = this.#catalog.get(ref.schema, ref.table);
+      if (childTable === undefined) continue;
+      const child = this.state(childTable);
+      const name = `fk:${ref.foreignKey.name}` as const;
+      const k = child.indexKeyFromValues(name, positions.map((p) => dr[p]));
+      if (k === null) continue;
+      const rows = child.rowsBy(name, k).filter((r) => r !== dr);
+      if (rows.length > 0) {
+        const rule = ref.foreignKey.origin === 'config' ? 'a logical reference' : `ON ${next === null ? 'DELETE' : 'UPDATE'} ${next === null ? ref.foreignKey.onDelete : ref.foreignKey.onUpdate}`;
+        found.push(`${rows.length} row(s) of ${ref.schema}.${ref.table} still point at it (${ref.foreignKey.name}, ${rule})`);
+      }
+    }
+    return found.length > 0 ? found.join('; ') : null;
+  }
+
+  /** Why a change's foreign key points nowhere (a missing or quarantined parent), or null. */
+  #missingParent(table: TableSchema, state: TableState, change: RowChange): string | null {
+    const after = change.after as RowImage;
+    for (const fk of table.foreignKeys) {
+      const positions = fk.columns.map((col) => state.position(col));
+      const values = positions.map((p) => after[p]);
+      if (values.some((v) => v === undefined || v === null)) continue;
+      if (change.op === 'update' && change.before !== null && positions.every((p) => sameValue(change.before?.[p], after[p], table.columns[p] ?? null))) continue;
+      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+      if (parent === undefined) continue;
+      const parentState = this.state(parent);
+      const asPk = asPrimaryKey(parent, fk.refColumns, values);
+      if (asPk !== null) {
+        const pk = rowKey(asPk);
+        const origin = this.#quarantine.origin(`${parent.schema}.${parent.table}`, pk);
+        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} (${pk}) is quarantined (${origin})`;
+        if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} (${pk}) is not on the DR (${fk.name})`;
+        continue;
+      }
+      const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((col) => fk.refColumns.includes(col)));
+      if (uk === undefined) continue;
+      const k = parentState.indexKeyFromValues(`uk:${uk.name}`, uk.columns.map((col) => values[fk.refColumns.indexOf(col)]));
+      if (k !== null && parentState.rowsBy(`uk:${uk.name}`, k).length === 0) return `its parent ${fk.refSchema}.${fk.refTable} is not on the DR (${fk.name})`;
+    }
+    return null;
+  }
+
+  #move(state: TableState, from: RowImage, to: RowImage): void {
+    const oldPk = state.keyOf(from) as string;
+    const newPk = state.keyOf(to);
+    if (newPk !== oldPk) state.remove(oldPk);
+    state.put(to);
+  }
+}
+
+/** Keeps the DR row's primary key in a merged row (a merge never re-keys a row). */
+function withPrimaryKey(row: RowImage, dr: RowImage, state: TableState): RowImage {
+  const out = row.slice();
+  for (const p of state.pkPositions) out[p] = dr[p];
+  return out;
+}
+
+/** The SET of an update: `columns` (names) with their values in `row`, generated columns left out. */
+function setOf(table: TableSchema, columns: readonly string[], row: RowImage): Record<string, ColumnValue> {
+  const set: Record<string, ColumnValue> = {};
+  for (const name of columns) {
+    const i = table.columns.findIndex((c) => c.name === name);
+    const col = table.columns[i];
+    const v = row[i];
+    if (col === undefined || col.isGenerated || v === undefined) continue;
+    set[name] = v;
+  }
+  return set;
+}

@@ -1,0 +1,111 @@
+/**
+ * The keys a window must read from the DR before it can classify anything (DESIGN.md "The
+ * streaming hot path": collect keys → one batched read per table and key). For every change: the
+ * row at its primary key (before and after, for an update that moves it), the holders of its
+ * unique values, the parents its foreign keys point at, and — for a delete — the rows of other
+ * tables that still point at it (the cascade guard). Keys the state already knows (plan mode keeps
+ * its overlay across windows) are not asked again.
+ */
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import type { RowChange } from '../binlog/event.js';
+import { rowKey } from '../model/row-key.js';
+import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import type { IndexName, TableState } from './table-state.js';
+
+/** One batched read: rows of `table` whose `columns` equal one of `keys`. */
+export interface ReadRequest {
+  readonly table: TableSchema;
+  readonly columns: readonly string[];
+  /** Values in `columns` order, no NULLs. */
+  readonly keys: ColumnValue[][];
+  /** What the answer completes: the primary key, or a unique / foreign-key index of `table`. */
+  readonly purpose: 'pk' | IndexName;
+  /** The canonical keys asked (primary keys for 'pk', folded index keys else), marked read afterwards. */
+  readonly asked: string[];
+}
+
+/** The states of the tables a window touches, created on first use. */
+export interface StateSet {
+  get(table: TableSchema): TableState;
+}
+
+/** Whether `columns` are exactly the table's primary key (in any order); returns them in key order. */
+export function asPrimaryKey(table: TableSchema, columns: readonly string[], values: readonly (ColumnValue | undefined)[]): (ColumnValue | undefined)[] | null {
+  const pk = table.primaryKey;
+  if (pk === null || pk.length !== columns.length) return null;
+  const out: (ColumnValue | undefined)[] = [];
+  for (const c of pk) {
+    const i = columns.indexOf(c);
+    if (i === -1) return null;
+    out.push(values[i]);
+  }
+  return out;
+}
+
+/** Collects the reads for `changes` (already rewritten through the key map). */
+export function collectReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ReadRequest[] {
+  const requests = new Map<string, ReadRequest>();
+  const want = (table: TableSchema, purpose: ReadRequest['purpose'], columns: readonly string[], values: readonly (ColumnValue | undefined)[], canonical: string): void => {
+    if (values.some((v) => v === undefined || v === null)) return;
+    const id = `${table.schema}\u0000${table.table}\u0000${purpose}`;
+    let r = requests.get(id);
+    if (r === undefined) requests.set(id, (r = { table, columns, keys: [], purpose, asked: [] }));
+    r.asked.push(canonical);
+    r.keys.push(values as ColumnValue[]);
+  };
+  const seen = new Set<string>();
+  const once = (id: string): boolean => {
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  };
+
+  const wantPk = (table: TableSchema, values: readonly (ColumnValue | undefined)[]): void => {
+    if (table.primaryKey === null || values.some((v) => v === undefined || v === null)) return;
+    const state = states.get(table);
+    const pk = rowKey(values);
+    if (state.knows(pk) || !once(`${table.schema}\u0000${table.table}\u0000pk\u0000${pk}`)) return;
+    want(table, 'pk', table.primaryKey, values, pk);
+  };
+  const wantIndex = (table: TableSchema, name: IndexName, columns: readonly string[], values: readonly (ColumnValue | undefined)[]): void => {
+    const state = states.get(table);
+    const k = state.indexKeyFromValues(name, values);
+    if (k === null || state.requestedIndexKey(name, k) || !once(`${table.schema}\u0000${table.table}\u0000${name}\u0000${k}`)) return;
+    want(table, name, columns, values, k);
+  };
+
+  for (const change of changes) {
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (table === undefined || table.primaryKey === null) continue;
+    const state = states.get(table);
+    const pkOf = (img: RowImage): (ColumnValue | undefined)[] => state.pkPositions.map((p) => img[p]);
+    if (change.before) wantPk(table, pkOf(change.before));
+    const after = change.after;
+    if (after) {
+      wantPk(table, pkOf(after));
+      for (const uk of table.uniqueKeys) wantIndex(table, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => after[state.position(c)]));
+      for (const fk of table.foreignKeys) {
+        const parent = catalog.get(fk.refSchema, fk.refTable);
+        if (parent === undefined) continue;
+        const values = fk.columns.map((c) => after[state.position(c)]);
+        const asPk = asPrimaryKey(parent, fk.refColumns, values);
+        if (asPk !== null) {
+          wantPk(parent, asPk);
+          continue;
+        }
+        const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((c) => fk.refColumns.includes(c)));
+        if (uk !== undefined) wantIndex(parent, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => values[fk.refColumns.indexOf(c)]));
+      }
+    }
+    if (change.before && (change.op === 'delete' || change.op === 'update')) {
+      const before = change.before;
+      for (const ref of catalog.referencing(table.schema, table.table)) {
+        const child = catalog.get(ref.schema, ref.table);
+        if (child === undefined) continue;
+        const values = ref.foreignKey.refColumns.map((c) => before[state.position(c)]);
+        wantIndex(child, `fk:${ref.foreignKey.name}`, ref.foreignKey.columns, values);
+      }
+    }
+  }
+  return [...requests.values()];
+}

@@ -1,0 +1,133 @@
+/**
+ * A decision as the ledger records it: one JSON line for `--ledger FILE.jsonl`
+ * (`{gtid, table, op, key, class, outcome, newKey?, reason?, before?, after?, dr?}`, values in
+ * canonical JSON) and one row of the DR's `ledger` / `quarantine` tables (state-store.ts).
+ */
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import type { TableMap } from '../binlog/event.js';
+import { rowToCanonical } from '../binlog/transaction-json.js';
+import { gtidText } from '../binlog/transaction.js';
+import { stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
+import type { KeyPart, LedgerRow, QuarantineRow } from '../db/state-store.js';
+import type { ChangeDecision } from '../reconcile/decision.js';
+
+/** The JSON object of one `--ledger` line. */
+export interface LedgerLine {
+  readonly gtid: string | null;
+  readonly file: string;
+  readonly pos: number;
+  readonly index: number;
+  readonly table: string;
+  readonly op: string;
+  readonly key: CanonicalValue[] | null;
+  readonly class: string;
+  readonly outcome: string;
+  readonly newKey?: CanonicalValue[];
+  readonly reason?: string;
+  readonly conflicts?: readonly string[];
+  readonly before?: Record<string, CanonicalValue>;
+  readonly after?: Record<string, CanonicalValue>;
+  readonly dr?: Record<string, CanonicalValue>;
+  readonly sql?: string;
+  readonly withoutHistory: boolean;
+}
+
+/** The key columns' canonical values, in key order (positions from the table map's primary key, else the DR's). */
+function canonicalValues(values: readonly ColumnValue[] | null, map: TableMap | null, positions: readonly number[] | null): CanonicalValue[] | null {
+  if (values === null) return null;
+  return values.map((v, i) => {
+    const col = map !== null && positions !== null ? map.columns[positions[i] ?? -1] : undefined;
+    return col === undefined ? (typeof v === 'bigint' ? v.toString() : (v as CanonicalValue)) : toCanonical(v, col);
+  });
+}
+
+function image(row: RowImage | null | undefined, map: TableMap | null): Record<string, CanonicalValue> | undefined {
+  return row === null || row === undefined || map === null ? undefined : rowToCanonical(row, map);
+}
+
+/** One `--ledger` line; `keyPositions` are the primary-key column positions of the decision's table. */
+export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | null): LedgerLine {
+  const map = d.change?.table ?? null;
+  const line: Record<string, unknown> = {
+    gtid: d.tx.gtid === null ? null : gtidText(d.tx.gtid),
+    file: d.tx.file,
+    pos: d.tx.pos,
+    index: d.index,
+    table: d.table,
+    op: d.op,
+    key: canonicalValues(d.sourceKey, map, keyPositions),
+    class: d.class,
+    outcome: d.outcome,
+    withoutHistory: d.withoutHistory,
+  };
+  if (d.newKey !== null) line['newKey'] = canonicalValues(d.newKey, map, keyPositions);
+  if (d.reason !== null) line['reason'] = d.reason;
+  if (d.conflicts.length > 0) line['conflicts'] = d.conflicts;
+  const before = image(d.change?.before, map);
+  const after = image(d.change?.after, map);
+  const dr = image(d.drRow, map);
+  if (before) line['before'] = before;
+  if (after) line['after'] = after;
+  if (dr) line['dr'] = dr;
+  if (d.sql !== undefined) line['sql'] = d.sql;
+  return line as unknown as LedgerLine;
+}
+
+/** The line as canonical JSON text (no newline). */
+export function ledgerLineText(line: LedgerLine): string {
+  return stringifyCanonical(line as unknown as Record<string, unknown>);
+}
+
+function keyParts(values: readonly ColumnValue[] | null): KeyPart[] {
+  if (values === null) return [];
+  return values.map((v) => (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || v === null || Buffer.isBuffer(v) ? v : String(v)));
+}
+
+function json(v: Record<string, CanonicalValue> | undefined): string | null {
+  return v === undefined ? null : stringifyCanonical(v);
+}
+
+/** The DR ledger row of a decision. */
+export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceId: string): LedgerRow {
+  const map = d.change?.table ?? null;
+  return {
+    runId,
+    seq,
+    sourceId,
+    gtid: d.tx.gtid === null ? null : gtidText(d.tx.gtid),
+    file: d.tx.gtid === null ? d.tx.file : null,
+    pos: d.tx.gtid === null ? BigInt(d.tx.pos) : null,
+    changeIndex: d.index,
+    table: d.table,
+    op: d.op === 'sql' ? 'sql' : d.op,
+    sourceKey: keyParts(d.sourceKey),
+    class: d.class,
+    outcome: d.outcome,
+    newKey: d.newKey === null ? null : keyParts(d.newKey),
+    reason: d.reason ?? (d.sql !== undefined ? d.sql : null),
+    rulePath: null,
+    beforeImage: json(image(d.change?.before, map)),
+    afterImage: json(image(d.change?.after, map)),
+    drImage: json(image(d.drRow, map)),
+  } as LedgerRow;
+}
+
+/** The DR quarantine row of a quarantined decision; `rowKeys` are the rows it holds back. */
+export function quarantineRow(d: ChangeDecision, runId: number, sourceId: string, rowKeys: readonly (readonly [string, string])[]): QuarantineRow {
+  const map = d.change?.table ?? null;
+  return {
+    runId,
+    sourceId,
+    gtid: d.tx.gtid === null ? null : gtidText(d.tx.gtid),
+    file: d.tx.gtid === null ? d.tx.file : null,
+    pos: d.tx.gtid === null ? BigInt(d.tx.pos) : null,
+    changeIndex: d.index,
+    table: d.table,
+    reason: d.sql !== undefined ? `${d.reason ?? ''}: ${d.sql}` : d.reason,
+    beforeImage: json(image(d.change?.before, map)),
+    afterImage: json(image(d.change?.after, map)),
+    drImage: json(image(d.drRow, map)),
+    dependants: [],
+    rowKeys,
+  };
+}
