@@ -16,6 +16,8 @@ after its DR last synced, and merge them into the DR.
 
 Usage:
   salvage inspect FILE… [--json | --stats] [filters]   decode binlog files and print their transactions
+  salvage plan --binlog FILE… --target URL             dry run: what apply would do; writes nothing
+  salvage apply --binlog FILE… --target URL            merge the lost transactions into the DR, exactly once
   salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
                                                        salvage its binlogs (start here: npm run demo)
   salvage config check FILE | schema                   validate a configuration file; print its JSON Schema
@@ -27,13 +29,16 @@ Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or
 3 done with quarantined changes awaiting review; 70 internal error (a bug: please report it).
 `;
 
+/** Errors the user fixes by changing the input, the options or the DR's schema (exit 2). */
+const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME']);
+
 /** Maps an error to the exit code DESIGN.md assigns it. */
 export function exitCodeFor(e: unknown): ExitCode {
   if (e instanceof UsageError) return ExitCode.BadInput;
   if (e instanceof BinlogError) return ExitCode.BadInput;
   if (e instanceof EngineError) {
     if (e.code.startsWith('SOURCE_FILE') || e.code === 'SOURCE_NOT_A_FILE' || e.code === 'SOURCE_BAD_INDEX') return ExitCode.BadInput;
-    if (e.code === 'BAD_OPTION' || e.code === 'BAD_URL' || e.code === 'GTID_SET_SYNTAX' || e.code === 'USAGE') return ExitCode.BadInput;
+    if (BAD_INPUT_CODES.has(e.code) || e.code.startsWith('SCHEMA_DRIFT_') || e.code.startsWith('SCHEMA_UNKNOWN_')) return ExitCode.BadInput;
     return ExitCode.Fault;
   }
   return ExitCode.Internal;
@@ -58,6 +63,25 @@ async function main(argv: string[]): Promise<number> {
         return ExitCode.Done;
       }
       return runInspect(rest, process.stdout, process.stderr);
+    case 'plan':
+    case 'apply': {
+      const { APPLY_HELP, PLAN_HELP, runSalvageCommand } = await import('./salvage-command.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(command === 'plan' ? PLAN_HELP : APPLY_HELP);
+        return ExitCode.Done;
+      }
+      // Ctrl-C / SIGTERM: finish the window in progress (its commit is atomic), then stop with the resume point.
+      const abort = new AbortController();
+      const stop = (): void => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        return await runSalvageCommand(command, rest, process.stdout, process.stderr, { env: process.env, home: process.env['HOME'], isTty: process.stderr.isTTY === true, signal: abort.signal });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    }
     case 'config': {
       const { runConfig } = await import('./config-command.js');
       return runConfig(rest, process.stdout, process.stderr);
