@@ -1,48 +1,50 @@
 /**
- * `salvage demo`: stage an incident on a throwaway MariaDB primary and salvage its binlogs with
- * the inspect pipeline, printing for a newcomer what happened, what was recovered, and the
- * commands to explore the kept files. Results go to stdout, progress to stderr.
+ * `salvage demo`: stage a failover on two throwaway MariaDB servers (src/demo/stage-failover.ts)
+ * and salvage it with the real engine — plan, apply, apply again — printing for a newcomer what
+ * happened, what the engine decided for every lost change and why, and where the files are.
+ * Results go to stdout, progress to stderr.
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
 import { onHostExit, type HostProcess } from '../demo/host-process.js';
 import { findServerBinaries, ThrowawayErrorCode, type MariadbBinaries } from '../demo/mariadb-binaries.js';
-import { SHOP_TABLES, type RowCounts, type ShopTable } from '../demo/shop-workload.js';
-import { stageIncident, type StagedIncident } from '../demo/stage-incident.js';
+import { FAILOVER_LOGICAL_REFERENCES, stageFailover, type StagedFailover } from '../demo/stage-failover.js';
 import { EngineError } from '../errors.js';
-import { InspectStats, inspectBinlogs } from '../pipeline/inspect.js';
+import { salvage, type SalvageReport } from '../pipeline/salvage.js';
+import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { ExitCode } from './exit-codes.js';
-import { formatIncomplete, formatTail, formatTransaction } from './format-human.js';
-import { printStats } from './inspect-command.js';
+import { jsonText, printSummary } from './salvage-command.js';
 import { UsageError } from './usage-error.js';
 
 export const DEMO_HELP = `salvage demo [--keep] [--quiet]
 
-Stage a primary's crash on a throwaway MariaDB server, then salvage its binary logs — a tour of
-what binlog-salvage does, on your machine, in a few seconds. Nothing outside a temp folder is
-touched: the server listens on 127.0.0.1 on a free port and starts with --no-defaults.
+Stage a failover on two throwaway MariaDB servers, then salvage it: the whole job of
+binlog-salvage, on your machine, in a few seconds. Nothing outside a temp folder is touched: the
+servers listen on 127.0.0.1 on free ports and start with --no-defaults.
 
 What it does:
-  1. starts a throwaway primary (binlog_format=ROW, binlog_row_metadata=FULL, binlog_checksum=CRC32)
-  2. creates a small shop: customers (AUTO_INCREMENT id, UNIQUE email) and orders (FOREIGN KEY to
-     customers; DECIMAL, DATETIME(6), ENUM and JSON columns)
-  3. runs a seeded workload of a few dozen committed transactions: inserts, updates, deletes
-  4. crashes: copies the binlog files while the server runs (as from a dead host: the last file
-     still marked in use), SIGKILLs the server with one transaction still open, and cuts the last
-     copy in the middle of its last COMMIT event
-  5. decodes the copies with the inspect pipeline and prints the last transactions, the per-table
-     counts, what the crash left incomplete, and the "salvage inspect" commands to try next
+  1. starts a primary and a DR that replicates from it (MariaDB GTID replication)
+  2. creates a small shop: customers (AUTO_INCREMENT id, UNIQUE email under a case-insensitive
+     collation), orders (FOREIGN KEY to customers), order_notes (a "logical" foreign key to orders
+     that only the configuration declares), and commits a seeded workload the DR receives
+  3. cuts the link; the primary keeps committing (the transactions the DR will never receive),
+     its binlogs are copied off as from a dead host, it is SIGKILLed, and the last copy is cut in
+     the middle of its last COMMIT
+  4. promotes the DR, which takes writes of its own: new customers and orders with the SAME ids
+     the primary handed out, an e-mail that differs from a lost one only in case, changes to rows
+     the primary changed too, a delete of a row the primary updated
+  5. runs "salvage plan" (writes nothing), then "salvage apply", then apply again (nothing left to
+     do: exactly once), and prints what happened to every lost change
 
-The binlog copies stay in a temp folder whose path is printed; everything else (the server and
-its data directory) is removed at the end, on error and on Ctrl-C.
+The binlog copies, plan.sql, the ledgers and the report stay in a temp folder whose path is
+printed; the servers and their data directories are removed at the end, on error and on Ctrl-C.
 
 Options:
-  --keep       keep the crashed server's folder too (data directory, error log)
+  --keep       keep the servers' folders too (data directories, error logs)
   --quiet      no progress on stderr
 
 Needs the MariaDB server programs mariadbd and mariadb-install-db (Debian/Ubuntu:
@@ -99,7 +101,7 @@ export async function runDemo(args: string[], stdout: Writable, stderr: Writable
   } catch (e) {
     if (!(e instanceof EngineError) || e.code !== ThrowawayErrorCode.BinaryNotFound) throw e;
     line(stderr, `salvage demo: ${e.message}`);
-    line(stderr, 'salvage demo: the demo runs a throwaway MariaDB server and needs mariadbd and mariadb-install-db;');
+    line(stderr, 'salvage demo: the demo runs throwaway MariaDB servers and needs mariadbd and mariadb-install-db;');
     line(stderr, 'salvage demo: on Debian or Ubuntu: sudo apt-get install mariadb-server (the service need not run)');
     return ExitCode.Fault;
   }
@@ -110,153 +112,141 @@ export async function runDemo(args: string[], stdout: Writable, stderr: Writable
   const disposeCleanup = onHostExit(env.host, () => {
     if (!keep) rmSync(filesDir, { recursive: true, force: true });
   });
+  let staged: StagedFailover | null = null;
   try {
-    const staged = await stageIncident({ context: { host: env.host, binaries }, filesDir, keepServer: keep, progress });
-    progress(`decoding ${staged.files.length} binlog copies with the inspect pipeline…`);
-    const decoded = await decode(staged);
-    report(staged, decoded, env.invocation, stdout);
-    const problem = checkAgainstPlan(staged, decoded);
+    staged = await stageFailover({ context: { host: env.host, binaries }, filesDir, keepServers: keep, progress });
+    describeIncident(staged, stdout);
+    const run = async (mode: 'plan' | 'apply', name: string): Promise<{ report: SalvageReport; ledger: LedgerLine[] }> => {
+      progress(`salvage ${mode}${name === 'apply-again' ? ' (again)' : ''}…`);
+      const ledger: LedgerLine[] = [];
+      const ledgerFile = await open(join(filesDir, `${name}.jsonl`));
+      const sqlFile = mode === 'plan' ? await open(join(filesDir, 'plan.sql')) : null;
+      try {
+        const report = await salvage({
+          mode,
+          binlogs: [staged!.indexFile],
+          target: staged!.dr.target,
+          logicalReferences: FAILOVER_LOGICAL_REFERENCES,
+          onLedger: (l) => {
+            ledger.push(l);
+            ledgerFile.write(`${ledgerLineText(l)}\n`);
+          },
+          onSql: sqlFile === null ? undefined : (st) => sqlFile.write(`${st}\n`),
+        });
+        await writeFile(join(filesDir, `${name}-report.json`), `${jsonText(report)}\n`);
+        return { report, ledger };
+      } finally {
+        await Promise.all([close(ledgerFile), close(sqlFile)]);
+      }
+    };
+    const target = staged.drUrl;
+    const plan = await run('plan', 'plan');
+    section(stdout, '1. salvage plan — a dry run: what apply would do (nothing is written to the DR)');
+    printSummary(plan.report, stdout, target);
+    const apply = await run('apply', 'apply');
+    section(stdout, '2. salvage apply — merged into the DR, one DR transaction per window, exactly once');
+    printSummary(apply.report, stdout, target);
+    describeDecisions(apply.ledger, stdout);
+    const again = await run('apply', 'apply-again');
+    section(stdout, '3. salvage apply, again — the checkpoint on the DR says everything is done');
+    line(stdout, `  ${again.report.start.rule}`);
+    line(stdout, `  ${again.report.lost.transactions} lost transactions left, ${again.ledger.length} changes decided: nothing to do.`);
+    const problem = selfCheck(plan.report, apply.report, again.report);
+    explore(staged, filesDir, env.invocation, stdout, keep);
     progress(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await staged.stop();
     disposeCleanup();
     if (problem !== null) {
-      line(stderr, `salvage demo: the decoded binlogs do not match the workload that wrote them (a bug — please report it): ${problem}`);
+      line(stderr, `salvage demo: the salvage did not end as the staged incident requires (a bug — please report it): ${problem}`);
       return ExitCode.Internal;
     }
     return ExitCode.Done;
   } catch (e) {
+    await staged?.stop().catch(() => undefined);
     disposeCleanup();
     if (!keep) await rm(filesDir, { recursive: true, force: true });
     throw e;
   }
 }
 
-interface Decoded {
-  readonly stats: InspectStats;
-  readonly last: Transaction[];
-  readonly ddl: number;
-  readonly incomplete: IncompleteTransaction[];
-  readonly tails: string[];
-  readonly warnings: string[];
-  readonly bytes: number;
+async function open(path: string): Promise<WriteStream> {
+  const stream = createWriteStream(path);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  return stream;
 }
 
-const SHOWN = 3;
+function close(stream: WriteStream | null): Promise<void> {
+  if (stream === null) return Promise.resolve();
+  return new Promise((resolve) => stream.end(resolve));
+}
 
-async function decode(staged: StagedIncident): Promise<Decoded> {
-  const stats = new InspectStats();
-  const last: Transaction[] = [];
-  const incomplete: IncompleteTransaction[] = [];
-  const tails: string[] = [];
-  const warnings: string[] = [];
-  let ddl = 0;
-  let bytes = 0;
-  for await (const item of inspectBinlogs([staged.indexFile], { verifyChecksums: true, annotations: false, keepEvents: false })) {
-    switch (item.kind) {
-      case 'transaction':
-        stats.add(item.tx);
-        if (item.tx.commit === 'ddl') ddl++;
-        else last.push(item.tx);
-        if (last.length > SHOWN) last.shift();
-        break;
-      case 'incomplete':
-        incomplete.push(item.tx);
-        break;
-      case 'tail':
-        tails.push(formatTail(item.file, item.tail));
-        break;
-      case 'warning':
-        warnings.push(item.warning.message);
-        break;
-      case 'progress':
-        bytes = item.bytesTotal;
-        break;
-    }
+function section(out: Writable, title: string): void {
+  line(out);
+  line(out, title);
+  line(out);
+}
+
+function span(list: readonly { gtid: string }[]): string {
+  return list.length === 0 ? 'none' : `${list[0]!.gtid} … ${list[list.length - 1]!.gtid}`;
+}
+
+function describeIncident(s: StagedFailover, out: Writable): void {
+  const w = s.workload;
+  const collided = (table: 'shop.customers' | 'shop.orders' | 'shop.order_notes'): string => {
+    const ids = w.lostInsertIds[table].filter((id) => w.drInsertIds[table].includes(id));
+    return ids.length === 0 ? 'none' : `${ids[0]}–${ids[ids.length - 1]}`;
+  };
+  line(out, 'salvage demo — a primary failed over to its DR; the DR never received its last transactions');
+  section(out, 'What was staged');
+  line(out, `  servers    MariaDB ${s.primaryVersion}: a primary (server_id 1) and a DR replicating from it (server_id 2)`);
+  line(out, '  schema     shop.customers (AUTO_INCREMENT id, UNIQUE email, utf8mb4_general_ci)');
+  line(out, '             shop.orders (FOREIGN KEY customer_id → customers)');
+  line(out, '             shop.order_notes (order_id → orders, declared only in the configuration)');
+  line(out, `  replicated ${s.shared.length} transactions (${span(s.shared)}): the DR had them all when the link was cut at ${s.linkCutGtidPos}`);
+  line(out, `  lost       the primary then committed ${s.lost.length} more (${span(s.lost)}) and was SIGKILLed;`);
+  line(out, `             the binlog copies: ${s.files.map((f) => basename(f)).join(', ')}${s.cut ? `, the last cut inside its final COMMIT (${s.cutTransaction?.gtid ?? '?'} is not whole: never applied)` : ''}`);
+  line(out, `  promoted   the DR took ${s.drOwn.length} transactions of its own (${span(s.drOwn)} — the same sequence numbers, its own server id),`);
+  line(out, `             handing out the same ids: customers ${collided('shop.customers')}, orders ${collided('shop.orders')}, notes ${collided('shop.order_notes')}`);
+  line(out, `  clashes    e-mail ${w.caseClash.primaryEmail} (lost, customer ${w.caseClash.primaryId}) vs ${w.caseClash.drEmail} (DR, customer ${w.caseClash.drId}); both sides changed`);
+  line(out, `             order ${w.roles.differentColumnsOrderId} (different columns) and customer ${w.roles.sameColumnCustomerId}'s balance (same column); the DR deleted`);
+  line(out, `             order ${w.roles.deletedOnDrOrderId}, which the primary updated, and updated order ${w.roles.updatedOnDrOrderId}, which the primary deleted`);
+}
+
+/** The interesting decisions, one line each: everything but clean applies. */
+function describeDecisions(ledger: readonly LedgerLine[], out: Writable): void {
+  section(out, 'What happened to the lost changes that met the DR\'s own writes');
+  const keyText = (k: readonly unknown[] | null | undefined): string => (k === null || k === undefined ? '-' : k.map((v) => String(v)).join(','));
+  for (const l of ledger) {
+    if (l.class === 'clean' && l.outcome === 'applied' && l.newKey === undefined) continue;
+    const moved = l.newKey !== undefined ? ` → ${keyText(l.newKey)}` : '';
+    line(out, `  ${l.gtid ?? '-'}  ${l.op.padEnd(6)} ${l.table} ${keyText(l.key)}${moved}: ${l.outcome} (${l.class})${l.reason ? ` — ${l.reason}` : ''}`);
   }
-  return { stats, last, ddl, incomplete, tails, warnings, bytes };
+  const clean = ledger.filter((l) => l.class === 'clean' && l.outcome === 'applied' && l.newKey === undefined).length;
+  line(out, `  (and ${clean} clean changes applied as they were)`);
 }
 
-/** Null when the decoded counts are exactly what the workload committed before the cut, else what differs. */
-function checkAgainstPlan(staged: StagedIncident, d: Decoded): string | null {
-  const expected = staged.workload.countsBeforeLast;
+/** Null when the three runs ended as the staged incident requires, else what differs. */
+function selfCheck(plan: SalvageReport, apply: SalvageReport, again: SalvageReport): string | null {
   const problems: string[] = [];
-  for (const table of SHOP_TABLES) {
-    const got = d.stats.tables.get(table) ?? { inserts: 0, updates: 0, deletes: 0, transactions: 0 };
-    const want = expected[table];
-    if (countsText(got) !== countsText(want)) problems.push(`${table}: decoded ${countsText(got)}, committed ${countsText(want)}`);
-  }
-  const complete = staged.workload.transactions.length - 1;
-  if (d.stats.transactions - d.ddl !== complete) problems.push(`${d.stats.transactions - d.ddl} transactions decoded, ${complete} expected`);
-  if (d.incomplete.length !== 1 || d.tails.length !== 1) problems.push(`${d.incomplete.length} incomplete transactions and ${d.tails.length} cut files, 1 of each expected`);
+  if (JSON.stringify(plan.outcomes) !== JSON.stringify(apply.outcomes)) problems.push(`plan decided ${JSON.stringify(plan.outcomes)}, apply ${JSON.stringify(apply.outcomes)}`);
+  if (apply.outcomes.remapped === 0) problems.push('no lost insert was remapped, though both sides handed out the same ids');
+  if (apply.quarantined === 0) problems.push('nothing was quarantined, though the case clash must be');
+  if (again.lost.transactions !== 0) problems.push(`the second apply still found ${again.lost.transactions} lost transactions`);
   return problems.length === 0 ? null : problems.join('; ');
 }
 
-function countsText(c: Readonly<RowCounts>): string {
-  return `${plural(c.inserts, 'insert')}, ${plural(c.updates, 'update')}, ${plural(c.deletes, 'delete')}`;
+function explore(s: StagedFailover, filesDir: string, invocation: string, out: Writable, keep: boolean): void {
+  section(out, 'Look closer');
+  const dir = shellQuote(filesDir);
+  line(out, `  ${dir}/plan.sql            the statements plan said apply would run, in order, for review`);
+  line(out, `  ${dir}/apply.jsonl         one line per lost row change: class, outcome, key, new key, reason, images`);
+  line(out, `  ${dir}/apply-report.json   the summary apply printed, as JSON`);
+  line(out, `  ${invocation} inspect ${shellQuote(s.indexFile)}    the lost transactions as the binlogs hold them`);
+  line(out);
+  line(out, keep ? `  The servers' folders are kept (--keep): ${s.dr.rootDir} and ${s.primaryDir}.` : '  The servers are stopped and their folders removed (--keep keeps them).');
+  line(out, `  The files stay in ${filesDir} until you delete them.`);
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function report(staged: StagedIncident, d: Decoded, invocation: string, out: Writable): void {
-  const w = staged.workload;
-  const lastTx = w.transactions[w.transactions.length - 1]!;
-  const files = staged.files;
-  line(out, 'salvage demo — a primary crashed; this is what its binary logs still hold');
-  line(out);
-  line(out, 'What was staged');
-  line(out, `  primary   MariaDB ${staged.serverVersion} on 127.0.0.1:${staged.port}: binlog_format=ROW, binlog_row_metadata=FULL, binlog_checksum=CRC32`);
-  line(out, '  schema    shop.customers (AUTO_INCREMENT id, UNIQUE email)');
-  line(out, '            shop.orders (FOREIGN KEY to customers; DECIMAL total, DATETIME(6) placed_at, ENUM status, JSON items)');
-  line(out, `  workload  ${w.transactions.length} committed transactions (seed ${w.seed}); the binlog rotated before transaction ${w.rotateBefore + 1}`);
-  for (const table of SHOP_TABLES) line(out, `            ${table}: ${countsText(w.counts[table as ShopTable])}`);
-  line(out, `  the cut   the last one (${lastTx.label}) was being written when the crash hit:`);
-  line(out, `            its COMMIT event is cut after ${staged.cut.keptBytes} of ${staged.cut.eventSize} bytes`);
-  line(out, `  crash     one more transaction was open (${w.inFlight.label}) when the server was SIGKILLed;`);
-  line(out, '            it never reached COMMIT, so it is in no binlog: there is nothing of it to salvage');
-  line(out, '  files     copied while the server ran, so the last one still carries the in-use flag:');
-  for (const f of files) {
-    const cut = f === staged.cut.file ? `  cut at byte ${staged.cut.sizeAfter} (was ${staged.cut.sizeBefore})` : '';
-    line(out, `              ${f}${cut}`);
-  }
-  line(out, `              ${staged.indexFile}`);
-  line(out, staged.serverKept ? `  server    kept (--keep): ${staged.serverDir} (data directory data/, error log error.log)` : `  server    stopped and removed (${staged.serverDir}); --keep keeps it`);
-  line(out);
-
-  line(out, `The last ${plural(d.last.length, 'committed transaction')}, as "salvage inspect" prints them`);
-  line(out);
-  for (const tx of d.last) line(out, `${formatTransaction(tx)}\n`);
-
-  line(out, 'Per-table counts, as "salvage inspect --stats" prints them');
-  line(out);
-  printStats(d.stats, d.bytes, d.incomplete.length, out);
-  line(out);
-  line(out, `(${plural(d.ddl, 'DDL statement')} — CREATE DATABASE and two CREATE TABLEs — are counted as transactions with no row changes.)`);
-  line(out);
-
-  line(out, 'What the crash left');
-  line(out);
-  for (const tx of d.incomplete) line(out, formatIncomplete(tx));
-  for (const t of d.tails) line(out, `# ${t}`);
-  for (const m of d.warnings) line(out, `# warning: ${m}`);
-  line(out);
-  line(out, `Every transaction the files hold whole was recovered (${d.stats.transactions - d.ddl} of ${w.transactions.length - 1} committed before the cut);`);
-  line(out, 'the cut one is reported as INCOMPLETE and would never be applied.');
-  line(out);
-
-  line(out, 'Try it yourself');
-  line(out);
-  const index = shellQuote(staged.indexFile);
-  const cutFile = shellQuote(staged.cut.file);
-  const shownGtids = d.last.map((tx) => (tx.gtid ? gtidText(tx.gtid) : null)).filter((g): g is string => g !== null);
-  line(out, `  ${invocation} inspect ${index}`);
-  line(out, `  ${invocation} inspect ${index} --stats`);
-  line(out, `  ${invocation} inspect ${index} --json | head -n 3`);
-  line(out, `  ${invocation} inspect ${index} --tables 'shop.customers'`);
-  if (shownGtids.length > 0) line(out, `  ${invocation} inspect ${index} --include-gtids ${shownGtids.join(',')}`);
-  line(out, `  ${invocation} inspect ${cutFile}`);
-  line(out);
-  line(out, `The files stay in ${shellQuote(dirname(staged.indexFile))} until you delete them.`);
-  line(out);
-  line(out, 'Next: plan and apply — merging these transactions into a DR server, exactly once — come with the reconcile engine.');
-}

@@ -352,7 +352,7 @@ export class Reconciler {
     }
     writes.push({ kind: 'insert', table, row });
     state.put(row);
-    return done('insert-pk-taken', 'remapped', `the DR gave id ${rowKey(state.keyValues(change.after as RowImage) ?? [])} to a different record: re-keyed to ${rowKey(newKey)} in ${qualified}`, c.drRow, { newKey });
+    return done('insert-pk-taken', 'remapped', `the DR gave id ${keyText(state.keyValues(change.after as RowImage) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
   }
 
   /** Why an update that moves or frees keys must wait, or null: its new primary key is taken, or DR rows point at the old one. */
@@ -402,8 +402,9 @@ export class Reconciler {
       if (asPk !== null) {
         const pk = rowKey(asPk);
         const origin = this.#quarantine.origin(`${parent.schema}.${parent.table}`, pk);
-        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} (${pk}) is quarantined (${origin})`;
-        if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} (${pk}) is not on the DR (${fk.name})`;
+        const shown = keyText(asPk as ColumnValue[]);
+        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${shown} is quarantined (${origin})`;
+        if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${shown} is not on the DR (${fk.name})`;
         continue;
       }
       const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((col) => fk.refColumns.includes(col)));
@@ -420,6 +421,17 @@ export class Reconciler {
     if (newPk !== oldPk) state.remove(oldPk);
     state.put(to);
   }
+}
+
+/** A key as people read it in reasons: numbers plain, strings quoted, bytes in hex. */
+export function keyText(values: readonly ColumnValue[]): string {
+  const parts = values.map((v) => {
+    if (v === null) return 'NULL';
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
+    return String(v);
+  });
+  return parts.length === 1 ? (parts[0] as string) : `(${parts.join(', ')})`;
 }
 
 /** Keeps the DR row's primary key in a merged row (a merge never re-keys a row). */

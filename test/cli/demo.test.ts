@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_HELP, invocationFor, runDemo, type DemoEnvironment } from '../../src/cli/demo-command.js';
@@ -41,14 +41,13 @@ describe('salvage demo', () => {
   const err = new Capture();
   let code: number;
   let filesDir = '';
-  let serverDir = '';
+  let port = '';
 
   beforeAll(async () => {
     code = await runDemo([], out, err, env);
-    const index = /^ +(\S+\/mysql-bin\.index)$/m.exec(out.text)?.[1];
-    filesDir = index === undefined ? '' : dirname(index);
-    serverDir = /server {4}stopped and removed \((\S+)\)/.exec(out.text)?.[1] ?? '';
-  });
+    filesDir = /The files stay in (\S+) until you delete them\./.exec(out.text)?.[1] ?? '';
+    port = /DR mysql:\/\/root@127\.0\.0\.1:(\d+)/.exec(out.text)?.[1] ?? '';
+  }, 120_000);
 
   afterAll(async () => {
     if (filesDir !== '' && filesDir.includes('salvage-demo-')) await rm(filesDir, { recursive: true, force: true });
@@ -57,63 +56,67 @@ describe('salvage demo', () => {
   it('exits 0 and reports progress on stderr only', () => {
     expect(code).toBe(0);
     expect(err.text).toContain('salvage demo: starting a throwaway MariaDB primary');
+    expect(err.text).toContain('salvage demo: salvage plan…\nsalvage demo: salvage apply…\nsalvage demo: salvage apply (again)…\n');
     expect(err.text).toMatch(/salvage demo: done in \d+\.\d s\n$/);
-    expect(out.text).not.toContain('salvage demo: starting');
+    expect(out.text).not.toContain('salvage demo: ');
   });
 
-  it('tells what was staged, with the seeded workload counts', () => {
-    expect(out.text).toContain('  workload  37 committed transactions (seed 20261126); the binlog rotated before transaction 19\n');
-    expect(out.text).toContain('            shop.customers: 17 inserts, 3 updates, 2 deletes\n');
-    expect(out.text).toContain('            shop.orders: 15 inserts, 15 updates, 1 delete\n');
-    expect(out.text).toContain('  the cut   the last one (customer 1 places orders 14 and 15 and pays the first) was being written when the crash hit:\n');
-    expect(out.text).toContain('            its COMMIT event is cut after 25 of 31 bytes\n');
-    expect(out.text).toContain('  crash     one more transaction was open (customer 8 places order 16) when the server was SIGKILLed;\n');
+  it('tells what was staged: the lost range, the promotion and the collisions', () => {
+    expect(out.text).toContain('  replicated 20 transactions (0-1-5 … 0-1-24): the DR had them all when the link was cut at 0-1-24\n');
+    expect(out.text).toContain('  lost       the primary then committed 30 more (0-1-25 … 0-1-54) and was SIGKILLed;\n');
+    expect(out.text).toContain('the last cut inside its final COMMIT (0-1-54 is not whole: never applied)');
+    expect(out.text).toContain('  promoted   the DR took 15 transactions of its own (0-2-25 … 0-2-39 — the same sequence numbers, its own server id),\n');
+    expect(out.text).toContain('handing out the same ids: customers 13–17, orders 12–14, notes 13–16\n');
   });
 
-  it('prints the last three committed transactions in the human form', () => {
-    const headers = out.text.match(/^# at \d+ {2}end \d+ {2}.* GTID (\S+) {2}\(.*\)$/gm) ?? [];
-    expect(headers.map((h) => /GTID (\S+)/.exec(h)?.[1])).toEqual(['0-1-37', '0-1-38', '0-1-39']);
-    expect(out.text).toContain("###   email='radia.allen+35@example.org'\n");
-    expect(out.text).toContain("###   status='paid'\n");
-    expect(out.text).toContain('COMMIT /* xid=');
+  it('plans and applies the same decisions, and finds the lost set despite the reused sequence numbers', () => {
+    const outcomes = out.text.match(/^outcomes: .*$/gm);
+    expect(outcomes).toEqual(['outcomes: 32 applied, 2 merged, 11 remapped, 0 skipped, 5 quarantined', 'outcomes: 32 applied, 2 merged, 11 remapped, 0 skipped, 5 quarantined']);
+    expect(out.text.match(/^lost: .*$/gm)?.map((l) => l.replace(/ \(\S+Z\)/g, ''))).toEqual([
+      'lost: 29 transaction(s), 50 row change(s), 0-1-25 … 0-1-53',
+      'lost: 29 transaction(s), 50 row change(s), 0-1-25 … 0-1-53',
+    ]);
+    expect(out.text).toContain('  not applied: 0-1-54 never committed in the binlog (end-of-input)\n');
+    expect(out.text).toContain('dry run, nothing written');
   });
 
-  it('prints the --stats table: transactions and row changes per table', () => {
-    expect(out.text).toMatch(/^shop\.customers {10}17 {11}3 {11}2 {12}17$/m);
-    expect(out.text).toMatch(/^shop\.orders {13}13 {10}14 {11}1 {12}24$/m);
-    expect(out.text).toMatch(/^transactions: 39 {2}row changes: 50 {2}incomplete: 1 {2}bytes: \d+$/m);
-    expect(out.text).toContain('(3 DDL statements — CREATE DATABASE and two CREATE TABLEs — are counted as transactions with no row changes.)');
-    expect(out.text).toContain('Every transaction the files hold whole was recovered (36 of 36 committed before the cut);');
+  it('explains each decision that met the DR\'s own writes', () => {
+    expect(out.text).toContain('  0-1-27  insert shop.customers 13 → 23: remapped (insert-pk-taken) — the DR gave id 13 to a different record: re-keyed to 23 in shop.customers\n');
+    expect(out.text).toContain('  0-1-28  insert shop.orders 12 → 20: remapped (insert-pk-taken)');
+    expect(out.text).toContain('  0-1-32  update shop.orders 9: merged (update-diverged) — three-way merge: took status from the lost change\n');
+    expect(out.text).toContain('  0-1-41  insert shop.customers 17: quarantined (insert-unique-taken)');
+    expect(out.text).toContain('  0-1-44  update shop.orders 3: quarantined (update-missing)');
+    expect(out.text).toContain('  0-1-44  insert shop.order_notes 23: quarantined (parent-missing) — its parent shop.orders 3 is not on the DR (config:order_id)\n');
+    expect(out.text).toContain('  0-1-49  delete shop.orders 2: quarantined (delete-diverged) — the DR row differs from the deleted row in status\n');
+    expect(out.text).toContain('  (and 32 clean changes applied as they were)\n');
   });
 
-  it('reports the incomplete tail and the transaction it cut', () => {
-    expect(out.text).toMatch(
-      /^# INCOMPLETE transaction at \S+\/mysql-bin\.000002:\d+ \(GTID 0-1-40, 3 row changes read up to (\d+)\): end-of-input; it never committed and is not applied$/m,
-    );
-    expect(out.text).toMatch(/^# \S+\/mysql-bin\.000002 ends inside an event at offset \d+ \(25 bytes of 31\): the file was cut off/m);
+  it('applies exactly once: the second apply finds nothing left', () => {
+    expect(out.text).toContain('excluding the checkpoint 0-1-25-53 / mysql-bin.000002:');
+    expect(out.text).toContain('  0 lost transactions left, 0 changes decided: nothing to do.\n');
   });
 
-  it('keeps the binlog copies, the last one flagged in use and cut, and prints the commands to try', () => {
+  it('keeps the binlog copies, the plan, the ledgers and the reports', () => {
     expect(filesDir).toMatch(/salvage-demo-/);
-    expect(readdirSync(filesDir).sort()).toEqual(['mysql-bin.000001', 'mysql-bin.000002', 'mysql-bin.index']);
-    // FORMAT_DESCRIPTION header flags at 4 + 17: LOG_EVENT_BINLOG_IN_USE_F (0x1) on the file the server had open.
-    const first = readFileSync(join(filesDir, 'mysql-bin.000001'));
-    const last = readFileSync(join(filesDir, 'mysql-bin.000002'));
-    expect((first[4 + 17] ?? 0) & 1).toBe(0);
-    expect((last[4 + 17] ?? 0) & 1).toBe(1);
-    expect(out.text).toContain(`  salvage inspect ${filesDir}/mysql-bin.index --stats\n`);
-    expect(out.text).toContain(`  salvage inspect ${filesDir}/mysql-bin.index --include-gtids 0-1-37,0-1-38,0-1-39\n`);
-    expect(out.text).toContain(`  salvage inspect ${filesDir}/mysql-bin.000002\n`);
-    expect(out.text).toContain(`The files stay in ${filesDir} until you delete them.`);
-    expect(out.text.trimEnd().split('\n').pop()).toBe(
-      'Next: plan and apply — merging these transactions into a DR server, exactly once — come with the reconcile engine.',
-    );
+    expect(readdirSync(filesDir).sort()).toEqual([
+      'apply-again-report.json',
+      'apply-again.jsonl',
+      'apply-report.json',
+      'apply.jsonl',
+      'mysql-bin.000001',
+      'mysql-bin.000002',
+      'mysql-bin.index',
+      'plan-report.json',
+      'plan.jsonl',
+      'plan.sql',
+    ]);
+    expect(readFileSync(join(filesDir, 'apply.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(50);
+    expect(readFileSync(join(filesDir, 'plan.sql'), 'utf8')).toContain('INSERT INTO `shop`.`customers`');
   });
 
-  it('leaves no server process and no server folder behind', () => {
-    expect(serverDir).toMatch(/binlog-salvage-mdb-demo-primary-/);
-    expect(existsSync(serverDir)).toBe(false);
-    expect(processesNaming(serverDir)).toEqual([]);
+  it('leaves no server process behind', () => {
+    expect(port).toMatch(/^\d+$/);
+    expect(processesNaming(`--port=${port}`)).toEqual([]);
   });
 });
 
