@@ -150,6 +150,12 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   const session = await openSession(options.target);
   try {
     return await new SalvageRun(options, session, files, sourceId, stateSchema, t0).run();
+  } catch (e) {
+    // An abort inside the reader surfaces as the platform's AbortError: say it in our terms.
+    if (options.signal?.aborted === true && !(e instanceof EngineError)) {
+      throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request; ${options.mode === 'plan' ? 'plan wrote nothing' : 'every committed window stays applied; run the same apply again to resume'}`, {}, { cause: e });
+    }
+    throw e;
   } finally {
     await session.end();
   }

@@ -30,3 +30,26 @@ describe('library API', () => {
     expect(api.GtidSet.parse('0-1-13-22,7-1-1').toString()).toBe('0-1-13-22,7-1-1');
   });
 });
+
+describe('library API: the reconcile engine', () => {
+  it('exports plan, apply and readBinlog; readBinlog yields the committed transactions in order', async () => {
+    expect(typeof api.plan).toBe('function');
+    expect(typeof api.apply).toBe('function');
+    const gtids: string[] = [];
+    for await (const tx of api.readBinlog([`${PRIMARY}/primary-bin.index`])) gtids.push(tx.gtid ? api.gtidText(tx.gtid) : '-');
+    expect(gtids[0]).toBe('0-1-1');
+    expect(gtids).toContain('0-1-13');
+    expect(new Set(gtids).size).toBe(gtids.length);
+  });
+
+  it('readBinlog stops when its signal aborts', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const read = async (): Promise<number> => {
+      let n = 0;
+      for await (const _ of api.readBinlog([`${PRIMARY}/primary-bin.index`], { signal: ac.signal })) n++;
+      return n;
+    };
+    await expect(read()).rejects.toThrow();
+  });
+});
