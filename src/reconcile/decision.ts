@@ -13,8 +13,9 @@ import type { ConflictClass } from './classify.js';
  * `parent-missing` (a foreign key points at no row, or at a quarantined one), `row-quarantined`
  * (an earlier change to the same row is in quarantine), `transaction-quarantined` (kept whole with a
  * quarantined change of its transaction), `statement-based` (DML logged as SQL text), `no-key`
- * (update or delete of a table without a primary key) and `partial-json` (an update that carries
- * JSON diffs, not a document).
+ * (update or delete of a table without a primary key), `partial-json` (an update that carries
+ * JSON diffs, not a document), `dr-rejected` (the DR refused the transaction on its own) and
+ * `ddl` (a schema change the user chose to skip).
  */
 export type ChangeClass =
   | ConflictClass
@@ -24,7 +25,8 @@ export type ChangeClass =
   | 'statement-based'
   | 'no-key'
   | 'partial-json'
-  | 'dr-rejected';
+  | 'dr-rejected'
+  | 'ddl';
 
 /** The ledger's outcomes (issue: at least applied | merged | remapped | skipped | quarantined). */
 export type Outcome = 'applied' | 'merged' | 'remapped' | 'skipped' | 'quarantined';

@@ -147,6 +147,26 @@ export class Reconciler {
     tx.changes.forEach((change, index) => {
       pending.push(this.#decideChange(tx, change, index, writes));
     });
+    if (tx.commit === 'ddl') {
+      // The run only gets here for DDL when the user chose to skip it (the pipeline stops on DDL otherwise).
+      const decisions = tx.statements.map((st, i): ChangeDecision => ({
+        tx,
+        index: tx.changes.length + i,
+        change: null,
+        table: st.schema,
+        op: 'sql',
+        sourceKey: null,
+        class: 'ddl',
+        outcome: 'skipped',
+        newKey: null,
+        reason: 'DDL left out (--ddl skip): apply it to the DR by hand if it is needed',
+        drRow: null,
+        conflicts: [],
+        withoutHistory: true,
+        sql: st.sql,
+      }));
+      return { tx, decisions, writes: [], remaps: [] };
+    }
     tx.statements.forEach((st, i) => {
       pending.push({
         decision: {

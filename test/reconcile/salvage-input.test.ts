@@ -1,0 +1,140 @@
+/**
+ * What stops a run before anything is written (DDL in the lost range, schema drift, no starting
+ * point), what is quarantined rather than guessed (statement-based DML), and the DR's last word on
+ * a duplicate: a window the DR rejects is decided again one transaction at a time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+let primary: MariadbServer;
+let dr: MariadbServer;
+
+const TABLE = `CREATE TABLE t.people (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(80) NOT NULL, n INT NOT NULL DEFAULT 0,
+  UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+
+beforeAll(async () => {
+  [primary, dr] = await Promise.all([startMariadb({ name: 'input-primary' }), startMariadb({ name: 'input-dr', serverId: 2 })]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([primary?.stop(), dr?.stop()]);
+});
+
+/** The error `p` rejects with; fails when it resolves. */
+async function errorOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Fresh schemas on both sides, the base rows on both, then `lost` on the primary only; returns the start set and files. */
+async function stage(lost: string[], drSchema: string = TABLE, primarySchema: string = TABLE): Promise<{ start: string; files: string[] }> {
+  for (const s of [primary, dr]) {
+    await s.query('DROP DATABASE IF EXISTS t');
+    await s.query('DROP DATABASE IF EXISTS salvage');
+    await s.query('CREATE DATABASE t');
+  }
+  await primary.query(primarySchema);
+  await dr.query(drSchema);
+  for (const s of [primary, dr]) await s.query("INSERT INTO t.people (id, email) VALUES (1, 'jose@x'), (2, 'ann@x')");
+  const start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+  for (const sql of lost) await primary.query(sql);
+  await primary.flushBinaryLogs();
+  return { start, files: await primary.binlogFiles() };
+}
+
+function options(files: string[], start: string, extra: Partial<SalvageOptions> = {}): SalvageOptions {
+  return { mode: 'apply', binlogs: files, target: dr.target, start: { kind: 'from-gtid', set: start }, ...extra };
+}
+
+async function people(): Promise<unknown[]> {
+  return (await dr.query('SELECT id, email, n FROM t.people ORDER BY id')) as unknown[];
+}
+
+async function stateSchemaExists(): Promise<boolean> {
+  return ((await dr.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'salvage'")) as unknown[]).length > 0;
+}
+
+describe('salvage: input that stops the run before any write', () => {
+  it('DDL in the lost range stops with the statement and its position; --ddl skip leaves it out and says so', async () => {
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')", 'ALTER TABLE t.people ADD KEY by_n (n)', "INSERT INTO t.people (email) VALUES ('dee@x')"]);
+    const e = await errorOf(salvage(options(files, start)));
+    expect(e).toMatchObject({ code: 'SALVAGE_DDL_IN_LOST_RANGE' });
+    expect((e as Error).message).toContain('ALTER TABLE t.people ADD KEY by_n (n)');
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }]);
+    expect(await stateSchemaExists()).toBe(false);
+
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { ddl: 'skip', onLedger: (l) => ledger.push(l) }));
+    expect(report.skippedDdl.map((d) => d.sql)).toEqual(['ALTER TABLE t.people ADD KEY by_n (n)']);
+    expect(ledger.map((l) => [l.op, l.class, l.outcome])).toEqual([
+      ['insert', 'clean', 'applied'],
+      ['sql', 'ddl', 'skipped'],
+      ['insert', 'clean', 'applied'],
+    ]);
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 4, email: 'dee@x', n: 0 }]);
+  });
+
+  it('schema drift names the table and its columns, and writes nothing', async () => {
+    const drift = TABLE.replace('n INT NOT NULL DEFAULT 0,', '');
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"], drift);
+    const e = await errorOf(salvage(options(files, start)));
+    expect(e).toMatchObject({ code: 'SCHEMA_DRIFT_COLUMNS', details: { table: 't.people' } });
+    expect((e as Error).message).toBe('schema drift: t.people has 3 columns in the binlog and 2 on the DR (DR: id, email); make the DR\'s table match the primary\'s and re-run');
+    expect(await stateSchemaExists()).toBe(false);
+  });
+
+  it('a DR without GTID state and no --from is told how to give the start', async () => {
+    const fresh = await startMariadb({ name: 'input-nogtid', serverId: 3 });
+    try {
+      const { files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"]);
+      const e = await errorOf(salvage({ mode: 'plan', binlogs: files, target: fresh.target }));
+      expect(e).toMatchObject({ code: 'SALVAGE_NO_START', details: { option: '--from' } });
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
+describe('salvage: what is quarantined rather than guessed', () => {
+  it('statement-based DML is quarantined with its SQL, the rest applied', async () => {
+    const { start, files } = await stage([
+      "INSERT INTO t.people (email) VALUES ('cy@x')",
+      "SET SESSION binlog_format = 'STATEMENT'",
+      'UPDATE t.people SET n = n + 1 WHERE id = 2',
+      "SET SESSION binlog_format = 'ROW'",
+    ]);
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.op, l.class, l.outcome, l.sql ?? null])).toEqual([
+      ['insert', 'clean', 'applied', null],
+      ['sql', 'statement-based', 'quarantined', 'UPDATE t.people SET n = n + 1 WHERE id = 2'],
+    ]);
+    expect(report.quarantined).toBe(1);
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
+  });
+
+  it('a duplicate only the DR\'s collation sees (é = e under utf8mb4_general_ci) is quarantined as dr-rejected; the rest of the window applies', async () => {
+    const { start, files } = await stage([
+      "INSERT INTO t.people (email) VALUES ('cy@x')",
+      "INSERT INTO t.people (email) VALUES ('josé@x')",
+      "INSERT INTO t.people (email) VALUES ('dee@x')",
+    ], TABLE, TABLE.replace('utf8mb4_general_ci', 'utf8mb4_bin'));
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
+      [[3], 'clean', 'applied'],
+      [[4], 'dr-rejected', 'quarantined'],
+      [[5], 'clean', 'applied'],
+    ]);
+    expect(ledger[1]!.reason).toMatch(/^the DR rejected the transaction: .*Duplicate entry 'josé@x' for key 'uk_email'/);
+    expect(report.retries).toBeGreaterThanOrEqual(1);
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 5, email: 'dee@x', n: 0 }]);
+    expect(await dr.query("SELECT change_index, status, reason LIKE 'the DR rejected%' AS r FROM salvage.quarantine")).toEqual([{ change_index: 0, status: 'pending', r: 1 }]);
+  });
+});
