@@ -1,0 +1,130 @@
+/** `salvage plan` / `salvage apply` as a DBA runs them: options, files written, exit codes, credentials. */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseOptionFile } from '../../src/cli/option-file.js';
+import { APPLY_HELP, PLAN_HELP, runSalvageCommand, targetFrom, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
+
+describe('option files and credentials', () => {
+  it('reads user, password, host and port from [client] and the client sections, later values winning', () => {
+    const text = ['# a comment', '[mysqld]', 'port = 1', '[client]', 'user = dba', 'password = "s3 cr#t"', 'port=3307', '[mariadb-client]', 'host=dr.example', '[other]', 'user=nobody'].join('\n');
+    expect(parseOptionFile(text)).toEqual({ user: 'dba', password: 's3 cr#t', port: 3307, host: 'dr.example' });
+  });
+
+  it('builds the target: the env password wins, the option file fills what the URL leaves out, and nothing shows the password', () => {
+    const dir = tmpdir();
+    const home = join(dir, `salvage-home-${process.pid}`);
+    const t1 = targetFrom('mysql://127.0.0.1:3399', 'DR_PW', undefined, { DR_PW: 'from-env' }, home);
+    expect(t1).toMatchObject({ user: 'root', password: 'from-env', port: 3399, redacted: 'mysql://root:***@127.0.0.1:3399' });
+    expect(() => targetFrom('mysql://127.0.0.1:3399', 'MISSING', undefined, {}, home)).toThrow(UsageError);
+  });
+
+  it('takes the user and password from --defaults-file when the URL has none', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'salvage-cnf-'));
+    try {
+      const cnf = join(dir, 'my.cnf');
+      await writeFile(cnf, '[client]\nuser=dba\npassword=pw\n');
+      expect(targetFrom('mysql://127.0.0.1:3399', undefined, cnf, {}, undefined)).toMatchObject({ user: 'dba', password: 'pw', redacted: 'mysql://dba:***@127.0.0.1:3399' });
+      expect(() => targetFrom('mysql://127.0.0.1:3399', undefined, join(dir, 'missing.cnf'), {}, undefined)).toThrow(/--defaults-file: cannot read/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('usage', () => {
+  it('--help teaches with an example, and bad usage is a UsageError (exit 2)', async () => {
+    expect(PLAN_HELP).toContain('Example:');
+    expect(APPLY_HELP).toContain('--target-password-env');
+    await expect(runSalvageCommand('plan', [], new Capture(), new Capture(), ENV)).rejects.toThrow(/name the failed primary's binlogs with --binlog/);
+    await expect(runSalvageCommand('plan', ['--binlog', 'x'], new Capture(), new Capture(), ENV)).rejects.toThrow(/--target mysql:\/\/user@host:port \(the DR\) is required/);
+    await expect(runSalvageCommand('apply', ['--binlog', 'x', '--target', 'mysql://h', '--sql', 'f'], new Capture(), new Capture(), ENV)).rejects.toThrow(/--sql is a plan option/);
+    await expect(runSalvageCommand('apply', ['--binlog', 'x', '--target', 'mysql://h', '--from', 'nope'], new Capture(), new Capture(), ENV)).rejects.toThrow(/--from takes FILE:POS/);
+    await expect(runSalvageCommand('apply', ['--binlog', 'x', '--target', 'mysql://h', '--window', '0'], new Capture(), new Capture(), ENV)).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('refuses a configuration asking for strategies this version does not carry out', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'salvage-cfg-'));
+    try {
+      const cfg = join(dir, 'c.json');
+      await writeFile(cfg, JSON.stringify({ tables: { 'shop.customers': { columns: { balance: 'delta' } } } }));
+      await expect(runSalvageCommand('plan', ['--binlog', 'x', '--target', 'mysql://h', '--config', cfg], new Capture(), new Capture(), ENV)).rejects.toThrow(
+        'remove or wait for support of: tables."shop.customers".columns.balance',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('plan and apply against throwaway servers', () => {
+  let primary: MariadbServer;
+  let dr: MariadbServer;
+  let dir: string;
+  let files: string[];
+  let start: string;
+
+  beforeAll(async () => {
+    [primary, dr] = await Promise.all([startMariadb({ name: 'cli-primary' }), startMariadb({ name: 'cli-dr', serverId: 2 })]);
+    dir = await mkdtemp(join(tmpdir(), 'salvage-cli-'));
+    for (const s of [primary, dr]) {
+      await s.query('CREATE DATABASE t');
+      await s.query('CREATE TABLE t.kv (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(20) NOT NULL, UNIQUE KEY uk_k (k)) ENGINE=InnoDB');
+      await s.query("INSERT INTO t.kv (k) VALUES ('a')");
+    }
+    start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+    await primary.query("INSERT INTO t.kv (k) VALUES ('b')");
+    await primary.query("INSERT INTO t.kv (k) VALUES ('c')");
+    await dr.query("INSERT INTO t.kv (k) VALUES ('c')");
+    await primary.flushBinaryLogs();
+    files = await primary.binlogFiles();
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([primary?.stop(), dr?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plan writes the SQL, the ledger and the report, exits 3 for quarantine, and touches nothing', async () => {
+    const out = new Capture();
+    const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--sql', join(dir, 'p.sql'), '--ledger', join(dir, 'p.jsonl'), '--report', join(dir, 'p.json'), '--quiet'];
+    expect(await runSalvageCommand('plan', args, out, new Capture(), ENV)).toBe(3);
+    const sql = await readFile(join(dir, 'p.sql'), 'utf8');
+    expect(sql.split('\n').filter((l) => !l.startsWith('--') && l !== '')).toEqual(["INSERT INTO `t`.`kv` (`id`, `k`) VALUES (4, 'b');"]);
+    const ledger = (await readFile(join(dir, 'p.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(ledger.map((l) => [l['key'], l['class'], l['outcome'], l['newKey'] ?? null])).toEqual([
+      // Above the DR's ids and above every id the lost range inserts (3): 4.
+      [[2], 'insert-pk-taken', 'remapped', [4]],
+      [[3], 'insert-unique-taken', 'quarantined', null],
+    ]);
+    const report = JSON.parse(await readFile(join(dir, 'p.json'), 'utf8')) as Record<string, unknown>;
+    expect(report['outcomes']).toEqual({ applied: 0, merged: 0, remapped: 1, skipped: 0, quarantined: 1 });
+    expect(out.text).toContain('outcomes: 0 applied, 0 merged, 1 remapped, 0 skipped, 1 quarantined\n');
+    expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }]);
+  });
+
+  it('apply merges and exits 3; a second apply exits 0 with nothing to do', async () => {
+    const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet'];
+    const out = new Capture();
+    expect(await runSalvageCommand('apply', args, out, new Capture(), ENV)).toBe(3);
+    expect(out.text).toContain("quarantined: 1 change(s) were held back for review — SELECT * FROM salvage.quarantine WHERE status = 'pending'");
+    expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }, { id: 4, k: 'b' }]);
+    const again = new Capture();
+    expect(await runSalvageCommand('apply', [...args, '--json'], again, new Capture(), ENV)).toBe(0);
+    expect((JSON.parse(again.text) as { lost: { transactions: number } }).lost.transactions).toBe(0);
+  });
+});
