@@ -145,7 +145,11 @@ export class Reconciler {
     const pending: Pending[] = [];
     const writes: WriteOp[] = [];
     tx.changes.forEach((change, index) => {
-      pending.push(this.#decideChange(tx, change, index, writes));
+      const p = this.#decideChange(tx, change, index, writes);
+      // Held back at once, so later changes of the same transaction that depend on it see it
+      // (a window the DR rejects rolls the index back with everything else).
+      if (p.decision.outcome === 'quarantined') for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, index));
+      pending.push(p);
     });
     if (tx.commit === 'ddl') {
       // The run only gets here for DDL when the user chose to skip it (the pipeline stops on DDL otherwise).
