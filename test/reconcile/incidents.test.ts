@@ -533,9 +533,8 @@ for (const c of CASES) {
     });
 
     it('row by row (keepTransactionsWhole false), holds back a child whose parent in the same transaction was quarantined', () => {
-      // Engine bug (seed 9): the quarantine index learns a transaction's quarantined rows only after the
-      // whole transaction is decided, so a note inserted with the held-back case-clash order is checked
-      // against the DR's own order with the same id, found "present", and applied pointing at it.
+      // Kept as found (seed 9): a note inserted with the held-back case-clash order must not be checked
+      // against the DR's own order with the same id; the quarantine index learns a held change at once.
       const { caseClash } = o.staged.workload;
       const orders = o.lost.flat().filter((ch) => ch.table === 'shop.orders' && ch.op === 'insert' && ch.parentId === caseClash.primaryId);
       const notes = o.lost.flat().filter((ch) => ch.table === 'shop.order_notes' && ch.op === 'insert' && orders.some((ord) => ord.gtid === ch.gtid && ord.id === ch.parentId));
