@@ -32,7 +32,12 @@ const LOST = [
   "INSERT INTO shop.customers (email, name) VALUES ('Zed@X', 'Zed P')",
   'DELETE FROM shop.orders WHERE id = 2',
 ];
-const DR_OWN = ["INSERT INTO shop.customers (email, name) VALUES ('zed@x', 'Zed D')", "UPDATE shop.customers SET name = 'Benjamin' WHERE id = 2"];
+// The DR's own note on order 2 is what the cascade guard protects when the lost delete of order 2 arrives.
+const DR_OWN = [
+  "INSERT INTO shop.customers (email, name) VALUES ('zed@x', 'Zed D')",
+  "UPDATE shop.customers SET name = 'Benjamin' WHERE id = 2",
+  "INSERT INTO shop.notes (order_id, body) VALUES (2, 'dr note')",
+];
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -88,23 +93,27 @@ describe('salvage plan and apply on a hand-built incident', () => {
     const report = await run('plan', ledger, sql);
     expect(await drTables()).toEqual(before);
     expect(await rows(dr, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'salvage'")).toEqual([]);
-    expect(report.outcomes).toEqual({ applied: 3, merged: 1, remapped: 1, skipped: 0, quarantined: 1 });
+    expect(report.outcomes).toEqual({ applied: 1, merged: 1, remapped: 2, skipped: 0, quarantined: 2 });
     expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
       ['shop.customers', 'insert', 'insert-pk-taken', 'remapped'],
       ['shop.orders', 'insert', 'clean', 'applied'],
-      ['shop.notes', 'insert', 'clean', 'applied'],
+      ['shop.notes', 'insert', 'insert-pk-taken', 'remapped'],
       ['shop.customers', 'update', 'update-diverged', 'merged'],
       ['shop.customers', 'insert', 'insert-unique-taken', 'quarantined'],
-      ['shop.orders', 'delete', 'clean', 'applied'],
+      ['shop.orders', 'delete', 'clean', 'quarantined'],
     ]);
+    expect(ledger[5]!.reason).toBe('cascade guard: 1 row(s) of shop.notes still point at it (config:order_id, a logical reference)');
     expect(sql.some((s) => s.startsWith('INSERT INTO `shop`.`customers`') && s.includes("'alice@x'") && s.includes('(6,'))).toBe(true);
   });
 
   it('apply merges exactly, then a second apply changes nothing', async () => {
     const ledger: LedgerLine[] = [];
     const report = await run('apply', ledger);
-    expect(report.outcomes).toEqual({ applied: 3, merged: 1, remapped: 1, skipped: 0, quarantined: 1 });
-    expect(report.remaps).toEqual([{ table: 'shop.customers', oldKey: [4], newKey: [6], at: expect.stringMatching(/^0-1-\d+$/) }]);
+    expect(report.outcomes).toEqual({ applied: 1, merged: 1, remapped: 2, skipped: 0, quarantined: 2 });
+    expect(report.remaps).toEqual([
+      { table: 'shop.customers', oldKey: [4], newKey: [6], at: expect.stringMatching(/^0-1-\d+$/) },
+      { table: 'shop.notes', oldKey: [2], newKey: [3], at: expect.stringMatching(/^0-1-\d+$/) },
+    ]);
     expect(await drTables()).toEqual({
       customers: [
         { id: 1, email: 'ann@x', name: 'Ann' },
@@ -115,16 +124,21 @@ describe('salvage plan and apply on a hand-built incident', () => {
       ],
       orders: [
         { id: 1, customer_id: 1, total: '10.00' },
+        { id: 2, customer_id: 2, total: '20.00' },
         { id: 3, customer_id: 6, total: '44.00' },
       ],
       notes: [
         { id: 1, order_id: 1, body: 'first' },
-        { id: 2, order_id: 3, body: 'for alice' },
+        { id: 2, order_id: 2, body: 'dr note' },
+        { id: 3, order_id: 3, body: 'for alice' },
       ],
     });
     const ledgerRows = await rows(dr, 'SELECT table_name, op, class, outcome, new_key FROM salvage.ledger ORDER BY seq');
     expect(ledgerRows).toHaveLength(6);
-    expect(await rows(dr, "SELECT table_name, status FROM salvage.quarantine")).toEqual([{ table_name: 'shop.customers', status: 'pending' }]);
+    expect(await rows(dr, 'SELECT table_name, status FROM salvage.quarantine ORDER BY id')).toEqual([
+      { table_name: 'shop.customers', status: 'pending' },
+      { table_name: 'shop.orders', status: 'pending' },
+    ]);
     const again = await run('apply');
     expect(again.lost.transactions).toBe(0);
     expect(again.outcomes).toEqual({ applied: 0, merged: 0, remapped: 0, skipped: 0, quarantined: 0 });
