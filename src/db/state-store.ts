@@ -160,6 +160,12 @@ export async function readCheckpoint(session: SqlSession, schema: string, source
   };
 }
 
+/** The GTID sets of every source's checkpoint: a GTID names one transaction whatever the files it was read from were called. */
+export async function checkpointGtidSets(session: SqlSession, schema: string): Promise<string[]> {
+  const { rows } = await run(session, `SELECT gtid_set FROM ${stateTable(schema, 'checkpoint')} WHERE gtid_set IS NOT NULL`);
+  return rows.map((r) => String(r['gtid_set']));
+}
+
 /** Upserts the checkpoint of `checkpoint.sourceId`, in the caller's transaction. */
 export async function writeCheckpoint(session: SqlSession, schema: string, checkpoint: Checkpoint): Promise<void> {
   const values = [checkpoint.gtidSet, checkpoint.file, checkpoint.pos === null ? null : checkpoint.pos.toString(), checkpoint.runId];

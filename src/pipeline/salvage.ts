@@ -27,6 +27,7 @@ import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import {
+  checkpointGtidSets,
   finishRun,
   loadKeyMap,
   pendingQuarantineRows,
@@ -220,7 +221,9 @@ class SalvageRun {
     const stateExists = await schemaExists(this.#dr, this.#schema);
     const stored = stateExists ? await readCheckpoint(this.#dr, this.#schema, this.#sourceId) : undefined;
     const rule = o.start ?? this.#gtidRule(dr);
-    const checkpoint = toLostCheckpoint(stored);
+    // GTIDs applied under any source id count: the same binlogs copied under another name are the same transactions.
+    const otherGtids = stateExists ? await checkpointGtidSets(this.#dr, this.#schema) : [];
+    const checkpoint = toLostCheckpoint(stored, otherGtids);
     const scanFilter = createLostFilter(rule, { checkpoint });
     const tScan = performance.now();
     this.#scan = await scanLostRange(this.#files, scanFilter, { verifyChecksums: o.verifyChecksums, signal: o.signal });
@@ -344,8 +347,7 @@ class SalvageRun {
       return;
     }
     for (let attempt = 0; ; attempt++) {
-      const km = this.#reconciler.keyMap.mark();
-      const qm = this.#reconciler.quarantine.mark();
+      const mark = this.#reconciler.mark();
       try {
         await this.#dr.query('START TRANSACTION');
         const results = await this.#decide(window);
@@ -354,9 +356,7 @@ class SalvageRun {
         return;
       } catch (e) {
         await this.#dr.query('ROLLBACK').catch(() => undefined);
-        this.#reconciler.clearStates();
-        this.#reconciler.keyMap.rollbackTo(km);
-        this.#reconciler.quarantine.rollbackTo(qm);
+        this.#reconciler.rollbackTo(mark);
         if (!(e instanceof EngineError)) throw e;
         if (e.retryable && attempt < MAX_RETRIES) {
           this.#retries++;
@@ -549,11 +549,12 @@ function point(tx: Transaction | null): TransactionPoint | null {
   return { gtid: tx.gtid === null ? null : gtidText(tx.gtid), file: basename(tx.file), pos: tx.pos, timestamp: new Date(tx.timestamp * 1000).toISOString() };
 }
 
-function toLostCheckpoint(stored: StoredCheckpoint | undefined): LostCheckpoint | undefined {
-  if (stored === undefined) return undefined;
+function toLostCheckpoint(stored: StoredCheckpoint | undefined, gtidSets: readonly string[]): LostCheckpoint | undefined {
+  if (stored === undefined && gtidSets.length === 0) return undefined;
+  const gtids = GtidSet.parse([stored?.gtidSet ?? '', ...gtidSets].filter((g) => g !== '').join(','));
   return {
-    ...(stored.gtidSet ? { gtids: GtidSet.parse(stored.gtidSet) } : {}),
-    ...(stored.file !== null && stored.pos !== null ? { position: { file: stored.file, pos: Number(stored.pos) } } : {}),
+    ...(gtids.isEmpty ? {} : { gtids }),
+    ...(stored !== undefined && stored.file !== null && stored.pos !== null ? { position: { file: stored.file, pos: Number(stored.pos) } } : {}),
   };
 }
 

@@ -87,6 +87,11 @@ export class KeyMap {
     return this.#tables.get(tableKey(schema, table))?.forward.get(canonicalKey(oldKey))?.newKey;
   }
 
+  /** Whether `key` is the new key of some remapped row of the table (a row this engine re-keyed onto it). */
+  isTarget(schema: string, table: string, key: readonly (ColumnValue | undefined)[]): boolean {
+    return this.#tables.get(tableKey(schema, table))?.targets.has(canonicalKey(key)) === true;
+  }
+
   /** Same as `get` for a key already in canonical form. */
   getCanonical(schema: string, table: string, canonical: string): KeyValues | undefined {
     return this.#tables.get(tableKey(schema, table))?.forward.get(canonical)?.newKey;

@@ -83,9 +83,19 @@ export function changeLabel(tx: Transaction, index: number): string {
   return `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}`;
 }
 
+/** See Reconciler.mark. */
+export interface ReconcilerMark {
+  readonly keyMap: number;
+  readonly quarantine: number;
+  readonly floors: ReadonlyMap<TableSchema, bigint>;
+}
+
 interface Pending {
   readonly decision: ChangeDecision;
-  /** The rewritten change's key on the DR, for the quarantine index. */
+  /**
+   * The source rows it holds back when quarantined: its own source key (the key the binlog logged,
+   * before any remap), so later changes of the same source record follow it into quarantine.
+   */
   readonly drKeys: readonly { table: string; pk: string }[];
 }
 
@@ -137,11 +147,32 @@ export class Reconciler {
     return applyRemaps(changes, this.#keyMap, this.#catalog).changes;
   }
 
+  /** A point to roll back to when the DR rejects a window: key map, quarantine index and key floors. */
+  mark(): ReconcilerMark {
+    return { keyMap: this.#keyMap.mark(), quarantine: this.#quarantine.mark(), floors: new Map(this.#floors) };
+  }
+
+  /** Undoes every remap, hold and key reservation since `mark`, and forgets the overlay. */
+  rollbackTo(mark: ReconcilerMark): void {
+    this.#keyMap.rollbackTo(mark.keyMap);
+    this.#quarantine.rollbackTo(mark.quarantine);
+    this.#restoreFloors(mark.floors);
+    this.clearStates();
+  }
+
+  #restoreFloors(floors: ReadonlyMap<TableSchema, bigint>): void {
+    this.#floors.clear();
+    for (const [t, f] of floors) this.#floors.set(t, f);
+  }
+
   /** Decides one source transaction; its decisions stand in the overlay for the ones after it. */
   decide(tx: Transaction): TransactionResult {
     const marks = new Map<TableState, number>();
     for (const s of this.#states.values()) marks.set(s, s.mark());
     const keyMark = this.#keyMap.mark();
+    // A remap of a transaction held back whole gives its id back, so a run decided in other windows
+    // or resumed after a crash hands out the same ids.
+    const floors = new Map(this.#floors);
     const pending: Pending[] = [];
     const writes: WriteOp[] = [];
     tx.changes.forEach((change, index) => {
@@ -198,6 +229,7 @@ export class Reconciler {
       for (const [s, m] of marks) s.rollbackTo(m);
       for (const s of this.#states.values()) if (!marks.has(s)) s.rollbackTo(0);
       this.#keyMap.rollbackTo(keyMark);
+      this.#restoreFloors(floors);
       const why = `kept whole with ${changeLabel(tx, quarantined.decision.index)} (${quarantined.decision.class})`;
       const decisions = pending.map((p): ChangeDecision => {
         const d = p.decision;
@@ -235,10 +267,9 @@ export class Reconciler {
     const drKey = drKeyValues === null ? null : rowKey(drKeyValues);
     const movedKey = drKeyValues !== null && sourceKey !== null && rowKey(sourceKey) !== drKey ? drKeyValues : null;
     const base = { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow: null, conflicts: [] as readonly string[], withoutHistory: true };
-    const drKeys: { table: string; pk: string }[] = [];
-    if (drKey !== null) drKeys.push({ table: qualified, pk: drKey });
+    // Held rows are source identities: a remapped row's new key may equal another source row's id.
     const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
-    if (sourcePk !== null && sourcePk !== drKey) drKeys.push({ table: qualified, pk: sourcePk });
+    const drKeys: { table: string; pk: string }[] = sourcePk === null ? [] : [{ table: qualified, pk: sourcePk }];
     const quarantine = (cls: ChangeClass, reason: string, drRow: RowImage | null = null): Pending => ({ decision: { ...base, class: cls, outcome: 'quarantined', reason, drRow }, drKeys });
     const done = (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra: Partial<ChangeDecision> = {}): Pending => ({
       decision: { ...base, class: cls, outcome, reason, drRow, ...extra },
@@ -254,7 +285,7 @@ export class Reconciler {
       if (origin !== undefined) return quarantine('row-quarantined', `an earlier change of this row is quarantined (${origin})`);
     }
     if (change.after !== null) {
-      const missing = this.#missingParent(table, state, change);
+      const missing = this.#missingParent(table, state, change, original);
       if (missing !== null) return quarantine('parent-missing', missing);
     }
 
@@ -267,7 +298,12 @@ export class Reconciler {
       }
     }
     const pkIsAutoIncrement = table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column;
-    const c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement });
+    // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
+    // (one the key map moved there), whatever the values: never "already applied", never merged into it.
+    if (change.op === 'insert' && movedKey === null && drRowByPk !== null && pkIsAutoIncrement && drKeyValues !== null && this.#keyMap.isTarget(t.schema, t.table, drKeyValues)) {
+      c = { ...c, class: 'insert-pk-taken', drRow: drRowByPk };
+    }
 
     switch (c.class) {
       case 'already-applied':
@@ -361,7 +397,7 @@ export class Reconciler {
       return state.knows(pk) && state.row(pk) !== null;
     });
     const fresh = allocator.next();
-    this.#floors.set(table, fresh + 1n);
+    const before = this.#floors.get(table);
     const newKey: ColumnValue[] = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
     const rekeyed = remapInsert(change, newKey, this.#keyMap, this.#catalog);
     const row = rekeyed.after as RowImage;
@@ -371,9 +407,12 @@ export class Reconciler {
       const holder = k === null ? undefined : state.rowsBy(`uk:${uk.name}`, k)[0];
       if (holder !== undefined) {
         this.#keyMap.rollbackTo(this.#keyMap.mark() - 1);
+        if (before === undefined) this.#floors.delete(table);
+        else this.#floors.set(table, before);
         return quarantine('insert-unique-taken', `its id is taken by a different DR record, and another DR row holds unique key ${uk.name}`, holder);
       }
     }
+    this.#floors.set(table, fresh + 1n);
     writes.push({ kind: 'insert', table, row });
     state.put(row);
     return done('insert-pk-taken', 'remapped', `the DR gave id ${keyText(state.keyValues(change.after as RowImage) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
@@ -412,11 +451,13 @@ export class Reconciler {
   }
 
   /** Why a change's foreign key points nowhere (a missing or quarantined parent), or null. */
-  #missingParent(table: TableSchema, state: TableState, change: RowChange): string | null {
+  #missingParent(table: TableSchema, state: TableState, change: RowChange, original: RowChange): string | null {
     const after = change.after as RowImage;
     for (const fk of table.foreignKeys) {
       const positions = fk.columns.map((col) => state.position(col));
       const values = positions.map((p) => after[p]);
+      // Held parents are source identities: judged on the value the binlog logged, before a remap.
+      const sourceValues = positions.map((p) => original.after?.[p]);
       if (values.some((v) => v === undefined || v === null)) continue;
       if (change.op === 'update' && change.before !== null && positions.every((p) => sameValue(change.before?.[p], after[p], table.columns[p] ?? null))) continue;
       const parent = this.#catalog.get(fk.refSchema, fk.refTable);
@@ -425,7 +466,8 @@ export class Reconciler {
       const asPk = asPrimaryKey(parent, fk.refColumns, values);
       if (asPk !== null) {
         const pk = rowKey(asPk);
-        const origin = this.#quarantine.origin(`${parent.schema}.${parent.table}`, pk);
+        const sourcePk = asPrimaryKey(parent, fk.refColumns, sourceValues);
+        const origin = sourcePk === null || sourcePk.some((v) => v === undefined || v === null) ? undefined : this.#quarantine.origin(`${parent.schema}.${parent.table}`, rowKey(sourcePk));
         const shown = keyText(asPk as ColumnValue[]);
         if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${shown} is quarantined (${origin})`;
         if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${shown} is not on the DR (${fk.name})`;

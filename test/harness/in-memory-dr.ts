@@ -1,0 +1,410 @@
+/**
+ * An in-memory DR for the reconcile core's property tests (DESIGN.md "Strategies", the invariants
+ * paragraph: "an in-memory relational oracle with PK, UK under collation, FK, AUTO_INCREMENT").
+ * Written apart from the engine on purpose: keys, folds and lookups here share no code with
+ * src/reconcile, so the oracle cannot agree with a bug by construction.
+ *
+ * Rows are full images in column order. Unique keys compare strings under a `_ci` collation
+ * lower-cased (what utf8mb4_general_ci does to ASCII); every write checks the primary key and every
+ * unique key at once and throws on a violation, as InnoDB does per row. Foreign keys (declared and
+ * logical) are not enforced on write (salvage runs with foreign_key_checks=0) but are checked by
+ * `violations()` afterwards. The AUTO_INCREMENT counter follows InnoDB: an explicit value at or
+ * above it moves it past that value.
+ *
+ * `runReconcile` is the DB-backed driver of src/pipeline/salvage.ts (#decide, #processWindow,
+ * #raiseKeyFloors) with this DR in place of the server.
+ */
+import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
+import type { Transaction } from '../../src/binlog/transaction.js';
+import { EngineError } from '../../src/errors.js';
+import { addLogicalReferences, createSchemaCatalog, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
+import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/reconcile/decision.js';
+import { KeyMap } from '../../src/reconcile/key-map.js';
+import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
+import { collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
+
+export const OracleErrorCode = {
+  /** A write would give a primary key to a second row. */
+  PkDuplicate: 'ORACLE_PK_DUPLICATE',
+  /** A write would give a unique value (under the column's collation) to a second row. */
+  UkDuplicate: 'ORACLE_UK_DUPLICATE',
+  /** An update or delete names a row that is not there (the engine's overlay disagreed with the DR). */
+  NoRow: 'ORACLE_NO_ROW',
+  UnknownTable: 'ORACLE_UNKNOWN_TABLE',
+  UnknownColumn: 'ORACLE_UNKNOWN_COLUMN',
+} as const;
+export type OracleErrorCode = (typeof OracleErrorCode)[keyof typeof OracleErrorCode];
+
+/** Every table's rows in primary-key order, integers as numbers: equal DRs give `toEqual` snapshots. */
+export type DrSnapshot = Record<string, RowImage[]>;
+
+interface MemTable {
+  readonly schema: TableSchema;
+  readonly pk: readonly number[];
+  readonly uniques: readonly { readonly name: string; readonly positions: readonly number[] }[];
+  readonly rows: Map<string, RowImage>;
+  /** AUTO_INCREMENT column position, or -1. */
+  readonly aiPos: number;
+  counter: bigint;
+}
+
+/** A number within ±(2^53−1) for a bigint, as the decoder holds integers. */
+function plainInt(v: ColumnValue | undefined): ColumnValue | undefined {
+  if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(v);
+  return v;
+}
+
+/** The oracle's own key text for a tuple, strings folded under `_ci` collations. */
+function foldKey(values: readonly (ColumnValue | undefined)[], collations: readonly (string | null)[]): string {
+  return values
+    .map((v, i) => {
+      if (v === null || v === undefined) return 'N';
+      if (typeof v === 'number' || typeof v === 'bigint') return `i${BigInt(v).toString()}`;
+      if (typeof v === 'string') return `s${JSON.stringify((collations[i] ?? '').endsWith('_ci') ? v.toLowerCase() : v)}`;
+      return `x${String(v)}`;
+    })
+    .join('|');
+}
+
+function qualified(t: { schema: string; table: string }): string {
+  return `${t.schema}.${t.table}`;
+}
+
+export class InMemoryDr {
+  readonly #tables = new Map<string, MemTable>();
+  readonly #logical: LogicalReferences;
+
+  /** A DR holding `tables` (empty, counters at each schema's `autoIncrement.next`) and the configuration's logical references. */
+  constructor(tables: readonly TableSchema[], logical: LogicalReferences = {}) {
+    this.#logical = logical;
+    for (const schema of tables) {
+      const pos = (name: string): number => {
+        const i = schema.columns.findIndex((c) => c.name === name);
+        if (i === -1) throw new EngineError(OracleErrorCode.UnknownColumn, `${qualified(schema)} has no column ${name}`);
+        return i;
+      };
+      this.#tables.set(qualified(schema), {
+        schema,
+        pk: (schema.primaryKey ?? []).map(pos),
+        uniques: schema.uniqueKeys.map((u) => ({ name: u.name, positions: u.columns.map(pos) })),
+        rows: new Map(),
+        aiPos: schema.autoIncrement === null ? -1 : pos(schema.autoIncrement.column),
+        counter: schema.autoIncrement?.next ?? 1n,
+      });
+    }
+  }
+
+  /** The tables as introspection would see them now: AUTO_INCREMENT at the current counter, logical references added. */
+  catalog(): SchemaCatalog {
+    const tables = [...this.#tables.values()].map((t) => (t.schema.autoIncrement === null ? t.schema : { ...t.schema, autoIncrement: { column: t.schema.autoIncrement.column, next: t.counter } }));
+    const catalog = createSchemaCatalog(tables);
+    return Object.keys(this.#logical).length === 0 ? catalog : addLogicalReferences(catalog, this.#logical);
+  }
+
+  /** A deep copy (rows are copied, so the two never share an image). */
+  clone(): InMemoryDr {
+    const copy = new InMemoryDr([...this.#tables.values()].map((t) => t.schema), this.#logical);
+    for (const [name, t] of this.#tables) {
+      const c = copy.#table(name);
+      c.counter = t.counter;
+      for (const [k, row] of t.rows) c.rows.set(k, row.slice());
+    }
+    return copy;
+  }
+
+  /** Hands out the next AUTO_INCREMENT value of `table` (an application's INSERT without an id). */
+  allocate(table: string): number {
+    const t = this.#table(table);
+    const v = t.counter;
+    t.counter = v + 1n;
+    return Number(v);
+  }
+
+  /** Moves the AUTO_INCREMENT counter (a DR whose counter jumped at the failover). */
+  setAutoIncrement(table: string, next: bigint): void {
+    this.#table(table).counter = next;
+  }
+
+  /** The value the DR would hand out next. */
+  autoIncrementNext(table: string): bigint {
+    return this.#table(table).counter;
+  }
+
+  /** MAX of the AUTO_INCREMENT column, or null for an empty table. */
+  maxKey(table: string): bigint | null {
+    const t = this.#table(table);
+    let max: bigint | null = null;
+    for (const row of t.rows.values()) {
+      const v = row[t.aiPos];
+      if (typeof v !== 'number' && typeof v !== 'bigint') continue;
+      const b = BigInt(v);
+      if (max === null || b > max) max = b;
+    }
+    return max;
+  }
+
+  /** Rows of `table` in primary-key order (copies). */
+  rows(table: string): RowImage[] {
+    const t = this.#table(table);
+    return [...t.rows.values()].sort((a, b) => compareKeys(t, a, b)).map((r) => r.slice());
+  }
+
+  /** The row with primary key `key`, or null (a copy). */
+  row(table: string, key: readonly ColumnValue[]): RowImage | null {
+    const t = this.#table(table);
+    return t.rows.get(this.#pkText(t, key))?.slice() ?? null;
+  }
+
+  /** The row holding `values` in unique key `uk` under its collation, if any (a copy). */
+  holder(table: string, uk: string, values: readonly ColumnValue[]): RowImage | null {
+    const t = this.#table(table);
+    const u = t.uniques.find((x) => x.name === uk);
+    if (u === undefined) throw new EngineError(OracleErrorCode.UnknownColumn, `${table} has no unique key ${uk}`);
+    const collations = u.positions.map((p) => t.schema.columns[p]?.collation ?? null);
+    const want = foldKey(values, collations);
+    for (const row of t.rows.values()) if (foldKey(u.positions.map((p) => row[p]), collations) === want) return row.slice();
+    return null;
+  }
+
+  insert(table: string, row: RowImage): void {
+    const t = this.#table(table);
+    const image = row.map(plainInt);
+    const k = this.#pkText(t, t.pk.map((p) => image[p] as ColumnValue));
+    if (t.rows.has(k)) throw new EngineError(OracleErrorCode.PkDuplicate, `${table}: duplicate primary key ${k}`, { table, key: k });
+    this.#checkUnique(t, image, null);
+    t.rows.set(k, image);
+    if (t.aiPos !== -1) {
+      const v = image[t.aiPos];
+      if ((typeof v === 'number' || typeof v === 'bigint') && BigInt(v) >= t.counter) t.counter = BigInt(v) + 1n;
+    }
+  }
+
+  /** Sets `set` (column name → value) on the row with primary key `key`; returns the row before. */
+  update(table: string, key: readonly ColumnValue[], set: Readonly<Record<string, ColumnValue>>): RowImage {
+    const t = this.#table(table);
+    const k = this.#pkText(t, key);
+    const old = t.rows.get(k);
+    if (old === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: update of missing row ${k}`, { table, key: k });
+    const next = old.slice();
+    for (const [name, v] of Object.entries(set)) {
+      const i = t.schema.columns.findIndex((c) => c.name === name);
+      if (i === -1) throw new EngineError(OracleErrorCode.UnknownColumn, `${table} has no column ${name}`, { table, column: name });
+      next[i] = plainInt(v);
+    }
+    const nk = this.#pkText(t, t.pk.map((p) => next[p] as ColumnValue));
+    if (nk !== k && t.rows.has(nk)) throw new EngineError(OracleErrorCode.PkDuplicate, `${table}: update moves ${k} onto existing ${nk}`, { table, key: nk });
+    this.#checkUnique(t, next, k);
+    t.rows.delete(k);
+    t.rows.set(nk, next);
+    return old.slice();
+  }
+
+  /** Deletes the row with primary key `key`; returns it. */
+  delete(table: string, key: readonly ColumnValue[]): RowImage {
+    const t = this.#table(table);
+    const k = this.#pkText(t, key);
+    const old = t.rows.get(k);
+    if (old === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: delete of missing row ${k}`, { table, key: k });
+    t.rows.delete(k);
+    return old;
+  }
+
+  /** What the batched read of salvage.ts returns for `request`: rows whose `columns` equal one of `keys` under the columns' collations. */
+  answer(request: ReadRequest): RowImage[] {
+    const t = this.#table(qualified(request.table));
+    const positions = request.columns.map((c) => {
+      const i = t.schema.columns.findIndex((col) => col.name === c);
+      if (i === -1) throw new EngineError(OracleErrorCode.UnknownColumn, `${qualified(request.table)} has no column ${c}`);
+      return i;
+    });
+    const collations = positions.map((p) => t.schema.columns[p]?.collation ?? null);
+    const wanted = new Set(request.keys.map((k) => foldKey(k, collations)));
+    const out: RowImage[] = [];
+    for (const row of t.rows.values()) if (wanted.has(foldKey(positions.map((p) => row[p]), collations))) out.push(row.slice());
+    return out.sort((a, b) => compareKeys(t, a, b));
+  }
+
+  /** Applies reconciler writes in order; the first violation throws (and leaves the writes before it applied). */
+  apply(writes: readonly WriteOp[]): void {
+    for (const w of writes) {
+      const name = qualified(w.table);
+      switch (w.kind) {
+        case 'insert':
+          this.insert(name, w.row);
+          break;
+        case 'update':
+          this.update(name, w.key, w.set);
+          break;
+        case 'delete':
+          this.delete(name, w.key);
+          break;
+      }
+    }
+  }
+
+  snapshot(): DrSnapshot {
+    const out: DrSnapshot = {};
+    for (const name of [...this.#tables.keys()].sort()) out[name] = this.rows(name);
+    return out;
+  }
+
+  /** Broken constraints, described: unique values held twice (under collation) and foreign keys (declared and logical) pointing nowhere. */
+  violations(): string[] {
+    const found: string[] = [];
+    for (const [name, t] of this.#tables) {
+      for (const u of t.uniques) {
+        const collations = u.positions.map((p) => t.schema.columns[p]?.collation ?? null);
+        const seen = new Map<string, string>();
+        for (const [k, row] of t.rows) {
+          const values = u.positions.map((p) => row[p]);
+          if (values.some((v) => v === null || v === undefined)) continue;
+          const f = foldKey(values, collations);
+          const other = seen.get(f);
+          if (other !== undefined) found.push(`${name}.${u.name}: rows ${other} and ${k} both hold ${f}`);
+          else seen.set(f, k);
+        }
+      }
+    }
+    for (const schema of this.catalog().tables) {
+      const t = this.#table(qualified(schema));
+      for (const fk of schema.foreignKeys) {
+        const parent = this.#table(`${fk.refSchema}.${fk.refTable}`);
+        const cols = fk.columns.map((c) => schema.columns.findIndex((x) => x.name === c));
+        const refCols = fk.refColumns.map((c) => parent.schema.columns.findIndex((x) => x.name === c));
+        const collations = refCols.map((p) => parent.schema.columns[p]?.collation ?? null);
+        const keys = new Set([...parent.rows.values()].map((r) => foldKey(refCols.map((p) => r[p]), collations)));
+        for (const [k, row] of t.rows) {
+          const values = cols.map((p) => row[p]);
+          if (values.some((v) => v === null || v === undefined)) continue;
+          if (!keys.has(foldKey(values, collations))) found.push(`${qualified(schema)} row ${k}: ${fk.name} points at missing ${fk.refTable} ${foldKey(values, collations)}`);
+        }
+      }
+    }
+    return found;
+  }
+
+  #table(name: string): MemTable {
+    const t = this.#tables.get(name);
+    if (t === undefined) throw new EngineError(OracleErrorCode.UnknownTable, `the oracle has no table ${name}`, { table: name });
+    return t;
+  }
+
+  #pkText(t: MemTable, key: readonly (ColumnValue | undefined)[]): string {
+    return foldKey(key, t.pk.map(() => null));
+  }
+
+  #checkUnique(t: MemTable, row: RowImage, self: string | null): void {
+    for (const u of t.uniques) {
+      const values = u.positions.map((p) => row[p]);
+      if (values.some((v) => v === null || v === undefined)) continue;
+      const collations = u.positions.map((p) => t.schema.columns[p]?.collation ?? null);
+      const f = foldKey(values, collations);
+      for (const [k, other] of t.rows) {
+        if (k === self) continue;
+        if (foldKey(u.positions.map((p) => other[p]), collations) === f) {
+          throw new EngineError(OracleErrorCode.UkDuplicate, `${qualified(t.schema)}: ${u.name} value ${f} already held by row ${k}`, { table: qualified(t.schema), key: f });
+        }
+      }
+    }
+  }
+}
+
+function compareKeys(t: MemTable, a: RowImage, b: RowImage): number {
+  for (const p of t.pk) {
+    const x = a[p];
+    const y = b[p];
+    if ((typeof x === 'number' || typeof x === 'bigint') && (typeof y === 'number' || typeof y === 'bigint')) {
+      const d = BigInt(x) - BigInt(y);
+      if (d !== 0n) return d < 0n ? -1 : 1;
+    } else {
+      const sx = String(x);
+      const sy = String(y);
+      if (sx !== sy) return sx < sy ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
+export interface RunOptions {
+  /** Source transactions per window. */
+  readonly windowSize: number;
+  /** apply: write each window and forget the overlay (salvage's apply); plan: write nothing, keep the overlay. */
+  readonly mode: 'apply' | 'plan';
+  /** Persistent state from an earlier run (salvage loads both from its state schema). */
+  readonly keyMap?: KeyMap;
+  readonly quarantine?: QuarantineIndex;
+  readonly keepTransactionsWhole?: boolean;
+  /**
+   * What the run's lost-range scan read (default `transactions`): salvage scans the whole range
+   * once before its first window, so a run killed part way through floored its remaps on inserts it
+   * never reached.
+   */
+  readonly scanned?: readonly Transaction[];
+}
+
+export interface RunResult {
+  readonly results: TransactionResult[];
+  /** Every decision, in source order. */
+  readonly decisions: ChangeDecision[];
+  readonly keyMap: KeyMap;
+  readonly quarantine: QuarantineIndex;
+  /** The catalog the run introspected at its start. */
+  readonly catalog: SchemaCatalog;
+}
+
+/**
+ * One salvage run over `transactions` (the lost range after the checkpoint) against `dr`, in windows:
+ * collect the window's reads → answer → load and mark read → raise key floors → decide each
+ * transaction → (apply) write and clear the overlay.
+ */
+export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[], options: RunOptions): RunResult {
+  const catalog = dr.catalog();
+  const keyMap = options.keyMap ?? new KeyMap();
+  const quarantine = options.quarantine ?? new QuarantineIndex();
+  const r = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: options.keepTransactionsWhole });
+  // lost-range-scan.ts: per table, the largest integer each column is given by an insert of the range.
+  const maxInserted = new Map<string, Map<number, bigint>>();
+  for (const tx of options.scanned ?? transactions) {
+    for (const c of tx.changes) {
+      if (c.op !== 'insert' || c.after === null) continue;
+      const name = qualified(c.table);
+      let maxes = maxInserted.get(name);
+      if (maxes === undefined) maxInserted.set(name, (maxes = new Map()));
+      c.after.forEach((v, i) => {
+        if (typeof v !== 'number' && typeof v !== 'bigint') return;
+        if (typeof v === 'number' && !Number.isInteger(v)) return;
+        const cur = maxes.get(i);
+        if (cur === undefined || BigInt(v) > cur) maxes.set(i, BigInt(v));
+      });
+    }
+  }
+  const results: TransactionResult[] = [];
+  const size = Math.max(1, options.windowSize);
+  for (let at = 0; at < transactions.length; at += size) {
+    const window = transactions.slice(at, at + size);
+    const changes = r.rewrite(window.flatMap((tx) => tx.changes));
+    for (const req of collectReads(changes, catalog, r.stateSet)) {
+      const state = r.state(req.table);
+      state.load(dr.answer(req));
+      if (req.purpose === 'pk') state.markReadKeys(req.asked);
+      else state.markReadIndexKeys(req.purpose, req.asked);
+    }
+    for (const name of new Set(changes.filter((c) => c.op === 'insert').map((c) => qualified(c.table)))) {
+      const table = catalog.lookup(name);
+      const ai = table?.autoIncrement;
+      if (table === undefined || ai === null || ai === undefined || table.primaryKey?.length !== 1 || table.primaryKey[0] !== ai.column) continue;
+      r.raiseKeyFloor(table, ai.next);
+      const max = dr.maxKey(name);
+      if (max !== null) r.raiseKeyFloor(table, max + 1n);
+      const lostMax = maxInserted.get(name)?.get(table.columns.findIndex((c) => c.name === ai.column));
+      if (lostMax !== undefined) r.raiseKeyFloor(table, lostMax + 1n);
+    }
+    const decided = window.map((tx) => r.decide(tx));
+    if (options.mode === 'apply') {
+      dr.apply(decided.flatMap((d) => d.writes));
+      r.clearStates();
+    }
+    results.push(...decided);
+  }
+  return { results, decisions: results.flatMap((x) => [...x.decisions]), keyMap, quarantine, catalog };
+}

@@ -1,0 +1,340 @@
+/**
+ * Generated incidents for the reconcile properties (DESIGN.md "Strategies", the invariants
+ * paragraph): a base state the primary and the DR share at the failover, a lost history the
+ * primary committed after it, and the DR's own history after the failover. Both sides allocate
+ * ids from the same AUTO_INCREMENT counters, so their inserts collide by construction.
+ *
+ * Histories are lists of application commands (insert a customer, move an order, …) whose row
+ * choices are numbers taken modulo the rows there are, so fast-check shrinks them freely. Each
+ * side runs its commands against its own InMemoryDr, which enforces the keys: the lost history's
+ * row changes therefore carry the before and after images a real primary would have logged.
+ *
+ * Values are drawn from pools kept apart per side (names L… and D…, totals from 100 and from 200, bodies l… and d…,
+ * emails lower-case or Capitalised on the primary, UPPER or lOWER-first on the DR), so no value the
+ * DR writes ever equals one the primary wrote: a DR change is never mistaken, by value, for one the
+ * lost history made. Emails still clash under the case-insensitive collation. In `disjoint` mode
+ * the sides own separate base rows, separate email names, and the DR's counters jumped past the
+ * primary's, so no row or key is shared.
+ */
+import fc from 'fast-check';
+import type { ColumnDef, RowImage } from '../../src/binlog/column.js';
+import { ColumnType } from '../../src/binlog/column-types.js';
+import type { RowChange, TableMap } from '../../src/binlog/event.js';
+import type { Transaction } from '../../src/binlog/transaction.js';
+import type { ColumnSchema, LogicalReferences, TableSchema } from '../../src/model/table-schema.js';
+import { InMemoryDr } from './in-memory-dr.js';
+
+export const CUSTOMERS = 'shop.customers';
+export const ORDERS = 'shop.orders';
+export const NOTES = 'shop.notes';
+
+const CI = 'utf8mb4_general_ci';
+
+function column(name: string, ordinal: number, text: boolean, autoIncrement = false): ColumnSchema {
+  return {
+    name,
+    ordinal,
+    dataType: text ? 'varchar' : 'int',
+    columnType: text ? 'varchar(120)' : 'int(10) unsigned',
+    nullable: false,
+    unsigned: !text,
+    collation: text ? CI : null,
+    collationId: text ? 45 : null,
+    isAutoIncrement: autoIncrement,
+    isGenerated: false,
+    default: null,
+    onUpdateCurrentTimestamp: false,
+    isJson: false,
+  };
+}
+
+function table(name: string, columns: ColumnSchema[], extra: Partial<TableSchema> = {}): TableSchema {
+  return { schema: 'shop', table: name, columns, primaryKey: ['id'], uniqueKeys: [], foreignKeys: [], autoIncrement: { column: 'id', next: 1n }, engine: 'InnoDB', ...extra };
+}
+
+/** customers(id AI, email UNIQUE ci, name); orders(id AI, customer_id → customers.id, total); notes(id AI, order_id, body). */
+export const TABLES: readonly TableSchema[] = [
+  table('customers', [column('id', 1, false, true), column('email', 2, true), column('name', 3, true)], { uniqueKeys: [{ name: 'uk_email', columns: ['email'] }] }),
+  table('orders', [column('id', 1, false, true), column('customer_id', 2, false), column('total', 3, false)], {
+    foreignKeys: [{ name: 'fk_customer', columns: ['customer_id'], refSchema: 'shop', refTable: 'customers', refColumns: ['id'], onDelete: 'RESTRICT', onUpdate: 'RESTRICT', origin: 'schema' }],
+  }),
+  table('notes', [column('id', 1, false, true), column('order_id', 2, false), column('body', 3, true)]),
+];
+
+/** notes.order_id is a reference the schema does not declare (the configuration's logical FK). */
+export const LOGICAL: LogicalReferences = { 'shop.notes': { references: { order_id: 'shop.orders.id' } } };
+
+function tableMap(t: TableSchema, tableId: number): TableMap {
+  const columns: ColumnDef[] = t.columns.map((c, index) => ({
+    index,
+    name: c.name,
+    type: c.dataType === 'int' ? ColumnType.LONG : ColumnType.VARCHAR,
+    binlogType: c.dataType === 'int' ? ColumnType.LONG : ColumnType.VARCHAR,
+    meta: c.dataType === 'int' ? 0 : 480,
+    nullable: c.nullable,
+    unsigned: c.unsigned,
+    collation: c.collationId,
+    enumLabels: null,
+    setLabels: null,
+    geometryType: null,
+    isJson: false,
+    visible: true,
+  }));
+  return { tableId, schema: t.schema, table: t.table, flags: 1, columns, primaryKey: [0], metadata: 'full' };
+}
+
+const MAPS = new Map<string, TableMap>(TABLES.map((t, i) => [`${t.schema}.${t.table}`, tableMap(t, 100 + i)]));
+
+/** An application command; numbers pick rows and values modulo what there is. */
+export type Cmd =
+  | { readonly k: 'insCustomer'; readonly email: number; readonly variant: number; readonly name: number }
+  | { readonly k: 'insOrder'; readonly customer: number; readonly total: number }
+  | { readonly k: 'insNote'; readonly order: number; readonly body: number }
+  | { readonly k: 'setEmail'; readonly customer: number; readonly email: number; readonly variant: number }
+  | { readonly k: 'setName'; readonly customer: number; readonly name: number }
+  | { readonly k: 'setTotal'; readonly order: number; readonly total: number }
+  | { readonly k: 'moveOrder'; readonly order: number; readonly customer: number }
+  | { readonly k: 'delNote'; readonly note: number }
+  | { readonly k: 'delOrder'; readonly order: number }
+  | { readonly k: 'delCustomer'; readonly customer: number };
+
+export interface IncidentSpec {
+  /** Customers 1..n with emails ann@x, bob@x, … */
+  readonly baseCustomers: number;
+  readonly baseOrders: readonly { readonly customer: number; readonly total: number }[];
+  readonly baseNotes: readonly { readonly order: number; readonly body: number }[];
+  /** The primary's transactions after the failover, each a list of commands. */
+  readonly lost: readonly (readonly Cmd[])[];
+  /** The DR's own commands after the failover. */
+  readonly dr: readonly Cmd[];
+  readonly disjoint: boolean;
+}
+
+export interface Incident {
+  readonly spec: IncidentSpec;
+  /** The DR (and the primary) at the failover. */
+  readonly base: InMemoryDr;
+  /** The DR after its own history: what salvage meets. */
+  readonly dr: InMemoryDr;
+  /** The failed primary after its lost history. */
+  readonly primary: InMemoryDr;
+  /** The lost history as the binlog holds it (transactions that changed no row are not logged). */
+  readonly lost: Transaction[];
+}
+
+const NAMES = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal'];
+type Side = 'lost' | 'dr';
+
+function email(side: Side, disjoint: boolean, n: number, variant: number): string {
+  const name = disjoint ? (NAMES[(side === 'lost' ? 4 : 6) + (n % 2)] as string) : (NAMES[n % 6] as string);
+  if (side === 'lost') return variant % 2 === 0 ? `${name}@x` : `${name[0]?.toUpperCase() ?? ''}${name.slice(1)}@x`;
+  return variant % 2 === 0 ? `${name.toUpperCase()}@X` : `${name[0] ?? ''}${name.slice(1).toUpperCase()}@X`;
+}
+const personName = (side: Side, n: number): string => `${side === 'lost' ? 'L' : 'D'}${n}`;
+const total = (side: Side, n: number): number => (side === 'lost' ? 100 : 200) + (n % 50);
+const body = (side: Side, n: number): string => `${side === 'lost' ? 'l' : 'd'}${n}`;
+
+/** Runs one side's commands against its own database, logging row changes with full images. */
+class Application {
+  readonly #db: InMemoryDr;
+  readonly #side: Side;
+  readonly #disjoint: boolean;
+  /** Disjoint mode: the rows (`table#id`) this side may touch. */
+  readonly #owned: Set<string> | null;
+  #offset = 0;
+
+  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null) {
+    this.#db = db;
+    this.#side = side;
+    this.#disjoint = disjoint;
+    this.#owned = owned;
+  }
+
+  run(cmd: Cmd): RowChange[] {
+    const out: RowChange[] = [];
+    const db = this.#db;
+    const side = this.#side;
+    switch (cmd.k) {
+      case 'insCustomer': {
+        const e = email(side, this.#disjoint, cmd.email, cmd.variant);
+        if (db.holder(CUSTOMERS, 'uk_email', [e]) !== null) break;
+        this.#insert(CUSTOMERS, (id) => [id, e, personName(side, cmd.name)], out);
+        break;
+      }
+      case 'insOrder': {
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        if (c !== null) this.#insert(ORDERS, (id) => [id, c[0], total(side, cmd.total)], out);
+        break;
+      }
+      case 'insNote': {
+        const o = this.#pick(ORDERS, cmd.order);
+        if (o !== null) this.#insert(NOTES, (id) => [id, o[0], body(side, cmd.body)], out);
+        break;
+      }
+      case 'setEmail': {
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        const e = email(side, this.#disjoint, cmd.email, cmd.variant);
+        if (c === null || c[1] === e) break;
+        const holder = db.holder(CUSTOMERS, 'uk_email', [e]);
+        if (holder !== null && holder[0] !== c[0]) break;
+        this.#update(CUSTOMERS, c, { email: e }, out);
+        break;
+      }
+      case 'setName': {
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        const name = personName(side, cmd.name);
+        if (c !== null && c[2] !== name) this.#update(CUSTOMERS, c, { name }, out);
+        break;
+      }
+      case 'setTotal': {
+        const o = this.#pick(ORDERS, cmd.order);
+        const t = total(side, cmd.total);
+        if (o !== null && o[2] !== t) this.#update(ORDERS, o, { total: t }, out);
+        break;
+      }
+      case 'moveOrder': {
+        const o = this.#pick(ORDERS, cmd.order);
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        if (o !== null && c !== null && o[1] !== c[0]) this.#update(ORDERS, o, { customer_id: c[0] as number }, out);
+        break;
+      }
+      case 'delNote': {
+        const n = this.#pick(NOTES, cmd.note);
+        if (n !== null) this.#delete(NOTES, n, out);
+        break;
+      }
+      case 'delOrder': {
+        // The application removes an order's notes first (the logical reference is not enforced).
+        const o = this.#pick(ORDERS, cmd.order);
+        if (o === null) break;
+        for (const n of db.rows(NOTES)) if (n[1] === o[0]) this.#delete(NOTES, n, out);
+        this.#delete(ORDERS, o, out);
+        break;
+      }
+      case 'delCustomer': {
+        // fk_customer is RESTRICT: a customer with orders stays.
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        if (c !== null && !db.rows(ORDERS).some((o) => o[1] === c[0])) this.#delete(CUSTOMERS, c, out);
+        break;
+      }
+    }
+    return out;
+  }
+
+  #pick(table: string, n: number): RowImage | null {
+    const rows = this.#db.rows(table).filter((r) => this.#owned === null || this.#owned.has(`${table}#${String(r[0])}`));
+    return rows.length === 0 ? null : (rows[n % rows.length] as RowImage);
+  }
+
+  #insert(table: string, make: (id: number) => RowImage, out: RowChange[]): void {
+    const row = make(this.#db.allocate(table));
+    this.#db.insert(table, row);
+    this.#owned?.add(`${table}#${String(row[0])}`);
+    out.push(this.#change('insert', table, null, row));
+  }
+
+  #update(table: string, row: RowImage, set: Record<string, string | number>, out: RowChange[]): void {
+    const before = this.#db.update(table, [row[0] as number], set);
+    out.push(this.#change('update', table, before, this.#db.row(table, [row[0] as number])));
+  }
+
+  #delete(table: string, row: RowImage, out: RowChange[]): void {
+    out.push(this.#change('delete', table, this.#db.delete(table, [row[0] as number]), null));
+  }
+
+  #change(op: RowChange['op'], table: string, before: RowImage | null, after: RowImage | null): RowChange {
+    this.#offset += 40;
+    return { op, table: MAPS.get(table) as TableMap, before, after, eventOffset: this.#offset };
+  }
+}
+
+const UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+
+/** A lost transaction as the decoder would emit it. */
+export function transaction(gno: number, changes: RowChange[]): Transaction {
+  const pos = 4 + (gno - 1) * 1000;
+  return {
+    gtid: { flavor: 'mysql', uuid: UUID, tag: null, gno: BigInt(gno) },
+    file: 'mysql-bin.000002',
+    pos,
+    end: pos + 999,
+    timestamp: 1_700_000_000 + gno,
+    serverId: 1,
+    changes,
+    statements: [],
+    annotations: [],
+    xid: BigInt(gno),
+    commit: 'xid',
+  };
+}
+
+/** Builds the incident `spec` describes (deterministic). */
+export function buildIncident(spec: IncidentSpec): Incident {
+  const base = new InMemoryDr(TABLES, LOGICAL);
+  for (let i = 0; i < spec.baseCustomers; i++) base.insert(CUSTOMERS, [base.allocate(CUSTOMERS), `${NAMES[i] ?? `c${i}`}@x`, `B${i}`]);
+  const customers = base.rows(CUSTOMERS);
+  for (const o of spec.baseOrders) {
+    const c = customers[o.customer % Math.max(1, customers.length)];
+    if (c !== undefined) base.insert(ORDERS, [base.allocate(ORDERS), c[0], 1 + (o.total % 99)]);
+  }
+  const orders = base.rows(ORDERS);
+  for (const n of spec.baseNotes) {
+    const o = orders[n.order % Math.max(1, orders.length)];
+    if (o !== undefined) base.insert(NOTES, [base.allocate(NOTES), o[0], `b${n.body}`]);
+  }
+
+  // Disjoint mode: odd customers (and their orders and notes) are the primary's, even ones the DR's.
+  let lostOwned: Set<string> | null = null;
+  let drOwned: Set<string> | null = null;
+  if (spec.disjoint) {
+    lostOwned = new Set();
+    drOwned = new Set();
+    const ownerOf = new Map<string, Set<string>>();
+    for (const c of base.rows(CUSTOMERS)) ownerOf.set(`${CUSTOMERS}#${String(c[0])}`, (c[0] as number) % 2 === 1 ? lostOwned : drOwned);
+    for (const o of base.rows(ORDERS)) ownerOf.set(`${ORDERS}#${String(o[0])}`, ownerOf.get(`${CUSTOMERS}#${String(o[1])}`) as Set<string>);
+    for (const n of base.rows(NOTES)) ownerOf.set(`${NOTES}#${String(n[0])}`, ownerOf.get(`${ORDERS}#${String(n[1])}`) as Set<string>);
+    for (const [k, owner] of ownerOf) owner.add(k);
+  }
+
+  const primary = base.clone();
+  const app = new Application(primary, 'lost', spec.disjoint, lostOwned);
+  const lost: Transaction[] = [];
+  for (const cmds of spec.lost) {
+    const changes = cmds.flatMap((c) => app.run(c));
+    if (changes.length > 0) lost.push(transaction(lost.length + 1, changes));
+  }
+
+  const dr = base.clone();
+  if (spec.disjoint) for (const t of [CUSTOMERS, ORDERS, NOTES]) dr.setAutoIncrement(t, dr.autoIncrementNext(t) + 100n);
+  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned);
+  for (const c of spec.dr) drApp.run(c);
+  return { spec, base, dr, primary, lost };
+}
+
+const pick = fc.nat({ max: 7 });
+
+/** One application command, inserts weighted up so ids collide often. */
+export const commandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('insCustomer' as const), email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }), name: pick }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('insOrder' as const), customer: pick, total: pick }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('insNote' as const), order: pick, body: pick }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('setEmail' as const), customer: pick, email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('setName' as const), customer: pick, name: pick }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('setTotal' as const), order: pick, total: pick }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('moveOrder' as const), order: pick, customer: pick }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('delNote' as const), note: pick }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('delOrder' as const), order: pick }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('delCustomer' as const), customer: pick }) },
+);
+
+/** Incident specs; `disjoint` makes the DR's history share no row or key with the lost one. */
+export function incidentArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number } = {}): fc.Arbitrary<IncidentSpec> {
+  return fc.record({
+    baseCustomers: fc.integer({ min: 1, max: 4 }),
+    baseOrders: fc.array(fc.record({ customer: pick, total: fc.nat({ max: 98 }) }), { maxLength: 4 }),
+    baseNotes: fc.array(fc.record({ order: pick, body: pick }), { maxLength: 3 }),
+    lost: fc.array(fc.array(commandArbitrary, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: options.maxTransactions ?? 6 }),
+    dr: fc.array(commandArbitrary, { maxLength: 6 }),
+    disjoint: fc.constant(options.disjoint ?? false),
+  });
+}
