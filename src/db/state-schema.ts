@@ -35,7 +35,7 @@ export function stateTable(schema: string, table: StateTable): string {
 }
 
 /** The tables of the state schema. */
-export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'ledger' | 'quarantine';
+export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'key_floor' | 'ledger' | 'quarantine';
 
 /** Rejects names the server would refuse (or silently change) before any DDL runs. */
 export function checkSchemaName(name: string): void {
@@ -85,6 +85,15 @@ export function stateSchemaDdl(schema: string): string[] {
       run_id BIGINT UNSIGNED NOT NULL,
       gtid VARCHAR(255) NULL,
       PRIMARY KEY (table_name, old_key_hash)
+    ) ${TABLE_OPTIONS}`,
+    // The lowest key a remap may take per table, committed with each window. A resumed run must not
+    // read the DR's AUTO_INCREMENT counter instead: InnoDB does not roll the counter back with the
+    // inserts of a window that was cut off, so the resumed run would hand out other ids.
+    `CREATE TABLE IF NOT EXISTS ${t('key_floor')} (
+      table_name VARCHAR(300) NOT NULL PRIMARY KEY,
+      next_key DECIMAL(20,0) NOT NULL,
+      run_id BIGINT UNSIGNED NOT NULL,
+      updated_at DATETIME(6) NOT NULL
     ) ${TABLE_OPTIONS}`,
     // change_at is the GTID, or file:pos when the source has none; with change_index it names one
     // row change of the source for ever, so a resumed run cannot record it twice.

@@ -160,6 +160,23 @@ export async function readCheckpoint(session: SqlSession, schema: string, source
   };
 }
 
+/** The lowest key a remap may take, per table (`schema.table`), as the last committed window left it. */
+export async function readKeyFloors(session: SqlSession, schema: string): Promise<Map<string, bigint>> {
+  const { rows } = await run(session, `SELECT table_name, CAST(next_key AS CHAR) AS next_key FROM ${stateTable(schema, 'key_floor')}`);
+  return new Map(rows.map((r) => [String(r['table_name']), BigInt(String(r['next_key']))]));
+}
+
+/** Upserts key floors, in the caller's transaction (or autocommitted, before the first window). */
+export async function writeKeyFloors(session: SqlSession, schema: string, runId: RunId, floors: ReadonlyMap<string, bigint>): Promise<void> {
+  for (const [table, next] of floors) {
+    await run(
+      session,
+      `INSERT INTO ${stateTable(schema, 'key_floor')} (table_name, next_key, run_id, updated_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE next_key = GREATEST(next_key, ?), run_id = ?, updated_at = UTC_TIMESTAMP(6)`,
+      [table, next.toString(), runId, next.toString(), runId],
+    );
+  }
+}
+
 /** The GTID sets of every source's checkpoint: a GTID names one transaction whatever the files it was read from were called. */
 export async function checkpointGtidSets(session: SqlSession, schema: string): Promise<string[]> {
   const { rows } = await run(session, `SELECT gtid_set FROM ${stateTable(schema, 'checkpoint')} WHERE gtid_set IS NOT NULL`);

@@ -31,6 +31,8 @@ import {
   finishRun,
   loadKeyMap,
   pendingQuarantineRows,
+  readKeyFloors,
+  writeKeyFloors,
   readCheckpoint,
   recordKeyMap,
   recordLedger,
@@ -189,6 +191,13 @@ class SalvageRun {
   readonly #outcomes: Record<Outcome, number> = { applied: 0, merged: 0, remapped: 0, skipped: 0, quarantined: 0 };
   readonly #counts: Record<string, Record<string, Partial<Record<Outcome, number>>>> = {};
   readonly #remaps: SalvageReport['remaps'] = [];
+  /**
+   * Per table (`schema.table`): the lowest key a remap may take, as the state schema holds it (the
+   * DR's AUTO_INCREMENT counter when this salvage first met the table). See state-schema.ts key_floor.
+   */
+  #startFloors = new Map<string, bigint>();
+  /** Floors as last persisted, so a window writes only what it raised. */
+  #persistedFloors = new Map<string, bigint>();
   /** The writes' session: the DR in apply, a recorder in plan. */
   readonly #writer: SqlSession;
 
@@ -204,7 +213,8 @@ class SalvageRun {
       hook === undefined
         ? session
         : {
-            query: (sql, params) => {
+            // async: a hook that throws rejects this statement's promise, as a failing server would.
+            query: async (sql, params) => {
               hook(sql);
               return session.query(sql, params);
             },
@@ -253,6 +263,7 @@ class SalvageRun {
     const keyMap = new KeyMap();
     const quarantine = new QuarantineIndex();
     if (stateExists) await this.#loadState(keyMap, quarantine);
+    await this.#initKeyFloors(stateExists);
     if (this.#apply) {
       await ensureStateSchema(this.#dr, this.#schema);
       // Foreign keys are checked by the engine, against rows it read with locks (reconciler.ts):
@@ -260,6 +271,10 @@ class SalvageRun {
       // between tables. The cascade guard keeps deletes from relying on server cascades.
       await this.#dr.query('SET SESSION foreign_key_checks = 0');
       this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, binlogs: this.#files.map((f) => f.path), stateSchema: this.#schema });
+      // Recorded before any window can raise the DR's counter (autocommitted, like the runs row).
+      const fresh = new Map([...this.#startFloors].filter(([t]) => !this.#persistedFloors.has(t)));
+      if (fresh.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, fresh);
+      for (const [t, f] of fresh) this.#persistedFloors.set(t, f);
     }
     this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole });
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
@@ -289,6 +304,22 @@ class SalvageRun {
     return { kind: 'gtid', state: dr.gtid };
   }
 
+  /** The starting remap floor of every AUTO_INCREMENT table the lost range writes: persisted, else the DR's counter now. */
+  async #initKeyFloors(stateExists: boolean): Promise<void> {
+    const stored = stateExists && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
+    this.#persistedFloors = new Map(stored);
+    for (const name of this.#scan.tables.keys()) {
+      const table = this.#catalog.lookup(name);
+      const next = stored.get(name) ?? table?.autoIncrement?.next;
+      if (next !== undefined) this.#startFloors.set(name, next);
+    }
+  }
+
+  async #hasKeyFloorTable(): Promise<boolean> {
+    const { rows } = await this.#dr.query('SELECT 1 AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [this.#schema, 'key_floor']);
+    return rows.length > 0;
+  }
+
   async #loadState(keyMap: KeyMap, quarantine: QuarantineIndex): Promise<void> {
     for (const e of await loadKeyMap(this.#dr, this.#schema)) {
       const table = this.#catalog.lookup(e.table);
@@ -304,13 +335,19 @@ class SalvageRun {
     const maxTx = o.windowTransactions ?? DEFAULT_WINDOW_TRANSACTIONS;
     const maxRows = o.windowRows ?? DEFAULT_WINDOW_ROWS;
     const source = readTransactions(this.#files, { verifyChecksums: o.verifyChecksums, signal: o.signal })[Symbol.asyncIterator]();
-    let carry: Transaction[] = [];
+    const carry: Transaction[] = [];
     let exhausted = false;
+    const full = (n: number, rows: number): boolean => n >= maxTx || rows >= maxRows;
     const nextWindow = async (): Promise<Transaction[]> => {
-      const window: Transaction[] = carry;
-      carry = [];
-      let rows = window.reduce((n, t) => n + t.changes.length, 0);
-      while (!exhausted && window.length < maxTx && rows < maxRows) {
+      const window: Transaction[] = [];
+      let rows = 0;
+      // What the last read batch held beyond the previous window comes first, within the limits.
+      while (carry.length > 0 && !full(window.length, rows)) {
+        const tx = carry.shift() as Transaction;
+        window.push(tx);
+        rows += tx.changes.length;
+      }
+      while (!exhausted && carry.length === 0 && !full(window.length, rows)) {
         const r = await source.next();
         if (r.done === true) {
           exhausted = true;
@@ -318,7 +355,7 @@ class SalvageRun {
         }
         for (const item of r.value.items) {
           if (item.kind !== 'transaction' || !filter.isLost(item.tx).lost) continue;
-          if (window.length < maxTx && rows < maxRows) {
+          if (!full(window.length, rows)) {
             window.push(item.tx);
             rows += item.tx.changes.length;
           } else carry.push(item.tx);
@@ -327,15 +364,21 @@ class SalvageRun {
       return window;
     };
     let pending = nextWindow();
-    for (;;) {
-      const window = await pending;
-      if (window.length === 0 && exhausted && carry.length === 0) break;
-      if (o.signal?.aborted === true) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`);
-      pending = nextWindow();
-      // The next window decodes (CPU) while this one waits on the DR (I/O).
-      await this.#processWindow(window);
+    try {
+      for (;;) {
+        const window = await pending;
+        if (window.length === 0 && exhausted && carry.length === 0) break;
+        if (o.signal?.aborted === true) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`);
+        pending = nextWindow();
+        // The next window decodes (CPU) while this one waits on the DR (I/O).
+        await this.#processWindow(window);
+      }
+      await pending;
+    } finally {
+      // A window that failed leaves a read in flight: let it settle, then close the files.
+      await pending.catch(() => undefined);
+      await source.return?.(undefined);
     }
-    await pending;
   }
 
   async #processWindow(window: readonly Transaction[]): Promise<void> {
@@ -398,7 +441,8 @@ class SalvageRun {
       const ai = table?.autoIncrement;
       if (table === undefined || ai === null || ai === undefined || table.primaryKey?.length !== 1 || table.primaryKey[0] !== ai.column) continue;
       const r = this.#reconciler;
-      r.raiseKeyFloor(table, ai.next);
+      const start = this.#startFloors.get(name);
+      if (start !== undefined) r.raiseKeyFloor(table, start);
       const max = await maxKey(this.#dr, table, ai.column);
       if (max !== null) r.raiseKeyFloor(table, max + 1n);
       const pos = table.columns.findIndex((c) => c.name === ai.column);
@@ -412,6 +456,10 @@ class SalvageRun {
     await executeWrites(this.#dr, results.flatMap((r) => r.writes));
     await this.#recordState(results);
     await this.#dr.query('COMMIT');
+    for (const [table, floor] of this.#reconciler.keyFloors()) {
+      const name = `${table.schema}.${table.table}`;
+      if ((this.#persistedFloors.get(name) ?? 0n) < floor) this.#persistedFloors.set(name, floor);
+    }
     this.#reconciler.clearStates();
   }
 
@@ -432,6 +480,13 @@ class SalvageRun {
     const last = results[results.length - 1]!.tx;
     const gtids = this.#appliedGtids.clone();
     for (const r of results) if (r.tx.gtid !== null) gtids.add(r.tx.gtid);
+    const raised = new Map<string, bigint>();
+    for (const [table, floor] of this.#reconciler.keyFloors()) {
+      const name = `${table.schema}.${table.table}`;
+      const was = this.#persistedFloors.get(name);
+      if (was === undefined || floor > was) raised.set(name, floor);
+    }
+    if (raised.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, raised);
     await writeCheckpoint(this.#dr, this.#schema, { sourceId: this.#sourceId, gtidSet: gtids.isEmpty ? null : gtids.toString(), file: basename(last.file), pos: BigInt(last.end), runId: this.#runId });
     this.#appliedGtids = gtids;
   }

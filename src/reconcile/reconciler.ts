@@ -142,6 +142,11 @@ export class Reconciler {
     if (floor > cur) this.#floors.set(table, floor);
   }
 
+  /** The current key floor of every table a remap or the caller raised (to persist with a window). */
+  keyFloors(): ReadonlyMap<TableSchema, bigint> {
+    return new Map(this.#floors);
+  }
+
   /** The changes of `txs` rewritten through the key map as it stands (for collecting the window's reads). */
   rewrite(changes: readonly RowChange[]): RowChange[] {
     return applyRemaps(changes, this.#keyMap, this.#catalog).changes;

@@ -86,7 +86,7 @@ describe('salvage demo', () => {
     expect(out.text).toContain('  0-1-32  update shop.orders 9: merged (update-diverged) — three-way merge: took status from the lost change\n');
     expect(out.text).toContain('  0-1-41  insert shop.customers 17: quarantined (insert-unique-taken)');
     expect(out.text).toContain('  0-1-44  update shop.orders 3: quarantined (update-missing)');
-    expect(out.text).toContain('  0-1-44  insert shop.order_notes 23: quarantined (parent-missing) — its parent shop.orders 3 is not on the DR (config:order_id)\n');
+    expect(out.text).toContain('  0-1-44  insert shop.order_notes 23: quarantined (parent-missing) — its parent shop.orders 3 is quarantined (0-1-44#0)\n');
     expect(out.text).toContain('  0-1-49  delete shop.orders 2: quarantined (delete-diverged) — the DR row differs from the deleted row in status\n');
     expect(out.text).toContain('  (and 32 clean changes applied as they were)\n');
   });
