@@ -6,13 +6,16 @@ import { DEFAULT_STATE_SCHEMA, ensureStateSchema, STATE_SCHEMA_VERSION, StateSch
 import {
   canonicalKey,
   finishRun,
+  loadKeyMap,
   lookupKeyMap,
   readCheckpoint,
+  readKeyFloors,
   recordKeyMap,
   recordLedger,
   recordQuarantine,
   startRun,
   writeCheckpoint,
+  writeKeyFloors,
   type LedgerRow,
 } from '../../src/db/state-store.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
@@ -72,7 +75,7 @@ describe('state store', () => {
     expect(await ensureStateSchema(session)).toBe(STATE_SCHEMA_VERSION);
     const runId = await startRun(session, DEFAULT_STATE_SCHEMA, SOURCE, { window: 1000 });
     expect(await ensureStateSchema(session, DEFAULT_STATE_SCHEMA)).toBe(1);
-    expect(await tables('salvage')).toEqual(['checkpoint', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await tables('salvage')).toEqual(['checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
     expect(await count('salvage', 'schema_version')).toBe(1);
     // The run written between the two calls survives the second one.
     const { rows } = await session.query('SELECT id, status, source_id, options, finished_at FROM salvage.runs');
@@ -84,7 +87,7 @@ describe('state store', () => {
   it('quotes a schema name holding a backtick', async () => {
     await ensureStateSchema(session, WEIRD);
     await ensureStateSchema(session, WEIRD);
-    expect(await tables(WEIRD)).toEqual(['checkpoint', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await tables(WEIRD)).toEqual(['checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
     const runId = await startRun(session, WEIRD, SOURCE, {});
     await transaction(session, async (s) => {
       await writeCheckpoint(s, WEIRD, { sourceId: SOURCE, gtidSet: '0-1-5', file: null, pos: null, runId });
@@ -180,6 +183,13 @@ describe('state store', () => {
     expect(await count('salvage_dup', 'ledger')).toBe(2);
   });
 
+  it('keeps key floors exactly, up to BIGINT UNSIGNED, and never lowers one', async () => {
+    await ensureStateSchema(session, 'salvage_kf');
+    await writeKeyFloors(session, 'salvage_kf', 1, new Map([['shop.customers', 27n], ['big.t', 18446744073709551615n]]));
+    await transaction(session, (s) => writeKeyFloors(s, 'salvage_kf', 2, new Map([['shop.customers', 23n], ['shop.orders', 22n]])));
+    expect(await readKeyFloors(session, 'salvage_kf')).toEqual(new Map([['big.t', 18446744073709551615n], ['shop.customers', 27n], ['shop.orders', 22n]]));
+  });
+
   it('round-trips the key map with composite and bigint keys', async () => {
     await ensureStateSchema(session, 'salvage_km');
     const table = 'crm.ticket`s';
@@ -203,6 +213,7 @@ describe('state store', () => {
     );
     expect(found.size).toBe(3);
     expect(found.get(canonicalKey([7, 18446744073709551615n]))).toBe('[7,"18446744073709551614"]');
+    expect((await loadKeyMap(session, 'salvage_km')).filter((e) => e.table === 'crm.other')).toEqual([{ table: 'crm.other', oldKey: '[7,5]', newKey: '[7,6]' }]);
     // Mapping one old key twice is a bug in the caller, reported with the mapped code.
     await expect(transaction(session, (s) => recordKeyMap(s, 'salvage_km', [{ table, oldKey: [7, 1000], newKey: [7, 1002], runId: 2, gtid: null }]))).rejects.toMatchObject({
       code: DbErrorCode.Duplicate,
