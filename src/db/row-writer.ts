@@ -133,6 +133,62 @@ export async function writeUpdates(session: SqlSession, table: TableSchema, chan
 }
 
 /**
+ * Runs `changes` as few multi-row UPDATEs as the limits allow:
+ * `SET c = CASE WHEN pk = ? THEN ? … ELSE c END, … WHERE pk IN (…)`, each column changed only in
+ * the rows that set it. Only for a one-column primary key, and only for changes that neither move
+ * the key nor touch a unique key: a statement visits its rows in key order, not in the order given,
+ * so a unique value passed from one row to another could collide half-way (callers run those one
+ * by one, in order). Returns the affected-row count.
+ */
+export async function writeUpdatesBatched(session: SqlSession, table: TableSchema, changes: readonly RowUpdate[], options: WriteOptions = {}): Promise<number> {
+  const plan = writePlan(table);
+  const key = requireKey(table, plan);
+  if (key.length !== 1) return writeUpdates(session, table, changes);
+  const k = key[0]!;
+  const maxRows = options.maxRows ?? DEFAULT_ROWS;
+  const maxBytes = options.maxBytes ?? DEFAULT_BYTES;
+  let affected = 0;
+  let start = 0;
+  while (start < changes.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < changes.length && end - start < maxRows && (end === start || bytes < maxBytes)) {
+      for (const v of Object.values(changes[end]!.set)) bytes += sizeOf(v);
+      end++;
+    }
+    const chunk = changes.slice(start, end);
+    const columns = new Map<string, ColumnBinder>();
+    for (const change of chunk) {
+      checkKey(table, key, change.key);
+      for (const name of Object.keys(change.set)) {
+        const b = plan.byName.get(name);
+        if (b === undefined) throw new DatabaseError(RowWriterErrorCode.UnknownColumn, `${label(table)} has no column "${name}"`, { table: label(table), column: name });
+        if (!b.column.isGenerated && b !== k) columns.set(name, b);
+      }
+    }
+    if (columns.size > 0) {
+      const params: unknown[] = [];
+      const sets: string[] = [];
+      for (const b of columns.values()) {
+        let expr = `${b.quoted} = CASE`;
+        for (const change of chunk) {
+          const v = change.set[b.column.name];
+          if (v === undefined) continue;
+          expr += ` WHEN ${k.quoted} = ${k.keyMark} THEN ${b.mark}`;
+          params.push(bindValue(table, k, change.key[0] as ColumnValue), bindValue(table, b, v));
+        }
+        sets.push(`${expr} ELSE ${b.quoted} END`);
+      }
+      for (const change of chunk) params.push(bindValue(table, k, change.key[0] as ColumnValue));
+      const sql = `UPDATE ${plan.from} SET ${sets.join(', ')} WHERE ${k.quoted} IN (${chunk.map(() => k.keyMark).join(', ')})`;
+      affected += await run(session, sql, params);
+    }
+    start = end;
+  }
+  return affected;
+}
+
+/**
  * Deletes the rows with the primary keys `keys`: `a=? AND b=?` for one key (MariaDB 10.11 scans
  * the whole key for a one-element row constructor, DESIGN.md "Pitfalls"), `a IN (…)` for a
  * one-column key, `(a,b) IN ((…),(…))` else; returns the affected-row count.

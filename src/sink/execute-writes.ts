@@ -1,15 +1,22 @@
 /**
  * Carries out a window's writes (reconcile's WriteOp list) with as few statements as order allows.
  *
- * Order matters only within a table: a delete or update that frees a unique value must come
- * before the insert that takes it. Across tables, foreign keys would impose an order too, but the
- * window runs with `foreign_key_checks=0` (sink/apply-window.ts says why), so each table's writes
- * keep their source order and consecutive writes of one kind to one table become one multi-row
- * statement.
+ * The window runs with `foreign_key_checks=0` (the engine checked every reference against rows it
+ * locked), so only the order within one table can matter, and only for unique values: a delete or
+ * update that frees a value must run before the write that takes it.
+ *
+ * Per table, when no update in the window moves a primary key or touches a unique key, the writes
+ * are reduced to their net effect per row (an insert later updated is one insert of the final row,
+ * an insert later deleted is nothing, two updates are one) and run as: deletes, then updates, then
+ * inserts, each as multi-row statements. That order cannot collide: deletes only free values,
+ * these updates touch no unique value, and an insert takes a value only if nothing in the source
+ * held it by then. Otherwise the table's writes keep their exact source order, consecutive writes of
+ * one kind becoming one statement.
  */
-import { writeDeletes, writeInserts, writeUpdates, type RowUpdate, type WriteOptions } from '../db/row-writer.js';
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { writeDeletes, writeInserts, writeUpdates, writeUpdatesBatched, type RowUpdate, type WriteOptions } from '../db/row-writer.js';
 import type { SqlSession } from '../db/sql-session.js';
-import type { RowImage } from '../binlog/column.js';
+import { rowKey } from '../model/row-key.js';
 import type { TableSchema } from '../model/table-schema.js';
 import type { WriteOp } from '../reconcile/decision.js';
 
@@ -21,6 +28,10 @@ export interface WriteCounts {
   /** Statements sent. */
   statements: number;
 }
+
+type Insert = Extract<WriteOp, { kind: 'insert' }>;
+type Update = Extract<WriteOp, { kind: 'update' }>;
+type Delete = Extract<WriteOp, { kind: 'delete' }>;
 
 /** Runs `writes` on `session` (inside the caller's transaction). */
 export async function executeWrites(session: SqlSession, writes: readonly WriteOp[], options: WriteOptions = {}): Promise<WriteCounts> {
@@ -40,39 +51,106 @@ export async function executeWrites(session: SqlSession, writes: readonly WriteO
     destroy: () => session.destroy(),
   };
   for (const [table, list] of byTable) {
-    let i = 0;
-    while (i < list.length) {
-      const kind = (list[i] as WriteOp).kind;
-      let j = i;
-      while (j < list.length && (list[j] as WriteOp).kind === kind) j++;
-      const run = list.slice(i, j);
-      await writeRun(counting, table, kind, run, counts, options);
-      i = j;
+    const net = netEffect(table, list);
+    if (net === null) await inSourceOrder(counting, table, list, counts, options);
+    else {
+      if (net.deletes.length > 0) {
+        await writeDeletes(counting, table, net.deletes.map((d) => d.key), options);
+        counts.deleted += net.deletes.length;
+      }
+      if (net.updates.length > 0) {
+        await writeUpdatesBatched(counting, table, net.updates, options);
+        counts.updated += net.updates.length;
+      }
+      if (net.inserts.length > 0) {
+        await writeInserts(counting, table, net.inserts, options);
+        counts.inserted += net.inserts.length;
+      }
     }
   }
   return counts;
 }
 
-async function writeRun(session: SqlSession, table: TableSchema, kind: WriteOp['kind'], run: readonly WriteOp[], counts: WriteCounts, options: WriteOptions): Promise<void> {
-  switch (kind) {
-    case 'insert':
-      await writeInserts(session, table, run.map((w) => (w as Extract<WriteOp, { kind: 'insert' }>).row as RowImage), options);
-      counts.inserted += run.length;
-      return;
-    case 'update':
-      await writeUpdates(
-        session,
-        table,
-        run.map((w): RowUpdate => {
-          const u = w as Extract<WriteOp, { kind: 'update' }>;
-          return { key: u.key, set: u.set };
-        }),
-      );
-      counts.updated += run.length;
-      return;
-    case 'delete':
-      await writeDeletes(session, table, run.map((w) => (w as Extract<WriteOp, { kind: 'delete' }>).key), options);
-      counts.deleted += run.length;
-      return;
+interface NetEffect {
+  readonly deletes: Delete[];
+  readonly updates: RowUpdate[];
+  readonly inserts: RowImage[];
+}
+
+/** Per row: what is left to do. `deleted` means the DR row goes first; `row` is then (re)inserted. */
+interface RowFate {
+  deleted: Delete | null;
+  row: RowImage | null;
+  update: { key: readonly ColumnValue[]; set: Record<string, ColumnValue> } | null;
+}
+
+/** The table's writes reduced per row, or null when their order must be kept (see the module comment). */
+function netEffect(table: TableSchema, list: readonly WriteOp[]): NetEffect | null {
+  const pk = table.primaryKey;
+  if (pk === null) return null;
+  const positions = pk.map((c) => table.columns.findIndex((col) => col.name === c));
+  const guarded = new Set<string>([...pk, ...table.uniqueKeys.flatMap((u) => u.columns)]);
+  for (const w of list) if (w.kind === 'update' && Object.keys(w.set).some((c) => guarded.has(c))) return null;
+  const fates = new Map<string, RowFate>();
+  const fateOf = (key: string): RowFate => {
+    let f = fates.get(key);
+    if (f === undefined) fates.set(key, (f = { deleted: null, row: null, update: null }));
+    return f;
+  };
+  for (const w of list) {
+    if (w.kind === 'insert') {
+      const f = fateOf(rowKey(positions.map((p) => (w as Insert).row[p])));
+      f.row = w.row.slice();
+      f.update = null;
+    } else if (w.kind === 'update') {
+      const f = fateOf(rowKey(w.key));
+      if (f.row !== null) {
+        const row = f.row.slice();
+        for (const [name, v] of Object.entries(w.set)) row[table.columns.findIndex((c) => c.name === name)] = v;
+        f.row = row;
+      } else if (f.update !== null) Object.assign(f.update.set, w.set);
+      else f.update = { key: w.key, set: { ...w.set } };
+    } else {
+      const key = rowKey(w.key);
+      const f = fateOf(key);
+      if (f.row !== null && f.deleted === null) fates.delete(key);
+      else {
+        f.deleted = w;
+        f.row = null;
+        f.update = null;
+      }
+    }
+  }
+  const net: NetEffect = { deletes: [], updates: [], inserts: [] };
+  for (const f of fates.values()) {
+    if (f.deleted !== null) net.deletes.push(f.deleted);
+    if (f.update !== null) net.updates.push(f.update);
+    if (f.row !== null) net.inserts.push(f.row);
+  }
+  return net;
+}
+
+async function inSourceOrder(session: SqlSession, table: TableSchema, list: readonly WriteOp[], counts: WriteCounts, options: WriteOptions): Promise<void> {
+  let i = 0;
+  while (i < list.length) {
+    const kind = (list[i] as WriteOp).kind;
+    let j = i;
+    while (j < list.length && (list[j] as WriteOp).kind === kind) j++;
+    const run = list.slice(i, j);
+    switch (kind) {
+      case 'insert':
+        await writeInserts(session, table, run.map((w) => (w as Insert).row), options);
+        counts.inserted += run.length;
+        break;
+      case 'update':
+        await writeUpdates(session, table, run.map((w) => ({ key: (w as Update).key, set: (w as Update).set })));
+        counts.updated += run.length;
+        break;
+      case 'delete':
+        await writeDeletes(session, table, run.map((w) => (w as Delete).key), options);
+        counts.deleted += run.length;
+        break;
+    }
+    i = j;
   }
 }

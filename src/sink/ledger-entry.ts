@@ -1,7 +1,7 @@
 /**
  * A decision as the ledger records it: one JSON line for `--ledger FILE.jsonl`
  * (`{gtid, table, op, key, class, outcome, newKey?, reason?, before?, after?, dr?}`, values in
- * canonical JSON) and one row of the DR's `ledger` / `quarantine` tables (state-store.ts).
+ * canonical JSON; `dr` only where it differs from what the class implies) and one row of the DR's `ledger` / `quarantine` tables (state-store.ts).
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { TableMap } from '../binlog/event.js';
@@ -41,6 +41,15 @@ function canonicalValues(values: readonly ColumnValue[] | null, map: TableMap | 
   });
 }
 
+/**
+ * The DR row when it tells something the before and after images do not: a clean change met the
+ * DR row equal to its before image, an already-applied one equal to its after image (on the logged
+ * columns), so for those it is left out — a third of the ledger's bytes on an update-heavy range.
+ */
+function informativeDr(d: ChangeDecision): RowImage | null {
+  return d.class === 'clean' || d.class === 'already-applied' ? null : d.drRow;
+}
+
 function image(row: RowImage | null | undefined, map: TableMap | null): Record<string, CanonicalValue> | undefined {
   return row === null || row === undefined || map === null ? undefined : rowToCanonical(row, map);
 }
@@ -65,7 +74,7 @@ export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | 
   if (d.conflicts.length > 0) line['conflicts'] = d.conflicts;
   const before = image(d.change?.before, map);
   const after = image(d.change?.after, map);
-  const dr = image(d.drRow, map);
+  const dr = image(informativeDr(d), map);
   if (before) line['before'] = before;
   if (after) line['after'] = after;
   if (dr) line['dr'] = dr;
@@ -108,7 +117,7 @@ export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceI
     rulePath: null,
     beforeImage: json(image(d.change?.before, map)),
     afterImage: json(image(d.change?.after, map)),
-    drImage: json(image(d.drRow, map)),
+    drImage: json(image(informativeDr(d), map)),
   } as LedgerRow;
 }
 
@@ -126,7 +135,7 @@ export function quarantineRow(d: ChangeDecision, runId: number, sourceId: string
     reason: d.sql !== undefined ? `${d.reason ?? ''}: ${d.sql}` : d.reason,
     beforeImage: json(image(d.change?.before, map)),
     afterImage: json(image(d.change?.after, map)),
-    drImage: json(image(d.drRow, map)),
+    drImage: json(image(informativeDr(d), map)),
     dependants: [],
     rowKeys,
   };
