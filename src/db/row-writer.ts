@@ -48,6 +48,7 @@ export interface RowUpdate {
 }
 
 const DEFAULT_ROWS = 1000;
+const MAX_ROWS_PER_CASE = 200;
 const DEFAULT_BYTES = 1 << 20;
 
 /** How one column's value is bound; built once per table (STYLE.md rule 6). */
@@ -134,19 +135,19 @@ export async function writeUpdates(session: SqlSession, table: TableSchema, chan
 
 /**
  * Runs `changes` as few multi-row UPDATEs as the limits allow:
- * `SET c = CASE WHEN pk = ? THEN ? … ELSE c END, … WHERE pk IN (…)`, each column changed only in
- * the rows that set it. Only for a one-column primary key, and only for changes that neither move
- * the key nor touch a unique key: a statement visits its rows in key order, not in the order given,
- * so a unique value passed from one row to another could collide half-way (callers run those one
- * by one, in order). Returns the affected-row count.
+ * `SET c = CASE WHEN k = ? THEN ? … ELSE c END, … WHERE k IN (…)` (`(a, b) IN ((…), …)` for a
+ * composite key), each column changed only in the rows that set it. Only for changes that neither
+ * move a primary key nor pass a unique value between the rows of one statement: a statement visits
+ * its rows in key order, not in the order given, so a value passed from one row to another could
+ * collide half-way (the caller decides; sink/execute-writes.ts). Returns the affected-row count.
  */
 export async function writeUpdatesBatched(session: SqlSession, table: TableSchema, changes: readonly RowUpdate[], options: WriteOptions = {}): Promise<number> {
   const plan = writePlan(table);
   const key = requireKey(table, plan);
-  if (key.length !== 1) return writeUpdates(session, table, changes);
-  const k = key[0]!;
-  const maxRows = options.maxRows ?? DEFAULT_ROWS;
+  // Every row walks the CASE list of every column it is in: quadratic in the rows of a statement.
+  const maxRows = Math.min(options.maxRows ?? DEFAULT_ROWS, MAX_ROWS_PER_CASE);
   const maxBytes = options.maxBytes ?? DEFAULT_BYTES;
+  const match = key.map((b) => `${b.quoted} = ${b.keyMark}`).join(' AND ');
   let affected = 0;
   let start = 0;
   while (start < changes.length) {
@@ -163,25 +164,35 @@ export async function writeUpdatesBatched(session: SqlSession, table: TableSchem
       for (const name of Object.keys(change.set)) {
         const b = plan.byName.get(name);
         if (b === undefined) throw new DatabaseError(RowWriterErrorCode.UnknownColumn, `${label(table)} has no column "${name}"`, { table: label(table), column: name });
-        if (!b.column.isGenerated && b !== k) columns.set(name, b);
+        if (!b.column.isGenerated && !key.includes(b)) columns.set(name, b);
       }
     }
     if (columns.size > 0) {
       const params: unknown[] = [];
       const sets: string[] = [];
+      const bindKey = (change: RowUpdate): void => {
+        for (let i = 0; i < key.length; i++) params.push(bindValue(table, key[i]!, change.key[i] as ColumnValue));
+      };
       for (const b of columns.values()) {
         let expr = `${b.quoted} = CASE`;
         for (const change of chunk) {
           const v = change.set[b.column.name];
           if (v === undefined) continue;
-          expr += ` WHEN ${k.quoted} = ${k.keyMark} THEN ${b.mark}`;
-          params.push(bindValue(table, k, change.key[0] as ColumnValue), bindValue(table, b, v));
+          expr += ` WHEN ${match} THEN ${b.mark}`;
+          bindKey(change);
+          params.push(bindValue(table, b, v));
         }
         sets.push(`${expr} ELSE ${b.quoted} END`);
       }
-      for (const change of chunk) params.push(bindValue(table, k, change.key[0] as ColumnValue));
-      const sql = `UPDATE ${plan.from} SET ${sets.join(', ')} WHERE ${k.quoted} IN (${chunk.map(() => k.keyMark).join(', ')})`;
-      affected += await run(session, sql, params);
+      for (const change of chunk) bindKey(change);
+      let where: string;
+      if (chunk.length === 1) where = match;
+      else if (key.length === 1) where = `${key[0]!.quoted} IN (${chunk.map(() => key[0]!.keyMark).join(', ')})`;
+      else {
+        const tuple = `(${key.map((b) => b.keyMark).join(', ')})`;
+        where = `(${key.map((b) => b.quoted).join(', ')}) IN (${chunk.map(() => tuple).join(', ')})`;
+      }
+      affected += await run(session, `UPDATE ${plan.from} SET ${sets.join(', ')} WHERE ${where}`, params);
     }
     start = end;
   }

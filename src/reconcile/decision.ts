@@ -65,7 +65,14 @@ export interface ChangeDecision {
 /** One write to the DR; rows are full images in column order, keys in primary-key order. */
 export type WriteOp =
   | { readonly kind: 'insert'; readonly table: TableSchema; readonly row: RowImage }
-  | { readonly kind: 'update'; readonly table: TableSchema; readonly key: readonly ColumnValue[]; readonly set: Readonly<Record<string, ColumnValue>> }
+  | {
+      readonly kind: 'update';
+      readonly table: TableSchema;
+      readonly key: readonly ColumnValue[];
+      readonly set: Readonly<Record<string, ColumnValue>>;
+      /** The row as it was before this update (the overlay's view), so the sink can tell whether unique values pass between rows. */
+      readonly old?: RowImage;
+    }
   | { readonly kind: 'delete'; readonly table: TableSchema; readonly key: readonly ColumnValue[] };
 
 /** What one source transaction came to. */

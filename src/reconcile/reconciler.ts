@@ -338,7 +338,7 @@ export class Reconciler {
         if (guard !== null) return quarantine('update-diverged', guard, dr);
         const set = setOf(table, m.taken, merged);
         if (Object.keys(set).length > 0) {
-          writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set });
+          writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set, old: dr });
           this.#move(state, dr, merged);
         }
         const kept = m.conflicts.length > 0 ? `; both sides changed ${m.conflicts.join(', ')}: kept the DR's` : '';
@@ -371,7 +371,7 @@ export class Reconciler {
         const guard = this.#keyChangeGuard(table, state, dr, next);
         if (guard !== null) return quarantine('clean', guard, dr);
         const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(after[i], dr[i], col)).map((col) => col.name);
-        writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, next) });
+        writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, next), old: dr });
         this.#move(state, dr, next);
         return done('clean', 'applied', null, dr);
       }

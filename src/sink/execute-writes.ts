@@ -5,12 +5,12 @@
  * locked), so only the order within one table can matter, and only for unique values: a delete or
  * update that frees a value must run before the write that takes it.
  *
- * Per table, when no update in the window moves a primary key or touches a unique key, the writes
- * are reduced to their net effect per row (an insert later updated is one insert of the final row,
+ * Per table, when no update in the window moves a primary key or passes a unique value from one
+ * row to another, the writes are reduced to their net effect per row (an insert later updated is one insert of the final row,
  * an insert later deleted is nothing, two updates are one) and run as: deletes, then updates, then
  * inserts, each as multi-row statements. That order cannot collide: deletes only free values,
- * these updates touch no unique value, and an insert takes a value only if nothing in the source
- * held it by then. Otherwise the table's writes keep their exact source order, consecutive writes of
+ * no update takes a value another updated row held, and an insert takes a value only if nothing in
+ * the source held it by then. Otherwise the table's writes keep their exact source order, consecutive writes of
  * one kind becoming one statement.
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
@@ -89,8 +89,8 @@ function netEffect(table: TableSchema, list: readonly WriteOp[]): NetEffect | nu
   const pk = table.primaryKey;
   if (pk === null) return null;
   const positions = pk.map((c) => table.columns.findIndex((col) => col.name === c));
-  const guarded = new Set<string>([...pk, ...table.uniqueKeys.flatMap((u) => u.columns)]);
-  for (const w of list) if (w.kind === 'update' && Object.keys(w.set).some((c) => guarded.has(c))) return null;
+  for (const w of list) if (w.kind === 'update' && Object.keys(w.set).some((c) => pk.includes(c))) return null;
+  if (!uniqueValuesStay(table, list)) return null;
   const fates = new Map<string, RowFate>();
   const fateOf = (key: string): RowFate => {
     let f = fates.get(key);
@@ -128,6 +128,39 @@ function netEffect(table: TableSchema, list: readonly WriteOp[]): NetEffect | nu
     if (f.row !== null) net.inserts.push(f.row);
   }
   return net;
+}
+
+/**
+ * Whether no unique value passes from one row to another through the window's updates: no update
+ * gives a row a value another updated row held before (compared case- and trailing-space-folded,
+ * which errs towards "passes", the safe side). Then the updates may run in any order, in one
+ * statement. An update without its old row (none is made so) counts as passing.
+ */
+function uniqueValuesStay(table: TableSchema, list: readonly WriteOp[]): boolean {
+  const updates = list.filter((w): w is Update => w.kind === 'update');
+  for (const uk of table.uniqueKeys) {
+    if (!updates.some((u) => uk.columns.some((c) => c in u.set))) continue;
+    const positions = uk.columns.map((c) => table.columns.findIndex((col) => col.name === c));
+    const held = new Map<string, string>();
+    for (const u of updates) {
+      if (u.old === undefined) return false;
+      const v = folded(positions.map((p) => u.old?.[p]));
+      if (v !== null) held.set(v, rowKey(u.key));
+    }
+    for (const u of updates) {
+      if (!uk.columns.some((c) => c in u.set)) continue;
+      const next = positions.map((p, i) => (uk.columns[i]! in u.set ? u.set[uk.columns[i]!] : u.old?.[p]));
+      const v = folded(next);
+      const holder = v === null ? undefined : held.get(v);
+      if (holder !== undefined && holder !== rowKey(u.key)) return false;
+    }
+  }
+  return true;
+}
+
+function folded(values: readonly (ColumnValue | undefined)[]): string | null {
+  if (values.some((v) => v === null || v === undefined)) return null;
+  return rowKey(values.map((v) => (typeof v === 'string' ? v.toLowerCase().replace(/ +$/, '') : v)));
 }
 
 async function inSourceOrder(session: SqlSession, table: TableSchema, list: readonly WriteOp[], counts: WriteCounts, options: WriteOptions): Promise<void> {

@@ -82,6 +82,33 @@ describe('executeWrites', () => {
     expect(counts).toEqual({ inserted: 1, updated: 3, deleted: 0, statements: 4 });
   });
 
+  it('batches updates of a composite key, and of unique columns whose values stay with their rows', async () => {
+    await server.query('CREATE TABLE IF NOT EXISTS w.c (a INT NOT NULL, b INT NOT NULL, v VARCHAR(10) NOT NULL, PRIMARY KEY (a, b)) ENGINE=InnoDB');
+    await server.query('DELETE FROM w.c');
+    await server.query("INSERT INTO w.c VALUES (1, 1, 'p'), (1, 2, 'q'), (2, 1, 'r')");
+    const c = (await introspectSchemas(session, ['w'])).get('w', 'c')!;
+    const u = (a: number, b: number, v: string, old: string): WriteOp => ({ kind: 'update', table: c, key: [a, b], set: { v }, old: [a, b, old] as RowImage });
+    await reset();
+    const counts = await transaction(session, (s) =>
+      executeWrites(s, [
+        u(1, 1, 'P', 'p'),
+        u(2, 1, 'R', 'r'),
+        { kind: 'update', table, key: [1], set: { email: 'a2' }, old: [1, 'a', 1] as RowImage },
+        { kind: 'update', table, key: [2], set: { email: 'b2' }, old: [2, 'b', 2] as RowImage },
+      ]),
+    );
+    expect(await server.query('SELECT a, b, v FROM w.c ORDER BY a, b')).toEqual([
+      { a: 1, b: 1, v: 'P' },
+      { a: 1, b: 2, v: 'q' },
+      { a: 2, b: 1, v: 'R' },
+    ]);
+    expect((await rows()).slice(0, 2)).toEqual([
+      { id: 1, email: 'a2', n: 1 },
+      { id: 2, email: 'b2', n: 2 },
+    ]);
+    expect(counts).toEqual({ inserted: 0, updated: 4, deleted: 0, statements: 2 });
+  });
+
   it('a delete that frees a unique value runs before the insert that takes it', async () => {
     await reset();
     const counts = await transaction(session, (s) => executeWrites(s, [ins(5, 'e', 5), del(1), ins(6, 'a', 6)]));
