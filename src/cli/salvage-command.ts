@@ -42,6 +42,9 @@ Decisions and output:
   --json                    print the report as JSON on stdout instead of the summary
   --window N                source transactions per window (default 1000)
   --ddl stop|skip           DDL in the lost range: stop before writing anything (default), or skip it
+  --ledger-images all|conflicts   row images in the DR's ledger for every change (default), or
+                            only for changes not applied clean (their images stay in the binlog,
+                            found by GTID): far fewer bytes on a large lost range
   --state-schema NAME       the engine's own schema on the DR (default salvage)
   --source-id ID            names the source in the checkpoint (default binlog:<file base name>)
   --no-verify-checksums     do not verify CRC32 checksums
@@ -191,6 +194,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         json: { type: 'boolean' },
         window: { type: 'string' },
         ddl: { type: 'string' },
+        'ledger-images': { type: 'string' },
         'state-schema': { type: 'string' },
         'source-id': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
@@ -207,6 +211,8 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   if (o.target === undefined) throw new UsageError(`${mode}: --target mysql://user@host:port (the DR) is required`, '--target');
   if (mode === 'apply' && o.sql !== undefined) throw new UsageError('--sql is a plan option: run "salvage plan … --sql FILE" to review the statements', '--sql');
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw new UsageError(`--ddl takes stop or skip, got "${o.ddl}"`, '--ddl');
+  const ledgerImages = o['ledger-images'];
+  if (ledgerImages !== undefined && ledgerImages !== 'all' && ledgerImages !== 'conflicts') throw new UsageError(`--ledger-images takes all or conflicts, got "${ledgerImages}"`, '--ledger-images');
   const window = o.window === undefined ? undefined : Number(o.window);
   if (window !== undefined && (!Number.isInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
@@ -227,6 +233,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     keepTransactionsWhole: config?.keepTransactionsWhole,
     logicalReferences: config === undefined ? undefined : logicalReferences(config),
     ddl: o.ddl as 'stop' | 'skip' | undefined,
+    ledgerImages,
     verifyChecksums: !o['no-verify-checksums'],
     signal: environment.signal,
     onLedger: ledgerOut === null ? undefined : (l) => ledgerOut.write(`${ledgerLineText(l)}\n`),

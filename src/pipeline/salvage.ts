@@ -51,7 +51,7 @@ import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, t
 import { changeLabel, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { collectReads } from '../reconcile/window-reads.js';
 import { executeWrites } from '../sink/execute-writes.js';
-import { ledgerLine, ledgerRow, quarantineRow, type LedgerLine } from '../sink/ledger-entry.js';
+import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions } from '../source/read-transactions.js';
 import { scanLostRange, type LostRangeScan } from './lost-range-scan.js';
@@ -85,6 +85,8 @@ export interface SalvageOptions {
   readonly keepTransactionsWhole?: boolean;
   /** Foreign keys the DR's schema does not declare (`{"crm.notes": {references: {ticket_id: "crm.tickets.id"}}}`). */
   readonly logicalReferences?: LogicalReferences;
+  /** Row images in the DR's ledger for every change (default), or only for those not applied clean (sink/ledger-entry.ts). */
+  readonly ledgerImages?: LedgerImages;
   /** DDL in the lost range: stop before writing anything (default), or skip it (recorded in the ledger). */
   readonly ddl?: 'stop' | 'skip';
   readonly verifyChecksums?: boolean;
@@ -466,7 +468,7 @@ class SalvageRun {
   async #recordState(results: readonly TransactionResult[]): Promise<void> {
     const decisions = results.flatMap((r) => r.decisions);
     let seq = this.#seq;
-    await recordLedger(this.#dr, this.#schema, decisions.map((d) => ledgerRow(d, this.#runId, ++seq, this.#sourceId)));
+    await recordLedger(this.#dr, this.#schema, decisions.map((d) => ledgerRow(d, this.#runId, ++seq, this.#sourceId, this.#o.ledgerImages)));
     const q = decisions.filter((d) => d.outcome === 'quarantined');
     if (q.length > 0) await recordQuarantine(this.#dr, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])));
     const remaps = results.flatMap((r) => r.remaps.map((m) => ({ ...m, tx: r.tx })));

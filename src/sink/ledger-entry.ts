@@ -96,9 +96,17 @@ function json(v: Record<string, CanonicalValue> | undefined): string | null {
   return v === undefined ? null : stringifyCanonical(v);
 }
 
+/**
+ * Which changes keep their row images in the DR's ledger: `all` (the default), or `conflicts` —
+ * every change but a clean one applied as the binlog has it, whose images the binlog itself keeps
+ * (find them by GTID or position: `salvage inspect --include-gtids`). Saves most of the ledger's
+ * bytes on a large, mostly clean lost range.
+ */
+export type LedgerImages = 'all' | 'conflicts';
+
 /** The DR ledger row of a decision. */
-export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceId: string): LedgerRow {
-  const map = d.change?.table ?? null;
+export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceId: string, images: LedgerImages = 'all'): LedgerRow {
+  const map = images === 'conflicts' && d.class === 'clean' && d.outcome === 'applied' && d.newKey === null ? null : (d.change?.table ?? null);
   return {
     runId,
     seq,
