@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { formatProblems } from '../config/format-problems.js';
-import { BUILT_IN_DEFAULTS, parseConfig, type NormalisedConfig } from '../config/normalise.js';
+import { parseConfig, type NormalisedConfig } from '../config/normalise.js';
 import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
 import type { LogicalReferences } from '../model/table-schema.js';
 import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
@@ -33,8 +33,9 @@ gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence 
   Transactions this engine already applied (its checkpoint on the DR) are always left out.
 
 Decisions and output:
-  --config F                a configuration file (salvage config --help): logical foreign keys
-                            ("references"), keepTransactionsWhole, stateSchema
+  --config F                a configuration file (salvage config --help): strategies per table
+                            and conflict class, column rules and groups, logical foreign keys
+                            ("references"), keepTransactionsWhole, escalation, ignoreColumns
   --report F.json           the summary: start and why, lost set, counts per table × class ×
                             outcome, remaps, quarantine count, timings
   --ledger F.jsonl          one line per lost row change: {gtid, table, op, key, class, outcome,
@@ -133,16 +134,14 @@ export function logicalReferences(config: NormalisedConfig): LogicalReferences {
   return out;
 }
 
-/** Strategies this version does not carry out yet: refused rather than silently ignored. */
-function unsupportedStrategies(config: NormalisedConfig): string[] {
+/** What this version does not carry out yet: refused rather than silently ignored. */
+function unsupportedSettings(config: NormalisedConfig): string[] {
   const out: string[] = [];
-  for (const [klass, s] of Object.entries(config.defaults)) {
-    if (JSON.stringify(s) !== JSON.stringify(BUILT_IN_DEFAULTS[klass as keyof typeof BUILT_IN_DEFAULTS])) out.push(`defaults.onConflict.${klass}`);
-  }
+  for (const [klass, s] of Object.entries(config.defaults)) if (s.strategy === 'delete-blocking') out.push(`defaults.onConflict.${klass}: delete-blocking`);
   for (const t of config.tables) {
-    for (const klass of Object.keys(t.onConflict)) out.push(`tables."${t.pattern}".onConflict.${klass}`);
-    for (const col of Object.keys(t.columns)) out.push(`tables."${t.pattern}".columns.${col}`);
+    for (const [klass, s] of Object.entries(t.onConflict)) if (s?.strategy === 'delete-blocking') out.push(`tables."${t.pattern}".onConflict.${klass}: delete-blocking`);
   }
+  if (config.cascadeGuard.kind !== 'forbid') out.push(`cascadeGuard: ${config.cascadeGuard.kind} (only "forbid")`);
   return out;
 }
 
@@ -161,10 +160,8 @@ async function loadConfig(file: string): Promise<NormalisedConfig> {
   }
   const r = parseConfig(value);
   if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
-  const unsupported = unsupportedStrategies(r.config);
-  if (unsupported.length > 0) {
-    throw new UsageError(`--config: this version applies the built-in strategies only; remove or wait for support of: ${unsupported.join(', ')}`, '--config');
-  }
+  const unsupported = unsupportedSettings(r.config);
+  if (unsupported.length > 0) throw new UsageError(`--config: not carried out by this version yet, remove: ${unsupported.join('; ')}`, '--config');
   return r.config;
 }
 
@@ -230,7 +227,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     stateSchema: o['state-schema'] ?? config?.stateSchema,
     sourceId: o['source-id'],
     windowTransactions: window,
-    keepTransactionsWhole: config?.keepTransactionsWhole,
+    config,
     logicalReferences: config === undefined ? undefined : logicalReferences(config),
     ddl: o.ddl as 'stop' | 'skip' | undefined,
     ledgerImages,

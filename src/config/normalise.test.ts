@@ -174,3 +174,48 @@ describe('parseConfig: the normalised form', () => {
     expect(problems([])).toMatchInlineSnapshot(`"✖ the configuration must be a JSON object"`);
   });
 });
+
+describe('parseConfig: "$comment" notes', () => {
+  it('accepts a "$comment" (a string or lines) in every object of settings and leaves it out of the normalised form', () => {
+    const commented = parseConfig({
+      $schema: './salvage.schema.json',
+      $comment: ['written by salvage config init', 'edit freely'],
+      escalation: { action: 'stop', $comment: 'stop at the first quarantined change' },
+      cascadeGuard: { allowUpTo: 3, $comment: 'a few cascaded rows are expected' },
+      defaults: { $comment: 'global', onConflict: { $comment: 'per class', 'update-diverged': { strategy: 'merge', bothChanged: 'dr', $comment: 'the DR wins' } } },
+      tables: {
+        'crm.accounts': {
+          $comment: ['primary key (id)'],
+          onConflict: { 'update-diverged': { strategy: 'newest', column: 'updated_at', $comment: 'later wins' }, 'insert-unique-taken': { strategy: 'link', $comment: 'same e-mail, same customer' } },
+          columns: { balance: { strategy: 'max', $comment: 'never lower' }, credit: { strategy: 'delta', $comment: 'a counter' } },
+          naturalKey: ['email'],
+          keyAllocation: { offset: 1000, $comment: 'far above the DR' },
+        },
+      },
+    });
+    const plain = parseConfig({
+      escalation: { action: 'stop' },
+      cascadeGuard: { allowUpTo: 3 },
+      defaults: { onConflict: { 'update-diverged': { strategy: 'merge', bothChanged: 'dr' } } },
+      tables: {
+        'crm.accounts': {
+          onConflict: { 'update-diverged': { strategy: 'newest', column: 'updated_at' }, 'insert-unique-taken': { strategy: 'link' } },
+          columns: { balance: { strategy: 'max' }, credit: { strategy: 'delta' } },
+          naturalKey: ['email'],
+          keyAllocation: { offset: 1000 },
+        },
+      },
+    });
+    expect(commented.ok).toBe(true);
+    expect(commented).toEqual(plain);
+    expect(JSON.stringify(commented)).not.toContain('comment');
+  });
+
+  it('says what a "$comment" may hold, and where it may not go', () => {
+    expect(problems({ $comment: 42, tables: { $comment: {}, 'crm.accounts': { onConflict: { $comment: ['lines', 7] } } } })).toMatchInlineSnapshot(`
+      "✖ a "$comment" is a string or an array of strings → at $comment
+      ✖ the keys of "tables" are table names: put a "$comment" inside a table's rule, or at the top level → at tables.$comment
+      ✖ a "$comment" is a string or an array of strings → at tables."crm.accounts".onConflict.$comment[1]"
+    `);
+  });
+});

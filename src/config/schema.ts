@@ -65,6 +65,18 @@ export function unknownName(what: string, input: unknown, known: readonly string
   return `unknown ${what} ${given}; expected one of ${list(known)}`;
 }
 
+/** The key of a note for people; salvage ignores it (JSON has no comments, JSON Schema names its own note this way). */
+export const COMMENT_KEY = '$comment';
+
+const COMMENT_ERROR = 'a "$comment" is a string or an array of strings';
+
+/**
+ * A note for people: a string, or an array of lines. Allowed in every object of the file whose
+ * keys are settings, not in the maps keyed by the user's own names (`tables`, `columns`,
+ * `references`, `policy`): a column may well be called `$comment`.
+ */
+const Comment = z.union([z.string({ error: COMMENT_ERROR }), z.array(z.string({ error: COMMENT_ERROR }), { error: COMMENT_ERROR })]).optional();
+
 const StrategyNameSchema = z.enum(STRATEGY_NAMES, {
   error: (iss) => unknownName('strategy', iss.input, STRATEGY_NAMES),
 });
@@ -82,7 +94,7 @@ const MergePolicy = z.enum(MERGE_POLICIES, {
   error: (iss) => `unknown merge policy ${JSON.stringify(iss.input)}; expected one of ${list(MERGE_POLICIES)}`,
 });
 
-const bare = <N extends StrategyName>(name: N) => z.strictObject({ strategy: z.literal(name) });
+const bare = <N extends StrategyName>(name: N) => z.strictObject({ strategy: z.literal(name), $comment: Comment });
 
 const TimeOrder = <N extends 'newest' | 'oldest'>(name: N) =>
   z.strictObject({
@@ -90,6 +102,7 @@ const TimeOrder = <N extends 'newest' | 'oldest'>(name: N) =>
     column: z.string({ error: `"${name}" needs "column": the timestamp or version column to compare` }).min(1),
     tie: Tie.optional(),
     threshold: Duration.optional(),
+    $comment: Comment,
   });
 
 const Extreme = <N extends 'max' | 'min'>(name: N) =>
@@ -97,6 +110,7 @@ const Extreme = <N extends 'max' | 'min'>(name: N) =>
     strategy: z.literal(name),
     column: ColumnName.optional(),
     nulls: z.enum(['first', 'last'], { error: 'expected "first" (NULL sorts lowest) or "last" (NULL sorts highest)' }).optional(),
+    $comment: Comment,
   });
 
 const StrategyObjectSchema = z.discriminatedUnion(
@@ -113,17 +127,20 @@ const StrategyObjectSchema = z.discriminatedUnion(
       strategy: z.literal('merge'),
       bothChanged: MergePolicy.optional(),
       policy: z.record(ColumnName, MergePolicy).optional(),
+      $comment: Comment,
     }),
     bare('delta'),
     bare('remap'),
-    z.strictObject({ strategy: z.literal('link'), naturalKey: z.array(ColumnName).min(1).optional() }),
+    z.strictObject({ strategy: z.literal('link'), naturalKey: z.array(ColumnName).min(1).optional(), $comment: Comment }),
     z.strictObject({
       strategy: z.literal('rewrite-unique'),
       template: z.string().includes('{value}', { error: 'the template must contain "{value}", the original unique value' }).optional(),
+      $comment: Comment,
     }),
     z.strictObject({
       strategy: z.literal('delete-blocking'),
       maxChildren: z.int({ error: 'expected a whole number of child rows' }).nonnegative({ error: 'expected 0 or more child rows' }).optional(),
+      $comment: Comment,
     }),
     bare('quarantine'),
     bare('fail'),
@@ -140,19 +157,25 @@ const StrategyObjectSchema = z.discriminatedUnion(
 export const StrategySchema = z.union([StrategyNameSchema, StrategyObjectSchema]);
 export type StrategyInput = z.infer<typeof StrategySchema>;
 
-const OnConflictSchema = z.strictObject(
-  Object.fromEntries(CONFLICT_CLASSES.map((c) => [c, StrategySchema.optional()])) as Record<ConflictClass, z.ZodOptional<typeof StrategySchema>>,
-);
+const OnConflictSchema = z.strictObject({
+  ...(Object.fromEntries(CONFLICT_CLASSES.map((c) => [c, StrategySchema.optional()])) as Record<ConflictClass, z.ZodOptional<typeof StrategySchema>>),
+  $comment: Comment,
+});
 
 /** `db.table`, either part may use `*` and `?` globs. */
 export const TABLE_GLOB = /^[^.\s]+\.[^.\s]+$/;
-const TableGlob = z.string().regex(TABLE_GLOB, { error: (iss) => `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)` });
+const TableGlob = z.string().regex(TABLE_GLOB, {
+  error: (iss) =>
+    iss.input === COMMENT_KEY
+      ? `the keys of "tables" are table names: put a "$comment" inside a table's rule, or at the top level`
+      : `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)`,
+});
 
 const ReferenceTarget = z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, { error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"` });
 
 const KeyAllocation = z.union([
   z.enum(['auto-increment', 'uuid-v7'], { error: 'expected "auto-increment", "uuid-v7" or { "offset": n }' }),
-  z.strictObject({ offset: z.int({ error: 'expected a whole number' }).positive({ error: 'expected an offset of 1 or more' }) }),
+  z.strictObject({ offset: z.int({ error: 'expected a whole number' }).positive({ error: 'expected an offset of 1 or more' }), $comment: Comment }),
 ]);
 
 const TableRuleSchema = z.strictObject({
@@ -162,28 +185,31 @@ const TableRuleSchema = z.strictObject({
   references: z.record(ColumnName, ReferenceTarget).optional(),
   naturalKey: z.array(ColumnName).min(1).optional(),
   keyAllocation: KeyAllocation.optional(),
+  $comment: Comment,
 });
 export type TableRuleInput = z.infer<typeof TableRuleSchema>;
 
 const CascadeGuard = z.union([
   z.enum(['forbid', 'report'], { error: 'expected "forbid", "report" or { "allowUpTo": n }' }),
-  z.strictObject({ allowUpTo: z.int({ error: 'expected a whole number of cascaded rows' }).nonnegative({ error: 'expected 0 or more cascaded rows' }) }),
+  z.strictObject({ allowUpTo: z.int({ error: 'expected a whole number of cascaded rows' }).nonnegative({ error: 'expected 0 or more cascaded rows' }), $comment: Comment }),
 ]);
 
 const ConfigShape = z.strictObject({
   $schema: z.string().optional(),
+  $comment: Comment,
   stateSchema: z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, { error: 'expected a schema name of 1 to 64 letters, digits, "_" or "$"' }).optional(),
   keepTransactionsWhole: z.boolean().optional(),
   escalation: z
     .strictObject({
       maxQuarantined: z.int({ error: 'expected a whole number of quarantined changes' }).nonnegative({ error: 'expected 0 or more quarantined changes' }).optional(),
       action: z.enum(['stop', 'suspend-table'], { error: 'expected "stop" or "suspend-table"' }),
+      $comment: Comment,
     })
     .optional(),
   cascadeGuard: CascadeGuard.optional(),
   compare: z.enum(['changed', 'all', 'keys'], { error: 'expected "changed", "all" or "keys"' }).optional(),
   ignoreColumns: z.array(ColumnName).optional(),
-  defaults: z.strictObject({ onConflict: OnConflictSchema.optional() }).optional(),
+  defaults: z.strictObject({ onConflict: OnConflictSchema.optional(), $comment: Comment }).optional(),
   tables: z.record(TableGlob, TableRuleSchema).optional(),
 }, { error: (iss) => (iss.code === 'invalid_type' ? 'the configuration must be a JSON object' : undefined) });
 export type ConfigInput = z.infer<typeof ConfigShape>;
@@ -211,14 +237,21 @@ export const ALLOWED_STRATEGIES: Readonly<Record<ConflictClass, readonly Strateg
 /** Strategies that decide one column's value, usable under `columns`. */
 export const COLUMN_STRATEGIES: readonly StrategyName[] = ['source', 'skip', 'newest', 'oldest', 'max', 'min', 'delta'];
 
-function* onConflictEntries(config: ConfigInput): Generator<{ path: (string | number)[]; klass: ConflictClass; strategy: StrategyInput; table?: TableRuleInput }> {
-  for (const [klass, strategy] of Object.entries(config.defaults?.onConflict ?? {})) {
-    if (strategy !== undefined) yield { path: ['defaults', 'onConflict', klass], klass: klass as ConflictClass, strategy };
+type OnConflictInput = z.infer<typeof OnConflictSchema>;
+
+/** The classes an `onConflict` object sets, in the user's order, without its "$comment". */
+function classEntries(onConflict: OnConflictInput | undefined): [ConflictClass, StrategyInput][] {
+  const out: [ConflictClass, StrategyInput][] = [];
+  for (const [klass, strategy] of Object.entries(onConflict ?? {})) {
+    if (klass !== COMMENT_KEY && strategy !== undefined) out.push([klass as ConflictClass, strategy as StrategyInput]);
   }
+  return out;
+}
+
+function* onConflictEntries(config: ConfigInput): Generator<{ path: (string | number)[]; klass: ConflictClass; strategy: StrategyInput; table?: TableRuleInput }> {
+  for (const [klass, strategy] of classEntries(config.defaults?.onConflict)) yield { path: ['defaults', 'onConflict', klass], klass, strategy };
   for (const [glob, table] of Object.entries(config.tables ?? {})) {
-    for (const [klass, strategy] of Object.entries(table.onConflict ?? {})) {
-      if (strategy !== undefined) yield { path: ['tables', glob, 'onConflict', klass], klass: klass as ConflictClass, strategy, table };
-    }
+    for (const [klass, strategy] of classEntries(table.onConflict)) yield { path: ['tables', glob, 'onConflict', klass], klass, strategy, table };
   }
 }
 

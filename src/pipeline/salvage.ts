@@ -49,6 +49,8 @@ import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/de
 import { KeyMap } from '../reconcile/key-map.js';
 import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
+import { RuleBook } from '../reconcile/rules.js';
+import type { NormalisedConfig } from '../config/normalise.js';
 import { collectReads } from '../reconcile/window-reads.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
@@ -62,6 +64,8 @@ export const SalvageErrorCode = {
   Ddl: 'SALVAGE_DDL_IN_LOST_RANGE',
   Aborted: 'SALVAGE_ABORTED',
   Fault: 'SALVAGE_FAULT',
+  /** More changes were quarantined than the configuration's escalation limit allows. */
+  Escalation: 'SALVAGE_ESCALATION',
 } as const;
 export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErrorCode];
 
@@ -81,8 +85,10 @@ export interface SalvageOptions {
   /** Source transactions per window (default 1,000) and row changes per window (default 10,000). */
   readonly windowTransactions?: number;
   readonly windowRows?: number;
-  /** All of a source transaction applied or all quarantined (default true). */
+  /** All of a source transaction applied or all quarantined (default true; the configuration's value when one is given). */
   readonly keepTransactionsWhole?: boolean;
+  /** The configuration (src/config): strategies per table and class, escalation, compare, ignore list. Default: the built-in strategies. */
+  readonly config?: NormalisedConfig;
   /** Foreign keys the DR's schema does not declare (`{"crm.notes": {references: {ticket_id: "crm.tickets.id"}}}`). */
   readonly logicalReferences?: LogicalReferences;
   /** Row images in the DR's ledger for every change (default), or only for those not applied clean (sink/ledger-entry.ts). */
@@ -198,6 +204,9 @@ class SalvageRun {
    * DR's AUTO_INCREMENT counter when this salvage first met the table). See state-schema.ts key_floor.
    */
   #startFloors = new Map<string, bigint>();
+  /** Tables whose quarantine passed the escalation limit under `suspend-table`: their later changes wait too. */
+  readonly #suspended = new Set<string>();
+  readonly #quarantinedPerTable = new Map<string, number>();
   /** Floors as last persisted, so a window writes only what it raised. */
   #persistedFloors = new Map<string, bigint>();
   /** The writes' session: the DR in apply, a recorder in plan. */
@@ -278,7 +287,8 @@ class SalvageRun {
       if (fresh.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, fresh);
       for (const [t, f] of fresh) this.#persistedFloors.set(t, f);
     }
-    this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole });
+    const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config);
+    this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended });
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
 
     const filter = createLostFilter(rule, { checkpoint });
@@ -374,6 +384,7 @@ class SalvageRun {
         pending = nextWindow();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
         await this.#processWindow(window);
+        this.#escalate();
       }
       await pending;
     } finally {
@@ -548,6 +559,7 @@ class SalvageRun {
           this.#o.onLedger(ledgerLine(d, table === undefined ? null : keyPositions(table)));
         }
       }
+      for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
       for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, '') });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
     }
@@ -560,6 +572,23 @@ class SalvageRun {
       position: this.#lastEnd === null ? '' : `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}`,
       elapsedMs: performance.now() - this.#t0,
     });
+  }
+
+  /** The configuration's escalation limit: stop the run, or suspend the tables that passed it. */
+  #escalate(): void {
+    const e = this.#o.config?.escalation;
+    if (e === undefined || e.maxQuarantined === null) return;
+    if (e.action === 'stop') {
+      if (this.#outcomes.quarantined > e.maxQuarantined) {
+        throw new SalvageError(
+          SalvageErrorCode.Escalation,
+          `${this.#outcomes.quarantined} changes quarantined, more than escalation.maxQuarantined (${e.maxQuarantined}): stopped; review them (salvage quarantine list) or raise the limit; ${this.#resumeHint()}`,
+          { option: 'escalation.maxQuarantined' },
+        );
+      }
+      return;
+    }
+    for (const [table, n] of this.#quarantinedPerTable) if (n > e.maxQuarantined) this.#suspended.add(table);
   }
 
   #resumeHint(): string {

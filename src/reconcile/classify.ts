@@ -42,6 +42,10 @@ export interface ClassifyInput {
    * replication matches them (equal to the before image on every logged column).
    */
   readonly drRowsByImage?: readonly RowImage[];
+  /** Columns left out of every comparison (the configuration's `ignoreColumns`). */
+  readonly ignore?: ReadonlySet<string>;
+  /** `compare: "keys"`: an update or delete meets the row at its key, whatever its values. */
+  readonly compareKeysOnly?: boolean;
 }
 
 export interface Classification {
@@ -85,7 +89,7 @@ function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
   const { schema, drRowByPk } = input;
   const notLogged = unlogged(schema, after);
   if (schema.primaryKey !== null && drRowByPk !== null) {
-    const differsFromAfter = differing(schema, after, drRowByPk);
+    const differsFromAfter = differing(schema, after, drRowByPk, input.ignore);
     if (differsFromAfter.length === 0) return result('already-applied', { drRow: drRowByPk, notLogged });
     const cls = input.pkIsAutoIncrement ? 'insert-pk-taken' : 'insert-pk-same-record';
     return result(cls, { drRow: drRowByPk, differsFromAfter, notLogged });
@@ -100,11 +104,11 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   const notLogged = unlogged(schema, before, after);
   const dr = matchedRow(input, before);
   if (dr === null) return result('update-missing', { notLogged });
-  const differsFromAfter = differing(schema, after, dr);
+  const differsFromAfter = differing(schema, after, dr, input.ignore);
   if (differsFromAfter.length === 0) return result('already-applied', { drRow: dr, notLogged });
   const changedKeys = schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
   const holder = uniqueHolder(input, after, dr, changedKeys);
-  const differsFromBefore = differing(schema, before, dr);
+  const differsFromBefore = input.compareKeysOnly === true ? [] : differing(schema, before, dr, input.ignore);
   if (holder !== null) return result('update-unique-taken', { ...holder, drRow: dr, differsFromBefore, differsFromAfter, notLogged });
   const cls = differsFromBefore.length === 0 ? 'clean' : 'update-diverged';
   return result(cls, { drRow: dr, differsFromBefore, differsFromAfter, notLogged });
@@ -115,23 +119,23 @@ function classifyDelete(input: ClassifyInput, before: RowImage): Classification 
   const notLogged = unlogged(schema, before);
   const dr = matchedRow(input, before);
   if (dr === null) return result('already-applied', { notLogged });
-  const differsFromBefore = differing(schema, before, dr);
+  const differsFromBefore = input.compareKeysOnly === true ? [] : differing(schema, before, dr, input.ignore);
   return result(differsFromBefore.length === 0 ? 'clean' : 'delete-diverged', { drRow: dr, differsFromBefore, notLogged });
 }
 
 /** The DR row a change to `before` applies to: by primary key, else the first row equal to `before` on its logged columns. */
 function matchedRow(input: ClassifyInput, before: RowImage): RowImage | null {
   if (input.schema.primaryKey !== null) return input.drRowByPk;
-  for (const row of input.drRowsByImage ?? []) if (differing(input.schema, before, row).length === 0) return row;
+  for (const row of input.drRowsByImage ?? []) if (differing(input.schema, before, row, input.ignore).length === 0) return row;
   return null;
 }
 
 /** Names of the columns logged in `image` whose DR value differs. */
-function differing(schema: TableSchema, image: RowImage, dr: RowImage): string[] {
+function differing(schema: TableSchema, image: RowImage, dr: RowImage, ignore: ReadonlySet<string> | undefined): string[] {
   const out: string[] = [];
   schema.columns.forEach((col, i) => {
     const v = image[i];
-    if (v !== undefined && !sameValue(v, dr[i], col)) out.push(col.name);
+    if (v !== undefined && ignore?.has(col.name) !== true && !sameValue(v, dr[i], col)) out.push(col.name);
   });
   return out;
 }

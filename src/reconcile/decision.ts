@@ -26,6 +26,7 @@ export type ChangeClass =
   | 'no-key'
   | 'partial-json'
   | 'dr-rejected'
+  | 'table-suspended'
   | 'ddl';
 
 /** The ledger's outcomes (issue: at least applied | merged | remapped | skipped | quarantined). */
@@ -54,6 +55,8 @@ export interface ChangeDecision {
   readonly drRow: RowImage | null;
   /** Columns a merge kept from the DR where both sides changed them. */
   readonly conflicts: readonly string[];
+  /** The configuration path of the rule that decided it (`tables."shop.*".onConflict.update-diverged`, `built-in.clean`), or null. */
+  readonly rulePath?: string | null;
   /** Always true until the DR's own binlog is read (issue 8): decided by values. */
   readonly withoutHistory: boolean;
   /** For a statement: its SQL text. */

@@ -19,7 +19,12 @@ import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import { createHash } from 'node:crypto';
+import { v7 as uuidV7 } from 'uuid';
+import type { MergePolicy, Strategy } from '../config/normalise.js';
 import { classifyChange, type Classification } from './classify.js';
+import { applyDelta, compareValues } from './column-math.js';
+import { RuleBook, type Rule } from './rules.js';
 import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
 import { createAutoIncrementAllocator } from './key-allocator.js';
 import type { KeyMap } from './key-map.js';
@@ -32,12 +37,18 @@ import { asPrimaryKey, type StateSet } from './window-reads.js';
 export const ReconcilerErrorCode = {
   /** A lost change names a table the DR does not have. */
   UnknownTable: 'RECONCILE_UNKNOWN_TABLE',
+  /** A `fail` strategy fired: the run stops, the window in progress rolled back. */
+  RuleFail: 'RECONCILE_RULE_FAIL',
 } as const;
 export type ReconcilerErrorCode = (typeof ReconcilerErrorCode)[keyof typeof ReconcilerErrorCode];
 
 export interface ReconcilerOptions {
   /** All of a source transaction applied, or all of it quarantined (default true). */
   readonly keepTransactionsWhole?: boolean;
+  /** The configured strategies (default: the built-in ones). */
+  readonly rules?: RuleBook;
+  /** Tables (`schema.table`) suspended by the escalation limit: every later change of them is quarantined. Read live. */
+  readonly suspended?: ReadonlySet<string>;
 }
 
 /** Quarantined source rows, so later changes that depend on them follow them into quarantine. */
@@ -92,6 +103,8 @@ export interface ReconcilerMark {
 
 interface Pending {
   readonly decision: ChangeDecision;
+  /** A skipped insert: later changes of the same source row must not reach the DR row at its key either. */
+  readonly hold?: boolean;
   /**
    * The source rows it holds back when quarantined: its own source key (the key the binlog logged,
    * before any remap), so later changes of the same source record follow it into quarantine.
@@ -104,6 +117,8 @@ export class Reconciler {
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
   readonly #whole: boolean;
+  readonly #rules: RuleBook;
+  readonly #suspended: ReadonlySet<string>;
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
@@ -114,6 +129,8 @@ export class Reconciler {
     this.#keyMap = keyMap;
     this.#quarantine = quarantine;
     this.#whole = options.keepTransactionsWhole ?? true;
+    this.#rules = options.rules ?? RuleBook.builtIn();
+    this.#suspended = options.suspended ?? new Set();
     this.stateSet = { get: (t) => this.state(t) };
   }
 
@@ -184,7 +201,7 @@ export class Reconciler {
       const p = this.#decideChange(tx, change, index, writes);
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
-      if (p.decision.outcome === 'quarantined') for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, index));
+      if (p.decision.outcome === 'quarantined' || p.hold === true) for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, index));
       pending.push(p);
     });
     if (tx.commit === 'ddl') {
@@ -284,6 +301,7 @@ export class Reconciler {
     if (!state.hasPrimaryKey && change.op !== 'insert') {
       return quarantine('no-key', `${qualified} has no primary key: its ${change.op}s are not merged automatically yet`);
     }
+    if (this.#suspended.has(qualified)) return quarantine('table-suspended', `${qualified} is suspended: its quarantine passed escalation.maxQuarantined`);
     // Depends on a quarantined row: the row itself, or a parent through a foreign key.
     for (const k of drKeys) {
       const origin = this.#quarantine.origin(k.table, k.pk);
@@ -291,7 +309,11 @@ export class Reconciler {
     }
     if (change.after !== null) {
       const missing = this.#missingParent(table, state, change, original);
-      if (missing !== null) return quarantine('parent-missing', missing);
+      if (missing !== null) {
+        const rule = this.#rules.forClass(table, 'parent-missing');
+        const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing);
+        return withRule(p, rule);
+      }
     }
 
     const drRowByPk = drKey === null ? null : state.row(drKey);
@@ -303,48 +325,260 @@ export class Reconciler {
       }
     }
     const pkIsAutoIncrement = table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column;
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
     if (change.op === 'insert' && movedKey === null && drRowByPk !== null && pkIsAutoIncrement && drKeyValues !== null && this.#keyMap.isTarget(t.schema, t.table, drKeyValues)) {
       c = { ...c, class: 'insert-pk-taken', drRow: drRowByPk };
     }
 
-    switch (c.class) {
-      case 'already-applied':
-        return done('already-applied', 'skipped', 'already on the DR', c.drRow);
-      case 'insert-unique-taken':
-      case 'update-unique-taken':
-        return quarantine(c.class, `another DR row already holds unique key ${c.uniqueKey ?? '?'}`, c.uniqueHolder);
-      case 'update-missing':
-        return quarantine(c.class, 'the DR has no row with this key (deleted on the DR, or never there)');
-      case 'delete-diverged':
-        return quarantine(c.class, `the DR row differs from the deleted row in ${c.differsFromBefore.join(', ')}`, c.drRow);
-      case 'insert-pk-same-record': {
-        // No base: the DR wins every differing column; nothing to write.
-        return done(c.class, 'merged', `same record changed on the DR since: kept the DR's ${c.differsFromAfter.join(', ')}`, c.drRow, { conflicts: c.differsFromAfter });
-      }
-      case 'insert-pk-taken':
-        return this.#remap(table, state, change, c, done, quarantine, writes, qualified);
-      case 'clean':
+    const rule = this.#rules.forClass(table, c.class);
+    const ctx: Ctx = { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule, label: changeLabel(tx, index), timestampMs: tx.timestamp * 1000 };
+    return withRule(this.#carryOut(ctx), rule);
+  }
+
+  /** Carries out the strategy `ctx.rule` names for the classified change. */
+  #carryOut(ctx: Ctx): Pending {
+    const { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule } = ctx;
+    const s = rule.strategy;
+    const by = `(${rule.path})`;
+    switch (s.strategy) {
+      case 'fail':
+        return this.#fail(rule, qualified, sourceKey, `${c.class}`);
+      case 'quarantine':
+        // The DR row that stands in the way: the one at its key, or the holder of its unique value.
+        return quarantine(c.class, defaultReason(c), c.class === 'insert-unique-taken' || c.class === 'update-unique-taken' ? c.uniqueHolder : c.drRow);
+      case 'skip':
+        if (c.class === 'already-applied') return done('already-applied', 'skipped', 'already on the DR', c.drRow);
+        // A skipped insert leaves the DR row at its key (a different record): later changes of the source row must not reach it.
+        return { ...done(c.class, 'skipped', `the DR keeps its row ${by}`, c.drRow ?? c.uniqueHolder), hold: change.op === 'insert' };
+      case 'apply':
         return this.#applyClean(table, state, change, c, done, quarantine, writes);
-      case 'update-diverged': {
-        const dr = c.drRow as RowImage;
-        const after = change.after as RowImage;
-        if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) on a row the DR changed', dr);
-        const m = threeWayMerge(change.before, after, dr, { columns: table.columns });
-        const merged = withPrimaryKey(m.row, dr, state);
-        const guard = this.#keyChangeGuard(table, state, dr, merged);
-        if (guard !== null) return quarantine('update-diverged', guard, dr);
-        const set = setOf(table, m.taken, merged);
-        if (Object.keys(set).length > 0) {
-          writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set, old: dr });
-          this.#move(state, dr, merged);
-        }
-        const kept = m.conflicts.length > 0 ? `; both sides changed ${m.conflicts.join(', ')}: kept the DR's` : '';
-        return done('update-diverged', 'merged', `three-way merge: took ${m.taken.length > 0 ? m.taken.join(', ') : 'nothing'} from the lost change${kept}`, dr, { conflicts: m.conflicts });
+      case 'remap':
+        return this.#remap(ctx);
+      case 'source':
+        return this.#source(ctx, `the lost change wins ${by}`);
+      case 'newest':
+      case 'oldest':
+      case 'max':
+      case 'min': {
+        const winner = this.#rowWinner(ctx);
+        if (winner.kind === 'conflict') return quarantine(c.class, `${s.strategy}: ${winner.why} ${by}`, c.drRow);
+        if (winner.kind === 'source') return this.#source(ctx, `${s.strategy} on ${winner.column}: the lost change wins ${by}`);
+        return done(c.class, 'skipped', `${s.strategy} on ${winner.column}: the DR row wins ${by}`, c.drRow);
       }
+      case 'merge':
+      case 'delta':
+        return this.#merge(ctx);
+      case 'link':
+        return this.#link(ctx);
+      case 'rewrite-unique':
+        return this.#rewriteUnique(ctx);
+      case 'delete-blocking':
+        return quarantine(c.class, `delete-blocking is not carried out by this version ${by}`, c.uniqueHolder);
     }
+  }
+
+  #fail(rule: Rule, table: string, key: readonly ColumnValue[] | null, what: string): never {
+    throw new EngineError(ReconcilerErrorCode.RuleFail, `${table}${key === null ? '' : ` ${keyText(key)}`}: ${what} — the configuration says stop here (${rule.path})`, { table, key: key === null ? '' : keyText(key) });
+  }
+
+  /** The lost change's values win: insert where nothing is, else overwrite (or delete) the DR row. */
+  #source(ctx: Ctx, reason: string): Pending {
+    const { table, state, change, c, done, quarantine, writes } = ctx;
+    const dr = c.drRow;
+    if (change.op === 'delete') {
+      if (dr === null) return done(c.class, 'skipped', 'already gone from the DR', null);
+      const blockers = this.#referencingRows(table, state, dr, null);
+      if (blockers !== null) return quarantine(c.class, `cascade guard: ${blockers}`, dr);
+      writes.push({ kind: 'delete', table, key: state.keyValues(dr) as ColumnValue[] });
+      state.remove(state.keyOf(dr) as string);
+      return done(c.class, 'applied', reason, dr);
+    }
+    const after = change.after as RowImage;
+    if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
+    if (dr === null) {
+      if (change.op === 'update') return quarantine(c.class, defaultReason(c), null);
+      writes.push({ kind: 'insert', table, row: after });
+      state.put(after);
+      return done(c.class, 'applied', reason, null);
+    }
+    const next = dr.map((v, i) => (after[i] === undefined ? v : after[i])) as RowImage;
+    const merged = withPrimaryKey(next, dr, state);
+    const guard = this.#keyChangeGuard(table, state, dr, merged);
+    if (guard !== null) return quarantine(c.class, guard, dr);
+    const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(merged[i], dr[i], col)).map((col) => col.name);
+    if (changed.length > 0) {
+      writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, merged), old: dr });
+      this.#move(state, dr, merged);
+    }
+    return done(c.class, 'applied', reason, dr);
+  }
+
+  /** Which side a row-level newest/oldest/max/min picks, or why it cannot. */
+  #rowWinner(ctx: Ctx): { kind: 'source' | 'dr'; column: string } | { kind: 'conflict'; why: string } {
+    const { table, change, c, rule } = ctx;
+    const s = rule.strategy as Extract<Strategy, { strategy: 'newest' | 'oldest' | 'max' | 'min' }>;
+    const column = s.column;
+    if (column === null) return { kind: 'conflict', why: 'no column to compare (give "column")' };
+    const i = table.columns.findIndex((col) => col.name === column);
+    const col = table.columns[i];
+    const mine = (change.op === 'delete' ? change.before : change.after)?.[i];
+    const dr = c.drRow?.[i];
+    if (col === undefined || mine === undefined || c.drRow === null || dr === undefined) return { kind: 'conflict', why: `column ${column} is not in both rows` };
+    const nullsFirst = s.strategy === 'max' || s.strategy === 'min' ? s.nulls === 'first' : true;
+    let cmp: number;
+    if (mine === null || dr === null) cmp = mine === dr ? 0 : (mine === null) === nullsFirst ? -1 : 1;
+    else cmp = compareValues(mine, dr, col);
+    if ((s.strategy === 'newest' || s.strategy === 'oldest') && s.thresholdMs > 0 && mine !== null && dr !== null && typeof mine === 'string' && typeof dr === 'string') {
+      const gap = Math.abs(utcMillis(mine) - utcMillis(dr));
+      if (Number.isFinite(gap) && gap < s.thresholdMs) return { kind: 'conflict', why: `${column} differs by ${gap} ms, under the ${s.thresholdMs} ms threshold` };
+    }
+    const wantHigh = s.strategy === 'newest' || s.strategy === 'max';
+    if (cmp === 0) {
+      const tie = s.strategy === 'newest' || s.strategy === 'oldest' ? s.tie : 'dr';
+      return { kind: tie === 'source' ? 'source' : 'dr', column };
+    }
+    return { kind: (cmp > 0) === wantHigh ? 'source' : 'dr', column };
+  }
+
+  /** merge / delta: per column, with the configured policies, column rules and groups. */
+  #merge(ctx: Ctx): Pending {
+    const { table, state, change, c, done, quarantine, writes, rule } = ctx;
+    const dr = c.drRow;
+    if (dr === null || change.after === null) return quarantine(c.class, defaultReason(c), dr);
+    const after = change.after;
+    if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) on a row the DR changed', dr);
+    const s = rule.strategy;
+    const isDelta = s.strategy === 'delta';
+    const bothChanged: MergePolicy = s.strategy === 'merge' ? s.bothChanged : 'dr';
+    const policies: Readonly<Record<string, MergePolicy>> = s.strategy === 'merge' ? s.policy : {};
+    const tableRules = this.#rules.tableRules(table);
+    const policyOf = (name: string): MergePolicy => policies[name] ?? bothChanged;
+    const sides: Record<string, 'ours' | 'theirs'> = {};
+    for (const col of table.columns) sides[col.name] = policyOf(col.name) === 'source' ? 'theirs' : 'ours';
+    const base = change.op === 'insert' ? null : change.before;
+    const m = threeWayMerge(base, after, dr, { columns: table.columns, policy: sides, groups: tableRules.groups });
+    const row = withPrimaryKey(m.row, dr, state).slice();
+    const notes: string[] = [];
+    const conflicts = new Set(m.conflicts);
+    for (let i = 0; i < table.columns.length; i++) {
+      const col = table.columns[i]!;
+      const a = after[i];
+      if (a === undefined || col.isGenerated || state.pkPositions.includes(i)) continue;
+      const b = base?.[i];
+      const changedByLost = b === undefined ? !sameValue(a, dr[i], col) : !sameValue(a, b, col);
+      if (!changedByLost) continue;
+      const columnRule = tableRules.columns.get(col.name);
+      const numeric = /int|decimal|numeric|float|double/.test(col.dataType);
+      let policy: MergePolicy | Strategy['strategy'] | null = null;
+      if (columnRule !== undefined) policy = columnRule.strategy.strategy;
+      else if (isDelta && numeric && b !== undefined) policy = 'delta';
+      else if (conflicts.has(col.name)) policy = policyOf(col.name);
+      if (policy === null || policy === 'dr' || policy === 'skip') continue;
+      const d = dr[i] as ColumnValue;
+      switch (policy) {
+        case 'source':
+          row[i] = a;
+          break;
+        case 'delta':
+          if (b === undefined || b === null || a === null || d === null) {
+            notes.push(`${col.name}: no delta with a NULL or unknown base, the DR value stays`);
+            row[i] = d;
+          } else row[i] = applyDelta(b, a, d, col);
+          break;
+        case 'max':
+        case 'min': {
+          if (a === null || d === null) row[i] = (a === null) === (policy === 'min') ? a : d;
+          else row[i] = (compareValues(a, d, col) > 0) === (policy === 'max') ? a : d;
+          break;
+        }
+        case 'newest':
+        case 'oldest': {
+          const w = columnRule === undefined ? null : this.#rowWinner({ ...ctx, rule: columnRule });
+          row[i] = w !== null && w.kind === 'source' ? a : d;
+          break;
+        }
+        case 'quarantine':
+          return quarantine(c.class, `both sides changed ${col.name} and its policy is quarantine ${`(${columnRule?.path ?? rule.path})`}`, dr);
+        case 'fail':
+          return this.#fail(columnRule ?? rule, ctx.qualified, ctx.sourceKey, `both sides changed ${col.name}`);
+        default:
+          break;
+      }
+      conflicts.delete(col.name);
+    }
+    const guard = this.#keyChangeGuard(table, state, dr, row);
+    if (guard !== null) return quarantine(c.class, guard, dr);
+    const changed = table.columns.filter((col, i) => !col.isGenerated && !sameValue(row[i], dr[i], col)).map((col) => col.name);
+    if (changed.length > 0) {
+      writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
+      this.#move(state, dr, row);
+    }
+    const kept = conflicts.size > 0 ? `; both sides changed ${[...conflicts].join(', ')}: kept the DR's` : '';
+    const extra = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+    const what = change.op === 'insert' && base === null && changed.length === 0 ? `same record changed on the DR since: kept the DR's ${c.differsFromAfter.join(', ')}` : `${isDelta ? 'delta' : 'three-way'} merge: took ${changed.length > 0 ? changed.join(', ') : 'nothing'} from the lost change${kept}`;
+    return done(c.class, 'merged', `${what}${extra}`, dr, { conflicts: [...conflicts] });
+  }
+
+  /** link: the lost row is this existing DR row (by the unique key it clashes on, or the configured natural key). */
+  #link(ctx: Ctx): Pending {
+    const { table, state, change, c, quarantine, rule } = ctx;
+    if (change.op !== 'insert' || change.after === null) return quarantine(c.class, defaultReason(c), c.drRow);
+    let target = c.class === 'insert-unique-taken' ? c.uniqueHolder : null;
+    const natural = this.#rules.tableRules(table).naturalKey;
+    if (natural !== null) {
+      const uk = table.uniqueKeys.find((u) => u.columns.length === natural.length && u.columns.every((col) => natural.includes(col)));
+      if (uk === undefined) return quarantine(c.class, `natural key (${natural.join(', ')}) is not a unique key on the DR: no safe link (${rule.path})`, c.drRow);
+      const k = state.indexKeyOf(`uk:${uk.name}`, change.after);
+      target = k === null ? null : (state.rowsBy(`uk:${uk.name}`, k)[0] ?? null);
+    }
+    if (target === null) {
+      // No existing record to link to: the lost row is a record of its own.
+      return c.class === 'insert-pk-taken' ? this.#remap(ctx) : quarantine(c.class, `link: no DR row has its natural key (${rule.path})`, c.drRow);
+    }
+    const oldKey = state.keyValues(change.after);
+    const newKey = state.keyValues(target);
+    if (oldKey === null || newKey === null) return quarantine(c.class, 'link: the rows have no full primary key', target);
+    if (rowKey(oldKey) !== rowKey(newKey)) {
+      if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
+      this.#keyMap.set(table.schema, table.table, oldKey, newKey);
+    }
+    const linked = this.#merge({ ...ctx, c: { ...c, drRow: target }, rule: { strategy: { strategy: 'merge', bothChanged: 'dr', policy: {} }, path: rule.path } });
+    return { ...linked, decision: { ...linked.decision, newKey, reason: `linked to the DR's ${keyText(newKey)} by ${natural === null ? `unique key ${c.uniqueKey ?? ''}` : `natural key (${natural.join(', ')})`}; ${linked.decision.reason ?? ''}` } };
+  }
+
+  /** rewrite-unique: keep both rows, the lost one with its clashing unique value rewritten by the template (or NULL). */
+  #rewriteUnique(ctx: Ctx): Pending {
+    const { table, state, change, c, quarantine, rule, done } = ctx;
+    const s = rule.strategy as Extract<Strategy, { strategy: 'rewrite-unique' }>;
+    const uk = table.uniqueKeys.find((u) => u.name === c.uniqueKey);
+    if (uk === undefined || change.after === null) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
+    const after = change.after.slice();
+    const rewritten: string[] = [];
+    for (const colName of uk.columns) {
+      const i = table.columns.findIndex((col) => col.name === colName);
+      const col = table.columns[i]!;
+      const v = after[i];
+      if (typeof v !== 'string') continue;
+      if (s.template === 'null' && col.nullable) {
+        after[i] = null;
+        rewritten.push(`${colName} → NULL`);
+        continue;
+      }
+      for (let n = 1; n < 1000; n++) {
+        const candidate = s.template.replaceAll('{value}', v).replaceAll('{n}', String(n)).replaceAll('{gtid}', ctx.label);
+        after[i] = candidate;
+        const k = state.indexKeyOf(`uk:${uk.name}`, after);
+        if (k === null || state.rowsBy(`uk:${uk.name}`, k).length === 0) break;
+      }
+      rewritten.push(`${colName} ${JSON.stringify(v)} → ${JSON.stringify(after[i])}`);
+    }
+    const next: RowChange = { ...change, after };
+    const again = classifyChange({ change: next, schema: table, drRowByPk: c.drRow, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table) });
+    if (again.class !== 'clean') return quarantine(c.class, `rewrite-unique: still ${again.class} after rewriting ${rewritten.join(', ')}`, c.uniqueHolder);
+    const p = this.#applyClean(table, state, next, again, done, quarantine, ctx.writes);
+    return { ...p, decision: { ...p.decision, class: c.class, reason: `unique value rewritten for review: ${rewritten.join(', ')} (${rule.path})` } };
   }
 
   #applyClean(
@@ -386,24 +620,36 @@ export class Reconciler {
     }
   }
 
-  #remap(
-    table: TableSchema,
-    state: TableState,
-    change: RowChange,
-    c: Classification,
-    done: (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra?: Partial<ChangeDecision>) => Pending,
-    quarantine: (cls: ChangeClass, reason: string, drRow?: RowImage | null) => Pending,
-    writes: WriteOp[],
-    qualified: string,
-  ): Pending {
-    const floor = this.#floors.get(table) ?? table.autoIncrement?.next ?? 1n;
-    const allocator = createAutoIncrementAllocator(floor < 1n ? 1n : floor, (k) => {
-      const pk = rowKey([k]);
+  /** remap: a fresh key for the lost row (the table's key allocation), recorded in the key map; later changes follow it. */
+  #remap(ctx: Ctx): Pending {
+    const { table, state, change, c, done, quarantine, writes, qualified } = ctx;
+    if (change.op !== 'insert' || change.after === null) return quarantine(c.class, defaultReason(c), c.drRow);
+    const allocation = this.#rules.tableRules(table).keyAllocation;
+    const taken = (key: readonly ColumnValue[]): boolean => {
+      const pk = rowKey(key);
       return state.knows(pk) && state.row(pk) !== null;
-    });
-    const fresh = allocator.next();
+    };
+    let newKey: ColumnValue[];
     const before = this.#floors.get(table);
-    const newKey: ColumnValue[] = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
+    if (allocation.kind === 'uuid-v7') {
+      // Derived from the source identity, so a re-run or a resumed run hands out the same key.
+      newKey = [deterministicUuidV7(ctx.label, `${qualified}:${rowKey(ctx.sourceKey ?? [])}`, ctx.timestampMs)];
+      if (state.pkPositions.length !== 1 || taken(newKey)) return quarantine(c.class, 'remap (uuid-v7): needs a one-column character key that is free', c.drRow);
+    } else if (allocation.kind === 'offset') {
+      const old = ctx.sourceKey?.[0];
+      if (state.pkPositions.length !== 1 || (typeof old !== 'number' && typeof old !== 'bigint')) return quarantine(c.class, 'remap (offset): needs a one-column integer key', c.drRow);
+      const v = BigInt(old) + BigInt(allocation.offset);
+      newKey = [v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v];
+      // A key the window did not read counts as free; if the DR holds it after all, it rejects the
+      // insert and the window is decided again one transaction at a time (dr-rejected).
+      if (taken(newKey) || this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `remap (offset ${allocation.offset}): key ${keyText(newKey)} is taken too`, c.drRow);
+    } else {
+      const floor = before ?? table.autoIncrement?.next ?? 1n;
+      const allocator = createAutoIncrementAllocator(floor < 1n ? 1n : floor, (k) => taken([k]));
+      const fresh = allocator.next();
+      newKey = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
+      this.#floors.set(table, fresh + 1n);
+    }
     const rekeyed = remapInsert(change, newKey, this.#keyMap, this.#catalog);
     const row = rekeyed.after as RowImage;
     state.markReadKeys([rowKey(newKey)]);
@@ -417,10 +663,9 @@ export class Reconciler {
         return quarantine('insert-unique-taken', `its id is taken by a different DR record, and another DR row holds unique key ${uk.name}`, holder);
       }
     }
-    this.#floors.set(table, fresh + 1n);
     writes.push({ kind: 'insert', table, row });
     state.put(row);
-    return done('insert-pk-taken', 'remapped', `the DR gave id ${keyText(state.keyValues(change.after as RowImage) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
+    return done(c.class, 'remapped', `the DR gave id ${keyText(state.keyValues(change.after) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
   }
 
   /** Why an update that moves or frees keys must wait, or null: its new primary key is taken, or DR rows point at the old one. */
@@ -523,4 +768,58 @@ function setOf(table: TableSchema, columns: readonly string[], row: RowImage): R
     set[name] = v;
   }
   return set;
+}
+
+/** Everything a strategy needs about the change it decides. */
+interface Ctx {
+  readonly table: TableSchema;
+  readonly state: TableState;
+  /** The change rewritten through the key map. */
+  readonly change: RowChange;
+  readonly c: Classification;
+  readonly done: (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra?: Partial<ChangeDecision>) => Pending;
+  readonly quarantine: (cls: ChangeClass, reason: string, drRow?: RowImage | null) => Pending;
+  readonly writes: WriteOp[];
+  readonly qualified: string;
+  readonly sourceKey: readonly ColumnValue[] | null;
+  readonly rule: Rule;
+  /** `GTID#index`. */
+  readonly label: string;
+  readonly timestampMs: number;
+}
+
+function withRule(p: Pending, rule: Rule): Pending {
+  return { ...p, decision: { ...p.decision, rulePath: rule.path } };
+}
+
+/** The built-in reason of each class that quarantines. */
+function defaultReason(c: Classification): string {
+  switch (c.class) {
+    case 'insert-unique-taken':
+    case 'update-unique-taken':
+      return `another DR row already holds unique key ${c.uniqueKey ?? '?'}`;
+    case 'update-missing':
+      return 'the DR has no row with this key (deleted on the DR, or never there)';
+    case 'delete-diverged':
+      return `the DR row differs from the deleted row in ${c.differsFromBefore.join(', ')}`;
+    case 'update-diverged':
+      return `the DR row differs from the before image in ${c.differsFromBefore.join(', ')}`;
+    case 'insert-pk-taken':
+      return 'the DR gave its id to a different record';
+    case 'insert-pk-same-record':
+      return `same record changed on the DR since, in ${c.differsFromAfter.join(', ')}`;
+    default:
+      return c.class;
+  }
+}
+
+/** `YYYY-MM-DD HH:MM:SS[.ffffff]` (UTC, as the decoder prints it) → milliseconds; NaN for other text. */
+function utcMillis(text: string): number {
+  return /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(`${text.replace(' ', 'T').slice(0, 23)}Z`) : Number.NaN;
+}
+
+/** A UUID v7 whose time is the transaction's and whose random bits come from the source row's identity. */
+function deterministicUuidV7(label: string, identity: string, msecs: number): string {
+  const random = createHash('sha256').update(`${label}\u0000${identity}`).digest().subarray(0, 16);
+  return uuidV7({ msecs, random: new Uint8Array(random) });
 }

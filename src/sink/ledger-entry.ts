@@ -25,6 +25,8 @@ export interface LedgerLine {
   readonly newKey?: CanonicalValue[];
   readonly reason?: string;
   readonly conflicts?: readonly string[];
+  /** The rule path that decided it. */
+  readonly rule?: string;
   readonly before?: Record<string, CanonicalValue>;
   readonly after?: Record<string, CanonicalValue>;
   readonly dr?: Record<string, CanonicalValue>;
@@ -72,6 +74,7 @@ export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | 
   if (d.newKey !== null) line['newKey'] = canonicalValues(d.newKey, map, keyPositions);
   if (d.reason !== null) line['reason'] = d.reason;
   if (d.conflicts.length > 0) line['conflicts'] = d.conflicts;
+  if (d.rulePath !== undefined && d.rulePath !== null) line['rule'] = d.rulePath;
   const before = image(d.change?.before, map);
   const after = image(d.change?.after, map);
   const dr = image(informativeDr(d), map);
@@ -122,7 +125,7 @@ export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceI
     outcome: d.outcome,
     newKey: d.newKey === null ? null : keyParts(d.newKey),
     reason: d.reason ?? (d.sql !== undefined ? d.sql : null),
-    rulePath: null,
+    rulePath: d.rulePath ?? null,
     beforeImage: json(image(d.change?.before, map)),
     afterImage: json(image(d.change?.after, map)),
     drImage: json(image(informativeDr(d), map)),

@@ -1,0 +1,104 @@
+/**
+ * The configured strategies, looked up per table and conflict class with DESIGN.md's precedence:
+ * column rule → table rule → global default → built-in default. Every lookup returns the rule path
+ * that fired (`tables."shop.*".onConflict.update-diverged`), which the ledger records, so each
+ * decision can be explained and reproduced.
+ *
+ * Several table globs may match one table: an exact name wins over a glob, a glob with fewer
+ * wildcards over one with more, and among equals the one written later in the file.
+ */
+import { BUILT_IN_DEFAULTS, type CascadeGuard, type KeyAllocation, type NormalisedConfig, type NormalisedTableRule, type Strategy } from '../config/normalise.js';
+import type { ConflictClass } from '../config/schema.js';
+import type { TableSchema } from '../model/table-schema.js';
+
+/** A strategy and where it came from. */
+export interface Rule {
+  readonly strategy: Strategy;
+  readonly path: string;
+}
+
+/** Everything the rules say about one table. */
+export interface TableRules {
+  readonly rule: NormalisedTableRule | null;
+  /** Column strategies (`columns`), with their paths. */
+  readonly columns: ReadonlyMap<string, Rule>;
+  readonly groups: readonly (readonly string[])[];
+  readonly naturalKey: readonly string[] | null;
+  readonly keyAllocation: KeyAllocation;
+}
+
+function globRegex(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]');
+  return new RegExp(`^${escaped}$`);
+}
+
+function wildcards(glob: string): number {
+  return (glob.match(/[*?]/g) ?? []).length;
+}
+
+export class RuleBook {
+  readonly config: NormalisedConfig;
+  readonly #compiled: readonly { readonly rule: NormalisedTableRule; readonly re: RegExp; readonly order: number }[];
+  readonly #cache = new Map<TableSchema, TableRules>();
+
+  constructor(config: NormalisedConfig) {
+    this.config = config;
+    this.#compiled = config.tables.map((rule, order) => ({ rule, re: globRegex(rule.pattern), order }));
+  }
+
+  /** The built-in defaults only (no configuration file). */
+  static builtIn(): RuleBook {
+    return new RuleBook({
+      stateSchema: 'salvage',
+      keepTransactionsWhole: true,
+      escalation: { maxQuarantined: null, action: 'stop' },
+      cascadeGuard: { kind: 'forbid' },
+      compare: 'changed',
+      ignoreColumns: [],
+      defaults: BUILT_IN_DEFAULTS,
+      tables: [],
+    });
+  }
+
+  get cascadeGuard(): CascadeGuard {
+    return this.config.cascadeGuard;
+  }
+
+  /** The table rule that applies to `table`, by the precedence in the module comment. */
+  tableRules(table: TableSchema): TableRules {
+    let r = this.#cache.get(table);
+    if (r !== undefined) return r;
+    const name = `${table.schema}.${table.table}`;
+    const matching = this.#compiled.filter((c) => c.re.test(name));
+    matching.sort((x, y) => wildcards(x.rule.pattern) - wildcards(y.rule.pattern) || y.order - x.order);
+    const rule = matching[0]?.rule ?? null;
+    const columns = new Map<string, Rule>();
+    if (rule !== null) for (const [col, strategy] of Object.entries(rule.columns)) columns.set(col, { strategy, path: `tables.${JSON.stringify(rule.pattern)}.columns.${col}` });
+    r = { rule, columns, groups: rule?.groups ?? [], naturalKey: rule?.naturalKey ?? null, keyAllocation: rule?.keyAllocation ?? { kind: 'auto-increment' } };
+    this.#cache.set(table, r);
+    return r;
+  }
+
+  /** The strategy for `klass` on `table`, and the path that chose it. */
+  forClass(table: TableSchema, klass: ConflictClass): Rule {
+    const t = this.tableRules(table).rule;
+    const own = t?.onConflict[klass];
+    if (t !== null && own !== undefined) return { strategy: own, path: `tables.${JSON.stringify(t.pattern)}.onConflict.${klass}` };
+    const global = this.config.defaults[klass];
+    const builtIn = BUILT_IN_DEFAULTS[klass];
+    if (JSON.stringify(global) !== JSON.stringify(builtIn)) return { strategy: global, path: `defaults.onConflict.${klass}` };
+    return { strategy: builtIn, path: `built-in.${klass}` };
+  }
+
+  /** Columns left out of every comparison (`ignoreColumns`: e.g. ON UPDATE CURRENT_TIMESTAMP columns). */
+  ignored(table: TableSchema): ReadonlySet<string> {
+    const names = new Set<string>();
+    for (const c of this.config.ignoreColumns) {
+      // Either a bare column name (every table) or db.table.column.
+      const parts = c.split('.');
+      if (parts.length === 1) names.add(c);
+      else if (parts.length === 3 && parts[0] === table.schema && parts[1] === table.table) names.add(parts[2]!);
+    }
+    return names;
+  }
+}
