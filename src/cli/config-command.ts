@@ -1,20 +1,41 @@
 /**
- * `salvage config check FILE` and `salvage config schema`: validate a configuration file and
- * print every problem with the one renderer, or print the JSON Schema for editors.
+ * `salvage config check FILE`, `salvage config schema` and `salvage config init`: validate a
+ * configuration file and print every problem with the one renderer, print the JSON Schema for
+ * editors, or write a starting file for the DR it is pointed at.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { configInitDocument } from '../config/init.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatProblems } from '../config/format-problems.js';
 import { parseConfig } from '../config/normalise.js';
+import type { SchemaCatalog } from '../model/table-schema.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 
-export const CONFIG_HELP = `salvage config check FILE | schema
+export const CONFIG_HELP = `salvage config check FILE | schema | init --target URL [options]
 
   check FILE   validate a configuration file; prints "✔ FILE is valid" (exit 0) or
                every problem as "✖ message → at path" (exit 2)
   schema       print the JSON Schema of the configuration file (for editors: "$schema")
+  init         read the DR's tables and write a starting file: the run-level defaults spelled
+               out, and per table its keys, "references" guessed from <table>_id columns the
+               DR declares no foreign key for (active: check them), and for columns that look
+               like timestamps, versions or counters a suggested strategy in its "$comment"
+               (not active: guesses from names and types, for you to copy where they fit)
+
+Options of init:
+  --target URL              mysql://user@host:port of the DR
+  --target-password-env VAR read the password from this environment variable
+  --defaults-file F         read user/password/host/port from this option file ([client] section);
+                            without it, ~/.my.cnf is read when present
+  --schemas a,b             the schemas to read (default: every schema but the server's own)
+  --output FILE             write the file here (default: stdout); an existing FILE is kept
+  --force                   overwrite an existing --output FILE
+
+"$comment" keys (a string or an array of lines) are notes for people: salvage ignores them in
+every object of settings.
 
 Example (salvage.json):
   {
@@ -28,9 +49,17 @@ Example (salvage.json):
     }
   }
 
+  salvage config init --target mysql://salvage@dr:3306 --target-password-env DR_PASSWORD \\
+      --schemas shop,crm --output salvage.json
   salvage config check salvage.json
   salvage config schema > salvage.schema.json
 `;
+
+/** Where `config init` finds the DR's password and option files. */
+export interface ConfigCommandEnvironment {
+  readonly env: NodeJS.ProcessEnv;
+  readonly home: string | undefined;
+}
 
 /** Reads and parses a JSON file, turning a missing file or bad JSON into exit code 2 messages. */
 async function readJson(file: string): Promise<{ ok: true; value: unknown } | { ok: false; message: string }> {
@@ -48,8 +77,91 @@ async function readJson(file: string): Promise<{ ok: true; value: unknown } | { 
   }
 }
 
+/** `--schemas a,b` → the names; empty items are a usage error rather than a schema called "". */
+function schemaList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`--schemas takes names separated by commas, got "${text}"`, '--schemas');
+  return [...new Set(names)];
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `salvage config init`: introspects the DR and writes the starting file; returns the exit code. */
+export async function runConfigInit(args: string[], stdout: Writable, stderr: Writable, environment: ConfigCommandEnvironment): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        target: { type: 'string' },
+        'target-password-env': { type: 'string' },
+        'defaults-file': { type: 'string' },
+        schemas: { type: 'string' },
+        output: { type: 'string' },
+        force: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`config init: ${(e as Error).message}; see "salvage config --help"`);
+  }
+  const o = parsed.values;
+  if (o.target === undefined) throw new UsageError('config init: --target mysql://user@host:port (the DR) is required', '--target');
+  if (o.force === true && o.output === undefined) throw new UsageError('--force only applies with --output FILE', '--force');
+  const schemas = schemaList(o.schemas);
+  // Checked before connecting, so a kept file costs no introspection; the write below re-checks atomically.
+  if (o.output !== undefined && o.force !== true && (await exists(o.output))) {
+    throw new UsageError(`--output: ${o.output} exists; add --force to overwrite it`, '--output');
+  }
+  // Loaded here: check and schema need neither the driver nor the pipeline behind salvage-command.
+  const [{ targetFrom }, { openSession }, { introspectSchemas }] = await Promise.all([import('./salvage-command.js'), import('../db/sql-session.js'), import('../db/introspect.js')]);
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const session = await openSession(target);
+  let catalog: SchemaCatalog;
+  try {
+    catalog = await introspectSchemas(session, schemas);
+  } finally {
+    await session.end();
+  }
+  const empty = (schemas ?? []).filter((s) => !catalog.tables.some((t) => t.schema === s));
+  if (empty.length > 0) throw new UsageError(`--schemas: the DR has no tables in ${empty.map((s) => `"${s}"`).join(', ')}`, '--schemas');
+
+  const doc = configInitDocument(catalog, { source: target.redacted });
+  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  const tables = Object.values(doc.tables ?? {});
+  const references = tables.reduce((n, t) => n + Object.keys(t.references ?? {}).length, 0);
+  const summary = `${tables.length} table${tables.length === 1 ? '' : 's'}, ${references} guessed reference${references === 1 ? '' : 's'}`;
+  if (o.output === undefined) {
+    stdout.write(text);
+    stderr.write(`salvage config init: ${summary} from ${target.redacted}\n`);
+    return ExitCode.Done;
+  }
+  try {
+    // "wx" fails when the file appeared since the check above: never overwrite without --force.
+    await writeFile(o.output, text, { flag: o.force === true ? 'w' : 'wx' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError(`--output: ${o.output} exists; add --force to overwrite it`, '--output');
+    throw new UsageError(`--output: cannot write ${o.output} (${code ?? String(e)})`, '--output');
+  }
+  stdout.write(`✔ wrote ${o.output}: ${summary} from ${target.redacted}; check it with: salvage config check ${o.output}\n`);
+  return ExitCode.Done;
+}
+
 /** Runs `salvage config …`; returns the exit code. */
-export async function runConfig(args: string[], stdout: Writable, stderr: Writable): Promise<number> {
+export async function runConfig(
+  args: string[],
+  stdout: Writable,
+  stderr: Writable,
+  environment: ConfigCommandEnvironment = { env: process.env, home: process.env['HOME'] },
+): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
     stdout.write(CONFIG_HELP);
@@ -77,7 +189,9 @@ export async function runConfig(args: string[], stdout: Writable, stderr: Writab
       if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
       stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       return ExitCode.Done;
+    case 'init':
+      return runConfigInit(rest, stdout, stderr, environment);
     default:
-      throw new UsageError(`unknown config command "${sub}"; expected "check FILE" or "schema"`);
+      throw new UsageError(`unknown config command "${sub}"; expected "check FILE", "schema" or "init --target URL"`);
   }
 }

@@ -77,15 +77,15 @@ describe('configInitText', () => {
       "{
         "$schema": "./salvage.schema.json",
         "$comment": [
-          "Written by \\"salvage config init\\" from the DR at mysql://root@127.0.0.1:3306: 5 tables in shop, 1 guessed reference. Check it with: salvage config check FILE",
+          "Written by \\"salvage config init\\" from the DR at mysql://root@127.0.0.1:3306: 5 tables (schema shop) and 1 guessed reference. Check it with: salvage config check FILE",
           "\\"$comment\\" keys are notes for people: salvage ignores them in every object of settings.",
           "$schema: for completion and checking in an editor, write the JSON Schema beside this file: salvage config schema > salvage.schema.json",
           "The run-level settings below are the built-in defaults, spelled out:",
           "  stateSchema: the engine's own schema on the DR (checkpoint, ledger, key map, quarantine).",
           "  keepTransactionsWhole: true applies each lost transaction whole or quarantines it whole; false decides row by row.",
-          "  cascadeGuard: forbid quarantines a lost delete that the DR would cascade onto rows the lost changes never touched (or report, or { allowUpTo: n }).",
+          "  cascadeGuard: forbid quarantines a lost delete that the DR would cascade onto rows the lost changes never touched.",
           "Also available: escalation, compare, ignoreColumns, defaults.onConflict (a strategy per conflict class for every table): see salvage config schema.",
-          "Each table's \\"$comment\\" lists its keys and, for columns that look like timestamps, versions or counters, a suggested strategy. The suggestions are not active: this version applies the built-in strategies only, and salvage plan and apply refuse a file that sets others.",
+          "Each table's \\"$comment\\" lists its keys and, for columns that look like timestamps, versions or counters, a suggested strategy. The suggestions are not active: they are guesses from column names and types, so copy into the table's rule only those that fit your data.",
           "\\"references\\" entries are active: logical foreign keys guessed from columns named <table>_id where the DR declares none and the table (same schema) and its one-column primary key exist. salvage treats them as foreign keys the server does not enforce (a remapped parent key is rewritten in them); delete any that is wrong.",
           "A table named here wins over a glob: a rule written under \\"db.*\\" does not reach a table listed by name, so write its rules in its own entry or delete the entry.",
           "Left out, the engine's own state: salvage.*.",
@@ -98,31 +98,31 @@ describe('configInitText', () => {
           "shop.categories": {
             "$comment": [
               "primary key (category_id)",
-              "last_synced_at looks like a timestamp. Suggestion, not active: onConflict: { update-diverged: { strategy: newest, column: last_synced_at, tie: dr } }: when both sides changed the row, the one with the later last_synced_at wins; a tie keeps the DR row"
+              "last_synced_at looks like a timestamp. Suggestion (not active): onConflict: { update-diverged: { strategy: newest, column: last_synced_at, tie: dr } } — when both sides changed the row, the one with the later last_synced_at wins; a tie keeps the DR row"
             ]
           },
           "shop.customers": {
             "$comment": [
               "primary key (id), AUTO_INCREMENT",
               "unique key uk_email (email)",
-              "balance looks like a counter or balance. Suggestion, not active: columns: { balance: delta }: when both sides changed balance, the lost change's difference (after − before) is added to the DR's value instead of choosing a side",
-              "updated_at looks like a timestamp (ON UPDATE CURRENT_TIMESTAMP). Suggestion, not active: onConflict: { update-diverged: { strategy: newest, column: updated_at, tie: dr } }: when both sides changed the row, the one with the later updated_at wins; a tie keeps the DR row",
+              "balance looks like a counter or balance. Suggestion (not active): columns: { balance: delta } — when both sides changed balance, the lost change's difference (after − before) is added to the DR's value instead of choosing a side",
+              "updated_at looks like a timestamp (ON UPDATE CURRENT_TIMESTAMP). Suggestion (not active): onConflict: { update-diverged: { strategy: newest, column: updated_at, tie: dr } } — when both sides changed the row, the one with the later updated_at wins; a tie keeps the DR row",
               "updated_at is rewritten by the server on every write, so two copies of a row differ in it even when their data agrees: to compare rows without it, add \\"shop.customers.updated_at\\" to the top-level ignoreColumns",
-              "lock_version looks like a row version. Suggestion, not active: onConflict: { update-diverged: { strategy: max, column: lock_version } }: when both sides changed the row, the one with the higher lock_version wins"
+              "lock_version looks like a row version. Suggestion (not active): onConflict: { update-diverged: { strategy: max, column: lock_version } } — when both sides changed the row, the one with the higher lock_version wins"
             ]
           },
           "shop.events": {
             "$comment": [
               "no primary or unique key: a lost update or delete matches the DR row equal to its before image on every logged column",
-              "stock looks like a counter or balance. Suggestion, not active: columns: { stock: delta }: when both sides changed stock, the lost change's difference (after − before) is added to the DR's value instead of choosing a side"
+              "stock looks like a counter or balance. Suggestion (not active): columns: { stock: delta } — when both sides changed stock, the lost change's difference (after − before) is added to the DR's value instead of choosing a side"
             ]
           },
           "shop.order_lines": {
             "$comment": [
               "primary key (order_id, line_no)",
               "foreign key fk_lines_order (order_id) → shop.orders (id), ON DELETE CASCADE",
-              "qty looks like a counter or balance. Suggestion, not active: columns: { qty: delta }: when both sides changed qty, the lost change's difference (after − before) is added to the DR's value instead of choosing a side",
-              "rev looks like a row version. Suggestion, not active: onConflict: { update-diverged: { strategy: max, column: rev } }: when both sides changed the row, the one with the higher rev wins"
+              "qty looks like a counter or balance. Suggestion (not active): columns: { qty: delta } — when both sides changed qty, the lost change's difference (after − before) is added to the DR's value instead of choosing a side",
+              "rev looks like a row version. Suggestion (not active): onConflict: { update-diverged: { strategy: max, column: rev } } — when both sides changed the row, the one with the higher rev wins"
             ]
           },
           "shop.orders": {
@@ -130,8 +130,8 @@ describe('configInitText', () => {
               "primary key (id), AUTO_INCREMENT",
               "referenced by shop.order_lines (order_id), ON DELETE CASCADE",
               "references.customer_id → shop.customers.id: guessed from the column name (no foreign key is declared; shop.customers has primary key id); active: delete it if wrong",
-              "modified looks like a timestamp. Suggestion, not active: onConflict: { update-diverged: { strategy: newest, column: modified, tie: dr } }: when both sides changed the row, the one with the later modified wins; a tie keeps the DR row",
-              "item_count looks like a counter or balance. Suggestion, not active: columns: { item_count: delta }: when both sides changed item_count, the lost change's difference (after − before) is added to the DR's value instead of choosing a side"
+              "modified looks like a timestamp. Suggestion (not active): onConflict: { update-diverged: { strategy: newest, column: modified, tie: dr } } — when both sides changed the row, the one with the later modified wins; a tie keeps the DR row",
+              "item_count looks like a counter or balance. Suggestion (not active): columns: { item_count: delta } — when both sides changed item_count, the lost change's difference (after − before) is added to the DR's value instead of choosing a side"
             ],
             "references": {
               "customer_id": "shop.customers.id"
@@ -179,7 +179,7 @@ describe('configInitText', () => {
   it('writes the defaults and no tables for an empty DR', () => {
     const doc = configInitDocument(createSchemaCatalog([]), OPTIONS);
     expect([doc.stateSchema, doc.keepTransactionsWhole, doc.cascadeGuard, doc.tables]).toEqual(['salvage', true, 'forbid', {}]);
-    expect(doc.$comment?.[0]).toBe('Written by "salvage config init" from the DR at mysql://root@127.0.0.1:3306: 0 tables, 0 guessed references. Check it with: salvage config check FILE');
+    expect(doc.$comment?.[0]).toBe('Written by "salvage config init" from the DR at mysql://root@127.0.0.1:3306: 0 tables and 0 guessed references. Check it with: salvage config check FILE');
     expect(parseConfig(doc).ok).toBe(true);
   });
 

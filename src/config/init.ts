@@ -4,9 +4,11 @@
  *
  * JSON has no comments and `config check`, `plan` and `apply` read plain JSON, so the notes are
  * `"$comment"` keys, which the schema accepts in every object of settings and `parseConfig`
- * drops. Strategy suggestions stay in those notes: this version of the engine refuses a file
- * that sets a strategy other than the built-in ones, and a starting file must run as written.
- * Guessed `references` are written as real entries, because the engine does use them.
+ * drops. Strategy suggestions stay in those notes: they are guesses from a column's name and
+ * type, and a strategy decides which side's data survives, so the DBA opts in to each one; the
+ * file as written resolves conflicts exactly as running without it does. Guessed `references`
+ * are real entries, as issue 4 asks, but only where the target table and its one-column primary
+ * key exist and the types agree: the engine follows them as foreign keys the server does not enforce.
  */
 import type { ColumnSchema, ForeignKey, SchemaCatalog, TableSchema } from '../model/table-schema.js';
 import type { ConfigInput, TableRuleInput } from './schema.js';
@@ -255,15 +257,15 @@ export function configInitDocument(catalog: SchemaCatalog, options: ConfigInitOp
   const references = Object.values(tables).reduce((n, r) => n + Object.keys(r.references ?? {}).length, 0);
 
   const notes = [
-    `Written by "salvage config init" from the DR at ${options.source}: ${plural(written.length, 'table')}${schemas.length === 0 ? '' : ` in ${schemas.join(', ')}`}, ${plural(references, 'guessed reference')}. Check it with: salvage config check FILE`,
+    `Written by "salvage config init" from the DR at ${options.source}: ${plural(written.length, 'table')}${schemas.length === 0 ? '' : ` (schema${schemas.length === 1 ? '' : 's'} ${schemas.join(', ')})`} and ${plural(references, 'guessed reference')}. Check it with: salvage config check FILE`,
     '"$comment" keys are notes for people: salvage ignores them in every object of settings.',
     '$schema: for completion and checking in an editor, write the JSON Schema beside this file: salvage config schema > salvage.schema.json',
     'The run-level settings below are the built-in defaults, spelled out:',
     '  stateSchema: the engine\'s own schema on the DR (checkpoint, ledger, key map, quarantine).',
     '  keepTransactionsWhole: true applies each lost transaction whole or quarantines it whole; false decides row by row.',
-    '  cascadeGuard: forbid quarantines a lost delete that the DR would cascade onto rows the lost changes never touched (or report, or { allowUpTo: n }).',
+    '  cascadeGuard: forbid quarantines a lost delete that the DR would cascade onto rows the lost changes never touched.',
     'Also available: escalation, compare, ignoreColumns, defaults.onConflict (a strategy per conflict class for every table): see salvage config schema.',
-    'Each table\'s "$comment" lists its keys and, for columns that look like timestamps, versions or counters, a suggested strategy. The suggestions are not active: this version applies the built-in strategies only, and salvage plan and apply refuse a file that sets others.',
+    'Each table\'s "$comment" lists its keys and, for columns that look like timestamps, versions or counters, a suggested strategy. The suggestions are not active: they are guesses from column names and types, so copy into the table\'s rule only those that fit your data.',
     '"references" entries are active: logical foreign keys guessed from columns named <table>_id where the DR declares none and the table (same schema) and its one-column primary key exist. salvage treats them as foreign keys the server does not enforce (a remapped parent key is rewritten in them); delete any that is wrong.',
     'A table named here wins over a glob: a rule written under "db.*" does not reach a table listed by name, so write its rules in its own entry or delete the entry.',
   ];

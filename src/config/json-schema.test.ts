@@ -7,7 +7,7 @@ describe('configJsonSchema', () => {
     expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(s.type).toBe('object');
     expect(s.additionalProperties).toBe(false);
-    expect(Object.keys(s.properties).sort()).toEqual(['$schema', 'cascadeGuard', 'compare', 'defaults', 'escalation', 'ignoreColumns', 'keepTransactionsWhole', 'stateSchema', 'tables']);
+    expect(Object.keys(s.properties).sort()).toEqual(['$comment', '$schema', 'cascadeGuard', 'compare', 'defaults', 'escalation', 'ignoreColumns', 'keepTransactionsWhole', 'stateSchema', 'tables']);
     const text = JSON.stringify(s);
     for (const name of ['rewrite-unique', 'delete-blocking', 'insert-pk-same-record', 'delete-pk-reused']) expect(text).toContain(`"${name}"`);
   });
