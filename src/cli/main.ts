@@ -20,7 +20,8 @@ Usage:
   salvage apply --binlog FILE… --target URL            merge the lost transactions into the DR, exactly once
   salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
                                                        salvage its binlogs (start here: npm run demo)
-  salvage config check FILE | schema                   validate a configuration file; print its JSON Schema
+  salvage config check FILE | schema | init --target URL   validate a configuration; print its JSON Schema;
+                                                       write a starting file for a DR
   salvage --version | --help
 
 Run "salvage COMMAND --help" for a command's options and examples.
