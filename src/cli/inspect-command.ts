@@ -1,23 +1,38 @@
-/** `salvage inspect FILE…`: decode binlogs and print their transactions. */
+/** `salvage inspect FILE…` / `salvage inspect --source URL`: decode binlogs and print their transactions. */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { transactionToJson } from '../binlog/transaction-json.js';
-import { parseConnectionUrl } from '../db/connection-url.js';
+import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
 import { GtidSet } from '../model/gtid-set.js';
-import { InspectStats, inspectBinlogs, type InspectOptions } from '../pipeline/inspect.js';
+import { InspectStats, inspectBinlogs, type InspectItem, type InspectOptions } from '../pipeline/inspect.js';
 import { parallelStats } from '../pipeline/parallel-stats.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
-import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
+import type { ReadBatch } from '../source/read-transactions.js';
+import { TransactionFilter, parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { ExitCode } from './exit-codes.js';
 import { formatIncomplete, formatTail, formatTransaction, utcText } from './format-human.js';
+import { readClientOptions } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
-export const INSPECT_HELP = `salvage inspect FILE… [options]
+export const INSPECT_HELP = `salvage inspect (FILE… | --source URL) [options]
 
-Decode MySQL/MariaDB binary logs (files, or .index files listing them) and print their committed
-transactions. Checksums are verified; a file that ends inside an event (a crash) is reported, not
-an error; a transaction without its COMMIT is reported as INCOMPLETE and never counted.
+Decode MySQL/MariaDB binary logs (files, or .index files listing them, or a live server's binlogs
+read over the replication protocol) and print their committed transactions. Checksums are
+verified; a file that ends inside an event (a crash) is reported, not an error; a transaction
+without its COMMIT is reported as INCOMPLETE and never counted.
+
+Live server:
+  --source URL              read the binlogs of mysql://user@host:port (a restarted primary, a
+                            binlog server) up to its end at the time of the call, then stop; the
+                            user needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR)
+  --source-password-env VAR read the source's password from this environment variable
+  --defaults-file F         user/password/host/port from this option file (default ~/.my.cnf)
+  --start-file NAME         the binlog to start in (default: the oldest the server still has)
+  --start-position N        with --source: the offset in that file where reading starts, at a
+                            transaction start (inspect prints it as "pos"); default 4
+  Transactions name the server's files (mysql-bin.000042) and their offsets in them, exactly as
+  inspect prints them for the files themselves.
 
 Output (one of):
   (default)                 human text in the spirit of mysqlbinlog -v: position, time, GTID,
@@ -53,6 +68,7 @@ Examples:
   salvage inspect /backup/mysql-bin.000042
   salvage inspect mysql-bin.index --json --start-datetime "2026-11-26 06:00:00" > lost.jsonl
   salvage inspect mysql-bin.000042 --stats --tables 'shop.*'
+  salvage inspect --source mysql://salvage@old-primary:3306 --source-password-env PRIMARY_PW --json
 `;
 
 function int(value: string | undefined, option: string): number | undefined {
@@ -87,6 +103,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'no-verify-checksums': { type: 'boolean' },
         quiet: { type: 'boolean' },
         threads: { type: 'string' },
+        source: { type: 'string' },
+        'source-password-env': { type: 'string' },
+        'defaults-file': { type: 'string' },
+        'start-file': { type: 'string' },
       },
     });
   } catch (e) {
@@ -94,7 +114,17 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   const o = parsed.values;
   const files = parsed.positionals;
-  if (files.length === 0) throw new UsageError('inspect: name at least one binlog file (or .index file); see "salvage inspect --help"');
+  const live = o.source !== undefined;
+  if (live && files.length > 0) throw new UsageError('inspect: give binlog files or --source, not both', '--source');
+  if (!live && files.length === 0) throw new UsageError('inspect: name at least one binlog file (or .index file), or --source URL; see "salvage inspect --help"');
+  if (!live) {
+    for (const option of ['start-file', 'source-password-env'] as const) {
+      if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
+    }
+  } else {
+    if (o['stop-position'] !== undefined) throw new UsageError('--stop-position applies to files; with --source use --stop-datetime or --include-gtids', '--stop-position');
+    if (o.threads !== undefined) throw new UsageError('--threads applies to files; a live server is read on one connection', '--threads');
+  }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   const passwordEnv = o['schema-password-env'];
   const options: InspectOptions = {
@@ -111,6 +141,12 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     keepEvents: false,
   };
   const progress = createProgress(stderr, o.quiet === true);
+  if (o.source !== undefined) {
+    const target = sourceFrom(o.source, o['source-password-env'], o['defaults-file'], env);
+    const start = { file: o['start-file'], position: options.startPosition };
+    if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
+    return inspectLive(target, start, { ...options, startPosition: undefined }, { json: o.json === true, stats: o.stats === true, quiet: o.quiet === true }, stdout, stderr, progress);
+  }
   if (o.stats) {
     const totalBytes = await totalSize(files);
     const threadsOption = o.threads === undefined ? undefined : int(o.threads, '--threads');
@@ -127,23 +163,29 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout);
     return ExitCode.Done;
   }
+  await printItems(inspectBinlogs(files, options), o.json === true, o.quiet === true, stdout, stderr, progress);
+  return ExitCode.Done;
+}
+
+/** Prints transactions (human or JSON Lines) and reports the rest on stderr. */
+async function printItems(items: AsyncIterable<InspectItem>, json: boolean, quiet: boolean, stdout: Writable, stderr: Writable, progress: Progress): Promise<void> {
   let transactions = 0;
-  for await (const item of inspectBinlogs(files, options)) {
+  for await (const item of items) {
     switch (item.kind) {
       case 'transaction':
         transactions++;
-        if (o.json) line(stdout, transactionToJson(item.tx));
+        if (json) line(stdout, transactionToJson(item.tx));
         else line(stdout, `${formatTransaction(item.tx)}\n`);
         break;
       case 'incomplete':
-        if (!o.quiet) line(stderr, formatIncomplete(item.tx));
-        if (!o.json) line(stdout, `${formatIncomplete(item.tx)}\n`);
+        if (!quiet) line(stderr, formatIncomplete(item.tx));
+        if (!json) line(stdout, `${formatIncomplete(item.tx)}\n`);
         break;
       case 'tail':
-        if (!o.quiet) line(stderr, `salvage: ${formatTail(item.file, item.tail)}`);
+        if (!quiet) line(stderr, `salvage: ${formatTail(item.file, item.tail)}`);
         break;
       case 'warning':
-        if (!o.quiet) line(stderr, `salvage: warning: ${item.warning.message}`);
+        if (!quiet) line(stderr, `salvage: warning: ${item.warning.message}`);
         break;
       case 'progress':
         progress(item.bytesRead, item.bytesTotal, transactions, item.file);
@@ -151,7 +193,83 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     }
   }
   progress.done();
-  return ExitCode.Done;
+}
+
+/** `--source`: the user/password/host/port of the URL, completed from the password variable and the option files, as for `--target`. */
+function sourceFrom(url: string, passwordEnv: string | undefined, defaultsFile: string | undefined, env: NodeJS.ProcessEnv): ConnectionTarget {
+  const file = readClientOptions(defaultsFile, env['HOME']);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return parseConnectionUrl(url, '--source');
+  }
+  if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`--source-password-env: the environment variable ${passwordEnv} is not set`, '--source-password-env');
+  const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
+  if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
+  if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
+  return parseConnectionUrl(parsed.toString(), '--source', password);
+}
+
+/** `inspect --source`: the live server's binlogs up to its current end, printed as for files. */
+async function inspectLive(
+  target: ConnectionTarget,
+  start: { file?: string; position?: number },
+  options: InspectOptions,
+  out: { json: boolean; stats: boolean; quiet: boolean },
+  stdout: Writable,
+  stderr: Writable,
+  progress: Progress,
+): Promise<number> {
+  // Loaded on demand: the driver and zongji cost start-up time that file-only runs do not need.
+  const { openSession } = await import('../db/sql-session.js');
+  const { readLiveTransactions } = await import('../source/live-source.js');
+  const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
+  const control = await openSession(target);
+  try {
+    const batches = readLiveTransactions(target, { control, start, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
+    const items = liveItems(batches, new TransactionFilter(options, []));
+    if (!out.stats) {
+      await printItems(items, out.json, out.quiet, stdout, stderr, progress);
+      return ExitCode.Done;
+    }
+    const stats = new InspectStats();
+    let incomplete = 0;
+    let bytes = 0;
+    for await (const item of items) {
+      if (item.kind === 'transaction') stats.add(item.tx);
+      else if (item.kind === 'incomplete') {
+        incomplete++;
+        if (!out.quiet) line(stderr, formatIncomplete(item.tx));
+      } else if (item.kind === 'warning') {
+        if (!out.quiet) line(stderr, `salvage: warning: ${item.warning.message}`);
+      } else if (item.kind === 'progress') {
+        bytes = item.bytesRead;
+        progress(item.bytesRead, item.bytesTotal, stats.transactions, item.file);
+      }
+    }
+    progress.done();
+    printStats(stats, bytes, incomplete, stdout);
+    return ExitCode.Done;
+  } finally {
+    await control.end();
+  }
+}
+
+/** Live batches as the items inspectBinlogs yields for files (TODO(#5): move beside it in src/pipeline/inspect.ts). */
+async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: TransactionFilter): AsyncGenerator<InspectItem> {
+  for await (const batch of batches) {
+    for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
+    for (const item of batch.items) {
+      if (item.kind === 'incomplete') {
+        yield item;
+        continue;
+      }
+      const tx = filter.apply(item.tx);
+      if (tx) yield { kind: 'transaction', tx };
+    }
+    yield { kind: 'progress', file: batch.file, bytesRead: batch.bytesRead, bytesTotal: batch.bytesTotal };
+  }
 }
 
 async function totalSize(paths: readonly string[]): Promise<number> {
