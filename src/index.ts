@@ -9,6 +9,7 @@ import type { Transaction as BinlogTransaction } from './binlog/transaction.js';
 export * from './binlog/index.js';
 export { readTransactions, type ReadOptions, type ReadBatch } from './source/read-transactions.js';
 export { resolveBinlogFiles, SourceError, SourceErrorCode, type BinlogFile } from './source/binlog-files.js';
+export { readLiveTransactions, LiveSourceError, LiveSourceErrorCode, type LiveSourceOptions, type LiveTarget, type ControlSession } from './source/live-source.js';
 export { inspectBinlogs, InspectStats, type InspectOptions, type InspectItem } from './pipeline/inspect.js';
 export { TransactionFilter, type TransactionFilterOptions } from './pipeline/transaction-filter.js';
 export { GtidSet, GtidSetError } from './model/gtid-set.js';
