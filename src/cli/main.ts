@@ -18,6 +18,10 @@ Usage:
   salvage inspect FILE… [--json | --stats] [filters]   decode binlog files and print their transactions
   salvage plan --binlog FILE… --target URL             dry run: what apply would do; writes nothing
   salvage apply --binlog FILE… --target URL            merge the lost transactions into the DR, exactly once
+  salvage quarantine list|show ID|export --target URL  what apply held back for review; export writes
+                                                       the file to decide it in
+  salvage resolve --target URL FILE                    carry out the reviewed decisions, exactly once
+  salvage explain --target URL GTID [TABLE KEY]        why one lost change ended as it did
   salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
                                                        salvage its binlogs (start here: npm run demo)
   salvage config check FILE | schema | init --target URL   validate a configuration; print its JSON Schema;
@@ -31,7 +35,7 @@ Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or
 `;
 
 /** Errors the user fixes by changing the input, the options or the DR's schema (exit 2). */
-const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME']);
+const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME', 'REVIEW_NO_STATE', 'RESOLVE_BAD_FILE', 'REVIEW_UNKNOWN_ENTRY', 'EXPLAIN_NOT_FOUND']);
 
 /** Maps an error to the exit code DESIGN.md assigns it. */
 export function exitCodeFor(e: unknown): ExitCode {
@@ -82,6 +86,31 @@ async function main(argv: string[]): Promise<number> {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
+    }
+    case 'quarantine':
+    case 'resolve':
+    case 'explain': {
+      // Loaded on demand, like plan and apply: they reach the DR.
+      const review = {
+        quarantine: async () => {
+          const m = await import('./quarantine-command.js');
+          return { help: m.QUARANTINE_HELP, run: m.runQuarantine };
+        },
+        resolve: async () => {
+          const m = await import('./resolve-command.js');
+          return { help: m.RESOLVE_HELP, run: m.runResolve };
+        },
+        explain: async () => {
+          const m = await import('./explain-command.js');
+          return { help: m.EXPLAIN_HELP, run: m.runExplain };
+        },
+      };
+      const { help, run } = await review[command]();
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(help);
+        return ExitCode.Done;
+      }
+      return run(rest, process.stdout, process.stderr, { env: process.env, home: process.env['HOME'], isTty: process.stderr.isTTY === true });
     }
     case 'config': {
       const { runConfig } = await import('./config-command.js');

@@ -45,3 +45,17 @@ export function mapDbError(e: unknown): unknown {
   if (mapping === undefined || mapping.code === e.code) return e;
   return new DatabaseError(mapping.code, e.message, { ...e.details, errno }, { retryable: mapping.retryable, cause: e });
 }
+
+/**
+ * Server errors that mean "the DR will not take this row" — duplicate key, data too long, out of
+ * range, incorrect value, NOT NULL, CHECK constraint, foreign key, bad date — as opposed to a fault
+ * of the DR or the network: the caller classifies the offending change instead of stopping.
+ */
+const REJECTION_ERRNOS: ReadonlySet<number> = new Set([1062, 1586, 1406, 1264, 1366, 1048, 3819, 4025, 1451, 1452, 1292]);
+
+/** Whether `e` (a mapped DatabaseError or any EngineError) is a rejection of the data; see REJECTION_ERRNOS. */
+export function isDataRejection(e: { readonly code: string; readonly details: object }): boolean {
+  if (e.code === DbErrorCode.Duplicate) return true;
+  const errno = (e.details as { errno?: unknown }).errno;
+  return typeof errno === 'number' && REJECTION_ERRNOS.has(errno);
+}

@@ -20,6 +20,7 @@ import { basename } from 'node:path';
 import type { ColumnValue } from '../binlog/column.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
+import { isDataRejection } from '../db/db-errors.js';
 import { maxKey, readDrIdentity, schemaExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
 import { readRowsMatching } from '../db/row-reader.js';
@@ -419,7 +420,7 @@ class SalvageRun {
           await sleep(Math.min(2000, 50 * 2 ** attempt), this.#o.signal);
           continue;
         }
-        if (!isRejection(e)) throw this.#fault(e);
+        if (!isDataRejection(e)) throw this.#fault(e);
         if (window.length > 1) {
           // Decide again one source transaction at a time, so the one the DR rejects is found.
           this.#retries++;
@@ -642,14 +643,6 @@ function toLostCheckpoint(stored: StoredCheckpoint | undefined, gtidSets: readon
     ...(gtids.isEmpty ? {} : { gtids }),
     ...(stored !== undefined && stored.file !== null && stored.pos !== null ? { position: { file: stored.file, pos: Number(stored.pos) } } : {}),
   };
-}
-
-/** A DR error that means "the DR will not take this data" (as opposed to a fault of the DR or the network). */
-function isRejection(e: EngineError): boolean {
-  if (e.code === 'DB_DUPLICATE') return true;
-  const errno = (e.details as { errno?: number }).errno;
-  // Data too long, out of range, incorrect value, NOT NULL, CHECK constraint, foreign key.
-  return errno !== undefined && [1406, 1264, 1366, 1048, 3819, 4025, 1451, 1452, 1292].includes(errno);
 }
 
 function keyPositions(table: TableSchema): readonly number[] | null {

@@ -1,0 +1,950 @@
+/**
+ * Quarantine review (DESIGN.md "Strategies": quarantine — "re-apply later after review"; "The
+ * command line": quarantine, resolve, explain). Reads what waits for a decision, exports it as the
+ * JSONL file a DBA edits, and carries the decisions out exactly once:
+ *
+ * - each decided entry in a DR transaction of its own: its quarantine row locked (FOR UPDATE) and
+ *   refused unless still pending, so a second run of the same file does nothing;
+ * - the DR rows it touches re-read FOR UPDATE and compared with the row the change met when it was
+ *   quarantined (D): a row the DR changed since is refused, never overwritten on a stale review;
+ * - the write, the ledger row's new outcome and the quarantine row's `resolved` status commit
+ *   together, or none of them does;
+ * - an entry held back because of another (its reason names the origin as `GTID#index`: an earlier
+ *   change of the same row, a quarantined parent, or the rest of a transaction kept whole) is
+ *   refused while that origin is pending; a `link` records old → new in the key map, so every
+ *   dependant applied after it follows the DR row it was linked to.
+ *
+ * Values in images and edited rows are canonical JSON in source terms (the binlog's keys): they are
+ * converted by the DR's column types (reconcile/from-canonical.ts) and rewritten through the key map
+ * before they are written.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { ColumnDef, ColumnValue, RowImage } from '../binlog/column.js';
+import type { RowChange } from '../binlog/event.js';
+import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
+import { isDataRejection } from '../db/db-errors.js';
+import type { ConnectionTarget } from '../db/connection-url.js';
+import { redact } from '../db/connection-url.js';
+import { schemaExists } from '../db/dr-state.js';
+import { introspectSchemas } from '../db/introspect.js';
+import {
+  countPendingQuarantine,
+  lockQuarantineStatus,
+  markQuarantineResolved,
+  readLedgerEntries,
+  readQuarantineEntries,
+  recordLedgerDecision,
+  type QuarantineStatusFilter,
+  type StoredLedgerEntry,
+  type StoredQuarantineEntry,
+} from '../db/quarantine-store.js';
+import { readRowsByKeys } from '../db/row-reader.js';
+import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
+import { openSession, type SqlSession } from '../db/sql-session.js';
+import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
+import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, startRun, type KeyPart } from '../db/state-store.js';
+import { EngineError } from '../errors.js';
+import { rowKey } from '../model/row-key.js';
+import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
+import { KeyMap } from '../reconcile/key-map.js';
+import { keyText } from '../reconcile/reconciler.js';
+import { applyRemaps } from '../reconcile/remap.js';
+import { sameValue } from '../reconcile/value-equality.js';
+
+export const ReviewErrorCode = {
+  /** The DR has no state schema (no apply ran against it, or another --state-schema). */
+  NoState: 'REVIEW_NO_STATE',
+  /** The decisions file has problems (all of them listed); nothing was applied. */
+  BadFile: 'RESOLVE_BAD_FILE',
+  /** `quarantine show ID` of an entry the DR does not have. */
+  UnknownEntry: 'REVIEW_UNKNOWN_ENTRY',
+  /** `explain`: no ledger row for that change. */
+  NotFound: 'EXPLAIN_NOT_FOUND',
+  /** The DR failed mid-run; entries finished before it stay resolved. */
+  Fault: 'RESOLVE_FAULT',
+} as const;
+export type ReviewErrorCode = (typeof ReviewErrorCode)[keyof typeof ReviewErrorCode];
+
+export class ReviewError extends EngineError {}
+
+/** Where the state lives. */
+export interface ReviewOptions {
+  readonly target: ConnectionTarget;
+  /** The DR-side state schema (default `salvage`). */
+  readonly stateSchema?: string;
+}
+
+// ---- the review model -----------------------------------------------------------------------
+
+/** One quarantine entry as a reviewer sees it; values in canonical JSON (JSON documents kept as their text). */
+export interface QuarantineEntry {
+  readonly id: number;
+  readonly status: string;
+  readonly runId: number;
+  readonly sourceId: string;
+  /** The change's transaction: its GTID, else `file:pos`. */
+  readonly at: string;
+  readonly gtid: string | null;
+  /** Index of the change in its transaction. */
+  readonly index: number;
+  /** `GTID#index` (or `file:pos#index`): how reasons name the change. */
+  readonly label: string;
+  readonly table: string;
+  /** `insert`, `update`, `delete`, or `sql` for a statement. */
+  readonly op: string;
+  readonly class: string;
+  /** Why it was held back. */
+  readonly reason: string | null;
+  /** The source row's primary key as the binlog logged it. */
+  readonly key: readonly CanonicalValue[] | null;
+  readonly before: Readonly<Record<string, CanonicalValue>> | null;
+  readonly after: Readonly<Record<string, CanonicalValue>> | null;
+  /** The DR row the change met when it was quarantined (null: none, or not one the class needs). */
+  readonly dr: Readonly<Record<string, CanonicalValue>> | null;
+  readonly createdAt: string;
+  readonly resolvedAt: string | null;
+  /** How it was resolved (the ledger's reason), once resolved. */
+  readonly resolution: string | null;
+  /** The change whose quarantine holds this one back, with its entry id when the DR has it. */
+  readonly origin: { readonly label: string; readonly id: number | null } | null;
+  /** Ids of the pending entries held back because of this one. */
+  readonly dependants: readonly number[];
+}
+
+/** Options of `readQuarantine`. */
+export interface ReadQuarantineOptions extends ReviewOptions {
+  /** Default `pending`. */
+  readonly status?: QuarantineStatusFilter;
+}
+
+const IMAGE_RAW = (p: JsonPath): boolean => p.length === 1;
+
+/** The quarantine entries with `status`, in the order they were held back, with origins and dependants. */
+export async function readQuarantine(options: ReadQuarantineOptions): Promise<QuarantineEntry[]> {
+  const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
+  const session = await openSession(options.target);
+  try {
+    await requireState(session, schema);
+    const all = reviewEntries(await readQuarantineEntries(session, schema, 'all'));
+    const status = options.status ?? 'pending';
+    return status === 'all' ? all : all.filter((e) => e.status === status);
+  } finally {
+    await session.end();
+  }
+}
+
+async function requireState(session: SqlSession, schema: string): Promise<void> {
+  if (!(await schemaExists(session, schema))) {
+    throw new ReviewError(ReviewErrorCode.NoState, `the DR has no state schema ${quoteIdent(schema)}: no salvage apply has run against it (or give its name with --state-schema)`, {
+      option: '--state-schema',
+    });
+  }
+}
+
+/** The origin a reason names: `kept whole with LABEL (class)`, `… is quarantined (LABEL)` (reconciler.ts). */
+export function originOf(reason: string | null): string | null {
+  if (reason === null) return null;
+  const whole = /^kept whole with (.+#\d+) \([^()]*\)$/.exec(reason);
+  if (whole !== null) return whole[1]!;
+  const held = / is quarantined \(([^()]+#\d+)\)/.exec(reason);
+  return held === null ? null : held[1]!;
+}
+
+function reviewEntries(stored: readonly StoredQuarantineEntry[]): QuarantineEntry[] {
+  const byLabel = new Map(stored.map((s) => [`${s.sourceId}\u0000${s.changeAt}#${s.changeIndex}`, s.id]));
+  const origins = new Map<number, { label: string; id: number | null }>();
+  const dependants = new Map<number, number[]>();
+  for (const s of stored) {
+    const label = originOf(s.reason);
+    if (label === null) continue;
+    const id = byLabel.get(`${s.sourceId}\u0000${label}`) ?? null;
+    origins.set(s.id, { label, id });
+    if (id !== null && s.status === 'pending') {
+      const list = dependants.get(id) ?? [];
+      list.push(s.id);
+      dependants.set(id, list);
+    }
+  }
+  return stored.map((s) => ({
+    id: s.id,
+    status: s.status,
+    runId: s.runId,
+    sourceId: s.sourceId,
+    at: s.changeAt,
+    gtid: s.gtid,
+    index: s.changeIndex,
+    label: `${s.changeAt}#${s.changeIndex}`,
+    table: s.table,
+    op: s.op,
+    class: s.class,
+    reason: s.reason,
+    key: s.sourceKey === null || s.op === 'sql' ? null : (parseExactJson(s.sourceKey) as CanonicalValue[]),
+    before: image(s.beforeImage),
+    after: image(s.afterImage),
+    dr: image(s.drImage),
+    createdAt: s.createdAt,
+    resolvedAt: s.resolvedAt,
+    resolution: s.status === 'pending' ? null : s.ledgerReason,
+    origin: origins.get(s.id) ?? null,
+    dependants: dependants.get(s.id) ?? [],
+  }));
+}
+
+function image(text: string | null): Record<string, CanonicalValue> | null {
+  return text === null ? null : (parseExactJson(text, IMAGE_RAW) as Record<string, CanonicalValue>);
+}
+
+/** A change as people read it: the GTID, or the file's base name and position, then `#index`. */
+export function shortLabel(label: string): string {
+  return label.includes('/') ? basename(label) : label;
+}
+
+/**
+ * One line of the decisions file (no newline): `{id, gtid, index, table, op, class, reason, key,
+ * before, after, dr, dependants, decision: null}` in canonical JSON (`at` too, for a source
+ * without GTIDs); the reviewer fills in `decision`.
+ */
+export function exportLine(e: QuarantineEntry): string {
+  const line: Record<string, unknown> = { id: e.id, gtid: e.gtid };
+  if (e.gtid === null) line['at'] = e.at;
+  Object.assign(line, { index: e.index, table: e.table, op: e.op, class: e.class, reason: e.reason, key: e.key, before: e.before, after: e.after, dr: e.dr, dependants: e.dependants, decision: null });
+  return stringifyCanonical(line);
+}
+
+// ---- the decisions file ---------------------------------------------------------------------
+
+/** What a reviewer decided for one entry. */
+export type ReviewDecision =
+  /** Apply the change as logged, or with `row` as its after image (canonical JSON, source keys). */
+  | { readonly action: 'apply'; readonly row?: Readonly<Record<string, CanonicalValue>>; readonly note?: string }
+  /** The lost row is the DR row with primary key `key`: map the source key to it; nothing is written. */
+  | { readonly action: 'link'; readonly key: readonly CanonicalValue[]; readonly note?: string }
+  /** Leave the DR as it is. */
+  | { readonly action: 'skip'; readonly note?: string };
+
+/** One line of the file: the entry, its decision (null: left pending) and what the line says the entry is. */
+export interface DecisionLine {
+  readonly line: number;
+  readonly id: number;
+  readonly decision: ReviewDecision | null;
+  readonly says: { readonly gtid?: string | null; readonly index?: number; readonly table?: string };
+}
+
+/** A problem of the file, by line (1-based). */
+export interface FileProblem {
+  readonly line: number;
+  readonly message: string;
+}
+
+const DECISION_RAW = (p: JsonPath): boolean => (p.length === 2 && (p[0] === 'before' || p[0] === 'after' || p[0] === 'dr')) || (p.length === 3 && p[0] === 'decision' && p[1] === 'row');
+const FIELDS: Readonly<Record<ReviewDecision['action'], readonly string[]>> = { apply: ['action', 'row', 'note'], link: ['action', 'key', 'note'], skip: ['action', 'note'] };
+
+/** Reads a decisions file (exported JSONL with `decision` filled in); every problem is reported with its line. */
+export function parseDecisionFile(text: string): { readonly lines: DecisionLine[]; readonly problems: FileProblem[] } {
+  const lines: DecisionLine[] = [];
+  const problems: FileProblem[] = [];
+  const seen = new Map<number, number>();
+  text.split('\n').forEach((raw, i) => {
+    const n = i + 1;
+    const source = raw.replace(/\r$/, '');
+    if (source.trim() === '') return;
+    const problem = (message: string): undefined => {
+      problems.push({ line: n, message });
+      return undefined;
+    };
+    let value: CanonicalValue;
+    try {
+      value = parseExactJson(source, DECISION_RAW);
+    } catch (e) {
+      problem((e as Error).message);
+      return;
+    }
+    if (!isObject(value)) return problem('expected one JSON object per line (an exported entry)');
+    const id = value['id'];
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) return problem(`id: expected the entry's number, found ${shown(id)}`);
+    const twice = seen.get(id);
+    if (twice !== undefined) return problem(`entry ${id} is decided twice (also on line ${twice})`);
+    seen.set(id, n);
+    const says: { gtid?: string | null; index?: number; table?: string } = {};
+    if (typeof value['gtid'] === 'string' || value['gtid'] === null) says.gtid = value['gtid'];
+    if (typeof value['index'] === 'number') says.index = value['index'];
+    if (typeof value['table'] === 'string') says.table = value['table'];
+    const d = value['decision'];
+    if (d === undefined || d === null) {
+      lines.push({ line: n, id, decision: null, says });
+      return;
+    }
+    const decision = toDecision(d, problem);
+    if (decision !== undefined) lines.push({ line: n, id, decision, says });
+  });
+  return { lines, problems };
+}
+
+function isObject(v: unknown): v is Record<string, CanonicalValue> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RawJson);
+}
+
+function shown(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = typeof v === 'object' && v !== null ? stringifyCanonical(v as CanonicalValue) : JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+function toDecision(d: CanonicalValue, problem: (m: string) => undefined): ReviewDecision | undefined {
+  if (!isObject(d)) return problem(`decision: expected null or an object such as {"action":"skip"}, found ${shown(d)}`);
+  const action = d['action'];
+  if (action !== 'apply' && action !== 'link' && action !== 'skip') return problem(`decision.action: expected "apply", "link" or "skip", found ${shown(action)}`);
+  const unknown = Object.keys(d).filter((k) => !FIELDS[action].includes(k));
+  if (unknown.length > 0) return problem(`decision: ${action} takes ${FIELDS[action].join(', ')}; unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  const note = d['note'];
+  if (note !== undefined && typeof note !== 'string') return problem(`decision.note: expected a string, found ${shown(note)}`);
+  const withNote = note === undefined ? {} : { note };
+  if (action === 'skip') return { action, ...withNote };
+  if (action === 'link') {
+    const key = d['key'];
+    if (!Array.isArray(key) || key.length === 0) return problem(`decision.key: expected the DR row's primary key as an array, e.g. [4], found ${shown(key)}`);
+    return { action, key: key as CanonicalValue[], ...withNote };
+  }
+  const row = d['row'];
+  if (row === undefined) return { action, ...withNote };
+  if (!isObject(row)) return problem(`decision.row: expected the row as an object keyed by column name, found ${shown(row)}`);
+  return { action, row, ...withNote };
+}
+
+// ---- resolve --------------------------------------------------------------------------------
+
+export interface ResolveOptions extends ReviewOptions {
+  /** The decisions file (exported JSONL with `decision` filled in). */
+  readonly file: string;
+  /** Its text, when the caller has read it already (`file` then only names it). */
+  readonly text?: string;
+  /** Each entry as it is finished, in the order they are carried out. */
+  readonly onEntry?: (entry: ResolvedEntry) => void;
+  /** Test hook: sees every statement sent to the DR before it is sent (fault injection). */
+  readonly beforeStatement?: (sql: string) => void;
+}
+
+/** What became of one line: carried out, refused (still pending), resolved before, or left undecided. */
+export type ResolveResult = 'done' | 'refused' | 'already-resolved' | 'undecided';
+
+export interface ResolvedEntry {
+  readonly id: number;
+  readonly line: number;
+  readonly label: string;
+  readonly table: string;
+  readonly op: string;
+  readonly action: ReviewDecision['action'] | null;
+  readonly result: ResolveResult;
+  /** The ledger outcome recorded (done only). */
+  readonly outcome: string | null;
+  readonly message: string;
+}
+
+export interface ResolveReport {
+  readonly file: string;
+  readonly target: string;
+  /** The `runs` row of this review; null when nothing was left to carry out. */
+  readonly runId: number | null;
+  /** In the order they were carried out; undecided entries last. */
+  readonly entries: readonly ResolvedEntry[];
+  readonly counts: Readonly<Record<ResolveResult, number>>;
+  /** Entries still pending on the DR after the run (any file). */
+  readonly stillPending: number;
+}
+
+const MAX_RETRIES = 6;
+
+/** Carries out the decisions of a reviewed quarantine export exactly once (see the module comment). */
+export async function resolveQuarantine(options: ResolveOptions): Promise<ResolveReport> {
+  const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
+  const name = basename(options.file);
+  let text = options.text;
+  if (text === undefined) {
+    try {
+      text = await readFile(options.file, 'utf8');
+    } catch (e) {
+      throw new ReviewError(ReviewErrorCode.BadFile, `cannot read the decisions file ${options.file}: ${(e as Error).message}`, { file: options.file });
+    }
+  }
+  const parsed = parseDecisionFile(text);
+  if (parsed.problems.length > 0) throw badFile(name, parsed.problems);
+  const base = await openSession(options.target);
+  const hook = options.beforeStatement;
+  const session: SqlSession =
+    hook === undefined
+      ? base
+      : {
+          query: async (sql, params) => {
+            hook(sql);
+            return base.query(sql, params);
+          },
+          end: () => base.end(),
+          destroy: () => base.destroy(),
+        };
+  try {
+    await requireState(session, schema);
+    return await new ResolveRun(session, schema, name, options).run(parsed.lines);
+  } finally {
+    await base.end();
+  }
+}
+
+function badFile(name: string, problems: readonly FileProblem[]): ReviewError {
+  const sorted = [...problems].sort((a, b) => a.line - b.line);
+  const lines = sorted.map((p) => `line ${p.line}: ${p.message}`);
+  return new ReviewError(ReviewErrorCode.BadFile, `${name} has ${problems.length} problem(s); nothing was applied:\n  ${lines.join('\n  ')}`, { file: name, problems: lines });
+}
+
+/** An entry that cannot be carried out now; it stays pending. */
+class Refusal extends EngineError {
+  constructor(message: string) {
+    super('RESOLVE_REFUSED', message);
+  }
+}
+
+interface Prepared {
+  readonly line: DecisionLine;
+  readonly entry: QuarantineEntry;
+  readonly decision: ReviewDecision;
+  readonly table: TableSchema | null;
+  /** The reviewed after image (apply with `row`), in the DR's types. */
+  readonly row: RowImage | null;
+  /** The DR key to link to. */
+  readonly linkKey: ColumnValue[] | null;
+}
+
+class ResolveRun {
+  readonly #dr: SqlSession;
+  readonly #schema: string;
+  readonly #file: string;
+  readonly #o: ResolveOptions;
+  #catalog!: SchemaCatalog;
+  #keyMap = new KeyMap();
+  #runId: number | null = null;
+
+  constructor(session: SqlSession, schema: string, file: string, options: ResolveOptions) {
+    this.#dr = session;
+    this.#schema = schema;
+    this.#file = file;
+    this.#o = options;
+  }
+
+  async run(lines: readonly DecisionLine[]): Promise<ResolveReport> {
+    const entries = reviewEntries(await readQuarantineEntries(this.#dr, this.#schema, 'all'));
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    const tables = lines.filter((l) => l.decision !== null).map((l) => byId.get(l.id)?.table).filter((t): t is string => t !== undefined && t.includes('.'));
+    const schemas = new Set(tables.map((t) => t.split('.')[0]!));
+    this.#catalog = await introspectSchemas(this.#dr, [...schemas]);
+    // Foreign keys are followed through the key map into their parents' schemas too.
+    const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema)).filter((s) => !schemas.has(s));
+    if (parents.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...new Set(parents)]);
+    const prepared = this.#prepare(lines, byId);
+    this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
+    const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
+    const results: ResolvedEntry[] = [];
+    const emit = (r: ResolvedEntry): void => {
+      results.push(r);
+      this.#o.onEntry?.(r);
+    };
+    for (const p of prepared) if (p.entry.status !== 'pending') emit(this.#result(p, 'already-resolved', null, `already ${p.entry.status}${p.entry.resolution === null ? '' : ` (${p.entry.resolution.replace(/^resolved by review: /, '')})`}`));
+    let failed = false;
+    if (todo.length > 0) {
+      await this.#dr.query("SET SESSION time_zone = '+00:00'");
+      // Values the primary accepted are written as logged (no AUTO_INCREMENT for an explicit 0); a
+      // reviewer's edited value that does not fit its column is refused rather than truncated.
+      await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES'");
+      const sources = new Set(todo.map((p) => p.entry.sourceId));
+      this.#runId = await startRun(this.#dr, this.#schema, sources.size === 1 ? [...sources][0]! : 'review', { mode: 'resolve', file: this.#file, entries: todo.map((p) => p.entry.id) });
+    }
+    try {
+      for (const p of todo) emit(await this.#resolveOne(p));
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      if (this.#runId !== null) await finishRun(this.#dr, this.#schema, this.#runId, failed ? 'failed' : 'completed').catch(() => undefined);
+    }
+    for (const l of lines) {
+      const e = byId.get(l.id)!;
+      if (l.decision === null) emit({ id: l.id, line: l.line, label: shortLabel(e.label), table: e.table, op: e.op, action: null, result: 'undecided', outcome: null, message: e.status === 'pending' ? 'no decision: left pending' : `already ${e.status}` });
+    }
+    const counts: Record<ResolveResult, number> = { done: 0, refused: 0, 'already-resolved': 0, undecided: 0 };
+    for (const r of results) counts[r.result]++;
+    return {
+      file: this.#file,
+      target: this.#o.target.redacted,
+      runId: this.#runId,
+      entries: results,
+      counts,
+      stillPending: await countPendingQuarantine(this.#dr, this.#schema),
+    };
+  }
+
+  /** Checks every line against the DR's quarantine and schema; all problems at once, before anything is written. */
+  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>): Prepared[] {
+    const problems: FileProblem[] = [];
+    const out: Prepared[] = [];
+    for (const line of lines) {
+      const problem = (message: string): void => {
+        problems.push({ line: line.line, message });
+      };
+      const e = byId.get(line.id);
+      if (e === undefined) {
+        problem(`entry ${line.id}: no such quarantine entry on this DR (state schema ${this.#schema})`);
+        continue;
+      }
+      const s = line.says;
+      if ((s.gtid !== undefined && s.gtid !== e.gtid) || (s.index !== undefined && s.index !== e.index) || (s.table !== undefined && s.table !== e.table)) {
+        const fileSays = `${s.gtid ?? '?'}#${s.index ?? '?'} on ${s.table ?? '?'}`;
+        problem(`entry ${line.id} is ${shortLabel(e.label)} on ${e.table} on this DR, the file says ${fileSays}: a file exported from another DR or state schema?`);
+        continue;
+      }
+      const d = line.decision;
+      if (d === null) continue;
+      if (d.action === 'skip') {
+        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null });
+        continue;
+      }
+      if (e.op === 'sql') {
+        problem(`entry ${e.id} is statement-based DML (${e.table}): resolve cannot ${d.action} SQL text; run it by hand if it is wanted, then decide skip`);
+        continue;
+      }
+      const table = this.#catalog.lookup(e.table);
+      if (table === undefined) {
+        problem(`entry ${e.id}: the DR has no table ${e.table}`);
+        continue;
+      }
+      if (table.primaryKey === null && (d.action === 'link' || e.op !== 'insert')) {
+        problem(`entry ${e.id}: ${e.table} has no primary key: resolve cannot ${d.action} its ${e.op}; decide skip and make the change by hand`);
+        continue;
+      }
+      try {
+        if (d.action === 'link') {
+          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table) });
+        } else {
+          if (d.row !== undefined && e.op === 'delete') {
+            problem(`decision.row: entry ${e.id} is a delete, which takes no row`);
+            continue;
+          }
+          out.push({ line, entry: e, decision: d, table, row: d.row === undefined ? null : rowFromCanonical(d.row, table), linkKey: null });
+        }
+      } catch (err) {
+        if (!(err instanceof FromCanonicalError)) throw err;
+        problem(`decision.${d.action === 'link' ? 'key' : 'row'}: ${err.message}`);
+      }
+    }
+    if (problems.length > 0) throw badFile(this.#file, problems);
+    return out;
+  }
+
+  #result(p: Prepared, result: ResolveResult, outcome: string | null, message: string): ResolvedEntry {
+    return { id: p.entry.id, line: p.line.line, label: shortLabel(p.entry.label), table: p.entry.table, op: p.entry.op, action: p.decision.action, result, outcome, message };
+  }
+
+  /** One entry in one DR transaction; deadlocks and lock waits are retried, a fault stops the run. */
+  async #resolveOne(p: Prepared): Promise<ResolvedEntry> {
+    for (let attempt = 0; ; attempt++) {
+      const mark = this.#keyMap.mark();
+      try {
+        await this.#dr.query('START TRANSACTION');
+        const r = await this.#carryOut(p);
+        if (r.result === 'done') {
+          await this.#dr.query('COMMIT');
+        } else {
+          await this.#dr.query('ROLLBACK');
+          this.#keyMap.rollbackTo(mark);
+        }
+        return r;
+      } catch (e) {
+        await this.#dr.query('ROLLBACK').catch(() => undefined);
+        this.#keyMap.rollbackTo(mark);
+        if (e instanceof Refusal) return this.#result(p, 'refused', null, e.message);
+        if (e instanceof FromCanonicalError) return this.#result(p, 'refused', null, `its recorded images no longer fit the DR's table: ${e.message}`);
+        if ((e instanceof EngineError && (isDataRejection(e) || e.code.startsWith('DB_WRITE_') || e.code.startsWith('RECONCILE_')))) {
+          return this.#result(p, 'refused', null, `the DR refused it: ${redact(e.message).replace(/ \(in: [\s\S]*$/, '')}`);
+        }
+        if (e instanceof EngineError && e.retryable && attempt < MAX_RETRIES) {
+          await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+          continue;
+        }
+        const code = e instanceof EngineError ? ` [${e.code}]` : '';
+        throw new ReviewError(
+          ReviewErrorCode.Fault,
+          `entry ${p.entry.id} (line ${p.line.line}): ${redact((e as Error).message)}${code}; it was rolled back and stays pending, entries carried out before it stay resolved: run the same resolve again to go on`,
+          { file: this.#file },
+          { cause: e, retryable: e instanceof EngineError && e.retryable },
+        );
+      }
+    }
+  }
+
+  /** Inside the entry's transaction: checks, write, ledger, status. Throws Refusal to leave it pending. */
+  async #carryOut(p: Prepared): Promise<ResolvedEntry> {
+    const e = p.entry;
+    const status = await lockQuarantineStatus(this.#dr, this.#schema, e.id);
+    if (status === undefined) throw new Refusal(`entry ${e.id} is no longer in the quarantine`);
+    if (status !== 'pending') return this.#result(p, 'already-resolved', null, `already ${status}`);
+    const originId = e.origin?.id ?? null;
+    if (originId !== null) {
+      const originStatus = await lockQuarantineStatus(this.#dr, this.#schema, originId);
+      if (originStatus === 'pending') throw new Refusal(`held back because of entry ${originId} (${shortLabel(e.origin!.label)}), which is still pending: resolve ${originId} first`);
+    }
+    const note = p.decision.note === undefined ? '' : ` — ${p.decision.note}`;
+    let outcome: string;
+    let reason: string;
+    let newKey: string | null = null;
+    switch (p.decision.action) {
+      case 'skip':
+        outcome = 'skipped';
+        reason = 'skipped';
+        break;
+      case 'link': {
+        const r = await this.#link(p);
+        ({ outcome, reason, newKey } = r);
+        break;
+      }
+      case 'apply': {
+        const r = await this.#apply(p);
+        ({ outcome, reason, newKey } = r);
+        break;
+      }
+    }
+    await recordLedgerDecision(this.#dr, this.#schema, { sourceId: e.sourceId, changeAt: e.at, changeIndex: e.index }, { outcome, reason: `resolved by review: ${reason}${note}`, newKey, rulePath: `review:${this.#file}:${p.line.line}` });
+    if (!(await markQuarantineResolved(this.#dr, this.#schema, e.id))) throw new Refusal(`entry ${e.id} is no longer pending`);
+    return this.#result(p, 'done', outcome, reason);
+  }
+
+  async #link(p: Prepared): Promise<{ outcome: string; reason: string; newKey: string | null }> {
+    const table = p.table!;
+    const target = p.linkKey!;
+    const rows = await this.#lockRows(table, [target, ...this.#recordedKeys(p)]);
+    const row = rows.get(rowKey(target));
+    if (row === undefined) throw new Refusal(`the DR has no row with key ${keyText(target)} in ${p.entry.table} to link to`);
+    this.#checkRecorded(p, rows, null);
+    const source = this.#sourceKey(p);
+    if (rowKey(source) === rowKey(target)) return { outcome: 'skipped', reason: `the lost row is the DR row ${keyText(target)} (same key): nothing to write`, newKey: null };
+    try {
+      this.#keyMap.set(table.schema, table.table, source, target);
+    } catch (err) {
+      throw new Refusal(`cannot link ${keyText(source)} to ${keyText(target)}: ${(err as Error).message}`);
+    }
+    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source), newKey: keyParts(target), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid }]);
+    return { outcome: 'remapped', reason: `linked to the DR row ${keyText(target)} (the lost row is that record; its values were not written, later changes follow it)`, newKey: canonicalKey(keyParts(target)) };
+  }
+
+  async #apply(p: Prepared): Promise<{ outcome: string; reason: string; newKey: string | null }> {
+    const e = p.entry;
+    const table = p.table!;
+    const before = e.before === null ? null : rowFromCanonical(e.before, table);
+    const after = p.row ?? (e.after === null ? null : rowFromCanonical(e.after, table));
+    // Source keys → DR keys: the row's own key and its foreign keys, through remaps and links.
+    const change: RowChange = { op: e.op as RowChange['op'], table: tableMapOf(table), before, after, eventOffset: 0 };
+    const rewritten = applyRemaps([change], this.#keyMap, this.#catalog).changes[0]!;
+    const b = rewritten.before;
+    const a = rewritten.after;
+    const keyImage = e.op === 'insert' ? a : b;
+    const pk = primaryKeyOf(table, keyImage);
+    if (table.primaryKey !== null && pk === null) throw new Refusal(`the ${e.op === 'insert' ? 'after' : 'before'} image does not log the whole primary key (${table.primaryKey.join(', ')})`);
+    const rows = pk === null ? new Map<string, RowImage>() : await this.#lockRows(table, [pk, ...this.#recordedKeys(p)]);
+    const current = pk === null ? null : (rows.get(rowKey(pk)) ?? null);
+    this.#checkRecorded(p, rows, { pk, current, before: b });
+    const source = this.#sourceKeyOrNull(p);
+    const newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
+    const how = p.row === null ? 'applied as logged' : 'applied the reviewed row';
+    const shownKey = pk === null ? '' : ` ${keyText(pk)}`;
+    switch (e.op) {
+      case 'insert': {
+        if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
+        await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
+        return { outcome: 'applied', reason: how, newKey };
+      }
+      case 'update': {
+        if (current === null) {
+          if (e.class !== 'update-missing' && p.row === null) {
+            throw new Refusal(`the DR has no row with key ${keyText(pk!)}: nothing to update; decide skip, or give the whole row in decision.row to insert it`);
+          }
+          const missing = table.columns.filter((c, i) => !c.isGenerated && a![i] === undefined).map((c) => c.name);
+          if (missing.length > 0) throw new Refusal(`the DR has no row with key ${keyText(pk!)} and the after image lacks ${missing.join(', ')}: give the whole row in decision.row to insert it`);
+          await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
+          return { outcome: 'applied', reason: `${how}: the DR had no row${shownKey}, so the row was inserted as the change left it`, newKey };
+        }
+        const defs = tableMapOf(table).columns;
+        const set: Record<string, ColumnValue> = {};
+        table.columns.forEach((c, i) => {
+          const v = a![i];
+          if (v !== undefined && !c.isGenerated && !sameCell(current[i], v, c, defs[i]!)) set[c.name] = v;
+        });
+        if (Object.keys(set).length === 0) return { outcome: 'skipped', reason: `${how}: the DR row${shownKey} already holds these values`, newKey };
+        await this.#expect(writeUpdates(this.#dr, table, [{ key: pk!, set }]), 1, 'update');
+        return { outcome: 'applied', reason: `${how}: set ${Object.keys(set).join(', ')}`, newKey };
+      }
+      case 'delete': {
+        if (current === null) return { outcome: 'skipped', reason: `${how}: the DR has no row${shownKey} (already gone)`, newKey };
+        await this.#expect(writeDeletes(this.#dr, table, [pk!]), 1, 'delete');
+        return { outcome: 'applied', reason: how, newKey };
+      }
+      default:
+        throw new Refusal(`a ${e.op} cannot be applied`);
+    }
+  }
+
+  async #expect(affected: Promise<number>, n: number, what: string): Promise<void> {
+    const got = await affected;
+    if (got !== n) throw new Refusal(`the ${what} changed ${got} row(s) on the DR, expected ${n}`);
+  }
+
+  /** Locks (FOR UPDATE) the DR rows with these primary keys; the map is keyed by rowKey. */
+  async #lockRows(table: TableSchema, keys: readonly (readonly ColumnValue[])[]): Promise<Map<string, RowImage>> {
+    const unique = [...new Map(keys.map((k) => [rowKey(k), k])).values()];
+    return readRowsByKeys(this.#dr, table, table.primaryKey!, unique, { forUpdate: true });
+  }
+
+  /** The key of the DR row recorded as D, when there is one. */
+  #recordedKeys(p: Prepared): ColumnValue[][] {
+    if (p.entry.dr === null || p.table === null) return [];
+    const key = primaryKeyOf(p.table, rowFromCanonical(p.entry.dr, p.table));
+    return key === null ? [] : [key];
+  }
+
+  /**
+   * Refuses when the DR changed since the entry was quarantined: the recorded DR row (D) must still
+   * be there with the same values; where the class implies D instead of recording it (update-missing
+   * and a held insert: no row; a held clean update or delete: the before image), that must hold.
+   */
+  #checkRecorded(p: Prepared, rows: ReadonlyMap<string, RowImage>, apply: { pk: ColumnValue[] | null; current: RowImage | null; before: RowImage | null } | null): void {
+    const e = p.entry;
+    const table = p.table!;
+    const since = 'since it was quarantined: export again and decide on what the DR holds now';
+    if (e.dr !== null) {
+      const d = rowFromCanonical(e.dr, table);
+      const key = primaryKeyOf(table, d);
+      if (key === null) return;
+      const now = rows.get(rowKey(key));
+      if (now === undefined) throw new Refusal(`the DR row ${keyText(key)} of ${e.table} was deleted ${since}`);
+      const diff = differences(now, d, table);
+      if (diff.length > 0) throw new Refusal(`the DR row ${keyText(key)} of ${e.table} changed ${since} (${diff.join('; ')})`);
+      return;
+    }
+    if (apply === null || apply.pk === null) return;
+    const heldClean = e.class === 'clean' || e.class === 'transaction-quarantined';
+    if (e.class === 'update-missing' || (heldClean && e.op === 'insert')) {
+      if (apply.current !== null) throw new Refusal(`the DR has a row with key ${keyText(apply.pk)} in ${e.table} now; it had none ${since}`);
+      return;
+    }
+    if (heldClean && apply.before !== null) {
+      if (apply.current === null) throw new Refusal(`the DR row ${keyText(apply.pk)} of ${e.table} was deleted ${since}`);
+      const diff = differences(apply.current, apply.before, table);
+      if (diff.length > 0) throw new Refusal(`the DR row ${keyText(apply.pk)} of ${e.table} changed ${since} (${diff.join('; ')})`);
+    }
+  }
+
+  #sourceKeyOrNull(p: Prepared): ColumnValue[] | null {
+    return p.entry.key === null || p.table === null || p.table.primaryKey === null ? null : keyFromCanonical(p.entry.key, p.table);
+  }
+
+  #sourceKey(p: Prepared): ColumnValue[] {
+    const k = this.#sourceKeyOrNull(p);
+    if (k === null) throw new Refusal(`entry ${p.entry.id} has no source key to link`);
+    return k;
+  }
+}
+
+/** Decided entries in id order, each after the entry its quarantine waits on when that one is decided too. */
+function order(prepared: readonly Prepared[], byId: ReadonlyMap<number, QuarantineEntry>): Prepared[] {
+  const decided = new Map(prepared.map((p) => [p.entry.id, p]));
+  const out: Prepared[] = [];
+  const visited = new Set<number>();
+  const visit = (p: Prepared): void => {
+    if (visited.has(p.entry.id)) return;
+    visited.add(p.entry.id);
+    const origin = p.entry.origin?.id;
+    const first = origin === null || origin === undefined ? undefined : decided.get(origin);
+    if (first !== undefined && byId.has(origin!)) visit(first);
+    out.push(p);
+  };
+  for (const p of [...prepared].sort((a, b) => a.entry.id - b.entry.id)) visit(p);
+  return out;
+}
+
+function primaryKeyOf(table: TableSchema, row: RowImage | null): ColumnValue[] | null {
+  if (row === null || table.primaryKey === null) return null;
+  const key: ColumnValue[] = [];
+  for (const name of table.primaryKey) {
+    const v = row[table.columns.findIndex((c) => c.name === name)];
+    if (v === undefined || v === null) return null;
+    key.push(v);
+  }
+  return key;
+}
+
+/** MariaDB JSON text compares as its canonical form (whitespace aside); everything else exactly (value-equality.ts). */
+function sameCell(a: ColumnValue | undefined, b: ColumnValue | undefined, col: TableSchema['columns'][number], def: ColumnDef): boolean {
+  if (col.isJson && typeof a === 'string' && typeof b === 'string') return canonText(a, def) === canonText(b, def);
+  return sameValue(a, b, col);
+}
+
+function canonText(v: ColumnValue | undefined, def: ColumnDef): string {
+  return v === undefined ? '(not logged)' : stringifyCanonical(toCanonical(v, def));
+}
+
+/** `column: was X, now Y` for every column `expected` logs that `now` holds differently (at most 3). */
+function differences(now: RowImage, expected: RowImage, table: TableSchema): string[] {
+  const defs = tableMapOf(table).columns;
+  const out: string[] = [];
+  table.columns.forEach((c, i) => {
+    if (expected[i] === undefined || sameCell(now[i], expected[i], c, defs[i]!)) return;
+    out.push(`${c.name}: was ${clip(canonText(expected[i], defs[i]!))}, now ${clip(canonText(now[i], defs[i]!))}`);
+  });
+  return out.length > 3 ? [...out.slice(0, 3), `${out.length - 3} more`] : out;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 39)}…` : s;
+}
+
+function keyParts(values: readonly ColumnValue[]): KeyPart[] {
+  return values.map((v) => (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || v === null || Buffer.isBuffer(v) ? v : String(v)));
+}
+
+// ---- explain --------------------------------------------------------------------------------
+
+export interface ExplainOptions extends ReviewOptions {
+  /** The change's transaction: a GTID, or `file:pos`; `#index` picks one change of it. */
+  readonly change: string;
+  /** Only the change of this table (`schema.table`) … */
+  readonly table?: string;
+  /** … with this primary key (source or DR key): canonical JSON array text (`[5]`, `["a",1]`) or one bare value. */
+  readonly key?: string;
+}
+
+/** Why one lost change ended as it did. */
+export interface ExplainedChange {
+  readonly label: string;
+  readonly gtid: string | null;
+  readonly index: number;
+  readonly sourceId: string;
+  readonly runId: number;
+  readonly recordedAt: string;
+  readonly table: string;
+  readonly op: string;
+  readonly key: readonly CanonicalValue[] | null;
+  readonly class: string;
+  readonly outcome: string;
+  readonly reason: string | null;
+  readonly rulePath: string | null;
+  readonly newKey: readonly CanonicalValue[] | null;
+  readonly before: Readonly<Record<string, CanonicalValue>> | null;
+  readonly after: Readonly<Record<string, CanonicalValue>> | null;
+  /** The DR row the change met (as recorded). */
+  readonly dr: Readonly<Record<string, CanonicalValue>> | null;
+  /** The key the row has on the DR (new key, key map, or source key) and the DR row there now. */
+  readonly drKey: readonly CanonicalValue[] | null;
+  readonly now: Readonly<Record<string, CanonicalValue>> | null;
+  readonly quarantine: { readonly id: number; readonly status: string } | null;
+}
+
+/** The ledger rows of one change (or of every change of a transaction), with the DR row each has now. */
+export async function explainChange(options: ExplainOptions): Promise<ExplainedChange[]> {
+  const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
+  const m = /^(.*)#(\d+)$/.exec(options.change);
+  const at = m === null ? options.change : m[1]!;
+  const index = m === null ? null : Number(m[2]);
+  const wantedKey = options.key === undefined ? null : keyArgument(options.key);
+  const session = await openSession(options.target);
+  try {
+    await requireState(session, schema);
+    const rows = (await readLedgerEntries(session, schema, at)).filter(
+      (r) => (index === null || r.changeIndex === index) && (options.table === undefined || r.table === options.table) && (wantedKey === null || r.sourceKey === wantedKey || r.newKey === wantedKey),
+    );
+    if (rows.length === 0) {
+      const what = [index === null ? '' : ` #${index}`, options.table === undefined ? '' : ` on ${options.table}`, wantedKey === null ? '' : ` with key ${wantedKey}`].join('');
+      throw new ReviewError(ReviewErrorCode.NotFound, `no change of ${at}${what} in the ledger of ${quoteIdent(schema)}: it was not in a lost range applied to this DR (the DR had it, or no apply reached it)`, {
+        gtid: at,
+      });
+    }
+    const catalog = await introspectSchemas(session, [...new Set(rows.map((r) => r.table.split('.')[0]!))]);
+    const keyMap = await keyMapOf(session, schema, catalog);
+    await session.query("SET SESSION time_zone = '+00:00'");
+    const out: ExplainedChange[] = [];
+    for (const r of rows) out.push(await explainOne(session, r, catalog, keyMap));
+    return out;
+  } finally {
+    await session.end();
+  }
+}
+
+/** A KEY argument as the ledger's key text: `[5]`, `["a",1]`, or a bare value (`5`, `bob@x`); integers beyond 2^53 as digit strings. */
+function keyArgument(text: string): string {
+  const t = text.trim();
+  let parts: CanonicalValue[];
+  if (t.startsWith('[')) {
+    try {
+      const v = parseExactJson(t);
+      if (!Array.isArray(v)) throw new Error('expected an array');
+      parts = v as CanonicalValue[];
+    } catch (e) {
+      throw new ReviewError(ReviewErrorCode.NotFound, `KEY ${text}: ${(e as Error).message}`, { option: 'KEY' });
+    }
+  } else parts = [/^-?\d+$/.test(t) ? parseExactJson(t) : t];
+  // As state-store.ts canonicalKey writes keys: numbers within ±(2^53−1), else their digits as a string.
+  return stringifyCanonical(parts.map((p) => (p instanceof RawJson && /^-?\d+$/.test(p.json) ? p.json : p)));
+}
+
+async function keyMapOf(session: SqlSession, schema: string, catalog: SchemaCatalog): Promise<KeyMap> {
+  const map = new KeyMap();
+  for (const e of await loadKeyMap(session, schema)) {
+    const table = catalog.lookup(e.table);
+    if (table === undefined || table.primaryKey === null) continue;
+    try {
+      map.set(table.schema, table.table, keyFromCanonical(parseExactJson(e.oldKey) as CanonicalValue[], table), keyFromCanonical(parseExactJson(e.newKey) as CanonicalValue[], table));
+    } catch {
+      // A mapping this schema can no longer read: explain shows the source key instead.
+    }
+  }
+  return map;
+}
+
+async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: SchemaCatalog, keyMap: KeyMap): Promise<ExplainedChange> {
+  const key = r.op === 'sql' ? null : (parseExactJson(r.sourceKey) as CanonicalValue[]);
+  const newKey = r.newKey === null ? null : (parseExactJson(r.newKey) as CanonicalValue[]);
+  const table = catalog.lookup(r.table);
+  let drKey: CanonicalValue[] | null = null;
+  let now: Record<string, CanonicalValue> | null = null;
+  if (table !== undefined && table.primaryKey !== null && key !== null && key.length === table.primaryKey.length) {
+    try {
+      const source = keyFromCanonical(key, table);
+      const values = newKey !== null ? keyFromCanonical(newKey, table) : ((keyMap.get(table.schema, table.table, source) as ColumnValue[] | undefined) ?? source);
+      const defs = tableMapOf(table).columns;
+      const pkDefs = table.primaryKey.map((n) => defs[table.columns.findIndex((c) => c.name === n)]!);
+      drKey = values.map((v, i) => toCanonical(v, pkDefs[i]!));
+      const found = (await readRowsByKeys(session, table, table.primaryKey, [values], { forUpdate: false })).get(rowKey(values));
+      now = found === undefined ? null : toCanonicalRow(found, table);
+    } catch (e) {
+      if (!(e instanceof FromCanonicalError)) throw e;
+    }
+  }
+  return {
+    label: `${r.changeAt}#${r.changeIndex}`,
+    gtid: r.gtid,
+    index: r.changeIndex,
+    sourceId: r.sourceId,
+    runId: r.runId,
+    recordedAt: r.recordedAt,
+    table: r.table,
+    op: r.op,
+    key,
+    class: r.class,
+    outcome: r.outcome,
+    reason: r.reason,
+    rulePath: r.rulePath,
+    newKey,
+    before: image(r.beforeImage),
+    after: image(r.afterImage),
+    dr: image(r.drImage),
+    drKey,
+    now,
+    quarantine: r.quarantineId === null ? null : { id: r.quarantineId, status: r.quarantineStatus ?? '' },
+  };
+}
