@@ -78,9 +78,9 @@ after the last committed window. Rows are read with SELECT … FOR UPDATE inside
 transaction, so live traffic on the DR cannot slip a change between check and write.
 
 ${COMMON}
-Exit codes: 0 done; 3 done, with quarantined changes awaiting review (SELECT * FROM
-salvage.quarantine WHERE status = 'pending'); 2 bad input or configuration; 1 stopped by a fault
-(the message says where to resume: run the same command again).
+Exit codes: 0 done; 3 done, with quarantined changes awaiting review (salvage quarantine list,
+then salvage resolve); 2 bad input or configuration; 1 stopped by a fault (the message says where
+to resume: run the same command again).
 
 Example:
   salvage apply --binlog /recovered/mysql-bin.index --target mysql://salvage@dr:3306 \\
@@ -319,7 +319,7 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     if (r.remaps.length > 20) line(out, `  … and ${r.remaps.length - 20} more (see --report)`);
   }
   if (r.quarantined > 0) {
-    line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — SELECT * FROM salvage.quarantine WHERE status = 'pending' on ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
+    line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
   }
   line(out, `decided without the DR's own binlog (value rules); ${r.windows} window(s), ${r.retries} retried; ${(r.timings.totalMs / 1000).toFixed(1)} s, ${r.timings.rowsPerSecond} rows/s`);
 }

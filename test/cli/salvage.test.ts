@@ -121,7 +121,7 @@ describe('plan and apply against throwaway servers', () => {
     const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet'];
     const out = new Capture();
     expect(await runSalvageCommand('apply', args, out, new Capture(), ENV)).toBe(3);
-    expect(out.text).toContain("quarantined: 1 change(s) were held back for review — SELECT * FROM salvage.quarantine WHERE status = 'pending'");
+    expect(out.text).toContain("quarantined: 1 change(s) were held back for review — review them: salvage quarantine list --target mysql://root@127.0.0.1:");
     expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }, { id: 4, k: 'b' }]);
     const again = new Capture();
     expect(await runSalvageCommand('apply', [...args, '--json'], again, new Capture(), ENV)).toBe(0);
