@@ -21,6 +21,7 @@ import { addLogicalReferences, createSchemaCatalog, type LogicalReferences, type
 import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/reconcile/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
+import type { RuleBook } from '../../src/reconcile/rules.js';
 import { collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
 
 export const OracleErrorCode = {
@@ -334,6 +335,8 @@ export interface RunOptions {
   readonly keyMap?: KeyMap;
   readonly quarantine?: QuarantineIndex;
   readonly keepTransactionsWhole?: boolean;
+  /** The configured strategies (default: the built-in ones), as salvage.ts passes them. */
+  readonly rules?: RuleBook;
   /**
    * What the run's lost-range scan read (default `transactions`): salvage scans the whole range
    * once before its first window, so a run killed part way through floored its remaps on inserts it
@@ -361,7 +364,7 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
   const catalog = dr.catalog();
   const keyMap = options.keyMap ?? new KeyMap();
   const quarantine = options.quarantine ?? new QuarantineIndex();
-  const r = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: options.keepTransactionsWhole });
+  const r = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: options.keepTransactionsWhole, rules: options.rules });
   // lost-range-scan.ts: per table, the largest integer each column is given by an insert of the range.
   const maxInserted = new Map<string, Map<number, bigint>>();
   for (const tx of options.scanned ?? transactions) {
