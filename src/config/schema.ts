@@ -134,7 +134,11 @@ const StrategyObjectSchema = z.discriminatedUnion(
     z.strictObject({ strategy: z.literal('link'), naturalKey: z.array(ColumnName).min(1).optional(), $comment: Comment }),
     z.strictObject({
       strategy: z.literal('rewrite-unique'),
-      template: z.string().includes('{value}', { error: 'the template must contain "{value}", the original unique value' }).optional(),
+      // "null": the clashing value becomes NULL (nullable columns only); else a template around {value}.
+      template: z
+        .string()
+        .refine((t) => t === 'null' || t.includes('{value}'), { error: 'the template must contain "{value}", the original unique value, or be "null"' })
+        .optional(),
       $comment: Comment,
     }),
     z.strictObject({

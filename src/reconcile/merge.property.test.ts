@@ -308,7 +308,7 @@ describe('the merge laws on the reconciler’s merge path (any merge configurati
   // shrunk): groups [street, city], policy { street: "max" }; B = (Main St, Oslo), A = (Side St,
   // Oslo), D = (High St, Trondheim): street conflicts, the group goes to the DR (High St,
   // Trondheim), then max takes "Side St" → (Side St, Trondheim), an address neither side wrote.
-  it.fails('groups are never split by per-column policies or bothChanged max/min either', () => {
+  it('groups are never split by per-column policies or bothChanged max/min either', () => {
     const cfgArb = fc
       .record({
         bothChanged: fc.constantFrom('dr', 'source', 'max', 'min'),
@@ -325,7 +325,7 @@ describe('the merge laws on the reconciler’s merge path (any merge configurati
   // conflicts, the group goes to the DR (High St, Bergen), then the street rule takes "Side St" →
   // (Side St, Bergen). DESIGN.md puts the group first in the precedence; a column rule should
   // decide a grouped column only together with its group.
-  it.fails('groups are never split by column rules either', () => {
+  it('groups are never split by column rules either', () => {
     const cfgArb = fc
       .dictionary(fc.constantFrom('street', 'city'), fc.constantFrom('source', 'skip', 'max', 'min'), { minKeys: 1, maxKeys: 2 })
       .map((columns) => ({ tables: { 'shop.acct': { columns, groups: [['street', 'city']] } } }));
@@ -511,7 +511,7 @@ describe('engine bugs found by the properties', () => {
   // (CY@X) and is remapped (2 → 4); the lost customer 3 (cy@x) clashes on uk_email with that same
   // DR customer 2 and `link` maps 3 → 2. It should be decided (linked, or quarantined with a
   // reason), not crash.
-  it.fails('link onto a DR row whose id a remap moved away from does not stop the run', () => {
+  it('link onto a DR row whose id a remap moved away from does not stop the run', () => {
     const inc = buildIncident({
       baseCustomers: 1,
       baseOrders: [],
@@ -530,7 +530,7 @@ describe('engine bugs found by the properties', () => {
   // ("column name: "delta" needs numbers on all three sides") and stops the run. The class
   // strategy "delta" checks the column is numeric first; bothChanged "delta" should too (a text
   // column changed on both sides then keeps the DR value, as under "dr").
-  it.fails('merge with bothChanged "delta": numeric conflicts add, a text conflict keeps the DR value', () => {
+  it('merge with bothChanged "delta": numeric conflicts add, a text conflict keeps the DR value', () => {
     const b: RowImage = [1, 'ann', 'Main St', 'Oslo', '100.00', 5, null];
     const a: RowImage = [1, 'bob', 'Main St', 'Oslo', '150.00', 5, null];
     const d: RowImage = [1, 'cy', 'Main St', 'Oslo', '90.00', 5, null];
@@ -547,7 +547,7 @@ describe('engine bugs found by the properties', () => {
   // change changed (classify.ts classifyUpdate), the write guard (#keyChangeGuard) only at the
   // primary key and references. On a real DR the duplicate is rejected and the transaction ends as
   // dr-rejected; it should be decided as update-unique-taken (quarantined) before any write.
-  it.fails('source does not write back a unique value the DR gave another row', () => {
+  it('source does not write back a unique value the DR gave another row', () => {
     const inc = buildIncident({
       baseCustomers: 2,
       baseOrders: [],
@@ -571,7 +571,7 @@ describe('engine bugs found by the properties', () => {
   // The lost change moved order 1 from customer 1 to 4, the DR moved it to 2: delta writes
   // customer_id 2 + (4 − 1) = 5, a customer that does not exist (foreign_key_checks=0 on apply).
   // Expected: a foreign-key column is not additive; changed on both sides it keeps the DR value.
-  it.fails('"delta" does not add to a foreign-key column', () => {
+  it('"delta" does not add to a foreign-key column', () => {
     const inc = buildIncident({
       baseCustomers: 4,
       baseOrders: [{ customer: 0, total: 0 }],

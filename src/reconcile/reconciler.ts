@@ -324,7 +324,10 @@ export class Reconciler {
         if (k !== null) for (const row of state.rowsBy(`uk:${uk.name}`, k)) drRowsByUnique.push({ key: uk.name, row });
       }
     }
-    const pkIsAutoIncrement = table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column;
+    // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
+    // row at the same key is another record, not the same one changed.
+    const pkIsAutoIncrement =
+      (table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column) || this.#rules.tableRules(table).keyAllocation.kind === 'uuid-v7';
     let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
@@ -399,6 +402,8 @@ export class Reconciler {
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
     if (dr === null) {
       if (change.op === 'update') return quarantine(c.class, defaultReason(c), null);
+      const holder = this.#uniqueHolder(table, state, after, null);
+      if (holder !== null) return quarantine('insert-unique-taken', `another DR row already holds unique key ${holder.key}`, holder.row);
       writes.push({ kind: 'insert', table, row: after });
       state.put(after);
       return done(c.class, 'applied', reason, null);
@@ -407,6 +412,8 @@ export class Reconciler {
     const merged = withPrimaryKey(next, dr, state);
     const guard = this.#keyChangeGuard(table, state, dr, merged);
     if (guard !== null) return quarantine(c.class, guard, dr);
+    const holder = this.#uniqueHolder(table, state, merged, dr);
+    if (holder !== null) return quarantine('update-unique-taken', `the lost values take unique key ${holder.key}, held by another DR row`, holder.row);
     const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(merged[i], dr[i], col)).map((col) => col.name);
     if (changed.length > 0) {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, merged), old: dr });
@@ -456,7 +463,10 @@ export class Reconciler {
     const tableRules = this.#rules.tableRules(table);
     const policyOf = (name: string): MergePolicy => policies[name] ?? bothChanged;
     const sides: Record<string, 'ours' | 'theirs'> = {};
-    for (const col of table.columns) sides[col.name] = policyOf(col.name) === 'source' ? 'theirs' : 'ours';
+    for (const col of table.columns) sides[col.name] = policyOf(col.name) === 'source' || tableRules.columns.get(col.name)?.strategy.strategy === 'source' ? 'theirs' : 'ours';
+    // A group is decided whole by threeWayMerge (one side for all its columns); no column rule may re-decide one member.
+    const grouped = new Set(tableRules.groups.flat());
+    const referencing = new Set([...table.foreignKeys.flatMap((f) => f.columns), ...table.uniqueKeys.flatMap((u) => u.columns)]);
     const base = change.op === 'insert' ? null : change.before;
     const m = threeWayMerge(base, after, dr, { columns: table.columns, policy: sides, groups: tableRules.groups });
     const row = withPrimaryKey(m.row, dr, state).slice();
@@ -465,16 +475,18 @@ export class Reconciler {
     for (let i = 0; i < table.columns.length; i++) {
       const col = table.columns[i]!;
       const a = after[i];
-      if (a === undefined || col.isGenerated || state.pkPositions.includes(i)) continue;
+      if (a === undefined || col.isGenerated || state.pkPositions.includes(i) || grouped.has(col.name)) continue;
       const b = base?.[i];
       const changedByLost = b === undefined ? !sameValue(a, dr[i], col) : !sameValue(a, b, col);
       if (!changedByLost) continue;
       const columnRule = tableRules.columns.get(col.name);
-      const numeric = /int|decimal|numeric|float|double/.test(col.dataType);
+      // Keys and references are identities, not quantities: never added to.
+      const addable = /int|decimal|numeric|float|double/.test(col.dataType) && !referencing.has(col.name);
       let policy: MergePolicy | Strategy['strategy'] | null = null;
       if (columnRule !== undefined) policy = columnRule.strategy.strategy;
-      else if (isDelta && numeric && b !== undefined) policy = 'delta';
+      else if (isDelta && addable && b !== undefined) policy = 'delta';
       else if (conflicts.has(col.name)) policy = policyOf(col.name);
+      if (policy === 'delta' && !addable && columnRule === undefined) policy = 'dr';
       if (policy === null || policy === 'dr' || policy === 'skip') continue;
       const d = dr[i] as ColumnValue;
       switch (policy) {
@@ -508,6 +520,10 @@ export class Reconciler {
       }
       conflicts.delete(col.name);
     }
+    // A grouped column the group took from the lost change is resolved, not kept from the DR.
+    table.columns.forEach((col, i) => {
+      if (grouped.has(col.name) && conflicts.has(col.name) && after[i] !== undefined && sameValue(row[i], after[i], col)) conflicts.delete(col.name);
+    });
     const guard = this.#keyChangeGuard(table, state, dr, row);
     if (guard !== null) return quarantine(c.class, guard, dr);
     const changed = table.columns.filter((col, i) => !col.isGenerated && !sameValue(row[i], dr[i], col)).map((col) => col.name);
@@ -517,7 +533,8 @@ export class Reconciler {
     }
     const kept = conflicts.size > 0 ? `; both sides changed ${[...conflicts].join(', ')}: kept the DR's` : '';
     const extra = notes.length > 0 ? `; ${notes.join('; ')}` : '';
-    const what = change.op === 'insert' && base === null && changed.length === 0 ? `same record changed on the DR since: kept the DR's ${c.differsFromAfter.join(', ')}` : `${isDelta ? 'delta' : 'three-way'} merge: took ${changed.length > 0 ? changed.join(', ') : 'nothing'} from the lost change${kept}`;
+    const drKept = table.columns.filter((col, i) => after[i] !== undefined && !sameValue(after[i], dr[i], col)).map((col) => col.name);
+    const what = change.op === 'insert' && base === null && changed.length === 0 ? `same record changed on the DR since: kept the DR's ${drKept.length > 0 ? drKept.join(', ') : 'row (equal)'}` : `${isDelta ? 'delta' : 'three-way'} merge: took ${changed.length > 0 ? changed.join(', ') : 'nothing'} from the lost change${kept}`;
     return done(c.class, 'merged', `${what}${extra}`, dr, { conflicts: [...conflicts] });
   }
 
@@ -526,7 +543,8 @@ export class Reconciler {
     const { table, state, change, c, quarantine, rule } = ctx;
     if (change.op !== 'insert' || change.after === null) return quarantine(c.class, defaultReason(c), c.drRow);
     let target = c.class === 'insert-unique-taken' ? c.uniqueHolder : null;
-    const natural = this.#rules.tableRules(table).naturalKey;
+    const s = rule.strategy as Extract<Strategy, { strategy: 'link' }>;
+    const natural = s.naturalKey ?? this.#rules.tableRules(table).naturalKey;
     if (natural !== null) {
       const uk = table.uniqueKeys.find((u) => u.columns.length === natural.length && u.columns.every((col) => natural.includes(col)));
       if (uk === undefined) return quarantine(c.class, `natural key (${natural.join(', ')}) is not a unique key on the DR: no safe link (${rule.path})`, c.drRow);
@@ -542,6 +560,8 @@ export class Reconciler {
     if (oldKey === null || newKey === null) return quarantine(c.class, 'link: the rows have no full primary key', target);
     if (rowKey(oldKey) !== rowKey(newKey)) {
       if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
+      // Its id is also a lost row's old id, re-keyed away: a mapping onto it would be ambiguous.
+      if (this.#keyMap.get(table.schema, table.table, newKey) !== undefined) return quarantine(c.class, `link: DR row ${keyText(newKey)} has the id a re-keyed lost row had; decide by hand`, target);
       this.#keyMap.set(table.schema, table.table, oldKey, newKey);
     }
     const linked = this.#merge({ ...ctx, c: { ...c, drRow: target }, rule: { strategy: { strategy: 'merge', bothChanged: 'dr', policy: {} }, path: rule.path } });
@@ -668,6 +688,18 @@ export class Reconciler {
     return done(c.class, 'remapped', `the DR gave id ${keyText(state.keyValues(change.after) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
   }
 
+  /** A DR row other than `self` holding one of `row`'s unique values (as the window knows them), or null. */
+  #uniqueHolder(table: TableSchema, state: TableState, row: RowImage, self: RowImage | null): { key: string; row: RowImage } | null {
+    const selfKey = self === null ? null : state.keyOf(self);
+    for (const uk of table.uniqueKeys) {
+      const k = state.indexKeyOf(`uk:${uk.name}`, row);
+      if (k === null) continue;
+      const other = state.rowsBy(`uk:${uk.name}`, k).find((r) => state.keyOf(r) !== selfKey);
+      if (other !== undefined) return { key: uk.name, row: other };
+    }
+    return null;
+  }
+
   /** Why an update that moves or frees keys must wait, or null: its new primary key is taken, or DR rows point at the old one. */
   #keyChangeGuard(table: TableSchema, state: TableState, dr: RowImage, next: RowImage): string | null {
     const oldPk = state.keyOf(dr);
@@ -757,9 +789,19 @@ function withPrimaryKey(row: RowImage, dr: RowImage, state: TableState): RowImag
   return out;
 }
 
-/** The SET of an update: `columns` (names) with their values in `row`, generated columns left out. */
+/**
+ * The SET of an update: `columns` (names) with their values in `row`, generated columns left out.
+ * Columns with ON UPDATE CURRENT_TIMESTAMP are always set to the row's value, as replication sets
+ * every column: left out, the DR's clock would overwrite the value the decision kept.
+ */
 function setOf(table: TableSchema, columns: readonly string[], row: RowImage): Record<string, ColumnValue> {
   const set: Record<string, ColumnValue> = {};
+  if (columns.length > 0) {
+    table.columns.forEach((col, i) => {
+      const v = row[i];
+      if (col.onUpdateCurrentTimestamp && !col.isGenerated && v !== undefined) set[col.name] = v;
+    });
+  }
   for (const name of columns) {
     const i = table.columns.findIndex((c) => c.name === name);
     const col = table.columns[i];

@@ -401,7 +401,7 @@ describe('remap', () => {
   // keyAllocation "uuid-v7" can never fire. Actual: class insert-pk-same-record, outcome merged (the
   // DR keeps its row, the lost row is lost), rule built-in.insert-pk-same-record — and the lost
   // attachment is applied clean, pointing at the DR's different document.
-  it.fails('remap with uuid-v7 on a CHAR(36) key: the lost row gets a fresh UUID v7 and its child follows it', async () => {
+  it('remap with uuid-v7 on a CHAR(36) key: the lost row gets a fresh UUID v7 and its child follows it', async () => {
     const doc = '00000000-0000-4000-8000-000000000001';
     const { ledger } = await run(
       {
@@ -462,7 +462,7 @@ describe('link', () => {
       ['t.cust', 'update', [3], 'clean', 'applied', [10], 'built-in.clean'],
       ['t.ord', 'insert', [2], 'clean', 'applied', null, 'built-in.clean'],
     ]);
-    expect(ledger[0]!.reason).toMatch(/^linked to the DR's 10 by unique key uk_email; /);
+    expect(ledger[0]!.reason).toMatch(/^linked to the DR's 10 by natural key \(email\); /);
     expect(await rows('SELECT table_name, old_key, new_key FROM salvage.key_map')).toEqual([{ table_name: 't.cust', old_key: '[3]', new_key: '[10]' }]);
   });
 
@@ -503,7 +503,7 @@ describe('link', () => {
   // fay@x taken. Actual: the insert is insert-unique-taken/quarantined (rule
   // tables."t.cust".onConflict.insert-pk-taken), its update row-quarantined, its order
   // parent-missing/quarantined; the DR's fay (id 4) never gets phone 777 nor the order.
-  it.fails('insert-pk-taken → link with the naturalKey given in the strategy itself', async () => {
+  it('insert-pk-taken → link with the naturalKey given in the strategy itself', async () => {
     const { ledger } = await run(PK_TAKEN, config({ tables: { 't.cust': { onConflict: { 'insert-pk-taken': { strategy: 'link', naturalKey: ['email'] } } } } }));
     await linkedByNaturalKey(ledger);
   });
@@ -580,7 +580,7 @@ describe('rewrite-unique', () => {
   // template the engine supports (Reconciler.#rewriteUnique) cannot be written in a configuration:
   // parseConfig fails with `the template must contain "{value}"` at
   // tables."t.users".onConflict.insert-unique-taken.template.
-  it.fails('"null" on a nullable unique column, as a user writes it', async () => {
+  it('"null" on a nullable unique column, as a user writes it', async () => {
     const { ledger } = await run(HANDLE_TAKEN, config({ tables: { 't.users': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique', template: 'null' } } } } }));
     await handleNulled(ledger);
   });
@@ -651,7 +651,7 @@ describe('ignoreColumns', () => {
   // `name`, so the DR's ON UPDATE CURRENT_TIMESTAMP replaces the kept value with the DR's clock at
   // salvage time. Expected ts 1720000000; actual: the wall-clock time of the run. Setting such a
   // column to itself (`updated_at = updated_at`) in every UPDATE that leaves it out keeps it.
-  it.fails('a merge that keeps the DR’s ON UPDATE CURRENT_TIMESTAMP value really keeps it', async () => {
+  it('a merge that keeps the DR’s ON UPDATE CURRENT_TIMESTAMP value really keeps it', async () => {
     await run(STAMPED, undefined);
     expect(await stamped()).toEqual([{ id: 1, name: 'L', ts: '1720000000' }]);
   });
