@@ -1,0 +1,237 @@
+/**
+ * The incident summary as Markdown (`--markdown FILE` on `plan` and `apply`), for tickets and chat:
+ * what was lost, from which starting point, what happened to each table's changes, which keys
+ * moved and what waits for review. Pure: a report (and optionally the quarantined ledger lines)
+ * in, text out, the same text for the same input.
+ *
+ * GitHub-flavoured Markdown, kept readable as raw text, since ticket systems and chat clients
+ * often show it unrendered: identifiers in code spans, free text (reasons, rules) escaped only
+ * where Markdown would change it, tables for the lists.
+ */
+import { basename } from 'node:path';
+import { stringifyCanonical } from '../binlog/values/canonical-json.js';
+import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
+import type { LedgerLine } from './ledger-entry.js';
+
+/** Remapped keys listed; the rest are counted (the JSON report has them all). */
+export const MARKDOWN_REMAP_LIMIT = 50;
+/** Quarantined changes listed; the rest are counted (`salvage quarantine list` has them all). */
+export const MARKDOWN_QUARANTINE_LIMIT = 100;
+
+/** Where a lost transaction is, as the report gives it. */
+export interface MarkdownPoint {
+  readonly gtid: string | null;
+  readonly file: string;
+  readonly pos: number;
+  /** ISO 8601, UTC. */
+  readonly timestamp: string;
+}
+
+/**
+ * What the renderer reads of a run's report: the subset of the pipeline's `SalvageReport` it
+ * needs, declared here so the sink does not depend on the pipeline (a report is assignable to it).
+ */
+export interface MarkdownReportSource {
+  readonly mode: 'plan' | 'apply';
+  readonly target: string;
+  readonly dr: { readonly flavor: string; readonly version: string; readonly serverId: number };
+  readonly sourceId: string;
+  readonly runId: number | null;
+  readonly start: { readonly rule: string; readonly lostSet: string; readonly checks: readonly string[]; readonly checkpoint: string | null };
+  readonly lost: { readonly transactions: number; readonly rowChanges: number; readonly first: MarkdownPoint | null; readonly last: MarkdownPoint | null };
+  readonly counts: Readonly<Record<string, Readonly<Record<string, Readonly<Partial<Record<Outcome, number>>>>>>>;
+  readonly outcomes: Readonly<Record<Outcome, number>>;
+  readonly remaps: readonly { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string }[];
+  readonly quarantined: number;
+  readonly incomplete: readonly { readonly gtid: string | null; readonly file: string; readonly pos: number; readonly reason: string }[];
+  readonly skippedDdl: readonly { readonly at: string; readonly sql: string }[];
+  readonly windows: number;
+  readonly retries: number;
+  readonly timings: { readonly scanMs: number; readonly reconcileMs: number; readonly totalMs: number; readonly rowsPerSecond: number };
+  readonly withoutHistory: boolean;
+  /** What was read: binlog files, or a live server. */
+  readonly source?:
+    | { readonly kind: 'files'; readonly files: readonly string[] }
+    | { readonly kind: 'live'; readonly server: string; readonly start: string; readonly follow: boolean; readonly reconnects: number };
+  /** apply: the checkpoint when the run ended (`file:pos`), where the next run resumes. */
+  readonly committedThrough?: string | null;
+  /** The run ended because it was asked to stop (Ctrl-C, SIGTERM; how a follow ends). */
+  readonly stoppedOnRequest?: boolean;
+}
+
+/** A quarantined change as the report lists it: the fields of its `--ledger` line that say what and why. */
+export type MarkdownQuarantinedChange = Pick<LedgerLine, 'gtid' | 'file' | 'pos' | 'index' | 'table' | 'op' | 'key' | 'class' | 'reason'>;
+
+/**
+ * The report as Markdown. `quarantined` are the quarantined ledger lines in source order (only the
+ * first MARKDOWN_QUARANTINE_LIMIT are listed, so a caller need keep no more); without them the
+ * section gives the count and where to list them.
+ */
+export function renderMarkdownReport(report: MarkdownReportSource, quarantined?: readonly MarkdownQuarantinedChange[]): string {
+  const r = report;
+  const out: string[] = [];
+  const plan = r.mode === 'plan';
+  out.push(plan ? `# salvage plan (dry run): ${r.target}` : `# salvage apply: ${r.target}, run ${r.runId ?? '?'}`, '');
+  out.push(
+    plan
+      ? 'What `salvage apply` would do with the transactions the DR never received. Nothing was written to the DR.'
+      : 'The transactions the DR never received, merged into the DR.',
+    '',
+  );
+  out.push('| | |', '|---|---|');
+  out.push(row('DR', `${code(r.target)}: ${text(`${r.dr.flavor} ${r.dr.version}`)}, server_id ${r.dr.serverId}`));
+  out.push(row('source', `${code(r.sourceId)}${r.source === undefined ? '' : `: ${sourceText(r.source)}`}`));
+  out.push(row('outcomes', outcomesText(r.outcomes)));
+  out.push('');
+
+  out.push('## Starting point', '');
+  out.push(`${text(r.start.rule)}`, '');
+  out.push(`- lost set: ${r.start.lostSet === '' ? 'empty' : code(r.start.lostSet)}`);
+  out.push(`- already applied by salvage (checkpoint): ${r.start.checkpoint === null || r.start.checkpoint === '' ? 'none' : code(r.start.checkpoint)}`);
+  for (const c of r.start.checks) out.push(`- **CHECK:** ${text(c)}`);
+  out.push('');
+
+  out.push('## Lost window', '');
+  out.push(`${r.lost.transactions} transaction(s), ${r.lost.rowChanges} row change(s).`, '');
+  if (r.lost.first !== null) {
+    out.push('| | GTID | binlog position | committed (UTC) |', '|---|---|---|---|');
+    out.push(pointRow('first', r.lost.first));
+    if (r.lost.last !== null) out.push(pointRow('last', r.lost.last));
+    out.push('');
+  }
+  if (r.incomplete.length > 0) {
+    out.push('Never committed in the binlog, so not applied:', '');
+    for (const t of r.incomplete) out.push(`- ${code(t.gtid ?? `${t.file}:${t.pos}`)} at ${code(`${t.file}:${t.pos}`)} (${text(t.reason)})`);
+    out.push('');
+  }
+  if (r.skippedDdl.length > 0) {
+    out.push('DDL left out (`--ddl skip`):', '');
+    for (const d of r.skippedDdl) out.push(`- ${code(d.at)}: ${code(d.sql)}`);
+    out.push('');
+  }
+
+  out.push('## Changes per table', '');
+  const counts = countRows(r.counts);
+  if (counts.length === 0) out.push('No lost row changes.', '');
+  else {
+    out.push('| table | class | outcome | changes |', '|---|---|---|---:|');
+    for (const [table, klass, outcome, n] of counts) out.push(`| ${code(table)} | ${code(klass)} | ${outcome} | ${n} |`);
+    out.push('');
+  }
+
+  if (r.remaps.length > 0) {
+    out.push(`## Remapped keys (${r.remaps.length})`, '');
+    out.push(`The DR had given these keys to different records after the failover; the lost rows ${plan ? 'would take' : 'took'} the new keys, and their later changes and child rows follow them. Anything outside the database that saw an old key now points at a different record.`, '');
+    out.push('| table | old key | new key | transaction |', '|---|---|---|---|');
+    for (const m of r.remaps.slice(0, MARKDOWN_REMAP_LIMIT)) out.push(`| ${code(m.table)} | ${code(keyText(m.oldKey))} | ${code(keyText(m.newKey))} | ${code(m.at)} |`);
+    if (r.remaps.length > MARKDOWN_REMAP_LIMIT) out.push('', `… and ${r.remaps.length - MARKDOWN_REMAP_LIMIT} more (the JSON report, \`--report\`, lists them all).`);
+    out.push('');
+  }
+
+  if (r.quarantined > 0) {
+    out.push(`## Quarantined changes (${r.quarantined})`, '');
+    out.push(
+      plan
+        ? 'These changes would be held back for review, with everything that depends on them.'
+        : 'Held back for review, with everything that depends on them: `salvage quarantine list` on the DR lists them, `salvage quarantine show ID` shows one.',
+      '',
+    );
+    if (quarantined !== undefined && quarantined.length > 0) {
+      out.push('| change | table | op | key | class | reason |', '|---|---|---|---|---|---|');
+      for (const q of quarantined.slice(0, MARKDOWN_QUARANTINE_LIMIT)) {
+        out.push(`| ${code(`${q.gtid ?? `${basename(q.file)}:${q.pos}`}#${q.index}`)} | ${code(q.table)} | ${q.op} | ${q.key === null ? '–' : code(keyText(q.key))} | ${code(q.class)} | ${text(q.reason ?? '')} |`);
+      }
+      const more = r.quarantined - Math.min(quarantined.length, MARKDOWN_QUARANTINE_LIMIT);
+      if (more > 0) out.push('', `… and ${more} more (${plan ? 'the ledger, `--ledger`' : '`salvage quarantine list`'} has them all).`);
+      out.push('');
+    }
+  }
+
+  out.push('## Run', '');
+  const t = r.timings;
+  out.push(`${r.windows} window(s), ${r.retries} retried; scan ${seconds(t.scanMs)}, reconcile ${seconds(t.reconcileMs)}, total ${seconds(t.totalMs)}; ${t.rowsPerSecond} rows/s.`, '');
+  if (r.stoppedOnRequest === true) out.push('Stopped on request: the window in progress committed first; the same command resumes.', '');
+  if (!plan && r.committedThrough !== undefined && r.committedThrough !== null) out.push(`Committed through ${code(r.committedThrough)}: a next run of the same command starts after it.`, '');
+  if (r.withoutHistory) {
+    out.push("_Decided without the DR's own binlog (value rules): a DR row is judged the same record as a lost one by its key and values, not by its history since the failover._", '');
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+function sourceText(source: NonNullable<MarkdownReportSource['source']>): string {
+  if (source.kind === 'live') {
+    return `live server ${code(source.server)} from ${code(source.start)}${source.follow ? ', following' : ''}${source.reconnects > 0 ? `, ${source.reconnects} reconnect(s)` : ''}`;
+  }
+  const names = source.files.map((f) => basename(f));
+  if (names.length === 0) return 'no binlog files';
+  if (names.length === 1) return `binlog file ${code(names[0]!)}`;
+  return `${names.length} binlog files, ${code(names[0]!)} … ${code(names[names.length - 1]!)}`;
+}
+
+function outcomesText(o: Readonly<Record<Outcome, number>>): string {
+  return OUTCOMES.map((k) => `${o[k]} ${k}`).join(', ');
+}
+
+function countRows(counts: MarkdownReportSource['counts']): [string, string, Outcome, number][] {
+  const rows: [string, string, Outcome, number][] = [];
+  for (const table of Object.keys(counts).sort()) {
+    const byClass = counts[table]!;
+    for (const klass of Object.keys(byClass).sort()) {
+      const byOutcome = byClass[klass]!;
+      for (const outcome of OUTCOMES) {
+        const n = byOutcome[outcome];
+        if (n !== undefined && n > 0) rows.push([table, klass, outcome, n]);
+      }
+    }
+  }
+  return rows;
+}
+
+function pointRow(label: string, p: MarkdownPoint): string {
+  return `| ${label} | ${p.gtid === null ? '–' : code(p.gtid)} | ${code(`${p.file}:${p.pos}`)} | ${utc(p.timestamp)} |`;
+}
+
+function row(label: string, value: string): string {
+  return `| ${label} | ${value} |`;
+}
+
+/** `2026-11-26T11:06:08.000Z` → `2026-11-26 11:06:08`: commit times have whole seconds. */
+function utc(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.0+)?Z$/.exec(iso);
+  return m === null ? text(iso) : `${m[1]} ${m[2]}`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A key as people write it: `13`, `bob@x`, or a JSON array for a composite or non-scalar key. */
+function keyText(values: readonly unknown[]): string {
+  const only = values[0];
+  if (values.length === 1 && (typeof only === 'number' || typeof only === 'string' || typeof only === 'bigint')) return String(only);
+  return stringifyCanonical(values);
+}
+
+/**
+ * A code span that survives a table cell: the fence is longer than any run of backticks inside,
+ * newlines become spaces, and `|` is escaped (GFM splits cells on it even inside code spans).
+ */
+function code(s: string): string {
+  const flat = s.replace(/\r?\n/g, ' ');
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat.replaceAll('|', '\\|')}${pad}${fence}`;
+}
+
+/**
+ * Free text (a reason, a rule) as Markdown that renders as the same text: characters that would
+ * start markup are escaped; an underscore inside a word (`uk_email`) is left alone, since GFM does
+ * not emphasise there and the raw text stays readable.
+ */
+function text(s: string): string {
+  return s
+    .replace(/\r?\n/g, ' ')
+    .replace(/[\\`*[\]<>|]/g, (c) => `\\${c}`)
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\_');
+}
