@@ -10,7 +10,8 @@ import type { LogicalReferences } from '../model/table-schema.js';
 import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
-import { ledgerLineText } from '../sink/ledger-entry.js';
+import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
+import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
 import { ExitCode } from './exit-codes.js';
 import { readClientOptions } from './option-file.js';
 import { UsageError } from './usage-error.js';
@@ -18,6 +19,14 @@ import { UsageError } from './usage-error.js';
 const COMMON = `Input (one of):
   --binlog FILE…            the failed primary's binlog files, oldest first, or its .index file
                             (repeat --binlog, or list the files after it)
+  --source URL              a live server's binlogs over the replication protocol: the failed
+                            primary brought back (read-only is enough), or a binlog server
+                            (mysql://user@host:port; needs REPLICATION SLAVE and REPLICATION CLIENT)
+  --source-password-env VAR its password from this environment variable (or --defaults-file)
+  --start-file NAME         with --source: start reading at this binlog (default: where this
+  --start-position N        source's checkpoint ends, else the first binlog the server has), at N
+                            (default 4); give a transaction's start, as inspect prints it ("pos")
+  Without --follow a live server is read to its end at the start of the run.
 
 The DR:
   --target URL              mysql://user@host:port of the DR (the password never on the command line:)
@@ -40,6 +49,8 @@ Decisions and output:
                             outcome, remaps, quarantine count, timings
   --ledger F.jsonl          one line per lost row change: {gtid, table, op, key, class, outcome,
                             newKey?, reason?, before?, after?, dr?}
+  --markdown F.md           the summary as Markdown for a ticket or chat: start and lost set, lost
+                            window, counts per table, remapped keys, quarantined changes and why
   --json                    print the report as JSON on stdout instead of the summary
   --window N                source transactions per window (default 1000)
   --ddl stop|skip           DDL in the lost range: stop before writing anything (default), or skip it
@@ -47,12 +58,13 @@ Decisions and output:
                             only for changes not applied clean (their images stay in the binlog,
                             found by GTID): far fewer bytes on a large lost range
   --state-schema NAME       the engine's own schema on the DR (default salvage)
-  --source-id ID            names the source in the checkpoint (default binlog:<file base name>)
+  --source-id ID            names the source in the checkpoint (default binlog:<file base name>;
+                            with --source live:<server_uuid> on MySQL, live:<host>:<port> on MariaDB)
   --no-verify-checksums     do not verify CRC32 checksums
   --quiet                   no progress on stderr
 `;
 
-export const PLAN_HELP = `salvage plan --binlog FILE… --target URL [options]
+export const PLAN_HELP = `salvage plan (--binlog FILE… | --source URL) --target URL [options]
 
 Dry run: find the transactions the DR never received, read the DR rows they touch, classify every
 row change (clean, already applied, id taken by a different record → remap, changed on both sides →
@@ -69,7 +81,7 @@ Example:
       --target-password-env DR_PASSWORD --report plan.json --ledger plan.jsonl --sql plan.sql
 `;
 
-export const APPLY_HELP = `salvage apply --binlog FILE… --target URL [options]
+export const APPLY_HELP = `salvage apply (--binlog FILE… | --source URL [--follow]) --target URL [options]
 
 Merge the lost transactions into the DR, exactly once: in windows of source transactions, each
 applied in one DR transaction together with its ledger rows, quarantine entries, key map and
@@ -78,13 +90,25 @@ after the last committed window. Rows are read with SELECT … FOR UPDATE inside
 transaction, so live traffic on the DR cannot slip a change between check and write.
 
 ${COMMON}
+Following a live server:
+  --follow                  with --source: keep reading as the server writes, applying in windows
+                            (a window also closes after 1 s without new transactions) and
+                            checkpointing each, until Ctrl-C / SIGTERM: the window in progress
+                            commits, then the run prints where it stopped; the same command resumes
+                            there. No pre-scan: remapped ids are picked above the DR's own ids and
+                            counter, not above ids the source inserts later (those are remapped too).
+  A dropped source connection (the server restarted, the dump thread killed) is reopened with
+  backoff (0.5 s doubling to 10 s, 10 attempts in a row) at the end of the last committed window.
+
 Exit codes: 0 done; 3 done, with quarantined changes awaiting review (salvage quarantine list,
 then salvage resolve); 2 bad input or configuration; 1 stopped by a fault (the message says where
 to resume: run the same command again).
 
-Example:
+Examples:
   salvage apply --binlog /recovered/mysql-bin.index --target mysql://salvage@dr:3306 \\
       --target-password-env DR_PASSWORD --config salvage.json --report apply.json --ledger apply.jsonl
+  salvage apply --source mysql://salvage@old-primary:3306 --source-password-env PRIMARY_PW \\
+      --target mysql://salvage@dr:3306 --target-password-env DR_PASSWORD --follow
 `;
 
 export interface SalvageCommandEnvironment {
@@ -94,20 +118,31 @@ export interface SalvageCommandEnvironment {
   readonly signal?: AbortSignal;
 }
 
-/** Builds the DR connection from the URL, the password variable and the option files. */
-export function targetFrom(url: string, passwordEnv: string | undefined, defaultsFile: string | undefined, env: NodeJS.ProcessEnv, home: string | undefined): ConnectionTarget {
+/**
+ * Builds the DR connection (or, with `option` '--source', the live source's) from the URL, the
+ * password variable and the option files.
+ */
+export function targetFrom(
+  url: string,
+  passwordEnv: string | undefined,
+  defaultsFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+  home: string | undefined,
+  option: '--target' | '--source' = '--target',
+): ConnectionTarget {
   const file = readClientOptions(defaultsFile, home);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return parseConnectionUrl(url, '--target');
+    return parseConnectionUrl(url, option);
   }
-  if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`--target-password-env: the environment variable ${passwordEnv} is not set`, '--target-password-env');
+  const envOption = `${option}-password-env`;
+  if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`${envOption}: the environment variable ${passwordEnv} is not set`, envOption);
   const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
   if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
   if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
-  return parseConnectionUrl(parsed.toString(), '--target', password);
+  return parseConnectionUrl(parsed.toString(), option, password);
 }
 
 function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): StartRule | undefined {
@@ -187,6 +222,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         config: { type: 'string' },
         report: { type: 'string' },
         ledger: { type: 'string' },
+        markdown: { type: 'string' },
         sql: { type: 'string' },
         json: { type: 'boolean' },
         window: { type: 'string' },
@@ -196,6 +232,11 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         'source-id': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
         quiet: { type: 'boolean' },
+        source: { type: 'string' },
+        'source-password-env': { type: 'string' },
+        'start-file': { type: 'string' },
+        'start-position': { type: 'string' },
+        follow: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -204,7 +245,20 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   const o = parsed.values;
   // Files may follow --binlog as positionals: `--binlog a b c`.
   const binlogs = [...(o.binlog ?? []), ...parsed.positionals];
-  if (binlogs.length === 0) throw new UsageError(`${mode}: name the failed primary's binlogs with --binlog FILE… (or its .index file); see "salvage ${mode} --help"`, '--binlog');
+  if (binlogs.length > 0 && o.source !== undefined) throw new UsageError(`${mode}: give --binlog FILE… or --source URL, not both`, '--source');
+  if (binlogs.length === 0 && o.source === undefined) {
+    throw new UsageError(`${mode}: name the failed primary's binlogs with --binlog FILE… (or its .index file), or a live server with --source URL; see "salvage ${mode} --help"`, '--binlog');
+  }
+  if (o.source === undefined) {
+    for (const option of ['source-password-env', 'start-file', 'start-position', 'follow'] as const) {
+      if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
+    }
+  }
+  if (o.follow === true && mode !== 'apply') throw new UsageError('--follow is an apply option: a plan reads the server to its current end and stops', '--follow');
+  const startPosition = o['start-position'];
+  if (startPosition !== undefined && (!/^\d+$/.test(startPosition) || Number(startPosition) < 4)) {
+    throw new UsageError(`--start-position takes a byte offset ≥ 4 (a binlog's first event is at 4), got "${startPosition}"`, '--start-position');
+  }
   if (o.target === undefined) throw new UsageError(`${mode}: --target mysql://user@host:port (the DR) is required`, '--target');
   if (mode === 'apply' && o.sql !== undefined) throw new UsageError('--sql is a plan option: run "salvage plan … --sql FILE" to review the statements', '--sql');
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw new UsageError(`--ddl takes stop or skip, got "${o.ddl}"`, '--ddl');
@@ -213,15 +267,34 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   const window = o.window === undefined ? undefined : Number(o.window);
   if (window !== undefined && (!Number.isInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const source =
+    o.source === undefined
+      ? undefined
+      : {
+          target: targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source'),
+          start: { file: o['start-file'], position: startPosition === undefined ? undefined : Number(startPosition) },
+          follow: o.follow === true,
+        };
   const config = o.config === undefined ? undefined : await loadConfig(o.config);
 
   const ledgerOut = o.ledger === undefined ? null : await openOut(o.ledger, '--ledger');
+  // Opened before the run, so an unwritable path stops it before any work rather than after.
+  const markdownOut = o.markdown === undefined ? null : await openOut(o.markdown, '--markdown');
+  // The Markdown lists only the first quarantined changes: keep no more than that in memory.
+  const quarantinedLines: LedgerLine[] = [];
+  const onLedger =
+    ledgerOut === null && markdownOut === null
+      ? undefined
+      : (l: LedgerLine): void => {
+          ledgerOut?.write(`${ledgerLineText(l)}\n`);
+          if (markdownOut !== null && l.outcome === 'quarantined' && quarantinedLines.length < MARKDOWN_QUARANTINE_LIMIT) quarantinedLines.push(l);
+        };
   const sqlOut = o.sql === undefined ? null : await openOut(o.sql, '--sql');
   if (sqlOut) sqlOut.write(`-- salvage plan: the statements "salvage apply" would run against ${target.redacted}, in order.\n-- Each window runs in one transaction with foreign_key_checks=0, after SELECT … FOR UPDATE of its rows.\n`);
   const progress = progressPrinter(stderr, o.quiet === true, environment.isTty, mode);
   const options: SalvageOptions = {
     mode,
-    binlogs,
+    ...(source === undefined ? { binlogs } : { source }),
     target,
     start: startRule(o),
     stateSchema: o['state-schema'] ?? config?.stateSchema,
@@ -233,20 +306,29 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     ledgerImages,
     verifyChecksums: !o['no-verify-checksums'],
     signal: environment.signal,
-    onLedger: ledgerOut === null ? undefined : (l) => ledgerOut.write(`${ledgerLineText(l)}\n`),
+    onLedger,
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
   };
   let report: SalvageReport;
   try {
     report = await salvage(options);
+  } catch (e) {
+    // The ticket's file says the run stopped, rather than being left empty.
+    markdownOut?.write(`# salvage ${mode}: stopped\n\nThe run stopped before the end; the command's error message says why and where it resumes.\n`);
+    await close(markdownOut);
+    throw e;
   } finally {
     progress.done();
     await Promise.all([close(ledgerOut), close(sqlOut)]);
   }
+  if (markdownOut !== null) {
+    markdownOut.write(renderMarkdownReport(report, quarantinedLines));
+    await close(markdownOut);
+  }
   if (o.report !== undefined) await writeFile(o.report, `${jsonText(report)}\n`);
   if (o.json) line(stdout, jsonText(report));
-  else printSummary(report, stdout, o.target);
+  else printSummary(report, stdout, target.redacted);
   return report.quarantined > 0 ? ExitCode.DoneWithQuarantine : ExitCode.Done;
 }
 
@@ -275,11 +357,16 @@ function progressPrinter(stderr: Writable, quiet: boolean, tty: boolean, mode: s
   const print = (p: SalvageProgress): void => {
     if (quiet) return;
     const now = p.elapsedMs;
-    if (now - last < (tty ? 200 : 5000) && p.transactionsDone < p.transactionsTotal) return;
+    // The last window of a bounded run always shows; a follow has no last window.
+    const final = !p.following && p.transactionsDone >= p.transactionsTotal;
+    if (now - last < (tty ? 200 : 5000) && !final) return;
     last = now;
     const rate = now > 0 ? Math.round(p.rowChangesDone / (now / 1000)) : 0;
     const o = p.outcomes;
-    const text = `${mode}: ${p.transactionsDone}/${p.transactionsTotal} transactions, ${p.rowChangesDone}/${p.rowChangesTotal} row changes, ${rate} rows/s, at ${p.position} — applied ${o.applied}, merged ${o.merged}, remapped ${o.remapped}, skipped ${o.skipped}, quarantined ${o.quarantined}`;
+    const counts = p.following
+      ? `following: ${p.transactionsDone} transactions, ${p.rowChangesDone} row changes`
+      : `${p.transactionsDone}/${p.transactionsTotal} transactions, ${p.rowChangesDone}/${p.rowChangesTotal} row changes`;
+    const text = `${mode}: ${counts}, ${rate} rows/s, at ${p.position} — applied ${o.applied}, merged ${o.merged}, remapped ${o.remapped}, skipped ${o.skipped}, quarantined ${o.quarantined}`;
     stderr.write(tty ? `\r\x1b[K${text}` : `${text}\n`);
     shown = true;
   };
@@ -322,4 +409,13 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
   }
   line(out, `decided without the DR's own binlog (value rules); ${r.windows} window(s), ${r.retries} retried; ${(r.timings.totalMs / 1000).toFixed(1)} s, ${r.timings.rowsPerSecond} rows/s`);
+  const src = r.source;
+  if (src?.kind === 'live') {
+    line(out, `source: ${src.server}, read from ${src.start}${src.follow ? ', following' : ''}${src.reconnects > 0 ? `, ${src.reconnects} reconnect(s) after a lost connection` : ''}`);
+    if (r.mode === 'apply') {
+      const at = r.committedThrough ?? null;
+      const where = at === null ? 'nothing committed yet' : `committed through ${at} (checkpoint "${r.sourceId}")`;
+      line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; the same command resumes from there`);
+    }
+  }
 }

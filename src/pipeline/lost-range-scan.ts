@@ -11,7 +11,7 @@ import type { IncompleteTransaction, Transaction } from '../binlog/transaction.j
 import { gtidText } from '../binlog/transaction.js';
 import type { LostFilter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
-import { readTransactions, type ReadOptions } from '../source/read-transactions.js';
+import { readTransactions, type ReadBatch, type ReadOptions } from '../source/read-transactions.js';
 
 /** A DDL statement found in the lost range. */
 export interface LostDdl {
@@ -41,7 +41,12 @@ export interface LostRangeScan {
 }
 
 /** Reads `files` once and summarises the transactions `filter` calls lost. */
-export async function scanLostRange(files: readonly BinlogFile[], filter: LostFilter, options: ReadOptions = {}): Promise<LostRangeScan> {
+export function scanLostRange(files: readonly BinlogFile[], filter: LostFilter, options: ReadOptions = {}): Promise<LostRangeScan> {
+  return scanLostBatches(readTransactions(files, options), filter);
+}
+
+/** Summarises the transactions `filter` calls lost in a stream of batches (files, or a live server read to its end). */
+export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter: LostFilter): Promise<LostRangeScan> {
   const scan: LostRangeScan = { tables: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
   let first: Transaction | null = null;
   let last: Transaction | null = null;
@@ -49,7 +54,7 @@ export async function scanLostRange(files: readonly BinlogFile[], filter: LostFi
   let read = 0;
   let transactions = 0;
   let rowChanges = 0;
-  for await (const batch of readTransactions(files, options)) {
+  for await (const batch of batches) {
     bytesTotal = batch.bytesTotal;
     if (batch.tail) scan.tails.push({ file: batch.file, tail: batch.tail });
     for (const item of batch.items) {

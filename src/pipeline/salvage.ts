@@ -15,9 +15,18 @@
  * If the DR rejects a window's writes (a duplicate only its collation sees), the window is decided
  * again one source transaction per DR transaction; a transaction the DR still rejects on its own
  * is quarantined whole with the server's message. Deadlocks and lock-wait timeouts are retried.
+ *
+ * The source is binlog files or a live server (src/source/live-source.ts). A live read without
+ * `follow` is fixed to the server's end when the run starts, so the pre-scan and the pass that
+ * applies see the same transactions. With `follow` there is no pre-scan: the run keeps reading past
+ * that end, a window also closes after `idleMs` without a new lost transaction, and the run ends
+ * when its signal aborts — after the window in progress commits. A dropped connection is reopened
+ * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
+ * and not yet applied is read again, so nothing is lost or applied twice.
  */
 import { basename } from 'node:path';
 import type { ColumnValue } from '../binlog/column.js';
+import type { TableMap } from '../binlog/event.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { isDataRejection } from '../db/db-errors.js';
@@ -56,8 +65,9 @@ import { collectReads } from '../reconcile/window-reads.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
-import { readTransactions } from '../source/read-transactions.js';
-import { scanLostRange, type LostRangeScan } from './lost-range-scan.js';
+import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
+import type { BinlogPosition as LivePosition } from '../source/live-source.js';
+import { scanLostBatches, scanLostRange, type LostRangeScan } from './lost-range-scan.js';
 import { checkSchemaDrift } from './schema-drift.js';
 
 export const SalvageErrorCode = {
@@ -67,21 +77,44 @@ export const SalvageErrorCode = {
   Fault: 'SALVAGE_FAULT',
   /** More changes were quarantined than the configuration's escalation limit allows. */
   Escalation: 'SALVAGE_ESCALATION',
+  /** Options that do not go together (both or neither of `binlogs` and `source`; `follow` in a plan). */
+  BadOption: 'BAD_OPTION',
 } as const;
 export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErrorCode];
 
 export class SalvageError extends EngineError {}
 
+/** A live server as the source of a run (`--source URL`), read over the replication protocol. */
+export interface LiveSalvageSource {
+  /** The server (the failed primary brought back, or a binlog server); needs REPLICATION SLAVE and REPLICATION CLIENT / BINLOG MONITOR. */
+  readonly target: ConnectionTarget;
+  /** Where the read starts; default: this source's checkpoint (file:pos), else the first binlog the server has. */
+  readonly start?: { readonly file?: string; readonly position?: number };
+  /** apply only: no pre-scan, keep reading past the server's end, in windows, until `signal` aborts. */
+  readonly follow?: boolean;
+  /** follow: a window closes after this long without a new lost transaction (default 1000 ms). */
+  readonly idleMs?: number;
+  /** A dropped connection is reopened after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10). */
+  readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** server_id the reader announces (default: a random one, so two readers never evict each other's dump thread). */
+  readonly serverId?: number;
+}
+
 export interface SalvageOptions {
   readonly mode: 'plan' | 'apply';
-  /** Binlog files or `.index` files, in order. */
-  readonly binlogs: readonly string[];
+  /** Binlog files or `.index` files, in order; exactly one of `binlogs` and `source`. */
+  readonly binlogs?: readonly string[];
+  /** A live server instead of files. */
+  readonly source?: LiveSalvageSource;
   readonly target: ConnectionTarget;
   /** An explicit start (`--from`, `--from-gtid`, `--since`); default: the DR's GTID state. */
   readonly start?: StartRule;
   /** The DR-side state schema (default `salvage`). */
   readonly stateSchema?: string;
-  /** Names this source in the checkpoint (default `binlog:<file basename without its number>`). */
+  /**
+   * Names this source in the checkpoint (default `binlog:<file basename without its number>`; for a
+   * live server `live:<@@server_uuid>` where it has one (MySQL), else `live:<host>:<port>`).
+   */
   readonly sourceId?: string;
   /** Source transactions per window (default 1,000) and row changes per window (default 10,000). */
   readonly windowTransactions?: number;
@@ -115,6 +148,8 @@ export interface SalvageProgress {
   readonly outcomes: Readonly<Record<Outcome, number>>;
   readonly position: string;
   readonly elapsedMs: number;
+  /** Following a live server: there is no total (the totals equal what is done so far). */
+  readonly following: boolean;
 }
 
 /** Where a lost transaction is: GTID, file, position, time. */
@@ -147,24 +182,56 @@ export interface SalvageReport {
   readonly timings: { readonly scanMs: number; readonly reconcileMs: number; readonly totalMs: number; readonly rowsPerSecond: number };
   /** A run that decided without the DR's own binlog says so (DESIGN.md). */
   readonly withoutHistory: boolean;
+  /** What was read: binlog files, or a live server (redacted URL, where the read started, whether it followed, reconnections). */
+  readonly source?:
+    | { readonly kind: 'files'; readonly files: readonly string[] }
+    | { readonly kind: 'live'; readonly server: string; readonly start: string; readonly follow: boolean; readonly reconnects: number };
+  /** apply: this source's checkpoint when the run ended (`file:pos`), where the next run resumes; null in plan or when nothing was ever committed. */
+  readonly committedThrough?: string | null;
+  /** The run ended because its signal aborted: how a follow ends. */
+  readonly stoppedOnRequest?: boolean;
 }
 
 const DEFAULT_WINDOW_TRANSACTIONS = 1000;
 const DEFAULT_WINDOW_ROWS = 10_000;
 const MAX_RETRIES = 6;
+const DEFAULT_IDLE_MS = 1000;
+const DEFAULT_RECONNECTS = 10;
+const DEFAULT_RECONNECT_DELAY_MS = 500;
+const MAX_RECONNECT_DELAY_MS = 10_000;
+
+type LiveModule = typeof import('../source/live-source.js');
+
+/** The live server of a run: what names it, where both passes stop, and the module that reads it. */
+interface LiveInput {
+  readonly spec: LiveSalvageSource;
+  readonly label: string;
+  /** `live:<server_uuid>` or `live:<host>:<port>`. */
+  readonly identity: string;
+  /** Without follow: the server's end when the run began (both passes stop there); null when following. */
+  readonly end: LivePosition | null;
+  readonly module: LiveModule;
+}
 
 /** Runs `plan` or `apply` and returns the report. */
 export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   const t0 = performance.now();
   const stateSchema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
-  const files = await resolveBinlogFiles(options.binlogs);
-  const sourceId = options.sourceId ?? defaultSourceId(files);
+  if ((options.binlogs === undefined) === (options.source === undefined)) {
+    throw new SalvageError(SalvageErrorCode.BadOption, 'give the binlogs to read (binlogs) or a live server (source), exactly one of them', { option: '--source' });
+  }
+  if (options.source?.follow === true && options.mode !== 'apply') {
+    throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
+  }
+  const files = options.binlogs === undefined ? [] : await resolveBinlogFiles(options.binlogs);
+  const live = options.source === undefined ? null : await openLiveInput(options.source);
+  const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);
   const session = await openSession(options.target);
   try {
-    return await new SalvageRun(options, session, files, sourceId, stateSchema, t0).run();
+    return await new SalvageRun(options, session, files, live, sourceId, stateSchema, t0).run();
   } catch (e) {
-    // An abort inside the reader surfaces as the platform's AbortError: say it in our terms.
-    if (options.signal?.aborted === true && !(e instanceof EngineError)) {
+    // An abort inside the reader surfaces as the platform's AbortError (or the live source's): say it in our terms.
+    if (options.signal?.aborted === true && (!(e instanceof EngineError) || e.code === 'LIVE_ABORTED')) {
       throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request; ${options.mode === 'plan' ? 'plan wrote nothing' : 'every committed window stays applied; run the same apply again to resume'}`, {}, { cause: e });
     }
     throw e;
@@ -178,11 +245,74 @@ function defaultSourceId(files: readonly BinlogFile[]): string {
   return `binlog:${name}`;
 }
 
+/**
+ * Names the server and, without follow, fixes the end of the run's reads. The name is MySQL's
+ * @@server_uuid where there is one: made once per data directory, it still names the same binlogs
+ * when a recovered primary comes back on another host or port. MariaDB has none, and @@server_id
+ * is no identity (fleets often leave it at 1, and a checkpoint's file:pos taken for another
+ * server's would skip its transactions), so there the name is host:port.
+ */
+async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
+  // Loaded on demand: zongji costs start-up time that runs over files do not need.
+  const module = await import('../source/live-source.js');
+  const label = spec.target.redacted;
+  const control = await openSession(spec.target);
+  try {
+    const { rows } = await control.query("SHOW GLOBAL VARIABLES LIKE 'server_uuid'");
+    const uuid = rows[0]?.['Value'];
+    const identity = typeof uuid === 'string' && uuid !== '' ? `live:${uuid}` : `live:${spec.target.host}:${spec.target.port}`;
+    const end = spec.follow === true ? null : await module.serverEnd(control, label);
+    return { spec, label, identity, end, module };
+  } finally {
+    await control.end();
+  }
+}
+
+/** A failure of the live source's connection that a reconnect may cure (never the DR's: those are not LIVE_ errors). */
+function isSourceDrop(e: unknown): e is EngineError {
+  return e instanceof EngineError && e.code.startsWith('LIVE_') && e.retryable;
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function isAbort(e: unknown): boolean {
+  if (e instanceof EngineError) return e.code === 'LIVE_ABORTED' || e.code === SalvageErrorCode.Aborted;
+  return (e as { name?: unknown } | null)?.name === 'AbortError';
+}
+
+/** A control-session failure that means the server went away (no server errno, or shutdown / killed / gone away / lost). */
+function isNetworkFailure(e: unknown): e is EngineError {
+  if (!(e instanceof EngineError)) return false;
+  const errno = (e.details as { errno?: unknown }).errno;
+  // Access denied (ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR): no retry cures it.
+  if (e.code === 'DB_CONNECT') return !(typeof errno === 'number' && [1044, 1045, 1227].includes(errno));
+  return e.code === 'DB_QUERY' && (errno === undefined || (typeof errno === 'number' && (errno < 0 || [1053, 1927, 2006, 2013].includes(errno))));
+}
+
 /** One run's state; `run()` is the whole of it. */
 class SalvageRun {
   readonly #o: SalvageOptions;
   readonly #dr: SqlSession;
   readonly #files: readonly BinlogFile[];
+  readonly #live: LiveInput | null;
+  readonly #follow: boolean;
+  /** Where a live read starts when this run has committed nothing yet (its checkpoint's end otherwise). */
+  #liveStart: { readonly file?: string; readonly position?: number } = {};
+  /** Reads resumed after a lost source connection. */
+  #reconnects = 0;
+  /** Whether the current source connection has delivered anything (a drop after that starts a new count of attempts). */
+  #sourceAlive = false;
+  /** The read about to start follows a lost connection (its first batch counts a reconnect). */
+  #reopening = false;
+  #stoppedOnRequest = false;
+  /** The checkpoint's position when the run started (what committedThrough is without a window of this run). */
+  #storedEnd: string | null = null;
+  #firstTx: Transaction | null = null;
+  #lastTx: Transaction | null = null;
+  /** Floors the state schema holds (read once): a table met later starts from its stored floor. */
+  #storedFloors = new Map<string, bigint>();
   readonly #sourceId: string;
   readonly #schema: string;
   readonly #t0: number;
@@ -213,9 +343,11 @@ class SalvageRun {
   /** The writes' session: the DR in apply, a recorder in plan. */
   readonly #writer: SqlSession;
 
-  constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], sourceId: string, schema: string, t0: number) {
+  constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number) {
     this.#o = options;
     this.#files = files;
+    this.#live = live;
+    this.#follow = live?.spec.follow === true;
     this.#sourceId = sourceId;
     this.#schema = schema;
     this.#t0 = t0;
@@ -246,16 +378,27 @@ class SalvageRun {
     // GTIDs applied under any source id count: the same binlogs copied under another name are the same transactions.
     const otherGtids = stateExists ? await checkpointGtidSets(this.#dr, this.#schema) : [];
     const checkpoint = toLostCheckpoint(stored, otherGtids);
-    const scanFilter = createLostFilter(rule, { checkpoint });
+    if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
+    const live = this.#live;
+    if (live !== null) this.#liveStart = liveStart(live.spec, stored);
     const tScan = performance.now();
-    this.#scan = await scanLostRange(this.#files, scanFilter, { verifyChecksums: o.verifyChecksums, signal: o.signal });
+    if (this.#follow) {
+      // No pre-scan: what the lost range writes is learnt window by window (#meet).
+      this.#scan = emptyScan();
+    } else if (live !== null) {
+      // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
+      this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
+    } else {
+      this.#scan = await scanLostRange(this.#files, createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal });
+    }
     const scanMs = performance.now() - tScan;
 
     // The schemas the lost range writes, and those the configuration's logical references name
-    // (addLogicalReferences checks every table it names exists).
+    // (addLogicalReferences checks every table it names exists). Following, the tables to come are
+    // unknown: every schema of the DR.
     const named = Object.entries(o.logicalReferences ?? {}).flatMap(([child, e]) => [child, ...Object.values(e.references)]).map((n) => n.split('.')[0] ?? '');
     const schemas = [...new Set([...[...this.#scan.tables.values()].map((m) => m.schema), ...named])];
-    let catalog = await introspectSchemas(this.#dr, schemas);
+    let catalog = await introspectSchemas(this.#dr, this.#follow ? undefined : schemas);
     if (o.logicalReferences) catalog = addLogicalReferences(catalog, o.logicalReferences);
     this.#catalog = catalog;
     checkSchemaDrift(this.#scan.tables, catalog);
@@ -275,18 +418,18 @@ class SalvageRun {
     const keyMap = new KeyMap();
     const quarantine = new QuarantineIndex();
     if (stateExists) await this.#loadState(keyMap, quarantine);
-    await this.#initKeyFloors(stateExists);
+    this.#storedFloors = stateExists && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
+    this.#persistedFloors = new Map(this.#storedFloors);
+    this.#initKeyFloors(this.#scan.tables.keys());
     if (this.#apply) {
       await ensureStateSchema(this.#dr, this.#schema);
       // Foreign keys are checked by the engine, against rows it read with locks (reconciler.ts):
       // with the server's checks off, one table's writes batch together whatever the order
       // between tables. The cascade guard keeps deletes from relying on server cascades.
       await this.#dr.query('SET SESSION foreign_key_checks = 0');
-      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, binlogs: this.#files.map((f) => f.path), stateSchema: this.#schema });
-      // Recorded before any window can raise the DR's counter (autocommitted, like the runs row).
-      const fresh = new Map([...this.#startFloors].filter(([t]) => !this.#persistedFloors.has(t)));
-      if (fresh.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, fresh);
-      for (const [t, f] of fresh) this.#persistedFloors.set(t, f);
+      const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
+      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema });
+      await this.#persistStartFloors();
     }
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config);
     this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended });
@@ -300,7 +443,7 @@ class SalvageRun {
       finished = true;
     } finally {
       if (this.#apply && this.#runId > 0) {
-        const status = finished ? 'completed' : o.signal?.aborted === true ? 'interrupted' : 'failed';
+        const status = finished && !this.#stoppedOnRequest ? 'completed' : o.signal?.aborted === true ? 'interrupted' : 'failed';
         await finishRun(this.#dr, this.#schema, this.#runId, status).catch(() => undefined);
       }
     }
@@ -317,15 +460,41 @@ class SalvageRun {
     return { kind: 'gtid', state: dr.gtid };
   }
 
-  /** The starting remap floor of every AUTO_INCREMENT table the lost range writes: persisted, else the DR's counter now. */
-  async #initKeyFloors(stateExists: boolean): Promise<void> {
-    const stored = stateExists && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
-    this.#persistedFloors = new Map(stored);
-    for (const name of this.#scan.tables.keys()) {
+  /** The starting remap floor of these AUTO_INCREMENT tables of the lost range: persisted, else the DR's counter when introspected. */
+  #initKeyFloors(names: Iterable<string>): void {
+    for (const name of names) {
       const table = this.#catalog.lookup(name);
-      const next = stored.get(name) ?? table?.autoIncrement?.next;
+      const next = this.#storedFloors.get(name) ?? table?.autoIncrement?.next;
       if (next !== undefined) this.#startFloors.set(name, next);
     }
+  }
+
+  /** apply: records the starting floors not yet persisted, before any window can raise the DR's counter (autocommitted, like the runs row). */
+  async #persistStartFloors(): Promise<void> {
+    if (!this.#apply) return;
+    const fresh = new Map([...this.#startFloors].filter(([t]) => !this.#persistedFloors.has(t)));
+    if (fresh.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, fresh);
+    for (const [t, f] of fresh) this.#persistedFloors.set(t, f);
+  }
+
+  /**
+   * Following, the tables of a window met for the first time: checked against the DR's schema and
+   * given their starting remap floor, as the pre-scan does for a whole range; DDL is noted for the report.
+   */
+  async #meet(window: readonly Transaction[]): Promise<void> {
+    const fresh = new Map<string, TableMap>();
+    for (const tx of window) {
+      if (tx.commit === 'ddl') for (const st of tx.statements) this.#scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
+      for (const c of tx.changes) {
+        const name = `${c.table.schema}.${c.table.table}`;
+        if (!this.#scan.tables.has(name) && !fresh.has(name)) fresh.set(name, c.table);
+      }
+    }
+    if (fresh.size === 0) return;
+    checkSchemaDrift(fresh, this.#catalog);
+    for (const [name, map] of fresh) this.#scan.tables.set(name, map);
+    this.#initKeyFloors(fresh.keys());
+    await this.#persistStartFloors();
   }
 
   async #hasKeyFloorTable(): Promise<boolean> {
@@ -342,14 +511,125 @@ class SalvageRun {
     for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema, this.#sourceId)) quarantine.add(table, key, origin);
   }
 
-  /** Groups lost transactions into windows, decoding the next window while this one is applied. */
+  /** Works through the lost transactions in windows; a live source is reopened after a lost connection, a follow ends on request. */
   async #windowsLoop(filter: LostFilter): Promise<void> {
     const o = this.#o;
+    if (this.#live === null) {
+      await this.#readWindows(filter, (signal) => readTransactions(this.#files, { verifyChecksums: o.verifyChecksums, signal }));
+      return;
+    }
+    try {
+      // Each attempt reads from the end of the last committed window (or the run's start):
+      // transactions decoded after it and not yet applied are read again, none twice.
+      await this.#withReconnects(() => this.#readWindows(filter, (signal) => this.#liveBatches(this.#lastEnd === null ? this.#liveStart : { file: this.#lastEnd.file, position: this.#lastEnd.pos }, signal)));
+    } catch (e) {
+      if (o.signal?.aborted !== true || !(isAbort(e) || isSourceDrop(e))) throw e;
+      if (!this.#follow) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`, {}, { cause: e });
+      // How a follow ends: the window in progress has committed; the next run resumes at the checkpoint.
+      this.#stoppedOnRequest = true;
+    }
+  }
+
+  /**
+   * Runs `read` again after each lost source connection, after a backoff, until it returns, fails
+   * otherwise, the attempts in a row run out, or the signal aborts.
+   */
+  async #withReconnects<T>(read: () => Promise<T>): Promise<T> {
+    const o = this.#o;
+    const policy = this.#live?.spec.reconnect ?? {};
+    const attempts = policy.attempts ?? DEFAULT_RECONNECTS;
+    const first = policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
+    const most = policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS;
+    this.#reopening = false;
+    for (let failures = 0; ; ) {
+      this.#sourceAlive = false;
+      try {
+        return await read();
+      } catch (e) {
+        if (!isSourceDrop(e) || o.signal?.aborted === true) throw e;
+        // A connection that delivered before it dropped starts a new count: a long follow may lose many.
+        failures = this.#sourceAlive ? 1 : failures + 1;
+        this.#reopening = true;
+        if (failures > attempts) {
+          throw new SalvageError(
+            SalvageErrorCode.Fault,
+            `${redact(e.message)} [${e.code}]; gave up after ${attempts} reconnect attempt(s); ${this.#resumeHint()}`,
+            { ...e.details },
+            { retryable: true, cause: e },
+          );
+        }
+        await sleep(Math.min(most, first * 2 ** (failures - 1)), o.signal);
+        // (read afresh: the sleep ends early on abort)
+        if (isAborted(o.signal)) throw e;
+      }
+    }
+  }
+
+  /** The live server's batches from `from`, to the run's end (or on, following), on a control session of their own. */
+  async *#liveBatches(from: { readonly file?: string; readonly position?: number }, signal: AbortSignal | undefined): AsyncGenerator<ReadBatch> {
+    const live = this.#live!;
+    const { module, spec, label } = live;
+    const lost = (e: EngineError): EngineError =>
+      new module.LiveSourceError(module.LiveSourceErrorCode.ConnectionLost, `cannot reach ${label}: ${redact(e.message)}`, { source: label, ...e.details }, { retryable: true, cause: e });
+    let control: SqlSession;
+    try {
+      control = await openSession(spec.target);
+    } catch (e) {
+      throw isNetworkFailure(e) ? lost(e) : e;
+    }
+    try {
+      const batches = module.readLiveTransactions(spec.target, {
+        control,
+        start: from,
+        follow: this.#follow,
+        ...(live.end === null ? {} : { end: live.end }),
+        verifyChecksums: this.#o.verifyChecksums,
+        serverId: spec.serverId,
+        signal,
+      });
+      for await (const batch of batches) {
+        if (this.#reopening) this.#reconnects++;
+        this.#reopening = false;
+        this.#sourceAlive = true;
+        yield batch;
+      }
+    } catch (e) {
+      // SHOW BINARY LOGS on a server going down fails on the control session: the same drop.
+      throw isNetworkFailure(e) ? lost(e) : e;
+    } finally {
+      await control.end();
+    }
+    if (this.#follow && signal?.aborted !== true) {
+      // A follow never ends by itself: a dump the server ended is a lost connection.
+      throw new module.LiveSourceError(module.LiveSourceErrorCode.ConnectionLost, `${label} ended the binlog dump`, { source: label }, { retryable: true });
+    }
+  }
+
+  /**
+   * Groups lost transactions into windows, decoding the next window while this one is applied.
+   * `open` starts the read with a signal that also ends it when the windows stop early (a blocked
+   * live read would otherwise never settle).
+   */
+  async #readWindows(filter: LostFilter, open: (signal: AbortSignal) => AsyncIterable<ReadBatch>): Promise<void> {
+    const o = this.#o;
+    const own = new AbortController();
+    // Linked by hand, and unlinked below: a long follow opens many reads on the run's one signal.
+    const forward = (): void => own.abort(o.signal?.reason);
+    if (o.signal?.aborted === true) forward();
+    else o.signal?.addEventListener('abort', forward, { once: true });
+    const signal = own.signal;
     const maxTx = o.windowTransactions ?? DEFAULT_WINDOW_TRANSACTIONS;
     const maxRows = o.windowRows ?? DEFAULT_WINDOW_ROWS;
-    const source = readTransactions(this.#files, { verifyChecksums: o.verifyChecksums, signal: o.signal })[Symbol.asyncIterator]();
+    // Following, a window also closes once no lost transaction came for this long.
+    const idleMs = this.#follow ? (this.#live?.spec.idleMs ?? DEFAULT_IDLE_MS) : null;
+    const ddlStops = (o.ddl ?? 'stop') === 'stop';
+    const source = open(signal)[Symbol.asyncIterator]();
     const carry: Transaction[] = [];
     let exhausted = false;
+    /** The read in flight, kept across windows when one closes idle. */
+    let inflight: Promise<IteratorResult<ReadBatch>> | null = null;
+    /** Following: DDL met with --ddl stop; the windows before it are applied, then the run stops. */
+    let ddlAt: Transaction | null = null;
     const full = (n: number, rows: number): boolean => n >= maxTx || rows >= maxRows;
     const nextWindow = async (): Promise<Transaction[]> => {
       const window: Transaction[] = [];
@@ -360,38 +640,68 @@ class SalvageRun {
         window.push(tx);
         rows += tx.changes.length;
       }
-      while (!exhausted && carry.length === 0 && !full(window.length, rows)) {
-        const r = await source.next();
+      let deadline = idleMs !== null && window.length > 0 ? performance.now() + idleMs : null;
+      while (!exhausted && ddlAt === null && carry.length === 0 && !full(window.length, rows)) {
+        const read = (inflight ??= source.next());
+        const r = deadline === null ? await read : await withDeadline(read, deadline - performance.now());
+        if (r === IDLE) break;
+        inflight = null;
         if (r.done === true) {
           exhausted = true;
           break;
         }
+        const had = window.length;
         for (const item of r.value.items) {
           if (item.kind !== 'transaction' || !filter.isLost(item.tx).lost) continue;
+          if (this.#follow && ddlStops && item.tx.commit === 'ddl') {
+            // What follows it in this batch is read again by the run that resumes.
+            ddlAt = item.tx;
+            break;
+          }
           if (!full(window.length, rows)) {
             window.push(item.tx);
             rows += item.tx.changes.length;
           } else carry.push(item.tx);
         }
+        if (idleMs !== null && window.length > had) deadline = performance.now() + idleMs;
       }
       return window;
     };
-    let pending = nextWindow();
+    // Handled at once, awaited later: a read that fails while a window is applied must not count as unhandled.
+    const prefetch = (): Promise<Transaction[]> => {
+      const p = nextWindow();
+      p.catch(() => undefined);
+      return p;
+    };
+    let pending = prefetch();
     try {
       for (;;) {
         const window = await pending;
-        if (window.length === 0 && exhausted && carry.length === 0) break;
+        if (window.length === 0 && carry.length === 0 && (exhausted || ddlAt !== null)) break;
         if (o.signal?.aborted === true) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`);
-        pending = nextWindow();
+        pending = prefetch();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
+        if (this.#follow) await this.#meet(window);
         await this.#processWindow(window);
         this.#escalate();
       }
       await pending;
     } finally {
-      // A window that failed leaves a read in flight: let it settle, then close the files.
+      // A window that failed leaves a read in flight: end it, let it settle, then close the source.
+      if (!exhausted) own.abort();
       await pending.catch(() => undefined);
+      // (assigned inside nextWindow, which TypeScript's narrowing does not see)
+      await (inflight as Promise<IteratorResult<ReadBatch>> | null)?.catch(() => undefined);
       await source.return?.(undefined);
+      o.signal?.removeEventListener('abort', forward);
+    }
+    if (ddlAt !== null) {
+      const d = ddlAt as Transaction;
+      throw new SalvageError(
+        SalvageErrorCode.Ddl,
+        `the source wrote DDL at ${d.gtid !== null ? gtidText(d.gtid) : `${d.file}:${d.pos}`} (${basename(d.file)}:${d.pos}): ${(d.statements[0]?.sql ?? '').slice(0, 200)} — ${this.#resumeHint()}; apply the schema change to the DR by hand first, or pass --ddl skip to leave DDL out`,
+        { file: d.file, offset: d.pos },
+      );
     }
   }
 
@@ -563,15 +873,19 @@ class SalvageRun {
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
       for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, '') });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
+      this.#firstTx ??= r.tx;
+      this.#lastTx = r.tx;
     }
+    const follow = this.#follow;
     this.#o.onProgress?.({
       transactionsDone: this.#done.tx,
-      transactionsTotal: this.#scan.transactions,
+      transactionsTotal: follow ? this.#done.tx : this.#scan.transactions,
       rowChangesDone: this.#done.rows,
-      rowChangesTotal: this.#scan.rowChanges,
+      rowChangesTotal: follow ? this.#done.rows : this.#scan.rowChanges,
       outcomes: { ...this.#outcomes },
       position: this.#lastEnd === null ? '' : `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}`,
       elapsedMs: performance.now() - this.#t0,
+      following: follow,
     });
   }
 
@@ -616,7 +930,10 @@ class SalvageRun {
         checks: filter.checks(),
         checkpoint: stored === undefined ? null : `${stored.gtidSet ?? ''}${stored.file !== null ? ` ${stored.file}:${stored.pos}` : ''}`.trim(),
       },
-      lost: { transactions: s.transactions, rowChanges: s.rowChanges, first: point(s.first), last: point(s.last) },
+      // Following, the lost range is what the run met (there was no pre-scan).
+      lost: this.#follow
+        ? { transactions: this.#done.tx, rowChanges: this.#done.rows, first: point(this.#firstTx), last: point(this.#lastTx) }
+        : { transactions: s.transactions, rowChanges: s.rowChanges, first: point(s.first), last: point(s.last) },
       counts: this.#counts,
       outcomes: { ...this.#outcomes },
       remaps: this.#remaps,
@@ -627,8 +944,55 @@ class SalvageRun {
       retries: this.#retries,
       timings: { scanMs: Math.round(scanMs), reconcileMs: Math.round(reconcileMs), totalMs: Math.round(totalMs), rowsPerSecond: reconcileMs > 0 ? Math.round(this.#done.rows / (reconcileMs / 1000)) : 0 },
       withoutHistory: true,
+      source:
+        this.#live === null
+          ? { kind: 'files', files: this.#files.map((f) => f.path) }
+          : { kind: 'live', server: this.#live.label, start: this.#startText(), follow: this.#follow, reconnects: this.#reconnects },
+      committedThrough: !this.#apply ? null : this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd,
+      stoppedOnRequest: this.#stoppedOnRequest,
     };
   }
+
+  /** Where the live read started, for the report and the runs row. */
+  #startText(): string {
+    const s = this.#liveStart;
+    if (s.file === undefined) return s.position === undefined ? '(the first binlog the server has)' : `(the first binlog the server has):${s.position}`;
+    return `${s.file}:${s.position ?? 4}`;
+  }
+}
+
+/**
+ * Where a live read starts: the position given, else this source's checkpoint (the end of the last
+ * window it committed, so earlier files — perhaps purged — are not asked for), else the server's first binlog.
+ */
+function liveStart(spec: LiveSalvageSource, stored: StoredCheckpoint | undefined): { readonly file?: string; readonly position?: number } {
+  const given = spec.start;
+  if (given !== undefined && (given.file !== undefined || given.position !== undefined)) return given;
+  if (stored !== undefined && stored.file !== null && stored.pos !== null) return { file: basename(stored.file), position: Number(stored.pos) };
+  return {};
+}
+
+function emptyScan(): LostRangeScan {
+  return { tables: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
+}
+
+const IDLE: unique symbol = Symbol('idle');
+
+/** `read`, or IDLE once `ms` pass first (the read stays in flight, for the caller to await later). */
+function withDeadline<T>(read: Promise<T>, ms: number): Promise<T | typeof IDLE> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(IDLE), Math.max(0, ms));
+    read.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
 }
 
 function point(tx: Transaction | null): TransactionPoint | null {
@@ -672,12 +1036,16 @@ function fromCanonicalKey(text: string, table: TableSchema): ColumnValue[] {
   });
 }
 
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind (a follow may wait many times on one signal). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted === true) return resolve();
+    const done = (): void => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

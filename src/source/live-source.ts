@@ -98,6 +98,11 @@ export interface LiveSourceOptions {
   readonly start?: { readonly file?: string; readonly position?: number };
   /** Keep reading as the server writes (until aborted); default false: stop at the server's end at start (SHOW MASTER STATUS). */
   readonly follow?: boolean;
+  /**
+   * Without `follow`: where the read stops, instead of the server's end at the start — so that two
+   * reads of one range (a pre-scan, then the pass that applies) see the same transactions.
+   */
+  readonly end?: BinlogPosition;
   /** Bytes of received events held before the socket is paused (default 16 MiB; one event larger than this still passes). */
   readonly maxQueuedBytes?: number;
   /** server_id this reader announces (default: random in 2^31…2^32−1, so two readers never evict each other's dump thread). */
@@ -632,7 +637,7 @@ async function binaryLogs(control: ControlSession, label: string): Promise<Binar
 }
 
 /** The server's current end: SHOW MASTER STATUS (SHOW BINARY LOG STATUS on MySQL 8.4+, which dropped the old name). */
-async function serverEnd(control: ControlSession, label: string): Promise<BinlogPosition> {
+export async function serverEnd(control: ControlSession, label: string): Promise<BinlogPosition> {
   let rows;
   try {
     rows = await controlQuery(control, 'SHOW MASTER STATUS', label);
@@ -672,7 +677,9 @@ export async function* readLiveTransactions(target: LiveTarget, options: LiveSou
       { source: label, file, firstAvailable: logs[0]!.name },
     );
   }
-  const end = options.follow ? null : await serverEnd(options.control, label);
+  const end = options.follow ? null : (options.end ?? (await serverEnd(options.control, label)));
+  // Nothing to read: a blocking dump started at the end would wait for the server's next write.
+  if (end !== null && (compareBinlogNames(start.file, end.file) > 0 || (start.file === end.file && start.position >= end.position))) return;
   const endIndex = end === null ? -1 : logs.findIndex((l) => l.name === end.file);
   // The sizes of the files to read, the last one up to the end; as the file reader counts them.
   const bytesTotal = end === null ? 0 : logs.slice(startIndex, endIndex < 0 ? undefined : endIndex).reduce((n, l) => n + l.size, 0) + (endIndex < 0 ? 0 : end.position);
