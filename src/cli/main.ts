@@ -22,6 +22,8 @@ Usage:
                                                        the file to decide it in
   salvage resolve --target URL FILE                    carry out the reviewed decisions, exactly once
   salvage explain --target URL GTID [TABLE KEY]        why one lost change ended as it did
+  salvage doctor --target URL [--source URL] [--binlog FILE…]   privileges and prerequisites: what
+                                                       would stop plan or apply, and what to do
   salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
                                                        salvage its binlogs (start here: npm run demo)
   salvage config check FILE | schema | init --target URL   validate a configuration; print its JSON Schema;
@@ -35,7 +37,7 @@ Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or
 `;
 
 /** Errors the user fixes by changing the input, the options or the DR's schema (exit 2). */
-const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME', 'REVIEW_NO_STATE', 'RESOLVE_BAD_FILE', 'REVIEW_UNKNOWN_ENTRY', 'EXPLAIN_NOT_FOUND']);
+const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME', 'REVIEW_NO_STATE', 'RESOLVE_BAD_FILE', 'REVIEW_UNKNOWN_ENTRY', 'EXPLAIN_NOT_FOUND', 'LIVE_START_PURGED', 'LIVE_BAD_START', 'LIVE_NO_BINLOG']);
 
 /** Maps an error to the exit code DESIGN.md assigns it. */
 export function exitCodeFor(e: unknown): ExitCode {
@@ -111,6 +113,15 @@ async function main(argv: string[]): Promise<number> {
         return ExitCode.Done;
       }
       return run(rest, process.stdout, process.stderr, { env: process.env, home: process.env['HOME'], isTty: process.stderr.isTTY === true });
+    }
+    case 'doctor': {
+      // Loaded on demand, like plan and apply: it reaches the DR.
+      const { DOCTOR_HELP, runDoctor } = await import('./doctor-command.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(DOCTOR_HELP);
+        return ExitCode.Done;
+      }
+      return runDoctor(rest, process.stdout, process.stderr, { env: process.env, home: process.env['HOME'], isTty: process.stderr.isTTY === true });
     }
     case 'config': {
       const { runConfig } = await import('./config-command.js');

@@ -37,5 +37,6 @@ export function parseConnectionUrl(text: string, option: string, password?: stri
 
 /** Replaces the password of anything that looks like a URL with `***`. */
 export function redact(text: string): string {
-  return text.replace(/(\w+:\/\/[^:/@\s]*):([^@\s]*)@/g, '$1:***@');
+  // Greedy up to the last '@' of the URL: a password may itself hold '@' (or ':').
+  return text.replace(/(\w+:\/\/[^:/@\s]*):(\S*)@/g, '$1:***@');
 }

@@ -25,6 +25,7 @@ import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 export { rowKey };
 import { DatabaseError } from './schema-hints.js';
 import type { SqlRow, SqlSession } from './sql-session.js';
+import { mapDbError } from './db-errors.js';
 
 /** Stable codes of row-reader failures. */
 export const RowReaderErrorCode = {
@@ -101,7 +102,13 @@ export async function readRowsMatching(
   const out: RowImage[] = [];
   for (let start = 0; start < usable.length; start += batch) {
     const query = buildRowQuery(table, keyColumns, usable.slice(start, start + batch), options);
-    const { rows } = await session.query(query.sql, query.params);
+    let rows: readonly SqlRow[];
+    try {
+      // Mapped, so a lock-wait timeout or deadlock of the locking read is retryable like a write's.
+      ({ rows } = await session.query(query.sql, query.params));
+    } catch (e) {
+      throw mapDbError(e);
+    }
     for (const raw of rows) out.push(toImage(raw, plan.readers));
   }
   return out;

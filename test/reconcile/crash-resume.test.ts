@@ -253,15 +253,6 @@ interface InProcessCase {
   readonly title: string;
   readonly at: () => number;
   readonly thenAt?: () => number;
-  /**
-   * KNOWN BUG, the case fails today: the crash cuts the window holding the remapped inserts (the
-   * reference's second) after its `INSERT INTO shop.customers` of remapped ids 23…26. InnoDB does not
-   * roll back AUTO_INCREMENT, so the counter stays at 27 with MAX(id) 17; the rerun introspects it,
-   * salvage.ts #raiseKeyFloors uses it as a remap floor, and every remap of the window shifts
-   * (customers 13→27 instead of 23, orders 12→22 instead of 20, order_notes 15→34 instead of 30, …),
-   * with the rows, references, ledger and key map that follow. Remove the flag once the floors no
-   * longer depend on counters a rolled-back window raised.
-   */
 }
 
 const drawn = (seed: number, draw: number): (() => number) => {

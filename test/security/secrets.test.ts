@@ -1,0 +1,197 @@
+/**
+ * Passwords never leave the process (issue 6, "Security"): not on stdout or stderr (summary,
+ * progress, JSON), not in the files a run writes (--report, --ledger, --sql, --markdown), not in
+ * error messages, and not on the DR — neither in the state schema's tables (runs.options holds
+ * the run's options) nor in the DR's own binlog, which records every state row apply writes.
+ *
+ * plan, apply and doctor run in process (runSalvageCommand, runDoctor) against throwaway servers,
+ * with the password given each way a DBA can: --target-password-env, an option file
+ * (--defaults-file), and inside the URL — once with a password holding ':' and '@', the
+ * characters a URL treats specially. Every byte produced is then searched for each password, for
+ * its URL-encoded and base64 forms, and for the pieces between its special characters (a
+ * redaction that stops at the first ':' or '@' leaks the rest).
+ */
+import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDoctor } from '../../src/cli/doctor-command.js';
+import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
+import { EngineError } from '../../src/errors.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+/** The DR accounts' passwords; the second holds the characters a URL treats specially. */
+const PASSWORD = 'Sup3r-Secret!';
+const URL_PASSWORD = 'Kestrel:Quartz@Ember!';
+/** The old primary's replication account, for --source. */
+const SOURCE_PASSWORD = 'Osprey-Lantern-7';
+/** Wrong passwords, which must not show up in the errors they cause either. */
+const WRONG = 'Wr0ng-Secret?';
+const WRONG_PLAIN = 'Wr0ng-Secret-2';
+const WRONG_IN_URL = 'Bad/Quokka#Zephyr';
+
+/** Every form of a password that would give it away. */
+function needles(password: string): string[] {
+  const pieces = password.split(/[:@/?#]/).filter((p) => p.length >= 4);
+  return [...new Set([password, encodeURIComponent(password), Buffer.from(password).toString('base64'), ...pieces])];
+}
+
+const ALL_NEEDLES = [PASSWORD, URL_PASSWORD, SOURCE_PASSWORD, WRONG, WRONG_PLAIN, WRONG_IN_URL].flatMap(needles);
+
+/** The labels of the texts that hold any needle, with the needle found. */
+function leaks(produced: ReadonlyMap<string, string | Buffer>): string[] {
+  const out: string[] = [];
+  for (const [label, content] of produced) {
+    for (const n of ALL_NEEDLES) if (content.includes(n)) out.push(`${label}: ${JSON.stringify(n)}`);
+  }
+  return out;
+}
+
+/** An error's message, its JSON form, its stack and its causes' messages: all a user might see of it. */
+function errorText(e: unknown): string {
+  const parts: string[] = [];
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    parts.push(String(c), (c as Error).stack ?? '', c instanceof EngineError ? JSON.stringify(c.toJSON()) : '');
+  }
+  return parts.join('\n');
+}
+
+describe('no password in any output, file, error or DR table', () => {
+  let primary: MariadbServer;
+  let dr: MariadbServer;
+  let dir: string;
+  let files: string[];
+  let start: string;
+  /** label → everything produced under it. */
+  const produced = new Map<string, string | Buffer>();
+
+  beforeAll(async () => {
+    [primary, dr] = await Promise.all([startMariadb({ name: 'secrets-primary' }), startMariadb({ name: 'secrets-dr', serverId: 2 })]);
+    dir = await mkdtemp(join(tmpdir(), 'salvage-secrets-'));
+    for (const s of [primary, dr]) {
+      await s.query('CREATE DATABASE t');
+      await s.query('CREATE TABLE t.kv (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(20) NOT NULL, UNIQUE KEY uk_k (k)) ENGINE=InnoDB');
+      await s.query("INSERT INTO t.kv (k) VALUES ('a')");
+    }
+    start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+    // Lost on the DR: 'b' (its id taken on the DR: remapped) and 'c' (its unique value taken: quarantined).
+    await primary.query("INSERT INTO t.kv (k) VALUES ('b')");
+    await primary.query("INSERT INTO t.kv (k) VALUES ('c')");
+    await dr.query("INSERT INTO t.kv (k) VALUES ('c')");
+    await primary.flushBinaryLogs();
+    files = await primary.binlogFiles();
+    // The accounts, created outside the DR's binlog so that the search of its binlog below sees
+    // only what salvage wrote (CREATE USER … IDENTIFIED BY would be logged with the password).
+    const admin = await dr.connect();
+    try {
+      await admin.query('SET SESSION sql_log_bin = 0');
+      for (const [user, pw] of [['salv', PASSWORD], ['salv2', URL_PASSWORD]] as const) {
+        await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', pw]);
+        await admin.query('GRANT ALL PRIVILEGES ON *.* TO ?@?', [user, '%']);
+      }
+    } finally {
+      await admin.end();
+    }
+    const source = await primary.connect();
+    try {
+      await source.query('SET SESSION sql_log_bin = 0');
+      await source.query('CREATE USER ?@? IDENTIFIED BY ?', ['repl', '%', SOURCE_PASSWORD]);
+      await source.query('GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO ?@?', ['repl', '%']);
+    } finally {
+      await source.end();
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([primary?.stop(), dr?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const url = (user: string, password?: string, server: MariadbServer = dr): string => `mysql://${user}${password === undefined ? '' : `:${password}`}@127.0.0.1:${server.port}`;
+
+  /** Runs a command, keeping its stdout and stderr (and the error it throws) under `label`. */
+  async function run(label: string, command: 'plan' | 'apply' | 'doctor', args: string[], environment: SalvageCommandEnvironment): Promise<number | 'threw'> {
+    const out = new Capture();
+    const err = new Capture();
+    try {
+      return command === 'doctor' ? await runDoctor(args, out, err, environment) : await runSalvageCommand(command, args, out, err, environment);
+    } catch (e) {
+      produced.set(`${label} error`, errorText(e));
+      return 'threw';
+    } finally {
+      produced.set(`${label} stdout`, out.text);
+      produced.set(`${label} stderr`, err.text);
+    }
+  }
+
+  it('plan, apply and doctor with the password from an environment variable, an option file and the URL', async () => {
+    const env: SalvageCommandEnvironment = { env: { DR_PW: PASSWORD }, home: undefined, isTty: false };
+    const bare: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
+    const input = ['--binlog', ...files, '--from-gtid', start];
+    const outputs = (name: string): string[] => ['--report', join(dir, `${name}.json`), '--ledger', join(dir, `${name}.jsonl`), '--markdown', join(dir, `${name}.md`)];
+    const cnf = join(dir, 'dr.cnf');
+    await writeFile(cnf, `[client]\nuser=salv\npassword="${PASSWORD}"\n`);
+
+    // plan: the summary, progress lines on stderr (no --quiet), the SQL file.
+    expect(await run('plan (env)', 'plan', [...input, '--target', url('salv'), '--target-password-env', 'DR_PW', ...outputs('plan-env'), '--sql', join(dir, 'plan-env.sql')], env)).toBe(3);
+    expect(await run('plan (option file)', 'plan', [...input, '--target', `mysql://127.0.0.1:${dr.port}`, '--defaults-file', cnf, '--json'], bare)).toBe(3);
+    // plan from a live source: its password from its own variable, and once inside its URL.
+    const both: SalvageCommandEnvironment = { env: { DR_PW: PASSWORD, SRC_PW: SOURCE_PASSWORD }, home: undefined, isTty: false };
+    const live = ['--from-gtid', start, '--target', url('salv'), '--target-password-env', 'DR_PW'];
+    expect(await run('plan (live source, env)', 'plan', ['--source', url('repl', undefined, primary), '--source-password-env', 'SRC_PW', ...live, ...outputs('plan-live')], both)).toBe(3);
+    expect(await run('plan (live source, URL)', 'plan', ['--source', url('repl', SOURCE_PASSWORD, primary), ...live, '--json'], both)).toBe(3);
+    // apply with the special-character password inside the URL: its summary names the DR for "salvage quarantine list".
+    expect(await run('apply (URL)', 'apply', [...input, '--target', url('salv2', URL_PASSWORD), ...outputs('apply-url')], bare)).toBe(3);
+    expect(await run('apply again (env)', 'apply', [...input, '--target', url('salv'), '--target-password-env', 'DR_PW', '--json', ...outputs('apply-env')], env)).toBe(0);
+    expect(await run('doctor (URL)', 'doctor', ['--target', url('salv', PASSWORD), '--binlog', ...files], bare)).toBe(0);
+    expect(await run('doctor (env, JSON)', 'doctor', ['--target', url('salv'), '--target-password-env', 'DR_PW', '--json'], env)).toBe(0);
+    // The runs did what they were asked: they read the DR with the passwords given.
+    expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }, { id: 4, k: 'b' }]);
+    expect(produced.get('apply (URL) stdout')).toContain(`review them: salvage quarantine list --target mysql://salv2:***@127.0.0.1:${dr.port}`);
+  });
+
+  it('wrong passwords and unusable URLs: the errors name the DR, never a password', async () => {
+    const env: SalvageCommandEnvironment = { env: { DR_PW: WRONG }, home: undefined, isTty: false };
+    const bare: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
+    const input = ['--binlog', ...files, '--from-gtid', start, '--quiet'];
+    expect(await run('plan (wrong env password)', 'plan', [...input, '--target', url('salv'), '--target-password-env', 'DR_PW'], env)).toBe('threw');
+    expect(await run('apply (wrong URL password)', 'apply', [...input, '--target', url('salv', WRONG_PLAIN)], bare)).toBe('threw');
+    // '/' and '#' in a password the URL does not encode: the URL does not parse, and the message quotes it redacted.
+    expect(await run('apply (unparsable URL)', 'apply', [...input, '--target', url('salv', WRONG_IN_URL)], bare)).toBe('threw');
+    expect(await run('plan (wrong source password)', 'plan', ['--source', url('repl', WRONG_PLAIN, primary), '--from-gtid', start, '--target', url('salv', PASSWORD), '--quiet'], bare)).toBe('threw');
+    expect(await run('doctor (wrong source password)', 'doctor', ['--target', url('salv', PASSWORD), '--source', url('repl', undefined, primary), '--source-password-env', 'DR_PW'], env)).toBe(2);
+    expect(await run('doctor (wrong URL password)', 'doctor', ['--target', url('salv', WRONG_PLAIN)], bare)).toBe(2);
+    expect(produced.get('plan (wrong env password) error')).toContain(`cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied for user 'salv'@'127.0.0.1' (using password: YES)`);
+    expect(produced.get('apply (wrong URL password) error')).toContain(`cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied for user 'salv'@'127.0.0.1' (using password: YES)`);
+    expect(produced.get('apply (unparsable URL) error')).toContain('--target: expected mysql://user@host:port, got "mysql://salv:***@');
+    expect(produced.get('plan (wrong source password) error')).toContain(`cannot connect to mysql://repl:***@127.0.0.1:${primary.port}: Access denied for user 'repl'@'127.0.0.1' (using password: YES)`);
+    expect(produced.get('doctor (wrong source password) stdout')).toContain(`source mysql://repl:***@127.0.0.1:${primary.port}\n  ✖ connect: cannot connect to mysql://repl:***@127.0.0.1:${primary.port}: Access denied`);
+    expect(produced.get('doctor (wrong URL password) stdout')).toContain(`✖ connect: cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied`);
+  });
+
+  it('nothing produced holds a password: outputs, files, errors, the state tables and the DR\'s binlog', async () => {
+    for (const name of await readdir(dir)) if (name !== 'dr.cnf') produced.set(`file ${name}`, await readFile(join(dir, name)));
+    // Every state table, every column (runs.options holds the run's options).
+    const tables = (await dr.query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'salvage' ORDER BY TABLE_NAME")) as { t: string }[];
+    expect(tables.map((r) => r.t)).toEqual(['checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    for (const { t } of tables) {
+      const rows = await dr.query(`SELECT * FROM salvage.\`${t}\``);
+      produced.set(`DR salvage.${t}`, JSON.stringify(rows, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('latin1') : v)));
+    }
+    const runs = (await dr.query('SELECT options FROM salvage.runs ORDER BY id')) as { options: string }[];
+    expect(runs.length).toBe(2);
+    // What the DR's binlog recorded of apply's writes (the state rows, with runs.options).
+    for (const f of await dr.binlogFiles()) produced.set(`DR binlog ${f}`, await readFile(f));
+    expect(produced.size).toBeGreaterThan(30);
+    expect(leaks(produced)).toEqual([]);
+  });
+});
