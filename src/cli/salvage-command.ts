@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { formatProblems } from '../config/format-problems.js';
 import { parseConfig, type NormalisedConfig } from '../config/normalise.js';
 import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
-import type { LogicalReferences } from '../model/table-schema.js';
 import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
@@ -158,17 +157,6 @@ function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): 
   return undefined;
 }
 
-/** Logical references from the configuration's `tables.*.references`, in the engine's form. */
-export function logicalReferences(config: NormalisedConfig): LogicalReferences {
-  const out: Record<string, { references: Record<string, string> }> = {};
-  for (const rule of config.tables) {
-    const entries = Object.entries(rule.references);
-    if (entries.length === 0) continue;
-    out[rule.pattern] = { references: Object.fromEntries(entries.map(([col, ref]) => [col, `${ref.schema}.${ref.table}.${ref.column}`])) };
-  }
-  return out;
-}
-
 /** What this version does not carry out yet: refused rather than silently ignored. */
 function unsupportedSettings(config: NormalisedConfig): string[] {
   const out: string[] = [];
@@ -301,7 +289,6 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     sourceId: o['source-id'],
     windowTransactions: window,
     config,
-    logicalReferences: config === undefined ? undefined : logicalReferences(config),
     ddl: o.ddl as 'stop' | 'skip' | undefined,
     ledgerImages,
     verifyChecksums: !o['no-verify-checksums'],

@@ -225,3 +225,17 @@ export function parseConfig(input: unknown): ParseConfigResult {
 }
 
 export { STRATEGY_NAMES, CONFLICT_CLASSES };
+
+/**
+ * The configuration's logical foreign keys (`tables."crm.notes".references`) in the form the schema
+ * catalog takes: `{ "crm.notes": { references: { ticket_id: "crm.tickets.id" } } }`.
+ */
+export function logicalReferencesOf(config: NormalisedConfig): Record<string, { references: Record<string, string> }> {
+  const out: Record<string, { references: Record<string, string> }> = {};
+  for (const rule of config.tables) {
+    const entries = Object.entries(rule.references);
+    if (entries.length === 0) continue;
+    out[rule.pattern] = { references: Object.fromEntries(entries.map(([col, ref]) => [col, `${ref.schema}.${ref.table}.${ref.column}`])) };
+  }
+  return out;
+}

@@ -60,7 +60,7 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
-import type { NormalisedConfig } from '../config/normalise.js';
+import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectReads } from '../reconcile/window-reads.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
@@ -396,10 +396,12 @@ class SalvageRun {
     // The schemas the lost range writes, and those the configuration's logical references name
     // (addLogicalReferences checks every table it names exists). Following, the tables to come are
     // unknown: every schema of the DR.
-    const named = Object.entries(o.logicalReferences ?? {}).flatMap(([child, e]) => [child, ...Object.values(e.references)]).map((n) => n.split('.')[0] ?? '');
+    // Logical foreign keys: the configuration's `references`, then any the caller gives directly.
+    const references = { ...(o.config === undefined ? {} : logicalReferencesOf(o.config)), ...(o.logicalReferences ?? {}) };
+    const named = Object.entries(references).flatMap(([child, e]) => [child, ...Object.values(e.references)]).map((n) => n.split('.')[0] ?? '');
     const schemas = [...new Set([...[...this.#scan.tables.values()].map((m) => m.schema), ...named])];
     let catalog = await introspectSchemas(this.#dr, this.#follow ? undefined : schemas);
-    if (o.logicalReferences) catalog = addLogicalReferences(catalog, o.logicalReferences);
+    if (Object.keys(references).length > 0) catalog = addLogicalReferences(catalog, references);
     this.#catalog = catalog;
     checkSchemaDrift(this.#scan.tables, catalog);
     if (this.#scan.ddl.length > 0 && (o.ddl ?? 'stop') === 'stop') {
