@@ -6,7 +6,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConfig, type ConfigCommandEnvironment } from '../../src/cli/config-command.js';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
@@ -16,14 +15,7 @@ import { openSession } from '../../src/db/sql-session.js';
 import { ensureStateSchema } from '../../src/db/state-schema.js';
 import { EngineError } from '../../src/errors.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 const ENV: ConfigCommandEnvironment = { env: {}, home: undefined };
 

@@ -2,19 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_HELP, invocationFor, runDemo, type DemoEnvironment } from '../../src/cli/demo-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
-
-/** A stream that keeps what was written. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 const env: DemoEnvironment = { host: process, searchPath: process.env['PATH'], invocation: 'salvage' };
 

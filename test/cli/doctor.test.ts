@@ -2,7 +2,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCTOR_HELP, runDoctor } from '../../src/cli/doctor-command.js';
 import type { SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
@@ -11,14 +10,7 @@ import { holds, likeMatch, parseShowGrants, privilegesOn } from '../../src/db/pr
 import type { DoctorReport } from '../../src/pipeline/doctor.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
 const PASSWORD = 'D0ctor-Secret!';

@@ -6,19 +6,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
 

@@ -8,7 +8,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExplain } from '../../src/cli/explain-command.js';
 import { QUARANTINE_HELP, runQuarantine } from '../../src/cli/quarantine-command.js';
@@ -19,14 +18,7 @@ import { EngineError } from '../../src/errors.js';
 import { originOf, parseDecisionFile, resolveQuarantine, ReviewError } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
 

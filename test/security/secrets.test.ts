@@ -14,20 +14,12 @@
 import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/cli/doctor-command.js';
 import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
 import { EngineError } from '../../src/errors.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 /** The DR accounts' passwords; the second holds the characters a URL treats specially. */
 const PASSWORD = 'Sup3r-Secret!';

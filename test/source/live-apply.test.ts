@@ -15,7 +15,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basename } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
@@ -25,14 +24,7 @@ import { EngineError } from '../../src/errors.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { Capture } from '../harness/capture.js';
 
 const LOGICAL = { 'shop.order_notes': { references: { order_id: 'shop.orders.id' } } };
 

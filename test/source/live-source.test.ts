@@ -10,7 +10,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/binlog/crc32.js';
 import { EventType } from '../../src/binlog/event-types.js';
@@ -22,16 +21,9 @@ import { readTransactions } from '../../src/source/read-transactions.js';
 import { ByteQueue, LiveSourceError, LiveSourceErrorCode, LiveStreamReader, readLiveTransactions } from '../../src/source/live-source.js';
 import { EVERY_TYPE_ROWS, everyTypeTable } from '../harness/every-type-table.js';
 import { startMariadb, type MariadbOptions, type MariadbServer } from '../harness/mariadb-server.js';
+import { Capture } from '../harness/capture.js';
 
 const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11/failover/primary/primary-bin.000001');
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 async function inspect(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Capture();
