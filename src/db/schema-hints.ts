@@ -3,6 +3,7 @@
  * information_schema, for binlogs written without full row metadata (`inspect --schema-from`)
  * and for MariaDB's pre-10.1 hires temporal columns, whose precision no binlog carries.
  */
+import { parseLabels } from '../model/column-labels.js';
 import mysql from 'mysql2/promise';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
@@ -10,36 +11,8 @@ import type { ConnectionTarget } from './connection-url.js';
 
 export class DatabaseError extends EngineError {}
 
-/** Parses the label list of `enum('a','b''c')` / `set(...)`. */
-export function parseLabels(columnType: string): string[] {
-  const open = columnType.indexOf('(');
-  const labels: string[] = [];
-  let i = open + 1;
-  while (i < columnType.length && columnType[i] === "'") {
-    let s = '';
-    i++;
-    for (;;) {
-      const ch = columnType[i];
-      if (ch === undefined) return labels;
-      if (ch === "'" && columnType[i + 1] === "'") {
-        s += "'";
-        i += 2;
-      } else if (ch === "'") {
-        i++;
-        break;
-      } else if (ch === '\\' && columnType[i + 1] !== undefined) {
-        s += columnType[i + 1];
-        i += 2;
-      } else {
-        s += ch;
-        i++;
-      }
-    }
-    labels.push(s);
-    if (columnType[i] === ',') i++;
-  }
-  return labels;
-}
+/** Re-exported: callers of the schema hints have long found it here. */
+export { parseLabels };
 
 interface ColumnRow {
   TABLE_SCHEMA: string;

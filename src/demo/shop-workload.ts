@@ -5,6 +5,7 @@
  * tables — the ids a fresh server hands out are predictable — so the counts a decoder must find
  * are known exactly before a single statement runs.
  */
+import { createRandom } from './random.js';
 
 /** The schema, one statement each. */
 export const SHOP_SCHEMA: readonly string[] = [
@@ -99,22 +100,6 @@ interface Order {
   readonly id: number;
   readonly customerId: number;
   status: Status;
-}
-
-/** A small seeded generator (mulberry32): the same seed, the same workload. Not for cryptography. */
-function createRandom(seed: number): { int(lo: number, hi: number): number; pick<T>(items: readonly T[]): T } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)]!,
-  };
 }
 
 function zeroCounts(): Record<ShopTable, RowCounts> {

@@ -17,6 +17,7 @@ import type { TableRuleInput } from '../config/schema.js';
 import type { SqlRow, SqlSession } from '../db/sql-session.js';
 import { EngineError } from '../errors.js';
 import type { WorkloadStatement, WorkloadTransaction } from './shop-workload.js';
+import { createRandom, type Random } from './random.js';
 import { cutLastCommit, DemoErrorCode, type CutPoint } from './stage-incident.js';
 import { startThrowawayServer, type ThrowawayContext, type ThrowawayServer } from './throwaway-server.js';
 
@@ -172,27 +173,6 @@ export interface FailoverWorkload {
   readonly drInsertIds: Readonly<Record<FailoverTable, readonly number[]>>;
   readonly roles: FailoverRoles;
   readonly caseClash: CaseClash;
-}
-
-/** A small seeded generator (mulberry32, as in shop-workload.ts): the same seed, the same plan. Not for cryptography. */
-interface Random {
-  int(lo: number, hi: number): number;
-  pick<T>(items: readonly T[]): T;
-}
-
-function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)]!,
-  };
 }
 
 function cents(n: number): string {

@@ -16,6 +16,7 @@ import { rowToCanonical } from '../binlog/transaction-json.js';
 import { RawJson, stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { JsonDecimal, JsonValue, type JsonNode, type JsonObject } from '../binlog/values/json-value.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
+import { parseLabels } from '../model/column-labels.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 
 export const FromCanonicalErrorCode = {
@@ -396,35 +397,8 @@ function temporalOf(v: string, column: ColumnSchema, bad: (expected: string) => 
   return fsp === 0 ? m[1]! : `${m[1]!}.${frac.padEnd(fsp, '0')}`;
 }
 
-/** The labels of `enum('a','b''c')` / `set(…)`, as the server prints the column type. */
-export function typeLabels(columnType: string): string[] {
-  const labels: string[] = [];
-  let i = columnType.indexOf('(') + 1;
-  while (i > 0 && columnType[i] === "'") {
-    let s = '';
-    i++;
-    for (;;) {
-      const ch = columnType[i];
-      if (ch === undefined) return labels;
-      if (ch === "'" && columnType[i + 1] === "'") {
-        s += "'";
-        i += 2;
-      } else if (ch === "'") {
-        i++;
-        break;
-      } else if (ch === '\\' && columnType[i + 1] !== undefined) {
-        s += columnType[i + 1];
-        i += 2;
-      } else {
-        s += ch;
-        i++;
-      }
-    }
-    labels.push(s);
-    if (columnType[i] === ',') i++;
-  }
-  return labels;
-}
+/** The labels of an ENUM or SET column type (see src/model/column-labels.ts). */
+export const typeLabels = parseLabels;
 
 /** The declared label `s` names: exactly, else ignoring case (as the column's collation usually does). */
 function labelOf(s: string, labels: readonly string[]): number {
