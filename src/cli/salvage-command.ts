@@ -164,7 +164,6 @@ function unsupportedSettings(config: NormalisedConfig): string[] {
   for (const t of config.tables) {
     for (const [klass, s] of Object.entries(t.onConflict)) if (s?.strategy === 'delete-blocking') out.push(`tables."${t.pattern}".onConflict.${klass}: delete-blocking`);
   }
-  if (config.cascadeGuard.kind !== 'forbid') out.push(`cascadeGuard: ${config.cascadeGuard.kind} (only "forbid")`);
   return out;
 }
 

@@ -392,11 +392,9 @@ export class Reconciler {
     const dr = c.drRow;
     if (change.op === 'delete') {
       if (dr === null) return done(c.class, 'skipped', 'already gone from the DR', null);
-      const blockers = this.#referencingRows(table, state, dr, null);
-      if (blockers !== null) return quarantine(c.class, `cascade guard: ${blockers}`, dr);
-      writes.push({ kind: 'delete', table, key: state.keyValues(dr) as ColumnValue[] });
-      state.remove(state.keyOf(dr) as string);
-      return done(c.class, 'applied', reason, dr);
+      const d = this.#guardedDelete(table, state, dr, writes);
+      if (d.kind === 'blocked') return quarantine(c.class, d.reason, dr);
+      return done(c.class, 'applied', d.note === null ? reason : `${reason}; ${d.note}`, dr);
     }
     const after = change.after as RowImage;
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
@@ -631,11 +629,9 @@ export class Reconciler {
       }
       case 'delete': {
         const dr = c.drRow as RowImage;
-        const blockers = this.#referencingRows(table, state, dr, null);
-        if (blockers !== null) return quarantine('clean', `cascade guard: ${blockers}`, dr);
-        writes.push({ kind: 'delete', table, key: state.keyValues(dr) as ColumnValue[] });
-        state.remove(state.keyOf(dr) as string);
-        return done('clean', 'applied', null, dr);
+        const d = this.#guardedDelete(table, state, dr, writes);
+        if (d.kind === 'blocked') return quarantine('clean', d.reason, dr);
+        return done('clean', 'applied', d.note, dr);
       }
     }
   }
@@ -730,6 +726,142 @@ export class Reconciler {
       }
     }
     return found.length > 0 ? found.join('; ') : null;
+  }
+
+  /**
+   * Deletes the DR row `dr` under `cascadeGuard`. `forbid` holds the delete back while any DR row
+   * points at it. `report` (and `allowUpTo` within its limit) carries out the DR's declared ON
+   * DELETE actions here, because the window runs with foreign_key_checks=0 and the server's own
+   * actions do not fire: without this, children would be orphaned. Returns why the delete must
+   * wait, or the note that says what it did to other rows.
+   */
+  #guardedDelete(table: TableSchema, state: TableState, dr: RowImage, writes: WriteOp[]): { kind: 'blocked'; reason: string } | { kind: 'deleted'; note: string | null } {
+    const guard = this.#rules.cascadeGuard;
+    let plan: CascadePlan | null = null;
+    if (guard.kind === 'forbid') {
+      const blockers = this.#referencingRows(table, state, dr, null);
+      if (blockers !== null) return { kind: 'blocked', reason: `cascade guard: ${blockers}` };
+    } else {
+      plan = this.#cascadePlan(table, state, dr);
+      if (plan.blocked.length > 0) return { kind: 'blocked', reason: `cascade guard: ${plan.blocked.join('; ')}` };
+      const touched = plan.deletes.length + plan.nulls.length;
+      if (guard.kind === 'allow-up-to' && touched > guard.limit) {
+        return { kind: 'blocked', reason: `cascade guard: ${this.#referencingRows(table, state, dr, null) ?? ''}; the cascade would touch ${touched} row(s), more than cascadeGuard.allowUpTo ${guard.limit}` };
+      }
+      for (const d of plan.deletes) {
+        writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[] });
+        d.state.remove(d.pk);
+      }
+      for (const n of plan.nulls) {
+        const next = n.row.slice();
+        for (const p of n.positions) next[p] = null;
+        const changed = n.positions.map((p) => n.state.schema.columns[p]?.name as string);
+        writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row });
+        n.state.put(next);
+      }
+    }
+    writes.push({ kind: 'delete', table, key: state.keyValues(dr) as ColumnValue[] });
+    state.remove(state.keyOf(dr) as string);
+    if (plan === null) return { kind: 'deleted', note: null };
+    const parts: string[] = [];
+    if (plan.cascaded.length > 0) parts.push(`cascade: ${plan.cascaded.join('; ')}`);
+    parts.push(...plan.left);
+    return { kind: 'deleted', note: parts.length > 0 ? parts.join('; ') : null };
+  }
+
+  /**
+   * The DR's ON DELETE actions for the rows (read by the window) that point at `dr`, one level deep:
+   * a cascaded child's own children were not read, so a child that may have some blocks the plan
+   * rather than being guessed at.
+   */
+  #cascadePlan(table: TableSchema, state: TableState, dr: RowImage): CascadePlan {
+    const plan: CascadePlan = { deletes: [], nulls: [], cascaded: [], left: [], blocked: [] };
+    const selfPk = state.keyOf(dr);
+    const deleting = new Map<TableState, Set<string>>([[state, new Set(selfPk === null ? [] : [selfPk])]]);
+    const nulling = new Map<string, CascadePlan['nulls'][number]>();
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const childTable = this.#catalog.get(ref.schema, ref.table);
+      if (childTable === undefined) continue;
+      const child = this.state(childTable);
+      const fk = ref.foreignKey;
+      const name = `fk:${fk.name}` as const;
+      const k = child.indexKeyFromValues(name, fk.refColumns.map((col) => dr[state.position(col)]));
+      if (k === null) continue;
+      const rows = child.rowsBy(name, k).filter((r) => !(child === state && child.keyOf(r) === selfPk));
+      if (rows.length === 0) continue;
+      const where = `${ref.schema}.${ref.table}`;
+      if (fk.origin === 'config') {
+        plan.left.push(`left ${rows.length} row(s) of ${where} pointing at it (${fk.name}, a logical reference the DR never enforced)`);
+        continue;
+      }
+      if (fk.onDelete === 'CASCADE') {
+        let set = deleting.get(child);
+        if (set === undefined) deleting.set(child, (set = new Set()));
+        for (const row of rows) {
+          const pk = child.keyOf(row) as string;
+          if (set.has(pk)) continue;
+          set.add(pk);
+          plan.deletes.push({ state: child, pk, row });
+        }
+        plan.cascaded.push(`deleted ${rows.length} row(s) of ${where} (${fk.name} ON DELETE CASCADE)`);
+      } else if (fk.onDelete === 'SET NULL') {
+        const positions = fk.columns.map((col) => child.position(col));
+        const notNull = positions.map((p) => childTable.columns[p]).filter((col) => col !== undefined && !col.nullable);
+        if (notNull.length > 0) {
+          plan.blocked.push(`${rows.length} row(s) of ${where} still point at it (${fk.name}, ON DELETE SET NULL on NOT NULL ${notNull.map((col) => col?.name).join(', ')})`);
+          continue;
+        }
+        for (const row of rows) {
+          const id = `${where}\u0000${child.keyOf(row) as string}`;
+          const n = nulling.get(id);
+          if (n === undefined) nulling.set(id, { state: child, row, positions });
+          else nulling.set(id, { ...n, positions: [...new Set([...n.positions, ...positions])] });
+        }
+        plan.cascaded.push(`set ${fk.columns.join(', ')} to NULL in ${rows.length} row(s) of ${where} (${fk.name} ON DELETE SET NULL)`);
+      } else {
+        const why = fk.onDelete === 'SET DEFAULT' ? 'not carried out' : 'the DR would refuse the delete';
+        plan.blocked.push(`${rows.length} row(s) of ${where} still point at it (${fk.name}, ON DELETE ${fk.onDelete}: ${why})`);
+      }
+    }
+    // A row both deleted and nulled (two references) is deleted.
+    for (const n of nulling.values()) if (deleting.get(n.state)?.has(n.state.keyOf(n.row) as string) !== true) plan.nulls.push(n);
+    for (const d of plan.deletes) {
+      const further = this.#furtherReferences(d.state, d.row, null, deleting);
+      if (further !== null) plan.blocked.push(further);
+    }
+    for (const n of plan.nulls) {
+      const next = n.row.slice();
+      for (const p of n.positions) next[p] = null;
+      const further = this.#furtherReferences(n.state, n.row, next, deleting);
+      if (further !== null) plan.blocked.push(further);
+    }
+    return plan;
+  }
+
+  /**
+   * Why the cascade may not stop at `row` (a row the cascade deletes, or nulls into `next`): rows point
+   * at it, or may — the window never read who points at a cascaded row unless a lost change asked.
+   */
+  #furtherReferences(state: TableState, row: RowImage, next: RowImage | null, deleting: ReadonlyMap<TableState, ReadonlySet<string>>): string | null {
+    const table = state.schema;
+    const shown = `${state.qualified} ${keyText(state.keyValues(row) ?? [])}`;
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const positions = ref.foreignKey.refColumns.map((col) => state.position(col));
+      if (next !== null && positions.every((p) => sameValue(row[p], next[p], table.columns[p] ?? null))) continue;
+      const childTable = this.#catalog.get(ref.schema, ref.table);
+      if (childTable === undefined) continue;
+      const child = this.state(childTable);
+      const name = `fk:${ref.foreignKey.name}` as const;
+      const k = child.indexKeyFromValues(name, positions.map((p) => row[p]));
+      if (k === null) continue;
+      if (!child.requestedIndexKey(name, k)) {
+        return `the cascade reaches ${shown}, and rows of ${ref.schema}.${ref.table} may point at it (${ref.foreignKey.name}), which the window did not read: only one level is carried out`;
+      }
+      const gone = deleting.get(child);
+      const rows = child.rowsBy(name, k).filter((r) => gone?.has(child.keyOf(r) as string) !== true);
+      if (rows.length > 0) return `the cascade reaches ${shown}, and ${rows.length} row(s) of ${ref.schema}.${ref.table} point at it (${ref.foreignKey.name}): only one level is carried out`;
+    }
+    return null;
   }
 
   /** Why a change's foreign key points nowhere (a missing or quarantined parent), or null. */
@@ -864,4 +996,17 @@ function utcMillis(text: string): number {
 function deterministicUuidV7(label: string, identity: string, msecs: number): string {
   const random = createHash('sha256').update(`${label}\u0000${identity}`).digest().subarray(0, 16);
   return uuidV7({ msecs, random: new Uint8Array(random) });
+}
+
+/** What a delete's referential actions come to on the rows the window read (see Reconciler #cascadePlan). */
+interface CascadePlan {
+  readonly deletes: { readonly state: TableState; readonly pk: string; readonly row: RowImage }[];
+  /** Rows whose foreign-key columns at `positions` become NULL. */
+  readonly nulls: { readonly state: TableState; readonly row: RowImage; readonly positions: readonly number[] }[];
+  /** What is carried out, per foreign key, for the reason. */
+  readonly cascaded: string[];
+  /** Logical references whose rows stay as they are. */
+  readonly left: string[];
+  /** Why the delete must wait instead. */
+  readonly blocked: string[];
 }
