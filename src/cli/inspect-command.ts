@@ -7,7 +7,9 @@ import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.
 import { GtidSet } from '../model/gtid-set.js';
 import { InspectStats, inspectBinlogs, type InspectItem, type InspectOptions } from '../pipeline/inspect.js';
 import { parallelStats } from '../pipeline/parallel-stats.js';
+import type { Gtid } from '../binlog/transaction.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
+import { findGtidStart, startGtidCovers } from '../source/live-start.js';
 import type { ReadBatch } from '../source/read-transactions.js';
 import { TransactionFilter, parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { ExitCode } from './exit-codes.js';
@@ -31,6 +33,8 @@ Live server:
   --start-file NAME         the binlog to start in (default: the oldest the server still has)
   --start-position N        with --source: the offset in that file where reading starts, at a
                             transaction start (inspect prints it as "pos"); default 4
+  --start-gtid SET          instead: the transactions after SET (MariaDB d-s-n is a position),
+                            from the newest binlog whose starting GTID state is inside SET
   Transactions name the server's files (mysql-bin.000042) and their offsets in them, exactly as
   inspect prints them for the files themselves.
 
@@ -107,6 +111,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'source-password-env': { type: 'string' },
         'defaults-file': { type: 'string' },
         'start-file': { type: 'string' },
+        'start-gtid': { type: 'string' },
       },
     });
   } catch (e) {
@@ -118,7 +123,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   if (live && files.length > 0) throw new UsageError('inspect: give binlog files or --source, not both', '--source');
   if (!live && files.length === 0) throw new UsageError('inspect: name at least one binlog file (or .index file), or --source URL; see "salvage inspect --help"');
   if (!live) {
-    for (const option of ['start-file', 'source-password-env'] as const) {
+    for (const option of ['start-file', 'start-gtid', 'source-password-env'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
     }
   } else {
@@ -143,8 +148,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   const progress = createProgress(stderr, o.quiet === true);
   if (o.source !== undefined) {
     const target = sourceFrom(o.source, o['source-password-env'], o['defaults-file'], env);
-    const start = { file: o['start-file'], position: options.startPosition };
+    const start = { file: o['start-file'], position: options.startPosition, gtid: o['start-gtid'] };
     if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
+    if (start.gtid !== undefined && (start.file !== undefined || start.position !== undefined)) throw new UsageError('--start-gtid picks the start file itself: give it or --start-file/--start-position, not both', '--start-gtid');
+    if (start.gtid !== undefined) startGtidCovers(start.gtid); // a bad set is a usage error before connecting
     return inspectLive(target, start, { ...options, startPosition: undefined }, { json: o.json === true, stats: o.stats === true, quiet: o.quiet === true }, stdout, stderr, progress);
   }
   if (o.stats) {
@@ -214,7 +221,7 @@ function sourceFrom(url: string, passwordEnv: string | undefined, defaultsFile: 
 /** `inspect --source`: the live server's binlogs up to its current end, printed as for files. */
 async function inspectLive(
   target: ConnectionTarget,
-  start: { file?: string; position?: number },
+  start: { file?: string; position?: number; gtid?: string },
   options: InspectOptions,
   out: { json: boolean; stats: boolean; quiet: boolean },
   stdout: Writable,
@@ -227,8 +234,11 @@ async function inspectLive(
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
   const control = await openSession(target);
   try {
-    const batches = readLiveTransactions(target, { control, start, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
-    const items = liveItems(batches, new TransactionFilter(options, []));
+    // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.
+    const skip = start.gtid === undefined ? null : startGtidCovers(start.gtid);
+    const from = start.gtid === undefined ? start : await findGtidStart(control, start.gtid);
+    const batches = readLiveTransactions(target, { control, start: from, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
+    const items = liveItems(batches, new TransactionFilter(options, []), skip);
     if (!out.stats) {
       await printItems(items, out.json, out.quiet, stdout, stderr, progress);
       return ExitCode.Done;
@@ -257,7 +267,7 @@ async function inspectLive(
 }
 
 /** Live batches as the items inspectBinlogs yields for files (TODO(#5): move beside it in src/pipeline/inspect.ts). */
-async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: TransactionFilter): AsyncGenerator<InspectItem> {
+async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: TransactionFilter, skip: ((g: Gtid) => boolean) | null = null): AsyncGenerator<InspectItem> {
   for await (const batch of batches) {
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     for (const item of batch.items) {
@@ -265,6 +275,7 @@ async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: Transaction
         yield item;
         continue;
       }
+      if (skip !== null && item.tx.gtid !== null && skip(item.tx.gtid)) continue;
       const tx = filter.apply(item.tx);
       if (tx) yield { kind: 'transaction', tx };
     }

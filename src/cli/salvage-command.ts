@@ -8,6 +8,7 @@ import { parseConfig, type NormalisedConfig } from '../config/normalise.js';
 import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
 import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
+import { startGtidCovers } from '../source/live-start.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
 import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
@@ -25,6 +26,8 @@ const COMMON = `Input (one of):
   --start-file NAME         with --source: start reading at this binlog (default: where this
   --start-position N        source's checkpoint ends, else the first binlog the server has), at N
                             (default 4); give a transaction's start, as inspect prints it ("pos")
+  --start-gtid SET          with --source, instead: start in the newest binlog whose starting GTID
+                            state is inside SET (what is lost is still decided as below)
   Without --follow a live server is read to its end at the start of the run.
 
 The DR:
@@ -223,6 +226,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         'source-password-env': { type: 'string' },
         'start-file': { type: 'string' },
         'start-position': { type: 'string' },
+        'start-gtid': { type: 'string' },
         follow: { type: 'boolean' },
       },
     });
@@ -237,7 +241,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     throw new UsageError(`${mode}: name the failed primary's binlogs with --binlog FILE… (or its .index file), or a live server with --source URL; see "salvage ${mode} --help"`, '--binlog');
   }
   if (o.source === undefined) {
-    for (const option of ['source-password-env', 'start-file', 'start-position', 'follow'] as const) {
+    for (const option of ['source-password-env', 'start-file', 'start-position', 'start-gtid', 'follow'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
     }
   }
@@ -246,6 +250,11 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   if (startPosition !== undefined && (!/^\d+$/.test(startPosition) || Number(startPosition) < 4)) {
     throw new UsageError(`--start-position takes a byte offset ≥ 4 (a binlog's first event is at 4), got "${startPosition}"`, '--start-position');
   }
+  const startGtid = o['start-gtid'];
+  if (startGtid !== undefined && (o['start-file'] !== undefined || startPosition !== undefined)) {
+    throw new UsageError('--start-gtid picks the start file itself: give it or --start-file/--start-position, not both', '--start-gtid');
+  }
+  if (startGtid !== undefined) startGtidCovers(startGtid); // a bad set is a usage error before connecting
   if (o.target === undefined) throw new UsageError(`${mode}: --target mysql://user@host:port (the DR) is required`, '--target');
   if (mode === 'apply' && o.sql !== undefined) throw new UsageError('--sql is a plan option: run "salvage plan … --sql FILE" to review the statements', '--sql');
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw new UsageError(`--ddl takes stop or skip, got "${o.ddl}"`, '--ddl');
@@ -259,7 +268,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
       ? undefined
       : {
           target: targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source'),
-          start: { file: o['start-file'], position: startPosition === undefined ? undefined : Number(startPosition) },
+          start: { file: o['start-file'], position: startPosition === undefined ? undefined : Number(startPosition), gtid: startGtid },
           follow: o.follow === true,
         };
   const config = o.config === undefined ? undefined : await loadConfig(o.config);

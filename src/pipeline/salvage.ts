@@ -67,6 +67,7 @@ import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLin
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
+import { findGtidStart } from '../source/live-start.js';
 import { scanLostBatches, scanLostRange, type LostRangeScan } from './lost-range-scan.js';
 import { checkSchemaDrift } from './schema-drift.js';
 
@@ -88,8 +89,12 @@ export class SalvageError extends EngineError {}
 export interface LiveSalvageSource {
   /** The server (the failed primary brought back, or a binlog server); needs REPLICATION SLAVE and REPLICATION CLIENT / BINLOG MONITOR. */
   readonly target: ConnectionTarget;
-  /** Where the read starts; default: this source's checkpoint (file:pos), else the first binlog the server has. */
-  readonly start?: { readonly file?: string; readonly position?: number };
+  /**
+   * Where the read starts; default: this source's checkpoint (file:pos), else the first binlog the server has.
+   * `gtid` (instead of file/position): the newest binlog whose starting GTID state is inside that set, at 4
+   * (src/source/live-start.ts); what is lost is still the lost-transaction rule's to say.
+   */
+  readonly start?: { readonly file?: string; readonly position?: number; readonly gtid?: string };
   /** apply only: no pre-scan, keep reading past the server's end, in windows, until `signal` aborts. */
   readonly follow?: boolean;
   /** follow: a window closes after this long without a new lost transaction (default 1000 ms). */
@@ -211,6 +216,8 @@ interface LiveInput {
   /** Without follow: the server's end when the run began (both passes stop there); null when following. */
   readonly end: LivePosition | null;
   readonly module: LiveModule;
+  /** `start.gtid` resolved to a file on the server; null without one. */
+  readonly gtidStart: { readonly file?: string; readonly position: number } | null;
 }
 
 /** Runs `plan` or `apply` and returns the report. */
@@ -262,7 +269,9 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
     const uuid = rows[0]?.['Value'];
     const identity = typeof uuid === 'string' && uuid !== '' ? `live:${uuid}` : `live:${spec.target.host}:${spec.target.port}`;
     const end = spec.follow === true ? null : await module.serverEnd(control, label);
-    return { spec, label, identity, end, module };
+    const gtid = spec.start?.gtid;
+    const gtidStart = gtid === undefined ? null : await findGtidStart(control, gtid);
+    return { spec, label, identity, end, module, gtidStart };
   } finally {
     await control.end();
   }
@@ -380,7 +389,7 @@ class SalvageRun {
     const checkpoint = toLostCheckpoint(stored, otherGtids);
     if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
     const live = this.#live;
-    if (live !== null) this.#liveStart = liveStart(live.spec, stored);
+    if (live !== null) this.#liveStart = live.gtidStart ?? liveStart(live.spec, stored);
     const tScan = performance.now();
     if (this.#follow) {
       // No pre-scan: what the lost range writes is learnt window by window (#meet).
