@@ -147,6 +147,16 @@ describe('salvage from a live primary: the same incident as from its files', () 
     expect(b.committedThrough).toBeNull();
   });
 
+  it('plans the same decisions when told to start at the DR\'s GTID set (--start-gtid), from the binlog that holds it', async () => {
+    const fromFiles: LedgerLine[] = [];
+    const live: LedgerLine[] = [];
+    await run('plan', drFiles, { binlogs: files }, fromFiles);
+    const b = await run('plan', drLive, { source: { target: primary.target, start: { gtid: cut } } }, live);
+    expect(lines(live)).toEqual(lines(fromFiles));
+    // The cut lies in the first binlog (the lost range rotates into the second later): reading starts there.
+    expect(b.source).toMatchObject({ kind: 'live', start: `${files[0]!.split('/').pop()}:4` });
+  });
+
   it('applies to the same DR state, then resumes at its checkpoint with nothing left', async () => {
     const a = await run('apply', drFiles, { binlogs: files });
     const b = await run('apply', drLive, { source: { target: primary.target } });
