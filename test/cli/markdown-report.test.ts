@@ -11,36 +11,11 @@ import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli
 import { UsageError } from '../../src/cli/usage-error.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { Capture } from '../harness/capture.js';
+import { SMALL_INCIDENT } from '../harness/small-incident.js';
 
 const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
 
-const SCHEMA = [
-  'CREATE DATABASE shop',
-  `CREATE TABLE shop.customers (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(120) NOT NULL, name VARCHAR(80) NOT NULL,
-     UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`,
-  `CREATE TABLE shop.orders (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, customer_id INT UNSIGNED NOT NULL, total DECIMAL(10,2) NOT NULL,
-     CONSTRAINT fk_customer FOREIGN KEY (customer_id) REFERENCES shop.customers (id)) ENGINE=InnoDB`,
-  `CREATE TABLE shop.notes (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, order_id INT UNSIGNED NOT NULL, body TEXT NOT NULL, KEY (order_id)) ENGINE=InnoDB`,
-];
-const BASE = [
-  "INSERT INTO shop.customers (id, email, name) VALUES (1, 'ann@x', 'Ann'), (2, 'ben@x', 'Ben'), (3, 'cy@x', 'Cy')",
-  'INSERT INTO shop.orders (id, customer_id, total) VALUES (1, 1, 10.00), (2, 2, 20.00)',
-  "INSERT INTO shop.notes (id, order_id, body) VALUES (1, 1, 'first')",
-];
-// One transaction each, in this order: lost GTIDs start+1 … start+6.
-const LOST = [
-  "INSERT INTO shop.customers (email, name) VALUES ('alice@x', 'Alice')",
-  'INSERT INTO shop.orders (customer_id, total) VALUES (4, 44.00)',
-  "INSERT INTO shop.notes (order_id, body) VALUES (3, 'for alice')",
-  "UPDATE shop.customers SET email = 'ben@new' WHERE id = 2",
-  "INSERT INTO shop.customers (email, name) VALUES ('Zed@X', 'Zed P')",
-  'DELETE FROM shop.orders WHERE id = 2',
-];
-const DR_OWN = [
-  "INSERT INTO shop.customers (email, name) VALUES ('zed@x', 'Zed D')",
-  "UPDATE shop.customers SET name = 'Benjamin' WHERE id = 2",
-  "INSERT INTO shop.notes (order_id, body) VALUES (2, 'dr note')",
-];
+const { schema: SCHEMA, base: BASE, lost: LOST, drOwn: DR_OWN } = SMALL_INCIDENT;
 
 let primary: MariadbServer;
 let dr: MariadbServer;
