@@ -15,19 +15,24 @@ const MAIN_HELP = `salvage ${VERSION} — recover the transactions a failed MySQ
 after its DR last synced, and merge them into the DR.
 
 Usage:
-  salvage inspect FILE… [--json | --stats] [filters]   decode binlog files and print their transactions
-  salvage plan --binlog FILE… --target URL             dry run: what apply would do; writes nothing
-  salvage apply --binlog FILE… --target URL            merge the lost transactions into the DR, exactly once
-  salvage quarantine list|show ID|export --target URL  what apply held back for review; export writes
-                                                       the file to decide it in
-  salvage resolve --target URL FILE                    carry out the reviewed decisions, exactly once
-  salvage explain --target URL GTID [TABLE KEY]        why one lost change ended as it did
-  salvage doctor --target URL [--source URL] [--binlog FILE…]   privileges and prerequisites: what
-                                                       would stop plan or apply, and what to do
-  salvage demo [--keep]                                stage a crash on a throwaway MariaDB server and
-                                                       salvage its binlogs (start here: npm run demo)
-  salvage config check FILE | schema | init --target URL   validate a configuration; print its JSON Schema;
-                                                       write a starting file for a DR
+  salvage inspect (FILE… | --source URL) [--json | --stats] [filters]
+                                           decode binlogs and print their transactions
+  salvage plan  (--binlog FILE… | --source URL) --target URL
+                                           dry run: what apply would do; writes nothing
+  salvage apply (--binlog FILE… | --source URL [--follow]) --target URL
+                                           merge the lost transactions into the DR, exactly once
+  salvage quarantine list|show ID|export --target URL
+                                           what apply held back; export writes the file to decide in
+  salvage resolve --target URL FILE        carry out the reviewed decisions, exactly once
+  salvage explain --target URL GTID [TABLE KEY]
+                                           why one lost change ended as it did
+  salvage doctor --target URL [--source URL] [--binlog FILE…]
+                                           privileges and prerequisites: what would stop plan or apply
+  salvage config check FILE | schema | init --target URL
+                                           validate a configuration; print its JSON Schema; write a
+                                           starting file for a DR
+  salvage demo [--keep]                    stage a failover on two throwaway MariaDB servers and
+                                           salvage it (start here: npm run demo)
   salvage --version | --help
 
 Run "salvage COMMAND --help" for a command's options and examples.

@@ -61,7 +61,7 @@ describe('npm pack', () => {
   it('installs into an empty folder, where npx salvage --help prints the main help and exits 0', async () => {
     const { stdout } = await run('npx', ['--no', '--', 'salvage', '--help'], { cwd: app, env: ENV });
     expect(stdout).toMatch(/^salvage \d+\.\d+\.\d+\S* — recover the transactions a failed MySQL\/MariaDB primary committed\n/);
-    expect(stdout).toContain('\nUsage:\n  salvage inspect FILE…');
+    expect(stdout).toContain('\nUsage:\n  salvage inspect (FILE… | --source URL)');
     expect(stdout).toContain('Run "salvage COMMAND --help" for a command\'s options and examples.');
   });
 
