@@ -80,7 +80,7 @@ describe('salvage inspect', () => {
   it('teaches with --help', async () => {
     const top = await salvage('--help');
     expect(top.code).toBe(0);
-    expect(top.stdout).toContain('salvage inspect FILE…');
+    expect(top.stdout).toContain('salvage inspect (FILE… | --source URL)');
     const sub = await salvage('inspect', '--help');
     expect(sub.stdout).toContain('Examples:');
   });
