@@ -758,7 +758,7 @@ class SalvageRun {
   async #decide(window: readonly Transaction[]): Promise<TransactionResult[]> {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
-    for (const req of collectReads(changes, this.#catalog, r.stateSet)) {
+    for (const req of collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t))) {
       const rows = await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply });
       const state = r.state(req.table);
       state.load(rows);

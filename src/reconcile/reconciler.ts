@@ -32,7 +32,7 @@ import { threeWayMerge } from './merge.js';
 import { applyRemaps, remapInsert } from './remap.js';
 import { TableState } from './table-state.js';
 import { sameValue } from './value-equality.js';
-import { asPrimaryKey, type StateSet } from './window-reads.js';
+import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
 
 export const ReconcilerErrorCode = {
   /** A lost change names a table the DR does not have. */
@@ -162,6 +162,16 @@ export class Reconciler {
   /** The current key floor of every table a remap or the caller raised (to persist with a window). */
   keyFloors(): ReadonlyMap<TableSchema, bigint> {
     return new Map(this.#floors);
+  }
+
+  /** The rewrite-unique templates configured for `table` (for collecting the window's reads). */
+  rewriteTemplates(table: TableSchema): string[] {
+    const out: string[] = [];
+    for (const klass of ['insert-unique-taken', 'update-unique-taken'] as const) {
+      const s = this.#rules.forClass(table, klass).strategy;
+      if (s.strategy === 'rewrite-unique') out.push(s.template);
+    }
+    return out;
   }
 
   /** The changes of `txs` rewritten through the key map as it stands (for collecting the window's reads). */
@@ -584,12 +594,19 @@ export class Reconciler {
         rewritten.push(`${colName} → NULL`);
         continue;
       }
-      for (let n = 1; n < 1000; n++) {
-        const candidate = s.template.replaceAll('{value}', v).replaceAll('{n}', String(n)).replaceAll('{gtid}', ctx.label);
-        after[i] = candidate;
+      // Only candidates the window read are known free on the DR; a {gtid} template is unique by its
+      // transaction (the DR has the last word if not). Past the candidates read: ask a person.
+      const read = (k: string): boolean => s.template.includes('{gtid}') || state.requestedIndexKey(`uk:${uk.name}`, k);
+      let found = false;
+      for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
+        after[i] = rewriteCandidate(s.template, v, n, ctx.label);
         const k = state.indexKeyOf(`uk:${uk.name}`, after);
-        if (k === null || state.rowsBy(`uk:${uk.name}`, k).length === 0) break;
+        if (k === null || (read(k) && state.rowsBy(`uk:${uk.name}`, k).length === 0)) {
+          found = true;
+          break;
+        }
       }
+      if (!found) return quarantine(c.class, `rewrite-unique: the first ${REWRITE_CANDIDATES} rewritten values of ${colName} are taken on the DR (${rule.path})`, c.uniqueHolder);
       rewritten.push(`${colName} ${JSON.stringify(v)} → ${JSON.stringify(after[i])}`);
     }
     const next: RowChange = { ...change, after };

@@ -42,8 +42,20 @@ export function asPrimaryKey(table: TableSchema, columns: readonly string[], val
   return out;
 }
 
-/** Collects the reads for `changes` (already rewritten through the key map). */
-export function collectReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ReadRequest[] {
+/** How many rewritten candidates of a clashing unique value a window reads (rewrite-unique's {n} = 1…this). */
+export const REWRITE_CANDIDATES = 5;
+
+/** A rewrite-unique template's candidate for `value` and `n` (`{gtid}` templates are not read ahead: see reconciler.ts). */
+export function rewriteCandidate(template: string, value: string, n: number, label: string): string {
+  return template.replaceAll('{value}', value).replaceAll('{n}', String(n)).replaceAll('{gtid}', label);
+}
+
+/**
+ * Collects the reads for `changes` (already rewritten through the key map). `rewriteTemplates`
+ * names the rewrite-unique templates configured for a table: the holders of their first candidates
+ * are read too, so a rewritten value is checked against the DR, not only against the window.
+ */
+export function collectReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, rewriteTemplates: (table: TableSchema) => readonly string[] = () => []): ReadRequest[] {
   const requests = new Map<string, ReadRequest>();
   const want = (table: TableSchema, purpose: ReadRequest['purpose'], columns: readonly string[], values: readonly (ColumnValue | undefined)[], canonical: string): void => {
     if (values.some((v) => v === undefined || v === null)) return;
@@ -83,7 +95,16 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     const after = change.after;
     if (after) {
       wantPk(table, pkOf(after));
-      for (const uk of table.uniqueKeys) wantIndex(table, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => after[state.position(c)]));
+      for (const uk of table.uniqueKeys) {
+        const values = uk.columns.map((c) => after[state.position(c)]);
+        wantIndex(table, `uk:${uk.name}`, uk.columns, values);
+        for (const template of rewriteTemplates(table)) {
+          if (template === 'null' || template.includes('{gtid}')) continue;
+          for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
+            wantIndex(table, `uk:${uk.name}`, uk.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
+          }
+        }
+      }
       for (const fk of table.foreignKeys) {
         const parent = catalog.get(fk.refSchema, fk.refTable);
         if (parent === undefined) continue;

@@ -534,11 +534,8 @@ describe('rewrite-unique', () => {
     expect(ledger[0]!.reason).toBe(`unique value rewritten for review: email "zed@x" → "zed@x~salvaged-1" (${R})`);
   });
 
-  // ENGINE BUG: the rewritten candidate is checked only against the DR rows the window read (those
-  // holding the lost row's own unique values), never against the DR: Reconciler.#rewriteUnique
-  // (src/reconcile/reconciler.ts) takes "zed@x~salvaged-1" although the DR holds it, the DR rejects
-  // the insert, and the change ends as dr-rejected/quarantined (no rule) instead of taking {n} = 2.
-  it.fails('{n} counts past a rewritten value the DR already holds', async () => {
+  // Found here: a rewritten value used to be checked only against the rows the window had read.
+  it('{n} counts past a rewritten value the DR already holds', async () => {
     const { ledger } = await run(
       {
         schema: [USERS],
