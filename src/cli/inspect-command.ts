@@ -14,7 +14,7 @@ import type { ReadBatch } from '../source/read-transactions.js';
 import { TransactionFilter, parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { ExitCode } from './exit-codes.js';
 import { formatIncomplete, formatTail, formatTransaction, utcText } from './format-human.js';
-import { readClientOptions } from './option-file.js';
+import { connectionFrom } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const INSPECT_HELP = `salvage inspect (FILE… | --source URL) [options]
@@ -147,7 +147,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   };
   const progress = createProgress(stderr, o.quiet === true);
   if (o.source !== undefined) {
-    const target = sourceFrom(o.source, o['source-password-env'], o['defaults-file'], env);
+    const target = connectionFrom(o.source, o['source-password-env'], o['defaults-file'], env, env['HOME'], '--source');
     const start = { file: o['start-file'], position: options.startPosition, gtid: o['start-gtid'] };
     if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
     if (start.gtid !== undefined && (start.file !== undefined || start.position !== undefined)) throw new UsageError('--start-gtid picks the start file itself: give it or --start-file/--start-position, not both', '--start-gtid');
@@ -202,21 +202,6 @@ async function printItems(items: AsyncIterable<InspectItem>, json: boolean, quie
   progress.done();
 }
 
-/** `--source`: the user/password/host/port of the URL, completed from the password variable and the option files, as for `--target`. */
-function sourceFrom(url: string, passwordEnv: string | undefined, defaultsFile: string | undefined, env: NodeJS.ProcessEnv): ConnectionTarget {
-  const file = readClientOptions(defaultsFile, env['HOME']);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return parseConnectionUrl(url, '--source');
-  }
-  if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`--source-password-env: the environment variable ${passwordEnv} is not set`, '--source-password-env');
-  const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
-  if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
-  if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
-  return parseConnectionUrl(parsed.toString(), '--source', password);
-}
 
 /** `inspect --source`: the live server's binlogs up to its current end, printed as for files. */
 async function inspectLive(

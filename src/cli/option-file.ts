@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
 import { UsageError } from './usage-error.js';
 
 export interface ClientOptions {
@@ -71,4 +72,31 @@ export function readClientOptions(defaultsFile: string | undefined, home: string
   const path = resolve(home, '.my.cnf');
   const text = read(path);
   return text === null ? {} : parseOptionFile(text, {}, path, read);
+}
+
+/**
+ * Builds the DR connection (or, with `option` '--source', the live source's) from the URL, the
+ * password variable and the option files.
+ */
+export function connectionFrom(
+  url: string,
+  passwordEnv: string | undefined,
+  defaultsFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+  home: string | undefined,
+  option: '--target' | '--source' = '--target',
+): ConnectionTarget {
+  const file = readClientOptions(defaultsFile, home);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return parseConnectionUrl(url, option);
+  }
+  const envOption = `${option}-password-env`;
+  if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`${envOption}: the environment variable ${passwordEnv} is not set`, envOption);
+  const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
+  if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
+  if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
+  return parseConnectionUrl(parsed.toString(), option, password);
 }

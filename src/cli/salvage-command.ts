@@ -5,7 +5,6 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { formatProblems } from '../config/format-problems.js';
 import { parseConfig, type NormalisedConfig } from '../config/normalise.js';
-import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
 import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
@@ -13,7 +12,7 @@ import type { StartRule } from '../reconcile/lost-transactions.js';
 import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
 import { ExitCode } from './exit-codes.js';
-import { readClientOptions } from './option-file.js';
+import { connectionFrom } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 const COMMON = `Input (one of):
@@ -120,32 +119,8 @@ export interface SalvageCommandEnvironment {
   readonly signal?: AbortSignal;
 }
 
-/**
- * Builds the DR connection (or, with `option` '--source', the live source's) from the URL, the
- * password variable and the option files.
- */
-export function targetFrom(
-  url: string,
-  passwordEnv: string | undefined,
-  defaultsFile: string | undefined,
-  env: NodeJS.ProcessEnv,
-  home: string | undefined,
-  option: '--target' | '--source' = '--target',
-): ConnectionTarget {
-  const file = readClientOptions(defaultsFile, home);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return parseConnectionUrl(url, option);
-  }
-  const envOption = `${option}-password-env`;
-  if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`${envOption}: the environment variable ${passwordEnv} is not set`, envOption);
-  const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
-  if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
-  if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
-  return parseConnectionUrl(parsed.toString(), option, password);
-}
+/** Builds the DR (or source) connection: see option-file.ts `connectionFrom`. */
+export const targetFrom = connectionFrom;
 
 function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): StartRule | undefined {
   const given = [o.from, o['from-gtid'], o.since].filter((v) => v !== undefined);

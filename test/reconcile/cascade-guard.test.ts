@@ -6,10 +6,11 @@
  * Setup follows strategies.test.ts: one primary/DR pair for the file, fresh databases per case.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type NormalisedConfig } from '../../src/config/normalise.js';
+import type { NormalisedConfig } from '../../src/config/normalise.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { config, stageIncident, type Incident } from '../harness/incident-pair.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -22,39 +23,15 @@ afterAll(async () => {
   await Promise.all([primary?.stop(), dr?.stop()]);
 });
 
-interface Incident {
-  readonly schema: readonly string[];
-  readonly base?: readonly string[];
-  readonly lost: readonly string[];
-  readonly dr?: readonly string[];
-}
-
 type Summary = [table: string, op: string, key: unknown, cls: string, outcome: string, reason: string | null];
 
 const summary = (l: LedgerLine): Summary => [l.table, l.op, l.key, l.class, l.outcome, l.reason ?? null];
 
-function config(input: unknown): NormalisedConfig {
-  const r = parseConfig(input);
-  if (!r.ok) throw new Error(`configuration rejected: ${JSON.stringify(r.problems)}`);
-  return r.config;
-}
-
 /** Stages `incident` (base on both, lost on the primary only, the DR's own on the DR) and applies it under `cfg`. */
 async function run(incident: Incident, cfg: NormalisedConfig): Promise<LedgerLine[]> {
-  for (const s of [primary, dr]) {
-    for (const db of ['t', 'salvage']) await s.query(`DROP DATABASE IF EXISTS ${db}`);
-    await s.query('CREATE DATABASE t');
-  }
-  for (const sql of [...incident.schema, ...(incident.base ?? [])]) {
-    await primary.query(sql);
-    await dr.query(sql);
-  }
-  const start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
-  for (const sql of incident.lost) await primary.query(sql);
-  for (const sql of incident.dr ?? []) await dr.query(sql);
-  await primary.flushBinaryLogs();
+  const { start, files } = await stageIncident(primary, dr, incident);
   const ledger: LedgerLine[] = [];
-  await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: start }, config: cfg, onLedger: (l) => ledger.push(l) });
+  await salvage({ mode: 'apply', binlogs: files, target: dr.target, start: { kind: 'from-gtid', set: start }, config: cfg, onLedger: (l) => ledger.push(l) });
   return ledger;
 }
 

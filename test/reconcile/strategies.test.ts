@@ -6,10 +6,11 @@
  * fired) as `--ledger` prints it and as the DR's `salvage.ledger` holds it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type NormalisedConfig } from '../../src/config/normalise.js';
+import type { NormalisedConfig } from '../../src/config/normalise.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { config, stageIncident, type Incident, type Staged } from '../harness/incident-pair.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -22,46 +23,13 @@ afterAll(async () => {
   await Promise.all([primary?.stop(), dr?.stop()]);
 });
 
-/** One incident: DDL and base rows on both sides, then the lost statements on the primary and the DR's own on the DR. */
-interface Incident {
-  readonly schema: readonly string[];
-  readonly base?: readonly string[];
-  readonly lost: readonly string[];
-  readonly dr?: readonly string[];
-}
-
-interface Staged {
-  readonly start: string;
-  readonly files: string[];
-}
-
 /** What a ledger line says about one decision, in the order the assertions read it. */
 type Summary = [table: string, op: string, key: unknown, cls: string, outcome: string, newKey: unknown, rule: string | null];
 
 const summary = (l: LedgerLine): Summary => [l.table, l.op, l.key, l.class, l.outcome, l.newKey ?? null, l.rule ?? null];
 
-async function stage(incident: Incident): Promise<Staged> {
-  for (const s of [primary, dr]) {
-    for (const db of ['t', 'u', 'salvage']) await s.query(`DROP DATABASE IF EXISTS ${db}`);
-    await s.query('CREATE DATABASE t');
-    await s.query('CREATE DATABASE u');
-  }
-  for (const sql of [...incident.schema, ...(incident.base ?? [])]) {
-    await primary.query(sql);
-    await dr.query(sql);
-  }
-  const start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
-  for (const sql of incident.lost) await primary.query(sql);
-  for (const sql of incident.dr ?? []) await dr.query(sql);
-  await primary.flushBinaryLogs();
-  return { start, files: await primary.binlogFiles() };
-}
-
-/** The normalised form of what a user writes; a configuration the schema rejects fails the test with its problems. */
-function config(input: unknown): NormalisedConfig {
-  const r = parseConfig(input);
-  if (!r.ok) throw new Error(`configuration rejected: ${JSON.stringify(r.problems)}`);
-  return r.config;
+function stage(incident: Incident): Promise<Staged> {
+  return stageIncident(primary, dr, incident, ['t', 'u']);
 }
 
 function options(staged: Staged, cfg: NormalisedConfig | undefined, ledger: LedgerLine[], extra: Partial<SalvageOptions> = {}): SalvageOptions {
