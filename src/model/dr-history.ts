@@ -1,0 +1,74 @@
+/**
+ * The DR's own history since the failover (R in DESIGN.md's taxonomy), reduced to what
+ * classification needs: per table and primary key, whether the DR created, changed or deleted
+ * the record there after the failover, and which unique values the DR's own inserts took.
+ *
+ * This is the port through which reconcile sees it: reconcile stays pure and synchronous, so a
+ * history too large for memory is brought in per window (`prepare`) before the window is decided.
+ */
+
+/** Where a DR transaction sits: its GTID when it has one, else `file:pos`. */
+export type HistoryAt = string;
+
+/** What the DR did, after the failover, to the record at one primary key. */
+export interface RowHistory {
+  /**
+   * The record now at this key was inserted by the DR after the failover (a different record from
+   * any the primary knew there), including a delete followed by a re-insert of the same key.
+   */
+  readonly insertedByDr: boolean;
+  /** The key held a record at the failover: the DR's first logged change to it was an update or delete. */
+  readonly existedAtFailover: boolean;
+  /** The DR's last change left no row at this key. */
+  readonly deletedByDr: boolean;
+  /**
+   * Columns the DR's updates changed on the current record (logged changes, so a column changed
+   * and changed back still counts). Empty after an insert that nothing updated since.
+   */
+  readonly changedColumns: ReadonlySet<string>;
+  /** The DR transactions that touched the key: the first and the last. */
+  readonly first: HistoryAt;
+  readonly last: HistoryAt;
+}
+
+/** The point where the DR stopped receiving from the primary and began writing on its own. */
+export interface FailoverPoint {
+  /** The last transaction the DR received from the primary before the failover, if the DR binlog shows it. */
+  readonly lastReceived: { readonly at: HistoryAt; readonly file: string; readonly pos: number; readonly timestamp: number; readonly serverId: number } | null;
+  /** The first transaction the DR wrote itself, if any. */
+  readonly firstOwn: { readonly at: HistoryAt; readonly file: string; readonly pos: number; readonly timestamp: number; readonly serverId: number } | null;
+  /** How the point was found (`--failover-at …`, or the rule and the identity that matched). */
+  readonly rule: string;
+  /** Facts a DBA can check the point against (server ids, domains, counts of transactions on each side). */
+  readonly evidence: readonly string[];
+}
+
+/** The DR's post-failover activity per table, for reports and the plan's timeline. */
+export interface HistoryTableSummary {
+  readonly table: string;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
+}
+
+/** Read access to the DR's history, as reconcile uses it. */
+export interface DrHistory {
+  readonly failover: FailoverPoint;
+  /** Transactions the DR wrote itself after the failover (the salvage engine's own writes excluded). */
+  readonly transactions: number;
+  /** Per table (`schema.table`), what the DR did after the failover. */
+  readonly tables: readonly HistoryTableSummary[];
+  /**
+   * False when the DR has written more than the history covers (the files end before the DR's
+   * current position): keys the history does not know are then judged by values, not as untouched.
+   */
+  readonly complete: boolean;
+  /** Brings the entries of these keys (`schema.table` → row keys from model/row-key.ts `rowKey`) into memory. */
+  prepare(keys: ReadonlyMap<string, ReadonlySet<string>>): Promise<void>;
+  /** What the DR did to the record at `pk` (a `rowKey` of the primary-key values) of `table`; undefined when it did nothing. Only prepared keys are answered. */
+  row(table: string, pk: string): RowHistory | undefined;
+  /** The DR transaction that inserted this unique value after the failover (`uniqueKey` = index name, `folded` = the index key as TableState folds it), if any. */
+  uniqueInserted(table: string, uniqueKey: string, folded: string): HistoryAt | undefined;
+  /** Removes spill files, if any. */
+  close(): Promise<void>;
+}
