@@ -64,6 +64,8 @@ export const BUILT_IN_DEFAULTS: Readonly<Record<ConflictClass, Strategy>> = {
   'parent-missing': { strategy: 'quarantine' },
   'update-diverged': { strategy: 'merge', bothChanged: 'dr', policy: {} },
   'update-missing': { strategy: 'quarantine' },
+  'update-deleted-on-dr': { strategy: 'quarantine' },
+  'update-never-existed': { strategy: 'quarantine' },
   'update-pk-reused': { strategy: 'quarantine' },
   'update-unique-taken': { strategy: 'quarantine' },
   'delete-diverged': { strategy: 'quarantine' },

@@ -6,6 +6,7 @@ import type { RowImage } from '../binlog/column.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { sameValue } from './value-equality.js';
+import type { RowHistory } from '../model/dr-history.js';
 
 function col(name: string, dataType = 'int', collation: string | null = null): ColumnSchema {
   return { name, ordinal: 0, dataType, columnType: dataType, nullable: true, unsigned: false, collation, collationId: null, isAutoIncrement: false, isGenerated: false, default: null, onUpdateCurrentTimestamp: false, isJson: false };
@@ -41,7 +42,7 @@ const A: RowImage = [7, 'ann@x', 'Ann', 1.5];
 describe('classifyChange: inserts', () => {
   it('clean when no row holds its primary key or unique values', () => {
     expect(classifyChange(input(change('insert', null, A), null))).toEqual({
-      class: 'clean', withoutHistory: true, drRow: null, differsFromBefore: [], differsFromAfter: [], uniqueKey: null, uniqueHolder: null, notLogged: [],
+      class: 'clean', withoutHistory: true, drRow: null, differsFromBefore: [], differsFromAfter: [], uniqueKey: null, uniqueHolder: null, notLogged: [], drChanged: [], historyRow: null,
     });
   });
 
@@ -209,5 +210,56 @@ describe('classifyChange: invariants', () => {
       classifyChange(input(change('update', b, a), d, { drRowsByUnique: [{ key: 'uk_email', row: d }] }));
       expect([b, a, d]).toEqual(copies);
     }));
+  });
+});
+
+describe('classifyChange: with the DR binlog (history)', () => {
+  const h = (over: Partial<RowHistory> = {}): RowHistory => ({ insertedByDr: false, existedAtFailover: true, deletedByDr: false, changedColumns: new Set(), first: '0-2-13', last: '0-2-13', ...over });
+  const B: RowImage = [7, 'ann@x', 'Ann', 1.5];
+  const U: RowImage = [7, 'ann@x', 'Ann B.', 1.5];
+  const withH = (row: RowHistory | undefined, complete = true): Partial<ClassifyInput> => ({ history: { row, complete } });
+
+  it('insert at a key the DR created after the failover: insert-pk-taken, even when the key is not AUTO_INCREMENT', () => {
+    const r = classifyChange(input(change('insert', null, A), [7, 'zed@x', 'Zed', 0], { pkIsAutoIncrement: false, ...withH(h({ insertedByDr: true, existedAtFailover: false })) }));
+    expect(r).toMatchObject({ class: 'insert-pk-taken', withoutHistory: false });
+    expect(r.historyRow?.first).toBe('0-2-13');
+  });
+
+  it('insert at a key the DR did not create: the same record (merged), even when the key is AUTO_INCREMENT', () => {
+    expect(classifyChange(input(change('insert', null, A), [7, 'ann@x', 'Ann (DR)', 1.5], withH(undefined))).class).toBe('insert-pk-same-record');
+  });
+
+  it('an incomplete history that does not know the key leaves it to the value rules, and says so', () => {
+    const r = classifyChange(input(change('insert', null, A), [7, 'ann@x', 'Ann (DR)', 1.5], withH(undefined, false)));
+    expect(r).toMatchObject({ class: 'insert-pk-taken', withoutHistory: true });
+  });
+
+  it('update of a row the DR deleted after the failover vs one it never had', () => {
+    expect(classifyChange(input(change('update', B, U), null, withH(h({ deletedByDr: true })))).class).toBe('update-deleted-on-dr');
+    expect(classifyChange(input(change('update', B, U), null, withH(undefined))).class).toBe('update-never-existed');
+    expect(classifyChange(input(change('update', B, U), null)).class).toBe('update-missing');
+  });
+
+  it('update or delete at an id the DR gave to a new record: *-pk-reused, even when the values match', () => {
+    const reused = withH(h({ insertedByDr: true, existedAtFailover: true }));
+    expect(classifyChange(input(change('update', B, U), [...B], reused)).class).toBe('update-pk-reused');
+    expect(classifyChange(input(change('update', B, U), [...U], reused)).class).toBe('update-pk-reused');
+    expect(classifyChange(input(change('delete', B, null), [...B], reused)).class).toBe('delete-pk-reused');
+    // Without the history the same rows look clean / already applied.
+    expect(classifyChange(input(change('update', B, U), [...B])).class).toBe('clean');
+  });
+
+  it('a DR change back to the original value still counts: update-diverged on the column both changed, delete-diverged', () => {
+    const changedBack = withH(h({ changedColumns: new Set(['name']) }));
+    const r = classifyChange(input(change('update', B, U), [...B], changedBack));
+    expect(r).toMatchObject({ class: 'update-diverged', drChanged: ['name'], differsFromBefore: [] });
+    // The DR changed (and restored) a column the lost update leaves alone: nothing to merge, clean.
+    expect(classifyChange(input(change('update', B, U), [...B], withH(h({ changedColumns: new Set(['score']) })))).class).toBe('clean');
+    expect(classifyChange(input(change('delete', B, null), [...B], withH(h({ changedColumns: new Set(['score']) })))).class).toBe('delete-diverged');
+  });
+
+  it('ignored columns are not counted as DR changes', () => {
+    const r = classifyChange(input(change('update', B, U), [...B], { ...withH(h({ changedColumns: new Set(['name']) })), ignore: new Set(['name']) }));
+    expect(r.drChanged).toEqual([]);
   });
 });

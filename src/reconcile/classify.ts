@@ -5,8 +5,13 @@
  * Without the DR's own binlog (R) the rules are value-based, and every result says so with
  * `withoutHistory: true`: an insert whose primary key is taken by a different row is a different
  * record when the key is AUTO_INCREMENT (both sides allocated the same id after the failover),
- * else the same record changed since. The classes that need R (update-pk-reused,
- * delete-pk-reused) and parent-missing (needs other tables) are decided elsewhere.
+ * else the same record changed since. With R, identity comes first: the record at a key is the
+ * DR's own when the DR inserted it after the failover (insert-pk-taken, update-pk-reused,
+ * delete-pk-reused, whatever the values), a missing row was deleted on the DR or never existed
+ * there, and "changed on the DR" is what the DR logged, so a column changed and changed back
+ * still counts. A history that ends before the DR's current position (`complete: false`) only
+ * speaks for the keys it knows; the others are judged by values. parent-missing (needs other
+ * tables) is decided elsewhere.
  *
  * Partial images (binlog_row_image=MINIMAL/NOBLOB) are compared on the columns they logged; a
  * JsonPatch (partial JSON without a before image) never equals a value, so an update carrying
@@ -16,6 +21,7 @@ import { EngineError } from '../errors.js';
 import type { RowChange } from '../binlog/event.js';
 import type { RowImage } from '../binlog/column.js';
 import type { ColumnSchema, TableSchema, UniqueKey } from '../model/table-schema.js';
+import type { RowHistory } from '../model/dr-history.js';
 import { sameUniqueValue, sameValue } from './value-equality.js';
 
 export type ConflictClass =
@@ -26,8 +32,15 @@ export type ConflictClass =
   | 'insert-unique-taken'
   | 'update-diverged'
   | 'update-missing'
+  | 'update-deleted-on-dr'
+  | 'update-never-existed'
+  | 'update-pk-reused'
   | 'update-unique-taken'
-  | 'delete-diverged';
+  | 'delete-diverged'
+  | 'delete-pk-reused';
+
+/** The classes a history splits `update-missing` into: rules for `update-missing` cover them unless they have their own. */
+export const UPDATE_MISSING_CLASSES: readonly ConflictClass[] = ['update-deleted-on-dr', 'update-never-existed'];
 
 export interface ClassifyInput {
   readonly change: RowChange;
@@ -46,12 +59,22 @@ export interface ClassifyInput {
   readonly ignore?: ReadonlySet<string>;
   /** `compare: "keys"`: an update or delete meets the row at its key, whatever its values. */
   readonly compareKeysOnly?: boolean;
+  /**
+   * The DR's own history for the change's key, when the DR's binlog was given: `row` is what the DR
+   * did to the key after the failover (undefined: nothing the history saw), `complete` whether the
+   * history covers everything the DR wrote (else an unknown key is judged by values).
+   */
+  readonly history?: { readonly row: RowHistory | undefined; readonly complete: boolean } | null;
 }
 
 export interface Classification {
   readonly class: ConflictClass;
-  /** Always true here: decided by values, without the DR's binlog (R). */
-  readonly withoutHistory: true;
+  /** Decided by values, without the DR's binlog (R): no history was given, or it did not know the key. */
+  readonly withoutHistory: boolean;
+  /** Columns the DR logged changes to after the failover (from R; empty without it): a merge counts them as changed on the DR. */
+  readonly drChanged: readonly string[];
+  /** What the DR's binlog says the DR did to this key after the failover, when it says anything. */
+  readonly historyRow: RowHistory | null;
   /** The DR row the change was matched to (by primary key, or by before image for keyless tables). */
   readonly drRow: RowImage | null;
   /** Columns (logged in the before image) where the DR row differs from it; updates and deletes. */
@@ -89,8 +112,14 @@ function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
   const { schema, drRowByPk } = input;
   const notLogged = unlogged(schema, after);
   if (schema.primaryKey !== null && drRowByPk !== null) {
+    const h = known(input);
     const differsFromAfter = differing(schema, after, drRowByPk, input.ignore);
-    if (differsFromAfter.length === 0) return result('already-applied', { drRow: drRowByPk, notLogged });
+    if (differsFromAfter.length === 0) return result('already-applied', { drRow: drRowByPk, notLogged, ...h.facts });
+    if (h.known) {
+      // The DR created the record at this key after the failover: another record, whatever the key's kind.
+      const cls = h.row?.insertedByDr === true ? 'insert-pk-taken' : 'insert-pk-same-record';
+      return result(cls, { drRow: drRowByPk, differsFromAfter, notLogged, ...h.facts });
+    }
     const cls = input.pkIsAutoIncrement ? 'insert-pk-taken' : 'insert-pk-same-record';
     return result(cls, { drRow: drRowByPk, differsFromAfter, notLogged });
   }
@@ -103,24 +132,56 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   const { schema } = input;
   const notLogged = unlogged(schema, before, after);
   const dr = matchedRow(input, before);
-  if (dr === null) return result('update-missing', { notLogged });
+  const h = schema.primaryKey === null ? NO_HISTORY : known(input);
+  if (dr === null) {
+    if (!h.known) return result('update-missing', { notLogged });
+    return result(h.row?.deletedByDr === true ? 'update-deleted-on-dr' : 'update-never-existed', { notLogged, ...h.facts });
+  }
+  // The record at this key is one the DR created after the failover: never the row the lost change meant.
+  if (h.row?.insertedByDr === true) return result('update-pk-reused', { drRow: dr, notLogged, ...h.facts });
   const differsFromAfter = differing(schema, after, dr, input.ignore);
-  if (differsFromAfter.length === 0) return result('already-applied', { drRow: dr, notLogged });
+  if (differsFromAfter.length === 0) return result('already-applied', { drRow: dr, notLogged, ...h.facts });
   const changedKeys = schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
   const holder = uniqueHolder(input, after, dr, changedKeys);
   const differsFromBefore = input.compareKeysOnly === true ? [] : differing(schema, before, dr, input.ignore);
-  if (holder !== null) return result('update-unique-taken', { ...holder, drRow: dr, differsFromBefore, differsFromAfter, notLogged });
-  const cls = differsFromBefore.length === 0 ? 'clean' : 'update-diverged';
-  return result(cls, { drRow: dr, differsFromBefore, differsFromAfter, notLogged });
+  if (holder !== null) return result('update-unique-taken', { ...holder, drRow: dr, differsFromBefore, differsFromAfter, notLogged, ...h.facts });
+  // A column both sides changed is a divergence even when the DR changed it back to the base value.
+  const lostChanged = schema.columns.filter((col, i) => after[i] !== undefined && !sameValue(before[i], after[i], col)).map((col) => col.name);
+  const bothChanged = input.compareKeysOnly !== true && lostChanged.some((c) => h.facts.drChanged.includes(c));
+  const cls = differsFromBefore.length === 0 && !bothChanged ? 'clean' : 'update-diverged';
+  return result(cls, { drRow: dr, differsFromBefore, differsFromAfter, notLogged, ...h.facts });
 }
 
 function classifyDelete(input: ClassifyInput, before: RowImage): Classification {
   const { schema } = input;
   const notLogged = unlogged(schema, before);
   const dr = matchedRow(input, before);
-  if (dr === null) return result('already-applied', { notLogged });
+  const h = schema.primaryKey === null ? NO_HISTORY : known(input);
+  if (dr === null) return result('already-applied', { notLogged, ...h.facts });
+  if (h.row?.insertedByDr === true) return result('delete-pk-reused', { drRow: dr, notLogged, ...h.facts });
   const differsFromBefore = input.compareKeysOnly === true ? [] : differing(schema, before, dr, input.ignore);
-  return result(differsFromBefore.length === 0 ? 'clean' : 'delete-diverged', { drRow: dr, differsFromBefore, notLogged });
+  // A record the DR changed after the failover is diverged even when its values came back to the before image.
+  const diverged = differsFromBefore.length > 0 || (input.compareKeysOnly !== true && h.facts.drChanged.length > 0);
+  return result(diverged ? 'delete-diverged' : 'clean', { drRow: dr, differsFromBefore, notLogged, ...h.facts });
+}
+
+interface KnownHistory {
+  /** The history speaks for this key: it saw the key, or it covers everything the DR wrote. */
+  readonly known: boolean;
+  readonly row: RowHistory | undefined;
+  readonly facts: { readonly withoutHistory: boolean; readonly drChanged: readonly string[]; readonly historyRow: RowHistory | null };
+}
+
+const NO_HISTORY: KnownHistory = { known: false, row: undefined, facts: { withoutHistory: true, drChanged: [], historyRow: null } };
+
+function known(input: ClassifyInput): KnownHistory {
+  const h = input.history;
+  if (h === undefined || h === null) return NO_HISTORY;
+  const isKnown = h.row !== undefined || h.complete;
+  if (!isKnown) return NO_HISTORY;
+  const ignore = input.ignore;
+  const drChanged = h.row === undefined ? [] : [...h.row.changedColumns].filter((c) => ignore?.has(c) !== true);
+  return { known: true, row: h.row, facts: { withoutHistory: false, drChanged, historyRow: h.row ?? null } };
 }
 
 /** The DR row a change to `before` applies to: by primary key, else the first row equal to `before` on its logged columns. */
@@ -207,10 +268,12 @@ function checkShape(change: RowChange, schema: TableSchema): void {
   }
 }
 
-function result(cls: ConflictClass, parts: Partial<Omit<Classification, 'class' | 'withoutHistory'>>): Classification {
+function result(cls: ConflictClass, parts: Partial<Omit<Classification, 'class'>>): Classification {
   return {
     class: cls,
-    withoutHistory: true,
+    withoutHistory: parts.withoutHistory ?? true,
+    drChanged: parts.drChanged ?? [],
+    historyRow: parts.historyRow ?? null,
     drRow: parts.drRow ?? null,
     differsFromBefore: parts.differsFromBefore ?? [],
     differsFromAfter: parts.differsFromAfter ?? [],

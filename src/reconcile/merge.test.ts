@@ -20,6 +20,15 @@ describe('threeWayMerge', () => {
     });
   });
 
+  it('a column the DR logged a change to counts as changed on the DR even when it changed back (history)', () => {
+    const A: RowImage = [1, 'Main St', 'Bergen', 20, 'n'];
+    const D: RowImage = [1, 'Main St', 'Oslo', 10, 'n'];
+    // Without history: the DR looks untouched and A wins everywhere.
+    expect(threeWayMerge(B, A, D, { columns }).row).toEqual([1, 'Main St', 'Bergen', 20, 'n']);
+    // The DR's binlog says it changed balance (10 → 11 → 10): both changed balance, the DR keeps its value.
+    expect(threeWayMerge(B, A, D, { columns, oursChanged: new Set(['balance']) })).toEqual({ row: [1, 'Main St', 'Bergen', 10, 'n'], taken: ['city'], kept: [], conflicts: ['balance'] });
+  });
+
   it('a column absent from a partial after image is unchanged, not NULL', () => {
     const A: RowImage = [undefined, undefined, 'Bergen', undefined, undefined];
     const D: RowImage = [1, 'Main St', 'Oslo', 10, null];

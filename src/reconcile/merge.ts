@@ -28,6 +28,11 @@ export interface MergeOptions {
   readonly policy?: Readonly<Record<string, ConflictPolicy>>;
   /** Related columns decided together; a column belongs to at most one group (later groups ignore repeats). */
   readonly groups?: readonly (readonly string[])[];
+  /**
+   * Columns the DR is known to have changed (its own binlog logged a change), whatever their value
+   * now: a DR change back to the base value is still a change, so A does not silently win there.
+   */
+  readonly oursChanged?: ReadonlySet<string>;
 }
 
 export interface MergeResult {
@@ -50,7 +55,7 @@ type Decision = 'same' | 'taken' | 'kept' | 'conflict';
 /** Merges A's changes from base B into the DR row D, column by column; inputs are never mutated. */
 export function threeWayMerge(base: RowImage | null, theirs: RowImage, ours: RowImage, options: MergeOptions): MergeResult {
   const { columns } = options;
-  const decisions: Decision[] = columns.map((col, i) => decide(base === null ? undefined : base[i], theirs[i], ours[i], col));
+  const decisions: Decision[] = columns.map((col, i) => decide(base === null ? undefined : base[i], theirs[i], ours[i], col, options.oursChanged?.has(col.name) === true));
   const row: RowImage = ours.slice(0, columns.length);
   const taken: string[] = [];
   const kept: string[] = [];
@@ -90,12 +95,12 @@ export function threeWayMerge(base: RowImage | null, theirs: RowImage, ours: Row
   return { row, taken: inColumnOrder(taken, columns), kept: inColumnOrder(kept, columns), conflicts: inColumnOrder(conflicts, columns) };
 }
 
-function decide(b: RowImage[number], a: RowImage[number], d: RowImage[number], col: Pick<ColumnSchema, 'dataType'>): Decision {
+function decide(b: RowImage[number], a: RowImage[number], d: RowImage[number], col: Pick<ColumnSchema, 'dataType'>, loggedOnDr: boolean): Decision {
   if (a === undefined) return b !== undefined && d !== undefined && !sameValue(b, d, col) ? 'kept' : 'same';
   if (d === undefined) return 'taken';
   if (b === undefined) return sameValue(a, d, col) ? 'same' : 'conflict';
   const aChanged = !sameValue(a, b, col);
-  const dChanged = !sameValue(d, b, col);
+  const dChanged = loggedOnDr || !sameValue(d, b, col);
   if (!aChanged) return dChanged ? 'kept' : 'same';
   if (!dChanged) return 'taken';
   return sameValue(a, d, col) ? 'kept' : 'conflict';

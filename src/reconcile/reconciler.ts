@@ -19,6 +19,7 @@ import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
 import { v7 as uuidV7 } from 'uuid';
 import type { MergePolicy, Strategy } from '../config/normalise.js';
@@ -49,6 +50,8 @@ export interface ReconcilerOptions {
   readonly rules?: RuleBook;
   /** Tables (`schema.table`) suspended by the escalation limit: every later change of them is quarantined. Read live. */
   readonly suspended?: ReadonlySet<string>;
+  /** The DR's own history since the failover (`--dr-binlog`), prepared for the window's keys; without it, identity is judged by values. */
+  readonly history?: DrHistory | null;
 }
 
 /** Quarantined source rows, so later changes that depend on them follow them into quarantine. */
@@ -119,6 +122,7 @@ export class Reconciler {
   readonly #whole: boolean;
   readonly #rules: RuleBook;
   readonly #suspended: ReadonlySet<string>;
+  readonly #history: DrHistory | null;
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
@@ -131,6 +135,7 @@ export class Reconciler {
     this.#whole = options.keepTransactionsWhole ?? true;
     this.#rules = options.rules ?? RuleBook.builtIn();
     this.#suspended = options.suspended ?? new Set();
+    this.#history = options.history ?? null;
     this.stateSet = { get: (t) => this.state(t) };
   }
 
@@ -298,13 +303,15 @@ export class Reconciler {
     const drKeyValues = image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
     const drKey = drKeyValues === null ? null : rowKey(drKeyValues);
     const movedKey = drKeyValues !== null && sourceKey !== null && rowKey(sourceKey) !== drKey ? drKeyValues : null;
-    const base = { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow: null, conflicts: [] as readonly string[], withoutHistory: true };
+    // Decided by values until the history speaks for this key (set once the change is classified).
+    let withoutHistory = true;
+    const base = { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow: null, conflicts: [] as readonly string[] };
     // Held rows are source identities: a remapped row's new key may equal another source row's id.
     const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
     const drKeys: { table: string; pk: string }[] = sourcePk === null ? [] : [{ table: qualified, pk: sourcePk }];
-    const quarantine = (cls: ChangeClass, reason: string, drRow: RowImage | null = null): Pending => ({ decision: { ...base, class: cls, outcome: 'quarantined', reason, drRow }, drKeys });
+    const quarantine = (cls: ChangeClass, reason: string, drRow: RowImage | null = null): Pending => ({ decision: { ...base, withoutHistory, class: cls, outcome: 'quarantined', reason, drRow }, drKeys });
     const done = (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra: Partial<ChangeDecision> = {}): Pending => ({
-      decision: { ...base, class: cls, outcome, reason, drRow, ...extra },
+      decision: { ...base, withoutHistory, class: cls, outcome, reason, drRow, ...extra },
       drKeys,
     });
 
@@ -338,7 +345,10 @@ export class Reconciler {
     // row at the same key is another record, not the same one changed.
     const pkIsAutoIncrement =
       (table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column) || this.#rules.tableRules(table).keyAllocation.kind === 'uuid-v7';
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
+    // The history knows DR keys: a change that follows a remap is looked up at the key it now has.
+    const history = this.#history === null || drKey === null ? null : { row: this.#history.row(qualified, drKey), complete: this.#history.complete };
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
     if (change.op === 'insert' && movedKey === null && drRowByPk !== null && pkIsAutoIncrement && drKeyValues !== null && this.#keyMap.isTarget(t.schema, t.table, drKeyValues)) {
@@ -476,7 +486,7 @@ export class Reconciler {
     const grouped = new Set(tableRules.groups.flat());
     const referencing = new Set([...table.foreignKeys.flatMap((f) => f.columns), ...table.uniqueKeys.flatMap((u) => u.columns)]);
     const base = change.op === 'insert' ? null : change.before;
-    const m = threeWayMerge(base, after, dr, { columns: table.columns, policy: sides, groups: tableRules.groups });
+    const m = threeWayMerge(base, after, dr, { columns: table.columns, policy: sides, groups: tableRules.groups, oursChanged: new Set(c.drChanged) });
     const row = withPrimaryKey(m.row, dr, state).slice();
     const notes: string[] = [];
     const conflicts = new Set(m.conflicts);
@@ -990,13 +1000,20 @@ function defaultReason(c: Classification): string {
     case 'update-unique-taken':
       return `another DR row already holds unique key ${c.uniqueKey ?? '?'}`;
     case 'update-missing':
-      return 'the DR has no row with this key (deleted on the DR, or never there)';
+      return 'the DR has no row with this key (deleted on the DR, or never there: no DR binlog to tell)';
+    case 'update-deleted-on-dr':
+      return `the DR deleted this row after the failover (${c.historyRow?.last ?? 'its binlog'})`;
+    case 'update-never-existed':
+      return "the DR never had this row: its binlog shows no delete of it since the failover";
+    case 'update-pk-reused':
+    case 'delete-pk-reused':
+      return `the DR gave this id to a record it created after the failover (${c.historyRow?.first ?? 'its binlog'}): not the row the lost change meant`;
     case 'delete-diverged':
-      return `the DR row differs from the deleted row in ${c.differsFromBefore.join(', ')}`;
+      return c.differsFromBefore.length > 0 ? `the DR row differs from the deleted row in ${c.differsFromBefore.join(', ')}` : `the DR changed this row after the failover (${c.drChanged.join(', ')}), then changed it back`;
     case 'update-diverged':
       return `the DR row differs from the before image in ${c.differsFromBefore.join(', ')}`;
     case 'insert-pk-taken':
-      return 'the DR gave its id to a different record';
+      return c.historyRow?.insertedByDr === true ? `the DR gave its id to a record it created after the failover (${c.historyRow.first})` : 'the DR gave its id to a different record';
     case 'insert-pk-same-record':
       return `same record changed on the DR since, in ${c.differsFromAfter.join(', ')}`;
     default:

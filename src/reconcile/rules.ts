@@ -10,6 +10,7 @@
 import { BUILT_IN_DEFAULTS, type CascadeGuard, type KeyAllocation, type NormalisedConfig, type NormalisedTableRule, type Strategy } from '../config/normalise.js';
 import type { ConflictClass } from '../config/schema.js';
 import type { TableSchema } from '../model/table-schema.js';
+import { UPDATE_MISSING_CLASSES } from './classify.js';
 
 /** A strategy and where it came from. */
 export interface Rule {
@@ -81,13 +82,18 @@ export class RuleBook {
 
   /** The strategy for `klass` on `table`, and the path that chose it. */
   forClass(table: TableSchema, klass: ConflictClass): Rule {
+    // The history's split of update-missing: a rule written for update-missing covers both parts.
+    const classes: readonly ConflictClass[] = (UPDATE_MISSING_CLASSES as readonly string[]).includes(klass) ? [klass, 'update-missing'] : [klass];
     const t = this.tableRules(table).rule;
-    const own = t?.onConflict[klass];
-    if (t !== null && own !== undefined) return { strategy: own, path: `tables.${JSON.stringify(t.pattern)}.onConflict.${klass}` };
-    const global = this.config.defaults[klass];
-    const builtIn = BUILT_IN_DEFAULTS[klass];
-    if (JSON.stringify(global) !== JSON.stringify(builtIn)) return { strategy: global, path: `defaults.onConflict.${klass}` };
-    return { strategy: builtIn, path: `built-in.${klass}` };
+    for (const k of classes) {
+      const own = t?.onConflict[k];
+      if (t !== null && own !== undefined) return { strategy: own, path: `tables.${JSON.stringify(t.pattern)}.onConflict.${k}` };
+    }
+    for (const k of classes) {
+      const global = this.config.defaults[k];
+      if (JSON.stringify(global) !== JSON.stringify(BUILT_IN_DEFAULTS[k])) return { strategy: global, path: `defaults.onConflict.${k}` };
+    }
+    return { strategy: BUILT_IN_DEFAULTS[klass], path: `built-in.${klass}` };
   }
 
   /** Columns left out of every comparison (`ignoreColumns`: e.g. ON UPDATE CURRENT_TIMESTAMP columns). */
