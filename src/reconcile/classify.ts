@@ -111,8 +111,8 @@ export function classifyChange(input: ClassifyInput): Classification {
 function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
   const { schema, drRowByPk } = input;
   const notLogged = unlogged(schema, after);
+  const h = schema.primaryKey === null ? NO_HISTORY : known(input);
   if (schema.primaryKey !== null && drRowByPk !== null) {
-    const h = known(input);
     const differsFromAfter = differing(schema, after, drRowByPk, input.ignore);
     if (differsFromAfter.length === 0) return result('already-applied', { drRow: drRowByPk, notLogged, ...h.facts });
     if (h.known) {
@@ -124,8 +124,8 @@ function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
     return result(cls, { drRow: drRowByPk, differsFromAfter, notLogged });
   }
   const holder = uniqueHolder(input, after, null, schema.uniqueKeys);
-  if (holder !== null) return result('insert-unique-taken', { ...holder, notLogged });
-  return result('clean', { notLogged });
+  if (holder !== null) return result('insert-unique-taken', { ...holder, notLogged, ...h.facts });
+  return result('clean', { notLogged, ...h.facts });
 }
 
 function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage): Classification {

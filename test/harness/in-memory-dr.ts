@@ -18,6 +18,7 @@ import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
 import type { Transaction } from '../../src/binlog/transaction.js';
 import { EngineError } from '../../src/errors.js';
 import { addLogicalReferences, createSchemaCatalog, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
+import type { DrHistory } from '../../src/model/dr-history.js';
 import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/reconcile/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
@@ -343,6 +344,8 @@ export interface RunOptions {
    * never reached.
    */
   readonly scanned?: readonly Transaction[];
+  /** The DR's own history since the failover (held in memory: nothing to prepare). */
+  readonly history?: DrHistory | null;
 }
 
 export interface RunResult {
@@ -364,7 +367,7 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
   const catalog = dr.catalog();
   const keyMap = options.keyMap ?? new KeyMap();
   const quarantine = options.quarantine ?? new QuarantineIndex();
-  const r = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: options.keepTransactionsWhole, rules: options.rules });
+  const r = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: options.keepTransactionsWhole, rules: options.rules, history: options.history ?? null });
   // lost-range-scan.ts: per table, the largest integer each column is given by an insert of the range.
   const maxInserted = new Map<string, Map<number, bigint>>();
   for (const tx of options.scanned ?? transactions) {

@@ -96,7 +96,11 @@ export type Cmd =
   | { readonly k: 'moveOrder'; readonly order: number; readonly customer: number }
   | { readonly k: 'delNote'; readonly note: number }
   | { readonly k: 'delOrder'; readonly order: number }
-  | { readonly k: 'delCustomer'; readonly customer: number };
+  | { readonly k: 'delCustomer'; readonly customer: number }
+  // The DR's own only (drCommandArbitrary): delete a customer and give its id to a new record, and
+  // change a name and change it back (what only the DR's binlog can tell).
+  | { readonly k: 'reuseCustomer'; readonly customer: number; readonly email: number; readonly variant: number }
+  | { readonly k: 'bounceName'; readonly customer: number; readonly name: number };
 
 export interface IncidentSpec {
   /** Customers 1..n with emails ann@x, bob@x, … */
@@ -120,6 +124,10 @@ export interface Incident {
   readonly primary: InMemoryDr;
   /** The lost history as the binlog holds it (transactions that changed no row are not logged). */
   readonly lost: Transaction[];
+  /** The DR's own history as its binlog holds it: one transaction per command, server id 2, no GTID. */
+  readonly drLog: Transaction[];
+  /** Rows (`table#id`) whose current record the DR created after the failover. */
+  readonly drCreated: ReadonlySet<string>;
 }
 
 const NAMES = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal'];
@@ -217,9 +225,34 @@ class Application {
         if (c !== null && !db.rows(ORDERS).some((o) => o[1] === c[0])) this.#delete(CUSTOMERS, c, out);
         break;
       }
+      case 'reuseCustomer': {
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        const e = email(side, this.#disjoint, cmd.email, cmd.variant);
+        if (c === null || db.rows(ORDERS).some((o) => o[1] === c[0])) break;
+        const holder = db.holder(CUSTOMERS, 'uk_email', [e]);
+        if (holder !== null && holder[0] !== c[0]) break;
+        this.#delete(CUSTOMERS, c, out);
+        // Another person who happens to share the old record's name: only the email tells them apart.
+        const row: RowImage = [c[0], e, c[2] as string];
+        db.insert(CUSTOMERS, row);
+        this.created.add(`${CUSTOMERS}#${String(row[0])}`);
+        out.push(this.#change('insert', CUSTOMERS, null, row));
+        break;
+      }
+      case 'bounceName': {
+        const c = this.#pick(CUSTOMERS, cmd.customer);
+        const name = personName(side, cmd.name);
+        if (c === null || c[2] === name) break;
+        this.#update(CUSTOMERS, c, { name }, out);
+        this.#update(CUSTOMERS, db.row(CUSTOMERS, [c[0] as number]) as RowImage, { name: c[2] as string }, out);
+        break;
+      }
     }
     return out;
   }
+
+  /** Rows (`table#id`) this side inserted (and still holds, as far as `delete` keeps it). */
+  readonly created = new Set<string>();
 
   #pick(table: string, n: number): RowImage | null {
     const rows = this.#db.rows(table).filter((r) => this.#owned === null || this.#owned.has(`${table}#${String(r[0])}`));
@@ -229,6 +262,7 @@ class Application {
   #insert(table: string, make: (id: number) => RowImage, out: RowChange[]): void {
     const row = make(this.#db.allocate(table));
     this.#db.insert(table, row);
+    this.created.add(`${table}#${String(row[0])}`);
     this.#owned?.add(`${table}#${String(row[0])}`);
     out.push(this.#change('insert', table, null, row));
   }
@@ -239,6 +273,7 @@ class Application {
   }
 
   #delete(table: string, row: RowImage, out: RowChange[]): void {
+    this.created.delete(`${table}#${String(row[0])}`);
     out.push(this.#change('delete', table, this.#db.delete(table, [row[0] as number]), null));
   }
 
@@ -307,8 +342,12 @@ export function buildIncident(spec: IncidentSpec): Incident {
   const dr = base.clone();
   if (spec.disjoint) for (const t of [CUSTOMERS, ORDERS, NOTES]) dr.setAutoIncrement(t, dr.autoIncrementNext(t) + 100n);
   const drApp = new Application(dr, 'dr', spec.disjoint, drOwned);
-  for (const c of spec.dr) drApp.run(c);
-  return { spec, base, dr, primary, lost };
+  const drLog: Transaction[] = [];
+  for (const c of spec.dr) {
+    const changes = drApp.run(c);
+    if (changes.length > 0) drLog.push({ ...transaction(drLog.length + 1, changes), gtid: null, serverId: 2, file: 'dr-bin.000001' });
+  }
+  return { spec, base, dr, primary, lost, drLog, drCreated: drApp.created };
 }
 
 const pick = fc.nat({ max: 7 });
@@ -327,14 +366,24 @@ export const commandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('delCustomer' as const), customer: pick }) },
 );
 
-/** Incident specs; `disjoint` makes the DR's history share no row or key with the lost one. */
-export function incidentArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number } = {}): fc.Arbitrary<IncidentSpec> {
+/** The DR's own commands with what only its binlog tells apart: an id given to a new record, a change undone. */
+export const drCommandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
+  { weight: 8, arbitrary: commandArbitrary },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('reuseCustomer' as const), customer: pick, email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('bounceName' as const), customer: pick, name: pick }) },
+);
+
+/**
+ * Incident specs; `disjoint` makes the DR's history share no row or key with the lost one; `reuse`
+ * lets the DR give ids to new records and undo changes (drCommandArbitrary).
+ */
+export function incidentArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number; readonly reuse?: boolean } = {}): fc.Arbitrary<IncidentSpec> {
   return fc.record({
     baseCustomers: fc.integer({ min: 1, max: 4 }),
     baseOrders: fc.array(fc.record({ customer: pick, total: fc.nat({ max: 98 }) }), { maxLength: 4 }),
     baseNotes: fc.array(fc.record({ order: pick, body: pick }), { maxLength: 3 }),
     lost: fc.array(fc.array(commandArbitrary, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: options.maxTransactions ?? 6 }),
-    dr: fc.array(commandArbitrary, { maxLength: 6 }),
+    dr: fc.array(options.reuse === true ? drCommandArbitrary : commandArbitrary, { maxLength: 6 }),
     disjoint: fc.constant(options.disjoint ?? false),
   });
 }
