@@ -50,3 +50,29 @@ export async function schemaExists(session: SqlSession, name: string): Promise<b
   const { rows } = await session.query('SELECT 1 AS x FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name]);
   return rows.length > 0;
 }
+
+/** MySQL's @@server_uuid (the origin of the DR's own GTIDs); null on MariaDB, which has none. */
+export async function readServerUuid(session: SqlSession): Promise<string | null> {
+  const { rows } = await session.query("SHOW GLOBAL VARIABLES LIKE 'server_uuid'");
+  const v = rows[0]?.['Value'];
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/**
+ * Where the DR's own binlog ends now (SHOW MASTER STATUS; MySQL 8.4 calls it SHOW BINARY LOG
+ * STATUS), or null when binary logging is off or the account may not ask: a history read from
+ * files is complete only when it reaches this point.
+ */
+export async function readBinlogEnd(session: SqlSession): Promise<{ readonly file: string; readonly pos: number } | null> {
+  for (const sql of ['SHOW MASTER STATUS', 'SHOW BINARY LOG STATUS']) {
+    try {
+      const { rows } = await session.query(sql);
+      const row = rows[0];
+      if (row === undefined) return null;
+      return { file: String(row['File']), pos: Number(row['Position']) };
+    } catch {
+      // The other spelling, or no privilege (BINLOG MONITOR / REPLICATION CLIENT): unknown end.
+    }
+  }
+  return null;
+}

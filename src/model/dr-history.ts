@@ -63,12 +63,48 @@ export interface DrHistory {
    * current position): keys the history does not know are then judged by values, not as untouched.
    */
   readonly complete: boolean;
-  /** Brings the entries of these keys (`schema.table` → row keys from model/row-key.ts `rowKey`) into memory. */
-  prepare(keys: ReadonlyMap<string, ReadonlySet<string>>): Promise<void>;
-  /** What the DR did to the record at `pk` (a `rowKey` of the primary-key values) of `table`; undefined when it did nothing. Only prepared keys are answered. */
+  /**
+   * Tables whose history is not kept, with the reason (not in the DR's schema, no primary key, or
+   * row images whose columns could not be matched to the DR's schema): `row()` answers undefined
+   * for them, and their keys are to be judged by values, as when `complete` is false.
+   */
+  readonly untracked: ReadonlyMap<string, string>;
+  /**
+   * Brings the entries of these keys (`schema.table` → row keys from model/row-key.ts `rowKey`) into
+   * memory, and of these unique values (`schema.table` → unique key name → folded index keys) when
+   * given. Entries held in memory from the start need no preparing.
+   */
+  prepare(keys: ReadonlyMap<string, ReadonlySet<string>>, uniques?: ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<string>>>): Promise<void>;
+  /**
+   * What the DR did to the record at `pk` (a `rowKey` of the primary-key values) of `table`; undefined
+   * when it did nothing. A key whose entry went to the spill and was not prepared throws
+   * DR_HISTORY_NOT_PREPARED (a bug in the caller's key collection), never a guess.
+   */
   row(table: string, pk: string): RowHistory | undefined;
-  /** The DR transaction that inserted this unique value after the failover (`uniqueKey` = index name, `folded` = the index key as TableState folds it), if any. */
+  /**
+   * The DR transaction that last inserted this unique value after the failover (`uniqueKey` = index
+   * name, `folded` = the index key as TableState folds it), if any; unprepared spilled values throw as `row()` does.
+   */
   uniqueInserted(table: string, uniqueKey: string, folded: string): HistoryAt | undefined;
   /** Removes spill files, if any. */
+  close(): Promise<void>;
+}
+
+/** `--failover-at`: the last transaction received from the primary, the first position, or the first time of the DR's own writes. */
+export type FailoverAt =
+  | { readonly kind: 'gtid'; readonly gtid: string }
+  | { readonly kind: 'position'; readonly file: string; readonly pos: number }
+  | { readonly kind: 'time'; readonly seconds: number };
+
+/**
+ * Where a history too large for memory keeps its per-key records: lines appended to hash
+ * partitions and read back whole, in the order appended. Synchronous appends, because the
+ * history is built synchronously; an implementation buffers its writes.
+ */
+export interface HistorySpill {
+  append(partition: number, line: string): void;
+  /** Every line appended to `partition`, in order. */
+  read(partition: number): Promise<string[]>;
+  /** Removes whatever the spill stored. */
   close(): Promise<void>;
 }

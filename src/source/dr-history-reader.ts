@@ -1,0 +1,321 @@
+/**
+ * Reads the DR's own binlog (`--dr-binlog FILE…` or `--dr-source URL`) into its history since the
+ * failover (model/dr-history.ts). The history itself is folded by a builder the caller hands in
+ * (reconcile/dr-history-builder.ts satisfies `DrHistoryFeed`): src/source reads, reconcile decides.
+ *
+ * Before anything is folded, the files are checked to be what the DR wrote: a relay log (what the
+ * DR received) or the primary's binlog given by mistake would make a history that says the DR
+ * did nothing, so both are refused with the file named.
+ */
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { BinlogEvent } from '../binlog/event.js';
+import { EventType } from '../binlog/event-types.js';
+import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { gtidText, type Transaction } from '../binlog/transaction.js';
+import type { DecoderOptions } from '../binlog/decoder.js';
+import { EngineError } from '../errors.js';
+import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
+import { resolveBinlogFiles } from './binlog-files.js';
+import { readLiveTransactions, type ControlSession, type LiveTarget } from './live-source.js';
+import { readTransactions, type ReadBatch } from './read-transactions.js';
+
+/** Stable codes of DR-history input failures (the user gave the wrong files or option: exit 2). */
+export const DrHistorySourceErrorCode = {
+  /** A file given as the DR's binlog was not written by the DR (the primary's binlog, say). */
+  NotTheDr: 'DR_HISTORY_NOT_THE_DR',
+  /** A relay log given as the DR's binlog: it holds what the DR received, not what it wrote. */
+  RelayLog: 'DR_HISTORY_RELAY_LOG',
+  /** Neither files nor a live source given. */
+  NoInput: 'DR_HISTORY_NO_INPUT',
+} as const;
+export type DrHistorySourceErrorCode = (typeof DrHistorySourceErrorCode)[keyof typeof DrHistorySourceErrorCode];
+
+export class DrHistorySourceError extends EngineError {}
+
+/** What the reader needs of the history builder: reconcile's DrHistoryBuilder, seen through a port. */
+export interface DrHistoryFeed {
+  /** Whether the DR wrote this transaction itself. */
+  isOwn(tx: Transaction): boolean;
+  add(tx: Transaction): void;
+  /** A hole in what was read: the history cannot be complete. */
+  noteGap(message: string): void;
+  /** The first binlog read shows the DR had written before it: a hole, unless the failover point lies after it. */
+  noteEarlierOwnWrites(file: string, gtids: string): void;
+  finish(options: { readonly complete: boolean }): DrHistory;
+}
+
+/** The DR's binlog end at the time of the run (SHOW MASTER STATUS), for `complete`. */
+export interface DrBinlogEnd {
+  readonly file: string;
+  readonly pos: number;
+}
+
+export interface ReadDrHistoryOptions {
+  /** `--dr-binlog`: binlog files or `.index` files, in order. */
+  readonly files?: readonly string[];
+  /** `--dr-source`: the live DR, read from its first binlog (or `start`) to its end at the start of the read. */
+  readonly live?: {
+    readonly target: LiveTarget;
+    readonly control: ControlSession;
+    readonly start?: { readonly file?: string; readonly position?: number };
+    readonly serverId?: number;
+    readonly connectTimeoutMs?: number;
+  };
+  /** The DR's identity (the same the builder was given): the files are checked against it. */
+  readonly own: { readonly serverId: number; readonly serverUuid: string | null };
+  /** The DR's current binlog end, or null when unknown: files that reach it make a complete history. */
+  readonly drEnd: DrBinlogEnd | null;
+  /** Builds the history over the spill this reader provides (temporary files, removed by the history's close()). */
+  readonly createBuilder: (spill: HistorySpill) => DrHistoryFeed;
+  readonly schemaHints?: DecoderOptions['schemaHints'];
+  /** Where spill files go (default os.tmpdir()). */
+  readonly tempDir?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Per file read: what the DR-ness check looks at. */
+interface FileSeen {
+  readonly name: string;
+  fdeServerId: number | null;
+  transactions: number;
+  own: number;
+  readonly serverIds: Set<number>;
+  readonly gtids: string[];
+}
+
+/**
+ * Reads the DR's binlog and folds it into its history. Files are checked first (relay log, not the
+ * DR's); a live read stops at the server's end when it started and is complete by construction.
+ */
+export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHistory> {
+  const spill = new TempFileSpill(options.tempDir ?? tmpdir());
+  let feed: DrHistoryFeed;
+  try {
+    feed = options.createBuilder(spill);
+    const files = options.files ?? [];
+    if (files.length > 0) {
+      const resolved = await resolveBinlogFiles(files);
+      for (const f of resolved) await refuseRelayLog(f.path);
+      const last = await consume(readTransactions(resolved, { annotations: false, keepEvents: true, schemaHints: options.schemaHints, signal: options.signal }), feed, options);
+      const end = options.drEnd;
+      const complete = end !== null && last !== null && basename(last.file) === end.file && last.position >= end.pos;
+      return feed.finish({ complete });
+    }
+    const live = options.live;
+    if (live === undefined) throw new DrHistorySourceError(DrHistorySourceErrorCode.NoInput, "the DR's history needs --dr-binlog FILE… or --dr-source URL", { option: '--dr-binlog' });
+    await consume(
+      readLiveTransactions(live.target, {
+        control: live.control,
+        start: live.start,
+        serverId: live.serverId,
+        connectTimeoutMs: live.connectTimeoutMs,
+        annotations: false,
+        keepEvents: true,
+        schemaHints: options.schemaHints,
+        signal: options.signal,
+      }),
+      feed,
+      options,
+    );
+    return feed.finish({ complete: true });
+  } catch (e) {
+    await spill.close();
+    throw e;
+  }
+}
+
+/** Feeds every transaction; checks each file as it ends; returns where the read ended. */
+async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, options: ReadDrHistoryOptions): Promise<{ file: string; position: number } | null> {
+  let current: FileSeen | null = null;
+  // GTID_LIST / PREVIOUS_GTIDS open a file: those of the first file read tell what the DR wrote before it.
+  let firstFile: string | null = null;
+  let last: { file: string; position: number } | null = null;
+  const seen = (file: string): FileSeen => {
+    const name = basename(file);
+    if (current?.name !== name) {
+      if (current !== null) refuseNotTheDr(current, options.own);
+      current = { name, fdeServerId: null, transactions: 0, own: 0, serverIds: new Set(), gtids: [] };
+    }
+    return current;
+  };
+  for await (const batch of batches) {
+    for (const w of batch.warnings) if (w.code === 'ROTATE_MISMATCH') feed.noteGap(w.message);
+    for (const e of batch.events) {
+      if (e.kind === 'format-description' && e.header.offset === 4) {
+        // The live stream names files by ROTATE before their FDE: the batch's file is the one the FDE opens.
+        seen(batch.file).fdeServerId = e.header.serverId;
+      }
+      firstFile ??= basename(batch.file);
+      if (firstFile === basename(batch.file)) {
+        const earlier = earlierOwnWrites(e, options.own);
+        if (earlier !== null) feed.noteEarlierOwnWrites(basename(batch.file), earlier);
+      }
+    }
+    for (const item of batch.items) {
+      if (item.kind !== 'transaction') continue;
+      const tx = item.tx;
+      const f = seen(tx.file);
+      f.transactions++;
+      if (feed.isOwn(tx)) f.own++;
+      f.serverIds.add(tx.serverId);
+      if (tx.gtid !== null && f.gtids.length < 3) f.gtids.push(gtidText(tx.gtid));
+      feed.add(tx);
+    }
+    last = { file: batch.file, position: batch.position };
+  }
+  if (current !== null) refuseNotTheDr(current, options.own);
+  return last;
+}
+
+/** The DR's own GTIDs in the binlog state a file starts with (MariaDB GTID_LIST, MySQL PREVIOUS_GTIDS), or null. */
+function earlierOwnWrites(e: BinlogEvent, own: ReadDrHistoryOptions['own']): string | null {
+  if (e.kind === 'gtid-list') {
+    const mine = e.gtids.filter((g) => g.serverId === own.serverId).map((g) => `${g.domainId}-${g.serverId}-${g.seqNo}`);
+    return mine.length > 0 ? mine.join(',') : null;
+  }
+  if (e.kind === 'previous-gtids' && own.serverUuid !== null) {
+    const uuid = own.serverUuid.toLowerCase();
+    const mine = e.sets.filter((s) => s.uuid.toLowerCase() === uuid && s.intervals.length > 0);
+    return mine.length > 0 ? mine.map((s) => `${s.uuid}${s.tag === null ? '' : `:${s.tag}`}:${s.intervals.map((i) => `${i.start}-${i.end - 1n}`).join(':')}`).join(',') : null;
+  }
+  return null;
+}
+
+/** A relay log's own FORMAT_DESCRIPTION carries LOG_EVENT_RELAY_LOG_F (MariaDB and MySQL log.cc / binlog.cc). */
+async function refuseRelayLog(path: string): Promise<void> {
+  const head = Buffer.alloc(BINLOG_MAGIC.length + HEADER_LENGTH);
+  const handle = await open(path, 'r');
+  let n: number;
+  try {
+    ({ bytesRead: n } = await handle.read(head, 0, head.length, 0));
+  } finally {
+    await handle.close();
+  }
+  // Not a binlog at all: the reader reports that with its own error.
+  if (n < head.length || !head.subarray(0, 4).equals(BINLOG_MAGIC)) return;
+  const typeCode = head[4 + 4]!;
+  const flags = head.readUInt16LE(4 + 17);
+  if (typeCode === EventType.FORMAT_DESCRIPTION && (flags & LOG_EVENT_RELAY_LOG_F) !== 0) {
+    throw new DrHistorySourceError(
+      DrHistorySourceErrorCode.RelayLog,
+      `${path} is a relay log (its format description is flagged as one): it holds what the DR received, not what it wrote; give the DR's own binlog (log_bin) as --dr-binlog`,
+      { file: path, option: '--dr-binlog' },
+    );
+  }
+}
+
+function refuseNotTheDr(f: FileSeen, own: ReadDrHistoryOptions['own']): void {
+  if (f.transactions === 0 || f.own > 0 || f.fdeServerId === own.serverId) return;
+  const ids = [...new Set([...(f.fdeServerId === null ? [] : [f.fdeServerId]), ...f.serverIds])].sort((a, b) => a - b).map(String);
+  const gtids = f.gtids.length > 0 ? ` (GTIDs ${f.gtids.join(', ')}${f.transactions > f.gtids.length ? ', …' : ''})` : '';
+  throw new DrHistorySourceError(
+    DrHistorySourceErrorCode.NotTheDr,
+    `${f.name} was not written by the DR: its format description and its ${f.transactions} transactions${gtids} carry server id(s) ${ids.join(', ')}, the DR's is ${own.serverId}${own.serverUuid === null ? '' : ` (server_uuid ${own.serverUuid})`}: was the primary's binlog given as --dr-binlog?`,
+    { file: f.name, serverIds: ids, option: '--dr-binlog' },
+  );
+}
+
+/**
+ * `--failover-at GTID|FILE:POS|TIME`: a MariaDB (`0-1-12`) or MySQL (`uuid[:tag]:gno`) GTID, a
+ * binlog position, or a UTC time `YYYY-MM-DD HH:MM[:SS]`. A bare date is refused as ambiguous with
+ * a MariaDB GTID.
+ */
+export function parseFailoverAt(text: string): FailoverAt {
+  const t = text.trim();
+  const bad = (why: string): never => {
+    throw new EngineError('BAD_OPTION', `--failover-at: ${why}, got "${text}"`, { option: '--failover-at' });
+  };
+  if (/^\d{4}-\d{2}-\d{2}$/.test(t)) bad('a date alone is ambiguous (it reads as a MariaDB GTID too): give a time as "YYYY-MM-DD HH:MM:SS" (UTC), or write a GTID without leading zeros');
+  const time = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?Z?$/.exec(t);
+  if (time) {
+    // As pipeline/transaction-filter.ts parseUtcDateTime reads --since (src/source may not import pipeline).
+    const [y, mo, d, h, mi, s] = time.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+    const check = new Date(ms);
+    if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) bad('not a valid date and time');
+    return { kind: 'time', seconds: ms / 1000 };
+  }
+  if (/^\d{4}-\d{2}-\d{2}[ T]/.test(t)) bad('expected a UTC time as "YYYY-MM-DD HH:MM:SS"');
+  const mariadb = /^(\d+)-(\d+)-(\d+)$/.exec(t);
+  if (mariadb) {
+    const [domain, server, seq] = [BigInt(mariadb[1]!), BigInt(mariadb[2]!), BigInt(mariadb[3]!)];
+    if (domain > 0xffffffffn || server > 0xffffffffn || seq > 0xffffffffffffffffn) bad('a MariaDB GTID is DOMAIN-SERVER-SEQ with 32-bit domain and server ids and a 64-bit sequence number');
+    return { kind: 'gtid', gtid: `${domain}-${server}-${seq}` };
+  }
+  const mysql = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?::([a-z_][a-z0-9_]{0,31}))?:(\d+)$/i.exec(t);
+  if (mysql) return { kind: 'gtid', gtid: `${mysql[1]!.toLowerCase()}${mysql[2] === undefined ? '' : `:${mysql[2].toLowerCase()}`}:${BigInt(mysql[3]!)}` };
+  const position = /^(.+):(\d+)$/.exec(t);
+  if (position) {
+    const pos = Number(position[2]);
+    if (!Number.isSafeInteger(pos) || pos < 4) bad('a binlog position is at least 4');
+    return { kind: 'position', file: basename(position[1]!), pos };
+  }
+  return bad('expected a GTID (0-1-12, or uuid:n), a binlog position FILE:POS (dr-bin.000001:6125) or a UTC time "YYYY-MM-DD HH:MM:SS"');
+}
+
+/** Bytes buffered per partition before they are appended to its file (256 partitions: at most 4 MiB pending). */
+const FLUSH_BYTES = 16 * 1024;
+
+/**
+ * The spill as temporary files, one per partition, in a directory made on first use under the
+ * system's temporary folder and removed by close(). Appends are buffered and written
+ * synchronously, because the history is built synchronously.
+ */
+export class TempFileSpill implements HistorySpill {
+  readonly #parent: string;
+  #dir: string | null = null;
+  readonly #pending = new Map<number, { lines: string[]; bytes: number }>();
+
+  constructor(parent: string) {
+    this.#parent = parent;
+  }
+
+  /** The directory holding the partitions, once something was spilled. */
+  get directory(): string | null {
+    return this.#dir;
+  }
+
+  append(partition: number, line: string): void {
+    let p = this.#pending.get(partition);
+    if (p === undefined) this.#pending.set(partition, (p = { lines: [], bytes: 0 }));
+    p.lines.push(line);
+    p.bytes += line.length + 1;
+    if (p.bytes >= FLUSH_BYTES) this.#flush(partition);
+  }
+
+  #path(partition: number): string {
+    this.#dir ??= mkdtempSync(join(this.#parent, 'salvage-dr-history-'));
+    return join(this.#dir, `p${partition}.jsonl`);
+  }
+
+  #flush(partition: number): void {
+    const p = this.#pending.get(partition);
+    if (p === undefined || p.lines.length === 0) return;
+    appendFileSync(this.#path(partition), p.lines.join('\n') + '\n');
+    this.#pending.delete(partition);
+  }
+
+  async read(partition: number): Promise<string[]> {
+    this.#flush(partition);
+    if (this.#dir === null) return [];
+    let text: string;
+    try {
+      text = await readFile(join(this.#dir, `p${partition}.jsonl`), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const lines = text.split('\n');
+    lines.pop();
+    return lines;
+  }
+
+  async close(): Promise<void> {
+    this.#pending.clear();
+    if (this.#dir !== null) rmSync(this.#dir, { recursive: true, force: true });
+    this.#dir = null;
+  }
+}
