@@ -9,18 +9,22 @@ import type { Transaction as BinlogTransaction } from './binlog/transaction.js';
 export * from './binlog/index.js';
 export { readTransactions, type ReadOptions, type ReadBatch } from './source/read-transactions.js';
 export { resolveBinlogFiles, SourceError, SourceErrorCode, type BinlogFile } from './source/binlog-files.js';
-export { readLiveTransactions, LiveSourceError, LiveSourceErrorCode, type LiveSourceOptions, type LiveTarget, type ControlSession } from './source/live-source.js';
+export { readLiveTransactions, LiveSourceError, LiveSourceErrorCode, type LiveSourceOptions, type LiveTarget, type LiveTls, type ControlSession } from './source/live-source.js';
 export { inspectBinlogs, InspectStats, type InspectOptions, type InspectItem } from './pipeline/inspect.js';
 export { TransactionFilter, type TransactionFilterOptions } from './pipeline/transaction-filter.js';
 export { GtidSet, GtidSetError } from './model/gtid-set.js';
 export { parseConnectionUrl, type ConnectionTarget } from './db/connection-url.js';
+export { tlsSocketOptions, TLS_MODES, type TlsMode, type TlsSettings, type TlsSocketOptions } from './db/tls.js';
 
 // ---- the reconcile engine ---------------------------------------------------------------------
 
 
 export { SalvageError, SalvageErrorCode, type SalvageOptions, type SalvageProgress, type SalvageReport, type TransactionPoint } from './pipeline/salvage.js';
 export { SchemaDriftError, SchemaDriftErrorCode } from './pipeline/schema-drift.js';
-export type { ChangeClass, ChangeDecision, Outcome, WriteOp, TransactionResult } from './reconcile/decision.js';
+export { InputError, InputErrorCode } from './source/input-checks.js';
+export type { DamagedEntry } from './pipeline/checked-input.js';
+export type { ChangeClass, ChangeDecision, Outcome, WriteOp, TransactionResult, ArchiveNote } from './reconcile/decision.js';
+export { CustomStrategyErrorCode, type CustomStrategy, type CustomStrategies, type CustomStrategyContext, type CustomDecision, type CanonicalRow } from './reconcile/custom-strategy.js';
 export type { StartRule, DrGtidState, BinlogPosition } from './reconcile/lost-transactions.js';
 export type { LedgerLine } from './sink/ledger-entry.js';
 export type { LogicalReferences, SchemaCatalog, TableSchema, ColumnSchema } from './model/table-schema.js';

@@ -15,10 +15,19 @@ export class ShortReadError extends Error {
   }
 }
 
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+
 export class ByteReader {
   buf: Buffer;
   pos: number;
   end: number;
+  /**
+   * A DataView over `buf`, made on first use per buffer: its reads compile to plain loads, where
+   * Buffer#readInt32LE and friends validate their argument and BigInt reads build the value from
+   * four BigInts (a third of the cost of a BIGINT column in the profile of the bench binlog).
+   */
+  #view: DataView = EMPTY_VIEW;
+  #viewOf: Buffer | null = null;
 
   constructor(buf: Buffer = Buffer.alloc(0), start = 0, end = buf.length) {
     this.buf = buf;
@@ -38,6 +47,15 @@ export class ByteReader {
     return this.end - this.pos;
   }
 
+  /** The DataView over the current buffer (same indexes as `buf`). */
+  get view(): DataView {
+    if (this.#viewOf !== this.buf) {
+      this.#view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+      this.#viewOf = this.buf;
+    }
+    return this.#view;
+  }
+
   need(n: number): void {
     if (this.pos + n > this.end) throw new ShortReadError(n, this.end - this.pos);
   }
@@ -54,21 +72,23 @@ export class ByteReader {
 
   i8(): number {
     this.need(1);
-    return this.buf.readInt8(this.pos++);
+    return (this.buf[this.pos++]! << 24) >> 24;
   }
 
   u16le(): number {
     this.need(2);
-    const v = this.buf.readUInt16LE(this.pos);
+    const b = this.buf;
+    const p = this.pos;
     this.pos += 2;
-    return v;
+    return b[p]! | (b[p + 1]! << 8);
   }
 
   i16le(): number {
     this.need(2);
-    const v = this.buf.readInt16LE(this.pos);
+    const b = this.buf;
+    const p = this.pos;
     this.pos += 2;
-    return v;
+    return ((b[p]! | (b[p + 1]! << 8)) << 16) >> 16;
   }
 
   u24le(): number {
@@ -86,14 +106,14 @@ export class ByteReader {
 
   u32le(): number {
     this.need(4);
-    const v = this.buf.readUInt32LE(this.pos);
+    const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
   }
 
   i32le(): number {
     this.need(4);
-    const v = this.buf.readInt32LE(this.pos);
+    const v = this.view.getInt32(this.pos, true);
     this.pos += 4;
     return v;
   }
@@ -108,44 +128,52 @@ export class ByteReader {
 
   u64le(): bigint {
     this.need(8);
-    const v = this.buf.readBigUInt64LE(this.pos);
+    const v = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
     return v;
   }
 
   i64le(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64LE(this.pos);
+    const v = this.view.getBigInt64(this.pos, true);
     this.pos += 8;
     return v;
   }
 
   /** Little-endian unsigned of 1..6 bytes as a number. */
   uintLE(width: number): number {
+    if (width < 1 || width > 6) throw new RangeError(`uintLE of ${width} bytes (1 to 6)`);
     this.need(width);
-    const v = this.buf.readUIntLE(this.pos, width);
-    this.pos += width;
+    const b = this.buf;
+    const start = this.pos;
+    let v = 0;
+    for (let p = start + width - 1; p >= start; p--) v = v * 256 + b[p]!;
+    this.pos = start + width;
     return v;
   }
 
   /** Big-endian unsigned of 1..6 bytes as a number (DECIMAL, DATETIME2 and friends are big-endian). */
   uintBE(width: number): number {
+    if (width < 1 || width > 6) throw new RangeError(`uintBE of ${width} bytes (1 to 6)`);
     this.need(width);
-    const v = this.buf.readUIntBE(this.pos, width);
-    this.pos += width;
+    const b = this.buf;
+    const end = this.pos + width;
+    let v = 0;
+    for (let p = this.pos; p < end; p++) v = v * 256 + b[p]!;
+    this.pos = end;
     return v;
   }
 
   f32le(): number {
     this.need(4);
-    const v = this.buf.readFloatLE(this.pos);
+    const v = this.view.getFloat32(this.pos, true);
     this.pos += 4;
     return v;
   }
 
   f64le(): number {
     this.need(8);
-    const v = this.buf.readDoubleLE(this.pos);
+    const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
   }

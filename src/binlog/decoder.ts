@@ -6,7 +6,7 @@
  */
 import { BinlogError, BinlogErrorCode, type ErrorDetails } from '../errors.js';
 import { ByteReader, ShortReadError } from './byte-reader.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Range } from './crc32.js';
 import { EventType, eventTypeName } from './event-types.js';
 import { ChecksumAlgorithm, type BinlogEvent, type DecodeWarning, type FormatDescription, type TableMap } from './event.js';
 import {
@@ -27,7 +27,7 @@ import { decodeQuery } from './events/query-event.js';
 import { decodeRows, rowsKind } from './events/rows-event.js';
 import { decodeTableMap, type SchemaHints } from './events/table-map.js';
 import { readTransactionPayload } from './events/transaction-payload.js';
-import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_BINLOG_IN_USE_F, readHeader, type EventHeader } from './header.js';
+import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_BINLOG_IN_USE_F, readHeader, u32At, type EventHeader } from './header.js';
 
 export interface DecoderOptions {
   /** Named in errors and warnings. */
@@ -48,6 +48,13 @@ export interface DecoderOptions {
   readonly maxEventSize?: number;
   /** Format description to assume before one is read (a stream joined mid-file). */
   readonly formatDescription?: FormatDescription;
+  /**
+   * A damaged event: `throw` (default) stops at it; `skip` passes over it when the boundary after
+   * it can be trusted — see `#notSkippable` — yielding a `damaged` event in its place and the events
+   * after it up to the next transaction's GTID event undecoded (as `ignored`), so no transaction
+   * is ever decoded in part. The event right after a skipped one must verify, or the decoder throws.
+   */
+  readonly damaged?: 'throw' | 'skip';
 }
 
 /** Bytes left over at the end of the input: a partial event, as a crash leaves it. */
@@ -83,6 +90,38 @@ function isIgnoredType(type: number): boolean {
   }
 }
 
+/** An event that opens a transaction: where reading resumes after a skipped damaged one. */
+function isTransactionStart(type: number): boolean {
+  return type === EventType.GTID || type === EventType.ANONYMOUS_GTID || type === EventType.MARIADB_GTID || type === EventType.GTID_TAGGED;
+}
+
+/** Events that never belong to a transaction: decoded as usual while the rest of a damaged one is passed over. */
+function isOutsideTransactions(type: number): boolean {
+  switch (type) {
+    case EventType.FORMAT_DESCRIPTION:
+    case EventType.ROTATE:
+    case EventType.STOP:
+    case EventType.PREVIOUS_GTIDS:
+    case EventType.GTID_LIST:
+    case EventType.BINLOG_CHECKPOINT:
+    case EventType.HEARTBEAT:
+    case EventType.HEARTBEAT_V2:
+    case EventType.START_ENCRYPTION:
+    case EventType.INCIDENT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Servers that log a GTID event before every transaction: MariaDB 10.0+, MySQL 5.7+ (ANONYMOUS_GTID when GTIDs are off). */
+function fdeImpliesGtids(fde: FormatDescription): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(fde.serverVersion);
+  if (m === null) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return fde.flavor === 'mariadb' ? major >= 10 : major > 5 || (major === 5 && minor >= 7);
+}
+
 export class BinlogDecoder {
   readonly #file: string;
   readonly #verify: boolean;
@@ -104,6 +143,13 @@ export class BinlogDecoder {
   #pending: Buffer = Buffer.alloc(0);
   #pendingLength = 0;
   #eventsSeen = 0;
+  readonly #skipDamaged: boolean;
+  /** After a skipped damaged event: passing over the rest of its transaction, up to the next GTID event. */
+  #skipping = false;
+  /** Offset of the damaged event just skipped: the next event must verify (null once one has). */
+  #afterDamage: number | null = null;
+  /** A GTID event has been decoded: transaction starts can be found again after damage. */
+  #sawGtid = false;
 
   constructor(options: DecoderOptions = {}) {
     this.#file = options.file ?? '<stream>';
@@ -115,6 +161,7 @@ export class BinlogDecoder {
     this.#needMagic = options.expectMagic ?? true;
     this.#position = options.startOffset ?? 0;
     this.#fde = options.formatDescription ?? null;
+    this.#skipDamaged = options.damaged === 'skip';
     if (this.#fde) this.#typeMap = preGaTypePermutation(this.#fde.serverVersion, this.#fde.postHeaderLengths.length);
   }
 
@@ -213,7 +260,7 @@ export class BinlogDecoder {
   }
 
   #checkedSize(buf: Buffer, at: number): number {
-    const size = buf.readUInt32LE(at + 9);
+    const size = u32At(buf, at + 9);
     if (size < HEADER_LENGTH || size > this.#maxEvent) {
       const type = buf[at + 4]!;
       throw new BinlogError(
@@ -227,6 +274,84 @@ export class BinlogDecoder {
 
   /** Verifies and decodes the event at buf[at, at+size), appending to `out`; advances the position. */
   #decodeAt(buf: Buffer, at: number, size: number, out: BinlogEvent[]): void {
+    if (!this.#skipDamaged) {
+      this.#decodeEvent(buf, at, size, out);
+      return;
+    }
+    const offset = this.#position;
+    const wire = buf[at + 4]!;
+    const type = this.#typeMap !== null && wire < this.#typeMap.length ? this.#typeMap[wire]! : wire;
+    const after = this.#afterDamage;
+    try {
+      const nextPosition = buf.readUInt32LE(at + 13);
+      if (after !== null && nextPosition !== (offset + size) % 2 ** 32) {
+        throw new BinlogError(BinlogErrorCode.CorruptEvent, `event at ${this.#file}:${offset} says it ends at ${nextPosition}, its size at ${offset + size}`, this.#where(offset, type));
+      }
+      if (this.#skipping && !isTransactionStart(type) && !isOutsideTransactions(type)) {
+        // The rest of the damaged transaction: checksum only, the body is never decoded.
+        this.#verifyOnly(buf, at, size, offset);
+        out.push({ kind: 'ignored', header: readHeader(buf, at, offset) });
+      } else {
+        this.#decodeEvent(buf, at, size, out);
+        if (isTransactionStart(type)) {
+          this.#skipping = false;
+          this.#sawGtid = true;
+        }
+      }
+      this.#afterDamage = null;
+    } catch (e) {
+      if (!(e instanceof BinlogError)) throw e;
+      const why = this.#notSkippable(e, buf, at, size, offset, type, after);
+      if (why !== null) {
+        if (e.code === BinlogErrorCode.Encrypted || e.code === BinlogErrorCode.MissingFormatDescription) throw e;
+        throw new BinlogError(e.code, `${e.message}; not skipped: ${why}`, e.details, e.cause ?? e);
+      }
+      this.#position = offset + size;
+      this.#eventsSeen++;
+      out.push({ kind: 'damaged', header: readHeader(buf, at, offset), code: e.code, message: e.message });
+      this.#skipping = true;
+      this.#afterDamage = offset;
+    }
+  }
+
+  /** Under `damaged: 'skip'`, an event inside a skipped transaction: its checksum verified, nothing decoded. */
+  #verifyOnly(buf: Buffer, at: number, size: number, offset: number): void {
+    const fde = this.#fde;
+    if (fde !== null && fde.checksumAlgorithm === ChecksumAlgorithm.CRC32) {
+      if (size < HEADER_LENGTH + 4) throw new BinlogError(BinlogErrorCode.CorruptEvent, `event at ${this.#file}:${offset} is too short to hold its checksum`, this.#where(offset, buf[at + 4]!));
+      if (this.#verify) this.#verifyCrc(buf, at, size, readHeader(buf, at, offset), false);
+    }
+    this.#position = offset + size;
+    this.#eventsSeen++;
+  }
+
+  /**
+   * Why a damaged event cannot be passed over, or null when it can. The boundary after it is
+   * trusted only when its length agrees with its header's end position (log_pos, which a server
+   * writes as the offset where the next event starts; two fields a random flip rarely changes
+   * alike), it is not the format description, it does not follow another damaged event, and the
+   * stream has GTID events to find the next transaction by.
+   */
+  #notSkippable(e: BinlogError, buf: Buffer, at: number, size: number, offset: number, type: number, after: number | null): string | null {
+    if (after !== null) return `it follows the damaged event at ${this.#file}:${after}, so that event's length may be wrong too`;
+    switch (e.code) {
+      case BinlogErrorCode.ChecksumMismatch:
+      case BinlogErrorCode.CorruptEvent:
+      case BinlogErrorCode.TruncatedEvent:
+      case BinlogErrorCode.MissingTableMap:
+        break;
+      default:
+        return `a ${e.code} is not damage to one event`;
+    }
+    if (type === EventType.FORMAT_DESCRIPTION || this.#fde === null) return 'the format description itself is damaged';
+    const nextPosition = buf.readUInt32LE(at + 13);
+    // log_pos is 32 bits: past 4 GiB a server writes the offset modulo 2^32.
+    if (nextPosition !== (offset + size) % 2 ** 32) return `its size says the next event starts at ${offset + size}, its header's end position says ${nextPosition}: the boundary after it cannot be trusted`;
+    if (!this.#sawGtid && !fdeImpliesGtids(this.#fde)) return 'the file has no GTID events to find the next transaction by';
+    return null;
+  }
+
+  #decodeEvent(buf: Buffer, at: number, size: number, out: BinlogEvent[]): void {
     const offset = this.#position;
     let header = readHeader(buf, at, offset);
     const map = this.#typeMap;
@@ -275,17 +400,17 @@ export class BinlogDecoder {
   }
 
   #verifyCrc(buf: Buffer, at: number, size: number, header: EventHeader, isFde: boolean): void {
-    const stored = buf.readUInt32LE(at + size - 4);
+    const stored = u32At(buf, at + size - 4);
     let computed: number;
     if (isFde && header.flags & LOG_EVENT_BINLOG_IN_USE_F) {
       // The server computes the FDE's checksum with the in-use flag cleared, then sets the flag
       // in place while the file is open; mask it, or every crashed file fails at offset 4.
       const flags = Buffer.from([buf[at + 17]! & ~LOG_EVENT_BINLOG_IN_USE_F, buf[at + 18]!]);
-      computed = crc32(buf.subarray(at, at + 17));
+      computed = crc32Range(buf, at, at + 17);
       computed = crc32(flags, computed);
-      computed = crc32(buf.subarray(at + 19, at + size - 4), computed);
+      computed = crc32Range(buf, at + 19, at + size - 4, computed);
     } else {
-      computed = crc32(buf.subarray(at, at + size - 4));
+      computed = crc32Range(buf, at, at + size - 4);
     }
     if (computed !== stored) {
       const hex = (n: number): string => n.toString(16).padStart(8, '0');
@@ -337,17 +462,18 @@ export class BinlogDecoder {
         out.push(decodeUserVar(r, header));
         return;
       case EventType.TABLE_MAP: {
-        const body = buf.subarray(bodyStart, bodyEnd);
+        const bodyLength = bodyEnd - bodyStart;
         const idLength = postHeaderLength(fde, type, 8) === 6 ? 4 : 6;
-        if (body.length < idLength) throw new ShortReadError(idLength, body.length);
-        const tableId = idLength === 4 ? body.readUInt32LE(0) : body.readUIntLE(0, 6);
+        if (bodyLength < idLength) throw new ShortReadError(idLength, bodyLength);
+        const tableId = idLength === 4 ? buf.readUInt32LE(bodyStart) : buf.readUIntLE(bodyStart, 6);
         const previous = this.#tableMapBytes.get(tableId);
         let map = this.#tableMaps.get(tableId);
-        if (!map || !previous || !previous.equals(body)) {
+        // Compared in place (one per rows event on MariaDB): a view of the body would cost more.
+        if (!map || !previous || previous.length !== bodyLength || previous.compare(buf, bodyStart, bodyEnd) !== 0) {
           map = decodeTableMap(r, postHeaderLength(fde, type, 8), fde.flavor, this.#hints);
           this.#tableMaps.set(tableId, map);
           // Copied: compared against the next map of this id after the chunk is gone.
-          this.#tableMapBytes.set(tableId, Buffer.from(body));
+          this.#tableMapBytes.set(tableId, Buffer.from(buf.subarray(bodyStart, bodyEnd)));
         }
         out.push({ kind: 'table-map', header, map });
         return;

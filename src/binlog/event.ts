@@ -278,6 +278,19 @@ export interface UnknownEvent {
   readonly header: EventHeader;
 }
 
+/**
+ * An event that failed its checksum or did not decode, passed over because the decoder was told
+ * to (`damaged: 'skip'`); the events after it, up to the next transaction, come as `ignored`.
+ */
+export interface DamagedEvent {
+  readonly kind: 'damaged';
+  /** As read from the damaged bytes: its offset and size are trusted, the other fields may be damaged. */
+  readonly header: EventHeader;
+  /** The error the decoder would have thrown (a BinlogErrorCode) and its message. */
+  readonly code: string;
+  readonly message: string;
+}
+
 export type BinlogEvent =
   | FormatDescriptionEvent
   | QueryEvent
@@ -301,7 +314,8 @@ export type BinlogEvent =
   | HeartbeatEvent
   | TransactionPayloadEvent
   | IgnoredEvent
-  | UnknownEvent;
+  | UnknownEvent
+  | DamagedEvent;
 
 /** A non-fatal finding (unknown event type, skipped annotation) reported beside the events. */
 export interface DecodeWarning {

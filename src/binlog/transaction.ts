@@ -4,7 +4,7 @@
  * Only a group that reached its commit is emitted as a transaction; one cut off by the end of a
  * crashed file, a server restart or a ROLLBACK is reported as incomplete and never applied.
  */
-import type { BinlogEvent, MariadbGtid, RowChange } from './event.js';
+import type { BinlogEvent, DamagedEvent, MariadbGtid, RowChange } from './event.js';
 
 export type { RowChange } from './event.js';
 
@@ -47,7 +47,29 @@ export interface Transaction {
   readonly commit: 'xid' | 'commit' | 'ddl' | 'xa-commit';
 }
 
-export type IncompleteReason = 'end-of-input' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only';
+/** `damaged`: a damaged event was passed over (the decoder's `damaged: 'skip'`), see `damage`. */
+export type IncompleteReason = 'end-of-input' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only' | 'damaged';
+
+/** What a skipped damaged event cut: the event, and the group it was part of. */
+export interface DamageFacts {
+  /** The damaged event: where it starts, its size, and its type as its (perhaps damaged) header says. */
+  readonly offset: number;
+  readonly size: number;
+  readonly eventType: number;
+  /** The error it failed with (a BinlogErrorCode) and its message. */
+  readonly code: string;
+  readonly message: string;
+  /** Of the group's first event, else of the damaged event's header. */
+  readonly timestamp: number;
+  readonly serverId: number;
+  /**
+   * The damaged event stood alone between two transactions (none was open, and the next event
+   * opened one): no transaction lost anything to it.
+   */
+  readonly betweenTransactions: boolean;
+  /** Events passed over after it, up to the next transaction (further damaged ones among them). */
+  readonly skippedEvents: number;
+}
 
 /** A group that did not reach its commit: reported, never applied. */
 export interface IncompleteTransaction {
@@ -58,6 +80,8 @@ export interface IncompleteTransaction {
   readonly end: number;
   readonly reason: IncompleteReason;
   readonly changes: number;
+  /** Reason `damaged` only. */
+  readonly damage?: DamageFacts;
 }
 
 export type TransactionItem = { readonly kind: 'transaction'; readonly tx: Transaction } | { readonly kind: 'incomplete'; readonly tx: IncompleteTransaction };
@@ -114,6 +138,8 @@ export class TransactionAssembler {
   readonly #prepared = new Map<string, OpenGroup>();
   /** While inside a transaction payload: where the payload ends (inner events carry its offset). */
   #payloadEnd: number | null = null;
+  /** A damaged event was passed over: what it cut, reported once the next transaction starts. */
+  #damage: { group: OpenGroup | null; event: DamagedEvent; file: string; end: number; skipped: number } | null = null;
 
   constructor(file = '<stream>') {
     this.#file = file;
@@ -141,6 +167,7 @@ export class TransactionAssembler {
 
   /** The input ended: an open group is incomplete. */
   end(out: TransactionItem[] = []): TransactionItem[] {
+    this.#flushDamage(out);
     if (this.#open) this.#abandon('end-of-input', out);
     for (const g of this.#prepared.values()) out.push({ kind: 'incomplete', tx: this.#incomplete(g, 'xa-prepared-only') });
     this.#prepared.clear();
@@ -199,7 +226,66 @@ export class TransactionAssembler {
     });
   }
 
+  /** Reports the damaged event passed over, with the group it cut (if one was open). */
+  #flushDamage(out: TransactionItem[]): void {
+    const d = this.#damage;
+    if (d === null) return;
+    this.#damage = null;
+    const g = d.group;
+    const h = d.event.header;
+    out.push({
+      kind: 'incomplete',
+      tx: {
+        gtid: g?.gtid ?? null,
+        file: d.file,
+        pos: g?.pos ?? h.offset,
+        end: d.end,
+        reason: 'damaged',
+        changes: g?.changes.length ?? 0,
+        damage: {
+          offset: h.offset,
+          size: h.size,
+          eventType: h.typeCode,
+          code: d.event.code,
+          message: d.event.message,
+          timestamp: g?.timestamp ?? h.timestamp,
+          serverId: g?.serverId ?? h.serverId,
+          betweenTransactions: g === null && d.skipped === 0,
+          skippedEvents: d.skipped,
+        },
+      },
+    });
+  }
+
   #one(e: BinlogEvent, out: TransactionItem[]): void {
+    if (this.#damage !== null) {
+      // The decoder passes over the rest of the damaged transaction (as `ignored`) up to the next
+      // GTID event; a format description, rotate or stop ends it too.
+      switch (e.kind) {
+        case 'gtid':
+        case 'mariadb-gtid':
+        case 'format-description':
+        case 'rotate':
+        case 'stop':
+          this.#flushDamage(out);
+          break;
+        case 'gtid-list':
+        case 'binlog-checkpoint':
+        case 'previous-gtids':
+        case 'heartbeat':
+          return;
+        default:
+          this.#damage.skipped++;
+          this.#damage.end = this.#endOf(e);
+          return;
+      }
+    }
+    if (e.kind === 'damaged') {
+      // Whatever was open is cut by it: never emitted, never guessed at.
+      this.#damage = { group: this.#open, event: e, file: this.#file, end: e.header.offset + e.header.size, skipped: 0 };
+      this.#open = null;
+      return;
+    }
     const g = this.#open;
     if (g) g.end = this.#endOf(e);
     switch (e.kind) {

@@ -31,7 +31,13 @@ Options:
   --source URL              mysql://user@host:port of a live source (optional)
   --source-password-env VAR the source's password from this environment variable
   --defaults-file F         user/password/port from this option file ([client] section);
-                            without it, ~/.my.cnf is read when present
+                            without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
+  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
+                            VERIFY_IDENTITY (see "salvage apply --help")
+  --ssl-ca F, --ssl-cert F, --ssl-key F
+                            the CA that signed the DR's certificate; a client certificate and key
+  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
+                            the same for the source
   --binlog FILE…            binlog files or their .index file (repeat, or list them after it)
   --state-schema NAME       the engine's own schema on the DR (default salvage)
   --json                    the checks as JSON on stdout: {ok, target, source, checks: [{id, on,
@@ -63,6 +69,14 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
         binlog: { type: 'string', multiple: true },
         'state-schema': { type: 'string' },
         json: { type: 'boolean' },
+        'ssl-mode': { type: 'string' },
+        'ssl-ca': { type: 'string' },
+        'ssl-cert': { type: 'string' },
+        'ssl-key': { type: 'string' },
+        'source-ssl-mode': { type: 'string' },
+        'source-ssl-ca': { type: 'string' },
+        'source-ssl-cert': { type: 'string' },
+        'source-ssl-key': { type: 'string' },
       },
     });
   } catch (e) {
@@ -74,8 +88,21 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
   const binlogs = [...(o.binlog ?? []), ...parsed.positionals];
   if (parsed.positionals.length > 0 && o.binlog === undefined) throw new UsageError(`doctor: unexpected argument "${redact(parsed.positionals[0]!)}"; binlog files go after --binlog`);
   if (o['source-password-env'] !== undefined && o.source === undefined) throw new UsageError('--source-password-env goes with --source URL', '--source-password-env');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
-  const source = o.source === undefined ? undefined : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source');
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', {
+    mode: o['ssl-mode'],
+    ca: o['ssl-ca'],
+    cert: o['ssl-cert'],
+    key: o['ssl-key'],
+  });
+  const source =
+    o.source === undefined
+      ? undefined
+      : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', {
+          mode: o['source-ssl-mode'],
+          ca: o['source-ssl-ca'],
+          cert: o['source-ssl-cert'],
+          key: o['source-ssl-key'],
+        });
   const report = await doctor({ target, source, binlogs, stateSchema: o['state-schema'] });
   if (o.json) stdout.write(`${redact(jsonText(report))}\n`);
   else for (const l of doctorLines(report)) stdout.write(`${redact(l)}\n`);

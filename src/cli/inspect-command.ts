@@ -15,6 +15,7 @@ import { TransactionFilter, parseUtcDateTime } from '../pipeline/transaction-fil
 import { ExitCode } from './exit-codes.js';
 import { formatIncomplete, formatTail, formatTransaction, utcText } from './format-human.js';
 import { connectionFrom } from './option-file.js';
+import { progressStyle, readProgress, type ProgressStyle } from './progress.js';
 import { UsageError } from './usage-error.js';
 
 export const INSPECT_HELP = `salvage inspect (FILE… | --source URL) [options]
@@ -67,6 +68,11 @@ Other:
   --threads N               --stats only: decode on N threads (default: one per core, up to 4,
                             for inputs of 64 MiB or more); files are cut at transaction starts
   --quiet                   no warnings or progress on stderr
+  --progress auto|plain|json   progress on stderr: a refreshed line on a terminal, else a line
+                            every 10 s (auto, the default); plain lines; or JSON events for
+                            wrappers, one per line: {"event":"progress", bytesRead, bytesTotal,
+                            transactions, file, bytesPerSecond, etaSeconds, elapsedMs}, then
+                            {"event":"done", "ok": true|false, …} at the end
 
 Examples:
   salvage inspect /backup/mysql-bin.000042
@@ -106,6 +112,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'schema-password-env': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
         quiet: { type: 'boolean' },
+        progress: { type: 'string' },
         threads: { type: 'string' },
         source: { type: 'string' },
         'source-password-env': { type: 'string' },
@@ -145,33 +152,39 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     annotations: false,
     keepEvents: false,
   };
-  const progress = createProgress(stderr, o.quiet === true);
-  if (o.source !== undefined) {
-    const target = connectionFrom(o.source, o['source-password-env'], o['defaults-file'], env, env['HOME'], '--source');
-    const start = { file: o['start-file'], position: options.startPosition, gtid: o['start-gtid'] };
-    if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
-    if (start.gtid !== undefined && (start.file !== undefined || start.position !== undefined)) throw new UsageError('--start-gtid picks the start file itself: give it or --start-file/--start-position, not both', '--start-gtid');
-    if (start.gtid !== undefined) startGtidCovers(start.gtid); // a bad set is a usage error before connecting
-    return inspectLive(target, start, { ...options, startPosition: undefined }, { json: o.json === true, stats: o.stats === true, quiet: o.quiet === true }, stdout, stderr, progress);
-  }
-  if (o.stats) {
-    const totalBytes = await totalSize(files);
-    const threadsOption = o.threads === undefined ? undefined : int(o.threads, '--threads');
-    // Auto: one worker per core (at most 4) once the input is big enough to repay thread start-up.
-    const threads = threadsOption ?? (totalBytes >= 64 * 1024 * 1024 ? Math.min(4, availableParallelism()) : 1);
-    if (threads < 1) throw new UsageError('--threads takes a number of threads ≥ 1', '--threads');
-    const result = await parallelStats(files, { ...options, threads, onProgress: (read, total) => progress(read, total, null, '') });
-    progress.done();
-    if (!o.quiet) {
-      for (const w of result.warnings) line(stderr, `salvage: warning: ${w.warning.message}`);
-      for (const t of result.incomplete) line(stderr, formatIncomplete(t));
-      for (const t of result.tails) line(stderr, `salvage: ${formatTail(t.file, t.tail)}`);
+  const progress = createProgress(stderr, progressStyle(o.progress, o.quiet === true, (stderr as NodeJS.WriteStream).isTTY === true));
+  try {
+    if (o.source !== undefined) {
+      const target = connectionFrom(o.source, o['source-password-env'], o['defaults-file'], env, env['HOME'], '--source');
+      const start = { file: o['start-file'], position: options.startPosition, gtid: o['start-gtid'] };
+      if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
+      if (start.gtid !== undefined && (start.file !== undefined || start.position !== undefined)) throw new UsageError('--start-gtid picks the start file itself: give it or --start-file/--start-position, not both', '--start-gtid');
+      if (start.gtid !== undefined) startGtidCovers(start.gtid); // a bad set is a usage error before connecting
+      return inspectLive(target, start, { ...options, startPosition: undefined }, { json: o.json === true, stats: o.stats === true, quiet: o.quiet === true }, stdout, stderr, progress);
     }
-    printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout);
+    if (o.stats) {
+      const totalBytes = await totalSize(files);
+      const threadsOption = o.threads === undefined ? undefined : int(o.threads, '--threads');
+      // Auto: one worker per core (at most 4) once the input is big enough to repay thread start-up.
+      const threads = threadsOption ?? (totalBytes >= 64 * 1024 * 1024 ? Math.min(4, availableParallelism()) : 1);
+      if (threads < 1) throw new UsageError('--threads takes a number of threads ≥ 1', '--threads');
+      const result = await parallelStats(files, { ...options, threads, onProgress: (read, total) => progress(read, total, null, '') });
+      progress.done();
+      if (!o.quiet) {
+        for (const w of result.warnings) line(stderr, `salvage: warning: ${w.warning.message}`);
+        for (const t of result.incomplete) line(stderr, formatIncomplete(t));
+        for (const t of result.tails) line(stderr, `salvage: ${formatTail(t.file, t.tail)}`);
+      }
+      printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout);
+      return ExitCode.Done;
+    }
+    await printItems(inspectBinlogs(files, options), o.json === true, o.quiet === true, stdout, stderr, progress);
     return ExitCode.Done;
+  } catch (e) {
+    // Wrappers reading --progress json get their done event on a failure too.
+    progress.done(false);
+    throw e;
   }
-  await printItems(inspectBinlogs(files, options), o.json === true, o.quiet === true, stdout, stderr, progress);
-  return ExitCode.Done;
 }
 
 /** Prints transactions (human or JSON Lines) and reports the rest on stderr. */
@@ -222,7 +235,9 @@ async function inspectLive(
     // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.
     const skip = start.gtid === undefined ? null : startGtidCovers(start.gtid);
     const from = start.gtid === undefined ? start : await findGtidStart(control, start.gtid);
-    const batches = readLiveTransactions(target, { control, start: from, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
+    const { tlsSocketOptions } = await import('../db/tls.js');
+    const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
+    const batches = readLiveTransactions(target, { control, start: from, tls, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
     const items = liveItems(batches, new TransactionFilter(options, []), skip);
     if (!out.stats) {
       await printItems(items, out.json, out.quiet, stdout, stderr, progress);
@@ -274,26 +289,16 @@ async function totalSize(paths: readonly string[]): Promise<number> {
 
 interface Progress {
   (bytesRead: number, bytesTotal: number, transactions: number | null, file: string): void;
-  done(): void;
+  /** Ends the progress line, or writes the done event; once (later calls do nothing). */
+  done(ok?: boolean): void;
 }
 
-/** Progress on long runs: a refreshed line on a terminal, a plain line every 10 s otherwise. */
-function createProgress(stderr: Writable, quiet: boolean): Progress {
-  const tty = (stderr as NodeJS.WriteStream).isTTY === true;
-  const every = tty ? 1000 : 10_000;
-  let last = Date.now();
-  let shown = false;
-  const report = (bytesRead: number, bytesTotal: number, transactions: number | null, file: string): void => {
-    if (quiet || Date.now() - last < every) return;
-    last = Date.now();
-    const pct = bytesTotal > 0 ? ((100 * bytesRead) / bytesTotal).toFixed(1) : '100';
-    const text = `salvage: read ${(bytesRead / 1048576).toFixed(1)} of ${(bytesTotal / 1048576).toFixed(1)} MiB (${pct}%)${transactions === null ? '' : `, ${transactions} transactions`}${file ? `, in ${file}` : ''}`;
-    stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
-    shown = tty;
-  };
-  return Object.assign(report, {
-    done(): void {
-      if (shown) stderr.write('\r\x1b[K');
+/** Progress on long runs (src/cli/progress.ts): a refreshed line on a terminal, a plain line every 10 s otherwise, or JSON events. */
+function createProgress(stderr: Writable, style: ProgressStyle): Progress {
+  const sink = readProgress(stderr, style);
+  return Object.assign((bytesRead: number, bytesTotal: number, transactions: number | null, file: string) => sink({ bytesRead, bytesTotal, transactions, file }), {
+    done(ok = true): void {
+      sink.done(ok);
     },
   });
 }

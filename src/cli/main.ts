@@ -26,6 +26,8 @@ Usage:
   salvage resolve --target URL FILE        carry out the reviewed decisions, exactly once
   salvage explain --target URL GTID [TABLE KEY]
                                            why one lost change ended as it did
+  salvage report --target URL [--run ID] [--html F | --markdown F | --json]
+                                           the incident report of a past apply, from the DR's ledger
   salvage doctor --target URL [--source URL] [--binlog FILE…]
                                            privileges and prerequisites: what would stop plan or apply
   salvage config check FILE | schema | init --target URL
@@ -42,7 +44,7 @@ Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or
 `;
 
 /** Errors the user fixes by changing the input, the options or the DR's schema (exit 2). */
-const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME', 'REVIEW_NO_STATE', 'RESOLVE_BAD_FILE', 'REVIEW_UNKNOWN_ENTRY', 'EXPLAIN_NOT_FOUND', 'LIVE_START_PURGED', 'LIVE_BAD_START', 'LIVE_NO_BINLOG']);
+const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME', 'REVIEW_NO_STATE', 'RESOLVE_BAD_FILE', 'REVIEW_UNKNOWN_ENTRY', 'EXPLAIN_NOT_FOUND', 'REPORT_NO_RUN', 'LIVE_START_PURGED', 'LIVE_BAD_START', 'LIVE_NO_BINLOG', 'DR_HISTORY_NOT_THE_DR', 'DR_HISTORY_RELAY_LOG', 'DR_HISTORY_FAILOVER_NOT_FOUND', 'DR_HISTORY_NO_INPUT']);
 
 /** Maps an error to the exit code DESIGN.md assigns it. */
 export function exitCodeFor(e: unknown): ExitCode {
@@ -50,7 +52,7 @@ export function exitCodeFor(e: unknown): ExitCode {
   if (e instanceof BinlogError) return ExitCode.BadInput;
   if (e instanceof EngineError) {
     if (e.code.startsWith('SOURCE_FILE') || e.code === 'SOURCE_NOT_A_FILE' || e.code === 'SOURCE_BAD_INDEX') return ExitCode.BadInput;
-    if (BAD_INPUT_CODES.has(e.code) || e.code.startsWith('SCHEMA_DRIFT_') || e.code.startsWith('SCHEMA_UNKNOWN_')) return ExitCode.BadInput;
+    if (BAD_INPUT_CODES.has(e.code) || e.code.startsWith('SCHEMA_DRIFT_') || e.code.startsWith('SCHEMA_UNKNOWN_') || e.code.startsWith('INPUT_')) return ExitCode.BadInput;
     return ExitCode.Fault;
   }
   return ExitCode.Internal;
@@ -96,7 +98,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'quarantine':
     case 'resolve':
-    case 'explain': {
+    case 'explain':
+    case 'report': {
       // Loaded on demand, like plan and apply: they reach the DR.
       const review = {
         quarantine: async () => {
@@ -110,6 +113,10 @@ async function main(argv: string[]): Promise<number> {
         explain: async () => {
           const m = await import('./explain-command.js');
           return { help: m.EXPLAIN_HELP, run: m.runExplain };
+        },
+        report: async () => {
+          const m = await import('./report-command.js');
+          return { help: m.REPORT_HELP, run: m.runReport };
         },
       };
       const { help, run } = await review[command]();

@@ -1,12 +1,15 @@
 /**
  * The MySQL/MariaDB client option files a DBA already has (`~/.my.cnf`, `--defaults-file F`):
  * `user`, `password`, `host`, `port` and `socket` from the `[client]` section and the client's own
- * sections, later files and sections winning, as the mysql client reads them. Only what a
- * connection needs is read; `!include` directives are followed one level deep.
+ * sections, later files and sections winning, as the mysql client reads them, and TLS: `ssl-mode`,
+ * `ssl-ca`, `ssl-cert`, `ssl-key`, and MariaDB's `ssl` (REQUIRED), `skip-ssl` (DISABLED) and
+ * `ssl-verify-server-cert` (VERIFY_IDENTITY). Only what a connection needs is read; `!include`
+ * directives are followed one level deep.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
+import { checkTlsSettings, parseTlsMode, TlsError, type TlsMode, type TlsSettings } from '../db/tls.js';
 import { UsageError } from './usage-error.js';
 
 export interface ClientOptions {
@@ -14,6 +17,19 @@ export interface ClientOptions {
   password?: string;
   host?: string;
   port?: number;
+  /** TLS as the option file gives it: the mode as written (checked when the connection is built) and PEM file paths. */
+  sslMode?: string;
+  sslCa?: string;
+  sslCert?: string;
+  sslKey?: string;
+}
+
+/** The TLS command-line options of one connection (`--ssl-mode`, or `--source-ssl-mode` for the source, …), as given. */
+export interface TlsFlags {
+  readonly mode?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 const SECTIONS = new Set(['client', 'mysql', 'mariadb-client', 'client-mariadb', 'client-server']);
@@ -44,6 +60,13 @@ export function parseOptionFile(text: string, into: ClientOptions = {}, file = '
     else if (key === 'password') into.password = value;
     else if (key === 'host') into.host = value;
     else if (key === 'port' && /^\d+$/.test(value)) into.port = Number(value);
+    else if (key === 'ssl-mode') into.sslMode = value;
+    else if (key === 'ssl-ca') into.sslCa = value;
+    else if (key === 'ssl-cert') into.sslCert = value;
+    else if (key === 'ssl-key') into.sslKey = value;
+    else if (key === 'ssl') into.sslMode = /^(0|OFF|FALSE)$/i.test(value) ? 'DISABLED' : 'REQUIRED';
+    else if (key === 'skip-ssl') into.sslMode = 'DISABLED';
+    else if (key === 'ssl-verify-server-cert' && !/^(0|OFF|FALSE)$/i.test(value)) into.sslMode = 'VERIFY_IDENTITY';
   }
   return into;
 }
@@ -76,7 +99,7 @@ export function readClientOptions(defaultsFile: string | undefined, home: string
 
 /**
  * Builds the DR connection (or, with `option` '--source', the live source's) from the URL, the
- * password variable and the option files.
+ * password variable, the TLS flags and the option files.
  */
 export function connectionFrom(
   url: string,
@@ -84,7 +107,8 @@ export function connectionFrom(
   defaultsFile: string | undefined,
   env: NodeJS.ProcessEnv,
   home: string | undefined,
-  option: '--target' | '--source' = '--target',
+  option: '--target' | '--source' | '--dr-source' = '--target',
+  tlsFlags: TlsFlags = {},
 ): ConnectionTarget {
   const file = readClientOptions(defaultsFile, home);
   let parsed: URL;
@@ -98,5 +122,36 @@ export function connectionFrom(
   const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
   if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
   if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
-  return parseConnectionUrl(parsed.toString(), option, password);
+  const tls = tlsFrom(tlsFlags, file, option === '--target' ? '--' : `${option}-`);
+  return { ...parseConnectionUrl(parsed.toString(), option, password), tls };
+}
+
+/**
+ * The connection's TLS settings: the flags win over the option file. Without a mode, a CA given
+ * means VERIFY_CA (a CA is given to be checked against), else PREFERRED, as the mysql client defaults.
+ */
+export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--source-' | '--dr-source-'): TlsSettings {
+  const modeText = flags.mode ?? file.sslMode;
+  let mode: TlsMode | undefined;
+  if (modeText !== undefined) {
+    mode = parseTlsMode(modeText);
+    const where = flags.mode !== undefined ? `${prefix}ssl-mode` : 'ssl-mode in the option file';
+    if (mode === undefined) throw new UsageError(`${where} takes DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, got "${modeText}"`, `${prefix}ssl-mode`);
+  }
+  const ca = flags.ca ?? file.sslCa;
+  const cert = flags.cert ?? file.sslCert;
+  const key = flags.key ?? file.sslKey;
+  const settings: TlsSettings = {
+    mode: mode ?? (ca !== undefined ? 'VERIFY_CA' : 'PREFERRED'),
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+  };
+  try {
+    checkTlsSettings(settings, prefix);
+  } catch (e) {
+    if (e instanceof TlsError) throw new UsageError(e.message, typeof e.details.option === 'string' ? e.details.option : `${prefix}ssl-mode`);
+    throw e;
+  }
+  return settings;
 }

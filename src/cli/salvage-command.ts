@@ -1,19 +1,22 @@
 /** `salvage plan` and `salvage apply`: the reconcile engine from the command line. */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { formatProblems } from '../config/format-problems.js';
-import { parseConfig, type NormalisedConfig } from '../config/normalise.js';
-import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
+import { salvage, type SalvageOptions, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
 import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
+import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
+import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom } from './option-file.js';
+import { progressStyle, salvageProgress } from './progress.js';
 import { UsageError } from './usage-error.js';
+import { loadConfigFile, type LoadedConfig } from './config-file.js';
+import { VERSION } from './version.js';
 
 const COMMON = `Input (one of):
   --binlog FILE…            the failed primary's binlog files, oldest first, or its .index file
@@ -22,6 +25,8 @@ const COMMON = `Input (one of):
                             primary brought back (read-only is enough), or a binlog server
                             (mysql://user@host:port; needs REPLICATION SLAVE and REPLICATION CLIENT)
   --source-password-env VAR its password from this environment variable (or --defaults-file)
+  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
+                            TLS to the source, as --ssl-mode … below
   --start-file NAME         with --source: start reading at this binlog (default: where this
   --start-position N        source's checkpoint ends, else the first binlog the server has), at N
                             (default 4); give a transaction's start, as inspect prints it ("pos")
@@ -34,6 +39,16 @@ The DR:
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port from this option file ([client] section);
                             without it, ~/.my.cnf is read when present, as the mysql client does
+                            (and ssl-mode, ssl-ca, ssl-cert, ssl-key, as the mysql client reads them)
+  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (the default: encrypted when the
+                            server offers TLS, certificate not checked), REQUIRED, VERIFY_CA (the
+                            server's certificate must be signed by --ssl-ca; the default when a CA
+                            is given), VERIFY_IDENTITY (and must name the host connected to)
+  --ssl-ca F                the CA certificate (PEM) that signed the DR's certificate
+  --ssl-cert F, --ssl-key F a client certificate and its key (accounts that REQUIRE X509)
+  --reconnect-attempts N    a lost connection to the DR (or to a live source) is reopened after a
+                            backoff (0.5 s doubling to 10 s) up to N times in a row (default 10);
+                            the window in progress is decided again, or kept if its COMMIT landed
 
 Where the lost transactions start (default: the DR's GTID state — MySQL gtid_executed, MariaDB
 gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence numbers):
@@ -41,6 +56,18 @@ gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence 
   --from-gtid SET           everything outside this GTID set is lost
   --since "YYYY-MM-DD HH:MM:SS"   (UTC) everything committed at or after this time is lost
   Transactions this engine already applied (its checkpoint on the DR) are always left out.
+
+Telling records apart — the DR's own binlog since the failover (recommended):
+  --dr-binlog FILE          the DR's binlog files (repeat the option) or its .index file: which ids
+                            the DR handed to records of its own after the failover, which rows it
+                            changed (even back to their old values) or deleted. Without it, a DR row
+                            is judged the same record as a lost one by its key and values, and the
+                            report says so
+  --dr-source URL           the same, read live from the DR (REPLICATION SLAVE; the binlog to its
+                            end now); --dr-source-password-env VAR for its password
+  --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
+                            server id changed, say): the last GTID the DR received from the primary,
+                            a DR binlog position FILE:POS, or a time "YYYY-MM-DD HH:MM:SS" (UTC)
 
 Decisions and output:
   --config F                a configuration file (salvage config --help): strategies per table
@@ -52,6 +79,10 @@ Decisions and output:
                             newKey?, reason?, before?, after?, dr?}
   --markdown F.md           the summary as Markdown for a ticket or chat: start and lost set, lost
                             window, counts per table, remapped keys, quarantined changes and why
+  --html F.html             the incident report as one self-contained HTML page (loads nothing;
+                            prints well): the timeline, a chart of the counts per table × class ×
+                            outcome, the remapped keys, and every quarantined change with its row
+                            images (before, after, DR row) side by side and the reason
   --json                    print the report as JSON on stdout instead of the summary
   --window N                source transactions per window (default 1000)
   --ddl stop|skip           DDL in the lost range: stop before writing anything (default), or skip it
@@ -62,7 +93,21 @@ Decisions and output:
   --source-id ID            names the source in the checkpoint (default binlog:<file base name>;
                             with --source live:<server_uuid> on MySQL, live:<host>:<port> on MariaDB)
   --no-verify-checksums     do not verify CRC32 checksums
+  --skip-damaged            a transaction whose events fail their checksum or do not decode is
+                            skipped and recorded in the ledger (class damaged), when the boundary
+                            after the damage can be trusted; without it (or when it cannot be
+                            trusted) the run applies everything before the damage, then stops (2)
+  --allow-relay-log         read relay logs given with --binlog (refused otherwise: they hold what
+                            a replica received, not what the primary wrote)
+  --force-source            do not refuse binlogs whose GTIDs come from none of the servers the
+                            DR replicated from (its gtid_slave_pos / gtid_executed)
   --quiet                   no progress on stderr
+  --progress auto|plain|json   progress on stderr: a refreshed line on a terminal, else a line
+                            every 5 s (auto, the default); plain lines; or JSON events for
+                            wrappers, one per line: {"event":"progress", transactionsDone,
+                            transactionsTotal, rowChangesDone, rowChangesTotal, rowsPerSecond,
+                            etaSeconds, position, outcomes, elapsedMs, following}, then
+                            {"event":"done", "ok": true|false, …} when the command ends
 `;
 
 export const PLAN_HELP = `salvage plan (--binlog FILE… | --source URL) --target URL [options]
@@ -122,6 +167,23 @@ export interface SalvageCommandEnvironment {
 /** Builds the DR (or source) connection: see option-file.ts `connectionFrom`. */
 export const targetFrom = connectionFrom;
 
+/** `--dr-binlog FILE…` / `--dr-source URL` and `--failover-at`: the DR's own history (issue 8). */
+async function drHistoryOptions(
+  o: { 'dr-binlog'?: string[]; 'dr-source'?: string; 'dr-source-password-env'?: string; 'defaults-file'?: string; 'failover-at'?: string },
+  environment: SalvageCommandEnvironment,
+): Promise<Pick<SalvageOptions, 'drBinlogs' | 'drSource' | 'failoverAt'>> {
+  const files = o['dr-binlog'] ?? [];
+  if (files.length > 0 && o['dr-source'] !== undefined) throw new UsageError("give the DR's binlog as files (--dr-binlog) or live (--dr-source), not both", '--dr-source');
+  if (o['dr-source-password-env'] !== undefined && o['dr-source'] === undefined) throw new UsageError('--dr-source-password-env goes with --dr-source URL', '--dr-source-password-env');
+  if (o['failover-at'] !== undefined && files.length === 0 && o['dr-source'] === undefined) {
+    throw new UsageError("--failover-at places the failover in the DR's binlog: give it with --dr-binlog FILE… or --dr-source URL", '--failover-at');
+  }
+  // The reader (and the live source it can use) loads only when asked for.
+  const failoverAt = o['failover-at'] === undefined ? undefined : (await import('../source/dr-history-reader.js')).parseFailoverAt(o['failover-at']);
+  const drSource = o['dr-source'] === undefined ? undefined : { target: targetFrom(o['dr-source'], o['dr-source-password-env'], o['defaults-file'], environment.env, environment.home, '--dr-source') };
+  return { ...(files.length > 0 ? { drBinlogs: files } : {}), ...(drSource === undefined ? {} : { drSource }), ...(failoverAt === undefined ? {} : { failoverAt }) };
+}
+
 function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): StartRule | undefined {
   const given = [o.from, o['from-gtid'], o.since].filter((v) => v !== undefined);
   if (given.length > 1) throw new UsageError('give at most one of --from, --from-gtid and --since', '--from');
@@ -131,38 +193,13 @@ function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): 
     return { kind: 'from-position', file: m[1]!, pos: Number(m[2]) };
   }
   if (o['from-gtid'] !== undefined) return { kind: 'from-gtid', set: o['from-gtid'] };
-  if (o.since !== undefined) return { kind: 'since', time: parseUtcDateTime(o.since, '--since') / 1000 };
+  if (o.since !== undefined) return { kind: 'since', time: parseUtcDateTime(o.since, '--since') };
   return undefined;
 }
 
-/** What this version does not carry out yet: refused rather than silently ignored. */
-function unsupportedSettings(config: NormalisedConfig): string[] {
-  const out: string[] = [];
-  for (const [klass, s] of Object.entries(config.defaults)) if (s.strategy === 'delete-blocking') out.push(`defaults.onConflict.${klass}: delete-blocking`);
-  for (const t of config.tables) {
-    for (const [klass, s] of Object.entries(t.onConflict)) if (s?.strategy === 'delete-blocking') out.push(`tables."${t.pattern}".onConflict.${klass}: delete-blocking`);
-  }
-  return out;
-}
-
-async function loadConfig(file: string): Promise<NormalisedConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--config: cannot read ${file}: ${(e as Error).message}`, '--config');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--config: ${file} is not valid JSON: ${(e as Error).message}`, '--config');
-  }
-  const r = parseConfig(value);
-  if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
-  const unsupported = unsupportedSettings(r.config);
-  if (unsupported.length > 0) throw new UsageError(`--config: not carried out by this version yet, remove: ${unsupported.join('; ')}`, '--config');
-  return r.config;
+/** `--config FILE`: JSON, or a .mjs/.ts module with custom strategies (config-file.ts). */
+async function loadConfig(file: string): Promise<LoadedConfig> {
+  return loadConfigFile(file);
 }
 
 function line(out: Writable, s = ''): void {
@@ -188,6 +225,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         report: { type: 'string' },
         ledger: { type: 'string' },
         markdown: { type: 'string' },
+        html: { type: 'string' },
         sql: { type: 'string' },
         json: { type: 'boolean' },
         window: { type: 'string' },
@@ -196,13 +234,30 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         'state-schema': { type: 'string' },
         'source-id': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
+        'skip-damaged': { type: 'boolean' },
+        'allow-relay-log': { type: 'boolean' },
+        'force-source': { type: 'boolean' },
         quiet: { type: 'boolean' },
+        progress: { type: 'string' },
         source: { type: 'string' },
         'source-password-env': { type: 'string' },
         'start-file': { type: 'string' },
         'start-position': { type: 'string' },
         'start-gtid': { type: 'string' },
         follow: { type: 'boolean' },
+        'ssl-mode': { type: 'string' },
+        'ssl-ca': { type: 'string' },
+        'ssl-cert': { type: 'string' },
+        'ssl-key': { type: 'string' },
+        'source-ssl-mode': { type: 'string' },
+        'source-ssl-ca': { type: 'string' },
+        'source-ssl-cert': { type: 'string' },
+        'source-ssl-key': { type: 'string' },
+        'reconnect-attempts': { type: 'string' },
+        'dr-binlog': { type: 'string', multiple: true },
+        'dr-source': { type: 'string' },
+        'dr-source-password-env': { type: 'string' },
+        'failover-at': { type: 'string' },
       },
     });
   } catch (e) {
@@ -216,7 +271,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     throw new UsageError(`${mode}: name the failed primary's binlogs with --binlog FILE… (or its .index file), or a live server with --source URL; see "salvage ${mode} --help"`, '--binlog');
   }
   if (o.source === undefined) {
-    for (const option of ['source-password-env', 'start-file', 'start-position', 'start-gtid', 'follow'] as const) {
+    for (const option of ['source-password-env', 'start-file', 'start-position', 'start-gtid', 'follow', 'source-ssl-mode', 'source-ssl-ca', 'source-ssl-cert', 'source-ssl-key'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
     }
   }
@@ -237,64 +292,97 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   if (ledgerImages !== undefined && ledgerImages !== 'all' && ledgerImages !== 'conflicts') throw new UsageError(`--ledger-images takes all or conflicts, got "${ledgerImages}"`, '--ledger-images');
   const window = o.window === undefined ? undefined : Number(o.window);
   if (window !== undefined && (!Number.isInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const attempts = o['reconnect-attempts'] === undefined ? undefined : Number(o['reconnect-attempts']);
+  if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
+  const reconnect = attempts === undefined ? undefined : { attempts };
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', {
+    mode: o['ssl-mode'],
+    ca: o['ssl-ca'],
+    cert: o['ssl-cert'],
+    key: o['ssl-key'],
+  });
   const source =
     o.source === undefined
       ? undefined
       : {
-          target: targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source'),
+          target: targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', {
+            mode: o['source-ssl-mode'],
+            ca: o['source-ssl-ca'],
+            cert: o['source-ssl-cert'],
+            key: o['source-ssl-key'],
+          }),
           start: { file: o['start-file'], position: startPosition === undefined ? undefined : Number(startPosition), gtid: startGtid },
           follow: o.follow === true,
+          ...(reconnect === undefined ? {} : { reconnect }),
         };
-  const config = o.config === undefined ? undefined : await loadConfig(o.config);
+  const loaded = o.config === undefined ? undefined : await loadConfig(o.config);
+  const config = loaded?.config;
 
+  const progressMode = progressStyle(o.progress, o.quiet === true, environment.isTty);
   const ledgerOut = o.ledger === undefined ? null : await openOut(o.ledger, '--ledger');
   // Opened before the run, so an unwritable path stops it before any work rather than after.
   const markdownOut = o.markdown === undefined ? null : await openOut(o.markdown, '--markdown');
+  const htmlOut = o.html === undefined ? null : await openOut(o.html, '--html');
   // The Markdown lists only the first quarantined changes: keep no more than that in memory.
   const quarantinedLines: LedgerLine[] = [];
+  // The HTML shows the quarantined changes with their images, up to its own limit.
+  const htmlQuarantined: ReportQuarantinedChange[] = [];
   const onLedger =
-    ledgerOut === null && markdownOut === null
+    ledgerOut === null && markdownOut === null && htmlOut === null
       ? undefined
       : (l: LedgerLine): void => {
           ledgerOut?.write(`${ledgerLineText(l)}\n`);
           if (markdownOut !== null && l.outcome === 'quarantined' && quarantinedLines.length < MARKDOWN_QUARANTINE_LIMIT) quarantinedLines.push(l);
+          if (htmlOut !== null && l.outcome === 'quarantined' && htmlQuarantined.length < HTML_QUARANTINE_LIMIT) htmlQuarantined.push(quarantinedFromLedgerLine(l));
         };
   const sqlOut = o.sql === undefined ? null : await openOut(o.sql, '--sql');
   if (sqlOut) sqlOut.write(`-- salvage plan: the statements "salvage apply" would run against ${target.redacted}, in order.\n-- Each window runs in one transaction with foreign_key_checks=0, after SELECT … FOR UPDATE of its rows.\n`);
-  const progress = progressPrinter(stderr, o.quiet === true, environment.isTty, mode);
+  const progress = salvageProgress(stderr, progressMode, mode);
   const options: SalvageOptions = {
     mode,
     ...(source === undefined ? { binlogs } : { source }),
+    ...(await drHistoryOptions(o, environment)),
     target,
     start: startRule(o),
     stateSchema: o['state-schema'] ?? config?.stateSchema,
     sourceId: o['source-id'],
     windowTransactions: window,
     config,
+    strategies: loaded?.strategies,
     ddl: o.ddl as 'stop' | 'skip' | undefined,
+    ...(reconnect === undefined ? {} : { reconnect }),
     ledgerImages,
     verifyChecksums: !o['no-verify-checksums'],
+    skipDamaged: o['skip-damaged'] === true,
+    allowRelayLog: o['allow-relay-log'] === true,
+    forceSource: o['force-source'] === true,
     signal: environment.signal,
     onLedger,
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
   };
   let report: SalvageReport;
+  let ok = false;
   try {
     report = await salvage(options);
+    ok = true;
   } catch (e) {
     // The ticket's file says the run stopped, rather than being left empty.
     markdownOut?.write(`# salvage ${mode}: stopped\n\nThe run stopped before the end; the command's error message says why and where it resumes.\n`);
-    await close(markdownOut);
+    htmlOut?.write(renderStoppedHtmlReport(mode));
+    await Promise.all([close(markdownOut), close(htmlOut)]);
     throw e;
   } finally {
-    progress.done();
+    progress.done(ok);
     await Promise.all([close(ledgerOut), close(sqlOut)]);
   }
   if (markdownOut !== null) {
     markdownOut.write(renderMarkdownReport(report, quarantinedLines));
     await close(markdownOut);
+  }
+  if (htmlOut !== null) {
+    htmlOut.write(renderHtmlReport(report, htmlQuarantined, { generator: `binlog-salvage ${VERSION}` }));
+    await close(htmlOut);
   }
   if (o.report !== undefined) await writeFile(o.report, `${jsonText(report)}\n`);
   if (o.json) line(stdout, jsonText(report));
@@ -321,30 +409,20 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 }
 
-function progressPrinter(stderr: Writable, quiet: boolean, tty: boolean, mode: string): ((p: SalvageProgress) => void) & { done(): void } {
-  let last = 0;
-  let shown = false;
-  const print = (p: SalvageProgress): void => {
-    if (quiet) return;
-    const now = p.elapsedMs;
-    // The last window of a bounded run always shows; a follow has no last window.
-    const final = !p.following && p.transactionsDone >= p.transactionsTotal;
-    if (now - last < (tty ? 200 : 5000) && !final) return;
-    last = now;
-    const rate = now > 0 ? Math.round(p.rowChangesDone / (now / 1000)) : 0;
-    const o = p.outcomes;
-    const counts = p.following
-      ? `following: ${p.transactionsDone} transactions, ${p.rowChangesDone} row changes`
-      : `${p.transactionsDone}/${p.transactionsTotal} transactions, ${p.rowChangesDone}/${p.rowChangesTotal} row changes`;
-    const text = `${mode}: ${counts}, ${rate} rows/s, at ${p.position} — applied ${o.applied}, merged ${o.merged}, remapped ${o.remapped}, skipped ${o.skipped}, quarantined ${o.quarantined}`;
-    stderr.write(tty ? `\r\x1b[K${text}` : `${text}\n`);
-    shown = true;
-  };
-  return Object.assign(print, {
-    done(): void {
-      if (tty && shown && !quiet) stderr.write('\n');
-    },
-  });
+/** The failover point and the DR's own activity since, or that the run decided without them. */
+function printHistory(r: SalvageReport, out: Writable): void {
+  const h = r.history;
+  if (h === undefined || h === null) {
+    line(out, "history: none — DR rows told apart from lost ones by key and values (give --dr-binlog for the DR's own history)");
+    return;
+  }
+  const f = h.failover;
+  const place = (p: NonNullable<typeof f.firstOwn>): string => `${p.at} (${p.file}:${p.pos}, server_id ${p.serverId})`;
+  line(out, `failover: ${f.rule}`);
+  line(out, `  last received from the primary: ${f.lastReceived === null ? 'not in the DR binlog given' : place(f.lastReceived)}; first written by the DR: ${f.firstOwn === null ? 'none' : place(f.firstOwn)}`);
+  for (const e of f.evidence) line(out, `  evidence: ${e}`);
+  const tables = h.tables.map((t) => `${t.table} +${t.inserted} ~${t.updated} -${t.deleted}`).join(', ');
+  line(out, `history: ${h.transactions} transaction(s) the DR wrote since${tables === '' ? '' : ` (${tables})`}${h.complete ? '' : " — INCOMPLETE: the binlog given ends before the DR's current position; rows it does not cover are judged by values"}`);
 }
 
 /** The human summary on stdout. */
@@ -353,9 +431,15 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   line(out, `salvage ${r.mode}: DR ${r.target} (${r.dr.flavor} ${r.dr.version}, server_id ${r.dr.serverId})${r.mode === 'plan' ? ' — dry run, nothing written' : `, run ${r.runId}`}`);
   line(out, `start: ${r.start.rule}`);
   for (const c of r.start.checks) line(out, `  CHECK: ${c}`);
+  printHistory(r, out);
   const span = r.lost.first === null ? '' : `, ${r.lost.first.gtid ?? `${r.lost.first.file}:${r.lost.first.pos}`} (${r.lost.first.timestamp}) … ${r.lost.last?.gtid ?? `${r.lost.last?.file}:${r.lost.last?.pos}`} (${r.lost.last?.timestamp})`;
   line(out, `lost: ${r.lost.transactions} transaction(s), ${r.lost.rowChanges} row change(s)${span}`);
   for (const t of r.incomplete) line(out, `  not applied: ${t.gtid ?? `${t.file}:${t.pos}`} never committed in the binlog (${t.reason})`);
+  for (const d of r.damaged ?? []) {
+    const what =
+      d.cut === 'none' ? 'between transactions, none cut' : d.cut === 'not-lost' ? `in ${d.gtid ?? 'a transaction'}, which the DR has` : `transaction ${d.gtid ?? '(its GTID among the damage)'} skipped, recorded in the ledger`;
+    line(out, `  damaged: ${d.file}:${d.offset} (${d.code}): ${what}`);
+  }
   for (const d of r.skippedDdl) line(out, `  DDL skipped: ${d.at}: ${d.sql}`);
   const o = r.outcomes;
   line(out, `outcomes: ${o.applied} applied, ${o.merged} merged, ${o.remapped} remapped, ${o.skipped} skipped, ${o.quarantined} quarantined`);
@@ -378,7 +462,7 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   if (r.quarantined > 0) {
     line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
   }
-  line(out, `decided without the DR's own binlog (value rules); ${r.windows} window(s), ${r.retries} retried; ${(r.timings.totalMs / 1000).toFixed(1)} s, ${r.timings.rowsPerSecond} rows/s`);
+  line(out, `${r.withoutHistory ? "decided without the DR's own binlog (value rules)" : "decided with the DR's own binlog (record identity from its history)"}; ${r.windows} window(s), ${r.retries} retried; ${(r.timings.totalMs / 1000).toFixed(1)} s, ${r.timings.rowsPerSecond} rows/s`);
   const src = r.source;
   if (src?.kind === 'live') {
     line(out, `source: ${src.server}, read from ${src.start}${src.follow ? ', following' : ''}${src.reconnects > 0 ? `, ${src.reconnects} reconnect(s) after a lost connection` : ''}`);

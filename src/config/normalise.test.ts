@@ -11,11 +11,11 @@ function problems(input: unknown): string {
 
 describe('parseConfig: the messages people read', () => {
   it('names an unknown strategy and lists the known ones', () => {
-    expect(problems({ tables: { 'crm.accounts': { onConflict: { 'update-diverged': 'latest' } } } })).toMatchInlineSnapshot(`"✖ unknown strategy "latest"; expected one of "apply", "skip", "source", "newest", "oldest", "max", "min", "merge", "delta", "remap", "link", "rewrite-unique", "delete-blocking", "quarantine", "fail" → at tables."crm.accounts".onConflict.update-diverged"`);
+    expect(problems({ tables: { 'crm.accounts': { onConflict: { 'update-diverged': 'latest' } } } })).toMatchInlineSnapshot(`"✖ unknown strategy "latest"; expected one of "apply", "skip", "source", "newest", "oldest", "max", "min", "merge", "delta", "remap", "link", "rewrite-unique", "delete-blocking", "quarantine", "fail", "custom" → at tables."crm.accounts".onConflict.update-diverged"`);
   });
 
   it('names an unknown strategy in object form at its "strategy" key', () => {
-    expect(problems({ defaults: { onConflict: { 'update-diverged': { strategy: 'last-write-wins', column: 'updated_at' } } } })).toMatchInlineSnapshot(`"✖ unknown strategy "last-write-wins"; expected one of "apply", "skip", "source", "newest", "oldest", "max", "min", "merge", "delta", "remap", "link", "rewrite-unique", "delete-blocking", "quarantine", "fail" → at defaults.onConflict.update-diverged.strategy"`);
+    expect(problems({ defaults: { onConflict: { 'update-diverged': { strategy: 'last-write-wins', column: 'updated_at' } } } })).toMatchInlineSnapshot(`"✖ unknown strategy "last-write-wins"; expected one of "apply", "skip", "source", "newest", "oldest", "max", "min", "merge", "delta", "remap", "link", "rewrite-unique", "delete-blocking", "quarantine", "fail", "custom" → at defaults.onConflict.update-diverged.strategy"`);
   });
 
   it('asks a bare newest for a column', () => {
@@ -56,7 +56,7 @@ describe('parseConfig: the messages people read', () => {
       }),
     ).toMatchInlineSnapshot(`
       "✖ reference "shop.customers" must be "db.table.column" → at tables."shop.orders".references.customer_id
-      ✖ "source" does not apply to update-pk-reused; expected one of "quarantine", "skip", "fail" → at tables."shop.orders".onConflict.update-pk-reused
+      ✖ "source" does not apply to update-pk-reused; expected one of "quarantine", "skip", "fail", "custom" → at tables."shop.orders".onConflict.update-pk-reused
       ✖ "link" needs a natural key: set "naturalKey" on the table rule or in the strategy → at tables."shop.orders".onConflict.insert-unique-taken
       ✖ "remap" decides whole rows, not a column; expected one of "source", "skip", "newest", "oldest", "max", "min", "delta" → at tables."shop.orders".columns.customer_id
       ✖ column "city" is already in group 0 → at tables."shop.orders".groups[1][0]"

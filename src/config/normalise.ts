@@ -23,7 +23,9 @@ export type Strategy =
   | { readonly strategy: 'merge'; readonly bothChanged: MergePolicy; readonly policy: Readonly<Record<string, MergePolicy>> }
   | { readonly strategy: 'link'; readonly naturalKey: readonly string[] | null }
   | { readonly strategy: 'rewrite-unique'; readonly template: string }
-  | { readonly strategy: 'delete-blocking'; readonly maxChildren: number };
+  | { readonly strategy: 'delete-blocking'; readonly maxChildren: number }
+  /** A function given by name (the library's `strategies`, or a .mjs/.ts configuration's) that returns one of the others. */
+  | { readonly strategy: 'custom'; readonly name: string };
 
 export type KeyAllocation = { readonly kind: 'auto-increment' } | { readonly kind: 'uuid-v7' } | { readonly kind: 'offset'; readonly offset: number };
 export type CascadeGuard = { readonly kind: 'forbid' } | { readonly kind: 'report' } | { readonly kind: 'allow-up-to'; readonly limit: number };
@@ -115,6 +117,10 @@ export function toStrategy(input: StrategyInput): Strategy {
       const o = s as Extract<StrategyInput, { strategy: 'delete-blocking' }>;
       // Refuses to delete a row with children unless the user allows a cap.
       return { strategy: 'delete-blocking', maxChildren: o.maxChildren ?? 0 };
+    }
+    case 'custom': {
+      const o = s as Extract<StrategyInput, { strategy: 'custom' }>;
+      return { strategy: 'custom', name: o.name };
     }
     default:
       return { strategy: s.strategy };

@@ -41,6 +41,7 @@ export const STRATEGY_NAMES = [
   'delete-blocking',
   'quarantine',
   'fail',
+  'custom',
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -150,6 +151,12 @@ const StrategyObjectSchema = z.discriminatedUnion(
     }),
     bare('quarantine'),
     bare('fail'),
+    // A function the library call or a .mjs/.ts configuration provides under that name (reconcile/custom-strategy.ts).
+    z.strictObject({
+      strategy: z.literal('custom'),
+      name: z.string({ error: '"custom" needs "name": the name of a function in "strategies"' }).min(1, { error: 'the name of a custom strategy cannot be empty' }),
+      $comment: Comment,
+    }),
   ],
   {
     error: (iss) =>
@@ -224,22 +231,27 @@ type Issue = { message: string; path: (string | number)[] };
 
 const nameOf = (s: StrategyInput): StrategyName => (typeof s === 'string' ? s : s.strategy);
 
-/** Which strategies make sense for each class; the classes DESIGN.md marks "never a write" allow no write. */
+/**
+ * Which strategies make sense for each class; the classes DESIGN.md marks "never a write" allow no
+ * write. `custom` fits every class its function is asked about (not parent-missing, decided before
+any strategy runs); what the function returns is held to this table when it runs.
+ */
 export const ALLOWED_STRATEGIES: Readonly<Record<ConflictClass, readonly StrategyName[]>> = {
-  clean: ['apply', 'skip', 'quarantine', 'fail'],
-  'already-applied': ['skip', 'quarantine', 'fail'],
-  'insert-pk-taken': ['remap', 'link', 'skip', 'source', 'quarantine', 'fail'],
-  'insert-pk-same-record': ['merge', 'source', 'skip', 'newest', 'oldest', 'max', 'min', 'delta', 'quarantine', 'fail'],
-  'insert-unique-taken': ['link', 'rewrite-unique', 'delete-blocking', 'skip', 'quarantine', 'fail'],
+  clean: ['apply', 'skip', 'quarantine', 'fail', 'custom'],
+  'already-applied': ['skip', 'quarantine', 'fail', 'custom'],
+  'insert-pk-taken': ['remap', 'link', 'skip', 'source', 'quarantine', 'fail', 'custom'],
+  'insert-pk-same-record': ['merge', 'source', 'skip', 'newest', 'oldest', 'max', 'min', 'delta', 'quarantine', 'fail', 'custom'],
+  'insert-unique-taken': ['link', 'rewrite-unique', 'delete-blocking', 'skip', 'quarantine', 'fail', 'custom'],
+  // Decided before any strategy runs (the parent is checked first): no custom function is asked.
   'parent-missing': ['quarantine', 'skip', 'fail'],
-  'update-diverged': ['merge', 'source', 'skip', 'newest', 'oldest', 'max', 'min', 'delta', 'quarantine', 'fail'],
-  'update-missing': ['quarantine', 'skip', 'fail'],
-  'update-deleted-on-dr': ['quarantine', 'skip', 'fail'],
-  'update-never-existed': ['quarantine', 'skip', 'fail'],
-  'update-pk-reused': ['quarantine', 'skip', 'fail'],
-  'update-unique-taken': ['rewrite-unique', 'delete-blocking', 'skip', 'quarantine', 'fail'],
-  'delete-diverged': ['source', 'skip', 'newest', 'oldest', 'quarantine', 'fail'],
-  'delete-pk-reused': ['quarantine', 'skip', 'fail'],
+  'update-diverged': ['merge', 'source', 'skip', 'newest', 'oldest', 'max', 'min', 'delta', 'quarantine', 'fail', 'custom'],
+  'update-missing': ['quarantine', 'skip', 'fail', 'custom'],
+  'update-deleted-on-dr': ['quarantine', 'skip', 'fail', 'custom'],
+  'update-never-existed': ['quarantine', 'skip', 'fail', 'custom'],
+  'update-pk-reused': ['quarantine', 'skip', 'fail', 'custom'],
+  'update-unique-taken': ['rewrite-unique', 'delete-blocking', 'skip', 'quarantine', 'fail', 'custom'],
+  'delete-diverged': ['source', 'skip', 'newest', 'oldest', 'quarantine', 'fail', 'custom'],
+  'delete-pk-reused': ['quarantine', 'skip', 'fail', 'custom'],
 };
 
 /** Strategies that decide one column's value, usable under `columns`. */
@@ -275,6 +287,15 @@ function timeOrderNeedsColumn(config: ConfigInput): Issue[] {
       // Under `columns` the column itself is the default comparison column only for max/min, not for a time order.
       check(s, ['tables', glob, 'columns', col]);
     }
+  }
+  return issues;
+}
+
+/** A bare "custom" cannot say which function to call. */
+function customNeedsName(config: ConfigInput): Issue[] {
+  const issues: Issue[] = [];
+  for (const e of onConflictEntries(config)) {
+    if (e.strategy === 'custom') issues.push({ message: '"custom" needs the name of a function: write { "strategy": "custom", "name": "myRule" }', path: e.path });
   }
   return issues;
 }
@@ -336,6 +357,7 @@ function groupsAreDisjoint(config: ConfigInput): Issue[] {
 /** The cross-field rules, each a named function returning problems with their paths. */
 export const configRules: ReadonlyArray<(config: ConfigInput) => Issue[]> = [
   timeOrderNeedsColumn,
+  customNeedsName,
   strategyFitsClass,
   linkNeedsNaturalKey,
   columnStrategiesAreValueStrategies,

@@ -3,6 +3,7 @@
  * redacted form: a password never reaches output, logs or errors.
  */
 import { EngineError } from '../errors.js';
+import type { TlsSettings } from './tls.js';
 
 export interface ConnectionTarget {
   readonly host: string;
@@ -12,6 +13,8 @@ export interface ConnectionTarget {
   readonly database: string | undefined;
   /** The URL with any password replaced by `***`, for messages. */
   readonly redacted: string;
+  /** TLS (src/db/tls.ts); absent: PREFERRED, encrypted whenever the server offers it. */
+  readonly tls?: TlsSettings;
 }
 
 export class ConnectionUrlError extends EngineError {}

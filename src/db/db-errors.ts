@@ -13,12 +13,20 @@ export const DbErrorCode = {
   Deadlock: 'DB_DEADLOCK',
   /** innodb_lock_wait_timeout expired; the statement (not the transaction) was rolled back. */
   LockWaitTimeout: 'DB_LOCK_TIMEOUT',
+  /** The server refuses writes: read_only (for an account without READ_ONLY ADMIN / SUPER), super_read_only, innodb_read_only. */
+  ReadOnly: 'DB_READ_ONLY',
+  /** The transaction's binlog cache would pass max_binlog_cache_size: the transaction cannot commit as it is. */
+  BinlogCacheFull: 'DB_BINLOG_CACHE_FULL',
+  /** The table (its tablespace, or the disk under it) is full. */
+  TableFull: 'DB_TABLE_FULL',
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 
 interface Mapping {
   readonly code: DbErrorCode;
   readonly retryable: boolean;
+  /** Put before the server's own words: what the errno means for a run, for the person who reads the message. */
+  readonly explain?: string;
 }
 
 const BY_ERRNO: ReadonlyMap<number, Mapping> = new Map([
@@ -26,6 +34,13 @@ const BY_ERRNO: ReadonlyMap<number, Mapping> = new Map([
   [1586, { code: DbErrorCode.Duplicate, retryable: false }], // ER_DUP_ENTRY_WITH_KEY_NAME
   [1213, { code: DbErrorCode.Deadlock, retryable: true }], // ER_LOCK_DEADLOCK
   [1205, { code: DbErrorCode.LockWaitTimeout, retryable: true }], // ER_LOCK_WAIT_TIMEOUT
+  // ER_OPTION_PREVENTS_STATEMENT: "running with the --read-only (or --super-read-only) option"; ER_READ_ONLY_MODE (innodb_read_only).
+  [1290, { code: DbErrorCode.ReadOnly, retryable: false, explain: 'the DR refuses writes: read_only is ON' }],
+  [1836, { code: DbErrorCode.ReadOnly, retryable: false, explain: 'the DR refuses writes: it runs in read-only mode' }],
+  // ER_TRANS_CACHE_FULL: a multi-statement transaction needed more than max_binlog_cache_size.
+  [1197, { code: DbErrorCode.BinlogCacheFull, retryable: false, explain: "the window's transaction does not fit in the DR's binlog cache (max_binlog_cache_size)" }],
+  // ER_RECORD_FILE_FULL: "The table is full" (a tablespace at its maximum size, or no space left on the disk).
+  [1114, { code: DbErrorCode.TableFull, retryable: false, explain: 'the DR has no room left for the rows (a full disk or tablespace)' }],
 ]);
 
 /** The mapped code for a server errno, or undefined when the engine has no special meaning for it. */
@@ -43,7 +58,8 @@ export function mapDbError(e: unknown): unknown {
   if (errno === undefined) return e;
   const mapping = BY_ERRNO.get(errno);
   if (mapping === undefined || mapping.code === e.code) return e;
-  return new DatabaseError(mapping.code, e.message, { ...e.details, errno }, { retryable: mapping.retryable, cause: e });
+  const message = mapping.explain === undefined ? e.message : `${mapping.explain}: ${e.message}`;
+  return new DatabaseError(mapping.code, message, { ...e.details, errno }, { retryable: mapping.retryable, cause: e });
 }
 
 /**

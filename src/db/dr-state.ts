@@ -38,9 +38,19 @@ export async function readDrIdentity(session: SqlSession): Promise<DrIdentity> {
   return { flavor: 'mysql', version, serverId, gtid: { flavor: 'mysql', gtidExecuted: String(g.rows[0]?.['executed'] ?? '').replace(/\s+/g, '') } };
 }
 
-/** The largest value of `column` in `table`, or null when the table is empty. */
-export async function maxKey(session: SqlSession, table: TableSchema, column: string): Promise<bigint | null> {
-  const { rows } = await session.query(`SELECT CAST(MAX(${quoteIdent(column)}) AS CHAR) AS m FROM ${quoteIdent(table.schema)}.${quoteIdent(table.table)}`);
+/**
+ * The largest value of `column` in `table`, or null when the table is empty. `forUpdate` (inside a
+ * transaction, `column` indexed): the last row is read with a lock, whose next-key lock on the end
+ * of the index makes other sessions' inserts above it wait until the transaction ends — so keys
+ * the caller hands out above the largest are not taken meanwhile by the application's
+ * AUTO_INCREMENT. (MAX() itself locks nothing: the optimizer reads it off the index.)
+ */
+export async function maxKey(session: SqlSession, table: TableSchema, column: string, options: { readonly forUpdate?: boolean } = {}): Promise<bigint | null> {
+  const name = `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+  const c = quoteIdent(column);
+  const { rows } = await session.query(
+    options.forUpdate === true ? `SELECT CAST(${c} AS CHAR) AS m FROM ${name} ORDER BY ${c} DESC LIMIT 1 FOR UPDATE` : `SELECT CAST(MAX(${c}) AS CHAR) AS m FROM ${name}`,
+  );
   const m = rows[0]?.['m'];
   return m === null || m === undefined ? null : BigInt(String(m));
 }

@@ -33,6 +33,8 @@ export interface StoredQuarantineEntry extends ChangeIdentity {
   readonly drImage: string | null;
   /** `[[table, row key], …]` as JSON text: the source rows it holds back. */
   readonly rowKeys: string;
+  /** The change (`GTID#index`, or `file:pos#index`) it waits on, as recorded; null when it waits on none, or was recorded before the column existed. */
+  readonly origin: string | null;
   /** UTC, `YYYY-MM-DD HH:MM:SS.ffffff`. */
   readonly createdAt: string;
   readonly resolvedAt: string | null;
@@ -97,10 +99,12 @@ export async function readQuarantineEntries(session: SqlSession, schema: string,
   const q = stateTable(schema, 'quarantine');
   const l = stateTable(schema, 'ledger');
   const where = status === 'all' ? '' : 'WHERE q.status = ?';
+  // A state schema no apply has touched since the column was added (state-schema.ts ADDED_COLUMNS) has no origin yet.
+  const origin = (await hasColumn(session, schema, 'quarantine', 'origin')) ? 'q.origin' : 'NULL';
   const rows = await run(
     session,
     `SELECT CAST(q.id AS CHAR) AS id, CAST(q.run_id AS CHAR) AS run_id, q.source_id, q.change_at, q.change_index, q.table_name, q.status, q.reason,
-            q.before_image, q.after_image, q.dr_image, q.row_keys, q.created_at, q.resolved_at,
+            q.before_image, q.after_image, q.dr_image, q.row_keys, ${origin} AS origin, q.created_at, q.resolved_at,
             l.gtid, l.op, l.class, l.outcome, l.reason AS ledger_reason, l.source_key, l.new_key, l.rule_path
        FROM ${q} q
        LEFT JOIN ${l} l ON l.source_id = q.source_id AND l.change_at = q.change_at AND l.change_index = q.change_index
@@ -121,6 +125,7 @@ export async function readQuarantineEntries(session: SqlSession, schema: string,
     afterImage: text(r['after_image']),
     drImage: text(r['dr_image']),
     rowKeys: text(r['row_keys']) ?? '[]',
+    origin: text(r['origin']),
     createdAt: String(r['created_at']),
     resolvedAt: text(r['resolved_at']),
     gtid: text(r['gtid']),
@@ -132,6 +137,11 @@ export async function readQuarantineEntries(session: SqlSession, schema: string,
     newKey: text(r['new_key']),
     rulePath: text(r['rule_path']),
   }));
+}
+
+async function hasColumn(session: SqlSession, schema: string, table: string, column: string): Promise<boolean> {
+  const rows = await run(session, 'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [schema, table, column]);
+  return Number(rows[0]?.['n']) > 0;
 }
 
 /** The entry's status, locking its row (SELECT … FOR UPDATE) in the caller's transaction; undefined when there is no such entry. */

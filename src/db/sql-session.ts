@@ -6,15 +6,20 @@
  * Values come back as the server prints them (dates, DECIMAL and BIGINT as strings), so a
  * caller never meets a JavaScript Date shifted by the local time zone or a rounded integer.
  */
+import { isIP } from 'node:net';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import mysql from 'mysql2/promise';
 import type { Connection, FieldPacket, QueryResult } from 'mysql2/promise';
 import type { ConnectionTarget } from './connection-url.js';
 import { DatabaseError } from './schema-hints.js';
+import { describeTlsFailure, mayFallBackToPlain, tlsSocketOptions } from './tls.js';
 
 /** Stable codes of session failures. */
 export const SqlSessionErrorCode = {
   Connect: 'DB_CONNECT',
   Query: 'DB_QUERY',
+  /** TLS could not be set up as the settings ask (no TLS on the server, a certificate that fails its check): not retried. */
+  Tls: 'DB_TLS',
 } as const;
 export type SqlSessionErrorCode = (typeof SqlSessionErrorCode)[keyof typeof SqlSessionErrorCode];
 
@@ -36,6 +41,8 @@ export interface SqlSession {
   end(): Promise<void>;
   /** Drops the socket at once (for a server that was killed). */
   destroy(): void;
+  /** Whether the connection is encrypted (TLS); absent where unknown (a recorder, a test double). */
+  readonly encrypted?: boolean;
 }
 
 export interface SessionOptions {
@@ -45,34 +52,70 @@ export interface SessionOptions {
   readonly socketPath?: string;
 }
 
-/** Opens a session to `target`; throws DB_CONNECT (retryable) when the server does not answer. */
+/**
+ * Opens a session to `target`, with TLS as `target.tls` asks (default PREFERRED: encrypted when the
+ * server offers TLS); throws DB_CONNECT (retryable) when the server does not answer, DB_TLS when TLS
+ * cannot be set up as asked.
+ */
 export async function openSession(target: ConnectionTarget, options: SessionOptions = {}): Promise<SqlSession> {
-  let conn: Connection;
+  const ssl = options.socketPath === undefined ? tlsSocketOptions(target.tls, undefined, target.host) : null;
   try {
-    conn = await mysql.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ...(options.socketPath === undefined ? {} : { socketPath: options.socketPath }),
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
-      dateStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      timezone: 'Z',
-      charset: 'utf8mb4_general_ci',
-    });
+    return await connect(target, options, ssl);
   } catch (e) {
-    throw new DatabaseError(SqlSessionErrorCode.Connect, `cannot connect to ${target.redacted}: ${(e as Error).message}`, errno(e), {
-      retryable: true,
-      cause: e,
-    });
+    const code = (e as { code?: unknown } | null)?.code;
+    const driverCode = typeof code === 'string' ? code : undefined;
+    // PREFERRED: a server without TLS gets a plain connection, as the mysql client makes one.
+    if (ssl !== null && mayFallBackToPlain(target.tls, driverCode)) {
+      try {
+        return await connect(target, options, null);
+      } catch (plain) {
+        throw connectError(target, plain, undefined);
+      }
+    }
+    throw connectError(target, e, ssl === null ? undefined : driverCode);
   }
+}
+
+async function connect(target: ConnectionTarget, options: SessionOptions, ssl: ReturnType<typeof tlsSocketOptions>): Promise<SqlSession> {
+  const conn = await mysql.createConnection({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ...(options.socketPath === undefined ? {} : { socketPath: options.socketPath }),
+    ...(ssl === null ? {} : { ssl: { ...ssl } }),
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    timezone: 'Z',
+    charset: 'utf8mb4_general_ci',
+  });
   // A server that dies drops idle connections; without a listener mysql2's 'error' event would
   // end the process. Pending and later queries still reject.
   conn.on('error', ignore);
-  return new Mysql2Session(conn, target.redacted);
+  if (target.tls?.mode === 'VERIFY_IDENTITY' && isIP(target.host) !== 0) {
+    // The identity check tlsSocketOptions leaves to us for an IP host: the certificate must hold that IP.
+    const stream = (conn as unknown as { readonly connection: { readonly stream: TLSSocket } }).connection.stream;
+    const mismatch = checkServerIdentity(target.host, stream.getPeerCertificate());
+    if (mismatch !== undefined) {
+      conn.destroy();
+      throw Object.assign(mismatch, { code: 'HANDSHAKE_SSL_ERROR' });
+    }
+  }
+  return new Mysql2Session(conn, target.redacted, ssl !== null);
+}
+
+function connectError(target: ConnectionTarget, e: unknown, driverCode: string | undefined): DatabaseError {
+  const reason = (e as Error).message;
+  const tls = describeTlsFailure(target.tls, driverCode, reason);
+  // A certificate that fails its check, or a server without TLS, stays so: no retry cures it. A handshake cut short may.
+  const permanent = tls !== null && (driverCode === 'HANDSHAKE_NO_SSL_SUPPORT' || tls.startsWith('TLS: '));
+  return new DatabaseError(permanent ? SqlSessionErrorCode.Tls : SqlSessionErrorCode.Connect, `cannot connect to ${target.redacted}: ${tls ?? reason}`, errno(e), {
+    retryable: !permanent,
+    cause: e,
+  });
 }
 
 /**
@@ -95,10 +138,12 @@ export async function transaction<T>(session: SqlSession, fn: (session: SqlSessi
 class Mysql2Session implements SqlSession {
   readonly #conn: Connection;
   readonly #label: string;
+  readonly encrypted: boolean;
 
-  constructor(conn: Connection, label: string) {
+  constructor(conn: Connection, label: string, encrypted: boolean) {
     this.#conn = conn;
     this.#label = label;
+    this.encrypted = encrypted;
   }
 
   async query(sql: string, params?: readonly unknown[]): Promise<SqlResult> {

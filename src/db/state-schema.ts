@@ -35,7 +35,7 @@ export function stateTable(schema: string, table: StateTable): string {
 }
 
 /** The tables of the state schema. */
-export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'key_floor' | 'ledger' | 'quarantine';
+export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'key_floor' | 'ledger' | 'quarantine' | 'archive';
 
 /** Rejects names the server would refuse (or silently change) before any DDL runs. */
 export function checkSchemaName(name: string): void {
@@ -118,6 +118,7 @@ export function stateSchemaDdl(schema: string): string[] {
       before_image LONGTEXT NULL,
       after_image LONGTEXT NULL,
       dr_image LONGTEXT NULL,
+      other_image LONGTEXT NULL,
       recorded_at DATETIME(6) NOT NULL,
       UNIQUE KEY uk_change (source_id, change_at, change_index),
       KEY by_run (run_id, seq)
@@ -136,12 +137,51 @@ export function stateSchemaDdl(schema: string): string[] {
       dr_image LONGTEXT NULL,
       dependants LONGTEXT NOT NULL,
       row_keys LONGTEXT NULL,
+      origin VARCHAR(300) NULL,
       created_at DATETIME(6) NOT NULL,
       resolved_at DATETIME(6) NULL,
       UNIQUE KEY uk_ledger (source_id, change_at, change_index),
       KEY by_status (status, id)
     ) ${TABLE_OPTIONS}`,
+    // DR rows a delete-blocking strategy deleted (or, by the DR's ON DELETE SET NULL, changed), as
+    // they were, so a person can put them back: written in the window that deletes them, before it.
+    // change_at/change_index name the lost change as the ledger does (its GTID, else file:pos).
+    `CREATE TABLE IF NOT EXISTS ${t('archive')} (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      run_id BIGINT UNSIGNED NOT NULL,
+      source_id VARCHAR(255) NOT NULL,
+      change_at VARCHAR(255) NOT NULL,
+      change_index INT UNSIGNED NOT NULL,
+      table_name VARCHAR(300) NOT NULL,
+      row_key LONGTEXT NOT NULL,
+      row_image LONGTEXT NOT NULL,
+      role VARCHAR(32) NOT NULL,
+      archived_at DATETIME(6) NOT NULL,
+      KEY by_change (source_id, change_at, change_index),
+      KEY by_run (run_id, id)
+    ) ${TABLE_OPTIONS}`,
   ];
+}
+
+/**
+ * Columns added to existing tables since layout 1 was first written: `[table, column, definition]`.
+ * Each is nullable and only added, so an engine that predates it still reads and writes the table:
+ * the layout version does not move for them. Added last in the table, where MySQL 8.0.12+ and
+ * MariaDB 10.3+ add a column instantly, without copying a large ledger.
+ */
+const ADDED_COLUMNS: readonly (readonly [StateTable, string, string])[] = [
+  // Which change holds a quarantined one back (reconcile's ChangeDecision.origin), instead of parsing it out of the reason.
+  ['quarantine', 'origin', 'VARCHAR(300) NULL'],
+  // A second DR row the change met (reconcile's ChangeDecision.otherRow), so a decision reproduces from its ledger row.
+  ['ledger', 'other_image', 'LONGTEXT NULL'],
+];
+
+/** ALTER TABLE … ADD COLUMN for every added column a state schema written before it lacks (portable: MySQL 8 has no ADD COLUMN IF NOT EXISTS). */
+async function addMissingColumns(session: SqlSession, schema: string): Promise<void> {
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    const { rows } = await session.query('SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [schema, table, column]);
+    if (Number(rows[0]?.['n']) === 0) await session.query(`ALTER TABLE ${stateTable(schema, table)} ADD COLUMN ${quoteIdent(column)} ${definition}`);
+  }
 }
 
 /**
@@ -151,6 +191,7 @@ export function stateSchemaDdl(schema: string): string[] {
 export async function ensureStateSchema(session: SqlSession, schema: string = DEFAULT_STATE_SCHEMA): Promise<number> {
   checkSchemaName(schema);
   for (const ddl of stateSchemaDdl(schema)) await session.query(ddl);
+  await addMissingColumns(session, schema);
   const table = stateTable(schema, 'schema_version');
   // INSERT IGNORE: the first run records the version; later ones leave the row as it is.
   await session.query(`INSERT IGNORE INTO ${table} (id, version, updated_at) VALUES (1, ?, UTC_TIMESTAMP(6))`, [STATE_SCHEMA_VERSION]);

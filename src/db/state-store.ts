@@ -59,6 +59,8 @@ export interface LedgerRow {
   readonly beforeImage: string | null;
   readonly afterImage: string | null;
   readonly drImage: string | null;
+  /** A second DR row the change met that dr_image does not show (reconcile's ChangeDecision.otherRow). */
+  readonly otherImage?: string | null;
 }
 
 /** One remapped key: rows of `table` that had `oldKey` on the source have `newKey` on the DR. */
@@ -90,6 +92,8 @@ export interface QuarantineRow {
    * quarantines the changes that depend on them too; empty for a statement.
    */
   readonly rowKeys: readonly (readonly [string, string])[];
+  /** The change (`GTID#index`, or `file:pos#index`) because of which this one waits, when it waits on another. */
+  readonly origin?: string | null;
 }
 
 /** Rows per multi-row INSERT, and the bound bytes that end a statement early (well under max_allowed_packet). */
@@ -141,10 +145,11 @@ export async function finishRun(session: SqlSession, schema: string, runId: RunI
 }
 
 /** The checkpoint of `sourceId`, or undefined when the sink never committed a window of it. */
-export async function readCheckpoint(session: SqlSession, schema: string, sourceId: string): Promise<StoredCheckpoint | undefined> {
+export async function readCheckpoint(session: SqlSession, schema: string, sourceId: string, options: { readonly forUpdate?: boolean } = {}): Promise<StoredCheckpoint | undefined> {
+  // forUpdate (inside a transaction): waits for a transaction still writing the row — a window whose COMMIT is in flight.
   const { rows } = await run(
     session,
-    `SELECT source_id, gtid_set, binlog_file, CAST(binlog_pos AS CHAR) AS binlog_pos, CAST(run_id AS CHAR) AS run_id, updated_at FROM ${stateTable(schema, 'checkpoint')} WHERE source_id = ?`,
+    `SELECT source_id, gtid_set, binlog_file, CAST(binlog_pos AS CHAR) AS binlog_pos, CAST(run_id AS CHAR) AS run_id, updated_at FROM ${stateTable(schema, 'checkpoint')} WHERE source_id = ?${options.forUpdate === true ? ' FOR UPDATE' : ''}`,
     [sourceId],
   );
   const row = rows[0];
@@ -197,8 +202,8 @@ export async function writeCheckpoint(session: SqlSession, schema: string, check
 
 /** Records ledger rows with multi-row INSERTs, in the caller's transaction; a change already recorded fails DB_DUPLICATE. */
 export async function recordLedger(session: SqlSession, schema: string, rows: readonly LedgerRow[]): Promise<void> {
-  const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, recorded_at) VALUES `;
-  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))', rows, ledgerValues);
+  const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, other_image, recorded_at) VALUES `;
+  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))', rows, ledgerValues);
 }
 
 function ledgerValues(r: LedgerRow): unknown[] {
@@ -222,13 +227,14 @@ function ledgerValues(r: LedgerRow): unknown[] {
     r.beforeImage,
     r.afterImage,
     r.drImage,
+    r.otherImage ?? null,
   ];
 }
 
 /** Records quarantined changes (status pending), in the caller's transaction. */
 export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[]): Promise<void> {
-  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, created_at) VALUES `;
-  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", rows, (r) => [
+  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, origin, created_at) VALUES `;
+  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", rows, (r) => [
     r.runId,
     r.sourceId,
     changeAt(r.gtid, r.file, r.pos),
@@ -240,6 +246,7 @@ export async function recordQuarantine(session: SqlSession, schema: string, rows
     r.drImage,
     JSON.stringify(r.dependants),
     JSON.stringify(r.rowKeys),
+    r.origin ?? null,
   ]);
 }
 

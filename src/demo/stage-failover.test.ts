@@ -155,6 +155,16 @@ describe('stageFailover', () => {
     expect(staged.drGtidBinlogPos).toBe(`0-2-${atCut + 15}`);
   });
 
+  it("leaves in the DR's own binlog what it replicated (server_id 1) and then what it wrote itself (server_id 2)", async () => {
+    const files = await staged.dr.binlogFiles();
+    expect(files.map((f) => basename(f))).toEqual(['mysql-bin.000001']);
+    const events = (await staged.dr.query(`SHOW BINLOG EVENTS IN '${basename(files[0]!)}'`)).rows;
+    // The GTID event of each transaction, in binlog order, as domain-server-seq.
+    const gtids = events.filter((e) => e['Event_type'] === 'Gtid').map((e) => `${String(e['Server_id'])}:${String(e['Info']).replace(/^BEGIN GTID |^GTID /, '')}`);
+    const atCut = FAILOVER_SCHEMA.length + staged.workload.shared.length;
+    expect(gtids).toEqual([...range(1, atCut).map((n) => `1:0-1-${n}`), ...staged.drOwn.map((t) => `2:${t.gtid}`)]);
+  });
+
   it('snapshots the DR at the failover with none of the lost rows', () => {
     const { forkNextIds } = staged.workload;
     for (const t of FAILOVER_TABLES) {

@@ -137,13 +137,21 @@ export interface FailoverRoles {
   readonly differentColumnsOrderId: number;
   /** A customer whose balance both sides change: the same column. */
   readonly sameColumnCustomerId: number;
-  /** An order the primary updates (and adds a note to) and the DR deletes, with its notes: update-missing. */
+  /**
+   * An order the primary updates (and adds a note to) and the DR deletes, with its notes:
+   * update-deleted-on-dr with the DR's binlog (update-missing by values alone).
+   */
   readonly deletedOnDrOrderId: number;
   /** An order the primary deletes, with its notes, and the DR updates: delete-diverged. */
   readonly updatedOnDrOrderId: number;
   /** Orders only the primary deletes, with their notes. */
   readonly deletedOrderIds: readonly number[];
-  /** A customer the primary renames and the DR renames and then renames back (name and updated_at as they were). */
+  /**
+   * A customer the primary renames and the DR renames and then renames back (name and updated_at as
+   * they were). By values the DR row equals the lost update's before image, a clean update that
+   * would overwrite the DR; the DR's binlog logged the change, so it is update-diverged: the DR keeps
+   * its values and the conflict is recorded.
+   */
   readonly revertedCustomerId: number;
 }
 

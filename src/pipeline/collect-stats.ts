@@ -5,7 +5,7 @@
  */
 import type { IncompleteTail } from '../binlog/decoder.js';
 import type { DecodeWarning } from '../binlog/event.js';
-import type { IncompleteTransaction } from '../binlog/transaction.js';
+import type { IncompleteTransaction, TransactionItem } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
 import type { BinlogFile } from '../source/binlog-files.js';
 import { readTransactions } from '../source/read-transactions.js';
@@ -24,6 +24,12 @@ export interface StatsJob {
   readonly allFiles: readonly string[];
   readonly filter: PlainFilter;
   readonly verifyChecksums: boolean;
+  /**
+   * Another job follows: the last range ends at a cut, where the next job's first transaction
+   * starts (parallel-stats.ts). What the end of the input reports there is reported as one pass
+   * over the whole input would report it.
+   */
+  readonly more?: boolean;
 }
 
 export interface StatsResult {
@@ -32,6 +38,12 @@ export interface StatsResult {
   readonly tails: Array<{ readonly file: string; readonly tail: IncompleteTail }>;
   readonly warnings: Array<{ readonly file: string; readonly warning: DecodeWarning }>;
   readonly bytes: number;
+  /**
+   * The job (one with `more`) ended holding an XA transaction prepared and not yet committed: a
+   * later job may commit it, which it cannot see, so the counts of the cut input are not those of
+   * one pass (parallelStats then counts again in one pass; XA transactions are rare).
+   */
+  readonly splitXa: boolean;
 }
 
 /** Converts filter options to plain data. */
@@ -61,20 +73,52 @@ export async function collectStats(job: StatsJob, onProgress?: (bytes: number) =
   const tails: StatsResult['tails'] = [];
   const warnings: StatsResult['warnings'] = [];
   let bytes = 0;
+  let lastItems: readonly TransactionItem[] = [];
+  let stopped = false;
   outer: for await (const batch of readTransactions(job.ranges, { verifyChecksums: job.verifyChecksums, annotations: false })) {
     for (const warning of batch.warnings) warnings.push({ file: batch.file, warning });
     bytes = batch.bytesRead;
+    lastItems = batch.items;
     for (const item of batch.items) {
       if (item.kind === 'incomplete') {
         incomplete.push(item.tx);
         continue;
       }
-      if (filter.pastEnd(item.tx)) break outer;
+      if (filter.pastEnd(item.tx)) {
+        stopped = true;
+        break outer;
+      }
       const tx = filter.apply(item.tx);
       if (tx) stats.add(tx);
     }
     if (batch.tail) tails.push({ file: batch.file, tail: batch.tail });
     onProgress?.(bytes);
   }
-  return { stats: stats.snapshot(), incomplete, tails, warnings, bytes };
+  const splitXa = job.more === true && !stopped && atCut(lastItems, incomplete);
+  return { stats: stats.snapshot(), incomplete, tails, warnings, bytes, splitXa };
+}
+
+/**
+ * The end of a job that stops at a cut: the reader ended the input there, so the last batch ends
+ * with what TransactionAssembler.end reports, the open group ('end-of-input') and then the XA
+ * transactions still prepared ('xa-prepared-only'). In one pass the next job's first event, a
+ * GTID event, would have ended that group instead: it becomes 'new-group-started' here. Returns
+ * whether an XA transaction was left prepared.
+ */
+function atCut(lastItems: readonly TransactionItem[], incomplete: IncompleteTransaction[]): boolean {
+  let splitXa = false;
+  for (let i = lastItems.length - 1; i >= 0; i--) {
+    const item = lastItems[i]!;
+    if (item.kind !== 'incomplete') break;
+    if (item.tx.reason === 'xa-prepared-only') {
+      splitXa = true;
+    } else if (item.tx.reason === 'end-of-input') {
+      const at = incomplete.lastIndexOf(item.tx);
+      if (at >= 0) incomplete[at] = { ...item.tx, reason: 'new-group-started' };
+      break;
+    } else {
+      break;
+    }
+  }
+  return splitXa;
 }

@@ -150,20 +150,7 @@ function connectChecks(p: Probe, target: ConnectionTarget, who: 'dr' | 'source')
   const out: DoctorCheck[] = [];
   out.push({ id: `${who}.connect`, on: who, status: 'ok', title: 'connect', detail: `${target.redacted} as ${p.grants?.account ?? target.user}`, fix: null });
   const flavor = flavorOf(p.vars);
-  if (p.tls !== null) {
-    out.push({ id: `${who}.tls`, on: who, status: 'ok', title: 'TLS', detail: `encrypted (${p.tls.version} ${p.tls.cipher})`, fix: null });
-  } else {
-    const offered = (p.vars.get('have_ssl') ?? '').toUpperCase() === 'YES';
-    const local = LOOPBACK.test(target.host);
-    out.push({
-      id: `${who}.tls`,
-      on: who,
-      status: local ? 'ok' : 'warn',
-      title: 'TLS',
-      detail: `not encrypted${local ? ' (a loopback connection: nothing crosses the network)' : `: the password and the rows cross the network in clear; the server ${offered ? 'offers TLS, but this version of salvage does not use it yet' : 'offers no TLS (have_ssl is not YES)'}`}`,
-      fix: local ? null : 'run salvage on the server\'s host, or through an SSH tunnel or a VPN, until TLS options are supported',
-    });
-  }
+  out.push(tlsCheck(p, target, who));
   const version = p.vars.get('version') ?? '';
   const major = /^(\d+)\.(\d+)/.exec(version);
   const numeric = major === null ? 0 : Number(major[1]) * 100 + Number(major[2]);
@@ -177,6 +164,32 @@ function connectChecks(p: Probe, target: ConnectionTarget, who: 'dr' | 'source')
     fix: tested ? null : 'salvage is tested against MariaDB 10.6+ and MySQL 8; on an older server run plan first and read its report',
   });
   return out;
+}
+
+/** Whether the connection is encrypted, and whether the server's certificate was checked. */
+function tlsCheck(p: Probe, target: ConnectionTarget, who: 'dr' | 'source'): DoctorCheck {
+  const prefix = who === 'dr' ? '--' : '--source-';
+  const mode = target.tls?.mode ?? 'PREFERRED';
+  const local = LOOPBACK.test(target.host);
+  const base = { id: `${who}.tls`, on: who, title: 'TLS' } as const;
+  if (p.tls !== null) {
+    const verified = mode === 'VERIFY_CA' || mode === 'VERIFY_IDENTITY';
+    const detail = `encrypted (${p.tls.version} ${p.tls.cipher}), ${verified ? `server certificate checked against ${target.tls?.ca ?? 'the CA'} (${prefix}ssl-mode ${mode})` : `server certificate not checked (${prefix}ssl-mode ${mode})`}`;
+    if (verified || local) return { ...base, status: 'ok', detail, fix: null };
+    return { ...base, status: 'warn', detail, fix: `give the CA that signed the server's certificate with ${prefix}ssl-ca FILE (then ${prefix}ssl-mode VERIFY_CA is the default), so that no one between can pose as the server` };
+  }
+  const offered = (p.vars.get('have_ssl') ?? '').toUpperCase() === 'YES';
+  const why = mode === 'DISABLED' ? `${prefix}ssl-mode DISABLED` : offered ? 'the server offers TLS, but this connection did not take it' : 'the server offers no TLS (have_ssl is not YES)';
+  if (local) return { ...base, status: 'ok', detail: `not encrypted: ${why} (a loopback connection: nothing crosses the network)`, fix: null };
+  return {
+    ...base,
+    status: 'warn',
+    detail: `not encrypted: ${why}; the password and the rows cross the network in clear`,
+    fix:
+      mode === 'DISABLED'
+        ? `leave out ${prefix}ssl-mode DISABLED (TLS is used whenever the server offers it)`
+        : "give the server a certificate (ssl_cert, ssl_key; salvage then uses TLS by default), or run salvage on the server's host or through an SSH tunnel or a VPN",
+  };
 }
 
 async function drChecks(p: Probe, target: ConnectionTarget, stateSchema: string, files: readonly BinlogFacts[], source: Probe | null): Promise<DoctorCheck[]> {

@@ -18,6 +18,8 @@ export interface TableStats {
 export class InspectStats {
   readonly tables = new Map<string, TableStats>();
   readonly #byMap = new Map<TableMap, TableStats>();
+  #lastMap: TableMap | null = null;
+  #lastStats: TableStats | undefined = undefined;
   transactions = 0;
   incomplete = 0;
   rowChanges = 0;
@@ -37,8 +39,9 @@ export class InspectStats {
     this.lastTime = tx.timestamp;
     const stamp = this.transactions;
     for (const c of tx.changes) {
-      // The decoder reuses one TableMap object per table, so the name is built once per map.
-      let t = this.#byMap.get(c.table);
+      // The decoder reuses one TableMap object per table, so the name is built once per map;
+      // changes come in runs of one table (a rows event), so the last lookup is kept too.
+      let t = c.table === this.#lastMap ? this.#lastStats : this.#byMap.get(c.table);
       if (!t) {
         const key = `${c.table.schema}.${c.table.table}`;
         t = this.tables.get(key);
@@ -48,6 +51,8 @@ export class InspectStats {
         }
         this.#byMap.set(c.table, t);
       }
+      this.#lastMap = c.table;
+      this.#lastStats = t;
       if (c.op === 'insert') t.inserts++;
       else if (c.op === 'update') t.updates++;
       else t.deletes++;

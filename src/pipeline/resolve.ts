@@ -143,7 +143,10 @@ async function requireState(session: SqlSession, schema: string): Promise<void> 
   }
 }
 
-/** The origin a reason names: `kept whole with LABEL (class)`, `… is quarantined (LABEL)` (reconciler.ts). */
+/**
+ * The origin a reason names: `kept whole with LABEL (class)`, `… is quarantined (LABEL)` (reconciler.ts).
+ * Only for entries recorded before the quarantine table had its `origin` column.
+ */
 export function originOf(reason: string | null): string | null {
   if (reason === null) return null;
   const whole = /^kept whole with (.+#\d+) \([^()]*\)$/.exec(reason);
@@ -157,7 +160,7 @@ function reviewEntries(stored: readonly StoredQuarantineEntry[]): QuarantineEntr
   const origins = new Map<number, { label: string; id: number | null }>();
   const dependants = new Map<number, number[]>();
   for (const s of stored) {
-    const label = originOf(s.reason);
+    const label = s.origin ?? originOf(s.reason);
     if (label === null) continue;
     const id = byLabel.get(`${s.sourceId}\u0000${label}`) ?? null;
     origins.set(s.id, { label, id });

@@ -26,16 +26,17 @@
  */
 import { basename } from 'node:path';
 import type { ColumnValue } from '../binlog/column.js';
-import type { TableMap } from '../binlog/event.js';
+import type { RowChange, TableMap } from '../binlog/event.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
-import { isDataRejection } from '../db/db-errors.js';
-import { maxKey, readDrIdentity, schemaExists, type DrIdentity } from '../db/dr-state.js';
+import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
+import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, schemaExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
+import { tlsSocketOptions } from '../db/tls.js';
 import {
   checkpointGtidSets,
   finishRun,
@@ -54,6 +55,8 @@ import {
 } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
 import { GtidSet } from '../model/gtid-set.js';
+import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
+import { DrHistoryBuilder } from '../reconcile/dr-history-builder.js';
 import { addLogicalReferences, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { KeyMap } from '../reconcile/key-map.js';
@@ -61,14 +64,16 @@ import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, t
 import { changeLabel, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
-import { collectReads } from '../reconcile/window-reads.js';
+import { collectHolderChildReads, collectReads, type StateSet } from '../reconcile/window-reads.js';
+import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { findGtidStart } from '../source/live-start.js';
-import { scanLostBatches, scanLostRange, type LostRangeScan } from './lost-range-scan.js';
+import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
+import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
 
 export const SalvageErrorCode = {
@@ -128,6 +133,12 @@ export interface SalvageOptions {
   readonly keepTransactionsWhole?: boolean;
   /** The configuration (src/config): strategies per table and class, escalation, compare, ignore list. Default: the built-in strategies. */
   readonly config?: NormalisedConfig;
+  /**
+   * The functions the configuration's `{ "strategy": "custom", "name": … }` rules call, by name
+   * (reconcile/custom-strategy.ts): each returns a built-in decision, never SQL. A name the
+   * configuration uses and this does not provide fails before anything is read (RECONCILE_CUSTOM_MISSING).
+   */
+  readonly strategies?: CustomStrategies;
   /** Foreign keys the DR's schema does not declare (`{"crm.notes": {references: {ticket_id: "crm.tickets.id"}}}`). */
   readonly logicalReferences?: LogicalReferences;
   /** Row images in the DR's ledger for every change (default), or only for those not applied clean (sink/ledger-entry.ts). */
@@ -143,6 +154,32 @@ export interface SalvageOptions {
   readonly onProgress?: (progress: SalvageProgress) => void;
   /** Test hook: sees every statement sent to the DR before it is sent (fault injection). */
   readonly beforeStatement?: (sql: string) => void;
+  /**
+   * Binlog files: a transaction whose events fail their checksum or do not decode is skipped and
+   * recorded (ledger class `damaged`, outcome `skipped`) when the boundary after the damage can be
+   * trusted; otherwise, and without this, the run applies everything before the damage and stops
+   * there (BINLOG_*, exit 2). See pipeline/checked-input.ts.
+   */
+  readonly skipDamaged?: boolean;
+  /** Binlog files: read relay logs as binlogs (refused otherwise, INPUT_RELAY_LOG). */
+  readonly allowRelayLog?: boolean;
+  /** Binlog files: do not refuse binlogs whose GTIDs come from none of the servers the DR replicated from (INPUT_OTHER_SERVER). */
+  readonly forceSource?: boolean;
+  /**
+   * The DR's own binlog since the failover (`--dr-binlog`): files or `.index` files, in order. With
+   * it (or `drSource`), records are told apart by the DR's history, not by their values (issue 8).
+   */
+  readonly drBinlogs?: readonly string[];
+  /** The DR's binlog read live over the replication protocol (`--dr-source`), to its end at the start of the run. */
+  readonly drSource?: { readonly target: ConnectionTarget; readonly start?: { readonly file?: string; readonly position?: number } };
+  /** `--failover-at`: overrides the failover point the DR's binlog shows. */
+  readonly failoverAt?: FailoverAt;
+  /**
+   * apply: a DR connection lost inside a window (network, `KILL`, the DR restarting) is reopened
+   * after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10;
+   * 0 stops at once); the checkpoint then says whether the window committed.
+   */
+  readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
 
 export interface SalvageProgress {
@@ -195,6 +232,12 @@ export interface SalvageReport {
   readonly committedThrough?: string | null;
   /** The run ended because its signal aborted: how a follow ends. */
   readonly stoppedOnRequest?: boolean;
+  /** Binlog files: damaged events passed over (each lost transaction skipped under `skipDamaged` is in the ledger too); absent when none. */
+  readonly damaged?: readonly DamagedEntry[];
+  /** apply: times the DR connection was lost inside a window and reopened. */
+  readonly drReconnects?: number;
+  /** The DR's own history since the failover, when the run read the DR's binlog; absent or null: decided without it. */
+  readonly history?: { failover: FailoverPoint; transactions: number; tables: HistoryTableSummary[]; complete: boolean } | null;
 }
 
 const DEFAULT_WINDOW_TRANSACTIONS = 1000;
@@ -227,15 +270,22 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   if ((options.binlogs === undefined) === (options.source === undefined)) {
     throw new SalvageError(SalvageErrorCode.BadOption, 'give the binlogs to read (binlogs) or a live server (source), exactly one of them', { option: '--source' });
   }
+  if (options.source !== undefined && (options.skipDamaged === true || options.allowRelayLog === true)) {
+    // The server reads and verifies its own binlogs; damage there fails its dump thread.
+    throw new SalvageError(SalvageErrorCode.BadOption, `${options.skipDamaged === true ? '--skip-damaged' : '--allow-relay-log'} goes with binlog files (--binlog), not a live server`, { option: options.skipDamaged === true ? '--skip-damaged' : '--allow-relay-log' });
+  }
   if (options.source?.follow === true && options.mode !== 'apply') {
     throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
   }
+  // A custom strategy the configuration names without its function: said before anything is read.
+  if (options.config !== undefined) new RuleBook(options.config, options.strategies);
   const files = options.binlogs === undefined ? [] : await resolveBinlogFiles(options.binlogs);
   const live = options.source === undefined ? null : await openLiveInput(options.source);
   const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);
   const session = await openSession(options.target);
+  const run = new SalvageRun(options, session, files, live, sourceId, stateSchema, t0);
   try {
-    return await new SalvageRun(options, session, files, live, sourceId, stateSchema, t0).run();
+    return await run.run();
   } catch (e) {
     // An abort inside the reader surfaces as the platform's AbortError (or the live source's): say it in our terms.
     if (options.signal?.aborted === true && (!(e instanceof EngineError) || e.code === 'LIVE_ABORTED')) {
@@ -243,7 +293,8 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
     }
     throw e;
   } finally {
-    await session.end();
+    // The run's session: another than `session` once a lost DR connection was reopened.
+    await run.endSession();
   }
 }
 
@@ -277,6 +328,22 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
   }
 }
 
+/** What the person running apply does about a fault the DR raised, by its code; null when the message says enough. */
+function faultRemedy(code: string, windowSize: number): string | null {
+  switch (code) {
+    case 'DB_READ_ONLY':
+      return 'if the DR should take writes, make it writable again (SET GLOBAL read_only = 0)';
+    case 'DB_BINLOG_CACHE_FULL':
+      return windowSize > 1
+        ? `the window held ${windowSize} source transactions: run with a smaller --window, or raise max_binlog_cache_size on the DR`
+        : 'one source transaction alone is too big for it: raise max_binlog_cache_size on the DR';
+    case 'DB_TABLE_FULL':
+      return 'free disk space on the DR (or let the tablespace grow)';
+    default:
+      return null;
+  }
+}
+
 /** A failure of the live source's connection that a reconnect may cure (never the DR's: those are not LIVE_ errors). */
 function isSourceDrop(e: unknown): e is EngineError {
   return e instanceof EngineError && e.code.startsWith('LIVE_') && e.retryable;
@@ -300,12 +367,38 @@ function isNetworkFailure(e: unknown): e is EngineError {
   return e.code === 'DB_QUERY' && (errno === undefined || (typeof errno === 'number' && (errno < 0 || [1053, 1927, 2006, 2013].includes(errno))));
 }
 
+/** The primary keys the window's changes meet on the DR (after the key map), per table: what the history must have in memory. */
+function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): Map<string, Set<string>> {
+  const keys = new Map<string, Set<string>>();
+  for (const c of changes) {
+    const table = catalog.get(c.table.schema, c.table.table);
+    const image = c.op === 'insert' ? c.after : c.before;
+    if (table === undefined || image === null) continue;
+    const k = states.get(table).keyOf(image);
+    if (k === null) continue;
+    const name = `${table.schema}.${table.table}`;
+    let set = keys.get(name);
+    if (set === undefined) keys.set(name, (set = new Set()));
+    set.add(k);
+  }
+  return keys;
+}
+
 /** One run's state; `run()` is the whole of it. */
 class SalvageRun {
   readonly #o: SalvageOptions;
+  /** The statements' way to the DR: `#session`, through the test hook when there is one. */
   readonly #dr: SqlSession;
+  /** The DR connection; replaced when a lost one is reopened. */
+  #session: SqlSession;
+  /** DR connections lost inside a window and reopened; `#drFailures`: failed attempts in a row. */
+  #drReconnects = 0;
+  #drFailures = 0;
+  /** The window's COMMIT has been sent: a connection lost now leaves it committed or not, and only the checkpoint knows. */
+  #commitSent = false;
   readonly #files: readonly BinlogFile[];
   readonly #live: LiveInput | null;
+  #history: DrHistory | null = null;
   readonly #follow: boolean;
   /** Where a live read starts when this run has committed nothing yet (its checkpoint's end otherwise). */
   #liveStart: { readonly file?: string; readonly position?: number } = {};
@@ -318,6 +411,10 @@ class SalvageRun {
   #stoppedOnRequest = false;
   /** The checkpoint's position when the run started (what committedThrough is without a window of this run). */
   #storedEnd: string | null = null;
+  /** Binlog files: where the first pass met damage it could not skip (the run stops there), or null. */
+  #damage: DamagePoint | null = null;
+  /** Binlog files: the damaged events passed over, for the report. */
+  #damaged: DamagedEntry[] = [];
   #firstTx: Transaction | null = null;
   #lastTx: Transaction | null = null;
   /** Floors the state schema holds (read once): a table met later starts from its stored floor. */
@@ -362,23 +459,56 @@ class SalvageRun {
     this.#t0 = t0;
     this.#apply = options.mode === 'apply';
     const hook = options.beforeStatement;
-    this.#dr =
-      hook === undefined
-        ? session
-        : {
-            // async: a hook that throws rejects this statement's promise, as a failing server would.
-            query: async (sql, params) => {
-              hook(sql);
-              return session.query(sql, params);
-            },
-            end: () => session.end(),
-            destroy: () => session.destroy(),
-          };
+    this.#session = session;
+    this.#dr = {
+      // async: a hook that throws rejects this statement's promise, as a failing server would.
+      query: async (sql, params) => {
+        hook?.(sql);
+        return this.#session.query(sql, params);
+      },
+      end: () => this.#session.end(),
+      destroy: () => this.#session.destroy(),
+    };
     const onSql = options.onSql;
     this.#writer = this.#apply ? this.#dr : createRecordingSession((s) => onSql?.(s));
   }
 
+  /** Closes the run's DR connection (the one in use: a lost one may have been replaced). */
+  async endSession(): Promise<void> {
+    await this.#session.end();
+  }
+
   async run(): Promise<SalvageReport> {
+    try {
+      return await this.#run();
+    } finally {
+      await this.#history?.close();
+    }
+  }
+
+  /** The DR's own history since the failover, when the run was given its binlog; null otherwise. */
+  async #readHistory(catalog: SchemaCatalog, dr: DrIdentity): Promise<DrHistory | null> {
+    const o = this.#o;
+    const files = o.drBinlogs ?? [];
+    if (files.length === 0 && o.drSource === undefined) return null;
+    if (files.length > 0 && o.drSource !== undefined) {
+      throw new SalvageError(SalvageErrorCode.BadOption, "give the DR's binlog as files (--dr-binlog) or live (--dr-source), not both", { option: '--dr-source' });
+    }
+    // Loaded on demand: the live reader brings zongji.
+    const reader = await import('../source/dr-history-reader.js');
+    const own = { serverId: dr.serverId, serverUuid: await readServerUuid(this.#dr) };
+    const drEnd = await readBinlogEnd(this.#dr);
+    const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill });
+    if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, signal: o.signal });
+    const control = await openSession(o.drSource.target);
+    try {
+      return await reader.readDrHistory({ live: { target: o.drSource.target, control, start: o.drSource.start }, own, drEnd, createBuilder, signal: o.signal });
+    } finally {
+      await control.end();
+    }
+  }
+
+  async #run(): Promise<SalvageReport> {
     const o = this.#o;
     const dr = await readDrIdentity(this.#dr);
     const stateExists = await schemaExists(this.#dr, this.#schema);
@@ -398,7 +528,11 @@ class SalvageRun {
       // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
       this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
     } else {
-      this.#scan = await scanLostRange(this.#files, createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal });
+      const read = await scanFiles(this.#files, () => createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal, skipDamaged: o.skipDamaged, allowRelayLog: o.allowRelayLog });
+      this.#scan = read.scan;
+      this.#damage = read.damage;
+      this.#damaged = read.damaged;
+      if (o.forceSource !== true) await checkOrigins(this.#dr, dr, read.origins);
     }
     const scanMs = performance.now() - tScan;
 
@@ -442,8 +576,9 @@ class SalvageRun {
       this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema });
       await this.#persistStartFloors();
     }
-    const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config);
-    this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended });
+    this.#history = await this.#readHistory(catalog, dr);
+    const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
+    this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history });
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
 
     const filter = createLostFilter(rule, { checkpoint });
@@ -451,6 +586,7 @@ class SalvageRun {
     let finished = false;
     try {
       await this.#windowsLoop(filter);
+      if (this.#damage !== null) throw damageStop(this.#damage, o.mode, this.#resumeHint(), o.skipDamaged === true);
       finished = true;
     } finally {
       if (this.#apply && this.#runId > 0) {
@@ -526,7 +662,7 @@ class SalvageRun {
   async #windowsLoop(filter: LostFilter): Promise<void> {
     const o = this.#o;
     if (this.#live === null) {
-      await this.#readWindows(filter, (signal) => readTransactions(this.#files, { verifyChecksums: o.verifyChecksums, signal }));
+      await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, this.#damage), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true }));
       return;
     }
     try {
@@ -595,6 +731,8 @@ class SalvageRun {
         follow: this.#follow,
         ...(live.end === null ? {} : { end: live.end }),
         verifyChecksums: this.#o.verifyChecksums,
+        // PREFERRED: the dump is encrypted when the control session, on the same server, is.
+        tls: tlsSocketOptions(spec.target.tls, control.encrypted ?? false, spec.target.host),
         serverId: spec.serverId,
         signal,
       });
@@ -662,8 +800,11 @@ class SalvageRun {
           break;
         }
         const had = window.length;
-        for (const item of r.value.items) {
-          if (item.kind !== 'transaction' || !filter.isLost(item.tx).lost) continue;
+        for (const read of r.value.items) {
+          // A damaged transaction (skipDamaged) takes its place in the window, to be recorded.
+          const damaged = read.kind === 'incomplete' ? damagedTransaction(read.tx) : null;
+          const item = damaged === null ? read : { kind: 'transaction' as const, tx: damaged };
+          if (item.kind !== 'transaction' || !isLost(filter, item.tx)) continue;
           if (this.#follow && ddlStops && item.tx.commit === 'ddl') {
             // What follows it in this batch is read again by the run that resumes.
             ddlAt = item.tx;
@@ -726,22 +867,42 @@ class SalvageRun {
     }
     for (let attempt = 0; ; attempt++) {
       const mark = this.#reconciler.mark();
+      let results: TransactionResult[] | null = null;
       try {
+        this.#commitSent = false;
         await this.#dr.query('START TRANSACTION');
-        const results = await this.#decide(window);
+        results = await this.#decide(window);
         await this.#commitWindow(results);
+        this.#drFailures = 0;
         this.#account(results);
         return;
-      } catch (e) {
+      } catch (raw) {
+        const e = mapDbError(raw);
         await this.#dr.query('ROLLBACK').catch(() => undefined);
+        if (isNetworkFailure(e)) {
+          // The connection is gone: the server rolled the window back, unless its COMMIT landed.
+          if (await this.#reopenDr(e, window, results)) {
+            this.#afterCommit();
+            this.#drFailures = 0;
+            this.#account(results!);
+            return;
+          }
+          this.#reconciler.rollbackTo(mark);
+          attempt--;
+          continue;
+        }
         this.#reconciler.rollbackTo(mark);
         if (!(e instanceof EngineError)) throw e;
-        if (e.retryable && attempt < MAX_RETRIES) {
+        // A duplicate in a window that remapped: the new key may be one the application's AUTO_INCREMENT
+        // handed out in the same instant (both draw from above the DR's largest id). Decided again,
+        // the floors are read afresh and the remap takes a key above it.
+        const remapRace = e.code === DbErrorCode.Duplicate && results !== null && results.some((r) => r.remaps.length > 0);
+        if ((e.retryable || remapRace) && attempt < MAX_RETRIES) {
           this.#retries++;
           await sleep(Math.min(2000, 50 * 2 ** attempt), this.#o.signal);
           continue;
         }
-        if (!isDataRejection(e)) throw this.#fault(e);
+        if (!isDataRejection(e)) throw this.#fault(e, window.length);
         if (window.length > 1) {
           // Decide again one source transaction at a time, so the one the DR rejects is found.
           this.#retries++;
@@ -758,6 +919,7 @@ class SalvageRun {
   async #decide(window: readonly Transaction[]): Promise<TransactionResult[]> {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
+    if (this.#history !== null) await this.#history.prepare(historyKeys(changes, this.#catalog, r.stateSet));
     for (const req of collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t))) {
       const rows = await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply });
       const state = r.state(req.table);
@@ -765,8 +927,13 @@ class SalvageRun {
       if (req.purpose === 'pk') state.markReadKeys(req.asked);
       else state.markReadIndexKeys(req.purpose, req.asked);
     }
+    // Second round: who points at the rows holding a unique value a delete-blocking rule may delete.
+    for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
+      r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
+      if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
+    }
     await this.#raiseKeyFloors(changes.filter((c) => c.op === 'insert').map((c) => `${c.table.schema}.${c.table.table}`));
-    return window.map((tx) => r.decide(tx));
+    return window.map((tx) => damagedResult(tx) ?? r.decide(tx));
   }
 
   /** Remaps take ids above the DR's largest, its AUTO_INCREMENT counter, and every id the lost range inserts. */
@@ -778,7 +945,8 @@ class SalvageRun {
       const r = this.#reconciler;
       const start = this.#startFloors.get(name);
       if (start !== undefined) r.raiseKeyFloor(table, start);
-      const max = await maxKey(this.#dr, table, ai.column);
+      // Locked in apply: the application's inserts above it wait for the window, so a remap's key stays free.
+      const max = await maxKey(this.#dr, table, ai.column, { forUpdate: this.#apply });
       if (max !== null) r.raiseKeyFloor(table, max + 1n);
       const pos = table.columns.findIndex((c) => c.name === ai.column);
       const lostMax = this.#scan.maxInserted.get(name)?.get(pos);
@@ -788,9 +956,86 @@ class SalvageRun {
 
   /** Writes, ledger, quarantine, key map and checkpoint of a decided window, then COMMIT. */
   async #commitWindow(results: readonly TransactionResult[]): Promise<void> {
-    await executeWrites(this.#dr, results.flatMap((r) => r.writes));
+    await executeWrites(this.#dr, results.flatMap((r) => r.writes), { archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
     await this.#recordState(results);
+    this.#commitSent = true;
     await this.#dr.query('COMMIT');
+    this.#afterCommit();
+  }
+
+  /**
+   * After a lost DR connection: reopens it (backoff, a bounded number of attempts in a row) and
+   * reads the checkpoint to learn whether the window committed — true when the checkpoint ends
+   * where the window ends, false when it is still where the window started. The read locks the
+   * checkpoint row, so a COMMIT still in flight on the lost connection is waited for, not raced.
+   */
+  async #reopenDr(lost: EngineError, window: readonly Transaction[], results: readonly TransactionResult[] | null): Promise<boolean> {
+    const policy = this.#o.reconnect ?? {};
+    const attempts = policy.attempts ?? DEFAULT_RECONNECTS;
+    const first = policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
+    const most = policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS;
+    const last = window[window.length - 1]!;
+    const windowEnd = `${basename(last.file)}:${last.end}`;
+    const before = this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd;
+    const inDoubt = this.#commitSent;
+    let failure: EngineError = lost;
+    this.#session.destroy();
+    for (;;) {
+      this.#drFailures++;
+      if (this.#drFailures > attempts || isAborted(this.#o.signal)) {
+        const doubt = inDoubt ? `; the window through ${windowEnd} may have committed (the connection was lost during its COMMIT): the checkpoint on the DR says which` : '';
+        const why = isAborted(this.#o.signal)
+          ? 'stopped on request'
+          : attempts === 0
+            ? 'not reconnecting (reconnect attempts: 0)'
+            : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
+        throw new SalvageError(
+          isAborted(this.#o.signal) ? SalvageErrorCode.Aborted : SalvageErrorCode.Fault,
+          `lost the connection to the DR: ${redact(lost.message)} [${lost.code}]; ${why}; the window in progress was rolled back by the DR${doubt}; ${this.#resumeHint()}`,
+          { ...failure.details },
+          { retryable: true, cause: failure },
+        );
+      }
+      await sleep(Math.min(most, first * 2 ** (this.#drFailures - 1)), this.#o.signal);
+      let session: SqlSession | null = null;
+      try {
+        session = await openSession(this.#o.target);
+        this.#session = session;
+        // The session settings run() made, for the new connection.
+        await this.#dr.query("SET SESSION time_zone = '+00:00'");
+        await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+        await this.#dr.query('SET SESSION foreign_key_checks = 0');
+        await this.#dr.query('START TRANSACTION');
+        const stored = await readCheckpoint(this.#dr, this.#schema, this.#sourceId, { forUpdate: true });
+        await this.#dr.query('ROLLBACK');
+        this.#drReconnects++;
+        const at = stored === undefined || stored.file === null || stored.pos === null ? null : `${stored.file}:${stored.pos}`;
+        if (results !== null && at === windowEnd) return true;
+        if (at === before) return false;
+        throw new SalvageError(
+          SalvageErrorCode.Fault,
+          `after reconnecting, the checkpoint of "${this.#sourceId}" is at ${at ?? '(none)'}, neither where the window started (${before ?? '(none)'}) nor where it ends (${windowEnd}): is another apply of the same source running? stopped without writing; run apply again once it is alone`,
+          {},
+        );
+      } catch (e) {
+        if (e instanceof SalvageError || !(e instanceof EngineError)) {
+          session?.destroy();
+          throw e;
+        }
+        const network: boolean = isNetworkFailure(e);
+        if (!network && !e.retryable) {
+          session?.destroy();
+          throw this.#fault(e);
+        }
+        // Still unreachable, or a lock on the checkpoint row timed out: try again after a longer wait.
+        session?.destroy();
+        failure = e;
+      }
+    }
+  }
+
+  /** What follows a window's COMMIT in memory: its floors count as persisted, and its row states are let go. */
+  #afterCommit(): void {
     for (const [table, floor] of this.#reconciler.keyFloors()) {
       const name = `${table.schema}.${table.table}`;
       if ((this.#persistedFloors.get(name) ?? 0n) < floor) this.#persistedFloors.set(name, floor);
@@ -814,7 +1059,9 @@ class SalvageRun {
     }
     const last = results[results.length - 1]!.tx;
     const gtids = this.#appliedGtids.clone();
-    for (const r of results) if (r.tx.gtid !== null) gtids.add(r.tx.gtid);
+    // A skipped damaged transaction stays out of the applied set: a repaired copy read under another
+    // source id applies it (its position is passed, so this source id does not read it again).
+    for (const r of results) if (r.tx.gtid !== null && !isDamaged(r.tx)) gtids.add(r.tx.gtid);
     const raised = new Map<string, bigint>();
     for (const [table, floor] of this.#reconciler.keyFloors()) {
       const name = `${table.schema}.${table.table}`;
@@ -847,7 +1094,7 @@ class SalvageRun {
         reason: `the DR rejected the transaction: ${redact(e.message).slice(0, 500)}`,
         drRow: null,
         conflicts: [],
-        withoutHistory: true,
+        withoutHistory: this.#history === null,
         holds: pk === null ? [] : [[`${change.table.schema}.${change.table.table}`, pk] as const],
       };
     });
@@ -919,11 +1166,21 @@ class SalvageRun {
 
   #resumeHint(): string {
     if (!this.#apply) return 'plan wrote nothing';
-    return this.#lastEnd === null ? 'nothing was committed by this run; run apply again to start over' : `committed through ${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}; run the same apply again to resume from there`;
+    if (this.#lastEnd === null) {
+      return this.#storedEnd === null ? 'nothing was committed by this run; run apply again to start over' : `nothing was committed by this run; the checkpoint stays at ${this.#storedEnd}; run the same apply again to resume from there`;
+    }
+    return `committed through ${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}; run the same apply again to resume from there`;
   }
 
-  #fault(e: EngineError): SalvageError {
-    return new SalvageError(SalvageErrorCode.Fault, `${redact(e.message)} [${e.code}]; the window in progress was rolled back; ${this.#resumeHint()}`, { ...e.details }, { retryable: e.retryable, cause: e });
+  /** A fault inside a window of `windowSize` source transactions: what happened, what to do about it, where the run resumes. */
+  #fault(e: EngineError, windowSize = 1): SalvageError {
+    const remedy = faultRemedy(e.code, windowSize);
+    return new SalvageError(
+      SalvageErrorCode.Fault,
+      `${redact(e.message)} [${e.code}]; the window in progress was rolled back; ${remedy === null ? '' : `${remedy}; `}${this.#resumeHint()}`,
+      { ...e.details },
+      { retryable: e.retryable, cause: e },
+    );
   }
 
   #report(dr: DrIdentity, filter: LostFilter, stored: StoredCheckpoint | undefined, scanMs: number, reconcileMs: number, totalMs: number): SalvageReport {
@@ -949,18 +1206,22 @@ class SalvageRun {
       outcomes: { ...this.#outcomes },
       remaps: this.#remaps,
       quarantined: this.#outcomes.quarantined,
-      incomplete: s.incomplete.map((t) => ({ gtid: t.gtid === null ? null : gtidText(t.gtid), file: basename(t.file), pos: t.pos, reason: t.reason })),
+      // Damaged ones are listed in `damaged`: their bytes, not a missing commit, are what is wrong.
+      incomplete: s.incomplete.filter((t) => t.reason !== 'damaged').map((t) => ({ gtid: t.gtid === null ? null : gtidText(t.gtid), file: basename(t.file), pos: t.pos, reason: t.reason })),
       skippedDdl,
       windows: this.#windows,
       retries: this.#retries,
       timings: { scanMs: Math.round(scanMs), reconcileMs: Math.round(reconcileMs), totalMs: Math.round(totalMs), rowsPerSecond: reconcileMs > 0 ? Math.round(this.#done.rows / (reconcileMs / 1000)) : 0 },
-      withoutHistory: true,
+      withoutHistory: this.#history === null,
+      history: this.#history === null ? null : { failover: this.#history.failover, transactions: this.#history.transactions, tables: [...this.#history.tables], complete: this.#history.complete },
       source:
         this.#live === null
           ? { kind: 'files', files: this.#files.map((f) => f.path) }
           : { kind: 'live', server: this.#live.label, start: this.#startText(), follow: this.#follow, reconnects: this.#reconnects },
       committedThrough: !this.#apply ? null : this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd,
       stoppedOnRequest: this.#stoppedOnRequest,
+      ...(this.#damaged.length > 0 ? { damaged: this.#damaged } : {}),
+      drReconnects: this.#drReconnects,
     };
   }
 

@@ -1,19 +1,33 @@
-/** Worker-thread entry of parallel `inspect --stats`: runs collectStats on its ranges and posts the result. */
+/**
+ * Worker-thread entry of parallel `inspect --stats`: says it is ready, then runs collectStats on
+ * each job it is sent (parallel-stats.ts hands out the next one as each is done) until told to stop.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { BinlogFile } from '../source/binlog-files.js';
 import { EngineError } from '../errors.js';
 import { collectStats, type StatsJob } from './collect-stats.js';
 
+type Command = { kind: 'job'; index: number; ranges: BinlogFile[]; more: boolean } | { kind: 'stop' };
+
 const port = parentPort;
 if (port) {
-  let last = 0;
-  collectStats(workerData as StatsJob, (bytes) => {
-    port.postMessage({ kind: 'progress', bytes: bytes - last });
-    last = bytes;
-  }).then(
-    (result) => port.postMessage({ kind: 'done', result }),
-    (e: unknown) => {
-      const error = e instanceof EngineError ? { name: e.name, code: e.code, message: e.message, details: e.details, retryable: e.retryable } : { name: 'Error', code: null, message: (e as Error)?.stack ?? String(e), details: {}, retryable: false };
-      port.postMessage({ kind: 'error', error });
-    },
-  );
+  const base = workerData as Omit<StatsJob, 'ranges'>;
+  port.on('message', (m: Command) => {
+    if (m.kind === 'stop') {
+      port.close();
+      return;
+    }
+    let last = 0;
+    collectStats({ ...base, ranges: m.ranges, more: m.more }, (bytes) => {
+      port.postMessage({ kind: 'progress', bytes: bytes - last });
+      last = bytes;
+    }).then(
+      (result) => port.postMessage({ kind: 'done', index: m.index, result }),
+      (e: unknown) => {
+        const error = e instanceof EngineError ? { name: e.name, code: e.code, message: e.message, details: e.details, retryable: e.retryable } : { name: 'Error', code: null, message: (e as Error)?.stack ?? String(e), details: {}, retryable: false };
+        port.postMessage({ kind: 'error', error });
+      },
+    );
+  });
+  port.postMessage({ kind: 'ready' });
 }

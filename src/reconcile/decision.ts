@@ -14,8 +14,9 @@ import type { ConflictClass } from './classify.js';
  * (an earlier change to the same row is in quarantine), `transaction-quarantined` (kept whole with a
  * quarantined change of its transaction), `statement-based` (DML logged as SQL text), `no-key`
  * (update or delete of a table without a primary key), `partial-json` (an update that carries
- * JSON diffs, not a document), `dr-rejected` (the DR refused the transaction on its own) and
- * `ddl` (a schema change the user chose to skip).
+ * JSON diffs, not a document), `dr-rejected` (the DR refused the transaction on its own),
+ * `ddl` (a schema change the user chose to skip) and `damaged` (a transaction whose events failed
+ * their checksum or did not decode, skipped under `--skip-damaged`).
  */
 export type ChangeClass =
   | ConflictClass
@@ -27,7 +28,8 @@ export type ChangeClass =
   | 'partial-json'
   | 'dr-rejected'
   | 'table-suspended'
-  | 'ddl';
+  | 'ddl'
+  | 'damaged';
 
 /** The ledger's outcomes (issue: at least applied | merged | remapped | skipped | quarantined). */
 export type Outcome = 'applied' | 'merged' | 'remapped' | 'skipped' | 'quarantined';
@@ -53,6 +55,13 @@ export interface ChangeDecision {
   readonly reason: string | null;
   /** The DR row the change met, if any. */
   readonly drRow: RowImage | null;
+  /**
+   * A second DR row the classification met that `drRow` does not show: the holder of the clashing
+   * unique value (*-unique-taken), or the row at the change's own key when the decision is about
+   * another row (a link, a quarantined update whose `drRow` is the holder). Recorded so a decision
+   * can be reproduced from what the ledger holds.
+   */
+  readonly otherRow?: RowImage | null;
   /** Columns a merge kept from the DR where both sides changed them. */
   readonly conflicts: readonly string[];
   /** The configuration path of the rule that decided it (`tables."shop.*".onConflict.update-diverged`, `built-in.clean`), or null. */
@@ -63,6 +72,24 @@ export interface ChangeDecision {
   readonly sql?: string;
   /** Quarantined only: the rows (`schema.table`, row key) it holds back from later changes. */
   readonly holds?: readonly (readonly [string, string])[];
+  /**
+   * Quarantined because of another change (an earlier change of the same row, a quarantined parent,
+   * the rest of a transaction kept whole): that change's `GTID#index` (or `file:pos#index`), else null.
+   */
+  readonly origin?: string | null;
+}
+
+/**
+ * A DR row kept in the state schema's `archive` before a write deletes or changes it, so what
+ * `delete-blocking` removes can be put back by hand: the row as it was, and why.
+ */
+export interface ArchiveNote {
+  /** `GTID#index` (or `file:pos#index`) of the lost change that needed the row out of the way. */
+  readonly change: string;
+  /** The row held the lost change's unique value; or the DR's ON DELETE CASCADE / SET NULL reached it from that row. */
+  readonly role: 'blocking' | 'cascade-delete' | 'cascade-set-null';
+  /** The row as it was, full image in column order. */
+  readonly row: RowImage;
 }
 
 /** One write to the DR; rows are full images in column order, keys in primary-key order. */
@@ -75,8 +102,10 @@ export type WriteOp =
       readonly set: Readonly<Record<string, ColumnValue>>;
       /** The row as it was before this update (the overlay's view), so the sink can tell whether unique values pass between rows. */
       readonly old?: RowImage;
+      /** Archive the row before the update (the sink writes the archive row first). */
+      readonly archive?: ArchiveNote;
     }
-  | { readonly kind: 'delete'; readonly table: TableSchema; readonly key: readonly ColumnValue[] };
+  | { readonly kind: 'delete'; readonly table: TableSchema; readonly key: readonly ColumnValue[]; /** Archive the row before it is deleted. */ readonly archive?: ArchiveNote };
 
 /** What one source transaction came to. */
 export interface TransactionResult {

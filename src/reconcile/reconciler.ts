@@ -27,6 +27,7 @@ import { classifyChange, type Classification } from './classify.js';
 import { applyDelta, compareValues } from './column-math.js';
 import { RuleBook, type Rule } from './rules.js';
 import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
+import { callCustomStrategy, canonicalImage, canonicalKeyValues, checkCustomDecision, type CustomCall, type CustomStrategyContext } from './custom-strategy.js';
 import { createAutoIncrementAllocator } from './key-allocator.js';
 import type { KeyMap } from './key-map.js';
 import { threeWayMerge } from './merge.js';
@@ -213,7 +214,7 @@ export class Reconciler {
     const pending: Pending[] = [];
     const writes: WriteOp[] = [];
     tx.changes.forEach((change, index) => {
-      const p = this.#decideChange(tx, change, index, writes);
+      const p = this.#withOrigin(this.#decideChange(tx, change, index, writes), change);
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
       if (p.decision.outcome === 'quarantined' || p.hold === true) for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, index));
@@ -234,7 +235,7 @@ export class Reconciler {
         reason: 'DDL left out (--ddl skip): apply it to the DR by hand if it is needed',
         drRow: null,
         conflicts: [],
-        withoutHistory: true,
+        withoutHistory: this.#history === null,
         sql: st.sql,
       }));
       return { tx, decisions, writes: [], remaps: [] };
@@ -254,7 +255,7 @@ export class Reconciler {
           reason: 'statement-based DML (logged as SQL text) cannot be merged row by row',
           drRow: null,
           conflicts: [],
-          withoutHistory: true,
+          withoutHistory: this.#history === null,
           sql: st.sql,
         },
         drKeys: [],
@@ -273,7 +274,7 @@ export class Reconciler {
         for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, d.index));
         const holds = p.drKeys.map((k) => [k.table, k.pk] as const);
         if (d.outcome === 'quarantined') return { ...d, holds };
-        return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class };
+        return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
       });
       for (const s of this.#states.values()) s.commitJournal();
       return { tx, decisions, writes: [], remaps: [] };
@@ -303,8 +304,9 @@ export class Reconciler {
     const drKeyValues = image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
     const drKey = drKeyValues === null ? null : rowKey(drKeyValues);
     const movedKey = drKeyValues !== null && sourceKey !== null && rowKey(sourceKey) !== drKey ? drKeyValues : null;
-    // Decided by values until the history speaks for this key (set once the change is classified).
-    let withoutHistory = true;
+    // Without a history every decision is made without it; with one, a classified change says
+    // whether the history spoke for its key (set below), one held back before that says the run had it.
+    let withoutHistory = this.#history === null;
     const base = { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow: null, conflicts: [] as readonly string[] };
     // Held rows are source identities: a remapped row's new key may equal another source row's id.
     const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
@@ -346,7 +348,10 @@ export class Reconciler {
     const pkIsAutoIncrement =
       (table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column) || this.#rules.tableRules(table).keyAllocation.kind === 'uuid-v7';
     // The history knows DR keys: a change that follows a remap is looked up at the key it now has.
-    const history = this.#history === null || drKey === null ? null : { row: this.#history.row(qualified, drKey), complete: this.#history.complete };
+    // A key a remap moved the row to was handed out above everything the DR holds or held: the
+    // history has nothing there (and the window did not prepare it).
+    const h = this.#history;
+    const history = h === null || drKey === null ? null : { row: movedKey === null ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
     let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
@@ -360,8 +365,15 @@ export class Reconciler {
     return withRule(this.#carryOut(ctx), rule);
   }
 
-  /** Carries out the strategy `ctx.rule` names for the classified change. */
+  /** Carries out the strategy `ctx.rule` names for the classified change; records a second DR row it met beside the one the decision shows. */
   #carryOut(ctx: Ctx): Pending {
+    const p = this.#strategy(ctx);
+    const other = [ctx.c.drRow, ctx.c.uniqueHolder].find((r) => r !== null && r !== p.decision.drRow);
+    if (other === undefined || p.decision.otherRow !== undefined) return p;
+    return { ...p, decision: { ...p.decision, otherRow: other } };
+  }
+
+  #strategy(ctx: Ctx): Pending {
     const { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule } = ctx;
     const s = rule.strategy;
     const by = `(${rule.path})`;
@@ -398,8 +410,205 @@ export class Reconciler {
       case 'rewrite-unique':
         return this.#rewriteUnique(ctx);
       case 'delete-blocking':
-        return quarantine(c.class, `delete-blocking is not carried out by this version ${by}`, c.uniqueHolder);
+        return this.#deleteBlocking(ctx);
+      case 'custom':
+        return this.#custom(ctx);
     }
+  }
+
+  /**
+   * custom: the configured function picks a built-in decision (custom-strategy.ts), carried out as
+   * if the configuration had named it; the ledger records the path it took
+   * (`tables."t.acct".onConflict.update-diverged → custom vip → source`).
+   */
+  #custom(ctx: Ctx): Pending {
+    const { table, change, c, rule } = ctx;
+    const s = rule.strategy as Extract<Strategy, { strategy: 'custom' }>;
+    const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: ctx.sourceKey === null ? '' : keyText(ctx.sourceKey), change: ctx.label };
+    const context: CustomStrategyContext = {
+      class: c.class,
+      table: ctx.qualified,
+      op: change.op,
+      columns: table.columns.map((col) => col.name),
+      key: canonicalKeyValues(ctx.sourceKey, table),
+      before: canonicalImage(change.before, table),
+      after: canonicalImage(change.after, table),
+      dr: canonicalImage(c.drRow, table),
+      uniqueKey: c.uniqueKey,
+      uniqueHolder: canonicalImage(c.uniqueHolder, table),
+      differsFromBefore: [...c.differsFromBefore],
+      differsFromAfter: [...c.differsFromAfter],
+      change: ctx.label,
+      rulePath: rule.path,
+    };
+    const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
+    const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
+    const edited = decided.after;
+    const p = this.#carryOut({ ...ctx, rule: { strategy: decided.strategy, path }, change: edited === null ? change : { ...change, after: edited } });
+    let reason = p.decision.reason;
+    if (decided.reason !== null) reason = `${decided.reason} (${path})`;
+    else if (edited !== null && change.after !== null) {
+      const cols = table.columns.filter((col, i) => !sameValue(edited[i], change.after?.[i], col)).map((col) => col.name);
+      reason = `custom ${s.name} edited ${cols.length > 0 ? cols.join(', ') : 'nothing'}${reason === null ? '' : `; ${reason}`}`;
+    }
+    return { ...p, decision: { ...p.decision, reason, rulePath: path } };
+  }
+
+  /**
+   * delete-blocking (opt-in): the DR rows that hold the lost row's unique values are archived, then
+   * deleted, then the lost change applies, all in the window's writes (each delete carries its
+   * archive note; the sink writes the archive first). Refused (quarantined, nothing written) when
+   * the change would not be clean without them, when a holder is the record of a re-keyed or
+   * linked lost row or waits on a quarantined change, when the window did not read who points at
+   * a holder, or when more rows point at it than `maxChildren`. Within the cap the DR's own ON
+   * DELETE rules are followed (see #cascadePlan): CASCADE children are archived and deleted, SET
+   * NULL children archived and nulled; RESTRICT / NO ACTION, a logical reference (the DR has no
+   * rule for it: its rows would point at nothing) or a cascade that reaches further refuse.
+   */
+  #deleteBlocking(ctx: Ctx): Pending {
+    const { table, state, change, c, done, quarantine, writes, rule } = ctx;
+    const s = rule.strategy as Extract<Strategy, { strategy: 'delete-blocking' }>;
+    const refuse = (why: string): Pending => quarantine(c.class, `delete-blocking: ${why}; nothing was deleted (${rule.path})`, c.uniqueHolder);
+    const after = change.after;
+    if (after === null || change.op === 'delete' || (c.class !== 'insert-unique-taken' && c.class !== 'update-unique-taken')) return quarantine(c.class, defaultReason(c), c.uniqueHolder ?? c.drRow);
+    if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', c.drRow);
+    const self = change.op === 'update' ? c.drRow : null;
+    if (change.op === 'update' && self === null) return quarantine(c.class, defaultReason(c), null);
+    // Deleting a row for a change that would still have to wait helps nobody.
+    const again = classifyChange({ change, schema: table, drRowByPk: self, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
+    if (again.class !== 'clean') return refuse(`without the blocking row the change would still be ${again.class}`);
+    const blockers = this.#blockers(table, state, after, self);
+    if (blockers.length === 0) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
+    const plans: { key: string; row: RowImage; pk: ColumnValue[]; plan: CascadePlan | null }[] = [];
+    for (const b of blockers) {
+      const pk = state.keyValues(b.row);
+      if (pk === null) return refuse('the blocking row has no full primary key');
+      const shown = `the DR row ${ctx.qualified} ${keyText(pk)} (holds ${b.key})`;
+      if (this.#keyMap.isTarget(table.schema, table.table, pk)) return refuse(`${shown} is the record of a re-keyed or linked lost row`);
+      const origin = this.#quarantine.origin(ctx.qualified, rowKey(pk));
+      if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
+      const children = this.#childrenOf(table, state, b.row);
+      if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
+      if (children.count > s.maxChildren) return refuse(`${shown} has ${children.count} child row(s): ${children.described.join('; ')}; maxChildren is ${s.maxChildren}`);
+      let plan: CascadePlan | null = null;
+      if (children.count > 0) {
+        plan = this.#cascadePlan(table, state, b.row);
+        if (plan.blocked.length > 0) return refuse(`${shown}: ${plan.blocked.join('; ')}`);
+        if (plan.left.length > 0) return refuse(`${shown}: ${plan.left.join('; ')}; the DR has no ON DELETE rule for it, so they would point at nothing`);
+      }
+      plans.push({ key: b.key, row: b.row, pk, plan });
+    }
+    const marks = new Map<TableState, number>();
+    for (const st of this.#states.values()) marks.set(st, st.mark());
+    const start = writes.length;
+    const notes: string[] = [];
+    for (const { key, row, pk, plan } of plans) {
+      if (plan !== null) {
+        for (const d of plan.deletes) {
+          writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[], archive: { change: ctx.label, role: 'cascade-delete', row: d.row } });
+          d.state.remove(d.pk);
+        }
+        for (const n of plan.nulls) {
+          const next = n.row.slice();
+          for (const p of n.positions) next[p] = null;
+          const changed = n.positions.map((p) => n.state.schema.columns[p]?.name as string);
+          writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row, archive: { change: ctx.label, role: 'cascade-set-null', row: n.row } });
+          n.state.put(next);
+        }
+      }
+      writes.push({ kind: 'delete', table, key: pk, archive: { change: ctx.label, role: 'blocking', row } });
+      state.remove(rowKey(pk));
+      notes.push(`deleted the DR row ${keyText(pk)} that held ${key} (archived${plan !== null && plan.cascaded.length > 0 ? `; ${plan.cascaded.join('; ')}, archived` : ''})`);
+    }
+    const p = this.#applyClean(table, state, change, again, done, quarantine, writes);
+    if (p.decision.outcome === 'quarantined') {
+      // The write itself was refused (a key change guard): nothing of this change stays.
+      writes.length = start;
+      for (const [st, m] of marks) st.rollbackTo(m);
+      return refuse(p.decision.reason ?? 'the lost change could not be applied');
+    }
+    return { ...p, decision: { ...p.decision, class: c.class, reason: `${notes.join('; ')}, then applied the lost change (${rule.path})` } };
+  }
+
+  /** The distinct DR rows other than `self` that hold one of `row`'s unique values (as the window knows them), with the key each holds. */
+  #blockers(table: TableSchema, state: TableState, row: RowImage, self: RowImage | null): { key: string; row: RowImage }[] {
+    const selfKey = self === null ? null : state.keyOf(self);
+    const seen = new Set<string>();
+    const out: { key: string; row: RowImage }[] = [];
+    for (const uk of table.uniqueKeys) {
+      const k = state.indexKeyOf(`uk:${uk.name}`, row);
+      if (k === null) continue;
+      for (const other of state.rowsBy(`uk:${uk.name}`, k)) {
+        const pk = state.keyOf(other);
+        if (pk === null || pk === selfKey || seen.has(pk)) continue;
+        seen.add(pk);
+        out.push({ key: uk.name, row: other });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * How many rows point at `row` through declared and configured foreign keys (as the window read
+   * them: window-reads.ts collectHolderChildReads), described per key; `unread` when the window
+   * did not ask the DR, so "none" cannot be told from "not read".
+   */
+  #childrenOf(table: TableSchema, state: TableState, row: RowImage): { count: number; described: string[]; unread: string | null } {
+    let count = 0;
+    const described: string[] = [];
+    const selfPk = state.keyOf(row);
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const childTable = this.#catalog.get(ref.schema, ref.table);
+      if (childTable === undefined) continue;
+      const child = this.state(childTable);
+      const fk = ref.foreignKey;
+      const name = `fk:${fk.name}` as const;
+      const k = child.indexKeyFromValues(name, fk.refColumns.map((col) => row[state.position(col)]));
+      if (k === null) continue;
+      if (!child.requestedIndexKey(name, k)) return { count, described, unread: `the window did not read the rows of ${ref.schema}.${ref.table} that may point at it (${fk.name})` };
+      const rows = child.rowsBy(name, k).filter((r) => !(child === state && child.keyOf(r) === selfPk));
+      if (rows.length === 0) continue;
+      count += rows.length;
+      described.push(`${rows.length} of ${ref.schema}.${ref.table} (${fk.name}, ${fk.origin === 'config' ? 'a logical reference' : `ON DELETE ${fk.onDelete}`})`);
+    }
+    return { count, described, unread: null };
+  }
+
+  /**
+   * Records the change a quarantined decision waits on, when it waits on another: the quarantined
+   * earlier change of its row (row-quarantined), or of a parent (parent-missing). Called before the
+   * decision's own hold is added, so the index still names the earlier one.
+   */
+  #withOrigin(p: Pending, original: RowChange): Pending {
+    const d = p.decision;
+    if (d.outcome !== 'quarantined' || d.origin !== undefined) return p;
+    let origin: string | null = null;
+    if (d.class === 'row-quarantined') {
+      for (const k of p.drKeys) origin ??= this.#quarantine.origin(k.table, k.pk) ?? null;
+    } else if (d.class === 'parent-missing' && original.after !== null) {
+      const table = this.#catalog.get(original.table.schema, original.table.table);
+      for (const fk of table?.foreignKeys ?? []) {
+        const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+        if (table === undefined || parent === undefined || origin !== null) continue;
+        // Held parents are source identities: the value the binlog logged, before any remap (as #missingParent judges it).
+        const values = fk.columns.map((col) => original.after?.[table.columns.findIndex((c) => c.name === col)]);
+        const pk = asPrimaryKey(parent, fk.refColumns, values);
+        if (pk === null || pk.some((v) => v === undefined || v === null)) continue;
+        origin = this.#quarantine.origin(`${parent.schema}.${parent.table}`, rowKey(pk)) ?? null;
+      }
+    }
+    return { ...p, decision: { ...d, origin } };
+  }
+
+  /**
+   * Whether the window must read who points at the holders of a change's unique values
+   * (window-reads.ts collectHolderChildReads): delete-blocking may delete a holder, and a link makes
+   * a holder the row that later changes of the lost row reach (a delete of it meets the cascade
+   * guard, which must see its children); a custom strategy may choose either.
+   */
+  readsHolderChildren(table: TableSchema): boolean {
+    const name = (klass: 'insert-pk-taken' | 'insert-unique-taken' | 'update-unique-taken'): string => this.#rules.forClass(table, klass).strategy.strategy;
+    return ['delete-blocking', 'link', 'custom'].includes(name('insert-unique-taken')) || ['delete-blocking', 'custom'].includes(name('update-unique-taken')) || ['link', 'custom'].includes(name('insert-pk-taken'));
   }
 
   #fail(rule: Rule, table: string, key: readonly ColumnValue[] | null, what: string): never {
@@ -687,7 +896,12 @@ export class Reconciler {
       // insert and the window is decided again one transaction at a time (dr-rejected).
       if (taken(newKey) || this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `remap (offset ${allocation.offset}): key ${keyText(newKey)} is taken too`, c.drRow);
     } else {
-      const floor = before ?? table.autoIncrement?.next ?? 1n;
+      // Only the DR's own AUTO_INCREMENT can hand out a key both sides will never hand out again.
+      const ai = table.autoIncrement;
+      if (ai === null || state.pkPositions.length !== 1 || table.primaryKey?.[0] !== ai.column) {
+        return quarantine(c.class, `remap: ${qualified} has no AUTO_INCREMENT key to take a new id from (configure keyAllocation "uuid-v7" or "offset" for it)`, c.drRow);
+      }
+      const floor = before ?? ai.next ?? 1n;
       const allocator = createAutoIncrementAllocator(floor < 1n ? 1n : floor, (k) => taken([k]));
       const fresh = allocator.next();
       newKey = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
@@ -989,8 +1203,9 @@ interface Ctx {
   readonly timestampMs: number;
 }
 
+/** Records the rule that decided; a strategy that handed on (custom) has recorded the path it took. */
 function withRule(p: Pending, rule: Rule): Pending {
-  return { ...p, decision: { ...p.decision, rulePath: rule.path } };
+  return { ...p, decision: { ...p.decision, rulePath: p.decision.rulePath ?? rule.path } };
 }
 
 /** The built-in reason of each class that quarantines. */

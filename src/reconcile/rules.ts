@@ -9,7 +9,9 @@
  */
 import { BUILT_IN_DEFAULTS, type CascadeGuard, type KeyAllocation, type NormalisedConfig, type NormalisedTableRule, type Strategy } from '../config/normalise.js';
 import type { ConflictClass } from '../config/schema.js';
+import { EngineError } from '../errors.js';
 import type { TableSchema } from '../model/table-schema.js';
+import { CustomStrategyErrorCode, type CustomStrategies, type CustomStrategy } from './custom-strategy.js';
 import { UPDATE_MISSING_CLASSES } from './classify.js';
 
 /** A strategy and where it came from. */
@@ -41,10 +43,34 @@ export class RuleBook {
   readonly config: NormalisedConfig;
   readonly #compiled: readonly { readonly rule: NormalisedTableRule; readonly re: RegExp; readonly order: number }[];
   readonly #cache = new Map<TableSchema, TableRules>();
+  readonly #custom: CustomStrategies;
 
-  constructor(config: NormalisedConfig) {
+  /** Throws RECONCILE_CUSTOM_MISSING when the configuration names a custom strategy `strategies` does not provide. */
+  constructor(config: NormalisedConfig, strategies: CustomStrategies = {}) {
     this.config = config;
     this.#compiled = config.tables.map((rule, order) => ({ rule, re: globRegex(rule.pattern), order }));
+    this.#custom = strategies;
+    const missing = customReferences(config).filter((r) => this.#function(r.name) === undefined);
+    if (missing.length > 0) {
+      const given = Object.keys(strategies);
+      throw new EngineError(
+        CustomStrategyErrorCode.Missing,
+        `the configuration names custom strategies no function was given for: ${missing.map((m) => `"${m.name}" at ${m.path}`).join(', ')} (${given.length === 0 ? 'none were given' : `given: ${given.map((n) => `"${n}"`).join(', ')}`}; pass them as "strategies" to the library call or export them from a .mjs/.ts configuration)`,
+        { strategy: missing[0]!.name, rule: missing[0]!.path },
+      );
+    }
+  }
+
+  #function(name: string): CustomStrategy | undefined {
+    const fn = Object.hasOwn(this.#custom, name) ? this.#custom[name] : undefined;
+    return typeof fn === 'function' ? fn : undefined;
+  }
+
+  /** The function a `custom` strategy names (the constructor made sure it exists). */
+  custom(name: string): CustomStrategy {
+    const fn = this.#function(name);
+    if (fn === undefined) throw new EngineError(CustomStrategyErrorCode.Missing, `no function was given for custom strategy "${name}"`, { strategy: name });
+    return fn;
   }
 
   /** The built-in defaults only (no configuration file). */
@@ -107,4 +133,18 @@ export class RuleBook {
     }
     return names;
   }
+}
+
+/** Every `{ "strategy": "custom", "name": … }` of a configuration, with its path. */
+export function customReferences(config: NormalisedConfig): { readonly name: string; readonly path: string }[] {
+  const out: { name: string; path: string }[] = [];
+  for (const [klass, s] of Object.entries(config.defaults)) {
+    if (s.strategy === 'custom') out.push({ name: s.name, path: `defaults.onConflict.${klass}` });
+  }
+  for (const t of config.tables) {
+    for (const [klass, s] of Object.entries(t.onConflict)) {
+      if (s?.strategy === 'custom') out.push({ name: s.name, path: `tables.${JSON.stringify(t.pattern)}.onConflict.${klass}` });
+    }
+  }
+  return out;
 }

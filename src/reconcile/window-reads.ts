@@ -130,3 +130,51 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
   }
   return [...requests.values()];
 }
+
+/**
+ * The second read of a window, after the first one is loaded: the rows of other tables that point
+ * at the DR rows holding a change's unique values (its own row aside), for the tables `wanted`
+ * names — those whose rules may delete such a holder (`delete-blocking`) or make it the row later
+ * changes reach (`link`: a later delete of the lost row deletes the holder, and the cascade guard
+ * must see who points at it), or a custom strategy that may choose either. Who holds a value is
+ * only known once the first read is in, hence two rounds; a child of a child is not read, and the
+ * cascade it would need is refused (reconciler.ts).
+ */
+export function collectHolderChildReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, wanted: (table: TableSchema) => boolean): ReadRequest[] {
+  const requests = new Map<string, ReadRequest>();
+  // Asked once per table: the rule lookup is not free, and a window holds many changes of few tables.
+  const wants = new Map<TableSchema, boolean>();
+  for (const change of changes) {
+    const after = change.after;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (after === null || table === undefined || table.primaryKey === null) continue;
+    let want = wants.get(table);
+    if (want === undefined) wants.set(table, (want = wanted(table)));
+    if (!want) continue;
+    const state = states.get(table);
+    const self = state.keyOf(change.before ?? after);
+    for (const uk of table.uniqueKeys) {
+      const k = state.indexKeyOf(`uk:${uk.name}`, after);
+      if (k === null) continue;
+      for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
+        if (state.keyOf(holder) === self) continue;
+        for (const ref of catalog.referencing(table.schema, table.table)) {
+          const child = catalog.get(ref.schema, ref.table);
+          if (child === undefined) continue;
+          const name = `fk:${ref.foreignKey.name}` as const;
+          const values = ref.foreignKey.refColumns.map((c) => holder[state.position(c)]);
+          const childState = states.get(child);
+          const ck = childState.indexKeyFromValues(name, values);
+          if (ck === null || childState.requestedIndexKey(name, ck)) continue;
+          const id = `${child.schema}\u0000${child.table}\u0000${name}`;
+          let r = requests.get(id);
+          if (r === undefined) requests.set(id, (r = { table: child, columns: ref.foreignKey.columns, keys: [], purpose: name, asked: [] }));
+          if (r.asked.includes(ck)) continue;
+          r.asked.push(ck);
+          r.keys.push(values as ColumnValue[]);
+        }
+      }
+    }
+  }
+  return [...requests.values()];
+}

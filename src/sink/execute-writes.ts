@@ -12,13 +12,33 @@
  * no update takes a value another updated row held, and an insert takes a value only if nothing in
  * the source held it by then. Otherwise the table's writes keep their exact source order, consecutive writes of
  * one kind becoming one statement.
+ *
+ * Writes that carry an archive note (delete-blocking) have their rows recorded in the state schema's
+ * `archive` first, before any data statement of the window, when an archive target is given (apply);
+ * a plan writes no state, so it gives none.
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { stringifyCanonical } from '../binlog/values/canonical-json.js';
+import { recordArchive, type ArchiveRow } from '../db/archive-store.js';
 import { writeDeletes, writeInserts, writeUpdates, writeUpdatesBatched, type RowUpdate, type WriteOptions } from '../db/row-writer.js';
 import type { SqlSession } from '../db/sql-session.js';
 import { rowKey } from '../model/row-key.js';
 import type { TableSchema } from '../model/table-schema.js';
-import type { WriteOp } from '../reconcile/decision.js';
+import type { ArchiveNote, WriteOp } from '../reconcile/decision.js';
+import { toCanonicalRow } from '../reconcile/from-canonical.js';
+import { canonicalKeyValues } from '../reconcile/custom-strategy.js';
+
+/** Where archive notes are recorded: the state schema, and the run and source they belong to. */
+export interface ArchiveTarget {
+  readonly schema: string;
+  readonly runId: number;
+  readonly sourceId: string;
+}
+
+/** Options of executeWrites: the row writer's, and the archive target (apply). */
+export interface ExecuteOptions extends WriteOptions {
+  readonly archive?: ArchiveTarget;
+}
 
 /** Rows written, per kind. */
 export interface WriteCounts {
@@ -33,8 +53,8 @@ type Insert = Extract<WriteOp, { kind: 'insert' }>;
 type Update = Extract<WriteOp, { kind: 'update' }>;
 type Delete = Extract<WriteOp, { kind: 'delete' }>;
 
-/** Runs `writes` on `session` (inside the caller's transaction). */
-export async function executeWrites(session: SqlSession, writes: readonly WriteOp[], options: WriteOptions = {}): Promise<WriteCounts> {
+/** Runs `writes` on `session` (inside the caller's transaction), their archive rows first. */
+export async function executeWrites(session: SqlSession, writes: readonly WriteOp[], options: ExecuteOptions = {}): Promise<WriteCounts> {
   const counts: WriteCounts = { inserted: 0, updated: 0, deleted: 0, statements: 0 };
   const byTable = new Map<TableSchema, WriteOp[]>();
   for (const w of writes) {
@@ -50,6 +70,11 @@ export async function executeWrites(session: SqlSession, writes: readonly WriteO
     end: () => session.end(),
     destroy: () => session.destroy(),
   };
+  const archive = options.archive;
+  if (archive !== undefined) {
+    const rows = writes.flatMap((w) => (w.kind !== 'insert' && w.archive !== undefined ? [archiveRow(w.table, w.archive, archive)] : []));
+    if (rows.length > 0) await recordArchive(counting, archive.schema, rows);
+  }
   for (const [table, list] of byTable) {
     const net = netEffect(table, list);
     if (net === null) await inSourceOrder(counting, table, list, counts, options);
@@ -186,4 +211,20 @@ async function inSourceOrder(session: SqlSession, table: TableSchema, list: read
     }
     i = j;
   }
+}
+
+/** The archive row of a note: the change as the ledger names it (`GTID#index` split at its last `#`), the row in canonical JSON. */
+function archiveRow(table: TableSchema, note: ArchiveNote, target: ArchiveTarget): ArchiveRow {
+  const cut = note.change.lastIndexOf('#');
+  const positions = (table.primaryKey ?? []).map((c) => table.columns.findIndex((col) => col.name === c));
+  return {
+    runId: target.runId,
+    sourceId: target.sourceId,
+    changeAt: note.change.slice(0, cut),
+    changeIndex: Number(note.change.slice(cut + 1)),
+    table: `${table.schema}.${table.table}`,
+    rowKey: stringifyCanonical(canonicalKeyValues(positions.map((p) => note.row[p] as ColumnValue), table) ?? []),
+    rowImage: stringifyCanonical(toCanonicalRow(note.row, table)),
+    role: note.role,
+  };
 }

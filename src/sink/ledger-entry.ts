@@ -30,6 +30,8 @@ export interface LedgerLine {
   readonly before?: Record<string, CanonicalValue>;
   readonly after?: Record<string, CanonicalValue>;
   readonly dr?: Record<string, CanonicalValue>;
+  /** A second DR row the change met that `dr` does not show (the unique value's holder, or the row at its own key): see ChangeDecision.otherRow. */
+  readonly other?: Record<string, CanonicalValue>;
   readonly sql?: string;
   readonly withoutHistory: boolean;
 }
@@ -81,6 +83,8 @@ export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | 
   if (before) line['before'] = before;
   if (after) line['after'] = after;
   if (dr) line['dr'] = dr;
+  const other = image(d.otherRow, map);
+  if (other) line['other'] = other;
   if (d.sql !== undefined) line['sql'] = d.sql;
   return line as unknown as LedgerLine;
 }
@@ -129,6 +133,7 @@ export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceI
     beforeImage: json(image(d.change?.before, map)),
     afterImage: json(image(d.change?.after, map)),
     drImage: json(image(informativeDr(d), map)),
+    otherImage: json(image(d.otherRow, map)),
   } as LedgerRow;
 }
 
@@ -149,5 +154,6 @@ export function quarantineRow(d: ChangeDecision, runId: number, sourceId: string
     drImage: json(image(informativeDr(d), map)),
     dependants: [],
     rowKeys,
+    origin: d.origin ?? null,
   };
 }

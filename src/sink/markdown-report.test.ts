@@ -131,7 +131,7 @@ describe('renderMarkdownReport', () => {
   });
 
   it('renders a plan as a dry run, and a quarantine without its lines as a count', () => {
-    const plan: MarkdownReportSource = { ...APPLY, mode: 'plan', runId: null, start: { ...APPLY.start, checks: [], checkpoint: '0-1-24 mysql-bin.000001:1100' }, incomplete: [], committedThrough: null };
+    const plan: MarkdownReportSource = { ...APPLY, mode: 'plan', runId: null, start: { ...APPLY.start!, checks: [], checkpoint: '0-1-24 mysql-bin.000001:1100' }, incomplete: [], committedThrough: null };
     const md = renderMarkdownReport(plan);
     expect(md.split('\n').slice(0, 3)).toEqual(['# salvage plan (dry run): mysql://salvage@dr.example:3306', '', 'What `salvage apply` would do with the transactions the DR never received. Nothing was written to the DR.']);
     expect(md).toContain('- already applied by salvage (checkpoint): `0-1-24 mysql-bin.000001:1100`\n');
@@ -161,6 +161,81 @@ describe('renderMarkdownReport', () => {
     const md = renderMarkdownReport({ ...APPLY, remaps: [{ table: 'odd`name', oldKey: ['a|b'], newKey: [['x', 1]], at: '0-1-1' }] });
     expect(md).toContain('| ``odd`name`` | `a\\|b` | `[["x",1]]` | `0-1-1` |');
     expect(md).toContain('**CHECK:** gtid_slave_pos 0-9-3 was not found');
+  });
+
+  it('gives the timeline from the DR\'s history: last received, the lost window, the failover and the DR\'s own writes', () => {
+    const history = {
+      failover: {
+        lastReceived: { at: '0-1-24', file: 'dr-bin.000003', pos: 900, timestamp: Date.UTC(2026, 10, 26, 11, 6, 0) / 1000, serverId: 1 },
+        firstOwn: { at: '0-2-40', file: 'dr-bin.000003', pos: 1400, timestamp: Date.UTC(2026, 10, 26, 11, 9, 30) / 1000, serverId: 2 },
+        rule: 'the first transaction of server_id 2 in domain 0',
+        evidence: ['3 transaction(s) of server_id 2 after 0-1-24'],
+      },
+      transactions: 3,
+      tables: [
+        { table: 'shop.notes', inserted: 1, updated: 0, deleted: 0 },
+        { table: 'shop.customers', inserted: 1, updated: 1, deleted: 0 },
+      ],
+      complete: false,
+    };
+    const md = renderMarkdownReport({ ...APPLY, withoutHistory: false, history });
+    const from = md.indexOf('## Timeline\n');
+    expect(md.slice(from, md.indexOf('## Lost window'))).toBe(
+      [
+        '## Timeline',
+        '',
+        '| | transaction | binlog position | committed (UTC) |',
+        '|---|---|---|---|',
+        '| last received by the DR | `0-1-24` | `dr-bin.000003:900` | 2026-11-26 11:06:00 |',
+        '| lost window, first | `0-1-25` | `mysql-bin.000001:1234` | 2026-11-26 11:06:08 |',
+        '| lost window, last | `0-1-28` | `mysql-bin.000002:560` | 2026-11-26 11:06:09 |',
+        "| the DR's first own write | `0-2-40` | `dr-bin.000003:1400` | 2026-11-26 11:09:30 |",
+        '',
+        'Failover point: the first transaction of server_id 2 in domain 0.',
+        '',
+        '- 3 transaction(s) of server_id 2 after 0-1-24',
+        '',
+        'The DR wrote 3 transaction(s) of its own since the failover:',
+        '',
+        '| table | inserted | updated | deleted |',
+        '|---|---:|---:|---:|',
+        '| `shop.customers` | 1 | 1 | 0 |',
+        '| `shop.notes` | 1 | 0 | 0 |',
+        '',
+        "**The DR's binlog read ends before the DR's current position:** rows it does not cover were judged by their values, as without it.",
+        '',
+        '',
+      ].join('\n'),
+    );
+    expect(md.indexOf('## Starting point')).toBeLessThan(from);
+    expect(md).not.toContain("Decided without the DR's own binlog");
+    // Without history, no timeline section: the closing line says the run decided without it.
+    expect(renderMarkdownReport(APPLY)).not.toContain('## Timeline');
+  });
+
+  it('a report rebuilt from the state schema marks what it does not know, and what a review resolved since', () => {
+    const md = renderMarkdownReport({
+      ...APPLY,
+      start: null,
+      lost: { ...APPLY.lost, first: { gtid: '0-1-25', file: null, pos: null, timestamp: null }, last: null },
+      incomplete: null,
+      skippedDdl: [{ at: '0-1-30', sql: null }],
+      windows: null,
+      retries: null,
+      timings: null,
+      withoutHistory: null,
+      recorded: { status: 'completed', startedAt: '2026-11-26 12:00:00.000000', finishedAt: null, resolvedSince: { applied: 1 }, pendingNow: 1, notRecorded: ['windows, retries and timings'] },
+    });
+    expect(md.split('\n').slice(0, 3)).toEqual([
+      '# salvage report: mysql://salvage@dr.example:3306, run 7',
+      '',
+      "The transactions the DR never received, merged into the DR by run 7 (completed, started 2026-11-26 12:00:00.000000 UTC), as the DR's state schema records it.",
+    ]);
+    expect(md).toContain("## Starting point\n\nNot recorded: the DR's state schema keeps the decisions, not the rule that chose the start.\n\n## Lost window\n");
+    expect(md).toContain('| first | `0-1-25` | not recorded | not recorded |\n\nDDL left out (`--ddl skip`):\n\n- `0-1-30`: SQL not recorded\n');
+    expect(md).toContain('| `shop.orders` | `delete-diverged` | quarantined | 1 |\n\nCounts as the run left them. Since then a review resolved 1 of the quarantined changes (1 applied); 1 still wait for a decision.\n');
+    expect(md).toContain('## Run\n\nCommitted through `mysql-bin.000002:560`: a next run of the same command starts after it.\n\n## Not recorded\n\n');
+    expect(md.endsWith('have them):\n\n- windows, retries and timings\n')).toBe(true);
   });
 
   it('says when nothing was lost', () => {

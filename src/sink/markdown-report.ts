@@ -9,9 +9,9 @@
  * where Markdown would change it, tables for the lists.
  */
 import { basename } from 'node:path';
-import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
 import type { LedgerLine } from './ledger-entry.js';
+import { countRows, epochText, keyText, resolvedSinceText, type ReportHistory, type ReportPoint, type ReportSource } from './report-source.js';
 
 /** Remapped keys listed; the rest are counted (the JSON report has them all). */
 export const MARKDOWN_REMAP_LIMIT = 50;
@@ -19,45 +19,13 @@ export const MARKDOWN_REMAP_LIMIT = 50;
 export const MARKDOWN_QUARANTINE_LIMIT = 100;
 
 /** Where a lost transaction is, as the report gives it. */
-export interface MarkdownPoint {
-  readonly gtid: string | null;
-  readonly file: string;
-  readonly pos: number;
-  /** ISO 8601, UTC. */
-  readonly timestamp: string;
-}
+export type MarkdownPoint = ReportPoint;
 
 /**
- * What the renderer reads of a run's report: the subset of the pipeline's `SalvageReport` it
- * needs, declared here so the sink does not depend on the pipeline (a report is assignable to it).
+ * What the renderer reads of a run's report (report-source.ts): the pipeline's `SalvageReport` is
+ * assignable to it, and so is a report rebuilt from the DR's state schema.
  */
-export interface MarkdownReportSource {
-  readonly mode: 'plan' | 'apply';
-  readonly target: string;
-  readonly dr: { readonly flavor: string; readonly version: string; readonly serverId: number };
-  readonly sourceId: string;
-  readonly runId: number | null;
-  readonly start: { readonly rule: string; readonly lostSet: string; readonly checks: readonly string[]; readonly checkpoint: string | null };
-  readonly lost: { readonly transactions: number; readonly rowChanges: number; readonly first: MarkdownPoint | null; readonly last: MarkdownPoint | null };
-  readonly counts: Readonly<Record<string, Readonly<Record<string, Readonly<Partial<Record<Outcome, number>>>>>>>;
-  readonly outcomes: Readonly<Record<Outcome, number>>;
-  readonly remaps: readonly { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string }[];
-  readonly quarantined: number;
-  readonly incomplete: readonly { readonly gtid: string | null; readonly file: string; readonly pos: number; readonly reason: string }[];
-  readonly skippedDdl: readonly { readonly at: string; readonly sql: string }[];
-  readonly windows: number;
-  readonly retries: number;
-  readonly timings: { readonly scanMs: number; readonly reconcileMs: number; readonly totalMs: number; readonly rowsPerSecond: number };
-  readonly withoutHistory: boolean;
-  /** What was read: binlog files, or a live server. */
-  readonly source?:
-    | { readonly kind: 'files'; readonly files: readonly string[] }
-    | { readonly kind: 'live'; readonly server: string; readonly start: string; readonly follow: boolean; readonly reconnects: number };
-  /** apply: the checkpoint when the run ended (`file:pos`), where the next run resumes. */
-  readonly committedThrough?: string | null;
-  /** The run ended because it was asked to stop (Ctrl-C, SIGTERM; how a follow ends). */
-  readonly stoppedOnRequest?: boolean;
-}
+export type MarkdownReportSource = ReportSource;
 
 /** A quarantined change as the report lists it: the fields of its `--ledger` line that say what and why. */
 export type MarkdownQuarantinedChange = Pick<LedgerLine, 'gtid' | 'file' | 'pos' | 'index' | 'table' | 'op' | 'key' | 'class' | 'reason'>;
@@ -71,13 +39,19 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
   const r = report;
   const out: string[] = [];
   const plan = r.mode === 'plan';
-  out.push(plan ? `# salvage plan (dry run): ${r.target}` : `# salvage apply: ${r.target}, run ${r.runId ?? '?'}`, '');
-  out.push(
-    plan
-      ? 'What `salvage apply` would do with the transactions the DR never received. Nothing was written to the DR.'
-      : 'The transactions the DR never received, merged into the DR.',
-    '',
-  );
+  const recorded = r.recorded;
+  if (recorded !== undefined) {
+    out.push(`# salvage report: ${r.target}, run ${r.runId ?? '?'}`, '');
+    out.push(`The transactions the DR never received, merged into the DR by run ${r.runId ?? '?'} (${text(recorded.status)}, started ${recorded.startedAt} UTC${recorded.finishedAt === null ? '' : `, finished ${recorded.finishedAt} UTC`}), as the DR's state schema records it.`, '');
+  } else {
+    out.push(plan ? `# salvage plan (dry run): ${r.target}` : `# salvage apply: ${r.target}, run ${r.runId ?? '?'}`, '');
+    out.push(
+      plan
+        ? 'What `salvage apply` would do with the transactions the DR never received. Nothing was written to the DR.'
+        : 'The transactions the DR never received, merged into the DR.',
+      '',
+    );
+  }
   out.push('| | |', '|---|---|');
   out.push(row('DR', `${code(r.target)}: ${text(`${r.dr.flavor} ${r.dr.version}`)}, server_id ${r.dr.serverId}`));
   out.push(row('source', `${code(r.sourceId)}${r.source === undefined ? '' : `: ${sourceText(r.source)}`}`));
@@ -85,11 +59,16 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
   out.push('');
 
   out.push('## Starting point', '');
-  out.push(`${text(r.start.rule)}`, '');
-  out.push(`- lost set: ${r.start.lostSet === '' ? 'empty' : code(r.start.lostSet)}`);
-  out.push(`- already applied by salvage (checkpoint): ${r.start.checkpoint === null || r.start.checkpoint === '' ? 'none' : code(r.start.checkpoint)}`);
-  for (const c of r.start.checks) out.push(`- **CHECK:** ${text(c)}`);
-  out.push('');
+  if (r.start === null) out.push('Not recorded: the DR\'s state schema keeps the decisions, not the rule that chose the start.', '');
+  else {
+    out.push(`${text(r.start.rule)}`, '');
+    out.push(`- lost set: ${r.start.lostSet === '' ? 'empty' : code(r.start.lostSet)}`);
+    out.push(`- already applied by salvage (checkpoint): ${r.start.checkpoint === null || r.start.checkpoint === '' ? 'none' : code(r.start.checkpoint)}`);
+    for (const c of r.start.checks) out.push(`- **CHECK:** ${text(c)}`);
+    out.push('');
+  }
+
+  if (r.history !== undefined && r.history !== null) out.push(...timeline(r, r.history));
 
   out.push('## Lost window', '');
   out.push(`${r.lost.transactions} transaction(s), ${r.lost.rowChanges} row change(s).`, '');
@@ -99,14 +78,14 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
     if (r.lost.last !== null) out.push(pointRow('last', r.lost.last));
     out.push('');
   }
-  if (r.incomplete.length > 0) {
+  if (r.incomplete !== null && r.incomplete.length > 0) {
     out.push('Never committed in the binlog, so not applied:', '');
     for (const t of r.incomplete) out.push(`- ${code(t.gtid ?? `${t.file}:${t.pos}`)} at ${code(`${t.file}:${t.pos}`)} (${text(t.reason)})`);
     out.push('');
   }
   if (r.skippedDdl.length > 0) {
     out.push('DDL left out (`--ddl skip`):', '');
-    for (const d of r.skippedDdl) out.push(`- ${code(d.at)}: ${code(d.sql)}`);
+    for (const d of r.skippedDdl) out.push(`- ${code(d.at)}: ${d.sql === null ? 'SQL not recorded' : code(d.sql)}`);
     out.push('');
   }
 
@@ -118,6 +97,8 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
     for (const [table, klass, outcome, n] of counts) out.push(`| ${code(table)} | ${code(klass)} | ${outcome} | ${n} |`);
     out.push('');
   }
+  const resolved = recorded === undefined ? null : resolvedSinceText(recorded);
+  if (resolved !== null) out.push(resolved, '');
 
   if (r.remaps.length > 0) {
     out.push(`## Remapped keys (${r.remaps.length})`, '');
@@ -149,18 +130,61 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
 
   out.push('## Run', '');
   const t = r.timings;
-  out.push(`${r.windows} window(s), ${r.retries} retried; scan ${seconds(t.scanMs)}, reconcile ${seconds(t.reconcileMs)}, total ${seconds(t.totalMs)}; ${t.rowsPerSecond} rows/s.`, '');
+  if (t !== null && r.windows !== null) {
+    out.push(`${r.windows} window(s), ${r.retries ?? '?'} retried; scan ${seconds(t.scanMs)}, reconcile ${seconds(t.reconcileMs)}, total ${seconds(t.totalMs)}; ${t.rowsPerSecond} rows/s.`, '');
+  }
   if (r.stoppedOnRequest === true) out.push('Stopped on request: the window in progress committed first; the same command resumes.', '');
   if (!plan && r.committedThrough !== undefined && r.committedThrough !== null) out.push(`Committed through ${code(r.committedThrough)}: a next run of the same command starts after it.`, '');
-  if (r.withoutHistory) {
+  if (r.withoutHistory === true) {
     out.push("_Decided without the DR's own binlog (value rules): a DR row is judged the same record as a lost one by its key and values, not by its history since the failover._", '');
+  }
+  if (recorded !== undefined && recorded.notRecorded.length > 0) {
+    out.push('## Not recorded', '');
+    out.push("The DR's state schema does not keep these, so this report cannot give them (the run's own `--report`, `--markdown` or `--html` files have them):", '');
+    for (const n of recorded.notRecorded) out.push(`- ${text(n)}`);
+    out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+/**
+ * The DR's side of the incident, from its own binlog: the last transaction it received from the
+ * primary, the lost window, the failover, and what the DR wrote itself since.
+ */
+function timeline(r: MarkdownReportSource, h: ReportHistory): string[] {
+  const out = ['## Timeline', ''];
+  const f = h.failover;
+  out.push('| | transaction | binlog position | committed (UTC) |', '|---|---|---|---|');
+  const dr = (label: string, p: NonNullable<ReportHistory['failover']['lastReceived']>): string => `| ${label} | ${code(p.at)} | ${code(`${p.file}:${p.pos}`)} | ${epochText(p.timestamp)} |`;
+  out.push(f.lastReceived === null ? '| last received by the DR | not in the DR\'s binlog | | |' : dr('last received by the DR', f.lastReceived));
+  const first = r.lost.first;
+  const last = r.lost.last;
+  if (first !== null) {
+    out.push(`| lost window, first | ${first.gtid === null ? '–' : code(first.gtid)} | ${pointPosition(first)} | ${first.timestamp === null ? 'not recorded' : utc(first.timestamp)} |`);
+    if (last !== null) out.push(`| lost window, last | ${last.gtid === null ? '–' : code(last.gtid)} | ${pointPosition(last)} | ${last.timestamp === null ? 'not recorded' : utc(last.timestamp)} |`);
+  } else out.push('| lost window | none | | |');
+  out.push(f.firstOwn === null ? '| the DR\'s first own write | none | | |' : dr('the DR\'s first own write', f.firstOwn));
+  out.push('');
+  out.push(`Failover point: ${text(f.rule)}.`, '');
+  for (const e of f.evidence) out.push(`- ${text(e)}`);
+  if (f.evidence.length > 0) out.push('');
+  out.push(`The DR wrote ${h.transactions} transaction(s) of its own since the failover${h.tables.length === 0 ? '.' : ':'}`, '');
+  if (h.tables.length > 0) {
+    out.push('| table | inserted | updated | deleted |', '|---|---:|---:|---:|');
+    for (const t of [...h.tables].sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0))) out.push(`| ${code(t.table)} | ${t.inserted} | ${t.updated} | ${t.deleted} |`);
+    out.push('');
+  }
+  if (!h.complete) out.push("**The DR's binlog read ends before the DR's current position:** rows it does not cover were judged by their values, as without it.", '');
+  return out;
+}
+
+function pointPosition(p: MarkdownPoint): string {
+  return p.file === null || p.pos === null ? 'not recorded' : code(`${p.file}:${p.pos}`);
+}
+
 function sourceText(source: NonNullable<MarkdownReportSource['source']>): string {
   if (source.kind === 'live') {
-    return `live server ${code(source.server)} from ${code(source.start)}${source.follow ? ', following' : ''}${source.reconnects > 0 ? `, ${source.reconnects} reconnect(s)` : ''}`;
+    return `live server ${code(source.server)} from ${code(source.start)}${source.follow ? ', following' : ''}${source.reconnects !== null && source.reconnects > 0 ? `, ${source.reconnects} reconnect(s)` : ''}`;
   }
   const names = source.files.map((f) => basename(f));
   if (names.length === 0) return 'no binlog files';
@@ -172,23 +196,8 @@ function outcomesText(o: Readonly<Record<Outcome, number>>): string {
   return OUTCOMES.map((k) => `${o[k]} ${k}`).join(', ');
 }
 
-function countRows(counts: MarkdownReportSource['counts']): [string, string, Outcome, number][] {
-  const rows: [string, string, Outcome, number][] = [];
-  for (const table of Object.keys(counts).sort()) {
-    const byClass = counts[table]!;
-    for (const klass of Object.keys(byClass).sort()) {
-      const byOutcome = byClass[klass]!;
-      for (const outcome of OUTCOMES) {
-        const n = byOutcome[outcome];
-        if (n !== undefined && n > 0) rows.push([table, klass, outcome, n]);
-      }
-    }
-  }
-  return rows;
-}
-
 function pointRow(label: string, p: MarkdownPoint): string {
-  return `| ${label} | ${p.gtid === null ? '–' : code(p.gtid)} | ${code(`${p.file}:${p.pos}`)} | ${utc(p.timestamp)} |`;
+  return `| ${label} | ${p.gtid === null ? '–' : code(p.gtid)} | ${pointPosition(p)} | ${p.timestamp === null ? 'not recorded' : utc(p.timestamp)} |`;
 }
 
 function row(label: string, value: string): string {
@@ -203,13 +212,6 @@ function utc(iso: string): string {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
-}
-
-/** A key as people write it: `13`, `bob@x`, or a JSON array for a composite or non-scalar key. */
-function keyText(values: readonly unknown[]): string {
-  const only = values[0];
-  if (values.length === 1 && (typeof only === 'number' || typeof only === 'string' || typeof only === 'bigint')) return String(only);
-  return stringifyCanonical(values);
 }
 
 /**

@@ -77,6 +77,15 @@ export interface LiveTarget {
   readonly redacted: string;
 }
 
+/** TLS for the dump connection: PEM contents and what to check (src/db/tls.ts `tlsSocketOptions` builds it). */
+export interface LiveTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly rejectUnauthorized: boolean;
+  readonly verifyIdentity: boolean;
+}
+
 /**
  * The plain SQL the live source runs besides the dump (SHOW BINARY LOGS, SHOW MASTER STATUS);
  * src/db's SqlSession satisfies it. A port, so src/source never imports the driver.
@@ -108,6 +117,8 @@ export interface LiveSourceOptions {
   /** server_id this reader announces (default: random in 2^31…2^32−1, so two readers never evict each other's dump thread). */
   readonly serverId?: number;
   readonly connectTimeoutMs?: number;
+  /** TLS for the dump connection; absent or null: a plain one. */
+  readonly tls?: LiveTls | null;
   readonly verifyChecksums?: boolean;
   /** Ask for and decode ANNOTATE_ROWS statement texts (MariaDB sends them only when asked). Default true. */
   readonly annotations?: boolean;
@@ -545,12 +556,14 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
 /** Starts a binlog dump at `start` through zongji; events arrive in the returned queue. */
 function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourceOptions): Dump {
   const label = target.redacted;
+  const ssl = options.tls ?? null;
   const zongji = new ZongJi({
     host: target.host,
     port: target.port,
     user: target.user,
     password: target.password,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
+    ...(ssl === null ? {} : { ssl: { ...ssl } }),
   });
   let connection: { pause(): void; resume(): void } | null = null;
   let stopping = false;

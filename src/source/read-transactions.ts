@@ -19,6 +19,11 @@ export interface ReadOptions {
   readonly schemaHints?: DecoderOptions['schemaHints'];
   /** Keep the decoded events in each batch (inspect needs them; the apply path does not). */
   readonly keepEvents?: boolean;
+  /**
+   * Pass over a damaged event whose boundary can be trusted (the decoder's `damaged: 'skip'`): the
+   * transaction it cuts comes as an incomplete item with reason `damaged`, never decoded in part.
+   */
+  readonly skipDamaged?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -72,6 +77,7 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
       verifyChecksums: options.verifyChecksums,
       annotations: options.annotations,
       schemaHints: options.schemaHints,
+      damaged: options.skipDamaged === true ? 'skip' : 'throw',
       onWarning: (w) => warnings.push(w),
     });
     let handle;

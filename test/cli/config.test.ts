@@ -44,7 +44,7 @@ describe('salvage config', () => {
     expect(r.stderr.replace(f, 'FILE')).toMatchInlineSnapshot(`
       "FILE: 3 problems
       ✖ expected "stop" or "suspend-table" → at escalation.action
-      ✖ unknown strategy "latest"; expected one of "apply", "skip", "source", "newest", "oldest", "max", "min", "merge", "delta", "remap", "link", "rewrite-unique", "delete-blocking", "quarantine", "fail" → at tables."crm.accounts".onConflict.update-diverged
+      ✖ unknown strategy "latest"; expected one of "apply", "skip", "source", "newest", "oldest", "max", "min", "merge", "delta", "remap", "link", "rewrite-unique", "delete-blocking", "quarantine", "fail", "custom" → at tables."crm.accounts".onConflict.update-diverged
       ✖ unknown conflict class "insert-pk-takn"; did you mean "insert-pk-taken"? → at tables."crm.accounts".onConflict.insert-pk-takn
       "
     `);

@@ -140,7 +140,7 @@ describe('doctor against throwaway servers', () => {
     ]);
     const detail = (id: string): string[] => report.checks.filter((c) => c.id === id).map((c) => c.detail);
     expect(detail('dr.connect')).toEqual([`mysql://root@127.0.0.1:${dr.port} as root@127.0.0.1`]);
-    expect(detail('dr.tls')).toEqual(['not encrypted (a loopback connection: nothing crosses the network)']);
+    expect(detail('dr.tls')).toEqual(['not encrypted: the server offers no TLS (have_ssl is not YES) (a loopback connection: nothing crosses the network)']);
     expect(detail('dr.privileges.data')).toEqual(['SELECT, INSERT, UPDATE, DELETE on every table of shop']);
     expect(detail('dr.privileges.state')).toEqual(['does not exist yet: apply creates it; CREATE, SELECT, INSERT, UPDATE granted']);
     expect(detail('dr.engine')).toEqual(['InnoDB for all 1 table(s)']);

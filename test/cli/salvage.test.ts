@@ -49,13 +49,13 @@ describe('usage', () => {
     await expect(runSalvageCommand('apply', ['--binlog', 'x', '--target', 'mysql://h', '--window', '0'], new Capture(), new Capture(), ENV)).rejects.toBeInstanceOf(UsageError);
   });
 
-  it('refuses a configuration asking for strategies this version does not carry out', async () => {
+  it('refuses, before reading anything, a JSON configuration naming a custom strategy (its function needs a .mjs/.ts file)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'salvage-cfg-'));
     try {
       const cfg = join(dir, 'c.json');
-      await writeFile(cfg, JSON.stringify({ cascadeGuard: 'report', tables: { 'shop.customers': { columns: { balance: 'delta' }, onConflict: { 'insert-unique-taken': 'delete-blocking' } } } }));
+      await writeFile(cfg, JSON.stringify({ cascadeGuard: 'report', tables: { 'shop.customers': { onConflict: { 'insert-unique-taken': 'delete-blocking', 'update-diverged': { strategy: 'custom', name: 'vip' } } } } }));
       await expect(runSalvageCommand('plan', ['--binlog', 'x', '--target', 'mysql://h', '--config', cfg], new Capture(), new Capture(), ENV)).rejects.toThrow(
-          '--config: not carried out by this version yet, remove: tables."shop.customers".onConflict.insert-unique-taken: delete-blocking',
+        `--config: ${cfg} has problems:\n✖ no function for custom strategy "vip": custom strategies are functions: give them in a .mjs or .ts configuration ("strategies": { … }) or to the library call → at tables."shop.customers".onConflict.update-diverged.name`,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -107,6 +107,17 @@ describe('plan and apply against throwaway servers', () => {
     expect(report['outcomes']).toEqual({ applied: 0, merged: 0, remapped: 1, skipped: 0, quarantined: 1 });
     expect(out.text).toContain('outcomes: 0 applied, 0 merged, 1 remapped, 0 skipped, 1 quarantined\n');
     expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }]);
+  });
+
+  it('--since takes a UTC time: a time after the lost range finds nothing lost, one before it finds every transaction after it', async () => {
+    const plan = async (since: string): Promise<number> => {
+      const out = new Capture();
+      await runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--since', since, '--ddl', 'skip', '--json'], out, new Capture(), ENV);
+      return (JSON.parse(out.text) as { lost: { transactions: number } }).lost.transactions;
+    };
+    expect(await plan('2999-01-01 00:00:00')).toBe(0);
+    // Every transaction of the binlog is at or after 2000: the two DDL statements, the base row, and the two lost inserts.
+    expect(await plan('2000-01-01 00:00:00')).toBe(5);
   });
 
   it('apply merges and exits 3; a second apply exits 0 with nothing to do', async () => {

@@ -75,7 +75,7 @@ describe('state store', () => {
     expect(await ensureStateSchema(session)).toBe(STATE_SCHEMA_VERSION);
     const runId = await startRun(session, DEFAULT_STATE_SCHEMA, SOURCE, { window: 1000 });
     expect(await ensureStateSchema(session, DEFAULT_STATE_SCHEMA)).toBe(1);
-    expect(await tables('salvage')).toEqual(['checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await tables('salvage')).toEqual(['archive', 'checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
     expect(await count('salvage', 'schema_version')).toBe(1);
     // The run written between the two calls survives the second one.
     const { rows } = await session.query('SELECT id, status, source_id, options, finished_at FROM salvage.runs');
@@ -87,7 +87,7 @@ describe('state store', () => {
   it('quotes a schema name holding a backtick', async () => {
     await ensureStateSchema(session, WEIRD);
     await ensureStateSchema(session, WEIRD);
-    expect(await tables(WEIRD)).toEqual(['checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await tables(WEIRD)).toEqual(['archive', 'checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
     const runId = await startRun(session, WEIRD, SOURCE, {});
     await transaction(session, async (s) => {
       await writeCheckpoint(s, WEIRD, { sourceId: SOURCE, gtidSet: '0-1-5', file: null, pos: null, runId });
@@ -108,6 +108,27 @@ describe('state store', () => {
     await ensureStateSchema(session, 'salvage_future');
     await session.query('UPDATE salvage_future.schema_version SET version = ? WHERE id = 1', [STATE_SCHEMA_VERSION + 1]);
     await expect(ensureStateSchema(session, 'salvage_future')).rejects.toMatchObject({ code: StateSchemaErrorCode.NewerVersion });
+  });
+
+  it('adds the columns a state schema written before them lacks (quarantine.origin, ledger.other_image), keeping its rows and layout version', async () => {
+    await ensureStateSchema(session, 'salvage_old');
+    await session.query('ALTER TABLE salvage_old.quarantine DROP COLUMN origin');
+    await session.query('ALTER TABLE salvage_old.ledger DROP COLUMN other_image');
+    await session.query(
+      "INSERT INTO salvage_old.quarantine (run_id, source_id, change_at, change_index, table_name, status, reason, dependants, created_at) VALUES (1, 's', '0-1-5', 0, 't.a', 'pending', 'r', '[]', UTC_TIMESTAMP(6))",
+    );
+    expect(await ensureStateSchema(session, 'salvage_old')).toBe(1);
+    const { rows } = await session.query(
+      "SELECT table_name AS t, column_name AS c, is_nullable AS n, column_type AS type FROM information_schema.columns WHERE table_schema = 'salvage_old' AND column_name IN ('origin', 'other_image') ORDER BY table_name",
+    );
+    expect(rows).toEqual([
+      { t: 'ledger', c: 'other_image', n: 'YES', type: 'longtext' },
+      { t: 'quarantine', c: 'origin', n: 'YES', type: 'varchar(300)' },
+    ]);
+    const { rows: kept } = await session.query('SELECT change_at, origin FROM salvage_old.quarantine');
+    expect(kept).toEqual([{ change_at: '0-1-5', origin: null }]);
+    // A second call finds the column there and adds nothing.
+    expect(await ensureStateSchema(session, 'salvage_old')).toBe(1);
   });
 
   it('upserts the checkpoint and reads it back exactly', async () => {

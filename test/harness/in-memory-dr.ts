@@ -23,7 +23,7 @@ import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/recon
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
-import { collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
+import { collectHolderChildReads, collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
 
 export const OracleErrorCode = {
   /** A write would give a primary key to a second row. */
@@ -360,7 +360,8 @@ export interface RunResult {
 
 /**
  * One salvage run over `transactions` (the lost range after the checkpoint) against `dr`, in windows:
- * collect the window's reads → answer → load and mark read → raise key floors → decide each
+ * collect the window's reads → answer → load and mark read → (second round) who points at the
+ * holders of unique values a delete-blocking rule may delete → raise key floors → decide each
  * transaction → (apply) write and clear the overlay.
  */
 export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[], options: RunOptions): RunResult {
@@ -394,6 +395,11 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
       state.load(dr.answer(req));
       if (req.purpose === 'pk') state.markReadKeys(req.asked);
       else state.markReadIndexKeys(req.purpose, req.asked);
+    }
+    for (const req of collectHolderChildReads(changes, catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
+      const state = r.state(req.table);
+      state.load(dr.answer(req));
+      if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
     }
     for (const name of new Set(changes.filter((c) => c.op === 'insert').map((c) => qualified(c.table)))) {
       const table = catalog.lookup(name);

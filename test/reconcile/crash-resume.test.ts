@@ -149,6 +149,8 @@ function applyOptions(beforeStatement?: (sql: string) => void): Parameters<typeo
     logicalReferences: FAILOVER_LOGICAL_REFERENCES,
     verifyChecksums: true,
     beforeStatement,
+    // A killed connection stands for a process that died there: no reconnect (test/reconcile/dr-faults.test.ts covers those).
+    reconnect: { attempts: 0 },
   };
 }
 

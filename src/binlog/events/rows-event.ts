@@ -68,11 +68,17 @@ export function rowsKind(typeCode: number): RowsKind | null {
 /** [0, 1, …, n−1] per column count: the columns of a full image, shared by every event (read-only). */
 const allColumns: Int32Array[] = [];
 
-/** Indexes of the columns whose bit is set (LSB-first bitmap). */
-function presentColumns(bits: Buffer, count: number): Int32Array {
+/** Indexes of the columns whose bit is set in the LSB-first bitmap at the reader's position, which it passes. */
+function presentColumns(r: ByteReader, count: number): Int32Array {
+  const bytes = (count + 7) >> 3;
+  r.need(bytes);
+  // Read in place: a view per bitmap cost more than the scan (two per rows event).
+  const bits = r.buf;
+  const at = r.pos;
+  r.pos += bytes;
   // Full images (binlog_row_image=FULL, the common case) reuse one shared index array.
   let full = true;
-  for (let i = 0; i < count && full; i++) if (!(bits[i >> 3]! & (1 << (i & 7)))) full = false;
+  for (let i = 0; i < count && full; i++) if (!(bits[at + (i >> 3)]! & (1 << (i & 7)))) full = false;
   if (full) {
     let all = allColumns[count];
     if (!all) {
@@ -83,10 +89,10 @@ function presentColumns(bits: Buffer, count: number): Int32Array {
     return all;
   }
   let n = 0;
-  for (let i = 0; i < count; i++) if (bits[i >> 3]! & (1 << (i & 7))) n++;
+  for (let i = 0; i < count; i++) if (bits[at + (i >> 3)]! & (1 << (i & 7))) n++;
   const out = new Int32Array(n);
   let k = 0;
-  for (let i = 0; i < count; i++) if (bits[i >> 3]! & (1 << (i & 7))) out[k++] = i;
+  for (let i = 0; i < count; i++) if (bits[at + (i >> 3)]! & (1 << (i & 7))) out[k++] = i;
   return out;
 }
 
@@ -101,23 +107,22 @@ class CellError extends Error {
 }
 
 function readImage(r: ByteReader, columns: readonly ColumnDef[], present: Int32Array): RowImage {
+  const n = present.length;
   const row: RowImage = new Array(columns.length);
-  const nullBytes = (present.length + 7) >> 3;
+  const nullBytes = (n + 7) >> 3;
   r.need(nullBytes);
   const nullAt = r.pos;
   r.pos += nullBytes;
   const buf = r.buf;
-  for (let j = 0; j < present.length; j++) {
-    const col = columns[present[j]!]!;
-    if (buf[nullAt + (j >> 3)]! & (1 << (j & 7))) {
-      row[col.index] = null;
-      continue;
+  let j = 0;
+  // One handler around the loop, not one per cell: `j` says which column failed.
+  try {
+    for (; j < n; j++) {
+      const i = present[j]!;
+      row[i] = buf[nullAt + (j >> 3)]! & (1 << (j & 7)) ? null : decodeColumnValue(r, columns[i]!);
     }
-    try {
-      row[col.index] = decodeColumnValue(r, col);
-    } catch (cause) {
-      throw new CellError(col, cause);
-    }
+  } catch (cause) {
+    throw new CellError(columns[present[j]!]!, cause);
   }
   return row;
 }
@@ -210,9 +215,8 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
   if (count > columns.length) {
     throw new BinlogError(BinlogErrorCode.CorruptEvent, `rows event for ${table.schema}.${table.table} has ${count} columns, its table map ${columns.length}`, { ...place, table: `${table.schema}.${table.table}` });
   }
-  const bitmapBytes = (count + 7) >> 3;
-  const present1 = presentColumns(r.bytes(bitmapBytes), count);
-  const present2 = kind.op === 'update' ? presentColumns(r.bytes(bitmapBytes), count) : present1;
+  const present1 = presentColumns(r, count);
+  const present2 = kind.op === 'update' ? presentColumns(r, count) : present1;
 
   let rowsReader = r;
   if (kind.compressed) {

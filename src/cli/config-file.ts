@@ -1,0 +1,182 @@
+/**
+ * `--config FILE`: reads a configuration file and validates it (config/normalise.ts), with its
+ * custom strategies. Three kinds of file:
+ *
+ * - JSON (any name but the ones below): the configuration as users write it;
+ * - `.mjs` / `.js` / `.cjs`: a module whose default export is that object, plus `strategies`, the
+ *   functions its `{ "strategy": "custom", "name": … }` rules call (loaded by dynamic import: the
+ *   file runs with the user's rights, as any configuration program does);
+ * - `.ts` / `.mts` / `.cts`: the same, transpiled with the `typescript` package when it can be
+ *   imported (to a temporary `.mjs` beside the file, so its relative imports still resolve, else in
+ *   the temporary directory), or refused with what to do instead.
+ *
+ * Every problem is a UsageError (exit 2) that names the file and, for the configuration's own
+ * mistakes, lists each as `✖ message → at path`.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { formatProblems } from '../config/format-problems.js';
+import { parseConfig, type ConfigProblem, type NormalisedConfig } from '../config/normalise.js';
+import type { CustomStrategies, CustomStrategy } from '../reconcile/custom-strategy.js';
+import { UsageError } from './usage-error.js';
+
+/** A configuration and the custom strategies it came with. */
+export interface LoadedConfig {
+  readonly config: NormalisedConfig;
+  readonly strategies: CustomStrategies;
+}
+
+/** The part of the `typescript` package the loader uses. */
+export interface TypeScriptCompiler {
+  transpileModule(input: string, options: { compilerOptions: Record<string, unknown>; fileName: string }): { outputText: string };
+}
+
+export interface LoadConfigOptions {
+  /** How the `typescript` package is imported (tests replace it); default: a dynamic import. */
+  readonly importTypeScript?: () => Promise<TypeScriptCompiler>;
+}
+
+const MODULE_EXTENSIONS = new Set(['.mjs', '.js', '.cjs']);
+const TYPESCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+
+async function defaultTypeScript(): Promise<TypeScriptCompiler> {
+  // A variable specifier: the package is optional, and bundlers and tsc must not try to resolve it.
+  const name = 'typescript';
+  const ts = (await import(name)) as { default?: TypeScriptCompiler } & Partial<TypeScriptCompiler>;
+  const compiler = ts.default ?? ts;
+  if (typeof compiler.transpileModule !== 'function') throw new Error('the "typescript" package has no transpileModule');
+  return compiler as TypeScriptCompiler;
+}
+
+/** Reads, validates and normalises `file`; throws UsageError for every kind of problem. */
+export async function loadConfigFile(file: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const ext = extname(file).toLowerCase();
+  let value: unknown;
+  if (MODULE_EXTENSIONS.has(ext)) value = await importDefault(file, resolve(file));
+  else if (TYPESCRIPT_EXTENSIONS.has(ext)) value = await importTypeScriptConfig(file, options.importTypeScript ?? defaultTypeScript);
+  else value = await readJson(file);
+  return checkConfigValue(file, value);
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--config: cannot read ${file}: ${(e as Error).message}`, '--config');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new UsageError(`--config: ${file} is not valid JSON: ${(e as Error).message}`, '--config');
+  }
+}
+
+async function importDefault(file: string, path: string): Promise<unknown> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (e) {
+    throw new UsageError(`--config: cannot load ${file}: ${(e as Error).message}`, '--config');
+  }
+  if (mod.default === undefined) throw new UsageError(`--config: ${file} has no default export: write "export default { … }" with the configuration`, '--config');
+  return mod.default;
+}
+
+async function importTypeScriptConfig(file: string, importTypeScript: () => Promise<TypeScriptCompiler>): Promise<unknown> {
+  let ts: TypeScriptCompiler;
+  try {
+    ts = await importTypeScript();
+  } catch {
+    throw new UsageError(
+      `--config: ${file} is TypeScript, and the "typescript" package cannot be imported here: install it (npm install typescript) or write the configuration as a .mjs file (the same code without types)`,
+      '--config',
+    );
+  }
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--config: cannot read ${file}: ${(e as Error).message}`, '--config');
+  }
+  let output: string;
+  try {
+    // ModuleKind.ESNext = 99, ScriptTarget.ES2022 = 9: numbers, so the package's enums need not be loaded by name.
+    output = ts.transpileModule(source, { compilerOptions: { module: 99, target: 9, sourceMap: false }, fileName: basename(file) }).outputText;
+  } catch (e) {
+    throw new UsageError(`--config: cannot transpile ${file}: ${(e as Error).message}`, '--config');
+  }
+  const name = `.${basename(file)}.${randomUUID()}.mjs`;
+  let temp = join(dirname(resolve(file)), name);
+  try {
+    await writeFile(temp, output, { flag: 'wx' });
+  } catch {
+    temp = join(tmpdir(), name);
+    try {
+      await writeFile(temp, output, { flag: 'wx' });
+    } catch (e) {
+      throw new UsageError(`--config: cannot write the transpiled ${file} beside it nor in ${tmpdir()}: ${(e as Error).message}`, '--config');
+    }
+  }
+  try {
+    return await importDefault(file, temp);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Functions anywhere but under `strategies`: a custom strategy is named in the configuration, its function given apart. */
+function strayFunctions(value: unknown, path: (string | number)[], out: ConfigProblem[]): void {
+  if (typeof value === 'function') {
+    out.push({ message: 'a function here: put it under "strategies" and name it: { "strategy": "custom", "name": "…" }', path: [...path] });
+    return;
+  }
+  if (Array.isArray(value)) value.forEach((v, i) => strayFunctions(v, [...path, i], out));
+  else if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) strayFunctions(v, [...path, k], out);
+}
+
+/** Every `{ "strategy": "custom", "name": … }` of a normalised configuration, with the path of its name. */
+function customUses(config: NormalisedConfig): { name: string; path: (string | number)[] }[] {
+  const out: { name: string; path: (string | number)[] }[] = [];
+  for (const [klass, s] of Object.entries(config.defaults)) if (s.strategy === 'custom') out.push({ name: s.name, path: ['defaults', 'onConflict', klass, 'name'] });
+  for (const t of config.tables) {
+    for (const [klass, s] of Object.entries(t.onConflict)) if (s?.strategy === 'custom') out.push({ name: s.name, path: ['tables', t.pattern, 'onConflict', klass, 'name'] });
+  }
+  return out;
+}
+
+/** Validates what a file gave: its `strategies` (functions, when a module), then the configuration, then that every custom name has its function. */
+export function checkConfigValue(file: string, value: unknown): LoadedConfig {
+  const problems: ConfigProblem[] = [];
+  let input = value;
+  // No prototype: a function named "__proto__" is a strategy like any other, not the object's prototype.
+  const strategies = Object.create(null) as Record<string, CustomStrategy>;
+  if (isPlainObject(value) && 'strategies' in value) {
+    const { strategies: given, ...rest } = value;
+    input = rest;
+    if (!isPlainObject(given)) problems.push({ message: 'expected an object of functions: { myRule: (change) => decision }', path: ['strategies'] });
+    else {
+      for (const [name, fn] of Object.entries(given)) {
+        if (typeof fn === 'function') strategies[name] = fn as CustomStrategy;
+        else problems.push({ message: `expected a function, found ${fn === null ? 'null' : typeof fn}`, path: ['strategies', name] });
+      }
+    }
+  }
+  strayFunctions(input, [], problems);
+  if (problems.length > 0) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(problems)}`, '--config');
+  const r = parseConfig(input);
+  if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
+  const known = Object.keys(strategies);
+  for (const use of customUses(r.config)) {
+    if (Object.hasOwn(strategies, use.name)) continue;
+    const where = known.length === 0 ? 'custom strategies are functions: give them in a .mjs or .ts configuration ("strategies": { … }) or to the library call' : `"strategies" has ${known.map((n) => `"${n}"`).join(', ')}`;
+    problems.push({ message: `no function for custom strategy ${JSON.stringify(use.name)}: ${where}`, path: use.path });
+  }
+  if (problems.length > 0) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(problems)}`, '--config');
+  return { config: r.config, strategies };
+}

@@ -1,0 +1,71 @@
+/** `salvage report --target URL [--run ID]`: the incident report of a past apply, rebuilt from the DR's state schema. */
+import { writeFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { reportFromLedger } from '../pipeline/report-from-ledger.js';
+import { renderHtmlReport } from '../sink/html-report.js';
+import { renderMarkdownReport } from '../sink/markdown-report.js';
+import { ExitCode } from './exit-codes.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
+import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { UsageError } from './usage-error.js';
+import { VERSION } from './version.js';
+
+export const REPORT_HELP = `salvage report --target URL [--run ID] [--html F | --markdown F | --json] [options]
+
+The incident report of a past "salvage apply", rebuilt from what the DR's state schema keeps
+(runs, ledger, key map, quarantine), without the binlogs: the changes per table × class × outcome
+as the run left them, the keys it remapped, every change it quarantined with its row images and
+reason, and what a review resolved since. What the state schema does not keep (the rule that chose
+the start, the commit times of the lost transactions, timings, the DR's history) is listed as not
+recorded, never guessed: the run's own --report, --markdown and --html files have it.
+
+  --run ID                  the run (an id of the state schema's runs table, as the apply printed
+                            it); default: the latest apply
+  --html F.html             write the report as one self-contained HTML page (loads nothing)
+  --markdown F.md           write the report as Markdown
+  --json                    print the rebuilt report as JSON on stdout: {report, quarantined}
+  Without --html, --markdown or --json the Markdown is printed on stdout.
+
+${CONNECTION_HELP}
+Examples:
+  salvage report --target mysql://salvage@dr:3306 --target-password-env DR_PASSWORD --html incident.html
+  salvage report --target mysql://salvage@dr:3306 --target-password-env DR_PASSWORD --run 3 --markdown run-3.md
+`;
+
+/** Runs `salvage report`; returns the exit code. */
+export async function runReport(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: false, options: { ...CONNECTION_OPTIONS, run: { type: 'string' }, html: { type: 'string' }, markdown: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (e) {
+    throw new UsageError(`report: ${(e as Error).message}; see "salvage report --help"`);
+  }
+  const o = parsed.values;
+  if (o.target === undefined) throw new UsageError('report: --target mysql://user@host:port (the DR) is required', '--target');
+  if (o.run !== undefined && !/^[1-9]\d*$/.test(o.run)) throw new UsageError(`--run takes a run id (a number ≥ 1), got "${o.run}"`, '--run');
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const rebuilt = await reportFromLedger({ target, stateSchema: o['state-schema'], runId: o.run === undefined ? undefined : Number(o.run) });
+  const { report } = rebuilt;
+  const written: string[] = [];
+  if (o.html !== undefined) {
+    await write(o.html, renderHtmlReport(report, rebuilt.quarantined, { generator: `binlog-salvage ${VERSION}` }), '--html');
+    written.push(o.html);
+  }
+  if (o.markdown !== undefined) {
+    await write(o.markdown, renderMarkdownReport(report, rebuilt.markdownQuarantined), '--markdown');
+    written.push(o.markdown);
+  }
+  if (o.json) stdout.write(`${jsonText({ report, quarantined: rebuilt.quarantined })}\n`);
+  else if (written.length === 0) stdout.write(renderMarkdownReport(report, rebuilt.markdownQuarantined));
+  if (written.length > 0) stderr.write(`salvage report: run ${report.runId} (${report.recorded.status}) written to ${written.join(' and ')}\n`);
+  return ExitCode.Done;
+}
+
+async function write(path: string, text: string, option: string): Promise<void> {
+  try {
+    await writeFile(path, text);
+  } catch (e) {
+    throw new UsageError(`${option}: cannot write ${path}: ${(e as Error).message}`, option);
+  }
+}

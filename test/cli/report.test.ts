@@ -1,0 +1,188 @@
+/**
+ * `salvage report`: the report of a past apply rebuilt from the DR's state schema alone, on the small
+ * hand-built incident (test/harness/small-incident.ts): the same counts, remaps and quarantined
+ * changes as the apply's own --markdown file; what the state schema does not keep marked as not
+ * recorded; counts as the run left them after a review resolved a change; the errors.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runQuarantine } from '../../src/cli/quarantine-command.js';
+import { runReport } from '../../src/cli/report-command.js';
+import { runResolve } from '../../src/cli/resolve-command.js';
+import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+import { ReportError } from '../../src/pipeline/report-from-ledger.js';
+import { Capture } from '../harness/capture.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { SMALL_INCIDENT } from '../harness/small-incident.js';
+
+const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
+const { schema: SCHEMA, base: BASE, lost: LOST, drOwn: DR_OWN } = SMALL_INCIDENT;
+
+let primary: MariadbServer;
+let dr: MariadbServer;
+let dir: string;
+let start: string;
+let applyMd: string;
+let applyJson: { counts: unknown; remaps: unknown; outcomes: unknown; lost: { transactions: number; rowChanges: number } };
+
+function lost(n: number): string {
+  return `0-1-${Number(start.split('-')[2]) + n}`;
+}
+
+/** The lines of the section that starts with `## title`, up to the next section. */
+function section(md: string, title: string): string[] {
+  const lines = md.split('\n');
+  const from = lines.indexOf(`## ${title}`);
+  if (from < 0) throw new Error(`no section "${title}" in:\n${md}`);
+  const to = lines.findIndex((l, i) => i > from && l.startsWith('## '));
+  return lines.slice(from + 1, to < 0 ? undefined : to).filter((l) => l !== '');
+}
+
+async function report(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out = new Capture();
+  const err = new Capture();
+  const code = await runReport(['--target', dr.url, ...args], out, err, ENV);
+  return { code, out: out.text, err: err.text };
+}
+
+beforeAll(async () => {
+  [primary, dr] = await Promise.all([startMariadb({ name: 'report-primary' }), startMariadb({ name: 'report-dr', serverId: 2 })]);
+  dir = await mkdtemp(join(tmpdir(), 'salvage-report-'));
+  for (const sql of [...SCHEMA, ...BASE]) {
+    await primary.query(sql);
+    await dr.query(sql);
+  }
+  start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+  for (const sql of LOST) await primary.query(sql);
+  for (const sql of DR_OWN) await dr.query(sql);
+  await primary.flushBinaryLogs();
+  const config = join(dir, 'salvage.json');
+  await writeFile(config, JSON.stringify({ tables: SMALL_INCIDENT.references }));
+  const md = join(dir, 'apply.md');
+  const json = join(dir, 'apply.json');
+  const args = ['--binlog', ...(await primary.binlogFiles()), '--target', dr.url, '--from-gtid', start, '--config', config, '--markdown', md, '--report', json, '--quiet'];
+  expect(await runSalvageCommand('apply', args, new Capture(), new Capture(), ENV)).toBe(3);
+  applyMd = await readFile(md, 'utf8');
+  applyJson = JSON.parse(await readFile(json, 'utf8')) as typeof applyJson;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([primary?.stop(), dr?.stop()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('salvage report', () => {
+  it('rebuilds the Markdown of the latest apply: the counts, remaps and quarantined changes the apply wrote', async () => {
+    const file = join(dir, 'report.md');
+    const r = await report('--markdown', file);
+    expect(r).toEqual({ code: 0, out: '', err: `salvage report: run 1 (completed) written to ${file}\n` });
+    const md = await readFile(file, 'utf8');
+    const lines = md.split('\n');
+    expect(lines[0]).toBe(`# salvage report: mysql://root@127.0.0.1:${dr.port}, run 1`);
+    expect(lines[2]).toMatch(/^The transactions the DR never received, merged into the DR by run 1 \(completed, started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} UTC, finished \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} UTC\), as the DR's state schema records it\.$/);
+    expect(lines).toContain('| outcomes | 1 applied, 1 merged, 2 remapped, 0 skipped, 2 quarantined |');
+    expect(lines).toContain('| source | `binlog:mysql-bin`: 2 binlog files, `mysql-bin.000001` … `mysql-bin.000002` |');
+    for (const title of ['Changes per table', 'Remapped keys (2)']) expect(section(md, title)).toEqual(section(applyMd, title));
+    expect(section(md, 'Quarantined changes (2)').slice(1)).toEqual(section(applyMd, 'Quarantined changes (2)').slice(1));
+    expect(section(md, 'Starting point')).toEqual(["Not recorded: the DR's state schema keeps the decisions, not the rule that chose the start."]);
+    expect(section(md, 'Lost window')).toEqual([
+      '6 transaction(s), 6 row change(s).',
+      '| | GTID | binlog position | committed (UTC) |',
+      '|---|---|---|---|',
+      `| first | \`${lost(1)}\` | not recorded | not recorded |`,
+      `| last | \`${lost(6)}\` | not recorded | not recorded |`,
+    ]);
+    expect(section(md, 'Not recorded')).toEqual([
+      "The DR's state schema does not keep these, so this report cannot give them (the run's own `--report`, `--markdown` or `--html` files have them):",
+      '- the rule that chose the starting point, the lost GTID set and any CHECK doubts',
+      '- the commit times of the lost transactions, and the binlog positions of those with a GTID',
+      '- how many transactions the lost range held when the run began: the counts here are what the run recorded',
+      '- transactions never committed in the binlog (not applied)',
+      '- windows, retries and timings',
+      "- whether the run read the DR's own binlog (history), and what the DR wrote since the failover",
+    ]);
+    expect(section(md, 'Run')).toEqual([section(applyMd, 'Run')[1]]);
+    // Without an output option the Markdown goes to stdout.
+    expect((await report()).out).toBe(md);
+  });
+
+  it('--json prints the rebuilt report and the quarantined changes with their images', async () => {
+    const r = await report('--json');
+    const { report: rebuilt, quarantined } = JSON.parse(r.out) as { report: Record<string, unknown>; quarantined: Record<string, unknown>[] };
+    expect(rebuilt['counts']).toEqual(applyJson.counts);
+    expect(rebuilt['remaps']).toEqual(applyJson.remaps);
+    expect(rebuilt['outcomes']).toEqual(applyJson.outcomes);
+    expect(rebuilt['lost']).toEqual({ transactions: applyJson.lost.transactions, rowChanges: applyJson.lost.rowChanges, first: { gtid: lost(1), file: null, pos: null, timestamp: null }, last: { gtid: lost(6), file: null, pos: null, timestamp: null } });
+    expect(rebuilt).toMatchObject({ mode: 'apply', runId: 1, start: null, timings: null, withoutHistory: null, incomplete: null, stoppedOnRequest: false });
+    expect(quarantined).toEqual([
+      {
+        label: `${lost(5)}#0`,
+        table: 'shop.customers',
+        op: 'insert',
+        key: [5],
+        class: 'insert-unique-taken',
+        reason: 'another DR row already holds unique key uk_email',
+        before: null,
+        after: { id: 5, email: 'Zed@X', name: 'Zed P' },
+        dr: { id: 4, email: 'zed@x', name: 'Zed D' },
+        entry: { id: 1, status: 'pending', resolution: null },
+      },
+      {
+        label: `${lost(6)}#0`,
+        table: 'shop.orders',
+        op: 'delete',
+        key: [2],
+        class: 'clean',
+        reason: 'cascade guard: 1 row(s) of shop.notes still point at it (config:order_id, a logical reference)',
+        before: { id: 2, customer_id: 2, total: '20.00' },
+        after: null,
+        dr: null,
+        entry: { id: 2, status: 'pending', resolution: null },
+      },
+    ]);
+  });
+
+  it('after a review, counts stay as the run left them and say what was resolved since', async () => {
+    const exported = (await captured(runQuarantine, ['export'])).trimEnd().split('\n');
+    const first = JSON.parse(exported[0]!) as Record<string, unknown>;
+    const file = join(dir, 'decisions.jsonl');
+    await writeFile(file, `${JSON.stringify({ ...first, decision: { action: 'skip' } })}\n`);
+    await captured(runResolve, [file]);
+    const md = (await report('--run', '1')).out;
+    expect(section(md, 'Changes per table')).toEqual([...section(applyMd, 'Changes per table'), 'Counts as the run left them. Since then a review resolved 1 of the quarantined changes (1 skipped); 1 still wait for a decision.']);
+    const html = join(dir, 'report.html');
+    await report('--html', html);
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('<span class="status s-done">entry 1, resolved</span>');
+    expect(page).toContain('<span class="status s-pending">entry 2, pending</span>');
+  });
+
+  it('refuses what it cannot report: another kind of run, a run that is not there, a DR without state', async () => {
+    // The review above recorded run 2, a resolve.
+    expect(await errorOf(report('--run', '2'))).toMatchObject({ code: 'REPORT_NO_RUN', message: 'run 2 is a resolve run, not an apply: a report covers what an apply did' });
+    expect(await errorOf(report('--run', '9'))).toMatchObject({ code: 'REPORT_NO_RUN', message: 'the state schema `salvage` has no run 9; the runs are listed in `salvage`.runs' });
+    expect(await errorOf(report('--state-schema', 'nothing_here'))).toMatchObject({ code: 'REVIEW_NO_STATE' });
+    expect(await errorOf(report('--run', 'x'))).toBeInstanceOf(UsageError);
+    expect(await errorOf(report('--run', '9'))).toBeInstanceOf(ReportError);
+    await expect(runReport([], new Capture(), new Capture(), ENV)).rejects.toThrow('report: --target mysql://user@host:port (the DR) is required');
+  });
+});
+
+/** What `p` rejects with; a promise that resolves fails the test. */
+async function errorOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected the command to fail');
+}
+
+async function captured(run: typeof runQuarantine, args: string[]): Promise<string> {
+  const out = new Capture();
+  await run([...args, '--target', dr.url], out, new Capture(), ENV);
+  return out.text;
+}

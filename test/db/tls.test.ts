@@ -1,0 +1,253 @@
+/**
+ * TLS to the DR and to a live source (issue 6, point 6): a throwaway MariaDB started with
+ * certificates made here with `openssl` (a CA, a server certificate naming 127.0.0.1, a client
+ * certificate, and a second CA that signed none of them), and a plain one without TLS. Each
+ * `--ssl-mode` against both, a client certificate for an account that REQUIRE X509, a certificate
+ * that does not name the host (reloaded with FLUSH SSL), the option-file and command-line
+ * spellings, `salvage doctor`'s TLS line, and a binlog dump through TLS from a server that refuses
+ * anything else (require_secure_transport).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDoctor } from '../../src/cli/doctor-command.js';
+import { connectionFrom, parseOptionFile } from '../../src/cli/option-file.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+import type { ConnectionTarget } from '../../src/db/connection-url.js';
+import { readSessionTls } from '../../src/db/privileges.js';
+import { openSession, SqlSessionErrorCode } from '../../src/db/sql-session.js';
+import { tlsSocketOptions, type TlsSettings } from '../../src/db/tls.js';
+import { EngineError } from '../../src/errors.js';
+import { salvage } from '../../src/pipeline/salvage.js';
+import { readLiveTransactions } from '../../src/source/live-source.js';
+import { Capture } from '../harness/capture.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+let dir = '';
+let tls: MariadbServer;
+let plain: MariadbServer;
+const pem = (name: string): string => join(dir, name);
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+}
+
+/** A key and a certificate signed by `ca`, with these subjectAltNames. */
+function signed(name: string, ca: string, altNames: string | null): void {
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  writeFileSync(pem(`${name}.ext`), altNames === null ? 'basicConstraints=CA:FALSE\n' : `subjectAltName=${altNames}\n`);
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
+}
+
+function target(server: MariadbServer, settings?: TlsSettings, user = 'root'): ConnectionTarget {
+  return { ...server.target, user, redacted: `mysql://${user}@127.0.0.1:${server.port}`, ...(settings === undefined ? {} : { tls: settings }) };
+}
+
+/** Connects, and says whether the session is encrypted and with which cipher. */
+async function connectWith(t: ConnectionTarget): Promise<{ encrypted: boolean | undefined; cipher: string | null }> {
+  const s = await openSession(t);
+  try {
+    return { encrypted: s.encrypted, cipher: (await readSessionTls(s))?.cipher ?? null };
+  } finally {
+    await s.end();
+  }
+}
+
+async function failure(t: ConnectionTarget): Promise<EngineError> {
+  try {
+    await (await openSession(t)).end();
+  } catch (e) {
+    if (e instanceof EngineError) return e;
+    throw e;
+  }
+  throw new Error('expected the connection to fail');
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'salvage-tls-'));
+  for (const ca of ['ca', 'other-ca']) openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=salvage test ${ca}`);
+  signed('server', 'ca', 'IP:127.0.0.1');
+  signed('elsewhere', 'ca', 'DNS:db.example');
+  signed('client', 'ca', null);
+  // The server reads these paths again on FLUSH SSL: the test swaps the certificate under them.
+  copyFileSync(pem('server.pem'), pem('live.pem'));
+  copyFileSync(pem('server.key'), pem('live.key'));
+  [tls, plain] = await Promise.all([
+    startMariadb({ name: 'tls', extraArgs: [`--ssl-ca=${pem('ca.pem')}`, `--ssl-cert=${pem('live.pem')}`, `--ssl-key=${pem('live.key')}`] }),
+    startMariadb({ name: 'tls-plain' }),
+  ]);
+  await tls.query("CREATE USER x509user@'127.0.0.1' REQUIRE X509");
+  await tls.query("GRANT SELECT ON *.* TO x509user@'127.0.0.1'");
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([tls?.stop(), plain?.stop()]);
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('--ssl-mode against a server with TLS and one without', () => {
+  it('the server offers TLS', async () => {
+    expect(await tls.query("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")).toEqual([{ Variable_name: 'have_ssl', Value: 'YES' }]);
+  });
+
+  it('PREFERRED, the default: encrypted when the server offers TLS, a plain connection when it does not', async () => {
+    expect(await connectWith(target(tls))).toMatchObject({ encrypted: true, cipher: expect.stringMatching(/^TLS_|^ECDHE-/) as unknown });
+    expect(await connectWith(target(tls, { mode: 'PREFERRED' }))).toMatchObject({ encrypted: true });
+    expect(await connectWith(target(plain))).toEqual({ encrypted: false, cipher: null });
+  });
+
+  it('DISABLED: plain even where TLS is offered', async () => {
+    expect(await connectWith(target(tls, { mode: 'DISABLED' }))).toEqual({ encrypted: false, cipher: null });
+  });
+
+  it('REQUIRED: encrypted, certificate unchecked; a server without TLS is refused with what to do', async () => {
+    expect(await connectWith(target(tls, { mode: 'REQUIRED' }))).toMatchObject({ encrypted: true });
+    const e = await failure(target(plain, { mode: 'REQUIRED' }));
+    expect([e.code, e.retryable, e.message]).toEqual([
+      SqlSessionErrorCode.Tls,
+      false,
+      `cannot connect to mysql://root@127.0.0.1:${plain.port}: the server offers no TLS (have_ssl is not YES) and --ssl-mode is REQUIRED: configure ssl_cert and ssl_key on the server, or connect with --ssl-mode PREFERRED or DISABLED`,
+    ]);
+  });
+
+  it('VERIFY_CA: the CA that signed the certificate passes; another CA is refused, saying so', async () => {
+    expect(await connectWith(target(tls, { mode: 'VERIFY_CA', ca: pem('ca.pem') }))).toMatchObject({ encrypted: true });
+    const e = await failure(target(tls, { mode: 'VERIFY_CA', ca: pem('other-ca.pem') }));
+    expect([e.code, e.retryable]).toEqual([SqlSessionErrorCode.Tls, false]);
+    expect(e.message).toBe(
+      `cannot connect to mysql://root@127.0.0.1:${tls.port}: TLS: the server's certificate is not signed by the CA in --ssl-ca (${pem('other-ca.pem')}) (--ssl-mode VERIFY_CA): give the CA that signed the server's certificate; self-signed certificate in certificate chain`,
+    );
+  });
+
+  it('VERIFY_IDENTITY: the certificate must also name the host; one for another name is refused (VERIFY_CA still takes it)', async () => {
+    expect(await connectWith(target(tls, { mode: 'VERIFY_IDENTITY', ca: pem('ca.pem') }))).toMatchObject({ encrypted: true });
+    copyFileSync(pem('elsewhere.pem'), pem('live.pem'));
+    copyFileSync(pem('elsewhere.key'), pem('live.key'));
+    await tls.query('FLUSH SSL');
+    try {
+      const e = await failure(target(tls, { mode: 'VERIFY_IDENTITY', ca: pem('ca.pem') }));
+      expect([e.code, e.message]).toEqual([
+        SqlSessionErrorCode.Tls,
+        `cannot connect to mysql://root@127.0.0.1:${tls.port}: TLS: the server's certificate does not name the host connected to (--ssl-mode VERIFY_IDENTITY): connect by a name the certificate holds, or use VERIFY_CA; Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: `,
+      ]);
+      expect(await connectWith(target(tls, { mode: 'VERIFY_CA', ca: pem('ca.pem') }))).toMatchObject({ encrypted: true });
+    } finally {
+      copyFileSync(pem('server.pem'), pem('live.pem'));
+      copyFileSync(pem('server.key'), pem('live.key'));
+      await tls.query('FLUSH SSL');
+    }
+  });
+
+  it('--ssl-cert and --ssl-key: an account that REQUIRE X509 gets in with the client certificate, and not without', async () => {
+    const withCert: TlsSettings = { mode: 'VERIFY_CA', ca: pem('ca.pem'), cert: pem('client.pem'), key: pem('client.key') };
+    expect(await connectWith(target(tls, withCert, 'x509user'))).toMatchObject({ encrypted: true });
+    const e = await failure(target(tls, { mode: 'VERIFY_CA', ca: pem('ca.pem') }, 'x509user'));
+    expect([e.code, e.details.errno]).toEqual([SqlSessionErrorCode.Connect, 1045]);
+  });
+});
+
+describe('the options, as the mysql client spells them', () => {
+  it('reads ssl-mode, ssl-ca, ssl-cert, ssl-key and MariaDB’s ssl, skip-ssl, ssl-verify-server-cert from option files', () => {
+    expect(parseOptionFile('[client]\nssl-mode = VERIFY_CA\nssl_ca=/etc/ca.pem\nssl-cert="/c.pem"\nssl-key=/k.pem\n')).toEqual({ sslMode: 'VERIFY_CA', sslCa: '/etc/ca.pem', sslCert: '/c.pem', sslKey: '/k.pem' });
+    expect(parseOptionFile('[client]\nssl\n')).toEqual({ sslMode: 'REQUIRED' });
+    expect(parseOptionFile('[client]\nssl=0\n')).toEqual({ sslMode: 'DISABLED' });
+    expect(parseOptionFile('[client]\nskip-ssl\n')).toEqual({ sslMode: 'DISABLED' });
+    expect(parseOptionFile('[mariadb-client]\nssl-verify-server-cert\n')).toEqual({ sslMode: 'VERIFY_IDENTITY' });
+  });
+
+  it('flags win over the option file; a CA without a mode means VERIFY_CA; nothing means PREFERRED', () => {
+    const cnf = pem('my.cnf');
+    writeFileSync(cnf, `[client]\nssl-mode=REQUIRED\nssl-ca=${pem('other-ca.pem')}\n`);
+    const url = `mysql://root@127.0.0.1:${tls.port}`;
+    expect(connectionFrom(url, undefined, cnf, {}, undefined).tls).toEqual({ mode: 'REQUIRED', ca: pem('other-ca.pem') });
+    expect(connectionFrom(url, undefined, cnf, {}, undefined, '--target', { mode: 'verify_ca', ca: pem('ca.pem') }).tls).toEqual({ mode: 'VERIFY_CA', ca: pem('ca.pem') });
+    expect(connectionFrom(url, undefined, undefined, {}, undefined, '--target', { ca: pem('ca.pem') }).tls).toEqual({ mode: 'VERIFY_CA', ca: pem('ca.pem') });
+    expect(connectionFrom(url, undefined, undefined, {}, undefined).tls).toEqual({ mode: 'PREFERRED' });
+  });
+
+  it('refuses what does not go together, naming the option (exit 2)', () => {
+    const url = 'mysql://root@127.0.0.1:3399';
+    const usage = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof UsageError) return `${String(e.details.option)}: ${e.message}`;
+        throw e;
+      }
+      throw new Error('expected a UsageError');
+    };
+    expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--target', { mode: 'STRICT' }))).toBe(
+      '--ssl-mode: --ssl-mode takes DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, got "STRICT"',
+    );
+    expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--source', { mode: 'VERIFY_IDENTITY' }))).toBe(
+      "--source-ssl-ca: --source-ssl-mode VERIFY_IDENTITY checks the server's certificate against a CA: give it with --source-ssl-ca FILE",
+    );
+    expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--target', { mode: 'DISABLED', ca: pem('ca.pem') }))).toBe(
+      '--ssl-mode: --ssl-mode DISABLED turns TLS off: leave out --ssl-ca, --ssl-cert and --ssl-key, or choose another mode',
+    );
+    expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--target', { cert: pem('client.pem') }))).toBe(
+      '--ssl-key: a client certificate needs its key: give both --ssl-cert and --ssl-key',
+    );
+    expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--target', { ca: pem('missing.pem') }))).toMatch(
+      new RegExp(`^--ssl-ca: --ssl-ca: cannot read ${pem('missing.pem').replace(/[.]/g, '\\.')}: ENOENT`),
+    );
+  });
+});
+
+describe('salvage doctor', () => {
+  async function doctorTlsLine(args: string[]): Promise<string> {
+    const out = new Capture();
+    await runDoctor(['--target', `mysql://root@127.0.0.1:${tls.port}`, ...args], out, new Capture(), { env: {}, home: undefined, isTty: false });
+    return out.text.split('\n').find((l) => l.includes('TLS:'))!.trim();
+  }
+
+  it('reports the protocol and cipher, and whether the certificate was checked', async () => {
+    const s = await openSession(target(tls, { mode: 'VERIFY_CA', ca: pem('ca.pem') }));
+    const used = await readSessionTls(s);
+    await s.end();
+    expect(used).not.toBeNull();
+    expect(await doctorTlsLine(['--ssl-mode', 'VERIFY_CA', '--ssl-ca', pem('ca.pem')])).toBe(
+      `✔ TLS: encrypted (${used!.version} ${used!.cipher}), server certificate checked against ${pem('ca.pem')} (--ssl-mode VERIFY_CA)`,
+    );
+    expect(await doctorTlsLine([])).toBe(`✔ TLS: encrypted (${used!.version} ${used!.cipher}), server certificate not checked (--ssl-mode PREFERRED)`);
+    expect(await doctorTlsLine(['--ssl-mode', 'DISABLED'])).toBe('✔ TLS: not encrypted: --ssl-mode DISABLED (a loopback connection: nothing crosses the network)');
+  });
+});
+
+describe('a live source through TLS', () => {
+  beforeAll(async () => {
+    await tls.query('CREATE DATABASE IF NOT EXISTS lv');
+    await tls.query('CREATE TABLE lv.t (id INT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB');
+    await tls.query("INSERT INTO lv.t VALUES (1, 'a'), (2, 'b')");
+    // From here on the server takes no plain connection: a dump that did not use TLS would fail.
+    await tls.query('SET GLOBAL require_secure_transport = ON');
+  });
+  afterAll(async () => {
+    await tls.query('SET GLOBAL require_secure_transport = OFF');
+  });
+
+  it('the dump connection uses TLS as the source options ask (and the server refuses it plain)', async () => {
+    const t = target(tls, { mode: 'VERIFY_CA', ca: pem('ca.pem') });
+    const control = await openSession(t);
+    try {
+      let inserts = 0;
+      for await (const batch of readLiveTransactions(t, { control, tls: tlsSocketOptions(t.tls, control.encrypted, t.host) })) {
+        for (const item of batch.items) if (item.kind === 'transaction') inserts += item.tx.changes.filter((c) => c.op === 'insert').length;
+      }
+      expect(inserts).toBe(2);
+      const plainDump = readLiveTransactions(t, { control, tls: null });
+      await expect(plainDump.next()).rejects.toThrow(`cannot start reading binlogs from mysql://root@127.0.0.1:${tls.port}`);
+    } finally {
+      await control.end();
+    }
+  });
+
+  it('plan --source over TLS reads the server and decides against the DR (here the same server: all already there)', async () => {
+    const t = target(tls, { mode: 'REQUIRED' });
+    const report = await salvage({ mode: 'plan', source: { target: t }, target: t, start: { kind: 'from-gtid', set: '' }, ddl: 'skip' });
+    expect(report.source).toMatchObject({ kind: 'live' });
+    expect(report.counts['lv.t']).toEqual({ 'already-applied': { skipped: 2 } });
+  });
+});

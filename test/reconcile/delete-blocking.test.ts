@@ -1,0 +1,250 @@
+/**
+ * `delete-blocking` on real servers (issue 4; DESIGN.md "Strategies": "opt-in only: archive, then
+ * delete the DR row that blocks a unique key, refusing when it has children unless allowed with a
+ * cap"). One primary/DR pair for the file, fresh databases per case: the DR's exact rows after
+ * apply, the ledger, and the exact rows of the state schema's `archive`. Then the quarantine's
+ * `origin` column, which names the change a dependant waits on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NormalisedConfig } from '../../src/config/normalise.js';
+import { readQuarantine } from '../../src/pipeline/resolve.js';
+import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { config, stageIncident, type Incident } from '../harness/incident-pair.js';
+
+let primary: MariadbServer;
+let dr: MariadbServer;
+
+beforeAll(async () => {
+  [primary, dr] = await Promise.all([startMariadb({ name: 'delete-blocking-primary' }), startMariadb({ name: 'delete-blocking-dr', serverId: 2 })]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([primary?.stop(), dr?.stop()]);
+});
+
+type Summary = [table: string, op: string, key: unknown, cls: string, outcome: string, rule: string | null];
+const summary = (l: LedgerLine): Summary => [l.table, l.op, l.key, l.class, l.outcome, l.rule ?? null];
+
+async function run(incident: Incident, cfg: NormalisedConfig): Promise<{ report: SalvageReport; ledger: LedgerLine[] }> {
+  const staged = await stageIncident(primary, dr, incident, ['t']);
+  const ledger: LedgerLine[] = [];
+  const report = await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg, onLedger: (l) => ledger.push(l) });
+  return { report, ledger };
+}
+
+async function rows(sql: string): Promise<unknown[]> {
+  return (await dr.query(sql)) as unknown[];
+}
+
+/** The archive as a person would read it (archived_at checked apart: it is the time of the run). */
+async function archive(): Promise<unknown[]> {
+  const all = (await dr.query('SELECT run_id, source_id, change_at, change_index, table_name, row_key, row_image, role, archived_at FROM salvage.archive ORDER BY id')) as Record<string, unknown>[];
+  for (const r of all) expect(r['archived_at']).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
+  return all.map(({ archived_at: _, ...rest }) => rest);
+}
+
+const CUST = `CREATE TABLE t.cust (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(20) NOT NULL,
+  UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+const ord = (onDelete: string, nullable = false): string => `CREATE TABLE t.ord (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, cust_id INT UNSIGNED ${nullable ? 'NULL' : 'NOT NULL'}, total DECIMAL(10,2) NOT NULL,
+  CONSTRAINT fk_cust FOREIGN KEY (cust_id) REFERENCES t.cust (id) ON DELETE ${onDelete}) ENGINE=InnoDB`;
+const BASE = ["INSERT INTO t.cust (id, email, name) VALUES (1, 'ann@x', 'Ann')"];
+const cust = (): Promise<unknown[]> => rows('SELECT id, email, name FROM t.cust ORDER BY id');
+const orders = (): Promise<unknown[]> => rows('SELECT id, cust_id, total FROM t.ord ORDER BY id');
+const R_INSERT = 'tables."t.cust".onConflict.insert-unique-taken';
+const R_UPDATE = 'tables."t.cust".onConflict.update-unique-taken';
+const deleteBlocking = (strategy: unknown = 'delete-blocking'): NormalisedConfig =>
+  config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': strategy, 'update-unique-taken': strategy } } } });
+
+// The lost Zed got id 2 on the primary; the DR created its own Zed (same e-mail under the _ci collation) at id 10.
+const ZED: Incident = {
+  schema: [CUST, ord('CASCADE')],
+  base: BASE,
+  lost: ["INSERT INTO t.cust (email, name) VALUES ('zed@x', 'Lost Zed')"],
+  dr: ["INSERT INTO t.cust (id, email, name) VALUES (10, 'ZED@x', 'DR Zed')"],
+};
+
+describe('delete-blocking', () => {
+  it('insert-unique-taken: the DR row holding the e-mail is archived, deleted, and the lost row inserted', async () => {
+    const { ledger, report } = await run(ZED, deleteBlocking());
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'zed@x', name: 'Lost Zed' },
+    ]);
+    expect(ledger.map(summary)).toEqual([['t.cust', 'insert', [2], 'insert-unique-taken', 'applied', R_INSERT]]);
+    expect(ledger[0]!.reason).toBe(`deleted the DR row 10 that held uk_email (archived), then applied the lost change (${R_INSERT})`);
+    expect(await archive()).toEqual([
+      {
+        run_id: String(report.runId),
+        source_id: report.sourceId,
+        change_at: ledger[0]!.gtid,
+        change_index: 0,
+        table_name: 't.cust',
+        row_key: '[10]',
+        row_image: '{"id":10,"email":"ZED@x","name":"DR Zed"}',
+        role: 'blocking',
+      },
+    ]);
+  });
+
+  it('update-unique-taken: the lost e-mail change takes the value from the DR row that blocked it', async () => {
+    const { ledger } = await run(
+      {
+        schema: [CUST, ord('CASCADE')],
+        base: [...BASE, "INSERT INTO t.cust (id, email, name) VALUES (2, 'bob@x', 'Bob')"],
+        lost: ["UPDATE t.cust SET email = 'cy@x' WHERE id = 1"],
+        dr: ["INSERT INTO t.cust (id, email, name) VALUES (10, 'cy@x', 'DR Cy')"],
+      },
+      deleteBlocking(),
+    );
+    expect(await cust()).toEqual([
+      { id: 1, email: 'cy@x', name: 'Ann' },
+      { id: 2, email: 'bob@x', name: 'Bob' },
+    ]);
+    expect(ledger.map(summary)).toEqual([['t.cust', 'update', [1], 'update-unique-taken', 'applied', R_UPDATE]]);
+    expect(await archive()).toEqual([expect.objectContaining({ table_name: 't.cust', row_key: '[10]', row_image: '{"id":10,"email":"cy@x","name":"DR Cy"}', role: 'blocking' })]);
+  });
+
+  it('refuses a blocking row with children (maxChildren 0, the default): quarantined, nothing deleted, nothing archived', async () => {
+    const { ledger } = await run({ ...ZED, dr: [...ZED.dr!, 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 10, 9.00)'] }, deleteBlocking());
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 10, email: 'ZED@x', name: 'DR Zed' },
+    ]);
+    expect(await orders()).toEqual([{ id: 50, cust_id: 10, total: '9.00' }]);
+    expect(ledger.map(summary)).toEqual([['t.cust', 'insert', [2], 'insert-unique-taken', 'quarantined', R_INSERT]]);
+    expect(ledger[0]!.reason).toBe(
+      `delete-blocking: the DR row t.cust 10 (holds uk_email) has 1 child row(s): 1 of t.ord (fk_cust, ON DELETE CASCADE); maxChildren is 0; nothing was deleted (${R_INSERT})`,
+    );
+    expect(await archive()).toEqual([]);
+    expect(await rows('SELECT table_name, status FROM salvage.quarantine')).toEqual([{ table_name: 't.cust', status: 'pending' }]);
+  });
+
+  it('maxChildren 2, ON DELETE CASCADE: the children are archived and deleted with it, as the DR would', async () => {
+    const { ledger, report } = await run(
+      { ...ZED, dr: [...ZED.dr!, 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 10, 9.00), (51, 10, 4.50)', 'INSERT INTO t.ord (id, cust_id, total) VALUES (52, 1, 1.00)'] },
+      deleteBlocking({ strategy: 'delete-blocking', maxChildren: 2 }),
+    );
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'zed@x', name: 'Lost Zed' },
+    ]);
+    expect(await orders()).toEqual([{ id: 52, cust_id: 1, total: '1.00' }]);
+    expect(ledger[0]!.reason).toBe(`deleted the DR row 10 that held uk_email (archived; deleted 2 row(s) of t.ord (fk_cust ON DELETE CASCADE), archived), then applied the lost change (${R_INSERT})`);
+    const at = { run_id: String(report.runId), source_id: report.sourceId, change_at: ledger[0]!.gtid, change_index: 0 };
+    expect(await archive()).toEqual([
+      { ...at, table_name: 't.ord', row_key: '[50]', row_image: '{"id":50,"cust_id":10,"total":"9.00"}', role: 'cascade-delete' },
+      { ...at, table_name: 't.ord', row_key: '[51]', row_image: '{"id":51,"cust_id":10,"total":"4.50"}', role: 'cascade-delete' },
+      { ...at, table_name: 't.cust', row_key: '[10]', row_image: '{"id":10,"email":"ZED@x","name":"DR Zed"}', role: 'blocking' },
+    ]);
+  });
+
+  it('maxChildren 1 with 2 children: refused', async () => {
+    const { ledger } = await run({ ...ZED, dr: [...ZED.dr!, 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 10, 9.00), (51, 10, 4.50)'] }, deleteBlocking({ strategy: 'delete-blocking', maxChildren: 1 }));
+    expect(ledger.map((l) => l.outcome)).toEqual(['quarantined']);
+    expect(ledger[0]!.reason).toBe(`delete-blocking: the DR row t.cust 10 (holds uk_email) has 2 child row(s): 2 of t.ord (fk_cust, ON DELETE CASCADE); maxChildren is 1; nothing was deleted (${R_INSERT})`);
+    expect(await orders()).toEqual([
+      { id: 50, cust_id: 10, total: '9.00' },
+      { id: 51, cust_id: 10, total: '4.50' },
+    ]);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('maxChildren 1, ON DELETE SET NULL: the child is archived and its reference set to NULL', async () => {
+    const { ledger } = await run(
+      { ...ZED, schema: [CUST, ord('SET NULL', true)], dr: [...ZED.dr!, 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 10, 9.00)'] },
+      deleteBlocking({ strategy: 'delete-blocking', maxChildren: 1 }),
+    );
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'zed@x', name: 'Lost Zed' },
+    ]);
+    expect(await orders()).toEqual([{ id: 50, cust_id: null, total: '9.00' }]);
+    expect(ledger.map(summary)).toEqual([['t.cust', 'insert', [2], 'insert-unique-taken', 'applied', R_INSERT]]);
+    expect(await archive()).toEqual([
+      expect.objectContaining({ table_name: 't.ord', row_key: '[50]', row_image: '{"id":50,"cust_id":10,"total":"9.00"}', role: 'cascade-set-null' }),
+      expect.objectContaining({ table_name: 't.cust', row_key: '[10]', role: 'blocking' }),
+    ]);
+  });
+
+  it('maxChildren 1, ON DELETE RESTRICT: refused, the DR would refuse the delete', async () => {
+    const { ledger } = await run({ ...ZED, schema: [CUST, ord('RESTRICT')], dr: [...ZED.dr!, 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 10, 9.00)'] }, deleteBlocking({ strategy: 'delete-blocking', maxChildren: 1 }));
+    expect(ledger.map((l) => l.outcome)).toEqual(['quarantined']);
+    expect(ledger[0]!.reason).toBe(
+      `delete-blocking: the DR row t.cust 10 (holds uk_email): 1 row(s) of t.ord still point at it (fk_cust, ON DELETE RESTRICT: the DR would refuse the delete); nothing was deleted (${R_INSERT})`,
+    );
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 10, email: 'ZED@x', name: 'DR Zed' },
+    ]);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('refuses when the lost change would still wait without the blocking row (its own row diverged)', async () => {
+    const { ledger } = await run(
+      {
+        schema: [CUST, ord('CASCADE')],
+        base: BASE,
+        lost: ["UPDATE t.cust SET email = 'cy@x' WHERE id = 1"],
+        dr: ["UPDATE t.cust SET name = 'Ann D' WHERE id = 1", "INSERT INTO t.cust (id, email, name) VALUES (10, 'cy@x', 'DR Cy')"],
+      },
+      deleteBlocking(),
+    );
+    expect(ledger.map(summary)).toEqual([['t.cust', 'update', [1], 'update-unique-taken', 'quarantined', R_UPDATE]]);
+    expect(ledger[0]!.reason).toBe(`delete-blocking: without the blocking row the change would still be update-diverged; nothing was deleted (${R_UPDATE})`);
+    // The ledger shows the holder as the DR row (what a reviewer must see) and the row at its own key beside it.
+    expect(await rows('SELECT dr_image, other_image FROM salvage.ledger')).toEqual([{ dr_image: '{"id":10,"email":"cy@x","name":"DR Cy"}', other_image: '{"id":1,"email":"ann@x","name":"Ann D"}' }]);
+    expect(ledger[0]!.other).toEqual({ id: 1, email: 'ann@x', name: 'Ann D' });
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann D' },
+      { id: 10, email: 'cy@x', name: 'DR Cy' },
+    ]);
+    expect(await archive()).toEqual([]);
+  });
+});
+
+describe('quarantine origin', () => {
+  it('each dependant records the change it waits on; review reads it from the column, not from the reason', async () => {
+    const { ledger } = await run(
+      {
+        ...ZED,
+        lost: [
+          ...ZED.lost,
+          "UPDATE t.cust SET name = 'Zed 2' WHERE id = 2",
+          'INSERT INTO t.ord (id, cust_id, total) VALUES (60, 2, 1.00)',
+          "START TRANSACTION; INSERT INTO t.cust (id, email, name) VALUES (5, 'eve@x', 'Eve'); UPDATE t.cust SET name = 'Zed 3' WHERE id = 2; COMMIT",
+        ],
+        dr: [...ZED.dr!, 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 10, 9.00)'],
+      },
+      deleteBlocking(),
+    );
+    const at = (i: number, index = 0): string => `${ledger[i]!.gtid}#${index}`;
+    expect(ledger.map((l) => [l.class, l.outcome])).toEqual([
+      ['insert-unique-taken', 'quarantined'],
+      ['row-quarantined', 'quarantined'],
+      ['parent-missing', 'quarantined'],
+      ['transaction-quarantined', 'quarantined'],
+      ['row-quarantined', 'quarantined'],
+    ]);
+    const stored = (await dr.query('SELECT id, change_index, origin FROM salvage.quarantine ORDER BY id')) as unknown[];
+    expect(stored).toEqual([
+      { id: '1', change_index: 0, origin: null },
+      { id: '2', change_index: 0, origin: at(0) },
+      { id: '3', change_index: 0, origin: at(0) },
+      { id: '4', change_index: 0, origin: at(3, 1) },
+      { id: '5', change_index: 1, origin: at(0) },
+    ]);
+    const origins = async (): Promise<unknown[]> => (await readQuarantine({ target: dr.target })).map((e) => [e.id, e.origin, e.dependants]);
+    const expected = [
+      [1, null, [2, 3, 5]],
+      [2, { label: at(0), id: 1 }, []],
+      [3, { label: at(0), id: 1 }, []],
+      [4, { label: at(3, 1), id: 5 }, []],
+      [5, { label: at(0), id: 1 }, [4]],
+    ];
+    expect(await origins()).toEqual(expected);
+    await dr.query("UPDATE salvage.quarantine SET reason = 'reworded'");
+    expect(await origins()).toEqual(expected);
+  });
+});

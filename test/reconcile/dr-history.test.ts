@@ -1,0 +1,202 @@
+/**
+ * Identity before data, with the DR's own binlog (issue 8, "Done when"): a real primary → DR
+ * replication, a cut link, lost statements on the primary, and a promoted DR that reused an id of
+ * a lost insert, changed rows that existed at the failover (one changed back to its original
+ * value), deleted one row and re-inserted its id as a new record, deleted another, and took a
+ * natural key the primary also inserted. With `--dr-binlog` every change lands in its class and the
+ * DR ends in exactly the expected rows; without it, the value rules decide differently where the
+ * history matters, and every such decision is recorded as made without history.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { runSalvageCommand } from '../../src/cli/salvage-command.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+import { Capture } from '../harness/capture.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { REPLICA_ARGS, stageReplicatedIncident, type ReplicatedIncident, type StagedReplicated } from '../harness/replicated-incident.js';
+
+let primary: MariadbServer;
+let dr: MariadbServer;
+
+beforeAll(async () => {
+  [primary, dr] = await Promise.all([startMariadb({ name: 'history-primary', serverId: 1 }), startMariadb({ name: 'history-dr', serverId: 2, extraArgs: [...REPLICA_ARGS] })]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([primary?.stop(), dr?.stop()]);
+});
+
+const INCIDENT: ReplicatedIncident = {
+  schema: [
+    'CREATE DATABASE h',
+    'CREATE TABLE h.customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(80) NOT NULL, name VARCHAR(40), balance INT NOT NULL DEFAULT 0, UNIQUE KEY uk_email (email))',
+    'CREATE TABLE h.items (code VARCHAR(10) PRIMARY KEY, qty INT NOT NULL, note VARCHAR(40))',
+  ],
+  base: [
+    "INSERT INTO h.customers (email, name) VALUES ('ann@x', 'Ann'), ('bob@x', 'Bob'), ('cat@x', 'Cat')",
+    "INSERT INTO h.items VALUES ('A', 1, NULL), ('B', 2, NULL), ('C', 3, NULL)",
+    // A second domain, replicated like the rest.
+    'SET SESSION gtid_domain_id = 7',
+    "INSERT INTO h.items VALUES ('D', 4, NULL)",
+    'SET SESSION gtid_domain_id = 0',
+    // A row the DR never gets (not logged), that a lost change then updates.
+    'SET SESSION sql_log_bin = 0',
+    "INSERT INTO h.items VALUES ('G', 7, NULL)",
+    'SET SESSION sql_log_bin = 1',
+  ],
+  lost: [
+    "INSERT INTO h.customers (email, name) VALUES ('dan@x', 'Dan')", // id 4: the DR gives 4 to Zoe
+    "UPDATE h.customers SET name = 'Bob P' WHERE id = 2", // the DR changed Bob's balance
+    'UPDATE h.customers SET balance = 50 WHERE id = 1', // the DR changed Ann's balance and back
+    'UPDATE h.customers SET balance = 9 WHERE id = 3', // the DR deleted Cat and gave id 3 to Cy
+    "UPDATE h.items SET qty = 10 WHERE code = 'A'", // the DR deleted A
+    "INSERT INTO h.items VALUES ('E', 5, 'primary')", // the DR inserted its own E
+    'SET SESSION gtid_domain_id = 7',
+    "UPDATE h.items SET qty = 8 WHERE code = 'G'", // never on the DR
+    'SET SESSION gtid_domain_id = 0',
+    "DELETE FROM h.items WHERE code = 'C'", // the DR changed C's note and back
+  ],
+  dr: [
+    "INSERT INTO h.customers (email, name) VALUES ('zoe@x', 'Zoe')",
+    'UPDATE h.customers SET balance = 5 WHERE id = 1',
+    'UPDATE h.customers SET balance = 0 WHERE id = 1',
+    'UPDATE h.customers SET balance = 7 WHERE id = 2',
+    'DELETE FROM h.customers WHERE id = 3',
+    "INSERT INTO h.customers (id, email, name) VALUES (3, 'cy@x', 'Cy')",
+    "DELETE FROM h.items WHERE code = 'A'",
+    "INSERT INTO h.items VALUES ('E', 99, 'dr')",
+    "UPDATE h.items SET note = 'x' WHERE code = 'C'",
+    "UPDATE h.items SET note = NULL WHERE code = 'C'",
+  ],
+};
+
+type Decided = [table: string, op: string, key: unknown, cls: string, outcome: string, withoutHistory: boolean];
+const decided = (l: LedgerLine): Decided => [l.table, l.op, l.key, l.class, l.outcome, l.withoutHistory];
+
+async function run(staged: StagedReplicated, extra: Partial<SalvageOptions>): Promise<{ report: SalvageReport; ledger: LedgerLine[] }> {
+  const ledger: LedgerLine[] = [];
+  const report = await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, onLedger: (l) => ledger.push(l), ...extra });
+  return { report, ledger };
+}
+
+async function rows(): Promise<{ customers: unknown[]; items: unknown[] }> {
+  return {
+    customers: (await dr.query('SELECT id, email, name, balance FROM h.customers ORDER BY id')) as unknown[],
+    items: (await dr.query('SELECT code, qty, note FROM h.items ORDER BY code')) as unknown[],
+  };
+}
+
+describe('the DR binlog tells records apart (staged failover, two domains)', () => {
+  it('with --dr-binlog: every change in its class, the DR exactly as expected', async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const { report, ledger } = await run(staged, { drBinlogs: staged.drFiles });
+
+    expect(ledger.map(decided)).toEqual([
+      ['h.customers', 'insert', [4], 'insert-pk-taken', 'remapped', false],
+      ['h.customers', 'update', [2], 'update-diverged', 'merged', false],
+      ['h.customers', 'update', [1], 'update-diverged', 'merged', false],
+      ['h.customers', 'update', [3], 'update-pk-reused', 'quarantined', false],
+      ['h.items', 'update', ['A'], 'update-deleted-on-dr', 'quarantined', false],
+      ['h.items', 'insert', ['E'], 'insert-pk-taken', 'quarantined', false],
+      ['h.items', 'update', ['G'], 'update-never-existed', 'quarantined', false],
+      ['h.items', 'delete', ['C'], 'delete-diverged', 'quarantined', false],
+    ]);
+    expect(ledger[0]!.newKey).toEqual([5]);
+    expect(ledger[2]!.conflicts).toEqual(['balance']);
+    expect(await rows()).toEqual({
+      customers: [
+        { id: 1, email: 'ann@x', name: 'Ann', balance: 0 },
+        { id: 2, email: 'bob@x', name: 'Bob P', balance: 7 },
+        { id: 3, email: 'cy@x', name: 'Cy', balance: 0 },
+        { id: 4, email: 'zoe@x', name: 'Zoe', balance: 0 },
+        { id: 5, email: 'dan@x', name: 'Dan', balance: 0 },
+      ],
+      items: [
+        { code: 'B', qty: 2, note: null },
+        { code: 'C', qty: 3, note: null },
+        { code: 'D', qty: 4, note: null },
+        { code: 'E', qty: 99, note: 'dr' },
+      ],
+    });
+    // The failover point, found from the DR's binlog: the last transaction received is the
+    // primary's last replicated one (domain 7), the first own one is the DR's Zoe insert.
+    const history = report.history;
+    expect(history?.failover.lastReceived?.at).toBe(staged.linkCut.split(',').find((g) => g.startsWith('7-'))?.trim());
+    expect(history?.failover.firstOwn?.at).toMatch(/^0-2-\d+$/);
+    expect(history?.failover.firstOwn?.serverId).toBe(2);
+    expect(history?.transactions).toBe(10);
+    expect(history?.complete).toBe(true);
+    expect(report.withoutHistory).toBe(false);
+  }, 120_000);
+
+  it('without it: the value rules decide differently where history matters, and say so', async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const { report, ledger } = await run(staged, {});
+    expect(ledger.map(decided)).toEqual([
+      ['h.customers', 'insert', [4], 'insert-pk-taken', 'remapped', true],
+      ['h.customers', 'update', [2], 'update-diverged', 'merged', true],
+      // Ann's balance: the DR's change-and-back is invisible, the lost 50 overwrites it.
+      ['h.customers', 'update', [1], 'clean', 'applied', true],
+      // Id 3 now belongs to Cy: the value rules merge Cat's balance into Cy's record.
+      ['h.customers', 'update', [3], 'update-diverged', 'merged', true],
+      ['h.items', 'update', ['A'], 'update-missing', 'quarantined', true],
+      // E: not AUTO_INCREMENT, so taken for the same record and merged (the DR's values win).
+      ['h.items', 'insert', ['E'], 'insert-pk-same-record', 'merged', true],
+      ['h.items', 'update', ['G'], 'update-missing', 'quarantined', true],
+      // C: the DR's note changed and back; the value rules see the before image and delete it.
+      ['h.items', 'delete', ['C'], 'clean', 'applied', true],
+    ]);
+    expect(await rows()).toEqual({
+      customers: [
+        { id: 1, email: 'ann@x', name: 'Ann', balance: 50 },
+        { id: 2, email: 'bob@x', name: 'Bob P', balance: 7 },
+        { id: 3, email: 'cy@x', name: 'Cy', balance: 9 },
+        { id: 4, email: 'zoe@x', name: 'Zoe', balance: 0 },
+        { id: 5, email: 'dan@x', name: 'Dan', balance: 0 },
+      ],
+      items: [
+        { code: 'B', qty: 2, note: null },
+        { code: 'D', qty: 4, note: null },
+        { code: 'E', qty: 99, note: 'dr' },
+      ],
+    });
+    expect(report.withoutHistory).toBe(true);
+    expect(report.history ?? null).toBeNull();
+  }, 120_000);
+
+  it('salvage plan --dr-binlog prints the failover point and the DR\'s activity; --failover-at alone is a usage error', async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const env = { env: {}, home: undefined, isTty: false };
+    await expect(runSalvageCommand('plan', ['--binlog', ...staged.files, '--target', dr.url, '--failover-at', '0-1-3'], new Capture(), new Capture(), env)).rejects.toBeInstanceOf(UsageError);
+    const out = new Capture();
+    const dir = await mkdtemp(join(tmpdir(), 'salvage-history-'));
+    const markdown = join(dir, 'plan.md');
+    const html = join(dir, 'plan.html');
+    const args = ['--target', dr.url, '--quiet', '--markdown', markdown, '--html', html, ...staged.drFiles.flatMap((f) => ['--dr-binlog', f]), '--binlog', ...staged.files];
+    expect(await runSalvageCommand('plan', args, out, new Capture(), env)).toBe(3);
+    const lastReceived = staged.linkCut.split(',').find((g) => g.startsWith('7-'))?.trim() ?? '?';
+    expect(out.text).toMatch(new RegExp(`last received from the primary: ${lastReceived} \\(\\S+:\\d+, server_id 1\\); first written by the DR: 0-2-\\d+ \\(\\S+:\\d+, server_id 2\\)`));
+    expect(out.text).toContain('history: 10 transaction(s) the DR wrote since (h.customers +2 ~3 -1, h.items +1 ~2 -1)');
+    // The reports' timeline: the DR's own activity beside the lost window.
+    const md = await readFile(markdown, 'utf8');
+    expect(md).toContain('## Timeline');
+    expect(md).toMatch(new RegExp(`\\| last received by the DR \\| \`${lastReceived}\` \\|`));
+    expect(md).toContain('The DR wrote 10 transaction(s) of its own since the failover:');
+    expect(md).toContain('| `h.customers` | 2 | 3 | 1 |');
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain(lastReceived);
+    expect(page).toContain('h.customers');
+    await rm(dir, { recursive: true, force: true });
+    // Plan wrote nothing: the DR's rows are its own (A deleted, E its own).
+    expect((await rows()).items).toEqual([
+      { code: 'B', qty: 2, note: null },
+      { code: 'C', qty: 3, note: null },
+      { code: 'D', qty: 4, note: null },
+      { code: 'E', qty: 99, note: 'dr' },
+    ]);
+  }, 120_000);
+});

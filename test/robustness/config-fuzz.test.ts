@@ -1,0 +1,50 @@
+/**
+ * The configuration loader under arbitrary input, time-boxed (a few seconds in all): only our own
+ * errors — the problems list, UsageError — never a crash, never a hang. `npm run fuzz` runs the
+ * same properties for minutes (config-fuzz.ts). See config-properties.ts.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConfigValue } from '../../src/cli/config-file.js';
+import { anyValue, checkFile, checkParse, checkValue, configLike, fileText } from './config-properties.js';
+import { fuzzParameters, suiteSeed } from './decode-properties.js';
+
+const SEED = suiteSeed(process.env);
+const PROPERTY_MS = 800;
+const dir = mkdtempSync(join(tmpdir(), 'config-fuzz-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('configuration loader fuzz (time-boxed)', () => {
+  it('parseConfig: any JSON value gives a config or problems, never a throw', () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), checkParse), fuzzParameters(PROPERTY_MS, SEED));
+  });
+
+  it('parseConfig: configuration-shaped values (known keys, near-right values) reach the deep rules, same promise', () => {
+    fc.assert(fc.property(configLike, checkParse), fuzzParameters(PROPERTY_MS, SEED));
+  });
+
+  it('the CLI check of a module\'s default export: any value, functions and strategies included, gives a config or a UsageError', () => {
+    fc.assert(fc.property(anyValue, checkValue), fuzzParameters(PROPERTY_MS, SEED));
+  });
+
+  it('the CLI loader on a JSON file of any text: a config or a UsageError naming the file', async () => {
+    const path = join(dir, 'c.json');
+    await fc.assert(fc.asyncProperty(fileText, (text) => checkFile(path, text)), fuzzParameters(PROPERTY_MS, SEED));
+  });
+});
+
+// Inputs the fuzz found, kept as regular tests.
+describe('regressions found by the configuration fuzz', () => {
+  it('a custom strategy named "__proto__" (then one named "toString") in a module\'s "strategies" is a strategy like any other', () => {
+    const f = (): never => {
+      throw new Error('not called');
+    };
+    Object.defineProperty(f, 'toString', { value: f, writable: false });
+    const loaded = checkConfigValue('c.mjs', { strategies: Object.fromEntries([['__proto__', f], ['toString', f]]) });
+    expect(Object.keys(loaded.strategies)).toEqual(['__proto__', 'toString']);
+    expect(Object.hasOwn(loaded.strategies, '__proto__')).toBe(true);
+  });
+});
