@@ -112,6 +112,18 @@ export async function readRun(session: SqlSession, schema: string, id: number): 
   return found[0] === undefined ? undefined : toRun(found[0]);
 }
 
+/** The report the run kept (JSON text), or null: a run of an older version, or one that stopped before its end. */
+export async function readRunSummary(session: SqlSession, schema: string, id: number): Promise<string | null> {
+  try {
+    const found = await rows(session, `SELECT summary FROM ${stateTable(schema, 'runs')} WHERE id = ?`, [id]);
+    return text(found[0]?.['summary']);
+  } catch (e) {
+    // A state schema written before the column existed (and not opened by an apply since).
+    if ((e as { details?: { errno?: unknown } }).details?.errno === 1054) return null;
+    throw e;
+  }
+}
+
 /** The run's ledger rows counted per table, class, outcome (now) and quarantine status. */
 export async function readLedgerCounts(session: SqlSession, schema: string, runId: number): Promise<LedgerCount[]> {
   const found = await rows(

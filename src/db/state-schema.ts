@@ -174,6 +174,9 @@ const ADDED_COLUMNS: readonly (readonly [StateTable, string, string])[] = [
   ['quarantine', 'origin', 'VARCHAR(300) NULL'],
   // A second DR row the change met (reconcile's ChangeDecision.otherRow), so a decision reproduces from its ledger row.
   ['ledger', 'other_image', 'LONGTEXT NULL'],
+  // The run's own report (JSON, without the remaps and counts the other tables hold), so `salvage
+  // report` can show what only the run knew: the start rule, commit times, timings, the DR's history.
+  ['runs', 'summary', 'LONGTEXT NULL'],
 ];
 
 /** ALTER TABLE … ADD COLUMN for every added column a state schema written before it lacks (portable: MySQL 8 has no ADD COLUMN IF NOT EXISTS). */

@@ -140,6 +140,11 @@ export async function startRun(session: SqlSession, schema: string, sourceId: st
 }
 
 /** Marks a run finished with `status`, in the caller's transaction (the last window's, so the status commits with it). */
+/** Keeps the run's report (JSON text) with the run, for `salvage report`. */
+export async function recordRunSummary(session: SqlSession, schema: string, runId: RunId, summary: string): Promise<void> {
+  await run(session, `UPDATE ${stateTable(schema, 'runs')} SET summary = ? WHERE id = ?`, [summary, runId]);
+}
+
 export async function finishRun(session: SqlSession, schema: string, runId: RunId, status: Exclude<RunStatus, 'running'>): Promise<void> {
   await run(session, `UPDATE ${stateTable(schema, 'runs')} SET finished_at = UTC_TIMESTAMP(6), status = ? WHERE id = ?`, [status, runId]);
 }

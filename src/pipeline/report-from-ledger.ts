@@ -3,16 +3,17 @@
  * alone (runs, ledger, key map, quarantine), without the binlogs — for the post-mortem weeks later,
  * or when the run's own `--html` / `--markdown` files were not kept.
  *
- * The state schema keeps every decision, not everything the run knew: the rule that chose the
- * start, the commit times of the lost transactions, the binlog position of a transaction with a
- * GTID, the statements of skipped DDL, timings, whether the DR's binlog was read. Those are null in
- * the rebuilt report and listed in `recorded.notRecorded`; nothing is guessed. Counts are those the
+ * The ledger keeps every decision; what else the run knew — the rule that chose the start, the
+ * commit times of the lost transactions, transactions never committed, timings, the DR's history —
+ * the run keeps as its report in `runs.summary` when it ends. A run that did not end (killed), or
+ * one of an older version, has none: those facts are null in the rebuilt report and listed in
+ * `recorded.notRecorded`; nothing is guessed. Counts are those the
  * run left: a change a later review resolved counts as quarantined, and `recorded.resolvedSince`
  * says how it was resolved.
  */
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { readDrIdentity, schemaExists } from '../db/dr-state.js';
-import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
+import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { readCheckpoint } from '../db/state-store.js';
@@ -102,15 +103,18 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
     const checkpoint = await readCheckpoint(session, schema, run.sourceId);
     const committedThrough = checkpoint !== undefined && checkpoint.runId === run.id && checkpoint.file !== null && checkpoint.pos !== null ? `${checkpoint.file}:${checkpoint.pos}` : null;
 
-    notRecorded.push(
-      'the rule that chose the starting point, the lost GTID set and any CHECK doubts',
-      `the commit times of the lost transactions${span.first !== null && span.first.gtid !== null ? ', and the binlog positions of those with a GTID' : ''}`,
-      'how many transactions the lost range held when the run began: the counts here are what the run recorded',
-      'transactions never committed in the binlog (not applied)',
-      'windows, retries and timings',
-      "whether the run read the DR's own binlog (history), and what the DR wrote since the failover",
-    );
-    if (skippedDdl.length > 0) notRecorded.push('the statements of the DDL left out (only where they were)');
+    const kept = keptSummary(await readRunSummary(session, schema, run.id));
+    if (kept === null) {
+      notRecorded.push(
+        'the rule that chose the starting point, the lost GTID set and any CHECK doubts',
+        `the commit times of the lost transactions${span.first !== null && span.first.gtid !== null ? ', and the binlog positions of those with a GTID' : ''}`,
+        'how many transactions the lost range held when the run began: the counts here are what the run recorded',
+        'transactions never committed in the binlog (not applied)',
+        'windows, retries and timings',
+        "whether the run read the DR's own binlog (history), and what the DR wrote since the failover",
+      );
+      if (skippedDdl.length > 0) notRecorded.push('the statements of the DDL left out (only where they were)');
+    }
     if (committedThrough === null && run.status !== 'running') notRecorded.push("where this run's checkpoint ended (a later run of the same source moved it, or the run committed nothing)");
     const source = sourceOf(runOptions);
     if (source?.kind === 'live') notRecorded.push('reconnections to the live source');
@@ -121,18 +125,19 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
       dr: { flavor: dr.flavor, version: dr.version, serverId: dr.serverId },
       sourceId: run.sourceId,
       runId: run.id,
-      start: null,
-      lost: { transactions: span.transactions, rowChanges: span.rowChanges, first: point(span.first), last: point(span.last) },
+      start: kept?.start ?? null,
+      lost: kept?.lost ?? { transactions: span.transactions, rowChanges: span.rowChanges, first: point(span.first), last: point(span.last) },
       counts,
       outcomes,
       remaps,
       quarantined: outcomes.quarantined,
-      incomplete: null,
-      skippedDdl,
-      windows: null,
-      retries: null,
-      timings: null,
-      withoutHistory: null,
+      incomplete: kept?.incomplete ?? null,
+      skippedDdl: kept?.skippedDdl ?? skippedDdl,
+      windows: kept?.windows ?? null,
+      retries: kept?.retries ?? null,
+      timings: kept?.timings ?? null,
+      withoutHistory: kept?.withoutHistory ?? null,
+      ...(kept?.history === undefined ? {} : { history: kept.history }),
       ...(source === undefined ? {} : { source }),
       committedThrough,
       stoppedOnRequest: run.status === 'interrupted',
@@ -170,6 +175,34 @@ function sourceOf(o: RunOptions): ReportSource['source'] {
   if (Array.isArray(o.binlogs)) return { kind: 'files', files: o.binlogs.map(String) };
   if (typeof o.source === 'string') return { kind: 'live', server: o.source, start: typeof o.start === 'string' ? o.start : '(not recorded)', follow: o.follow === true, reconnects: null };
   return undefined;
+}
+
+/** What the run kept of its own report (runs.summary), checked field by field: a field of another shape is left out, not trusted. */
+type KeptSummary = Partial<Pick<ReportSource, 'start' | 'lost' | 'incomplete' | 'skippedDdl' | 'windows' | 'retries' | 'timings' | 'withoutHistory' | 'history'>>;
+
+function keptSummary(text: string | null): KeptSummary | null {
+  if (text === null) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const r = v as Record<string, unknown>;
+  const obj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const out: { -readonly [K in keyof KeptSummary]: KeptSummary[K] } = {};
+  if (obj(r['start']) && typeof r['start']['rule'] === 'string') out.start = r['start'] as unknown as ReportSource['start'];
+  if (obj(r['lost']) && num(r['lost']['transactions']) && num(r['lost']['rowChanges'])) out.lost = r['lost'] as unknown as ReportSource['lost'];
+  if (Array.isArray(r['incomplete'])) out.incomplete = r['incomplete'] as ReportSource['incomplete'];
+  if (Array.isArray(r['skippedDdl'])) out.skippedDdl = r['skippedDdl'] as ReportSource['skippedDdl'];
+  if (num(r['windows'])) out.windows = r['windows'];
+  if (num(r['retries'])) out.retries = r['retries'];
+  if (obj(r['timings']) && num(r['timings']['totalMs'])) out.timings = r['timings'] as unknown as ReportSource['timings'];
+  if (typeof r['withoutHistory'] === 'boolean') out.withoutHistory = r['withoutHistory'];
+  if (r['history'] === null || (obj(r['history']) && obj(r['history']['failover']))) out.history = r['history'] as ReportSource['history'];
+  return out;
 }
 
 function isOutcome(s: string): s is Outcome {

@@ -48,6 +48,7 @@ import {
   recordKeyMap,
   recordLedger,
   recordQuarantine,
+  recordRunSummary,
   startRun,
   writeCheckpoint,
   type KeyPart,
@@ -596,7 +597,13 @@ class SalvageRun {
     }
     const reconcileMs = performance.now() - tRun;
     const totalMs = performance.now() - this.#t0;
-    return this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs);
+    const report = this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs);
+    if (this.#apply && this.#runId > 0) {
+      // Kept with the run for `salvage report`; the remaps and counts are in the key map and the ledger.
+      const summary = JSON.stringify({ ...report, remaps: [], counts: {} }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      await recordRunSummary(this.#dr, this.#schema, this.#runId, summary).catch(() => undefined);
+    }
+    return report;
   }
 
   #gtidRule(dr: DrIdentity): StartRule {

@@ -26,7 +26,7 @@ let dr: MariadbServer;
 let dir: string;
 let start: string;
 let applyMd: string;
-let applyJson: { counts: unknown; remaps: unknown; outcomes: unknown; lost: { transactions: number; rowChanges: number } };
+let applyJson: { counts: unknown; remaps: unknown; outcomes: unknown; lost: { transactions: number; rowChanges: number }; start: unknown; timings: unknown; incomplete: unknown };
 
 function lost(n: number): string {
   return `0-1-${Number(start.split('-')[2]) + n}`;
@@ -87,24 +87,9 @@ describe('salvage report', () => {
     expect(lines).toContain('| source | `binlog:mysql-bin`: 2 binlog files, `mysql-bin.000001` … `mysql-bin.000002` |');
     for (const title of ['Changes per table', 'Remapped keys (2)']) expect(section(md, title)).toEqual(section(applyMd, title));
     expect(section(md, 'Quarantined changes (2)').slice(1)).toEqual(section(applyMd, 'Quarantined changes (2)').slice(1));
-    expect(section(md, 'Starting point')).toEqual(["Not recorded: the DR's state schema keeps the decisions, not the rule that chose the start."]);
-    expect(section(md, 'Lost window')).toEqual([
-      '6 transaction(s), 6 row change(s).',
-      '| | GTID | binlog position | committed (UTC) |',
-      '|---|---|---|---|',
-      `| first | \`${lost(1)}\` | not recorded | not recorded |`,
-      `| last | \`${lost(6)}\` | not recorded | not recorded |`,
-    ]);
-    expect(section(md, 'Not recorded')).toEqual([
-      "The DR's state schema does not keep these, so this report cannot give them (the run's own `--report`, `--markdown` or `--html` files have them):",
-      '- the rule that chose the starting point, the lost GTID set and any CHECK doubts',
-      '- the commit times of the lost transactions, and the binlog positions of those with a GTID',
-      '- how many transactions the lost range held when the run began: the counts here are what the run recorded',
-      '- transactions never committed in the binlog (not applied)',
-      '- windows, retries and timings',
-      "- whether the run read the DR's own binlog (history), and what the DR wrote since the failover",
-    ]);
-    expect(section(md, 'Run')).toEqual([section(applyMd, 'Run')[1]]);
+    // What only the run knew, it kept with itself (runs.summary): the start rule, the lost window's times, the timings.
+    for (const title of ['Starting point', 'Lost window', 'Run']) expect(section(md, title)).toEqual(section(applyMd, title));
+    expect(md).not.toContain('## Not recorded');
     // Without an output option the Markdown goes to stdout.
     expect((await report()).out).toBe(md);
   });
@@ -115,8 +100,8 @@ describe('salvage report', () => {
     expect(rebuilt['counts']).toEqual(applyJson.counts);
     expect(rebuilt['remaps']).toEqual(applyJson.remaps);
     expect(rebuilt['outcomes']).toEqual(applyJson.outcomes);
-    expect(rebuilt['lost']).toEqual({ transactions: applyJson.lost.transactions, rowChanges: applyJson.lost.rowChanges, first: { gtid: lost(1), file: null, pos: null, timestamp: null }, last: { gtid: lost(6), file: null, pos: null, timestamp: null } });
-    expect(rebuilt).toMatchObject({ mode: 'apply', runId: 1, start: null, timings: null, withoutHistory: null, incomplete: null, stoppedOnRequest: false });
+    expect(rebuilt['lost']).toEqual(applyJson.lost);
+    expect(rebuilt).toMatchObject({ mode: 'apply', runId: 1, start: applyJson.start, timings: applyJson.timings, withoutHistory: true, incomplete: applyJson.incomplete, stoppedOnRequest: false });
     expect(quarantined).toEqual([
       {
         label: `${lost(5)}#0`,
@@ -143,6 +128,34 @@ describe('salvage report', () => {
         entry: { id: 2, status: 'pending', resolution: null },
       },
     ]);
+  });
+
+  it('a run that kept no summary (killed before its end, or an older version): what the ledger cannot say is listed as not recorded', async () => {
+    const kept = (await dr.query('SELECT summary FROM salvage.runs WHERE id = 1')) as { summary: string }[];
+    await dr.query('UPDATE salvage.runs SET summary = NULL WHERE id = 1');
+    try {
+      const md = (await report()).out;
+      expect(section(md, 'Starting point')).toEqual(["Not recorded: the DR's state schema keeps the decisions, not the rule that chose the start."]);
+      expect(section(md, 'Lost window')).toEqual([
+        '6 transaction(s), 6 row change(s).',
+        '| | GTID | binlog position | committed (UTC) |',
+        '|---|---|---|---|',
+        `| first | \`${lost(1)}\` | not recorded | not recorded |`,
+        `| last | \`${lost(6)}\` | not recorded | not recorded |`,
+      ]);
+      expect(section(md, 'Not recorded')).toEqual([
+        "The DR's state schema does not keep these, so this report cannot give them (the run's own `--report`, `--markdown` or `--html` files have them):",
+        '- the rule that chose the starting point, the lost GTID set and any CHECK doubts',
+        '- the commit times of the lost transactions, and the binlog positions of those with a GTID',
+        '- how many transactions the lost range held when the run began: the counts here are what the run recorded',
+        '- transactions never committed in the binlog (not applied)',
+        '- windows, retries and timings',
+        "- whether the run read the DR's own binlog (history), and what the DR wrote since the failover",
+      ]);
+      expect(section(md, 'Run')).toEqual([section(applyMd, 'Run')[1]]);
+    } finally {
+      await dr.query('UPDATE salvage.runs SET summary = ? WHERE id = 1', [kept[0]!.summary]);
+    }
   });
 
   it('after a review, counts stay as the run left them and say what was resolved since', async () => {
