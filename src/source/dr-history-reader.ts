@@ -148,10 +148,12 @@ async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, o
         // The live stream names files by ROTATE before their FDE: the batch's file is the one the FDE opens.
         seen(batch.file).fdeServerId = e.header.serverId;
       }
-      firstFile ??= basename(batch.file);
-      if (firstFile === basename(batch.file)) {
+      // Each file opens with one binlog-state event: the first one of the stream is the first
+      // file's (a live batch may span a rotation, so the batch's file name cannot tell).
+      if (firstFile === null && (e.kind === 'gtid-list' || e.kind === 'previous-gtids')) {
+        firstFile = basename(batch.file);
         const earlier = earlierOwnWrites(e, options.own);
-        if (earlier !== null) feed.noteEarlierOwnWrites(basename(batch.file), earlier);
+        if (earlier !== null) feed.noteEarlierOwnWrites(firstFile, earlier);
       }
     }
     for (const item of batch.items) {

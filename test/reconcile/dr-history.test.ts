@@ -133,6 +133,23 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     expect(report.withoutHistory).toBe(false);
   }, 120_000);
 
+  it('--dr-source reads the same history live from the DR, and decides the same', async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const { report, ledger } = await run(staged, { drSource: { target: dr.target } });
+    expect(ledger.map(decided).map((d) => d.slice(3))).toEqual([
+      ['insert-pk-taken', 'remapped', false],
+      ['update-diverged', 'merged', false],
+      ['update-diverged', 'merged', false],
+      ['update-pk-reused', 'quarantined', false],
+      ['update-deleted-on-dr', 'quarantined', false],
+      ['insert-pk-taken', 'quarantined', false],
+      ['update-never-existed', 'quarantined', false],
+      ['delete-diverged', 'quarantined', false],
+    ]);
+    expect(report.history?.transactions).toBe(10);
+    expect(report.history?.complete).toBe(true);
+  }, 120_000);
+
   it('without it: the value rules decide differently where history matters, and say so', async () => {
     const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
     const { report, ledger } = await run(staged, {});
