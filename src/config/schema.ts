@@ -175,8 +175,13 @@ const OnConflictSchema = z.strictObject({
   $comment: Comment,
 });
 
-/** `db.table`, either part may use `*` and `?` globs. */
-export const TABLE_GLOB = /^[^.\s]+\.[^.\s]+$/;
+/**
+ * `db.table`, either part may use `*` and `?` globs. A name may hold spaces, quotes, backticks and
+ * any letter, as MySQL's may — not a dot (the separator), nor whitespace at either end (MySQL
+ * forbids a trailing space, and a leading one is a typo far more often than a name).
+ */
+const NAME = '(?!\\s)[^.]*[^.\\s]';
+export const TABLE_GLOB = new RegExp(`^${NAME}\\.${NAME}$`);
 const TableGlob = z.string().regex(TABLE_GLOB, {
   error: (iss) =>
     iss.input === COMMENT_KEY
@@ -184,7 +189,7 @@ const TableGlob = z.string().regex(TABLE_GLOB, {
       : `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)`,
 });
 
-const ReferenceTarget = z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, { error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"` });
+const ReferenceTarget = z.string().regex(new RegExp(`^${NAME}\\.${NAME}\\.${NAME}$`), { error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"` });
 
 const KeyAllocation = z.union([
   z.enum(['auto-increment', 'uuid-v7'], { error: 'expected "auto-increment", "uuid-v7" or { "offset": n }' }),
