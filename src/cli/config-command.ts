@@ -16,7 +16,8 @@ import { UsageError } from './usage-error.js';
 
 export const CONFIG_HELP = `salvage config check FILE | schema | init --target URL [options]
 
-  check FILE   validate a configuration file; prints "✔ FILE is valid" (exit 0) or
+  check FILE   validate a configuration file (JSON, or a .mjs / .ts module with custom
+               strategies: it is loaded, so it runs); prints "✔ FILE is valid" (exit 0) or
                every problem as "✖ message → at path" (exit 2)
   schema       print the JSON Schema of the configuration file (for editors: "$schema")
   init         read the DR's tables and write a starting file: the run-level defaults spelled
@@ -172,6 +173,22 @@ export async function runConfig(
       const [file, ...extra] = rest;
       if (file === undefined) throw new UsageError('salvage config check needs a FILE');
       if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+      if (/\.(mjs|js|cjs|ts|mts|cts)$/i.test(file)) {
+        // A module runs when it is loaded: the same loader as --config, with its custom functions.
+        const { loadConfigFile } = await import('./config-file.js');
+        try {
+          const loaded = await loadConfigFile(file);
+          const names = Object.keys(loaded.strategies);
+          stdout.write(`✔ ${file} is valid${names.length === 0 ? '' : ` (custom strategies: ${names.join(', ')})`}\n`);
+          return ExitCode.Done;
+        } catch (e) {
+          if (!(e instanceof UsageError)) throw e;
+          // The loader speaks as --config: here the file is the subject.
+          const text = e.message.replace(/^--config: /, '');
+          stderr.write(`${text.startsWith('✖') || text.includes('\n✖') ? text : `✖ ${text}`}\n`);
+          return ExitCode.BadInput;
+        }
+      }
       const json = await readJson(file);
       if (!json.ok) {
         stderr.write(`✖ ${json.message}\n`);

@@ -103,3 +103,19 @@ describe('--config files', () => {
     expect((await failure(loadConfigFile(f))).message).toMatch(new RegExp(`^--config: ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has problems:\n✖ unknown strategy "latest"; expected one of .* → at tables\\."t\\.a"\\.onConflict\\.update-diverged$`));
   });
 });
+
+describe('salvage config check on a module', () => {
+  it('validates a .mjs configuration with its functions, and reports a broken one like --config does', async () => {
+    const { runConfig } = await import('../../src/cli/config-command.js');
+    const { Capture } = await import('../harness/capture.js');
+    const env = { env: {}, home: undefined };
+    const good = file('check.mjs', `export default ${RULES};\n`);
+    const out = new Capture();
+    expect(await runConfig(['check', good], out, new Capture(), env)).toBe(0);
+    expect(out.text).toBe(`✔ ${good} is valid (custom strategies: vip)\n`);
+    const bad = file('check-bad.mjs', "export default { tables: { 't.acct': { onConflict: { 'update-diverged': { strategy: 'custom', name: 'nope' } } } } };\n");
+    const err = new Capture();
+    expect(await runConfig(['check', bad], new Capture(), err, env)).toBe(2);
+    expect(err.text).toMatch(new RegExp(`^${bad.replace(/[.*+?^\${}()|[\]\\]/g, '\\$&')} has problems:\n✖ .*nope`));
+  });
+});
