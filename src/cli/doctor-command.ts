@@ -5,6 +5,7 @@ import { redact } from '../db/connection-url.js';
 import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.js';
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
@@ -88,21 +89,11 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
   const binlogs = [...(o.binlog ?? []), ...parsed.positionals];
   if (parsed.positionals.length > 0 && o.binlog === undefined) throw new UsageError(`doctor: unexpected argument "${redact(parsed.positionals[0]!)}"; binlog files go after --binlog`);
   if (o['source-password-env'] !== undefined && o.source === undefined) throw new UsageError('--source-password-env goes with --source URL', '--source-password-env');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', {
-    mode: o['ssl-mode'],
-    ca: o['ssl-ca'],
-    cert: o['ssl-cert'],
-    key: o['ssl-key'],
-  });
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const source =
     o.source === undefined
       ? undefined
-      : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', {
-          mode: o['source-ssl-mode'],
-          ca: o['source-ssl-ca'],
-          cert: o['source-ssl-cert'],
-          key: o['source-ssl-key'],
-        });
+      : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', tlsFlagsOf(o, 'source-'));
   const report = await doctor({ target, source, binlogs, stateSchema: o['state-schema'] });
   if (o.json) stdout.write(`${redact(jsonText(report))}\n`);
   else for (const l of doctorLines(report)) stdout.write(`${redact(l)}\n`);

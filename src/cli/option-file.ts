@@ -32,6 +32,15 @@ export interface TlsFlags {
   readonly key?: string;
 }
 
+/** The `--ssl-*` flags (or `--source-ssl-*`) of a command's parsed options, as connectionFrom takes them. */
+export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-'): TlsFlags {
+  const flag = (name: string): string | undefined => {
+    const v = values[`${prefix}ssl-${name}`];
+    return typeof v === 'string' ? v : undefined;
+  };
+  return { mode: flag('mode'), ca: flag('ca'), cert: flag('cert'), key: flag('key') };
+}
+
 const SECTIONS = new Set(['client', 'mysql', 'mariadb-client', 'client-mariadb', 'client-server']);
 
 /** Parses option-file text (sections, `key=value`, quotes, comments). */

@@ -12,7 +12,7 @@ import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdow
 import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
 import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
-import { connectionFrom } from './option-file.js';
+import { connectionFrom, tlsFlagsOf } from './option-file.js';
 import { progressStyle, salvageProgress } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
@@ -295,22 +295,12 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   const attempts = o['reconnect-attempts'] === undefined ? undefined : Number(o['reconnect-attempts']);
   if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
   const reconnect = attempts === undefined ? undefined : { attempts };
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', {
-    mode: o['ssl-mode'],
-    ca: o['ssl-ca'],
-    cert: o['ssl-cert'],
-    key: o['ssl-key'],
-  });
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const source =
     o.source === undefined
       ? undefined
       : {
-          target: targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', {
-            mode: o['source-ssl-mode'],
-            ca: o['source-ssl-ca'],
-            cert: o['source-ssl-cert'],
-            key: o['source-ssl-key'],
-          }),
+          target: targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', tlsFlagsOf(o, 'source-')),
           start: { file: o['start-file'], position: startPosition === undefined ? undefined : Number(startPosition), gtid: startGtid },
           follow: o.follow === true,
           ...(reconnect === undefined ? {} : { reconnect }),
