@@ -627,14 +627,18 @@ class ResolveRun {
     if (row === undefined) throw new Refusal(`the DR has no row with key ${keyText(target)} in ${p.entry.table} to link to`);
     this.#checkRecorded(p, rows, null);
     const source = this.#sourceKey(p);
-    if (rowKey(source) === rowKey(target)) return { outcome: 'skipped', reason: `the lost row is the DR row ${keyText(target)} (same key): nothing to write`, newKey: null };
+    // Recorded as the `link` strategy records a link onto the row at its own key: merged, with that key.
+    if (rowKey(source) === rowKey(target)) return { outcome: 'merged', reason: `the lost row is the DR row ${keyText(target)} (same key): nothing to write`, newKey: canonicalKey(keyParts(target)) };
     try {
       this.#keyMap.set(table.schema, table.table, source, target);
     } catch (err) {
       throw new Refusal(`cannot link ${keyText(source)} to ${keyText(target)}: ${(err as Error).message}`);
     }
     await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source), newKey: keyParts(target), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid }]);
-    return { outcome: 'remapped', reason: `linked to the DR row ${keyText(target)} (the lost row is that record; its values were not written, later changes follow it)`, newKey: canonicalKey(keyParts(target)) };
+    // `merged`, as the `link` strategy records it (reconciler.ts): the lost row is that existing
+    // record, merged into it with the DR keeping every differing column, which for an insert (no
+    // base) writes nothing. `remapped` means a fresh key for a different record.
+    return { outcome: 'merged', reason: `linked to the DR row ${keyText(target)} (the lost row is that record; its values were not written, later changes follow it)`, newKey: canonicalKey(keyParts(target)) };
   }
 
   async #apply(p: Prepared): Promise<{ outcome: string; reason: string; newKey: string | null }> {

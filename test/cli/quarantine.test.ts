@@ -331,13 +331,13 @@ describe('salvage resolve', () => {
     expect(lines[0]).toMatch(/^salvage resolve: decisions\.jsonl on mysql:\/\/root@127\.0\.0\.1:\d+, run \d+$/);
     expect(lines.slice(1)).toEqual([
       '  entry  change    table           op      decision  result',
-      '  1      0-1-6#0   shop.customers  insert  link      done (remapped)  linked to the DR row 4 (the lost row is that record; its values were not written, later changes follow it)',
-      '  2      0-1-7#0   shop.orders     insert  apply     done (applied)   applied as logged',
-      '  3      0-1-8#0   shop.customers  insert  apply     done (applied)   applied the reviewed row',
-      '  4      0-1-9#0   shop.customers  update  apply     done (applied)   applied as logged: the DR had no row 3, so the row was inserted as the change left it',
-      '  5      0-1-10#0  shop.orders     delete  skip      done (skipped)   skipped',
-      '  7      0-1-11#1  shop.customers  insert  apply     done (applied)   applied the reviewed row',
-      '  6      0-1-11#0  shop.orders     insert  apply     done (applied)   applied as logged',
+      '  1      0-1-6#0   shop.customers  insert  link      done (merged)   linked to the DR row 4 (the lost row is that record; its values were not written, later changes follow it)',
+      '  2      0-1-7#0   shop.orders     insert  apply     done (applied)  applied as logged',
+      '  3      0-1-8#0   shop.customers  insert  apply     done (applied)  applied the reviewed row',
+      '  4      0-1-9#0   shop.customers  update  apply     done (applied)  applied as logged: the DR had no row 3, so the row was inserted as the change left it',
+      '  5      0-1-10#0  shop.orders     delete  skip      done (skipped)  skipped',
+      '  7      0-1-11#1  shop.customers  insert  apply     done (applied)  applied the reviewed row',
+      '  6      0-1-11#0  shop.orders     insert  apply     done (applied)  applied as logged',
       'done 7, refused 0, already resolved 0, undecided 0; 0 entries still pending on the DR',
     ]);
     expect(await drTables()).toEqual({
@@ -362,7 +362,7 @@ describe('salvage resolve', () => {
     expect(await rows('SELECT change_at, outcome, new_key, reason, rule_path FROM salvage.ledger ORDER BY seq')).toEqual([
       {
         change_at: '0-1-6',
-        outcome: 'remapped',
+        outcome: 'merged',
         new_key: '[4]',
         reason: 'resolved by review: linked to the DR row 4 (the lost row is that record; its values were not written, later changes follow it) — same person, case differs',
         rule_path: 'review:decisions.jsonl:2',
@@ -420,7 +420,7 @@ describe('salvage explain', () => {
   it('follows a link to the DR row, picks one change by table and key, and prints JSON', async () => {
     const r = await cli(runExplain, ['0-1-6', 'shop.customers', '10', '--json']);
     const c = JSON.parse(r.out) as Record<string, unknown>;
-    expect(c).toMatchObject({ label: '0-1-6#0', outcome: 'remapped', newKey: [4], drKey: [4], now: { id: 4, email: 'zed@x', name: 'Zed D' }, quarantine: { id: 1, status: 'resolved' } });
+    expect(c).toMatchObject({ label: '0-1-6#0', outcome: 'merged', newKey: [4], drKey: [4], now: { id: 4, email: 'zed@x', name: 'Zed D' }, quarantine: { id: 1, status: 'resolved' } });
     // The DR row now (12.00) beside the one the delete met (11.00) and the one it deleted (10.00).
     expect((await cli(runExplain, ['0-1-10#0'])).out).toBe(
       [
