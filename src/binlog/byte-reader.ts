@@ -206,7 +206,12 @@ export class ByteReader {
 
   /** A copy of the next n bytes, for values that must outlive the chunk. */
   copy(n: number): Buffer {
-    return Buffer.from(this.bytes(n));
+    this.need(n);
+    // Copied straight from the chunk: Buffer.from(view) first makes the view (twice the cost).
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, this.pos, this.pos + n);
+    this.pos += n;
+    return out;
   }
 
   /** Bytes up to `end`, as a view. */

@@ -3,7 +3,10 @@
  * shortcut); only counts, incomplete groups, tails and warnings come back. Runs in-process or in
  * a worker thread (stats-worker.ts) on its share of the input.
  */
+import { open } from 'node:fs/promises';
 import type { IncompleteTail } from '../binlog/decoder.js';
+import { HEADER_LENGTH } from '../binlog/header.js';
+import { BinlogError, BinlogErrorCode } from '../errors.js';
 import type { DecodeWarning } from '../binlog/event.js';
 import type { IncompleteTransaction, TransactionItem } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
@@ -94,18 +97,33 @@ export async function collectStats(job: StatsJob, onProgress?: (bytes: number) =
     if (batch.tail) tails.push({ file: batch.file, tail: batch.tail });
     onProgress?.(bytes);
   }
-  const splitXa = job.more === true && !stopped && atCut(lastItems, incomplete);
+  const last = job.ranges[job.ranges.length - 1];
+  const splitXa = job.more === true && !stopped && last?.range !== undefined && (await atCut(lastItems, incomplete, last.path, last.range.end));
   return { stats: stats.snapshot(), incomplete, tails, warnings, bytes, splitXa };
 }
 
+/** Where the event at `offset` of the file ends, from its header's size field. */
+async function eventEndAt(path: string, offset: number): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(HEADER_LENGTH);
+    const { bytesRead } = await handle.read(header, 0, HEADER_LENGTH, offset);
+    if (bytesRead < HEADER_LENGTH) throw new BinlogError(BinlogErrorCode.CorruptEvent, `no event header at the cut ${path}:${offset}`, { file: path, offset });
+    return offset + header.readUInt32LE(9);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * The end of a job that stops at a cut: the reader ended the input there, so the last batch ends
- * with what TransactionAssembler.end reports, the open group ('end-of-input') and then the XA
- * transactions still prepared ('xa-prepared-only'). In one pass the next job's first event, a
- * GTID event, would have ended that group instead: it becomes 'new-group-started' here. Returns
+ * The end of a job that stops at a cut (`cut`, in `file`): the reader ended the input there, so
+ * the last batch ends with what TransactionAssembler.end reports, the open group ('end-of-input')
+ * and then the XA transactions still prepared ('xa-prepared-only'). In one pass the next job's
+ * first event, the GTID event at the cut, would have ended that group instead, as
+ * 'new-group-started' and with that event counted in its end: so it is reported here. Returns
  * whether an XA transaction was left prepared.
  */
-function atCut(lastItems: readonly TransactionItem[], incomplete: IncompleteTransaction[]): boolean {
+async function atCut(lastItems: readonly TransactionItem[], incomplete: IncompleteTransaction[], file: string, cut: number): Promise<boolean> {
   let splitXa = false;
   for (let i = lastItems.length - 1; i >= 0; i--) {
     const item = lastItems[i]!;
@@ -114,7 +132,7 @@ function atCut(lastItems: readonly TransactionItem[], incomplete: IncompleteTran
       splitXa = true;
     } else if (item.tx.reason === 'end-of-input') {
       const at = incomplete.lastIndexOf(item.tx);
-      if (at >= 0) incomplete[at] = { ...item.tx, reason: 'new-group-started' };
+      if (at >= 0) incomplete[at] = { ...item.tx, reason: 'new-group-started', end: await eventEndAt(file, cut) };
       break;
     } else {
       break;

@@ -28,7 +28,7 @@ export interface ParallelStatsOptions extends TransactionFilterOptions {
   readonly onProgress?: (bytesRead: number, bytesTotal: number) => void;
 }
 
-export interface ParallelStatsResult extends Omit<StatsResult, 'stats'> {
+export interface ParallelStatsResult extends Omit<StatsResult, 'stats' | 'splitXa'> {
   readonly stats: InspectStats;
   readonly bytesTotal: number;
   /** How many threads actually ran. */
@@ -47,12 +47,21 @@ export function jobWeights(threads: number, total: number, minBytesPerThread = 3
   return [3, 2, 1].flatMap((w) => Array.from({ length: threads }, () => w));
 }
 
+/** One job of a plan: its ranges, and whether another job follows (it then ends at a cut). */
+export interface PlannedJob {
+  readonly index: number;
+  readonly ranges: BinlogFile[];
+  readonly more: boolean;
+}
+
 /**
  * Cuts the input into contiguous jobs sized by `weights`: job k starts at the first transaction
  * start at or after the sum of the weights before it, as a share of the total bytes (files are
- * never reordered).
+ * never reordered). Every cut is searched for at once (each reads a window of its own; one after
+ * the other they cost ~20 ms apiece here), and each job comes as soon as the cut ending it is
+ * found, so the first thread starts before the last cut is known.
  */
-export async function planRanges(files: readonly BinlogFile[], weights: readonly number[]): Promise<BinlogFile[][]> {
+export async function* planJobs(files: readonly BinlogFile[], weights: readonly number[]): AsyncGenerator<PlannedJob> {
   const total = files.reduce((n, f) => n + f.size, 0);
   const sum = weights.reduce((n, w) => n + w, 0);
   const at: number[] = [];
@@ -68,28 +77,40 @@ export async function planRanges(files: readonly BinlogFile[], weights: readonly
     }
     base += size;
   }
-  const jobs: BinlogFile[][] = [[]];
-  const breakJob = (): void => {
-    if (jobs[jobs.length - 1]!.length > 0) jobs.push([]);
-  };
+  const searches = files.map((f, fi) => {
+    const inside = cuts.get(fi) ?? [];
+    const fde = inside.length > 0 ? readFormatDescription(f.path) : Promise.resolve(null);
+    return { fde, starts: inside.map((near) => fde.then((d) => (d === null ? null : findTransactionStart(f.path, near, d)))) };
+  });
+  // Settled ahead of their turn: a search that fails while an earlier one is awaited is not unhandled.
+  for (const s of searches) for (const p of [s.fde, ...s.starts]) p.catch(() => undefined);
+  let index = 0;
+  let job: BinlogFile[] = [];
   for (let fi = 0; fi < files.length; fi++) {
     const f = files[fi]!;
     // A cut at a file's first byte moves to its first transaction: a job that started with a
     // whole file could not check that the file before it ROTATEs to it (readTransactions warns
     // when files do not follow each other), so that check would be lost.
-    const inside = cuts.get(fi) ?? [];
-    const fde = inside.length > 0 ? await readFormatDescription(f.path) : null;
+    const fde = await searches[fi]!.fde;
     let start = 0;
-    for (const near of fde ? inside : []) {
-      const at = await findTransactionStart(f.path, near, fde!);
-      if (at === null || at <= start) continue;
-      jobs[jobs.length - 1]!.push({ path: f.path, size: f.size, range: { start, end: at, formatDescription: fde } });
-      breakJob();
-      start = at;
+    for (const search of searches[fi]!.starts) {
+      const cut = await search;
+      if (cut === null || cut <= start) continue;
+      job.push({ path: f.path, size: f.size, range: { start, end: cut, formatDescription: fde } });
+      yield { index: index++, ranges: job, more: true };
+      job = [];
+      start = cut;
     }
-    jobs[jobs.length - 1]!.push(start === 0 ? f : { path: f.path, size: f.size, range: { start, end: f.size, formatDescription: fde } });
+    job.push(start === 0 ? f : { path: f.path, size: f.size, range: { start, end: f.size, formatDescription: fde } });
   }
-  return jobs.filter((j) => j.length > 0);
+  yield { index, ranges: job, more: false };
+}
+
+/** planJobs, all of it: the ranges of each job. */
+export async function planRanges(files: readonly BinlogFile[], weights: readonly number[]): Promise<BinlogFile[][]> {
+  const jobs: BinlogFile[][] = [];
+  for await (const job of planJobs(files, weights)) jobs.push(job.ranges);
+  return jobs;
 }
 
 interface WireError {
@@ -109,47 +130,48 @@ function rebuild(e: WireError): Error {
 /** A message from stats-worker.ts. */
 type WorkerMessage = { kind: 'ready' } | { kind: 'progress'; bytes: number } | { kind: 'done'; index: number; result: StatsResult } | { kind: 'error'; error: WireError };
 
-/** The jobs, once planned, handed out in input order to whichever thread is free. */
+/** The jobs, handed out in input order to whichever thread asks, each as soon as it is planned. */
 class JobQueue {
   readonly results: StatsResult[] = [];
-  #next = 0;
+  /** Jobs handed out. */
+  count = 0;
 
-  constructor(readonly jobs: readonly BinlogFile[][]) {}
+  constructor(readonly plan: AsyncGenerator<PlannedJob>) {}
 
-  /** The next job's index, or -1 when all are taken. */
-  take(): number {
-    return this.#next < this.jobs.length ? this.#next++ : -1;
+  /** The next job, or null when all are taken. Calls may overlap: the plan answers them in order. */
+  async take(): Promise<PlannedJob | null> {
+    const next = await this.plan.next();
+    if (next.done === true) return null;
+    this.count++;
+    return next.value;
   }
 }
 
 /**
- * One worker thread taking jobs until none is left. It is started before the jobs are planned
- * (its module loading overlaps the planning) and asks for work once loaded. Resolves when it has
- * been told to stop.
+ * One worker thread taking jobs until none is left. It is started before any job is planned
+ * (its module loading overlaps the planning and this thread's first job) and asks for work once
+ * loaded. Resolves when it has been told to stop.
  */
-function runWorker(url: URL, base: Omit<StatsJob, 'ranges'>, planned: Promise<JobQueue>, onBytes: (n: number) => void, started: Worker[]): Promise<void> {
+function runWorker(url: URL, base: Omit<StatsJob, 'ranges'>, queue: JobQueue, onBytes: (n: number) => void, started: Worker[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(url, { workerData: base });
     started.push(worker);
     let finished = false;
-    const next = (queue: JobQueue): void => {
-      const index = queue.take();
-      if (index < 0) {
+    const next = (job: PlannedJob | null): void => {
+      if (job === null) {
         finished = true;
         worker.postMessage({ kind: 'stop' });
         resolve();
       } else {
-        worker.postMessage({ kind: 'job', index, ranges: queue.jobs[index], more: index < queue.jobs.length - 1 });
+        worker.postMessage({ kind: 'job', index: job.index, ranges: job.ranges, more: job.more });
       }
     };
     worker.on('message', (m: WorkerMessage) => {
       if (m.kind === 'progress') onBytes(m.bytes);
-      else if (m.kind === 'ready') planned.then(next, reject);
+      else if (m.kind === 'ready') queue.take().then(next, reject);
       else if (m.kind === 'done') {
-        void planned.then((queue) => {
-          queue.results[m.index] = m.result;
-          next(queue);
-        });
+        queue.results[m.index] = m.result;
+        queue.take().then(next, reject);
       } else reject(rebuild(m.error));
     });
     worker.on('error', reject);
@@ -172,31 +194,29 @@ export async function parallelStats(paths: readonly string[], options: ParallelS
     read += n;
     options.onProgress?.(read, bytesTotal);
   };
-  const planned = (threads > 1 ? planRanges(files, jobWeights(threads, bytesTotal, options.minBytesPerThread)) : Promise.resolve([files])).then((jobs) => new JobQueue(jobs));
+  const queue = new JobQueue(planJobs(files, threads > 1 ? jobWeights(threads, bytesTotal, options.minBytesPerThread) : [1]));
   // One worker fewer than threads: this thread decodes too, instead of only waiting.
   const started: Worker[] = [];
-  const workers = Array.from({ length: threads - 1 }, () => runWorker(workerUrl, base, planned, onBytes, started));
-  // Awaited below through Promise.all, unless planning fails first: then their rejections are moot.
-  for (const w of workers) w.catch(() => undefined);
-  let queue: JobQueue;
+  const workers = Array.from({ length: threads - 1 }, () => runWorker(workerUrl, base, queue, onBytes, started));
+  const here = async (): Promise<void> => {
+    for (let job = await queue.take(); job !== null; job = await queue.take()) {
+      let last = 0;
+      queue.results[job.index] = await collectStats({ ...base, ranges: job.ranges, more: job.more }, (b) => (onBytes(b - last), (last = b)));
+    }
+  };
   try {
-    queue = await planned;
-    const here = async (q: JobQueue): Promise<void> => {
-      for (let index = q.take(); index >= 0; index = q.take()) {
-        let last = 0;
-        q.results[index] = await collectStats({ ...base, ranges: q.jobs[index]!, more: index < q.jobs.length - 1 }, (b) => (onBytes(b - last), (last = b)));
-      }
-    };
-    await Promise.all([here(queue), ...workers]);
+    await Promise.all([here(), ...workers]);
   } finally {
     // Stopped workers have exited already; on a failure the others stop now, mid-job.
     for (const w of started) void w.terminate();
+    // On a failure the plan may still be searching: let it end (its searches settle on their own).
+    void queue.plan.return(undefined).catch(() => undefined);
   }
   if (queue.results.some((r) => r.splitXa)) {
     // A cut fell between an XA PREPARE and its XA COMMIT: count the whole input again in one pass.
     return { ...mergeResults([await collectStats({ ...base, ranges: files })]), bytesTotal, threads: 1 };
   }
-  return { ...mergeResults(queue.results), bytesTotal, threads: Math.min(threads, queue.jobs.length) };
+  return { ...mergeResults(queue.results), bytesTotal, threads: Math.min(threads, queue.count) };
 }
 
 /** The results of consecutive jobs as one: counts merged in input order, the rest concatenated. */

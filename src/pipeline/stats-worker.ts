@@ -7,6 +7,8 @@ import type { BinlogFile } from '../source/binlog-files.js';
 import { EngineError } from '../errors.js';
 import { collectStats, type StatsJob } from './collect-stats.js';
 
+const PROGRESS_STEP = 4 * 1024 * 1024;
+
 type Command = { kind: 'job'; index: number; ranges: BinlogFile[]; more: boolean } | { kind: 'stop' };
 
 const port = parentPort;
@@ -18,11 +20,21 @@ if (port) {
       return;
     }
     let last = 0;
-    collectStats({ ...base, ranges: m.ranges, more: m.more }, (bytes) => {
-      port.postMessage({ kind: 'progress', bytes: bytes - last });
+    // Progress in steps of at least 4 MiB (~20 ms of decoding): a message per 256 KiB chunk woke
+    // the main thread 4 times per MB for a figure nobody reads that often.
+    const flush = (bytes: number): void => {
+      if (bytes > last) port.postMessage({ kind: 'progress', bytes: bytes - last });
       last = bytes;
+    };
+    let read = 0;
+    collectStats({ ...base, ranges: m.ranges, more: m.more }, (bytes) => {
+      read = bytes;
+      if (bytes - last >= PROGRESS_STEP) flush(bytes);
     }).then(
-      (result) => port.postMessage({ kind: 'done', index: m.index, result }),
+      (result) => {
+        flush(read);
+        port.postMessage({ kind: 'done', index: m.index, result });
+      },
       (e: unknown) => {
         const error = e instanceof EngineError ? { name: e.name, code: e.code, message: e.message, details: e.details, retryable: e.retryable } : { name: 'Error', code: null, message: (e as Error)?.stack ?? String(e), details: {}, retryable: false };
         port.postMessage({ kind: 'error', error });

@@ -13,7 +13,7 @@ import { ColumnType, columnTypeName } from '../column-types.js';
 import { EventType } from '../event-types.js';
 import type { RowChange, RowOperation, RowsEvent, TableMap } from '../event.js';
 import type { EventHeader } from '../header.js';
-import { decodeColumnValue } from '../values/decode-value.js';
+import { cellOps, decodeCell, decodeColumnValue } from '../values/decode-value.js';
 import { applyJsonDiffs, readJsonDiffs } from '../values/json-diff.js';
 import { JsonPatch, JsonValue } from '../values/json-value.js';
 import { inflateMariadb } from './mariadb-compression.js';
@@ -28,38 +28,55 @@ export interface RowsKind {
   readonly partial: boolean;
 }
 
+/** Every rows-event kind, made once: decodeRows looks one up per event. */
+const KINDS = {
+  write1: { op: 'insert', v2: false, compressed: false, partial: false },
+  update1: { op: 'update', v2: false, compressed: false, partial: false },
+  delete1: { op: 'delete', v2: false, compressed: false, partial: false },
+  write2: { op: 'insert', v2: true, compressed: false, partial: false },
+  update2: { op: 'update', v2: true, compressed: false, partial: false },
+  delete2: { op: 'delete', v2: true, compressed: false, partial: false },
+  partial: { op: 'update', v2: true, compressed: false, partial: true },
+  write1z: { op: 'insert', v2: false, compressed: true, partial: false },
+  update1z: { op: 'update', v2: false, compressed: true, partial: false },
+  delete1z: { op: 'delete', v2: false, compressed: true, partial: false },
+  write2z: { op: 'insert', v2: true, compressed: true, partial: false },
+  update2z: { op: 'update', v2: true, compressed: true, partial: false },
+  delete2z: { op: 'delete', v2: true, compressed: true, partial: false },
+} as const satisfies Record<string, RowsKind>;
+
 /** The rows-event kind of a type code, or null for other events. */
 export function rowsKind(typeCode: number): RowsKind | null {
   switch (typeCode) {
     case EventType.PRE_GA_WRITE_ROWS:
     case EventType.WRITE_ROWS_V1:
-      return { op: 'insert', v2: false, compressed: false, partial: false };
+      return KINDS.write1;
     case EventType.PRE_GA_UPDATE_ROWS:
     case EventType.UPDATE_ROWS_V1:
-      return { op: 'update', v2: false, compressed: false, partial: false };
+      return KINDS.update1;
     case EventType.PRE_GA_DELETE_ROWS:
     case EventType.DELETE_ROWS_V1:
-      return { op: 'delete', v2: false, compressed: false, partial: false };
+      return KINDS.delete1;
     case EventType.WRITE_ROWS_V2:
-      return { op: 'insert', v2: true, compressed: false, partial: false };
+      return KINDS.write2;
     case EventType.UPDATE_ROWS_V2:
-      return { op: 'update', v2: true, compressed: false, partial: false };
+      return KINDS.update2;
     case EventType.DELETE_ROWS_V2:
-      return { op: 'delete', v2: true, compressed: false, partial: false };
+      return KINDS.delete2;
     case EventType.PARTIAL_UPDATE_ROWS:
-      return { op: 'update', v2: true, compressed: false, partial: true };
+      return KINDS.partial;
     case EventType.WRITE_ROWS_COMPRESSED_V1:
-      return { op: 'insert', v2: false, compressed: true, partial: false };
+      return KINDS.write1z;
     case EventType.UPDATE_ROWS_COMPRESSED_V1:
-      return { op: 'update', v2: false, compressed: true, partial: false };
+      return KINDS.update1z;
     case EventType.DELETE_ROWS_COMPRESSED_V1:
-      return { op: 'delete', v2: false, compressed: true, partial: false };
+      return KINDS.delete1z;
     case EventType.WRITE_ROWS_COMPRESSED:
-      return { op: 'insert', v2: true, compressed: true, partial: false };
+      return KINDS.write2z;
     case EventType.UPDATE_ROWS_COMPRESSED:
-      return { op: 'update', v2: true, compressed: true, partial: false };
+      return KINDS.update2z;
     case EventType.DELETE_ROWS_COMPRESSED:
-      return { op: 'delete', v2: true, compressed: true, partial: false };
+      return KINDS.delete2z;
     default:
       return null;
   }
@@ -106,7 +123,19 @@ class CellError extends Error {
   }
 }
 
-function readImage(r: ByteReader, columns: readonly ColumnDef[], present: Int32Array): RowImage {
+/** The CellOps of a table map's columns, made once per map (the decoder reuses a map while its bytes repeat). */
+const opsOfMap = new WeakMap<TableMap, Uint8Array>();
+
+function opsOf(table: TableMap): Uint8Array {
+  let ops = opsOfMap.get(table);
+  if (ops === undefined) {
+    ops = cellOps(table.columns);
+    opsOfMap.set(table, ops);
+  }
+  return ops;
+}
+
+function readImage(r: ByteReader, columns: readonly ColumnDef[], ops: Uint8Array, present: Int32Array): RowImage {
   const n = present.length;
   const row: RowImage = new Array(columns.length);
   const nullBytes = (n + 7) >> 3;
@@ -119,7 +148,7 @@ function readImage(r: ByteReader, columns: readonly ColumnDef[], present: Int32A
   try {
     for (; j < n; j++) {
       const i = present[j]!;
-      row[i] = buf[nullAt + (j >> 3)]! & (1 << (j & 7)) ? null : decodeColumnValue(r, columns[i]!);
+      row[i] = buf[nullAt + (j >> 3)]! & (1 << (j & 7)) ? null : decodeCell(r, columns[i]!, ops[i]!);
     }
   } catch (cause) {
     throw new CellError(columns[present[j]!]!, cause);
@@ -223,6 +252,7 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
     rowsReader = new ByteReader(inflateMariadb(r.rest()));
   }
   const jsonCount = kind.partial ? columns.filter((c) => c.type === ColumnType.JSON).length : 0;
+  const ops = opsOf(table);
   const rows: RowChange[] = [];
   const op = kind.op;
   const eventOffset = header.offset;
@@ -230,9 +260,9 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
   try {
     while (rr.pos < rr.end) {
       const rowStart = rr.pos;
-      const first = readImage(rr, columns, present1);
+      const first = readImage(rr, columns, ops, present1);
       if (kind.op === 'update') {
-        const after = kind.partial ? readPartialAfterImage(rr, columns, present2, jsonCount, first) : readImage(rr, columns, present2);
+        const after = kind.partial ? readPartialAfterImage(rr, columns, present2, jsonCount, first) : readImage(rr, columns, ops, present2);
         rows.push({ op, table, before: first, after, eventOffset });
       } else if (kind.op === 'insert') {
         rows.push({ op, table, before: null, after: first, eventOffset });
