@@ -66,6 +66,7 @@ export function stateSchemaDdl(schema: string): string[] {
       status VARCHAR(16) NOT NULL,
       source_id VARCHAR(255) NOT NULL,
       options LONGTEXT NOT NULL,
+      summary LONGTEXT NULL,
       KEY by_source (source_id, id)
     ) ${TABLE_OPTIONS}`,
     `CREATE TABLE IF NOT EXISTS ${t('checkpoint')} (
