@@ -77,10 +77,18 @@ export async function* planJobs(files: readonly BinlogFile[], weights: readonly 
     }
     base += size;
   }
+  // The first cut is searched for alone, then all the others at once: the first job (this
+  // thread's) waits for the first only, and the others have until a worker is up (~0.1 s).
+  let first: Promise<unknown> | null = null;
   const searches = files.map((f, fi) => {
     const inside = cuts.get(fi) ?? [];
     const fde = inside.length > 0 ? readFormatDescription(f.path) : Promise.resolve(null);
-    return { fde, starts: inside.map((near) => fde.then((d) => (d === null ? null : findTransactionStart(f.path, near, d)))) };
+    const starts = inside.map((near) => {
+      const search = (): Promise<number | null> => fde.then((d) => (d === null ? null : findTransactionStart(f.path, near, d)));
+      if (first === null) return (first = search());
+      return first.then(search, search);
+    });
+    return { fde, starts };
   });
   // Settled ahead of their turn: a search that fails while an earlier one is awaited is not unhandled.
   for (const s of searches) for (const p of [s.fde, ...s.starts]) p.catch(() => undefined);
