@@ -5,7 +5,7 @@ import { redact } from '../db/connection-url.js';
 import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.js';
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
-import { tlsFlagsOf } from './option-file.js';
+import { TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
@@ -70,14 +70,7 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
         binlog: { type: 'string', multiple: true },
         'state-schema': { type: 'string' },
         json: { type: 'boolean' },
-        'ssl-mode': { type: 'string' },
-        'ssl-ca': { type: 'string' },
-        'ssl-cert': { type: 'string' },
-        'ssl-key': { type: 'string' },
-        'source-ssl-mode': { type: 'string' },
-        'source-ssl-ca': { type: 'string' },
-        'source-ssl-cert': { type: 'string' },
-        'source-ssl-key': { type: 'string' },
+        ...TLS_OPTIONS,
       },
     });
   } catch (e) {

@@ -32,6 +32,11 @@ export interface TlsFlags {
   readonly key?: string;
 }
 
+/** parseArgs definitions of the TLS flags for the DR (`--ssl-*`) and a live source (`--source-ssl-*`). */
+export const TLS_OPTIONS = Object.fromEntries(
+  ['', 'source-'].flatMap((prefix) => ['mode', 'ca', 'cert', 'key'].map((name) => [`${prefix}ssl-${name}`, { type: 'string' as const }])),
+) as Readonly<Record<`${'' | 'source-'}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>>;
+
 /** The `--ssl-*` flags (or `--source-ssl-*`) of a command's parsed options, as connectionFrom takes them. */
 export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-'): TlsFlags {
   const flag = (name: string): string | undefined => {

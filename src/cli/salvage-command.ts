@@ -12,7 +12,7 @@ import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdow
 import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
 import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
-import { connectionFrom, tlsFlagsOf } from './option-file.js';
+import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { progressStyle, salvageProgress } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
@@ -245,14 +245,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         'start-position': { type: 'string' },
         'start-gtid': { type: 'string' },
         follow: { type: 'boolean' },
-        'ssl-mode': { type: 'string' },
-        'ssl-ca': { type: 'string' },
-        'ssl-cert': { type: 'string' },
-        'ssl-key': { type: 'string' },
-        'source-ssl-mode': { type: 'string' },
-        'source-ssl-ca': { type: 'string' },
-        'source-ssl-cert': { type: 'string' },
-        'source-ssl-key': { type: 'string' },
+        ...TLS_OPTIONS,
         'reconnect-attempts': { type: 'string' },
         'dr-binlog': { type: 'string', multiple: true },
         'dr-source': { type: 'string' },
