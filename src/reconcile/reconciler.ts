@@ -7,7 +7,8 @@
  * Identity before values: an insert whose AUTO_INCREMENT id the DR handed to a different record
  * is re-keyed (remap) and every later change that refers to the old id — the row's own updates and
  * deletes, children through declared and configured foreign keys — is rewritten through the key
- * map before it is classified. What cannot be decided safely goes to quarantine with everything
+ * map before it is classified; a re-keyed row that still clashes on a unique value goes on to the
+ * insert-unique-taken rule. What cannot be decided safely goes to quarantine with everything
  * that depends on it: later changes of the same row, children of a quarantined row, and (when
  * transactions are kept whole, the default) the rest of its transaction.
  */
@@ -373,7 +374,8 @@ export class Reconciler {
     return { ...p, decision: { ...p.decision, otherRow: other } };
   }
 
-  #strategy(ctx: Ctx): Pending {
+  #strategy(given: Ctx): Pending {
+    const ctx = this.#atKeyFor(given);
     const { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule } = ctx;
     const s = rule.strategy;
     const by = `(${rule.path})`;
@@ -451,7 +453,9 @@ export class Reconciler {
       const cols = table.columns.filter((col, i) => !sameValue(edited[i], change.after?.[i], col)).map((col) => col.name);
       reason = `custom ${s.name} edited ${cols.length > 0 ? cols.join(', ') : 'nothing'}${reason === null ? '' : `; ${reason}`}`;
     }
-    return { ...p, decision: { ...p.decision, reason, rulePath: path } };
+    // A re-keyed insert handed on to a second rule has recorded both steps, this one first.
+    const recorded = p.decision.rulePath;
+    return { ...p, decision: { ...p.decision, reason, rulePath: recorded !== undefined && recorded !== null && recorded.startsWith(`${path}; `) ? recorded : path } };
   }
 
   /**
@@ -907,22 +911,81 @@ export class Reconciler {
       newKey = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
       this.#floors.set(table, fresh + 1n);
     }
+    const mapMark = this.#keyMap.mark();
     const rekeyed = remapInsert(change, newKey, this.#keyMap, this.#catalog);
     const row = rekeyed.after as RowImage;
     state.markReadKeys([rowKey(newKey)]);
-    for (const uk of table.uniqueKeys) {
-      const k = state.indexKeyOf(`uk:${uk.name}`, row);
-      const holder = k === null ? undefined : state.rowsBy(`uk:${uk.name}`, k)[0];
-      if (holder !== undefined) {
-        this.#keyMap.rollbackTo(this.#keyMap.mark() - 1);
+    const holder = this.#uniqueHolder(table, state, row, null);
+    if (holder !== null) {
+      let undone = false;
+      // A key handed out but not used goes back, as when the transaction is held back whole: a run
+      // decided in other windows, or resumed, hands out the same ids.
+      const undo = (): void => {
+        if (undone) return;
+        undone = true;
+        this.#keyMap.rollbackTo(mapMark);
         if (before === undefined) this.#floors.delete(table);
         else this.#floors.set(table, before);
-        return quarantine('insert-unique-taken', `its id is taken by a different DR record, and another DR row holds unique key ${uk.name}`, holder);
-      }
+      };
+      // A strategy handed on by custom has its path already (`… → custom f → remap`); a configured one gets it named.
+      const firstStep = ctx.rule.path.includes(' → ') ? ctx.rule.path : `${ctx.rule.path} → ${ctx.rule.strategy.strategy}`;
+      return this.#uniqueAfterRemap(ctx, { original: change, change: rekeyed, newKey, holder, firstStep, undo, undone: () => undone });
     }
     writes.push({ kind: 'insert', table, row });
     state.put(row);
     return done(c.class, 'remapped', `the DR gave id ${keyText(state.keyValues(change.after) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
+  }
+
+  /**
+   * A re-keyed insert whose unique value a DR row holds is an insert-unique-taken change at its fresh
+   * key: the rule for that class decides it, and the ledger's rule path names both steps
+   * (`built-in.insert-pk-taken → remap; tables."t.cust".onConflict.insert-unique-taken → skip`).
+   * rewrite-unique and delete-blocking keep the fresh key (the row is `remapped`); every other
+   * decision (skip, link, quarantine, …) is about the row at its source key, and gives the fresh
+   * key back before it is carried out (see #atKeyFor).
+   */
+  #uniqueAfterRemap(ctx: Ctx, remapped: Remapped): Pending {
+    const { table, state, c, qualified } = ctx;
+    const rule = this.#rules.forClass(table, 'insert-unique-taken');
+    const pkRow = c.drRow;
+    const holder = remapped.holder;
+    // At its fresh key the change meets no row, only the holder: classified as a plain insert-unique-taken there.
+    const atFreshKey: Classification = { ...c, class: 'insert-unique-taken', drRow: null, differsFromAfter: [], differsFromBefore: [], uniqueKey: holder.key, uniqueHolder: holder.row };
+    const p = withRule(this.#carryOut({ ...ctx, change: remapped.change, c: atFreshKey, rule, remapped }), rule);
+    const d = p.decision;
+    const kept = !remapped.undone() && d.outcome === 'applied';
+    if (!kept) remapped.undo();
+    const secondStep = rule.strategy.strategy === 'custom' ? (d.rulePath ?? rule.path) : `${rule.path} → ${rule.strategy.strategy}`;
+    const rulePath = `${remapped.firstStep}; ${secondStep}`;
+    const met = `its id is taken by a different DR record, and another DR row holds unique key ${holder.key}`;
+    const same = (x: RowImage | null | undefined, y: RowImage | null | undefined): boolean => x === y || (x !== null && x !== undefined && y !== null && y !== undefined && state.keyOf(x) === state.keyOf(y));
+    if (kept) {
+      const oldKey = keyText(ctx.sourceKey ?? []);
+      const reason = `the DR gave id ${oldKey} to a different record: re-keyed to ${keyText(remapped.newKey)} in ${qualified}, and another DR row holds unique key ${holder.key}; ${d.reason ?? ''}`;
+      return { ...p, decision: { ...d, class: 'insert-unique-taken', outcome: 'remapped', newKey: remapped.newKey, drRow: pkRow, otherRow: same(pkRow, holder.row) ? null : holder.row, reason, rulePath } };
+    }
+    // Both rows it met are recorded (D and other), so the decision can be made again from the ledger.
+    const drRow = d.drRow ?? holder.row;
+    const otherRow = [pkRow, holder.row, d.otherRow].find((r) => r !== null && r !== undefined && !same(r, drRow)) ?? null;
+    const reason = d.outcome === 'quarantined' && d.reason === defaultReason(atFreshKey) ? met : `${met}; ${d.reason ?? d.outcome}`;
+    return { ...p, decision: { ...d, drRow, otherRow, reason, rulePath } };
+  }
+
+  /**
+   * The context a strategy carries out: a re-keyed insert handed to a second rule (#uniqueAfterRemap)
+   * keeps its fresh key only for the strategies that write it there (rewrite-unique, delete-blocking;
+   * a custom function has not chosen yet); for any other the fresh key goes back and the change is
+   * decided at its source key, as a plain insert-unique-taken is (the row at that key is recorded beside it).
+   */
+  #atKeyFor(ctx: Ctx): Ctx {
+    const r = ctx.remapped;
+    if (r === undefined) return ctx;
+    const s = ctx.rule.strategy.strategy;
+    if (s === 'custom' || s === 'rewrite-unique' || s === 'delete-blocking') return ctx;
+    r.undo();
+    // fail leaves no ledger line: its message names both steps instead.
+    const rule = s === 'fail' ? { ...ctx.rule, path: `${r.firstStep}; ${ctx.rule.path} → fail` } : ctx.rule;
+    return { ...ctx, change: r.original, rule, remapped: undefined };
   }
 
   /** A DR row other than `self` holding one of `row`'s unique values (as the window knows them), or null. */
@@ -1201,6 +1264,22 @@ interface Ctx {
   /** `GTID#index`. */
   readonly label: string;
   readonly timestampMs: number;
+  /** Set while a re-keyed insert is decided by a second rule (Reconciler #uniqueAfterRemap). */
+  readonly remapped?: Remapped;
+}
+
+/** A remap that met a unique holder: the re-keyed change, and how to give its fresh key back. */
+interface Remapped {
+  /** The insert at its source key, and re-keyed. */
+  readonly original: RowChange;
+  readonly change: RowChange;
+  readonly newKey: readonly ColumnValue[];
+  readonly holder: { readonly key: string; readonly row: RowImage };
+  /** The rule that re-keyed it, as the rule path names it (`built-in.insert-pk-taken → remap`). */
+  readonly firstStep: string;
+  /** Undoes the key map entry and the key floor (idempotent). */
+  readonly undo: () => void;
+  readonly undone: () => boolean;
 }
 
 /** Records the rule that decided; a strategy that handed on (custom) has recorded the path it took. */

@@ -26,10 +26,11 @@
  *    `resolve`, snapshot the DR's data tables;
  * B. stage the same incident again, `apply` with a configuration that gives each class the
  *    strategy A chose for its entries, the class being the one whose rule quarantined the entry in
- *    A (its ledger rule path `built-in.CLASS`: not always the class the entry shows, see the
- *    counterexamples). Where A chose differently for entries of one class of one table, that class
- *    gets a custom strategy returning, per change, the strategy A's decision stands for, so no
- *    generated case is dropped: about 60% of the cases need one (189 of 300 with the default seed).
+ *    A (the last rule its ledger rule path names, `built-in.CLASS`; a re-keyed insert's path names
+ *    two, see the counterexamples). Where A chose differently for entries of one class of one
+ *    table, that class gets a custom strategy returning, per change, the strategy A's decision
+ *    stands for, so no generated case is dropped: about two thirds of the cases need one (203 of
+ *    300 with the default seed).
  *
  * Property: A's data tables equal B's row for row, and A's ledger after resolve equals B's in table,
  * op, source key, outcome and new key (not class: a resolved entry keeps the class it was
@@ -356,7 +357,7 @@ interface Decided {
   readonly table: string;
   /** The class the entry shows. */
   readonly class: string;
-  /** The class whose rule quarantined it, from the ledger's rule path (`built-in.CLASS`); null for entries held back by another. */
+  /** The class whose rule quarantined it, from the ledger's rule path (`built-in.CLASS`, its last step); null for entries held back by another. */
   readonly ruleClass: string | null;
   readonly action: Action | null;
 }
@@ -380,7 +381,8 @@ async function resolvedRun(built: Built): Promise<RunOutcome & { decided: Decide
   const lines = entries.map((e) => {
     const id = identity(e.table, e.op, e.key);
     const action = built.expected.get(id)!.action;
-    const rule = /^built-in\.(.+)$/.exec(rules.get(id) ?? '');
+    // The rule that quarantined it is the last one its path names (`built-in.insert-pk-taken → remap; built-in.insert-unique-taken → quarantine`).
+    const rule = /^built-in\.([a-z-]+)/.exec((rules.get(id) ?? '').split('; ').at(-1) ?? '');
     decided.push({ identity: id, table: e.table, class: e.class, ruleClass: HELD.has(e.class) ? null : (rule?.[1] ?? null), action });
     // The reviewer links to the DR row the entry met: the holder of its e-mail.
     const decision = action === null ? null : action === 'link' ? { action, key: [e.dr!['id']] } : { action };
@@ -394,8 +396,9 @@ async function resolvedRun(built: Built): Promise<RunOutcome & { decided: Decide
 
 /**
  * Which class B's configuration sets for an entry: the one whose rule quarantined it (`rule`, what
- * the ledger's rule path names), or the one the entry shows (`class`). They differ for a lost
- * insert whose id and e-mail the DR both took: see "counterexamples" below.
+ * the ledger's rule path names last), or the one the entry shows (`class`). They differed for a lost
+ * insert whose id and e-mail the DR both took until its re-key handed it to the insert-unique-taken
+ * rule: see "counterexamples" below.
  */
 type KeyBy = 'rule' | 'class';
 
@@ -522,8 +525,8 @@ describe('counterexamples the property found', () => {
     );
     expect(decided.map((d) => [d.identity, d.class, d.ruleClass, d.action])).toEqual([
       [`${CUST} update [1]`, 'update-unique-taken', 'update-unique-taken', 'skip'],
-      [`${CUST} insert [6]`, 'insert-unique-taken', 'insert-pk-taken', 'skip'],
-      [`${CUST} insert [7]`, 'insert-unique-taken', 'insert-pk-taken', 'link'],
+      [`${CUST} insert [6]`, 'insert-unique-taken', 'insert-unique-taken', 'skip'],
+      [`${CUST} insert [7]`, 'insert-unique-taken', 'insert-unique-taken', 'link'],
     ]);
     expect(a.tables.cust).toEqual([...BASE_CUST.slice(0, 3), { id: 4, email: 'n0@x', name: 'C4' }, BASE_CUST[4], { id: 6, email: 'u1@x', name: 'DU1' }, { id: 7, email: 'n1@x', name: 'D1' }]);
     expect(a.ledger).toEqual([
@@ -549,17 +552,19 @@ describe('counterexamples the property found', () => {
 
   // A lost customer whose AUTO_INCREMENT id the DR gave a customer of its own, and whose e-mail
   // another DR customer holds, is quarantined as insert-unique-taken (quarantine list, export and
-  // the ledger's class say so), but the rule that decided it is insert-pk-taken's: the re-key
-  // (built-in remap) met the e-mail's holder (reconciler.ts #remap quarantines it there, without
-  // asking the insert-unique-taken rule). The ledger's rule path names it
-  // (`built-in.insert-pk-taken`), and a configuration for that class decides it as the review did
-  // (the property sets the class its rule path names).
-  it('a lost insert whose id and e-mail the DR took shows insert-unique-taken, decided by the insert-pk-taken rule', async () => {
+  // the ledger's class say so): the re-key (built-in remap of insert-pk-taken) met the e-mail's
+  // holder and handed the change to the insert-unique-taken rule (reconciler.ts #uniqueAfterRemap),
+  // whose built-in quarantine held it back. The ledger's rule path names both rules
+  // (`built-in.insert-pk-taken → remap; built-in.insert-unique-taken → quarantine`); the one that
+  // quarantined it, the last, is insert-unique-taken's, and a configuration for that class decides
+  // it as the review did. (The rule path used to name insert-pk-taken only: #remap quarantined the
+  // change itself, and only an insert-pk-taken rule could change that.)
+  it('a lost insert whose id and e-mail the DR took shows insert-unique-taken, decided by the insert-unique-taken rule after the re-key', async () => {
     const spec = specOf({ customers: [NONE, { k: 'update-unique-taken', variant: 0, at: 0, companion: 'none' }, NONE, NONE], inserts: [clash({ autoId: true })] });
     const { a, b, decided } = await compare(spec);
     expect(decided.map((d) => [d.identity, d.class, d.ruleClass, d.action])).toEqual([
       [`${CUST} update [2]`, 'update-unique-taken', 'update-unique-taken', 'skip'],
-      [`${CUST} insert [6]`, 'insert-unique-taken', 'insert-pk-taken', 'skip'],
+      [`${CUST} insert [6]`, 'insert-unique-taken', 'insert-unique-taken', 'skip'],
     ]);
     expect(a.ledger).toEqual([
       [CUST, 'update', '[2]', 'skipped', null],
@@ -569,16 +574,17 @@ describe('counterexamples the property found', () => {
   });
 
   // The same change, with B configured by the class the entry shows: `insert-unique-taken: skip`
-  // never reaches it (the built-in remap of insert-pk-taken decides first and quarantines it), so
-  // the fresh run leaves it quarantined where the review skipped it. A DBA who writes a rule for
-  // the class `salvage quarantine list` prints gets no effect; the README's e-commerce recipe sets
-  // `insert-pk-taken` too, which covers it. Not fixed here: asking the insert-unique-taken rule
-  // from #remap makes one change pass through two rules, which the in-memory re-apply property
-  // (src/reconcile/ledger.property.test.ts: one recorded strategy per change) cannot replay, and
-  // rewrite-unique / delete-blocking would then need a fresh key as well. Left for the lead.
-  it.fails('a configuration for the class the quarantine shows (insert-unique-taken: skip) decides it as the review did', async () => {
+  // reaches it after the built-in remap of insert-pk-taken re-keyed it and met the e-mail's holder,
+  // so a DBA who writes a rule for the class `salvage quarantine list` prints gets what the review
+  // chose. The fresh id the remap took goes back unused (a later remap would take it). B's ledger
+  // (the last run on the DR) names both rules.
+  it('a configuration for the class the quarantine shows (insert-unique-taken: skip) decides it as the review did', async () => {
     const spec = specOf({ customers: [NONE, { k: 'update-unique-taken', variant: 0, at: 0, companion: 'none' }, NONE, NONE], inserts: [clash({ autoId: true })] });
     const { a, b } = await compare(spec, 'class');
     expect(b.ledger).toEqual(a.ledger);
+    expect(await dr.query("SELECT op, class, outcome, rule_path FROM salvage.ledger WHERE table_name = 't.cust' ORDER BY seq")).toEqual([
+      { op: 'update', class: 'update-unique-taken', outcome: 'skipped', rule_path: 'tables."t.cust".onConflict.update-unique-taken' },
+      { op: 'insert', class: 'insert-unique-taken', outcome: 'skipped', rule_path: 'built-in.insert-pk-taken → remap; tables."t.cust".onConflict.insert-unique-taken → skip' },
+    ]);
   });
 });

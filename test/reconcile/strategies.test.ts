@@ -520,6 +520,30 @@ describe('rewrite-unique', () => {
     expect(ledger.map(summary)).toEqual([['t.users', 'insert', [1], 'insert-unique-taken', 'applied', null, R]]);
   });
 
+  // A lost user whose AUTO_INCREMENT id the DR gave a user of its own, and whose e-mail another DR
+  // user holds: the built-in remap re-keys it, meets the holder, and hands it to this rule
+  // (reconciler.ts #uniqueAfterRemap), which keeps the fresh id and rewrites the e-mail.
+  it('after a re-key: the lost row keeps its fresh id and gets a rewritten value (remapped; the rule path names both rules)', async () => {
+    const { ledger } = await run(
+      {
+        schema: [USERS],
+        base: ["INSERT INTO t.users VALUES (1, 'ann@x', NULL)"],
+        lost: ["INSERT INTO t.users (email) VALUES ('zed@x')"],
+        dr: ["INSERT INTO t.users (email) VALUES ('eve@x')", "INSERT INTO t.users VALUES (10, 'ZED@x', NULL)"],
+      },
+      config({ tables: { 't.users': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique' } } } } }),
+    );
+    expect(await users()).toEqual([
+      { id: 1, email: 'ann@x', handle: null },
+      { id: 2, email: 'eve@x', handle: null },
+      { id: 10, email: 'ZED@x', handle: null },
+      { id: 11, email: 'zed@x~salvaged-1', handle: null },
+    ]);
+    expect(ledger.map(summary)).toEqual([['t.users', 'insert', [2], 'insert-unique-taken', 'remapped', [11], `built-in.insert-pk-taken → remap; ${R} → rewrite-unique`]]);
+    expect(ledger[0]!.reason).toBe(`the DR gave id 2 to a different record: re-keyed to 11 in t.users, and another DR row holds unique key uk_email; unique value rewritten for review: email "zed@x" → "zed@x~salvaged-1" (${R})`);
+    expect([ledger[0]!.dr, ledger[0]!.other]).toEqual([{ id: 2, email: 'eve@x', handle: null }, { id: 10, email: 'ZED@x', handle: null }]);
+  });
+
   const HANDLE_TAKEN: Incident = {
     schema: [USERS],
     lost: ["INSERT INTO t.users (email, handle) VALUES ('new@x', 'zed')"],
