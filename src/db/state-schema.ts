@@ -115,7 +115,7 @@ export function stateSchemaDdl(schema: string): string[] {
       outcome VARCHAR(32) NOT NULL,
       new_key LONGTEXT NULL,
       reason TEXT NULL,
-      rule_path VARCHAR(512) NULL,
+      rule_path TEXT NULL,
       before_image LONGTEXT NULL,
       after_image LONGTEXT NULL,
       dr_image LONGTEXT NULL,
@@ -180,6 +180,24 @@ const ADDED_COLUMNS: readonly (readonly [StateTable, string, string])[] = [
   ['runs', 'summary', 'LONGTEXT NULL'],
 ];
 
+/**
+ * Columns widened since layout 1 was first written: `[table, column, new definition, the old
+ * DATA_TYPE]`. Widening keeps every value, so the layout version does not move for them either.
+ */
+const WIDENED_COLUMNS: readonly (readonly [StateTable, string, string, string])[] = [
+  // A rule path names two rules when a re-keyed insert still meets a unique holder, and custom
+  // strategies' names are the user's: a path past 512 characters would have refused its window.
+  ['ledger', 'rule_path', 'TEXT NULL', 'varchar'],
+];
+
+/** ALTER TABLE … MODIFY COLUMN for every widened column a state schema still has at its old type (one table copy, once). */
+async function widenColumns(session: SqlSession, schema: string): Promise<void> {
+  for (const [table, column, definition, oldType] of WIDENED_COLUMNS) {
+    const { rows } = await session.query('SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [schema, table, column]);
+    if (String(rows[0]?.['t']).toLowerCase() === oldType) await session.query(`ALTER TABLE ${stateTable(schema, table)} MODIFY COLUMN ${quoteIdent(column)} ${definition}`);
+  }
+}
+
 /** ALTER TABLE … ADD COLUMN for every added column a state schema written before it lacks (portable: MySQL 8 has no ADD COLUMN IF NOT EXISTS). */
 async function addMissingColumns(session: SqlSession, schema: string): Promise<void> {
   for (const [table, column, definition] of ADDED_COLUMNS) {
@@ -196,6 +214,7 @@ export async function ensureStateSchema(session: SqlSession, schema: string = DE
   checkSchemaName(schema);
   for (const ddl of stateSchemaDdl(schema)) await session.query(ddl);
   await addMissingColumns(session, schema);
+  await widenColumns(session, schema);
   const table = stateTable(schema, 'schema_version');
   // INSERT IGNORE: the first run records the version; later ones leave the row as it is.
   await session.query(`INSERT IGNORE INTO ${table} (id, version, updated_at) VALUES (1, ?, UTC_TIMESTAMP(6))`, [STATE_SCHEMA_VERSION]);

@@ -131,6 +131,22 @@ describe('state store', () => {
     expect(await ensureStateSchema(session, 'salvage_old')).toBe(1);
   });
 
+  it('widens ledger.rule_path of a state schema written when it was VARCHAR(512), keeping its rows, so a two-rule path of any length is recorded', async () => {
+    await ensureStateSchema(session, 'salvage_narrow');
+    await session.query('ALTER TABLE salvage_narrow.ledger MODIFY COLUMN rule_path VARCHAR(512) NULL');
+    await transaction(session, (s) => recordLedger(s, 'salvage_narrow', [ledgerRow()]));
+    expect(await ensureStateSchema(session, 'salvage_narrow')).toBe(1);
+    const { rows: type } = await session.query("SELECT column_type AS t FROM information_schema.columns WHERE table_schema = 'salvage_narrow' AND table_name = 'ledger' AND column_name = 'rule_path'");
+    expect(type).toEqual([{ t: 'text' }]);
+    const long = `built-in.insert-pk-taken → remap; tables."${'s'.repeat(64)}.${'t'.repeat(64)}".onConflict.insert-unique-taken → custom ${'f'.repeat(600)} → skip`;
+    await transaction(session, (s) => recordLedger(s, 'salvage_narrow', [ledgerRow({ seq: 2, changeIndex: 1, rulePath: long })]));
+    const { rows } = await session.query('SELECT seq, rule_path FROM salvage_narrow.ledger ORDER BY seq');
+    expect(rows).toEqual([
+      { seq: '1', rule_path: 'tables.crm.tickets.onInsertPkTaken' },
+      { seq: '2', rule_path: long },
+    ]);
+  });
+
   it('upserts the checkpoint and reads it back exactly', async () => {
     await ensureStateSchema(session);
     expect(await readCheckpoint(session, 'salvage', SOURCE)).toBeUndefined();
