@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mariadbBinlogPath } from '../test/harness/mariadb-binaries.js';
@@ -23,6 +23,9 @@ the floor (1 MiB reads + header walk + CRC32), salvage inspect --stats, and mari
   --seed N        workload seed (default 42; env BENCH_SEED)
   --runs N        runs per tool, median reported (default 3; env BENCH_RUNS)
   --tools LIST    comma-separated subset of floor,salvage,mariadb-binlog (default all)
+  --cli PATH      the built salvage CLI to time (default dist/cli/main.js)
+  --compare PATH  also time this other build of the CLI (tool salvage-b), in the same rounds:
+                  an A/B comparison on a shared machine, where minutes differ more than builds
   --rebuild       build the binlog again even if cached
   --help
 `;
@@ -32,7 +35,7 @@ const TARGET_VS_MARIADB = 4;
 const TARGET_VS_FLOOR = 0.4;
 const TARGET_RSS_BYTES = 200e6;
 
-type ToolId = 'floor' | 'salvage' | 'mariadb-binlog';
+type ToolId = 'floor' | 'salvage' | 'salvage-b' | 'mariadb-binlog';
 const TOOL_IDS: readonly ToolId[] = ['floor', 'salvage', 'mariadb-binlog'];
 
 interface Tool {
@@ -96,11 +99,24 @@ function repoRoot(from: string): string {
   }
 }
 
-function tools(binlog: BenchBinlog, here: string, root: string): Tool[] {
-  const file = binlog.path;
+function salvageTool(id: 'salvage' | 'salvage-b', cli: string, binlog: BenchBinlog, preload: string): Tool {
   const rows = binlog.meta.counts.rowChanges;
+  return {
+    id,
+    label: id === 'salvage' ? 'salvage inspect --stats' : `salvage-b inspect --stats (${cli})`,
+    spec: existsSync(cli) ? { command: process.execPath, args: [cli, 'inspect', '--stats', binlog.path], stdout: 'capture', nodePreload: preload } : null,
+    unavailable: `${cli} does not exist: run \`npm run build\` first`,
+    check: (run) => {
+      const m = /row changes: (\d+)/.exec(run.stdout);
+      if (m === null) return 'no "row changes:" line in its output';
+      return Number(m[1]) === rows ? null : `counted ${m[1]} row changes, the workload wrote ${rows}`;
+    },
+  };
+}
+
+function tools(binlog: BenchBinlog, here: string, cli: string, compare: string | null): Tool[] {
+  const file = binlog.path;
   const preload = pathToFileURL(join(here, 'lib', 'report-rss.js')).href;
-  const cli = join(root, 'dist', 'cli', 'main.js');
   let mariadbBinlog: string | null = null;
   let mariadbMissing = '';
   try {
@@ -121,17 +137,8 @@ function tools(binlog: BenchBinlog, here: string, root: string): Tool[] {
         return null;
       },
     },
-    {
-      id: 'salvage',
-      label: 'salvage inspect --stats',
-      spec: existsSync(cli) ? { command: process.execPath, args: [cli, 'inspect', '--stats', file], stdout: 'capture', nodePreload: preload } : null,
-      unavailable: `${cli} does not exist: run \`npm run build\` first`,
-      check: (run) => {
-        const m = /row changes: (\d+)/.exec(run.stdout);
-        if (m === null) return 'no "row changes:" line in its output';
-        return Number(m[1]) === rows ? null : `counted ${m[1]} row changes, the workload wrote ${rows}`;
-      },
-    },
+    salvageTool('salvage', cli, binlog, preload),
+    ...(compare === null ? [] : [salvageTool('salvage-b', compare, binlog, preload)]),
     {
       id: 'mariadb-binlog',
       label: 'mariadb-binlog -vv >/dev/null',
@@ -268,6 +275,12 @@ function report(binlog: BenchBinlog, results: ToolResult[], runs: number): { tex
     `  ${verdict(rss === null ? null : rss < TARGET_RSS_BYTES)}  peak RSS < 200 MB              measured ${rss === null ? (sOk ? 'n/a (no RSS reading)' : na) : `${fmt(rss / 1e6, 1)} MB (${fmt(rss / 1048576, 1)} MiB, highest of the runs)`}`,
   );
 
+  const b = byId.get('salvage-b');
+  if (b?.ok === true) {
+    const ratio = (ref: Summary | undefined): string => (ref?.ok === true ? `${((b.mbPerSecond / ref.mbPerSecond) * (ref.id === 'floor' ? 100 : 1)).toFixed(ref.id === 'floor' ? 1 : 2)}${ref.id === 'floor' ? '%' : '×'}` : 'n/a');
+    out.push(`  (salvage-b, the compared build: ${ratio(mdb)} mariadb-binlog, ${ratio(floor)} of the floor, ${b.peakRssBytes === null ? '?' : fmt(b.peakRssBytes / 1e6, 1)} MB peak; salvage takes ${sOk ? ((salvage.median / b.median) * 100).toFixed(1) : 'n/a'}% of its time)`);
+  }
+
   let anyFailed = false;
   for (const r of results) {
     for (const note of r.notes) out.push(`note: ${r.tool.id}: ${note}`);
@@ -299,6 +312,8 @@ async function main(): Promise<number> {
         runs: { type: 'string' },
         tools: { type: 'string' },
         rebuild: { type: 'boolean' },
+        cli: { type: 'string' },
+        compare: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -332,7 +347,10 @@ async function main(): Promise<number> {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = repoRoot(here);
   const binlog = await ensureBenchBinlog({ targetBytes, seed, rebuild: o.rebuild ?? false, log });
-  const chosen = tools(binlog, here, root).filter((t) => selected.includes(t.id));
+  const cli = o.cli === undefined ? join(root, 'dist', 'cli', 'main.js') : resolve(o.cli);
+  const compare = o.compare === undefined ? null : resolve(o.compare);
+  if (compare !== null) selected.push('salvage-b');
+  const chosen = tools(binlog, here, cli, compare).filter((t) => selected.includes(t.id));
   const version = spawnSync(chosen.find((t) => t.id === 'mariadb-binlog')?.spec?.command ?? 'true', ['--version'], { encoding: 'utf8' }).stdout.trim();
   log(`measuring ${chosen.map((t) => t.id).join(', ')} on ${binlog.path}, ${runs} runs each${version === '' ? '' : ` (${version})`}`);
   const results = await measure(binlog, chosen, runs);

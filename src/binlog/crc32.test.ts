@@ -1,5 +1,5 @@
 /**
- * crc32Range, the decoder's checksum: JavaScript slicing-by-8 below 640 bytes, zlib above. Both
+ * crc32Range, the decoder's checksum: JavaScript slicing-by-16 below 640 bytes, zlib above. Both
  * must give zlib's CRC-32 for any range, length and starting value, or a valid event would fail
  * (or, worse, a damaged one pass).
  */
@@ -30,6 +30,20 @@ describe('crc32Range', () => {
     for (const length of [1, 7, 8, 9, 15, 16, 17, 638, 639, 640, 641, 4000]) {
       for (const start of [0, 1, 3, 5]) {
         expect(crc32Range(view, start, start + length)).toBe(zlibCrc32(view.subarray(start, start + length)));
+      }
+    }
+  });
+
+  it('gives the same CRC with a DataView passed in, over a view at an odd offset', () => {
+    const backing = Buffer.alloc(2048 + 5);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 40503 + 17) >>> 3;
+    const data = backing.subarray(5);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    for (const length of [0, 1, 15, 16, 17, 31, 32, 33, 170, 639, 640, 2000]) {
+      for (const start of [0, 1, 2, 3, 13]) {
+        if (start + length > data.length) continue;
+        const expected = length === 0 ? 0x1234 : zlibCrc32(data.subarray(start, start + length), 0x1234);
+        expect(crc32Range(data, start, start + length, 0x1234, view)).toBe(expected);
       }
     }
   });

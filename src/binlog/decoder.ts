@@ -150,6 +150,9 @@ export class BinlogDecoder {
   #afterDamage: number | null = null;
   /** A GTID event has been decoded: transaction starts can be found again after damage. */
   #sawGtid = false;
+  /** A DataView over the chunk being checksummed, made once per chunk rather than once per event. */
+  #crcView: DataView | null = null;
+  #crcViewOf: Buffer | null = null;
 
   constructor(options: DecoderOptions = {}) {
     this.#file = options.file ?? '<stream>';
@@ -410,7 +413,13 @@ export class BinlogDecoder {
       computed = crc32(flags, computed);
       computed = crc32Range(buf, at + 19, at + size - 4, computed);
     } else {
-      computed = crc32Range(buf, at, at + size - 4);
+      let view = this.#crcView;
+      if (view === null || this.#crcViewOf !== buf) {
+        view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        this.#crcView = view;
+        this.#crcViewOf = buf;
+      }
+      computed = crc32Range(buf, at, at + size - 4, 0, view);
     }
     if (computed !== stored) {
       const hex = (n: number): string => n.toString(16).padStart(8, '0');

@@ -5,7 +5,8 @@ import type { Writable } from 'node:stream';
 import { transactionToJson } from '../binlog/transaction-json.js';
 import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
 import { GtidSet } from '../model/gtid-set.js';
-import { InspectStats, inspectBinlogs, type InspectItem, type InspectOptions } from '../pipeline/inspect.js';
+import type { InspectItem, InspectOptions } from '../pipeline/inspect.js';
+import { InspectStats } from '../pipeline/inspect-stats.js';
 import { parallelStats } from '../pipeline/parallel-stats.js';
 import type { Gtid } from '../binlog/transaction.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
@@ -178,6 +179,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
       printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout);
       return ExitCode.Done;
     }
+    // Loaded on demand: the decoder's modules load after --stats has started its worker threads (parallel-stats.ts).
+    const { inspectBinlogs } = await import('../pipeline/inspect.js');
     await printItems(inspectBinlogs(files, options), o.json === true, o.quiet === true, stdout, stderr, progress);
     return ExitCode.Done;
   } catch (e) {

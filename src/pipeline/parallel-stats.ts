@@ -10,8 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { BinlogError, EngineError, type BinlogErrorCode, type ErrorDetails } from '../errors.js';
 import type { BinlogFile } from '../source/binlog-files.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
-import { findTransactionStart, readFormatDescription } from '../source/split-points.js';
-import { collectStats, toPlainFilter, type StatsJob, type StatsResult } from './collect-stats.js';
+import type { StatsJob, StatsResult } from './collect-stats.js';
 import { InspectStats } from './inspect-stats.js';
 import type { TransactionFilterOptions } from './transaction-filter.js';
 
@@ -37,14 +36,17 @@ export interface ParallelStatsResult extends Omit<StatsResult, 'stats' | 'splitX
 
 /**
  * Relative job sizes for `threads` threads. Jobs go to whichever thread is free, so the threads
- * end together when the last jobs are small: `threads` jobs of weight 3, then of 2, then of 1
- * (2 threads: 25, 25, 17, 17, 8 and 8 % of the input). A worker starts ~0.1 s after this thread
- * and a shared machine slows threads unevenly, which a fixed half each would not absorb. Small
- * inputs get one equal job per thread, as the cuts cost reads (a 4 MiB window each).
+ * end together when the last jobs are small: `threads` jobs of weight 4, then of 3, 2 and 1
+ * (2 threads: 20, 20, 15, 15, 10, 10, 5 and 5 % of the input). A worker starts ~0.1 s after this
+ * thread and a shared machine slows threads unevenly, which a fixed half each would not absorb;
+ * with last jobs of 8 % (the plan before) one thread still waited 50–200 ms for the other at the
+ * end of the 300 MB bench binlog. A job costs ~1 ms of its own (a cut search, a file opened, the
+ * first table maps decoded again). Small inputs get one equal job per thread, as the cuts cost
+ * reads (a 4 MiB window each).
  */
 export function jobWeights(threads: number, total: number, minBytesPerThread = 32 * 1024 * 1024): number[] {
   if (total < threads * minBytesPerThread) return Array.from({ length: threads }, () => 1);
-  return [3, 2, 1].flatMap((w) => Array.from({ length: threads }, () => w));
+  return [4, 3, 2, 1].flatMap((w) => Array.from({ length: threads }, () => w));
 }
 
 /** One job of a plan: its ranges, and whether another job follows (it then ends at a cut). */
@@ -62,6 +64,8 @@ export interface PlannedJob {
  * found, so the first thread starts before the last cut is known.
  */
 export async function* planJobs(files: readonly BinlogFile[], weights: readonly number[]): AsyncGenerator<PlannedJob> {
+  // Loaded here, not at the top: see parallelStats (the decoder's modules load after the workers start).
+  const { findTransactionStart, readFormatDescription } = await import('../source/split-points.js');
   const total = files.reduce((n, f) => n + f.size, 0);
   const sum = weights.reduce((n, w) => n + w, 0);
   const at: number[] = [];
@@ -157,12 +161,12 @@ class JobQueue {
 
 /**
  * One worker thread taking jobs until none is left. It is started before any job is planned
- * (its module loading overlaps the planning and this thread's first job) and asks for work once
- * loaded. Resolves when it has been told to stop.
+ * (its start-up overlaps this thread loading the decoder, the planning and this thread's first
+ * job) and asks for work once loaded. Resolves when it has been told to stop.
  */
-function runWorker(url: URL, base: Omit<StatsJob, 'ranges'>, queue: JobQueue, onBytes: (n: number) => void, started: Worker[]): Promise<void> {
+function runWorker(url: URL, base: Promise<Omit<StatsJob, 'ranges'>>, queue: JobQueue, onBytes: (n: number) => void, started: Worker[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: base });
+    const worker = new Worker(url);
     started.push(worker);
     let finished = false;
     const next = (job: PlannedJob | null): void => {
@@ -171,7 +175,7 @@ function runWorker(url: URL, base: Omit<StatsJob, 'ranges'>, queue: JobQueue, on
         worker.postMessage({ kind: 'stop' });
         resolve();
       } else {
-        worker.postMessage({ kind: 'job', index: job.index, ranges: job.ranges, more: job.more });
+        base.then((b) => worker.postMessage({ kind: 'job', index: job.index, job: { ...b, ranges: job.ranges, more: job.more } }), reject);
       }
     };
     worker.on('message', (m: WorkerMessage) => {
@@ -196,17 +200,24 @@ export async function parallelStats(paths: readonly string[], options: ParallelS
   const workerUrl = new URL('./stats-worker.js', import.meta.url);
   // Under a TypeScript test runner the compiled worker does not exist: decode in this thread.
   const threads = existsSync(fileURLToPath(workerUrl)) ? Math.max(1, options.threads) : 1;
-  const base = { allFiles: files.map((f) => f.path), filter: toPlainFilter(options), verifyChecksums: options.verifyChecksums ?? true };
   let read = 0;
   const onBytes = (n: number): void => {
     read += n;
     options.onProgress?.(read, bytesTotal);
   };
   const queue = new JobQueue(planJobs(files, threads > 1 ? jobWeights(threads, bytesTotal, options.minBytesPerThread) : [1]));
-  // One worker fewer than threads: this thread decodes too, instead of only waiting.
+  // The decoder's modules are asked for beside the workers' start, not before it: a worker takes
+  // ~70 ms to set up Node and load those same modules, which then runs while this thread loads
+  // them instead of after. One worker fewer than threads: this thread decodes too.
+  const loaded = import('./collect-stats.js');
+  const baseReady = loaded.then(({ toPlainFilter }) => ({ allFiles: files.map((f) => f.path), filter: toPlainFilter(options), verifyChecksums: options.verifyChecksums ?? true }));
   const started: Worker[] = [];
-  const workers = Array.from({ length: threads - 1 }, () => runWorker(workerUrl, base, queue, onBytes, started));
+  const workers = Array.from({ length: threads - 1 }, () => runWorker(workerUrl, baseReady, queue, onBytes, started));
+  // Awaited below (Promise.all, here()); a failure while this thread still loads is not unhandled.
+  for (const p of [baseReady, ...workers]) p.catch(() => undefined);
   const here = async (): Promise<void> => {
+    const { collectStats } = await loaded;
+    const base = await baseReady;
     for (let job = await queue.take(); job !== null; job = await queue.take()) {
       let last = 0;
       queue.results[job.index] = await collectStats({ ...base, ranges: job.ranges, more: job.more }, (b) => (onBytes(b - last), (last = b)));
@@ -222,7 +233,8 @@ export async function parallelStats(paths: readonly string[], options: ParallelS
   }
   if (queue.results.some((r) => r.splitXa)) {
     // A cut fell between an XA PREPARE and its XA COMMIT: count the whole input again in one pass.
-    return { ...mergeResults([await collectStats({ ...base, ranges: files })]), bytesTotal, threads: 1 };
+    const { collectStats } = await loaded;
+    return { ...mergeResults([await collectStats({ ...(await baseReady), ranges: files })]), bytesTotal, threads: 1 };
   }
   return { ...mergeResults(queue.results), bytesTotal, threads: Math.min(threads, queue.count) };
 }

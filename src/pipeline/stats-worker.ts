@@ -2,18 +2,16 @@
  * Worker-thread entry of parallel `inspect --stats`: says it is ready, then runs collectStats on
  * each job it is sent (parallel-stats.ts hands out the next one as each is done) until told to stop.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { BinlogFile } from '../source/binlog-files.js';
+import { parentPort } from 'node:worker_threads';
 import { EngineError } from '../errors.js';
 import { collectStats, type StatsJob } from './collect-stats.js';
 
 const PROGRESS_STEP = 4 * 1024 * 1024;
 
-type Command = { kind: 'job'; index: number; ranges: BinlogFile[]; more: boolean } | { kind: 'stop' };
+type Command = { kind: 'job'; index: number; job: StatsJob } | { kind: 'stop' };
 
 const port = parentPort;
 if (port) {
-  const base = workerData as Omit<StatsJob, 'ranges'>;
   port.on('message', (m: Command) => {
     if (m.kind === 'stop') {
       port.close();
@@ -27,7 +25,7 @@ if (port) {
       last = bytes;
     };
     let read = 0;
-    collectStats({ ...base, ranges: m.ranges, more: m.more }, (bytes) => {
+    collectStats(m.job, (bytes) => {
       read = bytes;
       if (bytes - last >= PROGRESS_STEP) flush(bytes);
     }).then(

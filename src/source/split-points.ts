@@ -21,8 +21,11 @@ export async function readFormatDescription(path: string): Promise<FormatDescrip
     const buf = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
     const decoder = new BinlogDecoder({ file: path, verifyChecksums: true });
+    // Only the first event, the one that can be the FDE (the decoder accepts no other event before
+    // it): decoding all 64 KiB with a cold JIT cost ~30 ms on the path to the first job.
+    const first = bytesRead >= 4 + HEADER_LENGTH ? Math.min(bytesRead, 4 + buf.readUInt32LE(4 + 9)) : bytesRead;
     try {
-      for (const e of decoder.push(buf.subarray(0, bytesRead))) if (e.kind === 'format-description') return decoder.formatDescription;
+      for (const e of decoder.push(buf.subarray(0, first))) if (e.kind === 'format-description') return decoder.formatDescription;
     } catch {
       return decoder.formatDescription;
     }

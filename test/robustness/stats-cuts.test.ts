@@ -240,7 +240,7 @@ async function distParallelStats(): Promise<(paths: readonly string[], options: 
 }
 
 describe('parallelStats through its worker threads', () => {
-  it('2 and 3 threads (3 jobs per thread) equal 1 thread on generated binlogs, XA split across a cut included', async () => {
+  it('2 and 3 threads (4 jobs per thread) equal 1 thread on generated binlogs, XA split across a cut included', async () => {
     const parallel = await distParallelStats();
     const samples = fc.sample(arbBinlog, { seed: SEED, numRuns: 8 });
     let refused = 0;
