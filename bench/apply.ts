@@ -6,7 +6,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
@@ -44,6 +44,12 @@ checking CHECKSUM TABLE of every table against the primary's after each.
   --trace-sql       time every statement a salvage child sends, by kind (lib/trace-sql.ts);
                     adds a little overhead to those runs
   --keep            keep the work folder (binlog copies, reports) and print its path
+  --no-conflicts    leave out the extra --ledger-images conflicts run
+  --cli PATH        the built salvage CLI to run (default dist/cli/main.js): time another build
+                    without rebuilding dist while others use it
+  --compare PATH    also run this other build (salvage-b) after each salvage run: an A/B
+                    comparison in the same minutes, on a machine shared with other work
+  --rounds N        repeat the salvage runs (and their comparisons) N times (default 1)
   --help
 `;
 
@@ -64,6 +70,10 @@ interface Options {
   readonly cpuProfDir: string | null;
   readonly traceSql: boolean;
   readonly keep: boolean;
+  readonly cli: string | null;
+  readonly conflictsRun: boolean;
+  readonly compare: string | null;
+  readonly rounds: number;
 }
 
 /** The primary's binlog and the state the DR must reach. */
@@ -88,6 +98,8 @@ interface ToolRun {
   readonly window: number | null;
   /** `salvage apply --ledger-images` (salvage runs only). */
   readonly ledgerImages: 'all' | 'conflicts' | null;
+  /** Another build of the CLI than the one under test (--compare), or null. */
+  readonly cli?: string | null;
   command: string;
   run: MeasuredRun | null;
   /** Why the run counts as failed (crash, exit code, quarantine, wrong row count), or null. */
@@ -131,6 +143,10 @@ function parseOptions(argv: string[]): Options | 'help' {
       'cpu-prof': { type: 'string' },
       'trace-sql': { type: 'boolean' },
       keep: { type: 'boolean' },
+      cli: { type: 'string' },
+      'no-conflicts': { type: 'boolean' },
+      compare: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -146,6 +162,10 @@ function parseOptions(argv: string[]): Options | 'help' {
     cpuProfDir: o['cpu-prof'] ?? null,
     traceSql: o['trace-sql'] ?? false,
     keep: o.keep ?? false,
+    cli: o.cli ?? null,
+    conflictsRun: o['no-conflicts'] !== true,
+    compare: o.compare === undefined ? null : resolve(o.compare),
+    rounds: positiveInt(o.rounds ?? '1', '--rounds'),
   };
 }
 
@@ -241,12 +261,18 @@ function plannedRuns(o: Options): ToolRun[] {
     runs.push({ ...blank, notes: [], id: 'naive', tool: 'naive', window: null, ledgerImages: null, label: 'mariadb-binlog | mariadb', command: '' });
   }
   if (o.tools.includes('salvage')) {
-    for (const w of o.windows) {
-      runs.push({ ...blank, notes: [], id: `salvage-w${w}`, tool: 'salvage', window: w, ledgerImages: 'all', label: `salvage apply --window ${w}`, command: '' });
+    for (let round = 1; round <= o.rounds; round++) {
+      const r = o.rounds > 1 ? `-r${round}` : '';
+      for (const w of o.windows) {
+        runs.push({ ...blank, notes: [], id: `salvage-w${w}${r}`, tool: 'salvage', window: w, ledgerImages: 'all', label: `salvage apply --window ${w}${r}`, command: '' });
+        if (o.compare !== null) {
+          runs.push({ ...blank, notes: [], id: `salvage-b-w${w}${r}`, tool: 'salvage', window: w, ledgerImages: 'all', label: `salvage-b apply --window ${w}${r}`, cli: o.compare, command: '' });
+        }
+      }
     }
     // The ledger's row images are most of what the DR receives: the same first window without them for clean changes.
     const w = o.windows[0] ?? 1000;
-    runs.push({ ...blank, notes: [], id: `salvage-w${w}-conflicts`, tool: 'salvage', window: w, ledgerImages: 'conflicts', label: `salvage apply --window ${w} --ledger-images conflicts`, command: '' });
+    if (o.conflictsRun) runs.push({ ...blank, notes: [], id: `salvage-w${w}-conflicts`, tool: 'salvage', window: w, ledgerImages: 'conflicts', label: `salvage apply --window ${w} --ledger-images conflicts`, command: '' });
   }
   return runs;
 }
@@ -296,7 +322,7 @@ async function measureOne(r: ToolRun, o: Options, primary: Primary, cli: string,
     conn = await dr.connect();
     await conn.query(workloadSchemaSql(DATABASE).join(';\n'));
     const reportFile = join(workDir, `report-${r.id}.json`);
-    const spec = r.tool === 'naive' ? naiveSpec(primary, dr) : salvageSpec(o, primary, dr, r.window ?? 1000, r.ledgerImages ?? 'all', cli, here, reportFile);
+    const spec = r.tool === 'naive' ? naiveSpec(primary, dr) : salvageSpec(o, primary, dr, r.window ?? 1000, r.ledgerImages ?? 'all', r.cli ?? cli, here, reportFile);
     const traceFile = join(workDir, `sql-trace-${r.id}.json`);
     // The child inherits this process's environment (lib/measure.ts); the preload reads the name there.
     if (o.traceSql && r.tool === 'salvage') process.env['BENCH_SQL_TRACE_FILE'] = traceFile;
@@ -473,7 +499,7 @@ async function main(): Promise<number> {
   }
   const here = dirname(fileURLToPath(import.meta.url));
   const root = repoRoot(here);
-  const cli = join(root, 'dist', 'cli', 'main.js');
+  const cli = o.cli === null ? join(root, 'dist', 'cli', 'main.js') : resolve(o.cli);
   if (o.tools.includes('salvage') && !existsSync(cli)) {
     log(`bench:apply: ${cli} does not exist: run \`npm run build\` first`);
     return 1;

@@ -22,7 +22,11 @@ export interface SqlTraceEntry {
 /** The trace file's content. */
 export interface SqlTrace {
   readonly wallMs: number;
-  /** Sum of the statements' times (they never overlap: one connection, awaited in turn). */
+  /**
+   * Sum of the statements' times. Since salvage pipelines a window's statements (src/db/statement-pipeline.ts)
+   * and sends its reads together, these overlap: a statement's time includes its wait behind the
+   * ones queued before it, so the sum can pass the wall clock.
+   */
   readonly inQueryMs: number;
   /** Share of the run the event loop was busy (JS, GC, syscalls), 0–1. */
   readonly eventLoopUtilization: number;

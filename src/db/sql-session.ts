@@ -91,6 +91,7 @@ async function connect(target: ConnectionTarget, options: SessionOptions, ssl: R
     bigNumberStrings: true,
     timezone: 'Z',
     charset: 'utf8mb4_general_ci',
+    queryFormat: formatQuery,
   });
   // A server that dies drops idle connections; without a listener mysql2's 'error' event would
   // end the process. Pending and later queries still reject.
@@ -168,6 +169,19 @@ class Mysql2Session implements SqlSession {
   destroy(): void {
     this.#conn.destroy();
   }
+}
+
+/** mysql2's `format` as the connection calls it (stringifyObjects off, the connection's time zone 'Z'). */
+const mysql2Format = mysql.format as unknown as (sql: string, values: unknown, stringifyObjects: boolean, timezone: string) => string;
+
+/**
+ * The connection's formatter: mysql2's own, except that a statement without values is sent as it
+ * is. mysql2 scans every statement for placeholders even with none to fill, and the hot path's
+ * statements arrive already written (sql-literal.ts), up to megabytes each.
+ */
+function formatQuery(sql: string, values: unknown): string {
+  if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;
+  return mysql2Format(sql, values, false, 'Z');
 }
 
 function toSqlResult(result: QueryResult): SqlResult {

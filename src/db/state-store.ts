@@ -1,12 +1,15 @@
 /**
  * Reads and writes of the DR-side state schema (state-schema.ts). Every function but `startRun`
  * runs inside a transaction the caller opened (sql-session.ts `transaction`), the one that also
- * applies the data the rows describe: commit both or neither. Values are always bound, never
- * spliced; identifiers are quoted by stateTable. Server errors come back through mapDbError
+ * applies the data the rows describe: commit both or neither. Values are bound, except in the
+ * multi-row INSERTs of the ledger, quarantine and key map, which are written with sql-literal.ts
+ * (the same text mysql2 would splice in, built as one flat string: the ledger is most of the bytes
+ * a run sends); identifiers are quoted by stateTable. Server errors come back through mapDbError
  * (a second record of one change is DB_DUPLICATE).
  */
 import { createHash } from 'node:crypto';
 import { mapDbError } from './db-errors.js';
+import { sqlLiteral } from './sql-literal.js';
 import type { SqlResult, SqlSession } from './sql-session.js';
 import { stateTable } from './state-schema.js';
 
@@ -205,8 +208,12 @@ export async function writeCheckpoint(session: SqlSession, schema: string, check
   );
 }
 
-/** Records ledger rows with multi-row INSERTs, in the caller's transaction; a change already recorded fails DB_DUPLICATE. */
-export async function recordLedger(session: SqlSession, schema: string, rows: readonly LedgerRow[]): Promise<void> {
+/**
+ * Records ledger rows with multi-row INSERTs, in the caller's transaction; a change already recorded
+ * fails DB_DUPLICATE. `rows` is read one statement's worth at a time: a generator's rows are made
+ * while the DR runs the statement before.
+ */
+export async function recordLedger(session: SqlSession, schema: string, rows: Iterable<LedgerRow>): Promise<void> {
   const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, other_image, recorded_at) VALUES `;
   await insertBatches(session, head, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))', rows, ledgerValues);
 }
@@ -302,24 +309,32 @@ export async function lookupKeyMap(session: SqlSession, schema: string, table: s
   return found;
 }
 
-/** Writes `items` with as few multi-row INSERTs as the row and byte limits allow. */
-async function insertBatches<T>(session: SqlSession, head: string, tuple: string, items: readonly T[], values: (item: T) => unknown[]): Promise<void> {
-  let params: unknown[] = [];
+/**
+ * Writes `items` with as few multi-row INSERTs as the row and byte limits allow, each statement's
+ * text written at once (`tuple`'s `?` marks filled with sqlLiteral; the engine's tuples quote no `?`).
+ */
+async function insertBatches<T>(session: SqlSession, head: string, tuple: string, items: Iterable<T>, values: (item: T) => readonly unknown[]): Promise<void> {
+  const pieces = tuple.split('?');
+  let parts: string[] = [head];
   let count = 0;
   let bytes = 0;
   const flush = async (): Promise<void> => {
     if (count === 0) return;
-    await run(session, head + new Array<string>(count).fill(tuple).join(', '), params);
-    params = [];
+    const sql = parts.join('');
+    parts = [head];
     count = 0;
     bytes = 0;
+    await run(session, sql);
   };
   for (const item of items) {
     const v = values(item);
-    for (const x of v) {
-      params.push(x);
-      bytes += typeof x === 'string' ? x.length : 16;
+    if (count > 0) parts.push(', ');
+    for (let i = 0; i < v.length; i++) {
+      const literal = sqlLiteral(v[i]);
+      parts.push(pieces[i]!, literal);
+      bytes += literal.length;
     }
+    parts.push(pieces[v.length]!);
     count++;
     if (count >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
   }

@@ -4,7 +4,10 @@
  * and works through them in windows: collect the window's keys → one batched (locking, in apply)
  * read per table and key → decide every change in source order against the overlay → write with
  * multi-row statements → ledger, quarantine, key map and checkpoint → commit. The next window is
- * decoded while this one waits on the DR.
+ * decoded while this one waits on the DR. In apply a window's reads are sent together, and its
+ * writes without waiting for each result (db/statement-pipeline.ts): each ledger statement leaves
+ * as soon as its changes are decided, so the DR inserts the ledger while the rest is decided, and
+ * COMMIT is sent only once every statement before it succeeded.
  *
  * Exactly once: everything a window writes, its ledger rows and the checkpoint commit together,
  * so a run killed at any moment and started again resumes after the last committed window and
@@ -36,6 +39,7 @@ import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
+import { StatementPipeline } from '../db/statement-pipeline.js';
 import { tlsSocketOptions } from '../db/tls.js';
 import {
   checkpointGtidSets,
@@ -52,6 +56,7 @@ import {
   startRun,
   writeCheckpoint,
   type KeyPart,
+  type LedgerRow,
   type StoredCheckpoint,
 } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
@@ -878,8 +883,10 @@ class SalvageRun {
       try {
         this.#commitSent = false;
         await this.#dr.query('START TRANSACTION');
-        results = await this.#decide(window);
-        await this.#commitWindow(results);
+        await this.#readWindow(window);
+        // Filled as the window is decided (#commitWindow): complete once its COMMIT is sent.
+        results = [];
+        await this.#commitWindow(window, results);
         this.#drFailures = 0;
         this.#account(results);
         return;
@@ -924,11 +931,28 @@ class SalvageRun {
 
   /** Reads the window's keys (locking them in apply) and decides every transaction. */
   async #decide(window: readonly Transaction[]): Promise<TransactionResult[]> {
+    await this.#readWindow(window);
+    return window.map((tx) => this.#decideOne(tx));
+  }
+
+  #decideOne(tx: Transaction): TransactionResult {
+    return damagedResult(tx) ?? this.#reconciler.decide(tx);
+  }
+
+  /** Reads (locking them in apply) what the window's decisions need: rows by key, holders' children, key floors. */
+  async #readWindow(window: readonly Transaction[]): Promise<void> {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
     if (this.#history !== null) await this.#history.prepare(historyKeys(changes, this.#catalog, r.stateSet));
-    for (const req of collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t))) {
-      const rows = await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply });
+    const requests = collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t));
+    // Sent together, loaded in order: the reads do not depend on each other, and the DR runs the
+    // next while the client turns the last one's rows into images. A failure is handled on each
+    // at once (the one awaited rethrows it), so the others cannot end as unhandled rejections.
+    const answers = requests.map((req) => readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
+    for (const a of answers) a.catch(() => undefined);
+    for (let i = 0; i < requests.length; i++) {
+      const req = requests[i]!;
+      const rows = await answers[i]!;
       const state = r.state(req.table);
       state.load(rows);
       if (req.purpose === 'pk') state.markReadKeys(req.asked);
@@ -940,7 +964,6 @@ class SalvageRun {
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
     }
     await this.#raiseKeyFloors(changes.filter((c) => c.op === 'insert').map((c) => `${c.table.schema}.${c.table.table}`));
-    return window.map((tx) => damagedResult(tx) ?? r.decide(tx));
   }
 
   /** Remaps take ids above the DR's largest, its AUTO_INCREMENT counter, and every id the lost range inserts. */
@@ -961,10 +984,29 @@ class SalvageRun {
     }
   }
 
-  /** Writes, ledger, quarantine, key map and checkpoint of a decided window, then COMMIT. */
-  async #commitWindow(results: readonly TransactionResult[]): Promise<void> {
-    await executeWrites(this.#dr, results.flatMap((r) => r.writes), { archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
-    await this.#recordState(results);
+  /**
+   * Writes, ledger, quarantine, key map and checkpoint of a decided window, sent back to back
+   * (db/statement-pipeline.ts: the DR runs each while the next is built), then COMMIT once every
+   * one of them succeeded; otherwise the first failure, for the caller to roll the window back.
+   */
+  async #commitWindow(window: readonly Transaction[], results: TransactionResult[]): Promise<void> {
+    const pipe = new StatementPipeline(this.#dr);
+    let built: { readonly error: unknown } | null = null;
+    try {
+      // Decided while the ledger is written: each ledger statement goes to the DR as soon as its rows
+      // are decided, so the DR inserts the ledger (most of a window's bytes) while the client decides
+      // the rest. The data writes follow, reduced over the whole window (sink/execute-writes.ts);
+      // the ledger has no key the data statements touch, so the order between them is free.
+      const decided = this.#decideAll(window, results);
+      await recordLedger(pipe.session, this.#schema, decided);
+      await executeWrites(pipe.session, results.flatMap((r) => r.writes), { archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
+      await this.#recordState(results, pipe.session, { ledger: false });
+    } catch (e) {
+      built = { error: e };
+    }
+    // A statement's failure wins over the builder's: a builder refused after a failure reports that failure.
+    const failed = (await pipe.settle()) ?? built;
+    if (failed !== null) throw failed.error;
     this.#commitSent = true;
     await this.#dr.query('COMMIT');
     this.#afterCommit();
@@ -1050,16 +1092,29 @@ class SalvageRun {
     this.#reconciler.clearStates();
   }
 
-  async #recordState(results: readonly TransactionResult[]): Promise<void> {
-    const decisions = results.flatMap((r) => r.decisions);
+  /** Decides the window's transactions in order, into `results`, yielding each decision's ledger row as it is made. */
+  *#decideAll(window: readonly Transaction[], results: TransactionResult[]): Generator<LedgerRow> {
     let seq = this.#seq;
-    await recordLedger(this.#dr, this.#schema, decisions.map((d) => ledgerRow(d, this.#runId, ++seq, this.#sourceId, this.#o.ledgerImages)));
+    for (const tx of window) {
+      const result = this.#decideOne(tx);
+      results.push(result);
+      for (const d of result.decisions) yield ledgerRow(d, this.#runId, ++seq, this.#sourceId, this.#o.ledgerImages);
+    }
+  }
+
+  /** The state a committed window leaves: ledger (unless already written), quarantine, key map, key floors, checkpoint. */
+  async #recordState(results: readonly TransactionResult[], session: SqlSession = this.#dr, options: { readonly ledger: boolean } = { ledger: true }): Promise<void> {
+    const decisions = results.flatMap((r) => r.decisions);
+    if (options.ledger) {
+      let seq = this.#seq;
+      await recordLedger(session, this.#schema, decisions.map((d) => ledgerRow(d, this.#runId, ++seq, this.#sourceId, this.#o.ledgerImages)));
+    }
     const q = decisions.filter((d) => d.outcome === 'quarantined');
-    if (q.length > 0) await recordQuarantine(this.#dr, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])));
+    if (q.length > 0) await recordQuarantine(session, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])));
     const remaps = results.flatMap((r) => r.remaps.map((m) => ({ ...m, tx: r.tx })));
     if (remaps.length > 0) {
       await recordKeyMap(
-        this.#dr,
+        session,
         this.#schema,
         remaps.map((m) => ({ table: m.table, oldKey: keyParts(m.oldKey), newKey: keyParts(m.newKey), runId: this.#runId, gtid: m.tx.gtid === null ? null : gtidText(m.tx.gtid) })),
       );
@@ -1075,8 +1130,8 @@ class SalvageRun {
       const was = this.#persistedFloors.get(name);
       if (was === undefined || floor > was) raised.set(name, floor);
     }
-    if (raised.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, raised);
-    await writeCheckpoint(this.#dr, this.#schema, { sourceId: this.#sourceId, gtidSet: gtids.isEmpty ? null : gtids.toString(), file: basename(last.file), pos: BigInt(last.end), runId: this.#runId });
+    if (raised.size > 0) await writeKeyFloors(session, this.#schema, this.#runId, raised);
+    await writeCheckpoint(session, this.#schema, { sourceId: this.#sourceId, gtidSet: gtids.isEmpty ? null : gtids.toString(), file: basename(last.file), pos: BigInt(last.end), runId: this.#runId });
     this.#appliedGtids = gtids;
   }
 

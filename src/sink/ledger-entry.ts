@@ -7,7 +7,7 @@ import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { TableMap } from '../binlog/event.js';
 import { rowToCanonical } from '../binlog/transaction-json.js';
 import { gtidText } from '../binlog/transaction.js';
-import { stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
+import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import type { KeyPart, LedgerRow, QuarantineRow } from '../db/state-store.js';
 import type { ChangeDecision } from '../reconcile/decision.js';
 
@@ -111,6 +111,64 @@ function json(v: Record<string, CanonicalValue> | undefined): string | null {
  */
 export type LedgerImages = 'all' | 'conflicts';
 
+/** Per table map: the columns in the order an object keyed by their names lists them, and each one's `"name":`. */
+interface ImageLayout {
+  readonly order: readonly number[];
+  readonly keys: readonly string[];
+}
+
+const layouts = new WeakMap<TableMap, ImageLayout>();
+
+function layoutOf(map: TableMap): ImageLayout {
+  let layout = layouts.get(map);
+  if (layout === undefined) {
+    const names = map.columns.map((c) => c.name);
+    // An object lists integer-like keys first, ascending, then the rest in insertion order: the
+    // order stringifyCanonical(rowToCanonical(…)) prints, which the ledger's text must keep.
+    const index = (name: string): number => (/^(0|[1-9]\d*)$/.test(name) && Number(name) < 4294967295 ? Number(name) : -1);
+    const integers = names.flatMap((n, i) => (index(n) >= 0 ? [i] : [])).sort((a, b) => index(names[a]!) - index(names[b]!));
+    const others = names.flatMap((n, i) => (index(n) >= 0 ? [] : [i]));
+    layout = { order: [...integers, ...others], keys: names.map((n) => `${JSON.stringify(n)}:`) };
+    layouts.set(map, layout);
+  }
+  return layout;
+}
+
+/**
+ * A row image's canonical JSON text, written straight from the row: the same text as
+ * `stringifyCanonical(rowToCanonical(row, map))` (ledger-entry.test.ts) without the object in
+ * between — two images per change, most of the client's work for the ledger.
+ */
+export function imageJson(row: RowImage | null | undefined, map: TableMap | null): string | null {
+  if (row === null || row === undefined || map === null) return null;
+  const { order, keys } = layoutOf(map);
+  const cols = map.columns;
+  let s = '{';
+  let first = true;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    const v = row[i];
+    if (v === undefined) continue;
+    s += (first ? '' : ',') + keys[i]! + valueJson(toCanonical(v, cols[i]!));
+    first = false;
+  }
+  return s + '}';
+}
+
+function valueJson(c: CanonicalValue): string {
+  switch (typeof c) {
+    case 'string':
+      return JSON.stringify(c);
+    case 'number':
+      return Number.isFinite(c) ? String(c) : 'null';
+    case 'boolean':
+      return c ? 'true' : 'false';
+  }
+  if (c === null) return 'null';
+  if (c instanceof RawJson) return c.json;
+  return stringifyCanonical(c);
+}
+
 /** The DR ledger row of a decision. */
 export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceId: string, images: LedgerImages = 'all'): LedgerRow {
   const map = images === 'conflicts' && d.class === 'clean' && d.outcome === 'applied' && d.newKey === null ? null : (d.change?.table ?? null);
@@ -130,10 +188,10 @@ export function ledgerRow(d: ChangeDecision, runId: number, seq: number, sourceI
     newKey: d.newKey === null ? null : keyParts(d.newKey),
     reason: d.reason ?? (d.sql !== undefined ? d.sql : null),
     rulePath: d.rulePath ?? null,
-    beforeImage: json(image(d.change?.before, map)),
-    afterImage: json(image(d.change?.after, map)),
-    drImage: json(image(informativeDr(d), map)),
-    otherImage: json(image(d.otherRow, map)),
+    beforeImage: imageJson(d.change?.before, map),
+    afterImage: imageJson(d.change?.after, map),
+    drImage: imageJson(informativeDr(d), map),
+    otherImage: imageJson(d.otherRow, map),
   } as LedgerRow;
 }
 
