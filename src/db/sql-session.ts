@@ -37,6 +37,11 @@ export interface SqlResult {
 export interface SqlSession {
   /** Runs one statement (`?` placeholders filled from `params`) and returns its rows or counts. */
   query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
+  /**
+   * Runs `sql` as a prepared statement (binary protocol: values sent as they are, never escaped or
+   * lexed), prepared once per connection and text; absent where only text can be sent (a recorder).
+   */
+  execute?(sql: string, params: readonly unknown[]): Promise<SqlResult>;
   /** Closes the connection politely. */
   end(): Promise<void>;
   /** Drops the socket at once (for a server that was killed). */
@@ -151,6 +156,18 @@ class Mysql2Session implements SqlSession {
     let result: [QueryResult, FieldPacket[]];
     try {
       result = await this.#conn.query<QueryResult>(sql, params === undefined ? undefined : [...params]);
+    } catch (e) {
+      const details = errno(e);
+      throw new DatabaseError(SqlSessionErrorCode.Query, `${this.#label}: ${(e as Error).message} (in: ${sql.slice(0, 200)})`, details, { cause: e });
+    }
+    return toSqlResult(result[0]);
+  }
+
+  async execute(sql: string, params: readonly unknown[]): Promise<SqlResult> {
+    let result: [QueryResult, FieldPacket[]];
+    try {
+      // mysql2 caches the prepared statement by its text (maxPreparedStatements, 16,000 by default).
+      result = await this.#conn.execute<QueryResult>(sql, params as Parameters<Connection['execute']>[1]);
     } catch (e) {
       const details = errno(e);
       throw new DatabaseError(SqlSessionErrorCode.Query, `${this.#label}: ${(e as Error).message} (in: ${sql.slice(0, 200)})`, details, { cause: e });

@@ -30,7 +30,6 @@ const DEFAULT_IN_FLIGHT = 2;
 
 /** A pipeline over one session, for the statements of one transaction. */
 export class StatementPipeline {
-  readonly #session: SqlSession;
   readonly #pending: Promise<void>[] = [];
   /** The failure of the earliest statement that failed so far, with its place in send order. */
   #failure: { readonly error: unknown; readonly at: number } | null = null;
@@ -43,10 +42,11 @@ export class StatementPipeline {
   readonly session: SqlSession;
 
   constructor(session: SqlSession, options: { readonly maxInFlight?: number } = {}) {
-    this.#session = session;
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? DEFAULT_IN_FLIGHT);
+    const execute = session.execute?.bind(session);
     this.session = {
-      query: (sql, params) => this.#send(sql, params),
+      query: (sql, params) => this.#send(() => session.query(sql, params)),
+      ...(execute === undefined ? {} : { execute: (sql: string, params: readonly unknown[]) => this.#send(() => execute(sql, params)) }),
       end: () => session.end(),
       destroy: () => session.destroy(),
     };
@@ -57,13 +57,13 @@ export class StatementPipeline {
     return this.#sent;
   }
 
-  #send(sql: string, params: readonly unknown[] | undefined): Promise<SqlResult> {
+  #send(start: () => Promise<SqlResult>): Promise<SqlResult> {
     if (this.#failure !== null) return Promise.reject(this.#failure.error);
     const at = this.#sent++;
     this.#unanswered++;
     let sent: Promise<SqlResult>;
     try {
-      sent = this.#session.query(sql, params);
+      sent = start();
     } catch (e) {
       // A session (or a test hook in front of it) that throws instead of rejecting.
       sent = Promise.reject(e);

@@ -472,6 +472,16 @@ class SalvageRun {
         hook?.(sql);
         return this.#session.query(sql, params);
       },
+      // Only over a session that can prepare (a reconnect opens the same kind): a test double without it keeps the text path.
+      ...(session.execute === undefined
+        ? {}
+        : {
+            execute: async (sql: string, params: readonly unknown[]) => {
+              hook?.(sql);
+              const current = this.#session;
+              return current.execute === undefined ? current.query(sql, params) : current.execute(sql, params);
+            },
+          }),
       end: () => this.#session.end(),
       destroy: () => this.#session.destroy(),
     };
