@@ -5,11 +5,19 @@
  * COMMIT has committed); the client never hears so. A KILL or a server restart cannot stage that.
  *
  * It reads the client's packets (3-byte length, sequence byte, payload) to find COM_QUERY (0x03)
- * statements; plain connections only (a TLS session is opaque to it).
+ * statements and COM_STMT_EXECUTE (0x17) of prepared ones, whose text it learns from the
+ * COM_STMT_PREPARE (0x16) and the statement id the server's answer gives; plain connections only
+ * (a TLS session is opaque to it). The client must not pipeline (mysql2 sends a command once the
+ * one before it was answered), so the first packet after a prepare is its answer.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 const COM_QUERY = 0x03;
+const COM_STMT_PREPARE = 0x16;
+const COM_STMT_EXECUTE = 0x17;
+
+/** How a statement reached the server: as text, or as the execution of a prepared statement (its text given). */
+export type StatementKind = 'query' | 'execute';
 
 export interface TcpProxy {
   readonly port: number;
@@ -20,7 +28,7 @@ export interface TcpProxy {
    * server answers it (`when: 'after-reply'`) or right after forwarding it (`'after-send'`: the
    * server may or may not run it before it sees the connection close).
    */
-  dropOn(match: (sql: string) => boolean, when?: 'after-reply' | 'after-send'): void;
+  dropOn(match: (sql: string, kind: StatementKind) => boolean, when?: 'after-reply' | 'after-send'): void;
   /** Whether the armed drop happened, and the statement it happened on. */
   readonly dropped: string | null;
   close(): Promise<void>;
@@ -29,7 +37,7 @@ export interface TcpProxy {
 /** Listens on 127.0.0.1 on a free port and forwards each connection to host:port. */
 export async function startTcpProxy(host: string, port: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  let armed: { match: (sql: string) => boolean; when: 'after-reply' | 'after-send' } | null = null;
+  let armed: { match: (sql: string, kind: StatementKind) => boolean; when: 'after-reply' | 'after-send' } | null = null;
   let dropped: string | null = null;
   let connections = 0;
   const server: Server = createServer((client) => {
@@ -38,6 +46,11 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     sockets.add(client);
     sockets.add(upstream);
     let pending = Buffer.alloc(0);
+    let answers = Buffer.alloc(0);
+    /** The text of the prepare whose answer (statement id) has not come back yet. */
+    let preparing: string | null = null;
+    /** Prepared statements of this connection by the id the server gave them. */
+    const prepared = new Map<number, string>();
     let dropOnReply = false;
     const drop = (): void => {
       client.destroy();
@@ -51,9 +64,20 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
         if (pending.length < 4 + length) break;
         const payload = pending.subarray(4, 4 + length);
         pending = pending.subarray(4 + length);
-        if (armed === null || payload[0] !== COM_QUERY) continue;
-        const sql = payload.subarray(1).toString('utf8');
-        if (!armed.match(sql)) continue;
+        if (payload[0] === COM_STMT_PREPARE) preparing = payload.subarray(1).toString('utf8');
+        if (armed === null) continue;
+        let sql: string;
+        let kind: StatementKind;
+        if (payload[0] === COM_QUERY) {
+          sql = payload.subarray(1).toString('utf8');
+          kind = 'query';
+        } else if (payload[0] === COM_STMT_EXECUTE && payload.length >= 5) {
+          const text = prepared.get(payload.readUInt32LE(1));
+          if (text === undefined) continue;
+          sql = text;
+          kind = 'execute';
+        } else continue;
+        if (!armed.match(sql, kind)) continue;
         dropped = sql;
         const when = armed.when;
         armed = null;
@@ -65,8 +89,18 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
       }
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (dropOnReply) drop();
-      else client.write(chunk);
+      if (dropOnReply) {
+        drop();
+        return;
+      }
+      client.write(chunk);
+      if (preparing === null) return;
+      answers = Buffer.concat([answers, chunk]);
+      if (answers.length < 4 || answers.length < 4 + answers.readUIntLE(0, 3)) return;
+      // COM_STMT_PREPARE_OK: 0x00, then the statement id (4 bytes); an error (0xff) prepares nothing.
+      if (answers[4] === 0x00 && answers.length >= 9) prepared.set(answers.readUInt32LE(5), preparing);
+      preparing = null;
+      answers = Buffer.alloc(0);
     });
     for (const [a, b] of [
       [client, upstream],
