@@ -50,6 +50,8 @@ checking CHECKSUM TABLE of every table against the primary's after each.
   --compare PATH    also run this other build (salvage-b) after each salvage run: an A/B
                     comparison in the same minutes, on a machine shared with other work
   --rounds N        repeat the salvage runs (and their comparisons) N times (default 1)
+  --redo-log SIZE   innodb_log_file_size of every DR, naive and salvage alike (default 96M,
+                    MariaDB 10.11's own default; 8M is the test harness's, the size before)
   --help
 `;
 
@@ -58,6 +60,11 @@ const TARGET_VS_NAIVE = 10;
 const DATABASE = 'bench';
 // Both DRs and the primary get the same buffer pool, so neither tool waits on page reads.
 const BUFFER_POOL = '1G';
+// The DR's redo log as MariaDB 10.11 ships it (innodb_log_file_size=96M). The harness's 8 MiB, meant
+// for small test servers, makes InnoDB flush pages and wait for log space every few MiB of redo: on
+// this workload the DR then spent 22-100 s of CPU on the naive replay and 36-44 s on salvage,
+// against 13-16 s and 10-14 s at 96M (2026-11-26/27, both tools, same binlog; bench/README.md).
+const DEFAULT_REDO_LOG = '96M';
 
 type ToolId = 'naive' | 'salvage';
 const TOOL_IDS: readonly ToolId[] = ['naive', 'salvage'];
@@ -74,6 +81,8 @@ interface Options {
   readonly conflictsRun: boolean;
   readonly compare: string | null;
   readonly rounds: number;
+  /** innodb_log_file_size of every DR (both tools). */
+  readonly redoLog: string;
 }
 
 /** The primary's binlog and the state the DR must reach. */
@@ -124,6 +133,11 @@ function positiveInt(text: string, option: string): number {
   return Number(text);
 }
 
+function redoLogSize(text: string): string {
+  if (!/^\d+[KMG]?$/i.test(text)) throw new Error(`--redo-log: expected a size such as 96M, got "${text}"`);
+  return text;
+}
+
 function repoRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');
@@ -147,6 +161,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       'no-conflicts': { type: 'boolean' },
       compare: { type: 'string' },
       rounds: { type: 'string' },
+      'redo-log': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -166,6 +181,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     conflictsRun: o['no-conflicts'] !== true,
     compare: o.compare === undefined ? null : resolve(o.compare),
     rounds: positiveInt(o.rounds ?? '1', '--rounds'),
+    redoLog: redoLogSize(o['redo-log'] ?? DEFAULT_REDO_LOG),
   };
 }
 
@@ -316,7 +332,7 @@ function salvageSpec(o: Options, primary: Primary, dr: MariadbServer, window: nu
 
 async function measureOne(r: ToolRun, o: Options, primary: Primary, cli: string, here: string, workDir: string): Promise<void> {
   log(`${r.label}: fresh durable DR …`);
-  const dr = await startMariadb({ name: `bench-apply-${r.id}`, binlog: false, durable: true, bufferPool: BUFFER_POOL, extraArgs: ['--max-allowed-packet=64M'] });
+  const dr = await startMariadb({ name: `bench-apply-${r.id}`, binlog: false, durable: true, bufferPool: BUFFER_POOL, extraArgs: ['--max-allowed-packet=64M', `--innodb-log-file-size=${o.redoLog}`] });
   let conn: Connection | null = null;
   try {
     conn = await dr.connect();
@@ -393,7 +409,7 @@ function report(o: Options, primary: Primary, runs: ToolRun[]): { text: string; 
   out.push(`         ${fmt(c.rowChanges)} row changes (${fmt(c.inserts)} ins / ${fmt(c.updates)} upd / ${fmt(c.deletes)} del), ${fmt(c.transactions)} transactions`);
   out.push(`         mariadb-binlog -v prints ${p === null ? 'n/a' : `${fmt(p.inserts)} / ${fmt(p.updates)} / ${fmt(p.deletes)}`} (${printedEqual ? 'equal' : 'DIFFERENT'})`);
   out.push(`primary  ${primary.version}; rows at the end: ${WORKLOAD_TABLES.map((t) => `${t} ${fmt(primary.tableRows[t] ?? NaN)}`).join(', ')}`);
-  out.push(`DR       fresh per run, schema only, binlog off, innodb_flush_log_at_trx_commit=1, buffer pool ${BUFFER_POOL}`);
+  out.push(`DR       fresh per run, schema only, binlog off, innodb_flush_log_at_trx_commit=1, buffer pool ${BUFFER_POOL}, redo log ${o.redoLog}`);
   out.push(
     `machine  ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${loadavg()
       .map((x) => x.toFixed(2))

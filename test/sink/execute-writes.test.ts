@@ -120,4 +120,19 @@ describe('executeWrites', () => {
     ]);
     expect(counts.statements).toBe(2);
   });
+
+  it('updates 120 rows in three CASE statements of at most 50 rows (the DR walks a CASE list per row), each row exactly', async () => {
+    await reset();
+    const ids = Array.from({ length: 120 }, (_, i) => 100 + i);
+    await transaction(session, (s) => executeWrites(s, ids.map((id) => ins(id, `e${id}`, 0))));
+    const counts = await transaction(session, (s) =>
+      executeWrites(
+        s,
+        ids.map((id): WriteOp => ({ kind: 'update', table, key: [id], set: id % 2 === 0 ? { n: id * 2 } : { n: id * 3, email: `f${id}` }, old: [id, `e${id}`, 0] as RowImage })),
+      ),
+    );
+    expect(counts).toEqual({ inserted: 0, updated: 120, deleted: 0, statements: 3 });
+    const after = (await server.query('SELECT id, email, n FROM w.t WHERE id >= 100 ORDER BY id')) as unknown[];
+    expect(after).toEqual(ids.map((id) => (id % 2 === 0 ? { id, email: `e${id}`, n: id * 2 } : { id, email: `f${id}`, n: id * 3 })));
+  });
 });
