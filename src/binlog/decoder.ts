@@ -68,6 +68,10 @@ export interface IncompleteTail {
 
 const DEFAULT_MAX_EVENT = 1024 * 1024 * 1024 + 65536;
 
+/** The checksum view before the first chunk: typed fields that start as null deoptimize compiled code when they change type. */
+const NO_BUFFER = Buffer.alloc(0);
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+
 /** Whether an event belongs to the "known, but nothing for us" group. */
 function isIgnoredType(type: number): boolean {
   switch (type) {
@@ -139,8 +143,12 @@ export class BinlogDecoder {
   #needMagic: boolean;
   /** File offset of the first byte not yet consumed. */
   #position: number;
-  /** Partial event carried across chunks. */
-  #pending: Buffer = Buffer.alloc(0);
+  /**
+   * Partial event carried across chunks. Room for most events from the start: growing it is then
+   * rare, and a growth that first happens in compiled code deoptimizes push() (it did at the first
+   * chunk boundary of every job of a parallel `--stats`).
+   */
+  #pending: Buffer = Buffer.allocUnsafe(64 * 1024);
   #pendingLength = 0;
   #eventsSeen = 0;
   readonly #skipDamaged: boolean;
@@ -151,8 +159,8 @@ export class BinlogDecoder {
   /** A GTID event has been decoded: transaction starts can be found again after damage. */
   #sawGtid = false;
   /** A DataView over the chunk being checksummed, made once per chunk rather than once per event. */
-  #crcView: DataView | null = null;
-  #crcViewOf: Buffer | null = null;
+  #crcView: DataView = NO_VIEW;
+  #crcViewOf: Buffer = NO_BUFFER;
 
   constructor(options: DecoderOptions = {}) {
     this.#file = options.file ?? '<stream>';
@@ -414,7 +422,7 @@ export class BinlogDecoder {
       computed = crc32Range(buf, at + 19, at + size - 4, computed);
     } else {
       let view = this.#crcView;
-      if (view === null || this.#crcViewOf !== buf) {
+      if (this.#crcViewOf !== buf) {
         view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
         this.#crcView = view;
         this.#crcViewOf = buf;

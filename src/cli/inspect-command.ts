@@ -2,22 +2,20 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import { transactionToJson } from '../binlog/transaction-json.js';
-import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
-import { GtidSet } from '../model/gtid-set.js';
+import type { ConnectionTarget } from '../db/connection-url.js';
 import type { InspectItem, InspectOptions } from '../pipeline/inspect.js';
-import { InspectStats } from '../pipeline/inspect-stats.js';
-import { parallelStats } from '../pipeline/parallel-stats.js';
 import type { Gtid } from '../binlog/transaction.js';
-import { resolveBinlogFiles } from '../source/binlog-files.js';
-import { findGtidStart, startGtidCovers } from '../source/live-start.js';
 import type { ReadBatch } from '../source/read-transactions.js';
-import { TransactionFilter, parseUtcDateTime } from '../pipeline/transaction-filter.js';
+import type { TransactionFilter } from '../pipeline/transaction-filter.js';
+import type { InspectStats } from '../pipeline/inspect-stats.js';
 import { ExitCode } from './exit-codes.js';
-import { formatIncomplete, formatTail, formatTransaction, utcText } from './format-human.js';
-import { connectionFrom } from './option-file.js';
 import { progressStyle, readProgress, type ProgressStyle } from './progress.js';
 import { UsageError } from './usage-error.js';
+
+// Everything else loads when a run needs it: `inspect --stats FILE` starts a worker thread as soon
+// as it knows the input's size, and each module loaded before that delays the worker (parsed on
+// this thread, ~1 ms apiece); the human and JSON printers, live reading and the filters' parsers
+// are not on that path.
 
 export const INSPECT_HELP = `salvage inspect (FILE… | --source URL) [options]
 
@@ -140,15 +138,18 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   const passwordEnv = o['schema-password-env'];
+  const { parseUtcDateTime } = o['start-datetime'] !== undefined || o['stop-datetime'] !== undefined ? await import('../pipeline/transaction-filter.js') : { parseUtcDateTime: null };
+  const { GtidSet } = o['include-gtids'] !== undefined || o['exclude-gtids'] !== undefined ? await import('../model/gtid-set.js') : { GtidSet: null };
+  const { parseConnectionUrl } = o['schema-from'] !== undefined ? await import('../db/connection-url.js') : { parseConnectionUrl: null };
   const options: InspectOptions = {
     startPosition: int(o['start-position'], '--start-position'),
     stopPosition: int(o['stop-position'], '--stop-position'),
-    startTime: o['start-datetime'] === undefined ? undefined : parseUtcDateTime(o['start-datetime'], '--start-datetime'),
-    stopTime: o['stop-datetime'] === undefined ? undefined : parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
-    includeGtids: o['include-gtids'] === undefined ? undefined : GtidSet.parse(o['include-gtids']),
-    excludeGtids: o['exclude-gtids'] === undefined ? undefined : GtidSet.parse(o['exclude-gtids']),
+    startTime: o['start-datetime'] === undefined || parseUtcDateTime === null ? undefined : parseUtcDateTime(o['start-datetime'], '--start-datetime'),
+    stopTime: o['stop-datetime'] === undefined || parseUtcDateTime === null ? undefined : parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
+    includeGtids: o['include-gtids'] === undefined || GtidSet === null ? undefined : GtidSet.parse(o['include-gtids']),
+    excludeGtids: o['exclude-gtids'] === undefined || GtidSet === null ? undefined : GtidSet.parse(o['exclude-gtids']),
     tables: o.tables?.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
-    schemaFrom: o['schema-from'] === undefined ? undefined : parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
+    schemaFrom: o['schema-from'] === undefined || parseConnectionUrl === null ? undefined : parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
     verifyChecksums: !o['no-verify-checksums'],
     annotations: false,
     keepEvents: false,
@@ -156,6 +157,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   const progress = createProgress(stderr, progressStyle(o.progress, o.quiet === true, (stderr as NodeJS.WriteStream).isTTY === true));
   try {
     if (o.source !== undefined) {
+      const { connectionFrom } = await import('./option-file.js');
+      const { startGtidCovers } = await import('../source/live-start.js');
       const target = connectionFrom(o.source, o['source-password-env'], o['defaults-file'], env, env['HOME'], '--source');
       const start = { file: o['start-file'], position: options.startPosition, gtid: o['start-gtid'] };
       if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
@@ -164,19 +167,26 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
       return inspectLive(target, start, { ...options, startPosition: undefined }, { json: o.json === true, stats: o.stats === true, quiet: o.quiet === true }, stdout, stderr, progress);
     }
     if (o.stats) {
+      const loading = import('../pipeline/parallel-stats.js');
+      loading.catch(() => undefined); // awaited below, after the checks that may throw first
       const totalBytes = await totalSize(files);
       const threadsOption = o.threads === undefined ? undefined : int(o.threads, '--threads');
       // Auto: one worker per core (at most 4) once the input is big enough to repay thread start-up.
       const threads = threadsOption ?? (totalBytes >= 64 * 1024 * 1024 ? Math.min(4, availableParallelism()) : 1);
       if (threads < 1) throw new UsageError('--threads takes a number of threads ≥ 1', '--threads');
-      const result = await parallelStats(files, { ...options, threads, onProgress: (read, total) => progress(read, total, null, '') });
+      const { parallelStats } = await loading;
+      const counting = parallelStats(files, { ...options, threads, onProgress: (read, total) => progress(read, total, null, '') });
+      // Asked for once the worker is starting, so it loads beside the decoding instead of before it.
+      const human = import('./format-human.js');
+      counting.catch(() => undefined);
+      const [result, { formatIncomplete, formatTail, utcText }] = await Promise.all([counting, human]);
       progress.done();
       if (!o.quiet) {
         for (const w of result.warnings) line(stderr, `salvage: warning: ${w.warning.message}`);
         for (const t of result.incomplete) line(stderr, formatIncomplete(t));
         for (const t of result.tails) line(stderr, `salvage: ${formatTail(t.file, t.tail)}`);
       }
-      printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout);
+      printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout, utcText);
       return ExitCode.Done;
     }
     // Loaded on demand: the decoder's modules load after --stats has started its worker threads (parallel-stats.ts).
@@ -192,6 +202,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
 
 /** Prints transactions (human or JSON Lines) and reports the rest on stderr. */
 async function printItems(items: AsyncIterable<InspectItem>, json: boolean, quiet: boolean, stdout: Writable, stderr: Writable, progress: Progress): Promise<void> {
+  const [{ transactionToJson }, { formatIncomplete, formatTail, formatTransaction }] = await Promise.all([import('../binlog/transaction-json.js'), import('./format-human.js')]);
   let transactions = 0;
   for await (const item of items) {
     switch (item.kind) {
@@ -231,6 +242,9 @@ async function inspectLive(
 ): Promise<number> {
   // Loaded on demand: the driver and zongji cost start-up time that file-only runs do not need.
   const { openSession } = await import('../db/sql-session.js');
+  const { findGtidStart, startGtidCovers } = await import('../source/live-start.js');
+  const { TransactionFilter } = await import('../pipeline/transaction-filter.js');
+  const { InspectStats } = await import('../pipeline/inspect-stats.js');
   const { readLiveTransactions } = await import('../source/live-source.js');
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
   const control = await openSession(target);
@@ -246,6 +260,7 @@ async function inspectLive(
       await printItems(items, out.json, out.quiet, stdout, stderr, progress);
       return ExitCode.Done;
     }
+    const { formatIncomplete, utcText } = await import('./format-human.js');
     const stats = new InspectStats();
     let incomplete = 0;
     let bytes = 0;
@@ -262,7 +277,7 @@ async function inspectLive(
       }
     }
     progress.done();
-    printStats(stats, bytes, incomplete, stdout);
+    printStats(stats, bytes, incomplete, stdout, utcText);
     return ExitCode.Done;
   } finally {
     await control.end();
@@ -287,6 +302,7 @@ async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: Transaction
 }
 
 async function totalSize(paths: readonly string[]): Promise<number> {
+  const { resolveBinlogFiles } = await import('../source/binlog-files.js');
   return (await resolveBinlogFiles(paths)).reduce((n, f) => n + f.size, 0);
 }
 
@@ -307,8 +323,8 @@ function createProgress(stderr: Writable, style: ProgressStyle): Progress {
 }
 
 
-/** Prints the `--stats` table: per-table counts, then totals and the first and last GTID and time. */
-export function printStats(s: InspectStats, bytes: number, incomplete: number, out: Writable): void {
+/** Prints the `--stats` table: per-table counts, then totals and the first and last GTID and time (`utcText` from format-human.ts, loaded by the caller). */
+export function printStats(s: InspectStats, bytes: number, incomplete: number, out: Writable, utcText: (seconds: number) => string): void {
   const rows = [...s.tables.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const width = Math.max(5, ...rows.map(([k]) => k.length));
   line(out, `${'table'.padEnd(width)}  ${'inserts'.padStart(10)}  ${'updates'.padStart(10)}  ${'deletes'.padStart(10)}  ${'transactions'.padStart(12)}`);

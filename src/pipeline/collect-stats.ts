@@ -68,9 +68,39 @@ function fromPlainFilter(p: PlainFilter): TransactionFilterOptions {
   return { ...rest, ...(includeGtids !== undefined ? { includeGtids: GtidSet.parse(includeGtids) } : {}), ...(excludeGtids !== undefined ? { excludeGtids: GtidSet.parse(excludeGtids) } : {}) };
 }
 
+/**
+ * Counts the transactions of one batch into `stats` (incomplete ones into `incomplete`); returns
+ * true when the filter says reading can stop. A function apart from collectStats's read loop, and
+ * the filter skipped when none is set: compiled together, the read loop, the filter and the
+ * counting were the largest job of V8's optimizing compiler in a run (~18 ms alone, up to ~100 ms
+ * with both threads busy), done twice per thread (the first and the next job; measured with
+ * --no-concurrent-recompilation --trace-opt).
+ */
+function countItems(items: readonly TransactionItem[], filter: TransactionFilter | null, stats: InspectStats, incomplete: IncompleteTransaction[]): boolean {
+  for (const item of items) {
+    if (item.kind === 'incomplete') {
+      incomplete.push(item.tx);
+      continue;
+    }
+    if (filter === null) {
+      stats.add(item.tx);
+      continue;
+    }
+    if (filter.pastEnd(item.tx)) return true;
+    const tx = filter.apply(item.tx);
+    if (tx) stats.add(tx);
+  }
+  return false;
+}
+
+/** Whether any filter option is set (a filter without one keeps every transaction as it is). */
+function filters(p: PlainFilter): boolean {
+  return Object.values(p).some((v) => v !== undefined);
+}
+
 /** Decodes the job's ranges in order and counts; `onProgress` gets bytes read so far. */
 export async function collectStats(job: StatsJob, onProgress?: (bytes: number) => void): Promise<StatsResult> {
-  const filter = new TransactionFilter(fromPlainFilter(job.filter), job.allFiles);
+  const filter = filters(job.filter) ? new TransactionFilter(fromPlainFilter(job.filter), job.allFiles) : null;
   const stats = new InspectStats();
   const incomplete: IncompleteTransaction[] = [];
   const tails: StatsResult['tails'] = [];
@@ -78,21 +108,13 @@ export async function collectStats(job: StatsJob, onProgress?: (bytes: number) =
   let bytes = 0;
   let lastItems: readonly TransactionItem[] = [];
   let stopped = false;
-  outer: for await (const batch of readTransactions(job.ranges, { verifyChecksums: job.verifyChecksums, annotations: false })) {
+  for await (const batch of readTransactions(job.ranges, { verifyChecksums: job.verifyChecksums, annotations: false })) {
     for (const warning of batch.warnings) warnings.push({ file: batch.file, warning });
     bytes = batch.bytesRead;
     lastItems = batch.items;
-    for (const item of batch.items) {
-      if (item.kind === 'incomplete') {
-        incomplete.push(item.tx);
-        continue;
-      }
-      if (filter.pastEnd(item.tx)) {
-        stopped = true;
-        break outer;
-      }
-      const tx = filter.apply(item.tx);
-      if (tx) stats.add(tx);
+    if (countItems(batch.items, filter, stats, incomplete)) {
+      stopped = true;
+      break;
     }
     if (batch.tail) tails.push({ file: batch.file, tail: batch.tail });
     onProgress?.(bytes);

@@ -31,11 +31,14 @@ export class InspectStats {
 
   add(tx: Transaction): void {
     this.transactions++;
+    // The first GTID and time are stored on every call, not only the first: a store that only
+    // ever ran before V8 kept type feedback for add() deoptimized its compiled code when the
+    // next job's counts began (parallel-stats.ts).
     if (tx.gtid) {
-      this.#firstGtid ??= tx.gtid;
+      this.#firstGtid = this.#firstGtid ?? tx.gtid;
       this.#lastGtid = tx.gtid;
     }
-    this.firstTime ??= tx.timestamp;
+    this.firstTime = this.firstTime ?? tx.timestamp;
     this.lastTime = tx.timestamp;
     const stamp = this.transactions;
     for (const c of tx.changes) {
