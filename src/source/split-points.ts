@@ -13,6 +13,7 @@ import { EventType } from '../binlog/event-types.js';
 import { HEADER_LENGTH } from '../binlog/header.js';
 
 const WINDOW = 4 * 1024 * 1024;
+const FIRST_WINDOW = 64 * 1024;
 
 /** The file's format description event, read from its first few KiB; null when it has none there. */
 export async function readFormatDescription(path: string): Promise<FormatDescription | null> {
@@ -39,23 +40,48 @@ function isGtidType(type: number): boolean {
   return type === EventType.GTID || type === EventType.ANONYMOUS_GTID || type === EventType.MARIADB_GTID || type === EventType.GTID_TAGGED;
 }
 
-/** The first transaction start at or after `near` (within a 4 MiB window), or null. */
+/**
+ * The first transaction start at or after `near` (within a 4 MiB window), or null. Read in growing
+ * windows (64 KiB first: a GTID event is almost always that close): a plan cuts 8 jobs, and
+ * reading 4 MiB per cut was 28 MiB read on the path to the first job. A smaller window answers
+ * only what the 4 MiB one would: it hands over to the next as soon as a candidate runs past its end.
+ */
 export async function findTransactionStart(path: string, near: number, fde: FormatDescription): Promise<number | null> {
   const handle = await open(path, 'r');
   try {
-    const buf = Buffer.alloc(WINDOW);
-    const { bytesRead } = await handle.read(buf, 0, WINDOW, near);
-    const checksummed = fde.checksumAlgorithm === ChecksumAlgorithm.CRC32;
-    for (let i = 0; i + HEADER_LENGTH <= bytesRead; i++) {
-      if (!isGtidType(buf[i + 4]!)) continue;
-      const size = buf.readUInt32LE(i + 9);
-      if (size < HEADER_LENGTH || i + size > bytesRead) continue;
-      if (buf.readUInt32LE(i + 13) !== near + i + size) continue;
-      if (checksummed && crc32(buf.subarray(i, i + size - 4)) !== buf.readUInt32LE(i + size - 4)) continue;
-      return near + i;
+    for (let window = FIRST_WINDOW; ; window *= 4) {
+      const size = Math.min(window, WINDOW);
+      const buf = Buffer.allocUnsafe(size);
+      const { bytesRead } = await handle.read(buf, 0, size, near);
+      const found = scanForStart(buf, bytesRead, near, fde, bytesRead === size && size < WINDOW);
+      if (found !== MORE) return found;
     }
-    return null;
   } finally {
     await handle.close();
   }
+}
+
+/** scanForStart's answer when the window ended before it could tell. */
+const MORE = -1;
+
+/**
+ * The first transaction start in buf[0, bytesRead) (as a file offset), null when there is none, or
+ * MORE when `partial` (more of the file follows) and a candidate, or the scan, ran past the end.
+ */
+function scanForStart(buf: Buffer, bytesRead: number, near: number, fde: FormatDescription, partial: boolean): number | null {
+  const checksummed = fde.checksumAlgorithm === ChecksumAlgorithm.CRC32;
+  for (let i = 0; i + HEADER_LENGTH <= bytesRead; i++) {
+    if (!isGtidType(buf[i + 4]!)) continue;
+    const size = buf.readUInt32LE(i + 9);
+    // The end position first: it is in the header, so a byte that only looks like a GTID type is
+    // dismissed here rather than sending the search to a larger window for its made-up size.
+    if (size < HEADER_LENGTH || buf.readUInt32LE(i + 13) !== near + i + size) continue;
+    if (i + size > bytesRead) {
+      if (partial) return MORE;
+      continue;
+    }
+    if (checksummed && crc32(buf.subarray(i, i + size - 4)) !== buf.readUInt32LE(i + size - 4)) continue;
+    return near + i;
+  }
+  return partial ? MORE : null;
 }
