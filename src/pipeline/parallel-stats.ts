@@ -42,7 +42,7 @@ export interface ParallelStatsResult extends Omit<StatsResult, 'stats' | 'splitX
  * with last jobs of 8 % (the plan before) one thread still waited 50–200 ms for the other at the
  * end of the 300 MB bench binlog. A job costs ~1 ms of its own (a cut search, a file opened, the
  * first table maps decoded again). Small inputs get one equal job per thread, as the cuts cost
- * reads (a 4 MiB window each).
+ * reads (a window each, from 64 KiB up to 4 MiB: split-points.ts).
  */
 export function jobWeights(threads: number, total: number, minBytesPerThread = 32 * 1024 * 1024): number[] {
   if (total < threads * minBytesPerThread) return Array.from({ length: threads }, () => 1);
