@@ -138,18 +138,16 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   const passwordEnv = o['schema-password-env'];
-  const { parseUtcDateTime } = o['start-datetime'] !== undefined || o['stop-datetime'] !== undefined ? await import('../pipeline/transaction-filter.js') : { parseUtcDateTime: null };
-  const { GtidSet } = o['include-gtids'] !== undefined || o['exclude-gtids'] !== undefined ? await import('../model/gtid-set.js') : { GtidSet: null };
-  const { parseConnectionUrl } = o['schema-from'] !== undefined ? await import('../db/connection-url.js') : { parseConnectionUrl: null };
   const options: InspectOptions = {
     startPosition: int(o['start-position'], '--start-position'),
     stopPosition: int(o['stop-position'], '--stop-position'),
-    startTime: o['start-datetime'] === undefined || parseUtcDateTime === null ? undefined : parseUtcDateTime(o['start-datetime'], '--start-datetime'),
-    stopTime: o['stop-datetime'] === undefined || parseUtcDateTime === null ? undefined : parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
-    includeGtids: o['include-gtids'] === undefined || GtidSet === null ? undefined : GtidSet.parse(o['include-gtids']),
-    excludeGtids: o['exclude-gtids'] === undefined || GtidSet === null ? undefined : GtidSet.parse(o['exclude-gtids']),
+    startTime: o['start-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['start-datetime'], '--start-datetime'),
+    stopTime: o['stop-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
+    includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids']),
+    excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids']),
     tables: o.tables?.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
-    schemaFrom: o['schema-from'] === undefined || parseConnectionUrl === null ? undefined : parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
+    schemaFrom:
+      o['schema-from'] === undefined ? undefined : (await import('../db/connection-url.js')).parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
     verifyChecksums: !o['no-verify-checksums'],
     annotations: false,
     keepEvents: false,

@@ -330,10 +330,8 @@ async function insertBatches<T>(
 ): Promise<void> {
   const pieces = tuple.split('?');
   const execute = prepare ? session.execute?.bind(session) : undefined;
-  if (execute === undefined) {
-    await literalBatches(session, head, pieces, items, values);
-    return;
-  }
+  // Built once per call: the driver finds its prepared statement by this text.
+  let preparedSql: string | undefined;
   let rows: (readonly unknown[])[] = [];
   let bytes = 0;
   const flush = async (): Promise<void> => {
@@ -341,42 +339,16 @@ async function insertBatches<T>(
     const batch = rows;
     rows = [];
     bytes = 0;
-    if (batch.length === MAX_ROWS_PER_STATEMENT) await runPrepared(execute, preparedText(head, tuple, batch.length), batch);
-    else await run(session, literalText(head, pieces, batch));
+    if (execute !== undefined && batch.length === MAX_ROWS_PER_STATEMENT) {
+      preparedSql ??= head + new Array<string>(batch.length).fill(tuple).join(', ');
+      await runPrepared(execute, preparedSql, batch);
+    } else await run(session, literalText(head, pieces, batch));
   };
   for (const item of items) {
     const v = values(item);
     rows.push(v);
     for (let i = 0; i < v.length; i++) bytes += approximateBytes(v[i]);
     if (rows.length >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
-  }
-  await flush();
-}
-
-/** The text-only form of insertBatches: each value written as a literal as soon as it is read. */
-async function literalBatches<T>(session: SqlSession, head: string, pieces: readonly string[], items: Iterable<T>, values: (item: T) => readonly unknown[]): Promise<void> {
-  let parts: string[] = [head];
-  let count = 0;
-  let bytes = 0;
-  const flush = async (): Promise<void> => {
-    if (count === 0) return;
-    const sql = parts.join('');
-    parts = [head];
-    count = 0;
-    bytes = 0;
-    await run(session, sql);
-  };
-  for (const item of items) {
-    const v = values(item);
-    if (count > 0) parts.push(', ');
-    for (let i = 0; i < v.length; i++) {
-      const literal = sqlLiteral(v[i]);
-      parts.push(pieces[i]!, literal);
-      bytes += literal.length;
-    }
-    parts.push(pieces[v.length]!);
-    count++;
-    if (count >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
   }
   await flush();
 }
@@ -391,19 +363,6 @@ function literalText(head: string, pieces: readonly string[], rows: readonly (re
     parts.push(pieces[v.length]!);
   }
   return parts.join('');
-}
-
-/** Prepared texts by head and row count: the same string each time, so the driver's cache finds it without rebuilding it. */
-const preparedTexts = new Map<string, string>();
-
-function preparedText(head: string, tuple: string, count: number): string {
-  const key = `${count}:${head}`;
-  let text = preparedTexts.get(key);
-  if (text === undefined) {
-    text = head + new Array<string>(count).fill(tuple).join(', ');
-    preparedTexts.set(key, text);
-  }
-  return text;
 }
 
 async function runPrepared(execute: (sql: string, params: readonly unknown[]) => Promise<SqlResult>, sql: string, rows: readonly (readonly unknown[])[]): Promise<void> {

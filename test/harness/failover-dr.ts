@@ -50,15 +50,18 @@ async function rows(s: SqlSession, sql: string): Promise<SqlRow[]> {
   return [...(await s.query(sql)).rows];
 }
 
-/** Reads what an apply leaves on the DR, less run ids, per-run sequence numbers, timestamps and the state tables' own ids. */
-export async function readDrState(s: SqlSession): Promise<DrState> {
+/**
+ * Reads what an apply leaves on the DR, less run ids, per-run sequence numbers, timestamps and the
+ * state tables' own ids: `dataTables` (each with an `id` column; the staged failover's by default) and the state schema.
+ */
+export async function readDrState(s: SqlSession, dataTables: readonly string[] = FAILOVER_TABLES): Promise<DrState> {
   const tables: Record<string, readonly SqlRow[]> = {};
-  for (const t of FAILOVER_TABLES) tables[t] = await rows(s, `SELECT * FROM ${t} ORDER BY id`);
+  for (const t of dataTables) tables[t] = await rows(s, `SELECT * FROM ${t} ORDER BY id`);
   const stateExists = (await s.query("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'salvage'")).rows.length > 0;
   const state = async (sql: string): Promise<SqlRow[]> => (stateExists ? rows(s, sql) : []);
   return {
     tables,
-    checksums: await rows(s, `CHECKSUM TABLE ${FAILOVER_TABLES.join(', ')}`),
+    checksums: await rows(s, `CHECKSUM TABLE ${dataTables.join(', ')}`),
     // Ordered by id: the order rows were recorded in, which is source order in every history.
     ledger: await state(
       `SELECT source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason,

@@ -6,11 +6,13 @@
  * The proxy drops the connection while such an execute is on its way, or after the server answered
  * it; the window is rolled back with the connection and decided again on a new one (which prepares
  * the statement afresh), and the DR ends exactly as an uninterrupted apply leaves it: rows,
- * CHECKSUM TABLE, ledger, key map and checkpoint.
+ * CHECKSUM TABLE, ledger, key map, quarantine and checkpoint (readDrState).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionTarget } from '../../src/db/connection-url.js';
+import { openSession, type SqlSession } from '../../src/db/sql-session.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
+import { readDrState, type DrState } from '../harness/failover-dr.js';
 import { stageIncident, type Incident, type Staged } from '../harness/incident-pair.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { startTcpProxy, type StatementKind, type TcpProxy } from '../harness/tcp-proxy.js';
@@ -32,22 +34,14 @@ const INCIDENT: Incident = {
 
 const isLedgerInsert = (sql: string): boolean => sql.startsWith('INSERT INTO `salvage`.`ledger`');
 
-type Row = Record<string, unknown>;
-
-interface State {
-  readonly items: readonly Row[];
-  readonly checksum: readonly Row[];
-  readonly ledger: readonly Row[];
-  readonly keyMap: readonly Row[];
-  readonly checkpoint: readonly Row[];
-}
-
 let primary: MariadbServer;
 let dr: MariadbServer;
 let staged: Staged;
 let proxy: TcpProxy;
 let viaProxy: ConnectionTarget;
-let reference: { state: State; report: SalvageReport; executes: number };
+let reference: { state: DrState; report: SalvageReport; executes: number };
+/** A root session on the DR, for reading its state. */
+let admin: SqlSession;
 
 /** Puts the DR back to the incident: the state schema gone, t as staged (schema, base rows, the DR's own rows). */
 async function resetDr(): Promise<void> {
@@ -56,18 +50,8 @@ async function resetDr(): Promise<void> {
   }
 }
 
-async function readState(): Promise<State> {
-  const rows = async (sql: string): Promise<Row[]> => [...(await dr.query(sql))] as Row[];
-  return {
-    items: await rows('SELECT * FROM t.items ORDER BY id'),
-    checksum: await rows('CHECKSUM TABLE t.items'),
-    ledger: await rows(
-      `SELECT source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason,
-              rule_path, before_image, after_image, dr_image, other_image FROM salvage.ledger ORDER BY id`,
-    ),
-    keyMap: await rows('SELECT table_name, HEX(old_key_hash) AS old_key_hash, old_key, new_key, gtid FROM salvage.key_map ORDER BY table_name, old_key_hash'),
-    checkpoint: await rows('SELECT source_id, gtid_set, binlog_file, binlog_pos FROM salvage.checkpoint ORDER BY source_id'),
-  };
+function readState(): Promise<DrState> {
+  return readDrState(admin, ['t.items']);
 }
 
 function options(extra: Partial<SalvageOptions> = {}): SalvageOptions {
@@ -97,6 +81,7 @@ function dropOnExecute(n: number, when: 'after-send' | 'after-reply'): { kinds: 
 beforeAll(async () => {
   [primary, dr] = await Promise.all([startMariadb({ name: 'prepared-faults-primary' }), startMariadb({ name: 'prepared-faults-dr', serverId: 2, binlog: false })]);
   staged = await stageIncident(primary, dr, INCIDENT);
+  admin = await openSession(dr.target);
   proxy = await startTcpProxy(dr.host, dr.port);
   viaProxy = { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` };
   // The reference runs through the proxy too, armed with a match that never drops: it counts the prepared ledger writes.
@@ -106,6 +91,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await admin?.end();
   await proxy?.close();
   await Promise.all([primary?.stop(), dr?.stop()]);
 });
@@ -116,10 +102,10 @@ describe('a connection lost inside a prepared ledger write', () => {
     expect(reference.report.windows).toBe(3);
     expect(reference.state.ledger).toHaveLength(1_760);
     expect(reference.state.keyMap).toHaveLength(5);
-    expect(reference.state.items).toHaveLength(1_215);
+    expect(reference.state.tables['t.items']!).toHaveLength(1_215);
     // Row 11 was the primary's "lost 1": it moved past the DR's rows, and the update (id <= 560) followed it there.
-    expect(reference.state.items.find((r) => r['id'] === 11)).toEqual({ id: 11, note: 'dr 1', n: 1 });
-    expect(reference.state.items.filter((r) => r['note'] === `lost 1 it's \\ "q"`)).toEqual([{ id: 1211, note: `lost 1 it's \\ "q"`, n: 1001 }]);
+    expect(reference.state.tables['t.items']!.find((r) => r['id'] === 11)).toEqual({ id: 11, note: 'dr 1', n: 1 });
+    expect(reference.state.tables['t.items']!.filter((r) => r['note'] === `lost 1 it's \\ "q"`)).toEqual([{ id: 1211, note: `lost 1 it's \\ "q"`, n: 1001 }]);
   });
 
   it.each([
