@@ -38,12 +38,16 @@ export interface StoredCheckpoint extends Checkpoint {
   readonly updatedAt: string;
 }
 
-/** What happened to one lost row change. */
-export interface LedgerRow {
+/** The run a batch of ledger rows belongs to: the same on every row of it. */
+export interface LedgerRun {
   readonly runId: RunId;
+  readonly sourceId: string;
+}
+
+/** What happened to one lost row change, in its run (LedgerRun). */
+export interface LedgerRow {
   /** Order within the run. */
   readonly seq: number;
-  readonly sourceId: string;
   readonly gtid: string | null;
   readonly file: string | null;
   readonly pos: bigint | null;
@@ -106,7 +110,12 @@ const MAX_BYTES_PER_STATEMENT = 4 << 20;
 
 /** Canonical JSON of a key (DESIGN.md): integers beyond ±(2^53−1) as digit strings, bytes as base64. */
 export function canonicalKey(parts: readonly KeyPart[]): string {
-  return JSON.stringify(parts.map(canonicalPart));
+  // Numbers, text, booleans and null are their own canonical form: no copy of the key for them.
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (typeof part === 'bigint' || part instanceof Uint8Array) return JSON.stringify(parts.map(canonicalPart));
+  }
+  return JSON.stringify(parts);
 }
 
 function canonicalPart(part: KeyPart): string | number | boolean | null {
@@ -210,57 +219,59 @@ export async function writeCheckpoint(session: SqlSession, schema: string, check
 }
 
 /**
- * Records ledger rows with multi-row INSERTs, in the caller's transaction; a change already recorded
- * fails DB_DUPLICATE. `rows` is read one statement's worth at a time: a generator's rows are made
- * while the DR runs the statement before.
+ * Records ledger rows of `run` with multi-row INSERTs, in the caller's transaction; a change already
+ * recorded fails DB_DUPLICATE. `rows` is read one statement's worth at a time: a generator's rows
+ * are made while the DR runs the statement before.
  */
-export async function recordLedger(session: SqlSession, schema: string, rows: Iterable<LedgerRow>): Promise<void> {
-  const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, other_image, recorded_at) VALUES `;
-  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))', rows, ledgerValues, true);
+export async function recordLedger(session: SqlSession, schema: string, run: LedgerRun, rows: Iterable<LedgerRow>): Promise<void> {
+  const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, source_id, seq, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, other_image, recorded_at) VALUES `;
+  const tuple = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))'.split('?');
+  // The run's id and source, the same on every row, are written into the text, after the split (a
+  // source id may hold a `?`): two values fewer to bind per row (mysql2 makes an object per bound
+  // value; ≈ 45 MB on a 200,000-change apply). The text is the same for the whole run, so the
+  // connection still prepares it once.
+  tuple[0] = `(${sqlLiteral(run.runId)}, ${sqlLiteral(run.sourceId)}, `;
+  await insertBatches(session, head, tuple, rows, writeLedgerValues, true);
 }
 
-function ledgerValues(r: LedgerRow): unknown[] {
-  return [
-    r.runId,
-    r.seq,
-    r.sourceId,
-    changeAt(r.gtid, r.file, r.pos),
-    r.changeIndex,
-    r.gtid,
-    r.file,
-    r.pos === null ? null : r.pos.toString(),
-    r.table,
-    r.op,
-    canonicalKey(r.sourceKey),
-    r.class,
-    r.outcome,
-    r.newKey === null ? null : canonicalKey(r.newKey),
-    r.reason,
-    r.rulePath,
-    r.beforeImage,
-    r.afterImage,
-    r.drImage,
-    r.otherImage ?? null,
-  ];
+function writeLedgerValues(r: LedgerRow, out: unknown[], at: number): void {
+  out[at] = r.seq;
+  out[at + 1] = changeAt(r.gtid, r.file, r.pos);
+  out[at + 2] = r.changeIndex;
+  out[at + 3] = r.gtid;
+  out[at + 4] = r.file;
+  out[at + 5] = r.pos === null ? null : r.pos.toString();
+  out[at + 6] = r.table;
+  out[at + 7] = r.op;
+  out[at + 8] = canonicalKey(r.sourceKey);
+  out[at + 9] = r.class;
+  out[at + 10] = r.outcome;
+  out[at + 11] = r.newKey === null ? null : canonicalKey(r.newKey);
+  out[at + 12] = r.reason;
+  out[at + 13] = r.rulePath;
+  out[at + 14] = r.beforeImage;
+  out[at + 15] = r.afterImage;
+  out[at + 16] = r.drImage;
+  out[at + 17] = r.otherImage ?? null;
 }
 
 /** Records quarantined changes (status pending), in the caller's transaction. */
 export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[]): Promise<void> {
   const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, origin, created_at) VALUES `;
-  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", rows, (r) => [
-    r.runId,
-    r.sourceId,
-    changeAt(r.gtid, r.file, r.pos),
-    r.changeIndex,
-    r.table,
-    r.reason,
-    r.beforeImage,
-    r.afterImage,
-    r.drImage,
-    JSON.stringify(r.dependants),
-    JSON.stringify(r.rowKeys),
-    r.origin ?? null,
-  ]);
+  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))".split('?'), rows, (r, out, at) => {
+    out[at] = r.runId;
+    out[at + 1] = r.sourceId;
+    out[at + 2] = changeAt(r.gtid, r.file, r.pos);
+    out[at + 3] = r.changeIndex;
+    out[at + 4] = r.table;
+    out[at + 5] = r.reason;
+    out[at + 6] = r.beforeImage;
+    out[at + 7] = r.afterImage;
+    out[at + 8] = r.drImage;
+    out[at + 9] = JSON.stringify(r.dependants);
+    out[at + 10] = JSON.stringify(r.rowKeys);
+    out[at + 11] = r.origin ?? null;
+  });
 }
 
 /** The rows held back by pending quarantine entries of `sourceId`: `[table, key, change]` triples. */
@@ -283,9 +294,14 @@ export async function loadKeyMap(session: SqlSession, schema: string): Promise<{
 /** Records remapped keys, in the caller's transaction; a second mapping of one old key fails DB_DUPLICATE. */
 export async function recordKeyMap(session: SqlSession, schema: string, entries: readonly KeyMapEntry[]): Promise<void> {
   const head = `INSERT INTO ${stateTable(schema, 'key_map')} (table_name, old_key_hash, old_key, new_key, run_id, gtid) VALUES `;
-  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?)', entries, (e) => {
+  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?)'.split('?'), entries, (e, out, at) => {
     const old = canonicalKey(e.oldKey);
-    return [e.table, keyHash(old), old, canonicalKey(e.newKey), e.runId, e.gtid];
+    out[at] = e.table;
+    out[at + 1] = keyHash(old);
+    out[at + 2] = old;
+    out[at + 3] = canonicalKey(e.newKey);
+    out[at + 4] = e.runId;
+    out[at + 5] = e.gtid;
   });
 }
 
@@ -312,7 +328,12 @@ export async function lookupKeyMap(session: SqlSession, schema: string, table: s
 
 /**
  * Writes `items` with as few multi-row INSERTs as the row and byte limits allow, each statement's
- * text written at once (`tuple`'s `?` marks filled with sqlLiteral; the engine's tuples quote no `?`).
+ * text written at once: `tuple` is a row's text split at its value marks (the engine's tuples quote
+ * no `?` but in the literals recordLedger puts in), the values between filled with sqlLiteral.
+ * `write` puts an item's values, one per gap of `tuple`, into the statement's flat list of values:
+ * the list the driver binds, sized for a full statement up front, with no array per row copied into
+ * it (≈ 160 MB less allocated on a 200,000-change apply, and ≈ 100 MB more saved against growing
+ * the list by push).
  *
  * With `prepare` over a session that can prepare, a full statement (MAX_ROWS_PER_STATEMENT rows)
  * is a prepared statement instead: its values travel in the binary protocol, so the client escapes
@@ -323,51 +344,55 @@ export async function lookupKeyMap(session: SqlSession, schema: string, table: s
 async function insertBatches<T>(
   session: SqlSession,
   head: string,
-  tuple: string,
+  tuple: readonly string[],
   items: Iterable<T>,
-  values: (item: T) => readonly unknown[],
+  write: (item: T, out: unknown[], at: number) => void,
   prepare = false,
 ): Promise<void> {
-  const pieces = tuple.split('?');
   const execute = prepare ? session.execute?.bind(session) : undefined;
   // Built once per call: the driver finds its prepared statement by this text.
   let preparedSql: string | undefined;
-  let rows: (readonly unknown[])[] = [];
+  const width = tuple.length - 1;
+  let values: unknown[] | null = null;
+  let rows = 0;
   let bytes = 0;
   const flush = async (): Promise<void> => {
-    if (rows.length === 0) return;
-    const batch = rows;
-    rows = [];
+    if (values === null || rows === 0) return;
+    const batch = values;
+    const full = rows === MAX_ROWS_PER_STATEMENT;
+    batch.length = rows * width;
+    values = null;
+    rows = 0;
     bytes = 0;
-    if (execute !== undefined && batch.length === MAX_ROWS_PER_STATEMENT) {
-      preparedSql ??= head + new Array<string>(batch.length).fill(tuple).join(', ');
+    if (execute !== undefined && full) {
+      preparedSql ??= head + new Array<string>(MAX_ROWS_PER_STATEMENT).fill(tuple.join('?')).join(', ');
       await runPrepared(execute, preparedSql, batch);
-    } else await run(session, literalText(head, pieces, batch));
+    } else await run(session, literalText(head, tuple, batch));
   };
   for (const item of items) {
-    const v = values(item);
-    rows.push(v);
-    for (let i = 0; i < v.length; i++) bytes += approximateBytes(v[i]);
-    if (rows.length >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
+    values ??= new Array<unknown>(width * MAX_ROWS_PER_STATEMENT);
+    const at = rows * width;
+    write(item, values, at);
+    rows++;
+    for (let i = at; i < at + width; i++) bytes += approximateBytes(values[i]);
+    if (rows >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
   }
   await flush();
 }
 
-/** The statement's text with every value written as a literal (the `?` marks of `pieces` filled). */
-function literalText(head: string, pieces: readonly string[], rows: readonly (readonly unknown[])[]): string {
+/** The statement's text with every value written as a literal (between the `pieces` of a row's text, row after row). */
+function literalText(head: string, pieces: readonly string[], values: readonly unknown[]): string {
+  const width = pieces.length - 1;
   const parts: string[] = [head];
-  for (let r = 0; r < rows.length; r++) {
-    const v = rows[r]!;
-    if (r > 0) parts.push(', ');
-    for (let i = 0; i < v.length; i++) parts.push(pieces[i]!, sqlLiteral(v[i]));
-    parts.push(pieces[v.length]!);
+  for (let start = 0; start < values.length; start += width) {
+    if (start > 0) parts.push(', ');
+    for (let i = 0; i < width; i++) parts.push(pieces[i]!, sqlLiteral(values[start + i]));
+    parts.push(pieces[width]!);
   }
   return parts.join('');
 }
 
-async function runPrepared(execute: (sql: string, params: readonly unknown[]) => Promise<SqlResult>, sql: string, rows: readonly (readonly unknown[])[]): Promise<void> {
-  const params: unknown[] = [];
-  for (const v of rows) for (let i = 0; i < v.length; i++) params.push(v[i]);
+async function runPrepared(execute: (sql: string, params: readonly unknown[]) => Promise<SqlResult>, sql: string, params: readonly unknown[]): Promise<void> {
   try {
     await execute(sql, params);
   } catch (e) {

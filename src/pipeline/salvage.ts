@@ -1008,7 +1008,7 @@ class SalvageRun {
       // the rest. The data writes follow, reduced over the whole window (sink/execute-writes.ts);
       // the ledger has no key the data statements touch, so the order between them is free.
       const decided = this.#decideAll(window, results);
-      await recordLedger(pipe.session, this.#schema, decided);
+      await recordLedger(pipe.session, this.#schema, { runId: this.#runId, sourceId: this.#sourceId }, decided);
       await executeWrites(pipe.session, results.flatMap((r) => r.writes), { archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
       await this.#recordState(results, pipe.session, { ledger: false });
     } catch (e) {
@@ -1108,7 +1108,7 @@ class SalvageRun {
     for (const tx of window) {
       const result = this.#decideOne(tx);
       results.push(result);
-      for (const d of result.decisions) yield ledgerRow(d, this.#runId, ++seq, this.#sourceId, this.#o.ledgerImages);
+      for (const d of result.decisions) yield ledgerRow(d, ++seq, this.#o.ledgerImages);
     }
   }
 
@@ -1117,7 +1117,12 @@ class SalvageRun {
     const decisions = results.flatMap((r) => r.decisions);
     if (options.ledger) {
       let seq = this.#seq;
-      await recordLedger(session, this.#schema, decisions.map((d) => ledgerRow(d, this.#runId, ++seq, this.#sourceId, this.#o.ledgerImages)));
+      await recordLedger(
+        session,
+        this.#schema,
+        { runId: this.#runId, sourceId: this.#sourceId },
+        decisions.map((d) => ledgerRow(d, ++seq, this.#o.ledgerImages)),
+      );
     }
     const q = decisions.filter((d) => d.outcome === 'quarantined');
     if (q.length > 0) await recordQuarantine(session, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])));

@@ -21,8 +21,8 @@ const KINDS: readonly { readonly def: Partial<ColumnDef> & { readonly type: numb
   { def: { type: ColumnType.VECTOR, meta: 4 }, value: fc.array(fc.float({ noNaN: true }), { maxLength: 3 }).map((fs) => Buffer.from(new Float32Array(fs).buffer)) },
 ];
 
-/** Column names, integer-like ones included: an object lists those first, and the text must too. */
-const NAMES = ['id', 'name', '10', '2', 'é 😀', '"q"', '__proto__', '4294967295', '01', 'x'];
+/** Column names, integer-like ones included (an object lists those first, and the text must too), and names an ordinary object treats apart. */
+const NAMES = ['id', 'name', '10', '2', 'é 😀', '"q"', '__proto__', '4294967295', '01', 'x', 'toJSON', 'constructor'];
 
 const tableAndRow = fc
   .uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: NAMES.length })

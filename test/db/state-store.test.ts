@@ -17,17 +17,18 @@ import {
   writeCheckpoint,
   writeKeyFloors,
   type LedgerRow,
+  type LedgerRun,
 } from '../../src/db/state-store.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 
 const WEIRD = 'sal`vage ✓';
 const SOURCE = 'mysql://primary:3306 server_uuid=3e11fa47-71ca-11e1-9e33-c80aa9429562';
 
+const RUN: LedgerRun = { runId: 1, sourceId: SOURCE };
+
 function ledgerRow(over: Partial<LedgerRow> = {}): LedgerRow {
   return {
-    runId: 1,
     seq: 1,
-    sourceId: SOURCE,
     gtid: '0-1-42',
     file: 'mariadb-bin.000003',
     pos: 4242n,
@@ -134,12 +135,12 @@ describe('state store', () => {
   it('widens ledger.rule_path of a state schema written when it was VARCHAR(512), keeping its rows, so a two-rule path of any length is recorded', async () => {
     await ensureStateSchema(session, 'salvage_narrow');
     await session.query('ALTER TABLE salvage_narrow.ledger MODIFY COLUMN rule_path VARCHAR(512) NULL');
-    await transaction(session, (s) => recordLedger(s, 'salvage_narrow', [ledgerRow()]));
+    await transaction(session, (s) => recordLedger(s, 'salvage_narrow', RUN, [ledgerRow()]));
     expect(await ensureStateSchema(session, 'salvage_narrow')).toBe(1);
     const { rows: type } = await session.query("SELECT column_type AS t FROM information_schema.columns WHERE table_schema = 'salvage_narrow' AND table_name = 'ledger' AND column_name = 'rule_path'");
     expect(type).toEqual([{ t: 'text' }]);
     const long = `built-in.insert-pk-taken → remap; tables."${'s'.repeat(64)}.${'t'.repeat(64)}".onConflict.insert-unique-taken → custom ${'f'.repeat(600)} → skip`;
-    await transaction(session, (s) => recordLedger(s, 'salvage_narrow', [ledgerRow({ seq: 2, changeIndex: 1, rulePath: long })]));
+    await transaction(session, (s) => recordLedger(s, 'salvage_narrow', RUN, [ledgerRow({ seq: 2, changeIndex: 1, rulePath: long })]));
     const { rows } = await session.query('SELECT seq, rule_path FROM salvage_narrow.ledger ORDER BY seq');
     expect(rows).toEqual([
       { seq: '1', rule_path: 'tables.crm.tickets.onInsertPkTaken' },
@@ -172,8 +173,8 @@ describe('state store', () => {
     const rows = Array.from({ length: 1200 }, (_, i) => ledgerRow({ seq: i + 1, changeIndex: i }));
     await expect(
       transaction(session, async (s) => {
-        await recordLedger(s, 'salvage_rb', rows);
-        await recordQuarantine(s, 'salvage_rb', [{ ...ledgerRow(), dependants: ['[7,2]'], rowKeys: [] }]);
+        await recordLedger(s, 'salvage_rb', RUN, rows);
+        await recordQuarantine(s, 'salvage_rb', [{ ...ledgerRow(), ...RUN, dependants: ['[7,2]'], rowKeys: [] }]);
         expect(await count('salvage_rb', 'ledger')).toBe(1200);
         throw new Error('window failed');
       }),
@@ -185,7 +186,7 @@ describe('state store', () => {
   it('records a ledger row with every field, and refuses to record the same change twice', async () => {
     await ensureStateSchema(session, 'salvage_dup');
     const row = ledgerRow();
-    await transaction(session, (s) => recordLedger(s, 'salvage_dup', [row, ledgerRow({ seq: 2, gtid: null, pos: 5000n, changeIndex: 0 })]));
+    await transaction(session, (s) => recordLedger(s, 'salvage_dup', RUN, [row, ledgerRow({ seq: 2, gtid: null, pos: 5000n, changeIndex: 0 })]));
     const { rows } = await session.query(
       'SELECT run_id, seq, source_id, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image FROM salvage_dup.ledger ORDER BY seq',
     );
@@ -215,7 +216,7 @@ describe('state store', () => {
     ]);
 
     // A resumed run (new run id, new seq) meets the same change: the unique key stops it.
-    const again = transaction(session, (s) => recordLedger(s, 'salvage_dup', [ledgerRow({ runId: 2, seq: 1, changeIndex: 1 }), ledgerRow({ runId: 2, seq: 2 })]));
+    const again = transaction(session, (s) => recordLedger(s, 'salvage_dup', { ...RUN, runId: 2 }, [ledgerRow({ seq: 1, changeIndex: 1 }), ledgerRow({ seq: 2 })]));
     await expect(again).rejects.toMatchObject({ code: DbErrorCode.Duplicate, retryable: false, details: { errno: 1062 } });
     expect(await count('salvage_dup', 'ledger')).toBe(2);
   });
