@@ -20,17 +20,34 @@ export function rowKey(values: readonly (ColumnValue | undefined)[], bad: BadKey
   let out = '';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';
-    out += keyPart(values[i], bad);
+    out += rowKeyPart(values[i], bad);
   }
   return out;
 }
 
-function keyPart(v: ColumnValue | undefined, bad: BadKeyValue): string {
+/** rowKey of `image`'s values at `positions`, without gathering them into an array first. */
+export function rowKeyAt(image: readonly (ColumnValue | undefined)[], positions: readonly number[], bad: BadKeyValue = defaultBad): string {
+  let out = '';
+  for (let i = 0; i < positions.length; i++) {
+    if (i > 0) out += ',';
+    out += rowKeyPart(image[positions[i] as number], bad);
+  }
+  return out;
+}
+
+/**
+ * One value's part of a canonical key (rowKey joins them with ','), for callers that build a key
+ * from an image's columns without gathering the values into an array first.
+ */
+export function rowKeyPart(v: ColumnValue | undefined, bad: BadKeyValue = defaultBad): string {
   if (v === null) return 'N';
   switch (typeof v) {
     case 'bigint':
       return `I${v.toString()}`;
     case 'number':
+      // A safe integer prints its own digits; only beyond 2^53 (where String() may switch to
+      // exponent form) the digits come through a BigInt, which cost one allocation per key part.
+      if (Number.isSafeInteger(v)) return `I${v}`;
       return Number.isInteger(v) ? `I${BigInt(v).toString()}` : `F${String(v)}`;
     case 'string':
       return `S${JSON.stringify(v)}`;

@@ -18,8 +18,8 @@ import type { Transaction } from '../binlog/transaction.js';
 import { gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
-import { rowKey } from '../model/row-key.js';
-import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import { rowKey, rowKeyAt } from '../model/row-key.js';
+import type { ColumnSchema, SchemaCatalog, TableSchema } from '../model/table-schema.js';
 import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
 import { v7 as uuidV7 } from 'uuid';
@@ -111,10 +111,16 @@ interface Pending {
   /** A skipped insert: later changes of the same source row must not reach the DR row at its key either. */
   readonly hold?: boolean;
   /**
-   * The source rows it holds back when quarantined: its own source key (the key the binlog logged,
-   * before any remap), so later changes of the same source record follow it into quarantine.
+   * The source row it holds back when quarantined: its own source key in `decision.table` (the key
+   * the binlog logged, before any remap), so later changes of the same source record follow it into
+   * quarantine; null for a statement or a row without a full key.
    */
-  readonly drKeys: readonly { table: string; pk: string }[];
+  readonly sourcePk: string | null;
+}
+
+/** The rows (`schema.table`, row key) a quarantined decision holds back. */
+function holdsOf(p: Pending): readonly (readonly [string, string])[] {
+  return p.sourcePk === null ? [] : [[p.decision.table, p.sourcePk]];
 }
 
 export class Reconciler {
@@ -218,7 +224,7 @@ export class Reconciler {
       const p = this.#withOrigin(this.#decideChange(tx, change, index, writes), change);
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
-      if (p.decision.outcome === 'quarantined' || p.hold === true) for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, index));
+      if ((p.decision.outcome === 'quarantined' || p.hold === true) && p.sourcePk !== null) this.#quarantine.add(p.decision.table, p.sourcePk, changeLabel(tx, index));
       pending.push(p);
     });
     if (tx.commit === 'ddl') {
@@ -259,7 +265,7 @@ export class Reconciler {
           withoutHistory: this.#history === null,
           sql: st.sql,
         },
-        drKeys: [],
+        sourcePk: null,
       });
     });
     const quarantined = pending.find((p) => p.decision.outcome === 'quarantined');
@@ -272,8 +278,8 @@ export class Reconciler {
       const why = `kept whole with ${changeLabel(tx, quarantined.decision.index)} (${quarantined.decision.class})`;
       const decisions = pending.map((p): ChangeDecision => {
         const d = p.decision;
-        for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, d.index));
-        const holds = p.drKeys.map((k) => [k.table, k.pk] as const);
+        if (p.sourcePk !== null) this.#quarantine.add(d.table, p.sourcePk, changeLabel(tx, d.index));
+        const holds = holdsOf(p);
         if (d.outcome === 'quarantined') return { ...d, holds };
         return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
       });
@@ -282,40 +288,46 @@ export class Reconciler {
     }
     const decisions = pending.map((p): ChangeDecision => {
       if (p.decision.outcome !== 'quarantined') return p.decision;
-      for (const k of p.drKeys) this.#quarantine.add(k.table, k.pk, changeLabel(tx, p.decision.index));
-      return { ...p.decision, holds: p.drKeys.map((k) => [k.table, k.pk] as const) };
+      if (p.sourcePk !== null) this.#quarantine.add(p.decision.table, p.sourcePk, changeLabel(tx, p.decision.index));
+      return { ...p.decision, holds: holdsOf(p) };
     });
     for (const s of this.#states.values()) s.commitJournal();
-    const remaps = this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
+    const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
     return { tx, decisions, writes, remaps };
   }
 
   #decideChange(tx: Transaction, original: RowChange, index: number, writes: WriteOp[]): Pending {
     const t = original.table;
-    const qualified = `${t.schema}.${t.table}`;
     const table = this.#catalog.get(t.schema, t.table);
     if (table === undefined) {
+      const qualified = `${t.schema}.${t.table}`;
       throw new EngineError(ReconcilerErrorCode.UnknownTable, `the lost change at ${changeLabel(tx, index)} writes ${qualified}, which the DR does not have`, { table: qualified, file: tx.file, offset: original.eventOffset });
     }
     const state = this.state(table);
-    const change = applyRemaps([original], this.#keyMap, this.#catalog).changes[0] as RowChange;
+    const qualified = state.qualified;
+    // An empty key map rewrites nothing (most runs remap nothing): no copy of the change to find that out.
+    const change = this.#keyMap.size === 0 ? original : (applyRemaps([original], this.#keyMap, this.#catalog).changes[0] as RowChange);
     const sourceImage = original.op === 'insert' ? original.after : original.before;
     const sourceKey = sourceImage === null || !state.hasPrimaryKey ? null : state.keyValues(sourceImage);
+    // Held rows are source identities: a remapped row's new key may equal another source row's id.
+    const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
     const image = change.op === 'insert' ? change.after : change.before;
-    const drKeyValues = image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
-    const drKey = drKeyValues === null ? null : rowKey(drKeyValues);
-    const movedKey = drKeyValues !== null && sourceKey !== null && rowKey(sourceKey) !== drKey ? drKeyValues : null;
+    // The image the key map left as it was has the source key: computed once for both.
+    const drKeyValues = image === sourceImage ? sourceKey : image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
+    const drKey = drKeyValues === null ? null : drKeyValues === sourceKey ? sourcePk : rowKey(drKeyValues);
+    const movedKey = drKeyValues !== null && sourceKey !== null && sourcePk !== drKey ? drKeyValues : null;
     // Without a history every decision is made without it; with one, a classified change says
     // whether the history spoke for its key (set below), one held back before that says the run had it.
     let withoutHistory = this.#history === null;
-    // Held rows are source identities: a remapped row's new key may equal another source row's id.
-    const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
-    const drKeys: { table: string; pk: string }[] = sourcePk === null ? [] : [{ table: qualified, pk: sourcePk }];
+    // The rule that decides, named in each decision as it is made (set below): copying every
+    // decision afterwards to add it cost ≈ 0.3 s of a 200k-change run. A strategy that hands on to
+    // another rule (custom, a remap that meets a unique holder) records the path it took over it.
+    let rulePath: string | undefined;
     // Every decision is one object literal of one shape (the fields in this order): spreading a
     // shared base and the extras into each cost ≈ 1 s of a 200k-change bench:apply run.
     const quarantine = (cls: ChangeClass, reason: string, drRow: RowImage | null = null): Pending => ({
-      decision: { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow, conflicts: NO_CONFLICTS, withoutHistory, class: cls, outcome: 'quarantined', reason },
-      drKeys,
+      decision: { tx, index, change: original, table: qualified, op: original.op, sourceKey, newKey: movedKey, drRow, conflicts: NO_CONFLICTS, withoutHistory, class: cls, outcome: 'quarantined', reason, rulePath },
+      sourcePk,
     });
     const done = (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null, extra?: DecisionExtra): Pending => ({
       decision: {
@@ -332,8 +344,9 @@ export class Reconciler {
         class: cls,
         outcome,
         reason,
+        rulePath,
       },
-      drKeys,
+      sourcePk,
     });
 
     if (!state.hasPrimaryKey && change.op !== 'insert') {
@@ -341,25 +354,25 @@ export class Reconciler {
     }
     if (this.#suspended.has(qualified)) return quarantine('table-suspended', `${qualified} is suspended: its quarantine passed escalation.maxQuarantined`);
     // Depends on a quarantined row: the row itself, or a parent through a foreign key.
-    for (const k of drKeys) {
-      const origin = this.#quarantine.origin(k.table, k.pk);
-      if (origin !== undefined) return quarantine('row-quarantined', `an earlier change of this row is quarantined (${origin})`);
-    }
+    const heldBy = sourcePk === null ? undefined : this.#quarantine.origin(qualified, sourcePk);
+    if (heldBy !== undefined) return quarantine('row-quarantined', `an earlier change of this row is quarantined (${heldBy})`);
     if (change.after !== null) {
       const missing = this.#missingParent(table, state, change, original);
       if (missing !== null) {
         const rule = this.#rules.forClass(table, 'parent-missing');
+        rulePath = rule.path;
         const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing);
         return withRule(p, rule);
       }
     }
 
     const drRowByPk = drKey === null ? null : state.row(drKey);
-    const drRowsByUnique: { key: string; row: RowImage }[] = [];
+    let drRowsByUnique: { key: string; row: RowImage }[] | null = null;
     if (change.after !== null) {
       for (const uk of table.uniqueKeys) {
-        const k = state.indexKeyOf(`uk:${uk.name}`, change.after);
-        if (k !== null) for (const row of state.rowsBy(`uk:${uk.name}`, k)) drRowsByUnique.push({ key: uk.name, row });
+        const name = `uk:${uk.name}` as const;
+        const k = state.indexKeyOf(name, change.after);
+        if (k !== null) for (const row of state.rowsBy(name, k)) (drRowsByUnique ??= []).push({ key: uk.name, row });
       }
     }
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
@@ -371,7 +384,7 @@ export class Reconciler {
     // history has nothing there (and the window did not prepare it).
     const h = this.#history;
     const history = h === null || drKey === null ? null : { row: movedKey === null ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
@@ -380,7 +393,8 @@ export class Reconciler {
     }
 
     const rule = this.#rules.forClass(table, c.class);
-    const ctx: Ctx = { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule, label: changeLabel(tx, index), timestampMs: tx.timestamp * 1000 };
+    rulePath = rule.path;
+    const ctx: Ctx = { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule, tx, index };
     return withRule(this.#carryOut(ctx), rule);
   }
 
@@ -446,7 +460,7 @@ export class Reconciler {
   #custom(ctx: Ctx): Pending {
     const { table, change, c, rule } = ctx;
     const s = rule.strategy as Extract<Strategy, { strategy: 'custom' }>;
-    const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: ctx.sourceKey === null ? '' : keyText(ctx.sourceKey), change: ctx.label };
+    const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: ctx.sourceKey === null ? '' : keyText(ctx.sourceKey), change: changeLabel(ctx.tx, ctx.index) };
     const context: CustomStrategyContext = {
       class: c.class,
       table: ctx.qualified,
@@ -460,7 +474,7 @@ export class Reconciler {
       uniqueHolder: canonicalImage(c.uniqueHolder, table),
       differsFromBefore: [...c.differsFromBefore],
       differsFromAfter: [...c.differsFromAfter],
-      change: ctx.label,
+      change: call.change,
       rulePath: rule.path,
     };
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
@@ -524,23 +538,24 @@ export class Reconciler {
     }
     const marks = new Map<TableState, number>();
     for (const st of this.#states.values()) marks.set(st, st.mark());
+    const label = changeLabel(ctx.tx, ctx.index);
     const start = writes.length;
     const notes: string[] = [];
     for (const { key, row, pk, plan } of plans) {
       if (plan !== null) {
         for (const d of plan.deletes) {
-          writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[], archive: { change: ctx.label, role: 'cascade-delete', row: d.row } });
+          writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[], archive: { change: label, role: 'cascade-delete', row: d.row } });
           d.state.remove(d.pk);
         }
         for (const n of plan.nulls) {
           const next = n.row.slice();
           for (const p of n.positions) next[p] = null;
           const changed = n.positions.map((p) => n.state.schema.columns[p]?.name as string);
-          writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row, archive: { change: ctx.label, role: 'cascade-set-null', row: n.row } });
+          writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row, archive: { change: label, role: 'cascade-set-null', row: n.row } });
           n.state.put(next);
         }
       }
-      writes.push({ kind: 'delete', table, key: pk, archive: { change: ctx.label, role: 'blocking', row } });
+      writes.push({ kind: 'delete', table, key: pk, archive: { change: label, role: 'blocking', row } });
       state.remove(rowKey(pk));
       notes.push(`deleted the DR row ${keyText(pk)} that held ${key} (archived${plan !== null && plan.cascaded.length > 0 ? `; ${plan.cascaded.join('; ')}, archived` : ''})`);
     }
@@ -608,7 +623,7 @@ export class Reconciler {
     if (d.outcome !== 'quarantined' || d.origin !== undefined) return p;
     let origin: string | null = null;
     if (d.class === 'row-quarantined') {
-      for (const k of p.drKeys) origin ??= this.#quarantine.origin(k.table, k.pk) ?? null;
+      if (p.sourcePk !== null) origin = this.#quarantine.origin(d.table, p.sourcePk) ?? null;
     } else if (d.class === 'parent-missing' && original.after !== null) {
       const table = this.#catalog.get(original.table.schema, original.table.table);
       for (const fk of table?.foreignKeys ?? []) {
@@ -827,6 +842,7 @@ export class Reconciler {
     if (uk === undefined || change.after === null) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
     const after = change.after.slice();
     const rewritten: string[] = [];
+    const label = changeLabel(ctx.tx, ctx.index);
     for (const colName of uk.columns) {
       const i = table.columns.findIndex((col) => col.name === colName);
       const col = table.columns[i]!;
@@ -842,7 +858,7 @@ export class Reconciler {
       const read = (k: string): boolean => s.template.includes('{gtid}') || state.requestedIndexKey(`uk:${uk.name}`, k);
       let found = false;
       for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
-        after[i] = rewriteCandidate(s.template, v, n, ctx.label);
+        after[i] = rewriteCandidate(s.template, v, n, label);
         const k = state.indexKeyOf(`uk:${uk.name}`, after);
         if (k === null || (read(k) && state.rowsBy(`uk:${uk.name}`, k).length === 0)) {
           found = true;
@@ -882,7 +898,13 @@ export class Reconciler {
         const next = dr.map((v, i) => (after[i] === undefined ? v : after[i])) as RowImage;
         const guard = this.#keyChangeGuard(table, state, dr, next);
         if (guard !== null) return quarantine('clean', guard, dr);
-        const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(after[i], dr[i], col)).map((col) => col.name);
+        // One pass (a filter and a map made two lists per update).
+        const changed: string[] = [];
+        for (let i = 0; i < table.columns.length; i++) {
+          const col = table.columns[i] as ColumnSchema;
+          const a = after[i];
+          if (a !== undefined && !col.isGenerated && !sameValue(a, dr[i], col)) changed.push(col.name);
+        }
         writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, next), old: dr });
         this.#move(state, dr, next);
         return done('clean', 'applied', null, dr);
@@ -909,7 +931,7 @@ export class Reconciler {
     const before = this.#floors.get(table);
     if (allocation.kind === 'uuid-v7') {
       // Derived from the source identity, so a re-run or a resumed run hands out the same key.
-      newKey = [deterministicUuidV7(ctx.label, `${qualified}:${rowKey(ctx.sourceKey ?? [])}`, ctx.timestampMs)];
+      newKey = [deterministicUuidV7(changeLabel(ctx.tx, ctx.index), `${qualified}:${rowKey(ctx.sourceKey ?? [])}`, ctx.tx.timestamp * 1000)];
       if (state.pkPositions.length !== 1 || taken(newKey)) return quarantine(c.class, 'remap (uuid-v7): needs a one-column character key that is free', c.drRow);
     } else if (allocation.kind === 'offset') {
       const old = ctx.sourceKey?.[0];
@@ -1033,9 +1055,9 @@ export class Reconciler {
    * changes (all of them when `next` is null, a delete), described; null when none do.
    */
   #referencingRows(table: TableSchema, state: TableState, dr: RowImage, next: RowImage | null): string | null {
-    const found: string[] = [];
+    let found: string[] | null = null;
     for (const ref of this.#catalog.referencing(table.schema, table.table)) {
-      const positions = ref.foreignKey.refColumns.map((col) => state.position(col));
+      const positions = state.positionsOf(ref.foreignKey.refColumns);
       if (next !== null && positions.every((p) => sameValue(dr[p], next[p], table.columns[p] ?? null))) continue;
       const childTable = this.#catalog.get(ref.schema, ref.table);
       if (childTable === undefined) continue;
@@ -1046,10 +1068,10 @@ export class Reconciler {
       const rows = child.rowsBy(name, k).filter((r) => r !== dr);
       if (rows.length > 0) {
         const rule = ref.foreignKey.origin === 'config' ? 'a logical reference' : `ON ${next === null ? 'DELETE' : 'UPDATE'} ${next === null ? ref.foreignKey.onDelete : ref.foreignKey.onUpdate}`;
-        found.push(`${rows.length} row(s) of ${ref.schema}.${ref.table} still point at it (${ref.foreignKey.name}, ${rule})`);
+        (found ??= []).push(`${rows.length} row(s) of ${ref.schema}.${ref.table} still point at it (${ref.foreignKey.name}, ${rule})`);
       }
     }
-    return found.length > 0 ? found.join('; ') : null;
+    return found === null ? null : found.join('; ');
   }
 
   /**
@@ -1192,25 +1214,27 @@ export class Reconciler {
   #missingParent(table: TableSchema, state: TableState, change: RowChange, original: RowChange): string | null {
     const after = change.after as RowImage;
     for (const fk of table.foreignKeys) {
-      const positions = fk.columns.map((col) => state.position(col));
-      const values = positions.map((p) => after[p]);
-      // Held parents are source identities: judged on the value the binlog logged, before a remap.
-      const sourceValues = positions.map((p) => original.after?.[p]);
-      if (values.some((v) => v === undefined || v === null)) continue;
+      const positions = state.positionsOf(fk.columns);
+      if (positions.some((p) => after[p] === undefined || after[p] === null)) continue;
       if (change.op === 'update' && change.before !== null && positions.every((p) => sameValue(change.before?.[p], after[p], table.columns[p] ?? null))) continue;
       const parent = this.#catalog.get(fk.refSchema, fk.refTable);
       if (parent === undefined) continue;
       const parentState = this.state(parent);
-      const asPk = asPrimaryKey(parent, fk.refColumns, values);
-      if (asPk !== null) {
-        const pk = rowKey(asPk);
-        const sourcePk = asPrimaryKey(parent, fk.refColumns, sourceValues);
-        const origin = sourcePk === null || sourcePk.some((v) => v === undefined || v === null) ? undefined : this.#quarantine.origin(`${parent.schema}.${parent.table}`, rowKey(sourcePk));
-        const shown = keyText(asPk as ColumnValue[]);
-        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${shown} is quarantined (${origin})`;
-        if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${shown} is not on the DR (${fk.name})`;
+      // The parent's primary key, read from the image where it sits (no values gathered for it).
+      const parentKey = state.parentKeyPositions(fk, parent);
+      if (parentKey !== null) {
+        const pk = rowKeyAt(after, parentKey);
+        // Held parents are source identities: judged on the value the binlog logged, before a remap
+        // (the same values, so the same key, when the key map left the image as it was).
+        let sourcePk: string | undefined = pk;
+        const source = original.after;
+        if (source !== after) sourcePk = source === null || parentKey.some((p) => source[p] === undefined || source[p] === null) ? undefined : rowKeyAt(source, parentKey);
+        const origin = sourcePk === undefined ? undefined : this.#quarantine.origin(parentState.qualified, sourcePk);
+        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is quarantined (${origin})`;
+        if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is not on the DR (${fk.name})`;
         continue;
       }
+      const values = positions.map((p) => after[p]);
       const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((col) => fk.refColumns.includes(col)));
       if (uk === undefined) continue;
       const k = parentState.indexKeyFromValues(`uk:${uk.name}`, uk.columns.map((col) => values[fk.refColumns.indexOf(col)]));
@@ -1223,7 +1247,7 @@ export class Reconciler {
     const oldPk = state.keyOf(from) as string;
     const newPk = state.keyOf(to);
     if (newPk !== oldPk) state.remove(oldPk);
-    state.put(to);
+    state.put(to, newPk);
   }
 }
 
@@ -1277,6 +1301,12 @@ interface DecisionExtra {
 /** The conflicts of a decision that has none: one shared empty list (decisions are never changed in place). */
 const NO_CONFLICTS: readonly string[] = [];
 
+/** The remaps of a transaction that made none (most): one shared empty list, never changed. */
+const NO_REMAPS: TransactionResult['remaps'] = [];
+
+/** The unique holders of a change that meets none (the common case): one shared empty list, never changed. */
+const NO_ROWS: readonly { readonly key: string; readonly row: RowImage }[] = [];
+
 /** Everything a strategy needs about the change it decides. */
 interface Ctx {
   readonly table: TableSchema;
@@ -1290,9 +1320,9 @@ interface Ctx {
   readonly qualified: string;
   readonly sourceKey: readonly ColumnValue[] | null;
   readonly rule: Rule;
-  /** `GTID#index`. */
-  readonly label: string;
-  readonly timestampMs: number;
+  /** The change's transaction and index in it (its `GTID#index` label is made where a strategy needs it: changeLabel). */
+  readonly tx: Transaction;
+  readonly index: number;
   /** Set while a re-keyed insert is decided by a second rule (Reconciler #uniqueAfterRemap). */
   readonly remapped?: Remapped;
 }

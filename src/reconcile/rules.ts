@@ -43,6 +43,12 @@ export class RuleBook {
   readonly config: NormalisedConfig;
   readonly #compiled: readonly { readonly rule: NormalisedTableRule; readonly re: RegExp; readonly order: number }[];
   readonly #cache = new Map<TableSchema, TableRules>();
+  /**
+   * forClass and ignored per table, worked out once: every lost change asks, and the answer depends
+   * only on the (immutable) configuration (asked afresh, ≈ 0.2 s and 50 MB per 200k changes).
+   */
+  readonly #byClass = new Map<TableSchema, Map<ConflictClass, Rule>>();
+  readonly #ignored = new Map<TableSchema, ReadonlySet<string>>();
   readonly #custom: CustomStrategies;
 
   /** Throws RECONCILE_CUSTOM_MISSING when the configuration names a custom strategy `strategies` does not provide. */
@@ -108,6 +114,14 @@ export class RuleBook {
 
   /** The strategy for `klass` on `table`, and the path that chose it. */
   forClass(table: TableSchema, klass: ConflictClass): Rule {
+    let rules = this.#byClass.get(table);
+    if (rules === undefined) this.#byClass.set(table, (rules = new Map()));
+    let rule = rules.get(klass);
+    if (rule === undefined) rules.set(klass, (rule = this.#forClass(table, klass)));
+    return rule;
+  }
+
+  #forClass(table: TableSchema, klass: ConflictClass): Rule {
     // The history's split of update-missing: a rule written for update-missing covers both parts.
     const classes: readonly ConflictClass[] = (UPDATE_MISSING_CLASSES as readonly string[]).includes(klass) ? [klass, 'update-missing'] : [klass];
     const t = this.tableRules(table).rule;
@@ -124,6 +138,12 @@ export class RuleBook {
 
   /** Columns left out of every comparison (`ignoreColumns`: e.g. ON UPDATE CURRENT_TIMESTAMP columns). */
   ignored(table: TableSchema): ReadonlySet<string> {
+    let names = this.#ignored.get(table);
+    if (names === undefined) this.#ignored.set(table, (names = this.#ignoredOf(table)));
+    return names;
+  }
+
+  #ignoredOf(table: TableSchema): ReadonlySet<string> {
     const names = new Set<string>();
     for (const c of this.config.ignoreColumns) {
       // Either a bare column name (every table) or db.table.column.

@@ -15,9 +15,9 @@
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { EngineError } from '../errors.js';
-import { rowKey } from '../model/row-key.js';
-import type { TableSchema } from '../model/table-schema.js';
-import { uniqueFold } from './value-equality.js';
+import { rowKeyPart } from '../model/row-key.js';
+import type { ForeignKey, TableSchema } from '../model/table-schema.js';
+import { uniqueFolder, type UniqueFolder } from './value-equality.js';
 
 export const TableStateErrorCode = {
   /** A key the window never read was asked for (an internal error: the key collection missed it). */
@@ -26,11 +26,16 @@ export const TableStateErrorCode = {
 } as const;
 export type TableStateErrorCode = (typeof TableStateErrorCode)[keyof typeof TableStateErrorCode];
 
-/** A secondary index: the folded values of `columns` → primary keys of the rows holding them. */
+/**
+ * A secondary index: the folded values of `columns` → primary keys of the rows holding them. A key
+ * one row holds (every key of a unique index, most of a foreign key's) maps to that row's primary
+ * key itself; a Set only once a second row holds it (a Set per indexed row cost ≈ 45 MB per 200k changes).
+ */
 interface Index {
   readonly positions: readonly number[];
-  readonly collations: readonly (string | null)[];
-  readonly map: Map<string, Set<string>>;
+  /** Per column, its collation's fold (read once: every row loaded or decided is indexed). */
+  readonly folds: readonly UniqueFolder[];
+  readonly map: Map<string, string | Set<string>>;
   /** Folded keys the DR was asked about: every DR row holding one of them is loaded. */
   readonly requested: Set<string>;
 }
@@ -45,19 +50,34 @@ interface JournalEntry {
 /** Index names: `uk:<unique key name>` and `fk:<foreign key name>`. */
 export type IndexName = `uk:${string}` | `fk:${string}`;
 
+/** What rowsBy returns for a key no row holds: one shared empty list (callers only read it). */
+const NO_ROWS: readonly RowImage[] = [];
+
 export class TableState {
   readonly schema: TableSchema;
   /** Primary-key column positions, or, for a table without one, every column (replication's row identity). */
   readonly pkPositions: readonly number[];
   readonly hasPrimaryKey: boolean;
+  /** `schema.table` (made once: reasons and the quarantine index name the table for every change). */
+  readonly qualified: string;
   readonly #rows = new Map<string, RowImage | null>();
   /** Keys whose value the window decided: a later DR read must not overwrite them (plan mode reads as it goes). */
   readonly #dirty = new Set<string>();
   readonly #indexes = new Map<IndexName, Index>();
+  /** Column name → position, so the hot path does not search the column list for every lookup. */
+  readonly #positions = new Map<string, number>();
+  /** positionsOf per column list (a foreign key's, a unique key's: the catalog's arrays, asked for every change). */
+  readonly #positionLists = new Map<readonly string[], readonly number[]>();
+  /** parentKeyPositions per foreign key of this table. */
+  readonly #parentKeys = new Map<ForeignKey, readonly number[] | null>();
   #journal: JournalEntry[] = [];
 
   constructor(schema: TableSchema) {
     this.schema = schema;
+    this.qualified = `${schema.schema}.${schema.table}`;
+    schema.columns.forEach((c, i) => {
+      if (!this.#positions.has(c.name)) this.#positions.set(c.name, i);
+    });
     this.hasPrimaryKey = schema.primaryKey !== null;
     this.pkPositions = schema.primaryKey === null ? schema.columns.map((_, i) => i) : schema.primaryKey.map((c) => this.position(c));
     for (const uk of schema.uniqueKeys) this.#addIndex(`uk:${uk.name}`, uk.columns);
@@ -66,13 +86,32 @@ export class TableState {
 
   /** Position of a column in row images. */
   position(column: string): number {
-    const i = this.schema.columns.findIndex((c) => c.name === column);
-    if (i === -1) throw new EngineError(TableStateErrorCode.NoColumn, `${this.qualified} has no column ${column}`, { table: this.qualified, column });
+    const i = this.#positions.get(column);
+    if (i === undefined) throw new EngineError(TableStateErrorCode.NoColumn, `${this.qualified} has no column ${column}`, { table: this.qualified, column });
     return i;
   }
 
-  get qualified(): string {
-    return `${this.schema.schema}.${this.schema.table}`;
+  /**
+   * Where this table's rows hold the primary key of `parent` through `fk` (a foreign key of this
+   * table): the positions of fk's columns in the parent's primary-key order, or null when fk's
+   * referenced columns are not exactly that key (window-reads.ts asPrimaryKey, as positions).
+   */
+  parentKeyPositions(fk: ForeignKey, parent: TableSchema): readonly number[] | null {
+    let positions = this.#parentKeys.get(fk);
+    if (positions === undefined) {
+      const at = asPrimaryKeyOrder(parent, fk.refColumns);
+      const own = this.positionsOf(fk.columns);
+      positions = at === null ? null : at.map((i) => own[i] as number);
+      this.#parentKeys.set(fk, positions);
+    }
+    return positions;
+  }
+
+  /** Positions of `columns` in row images; remembered per array, so pass the schema's own lists. */
+  positionsOf(columns: readonly string[]): readonly number[] {
+    let positions = this.#positionLists.get(columns);
+    if (positions === undefined) this.#positionLists.set(columns, (positions = columns.map((c) => this.position(c))));
+    return positions;
   }
 
   /** The primary key of `image` as values, or null when a part is NULL or not logged. */
@@ -86,28 +125,28 @@ export class TableState {
     return out;
   }
 
-  /** The canonical primary key of `image`, or null (see keyValues). */
+  /** The canonical primary key of `image` (rowKey of keyValues, built without the array), or null (see keyValues). */
   keyOf(image: RowImage): string | null {
-    const values = this.keyValues(image);
-    return values === null ? null : rowKey(values);
+    const positions = this.pkPositions;
+    let out = '';
+    for (let i = 0; i < positions.length; i++) {
+      const v = image[positions[i] as number];
+      if (v === undefined || (v === null && this.hasPrimaryKey)) return null;
+      if (i > 0) out += ',';
+      out += rowKeyPart(v);
+    }
+    return out;
   }
 
   /** The folded index key of `image` for `name`, or null when a part is NULL or not logged (such a key cannot collide). */
   indexKeyOf(name: IndexName, image: RowImage): string | null {
     const index = this.#index(name);
-    return this.indexKeyFromValues(name, index.positions.map((p) => image[p]));
+    return foldedKey(index, image, index.positions);
   }
 
   /** The folded index key of the index's column values given in index order (a parent's key, for a child's foreign key). */
   indexKeyFromValues(name: IndexName, values: readonly (ColumnValue | undefined)[]): string | null {
-    const index = this.#index(name);
-    const parts: ColumnValue[] = [];
-    for (let i = 0; i < index.positions.length; i++) {
-      const v = uniqueFold(values[i], index.collations[i] ?? null);
-      if (v === undefined || v === null) return null;
-      parts.push(v);
-    }
-    return rowKey(parts);
+    return foldedKey(this.#index(name), values, null);
   }
 
   /** Whether the DR was asked for this primary key (or the window decided it). */
@@ -130,9 +169,13 @@ export class TableState {
   }
 
   /** Rows holding `key` in index `name` (a folded key from indexKeyOf). */
-  rowsBy(name: IndexName, key: string): RowImage[] {
+  rowsBy(name: IndexName, key: string): readonly RowImage[] {
     const pks = this.#index(name).map.get(key);
-    if (pks === undefined) return [];
+    if (pks === undefined) return NO_ROWS;
+    if (typeof pks === 'string') {
+      const r = this.#rows.get(pks);
+      return r ? [r] : NO_ROWS;
+    }
     const out: RowImage[] = [];
     for (const pk of pks) {
       const r = this.#rows.get(pk);
@@ -166,9 +209,8 @@ export class TableState {
     for (const k of keys) requested.add(k);
   }
 
-  /** The window's decision: `row` now exists under its primary key (insert, or the new image of an update). */
-  put(row: RowImage): void {
-    const pk = this.keyOf(row);
+  /** The window's decision: `row` now exists under its primary key `pk` (insert, or the new image of an update; pass keyOf(row) when known). */
+  put(row: RowImage, pk: string | null = this.keyOf(row)): void {
     if (pk === null) throw new EngineError(TableStateErrorCode.UnknownKey, `internal: a row of ${this.qualified} without a full primary key was written`, { table: this.qualified });
     this.#journalise(pk);
     this.#dirty.add(pk);
@@ -203,7 +245,7 @@ export class TableState {
 
   /** Forgets the journal (the transaction was accepted). */
   commitJournal(): void {
-    this.#journal = [];
+    this.#journal.length = 0;
   }
 
   /** Forgets everything: the next window reads the DR afresh (apply mode, after a commit). */
@@ -229,32 +271,37 @@ export class TableState {
   }
 
   #indexRow(pk: string, row: RowImage): void {
-    for (const name of this.#indexes.keys()) {
-      const k = this.indexKeyOf(name, row);
+    for (const index of this.#indexes.values()) {
+      const k = foldedKey(index, row, index.positions);
       if (k === null) continue;
-      const map = this.#index(name).map;
-      let set = map.get(k);
-      if (set === undefined) map.set(k, (set = new Set()));
-      set.add(pk);
+      const map = index.map;
+      const held = map.get(k);
+      if (held === undefined) map.set(k, pk);
+      else if (typeof held !== 'string') held.add(pk);
+      else if (held !== pk) map.set(k, new Set([held, pk]));
     }
   }
 
   #unindex(pk: string, row: RowImage): void {
-    for (const name of this.#indexes.keys()) {
-      const k = this.indexKeyOf(name, row);
+    for (const index of this.#indexes.values()) {
+      const k = foldedKey(index, row, index.positions);
       if (k === null) continue;
-      const map = this.#index(name).map;
-      const set = map.get(k);
-      if (set === undefined) continue;
-      set.delete(pk);
-      if (set.size === 0) map.delete(k);
+      const map = index.map;
+      const held = map.get(k);
+      if (held === undefined) continue;
+      if (typeof held === 'string') {
+        if (held === pk) map.delete(k);
+        continue;
+      }
+      held.delete(pk);
+      if (held.size === 0) map.delete(k);
     }
   }
 
   #addIndex(name: IndexName, columns: readonly string[]): void {
     const positions = columns.map((c) => this.position(c));
-    const collations = positions.map((p) => this.schema.columns[p]?.collation ?? null);
-    this.#indexes.set(name, { positions, collations, map: new Map(), requested: new Set() });
+    const folds = positions.map((p) => uniqueFolder(this.schema.columns[p]?.collation ?? null));
+    this.#indexes.set(name, { positions, folds, map: new Map(), requested: new Set() });
   }
 
   #index(name: IndexName): Index {
@@ -262,4 +309,34 @@ export class TableState {
     if (index === undefined) throw new EngineError(TableStateErrorCode.NoColumn, `internal: ${this.qualified} has no index ${name}`, { table: this.qualified });
     return index;
   }
+}
+
+/**
+ * The folded key of an index's columns: `values[positions[i]]` (a row image), or `values[i]` when
+ * `positions` is null (values already in index order); null when a part is NULL or not logged. The
+ * rowKey of the folded values, built without gathering them into an array.
+ */
+function foldedKey(index: Index, values: readonly (ColumnValue | undefined)[], positions: readonly number[] | null): string | null {
+  const n = index.positions.length;
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const v = (index.folds[i] as UniqueFolder)(values[positions === null ? i : (positions[i] as number)]);
+    if (v === undefined || v === null) return null;
+    if (i > 0) out += ',';
+    out += rowKeyPart(v);
+  }
+  return out;
+}
+
+/** For each primary-key column of `table`, its index in `columns`; null unless `columns` are exactly the primary key (in any order). */
+function asPrimaryKeyOrder(table: TableSchema, columns: readonly string[]): number[] | null {
+  const pk = table.primaryKey;
+  if (pk === null || pk.length !== columns.length) return null;
+  const out: number[] = [];
+  for (const c of pk) {
+    const i = columns.indexOf(c);
+    if (i === -1) return null;
+    out.push(i);
+  }
+  return out;
 }

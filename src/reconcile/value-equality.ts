@@ -105,6 +105,18 @@ export function uniqueFold(v: ColumnValue | undefined, collation: string | null)
   return foldForKey(v, collationRule(collation));
 }
 
+/** `uniqueFold` for one column, its collation read once (indexes fold every row they hold). */
+export type UniqueFolder = (v: ColumnValue | undefined) => ColumnValue | undefined;
+
+/** The `uniqueFold` of a column of `collation`, with the collation's rule read once. */
+export function uniqueFolder(collation: string | null): UniqueFolder {
+  if (collation === null) return asIs;
+  const rule = collationRule(collation);
+  return (v) => (typeof v === 'string' ? foldForKey(v, rule) : v);
+}
+
+const asIs: UniqueFolder = (v) => v;
+
 interface CollationRule {
   readonly caseInsensitive: boolean;
   readonly accentInsensitive: boolean;
