@@ -55,6 +55,18 @@ describe('sqlLiteral', () => {
     );
   });
 
+  it("writes every bound type as the session's formatter wrote it (stringifyObjects off, time zone 'Z')", () => {
+    // The row writer's values once went through that formatter (sql-session.ts); it now writes them with sqlLiteral.
+    const sessionFormat = mysql.format as unknown as (sql: string, values: unknown, stringifyObjects: boolean, timezone: string) => string;
+    const rowValues = fc.oneof(values, fc.float().map((f) => Math.fround(f)), fc.constantFrom(-0, 2 ** 53 + 2, 1e21, 5e-324, NaN, Infinity));
+    fc.assert(
+      fc.property(rowValues, (v) => {
+        expect(sqlLiteral(v)).toBe(sessionFormat('?', [v], false, 'Z'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('writes a view into a larger buffer as its own bytes only', () => {
     const backing = Buffer.from([1, 2, 3, 4, 5]);
     expect(sqlLiteral(new Uint8Array(backing.buffer, backing.byteOffset + 1, 2))).toBe("X'0203'");

@@ -26,6 +26,9 @@ const QUOTES = /["'\\]/g;
 
 /** `value` as a quoted MySQL string literal, byte for byte as mysql2 escapes it. */
 export function quoteString(value: string): string {
+  // Most data values (names, DECIMAL and date text) hold no special character: a global replace
+  // that matches nothing still allocated (128 MB sampled in a 200,000-change apply).
+  if (!SPECIAL.test(value)) return "'" + value + "'";
   // The ledger's JSON images always hold quotes and rarely a control character (JSON escapes them):
   // one regex replace builds the flat result ≈ 2.7× faster than the loop below (a 20,000-image micro-benchmark).
   if (!CONTROL.test(value)) return "'" + value.replace(QUOTES, '\\$&') + "'";

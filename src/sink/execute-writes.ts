@@ -72,7 +72,8 @@ export async function executeWrites(session: SqlSession, writes: readonly WriteO
   };
   const archive = options.archive;
   if (archive !== undefined) {
-    const rows = writes.flatMap((w) => (w.kind !== 'insert' && w.archive !== undefined ? [archiveRow(w.table, w.archive, archive)] : []));
+    const rows: ArchiveRow[] = [];
+    for (const w of writes) if (w.kind !== 'insert' && w.archive !== undefined) rows.push(archiveRow(w.table, w.archive, archive));
     if (rows.length > 0) await recordArchive(counting, archive.schema, rows);
   }
   for (const [table, list] of byTable) {
@@ -102,11 +103,17 @@ interface NetEffect {
   readonly inserts: RowImage[];
 }
 
-/** Per row: what is left to do. `deleted` means the DR row goes first; `row` is then (re)inserted. */
+/**
+ * Per row: what is left to do. `deleted` means the DR row goes first; `row` is then (re)inserted.
+ * `row` and `update.set` are the write's own until a second write to the row changes them
+ * (`owned`): most rows are written once in a window, and copying every image and SET cost a copy
+ * per write.
+ */
 interface RowFate {
   deleted: Delete | null;
   row: RowImage | null;
-  update: { key: readonly ColumnValue[]; set: Record<string, ColumnValue> } | null;
+  update: RowUpdate | null;
+  owned: boolean;
 }
 
 /** The table's writes reduced per row, or null when their order must be kept (see the module comment). */
@@ -114,27 +121,33 @@ function netEffect(table: TableSchema, list: readonly WriteOp[]): NetEffect | nu
   const pk = table.primaryKey;
   if (pk === null) return null;
   const positions = pk.map((c) => table.columns.findIndex((col) => col.name === c));
-  for (const w of list) if (w.kind === 'update' && Object.keys(w.set).some((c) => pk.includes(c))) return null;
+  for (const w of list) if (w.kind === 'update' && pk.some((c) => Object.hasOwn(w.set, c))) return null;
   if (!uniqueValuesStay(table, list)) return null;
   const fates = new Map<string, RowFate>();
   const fateOf = (key: string): RowFate => {
     let f = fates.get(key);
-    if (f === undefined) fates.set(key, (f = { deleted: null, row: null, update: null }));
+    if (f === undefined) fates.set(key, (f = { deleted: null, row: null, update: null, owned: false }));
     return f;
   };
+  let columnIndex: Map<string, number> | undefined;
   for (const w of list) {
     if (w.kind === 'insert') {
       const f = fateOf(rowKey(positions.map((p) => (w as Insert).row[p])));
-      f.row = w.row.slice();
+      f.row = w.row;
       f.update = null;
+      f.owned = false;
     } else if (w.kind === 'update') {
       const f = fateOf(rowKey(w.key));
       if (f.row !== null) {
-        const row = f.row.slice();
-        for (const [name, v] of Object.entries(w.set)) row[table.columns.findIndex((c) => c.name === name)] = v;
+        columnIndex ??= new Map(table.columns.map((c, i) => [c.name, i]));
+        const row = f.owned ? f.row : f.row.slice();
+        for (const name of Object.keys(w.set)) row[columnIndex.get(name) ?? -1] = w.set[name];
         f.row = row;
-      } else if (f.update !== null) Object.assign(f.update.set, w.set);
-      else f.update = { key: w.key, set: { ...w.set } };
+        f.owned = true;
+      } else if (f.update !== null) {
+        f.update = { key: f.update.key, set: f.owned ? Object.assign(f.update.set, w.set) : { ...f.update.set, ...w.set } };
+        f.owned = true;
+      } else f.update = { key: w.key, set: w.set };
     } else {
       const key = rowKey(w.key);
       const f = fateOf(key);
@@ -143,6 +156,7 @@ function netEffect(table: TableSchema, list: readonly WriteOp[]): NetEffect | nu
         f.deleted = w;
         f.row = null;
         f.update = null;
+        f.owned = false;
       }
     }
   }
@@ -166,18 +180,19 @@ function uniqueValuesStay(table: TableSchema, list: readonly WriteOp[]): boolean
   for (const uk of table.uniqueKeys) {
     if (!updates.some((u) => uk.columns.some((c) => c in u.set))) continue;
     const positions = uk.columns.map((c) => table.columns.findIndex((col) => col.name === c));
-    const held = new Map<string, string>();
+    // The update that last held each value: its row's key is only made when another update takes the value (rare).
+    const held = new Map<string, Update>();
     for (const u of updates) {
       if (u.old === undefined) return false;
       const v = folded(positions.map((p) => u.old?.[p]));
-      if (v !== null) held.set(v, rowKey(u.key));
+      if (v !== null) held.set(v, u);
     }
     for (const u of updates) {
       if (!uk.columns.some((c) => c in u.set)) continue;
       const next = positions.map((p, i) => (uk.columns[i]! in u.set ? u.set[uk.columns[i]!] : u.old?.[p]));
       const v = folded(next);
       const holder = v === null ? undefined : held.get(v);
-      if (holder !== undefined && holder !== rowKey(u.key)) return false;
+      if (holder !== undefined && holder !== u && rowKey(holder.key) !== rowKey(u.key)) return false;
     }
   }
   return true;
