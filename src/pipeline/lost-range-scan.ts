@@ -40,6 +40,12 @@ export interface LostRangeScan {
   readonly read: number;
 }
 
+/** The largest integer seen per column position of one table's inserts, and the order positions were first met in. */
+interface ColumnMaxima {
+  readonly max: (number | bigint | undefined)[];
+  readonly order: number[];
+}
+
 /** Reads `files` once and summarises the transactions `filter` calls lost. */
 export function scanLostRange(files: readonly BinlogFile[], filter: LostFilter, options: ReadOptions = {}): Promise<LostRangeScan> {
   return scanLostBatches(readTransactions(files, options), filter);
@@ -54,6 +60,14 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
   let read = 0;
   let transactions = 0;
   let rowChanges = 0;
+  // Maxima kept as the decoder gives them (a number unless beyond ±(2^53−1)) in an array by column,
+  // made bigints once at the end: `>` compares a number with a bigint exactly, and a BigInt per
+  // integer of every insert was 34 MB of garbage in a 200k-change scan (now under 17 MB).
+  const maxima = new Map<string, ColumnMaxima>();
+  // A transaction's changes mostly follow one table map: its name is built once per map, not per change.
+  let lastMap: TableMap | null = null;
+  let name = '';
+  let maxes: ColumnMaxima | undefined;
   for await (const batch of batches) {
     bytesTotal = batch.bytesTotal;
     if (batch.tail) scan.tails.push({ file: batch.file, tail: batch.tail });
@@ -73,22 +87,37 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
         for (const st of tx.statements) scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
       }
       for (const change of tx.changes) {
-        const name = `${change.table.schema}.${change.table.table}`;
-        if (!scan.tables.has(name)) scan.tables.set(name, change.table);
+        if (change.table !== lastMap) {
+          lastMap = change.table;
+          name = `${lastMap.schema}.${lastMap.table}`;
+          if (!scan.tables.has(name)) scan.tables.set(name, lastMap);
+          maxes = undefined;
+        }
         if (change.op !== 'insert' || change.after === null) continue;
-        let maxes = scan.maxInserted.get(name);
-        if (maxes === undefined) scan.maxInserted.set(name, (maxes = new Map()));
+        if (maxes === undefined) {
+          maxes = maxima.get(name);
+          if (maxes === undefined) maxima.set(name, (maxes = { max: [], order: [] }));
+        }
+        const { max, order } = maxes;
         const row = change.after;
         for (let i = 0; i < row.length; i++) {
           const v = row[i];
-          if (typeof v !== 'number' && typeof v !== 'bigint') continue;
-          if (typeof v === 'number' && !Number.isInteger(v)) continue;
-          const b = BigInt(v);
-          const cur = maxes.get(i);
-          if (cur === undefined || b > cur) maxes.set(i, b);
+          if (typeof v === 'number') {
+            if (!Number.isInteger(v)) continue;
+          } else if (typeof v !== 'bigint') continue;
+          const cur = max[i];
+          if (cur === undefined) {
+            order.push(i);
+            max[i] = v;
+          } else if (v > cur) max[i] = v;
         }
       }
     }
+  }
+  for (const [table, { max, order }] of maxima) {
+    const out = new Map<number, bigint>();
+    for (const i of order) out.set(i, BigInt(max[i]!));
+    scan.maxInserted.set(table, out);
   }
   return { ...scan, first, last, bytesTotal, read, transactions, rowChanges };
 }

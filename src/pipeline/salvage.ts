@@ -256,6 +256,14 @@ const MAX_RECONNECT_DELAY_MS = 10_000;
 
 type LiveModule = typeof import('../source/live-source.js');
 
+/** The DR's largest key of a table a window inserts into (null: the table is empty), read for its key floor. */
+interface MaxKeyRead {
+  readonly name: string;
+  readonly table: TableSchema;
+  readonly column: string;
+  readonly max: bigint | null;
+}
+
 /** The live server of a run: what names it, where both passes stop, and the module that reads it. */
 interface LiveInput {
   readonly spec: LiveSalvageSource;
@@ -960,6 +968,10 @@ class SalvageRun {
     // at once (the one awaited rethrows it), so the others cannot end as unhandled rejections.
     const answers = requests.map((req) => readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
     for (const a of answers) a.catch(() => undefined);
+    // The largest keys depend only on the tables the window inserts into: sent with the first round
+    // instead of one round trip each after the second (≈ 0.15 s of a 200k-change apply's 21 windows).
+    const floors = this.#readMaxKeys(changes.filter((c) => c.op === 'insert').map((c) => `${c.table.schema}.${c.table.table}`));
+    floors.catch(() => undefined);
     for (let i = 0; i < requests.length; i++) {
       const req = requests[i]!;
       const rows = await answers[i]!;
@@ -973,22 +985,34 @@ class SalvageRun {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
     }
-    await this.#raiseKeyFloors(changes.filter((c) => c.op === 'insert').map((c) => `${c.table.schema}.${c.table.table}`));
+    this.#raiseKeyFloors(await floors);
   }
 
-  /** Remaps take ids above the DR's largest, its AUTO_INCREMENT counter, and every id the lost range inserts. */
-  async #raiseKeyFloors(tables: readonly string[]): Promise<void> {
+  /**
+   * The DR's largest key of each table in `tables` with a single AUTO_INCREMENT primary key, every
+   * read sent at once. Locked in apply: the application's inserts above it wait for the window, so
+   * a remap's key stays free.
+   */
+  #readMaxKeys(tables: readonly string[]): Promise<MaxKeyRead[]> {
+    const reads: Promise<MaxKeyRead>[] = [];
     for (const name of new Set(tables)) {
       const table = this.#catalog.lookup(name);
       const ai = table?.autoIncrement;
       if (table === undefined || ai === null || ai === undefined || table.primaryKey?.length !== 1 || table.primaryKey[0] !== ai.column) continue;
-      const r = this.#reconciler;
+      const column = ai.column;
+      reads.push(maxKey(this.#dr, table, column, { forUpdate: this.#apply }).then((max) => ({ name, table, column, max })));
+    }
+    return Promise.all(reads);
+  }
+
+  /** Remaps take ids above the DR's largest, its AUTO_INCREMENT counter, and every id the lost range inserts. */
+  #raiseKeyFloors(reads: readonly MaxKeyRead[]): void {
+    const r = this.#reconciler;
+    for (const { name, table, column, max } of reads) {
       const start = this.#startFloors.get(name);
       if (start !== undefined) r.raiseKeyFloor(table, start);
-      // Locked in apply: the application's inserts above it wait for the window, so a remap's key stays free.
-      const max = await maxKey(this.#dr, table, ai.column, { forUpdate: this.#apply });
       if (max !== null) r.raiseKeyFloor(table, max + 1n);
-      const pos = table.columns.findIndex((c) => c.name === ai.column);
+      const pos = table.columns.findIndex((c) => c.name === column);
       const lostMax = this.#scan.maxInserted.get(name)?.get(pos);
       if (lostMax !== undefined) r.raiseKeyFloor(table, lostMax + 1n);
     }
