@@ -94,7 +94,7 @@ export class TableState {
   /**
    * Where this table's rows hold the primary key of `parent` through `fk` (a foreign key of this
    * table): the positions of fk's columns in the parent's primary-key order, or null when fk's
-   * referenced columns are not exactly that key (window-reads.ts asPrimaryKey, as positions).
+   * referenced columns are not exactly that key (asPrimaryKeyOrder).
    */
   parentKeyPositions(fk: ForeignKey, parent: TableSchema): readonly number[] | null {
     let positions = this.#parentKeys.get(fk);
@@ -329,7 +329,7 @@ function foldedKey(index: Index, values: readonly (ColumnValue | undefined)[], p
 }
 
 /** For each primary-key column of `table`, its index in `columns`; null unless `columns` are exactly the primary key (in any order). */
-function asPrimaryKeyOrder(table: TableSchema, columns: readonly string[]): number[] | null {
+export function asPrimaryKeyOrder(table: TableSchema, columns: readonly string[]): number[] | null {
   const pk = table.primaryKey;
   if (pk === null || pk.length !== columns.length) return null;
   const out: number[] = [];

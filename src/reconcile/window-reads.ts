@@ -10,7 +10,7 @@ import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import { rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
-import type { IndexName, TableState } from './table-state.js';
+import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -29,17 +29,10 @@ export interface StateSet {
   get(table: TableSchema): TableState;
 }
 
-/** Whether `columns` are exactly the table's primary key (in any order); returns them in key order. */
+/** Whether `columns` are exactly the table's primary key (in any order); returns `values` (in `columns` order) in key order. */
 export function asPrimaryKey(table: TableSchema, columns: readonly string[], values: readonly (ColumnValue | undefined)[]): (ColumnValue | undefined)[] | null {
-  const pk = table.primaryKey;
-  if (pk === null || pk.length !== columns.length) return null;
-  const out: (ColumnValue | undefined)[] = [];
-  for (const c of pk) {
-    const i = columns.indexOf(c);
-    if (i === -1) return null;
-    out.push(values[i]);
-  }
-  return out;
+  const order = asPrimaryKeyOrder(table, columns);
+  return order === null ? null : order.map((i) => values[i]);
 }
 
 /** How many rewritten candidates of a clashing unique value a window reads (rewrite-unique's {n} = 1…this). */
@@ -63,10 +56,10 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     const table = catalog.get(change.table.schema, change.table.table);
     if (table === undefined || table.primaryKey === null) continue;
     const state = states.get(table);
-    if (change.before) reads.wantRowPk(table, state, change.before);
+    if (change.before) reads.wantPkAt(table, change.before, state.pkPositions);
     const after = change.after;
     if (after) {
-      reads.wantRowPk(table, state, after);
+      reads.wantPkAt(table, after, state.pkPositions);
       for (const uk of table.uniqueKeys) {
         const values = uk.columns.map((c) => after[state.position(c)]);
         reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values);
@@ -125,18 +118,11 @@ class WindowReads {
     this.#states = states;
   }
 
-  /** The row at the primary key of `image` (a row image of `table`). */
-  wantRowPk(table: TableSchema, state: TableState, image: RowImage): void {
-    if (table.primaryKey === null) return;
-    // keyOf is null exactly when a part is NULL or not logged, the keys asked for no row.
-    const pk = state.keyOf(image);
-    if (pk === null || state.knows(pk)) return;
-    const c = this.#collecting(table, 'pk', table.primaryKey);
-    if (c.asked.has(pk)) return;
-    this.#add(c, state.pkPositions.map((p) => image[p] as ColumnValue), pk);
-  }
-
-  /** The row of `table` whose primary key `image` (a row of another table) holds at `positions`, in primary-key order. */
+  /**
+   * The row of `table` whose primary key `image` holds at `positions`, in primary-key order: a row of
+   * `table` itself (its pkPositions), or of a child pointing at it. A key with a NULL or unlogged
+   * part is asked for no row.
+   */
   wantPkAt(table: TableSchema, image: RowImage, positions: readonly number[]): void {
     if (table.primaryKey === null || positions.some((p) => image[p] === undefined || image[p] === null)) return;
     const state = this.#states.get(table);
