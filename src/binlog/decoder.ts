@@ -6,7 +6,7 @@
  */
 import { BinlogError, BinlogErrorCode, type ErrorDetails } from '../errors.js';
 import { ByteReader, ShortReadError } from './byte-reader.js';
-import { crc32, crc32Range } from './crc32.js';
+import { crc32, crc32FoldValidEvent, crc32Range } from './crc32.js';
 import { EventType, eventTypeName } from './event-types.js';
 import { ChecksumAlgorithm, type BinlogEvent, type DecodeWarning, type FormatDescription, type TableMap } from './event.js';
 import {
@@ -161,6 +161,9 @@ export class BinlogDecoder {
   /** A DataView over the chunk being checksummed, made once per chunk rather than once per event. */
   #crcView: DataView = NO_VIEW;
   #crcViewOf: Buffer = NO_BUFFER;
+  /** Events of `#verifiedIn` that end at or before `#verifiedTo` passed a run check (#checkRun): no CRC of their own. */
+  #verifiedIn: Buffer = NO_BUFFER;
+  #verifiedTo = 0;
 
   constructor(options: DecoderOptions = {}) {
     this.#file = options.file ?? '<stream>';
@@ -226,12 +229,14 @@ export class BinlogDecoder {
       this.#pendingLength = 0;
     }
     // Whole events straight from the chunk.
+    if (this.#verify) this.#checkRun(chunk, at);
     while (chunk.length - at >= HEADER_LENGTH) {
       const size = this.#checkedSize(chunk, at);
       if (chunk.length - at < size) break;
       this.#decodeAt(chunk, at, size, out);
       at += size;
     }
+    this.#verifiedIn = NO_BUFFER;
     if (at < chunk.length) this.#append(chunk, at, chunk.length - at);
     return out;
   }
@@ -252,6 +257,32 @@ export class BinlogDecoder {
       claimedSize: header ? this.#pending.readUInt32LE(9) : null,
       typeCode: this.#pendingLength >= 5 ? this.#pending[4]! : null,
     };
+  }
+
+  /**
+   * Checks the checksums of the whole events in chunk[at…] at once (crc32FoldValidEvent): one zlib
+   * pass instead of a CRC per event, which was 7 % of a decode's CPU. The run stops before a format
+   * description (its in-use flag is masked, and it may change the algorithm) and at the first size
+   * that is not plainly an event in this chunk; what the run leaves out, or a run that fails, is
+   * checked event by event as before, which names the damaged event.
+   */
+  #checkRun(chunk: Buffer, at: number): void {
+    const fde = this.#fde;
+    if (fde === null || fde.checksumAlgorithm !== ChecksumAlgorithm.CRC32) return;
+    let end = at;
+    let expected = 0;
+    let events = 0;
+    while (chunk.length - end >= HEADER_LENGTH) {
+      const size = u32At(chunk, end + 9);
+      if (size < HEADER_LENGTH + 4 || size > chunk.length - end || chunk[end + 4] === EventType.FORMAT_DESCRIPTION) break;
+      expected = crc32FoldValidEvent(expected, size);
+      end += size;
+      events++;
+    }
+    if (events > 1 && crc32Range(chunk, at, end) === expected) {
+      this.#verifiedIn = chunk;
+      this.#verifiedTo = end;
+    }
   }
 
   #append(src: Buffer, from: number, length: number): void {
@@ -330,7 +361,7 @@ export class BinlogDecoder {
     const fde = this.#fde;
     if (fde !== null && fde.checksumAlgorithm === ChecksumAlgorithm.CRC32) {
       if (size < HEADER_LENGTH + 4) throw new BinlogError(BinlogErrorCode.CorruptEvent, `event at ${this.#file}:${offset} is too short to hold its checksum`, this.#where(offset, buf[at + 4]!));
-      if (this.#verify) this.#verifyCrc(buf, at, size, readHeader(buf, at, offset), false);
+      if (this.#verify && (buf !== this.#verifiedIn || at + size > this.#verifiedTo)) this.#verifyCrc(buf, at, size, readHeader(buf, at, offset), false);
     }
     this.#position = offset + size;
     this.#eventsSeen++;
@@ -387,7 +418,7 @@ export class BinlogDecoder {
     if (fde.checksumAlgorithm === ChecksumAlgorithm.CRC32) {
       if (size < HEADER_LENGTH + 4) throw new BinlogError(BinlogErrorCode.CorruptEvent, `event at ${this.#file}:${offset} is too short to hold its checksum`, this.#where(offset, header.typeCode));
       bodyEnd -= 4;
-      if (this.#verify) this.#verifyCrc(buf, at, size, header, isFde);
+      if (this.#verify && (buf !== this.#verifiedIn || at + size > this.#verifiedTo)) this.#verifyCrc(buf, at, size, header, isFde);
     } else if (isFde && this.#verify && fdeHasChecksumAlgorithm(fde.serverVersion, fde.flavor)) {
       // A checksum-aware server checksums its FDE whatever binlog_checksum says (MySQL
       // Format_description_log_event::write; seen in MariaDB 10.11 and MySQL 5.6/5.7 NONE files):

@@ -170,6 +170,15 @@ describe.skipIf(!haveRealBinlogs)('regressions found by flipping bytes', () => {
     );
   });
 
+  it('one byte damaged inside a run of events checked with one CRC: CHECKSUM_MISMATCH names that event', () => {
+    // The whole file is one chunk, so the event at 6172 sits inside the run the decoder checks at
+    // once; the run fails, and the event-by-event check then finds which event it was.
+    for (const pos of [6172 + 19, 6172 + 25, 6172 + 30]) {
+      const e = flippedError(Fixture.mariadbPrimary1, pos, 0x01);
+      expectBinlogError(e, BinlogErrorCode.ChecksumMismatch, Fixture.mariadbPrimary1, 6172);
+    }
+  });
+
   it('an event whose type code became FORMAT_DESCRIPTION: CHECKSUM_MISMATCH, not "unsupported binlog version"', () => {
     expectBinlogError(flippedError(Fixture.mariadbPrimary1, 6172 + 4, 0xaf), BinlogErrorCode.ChecksumMismatch, Fixture.mariadbPrimary1, 6172);
   });
