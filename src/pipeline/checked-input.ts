@@ -79,7 +79,8 @@ async function scanOnce(files: readonly BinlogFile[], filter: LostFilter, option
   const damaged: DamagedEntry[] = [];
   let extra = 0;
   const batches = async function* (): AsyncGenerator<ReadBatch> {
-    const read = readTransactions(files, { verifyChecksums: options.verifyChecksums, signal: options.signal, skipDamaged: true, keepEvents: true });
+    // Without ANNOTATE_ROWS texts, as the windows read them (salvage.ts #windowsLoop): nothing here reads them.
+    const read = readTransactions(files, { verifyChecksums: options.verifyChecksums, signal: options.signal, skipDamaged: true, keepEvents: true, annotations: false });
     try {
       for await (const batch of guard.watch(read)) {
         const stop = batch.items.findIndex((item) => {
