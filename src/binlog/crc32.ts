@@ -103,8 +103,8 @@ export function crc32Range(data: Uint8Array, start: number, end: number, initial
  * included, is always the same constant: the residue. CRC-32 is linear, so the CRC of several
  * valid events laid end to end follows from their lengths alone: crc(A‖B) = crc(A)·x^(8·|B|) ⊕
  * crc(B) over GF(2) modulo the polynomial (zlib's crc32_combine). One zlib call over the whole
- * run of events (≈ 4 GB/s) and a multiplication per event then replace a CRC per event, most of
- * them too small for zlib to pay for its call (see NATIVE_FROM).
+ * run of events (≈ 3–4 GB/s here) and a few table lookups per event then replace a CRC per event,
+ * most of them too small for zlib to pay for its call (see NATIVE_FROM).
  *
  * The run check is itself a CRC-32 over the run: any error in one event changes it (x^k is
  * invertible modulo the polynomial), so it fails exactly when a per-event check would; errors in

@@ -267,6 +267,8 @@ export class BinlogDecoder {
    * checked event by event as before, which names the damaged event.
    */
   #checkRun(chunk: Buffer, at: number): void {
+    // Nothing carries over from an earlier push, even one that threw: a caller may refill the same Buffer.
+    this.#verifiedIn = NO_BUFFER;
     const fde = this.#fde;
     if (fde === null || fde.checksumAlgorithm !== ChecksumAlgorithm.CRC32) return;
     let end = at;
