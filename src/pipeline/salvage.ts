@@ -694,7 +694,8 @@ class SalvageRun {
     if (this.#live === null) {
       // ANNOTATE_ROWS texts (≈ 41 % of a MariaDB binlog's bytes) are left undecoded, as DESIGN.md's
       // pitfalls ask of the hot path: nothing in plan or apply reads them, and decoding them cost
-      // ≈ 1 s of client CPU and 40 MiB of peak RSS on bench:apply's 200k-change binlog.
+      // 0.8–1.4 s of client CPU in most measured rounds and ≈ 40 MiB of peak RSS on bench:apply's
+      // 200k-change binlog (test/reconcile/scan-annotations.test.ts).
       await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, this.#damage), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false }));
       return;
     }
