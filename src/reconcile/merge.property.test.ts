@@ -19,6 +19,7 @@ import { ledgerLine, ledgerLineText } from '../sink/ledger-entry.js';
 import { InMemoryDr, runReconcile, type DrSnapshot } from '../../test/harness/in-memory-dr.js';
 import { CUSTOMERS, NOTES, ORDERS, buildIncident, incidentArbitrary, transaction, type Incident } from '../../test/harness/incident-model.js';
 import { applyDelta } from './column-math.js';
+import type { TransactionResult } from './decision.js';
 import { threeWayMerge, type ConflictPolicy } from './merge.js';
 import { RuleBook } from './rules.js';
 import { sameValue } from './value-equality.js';
@@ -406,6 +407,15 @@ const incidentConfigArb: fc.Arbitrary<ConfigJson> = fc
   )
   .map((rules) => ({ tables: Object.fromEntries(rules.map((r, i) => [TABLE_NAMES[i]!, { ...r, ...(TABLE_NAMES[i] === CUSTOMERS ? { naturalKey: ['email'] } : {}) }])) }));
 
+/** Every row (`table#key`) a write of the run was aimed at, at any point of the run, sorted. */
+function writtenRows(results: readonly TransactionResult[]): string[] {
+  const out = new Set<string>();
+  for (const r of results) {
+    for (const w of r.writes) out.add(`${w.table.schema}.${w.table.table}#${String(w.kind === 'insert' ? w.row[0] : w.key[0])}`);
+  }
+  return [...out].sort();
+}
+
 /** The rows the DR had before the run (`table#key`) that the run changed or deleted, sorted. */
 function touchedRows(before: DrSnapshot, after: DrSnapshot): string[] {
   const out: string[] = [];
@@ -426,7 +436,7 @@ function touchedRows(before: DrSnapshot, after: DrSnapshot): string[] {
 const KNOWN_BUGS: ReadonlySet<string> = new Set(['RECONCILE_KEY_NOT_FRESH', 'ORACLE_UK_DUPLICATE']);
 
 type RunOutcome =
-  | { readonly kind: 'done'; readonly ledger: string; readonly snapshot: DrSnapshot; readonly writes: number; readonly touched: string[]; readonly violations: string[] }
+  | { readonly kind: 'done'; readonly ledger: string; readonly snapshot: DrSnapshot; readonly writes: number; readonly touched: string[]; readonly written: string[]; readonly violations: string[] }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 /** One run of `inc` under `cfg` (parsed afresh), on a copy of its DR. */
@@ -442,6 +452,7 @@ function runIncident(inc: Incident, cfg: ConfigJson, windowSize: number): RunOut
       snapshot,
       writes: results.reduce((n, r) => n + r.writes.length, 0),
       touched: touchedRows(inc.dr.snapshot(), snapshot),
+      written: writtenRows(results),
       violations: dr.violations(),
     };
   } catch (e) {
@@ -477,12 +488,15 @@ describe('whole incidents under generated configurations', () => {
   });
 
   // "Modifies more DR rows" read as: no more row writes, and none of the DR's own rows (those it
-  // had before the run) changed or deleted that the laxer run left alone. Not as "ends with no
-  // more rows differing from the DR before the run": holding a transaction whole can hold back the
-  // delete of a row an earlier, applied lost transaction inserted, which then stays until review
-  // (fast-check: lost tx1 inserts note 1, tx2 deletes it and takes an e-mail the DR gave another
-  // customer; under update-unique-taken "skip" note 1 comes and goes, under "quarantine" tx2
-  // waits whole and note 1 stays). The generated configurations leave out `skip` for clean and
+  // had before the run) changed or deleted that the laxer run never wrote. Not as "ends with no
+  // more rows differing from the DR before the run", nor as "changes no row the laxer run ended
+  // with as it was": holding a transaction whole holds back what it undoes of an earlier, applied
+  // lost transaction, which then stays until review. Fast-check found both: lost tx1 inserts note
+  // 1, tx2 deletes it and takes an e-mail the DR gave another customer (under update-unique-taken
+  // "skip" note 1 comes and goes, under "quarantine" tx2 waits whole and note 1 stays); and lost
+  // tx1 moves the DR's order 1 to a new customer, tx2 moves it back (the laxer run writes order 1
+  // twice and ends with it as it was; the stricter one holds tx2 and order 1 stays moved: the
+  // exact case below). The generated configurations leave out `skip` for clean and
   // parent-missing (see strategyArb).
   it('monotone strictness: replacing any one strategy by quarantine never writes more rows, nor changes a DR row the other run left alone', () => {
     fc.assert(
@@ -495,10 +509,43 @@ describe('whole incidents under generated configurations', () => {
         fc.pre(base.kind === 'done' && strict.kind === 'done');
         if (base.kind !== 'done' || strict.kind !== 'done') return;
         expect(strict.writes).toBeLessThanOrEqual(base.writes);
-        expect(strict.touched.filter((k) => !base.touched.includes(k))).toEqual([]);
+        expect(strict.touched.filter((k) => !base.touched.includes(k) && !base.written.includes(k))).toEqual([]);
       }),
       { numRuns: RUNS, seed: SEED },
     );
+  });
+
+  // Found by the property above (MERGE_PROPERTY_RUNS=5000, MERGE_PROPERTY_SEED=777), shrunk. DR:
+  // customers 1 ann@x and 2 DEE@X (its own, after the failover), order 1 of customer 1. Lost: tx1
+  // inserts customer 2 bob@x (remapped to 4: the DR gave 2 away), moves order 1 to it and adds a
+  // note; tx2 inserts customer 3 cy@x and moves order 1 back to customer 1; tx3 inserts order 2.
+  it('monotone strictness counterexample: quarantining a transaction that undoes an applied one leaves the applied one (shrunk)', () => {
+    const inc = buildIncident({
+      baseCustomers: 1,
+      baseOrders: [{ customer: 0, total: 0 }],
+      baseNotes: [],
+      lost: [
+        [{ k: 'insCustomer', email: 1, variant: 0, name: 0 }, { k: 'moveOrder', order: 0, customer: 3 }, { k: 'insNote', order: 0, body: 0 }],
+        [{ k: 'insCustomer', email: 2, variant: 0, name: 0 }, { k: 'moveOrder', order: 0, customer: 0 }],
+        [{ k: 'insOrder', customer: 0, total: 0 }],
+      ],
+      dr: [{ k: 'insCustomer', email: 3, variant: 0, name: 0 }],
+      disjoint: false,
+    });
+    const tables = { [CUSTOMERS]: { onConflict: {}, keyAllocation: 'auto-increment', naturalKey: ['email'] }, [ORDERS]: { onConflict: {}, keyAllocation: 'auto-increment' }, [NOTES]: { onConflict: {}, keyAllocation: 'auto-increment' } };
+    const base = runIncident(inc, { tables }, 2);
+    const strict = runIncident(inc, { tables: { ...tables, [CUSTOMERS]: { ...tables[CUSTOMERS], onConflict: { clean: 'quarantine' } } } }, 2);
+    if (base.kind !== 'done' || strict.kind !== 'done') throw new Error('both runs end');
+    // The laxer run applies everything: order 1 goes to customer 4 and back to 1.
+    expect(base.snapshot[ORDERS]).toEqual([[1, 1, 1], [2, 1, 100]]);
+    expect(base.touched).toEqual([]);
+    expect(base.written).toEqual([`${CUSTOMERS}#3`, `${CUSTOMERS}#4`, `${NOTES}#1`, `${ORDERS}#1`, `${ORDERS}#2`]);
+    // The stricter one quarantines customer 3, holds tx2 whole, and order 1 stays with customer 4 (tx1).
+    expect(strict.snapshot[CUSTOMERS]).toEqual([[1, 'ann@x', 'B0'], [2, 'DEE@X', 'D0'], [4, 'bob@x', 'L0']]);
+    expect(strict.snapshot[ORDERS]).toEqual([[1, 4, 1], [2, 1, 100]]);
+    expect(strict.touched).toEqual([`${ORDERS}#1`]);
+    expect(strict.writes).toBeLessThan(base.writes);
+    expect(strict.touched.every((k) => base.written.includes(k))).toBe(true);
   });
 });
 
