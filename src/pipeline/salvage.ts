@@ -1206,6 +1206,7 @@ class SalvageRun {
       };
     });
     for (const d of decisions) for (const [t, k] of d.holds ?? []) this.#reconciler.quarantine.add(t, k, changeLabel(tx, d.index));
+    this.#reconciler.holdParentsOf(tx);
     const result: TransactionResult = { tx, decisions, writes: [], remaps: [] };
     await this.#dr.query('START TRANSACTION');
     try {

@@ -21,6 +21,7 @@ import { CUSTOMERS, NOTES, ORDERS, buildIncident, incidentArbitrary, transaction
 import { applyDelta } from './column-math.js';
 import type { TransactionResult } from './decision.js';
 import { threeWayMerge, type ConflictPolicy } from './merge.js';
+import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';
 import { sameValue } from './value-equality.js';
 
@@ -546,6 +547,42 @@ describe('whole incidents under generated configurations', () => {
     expect(strict.touched).toEqual([`${ORDERS}#1`]);
     expect(strict.writes).toBeLessThan(base.writes);
     expect(strict.touched.every((k) => base.written.includes(k))).toBe(true);
+  });
+
+  // Found by the property above (MERGE_PROPERTY_RUNS=15000, MERGE_PROPERTY_SEED=1001), shrunk: the
+  // stricter run wrote more, deleting a DR row the laxer one left alone. DR: customers 1 and 2, its
+  // customer 2 renamed to EVE@X after the failover; order 1 of customer 1. Lost: tx1 moves order 1
+  // to customer 2; tx2 inserts customer 3 eve@x (insert-unique-taken: delete-blocking, maxChildren
+  // 0); tx3 changes order 1's total. Laxer: tx1 is merged, so customer 2 has a child and is not
+  // deleted. Stricter (orders' update-diverged quarantined): tx1 is held, customer 2 had no child
+  // on the DR, and delete-blocking deleted it — the row the held tx1 points at, which could then
+  // never be resolved. A parent of a quarantined change is not deleted.
+  it('delete-blocking leaves a DR row a quarantined change points at (monotone strictness, shrunk)', () => {
+    const inc = buildIncident({
+      baseCustomers: 2,
+      baseOrders: [{ customer: 0, total: 0 }],
+      baseNotes: [],
+      lost: [[{ k: 'moveOrder', order: 0, customer: 3 }], [{ k: 'insCustomer', email: 4, variant: 0, name: 0 }], [{ k: 'setTotal', order: 0, total: 0 }]],
+      dr: [{ k: 'setTotal', order: 0, total: 0 }, { k: 'setEmail', customer: 1, email: 4, variant: 0 }],
+      disjoint: false,
+    });
+    const tables = { [CUSTOMERS]: { onConflict: { 'insert-unique-taken': { strategy: 'delete-blocking', maxChildren: 0 } }, keyAllocation: 'auto-increment', naturalKey: ['email'] }, [ORDERS]: { onConflict: {}, keyAllocation: 'auto-increment' }, [NOTES]: { onConflict: {}, keyAllocation: 'auto-increment' } };
+    const base = runIncident(inc, { tables }, 2);
+    const strict = runIncident(inc, { tables: { ...tables, [ORDERS]: { ...tables[ORDERS], onConflict: { 'update-diverged': 'quarantine' } } } }, 2);
+    if (base.kind !== 'done' || strict.kind !== 'done') throw new Error('both runs end');
+    expect(base.snapshot[CUSTOMERS]).toEqual([[1, 'ann@x', 'B0'], [2, 'EVE@X', 'B1']]);
+    expect(base.snapshot[ORDERS]).toEqual([[1, 2, 200]]);
+    expect(base.writes).toBe(1);
+    // Stricter: nothing written; customer 2 stays, and so does order 1.
+    expect(strict.snapshot).toEqual(inc.dr.snapshot());
+    expect(strict.writes).toBe(0);
+    const dr = inc.dr.clone();
+    const stricter = rulesOf({ tables: { ...tables, [ORDERS]: { ...tables[ORDERS], onConflict: { 'update-diverged': 'quarantine' } } } });
+    const { decisions } = runReconcile(dr, inc.lost, { windowSize: 2, mode: 'apply', rules: stricter });
+    expect(decisions.map((d) => `${d.table} ${d.class} ${d.outcome}`)).toEqual(['shop.orders update-diverged quarantined', 'shop.customers insert-unique-taken quarantined', 'shop.orders row-quarantined quarantined']);
+    expect(decisions[1]!.reason).toBe(
+      `delete-blocking: the DR row shop.customers 2 (holds uk_email) is the parent of a quarantined lost change (${changeLabel(inc.lost[0]!, 0)}), which would point at nothing once resolved; nothing was deleted (tables."shop.customers".onConflict.insert-unique-taken)`,
+    );
   });
 });
 

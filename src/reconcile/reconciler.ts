@@ -56,18 +56,31 @@ export interface ReconcilerOptions {
   readonly history?: DrHistory | null;
 }
 
-/** Quarantined source rows, so later changes that depend on them follow them into quarantine. */
+/**
+ * Quarantined source rows, so later changes that depend on them follow them into quarantine; and
+ * the parent rows quarantined changes point at, so nothing deletes a row a held change needs.
+ */
 export class QuarantineIndex {
   readonly #rows = new Map<string, Map<string, string>>();
-  readonly #log: [string, string][] = [];
+  readonly #parents = new Map<string, Map<string, string>>();
+  readonly #log: [Map<string, Map<string, string>>, string, string][] = [];
 
   /** Records that the row `pk` of `table` (`schema.table`) waits in quarantine because of `origin`. */
   add(table: string, pk: string, origin: string): void {
-    let t = this.#rows.get(table);
-    if (t === undefined) this.#rows.set(table, (t = new Map()));
+    this.#put(this.#rows, table, pk, origin);
+  }
+
+  /** Records that the quarantined change `origin` points at the row `pk` of `table` (a parent through a foreign key). */
+  addParent(table: string, pk: string, origin: string): void {
+    this.#put(this.#parents, table, pk, origin);
+  }
+
+  #put(index: Map<string, Map<string, string>>, table: string, pk: string, origin: string): void {
+    let t = index.get(table);
+    if (t === undefined) index.set(table, (t = new Map()));
     if (t.has(pk)) return;
     t.set(pk, origin);
-    this.#log.push([table, pk]);
+    this.#log.push([index, table, pk]);
   }
 
   /** A point to roll back to (a window the DR rejected is decided again). */
@@ -77,9 +90,14 @@ export class QuarantineIndex {
 
   rollbackTo(mark: number): void {
     while (this.#log.length > mark) {
-      const [table, pk] = this.#log.pop() as [string, string];
-      this.#rows.get(table)?.delete(pk);
+      const [index, table, pk] = this.#log.pop() as [Map<string, Map<string, string>>, string, string];
+      index.get(table)?.delete(pk);
     }
+  }
+
+  /** The first quarantined change that points at the row `pk` of `table`, or undefined. */
+  parentOf(table: string, pk: string): string | undefined {
+    return this.#parents.get(table)?.get(pk);
   }
 
   /** The change that holds the row back, or undefined. */
@@ -225,6 +243,7 @@ export class Reconciler {
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
       if ((p.decision.outcome === 'quarantined' || p.hold === true) && p.sourcePk !== null) this.#quarantine.add(p.decision.table, p.sourcePk, changeLabel(tx, index));
+      if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
     });
     if (tx.commit === 'ddl') {
@@ -279,6 +298,8 @@ export class Reconciler {
       const decisions = pending.map((p): ChangeDecision => {
         const d = p.decision;
         if (p.sourcePk !== null) this.#quarantine.add(d.table, p.sourcePk, changeLabel(tx, d.index));
+        const change = tx.changes[d.index];
+        if (change !== undefined) this.#holdParents(change, changeLabel(tx, d.index));
         const holds = holdsOf(p);
         if (d.outcome === 'quarantined') return { ...d, holds };
         return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
@@ -294,6 +315,31 @@ export class Reconciler {
     for (const s of this.#states.values()) s.commitJournal();
     const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
     return { tx, decisions, writes, remaps };
+  }
+
+  /**
+   * Records the parents a held change's after image points at (declared and configured foreign
+   * keys onto a primary key), as the binlog logged them: delete-blocking then leaves those DR rows
+   * alone, or the change, once resolved, would point at nothing. A value remapped since names the
+   * source's row, not the DR's: refusing a delete on it only quarantines more, never less.
+   */
+  /** #holdParents for every change of `tx`, held back outside decide (a transaction the DR rejected). */
+  holdParentsOf(tx: Transaction): void {
+    tx.changes.forEach((change, index) => this.#holdParents(change, changeLabel(tx, index)));
+  }
+
+  #holdParents(change: RowChange, origin: string): void {
+    const after = change.after;
+    if (after === null) return;
+    const table = this.#catalog.get(change.table.schema, change.table.table);
+    if (table === undefined) return;
+    for (const fk of table.foreignKeys) {
+      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+      if (parent === undefined) continue;
+      const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
+      if (pk === null || pk.some((v) => v === undefined || v === null)) continue;
+      this.#quarantine.addParent(`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[]), origin);
+    }
   }
 
   #decideChange(tx: Transaction, original: RowChange, index: number, writes: WriteOp[]): Pending {
@@ -525,6 +571,8 @@ export class Reconciler {
       if (this.#keyMap.isTarget(table.schema, table.table, pk)) return refuse(`${shown} is the record of a re-keyed or linked lost row`);
       const origin = this.#quarantine.origin(ctx.qualified, rowKey(pk));
       if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
+      const held = this.#quarantine.parentOf(ctx.qualified, rowKey(pk));
+      if (held !== undefined) return refuse(`${shown} is the parent of a quarantined lost change (${held}), which would point at nothing once resolved`);
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
       if (children.count > s.maxChildren) return refuse(`${shown} has ${children.count} child row(s): ${children.described.join('; ')}; maxChildren is ${s.maxChildren}`);
