@@ -131,6 +131,17 @@ function flippedError(rel: FixtureName, pos: number, mask: number, verifyChecksu
 
 // Minimal inputs of the decoder bugs these suites found, kept as regular tests.
 describe.skipIf(!haveRealBinlogs)('regressions found by flipping bytes', () => {
+  it('a zstd window descriptor damaged to 960 MiB: a corrupt event at once, not a 960 MiB buffer swept per block', () => {
+    // npm run fuzz (FUZZ_SEED=8080) with verifyChecksums: false: byte 296 turned the uncompressed
+    // size field into an unknown one, byte 308 (the frame's window descriptor) 0x58 into 0x9f; the
+    // decompressor then allocated the window and shifted it per block (1–3 s for a 475-byte file).
+    const ref = loadReference(Fixture.mysqlPayload, { verifyChecksums: false });
+    const got = decodeWhole(applyFlips(ref, [{ pos: 308, mask: 0xc7 }, { pos: 296, mask: 0x0f }]), ref.options);
+    expect(got.ms).toBeLessThan(DECODE_TIME_LIMIT_MS);
+    expectBinlogError(got.error, BinlogErrorCode.CorruptEvent, Fixture.mysqlPayload, 274);
+    expect((got.error as BinlogError).message).toBe(`transaction payload's zstd frame asks for a 1006632960-byte window; a server's zstd reads at most 134217728 (window log 27) (TRANSACTION_PAYLOAD event at ${Fixture.mysqlPayload}:274)`);
+  });
+
   it('a TABLE_MAP shorter than its table id: a truncation error, not a RangeError turned CORRUPT_EVENT', () => {
     // var-bin.000003 (no checksum), size of the TABLE_MAP at 789 damaged from 91 to 24 bytes.
     const e = flippedError(Fixture.mariadbNoChecksum, 789 + 9, 0x43);

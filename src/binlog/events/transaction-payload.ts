@@ -58,6 +58,22 @@ export function readTransactionPayload(r: ByteReader): { header: PayloadHeader; 
   if (compression !== PayloadCompression.ZSTD) {
     throw new BinlogError(BinlogErrorCode.Unsupported, `transaction payload uses compression type ${compression}; only zstd (0) and none (255) exist`);
   }
+  // The sizes the header and the frame declare are checked against what the payload can hold
+  // before anything is allocated by them: with checksums off (or a NONE binlog) a damaged size
+  // would otherwise have a 157-byte event allocate and sweep hundreds of MB (a fuzzed fixture).
+  const most = maxZstdOutput(payloadSize);
+  if (uncompressedSize > most) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `transaction payload header says ${uncompressedSize} bytes uncompressed; ${payloadSize} bytes of zstd hold at most ${most}`);
+  }
+  // Without a size in the header the decompressor allocates what the frame declares: its content
+  // size, else its window (a sliding buffer it shifts per block).
+  const frame = uncompressedSize > 0 ? null : zstdFrameSizes(payload);
+  if (frame !== null && frame.contentSize !== null && frame.contentSize > most) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `transaction payload's zstd frame says ${frame.contentSize} bytes uncompressed; ${payloadSize} bytes of zstd hold at most ${most}`);
+  }
+  if (frame !== null && frame.contentSize === null && frame.windowSize > MAX_ZSTD_WINDOW) {
+    throw new BinlogError(BinlogErrorCode.CorruptEvent, `transaction payload's zstd frame asks for a ${frame.windowSize}-byte window; a server's zstd reads at most ${MAX_ZSTD_WINDOW} (window log 27)`);
+  }
   let out: Uint8Array;
   try {
     out = decompress(payload, uncompressedSize > 0 ? new Uint8Array(uncompressedSize) : undefined);
@@ -68,4 +84,45 @@ export function readTransactionPayload(r: ByteReader): { header: PayloadHeader; 
     throw new BinlogError(BinlogErrorCode.CorruptEvent, `transaction payload decompressed to ${out.length} bytes, header says ${uncompressedSize}`);
   }
   return { header, events: Buffer.from(out.buffer, out.byteOffset, out.length) };
+}
+
+/**
+ * The most bytes `compressed` bytes of zstd can decompress to: every block takes a 3-byte header
+ * and, to give any output, at least one byte more (an RLE block: one byte repeated), and yields at
+ * most 128 KiB (RFC 8878, Block_Maximum_Size); the frame header only adds to the input.
+ */
+export function maxZstdOutput(compressed: number): number {
+  return Math.floor(compressed / 4) * 128 * 1024;
+}
+
+/**
+ * The largest window libzstd decodes by default (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27): the server
+ * reading its own binlog uses that limit, so no payload it can read needs more.
+ */
+const MAX_ZSTD_WINDOW = 2 ** 27;
+
+/**
+ * What the first zstd frame of `data` declares (RFC 8878 3.1.1.1): its Frame_Content_Size (null
+ * when absent) and its window size; null when `data` does not start with a zstd frame header
+ * (the decompressor reports that).
+ */
+export function zstdFrameSizes(data: Uint8Array): { contentSize: number | null; windowSize: number } | null {
+  if (data.length < 6 || data[0] !== 0x28 || data[1] !== 0xb5 || data[2] !== 0x2f || data[3] !== 0xfd) return null;
+  const descriptor = data[4]!;
+  const fcsFlag = descriptor >> 6;
+  const singleSegment = (descriptor >> 5) & 1;
+  const dictBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+  const at = 5 + (singleSegment ? 0 : 1) + dictBytes;
+  if (data.length < at + fcsBytes) return null;
+  let contentSize: number | null = null;
+  if (fcsBytes > 0) {
+    let size = 0;
+    for (let i = fcsBytes - 1; i >= 0; i--) size = size * 256 + data[at + i]!;
+    contentSize = fcsBytes === 2 ? size + 256 : size;
+  }
+  if (singleSegment) return { contentSize, windowSize: contentSize ?? 0 };
+  const exponent = data[5]! >> 3;
+  const base = 2 ** (10 + exponent);
+  return { contentSize, windowSize: base + (base / 8) * (data[5]! & 7) };
 }
