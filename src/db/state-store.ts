@@ -285,6 +285,12 @@ export async function pendingQuarantineRows(session: SqlSession, schema: string,
   return out;
 }
 
+/** The after images of `sourceId`'s pending quarantine entries (those that have one): table, change (`change_at#change_index`) and canonical JSON text. */
+export async function pendingQuarantineImages(session: SqlSession, schema: string, sourceId: string): Promise<{ table: string; change: string; afterImage: string }[]> {
+  const { rows } = await run(session, `SELECT table_name, change_at, change_index, after_image FROM ${stateTable(schema, 'quarantine')} WHERE source_id = ? AND status = 'pending' AND after_image IS NOT NULL ORDER BY id`, [sourceId]);
+  return rows.map((r) => ({ table: String(r['table_name']), change: `${String(r['change_at'])}#${String(r['change_index'])}`, afterImage: String(r['after_image']) }));
+}
+
 /** Every remapped key recorded on the DR, in the order they were made. */
 export async function loadKeyMap(session: SqlSession, schema: string): Promise<{ table: string; oldKey: string; newKey: string }[]> {
   const { rows } = await run(session, `SELECT table_name, old_key, new_key FROM ${stateTable(schema, 'key_map')} ORDER BY run_id, gtid, table_name`);

@@ -28,7 +28,8 @@
  * and not yet applied is read again, so nothing is lost or applied twice.
  */
 import { basename } from 'node:path';
-import type { ColumnValue } from '../binlog/column.js';
+import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
@@ -45,6 +46,7 @@ import {
   checkpointGtidSets,
   finishRun,
   loadKeyMap,
+  pendingQuarantineImages,
   pendingQuarantineRows,
   readKeyFloors,
   writeKeyFloors,
@@ -67,7 +69,7 @@ import { addLogicalReferences, type LogicalReferences, type SchemaCatalog, type 
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, type StartRule } from '../reconcile/lost-transactions.js';
-import { changeLabel, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
+import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectHolderChildReads, collectReads, type StateSet } from '../reconcile/window-reads.js';
@@ -686,6 +688,20 @@ class SalvageRun {
       keyMap.set(table.schema, table.table, fromCanonicalKey(e.oldKey, table), fromCanonicalKey(e.newKey, table));
     }
     for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema, this.#sourceId)) quarantine.add(table, key, origin);
+    // What the held changes point at, so delete-blocking leaves those rows for their resolution.
+    for (const held of await pendingQuarantineImages(this.#dr, this.#schema, this.#sourceId)) {
+      const table = this.#catalog.lookup(held.table);
+      if (table === undefined) continue;
+      let after: RowImage;
+      try {
+        // Column values at depth 1 kept as raw JSON text, as resolve.ts reads images.
+        after = rowFromCanonical(parseExactJson(held.afterImage, (path) => path.length === 1), table);
+      } catch {
+        // An image the DR's table no longer fits (its schema changed since): nothing to point at.
+        continue;
+      }
+      for (const [parent, pk] of heldParents(this.#catalog, table, after)) quarantine.addParent(parent, pk, held.change);
+    }
   }
 
   /** Works through the lost transactions in windows; a live source is reopened after a lost connection, a follow ends on request. */

@@ -112,6 +112,23 @@ export class QuarantineIndex {
   }
 }
 
+/**
+ * The rows `after` (a row of `table`, in its column order) points at through declared and
+ * configured foreign keys onto a primary key: `[schema.table, rowKey]` pairs. What a held change
+ * needs to stay (QuarantineIndex.addParent).
+ */
+export function heldParents(catalog: SchemaCatalog, table: TableSchema, after: RowImage): [string, string][] {
+  const out: [string, string][] = [];
+  for (const fk of table.foreignKeys) {
+    const parent = catalog.get(fk.refSchema, fk.refTable);
+    if (parent === undefined) continue;
+    const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
+    if (pk === null || pk.some((v) => v === undefined || v === null)) continue;
+    out.push([`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[])]);
+  }
+  return out;
+}
+
 /** Where a change is, for reasons and dependants: `GTID#index` or `file:pos#index`. */
 export function changeLabel(tx: Transaction, index: number): string {
   return `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}`;
@@ -329,17 +346,9 @@ export class Reconciler {
   }
 
   #holdParents(change: RowChange, origin: string): void {
-    const after = change.after;
-    if (after === null) return;
     const table = this.#catalog.get(change.table.schema, change.table.table);
-    if (table === undefined) return;
-    for (const fk of table.foreignKeys) {
-      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
-      if (parent === undefined) continue;
-      const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
-      if (pk === null || pk.some((v) => v === undefined || v === null)) continue;
-      this.#quarantine.addParent(`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[]), origin);
-    }
+    if (change.after === null || table === undefined) return;
+    for (const [parent, pk] of heldParents(this.#catalog, table, change.after)) this.#quarantine.addParent(parent, pk, origin);
   }
 
   #decideChange(tx: Transaction, original: RowChange, index: number, writes: WriteOp[]): Pending {

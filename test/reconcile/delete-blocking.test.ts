@@ -202,6 +202,54 @@ describe('delete-blocking', () => {
     ]);
     expect(await archive()).toEqual([]);
   });
+
+  // The lost order move is held (update-diverged: quarantine); without it the DR's customer 2 has no
+  // order, so delete-blocking (maxChildren 0) could delete it for the lost Eve — the row the held
+  // move points at, which could then never be resolved (found by the merge properties, shrunk).
+  const HELD_PARENT: Incident = {
+    schema: [CUST, ord('RESTRICT')],
+    base: [...BASE, "INSERT INTO t.cust (id, email, name) VALUES (2, 'bob@x', 'Bob')", 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 1, 1.00)'],
+    lost: ['UPDATE t.ord SET cust_id = 2 WHERE id = 50', "INSERT INTO t.cust (email, name) VALUES ('eve@x', 'Lost Eve')"],
+    dr: ['UPDATE t.ord SET total = 7.00 WHERE id = 50', "UPDATE t.cust SET email = 'EVE@x' WHERE id = 2"],
+  };
+  const heldParentConfig = (): NormalisedConfig => config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': 'delete-blocking' } }, 't.ord': { onConflict: { 'update-diverged': 'quarantine' } } } });
+  const R_ORD = 'tables."t.ord".onConflict.update-diverged';
+  const heldParentReason = (held: string): string =>
+    `delete-blocking: the DR row t.cust 2 (holds uk_email) is the parent of a quarantined lost change (${held}#0), which would point at nothing once resolved; nothing was deleted (${R_INSERT})`;
+
+  it('refuses a blocking row a quarantined lost change points at: nothing deleted, both changes held', async () => {
+    const { ledger } = await run(HELD_PARENT, heldParentConfig());
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'EVE@x', name: 'Bob' },
+    ]);
+    expect(await orders()).toEqual([{ id: 50, cust_id: 1, total: '7.00' }]);
+    expect(ledger.map(summary)).toEqual([
+      ['t.ord', 'update', [50], 'update-diverged', 'quarantined', R_ORD],
+      ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+    ]);
+    expect(ledger[1]!.reason).toBe(heldParentReason(ledger[0]!.gtid!));
+    expect(await archive()).toEqual([]);
+  });
+
+  it('also when an earlier run held the change: the parent is read back from the pending quarantine', async () => {
+    const staged = await stageIncident(primary, dr, { ...HELD_PARENT, lost: HELD_PARENT.lost.slice(0, 1) }, ['t']);
+    const first: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldParentConfig(), onLedger: (l) => first.push(l) });
+    expect(first.map(summary)).toEqual([['t.ord', 'update', [50], 'update-diverged', 'quarantined', R_ORD]]);
+    // The failed primary's later binlog, read by a second run.
+    await primary.query(HELD_PARENT.lost[1]!);
+    await primary.flushBinaryLogs();
+    const second: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldParentConfig(), onLedger: (l) => second.push(l) });
+    expect(second.map(summary)).toEqual([['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT]]);
+    expect(second[0]!.reason).toBe(heldParentReason(first[0]!.gtid!));
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'EVE@x', name: 'Bob' },
+    ]);
+    expect(await archive()).toEqual([]);
+  });
 });
 
 describe('quarantine origin', () => {
