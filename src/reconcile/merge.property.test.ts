@@ -651,6 +651,25 @@ describe('engine bugs found by the properties', () => {
     expect(decisions.map((d) => d.outcome)).toEqual(['quarantined']);
     expect(dr.snapshot()).toEqual(inc.dr.snapshot());
   });
+  // Found by the constraints property (MERGE_PROPERTY_RUNS=15000, MERGE_PROPERTY_SEED=4004), shrunk.
+  // The DR moved order 1 from customer 1 to 2, then deleted customer 1; the lost change set order
+  // 1's total. `source` writes the lost row whole, customer_id included, which the lost change did
+  // not change: written back, it pointed at the deleted customer 1 (foreign_key_checks=0 on apply).
+  it('source does not write back a reference to a parent the DR deleted', () => {
+    const inc = buildIncident({
+      baseCustomers: 2,
+      baseOrders: [{ customer: 0, total: 0 }],
+      baseNotes: [],
+      lost: [[{ k: 'setTotal', order: 0, total: 0 }, { k: 'setEmail', customer: 0, email: 0, variant: 0 }]],
+      dr: [{ k: 'moveOrder', order: 0, customer: 7 }, { k: 'delCustomer', customer: 0 }],
+      disjoint: false,
+    });
+    const dr = inc.dr.clone();
+    const { decisions } = runReconcile(dr, inc.lost, { windowSize: 1, mode: 'apply', rules: rulesOf({ tables: { [ORDERS]: { onConflict: { 'update-diverged': 'source' } } } }) });
+    expect(decisions.map((d) => [d.class, d.outcome, d.reason])).toEqual([['parent-missing', 'quarantined', 'the lost row written whole: its parent shop.customers 1 is not on the DR (fk_customer)']]);
+    expect(dr.snapshot()).toEqual(inc.dr.snapshot());
+    expect(dr.violations()).toEqual([]);
+  });
   // ENGINE BUG (class-level "delta", Reconciler.#merge, src/reconcile/reconciler.ts): "delta" adds
   // the lost change's difference to every integer column, foreign keys included, and the merged
   // row's references are never checked (#missingParent looks at the change's after image only).
