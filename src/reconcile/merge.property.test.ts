@@ -420,10 +420,18 @@ function writtenRows(results: readonly TransactionResult[]): string[] {
 /** The reason #link gives when the DR row's id is the old id of a row the same run re-keyed. */
 const RE_KEYED_LINK = 'has the id a re-keyed lost row had; decide by hand';
 
-/** `cfg` with every table's clean changes applied (the built-in default) instead of held. */
-function withCleanApplied(cfg: ConfigJson): ConfigJson {
+/**
+ * `cfg` ordered for monotone strictness: clean changes applied (the built-in default) instead of
+ * held, and no `skip` (dropping a change but applying the rest of its transaction leaves the DR
+ * unlike the primary, so later changes meet other rows: a skipped rename keeps a unique value a
+ * later insert then collides with, where quarantining the whole transaction leaves it free).
+ */
+function ordered(cfg: ConfigJson): ConfigJson {
   const out = JSON.parse(JSON.stringify(cfg)) as ConfigJson;
-  for (const t of Object.values(out.tables)) if (t.onConflict['clean'] === 'quarantine') delete t.onConflict['clean'];
+  for (const t of Object.values(out.tables)) {
+    if (t.onConflict['clean'] === 'quarantine') delete t.onConflict['clean'];
+    for (const [k, v] of Object.entries(t.onConflict)) if (v === 'skip') delete t.onConflict[k];
+  }
   return out;
 }
 
@@ -509,14 +517,15 @@ describe('whole incidents under generated configurations', () => {
   // twice and ends with it as it was; the stricter one holds tx2 and order 1 stays moved: the
   // exact case below). The generated configurations leave out `skip` for clean and
   // parent-missing (see strategyArb), and here the laxer configuration never quarantines clean
-  // changes: a stricter rule changes what the DR holds for the changes after it, so a later change
-  // can move from one class to another — a held change that would have freed a unique value
-  // leaves it taken, and a later insert of it is insert-unique-taken instead of clean. That is only
-  // stricter when clean is the laxest class; a configuration that holds clean changes back and
-  // links conflicting ones is not ordered that way (fast-check found it: the case further below).
+  // changes nor skips any (ordered): a stricter rule changes what the DR holds for the changes after
+  // it, so a later change can move from one class to another — a held change that would have freed
+  // a unique value leaves it taken, and a later insert of it is insert-unique-taken instead of
+  // clean. That is only stricter when clean is the laxest class; a configuration that holds clean
+  // changes back and links conflicting ones is not ordered that way, and `skip` leaves the DR unlike
+  // the primary (fast-check found both: the cases further below).
   it('monotone strictness: replacing any one strategy by quarantine never writes more rows, nor changes a DR row the other run left alone', () => {
     fc.assert(
-      fc.property(arbitrary, incidentConfigArb.map(withCleanApplied), fc.constantFrom(...TABLE_NAMES), fc.constantFrom(...CLASSES), (spec, cfg, table, klass) => {
+      fc.property(arbitrary, incidentConfigArb.map(ordered), fc.constantFrom(...TABLE_NAMES), fc.constantFrom(...CLASSES), (spec, cfg, table, klass) => {
         const inc = buildIncident(spec);
         const stricter: ConfigJson = JSON.parse(JSON.stringify(cfg)) as ConfigJson;
         stricter.tables[table]!.onConflict[klass] = 'quarantine';
@@ -592,6 +601,51 @@ describe('whole incidents under generated configurations', () => {
     const base = runIncident(inc, { tables }, 2);
     if (base.kind !== 'done') throw new Error('the run ends');
     expect(base.ledger).toContain(`link: DR row 2 ${RE_KEYED_LINK}`);
+  });
+
+  // Found by the property above before it left `skip` out (MERGE_PROPERTY_RUNS=15000,
+  // MERGE_PROPERTY_SEED=55), shrunk; designed. DR: its own customer with e-mail f@x (index 5).
+  // Lost: tx1 inserts customer 2 e@x (re-keyed: the DR gave 2 away) and renames it f@x (so that
+  // tx2 can insert another e@x); tx2
+  // inserts customer 3 e@x; tx3 inserts an order of customer 3 and a note on it. Laxer
+  // (update-unique-taken: skip): the rename is dropped, customer 2 keeps e@x, so tx2's e@x is taken
+  // and tx2 waits, and tx3 with it (its parent waits). Stricter (quarantine): tx1 waits whole, e@x
+  // stays free, and tx2 and tx3 apply: three writes against one.
+  it('skip keeps a value a later change then collides with; quarantining the whole transaction does not (designed, shrunk)', () => {
+    const inc = buildIncident({
+      baseCustomers: 1,
+      baseOrders: [],
+      baseNotes: [],
+      lost: [
+        [{ k: 'insCustomer', email: 4, variant: 0, name: 0 }, { k: 'setEmail', customer: 3, email: 5, variant: 0 }, { k: 'delNote', note: 0 }],
+        [{ k: 'insCustomer', email: 4, variant: 0, name: 0 }, { k: 'setTotal', order: 0, total: 0 }],
+        [{ k: 'insOrder', customer: 5, total: 0 }, { k: 'insNote', order: 0, body: 0 }],
+      ],
+      dr: [{ k: 'insCustomer', email: 5, variant: 0, name: 0 }],
+      disjoint: false,
+    });
+    const customers = (klass: string): unknown => ({ onConflict: { 'update-unique-taken': klass }, keyAllocation: 'auto-increment', naturalKey: ['email'] });
+    const cfg = (klass: string): ConfigJson => ({ tables: { [CUSTOMERS]: customers(klass), [ORDERS]: { onConflict: {}, keyAllocation: 'auto-increment' }, [NOTES]: { onConflict: {}, keyAllocation: 'auto-increment' } } }) as ConfigJson;
+    const outcomes = (c: ConfigJson): string[] => runReconcile(inc.dr.clone(), inc.lost, { windowSize: 2, mode: 'apply', rules: rulesOf(c) }).decisions.map((d) => `${d.table} ${d.op} ${d.class} ${d.outcome}`);
+    const base = runIncident(inc, cfg('skip'), 2);
+    const strict = runIncident(inc, cfg('quarantine'), 2);
+    if (base.kind !== 'done' || strict.kind !== 'done') throw new Error('both runs end');
+    expect(outcomes(cfg('skip'))).toEqual([
+      'shop.customers insert insert-pk-taken remapped',
+      'shop.customers update update-unique-taken skipped',
+      'shop.customers insert insert-unique-taken quarantined',
+      'shop.orders insert parent-missing quarantined',
+      'shop.notes insert parent-missing quarantined',
+    ]);
+    expect(outcomes(cfg('quarantine'))).toEqual([
+      'shop.customers insert insert-pk-taken quarantined',
+      'shop.customers update update-unique-taken quarantined',
+      'shop.customers insert clean applied',
+      'shop.orders insert clean applied',
+      'shop.notes insert clean applied',
+    ]);
+    expect([base.writes, strict.writes]).toEqual([1, 3]);
+    expect(strict.touched).toEqual([]);
   });
 
   // Found by the property above before it kept clean changes applied (MERGE_PROPERTY_RUNS=15000,
