@@ -449,10 +449,13 @@ function touchedRows(before: DrSnapshot, after: DrSnapshot): string[] {
 }
 
 /**
- * Errors of the engine bugs pinned by the `it.fails` cases at the end of this file: a run that
- * meets one has no DR state to compare, so determinism compares the error and monotonicity skips it.
+ * Errors of engine bugs a run may meet, tolerated while they are pinned at the end of this file: a
+ * run that meets one has no DR state to compare, so determinism compares the error and monotonicity
+ * skips it. Empty: RECONCILE_KEY_NOT_FRESH and ORACLE_UK_DUPLICATE were listed until their pinned
+ * cases passed, and 30,000 runs with them removed (seeds 1-3, with ledger.property.test.ts) met
+ * neither; any error now fails the property.
  */
-const KNOWN_BUGS: ReadonlySet<string> = new Set(['RECONCILE_KEY_NOT_FRESH', 'ORACLE_UK_DUPLICATE']);
+const KNOWN_BUGS: ReadonlySet<string> = new Set<string>([]);
 
 type RunOutcome =
   | { readonly kind: 'done'; readonly ledger: string; readonly snapshot: DrSnapshot; readonly writes: number; readonly touched: string[]; readonly written: string[]; readonly violations: string[] }
