@@ -29,7 +29,6 @@
  */
 import { basename } from 'node:path';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
-import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
@@ -67,6 +66,7 @@ import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSu
 import { DrHistoryBuilder } from '../reconcile/dr-history-builder.js';
 import { addLogicalReferences, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
+import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';

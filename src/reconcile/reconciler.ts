@@ -334,17 +334,17 @@ export class Reconciler {
     return { tx, decisions, writes, remaps };
   }
 
+  /** #holdParents for every change of `tx`, held back outside decide (a transaction the DR rejected). */
+  holdParentsOf(tx: Transaction): void {
+    tx.changes.forEach((change, index) => this.#holdParents(change, changeLabel(tx, index)));
+  }
+
   /**
    * Records the parents a held change's after image points at (declared and configured foreign
    * keys onto a primary key), as the binlog logged them: delete-blocking then leaves those DR rows
    * alone, or the change, once resolved, would point at nothing. A value remapped since names the
    * source's row, not the DR's: refusing a delete on it only quarantines more, never less.
    */
-  /** #holdParents for every change of `tx`, held back outside decide (a transaction the DR rejected). */
-  holdParentsOf(tx: Transaction): void {
-    tx.changes.forEach((change, index) => this.#holdParents(change, changeLabel(tx, index)));
-  }
-
   #holdParents(change: RowChange, origin: string): void {
     const table = this.#catalog.get(change.table.schema, change.table.table);
     if (change.after === null || table === undefined) return;
