@@ -590,6 +590,10 @@ export class Reconciler {
         plan = this.#cascadePlan(table, state, b.row);
         if (plan.blocked.length > 0) return refuse(`${shown}: ${plan.blocked.join('; ')}`);
         if (plan.left.length > 0) return refuse(`${shown}: ${plan.left.join('; ')}; the DR has no ON DELETE rule for it, so they would point at nothing`);
+        for (const d of plan.deletes) {
+          const heldChild = this.#quarantine.parentOf(d.state.qualified, d.pk);
+          if (heldChild !== undefined) return refuse(`${shown}: its cascade would delete ${d.state.qualified} ${keyText(d.state.keyValues(d.row) ?? [])}, the parent of a quarantined lost change (${heldChild})`);
+        }
       }
       plans.push({ key: b.key, row: b.row, pk, plan });
     }
