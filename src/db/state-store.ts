@@ -285,10 +285,23 @@ export async function pendingQuarantineRows(session: SqlSession, schema: string,
   return out;
 }
 
-/** The after images of `sourceId`'s pending quarantine entries (those that have one): table, change (`change_at#change_index`) and canonical JSON text. */
-export async function pendingQuarantineImages(session: SqlSession, schema: string, sourceId: string): Promise<{ table: string; change: string; afterImage: string }[]> {
-  const { rows } = await run(session, `SELECT table_name, change_at, change_index, after_image FROM ${stateTable(schema, 'quarantine')} WHERE source_id = ? AND status = 'pending' AND after_image IS NOT NULL ORDER BY id`, [sourceId]);
-  return rows.map((r) => ({ table: String(r['table_name']), change: `${String(r['change_at'])}#${String(r['change_index'])}`, afterImage: String(r['after_image']) }));
+/**
+ * The after images of `sourceId`'s pending quarantine entries (those that have one): table, change
+ * (`change_at#change_index`) and canonical JSON text, `pageRows` at a time, so a large quarantine
+ * is never held in memory whole.
+ */
+export async function* pendingQuarantineImages(session: SqlSession, schema: string, sourceId: string, pageRows = 5000): AsyncGenerator<{ table: string; change: string; afterImage: string }> {
+  let after = '0';
+  for (;;) {
+    const { rows } = await run(
+      session,
+      `SELECT id, table_name, change_at, change_index, after_image FROM ${stateTable(schema, 'quarantine')} WHERE source_id = ? AND status = 'pending' AND after_image IS NOT NULL AND id > ? ORDER BY id LIMIT ${pageRows}`,
+      [sourceId, after],
+    );
+    for (const r of rows) yield { table: String(r['table_name']), change: `${String(r['change_at'])}#${String(r['change_index'])}`, afterImage: String(r['after_image']) };
+    if (rows.length < pageRows) return;
+    after = String(rows[rows.length - 1]!['id']);
+  }
 }
 
 /** Every remapped key recorded on the DR, in the order they were made. */

@@ -689,7 +689,7 @@ class SalvageRun {
     }
     for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema, this.#sourceId)) quarantine.add(table, key, origin);
     // What the held changes point at, so delete-blocking leaves those rows for their resolution.
-    for (const held of await pendingQuarantineImages(this.#dr, this.#schema, this.#sourceId)) {
+    for await (const held of pendingQuarantineImages(this.#dr, this.#schema, this.#sourceId)) {
       const table = this.#catalog.lookup(held.table);
       if (table === undefined) continue;
       let after: RowImage;

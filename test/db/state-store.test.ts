@@ -8,6 +8,7 @@ import {
   finishRun,
   loadKeyMap,
   lookupKeyMap,
+  pendingQuarantineImages,
   readCheckpoint,
   readKeyFloors,
   recordKeyMap,
@@ -181,6 +182,21 @@ describe('state store', () => {
     ).rejects.toThrow('window failed');
     expect(await count('salvage_rb', 'ledger')).toBe(0);
     expect(await count('salvage_rb', 'quarantine')).toBe(0);
+  });
+
+  it('reads the after images of the pending quarantine page by page, in order, only those of the source that have one', async () => {
+    await ensureStateSchema(session, 'salvage_qi');
+    const held = (i: number, over: Record<string, unknown> = {}) => ({ ...ledgerRow({ changeIndex: i, afterImage: `{"id":${i}}` }), ...RUN, dependants: [], rowKeys: [], ...over });
+    await recordQuarantine(session, 'salvage_qi', [
+      ...Array.from({ length: 7 }, (_, i) => held(i)),
+      held(7, { afterImage: null }),
+      held(8, { sourceId: 'another source' }),
+      held(9),
+    ]);
+    await session.query("UPDATE `salvage_qi`.quarantine SET status = 'resolved' WHERE change_index = 9");
+    const got: unknown[] = [];
+    for await (const h of pendingQuarantineImages(session, 'salvage_qi', SOURCE, 3)) got.push(h);
+    expect(got).toEqual(Array.from({ length: 7 }, (_, i) => ({ table: 'crm.tickets', change: `0-1-42#${i}`, afterImage: `{"id":${i}}` })));
   });
 
   it('records a ledger row with every field, and refuses to record the same change twice', async () => {
