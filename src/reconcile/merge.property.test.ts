@@ -417,6 +417,8 @@ function writtenRows(results: readonly TransactionResult[]): string[] {
   return [...out].sort();
 }
 
+const ORDERS_RULE = `tables."${ORDERS}".onConflict.update-diverged`;
+
 /** The reason #link gives when the DR row's id is the old id of a row the same run re-keyed. */
 const RE_KEYED_LINK = 'has the id a re-keyed lost row had; decide by hand';
 
@@ -821,6 +823,21 @@ describe('engine bugs found by the properties', () => {
     expect(dr.snapshot()).toEqual(inc.dr.snapshot());
     expect(dr.violations()).toEqual([]);
   });
+  // A custom strategy that edits a reference to a row the window never read: held, not written
+  // (and not an internal error: the parent is not guessed at).
+  it('source with a custom-edited reference to a parent the window did not read: quarantined as parent-missing', () => {
+    const inc = buildIncident({ baseCustomers: 2, baseOrders: [{ customer: 0, total: 0 }], baseNotes: [], lost: [[{ k: 'setTotal', order: 0, total: 0 }]], dr: [{ k: 'setTotal', order: 0, total: 1 }], disjoint: false });
+    const parsed = parseConfig({ tables: { [ORDERS]: { onConflict: { 'update-diverged': { strategy: 'custom', name: 'reassign' } } } } });
+    if (!parsed.ok) throw new Error('configuration rejected');
+    const rules = new RuleBook(parsed.config, { reassign: () => ({ strategy: 'source', row: { customer_id: 99 } }) });
+    const dr = inc.dr.clone();
+    const { decisions } = runReconcile(dr, inc.lost, { windowSize: 1, mode: 'apply', rules });
+    expect(decisions.map((d) => [d.class, d.outcome])).toEqual([['parent-missing', 'quarantined']]);
+    expect(decisions[0]!.reason).toBe('custom reassign edited customer_id; the lost row written whole: its parent shop.customers 99 was not read from the DR (fk_customer)');
+    expect(decisions[0]!.rulePath).toBe(`${ORDERS_RULE} → custom reassign → source`);
+    expect(dr.snapshot()).toEqual(inc.dr.snapshot());
+  });
+
   // ENGINE BUG (class-level "delta", Reconciler.#merge, src/reconcile/reconciler.ts): "delta" adds
   // the lost change's difference to every integer column, foreign keys included, and the merged
   // row's references are never checked (#missingParent looks at the change's after image only).

@@ -745,6 +745,9 @@ export class Reconciler {
     // moved away from a parent it then deleted would be written back pointing at nothing (the
     // window runs with foreign_key_checks=0). Judged as a change from the DR row to the written one.
     const written: RowChange = { ...change, op: 'update', before: dr, after: merged };
+    // A custom strategy may have edited a reference to a row the window never read: held, not guessed.
+    const unread = this.#unreadParent(table, state, dr, merged);
+    if (unread !== null) return quarantine('parent-missing', `the lost row written whole: ${unread}`, dr);
     const orphan = this.#missingParent(table, state, written, written);
     if (orphan !== null) return quarantine('parent-missing', `the lost row written whole: ${orphan}`, dr);
     const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(merged[i], dr[i], col)).map((col) => col.name);
@@ -1273,6 +1276,19 @@ export class Reconciler {
       const gone = deleting.get(child);
       const rows = child.rowsBy(name, k).filter((r) => gone?.has(child.keyOf(r) as string) !== true);
       if (rows.length > 0) return `the cascade reaches ${shown}, and ${rows.length} row(s) of ${ref.schema}.${ref.table} point at it (${ref.foreignKey.name}): only one level is carried out`;
+    }
+    return null;
+  }
+
+  /** A parent that `next` points at where `dr` did not, by primary key, that the window did not read; null when every one was read. */
+  #unreadParent(table: TableSchema, state: TableState, dr: RowImage, next: RowImage): string | null {
+    for (const fk of table.foreignKeys) {
+      const positions = state.positionsOf(fk.columns);
+      if (positions.some((p) => next[p] === undefined || next[p] === null) || positions.every((p) => sameValue(dr[p], next[p], table.columns[p] ?? null))) continue;
+      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+      const parentKey = parent === undefined ? null : state.parentKeyPositions(fk, parent);
+      if (parent === undefined || parentKey === null) continue;
+      if (!this.state(parent).knows(rowKeyAt(next, parentKey))) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => next[p] as ColumnValue))} was not read from the DR (${fk.name})`;
     }
     return null;
   }
