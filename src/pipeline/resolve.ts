@@ -630,7 +630,7 @@ class ResolveRun {
     // Recorded as the `link` strategy records a link onto the row at its own key: merged, with that key.
     if (rowKey(source) === rowKey(target)) return { outcome: 'merged', reason: `the lost row is the DR row ${keyText(target)} (same key): nothing to write`, newKey: canonicalKey(keyParts(target)) };
     try {
-      this.#keyMap.set(table.schema, table.table, source, target);
+      this.#keyMap.link(table.schema, table.table, source, target);
     } catch (err) {
       throw new Refusal(`cannot link ${keyText(source)} to ${keyText(target)}: ${(err as Error).message}`);
     }
@@ -905,7 +905,8 @@ async function keyMapOf(session: SqlSession, schema: string, catalog: SchemaCata
     const table = catalog.lookup(e.table);
     if (table === undefined || table.primaryKey === null) continue;
     try {
-      map.set(table.schema, table.table, keyFromCanonical(parseExactJson(e.oldKey) as CanonicalValue[], table), keyFromCanonical(parseExactJson(e.newKey) as CanonicalValue[], table));
+      // Persisted entries may be links (onto an old key: KeyMap.link); all were checked when made.
+      map.link(table.schema, table.table, keyFromCanonical(parseExactJson(e.oldKey) as CanonicalValue[], table), keyFromCanonical(parseExactJson(e.newKey) as CanonicalValue[], table));
     } catch {
       // A mapping this schema can no longer read: explain shows the source key instead.
     }

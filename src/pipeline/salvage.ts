@@ -685,7 +685,8 @@ class SalvageRun {
     for (const e of await loadKeyMap(this.#dr, this.#schema)) {
       const table = this.#catalog.lookup(e.table);
       if (table === undefined || table.primaryKey === null) continue;
-      keyMap.set(table.schema, table.table, fromCanonicalKey(e.oldKey, table), fromCanonicalKey(e.newKey, table));
+      // Persisted entries may be links (onto an old key: KeyMap.link); all were checked when made.
+      keyMap.link(table.schema, table.table, fromCanonicalKey(e.oldKey, table), fromCanonicalKey(e.newKey, table));
     }
     for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema, this.#sourceId)) quarantine.add(table, key, origin);
     // What the held changes point at, so delete-blocking leaves those rows for their resolution.

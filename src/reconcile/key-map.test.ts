@@ -64,6 +64,20 @@ describe('KeyMap', () => {
     expect(() => m.set('s', 't', [3], [4, 5])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_BAD_VALUE' }));
   });
 
+  it('links onto a key that is an old key re-keyed away (a DR row with that id), keeping every other rule', () => {
+    const m = new KeyMap();
+    m.set('s', 't', [2], [4]); // lost row 2 re-keyed: the DR gave 2 to another record
+    m.link('s', 't', [3], [2]); // lost row 3 is that DR record
+    expect([m.get('s', 't', [2]), m.get('s', 't', [3])]).toEqual([[4], [2]]);
+    expect([m.isTarget('s', 't', [2]), m.isTarget('s', 't', [4])]).toEqual([true, true]);
+    expect(() => m.link('s', 't', [5], [2])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_DUPLICATE_TARGET' }));
+    expect(() => m.link('s', 't', [3], [7])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_ALREADY_MAPPED' }));
+    expect(() => m.link('s', 't', [6], [6])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_NOT_FRESH' }));
+    // A re-keyed row still needs a fresh key, and persisted links restore in their order.
+    expect(() => m.set('s', 't', [8], [3])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_NOT_FRESH' }));
+    expect(new KeyMap(m.entries()).entries()).toEqual(m.entries());
+  });
+
   it('does not keep the caller’s arrays and restores from its entries', () => {
     const oldKey = [1];
     const m = new KeyMap();

@@ -61,16 +61,16 @@ interface TableKeys {
   readonly targets: Set<string>;
 }
 
-/** In-memory table → old key → new key; `set` keeps every new key fresh and every mapping one-to-one. */
+/** In-memory table → old key → new key; `set` keeps every re-keyed row's new key fresh, and every mapping is one-to-one. */
 export class KeyMap {
   readonly #tables = new Map<string, TableKeys>();
   #size = 0;
   /** Every `set` that added a mapping, in order, so a quarantined transaction's remaps can be undone. */
   readonly #log: { readonly table: string; readonly oldC: string; readonly newC: string }[] = [];
 
-  /** Restores persisted `entries` (in the order they were made). */
+  /** Restores persisted `entries` (in the order they were made; links among them, so as `link` checks them). */
   constructor(entries: Iterable<KeyMapEntry> = []) {
-    for (const e of entries) this.set(e.schema, e.table, e.oldKey, e.newKey);
+    for (const e of entries) this.link(e.schema, e.table, e.oldKey, e.newKey);
   }
 
   get size(): number {
@@ -98,11 +98,25 @@ export class KeyMap {
   }
 
   /**
-   * Records `oldKey` → `newKey`. Setting an identical mapping again is a no-op; it throws when the
-   * new key is an old key of the table, already the new key of another old key, or when the old key
-   * already maps elsewhere.
+   * Records `oldKey` → `newKey` for a re-keyed row, whose new key must be fresh. Setting an
+   * identical mapping again is a no-op; it throws when the new key is an old key of the table,
+   * already the new key of another old key, or when the old key already maps elsewhere.
    */
   set(schema: string, table: string, oldKey: KeyValues, newKey: KeyValues): void {
+    this.#add(schema, table, oldKey, newKey, true);
+  }
+
+  /**
+   * Records `oldKey` → `newKey` for a lost row linked to an existing DR row: as `set`, except that
+   * the DR row's key may also be the old key of a row re-keyed away from it (the DR gave that id to
+   * this other record). No chain follows from it: every image is rewritten from its original
+   * values, once (remap.ts), and every old key names a source row, never a DR row.
+   */
+  link(schema: string, table: string, oldKey: KeyValues, newKey: KeyValues): void {
+    this.#add(schema, table, oldKey, newKey, false);
+  }
+
+  #add(schema: string, table: string, oldKey: KeyValues, newKey: KeyValues, fresh: boolean): void {
     const where: ErrorDetails = { table: `${schema}.${table}` };
     if (oldKey.length !== newKey.length || oldKey.length === 0) {
       throw new KeyMapError(KeyMapErrorCode.BadKey, `key map for ${schema}.${table}: old key has ${oldKey.length} columns, new key ${newKey.length}`, where);
@@ -116,7 +130,7 @@ export class KeyMap {
       if (canonicalKey(existing.newKey) === newC) return;
       throw new KeyMapError(KeyMapErrorCode.AlreadyMapped, `key map for ${schema}.${table}: key (${oldC}) already maps to (${canonicalKey(existing.newKey)}), not (${newC})`, { ...where, key: oldC });
     }
-    if (oldC === newC || t?.forward.has(newC) === true) {
+    if (oldC === newC || (fresh && t?.forward.has(newC) === true)) {
       throw new KeyMapError(KeyMapErrorCode.NotFresh, `key map for ${schema}.${table}: new key (${newC}) is an old key still to be rewritten`, { ...where, key: newC });
     }
     if (t?.targets.has(newC) === true) {

@@ -419,9 +419,6 @@ function writtenRows(results: readonly TransactionResult[]): string[] {
 
 const ORDERS_RULE = `tables."${ORDERS}".onConflict.update-diverged`;
 
-/** The reason #link gives when the DR row's id is the old id of a row the same run re-keyed. */
-const RE_KEYED_LINK = 'has the id a re-keyed lost row had; decide by hand';
-
 /**
  * `cfg` ordered for monotone strictness: clean changes applied (the built-in default) instead of
  * held, and no `skip` (dropping a change but applying the rest of its transaction leaves the DR
@@ -538,9 +535,6 @@ describe('whole incidents under generated configurations', () => {
         const strict = runIncident(inc, stricter, 2);
         fc.pre(base.kind === 'done' && strict.kind === 'done');
         if (base.kind !== 'done' || strict.kind !== 'done') return;
-        // A known, conservative refusal of the laxer run (see the pinned case below): a link onto a
-        // DR row whose id a remap of the same run moved a lost row away from.
-        fc.pre(!base.ledger.includes(RE_KEYED_LINK));
         expect(strict.writes).toBeLessThanOrEqual(base.writes);
         expect(strict.touched.filter((k) => !base.touched.includes(k) && !base.written.includes(k))).toEqual([]);
       }),
@@ -581,14 +575,13 @@ describe('whole incidents under generated configurations', () => {
     expect(strict.touched.every((k) => base.written.includes(k))).toBe(true);
   });
 
-  // Found by the property above (MERGE_PROPERTY_RUNS=15000, MERGE_PROPERTY_SEED=11), shrunk; a known
-  // limitation, not harm. DR: its own customer 2 DEE@X. Lost: tx1 inserts customer 2 bob@x; tx2
-  // deletes note 1 and inserts customer 3 dee@x (insert-unique-taken: link by e-mail). Laxer: tx1 is
-  // re-keyed 2 → 4, and the link of 3 onto the DR's 2 is refused (a mapping onto an id the key map
-  // holds as an old key is ambiguous: the map keeps new keys fresh), so tx2 waits whole. Stricter
-  // (insert-pk-taken quarantined): nothing is re-keyed, the link is made and tx2 applies, note 1
-  // deleted. The property skips runs that meet the refusal.
-  it('a remap in the laxer run makes it refuse a later link the stricter run makes (known limitation, shrunk)', () => {
+  // Found by the property above (MERGE_PROPERTY_RUNS=15000, MERGE_PROPERTY_SEED=11), shrunk, when
+  // `link` still refused a DR row whose id a remap had moved a lost row away from. DR: its own
+  // customer 2 DEE@X. Lost: tx1 inserts customer 2 bob@x; tx2 deletes note 1 and inserts customer 3
+  // dee@x (insert-unique-taken: link by e-mail). The laxer run re-keys tx1's customer 2 → 4, then
+  // links 3 onto the DR's 2 (old keys are source ids, so 2 → 4 and 3 → 2 never meet); the stricter
+  // one (insert-pk-taken quarantined) holds tx1 and makes the same link: the same tx2 either way.
+  it('a link onto a DR row whose id a remap moved a lost row away from is made, as when nothing was re-keyed (shrunk)', () => {
     const inc = buildIncident({
       baseCustomers: 1,
       baseOrders: [{ customer: 0, total: 0 }],
@@ -600,12 +593,20 @@ describe('whole incidents under generated configurations', () => {
     const customers = { onConflict: { 'insert-unique-taken': 'link' }, keyAllocation: 'auto-increment', naturalKey: ['email'] };
     const tables = { [CUSTOMERS]: customers, [ORDERS]: { onConflict: {}, keyAllocation: 'auto-increment' }, [NOTES]: { onConflict: {}, keyAllocation: 'auto-increment' } };
     const stricter = { tables: { ...tables, [CUSTOMERS]: { ...customers, onConflict: { ...customers.onConflict, 'insert-pk-taken': 'quarantine' } } } };
-    const decide = (cfg: ConfigJson): string[] => runReconcile(inc.dr.clone(), inc.lost, { windowSize: 2, mode: 'apply', rules: rulesOf(cfg) }).decisions.map((d) => `${d.table} ${d.class} ${d.outcome}`);
-    expect(decide({ tables })).toEqual(['shop.customers insert-pk-taken remapped', 'shop.notes transaction-quarantined quarantined', 'shop.customers insert-unique-taken quarantined']);
-    expect(decide(stricter)).toEqual(['shop.customers insert-pk-taken quarantined', 'shop.notes clean applied', 'shop.customers insert-unique-taken merged']);
+    const laxer = runReconcile(inc.dr.clone(), inc.lost, { windowSize: 2, mode: 'apply', rules: rulesOf({ tables }) });
+    expect(laxer.decisions.map((d) => `${d.table} ${d.class} ${d.outcome} ${JSON.stringify(d.newKey)}`)).toEqual([
+      'shop.customers insert-pk-taken remapped [4]',
+      'shop.notes clean applied null',
+      'shop.customers insert-unique-taken merged [2]',
+    ]);
+    expect(laxer.results.flatMap((r) => r.remaps)).toEqual([{ table: CUSTOMERS, oldKey: [2], newKey: [4] }, { table: CUSTOMERS, oldKey: [3], newKey: [2] }]);
+    const strict = runReconcile(inc.dr.clone(), inc.lost, { windowSize: 2, mode: 'apply', rules: rulesOf(stricter) });
+    expect(strict.decisions.map((d) => `${d.table} ${d.class} ${d.outcome}`)).toEqual(['shop.customers insert-pk-taken quarantined', 'shop.notes clean applied', 'shop.customers insert-unique-taken merged']);
     const base = runIncident(inc, { tables }, 2);
     if (base.kind !== 'done') throw new Error('the run ends');
-    expect(base.ledger).toContain(`link: DR row 2 ${RE_KEYED_LINK}`);
+    expect(base.snapshot[CUSTOMERS]).toEqual([[1, 'ann@x', 'B0'], [2, 'DEE@X', 'D0'], [4, 'bob@x', 'L0']]);
+    expect(base.snapshot[NOTES]).toEqual([]);
+    expect(base.violations).toEqual([]);
   });
 
   // Found by the property above before it left `skip` out (MERGE_PROPERTY_RUNS=15000,

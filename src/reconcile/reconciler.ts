@@ -896,9 +896,9 @@ export class Reconciler {
     if (oldKey === null || newKey === null) return quarantine(c.class, 'link: the rows have no full primary key', target);
     if (rowKey(oldKey) !== rowKey(newKey)) {
       if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
-      // Its id is also a lost row's old id, re-keyed away: a mapping onto it would be ambiguous.
-      if (this.#keyMap.get(table.schema, table.table, newKey) !== undefined) return quarantine(c.class, `link: DR row ${keyText(newKey)} has the id a re-keyed lost row had; decide by hand`, target);
-      this.#keyMap.set(table.schema, table.table, oldKey, newKey);
+      // Its id may also be the old id of a lost row re-keyed away from it: old keys are source ids,
+      // so the two mappings never meet (KeyMap.link).
+      this.#keyMap.link(table.schema, table.table, oldKey, newKey);
     }
     const linked = this.#merge({ ...ctx, c: { ...c, drRow: target }, rule: { strategy: { strategy: 'merge', bothChanged: 'dr', policy: {} }, path: rule.path } });
     return { ...linked, decision: { ...linked.decision, newKey, reason: `linked to the DR's ${keyText(newKey)} by ${natural === null ? `unique key ${c.uniqueKey ?? ''}` : `natural key (${natural.join(', ')})`}; ${linked.decision.reason ?? ''}` } };
