@@ -984,6 +984,7 @@ class SalvageRun {
   async #readWindow(window: readonly Transaction[]): Promise<void> {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
+    r.noteWindow(changes);
     if (this.#history !== null) await this.#history.prepare(historyKeys(changes, this.#catalog, r.stateSet));
     const requests = collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t));
     // Sent together, loaded in order: the reads do not depend on each other, and the DR runs the

@@ -609,6 +609,35 @@ describe('whole incidents under generated configurations', () => {
     expect(base.violations).toEqual([]);
   });
 
+  // Found by the property above (numRuns × 40, a random seed), shrunk. DR: customer 1 renamed to
+  // DEE@X. Lost: tx1 inserts customer 2 dee@x (insert-unique-taken: delete-blocking, maxChildren
+  // 0); tx2 inserts an order of customer 1 and a note on it; tx3 deletes both. delete-blocking
+  // deleted customer 1 — it had no child on the DR yet — and tx2's order then had no parent: a row
+  // the lost range itself still needed. Rows a change of the window changes or points at are left.
+  it('delete-blocking leaves a row a later lost change of the window points at (shrunk)', () => {
+    const inc = buildIncident({
+      baseCustomers: 1,
+      baseOrders: [],
+      baseNotes: [],
+      lost: [[{ k: 'insCustomer', email: 3, variant: 0, name: 0 }], [{ k: 'insOrder', customer: 0, total: 0 }, { k: 'insNote', order: 0, body: 0 }], [{ k: 'delOrder', order: 0 }]],
+      dr: [{ k: 'setEmail', customer: 0, email: 3, variant: 0 }],
+      disjoint: false,
+    });
+    const cfg = { tables: { [CUSTOMERS]: { onConflict: { 'insert-unique-taken': { strategy: 'delete-blocking', maxChildren: 0 } }, naturalKey: ['email'] } } };
+    const dr = inc.dr.clone();
+    const { decisions } = runReconcile(dr, inc.lost, { windowSize: 2, mode: 'apply', rules: rulesOf(cfg) });
+    expect(decisions.map((d) => `${d.table} ${d.op} ${d.class} ${d.outcome}`)).toEqual([
+      'shop.customers insert insert-unique-taken quarantined',
+      'shop.orders insert clean applied',
+      'shop.notes insert clean applied',
+      'shop.notes delete clean applied',
+      'shop.orders delete clean applied',
+    ]);
+    expect(decisions[0]!.reason).toBe('delete-blocking: the DR row shop.customers 1 (holds uk_email) is changed or pointed at by a lost change of this window; nothing was deleted (tables."shop.customers".onConflict.insert-unique-taken)');
+    expect(dr.rows(CUSTOMERS)).toEqual([[1, 'DEE@X', 'B0']]);
+    expect(dr.violations()).toEqual([]);
+  });
+
   // Found by the property above before it left `skip` out (MERGE_PROPERTY_RUNS=15000,
   // MERGE_PROPERTY_SEED=55), shrunk; designed. DR: its own customer with e-mail f@x (index 5).
   // Lost: tx1 inserts customer 2 e@x (re-keyed: the DR gave 2 away) and renames it f@x (so that

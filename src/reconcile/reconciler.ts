@@ -162,6 +162,8 @@ export class Reconciler {
   readonly #catalog: SchemaCatalog;
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
+  /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
+  #windowRefs = new Map<string, Set<string>>();
   readonly #whole: boolean;
   readonly #rules: RuleBook;
   readonly #suspended: ReadonlySet<string>;
@@ -225,6 +227,34 @@ export class Reconciler {
   /** The changes of `txs` rewritten through the key map as it stands (for collecting the window's reads). */
   rewrite(changes: readonly RowChange[]): RowChange[] {
     return applyRemaps(changes, this.#keyMap, this.#catalog).changes;
+  }
+
+  /**
+   * Notes the rows the window's (rewritten) changes change or point at through a foreign key, so
+   * delete-blocking leaves them: the lost range still needs them (a later lost order of a customer
+   * the DR renamed onto a lost customer's e-mail would otherwise lose its parent). Replaces the
+   * previous window's; a window the caller does not note protects nothing this way.
+   */
+  noteWindow(changes: readonly RowChange[]): void {
+    const refs = new Map<string, Set<string>>();
+    const add = (table: string, key: string): void => {
+      let set = refs.get(table);
+      if (set === undefined) refs.set(table, (set = new Set()));
+      set.add(key);
+    };
+    for (const change of changes) {
+      const table = this.#catalog.get(change.table.schema, change.table.table);
+      if (table === undefined || table.primaryKey === null) continue;
+      const own = `${table.schema}.${table.table}`;
+      const state = this.state(table);
+      for (const image of [change.before, change.after]) {
+        if (image === null) continue;
+        const pk = state.keyOf(image);
+        if (pk !== null) add(own, pk);
+      }
+      if (change.after !== null) for (const [parent, pk] of heldParents(this.#catalog, table, change.after)) add(parent, pk);
+    }
+    this.#windowRefs = refs;
   }
 
   /** A point to roll back to when the DR rejects a window: key map, quarantine index and key floors. */
@@ -582,6 +612,7 @@ export class Reconciler {
       if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
       const held = this.#quarantine.parentOf(ctx.qualified, rowKey(pk));
       if (held !== undefined) return refuse(`${shown} is the parent of a quarantined lost change (${held}), which would point at nothing once resolved`);
+      if (this.#windowRefs.get(ctx.qualified)?.has(rowKey(pk)) === true) return refuse(`${shown} is changed or pointed at by a lost change of this window`);
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
       if (children.count > s.maxChildren) return refuse(`${shown} has ${children.count} child row(s): ${children.described.join('; ')}; maxChildren is ${s.maxChildren}`);
@@ -590,10 +621,6 @@ export class Reconciler {
         plan = this.#cascadePlan(table, state, b.row);
         if (plan.blocked.length > 0) return refuse(`${shown}: ${plan.blocked.join('; ')}`);
         if (plan.left.length > 0) return refuse(`${shown}: ${plan.left.join('; ')}; the DR has no ON DELETE rule for it, so they would point at nothing`);
-        for (const d of plan.deletes) {
-          const heldChild = this.#quarantine.parentOf(d.state.qualified, d.pk);
-          if (heldChild !== undefined) return refuse(`${shown}: its cascade would delete ${d.state.qualified} ${keyText(d.state.keyValues(d.row) ?? [])}, the parent of a quarantined lost change (${heldChild})`);
-        }
       }
       plans.push({ key: b.key, row: b.row, pk, plan });
     }

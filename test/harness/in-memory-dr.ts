@@ -390,6 +390,7 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
   for (let at = 0; at < transactions.length; at += size) {
     const window = transactions.slice(at, at + size);
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
+    r.noteWindow(changes);
     for (const req of collectReads(changes, catalog, r.stateSet)) {
       const state = r.state(req.table);
       state.load(dr.answer(req));
