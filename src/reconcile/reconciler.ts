@@ -164,6 +164,7 @@ export class Reconciler {
   readonly #quarantine: QuarantineIndex;
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
+  readonly #deletesBlockers = new Map<TableSchema, boolean>();
   readonly #whole: boolean;
   readonly #rules: RuleBook;
   readonly #suspended: ReadonlySet<string>;
@@ -237,24 +238,45 @@ export class Reconciler {
    */
   noteWindow(changes: readonly RowChange[]): void {
     const refs = new Map<string, Set<string>>();
-    const add = (table: string, key: string): void => {
-      let set = refs.get(table);
-      if (set === undefined) refs.set(table, (set = new Set()));
+    const add = (table: TableSchema, key: string): void => {
+      const name = `${table.schema}.${table.table}`;
+      let set = refs.get(name);
+      if (set === undefined) refs.set(name, (set = new Set()));
       set.add(key);
     };
     for (const change of changes) {
       const table = this.#catalog.get(change.table.schema, change.table.table);
-      if (table === undefined || table.primaryKey === null) continue;
-      const own = `${table.schema}.${table.table}`;
-      const state = this.state(table);
-      for (const image of [change.before, change.after]) {
-        if (image === null) continue;
-        const pk = state.keyOf(image);
-        if (pk !== null) add(own, pk);
+      if (table === undefined) continue;
+      // Only rows of tables whose rules may delete a blocker are noted: nothing else asks, and
+      // the default rules never do (no cost on the hot path).
+      if (table.primaryKey !== null && this.#mayDeleteBlockers(table)) {
+        const state = this.state(table);
+        for (const image of [change.before, change.after]) {
+          const pk = image === null ? null : state.keyOf(image);
+          if (pk !== null) add(table, pk);
+        }
       }
-      if (change.after !== null) for (const [parent, pk] of heldParents(this.#catalog, table, change.after)) add(parent, pk);
+      const after = change.after;
+      if (after === null) continue;
+      for (const fk of table.foreignKeys) {
+        const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+        if (parent === undefined || !this.#mayDeleteBlockers(parent)) continue;
+        const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
+        if (pk !== null && pk.every((v) => v !== undefined && v !== null)) add(parent, rowKey(pk as ColumnValue[]));
+      }
     }
     this.#windowRefs = refs;
+  }
+
+  /** Whether `table`'s rules may carry out delete-blocking (itself, or through a custom function). */
+  #mayDeleteBlockers(table: TableSchema): boolean {
+    let may = this.#deletesBlockers.get(table);
+    if (may === undefined) {
+      const name = (klass: 'insert-unique-taken' | 'update-unique-taken'): string => this.#rules.forClass(table, klass).strategy.strategy;
+      may = ['delete-blocking', 'custom'].includes(name('insert-unique-taken')) || ['delete-blocking', 'custom'].includes(name('update-unique-taken'));
+      this.#deletesBlockers.set(table, may);
+    }
+    return may;
   }
 
   /** A point to roll back to when the DR rejects a window: key map, quarantine index and key floors. */
