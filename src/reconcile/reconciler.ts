@@ -114,14 +114,14 @@ export class QuarantineIndex {
 
 /**
  * The rows `after` (a row of `table`, in its column order) points at through declared and
- * configured foreign keys onto a primary key: `[schema.table, rowKey]` pairs. What a held change
- * needs to stay (QuarantineIndex.addParent).
+ * configured foreign keys onto a primary key: `[schema.table, rowKey]` pairs, of the parent tables
+ * `wanted` keeps (all by default). What a held change needs to stay (QuarantineIndex.addParent).
  */
-export function heldParents(catalog: SchemaCatalog, table: TableSchema, after: RowImage): [string, string][] {
+export function heldParents(catalog: SchemaCatalog, table: TableSchema, after: RowImage, wanted: (parent: TableSchema) => boolean = () => true): [string, string][] {
   const out: [string, string][] = [];
   for (const fk of table.foreignKeys) {
     const parent = catalog.get(fk.refSchema, fk.refTable);
-    if (parent === undefined) continue;
+    if (parent === undefined || !wanted(parent)) continue;
     const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
     if (pk === null || pk.some((v) => v === undefined || v === null)) continue;
     out.push([`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[])]);
@@ -238,8 +238,7 @@ export class Reconciler {
    */
   noteWindow(changes: readonly RowChange[]): void {
     const refs = new Map<string, Set<string>>();
-    const add = (table: TableSchema, key: string): void => {
-      const name = `${table.schema}.${table.table}`;
+    const add = (name: string, key: string): void => {
       let set = refs.get(name);
       if (set === undefined) refs.set(name, (set = new Set()));
       set.add(key);
@@ -253,17 +252,10 @@ export class Reconciler {
         const state = this.state(table);
         for (const image of [change.before, change.after]) {
           const pk = image === null ? null : state.keyOf(image);
-          if (pk !== null) add(table, pk);
+          if (pk !== null) add(`${table.schema}.${table.table}`, pk);
         }
       }
-      const after = change.after;
-      if (after === null) continue;
-      for (const fk of table.foreignKeys) {
-        const parent = this.#catalog.get(fk.refSchema, fk.refTable);
-        if (parent === undefined || !this.#mayDeleteBlockers(parent)) continue;
-        const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
-        if (pk !== null && pk.every((v) => v !== undefined && v !== null)) add(parent, rowKey(pk as ColumnValue[]));
-      }
+      if (change.after !== null) for (const [parent, pk] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t))) add(parent, pk);
     }
     this.#windowRefs = refs;
   }
