@@ -111,6 +111,18 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The schemas a `db.table` (or `db.table.column`) name may be in: the text before each of its dots
+ * but the last `parts − 1`. Names may hold dots, so which split is meant is known only once the
+ * catalog has every candidate (`lookup` then picks the one that exists); introspecting the text
+ * before the first dot alone missed `shop.v2`.`orders`.
+ */
+export function schemaCandidates(qualified: string, parts = 2): string[] {
+  const dots: number[] = [];
+  for (let i = qualified.indexOf('.'); i !== -1; i = qualified.indexOf('.', i + 1)) dots.push(i);
+  return dots.slice(0, Math.max(0, dots.length - (parts - 2))).map((at) => qualified.slice(0, at));
+}
+
 /** Builds a catalog over `tables` (sorted by schema, then table). */
 export function createSchemaCatalog(tables: readonly TableSchema[]): SchemaCatalog {
   const sorted = [...tables].sort((a, b) => compareNames(a.schema, b.schema) || compareNames(a.table, b.table));

@@ -46,7 +46,7 @@ import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, startRun, type KeyPart } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
-import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import { schemaCandidates, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { keyText } from '../reconcile/reconciler.js';
@@ -438,7 +438,7 @@ class ResolveRun {
     const entries = reviewEntries(await readQuarantineEntries(this.#dr, this.#schema, 'all'));
     const byId = new Map(entries.map((e) => [e.id, e]));
     const tables = lines.filter((l) => l.decision !== null).map((l) => byId.get(l.id)?.table).filter((t): t is string => t !== undefined && t.includes('.'));
-    const schemas = new Set(tables.map((t) => t.split('.')[0]!));
+    const schemas = new Set(tables.flatMap((t) => schemaCandidates(t)));
     this.#catalog = await introspectSchemas(this.#dr, [...schemas]);
     // Foreign keys are followed through the key map into their parents' schemas too.
     const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema)).filter((s) => !schemas.has(s));
@@ -871,7 +871,7 @@ export async function explainChange(options: ExplainOptions): Promise<ExplainedC
         gtid: at,
       });
     }
-    const catalog = await introspectSchemas(session, [...new Set(rows.map((r) => r.table.split('.')[0]!))]);
+    const catalog = await introspectSchemas(session, [...new Set(rows.flatMap((r) => schemaCandidates(r.table)))]);
     const keyMap = await keyMapOf(session, schema, catalog);
     await session.query("SET SESSION time_zone = '+00:00'");
     const out: ExplainedChange[] = [];

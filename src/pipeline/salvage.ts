@@ -64,7 +64,7 @@ import { EngineError } from '../errors.js';
 import { GtidSet } from '../model/gtid-set.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
 import { DrHistoryBuilder } from '../reconcile/dr-history-builder.js';
-import { addLogicalReferences, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
+import { addLogicalReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
@@ -567,7 +567,7 @@ class SalvageRun {
     // unknown: every schema of the DR.
     // Logical foreign keys: the configuration's `references`, then any the caller gives directly.
     const references = { ...(o.config === undefined ? {} : logicalReferencesOf(o.config)), ...(o.logicalReferences ?? {}) };
-    const named = Object.entries(references).flatMap(([child, e]) => [child, ...Object.values(e.references)]).map((n) => n.split('.')[0] ?? '');
+    const named = Object.entries(references).flatMap(([child, e]) => [...schemaCandidates(child), ...Object.values(e.references).flatMap((target) => schemaCandidates(target, 3))]);
     const schemas = [...new Set([...[...this.#scan.tables.values()].map((m) => m.schema), ...named])];
     let catalog = await introspectSchemas(this.#dr, this.#follow ? undefined : schemas);
     if (Object.keys(references).length > 0) catalog = addLogicalReferences(catalog, references);

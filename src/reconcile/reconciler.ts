@@ -1006,15 +1006,24 @@ export class Reconciler {
         const dr = c.drRow as RowImage;
         const after = change.after as RowImage;
         if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
-        const next = dr.map((v, i) => (after[i] === undefined ? v : after[i])) as RowImage;
+        // A column left out of the comparison (ignoreColumns) may hold a value the DR wrote since:
+        // it takes the lost change's value only when the lost change changed it, so the DR's own
+        // change to it is not turned back to the source's old value.
+        const ignored = this.#rules.ignored(table);
+        const before = change.before;
+        const next = dr.map((v, i) => {
+          const a = after[i];
+          if (a === undefined) return v;
+          if (ignored.size > 0 && before !== null && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return v;
+          return a;
+        }) as RowImage;
         const guard = this.#keyChangeGuard(table, state, dr, next);
         if (guard !== null) return quarantine('clean', guard, dr);
         // One pass (a filter and a map made two lists per update).
         const changed: string[] = [];
         for (let i = 0; i < table.columns.length; i++) {
           const col = table.columns[i] as ColumnSchema;
-          const a = after[i];
-          if (a !== undefined && !col.isGenerated && !sameValue(a, dr[i], col)) changed.push(col.name);
+          if (after[i] !== undefined && !col.isGenerated && !sameValue(next[i], dr[i], col)) changed.push(col.name);
         }
         writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, next), old: dr });
         this.#move(state, dr, next);

@@ -145,11 +145,14 @@ export class RuleBook {
 
   #ignoredOf(table: TableSchema): ReadonlySet<string> {
     const names = new Set<string>();
+    // Either a bare column name (every table) or db.table.column. Matched whole against each column
+    // rather than split at its dots: MySQL names may hold dots (`shop.v2`.`orders`), and a split
+    // entry for such a table matched nothing, silently.
+    const prefix = `${table.schema}.${table.table}.`;
     for (const c of this.config.ignoreColumns) {
-      // Either a bare column name (every table) or db.table.column.
-      const parts = c.split('.');
-      if (parts.length === 1) names.add(c);
-      else if (parts.length === 3 && parts[0] === table.schema && parts[1] === table.table) names.add(parts[2]!);
+      for (const col of table.columns) {
+        if (c === col.name || (c.length === prefix.length + col.name.length && c.startsWith(prefix) && c.endsWith(col.name))) names.add(col.name);
+      }
     }
     return names;
   }

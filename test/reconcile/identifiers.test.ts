@@ -5,6 +5,7 @@
  * following, a unique clash quarantined — and the DR's rows end exactly as expected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainChange, exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { parseConfig } from '../../src/config/normalise.js';
@@ -71,5 +72,62 @@ describe('odd identifiers', () => {
     const again: LedgerLine[] = [];
     await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config.config, onLedger: (l) => again.push(l) });
     expect(again).toEqual([]);
+  }, 120_000);
+
+  // MySQL allows dots in quoted names: `shop.v2`.`cust.tbl` is written "shop.v2.cust.tbl" in the
+  // ledger, the quarantine and `ignoreColumns`, which must resolve against the DR's schema.
+  it('dots in database and table names: ignoreColumns and a logical reference apply, resolve and explain find the table', async () => {
+    const TBL = '`shop.v2`.`cust.tbl`';
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: [
+          // A parent in a schema the lost range never writes, named by a logical reference.
+          'CREATE TABLE `ref.v1`.`kinds` (id INT PRIMARY KEY)',
+          `CREATE TABLE ${TBL} (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, note VARCHAR(20) NOT NULL, touched VARCHAR(20) NOT NULL, kind INT NOT NULL DEFAULT 1, UNIQUE KEY uk_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`,
+        ],
+        base: ['INSERT INTO `ref.v1`.`kinds` VALUES (1)', `INSERT INTO ${TBL} (email, note, touched) VALUES ('ann@x', 'a', 't0'), ('bea@x', 'b', 't0')`],
+        lost: [
+          // The DR changed only the ignored column of both rows: both updates are clean. The first
+          // leaves `touched` alone, so the DR's value stays; the second changes it, so it is written.
+          // (One that changed nothing but `touched` would meet its after image: already applied.)
+          `UPDATE ${TBL} SET note = 'lost note' WHERE id = 1`,
+          `UPDATE ${TBL} SET note = 'b2', touched = 'lost t' WHERE id = 2`,
+          `INSERT INTO ${TBL} (email, note, touched) VALUES ('CLASH@x', 'lost', 't')`, // id 3, its e-mail the DR's own: quarantined
+        ],
+        dr: [`UPDATE ${TBL} SET touched = 'dr'`, `INSERT INTO ${TBL} (email, note, touched) VALUES ('clash@x', 'dr', 'd')`],
+      },
+      ['`shop.v2`', '`ref.v1`'],
+    );
+    const ledger: LedgerLine[] = [];
+    const config = parseConfig({ ignoreColumns: ['shop.v2.cust.tbl.touched'] });
+    if (!config.ok) throw new Error(JSON.stringify(config.problems));
+    // The configuration file's names hold no dots (its syntax forbids them); the library's may.
+    const logicalReferences = { 'shop.v2.cust.tbl': { references: { kind: 'ref.v1.kinds.id' } } };
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config.config, logicalReferences, onLedger: (l) => ledger.push(l) });
+    expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
+      ['shop.v2.cust.tbl', 'update', 'clean', 'applied'],
+      ['shop.v2.cust.tbl', 'update', 'clean', 'applied'],
+      ['shop.v2.cust.tbl', 'insert', 'insert-unique-taken', 'quarantined'],
+    ]);
+    const after = [
+      { id: 1, email: 'ann@x', note: 'lost note', touched: 'dr', kind: 1 },
+      { id: 2, email: 'bea@x', note: 'b2', touched: 'lost t', kind: 1 },
+      { id: 3, email: 'clash@x', note: 'dr', touched: 'd', kind: 1 },
+    ];
+    expect(await dr.query(`SELECT id, email, note, touched, kind FROM ${TBL} ORDER BY id`)).toEqual(after);
+
+    // explain finds the table, and the DR row now at the held insert's key (the DR's own).
+    const explained = await explainChange({ target: dr.target, change: ledger[2]!.gtid! });
+    expect(explained.map((e) => [e.table, e.op, e.outcome, e.now])).toEqual([['shop.v2.cust.tbl', 'insert', 'quarantined', after[2]]]);
+
+    // resolve applies the held insert by review, with another e-mail and a key of its own.
+    const [entry] = await readQuarantine({ target: dr.target });
+    expect(entry?.table).toBe('shop.v2.cust.tbl');
+    const decision = JSON.stringify({ ...(JSON.parse(exportLine(entry!)) as object), decision: { action: 'apply', row: { id: 5, email: 'bob@x', note: 'lost', touched: 't', kind: 1 } } });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: `${decision}\n` });
+    expect(report.entries.map((e) => [e.table, e.result])).toEqual([['shop.v2.cust.tbl', 'done']]);
+    expect(await dr.query(`SELECT id, email, note, touched, kind FROM ${TBL} ORDER BY id`)).toEqual([...after, { id: 5, email: 'bob@x', note: 'lost', touched: 't', kind: 1 }]);
   }, 120_000);
 });
