@@ -193,6 +193,37 @@ describe('a lost DR connection is reopened and the run resumed', () => {
     expect(await f.readState()).toEqual(reference.state);
   });
 
+  it('chosen as a deadlock victim in its locking read: the window is rolled back, decided again, and the run ends as the uninterrupted one', async () => {
+    await f.restore();
+    // The first window updates customer 8 and order 11, and locks them in that order. Another
+    // session holds order 11, waits until the engine has locked customer 8 and waits for order 11,
+    // then asks for customer 8: a cycle. InnoDB rolls back the lighter transaction, so the other
+    // session first writes undo of its own (in a database readState does not compare).
+    const other = await f.dr.session();
+    try {
+      await other.query('CREATE DATABASE IF NOT EXISTS ballast');
+      await other.query('CREATE TABLE IF NOT EXISTS ballast.t (id INT PRIMARY KEY)');
+      await other.query('START TRANSACTION');
+      await other.query('INSERT INTO ballast.t SELECT seq FROM ballast.seq_1_to_2000');
+      expect((await other.query('SELECT id FROM shop.orders WHERE id = 11 FOR UPDATE')).rows).toHaveLength(1);
+      const running = apply();
+      const engine = await lockWaitSeen(f.admin());
+      expect(engine).not.toBe(f.adminId());
+      // Granted once the engine's window is rolled back: the other session was not the victim.
+      expect((await other.query('SELECT id FROM shop.customers WHERE id = 8 FOR UPDATE')).rows).toHaveLength(1);
+      const deadlocks = (await f.admin().query("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")).rows;
+      expect(Number(deadlocks[0]!['Value'])).toBeGreaterThanOrEqual(1);
+      await other.query('ROLLBACK');
+      const run = await running;
+      expect([run.report.retries, run.report.drReconnects]).toEqual([1, 0]);
+      expect([run.report.windows, run.ledgerLines]).toEqual([reference.report.windows, reference.ledgerLines]);
+      expect(await f.readState()).toEqual(reference.state);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await other.end().catch(() => undefined);
+    }
+  });
+
   describe('through a proxy that loses the connection', () => {
     let proxy: TcpProxy;
     let viaProxy: ConnectionTarget;
