@@ -1226,14 +1226,27 @@ class SalvageRun {
     for (const d of decisions) for (const [t, k] of d.holds ?? []) this.#reconciler.quarantine.add(t, k, changeLabel(tx, d.index));
     this.#reconciler.holdParentsOf(tx);
     const result: TransactionResult = { tx, decisions, writes: [], remaps: [] };
-    await this.#dr.query('START TRANSACTION');
-    try {
-      await this.#recordState([result]);
-      await this.#dr.query('COMMIT');
-    } catch (err) {
-      await this.#dr.query('ROLLBACK').catch(() => undefined);
-      throw err instanceof EngineError ? this.#fault(err) : err;
+    // Its own DR transaction, reconnected after a lost connection as a window is: the checkpoint
+    // then says whether the quarantine committed (kept) or not (written again).
+    for (;;) {
+      this.#commitSent = false;
+      try {
+        await this.#dr.query('START TRANSACTION');
+        await this.#recordState([result]);
+        this.#commitSent = true;
+        await this.#dr.query('COMMIT');
+        break;
+      } catch (raw) {
+        const err = mapDbError(raw);
+        await this.#dr.query('ROLLBACK').catch(() => undefined);
+        if (isNetworkFailure(err)) {
+          if (await this.#reopenDr(err, [tx], [result])) break;
+          continue;
+        }
+        throw err instanceof EngineError ? this.#fault(err) : err;
+      }
     }
+    this.#drFailures = 0;
     this.#reconciler.clearStates();
     this.#account([result]);
   }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { startTcpProxy } from '../harness/tcp-proxy.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -137,4 +138,43 @@ describe('salvage: what is quarantined rather than guessed', () => {
     expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 5, email: 'dee@x', n: 0 }]);
     expect(await dr.query("SELECT change_index, status, reason LIKE 'the DR rejected%' AS r FROM salvage.quarantine")).toEqual([{ change_index: 0, status: 'pending', r: 1 }]);
   });
+
+  // The quarantine of a DR-rejected transaction is its own DR transaction: a connection lost there is
+  // reopened and the checkpoint read, as in a window (test/reconcile/dr-faults.test.ts).
+  for (const c of [
+    { title: 'while its quarantine row is written (rolled back: written again)', on: 'quarantine' as const },
+    { title: 'after the server answered its COMMIT (committed: kept, not written twice)', on: 'commit' as const },
+  ]) {
+    it(`a connection lost ${c.title}: reopened, and the run ends as an uninterrupted one`, async () => {
+      const { start, files } = await stage(
+        ["INSERT INTO t.people (email) VALUES ('cy@x')", "INSERT INTO t.people (email) VALUES ('josé@x')", "INSERT INTO t.people (email) VALUES ('dee@x')"],
+        TABLE,
+        TABLE.replace('utf8mb4_general_ci', 'utf8mb4_bin'),
+      );
+      const proxy = await startTcpProxy(dr.host, dr.port);
+      try {
+        let quarantineSeen = false;
+        proxy.dropOn((sql) => {
+          const isQuarantine = sql.startsWith('INSERT INTO `salvage`.`quarantine`');
+          if (c.on === 'quarantine') return isQuarantine;
+          if (isQuarantine) quarantineSeen = true;
+          return quarantineSeen && sql === 'COMMIT';
+        });
+        const ledger: LedgerLine[] = [];
+        const report = await salvage(options(files, start, { target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` }, reconnect: { initialDelayMs: 50 }, onLedger: (l) => ledger.push(l) }));
+        expect(proxy.dropped).toEqual(c.on === 'quarantine' ? expect.stringMatching(/^INSERT INTO `salvage`.`quarantine`/) : 'COMMIT');
+        expect(report.drReconnects).toBe(1);
+        expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
+          [[3], 'clean', 'applied'],
+          [[4], 'dr-rejected', 'quarantined'],
+          [[5], 'clean', 'applied'],
+        ]);
+        expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 5, email: 'dee@x', n: 0 }]);
+        expect(await dr.query("SELECT change_index, status, reason LIKE 'the DR rejected%' AS r FROM salvage.quarantine")).toEqual([{ change_index: 0, status: 'pending', r: 1 }]);
+        expect(await dr.query('SELECT COUNT(*) AS n FROM salvage.ledger')).toEqual([{ n: '3' }]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });
