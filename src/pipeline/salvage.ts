@@ -617,7 +617,7 @@ class SalvageRun {
     } finally {
       if (this.#apply && this.#runId > 0) {
         const status = finished && !this.#stoppedOnRequest ? 'completed' : o.signal?.aborted === true ? 'interrupted' : 'failed';
-        await finishRun(this.#dr, this.#schema, this.#runId, status).catch(() => undefined);
+        await this.#finalWrite(() => finishRun(this.#dr, this.#schema, this.#runId, status), status === 'completed');
       }
     }
     const reconcileMs = performance.now() - tRun;
@@ -626,7 +626,7 @@ class SalvageRun {
     if (this.#apply && this.#runId > 0) {
       // Kept with the run for `salvage report`; the remaps and counts are in the key map and the ledger.
       const summary = JSON.stringify({ ...report, remaps: [], counts: {} }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-      await recordRunSummary(this.#dr, this.#schema, this.#runId, summary).catch(() => undefined);
+      await this.#finalWrite(() => recordRunSummary(this.#dr, this.#schema, this.#runId, summary), !this.#stoppedOnRequest);
     }
     return report;
   }
@@ -1106,12 +1106,7 @@ class SalvageRun {
       await sleep(Math.min(most, first * 2 ** (this.#drFailures - 1)), this.#o.signal);
       let session: SqlSession | null = null;
       try {
-        session = await openSession(this.#o.target);
-        this.#session = session;
-        // The session settings run() made, for the new connection.
-        await this.#dr.query("SET SESSION time_zone = '+00:00'");
-        await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
-        await this.#dr.query('SET SESSION foreign_key_checks = 0');
+        session = await this.#openAgain();
         await this.#dr.query('START TRANSACTION');
         const stored = await readCheckpoint(this.#dr, this.#schema, this.#sourceId, { forUpdate: true });
         await this.#dr.query('ROLLBACK');
@@ -1137,6 +1132,46 @@ class SalvageRun {
         // Still unreachable, or a lock on the checkpoint row timed out: try again after a longer wait.
         session?.destroy();
         failure = e;
+      }
+    }
+  }
+
+  /** A new DR connection in place of the lost one, with the session settings run() made. */
+  async #openAgain(): Promise<SqlSession> {
+    const session = await openSession(this.#o.target);
+    this.#session = session;
+    await this.#dr.query("SET SESSION time_zone = '+00:00'");
+    await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+    await this.#dr.query('SET SESSION foreign_key_checks = 0');
+    return session;
+  }
+
+  /**
+   * A write after the last window (the run's status, its summary). A failure here does not fail the
+   * run. After a run that ended (`reopen`), a lost connection is reopened — up to three attempts,
+   * after 0.5, 1 and 2 s — and the write made again, or `salvage report` would show the finished
+   * run as running and without its summary; after a failed or stopped run it is not (the DR may be
+   * what failed, and waiting on it would only delay the exit).
+   */
+  async #finalWrite(write: () => Promise<void>, reopen: boolean): Promise<void> {
+    for (let attempt = 0; ; ) {
+      try {
+        await write();
+        return;
+      } catch (raw) {
+        if (!reopen || !isNetworkFailure(mapDbError(raw))) return;
+      }
+      this.#session.destroy();
+      for (;;) {
+        if (attempt >= 3 || isAborted(this.#o.signal)) return;
+        await sleep(500 * 2 ** attempt++, this.#o.signal);
+        try {
+          await this.#openAgain();
+          this.#drReconnects++;
+          break;
+        } catch {
+          // Still unreachable: the next attempt, after a longer wait.
+        }
       }
     }
   }

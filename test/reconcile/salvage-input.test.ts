@@ -177,4 +177,21 @@ describe('salvage: what is quarantined rather than guessed', () => {
       }
     });
   }
+
+  it('a connection lost when the run is marked finished: reopened, so the run reads completed, with its summary', async () => {
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"]);
+    const proxy = await startTcpProxy(dr.host, dr.port);
+    try {
+      // After the reply: the status is written, the summary (the next statement) would be lost with the connection.
+      proxy.dropOn((sql) => sql.startsWith('UPDATE `salvage`.`runs` SET finished_at'));
+      const report = await salvage(options(files, start, { target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` } }));
+      expect(proxy.dropped).toMatch(/^UPDATE `salvage`.`runs` SET finished_at/);
+      expect(report.drReconnects).toBe(1);
+      const [run] = (await dr.query('SELECT status, summary IS NOT NULL AS kept, finished_at IS NOT NULL AS ended FROM salvage.runs')) as unknown[];
+      expect(run).toEqual({ status: 'completed', kept: 1, ended: 1 });
+      expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
