@@ -225,9 +225,31 @@ export function toProblems(issues: readonly z.core.$ZodIssue[], prefix: readonly
   return out;
 }
 
+/**
+ * The type a value has, as zod's messages name it ("object", "array", "null", a class's name), without
+ * zod's own lookup: that one turns `value.constructor.name` into a property key, which throws on a
+ * module's object whose `constructor` is not a class (`{ constructor: { name: Object.create(null) } }`,
+ * found by the configuration fuzz).
+ */
+function receivedType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value !== 'object') return typeof value;
+  if (Object.getPrototypeOf(value) === Object.prototype) return 'object';
+  const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' ? name : 'object';
+}
+
+/** zod's message for a value of the wrong type, with the type named safely; other issues keep zod's own. */
+function typeMessage(issue: { readonly code?: string; readonly expected?: unknown; readonly input?: unknown }): string | undefined {
+  if (issue.code !== 'invalid_type') return undefined;
+  return `Invalid input: expected ${String(issue.expected)}, received ${receivedType(issue.input)}`;
+}
+
 /** Validates and normalises a parsed configuration file; failure is expected and returned as data. */
 export function parseConfig(input: unknown): ParseConfigResult {
-  const r = ConfigSchema.safeParse(input);
+  const r = ConfigSchema.safeParse(input, { error: typeMessage });
   if (!r.success) return { ok: false, problems: toProblems(r.error.issues) };
   return { ok: true, config: normalise(r.data) };
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfigValue } from '../../src/cli/config-file.js';
+import { parseConfig } from '../../src/config/normalise.js';
 import { anyValue, checkFile, checkParse, checkValue, configLike, fileText } from './config-properties.js';
 import { fuzzParameters, suiteSeed } from './decode-properties.js';
 
@@ -46,5 +47,13 @@ describe('regressions found by the configuration fuzz', () => {
     const loaded = checkConfigValue('c.mjs', { strategies: Object.fromEntries([['__proto__', f], ['toString', f]]) });
     expect(Object.keys(loaded.strategies)).toEqual(['__proto__', 'toString']);
     expect(Object.hasOwn(loaded.strategies, '__proto__')).toBe(true);
+  });
+
+  it('an object whose "constructor" is not a class (a module may export one) is a problem named, not a TypeError', () => {
+    // FUZZ_SEED=28783, shrunk: zod named the received type by `constructor.name` used as a key.
+    const odd = Object.assign(Object.create(null) as object, { constructor: { name: Object.create(null) as object } });
+    const r = parseConfig({ tables: { 'shop.orders': { groups: odd } } });
+    expect(r).toEqual({ ok: false, problems: [{ message: 'Invalid input: expected array, received object', path: ['tables', 'shop.orders', 'groups'] }] });
+    checkParse({ tables: { 'shop.orders': { groups: odd } } });
   });
 });
