@@ -241,8 +241,8 @@ function receivedType(value: unknown): string {
   return typeof name === 'string' ? name : 'object';
 }
 
-/** zod's message for a value of the wrong type, with the type named safely; other issues keep zod's own. */
-function typeMessage(issue: { readonly code?: string; readonly expected?: unknown; readonly input?: unknown }): string | undefined {
+/** zod's message for a value of the wrong type, with the type named safely; other issues keep zod's own (pass as `safeParse`'s `error`). */
+export function typeMessage(issue: { readonly code?: string; readonly expected?: unknown; readonly input?: unknown }): string | undefined {
   if (issue.code !== 'invalid_type') return undefined;
   return `Invalid input: expected ${String(issue.expected)}, received ${receivedType(issue.input)}`;
 }

@@ -167,6 +167,8 @@ describe('custom strategies', () => {
     ['a row with merge', () => ({ strategy: 'merge', row: { name: 'x' } }), '{"strategy":"merge","row":{"name":"x"}}: "row" goes with { strategy: "source" } only'],
     ['a row naming no column', () => ({ strategy: 'source', row: { nom: 'x' } }), '{"strategy":"source","row":{"nom":"x"}}: "row" names "nom", which is not a column of shop.acct'],
     ['a row with a wrong type', () => ({ strategy: 'source', row: { n: 'many' } }), '{"strategy":"source","row":{"n":"many"}}: "row": column n (int(11)): expected an integer, found "many"'],
+    // zod named a wrong type by `constructor.name` used as a key: a TypeError, not this error (the configuration fuzz's find).
+    ['a column whose "constructor" is no class', () => ({ strategy: 'max', column: Object.assign(Object.create(null) as object, { constructor: { name: Object.create(null) as object } }) }), '{"strategy":"max","column":{"constructor":{"name":{}}}}: not a decision:\n✖ Invalid input: expected string, received object → at column'],
   ])('returns %s: RECONCILE_CUSTOM_BAD_DECISION, saying what was wrong', (_what, fn, why) => {
     const e = errorOf(() => diverged({ vip: fn as never }).run());
     expect(e).toMatchObject({ code: CustomStrategyErrorCode.BadDecision, details: { strategy: 'vip', rule: RULE } });
