@@ -11,6 +11,7 @@ import { configJsonSchema } from '../config/json-schema.js';
 import { formatProblems } from '../config/format-problems.js';
 import { parseConfig } from '../config/normalise.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
+import { DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 
@@ -30,7 +31,11 @@ Options of init:
   --target URL              mysql://user@host:port of the DR
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port from this option file ([client] section);
-                            without it, ~/.my.cnf is read when present
+                            without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
+  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
+                            VERIFY_IDENTITY (see "salvage apply --help")
+  --ssl-ca F, --ssl-cert F, --ssl-key F
+                            the CA that signed the DR's certificate; a client certificate and key
   --schemas a,b             the schemas to read (default: every schema but the server's own)
   --output FILE             write the file here (default: stdout); an existing FILE is kept
   --force                   overwrite an existing --output FILE
@@ -105,6 +110,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
         target: { type: 'string' },
         'target-password-env': { type: 'string' },
         'defaults-file': { type: 'string' },
+        ...DR_TLS_OPTIONS,
         schemas: { type: 'string' },
         output: { type: 'string' },
         force: { type: 'boolean' },
@@ -123,7 +129,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
   }
   // Loaded here: check and schema need neither the driver nor the pipeline behind salvage-command.
   const [{ targetFrom }, { openSession }, { introspectSchemas }] = await Promise.all([import('./salvage-command.js'), import('../db/sql-session.js'), import('../db/introspect.js')]);
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const session = await openSession(target);
   let catalog: SchemaCatalog;
   try {

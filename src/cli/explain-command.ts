@@ -6,6 +6,7 @@ import { explainChange, shortLabel, type ExplainedChange } from '../pipeline/res
 import { ExitCode } from './exit-codes.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const EXPLAIN_HELP = `salvage explain --target URL GTID[#INDEX] [TABLE [KEY]] [options]
@@ -42,7 +43,7 @@ export async function runExplain(args: string[], stdout: Writable, _stderr: Writ
   const [change, table, key, ...extra] = parsed.positionals;
   if (change === undefined || extra.length > 0) throw new UsageError('explain: give a GTID (or FILE:POS), optionally a table and a key: salvage explain --target URL 0-1-1042 shop.orders 77');
   if (o.target === undefined) throw new UsageError('explain: --target mysql://user@host:port (the DR) is required', '--target');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const changes = await explainChange({ target, stateSchema: o['state-schema'], change, table, key });
   if (o.json) {
     for (const c of changes) line(stdout, stringifyCanonical(c as unknown as Record<string, unknown>));

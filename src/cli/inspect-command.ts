@@ -29,7 +29,12 @@ Live server:
                             binlog server) up to its end at the time of the call, then stop; the
                             user needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR)
   --source-password-env VAR read the source's password from this environment variable
-  --defaults-file F         user/password/host/port from this option file (default ~/.my.cnf)
+  --defaults-file F         user/password/host/port from this option file (default ~/.my.cnf;
+                            ssl-mode, ssl-ca, … too)
+  --source-ssl-mode MODE    TLS to the source: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
+                            VERIFY_IDENTITY (see "salvage apply --help")
+  --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
+                            the CA that signed its certificate; a client certificate and key
   --start-file NAME         the binlog to start in (default: the oldest the server still has)
   --start-position N        with --source: the offset in that file where reading starts, at a
                             transaction start (inspect prints it as "pos"); default 4
@@ -116,6 +121,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         source: { type: 'string' },
         'source-password-env': { type: 'string' },
         'defaults-file': { type: 'string' },
+        'source-ssl-mode': { type: 'string' },
+        'source-ssl-ca': { type: 'string' },
+        'source-ssl-cert': { type: 'string' },
+        'source-ssl-key': { type: 'string' },
         'start-file': { type: 'string' },
         'start-gtid': { type: 'string' },
       },
@@ -129,7 +138,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   if (live && files.length > 0) throw new UsageError('inspect: give binlog files or --source, not both', '--source');
   if (!live && files.length === 0) throw new UsageError('inspect: name at least one binlog file (or .index file), or --source URL; see "salvage inspect --help"');
   if (!live) {
-    for (const option of ['start-file', 'start-gtid', 'source-password-env'] as const) {
+    for (const option of ['start-file', 'start-gtid', 'source-password-env', 'source-ssl-mode', 'source-ssl-ca', 'source-ssl-cert', 'source-ssl-key'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
     }
   } else {
@@ -155,9 +164,9 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   const progress = createProgress(stderr, progressStyle(o.progress, o.quiet === true, (stderr as NodeJS.WriteStream).isTTY === true));
   try {
     if (o.source !== undefined) {
-      const { connectionFrom } = await import('./option-file.js');
+      const { connectionFrom, tlsFlagsOf } = await import('./option-file.js');
       const { startGtidCovers } = await import('../source/live-start.js');
-      const target = connectionFrom(o.source, o['source-password-env'], o['defaults-file'], env, env['HOME'], '--source');
+      const target = connectionFrom(o.source, o['source-password-env'], o['defaults-file'], env, env['HOME'], '--source', tlsFlagsOf(o, 'source-'));
       const start = { file: o['start-file'], position: options.startPosition, gtid: o['start-gtid'] };
       if (start.position !== undefined && start.position < 4) throw new UsageError('--start-position: a binlog\'s first event is at 4', '--start-position');
       if (start.gtid !== undefined && (start.file !== undefined || start.position !== undefined)) throw new UsageError('--start-gtid picks the start file itself: give it or --start-file/--start-position, not both', '--start-gtid');

@@ -37,6 +37,14 @@ export const TLS_OPTIONS = Object.fromEntries(
   ['', 'source-'].flatMap((prefix) => ['mode', 'ca', 'cert', 'key'].map((name) => [`${prefix}ssl-${name}`, { type: 'string' as const }])),
 ) as Readonly<Record<`${'' | 'source-'}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>>;
 
+/** The DR's TLS flags alone (`--ssl-*`), for the commands that connect to the DR only. */
+export const DR_TLS_OPTIONS = {
+  'ssl-mode': { type: 'string' },
+  'ssl-ca': { type: 'string' },
+  'ssl-cert': { type: 'string' },
+  'ssl-key': { type: 'string' },
+} as const;
+
 /** The `--ssl-*` flags (or `--source-ssl-*`) of a command's parsed options, as connectionFrom takes them. */
 export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-'): TlsFlags {
   const flag = (name: string): string | undefined => {

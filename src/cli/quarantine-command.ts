@@ -7,13 +7,18 @@ import { DEFAULT_STATE_SCHEMA } from '../db/state-schema.js';
 import { exportLine, readQuarantine, ReviewError, ReviewErrorCode, shortLabel, type QuarantineEntry } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const CONNECTION_HELP = `The DR:
   --target URL              mysql://user@host:port of the DR
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port from this option file ([client] section);
-                            without it, ~/.my.cnf is read when present
+                            without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
+  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
+                            VERIFY_IDENTITY (see "salvage apply --help")
+  --ssl-ca F, --ssl-cert F, --ssl-key F
+                            the CA that signed the DR's certificate; a client certificate and key
   --state-schema NAME       the engine's own schema on the DR (default salvage)
 `;
 
@@ -48,6 +53,7 @@ export const CONNECTION_OPTIONS = {
   'target-password-env': { type: 'string' },
   'defaults-file': { type: 'string' },
   'state-schema': { type: 'string' },
+  ...DR_TLS_OPTIONS,
 } as const;
 
 function line(out: Writable, s = ''): void {
@@ -73,7 +79,7 @@ export async function runQuarantine(args: string[], stdout: Writable, _stderr: W
   const status = o.status ?? 'pending';
   if (status !== 'pending' && status !== 'resolved' && status !== 'all') throw new UsageError(`--status takes pending, resolved or all, got "${status}"`, '--status');
   if (o.target === undefined) throw new UsageError(`quarantine ${sub}: --target mysql://user@host:port (the DR) is required`, '--target');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const schema = o['state-schema'] ?? DEFAULT_STATE_SCHEMA;
   const all = await readQuarantine({ target, stateSchema: schema, status: id === null ? (status as QuarantineStatusFilter) : 'all' });
   if (sub === 'export') {

@@ -8,6 +8,7 @@ import { renderMarkdownReport } from '../sink/markdown-report.js';
 import { ExitCode } from './exit-codes.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
@@ -44,7 +45,7 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   const o = parsed.values;
   if (o.target === undefined) throw new UsageError('report: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.run !== undefined && !/^[1-9]\d*$/.test(o.run)) throw new UsageError(`--run takes a run id (a number ≥ 1), got "${o.run}"`, '--run');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const rebuilt = await reportFromLedger({ target, stateSchema: o['state-schema'], runId: o.run === undefined ? undefined : Number(o.run) });
   const { report } = rebuilt;
   const written: string[] = [];

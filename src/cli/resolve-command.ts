@@ -5,6 +5,7 @@ import { resolveQuarantine, ReviewError, ReviewErrorCode, type ResolveReport } f
 import { ExitCode } from './exit-codes.js';
 import { columns, CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const RESOLVE_HELP = `salvage resolve --target URL FILE [options]
@@ -59,7 +60,7 @@ export async function runResolve(args: string[], stdout: Writable, stderr: Writa
   const o = parsed.values;
   if (parsed.positionals.length !== 1) throw new UsageError('resolve: give one decisions file (from "salvage quarantine export"): salvage resolve --target URL decisions.jsonl');
   if (o.target === undefined) throw new UsageError('resolve: --target mysql://user@host:port (the DR) is required', '--target');
-  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home);
+  const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   let report: ResolveReport;
   try {
     report = await resolveQuarantine({ target, stateSchema: o['state-schema'], file: parsed.positionals[0]! });

@@ -64,7 +64,8 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             is judged the same record as a lost one by its key and values, and the
                             report says so
   --dr-source URL           the same, read live from the DR (REPLICATION SLAVE; the binlog to its
-                            end now); --dr-source-password-env VAR for its password
+                            end now); --dr-source-password-env VAR for its password; TLS as the
+                            DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
                             server id changed, say): the last GTID the DR received from the primary,
                             a DR binlog position FILE:POS, or a time "YYYY-MM-DD HH:MM:SS" (UTC)
@@ -180,7 +181,8 @@ async function drHistoryOptions(
   }
   // The reader (and the live source it can use) loads only when asked for.
   const failoverAt = o['failover-at'] === undefined ? undefined : (await import('../source/dr-history-reader.js')).parseFailoverAt(o['failover-at']);
-  const drSource = o['dr-source'] === undefined ? undefined : { target: targetFrom(o['dr-source'], o['dr-source-password-env'], o['defaults-file'], environment.env, environment.home, '--dr-source') };
+  // The DR itself, read live: its TLS is the DR's (--ssl-*).
+  const drSource = o['dr-source'] === undefined ? undefined : { target: targetFrom(o['dr-source'], o['dr-source-password-env'], o['defaults-file'], environment.env, environment.home, '--dr-source', tlsFlagsOf(o, '')) };
   return { ...(files.length > 0 ? { drBinlogs: files } : {}), ...(drSource === undefined ? {} : { drSource }), ...(failoverAt === undefined ? {} : { failoverAt }) };
 }
 

@@ -528,7 +528,9 @@ class SalvageRun {
     if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, signal: o.signal });
     const control = await openSession(o.drSource.target);
     try {
-      return await reader.readDrHistory({ live: { target: o.drSource.target, control, start: o.drSource.start }, own, drEnd, createBuilder, signal: o.signal });
+      // The dump connection encrypted as the control session is (a DR may refuse plain connections).
+      const tls = tlsSocketOptions(o.drSource.target.tls, control.encrypted ?? false, o.drSource.target.host);
+      return await reader.readDrHistory({ live: { target: o.drSource.target, control, start: o.drSource.start, tls }, own, drEnd, createBuilder, signal: o.signal });
     } finally {
       await control.end();
     }

@@ -19,7 +19,7 @@ import type { DecoderOptions } from '../binlog/decoder.js';
 import { EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
 import { resolveBinlogFiles } from './binlog-files.js';
-import { readLiveTransactions, type ControlSession, type LiveTarget } from './live-source.js';
+import { readLiveTransactions, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
 import { readTransactions, type ReadBatch } from './read-transactions.js';
 
 /** Stable codes of DR-history input failures (the user gave the wrong files or option: exit 2). */
@@ -63,6 +63,8 @@ export interface ReadDrHistoryOptions {
     readonly start?: { readonly file?: string; readonly position?: number };
     readonly serverId?: number;
     readonly connectTimeoutMs?: number;
+    /** TLS of the dump connection (as the control session's: tlsSocketOptions); plain when absent. */
+    readonly tls?: LiveTls | null;
   };
   /** The DR's identity (the same the builder was given): the files are checked against it. */
   readonly own: { readonly serverId: number; readonly serverUuid: string | null };
@@ -112,6 +114,7 @@ export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHi
         start: live.start,
         serverId: live.serverId,
         connectTimeoutMs: live.connectTimeoutMs,
+        tls: live.tls ?? null,
         annotations: false,
         keepEvents: true,
         schemaHints: options.schemaHints,

@@ -12,7 +12,13 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runConfigInit } from '../../src/cli/config-command.js';
 import { runDoctor } from '../../src/cli/doctor-command.js';
+import { runExplain } from '../../src/cli/explain-command.js';
+import { runInspect } from '../../src/cli/inspect-command.js';
+import { runQuarantine } from '../../src/cli/quarantine-command.js';
+import { runReport } from '../../src/cli/report-command.js';
+import { runResolve } from '../../src/cli/resolve-command.js';
 import { connectionFrom, parseOptionFile } from '../../src/cli/option-file.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import type { ConnectionTarget } from '../../src/db/connection-url.js';
@@ -216,6 +222,43 @@ describe('salvage doctor', () => {
   });
 });
 
+describe('the review commands and config init take the DR\'s TLS flags', () => {
+  // x509user is REQUIRE X509: only a connection with the client certificate gets in.
+  const url = (): string => `mysql://x509user@127.0.0.1:${tls.port}`;
+  const certs = (): string[] => ['--ssl-mode', 'VERIFY_CA', '--ssl-ca', pem('ca.pem'), '--ssl-cert', pem('client.pem'), '--ssl-key', pem('client.key')];
+  const env = { env: {}, home: undefined, isTty: false };
+  /** The command's exit code, or the error it threw. */
+  async function outcome(run: () => Promise<number>): Promise<number | { code: string; errno: unknown }> {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof EngineError) return { code: e.code, errno: e.details['errno'] };
+      throw e;
+    }
+  }
+  const commands: [string, (extra: string[]) => Promise<number>][] = [
+    ['quarantine list', (extra) => runQuarantine(['list', '--target', url(), ...extra], new Capture(), new Capture(), env)],
+    ['report', (extra) => runReport(['--target', url(), ...extra], new Capture(), new Capture(), env)],
+    ['explain', (extra) => runExplain(['--target', url(), '0-1-1', ...extra], new Capture(), new Capture(), env)],
+    ['resolve', (extra) => runResolve(['--target', url(), pem('decisions.jsonl'), ...extra], new Capture(), new Capture(), env)],
+  ];
+
+  it.each(commands)('%s: in with the client certificate (then told the DR has no state schema), refused without it', async (_name, run) => {
+    writeFileSync(pem('decisions.jsonl'), '');
+    expect(await outcome(() => run(certs()))).toEqual({ code: 'REVIEW_NO_STATE', errno: undefined });
+    expect(await outcome(() => run([]))).toEqual({ code: SqlSessionErrorCode.Connect, errno: 1045 });
+  });
+
+  it('config init: writes the starting file with the client certificate, refused without it', async () => {
+    await tls.query('CREATE DATABASE IF NOT EXISTS tlsinit');
+    await tls.query('CREATE TABLE IF NOT EXISTS tlsinit.t (id INT PRIMARY KEY)');
+    const out = new Capture();
+    expect(await runConfigInit(['--target', url(), '--schemas', 'tlsinit', ...certs()], out, new Capture(), env)).toBe(0);
+    expect(out.text).toContain('"tlsinit.t"');
+    expect(await outcome(() => runConfigInit(['--target', url(), '--schemas', 'tlsinit'], new Capture(), new Capture(), env))).toEqual({ code: SqlSessionErrorCode.Connect, errno: 1045 });
+  });
+});
+
 describe('a live source through TLS', () => {
   beforeAll(async () => {
     await tls.query('CREATE DATABASE IF NOT EXISTS lv');
@@ -249,5 +292,28 @@ describe('a live source through TLS', () => {
     const report = await salvage({ mode: 'plan', source: { target: t }, target: t, start: { kind: 'from-gtid', set: '' }, ddl: 'skip' });
     expect(report.source).toMatchObject({ kind: 'live' });
     expect(report.counts['lv.t']).toEqual({ 'already-applied': { skipped: 2 } });
+  });
+
+  it('inspect --source takes --source-ssl-mode: REQUIRED reads the server, DISABLED is refused by it', async () => {
+    const run = async (mode: string): Promise<{ code: number | string; out: string }> => {
+      const out = new Capture();
+      try {
+        return { code: await runInspect(['--source', `mysql://root@127.0.0.1:${tls.port}`, '--source-ssl-mode', mode, '--json', '--quiet'], out, new Capture(), {}), out: out.text };
+      } catch (e) {
+        return { code: e instanceof EngineError ? e.code : String(e), out: out.text };
+      }
+    };
+    const required = await run('REQUIRED');
+    expect(required.code).toBe(0);
+    expect(required.out).toContain('"schema":"lv","table":"t"');
+    expect((await run('DISABLED')).code).toBe(SqlSessionErrorCode.Connect);
+  });
+
+  it('the DR\'s own binlog read live (--dr-source) is dumped over TLS too', async () => {
+    const t = target(tls, { mode: 'REQUIRED' });
+    // The DR's history is read from the same server: it has the two rows the plan meets, as its own.
+    const report = await salvage({ mode: 'plan', source: { target: t }, target: t, start: { kind: 'from-gtid', set: '' }, ddl: 'skip', drSource: { target: t } });
+    expect(report.counts['lv.t']).toEqual({ 'already-applied': { skipped: 2 } });
+    expect([report.withoutHistory, report.history?.complete]).toEqual([false, true]);
   });
 });
