@@ -111,6 +111,18 @@ describe('decodeText', () => {
     expect(text(60, '0011000000')).toBe('\ufffd\ufffd');
   });
 
+  it('keeps a leading U+FEFF: it is the value\'s first character, not a byte-order mark to drop', () => {
+    // The writer round trip (FC_MULT=1000) met a ucs2 TEXT value of one U+FEFF, decoded as "": a
+    // WHATWG TextDecoder strips a leading BOM unless told not to.
+    expect(text(35, 'feff')).toBe('\ufeff');
+    expect(text(35, 'feff0041')).toBe('\ufeffA');
+    expect(text(54, 'feff0041feff')).toBe('\ufeffA\ufeff');
+    expect(text(56, 'fffe4100')).toBe('\ufeffA');
+    expect(text(60, '0000feff00000041')).toBe('\ufeffA');
+    expect(text(255, 'efbbbf41')).toBe('\ufeffA');
+    expect(text(33, 'efbbbf')).toBe('\ufeff');
+  });
+
   it('decodes utf8mb4 and ascii', () => {
     expect(text(255, '68c3a96c6c6ff09f9880')).toBe('héllo😀');
     expect(text(11, '616263')).toBe('abc');

@@ -312,7 +312,8 @@ export function decodeText(buf: Buffer, start: number, end: number, cs: Charset)
     default: {
       if (cs.asciiSafe && isAscii(buf, start, end)) return latin1Text(buf, start, end);
       if (cs.multibyte !== null) return decodeMultibyte(buf, start, end, cs.tables ?? (cs.tables = buildMultibyteTables(cs.multibyte)));
-      const d = cs.decoder ?? (cs.decoder = new TextDecoder(cs.label ?? 'utf-8'));
+      // ignoreBOM: a leading U+FEFF is the value's first character (WHATWG decoders drop it otherwise).
+      const d = cs.decoder ?? (cs.decoder = new TextDecoder(cs.label ?? 'utf-8', { ignoreBOM: true }));
       return d.decode(buf.subarray(start, end));
     }
   }
