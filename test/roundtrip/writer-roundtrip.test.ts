@@ -913,6 +913,20 @@ describe('writer → decoder round trip (explicit cases)', () => {
     expect(rows).toEqual([{ before: [1, new JsonValue(before), new JsonValue(j1)], after: [1, undefined, new JsonValue({ b: [5, 2] })] }]);
   });
 
+  it('regression: a ucs2 or utf16 text value that begins with U+FEFF keeps it', () => {
+    // Found by the generated property (FC_MULT=1000, random seed), shrunk: a ucs2 TEXT value of one
+    // U+FEFF decoded as "", the decoder's TextDecoder dropping it as a byte-order mark.
+    const w = mysqlWriter('5.7.21');
+    const text = (hex: string): Buffer => {
+      const b = Buffer.from(hex, 'hex');
+      return Buffer.concat([Buffer.of(b.length & 0xff, b.length >> 8), b]);
+    };
+    w.tableMap({ tableId: 3, db: 'db', table: 't', metadata: 'full', columns: [{ type: ColumnType.BLOB, meta: 2, charset: 35, name: 'u' }, { type: ColumnType.BLOB, meta: 2, charset: 54, name: 'v' }] });
+    w.rows({ kind: 'write', version: 2, tableId: 3, rows: [{ after: [text('feff'), text('feff0041')] }] });
+    const rows = decode(w.toBuffer()).events.find((e) => e.kind === 'rows')!['rows'];
+    expect(rows).toEqual([{ before: null, after: ['\ufeff', '\ufeffA'] }]);
+  });
+
   it('regression: HEARTBEAT_LOG_EVENT_V2 carries its file name in a field, not as the whole body', () => {
     const w = mysqlWriter('8.0.40');
     w.heartbeat('binlog.000042', 123456, { v2: true });
