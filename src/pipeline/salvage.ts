@@ -1172,7 +1172,8 @@ class SalvageRun {
           this.#drReconnects++;
           break;
         } catch {
-          // Still unreachable: the next attempt, after a longer wait.
+          // Still unreachable (or the new connection failed its settings): the next attempt, after a longer wait.
+          this.#session.destroy();
         }
       }
     }
