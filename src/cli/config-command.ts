@@ -11,7 +11,7 @@ import { configJsonSchema } from '../config/json-schema.js';
 import { formatProblems } from '../config/format-problems.js';
 import { parseConfig } from '../config/normalise.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
-import { DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 
@@ -32,11 +32,7 @@ Options of init:
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port from this option file ([client] section);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
-  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
-                            VERIFY_IDENTITY (see "salvage apply --help")
-  --ssl-ca F, --ssl-cert F, --ssl-key F
-                            the CA that signed the DR's certificate; a client certificate and key
-  --schemas a,b             the schemas to read (default: every schema but the server's own)
+${DR_TLS_HELP}  --schemas a,b             the schemas to read (default: every schema but the server's own)
   --output FILE             write the file here (default: stdout); an existing FILE is kept
   --force                   overwrite an existing --output FILE
 

@@ -5,7 +5,7 @@ import { redact } from '../db/connection-url.js';
 import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.js';
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
-import { TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
@@ -33,11 +33,7 @@ Options:
   --source-password-env VAR the source's password from this environment variable
   --defaults-file F         user/password/port from this option file ([client] section);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
-  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
-                            VERIFY_IDENTITY (see "salvage apply --help")
-  --ssl-ca F, --ssl-cert F, --ssl-key F
-                            the CA that signed the DR's certificate; a client certificate and key
-  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
+${DR_TLS_HELP}  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
                             the same for the source
   --binlog FILE…            binlog files or their .index file (repeat, or list them after it)
   --state-schema NAME       the engine's own schema on the DR (default salvage)

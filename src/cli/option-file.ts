@@ -32,18 +32,25 @@ export interface TlsFlags {
   readonly key?: string;
 }
 
-/** parseArgs definitions of the TLS flags for the DR (`--ssl-*`) and a live source (`--source-ssl-*`). */
-export const TLS_OPTIONS = Object.fromEntries(
-  ['', 'source-'].flatMap((prefix) => ['mode', 'ca', 'cert', 'key'].map((name) => [`${prefix}ssl-${name}`, { type: 'string' as const }])),
-) as Readonly<Record<`${'' | 'source-'}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>>;
+/** parseArgs definitions of one connection's TLS flags (`--ssl-*`, or `--source-ssl-*`). */
+function tlsOptions<P extends '' | 'source-'>(prefix: P): Readonly<Record<`${P}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>> {
+  return Object.fromEntries(['mode', 'ca', 'cert', 'key'].map((name) => [`${prefix}ssl-${name}`, { type: 'string' as const }])) as Readonly<
+    Record<`${P}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>
+  >;
+}
 
 /** The DR's TLS flags alone (`--ssl-*`), for the commands that connect to the DR only. */
-export const DR_TLS_OPTIONS = {
-  'ssl-mode': { type: 'string' },
-  'ssl-ca': { type: 'string' },
-  'ssl-cert': { type: 'string' },
-  'ssl-key': { type: 'string' },
-} as const;
+export const DR_TLS_OPTIONS = tlsOptions('');
+
+/** parseArgs definitions of the TLS flags for the DR (`--ssl-*`) and a live source (`--source-ssl-*`). */
+export const TLS_OPTIONS = { ...DR_TLS_OPTIONS, ...tlsOptions('source-') };
+
+/** The --help lines of the DR's TLS flags, as every command that connects to the DR shows them. */
+export const DR_TLS_HELP = `  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
+                            VERIFY_IDENTITY (see "salvage apply --help")
+  --ssl-ca F, --ssl-cert F, --ssl-key F
+                            the CA that signed the DR's certificate; a client certificate and key
+`;
 
 /** The `--ssl-*` flags (or `--source-ssl-*`) of a command's parsed options, as connectionFrom takes them. */
 export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-'): TlsFlags {

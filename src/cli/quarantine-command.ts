@@ -7,7 +7,7 @@ import { DEFAULT_STATE_SCHEMA } from '../db/state-schema.js';
 import { exportLine, readQuarantine, ReviewError, ReviewErrorCode, shortLabel, type QuarantineEntry } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
-import { DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { UsageError } from './usage-error.js';
 
 export const CONNECTION_HELP = `The DR:
@@ -15,11 +15,7 @@ export const CONNECTION_HELP = `The DR:
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port from this option file ([client] section);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
-  --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
-                            VERIFY_IDENTITY (see "salvage apply --help")
-  --ssl-ca F, --ssl-cert F, --ssl-key F
-                            the CA that signed the DR's certificate; a client certificate and key
-  --state-schema NAME       the engine's own schema on the DR (default salvage)
+${DR_TLS_HELP}  --state-schema NAME       the engine's own schema on the DR (default salvage)
 `;
 
 export const QUARANTINE_HELP = `salvage quarantine list|show ID|export --target URL [options]

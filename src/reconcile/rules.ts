@@ -144,17 +144,12 @@ export class RuleBook {
   }
 
   #ignoredOf(table: TableSchema): ReadonlySet<string> {
-    const names = new Set<string>();
-    // Either a bare column name (every table) or db.table.column. Matched whole against each column
-    // rather than split at its dots: MySQL names may hold dots (`shop.v2`.`orders`), and a split
-    // entry for such a table matched nothing, silently.
+    // Either a bare column name (every table) or db.table.column, matched whole rather than split at
+    // its dots: MySQL names may hold dots (`shop.v2`.`orders`), and a split entry for such a table
+    // matched nothing, silently.
+    const entries = new Set(this.config.ignoreColumns);
     const prefix = `${table.schema}.${table.table}.`;
-    for (const c of this.config.ignoreColumns) {
-      for (const col of table.columns) {
-        if (c === col.name || (c.length === prefix.length + col.name.length && c.startsWith(prefix) && c.endsWith(col.name))) names.add(col.name);
-      }
-    }
-    return names;
+    return new Set(table.columns.filter((col) => entries.has(col.name) || entries.has(prefix + col.name)).map((col) => col.name));
   }
 }
 
