@@ -65,6 +65,9 @@ function shop(): SchemaCatalog {
     table('shop', 'categories', [col('category_id', 'int(11)'), col('name', 'varchar(50)'), col('last_synced_at', 'bigint(20)')], { primaryKey: ['category_id'] }),
     table('shop', 'audit log', [col('at', 'datetime'), col('what', 'text')]),
     table('shop', 'events', [col('stock', 'int(11)'), col('version', 'varchar(10)')]),
+    // Names with dots and glob characters: quoted in the keys and references written.
+    table('shop.v2', 'customer', [col('id', 'int(11)')], { primaryKey: ['id'] }),
+    table('shop.v2', 'invoice*2024.q1', [col('id', 'int(11)'), col('customer_id', 'int(11)')], { primaryKey: ['id'] }),
     ...['checkpoint', 'key_map', 'key_floor', 'ledger', 'quarantine', 'runs', 'schema_version'].map((n) => table('salvage', n, [col('id', 'bigint(20)')], { primaryKey: ['id'] })),
   ]);
 }
@@ -77,7 +80,7 @@ describe('configInitText', () => {
       "{
         "$schema": "./salvage.schema.json",
         "$comment": [
-          "Written by \\"salvage config init\\" from the DR at mysql://root@127.0.0.1:3306: 5 tables (schema shop) and 1 guessed reference. Check it with: salvage config check FILE",
+          "Written by \\"salvage config init\\" from the DR at mysql://root@127.0.0.1:3306: 8 tables (schemas shop, shop.v2) and 2 guessed references. Check it with: salvage config check FILE",
           "\\"$comment\\" keys are notes for people: salvage ignores them in every object of settings.",
           "$schema: for completion and checking in an editor, write the JSON Schema beside this file: salvage config schema > salvage.schema.json",
           "The run-level settings below are the built-in defaults, spelled out:",
@@ -88,13 +91,17 @@ describe('configInitText', () => {
           "Each table's \\"$comment\\" lists its keys and, for columns that look like timestamps, versions or counters, a suggested strategy. The suggestions are not active: they are guesses from column names and types, so copy into the table's rule only those that fit your data.",
           "\\"references\\" entries are active: logical foreign keys guessed from columns named <table>_id where the DR declares none and the table (same schema) and its one-column primary key exist. salvage treats them as foreign keys the server does not enforce (a remapped parent key is rewritten in them); delete any that is wrong.",
           "A table named here wins over a glob: a rule written under \\"db.*\\" does not reach a table listed by name, so write its rules in its own entry or delete the entry.",
-          "Left out, the engine's own state: salvage.*.",
-          "Left out, names with \\".\\", \\"*\\", \\"?\\" or spaces cannot be a table key: shop.audit log."
+          "Left out, the engine's own state: salvage.*."
         ],
         "stateSchema": "salvage",
         "keepTransactionsWhole": true,
         "cascadeGuard": "forbid",
         "tables": {
+          "shop.audit log": {
+            "$comment": [
+              "no primary or unique key: a lost update or delete matches the DR row equal to its before image on every logged column"
+            ]
+          },
           "shop.categories": {
             "$comment": [
               "primary key (category_id)",
@@ -136,6 +143,20 @@ describe('configInitText', () => {
             "references": {
               "customer_id": "shop.customers.id"
             }
+          },
+          "\`shop.v2\`.customer": {
+            "$comment": [
+              "primary key (id)"
+            ]
+          },
+          "\`shop.v2\`.\`invoice*2024.q1\`": {
+            "$comment": [
+              "primary key (id)",
+              "references.customer_id → shop.v2.customer.id: guessed from the column name (no foreign key is declared; shop.v2.customer has primary key id); active: delete it if wrong"
+            ],
+            "references": {
+              "customer_id": "\`shop.v2\`.customer.id"
+            }
           }
         }
       }
@@ -148,11 +169,14 @@ describe('configInitText', () => {
     if (!r.ok) throw new Error(formatProblems(r.problems));
     expect(r.config.defaults).toEqual(BUILT_IN_DEFAULTS);
     expect(r.config.tables.map((t) => [t.pattern, t.onConflict, t.columns, t.references])).toEqual([
+      ['shop.audit log', {}, {}, {}],
       ['shop.categories', {}, {}, {}],
       ['shop.customers', {}, {}, {}],
       ['shop.events', {}, {}, {}],
       ['shop.order_lines', {}, {}, {}],
       ['shop.orders', {}, {}, { customer_id: { schema: 'shop', table: 'customers', column: 'id' } }],
+      ['`shop.v2`.customer', {}, {}, {}],
+      ['`shop.v2`.`invoice*2024.q1`', {}, {}, { customer_id: { schema: 'shop.v2', table: 'customer', column: 'id' } }],
     ]);
   });
 

@@ -10,6 +10,7 @@
  * are real entries, as issue 4 asks, but only where the target table and its one-column primary
  * key exist and the types agree: the engine follows them as foreign keys the server does not enforce.
  */
+import { qualifiedName } from '../model/qualified-name.js';
 import type { ColumnSchema, ForeignKey, SchemaCatalog, TableSchema } from '../model/table-schema.js';
 import type { ConfigInput, TableRuleInput } from './schema.js';
 
@@ -59,14 +60,8 @@ const VERSION_NAME = /^(?:version|rev|revision|lock_version|row_version|record_v
 const COUNTER_NAME = /(?:^|_)(?:count|counter|balance|credit|credits|qty|quantity|stock)$/i;
 const REFERENCE_NAME = /^(.+)_id$/i;
 
-/** A name that fits a `tables` key or a reference exactly: no dots, spaces or glob characters. */
-const PLAIN_NAME = /^[^.\s*?]+$/;
 /** As the schema's `stateSchema` accepts it. */
 const STATE_SCHEMA_NAME = /^[A-Za-z0-9_$]{1,64}$/;
-
-function isPlain(t: TableSchema): boolean {
-  return PLAIN_NAME.test(t.schema) && PLAIN_NAME.test(t.table);
-}
 
 /** MySQL spells BOOLEAN as TINYINT(1): a flag, never a counter. */
 function isFlag(c: ColumnSchema): boolean {
@@ -142,7 +137,7 @@ function guessReference(t: TableSchema, c: ColumnSchema, catalog: SchemaCatalog)
   if (candidates.length !== 1) return null;
   const target = candidates[0]!;
   const key = target.primaryKey;
-  if (key === null || key.length !== 1 || !isPlain(target) || !PLAIN_NAME.test(key[0]!)) return null;
+  if (key === null || key.length !== 1) return null;
   const refColumn = key[0]!;
   // A table's own key is not a reference to itself.
   if (target === t && refColumn === c.name) return null;
@@ -221,7 +216,7 @@ function tableRule(t: TableSchema, catalog: SchemaCatalog): TableRuleInput {
     }
   }
   const rule: { $comment: string[]; references?: Record<string, string> } = { $comment: notes };
-  if (references.length > 0) rule.references = Object.fromEntries(references.map((r) => [r.column, `${r.schema}.${r.table}.${r.refColumn}`]));
+  if (references.length > 0) rule.references = Object.fromEntries(references.map((r) => [r.column, qualifiedName(r.schema, r.table, r.refColumn)]));
   return rule;
 }
 
@@ -241,19 +236,14 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 /** The starting configuration for the DR described by `catalog`, as the object the file holds. */
 export function configInitDocument(catalog: SchemaCatalog, options: ConfigInitOptions): ConfigInput {
   const state = stateSchemas(catalog);
-  const written: TableSchema[] = [];
-  const unnamable: string[] = [];
-  for (const t of catalog.tables) {
-    if (state.has(t.schema)) continue;
-    if (isPlain(t)) written.push(t);
-    else unnamable.push(`${t.schema}.${t.table}`);
-  }
+  const written = catalog.tables.filter((t) => !state.has(t.schema));
   const found = [...state].filter((s) => STATE_SCHEMA_NAME.test(s));
   // The state a run left behind names the schema the next run should use; with none, or several, the default.
   const stateSchema = found.length === 1 ? found[0]! : DEFAULT_STATE_SCHEMA;
   const schemas = [...new Set(written.map((t) => t.schema))];
   const tables: Record<string, TableRuleInput> = {};
-  for (const t of written) tables[`${t.schema}.${t.table}`] = tableRule(t, catalog);
+  // Quoted where a name holds a dot, a glob character or spaces at an end: the key names this table only.
+  for (const t of written) tables[qualifiedName(t.schema, t.table)] = tableRule(t, catalog);
   const references = Object.values(tables).reduce((n, r) => n + Object.keys(r.references ?? {}).length, 0);
 
   const notes = [
@@ -270,7 +260,6 @@ export function configInitDocument(catalog: SchemaCatalog, options: ConfigInitOp
     'A table named here wins over a glob: a rule written under "db.*" does not reach a table listed by name, so write its rules in its own entry or delete the entry.',
   ];
   if (state.size > 0) notes.push(`Left out, the engine's own state: ${[...state].map((s) => `${s}.*`).join(', ')}.`);
-  if (unnamable.length > 0) notes.push(`Left out, names with ".", "*", "?" or spaces cannot be a table key: ${unnamable.join(', ')}.`);
 
   return {
     $schema: './salvage.schema.json',

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { CONFLICT_CLASSES, ConfigSchema, STRATEGY_NAMES, unknownName } from './schema.js';
 import type { ConfigInput, ConflictClass, StrategyInput, StrategyName, TableRuleInput } from './schema.js';
+import { parseQualified, qualifiedName } from '../model/qualified-name.js';
 
 /** One thing wrong with a configuration: what, and where in the user's JSON. */
 export interface ConfigProblem {
@@ -153,8 +154,9 @@ function toTableRule(pattern: string, t: TableRuleInput): NormalisedTableRule {
   for (const [col, s] of Object.entries(t.columns ?? {})) columns[col] = toStrategy(s);
   const references: Record<string, { schema: string; table: string; column: string }> = {};
   for (const [col, target] of Object.entries(t.references ?? {})) {
-    const [schema = '', table = '', column = ''] = target.split('.');
-    references[col] = { schema, table, column };
+    // The schema checked the form: three parts, bare or quoted.
+    const [schema, table, column] = (parseQualified(target, 3) ?? []).map((p) => p.text);
+    references[col] = { schema: schema ?? '', table: table ?? '', column: column ?? '' };
   }
   return {
     pattern,
@@ -265,7 +267,8 @@ export function logicalReferencesOf(config: NormalisedConfig): Record<string, { 
   for (const rule of config.tables) {
     const entries = Object.entries(rule.references);
     if (entries.length === 0) continue;
-    out[rule.pattern] = { references: Object.fromEntries(entries.map(([col, ref]) => [col, `${ref.schema}.${ref.table}.${ref.column}`])) };
+    // Quoted where a name needs it, so the catalog resolves exactly the names the file gave.
+    out[rule.pattern] = { references: Object.fromEntries(entries.map(([col, ref]) => [col, qualifiedName(ref.schema, ref.table, ref.column)])) };
   }
   return out;
 }

@@ -176,20 +176,29 @@ const OnConflictSchema = z.strictObject({
 });
 
 /**
- * `db.table`, either part may use `*` and `?` globs. A name may hold spaces, quotes, backticks and
- * any letter, as MySQL's may — not a dot (the separator), nor whitespace at either end (MySQL
- * forbids a trailing space, and a leading one is a typo far more often than a name).
+ * `db.table`, either part may use `*` and `?` globs. A bare name may hold spaces, quotes and any
+ * letter, as MySQL's may — not a dot (the separator), nor whitespace at either end (MySQL forbids
+ * a trailing space, and a leading one is a typo far more often than a name), nor a backtick first.
+ * A name quoted with backticks, as in SQL (`` `shop.v2`.`cust.tbl` ``, a backtick inside doubled),
+ * may hold anything and is literal: model/qualified-name.ts reads them.
  */
-const NAME = '(?!\\s)[^.]*[^.\\s]';
+const NAME = '(?:`(?:[^`]|``)+`|(?![\\s`])[^.]*[^.\\s])';
 export const TABLE_GLOB = new RegExp(`^${NAME}\\.${NAME}$`);
 const TableGlob = z.string().regex(TABLE_GLOB, {
   error: (iss) =>
     iss.input === COMMENT_KEY
       ? `the keys of "tables" are table names: put a "$comment" inside a table's rule, or at the top level`
-      : `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)`,
+      : `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)${dottedHint(iss.input, 2, '`shop.v2`.orders')}`,
 });
 
-const ReferenceTarget = z.string().regex(new RegExp(`^${NAME}\\.${NAME}\\.${NAME}$`), { error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"` });
+const ReferenceTarget = z.string().regex(new RegExp(`^${NAME}\\.${NAME}\\.${NAME}$`), {
+  error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"${dottedHint(iss.input, 3, '`shop.v2`.orders.id')}`,
+});
+
+/** For a name with more dots than parts: how to write a name that holds a dot. */
+function dottedHint(input: unknown, parts: number, example: string): string {
+  return typeof input === 'string' && input.split('.').length > parts ? `; a name that holds a dot goes in backticks, as in ${JSON.stringify(example)}` : '';
+}
 
 const KeyAllocation = z.union([
   z.enum(['auto-increment', 'uuid-v7'], { error: 'expected "auto-increment", "uuid-v7" or { "offset": n }' }),

@@ -5,6 +5,7 @@
  * information_schema, tests and the in-memory oracle may build it by hand.
  */
 import { EngineError } from '../errors.js';
+import { parseQualified } from './qualified-name.js';
 
 /** A column's default as the server reports it, told apart from an expression. */
 export type ColumnDefault =
@@ -89,7 +90,11 @@ export interface SchemaCatalog {
   referencing(schema: string, table: string): readonly ReferencingKey[];
 }
 
-/** Logical references from the configuration: `{ "crm.notes": { references: { ticket_id: "crm.tickets.id" } } }`. */
+/**
+ * Logical references from the configuration: `{ "crm.notes": { references: { ticket_id: "crm.tickets.id" } } }`.
+ * A name holding a dot may be quoted in backticks (`` "`shop.v2`.notes" ``); unquoted, every split
+ * of the dotted text is tried against the DR's schema, and more than one match is an error.
+ */
 export type LogicalReferences = Readonly<Record<string, { readonly references: Readonly<Record<string, string>> }>>;
 
 /** Stable codes of catalog failures (a configuration naming what the DR does not have). */
@@ -115,12 +120,22 @@ function compareNames(a: string, b: string): number {
  * The schemas a `db.table` (or `db.table.column`) name may be in: the text before each of its dots
  * but the last `parts − 1`. Names may hold dots, so which split is meant is known only once the
  * catalog has every candidate (`lookup` then picks the one that exists); introspecting the text
- * before the first dot alone missed `shop.v2`.`orders`.
+ * before the first dot alone missed `shop.v2`.`orders`. A name with a part quoted in backticks
+ * (qualified-name.ts) is exact: its one schema.
  */
 export function schemaCandidates(qualified: string, parts = 2): string[] {
+  const exact = quotedParts(qualified, parts);
+  if (exact !== null) return [exact[0]!];
   const dots: number[] = [];
   for (let i = qualified.indexOf('.'); i !== -1; i = qualified.indexOf('.', i + 1)) dots.push(i);
   return dots.slice(0, Math.max(0, dots.length - (parts - 2))).map((at) => qualified.slice(0, at));
+}
+
+/** The names of `qualified` when it quotes one of its `count` parts, else null (then only the catalog can tell the split). */
+function quotedParts(qualified: string, count: number): string[] | null {
+  if (!qualified.includes('`')) return null;
+  const parts = parseQualified(qualified, count);
+  return parts !== null && parts.some((p) => p.quoted) ? parts.map((p) => p.text) : null;
 }
 
 /** Builds a catalog over `tables` (sorted by schema, then table). */
@@ -151,9 +166,12 @@ export function createSchemaCatalog(tables: readonly TableSchema[]): SchemaCatal
 
 /**
  * The splits of `name` at `dots` of its dots that `exists` accepts. Names are checked against the
- * catalog because identifiers may themselves contain dots.
+ * catalog because identifiers may themselves contain dots; a name that quotes a part in backticks
+ * has one split only.
  */
 function splitQualified(name: string, dots: number, exists: (parts: string[]) => boolean): string[] | undefined {
+  const exact = quotedParts(name, dots + 1);
+  if (exact !== null) return exists(exact) ? exact : undefined;
   const positions: number[] = [];
   for (let i = name.indexOf('.'); i !== -1; i = name.indexOf('.', i + 1)) positions.push(i);
   const matches: string[][] = [];

@@ -10,6 +10,7 @@
 import { BUILT_IN_DEFAULTS, type CascadeGuard, type KeyAllocation, type NormalisedConfig, type NormalisedTableRule, type Strategy } from '../config/normalise.js';
 import type { ConflictClass } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { parseQualified, type NamePart } from '../model/qualified-name.js';
 import type { TableSchema } from '../model/table-schema.js';
 import { CustomStrategyErrorCode, type CustomStrategies, type CustomStrategy } from './custom-strategy.js';
 import { UPDATE_MISSING_CLASSES } from './classify.js';
@@ -30,18 +31,35 @@ export interface TableRules {
   readonly keyAllocation: KeyAllocation;
 }
 
-function globRegex(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]');
-  return new RegExp(`^${escaped}$`);
+/** One part of a table key as a pattern: a bare part's `*` and `?` are globs, a quoted part is literal. */
+function partRegex(part: NamePart): RegExp {
+  const escaped = part.text.replace(/[.*?+^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${part.quoted ? escaped : escaped.replace(/\\\*/g, '.*').replace(/\\\?/g, '.')}$`, 's');
 }
 
-function wildcards(glob: string): number {
-  return (glob.match(/[*?]/g) ?? []).length;
+/**
+ * A table key (`db.table`) as a test of a table's schema and name, each part on its own. A key of
+ * more than two bare parts (a configuration built in code, not read from a file) is matched as one
+ * glob against `db.table`, where `*` and `?` stop at dots.
+ */
+function tableMatcher(pattern: string): (schema: string, table: string) => boolean {
+  const [db, table] = parseQualified(pattern, 2) ?? [];
+  if (db === undefined || table === undefined) {
+    const whole = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')}$`);
+    return (s, t) => whole.test(`${s}.${t}`);
+  }
+  const [dbRe, tableRe] = [partRegex(db), partRegex(table)];
+  return (s, t) => dbRe.test(s) && tableRe.test(t);
+}
+
+function wildcards(pattern: string): number {
+  const parts = parseQualified(pattern, 2) ?? [{ text: pattern, quoted: false }];
+  return parts.reduce((n, p) => n + (p.quoted ? 0 : (p.text.match(/[*?]/g) ?? []).length), 0);
 }
 
 export class RuleBook {
   readonly config: NormalisedConfig;
-  readonly #compiled: readonly { readonly rule: NormalisedTableRule; readonly re: RegExp; readonly order: number }[];
+  readonly #compiled: readonly { readonly rule: NormalisedTableRule; readonly matches: (schema: string, table: string) => boolean; readonly order: number }[];
   readonly #cache = new Map<TableSchema, TableRules>();
   /**
    * forClass and ignored per table, worked out once: every lost change asks, and the answer depends
@@ -54,7 +72,7 @@ export class RuleBook {
   /** Throws RECONCILE_CUSTOM_MISSING when the configuration names a custom strategy `strategies` does not provide. */
   constructor(config: NormalisedConfig, strategies: CustomStrategies = {}) {
     this.config = config;
-    this.#compiled = config.tables.map((rule, order) => ({ rule, re: globRegex(rule.pattern), order }));
+    this.#compiled = config.tables.map((rule, order) => ({ rule, matches: tableMatcher(rule.pattern), order }));
     this.#custom = strategies;
     const missing = customReferences(config).filter((r) => this.#function(r.name) === undefined);
     if (missing.length > 0) {
@@ -101,8 +119,7 @@ export class RuleBook {
   tableRules(table: TableSchema): TableRules {
     let r = this.#cache.get(table);
     if (r !== undefined) return r;
-    const name = `${table.schema}.${table.table}`;
-    const matching = this.#compiled.filter((c) => c.re.test(name));
+    const matching = this.#compiled.filter((c) => c.matches(table.schema, table.table));
     matching.sort((x, y) => wildcards(x.rule.pattern) - wildcards(y.rule.pattern) || y.order - x.order);
     const rule = matching[0]?.rule ?? null;
     const columns = new Map<string, Rule>();

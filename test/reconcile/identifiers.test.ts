@@ -76,7 +76,7 @@ describe('odd identifiers', () => {
 
   // MySQL allows dots in quoted names: `shop.v2`.`cust.tbl` is written "shop.v2.cust.tbl" in the
   // ledger, the quarantine and `ignoreColumns`, which must resolve against the DR's schema.
-  it('dots in database and table names: ignoreColumns and a logical reference apply, resolve and explain find the table', async () => {
+  it('dots in database and table names: ignoreColumns, a quoted table rule and logical reference apply, resolve and explain find the table', async () => {
     const TBL = '`shop.v2`.`cust.tbl`';
     const staged = await stageIncident(
       primary,
@@ -101,16 +101,21 @@ describe('odd identifiers', () => {
       ['`shop.v2`', '`ref.v1`'],
     );
     const ledger: LedgerLine[] = [];
-    const config = parseConfig({ ignoreColumns: ['shop.v2.cust.tbl.touched'] });
+    // The configuration file names a table whose name holds a dot in backticks, as SQL does; the
+    // table rule must reach the table (its rule path is in the ledger), and the logical reference
+    // must introspect `ref.v1`, a schema the lost range never writes.
+    const config = parseConfig({
+      ignoreColumns: ['shop.v2.cust.tbl.touched'],
+      tables: { '`shop.v2`.`cust.tbl`': { onConflict: { 'insert-unique-taken': 'quarantine' }, references: { kind: '`ref.v1`.kinds.id' } } },
+    });
     if (!config.ok) throw new Error(JSON.stringify(config.problems));
-    // The configuration file's names hold no dots (its syntax forbids them); the library's may.
-    const logicalReferences = { 'shop.v2.cust.tbl': { references: { kind: 'ref.v1.kinds.id' } } };
-    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config.config, logicalReferences, onLedger: (l) => ledger.push(l) });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config.config, onLedger: (l) => ledger.push(l) });
     expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
       ['shop.v2.cust.tbl', 'update', 'clean', 'applied'],
       ['shop.v2.cust.tbl', 'update', 'clean', 'applied'],
       ['shop.v2.cust.tbl', 'insert', 'insert-unique-taken', 'quarantined'],
     ]);
+    expect(ledger[2]!.rule).toBe('built-in.insert-pk-taken → remap; tables."`shop.v2`.`cust.tbl`".onConflict.insert-unique-taken → quarantine');
     const after = [
       { id: 1, email: 'ann@x', note: 'lost note', touched: 'dr', kind: 1 },
       { id: 2, email: 'bea@x', note: 'b2', touched: 'lost t', kind: 1 },
