@@ -413,8 +413,6 @@ function textBytes(col: ColumnDef, value: ColumnValue): Buffer {
   switch (cs.codec) {
     case TextCodec.Utf8:
       return Buffer.from(s, 'utf8');
-    case TextCodec.Ascii:
-      return Buffer.from(s, 'latin1');
     case TextCodec.Utf16le:
       return Buffer.from(s, 'utf16le');
     case TextCodec.Utf32: {

@@ -228,7 +228,7 @@ export function timestampFamily(): fc.Arbitrary<ColumnSpec> {
 /** Bytes per character at most, per charset (the server's mbmaxlen). */
 const MBMAXLEN: Readonly<Record<string, number>> = {
   utf8mb4: 4, utf8mb3: 3, latin1: 1, ascii: 1, binary: 1, ucs2: 2, utf16: 4, utf16le: 4, utf32: 4, cp1251: 1, cp1250: 1, latin2: 1,
-  greek: 1, koi8r: 1, hebrew: 1, sjis: 2, cp932: 2, ujis: 3, eucjpms: 3, gbk: 2, gb2312: 2, big5: 2, euckr: 2, tis620: 1,
+  greek: 1, koi8r: 1, koi8u: 1, cp866: 1, hebrew: 1, sjis: 2, cp932: 2, ujis: 3, eucjpms: 3, gbk: 2, gb2312: 2, big5: 2, euckr: 2, tis620: 1,
 };
 
 /** Characters each legacy charset can hold (plus ASCII), including the ones whose Unicode mapping differs between similar charsets. */
@@ -236,9 +236,11 @@ const ALPHABETS: Readonly<Record<string, string>> = {
   cp1251: 'АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюяЂЃѓ€‰Љ‹ЊЌЋЏђ‘’“”•–—™љ›њќћџЎўЈ¤Ґ¦§©Є«¬®Ї°±Ііґµ¶·є»јЅѕї',
   cp1250: 'ĄąĆćĘęŁłŃńÓóŚśŹźŻżŠšŤťŽžČčĎďĚěŇňŘřŮů€‚„…†‡‰‹‘’“”•–—™›ˇ˘',
   latin2: 'ĄąĆćĘęŁłŃńÓóŚśŹźŻżŠšŤťŽžČčĎďĚěŇňŘřŮů˘˛ˇ´˝¤§¨°',
-  greek: 'ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρστυφχψωάέήίόύώΆΈΉΊΌΎΏ',
+  greek: 'ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθικλμνξοπρστυφχψωάέήίόύώΆΈΉΊΌΎΏʽʼ',
   koi8r: 'АБВГДабвгдЁё─│┌┐└┘├┤┬┴┼▀▄█▌▐░▒▓■√≈≤≥°²·÷',
-  hebrew: 'אבגדהוזחטיכלמנסעפצקרשת',
+  hebrew: 'אבגדהוזחטיכלמנסעפצקרשת‾',
+  koi8u: 'АБВГДабвгдЄєІіЇїҐґ•─│',
+  cp866: 'АБВГДабвгдЁёЎў░▒▓│ⁿ²■',
   sjis: 'あいうえおアイウエオ漢字日本語ｱｲｳｴｵ、。「」ー〜‖',
   cp932: 'あいうえお漢字ｱｲｳ～－∥￢①②ⅰⅱ㈱',
   ujis: 'あいうえおアイウエオ漢字日本語ｱｲｳ、。〜',
@@ -247,7 +249,7 @@ const ALPHABETS: Readonly<Record<string, string>> = {
   gb2312: '中文汉字简体你好世界',
   big5: '中文繁體字你好世界',
   euckr: '한국어가나다라마바사',
-  tis620: 'กขฃคฅฆงจฉชซฌญฎฏ',
+  tis620: 'กขฃคฅฆงจฉชซฌญฎฏ\x80\x85\x91\x97',
 };
 
 const ASCII = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
@@ -323,7 +325,7 @@ function utf8Literal(s: string, charset: string): string {
   return charset === 'ascii' ? hexLiteral(Buffer.from(s, 'latin1'), 'ascii') : hexLiteral(Buffer.from(s, 'utf8'), 'utf8mb4');
 }
 
-const OTHER_CHARSETS = ['ascii', 'ucs2', 'utf16', 'utf16le', 'utf32', 'cp1251', 'cp1250', 'latin2', 'greek', 'koi8r', 'hebrew', 'sjis', 'cp932', 'ujis', 'eucjpms', 'gbk', 'gb2312', 'big5', 'euckr', 'tis620'] as const;
+const OTHER_CHARSETS = ['ascii', 'ucs2', 'utf16', 'utf16le', 'utf32', 'cp1251', 'cp1250', 'latin2', 'greek', 'koi8r', 'koi8u', 'cp866', 'hebrew', 'sjis', 'cp932', 'ujis', 'eucjpms', 'gbk', 'gb2312', 'big5', 'euckr', 'tis620'] as const;
 
 /** A charset for a text family: utf8mb4, utf8mb3, latin1, or any of the others. */
 function charsetFor(group: CharGroup): fc.Arbitrary<string> {

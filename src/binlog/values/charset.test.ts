@@ -70,6 +70,31 @@ describe('decodeText', () => {
     expect(text(95, '1a8341')).toBe('\x1aア');
   });
 
+  // Ids: koi8u 22, greek 25, hebrew 16, cp866 36, tis620 18, ascii 11, cp1250 26, cp1251 14, cp1256 57,
+  // cp1257 59. Each of the 256 bytes was compared with MariaDB 10.11.19; these are every byte where
+  // Node's decoder of the same name gives another character (it gave the right-hand ones before).
+  it('decodes the single-byte charsets as the server maps them, where Node decodes otherwise', () => {
+    expect(text(22, '95')).toBe('\u2022'); // koi8u: not ∙ U+2219
+    expect(text(25, 'a1a2')).toBe('\u02bd\u02bc'); // greek: not ‘ ’
+    expect(text(16, 'af')).toBe('\u203e'); // hebrew: not ¯
+    expect(text(36, 'fcfd')).toBe('\u207f\u00b2'); // cp866: not № ¤
+    expect(text(36, '1a1c7f80')).toBe('\x1a\x1c\x7fА'); // cp866: not ICU's IBM swap of 0x1a, 0x1c, 0x7f (found by the server round trip, seed 33)
+    // tis620: C1 controls, not windows-874's € … ‘ ’ “ ” • – —; U+FFFD, not NBSP or private use.
+    expect(text(18, '80859197')).toBe('\x80\x85\x91\x97');
+    expect(text(18, 'a0dbfcff')).toBe('\ufffd\ufffd\ufffd\ufffd');
+    expect(text(18, 'a1')).toBe('ก');
+  });
+
+  it('decodes a byte the server cannot map to Unicode as the "?" it reads back as', () => {
+    expect(text(11, '41807fff')).toBe('A?\x7f?'); // ascii: not U+0080, U+00FF
+    expect(text(26, '8183889098')).toBe('?????'); // cp1250
+    expect(text(14, '9880')).toBe('?Ђ'); // cp1251
+    expect(text(57, '8a8f989a9faac0ff')).toBe('????????'); // cp1256: not Arabic letters
+    expect(text(59, 'a1a5')).toBe('??'); // cp1257: not U+FFFD
+    expect(text(25, 'a4a5aaaed2ff')).toBe('??????'); // greek: not € ₯ ͺ or U+FFFD
+    expect(text(16, 'a1bfdefbfcffe0')).toBe('??????א'); // hebrew
+  });
+
   it('sjis and ujis map JIS X 0208 as MariaDB does, not as cp932 and eucjpms do', () => {
     expect(text(13, '815f81608161817c8191819281ca')).toBe('\\\u301c\u2016\u2212\u00a2\u00a3\u00ac');
     expect(text(95, '815f81608161817c8191819281ca')).toBe('\uff3c\uff5e\u2225\uff0d\uffe0\uffe1\uffe2');

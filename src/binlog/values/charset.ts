@@ -14,8 +14,6 @@ export const TextCodec = {
   Binary: 0,
   /** utf8mb3/utf8mb4: Node's own UTF-8 slice (the server has validated the bytes). */
   Utf8: 1,
-  /** ascii: one byte per code point; only 0x00–0x7f are valid, and every byte maps to itself. */
-  Ascii: 2,
   /**
    * A TextDecoder (Node 20 ships full ICU), with an ASCII fast path when `asciiSafe`; for the CJK
    * charsets (`multibyte` set) our own tables built over it on first use (see MultibyteSpec).
@@ -27,7 +25,7 @@ export const TextCodec = {
   Utf32: 5,
   /** A charset with no decoder in Node (armscii8, cp850, …): the value stays a Buffer. */
   NoDecoder: 6,
-  /** A single-byte charset decoded through our own 256-entry table (see SINGLE_BYTE_TABLES). */
+  /** A single-byte charset decoded through our own 256-entry table (latin1With, tableCharset). */
   Table: 7,
 } as const;
 export type TextCodec = (typeof TextCodec)[keyof typeof TextCodec];
@@ -41,8 +39,10 @@ export interface Charset {
   readonly label: string | null;
   /** Bytes 0x00–0x7f are ASCII, so an all-ASCII value can skip the decoder. */
   readonly asciiSafe: boolean;
-  /** Byte → UTF-16 code unit (codec Table only). */
-  readonly table: Uint16Array | null;
+  /** Byte → UTF-16 code unit (codec Table only); built on first use from `label` and `fixes` when null. */
+  table: Uint16Array | null;
+  /** Codec Table built over a TextDecoder: bytes whose server mapping differs from it (byte → code point). */
+  readonly fixes: Readonly<Record<number, number>> | null;
   /** The byte structure and the corrections of a CJK charset (codec Decoder only). */
   readonly multibyte: MultibyteSpec | null;
   /** Created on first use: most processes see one or two charsets. */
@@ -52,7 +52,33 @@ export interface Charset {
 }
 
 function charset(name: string, codec: TextCodec, label: string | null = null, asciiSafe = false, table: Uint16Array | null = null, multibyte: MultibyteSpec | null = null): Charset {
-  return { name, codec, label, asciiSafe, table, multibyte, decoder: null, tables: null };
+  return { name, codec, label, asciiSafe, table, fixes: null, multibyte, decoder: null, tables: null };
+}
+
+/**
+ * A single-byte charset decoded by a table: Node's TextDecoder for `label` (ISO-8859-1 for null)
+ * corrected by `fixes`. Built on first use. The fixes were measured against MariaDB 10.11 as the
+ * multi-byte ones were (MultibyteSpec): each of the 256 bytes stored in a column of the charset,
+ * read back with CONVERT(… USING utf8mb4), compared with the decoder's. A byte the server cannot
+ * map reads back as '?' (tis620: U+FFFD), and decodes so here.
+ */
+function tableCharset(name: string, label: string | null, fixes: Readonly<Record<number, number>>): Charset {
+  return { ...charset(name, TextCodec.Table, label, true), fixes };
+}
+
+function buildByteTable(cs: Charset): Uint16Array {
+  const t = new Uint16Array(256);
+  const base = cs.label === null ? null : new TextDecoder(cs.label, { ignoreBOM: true }).decode(Uint8Array.from({ length: 256 }, (_, b) => b));
+  // Bytes below 0x80 are ASCII in every such charset; ICU's ibm866 swaps 0x1a, 0x1c and 0x7f (IBM's convention).
+  for (let b = 0; b < 256; b++) t[b] = cs.fixes?.[b] ?? (base === null || b < 0x80 ? b : base.charCodeAt(b));
+  return t;
+}
+
+/** Bytes from..to (inclusive) that the server cannot map: '?'. */
+function unmapped(from: number, to: number): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (let b = from; b <= to; b++) out[b] = 0x3f;
+  return out;
 }
 
 /** Inclusive byte ranges. */
@@ -168,26 +194,32 @@ const FIXES = {
 
 // ucs2 and utf16 are big-endian in the server. The CJK charsets are our own tables over ICU's
 // decoders (see MultibyteSpec); gb18030 (MySQL 8 only: MariaDB 10.11 has no such charset, so
-// nothing could be measured) decodes with WHATWG gb18030; tis620 with windows-874 (a superset).
+// nothing could be measured) decodes with WHATWG gb18030. The single-byte charsets whose server
+// mapping differs from Node's decoder in some bytes are tables (tableCharset); latin2, latin7,
+// koi8r and macroman match it on all 256 bytes.
 const CHARSETS: Record<string, Charset> = {
   binary: charset('binary', TextCodec.Binary),
   utf8mb4: charset('utf8mb4', TextCodec.Utf8),
   utf8mb3: charset('utf8mb3', TextCodec.Utf8),
-  ascii: charset('ascii', TextCodec.Ascii),
+  ascii: tableCharset('ascii', null, unmapped(0x80, 0xff)),
   latin1: charset('latin1', TextCodec.Table, null, true, CP1252),
   latin2: charset('latin2', TextCodec.Decoder, 'iso-8859-2', true),
   latin5: charset('latin5', TextCodec.Table, null, true, ISO_8859_9),
   latin7: charset('latin7', TextCodec.Decoder, 'iso-8859-13', true),
-  cp1250: charset('cp1250', TextCodec.Decoder, 'windows-1250', true),
-  cp1251: charset('cp1251', TextCodec.Decoder, 'windows-1251', true),
-  cp1256: charset('cp1256', TextCodec.Decoder, 'windows-1256', true),
-  cp1257: charset('cp1257', TextCodec.Decoder, 'windows-1257', true),
-  cp866: charset('cp866', TextCodec.Decoder, 'ibm866', true),
+  cp1250: tableCharset('cp1250', 'windows-1250', { 0x81: 0x3f, 0x83: 0x3f, 0x88: 0x3f, 0x90: 0x3f, 0x98: 0x3f }),
+  cp1251: tableCharset('cp1251', 'windows-1251', { 0x98: 0x3f }),
+  cp1256: tableCharset('cp1256', 'windows-1256', { 0x8a: 0x3f, 0x8f: 0x3f, 0x98: 0x3f, 0x9a: 0x3f, 0x9f: 0x3f, 0xaa: 0x3f, 0xc0: 0x3f, 0xff: 0x3f }),
+  cp1257: tableCharset('cp1257', 'windows-1257', { 0x81: 0x3f, 0x83: 0x3f, 0x88: 0x3f, 0x8a: 0x3f, 0x8c: 0x3f, 0x90: 0x3f, 0x98: 0x3f, 0x9a: 0x3f, 0x9c: 0x3f, 0x9f: 0x3f, 0xa1: 0x3f, 0xa5: 0x3f }),
+  cp866: tableCharset('cp866', 'ibm866', { 0xfc: 0x207f, 0xfd: 0x00b2 }),
   koi8r: charset('koi8r', TextCodec.Decoder, 'koi8-r', true),
-  koi8u: charset('koi8u', TextCodec.Decoder, 'koi8-u', true),
-  greek: charset('greek', TextCodec.Decoder, 'iso-8859-7', true),
-  hebrew: charset('hebrew', TextCodec.Decoder, 'iso-8859-8', true),
-  tis620: charset('tis620', TextCodec.Decoder, 'windows-874', true),
+  koi8u: tableCharset('koi8u', 'koi8-u', { 0x95: 0x2022 }),
+  greek: tableCharset('greek', 'iso-8859-7', { 0xa1: 0x02bd, 0xa2: 0x02bc, 0xa4: 0x3f, 0xa5: 0x3f, 0xaa: 0x3f, 0xae: 0x3f, 0xd2: 0x3f, 0xff: 0x3f }),
+  hebrew: tableCharset('hebrew', 'iso-8859-8', { 0xa1: 0x3f, 0xaf: 0x203e, ...unmapped(0xbf, 0xde), 0xfb: 0x3f, 0xfc: 0x3f, 0xff: 0x3f }),
+  // windows-874 with MariaDB's C1 controls at its nine punctuation bytes, and U+FFFD where it has no character.
+  tis620: tableCharset('tis620', 'windows-874', {
+    0x80: 0x80, 0x85: 0x85, 0x91: 0x91, 0x92: 0x92, 0x93: 0x93, 0x94: 0x94, 0x95: 0x95, 0x96: 0x96, 0x97: 0x97,
+    0xa0: 0xfffd, 0xdb: 0xfffd, 0xdc: 0xfffd, 0xdd: 0xfffd, 0xde: 0xfffd, 0xfc: 0xfffd, 0xfd: 0xfffd, 0xfe: 0xfffd, 0xff: 0xfffd,
+  }),
   macroman: charset('macroman', TextCodec.Decoder, 'macintosh', true),
   gbk: multibyte('gbk', 'gbk', GBK, FIXES.gbk),
   gb2312: multibyte('gb2312', 'gbk', GB2312, FIXES.gb2312),
@@ -301,14 +333,12 @@ export function decodeText(buf: Buffer, start: number, end: number, cs: Charset)
   switch (cs.codec) {
     case TextCodec.Utf8:
       return utf8Text(buf, start, end);
-    case TextCodec.Ascii:
-      return latin1Text(buf, start, end);
     case TextCodec.Utf16le:
       return buf.toString('utf16le', start, end);
     case TextCodec.Utf32:
       return decodeUtf32(buf, start, end);
     case TextCodec.Table:
-      return isAscii(buf, start, end) ? latin1Text(buf, start, end) : decodeTable(buf, start, end, cs.table!);
+      return isAscii(buf, start, end) ? latin1Text(buf, start, end) : decodeTable(buf, start, end, cs.table ?? (cs.table = buildByteTable(cs)));
     default: {
       if (cs.asciiSafe && isAscii(buf, start, end)) return latin1Text(buf, start, end);
       if (cs.multibyte !== null) return decodeMultibyte(buf, start, end, cs.tables ?? (cs.tables = buildMultibyteTables(cs.multibyte)));
