@@ -50,6 +50,40 @@ describe('ENUM/SET labels of a non-UTF-8 column (binlog_row_metadata=FULL)', () 
   });
 });
 
+describe('single-byte charsets decode as MariaDB maps them', () => {
+  // Bug: these went through Node's decoder of the same name, which maps some bytes to other
+  // characters (koi8u 0x95, greek 0xA1, hebrew 0xAF, cp866 0xFC, tis620 0x80 round-trip through the
+  // server as other text), maps bytes the server cannot map to characters instead of '?' (ascii
+  // 0x80, cp1256 0x8A), and for cp866 swaps 0x1A, 0x1C and 0x7F (ICU's IBM convention).
+  it('gives the characters CONVERT(… USING utf8mb4) gives', async () => {
+    const cols = { k: 'koi8u', g: 'greek', h: 'hebrew', c: 'cp866', t: 'tis620', a: 'ascii', r: 'cp1256' } as const;
+    const bytes = { k: '95C1', g: 'A1A2C1', h: 'AFE0', c: 'FCFD1A1C7F80', t: '808597A0A1', a: '4180FF', r: '8AC7' } as const;
+    await full.query(`CREATE TABLE ${DB}.sbcs (id INT PRIMARY KEY, ${Object.entries(cols).map(([c, cs]) => `${c} VARCHAR(20) CHARACTER SET ${cs}`).join(', ')})`);
+    await full.query(`INSERT INTO ${DB}.sbcs VALUES (1, ${Object.entries(cols).map(([c, cs]) => `_${cs} X'${bytes[c as keyof typeof bytes]}'`).join(', ')})`);
+    const [row] = await full.query<RowDataPacket[]>(`SELECT ${Object.keys(cols).map((c) => `HEX(CONVERT(${c} USING utf8mb4)) ${c}`).join(', ')} FROM ${DB}.sbcs`);
+    const fromServer = Object.keys(cols).map((c) => Buffer.from(String(row![c]), 'hex').toString('utf8'));
+    expect(fromServer).toEqual(['\u2022а', '\u02bd\u02bcΑ', '\u203eא', '\u207f\u00b2\x1a\x1c\x7fА', '\x80\x85\x97\ufffdก', 'A??', '?ا']);
+    const changes = await decodedChanges(full, DB, 'sbcs');
+    expect(changes.map((ch) => ch.after!.slice(1))).toEqual([fromServer]);
+  });
+});
+
+describe('a TIMESTAMP of 0 seconds and a fraction', () => {
+  // Bug: 1970-01-01 00:00:00.5 UTC (0 seconds, a fraction; MariaDB accepts it) decoded as the zero
+  // timestamp. (MariaDB's pre-10.1 layout, which other tests here decode with the server's schema,
+  // is pinned by decode-value.test.ts: a table of it here would break their whole-binlog reads.)
+  it('is 1970-01-01 00:00:00.f, not 0000-00-00', async () => {
+    await full.query(`CREATE TABLE ${DB}.epoch (id INT PRIMARY KEY, t1 TIMESTAMP(1) NULL, t6 TIMESTAMP(6) NULL)`);
+    // UTC for these statements only: the connection is shared with the other tests.
+    await full.query(`SET @tz = @@session.time_zone; SET time_zone = '+00:00'; INSERT INTO ${DB}.epoch VALUES (1, '1970-01-01 00:00:00.5', '1970-01-01 00:00:00.000001')`);
+    const rows = await full.query<RowDataPacket[]>(`SELECT CAST(t1 AS CHAR) t1, CAST(t6 AS CHAR) t6 FROM ${DB}.epoch`);
+    await full.query('SET time_zone = @tz');
+    expect(rows.map((r) => [r['t1'], r['t6']])).toEqual([['1970-01-01 00:00:00.5', '1970-01-01 00:00:00.000001']]);
+    const changes = await decodedChanges(full, DB, 'epoch');
+    expect(changes.map((ch) => ch.after)).toEqual([[1, '1970-01-01 00:00:00.5', '1970-01-01 00:00:00.000001']]);
+  });
+});
+
 describe('Japanese charsets decode as MariaDB maps them', () => {
   // Bug: sjis/cp932 go through ICU's shift_jis, which swaps the control bytes 0x1A, 0x1C and 0x7F;
   // sjis also differs from MariaDB's table (WHATWG's shift_jis is cp932) and ujis from WHATWG euc-jp.

@@ -445,6 +445,11 @@ describe('round trips', () => {
       { numRuns: 2000 },
     );
     expect(decode(hex('00000000000000'), testColumn(ColumnType.TIMESTAMP2, { meta: 6 }))).toBe('0000-00-00 00:00:00.000000');
+    // 0 seconds with a fraction is MariaDB's 1970-01-01 00:00:00.5 UTC, not the zero timestamp (it printed as one).
+    expect(decode(hex('0000000032'), testColumn(ColumnType.TIMESTAMP2, { meta: 1 }))).toBe('1970-01-01 00:00:00.5');
+    expect(decode(hex('00000000000001'), testColumn(ColumnType.TIMESTAMP2, { meta: 6 }))).toBe('1970-01-01 00:00:00.000001');
+    expect(decode(hex('000000002706'), testColumn(ColumnType.TIMESTAMP2, { meta: 3 }))).toBe('1970-01-01 00:00:00.999');
+    expect(roundTrip('1970-01-01 00:00:00.000001', testColumn(ColumnType.TIMESTAMP, { meta: 6 }))).toBe('1970-01-01 00:00:00.000001');
   });
 
   it('MariaDB hires TIME/DATETIME/TIMESTAMP when a schema supplies fsp', () => {

@@ -690,7 +690,8 @@ function readTimestamp2(r: ByteReader, col: ColumnDef): string {
 
 /** Seconds since 1970 as a UTC datetime; 0 is the zero timestamp, printed as zeros like the server does. */
 function utcString(seconds: number, usec: number, fsp: number): string {
-  if (seconds === 0) return datetimeString(0, 0, 0, 0, 0, 0, 0, fsp);
+  // MariaDB stores 1970-01-01 00:00:00.5 UTC as 0 seconds and a fraction: only both zero are the zero timestamp.
+  if (seconds === 0 && usec === 0) return datetimeString(0, 0, 0, 0, 0, 0, 0, fsp);
   const days = Math.floor(seconds / 86400);
   let rest = seconds - days * 86400;
   const hour = Math.floor(rest / 3600);
