@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import type { ConnectionTarget } from '../db/connection-url.js';
-import type { InspectItem, InspectOptions } from '../pipeline/inspect.js';
+import type { InspectItem, InspectOptions, MetadataNotes } from '../pipeline/inspect.js';
 import type { Gtid } from '../binlog/transaction.js';
 import type { ReadBatch } from '../source/read-transactions.js';
 import type { TransactionFilter } from '../pipeline/transaction-filter.js';
@@ -262,7 +262,8 @@ async function inspectLive(
     const { tlsSocketOptions } = await import('../db/tls.js');
     const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
     const batches = readLiveTransactions(target, { control, start: from, tls, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
-    const items = liveItems(batches, new TransactionFilter(options, []), skip);
+    const { MetadataNotes } = await import('../pipeline/inspect.js');
+    const items = liveItems(batches, new TransactionFilter(options, []), skip, new MetadataNotes(schemaHints));
     if (!out.stats) {
       await printItems(items, out.json, out.quiet, stdout, stderr, progress);
       return ExitCode.Done;
@@ -292,7 +293,7 @@ async function inspectLive(
 }
 
 /** Live batches as the items inspectBinlogs yields for files (TODO(#5): move beside it in src/pipeline/inspect.ts). */
-async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: TransactionFilter, skip: ((g: Gtid) => boolean) | null = null): AsyncGenerator<InspectItem> {
+async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: TransactionFilter, skip: ((g: Gtid) => boolean) | null, notes: MetadataNotes): AsyncGenerator<InspectItem> {
   for await (const batch of batches) {
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     for (const item of batch.items) {
@@ -302,7 +303,10 @@ async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: Transaction
       }
       if (skip !== null && item.tx.gtid !== null && skip(item.tx.gtid)) continue;
       const tx = filter.apply(item.tx);
-      if (tx) yield { kind: 'transaction', tx };
+      if (tx) {
+        for (const warning of notes.check(tx)) yield { kind: 'warning', file: tx.file, warning };
+        yield { kind: 'transaction', tx };
+      }
     }
     yield { kind: 'progress', file: batch.file, bytesRead: batch.bytesRead, bytesTotal: batch.bytesTotal };
   }

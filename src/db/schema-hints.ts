@@ -8,6 +8,7 @@ import mysql from 'mysql2/promise';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
 import type { ConnectionTarget } from './connection-url.js';
+import type { SqlSession } from './sql-session.js';
 
 export class DatabaseError extends EngineError {}
 
@@ -85,6 +86,51 @@ export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaH
   } finally {
     await conn.end();
   }
+}
+
+/**
+ * Hints for plan and apply, from the DR they write to: what a binlog without full row metadata
+ * (MariaDB's default binlog_row_metadata=NO_LOG, MySQL's MINIMAL) leaves out, so that its values
+ * decode as the DR's rows read: signedness (else an INT UNSIGNED of 4000000000 decodes as
+ * -294967296), charsets (else text is bytes and never equals the DR's text), ENUM/SET labels
+ * (else a label's number), MariaDB's pre-10.1 temporal precision, names. The binlog's own
+ * metadata wins wherever it has it (decodeTableMap). One information_schema query, read-only: no
+ * label probe (`plan` writes nothing), so labels information_schema garbles (a character beyond the
+ * BMP shows as '?') are left out and the value stays the label's number. No `isJson`: the ledger's
+ * images of a MariaDB JSON column stay its text, as without hints.
+ */
+export async function readDrSchemaHints(session: SqlSession): Promise<SchemaHints> {
+  const { rows } = await session.query(
+    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE, c.DATETIME_PRECISION, co.ID AS COLLATION_ID
+       FROM information_schema.COLUMNS c
+       LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME
+      WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+      ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
+  );
+  const tables = new Map<string, ColumnHint[]>();
+  for (const row of rows) {
+    const r = row as unknown as ColumnRow;
+    // NUL cannot be in a name: an unambiguous key for names that hold dots.
+    const key = `${String(r.TABLE_SCHEMA)}\u0000${String(r.TABLE_NAME)}`;
+    let list = tables.get(key);
+    if (!list) tables.set(key, (list = []));
+    const type = String(r.DATA_TYPE).toLowerCase();
+    const columnType = String(r.COLUMN_TYPE);
+    const labels = type === 'enum' || type === 'set' ? parseLabels(columnType) : null;
+    const exact = labels !== null && !labels.some((l) => l.includes('?'));
+    list.push({
+      name: String(r.COLUMN_NAME),
+      unsigned: /\bunsigned\b/i.test(columnType),
+      collation: r.COLLATION_ID === null || r.COLLATION_ID === undefined ? (BINARY_TYPES.test(type) ? BINARY_COLLATION : null) : Number(r.COLLATION_ID),
+      ...(type === 'enum' && exact ? { enumLabels: labels } : {}),
+      ...(type === 'set' && exact ? { setLabels: labels } : {}),
+      ...(TEMPORAL_TYPES.test(type) && r.DATETIME_PRECISION !== null && r.DATETIME_PRECISION !== undefined ? { fsp: Number(r.DATETIME_PRECISION) } : {}),
+    });
+  }
+  return (schema, table, count) => {
+    const list = tables.get(`${schema}\u0000${table}`);
+    return list && list.length === count ? list : undefined;
+  };
 }
 
 function quoteName(name: string): string {

@@ -12,6 +12,7 @@
  */
 import { basename } from 'node:path';
 import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
+import type { SchemaHints } from '../binlog/events/table-map.js';
 import type { DrIdentity } from '../db/dr-state.js';
 import type { SqlSession } from '../db/sql-session.js';
 import { BinlogError, BinlogErrorCode, EngineError } from '../errors.js';
@@ -32,6 +33,8 @@ export interface DamagePoint {
 
 export interface FileScanOptions {
   readonly verifyChecksums?: boolean;
+  /** What the binlog's table maps leave out (salvage.ts: from the DR). */
+  readonly schemaHints?: SchemaHints;
   readonly signal?: AbortSignal;
   readonly skipDamaged?: boolean;
   readonly allowRelayLog?: boolean;
@@ -80,7 +83,7 @@ async function scanOnce(files: readonly BinlogFile[], filter: LostFilter, option
   let extra = 0;
   const batches = async function* (): AsyncGenerator<ReadBatch> {
     // Without ANNOTATE_ROWS texts, as the windows read them (salvage.ts #windowsLoop): nothing here reads them.
-    const read = readTransactions(files, { verifyChecksums: options.verifyChecksums, signal: options.signal, skipDamaged: true, keepEvents: true, annotations: false });
+    const read = readTransactions(files, { verifyChecksums: options.verifyChecksums, signal: options.signal, skipDamaged: true, keepEvents: true, annotations: false, schemaHints: options.schemaHints });
     try {
       for await (const batch of guard.watch(read)) {
         const stop = batch.items.findIndex((item) => {

@@ -3,7 +3,9 @@
  * `salvage inspect`. Per-table statistics are kept by InspectStats.
  */
 import type { IncompleteTail } from '../binlog/decoder.js';
-import type { DecodeWarning } from '../binlog/event.js';
+import { ColumnType } from '../binlog/column-types.js';
+import type { DecodeWarning, TableMap } from '../binlog/event.js';
+import type { SchemaHints } from '../binlog/events/table-map.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
@@ -28,6 +30,7 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
   const filter = new TransactionFilter(options, files.map((f) => f.path));
   // Loaded on demand: the driver costs ~50 ms of start-up that file-only runs do not need.
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
+  const notes = new MetadataNotes(schemaHints);
   for await (const batch of readTransactions(files, { ...options, schemaHints })) {
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     let stop = false;
@@ -41,11 +44,61 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
         break;
       }
       const tx = filter.apply(item.tx);
-      if (tx) yield { kind: 'transaction', tx };
+      if (tx) {
+        for (const warning of notes.check(tx)) yield { kind: 'warning', file: tx.file, warning };
+        yield { kind: 'transaction', tx };
+      }
     }
     if (batch.tail) yield { kind: 'tail', file: batch.file, tail: batch.tail };
     yield { kind: 'progress', file: batch.file, bytesRead: batch.bytesRead, bytesTotal: batch.bytesTotal };
     if (stop) return;
+  }
+}
+
+const INTEGER_TYPES: ReadonlySet<number> = new Set([ColumnType.TINY, ColumnType.SHORT, ColumnType.INT24, ColumnType.LONG, ColumnType.LONGLONG]);
+const TEXT_TYPES: ReadonlySet<number> = new Set([ColumnType.VARCHAR, ColumnType.VAR_STRING, ColumnType.STRING, ColumnType.BLOB, ColumnType.TINY_BLOB, ColumnType.MEDIUM_BLOB, ColumnType.LONG_BLOB]);
+const OLD_TEMPORAL: ReadonlySet<number> = new Set([ColumnType.TIME, ColumnType.DATETIME, ColumnType.TIMESTAMP]);
+
+/**
+ * Says once per table when the values printed are not those the server holds and no schema hints
+ * fill the gap (`--schema-from`): a table map without metadata (binlog_row_metadata=NO_LOG, MySQL
+ * 5.7) leaves integers signed and text as bytes; MariaDB's pre-10.1 TIME/DATETIME/TIMESTAMP layout
+ * logs no fractional digits, so a TIME(1–6) or TIMESTAMP(1–6) read as having none misreads.
+ * (plan and apply take what is missing from the DR, so they never need this.)
+ */
+export class MetadataNotes {
+  readonly #seen = new WeakSet<TableMap>();
+  readonly #warned = new Set<string>();
+
+  constructor(readonly hints: SchemaHints | undefined) {}
+
+  /** The warnings the transaction's table maps call for, each table's once. */
+  check(tx: Transaction): DecodeWarning[] {
+    const out: DecodeWarning[] = [];
+    for (const change of tx.changes) {
+      const map = change.table;
+      if (this.#seen.has(map)) continue;
+      this.#seen.add(map);
+      const name = `${map.schema}.${map.table}`;
+      if (this.#warned.has(name) || this.hints?.(map.schema, map.table, map.columns.length) !== undefined) continue;
+      const lacks: string[] = [];
+      if (map.metadata === 'none' && map.columns.some((c) => INTEGER_TYPES.has(c.type))) lacks.push('integers print as signed (an unsigned value above the signed maximum prints negative)');
+      if (map.metadata === 'none' && map.columns.some((c) => TEXT_TYPES.has(c.type))) lacks.push('text prints as bytes');
+      // MariaDB only: MySQL's old layouts (before 5.6) have no fractional digits at all.
+      const old = tx.gtid?.flavor === 'mariadb' ? map.columns.filter((c) => OLD_TEMPORAL.has(c.type) && c.meta === 0) : [];
+      if (old.length > 0) {
+        lacks.push(`${old.map((c) => c.name).join(', ')} ${old.length === 1 ? 'is' : 'are'} in MariaDB's pre-10.1 temporal layout, which logs no fractional digits: read as having none, a TIME(1–6) or TIMESTAMP(1–6) misreads`);
+      }
+      if (lacks.length === 0) continue;
+      this.#warned.add(name);
+      out.push({
+        code: 'MISSING_METADATA',
+        message: `${name}: ${lacks.join('; ')} — the binlog does not say (binlog_row_metadata below FULL, or an old table); --schema-from URL reads it from a server with the same tables`,
+        offset: tx.pos,
+        eventType: 19,
+      });
+    }
+    return out;
   }
 }
 

@@ -35,6 +35,8 @@ import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, schemaExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
+import { readDrSchemaHints } from '../db/schema-hints.js';
+import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
@@ -442,6 +444,8 @@ class SalvageRun {
   #catalog!: SchemaCatalog;
   #reconciler!: Reconciler;
   #scan!: LostRangeScan;
+  /** What the binlog's table maps leave out, from the DR (readDrSchemaHints): every read decodes with them. */
+  #hints: SchemaHints | undefined;
   #runId = 0;
   #seq = 0;
   #windows = 0;
@@ -525,12 +529,12 @@ class SalvageRun {
     const own = { serverId: dr.serverId, serverUuid: await readServerUuid(this.#dr) };
     const drEnd = await readBinlogEnd(this.#dr);
     const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill });
-    if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, signal: o.signal });
+    if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
     const control = await openSession(o.drSource.target);
     try {
       // The dump connection encrypted as the control session is (a DR may refuse plain connections).
       const tls = tlsSocketOptions(o.drSource.target.tls, control.encrypted ?? false, o.drSource.target.host);
-      return await reader.readDrHistory({ live: { target: o.drSource.target, control, start: o.drSource.start, tls }, own, drEnd, createBuilder, signal: o.signal });
+      return await reader.readDrHistory({ live: { target: o.drSource.target, control, start: o.drSource.start, tls }, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
     } finally {
       await control.end();
     }
@@ -548,6 +552,8 @@ class SalvageRun {
     if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
     const live = this.#live;
     if (live !== null) this.#liveStart = live.gtidStart ?? liveStart(live.spec, stored);
+    // Before anything is decoded: the scan's maxima and every window's values depend on them.
+    this.#hints = await readDrSchemaHints(this.#dr);
     const tScan = performance.now();
     if (this.#follow) {
       // No pre-scan: what the lost range writes is learnt window by window (#meet).
@@ -556,7 +562,7 @@ class SalvageRun {
       // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
       this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
     } else {
-      const read = await scanFiles(this.#files, () => createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal, skipDamaged: o.skipDamaged, allowRelayLog: o.allowRelayLog });
+      const read = await scanFiles(this.#files, () => createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal, skipDamaged: o.skipDamaged, allowRelayLog: o.allowRelayLog, schemaHints: this.#hints });
       this.#scan = read.scan;
       this.#damage = read.damage;
       this.#damaged = read.damaged;
@@ -715,7 +721,7 @@ class SalvageRun {
       // pitfalls ask of the hot path: nothing in plan or apply reads them, and decoding them cost
       // 0.8–1.4 s of client CPU in most measured rounds and ≈ 40 MiB of peak RSS on bench:apply's
       // 200k-change binlog (test/reconcile/scan-annotations.test.ts).
-      await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, this.#damage), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false }));
+      await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, this.#damage), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false, schemaHints: this.#hints }));
       return;
     }
     try {
@@ -789,6 +795,7 @@ class SalvageRun {
         serverId: spec.serverId,
         // ANNOTATE_ROWS not asked for (see #windowsLoop): MariaDB then leaves them out of the dump.
         annotations: false,
+        schemaHints: this.#hints,
         signal,
       });
       for await (const batch of batches) {

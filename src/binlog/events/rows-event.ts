@@ -207,6 +207,18 @@ function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], pre
   return row;
 }
 
+/**
+ * For a rows event that does not decode: a table with TIME, DATETIME or TIMESTAMP columns logged
+ * without metadata may hold MariaDB's pre-10.1 layouts (mysql56_temporal_format=OFF), whose
+ * fractional digits make a value wider than the binlog says; its rows then misalign, which reads
+ * like damage but is not. (A DATETIME or TIME that misreads as no valid value says so itself.)
+ */
+function oldTemporalHint(table: TableMap): string {
+  const old = table.columns.filter((c) => (c.type === ColumnType.TIME || c.type === ColumnType.DATETIME || c.type === ColumnType.TIMESTAMP) && c.meta === 0);
+  if (old.length === 0) return '';
+  return ` — or not damage: ${old.map((c) => c.name).join(', ')} ${old.length === 1 ? 'is' : 'are'} in the old temporal layout, which the binlog logs without fractional digits, and on MariaDB such a column created with mysql56_temporal_format=OFF and fractional digits (TIME(2)) is wider than that: decode with the server's schema (inspect --schema-from; plan and apply read it from the DR)`;
+}
+
 /** Where a rows event is being decoded, for error messages. */
 export interface RowsPlace {
   readonly file: string;
@@ -282,7 +294,7 @@ export function decodeRows(r: ByteReader, header: EventHeader, postHeader: numbe
       const what = `${table.schema}.${table.table} column ${col.name} (${columnTypeName(col.type)})`;
       const details = { ...place, eventType: header.typeCode, table: `${table.schema}.${table.table}`, column: col.name };
       if (cause instanceof ShortReadError) {
-        throw new BinlogError(BinlogErrorCode.CorruptEvent, `truncated rows event: ${cause.available} of ${cause.wanted} bytes for ${what} at ${place.file}:${place.offset}`, details, cause);
+        throw new BinlogError(BinlogErrorCode.CorruptEvent, `truncated rows event: ${cause.available} of ${cause.wanted} bytes for ${what} at ${place.file}:${place.offset}${oldTemporalHint(table)}`, details, cause);
       }
       if (cause instanceof BinlogError) {
         throw new BinlogError(cause.code, `${cause.message} (${what} at ${place.file}:${place.offset})`, { ...cause.details, ...details }, cause);
