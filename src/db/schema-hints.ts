@@ -62,27 +62,13 @@ export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaH
         WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
         ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
     );
-    const tables = new Map<string, ColumnHint[]>();
+    const hints = new HintTable();
     for (const r of rows as ColumnRow[]) {
-      const key = `${r.TABLE_SCHEMA}.${r.TABLE_NAME}`;
-      let list = tables.get(key);
-      if (!list) tables.set(key, (list = []));
       const type = r.DATA_TYPE.toLowerCase();
       const labels = type === 'enum' || type === 'set' ? await columnLabels(conn, r, type) : null;
-      list.push({
-        name: r.COLUMN_NAME,
-        unsigned: /\bunsigned\b/i.test(r.COLUMN_TYPE),
-        collation: r.COLLATION_ID === null ? (BINARY_TYPES.test(type) ? BINARY_COLLATION : null) : Number(r.COLLATION_ID),
-        ...(type === 'enum' && labels ? { enumLabels: labels } : {}),
-        ...(type === 'set' && labels ? { setLabels: labels } : {}),
-        ...(TEMPORAL_TYPES.test(type) && r.DATETIME_PRECISION !== null ? { fsp: Number(r.DATETIME_PRECISION) } : {}),
-        isJson: Number(r.IS_JSON) === 1,
-      });
+      hints.add(r, { ...columnHint(r, labels), isJson: Number(r.IS_JSON) === 1 });
     }
-    return (schema, table, count) => {
-      const list = tables.get(`${schema}.${table}`);
-      return list && list.length === count ? list : undefined;
-    };
+    return hints.lookup;
   } finally {
     await conn.end();
   }
@@ -107,29 +93,43 @@ export async function readDrSchemaHints(session: SqlSession): Promise<SchemaHint
       WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
       ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
   );
-  const tables = new Map<string, ColumnHint[]>();
+  const hints = new HintTable();
   for (const row of rows) {
     const r = row as unknown as ColumnRow;
-    // NUL cannot be in a name: an unambiguous key for names that hold dots.
-    const key = `${String(r.TABLE_SCHEMA)}\u0000${String(r.TABLE_NAME)}`;
-    let list = tables.get(key);
-    if (!list) tables.set(key, (list = []));
-    const type = String(r.DATA_TYPE).toLowerCase();
-    const columnType = String(r.COLUMN_TYPE);
-    const labels = type === 'enum' || type === 'set' ? parseLabels(columnType) : null;
-    const exact = labels !== null && !labels.some((l) => l.includes('?'));
-    list.push({
-      name: String(r.COLUMN_NAME),
-      unsigned: /\bunsigned\b/i.test(columnType),
-      collation: r.COLLATION_ID === null || r.COLLATION_ID === undefined ? (BINARY_TYPES.test(type) ? BINARY_COLLATION : null) : Number(r.COLLATION_ID),
-      ...(type === 'enum' && exact ? { enumLabels: labels } : {}),
-      ...(type === 'set' && exact ? { setLabels: labels } : {}),
-      ...(TEMPORAL_TYPES.test(type) && r.DATETIME_PRECISION !== null && r.DATETIME_PRECISION !== undefined ? { fsp: Number(r.DATETIME_PRECISION) } : {}),
-    });
+    const labels = parseLabels(String(r.COLUMN_TYPE));
+    hints.add(r, columnHint(r, labels.some((l) => l.includes('?')) ? null : labels));
   }
-  return (schema, table, count) => {
-    const list = tables.get(`${schema}\u0000${table}`);
+  return hints.lookup;
+}
+
+/** The columns of each table, in ordinal order, found by schema and table name (either may hold dots). */
+class HintTable {
+  readonly #tables = new Map<string, ColumnHint[]>();
+
+  add(r: ColumnRow, hint: ColumnHint): void {
+    // NUL cannot be in a name: an unambiguous key where `a.b`.`c` and `a`.`b.c` would collide.
+    const key = `${r.TABLE_SCHEMA}\u0000${r.TABLE_NAME}`;
+    let list = this.#tables.get(key);
+    if (!list) this.#tables.set(key, (list = []));
+    list.push(hint);
+  }
+
+  readonly lookup: SchemaHints = (schema, table, count) => {
+    const list = this.#tables.get(`${schema}\u0000${table}`);
     return list && list.length === count ? list : undefined;
+  };
+}
+
+/** A column's hint from its information_schema row; `labels` for an ENUM or SET column (null: none known). */
+function columnHint(r: ColumnRow, labels: string[] | null): ColumnHint {
+  const type = String(r.DATA_TYPE).toLowerCase();
+  return {
+    name: String(r.COLUMN_NAME),
+    unsigned: /\bunsigned\b/i.test(String(r.COLUMN_TYPE)),
+    collation: r.COLLATION_ID === null || r.COLLATION_ID === undefined ? (BINARY_TYPES.test(type) ? BINARY_COLLATION : null) : Number(r.COLLATION_ID),
+    ...(type === 'enum' && labels ? { enumLabels: labels } : {}),
+    ...(type === 'set' && labels ? { setLabels: labels } : {}),
+    ...(TEMPORAL_TYPES.test(type) && r.DATETIME_PRECISION !== null && r.DATETIME_PRECISION !== undefined ? { fsp: Number(r.DATETIME_PRECISION) } : {}),
   };
 }
 
