@@ -776,7 +776,8 @@ export class Reconciler {
       state.put(after);
       return done(c.class, 'applied', reason, null);
     }
-    const next = dr.map((v, i) => (after[i] === undefined ? v : after[i])) as RowImage;
+    // By index, not Array#map: an image built elsewhere may have holes, which map skips.
+    const next: RowImage = Array.from({ length: dr.length }, (_, i) => (after[i] === undefined ? dr[i] : after[i]));
     const merged = withPrimaryKey(next, dr, state);
     const guard = this.#keyChangeGuard(table, state, dr, merged);
     if (guard !== null) return quarantine(c.class, guard, dr);
@@ -1011,12 +1012,14 @@ export class Reconciler {
         // change to it is not turned back to the source's old value.
         const ignored = this.#rules.ignored(table);
         const before = change.before;
-        const next = dr.map((v, i) => {
+        // By index, not Array#map: an image built elsewhere may have holes, which map skips.
+        const next: RowImage = Array.from({ length: dr.length }, (_, i) => {
+          const v = dr[i];
           const a = after[i];
           if (a === undefined) return v;
           if (ignored.size > 0 && before !== null && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return v;
           return a;
-        }) as RowImage;
+        });
         const guard = this.#keyChangeGuard(table, state, dr, next);
         if (guard !== null) return quarantine('clean', guard, dr);
         // One pass (a filter and a map made two lists per update).

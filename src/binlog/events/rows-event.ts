@@ -138,6 +138,10 @@ function opsOf(table: TableMap): Uint8Array {
 function readImage(r: ByteReader, columns: readonly ColumnDef[], ops: Uint8Array, present: Int32Array): RowImage {
   const n = present.length;
   const row: RowImage = new Array(columns.length);
+  // A partial image (MINIMAL/NOBLOB) holds `undefined` where a column was not logged, never a
+  // hole: Array#map and #forEach skip holes, and a reconciler map over an inserted row then lost
+  // every column an update of that row set (found with binlog_row_image=MINIMAL).
+  if (n !== columns.length) row.fill(undefined);
   const nullBytes = (n + 7) >> 3;
   r.need(nullBytes);
   const nullAt = r.pos;
@@ -165,7 +169,7 @@ function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], pre
   const options = r.lenenc();
   let partialBits: Buffer | null = null;
   if (options & PARTIAL_JSON_UPDATES) partialBits = r.bytes((jsonCount + 7) >> 3);
-  const row: RowImage = new Array(columns.length);
+  const row: RowImage = new Array(columns.length).fill(undefined);
   const nullBytes = (present.length + 7) >> 3;
   const nullBits = r.bytes(nullBytes);
   // partial_bits has one bit per JSON column of the table, present in this image or not
