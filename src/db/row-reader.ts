@@ -170,12 +170,16 @@ function columnReader(table: TableSchema, col: ColumnSchema): ColumnReader {
     case 'int':
     case 'integer':
     case 'bigint':
-    case 'year':
       return { select: `CAST(${id} AS CHAR)`, convert: toInteger };
+    case 'year':
+      // YEAR(2) prints two digits ('99'); the binlog logs the year itself (1999).
+      return { select: `CAST(${id} AS CHAR)`, convert: /^year\(2\)/i.test(col.columnType) ? toYear2 : toInteger };
     case 'bit':
       return { select: `CAST(CAST(${id} AS UNSIGNED) AS CHAR)`, convert: toInteger };
     case 'decimal':
     case 'numeric':
+      // ZEROFILL prints its padding ('000012.50'); the decoder prints the number ('12.50').
+      return { select: `CAST(${id} AS CHAR)`, convert: /\bzerofill\b/i.test(col.columnType) ? toUnpaddedDecimal : toText };
     case 'date':
     case 'datetime':
     case 'time':
@@ -240,6 +244,17 @@ function toImage(raw: SqlRow, plan: TablePlan): RowImage {
 
 function asText(raw: unknown): string {
   return Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw);
+}
+
+/** A YEAR(2) value: 70–99 are 1970–1999, 00–69 are 2000–2069 (as the server stores them). */
+function toYear2(raw: unknown): number {
+  const n = Number(toText(raw));
+  return n < 70 ? 2000 + n : 1900 + n;
+}
+
+/** A ZEROFILL DECIMAL without its leading zeros, one kept before the point. */
+function toUnpaddedDecimal(raw: unknown): string {
+  return toText(raw).replace(/^0+(?=\d)/, '');
 }
 
 function toText(raw: unknown): string {

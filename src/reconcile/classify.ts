@@ -22,7 +22,7 @@ import type { RowChange } from '../binlog/event.js';
 import type { RowImage } from '../binlog/column.js';
 import type { ColumnSchema, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { RowHistory } from '../model/dr-history.js';
-import { sameUniqueValue, sameValue } from './value-equality.js';
+import { sameExactValue, sameUniqueValue, sameValue } from './value-equality.js';
 
 export type ConflictClass =
   | 'clean'
@@ -140,7 +140,7 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   // The record at this key is one the DR created after the failover: never the row the lost change meant.
   if (h.row?.insertedByDr === true) return result('update-pk-reused', h.facts, dr, notLogged);
   const differsFromAfter = differing(schema, after, dr, input.ignore);
-  if (differsFromAfter.length === 0) return result('already-applied', h.facts, dr, notLogged);
+  if (differsFromAfter.length === 0 && !holdsBeforeExactly(schema, before, after, dr, input.ignore)) return result('already-applied', h.facts, dr, notLogged);
   const changedKeys = schema.uniqueKeys.length === 0 ? schema.uniqueKeys : schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
   const holder = uniqueHolder(input, after, dr, changedKeys);
   const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore);
@@ -212,6 +212,21 @@ function differing(schema: TableSchema, image: RowImage, dr: RowImage, ignore: R
     if (v !== undefined && ignore?.has(col.name) !== true && !sameValue(v, dr[i], col)) (out ??= []).push(col.name);
   }
   return out ?? NONE;
+}
+
+/**
+ * The DR holds exactly the before value of a column the change set to another value closer than
+ * `sameValue`'s FLOAT tolerance: the change is not on the DR yet, though the row matches its after
+ * image within that tolerance (which is there for DRs seeded from a dump's 6-digit FLOATs).
+ */
+function holdsBeforeExactly(schema: TableSchema, before: RowImage, after: RowImage, dr: RowImage, ignore: ReadonlySet<string> | undefined): boolean {
+  const columns = schema.columns;
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i] as ColumnSchema;
+    if (col.dataType !== 'float' || after[i] === undefined || ignore?.has(col.name) === true) continue;
+    if (!sameExactValue(after[i], before[i], col) && sameExactValue(before[i], dr[i], col)) return true;
+  }
+  return false;
 }
 
 function keyChanged(schema: TableSchema, column: string, before: RowImage, after: RowImage): boolean {

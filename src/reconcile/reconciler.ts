@@ -34,7 +34,7 @@ import type { KeyMap } from './key-map.js';
 import { threeWayMerge } from './merge.js';
 import { applyRemaps, remapInsert } from './remap.js';
 import { TableState } from './table-state.js';
-import { sameValue } from './value-equality.js';
+import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
 
 export const ReconcilerErrorCode = {
@@ -792,7 +792,7 @@ export class Reconciler {
     if (unread !== null) return quarantine('parent-missing', `the lost row written whole: ${unread}`, dr);
     const orphan = this.#missingParent(table, state, written, written);
     if (orphan !== null) return quarantine('parent-missing', `the lost row written whole: ${orphan}`, dr);
-    const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameValue(merged[i], dr[i], col)).map((col) => col.name);
+    const changed = table.columns.filter((col, i) => after[i] !== undefined && !col.isGenerated && !sameExactValue(merged[i], dr[i], col)).map((col) => col.name);
     if (changed.length > 0) {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, merged), old: dr });
       this.#move(state, dr, merged);
@@ -904,7 +904,7 @@ export class Reconciler {
     });
     const guard = this.#keyChangeGuard(table, state, dr, row);
     if (guard !== null) return quarantine(c.class, guard, dr);
-    const changed = table.columns.filter((col, i) => !col.isGenerated && !sameValue(row[i], dr[i], col)).map((col) => col.name);
+    const changed = table.columns.filter((col, i) => !col.isGenerated && !sameExactValue(row[i], dr[i], col)).map((col) => col.name);
     if (changed.length > 0) {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
       this.#move(state, dr, row);
@@ -1026,7 +1026,7 @@ export class Reconciler {
         const changed: string[] = [];
         for (let i = 0; i < table.columns.length; i++) {
           const col = table.columns[i] as ColumnSchema;
-          if (after[i] !== undefined && !col.isGenerated && !sameValue(next[i], dr[i], col)) changed.push(col.name);
+          if (after[i] !== undefined && !col.isGenerated && !sameExactValue(next[i], dr[i], col)) changed.push(col.name);
         }
         writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, next), old: dr });
         this.#move(state, dr, next);
@@ -1360,6 +1360,8 @@ export class Reconciler {
       const parentKey = state.parentKeyPositions(fk, parent);
       if (parentKey !== null) {
         const pk = rowKeyAt(after, parentKey);
+        // A row that is its own parent (a self-reference to its own key, which the server accepts).
+        if (parent === table && pk === state.keyOf(after)) continue;
         // Held parents are source identities: judged on the value the binlog logged, before a remap
         // (the same values, so the same key, when the key map left the image as it was).
         let sourcePk: string | undefined = pk;

@@ -36,6 +36,16 @@ export function sameValue(a: Cell, b: Cell, column: ComparedColumn = null): bool
   return false;
 }
 
+/**
+ * `sameValue`, but a FLOAT equals only the same float32: which columns a write must set, and
+ * whether the DR holds a change's before or its after value when the two are closer than the
+ * 6 digits `sameValue` forgives (an update of 1.000001 to 1.000002 is a change to write).
+ */
+export function sameExactValue(a: Cell, b: Cell, column: ComparedColumn = null): boolean {
+  if (column?.dataType === 'float' && typeof a === 'number' && typeof b === 'number') return Math.fround(a) === Math.fround(b);
+  return sameValue(a, b, column);
+}
+
 function sameNumber(a: number | bigint, b: ColumnValue, column: ComparedColumn): boolean {
   if (typeof b !== 'number' && typeof b !== 'bigint') return false;
   if (typeof a === 'number' && typeof b === 'number') {
