@@ -25,7 +25,7 @@ import {
   type ServerVariables,
   type VisibleTable,
 } from '../db/privileges.js';
-import { openSession, type SqlSession } from '../db/sql-session.js';
+import { openSession, type SqlRow, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { EngineError } from '../errors.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
@@ -235,6 +235,8 @@ async function drChecks(p: Probe, target: ConnectionTarget, stateSchema: string,
         },
   );
 
+  out.push(await triggerCheck(session, stateSchema));
+
   out.push(gtidCheck(vars, flavor));
 
   const lctn = vars.get('lower_case_table_names') ?? '?';
@@ -266,6 +268,33 @@ async function drChecks(p: Probe, target: ConnectionTarget, stateSchema: string,
         },
   );
   return out;
+}
+
+/**
+ * Triggers on the DR fire on salvage's writes, which are plain DML: replication applying row events
+ * does not fire them (slave_run_triggers_for_rbr=NO), so a trigger that writes an audit row or a
+ * counter writes it a second time, and one that collides fails the window's writes.
+ */
+async function triggerCheck(session: SqlSession, stateSchema: string): Promise<DoctorCheck> {
+  let rows: readonly SqlRow[];
+  try {
+    ({ rows } = await session.query(
+      `SELECT TRIGGER_SCHEMA s, TRIGGER_NAME n, EVENT_OBJECT_TABLE t FROM information_schema.TRIGGERS
+        WHERE TRIGGER_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys', ?) ORDER BY 1, 3, 2`,
+      [stateSchema],
+    ));
+  } catch (e) {
+    return { id: 'dr.triggers', on: 'dr', status: 'warn', title: 'triggers', detail: `cannot list the DR's triggers (${(e as Error).message})`, fix: null };
+  }
+  if (rows.length === 0) return { id: 'dr.triggers', on: 'dr', status: 'ok', title: 'triggers', detail: 'none on the application tables it can see', fix: null };
+  return {
+    id: 'dr.triggers',
+    on: 'dr',
+    status: 'warn',
+    title: 'triggers',
+    detail: `${rows.length} trigger(s): ${list(rows.map((r) => `${String(r['n'])} on ${String(r['s'])}.${String(r['t'])}`))}. They fire on apply's writes (replication applying row events does not fire them): what a trigger writes (an audit row, a counter) is written again, on top of what the lost range itself carries, and a trigger write that collides fails the window (the transaction is then quarantined as dr-rejected)`,
+    fix: 'drop or disable the triggers of the tables the lost range writes for the length of apply (salvage inspect --stats lists them), and re-create them after',
+  };
 }
 
 function dataPrivilegeChecks(p: Probe, tables: readonly VisibleTable[], files: readonly BinlogFacts[], caseInsensitive: boolean): DoctorCheck[] {

@@ -122,6 +122,7 @@ describe('doctor against throwaway servers', () => {
       ['dr.privileges.data', 'privileges on data', 'ok'],
       ['dr.privileges.state', 'state schema `salvage`', 'ok'],
       ['dr.engine', 'storage engine', 'ok'],
+      ['dr.triggers', 'triggers', 'ok'],
       ['dr.gtid', 'GTID state', 'ok'],
       ['dr.lower-case-table-names', 'lower_case_table_names', 'ok'],
       ['dr.max-allowed-packet', 'max_allowed_packet', 'ok'],
@@ -229,6 +230,31 @@ describe('doctor against throwaway servers', () => {
       ]);
     } finally {
       await dr.query('SET GLOBAL read_only = OFF');
+    }
+  });
+
+  // Found on real servers: a DR trigger fires on apply's writes (replication does not fire it), so
+  // what it writes is written twice, or the window's writes fail on its collision.
+  it('a trigger on the DR: ⚠ names it and says what it does to apply, exit 0', async () => {
+    await dr.query('CREATE TABLE shop.audit (n INT)');
+    await dr.query('CREATE TRIGGER shop.kv_audit AFTER UPDATE ON shop.kv FOR EACH ROW INSERT INTO shop.audit VALUES (1)');
+    try {
+      const { code, report } = await runJson(['--target', dr.url]);
+      expect(code).toBe(0);
+      expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([
+        {
+          id: 'dr.triggers',
+          on: 'dr',
+          status: 'warn',
+          title: 'triggers',
+          detail:
+            "1 trigger(s): kv_audit on shop.kv. They fire on apply's writes (replication applying row events does not fire them): what a trigger writes (an audit row, a counter) is written again, on top of what the lost range itself carries, and a trigger write that collides fails the window (the transaction is then quarantined as dr-rejected)",
+          fix: 'drop or disable the triggers of the tables the lost range writes for the length of apply (salvage inspect --stats lists them), and re-create them after',
+        },
+      ]);
+    } finally {
+      await dr.query('DROP TRIGGER shop.kv_audit');
+      await dr.query('DROP TABLE shop.audit');
     }
   });
 
