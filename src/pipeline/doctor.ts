@@ -431,7 +431,7 @@ async function sourceChecks(p: Probe, target: ConnectionTarget, dr: Probe): Prom
           on: 'source',
           status: 'warn',
           title: 'binlog_row_image',
-          detail: `${image}: before images lack columns, so a change is compared with the DR's row on the columns it has (the report says so)`,
+          detail: `${image}: before images lack columns, so a change is compared with the DR's row on the columns it has (its ledger images show which: a DR change to another column goes unseen)`,
           fix: 'SET GLOBAL binlog_row_image = FULL (for binlogs written from now on)',
         },
   );
