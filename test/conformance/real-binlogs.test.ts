@@ -351,7 +351,8 @@ describe('rust_mysql_common: what upstream asserts', () => {
     const partial = rowsOf(`${R}json.binlog.000001`).filter((e) => e.partialJson);
     expect(partial.length).toBeGreaterThan(0);
     const first = partial[0]!.rows[0]!;
-    expect([first.before![0], first.before!.length, 1 in first.before!]).toEqual([1, 4, false]);
+    // A column MINIMAL did not log is undefined (present as undefined, not a hole: holes are skipped by Array#map), never null.
+    expect([first.before![0], first.before!.length, first.before![1]]).toStrictEqual([1, 4, undefined]);
     expect(first.after![1]).toEqual(new JsonPatch([{ op: 'replace', path: '$.age', value: 26 }]));
     expect(first.after!.slice(2)).toEqual(['Joe', 26]);
   });
