@@ -17,8 +17,9 @@ their result less than it should be, and prints one line per check: ✔ fine, ! 
   The DR (--target): the connection and whether it is encrypted; the server and its version;
   read_only / super_read_only; the account's privileges — SELECT, INSERT, UPDATE, DELETE on every
   application table it can see (plan needs only SELECT), CREATE, SELECT, INSERT, UPDATE on the
-  state schema; InnoDB for the tables; the GTID state (and whether plan and apply will need a
-  start rule: --from, --from-gtid or --since); lower_case_table_names; max_allowed_packet.
+  state schema; InnoDB for the tables; triggers (they fire on apply's writes, which replication's
+  row events would not); the GTID state (and whether plan and apply will need a start rule: --from,
+  --from-gtid or --since); lower_case_table_names; max_allowed_packet.
   The source (--source, the old primary when it runs again): the connection; log_bin;
   binlog_format ROW; binlog_row_image FULL; binlog_row_metadata FULL (else no column names);
   binlog_checksum; GTIDs, and whether the DR replicated from this server; REPLICATION SLAVE and
