@@ -49,6 +49,7 @@ import { rowKey } from '../model/row-key.js';
 import { schemaCandidates, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
+import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
 import { sameValue } from '../reconcile/value-equality.js';
@@ -664,12 +665,22 @@ class ResolveRun {
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
+        if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) {
+          // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
+          // still to come that name the source key must follow it, as after a remap in apply.
+          try {
+            this.#keyMap.set(table.schema, table.table, source!, pk!);
+          } catch (err) {
+            throw new Refusal(`cannot give ${keyText(source!)} the key ${keyText(pk!)}: ${(err as Error).message}`);
+          }
+          await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source!), newKey: keyParts(pk!), runId: this.#runId ?? e.runId, gtid: e.gtid }]);
+        }
         await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
         return { outcome: 'applied', reason: how, newKey };
       }
       case 'update': {
         if (current === null) {
-          if (e.class !== 'update-missing' && p.row === null) {
+          if (!isUpdateMissing(e.class) && p.row === null) {
             throw new Refusal(`the DR has no row with key ${keyText(pk!)}: nothing to update; decide skip, or give the whole row in decision.row to insert it`);
           }
           const missing = table.columns.filter((c, i) => !c.isGenerated && a![i] === undefined).map((c) => c.name);
@@ -736,7 +747,7 @@ class ResolveRun {
     }
     if (apply === null || apply.pk === null) return;
     const heldClean = e.class === 'clean' || e.class === 'transaction-quarantined';
-    if (e.class === 'update-missing' || (heldClean && e.op === 'insert')) {
+    if (isUpdateMissing(e.class) || (heldClean && e.op === 'insert')) {
       if (apply.current !== null) throw new Refusal(`the DR has a row with key ${keyText(apply.pk)} in ${e.table} now; it had none ${since}`);
       return;
     }
@@ -955,4 +966,9 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
     now,
     quarantine: r.quarantineId === null ? null : { id: r.quarantineId, status: r.quarantineStatus ?? '' },
   };
+}
+
+/** update-missing, and the classes the DR's history splits it into (the DR deleted the row, or never had it). */
+function isUpdateMissing(cls: string): boolean {
+  return cls === 'update-missing' || (UPDATE_MISSING_CLASSES as readonly string[]).includes(cls);
 }

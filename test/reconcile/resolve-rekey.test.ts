@@ -1,0 +1,69 @@
+/**
+ * A quarantined insert resolved under another key than the source's (what the refusal of "apply
+ * as logged" asks for when the DR holds the source id): its dependants must follow the new key, as
+ * they follow a remap made by apply. Bug this pins (found on real servers): the ledger recorded the
+ * new key but the key map did not, so the held child was written pointing at the DR's own,
+ * unrelated record at the source id, and a later change of the lost row renamed that DR record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { salvage } from '../../src/pipeline/salvage.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { stageIncident } from '../harness/incident-pair.js';
+
+let primary: MariadbServer;
+let dr: MariadbServer;
+
+beforeAll(async () => {
+  [primary, dr] = await Promise.all([startMariadb({ name: 'rekey-primary' }), startMariadb({ name: 'rekey-dr', serverId: 2 })]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([primary?.stop(), dr?.stop()]);
+});
+
+describe('resolve under a new key', () => {
+  it('records the new key, so the held child and a later change of the row follow it, and the DR record at the source id is untouched', async () => {
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: [
+          'CREATE TABLE s.customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uk_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+          'CREATE TABLE s.orders (id INT PRIMARY KEY, customer_id INT NOT NULL, FOREIGN KEY (customer_id) REFERENCES s.customers (id))',
+        ],
+        base: ["INSERT INTO s.customers VALUES (1, 'ann@x', 'Ann')"],
+        lost: ["INSERT INTO s.customers VALUES (3, 'zed@x', 'Zed P')", 'INSERT INTO s.orders VALUES (2, 3)', "UPDATE s.customers SET name = 'Zed P2' WHERE id = 3"],
+        // The DR gave id 3 to a record of its own, and holds the lost customer's e-mail (case aside) under id 4.
+        dr: ["INSERT INTO s.customers VALUES (3, 'other@x', 'Other D')", "INSERT INTO s.customers VALUES (4, 'ZED@x', 'Zed D')"],
+      },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.table, e.op, e.class])).toEqual([
+      ['s.customers', 'insert', 'insert-unique-taken'],
+      ['s.orders', 'insert', 'parent-missing'],
+      ['s.customers', 'update', 'row-quarantined'],
+    ]);
+    // The customer under id 10 and another e-mail; the order as logged; the rename as reviewed,
+    // its name only (as logged it would also write back the e-mail the DR's 4 holds), at the
+    // source key 3, which must be rewritten to 10.
+    const decisions = [
+      { action: 'apply', row: { id: 10, email: 'zed2@x', name: 'Zed P' } },
+      { action: 'apply' },
+      { action: 'apply', row: { id: 3, name: 'Zed P2' } },
+    ];
+    const text = held.map((e, i) => JSON.stringify({ ...(JSON.parse(exportLine(e)) as object), decision: decisions[i] })).join('\n') + '\n';
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(report.entries.map((e) => e.result)).toEqual(['done', 'done', 'done']);
+    expect(await dr.query('SELECT id, email, name FROM s.customers ORDER BY id')).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 3, email: 'other@x', name: 'Other D' },
+      { id: 4, email: 'ZED@x', name: 'Zed D' },
+      { id: 10, email: 'zed2@x', name: 'Zed P2' },
+    ]);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders ORDER BY id')).toEqual([{ id: 2, customer_id: 10 }]);
+    expect(await dr.query('SELECT table_name, old_key, new_key FROM salvage.key_map')).toEqual([{ table_name: 's.customers', old_key: '[3]', new_key: '[10]' }]);
+  }, 120_000);
+});
