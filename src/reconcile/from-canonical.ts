@@ -484,7 +484,11 @@ function jsonNode(v: CanonicalValue, bad: (expected: string) => FromCanonicalErr
 
 /** MariaDB JSON (LONGTEXT with a json_valid CHECK): the document's compact text. */
 function jsonText(v: CanonicalValue, bad: (expected: string) => FromCanonicalError): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  // A MariaDB JSON column is text: the ledger's images and the exports hold the document's text
+  // ("{\"b\":3}"), which is written as it is. Only a string that is not a JSON text is a JSON
+  // string value to quote. (Quoting them all wrote the document as a JSON string, and made every
+  // recorded DR row with a document differ from the DR's own.)
+  if (typeof v === 'string') return isJsonText(v) ? v : JSON.stringify(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'number') return String(v);
   if (v instanceof RawJson) return compactJson(v.json);
@@ -606,4 +610,13 @@ export function tableMapOf(table: TableSchema): TableMap {
 /** A DR row (as src/db/row-reader.ts reads it) in canonical JSON, keyed by the DR's column names. */
 export function toCanonicalRow(row: RowImage, table: TableSchema): Record<string, CanonicalValue> {
   return rowToCanonical(row, tableMapOf(table));
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
