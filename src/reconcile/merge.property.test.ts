@@ -548,6 +548,23 @@ describe('whole incidents under generated configurations', () => {
     );
   });
 
+  // Found by the property above (MERGE_PROPERTY_RUNS=40000, MERGE_PROPERTY_SEED=25913, 2026-11-27; the
+  // build of that morning fails it too), not yet understood: kept as it was found, failing, until the
+  // cause is fixed. Making clean changes of orders quarantine writes more rows, or changes a DR row
+  // the laxer run left alone.
+  it.fails('monotone strictness counterexample (seed 25913): clean orders quarantined', () => {
+    const spec = {"baseCustomers": 4, "baseOrders": [], "baseNotes": [], "lost": [[{"k": "insOrder", "customer": 0, "total": 0}, {"k": "setTotal", "order": 0, "total": 1}, {"k": "setEmail", "customer": 3, "email": 5, "variant": 0}], [{"k": "delCustomer", "customer": 7}, {"k": "insOrder", "customer": 0, "total": 0}], [{"k": "setEmail", "customer": 0, "email": 5, "variant": 0}, {"k": "setName", "customer": 0, "name": 0}]], "dr": [{"k": "insOrder", "customer": 7, "total": 0}], "disjoint": false} as Parameters<typeof buildIncident>[0];
+    const cfg = {"tables": {"shop.customers": {"onConflict": {"clean": "apply", "insert-pk-taken": "source", "insert-unique-taken": "quarantine", "update-diverged": {"strategy": "merge", "bothChanged": "max"}, "update-missing": "quarantine", "update-unique-taken": "rewrite-unique", "delete-diverged": {"strategy": "newest", "column": "name", "tie": "source"}}, "keyAllocation": "auto-increment", "naturalKey": ["email"]}, "shop.orders": {"onConflict": {"already-applied": "quarantine", "update-unique-taken": "rewrite-unique", "delete-diverged": {"strategy": "oldest", "column": "total", "tie": "source"}}, "keyAllocation": "auto-increment"}, "shop.notes": {"onConflict": {"already-applied": "quarantine", "insert-unique-taken": {"strategy": "delete-blocking", "maxChildren": 1}, "parent-missing": "quarantine", "update-unique-taken": "rewrite-unique"}, "keyAllocation": {"offset": 1000}}}} as ConfigJson;
+    const inc = buildIncident(spec);
+    const stricter = JSON.parse(JSON.stringify(cfg)) as ConfigJson;
+    stricter.tables['shop.orders']!.onConflict['clean'] = 'quarantine';
+    const base = runIncident(inc, cfg, 2);
+    const strict = runIncident(inc, stricter, 2);
+    if (base.kind !== 'done' || strict.kind !== 'done') throw new Error('both runs end');
+    expect(strict.writes).toBeLessThanOrEqual(base.writes);
+    expect(strict.touched.filter((k) => !base.touched.includes(k) && !base.written.includes(k))).toEqual([]);
+  });
+
   // Found by the property above (MERGE_PROPERTY_RUNS=5000, MERGE_PROPERTY_SEED=777), shrunk. DR:
   // customers 1 ann@x and 2 DEE@X (its own, after the failover), order 1 of customer 1. Lost: tx1
   // inserts customer 2 bob@x (remapped to 4: the DR gave 2 away), moves order 1 to it and adds a
