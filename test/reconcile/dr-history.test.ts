@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
@@ -134,6 +135,25 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     expect(history?.transactions).toBe(10);
     expect(history?.complete).toBe(true);
     expect(report.withoutHistory).toBe(false);
+  }, 120_000);
+
+  // Found by a review against real servers: resolve handled only update-missing, so an update
+  // whose row the DR deleted (update-deleted-on-dr, with the DR's history) was refused ("nothing
+  // to update") instead of inserted as the change left it, and, once the DR had re-created the
+  // row, was not refused as stale but overwrote the DR's new row.
+  it('resolve: an update-deleted-on-dr entry inserts the row as the change left it; re-created by the DR since, it is refused', async () => {
+    for (const recreate of [false, true]) {
+      const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+      await run(staged, { drBinlogs: staged.drFiles });
+      const entry = (await readQuarantine({ target: dr.target })).find((e) => e.class === 'update-deleted-on-dr')!;
+      expect(entry.key).toEqual(['A']);
+      if (recreate) await dr.query("INSERT INTO h.items VALUES ('A', 77, 'dr again')");
+      const text = JSON.stringify({ ...(JSON.parse(exportLine(entry)) as object), decision: { action: 'apply' } }) + '\n';
+      const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+      expect(report.entries.map((e) => e.result)).toEqual([recreate ? 'refused' : 'done']);
+      if (recreate) expect(report.entries[0]!.message).toBe('the DR has a row with key "A" in h.items now; it had none since it was quarantined: export again and decide on what the DR holds now');
+      expect(await dr.query("SELECT code, qty, note FROM h.items WHERE code = 'A'")).toEqual([recreate ? { code: 'A', qty: 77, note: 'dr again' } : { code: 'A', qty: 10, note: null }]);
+    }
   }, 120_000);
 
   it('--dr-source reads the same history live from the DR, and decides the same', async () => {
