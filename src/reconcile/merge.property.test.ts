@@ -549,9 +549,12 @@ describe('whole incidents under generated configurations', () => {
   });
 
   // Found by the property above (MERGE_PROPERTY_RUNS=40000, MERGE_PROPERTY_SEED=25913, 2026-11-27; the
-  // build of that morning fails it too), not yet understood: kept as it was found, failing, until the
-  // cause is fixed. Making clean changes of orders quarantine writes more rows, or changes a DR row
-  // the laxer run left alone.
+  // build of that morning fails it too). Not an engine fault but a limit of the property, as with
+  // `skip` above: the laxer run applies tx1, whose rename gives customer 4 the e-mail fay@x, so tx3's
+  // rename of customer 1 to fay@x collides and is held; the stricter run holds tx1 whole (its order
+  // update is a clean change of orders), customer 4 keeps its e-mail, and tx3 then applies, changing
+  // customer 1, which the laxer run left alone. Unique values make strictness non-monotone across
+  // transactions. Kept as found, failing, until the property is stated to allow it.
   it.fails('monotone strictness counterexample (seed 25913): clean orders quarantined', () => {
     const spec = {"baseCustomers": 4, "baseOrders": [], "baseNotes": [], "lost": [[{"k": "insOrder", "customer": 0, "total": 0}, {"k": "setTotal", "order": 0, "total": 1}, {"k": "setEmail", "customer": 3, "email": 5, "variant": 0}], [{"k": "delCustomer", "customer": 7}, {"k": "insOrder", "customer": 0, "total": 0}], [{"k": "setEmail", "customer": 0, "email": 5, "variant": 0}, {"k": "setName", "customer": 0, "name": 0}]], "dr": [{"k": "insOrder", "customer": 7, "total": 0}], "disjoint": false} as Parameters<typeof buildIncident>[0];
     const cfg = {"tables": {"shop.customers": {"onConflict": {"clean": "apply", "insert-pk-taken": "source", "insert-unique-taken": "quarantine", "update-diverged": {"strategy": "merge", "bothChanged": "max"}, "update-missing": "quarantine", "update-unique-taken": "rewrite-unique", "delete-diverged": {"strategy": "newest", "column": "name", "tie": "source"}}, "keyAllocation": "auto-increment", "naturalKey": ["email"]}, "shop.orders": {"onConflict": {"already-applied": "quarantine", "update-unique-taken": "rewrite-unique", "delete-diverged": {"strategy": "oldest", "column": "total", "tie": "source"}}, "keyAllocation": "auto-increment"}, "shop.notes": {"onConflict": {"already-applied": "quarantine", "insert-unique-taken": {"strategy": "delete-blocking", "maxChildren": 1}, "parent-missing": "quarantine", "update-unique-taken": "rewrite-unique"}, "keyAllocation": {"offset": 1000}}}} as ConfigJson;
