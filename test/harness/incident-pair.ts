@@ -3,8 +3,34 @@
  * guards: the same schema and base rows on both, lost statements on the primary only, the DR's own
  * statements on the DR, and the GTID position the DR "had" when the link was cut.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { parseConfig, type NormalisedConfig } from '../../src/config/normalise.js';
-import type { MariadbServer } from './mariadb-server.js';
+import { startMariadb, type MariadbOptions, type MariadbServer } from './mariadb-server.js';
+
+/** A primary and a DR for the tests of one file: started before them, stopped after them (even when one fails). */
+export interface ServerPair {
+  readonly primary: MariadbServer;
+  readonly dr: MariadbServer;
+}
+
+/** Registers the file's servers `<name>-primary` (with `primaryOptions`) and `<name>-dr` (server id 2); read them inside the tests. */
+export function useServerPair(name: string, primaryOptions: MariadbOptions = {}): ServerPair {
+  const pair: { primary?: MariadbServer; dr?: MariadbServer } = {};
+  beforeAll(async () => {
+    [pair.primary, pair.dr] = await Promise.all([startMariadb({ name: `${name}-primary`, ...primaryOptions }), startMariadb({ name: `${name}-dr`, serverId: 2 })]);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([pair.primary?.stop(), pair.dr?.stop()]);
+  });
+  return {
+    get primary(): MariadbServer {
+      return pair.primary!;
+    },
+    get dr(): MariadbServer {
+      return pair.dr!;
+    },
+  };
+}
 
 /** One incident: DDL and base rows on both sides, then the lost statements on the primary and the DR's own on the DR. */
 export interface Incident {

@@ -5,25 +5,16 @@
  * new key but the key map did not, so the held child was written pointing at the DR's own,
  * unrelated record at the source id, and a later change of the lost row renamed that DR record.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
-import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-import { stageIncident } from '../harness/incident-pair.js';
+import { stageIncident, useServerPair } from '../harness/incident-pair.js';
 
-let primary: MariadbServer;
-let dr: MariadbServer;
-
-beforeAll(async () => {
-  [primary, dr] = await Promise.all([startMariadb({ name: 'rekey-primary' }), startMariadb({ name: 'rekey-dr', serverId: 2 })]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([primary?.stop(), dr?.stop()]);
-});
+const servers = useServerPair('rekey');
 
 describe('resolve under a new key', () => {
   it('records the new key, so the held child and a later change of the row follow it, and the DR record at the source id is untouched', async () => {
+    const { primary, dr } = servers;
     const staged = await stageIncident(
       primary,
       dr,

@@ -5,31 +5,22 @@
  * window, reached the DR without the update — the ledger said clean/applied — because the decoder
  * left holes for the columns not logged and the reconciler's Array#map skipped them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { salvage } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
-import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-import { stageIncident } from '../harness/incident-pair.js';
+import { stageIncident, useServerPair } from '../harness/incident-pair.js';
 
-let primary: MariadbServer;
-let dr: MariadbServer;
-
-beforeAll(async () => {
-  [primary, dr] = await Promise.all([startMariadb({ name: 'rowimage-primary' }), startMariadb({ name: 'rowimage-dr', serverId: 2 })]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([primary?.stop(), dr?.stop()]);
-});
+const servers = useServerPair('rowimage');
 
 async function applyAll(start: string, files: string[], window?: number): Promise<LedgerLine[]> {
   const ledger: LedgerLine[] = [];
-  await salvage({ mode: 'apply', binlogs: files, target: dr.target, start: { kind: 'from-gtid', set: start }, ...(window === undefined ? {} : { window }), onLedger: (l) => ledger.push(l) });
+  await salvage({ mode: 'apply', binlogs: files, target: servers.dr.target, start: { kind: 'from-gtid', set: start }, ...(window === undefined ? {} : { window }), onLedger: (l) => ledger.push(l) });
   return ledger;
 }
 
 describe('partial row images', () => {
   it('MINIMAL: an insert that left columns to their defaults, then updates of them in the same window, reach the DR whole', async () => {
+    const { primary, dr } = servers;
     // The shared connection writes the incident: its session's row image is the one logged.
     await primary.query("SET SESSION binlog_row_image = 'MINIMAL'");
     const select = 'SELECT id, status, CAST(paid_at AS CHAR) paid_at, CAST(total AS CHAR) total FROM s.orders ORDER BY id';
@@ -68,6 +59,7 @@ describe('partial row images', () => {
   }, 120_000);
 
   it('NOBLOB: a TEXT and a BLOB left to their defaults by the insert, set by a later update', async () => {
+    const { primary, dr } = servers;
     await primary.query("SET SESSION binlog_row_image = 'NOBLOB'");
     const select = 'SELECT id, c, body, HEX(img) img FROM s.doc ORDER BY id';
     const staged = await stageIncident(

@@ -10,29 +10,16 @@
  * text column was lost to the merge (the DR "kept" its own, equal, value); a TIME(2) or
  * TIMESTAMP(3) in the old layout stopped the run as a damaged binlog.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inspectBinlogs, type InspectItem } from '../../src/pipeline/inspect.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import { loadSchemaHints } from '../../src/db/schema-hints.js';
 import { parseConnectionUrl } from '../../src/db/connection-url.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
-import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-import { stageIncident } from '../harness/incident-pair.js';
+import { stageIncident, useServerPair } from '../harness/incident-pair.js';
 
-let primary: MariadbServer;
-let dr: MariadbServer;
-
-beforeAll(async () => {
-  [primary, dr] = await Promise.all([
-    // Tables created here keep MariaDB's pre-10.1 TIME/DATETIME/TIMESTAMP layouts.
-    startMariadb({ name: 'rowmeta-primary', extraArgs: ['--mysql56-temporal-format=OFF'] }),
-    startMariadb({ name: 'rowmeta-dr', serverId: 2 }),
-  ]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([primary?.stop(), dr?.stop()]);
-});
+// The primary's tables keep MariaDB's pre-10.1 TIME/DATETIME/TIMESTAMP layouts.
+const servers = useServerPair('rowmeta', { extraArgs: ['--mysql56-temporal-format=OFF'] });
 
 const TABLE = `CREATE TABLE s.t (
   id INT PRIMARY KEY, u INT UNSIGNED, b BIGINT UNSIGNED, m MEDIUMINT UNSIGNED, e ENUM('a','b','c'), st SET('x','y','z'),
@@ -44,6 +31,7 @@ const SELECT = `SELECT id, u, b, m, e, st, HEX(c) c, w, HEX(k) k, CAST(t AS CHAR
 
 describe.each(['NO_LOG', 'MINIMAL'])('binlog_row_metadata=%s, old temporal layouts', (metadata) => {
   it('apply writes exactly the primary\'s values, and lost updates meet the DR\'s rows as clean', async () => {
+    const { primary, dr } = servers;
     await primary.query(`SET GLOBAL binlog_row_metadata = '${metadata}'`);
     await primary.query("SET time_zone = '+00:00'");
     await dr.query("SET time_zone = '+00:00'");

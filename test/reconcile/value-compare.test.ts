@@ -8,22 +8,12 @@
  *   was already-applied, and skipped, though the DR held the before value exactly;
  * - a row whose self-referencing foreign key points at its own key was parent-missing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { salvage } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
-import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-import { stageIncident } from '../harness/incident-pair.js';
+import { stageIncident, useServerPair } from '../harness/incident-pair.js';
 
-let primary: MariadbServer;
-let dr: MariadbServer;
-
-beforeAll(async () => {
-  [primary, dr] = await Promise.all([startMariadb({ name: 'valuecmp-primary' }), startMariadb({ name: 'valuecmp-dr', serverId: 2 })]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([primary?.stop(), dr?.stop()]);
-});
+const servers = useServerPair('valuecmp');
 
 const TABLES = ['z', 'zk', 'f', 'tree'] as const;
 const SELECT: Record<(typeof TABLES)[number], string> = {
@@ -35,6 +25,7 @@ const SELECT: Record<(typeof TABLES)[number], string> = {
 
 describe('values that print otherwise, and self-references', () => {
   it('every lost change is clean and the DR ends equal to the primary', async () => {
+    const { primary, dr } = servers;
     const staged = await stageIncident(
       primary,
       dr,
