@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { hasQuotedPart, parseQualified, qualifiedName, quoteName } from './qualified-name.js';
+import { parseQualified, qualifiedName, quoteName } from './qualified-name.js';
 import { addLogicalReferences, createSchemaCatalog, schemaCandidates, type ColumnSchema, type TableSchema } from './table-schema.js';
 
 const col = (name: string, ordinal: number): ColumnSchema => ({
@@ -54,8 +54,6 @@ describe('parseQualified', () => {
     expect(quoteName('sales*')).toBe('`sales*`');
     expect(quoteName(' lead')).toBe('` lead`');
     expect(quoteName('`x`')).toBe('```x```');
-    expect(hasQuotedPart('`shop.v2`.orders', 2)).toBe(true);
-    expect(hasQuotedPart('shop.orders', 2)).toBe(false);
   });
 });
 

@@ -50,11 +50,6 @@ export function parseQualified(written: string, count: number): NamePart[] | nul
   return parts.length === count ? parts : null;
 }
 
-/** Whether `written` quotes any of its parts (then it names exactly, with no dotted guesswork). */
-export function hasQuotedPart(written: string, count: number): boolean {
-  return parseQualified(written, count)?.some((p) => p.quoted) ?? false;
-}
-
 /** Names a bare part may hold as they are: no dot, glob character or leading backtick, no space at either end. */
 const BARE = /^(?![\s`])[^.*?]*[^.*?\s]$/;
 

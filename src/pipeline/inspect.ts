@@ -5,7 +5,8 @@
 import type { IncompleteTail } from '../binlog/decoder.js';
 import { ColumnType } from '../binlog/column-types.js';
 import type { DecodeWarning, TableMap } from '../binlog/event.js';
-import type { SchemaHints } from '../binlog/events/table-map.js';
+import { isOldTemporal, type SchemaHints } from '../binlog/events/table-map.js';
+import { EventType } from '../binlog/event-types.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
@@ -57,7 +58,6 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
 
 const INTEGER_TYPES: ReadonlySet<number> = new Set([ColumnType.TINY, ColumnType.SHORT, ColumnType.INT24, ColumnType.LONG, ColumnType.LONGLONG]);
 const TEXT_TYPES: ReadonlySet<number> = new Set([ColumnType.VARCHAR, ColumnType.VAR_STRING, ColumnType.STRING, ColumnType.BLOB, ColumnType.TINY_BLOB, ColumnType.MEDIUM_BLOB, ColumnType.LONG_BLOB]);
-const OLD_TEMPORAL: ReadonlySet<number> = new Set([ColumnType.TIME, ColumnType.DATETIME, ColumnType.TIMESTAMP]);
 
 /**
  * Says once per table when the values printed are not those the server holds and no schema hints
@@ -85,7 +85,7 @@ export class MetadataNotes {
       if (map.metadata === 'none' && map.columns.some((c) => INTEGER_TYPES.has(c.type))) lacks.push('integers print as signed (an unsigned value above the signed maximum prints negative)');
       if (map.metadata === 'none' && map.columns.some((c) => TEXT_TYPES.has(c.type))) lacks.push('text prints as bytes');
       // MariaDB only: MySQL's old layouts (before 5.6) have no fractional digits at all.
-      const old = tx.gtid?.flavor === 'mariadb' ? map.columns.filter((c) => OLD_TEMPORAL.has(c.type) && c.meta === 0) : [];
+      const old = tx.gtid?.flavor === 'mariadb' ? map.columns.filter((c) => isOldTemporal(c.type) && c.meta === 0) : [];
       if (old.length > 0) {
         lacks.push(`${old.map((c) => c.name).join(', ')} ${old.length === 1 ? 'is' : 'are'} in MariaDB's pre-10.1 temporal layout, which logs no fractional digits: read as having none, a TIME(1–6) or TIMESTAMP(1–6) misreads`);
       }
@@ -95,7 +95,7 @@ export class MetadataNotes {
         code: 'MISSING_METADATA',
         message: `${name}: ${lacks.join('; ')} — the binlog does not say (binlog_row_metadata below FULL, or an old table); --schema-from URL reads it from a server with the same tables`,
         offset: tx.pos,
-        eventType: 19,
+        eventType: EventType.TABLE_MAP,
       });
     }
     return out;

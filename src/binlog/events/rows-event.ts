@@ -17,6 +17,7 @@ import { cellOps, decodeCell, decodeColumnValue } from '../values/decode-value.j
 import { applyJsonDiffs, readJsonDiffs } from '../values/json-diff.js';
 import { JsonPatch, JsonValue } from '../values/json-value.js';
 import { inflateMariadb } from './mariadb-compression.js';
+import { isOldTemporal } from './table-map.js';
 
 const PARTIAL_JSON_UPDATES = 1;
 
@@ -218,7 +219,7 @@ function readPartialAfterImage(r: ByteReader, columns: readonly ColumnDef[], pre
  * like damage but is not. (A DATETIME or TIME that misreads as no valid value says so itself.)
  */
 function oldTemporalHint(table: TableMap): string {
-  const old = table.columns.filter((c) => (c.type === ColumnType.TIME || c.type === ColumnType.DATETIME || c.type === ColumnType.TIMESTAMP) && c.meta === 0);
+  const old = table.columns.filter((c) => isOldTemporal(c.type) && c.meta === 0);
   if (old.length === 0) return '';
   return ` — or not damage: ${old.map((c) => c.name).join(', ')} ${old.length === 1 ? 'is' : 'are'} in the old temporal layout, which the binlog logs without fractional digits, and on MariaDB such a column created with mysql56_temporal_format=OFF and fractional digits (TIME(2)) is wider than that: decode with the server's schema (inspect --schema-from; plan and apply read it from the DR)`;
 }

@@ -98,7 +98,11 @@ function isEnumOrSet(type: number): boolean {
 }
 
 /** The temporal types whose table map metadata is empty: precision 0, or a MariaDB hires column. */
-function isOldTemporal(type: number): boolean {
+/**
+ * TIME, DATETIME or TIMESTAMP in the old layouts (types 11/12/7): with meta 0 MariaDB's pre-10.1
+ * hires formats cannot be told from the fsp-0 ones, so only a schema gives their width.
+ */
+export function isOldTemporal(type: number): boolean {
   return type === ColumnType.TIME || type === ColumnType.DATETIME || type === ColumnType.TIMESTAMP;
 }
 
