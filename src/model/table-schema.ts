@@ -240,3 +240,47 @@ function requireColumn(table: TableSchema, column: string, qualified: string): v
 function sameReference(a: ForeignKey, b: ForeignKey): boolean {
   return a.refSchema === b.refSchema && a.refTable === b.refTable && a.columns.join('\u0000') === b.columns.join('\u0000') && a.refColumns.join('\u0000') === b.refColumns.join('\u0000');
 }
+
+/**
+ * A logical reference as a run records it in the DR's state (`runs.options.references`), by exact
+ * names: what `salvage resolve`, which takes no configuration, needs to follow the same references
+ * through the key map as the apply run that quarantined the entries did.
+ */
+export interface RecordedReference {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly refSchema: string;
+  readonly refTable: string;
+  readonly refColumns: readonly string[];
+}
+
+/** The catalog's logical references (`origin: 'config'`), as a run records them. */
+export function recordedReferences(catalog: SchemaCatalog): RecordedReference[] {
+  return catalog.tables.flatMap((t) =>
+    t.foreignKeys.filter((fk) => fk.origin === 'config').map((fk) => ({ schema: t.schema, table: t.table, columns: fk.columns, refSchema: fk.refSchema, refTable: fk.refTable, refColumns: fk.refColumns })),
+  );
+}
+
+/**
+ * Returns a catalog with recorded references added as logical foreign keys. One whose table or
+ * columns the catalog lacks is left out (the DR changed since the run: nothing to follow there),
+ * and one the catalog already has is not added twice.
+ */
+export function addRecordedReferences(catalog: SchemaCatalog, references: readonly RecordedReference[]): SchemaCatalog {
+  const added = new Map<TableSchema, ForeignKey[]>();
+  for (const r of references) {
+    const table = catalog.get(r.schema, r.table);
+    const parent = catalog.get(r.refSchema, r.refTable);
+    if (table === undefined || parent === undefined) continue;
+    if (!r.columns.every((c) => table.columns.some((x) => x.name === c)) || !r.refColumns.every((c) => parent.columns.some((x) => x.name === c))) continue;
+    const fk: ForeignKey = { name: `config:${r.columns.join(',')}`, columns: r.columns, refSchema: r.refSchema, refTable: r.refTable, refColumns: r.refColumns, onDelete: 'NO ACTION', onUpdate: 'NO ACTION', origin: 'config' };
+    const list = added.get(table) ?? [];
+    if (![...table.foreignKeys, ...list].some((k) => sameReference(k, fk))) added.set(table, [...list, fk]);
+  }
+  if (added.size === 0) return catalog;
+  return createSchemaCatalog(catalog.tables.map((t) => {
+    const extra = added.get(t);
+    return extra === undefined ? t : { ...t, foreignKeys: [...t.foreignKeys, ...extra] };
+  }));
+}

@@ -22,12 +22,14 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ColumnDef, ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
+import { z } from 'zod';
 import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { isDataRejection } from '../db/db-errors.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
 import { schemaExists } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
+import { readRun } from '../db/run-store.js';
 import {
   countPendingQuarantine,
   lockQuarantineStatus,
@@ -46,7 +48,7 @@ import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, startRun, type KeyPart } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
-import { schemaCandidates, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
+import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
@@ -440,10 +442,14 @@ class ResolveRun {
     const byId = new Map(entries.map((e) => [e.id, e]));
     const tables = lines.filter((l) => l.decision !== null).map((l) => byId.get(l.id)?.table).filter((t): t is string => t !== undefined && t.includes('.'));
     const schemas = new Set(tables.flatMap((t) => schemaCandidates(t)));
+    // The logical references the quarantining runs followed (their configuration's `references`).
+    const references = await runReferences(this.#dr, this.#schema, new Set(lines.map((l) => byId.get(l.id)?.runId).filter((id): id is number => id !== undefined)));
+    for (const r of references) schemas.add(r.schema).add(r.refSchema);
     this.#catalog = await introspectSchemas(this.#dr, [...schemas]);
     // Foreign keys are followed through the key map into their parents' schemas too.
     const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema)).filter((s) => !schemas.has(s));
     if (parents.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...new Set(parents)]);
+    this.#catalog = addRecordedReferences(this.#catalog, references);
     const prepared = this.#prepare(lines, byId);
     this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
     const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
@@ -909,6 +915,28 @@ function keyArgument(text: string): string {
   // As state-store.ts canonicalKey writes keys: numbers within ±(2^53−1), else their digits as a string.
   return stringifyCanonical(parts.map((p) => (p instanceof RawJson && /^-?\d+$/.test(p.json) ? p.json : p)));
 }
+
+/** The logical references recorded by the runs `ids` (their `options.references`); a run recorded before runs kept them has none. */
+async function runReferences(session: SqlSession, schema: string, ids: ReadonlySet<number>): Promise<RecordedReference[]> {
+  const out: RecordedReference[] = [];
+  for (const id of ids) {
+    const run = await readRun(session, schema, id);
+    if (run === undefined) continue;
+    let options: unknown;
+    try {
+      options = JSON.parse(run.options);
+    } catch {
+      continue;
+    }
+    const parsed = RecordedReferences.safeParse(options);
+    if (parsed.success) out.push(...(parsed.data.references ?? []));
+  }
+  return out;
+}
+
+const RecordedReferences = z.object({
+  references: z.array(z.object({ schema: z.string(), table: z.string(), columns: z.array(z.string()), refSchema: z.string(), refTable: z.string(), refColumns: z.array(z.string()) })).optional(),
+});
 
 async function keyMapOf(session: SqlSession, schema: string, catalog: SchemaCatalog): Promise<KeyMap> {
   const map = new KeyMap();

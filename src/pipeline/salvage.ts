@@ -66,7 +66,7 @@ import { EngineError } from '../errors.js';
 import { GtidSet } from '../model/gtid-set.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
 import { DrHistoryBuilder } from '../reconcile/dr-history-builder.js';
-import { addLogicalReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
+import { addLogicalReferences, recordedReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
@@ -607,7 +607,9 @@ class SalvageRun {
       // between tables. The cascade guard keeps deletes from relying on server cascades.
       await this.#dr.query('SET SESSION foreign_key_checks = 0');
       const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
-      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema });
+      // The logical references go with the run: resolve, which takes no configuration, follows them.
+      const recorded = recordedReferences(catalog);
+      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema, ...(recorded.length > 0 ? { references: recorded } : {}) });
       await this.#persistStartFloors();
     }
     this.#history = await this.#readHistory(catalog, dr);

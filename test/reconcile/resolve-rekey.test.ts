@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
-import { stageIncident, useServerPair } from '../harness/incident-pair.js';
+import { config, stageIncident, useServerPair } from '../harness/incident-pair.js';
 
 const servers = useServerPair('rekey');
 
@@ -56,5 +56,43 @@ describe('resolve under a new key', () => {
     ]);
     expect(await dr.query('SELECT id, customer_id FROM s.orders ORDER BY id')).toEqual([{ id: 2, customer_id: 10 }]);
     expect(await dr.query('SELECT table_name, old_key, new_key FROM salvage.key_map')).toEqual([{ table_name: 's.customers', old_key: '[3]', new_key: '[10]' }]);
+  }, 120_000);
+
+  it("follows the apply run's logical references: a held child of a remapped parent is written pointing at the parent's new key", async () => {
+    // Bug this pins: resolve read declared foreign keys only, so a child related by the
+    // configuration's `references` kept the parent's source key — the DR's own ticket.
+    const { primary, dr } = servers;
+    await dr.query('DROP DATABASE IF EXISTS salvage');
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: [
+          'CREATE TABLE r.tickets (id INT AUTO_INCREMENT PRIMARY KEY, title VARCHAR(20) NOT NULL)',
+          'CREATE TABLE r.notes (id INT PRIMARY KEY, ticket_id INT NOT NULL, body VARCHAR(20) NOT NULL, UNIQUE KEY uk_body (body)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+        ],
+        base: ["INSERT INTO r.tickets VALUES (1, 'base')"],
+        lost: ["INSERT INTO r.tickets VALUES (2, 'lost T')", "INSERT INTO r.notes VALUES (1, 2, 'hello')"],
+        // The DR's own ticket 2, and its note holding the lost note's body (case aside).
+        dr: ["INSERT INTO r.tickets VALUES (2, 'dr T')", "INSERT INTO r.notes VALUES (5, 1, 'HELLO')"],
+      },
+      ['r'],
+    );
+    const cfg = config({ keepTransactionsWhole: false, tables: { 'r.notes': { references: { ticket_id: 'r.tickets.id' } } } });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg });
+    expect(await dr.query('SELECT id, title FROM r.tickets ORDER BY id')).toEqual([
+      { id: 1, title: 'base' },
+      { id: 2, title: 'dr T' },
+      { id: 3, title: 'lost T' },
+    ]);
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.table, e.op, e.class])).toEqual([['r.notes', 'insert', 'insert-unique-taken']]);
+    const text = JSON.stringify({ ...(JSON.parse(exportLine(held[0]!)) as object), decision: { action: 'apply', row: { id: 1, ticket_id: 2, body: 'hello again' } } }) + '\n';
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(report.entries.map((e) => e.result)).toEqual(['done']);
+    expect(await dr.query('SELECT id, ticket_id, body FROM r.notes ORDER BY id')).toEqual([
+      { id: 1, ticket_id: 3, body: 'hello again' },
+      { id: 5, ticket_id: 1, body: 'HELLO' },
+    ]);
   }, 120_000);
 });
