@@ -18,11 +18,12 @@ written, the ledger records the decision (outcome, "resolved by review: …") an
 resolved, all in one commit. Running the same file again does nothing more.
 
 The decision of each line ("decision" in the exported JSON; lines left null stay pending):
-  {"action":"apply"}                   apply the change as logged (an update whose row the DR no
-                                       longer has, class update-missing, inserts the row as the
-                                       change left it)
+  {"action":"apply"}                   apply the change as logged: an update sets only the columns
+                                       it changed; one whose row the DR no longer has (class
+                                       update-missing) inserts the row as the change left it
   {"action":"apply","row":{…}}         apply it with this after image instead (edit the exported
-                                       "after": column name → value, canonical JSON)
+                                       "after": column name → value, canonical JSON); an update
+                                       sets every column of it the DR row holds differently
   {"action":"link","key":[…]}          the lost row IS the DR row with this primary key: record the
                                        key map old → new, write nothing; later changes of the row
                                        and its children follow the DR row

@@ -54,7 +54,7 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
-import { sameValue } from '../reconcile/value-equality.js';
+import { sameExactValue, sameValue } from '../reconcile/value-equality.js';
 
 export const ReviewErrorCode = {
   /** The DR has no state schema (no apply ran against it, or another --state-schema). */
@@ -696,9 +696,15 @@ class ResolveRun {
         }
         const defs = tableMapOf(table).columns;
         const set: Record<string, ColumnValue> = {};
+        // As logged, only the columns the lost change changed are written: the others may hold what
+        // the DR changed since (a held change met a row it could not check). A reviewed row is
+        // written whole: the reviewer gave every column's value.
+        const asLogged = p.row === null && b !== null;
         table.columns.forEach((c, i) => {
           const v = a![i];
-          if (v !== undefined && !c.isGenerated && !sameCell(current[i], v, c, defs[i]!)) set[c.name] = v;
+          if (v === undefined || c.isGenerated || sameCell(current[i], v, c, defs[i]!)) return;
+          if (asLogged && b[i] !== undefined && sameExactCell(b[i], v, c, defs[i]!)) return;
+          set[c.name] = v;
         });
         if (Object.keys(set).length === 0) return { outcome: 'skipped', reason: `${how}: the DR row${shownKey} already holds these values`, newKey };
         await this.#expect(writeUpdates(this.#dr, table, [{ key: pk!, set }]), 1, 'update');
@@ -807,6 +813,12 @@ function primaryKeyOf(table: TableSchema, row: RowImage | null): ColumnValue[] |
 function sameCell(a: ColumnValue | undefined, b: ColumnValue | undefined, col: TableSchema['columns'][number], def: ColumnDef): boolean {
   if (col.isJson && typeof a === 'string' && typeof b === 'string') return canonText(a, def) === canonText(b, def);
   return sameValue(a, b, col);
+}
+
+/** sameCell, but a FLOAT equals only the same float32 (value-equality.ts sameExactValue): whether a change changed a column. */
+function sameExactCell(a: ColumnValue | undefined, b: ColumnValue | undefined, col: TableSchema['columns'][number], def: ColumnDef): boolean {
+  if (col.isJson && typeof a === 'string' && typeof b === 'string') return canonText(a, def) === canonText(b, def);
+  return sameExactValue(a, b, col);
 }
 
 function canonText(v: ColumnValue | undefined, def: ColumnDef): string {

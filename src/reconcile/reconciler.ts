@@ -460,7 +460,9 @@ export class Reconciler {
       if (missing !== null) {
         const rule = this.#rules.forClass(table, 'parent-missing');
         rulePath = rule.path;
-        const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing);
+        // The DR row the change met, recorded so that resolve refuses the entry once the DR changes it.
+        const met = drKey !== null && state.knows(drKey) ? state.row(drKey) : null;
+        const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing, met);
         return withRule(p, rule);
       }
     }
