@@ -206,12 +206,19 @@ export function addLogicalReferences(catalog: SchemaCatalog, config: LogicalRefe
     }
     for (const [column, target] of Object.entries(entry.references)) {
       requireColumn(table, column, qualified);
-      const fk = logicalKey(catalog, table, column, target);
-      const list = added.get(table) ?? [];
-      const known = [...table.foreignKeys, ...list].some((k) => sameReference(k, fk));
-      if (!known) added.set(table, [...list, fk]);
+      addOnce(added, table, logicalKey(catalog, table, column, target));
     }
   }
+  return withForeignKeys(catalog, added);
+}
+
+/** Adds `fk` to `table`'s list in `added` unless the table or the list already has that reference. */
+function addOnce(added: Map<TableSchema, ForeignKey[]>, table: TableSchema, fk: ForeignKey): void {
+  const list = added.get(table) ?? [];
+  if (![...table.foreignKeys, ...list].some((k) => sameReference(k, fk))) added.set(table, [...list, fk]);
+}
+
+function withForeignKeys(catalog: SchemaCatalog, added: ReadonlyMap<TableSchema, ForeignKey[]>): SchemaCatalog {
   if (added.size === 0) return catalog;
   return createSchemaCatalog(catalog.tables.map((t) => {
     const extra = added.get(t);
@@ -274,13 +281,7 @@ export function addRecordedReferences(catalog: SchemaCatalog, references: readon
     const parent = catalog.get(r.refSchema, r.refTable);
     if (table === undefined || parent === undefined) continue;
     if (!r.columns.every((c) => table.columns.some((x) => x.name === c)) || !r.refColumns.every((c) => parent.columns.some((x) => x.name === c))) continue;
-    const fk: ForeignKey = { name: `config:${r.columns.join(',')}`, columns: r.columns, refSchema: r.refSchema, refTable: r.refTable, refColumns: r.refColumns, onDelete: 'NO ACTION', onUpdate: 'NO ACTION', origin: 'config' };
-    const list = added.get(table) ?? [];
-    if (![...table.foreignKeys, ...list].some((k) => sameReference(k, fk))) added.set(table, [...list, fk]);
+    addOnce(added, table, { name: `config:${r.columns.join(',')}`, columns: r.columns, refSchema: r.refSchema, refTable: r.refTable, refColumns: r.refColumns, onDelete: 'NO ACTION', onUpdate: 'NO ACTION', origin: 'config' });
   }
-  if (added.size === 0) return catalog;
-  return createSchemaCatalog(catalog.tables.map((t) => {
-    const extra = added.get(t);
-    return extra === undefined ? t : { ...t, foreignKeys: [...t.foreignKeys, ...extra] };
-  }));
+  return withForeignKeys(catalog, added);
 }
