@@ -237,6 +237,14 @@ describe('classifyChange: with the DR binlog (history)', () => {
     expect(r.historyRow?.first).toBe('0-2-13');
   });
 
+  it('insert at a key the DR created after the failover with the very same values: still insert-pk-taken, not already-applied', () => {
+    // Found on real servers: two likes (user 5, post 9) got id 2 on both sides, and the lost one was skipped as already there.
+    const r = classifyChange(input(change('insert', null, A), [...A], withH(h({ insertedByDr: true, existedAtFailover: false }))));
+    expect(r).toMatchObject({ class: 'insert-pk-taken', withoutHistory: false, differsFromAfter: [] });
+    // Without the history the same rows are one record applied before.
+    expect(classifyChange(input(change('insert', null, A), [...A])).class).toBe('already-applied');
+  });
+
   it('insert at a key the DR did not create: the same record (merged), even when the key is AUTO_INCREMENT', () => {
     expect(classifyChange(input(change('insert', null, A), [7, 'ann@x', 'Ann (DR)', 1.5], withH(undefined))).class).toBe('insert-pk-same-record');
   });

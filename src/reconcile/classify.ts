@@ -114,11 +114,12 @@ function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
   const h = schema.primaryKey === null ? NO_HISTORY : known(input);
   if (schema.primaryKey !== null && drRowByPk !== null) {
     const differsFromAfter = differing(schema, after, drRowByPk, input.ignore);
+    // The DR created the record at this key after the failover: another record even with the same
+    // values (two likes of one post by one user, an order equal to one a link rewrote the lost one to).
+    if (h.row?.insertedByDr === true) return result('insert-pk-taken', h.facts, drRowByPk, notLogged, NONE, differsFromAfter);
     if (differsFromAfter.length === 0) return result('already-applied', h.facts, drRowByPk, notLogged);
     if (h.known) {
-      // The DR created the record at this key after the failover: another record, whatever the key's kind.
-      const cls = h.row?.insertedByDr === true ? 'insert-pk-taken' : 'insert-pk-same-record';
-      return result(cls, h.facts, drRowByPk, notLogged, NONE, differsFromAfter);
+      return result('insert-pk-same-record', h.facts, drRowByPk, notLogged, NONE, differsFromAfter);
     }
     const cls = input.pkIsAutoIncrement ? 'insert-pk-taken' : 'insert-pk-same-record';
     return result(cls, NO_HISTORY.facts, drRowByPk, notLogged, NONE, differsFromAfter);
