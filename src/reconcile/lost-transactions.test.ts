@@ -217,6 +217,18 @@ describe('checkpoint', () => {
   });
 });
 
+describe('checkpoint ahead of what it holds', () => {
+  it('a GTID the checkpoint set lacks is judged by the rule even when it ends before the checkpoint position', () => {
+    // Found on real servers: a first run started too late (--from-gtid 0-1-5, or the file holding
+    // 0-1-4 left out) applied only 0-1-6; the corrected re-run excluded 0-1-4 and 0-1-5 by position.
+    const f = createLostFilter({ kind: 'since', time: 0 }, { checkpoint: { gtids: GtidSet.parse('0-1-6'), position: { file: 'primary-bin.000001', pos: 1686 } } });
+    expect(f.isLost(tx(ma(0, 1, 4), 'primary-bin.000001', 900, 1200))).toEqual({ lost: true, reason: expect.any(String) as string });
+    expect(f.isLost(tx(ma(0, 1, 5), 'primary-bin.000001', 1200, 1450)).lost).toBe(true);
+    expect(f.isLost(tx(ma(0, 1, 6), 'primary-bin.000001', 1450, 1686))).toEqual({ lost: false, reason: '0-1-6 was already applied by this engine (checkpoint)' });
+    expect(f.describe()).toBe('start from time --since 1970-01-01T00:00:00.000Z; excluding the checkpoint 0-1-6 / primary-bin.000001:1686; lost: 2 transaction(s) 0-1-4-5');
+  });
+});
+
 describe('LostSetAccumulator', () => {
   it('merges ranges per domain-server and counts each transaction once', () => {
     const acc = new LostSetAccumulator();

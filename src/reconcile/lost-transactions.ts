@@ -366,6 +366,10 @@ function ruleJudge(rule: StartRule, options: LostFilterOptions): { judge: Judge;
 function checkpointDecision(tx: Transaction, cp: Checkpoint | undefined): LostDecision | null {
   if (!cp) return null;
   if (tx.gtid !== null && cp.gtids?.contains(tx.gtid)) return { lost: false, reason: `${gtidText(tx.gtid)} was already applied by this engine (checkpoint)` };
+  // A transaction with a GTID that the checkpoint's GTID set lacks was never decided by this engine,
+  // wherever it sits: an earlier run may have started later than this one (a --from-gtid too far
+  // on, a leading file left out), and its position must not hide what it never read.
+  if (tx.gtid !== null && cp.gtids !== undefined && !cp.gtids.isEmpty) return null;
   if (cp.position && compareBinlogPositions({ file: tx.file, pos: tx.end }, cp.position) <= 0) {
     return { lost: false, reason: `${baseName(tx.file)}:${tx.pos} ends at or before the checkpoint ${baseName(cp.position.file)}:${cp.position.pos}` };
   }
