@@ -99,6 +99,13 @@ export class GtidSet {
     return false;
   }
 
+  /** Whether the set holds a GTID of `g`'s server (uuid[:tag], or MariaDB domain-server) below `g`. */
+  holdsBelow(g: Gtid): boolean {
+    const key = g.flavor === 'mariadb' ? `m:${g.domainId}-${g.serverId}` : g.tag === null ? g.uuid : `${g.uuid}:${g.tag}`;
+    const first = this.#ranges.get(key)?.[0];
+    return first !== undefined && first.first < (g.flavor === 'mariadb' ? g.seqNo : g.gno);
+  }
+
   /** An independent copy. */
   clone(): GtidSet {
     const copy = new GtidSet();

@@ -19,7 +19,7 @@ import { BinlogError, BinlogErrorCode, EngineError } from '../errors.js';
 import type { ChangeDecision, TransactionResult } from '../reconcile/decision.js';
 import { ReconcileErrorCode, type LostFilter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
-import { checkFileNames, InputError, InputErrorCode, InputGuard, tailSizeDisagrees, type InputOrigins } from '../source/input-checks.js';
+import { checkFileNames, InputError, InputErrorCode, InputGuard, tailSizeDisagrees, type InputOpening, type InputOrigins } from '../source/input-checks.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
 
@@ -48,6 +48,8 @@ export interface FileScan {
   readonly damaged: DamagedEntry[];
   /** The servers whose GTIDs the files hold (transactions and opening GTID states). */
   readonly origins: InputOrigins;
+  /** What the primary had written before the first file (its opening GTID state), or null. */
+  readonly opening: InputOpening | null;
 }
 
 /**
@@ -130,7 +132,7 @@ async function scanOnce(files: readonly BinlogFile[], filter: LostFilter, option
   };
   const scan = await scanLostBatches(batches(), filter);
   // Damaged transactions the second pass records (skipDamaged) count as lost ones.
-  return { scan: extra === 0 ? scan : { ...scan, transactions: scan.transactions + extra }, damage, damaged, origins: guard.origins, thrown };
+  return { scan: extra === 0 ? scan : { ...scan, transactions: scan.transactions + extra }, damage, damaged, origins: guard.origins, opening: guard.opening, thrown };
 }
 
 /** The files the second pass reads: up to the damage point, so it stops where the first pass did. */

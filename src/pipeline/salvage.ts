@@ -70,7 +70,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
-import { createLostFilter, type Checkpoint as LostCheckpoint, type LostFilter, type StartRule } from '../reconcile/lost-transactions.js';
+import { createLostFilter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
@@ -83,6 +83,7 @@ import { readTransactions, type ReadBatch } from '../source/read-transactions.js
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { findGtidStart } from '../source/live-start.js';
 import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
+import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
 
@@ -567,6 +568,7 @@ class SalvageRun {
       this.#damage = read.damage;
       this.#damaged = read.damaged;
       if (o.forceSource !== true) await checkOrigins(this.#dr, dr, read.origins);
+      if (read.opening !== null) refuseLeadingGap(rule, { checkpoint }, read.opening);
     }
     const scanMs = performance.now() - tScan;
 
@@ -1428,6 +1430,23 @@ function liveStart(spec: LiveSalvageSource, stored: StoredCheckpoint | undefined
   if (given !== undefined && (given.file !== undefined || given.position !== undefined)) return given;
   if (stored !== undefined && stored.file !== null && stored.pos !== null) return { file: basename(stored.file), position: Number(stored.pos) };
   return {};
+}
+
+/**
+ * Refuses input that begins after lost transactions: the first file's opening GTID state holds
+ * GTIDs the start rule calls lost and no run applied, so they are in earlier files not given. Run
+ * over these files, the lost range would start late, and the checkpoint would then mark later
+ * transactions applied while the earlier ones were never read.
+ */
+function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening): void {
+  const missing = lostBeforeInput(rule, options, opening.gtids);
+  if (missing.length === 0) return;
+  const list = missing.slice(0, 5).map(gtidText).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+  throw new InputError(
+    InputErrorCode.LeadingGap,
+    `${basename(opening.file)} opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions are in binlog files before ${basename(opening.file)}, which were not given. Give the earlier files too (the .index file lists them all); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
+    { file: opening.file, offset: opening.offset, gtid: gtidText(missing[0]!) },
+  );
 }
 
 function emptyScan(): LostRangeScan {

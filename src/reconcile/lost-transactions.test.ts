@@ -227,6 +227,11 @@ describe('checkpoint ahead of what it holds', () => {
     expect(f.isLost(tx(ma(0, 1, 6), 'primary-bin.000001', 1450, 1686))).toEqual({ lost: false, reason: '0-1-6 was already applied by this engine (checkpoint)' });
     expect(f.describe()).toBe('start from time --since 1970-01-01T00:00:00.000Z; excluding the checkpoint 0-1-6 / primary-bin.000001:1686; lost: 2 transaction(s) 0-1-4-5');
   });
+
+  it('a GTID in a hole of the checkpoint set (a damaged transaction a run skipped) is still passed by the position', () => {
+    const f = createLostFilter({ kind: 'since', time: 0 }, { checkpoint: { gtids: GtidSet.parse('0-1-3,0-1-5'), position: { file: 'primary-bin.000001', pos: 1686 } } });
+    expect(f.isLost(tx(ma(0, 1, 4), 'primary-bin.000001', 900, 1200))).toEqual({ lost: false, reason: 'primary-bin.000001:900 ends at or before the checkpoint primary-bin.000001:1686' });
+  });
 });
 
 describe('LostSetAccumulator', () => {

@@ -366,10 +366,11 @@ function ruleJudge(rule: StartRule, options: LostFilterOptions): { judge: Judge;
 function checkpointDecision(tx: Transaction, cp: Checkpoint | undefined): LostDecision | null {
   if (!cp) return null;
   if (tx.gtid !== null && cp.gtids?.contains(tx.gtid)) return { lost: false, reason: `${gtidText(tx.gtid)} was already applied by this engine (checkpoint)` };
-  // A transaction with a GTID that the checkpoint's GTID set lacks was never decided by this engine,
-  // wherever it sits: an earlier run may have started later than this one (a --from-gtid too far
-  // on, a leading file left out), and its position must not hide what it never read.
-  if (tx.gtid !== null && cp.gtids !== undefined && !cp.gtids.isEmpty) return null;
+  // A GTID the checkpoint's set lacks, below everything the set holds of its server, was never
+  // read by this engine: an earlier run started later than this one (a --from-gtid too far on, a
+  // leading file left out), and the position must not hide it. One in a hole of the set was passed
+  // over by a run that read it (a damaged transaction skipped): the position passes it, as before.
+  if (tx.gtid !== null && cp.gtids !== undefined && !cp.gtids.isEmpty && !cp.gtids.holdsBelow(tx.gtid)) return null;
   if (cp.position && compareBinlogPositions({ file: tx.file, pos: tx.end }, cp.position) <= 0) {
     return { lost: false, reason: `${baseName(tx.file)}:${tx.pos} ends at or before the checkpoint ${baseName(cp.position.file)}:${cp.position.pos}` };
   }
@@ -398,4 +399,18 @@ export function createLostFilter(rule: StartRule, options: LostFilterOptions = {
       return `${label}${cpLabel}; lost: ${lostSet.count} transaction(s) ${lostSet.toString()}${doubts.length > 0 ? `; CHECK: ${doubts.join('; ')}` : ''}`;
     },
   };
+}
+
+/**
+ * The GTIDs of `opening` (what the primary had written before the first file given: its GTID list
+ * or previous-GTIDs, each run as its last GTID) that the rule calls lost and the checkpoint lacks:
+ * lost transactions that lie before the input, so a run over it would miss them for ever. Empty
+ * for rules that do not judge by GTID (a position, a time).
+ */
+export function lostBeforeInput(rule: StartRule, options: LostFilterOptions, opening: readonly Gtid[]): Gtid[] {
+  const judge = rule.kind === 'gtid' ? gtidRuleJudge(rule.state, options).judge : rule.kind === 'from-gtid' ? fromGtidJudge(rule.set).judge : null;
+  if (judge === null) return [];
+  const applied = options.checkpoint?.gtids;
+  // A GTID of the other flavor is refused by the scan itself, with its own message.
+  return opening.filter((g) => g.flavor === (rule.kind === 'gtid' ? rule.state.flavor : g.flavor) && applied?.contains(g) !== true && judge(g).lost);
 }

@@ -78,10 +78,11 @@ export async function resolveBinlogFiles(args: readonly string[]): Promise<Binlo
       continue;
     }
     for (const listed of await readIndexFile(a)) {
-      // Servers write absolute paths or paths relative to their datadir; when the files were
-      // copied off the host together with the index, the same name beside the index is meant.
+      // Servers write absolute paths or paths relative to their datadir. A file of that name beside
+      // the index wins: files copied off the failed host together with their index are meant, even
+      // when the listed path exists here (on the DR host it is likely the DR's own binlog).
       const beside = join(dirname(resolve(a)), basename(listed));
-      paths.push((await exists(listed)) ? listed : beside);
+      paths.push((await exists(beside)) ? beside : listed);
     }
   }
   const out: BinlogFile[] = [];

@@ -30,6 +30,8 @@ export const InputErrorCode = {
   FileTwice: 'INPUT_FILE_TWICE',
   /** Transactions between two files given are in none of them: a file is missing, or one was cut short. */
   Gap: 'INPUT_SEQUENCE_GAP',
+  /** Lost transactions lie before the first file given: a leading file is missing (lost-transactions.ts lostBeforeInput). */
+  LeadingGap: 'INPUT_LEADING_GAP',
   /** A file starts before the files given ahead of it end. */
   OutOfOrder: 'INPUT_SEQUENCE_ORDER',
   /** A transaction is committed twice in the input: a file given twice under two names. */
@@ -155,6 +157,11 @@ class Ranges {
     return null;
   }
 
+  /** Each range's last value, with its key. */
+  lastOfEach(): [string, bigint][] {
+    return [...this.#map].flatMap(([key, list]) => list.map((r): [string, bigint] => [key, r.last]));
+  }
+
   clone(): Ranges {
     const c = new Ranges();
     for (const [key, list] of this.#map) c.#map.set(key, list.map((r) => ({ ...r })));
@@ -174,6 +181,18 @@ interface FileSeen {
  * Watches a stream of batches read from files (with `keepEvents`) and throws an InputError at
  * the first sign that the files are not one server's unbroken sequence.
  */
+/** What the primary had written before the first file given (InputGuard.opening). */
+export interface InputOpening {
+  readonly file: string;
+  readonly offset: number;
+  readonly gtids: readonly Gtid[];
+}
+
+function mysqlGtid(key: string, gno: bigint): Gtid {
+  const i = key.indexOf(':');
+  return i < 0 ? { flavor: 'mysql', uuid: key, tag: null, gno } : { flavor: 'mysql', uuid: key.slice(0, i), tag: key.slice(i + 1), gno };
+}
+
 export class InputGuard {
   readonly #allowRelay: boolean;
   #file: FileSeen | null = null;
@@ -186,6 +205,7 @@ export class InputGuard {
   #mysqlBegun = new Ranges();
   /** The first file's opening GTID state was read: later files are compared with it. */
   #started = false;
+  #openingState: InputOpening | null = null;
   /** Every committed GTID, for the repeated-transaction check. */
   readonly #seen = new Ranges();
   readonly #origins = { mariadb: new Set<string>(), mysql: new Set<string>() };
@@ -198,6 +218,14 @@ export class InputGuard {
   /** Whether the file at `path` (read so far) is a relay log: its headers' end positions are its source's, not offsets in it. */
   isRelayLog(path: string): boolean {
     return this.#relays.has(path);
+  }
+
+  /**
+   * The first file's opening GTID state (MariaDB GTID list; MySQL previous GTIDs, each interval as its
+   * last GTID), with the file: what the primary had written before the input begins.
+   */
+  get opening(): InputOpening | null {
+    return this.#openingState;
   }
 
   /** The servers the GTIDs read so far come from. */
@@ -291,6 +319,7 @@ export class InputGuard {
   #mariadbOpening(file: FileSeen, offset: number, list: readonly { domainId: number; serverId: number; seqNo: bigint }[]): void {
     if (!this.#started) {
       this.#started = true;
+      this.#openingState = { file: file.path, offset, gtids: list.map((g) => ({ flavor: 'mariadb', domainId: g.domainId, serverId: g.serverId, seqNo: g.seqNo })) };
       for (const g of list) {
         raise(this.#committed, `${g.domainId}-${g.serverId}`, g.seqNo);
         raise(this.#begun, `${g.domainId}-${g.serverId}`, g.seqNo);
@@ -324,6 +353,7 @@ export class InputGuard {
   #mysqlOpening(file: FileSeen, offset: number, set: Ranges): void {
     if (!this.#started) {
       this.#started = true;
+      this.#openingState = { file: file.path, offset, gtids: set.lastOfEach().map(([key, gno]) => mysqlGtid(key, gno)) };
       this.#mysqlCommitted = set.clone();
       this.#mysqlBegun = set.clone();
       return;
