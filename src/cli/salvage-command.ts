@@ -1,6 +1,5 @@
 /** `salvage plan` and `salvage apply`: the reconcile engine from the command line. */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { salvage, type SalvageOptions, type SalvageReport } from '../pipeline/salvage.js';
@@ -147,8 +146,8 @@ Following a live server:
   A dropped source connection (the server restarted, the dump thread killed) is reopened with
   backoff (0.5 s doubling to 10 s, 10 attempts in a row) at the end of the last committed window.
 
-Exit codes: 0 done; 3 done, with quarantined changes awaiting review (salvage quarantine list,
-then salvage resolve); 2 bad input or configuration; 1 stopped by a fault (the message says where
+Exit codes: 0 done; 3 done, with quarantined changes awaiting review, this run's or an earlier
+run's (salvage quarantine list, then salvage resolve); 2 bad input or configuration; 1 stopped by a fault (the message says where
 to resume: run the same command again).
 
 Examples:
@@ -308,6 +307,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   // Opened before the run, so an unwritable path stops it before any work rather than after.
   const markdownOut = o.markdown === undefined ? null : await openOut(o.markdown, '--markdown');
   const htmlOut = o.html === undefined ? null : await openOut(o.html, '--html');
+  const reportOut = o.report === undefined ? null : await openOut(o.report, '--report');
   // The Markdown lists only the first quarantined changes: keep no more than that in memory.
   const quarantinedLines: LedgerLine[] = [];
   // The HTML shows the quarantined changes with their images, up to its own limit.
@@ -355,7 +355,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     // The ticket's file says the run stopped, rather than being left empty.
     markdownOut?.write(`# salvage ${mode}: stopped\n\nThe run stopped before the end; the command's error message says why and where it resumes.\n`);
     htmlOut?.write(renderStoppedHtmlReport(mode));
-    await Promise.all([close(markdownOut), close(htmlOut)]);
+    await Promise.all([close(markdownOut), close(htmlOut), close(reportOut)]);
     throw e;
   } finally {
     progress.done(ok);
@@ -369,10 +369,14 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
     htmlOut.write(renderHtmlReport(report, htmlQuarantined, { generator: `binlog-salvage ${VERSION}` }));
     await close(htmlOut);
   }
-  if (o.report !== undefined) await writeFile(o.report, `${jsonText(report)}\n`);
+  if (reportOut !== null) {
+    reportOut.write(`${jsonText(report)}\n`);
+    await close(reportOut);
+  }
   if (o.json) line(stdout, jsonText(report));
   else printSummary(report, stdout, target.redacted);
-  return report.quarantined > 0 ? ExitCode.DoneWithQuarantine : ExitCode.Done;
+  // An apply that ends with entries pending on the DR (an interrupted attempt's among them) is not done.
+  return report.quarantined > 0 || (report.mode === 'apply' && report.pendingQuarantine > 0) ? ExitCode.DoneWithQuarantine : ExitCode.Done;
 }
 
 async function openOut(path: string, option: string): Promise<WriteStream> {
@@ -446,6 +450,9 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   }
   if (r.quarantined > 0) {
     line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
+  }
+  if (r.mode === 'apply' && r.pendingQuarantine > r.quarantined) {
+    line(out, `pending review on the DR: ${r.pendingQuarantine} change(s) in all, ${r.pendingQuarantine - r.quarantined} held back by earlier runs — salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}`);
   }
   line(out, `${r.withoutHistory ? "decided without the DR's own binlog (value rules)" : "decided with the DR's own binlog (record identity from its history)"}; ${r.windows} window(s), ${r.retries} retried; ${(r.timings.totalMs / 1000).toFixed(1)} s, ${r.timings.rowsPerSecond} rows/s`);
   const src = r.source;

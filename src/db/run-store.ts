@@ -103,7 +103,8 @@ const RUN_COLUMNS = 'CAST(id AS CHAR) AS id, started_at, finished_at, status, so
 
 /** Every run, newest first. */
 export async function readRuns(session: SqlSession, schema: string): Promise<StoredRun[]> {
-  return (await rows(session, `SELECT ${RUN_COLUMNS} FROM ${stateTable(schema, 'runs')} ORDER BY id DESC`)).map(toRun);
+  // Ordered by the column, not the CAST alias of the same name: as text, run 9 came before run 10.
+  return (await rows(session, `SELECT ${RUN_COLUMNS} FROM ${stateTable(schema, 'runs')} r ORDER BY r.id DESC`)).map(toRun);
 }
 
 /** The run with this id, or undefined. */

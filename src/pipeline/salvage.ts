@@ -41,6 +41,7 @@ import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
+import { countPendingQuarantine } from '../db/quarantine-store.js';
 import { StatementPipeline } from '../db/statement-pipeline.js';
 import { tlsSocketOptions } from '../db/tls.js';
 import {
@@ -228,6 +229,8 @@ export interface SalvageReport {
   readonly outcomes: Record<Outcome, number>;
   readonly remaps: { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string }[];
   readonly quarantined: number;
+  /** Quarantine entries pending review on the DR at the end (this run's and earlier runs'); 0 for a plan against a DR without state. */
+  readonly pendingQuarantine: number;
   readonly incomplete: { readonly gtid: string | null; readonly file: string; readonly pos: number; readonly reason: string }[];
   readonly skippedDdl: { readonly at: string; readonly sql: string }[];
   readonly windows: number;
@@ -634,7 +637,10 @@ class SalvageRun {
     }
     const reconcileMs = performance.now() - tRun;
     const totalMs = performance.now() - this.#t0;
-    const report = this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs);
+    // What awaits review on the DR now, this run's and earlier runs' alike: a resumed run whose
+    // first attempt quarantined changes is not done with them.
+    const pending = this.#apply || stateExists ? await countPendingQuarantine(this.#dr, this.#schema) : 0;
+    const report = this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs, pending);
     if (this.#apply && this.#runId > 0) {
       // Kept with the run for `salvage report`; the remaps and counts are in the key map and the ledger.
       const summary = JSON.stringify({ ...report, remaps: [], counts: {} }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -1371,7 +1377,7 @@ class SalvageRun {
     );
   }
 
-  #report(dr: DrIdentity, filter: LostFilter, stored: StoredCheckpoint | undefined, scanMs: number, reconcileMs: number, totalMs: number): SalvageReport {
+  #report(dr: DrIdentity, filter: LostFilter, stored: StoredCheckpoint | undefined, scanMs: number, reconcileMs: number, totalMs: number, pendingQuarantine: number): SalvageReport {
     const s = this.#scan;
     const skippedDdl = (this.#o.ddl ?? 'stop') === 'skip' ? s.ddl.map((d) => ({ at: d.at, sql: d.sql })) : [];
     return {
@@ -1394,6 +1400,7 @@ class SalvageRun {
       outcomes: { ...this.#outcomes },
       remaps: this.#remaps,
       quarantined: this.#outcomes.quarantined,
+      pendingQuarantine,
       // Damaged ones are listed in `damaged`: their bytes, not a missing commit, are what is wrong.
       incomplete: s.incomplete.filter((t) => t.reason !== 'damaged').map((t) => ({ gtid: t.gtid === null ? null : gtidText(t.gtid), file: basename(t.file), pos: t.pos, reason: t.reason })),
       skippedDdl,

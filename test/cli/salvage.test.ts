@@ -120,14 +120,28 @@ describe('plan and apply against throwaway servers', () => {
     expect(await plan('2000-01-01 00:00:00')).toBe(5);
   });
 
-  it('apply merges and exits 3; a second apply exits 0 with nothing to do', async () => {
+  it('refuses a --report path it cannot write before anything is written (exit 2, not a crash after the commit)', async () => {
+    const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet', '--report', join(dir, 'no-such-dir', 'r.json')];
+    await expect(runSalvageCommand('apply', args, new Capture(), new Capture(), ENV)).rejects.toThrow(UsageError);
+    expect(await dr.query("SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = 'salvage'")).toEqual([{ n: '0' }]);
+    expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }]);
+  });
+
+  it('apply merges and exits 3; a second apply, with nothing left to do, still exits 3 while the quarantine awaits review', async () => {
     const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet'];
     const out = new Capture();
     expect(await runSalvageCommand('apply', args, out, new Capture(), ENV)).toBe(3);
     expect(out.text).toContain("quarantined: 1 change(s) were held back for review — review them: salvage quarantine list --target mysql://root@127.0.0.1:");
     expect(await dr.query('SELECT id, k FROM t.kv ORDER BY id')).toEqual([{ id: 1, k: 'a' }, { id: 2, k: 'c' }, { id: 4, k: 'b' }]);
+    // Found by a review: a resumed or repeated apply exited 0 while an earlier attempt's quarantine was pending.
     const again = new Capture();
-    expect(await runSalvageCommand('apply', [...args, '--json'], again, new Capture(), ENV)).toBe(0);
-    expect((JSON.parse(again.text) as { lost: { transactions: number } }).lost.transactions).toBe(0);
+    expect(await runSalvageCommand('apply', [...args, '--json'], again, new Capture(), ENV)).toBe(3);
+    expect(JSON.parse(again.text) as unknown).toMatchObject({ lost: { transactions: 0 }, quarantined: 0, pendingQuarantine: 1 });
+    const human = new Capture();
+    expect(await runSalvageCommand('apply', args, human, new Capture(), ENV)).toBe(3);
+    expect(human.text).toContain('pending review on the DR: 1 change(s) in all, 1 held back by earlier runs — salvage quarantine list --target mysql://root@127.0.0.1:');
+    // Reviewed (skipped), nothing awaits: 0.
+    await dr.query("UPDATE salvage.quarantine SET status = 'resolved'");
+    expect(await runSalvageCommand('apply', args, new Capture(), new Capture(), ENV)).toBe(0);
   });
 });

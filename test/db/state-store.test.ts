@@ -20,6 +20,7 @@ import {
   type LedgerRow,
   type LedgerRun,
 } from '../../src/db/state-store.js';
+import { readRuns } from '../../src/db/run-store.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 
 const WEIRD = 'sal`vage ✓';
@@ -84,6 +85,12 @@ describe('state store', () => {
     expect(rows).toEqual([{ id: String(runId), status: 'running', source_id: SOURCE, options: '{"window":1000}', finished_at: null }]);
     const { rows: engines } = await session.query("SELECT DISTINCT engine, table_collation FROM information_schema.tables WHERE table_schema = 'salvage'");
     expect(engines).toEqual([{ engine: 'InnoDB', table_collation: 'utf8mb4_bin' }]);
+  });
+
+  it('readRuns lists runs newest first by number: run 10 before run 9 (they were sorted as text)', async () => {
+    await ensureStateSchema(session, 'runs_order');
+    for (let i = 0; i < 10; i++) await startRun(session, 'runs_order', 'binlog:x', { mode: 'apply' });
+    expect((await readRuns(session, 'runs_order')).map((r) => r.id)).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
   });
 
   it('quotes a schema name holding a backtick', async () => {
