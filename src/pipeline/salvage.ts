@@ -71,7 +71,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
-import { createLostFilter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
+import { compareBinlogPositions, createLostFilter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
@@ -572,6 +572,7 @@ class SalvageRun {
       this.#damaged = read.damaged;
       if (o.forceSource !== true) await checkOrigins(this.#dr, dr, read.origins);
       if (read.opening !== null) refuseLeadingGap(rule, { checkpoint }, read.opening);
+      refuseFromOutsideInput(rule, this.#files);
     }
     const scanMs = performance.now() - tScan;
 
@@ -1454,6 +1455,23 @@ function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: 
     `${basename(opening.file)} opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions are in binlog files before ${basename(opening.file)}, which were not given. Give the earlier files too (the .index file lists them all); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
     { file: opening.file, offset: opening.offset, gtid: gtidText(missing[0]!) },
   );
+}
+
+/**
+ * Refuses `--from FILE:POS` naming a file the input does not reach: before the first file given,
+ * what lies between is lost and unread; after the last, nothing is read at all (a typo).
+ */
+function refuseFromOutsideInput(rule: StartRule, files: readonly BinlogFile[]): void {
+  if (rule.kind !== 'from-position' || files.length === 0) return;
+  const first = files[0]!.path;
+  const last = files[files.length - 1]!.path;
+  const at = `${basename(rule.file)}:${rule.pos}`;
+  if (compareBinlogPositions({ file: rule.file, pos: 0 }, { file: first, pos: 0 }) < 0) {
+    throw new InputError(InputErrorCode.FromOutside, `--from ${at} is before the first file given, ${basename(first)}: the transactions from there to ${basename(first)} are lost but not in the input. Give the files from ${basename(rule.file)} on (the .index file lists them)`, { file: first, option: '--from' });
+  }
+  if (compareBinlogPositions({ file: rule.file, pos: 0 }, { file: last, pos: 0 }) > 0) {
+    throw new InputError(InputErrorCode.FromOutside, `--from ${at} is after the last file given, ${basename(last)}: nothing of the input would be read. Check the file name`, { file: last, option: '--from' });
+  }
 }
 
 function emptyScan(): LostRangeScan {

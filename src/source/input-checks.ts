@@ -32,6 +32,8 @@ export const InputErrorCode = {
   Gap: 'INPUT_SEQUENCE_GAP',
   /** Lost transactions lie before the first file given: a leading file is missing (lost-transactions.ts lostBeforeInput). */
   LeadingGap: 'INPUT_LEADING_GAP',
+  /** `--from FILE:POS` names a file before the first file given, or after the last (salvage.ts refuseFromOutsideInput). */
+  FromOutside: 'INPUT_FROM_OUTSIDE',
   /** A file starts before the files given ahead of it end. */
   OutOfOrder: 'INPUT_SEQUENCE_ORDER',
   /** A transaction is committed twice in the input: a file given twice under two names. */

@@ -120,6 +120,15 @@ describe('plan and apply against throwaway servers', () => {
     expect(await plan('2000-01-01 00:00:00')).toBe(5);
   });
 
+  it('refuses --from naming a file after the input (a typo read nothing and reported nothing lost)', async () => {
+    const last = files[files.length - 1]!.replace(/^.*\//, '');
+    const typo = last.replace(/\d+$/, (d) => String(Number(d) + 8).padStart(d.length, '0'));
+    await expect(runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--from', `${typo}:4`, '--quiet'], new Capture(), new Capture(), ENV)).rejects.toMatchObject({
+      code: 'INPUT_FROM_OUTSIDE',
+      message: `--from ${typo}:4 is after the last file given, ${last}: nothing of the input would be read. Check the file name`,
+    });
+  });
+
   it('refuses a --report path it cannot write before anything is written (exit 2, not a crash after the commit)', async () => {
     const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet', '--report', join(dir, 'no-such-dir', 'r.json')];
     await expect(runSalvageCommand('apply', args, new Capture(), new Capture(), ENV)).rejects.toThrow(UsageError);
