@@ -3,9 +3,8 @@
  * The `salvage` command: a thin shell. It parses argv, calls the library, prints, and maps
  * every error to one exit code here and nowhere else.
  */
-import { EngineError } from '../errors.js';
-import { BinlogError } from '../errors.js';
-import { ExitCode } from './exit-codes.js';
+import type { EngineError } from '../errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
@@ -42,20 +41,6 @@ Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or
 `;
 
 /** Errors the user fixes by changing the input, the options or the DR's schema (exit 2). */
-const BAD_INPUT_CODES = new Set(['BAD_OPTION', 'BAD_URL', 'GTID_SET_SYNTAX', 'USAGE', 'SALVAGE_NO_START', 'SALVAGE_DDL_IN_LOST_RANGE', 'RECONCILE_UNKNOWN_TABLE', 'SCHEMA_AMBIGUOUS_NAME', 'REVIEW_NO_STATE', 'RESOLVE_BAD_FILE', 'REVIEW_UNKNOWN_ENTRY', 'EXPLAIN_NOT_FOUND', 'REPORT_NO_RUN', 'LIVE_START_PURGED', 'LIVE_BAD_START', 'LIVE_NO_BINLOG', 'DR_HISTORY_NOT_THE_DR', 'DR_HISTORY_RELAY_LOG', 'DR_HISTORY_FAILOVER_NOT_FOUND', 'DR_HISTORY_NO_INPUT']);
-
-/** Maps an error to the exit code DESIGN.md assigns it. */
-export function exitCodeFor(e: unknown): ExitCode {
-  if (e instanceof UsageError) return ExitCode.BadInput;
-  if (e instanceof BinlogError) return ExitCode.BadInput;
-  if (e instanceof EngineError) {
-    if (e.code.startsWith('SOURCE_FILE') || e.code === 'SOURCE_NOT_A_FILE' || e.code === 'SOURCE_BAD_INDEX') return ExitCode.BadInput;
-    if (BAD_INPUT_CODES.has(e.code) || e.code.startsWith('SCHEMA_DRIFT_') || e.code.startsWith('SCHEMA_UNKNOWN_') || e.code.startsWith('INPUT_')) return ExitCode.BadInput;
-    return ExitCode.Fault;
-  }
-  return ExitCode.Internal;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {

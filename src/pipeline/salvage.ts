@@ -586,15 +586,16 @@ class SalvageRun {
     let catalog = await introspectSchemas(this.#dr, this.#follow ? undefined : schemas);
     if (Object.keys(references).length > 0) catalog = addLogicalReferences(catalog, references);
     this.#catalog = catalog;
-    checkSchemaDrift(this.#scan.tables, catalog);
+    // DDL first: the drift it causes (a column the DR lacks) is explained by the statement itself.
     if (this.#scan.ddl.length > 0 && (o.ddl ?? 'stop') === 'stop') {
       const d = this.#scan.ddl[0]!;
       throw new SalvageError(
         SalvageErrorCode.Ddl,
-        `the lost range holds DDL (${this.#scan.ddl.length} statement(s)); the first, at ${d.at} (${basename(d.file)}:${d.pos}): ${d.sql.slice(0, 200)} — apply the schema change to the DR by hand and re-run, or pass --ddl skip to leave DDL out`,
+        `the lost range holds DDL (${this.#scan.ddl.length} statement(s)); the first, at ${d.at} (${basename(d.file)}:${d.pos}): ${d.sql.slice(0, 200)} — apply the schema change to the DR by hand, then run again with --ddl skip (the engine cannot tell that you did: without it the run stops here again; the statement is recorded as skipped), or pass --ddl skip to leave DDL out`,
         { file: d.file, offset: d.pos },
       );
     }
+    checkSchemaDrift(this.#scan.tables, catalog);
 
     await this.#dr.query("SET SESSION time_zone = '+00:00'");
     // As replication applies row events: an explicit 0 in an AUTO_INCREMENT column stays 0, and no
@@ -924,7 +925,7 @@ class SalvageRun {
       const d = ddlAt as Transaction;
       throw new SalvageError(
         SalvageErrorCode.Ddl,
-        `the source wrote DDL at ${d.gtid !== null ? gtidText(d.gtid) : `${d.file}:${d.pos}`} (${basename(d.file)}:${d.pos}): ${(d.statements[0]?.sql ?? '').slice(0, 200)} — ${this.#resumeHint()}; apply the schema change to the DR by hand first, or pass --ddl skip to leave DDL out`,
+        `the source wrote DDL at ${d.gtid !== null ? gtidText(d.gtid) : `${d.file}:${d.pos}`} (${basename(d.file)}:${d.pos}): ${(d.statements[0]?.sql ?? '').slice(0, 200)} — ${this.#resumeHint()}; apply the schema change to the DR by hand, then run again with --ddl skip (without it the run stops here again), or pass --ddl skip to leave DDL out`,
         { file: d.file, offset: d.pos },
       );
     }

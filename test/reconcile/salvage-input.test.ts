@@ -81,6 +81,18 @@ describe('salvage: input that stops the run before any write', () => {
     expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 4, email: 'dee@x', n: 0 }]);
   });
 
+  it('DDL that changes a table stops as DDL, not as the drift it causes, and says how to go on once it is applied by hand', async () => {
+    // Found by a review: the drift stopped the run first ("make the DR's table match … and re-run"),
+    // then, with the column added by hand, the DDL stop came every time, with advice that looped.
+    const { start, files } = await stage(['ALTER TABLE t.people ADD COLUMN extra INT NULL', "INSERT INTO t.people (email, extra) VALUES ('cy@x', 7)"]);
+    const e = await errorOf(salvage(options(files, start)));
+    expect(e).toMatchObject({ code: 'SALVAGE_DDL_IN_LOST_RANGE' });
+    expect((e as Error).message).toContain('ALTER TABLE t.people ADD COLUMN extra INT NULL — apply the schema change to the DR by hand, then run again with --ddl skip (the engine cannot tell that you did: without it the run stops here again; the statement is recorded as skipped)');
+    await dr.query('ALTER TABLE t.people ADD COLUMN extra INT NULL');
+    await salvage(options(files, start, { ddl: 'skip' }));
+    expect(await dr.query("SELECT id, email, extra FROM t.people WHERE email = 'cy@x'")).toEqual([{ id: 3, email: 'cy@x', extra: 7 }]);
+  });
+
   it('schema drift names the table and its columns, and writes nothing', async () => {
     const drift = TABLE.replace('n INT NOT NULL DEFAULT 0,', '');
     const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"], drift);

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+import { EngineError } from '../../src/errors.js';
+import { ReconcileError, ReconcileErrorCode } from '../../src/reconcile/lost-transactions.js';
+
+describe('exitCodeFor', () => {
+  it("gives 2 for the start rule's refusals (found by a review: RECONCILE_NO_GTID exited 1, \"a fault\", where help promises 2)", () => {
+    for (const code of Object.values(ReconcileErrorCode).filter((c) => c !== ReconcileErrorCode.BadDrState)) expect([code, exitCodeFor(new ReconcileError(code, 'x'))]).toEqual([code, 2]);
+  });
+
+  it('gives 1 for a fault, 2 for usage and input, 70 for anything else', () => {
+    expect(exitCodeFor(new EngineError('DB_CONNECT', 'x'))).toBe(1);
+    expect(exitCodeFor(new EngineError('INPUT_LEADING_GAP', 'x'))).toBe(2);
+    expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new TypeError('x'))).toBe(70);
+  });
+});
