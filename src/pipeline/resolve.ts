@@ -664,6 +664,11 @@ class ResolveRun {
     const rows = pk === null ? new Map<string, RowImage>() : await this.#lockRows(table, [pk, ...this.#recordedKeys(p)]);
     const current = pk === null ? null : (rows.get(rowKey(pk)) ?? null);
     this.#checkRecorded(p, rows, { pk, current, before: b });
+    if (current !== null && e.op !== 'insert' && (await this.#insertSkipped(e))) {
+      throw new Refusal(
+        `the lost row's insert (${e.origin!.label}) was skipped, so the DR row ${keyText(pk!)} of ${e.table} is another record, which this ${e.op} must not write: decide skip, or give the whole row under a key of its own in decision.row`,
+      );
+    }
     const source = this.#sourceKeyOrNull(p);
     const newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
     const how = p.row === null ? 'applied as logged' : 'applied the reviewed row';
@@ -718,6 +723,16 @@ class ResolveRun {
       default:
         throw new Refusal(`a ${e.op} cannot be applied`);
     }
+  }
+
+  /** Whether the change the entry waits on is an insert of its row that was skipped (by a rule, or by review). */
+  async #insertSkipped(e: QuarantineEntry): Promise<boolean> {
+    if (e.origin === null) return false;
+    const cut = e.origin.label.lastIndexOf('#');
+    if (cut < 0) return false;
+    const index = Number(e.origin.label.slice(cut + 1));
+    const origin = (await readLedgerEntries(this.#dr, this.#schema, e.origin.label.slice(0, cut))).find((r) => r.sourceId === e.sourceId && r.changeIndex === index);
+    return origin !== undefined && origin.op === 'insert' && origin.outcome === 'skipped' && origin.table === e.table;
   }
 
   async #expect(affected: Promise<number>, n: number, what: string): Promise<void> {

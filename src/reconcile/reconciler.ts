@@ -162,6 +162,8 @@ export class Reconciler {
   readonly #catalog: SchemaCatalog;
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
+  /** Labels of changes a rule skipped that hold their row back (a skipped insert): named as skipped, not quarantined. */
+  readonly #skippedHolds = new Set<string>();
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
@@ -304,6 +306,7 @@ export class Reconciler {
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
       if ((p.decision.outcome === 'quarantined' || p.hold === true) && p.sourcePk !== null) this.#quarantine.add(p.decision.table, p.sourcePk, changeLabel(tx, index));
+      if (p.hold === true && p.decision.outcome !== 'quarantined') this.#skippedHolds.add(changeLabel(tx, index));
       if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
     });
@@ -454,7 +457,11 @@ export class Reconciler {
     if (this.#suspended.has(qualified)) return quarantine('table-suspended', `${qualified} is suspended: its quarantine passed escalation.maxQuarantined`);
     // Depends on a quarantined row: the row itself, or a parent through a foreign key.
     const heldBy = sourcePk === null ? undefined : this.#quarantine.origin(qualified, sourcePk);
-    if (heldBy !== undefined) return quarantine('row-quarantined', `an earlier change of this row is quarantined (${heldBy})`);
+    if (heldBy !== undefined) {
+      // A row whose insert a rule skipped: the DR's record at its key is another one (resolve refuses to write it).
+      const why = this.#skippedHolds.has(heldBy) ? `an earlier change of this row was skipped (${heldBy}): the lost row was never written` : `an earlier change of this row is quarantined (${heldBy})`;
+      return quarantine('row-quarantined', why);
+    }
     if (change.after !== null) {
       const missing = this.#missingParent(table, state, change, original);
       if (missing !== null) {
@@ -1370,7 +1377,7 @@ export class Reconciler {
         const source = original.after;
         if (source !== after) sourcePk = source === null || parentKey.some((p) => source[p] === undefined || source[p] === null) ? undefined : rowKeyAt(source, parentKey);
         const origin = sourcePk === undefined ? undefined : this.#quarantine.origin(parentState.qualified, sourcePk);
-        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is quarantined (${origin})`;
+        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} ${this.#skippedHolds.has(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
         if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is not on the DR (${fk.name})`;
         continue;
       }

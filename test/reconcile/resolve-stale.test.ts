@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import type { QuarantineEntry } from '../../src/pipeline/resolve.js';
-import { stageIncident, useServerPair } from '../harness/incident-pair.js';
+import { config, stageIncident, useServerPair } from '../harness/incident-pair.js';
 
 const servers = useServerPair('resolve-stale');
 
@@ -80,5 +80,35 @@ describe('resolve on a DR that changed', () => {
     expect(report.entries.map((e) => e.result)).toEqual(['done', 'refused']);
     expect(report.entries[1]!.message).toBe("the DR row 1 of p.children changed since it was quarantined: export again and decide on what the DR holds now (v: was \"base\", now \"dr since\")");
     expect(await dr.query('SELECT id, parent_id, v FROM p.children ORDER BY id')).toEqual([{ id: 1, parent_id: null, v: 'dr since' }]);
+  }, 120_000);
+
+  it("refuses to apply a held update of a row whose insert a rule skipped: the DR's record at that key is another one", async () => {
+    // Found by a review: the entry said its origin was quarantined and recorded no DR row, and
+    // {"action":"apply"} overwrote the DR's own record at the key the skipped insert had.
+    const { primary, dr } = servers;
+    await dr.query('DROP DATABASE IF EXISTS salvage');
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE TABLE k.a (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) NOT NULL)'],
+        base: ["INSERT INTO k.a VALUES (1, 'base')"],
+        lost: ["INSERT INTO k.a VALUES (2, 'L1')", "UPDATE k.a SET v = 'L2' WHERE id = 2"],
+        dr: ["INSERT INTO k.a VALUES (2, 'D-own')"],
+      },
+      ['k'],
+    );
+    const cfg = config({ tables: { 'k.a': { onConflict: { 'insert-pk-taken': 'skip' } } } });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.class])).toEqual([['update', 'row-quarantined']]);
+    expect(held[0]!.reason).toMatch(/^an earlier change of this row was skipped \(.+#0\): the lost row was never written$/);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisions(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => e.result)).toEqual(['refused']);
+    expect(report.entries[0]!.message).toMatch(/^the lost row's insert \(.+#0\) was skipped, so the DR row 2 of k\.a is another record, which this update must not write/);
+    expect(await dr.query('SELECT id, v FROM k.a ORDER BY id')).toEqual([
+      { id: 1, v: 'base' },
+      { id: 2, v: 'D-own' },
+    ]);
   }, 120_000);
 });
