@@ -451,6 +451,7 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   if (r.quarantined > 0) {
     line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
   }
+  for (const w of r.warnings) line(out, `warning: ${w}`);
   if (r.mode === 'apply' && r.pendingQuarantine > r.quarantined) {
     line(out, `pending review on the DR: ${r.pendingQuarantine} change(s) in all, ${r.pendingQuarantine - r.quarantined} held back by earlier runs — salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}`);
   }

@@ -231,6 +231,8 @@ export interface SalvageReport {
   readonly quarantined: number;
   /** Quarantine entries pending review on the DR at the end (this run's and earlier runs'); 0 for a plan against a DR without state. */
   readonly pendingQuarantine: number;
+  /** What the run noticed that stops nothing, for a person to check (a configuration rule that matches no table). */
+  readonly warnings: readonly string[];
   readonly incomplete: { readonly gtid: string | null; readonly file: string; readonly pos: number; readonly reason: string }[];
   readonly skippedDdl: { readonly at: string; readonly sql: string }[];
   readonly windows: number;
@@ -467,6 +469,8 @@ class SalvageRun {
   #startFloors = new Map<string, bigint>();
   /** Tables whose quarantine passed the escalation limit under `suspend-table`: their later changes wait too. */
   readonly #suspended = new Set<string>();
+  /** What the run noticed but that stops nothing (report.warnings). */
+  readonly #warnings: string[] = [];
   readonly #quarantinedPerTable = new Map<string, number>();
   /** Floors as last persisted, so a window writes only what it raised. */
   #persistedFloors = new Map<string, bigint>();
@@ -621,6 +625,10 @@ class SalvageRun {
     }
     this.#history = await this.#readHistory(catalog, dr);
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
+    // Against the tables the lost range writes (every DR table under --follow): a rule for none of them is likely a typo.
+    const maps = [...this.#scan.tables.values()];
+    const written = this.#follow ? catalog.tables : catalog.tables.filter((t) => maps.some((m) => m.schema === t.schema && m.table === t.table));
+    for (const pattern of rules.unmatched(written)) this.#warnings.push(`configuration: the table rule "${pattern}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
     this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history });
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
 
@@ -1403,6 +1411,7 @@ class SalvageRun {
       remaps: this.#remaps,
       quarantined: this.#outcomes.quarantined,
       pendingQuarantine,
+      warnings: [...this.#warnings],
       // Damaged ones are listed in `damaged`: their bytes, not a missing commit, are what is wrong.
       incomplete: s.incomplete.filter((t) => t.reason !== 'damaged').map((t) => ({ gtid: t.gtid === null ? null : gtidText(t.gtid), file: basename(t.file), pos: t.pos, reason: t.reason })),
       skippedDdl,

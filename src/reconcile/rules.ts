@@ -97,6 +97,11 @@ export class RuleBook {
     return fn;
   }
 
+  /** The configuration's table keys that match none of `tables` (a typo such as `t.acx` or `T.ACC` applies to nothing). */
+  unmatched(tables: readonly TableSchema[]): string[] {
+    return this.#compiled.filter((c) => !tables.some((t) => c.matches(t.schema, t.table))).map((c) => c.rule.pattern);
+  }
+
   /** The built-in defaults only (no configuration file). */
   static builtIn(): RuleBook {
     return new RuleBook({

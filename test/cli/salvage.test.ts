@@ -120,6 +120,18 @@ describe('plan and apply against throwaway servers', () => {
     expect(await plan('2000-01-01 00:00:00')).toBe(5);
   });
 
+  it('warns of a configuration table rule that matches no table the lost range writes (a typo applied to nothing, silently)', async () => {
+    const cfg = join(dir, 'typo.json');
+    const rule = { onConflict: { 'insert-pk-taken': 'remap' } };
+    await writeFile(cfg, JSON.stringify({ tables: { 't.kvx': rule, 'T.KV': rule, 't.kv': rule } }));
+    const out = new Capture();
+    await runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--config', cfg, '--quiet'], out, new Capture(), ENV);
+    expect(out.text.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+      'warning: configuration: the table rule "t.kvx" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)',
+      'warning: configuration: the table rule "T.KV" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)',
+    ]);
+  });
+
   it('refuses --from naming a file after the input (a typo read nothing and reported nothing lost)', async () => {
     const last = files[files.length - 1]!.replace(/^.*\//, '');
     const typo = last.replace(/\d+$/, (d) => String(Number(d) + 8).padStart(d.length, '0'));
