@@ -195,3 +195,59 @@ describe('salvage: what is quarantined rather than guessed', () => {
     }
   });
 });
+
+describe('salvage: savepoints are transaction control, not statements', () => {
+  const MYISAM = 'CREATE TABLE t.m (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=MyISAM';
+
+  it('R2: a committed transaction with ROLLBACK TO SAVEPOINT (logged because a MyISAM table was changed) is applied without the rows it undid', async () => {
+    const { start, files } = await stage(
+      [
+        "BEGIN; INSERT INTO t.people (id, email) VALUES (40, 'before@x'); SAVEPOINT a; INSERT INTO t.m VALUES (41, 'myisam'); " +
+          "INSERT INTO t.people (id, email) VALUES (42, 'undone@x'); ROLLBACK TO SAVEPOINT a; INSERT INTO t.people (id, email) VALUES (43, 'after@x'); COMMIT",
+      ],
+      `${TABLE}; ${MYISAM}`,
+      `${TABLE}; ${MYISAM}`,
+    );
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    // The MyISAM insert is logged as its own transaction, ahead of the one it was made in.
+    expect(ledger.map((l) => [l.table, l.key, l.class, l.outcome])).toEqual([
+      ['t.m', [41], 'clean', 'applied'],
+      ['t.people', [40], 'clean', 'applied'],
+      ['t.people', [43], 'clean', 'applied'],
+    ]);
+    expect(ledger[1]!.gtid).toBe(ledger[2]!.gtid);
+    expect(ledger[1]!.gtid).not.toBeNull();
+    expect(report.incomplete).toEqual([]);
+    expect(report.quarantined).toBe(0);
+    expect(await people()).toEqual([
+      { id: 1, email: 'jose@x', n: 0 },
+      { id: 2, email: 'ann@x', n: 0 },
+      { id: 40, email: 'before@x', n: 0 },
+      { id: 43, email: 'after@x', n: 0 },
+    ]);
+    expect(await dr.query('SELECT id, v FROM t.m')).toEqual([{ id: 41, v: 'myisam' }]);
+  });
+
+  it('R3: row-based InnoDB transactions that used SAVEPOINT / RELEASE / ROLLBACK TO are applied, not quarantined as statement-based', async () => {
+    const { start, files } = await stage([
+      "BEGIN; INSERT INTO t.people (id, email) VALUES (20, 'a@x'); SAVEPOINT s1; INSERT INTO t.people (id, email) VALUES (21, 'b@x'); RELEASE SAVEPOINT s1; COMMIT",
+      "BEGIN; INSERT INTO t.people (id, email) VALUES (30, 'c@x'); SAVEPOINT s1; INSERT INTO t.people (id, email) VALUES (31, 'gone@x'); ROLLBACK TO SAVEPOINT s1; COMMIT",
+    ]);
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome, l.sql ?? null])).toEqual([
+      ['insert', [20], 'clean', 'applied', null],
+      ['insert', [21], 'clean', 'applied', null],
+      ['insert', [30], 'clean', 'applied', null],
+    ]);
+    expect(report.quarantined).toBe(0);
+    expect(await people()).toEqual([
+      { id: 1, email: 'jose@x', n: 0 },
+      { id: 2, email: 'ann@x', n: 0 },
+      { id: 20, email: 'a@x', n: 0 },
+      { id: 21, email: 'b@x', n: 0 },
+      { id: 30, email: 'c@x', n: 0 },
+    ]);
+  });
+});
