@@ -23,7 +23,7 @@ import {
 } from './events/control-events.js';
 import { decodeFormatDescription, fdeHasChecksumAlgorithm, postHeaderLength, preGaTypePermutation } from './events/format-description.js';
 import { decodeGtidList, decodeMariadbGtid, decodeMysqlGtid, decodeMysqlGtidTagged, decodePreviousGtids } from './events/gtid-events.js';
-import { decodeQuery } from './events/query-event.js';
+import { decodeExecuteLoadQuery, decodeQuery } from './events/query-event.js';
 import { decodeRows, rowsKind } from './events/rows-event.js';
 import { decodeTableMap, type SchemaHints } from './events/table-map.js';
 import { readTransactionPayload } from './events/transaction-payload.js';
@@ -79,12 +79,12 @@ function isIgnoredType(type: number): boolean {
     case EventType.LOAD:
     case EventType.SLAVE:
     case EventType.CREATE_FILE:
-    case EventType.APPEND_BLOCK:
     case EventType.EXEC_LOAD:
     case EventType.DELETE_FILE:
     case EventType.NEW_LOAD:
+    // The bytes of a file LOAD DATA read; the EXECUTE_LOAD_QUERY after them carries the statement.
     case EventType.BEGIN_LOAD_QUERY:
-    case EventType.EXECUTE_LOAD_QUERY:
+    case EventType.APPEND_BLOCK:
     case EventType.IGNORABLE:
     case EventType.TRANSACTION_CONTEXT:
     case EventType.VIEW_CHANGE:
@@ -492,6 +492,10 @@ export class BinlogDecoder {
         return;
       case EventType.QUERY_COMPRESSED:
         out.push(decodeQuery(r, header, postHeaderLength(fde, type, 13), true));
+        return;
+      case EventType.EXECUTE_LOAD_QUERY:
+        // A LOAD DATA logged as a statement: passed over, its transaction looked empty and its rows vanished.
+        out.push(decodeExecuteLoadQuery(r, header, postHeaderLength(fde, type, 26)));
         return;
       case EventType.XID:
         out.push(decodeXid(r, header));

@@ -65,6 +65,26 @@ export interface QueryEvent {
   readonly schema: string;
   readonly sql: string;
   readonly status: QueryStatus;
+  /** EXECUTE_LOAD_QUERY only (a LOAD DATA statement): which loaded file it reads; null for QUERY. */
+  readonly load: LoadQueryFile | null;
+}
+
+/**
+ * The extra post-header of EXECUTE_LOAD_QUERY (Execute_load_query_log_event, sql/log_event.h): the
+ * file its BEGIN_LOAD_QUERY / APPEND_BLOCK events carried, and where the file clause sits in the
+ * statement.
+ */
+export interface LoadQueryFile {
+  readonly fileId: number;
+  /**
+   * fn_pos_start / fn_pos_end: byte offsets of the span a replica rewrites to name its local copy
+   * of the file. MariaDB 10.11 spans from after `LOAD DATA` through `INTO` (9 and 63 for
+   * `LOAD DATA LOCAL INFILE '<28 bytes>' IGNORE INTO …`).
+   */
+  readonly fnPosStart: number;
+  readonly fnPosEnd: number;
+  /** enum_load_dup_handling: 0 error, 1 ignore, 2 replace. */
+  readonly duplicateHandling: number;
 }
 
 export interface XidEvent {

@@ -5,6 +5,7 @@
  * crashed file, a server restart or a ROLLBACK is reported as incomplete and never applied.
  */
 import type { BinlogEvent, DamagedEvent, MariadbGtid, RowChange } from './event.js';
+import { savepointControl, type SavepointControl } from './savepoint.js';
 
 export type { RowChange } from './event.js';
 
@@ -98,6 +99,17 @@ interface OpenGroup {
   /** MariaDB standalone GTID or MySQL GTID followed by DDL: the next statement ends the group. */
   standalone: boolean;
   sawBegin: boolean;
+  /** Savepoints set and not yet released, oldest first. */
+  savepoints: SavepointMark[];
+  /** How many of `statements` are savepoint statements applied to the group (transaction control). */
+  controls: number;
+}
+
+/** What the group held when a savepoint was set: a ROLLBACK TO it cuts the group back to this. */
+interface SavepointMark {
+  readonly name: string;
+  readonly changes: number;
+  readonly annotations: number;
 }
 
 function isBegin(sql: string): boolean {
@@ -106,8 +118,9 @@ function isBegin(sql: string): boolean {
 function isCommit(sql: string): boolean {
   return sql.length < 12 && /^\s*COMMIT\s*$/i.test(sql);
 }
+/** A whole-transaction ROLLBACK; `ROLLBACK TO [SAVEPOINT] x` undoes only part of it (savepoint.ts). */
 function isRollback(sql: string): boolean {
-  return sql.length < 32 && /^\s*ROLLBACK\b/i.test(sql);
+  return sql.length < 32 && /^\s*ROLLBACK\b(?!\s+(?:WORK\s+)?TO\b)/i.test(sql);
 }
 function isXaCommit(sql: string): boolean {
   return /^\s*XA\s+COMMIT\b/i.test(sql);
@@ -187,6 +200,8 @@ export class TransactionAssembler {
       annotations: [],
       standalone,
       sawBegin: false,
+      savepoints: [],
+      controls: 0,
     };
     this.#open = g;
     return g;
@@ -218,7 +233,10 @@ export class TransactionAssembler {
         timestamp: g.timestamp,
         serverId: g.serverId,
         changes: g.changes,
-        statements: g.statements,
+        // Savepoint statements alone are transaction control, not statements. Beside statement-based
+        // DML they stay, in order: its SQL is quarantined to be run by hand, and run as logged it
+        // does what the server did (a ROLLBACK TO undoes non-transactional changes in it or not alike).
+        statements: g.statements.length === g.controls ? [] : g.statements,
         annotations: g.annotations,
         xid,
         commit,
@@ -315,6 +333,12 @@ export class TransactionAssembler {
           this.#finish(g, 'commit', null, out);
           return;
         }
+        const control = savepointControl(sql);
+        if (control !== null && applySavepoint(g, control)) {
+          g.statements.push({ sql, schema: e.schema, offset: e.header.offset });
+          g.controls++;
+          return;
+        }
         if (isRollback(sql)) {
           this.#abandon('rolled-back', out);
           return;
@@ -381,5 +405,34 @@ export class TransactionAssembler {
       default:
         return;
     }
+  }
+}
+
+/**
+ * Applies a savepoint statement to the open group's row changes, as the DR's InnoDB would:
+ * SAVEPOINT marks what the group holds (a reused name moves), ROLLBACK TO drops the row changes
+ * after the mark and keeps the mark, RELEASE forgets the mark and the ones after it. Logged
+ * statements are not dropped (see #finish). False for a ROLLBACK TO a savepoint the group never
+ * set: which changes it undid is unknown, so the caller keeps it as a statement (and the
+ * transaction is quarantined whole with its SQL) rather than guess.
+ */
+function applySavepoint(g: OpenGroup, control: SavepointControl): boolean {
+  const at = g.savepoints.findIndex((s) => s.name === control.name);
+  switch (control.kind) {
+    case 'savepoint':
+      if (at >= 0) g.savepoints.splice(at, 1);
+      g.savepoints.push({ name: control.name, changes: g.changes.length, annotations: g.annotations.length });
+      return true;
+    case 'rollback-to': {
+      if (at < 0) return false;
+      const mark = g.savepoints[at]!;
+      g.changes.length = mark.changes;
+      g.annotations.length = mark.annotations;
+      g.savepoints.length = at + 1;
+      return true;
+    }
+    case 'release':
+      if (at >= 0) g.savepoints.length = at;
+      return true;
   }
 }

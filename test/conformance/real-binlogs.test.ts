@@ -491,9 +491,22 @@ describe('rust_mysql_common: what upstream asserts', () => {
     const xid = events.find((e) => e.header.offset === 411);
     expect(xid?.kind).toBe('xid');
     expect(xid?.header.typeCode).toBe(16);
-    expect(events.filter((e) => e.kind === 'ignored').map((e) => e.header.typeCode)).toEqual([17, 9, 18]);
+    // BEGIN_LOAD_QUERY and APPEND_BLOCK carry the file's bytes; EXECUTE_LOAD_QUERY is the statement.
+    expect(events.filter((e) => e.kind === 'ignored').map((e) => e.header.typeCode)).toEqual([17, 9]);
+    expect(events.filter((e) => e.header.typeCode === 18).map((e) => e.kind === 'query' && [e.schema, e.sql])).toEqual([['test', "LOAD DATA INFILE 'big_file.dat' INTO TABLE t3"]]);
     const txs = transactionsOf(`${R}ver_5_1-wl2325_s.001`);
     expect(txs.filter((t) => t.kind === 'incomplete')).toEqual([]);
+  });
+
+  it('EXECUTE_LOAD_QUERY (5.1.23, trunk): the LOAD DATA statement, its file id and the span a replica rewrites, as mysqlbinlog reads them', () => {
+    const loads = (f: string): unknown[] => eventsOf(`${R}${f}`).flatMap((e) => (e.kind === 'query' && e.load !== null ? [[e.header.offset, e.schema, e.sql, e.load]] : []));
+    const file = { fileId: 2, fnPosStart: 9, fnPosEnd: 36, duplicateHandling: 0 };
+    expect(loads('ver_5_1_23.001')).toEqual([[150262, 'test', "LOAD DATA INFILE 'big_file.dat' INTO TABLE t3", file]]);
+    expect(loads('ver_trunk_row_v2.001')).toEqual([
+      [151433, 'test', "LOAD DATA INFILE 'big_file.dat' INTO TABLE `t3` FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (`a`)", file],
+    ]);
+    const tx = committed(transactionsOf(`${R}ver_trunk_row_v2.001`)).find((t) => t.statements.some((s) => s.sql.startsWith('LOAD DATA')));
+    expect(tx?.commit).toBe('xid');
   });
 
   it('bug40482-bin.000001: an INCIDENT event (LOST_EVENTS) is decoded, not skipped', () => {
@@ -502,10 +515,28 @@ describe('rust_mysql_common: what upstream asserts', () => {
   });
 
   it('statement-based files with ROLLBACK report the rolled-back group as incomplete', () => {
-    for (const f of ['binlog_transaction.000001', 'binlog_savepoint.000001']) {
-      const items = transactionsOf(`${R}${f}`);
-      expect(items.filter((i) => i.kind === 'incomplete').map((i) => i.kind === 'incomplete' && i.tx.reason)).toEqual(['rolled-back']);
-    }
+    const items = transactionsOf(`${R}binlog_transaction.000001`);
+    expect(items.filter((i) => i.kind === 'incomplete').map((i) => i.kind === 'incomplete' && i.tx.reason)).toEqual(['rolled-back']);
+  });
+
+  it('binlog_savepoint: ROLLBACK TO a savepoint does not roll the transaction back; it commits with its SQL as logged', () => {
+    const items = transactionsOf(`${R}binlog_savepoint.000001`);
+    expect(items.filter((i) => i.kind === 'incomplete')).toEqual([]);
+    const txs = committed(items);
+    expect(txs.map((t) => [t.commit, t.statements.map((s) => s.sql)])).toEqual([
+      [
+        'xid',
+        [
+          'INSERT INTO db1.t1 VALUES(20)',
+          'SavePoint mixed_cases',
+          'INSERT INTO db1.t2 VALUES("in savepoint mixed_cases")',
+          'INSERT INTO db1.t1 VALUES(40)',
+          'ROLLBACK TO mixed_cases',
+          'INSERT INTO db1.t2 VALUES("after rollback to")',
+          'INSERT INTO db1.t1 VALUES(50)',
+        ],
+      ],
+    ]);
   });
 });
 

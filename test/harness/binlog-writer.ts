@@ -1020,7 +1020,7 @@ export class BinlogWriter {
     return Buffer.concat(p);
   }
 
-  #queryBody(opts: QueryOptions, compress: boolean): Buffer {
+  #queryBody(opts: QueryOptions, compress: boolean, extraPostHeader: Buffer = Buffer.alloc(0)): Buffer {
     const db = text(opts.db ?? '');
     if (db.length > 255) throw misuse('database name is at most 255 bytes');
     const status = this.#statusVars(opts.statusVars ?? this.#defaultStatusVars());
@@ -1031,6 +1031,7 @@ export class BinlogWriter {
       u8(db.length),
       u16(opts.errorCode ?? 0),
       u16(status.length),
+      extraPostHeader,
       status,
       db,
       u8(0),
@@ -1046,6 +1047,24 @@ export class BinlogWriter {
   /** MariaDB QUERY_COMPRESSED_EVENT: a query event whose statement is binlog_buf_compress'ed. */
   queryCompressed(opts: QueryOptions): this {
     return this.event(EventType.QUERY_COMPRESSED, this.#queryBody(opts, true), opts);
+  }
+
+  /** BEGIN_LOAD_QUERY_EVENT (17): file id u32, then the first block of the loaded file's bytes. */
+  beginLoadQuery(fileId: number, data: Buffer, opts: EventOptions = {}): this {
+    return this.event(EventType.BEGIN_LOAD_QUERY, Buffer.concat([u32(fileId), data]), opts);
+  }
+
+  /**
+   * EXECUTE_LOAD_QUERY_EVENT (18): QUERY's layout with 13 more post-header bytes after its 13 (file
+   * id u32, fn_pos_start u32, fn_pos_end u32, dup handling u8), Execute_load_query_log_event::write_post_header_for_derived.
+   * The offsets default to MariaDB 10.11's: from after `LOAD DATA` through the first ` INTO`.
+   */
+  executeLoadQuery(opts: QueryOptions & { readonly fileId: number; readonly fnPosStart?: number; readonly fnPosEnd?: number; readonly duplicateHandling?: number }): this {
+    const sql = text(opts.sql);
+    const start = opts.fnPosStart ?? 'LOAD DATA'.length;
+    const end = opts.fnPosEnd ?? sql.indexOf(' INTO ') + ' INTO'.length;
+    const extra = Buffer.concat([u32(opts.fileId), u32(start), u32(end), u8(opts.duplicateHandling ?? 0)]);
+    return this.event(EventType.EXECUTE_LOAD_QUERY, this.#queryBody(opts, false, extra), opts);
   }
 
   /** XID_EVENT: the 8-byte transaction id. */

@@ -3,6 +3,7 @@
  * point), what is quarantined rather than guessed (statement-based DML), and the DR's last word on
  * a duplicate: a window the DR rejects is decided again one transaction at a time.
  */
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
@@ -34,7 +35,10 @@ async function errorOf(p: Promise<unknown>): Promise<unknown> {
 }
 
 /** Fresh schemas on both sides, the base rows on both, then `lost` on the primary only; returns the start set and files. */
-async function stage(lost: string[], drSchema: string = TABLE, primarySchema: string = TABLE): Promise<{ start: string; files: string[] }> {
+/** A lost statement, or a step that runs on the primary itself (for what needs its own connection). */
+type LostStep = string | (() => Promise<void>);
+
+async function stage(lost: LostStep[], drSchema: string = TABLE, primarySchema: string = TABLE): Promise<{ start: string; files: string[] }> {
   for (const s of [primary, dr]) {
     await s.query('DROP DATABASE IF EXISTS t');
     await s.query('DROP DATABASE IF EXISTS salvage');
@@ -44,7 +48,10 @@ async function stage(lost: string[], drSchema: string = TABLE, primarySchema: st
   await dr.query(drSchema);
   for (const s of [primary, dr]) await s.query("INSERT INTO t.people (id, email) VALUES (1, 'jose@x'), (2, 'ann@x')");
   const start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
-  for (const sql of lost) await primary.query(sql);
+  for (const step of lost) {
+    if (typeof step === 'string') await primary.query(step);
+    else await step();
+  }
   await primary.flushBinaryLogs();
   return { start, files: await primary.binlogFiles() };
 }
@@ -205,5 +212,94 @@ describe('salvage: what is quarantined rather than guessed', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('salvage: LOAD DATA logged as a statement', () => {
+  it('R1: is quarantined with its SQL, not applied as an empty transaction', async () => {
+    const load = async (): Promise<void> => {
+      const conn = await primary.connect();
+      try {
+        await conn.query("SET SESSION binlog_format = 'STATEMENT'");
+        await conn.query({
+          sql: "LOAD DATA LOCAL INFILE 'people.tsv' INTO TABLE t.people (id, email)",
+          infileStreamFactory: () => Readable.from([Buffer.from('100\tloaded-a@x\n101\tloaded-b@x\n')]),
+        });
+      } finally {
+        await conn.end();
+      }
+    };
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')", load]);
+    expect(await primary.query('SELECT COUNT(*) AS n FROM t.people WHERE id >= 100')).toEqual([{ n: '2' }]);
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.op, l.class, l.outcome, l.sql ?? null])).toEqual([
+      ['insert', 'clean', 'applied', null],
+      [
+        'sql',
+        'statement-based',
+        'quarantined',
+        "LOAD DATA LOCAL INFILE 'people.tsv' IGNORE INTO TABLE `t`.`people` FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (`id`, `email`)",
+      ],
+    ]);
+    expect(report.quarantined).toBe(1);
+    expect(report.outcomes.quarantined).toBe(1);
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
+  });
+});
+
+describe('salvage: savepoints are transaction control, not statements', () => {
+  const MYISAM = 'CREATE TABLE t.m (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=MyISAM';
+
+  it('R2: a committed transaction with ROLLBACK TO SAVEPOINT (logged because a MyISAM table was changed) is applied without the rows it undid', async () => {
+    const { start, files } = await stage(
+      [
+        "BEGIN; INSERT INTO t.people (id, email) VALUES (40, 'before@x'); SAVEPOINT a; INSERT INTO t.m VALUES (41, 'myisam'); " +
+          "INSERT INTO t.people (id, email) VALUES (42, 'undone@x'); ROLLBACK TO SAVEPOINT a; INSERT INTO t.people (id, email) VALUES (43, 'after@x'); COMMIT",
+      ],
+      `${TABLE}; ${MYISAM}`,
+      `${TABLE}; ${MYISAM}`,
+    );
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    // The MyISAM insert is logged as its own transaction, ahead of the one it was made in.
+    expect(ledger.map((l) => [l.table, l.key, l.class, l.outcome])).toEqual([
+      ['t.m', [41], 'clean', 'applied'],
+      ['t.people', [40], 'clean', 'applied'],
+      ['t.people', [43], 'clean', 'applied'],
+    ]);
+    expect(ledger[1]!.gtid).toBe(ledger[2]!.gtid);
+    expect(ledger[1]!.gtid).not.toBeNull();
+    expect(report.incomplete).toEqual([]);
+    expect(report.quarantined).toBe(0);
+    expect(await people()).toEqual([
+      { id: 1, email: 'jose@x', n: 0 },
+      { id: 2, email: 'ann@x', n: 0 },
+      { id: 40, email: 'before@x', n: 0 },
+      { id: 43, email: 'after@x', n: 0 },
+    ]);
+    expect(await dr.query('SELECT id, v FROM t.m')).toEqual([{ id: 41, v: 'myisam' }]);
+  });
+
+  it('R3: row-based InnoDB transactions that used SAVEPOINT / RELEASE / ROLLBACK TO are applied, not quarantined as statement-based', async () => {
+    const { start, files } = await stage([
+      "BEGIN; INSERT INTO t.people (id, email) VALUES (20, 'a@x'); SAVEPOINT s1; INSERT INTO t.people (id, email) VALUES (21, 'b@x'); RELEASE SAVEPOINT s1; COMMIT",
+      "BEGIN; INSERT INTO t.people (id, email) VALUES (30, 'c@x'); SAVEPOINT s1; INSERT INTO t.people (id, email) VALUES (31, 'gone@x'); ROLLBACK TO SAVEPOINT s1; COMMIT",
+    ]);
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome, l.sql ?? null])).toEqual([
+      ['insert', [20], 'clean', 'applied', null],
+      ['insert', [21], 'clean', 'applied', null],
+      ['insert', [30], 'clean', 'applied', null],
+    ]);
+    expect(report.quarantined).toBe(0);
+    expect(await people()).toEqual([
+      { id: 1, email: 'jose@x', n: 0 },
+      { id: 2, email: 'ann@x', n: 0 },
+      { id: 20, email: 'a@x', n: 0 },
+      { id: 21, email: 'b@x', n: 0 },
+      { id: 30, email: 'c@x', n: 0 },
+    ]);
   });
 });

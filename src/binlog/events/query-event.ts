@@ -2,10 +2,13 @@
  * QUERY_EVENT and MariaDB's QUERY_COMPRESSED_EVENT (libs/mysql/binlog/event/statement_events.cpp,
  * MariaDB sql/log_event.cc Query_log_event). Post-header: thread id, exec time, db length, error
  * code, status-variables length; body: status variables, db name + NUL, the statement.
+ * EXECUTE_LOAD_QUERY_EVENT (Execute_load_query_log_event, a LOAD DATA logged as a statement) has
+ * the same layout with 13 more post-header bytes: file id u32, fn_pos_start u32, fn_pos_end u32,
+ * and dup handling u8.
  */
 import type { ByteReader } from '../byte-reader.js';
 import type { EventHeader } from '../header.js';
-import type { QueryEvent, QueryStatus } from '../event.js';
+import type { LoadQueryFile, QueryEvent, QueryStatus } from '../event.js';
 import { inflateMariadb } from './mariadb-compression.js';
 
 // Status variable codes (statement_events.h enum Query_event_status_vars; MariaDB adds 128+).
@@ -161,14 +164,34 @@ function readStatus(r: ByteReader, end: number): QueryStatus {
   return s;
 }
 
+/** QUERY's own post-header; EXECUTE_LOAD_QUERY's adds LOAD_EXTRA bytes after it. */
+const QUERY_POST_HEADER = 13;
+const LOAD_EXTRA = 13;
+
 /** Decodes a QUERY event body (or a QUERY_COMPRESSED one when `compressed`). */
 export function decodeQuery(r: ByteReader, header: EventHeader, postHeader: number, compressed: boolean): QueryEvent {
+  return decodeQueryLayout(r, header, postHeader, compressed, false);
+}
+
+/**
+ * Decodes an EXECUTE_LOAD_QUERY event body: the LOAD DATA statement, as a query event with its
+ * file facts, so that it goes where every other logged statement goes.
+ */
+export function decodeExecuteLoadQuery(r: ByteReader, header: EventHeader, postHeader: number): QueryEvent {
+  return decodeQueryLayout(r, header, postHeader, false, true);
+}
+
+function decodeQueryLayout(r: ByteReader, header: EventHeader, postHeader: number, compressed: boolean, withLoad: boolean): QueryEvent {
   const bodyStart = r.pos;
   const threadId = r.u32le();
   const execTime = r.u32le();
   const schemaLength = r.u8();
   const errorCode = r.u16le();
-  const statusLength = postHeader >= 13 ? r.u16le() : 0;
+  const statusLength = postHeader >= QUERY_POST_HEADER ? r.u16le() : 0;
+  let load: LoadQueryFile | null = null;
+  if (withLoad && postHeader >= QUERY_POST_HEADER + LOAD_EXTRA) {
+    load = { fileId: r.u32le(), fnPosStart: r.u32le(), fnPosEnd: r.u32le(), duplicateHandling: r.u8() };
+  }
   r.pos = bodyStart + postHeader;
   const statusEnd = r.pos + statusLength;
   r.need(statusLength);
@@ -185,6 +208,6 @@ export function decodeQuery(r: ByteReader, header: EventHeader, postHeader: numb
     // classifies and quarantines statements, never re-executes them byte for byte).
     sql = r.utf8(r.remaining);
   }
-  return { kind: 'query', header, threadId, execTime, errorCode, schema, sql, status };
+  return { kind: 'query', header, threadId, execTime, errorCode, schema, sql, status, load };
 }
 
