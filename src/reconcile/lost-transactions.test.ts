@@ -101,6 +101,23 @@ describe('MariaDB positions', () => {
     expect(f.isLost(tx(ma(0, 1, 12)))).toEqual({ lost: false, reason: "0-1-12 is at or before the DR's gtid_slave_pos 0-1-12 (domain 0)" });
   });
 
+  it('once the position is met in the binlog, every later transaction of its domain is lost, lower sequence numbers of other servers included', () => {
+    // Found on real servers (gtid_strict_mode=OFF): after 0-1-5 the primary logged 0-1-6, then
+    // 0-3-2 relayed from an upstream in the same domain, then 0-1-7; 0-3-2 was judged received by
+    // its sequence number, and dropped. A replica resuming at 0-1-5 would have been sent all three.
+    const state: DrGtidState = { flavor: 'mariadb', gtidSlavePos: '0-1-5', gtidBinlogPos: '0-1-5' };
+    const f = createLostFilter({ kind: 'gtid', state });
+    expect([ma(0, 3, 1), ma(0, 1, 5), ma(0, 1, 6), ma(0, 3, 2), ma(0, 1, 7), ma(4, 3, 1)].map((g) => f.isLost(tx(g)))).toEqual([
+      { lost: false, reason: "0-3-1 is at or before the DR's gtid_slave_pos 0-1-5 (domain 0)" },
+      { lost: false, reason: "0-1-5 is at or before the DR's gtid_slave_pos 0-1-5 (domain 0)" },
+      { lost: true, reason: "0-1-6 comes after the DR's gtid_slave_pos 0-1-5 in the binlog (domain 0)" },
+      { lost: true, reason: "0-3-2 comes after the DR's gtid_slave_pos 0-1-5 in the binlog (domain 0)" },
+      { lost: true, reason: "0-1-7 comes after the DR's gtid_slave_pos 0-1-5 in the binlog (domain 0)" },
+      { lost: true, reason: "the DR's gtid_slave_pos has no entry for domain 4: 4-3-1 never reached it" },
+    ]);
+    expect(f.checks()).toEqual([]);
+  });
+
   it('uses gtid_binlog_pos / gtid_binlog_state only for the same domain and server', () => {
     const noSlave: DrGtidState = { flavor: 'mariadb', gtidSlavePos: '', gtidBinlogPos: '0-2-17' };
     expect(lostOf({ kind: 'gtid', state: noSlave }, [tx(ma(0, 1, 5)), tx(ma(0, 2, 5))])).toBe('0-1-5');

@@ -244,7 +244,18 @@ function mariadbJudge(
     if (explicit?.contains(g)) return { lost: false, reason: `${text} is in the given GTID set` };
     const entry = byDomain.get(g.domainId);
     const p = entry?.p;
-    if (entry && p && g.serverId === p.serverId && g.seqNo === p.seqNo) entry.seen = true;
+    const isPosition = entry !== undefined && p !== undefined && g.serverId === p.serverId && g.seqNo === p.seqNo;
+    // Past the position in the stream, as a MariaDB replica resumes from it: every later transaction
+    // of the domain is lost, whatever its sequence number (without gtid_strict_mode another server's
+    // GTIDs in the domain may carry lower ones).
+    if (entry?.seen === true && p && !isPosition) {
+      for (const s of sameServer) {
+        const q = s.list.find((e) => e.domainId === g.domainId && e.serverId === g.serverId && g.seqNo <= e.seqNo);
+        if (q) return { lost: false, reason: `${text} is at or before the DR's ${s.name} ${posText(q)} (same domain and server)` };
+      }
+      return { lost: true, reason: `${text} comes after the DR's ${positionName} ${posText(p)} in the binlog (domain ${g.domainId})` };
+    }
+    if (isPosition) entry!.seen = true;
     if (entry && p && g.seqNo <= p.seqNo) {
       if (g.serverId !== p.serverId) entry.crossServer++;
       return { lost: false, reason: `${text} is at or before the DR's ${positionName} ${posText(p)} (domain ${g.domainId})` };
