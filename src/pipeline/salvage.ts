@@ -27,6 +27,7 @@
  * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
  * and not yet applied is read again, so nothing is lost or applied twice.
  */
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
@@ -42,6 +43,7 @@ import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
+import { readRuns } from '../db/run-store.js';
 import { StatementPipeline } from '../db/statement-pipeline.js';
 import { tlsSocketOptions } from '../db/tls.js';
 import {
@@ -620,7 +622,9 @@ class SalvageRun {
       const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
       // The logical references go with the run: resolve, which takes no configuration, follows them.
       const recorded = recordedReferences(catalog);
-      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema, ...(recorded.length > 0 ? { references: recorded } : {}) });
+      const configHash = configFingerprint(o.config, o.keepTransactionsWhole);
+      if (stateExists) await this.#warnOnChangedRules(configHash);
+      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema, configHash, ...(recorded.length > 0 ? { references: recorded } : {}) });
       await this.#persistStartFloors();
     }
     this.#history = await this.#readHistory(catalog, dr);
@@ -1351,6 +1355,20 @@ class SalvageRun {
     });
   }
 
+  /**
+   * Warns when the last apply over this source stopped before its end under other rules: resumed
+   * with another configuration, the incident's changes are decided by two rule sets.
+   */
+  async #warnOnChangedRules(configHash: string): Promise<void> {
+    const last = (await readRuns(this.#dr, this.#schema)).find((r) => r.sourceId === this.#sourceId && runMode(r.options) === 'apply');
+    if (last === undefined || last.status === 'completed') return;
+    const before = runConfigHash(last.options);
+    if (before === null || before === configHash) return;
+    this.#warnings.push(
+      `run ${last.id} over this source stopped before its end (${last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
+    );
+  }
+
   /** The configuration's escalation limit: stop the run, or suspend the tables that passed it. */
   #escalate(): void {
     const e = this.#o.config?.escalation;
@@ -1482,6 +1500,30 @@ function refuseFromOutsideInput(rule: StartRule, files: readonly BinlogFile[]): 
   if (compareBinlogPositions({ file: rule.file, pos: 0 }, { file: last, pos: 0 }) > 0) {
     throw new InputError(InputErrorCode.FromOutside, `--from ${at} is after the last file given, ${basename(last)}: nothing of the input would be read. Check the file name`, { file: last, option: '--from' });
   }
+}
+
+/** A digest of the rules a run decides by (the normalised configuration and the transaction mode), kept in runs.options. */
+function configFingerprint(config: NormalisedConfig | undefined, keepWhole: boolean | undefined): string {
+  const text = JSON.stringify({ config: config ?? null, keepWhole: keepWhole ?? null }, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'function' ? `fn:${v.name}` : v));
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+function parsedOptions(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function runMode(options: string): unknown {
+  return parsedOptions(options)['mode'];
+}
+
+function runConfigHash(options: string): string | null {
+  const h = parsedOptions(options)['configHash'];
+  return typeof h === 'string' ? h : null;
 }
 
 function emptyScan(): LostRangeScan {

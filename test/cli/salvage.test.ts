@@ -165,4 +165,21 @@ describe('plan and apply against throwaway servers', () => {
     await dr.query("UPDATE salvage.quarantine SET status = 'resolved'");
     expect(await runSalvageCommand('apply', args, new Capture(), new Capture(), ENV)).toBe(0);
   });
+
+  it('warns when it resumes, under another configuration, a run over the same source that stopped before its end', async () => {
+    // Found by a review: a run killed under the default rules and resumed with another --config mixed two policies without a word.
+    const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet'];
+    const runs = (await dr.query("SELECT id FROM salvage.runs WHERE status = 'completed' ORDER BY id DESC")) as { id: string | number }[];
+    const lastId = Number(runs[0]!.id);
+    await dr.query(`UPDATE salvage.runs SET status = 'interrupted' WHERE id = ${lastId}`);
+    const cfg = join(dir, 'other.json');
+    await writeFile(cfg, JSON.stringify({ keepTransactionsWhole: false }));
+    const out = new Capture();
+    await runSalvageCommand('apply', [...args, '--config', cfg], out, new Capture(), ENV);
+    expect(out.text).toContain(`warning: run ${lastId} over this source stopped before its end (interrupted) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike\n`);
+    const again = new Capture();
+    await dr.query(`UPDATE salvage.runs SET status = 'interrupted' WHERE id = ${lastId + 1}`);
+    await runSalvageCommand('apply', [...args, '--config', cfg], again, new Capture(), ENV);
+    expect(again.text).not.toContain('warning:');
+  });
 });
