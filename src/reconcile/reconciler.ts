@@ -852,6 +852,17 @@ export class Reconciler {
     const row = withPrimaryKey(m.row, dr, state).slice();
     const notes: string[] = [];
     const conflicts = new Set(m.conflicts);
+    // A group both sides changed is one conflict: a quarantine or fail policy of a member holds it
+    // (or stops the run) as for one column; otherwise the reason says which side's group stayed.
+    const inGroupConflict = new Set<string>();
+    for (const g of m.groups) {
+      const shown = `the group (${g.columns.join(', ')})`;
+      const stop = g.columns.map((n) => ({ n, p: tableRules.columns.has(n) ? null : policyOf(n) })).find((x) => x.p === 'quarantine' || x.p === 'fail');
+      if (stop?.p === 'quarantine') return quarantine(c.class, `both sides changed ${shown} and the policy of ${stop.n} is quarantine (${rule.path})`, dr);
+      if (stop?.p === 'fail') return this.#fail(rule, ctx.qualified, ctx.sourceKey, `both sides changed ${shown}`);
+      notes.push(`both sides changed ${shown}: took the ${g.side === 'theirs' ? "lost change's" : "DR's"} whole group`);
+      for (const n of g.columns) inGroupConflict.add(n);
+    }
     for (let i = 0; i < table.columns.length; i++) {
       const col = table.columns[i]!;
       const a = after[i];
@@ -911,7 +922,8 @@ export class Reconciler {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
       this.#move(state, dr, row);
     }
-    const kept = conflicts.size > 0 ? `; both sides changed ${[...conflicts].join(', ')}: kept the DR's` : '';
+    const single = [...conflicts].filter((n) => !inGroupConflict.has(n));
+    const kept = single.length > 0 ? `; both sides changed ${single.join(', ')}: kept the DR's` : '';
     const extra = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     const drKept = table.columns.filter((col, i) => after[i] !== undefined && !sameValue(after[i], dr[i], col)).map((col) => col.name);
     const what = change.op === 'insert' && base === null && changed.length === 0 ? `same record changed on the DR since: kept the DR's ${drKept.length > 0 ? drKept.join(', ') : 'row (equal)'}` : `${isDelta ? 'delta' : 'three-way'} merge: took ${changed.length > 0 ? changed.join(', ') : 'nothing'} from the lost change${kept}`;

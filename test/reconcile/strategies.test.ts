@@ -299,6 +299,54 @@ describe('column groups', () => {
   });
 });
 
+describe('column groups changed apart on the two sides', () => {
+  // The README's recipe: an order's total and currency are always taken together from one side.
+  // The lost change re-priced the total; the DR, after the failover, changed only the currency.
+  const ORDER: Incident = {
+    schema: ['CREATE TABLE t.orders (id INT NOT NULL PRIMARY KEY, total DECIMAL(10,2) NOT NULL, currency CHAR(3) NOT NULL, note VARCHAR(10) NOT NULL) ENGINE=InnoDB'],
+    base: ["INSERT INTO t.orders VALUES (1, 100.00, 'USD', 'b')"],
+    lost: ["UPDATE t.orders SET total = 90.00, note = 'L' WHERE id = 1"],
+    dr: ["UPDATE t.orders SET currency = 'EUR' WHERE id = 1"],
+  };
+  const orders = (): Promise<unknown[]> => rows('SELECT id, total, currency, note FROM t.orders');
+
+  it('the default (bothChanged "dr"): the DR’s whole group stays, never the lost total in the DR’s currency', async () => {
+    const { ledger } = await run(ORDER, config({ tables: { 't.orders': { groups: [['total', 'currency']] } } }));
+    expect(await orders()).toEqual([{ id: 1, total: '100.00', currency: 'EUR', note: 'L' }]);
+    expect(ledger.map(summary)).toEqual([['t.orders', 'update', [1], 'update-diverged', 'merged', null, 'built-in.update-diverged']]);
+    expect(ledger[0]!.conflicts).toEqual(['total']);
+    expect(ledger[0]!.reason).toBe("three-way merge: took note from the lost change; both sides changed the group (total, currency): took the DR's whole group");
+  });
+
+  it('bothChanged "source": the lost change’s whole group, its unchanged currency included', async () => {
+    const { ledger } = await run(ORDER, config({ tables: { 't.orders': { groups: [['total', 'currency']], onConflict: { 'update-diverged': { strategy: 'merge', bothChanged: 'source' } } } } }));
+    expect(await orders()).toEqual([{ id: 1, total: '90.00', currency: 'USD', note: 'L' }]);
+    expect(ledger.map(summary)).toEqual([['t.orders', 'update', [1], 'update-diverged', 'merged', null, rule('t.orders', 'update-diverged')]]);
+    expect(ledger[0]!.reason).toBe("three-way merge: took total, currency, note from the lost change; both sides changed the group (total, currency): took the lost change's whole group");
+  });
+
+  it('bothChanged "quarantine": the group changed on both sides holds the change back; the DR row stays', async () => {
+    const { ledger } = await run(ORDER, config({ tables: { 't.orders': { groups: [['total', 'currency']], onConflict: { 'update-diverged': { strategy: 'merge', bothChanged: 'quarantine' } } } } }));
+    expect(await orders()).toEqual([{ id: 1, total: '100.00', currency: 'EUR', note: 'b' }]);
+    expect(ledger.map(summary)).toEqual([['t.orders', 'update', [1], 'update-diverged', 'quarantined', null, rule('t.orders', 'update-diverged')]]);
+  });
+
+  it('an address: the lost street and zip with the DR’s city is no address; the DR’s whole address stays', async () => {
+    const { ledger } = await run(
+      {
+        schema: ['CREATE TABLE t.addr (id INT NOT NULL PRIMARY KEY, street VARCHAR(30) NOT NULL, city VARCHAR(30) NOT NULL, zip VARCHAR(10) NOT NULL) ENGINE=InnoDB'],
+        base: ["INSERT INTO t.addr VALUES (1, 'Main St', 'Oslo', '0150')"],
+        lost: ["UPDATE t.addr SET street = 'Side St', zip = '0151' WHERE id = 1"],
+        dr: ["UPDATE t.addr SET city = 'Bergen' WHERE id = 1"],
+      },
+      config({ tables: { 't.addr': { groups: [['street', 'city', 'zip']] } } }),
+    );
+    expect(await rows('SELECT id, street, city, zip FROM t.addr')).toEqual([{ id: 1, street: 'Main St', city: 'Bergen', zip: '0150' }]);
+    expect(ledger.map(summary)).toEqual([['t.addr', 'update', [1], 'update-diverged', 'merged', null, 'built-in.update-diverged']]);
+    expect(ledger[0]!.conflicts).toEqual(['street', 'zip']);
+  });
+});
+
 describe('delta on balances and counters', () => {
   // Two sequential lost changes (+10.1234 / +5, then −0.0001 / +7) against the DR's own (+1000.5 / +100); hits starts above 2^53.
   const WALLET: Incident = {
