@@ -369,6 +369,48 @@ describe('delta on balances and counters', () => {
   });
 });
 
+describe('column rules beat the table rule', () => {
+  // Both sides renamed the row and added to bal (DR +5, lost +10); only the lost change re-priced it.
+  const PRICED: Incident = {
+    schema: ['CREATE TABLE t.p (id INT NOT NULL PRIMARY KEY, name VARCHAR(10) NOT NULL, price INT NOT NULL, bal INT NOT NULL) ENGINE=InnoDB'],
+    base: ["INSERT INTO t.p VALUES (1, 'n', 100, 100)"],
+    lost: ["UPDATE t.p SET name = 'Lname', price = 90, bal = bal + 10 WHERE id = 1"],
+    dr: ["UPDATE t.p SET name = 'Dname', bal = bal + 5 WHERE id = 1"],
+  };
+  const p = (): Promise<unknown[]> => rows('SELECT id, name, price, bal FROM t.p');
+  const R = rule('t.p', 'update-diverged');
+  const col = (c: string): string => `tables."t.p".columns.${c}`;
+
+  it('"skip" under the built-in merge: the DR’s price stays though only the lost change changed it', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { price: 'skip' } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Dname', price: 100, bal: 105 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'merged', null, 'built-in.update-diverged']]);
+    expect(ledger[0]!.conflicts).toEqual(['name', 'bal']);
+    expect(ledger[0]!.reason).toBe(`three-way merge: took nothing from the lost change; both sides changed name, bal: kept the DR's; price: the DR's value stays (${col('price')})`);
+  });
+
+  it('"skip" under "source": the lost row wins except its price', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { price: 'skip' }, onConflict: { 'update-diverged': 'source' } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Lname', price: 100, bal: 110 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'applied', null, R]]);
+    expect(ledger[0]!.reason).toBe(`the lost change wins (${R}); price: the DR's value stays (${col('price')})`);
+  });
+
+  it('"delta" under "source": the lost row wins and bal adds both sides’ changes (100 + 5 + 10)', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { bal: 'delta' }, onConflict: { 'update-diverged': 'source' } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Lname', price: 90, bal: 115 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'applied', null, R]]);
+    expect(ledger[0]!.reason).toBe(`the lost change wins (${R}); bal by its column rule delta (${col('bal')})`);
+  });
+
+  it('"delta" under "max" when the DR row wins: the DR row stays but for bal, which adds the lost change’s +10', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { bal: 'delta' }, onConflict: { 'update-diverged': { strategy: 'max', column: 'price' } } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Dname', price: 100, bal: 115 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'merged', null, R]]);
+    expect(ledger[0]!.reason).toBe(`max on price: the DR row wins (${R}); bal by its column rule delta (${col('bal')})`);
+  });
+});
+
 describe('remap', () => {
   const CUST = `CREATE TABLE t.cust (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(20) NOT NULL,
     UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
