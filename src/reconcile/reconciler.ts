@@ -26,6 +26,7 @@ import { v7 as uuidV7 } from 'uuid';
 import type { MergePolicy, Strategy } from '../config/normalise.js';
 import { classifyChange, type Classification } from './classify.js';
 import { applyDelta, compareValues } from './column-math.js';
+import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
 import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
 import { callCustomStrategy, canonicalImage, canonicalKeyValues, checkCustomDecision, type CustomCall, type CustomStrategyContext } from './custom-strategy.js';
@@ -581,6 +582,19 @@ export class Reconciler {
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
     const edited = decided.after;
+    if (edited !== null) {
+      // A value the function made up (neither side held it) is checked as the engine's own are: the
+      // sink's session is not strict, and would store one that does not fit clipped.
+      for (let i = 0; i < table.columns.length; i++) {
+        const col = table.columns[i]!;
+        const v = edited[i];
+        if (v === undefined || col.isGenerated || sameValue(v, change.after?.[i], col) || (c.drRow !== null && sameValue(v, c.drRow[i], col))) continue;
+        const misfit = columnMisfit(v, col);
+        if (misfit === null) continue;
+        const q = ctx.quarantine(c.class, `custom ${s.name}: ${ctx.qualified}.${col.name} edited to ${valueText(v)}, which does not fit: ${misfit} (${path})`, c.drRow);
+        return { ...q, decision: { ...q.decision, rulePath: path } };
+      }
+    }
     const p = this.#carryOut({ ...ctx, rule: { strategy: decided.strategy, path }, change: edited === null ? change : { ...change, after: edited } });
     let reason = p.decision.reason;
     if (decided.reason !== null) reason = `${decided.reason} (${path})`;
@@ -977,7 +991,11 @@ export class Reconciler {
         return { value: a, note: null };
       case 'delta':
         if (b === undefined || b === null || a === null || d === null) return { value: d, note: `${col.name}: no delta with a NULL or unknown base, the DR value stays` };
-        return { value: applyDelta(b, a, d, col), note: null };
+        const sum = applyDelta(b, a, d, col);
+        // The sink's session is not strict: a sum the column cannot hold would be stored clipped.
+        const misfit = columnMisfit(sum, col);
+        if (misfit !== null) return quarantine(c.class, `delta: ${ctx.qualified}.${col.name} would be ${valueText(sum)} (the DR's ${valueText(d)} + the lost change's ${valueText(b)} → ${valueText(a)}), which does not fit: ${misfit} (${by})`, c.drRow);
+        return { value: sum, note: null };
       case 'max':
       case 'min':
         if (a === null || d === null) return { value: (a === null) === (policy === 'min') ? a : d, note: null };
@@ -1051,6 +1069,9 @@ export class Reconciler {
       let found = false;
       for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
         after[i] = rewriteCandidate(s.template, v, n, label);
+        // The sink's session is not strict: a longer value would be stored cut (and may clash again).
+        const misfit = columnMisfit(after[i] as ColumnValue, col);
+        if (misfit !== null) return quarantine(c.class, `rewrite-unique: ${ctx.qualified}.${colName} ${JSON.stringify(v)} would become ${JSON.stringify(after[i])}, which does not fit: ${misfit} (${rule.path})`, c.uniqueHolder);
         const k = state.indexKeyOf(`uk:${uk.name}`, after);
         if (k === null || (read(k) && state.rowsBy(`uk:${uk.name}`, k).length === 0)) {
           found = true;
@@ -1478,6 +1499,11 @@ export function keyText(values: readonly ColumnValue[]): string {
     return String(v);
   });
   return parts.length === 1 ? (parts[0] as string) : `(${parts.join(', ')})`;
+}
+
+/** A value as people read it in reasons: as keyText, but DECIMAL digits unquoted. */
+function valueText(v: ColumnValue): string {
+  return typeof v === 'string' && /^-?\d+(?:\.\d+)?$/.test(v) ? v : keyText([v]);
 }
 
 /** Keeps the DR row's primary key in a merged row (a merge never re-keys a row). */

@@ -411,6 +411,74 @@ describe('column rules beat the table rule', () => {
   });
 });
 
+describe('values the engine computes are checked against the DR column before they are written', () => {
+  // The sink's session is not strict: a value that does not fit would be stored clipped, silently.
+  const C = 'CREATE TABLE t.c (id INT NOT NULL PRIMARY KEY, amt DECIMAL(5,2) NOT NULL, n TINYINT NOT NULL, u TINYINT UNSIGNED NOT NULL) ENGINE=InnoDB';
+  const c = (): Promise<unknown[]> => rows('SELECT id, amt, n, u FROM t.c ORDER BY id');
+
+  it('delta: a sum past DECIMAL(5,2), TINYINT or TINYINT UNSIGNED is quarantined with the table, column and value; one that fits merges', async () => {
+    const { ledger } = await run(
+      {
+        schema: [C],
+        base: ['INSERT INTO t.c VALUES (1, 900.00, 100, 10), (2, 900.00, 100, 10), (3, 900.00, 100, 10), (4, 900.00, 100, 10)'],
+        lost: ['UPDATE t.c SET amt = amt + 90 WHERE id = 1', 'UPDATE t.c SET n = n + 10 WHERE id = 2', 'UPDATE t.c SET u = u - 8 WHERE id = 3', 'UPDATE t.c SET amt = amt + 49.99, n = n + 7, u = u - 5 WHERE id = 4'],
+        dr: ['UPDATE t.c SET amt = amt + 50 WHERE id = 1', 'UPDATE t.c SET n = n + 20 WHERE id = 2', 'UPDATE t.c SET u = u - 5 WHERE id = 3', 'UPDATE t.c SET amt = amt + 50, n = n + 20, u = u - 5 WHERE id = 4'],
+      },
+      config({ tables: { 't.c': { columns: { amt: 'delta', n: 'delta', u: 'delta' } } } }),
+    );
+    expect(await c()).toEqual([
+      { id: 1, amt: '950.00', n: 100, u: 10 },
+      { id: 2, amt: '900.00', n: 120, u: 10 },
+      { id: 3, amt: '900.00', n: 100, u: 5 },
+      { id: 4, amt: '999.99', n: 127, u: 0 },
+    ]);
+    const B = 'built-in.update-diverged';
+    expect(ledger.map(summary)).toEqual([
+      ['t.c', 'update', [1], 'update-diverged', 'quarantined', null, B],
+      ['t.c', 'update', [2], 'update-diverged', 'quarantined', null, B],
+      ['t.c', 'update', [3], 'update-diverged', 'quarantined', null, B],
+      ['t.c', 'update', [4], 'update-diverged', 'merged', null, B],
+    ]);
+    const col = (name: string): string => `tables."t.c".columns.${name}`;
+    expect(ledger.slice(0, 3).map((l) => l.reason)).toEqual([
+      `delta: t.c.amt would be 1040.00 (the DR's 950.00 + the lost change's 900.00 → 990.00), which does not fit: the largest decimal(5,2) is ±999.99 (${col('amt')})`,
+      `delta: t.c.n would be 130 (the DR's 120 + the lost change's 100 → 110), which does not fit: tinyint(4) holds -128 to 127 (${col('n')})`,
+      `delta: t.c.u would be -3 (the DR's 5 + the lost change's 10 → 2), which does not fit: tinyint(3) unsigned holds 0 to 255 (${col('u')})`,
+    ]);
+  });
+
+  it('delta as the class strategy: the same check', async () => {
+    const { ledger } = await run(
+      { schema: [C], base: ['INSERT INTO t.c VALUES (1, 900.00, 100, 10)'], lost: ['UPDATE t.c SET amt = amt + 90 WHERE id = 1'], dr: ['UPDATE t.c SET amt = amt + 50 WHERE id = 1'] },
+      config({ tables: { 't.c': { onConflict: { 'update-diverged': 'delta' } } } }),
+    );
+    expect(await c()).toEqual([{ id: 1, amt: '950.00', n: 100, u: 10 }]);
+    expect(ledger.map(summary)).toEqual([['t.c', 'update', [1], 'update-diverged', 'quarantined', null, rule('t.c', 'update-diverged')]]);
+  });
+
+  it('rewrite-unique: a rewritten value longer than the VARCHAR is quarantined, never stored cut', async () => {
+    const R = rule('t.h', 'insert-unique-taken');
+    const { ledger } = await run(
+      {
+        schema: ['CREATE TABLE t.h (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, handle VARCHAR(8) NOT NULL, UNIQUE KEY uk_handle (handle)) ENGINE=InnoDB'],
+        lost: ["INSERT INTO t.h (handle) VALUES ('abcdefg')", "INSERT INTO t.h (handle) VALUES ('x')"],
+        dr: ["INSERT INTO t.h VALUES (10, 'abcdefg'), (11, 'x')"],
+      },
+      config({ tables: { 't.h': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique', template: '{value}~{n}' } } } } }),
+    );
+    expect(await rows('SELECT id, handle FROM t.h ORDER BY id')).toEqual([
+      { id: 2, handle: 'x~1' },
+      { id: 10, handle: 'abcdefg' },
+      { id: 11, handle: 'x' },
+    ]);
+    expect(ledger.map(summary)).toEqual([
+      ['t.h', 'insert', [1], 'insert-unique-taken', 'quarantined', null, R],
+      ['t.h', 'insert', [2], 'insert-unique-taken', 'applied', null, R],
+    ]);
+    expect(ledger[0]!.reason).toBe(`rewrite-unique: t.h.handle "abcdefg" would become "abcdefg~1", which does not fit: varchar(8) holds 8 character(s), the value has 9 (${R})`);
+  });
+});
+
 describe('remap', () => {
   const CUST = `CREATE TABLE t.cust (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(20) NOT NULL,
     UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
