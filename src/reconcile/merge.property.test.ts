@@ -142,14 +142,18 @@ describe('threeWayMerge laws (typed values, partial images, any policy and group
     );
   });
 
-  it('groups are never split: a group with a conflict comes wholly from D, or wholly from A’s view', () => {
+  it('groups are never split: a group both sides changed (any members) comes wholly from D, or wholly from A’s view', () => {
     fc.assert(
       fc.property(fullRow, partialRow, fullRow, groupsArb, policyArb, (b, a, d, groups, policy) => {
         const r = threeWayMerge(b, a, d, { columns: COLUMNS, groups, policy });
         for (const g of groups) {
           const idx = g.map((n) => NAMES.indexOf(n));
-          const conflicted = idx.some((i) => a[i] !== undefined && !sameValue(a[i], b[i], COLUMNS[i]!) && !sameValue(d[i], b[i], COLUMNS[i]!) && !sameValue(a[i], d[i], COLUMNS[i]!));
-          if (!conflicted) continue;
+          // Both sides changed the group (the same member or different ones) to different groups.
+          const aView = (i: number): RowImage[number] => (a[i] === undefined ? b[i] : a[i]);
+          const byA = idx.some((i) => !sameValue(aView(i), b[i], COLUMNS[i]!));
+          const byD = idx.some((i) => !sameValue(d[i], b[i], COLUMNS[i]!));
+          const differ = idx.some((i) => !sameValue(aView(i), d[i], COLUMNS[i]!));
+          if (!(byA && byD && differ)) continue;
           const fromD = idx.every((i) => sameValue(r.row[i], d[i], COLUMNS[i]!));
           const fromA = idx.every((i) => sameValue(r.row[i], a[i] === undefined ? b[i] : a[i], COLUMNS[i]!));
           expect(fromD || fromA).toBe(true);
@@ -338,8 +342,11 @@ describe('the merge laws on the reconciler’s merge path (any merge configurati
 /** The group law on the reconciler path, for one B → A against D under `cfg`; true when it holds. */
 function groupHeld(b: RowImage, a: RowImage, d: RowImage, cfg: unknown): boolean {
   const idx = ['street', 'city'].map((n) => NAMES.indexOf(n));
-  const conflicted = idx.some((i) => !sameValue(a[i], b[i], COLUMNS[i]!) && !sameValue(d[i], b[i], COLUMNS[i]!) && !sameValue(a[i], d[i], COLUMNS[i]!));
-  if (!conflicted) return true;
+  // Both sides changed the group (the same member or different ones) to different groups.
+  const byA = idx.some((i) => !sameValue(a[i], b[i], COLUMNS[i]!));
+  const byD = idx.some((i) => !sameValue(d[i], b[i], COLUMNS[i]!));
+  const differ = idx.some((i) => !sameValue(a[i], d[i], COLUMNS[i]!));
+  if (!(byA && byD && differ)) return true;
   const { row } = reconcileAcct(ACCT, ACCT_MAP, d, [[b, a]], rulesOf(cfg));
   const fromD = idx.every((i) => sameValue(row![i], d[i], COLUMNS[i]!));
   const fromA = idx.every((i) => sameValue(row![i], a[i], COLUMNS[i]!));

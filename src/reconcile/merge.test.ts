@@ -17,6 +17,7 @@ describe('threeWayMerge', () => {
       taken: ['city'],
       kept: ['street', 'note'],
       conflicts: ['balance'],
+      groups: [],
     });
   });
 
@@ -26,19 +27,19 @@ describe('threeWayMerge', () => {
     // Without history: the DR looks untouched and A wins everywhere.
     expect(threeWayMerge(B, A, D, { columns }).row).toEqual([1, 'Main St', 'Bergen', 20, 'n']);
     // The DR's binlog says it changed balance (10 → 11 → 10): both changed balance, the DR keeps its value.
-    expect(threeWayMerge(B, A, D, { columns, oursChanged: new Set(['balance']) })).toEqual({ row: [1, 'Main St', 'Bergen', 10, 'n'], taken: ['city'], kept: [], conflicts: ['balance'] });
+    expect(threeWayMerge(B, A, D, { columns, oursChanged: new Set(['balance']) })).toEqual({ row: [1, 'Main St', 'Bergen', 10, 'n'], taken: ['city'], kept: [], conflicts: ['balance'], groups: [] });
   });
 
   it('a column absent from a partial after image is unchanged, not NULL', () => {
     const A: RowImage = [undefined, undefined, 'Bergen', undefined, undefined];
     const D: RowImage = [1, 'Main St', 'Oslo', 10, null];
-    expect(threeWayMerge(B, A, D, { columns })).toEqual({ row: [1, 'Main St', 'Bergen', 10, null], taken: ['city'], kept: ['note'], conflicts: [] });
+    expect(threeWayMerge(B, A, D, { columns })).toEqual({ row: [1, 'Main St', 'Bergen', 10, null], taken: ['city'], kept: ['note'], conflicts: [], groups: [] });
   });
 
   it('without a base (insert-pk-same-record) the DR wins on every differing column', () => {
     const A: RowImage = [1, 'Main St', 'Bergen', 10, 'x'];
     const D: RowImage = [1, 'Main St', 'Oslo', 10, 'y'];
-    expect(threeWayMerge(null, A, D, { columns })).toEqual({ row: [...D], taken: [], kept: [], conflicts: ['city', 'note'] });
+    expect(threeWayMerge(null, A, D, { columns })).toEqual({ row: [...D], taken: [], kept: [], conflicts: ['city', 'note'], groups: [] });
   });
 
   it('a column the before image did not log is a conflict when A and D differ', () => {
@@ -49,37 +50,66 @@ describe('threeWayMerge', () => {
   it('a policy of `theirs` resolves a conflict to A and records it', () => {
     const A: RowImage = [1, 'Main St', 'Oslo', 20, 'n'];
     const D: RowImage = [1, 'Main St', 'Oslo', 30, 'n'];
-    expect(threeWayMerge(B, A, D, { columns, policy: { balance: 'theirs' } })).toEqual({ row: [1, 'Main St', 'Oslo', 20, 'n'], taken: ['balance'], kept: [], conflicts: ['balance'] });
+    expect(threeWayMerge(B, A, D, { columns, policy: { balance: 'theirs' } })).toEqual({ row: [1, 'Main St', 'Oslo', 20, 'n'], taken: ['balance'], kept: [], conflicts: ['balance'], groups: [] });
   });
 
   it('a group with a conflict keeps D as a whole and records A’s dropped changes', () => {
     const A: RowImage = [1, 'Side St', 'Bergen', 10, 'n'];
     const D: RowImage = [1, 'Main St', 'Trondheim', 10, 'n'];
-    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']] })).toEqual({ row: [...D], taken: [], kept: [], conflicts: ['street', 'city'] });
+    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']] })).toEqual({ row: [...D], taken: [], kept: [], conflicts: ['street', 'city'], groups: [{ columns: ['street', 'city'], side: 'ours' }] });
   });
 
   it('a group resolved to `theirs` comes wholly from A (unchanged columns from the base), D’s dropped change recorded', () => {
     const A: RowImage = [1, undefined, 'Bergen', undefined, undefined];
     const D: RowImage = [1, 'High St', 'Trondheim', 10, 'n'];
-    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']], policy: { city: 'theirs' } })).toEqual({ row: [1, 'Main St', 'Bergen', 10, 'n'], taken: ['street', 'city'], kept: [], conflicts: ['street', 'city'] });
+    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']], policy: { city: 'theirs' } })).toEqual({ row: [1, 'Main St', 'Bergen', 10, 'n'], taken: ['street', 'city'], kept: [], conflicts: ['street', 'city'], groups: [{ columns: ['street', 'city'], side: 'theirs' }] });
   });
 
-  it('a group without conflicts merges column by column', () => {
+  it('a group only one side changed merges column by column', () => {
+    const A: RowImage = [1, 'Side St', 'Bergen', 10, 'n'];
+    const D: RowImage = [1, 'Main St', 'Oslo', 30, 'n'];
+    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']] })).toEqual({ row: [1, 'Side St', 'Bergen', 30, 'n'], taken: ['street', 'city'], kept: ['balance'], conflicts: [], groups: [] });
+  });
+
+  it('a group whose columns A and D changed apart (A the city, D the street) is one conflict: D’s whole group stays, A’s change recorded', () => {
     const A: RowImage = [1, 'Main St', 'Bergen', 10, 'n'];
     const D: RowImage = [1, 'High St', 'Oslo', 10, 'n'];
-    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']] }).row).toEqual([1, 'High St', 'Bergen', 10, 'n']);
+    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']] })).toEqual({
+      row: [1, 'High St', 'Oslo', 10, 'n'],
+      taken: [],
+      kept: ['street'],
+      conflicts: ['city'],
+      groups: [{ columns: ['street', 'city'], side: 'ours' }],
+    });
+  });
+
+  it('a group whose columns A and D changed apart, resolved to `theirs`: A’s whole group, D’s change recorded', () => {
+    const A: RowImage = [1, 'Main St', 'Bergen', 10, 'n'];
+    const D: RowImage = [1, 'High St', 'Oslo', 10, 'n'];
+    expect(threeWayMerge(B, A, D, { columns, groups: [['street', 'city']], policy: { street: 'theirs', city: 'theirs' } })).toEqual({
+      row: [1, 'Main St', 'Bergen', 10, 'n'],
+      taken: ['street', 'city'],
+      kept: [],
+      conflicts: ['street'],
+      groups: [{ columns: ['street', 'city'], side: 'theirs' }],
+    });
+  });
+
+  it('a group both sides changed to the same values is no conflict', () => {
+    const A: RowImage = [1, 'High St', 'Bergen', 10, 'n'];
+    expect(threeWayMerge(B, A, [...A], { columns, groups: [['street', 'city']] })).toEqual({ row: [...A], taken: [], kept: ['street', 'city'], conflicts: [], groups: [] });
   });
 
   it('compares FLOAT as float32: a dump-rounded D is unchanged', () => {
     const b: RowImage = [1, 'a', 'b', Math.fround(3.1415927), 'n'];
     const r = threeWayMerge(b, [1, 'a', 'b', 2.5, 'n'], [1, 'a', 'b', 3.14159, 'n'], { columns });
-    expect(r).toEqual({ row: [1, 'a', 'b', 2.5, 'n'], taken: ['balance'], kept: [], conflicts: [] });
+    expect(r).toEqual({ row: [1, 'a', 'b', 2.5, 'n'], taken: ['balance'], kept: [], conflicts: [], groups: [] });
   });
 
   it('a partial JSON patch in A is a conflict, never applied', () => {
     const patch = new JsonPatch([{ op: 'remove', path: '$.a' }]);
     const r = threeWayMerge([1, undefined, undefined, undefined, undefined], [undefined, undefined, undefined, undefined, patch], [1, 'a', 'b', 1, 'doc'], { columns });
-    expect(r).toEqual({ row: [1, 'a', 'b', 1, 'doc'], taken: [], kept: [], conflicts: ['note'] });
+    expect(r).toEqual({ row: [1, 'a', 'b', 1, 'doc'], taken: [], kept: [], conflicts: ['note'], groups: [] });
   });
 });
 

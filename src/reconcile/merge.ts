@@ -10,9 +10,10 @@
  * changed, so a difference is a conflict. A JsonPatch in A is never applied here (it is diffs,
  * not a value): it differs from D, so it is a conflict the report shows.
  *
- * Groups of related columns (an address, an amount and its currency) are decided together: if
- * any column of a group conflicts, the whole group comes from one side, so a row never ends with
- * a street from one side and a city from the other.
+ * Groups of related columns (an address, an amount and its currency) are decided together, as one
+ * value: when both sides changed the group — the same column or different ones (A the total, D the
+ * currency) — to different values, the whole group comes from one side, so a row never ends with
+ * a street from one side and a city from the other, or A's amount in D's currency.
  */
 import type { RowImage } from '../binlog/column.js';
 import type { ColumnSchema } from '../model/table-schema.js';
@@ -35,6 +36,14 @@ export interface MergeOptions {
   readonly oursChanged?: ReadonlySet<string>;
 }
 
+/** A group both sides changed, decided as one value. */
+export interface GroupConflict {
+  /** The group's columns (those the table has), in the configured order. */
+  readonly columns: readonly string[];
+  /** The side the whole group came from. */
+  readonly side: ConflictPolicy;
+}
+
 export interface MergeResult {
   /** The merged row, a new array in column order. */
   readonly row: RowImage;
@@ -48,6 +57,8 @@ export interface MergeResult {
    * `theirs`).
    */
   readonly conflicts: readonly string[];
+  /** The groups both sides changed (to different values), each taken whole from one side. */
+  readonly groups: readonly GroupConflict[];
 }
 
 type Decision = 'same' | 'taken' | 'kept' | 'conflict';
@@ -63,10 +74,21 @@ export function threeWayMerge(base: RowImage | null, theirs: RowImage, ours: Row
   const grouped = groupIndexes(options);
   const policyOf = (i: number): ConflictPolicy => options.policy?.[columns[i]?.name ?? ''] ?? 'ours';
 
+  const groupConflicts: GroupConflict[] = [];
   for (const group of grouped) {
+    // The group is one value: in conflict when A changed some column of it and D changed some
+    // (maybe another) column of it, and the two sides' groups differ. A column both changed
+    // differently is such a case already.
     const conflicting = group.filter((i) => decisions[i] === 'conflict');
-    if (conflicting.length === 0) continue;
-    const side: ConflictPolicy = conflicting.every((i) => policyOf(i) === 'theirs') ? 'theirs' : 'ours';
+    const byTheirs = group.filter((i) => decisions[i] === 'taken' || theirsChanged(base, theirs, i, columns));
+    const byOurs = group.filter((i) => decisions[i] === 'kept');
+    const differ = group.some((i) => !sameValue(theirsValue(base, theirs, ours, i), ours[i], columns[i] ?? null));
+    if (conflicting.length === 0 && !(byTheirs.length > 0 && byOurs.length > 0 && differ)) continue;
+    // The policies of the columns both sides changed decide; when the sides changed different
+    // columns, those of every column either side changed.
+    const deciding = conflicting.length > 0 ? conflicting : [...new Set([...byTheirs, ...byOurs])];
+    const side: ConflictPolicy = deciding.every((i) => policyOf(i) === 'theirs') ? 'theirs' : 'ours';
+    groupConflicts.push({ columns: group.map((i) => name(columns, i)), side });
     for (const i of group) {
       const d = decisions[i];
       // The side that loses a conflicting group loses its other changes in the group too: recorded, not silently dropped.
@@ -92,7 +114,7 @@ export function threeWayMerge(base: RowImage | null, theirs: RowImage, ours: Row
       }
     }
   });
-  return { row, taken: inColumnOrder(taken, columns), kept: inColumnOrder(kept, columns), conflicts: inColumnOrder(conflicts, columns) };
+  return { row, taken: inColumnOrder(taken, columns), kept: inColumnOrder(kept, columns), conflicts: inColumnOrder(conflicts, columns), groups: groupConflicts };
 }
 
 function decide(b: RowImage[number], a: RowImage[number], d: RowImage[number], col: Pick<ColumnSchema, 'dataType'>, loggedOnDr: boolean): Decision {
@@ -104,6 +126,13 @@ function decide(b: RowImage[number], a: RowImage[number], d: RowImage[number], c
   if (!aChanged) return dChanged ? 'kept' : 'same';
   if (!dChanged) return 'taken';
   return sameValue(a, d, col) ? 'kept' : 'conflict';
+}
+
+/** Whether A changed column `i` from a known base (a change equal to D's is still a change of A's). */
+function theirsChanged(base: RowImage | null, theirs: RowImage, i: number, columns: MergeOptions['columns']): boolean {
+  const a = theirs[i];
+  const b = base === null ? undefined : base[i];
+  return a !== undefined && b !== undefined && !sameValue(a, b, columns[i] ?? null);
 }
 
 /** A's view of a column: its after value, else (unchanged) the base, else D's when neither logged it. */

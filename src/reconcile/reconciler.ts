@@ -26,6 +26,7 @@ import { v7 as uuidV7 } from 'uuid';
 import type { MergePolicy, Strategy } from '../config/normalise.js';
 import { classifyChange, type Classification } from './classify.js';
 import { applyDelta, compareValues } from './column-math.js';
+import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
 import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
 import { callCustomStrategy, canonicalImage, canonicalKeyValues, checkCustomDecision, type CustomCall, type CustomStrategyContext } from './custom-strategy.js';
@@ -544,7 +545,7 @@ export class Reconciler {
         const winner = this.#rowWinner(ctx);
         if (winner.kind === 'conflict') return quarantine(c.class, `${s.strategy}: ${winner.why} ${by}`, c.drRow);
         if (winner.kind === 'source') return this.#source(ctx, `${s.strategy} on ${winner.column}: the lost change wins ${by}`);
-        return done(c.class, 'skipped', `${s.strategy} on ${winner.column}: the DR row wins ${by}`, c.drRow);
+        return this.#drWins(ctx, `${s.strategy} on ${winner.column}: the DR row wins ${by}`);
       }
       case 'merge':
       case 'delta':
@@ -588,6 +589,19 @@ export class Reconciler {
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
     const edited = decided.after;
+    if (edited !== null) {
+      // A value the function made up (neither side held it) is checked as the engine's own are: the
+      // sink's session is not strict, and would store one that does not fit clipped.
+      for (let i = 0; i < table.columns.length; i++) {
+        const col = table.columns[i]!;
+        const v = edited[i];
+        if (v === undefined || col.isGenerated || sameValue(v, change.after?.[i], col) || (c.drRow !== null && sameValue(v, c.drRow[i], col))) continue;
+        const misfit = columnMisfit(v, col);
+        if (misfit === null) continue;
+        const q = ctx.quarantine(c.class, `custom ${s.name}: ${ctx.qualified}.${col.name} edited to ${valueText(v)}, which does not fit: ${misfit} (${path})`, c.drRow);
+        return { ...q, decision: { ...q.decision, rulePath: path } };
+      }
+    }
     const p = this.#carryOut({ ...ctx, rule: { strategy: decided.strategy, path }, change: edited === null ? change : { ...change, after: edited } });
     let reason = p.decision.reason;
     if (decided.reason !== null) reason = `${decided.reason} (${path})`;
@@ -788,6 +802,8 @@ export class Reconciler {
     // By index, not Array#map: an image built elsewhere may have holes, which map skips.
     const next: RowImage = Array.from({ length: dr.length }, (_, i) => (after[i] === undefined ? dr[i] : after[i]));
     const merged = withPrimaryKey(next, dr, state);
+    const ruled = this.#columnRulesOver(ctx, merged, dr);
+    if (!Array.isArray(ruled)) return ruled;
     const guard = this.#keyChangeGuard(table, state, dr, merged);
     if (guard !== null) return quarantine(c.class, guard, dr);
     const holder = this.#uniqueHolder(table, state, merged, dr);
@@ -806,7 +822,61 @@ export class Reconciler {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, merged), old: dr });
       this.#move(state, dr, merged);
     }
-    return done(c.class, 'applied', reason, dr);
+    return done(c.class, 'applied', ruled.length > 0 ? `${reason}; ${ruled.join('; ')}` : reason, dr);
+  }
+
+  /**
+   * The DR row wins whole (newest/oldest/max/min chose it), but a column rule beats the table rule
+   * (README "Precedence"): each column with a rule where the lost change and the DR differ takes the
+   * rule's value. Nothing written when no rule changes anything (skipped), else merged.
+   */
+  #drWins(ctx: Ctx, reason: string): Pending {
+    const { table, state, change, c, done, quarantine, writes } = ctx;
+    const dr = c.drRow;
+    const after = change.after;
+    if (dr === null || after === null || change.op === 'delete' || after.some((v) => v instanceof JsonPatch)) return done(c.class, 'skipped', reason, dr);
+    const row = dr.slice();
+    const ruled = this.#columnRulesOver(ctx, row, dr);
+    if (!Array.isArray(ruled)) return ruled;
+    const changed = table.columns.filter((col, i) => !col.isGenerated && !sameExactValue(row[i], dr[i], col)).map((col) => col.name);
+    if (changed.length === 0) return done(c.class, 'skipped', reason, dr);
+    const guard = this.#keyChangeGuard(table, state, dr, row);
+    if (guard !== null) return quarantine(c.class, guard, dr);
+    writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
+    this.#move(state, dr, row);
+    return done(c.class, 'merged', `${reason}; ${ruled.join('; ')}`, dr);
+  }
+
+  /**
+   * The `columns` rules over a row a row-level strategy built (`row`: the lost image over the DR row
+   * for `source`, the DR row when it wins), changed in place: a column rule beats the table rule
+   * (README "Precedence"), so each column with a rule where the lost change and the DR differ takes
+   * the rule's value, as under merge. Only for the classes that meet the same record on both sides
+   * (update-diverged, insert-pk-same-record); a grouped column goes with its row, as under merge; keys
+   * and generated columns are never decided by a rule. Returns a note per column a rule decided, or
+   * the decision that stops the change.
+   */
+  #columnRulesOver(ctx: Ctx, row: RowImage, dr: RowImage): string[] | Pending {
+    const { table, state, change, c } = ctx;
+    const after = change.after;
+    const notes: string[] = [];
+    if (after === null || (c.class !== 'update-diverged' && c.class !== 'insert-pk-same-record')) return notes;
+    const tableRules = this.#rules.tableRules(table);
+    if (tableRules.columns.size === 0) return notes;
+    const grouped = new Set(tableRules.groups.flat());
+    const base = change.op === 'insert' ? null : change.before;
+    for (let i = 0; i < table.columns.length; i++) {
+      const col = table.columns[i]!;
+      const columnRule = tableRules.columns.get(col.name);
+      const a = after[i];
+      if (columnRule === undefined || a === undefined || col.isGenerated || state.pkPositions.includes(i) || grouped.has(col.name) || sameValue(a, dr[i], col)) continue;
+      const v = this.#columnValue(ctx, col, columnRule.strategy.strategy, columnRule, base?.[i], a, dr[i] as ColumnValue);
+      if ('decision' in v) return v;
+      const before = row[i];
+      row[i] = v.value;
+      if (!sameValue(before, v.value, col)) notes.push(v.note ?? `${col.name} by its column rule ${columnRule.strategy.strategy} (${columnRule.path})`);
+    }
+    return notes;
   }
 
   /** Which side a row-level newest/oldest/max/min picks, or why it cannot. */
@@ -859,6 +929,17 @@ export class Reconciler {
     const row = withPrimaryKey(m.row, dr, state).slice();
     const notes: string[] = [];
     const conflicts = new Set(m.conflicts);
+    // A group both sides changed is one conflict: a quarantine or fail policy of a member holds it
+    // (or stops the run) as for one column; otherwise the reason says which side's group stayed.
+    const inGroupConflict = new Set<string>();
+    for (const g of m.groups) {
+      const shown = `the group (${g.columns.join(', ')})`;
+      const stop = g.columns.map((n) => ({ n, p: tableRules.columns.has(n) ? null : policyOf(n) })).find((x) => x.p === 'quarantine' || x.p === 'fail');
+      if (stop?.p === 'quarantine') return quarantine(c.class, `both sides changed ${shown} and the policy of ${stop.n} is quarantine (${rule.path})`, dr);
+      if (stop?.p === 'fail') return this.#fail(rule, ctx.qualified, ctx.sourceKey, `both sides changed ${shown}`);
+      notes.push(`both sides changed ${shown}: took the ${g.side === 'theirs' ? "lost change's" : "DR's"} whole group`);
+      for (const n of g.columns) inGroupConflict.add(n);
+    }
     for (let i = 0; i < table.columns.length; i++) {
       const col = table.columns[i]!;
       const a = after[i];
@@ -874,37 +955,13 @@ export class Reconciler {
       else if (isDelta && addable && b !== undefined) policy = 'delta';
       else if (conflicts.has(col.name)) policy = policyOf(col.name);
       if (policy === 'delta' && !addable && columnRule === undefined) policy = 'dr';
-      if (policy === null || policy === 'dr' || policy === 'skip') continue;
-      const d = dr[i] as ColumnValue;
-      switch (policy) {
-        case 'source':
-          row[i] = a;
-          break;
-        case 'delta':
-          if (b === undefined || b === null || a === null || d === null) {
-            notes.push(`${col.name}: no delta with a NULL or unknown base, the DR value stays`);
-            row[i] = d;
-          } else row[i] = applyDelta(b, a, d, col);
-          break;
-        case 'max':
-        case 'min': {
-          if (a === null || d === null) row[i] = (a === null) === (policy === 'min') ? a : d;
-          else row[i] = (compareValues(a, d, col) > 0) === (policy === 'max') ? a : d;
-          break;
-        }
-        case 'newest':
-        case 'oldest': {
-          const w = columnRule === undefined ? null : this.#rowWinner({ ...ctx, rule: columnRule });
-          row[i] = w !== null && w.kind === 'source' ? a : d;
-          break;
-        }
-        case 'quarantine':
-          return quarantine(c.class, `both sides changed ${col.name} and its policy is quarantine ${`(${columnRule?.path ?? rule.path})`}`, dr);
-        case 'fail':
-          return this.#fail(columnRule ?? rule, ctx.qualified, ctx.sourceKey, `both sides changed ${col.name}`);
-        default:
-          break;
-      }
+      if (policy === null || policy === 'dr') continue;
+      const v = this.#columnValue(ctx, col, policy, columnRule, b, a, dr[i] as ColumnValue);
+      if ('decision' in v) return v;
+      if (v.note !== null) notes.push(v.note);
+      row[i] = v.value;
+      // `skip` (the DR's value) resolves nothing: a column both sides changed stays a conflict the DR kept.
+      if (policy === 'skip') continue;
       conflicts.delete(col.name);
     }
     // A grouped column the group took from the lost change is resolved, not kept from the DR.
@@ -918,11 +975,50 @@ export class Reconciler {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
       this.#move(state, dr, row);
     }
-    const kept = conflicts.size > 0 ? `; both sides changed ${[...conflicts].join(', ')}: kept the DR's` : '';
+    const single = [...conflicts].filter((n) => !inGroupConflict.has(n));
+    const kept = single.length > 0 ? `; both sides changed ${single.join(', ')}: kept the DR's` : '';
     const extra = notes.length > 0 ? `; ${notes.join('; ')}` : '';
     const drKept = table.columns.filter((col, i) => after[i] !== undefined && !sameValue(after[i], dr[i], col)).map((col) => col.name);
     const what = change.op === 'insert' && base === null && changed.length === 0 ? `same record changed on the DR since: kept the DR's ${drKept.length > 0 ? drKept.join(', ') : 'row (equal)'}` : `${isDelta ? 'delta' : 'three-way'} merge: took ${changed.length > 0 ? changed.join(', ') : 'nothing'} from the lost change${kept}`;
     return done(c.class, 'merged', `${what}${extra}`, dr, { conflicts: [...conflicts] });
+  }
+
+  /**
+   * One column's value under a column policy (a `columns` rule, or the merge policy of a column both
+   * sides changed) from B, A and D, with a note for the reason; or the decision that stops the
+   * change (quarantine, fail).
+   */
+  #columnValue(ctx: Ctx, col: ColumnSchema, policy: MergePolicy | Strategy['strategy'], columnRule: Rule | undefined, b: ColumnValue | undefined, a: ColumnValue, d: ColumnValue): { value: ColumnValue; note: string | null } | Pending {
+    const { c, quarantine, rule } = ctx;
+    const by = columnRule?.path ?? rule.path;
+    switch (policy) {
+      case 'skip':
+        return { value: d, note: sameValue(a, d, col) ? null : `${col.name}: the DR's value stays (${by})` };
+      case 'source':
+        return { value: a, note: null };
+      case 'delta':
+        if (b === undefined || b === null || a === null || d === null) return { value: d, note: `${col.name}: no delta with a NULL or unknown base, the DR value stays` };
+        const sum = applyDelta(b, a, d, col);
+        // The sink's session is not strict: a sum the column cannot hold would be stored clipped.
+        const misfit = columnMisfit(sum, col);
+        if (misfit !== null) return quarantine(c.class, `delta: ${ctx.qualified}.${col.name} would be ${valueText(sum)} (the DR's ${valueText(d)} + the lost change's ${valueText(b)} → ${valueText(a)}), which does not fit: ${misfit} (${by})`, c.drRow);
+        return { value: sum, note: null };
+      case 'max':
+      case 'min':
+        if (a === null || d === null) return { value: (a === null) === (policy === 'min') ? a : d, note: null };
+        return { value: (compareValues(a, d, col) > 0) === (policy === 'max') ? a : d, note: null };
+      case 'newest':
+      case 'oldest': {
+        const w = columnRule === undefined ? null : this.#rowWinner({ ...ctx, rule: columnRule });
+        return { value: w !== null && w.kind === 'source' ? a : d, note: null };
+      }
+      case 'quarantine':
+        return quarantine(c.class, `both sides changed ${col.name} and its policy is quarantine (${by})`, c.drRow);
+      case 'fail':
+        return this.#fail(columnRule ?? rule, ctx.qualified, ctx.sourceKey, `both sides changed ${col.name}`);
+      default:
+        return { value: d, note: null };
+    }
   }
 
   /** link: the lost row is this existing DR row (by the unique key it clashes on, or the configured natural key). */
@@ -980,6 +1076,9 @@ export class Reconciler {
       let found = false;
       for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
         after[i] = rewriteCandidate(s.template, v, n, label);
+        // The sink's session is not strict: a longer value would be stored cut (and may clash again).
+        const misfit = columnMisfit(after[i] as ColumnValue, col);
+        if (misfit !== null) return quarantine(c.class, `rewrite-unique: ${ctx.qualified}.${colName} ${JSON.stringify(v)} would become ${JSON.stringify(after[i])}, which does not fit: ${misfit} (${rule.path})`, c.uniqueHolder);
         const k = state.indexKeyOf(`uk:${uk.name}`, after);
         if (k === null || (read(k) && state.rowsBy(`uk:${uk.name}`, k).length === 0)) {
           found = true;
@@ -1407,6 +1506,11 @@ export function keyText(values: readonly ColumnValue[]): string {
     return String(v);
   });
   return parts.length === 1 ? (parts[0] as string) : `(${parts.join(', ')})`;
+}
+
+/** A value as people read it in reasons: as keyText, but DECIMAL digits unquoted. */
+function valueText(v: ColumnValue): string {
+  return typeof v === 'string' && /^-?\d+(?:\.\d+)?$/.test(v) ? v : keyText([v]);
 }
 
 /** Keeps the DR row's primary key in a merged row (a merge never re-keys a row). */

@@ -93,6 +93,34 @@ describe('custom strategies on a real DR', () => {
     expect(await rows()).toEqual(EXPECTED_ROWS);
   });
 
+  it('a value the function made up that the DR column cannot hold is quarantined, never stored clipped', async () => {
+    const staged = await stageIncident(primary, dr, ACCOUNTS, ['t']);
+    const ledger: LedgerLine[] = [];
+    // Row 2's tier edited past VARCHAR(8); rows 1 and 3 as byTier decides them.
+    const overflowing = (c: CustomStrategyContext): unknown => (c.key?.[0] === 2 ? { strategy: 'source', row: { tier: 'platinum+' } } : byTier(c));
+    await salvage({
+      mode: 'apply',
+      binlogs: staged.files,
+      target: dr.target,
+      start: { kind: 'from-gtid', set: staged.start },
+      config: config(CUSTOM),
+      strategies: { byTier: overflowing as never },
+      onLedger: (l) => ledger.push(l),
+    });
+    expect(await rows()).toEqual([
+      { id: 1, name: 'Ann', tier: 'vip', balance: '20.00' },
+      { id: 2, name: 'Benny', tier: 'basic', balance: '11.00' },
+      { id: 3, name: 'Cy', tier: 'closed', balance: '10.00' },
+    ]);
+    const path = `${RULE} → custom byTier → source`;
+    expect(ledger.map((l) => [l.key, l.class, l.outcome, l.rule])).toEqual([
+      [[1], 'update-diverged', 'skipped', `${RULE} → custom byTier → skip`],
+      [[2], 'update-diverged', 'quarantined', path],
+      [[3], 'update-diverged', 'quarantined', `${RULE} → custom byTier → quarantine`],
+    ]);
+    expect(ledger[1]!.reason).toBe(`custom byTier: t.acct.tier edited to "platinum+", which does not fit: varchar(8) holds 8 character(s), the value has 9 (${path})`);
+  });
+
   it('a function that throws stops the run: nothing of the window is written, the error names the rule and the change', async () => {
     const staged = await stageIncident(primary, dr, ACCOUNTS, ['t']);
     const e = await salvage({

@@ -299,6 +299,54 @@ describe('column groups', () => {
   });
 });
 
+describe('column groups changed apart on the two sides', () => {
+  // The README's recipe: an order's total and currency are always taken together from one side.
+  // The lost change re-priced the total; the DR, after the failover, changed only the currency.
+  const ORDER: Incident = {
+    schema: ['CREATE TABLE t.orders (id INT NOT NULL PRIMARY KEY, total DECIMAL(10,2) NOT NULL, currency CHAR(3) NOT NULL, note VARCHAR(10) NOT NULL) ENGINE=InnoDB'],
+    base: ["INSERT INTO t.orders VALUES (1, 100.00, 'USD', 'b')"],
+    lost: ["UPDATE t.orders SET total = 90.00, note = 'L' WHERE id = 1"],
+    dr: ["UPDATE t.orders SET currency = 'EUR' WHERE id = 1"],
+  };
+  const orders = (): Promise<unknown[]> => rows('SELECT id, total, currency, note FROM t.orders');
+
+  it('the default (bothChanged "dr"): the DR’s whole group stays, never the lost total in the DR’s currency', async () => {
+    const { ledger } = await run(ORDER, config({ tables: { 't.orders': { groups: [['total', 'currency']] } } }));
+    expect(await orders()).toEqual([{ id: 1, total: '100.00', currency: 'EUR', note: 'L' }]);
+    expect(ledger.map(summary)).toEqual([['t.orders', 'update', [1], 'update-diverged', 'merged', null, 'built-in.update-diverged']]);
+    expect(ledger[0]!.conflicts).toEqual(['total']);
+    expect(ledger[0]!.reason).toBe("three-way merge: took note from the lost change; both sides changed the group (total, currency): took the DR's whole group");
+  });
+
+  it('bothChanged "source": the lost change’s whole group, its unchanged currency included', async () => {
+    const { ledger } = await run(ORDER, config({ tables: { 't.orders': { groups: [['total', 'currency']], onConflict: { 'update-diverged': { strategy: 'merge', bothChanged: 'source' } } } } }));
+    expect(await orders()).toEqual([{ id: 1, total: '90.00', currency: 'USD', note: 'L' }]);
+    expect(ledger.map(summary)).toEqual([['t.orders', 'update', [1], 'update-diverged', 'merged', null, rule('t.orders', 'update-diverged')]]);
+    expect(ledger[0]!.reason).toBe("three-way merge: took total, currency, note from the lost change; both sides changed the group (total, currency): took the lost change's whole group");
+  });
+
+  it('bothChanged "quarantine": the group changed on both sides holds the change back; the DR row stays', async () => {
+    const { ledger } = await run(ORDER, config({ tables: { 't.orders': { groups: [['total', 'currency']], onConflict: { 'update-diverged': { strategy: 'merge', bothChanged: 'quarantine' } } } } }));
+    expect(await orders()).toEqual([{ id: 1, total: '100.00', currency: 'EUR', note: 'b' }]);
+    expect(ledger.map(summary)).toEqual([['t.orders', 'update', [1], 'update-diverged', 'quarantined', null, rule('t.orders', 'update-diverged')]]);
+  });
+
+  it('an address: the lost street and zip with the DR’s city is no address; the DR’s whole address stays', async () => {
+    const { ledger } = await run(
+      {
+        schema: ['CREATE TABLE t.addr (id INT NOT NULL PRIMARY KEY, street VARCHAR(30) NOT NULL, city VARCHAR(30) NOT NULL, zip VARCHAR(10) NOT NULL) ENGINE=InnoDB'],
+        base: ["INSERT INTO t.addr VALUES (1, 'Main St', 'Oslo', '0150')"],
+        lost: ["UPDATE t.addr SET street = 'Side St', zip = '0151' WHERE id = 1"],
+        dr: ["UPDATE t.addr SET city = 'Bergen' WHERE id = 1"],
+      },
+      config({ tables: { 't.addr': { groups: [['street', 'city', 'zip']] } } }),
+    );
+    expect(await rows('SELECT id, street, city, zip FROM t.addr')).toEqual([{ id: 1, street: 'Main St', city: 'Bergen', zip: '0150' }]);
+    expect(ledger.map(summary)).toEqual([['t.addr', 'update', [1], 'update-diverged', 'merged', null, 'built-in.update-diverged']]);
+    expect(ledger[0]!.conflicts).toEqual(['street', 'zip']);
+  });
+});
+
 describe('delta on balances and counters', () => {
   // Two sequential lost changes (+10.1234 / +5, then −0.0001 / +7) against the DR's own (+1000.5 / +100); hits starts above 2^53.
   const WALLET: Incident = {
@@ -318,6 +366,116 @@ describe('delta on balances and counters', () => {
       ['t.wallet', 'update', [1], 'update-diverged', 'merged', null, path],
       ['t.wallet', 'update', [1], 'update-diverged', 'merged', null, path],
     ]);
+  });
+});
+
+describe('column rules beat the table rule', () => {
+  // Both sides renamed the row and added to bal (DR +5, lost +10); only the lost change re-priced it.
+  const PRICED: Incident = {
+    schema: ['CREATE TABLE t.p (id INT NOT NULL PRIMARY KEY, name VARCHAR(10) NOT NULL, price INT NOT NULL, bal INT NOT NULL) ENGINE=InnoDB'],
+    base: ["INSERT INTO t.p VALUES (1, 'n', 100, 100)"],
+    lost: ["UPDATE t.p SET name = 'Lname', price = 90, bal = bal + 10 WHERE id = 1"],
+    dr: ["UPDATE t.p SET name = 'Dname', bal = bal + 5 WHERE id = 1"],
+  };
+  const p = (): Promise<unknown[]> => rows('SELECT id, name, price, bal FROM t.p');
+  const R = rule('t.p', 'update-diverged');
+  const col = (c: string): string => `tables."t.p".columns.${c}`;
+
+  it('"skip" under the built-in merge: the DR’s price stays though only the lost change changed it', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { price: 'skip' } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Dname', price: 100, bal: 105 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'merged', null, 'built-in.update-diverged']]);
+    expect(ledger[0]!.conflicts).toEqual(['name', 'bal']);
+    expect(ledger[0]!.reason).toBe(`three-way merge: took nothing from the lost change; both sides changed name, bal: kept the DR's; price: the DR's value stays (${col('price')})`);
+  });
+
+  it('"skip" under "source": the lost row wins except its price', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { price: 'skip' }, onConflict: { 'update-diverged': 'source' } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Lname', price: 100, bal: 110 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'applied', null, R]]);
+    expect(ledger[0]!.reason).toBe(`the lost change wins (${R}); price: the DR's value stays (${col('price')})`);
+  });
+
+  it('"delta" under "source": the lost row wins and bal adds both sides’ changes (100 + 5 + 10)', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { bal: 'delta' }, onConflict: { 'update-diverged': 'source' } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Lname', price: 90, bal: 115 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'applied', null, R]]);
+    expect(ledger[0]!.reason).toBe(`the lost change wins (${R}); bal by its column rule delta (${col('bal')})`);
+  });
+
+  it('"delta" under "max" when the DR row wins: the DR row stays but for bal, which adds the lost change’s +10', async () => {
+    const { ledger } = await run(PRICED, config({ tables: { 't.p': { columns: { bal: 'delta' }, onConflict: { 'update-diverged': { strategy: 'max', column: 'price' } } } } }));
+    expect(await p()).toEqual([{ id: 1, name: 'Dname', price: 100, bal: 115 }]);
+    expect(ledger.map(summary)).toEqual([['t.p', 'update', [1], 'update-diverged', 'merged', null, R]]);
+    expect(ledger[0]!.reason).toBe(`max on price: the DR row wins (${R}); bal by its column rule delta (${col('bal')})`);
+  });
+});
+
+describe('values the engine computes are checked against the DR column before they are written', () => {
+  // The sink's session is not strict: a value that does not fit would be stored clipped, silently.
+  const C = 'CREATE TABLE t.c (id INT NOT NULL PRIMARY KEY, amt DECIMAL(5,2) NOT NULL, n TINYINT NOT NULL, u TINYINT UNSIGNED NOT NULL) ENGINE=InnoDB';
+  const c = (): Promise<unknown[]> => rows('SELECT id, amt, n, u FROM t.c ORDER BY id');
+
+  it('delta: a sum past DECIMAL(5,2), TINYINT or TINYINT UNSIGNED is quarantined with the table, column and value; one that fits merges', async () => {
+    const { ledger } = await run(
+      {
+        schema: [C],
+        base: ['INSERT INTO t.c VALUES (1, 900.00, 100, 10), (2, 900.00, 100, 10), (3, 900.00, 100, 10), (4, 900.00, 100, 10)'],
+        lost: ['UPDATE t.c SET amt = amt + 90 WHERE id = 1', 'UPDATE t.c SET n = n + 10 WHERE id = 2', 'UPDATE t.c SET u = u - 8 WHERE id = 3', 'UPDATE t.c SET amt = amt + 49.99, n = n + 7, u = u - 5 WHERE id = 4'],
+        dr: ['UPDATE t.c SET amt = amt + 50 WHERE id = 1', 'UPDATE t.c SET n = n + 20 WHERE id = 2', 'UPDATE t.c SET u = u - 5 WHERE id = 3', 'UPDATE t.c SET amt = amt + 50, n = n + 20, u = u - 5 WHERE id = 4'],
+      },
+      config({ tables: { 't.c': { columns: { amt: 'delta', n: 'delta', u: 'delta' } } } }),
+    );
+    expect(await c()).toEqual([
+      { id: 1, amt: '950.00', n: 100, u: 10 },
+      { id: 2, amt: '900.00', n: 120, u: 10 },
+      { id: 3, amt: '900.00', n: 100, u: 5 },
+      { id: 4, amt: '999.99', n: 127, u: 0 },
+    ]);
+    const B = 'built-in.update-diverged';
+    expect(ledger.map(summary)).toEqual([
+      ['t.c', 'update', [1], 'update-diverged', 'quarantined', null, B],
+      ['t.c', 'update', [2], 'update-diverged', 'quarantined', null, B],
+      ['t.c', 'update', [3], 'update-diverged', 'quarantined', null, B],
+      ['t.c', 'update', [4], 'update-diverged', 'merged', null, B],
+    ]);
+    const col = (name: string): string => `tables."t.c".columns.${name}`;
+    expect(ledger.slice(0, 3).map((l) => l.reason)).toEqual([
+      `delta: t.c.amt would be 1040.00 (the DR's 950.00 + the lost change's 900.00 → 990.00), which does not fit: the largest decimal(5,2) is ±999.99 (${col('amt')})`,
+      `delta: t.c.n would be 130 (the DR's 120 + the lost change's 100 → 110), which does not fit: tinyint(4) holds -128 to 127 (${col('n')})`,
+      `delta: t.c.u would be -3 (the DR's 5 + the lost change's 10 → 2), which does not fit: tinyint(3) unsigned holds 0 to 255 (${col('u')})`,
+    ]);
+  });
+
+  it('delta as the class strategy: the same check', async () => {
+    const { ledger } = await run(
+      { schema: [C], base: ['INSERT INTO t.c VALUES (1, 900.00, 100, 10)'], lost: ['UPDATE t.c SET amt = amt + 90 WHERE id = 1'], dr: ['UPDATE t.c SET amt = amt + 50 WHERE id = 1'] },
+      config({ tables: { 't.c': { onConflict: { 'update-diverged': 'delta' } } } }),
+    );
+    expect(await c()).toEqual([{ id: 1, amt: '950.00', n: 100, u: 10 }]);
+    expect(ledger.map(summary)).toEqual([['t.c', 'update', [1], 'update-diverged', 'quarantined', null, rule('t.c', 'update-diverged')]]);
+  });
+
+  it('rewrite-unique: a rewritten value longer than the VARCHAR is quarantined, never stored cut', async () => {
+    const R = rule('t.h', 'insert-unique-taken');
+    const { ledger } = await run(
+      {
+        schema: ['CREATE TABLE t.h (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, handle VARCHAR(8) NOT NULL, UNIQUE KEY uk_handle (handle)) ENGINE=InnoDB'],
+        lost: ["INSERT INTO t.h (handle) VALUES ('abcdefg')", "INSERT INTO t.h (handle) VALUES ('x')"],
+        dr: ["INSERT INTO t.h VALUES (10, 'abcdefg'), (11, 'x')"],
+      },
+      config({ tables: { 't.h': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique', template: '{value}~{n}' } } } } }),
+    );
+    expect(await rows('SELECT id, handle FROM t.h ORDER BY id')).toEqual([
+      { id: 2, handle: 'x~1' },
+      { id: 10, handle: 'abcdefg' },
+      { id: 11, handle: 'x' },
+    ]);
+    expect(ledger.map(summary)).toEqual([
+      ['t.h', 'insert', [1], 'insert-unique-taken', 'quarantined', null, R],
+      ['t.h', 'insert', [2], 'insert-unique-taken', 'applied', null, R],
+    ]);
+    expect(ledger[0]!.reason).toBe(`rewrite-unique: t.h.handle "abcdefg" would become "abcdefg~1", which does not fit: varchar(8) holds 8 character(s), the value has 9 (${R})`);
   });
 });
 
