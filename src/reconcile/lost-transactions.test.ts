@@ -107,7 +107,7 @@ describe('MariaDB positions', () => {
     // its sequence number, and dropped. A replica resuming at 0-1-5 would have been sent all three.
     const state: DrGtidState = { flavor: 'mariadb', gtidSlavePos: '0-1-5', gtidBinlogPos: '0-1-5' };
     const f = createLostFilter({ kind: 'gtid', state });
-    expect([ma(0, 3, 1), ma(0, 1, 5), ma(0, 1, 6), ma(0, 3, 2), ma(0, 1, 7), ma(4, 3, 1)].map((g) => f.isLost(tx(g)))).toEqual([
+    expect([ma(0, 3, 1), ma(0, 1, 5), ma(0, 1, 6), ma(0, 3, 2), ma(0, 1, 7), ma(4, 3, 1)].map((g, i) => f.isLost(tx(g, 'mysql-bin.000001', 100 * (i + 1))))).toEqual([
       { lost: false, reason: "0-3-1 is at or before the DR's gtid_slave_pos 0-1-5 (domain 0)" },
       { lost: false, reason: "0-1-5 is at or before the DR's gtid_slave_pos 0-1-5 (domain 0)" },
       { lost: true, reason: "0-1-6 comes after the DR's gtid_slave_pos 0-1-5 in the binlog (domain 0)" },
@@ -116,6 +116,8 @@ describe('MariaDB positions', () => {
       { lost: true, reason: "the DR's gtid_slave_pos has no entry for domain 4: 4-3-1 never reached it" },
     ]);
     expect(f.checks()).toEqual([]);
+    // Read again (a window decided again): by position, the transaction before 0-1-5 is still not lost.
+    expect(f.isLost(tx(ma(0, 3, 1), 'mysql-bin.000001', 100))).toEqual({ lost: false, reason: "0-3-1 is at or before the DR's gtid_slave_pos 0-1-5 (domain 0)" });
   });
 
   it('uses gtid_binlog_pos / gtid_binlog_state only for the same domain and server', () => {

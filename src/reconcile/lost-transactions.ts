@@ -202,6 +202,15 @@ export function compareBinlogPositions(a: BinlogPosition, b: BinlogPosition): nu
 
 type Judge = (tx: Transaction) => LostDecision;
 
+/** Whether `a` lies after `b` in one binlog series; positions that cannot be ordered are not. */
+function isAfter(a: BinlogPosition, b: BinlogPosition): boolean {
+  try {
+    return compareBinlogPositions(a, b) > 0;
+  } catch {
+    return false;
+  }
+}
+
 function flavorMismatch(g: Gtid, expected: string): ReconcileError {
   return new ReconcileError(ReconcileErrorCode.FlavorMismatch, `transaction ${gtidText(g)} is a ${g.flavor} GTID but the DR state is ${expected}`, { gtid: gtidText(g) });
 }
@@ -220,7 +229,8 @@ function mysqlJudge(executedText: string): { judge: (g: Gtid) => LostDecision; l
 }
 
 interface Judged {
-  readonly judge: (g: Gtid) => LostDecision;
+  /** `at`: where the transaction starts in the stream, when it is read from one (MariaDB positions use it). */
+  readonly judge: (g: Gtid, at?: BinlogPosition) => LostDecision;
   /** Doubts found while judging, for the plan (see `LostFilter.checks`). */
   readonly checks: () => string[];
 }
@@ -237,8 +247,8 @@ function mariadbJudge(
   sameServer: readonly { readonly list: readonly MariadbPos[]; readonly name: string }[],
   explicit: GtidSet | null,
 ): Judged {
-  const byDomain = new Map<number, { readonly p: MariadbPos; seen: boolean; crossServer: number }>(positions.map((p) => [p.domainId, { p, seen: false, crossServer: 0 }]));
-  const judge = (g: Gtid): LostDecision => {
+  const byDomain = new Map<number, { readonly p: MariadbPos; seen: boolean; seenAt: BinlogPosition | null; crossServer: number }>(positions.map((p) => [p.domainId, { p, seen: false, seenAt: null, crossServer: 0 }]));
+  const judge = (g: Gtid, at?: BinlogPosition): LostDecision => {
     if (g.flavor !== 'mariadb') throw flavorMismatch(g, 'MariaDB GTID positions');
     const text = gtidText(g);
     if (explicit?.contains(g)) return { lost: false, reason: `${text} is in the given GTID set` };
@@ -248,14 +258,18 @@ function mariadbJudge(
     // Past the position in the stream, as a MariaDB replica resumes from it: every later transaction
     // of the domain is lost, whatever its sequence number (without gtid_strict_mode another server's
     // GTIDs in the domain may carry lower ones).
-    if (entry?.seen === true && p && !isPosition) {
+    // By stream position, not by the order of the calls: a window read again must judge alike.
+    if (entry?.seenAt && p && at !== undefined && !isPosition && isAfter(at, entry.seenAt)) {
       for (const s of sameServer) {
         const q = s.list.find((e) => e.domainId === g.domainId && e.serverId === g.serverId && g.seqNo <= e.seqNo);
         if (q) return { lost: false, reason: `${text} is at or before the DR's ${s.name} ${posText(q)} (same domain and server)` };
       }
       return { lost: true, reason: `${text} comes after the DR's ${positionName} ${posText(p)} in the binlog (domain ${g.domainId})` };
     }
-    if (isPosition) entry!.seen = true;
+    if (isPosition) {
+      entry!.seen = true;
+      if (at !== undefined && entry!.seenAt === null) entry!.seenAt = { file: at.file, pos: at.pos };
+    }
     if (entry && p && g.seqNo <= p.seqNo) {
       if (g.serverId !== p.serverId) entry.crossServer++;
       return { lost: false, reason: `${text} is at or before the DR's ${positionName} ${posText(p)} (domain ${g.domainId})` };
@@ -303,8 +317,8 @@ function fromGtidJudge(text: string): Judged {
   const positions = parseMariadbList(parts.filter((p) => MARIADB_GTID.test(p)).join(','), '--from-gtid', true);
   const set = GtidSet.parse(parts.filter((p) => !MARIADB_GTID.test(p)).join(','));
   const mariadb = mariadbJudge(positions, '--from-gtid position', [], set);
-  const judge = (g: Gtid): LostDecision => {
-    if (g.flavor === 'mariadb') return mariadb.judge(g);
+  const judge = (g: Gtid, at?: BinlogPosition): LostDecision => {
+    if (g.flavor === 'mariadb') return mariadb.judge(g, at);
     const text = gtidText(g);
     return set.contains(g) ? { lost: false, reason: `${text} is in the --from-gtid set` } : { lost: true, reason: `${text} is outside the --from-gtid set` };
   };
@@ -343,7 +357,7 @@ function ruleJudge(rule: StartRule, options: LostFilterOptions): { judge: Judge;
         label: `start from the DR's GTID state: ${label}${fallback ? `; transactions without GTID: ${fallback.label}` : ''}`,
         checks,
         judge: (tx) => {
-          if (tx.gtid !== null) return judge(tx.gtid);
+          if (tx.gtid !== null) return judge(tx.gtid, tx);
           if (fallback) return fallback.judge(tx);
           throw new ReconcileError(
             ReconcileErrorCode.NoGtid,
@@ -361,7 +375,7 @@ function ruleJudge(rule: StartRule, options: LostFilterOptions): { judge: Judge;
         label: `start after --from-gtid ${rule.set}`,
         checks,
         judge: (tx) => {
-          if (tx.gtid !== null) return judge(tx.gtid);
+          if (tx.gtid !== null) return judge(tx.gtid, tx);
           throw new ReconcileError(ReconcileErrorCode.NoGtid, `the transaction at ${baseName(tx.file)}:${tx.pos} has no GTID, so --from-gtid cannot place it: give --from FILE:POS or --since`, {
             file: baseName(tx.file),
             offset: tx.pos,
