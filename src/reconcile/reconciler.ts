@@ -165,6 +165,8 @@ export class Reconciler {
   readonly #quarantine: QuarantineIndex;
   /** Labels of changes a rule skipped that hold their row back (a skipped insert): named as skipped, not quarantined. */
   readonly #skippedHolds = new Set<string>();
+  /** Keys (`schema.table` NUL rowKey) a lost row was linked onto in place, this run: the DR's record there is that row. */
+  readonly #linkedInPlace = new Set<string>();
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
@@ -492,7 +494,7 @@ export class Reconciler {
     // A key a remap moved the row to was handed out above everything the DR holds or held: the
     // history has nothing there (and the window did not prepare it).
     const h = this.#history;
-    const history = h === null || drKey === null ? null : { row: movedKey === null ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
+    const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#linkedInPlace.has(`${qualified}\u0000${drKey}`) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
     let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
@@ -1041,7 +1043,11 @@ export class Reconciler {
     const oldKey = state.keyValues(change.after);
     const newKey = state.keyValues(target);
     if (oldKey === null || newKey === null) return quarantine(c.class, 'link: the rows have no full primary key', target);
-    if (rowKey(oldKey) !== rowKey(newKey)) {
+    if (rowKey(oldKey) === rowKey(newKey)) {
+      // The lost row is the DR's record at its own key: its later changes meet that record as the
+      // same one, whatever the DR's history says of the key (it created "this" record).
+      this.#linkedInPlace.add(`${ctx.qualified}\u0000${rowKey(newKey)}`);
+    } else {
       if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
       // Its id may also be the old id of a lost row re-keyed away from it: old keys are source ids,
       // so the two mappings never meet (KeyMap.link).

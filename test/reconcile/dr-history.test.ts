@@ -17,6 +17,7 @@ import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { Capture } from '../harness/capture.js';
+import { config } from '../harness/incident-pair.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { REPLICA_ARGS, stageReplicatedIncident, type ReplicatedIncident, type StagedReplicated } from '../harness/replicated-incident.js';
 
@@ -238,6 +239,34 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
       { code: 'C', qty: 3, note: null },
       { code: 'D', qty: 4, note: null },
       { code: 'E', qty: 99, note: 'dr' },
+    ]);
+  }, 120_000);
+});
+
+describe('a link onto the DR row at the lost row\'s own key, with --dr-binlog', () => {
+  it("the row's later update meets that record as the same one (it was quarantined as update-pk-reused)", async () => {
+    const staged = await stageReplicatedIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE DATABASE l', "CREATE TABLE l.u (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, balance INT NOT NULL DEFAULT 0, UNIQUE KEY uk_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"],
+        base: ["INSERT INTO l.u (id, email) VALUES (1, 'ann@x')"],
+        lost: ["INSERT INTO l.u (id, email) VALUES (4, 'dan@x')", 'UPDATE l.u SET balance = 5 WHERE id = 4'],
+        // The DR created the same person at the same id (its own e-mail case).
+        dr: ["INSERT INTO l.u (id, email) VALUES (4, 'DAN@x')"],
+      },
+      ['l'],
+    );
+    const cfg = config({ tables: { 'l.u': { naturalKey: ['email'], onConflict: { 'insert-pk-taken': 'link' } } } });
+    const { ledger } = await run(staged, { drBinlogs: staged.drFiles, config: cfg, start: { kind: 'from-gtid', set: staged.linkCut } });
+    expect(ledger.map((l) => [l.op, l.class, l.outcome])).toEqual([
+      ['insert', 'insert-pk-taken', 'merged'],
+      // Diverged only by the e-mail's case the DR keeps; the balance is merged in.
+      ['update', 'update-diverged', 'merged'],
+    ]);
+    expect(await dr.query('SELECT id, email, balance FROM l.u ORDER BY id')).toEqual([
+      { id: 1, email: 'ann@x', balance: 0 },
+      { id: 4, email: 'DAN@x', balance: 5 },
     ]);
   }, 120_000);
 });
