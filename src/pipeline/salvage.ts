@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
-import { gtidText, type Transaction } from '../binlog/transaction.js';
+import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, schemaExists, type DrIdentity } from '../db/dr-state.js';
@@ -84,7 +84,7 @@ import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLin
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
-import { findGtidStart } from '../source/live-start.js';
+import { findGtidStart, oldestBinlog } from '../source/live-start.js';
 import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
@@ -287,6 +287,8 @@ interface LiveInput {
   readonly module: LiveModule;
   /** `start.gtid` resolved to a file on the server; null without one. */
   readonly gtidStart: { readonly file?: string; readonly position: number } | null;
+  /** The server's oldest binlog and what was written before it (purged), or null. */
+  readonly oldest: { readonly file: string; readonly gtids: readonly Gtid[] } | null;
 }
 
 /** Runs `plan` or `apply` and returns the report. */
@@ -348,7 +350,7 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
     const end = spec.follow === true ? null : await module.serverEnd(control, label);
     const gtid = spec.start?.gtid;
     const gtidStart = gtid === undefined ? null : await findGtidStart(control, gtid);
-    return { spec, label, identity, end, module, gtidStart };
+    return { spec, label, identity, end, module, gtidStart, oldest: await oldestBinlog(control) };
   } finally {
     await control.end();
   }
@@ -569,6 +571,14 @@ class SalvageRun {
       // No pre-scan: what the lost range writes is learnt window by window (#meet).
       this.#scan = emptyScan();
     } else if (live !== null) {
+      // As with files: lost transactions in binlogs the server purged, or a --from before its oldest.
+      // (A --start-file the server no longer has is refused by the read itself, naming what it has.)
+      if (live.oldest !== null && live.spec.start?.file === undefined) {
+        refuseLeadingGap(rule, { checkpoint }, { file: live.oldest.file, offset: 4, gtids: live.oldest.gtids }, live.label);
+        if (rule.kind === 'from-position' && isBefore({ file: rule.file, pos: 0 }, { file: live.oldest.file, pos: 0 })) {
+          throw new InputError(InputErrorCode.FromOutside, `--from ${basename(rule.file)}:${rule.pos} is before ${live.label}'s oldest binlog, ${live.oldest.file}: the transactions from there to ${live.oldest.file} were purged from the server and cannot be read. Give the purged files' copies with --binlog, or a start the server still has`, { file: live.oldest.file, option: '--from' });
+        }
+      }
       // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
       this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
     } else {
@@ -1474,13 +1484,15 @@ function liveStart(spec: LiveSalvageSource, stored: StoredCheckpoint | undefined
  * over these files, the lost range would start late, and the checkpoint would then mark later
  * transactions applied while the earlier ones were never read.
  */
-function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening): void {
+function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening, live: string | null = null): void {
   const missing = lostBeforeInput(rule, options, opening.gtids);
   if (missing.length === 0) return;
   const list = missing.slice(0, 5).map(gtidText).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
   throw new InputError(
     InputErrorCode.LeadingGap,
-    `${basename(opening.file)} opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions are in binlog files before ${basename(opening.file)}, which were not given. Give the earlier files too (the .index file lists them all); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
+    live === null
+      ? `${basename(opening.file)} opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions are in binlog files before ${basename(opening.file)}, which were not given. Give the earlier files too (the .index file lists them all); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`
+      : `${live}'s oldest binlog, ${opening.file}, opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions were in binlogs the server purged. Give copies of them with --binlog; if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
     { file: opening.file, offset: opening.offset, gtid: gtidText(missing[0]!) },
   );
 }
@@ -1489,6 +1501,15 @@ function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: 
  * Refuses `--from FILE:POS` naming a file the input does not reach: before the first file given,
  * what lies between is lost and unread; after the last, nothing is read at all (a typo).
  */
+/** Whether `a` orders before `b` in one binlog series; positions of two series do not. */
+function isBefore(a: { file: string; pos: number }, b: { file: string; pos: number }): boolean {
+  try {
+    return compareBinlogPositions(a, b) < 0;
+  } catch {
+    return false;
+  }
+}
+
 function refuseFromOutsideInput(rule: StartRule, files: readonly BinlogFile[]): void {
   if (rule.kind !== 'from-position' || files.length === 0) return;
   const first = files[0]!.path;

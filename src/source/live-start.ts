@@ -102,3 +102,33 @@ export async function findGtidStart(control: ControlSession, setText: string): P
   // No binlogs at all: left to the read, which reports it as the live source does.
   return files.length === 0 ? { position: 4 } : { file: files[0]!, position: 4 };
 }
+
+/** A start state's GTIDs: MariaDB's as listed, MySQL's each interval as its last GTID (what lies before the file). */
+export function startStateGtids(state: BinlogStartState): Gtid[] {
+  if (state.flavor === 'mariadb') return [...state.gtids];
+  const out: Gtid[] = [];
+  for (const entry of state.set.split(',').filter((e) => e !== '')) {
+    const fields = entry.split(':');
+    const uuid = fields.shift()!.toLowerCase();
+    let tag: string | null = null;
+    for (const f of fields) {
+      if (/^[a-z_][a-z0-9_]*$/i.test(f)) {
+        tag = f.toLowerCase();
+        continue;
+      }
+      const last = f.split('-').at(-1)!;
+      if (/^\d+$/.test(last)) out.push({ flavor: 'mysql', uuid, tag, gno: BigInt(last) });
+    }
+  }
+  return out;
+}
+
+/** The server's oldest binlog and the GTID state it opens with (null: no binlogs, or no GTID state in them). */
+export async function oldestBinlog(control: ControlSession): Promise<{ readonly file: string; readonly gtids: readonly Gtid[] } | null> {
+  const { rows } = await control.query('SHOW BINARY LOGS');
+  const first = rows[0]?.['Log_name'];
+  if (first === undefined) return null;
+  const file = String(first);
+  const state = parseStartState((await control.query(`SHOW BINLOG EVENTS IN ${quoted(file)} LIMIT 4`)).rows);
+  return { file, gtids: state === null ? [] : startStateGtids(state) };
+}

@@ -414,5 +414,17 @@ describe('apply --follow through killed connections and a primary restart', () =
       `mysql://root@127.0.0.1:${primary.port} has no binlog ${first}: it has ${left[0]}${left.length > 1 ? ` … ${left[left.length - 1]}` : ''} (a purged file is gone from the server; read it from a backup)`,
     );
     expect(e.details).toMatchObject({ file: first, firstAvailable: left[0] });
+
+    // Without --start-file: the lost transactions the DR lacks were in the purged files. Found by a
+    // review: the run read what the server still had, applied it, and said nothing of the rest.
+    const gap = await caught(
+      runSalvageCommand('plan', ['--source', primary.url, '--target', drOnce.url, '--from-gtid', cut, '--state-schema', 'no_state_here', '--quiet'], new Capture(), new Capture(), { env: {}, home: undefined, isTty: false }),
+    );
+    expect(gap.code).toBe('INPUT_LEADING_GAP');
+    expect(gap.message).toMatch(new RegExp(`^mysql://root@127\\.0\\.0\\.1:${primary.port}'s oldest binlog, ${left[0]!.replace('.', '\\.')}, opens after 0-1-\\d+ \\(its GTID list\\), which the DR never received and no run applied: lost transactions were in binlogs the server purged`));
+    const fromPurged = await caught(
+      runSalvageCommand('plan', ['--source', primary.url, '--target', drOnce.url, '--from', `${first!}:4`, '--state-schema', 'no_state_here', '--quiet'], new Capture(), new Capture(), { env: {}, home: undefined, isTty: false }),
+    );
+    expect(fromPurged.code).toBe('INPUT_FROM_OUTSIDE');
   });
 });
