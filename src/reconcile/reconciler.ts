@@ -19,7 +19,7 @@ import { gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 import { rowKey, rowKeyAt } from '../model/row-key.js';
-import type { ColumnSchema, SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import type { ColumnSchema, SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
 import { v7 as uuidV7 } from 'uuid';
@@ -154,9 +154,12 @@ interface Pending {
   readonly sourcePk: string | null;
 }
 
-/** The rows (`schema.table`, row key) a quarantined decision holds back. */
-function holdsOf(p: Pending): readonly (readonly [string, string])[] {
-  return p.sourcePk === null ? [] : [[p.decision.table, p.sourcePk]];
+/**
+ * The quarantine index's name for the values of a unique key that foreign keys reference: a held
+ * row holds its values there too, so a child that names its parent by that key is held with it.
+ */
+function uniqueHoldTable(qualified: string, uniqueKey: string): string {
+  return `${qualified}\u0000uk:${uniqueKey}`;
 }
 
 export class Reconciler {
@@ -167,6 +170,7 @@ export class Reconciler {
   readonly #skippedHolds = new Set<string>();
   /** Keys (`schema.table` NUL rowKey) a lost row was linked onto in place, this run: the DR's record there is that row. */
   readonly #linkedInPlace = new Set<string>();
+  readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
@@ -308,7 +312,7 @@ export class Reconciler {
       const p = this.#withOrigin(this.#decideChange(tx, change, index, writes), change);
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
-      if ((p.decision.outcome === 'quarantined' || p.hold === true) && p.sourcePk !== null) this.#quarantine.add(p.decision.table, p.sourcePk, changeLabel(tx, index));
+      if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdRow(p, change, changeLabel(tx, index));
       if (p.hold === true && p.decision.outcome !== 'quarantined') this.#skippedHolds.add(changeLabel(tx, index));
       if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
@@ -364,10 +368,9 @@ export class Reconciler {
       const why = `kept whole with ${changeLabel(tx, quarantined.decision.index)} (${quarantined.decision.class})`;
       const decisions = pending.map((p): ChangeDecision => {
         const d = p.decision;
-        if (p.sourcePk !== null) this.#quarantine.add(d.table, p.sourcePk, changeLabel(tx, d.index));
         const change = tx.changes[d.index];
+        const holds = this.#holdRow(p, change, changeLabel(tx, d.index));
         if (change !== undefined) this.#holdParents(change, changeLabel(tx, d.index));
-        const holds = holdsOf(p);
         if (d.outcome === 'quarantined') return { ...d, holds };
         return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
       });
@@ -376,12 +379,45 @@ export class Reconciler {
     }
     const decisions = pending.map((p): ChangeDecision => {
       if (p.decision.outcome !== 'quarantined') return p.decision;
-      if (p.sourcePk !== null) this.#quarantine.add(p.decision.table, p.sourcePk, changeLabel(tx, p.decision.index));
-      return { ...p.decision, holds: holdsOf(p) };
+      return { ...p.decision, holds: this.#holdRow(p, tx.changes[p.decision.index], changeLabel(tx, p.decision.index)) };
     });
     for (const s of this.#states.values()) s.commitJournal();
     const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
     return { tx, decisions, writes, remaps };
+  }
+
+  /**
+   * Holds back the source row of a quarantined (or skipped) decision: by its primary key, and by
+   * each of its unique values that a foreign key references (children naming it by that value wait
+   * with it, rather than meet a DR record that holds the same value). Returns what it holds, as the
+   * quarantine records it (`holds`), so a later run holds the same.
+   */
+  #holdRow(p: Pending, change: RowChange | undefined, label: string): [string, string][] {
+    const holds: [string, string][] = p.sourcePk === null ? [] : [[p.decision.table, p.sourcePk]];
+    const image = change?.after ?? null;
+    if (change !== undefined && image !== null) {
+      const table = this.#catalog.get(change.table.schema, change.table.table);
+      if (table !== undefined) {
+        for (const uk of this.#referencedUniqueKeys(table)) {
+          const k = this.state(table).indexKeyOf(`uk:${uk.name}`, image);
+          if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
+        }
+      }
+    }
+    for (const [t, k] of holds) this.#quarantine.add(t, k, label);
+    return holds;
+  }
+
+  /** The unique keys of `table` (not its primary key) that some foreign key of the catalog references. */
+  #referencedUniqueKeys(table: TableSchema): readonly UniqueKey[] {
+    let found = this.#referenced.get(table);
+    if (found === undefined) {
+      found = table.uniqueKeys.filter((uk) =>
+        this.#catalog.tables.some((t) => t.foreignKeys.some((fk) => fk.refSchema === table.schema && fk.refTable === table.table && fk.refColumns.length === uk.columns.length && uk.columns.every((c) => fk.refColumns.includes(c)))),
+      );
+      this.#referenced.set(table, found);
+    }
+    return found;
   }
 
   /** #holdParents for every change of `tx`, held back outside decide (a transaction the DR rejected). */
@@ -1063,6 +1099,12 @@ export class Reconciler {
     const s = rule.strategy as Extract<Strategy, { strategy: 'rewrite-unique' }>;
     const uk = table.uniqueKeys.find((u) => u.name === c.uniqueKey);
     if (uk === undefined || change.after === null) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
+    // Children name the row by this value: rewritten, the row would leave them pointing at the DR
+    // record that holds it (only primary keys are followed through the key map).
+    if (this.#referencedUniqueKeys(table).includes(uk)) {
+      const child = this.#catalog.tables.flatMap((t) => t.foreignKeys.filter((fk) => fk.refSchema === table.schema && fk.refTable === table.table && uk.columns.every((col) => fk.refColumns.includes(col))).map((fk) => `${t.schema}.${t.table} (${fk.columns.join(', ')})`))[0];
+      return quarantine(c.class, `rewrite-unique: ${child ?? 'a table'} references ${ctx.qualified} by ${uk.columns.join(', ')}: a rewritten value would leave such children pointing at the DR's record that holds it (${rule.path})`, c.uniqueHolder);
+    }
     const after = change.after.slice();
     const rewritten: string[] = [];
     const label = changeLabel(ctx.tx, ctx.index);
@@ -1490,6 +1532,9 @@ export class Reconciler {
       const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((col) => fk.refColumns.includes(col)));
       if (uk === undefined) continue;
       const k = parentState.indexKeyFromValues(`uk:${uk.name}`, uk.columns.map((col) => values[fk.refColumns.indexOf(col)]));
+      // A held lost parent with this value is the one the child meant, not a DR record that holds it too.
+      const origin = k === null ? undefined : this.#quarantine.origin(uniqueHoldTable(parentState.qualified, uk.name), k);
+      if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} (${uk.columns.join(', ')}) ${keyText(values as ColumnValue[])} ${this.#skippedHolds.has(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
       if (k !== null && parentState.rowsBy(`uk:${uk.name}`, k).length === 0) return `its parent ${fk.refSchema}.${fk.refTable} is not on the DR (${fk.name})`;
     }
     return null;
