@@ -13,11 +13,11 @@ export interface ServerPair {
   readonly dr: MariadbServer;
 }
 
-/** Registers the file's servers `<name>-primary` (with `primaryOptions`) and `<name>-dr` (server id 2); read them inside the tests. */
-export function useServerPair(name: string, primaryOptions: MariadbOptions = {}): ServerPair {
+/** Registers the file's servers `<name>-primary` (with `primaryOptions`) and `<name>-dr` (server id 2, with `drOptions`); read them inside the tests. */
+export function useServerPair(name: string, primaryOptions: MariadbOptions = {}, drOptions: MariadbOptions = {}): ServerPair {
   const pair: { primary?: MariadbServer; dr?: MariadbServer } = {};
   beforeAll(async () => {
-    [pair.primary, pair.dr] = await Promise.all([startMariadb({ name: `${name}-primary`, ...primaryOptions }), startMariadb({ name: `${name}-dr`, serverId: 2 })]);
+    [pair.primary, pair.dr] = await Promise.all([startMariadb({ name: `${name}-primary`, ...primaryOptions }), startMariadb({ name: `${name}-dr`, serverId: 2, ...drOptions })]);
   }, 120_000);
   afterAll(async () => {
     await Promise.all([pair.primary?.stop(), pair.dr?.stop()]);

@@ -3,25 +3,17 @@
  * holding the first lost transactions left out, plan and apply read the later files only, applied
  * what they held, and the checkpoint then hid the earlier transactions from every later run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { salvage } from '../../src/pipeline/salvage.js';
 import { InputError } from '../../src/source/input-checks.js';
-import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { useServerPair } from '../harness/incident-pair.js';
 import { REPLICA_ARGS, stageReplicatedIncident } from '../harness/replicated-incident.js';
 
-let primary: MariadbServer;
-let dr: MariadbServer;
-
-beforeAll(async () => {
-  [primary, dr] = await Promise.all([startMariadb({ name: 'gap-primary', serverId: 1 }), startMariadb({ name: 'gap-dr', serverId: 2, extraArgs: [...REPLICA_ARGS] })]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([primary?.stop(), dr?.stop()]);
-});
+const servers = useServerPair('gap', { serverId: 1 }, { extraArgs: [...REPLICA_ARGS] });
 
 describe('a leading binlog file left out', () => {
   it('is refused naming the file and the GTIDs before it; all files apply; later files alone after that are fine', async () => {
+    const { primary, dr } = servers;
     const staged = await stageReplicatedIncident(
       primary,
       dr,
