@@ -1375,7 +1375,7 @@ class SalvageRun {
     const before = runConfigHash(last.options);
     if (before === null || before === configHash) return;
     this.#warnings.push(
-      `run ${last.id} over this source stopped before its end (${last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
+      `run ${last.id} over this source stopped before its end (${last.status === 'running' ? 'killed, or still running elsewhere' : last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
     );
   }
 
