@@ -476,6 +476,8 @@ class SalvageRun {
   /** What the run noticed but that stops nothing (report.warnings). */
   readonly #warnings: string[] = [];
   readonly #quarantinedPerTable = new Map<string, number>();
+  /** Quarantined decisions per table in the window being decided (#suspendAtLimit). */
+  readonly #windowQuarantined = new Map<string, number>();
   /** Floors as last persisted, so a window writes only what it raised. */
   #persistedFloors = new Map<string, bigint>();
   /** The writes' session: the DR in apply, a recorder in plan. */
@@ -956,13 +958,22 @@ class SalvageRun {
   async #processWindow(window: readonly Transaction[]): Promise<void> {
     if (window.length === 0) return;
     if (!this.#apply) {
+      this.#windowQuarantined.clear();
       const results = await this.#decide(window);
       await executeWrites(this.#writer, results.flatMap((r) => r.writes));
       this.#account(results);
       return;
     }
+    // Restored with the reconciler when the window is decided again (#suspendAtLimit).
+    const suspended = new Set(this.#suspended);
+    const restore = (): void => {
+      this.#windowQuarantined.clear();
+      this.#suspended.clear();
+      for (const t of suspended) this.#suspended.add(t);
+    };
     for (let attempt = 0; ; attempt++) {
       const mark = this.#reconciler.mark();
+      restore();
       let results: TransactionResult[] | null = null;
       try {
         this.#commitSent = false;
@@ -1004,6 +1015,7 @@ class SalvageRun {
         if (window.length > 1) {
           // Decide again one source transaction at a time, so the one the DR rejects is found.
           this.#retries++;
+          restore();
           for (const tx of window) await this.#processWindow([tx]);
           return;
         }
@@ -1020,7 +1032,25 @@ class SalvageRun {
   }
 
   #decideOne(tx: Transaction): TransactionResult {
-    return damagedResult(tx) ?? this.#reconciler.decide(tx);
+    const result = damagedResult(tx) ?? this.#reconciler.decide(tx);
+    this.#suspendAtLimit(result);
+    return result;
+  }
+
+  /**
+   * `suspend-table`: a table whose quarantine passes the limit is suspended at once, so its later
+   * changes in the same window are held as they would be one window later (the same decisions
+   * whatever the window size). Counted over the committed windows and this window's decisions so far.
+   */
+  #suspendAtLimit(result: TransactionResult): void {
+    const e = this.#o.config?.escalation;
+    if (e === undefined || e.maxQuarantined === null || e.action !== 'suspend-table') return;
+    for (const d of result.decisions) {
+      if (d.outcome !== 'quarantined') continue;
+      const n = (this.#windowQuarantined.get(d.table) ?? 0) + 1;
+      this.#windowQuarantined.set(d.table, n);
+      if ((this.#quarantinedPerTable.get(d.table) ?? 0) + n > e.maxQuarantined) this.#suspended.add(d.table);
+    }
   }
 
   /** Reads (locking them in apply) what the window's decisions need: rows by key, holders' children, key floors. */

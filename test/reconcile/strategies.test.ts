@@ -858,4 +858,24 @@ describe('escalation', () => {
     expect(ledger[2]!.reason).toBe('t.a is suspended: its quarantine passed escalation.maxQuarantined');
     expect(report.quarantined).toBe(3);
   });
+
+  it('suspend-table acts at the change that passes the limit, not at the end of its window: one window decides as one-transaction windows do', async () => {
+    // Found by a review: with the default window the later clean insert of the suspended t.a was applied.
+    const { ledger } = await run(
+      {
+        schema: TWO,
+        base: BASE,
+        lost: ["UPDATE t.a SET name = 'L' WHERE id = 1", "UPDATE t.a SET name = 'L' WHERE id = 2", "INSERT INTO t.a VALUES (7, 'seven')", "INSERT INTO t.b VALUES (7, 'seven')"],
+        dr: DR_DELETED,
+      },
+      config({ escalation: { maxQuarantined: 1, action: 'suspend-table' } }),
+    );
+    expect(await rows('SELECT id, name FROM t.a')).toEqual([]);
+    expect(ledger.map(summary)).toEqual([
+      ['t.a', 'update', [1], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+      ['t.a', 'update', [2], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+      ['t.a', 'insert', [7], 'table-suspended', 'quarantined', null, null],
+      ['t.b', 'insert', [7], 'clean', 'applied', null, 'built-in.clean'],
+    ]);
+  });
 });
