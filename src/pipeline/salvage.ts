@@ -84,7 +84,7 @@ import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLin
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
-import { findGtidStart, oldestBinlog } from '../source/live-start.js';
+import { binlogOpening, findGtidStart, oldestBinlog } from '../source/live-start.js';
 import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
@@ -565,7 +565,7 @@ class SalvageRun {
     const checkpoint = toLostCheckpoint(stored, otherGtids);
     if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
     const live = this.#live;
-    if (live !== null) this.#liveStart = live.gtidStart ?? liveStart(live.spec, stored);
+    if (live !== null) this.#liveStart = live.gtidStart ?? (await this.#liveStartAfterCheckpoint(live, rule, checkpoint)) ?? liveStart(live.spec, stored);
     // Before anything is decoded: the scan's maxima and every window's values depend on them.
     this.#hints = await readDrSchemaHints(this.#dr);
     const tScan = performance.now();
@@ -1407,6 +1407,27 @@ class SalvageRun {
     this.#warnings.push(
       `run ${last.id} over this source stopped before its end (${last.status === 'running' ? 'killed, or still running elsewhere' : last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
     );
+  }
+
+  /**
+   * Where a live read starts when the checkpoint names a file and no start was given: that file
+   * from its beginning (transactions in it that the checkpoint holds are passed by the filter, as
+   * with files), or the server's oldest binlog when GTIDs the rule calls lost and the checkpoint
+   * lacks were written before that file (a run before this one started later than this one).
+   * Undefined: leave it to liveStart (a start given, no checkpoint, or a checkpoint file purged).
+   */
+  async #liveStartAfterCheckpoint(live: LiveInput, rule: StartRule, checkpoint: LostCheckpoint | undefined): Promise<{ readonly file?: string; readonly position?: number } | undefined> {
+    const given = live.spec.start;
+    const file = checkpoint?.position?.file;
+    if (file === undefined || given?.file !== undefined || given?.position !== undefined) return undefined;
+    const control = await openSession(live.spec.target);
+    try {
+      const before = await binlogOpening(control, basename(file));
+      if (before === null) return undefined;
+      return lostBeforeInput(rule, { checkpoint }, before).length === 0 ? { file: basename(file), position: 4 } : {};
+    } finally {
+      await control.end();
+    }
   }
 
   /** The configuration's escalation limit: stop the run, or suspend the tables that passed it. */

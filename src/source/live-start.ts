@@ -132,3 +132,15 @@ export async function oldestBinlog(control: ControlSession): Promise<{ readonly 
   const state = parseStartState((await control.query(`SHOW BINLOG EVENTS IN ${quoted(file)} LIMIT 4`)).rows);
   return { file, gtids: state === null ? [] : startStateGtids(state) };
 }
+
+/** The GTIDs written before `file` (its opening GTID state), or null when the server cannot show the file (purged). */
+export async function binlogOpening(control: ControlSession, file: string): Promise<readonly Gtid[] | null> {
+  let rows: readonly Readonly<Record<string, unknown>>[];
+  try {
+    rows = (await control.query(`SHOW BINLOG EVENTS IN ${quoted(file)} LIMIT 4`)).rows;
+  } catch {
+    return null;
+  }
+  const state = parseStartState(rows);
+  return state === null ? [] : startStateGtids(state);
+}
