@@ -9,7 +9,8 @@
 import { basename } from 'node:path';
 import type { FormatDescriptionEvent } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
-import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
+import { gtidText, type Gtid, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
+import { lostBeforeInput, type DrGtidState } from '../reconcile/lost-transactions.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { schemaExists } from '../db/dr-state.js';
 import {
@@ -544,6 +545,8 @@ interface BinlogFacts {
   readonly tail: IncompleteTail | null;
   /** Every table the first transaction writes. */
   readonly tables: readonly TableName[];
+  /** What was written before the file (its GTID list / previous GTIDs, each run as its last GTID); null when it has none. */
+  readonly opening?: readonly Gtid[] | null;
 }
 
 async function examineBinlogs(args: readonly string[], verifyChecksums: boolean): Promise<BinlogFacts[]> {
@@ -569,10 +572,17 @@ async function firstTransaction(arg: string, file: string, last: boolean, verify
   let first: Transaction | null = null;
   let incomplete: IncompleteTransaction | null = null;
   let tail: IncompleteTail | null = null;
+  let opening: Gtid[] | null = null;
   try {
     // Small chunks: only the file's head is wanted.
     read: for await (const batch of readTransactions([file], { keepEvents: true, annotations: false, verifyChecksums, chunkSize: 64 * 1024 })) {
-      for (const e of batch.events) if (format === null && e.kind === 'format-description') format = e;
+      for (const e of batch.events) {
+        if (format === null && e.kind === 'format-description') format = e;
+        if (opening === null && e.kind === 'gtid-list') opening = e.gtids.map((g) => ({ flavor: 'mariadb', domainId: g.domainId, serverId: g.serverId, seqNo: g.seqNo }));
+        if (opening === null && e.kind === 'previous-gtids') {
+          opening = e.sets.flatMap((set) => set.intervals.filter((i) => i.end > i.start).map((i): Gtid => ({ flavor: 'mysql', uuid: set.uuid, tag: set.tag, gno: i.end - 1n })));
+        }
+      }
       tail ??= batch.tail;
       for (const item of batch.items) {
         if (item.kind === 'transaction') {
@@ -588,7 +598,7 @@ async function firstTransaction(arg: string, file: string, last: boolean, verify
   }
   const tables = new Map<string, TableName>();
   for (const c of first?.changes ?? []) tables.set(`${c.table.schema}\u0000${c.table.table}`, { schema: c.table.schema, table: c.table.table });
-  return { arg, file, last, error: null, format, first, incomplete, tail, tables: [...tables.values()] };
+  return { arg, file, last, error: null, format, first, incomplete, tail, tables: [...tables.values()], opening };
 }
 
 function binlogChecks(files: readonly BinlogFacts[], dr: Probe): DoctorCheck[] {
@@ -598,7 +608,38 @@ function binlogChecks(files: readonly BinlogFacts[], dr: Probe): DoctorCheck[] {
   if (sequence !== null) out.push(sequence);
   const firsts = files.map((f) => f.first).filter((t): t is Transaction => t !== null);
   if (firsts.length > 0) out.push(originCheck(firsts, dr));
+  const leading = leadingGapCheck(files[0], dr);
+  if (leading !== null) out.push(leading);
   return out;
+}
+
+/**
+ * What plan and apply refuse as INPUT_LEADING_GAP: the first file opens after GTIDs the DR's GTID
+ * state calls lost. Doctor does not read the checkpoint, so it warns (an earlier run may have
+ * applied them from the files before).
+ */
+function leadingGapCheck(f: BinlogFacts | undefined, dr: Probe): DoctorCheck | null {
+  if (f === undefined || f.opening === undefined || f.opening === null || f.opening.length === 0 || dr.session === null) return null;
+  const mysql = f.opening[0]!.flavor === 'mysql';
+  const state: DrGtidState = mysql
+    ? { flavor: 'mysql', gtidExecuted: dr.vars.get('gtid_executed') ?? '' }
+    : { flavor: 'mariadb', gtidSlavePos: dr.vars.get('gtid_slave_pos') ?? '', gtidBinlogPos: dr.vars.get('gtid_binlog_pos') ?? '' };
+  let lost: Gtid[];
+  try {
+    lost = lostBeforeInput({ kind: 'gtid', state }, {}, f.opening);
+  } catch {
+    return null;
+  }
+  const name = basename(f.file);
+  if (lost.length === 0) return { id: 'binlog.leading', on: 'binlog', status: 'ok', title: 'first file', detail: `${name} opens where the DR's GTID state has everything before it`, fix: null };
+  return {
+    id: 'binlog.leading',
+    on: 'binlog',
+    status: 'warn',
+    title: 'first file',
+    detail: `${name} opens after ${lost.slice(0, 3).map(gtidText).join(', ')} (its GTID list), which the DR's GTID state lacks: unless an earlier run applied them, lost transactions are in binlog files before ${name} (plan and apply refuse this: INPUT_LEADING_GAP)`,
+    fix: `give the files before ${name} too (the .index file lists them all)`,
+  };
 }
 
 function binlogFileCheck(f: BinlogFacts): DoctorCheck {

@@ -279,6 +279,13 @@ describe('doctor against throwaway servers', () => {
     ]);
   });
 
+  it('--binlog: a leading file left out ⚠ (found by a review: doctor said ✔ where plan and apply refuse INPUT_LEADING_GAP)', async () => {
+    const { report } = await runJson(['--target', dr.url, '--binlog', files[1]!, files[2]!]);
+    const leading = report.checks.filter((c) => c.id === 'binlog.leading');
+    expect(leading.map((c) => [c.status, c.title, c.fix])).toEqual([['warn', 'first file', 'give the files before mysql-bin.000002 too (the .index file lists them all)']]);
+    expect(leading[0]!.detail).toMatch(/^mysql-bin\.000002 opens after 0-1-\d+ \(its GTID list\), which the DR's GTID state lacks: unless an earlier run applied them, lost transactions are in binlog files before mysql-bin\.000002 \(plan and apply refuse this: INPUT_LEADING_GAP\)$/);
+  });
+
   it('--binlog: a missing middle file, a file given twice and files out of order ✖', async () => {
     const [f1, f2, f3] = files as [string, string, string];
     const { code, report } = await runJson(['--target', dr.url, '--binlog', f1, f3, f3, f2]);
