@@ -99,6 +99,16 @@ function toRun(r: SqlRow): StoredRun {
   };
 }
 
+/** A run's recorded options as an object (`{}` when the text is not a JSON object): callers check each field's type. */
+export function runOptions(text: string): Readonly<Record<string, unknown>> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 const RUN_COLUMNS = 'CAST(id AS CHAR) AS id, started_at, finished_at, status, source_id, options';
 
 /** Every run, newest first. */

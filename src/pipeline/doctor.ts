@@ -11,6 +11,7 @@ import type { FormatDescriptionEvent } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import { gtidText, type Gtid, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
 import { lostBeforeInput, type DrGtidState } from '../reconcile/lost-transactions.js';
+import { openingGtids } from '../source/input-checks.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { schemaExists } from '../db/dr-state.js';
 import {
@@ -578,10 +579,7 @@ async function firstTransaction(arg: string, file: string, last: boolean, verify
     read: for await (const batch of readTransactions([file], { keepEvents: true, annotations: false, verifyChecksums, chunkSize: 64 * 1024 })) {
       for (const e of batch.events) {
         if (format === null && e.kind === 'format-description') format = e;
-        if (opening === null && e.kind === 'gtid-list') opening = e.gtids.map((g) => ({ flavor: 'mariadb', domainId: g.domainId, serverId: g.serverId, seqNo: g.seqNo }));
-        if (opening === null && e.kind === 'previous-gtids') {
-          opening = e.sets.flatMap((set) => set.intervals.filter((i) => i.end > i.start).map((i): Gtid => ({ flavor: 'mysql', uuid: set.uuid, tag: set.tag, gno: i.end - 1n })));
-        }
+        if (opening === null && (e.kind === 'gtid-list' || e.kind === 'previous-gtids')) opening = openingGtids(e);
       }
       tail ??= batch.tail;
       for (const item of batch.items) {

@@ -13,7 +13,7 @@
  */
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { readDrIdentity, schemaExists } from '../db/dr-state.js';
-import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
+import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { readCheckpoint } from '../db/state-store.js';
@@ -163,12 +163,7 @@ async function findRun(session: SqlSession, schema: string, id: number | undefin
 }
 
 function parseOptions(text: string): RunOptions {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? (v as RunOptions) : {};
-  } catch {
-    return {};
-  }
+  return runOptions(text) as RunOptions;
 }
 
 function sourceOf(o: RunOptions): ReportSource['source'] {

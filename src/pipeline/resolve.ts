@@ -29,7 +29,7 @@ import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
 import { schemaExists } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
-import { readRun } from '../db/run-store.js';
+import { readRun, runOptions } from '../db/run-store.js';
 import {
   countPendingQuarantine,
   lockQuarantineStatus,
@@ -949,13 +949,7 @@ async function runReferences(session: SqlSession, schema: string, ids: ReadonlyS
   for (const id of ids) {
     const run = await readRun(session, schema, id);
     if (run === undefined) continue;
-    let options: unknown;
-    try {
-      options = JSON.parse(run.options);
-    } catch {
-      continue;
-    }
-    const parsed = RecordedReferences.safeParse(options);
+    const parsed = RecordedReferences.safeParse(runOptions(run.options));
     if (parsed.success) out.push(...(parsed.data.references ?? []));
   }
   return out;

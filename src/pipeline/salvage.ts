@@ -43,7 +43,7 @@ import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
-import { readRuns } from '../db/run-store.js';
+import { readRuns, runOptions } from '../db/run-store.js';
 import { StatementPipeline } from '../db/statement-pipeline.js';
 import { tlsSocketOptions } from '../db/tls.js';
 import {
@@ -73,7 +73,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
-import { compareBinlogPositions, createLostFilter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
+import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
@@ -577,7 +577,7 @@ class SalvageRun {
       // (A --start-file the server no longer has is refused by the read itself, naming what it has.)
       if (live.oldest !== null && live.spec.start?.file === undefined) {
         refuseLeadingGap(rule, { checkpoint }, { file: live.oldest.file, offset: 4, gtids: live.oldest.gtids }, live.label);
-        if (rule.kind === 'from-position' && isBefore({ file: rule.file, pos: 0 }, { file: live.oldest.file, pos: 0 })) {
+        if (rule.kind === 'from-position' && isAfter({ file: live.oldest.file, pos: 0 }, { file: rule.file, pos: 0 })) {
           throw new InputError(InputErrorCode.FromOutside, `--from ${basename(rule.file)}:${rule.pos} is before ${live.label}'s oldest binlog, ${live.oldest.file}: the transactions from there to ${live.oldest.file} were purged from the server and cannot be read. Give the purged files' copies with --binlog, or a start the server still has`, { file: live.oldest.file, option: '--from' });
         }
       }
@@ -1400,10 +1400,10 @@ class SalvageRun {
    * with another configuration, the incident's changes are decided by two rule sets.
    */
   async #warnOnChangedRules(configHash: string): Promise<void> {
-    const last = (await readRuns(this.#dr, this.#schema)).find((r) => r.sourceId === this.#sourceId && runMode(r.options) === 'apply');
+    const last = (await readRuns(this.#dr, this.#schema)).find((r) => r.sourceId === this.#sourceId && runOptions(r.options)['mode'] === 'apply');
     if (last === undefined || last.status === 'completed') return;
-    const before = runConfigHash(last.options);
-    if (before === null || before === configHash) return;
+    const before = runOptions(last.options)['configHash'];
+    if (typeof before !== 'string' || before === configHash) return;
     this.#warnings.push(
       `run ${last.id} over this source stopped before its end (${last.status === 'running' ? 'killed, or still running elsewhere' : last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
     );
@@ -1552,15 +1552,6 @@ function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: 
  * Refuses `--from FILE:POS` naming a file the input does not reach: before the first file given,
  * what lies between is lost and unread; after the last, nothing is read at all (a typo).
  */
-/** Whether `a` orders before `b` in one binlog series; positions of two series do not. */
-function isBefore(a: { file: string; pos: number }, b: { file: string; pos: number }): boolean {
-  try {
-    return compareBinlogPositions(a, b) < 0;
-  } catch {
-    return false;
-  }
-}
-
 function refuseFromOutsideInput(rule: StartRule, files: readonly BinlogFile[]): void {
   if (rule.kind !== 'from-position' || files.length === 0) return;
   const first = files[0]!.path;
@@ -1580,23 +1571,6 @@ function configFingerprint(config: NormalisedConfig | undefined, keepWhole: bool
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-function parsedOptions(text: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-function runMode(options: string): unknown {
-  return parsedOptions(options)['mode'];
-}
-
-function runConfigHash(options: string): string | null {
-  const h = parsedOptions(options)['configHash'];
-  return typeof h === 'string' ? h : null;
-}
 
 function emptyScan(): LostRangeScan {
   return { tables: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };

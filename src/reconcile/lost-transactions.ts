@@ -203,7 +203,7 @@ export function compareBinlogPositions(a: BinlogPosition, b: BinlogPosition): nu
 type Judge = (tx: Transaction) => LostDecision;
 
 /** Whether `a` lies after `b` in one binlog series; positions that cannot be ordered are not. */
-function isAfter(a: BinlogPosition, b: BinlogPosition): boolean {
+export function isAfter(a: BinlogPosition, b: BinlogPosition): boolean {
   try {
     return compareBinlogPositions(a, b) > 0;
   } catch {

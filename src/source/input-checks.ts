@@ -16,7 +16,7 @@
  */
 import { open, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { BinlogEvent } from '../binlog/event.js';
+import type { BinlogEvent, GtidListEvent, PreviousGtidsEvent } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import { LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { gtidText, type Gtid } from '../binlog/transaction.js';
@@ -159,11 +159,6 @@ class Ranges {
     return null;
   }
 
-  /** Each range's last value, with its key. */
-  lastOfEach(): [string, bigint][] {
-    return [...this.#map].flatMap(([key, list]) => list.map((r): [string, bigint] => [key, r.last]));
-  }
-
   clone(): Ranges {
     const c = new Ranges();
     for (const [key, list] of this.#map) c.#map.set(key, list.map((r) => ({ ...r })));
@@ -190,9 +185,13 @@ export interface InputOpening {
   readonly gtids: readonly Gtid[];
 }
 
-function mysqlGtid(key: string, gno: bigint): Gtid {
-  const i = key.indexOf(':');
-  return i < 0 ? { flavor: 'mysql', uuid: key, tag: null, gno } : { flavor: 'mysql', uuid: key.slice(0, i), tag: key.slice(i + 1), gno };
+/**
+ * What a file's GTID list (MariaDB) or previous-GTIDs (MySQL) event says was written before it:
+ * MariaDB's entries as listed, MySQL's each interval as its last GTID.
+ */
+export function openingGtids(e: GtidListEvent | PreviousGtidsEvent): Gtid[] {
+  if (e.kind === 'gtid-list') return e.gtids.map((g) => ({ flavor: 'mariadb', domainId: g.domainId, serverId: g.serverId, seqNo: g.seqNo }));
+  return e.sets.flatMap((set) => set.intervals.filter((i) => i.end > i.start).map((i): Gtid => ({ flavor: 'mysql', uuid: set.uuid, tag: set.tag, gno: i.end - 1n })));
 }
 
 export class InputGuard {
@@ -293,7 +292,7 @@ export class InputGuard {
         return;
       case 'gtid-list':
         for (const g of e.gtids) this.#origins.mariadb.add(`${g.domainId}-${g.serverId}`);
-        this.#opening(file, () => this.#mariadbOpening(file, e.header.offset, e.gtids));
+        this.#opening(file, () => this.#mariadbOpening(file, e.header.offset, e.gtids, e));
         return;
       case 'previous-gtids': {
         const set = new Ranges();
@@ -301,7 +300,7 @@ export class InputGuard {
           this.#origins.mysql.add(s.uuid);
           for (const i of s.intervals) if (i.end > i.start) set.add(s.tag === null ? s.uuid : `${s.uuid}:${s.tag}`, i.start, i.end - 1n);
         }
-        this.#opening(file, () => this.#mysqlOpening(file, e.header.offset, set));
+        this.#opening(file, () => this.#mysqlOpening(file, e.header.offset, set, e));
         return;
       }
       default:
@@ -318,10 +317,10 @@ export class InputGuard {
     compare();
   }
 
-  #mariadbOpening(file: FileSeen, offset: number, list: readonly { domainId: number; serverId: number; seqNo: bigint }[]): void {
+  #mariadbOpening(file: FileSeen, offset: number, list: readonly { domainId: number; serverId: number; seqNo: bigint }[], event: GtidListEvent): void {
     if (!this.#started) {
       this.#started = true;
-      this.#openingState = { file: file.path, offset, gtids: list.map((g) => ({ flavor: 'mariadb', domainId: g.domainId, serverId: g.serverId, seqNo: g.seqNo })) };
+      this.#openingState = { file: file.path, offset, gtids: openingGtids(event) };
       for (const g of list) {
         raise(this.#committed, `${g.domainId}-${g.serverId}`, g.seqNo);
         raise(this.#begun, `${g.domainId}-${g.serverId}`, g.seqNo);
@@ -352,10 +351,10 @@ export class InputGuard {
     }
   }
 
-  #mysqlOpening(file: FileSeen, offset: number, set: Ranges): void {
+  #mysqlOpening(file: FileSeen, offset: number, set: Ranges, event: PreviousGtidsEvent): void {
     if (!this.#started) {
       this.#started = true;
-      this.#openingState = { file: file.path, offset, gtids: set.lastOfEach().map(([key, gno]) => mysqlGtid(key, gno)) };
+      this.#openingState = { file: file.path, offset, gtids: openingGtids(event) };
       this.#mysqlCommitted = set.clone();
       this.#mysqlBegun = set.clone();
       return;

@@ -129,8 +129,7 @@ export async function oldestBinlog(control: ControlSession): Promise<{ readonly 
   const first = rows[0]?.['Log_name'];
   if (first === undefined) return null;
   const file = String(first);
-  const state = parseStartState((await control.query(`SHOW BINLOG EVENTS IN ${quoted(file)} LIMIT 4`)).rows);
-  return { file, gtids: state === null ? [] : startStateGtids(state) };
+  return { file, gtids: (await binlogOpening(control, file)) ?? [] };
 }
 
 /** The GTIDs written before `file` (its opening GTID state), or null when the server cannot show the file (purged). */

@@ -6,8 +6,9 @@
  * unrelated record at the source id, and a later change of the lost row renamed that DR record.
  */
 import { describe, expect, it } from 'vitest';
-import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
+import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair } from '../harness/incident-pair.js';
 
 const servers = useServerPair('rekey');
@@ -45,7 +46,7 @@ describe('resolve under a new key', () => {
       { action: 'apply' },
       { action: 'apply', row: { id: 3, name: 'Zed P2' } },
     ];
-    const text = held.map((e, i) => JSON.stringify({ ...(JSON.parse(exportLine(e)) as object), decision: decisions[i] })).join('\n') + '\n';
+    const text = decisionsFile(held, decisions);
     const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
     expect(report.entries.map((e) => e.result)).toEqual(['done', 'done', 'done']);
     expect(await dr.query('SELECT id, email, name FROM s.customers ORDER BY id')).toEqual([
@@ -87,7 +88,7 @@ describe('resolve under a new key', () => {
     ]);
     const held = await readQuarantine({ target: dr.target });
     expect(held.map((e) => [e.table, e.op, e.class])).toEqual([['r.notes', 'insert', 'insert-unique-taken']]);
-    const text = JSON.stringify({ ...(JSON.parse(exportLine(held[0]!)) as object), decision: { action: 'apply', row: { id: 1, ticket_id: 2, body: 'hello again' } } }) + '\n';
+    const text = decisionsFile(held, [{ action: 'apply', row: { id: 1, ticket_id: 2, body: 'hello again' } }]);
     const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
     expect(report.entries.map((e) => e.result)).toEqual(['done']);
     expect(await dr.query('SELECT id, ticket_id, body FROM r.notes ORDER BY id')).toEqual([

@@ -7,16 +7,13 @@
  * after the export was overwritten.
  */
 import { describe, expect, it } from 'vitest';
-import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
-import type { QuarantineEntry } from '../../src/pipeline/resolve.js';
+import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair } from '../harness/incident-pair.js';
 
 const servers = useServerPair('resolve-stale');
 
-function decisions(held: readonly QuarantineEntry[], chosen: readonly unknown[]): string {
-  return held.map((e, i) => JSON.stringify({ ...(JSON.parse(exportLine(e)) as object), decision: chosen[i] })).join('\n') + '\n';
-}
 
 describe('resolve on a DR that changed', () => {
   it('applies a held update as logged by writing only the columns the lost change changed', async () => {
@@ -40,7 +37,7 @@ describe('resolve on a DR that changed', () => {
       ['update', 'update-unique-taken'],
       ['update', 'row-quarantined'],
     ]);
-    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisions(held, [{ action: 'skip' }, { action: 'apply' }]) });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) });
     expect(report.entries.map((e) => [e.result, e.message])).toEqual([
       ['done', 'skipped'],
       ['done', 'applied as logged: set qty'],
@@ -76,7 +73,7 @@ describe('resolve on a DR that changed', () => {
     ]);
     // After the export, the DR changes the child row.
     await dr.query("UPDATE p.children SET v = 'dr since' WHERE id = 1");
-    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisions(held, [{ action: 'apply', row: { id: 7, name: 'taken 2' } }, { action: 'apply' }]) });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply', row: { id: 7, name: 'taken 2' } }, { action: 'apply' }]) });
     expect(report.entries.map((e) => e.result)).toEqual(['done', 'refused']);
     expect(report.entries[1]!.message).toBe("the DR row 1 of p.children changed since it was quarantined: export again and decide on what the DR holds now (v: was \"base\", now \"dr since\")");
     expect(await dr.query('SELECT id, parent_id, v FROM p.children ORDER BY id')).toEqual([{ id: 1, parent_id: null, v: 'dr since' }]);
@@ -103,7 +100,7 @@ describe('resolve on a DR that changed', () => {
     const held = await readQuarantine({ target: dr.target });
     expect(held.map((e) => [e.op, e.class])).toEqual([['update', 'row-quarantined']]);
     expect(held[0]!.reason).toMatch(/^an earlier change of this row was skipped \(.+#0\): the lost row was never written$/);
-    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisions(held, [{ action: 'apply' }]) });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
     expect(report.entries.map((e) => e.result)).toEqual(['refused']);
     expect(report.entries[0]!.message).toMatch(/^the lost row's insert \(.+#0\) was skipped, so the DR row 2 of k\.a is another record, which this update must not write/);
     expect(await dr.query('SELECT id, v FROM k.a ORDER BY id')).toEqual([
