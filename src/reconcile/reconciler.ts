@@ -308,11 +308,13 @@ export class Reconciler {
     const floors = new Map(this.#floors);
     const pending: Pending[] = [];
     const writes: WriteOp[] = [];
+    // What each held decision holds, kept for its result (made only when something is held).
+    let held: Map<Pending, [string, string][]> | null = null;
     tx.changes.forEach((change, index) => {
       const p = this.#withOrigin(this.#decideChange(tx, change, index, writes), change);
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
-      if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdRow(p, change, changeLabel(tx, index));
+      if (p.decision.outcome === 'quarantined' || p.hold === true) (held ??= new Map()).set(p, this.#holdRow(p, change, changeLabel(tx, index)));
       if (p.hold === true && p.decision.outcome !== 'quarantined') this.#skippedHolds.add(changeLabel(tx, index));
       if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
@@ -369,7 +371,7 @@ export class Reconciler {
       const decisions = pending.map((p): ChangeDecision => {
         const d = p.decision;
         const change = tx.changes[d.index];
-        const holds = this.#holdRow(p, change, changeLabel(tx, d.index));
+        const holds = held?.get(p) ?? this.#holdRow(p, change, changeLabel(tx, d.index));
         if (change !== undefined) this.#holdParents(change, changeLabel(tx, d.index));
         if (d.outcome === 'quarantined') return { ...d, holds };
         return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
@@ -379,7 +381,7 @@ export class Reconciler {
     }
     const decisions = pending.map((p): ChangeDecision => {
       if (p.decision.outcome !== 'quarantined') return p.decision;
-      return { ...p.decision, holds: this.#holdRow(p, tx.changes[p.decision.index], changeLabel(tx, p.decision.index)) };
+      return { ...p.decision, holds: held?.get(p) ?? this.#holdRow(p, tx.changes[p.decision.index], changeLabel(tx, p.decision.index)) };
     });
     for (const s of this.#states.values()) s.commitJournal();
     const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
