@@ -104,6 +104,13 @@ export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErr
 
 export class SalvageError extends EngineError {}
 
+/** Thrown while a window is decided: `escalation` stop was passed at the transaction before `at` (#processCut). */
+class WindowCut extends Error {
+  constructor(readonly at: number) {
+    super(`window cut after transaction ${at}`);
+  }
+}
+
 /** A live server as the source of a run (`--source URL`), read over the replication protocol. */
 export interface LiveSalvageSource {
   /** The server (the failed primary brought back, or a binlog server); needs REPLICATION SLAVE and REPLICATION CLIENT / BINLOG MONITOR. */
@@ -478,6 +485,8 @@ class SalvageRun {
   readonly #quarantinedPerTable = new Map<string, number>();
   /** Quarantined decisions per table in the window being decided (#suspendAtLimit). */
   readonly #windowQuarantined = new Map<string, number>();
+  /** Quarantined decisions in the window being decided, all tables (#stopPassed). */
+  #windowQuarantinedAll = 0;
   /** Floors as last persisted, so a window writes only what it raised. */
   #persistedFloors = new Map<string, bigint>();
   /** The writes' session: the DR in apply, a recorder in plan. */
@@ -959,7 +968,17 @@ class SalvageRun {
     if (window.length === 0) return;
     if (!this.#apply) {
       this.#windowQuarantined.clear();
-      const results = await this.#decide(window);
+      this.#windowQuarantinedAll = 0;
+      const mark = this.#reconciler.mark();
+      let results: TransactionResult[];
+      try {
+        results = await this.#decide(window);
+      } catch (e) {
+        if (!(e instanceof WindowCut)) throw e;
+        this.#reconciler.rollbackTo(mark);
+        await this.#processCut(window, e.at);
+        return;
+      }
       await executeWrites(this.#writer, results.flatMap((r) => r.writes));
       this.#account(results);
       return;
@@ -968,6 +987,7 @@ class SalvageRun {
     const suspended = new Set(this.#suspended);
     const restore = (): void => {
       this.#windowQuarantined.clear();
+      this.#windowQuarantinedAll = 0;
       this.#suspended.clear();
       for (const t of suspended) this.#suspended.add(t);
     };
@@ -986,8 +1006,14 @@ class SalvageRun {
         this.#account(results);
         return;
       } catch (raw) {
-        const e = mapDbError(raw);
         await this.#dr.query('ROLLBACK').catch(() => undefined);
+        if (raw instanceof WindowCut) {
+          this.#reconciler.rollbackTo(mark);
+          restore();
+          await this.#processCut(window, raw.at);
+          return;
+        }
+        const e = mapDbError(raw);
         if (isNetworkFailure(e)) {
           // The connection is gone: the server rolled the window back, unless its COMMIT landed.
           if (await this.#reopenDr(e, window, results)) {
@@ -1016,7 +1042,10 @@ class SalvageRun {
           // Decide again one source transaction at a time, so the one the DR rejects is found.
           this.#retries++;
           restore();
-          for (const tx of window) await this.#processWindow([tx]);
+          for (const tx of window) {
+            await this.#processWindow([tx]);
+            if (this.#stopPassed()) return;
+          }
           return;
         }
         await this.#quarantineRejected(window[0]!, e);
@@ -1025,15 +1054,36 @@ class SalvageRun {
     }
   }
 
+  /**
+   * `escalation.action: stop` acts at the transaction whose quarantine passes the limit: the window
+   * is decided again as if it ended there (and committed, in apply), and the rest of it is left to
+   * the run that resumes — unless, decided without the transactions after it, the shorter window no
+   * longer passes the limit (a change's decision can depend on later changes of its window, as
+   * delete-blocking's does): then the rest follows as a window of its own.
+   */
+  async #processCut(window: readonly Transaction[], at: number): Promise<void> {
+    await this.#processWindow(window.slice(0, at));
+    if (!this.#stopPassed()) await this.#processWindow(window.slice(at));
+  }
+
+  /** Whether `escalation.action: stop` is passed by the committed quarantine plus `pending` more. */
+  #stopPassed(pending = 0): boolean {
+    const e = this.#o.config?.escalation;
+    return e !== undefined && e.maxQuarantined !== null && e.action === 'stop' && this.#outcomes.quarantined + pending > e.maxQuarantined;
+  }
+
   /** Reads the window's keys (locking them in apply) and decides every transaction. */
   async #decide(window: readonly Transaction[]): Promise<TransactionResult[]> {
     await this.#readWindow(window);
-    return window.map((tx) => this.#decideOne(tx));
+    return window.map((tx, i) => this.#decideOne(tx, i, window.length));
   }
 
-  #decideOne(tx: Transaction): TransactionResult {
+  /** Decides one transaction of the window; throws WindowCut when `stop` is passed before the window's last. */
+  #decideOne(tx: Transaction, index: number, count: number): TransactionResult {
     const result = damagedResult(tx) ?? this.#reconciler.decide(tx);
     this.#suspendAtLimit(result);
+    for (const d of result.decisions) if (d.outcome === 'quarantined') this.#windowQuarantinedAll++;
+    if (index < count - 1 && this.#stopPassed(this.#windowQuarantinedAll)) throw new WindowCut(index + 1);
     return result;
   }
 
@@ -1262,8 +1312,8 @@ class SalvageRun {
   /** Decides the window's transactions in order, into `results`, yielding each decision's ledger row as it is made. */
   *#decideAll(window: readonly Transaction[], results: TransactionResult[]): Generator<LedgerRow> {
     let seq = this.#seq;
-    for (const tx of window) {
-      const result = this.#decideOne(tx);
+    for (let i = 0; i < window.length; i++) {
+      const result = this.#decideOne(window[i]!, i, window.length);
       results.push(result);
       for (const d of result.decisions) yield ledgerRow(d, ++seq, this.#o.ledgerImages);
     }

@@ -833,6 +833,34 @@ describe('escalation', () => {
     expect(await rows('SELECT table_name, class, outcome FROM salvage.ledger ORDER BY seq')).toEqual(ledger.map((l) => ({ table_name: l.table, class: l.class, outcome: l.outcome })));
   });
 
+  it('stop acts at the change that passes the limit, not at the end of its window: one window commits what one-transaction windows do', async () => {
+    // Found by a review: with the default window the changes after the one that passed the limit were applied.
+    const staged = await stage({
+      schema: TWO,
+      base: BASE,
+      lost: ["UPDATE t.a SET name = 'L' WHERE id = 1", "INSERT INTO t.b VALUES (5, 'five')", "UPDATE t.a SET name = 'L' WHERE id = 2", "INSERT INTO t.b VALUES (6, 'six')"],
+      dr: DR_DELETED,
+    });
+    const planned: LedgerLine[] = [];
+    const p = await errorOf(salvage(options(staged, config({ escalation: { maxQuarantined: 1, action: 'stop' } }), planned, { mode: 'plan' })));
+    expect(p).toMatchObject({ code: 'SALVAGE_ESCALATION' });
+    const ledger: LedgerLine[] = [];
+    const e = await errorOf(salvage(options(staged, config({ escalation: { maxQuarantined: 1, action: 'stop' } }), ledger)));
+    expect(e).toMatchObject({ code: 'SALVAGE_ESCALATION', details: { option: 'escalation.maxQuarantined' } });
+    expect((e as Error).message).toMatch(/^2 changes quarantined, more than escalation\.maxQuarantined \(1\): stopped; review them \(salvage quarantine list\) or raise the limit; committed through [^:]+:\d+; run the same apply again/);
+    expect(await rows('SELECT id, name FROM t.b ORDER BY id')).toEqual([
+      { id: 1, name: 'b' },
+      { id: 5, name: 'five' },
+    ]);
+    expect(ledger.map(summary)).toEqual([
+      ['t.a', 'update', [1], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+      ['t.b', 'insert', [5], 'clean', 'applied', null, 'built-in.clean'],
+      ['t.a', 'update', [2], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+    ]);
+    expect(planned).toEqual(ledger);
+    expect(await rows('SELECT table_name, class, outcome FROM salvage.ledger ORDER BY seq')).toEqual(ledger.map((l) => ({ table_name: l.table, class: l.class, outcome: l.outcome })));
+  });
+
   it('suspend-table: once a table’s quarantine passes maxQuarantined, its later changes are quarantined as table-suspended; other tables go on', async () => {
     const { report, ledger } = await run(
       {
