@@ -49,6 +49,21 @@ export interface Transaction {
 }
 
 /** `damaged`: a damaged event was passed over (the decoder's `damaged: 'skip'`), see `damage`. */
+/** A schema change: CREATE, ALTER, DROP, RENAME or TRUNCATE, after any leading comments. */
+const DDL_SQL = /^(?:\s|\/\*[\s\S]*?\*\/)*(?:CREATE|ALTER|DROP|RENAME|TRUNCATE)\b/i;
+
+/**
+ * The schema changes of a transaction: every statement of a standalone statement group, and a
+ * DDL statement inside a transaction with rows — `CREATE TABLE … SELECT` is logged as its
+ * CREATE TABLE followed by the selected rows and a COMMIT, so only the SQL tells it apart from
+ * statement-based DML.
+ */
+export function ddlStatements(tx: Transaction): readonly LoggedStatement[] {
+  if (tx.commit === 'ddl') return tx.statements;
+  if (tx.statements.length === 0) return tx.statements;
+  return tx.statements.filter((st) => DDL_SQL.test(st.sql));
+}
+
 export type IncompleteReason = 'end-of-input' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only' | 'damaged';
 
 /** What a skipped damaged event cut: the event, and the group it was part of. */

@@ -8,7 +8,7 @@
 import type { TableMap } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
-import { gtidText } from '../binlog/transaction.js';
+import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import type { LostFilter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch, type ReadOptions } from '../source/read-transactions.js';
@@ -83,9 +83,7 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
       last = tx;
       transactions++;
       rowChanges += tx.changes.length;
-      if (tx.commit === 'ddl') {
-        for (const st of tx.statements) scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
-      }
+      for (const st of ddlStatements(tx)) scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
       for (const change of tx.changes) {
         if (change.table !== lastMap) {
           lastMap = change.table;

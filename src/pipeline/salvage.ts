@@ -31,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
-import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
+import { ddlStatements, gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, schemaExists, type DrIdentity } from '../db/dr-state.js';
@@ -716,7 +716,7 @@ class SalvageRun {
   async #meet(window: readonly Transaction[]): Promise<void> {
     const fresh = new Map<string, TableMap>();
     for (const tx of window) {
-      if (tx.commit === 'ddl') for (const st of tx.statements) this.#scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
+      for (const st of ddlStatements(tx)) this.#scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
       for (const c of tx.changes) {
         const name = `${c.table.schema}.${c.table.table}`;
         if (!this.#scan.tables.has(name) && !fresh.has(name)) fresh.set(name, c.table);
@@ -912,7 +912,7 @@ class SalvageRun {
           const damaged = read.kind === 'incomplete' ? damagedTransaction(read.tx) : null;
           const item = damaged === null ? read : { kind: 'transaction' as const, tx: damaged };
           if (item.kind !== 'transaction' || !isLost(filter, item.tx)) continue;
-          if (this.#follow && ddlStops && item.tx.commit === 'ddl') {
+          if (this.#follow && ddlStops && ddlStatements(item.tx).length > 0) {
             // What follows it in this batch is read again by the run that resumes.
             ddlAt = item.tx;
             break;

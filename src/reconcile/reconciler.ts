@@ -15,10 +15,11 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
-import { gtidText } from '../binlog/transaction.js';
+import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 import { rowKey, rowKeyAt } from '../model/row-key.js';
+import { statementTable } from '../model/statement-table.js';
 import type { ColumnSchema, SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
@@ -319,13 +320,14 @@ export class Reconciler {
       if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
     });
+    const ddl = ddlStatements(tx);
     if (tx.commit === 'ddl') {
       // The run only gets here for DDL when the user chose to skip it (the pipeline stops on DDL otherwise).
       const decisions = tx.statements.map((st, i): ChangeDecision => ({
         tx,
         index: tx.changes.length + i,
         change: null,
-        table: st.schema,
+        table: statementTable(st.sql, st.schema),
         op: 'sql',
         sourceKey: null,
         class: 'ddl',
@@ -340,18 +342,21 @@ export class Reconciler {
       return { tx, decisions, writes: [], remaps: [] };
     }
     tx.statements.forEach((st, i) => {
+      // A DDL statement among rows (CREATE TABLE … SELECT): skipped as DDL is (--ddl skip; the
+      // pipeline stops on it otherwise), and its rows are merged as any others.
+      const isDdl = ddl.includes(st);
       pending.push({
         decision: {
           tx,
           index: tx.changes.length + i,
           change: null,
-          table: st.schema,
+          table: statementTable(st.sql, st.schema),
           op: 'sql',
           sourceKey: null,
-          class: 'statement-based',
-          outcome: 'quarantined',
+          class: isDdl ? 'ddl' : 'statement-based',
+          outcome: isDdl ? 'skipped' : 'quarantined',
           newKey: null,
-          reason: 'statement-based DML (logged as SQL text) cannot be merged row by row',
+          reason: isDdl ? 'DDL left out (--ddl skip): apply it to the DR by hand if it is needed' : 'statement-based DML (logged as SQL text) cannot be merged row by row',
           drRow: null,
           conflicts: [],
           withoutHistory: this.#history === null,

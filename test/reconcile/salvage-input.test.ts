@@ -100,6 +100,32 @@ describe('salvage: input that stops the run before any write', () => {
     expect(await dr.query("SELECT id, email, extra FROM t.people WHERE email = 'cy@x'")).toEqual([{ id: 3, email: 'cy@x', extra: 7 }]);
   });
 
+  it('CREATE TABLE … SELECT stops as DDL; with the table created by hand, --ddl skip applies its rows', async () => {
+    // Found by a review: the CREATE TABLE logged ahead of the selected rows was quarantined as
+    // statement-based DML with the whole transaction, so its rows never reached the DR.
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')", 'CREATE TABLE t.copy (id INT UNSIGNED NOT NULL PRIMARY KEY, email VARCHAR(80) NOT NULL) ENGINE=InnoDB SELECT id, email FROM t.people WHERE id >= 2']);
+    const e = await errorOf(salvage(options(files, start)));
+    expect(e).toMatchObject({ code: 'SALVAGE_DDL_IN_LOST_RANGE' });
+    expect((e as Error).message).toMatch(/the lost range holds DDL \(1 statement\(s\)\); the first, at 0-1-\d+ \(\S+:\d+\): CREATE TABLE `t`.`copy` \(/);
+    expect(await stateSchemaExists()).toBe(false);
+    await dr.query('CREATE TABLE t.copy (id INT UNSIGNED NOT NULL PRIMARY KEY, email VARCHAR(80) NOT NULL) ENGINE=InnoDB');
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { ddl: 'skip', onLedger: (l) => ledger.push(l) }));
+    expect(report.skippedDdl).toHaveLength(1);
+    expect(report.skippedDdl[0]!.sql).toMatch(/^CREATE TABLE `t`.`copy` \(/);
+    expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
+      ['t.people', 'insert', 'clean', 'applied'],
+      ['t.copy', 'insert', 'clean', 'applied'],
+      ['t.copy', 'insert', 'clean', 'applied'],
+      ['t.copy', 'sql', 'ddl', 'skipped'],
+    ]);
+    expect(await dr.query('SELECT id, email FROM t.copy ORDER BY id')).toEqual([
+      { id: 2, email: 'ann@x' },
+      { id: 3, email: 'cy@x' },
+    ]);
+    expect(report.quarantined).toBe(0);
+  });
+
   it('schema drift names the table and its columns, and writes nothing', async () => {
     const drift = TABLE.replace('n INT NOT NULL DEFAULT 0,', '');
     const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"], drift);
@@ -131,9 +157,10 @@ describe('salvage: what is quarantined rather than guessed', () => {
     ]);
     const ledger: LedgerLine[] = [];
     const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
-    expect(ledger.map((l) => [l.op, l.class, l.outcome, l.sql ?? null])).toEqual([
-      ['insert', 'clean', 'applied', null],
-      ['sql', 'statement-based', 'quarantined', 'UPDATE t.people SET n = n + 1 WHERE id = 2'],
+    expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome, l.sql ?? null])).toEqual([
+      ['t.people', 'insert', 'clean', 'applied', null],
+      // The statement's table, read from its text (the ledger said "" when no database was selected).
+      ['t.people', 'sql', 'statement-based', 'quarantined', 'UPDATE t.people SET n = n + 1 WHERE id = 2'],
     ]);
     expect(report.quarantined).toBe(1);
     expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
