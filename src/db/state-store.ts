@@ -21,7 +21,8 @@ export type RunId = number;
 export type KeyPart = string | number | bigint | boolean | null | Uint8Array;
 
 /** How a run ended. */
-export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+/** `killed`: the run ended without recording how (SIGKILL, a host lost); the next apply of its source says so. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'killed';
 
 /** Where the sink stands in one source's history. */
 export interface Checkpoint {
@@ -152,14 +153,44 @@ export async function startRun(session: SqlSession, schema: string, sourceId: st
   return r.insertId;
 }
 
-/** Marks a run finished with `status`, in the caller's transaction (the last window's, so the status commits with it). */
 /** Keeps the run's report (JSON text) with the run, for `salvage report`. */
 export async function recordRunSummary(session: SqlSession, schema: string, runId: RunId, summary: string): Promise<void> {
   await run(session, `UPDATE ${stateTable(schema, 'runs')} SET summary = ? WHERE id = ?`, [summary, runId]);
 }
 
+/** Marks a run finished with `status`, in the caller's transaction (the last window's, so the status commits with it). */
 export async function finishRun(session: SqlSession, schema: string, runId: RunId, status: Exclude<RunStatus, 'running'>): Promise<void> {
   await run(session, `UPDATE ${stateTable(schema, 'runs')} SET finished_at = UTC_TIMESTAMP(6), status = ? WHERE id = ?`, [status, runId]);
+}
+
+/**
+ * The DR-side lock of one source's applies: a named lock (GET_LOCK; MariaDB and MySQL alike) held by
+ * the apply's DR session for as long as it runs. Two applies of one source at once would each apply
+ * what the other applies, and a remapped row twice. The name is a digest, as MySQL allows 64
+ * characters; the lock goes with the session, so a killed run leaves none behind.
+ */
+export function sourceLockName(schema: string, sourceId: string): string {
+  return `binlog-salvage/${createHash('sha1').update(`${schema}\0${sourceId}`).digest('hex')}`;
+}
+
+/** Takes the source's lock without waiting: null when taken, else the connection id that holds it (0 when not known). */
+export async function takeSourceLock(session: SqlSession, schema: string, sourceId: string): Promise<number | null> {
+  const name = sourceLockName(schema, sourceId);
+  const { rows } = await run(session, 'SELECT GET_LOCK(?, 0) AS got, IS_USED_LOCK(?) AS holder', [name, name]);
+  const r = (rows as Record<string, unknown>[])[0] ?? {};
+  if (Number(r['got']) === 1) return null;
+  return r['holder'] === null || r['holder'] === undefined ? 0 : Number(r['holder']);
+}
+
+/**
+ * Runs of `sourceId` still marked running, other than `runId`, once this run holds the source's
+ * lock: none of them can be running, so they were killed. Marked `killed`; returns their ids.
+ */
+export async function markKilledRuns(session: SqlSession, schema: string, sourceId: string, runId: RunId): Promise<string[]> {
+  const { rows } = await run(session, `SELECT CAST(id AS CHAR) AS id FROM ${stateTable(schema, 'runs')} WHERE source_id = ? AND status = 'running' AND id <> ? AND JSON_UNQUOTE(JSON_EXTRACT(options, '$.mode')) = 'apply' ORDER BY id`, [sourceId, runId]);
+  const ids = (rows as Record<string, unknown>[]).map((r) => String(r['id']));
+  if (ids.length > 0) await run(session, `UPDATE ${stateTable(schema, 'runs')} SET status = 'killed' WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+  return ids;
 }
 
 /** The checkpoint of `sourceId`, or undefined when the sink never committed a window of it. */

@@ -50,6 +50,7 @@ import {
   checkpointGtidSets,
   finishRun,
   loadKeyMap,
+  markKilledRuns,
   pendingQuarantineImages,
   pendingQuarantineRows,
   readKeyFloors,
@@ -60,6 +61,7 @@ import {
   recordQuarantine,
   recordRunSummary,
   startRun,
+  takeSourceLock,
   writeCheckpoint,
   type KeyPart,
   type LedgerRow,
@@ -97,6 +99,8 @@ export const SalvageErrorCode = {
   Fault: 'SALVAGE_FAULT',
   /** More changes were quarantined than the configuration's escalation limit allows. */
   Escalation: 'SALVAGE_ESCALATION',
+  /** Another apply of the same source into the same state schema holds the DR (its lock). */
+  SourceBusy: 'SALVAGE_SOURCE_BUSY',
   /** Options that do not go together (both or neither of `binlogs` and `source`; `follow` in a plan). */
   BadOption: 'BAD_OPTION',
 } as const;
@@ -566,6 +570,8 @@ class SalvageRun {
   async #run(): Promise<SalvageReport> {
     const o = this.#o;
     const dr = await readDrIdentity(this.#dr);
+    // Before the checkpoint is read: what it says holds only while no other apply of the source runs.
+    if (this.#apply) await this.#lockSource();
     const stateExists = await schemaExists(this.#dr, this.#schema);
     const stored = stateExists ? await readCheckpoint(this.#dr, this.#schema, this.#sourceId) : undefined;
     const rule = o.start ?? this.#gtidRule(dr);
@@ -647,6 +653,8 @@ class SalvageRun {
       if (stateExists) await this.#warnOnChangedRules(configHash);
       this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema, configHash, ...(recorded.length > 0 ? { references: recorded } : {}) });
       await this.#persistStartFloors();
+      const killed = await markKilledRuns(this.#dr, this.#schema, this.#sourceId, this.#runId);
+      if (killed.length > 0) this.#warnings.push(`run${killed.length === 1 ? '' : 's'} ${killed.join(', ')} of this source ended without recording how (killed, or the host lost): marked killed; this run resumes from the checkpoint, which holds what ${killed.length === 1 ? 'it' : 'they'} committed`);
     }
     this.#history = await this.#readHistory(catalog, dr);
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
@@ -1263,6 +1271,8 @@ class SalvageRun {
   async #openAgain(): Promise<SqlSession> {
     const session = await openSession(this.#o.target);
     this.#session = session;
+    // The lost session's lock went with it: taken again, or another apply started meanwhile.
+    if (this.#apply) await this.#lockSource();
     await this.#dr.query("SET SESSION time_zone = '+00:00'");
     await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
     await this.#dr.query('SET SESSION foreign_key_checks = 0');
@@ -1495,6 +1505,18 @@ class SalvageRun {
       return;
     }
     for (const [table, n] of this.#quarantinedPerTable) if (n > e.maxQuarantined) this.#suspended.add(table);
+  }
+
+  /** Takes the source's lock on the DR (state-store sourceLockName), or refuses: another apply of the source runs. */
+  async #lockSource(): Promise<void> {
+    const holder = await takeSourceLock(this.#dr, this.#schema, this.#sourceId);
+    if (holder === null) return;
+    const who = holder > 0 ? ` (DR connection ${holder})` : '';
+    throw new SalvageError(
+      SalvageErrorCode.SourceBusy,
+      `another apply of source "${this.#sourceId}" into state schema ${this.#schema} is running on this DR${who}: two at once would apply its changes twice; wait for it to end, or stop it${holder > 0 ? ` (KILL ${holder}; the DR rolls its window back)` : ''}, then run again — nothing was written`,
+      { option: '--source-id' },
+    );
   }
 
   #resumeHint(): string {

@@ -33,7 +33,7 @@ export interface ReportHistory {
 
 /** A report rebuilt from the DR's state schema: the run's row, and what changed or is missing since. */
 export interface RecordedRun {
-  /** The `runs` row's status: completed, failed, interrupted, running. */
+  /** The `runs` row's status: completed, failed, interrupted, killed (found still running by a later apply of its source), running. */
   readonly status: string;
   /** UTC, `YYYY-MM-DD HH:MM:SS[.ffffff]`. */
   readonly startedAt: string;
