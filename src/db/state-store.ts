@@ -173,13 +173,16 @@ export function sourceLockName(schema: string, sourceId: string): string {
   return `binlog-salvage/${createHash('sha1').update(`${schema}\0${sourceId}`).digest('hex')}`;
 }
 
-/** Takes the source's lock without waiting: null when taken, else the connection id that holds it (0 when not known). */
-export async function takeSourceLock(session: SqlSession, schema: string, sourceId: string): Promise<number | null> {
+/** What takeSourceLock found: the lock taken (with this session's connection id), or the connection id holding it (0 when not known). */
+export type SourceLock = { readonly taken: true; readonly connection: number } | { readonly taken: false; readonly holder: number };
+
+/** Takes the source's lock, waiting up to `waitSeconds`. */
+export async function takeSourceLock(session: SqlSession, schema: string, sourceId: string, waitSeconds = 0): Promise<SourceLock> {
   const name = sourceLockName(schema, sourceId);
-  const { rows } = await run(session, 'SELECT GET_LOCK(?, 0) AS got, IS_USED_LOCK(?) AS holder', [name, name]);
+  const { rows } = await run(session, 'SELECT GET_LOCK(?, ?) AS got, IS_USED_LOCK(?) AS holder, CONNECTION_ID() AS me', [name, waitSeconds, name]);
   const r = (rows as Record<string, unknown>[])[0] ?? {};
-  if (Number(r['got']) === 1) return null;
-  return r['holder'] === null || r['holder'] === undefined ? 0 : Number(r['holder']);
+  if (Number(r['got']) === 1) return { taken: true, connection: Number(r['me']) };
+  return { taken: false, holder: r['holder'] === null || r['holder'] === undefined ? 0 : Number(r['holder']) };
 }
 
 /**

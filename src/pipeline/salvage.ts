@@ -108,6 +108,9 @@ export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErr
 
 export class SalvageError extends EngineError {}
 
+/** How long a reconnected run waits for its own lost session's lock once that session is killed. */
+const LOCK_AFTER_KILL_SECONDS = 30;
+
 /** Thrown while a window is decided: `escalation` stop was passed at the transaction before `at` (#processCut). */
 class WindowCut extends Error {
   constructor(readonly at: number) {
@@ -489,6 +492,8 @@ class SalvageRun {
   readonly #quarantinedPerTable = new Map<string, number>();
   /** Quarantined decisions per table in the window being decided (#suspendAtLimit). */
   readonly #windowQuarantined = new Map<string, number>();
+  /** The DR connection id that holds the source's lock (#lockSource), once taken. */
+  #lockConnection: number | null = null;
   /** Quarantined decisions in the window being decided, all tables (#stopPassed). */
   #windowQuarantinedAll = 0;
   /** Floors as last persisted, so a window writes only what it raised. */
@@ -1507,10 +1512,23 @@ class SalvageRun {
     for (const [table, n] of this.#quarantinedPerTable) if (n > e.maxQuarantined) this.#suspended.add(table);
   }
 
-  /** Takes the source's lock on the DR (state-store sourceLockName), or refuses: another apply of the source runs. */
+  /**
+   * Takes the source's lock on the DR (state-store sourceLockName), or refuses: another apply of the
+   * source runs. After a reconnect the holder may be this run's own lost session, which the server
+   * has not yet noticed is gone (a connection cut between client and server): it is killed, its
+   * open window rolled back as the lost connection's would be, and the lock waited for.
+   */
   async #lockSource(): Promise<void> {
-    const holder = await takeSourceLock(this.#dr, this.#schema, this.#sourceId);
-    if (holder === null) return;
+    let lock = await takeSourceLock(this.#dr, this.#schema, this.#sourceId);
+    if (!lock.taken && this.#lockConnection !== null && lock.holder === this.#lockConnection) {
+      await this.#dr.query(`KILL CONNECTION ${lock.holder}`).catch(() => undefined);
+      lock = await takeSourceLock(this.#dr, this.#schema, this.#sourceId, LOCK_AFTER_KILL_SECONDS);
+    }
+    if (lock.taken) {
+      this.#lockConnection = lock.connection;
+      return;
+    }
+    const holder = lock.holder;
     const who = holder > 0 ? ` (DR connection ${holder})` : '';
     throw new SalvageError(
       SalvageErrorCode.SourceBusy,

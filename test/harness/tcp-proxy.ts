@@ -28,16 +28,25 @@ export interface TcpProxy {
    * server answers it (`when: 'after-reply'`) or right after forwarding it (`'after-send'`: the
    * server may or may not run it before it sees the connection close).
    */
-  dropOn(match: (sql: string, kind: StatementKind) => boolean, when?: 'after-reply' | 'after-send'): void;
+  dropOn(match: (sql: string, kind: StatementKind) => boolean, when?: 'after-reply' | 'after-send', options?: DropOptions): void;
   /** Whether the armed drop happened, and the statement it happened on. */
   readonly dropped: string | null;
   close(): Promise<void>;
 }
 
+export interface DropOptions {
+  /**
+   * Close the client's side only: the server's socket stays open until the proxy closes, as when
+   * a network fails between them and the server never hears so — its session lives on, holding
+   * its transaction's locks and its named locks.
+   */
+  readonly serverSideStays?: boolean;
+}
+
 /** Listens on 127.0.0.1 on a free port and forwards each connection to host:port. */
 export async function startTcpProxy(host: string, port: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  let armed: { match: (sql: string, kind: StatementKind) => boolean; when: 'after-reply' | 'after-send' } | null = null;
+  let armed: { match: (sql: string, kind: StatementKind) => boolean; when: 'after-reply' | 'after-send'; options: DropOptions } | null = null;
   let dropped: string | null = null;
   let connections = 0;
   const server: Server = createServer((client) => {
@@ -52,9 +61,10 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     /** Prepared statements of this connection by the id the server gave them. */
     const prepared = new Map<number, string>();
     let dropOnReply = false;
+    let serverSideStays = false;
     const drop = (): void => {
       client.destroy();
-      upstream.destroy();
+      if (!serverSideStays) upstream.destroy();
     };
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
@@ -80,6 +90,7 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
         if (!armed.match(sql, kind)) continue;
         dropped = sql;
         const when = armed.when;
+        serverSideStays = armed.options.serverSideStays === true;
         armed = null;
         if (when === 'after-send') {
           // Once the bytes are on their way: the server reads them before it sees the close.
@@ -90,9 +101,11 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     });
     upstream.on('data', (chunk: Buffer) => {
       if (dropOnReply) {
+        dropOnReply = false;
         drop();
         return;
       }
+      if (client.destroyed) return;
       client.write(chunk);
       if (preparing === null) return;
       answers = Buffer.concat([answers, chunk]);
@@ -106,10 +119,12 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
       [client, upstream],
       [upstream, client],
     ] as const) {
-      a.on('error', () => b.destroy());
+      a.on('error', () => {
+        if (!(a === client && serverSideStays)) b.destroy();
+      });
       a.on('close', () => {
         sockets.delete(a);
-        b.destroy();
+        if (!(a === client && serverSideStays)) b.destroy();
       });
     }
   });
@@ -127,8 +142,8 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     get dropped() {
       return dropped;
     },
-    dropOn(match, when = 'after-reply') {
-      armed = { match, when };
+    dropOn(match, when = 'after-reply', options = {}) {
+      armed = { match, when, options };
       dropped = null;
     },
     async close() {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import { openSession } from '../../src/db/sql-session.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { startTcpProxy } from '../harness/tcp-proxy.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -84,6 +85,28 @@ describe('applies of one source at once', () => {
       { id: 4, email: 'lost@x', n: 0 },
     ]);
     expect(await dr.query('SELECT status FROM salvage.runs ORDER BY id')).toEqual([{ status: 'completed' }]);
+  });
+
+  it('a connection cut where the server never hears of it: the run kills its own lost session (which holds the lock and the window) and goes on', async () => {
+    const { start, files } = await stage();
+    const proxy = await startTcpProxy(dr.host, dr.port);
+    try {
+      // The window's ledger write reaches the server; the client's side of the connection is then
+      // closed and the server's side kept open: that session lives on, in its open transaction.
+      proxy.dropOn((sql) => /^INSERT INTO `salvage`\.`ledger`/.test(sql), 'after-send', { serverSideStays: true });
+      const report = await salvage({ ...options(files, start), target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` } });
+      expect(proxy.dropped).not.toBeNull();
+      expect(report.remaps).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+    expect(await dr.query('SELECT id, email, n FROM t.people ORDER BY id')).toEqual([
+      { id: 1, email: 'a@x', n: 0 },
+      { id: 2, email: 'b@x', n: 7 },
+      { id: 3, email: 'dr@x', n: 0 },
+      { id: 4, email: 'lost@x', n: 0 },
+    ]);
+    expect(await dr.query('SELECT COUNT(*) = 2 AS ok FROM salvage.ledger')).toEqual([{ ok: 1 }]);
   });
 
   it('a run left "running" (killed) is marked killed by the next apply of its source, which says so and resumes', async () => {
