@@ -125,7 +125,8 @@ function groupBy(rows: readonly SqlRow[]): Map<string, SqlRow[]> {
 function toTable(r: SqlRow, colRows: readonly SqlRow[], keyRows: readonly SqlRow[], fkRows: readonly SqlRow[], checkRows: readonly SqlRow[], mariadb: boolean): TableSchema {
   const clauses = checkRows.map((c) => text(c['clause']).toLowerCase());
   const columns = colRows.map((c) => toColumn(c, clauses, mariadb));
-  const { primaryKey, uniqueKeys } = toKeys(keyRows);
+  const keys = toKeys(keyRows);
+  const { primaryKey, uniqueKeys } = keys.primaryKey === null ? asRowIdentity(keys.uniqueKeys, columns) : keys;
   const autoColumn = columns.find((c) => c.isAutoIncrement);
   const next = r['next_id'];
   return {
@@ -213,6 +214,19 @@ function toKeys(rows: readonly SqlRow[]): { primaryKey: string[] | null; uniqueK
   }
   // Sorted by code point here, not by ORDER BY, whose order follows information_schema's collation.
   return { primaryKey, uniqueKeys: uniqueKeys.sort((a, b) => compareNames(a.name, b.name)) };
+}
+
+/**
+ * A table without a PRIMARY KEY whose unique key has only NOT NULL columns: InnoDB makes such a key
+ * the table's clustered index, its row identity, and so does this engine — the key is the table's
+ * primary key here (and leaves the unique keys), so its updates and deletes are merged by it
+ * rather than quarantined as `no-key`. With several, the first by name: any of them identifies a row.
+ */
+function asRowIdentity(uniqueKeys: readonly UniqueKey[], columns: readonly ColumnSchema[]): { primaryKey: string[] | null; uniqueKeys: UniqueKey[] } {
+  const notNull = (c: string): boolean => columns.some((col) => col.name === c && !col.nullable);
+  const identity = uniqueKeys.find((k) => k.columns.every(notNull));
+  if (identity === undefined) return { primaryKey: null, uniqueKeys: [...uniqueKeys] };
+  return { primaryKey: [...identity.columns], uniqueKeys: uniqueKeys.filter((k) => k !== identity) };
 }
 
 function compareNames(a: string, b: string): number {

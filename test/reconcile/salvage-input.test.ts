@@ -242,6 +242,32 @@ describe('salvage: what is quarantined rather than guessed', () => {
   });
 });
 
+describe('salvage: a table whose only key is a NOT NULL unique key', () => {
+  const UNIQUE_ONLY = `CREATE TABLE t.people (email VARCHAR(80) NOT NULL, n INT NOT NULL DEFAULT 0, note VARCHAR(20) NULL, id INT UNSIGNED NOT NULL,
+    UNIQUE KEY uk_email (email), UNIQUE KEY uk_note (note)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+
+  it('is merged by that key, as InnoDB identifies its rows: updates and deletes applied, a DR change kept (they were quarantined as no-key)', async () => {
+    const { start, files } = await stage(
+      ["UPDATE t.people SET n = 5 WHERE email = 'ann@x'", "DELETE FROM t.people WHERE email = 'jose@x'", "INSERT INTO t.people (email, id) VALUES ('cy@x', 3)"],
+      UNIQUE_ONLY,
+      UNIQUE_ONLY,
+    );
+    await dr.query("UPDATE t.people SET note = 'dr' WHERE email = 'ann@x'");
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', ['ann@x'], 'update-diverged', 'merged'],
+      ['delete', ['jose@x'], 'clean', 'applied'],
+      ['insert', ['cy@x'], 'clean', 'applied'],
+    ]);
+    expect(report.quarantined).toBe(0);
+    expect(await dr.query('SELECT email, n, note, id FROM t.people ORDER BY email')).toEqual([
+      { email: 'ann@x', n: 5, note: 'dr', id: 2 },
+      { email: 'cy@x', n: 0, note: null, id: 3 },
+    ]);
+  });
+});
+
 describe('salvage: LOAD DATA logged as a statement', () => {
   it('R1: is quarantined with its SQL, not applied as an empty transaction', async () => {
     const load = async (): Promise<void> => {
