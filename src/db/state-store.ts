@@ -309,8 +309,8 @@ export async function recordQuarantine(session: SqlSession, schema: string, rows
 }
 
 /** The rows held back by pending quarantine entries of `sourceId`: `[table, key, change]` triples. */
-export async function pendingQuarantineRows(session: SqlSession, schema: string, sourceId: string): Promise<[string, string, string][]> {
-  const { rows } = await run(session, `SELECT change_at, change_index, row_keys FROM ${stateTable(schema, 'quarantine')} WHERE source_id = ? AND status = 'pending' ORDER BY id`, [sourceId]);
+export async function pendingQuarantineRows(session: SqlSession, schema: string): Promise<[string, string, string][]> {
+  const { rows } = await run(session, `SELECT change_at, change_index, row_keys FROM ${stateTable(schema, 'quarantine')} WHERE status = 'pending' ORDER BY id`);
   const out: [string, string, string][] = [];
   for (const row of rows) {
     const keys = JSON.parse(String(row['row_keys'] ?? '[]')) as [string, string][];
@@ -324,18 +324,32 @@ export async function pendingQuarantineRows(session: SqlSession, schema: string,
  * (`change_at#change_index`) and canonical JSON text, `pageRows` at a time, so a large quarantine
  * is never held in memory whole.
  */
-export async function* pendingQuarantineImages(session: SqlSession, schema: string, sourceId: string, pageRows = 5000): AsyncGenerator<{ table: string; change: string; afterImage: string }> {
+export async function* pendingQuarantineImages(session: SqlSession, schema: string, pageRows = 5000): AsyncGenerator<{ table: string; change: string; afterImage: string }> {
   let after = '0';
   for (;;) {
     const { rows } = await run(
       session,
-      `SELECT id, table_name, change_at, change_index, after_image FROM ${stateTable(schema, 'quarantine')} WHERE source_id = ? AND status = 'pending' AND after_image IS NOT NULL AND id > ? ORDER BY id LIMIT ${pageRows}`,
-      [sourceId, after],
+      `SELECT id, table_name, change_at, change_index, after_image FROM ${stateTable(schema, 'quarantine')} WHERE status = 'pending' AND after_image IS NOT NULL AND id > ? ORDER BY id LIMIT ${pageRows}`,
+      [after],
     );
     for (const r of rows) yield { table: String(r['table_name']), change: `${String(r['change_at'])}#${String(r['change_index'])}`, afterImage: String(r['after_image']) };
     if (rows.length < pageRows) return;
     after = String(rows[rows.length - 1]!['id']);
   }
+}
+
+/**
+ * Lost inserts that were skipped — by a rule, or by `resolve` (which records the outcome in the
+ * ledger) — other than as already applied: the DR row at such a key, if any, is another record,
+ * so the source row's later changes are held in every later run as in the run that skipped it.
+ * Table, the source key (canonical JSON) and the change (`change_at#change_index`), of every source.
+ */
+export async function skippedInserts(session: SqlSession, schema: string): Promise<{ table: string; sourceKey: string; change: string }[]> {
+  const { rows } = await run(
+    session,
+    `SELECT table_name, source_key, change_at, change_index FROM ${stateTable(schema, 'ledger')} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id`,
+  );
+  return rows.map((r) => ({ table: String(r['table_name']), sourceKey: String(r['source_key']), change: `${String(r['change_at'])}#${String(r['change_index'])}` }));
 }
 
 /** Every remapped key recorded on the DR, in the order they were made. */

@@ -53,6 +53,7 @@ import {
   markKilledRuns,
   pendingQuarantineImages,
   pendingQuarantineRows,
+  skippedInserts,
   readKeyFloors,
   writeKeyFloors,
   readCheckpoint,
@@ -69,6 +70,7 @@ import {
 } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
 import { GtidSet } from '../model/gtid-set.js';
+import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
 import { DrHistoryBuilder } from '../reconcile/dr-history-builder.js';
 import { addLogicalReferences, recordedReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
@@ -754,9 +756,22 @@ class SalvageRun {
       // Persisted entries may be links (onto an old key: KeyMap.link); all were checked when made.
       keyMap.link(table.schema, table.table, fromCanonicalKey(e.oldKey, table), fromCanonicalKey(e.newKey, table));
     }
-    for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema, this.#sourceId)) quarantine.add(table, key, origin);
+    // Holds of every source: the same primary's binlogs read as files and then live (or copied
+    // under another name) are one source under two ids, and a hold must not depend on the name.
+    for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema)) quarantine.add(table, key, origin);
+    for (const s of await skippedInserts(this.#dr, this.#schema)) {
+      const table = this.#catalog.lookup(s.table);
+      if (table === undefined || table.primaryKey === null) continue;
+      let key: string;
+      try {
+        key = rowKey(fromCanonicalKey(s.sourceKey, table));
+      } catch {
+        continue;
+      }
+      quarantine.addSkipped(`${table.schema}.${table.table}`, key, s.change);
+    }
     // What the held changes point at, so delete-blocking leaves those rows for their resolution.
-    for await (const held of pendingQuarantineImages(this.#dr, this.#schema, this.#sourceId)) {
+    for await (const held of pendingQuarantineImages(this.#dr, this.#schema)) {
       const table = this.#catalog.lookup(held.table);
       if (table === undefined) continue;
       let after: RowImage;

@@ -66,10 +66,28 @@ export class QuarantineIndex {
   readonly #rows = new Map<string, Map<string, string>>();
   readonly #parents = new Map<string, Map<string, string>>();
   readonly #log: [Map<string, Map<string, string>>, string, string][] = [];
+  /** Origins that are skipped inserts: a label names one change for ever, so none is rolled back. */
+  readonly #skipped = new Set<string>();
 
   /** Records that the row `pk` of `table` (`schema.table`) waits in quarantine because of `origin`. */
   add(table: string, pk: string, origin: string): void {
     this.#put(this.#rows, table, pk, origin);
+  }
+
+  /** Records that the row `pk` of `table` is held because its insert, `origin`, was skipped (the DR row at its key is another record). */
+  addSkipped(table: string, pk: string, origin: string): void {
+    this.#skipped.add(origin);
+    this.#put(this.#rows, table, pk, origin);
+  }
+
+  /** Marks `origin` a skipped insert whose row was held by add (the run's own skips). */
+  markSkipped(origin: string): void {
+    this.#skipped.add(origin);
+  }
+
+  /** Whether `origin` is a skipped insert (addSkipped) rather than a quarantined change. */
+  skipped(origin: string): boolean {
+    return this.#skipped.has(origin);
   }
 
   /** Records that the quarantined change `origin` points at the row `pk` of `table` (a parent through a foreign key). */
@@ -167,8 +185,6 @@ export class Reconciler {
   readonly #catalog: SchemaCatalog;
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
-  /** Labels of changes a rule skipped that hold their row back (a skipped insert): named as skipped, not quarantined. */
-  readonly #skippedHolds = new Set<string>();
   /** Keys (`schema.table` NUL rowKey) a lost row was linked onto in place, this run: the DR's record there is that row. */
   readonly #linkedInPlace = new Set<string>();
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
@@ -316,7 +332,7 @@ export class Reconciler {
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
       if (p.decision.outcome === 'quarantined' || p.hold === true) (held ??= new Map()).set(p, this.#holdRow(p, change, changeLabel(tx, index)));
-      if (p.hold === true && p.decision.outcome !== 'quarantined') this.#skippedHolds.add(changeLabel(tx, index));
+      if (p.hold === true && p.decision.outcome !== 'quarantined') this.#quarantine.markSkipped(changeLabel(tx, index));
       if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
     });
@@ -505,7 +521,7 @@ export class Reconciler {
     const heldBy = sourcePk === null ? undefined : this.#quarantine.origin(qualified, sourcePk);
     if (heldBy !== undefined) {
       // A row whose insert a rule skipped: the DR's record at its key is another one (resolve refuses to write it).
-      const why = this.#skippedHolds.has(heldBy) ? `an earlier change of this row was skipped (${heldBy}): the lost row was never written` : `an earlier change of this row is quarantined (${heldBy})`;
+      const why = this.#quarantine.skipped(heldBy) ? `an earlier change of this row was skipped (${heldBy}): the lost row was never written` : `an earlier change of this row is quarantined (${heldBy})`;
       return quarantine('row-quarantined', why);
     }
     if (change.after !== null) {
@@ -1531,7 +1547,7 @@ export class Reconciler {
         const source = original.after;
         if (source !== after) sourcePk = source === null || parentKey.some((p) => source[p] === undefined || source[p] === null) ? undefined : rowKeyAt(source, parentKey);
         const origin = sourcePk === undefined ? undefined : this.#quarantine.origin(parentState.qualified, sourcePk);
-        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} ${this.#skippedHolds.has(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
+        if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} ${this.#quarantine.skipped(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
         if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is not on the DR (${fk.name})`;
         continue;
       }
@@ -1541,7 +1557,7 @@ export class Reconciler {
       const k = parentState.indexKeyFromValues(`uk:${uk.name}`, uk.columns.map((col) => values[fk.refColumns.indexOf(col)]));
       // A held lost parent with this value is the one the child meant, not a DR record that holds it too.
       const origin = k === null ? undefined : this.#quarantine.origin(uniqueHoldTable(parentState.qualified, uk.name), k);
-      if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} (${uk.columns.join(', ')}) ${keyText(values as ColumnValue[])} ${this.#skippedHolds.has(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
+      if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} (${uk.columns.join(', ')}) ${keyText(values as ColumnValue[])} ${this.#quarantine.skipped(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
       if (k !== null && parentState.rowsBy(`uk:${uk.name}`, k).length === 0) return `its parent ${fk.refSchema}.${fk.refTable} is not on the DR (${fk.name})`;
     }
     return null;

@@ -1,0 +1,105 @@
+/**
+ * What holds a source row back must hold it in every later run too, whatever splits the work: a
+ * resume, a second apply after `resolve`, or the same primary read under another source id (files,
+ * then live). Found by a review: a skipped insert's later changes reached the DR's unrelated record
+ * at the same id in the next run, and a pending hold of one source id did not hold the other's.
+ */
+import { describe, expect, it } from 'vitest';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { decisionsFile } from '../harness/decisions.js';
+import { config, stageIncident, useServerPair, type Staged } from '../harness/incident-pair.js';
+
+const servers = useServerPair('holds-across-runs');
+
+const SCHEMA = [
+  'CREATE TABLE t.customers (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, balance INT NOT NULL DEFAULT 0, UNIQUE KEY uk_email (email)) ENGINE=InnoDB',
+  'CREATE TABLE t.orders (id INT UNSIGNED NOT NULL PRIMARY KEY, customer_id INT UNSIGNED NOT NULL, total INT NOT NULL, FOREIGN KEY (customer_id) REFERENCES t.customers (id)) ENGINE=InnoDB',
+];
+
+/**
+ * The lost customer 4 (Yan) in the first binlog file; its balance update and its order in the next.
+ * The DR gave id 4 to Quinn, and holds Yan's email at id 9: the insert is insert-unique-taken.
+ */
+async function stage(): Promise<Staged & { first: string[] }> {
+  const staged = await stageIncident(
+    servers.primary,
+    servers.dr,
+    {
+      schema: SCHEMA,
+      base: ["INSERT INTO t.customers VALUES (1, 'a@x', 0)"],
+      // FLUSH BINARY LOGS is not logged: it only ends the file, so a first run can read up to here.
+      lost: ["INSERT INTO t.customers VALUES (4, 'yan@x', 0)", 'FLUSH BINARY LOGS', 'UPDATE t.customers SET balance = 500 WHERE id = 4', 'INSERT INTO t.orders VALUES (10, 4, 99)'],
+      dr: ["INSERT INTO t.customers VALUES (4, 'quinn@x', 7), (9, 'yan@x', 0)"],
+    },
+    ['t'],
+  );
+  // The file with the lost insert, and those before it.
+  const first = staged.files.slice(0, staged.files.length - 2);
+  return { ...staged, first };
+}
+
+function options(staged: Staged, files: string[], extra: Partial<SalvageOptions> = {}): SalvageOptions {
+  return { mode: 'apply', binlogs: files, target: servers.dr.target, start: { kind: 'from-gtid', set: staged.start }, ...extra };
+}
+
+async function drRows(): Promise<unknown> {
+  return {
+    customers: await servers.dr.query('SELECT id, email, balance FROM t.customers ORDER BY id'),
+    orders: await servers.dr.query('SELECT id, customer_id, total FROM t.orders ORDER BY id'),
+  };
+}
+
+const UNTOUCHED = {
+  customers: [
+    { id: 1, email: 'a@x', balance: 0 },
+    { id: 4, email: 'quinn@x', balance: 7 },
+    { id: 9, email: 'yan@x', balance: 0 },
+  ],
+  orders: [],
+};
+
+describe('holds across runs', () => {
+  it('an insert a rule skipped holds its row in the run that resumes', async () => {
+    const staged = await stage();
+    const skip = config({ tables: { 't.customers': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    const first: LedgerLine[] = [];
+    await salvage(options(staged, staged.first, { config: skip, onLedger: (l) => first.push(l) }));
+    expect(first.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([['t.customers', 'insert', 'insert-unique-taken', 'skipped']]);
+    const second: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { config: skip, onLedger: (l) => second.push(l) }));
+    expect(second.map((l) => [l.table, l.op, l.class, l.outcome, l.reason])).toEqual([
+      ['t.customers', 'update', 'row-quarantined', 'quarantined', `an earlier change of this row was skipped (${first[0]!.gtid}#0): the lost row was never written`],
+      ['t.orders', 'insert', 'parent-missing', 'quarantined', `its parent t.customers 4 was skipped (${first[0]!.gtid}#0)`],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+
+  it('an insert resolve skipped holds its row in the next apply', async () => {
+    const staged = await stage();
+    await salvage(options(staged, staged.first));
+    const held = await readQuarantine({ target: servers.dr.target });
+    expect(held.map((e) => [e.table, e.op, e.class])).toEqual([['t.customers', 'insert', 'insert-unique-taken']]);
+    await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }]) });
+    const second: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { onLedger: (l) => second.push(l) }));
+    expect(second.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
+      ['t.customers', 'update', 'row-quarantined', 'quarantined'],
+      ['t.orders', 'insert', 'parent-missing', 'quarantined'],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+
+  it('a row held under one source id holds it for a run under another (files, then the same primary read live)', async () => {
+    const staged = await stage();
+    await salvage(options(staged, staged.first, { sourceId: 'as-files' }));
+    const second: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { sourceId: 'as-live', onLedger: (l) => second.push(l) }));
+    expect(second.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
+      ['t.customers', 'update', 'row-quarantined', 'quarantined'],
+      ['t.orders', 'insert', 'parent-missing', 'quarantined'],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+});
