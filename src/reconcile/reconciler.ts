@@ -181,6 +181,9 @@ function uniqueHoldTable(qualified: string, uniqueKey: string): string {
   return `${qualified}\u0000uk:${uniqueKey}`;
 }
 
+/** Key column types that hold a UUID v7's text (MariaDB's UUID type too). */
+const UUID_KEY_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'uuid']);
+
 export class Reconciler {
   readonly #catalog: SchemaCatalog;
   readonly #keyMap: KeyMap;
@@ -1235,6 +1238,10 @@ export class Reconciler {
       // Derived from the source identity, so a re-run or a resumed run hands out the same key.
       newKey = [deterministicUuidV7(changeLabel(ctx.tx, ctx.index), `${qualified}:${rowKey(ctx.sourceKey ?? [])}`, ctx.tx.timestamp * 1000)];
       if (state.pkPositions.length !== 1 || taken(newKey)) return quarantine(c.class, 'remap (uuid-v7): needs a one-column character key that is free', c.drRow);
+      // A UUID's text in an integer key would be cut by the server to its leading digits: another id than the key map records.
+      const col = table.columns.find((k) => k.name === table.primaryKey![0]);
+      const misfit = col === undefined ? 'not in the DR table' : !UUID_KEY_TYPES.has(col.dataType.toLowerCase()) ? `${col.columnType} is not a character column` : columnMisfit(newKey[0]!, col);
+      if (misfit !== null) return quarantine(c.class, `remap (uuid-v7): the key ${table.primaryKey![0]} cannot hold a UUID (${misfit}); keyAllocation "uuid-v7" is for CHAR(36)/VARCHAR/UUID keys`, c.drRow);
     } else if (allocation.kind === 'offset') {
       const old = ctx.sourceKey?.[0];
       if (state.pkPositions.length !== 1 || (typeof old !== 'number' && typeof old !== 'bigint')) return quarantine(c.class, 'remap (offset): needs a one-column integer key', c.drRow);

@@ -520,13 +520,6 @@ describe('remap', () => {
     ]);
   });
 
-  // ENGINE GAP: a collision on a character key is never insert-pk-taken. classifyChange
-  // (src/reconcile/classify.ts classifyInsert) calls an insert that meets a different row at its key
-  // insert-pk-taken only when the key is AUTO_INCREMENT (reconciler.ts #decideChange pkIsAutoIncrement),
-  // so on a CHAR(36) key it is insert-pk-same-record, where the configuration does not allow remap:
-  // keyAllocation "uuid-v7" can never fire. Actual: class insert-pk-same-record, outcome merged (the
-  // DR keeps its row, the lost row is lost), rule built-in.insert-pk-same-record — and the lost
-  // attachment is applied clean, pointing at the DR's different document.
   it('remap with uuid-v7 on a CHAR(36) key: the lost row gets a fresh UUID v7 and its child follows it', async () => {
     const doc = '00000000-0000-4000-8000-000000000001';
     const { ledger } = await run(
@@ -551,6 +544,24 @@ describe('remap', () => {
       ['t.doc', 'insert', [doc], 'insert-pk-taken', 'remapped', [fresh], rule('t.doc', 'insert-pk-taken')],
       ['t.att', 'insert', [1], 'clean', 'applied', null, 'built-in.clean'],
     ]);
+  });
+});
+
+describe('keyAllocation uuid-v7 on a key that cannot hold a UUID', () => {
+  it('an INT AUTO_INCREMENT key: the insert is quarantined, never written at the id the server makes of the text', async () => {
+    // Found by a review: the non-strict session cut "01…-…" to 1, so the lost row landed at id 1
+    // (or was rejected there) while the key map recorded the UUID.
+    const { ledger } = await run(
+      {
+        schema: ['CREATE TABLE t.n (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10) NOT NULL) ENGINE=InnoDB'],
+        lost: ["INSERT INTO t.n VALUES (5, 'lost')"],
+        dr: ["INSERT INTO t.n VALUES (5, 'dr')"],
+      },
+      config({ tables: { 't.n': { keyAllocation: 'uuid-v7', onConflict: { 'insert-pk-taken': 'remap' } } } }),
+    );
+    expect(ledger.map(summary)).toEqual([['t.n', 'insert', [5], 'insert-pk-taken', 'quarantined', null, rule('t.n', 'insert-pk-taken')]]);
+    expect(ledger[0]!.reason).toBe('remap (uuid-v7): the key id cannot hold a UUID (int(10) unsigned is not a character column); keyAllocation "uuid-v7" is for CHAR(36)/VARCHAR/UUID keys');
+    expect(await rows('SELECT id, v FROM t.n ORDER BY id')).toEqual([{ id: 5, v: 'dr' }]);
   });
 });
 
