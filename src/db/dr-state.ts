@@ -61,6 +61,16 @@ export async function schemaExists(session: SqlSession, name: string): Promise<b
   return rows.length > 0;
 }
 
+/**
+ * Whether the schema `name` holds salvage's state (its checkpoint table). A schema that exists
+ * without it — created empty ahead of the first apply for a least-privilege account, or an
+ * application schema named with --state-schema — holds none yet: apply creates the tables there.
+ */
+export async function stateExists(session: SqlSession, name: string): Promise<boolean> {
+  const { rows } = await session.query("SELECT 1 AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'checkpoint'", [name]);
+  return rows.length > 0;
+}
+
 /** MySQL's @@server_uuid (the origin of the DR's own GTIDs); null on MariaDB, which has none. */
 export async function readServerUuid(session: SqlSession): Promise<string | null> {
   const { rows } = await session.query("SHOW GLOBAL VARIABLES LIKE 'server_uuid'");

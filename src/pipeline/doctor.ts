@@ -13,7 +13,7 @@ import { gtidText, type Gtid, type IncompleteTransaction, type Transaction } fro
 import { lostBeforeInput, type DrGtidState } from '../reconcile/lost-transactions.js';
 import { openingGtids } from '../source/input-checks.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
-import { schemaExists } from '../db/dr-state.js';
+import { schemaExists, stateExists } from '../db/dr-state.js';
 import {
   accountSql,
   holds,
@@ -366,13 +366,14 @@ function dataPrivilegeChecks(p: Probe, tables: readonly VisibleTable[], files: r
 }
 
 async function statePrivilegeCheck(p: Probe, session: SqlSession, stateSchema: string, caseInsensitive: boolean): Promise<DoctorCheck> {
-  const exists = await schemaExists(session, stateSchema);
+  const exists = await stateExists(session, stateSchema);
+  const schemaOnly = !exists && (await schemaExists(session, stateSchema));
   const grants = p.grants;
   const name = quoteIdent(stateSchema);
   if (grants === null) return { id: 'dr.privileges.state', on: 'dr', status: 'warn', title: `state schema ${name}`, detail: "cannot read the account's grants", fix: null };
   const held = privilegesOn(grants.grants, stateSchema, null, caseInsensitive);
   const missing = STATE_PRIVILEGES.filter((priv) => !holds(held, priv));
-  const state = exists ? 'exists' : 'does not exist yet: apply creates it';
+  const state = exists ? 'exists' : schemaOnly ? 'exists without salvage\'s tables yet: apply creates them' : 'does not exist yet: apply creates it';
   if (missing.length === 0) return { id: 'dr.privileges.state', on: 'dr', status: 'ok', title: `state schema ${name}`, detail: `${state}; ${STATE_PRIVILEGES.join(', ')} granted`, fix: null };
   return {
     id: 'dr.privileges.state',

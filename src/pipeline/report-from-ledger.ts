@@ -12,7 +12,7 @@
  * says how it was resolved.
  */
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
-import { readDrIdentity, schemaExists } from '../db/dr-state.js';
+import { readDrIdentity, stateExists } from '../db/dr-state.js';
 import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
@@ -69,7 +69,7 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
   const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
   const session = await openSession(options.target);
   try {
-    if (!(await schemaExists(session, schema))) {
+    if (!(await stateExists(session, schema))) {
       throw new ReportError(ReportErrorCode.NoState, `the DR has no state schema ${quoteIdent(schema)}: no salvage apply has run against it (or give its name with --state-schema)`, {
         option: '--state-schema',
       });

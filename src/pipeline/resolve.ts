@@ -27,7 +27,7 @@ import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '.
 import { isDataRejection } from '../db/db-errors.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
-import { schemaExists } from '../db/dr-state.js';
+import { stateExists } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
 import { readRun, runOptions } from '../db/run-store.js';
 import {
@@ -139,7 +139,7 @@ export async function readQuarantine(options: ReadQuarantineOptions): Promise<Qu
 }
 
 async function requireState(session: SqlSession, schema: string): Promise<void> {
-  if (!(await schemaExists(session, schema))) {
+  if (!(await stateExists(session, schema))) {
     throw new ReviewError(ReviewErrorCode.NoState, `the DR has no state schema ${quoteIdent(schema)}: no salvage apply has run against it (or give its name with --state-schema)`, {
       option: '--state-schema',
     });

@@ -34,7 +34,7 @@ import type { RowChange, TableMap } from '../binlog/event.js';
 import { ddlStatements, gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
 import { redact, type ConnectionTarget } from '../db/connection-url.js';
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
-import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, schemaExists, type DrIdentity } from '../db/dr-state.js';
+import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
@@ -579,11 +579,11 @@ class SalvageRun {
     const dr = await readDrIdentity(this.#dr);
     // Before the checkpoint is read: what it says holds only while no other apply of the source runs.
     if (this.#apply) await this.#lockSource();
-    const stateExists = await schemaExists(this.#dr, this.#schema);
-    const stored = stateExists ? await readCheckpoint(this.#dr, this.#schema, this.#sourceId) : undefined;
+    const hasState = await stateExists(this.#dr, this.#schema);
+    const stored = hasState ? await readCheckpoint(this.#dr, this.#schema, this.#sourceId) : undefined;
     const rule = o.start ?? this.#gtidRule(dr);
     // GTIDs applied under any source id count: the same binlogs copied under another name are the same transactions.
-    const otherGtids = stateExists ? await checkpointGtidSets(this.#dr, this.#schema) : [];
+    const otherGtids = hasState ? await checkpointGtidSets(this.#dr, this.#schema) : [];
     const checkpoint = toLostCheckpoint(stored, otherGtids);
     if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
     const live = this.#live;
@@ -643,8 +643,8 @@ class SalvageRun {
     await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
     const keyMap = new KeyMap();
     const quarantine = new QuarantineIndex();
-    if (stateExists) await this.#loadState(keyMap, quarantine);
-    this.#storedFloors = stateExists && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
+    if (hasState) await this.#loadState(keyMap, quarantine);
+    this.#storedFloors = hasState && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
     this.#persistedFloors = new Map(this.#storedFloors);
     this.#initKeyFloors(this.#scan.tables.keys());
     if (this.#apply) {
@@ -657,7 +657,7 @@ class SalvageRun {
       // The logical references go with the run: resolve, which takes no configuration, follows them.
       const recorded = recordedReferences(catalog);
       const configHash = configFingerprint(o.config, o.keepTransactionsWhole);
-      if (stateExists) await this.#warnOnChangedRules(configHash);
+      if (hasState) await this.#warnOnChangedRules(configHash);
       this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema, configHash, ...(recorded.length > 0 ? { references: recorded } : {}) });
       await this.#persistStartFloors();
       const killed = await markKilledRuns(this.#dr, this.#schema, this.#sourceId, this.#runId);
@@ -689,7 +689,7 @@ class SalvageRun {
     const totalMs = performance.now() - this.#t0;
     // What awaits review on the DR now, this run's and earlier runs' alike: a resumed run whose
     // first attempt quarantined changes is not done with them.
-    const pending = this.#apply || stateExists ? await countPendingQuarantine(this.#dr, this.#schema) : 0;
+    const pending = this.#apply || hasState ? await countPendingQuarantine(this.#dr, this.#schema) : 0;
     const report = this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs, pending);
     if (this.#apply && this.#runId > 0) {
       // Kept with the run for `salvage report`; the remaps and counts are in the key map and the ledger.

@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
@@ -239,6 +240,20 @@ describe('salvage: what is quarantined rather than guessed', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('salvage: a state schema created ahead, empty (for a least-privilege account)', () => {
+  it('plan treats it as no state, review commands say there is none, apply creates its tables there', async () => {
+    // Found by a review: plan and apply failed with "Table 'salvage.checkpoint' doesn't exist" on every run.
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"]);
+    await dr.query('CREATE DATABASE salvage');
+    const planned = await salvage(options(files, start, { mode: 'plan' }));
+    expect(planned.lost.transactions).toBe(1);
+    await expect(readQuarantine({ target: dr.target })).rejects.toMatchObject({ code: 'REVIEW_NO_STATE' });
+    await salvage(options(files, start));
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
+    expect(await dr.query('SELECT COUNT(*) > 0 AS ok FROM salvage.checkpoint')).toEqual([{ ok: 1 }]);
   });
 });
 
