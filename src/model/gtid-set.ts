@@ -22,9 +22,24 @@ function normaliseUuid(u: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-function num(text: string, whole: string): bigint {
+/** The widest each part of a GTID can be: MariaDB's domain and server id are 32-bit, its sequence 64-bit; MySQL's gno is a signed 64-bit number. */
+const U32_MAX = 2n ** 32n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
+const GNO_MAX = 2n ** 63n - 1n;
+
+/** Refuses a MariaDB GTID part wider than servers write (used where `domain-server-seq` is parsed apart from GtidSet). */
+export function checkMariadbGtidRange(domain: string, server: string, seq: string, whole: string): void {
+  num(domain, whole, U32_MAX, 'domain id');
+  num(server, whole, U32_MAX, 'server id');
+  num(seq, whole, U64_MAX, 'sequence number');
+}
+
+function num(text: string, whole: string, max: bigint, what: string): bigint {
   if (!/^\d+$/.test(text)) throw new GtidSetError('GTID_SET_SYNTAX', `bad number "${text}" in GTID set "${whole}"`, { option: whole });
-  return BigInt(text);
+  const n = BigInt(text);
+  // A typo's extra digits would otherwise name a GTID no server can write, and match nothing.
+  if (n > max) throw new GtidSetError('GTID_SET_SYNTAX', `${what} ${text} in GTID set "${whole}" is larger than any server writes (at most ${max})`, { option: whole });
+  return n;
 }
 
 /** A set of GTIDs; `contains` answers membership exactly. */
@@ -42,7 +57,7 @@ export class GtidSet {
       if (part === '') continue;
       if (/^\d+-\d+-\d+(-\d+)?$/.test(part)) {
         const [d, s, a, b] = part.split('-') as [string, string, string, string | undefined];
-        set.#add(`m:${num(d, text)}-${num(s, text)}`, num(a, text), b === undefined ? num(a, text) : num(b, text));
+        set.#add(`m:${num(d, text, U32_MAX, 'domain id')}-${num(s, text, U32_MAX, 'server id')}`, num(a, text, U64_MAX, 'sequence number'), num(b ?? a, text, U64_MAX, 'sequence number'));
         continue;
       }
       const fields = part.split(':');
@@ -56,7 +71,7 @@ export class GtidSet {
           continue;
         }
         const [a, b] = f.split('-') as [string, string | undefined];
-        set.#add(key, num(a, text), b === undefined ? num(a, text) : num(b, text));
+        set.#add(key, num(a, text, GNO_MAX, 'transaction number'), num(b ?? a, text, GNO_MAX, 'transaction number'));
       }
     }
     return set;

@@ -1668,6 +1668,10 @@ function refuseFromOutsideInput(rule: StartRule, files: readonly BinlogFile[]): 
   if (compareBinlogPositions({ file: rule.file, pos: 0 }, { file: last, pos: 0 }) > 0) {
     throw new InputError(InputErrorCode.FromOutside, `--from ${at} is after the last file given, ${basename(last)}: nothing of the input would be read. Check the file name`, { file: last, option: '--from' });
   }
+  const named = files.find((f) => basename(f.path) === basename(rule.file));
+  if (named !== undefined && rule.pos > named.size) {
+    throw new InputError(InputErrorCode.FromOutside, `--from ${at} is past the end of ${basename(named.path)}, which is ${named.size} bytes long: nothing of it would be read. Check the position (mysqlbinlog and salvage inspect print each transaction's)`, { file: named.path, offset: rule.pos, option: '--from' });
+  }
 }
 
 /** A digest of the rules a run decides by (the normalised configuration and the transaction mode), kept in runs.options. */

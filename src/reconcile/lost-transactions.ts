@@ -35,7 +35,7 @@
  */
 import { EngineError, type ErrorDetails } from '../errors.js';
 import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
-import { GtidSet } from '../model/gtid-set.js';
+import { checkMariadbGtidRange, GtidSet } from '../model/gtid-set.js';
 
 /** Stable codes of lost-set decisions that cannot be made. */
 export const ReconcileErrorCode = {
@@ -167,6 +167,7 @@ function parseMariadbList(text: string, variable: string, unique: boolean): Mari
     if (part === '') continue;
     const m = MARIADB_GTID.exec(part);
     if (!m) throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: expected a list of domain-server-seq, found "${part}" in "${text}"`, { option: variable });
+    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, text);
     const p = { domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
     if (unique && out.some((o) => o.domainId === p.domainId)) {
       throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: two entries for domain ${p.domainId} in "${text}" (a position has one per domain)`, { option: variable });

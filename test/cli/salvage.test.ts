@@ -1,5 +1,5 @@
 /** `salvage plan` / `salvage apply` as a DBA runs them: options, files written, exit codes, credentials. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,20 @@ describe('plan and apply against throwaway servers', () => {
     await expect(runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--from', `${typo}:4`, '--quiet'], new Capture(), new Capture(), ENV)).rejects.toMatchObject({
       code: 'INPUT_FROM_OUTSIDE',
       message: `--from ${typo}:4 is after the last file given, ${last}: nothing of the input would be read. Check the file name`,
+    });
+  });
+
+  it('refuses --from past the end of the file it names, and a --from-gtid beyond 64 bits (typos that read nothing and said nothing was lost)', async () => {
+    const last = files[files.length - 1]!;
+    const name = last.replace(/^.*\//, '');
+    const size = (await stat(last)).size;
+    await expect(runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--from', `${name}:${size}0`, '--quiet'], new Capture(), new Capture(), ENV)).rejects.toMatchObject({
+      code: 'INPUT_FROM_OUTSIDE',
+      message: `--from ${name}:${size}0 is past the end of ${name}, which is ${size} bytes long: nothing of it would be read. Check the position (mysqlbinlog and salvage inspect print each transaction's)`,
+    });
+    await expect(runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--from-gtid', '0-1-99999999999999999999999', '--quiet'], new Capture(), new Capture(), ENV)).rejects.toMatchObject({
+      code: 'GTID_SET_SYNTAX',
+      message: 'sequence number 99999999999999999999999 in GTID set "0-1-99999999999999999999999" is larger than any server writes (at most 18446744073709551615)',
     });
   });
 
