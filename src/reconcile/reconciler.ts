@@ -713,7 +713,12 @@ export class Reconciler {
       if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
       const held = this.#quarantine.parentOf(ctx.qualified, rowKey(pk));
       if (held !== undefined) return refuse(`${shown} is the parent of a quarantined lost change (${held}), which would point at nothing once resolved`);
-      if (this.#windowRefs.get(ctx.qualified)?.has(rowKey(pk)) === true) return refuse(`${shown} is changed or pointed at by a lost change of this window`);
+      // The window's lost changes were noted by the keys they logged; a source row the window has
+      // re-keyed away from this key (or linked elsewhere) is written at its new key, and so are the
+      // changes that name it: they no longer point at this DR row (as one-transaction windows see).
+      if (this.#windowRefs.get(ctx.qualified)?.has(rowKey(pk)) === true && this.#keyMap.get(table.schema, table.table, pk) === undefined) {
+        return refuse(`${shown} is changed or pointed at by a lost change of this window`);
+      }
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
       if (children.count > s.maxChildren) return refuse(`${shown} has ${children.count} child row(s): ${children.described.join('; ')}; maxChildren is ${s.maxChildren}`);

@@ -66,6 +66,36 @@ const ZED: Incident = {
 };
 
 describe('delete-blocking', () => {
+  it('decides alike whatever the window: lost changes that named the blocking row\'s key follow their re-keyed row, so they do not protect it', async () => {
+    // Found by a review: with the default window the lost D (re-keyed away from the DR's id 2) and its
+    // order still counted as pointing at the DR row 2, so Zed was quarantined; with --window 1 it was applied.
+    const incident: Incident = {
+      schema: [CUST, ord('CASCADE')],
+      base: BASE,
+      lost: ["INSERT INTO t.cust (email, name) VALUES ('d@x', 'Lost D')", "INSERT INTO t.cust (email, name) VALUES ('zed@x', 'Lost Zed')", 'INSERT INTO t.ord (id, cust_id, total) VALUES (7, 2, 5.00)'],
+      dr: ["INSERT INTO t.cust (id, email, name) VALUES (2, 'ZED@x', 'DR Zed')"],
+    };
+    const decided: Summary[][] = [];
+    for (const windowTransactions of [undefined, 1]) {
+      const staged = await stageIncident(primary, dr, incident, ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), ...(windowTransactions === undefined ? {} : { windowTransactions }) });
+      decided.push(ledger.map(summary));
+      expect(await cust()).toEqual([
+        { id: 1, email: 'ann@x', name: 'Ann' },
+        { id: 3, email: 'zed@x', name: 'Lost Zed' },
+        { id: 4, email: 'd@x', name: 'Lost D' },
+      ]);
+      expect(await orders()).toEqual([{ id: 7, cust_id: 4, total: '5.00' }]);
+    }
+    expect(decided[0]).toEqual([
+      ['t.cust', 'insert', [2], 'insert-pk-taken', 'remapped', 'built-in.insert-pk-taken'],
+      ['t.cust', 'insert', [3], 'insert-unique-taken', 'applied', R_INSERT],
+      ['t.ord', 'insert', [7], 'clean', 'applied', 'built-in.clean'],
+    ]);
+    expect(decided[1]).toEqual(decided[0]);
+  });
+
   it('insert-unique-taken: the DR row holding the e-mail is archived, deleted, and the lost row inserted', async () => {
     const { ledger, report } = await run(ZED, deleteBlocking());
     expect(await cust()).toEqual([
