@@ -321,7 +321,14 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
           if (htmlOut !== null && l.outcome === 'quarantined' && htmlQuarantined.length < HTML_QUARANTINE_LIMIT) htmlQuarantined.push(quarantinedFromLedgerLine(l));
         };
   const sqlOut = o.sql === undefined ? null : await openOut(o.sql, '--sql');
-  if (sqlOut) sqlOut.write(`-- salvage plan: the statements "salvage apply" would run against ${target.redacted}, in order.\n-- Each window runs in one transaction with foreign_key_checks=0, after SELECT … FOR UPDATE of its rows.\n`);
+  if (sqlOut) {
+    sqlOut.write(
+      `-- salvage plan: the data statements "salvage apply" would run against ${target.redacted}, in order, in apply's session\n` +
+        '-- settings, each window one transaction (apply reads its rows with SELECT … FOR UPDATE first). Run by hand, this writes\n' +
+        "-- the data only: no ledger, key map or checkpoint, so a later apply would decide every change again. Review it, or run\n" +
+        '-- it instead of apply; never both.\n',
+    );
+  }
   const progress = salvageProgress(stderr, progressMode, mode);
   const options: SalvageOptions = {
     mode,

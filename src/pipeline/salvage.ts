@@ -110,6 +110,13 @@ export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErr
 
 export class SalvageError extends EngineError {}
 
+/** Times are written as UTC, as the binlog holds them. */
+const SESSION_TIME_ZONE = "SET SESSION time_zone = '+00:00'";
+/** As replication applies row events: an explicit 0 in an AUTO_INCREMENT column stays 0, and no strict-mode check rejects a value the primary accepted. */
+const SESSION_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'";
+/** Foreign keys are checked by the engine against the rows it locked; the server's checks would order the writes of a window by table dependencies. */
+const SESSION_NO_FK_CHECKS = 'SET SESSION foreign_key_checks = 0';
+
 /** How long a reconnected run waits for its own lost session's lock once that session is killed. */
 const LOCK_AFTER_KILL_SECONDS = 30;
 
@@ -637,10 +644,10 @@ class SalvageRun {
     }
     checkSchemaDrift(this.#scan.tables, catalog);
 
-    await this.#dr.query("SET SESSION time_zone = '+00:00'");
-    // As replication applies row events: an explicit 0 in an AUTO_INCREMENT column stays 0, and no
-    // strict-mode check rejects a value the primary accepted.
-    await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+    await this.#dr.query(SESSION_TIME_ZONE);
+    await this.#dr.query(SESSION_SQL_MODE);
+    // plan --sql: the file runs as apply's session does, so run by hand it writes what apply writes.
+    if (!this.#apply) for (const sql of [SESSION_TIME_ZONE, SESSION_SQL_MODE, SESSION_NO_FK_CHECKS]) await this.#writer.query(sql);
     const keyMap = new KeyMap();
     const quarantine = new QuarantineIndex();
     if (hasState) await this.#loadState(keyMap, quarantine);
@@ -652,7 +659,7 @@ class SalvageRun {
       // Foreign keys are checked by the engine, against rows it read with locks (reconciler.ts):
       // with the server's checks off, one table's writes batch together whatever the order
       // between tables. The cascade guard keeps deletes from relying on server cascades.
-      await this.#dr.query('SET SESSION foreign_key_checks = 0');
+      await this.#dr.query(SESSION_NO_FK_CHECKS);
       const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
       // The logical references go with the run: resolve, which takes no configuration, follows them.
       const recorded = recordedReferences(catalog);
@@ -1007,7 +1014,11 @@ class SalvageRun {
         await this.#processCut(window, e.at);
         return;
       }
-      await executeWrites(this.#writer, results.flatMap((r) => r.writes));
+      const writes = results.flatMap((r) => r.writes);
+      // As apply commits each window whole (plan --sql).
+      if (writes.length > 0) await this.#writer.query('START TRANSACTION');
+      await executeWrites(this.#writer, writes);
+      if (writes.length > 0) await this.#writer.query('COMMIT');
       this.#account(results);
       return;
     }
@@ -1293,9 +1304,7 @@ class SalvageRun {
     this.#session = session;
     // The lost session's lock went with it: taken again, or another apply started meanwhile.
     if (this.#apply) await this.#lockSource();
-    await this.#dr.query("SET SESSION time_zone = '+00:00'");
-    await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
-    await this.#dr.query('SET SESSION foreign_key_checks = 0');
+    for (const sql of [SESSION_TIME_ZONE, SESSION_SQL_MODE, SESSION_NO_FK_CHECKS]) await this.#dr.query(sql);
     return session;
   }
 
