@@ -67,7 +67,7 @@ export function mapDbError(e: unknown): unknown {
  * range, incorrect value, NOT NULL, CHECK constraint, foreign key, bad date — as opposed to a fault
  * of the DR or the network: the caller classifies the offending change instead of stopping.
  */
-const REJECTION_ERRNOS: ReadonlySet<number> = new Set([1062, 1586, 1406, 1264, 1366, 1048, 3819, 4025, 1451, 1452, 1292]);
+const REJECTION_ERRNOS: ReadonlySet<number> = new Set([1062, 1586, 1406, 1264, 1366, 1048, 3819, 4025, 1451, 1452, 1292, 1644]);
 
 /** Whether `e` (a mapped DatabaseError or any EngineError) is a rejection of the data; see REJECTION_ERRNOS. */
 export function isDataRejection(e: { readonly code: string; readonly details: object }): boolean {

@@ -81,7 +81,8 @@ import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, typ
 import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
-import { collectHolderChildReads, collectReads, type StateSet } from '../reconcile/window-reads.js';
+import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
+import { looseFold } from '../reconcile/value-equality.js';
 import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
@@ -116,6 +117,9 @@ const SESSION_TIME_ZONE = "SET SESSION time_zone = '+00:00'";
 const SESSION_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'";
 /** Foreign keys are checked by the engine against the rows it locked; the server's checks would order the writes of a window by table dependencies. */
 const SESSION_NO_FK_CHECKS = 'SET SESSION foreign_key_checks = 0';
+
+/** Asked values compared by the server per DR row the fold misses (#aliasCollationMatches); beyond it, the DR's rejection decides. */
+const MAX_COLLATION_CANDIDATES = 8;
 
 /** How long a reconnected run waits for its own lost session's lock once that session is killed. */
 const LOCK_AFTER_KILL_SECONDS = 30;
@@ -1158,20 +1162,57 @@ class SalvageRun {
     // instead of one round trip each after the second (≈ 0.15 s of a 200k-change apply's 21 windows).
     const floors = this.#readMaxKeys(changes.filter((c) => c.op === 'insert').map((c) => `${c.table.schema}.${c.table.table}`));
     floors.catch(() => undefined);
+    const loaded: RowImage[][] = [];
     for (let i = 0; i < requests.length; i++) {
       const req = requests[i]!;
       const rows = await answers[i]!;
       const state = r.state(req.table);
       state.load(rows);
+      loaded.push(rows);
       if (req.purpose === 'pk') state.markReadKeys(req.asked);
       else state.markReadIndexKeys(req.purpose, req.asked);
     }
+    // After every read of the round is loaded (a later load of the same row would drop an alias).
+    for (let i = 0; i < requests.length; i++) await this.#aliasCollationMatches(requests[i]!, loaded[i]!);
     // Second round: who points at the rows holding a unique value a delete-blocking rule may delete.
     for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
     }
     this.#raiseKeyFloors(await floors);
+  }
+
+  /**
+   * A unique-key read returns every DR row equal to an asked value under the column's collation; a
+   * row whose value the fold (value-equality.ts) does not equate to any asked one (`jose@x` for
+   * `josé@x` under utf8mb4_general_ci, `ß` = `s`) holds one of them all the same. Which one, the
+   * server says: each asked value the loose fold cannot tell apart from the row's is compared by a
+   * read of that row by its key and the value, under the column's own collation. The row is then
+   * an alias holder of that value (TableState.aliasIndexKey), so the change meets it as
+   * insert-unique-taken / update-unique-taken and its rule decides, where the DR used to reject the
+   * write (dr-rejected, whatever the rule). Rare: only rows the fold misses are asked about.
+   */
+  async #aliasCollationMatches(req: ReadRequest, rows: readonly RowImage[]): Promise<void> {
+    if (req.purpose === 'pk' || !req.purpose.startsWith('uk:') || rows.length === 0 || req.table.primaryKey === null) return;
+    const state = this.#reconciler.state(req.table);
+    const name = req.purpose;
+    const asked = new Set(req.asked);
+    const positions = state.positionsOf(req.columns);
+    for (const row of rows) {
+      const own = state.indexKeyOf(name, row);
+      if (own === null || asked.has(own)) continue;
+      const pk = state.keyOf(row);
+      const pkValues = state.keyValues(row);
+      if (pk === null || pkValues === null) continue;
+      const loose = positions.map((p) => looseFold(row[p]));
+      const candidates: number[] = [];
+      for (let i = 0; i < req.keys.length && candidates.length <= MAX_COLLATION_CANDIDATES; i++) if (req.keys[i]!.every((v, j) => looseFold(v) === loose[j])) candidates.push(i);
+      if (candidates.length > MAX_COLLATION_CANDIDATES) continue;
+      for (const i of candidates) {
+        const same = await readRowsMatching(this.#dr, req.table, [...req.table.primaryKey, ...req.columns], [[...pkValues, ...req.keys[i]!]], { forUpdate: this.#apply });
+        if (same.length > 0) state.aliasIndexKey(name, req.asked[i]!, pk);
+      }
+    }
   }
 
   /**

@@ -48,7 +48,7 @@ export interface ClassifyInput {
   /** The DR row with the change's primary key (the before image's key for updates and deletes), in column order. */
   readonly drRowByPk: RowImage | null;
   /** DR rows holding any of the change's unique values; `key` names the unique key they were found by. */
-  readonly drRowsByUnique: ReadonlyArray<{ readonly key: string; readonly row: RowImage }>;
+  readonly drRowsByUnique: ReadonlyArray<{ readonly key: string; readonly row: RowImage; readonly held?: boolean }>;
   readonly pkIsAutoIncrement: boolean;
   /**
    * Tables without a primary key only: the DR rows to match an update or delete against, the way
@@ -245,9 +245,11 @@ function uniqueHolder(input: ClassifyInput, image: RowImage, self: RowImage | nu
   for (const key of keys) {
     const parts = key.columns.map((c) => columnIndex(schema, c));
     if (parts.some((i) => image[i] === undefined || image[i] === null)) continue;
-    for (const { row } of input.drRowsByUnique) {
+    for (const { key: name, row, held } of input.drRowsByUnique) {
       if (self !== null && isSameRow(schema, row, self)) continue;
-      if (parts.every((i) => sameUniqueValue(image[i], row[i], collationOf(schema.columns[i])))) return { uniqueKey: key.name, uniqueHolder: row };
+      // `held`: the DR's index for this key holds the row under the image's value — by the server's
+      // own comparison where the fold here cannot tell (reconciler.ts, TableState.aliasIndexKey).
+      if ((held === true && name === key.name) || parts.every((i) => sameUniqueValue(image[i], row[i], collationOf(schema.columns[i])))) return { uniqueKey: key.name, uniqueHolder: row };
     }
   }
   return null;

@@ -540,12 +540,12 @@ export class Reconciler {
     }
 
     const drRowByPk = drKey === null ? null : state.row(drKey);
-    let drRowsByUnique: { key: string; row: RowImage }[] | null = null;
+    let drRowsByUnique: { key: string; row: RowImage; held: boolean }[] | null = null;
     if (change.after !== null) {
       for (const uk of table.uniqueKeys) {
         const name = `uk:${uk.name}` as const;
         const k = state.indexKeyOf(name, change.after);
-        if (k !== null) for (const row of state.rowsBy(name, k)) (drRowsByUnique ??= []).push({ key: uk.name, row });
+        if (k !== null) for (const row of state.rowsBy(name, k)) (drRowsByUnique ??= []).push({ key: uk.name, row, held: true });
       }
     }
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing

@@ -38,6 +38,11 @@ interface Index {
   readonly map: Map<string, string | Set<string>>;
   /** Folded keys the DR was asked about: every DR row holding one of them is loaded. */
   readonly requested: Set<string>;
+  /**
+   * Keys a DR row holds under the server's collation though its own folded key differs (aliasIndexKey),
+   * per primary key: dropped when the row changes, as its new value may no longer clash.
+   */
+  readonly aliases: Map<string, string[]>;
 }
 
 interface JournalEntry {
@@ -203,6 +208,25 @@ export class TableState {
     for (const pk of pks) if (!this.#rows.has(pk)) this.#rows.set(pk, null);
   }
 
+  /**
+   * Records that the DR row `pk` (loaded, unchanged) holds `key` in index `name` under the server's
+   * collation, which the fold (value-equality.ts) cannot tell: the server said so (salvage.ts
+   * #readWindow verifies each with a query). A key the row holds by its own fold needs no alias.
+   */
+  aliasIndexKey(name: IndexName, key: string, pk: string): void {
+    const index = this.#index(name);
+    const row = this.#rows.get(pk);
+    if (!row || foldedKey(index, row, index.positions) === key) return;
+    const held = index.map.get(key);
+    if (held === undefined) index.map.set(key, pk);
+    else if (typeof held !== 'string') held.add(pk);
+    else if (held !== pk) index.map.set(key, new Set([held, pk]));
+    else return;
+    const list = index.aliases.get(pk);
+    if (list === undefined) index.aliases.set(pk, [key]);
+    else list.push(key);
+  }
+
   /** Records that these index keys were read (their holders, if any, were loaded). */
   markReadIndexKeys(name: IndexName, keys: Iterable<string>): void {
     const requested = this.#index(name).requested;
@@ -256,6 +280,7 @@ export class TableState {
     for (const index of this.#indexes.values()) {
       index.map.clear();
       index.requested.clear();
+      index.aliases.clear();
     }
   }
 
@@ -284,6 +309,11 @@ export class TableState {
 
   #unindex(pk: string, row: RowImage): void {
     for (const index of this.#indexes.values()) {
+      const aliases = index.aliases.size === 0 ? undefined : index.aliases.get(pk);
+      if (aliases !== undefined) {
+        index.aliases.delete(pk);
+        for (const k of aliases) unmap(index.map, k, pk);
+      }
       const k = foldedKey(index, row, index.positions);
       if (k === null) continue;
       const map = index.map;
@@ -301,7 +331,7 @@ export class TableState {
   #addIndex(name: IndexName, columns: readonly string[]): void {
     const positions = columns.map((c) => this.position(c));
     const folds = positions.map((p) => uniqueFolder(this.schema.columns[p]?.collation ?? null));
-    this.#indexes.set(name, { positions, folds, map: new Map(), requested: new Set() });
+    this.#indexes.set(name, { positions, folds, map: new Map(), requested: new Set(), aliases: new Map() });
   }
 
   #index(name: IndexName): Index {
@@ -309,6 +339,18 @@ export class TableState {
     if (index === undefined) throw new EngineError(TableStateErrorCode.NoColumn, `internal: ${this.qualified} has no index ${name}`, { table: this.qualified });
     return index;
   }
+}
+
+/** Removes `pk` from the holders of `key`. */
+function unmap(map: Map<string, string | Set<string>>, key: string, pk: string): void {
+  const held = map.get(key);
+  if (held === undefined) return;
+  if (typeof held === 'string') {
+    if (held === pk) map.delete(key);
+    return;
+  }
+  held.delete(pk);
+  if (held.size === 0) map.delete(key);
 }
 
 /**

@@ -127,6 +127,27 @@ export function uniqueFolder(collation: string | null): UniqueFolder {
 
 const asIs: UniqueFolder = (v) => v;
 
+/** Letters some collations expand or fold to plain ones (UCA expansions, general_ci's ß = s), folded alike. */
+const LOOSE_LETTERS: Readonly<Record<string, string>> = { ß: 's', ẞ: 's', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', ł: 'l', þ: 'th', ı: 'i', ĸ: 'k' };
+
+/**
+ * A fold looser than any collation's equality is meant to be: case, accents, the letters above,
+ * doubled s and trailing spaces all ignored. Two values a server collation calls equal fold alike
+ * here (where the fold misses one, the DR rejects the write instead: dr-rejected); values it calls
+ * different may too. Only narrows which values to ask the server about (salvage.ts #aliasCollationMatches).
+ */
+export function looseFold(v: ColumnValue | undefined): string {
+  if (v === null || v === undefined) return '\u0000';
+  if (typeof v !== 'string') return Buffer.isBuffer(v) ? `b${v.toString('hex')}` : `v${String(v)}`;
+  return `s${v
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[ßẞæœøđðłþıĸ]/g, (c) => LOOSE_LETTERS[c] ?? c)
+    .replace(/ss/g, 's')
+    .replace(/ +$/, '')}`;
+}
+
 interface CollationRule {
   readonly caseInsensitive: boolean;
   readonly accentInsensitive: boolean;

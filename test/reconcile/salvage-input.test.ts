@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/normalise.js';
 import { readQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
@@ -60,6 +61,10 @@ async function stage(lost: LostStep[], drSchema: string = TABLE, primarySchema: 
 function options(files: string[], start: string, extra: Partial<SalvageOptions> = {}): SalvageOptions {
   return { mode: 'apply', binlogs: files, target: dr.target, start: { kind: 'from-gtid', set: start }, ...extra };
 }
+
+/** A DR trigger that refuses one lost row: the DR's own last word, which no read can foresee. */
+const REFUSING_TRIGGER = `CREATE TRIGGER t.refuse BEFORE INSERT ON t.people FOR EACH ROW
+  IF NEW.email = 'refused@x' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the DR''s trigger'; END IF`;
 
 async function people(): Promise<unknown[]> {
   return (await dr.query('SELECT id, email, n FROM t.people ORDER BY id')) as unknown[];
@@ -167,12 +172,49 @@ describe('salvage: what is quarantined rather than guessed', () => {
     expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
   });
 
-  it('a duplicate only the DR\'s collation sees (é = e under utf8mb4_general_ci) is quarantined as dr-rejected; the rest of the window applies', async () => {
+  it('a duplicate only the DR\'s collation sees (é = e under utf8mb4_general_ci) meets its holder: insert-unique-taken, decided by its rule', async () => {
+    // It was found only when the DR refused the write (dr-rejected), so no configured rule applied to it.
+    const lost = ["INSERT INTO t.people (email) VALUES ('cy@x')", "INSERT INTO t.people (email) VALUES ('josé@x')", "INSERT INTO t.people (email) VALUES ('dee@x')"];
+    const primarySchema = TABLE.replace('utf8mb4_general_ci', 'utf8mb4_bin');
+    let { start, files } = await stage(lost, TABLE, primarySchema);
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
+      [[3], 'clean', 'applied'],
+      [[4], 'insert-unique-taken', 'quarantined'],
+      [[5], 'clean', 'applied'],
+    ]);
+    expect(ledger[1]!.dr).toEqual({ id: 1, email: 'jose@x', n: 0 });
+    expect(report.retries).toBe(0);
+    expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 5, email: 'dee@x', n: 0 }]);
+
+    // The rule for the class now applies: rewrite-unique keeps both.
+    ({ start, files } = await stage(lost, TABLE, primarySchema));
+    const rewritten: LedgerLine[] = [];
+    const cfg = parseConfig({ tables: { 't.people': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique', template: '{value}~salvaged-{n}' } } } } });
+    if (!cfg.ok) throw new Error('configuration rejected');
+    await salvage(options(files, start, { config: cfg.config, onLedger: (l) => rewritten.push(l) }));
+    expect(rewritten.map((l) => [l.key, l.class, l.outcome])).toEqual([
+      [[3], 'clean', 'applied'],
+      [[4], 'insert-unique-taken', 'applied'],
+      [[5], 'clean', 'applied'],
+    ]);
+    expect(await people()).toEqual([
+      { id: 1, email: 'jose@x', n: 0 },
+      { id: 2, email: 'ann@x', n: 0 },
+      { id: 3, email: 'cy@x', n: 0 },
+      { id: 4, email: 'josé@x~salvaged-1', n: 0 },
+      { id: 5, email: 'dee@x', n: 0 },
+    ]);
+  });
+
+  it('a transaction the DR itself rejects (a trigger refuses the row) is quarantined as dr-rejected; the rest of the window applies', async () => {
     const { start, files } = await stage([
       "INSERT INTO t.people (email) VALUES ('cy@x')",
-      "INSERT INTO t.people (email) VALUES ('josé@x')",
+      "INSERT INTO t.people (email) VALUES ('refused@x')",
       "INSERT INTO t.people (email) VALUES ('dee@x')",
-    ], TABLE, TABLE.replace('utf8mb4_general_ci', 'utf8mb4_bin'));
+    ]);
+    await dr.query(REFUSING_TRIGGER);
     const ledger: LedgerLine[] = [];
     const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
     expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
@@ -180,7 +222,7 @@ describe('salvage: what is quarantined rather than guessed', () => {
       [[4], 'dr-rejected', 'quarantined'],
       [[5], 'clean', 'applied'],
     ]);
-    expect(ledger[1]!.reason).toMatch(/^the DR rejected the transaction: .*Duplicate entry 'josé@x' for key 'uk_email'/);
+    expect(ledger[1]!.reason).toMatch(/^the DR rejected the transaction: .*refused by the DR's trigger/);
     expect(report.retries).toBeGreaterThanOrEqual(1);
     expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }, { id: 5, email: 'dee@x', n: 0 }]);
     expect(await dr.query("SELECT change_index, status, reason LIKE 'the DR rejected%' AS r FROM salvage.quarantine")).toEqual([{ change_index: 0, status: 'pending', r: 1 }]);
@@ -193,11 +235,8 @@ describe('salvage: what is quarantined rather than guessed', () => {
     { title: 'after the server answered its COMMIT (committed: kept, not written twice)', on: 'commit' as const },
   ]) {
     it(`a connection lost ${c.title}: reopened, and the run ends as an uninterrupted one`, async () => {
-      const { start, files } = await stage(
-        ["INSERT INTO t.people (email) VALUES ('cy@x')", "INSERT INTO t.people (email) VALUES ('josé@x')", "INSERT INTO t.people (email) VALUES ('dee@x')"],
-        TABLE,
-        TABLE.replace('utf8mb4_general_ci', 'utf8mb4_bin'),
-      );
+      const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')", "INSERT INTO t.people (email) VALUES ('refused@x')", "INSERT INTO t.people (email) VALUES ('dee@x')"]);
+      await dr.query(REFUSING_TRIGGER);
       const proxy = await startTcpProxy(dr.host, dr.port);
       try {
         let quarantineSeen = false;
