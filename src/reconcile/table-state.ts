@@ -315,16 +315,7 @@ export class TableState {
         for (const k of aliases) unmap(index.map, k, pk);
       }
       const k = foldedKey(index, row, index.positions);
-      if (k === null) continue;
-      const map = index.map;
-      const held = map.get(k);
-      if (held === undefined) continue;
-      if (typeof held === 'string') {
-        if (held === pk) map.delete(k);
-        continue;
-      }
-      held.delete(pk);
-      if (held.size === 0) map.delete(k);
+      if (k !== null) unmap(index.map, k, pk);
     }
   }
 

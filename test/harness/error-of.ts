@@ -10,3 +10,14 @@ export function errorOf(fn: () => unknown): BinlogError {
   }
   throw new Error('expected a BinlogError');
 }
+
+
+/** The error `p` rejects with, whatever it is; fails the test when it resolves. */
+export async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}

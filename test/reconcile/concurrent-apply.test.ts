@@ -9,6 +9,7 @@ import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import { openSession } from '../../src/db/sql-session.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { startTcpProxy } from '../harness/tcp-proxy.js';
+import { rejectionOf } from '../harness/error-of.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -22,15 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([primary?.stop(), dr?.stop()]);
 });
-
-async function errorOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Both sides hold ids 1–2; the primary then inserts id 3 and updates 2; the DR inserts its own id 3. */
 async function stage(): Promise<{ start: string; files: string[] }> {
@@ -69,7 +61,7 @@ describe('applies of one source at once', () => {
         if (waiting.length > 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      const e = await errorOf(salvage(options(files, start)));
+      const e = await rejectionOf(salvage(options(files, start)));
       expect(e).toMatchObject({ code: 'SALVAGE_SOURCE_BUSY', details: { option: '--source-id' } });
       expect((e as Error).message).toMatch(/^another apply of source "[^"]+" into state schema salvage is running on this DR \(DR connection \d+\): two at once would apply its changes twice; wait for it to end, or stop it \(KILL \d+; the DR rolls its window back\), then run again — nothing was written$/);
       await blocker.query('ROLLBACK');

@@ -11,6 +11,7 @@ import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { startTcpProxy } from '../harness/tcp-proxy.js';
+import { rejectionOf } from '../harness/error-of.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -25,16 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([primary?.stop(), dr?.stop()]);
 });
-
-/** The error `p` rejects with; fails when it resolves. */
-async function errorOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Fresh schemas on both sides, the base rows on both, then `lost` on the primary only; returns the start set and files. */
 /** A lost statement, or a step that runs on the primary itself (for what needs its own connection). */
@@ -77,7 +68,7 @@ async function stateSchemaExists(): Promise<boolean> {
 describe('salvage: input that stops the run before any write', () => {
   it('DDL in the lost range stops with the statement and its position; --ddl skip leaves it out and says so', async () => {
     const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')", 'ALTER TABLE t.people ADD KEY by_n (n)', "INSERT INTO t.people (email) VALUES ('dee@x')"]);
-    const e = await errorOf(salvage(options(files, start)));
+    const e = await rejectionOf(salvage(options(files, start)));
     expect(e).toMatchObject({ code: 'SALVAGE_DDL_IN_LOST_RANGE' });
     expect((e as Error).message).toContain('ALTER TABLE t.people ADD KEY by_n (n)');
     expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }]);
@@ -98,7 +89,7 @@ describe('salvage: input that stops the run before any write', () => {
     // Found by a review: the drift stopped the run first ("make the DR's table match … and re-run"),
     // then, with the column added by hand, the DDL stop came every time, with advice that looped.
     const { start, files } = await stage(['ALTER TABLE t.people ADD COLUMN extra INT NULL', "INSERT INTO t.people (email, extra) VALUES ('cy@x', 7)"]);
-    const e = await errorOf(salvage(options(files, start)));
+    const e = await rejectionOf(salvage(options(files, start)));
     expect(e).toMatchObject({ code: 'SALVAGE_DDL_IN_LOST_RANGE' });
     expect((e as Error).message).toContain('ALTER TABLE t.people ADD COLUMN extra INT NULL — apply the schema change to the DR by hand, then run again with --ddl skip (the engine cannot tell that you did: without it the run stops here again; the statement is recorded as skipped)');
     await dr.query('ALTER TABLE t.people ADD COLUMN extra INT NULL');
@@ -110,7 +101,7 @@ describe('salvage: input that stops the run before any write', () => {
     // Found by a review: the CREATE TABLE logged ahead of the selected rows was quarantined as
     // statement-based DML with the whole transaction, so its rows never reached the DR.
     const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')", 'CREATE TABLE t.copy (id INT UNSIGNED NOT NULL PRIMARY KEY, email VARCHAR(80) NOT NULL) ENGINE=InnoDB SELECT id, email FROM t.people WHERE id >= 2']);
-    const e = await errorOf(salvage(options(files, start)));
+    const e = await rejectionOf(salvage(options(files, start)));
     expect(e).toMatchObject({ code: 'SALVAGE_DDL_IN_LOST_RANGE' });
     expect((e as Error).message).toMatch(/the lost range holds DDL \(1 statement\(s\)\); the first, at 0-1-\d+ \(\S+:\d+\): CREATE TABLE `t`.`copy` \(/);
     expect(await stateSchemaExists()).toBe(false);
@@ -135,7 +126,7 @@ describe('salvage: input that stops the run before any write', () => {
   it('schema drift names the table and its columns, and writes nothing', async () => {
     const drift = TABLE.replace('n INT NOT NULL DEFAULT 0,', '');
     const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"], drift);
-    const e = await errorOf(salvage(options(files, start)));
+    const e = await rejectionOf(salvage(options(files, start)));
     expect(e).toMatchObject({ code: 'SCHEMA_DRIFT_COLUMNS', details: { table: 't.people' } });
     expect((e as Error).message).toBe('schema drift: t.people has 3 columns in the binlog and 2 on the DR (DR: id, email); make the DR\'s table match the primary\'s and re-run');
     expect(await stateSchemaExists()).toBe(false);
@@ -145,7 +136,7 @@ describe('salvage: input that stops the run before any write', () => {
     const fresh = await startMariadb({ name: 'input-nogtid', serverId: 3 });
     try {
       const { files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"]);
-      const e = await errorOf(salvage({ mode: 'plan', binlogs: files, target: fresh.target }));
+      const e = await rejectionOf(salvage({ mode: 'plan', binlogs: files, target: fresh.target }));
       expect(e).toMatchObject({ code: 'SALVAGE_NO_START', details: { option: '--from' } });
     } finally {
       await fresh.stop();

@@ -11,6 +11,7 @@ import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipe
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { config, stageIncident, type Incident, type Staged } from '../harness/incident-pair.js';
+import { rejectionOf } from '../harness/error-of.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -53,16 +54,6 @@ async function run(incident: Incident, cfg: NormalisedConfig | undefined, extra:
     ledger.map((l) => ({ table_name: l.table, op: l.op, class: l.class, outcome: l.outcome, rule_path: l.rule ?? null })),
   );
   return { report, ledger };
-}
-
-/** The error `p` rejects with; fails when it resolves. */
-async function errorOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function rows(sql: string): Promise<unknown[]> {
@@ -258,7 +249,7 @@ describe('merge: bothChanged and per-column policies', () => {
       dr: ["UPDATE t.m SET name = 'D' WHERE id = 1"],
     });
     const ledger: LedgerLine[] = [];
-    const e = await errorOf(salvage(options(staged, config({ tables: { 't.m': { onConflict: { 'update-diverged': { strategy: 'merge', policy: { name: 'fail' } } } } } }), ledger)));
+    const e = await rejectionOf(salvage(options(staged, config({ tables: { 't.m': { onConflict: { 'update-diverged': { strategy: 'merge', policy: { name: 'fail' } } } } } }), ledger)));
     expect(e).toMatchObject({ code: 'SALVAGE_FAULT', cause: { code: 'RECONCILE_RULE_FAIL', details: { table: 't.m', key: '1' } } });
     expect((e as Error).message).toContain(`t.m 1: both sides changed name — the configuration says stop here (${R}) [RECONCILE_RULE_FAIL]`);
     expect(await m()).toEqual([
@@ -821,56 +812,35 @@ describe('escalation', () => {
   // Rows 1 and 2 of t.a are gone from the DR: their lost updates are update-missing (quarantined by default).
   const DR_DELETED = ['DELETE FROM t.a WHERE id IN (1, 2)'];
 
-  it('stop: the window whose quarantine passes maxQuarantined commits, then the run stops with SALVAGE_ESCALATION', async () => {
-    const staged = await stage({
-      schema: TWO,
-      base: BASE,
-      lost: ["UPDATE t.a SET name = 'L' WHERE id = 1", "INSERT INTO t.b VALUES (5, 'five')", "UPDATE t.a SET name = 'L' WHERE id = 2", "INSERT INTO t.b VALUES (6, 'six')"],
-      dr: DR_DELETED,
+  // Found by a review: with the default window the changes after the one that passed the limit were applied.
+  for (const w of [{ title: 'one-transaction windows', extra: { windowTransactions: 1 } }, { title: 'the default window', extra: {} }]) {
+    it(`stop, ${w.title}: what comes before the change that passes maxQuarantined (it included) commits, then SALVAGE_ESCALATION; plan decides alike`, async () => {
+      const staged = await stage({
+        schema: TWO,
+        base: BASE,
+        lost: ["UPDATE t.a SET name = 'L' WHERE id = 1", "INSERT INTO t.b VALUES (5, 'five')", "UPDATE t.a SET name = 'L' WHERE id = 2", "INSERT INTO t.b VALUES (6, 'six')"],
+        dr: DR_DELETED,
+      });
+      const stop = config({ escalation: { maxQuarantined: 1, action: 'stop' } });
+      const planned: LedgerLine[] = [];
+      expect(await rejectionOf(salvage(options(staged, stop, planned, { ...w.extra, mode: 'plan' })))).toMatchObject({ code: 'SALVAGE_ESCALATION' });
+      const ledger: LedgerLine[] = [];
+      const e = await rejectionOf(salvage(options(staged, stop, ledger, w.extra)));
+      expect(e).toMatchObject({ code: 'SALVAGE_ESCALATION', details: { option: 'escalation.maxQuarantined' } });
+      expect((e as Error).message).toMatch(/^2 changes quarantined, more than escalation\.maxQuarantined \(1\): stopped; review them \(salvage quarantine list\) or raise the limit; committed through [^:]+:\d+; run the same apply again/);
+      expect(await rows('SELECT id, name FROM t.b ORDER BY id')).toEqual([
+        { id: 1, name: 'b' },
+        { id: 5, name: 'five' },
+      ]);
+      expect(ledger.map(summary)).toEqual([
+        ['t.a', 'update', [1], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+        ['t.b', 'insert', [5], 'clean', 'applied', null, 'built-in.clean'],
+        ['t.a', 'update', [2], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+      ]);
+      expect(planned).toEqual(ledger);
+      expect(await rows('SELECT table_name, class, outcome FROM salvage.ledger ORDER BY seq')).toEqual(ledger.map((l) => ({ table_name: l.table, class: l.class, outcome: l.outcome })));
     });
-    const ledger: LedgerLine[] = [];
-    const e = await errorOf(salvage(options(staged, config({ escalation: { maxQuarantined: 1, action: 'stop' } }), ledger, { windowTransactions: 1 })));
-    expect(e).toMatchObject({ code: 'SALVAGE_ESCALATION', details: { option: 'escalation.maxQuarantined' } });
-    expect((e as Error).message).toMatch(/^2 changes quarantined, more than escalation\.maxQuarantined \(1\): stopped; /);
-    expect(await rows('SELECT id, name FROM t.b ORDER BY id')).toEqual([
-      { id: 1, name: 'b' },
-      { id: 5, name: 'five' },
-    ]);
-    expect(ledger.map(summary)).toEqual([
-      ['t.a', 'update', [1], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
-      ['t.b', 'insert', [5], 'clean', 'applied', null, 'built-in.clean'],
-      ['t.a', 'update', [2], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
-    ]);
-    expect(await rows('SELECT table_name, class, outcome FROM salvage.ledger ORDER BY seq')).toEqual(ledger.map((l) => ({ table_name: l.table, class: l.class, outcome: l.outcome })));
-  });
-
-  it('stop acts at the change that passes the limit, not at the end of its window: one window commits what one-transaction windows do', async () => {
-    // Found by a review: with the default window the changes after the one that passed the limit were applied.
-    const staged = await stage({
-      schema: TWO,
-      base: BASE,
-      lost: ["UPDATE t.a SET name = 'L' WHERE id = 1", "INSERT INTO t.b VALUES (5, 'five')", "UPDATE t.a SET name = 'L' WHERE id = 2", "INSERT INTO t.b VALUES (6, 'six')"],
-      dr: DR_DELETED,
-    });
-    const planned: LedgerLine[] = [];
-    const p = await errorOf(salvage(options(staged, config({ escalation: { maxQuarantined: 1, action: 'stop' } }), planned, { mode: 'plan' })));
-    expect(p).toMatchObject({ code: 'SALVAGE_ESCALATION' });
-    const ledger: LedgerLine[] = [];
-    const e = await errorOf(salvage(options(staged, config({ escalation: { maxQuarantined: 1, action: 'stop' } }), ledger)));
-    expect(e).toMatchObject({ code: 'SALVAGE_ESCALATION', details: { option: 'escalation.maxQuarantined' } });
-    expect((e as Error).message).toMatch(/^2 changes quarantined, more than escalation\.maxQuarantined \(1\): stopped; review them \(salvage quarantine list\) or raise the limit; committed through [^:]+:\d+; run the same apply again/);
-    expect(await rows('SELECT id, name FROM t.b ORDER BY id')).toEqual([
-      { id: 1, name: 'b' },
-      { id: 5, name: 'five' },
-    ]);
-    expect(ledger.map(summary)).toEqual([
-      ['t.a', 'update', [1], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
-      ['t.b', 'insert', [5], 'clean', 'applied', null, 'built-in.clean'],
-      ['t.a', 'update', [2], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
-    ]);
-    expect(planned).toEqual(ledger);
-    expect(await rows('SELECT table_name, class, outcome FROM salvage.ledger ORDER BY seq')).toEqual(ledger.map((l) => ({ table_name: l.table, class: l.class, outcome: l.outcome })));
-  });
+  }
 
   it('suspend-table: once a table’s quarantine passes maxQuarantined, its later changes are quarantined as table-suspended; other tables go on', async () => {
     const { report, ledger } = await run(
