@@ -80,3 +80,13 @@ describe('inspect --tables', () => {
     expect(bad.stderr).toContain('[BAD_OPTION]');
   });
 });
+
+describe('inspect --stats', () => {
+  it('counts `a.b`.`c` and `a`.`b.c` apart and names them quoted', async () => {
+    const file = await logged('CREATE DATABASE `s.x`', 'CREATE DATABASE s', 'CREATE TABLE `s.x`.y (id INT PRIMARY KEY)', 'CREATE TABLE s.`x.y` (id INT PRIMARY KEY)', 'INSERT INTO `s.x`.y VALUES (1)', 'INSERT INTO s.`x.y` VALUES (1), (2)');
+    const r = await inspect(file, '--stats', '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^`s\.x`\.y\s+1\s+0\s+0\s+1$/m);
+    expect(r.stdout).toMatch(/^s\.`x\.y`\s+2\s+0\s+0\s+1$/m);
+  });
+});
