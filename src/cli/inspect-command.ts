@@ -62,6 +62,8 @@ Filters:
   --tables LIST             only changes to these tables: comma-separated db.table patterns
                             (shop.*), as the configuration's table keys: * and ? within a part,
                             case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders')
+                            Statements (statement-based DML, DDL) go by the table their text
+                            writes; one that names none (CREATE VIEW …) by its default database
 
 Columns:
   --schema-from URL         names, signedness and charsets from a server's information_schema

@@ -4,8 +4,10 @@
  * position to the last; times are the transactions' own timestamps, in UTC.
  */
 import { EngineError } from '../errors.js';
-import type { RowChange, Transaction } from '../binlog/transaction.js';
+import { savepointControl } from '../binlog/savepoint.js';
+import type { LoggedStatement, RowChange, Transaction } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
+import { statementTableName } from '../model/statement-table.js';
 import { parseTablePattern, splitTablePatterns, type TablePattern } from '../model/table-pattern.js';
 
 export interface TransactionFilterOptions {
@@ -20,7 +22,7 @@ export interface TransactionFilterOptions {
   /**
    * `db.table` patterns as the configuration's table keys write them (model/table-pattern.ts:
    * globs per part, backticks for a name with a dot, case-sensitive); a transaction keeps only the
-   * changes that match.
+   * row changes and statements that match (TransactionFilter.apply).
    */
   readonly tables?: readonly string[];
 }
@@ -86,9 +88,30 @@ export class TransactionFilter {
     if (this.#tables) {
       const keep = (c: RowChange): boolean => this.#tables!.some((p) => p.matches(c.table.schema, c.table.table));
       const changes = tx.changes.filter(keep);
-      if (changes.length === 0) return null;
-      return changes.length === tx.changes.length ? tx : { ...tx, changes };
+      const statements = this.#statements(tx.statements);
+      if (changes.length === 0 && statements.length === 0) return null;
+      return changes.length === tx.changes.length && statements.length === tx.statements.length ? tx : { ...tx, changes, statements };
     }
     return tx;
+  }
+
+  /**
+   * The statements (statement-based DML, DDL) `--tables` keeps: those whose table, read from the
+   * text, matches. One whose text does not name its table (CREATE VIEW, CREATE DATABASE, a form
+   * statement-table.ts does not know) is kept when its default database could match: dropping it
+   * could hide a change to a selected table. Savepoint statements are transaction control and go
+   * with the statements kept beside them, never alone.
+   */
+  #statements(all: LoggedStatement[]): LoggedStatement[] {
+    if (all.length === 0) return all;
+    let kept = 0;
+    const out = all.filter((st) => {
+      if (savepointControl(st.sql) !== null) return true;
+      const name = statementTableName(st.sql, st.schema);
+      const match = this.#tables!.some((p) => (name === null ? p.matchesSchema(st.schema) : p.matches(name.schema, name.table)));
+      if (match) kept++;
+      return match;
+    });
+    return kept === 0 ? [] : out;
   }
 }

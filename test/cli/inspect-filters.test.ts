@@ -79,6 +79,37 @@ describe('inspect --tables', () => {
     expect(bad.stderr).toContain('--tables: "a.b.c" is not "db.table"');
     expect(bad.stderr).toContain('[BAD_OPTION]');
   });
+
+  it('keeps statement-based DML and DDL on the selected tables, and drops those on others', async () => {
+    const file = await logged(
+      'CREATE DATABASE st',
+      'CREATE DATABASE other',
+      'CREATE TABLE st.a (id INT PRIMARY KEY, v INT)',
+      'CREATE TABLE other.z (id INT PRIMARY KEY, v INT)',
+      'INSERT INTO st.a VALUES (1, 1)',
+      'INSERT INTO other.z VALUES (1, 1)',
+      'SET SESSION binlog_format = STATEMENT',
+      'UPDATE st.a SET v = v + 1 WHERE id = 1',
+      'UPDATE other.z SET v = v + 1 WHERE id = 1',
+      'USE st',
+      'UPDATE a SET v = v + 1 WHERE id = 1',
+      'SET SESSION binlog_format = ROW',
+      'ALTER TABLE st.a ADD COLUMN w INT',
+      'ALTER TABLE other.z ADD COLUMN w INT',
+      'USE other',
+      'CREATE OR REPLACE VIEW st.va AS SELECT 1 AS one',
+    );
+    const sql = (await json(file, '--tables', 'st.*')).flatMap((t) => (t.statements ?? []).map((s) => s.sql));
+    expect(sql.some((s) => s.startsWith('UPDATE st.a SET v = v + 1'))).toBe(true);
+    expect(sql.some((s) => s.startsWith('UPDATE a SET v = v + 1'))).toBe(true);
+    expect(sql.some((s) => s.startsWith('ALTER TABLE st.a'))).toBe(true);
+    expect(sql.some((s) => s.startsWith('CREATE TABLE st.a'))).toBe(true);
+    expect(sql.some((s) => s.includes('other.z'))).toBe(false);
+    // A statement whose table the text does not name (CREATE VIEW here) goes by its default database.
+    expect(sql.some((s) => s.includes('VIEW'))).toBe(false);
+    const viaDefault = (await json(file, '--tables', 'other.*')).flatMap((t) => (t.statements ?? []).map((s) => s.sql));
+    expect(viaDefault.some((s) => s.includes('VIEW'))).toBe(true);
+  });
 });
 
 describe('inspect --stats', () => {
