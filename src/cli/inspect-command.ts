@@ -302,7 +302,7 @@ async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: Transaction
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     for (const item of batch.items) {
       if (item.kind === 'incomplete') {
-        yield item;
+        if (filter.keepsIncomplete(item.tx)) yield item;
         continue;
       }
       if (skip !== null && item.tx.gtid !== null && skip(item.tx.gtid)) continue;

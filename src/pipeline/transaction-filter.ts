@@ -5,7 +5,7 @@
  */
 import { EngineError } from '../errors.js';
 import { savepointControl } from '../binlog/savepoint.js';
-import type { LoggedStatement, RowChange, Transaction } from '../binlog/transaction.js';
+import type { IncompleteTransaction, LoggedStatement, RowChange, Transaction } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { statementTableName } from '../model/statement-table.js';
 import { parseTablePattern, splitTablePatterns, type TablePattern } from '../model/table-pattern.js';
@@ -76,15 +76,32 @@ export class TransactionFilter {
     return false;
   }
 
+  /** Whether the position, time and GTID filters select a group that starts at `tx.file:tx.pos`. */
+  #selects(tx: Pick<Transaction, 'file' | 'pos' | 'timestamp' | 'gtid'>): boolean {
+    const o = this.#o;
+    if (o.startPosition !== undefined && tx.file === this.#first && tx.pos < o.startPosition) return false;
+    if (o.stopPosition !== undefined && tx.file === this.#last && tx.pos >= o.stopPosition) return false;
+    if (o.startTime !== undefined && tx.timestamp < o.startTime) return false;
+    if (o.stopTime !== undefined && tx.timestamp >= o.stopTime) return false;
+    if (o.includeGtids && (tx.gtid === null || !o.includeGtids.contains(tx.gtid))) return false;
+    if (o.excludeGtids && tx.gtid !== null && o.excludeGtids.contains(tx.gtid)) return false;
+    return true;
+  }
+
+  /**
+   * Whether an incomplete group is reported: as a transaction would be, by what was read of it
+   * before it was cut. A group cut before any row change or statement is reported under any
+   * --tables: nothing says which tables it would have changed.
+   */
+  keepsIncomplete(tx: IncompleteTransaction): boolean {
+    if (!this.#selects(tx)) return false;
+    if (this.#tables === null || (tx.tables.length === 0 && tx.statements.length === 0)) return true;
+    return tx.tables.some((t) => this.#tables!.some((p) => p.matches(t.schema, t.table))) || this.#statements(tx.statements).length > 0;
+  }
+
   /** The transaction as the filters leave it, or null when it is filtered out. */
   apply(tx: Transaction): Transaction | null {
-    const o = this.#o;
-    if (o.startPosition !== undefined && tx.file === this.#first && tx.pos < o.startPosition) return null;
-    if (o.stopPosition !== undefined && tx.file === this.#last && tx.pos >= o.stopPosition) return null;
-    if (o.startTime !== undefined && tx.timestamp < o.startTime) return null;
-    if (o.stopTime !== undefined && tx.timestamp >= o.stopTime) return null;
-    if (o.includeGtids && (tx.gtid === null || !o.includeGtids.contains(tx.gtid))) return null;
-    if (o.excludeGtids && tx.gtid !== null && o.excludeGtids.contains(tx.gtid)) return null;
+    if (!this.#selects(tx)) return null;
     if (this.#tables) {
       const keep = (c: RowChange): boolean => this.#tables!.some((p) => p.matches(c.table.schema, c.table.table));
       const changes = tx.changes.filter(keep);
@@ -102,8 +119,8 @@ export class TransactionFilter {
    * could hide a change to a selected table. Savepoint statements are transaction control and go
    * with the statements kept beside them, never alone.
    */
-  #statements(all: LoggedStatement[]): LoggedStatement[] {
-    if (all.length === 0) return all;
+  #statements(all: readonly LoggedStatement[]): LoggedStatement[] {
+    if (all.length === 0) return [];
     let kept = 0;
     const out = all.filter((st) => {
       if (savepointControl(st.sql) !== null) return true;

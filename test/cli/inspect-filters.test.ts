@@ -121,3 +121,28 @@ describe('inspect --stats', () => {
     expect(r.stdout).toMatch(/^s\.`x\.y`\s+2\s+0\s+0\s+1$/m);
   });
 });
+
+describe('inspect, incomplete groups', () => {
+  it('reports an incomplete group only when the filters would select it', async () => {
+    const file = await logged('CREATE DATABASE inc', 'CREATE TABLE inc.a (id INT PRIMARY KEY)', 'CREATE TABLE inc.b (id INT PRIMARY KEY)', 'INSERT INTO inc.a VALUES (1)', 'INSERT INTO inc.b VALUES (1)');
+    const all = await json(file);
+    const last = all[all.length - 1]!;
+    const first = all.find((t) => t.changes.some((c) => c.table === 'a'))!;
+    // Cut before the last transaction's XID event (31 bytes with its CRC32): inc.b's insert never commits.
+    const cut = join(dir, 'cut-bin.000001');
+    await copyFile(file, cut);
+    await truncate(cut, (last['end'] as number) - 31);
+    const stats = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => inspect(cut, '--stats', ...args);
+    expect((await stats()).stdout).toContain('incomplete: 1');
+    expect((await stats('--tables', 'inc.b')).stdout).toContain('incomplete: 1');
+    for (const args of [['--tables', 'inc.a'], ['--include-gtids', first['gtid'] as string], ['--exclude-gtids', last['gtid'] as string], ['--stop-position', String(last['pos'])], ['--start-datetime', '2999-01-01 00:00:00']]) {
+      const r = await stats(...args);
+      expect(r.stdout, args.join(' ')).toContain('incomplete: 0');
+      expect(r.stderr, args.join(' ')).not.toContain('INCOMPLETE');
+      const h = await inspect(cut, ...args);
+      expect(h.stdout, args.join(' ')).not.toContain('INCOMPLETE');
+      expect(h.stderr, args.join(' ')).not.toContain('INCOMPLETE');
+    }
+    expect((await inspect(cut, '--tables', 'inc.b')).stdout).toContain('INCOMPLETE');
+  });
+});
