@@ -33,8 +33,14 @@ export class FilterError extends EngineError {}
 export function parseUtcDateTime(text: string, option: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?Z?$/.exec(text.trim());
   if (!m) throw new FilterError('BAD_OPTION', `${option}: expected "YYYY-MM-DD HH:MM:SS" (UTC), got "${text}"`, { option });
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
-  if (Number.isNaN(ms)) throw new FilterError('BAD_OPTION', `${option}: "${text}" is not a date`, { option });
+  const [y, mo, d, h, mi, sec] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, sec);
+  // Date.UTC rolls an impossible date or time over (02-30 → 03-02, 24:30 → 00:30 the next day):
+  // a start or stop time that silently moved selects the wrong transactions, so refuse it.
+  const back = new Date(ms);
+  if (Number.isNaN(ms) || back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+    throw new FilterError('BAD_OPTION', `${option}: "${text}" is not a valid date and time (UTC)`, { option });
+  }
   return ms / 1000;
 }
 
