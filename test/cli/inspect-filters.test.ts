@@ -146,3 +146,26 @@ describe('inspect, incomplete groups', () => {
     expect((await inspect(cut, '--tables', 'inc.b')).stdout).toContain('INCOMPLETE');
   });
 });
+
+describe('inspect, repeated filter options', () => {
+  it('takes the union of repeated --tables, --include-gtids and --exclude-gtids', async () => {
+    const file = await logged('CREATE DATABASE rep', 'CREATE TABLE rep.a (id INT PRIMARY KEY)', 'CREATE TABLE rep.b (id INT PRIMARY KEY)', 'CREATE TABLE rep.c (id INT PRIMARY KEY)', 'INSERT INTO rep.a VALUES (1)', 'INSERT INTO rep.b VALUES (1)', 'INSERT INTO rep.c VALUES (1)');
+    expect(tablesOf(await json(file, '--tables', 'rep.a', '--tables', 'rep.b'))).toEqual(['rep/a', 'rep/b']);
+    const rows = (await json(file)).filter((t) => t.changes.length > 0);
+    const [ga, gb, gc] = rows.map((t) => t['gtid'] as string);
+    expect(tablesOf(await json(file, '--include-gtids', ga!, '--include-gtids', gc!))).toEqual(['rep/a', 'rep/c']);
+    expect(tablesOf(await json(file, '--tables', 'rep.*', '--exclude-gtids', ga!, '--exclude-gtids', gb!))).toEqual(['rep/c']);
+  });
+
+  it('refuses a repeated option that takes one value, naming it (exit 2)', async () => {
+    const file = await logged('DO 1');
+    for (const option of ['--start-datetime', '--stop-datetime']) {
+      const r = await inspect(file, option, '2026-01-01 00:00:00', option, '2026-01-02 00:00:00');
+      expect(r.code, option).toBe(2);
+      expect(r.stderr).toContain(`${option} was given twice`);
+    }
+    const p = await inspect(file, '--start-position', '4', '--start-position', '8');
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain('--start-position was given twice');
+  });
+});
