@@ -169,3 +169,15 @@ describe('inspect, repeated filter options', () => {
     expect(p.stderr).toContain('--start-position was given twice');
   });
 });
+
+describe('inspect, human text', () => {
+  it('prints FLOAT as its shortest float32 decimal, as --json and mariadb-binlog do', async () => {
+    const file = await logged('CREATE DATABASE fl', 'CREATE TABLE fl.t (id INT PRIMARY KEY, f FLOAT, d DOUBLE)', 'INSERT INTO fl.t VALUES (1, 1.1, 1.1), (2, -3.40282e38, 0.1)');
+    const r = await inspect(file, '--tables', 'fl.t');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('###   f=1.1\n');
+    expect(r.stdout).toContain('###   f=-3.40282e+38\n');
+    expect(r.stdout).toContain('###   d=1.1\n');
+    expect(r.stdout).toContain('###   d=0.1\n');
+  });
+});
