@@ -48,7 +48,10 @@ Output (one of):
                             then each row change with its column values
   --json                    JSON Lines, one transaction per line:
                             {gtid, file, pos, end, timestamp, serverId, changes: [{op, schema,
-                            table, before?, after?}]}; values in canonical JSON (see README)
+                            table, before?, after?}], statements?: [{schema, sql}]}; statements
+                            only when the transaction logged SQL (statement-based DML, DDL);
+                            values in canonical JSON (see README; a MariaDB JSON column is its
+                            text unless --schema-from says the column is JSON)
   --stats                   decode every value of every row, then print per-table counts of
                             inserts, updates, deletes and transactions, bytes, first/last GTID/time
 

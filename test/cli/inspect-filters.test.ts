@@ -181,3 +181,26 @@ describe('inspect, human text', () => {
     expect(r.stdout).toContain('###   d=0.1\n');
   });
 });
+
+describe('inspect --json, as README and --help describe it', () => {
+  it('names every key a line holds, statements included', async () => {
+    const file = await logged('CREATE DATABASE js', 'CREATE TABLE js.t (id INT PRIMARY KEY, v INT)', 'SET SESSION binlog_format = STATEMENT', 'INSERT INTO js.t VALUES (1, 1)');
+    const keys = new Set((await json(file)).flatMap((t) => Object.keys(t)));
+    expect(keys).toContain('statements');
+    const readme = await readFile(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const row = readme.split('\n').find((l) => l.startsWith('| `--json` |'))!;
+    for (const key of keys) {
+      expect(row, `README --json row names "${key}"`).toContain(key);
+      expect(INSPECT_HELP, `--help names "${key}"`).toContain(key);
+    }
+  });
+
+  it('prints a MariaDB JSON column as its text unless --schema-from says it is JSON, as README says', async () => {
+    const file = await logged('CREATE DATABASE jv', 'CREATE TABLE jv.t (id INT PRIMARY KEY, j JSON)', `INSERT INTO jv.t VALUES (1, '{"a": [1, 2]}')`);
+    const rows = async (...args: string[]): Promise<unknown[]> => (await json(file, '--tables', 'jv.t', ...args)).flatMap((t) => t.changes);
+    expect(await rows()).toMatchObject([{ after: { j: '{"a": [1, 2]}' } }]);
+    expect(await rows('--schema-from', db.url)).toMatchObject([{ after: { j: { a: [1, 2] } } }]);
+    const readme = await readFile(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    expect(readme).toMatch(/\| JSON \|[^\n]*MariaDB[^\n]*--schema-from/);
+  });
+});
