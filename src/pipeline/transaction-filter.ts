@@ -29,7 +29,7 @@ export interface TransactionFilterOptions {
 
 export class FilterError extends EngineError {}
 
-/** Parses `YYYY-MM-DD[ HH:MM:SS]` (UTC) into seconds since the epoch. */
+/** Parses `YYYY-MM-DD[ HH:MM:SS]` (UTC) into seconds since the epoch; FilterError BAD_OPTION naming `option` for other text or a date or time that does not exist. */
 export function parseUtcDateTime(text: string, option: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?Z?$/.exec(text.trim());
   if (!m) throw new FilterError('BAD_OPTION', `${option}: expected "YYYY-MM-DD HH:MM:SS" (UTC), got "${text}"`, { option });
@@ -62,7 +62,10 @@ export function parseTablesOption(values: readonly string[], option: string): st
   return patterns;
 }
 
-/** A compiled filter; `files` tells it which file is first and last for the position rules. */
+/**
+ * A compiled filter; `files` tells it which file is first and last for the position rules. Throws
+ * FilterError BAD_OPTION for a `tables` pattern that is not `db.table`.
+ */
 export class TransactionFilter {
   readonly #o: TransactionFilterOptions;
   readonly #tables: TablePattern[] | null;
