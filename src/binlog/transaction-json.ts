@@ -1,7 +1,8 @@
 /**
  * A transaction as one line of canonical JSON (`salvage inspect --json`, plans, reports):
- * `{gtid, file, pos, end, timestamp, serverId, changes: [{op, schema, table, before?, after?}]}`,
- * row images keyed by column name, a column absent from a partial image left out.
+ * `{gtid, file, pos, end, timestamp, serverId, changes: [{op, schema, table, before?, after?}],
+ * statements?: [{schema, sql}]}` (statements only when the transaction logged SQL), row images
+ * keyed by column name, a column absent from a partial image left out.
  */
 import type { RowImage } from './column.js';
 import type { TableMap } from './event.js';

@@ -96,6 +96,12 @@ export interface IncompleteTransaction {
   readonly end: number;
   readonly reason: IncompleteReason;
   readonly changes: number;
+  /** Seconds since the epoch, from the group's first event (of the damaged event when no group was open). */
+  readonly timestamp: number;
+  /** The tables its row changes read so far wrote, each once: what the selection filters match. */
+  readonly tables: readonly { readonly schema: string; readonly table: string }[];
+  /** The statements read so far (statement-based DML, DDL, savepoints). */
+  readonly statements: readonly LoggedStatement[];
   /** Reason `damaged` only. */
   readonly damage?: DamageFacts;
 }
@@ -156,6 +162,18 @@ function xaGtrid(sql: string): string {
   const hex = /^\s*XA\s+\w+\s+X'([0-9a-fA-F]*)'/i.exec(sql);
   if (hex) return Buffer.from(hex[1]!, 'hex').toString('latin1');
   return /'([^']*)'/.exec(sql)?.[1] ?? sql;
+}
+
+/** The tables `changes` write, each once, in order of first change (a rows event reuses one TableMap per table). */
+function tablesOf(changes: readonly RowChange[]): { readonly schema: string; readonly table: string }[] {
+  const seen = new Set<RowChange['table']>();
+  const out: { schema: string; table: string }[] = [];
+  for (const c of changes) {
+    if (seen.has(c.table)) continue;
+    seen.add(c.table);
+    if (!out.some((t) => t.schema === c.table.schema && t.table === c.table.table)) out.push({ schema: c.table.schema, table: c.table.table });
+  }
+  return out;
 }
 
 /** Groups a stream of decoded events into transactions. Pure; one instance per source stream. */
@@ -227,7 +245,7 @@ export class TransactionAssembler {
   }
 
   #incomplete(g: OpenGroup, reason: IncompleteReason): IncompleteTransaction {
-    return { gtid: g.gtid, file: this.#file, pos: g.pos, end: g.end, reason, changes: g.changes.length };
+    return { gtid: g.gtid, file: this.#file, pos: g.pos, end: g.end, reason, changes: g.changes.length, timestamp: g.timestamp, tables: tablesOf(g.changes), statements: g.statements };
   }
 
   #abandon(reason: IncompleteReason, out: TransactionItem[]): void {
@@ -275,6 +293,9 @@ export class TransactionAssembler {
         end: d.end,
         reason: 'damaged',
         changes: g?.changes.length ?? 0,
+        timestamp: g?.timestamp ?? h.timestamp,
+        tables: g === null ? [] : tablesOf(g.changes),
+        statements: g?.statements ?? [],
         damage: {
           offset: h.offset,
           size: h.size,

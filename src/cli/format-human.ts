@@ -7,7 +7,8 @@ import type { RowImage } from '../binlog/column.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import type { TableMap } from '../binlog/event.js';
 import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
-import { stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
+import { ColumnType } from '../binlog/column-types.js';
+import { shortestFloat32, stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
@@ -21,7 +22,10 @@ function quote(s: string): string {
 
 function literal(v: ColumnValue, table: TableMap, index: number): string {
   if (v === null) return 'NULL';
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  // A FLOAT decodes to the double nearest its float32 (1.100000023841858): printed as its shortest
+  // round-tripping decimal, as --json and mariadb-binlog print it (1.1).
+  if (typeof v === 'number') return String(table.columns[index]!.type === ColumnType.FLOAT ? shortestFloat32(v) : v);
+  if (typeof v === 'bigint') return String(v);
   if (typeof v === 'string') return quote(v);
   if (v instanceof JsonValue || v instanceof JsonPatch) return quote(stringifyCanonical(toCanonical(v, table.columns[index]!)));
   return `X'${v.toString('hex')}'`;

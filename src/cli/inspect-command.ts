@@ -48,7 +48,10 @@ Output (one of):
                             then each row change with its column values
   --json                    JSON Lines, one transaction per line:
                             {gtid, file, pos, end, timestamp, serverId, changes: [{op, schema,
-                            table, before?, after?}]}; values in canonical JSON (see README)
+                            table, before?, after?}], statements?: [{schema, sql}]}; statements
+                            only when the transaction logged SQL (statement-based DML, DDL);
+                            values in canonical JSON (see README; a MariaDB JSON column is its
+                            text unless --schema-from says the column is JSON)
   --stats                   decode every value of every row, then print per-table counts of
                             inserts, updates, deletes and transactions, bytes, first/last GTID/time
 
@@ -59,7 +62,13 @@ Filters:
   --stop-datetime  "YYYY-MM-DD HH:MM:SS"   (UTC) skip transactions at or after this time
   --include-gtids SET       only these GTIDs (MySQL uuid:1-5,… or MariaDB 0-1-13,0-1-20-22,…)
   --exclude-gtids SET       all but these GTIDs
-  --tables LIST             only changes to these tables: comma-separated db.table globs (shop.*)
+  --tables LIST             only changes to these tables: comma-separated db.table patterns
+                            (shop.*), as the configuration's table keys: * and ? within a part,
+                            case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders')
+                            Statements (statement-based DML, DDL) go by the table their text
+                            writes; one that names none (CREATE VIEW …) by its default database
+  --tables, --include-gtids and --exclude-gtids may be repeated: the values add up (a union,
+  as commas in one value do). Any other option that takes a value, given twice, exits 2.
 
 Columns:
   --schema-from URL         names, signedness and charsets from a server's information_schema
@@ -95,6 +104,22 @@ function line(out: Writable, s: string): void {
   out.write(`${s}\n`);
 }
 
+/**
+ * Refuses an option that takes one value given twice: parseArgs keeps the last one silently, and
+ * which was meant (`--start-datetime A --start-datetime B`) is not clear. Repeatable options are
+ * declared `multiple`; a repeated flag (`--json --json`) means the same as one.
+ */
+function refuseRepeats(tokens: readonly { readonly kind: string; readonly name?: string; readonly value?: string | undefined }[]): void {
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === undefined || t.value === undefined || MULTIPLE.has(t.name)) continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} was given twice; give it once`, `--${t.name}`);
+    seen.add(t.name);
+  }
+}
+
+const MULTIPLE: ReadonlySet<string> = new Set(['tables', 'include-gtids', 'exclude-gtids']);
+
 /** Runs `inspect`; returns the exit code. */
 export async function runInspect(args: string[], stdout: Writable, stderr: Writable, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let parsed;
@@ -102,6 +127,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     parsed = parseArgs({
       args,
       allowPositionals: true,
+      tokens: true,
       options: {
         json: { type: 'boolean' },
         stats: { type: 'boolean' },
@@ -109,9 +135,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'stop-position': { type: 'string' },
         'start-datetime': { type: 'string' },
         'stop-datetime': { type: 'string' },
-        'include-gtids': { type: 'string' },
-        'exclude-gtids': { type: 'string' },
-        tables: { type: 'string' },
+        // Repeatable: each adds to the selection (a union), as a comma in one value does.
+        'include-gtids': { type: 'string', multiple: true },
+        'exclude-gtids': { type: 'string', multiple: true },
+        tables: { type: 'string', multiple: true },
         'schema-from': { type: 'string' },
         'schema-password-env': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
@@ -132,6 +159,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   } catch (e) {
     throw new UsageError(`inspect: ${(e as Error).message}; see "salvage inspect --help"`);
   }
+  refuseRepeats(parsed.tokens);
   const o = parsed.values;
   const files = parsed.positionals;
   const live = o.source !== undefined;
@@ -152,9 +180,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     stopPosition: int(o['stop-position'], '--stop-position'),
     startTime: o['start-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['start-datetime'], '--start-datetime'),
     stopTime: o['stop-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
-    includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids']),
-    excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids']),
-    tables: o.tables?.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
+    // A GTID set is a comma-separated list, so the values joined are their union.
+    includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids'].join(',')),
+    excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids'].join(',')),
+    tables: o.tables === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseTablesOption(o.tables, '--tables'),
     schemaFrom:
       o['schema-from'] === undefined ? undefined : (await import('../db/connection-url.js')).parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
     verifyChecksums: !o['no-verify-checksums'],
@@ -298,7 +327,7 @@ async function* liveItems(batches: AsyncIterable<ReadBatch>, filter: Transaction
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     for (const item of batch.items) {
       if (item.kind === 'incomplete') {
-        yield item;
+        if (filter.keepsIncomplete(item.tx)) yield item;
         continue;
       }
       if (skip !== null && item.tx.gtid !== null && skip(item.tx.gtid)) continue;

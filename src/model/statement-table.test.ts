@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statementTable } from './statement-table.js';
+import { statementTable, statementTableName } from './statement-table.js';
 
 describe('statementTable', () => {
   it.each([
@@ -18,5 +18,17 @@ describe('statementTable', () => {
     ['SET @x = 1', '', ''],
   ])('%s (default database "%s") → %s', (sql, schema, expected) => {
     expect(statementTable(sql, schema)).toBe(expected);
+  });
+});
+
+describe('statementTableName', () => {
+  it('gives the database and the table apart, so a dot in a name stays where it is', () => {
+    expect(statementTableName('INSERT INTO `shop.v2`.`cust` VALUES (1)', 'x')).toEqual({ schema: 'shop.v2', table: 'cust' });
+    expect(statementTableName('UPDATE `v2.cust` SET a = 1', 'shop')).toEqual({ schema: 'shop', table: 'v2.cust' });
+  });
+
+  it('is null when the text does not name the table', () => {
+    expect(statementTableName('CREATE DATABASE d2', 'd')).toBeNull();
+    expect(statementTableName('CREATE VIEW v AS SELECT 1', 'd')).toBeNull();
   });
 });

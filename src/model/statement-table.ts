@@ -20,14 +20,23 @@ function unquote(ident: string): string {
   return ident.startsWith('`') ? ident.slice(1, -1).replace(/``/g, '`') : ident;
 }
 
-/** `db.table` for the table `sql` writes (qualified by `schema`, its default database, when it names none), else `schema`. */
-export function statementTable(sql: string, schema: string): string {
+/**
+ * The database and name of the table `sql` writes (the database `schema`, its default, when the
+ * text names none), or null when the text does not say (a statement of a form not recognised).
+ */
+export function statementTableName(sql: string, schema: string): { readonly schema: string; readonly table: string } | null {
   for (const form of FORMS) {
     const m = form.exec(sql);
     if (m === null) continue;
     const first = unquote(m[1]!);
-    if (m[2] !== undefined) return `${first}.${unquote(m[2])}`;
-    return schema === '' ? first : `${schema}.${first}`;
+    return m[2] !== undefined ? { schema: first, table: unquote(m[2]) } : { schema, table: first };
   }
-  return schema;
+  return null;
+}
+
+/** `db.table` for the table `sql` writes (qualified by `schema`, its default database, when it names none), else `schema`. */
+export function statementTable(sql: string, schema: string): string {
+  const t = statementTableName(sql, schema);
+  if (t === null) return schema;
+  return t.schema === '' ? t.table : `${t.schema}.${t.table}`;
 }

@@ -24,7 +24,9 @@ describe('collectStats', () => {
   });
 
   it('applies a table filter', async () => {
-    expect(await count({ tables: ['shop.orders'] })).toEqual({ transactions: 3, rowChanges: 4, tables: ['shop.orders'], first: '0-1-9', last: '0-1-15' });
+    // With the row changes, the statements on shop.orders: its CREATE TABLE (0-1-5), and CREATE
+    // DATABASE shop (0-1-3), which names no table and is logged in database shop.
+    expect(await count({ tables: ['shop.orders'] })).toEqual({ transactions: 5, rowChanges: 4, tables: ['shop.orders'], first: '0-1-3', last: '0-1-15' });
   });
 
   it('applies position filters, and stops at the stop position', async () => {

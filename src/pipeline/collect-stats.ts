@@ -79,7 +79,7 @@ function fromPlainFilter(p: PlainFilter): TransactionFilterOptions {
 function countItems(items: readonly TransactionItem[], filter: TransactionFilter | null, stats: InspectStats, incomplete: IncompleteTransaction[]): boolean {
   for (const item of items) {
     if (item.kind === 'incomplete') {
-      incomplete.push(item.tx);
+      if (filter === null || filter.keepsIncomplete(item.tx)) incomplete.push(item.tx);
       continue;
     }
     if (filter === null) {

@@ -4,6 +4,7 @@
  */
 import type { TableMap } from '../binlog/event.js';
 import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
+import { qualifiedName } from '../model/qualified-name.js';
 
 export interface TableStats {
   inserts: number;
@@ -16,6 +17,10 @@ export interface TableStats {
 
 /** Counts per table and overall, as `inspect --stats` prints them. */
 export class InspectStats {
+  /**
+   * Counts per table, keyed by its name as the configuration and --tables write it
+   * (qualifiedName: `shop.orders`, and `` `a.b`.c `` apart from `` a.`b.c` ``).
+   */
   readonly tables = new Map<string, TableStats>();
   readonly #byMap = new Map<TableMap, TableStats>();
   #lastMap: TableMap | null = null;
@@ -46,7 +51,8 @@ export class InspectStats {
       // changes come in runs of one table (a rows event), so the last lookup is kept too.
       let t = c.table === this.#lastMap ? this.#lastStats : this.#byMap.get(c.table);
       if (!t) {
-        const key = `${c.table.schema}.${c.table.table}`;
+        // Quoted where a part needs it: joined with a bare dot, two tables could share one key.
+        const key = qualifiedName(c.table.schema, c.table.table);
         t = this.tables.get(key);
         if (!t) {
           t = { inserts: 0, updates: 0, deletes: 0, transactions: 0, lastTransaction: 0 };

@@ -37,7 +37,7 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
     let stop = false;
     for (const item of batch.items) {
       if (item.kind === 'incomplete') {
-        yield item;
+        if (filter.keepsIncomplete(item.tx)) yield item;
         continue;
       }
       if (filter.pastEnd(item.tx)) {

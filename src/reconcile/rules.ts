@@ -10,7 +10,8 @@
 import { BUILT_IN_DEFAULTS, type CascadeGuard, type KeyAllocation, type NormalisedConfig, type NormalisedTableRule, type Strategy } from '../config/normalise.js';
 import type { ConflictClass } from '../config/schema.js';
 import { EngineError } from '../errors.js';
-import { parseQualified, type NamePart } from '../model/qualified-name.js';
+import { parseQualified } from '../model/qualified-name.js';
+import { parseTablePattern } from '../model/table-pattern.js';
 import type { TableSchema } from '../model/table-schema.js';
 import { CustomStrategyErrorCode, type CustomStrategies, type CustomStrategy } from './custom-strategy.js';
 import { UPDATE_MISSING_CLASSES } from './classify.js';
@@ -31,25 +32,17 @@ export interface TableRules {
   readonly keyAllocation: KeyAllocation;
 }
 
-/** One part of a table key as a pattern: a bare part's `*` and `?` are globs, a quoted part is literal. */
-function partRegex(part: NamePart): RegExp {
-  const escaped = part.text.replace(/[.*?+^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${part.quoted ? escaped : escaped.replace(/\\\*/g, '.*').replace(/\\\?/g, '.')}$`, 's');
-}
-
 /**
- * A table key (`db.table`) as a test of a table's schema and name, each part on its own. A key of
- * more than two bare parts (a configuration built in code, not read from a file) is matched as one
- * glob against `db.table`, where `*` and `?` stop at dots.
+ * A table key (`db.table`) as a test of a table's schema and name, each part on its own
+ * (model/table-pattern.ts, as `inspect --tables` reads it). A key of more than two bare parts (a
+ * configuration built in code, not read from a file) is matched as one glob against `db.table`,
+ * where `*` and `?` stop at dots.
  */
 function tableMatcher(pattern: string): (schema: string, table: string) => boolean {
-  const [db, table] = parseQualified(pattern, 2) ?? [];
-  if (db === undefined || table === undefined) {
-    const whole = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')}$`);
-    return (s, t) => whole.test(`${s}.${t}`);
-  }
-  const [dbRe, tableRe] = [partRegex(db), partRegex(table)];
-  return (s, t) => dbRe.test(s) && tableRe.test(t);
+  const parsed = parseTablePattern(pattern);
+  if (parsed !== null) return parsed.matches;
+  const whole = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')}$`);
+  return (s, t) => whole.test(`${s}.${t}`);
 }
 
 function wildcards(pattern: string): number {

@@ -14,7 +14,7 @@ import { BinlogDecoder, type IncompleteTail } from '../../src/binlog/decoder.js'
 import type { ColumnDef, RowImage } from '../../src/binlog/column.js';
 import { ColumnType } from '../../src/binlog/column-types.js';
 import type { BinlogEvent, DecodeWarning, TableMap } from '../../src/binlog/event.js';
-import { TransactionAssembler, type Gtid, type TransactionItem } from '../../src/binlog/transaction.js';
+import { TransactionAssembler, type Gtid, type LoggedStatement, type TransactionItem } from '../../src/binlog/transaction.js';
 import { JsonDecimal, JsonValue, type JsonNode } from '../../src/binlog/values/json-value.js';
 import { BinlogWriter, EventFlag, type Cell } from '../harness/binlog-writer.js';
 import { JsonbDecimal, JsonbDouble, JsonbFormat, JsonbInt, JsonbOpaque, JsonbTemporal, encodeJsonBinary, encodeJsonDiffs } from '../harness/json-binary-encoder.js';
@@ -956,7 +956,10 @@ describe('writer → decoder round trip (explicit cases)', () => {
         if (cut >= gtidEnd) {
           const changes = done.reduce((n, e) => n + (e.kind === 'rows' ? (e['rows'] as unknown[]).length : 0), 0);
           const end = Math.max(...done.map((e) => e.at.offset + e.at.size));
-          expected.push({ kind: 'incomplete', tx: { gtid: tx.gtid, file: FILE, pos: last.start, end, reason: 'end-of-input', changes } });
+          const tables = [...new Map(tx.changes.slice(0, changes).map((c) => [`${c.table.schema}\0${c.table.table}`, { schema: c.table.schema, table: c.table.table }])).values()];
+          // The statements read so far: which of them a cut leaves is the assembler's own bookkeeping, not what this pins.
+          const statements = expect.any(Array) as unknown as LoggedStatement[];
+          expected.push({ kind: 'incomplete', tx: { gtid: tx.gtid, file: FILE, pos: last.start, end, reason: 'end-of-input', changes, timestamp: tx.timestamp, tables, statements } });
         }
         expect(got.items).toEqual(expected);
         const partial = inTx.find((e) => e.at.offset < cut && cut < e.at.offset + e.at.size);
@@ -983,7 +986,7 @@ describe('writer → decoder round trip (explicit cases)', () => {
       w.rows({ kind: 'write', version: 1, tableId: 1, rows: [{ after: [int32(3)] }] }).xid(77);
       const got = decode(w.toBuffer());
       const gtid5: Gtid = flavor === 'mysql' ? { flavor, uuid: uuidA, tag: null, gno: 5n } : { flavor, domainId: 0, serverId: 1, seqNo: 5n };
-      expect(got.items[0]).toEqual({ kind: 'incomplete', tx: { gtid: gtid5, file: FILE, pos, end, reason: 'rolled-back', changes: 2 } });
+      expect(got.items[0]).toEqual({ kind: 'incomplete', tx: { gtid: gtid5, file: FILE, pos, end, reason: 'rolled-back', changes: 2, timestamp: 1_700_000_000, tables: [{ schema: 'db', table: 'myisam_t' }], statements: [] } });
       expect(got.items).toHaveLength(2);
       const tx = transactions(got.items)[0]!;
       expect([tx.pos, tx.xid, tx.commit, tx.changes.map((c) => c.after)]).toEqual([end, 77n, 'xid', [[3]]]);
