@@ -651,6 +651,14 @@ class ResolveRun {
   async #apply(p: Prepared): Promise<{ outcome: string; reason: string; newKey: string | null }> {
     const e = p.entry;
     const table = p.table!;
+    if (PK_REUSED_CLASSES.includes(e.class)) {
+      // The DR's history showed it deleted the lost row's record and gave its id to a record of its
+      // own: the change, as logged or with a reviewed row, would be written onto that other record
+      // (DESIGN.md: "quarantine, never a write"; config/schema.ts allows no apply for these classes).
+      throw new Refusal(
+        `entry ${e.id} is ${e.class}: the DR deleted the lost row's record and gave its key ${e.key === null ? '' : `${stringifyCanonical(e.key)} `}to a record of its own, which this ${e.op} must not ${e.op === 'delete' ? 'delete' : 'overwrite'}; decide skip${e.op === 'update' ? ' (the record the change updated is gone from the DR), and write any value still wanted by hand' : ''}`,
+      );
+    }
     const before = e.before === null ? null : rowFromCanonical(e.before, table);
     const after = p.row ?? (e.after === null ? null : rowFromCanonical(e.after, table));
     // Source keys → DR keys: the row's own key and its foreign keys, through remaps and links.
@@ -1016,6 +1024,9 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
     quarantine: r.quarantineId === null ? null : { id: r.quarantineId, status: r.quarantineStatus ?? '' },
   };
 }
+
+/** The classes the DR's history gives a change whose key the DR gave to a record of its own: never a write (DESIGN.md "Conflict taxonomy"). */
+const PK_REUSED_CLASSES: readonly string[] = ['update-pk-reused', 'delete-pk-reused'];
 
 /** update-missing, and the classes the DR's history splits it into (the DR deleted the row, or never had it). */
 function isUpdateMissing(cls: string): boolean {
