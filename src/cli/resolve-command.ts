@@ -33,7 +33,8 @@ Values are in source terms, like the images: keys that were remapped or linked a
 through the key map before writing. An entry held back because of another (see "origin" in
 salvage quarantine show) is refused until that one is resolved; entries are carried out so that
 an origin decided in the same file comes first. apply is refused for
-update-pk-reused / delete-pk-reused (the id is the DR's own record: decide skip).
+update-pk-reused / delete-pk-reused (the id is the DR's own record: decide skip), and for a delete
+while DR rows still point at its row (ON DELETE CASCADE would take them: deal with them first).
 Keys are followed through the DR's declared
 foreign keys and the logical references (configuration "references") of the run that quarantined
 the entry, which the run kept in the state schema. Foreign keys are checked by the DR.

@@ -28,7 +28,7 @@ import { isDataRejection } from '../db/db-errors.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
 import { schemaExists } from '../db/dr-state.js';
-import { introspectSchemas } from '../db/introspect.js';
+import { introspectSchemas, referencingSchemas } from '../db/introspect.js';
 import { readRun, runOptions } from '../db/run-store.js';
 import {
   countPendingQuarantine,
@@ -41,7 +41,7 @@ import {
   type StoredLedgerEntry,
   type StoredQuarantineEntry,
 } from '../db/quarantine-store.js';
-import { readRowsByKeys } from '../db/row-reader.js';
+import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
@@ -446,9 +446,11 @@ class ResolveRun {
     const references = await runReferences(this.#dr, this.#schema, new Set(lines.map((l) => byId.get(l.id)?.runId).filter((id): id is number => id !== undefined)));
     for (const r of references) schemas.add(r.schema).add(r.refSchema);
     this.#catalog = await introspectSchemas(this.#dr, [...schemas]);
-    // Foreign keys are followed through the key map into their parents' schemas too.
-    const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema)).filter((s) => !schemas.has(s));
-    if (parents.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...new Set(parents)]);
+    // Foreign keys are followed through the key map into their parents' schemas too; a delete must
+    // see the rows that still point at its row, wherever their tables are.
+    const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema));
+    const more = [...new Set([...parents, ...(await referencingSchemas(this.#dr, [...schemas]))])].filter((s) => !schemas.has(s));
+    if (more.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...more]);
     this.#catalog = addRecordedReferences(this.#catalog, references);
     const prepared = this.#prepare(lines, byId);
     this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
@@ -725,6 +727,7 @@ class ResolveRun {
       }
       case 'delete': {
         if (current === null) return { outcome: 'skipped', reason: `${how}: the DR has no row${shownKey} (already gone)`, newKey };
+        await this.#refuseWhileReferenced(table, current);
         await this.#expect(writeDeletes(this.#dr, table, [pk!]), 1, 'delete');
         return { outcome: 'applied', reason: how, newKey };
       }
@@ -741,6 +744,32 @@ class ResolveRun {
     const index = Number(e.origin.label.slice(cut + 1));
     const origin = (await readLedgerEntries(this.#dr, this.#schema, e.origin.label.slice(0, cut))).find((r) => r.sourceId === e.sourceId && r.changeIndex === index);
     return origin !== undefined && origin.op === 'insert' && origin.outcome === 'skipped' && origin.table === e.table;
+  }
+
+  /**
+   * Refuses a delete while any DR row points at `row` (a declared foreign key, or a logical
+   * reference the apply run followed). The rows are read FOR UPDATE, so none can be added before
+   * the delete commits. Counting them against what the entry recorded would not do: the server's
+   * ON DELETE CASCADE (or SET NULL) would silently change DR rows that the review never saw, and
+   * a RESTRICT would fail anyway. The DBA deals with the children first, then resolves again.
+   */
+  async #refuseWhileReferenced(table: TableSchema, row: RowImage): Promise<void> {
+    const found: string[] = [];
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const child = this.#catalog.get(ref.schema, ref.table);
+      if (child === undefined) continue;
+      const values = ref.foreignKey.refColumns.map((c) => row[table.columns.findIndex((col) => col.name === c)]);
+      if (values.some((v) => v === undefined || v === null)) continue;
+      const rows = await readRowsMatching(this.#dr, child, ref.foreignKey.columns, [values], { forUpdate: true });
+      if (rows.length === 0) continue;
+      const rule = ref.foreignKey.origin === 'config' ? 'a logical reference' : `ON DELETE ${ref.foreignKey.onDelete}`;
+      found.push(`${rows.length} row(s) of ${ref.schema}.${ref.table} (${ref.foreignKey.name}, ${rule})`);
+    }
+    if (found.length === 0) return;
+    const key = primaryKeyOf(table, row);
+    throw new Refusal(
+      `${found.join('; ')} still point at the DR row${key === null ? '' : ` ${keyText(key)}`} of ${table.schema}.${table.table}: the delete would take them with it, change or orphan them (by the rule named), rows the review never saw; delete or re-point them first, then resolve again, or decide skip`,
+    );
   }
 
   async #expect(affected: Promise<number>, n: number, what: string): Promise<void> {

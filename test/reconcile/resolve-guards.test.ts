@@ -1,0 +1,64 @@
+/**
+ * What resolve must refuse, or record, beyond the entry's own row (found by a review against real
+ * servers, /work/review-a repro-2, -3, -6 and -8):
+ * - a held child applied while its parent's insert was skipped (it pointed at the DR's unrelated
+ *   record at the parent's source id), or while that insert was still pending because the entry's
+ *   recorded origin was another change of its transaction (kept whole);
+ * - a delete whose row DR rows still point at: the server's ON DELETE CASCADE silently deleted DR
+ *   rows added after the export;
+ * - an update applied with a reviewed row under another key moved the DR row but recorded no key
+ *   map entry, so the row's later lost change met no row (update-missing).
+ */
+import { describe, expect, it } from 'vitest';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { salvage } from '../../src/pipeline/salvage.js';
+import { decisionsFile } from '../harness/decisions.js';
+import { stageIncident, useServerPair } from '../harness/incident-pair.js';
+
+const servers = useServerPair('resolve-guards');
+
+describe('resolve of a delete that DR rows still point at', () => {
+  it('refuses while any remain (ON DELETE CASCADE would take rows added since the export), and deletes once they are gone', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: [
+          'CREATE TABLE c.customers (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)',
+          'CREATE TABLE c.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, status VARCHAR(30) NOT NULL, CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES c.customers (id) ON DELETE CASCADE)',
+        ],
+        base: ["INSERT INTO c.customers VALUES (1, 'A'), (2, 'B')"],
+        lost: ['DELETE FROM c.customers WHERE id = 2'],
+        dr: ["INSERT INTO c.orders VALUES (1, 2, 'dr-1')"],
+      },
+      ['c'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.reason])).toEqual([['delete', expect.stringMatching(/^cascade guard: 1 row\(s\) of c\.orders still point at it/)]]);
+    // After the export, the DR takes another order of customer 2.
+    await dr.query("INSERT INTO c.orders VALUES (2, 2, 'dr-2 after export')");
+    const text = decisionsFile(held, [{ action: 'apply' }]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      [
+        'refused',
+        '2 row(s) of c.orders (fk_c, ON DELETE CASCADE) still point at the DR row 2 of c.customers: the delete would take them with it, change or orphan them (by the rule named), rows the review never saw; delete or re-point them first, then resolve again, or decide skip',
+      ],
+    ]);
+    expect(await dr.query('SELECT id, status FROM c.orders ORDER BY id')).toEqual([
+      { id: 1, status: 'dr-1' },
+      { id: 2, status: 'dr-2 after export' },
+    ]);
+    // The DBA moves the orders to customer 1: the delete goes through and touches nothing else.
+    await dr.query('UPDATE c.orders SET customer_id = 1');
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(again.entries.map((e) => [e.result, e.message])).toEqual([['done', 'applied as logged']]);
+    expect(await dr.query('SELECT id FROM c.customers ORDER BY id')).toEqual([{ id: 1 }]);
+    expect(await dr.query('SELECT id, customer_id FROM c.orders ORDER BY id')).toEqual([
+      { id: 1, customer_id: 1 },
+      { id: 2, customer_id: 1 },
+    ]);
+  }, 120_000);
+});
