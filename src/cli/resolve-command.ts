@@ -23,7 +23,8 @@ The decision of each line ("decision" in the exported JSON; lines left null stay
                                        update-missing) inserts the row as the change left it
   {"action":"apply","row":{…}}         apply it with this after image instead (edit the exported
                                        "after": column name → value, canonical JSON); an update
-                                       sets every column of it the DR row holds differently
+                                       sets every column of it the DR row holds differently; a
+                                       changed primary key moves the row there (key map)
   {"action":"link","key":[…]}          the lost row IS the DR row with this primary key: record the
                                        key map old → new, write nothing; later changes of the row
                                        and its children follow the DR row

@@ -680,26 +680,28 @@ class ResolveRun {
       );
     }
     const source = this.#sourceKeyOrNull(p);
-    const newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
+    let newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
     const how = p.row === null ? 'applied as logged' : 'applied the reviewed row';
     const shownKey = pk === null ? '' : ` ${keyText(pk)}`;
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
-        if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) {
-          // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
-          // still to come that name the source key must follow it, as after a remap in apply.
-          try {
-            this.#keyMap.set(table.schema, table.table, source!, pk!);
-          } catch (err) {
-            throw new Refusal(`cannot give ${keyText(source!)} the key ${keyText(pk!)}: ${(err as Error).message}`);
-          }
-          await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source!), newKey: keyParts(pk!), runId: this.#runId ?? e.runId, gtid: e.gtid }]);
-        }
+        // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
+        // still to come that name the source key must follow it, as after a remap in apply.
+        if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) await this.#recordMove(p, source!, pk!);
         await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
         return { outcome: 'applied', reason: how, newKey };
       }
       case 'update': {
+        // A reviewed row under another primary key than the logged after image's moves the row:
+        // later lost changes and child rows name the logged key and must follow it to the new one,
+        // as they follow a key given to a reviewed insert (recorded in the key map with the write).
+        const written = p.row === null ? null : primaryKeyOf(table, a);
+        if (written !== null) {
+          const logged = e.after === null ? source : primaryKeyOf(table, rowFromCanonical(e.after, table));
+          if (logged !== null && rowKey(written) !== rowKey(this.#keyMap.get(table.schema, table.table, logged) ?? logged)) await this.#recordMove(p, logged, written);
+          if (source !== null && rowKey(written) !== rowKey(source)) newKey = canonicalKey(keyParts(written));
+        }
         if (current === null) {
           if (!isUpdateMissing(e.class) && p.row === null) {
             throw new Refusal(`the DR has no row with key ${keyText(pk!)}: nothing to update; decide skip, or give the whole row in decision.row to insert it`);
@@ -744,6 +746,17 @@ class ResolveRun {
     const index = Number(e.origin.label.slice(cut + 1));
     const origin = (await readLedgerEntries(this.#dr, this.#schema, e.origin.label.slice(0, cut))).find((r) => r.sourceId === e.sourceId && r.changeIndex === index);
     return origin !== undefined && origin.op === 'insert' && origin.outcome === 'skipped' && origin.table === e.table;
+  }
+
+  /** Records that the lost row with source key `from` is the DR row `to` now (key map, memory and DR, in the entry's transaction). */
+  async #recordMove(p: Prepared, from: ColumnValue[], to: ColumnValue[]): Promise<void> {
+    const table = p.table!;
+    try {
+      this.#keyMap.set(table.schema, table.table, from, to);
+    } catch (err) {
+      throw new Refusal(`cannot give ${keyText(from)} the key ${keyText(to)}: ${(err as Error).message}`);
+    }
+    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(from), newKey: keyParts(to), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid }]);
   }
 
   /**

@@ -62,3 +62,45 @@ describe('resolve of a delete that DR rows still point at', () => {
     ]);
   }, 120_000);
 });
+
+describe('resolve of an update with a reviewed row under another key', () => {
+  it("records the move in the key map and the ledger, so the row's later lost change follows it", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE TABLE m.orders (id INT AUTO_INCREMENT PRIMARY KEY, status VARCHAR(20) NOT NULL, amount INT NOT NULL)'],
+        base: ["INSERT INTO m.orders VALUES (1, 'new', 10), (2, 'new', 20)"],
+        // Kept whole: order 2's update is held with order 1's, which the DR deleted.
+        lost: ["START TRANSACTION; UPDATE m.orders SET status = 'paid' WHERE id = 1; UPDATE m.orders SET amount = 99 WHERE id = 2; COMMIT"],
+        dr: ['DELETE FROM m.orders WHERE id = 1'],
+      },
+      ['m'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.key])).toEqual([
+      ['update', [1]],
+      ['update', [2]],
+    ]);
+    const report = await resolveQuarantine({
+      target: dr.target,
+      file: 'decisions.jsonl',
+      text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply', row: { id: 7, status: 'new', amount: 99 } }]),
+    });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      ['done', 'skipped'],
+      ['done', 'applied the reviewed row: set id, amount'],
+    ]);
+    expect(await dr.query('SELECT id, status, amount FROM m.orders ORDER BY id')).toEqual([{ id: 7, status: 'new', amount: 99 }]);
+    expect(await dr.query('SELECT table_name, old_key, new_key FROM salvage.key_map')).toEqual([{ table_name: 'm.orders', old_key: '[2]', new_key: '[7]' }]);
+    expect(await dr.query("SELECT new_key FROM salvage.ledger WHERE source_key = '[2]'")).toEqual([{ new_key: '[7]' }]);
+    // The row's next lost change, applied by a later run, follows it to 7.
+    await primary.query("UPDATE m.orders SET status = 'shipped' WHERE id = 2");
+    await primary.flushBinaryLogs();
+    const next = await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    expect(next.quarantined).toBe(0);
+    expect(await dr.query('SELECT id, status, amount FROM m.orders ORDER BY id')).toEqual([{ id: 7, status: 'shipped', amount: 99 }]);
+  }, 120_000);
+});
