@@ -419,6 +419,15 @@ interface Prepared {
   readonly row: RowImage | null;
   /** The DR key to link to. */
   readonly linkKey: ColumnValue[] | null;
+  /** The quarantine entries inserting the parent rows the written row points at (apply of an insert or update). */
+  readonly parents: readonly ParentEntry[];
+}
+
+/** A quarantine entry whose insert is the row a foreign key (declared, or a recorded logical reference) of the written row points at. */
+interface ParentEntry {
+  readonly id: number;
+  /** `schema.table key`, as messages name the parent row. */
+  readonly row: string;
 }
 
 class ResolveRun {
@@ -429,6 +438,8 @@ class ResolveRun {
   #catalog!: SchemaCatalog;
   #keyMap = new KeyMap();
   #runId: number | null = null;
+  /** Every quarantine entry as read at the start (any status), by id. */
+  #entries: ReadonlyMap<number, QuarantineEntry> = new Map();
 
   constructor(session: SqlSession, schema: string, file: string, options: ResolveOptions) {
     this.#dr = session;
@@ -440,6 +451,7 @@ class ResolveRun {
   async run(lines: readonly DecisionLine[]): Promise<ResolveReport> {
     const entries = reviewEntries(await readQuarantineEntries(this.#dr, this.#schema, 'all'));
     const byId = new Map(entries.map((e) => [e.id, e]));
+    this.#entries = byId;
     const tables = lines.filter((l) => l.decision !== null).map((l) => byId.get(l.id)?.table).filter((t): t is string => t !== undefined && t.includes('.'));
     const schemas = new Set(tables.flatMap((t) => schemaCandidates(t)));
     // The logical references the quarantining runs followed (their configuration's `references`).
@@ -452,7 +464,7 @@ class ResolveRun {
     const more = [...new Set([...parents, ...(await referencingSchemas(this.#dr, [...schemas]))])].filter((s) => !schemas.has(s));
     if (more.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...more]);
     this.#catalog = addRecordedReferences(this.#catalog, references);
-    const prepared = this.#prepare(lines, byId);
+    const prepared = this.#prepare(lines, byId, entries);
     this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
     const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
     const results: ResolvedEntry[] = [];
@@ -495,7 +507,7 @@ class ResolveRun {
   }
 
   /** Checks every line against the DR's quarantine and schema; all problems at once, before anything is written. */
-  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>): Prepared[] {
+  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>, entries: readonly QuarantineEntry[]): Prepared[] {
     const problems: FileProblem[] = [];
     const out: Prepared[] = [];
     for (const line of lines) {
@@ -516,7 +528,7 @@ class ResolveRun {
       const d = line.decision;
       if (d === null) continue;
       if (d.action === 'skip') {
-        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null });
+        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null, parents: [] });
         continue;
       }
       if (e.op === 'sql') {
@@ -534,13 +546,14 @@ class ResolveRun {
       }
       try {
         if (d.action === 'link') {
-          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table) });
+          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table), parents: [] });
         } else {
           if (d.row !== undefined && e.op === 'delete') {
             problem(`decision.row: entry ${e.id} is a delete, which takes no row`);
             continue;
           }
-          out.push({ line, entry: e, decision: d, table, row: d.row === undefined ? null : rowFromCanonical(d.row, table), linkKey: null });
+          const row = d.row === undefined ? null : rowFromCanonical(d.row, table);
+          out.push({ line, entry: e, decision: d, table, row, linkKey: null, parents: e.op === 'delete' ? [] : this.#parentEntries(e, table, d.row ?? e.after, entries) });
         }
       } catch (err) {
         if (!(err instanceof FromCanonicalError)) throw err;
@@ -548,6 +561,32 @@ class ResolveRun {
       }
     }
     if (problems.length > 0) throw badFile(this.#file, problems);
+    return out;
+  }
+
+  /**
+   * The entries (of the same source, any status) whose insert is a row that `row`'s foreign keys
+   * point at, matched in source terms by the parent's primary key: the origin an entry records is one
+   * change (for a transaction kept whole, its first quarantined one), so a held child's parent can be
+   * another entry, which may be pending or skipped.
+   */
+  #parentEntries(e: QuarantineEntry, table: TableSchema, row: Readonly<Record<string, CanonicalValue>> | null, entries: readonly QuarantineEntry[]): ParentEntry[] {
+    if (row === null) return [];
+    const out: ParentEntry[] = [];
+    for (const fk of table.foreignKeys) {
+      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+      const pk = parent?.primaryKey ?? null;
+      // Only a reference to the parent's primary key names an entry's row (entries carry that key).
+      if (parent === undefined || pk === null || pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
+      const values = pk.map((c) => row[fk.columns[fk.refColumns.indexOf(c)]!]);
+      if (values.some((v) => v === undefined || v === null)) continue;
+      const key = stringifyCanonical(values as CanonicalValue[]);
+      for (const o of entries) {
+        if (o.id === e.id || o.sourceId !== e.sourceId || o.op !== 'insert' || o.key === null || stringifyCanonical(o.key) !== key) continue;
+        if (this.#catalog.lookup(o.table) !== parent) continue;
+        out.push({ id: o.id, row: `${o.table} ${values.length === 1 ? stringifyCanonical(values[0] as CanonicalValue) : key}` });
+      }
+    }
     return out;
   }
 
@@ -618,6 +657,7 @@ class ResolveRun {
         break;
       }
       case 'apply': {
+        await this.#checkParents(p);
         const r = await this.#apply(p);
         ({ outcome, reason, newKey } = r);
         break;
@@ -738,6 +778,31 @@ class ResolveRun {
     }
   }
 
+  /**
+   * Refuses to write a row whose parent row is still held (its insert a pending entry: the DR row
+   * at that key, if any, is not it) or will never exist (its insert was skipped: the DR row at that
+   * key is another record, or none). Under the entry's lock, so it holds against a concurrent resolve.
+   */
+  async #checkParents(p: Prepared): Promise<void> {
+    for (const parent of p.parents) {
+      const status = await lockQuarantineStatus(this.#dr, this.#schema, parent.id);
+      if (status === undefined) continue;
+      if (status === 'pending') throw new Refusal(`its parent ${parent.row} is the insert of entry ${parent.id}, which is still pending: resolve ${parent.id} first`);
+      if ((await this.#outcomeOf(parent.id)) === 'skipped') {
+        throw new Refusal(
+          `its parent ${parent.row} was never written (entry ${parent.id}, its insert, was skipped), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
+        );
+      }
+    }
+  }
+
+  /** The ledger outcome now recorded for the change of quarantine entry `id` (it may have been resolved earlier in this run). */
+  async #outcomeOf(id: number): Promise<string | undefined> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    return (await readLedgerEntries(this.#dr, this.#schema, entry.at)).find((r) => r.sourceId === entry.sourceId && r.changeIndex === entry.index)?.outcome;
+  }
+
   /** Whether the change the entry waits on is an insert of its row that was skipped (by a rule, or by review). */
   async #insertSkipped(e: QuarantineEntry): Promise<boolean> {
     if (e.origin === null) return false;
@@ -846,7 +911,7 @@ class ResolveRun {
   }
 }
 
-/** Decided entries in id order, each after the entry its quarantine waits on when that one is decided too. */
+/** Decided entries in id order, each after the entry its quarantine waits on and the entries inserting its parents, when those are decided too. */
 function order(prepared: readonly Prepared[], byId: ReadonlyMap<number, QuarantineEntry>): Prepared[] {
   const decided = new Map(prepared.map((p) => [p.entry.id, p]));
   const out: Prepared[] = [];
@@ -857,6 +922,10 @@ function order(prepared: readonly Prepared[], byId: ReadonlyMap<number, Quaranti
     const origin = p.entry.origin?.id;
     const first = origin === null || origin === undefined ? undefined : decided.get(origin);
     if (first !== undefined && byId.has(origin!)) visit(first);
+    for (const parent of p.parents) {
+      const before = decided.get(parent.id);
+      if (before !== undefined) visit(before);
+    }
     out.push(p);
   };
   for (const p of [...prepared].sort((a, b) => a.entry.id - b.entry.id)) visit(p);

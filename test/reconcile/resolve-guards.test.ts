@@ -17,6 +17,93 @@ import { stageIncident, useServerPair } from '../harness/incident-pair.js';
 
 const servers = useServerPair('resolve-guards');
 
+const SHOP = [
+  'CREATE TABLE s.customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uk_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+  'CREATE TABLE s.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, status VARCHAR(20) NOT NULL, CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES s.customers (id))',
+];
+const BASE = ["INSERT INTO s.customers VALUES (1, 'a@x', 'A'), (2, 'b@x', 'B'), (3, 'c@x', 'C')", "INSERT INTO s.orders VALUES (1, 1, 'new'), (2, 2, 'new'), (3, 3, 'new')"];
+
+describe("resolve and the held row's foreign-key parents", () => {
+  it("refuses to apply a held child whose parent's insert the same file skips: the DR row at the parent's key is another record", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: SHOP,
+        base: BASE,
+        lost: ["INSERT INTO s.customers VALUES (4, 'Yan@x', 'Yan')", "INSERT INTO s.orders VALUES (4, 4, 'new')"],
+        // The DR's unrelated Quinn took id 4; its own Yan holds the lost customer's e-mail (case aside).
+        dr: ["INSERT INTO s.customers VALUES (4, 'quinn@x', 'Quinn'), (5, 'yan@x', 'Yan')"],
+      },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class])).toEqual([
+      [1, 's.customers', 'insert', 'insert-unique-taken'],
+      [2, 's.orders', 'insert', 'parent-missing'],
+    ]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result])).toEqual([
+      [1, 'done'],
+      [2, 'refused'],
+    ]);
+    expect(report.entries[1]!.message).toBe(
+      'its parent s.customers 4 was never written (entry 1, its insert, was skipped), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has',
+    );
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([]);
+    // Pointed at the DR's own Yan by a reviewed row, it is written.
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[1]!], [{ action: 'apply', row: { id: 4, customer_id: 5, status: 'new' } }]) });
+    expect(again.entries.map((e) => e.result)).toEqual(['done']);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 5 }]);
+  }, 120_000);
+
+  it('refuses a child of a transaction kept whole while its parent, another entry than its recorded origin, is pending; resolved, the child follows it', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: SHOP,
+        base: BASE,
+        // One transaction: a new customer 4, an update of order 1 (the DR deletes it), the new customer's order.
+        lost: ["START TRANSACTION; INSERT INTO s.customers VALUES (4, 'q@x', 'Q lost'); UPDATE s.orders SET status = 'paid' WHERE id = 1; INSERT INTO s.orders VALUES (4, 4, 'new'); COMMIT"],
+        dr: ["INSERT INTO s.customers VALUES (4, 'r@x', 'R on DR')", 'DELETE FROM s.orders WHERE id = 1'],
+      },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op])).toEqual([
+      [1, 's.customers', 'insert'],
+      [2, 's.orders', 'update'],
+      [3, 's.orders', 'insert'],
+    ]);
+    // The customer left undecided, the update skipped, the order applied.
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [null, { action: 'skip' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result])).toEqual([
+      [2, 'done'],
+      [3, 'refused'],
+      [1, 'undecided'],
+    ]);
+    expect(report.entries[1]!.message).toBe('its parent s.customers 4 is the insert of entry 1, which is still pending: resolve 1 first');
+    expect(await dr.query('SELECT id FROM s.orders WHERE id > 3')).toEqual([]);
+    // Both decided in one file, the parent (under a key of its own) is carried out first and the order follows it.
+    const pending = await readQuarantine({ target: dr.target });
+    const done = await resolveQuarantine({
+      target: dr.target,
+      file: 'decisions.jsonl',
+      text: decisionsFile(pending, [{ action: 'apply', row: { id: 10, email: 'q@x', name: 'Q lost' } }, { action: 'apply' }]),
+    });
+    expect(done.entries.map((e) => [e.id, e.result])).toEqual([
+      [1, 'done'],
+      [3, 'done'],
+    ]);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 10 }]);
+  }, 120_000);
+});
+
 describe('resolve of a delete that DR rows still point at', () => {
   it('refuses while any remain (ON DELETE CASCADE would take rows added since the export), and deletes once they are gone', async () => {
     const { primary, dr } = servers;
