@@ -252,7 +252,9 @@ export function parseDecisionFile(text: string): { readonly lines: DecisionLine[
   const lines: DecisionLine[] = [];
   const problems: FileProblem[] = [];
   const seen = new Map<number, number>();
-  text.split('\n').forEach((raw, i) => {
+  // Editors on Windows save UTF-8 with a byte order mark; it is no part of the first line's JSON.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  body.split('\n').forEach((raw, i) => {
     const n = i + 1;
     const source = raw.replace(/\r$/, '');
     if (source.trim() === '') return;
