@@ -728,6 +728,12 @@ class ResolveRun {
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
+        if (p.row !== null) {
+          // A reviewed row is the whole row, as for an update whose row the DR deleted: a column left
+          // out would silently take the DR's default, which nobody reviewed.
+          const missing = table.columns.filter((c, i) => !c.isGenerated && a![i] === undefined).map((c) => c.name);
+          if (missing.length > 0) throw new Refusal(`decision.row lacks ${missing.join(', ')}: give the whole row to insert it (the exported "after" holds every column)`);
+        }
         // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
         // still to come that name the source key must follow it, as after a remap in apply.
         if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) await this.#recordMove(p, source!, pk!);

@@ -7,7 +7,8 @@
  * - a delete whose row DR rows still point at: the server's ON DELETE CASCADE silently deleted DR
  *   rows added after the export;
  * - an update applied with a reviewed row under another key moved the DR row but recorded no key
- *   map entry, so the row's later lost change met no row (update-missing).
+ *   map entry, so the row's later lost change met no row (update-missing);
+ * - an insert applied with a partial reviewed row took the DR's defaults for the columns left out.
  */
 import { describe, expect, it } from 'vitest';
 import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
@@ -189,5 +190,27 @@ describe('resolve of an update with a reviewed row under another key', () => {
     const next = await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
     expect(next.quarantined).toBe(0);
     expect(await dr.query('SELECT id, status, amount FROM m.orders ORDER BY id')).toEqual([{ id: 7, status: 'shipped', amount: 99 }]);
+  }, 120_000);
+});
+
+describe('resolve of an insert with a reviewed row', () => {
+  it('refuses a partial row rather than fill the columns it leaves out with the DR defaults', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: ["CREATE TABLE d.users (id INT PRIMARY KEY, email VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL DEFAULT 'nobody', balance INT NOT NULL DEFAULT 0, UNIQUE KEY uk_email (email))"],
+        lost: ["INSERT INTO d.users VALUES (1, 'zed@x', 'Zed', 50)"],
+        dr: ["INSERT INTO d.users VALUES (2, 'zed@x', 'Zed D', 0)"],
+      },
+      ['d'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => e.class)).toEqual(['insert-unique-taken']);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply', row: { id: 1, email: 'zed2@x' } }]) });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([['refused', 'decision.row lacks name, balance: give the whole row to insert it (the exported "after" holds every column)']]);
+    expect(await dr.query('SELECT id FROM d.users ORDER BY id')).toEqual([{ id: 2 }]);
   }, 120_000);
 });
