@@ -1017,7 +1017,7 @@ export interface ExplainedChange {
   readonly after: Readonly<Record<string, CanonicalValue>> | null;
   /** The DR row the change met (as recorded). */
   readonly dr: Readonly<Record<string, CanonicalValue>> | null;
-  /** The key the row has on the DR (new key, key map, or source key) and the DR row there now. */
+  /** The key the row has on the DR (new key, key map, or source key) and the DR row there now; both null for a skipped insert, which never wrote its row. */
   readonly drKey: readonly CanonicalValue[] | null;
   readonly now: Readonly<Record<string, CanonicalValue>> | null;
   readonly quarantine: { readonly id: number; readonly status: string } | null;
@@ -1101,6 +1101,17 @@ async function keyMapOf(session: SqlSession, schema: string, catalog: SchemaCata
   return map;
 }
 
+/**
+ * Whether a change left its row unwritten on the DR: a skipped insert, unless the DR already held
+ * that same record (already-applied, or the same record changed since, where the DR won).
+ */
+export function neverWritten(c: { readonly op: string; readonly outcome: string; readonly class: string }): boolean {
+  return c.op === 'insert' && c.outcome === 'skipped' && c.class !== 'already-applied' && c.class !== 'insert-pk-same-record';
+}
+
+/** explainOne: the change's row was never written, so it has no DR row to show. */
+class NeverWritten extends Error {}
+
 async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: SchemaCatalog, keyMap: KeyMap): Promise<ExplainedChange> {
   const key = r.op === 'sql' ? null : (parseExactJson(r.sourceKey) as CanonicalValue[]);
   const newKey = r.newKey === null ? null : (parseExactJson(r.newKey) as CanonicalValue[]);
@@ -1110,14 +1121,18 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
   if (table !== undefined && table.primaryKey !== null && key !== null && key.length === table.primaryKey.length) {
     try {
       const source = keyFromCanonical(key, table);
-      const values = newKey !== null ? keyFromCanonical(newKey, table) : ((keyMap.get(table.schema, table.table, source) as ColumnValue[] | undefined) ?? source);
+      const mapped = newKey !== null ? keyFromCanonical(newKey, table) : (keyMap.get(table.schema, table.table, source) as ColumnValue[] | undefined);
+      // A skipped insert (not already on the DR) never wrote the lost row, and nothing moved it:
+      // the DR row at its source key, if any, is another record, not "the row now".
+      if (mapped === undefined && neverWritten(r)) throw new NeverWritten();
+      const values = mapped ?? source;
       const defs = tableMapOf(table).columns;
       const pkDefs = table.primaryKey.map((n) => defs[table.columns.findIndex((c) => c.name === n)]!);
       drKey = values.map((v, i) => toCanonical(v, pkDefs[i]!));
       const found = (await readRowsByKeys(session, table, table.primaryKey, [values], { forUpdate: false })).get(rowKey(values));
       now = found === undefined ? null : toCanonicalRow(found, table);
     } catch (e) {
-      if (!(e instanceof FromCanonicalError)) throw e;
+      if (!(e instanceof FromCanonicalError) && !(e instanceof NeverWritten)) throw e;
     }
   }
   return {

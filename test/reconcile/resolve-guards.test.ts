@@ -8,10 +8,12 @@
  *   rows added after the export;
  * - an update applied with a reviewed row under another key moved the DR row but recorded no key
  *   map entry, so the row's later lost change met no row (update-missing);
- * - an insert applied with a partial reviewed row took the DR's defaults for the columns left out.
+ * - an insert applied with a partial reviewed row took the DR's defaults for the columns left out;
+ * - explain of a skipped insert showed the DR's unrelated record at its key as "DR row now".
  */
 import { describe, expect, it } from 'vitest';
-import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { explainLines } from '../../src/cli/explain-command.js';
+import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import { decisionsFile } from '../harness/decisions.js';
 import { stageIncident, useServerPair } from '../harness/incident-pair.js';
@@ -54,6 +56,10 @@ describe("resolve and the held row's foreign-key parents", () => {
       'its parent s.customers 4 was never written (entry 1, its insert, was skipped), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has',
     );
     expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([]);
+    // explain of the skipped customer shows no "DR row now": the DR's Quinn at id 4 is not it.
+    const [explained] = await explainChange({ target: dr.target, change: held[0]!.label });
+    expect(explained).toMatchObject({ outcome: 'skipped', drKey: null, now: null });
+    expect(explainLines(explained!).find((l) => l.startsWith('  DR row now:'))).toBe('  DR row now:  - (the lost row was never written; the DR row at its key, if any, is another record)');
     // Pointed at the DR's own Yan by a reviewed row, it is written.
     const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[1]!], [{ action: 'apply', row: { id: 4, customer_id: 5, status: 'new' } }]) });
     expect(again.entries.map((e) => e.result)).toEqual(['done']);
