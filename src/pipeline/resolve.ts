@@ -512,6 +512,18 @@ class ResolveRun {
   #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>, entries: readonly QuarantineEntry[]): Prepared[] {
     const problems: FileProblem[] = [];
     const out: Prepared[] = [];
+    // The inserts of the quarantine by source, table and source key, built once: a child's parents
+    // are looked up per foreign key, not by a scan of every entry per decided line.
+    const inserts = new Map<string, QuarantineEntry[]>();
+    for (const o of entries) {
+      if (o.op !== 'insert' || o.key === null) continue;
+      // Named as the catalog names the table, which is how a foreign key names its parent.
+      const t = this.#catalog.lookup(o.table);
+      const k = insertKey(o.sourceId, t === undefined ? o.table : `${t.schema}.${t.table}`, stringifyCanonical(o.key));
+      const list = inserts.get(k);
+      if (list === undefined) inserts.set(k, [o]);
+      else list.push(o);
+    }
     for (const line of lines) {
       const problem = (message: string): void => {
         problems.push({ line: line.line, message });
@@ -555,7 +567,7 @@ class ResolveRun {
             continue;
           }
           const row = d.row === undefined ? null : rowFromCanonical(d.row, table);
-          out.push({ line, entry: e, decision: d, table, row, linkKey: null, parents: e.op === 'delete' ? [] : this.#parentEntries(e, table, d.row ?? e.after, entries) });
+          out.push({ line, entry: e, decision: d, table, row, linkKey: null, parents: e.op === 'delete' ? [] : this.#parentEntries(e, table, d.row ?? e.after, inserts) });
         }
       } catch (err) {
         if (!(err instanceof FromCanonicalError)) throw err;
@@ -572,7 +584,7 @@ class ResolveRun {
    * change (for a transaction kept whole, its first quarantined one), so a held child's parent can be
    * another entry, which may be pending or skipped.
    */
-  #parentEntries(e: QuarantineEntry, table: TableSchema, row: Readonly<Record<string, CanonicalValue>> | null, entries: readonly QuarantineEntry[]): ParentEntry[] {
+  #parentEntries(e: QuarantineEntry, table: TableSchema, row: Readonly<Record<string, CanonicalValue>> | null, inserts: ReadonlyMap<string, readonly QuarantineEntry[]>): ParentEntry[] {
     if (row === null) return [];
     const out: ParentEntry[] = [];
     for (const fk of table.foreignKeys) {
@@ -583,9 +595,8 @@ class ResolveRun {
       const values = pk.map((c) => row[fk.columns[fk.refColumns.indexOf(c)]!]);
       if (values.some((v) => v === undefined || v === null)) continue;
       const key = stringifyCanonical(values as CanonicalValue[]);
-      for (const o of entries) {
-        if (o.id === e.id || o.sourceId !== e.sourceId || o.op !== 'insert' || o.key === null || stringifyCanonical(o.key) !== key) continue;
-        if (this.#catalog.lookup(o.table) !== parent) continue;
+      for (const o of inserts.get(insertKey(e.sourceId, `${parent.schema}.${parent.table}`, key)) ?? []) {
+        if (o.id === e.id) continue;
         out.push({ id: o.id, row: `${o.table} ${values.length === 1 ? stringifyCanonical(values[0] as CanonicalValue) : key}` });
       }
     }
@@ -917,6 +928,11 @@ class ResolveRun {
     if (k === null) throw new Refusal(`entry ${p.entry.id} has no source key to link`);
     return k;
   }
+}
+
+/** The lookup key of a quarantined insert: its source, table (`schema.table`) and canonical source key. */
+function insertKey(sourceId: string, table: string, key: string): string {
+  return `${sourceId}\u0000${table}\u0000${key}`;
 }
 
 /** Decided entries in id order, each after the entry its quarantine waits on and the entries inserting its parents, when those are decided too. */
