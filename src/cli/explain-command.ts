@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
-import { explainChange, shortLabel, type ExplainedChange } from '../pipeline/resolve.js';
+import { explainChange, neverWritten, shortLabel, type ExplainedChange } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
@@ -70,7 +70,7 @@ export function explainLines(c: ExplainedChange): string[] {
   field('new key', c.newKey === null ? '-' : stringifyCanonical(c.newKey));
   field('recorded', `run ${c.runId}, source ${c.sourceId}`);
   field('quarantine', c.quarantine === null ? 'no' : `entry ${c.quarantine.id}, ${c.quarantine.status}${c.quarantine.status === 'pending' ? ` (salvage quarantine show ${c.quarantine.id})` : ''}`);
-  field('DR row now', c.drKey === null ? '-' : `${stringifyCanonical(c.drKey)}${c.now === null ? ' (none)' : ''}`);
+  field('DR row now', c.drKey === null ? (neverWritten(c) ? '- (the lost row was never written; the DR row at its key, if any, is another record)' : '-') : `${stringifyCanonical(c.drKey)}${c.now === null ? ' (none)' : ''}`);
   const rows = imageTable([
     { title: 'before', row: c.before },
     { title: 'after', row: c.after },

@@ -23,7 +23,8 @@ The decision of each line ("decision" in the exported JSON; lines left null stay
                                        update-missing) inserts the row as the change left it
   {"action":"apply","row":{…}}         apply it with this after image instead (edit the exported
                                        "after": column name → value, canonical JSON); an update
-                                       sets every column of it the DR row holds differently
+                                       sets every column of it the DR row holds differently; a
+                                       changed primary key moves the row there (key map)
   {"action":"link","key":[…]}          the lost row IS the DR row with this primary key: record the
                                        key map old → new, write nothing; later changes of the row
                                        and its children follow the DR row
@@ -32,7 +33,11 @@ The decision of each line ("decision" in the exported JSON; lines left null stay
 Values are in source terms, like the images: keys that were remapped or linked are rewritten
 through the key map before writing. An entry held back because of another (see "origin" in
 salvage quarantine show) is refused until that one is resolved; entries are carried out so that
-an origin decided in the same file comes first. Keys are followed through the DR's declared
+an origin decided in the same file comes first. So is a row whose parent's insert is another
+entry, pending ("resolve N first") or skipped (the parent was never written). apply is refused for
+update-pk-reused / delete-pk-reused (the id is the DR's own record: decide skip), and for a delete
+while DR rows still point at its row (ON DELETE CASCADE would take them: deal with them first).
+Keys are followed through the DR's declared
 foreign keys and the logical references (configuration "references") of the run that quarantined
 the entry, which the run kept in the state schema. Foreign keys are checked by the DR.
 

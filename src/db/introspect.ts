@@ -259,3 +259,17 @@ function toForeignKeys(rows: readonly SqlRow[]): ForeignKey[] {
   }
   return result.sort((a, b) => compareNames(a.name, b.name));
 }
+
+/**
+ * The schemas, other than `schemas`, holding a table whose declared foreign key points into one of
+ * them: where the children of their rows may live (a delete must see every row that still points at it).
+ */
+export async function referencingSchemas(session: SqlSession, schemas: readonly string[]): Promise<string[]> {
+  if (schemas.length === 0) return [];
+  const { rows } = await session.query(
+    `SELECT DISTINCT TABLE_SCHEMA AS s FROM information_schema.KEY_COLUMN_USAGE
+      WHERE REFERENCED_TABLE_SCHEMA IN (${schemas.map(() => '?').join(', ')}) AND TABLE_SCHEMA NOT IN (${schemas.map(() => '?').join(', ')})`,
+    [...schemas, ...schemas],
+  );
+  return rows.map((r) => String(r['s']));
+}

@@ -253,5 +253,6 @@ function toMarkdownChange(q: StoredRunQuarantine): MarkdownQuarantinedChange {
     key: q.sourceKey === null || q.op === 'sql' ? null : (parseExactJson(q.sourceKey) as CanonicalValue[]),
     class: q.class,
     reason: q.reason ?? undefined,
+    entry: { id: q.id, status: q.status, resolution: q.status === 'pending' ? null : q.ledgerReason },
   };
 }

@@ -28,7 +28,7 @@ import { isDataRejection } from '../db/db-errors.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
 import { stateExists } from '../db/dr-state.js';
-import { introspectSchemas } from '../db/introspect.js';
+import { introspectSchemas, referencingSchemas } from '../db/introspect.js';
 import { readRun, runOptions } from '../db/run-store.js';
 import {
   countPendingQuarantine,
@@ -41,7 +41,7 @@ import {
   type StoredLedgerEntry,
   type StoredQuarantineEntry,
 } from '../db/quarantine-store.js';
-import { readRowsByKeys } from '../db/row-reader.js';
+import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
@@ -252,7 +252,9 @@ export function parseDecisionFile(text: string): { readonly lines: DecisionLine[
   const lines: DecisionLine[] = [];
   const problems: FileProblem[] = [];
   const seen = new Map<number, number>();
-  text.split('\n').forEach((raw, i) => {
+  // Editors on Windows save UTF-8 with a byte order mark; it is no part of the first line's JSON.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  body.split('\n').forEach((raw, i) => {
     const n = i + 1;
     const source = raw.replace(/\r$/, '');
     if (source.trim() === '') return;
@@ -419,6 +421,15 @@ interface Prepared {
   readonly row: RowImage | null;
   /** The DR key to link to. */
   readonly linkKey: ColumnValue[] | null;
+  /** The quarantine entries inserting the parent rows the written row points at (apply of an insert or update). */
+  readonly parents: readonly ParentEntry[];
+}
+
+/** A quarantine entry whose insert is the row a foreign key (declared, or a recorded logical reference) of the written row points at. */
+interface ParentEntry {
+  readonly id: number;
+  /** `schema.table key`, as messages name the parent row. */
+  readonly row: string;
 }
 
 class ResolveRun {
@@ -429,6 +440,8 @@ class ResolveRun {
   #catalog!: SchemaCatalog;
   #keyMap = new KeyMap();
   #runId: number | null = null;
+  /** Every quarantine entry as read at the start (any status), by id. */
+  #entries: ReadonlyMap<number, QuarantineEntry> = new Map();
 
   constructor(session: SqlSession, schema: string, file: string, options: ResolveOptions) {
     this.#dr = session;
@@ -440,17 +453,20 @@ class ResolveRun {
   async run(lines: readonly DecisionLine[]): Promise<ResolveReport> {
     const entries = reviewEntries(await readQuarantineEntries(this.#dr, this.#schema, 'all'));
     const byId = new Map(entries.map((e) => [e.id, e]));
+    this.#entries = byId;
     const tables = lines.filter((l) => l.decision !== null).map((l) => byId.get(l.id)?.table).filter((t): t is string => t !== undefined && t.includes('.'));
     const schemas = new Set(tables.flatMap((t) => schemaCandidates(t)));
     // The logical references the quarantining runs followed (their configuration's `references`).
     const references = await runReferences(this.#dr, this.#schema, new Set(lines.map((l) => byId.get(l.id)?.runId).filter((id): id is number => id !== undefined)));
     for (const r of references) schemas.add(r.schema).add(r.refSchema);
     this.#catalog = await introspectSchemas(this.#dr, [...schemas]);
-    // Foreign keys are followed through the key map into their parents' schemas too.
-    const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema)).filter((s) => !schemas.has(s));
-    if (parents.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...new Set(parents)]);
+    // Foreign keys are followed through the key map into their parents' schemas too; a delete must
+    // see the rows that still point at its row, wherever their tables are.
+    const parents = this.#catalog.tables.flatMap((t) => t.foreignKeys.map((fk) => fk.refSchema));
+    const more = [...new Set([...parents, ...(await referencingSchemas(this.#dr, [...schemas]))])].filter((s) => !schemas.has(s));
+    if (more.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...more]);
     this.#catalog = addRecordedReferences(this.#catalog, references);
-    const prepared = this.#prepare(lines, byId);
+    const prepared = this.#prepare(lines, byId, entries);
     this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
     const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
     const results: ResolvedEntry[] = [];
@@ -493,9 +509,21 @@ class ResolveRun {
   }
 
   /** Checks every line against the DR's quarantine and schema; all problems at once, before anything is written. */
-  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>): Prepared[] {
+  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>, entries: readonly QuarantineEntry[]): Prepared[] {
     const problems: FileProblem[] = [];
     const out: Prepared[] = [];
+    // The inserts of the quarantine by source, table and source key, built once: a child's parents
+    // are looked up per foreign key, not by a scan of every entry per decided line.
+    const inserts = new Map<string, QuarantineEntry[]>();
+    for (const o of entries) {
+      if (o.op !== 'insert' || o.key === null) continue;
+      // Named as the catalog names the table, which is how a foreign key names its parent.
+      const t = this.#catalog.lookup(o.table);
+      const k = insertKey(o.sourceId, t === undefined ? o.table : `${t.schema}.${t.table}`, stringifyCanonical(o.key));
+      const list = inserts.get(k);
+      if (list === undefined) inserts.set(k, [o]);
+      else list.push(o);
+    }
     for (const line of lines) {
       const problem = (message: string): void => {
         problems.push({ line: line.line, message });
@@ -514,7 +542,7 @@ class ResolveRun {
       const d = line.decision;
       if (d === null) continue;
       if (d.action === 'skip') {
-        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null });
+        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null, parents: [] });
         continue;
       }
       if (e.op === 'sql') {
@@ -532,13 +560,14 @@ class ResolveRun {
       }
       try {
         if (d.action === 'link') {
-          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table) });
+          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table), parents: [] });
         } else {
           if (d.row !== undefined && e.op === 'delete') {
             problem(`decision.row: entry ${e.id} is a delete, which takes no row`);
             continue;
           }
-          out.push({ line, entry: e, decision: d, table, row: d.row === undefined ? null : rowFromCanonical(d.row, table), linkKey: null });
+          const row = d.row === undefined ? null : rowFromCanonical(d.row, table);
+          out.push({ line, entry: e, decision: d, table, row, linkKey: null, parents: e.op === 'delete' ? [] : this.#parentEntries(e, table, d.row ?? e.after, inserts) });
         }
       } catch (err) {
         if (!(err instanceof FromCanonicalError)) throw err;
@@ -546,6 +575,31 @@ class ResolveRun {
       }
     }
     if (problems.length > 0) throw badFile(this.#file, problems);
+    return out;
+  }
+
+  /**
+   * The entries (of the same source, any status) whose insert is a row that `row`'s foreign keys
+   * point at, matched in source terms by the parent's primary key: the origin an entry records is one
+   * change (for a transaction kept whole, its first quarantined one), so a held child's parent can be
+   * another entry, which may be pending or skipped.
+   */
+  #parentEntries(e: QuarantineEntry, table: TableSchema, row: Readonly<Record<string, CanonicalValue>> | null, inserts: ReadonlyMap<string, readonly QuarantineEntry[]>): ParentEntry[] {
+    if (row === null) return [];
+    const out: ParentEntry[] = [];
+    for (const fk of table.foreignKeys) {
+      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+      const pk = parent?.primaryKey ?? null;
+      // Only a reference to the parent's primary key names an entry's row (entries carry that key).
+      if (parent === undefined || pk === null || pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
+      const values = pk.map((c) => row[fk.columns[fk.refColumns.indexOf(c)]!]);
+      if (values.some((v) => v === undefined || v === null)) continue;
+      const key = stringifyCanonical(values as CanonicalValue[]);
+      for (const o of inserts.get(insertKey(e.sourceId, `${parent.schema}.${parent.table}`, key)) ?? []) {
+        if (o.id === e.id) continue;
+        out.push({ id: o.id, row: `${o.table} ${values.length === 1 ? stringifyCanonical(values[0] as CanonicalValue) : key}` });
+      }
+    }
     return out;
   }
 
@@ -616,6 +670,7 @@ class ResolveRun {
         break;
       }
       case 'apply': {
+        await this.#checkParents(p);
         const r = await this.#apply(p);
         ({ outcome, reason, newKey } = r);
         break;
@@ -651,6 +706,14 @@ class ResolveRun {
   async #apply(p: Prepared): Promise<{ outcome: string; reason: string; newKey: string | null }> {
     const e = p.entry;
     const table = p.table!;
+    if (PK_REUSED_CLASSES.includes(e.class)) {
+      // The DR's history showed it deleted the lost row's record and gave its id to a record of its
+      // own: the change, as logged or with a reviewed row, would be written onto that other record
+      // (DESIGN.md: "quarantine, never a write"; config/schema.ts allows no apply for these classes).
+      throw new Refusal(
+        `entry ${e.id} is ${e.class}: the DR deleted the lost row's record and gave its key ${e.key === null ? '' : `${stringifyCanonical(e.key)} `}to a record of its own, which this ${e.op} must not ${e.op === 'delete' ? 'delete' : 'overwrite'}; decide skip${e.op === 'update' ? ' (the record the change updated is gone from the DR), and write any value still wanted by hand' : ''}`,
+      );
+    }
     const before = e.before === null ? null : rowFromCanonical(e.before, table);
     const after = p.row ?? (e.after === null ? null : rowFromCanonical(e.after, table));
     // Source keys → DR keys: the row's own key and its foreign keys, through remaps and links.
@@ -670,26 +733,34 @@ class ResolveRun {
       );
     }
     const source = this.#sourceKeyOrNull(p);
-    const newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
+    let newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
     const how = p.row === null ? 'applied as logged' : 'applied the reviewed row';
     const shownKey = pk === null ? '' : ` ${keyText(pk)}`;
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
-        if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) {
-          // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
-          // still to come that name the source key must follow it, as after a remap in apply.
-          try {
-            this.#keyMap.set(table.schema, table.table, source!, pk!);
-          } catch (err) {
-            throw new Refusal(`cannot give ${keyText(source!)} the key ${keyText(pk!)}: ${(err as Error).message}`);
-          }
-          await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source!), newKey: keyParts(pk!), runId: this.#runId ?? e.runId, gtid: e.gtid }]);
+        if (p.row !== null) {
+          // A reviewed row is the whole row, as for an update whose row the DR deleted: a column left
+          // out would silently take the DR's default, which nobody reviewed.
+          const missing = table.columns.filter((c, i) => !c.isGenerated && a![i] === undefined).map((c) => c.name);
+          if (missing.length > 0) throw new Refusal(`decision.row lacks ${missing.join(', ')}: give the whole row to insert it (the exported "after" holds every column)`);
         }
+        // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
+        // still to come that name the source key must follow it, as after a remap in apply.
+        if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) await this.#recordMove(p, source!, pk!);
         await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
         return { outcome: 'applied', reason: how, newKey };
       }
       case 'update': {
+        // A reviewed row under another primary key than the logged after image's moves the row:
+        // later lost changes and child rows name the logged key and must follow it to the new one,
+        // as they follow a key given to a reviewed insert (recorded in the key map with the write).
+        const written = p.row === null ? null : primaryKeyOf(table, a);
+        if (written !== null) {
+          const logged = e.after === null ? source : primaryKeyOf(table, rowFromCanonical(e.after, table));
+          if (logged !== null && rowKey(written) !== rowKey(this.#keyMap.get(table.schema, table.table, logged) ?? logged)) await this.#recordMove(p, logged, written);
+          if (source !== null && rowKey(written) !== rowKey(source)) newKey = canonicalKey(keyParts(written));
+        }
         if (current === null) {
           if (!isUpdateMissing(e.class) && p.row === null) {
             throw new Refusal(`the DR has no row with key ${keyText(pk!)}: nothing to update; decide skip, or give the whole row in decision.row to insert it`);
@@ -717,12 +788,38 @@ class ResolveRun {
       }
       case 'delete': {
         if (current === null) return { outcome: 'skipped', reason: `${how}: the DR has no row${shownKey} (already gone)`, newKey };
+        await this.#refuseWhileReferenced(table, current);
         await this.#expect(writeDeletes(this.#dr, table, [pk!]), 1, 'delete');
         return { outcome: 'applied', reason: how, newKey };
       }
       default:
         throw new Refusal(`a ${e.op} cannot be applied`);
     }
+  }
+
+  /**
+   * Refuses to write a row whose parent row is still held (its insert a pending entry: the DR row
+   * at that key, if any, is not it) or will never exist (its insert was skipped: the DR row at that
+   * key is another record, or none). Under the entry's lock, so it holds against a concurrent resolve.
+   */
+  async #checkParents(p: Prepared): Promise<void> {
+    for (const parent of p.parents) {
+      const status = await lockQuarantineStatus(this.#dr, this.#schema, parent.id);
+      if (status === undefined) continue;
+      if (status === 'pending') throw new Refusal(`its parent ${parent.row} is the insert of entry ${parent.id}, which is still pending: resolve ${parent.id} first`);
+      if ((await this.#outcomeOf(parent.id)) === 'skipped') {
+        throw new Refusal(
+          `its parent ${parent.row} was never written (entry ${parent.id}, its insert, was skipped), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
+        );
+      }
+    }
+  }
+
+  /** The ledger outcome now recorded for the change of quarantine entry `id` (it may have been resolved earlier in this run). */
+  async #outcomeOf(id: number): Promise<string | undefined> {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    return (await readLedgerEntries(this.#dr, this.#schema, entry.at)).find((r) => r.sourceId === entry.sourceId && r.changeIndex === entry.index)?.outcome;
   }
 
   /** Whether the change the entry waits on is an insert of its row that was skipped (by a rule, or by review). */
@@ -733,6 +830,43 @@ class ResolveRun {
     const index = Number(e.origin.label.slice(cut + 1));
     const origin = (await readLedgerEntries(this.#dr, this.#schema, e.origin.label.slice(0, cut))).find((r) => r.sourceId === e.sourceId && r.changeIndex === index);
     return origin !== undefined && origin.op === 'insert' && origin.outcome === 'skipped' && origin.table === e.table;
+  }
+
+  /** Records that the lost row with source key `from` is the DR row `to` now (key map, memory and DR, in the entry's transaction). */
+  async #recordMove(p: Prepared, from: ColumnValue[], to: ColumnValue[]): Promise<void> {
+    const table = p.table!;
+    try {
+      this.#keyMap.set(table.schema, table.table, from, to);
+    } catch (err) {
+      throw new Refusal(`cannot give ${keyText(from)} the key ${keyText(to)}: ${(err as Error).message}`);
+    }
+    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(from), newKey: keyParts(to), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid }]);
+  }
+
+  /**
+   * Refuses a delete while any DR row points at `row` (a declared foreign key, or a logical
+   * reference the apply run followed). The rows are read FOR UPDATE, so none can be added before
+   * the delete commits. Counting them against what the entry recorded would not do: the server's
+   * ON DELETE CASCADE (or SET NULL) would silently change DR rows that the review never saw, and
+   * a RESTRICT would fail anyway. The DBA deals with the children first, then resolves again.
+   */
+  async #refuseWhileReferenced(table: TableSchema, row: RowImage): Promise<void> {
+    const found: string[] = [];
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const child = this.#catalog.get(ref.schema, ref.table);
+      if (child === undefined) continue;
+      const values = ref.foreignKey.refColumns.map((c) => row[table.columns.findIndex((col) => col.name === c)]);
+      if (values.some((v) => v === undefined || v === null)) continue;
+      const rows = await readRowsMatching(this.#dr, child, ref.foreignKey.columns, [values], { forUpdate: true });
+      if (rows.length === 0) continue;
+      const rule = ref.foreignKey.origin === 'config' ? 'a logical reference' : `ON DELETE ${ref.foreignKey.onDelete}`;
+      found.push(`${rows.length} row(s) of ${ref.schema}.${ref.table} (${ref.foreignKey.name}, ${rule})`);
+    }
+    if (found.length === 0) return;
+    const key = primaryKeyOf(table, row);
+    throw new Refusal(
+      `${found.join('; ')} still point at the DR row${key === null ? '' : ` ${keyText(key)}`} of ${table.schema}.${table.table}: the delete would take them with it, change or orphan them (by the rule named), rows the review never saw; delete or re-point them first, then resolve again, or decide skip`,
+    );
   }
 
   async #expect(affected: Promise<number>, n: number, what: string): Promise<void> {
@@ -796,7 +930,12 @@ class ResolveRun {
   }
 }
 
-/** Decided entries in id order, each after the entry its quarantine waits on when that one is decided too. */
+/** The lookup key of a quarantined insert: its source, table (`schema.table`) and canonical source key. */
+function insertKey(sourceId: string, table: string, key: string): string {
+  return `${sourceId}\u0000${table}\u0000${key}`;
+}
+
+/** Decided entries in id order, each after the entry its quarantine waits on and the entries inserting its parents, when those are decided too. */
 function order(prepared: readonly Prepared[], byId: ReadonlyMap<number, QuarantineEntry>): Prepared[] {
   const decided = new Map(prepared.map((p) => [p.entry.id, p]));
   const out: Prepared[] = [];
@@ -807,6 +946,10 @@ function order(prepared: readonly Prepared[], byId: ReadonlyMap<number, Quaranti
     const origin = p.entry.origin?.id;
     const first = origin === null || origin === undefined ? undefined : decided.get(origin);
     if (first !== undefined && byId.has(origin!)) visit(first);
+    for (const parent of p.parents) {
+      const before = decided.get(parent.id);
+      if (before !== undefined) visit(before);
+    }
     out.push(p);
   };
   for (const p of [...prepared].sort((a, b) => a.entry.id - b.entry.id)) visit(p);
@@ -890,7 +1033,7 @@ export interface ExplainedChange {
   readonly after: Readonly<Record<string, CanonicalValue>> | null;
   /** The DR row the change met (as recorded). */
   readonly dr: Readonly<Record<string, CanonicalValue>> | null;
-  /** The key the row has on the DR (new key, key map, or source key) and the DR row there now. */
+  /** The key the row has on the DR (new key, key map, or source key) and the DR row there now; both null for a skipped insert, which never wrote its row. */
   readonly drKey: readonly CanonicalValue[] | null;
   readonly now: Readonly<Record<string, CanonicalValue>> | null;
   readonly quarantine: { readonly id: number; readonly status: string } | null;
@@ -974,6 +1117,17 @@ async function keyMapOf(session: SqlSession, schema: string, catalog: SchemaCata
   return map;
 }
 
+/**
+ * Whether a change left its row unwritten on the DR: a skipped insert, unless the DR already held
+ * that same record (already-applied, or the same record changed since, where the DR won).
+ */
+export function neverWritten(c: { readonly op: string; readonly outcome: string; readonly class: string }): boolean {
+  return c.op === 'insert' && c.outcome === 'skipped' && c.class !== 'already-applied' && c.class !== 'insert-pk-same-record';
+}
+
+/** explainOne: the change's row was never written, so it has no DR row to show. */
+class NeverWritten extends Error {}
+
 async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: SchemaCatalog, keyMap: KeyMap): Promise<ExplainedChange> {
   const key = r.op === 'sql' ? null : (parseExactJson(r.sourceKey) as CanonicalValue[]);
   const newKey = r.newKey === null ? null : (parseExactJson(r.newKey) as CanonicalValue[]);
@@ -983,14 +1137,18 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
   if (table !== undefined && table.primaryKey !== null && key !== null && key.length === table.primaryKey.length) {
     try {
       const source = keyFromCanonical(key, table);
-      const values = newKey !== null ? keyFromCanonical(newKey, table) : ((keyMap.get(table.schema, table.table, source) as ColumnValue[] | undefined) ?? source);
+      const mapped = newKey !== null ? keyFromCanonical(newKey, table) : (keyMap.get(table.schema, table.table, source) as ColumnValue[] | undefined);
+      // A skipped insert (not already on the DR) never wrote the lost row, and nothing moved it:
+      // the DR row at its source key, if any, is another record, not "the row now".
+      if (mapped === undefined && neverWritten(r)) throw new NeverWritten();
+      const values = mapped ?? source;
       const defs = tableMapOf(table).columns;
       const pkDefs = table.primaryKey.map((n) => defs[table.columns.findIndex((c) => c.name === n)]!);
       drKey = values.map((v, i) => toCanonical(v, pkDefs[i]!));
       const found = (await readRowsByKeys(session, table, table.primaryKey, [values], { forUpdate: false })).get(rowKey(values));
       now = found === undefined ? null : toCanonicalRow(found, table);
     } catch (e) {
-      if (!(e instanceof FromCanonicalError)) throw e;
+      if (!(e instanceof FromCanonicalError) && !(e instanceof NeverWritten)) throw e;
     }
   }
   return {
@@ -1016,6 +1174,9 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
     quarantine: r.quarantineId === null ? null : { id: r.quarantineId, status: r.quarantineStatus ?? '' },
   };
 }
+
+/** The classes the DR's history gives a change whose key the DR gave to a record of its own: never a write (DESIGN.md "Conflict taxonomy"). */
+const PK_REUSED_CLASSES: readonly string[] = ['update-pk-reused', 'delete-pk-reused'];
 
 /** update-missing, and the classes the DR's history splits it into (the DR deleted the row, or never had it). */
 function isUpdateMissing(cls: string): boolean {

@@ -238,6 +238,24 @@ describe('renderMarkdownReport', () => {
     expect(md.endsWith('have them):\n\n- windows, retries and timings\n')).toBe(true);
   });
 
+  // Found by a review: the rebuilt Markdown left out each change's entry number, status and
+  // resolution, which README promises and the HTML report shows.
+  it('a report rebuilt from the state schema gives each quarantined change its entry, status and resolution', () => {
+    const entries = [
+      { ...QUARANTINED[0]!, entry: { id: 1, status: 'resolved', resolution: 'resolved by review: skipped — a | pipe' } },
+      { ...QUARANTINED[1]!, entry: { id: 2, status: 'pending', resolution: null } },
+    ];
+    const md = renderMarkdownReport(APPLY, entries);
+    expect(md).toContain(
+      [
+        '| entry | change | table | op | key | class | reason | resolution |',
+        '|---|---|---|---|---|---|---|---|',
+        '| 1, resolved | `0-1-27#0` | `shop.customers` | insert | `17` | `insert-unique-taken` | another DR row holds unique key uk_email (Zed@x = zed@x \\| case) | resolved by review: skipped — a \\| pipe |',
+        '| 2, pending | `mysql-bin.000002:400#1` | `shop.orders` | delete | `["eu",5]` | `delete-diverged` | the DR row differs in \\*status\\* | – |',
+      ].join('\n'),
+    );
+  });
+
   it('says when nothing was lost', () => {
     const md = renderMarkdownReport({ ...APPLY, lost: { transactions: 0, rowChanges: 0, first: null, last: null }, counts: {}, remaps: [], quarantined: 0, incomplete: [] });
     expect(md).toContain('## Lost window\n\n0 transaction(s), 0 row change(s).\n\n## Changes per table\n\nNo lost row changes.\n\n## Run\n');

@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
 import type { LedgerLine } from './ledger-entry.js';
-import { countRows, epochText, keyText, resolvedSinceText, type ReportHistory, type ReportPoint, type ReportSource } from './report-source.js';
+import { countRows, epochText, keyText, resolvedSinceText, type ReportHistory, type ReportPoint, type ReportQuarantinedChange, type ReportSource } from './report-source.js';
 
 /** Remapped keys listed; the rest are counted (the JSON report has them all). */
 export const MARKDOWN_REMAP_LIMIT = 50;
@@ -27,8 +27,13 @@ export type MarkdownPoint = ReportPoint;
  */
 export type MarkdownReportSource = ReportSource;
 
-/** A quarantined change as the report lists it: the fields of its `--ledger` line that say what and why. */
-export type MarkdownQuarantinedChange = Pick<LedgerLine, 'gtid' | 'file' | 'pos' | 'index' | 'table' | 'op' | 'key' | 'class' | 'reason'>;
+/**
+ * A quarantined change as the report lists it: the fields of its `--ledger` line that say what and
+ * why, and, in a report rebuilt from the DR's state schema, its quarantine entry (as the HTML shows it).
+ */
+export type MarkdownQuarantinedChange = Pick<LedgerLine, 'gtid' | 'file' | 'pos' | 'index' | 'table' | 'op' | 'key' | 'class' | 'reason'> & {
+  readonly entry?: ReportQuarantinedChange['entry'];
+};
 
 /**
  * The report as Markdown. `quarantined` are the quarantined ledger lines in source order (only the
@@ -118,9 +123,15 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
       '',
     );
     if (quarantined !== undefined && quarantined.length > 0) {
-      out.push('| change | table | op | key | class | reason |', '|---|---|---|---|---|---|');
-      for (const q of quarantined.slice(0, MARKDOWN_QUARANTINE_LIMIT)) {
-        out.push(`| ${code(`${q.gtid ?? `${basename(q.file)}:${q.pos}`}#${q.index}`)} | ${code(q.table)} | ${q.op} | ${q.key === null ? '–' : code(keyText(q.key))} | ${code(q.class)} | ${text(q.reason ?? '')} |`);
+      const listed = quarantined.slice(0, MARKDOWN_QUARANTINE_LIMIT);
+      // Rebuilt from the state schema, each change has its entry: the number `quarantine show` and the
+      // decisions file use, whether a review resolved it since, and how.
+      const entries = listed.some((q) => q.entry !== undefined);
+      out.push(entries ? '| entry | change | table | op | key | class | reason | resolution |' : '| change | table | op | key | class | reason |', entries ? '|---|---|---|---|---|---|---|---|' : '|---|---|---|---|---|---|');
+      for (const q of listed) {
+        const cells = `${code(`${q.gtid ?? `${basename(q.file)}:${q.pos}`}#${q.index}`)} | ${code(q.table)} | ${q.op} | ${q.key === null ? '–' : code(keyText(q.key))} | ${code(q.class)} | ${text(q.reason ?? '')}`;
+        if (!entries) out.push(`| ${cells} |`);
+        else out.push(`| ${q.entry === undefined ? '–' : `${q.entry.id}, ${text(q.entry.status)}`} | ${cells} | ${q.entry?.resolution == null ? '–' : text(q.entry.resolution)} |`);
       }
       const more = r.quarantined - Math.min(quarantined.length, MARKDOWN_QUARANTINE_LIMIT);
       if (more > 0) out.push('', `… and ${more} more (${plan ? 'the ledger, `--ledger`' : '`salvage quarantine list`'} has them all).`);

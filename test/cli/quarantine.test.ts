@@ -226,6 +226,17 @@ describe('the decisions file', () => {
     ]);
   });
 
+  // Found by a review: a file saved by an editor that writes a UTF-8 byte order mark was refused on
+  // line 1 with a message showing an invisible character.
+  it('reads a decisions file that starts with a UTF-8 byte order mark', () => {
+    const r = parseDecisionFile('\uFEFF{"id":1,"decision":{"action":"skip"}}\n{"id":2,"decision":null}\n');
+    expect(r.problems).toEqual([]);
+    expect(r.lines.map((l) => [l.line, l.id, l.decision?.action ?? null])).toEqual([
+      [1, 1, 'skip'],
+      [2, 2, null],
+    ]);
+  });
+
   it('finds the origin a reason names', () => {
     expect(originOf('its parent shop.customers 10 is quarantined (0-1-6#0)')).toBe('0-1-6#0');
     expect(originOf('an earlier change of this row is quarantined (/data/mysql-bin.000002:4711#3)')).toBe('/data/mysql-bin.000002:4711#3');

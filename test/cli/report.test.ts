@@ -86,7 +86,10 @@ describe('salvage report', () => {
     expect(lines).toContain('| outcomes | 1 applied, 1 merged, 2 remapped, 0 skipped, 2 quarantined |');
     expect(lines).toContain('| source | `binlog:mysql-bin`: 2 binlog files, `mysql-bin.000001` … `mysql-bin.000002` |');
     for (const title of ['Changes per table', 'Remapped keys (2)']) expect(section(md, title)).toEqual(section(applyMd, title));
-    expect(section(md, 'Quarantined changes (2)').slice(1)).toEqual(section(applyMd, 'Quarantined changes (2)').slice(1));
+    // The changes the apply listed, each with its entry (number, status) first and its resolution last.
+    const quarantined = section(md, 'Quarantined changes (2)').slice(1);
+    expect(quarantined.filter((l) => l.startsWith('| ')).map((l) => l.split(' | ')[0])).toEqual(['| entry', '| 1, pending', '| 2, pending']);
+    expect(quarantined.map(withoutEntryCells)).toEqual(section(applyMd, 'Quarantined changes (2)').slice(1));
     // What only the run knew, it kept with itself (runs.summary): the start rule, the lost window's times, the timings.
     for (const title of ['Starting point', 'Lost window', 'Run']) expect(section(md, title)).toEqual(section(applyMd, title));
     expect(md).not.toContain('## Not recorded');
@@ -171,6 +174,12 @@ describe('salvage report', () => {
     const page = await readFile(html, 'utf8');
     expect(page).toContain('<span class="status s-done">entry 1, resolved</span>');
     expect(page).toContain('<span class="status s-pending">entry 2, pending</span>');
+    // The Markdown says the same (README: each quarantined change shows its entry, status and resolution).
+    const rows = md.split('\n').filter((l) => /^\| \d+, /.test(l));
+    expect(rows.map((l) => [l.split(' | ')[0], l.split(' | ').at(-1)])).toEqual([
+      ['| 1, resolved', 'resolved by review: skipped |'],
+      ['| 2, pending', '– |'],
+    ]);
   });
 
   it('refuses what it cannot report: another kind of run, a run that is not there, a DR without state', async () => {
@@ -183,6 +192,12 @@ describe('salvage report', () => {
     await expect(runReport([], new Capture(), new Capture(), ENV)).rejects.toThrow('report: --target mysql://user@host:port (the DR) is required');
   });
 });
+
+/** A row of the rebuilt quarantine table without its entry and resolution cells, as the apply's own report lists it. */
+function withoutEntryCells(line: string): string {
+  if (line.startsWith('|---')) return line.replace(/^\|---\|(.*)\|---\|$/, '|$1|');
+  return line.replace(/^\| [^|]* \| (.*) \| [^|]* \|$/, '| $1 |');
+}
 
 /** What `p` rejects with; a promise that resolves fails the test. */
 async function errorOf(p: Promise<unknown>): Promise<unknown> {

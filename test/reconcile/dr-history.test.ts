@@ -157,6 +157,43 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     }
   }, 120_000);
 
+  // Found by a review against real servers: resolve "apply" of update-pk-reused / delete-pk-reused
+  // wrote the lost update onto the DR's new record under the old id, and deleted the DR's new record.
+  it('resolve refuses to apply an update-pk-reused or delete-pk-reused entry: the id is a record of the DR\'s own', async () => {
+    const staged = await stageReplicatedIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE DATABASE o', 'CREATE TABLE o.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, status VARCHAR(20) NOT NULL, amount INT NOT NULL)'],
+        base: ["INSERT INTO o.orders VALUES (1, 1, 'new', 10), (2, 2, 'new', 20), (3, 3, 'new', 30)"],
+        lost: ["UPDATE o.orders SET status = 'paid', amount = 31 WHERE id = 3", 'DELETE FROM o.orders WHERE id = 2'],
+        // The DR deleted orders 3 and 2 and gave their ids to new orders of its own.
+        dr: ['DELETE FROM o.orders WHERE id = 3', "INSERT INTO o.orders VALUES (3, 1, 'new', 777)", 'DELETE FROM o.orders WHERE id = 2', "INSERT INTO o.orders VALUES (2, 1, 'new', 888)"],
+      },
+      ['o'],
+    );
+    await run(staged, { drBinlogs: staged.drFiles });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.class])).toEqual([
+      ['update', 'update-pk-reused'],
+      ['delete', 'delete-pk-reused'],
+    ]);
+    const text = held.map((e, i) => JSON.stringify({ ...(JSON.parse(exportLine(e)) as object), decision: i === 0 ? { action: 'apply', row: { id: 3, customer_id: 3, status: 'paid', amount: 31 } } : { action: 'apply' } })).join('\n');
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      [
+        'refused',
+        `entry ${held[0]!.id} is update-pk-reused: the DR deleted the lost row's record and gave its key [3] to a record of its own, which this update must not overwrite; decide skip (the record the change updated is gone from the DR), and write any value still wanted by hand`,
+      ],
+      ['refused', `entry ${held[1]!.id} is delete-pk-reused: the DR deleted the lost row's record and gave its key [2] to a record of its own, which this delete must not delete; decide skip`],
+    ]);
+    expect(await dr.query('SELECT id, customer_id, status, amount FROM o.orders ORDER BY id')).toEqual([
+      { id: 1, customer_id: 1, status: 'new', amount: 10 },
+      { id: 2, customer_id: 1, status: 'new', amount: 888 },
+      { id: 3, customer_id: 1, status: 'new', amount: 777 },
+    ]);
+  }, 120_000);
+
   it('--dr-source reads the same history live from the DR, and decides the same', async () => {
     const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
     const { report, ledger } = await run(staged, { drSource: { target: dr.target } });

@@ -1,0 +1,222 @@
+/**
+ * What resolve must refuse, or record, beyond the entry's own row (found by a review against real
+ * servers, /work/review-a repro-2, -3, -6 and -8):
+ * - a held child applied while its parent's insert was skipped (it pointed at the DR's unrelated
+ *   record at the parent's source id), or while that insert was still pending because the entry's
+ *   recorded origin was another change of its transaction (kept whole);
+ * - a delete whose row DR rows still point at: the server's ON DELETE CASCADE silently deleted DR
+ *   rows added after the export;
+ * - an update applied with a reviewed row under another key moved the DR row but recorded no key
+ *   map entry, so the row's later lost change met no row (update-missing);
+ * - an insert applied with a partial reviewed row took the DR's defaults for the columns left out;
+ * - explain of a skipped insert showed the DR's unrelated record at its key as "DR row now".
+ */
+import { describe, expect, it } from 'vitest';
+import { explainLines } from '../../src/cli/explain-command.js';
+import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
+import { salvage } from '../../src/pipeline/salvage.js';
+import { decisionsFile } from '../harness/decisions.js';
+import { stageIncident, useServerPair } from '../harness/incident-pair.js';
+
+const servers = useServerPair('resolve-guards');
+
+const SHOP = [
+  'CREATE TABLE s.customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uk_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+  'CREATE TABLE s.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, status VARCHAR(20) NOT NULL, CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES s.customers (id))',
+];
+const BASE = ["INSERT INTO s.customers VALUES (1, 'a@x', 'A'), (2, 'b@x', 'B'), (3, 'c@x', 'C')", "INSERT INTO s.orders VALUES (1, 1, 'new'), (2, 2, 'new'), (3, 3, 'new')"];
+
+describe("resolve and the held row's foreign-key parents", () => {
+  it("refuses to apply a held child whose parent's insert the same file skips: the DR row at the parent's key is another record", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: SHOP,
+        base: BASE,
+        lost: ["INSERT INTO s.customers VALUES (4, 'Yan@x', 'Yan')", "INSERT INTO s.orders VALUES (4, 4, 'new')"],
+        // The DR's unrelated Quinn took id 4; its own Yan holds the lost customer's e-mail (case aside).
+        dr: ["INSERT INTO s.customers VALUES (4, 'quinn@x', 'Quinn'), (5, 'yan@x', 'Yan')"],
+      },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class])).toEqual([
+      [1, 's.customers', 'insert', 'insert-unique-taken'],
+      [2, 's.orders', 'insert', 'parent-missing'],
+    ]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result])).toEqual([
+      [1, 'done'],
+      [2, 'refused'],
+    ]);
+    expect(report.entries[1]!.message).toBe(
+      'its parent s.customers 4 was never written (entry 1, its insert, was skipped), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has',
+    );
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([]);
+    // explain of the skipped customer shows no "DR row now": the DR's Quinn at id 4 is not it.
+    const [explained] = await explainChange({ target: dr.target, change: held[0]!.label });
+    expect(explained).toMatchObject({ outcome: 'skipped', drKey: null, now: null });
+    expect(explainLines(explained!).find((l) => l.startsWith('  DR row now:'))).toBe('  DR row now:  - (the lost row was never written; the DR row at its key, if any, is another record)');
+    // Pointed at the DR's own Yan by a reviewed row, it is written.
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[1]!], [{ action: 'apply', row: { id: 4, customer_id: 5, status: 'new' } }]) });
+    expect(again.entries.map((e) => e.result)).toEqual(['done']);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 5 }]);
+  }, 120_000);
+
+  it('refuses a child of a transaction kept whole while its parent, another entry than its recorded origin, is pending; resolved, the child follows it', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: SHOP,
+        base: BASE,
+        // One transaction: a new customer 4, an update of order 1 (the DR deletes it), the new customer's order.
+        lost: ["START TRANSACTION; INSERT INTO s.customers VALUES (4, 'q@x', 'Q lost'); UPDATE s.orders SET status = 'paid' WHERE id = 1; INSERT INTO s.orders VALUES (4, 4, 'new'); COMMIT"],
+        dr: ["INSERT INTO s.customers VALUES (4, 'r@x', 'R on DR')", 'DELETE FROM s.orders WHERE id = 1'],
+      },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op])).toEqual([
+      [1, 's.customers', 'insert'],
+      [2, 's.orders', 'update'],
+      [3, 's.orders', 'insert'],
+    ]);
+    // The customer left undecided, the update skipped, the order applied.
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [null, { action: 'skip' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result])).toEqual([
+      [2, 'done'],
+      [3, 'refused'],
+      [1, 'undecided'],
+    ]);
+    expect(report.entries[1]!.message).toBe('its parent s.customers 4 is the insert of entry 1, which is still pending: resolve 1 first');
+    expect(await dr.query('SELECT id FROM s.orders WHERE id > 3')).toEqual([]);
+    // Both decided in one file, the parent (under a key of its own) is carried out first and the order follows it.
+    const pending = await readQuarantine({ target: dr.target });
+    const done = await resolveQuarantine({
+      target: dr.target,
+      file: 'decisions.jsonl',
+      text: decisionsFile(pending, [{ action: 'apply', row: { id: 10, email: 'q@x', name: 'Q lost' } }, { action: 'apply' }]),
+    });
+    expect(done.entries.map((e) => [e.id, e.result])).toEqual([
+      [1, 'done'],
+      [3, 'done'],
+    ]);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 10 }]);
+  }, 120_000);
+});
+
+describe('resolve of a delete that DR rows still point at', () => {
+  it('refuses while any remain (ON DELETE CASCADE would take rows added since the export), and deletes once they are gone', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: [
+          'CREATE TABLE c.customers (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)',
+          'CREATE TABLE c.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, status VARCHAR(30) NOT NULL, CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES c.customers (id) ON DELETE CASCADE)',
+        ],
+        base: ["INSERT INTO c.customers VALUES (1, 'A'), (2, 'B')"],
+        lost: ['DELETE FROM c.customers WHERE id = 2'],
+        dr: ["INSERT INTO c.orders VALUES (1, 2, 'dr-1')"],
+      },
+      ['c'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.reason])).toEqual([['delete', expect.stringMatching(/^cascade guard: 1 row\(s\) of c\.orders still point at it/)]]);
+    // After the export, the DR takes another order of customer 2.
+    await dr.query("INSERT INTO c.orders VALUES (2, 2, 'dr-2 after export')");
+    const text = decisionsFile(held, [{ action: 'apply' }]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      [
+        'refused',
+        '2 row(s) of c.orders (fk_c, ON DELETE CASCADE) still point at the DR row 2 of c.customers: the delete would take them with it, change or orphan them (by the rule named), rows the review never saw; delete or re-point them first, then resolve again, or decide skip',
+      ],
+    ]);
+    expect(await dr.query('SELECT id, status FROM c.orders ORDER BY id')).toEqual([
+      { id: 1, status: 'dr-1' },
+      { id: 2, status: 'dr-2 after export' },
+    ]);
+    // The DBA moves the orders to customer 1: the delete goes through and touches nothing else.
+    await dr.query('UPDATE c.orders SET customer_id = 1');
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text });
+    expect(again.entries.map((e) => [e.result, e.message])).toEqual([['done', 'applied as logged']]);
+    expect(await dr.query('SELECT id FROM c.customers ORDER BY id')).toEqual([{ id: 1 }]);
+    expect(await dr.query('SELECT id, customer_id FROM c.orders ORDER BY id')).toEqual([
+      { id: 1, customer_id: 1 },
+      { id: 2, customer_id: 1 },
+    ]);
+  }, 120_000);
+});
+
+describe('resolve of an update with a reviewed row under another key', () => {
+  it("records the move in the key map and the ledger, so the row's later lost change follows it", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE TABLE m.orders (id INT AUTO_INCREMENT PRIMARY KEY, status VARCHAR(20) NOT NULL, amount INT NOT NULL)'],
+        base: ["INSERT INTO m.orders VALUES (1, 'new', 10), (2, 'new', 20)"],
+        // Kept whole: order 2's update is held with order 1's, which the DR deleted.
+        lost: ["START TRANSACTION; UPDATE m.orders SET status = 'paid' WHERE id = 1; UPDATE m.orders SET amount = 99 WHERE id = 2; COMMIT"],
+        dr: ['DELETE FROM m.orders WHERE id = 1'],
+      },
+      ['m'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.key])).toEqual([
+      ['update', [1]],
+      ['update', [2]],
+    ]);
+    const report = await resolveQuarantine({
+      target: dr.target,
+      file: 'decisions.jsonl',
+      text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply', row: { id: 7, status: 'new', amount: 99 } }]),
+    });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      ['done', 'skipped'],
+      ['done', 'applied the reviewed row: set id, amount'],
+    ]);
+    expect(await dr.query('SELECT id, status, amount FROM m.orders ORDER BY id')).toEqual([{ id: 7, status: 'new', amount: 99 }]);
+    expect(await dr.query('SELECT table_name, old_key, new_key FROM salvage.key_map')).toEqual([{ table_name: 'm.orders', old_key: '[2]', new_key: '[7]' }]);
+    expect(await dr.query("SELECT new_key FROM salvage.ledger WHERE source_key = '[2]'")).toEqual([{ new_key: '[7]' }]);
+    // The row's next lost change, applied by a later run, follows it to 7.
+    await primary.query("UPDATE m.orders SET status = 'shipped' WHERE id = 2");
+    await primary.flushBinaryLogs();
+    const next = await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    expect(next.quarantined).toBe(0);
+    expect(await dr.query('SELECT id, status, amount FROM m.orders ORDER BY id')).toEqual([{ id: 7, status: 'shipped', amount: 99 }]);
+  }, 120_000);
+});
+
+describe('resolve of an insert with a reviewed row', () => {
+  it('refuses a partial row rather than fill the columns it leaves out with the DR defaults', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: ["CREATE TABLE d.users (id INT PRIMARY KEY, email VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL DEFAULT 'nobody', balance INT NOT NULL DEFAULT 0, UNIQUE KEY uk_email (email))"],
+        lost: ["INSERT INTO d.users VALUES (1, 'zed@x', 'Zed', 50)"],
+        dr: ["INSERT INTO d.users VALUES (2, 'zed@x', 'Zed D', 0)"],
+      },
+      ['d'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => e.class)).toEqual(['insert-unique-taken']);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply', row: { id: 1, email: 'zed2@x' } }]) });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([['refused', 'decision.row lacks name, balance: give the whole row to insert it (the exported "after" holds every column)']]);
+    expect(await dr.query('SELECT id FROM d.users ORDER BY id')).toEqual([{ id: 2 }]);
+  }, 120_000);
+});
