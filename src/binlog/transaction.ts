@@ -144,6 +144,13 @@ function isXaCommit(sql: string): boolean {
 function isXaStart(sql: string): boolean {
   return /^\s*XA\s+(START|BEGIN)\b/i.test(sql);
 }
+/**
+ * `XA END xid` ends the branch's work before XA PREPARE (or a ONE PHASE commit): transaction
+ * control both MySQL and MariaDB log between the rows and the XA_PREPARE event, never DML.
+ */
+function isXaEnd(sql: string): boolean {
+  return /^\s*XA\s+END\b/i.test(sql);
+}
 function isXaRollback(sql: string): boolean {
   return /^\s*XA\s+ROLLBACK\b/i.test(sql);
 }
@@ -348,6 +355,7 @@ export class TransactionAssembler {
           this.#finish(g, 'commit', null, out);
           return;
         }
+        if (isXaEnd(sql)) return;
         const control = savepointControl(sql);
         if (control !== null && applySavepoint(g, control)) {
           g.statements.push({ sql, schema: e.schema, offset: e.header.offset });
