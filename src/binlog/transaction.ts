@@ -64,7 +64,11 @@ export function ddlStatements(tx: Transaction): readonly LoggedStatement[] {
   return tx.statements.filter((st) => DDL_SQL.test(st.sql));
 }
 
-export type IncompleteReason = 'end-of-input' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only' | 'damaged';
+/**
+ * `cut-short`: the file ends inside the group although the server closed the file whole (its format
+ * description is not marked in use): the copy is short, and the group may well have committed.
+ */
+export type IncompleteReason = 'end-of-input' | 'cut-short' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only' | 'damaged';
 
 /** What a skipped damaged event cut: the event, and the group it was part of. */
 export interface DamageFacts {
@@ -197,6 +201,13 @@ export class TransactionAssembler {
   /** Feeds decoded events; returns the transactions they completed (and incomplete ones they ended). */
   push(events: readonly BinlogEvent[], out: TransactionItem[] = []): TransactionItem[] {
     for (const e of events) this.#one(e, out);
+    return out;
+  }
+
+  /** A file the server closed whole ended inside the open group (a short copy): it is incomplete, `cut-short`. */
+  cutShort(out: TransactionItem[] = []): TransactionItem[] {
+    this.#flushDamage(out);
+    if (this.#open) this.#abandon('cut-short', out);
     return out;
   }
 

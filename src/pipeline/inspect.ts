@@ -21,7 +21,7 @@ export interface InspectOptions extends ReadOptions, TransactionFilterOptions {
 export type InspectItem =
   | { readonly kind: 'transaction'; readonly tx: Transaction }
   | { readonly kind: 'incomplete'; readonly tx: IncompleteTransaction }
-  | { readonly kind: 'tail'; readonly file: string; readonly tail: IncompleteTail }
+  | { readonly kind: 'tail'; readonly file: string; readonly tail: IncompleteTail; readonly cutShort: boolean }
   | { readonly kind: 'warning'; readonly file: string; readonly warning: DecodeWarning }
   | { readonly kind: 'progress'; readonly file: string; readonly bytesRead: number; readonly bytesTotal: number };
 
@@ -50,7 +50,7 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
         yield { kind: 'transaction', tx };
       }
     }
-    if (batch.tail) yield { kind: 'tail', file: batch.file, tail: batch.tail };
+    if (batch.tail) yield { kind: 'tail', file: batch.file, tail: batch.tail, cutShort: batch.cutShort === true };
     yield { kind: 'progress', file: batch.file, bytesRead: batch.bytesRead, bytesTotal: batch.bytesTotal };
     if (stop) return;
   }

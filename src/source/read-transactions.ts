@@ -3,12 +3,13 @@
  * chunk read), pulled by the consumer: nothing is read ahead of what it asks for, so memory stays
  * bounded by the chunk and the open transaction, whatever the size of the files.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BinlogDecoder, type DecoderOptions, type IncompleteTail } from '../binlog/decoder.js';
 import type { BinlogEvent, DecodeWarning } from '../binlog/event.js';
 import { TransactionAssembler, type TransactionItem } from '../binlog/transaction.js';
-import { LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { LOG_EVENT_BINLOG_IN_USE_F, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { EventType } from '../binlog/event-types.js';
 import { SourceError, SourceErrorCode, resolveBinlogFiles, type BinlogFile } from './binlog-files.js';
 
 export interface ReadOptions {
@@ -38,6 +39,11 @@ export interface ReadBatch {
   readonly warnings: DecodeWarning[];
   /** A partial event at the end of this file (normal after a crash), reported once per file. */
   readonly tail: IncompleteTail | null;
+  /**
+   * The file ends inside an event or a transaction although its format description says the server
+   * closed it (LOG_EVENT_BINLOG_IN_USE_F clear): a short copy, not a crash. Set on the file's last batch.
+   */
+  readonly cutShort?: boolean;
   /** Bytes read so far over all files, and the total of their sizes. */
   readonly bytesRead: number;
   readonly bytesTotal: number;
@@ -89,6 +95,9 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
     let at = range ? range.start : 0;
     const stop = range ? range.end : Number.MAX_SAFE_INTEGER;
     let which = 0;
+    // Whether the server closed the file (its FDE is not marked in use); null until read, and for a
+    // range that starts past the FDE.
+    let closed: boolean | null = null;
     let next = handle.read(buffers[0], 0, Math.min(chunkSize, stop - at), at);
     try {
       for (;;) {
@@ -108,11 +117,21 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
           const e = events[i]!;
           if (e.kind === 'rotate' && !(e.header.flags & LOG_EVENT_RELAY_LOG_F)) rotatedTo = { name: e.nextFile, offset: e.header.offset };
         }
+        if (closed === null && events.length > 0 && events[0]!.kind === 'format-description') closed = !events[0]!.inUse;
         const items: TransactionItem[] = [];
         assembler.push(events, items);
         let tail: IncompleteTail | null = null;
+        let cutShort = false;
         if (last) {
           tail = decoder.end();
+          // A range read past the FDE (a parallel job) reads the flag from the header itself, so
+          // its verdict matches a whole read's.
+          if (closed === null && range && range.start > 0 && range.end >= file.size) closed = await closedByServer(handle);
+          // A closed file ends with its ROTATE (or STOP), between transactions: ending inside an
+          // event or a group, read to its true end, it is a short copy. (A range read that ends
+          // early is a parallel job's cut, stitched by its caller.)
+          cutShort = closed === true && (!range || range.end >= file.size) && (tail !== null || assembler.inTransaction);
+          if (cutShort) assembler.cutShort(items);
           if (fi === files.length - 1) assembler.end(items);
           else if (assembler.inTransaction && tail) assembler.end(items);
         }
@@ -122,6 +141,7 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
           events: options.keepEvents ? events : [],
           warnings: warnings.splice(0),
           tail,
+          ...(cutShort ? { cutShort } : {}),
           bytesRead,
           bytesTotal,
           position: decoder.position,
@@ -134,6 +154,14 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
       await handle.close();
     }
   }
+}
+
+/** Whether the file's first event, its FDE, has LOG_EVENT_BINLOG_IN_USE_F clear (header flags at 4 + 17); null when it is not an FDE. */
+async function closedByServer(handle: FileHandle): Promise<boolean | null> {
+  const head = Buffer.alloc(19);
+  const { bytesRead } = await handle.read(head, 0, 19, 4);
+  if (bytesRead < 19 || head[4] !== EventType.FORMAT_DESCRIPTION) return null;
+  return (head.readUInt16LE(17) & LOG_EVENT_BINLOG_IN_USE_F) === 0;
 }
 
 /** Short name of a binlog path, as ROTATE events and servers name files. */
