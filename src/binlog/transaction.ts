@@ -118,6 +118,8 @@ interface OpenGroup {
   /** MariaDB standalone GTID or MySQL GTID followed by DDL: the next statement ends the group. */
   standalone: boolean;
   sawBegin: boolean;
+  /** Opened by a rows event, with no GTID or BEGIN before it: an autocommitted statement (see 'rows'). */
+  bare: boolean;
   /** Savepoints set and not yet released, oldest first. */
   savepoints: SavepointMark[];
   /** How many of `statements` are savepoint statements applied to the group (transaction control). */
@@ -130,6 +132,9 @@ interface SavepointMark {
   readonly changes: number;
   readonly annotations: number;
 }
+
+/** Rows event flag: the last rows event of its statement (log_event.h STMT_END_F). */
+const STMT_END_F = 0x1;
 
 function isBegin(sql: string): boolean {
   return sql.length < 12 && /^\s*(BEGIN|START TRANSACTION)\s*$/i.test(sql);
@@ -179,6 +184,8 @@ export class TransactionAssembler {
   #payloadEnd: number | null = null;
   /** A damaged event was passed over: what it cut, reported once the next transaction starts. */
   #damage: { group: OpenGroup | null; event: DamagedEvent; file: string; end: number; skipped: number } | null = null;
+  /** Offset of the first TABLE_MAP read while no group was open (-1: none): where a bare statement starts. */
+  #mapAt = -1;
 
   constructor(file = '<stream>') {
     this.#file = file;
@@ -224,7 +231,7 @@ export class TransactionAssembler {
     if (this.#open) this.#abandon('new-group-started', out);
     const g: OpenGroup = {
       gtid,
-      pos: e.header.offset,
+      pos: e.kind === 'rows' && this.#mapAt >= 0 ? this.#mapAt : e.header.offset,
       end: this.#endOf(e),
       timestamp: e.header.timestamp,
       serverId: e.header.serverId,
@@ -233,10 +240,12 @@ export class TransactionAssembler {
       annotations: [],
       standalone,
       sawBegin: false,
+      bare: false,
       savepoints: [],
       controls: 0,
     };
     this.#open = g;
+    this.#mapAt = -1;
     return g;
   }
 
@@ -407,10 +416,22 @@ export class TransactionAssembler {
           this.#prepared.set(e.gtrid.toString('latin1'), g);
         }
         return;
+      case 'table-map':
+        if (!g && this.#mapAt < 0) this.#mapAt = e.header.offset;
+        return;
       case 'rows': {
         const cur = g ?? this.#start(e, null, false, out);
-        if (!g) cur.sawBegin = true;
+        if (!g) {
+          cur.sawBegin = true;
+          cur.bare = true;
+        }
         for (const row of e.rows) cur.changes.push(row);
+        // MySQL 5.1 before GA (5.1.23) logged an autocommitted statement on a non-transactional table
+        // as its TABLE_MAP and rows events alone, no BEGIN/COMMIT: the STMT_END_F event ends it, and
+        // it was applied (nothing rolls MyISAM back). Later servers wrap it in BEGIN … COMMIT (MySQL
+        // binlog.cc's statement cache; MariaDB after its GTID event), so their groups are never bare;
+        // a bare group cut before its STMT_END_F stays incomplete.
+        if (cur.bare && (e.flags & STMT_END_F) !== 0) this.#finish(cur, 'commit', null, out);
         return;
       }
       case 'annotate-rows':
