@@ -3,9 +3,9 @@
  * `salvage inspect`. Per-table statistics are kept by InspectStats.
  */
 import type { IncompleteTail } from '../binlog/decoder.js';
-import { ColumnType } from '../binlog/column-types.js';
+import { ColumnType, columnTypeName } from '../binlog/column-types.js';
 import type { DecodeWarning, TableMap } from '../binlog/event.js';
-import { isOldTemporal, type SchemaHints } from '../binlog/events/table-map.js';
+import { hintMismatch, isOldTemporal, type SchemaHints } from '../binlog/events/table-map.js';
 import { EventType } from '../binlog/event-types.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
@@ -80,8 +80,15 @@ export class MetadataNotes {
       if (this.#seen.has(map)) continue;
       this.#seen.add(map);
       const name = `${map.schema}.${map.table}`;
-      if (this.#warned.has(name) || this.hints?.(map.schema, map.table, map.columns.length) !== undefined) continue;
+      if (this.#warned.has(name)) continue;
+      const hint = this.hints?.(map.schema, map.table, map.columns.length);
+      // The decoder took no hints whose types disagree with the binlog's (table-map.ts): say so.
+      const bad = hint === undefined ? -1 : hintMismatch(map.columns, hint);
+      if (hint !== undefined && bad < 0) continue;
       const lacks: string[] = [];
+      if (hint !== undefined && map.metadata !== 'full') {
+        lacks.push(`the schema given has other column types for ${name} (column ${bad + 1}: ${hint[bad]?.dataType ?? 'none'} where the binlog has ${columnTypeName(map.columns[bad]?.type ?? -1)}), so its names and types are not used: columns print as @1…@n`);
+      }
       if (map.metadata === 'none' && map.columns.some((c) => INTEGER_TYPES.has(c.type))) lacks.push('integers print as signed (an unsigned value above the signed maximum prints negative)');
       if (map.metadata === 'none' && map.columns.some((c) => TEXT_TYPES.has(c.type))) lacks.push('text prints as bytes');
       // MariaDB only: MySQL's old layouts (before 5.6) have no fractional digits at all.
