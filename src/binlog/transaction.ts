@@ -200,6 +200,11 @@ export class TransactionAssembler {
     return this.#file;
   }
 
+  /** Where the open group starts, or null when none is open. */
+  get openPos(): number | null {
+    return this.#open?.pos ?? null;
+  }
+
   /** Whether a group is open (the reader is inside a transaction). */
   get inTransaction(): boolean {
     return this.#open !== null;

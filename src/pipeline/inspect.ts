@@ -32,7 +32,8 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
   // Loaded on demand: the driver costs ~50 ms of start-up that file-only runs do not need.
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
   const notes = new MetadataNotes(schemaHints);
-  for await (const batch of readTransactions(files, { ...options, schemaHints })) {
+  const skip = { ...(options.startPosition === undefined ? {} : { skipTo: options.startPosition }), ...(options.stopPosition === undefined ? {} : { stopAt: options.stopPosition }) };
+  for await (const batch of readTransactions(files, { ...options, ...skip, schemaHints })) {
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     let stop = false;
     for (const item of batch.items) {

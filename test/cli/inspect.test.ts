@@ -65,6 +65,51 @@ describe('salvage inspect', () => {
     }
   });
 
+  describe('a checksum-damaged transaction in the middle of a file (found by a review: every filter failed, nothing printed)', () => {
+    // primary-bin.000002 holds 0-1-18 (344) … 0-1-22 and 7-1-1; one byte of 0-1-20 (1204–1405) flipped.
+    async function damaged(): Promise<{ dir: string; file: string }> {
+      const dir = await mkdtemp(join(tmpdir(), 'inspect-damaged-'));
+      const bytes = Buffer.from(await readFile(`${PRIMARY}/primary-bin.000002`));
+      bytes[1300] = bytes[1300]! ^ 0x04;
+      const file = join(dir, 'primary-bin.000002');
+      await writeFile(file, bytes);
+      return { dir, file };
+    }
+    const gtids = (stdout: string): string[] => stdout.trim().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { gtid: string }).gtid);
+
+    it('prints the transactions before the damage, then fails with exit 2', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', file);
+        expect(r.code).toBe(2);
+        expect(gtids(r.stdout)).toEqual(['0-1-18', '0-1-19']);
+        expect(r.stderr).toContain('[BINLOG_CHECKSUM_MISMATCH]');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--stop-position before the damage reads fine', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--stop-position', '1204', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-18', '0-1-19']]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--start-position after the damage reads from there (the format description is read, what lies between is not)', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--start-position', '1405', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-21', '0-1-22', '7-1-1']]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   it('exits 2 with the file and offset on a checksum mismatch', async () => {
     const file = `${FIXTURES}/local-mariadb-10.11/failover/derived/primary-bin.000002.bitflip-at-700`;
     const r = await salvage('inspect', file);
