@@ -163,6 +163,8 @@ export class BinlogDecoder {
   #crcViewOf: Buffer = NO_BUFFER;
   /** Events of `#verifiedIn` that end at or before `#verifiedTo` passed a run check (#checkRun): no CRC of their own. */
   #verifiedIn: Buffer = NO_BUFFER;
+  /** The events the last push decoded before it threw, until taken. */
+  #beforeFailure: BinlogEvent[] = [];
   #verifiedTo = 0;
 
   constructor(options: DecoderOptions = {}) {
@@ -197,13 +199,31 @@ export class BinlogDecoder {
   /** Decodes every complete event in `chunk` (plus any partial event carried from earlier chunks). */
   push(chunk: Buffer): BinlogEvent[] {
     const out: BinlogEvent[] = [];
+    try {
+      this.#pushInto(chunk, out);
+    } catch (e) {
+      // The events before a damaged one are good: a reader hands them on before the error.
+      this.#beforeFailure = out;
+      throw e;
+    }
+    return out;
+  }
+
+  /** The events the push that threw decoded before its failure (each whole and verified); taken once. */
+  takeDecodedBeforeFailure(): BinlogEvent[] {
+    const events = this.#beforeFailure;
+    this.#beforeFailure = [];
+    return events;
+  }
+
+  #pushInto(chunk: Buffer, out: BinlogEvent[]): void {
     let at = 0;
     if (this.#needMagic) {
       // Gather the 4 magic bytes, which may themselves be split.
       const take = Math.min(4 - this.#pendingLength, chunk.length);
       this.#append(chunk, 0, take);
       at = take;
-      if (this.#pendingLength < 4) return out;
+      if (this.#pendingLength < 4) return;
       if (this.#pending.compare(BINLOG_MAGIC, 0, 4, 0, 4) !== 0) {
         const got = this.#pending.subarray(0, 4).toString('hex');
         throw new BinlogError(BinlogErrorCode.BadMagic, `not a binlog: ${this.#file} starts with ${got}, expected fe62696e`, { file: this.#file, offset: 0 });
@@ -218,13 +238,13 @@ export class BinlogDecoder {
         const take = Math.min(HEADER_LENGTH - this.#pendingLength, chunk.length - at);
         this.#append(chunk, at, take);
         at += take;
-        if (this.#pendingLength < HEADER_LENGTH) return out;
+        if (this.#pendingLength < HEADER_LENGTH) return;
       }
       const size = this.#checkedSize(this.#pending, 0);
       const take = Math.min(size - this.#pendingLength, chunk.length - at);
       this.#append(chunk, at, take);
       at += take;
-      if (this.#pendingLength < size) return out;
+      if (this.#pendingLength < size) return;
       this.#decodeAt(this.#pending, 0, size, out);
       this.#pendingLength = 0;
     }
@@ -238,7 +258,7 @@ export class BinlogDecoder {
     }
     this.#verifiedIn = NO_BUFFER;
     if (at < chunk.length) this.#append(chunk, at, chunk.length - at);
-    return out;
+    return;
   }
 
   /** Ends the input; reports a partial event left over (normal after a crash), or null. */

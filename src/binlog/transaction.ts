@@ -64,7 +64,11 @@ export function ddlStatements(tx: Transaction): readonly LoggedStatement[] {
   return tx.statements.filter((st) => DDL_SQL.test(st.sql));
 }
 
-export type IncompleteReason = 'end-of-input' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only' | 'damaged';
+/**
+ * `cut-short`: the file ends inside the group although the server closed the file whole (its format
+ * description is not marked in use): the copy is short, and the group may well have committed.
+ */
+export type IncompleteReason = 'end-of-input' | 'cut-short' | 'new-group-started' | 'server-restart' | 'rolled-back' | 'xa-prepared-only' | 'damaged';
 
 /** What a skipped damaged event cut: the event, and the group it was part of. */
 export interface DamageFacts {
@@ -120,6 +124,8 @@ interface OpenGroup {
   /** MariaDB standalone GTID or MySQL GTID followed by DDL: the next statement ends the group. */
   standalone: boolean;
   sawBegin: boolean;
+  /** Opened by a rows event, with no GTID or BEGIN before it: an autocommitted statement (see 'rows'). */
+  bare: boolean;
   /** Savepoints set and not yet released, oldest first. */
   savepoints: SavepointMark[];
   /** How many of `statements` are savepoint statements applied to the group (transaction control). */
@@ -132,6 +138,9 @@ interface SavepointMark {
   readonly changes: number;
   readonly annotations: number;
 }
+
+/** Rows event flag: the last rows event of its statement (log_event.h STMT_END_F). */
+const STMT_END_F = 0x1;
 
 function isBegin(sql: string): boolean {
   return sql.length < 12 && /^\s*(BEGIN|START TRANSACTION)\s*$/i.test(sql);
@@ -149,6 +158,13 @@ function isXaCommit(sql: string): boolean {
 /** MySQL opens an XA transaction with `XA START X'…',X'…',n` in place of BEGIN (binlog.cc). */
 function isXaStart(sql: string): boolean {
   return /^\s*XA\s+(START|BEGIN)\b/i.test(sql);
+}
+/**
+ * `XA END xid` ends the branch's work before XA PREPARE (or a ONE PHASE commit): transaction
+ * control both MySQL and MariaDB log between the rows and the XA_PREPARE event, never DML.
+ */
+function isXaEnd(sql: string): boolean {
+  return /^\s*XA\s+END\b/i.test(sql);
 }
 function isXaRollback(sql: string): boolean {
   return /^\s*XA\s+ROLLBACK\b/i.test(sql);
@@ -186,6 +202,8 @@ export class TransactionAssembler {
   #payloadEnd: number | null = null;
   /** A damaged event was passed over: what it cut, reported once the next transaction starts. */
   #damage: { group: OpenGroup | null; event: DamagedEvent; file: string; end: number; skipped: number } | null = null;
+  /** Offset of the first TABLE_MAP read while no group was open (-1: none): where a bare statement starts. */
+  #mapAt = -1;
 
   constructor(file = '<stream>') {
     this.#file = file;
@@ -200,6 +218,11 @@ export class TransactionAssembler {
     return this.#file;
   }
 
+  /** Where the open group starts, or null when none is open. */
+  get openPos(): number | null {
+    return this.#open?.pos ?? null;
+  }
+
   /** Whether a group is open (the reader is inside a transaction). */
   get inTransaction(): boolean {
     return this.#open !== null;
@@ -208,6 +231,13 @@ export class TransactionAssembler {
   /** Feeds decoded events; returns the transactions they completed (and incomplete ones they ended). */
   push(events: readonly BinlogEvent[], out: TransactionItem[] = []): TransactionItem[] {
     for (const e of events) this.#one(e, out);
+    return out;
+  }
+
+  /** A file the server closed whole ended inside the open group (a short copy): it is incomplete, `cut-short`. */
+  cutShort(out: TransactionItem[] = []): TransactionItem[] {
+    this.#flushDamage(out);
+    if (this.#open) this.#abandon('cut-short', out);
     return out;
   }
 
@@ -224,7 +254,7 @@ export class TransactionAssembler {
     if (this.#open) this.#abandon('new-group-started', out);
     const g: OpenGroup = {
       gtid,
-      pos: e.header.offset,
+      pos: e.kind === 'rows' && this.#mapAt >= 0 ? this.#mapAt : e.header.offset,
       end: this.#endOf(e),
       timestamp: e.header.timestamp,
       serverId: e.header.serverId,
@@ -233,10 +263,12 @@ export class TransactionAssembler {
       annotations: [],
       standalone,
       sawBegin: false,
+      bare: false,
       savepoints: [],
       controls: 0,
     };
     this.#open = g;
+    this.#mapAt = -1;
     return g;
   }
 
@@ -369,6 +401,7 @@ export class TransactionAssembler {
           this.#finish(g, 'commit', null, out);
           return;
         }
+        if (isXaEnd(sql)) return;
         const control = savepointControl(sql);
         if (control !== null && applySavepoint(g, control)) {
           g.statements.push({ sql, schema: e.schema, offset: e.header.offset });
@@ -409,10 +442,22 @@ export class TransactionAssembler {
           this.#prepared.set(e.gtrid.toString('latin1'), g);
         }
         return;
+      case 'table-map':
+        if (!g && this.#mapAt < 0) this.#mapAt = e.header.offset;
+        return;
       case 'rows': {
         const cur = g ?? this.#start(e, null, false, out);
-        if (!g) cur.sawBegin = true;
+        if (!g) {
+          cur.sawBegin = true;
+          cur.bare = true;
+        }
         for (const row of e.rows) cur.changes.push(row);
+        // MySQL 5.1 before GA (5.1.23) logged an autocommitted statement on a non-transactional table
+        // as its TABLE_MAP and rows events alone, no BEGIN/COMMIT: the STMT_END_F event ends it, and
+        // it was applied (nothing rolls MyISAM back). Later servers wrap it in BEGIN … COMMIT (MySQL
+        // binlog.cc's statement cache; MariaDB after its GTID event), so their groups are never bare;
+        // a bare group cut before its STMT_END_F stays incomplete.
+        if (cur.bare && (e.flags & STMT_END_F) !== 0) this.#finish(cur, 'commit', null, out);
         return;
       }
       case 'annotate-rows':

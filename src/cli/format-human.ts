@@ -66,11 +66,18 @@ export function formatTransaction(tx: Transaction): string {
 
 export function formatIncomplete(tx: IncompleteTransaction): string {
   const gtid = tx.gtid ? `GTID ${gtidText(tx.gtid)}` : 'no GTID';
-  return `# INCOMPLETE transaction at ${tx.file}:${tx.pos} (${gtid}, ${tx.changes} row changes read up to ${tx.end}): ${tx.reason}; it never committed and is not applied`;
+  const head = `# INCOMPLETE transaction at ${tx.file}:${tx.pos} (${gtid}, ${tx.changes} row changes read up to ${tx.end})`;
+  if (tx.reason === 'cut-short') {
+    return `${head}: the copy of the file ends here, but the server closed the file whole: the file was cut short (not a crash), and this transaction may have committed; copy the file again`;
+  }
+  return `${head}: ${tx.reason}; it never committed and is not applied`;
 }
 
 /** The report of a file that ends inside an event (a crash, or a copy taken while the server wrote). */
-export function formatTail(file: string, tail: IncompleteTail): string {
+export function formatTail(file: string, tail: IncompleteTail, cutShort = false): string {
   const of = tail.claimedSize === null ? '' : ` of ${tail.claimedSize}`;
+  if (cutShort) {
+    return `${file} ends inside an event at offset ${tail.offset} (${tail.bytes} bytes${of}): the server closed this file whole, so the copy was cut short (not a crash): copy it again; everything before it was read`;
+  }
   return `${file} ends inside an event at offset ${tail.offset} (${tail.bytes} bytes${of}): the file was cut off (a crash, or copied while open); everything before it was read`;
 }

@@ -252,7 +252,7 @@ async function printItems(items: AsyncIterable<InspectItem>, json: boolean, quie
         if (!json) line(stdout, `${formatIncomplete(item.tx)}\n`);
         break;
       case 'tail':
-        if (!quiet) line(stderr, `salvage: ${formatTail(item.file, item.tail)}`);
+        if (!quiet) line(stderr, `salvage: ${formatTail(item.file, item.tail, item.cutShort)}`);
         break;
       case 'warning':
         if (!quiet) line(stderr, `salvage: warning: ${item.warning.message}`);

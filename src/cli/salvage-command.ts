@@ -430,7 +430,10 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   printHistory(r, out);
   const span = r.lost.first === null ? '' : `, ${r.lost.first.gtid ?? `${r.lost.first.file}:${r.lost.first.pos}`} (${r.lost.first.timestamp}) … ${r.lost.last?.gtid ?? `${r.lost.last?.file}:${r.lost.last?.pos}`} (${r.lost.last?.timestamp})`;
   line(out, `lost: ${r.lost.transactions} transaction(s), ${r.lost.rowChanges} row change(s)${span}`);
-  for (const t of r.incomplete) line(out, `  not applied: ${t.gtid ?? `${t.file}:${t.pos}`} never committed in the binlog (${t.reason})`);
+  for (const t of r.incomplete) {
+    const what = t.reason === 'cut-short' ? 'is cut off by a short copy of its file (the server closed the file whole: copy it again)' : 'never committed in the binlog';
+    line(out, `  not applied: ${t.gtid ?? `${t.file}:${t.pos}`} ${what} (${t.reason})`);
+  }
   for (const d of r.damaged ?? []) {
     const what =
       d.cut === 'none' ? 'between transactions, none cut' : d.cut === 'not-lost' ? `in ${d.gtid ?? 'a transaction'}, which the DR has` : `transaction ${d.gtid ?? '(its GTID among the damage)'} skipped, recorded in the ledger`;

@@ -16,8 +16,8 @@ describe('readDrSchemaHints', () => {
     const hints = await readDrSchemaHints(
       sessionWith([column('a.b', 'c', 'u', 1, 'int', 'int(10) unsigned'), column('a', 'b.c', 's', 1, 'int', 'int(11)')]),
     );
-    expect(hints('a.b', 'c', 1)).toEqual([{ name: 'u', unsigned: true, collation: null }]);
-    expect(hints('a', 'b.c', 1)).toEqual([{ name: 's', unsigned: false, collation: null }]);
+    expect(hints('a.b', 'c', 1)).toEqual([{ name: 'u', dataType: 'int', unsigned: true, collation: null }]);
+    expect(hints('a', 'b.c', 1)).toEqual([{ name: 's', dataType: 'int', unsigned: false, collation: null }]);
     expect(hints('a', 'b', 1)).toBeUndefined();
   });
 
@@ -32,11 +32,11 @@ describe('readDrSchemaHints', () => {
       ]),
     );
     expect(hints('s', 't', 5)).toEqual([
-      { name: 'id', unsigned: true, collation: null },
-      { name: 'k', unsigned: false, collation: 63 },
-      { name: 'e', unsigned: false, collation: 45, enumLabels: ['a', 'b'] },
-      { name: 'x', unsigned: false, collation: 45 },
-      { name: 'tm', unsigned: false, collation: null, fsp: 2 },
+      { name: 'id', dataType: 'bigint', unsigned: true, collation: null },
+      { name: 'k', dataType: 'binary', unsigned: false, collation: 63 },
+      { name: 'e', dataType: 'enum', unsigned: false, collation: 45, enumLabels: ['a', 'b'] },
+      { name: 'x', dataType: 'enum', unsigned: false, collation: 45 },
+      { name: 'tm', dataType: 'time', unsigned: false, collation: null, fsp: 2 },
     ]);
     // A table whose column count differs (schema drift) gets none: the binlog is decoded as it is.
     expect(hints('s', 't', 4)).toBeUndefined();

@@ -125,6 +125,7 @@ function columnHint(r: ColumnRow, labels: string[] | null): ColumnHint {
   const type = String(r.DATA_TYPE).toLowerCase();
   return {
     name: String(r.COLUMN_NAME),
+    dataType: type,
     unsigned: /\bunsigned\b/i.test(String(r.COLUMN_TYPE)),
     collation: r.COLLATION_ID === null || r.COLLATION_ID === undefined ? (BINARY_TYPES.test(type) ? BINARY_COLLATION : null) : Number(r.COLLATION_ID),
     ...(type === 'enum' && labels ? { enumLabels: labels } : {}),

@@ -11,7 +11,7 @@ import type { FormatDescriptionEvent } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import { gtidText, type Gtid, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
 import { lostBeforeInput, type DrGtidState } from '../reconcile/lost-transactions.js';
-import { openingGtids } from '../source/input-checks.js';
+import { endsWithClosingEvent, openingGtids } from '../source/input-checks.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { schemaExists, stateExists } from '../db/dr-state.js';
 import {
@@ -549,6 +549,8 @@ interface BinlogFacts {
   readonly tables: readonly TableName[];
   /** What was written before the file (its GTID list / previous GTIDs, each run as its last GTID); null when it has none. */
   readonly opening?: readonly Gtid[] | null;
+  /** The server closed the file (not marked in use) but it does not end with its ROTATE or STOP: a short copy. */
+  readonly cutShort?: boolean;
 }
 
 async function examineBinlogs(args: readonly string[], verifyChecksums: boolean): Promise<BinlogFacts[]> {
@@ -597,7 +599,9 @@ async function firstTransaction(arg: string, file: string, last: boolean, verify
   }
   const tables = new Map<string, TableName>();
   for (const c of first?.changes ?? []) tables.set(`${c.table.schema}\u0000${c.table.table}`, { schema: c.table.schema, table: c.table.table });
-  return { arg, file, last, error: null, format, first, incomplete, tail, tables: [...tables.values()], opening };
+  // Only the head is read: a copy cut short past it shows at the end, where a closed file has its ROTATE.
+  const cutShort = format !== null && !format.inUse && !(await endsWithClosingEvent(file));
+  return { arg, file, last, error: null, format, first, incomplete, tail, tables: [...tables.values()], opening, cutShort };
 }
 
 function binlogChecks(files: readonly BinlogFacts[], dr: Probe): DoctorCheck[] {
@@ -673,6 +677,16 @@ function binlogFileCheck(f: BinlogFacts): DoctorCheck {
       };
     }
     return { id, on: 'binlog', status: 'ok', title: name, detail: `${made}; holds no transaction (nothing to salvage in this file)`, fix: null };
+  }
+  if (f.cutShort === true) {
+    return {
+      id,
+      on: 'binlog',
+      status: 'fail',
+      title: name,
+      detail: `${made}; cut short: the server closed this file (its format description is not marked in use), so it ends with a ROTATE or STOP event, but the copy ends without one`,
+      fix: 'copy the file again from the primary (or a backup): transactions at its end are missing from this copy',
+    };
   }
   const tx = f.first;
   const who = tx.gtid === null ? `server_id ${tx.serverId}, no GTID` : tx.gtid.flavor === 'mariadb' ? `server_id ${tx.serverId}, GTID domain ${tx.gtid.domainId}` : `server_id ${tx.serverId}, server_uuid ${tx.gtid.uuid}`;

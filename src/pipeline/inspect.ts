@@ -3,9 +3,9 @@
  * `salvage inspect`. Per-table statistics are kept by InspectStats.
  */
 import type { IncompleteTail } from '../binlog/decoder.js';
-import { ColumnType } from '../binlog/column-types.js';
+import { ColumnType, columnTypeName } from '../binlog/column-types.js';
 import type { DecodeWarning, TableMap } from '../binlog/event.js';
-import { isOldTemporal, type SchemaHints } from '../binlog/events/table-map.js';
+import { hintMismatch, isOldTemporal, type SchemaHints } from '../binlog/events/table-map.js';
 import { EventType } from '../binlog/event-types.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
@@ -21,7 +21,7 @@ export interface InspectOptions extends ReadOptions, TransactionFilterOptions {
 export type InspectItem =
   | { readonly kind: 'transaction'; readonly tx: Transaction }
   | { readonly kind: 'incomplete'; readonly tx: IncompleteTransaction }
-  | { readonly kind: 'tail'; readonly file: string; readonly tail: IncompleteTail }
+  | { readonly kind: 'tail'; readonly file: string; readonly tail: IncompleteTail; readonly cutShort: boolean }
   | { readonly kind: 'warning'; readonly file: string; readonly warning: DecodeWarning }
   | { readonly kind: 'progress'; readonly file: string; readonly bytesRead: number; readonly bytesTotal: number };
 
@@ -32,7 +32,8 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
   // Loaded on demand: the driver costs ~50 ms of start-up that file-only runs do not need.
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
   const notes = new MetadataNotes(schemaHints);
-  for await (const batch of readTransactions(files, { ...options, schemaHints })) {
+  const skip = { ...(options.startPosition === undefined ? {} : { skipTo: options.startPosition }), ...(options.stopPosition === undefined ? {} : { stopAt: options.stopPosition }) };
+  for await (const batch of readTransactions(files, { ...options, ...skip, schemaHints })) {
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     let stop = false;
     for (const item of batch.items) {
@@ -50,7 +51,7 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
         yield { kind: 'transaction', tx };
       }
     }
-    if (batch.tail) yield { kind: 'tail', file: batch.file, tail: batch.tail };
+    if (batch.tail) yield { kind: 'tail', file: batch.file, tail: batch.tail, cutShort: batch.cutShort === true };
     yield { kind: 'progress', file: batch.file, bytesRead: batch.bytesRead, bytesTotal: batch.bytesTotal };
     if (stop) return;
   }
@@ -80,8 +81,15 @@ export class MetadataNotes {
       if (this.#seen.has(map)) continue;
       this.#seen.add(map);
       const name = `${map.schema}.${map.table}`;
-      if (this.#warned.has(name) || this.hints?.(map.schema, map.table, map.columns.length) !== undefined) continue;
+      if (this.#warned.has(name)) continue;
+      const hint = this.hints?.(map.schema, map.table, map.columns.length);
+      // The decoder took no hints whose types disagree with the binlog's (table-map.ts): say so.
+      const bad = hint === undefined ? -1 : hintMismatch(map.columns, hint);
+      if (hint !== undefined && bad < 0) continue;
       const lacks: string[] = [];
+      if (hint !== undefined && map.metadata !== 'full') {
+        lacks.push(`the schema given has other column types for ${name} (column ${bad + 1}: ${hint[bad]?.dataType ?? 'none'} where the binlog has ${columnTypeName(map.columns[bad]?.type ?? -1)}), so its names and types are not used: columns print as @1…@n`);
+      }
       if (map.metadata === 'none' && map.columns.some((c) => INTEGER_TYPES.has(c.type))) lacks.push('integers print as signed (an unsigned value above the signed maximum prints negative)');
       if (map.metadata === 'none' && map.columns.some((c) => TEXT_TYPES.has(c.type))) lacks.push('text prints as bytes');
       // MariaDB only: MySQL's old layouts (before 5.6) have no fractional digits at all.

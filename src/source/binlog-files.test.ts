@@ -38,4 +38,25 @@ describe('resolveBinlogFiles with an .index file', () => {
       { path: join(dir, 'mysql-bin.000002'), size: 2 },
     ]);
   });
+
+  it('refuses an index whose files were copied beside it only in part, naming the file not copied (never reads its listed path)', async () => {
+    // The listed path of the file not copied is, on the DR host, the DR's own binlog: it was read
+    // into the primary's sequence without a word.
+    dir = await mkdtemp(join(tmpdir(), 'binlog-files-'));
+    const live = join(dir, 'datadir');
+    const copy = join(dir, 'recovered');
+    await mkdir(live);
+    await mkdir(copy);
+    await writeFile(join(live, 'mysql-bin.000001'), 'the DR host file');
+    await writeFile(join(live, 'mysql-bin.000002'), 'the DR host file');
+    await writeFile(join(copy, 'mysql-bin.000002'), 'the recovered copy');
+    const index = join(copy, 'mysql-bin.index');
+    await writeFile(index, `${join(live, 'mysql-bin.000001')}\n${join(live, 'mysql-bin.000002')}\n`);
+    const e = await resolveBinlogFiles([index]).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(e).toMatchObject({ code: 'SOURCE_FILE_NOT_COPIED', details: { file: join(live, 'mysql-bin.000001'), index } });
+    expect((e as Error).message).toContain(`${join(copy, 'mysql-bin.000001')}`);
+  });
 });

@@ -9,6 +9,8 @@ import { EngineError } from '../errors.js';
 
 export const SourceErrorCode = {
   FileNotFound: 'SOURCE_FILE_NOT_FOUND',
+  /** An `.index` names files elsewhere, some copied beside it and this one not. */
+  FileNotCopied: 'SOURCE_FILE_NOT_COPIED',
   NotAFile: 'SOURCE_NOT_A_FILE',
   BadIndex: 'SOURCE_BAD_INDEX',
   Read: 'SOURCE_READ_FAILED',
@@ -77,12 +79,29 @@ export async function resolveBinlogFiles(args: readonly string[]): Promise<Binlo
       paths.push(a);
       continue;
     }
-    for (const listed of await readIndexFile(a)) {
-      // Servers write absolute paths or paths relative to their datadir. A file of that name beside
-      // the index wins: files copied off the failed host together with their index are meant, even
-      // when the listed path exists here (on the DR host it is likely the DR's own binlog).
-      const beside = join(dirname(resolve(a)), basename(listed));
-      paths.push((await exists(beside)) ? beside : listed);
+    const dir = dirname(resolve(a));
+    const listed = await readIndexFile(a);
+    // Servers write absolute paths or paths relative to their datadir. A file of that name beside
+    // the index wins: files copied off the failed host together with their index are meant, even
+    // when the listed path exists here (on the DR host it is likely the DR's own binlog).
+    const beside = listed.map((l) => join(dir, basename(l)));
+    const found = await Promise.all(beside.map(exists));
+    // Once one listed file elsewhere was copied beside the index, the index is a copy: a file
+    // not copied must not be read at its listed path, which is another server's file (the same
+    // reason as above), mixed silently into the sequence. Refused, naming it.
+    const copied = listed.some((l, i) => found[i] === true && beside[i] !== resolve(l));
+    for (let i = 0; i < listed.length; i++) {
+      const l = listed[i]!;
+      if (found[i] === true) paths.push(beside[i]!);
+      else if (copied && beside[i] !== resolve(l)) {
+        throw new SourceError(
+          SourceErrorCode.FileNotCopied,
+          `index file ${a} lists ${l}, which was not copied beside it (${beside[i]!}) although other files it lists were: ` +
+            `its listed path may be another server's binlog on this host (the DR's own), so it is not read. ` +
+            `Copy it beside the index, or give the files to read by name instead of the index`,
+          { file: l, index: a },
+        );
+      } else paths.push(l);
     }
   }
   const out: BinlogFile[] = [];

@@ -114,6 +114,32 @@ export async function tailSizeDisagrees(path: string, tail: IncompleteTail): Pro
   }
 }
 
+/** ROTATE_EVENT (0x04) and STOP_EVENT (0x03): the last event of a file the server closed. */
+const CLOSING_EVENTS: ReadonlySet<number> = new Set([0x04, 0x03]);
+
+/**
+ * Whether the file ends with the event a server closes a binlog with: a ROTATE to the next file,
+ * or a STOP at shutdown, whose header says it ends at the file's end (size and log_pos). A file
+ * whose format description is not marked in use was closed by its server, so without one the copy
+ * is short. Reads the file's last 600 bytes (a ROTATE holds a name of at most 512).
+ */
+export async function endsWithClosingEvent(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const from = Math.max(4, size - 600);
+    const buf = Buffer.alloc(size - from);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, from);
+    for (let o = bytesRead - 19; o >= 0; o--) {
+      // log_pos is 32 bits: past 4 GiB it holds the offset modulo 2^32.
+      if (CLOSING_EVENTS.has(buf[o + 4]!) && buf.readUInt32LE(o + 9) === bytesRead - o && buf.readUInt32LE(o + 13) === size % 2 ** 32) return true;
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Which servers wrote the GTIDs read: MariaDB `domain-server` pairs, MySQL server uuids. */
 export interface InputOrigins {
   readonly mariadb: ReadonlySet<string>;

@@ -39,6 +39,7 @@ import { ChecksumAlgorithm, type BinlogEvent, type DecodeWarning, type FormatDes
 import { HEADER_LENGTH, LOG_EVENT_IGNORABLE_F, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { TransactionAssembler, gtidText, type TransactionItem } from '../binlog/transaction.js';
 import { BinlogError, BinlogErrorCode, EngineError, type ErrorDetails } from '../errors.js';
+import { opensTransaction } from './group-start.js';
 import type { ReadBatch } from './read-transactions.js';
 
 /** Stable codes of live-source failures. */
@@ -248,12 +249,17 @@ export class LiveStreamReader {
   #done = false;
   #bytes = 0;
   #warnings: DecodeWarning[] = [];
+  /** The read starts past a file's head: its first event must open a transaction (checked once). */
+  #checkStart: boolean;
+  readonly #start: BinlogPosition | null;
 
   /**
    * `checksums` tells whether events made up by the server carry a CRC32 (zongji negotiated one);
    * `label` names the server in messages.
    */
-  constructor(options: { decoder: DecoderOptions; end: BinlogPosition | null; label: string; checksums: () => boolean }) {
+  constructor(options: { decoder: DecoderOptions; end: BinlogPosition | null; label: string; checksums: () => boolean; start?: BinlogPosition }) {
+    this.#checkStart = (options.start?.position ?? 4) > 4;
+    this.#start = options.start ?? null;
     this.#decoderOptions = options.decoder;
     this.#end = options.end;
     this.#label = options.label;
@@ -338,6 +344,7 @@ export class LiveStreamReader {
 
   #decode(decoder: BinlogDecoder, raw: Buffer, items: TransactionItem[], events: BinlogEvent[] | null): void {
     const decoded = decoder.push(raw);
+    if (this.#checkStart) this.#checkFirst(decoded, decoder);
     for (const e of decoded) {
       if (e.kind === 'gtid') this.#gtid = e.anonymous ? null : gtidText({ flavor: 'mysql', uuid: e.uuid, tag: e.tag, gno: e.gno });
       else if (e.kind === 'mariadb-gtid') this.#gtid = gtidText({ flavor: 'mariadb', ...e.gtid });
@@ -346,6 +353,26 @@ export class LiveStreamReader {
     this.#assembler.push(decoded, items);
     if (!this.#assembler.inTransaction) this.#gtid = null;
     if (events !== null) for (const e of decoded) events.push(e);
+  }
+
+  /**
+   * A server streams from any event boundary: started inside a transaction, its tail would read as
+   * a whole transaction with no GTID. The first event that belongs to a transaction must open one.
+   */
+  #checkFirst(decoded: readonly BinlogEvent[], decoder: BinlogDecoder): void {
+    for (const e of decoded) {
+      const opens = opensTransaction(e, decoder.formatDescription ?? this.#fde);
+      if (opens === null) continue;
+      this.#checkStart = false;
+      if (opens) return;
+      const file = this.#start?.file ?? this.#file ?? '<stream>';
+      const at = this.#start?.position ?? e.header.offset;
+      throw new LiveSourceError(
+        LiveSourceErrorCode.BadStart,
+        `cannot start reading ${this.#label} at ${file}:${at}: its first event (${eventTypeName(e.header.typeCode)} at ${e.header.offset}) is inside a transaction; give a position where a transaction starts (inspect prints it as "pos")`,
+        { source: this.#label, file, offset: at },
+      );
+    }
   }
 
   #openDecoder(): BinlogDecoder {
@@ -535,7 +562,11 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
     if (/could not find first log file/i.test(text)) {
       return new LiveSourceError(LiveSourceErrorCode.StartPurged, `${label} no longer has binlog ${start.file}: ${text}`, { ...details, file: start.file }, { cause: e });
     }
-    if (/in the middle of event|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
+    // MariaDB reads an offset inside an event as an event of a size it cannot take: its error says
+    // "exceeded max_allowed_packet" with nothing read past the start ("the first event 'f' at P,
+    // the last event read from 'f' at P").
+    const unreadable = /exceeded max_allowed_packet/i.test(text) && text.includes(`the first event '${start.file}' at ${start.position}, the last event read from '${start.file}' at ${start.position},`);
+    if (unreadable || /in the middle of event|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
       return new LiveSourceError(
         LiveSourceErrorCode.BadStart,
         `${label} refused to start at ${start.file}:${start.position} (${text}); give a position where a transaction starts (inspect prints it as "pos")`,
@@ -704,6 +735,7 @@ export async function* readLiveTransactions(target: LiveTarget, options: LiveSou
     end,
     label,
     checksums: () => dump.checksums(),
+    start,
   });
   // Where a caller resumes after a lost connection: the end of the last transaction completed.
   let resume: BinlogPosition = start;

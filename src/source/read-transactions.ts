@@ -3,13 +3,16 @@
  * chunk read), pulled by the consumer: nothing is read ahead of what it asks for, so memory stays
  * bounded by the chunk and the open transaction, whatever the size of the files.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { BinlogDecoder, type DecoderOptions, type IncompleteTail } from '../binlog/decoder.js';
 import type { BinlogEvent, DecodeWarning } from '../binlog/event.js';
 import { TransactionAssembler, type TransactionItem } from '../binlog/transaction.js';
-import { LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { LOG_EVENT_BINLOG_IN_USE_F, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { EventType } from '../binlog/event-types.js';
+import { BinlogError } from '../errors.js';
 import { SourceError, SourceErrorCode, resolveBinlogFiles, type BinlogFile } from './binlog-files.js';
+import { fileFrom } from './split-points.js';
 
 export interface ReadOptions {
   /** Bytes per read (default 256 KiB: smaller batches keep fewer decoded rows alive across a young-generation GC, measured ~15% less CPU than 1 MiB on the bench binlog). */
@@ -24,6 +27,16 @@ export interface ReadOptions {
    * transaction it cuts comes as an incomplete item with reason `damaged`, never decoded in part.
    */
   readonly skipDamaged?: boolean;
+  /**
+   * The first file is read from this offset when a transaction (its GTID event) starts there: only
+   * its format description is read before it (split-points.ts fileFrom).
+   */
+  readonly skipTo?: number;
+  /**
+   * In the last file: a decode failure at or past this offset ends the read as the end of the
+   * input, when no transaction begun before it is open (nothing wanted lies past it).
+   */
+  readonly stopAt?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -38,6 +51,11 @@ export interface ReadBatch {
   readonly warnings: DecodeWarning[];
   /** A partial event at the end of this file (normal after a crash), reported once per file. */
   readonly tail: IncompleteTail | null;
+  /**
+   * The file ends inside an event or a transaction although its format description says the server
+   * closed it (LOG_EVENT_BINLOG_IN_USE_F clear): a short copy, not a crash. Set on the file's last batch.
+   */
+  readonly cutShort?: boolean;
   /** Bytes read so far over all files, and the total of their sizes. */
   readonly bytesRead: number;
   readonly bytesTotal: number;
@@ -48,6 +66,7 @@ export interface ReadBatch {
 /** Reads the files (or `.index` files) given, in order, yielding one batch per chunk. */
 export async function* readTransactions(args: readonly string[] | readonly BinlogFile[], options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
   const files: BinlogFile[] = typeof args[0] === 'string' || args.length === 0 ? await resolveBinlogFiles(args as readonly string[]) : [...(args as readonly BinlogFile[])];
+  if (options.skipTo !== undefined && files.length > 0) files[0] = await fileFrom(files[0]!, options.skipTo);
   const chunkSize = options.chunkSize ?? 256 * 1024;
   const bytesTotal = files.reduce((n, f) => n + (f.range ? f.range.end - f.range.start : f.size), 0);
   let bytesRead = 0;
@@ -89,6 +108,9 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
     let at = range ? range.start : 0;
     const stop = range ? range.end : Number.MAX_SAFE_INTEGER;
     let which = 0;
+    // Whether the server closed the file (its FDE is not marked in use); null until read, and for a
+    // range that starts past the FDE.
+    let closed: boolean | null = null;
     let next = handle.read(buffers[0], 0, Math.min(chunkSize, stop - at), at);
     try {
       for (;;) {
@@ -101,18 +123,42 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
           which ^= 1;
           next = handle.read(buffers[which]!, 0, Math.min(chunkSize, stop - at), at);
         }
-        const events = n > 0 ? decoder.push(buffer.subarray(0, n)) : [];
+        let events: BinlogEvent[];
+        try {
+          events = n > 0 ? decoder.push(buffer.subarray(0, n)) : [];
+        } catch (e) {
+          // The transactions completed before the damage are handed on first, then the error.
+          const before = decoder.takeDecodedBeforeFailure();
+          const items = assembler.push(before, []);
+          yield { file: file.path, items, events: options.keepEvents ? before : [], warnings: warnings.splice(0), tail: null, bytesRead, bytesTotal, position: decoder.position };
+          const stopAt = options.stopAt;
+          const offset = e instanceof BinlogError ? e.details.offset : undefined;
+          const open = assembler.openPos;
+          // Past --stop-position with nothing begun before it open: the input wanted ended before the damage.
+          if (fi === files.length - 1 && stopAt !== undefined && offset !== undefined && offset >= stopAt && (open === null || open >= stopAt)) break;
+          throw e;
+        }
         bytesRead += n;
         // The last event of a closed binlog is a ROTATE naming its successor (scan from the end: cheap).
         for (let i = events.length - 1; i >= 0 && i >= events.length - 4; i--) {
           const e = events[i]!;
           if (e.kind === 'rotate' && !(e.header.flags & LOG_EVENT_RELAY_LOG_F)) rotatedTo = { name: e.nextFile, offset: e.header.offset };
         }
+        if (closed === null && events.length > 0 && events[0]!.kind === 'format-description') closed = !events[0]!.inUse;
         const items: TransactionItem[] = [];
         assembler.push(events, items);
         let tail: IncompleteTail | null = null;
+        let cutShort = false;
         if (last) {
           tail = decoder.end();
+          // A range read past the FDE (a parallel job) reads the flag from the header itself, so
+          // its verdict matches a whole read's.
+          if (closed === null && range && range.start > 0 && range.end >= file.size) closed = await closedByServer(handle);
+          // A closed file ends with its ROTATE (or STOP), between transactions: ending inside an
+          // event or a group, read to its true end, it is a short copy. (A range read that ends
+          // early is a parallel job's cut, stitched by its caller.)
+          cutShort = closed === true && (!range || range.end >= file.size) && (tail !== null || assembler.inTransaction);
+          if (cutShort) assembler.cutShort(items);
           if (fi === files.length - 1) assembler.end(items);
           else if (assembler.inTransaction && tail) assembler.end(items);
         }
@@ -122,6 +168,7 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
           events: options.keepEvents ? events : [],
           warnings: warnings.splice(0),
           tail,
+          ...(cutShort ? { cutShort } : {}),
           bytesRead,
           bytesTotal,
           position: decoder.position,
@@ -134,6 +181,14 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
       await handle.close();
     }
   }
+}
+
+/** Whether the file's first event, its FDE, has LOG_EVENT_BINLOG_IN_USE_F clear (header flags at 4 + 17); null when it is not an FDE. */
+async function closedByServer(handle: FileHandle): Promise<boolean | null> {
+  const head = Buffer.alloc(19);
+  const { bytesRead } = await handle.read(head, 0, 19, 4);
+  if (bytesRead < 19 || head[4] !== EventType.FORMAT_DESCRIPTION) return null;
+  return (head.readUInt16LE(17) & LOG_EVENT_BINLOG_IN_USE_F) === 0;
 }
 
 /** Short name of a binlog path, as ROTATE events and servers name files. */

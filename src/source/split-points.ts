@@ -11,6 +11,7 @@ import { crc32 } from '../binlog/crc32.js';
 import { ChecksumAlgorithm, type FormatDescription } from '../binlog/event.js';
 import { EventType } from '../binlog/event-types.js';
 import { HEADER_LENGTH } from '../binlog/header.js';
+import type { BinlogFile } from './binlog-files.js';
 
 const WINDOW = 4 * 1024 * 1024;
 const FIRST_WINDOW = 64 * 1024;
@@ -34,6 +35,29 @@ export async function readFormatDescription(path: string): Promise<FormatDescrip
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The file to read from `position` on (`inspect --start-position`): its FDE read from its head and
+ * the events in between neither read nor verified, so damage there does not stop the read. Only
+ * when a GTID event whose header fits the file starts there; else the file whole (the filter
+ * then drops what precedes the position), since a read that starts inside a transaction would
+ * take its tail for a whole one.
+ */
+export async function fileFrom(file: BinlogFile, position: number): Promise<BinlogFile> {
+  if (file.range || position <= 4 || position + HEADER_LENGTH > file.size) return file;
+  const handle = await open(file.path, 'r');
+  let header: Buffer;
+  try {
+    header = Buffer.alloc(HEADER_LENGTH);
+    if ((await handle.read(header, 0, HEADER_LENGTH, position)).bytesRead < HEADER_LENGTH) return file;
+  } finally {
+    await handle.close();
+  }
+  const size = header.readUInt32LE(9);
+  if (!isGtidType(header[4]!) || position + size > file.size || header.readUInt32LE(13) !== (position + size) % 2 ** 32) return file;
+  const fde = await readFormatDescription(file.path);
+  return fde === null ? file : { path: file.path, size: file.size, range: { start: position, end: file.size, formatDescription: fde } };
 }
 
 function isGtidType(type: number): boolean {

@@ -1,5 +1,5 @@
 /** `salvage doctor` against throwaway servers: what it finds for root, a restricted account, a read-only DR and damaged files. */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -277,6 +277,20 @@ describe('doctor against throwaway servers', () => {
       ['sequence', 'warn', "files of 3 different names (mysql-bin, cut-bin, garbage-bin): one server's sequence is expected"],
       ['origin', 'ok', "written by server_id 1 in GTID domain 0; the DR's GTID state continues it"],
     ]);
+  });
+
+  it('--binlog: a middle file the server closed but the copy cut short ✖ (found by a review: every check said ✔)', async () => {
+    const [f1, f2] = files as [string, string];
+    const whole = await readFile(f1);
+    const short = join(dir, 'short', 'mysql-bin.000001');
+    await mkdir(join(dir, 'short'), { recursive: true });
+    await writeFile(short, whole.subarray(0, whole.length - 120));
+    const { code, report } = await runJson(['--target', dr.url, '--binlog', short, f2]);
+    expect(code).toBe(2);
+    const failed = report.checks.filter((c) => c.status === 'fail');
+    expect(failed.map((c) => [c.id, c.title])).toEqual([['binlog.file', 'mysql-bin.000001']]);
+    expect(failed[0]!.detail).toMatch(/cut short: the server closed this file \(its format description is not marked in use\), so it ends with a ROTATE or STOP event, but the copy ends without one$/);
+    expect(failed[0]!.fix).toBe('copy the file again from the primary (or a backup): transactions at its end are missing from this copy');
   });
 
   it('--binlog: a leading file left out ⚠ (found by a review: doctor said ✔ where plan and apply refuse INPUT_LEADING_GAP)', async () => {

@@ -3,7 +3,9 @@
  * the exact JSONL of a known transaction, stats, filters, and the messages people read.
  */
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -44,6 +46,68 @@ describe('salvage inspect', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^shop\.customers\s+\d+\s+\d+\s+\d+\s+\d+$/m);
     expect(r.stdout).toMatch(/^transactions: \d+ {2}row changes: \d+ {2}incomplete: 0 {2}bytes: \d+$/m);
+  });
+
+  it('says a file the server closed but the copy cut short is cut short, not a crash (its cut transaction committed)', async () => {
+    // The cut transaction of a middle file was reported "never committed … a crash": the next file
+    // follows it, and its format description says the server closed it whole.
+    const dir = await mkdtemp(join(tmpdir(), 'inspect-cut-'));
+    try {
+      const whole = await readFile(`${PRIMARY}/primary-bin.000001`);
+      await writeFile(join(dir, 'primary-bin.000001'), whole.subarray(0, whole.length - 120));
+      await copyFile(`${PRIMARY}/primary-bin.000002`, join(dir, 'primary-bin.000002'));
+      const r = await salvage('inspect', '--json', join(dir, 'primary-bin.000001'), join(dir, 'primary-bin.000002'));
+      expect(r.stderr).not.toMatch(/never committed|\(a crash/);
+      expect(r.stderr).toMatch(/^# INCOMPLETE transaction at .*primary-bin\.000001:\d+ \(GTID 0-1-\d+, \d+ row changes read up to \d+\): the copy of the file ends here, but the server closed the file whole: the file was cut short \(not a crash\), and this transaction may have committed; copy the file again$/m);
+      expect(r.stderr).toMatch(/primary-bin\.000001 ends inside an event at offset \d+ \(\d+ bytes(?: of \d+)?\): the server closed this file whole, so the copy was cut short \(not a crash\): copy it again; everything before it was read/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('a checksum-damaged transaction in the middle of a file (found by a review: every filter failed, nothing printed)', () => {
+    // primary-bin.000002 holds 0-1-18 (344) … 0-1-22 and 7-1-1; one byte of 0-1-20 (1204–1405) flipped.
+    async function damaged(): Promise<{ dir: string; file: string }> {
+      const dir = await mkdtemp(join(tmpdir(), 'inspect-damaged-'));
+      const bytes = Buffer.from(await readFile(`${PRIMARY}/primary-bin.000002`));
+      bytes[1300] = bytes[1300]! ^ 0x04;
+      const file = join(dir, 'primary-bin.000002');
+      await writeFile(file, bytes);
+      return { dir, file };
+    }
+    const gtids = (stdout: string): string[] => stdout.trim().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { gtid: string }).gtid);
+
+    it('prints the transactions before the damage, then fails with exit 2', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', file);
+        expect(r.code).toBe(2);
+        expect(gtids(r.stdout)).toEqual(['0-1-18', '0-1-19']);
+        expect(r.stderr).toContain('[BINLOG_CHECKSUM_MISMATCH]');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--stop-position before the damage reads fine', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--stop-position', '1204', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-18', '0-1-19']]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--start-position after the damage reads from there (the format description is read, what lies between is not)', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--start-position', '1405', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-21', '0-1-22', '7-1-1']]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it('exits 2 with the file and offset on a checksum mismatch', async () => {

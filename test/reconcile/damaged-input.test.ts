@@ -265,7 +265,7 @@ describe('a damaged lost transaction', () => {
     expect(await people()).toEqual([...BASE, { id: 3, email: 'cy@x' }]);
   });
 
-  it('the last file cut inside a lost transaction (as a crash leaves it): the ones before apply, the cut one is reported, never applied; the whole file later adds just it', async () => {
+  it('the last file cut inside a lost transaction (a short copy of a file the server closed: reason cut-short): the ones before apply, the cut one is reported, never applied; the whole file later adds just it', async () => {
     const { files, gtids } = await stage();
     const eve = eventsOf(files, gtids[2]!);
     const copies = copy(files.slice(0, files.indexOf(eve.file) + 1));
@@ -274,7 +274,7 @@ describe('a damaged lost transaction', () => {
     writeFileSync(last, readFileSync(last).subarray(0, rows.offset + 7));
     const report = await salvage(options(copies));
     expect(report.lost.transactions).toBe(2);
-    expect(report.incomplete).toEqual([{ gtid: gtids[2], file: basename(last), pos: eve.events[0]!.header.offset, reason: 'end-of-input' }]);
+    expect(report.incomplete).toEqual([{ gtid: gtids[2], file: basename(last), pos: eve.events[0]!.header.offset, reason: 'cut-short' }]);
     expect(report.damaged).toBeUndefined();
     expect(await people()).toEqual(ALL.slice(0, 4));
     const whole = await salvage(options(copy(files)));

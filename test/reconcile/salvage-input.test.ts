@@ -401,3 +401,35 @@ describe('salvage: savepoints are transaction control, not statements', () => {
     ]);
   });
 });
+
+describe('salvage: XA transactions are row-based transactions like any other', () => {
+  it('XA START … XA END … XA PREPARE … XA COMMIT, ONE PHASE, and a rolled-back XA are applied (or left out), not quarantined as statement-based', async () => {
+    // XA END was kept as a statement of the group (only XA START/COMMIT/ROLLBACK were known as
+    // control), so every XA transaction was quarantined whole as statement-based DML.
+    const { start, files } = await stage([
+      async () => {
+        const c = await primary.connect();
+        try {
+          await c.query("XA START 'x1'; INSERT INTO t.people (id, email) VALUES (50, 'xa@x'); XA END 'x1'; XA PREPARE 'x1'; XA COMMIT 'x1'");
+          await c.query("XA START 'x2'; INSERT INTO t.people (id, email) VALUES (51, 'one@x'); XA END 'x2'; XA COMMIT 'x2' ONE PHASE");
+          await c.query("XA START 'x3'; INSERT INTO t.people (id, email) VALUES (52, 'gone@x'); XA END 'x3'; XA PREPARE 'x3'; XA ROLLBACK 'x3'");
+        } finally {
+          await c.end();
+        }
+      },
+    ]);
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome, l.sql ?? null])).toEqual([
+      ['insert', [50], 'clean', 'applied', null],
+      ['insert', [51], 'clean', 'applied', null],
+    ]);
+    expect(report.quarantined).toBe(0);
+    expect(await people()).toEqual([
+      { id: 1, email: 'jose@x', n: 0 },
+      { id: 2, email: 'ann@x', n: 0 },
+      { id: 50, email: 'xa@x', n: 0 },
+      { id: 51, email: 'one@x', n: 0 },
+    ]);
+  });
+});

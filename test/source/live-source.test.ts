@@ -230,6 +230,24 @@ describe('live source: errors, following, stopping', () => {
     expect(e.retryable).toBe(false);
   });
 
+  it('refuses a start position inside a transaction: an event boundary after its GTID, or inside an event', async () => {
+    // (a) was read as the tail of the transaction, printed as a committed transaction with no GTID;
+    // (b) MariaDB answers "log event entry exceeded max_allowed_packet", passed on as a generic fault.
+    const path = (await db.binlogFiles())[0]!;
+    let tx: { pos: number } | null = null;
+    for await (const batch of readTransactions([path])) {
+      for (const item of batch.items) if (item.kind === 'transaction' && item.tx.changes.length > 0) tx ??= item.tx;
+    }
+    const events = eventsOf(readFileSync(path));
+    const inner = events[events.findIndex((ev) => ev.offset === tx!.pos) + 1]!.offset;
+    for (const at of [inner, inner + 1]) {
+      const e = await caught(inspect('--json', '--source', db.url, '--start-file', basename(path), '--start-position', String(at)));
+      expect(e.code).toBe(LiveSourceErrorCode.BadStart);
+      expect(e.details).toMatchObject({ file: basename(path), offset: at });
+      expect(e.message).toContain('give a position where a transaction starts');
+    }
+  });
+
   it('reports a server it cannot reach as retryable', async () => {
     const e = await caught(readLiveTransactions({ ...db.target, port: 1, redacted: 'mysql://root@127.0.0.1:1' }, { control, connectTimeoutMs: 2000 }).next());
     expect(e.code).toBe(LiveSourceErrorCode.Connect);

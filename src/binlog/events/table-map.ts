@@ -27,6 +27,66 @@ export interface ColumnHint {
    * fsp-0 formats, so only a schema can say that a column is TIME(3) and not TIME.
    */
   readonly fsp?: number;
+  /**
+   * The column's type as information_schema names it (DATA_TYPE, lower case): checked against the
+   * binlog's column type, since hints are matched by position (see hintMismatch).
+   */
+  readonly dataType?: string;
+}
+
+const T = ColumnType;
+const STRINGS: readonly number[] = [T.STRING, T.VARCHAR, T.VAR_STRING];
+const BLOBS: readonly number[] = [T.BLOB, T.TINY_BLOB, T.MEDIUM_BLOB, T.LONG_BLOB];
+/** The binlog column types each information_schema DATA_TYPE is logged as (both servers). */
+const LOGGED_AS: ReadonlyMap<string, readonly number[]> = new Map<string, readonly number[]>([
+  ['tinyint', [T.TINY]],
+  ['smallint', [T.SHORT]],
+  ['mediumint', [T.INT24]],
+  ['int', [T.LONG]],
+  ['integer', [T.LONG]],
+  ['bigint', [T.LONGLONG]],
+  ['float', [T.FLOAT]],
+  ['double', [T.DOUBLE]],
+  ['real', [T.DOUBLE]],
+  ['decimal', [T.NEWDECIMAL, T.DECIMAL]],
+  ['numeric', [T.NEWDECIMAL, T.DECIMAL]],
+  ['year', [T.YEAR]],
+  ['date', [T.DATE, T.NEWDATE]],
+  ['time', [T.TIME, T.TIME2]],
+  ['datetime', [T.DATETIME, T.DATETIME2]],
+  ['timestamp', [T.TIMESTAMP, T.TIMESTAMP2]],
+  ['bit', [T.BIT]],
+  ['char', STRINGS],
+  ['varchar', STRINGS],
+  ['binary', STRINGS],
+  ['varbinary', STRINGS],
+  ['enum', [T.ENUM, T.STRING]],
+  ['set', [T.SET, T.STRING]],
+  ['tinytext', BLOBS],
+  ['text', BLOBS],
+  ['mediumtext', BLOBS],
+  ['longtext', BLOBS],
+  ['tinyblob', BLOBS],
+  ['blob', BLOBS],
+  ['mediumblob', BLOBS],
+  ['longblob', BLOBS],
+  // MySQL logs its binary JSON type; MariaDB's JSON is a LONGTEXT.
+  ['json', [T.JSON, ...BLOBS]],
+]);
+
+/**
+ * The first column (0-based) whose hint names a type the binlog's column cannot be (a schema whose
+ * columns were reordered or retyped since the binlog was written), or -1. A hint without a type,
+ * or with one not listed (geometry, MariaDB's inet6/uuid, vector …), is taken as it is.
+ */
+export function hintMismatch(columns: readonly { readonly type: number }[], hint: readonly ColumnHint[]): number {
+  if (columns.length !== hint.length) return Math.min(columns.length, hint.length);
+  for (let i = 0; i < columns.length; i++) {
+    const dataType = hint[i]!.dataType;
+    const logged = dataType === undefined ? undefined : LOGGED_AS.get(dataType);
+    if (logged !== undefined && !logged.includes(columns[i]!.type)) return i;
+  }
+  return -1;
 }
 
 /** Supplies column hints for a table; returns undefined when it knows nothing of it. */
@@ -293,7 +353,9 @@ export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor
   const nullBits = r.bytes((count + 7) >> 3);
   for (let i = 0; i < count; i++) cols[i]!.nullable = (nullBits[i >> 3]! & (1 << (i & 7))) !== 0;
   const opt = readOptionalMetadata(r, cols, flavor);
-  const hint = hints?.(schema, table, count);
+  let hint = hints?.(schema, table, count);
+  // Labels by position only where the schema's types are the binlog's: else @1…@n, never another column's name.
+  if (hint !== undefined && hintMismatch(cols, hint) >= 0) hint = undefined;
 
   const columns: ColumnDef[] = new Array(count);
   let numeric = 0;
