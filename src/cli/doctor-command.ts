@@ -32,7 +32,7 @@ Options:
   --target-password-env VAR the DR's password from this environment variable
   --source URL              mysql://user@host:port of a live source (optional)
   --source-password-env VAR the source's password from this environment variable
-  --defaults-file F         user/password/port from this option file ([client] section);
+  --defaults-file F         user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
                             the same for the source

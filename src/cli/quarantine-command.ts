@@ -13,7 +13,7 @@ import { UsageError } from './usage-error.js';
 export const CONNECTION_HELP = `The DR:
   --target URL              mysql://user@host:port of the DR
   --target-password-env VAR read the password from this environment variable
-  --defaults-file F         read user/password/host/port from this option file ([client] section);
+  --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}  --state-schema NAME       the engine's own schema on the DR (default salvage)
 `;

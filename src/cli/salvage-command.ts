@@ -34,9 +34,10 @@ const COMMON = `Input (one of):
   Without --follow a live server is read to its end at the start of the run.
 
 The DR:
-  --target URL              mysql://user@host:port of the DR (the password never on the command line:)
+  --target URL              mysql://user@host:port of the DR ([::1] for IPv6; a Unix socket:
+                            mysql://user@localhost?socket=PATH) (the password never on the command line:)
   --target-password-env VAR read the password from this environment variable
-  --defaults-file F         read user/password/host/port from this option file ([client] section);
+  --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present, as the mysql client does
                             (and ssl-mode, ssl-ca, ssl-cert, ssl-key, as the mysql client reads them)
   --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (the default: encrypted when the
