@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { configInitDocument } from '../config/init.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatProblems } from '../config/format-problems.js';
-import { parseConfig } from '../config/normalise.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { ExitCode } from './exit-codes.js';
@@ -196,7 +195,9 @@ export async function runConfig(
         stderr.write(`✖ ${json.message}\n`);
         return ExitCode.BadInput;
       }
-      const r = parseConfig(json.value);
+      // The same validation as --config: a file check passes, plan and apply accept.
+      const { validateConfigValue } = await import('./config-file.js');
+      const r = validateConfigValue(json.value);
       if (r.ok) {
         stdout.write(`✔ ${file} is valid\n`);
         return ExitCode.Done;

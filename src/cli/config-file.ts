@@ -150,8 +150,19 @@ function customUses(config: NormalisedConfig): { name: string; path: (string | n
   return out;
 }
 
-/** Validates what a file gave: its `strategies` (functions, when a module), then the configuration, then that every custom name has its function. */
+/** Validates what a file gave and throws UsageError naming `file` with every problem (see validateConfigValue). */
 export function checkConfigValue(file: string, value: unknown): LoadedConfig {
+  const r = validateConfigValue(value);
+  if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
+  return r.loaded;
+}
+
+/**
+ * Validates what a file gave: its `strategies` (functions, when a module), then the configuration,
+ * then that every custom name has its function. `--config` and `config check` both use it, so a
+ * file one accepts the other accepts too.
+ */
+export function validateConfigValue(value: unknown): { ok: true; loaded: LoadedConfig } | { ok: false; problems: readonly ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   let input = value;
   // No prototype: a function named "__proto__" is a strategy like any other, not the object's prototype.
@@ -168,15 +179,15 @@ export function checkConfigValue(file: string, value: unknown): LoadedConfig {
     }
   }
   strayFunctions(input, [], problems);
-  if (problems.length > 0) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(problems)}`, '--config');
+  if (problems.length > 0) return { ok: false, problems };
   const r = parseConfig(input);
-  if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
+  if (!r.ok) return { ok: false, problems: r.problems };
   const known = Object.keys(strategies);
   for (const use of customUses(r.config)) {
     if (Object.hasOwn(strategies, use.name)) continue;
     const where = known.length === 0 ? 'custom strategies are functions: give them in a .mjs or .ts configuration ("strategies": { … }) or to the library call' : `"strategies" has ${known.map((n) => `"${n}"`).join(', ')}`;
     problems.push({ message: `no function for custom strategy ${JSON.stringify(use.name)}: ${where}`, path: use.path });
   }
-  if (problems.length > 0) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(problems)}`, '--config');
-  return { config: r.config, strategies };
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, loaded: { config: r.config, strategies } };
 }
