@@ -6,6 +6,7 @@ import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
@@ -84,7 +85,7 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
     o.source === undefined
       ? undefined
       : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', tlsFlagsOf(o, 'source-'));
-  const report = await doctor({ target, source, binlogs, stateSchema: o['state-schema'] });
+  const report = await doctor({ target, source, binlogs, stateSchema: stateSchemaOption(o['state-schema']) });
   if (o.json) stdout.write(`${redact(jsonText(report))}\n`);
   else for (const l of doctorLines(report)) stdout.write(`${redact(l)}\n`);
   return report.ok ? ExitCode.Done : ExitCode.BadInput;

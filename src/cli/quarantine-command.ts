@@ -8,6 +8,7 @@ import { exportLine, readQuarantine, ReviewError, ReviewErrorCode, shortLabel, t
 import { ExitCode } from './exit-codes.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
 export const CONNECTION_HELP = `The DR:
@@ -76,7 +77,7 @@ export async function runQuarantine(args: string[], stdout: Writable, _stderr: W
   if (status !== 'pending' && status !== 'resolved' && status !== 'all') throw new UsageError(`--status takes pending, resolved or all, got "${status}"`, '--status');
   if (o.target === undefined) throw new UsageError(`quarantine ${sub}: --target mysql://user@host:port (the DR) is required`, '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const schema = o['state-schema'] ?? DEFAULT_STATE_SCHEMA;
+  const schema = stateSchemaOption(o['state-schema']) ?? DEFAULT_STATE_SCHEMA;
   const all = await readQuarantine({ target, stateSchema: schema, status: id === null ? (status as QuarantineStatusFilter) : 'all' });
   if (sub === 'export') {
     for (const e of all) line(stdout, exportLine(e));

@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { salvage, type SalvageOptions, type SalvageReport } from '../pipeline/salvage.js';
+import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
@@ -12,7 +12,8 @@ import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from
 import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
-import { progressStyle, salvageProgress } from './progress.js';
+import { stateSchemaOption } from './state-schema-option.js';
+import { progressStyle, salvageProgress, type ProgressSink } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
@@ -210,9 +211,21 @@ function line(out: Writable, s = ''): void {
 
 /** Runs `plan` or `apply`; returns the exit code. */
 export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
+  const parsed = parseSalvageArgs(mode, args);
+  const o = parsed.values;
+  // Made first: a run that stops on its options or configuration still ends with the "done" event a wrapper waits for.
+  const progress = salvageProgress(stderr, progressStyle(o.progress, o.quiet === true, environment.isTty), mode);
   try {
-    parsed = parseArgs({
+    return await runParsed(mode, parsed, progress, stdout, stderr, environment);
+  } catch (e) {
+    progress.done(false);
+    throw e;
+  }
+}
+
+function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
+  try {
+    return parseArgs({
       args,
       allowPositionals: true,
       options: {
@@ -258,6 +271,16 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   } catch (e) {
     throw new UsageError(`${mode}: ${(e as Error).message}; see "salvage ${mode} --help"`);
   }
+}
+
+async function runParsed(
+  mode: 'plan' | 'apply',
+  parsed: ReturnType<typeof parseSalvageArgs>,
+  progress: ProgressSink<SalvageProgress>,
+  stdout: Writable,
+  stderr: Writable,
+  environment: SalvageCommandEnvironment,
+): Promise<number> {
   const o = parsed.values;
   // Files may follow --binlog as positionals: `--binlog a b c`.
   const binlogs = [...(o.binlog ?? []), ...parsed.positionals];
@@ -283,6 +306,7 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   if (o.target === undefined) throw new UsageError(`${mode}: --target mysql://user@host:port (the DR) is required`, '--target');
   if (mode === 'apply' && o.sql !== undefined) throw new UsageError('--sql is a plan option: run "salvage plan … --sql FILE" to review the statements', '--sql');
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw new UsageError(`--ddl takes stop or skip, got "${o.ddl}"`, '--ddl');
+  const stateSchema = stateSchemaOption(o['state-schema']);
   const ledgerImages = o['ledger-images'];
   if (ledgerImages !== undefined && ledgerImages !== 'all' && ledgerImages !== 'conflicts') throw new UsageError(`--ledger-images takes all or conflicts, got "${ledgerImages}"`, '--ledger-images');
   const window = o.window === undefined ? undefined : Number(o.window);
@@ -303,7 +327,6 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   const loaded = o.config === undefined ? undefined : await loadConfig(o.config);
   const config = loaded?.config;
 
-  const progressMode = progressStyle(o.progress, o.quiet === true, environment.isTty);
   const ledgerOut = o.ledger === undefined ? null : await openOut(o.ledger, '--ledger');
   // Opened before the run, so an unwritable path stops it before any work rather than after.
   const markdownOut = o.markdown === undefined ? null : await openOut(o.markdown, '--markdown');
@@ -323,14 +346,13 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         };
   const sqlOut = o.sql === undefined ? null : await openOut(o.sql, '--sql');
   if (sqlOut) sqlOut.write(`-- salvage plan: the statements "salvage apply" would run against ${target.redacted}, in order.\n-- Each window runs in one transaction with foreign_key_checks=0, after SELECT … FOR UPDATE of its rows.\n`);
-  const progress = salvageProgress(stderr, progressMode, mode);
   const options: SalvageOptions = {
     mode,
     ...(source === undefined ? { binlogs } : { source }),
     ...(await drHistoryOptions(o, environment)),
     target,
     start: startRule(o),
-    stateSchema: o['state-schema'] ?? config?.stateSchema,
+    stateSchema: stateSchema ?? config?.stateSchema,
     sourceId: o['source-id'],
     windowTransactions: window,
     config,
