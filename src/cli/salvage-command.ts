@@ -466,11 +466,17 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     line(out, `  ${'table'.padEnd(widths[0]!)}  ${'class'.padEnd(widths[1]!)}  ${'outcome'.padEnd(widths[2]!)}  changes`);
     for (const row of rows) line(out, `  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]!.padStart(7)}`);
   }
-  if (r.remaps.length > 0) {
-    line(out, `remapped keys (${r.remaps.length}; the DR had given these ids to different records):`);
-    for (const m of r.remaps.slice(0, 20)) line(out, `  ${m.table} ${m.oldKey.join(',')} → ${m.newKey.join(',')}  (${m.at})`);
-    if (r.remaps.length > 20) line(out, `  … and ${r.remaps.length - 20} more (see --report)`);
-  }
+  // A link maps the lost row onto the DR's own record (merged into it), a remap gives it a new id: not the same story.
+  const listKeys = (maps: SalvageReport['remaps'], heading: string): void => {
+    if (maps.length === 0) return;
+    line(out, heading);
+    for (const m of maps.slice(0, 20)) line(out, `  ${m.table} ${m.oldKey.join(',')} → ${m.newKey.join(',')}  (${m.at})`);
+    if (maps.length > 20) line(out, `  … and ${maps.length - 20} more (see --report)`);
+  };
+  const remapped = r.remaps.filter((m) => !m.linked);
+  const linked = r.remaps.filter((m) => m.linked);
+  listKeys(remapped, `remapped keys (${remapped.length}; the DR had given these ids to different records):`);
+  listKeys(linked, `linked keys (${linked.length}; the lost row is the same record as the DR's row, found by its natural key, merged into it):`);
   if (r.quarantined > 0) {
     line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
   }
