@@ -41,6 +41,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
+import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
 import { readRuns, runOptions } from '../db/run-store.js';
@@ -635,6 +636,8 @@ class SalvageRun {
       );
     }
     checkSchemaDrift(this.#scan.tables, catalog);
+    // The columns the rules name, against the DR's tables, before anything is written (exit 2 for an exact table's rule).
+    if (o.config !== undefined) this.#warnings.push(...checkRuleColumns(o.config, catalog.tables));
 
     await this.#dr.query("SET SESSION time_zone = '+00:00'");
     // As replication applies row events: an explicit 0 in an AUTO_INCREMENT column stays 0, and no

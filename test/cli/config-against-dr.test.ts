@@ -66,3 +66,23 @@ describe('the summary', () => {
     expect(lines.find((l) => l.startsWith('linked keys'))).toMatch(/^linked keys \(1; the lost row is the same record as the DR's row/);
   });
 });
+
+describe('rules held to the DR schema before anything is decided or written', () => {
+  it('"delta" on a text column is bad input (exit 2) naming the configuration path and the column type', async () => {
+    const r = await plan({ tables: { ...REFS, 'shop.customers': { columns: { name: 'delta' } } } });
+    expect(r.code).toBe(2);
+    expect((r.error as Error).message).toContain('"delta" adds numbers, and shop.customers.name is varchar(80) → at tables."shop.customers".columns.name');
+  });
+
+  it('a column an exact table rule names that the table lacks is bad input (exit 2) listing its columns', async () => {
+    const r = await plan({ tables: { ...REFS, 'shop.customers': { columns: { nmae: 'source' } } } });
+    expect(r.code).toBe(2);
+    expect((r.error as Error).message).toContain('shop.customers has no column "nmae" (its columns: id, email, name) → at tables."shop.customers".columns.nmae');
+  });
+
+  it('a glob rule naming a column none of its tables has is warned about, and the run goes on', async () => {
+    const r = await plan({ tables: { ...REFS, 'shop.*': { columns: { totl: 'delta' } } } });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toContain('warning: configuration: tables."shop.*".columns.totl names column "totl", which fits none of the tables "shop.*" matches');
+  });
+});
