@@ -309,10 +309,11 @@ async function runParsed(
   const stateSchema = stateSchemaOption(o['state-schema']);
   const ledgerImages = o['ledger-images'];
   if (ledgerImages !== undefined && ledgerImages !== 'all' && ledgerImages !== 'conflicts') throw new UsageError(`--ledger-images takes all or conflicts, got "${ledgerImages}"`, '--ledger-images');
-  const window = o.window === undefined ? undefined : Number(o.window);
-  if (window !== undefined && (!Number.isInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
-  const attempts = o['reconnect-attempts'] === undefined ? undefined : Number(o['reconnect-attempts']);
-  if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
+  // Digits only: Number() would also take "0x10", "1e2" and " 5".
+  const window = o.window === undefined ? undefined : /^\d+$/.test(o.window) ? Number(o.window) : NaN;
+  if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
+  const attempts = o['reconnect-attempts'] === undefined ? undefined : /^\d+$/.test(o['reconnect-attempts']) ? Number(o['reconnect-attempts']) : NaN;
+  if (attempts !== undefined && (!Number.isSafeInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
   const reconnect = attempts === undefined ? undefined : { attempts };
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const source =
