@@ -90,6 +90,13 @@ describe('checkRuleColumns', () => {
     ]);
   });
 
+  it('ignoreColumns: a db.table.column entry is held to its table; one for a table not given is left alone', () => {
+    expect(checkRuleColumns(config({ ignoreColumns: ['shop.customers.updated_at', 'crm.x.y'] }), TABLES)).toEqual([]);
+    expect(checkRuleColumns(config({ ignoreColumns: ['shop.orders.updated_at'] }), TABLES)).toEqual([
+      'configuration: ignoreColumns[0] names "shop.orders.updated_at", and shop.orders has no such column (its columns: id, customer_id, total): it ignores nothing',
+    ]);
+  });
+
   it('accepts rules that fit, and leaves rules for tables not among the DR tables given to the other warning', () => {
     expect(checkRuleColumns(config({ tables: { 'shop.customers': { columns: { balance: 'delta' }, naturalKey: ['email'] }, 'crm.x': { columns: { nope: 'delta' } } } }), TABLES)).toEqual([]);
   });

@@ -96,10 +96,12 @@ export function checkRuleColumns(config: NormalisedConfig, tables: readonly Tabl
       }
     }
   }
-  for (const [i, column] of config.ignoreColumns.entries()) {
-    if (tables.length > 0 && !tables.some((t) => t.columns.some((c) => c.name === column))) {
-      warnings.push(`configuration: ignoreColumns[${i}] names column "${column}", which no table of the lost range has: it ignores nothing (a typo? names are case-sensitive)`);
-    }
+  for (const [i, entry] of config.ignoreColumns.entries()) {
+    // A bare name (every table) or db.table.column, matched whole as rules.ts `ignored` matches it.
+    if (tables.some((t) => t.columns.some((c) => c.name === entry || `${t.schema}.${t.table}.${c.name}` === entry))) continue;
+    const owner = tables.find((t) => entry.startsWith(`${t.schema}.${t.table}.`));
+    if (owner !== undefined) warnings.push(`configuration: ignoreColumns[${i}] names "${entry}", and ${owner.schema}.${owner.table} has no such column (its columns: ${owner.columns.map((c) => c.name).join(', ')}): it ignores nothing`);
+    else if (!entry.includes('.') && tables.length > 0) warnings.push(`configuration: ignoreColumns[${i}] names column "${entry}", which no table of the lost range has: it ignores nothing (a typo? names are case-sensitive)`);
   }
   if (refusals.length > 0) {
     const lines = refusals.map((r) => `✖ ${r.text} → at ${r.path}`).join('\n');
