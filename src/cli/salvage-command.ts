@@ -474,8 +474,8 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     for (const m of maps.slice(0, 20)) line(out, `  ${m.table} ${m.oldKey.join(',')} → ${m.newKey.join(',')}  (${m.at})`);
     if (maps.length > 20) line(out, `  … and ${maps.length - 20} more (see --report)`);
   };
-  const remapped = r.remaps.filter((m) => !m.linked);
-  const linked = r.remaps.filter((m) => m.linked);
+  const remapped = r.remaps.filter((m) => m.linked !== true);
+  const linked = r.remaps.filter((m) => m.linked === true);
   listKeys(remapped, `remapped keys (${remapped.length}; the DR had given these ids to different records):`);
   listKeys(linked, `linked keys (${linked.length}; the lost row is the same record as the DR's row, found by its natural key, merged into it):`);
   if (r.quarantined > 0) {

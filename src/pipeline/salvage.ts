@@ -244,8 +244,8 @@ export interface SalvageReport {
   /** table → class → outcome → count. */
   readonly counts: Record<string, Record<string, Partial<Record<Outcome, number>>>>;
   readonly outcomes: Record<Outcome, number>;
-  /** Keys mapped: re-keyed rows (`remap`), and with `linked` lost rows that are an existing DR record (`link`). */
-  readonly remaps: { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string; readonly linked: boolean }[];
+  /** Keys mapped: re-keyed rows (`remap`), and with `linked: true` lost rows that are an existing DR record (`link`). */
+  readonly remaps: { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string; readonly linked?: true }[];
   readonly quarantined: number;
   /** Quarantine entries pending review on the DR at the end (this run's and earlier runs'); 0 for a plan against a DR without state. */
   readonly pendingQuarantine: number;
@@ -1446,7 +1446,7 @@ class SalvageRun {
         }
       }
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
-      for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), linked: m.linked });
+      for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), ...(m.linked === true ? { linked: true as const } : {}) });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
       this.#firstTx ??= r.tx;
       this.#lastTx = r.tx;
