@@ -38,12 +38,14 @@ export function parseConnectionUrl(text: string, option: string, password?: stri
 
 /** Splits a connection URL into the parts it gives, percent-decoded; throws BAD_URL naming `option`. */
 export function parseConnectionUrlParts(text: string, option: string): ConnectionUrlParts {
+  // Where the password can come from instead (inspect's --schema-from takes --schema-password-env).
+  const passwordEnv = option === '--schema-from' ? '--schema-password-env' : `${option}-password-env`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     // A password holding '/', '#', '?' or '@' cuts the URL short where it stands: the usual cause.
-    const hint = text.includes('@') ? `; percent-encode any / # ? @ % in the user or password (/ as %2F, # as %23, ? as %3F, @ as %40, % as %25), or give the password with ${option}-password-env` : '';
+    const hint = text.includes('@') ? `; percent-encode any / # ? @ % in the user or password (/ as %2F, # as %23, ? as %3F, @ as %40, % as %25), or give the password with ${passwordEnv}` : '';
     throw new ConnectionUrlError('BAD_URL', `${option}: expected mysql://user@host:port, got "${redact(text)}"${hint}`, { option });
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
@@ -54,7 +56,7 @@ export function parseConnectionUrlParts(text: string, option: string): Connectio
       return decodeURIComponent(part);
     } catch {
       // decodeURIComponent throws URIError on a '%' not followed by two hex digits.
-      throw new ConnectionUrlError('BAD_URL', `${option}: the ${what} in "${redact(text)}" holds a % that is not a %XX escape; write % as %25${what === 'password' ? ` (or give the password with ${option}-password-env)` : ''}`, { option });
+      throw new ConnectionUrlError('BAD_URL', `${option}: the ${what} in "${redact(text)}" holds a % that is not a %XX escape; write % as %25${what === 'password' ? ` (or give the password with ${passwordEnv})` : ''}`, { option });
     }
   };
   const socketParam = url.searchParams.get('socket');
