@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { configInitDocument } from '../config/init.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatProblems } from '../config/format-problems.js';
-import { parseConfig } from '../config/normalise.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { ExitCode } from './exit-codes.js';
@@ -30,7 +29,7 @@ export const CONFIG_HELP = `salvage config check FILE | schema | init --target U
 Options of init:
   --target URL              mysql://user@host:port of the DR
   --target-password-env VAR read the password from this environment variable
-  --defaults-file F         read user/password/host/port from this option file ([client] section);
+  --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}  --schemas a,b             the schemas to read (default: every schema but the server's own)
   --output FILE             write the file here (default: stdout); an existing FILE is kept
@@ -196,7 +195,9 @@ export async function runConfig(
         stderr.write(`✖ ${json.message}\n`);
         return ExitCode.BadInput;
       }
-      const r = parseConfig(json.value);
+      // The same validation as --config: a file check passes, plan and apply accept.
+      const { validateConfigValue } = await import('./config-file.js');
+      const r = validateConfigValue(json.value);
       if (r.ok) {
         stdout.write(`✔ ${file} is valid\n`);
         return ExitCode.Done;

@@ -31,7 +31,18 @@ export interface LoadedConfig {
 
 /** The part of the `typescript` package the loader uses. */
 export interface TypeScriptCompiler {
-  transpileModule(input: string, options: { compilerOptions: Record<string, unknown>; fileName: string }): { outputText: string };
+  transpileModule(
+    input: string,
+    options: { compilerOptions: Record<string, unknown>; fileName: string; reportDiagnostics?: boolean },
+  ): { outputText: string; diagnostics?: readonly TypeScriptDiagnostic[] };
+}
+
+/** The part of a `typescript` Diagnostic the loader reads: where (offset into the file), what, and how bad. */
+export interface TypeScriptDiagnostic {
+  readonly start?: number;
+  readonly messageText: string | { readonly messageText: string };
+  /** DiagnosticCategory: 0 Warning, 1 Error, 2 Suggestion, 3 Message. */
+  readonly category: number;
 }
 
 export interface LoadConfigOptions {
@@ -80,10 +91,44 @@ async function importDefault(file: string, path: string): Promise<unknown> {
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (e) {
-    throw new UsageError(`--config: cannot load ${file}: ${(e as Error).message}`, '--config');
+    throw new UsageError(`--config: cannot load ${file}: ${messageOf(e)}`, '--config');
   }
   if (mod.default === undefined) throw new UsageError(`--config: ${file} has no default export: write "export default { … }" with the configuration`, '--config');
-  return mod.default;
+  try {
+    // A plain copy, read once: a getter that throws is the file's fault (exit 2), not the validator's (exit 70).
+    return plainCopy(mod.default);
+  } catch (e) {
+    throw new UsageError(`--config: cannot read the default export of ${file}: ${messageOf(e)}`, '--config');
+  }
+}
+
+/** Deep copy of plain objects and arrays, reading every property once (getters run here); other values as they are. */
+function plainCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plainCopy);
+  if (isPlainObject(value) && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+    const out = Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>;
+    // defineProperty: an own "__proto__" key stays a key, as the original has it.
+    for (const key of Object.keys(value)) Object.defineProperty(out, key, { value: plainCopy(value[key]), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
+}
+
+/** What a thrown value says: a module may throw anything, not only an Error. */
+function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  try {
+    return `threw ${typeof e === 'string' ? JSON.stringify(e) : String(e)}`;
+  } catch {
+    return `threw a ${typeof e}`;
+  }
+}
+
+/** `line:column` (1-based) of `offset` in `text`. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `${line}:${offset - before.lastIndexOf('\n')}`;
 }
 
 async function importTypeScriptConfig(file: string, importTypeScript: () => Promise<TypeScriptCompiler>): Promise<unknown> {
@@ -103,11 +148,21 @@ async function importTypeScriptConfig(file: string, importTypeScript: () => Prom
     throw new UsageError(`--config: cannot read ${file}: ${(e as Error).message}`, '--config');
   }
   let output: string;
+  let diagnostics: readonly TypeScriptDiagnostic[];
   try {
     // ModuleKind.ESNext = 99, ScriptTarget.ES2022 = 9: numbers, so the package's enums need not be loaded by name.
-    output = ts.transpileModule(source, { compilerOptions: { module: 99, target: 9, sourceMap: false }, fileName: basename(file) }).outputText;
+    const r = ts.transpileModule(source, { compilerOptions: { module: 99, target: 9, sourceMap: false }, fileName: basename(file), reportDiagnostics: true });
+    output = r.outputText;
+    diagnostics = r.diagnostics ?? [];
   } catch (e) {
-    throw new UsageError(`--config: cannot transpile ${file}: ${(e as Error).message}`, '--config');
+    throw new UsageError(`--config: cannot transpile ${file}: ${messageOf(e)}`, '--config');
+  }
+  // transpileModule repairs syntax errors silently (a file cut after "export default {" runs as
+  // an empty configuration: the built-in defaults); its diagnostics are the syntax errors.
+  const errors = diagnostics.filter((d) => d.category === 1);
+  if (errors.length > 0) {
+    const lines = errors.map((d) => `✖ ${file}${d.start === undefined ? '' : `:${lineAndColumn(source, d.start)}`}: ${typeof d.messageText === 'string' ? d.messageText : d.messageText.messageText}`);
+    throw new UsageError(`--config: ${file} has syntax errors:\n${lines.join('\n')}`, '--config');
   }
   const name = `.${basename(file)}.${randomUUID()}.mjs`;
   let temp = join(dirname(resolve(file)), name);
@@ -150,8 +205,19 @@ function customUses(config: NormalisedConfig): { name: string; path: (string | n
   return out;
 }
 
-/** Validates what a file gave: its `strategies` (functions, when a module), then the configuration, then that every custom name has its function. */
+/** Validates what a file gave and throws UsageError naming `file` with every problem (see validateConfigValue). */
 export function checkConfigValue(file: string, value: unknown): LoadedConfig {
+  const r = validateConfigValue(value);
+  if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
+  return r.loaded;
+}
+
+/**
+ * Validates what a file gave: its `strategies` (functions, when a module), then the configuration,
+ * then that every custom name has its function. `--config` and `config check` both use it, so a
+ * file one accepts the other accepts too.
+ */
+export function validateConfigValue(value: unknown): { ok: true; loaded: LoadedConfig } | { ok: false; problems: readonly ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   let input = value;
   // No prototype: a function named "__proto__" is a strategy like any other, not the object's prototype.
@@ -168,15 +234,15 @@ export function checkConfigValue(file: string, value: unknown): LoadedConfig {
     }
   }
   strayFunctions(input, [], problems);
-  if (problems.length > 0) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(problems)}`, '--config');
+  if (problems.length > 0) return { ok: false, problems };
   const r = parseConfig(input);
-  if (!r.ok) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(r.problems)}`, '--config');
+  if (!r.ok) return { ok: false, problems: r.problems };
   const known = Object.keys(strategies);
   for (const use of customUses(r.config)) {
     if (Object.hasOwn(strategies, use.name)) continue;
     const where = known.length === 0 ? 'custom strategies are functions: give them in a .mjs or .ts configuration ("strategies": { … }) or to the library call' : `"strategies" has ${known.map((n) => `"${n}"`).join(', ')}`;
     problems.push({ message: `no function for custom strategy ${JSON.stringify(use.name)}: ${where}`, path: use.path });
   }
-  if (problems.length > 0) throw new UsageError(`--config: ${file} has problems:\n${formatProblems(problems)}`, '--config');
-  return { config: r.config, strategies };
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, loaded: { config: r.config, strategies } };
 }

@@ -6,6 +6,7 @@ import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
@@ -32,7 +33,7 @@ Options:
   --target-password-env VAR the DR's password from this environment variable
   --source URL              mysql://user@host:port of a live source (optional)
   --source-password-env VAR the source's password from this environment variable
-  --defaults-file F         user/password/port from this option file ([client] section);
+  --defaults-file F         user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
                             the same for the source
@@ -84,7 +85,7 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
     o.source === undefined
       ? undefined
       : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', tlsFlagsOf(o, 'source-'));
-  const report = await doctor({ target, source, binlogs, stateSchema: o['state-schema'] });
+  const report = await doctor({ target, source, binlogs, stateSchema: stateSchemaOption(o['state-schema']) });
   if (o.json) stdout.write(`${redact(jsonText(report))}\n`);
   else for (const l of doctorLines(report)) stdout.write(`${redact(l)}\n`);
   return report.ok ? ExitCode.Done : ExitCode.BadInput;

@@ -7,6 +7,7 @@ import { ExitCode } from './exit-codes.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
 export const EXPLAIN_HELP = `salvage explain --target URL GTID[#INDEX] [TABLE [KEY]] [options]
@@ -44,7 +45,7 @@ export async function runExplain(args: string[], stdout: Writable, _stderr: Writ
   if (change === undefined || extra.length > 0) throw new UsageError('explain: give a GTID (or FILE:POS), optionally a table and a key: salvage explain --target URL 0-1-1042 shop.orders 77');
   if (o.target === undefined) throw new UsageError('explain: --target mysql://user@host:port (the DR) is required', '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const changes = await explainChange({ target, stateSchema: o['state-schema'], change, table, key });
+  const changes = await explainChange({ target, stateSchema: stateSchemaOption(o['state-schema']), change, table, key });
   if (o.json) {
     for (const c of changes) line(stdout, stringifyCanonical(c as unknown as Record<string, unknown>));
     return ExitCode.Done;

@@ -29,7 +29,7 @@ Live server:
                             binlog server) up to its end at the time of the call, then stop; the
                             user needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR)
   --source-password-env VAR read the source's password from this environment variable
-  --defaults-file F         user/password/host/port from this option file (default ~/.my.cnf;
+  --defaults-file F         user/password/host/port/socket from this option file (default ~/.my.cnf;
                             ssl-mode, ssl-ca, … too)
   --source-ssl-mode MODE    TLS to the source: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
                             VERIFY_IDENTITY (see "salvage apply --help")

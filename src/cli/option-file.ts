@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseConnectionUrl, type ConnectionTarget } from '../db/connection-url.js';
+import { connectionTargetOf, parseConnectionUrlParts, type ConnectionTarget } from '../db/connection-url.js';
 import { checkTlsSettings, parseTlsMode, TlsError, type TlsMode, type TlsSettings } from '../db/tls.js';
 import { UsageError } from './usage-error.js';
 
@@ -17,6 +17,8 @@ export interface ClientOptions {
   password?: string;
   host?: string;
   port?: number;
+  /** The server's Unix socket, used (as the mysql client uses it) when the host is localhost or not given. */
+  socket?: string;
   /** TLS as the option file gives it: the mode as written (checked when the connection is built) and PEM file paths. */
   sslMode?: string;
   sslCa?: string;
@@ -89,6 +91,7 @@ export function parseOptionFile(text: string, into: ClientOptions = {}, file = '
     else if (key === 'password') into.password = value;
     else if (key === 'host') into.host = value;
     else if (key === 'port' && /^\d+$/.test(value)) into.port = Number(value);
+    else if (key === 'socket') into.socket = value;
     else if (key === 'ssl-mode') into.sslMode = value;
     else if (key === 'ssl-ca') into.sslCa = value;
     else if (key === 'ssl-cert') into.sslCert = value;
@@ -140,19 +143,17 @@ export function connectionFrom(
   tlsFlags: TlsFlags = {},
 ): ConnectionTarget {
   const file = readClientOptions(defaultsFile, home);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return parseConnectionUrl(url, option);
-  }
+  const parts = parseConnectionUrlParts(url, option);
   const envOption = `${option}-password-env`;
   if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`${envOption}: the environment variable ${passwordEnv} is not set`, envOption);
-  const password = passwordEnv !== undefined ? env[passwordEnv] : parsed.password === '' ? file.password : undefined;
-  if (parsed.username === '' && file.user !== undefined) parsed.username = encodeURIComponent(file.user);
-  if (parsed.port === '' && file.port !== undefined) parsed.port = String(file.port);
+  const password = passwordEnv !== undefined ? env[passwordEnv] : parts.password === undefined ? file.password : undefined;
+  // What the URL leaves out comes from the option file, as the mysql client fills its own options.
+  const host = parts.host ?? file.host;
+  // The mysql client connects through the socket when the host is localhost or not given at all.
+  const socket = parts.socket ?? (host === undefined || host === 'localhost' ? file.socket : undefined);
+  const target = connectionTargetOf({ ...parts, user: parts.user ?? file.user, host, port: parts.port ?? file.port, socket }, password);
   const tls = tlsFrom(tlsFlags, file, option === '--target' ? '--' : `${option}-`);
-  return { ...parseConnectionUrl(parsed.toString(), option, password), tls };
+  return { ...target, tls };
 }
 
 /**

@@ -8,12 +8,13 @@ import { exportLine, readQuarantine, ReviewError, ReviewErrorCode, shortLabel, t
 import { ExitCode } from './exit-codes.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
 export const CONNECTION_HELP = `The DR:
   --target URL              mysql://user@host:port of the DR
   --target-password-env VAR read the password from this environment variable
-  --defaults-file F         read user/password/host/port from this option file ([client] section);
+  --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}  --state-schema NAME       the engine's own schema on the DR (default salvage)
 `;
@@ -76,7 +77,7 @@ export async function runQuarantine(args: string[], stdout: Writable, _stderr: W
   if (status !== 'pending' && status !== 'resolved' && status !== 'all') throw new UsageError(`--status takes pending, resolved or all, got "${status}"`, '--status');
   if (o.target === undefined) throw new UsageError(`quarantine ${sub}: --target mysql://user@host:port (the DR) is required`, '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const schema = o['state-schema'] ?? DEFAULT_STATE_SCHEMA;
+  const schema = stateSchemaOption(o['state-schema']) ?? DEFAULT_STATE_SCHEMA;
   const all = await readQuarantine({ target, stateSchema: schema, status: id === null ? (status as QuarantineStatusFilter) : 'all' });
   if (sub === 'export') {
     for (const e of all) line(stdout, exportLine(e));

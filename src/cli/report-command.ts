@@ -9,6 +9,7 @@ import { ExitCode } from './exit-codes.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
@@ -46,7 +47,7 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   if (o.target === undefined) throw new UsageError('report: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.run !== undefined && !/^[1-9]\d*$/.test(o.run)) throw new UsageError(`--run takes a run id (a number ≥ 1), got "${o.run}"`, '--run');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const rebuilt = await reportFromLedger({ target, stateSchema: o['state-schema'], runId: o.run === undefined ? undefined : Number(o.run) });
+  const rebuilt = await reportFromLedger({ target, stateSchema: stateSchemaOption(o['state-schema']), runId: o.run === undefined ? undefined : Number(o.run) });
   const { report } = rebuilt;
   const written: string[] = [];
   if (o.html !== undefined) {

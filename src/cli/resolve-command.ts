@@ -6,6 +6,7 @@ import { ExitCode } from './exit-codes.js';
 import { columns, CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
+import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
 export const RESOLVE_HELP = `salvage resolve --target URL FILE [options]
@@ -71,7 +72,7 @@ export async function runResolve(args: string[], stdout: Writable, stderr: Writa
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   let report: ResolveReport;
   try {
-    report = await resolveQuarantine({ target, stateSchema: o['state-schema'], file: parsed.positionals[0]! });
+    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]! });
   } catch (e) {
     if (e instanceof ReviewError && e.code === ReviewErrorCode.BadFile) {
       line(stderr, `salvage: ${e.message}`);

@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { salvage, type SalvageOptions, type SalvageReport } from '../pipeline/salvage.js';
+import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
@@ -12,7 +12,8 @@ import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from
 import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
-import { progressStyle, salvageProgress } from './progress.js';
+import { stateSchemaOption } from './state-schema-option.js';
+import { progressStyle, salvageProgress, type ProgressSink } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
@@ -34,9 +35,10 @@ const COMMON = `Input (one of):
   Without --follow a live server is read to its end at the start of the run.
 
 The DR:
-  --target URL              mysql://user@host:port of the DR (the password never on the command line:)
+  --target URL              mysql://user@host:port of the DR ([::1] for IPv6; a Unix socket:
+                            mysql://user@localhost?socket=PATH) (the password never on the command line:)
   --target-password-env VAR read the password from this environment variable
-  --defaults-file F         read user/password/host/port from this option file ([client] section);
+  --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present, as the mysql client does
                             (and ssl-mode, ssl-ca, ssl-cert, ssl-key, as the mysql client reads them)
   --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (the default: encrypted when the
@@ -209,9 +211,21 @@ function line(out: Writable, s = ''): void {
 
 /** Runs `plan` or `apply`; returns the exit code. */
 export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
+  const parsed = parseSalvageArgs(mode, args);
+  const o = parsed.values;
+  // Made first: a run that stops on its options or configuration still ends with the "done" event a wrapper waits for.
+  const progress = salvageProgress(stderr, progressStyle(o.progress, o.quiet === true, environment.isTty), mode);
   try {
-    parsed = parseArgs({
+    return await runParsed(mode, parsed, progress, stdout, stderr, environment);
+  } catch (e) {
+    progress.done(false);
+    throw e;
+  }
+}
+
+function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
+  try {
+    return parseArgs({
       args,
       allowPositionals: true,
       options: {
@@ -257,6 +271,16 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   } catch (e) {
     throw new UsageError(`${mode}: ${(e as Error).message}; see "salvage ${mode} --help"`);
   }
+}
+
+async function runParsed(
+  mode: 'plan' | 'apply',
+  parsed: ReturnType<typeof parseSalvageArgs>,
+  progress: ProgressSink<SalvageProgress>,
+  stdout: Writable,
+  stderr: Writable,
+  environment: SalvageCommandEnvironment,
+): Promise<number> {
   const o = parsed.values;
   // Files may follow --binlog as positionals: `--binlog a b c`.
   const binlogs = [...(o.binlog ?? []), ...parsed.positionals];
@@ -282,12 +306,14 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   if (o.target === undefined) throw new UsageError(`${mode}: --target mysql://user@host:port (the DR) is required`, '--target');
   if (mode === 'apply' && o.sql !== undefined) throw new UsageError('--sql is a plan option: run "salvage plan … --sql FILE" to review the statements', '--sql');
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw new UsageError(`--ddl takes stop or skip, got "${o.ddl}"`, '--ddl');
+  const stateSchema = stateSchemaOption(o['state-schema']);
   const ledgerImages = o['ledger-images'];
   if (ledgerImages !== undefined && ledgerImages !== 'all' && ledgerImages !== 'conflicts') throw new UsageError(`--ledger-images takes all or conflicts, got "${ledgerImages}"`, '--ledger-images');
-  const window = o.window === undefined ? undefined : Number(o.window);
-  if (window !== undefined && (!Number.isInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
-  const attempts = o['reconnect-attempts'] === undefined ? undefined : Number(o['reconnect-attempts']);
-  if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
+  // Digits only: Number() would also take "0x10", "1e2" and " 5".
+  const window = o.window === undefined ? undefined : /^\d+$/.test(o.window) ? Number(o.window) : NaN;
+  if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
+  const attempts = o['reconnect-attempts'] === undefined ? undefined : /^\d+$/.test(o['reconnect-attempts']) ? Number(o['reconnect-attempts']) : NaN;
+  if (attempts !== undefined && (!Number.isSafeInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
   const reconnect = attempts === undefined ? undefined : { attempts };
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const source =
@@ -302,7 +328,6 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
   const loaded = o.config === undefined ? undefined : await loadConfig(o.config);
   const config = loaded?.config;
 
-  const progressMode = progressStyle(o.progress, o.quiet === true, environment.isTty);
   const ledgerOut = o.ledger === undefined ? null : await openOut(o.ledger, '--ledger');
   // Opened before the run, so an unwritable path stops it before any work rather than after.
   const markdownOut = o.markdown === undefined ? null : await openOut(o.markdown, '--markdown');
@@ -329,14 +354,13 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
         '-- it instead of apply; never both.\n',
     );
   }
-  const progress = salvageProgress(stderr, progressMode, mode);
   const options: SalvageOptions = {
     mode,
     ...(source === undefined ? { binlogs } : { source }),
     ...(await drHistoryOptions(o, environment)),
     target,
     start: startRule(o),
-    stateSchema: o['state-schema'] ?? config?.stateSchema,
+    stateSchema: stateSchema ?? config?.stateSchema,
     sourceId: o['source-id'],
     windowTransactions: window,
     config,
@@ -453,11 +477,17 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     line(out, `  ${'table'.padEnd(widths[0]!)}  ${'class'.padEnd(widths[1]!)}  ${'outcome'.padEnd(widths[2]!)}  changes`);
     for (const row of rows) line(out, `  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padEnd(widths[2]!)}  ${row[3]!.padStart(7)}`);
   }
-  if (r.remaps.length > 0) {
-    line(out, `remapped keys (${r.remaps.length}; the DR had given these ids to different records):`);
-    for (const m of r.remaps.slice(0, 20)) line(out, `  ${m.table} ${m.oldKey.join(',')} → ${m.newKey.join(',')}  (${m.at})`);
-    if (r.remaps.length > 20) line(out, `  … and ${r.remaps.length - 20} more (see --report)`);
-  }
+  // A link maps the lost row onto the DR's own record (merged into it), a remap gives it a new id: not the same story.
+  const listKeys = (maps: SalvageReport['remaps'], heading: string): void => {
+    if (maps.length === 0) return;
+    line(out, heading);
+    for (const m of maps.slice(0, 20)) line(out, `  ${m.table} ${m.oldKey.join(',')} → ${m.newKey.join(',')}  (${m.at})`);
+    if (maps.length > 20) line(out, `  … and ${maps.length - 20} more (see --report)`);
+  };
+  const remapped = r.remaps.filter((m) => m.linked !== true);
+  const linked = r.remaps.filter((m) => m.linked === true);
+  listKeys(remapped, `remapped keys (${remapped.length}; the DR had given these ids to different records):`);
+  listKeys(linked, `linked keys (${linked.length}; the lost row is the same record as the DR's row, found by its natural key, merged into it):`);
   if (r.quarantined > 0) {
     line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
   }

@@ -63,6 +63,14 @@ describe('parseConfig: the messages people read', () => {
     `);
   });
 
+  it('refuses "references" under a glob table key and a glob reference target; backticks keep * literal', () => {
+    expect(problems({ tables: { 'shop.*': { references: { customer_id: 'shop.customers.id' } }, 'shop.orders': { references: { customer_id: 'shop.cust*.id' } } } })).toMatchInlineSnapshot(`
+      "✖ "references" needs an exact table name, not a glob: give them under each table's own key (a name holding * or ? goes in backticks) → at tables."shop.*".references
+      ✖ reference "shop.cust*.id" must name one table, not a glob (a name holding * or ? goes in backticks) → at tables."shop.orders".references.customer_id"
+    `);
+    expect(parseConfig({ tables: { 'shop.`a*`': { references: { customer_id: 'shop.`cust*`.id' } } } }).ok).toBe(true);
+  });
+
   it('reports unknown settings and bad option values', () => {
     expect(
       problems({

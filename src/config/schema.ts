@@ -4,6 +4,7 @@
  * fields are small named functions in `configRules`, run by `superRefine` on the root.
  */
 import { z } from 'zod';
+import { parseQualified } from '../model/qualified-name.js';
 
 /** Conflict classes exactly as DESIGN.md's "Conflict taxonomy" table names them. */
 export const CONFLICT_CLASSES = [
@@ -368,6 +369,32 @@ function groupsAreDisjoint(config: ConfigInput): Issue[] {
   return issues;
 }
 
+/** Whether a written `db.table` (or `db.table.column`) has a glob in one of its first `parts` bare parts. */
+function hasGlob(written: string, count: number, parts: number): boolean {
+  return (parseQualified(written, count) ?? []).slice(0, parts).some((p) => !p.quoted && /[*?]/.test(p.text));
+}
+
+/**
+ * `references` name one table's columns and the one column they point at: under a glob key the
+ * engine could not tell which table's schema to check them against, and a glob target names no
+ * single parent. A literal `*` or `?` goes in backticks.
+ */
+function referencesNameExactTables(config: ConfigInput): Issue[] {
+  const issues: Issue[] = [];
+  for (const [key, table] of Object.entries(config.tables ?? {})) {
+    if (table.references === undefined) continue;
+    if (hasGlob(key, 2, 2)) {
+      issues.push({ message: `"references" needs an exact table name, not a glob: give them under each table's own key (a name holding * or ? goes in backticks)`, path: ['tables', key, 'references'] });
+    }
+    for (const [col, target] of Object.entries(table.references)) {
+      if (hasGlob(target, 3, 2)) {
+        issues.push({ message: `reference ${JSON.stringify(target)} must name one table, not a glob (a name holding * or ? goes in backticks)`, path: ['tables', key, 'references', col] });
+      }
+    }
+  }
+  return issues;
+}
+
 /** The cross-field rules, each a named function returning problems with their paths. */
 export const configRules: ReadonlyArray<(config: ConfigInput) => Issue[]> = [
   timeOrderNeedsColumn,
@@ -376,6 +403,7 @@ export const configRules: ReadonlyArray<(config: ConfigInput) => Issue[]> = [
   linkNeedsNaturalKey,
   columnStrategiesAreValueStrategies,
   groupsAreDisjoint,
+  referencesNameExactTables,
 ];
 
 /** The whole user-facing schema: shape, then the cross-field rules. */

@@ -1,6 +1,6 @@
 /**
- * `mysql://user[:password]@host[:port][/db]` → connection options. Messages only ever show the
- * redacted form: a password never reaches output, logs or errors.
+ * `mysql://user[:password]@host[:port][/db][?socket=PATH]` → connection options. Messages only ever
+ * show the redacted form: a password never reaches output, logs or errors.
  */
 import { EngineError } from '../errors.js';
 import type { TlsSettings } from './tls.js';
@@ -11,6 +11,8 @@ export interface ConnectionTarget {
   readonly user: string;
   readonly password: string | undefined;
   readonly database: string | undefined;
+  /** Connect through this Unix socket instead of host:port (`?socket=` or the option file's `socket`). */
+  readonly socket?: string;
   /** The URL with any password replaced by `***`, for messages. */
   readonly redacted: string;
   /** TLS (src/db/tls.ts); absent: PREFERRED, encrypted whenever the server offers it. */
@@ -19,23 +21,83 @@ export interface ConnectionTarget {
 
 export class ConnectionUrlError extends EngineError {}
 
+/** What a URL itself says, each part undefined when the URL leaves it out (the option file may fill it). */
+export interface ConnectionUrlParts {
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly database: string | undefined;
+  readonly socket: string | undefined;
+}
+
 /** Parses a connection URL; `password` (from an environment variable) wins over one in the URL. */
 export function parseConnectionUrl(text: string, option: string, password?: string): ConnectionTarget {
+  return connectionTargetOf(parseConnectionUrlParts(text, option), password);
+}
+
+/** Splits a connection URL into the parts it gives, percent-decoded; throws BAD_URL naming `option`. */
+export function parseConnectionUrlParts(text: string, option: string): ConnectionUrlParts {
+  // Where the password can come from instead (inspect's --schema-from takes --schema-password-env).
+  const passwordEnv = option === '--schema-from' ? '--schema-password-env' : `${option}-password-env`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConnectionUrlError('BAD_URL', `${option}: expected mysql://user@host:port, got "${redact(text)}"`, { option });
+    // A password holding '/', '#', '?' or '@' cuts the URL short where it stands: the usual cause.
+    const hint = text.includes('@') ? `; percent-encode any / # ? @ % in the user or password (/ as %2F, # as %23, ? as %3F, @ as %40, % as %25), or give the password with ${passwordEnv}` : '';
+    throw new ConnectionUrlError('BAD_URL', `${option}: expected mysql://user@host:port, got "${redact(text)}"${hint}`, { option });
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
     throw new ConnectionUrlError('BAD_URL', `${option}: the URL must start with mysql:// (got ${url.protocol}//)`, { option });
   }
-  const user = decodeURIComponent(url.username || 'root');
-  const inUrl = url.password ? decodeURIComponent(url.password) : undefined;
-  const database = url.pathname.length > 1 ? decodeURIComponent(url.pathname.slice(1)) : undefined;
-  const port = url.port ? Number(url.port) : 3306;
-  const host = url.hostname || '127.0.0.1';
-  return { host, port, user, password: password ?? inUrl, database, redacted: `mysql://${user}${inUrl || password ? ':***' : ''}@${host}:${port}${database ? `/${database}` : ''}` };
+  const decode = (part: string, what: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      // decodeURIComponent throws URIError on a '%' not followed by two hex digits.
+      throw new ConnectionUrlError('BAD_URL', `${option}: the ${what} in "${redact(text)}" holds a % that is not a %XX escape; write % as %25${what === 'password' ? ` (or give the password with ${passwordEnv})` : ''}`, { option });
+    }
+  };
+  const socketParam = url.searchParams.get('socket');
+  if (socketParam === '') throw new ConnectionUrlError('BAD_URL', `${option}: ?socket= needs the path of the server's Unix socket`, { option });
+  // url.hostname keeps an IPv6 literal's brackets ([::1]); the driver wants the bare address.
+  const host = url.hostname.startsWith('[') && url.hostname.endsWith(']') ? url.hostname.slice(1, -1) : url.hostname;
+  return {
+    user: url.username === '' ? undefined : decode(url.username, 'user'),
+    password: url.password === '' ? undefined : decode(url.password, 'password'),
+    host: host === '' ? undefined : host,
+    port: url.port === '' ? undefined : Number(url.port),
+    database: url.pathname.length > 1 ? decode(url.pathname.slice(1), 'database') : undefined,
+    socket: socketParam ?? undefined,
+  };
+}
+
+/**
+ * The connection the parts name, with the mysql client's defaults: user root; a socket given
+ * means host localhost, else 127.0.0.1; port 3306. `password` wins over the parts' password.
+ */
+export function connectionTargetOf(parts: ConnectionUrlParts, password?: string): ConnectionTarget {
+  const user = parts.user ?? 'root';
+  const host = parts.host ?? (parts.socket !== undefined ? 'localhost' : '127.0.0.1');
+  const port = parts.port ?? 3306;
+  const pw = password ?? parts.password;
+  const db = parts.database ? `/${parts.database}` : '';
+  const at = parts.socket !== undefined ? `${hostForUrl(host)}${db}?socket=${parts.socket}` : `${hostForUrl(host)}:${port}${db}`;
+  return {
+    host,
+    port,
+    user,
+    password: pw,
+    database: parts.database,
+    ...(parts.socket === undefined ? {} : { socket: parts.socket }),
+    redacted: `mysql://${user}${pw ? ':***' : ''}@${at}`,
+  };
+}
+
+/** An IPv6 address goes in brackets in a URL. */
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** Replaces the password of anything that looks like a URL with `***`. */

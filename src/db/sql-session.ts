@@ -62,7 +62,9 @@ export interface SessionOptions {
  * server offers TLS); throws DB_CONNECT (retryable) when the server does not answer, DB_TLS when TLS
  * cannot be set up as asked.
  */
-export async function openSession(target: ConnectionTarget, options: SessionOptions = {}): Promise<SqlSession> {
+export async function openSession(target: ConnectionTarget, sessionOptions: SessionOptions = {}): Promise<SqlSession> {
+  const options: SessionOptions = { ...sessionOptions, ...(sessionOptions.socketPath === undefined && target.socket !== undefined ? { socketPath: target.socket } : {}) };
+  // A Unix socket never leaves the host: the mysql client sends no TLS over it either.
   const ssl = options.socketPath === undefined ? tlsSocketOptions(target.tls, undefined, target.host) : null;
   try {
     return await connect(target, options, ssl);

@@ -37,14 +37,19 @@ export function stateTable(schema: string, table: StateTable): string {
 /** The tables of the state schema. */
 export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'key_floor' | 'ledger' | 'quarantine' | 'archive';
 
-/** Rejects names the server would refuse (or silently change) before any DDL runs. */
-export function checkSchemaName(name: string): void {
+/** What is wrong with a state schema name (the server would refuse or silently change it), or undefined. */
+export function schemaNameProblem(name: string): string | undefined {
   // The server's rules (reference manual, "Schema Object Names"): 1 to 64 characters, no NUL, no trailing space.
   if (name.length === 0 || [...name].length > 64 || name.includes('\0') || name.endsWith(' ')) {
-    throw new EngineError(StateSchemaErrorCode.BadName, `state schema name ${JSON.stringify(name)}: expected 1 to 64 characters, no NUL, no trailing space`, {
-      option: '--state-schema',
-    });
+    return `state schema name ${JSON.stringify(name)}: expected 1 to 64 characters, no NUL, no trailing space`;
   }
+  return undefined;
+}
+
+/** Rejects names the server would refuse (or silently change) before any DDL runs. */
+export function checkSchemaName(name: string): void {
+  const problem = schemaNameProblem(name);
+  if (problem !== undefined) throw new EngineError(StateSchemaErrorCode.BadName, problem, { option: '--state-schema' });
 }
 
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';

@@ -41,6 +41,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
+import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
 import { readRuns, runOptions } from '../db/run-store.js';
@@ -256,7 +257,8 @@ export interface SalvageReport {
   /** table → class → outcome → count. */
   readonly counts: Record<string, Record<string, Partial<Record<Outcome, number>>>>;
   readonly outcomes: Record<Outcome, number>;
-  readonly remaps: { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string }[];
+  /** Keys mapped: re-keyed rows (`remap`), and with `linked: true` lost rows that are an existing DR record (`link`). */
+  readonly remaps: { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string; readonly linked?: true }[];
   readonly quarantined: number;
   /** Quarantine entries pending review on the DR at the end (this run's and earlier runs'); 0 for a plan against a DR without state. */
   readonly pendingQuarantine: number;
@@ -647,6 +649,8 @@ class SalvageRun {
       );
     }
     checkSchemaDrift(this.#scan.tables, catalog);
+    // The columns the rules name, against the DR's tables, before anything is written (exit 2 for an exact table's rule).
+    if (o.config !== undefined) this.#warnings.push(...checkRuleColumns(o.config, catalog.tables));
 
     await this.#dr.query(SESSION_TIME_ZONE);
     await this.#dr.query(SESSION_SQL_MODE);
@@ -1507,7 +1511,7 @@ class SalvageRun {
         }
       }
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
-      for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, '') });
+      for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), ...(m.linked === true ? { linked: true as const } : {}) });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
       this.#firstTx ??= r.tx;
       this.#lastTx = r.tx;

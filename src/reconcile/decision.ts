@@ -114,5 +114,5 @@ export interface TransactionResult {
   /** In source order; empty when the transaction was quarantined whole. */
   readonly writes: readonly WriteOp[];
   /** Remaps made by this transaction. */
-  readonly remaps: readonly { readonly table: string; readonly oldKey: readonly ColumnValue[]; readonly newKey: readonly ColumnValue[] }[];
+  readonly remaps: readonly { readonly table: string; readonly oldKey: readonly ColumnValue[]; readonly newKey: readonly ColumnValue[]; readonly linked?: true }[];
 }

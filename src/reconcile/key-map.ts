@@ -66,7 +66,7 @@ export class KeyMap {
   readonly #tables = new Map<string, TableKeys>();
   #size = 0;
   /** Every `set` that added a mapping, in order, so a quarantined transaction's remaps can be undone. */
-  readonly #log: { readonly table: string; readonly oldC: string; readonly newC: string }[] = [];
+  readonly #log: { readonly table: string; readonly oldC: string; readonly newC: string; readonly linked: boolean }[] = [];
 
   /** Restores persisted `entries` (in the order they were made; links among them, so as `link` checks them). */
   constructor(entries: Iterable<KeyMapEntry> = []) {
@@ -141,7 +141,7 @@ export class KeyMap {
     t.forward.set(oldC, { schema, table, oldKey: oldKey.map(normalInteger), newKey: newKey.map(normalInteger) });
     t.targets.add(newC);
     this.#size++;
-    this.#log.push({ table: k, oldC, newC });
+    this.#log.push({ table: k, oldC, newC, linked: !fresh });
   }
 
   /** A point to roll back to. */
@@ -152,7 +152,7 @@ export class KeyMap {
   /** Removes every mapping added since `mark` (its transaction was quarantined whole). */
   rollbackTo(mark: number): void {
     while (this.#log.length > mark) {
-      const e = this.#log.pop() as { table: string; oldC: string; newC: string };
+      const e = this.#log.pop() as { table: string; oldC: string; newC: string; linked: boolean };
       const t = this.#tables.get(e.table);
       if (t === undefined) continue;
       t.forward.delete(e.oldC);
@@ -162,12 +162,12 @@ export class KeyMap {
     }
   }
 
-  /** Mappings added since `mark`, in order. */
-  since(mark: number): KeyMapEntry[] {
-    const out: KeyMapEntry[] = [];
+  /** Mappings added since `mark`, in order; `linked` for a lost row mapped onto an existing DR record (`link`), not re-keyed. */
+  since(mark: number): (KeyMapEntry & { readonly linked: boolean })[] {
+    const out: (KeyMapEntry & { readonly linked: boolean })[] = [];
     for (const e of this.#log.slice(mark)) {
       const m = this.#tables.get(e.table)?.forward.get(e.oldC);
-      if (m) out.push({ schema: m.schema, table: m.table, oldKey: [...m.oldKey], newKey: [...m.newKey] });
+      if (m) out.push({ schema: m.schema, table: m.table, oldKey: [...m.oldKey], newKey: [...m.newKey], linked: e.linked });
     }
     return out;
   }

@@ -632,7 +632,7 @@ describe('whole incidents under generated configurations', () => {
       'shop.notes clean applied null',
       'shop.customers insert-unique-taken merged [2]',
     ]);
-    expect(laxer.results.flatMap((r) => r.remaps)).toEqual([{ table: CUSTOMERS, oldKey: [2], newKey: [4] }, { table: CUSTOMERS, oldKey: [3], newKey: [2] }]);
+    expect(laxer.results.flatMap((r) => r.remaps)).toEqual([{ table: CUSTOMERS, oldKey: [2], newKey: [4] }, { table: CUSTOMERS, oldKey: [3], newKey: [2], linked: true }]);
     const strict = runReconcile(inc.dr.clone(), inc.lost, { windowSize: 2, mode: 'apply', rules: rulesOf(stricter) });
     expect(strict.decisions.map((d) => `${d.table} ${d.class} ${d.outcome}`)).toEqual(['shop.customers insert-pk-taken quarantined', 'shop.notes clean applied', 'shop.customers insert-unique-taken merged']);
     const base = runIncident(inc, { tables }, 2);

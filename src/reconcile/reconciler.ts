@@ -408,7 +408,7 @@ export class Reconciler {
       return { ...p.decision, holds: held?.get(p) ?? this.#holdRow(p, tx.changes[p.decision.index], changeLabel(tx, p.decision.index)) };
     });
     for (const s of this.#states.values()) s.commitJournal();
-    const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey }));
+    const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey, ...(e.linked ? { linked: true as const } : {}) }));
     return { tx, decisions, writes, remaps };
   }
 

@@ -145,7 +145,7 @@ describe('a re-keyed insert that meets a unique holder is decided by the insert-
     ]);
     const d = decisions[0]!;
     expect([d.reason, d.rulePath, d.drRow, d.otherRow]).toEqual([`${MET}; linked to the DR's 3 by natural key (email); same record changed on the DR since: kept the DR's id, email, name`, `${REMAP}; ${UNIQUE} → link`, DEE, EVE]);
-    expect(results[0]!.remaps).toEqual([{ table: CUSTOMERS, oldKey: [2], newKey: [3] }]);
+    expect(results[0]!.remaps).toEqual([{ table: CUSTOMERS, oldKey: [2], newKey: [3], linked: true }]);
     expect(keyMap.entries()).toEqual([
       { schema: 'shop', table: 'customers', oldKey: [2], newKey: [3] },
       { schema: 'shop', table: 'customers', oldKey: [3], newKey: [4] },

@@ -38,14 +38,15 @@ export interface TableRules {
  * configuration built in code, not read from a file) is matched as one glob against `db.table`,
  * where `*` and `?` stop at dots.
  */
-function tableMatcher(pattern: string): (schema: string, table: string) => boolean {
+export function tableMatcher(pattern: string): (schema: string, table: string) => boolean {
   const parsed = parseTablePattern(pattern);
   if (parsed !== null) return parsed.matches;
   const whole = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')}$`);
   return (s, t) => whole.test(`${s}.${t}`);
 }
 
-function wildcards(pattern: string): number {
+/** How many `*` and `?` a table key's bare parts hold: 0 for a rule written for one exact table. */
+export function wildcards(pattern: string): number {
   const parts = parseQualified(pattern, 2) ?? [{ text: pattern, quoted: false }];
   return parts.reduce((n, p) => n + (p.quoted ? 0 : (p.text.match(/[*?]/g) ?? []).length), 0);
 }

@@ -74,6 +74,8 @@ export interface LiveTarget {
   readonly port: number;
   readonly user: string;
   readonly password: string | undefined;
+  /** Connect through this Unix socket instead of host:port. */
+  readonly socket?: string;
   /** The URL with any password replaced by `***`, for messages. */
   readonly redacted: string;
 }
@@ -593,6 +595,7 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
     port: target.port,
     user: target.user,
     password: target.password,
+    ...(target.socket === undefined ? {} : { socketPath: target.socket }),
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     ...(ssl === null ? {} : { ssl: { ...ssl } }),
   });

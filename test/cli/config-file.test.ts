@@ -59,6 +59,13 @@ describe('--config files', () => {
     expect(readdirSync(DIR).length).toBe(before + 1);
   });
 
+  it('.ts with syntax errors: refused with file, line and column, as a .mjs would be', async () => {
+    const f = file('broken.ts', "export default {\n  tables: {\n    'shop.acct' { columns: { balance: 'delta' } },\n  },\n};\n");
+    expect((await failure(loadConfigFile(f))).message).toBe(`--config: ${f} has syntax errors:\n✖ ${f}:3:17: ':' expected.`);
+    const cut = file('cut.ts', 'export default {\n');
+    expect((await failure(loadConfigFile(cut))).message).toMatch(new RegExp(`^--config: .*cut\\.ts has syntax errors:\\n✖ .*cut\\.ts:2:1: '}' expected\\.`));
+  });
+
   it('.ts without the typescript package: says what to do instead', async () => {
     const f = file('nots.ts', 'export default {};\n');
     const e = await failure(
@@ -96,6 +103,10 @@ describe('--config files', () => {
     expect((await failure(loadConfigFile(f))).message).toBe(`--config: ${f} has no default export: write "export default { … }" with the configuration`);
     const g = file('throws.mjs', "throw new Error('boom');\n");
     expect((await failure(loadConfigFile(g))).message).toBe(`--config: cannot load ${g}: boom`);
+    const h = file('throws-string.mjs', "throw 'boom';\n");
+    expect((await failure(loadConfigFile(h))).message).toBe(`--config: cannot load ${h}: threw "boom"`);
+    const i = file('getter.mjs', "export default { get tables() { throw new Error('no tables'); } };\n");
+    expect((await failure(loadConfigFile(i))).message).toBe(`--config: cannot read the default export of ${i}: no tables`);
   });
 
   it('the configuration itself is checked as for JSON', async () => {

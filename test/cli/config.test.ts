@@ -58,6 +58,24 @@ describe('salvage config', () => {
     expect(missing).toEqual({ code: 2, stdout: '', stderr: `✖ ${join(DIR, 'nope.json')}: no such file\n` });
   });
 
+  it('check: a JSON file naming a custom strategy is refused as --config refuses it (exit 2)', async () => {
+    const f = file('custom.json', JSON.stringify({ tables: { 'shop.customers': { onConflict: { 'update-diverged': { strategy: 'custom', name: 'byTier' } } } } }));
+    const r = await salvage('config', 'check', f);
+    expect(r.code).toBe(2);
+    expect(r.stderr.replace(f, 'FILE')).toMatchInlineSnapshot(`
+      "FILE: 1 problem
+      ✖ no function for custom strategy "byTier": custom strategies are functions: give them in a .mjs or .ts configuration ("strategies": { … }) or to the library call → at tables."shop.customers".onConflict.update-diverged.name
+      "
+    `);
+  });
+
+  it('check: "references" under a glob table key is refused with its path (exit 2)', async () => {
+    const f = file('glob-refs.json', JSON.stringify({ tables: { 'shop.*': { references: { customer_id: 'shop.customers.id' } } } }));
+    const r = await salvage('config', 'check', f);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('→ at tables."shop.*".references');
+  });
+
   it('check without a FILE is a usage error (exit 2)', async () => {
     const r = await salvage('config', 'check');
     expect(r.code).toBe(2);

@@ -1,0 +1,82 @@
+/**
+ * Options refused before anything connects, in process: `--state-schema` for every command that
+ * takes it, and the "done" event `--progress json` owes a wrapper even when plan/apply stop on
+ * their options.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { runDoctor } from '../../src/cli/doctor-command.js';
+import { runExplain } from '../../src/cli/explain-command.js';
+import { runQuarantine } from '../../src/cli/quarantine-command.js';
+import { runReport } from '../../src/cli/report-command.js';
+import { runResolve } from '../../src/cli/resolve-command.js';
+import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+import { Capture } from '../harness/capture.js';
+
+const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
+// Nothing listens on port 1: a command that got past its options would fail to connect instead.
+const TARGET = ['--target', 'mysql://root@127.0.0.1:1'];
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('--state-schema', () => {
+  const commands: [string, (schema: string) => Promise<number>][] = [
+    ['plan', (s) => runSalvageCommand('plan', ['--binlog', 'x', ...TARGET, '--state-schema', s], new Capture(), new Capture(), ENV)],
+    ['apply', (s) => runSalvageCommand('apply', ['--binlog', 'x', ...TARGET, '--state-schema', s], new Capture(), new Capture(), ENV)],
+    ['doctor', (s) => runDoctor([...TARGET, '--state-schema', s], new Capture(), new Capture(), ENV)],
+    ['explain', (s) => runExplain([...TARGET, '--state-schema', s, '0-1-1'], new Capture(), new Capture(), ENV)],
+    ['quarantine list', (s) => runQuarantine(['list', ...TARGET, '--state-schema', s], new Capture(), new Capture(), ENV)],
+    ['report', (s) => runReport([...TARGET, '--state-schema', s], new Capture(), new Capture(), ENV)],
+    ['resolve', (s) => runResolve([...TARGET, '--state-schema', s, 'decisions.jsonl'], new Capture(), new Capture(), ENV)],
+  ];
+  for (const [name, run] of commands) {
+    it(`${name}: a name the server would refuse ("bad ", "") is bad input naming --state-schema, before connecting`, async () => {
+      for (const schema of ['bad ', '']) {
+        const e = await rejection(run(schema));
+        expect(e).toBeInstanceOf(UsageError);
+        expect(exitCodeFor(e)).toBe(2);
+        expect((e as UsageError).details).toMatchObject({ option: '--state-schema' });
+        expect((e as Error).message).toMatch(/^--state-schema: /);
+      }
+    });
+  }
+});
+
+describe('--progress json on a run that stops on its options', () => {
+  it('prints {"event":"done","ok":false} for a bad --config, --window 0 and an unwritable --ledger', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'salvage-progress-'));
+    try {
+      const bad = join(dir, 'bad.json');
+      await writeFile(bad, JSON.stringify({ tables: { 'shop.t': { onConflict: { clean: 'remap' } } } }));
+      for (const extra of [['--config', bad], ['--window', '0'], ['--ledger', join(dir, 'no', 'such', 'l.jsonl')]]) {
+        const stderr = new Capture();
+        const e = await rejection(runSalvageCommand('plan', ['--binlog', 'x', ...TARGET, '--progress', 'json', ...extra], new Capture(), stderr, ENV));
+        expect(exitCodeFor(e)).toBe(2);
+        expect(stderr.text.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([{ event: 'done', ok: false, command: 'plan' }]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('whole-number options', () => {
+  it('--window and --reconnect-attempts take decimal digits only (not 0x10, 1e2, " 5")', async () => {
+    for (const [option, value] of [['--window', '0x10'], ['--window', '1e2'], ['--window', ' 5'], ['--reconnect-attempts', '0x1'], ['--reconnect-attempts', '1e1']]) {
+      const e = await rejection(runSalvageCommand('plan', ['--binlog', 'x', ...TARGET, option!, value!], new Capture(), new Capture(), ENV));
+      expect(e).toBeInstanceOf(UsageError);
+      expect((e as Error).message).toContain(`${option} takes a number`);
+    }
+  });
+});
