@@ -177,6 +177,19 @@ describe('renderHtmlReport', () => {
     ]);
   });
 
+  it('lists linked keys in a section of their own, apart from the remapped ones', () => {
+    const html = renderHtmlReport({ ...APPLY, remaps: [...APPLY.remaps, { table: 'shop.customers', oldKey: [14], newKey: [9], at: '0-1-27', linked: true }] });
+    expect(rows(part(html, '<section id="remaps">', '</section>'))).toEqual([
+      ['table', 'old key', '', 'new key', 'transaction'],
+      ['shop.customers', '13', '→', '23', '0-1-26'],
+    ]);
+    expect(rows(part(html, '<section id="links">', '</section>'))).toEqual([
+      ['table', 'old key', '', 'DR key', 'transaction'],
+      ['shop.customers', '14', '→', '9', '0-1-27'],
+    ]);
+    expect(html).toContain('<a href="#links">Linked keys (1)</a>');
+  });
+
   it('shows every quarantined change with B, A and D side by side, the reason, and what differs', () => {
     const html = renderHtmlReport(APPLY, [Q_INSERT, Q_UPDATE]);
     const insert = part(html, '<article class="q" id="q-1">', '</article>');

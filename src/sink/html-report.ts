@@ -22,10 +22,12 @@ import {
   epochText,
   impliedDr,
   keyText,
+  remapsAndLinks,
   resolvedSinceText,
   utcText,
   type ReportHistory,
   type ReportImage,
+  type ReportKeyMapping,
   type ReportPoint,
   type ReportQuarantinedChange,
   type ReportSource,
@@ -60,7 +62,9 @@ export function renderHtmlReport(report: ReportSource, quarantined?: readonly Re
   body.push(timelineSection(r));
   body.push(startSection(r));
   body.push(countsSection(r));
-  if (r.remaps.length > 0) body.push(remapsSection(r));
+  const { remapped, linked } = remapsAndLinks(r);
+  if (remapped.length > 0) body.push(remapsSection(r, remapped));
+  if (linked.length > 0) body.push(linksSection(r, linked));
   if (r.quarantined > 0) body.push(quarantineSection(r, quarantined));
   const notApplied = notAppliedSection(r);
   if (notApplied !== '') body.push(notApplied);
@@ -154,7 +158,9 @@ function nav(r: ReportSource): string {
     ['start', 'Starting point'],
     ['counts', 'Changes per table'],
   ];
-  if (r.remaps.length > 0) links.push(['remaps', `Remapped keys (${r.remaps.length})`]);
+  const { remapped, linked } = remapsAndLinks(r);
+  if (remapped.length > 0) links.push(['remaps', `Remapped keys (${remapped.length})`]);
+  if (linked.length > 0) links.push(['links', `Linked keys (${linked.length})`]);
   if (r.quarantined > 0) links.push(['quarantine', `Quarantined changes (${r.quarantined})`]);
   links.push(['run', 'Run']);
   return `<nav class="no-print">${links.map(([id, text]) => `<a href="#${id}">${esc(text)}</a>`).join(' · ')}</nav>`;
@@ -293,18 +299,26 @@ function legend(): string {
   return `<p class="legend">${OUTCOMES.map((o) => `<span><span class="chip o-${o}"></span>${o}</span>`).join(' ')}</p>`;
 }
 
-function remapsSection(r: ReportSource): string {
+function remapsSection(r: ReportSource, remapped: readonly ReportKeyMapping[]): string {
   const plan = r.mode === 'plan';
-  const parts = [
-    `<p>The DR had given these keys to different records after the failover; the lost rows ${plan ? 'would take' : 'took'} the new keys, and their later changes and child rows follow them. Anything outside the database that saw an old key (e-mails, invoices, caches, other services) now points at a different record.</p>`,
-    '<table><thead><tr><th>table</th><th>old key</th><th></th><th>new key</th><th>transaction</th></tr></thead><tbody>',
-  ];
-  for (const m of r.remaps.slice(0, HTML_REMAP_LIMIT)) {
+  const lead = `<p>The DR had given these keys to different records after the failover; the lost rows ${plan ? 'would take' : 'took'} the new keys, and their later changes and child rows follow them. Anything outside the database that saw an old key (e-mails, invoices, caches, other services) now points at a different record.</p>`;
+  return section('remaps', `Remapped keys (${remapped.length})`, lead + keyTable(remapped, 'new key'));
+}
+
+function linksSection(r: ReportSource, linked: readonly ReportKeyMapping[]): string {
+  const lead = `<p>Each lost row is the same record as the DR's row at the DR key (found by its natural key); it ${r.mode === 'plan' ? 'would be' : 'was'} merged into that row, and its later changes and child rows follow it there.</p>`;
+  return section('links', `Linked keys (${linked.length})`, lead + keyTable(linked, 'DR key'));
+}
+
+/** Key mappings as a table, the first HTML_REMAP_LIMIT of them. */
+function keyTable(maps: readonly ReportKeyMapping[], newHeading: string): string {
+  const parts = [`<table><thead><tr><th>table</th><th>old key</th><th></th><th>${esc(newHeading)}</th><th>transaction</th></tr></thead><tbody>`];
+  for (const m of maps.slice(0, HTML_REMAP_LIMIT)) {
     parts.push(`<tr><td><code>${esc(m.table)}</code></td><td><code>${esc(keyText(m.oldKey))}</code></td><td aria-hidden="true">→</td><td><code>${esc(keyText(m.newKey))}</code></td><td><code>${esc(m.at)}</code></td></tr>`);
   }
   parts.push('</tbody></table>');
-  if (r.remaps.length > HTML_REMAP_LIMIT) parts.push(`<p>… and ${r.remaps.length - HTML_REMAP_LIMIT} more (the JSON report, --report, lists them all).</p>`);
-  return section('remaps', `Remapped keys (${r.remaps.length})`, parts.join(''));
+  if (maps.length > HTML_REMAP_LIMIT) parts.push(`<p>… and ${maps.length - HTML_REMAP_LIMIT} more (the JSON report, --report, lists them all).</p>`);
+  return parts.join('');
 }
 
 function quarantineSection(r: ReportSource, quarantined: readonly ReportQuarantinedChange[] | undefined): string {

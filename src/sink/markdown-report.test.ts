@@ -157,6 +157,14 @@ describe('renderMarkdownReport', () => {
     expect(md).toContain('\n… and 7 more (`salvage quarantine list` has them all).\n');
   });
 
+  it('lists linked keys apart from remapped ones: a link is the same record, not a re-key', () => {
+    // Found by a review: links were listed under "Remapped keys", said to be given to different records.
+    const md = renderMarkdownReport({ ...APPLY, remaps: [...APPLY.remaps, { table: 'shop.customers', oldKey: [14], newKey: [9], at: '0-1-27', linked: true }] });
+    expect(md).toContain('## Remapped keys (1)\n');
+    expect(md).toContain('## Linked keys (1)\n\nEach lost row is the same record as the DR\'s row at the DR key (found by its natural key); it was merged into that row, and its later changes and child rows follow it there.\n\n| table | old key | DR key | transaction |\n|---|---|---|---|\n| `shop.customers` | `14` | `9` | `0-1-27` |\n');
+    expect(md.split('## Linked keys')[0]).not.toContain('`14`');
+  });
+
   it('keeps code spans and free text from breaking the table or turning into markup', () => {
     const md = renderMarkdownReport({ ...APPLY, remaps: [{ table: 'odd`name', oldKey: ['a|b'], newKey: [['x', 1]], at: '0-1-1' }] });
     expect(md).toContain('| ``odd`name`` | `a\\|b` | `[["x",1]]` | `0-1-1` |');

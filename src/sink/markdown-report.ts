@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
 import type { LedgerLine } from './ledger-entry.js';
-import { countRows, epochText, keyText, resolvedSinceText, type ReportHistory, type ReportPoint, type ReportQuarantinedChange, type ReportSource } from './report-source.js';
+import { countRows, epochText, keyText, remapsAndLinks, resolvedSinceText, type ReportHistory, type ReportKeyMapping, type ReportPoint, type ReportQuarantinedChange, type ReportSource } from './report-source.js';
 
 /** Remapped keys listed; the rest are counted (the JSON report has them all). */
 export const MARKDOWN_REMAP_LIMIT = 50;
@@ -105,13 +105,22 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
   const resolved = recorded === undefined ? null : resolvedSinceText(recorded);
   if (resolved !== null) out.push(resolved, '');
 
-  if (r.remaps.length > 0) {
-    out.push(`## Remapped keys (${r.remaps.length})`, '');
-    out.push(`The DR had given these keys to different records after the failover; the lost rows ${plan ? 'would take' : 'took'} the new keys, and their later changes and child rows follow them. Anything outside the database that saw an old key now points at a different record.`, '');
-    out.push('| table | old key | new key | transaction |', '|---|---|---|---|');
-    for (const m of r.remaps.slice(0, MARKDOWN_REMAP_LIMIT)) out.push(`| ${code(m.table)} | ${code(keyText(m.oldKey))} | ${code(keyText(m.newKey))} | ${code(m.at)} |`);
-    if (r.remaps.length > MARKDOWN_REMAP_LIMIT) out.push('', `… and ${r.remaps.length - MARKDOWN_REMAP_LIMIT} more (the JSON report, \`--report\`, lists them all).`);
+  const { remapped, linked } = remapsAndLinks(r);
+  const keyTable = (maps: readonly ReportKeyMapping[], newHeading: string): void => {
+    out.push(`| table | old key | ${newHeading} | transaction |`, '|---|---|---|---|');
+    for (const m of maps.slice(0, MARKDOWN_REMAP_LIMIT)) out.push(`| ${code(m.table)} | ${code(keyText(m.oldKey))} | ${code(keyText(m.newKey))} | ${code(m.at)} |`);
+    if (maps.length > MARKDOWN_REMAP_LIMIT) out.push('', `… and ${maps.length - MARKDOWN_REMAP_LIMIT} more (the JSON report, \`--report\`, lists them all).`);
     out.push('');
+  };
+  if (remapped.length > 0) {
+    out.push(`## Remapped keys (${remapped.length})`, '');
+    out.push(`The DR had given these keys to different records after the failover; the lost rows ${plan ? 'would take' : 'took'} the new keys, and their later changes and child rows follow them. Anything outside the database that saw an old key now points at a different record.`, '');
+    keyTable(remapped, 'new key');
+  }
+  if (linked.length > 0) {
+    out.push(`## Linked keys (${linked.length})`, '');
+    out.push(`Each lost row is the same record as the DR's row at the DR key (found by its natural key); it ${plan ? 'would be' : 'was'} merged into that row, and its later changes and child rows follow it there.`, '');
+    keyTable(linked, 'DR key');
   }
 
   if (r.quarantined > 0) {

@@ -59,7 +59,8 @@ export interface ReportSource {
   /** table → class → outcome → count (at the end of the run). */
   readonly counts: Readonly<Record<string, Readonly<Record<string, Readonly<Partial<Record<Outcome, number>>>>>>>;
   readonly outcomes: Readonly<Record<Outcome, number>>;
-  readonly remaps: readonly { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string }[];
+  /** Keys mapped: re-keyed rows, and (`linked: true`, in an apply's own report) lost rows that are an existing DR record. */
+  readonly remaps: readonly ReportKeyMapping[];
   readonly quarantined: number;
   /** null: not recorded. */
   readonly incomplete: readonly { readonly gtid: string | null; readonly file: string; readonly pos: number; readonly reason: string }[] | null;
@@ -173,4 +174,18 @@ export function utcText(iso: string): string {
 export function epochText(seconds: number): string {
   const d = new Date(seconds * 1000);
   return Number.isNaN(d.getTime()) ? String(seconds) : utcText(d.toISOString());
+}
+
+/** One key mapping of a report: a remap, or a link (the lost row is the DR's record at `newKey`). */
+export interface ReportKeyMapping {
+  readonly table: string;
+  readonly oldKey: readonly unknown[];
+  readonly newKey: readonly unknown[];
+  readonly at: string;
+  readonly linked?: true;
+}
+
+/** The report's key mappings split into re-keyed rows and links (a report rebuilt from the state schema marks no links). */
+export function remapsAndLinks(r: ReportSource): { readonly remapped: readonly ReportKeyMapping[]; readonly linked: readonly ReportKeyMapping[] } {
+  return { remapped: r.remaps.filter((m) => m.linked !== true), linked: r.remaps.filter((m) => m.linked === true) };
 }
