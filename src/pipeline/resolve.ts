@@ -65,6 +65,8 @@ export const ReviewErrorCode = {
   UnknownEntry: 'REVIEW_UNKNOWN_ENTRY',
   /** `explain`: no ledger row for that change. */
   NotFound: 'EXPLAIN_NOT_FOUND',
+  /** `explain`: the change named is neither a GTID nor FILE:POS (with an optional #N). */
+  BadChange: 'EXPLAIN_BAD_CHANGE',
   /** The DR failed mid-run; entries finished before it stay resolved. */
   Fault: 'RESOLVE_FAULT',
 } as const;
@@ -1045,6 +1047,10 @@ export async function explainChange(options: ExplainOptions): Promise<ExplainedC
   const m = /^(.*)#(\d+)$/.exec(options.change);
   const at = m === null ? options.change : m[1]!;
   const index = m === null ? null : Number(m[2]);
+  // What the ledger's change_at holds: a MariaDB GTID, a MySQL GTID (tagged or not), or FILE:POS without GTIDs.
+  if (!/^\d+-\d+-\d+$/.test(at) && !/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?::[a-z_][a-z0-9_]*)?:\d+$/i.test(at) && !/^[^\s:#]+:\d+$/.test(at)) {
+    throw new ReviewError(ReviewErrorCode.BadChange, `"${options.change}" names no change: give a GTID (0-1-42, or uuid:42 on MySQL) or, for a source without GTIDs, FILE:POS, each with an optional #N for the N-th row change of the transaction (salvage quarantine list and the ledger show them)`, { option: 'CHANGE' });
+  }
   const wantedKey = options.key === undefined ? null : keyArgument(options.key);
   const session = await openSession(options.target);
   try {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExplain } from '../../src/cli/explain-command.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { QUARANTINE_HELP, runQuarantine } from '../../src/cli/quarantine-command.js';
 import { RESOLVE_HELP, runResolve } from '../../src/cli/resolve-command.js';
 import type { SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
@@ -453,5 +454,16 @@ describe('salvage explain', () => {
     );
     await expect(cli(runExplain, ['0-1-6', 'shop.customers', '99'])).rejects.toThrow(ReviewError);
     await expect(cli(runExplain, ['0-1-999'])).rejects.toThrow('no change of 0-1-999 in the ledger of `salvage`');
+  });
+
+  it('tells a malformed change apart from one not in the ledger (exit 2)', async () => {
+    // Found by a review: `explain garbage` said the change was not in the ledger.
+    for (const bad of ['garbage', '0-1', '0-1-6#x', 'mysql-bin.000001']) {
+      await expect(cli(runExplain, [bad])).rejects.toMatchObject({ code: 'EXPLAIN_BAD_CHANGE', message: expect.stringMatching(new RegExp(`^"${bad.replace(/[.#]/g, '\\$&')}" names no change: give a GTID`)) });
+    }
+    expect(exitCodeFor(await cli(runExplain, ['garbage']).catch((e: unknown) => e))).toBe(2);
+    // Well-formed but absent: still not found.
+    await expect(cli(runExplain, ['mysql-bin.000001:4'])).rejects.toMatchObject({ code: 'EXPLAIN_NOT_FOUND' });
+    await expect(cli(runExplain, ['3e11fa47-71ca-11e1-9e33-c80aa9429562:5#0'])).rejects.toMatchObject({ code: 'EXPLAIN_NOT_FOUND' });
   });
 });
