@@ -220,7 +220,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
       if (!o.quiet) {
         for (const w of result.warnings) line(stderr, `salvage: warning: ${w.warning.message}`);
         for (const t of result.incomplete) line(stderr, formatIncomplete(t));
-        for (const t of result.tails) line(stderr, `salvage: ${formatTail(t.file, t.tail)}`);
+        for (const t of result.tails) line(stderr, `salvage: ${formatTail(t.file, t.tail, t.cutShort)}`);
       }
       printStats(result.stats, result.bytesTotal, result.incomplete.length, stdout, utcText);
       return ExitCode.Done;

@@ -38,7 +38,8 @@ export interface StatsJob {
 export interface StatsResult {
   readonly stats: StatsSnapshot;
   readonly incomplete: IncompleteTransaction[];
-  readonly tails: Array<{ readonly file: string; readonly tail: IncompleteTail }>;
+  /** Files that end inside an event; `cutShort`: the server had closed the file, so a short copy, not a crash. */
+  readonly tails: Array<{ readonly file: string; readonly tail: IncompleteTail; readonly cutShort?: boolean }>;
   readonly warnings: Array<{ readonly file: string; readonly warning: DecodeWarning }>;
   readonly bytes: number;
   /**
@@ -116,7 +117,7 @@ export async function collectStats(job: StatsJob, onProgress?: (bytes: number) =
       stopped = true;
       break;
     }
-    if (batch.tail) tails.push({ file: batch.file, tail: batch.tail });
+    if (batch.tail) tails.push({ file: batch.file, tail: batch.tail, ...(batch.cutShort === true ? { cutShort: true } : {}) });
     onProgress?.(bytes);
   }
   const last = job.ranges[job.ranges.length - 1];

@@ -60,6 +60,12 @@ describe('salvage inspect', () => {
       expect(r.stderr).not.toMatch(/never committed|\(a crash/);
       expect(r.stderr).toMatch(/^# INCOMPLETE transaction at .*primary-bin\.000001:\d+ \(GTID 0-1-\d+, \d+ row changes read up to \d+\): the copy of the file ends here, but the server closed the file whole: the file was cut short \(not a crash\), and this transaction may have committed; copy the file again$/m);
       expect(r.stderr).toMatch(/primary-bin\.000001 ends inside an event at offset \d+ \(\d+ bytes(?: of \d+)?\): the server closed this file whole, so the copy was cut short \(not a crash\): copy it again; everything before it was read/);
+      // --stats (one thread and two) says the same of the tail (it kept the crash wording).
+      for (const threads of ['1', '2']) {
+        const s = await salvage('inspect', '--stats', '--threads', threads, join(dir, 'primary-bin.000001'), join(dir, 'primary-bin.000002'));
+        expect(s.stderr).not.toMatch(/\(a crash/);
+        expect(s.stderr).toMatch(/primary-bin\.000001 ends inside an event at offset \d+ \(\d+ bytes(?: of \d+)?\): the server closed this file whole, so the copy was cut short \(not a crash\)/);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
