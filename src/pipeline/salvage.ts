@@ -86,6 +86,7 @@ import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet 
 import { looseFold } from '../reconcile/value-equality.js';
 import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { executeWrites } from '../sink/execute-writes.js';
+import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
@@ -118,6 +119,8 @@ const SESSION_TIME_ZONE = "SET SESSION time_zone = '+00:00'";
 const SESSION_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'";
 /** Foreign keys are checked by the engine against the rows it locked; the server's checks would order the writes of a window by table dependencies. */
 const SESSION_NO_FK_CHECKS = 'SET SESSION foreign_key_checks = 0';
+/** Apply's whole session: a reopened connection, and the head of `plan --sql`. */
+const SESSION_SETTINGS = [SESSION_TIME_ZONE, SESSION_SQL_MODE, SESSION_NO_FK_CHECKS] as const;
 
 /** Asked values compared by the server per DR row the fold misses (#aliasCollationMatches); beyond it, the DR's rejection decides. */
 const MAX_COLLATION_CANDIDATES = 8;
@@ -258,7 +261,7 @@ export interface SalvageReport {
   readonly counts: Record<string, Record<string, Partial<Record<Outcome, number>>>>;
   readonly outcomes: Record<Outcome, number>;
   /** Keys mapped: re-keyed rows (`remap`), and with `linked: true` lost rows that are an existing DR record (`link`). */
-  readonly remaps: { readonly table: string; readonly oldKey: readonly unknown[]; readonly newKey: readonly unknown[]; readonly at: string; readonly linked?: true }[];
+  readonly remaps: ReportKeyMapping[];
   readonly quarantined: number;
   /** Quarantine entries pending review on the DR at the end (this run's and earlier runs'); 0 for a plan against a DR without state. */
   readonly pendingQuarantine: number;
@@ -655,7 +658,7 @@ class SalvageRun {
     await this.#dr.query(SESSION_TIME_ZONE);
     await this.#dr.query(SESSION_SQL_MODE);
     // plan --sql: the file runs as apply's session does, so run by hand it writes what apply writes.
-    if (!this.#apply) for (const sql of [SESSION_TIME_ZONE, SESSION_SQL_MODE, SESSION_NO_FK_CHECKS]) await this.#writer.query(sql);
+    if (!this.#apply) for (const sql of SESSION_SETTINGS) await this.#writer.query(sql);
     const keyMap = new KeyMap();
     const quarantine = new QuarantineIndex();
     if (hasState) await this.#loadState(keyMap, quarantine);
@@ -1349,7 +1352,7 @@ class SalvageRun {
     this.#session = session;
     // The lost session's lock went with it: taken again, or another apply started meanwhile.
     if (this.#apply) await this.#lockSource();
-    for (const sql of [SESSION_TIME_ZONE, SESSION_SQL_MODE, SESSION_NO_FK_CHECKS]) await this.#dr.query(sql);
+    for (const sql of SESSION_SETTINGS) await this.#dr.query(sql);
     return session;
   }
 
@@ -1539,7 +1542,7 @@ class SalvageRun {
     const before = runOptions(last.options)['configHash'];
     if (typeof before !== 'string' || before === configHash) return;
     this.#warnings.push(
-      `run ${last.id} over this source stopped before its end (${last.status === 'running' ? 'killed, or still running elsewhere' : last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
+      `run ${last.id} over this source stopped before its end (${last.status === 'running' ? 'killed' : last.status}) under another configuration: the changes it decided followed those rules, the rest now follow these; run with the same --config to decide them all alike`,
     );
   }
 

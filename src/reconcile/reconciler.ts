@@ -76,8 +76,8 @@ export class QuarantineIndex {
 
   /** Records that the row `pk` of `table` is held because its insert, `origin`, was skipped (the DR row at its key is another record). */
   addSkipped(table: string, pk: string, origin: string): void {
-    this.#skipped.add(origin);
-    this.#put(this.#rows, table, pk, origin);
+    this.markSkipped(origin);
+    this.add(table, pk, origin);
   }
 
   /** Marks `origin` a skipped insert whose row was held by add (the run's own skips). */
