@@ -119,7 +119,7 @@ function isOutsideTransactions(type: number): boolean {
 }
 
 /** Servers that log a GTID event before every transaction: MariaDB 10.0+, MySQL 5.7+ (ANONYMOUS_GTID when GTIDs are off). */
-function fdeImpliesGtids(fde: FormatDescription): boolean {
+export function fdeImpliesGtids(fde: FormatDescription): boolean {
   const m = /^(\d+)\.(\d+)/.exec(fde.serverVersion);
   if (m === null) return false;
   const [major, minor] = [Number(m[1]), Number(m[2])];

@@ -56,12 +56,17 @@ Output (one of):
                             inserts, updates, deletes and transactions, bytes, first/last GTID/time
 
 Filters:
-  --start-position N        skip transactions that start before N in the first file
+  --start-position N        skip transactions that start before N in the first file; reading
+                            starts at the first transaction start at or after N (a warning says
+                            where when N is not one), so damage before N is not read
   --stop-position N         stop at the first transaction starting at or after N in the last file
   --start-datetime "YYYY-MM-DD HH:MM:SS"   (UTC) skip transactions before this time
   --stop-datetime  "YYYY-MM-DD HH:MM:SS"   (UTC) skip transactions at or after this time
   --include-gtids SET       only these GTIDs (MySQL uuid:1-5,… or MariaDB 0-1-13,0-1-20-22,…)
   --exclude-gtids SET       all but these GTIDs
+  With either GTID filter, damage in a transaction it leaves out (by the GTID read before the
+  damage) is passed over with a warning; damage in one it selects, or to a GTID event itself,
+  stops the read (exit 2), as without it.
   --tables LIST             only changes to these tables: comma-separated db.table patterns
                             (shop.*), as the configuration's table keys: * and ? within a part,
                             case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders')

@@ -12,6 +12,7 @@ import type { IncompleteTransaction, TransactionItem } from '../binlog/transacti
 import { GtidSet } from '../model/gtid-set.js';
 import type { BinlogFile } from '../source/binlog-files.js';
 import { readTransactions } from '../source/read-transactions.js';
+import { damageVerdict } from './filter-reads.js';
 import { InspectStats, type StatsSnapshot } from './inspect-stats.js';
 import { TransactionFilter, type TransactionFilterOptions } from './transaction-filter.js';
 
@@ -77,9 +78,15 @@ function fromPlainFilter(p: PlainFilter): TransactionFilterOptions {
  * with both threads busy), done twice per thread (the first and the next job; measured with
  * --no-concurrent-recompilation --trace-opt).
  */
-function countItems(items: readonly TransactionItem[], filter: TransactionFilter | null, stats: InspectStats, incomplete: IncompleteTransaction[]): boolean {
+function countItems(items: readonly TransactionItem[], filter: TransactionFilter | null, stats: InspectStats, incomplete: IncompleteTransaction[], warnings: StatsResult['warnings']): boolean {
   for (const item of items) {
     if (item.kind === 'incomplete') {
+      // Only a GTID filter reads past damage (collectStats): passed over, or the error (filter-reads.ts).
+      if (item.tx.reason === 'damaged' && filter !== null) {
+        if (filter.pastEnd(item.tx)) return true;
+        warnings.push({ file: item.tx.file, warning: damageVerdict(item.tx, filter) });
+        continue;
+      }
       if (filter === null || filter.keepsIncomplete(item.tx)) incomplete.push(item.tx);
       continue;
     }
@@ -109,11 +116,16 @@ export async function collectStats(job: StatsJob, onProgress?: (bytes: number) =
   let bytes = 0;
   let lastItems: readonly TransactionItem[] = [];
   let stopped = false;
-  for await (const batch of readTransactions(job.ranges, { verifyChecksums: job.verifyChecksums, annotations: false })) {
+  // As one pass reads (inspect.ts): a GTID filter reads past damage to judge it; damage past
+  // --stop-position in the last file ends the read when nothing begun before it is open.
+  const lastRange = job.ranges[job.ranges.length - 1];
+  const stopAt = job.filter.stopPosition !== undefined && lastRange?.path === job.allFiles[job.allFiles.length - 1] ? { stopAt: job.filter.stopPosition } : {};
+  const read = { verifyChecksums: job.verifyChecksums, annotations: false, skipDamaged: filter?.byGtid === true, ...stopAt };
+  for await (const batch of readTransactions(job.ranges, read)) {
     for (const warning of batch.warnings) warnings.push({ file: batch.file, warning });
     bytes = batch.bytesRead;
     lastItems = batch.items;
-    if (countItems(batch.items, filter, stats, incomplete)) {
+    if (countItems(batch.items, filter, stats, incomplete, warnings)) {
       stopped = true;
       break;
     }

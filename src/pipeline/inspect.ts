@@ -11,6 +11,8 @@ import type { IncompleteTransaction, Transaction } from '../binlog/transaction.j
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
 import { readTransactions, type ReadOptions } from '../source/read-transactions.js';
+import { fileFrom } from '../source/split-points.js';
+import { damageVerdict, startNote } from './filter-reads.js';
 import { TransactionFilter, type TransactionFilterOptions } from './transaction-filter.js';
 
 export interface InspectOptions extends ReadOptions, TransactionFilterOptions {
@@ -32,12 +34,29 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
   // Loaded on demand: the driver costs ~50 ms of start-up that file-only runs do not need.
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
   const notes = new MetadataNotes(schemaHints);
-  const skip = { ...(options.startPosition === undefined ? {} : { skipTo: options.startPosition }), ...(options.stopPosition === undefined ? {} : { stopAt: options.stopPosition }) };
-  for await (const batch of readTransactions(files, { ...options, ...skip, schemaHints })) {
+  if (options.startPosition !== undefined && files.length > 0) {
+    const from = await fileFrom(files[0]!, options.startPosition);
+    files[0] = from.file;
+    const note = startNote(from, options.startPosition);
+    if (note !== null) yield { kind: 'warning', file: from.file.path, warning: note };
+  }
+  // A GTID filter learns each transaction's GTID by reading it, so it reads past damage (skipDamaged)
+  // to the transactions it wants; what the damage cut is then judged below, never guessed at.
+  const judgeDamage = filter.byGtid && options.skipDamaged !== true;
+  const read = { ...options, ...(options.stopPosition === undefined ? {} : { stopAt: options.stopPosition }), ...(judgeDamage ? { skipDamaged: true } : {}), schemaHints };
+  for await (const batch of readTransactions(files, read)) {
     for (const w of batch.warnings) yield { kind: 'warning', file: batch.file, warning: w };
     let stop = false;
     for (const item of batch.items) {
       if (item.kind === 'incomplete') {
+        if (judgeDamage && item.tx.reason === 'damaged') {
+          if (filter.pastEnd(item.tx)) {
+            stop = true;
+            break;
+          }
+          yield { kind: 'warning', file: item.tx.file, warning: damageVerdict(item.tx, filter) };
+          continue;
+        }
         if (filter.keepsIncomplete(item.tx)) yield item;
         continue;
       }

@@ -104,16 +104,18 @@ export async function* planJobs(files: readonly BinlogFile[], weights: readonly 
     // whole file could not check that the file before it ROTATEs to it (readTransactions warns
     // when files do not follow each other), so that check would be lost.
     const fde = await searches[fi]!.fde;
-    let start = 0;
+    // A first file read from --start-position on (split-points.ts fileFrom) comes as a range already.
+    const from = f.range?.start ?? 0;
+    let start = from;
     for (const search of searches[fi]!.starts) {
       const cut = await search;
       if (cut === null || cut <= start) continue;
-      job.push({ path: f.path, size: f.size, range: { start, end: cut, formatDescription: fde } });
+      job.push({ path: f.path, size: f.size, range: { start, end: cut, formatDescription: f.range?.formatDescription ?? fde } });
       yield { index: index++, ranges: job, more: true };
       job = [];
       start = cut;
     }
-    job.push(start === 0 ? f : { path: f.path, size: f.size, range: { start, end: f.size, formatDescription: fde } });
+    job.push(start === from ? f : { path: f.path, size: f.size, range: { start, end: f.size, formatDescription: f.range?.formatDescription ?? fde } });
   }
   yield { index, ranges: job, more: false };
 }
@@ -208,7 +210,16 @@ export async function parallelStats(paths: readonly string[], options: ParallelS
   // next. One worker fewer than threads: this thread decodes too.
   const started = Array.from({ length: threads - 1 }, () => new Worker(workerUrl));
   let bytesTotal = 0;
-  const queueReady = resolveBinlogFiles(paths).then((files) => {
+  const startNotes: StatsResult['warnings'] = [];
+  const queueReady = resolveBinlogFiles(paths).then(async (files) => {
+    if (options.startPosition !== undefined && files.length > 0) {
+      // As one pass reads it (inspect.ts): from the first transaction start at or after the position.
+      const [{ fileFrom }, { startNote }] = await Promise.all([import('../source/split-points.js'), import('./filter-reads.js')]);
+      const from = await fileFrom(files[0]!, options.startPosition);
+      files[0] = from.file;
+      const note = startNote(from, options.startPosition);
+      if (note !== null) startNotes.push({ file: from.file.path, warning: note });
+    }
     bytesTotal = files.reduce((n, f) => n + f.size, 0);
     return new JobQueue(files, planJobs(files, threads > 1 ? jobWeights(threads, bytesTotal, options.minBytesPerThread) : [1]));
   });
@@ -246,10 +257,13 @@ export async function parallelStats(paths: readonly string[], options: ParallelS
   if (queue.results.some((r) => r.splitXa)) {
     // A cut fell between an XA PREPARE and its XA COMMIT: count the whole input again in one pass.
     const { collectStats } = await loaded;
-    return { ...mergeResults([await collectStats({ ...(await baseReady), ranges: queue.files })]), bytesTotal, threads: 1 };
+    return { ...mergeResults([{ ...NO_RESULT, warnings: startNotes }, await collectStats({ ...(await baseReady), ranges: queue.files })]), bytesTotal, threads: 1 };
   }
-  return { ...mergeResults(queue.results), bytesTotal, threads: Math.min(threads, queue.count) };
+  return { ...mergeResults([{ ...NO_RESULT, warnings: startNotes }, ...queue.results]), bytesTotal, threads: Math.min(threads, queue.count) };
 }
+
+/** A result that adds nothing: what goes before the jobs' (the start position's warning). */
+const NO_RESULT: StatsResult = { stats: new InspectStats().snapshot(), incomplete: [], tails: [], warnings: [], bytes: 0, splitXa: false };
 
 /** The results of consecutive jobs as one: counts merged in input order, the rest concatenated. */
 export function mergeResults(results: readonly StatsResult[]): Omit<ParallelStatsResult, 'bytesTotal' | 'threads'> {

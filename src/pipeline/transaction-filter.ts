@@ -97,6 +97,33 @@ export class TransactionFilter {
     return true;
   }
 
+  /** Whether --include-gtids or --exclude-gtids is set: a filter that decides by each transaction's GTID. */
+  get byGtid(): boolean {
+    return this.#o.includeGtids !== undefined || this.#o.excludeGtids !== undefined;
+  }
+
+  /** The GTID options set, as a message names them. */
+  get gtidOptions(): string {
+    return [this.#o.includeGtids ? '--include-gtids' : null, this.#o.excludeGtids ? '--exclude-gtids' : null].filter((x) => x !== null).join(' and ');
+  }
+
+  /**
+   * Why a group cut by a damaged event (reason `damaged`) can be passed over: the GTID filters
+   * leave it out by the GTID its GTID event gave before the damage (a phrase naming the option),
+   * or the damage lay between transactions. Null when it may be wanted — among them a group whose
+   * GTID is unknown (its GTID event is the damage, or the file logs none): never guessed at.
+   * Only the GTID is trusted here: the tables read before the damage are not all it wrote.
+   */
+  passesOverDamage(tx: IncompleteTransaction): string | null {
+    const o = this.#o;
+    if (!this.byGtid || tx.damage === undefined) return null;
+    if (tx.damage.betweenTransactions) return 'between transactions';
+    if (tx.gtid === null) return null;
+    if (o.includeGtids && !o.includeGtids.contains(tx.gtid)) return 'which --include-gtids does not select';
+    if (o.excludeGtids && o.excludeGtids.contains(tx.gtid)) return 'which --exclude-gtids leaves out';
+    return null;
+  }
+
   /**
    * Whether an incomplete group is reported: as a transaction would be, by what was read of it
    * before it was cut. A group cut before any row change or statement is reported under any

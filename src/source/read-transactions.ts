@@ -28,8 +28,8 @@ export interface ReadOptions {
    */
   readonly skipDamaged?: boolean;
   /**
-   * The first file is read from this offset when a transaction (its GTID event) starts there: only
-   * its format description is read before it (split-points.ts fileFrom).
+   * The first file is read from the first transaction start (GTID event) at or after this offset:
+   * only its format description is read before it (split-points.ts fileFrom, which says where).
    */
   readonly skipTo?: number;
   /**
@@ -66,7 +66,7 @@ export interface ReadBatch {
 /** Reads the files (or `.index` files) given, in order, yielding one batch per chunk. */
 export async function* readTransactions(args: readonly string[] | readonly BinlogFile[], options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
   const files: BinlogFile[] = typeof args[0] === 'string' || args.length === 0 ? await resolveBinlogFiles(args as readonly string[]) : [...(args as readonly BinlogFile[])];
-  if (options.skipTo !== undefined && files.length > 0) files[0] = await fileFrom(files[0]!, options.skipTo);
+  if (options.skipTo !== undefined && files.length > 0) files[0] = (await fileFrom(files[0]!, options.skipTo)).file;
   const chunkSize = options.chunkSize ?? 256 * 1024;
   const bytesTotal = files.reduce((n, f) => n + (f.range ? f.range.end - f.range.start : f.size), 0);
   let bytesRead = 0;

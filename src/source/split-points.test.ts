@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BinlogWriter } from '../../test/harness/binlog-writer.js';
 import { EventType } from '../binlog/event-types.js';
-import { findTransactionStart, readFormatDescription } from './split-points.js';
+import { fileFrom, findTransactionStart, nextTransactionStart, readFormatDescription } from './split-points.js';
+import { statSync } from 'node:fs';
 
 const DIR = mkdtempSync(path.join(tmpdir(), 'split-points-'));
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
@@ -68,5 +69,48 @@ describe('findTransactionStart', () => {
     expect(Math.max(...distances)).toBeGreaterThan(1024 * KiB);
     expect(distances.some((d) => d > 64 * KiB && d < 256 * KiB)).toBe(true);
     expect(want.some(([, at]) => at === null)).toBe(true);
+  });
+});
+
+describe('nextTransactionStart and fileFrom (inspect --start-position)', () => {
+  const binlog = (file: string): { path: string; size: number } => ({ path: file, size: statSync(file).size });
+
+  it('finds the next start at any distance, one 4 MiB window after another (a start across two windows too), and none past the last', async () => {
+    const { file, starts } = build(true);
+    const fde = await readFormatDescription(file);
+    const offsets = new Set<number>();
+    for (const [i, s] of starts.entries()) {
+      for (const d of [0, 1, 19]) offsets.add(s.at + d);
+      const next = starts[i + 1]?.at;
+      // Before the start that follows the transaction longer than a window: 4 MiB - 30 lands it across the first window's end.
+      if (next !== undefined) for (const back of [1, WINDOW - 30, WINDOW + 5]) if (next - back > s.at) offsets.add(next - back);
+    }
+    const seen: [number, number | null][] = [];
+    const want: [number, number | null][] = [];
+    for (const near of [...offsets].sort((a, b) => a - b)) {
+      seen.push([near, await nextTransactionStart(binlog(file), near, fde!)]);
+      want.push([near, starts.find((s) => s.at >= near)?.at ?? null]);
+    }
+    expect(seen).toEqual(want);
+    expect(want.some(([near, at]) => at !== null && at - near > WINDOW)).toBe(true);
+  });
+
+  it('says where a read from a position starts: at it, after it, nowhere in the file, or from the head', async () => {
+    const { file, starts } = build(true);
+    const size = statSync(file).size;
+    const third = starts[2]!.at;
+    const at = await fileFrom(binlog(file), third);
+    expect([at.kind, at.file.range?.start]).toEqual(['at', third]);
+    const after = await fileFrom(binlog(file), third + 1);
+    expect([after.kind, after.kind === 'after' && after.start, after.file.range?.start]).toEqual(['after', starts[3]!.at, starts[3]!.at]);
+    const none = await fileFrom(binlog(file), starts[starts.length - 1]!.at + 1);
+    expect([none.kind, none.file.range?.start, none.file.range?.end]).toEqual(['none', size, size]);
+    expect((await fileFrom(binlog(file), 4)).kind).toBe('whole');
+    // A server that does not log a GTID event before every transaction (MySQL 5.6): its starts cannot be scanned for.
+    const w = new BinlogWriter({ flavor: 'mysql', serverVersion: '5.6.51-log', checksum: false });
+    w.formatDescription();
+    const old = path.join(DIR, 'old-bin.000001');
+    writeFileSync(old, w.toBuffer());
+    expect((await fileFrom(binlog(old), 50)).kind).toBe('whole');
   });
 });

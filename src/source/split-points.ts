@@ -6,7 +6,7 @@
  * checksummed, its CRC32 verifies: a false boundary would need both to hold by chance.
  */
 import { open } from 'node:fs/promises';
-import { BinlogDecoder } from '../binlog/decoder.js';
+import { BinlogDecoder, fdeImpliesGtids } from '../binlog/decoder.js';
 import { crc32 } from '../binlog/crc32.js';
 import { ChecksumAlgorithm, type FormatDescription } from '../binlog/event.js';
 import { EventType } from '../binlog/event-types.js';
@@ -38,26 +38,57 @@ export async function readFormatDescription(path: string): Promise<FormatDescrip
 }
 
 /**
- * The file to read from `position` on (`inspect --start-position`): its FDE read from its head and
- * the events in between neither read nor verified, so damage there does not stop the read. Only
- * when a GTID event whose header fits the file starts there; else the file whole (the filter
- * then drops what precedes the position), since a read that starts inside a transaction would
- * take its tail for a whole one.
+ * Where a read from `position` (`inspect --start-position`) starts: `at`, a transaction starts
+ * there; `after`, the first one after it (`start`; a read that started inside a transaction would
+ * take its tail for a whole one); `none`, no transaction starts at or after it in the file; `whole`,
+ * the file is read from its head (a position at its head, or a file whose format description does
+ * not promise a GTID event before every transaction, so its starts cannot be found by scanning).
+ * For `at` and `after` the file's FDE is read from its head and the events in between are neither
+ * read nor verified, so damage there does not stop the read; for `none` nothing of the file is read.
  */
-export async function fileFrom(file: BinlogFile, position: number): Promise<BinlogFile> {
-  if (file.range || position <= 4 || position + HEADER_LENGTH > file.size) return file;
+export type StartPoint =
+  | { readonly kind: 'at' | 'after'; readonly file: BinlogFile; readonly start: number }
+  | { readonly kind: 'none' | 'whole'; readonly file: BinlogFile };
+
+export async function fileFrom(file: BinlogFile, position: number): Promise<StartPoint> {
+  if (file.range || position <= 4) return { kind: 'whole', file };
+  const at = await gtidEventAt(file, position);
+  const fde = await readFormatDescription(file.path);
+  if (fde === null) return { kind: 'whole', file };
+  const from = (start: number): BinlogFile => ({ path: file.path, size: file.size, range: { start, end: file.size, formatDescription: fde } });
+  if (at) return { kind: 'at', file: from(position), start: position };
+  if (!fdeImpliesGtids(fde)) return { kind: 'whole', file };
+  const next = await nextTransactionStart(file, position, fde);
+  return next === null ? { kind: 'none', file: from(file.size) } : { kind: 'after', file: from(next), start: next };
+}
+
+/** Whether a GTID event whose header fits the file (its end position its offset plus its size) starts at `position`. */
+async function gtidEventAt(file: BinlogFile, position: number): Promise<boolean> {
+  if (position + HEADER_LENGTH > file.size) return false;
   const handle = await open(file.path, 'r');
-  let header: Buffer;
   try {
-    header = Buffer.alloc(HEADER_LENGTH);
-    if ((await handle.read(header, 0, HEADER_LENGTH, position)).bytesRead < HEADER_LENGTH) return file;
+    const header = Buffer.alloc(HEADER_LENGTH);
+    if ((await handle.read(header, 0, HEADER_LENGTH, position)).bytesRead < HEADER_LENGTH) return false;
+    const size = header.readUInt32LE(9);
+    return isGtidType(header[4]!) && position + size <= file.size && header.readUInt32LE(13) === (position + size) % 2 ** 32;
   } finally {
     await handle.close();
   }
-  const size = header.readUInt32LE(9);
-  if (!isGtidType(header[4]!) || position + size > file.size || header.readUInt32LE(13) !== (position + size) % 2 ** 32) return file;
-  const fde = await readFormatDescription(file.path);
-  return fde === null ? file : { path: file.path, size: file.size, range: { start: position, end: file.size, formatDescription: fde } };
+}
+
+/**
+ * Larger than any GTID event: successive 4 MiB windows overlap by this much, so a start that runs
+ * past the end of one window (which the window dismisses) lies whole in the next.
+ */
+const OVERLAP = 64 * 1024;
+
+/** The first transaction start at or after `position` anywhere in the file (findTransactionStart window by window), or null. */
+export async function nextTransactionStart(file: BinlogFile, position: number, fde: FormatDescription): Promise<number | null> {
+  for (let near = position; near + HEADER_LENGTH <= file.size; near += WINDOW - OVERLAP) {
+    const found = await findTransactionStart(file.path, near, fde);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function isGtidType(type: number): boolean {

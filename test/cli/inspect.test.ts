@@ -73,10 +73,11 @@ describe('salvage inspect', () => {
 
   describe('a checksum-damaged transaction in the middle of a file (found by a review: every filter failed, nothing printed)', () => {
     // primary-bin.000002 holds 0-1-18 (344) … 0-1-22 and 7-1-1; one byte of 0-1-20 (1204–1405) flipped.
-    async function damaged(): Promise<{ dir: string; file: string }> {
+    // At 1230 instead: the body of the GTID event of 0-1-20 itself (1204–1246), so its GTID is unknown.
+    async function damaged(at = 1300): Promise<{ dir: string; file: string }> {
       const dir = await mkdtemp(join(tmpdir(), 'inspect-damaged-'));
       const bytes = Buffer.from(await readFile(`${PRIMARY}/primary-bin.000002`));
-      bytes[1300] = bytes[1300]! ^ 0x04;
+      bytes[at] = bytes[at]! ^ 0x04;
       const file = join(dir, 'primary-bin.000002');
       await writeFile(file, bytes);
       return { dir, file };
@@ -110,6 +111,95 @@ describe('salvage inspect', () => {
       try {
         const r = await salvage('inspect', '--json', '--start-position', '1405', file);
         expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-21', '0-1-22', '7-1-1']]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    // RELIABILITY 7.21: a GTID filter stopped at damage in a transaction it did not want.
+    it('--include-gtids reads past damage in a transaction it does not select, and says it passed over it', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--include-gtids', '0-1-21,7-1-1', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-21', '7-1-1']]);
+        expect(r.stderr).toBe(
+          `salvage: warning: damaged event at ${file}:1246 (BINLOG_CHECKSUM_MISMATCH) in transaction 0-1-20 (at 1204), which --include-gtids does not select: passed over (it ends at 1405)\n`,
+        );
+        const q = await salvage('inspect', '--json', '--quiet', '--include-gtids', '0-1-22', file);
+        expect([q.code, gtids(q.stdout), q.stderr]).toEqual([0, ['0-1-22'], '']);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--exclude-gtids reads past damage in a transaction it leaves out', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--exclude-gtids', '0-1-20', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-18', '0-1-19', '0-1-21', '0-1-22', '7-1-1']]);
+        expect(r.stderr).toContain('in transaction 0-1-20 (at 1204), which --exclude-gtids leaves out: passed over');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('damage inside a transaction a GTID filter selects still stops the read there (exit 2)', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const inc = await salvage('inspect', '--json', '--include-gtids', '0-1-19,0-1-20,0-1-21', file);
+        expect([inc.code, gtids(inc.stdout)]).toEqual([2, ['0-1-19']]);
+        expect(inc.stderr).toMatch(new RegExp(`^salvage: checksum mismatch in QUERY event at ${file}:1246 \\(128 bytes\\): .* \\[BINLOG_CHECKSUM_MISMATCH\\]$`, 'm'));
+        const exc = await salvage('inspect', '--json', '--exclude-gtids', '0-1-19', file);
+        expect([exc.code, gtids(exc.stdout)]).toEqual([2, ['0-1-18']]);
+        expect(exc.stderr).toContain('[BINLOG_CHECKSUM_MISMATCH]');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('a damaged GTID event leaves its transaction unknown: reported as damage, not guessed past', async () => {
+      const { dir, file } = await damaged(1230);
+      try {
+        const r = await salvage('inspect', '--json', '--include-gtids', '0-1-21', file);
+        expect([r.code, r.stdout]).toEqual([2, '']);
+        expect(r.stderr).toMatch(
+          new RegExp(`^salvage: checksum mismatch in MARIADB_GTID event at ${file}:1204 \\(42 bytes\\): .*; the transaction it cuts \\(at 1204\\) has no GTID read before the damage, so --include-gtids cannot tell whether it is selected \\[BINLOG_CHECKSUM_MISMATCH\\]$`, 'm'),
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('--stats reads past damage as the one-pass read does, on one thread and several (cut at 866 and 1588)', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const cases: [string[], number, string, string][] = [
+          [['--include-gtids', '0-1-21,7-1-1'], 0, 'transactions: 2  row changes: 1', 'passed over (it ends at 1405)'],
+          [['--exclude-gtids', '0-1-20'], 0, 'transactions: 5  row changes: 7', 'which --exclude-gtids leaves out: passed over'],
+          [['--start-position', '1405'], 0, 'transactions: 3  row changes: 2', ''],
+          [['--start-position', '1300'], 0, 'transactions: 3  row changes: 2', 'reading from the next one, at 1405'],
+          [['--include-gtids', '0-1-20'], 2, '', '[BINLOG_CHECKSUM_MISMATCH]'],
+        ];
+        for (const [filter, code, counts, message] of cases) {
+          for (const threads of ['1', '3']) {
+            const r = await salvage('inspect', '--stats', '--threads', threads, ...filter, file);
+            expect([filter, threads, r.code]).toEqual([filter, threads, code]);
+            if (counts !== '') expect(r.stdout).toContain(`${counts}  incomplete: 0  bytes: 2309`);
+            expect(r.stderr).toContain(message);
+          }
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    // RELIABILITY 7.21: a start position inside a transaction read the file from its start.
+    it('--start-position inside a transaction reads from the next transaction start, without reading the damage before it', async () => {
+      const { dir, file } = await damaged();
+      try {
+        const r = await salvage('inspect', '--json', '--start-position', '1300', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-21', '0-1-22', '7-1-1']]);
+        expect(r.stderr).toBe(`salvage: warning: --start-position 1300 is not at a transaction start in ${file}: reading from the next one, at 1405 (transactions that start before 1300 are not read)\n`);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
