@@ -127,7 +127,8 @@ export function stateSchemaDdl(schema: string): string[] {
       other_image LONGTEXT NULL,
       recorded_at DATETIME(6) NOT NULL,
       UNIQUE KEY uk_change (source_id, change_at, change_index),
-      KEY by_run (run_id, seq)
+      KEY by_run (run_id, seq),
+      KEY by_outcome (outcome, op)
     ) ${TABLE_OPTIONS}`,
     `CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
       id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -195,6 +196,38 @@ const WIDENED_COLUMNS: readonly (readonly [StateTable, string, string, string])[
   ['ledger', 'rule_path', 'TEXT NULL', 'varchar'],
 ];
 
+/**
+ * Indexes added to existing tables since layout 1 was first written: `[table, index, columns]`.
+ * An index changes no row nor what an older engine reads or writes, so the layout version does
+ * not move for them. Added in place (MariaDB 10.11 and MySQL 8 build a secondary index online,
+ * reading the table once: ~1 s for a ledger of 200k rows).
+ */
+const ADDED_INDEXES: readonly (readonly [StateTable, string, string])[] = [
+  // Every apply run starts by reading the skipped inserts of the whole ledger (state-store.ts
+  // skippedInserts): without it a full scan, ~1 s on a ledger of 200k rows, growing with every run.
+  ['ledger', 'by_outcome', 'outcome, op'],
+];
+
+/**
+ * ALTER TABLE … ADD INDEX for every added index a state schema written before it lacks (portable:
+ * MySQL 8 has no ADD INDEX IF NOT EXISTS). Two runs (of two sources) may add it at once: the one
+ * that finds it made by the other meanwhile goes on.
+ */
+async function addMissingIndexes(session: SqlSession, schema: string): Promise<void> {
+  const has = async (table: StateTable, index: string): Promise<boolean> => {
+    const { rows } = await session.query('SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = ?', [schema, table, index]);
+    return Number(rows[0]?.['n']) > 0;
+  };
+  for (const [table, index, columns] of ADDED_INDEXES) {
+    if (await has(table, index)) continue;
+    try {
+      await session.query(`ALTER TABLE ${stateTable(schema, table)} ADD INDEX ${quoteIdent(index)} (${columns})`);
+    } catch (e) {
+      if (!(await has(table, index))) throw e;
+    }
+  }
+}
+
 /** ALTER TABLE … MODIFY COLUMN for every widened column a state schema still has at its old type (one table copy, once). */
 async function widenColumns(session: SqlSession, schema: string): Promise<void> {
   for (const [table, column, definition, oldType] of WIDENED_COLUMNS) {
@@ -203,11 +236,23 @@ async function widenColumns(session: SqlSession, schema: string): Promise<void> 
   }
 }
 
-/** ALTER TABLE … ADD COLUMN for every added column a state schema written before it lacks (portable: MySQL 8 has no ADD COLUMN IF NOT EXISTS). */
+/**
+ * ALTER TABLE … ADD COLUMN for every added column a state schema written before it lacks
+ * (portable: MySQL 8 has no ADD COLUMN IF NOT EXISTS). Two runs (of two sources) may add it at
+ * once: the one that finds it made by the other meanwhile goes on.
+ */
 async function addMissingColumns(session: SqlSession, schema: string): Promise<void> {
-  for (const [table, column, definition] of ADDED_COLUMNS) {
+  const has = async (table: StateTable, column: string): Promise<boolean> => {
     const { rows } = await session.query('SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [schema, table, column]);
-    if (Number(rows[0]?.['n']) === 0) await session.query(`ALTER TABLE ${stateTable(schema, table)} ADD COLUMN ${quoteIdent(column)} ${definition}`);
+    return Number(rows[0]?.['n']) > 0;
+  };
+  for (const [table, column, definition] of ADDED_COLUMNS) {
+    if (await has(table, column)) continue;
+    try {
+      await session.query(`ALTER TABLE ${stateTable(schema, table)} ADD COLUMN ${quoteIdent(column)} ${definition}`);
+    } catch (e) {
+      if (!(await has(table, column))) throw e;
+    }
   }
 }
 
@@ -220,6 +265,7 @@ export async function ensureStateSchema(session: SqlSession, schema: string = DE
   for (const ddl of stateSchemaDdl(schema)) await session.query(ddl);
   await addMissingColumns(session, schema);
   await widenColumns(session, schema);
+  await addMissingIndexes(session, schema);
   const table = stateTable(schema, 'schema_version');
   // INSERT IGNORE: the first run records the version; later ones leave the row as it is.
   await session.query(`INSERT IGNORE INTO ${table} (id, version, updated_at) VALUES (1, ?, UTC_TIMESTAMP(6))`, [STATE_SCHEMA_VERSION]);

@@ -14,6 +14,7 @@ import {
   recordKeyMap,
   recordLedger,
   recordQuarantine,
+  skippedInserts,
   startRun,
   writeCheckpoint,
   writeKeyFloors,
@@ -138,6 +139,15 @@ describe('state store', () => {
     expect(kept).toEqual([{ change_at: '0-1-5', origin: null }]);
     // A second call finds the column there and adds nothing.
     expect(await ensureStateSchema(session, 'salvage_old')).toBe(1);
+    // Two runs (of two sources) adding them at once: the second ALTER failed, duplicate column.
+    await session.query('ALTER TABLE salvage_old.ledger DROP COLUMN other_image');
+    const other = await openSession(db.target);
+    try {
+      expect(await Promise.all([ensureStateSchema(session, 'salvage_old'), ensureStateSchema(other, 'salvage_old')])).toEqual([1, 1]);
+    } finally {
+      await other.end();
+    }
+    expect((await session.query("SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = 'salvage_old' AND column_name = 'other_image'")).rows).toEqual([{ n: '1' }]);
   });
 
   it('widens ledger.rule_path of a state schema written when it was VARCHAR(512), keeping its rows, so a two-rule path of any length is recorded', async () => {
@@ -154,6 +164,43 @@ describe('state store', () => {
       { seq: '1', rule_path: 'tables.crm.tickets.onInsertPkTaken' },
       { seq: '2', rule_path: long },
     ]);
+  });
+
+  it('adds the ledger index by (outcome, op) a state schema written before it lacks, keeping its rows and layout version; skippedInserts reads by it', async () => {
+    // Found measuring: every apply run starts with skippedInserts, a full scan of the ledger without
+    // it (~1 s on 200k rows, growing with every run).
+    await ensureStateSchema(session, 'salvage_noindex');
+    await session.query('ALTER TABLE salvage_noindex.ledger DROP INDEX by_outcome');
+    await transaction(session, (s) => recordLedger(s, 'salvage_noindex', RUN, [ledgerRow(), ledgerRow({ seq: 2, changeIndex: 1, class: 'insert-pk-taken', outcome: 'skipped', newKey: null })]));
+    // Enough other rows that reading by the index is the plan.
+    await session.query(
+      `INSERT INTO salvage_noindex.ledger (run_id, seq, source_id, change_at, change_index, table_name, op, source_key, class, outcome, recorded_at)
+       SELECT 2, seq, 's', CONCAT('0-1-', seq), 0, 'crm.tickets', ELT(1 + seq % 3, 'insert', 'update', 'delete'), CONCAT('[', seq, ']'), 'clean', 'applied', UTC_TIMESTAMP(6) FROM salvage_noindex.seq_1_to_3000`,
+    );
+    const query = "SELECT table_name, source_key, change_at, change_index FROM salvage_noindex.ledger WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id";
+    expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => r['key'])).toEqual(['PRIMARY']);
+    expect(await ensureStateSchema(session, 'salvage_noindex')).toBe(1);
+    const { rows } = await session.query(
+      "SELECT column_name AS c, seq_in_index AS i FROM information_schema.STATISTICS WHERE table_schema = 'salvage_noindex' AND table_name = 'ledger' AND index_name = 'by_outcome' ORDER BY seq_in_index",
+    );
+    expect(rows).toEqual([
+      { c: 'outcome', i: 1 },
+      { c: 'op', i: 2 },
+    ]);
+    // Read by the index, in id order as it holds them (the primary key follows its columns): no sort.
+    expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => [r['type'], r['key'], /filesort/.test(String(r['Extra']))])).toEqual([['ref', 'by_outcome', false]]);
+    expect(await skippedInserts(session, 'salvage_noindex')).toEqual([{ table: 'crm.tickets', sourceKey: canonicalKey([7, 9223372036854775807n]), change: '0-1-42#1' }]);
+    expect((await session.query('SELECT COUNT(*) AS n FROM salvage_noindex.ledger')).rows).toEqual([{ n: '3002' }]);
+    // A second call finds it there and adds nothing; so do two runs that add it at once.
+    expect(await ensureStateSchema(session, 'salvage_noindex')).toBe(1);
+    await session.query('ALTER TABLE salvage_noindex.ledger DROP INDEX by_outcome');
+    const other = await openSession(db.target);
+    try {
+      expect(await Promise.all([ensureStateSchema(session, 'salvage_noindex'), ensureStateSchema(other, 'salvage_noindex')])).toEqual([1, 1]);
+    } finally {
+      await other.end();
+    }
+    expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => r['key'])).toEqual(['by_outcome']);
   });
 
   it('upserts the checkpoint and reads it back exactly', async () => {
