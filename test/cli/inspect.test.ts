@@ -132,6 +132,17 @@ describe('salvage inspect', () => {
       }
     });
 
+    it('a GTID filter reads past damage between transactions (the binlog checkpoint event at 821–866)', async () => {
+      const { dir, file } = await damaged(845);
+      try {
+        const r = await salvage('inspect', '--json', '--include-gtids', '0-1-19', file);
+        expect([r.code, gtids(r.stdout)]).toEqual([0, ['0-1-19']]);
+        expect(r.stderr).toBe(`salvage: warning: damaged event at ${file}:821 (BINLOG_CHECKSUM_MISMATCH) between transactions: passed over (it ends at 866)\n`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('--exclude-gtids reads past damage in a transaction it leaves out', async () => {
       const { dir, file } = await damaged();
       try {
