@@ -37,6 +37,11 @@ export async function readFormatDescription(path: string): Promise<FormatDescrip
   }
 }
 
+/** Where a read from a position starts (fileFrom), and the file (a range of it) to read. */
+export type StartPoint =
+  | { readonly kind: 'at' | 'after'; readonly file: BinlogFile; readonly start: number }
+  | { readonly kind: 'none' | 'whole'; readonly file: BinlogFile };
+
 /**
  * Where a read from `position` (`inspect --start-position`) starts: `at`, a transaction starts
  * there; `after`, the first one after it (`start`; a read that started inside a transaction would
@@ -46,10 +51,6 @@ export async function readFormatDescription(path: string): Promise<FormatDescrip
  * For `at` and `after` the file's FDE is read from its head and the events in between are neither
  * read nor verified, so damage there does not stop the read; for `none` nothing of the file is read.
  */
-export type StartPoint =
-  | { readonly kind: 'at' | 'after'; readonly file: BinlogFile; readonly start: number }
-  | { readonly kind: 'none' | 'whole'; readonly file: BinlogFile };
-
 export async function fileFrom(file: BinlogFile, position: number): Promise<StartPoint> {
   if (file.range || position <= 4) return { kind: 'whole', file };
   const at = await gtidEventAt(file, position);
