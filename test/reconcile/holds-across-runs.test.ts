@@ -101,5 +101,18 @@ describe('holds across runs', () => {
       ['t.orders', 'insert', 'parent-missing', 'quarantined'],
     ]);
     expect(await drRows()).toEqual(UNTOUCHED);
+    // resolve holds them too while the insert, an entry of the other source id, is pending.
+    const held = await readQuarantine({ target: servers.dr.target });
+    expect(held.map((e) => [e.id, e.sourceId, e.table, e.op, e.origin])).toEqual([
+      [1, 'as-files', 't.customers', 'insert', null],
+      [2, 'as-live', 't.customers', 'update', { label: held[0]!.label, id: 1 }],
+      [3, 'as-live', 't.orders', 'insert', { label: held[0]!.label, id: 1 }],
+    ]);
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held.slice(1), [{ action: 'apply' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [2, 'refused', `held back because of entry 1 (${held[0]!.label}), which is still pending: resolve 1 first`],
+      [3, 'refused', `held back because of entry 1 (${held[0]!.label}), which is still pending: resolve 1 first`],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
   }, 120_000);
 });
