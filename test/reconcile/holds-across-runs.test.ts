@@ -115,4 +115,32 @@ describe('holds across runs', () => {
     ]);
     expect(await drRows()).toEqual(UNTOUCHED);
   }, 120_000);
+
+  it('an insert a rule skipped under one source id holds its row in resolve of changes held under another', async () => {
+    const staged = await stage();
+    const skip = config({ tables: { 't.customers': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    const first: LedgerLine[] = [];
+    await salvage(options(staged, staged.first, { config: skip, sourceId: 'as-files', onLedger: (l) => first.push(l) }));
+    await salvage(options(staged, staged.files, { config: skip, sourceId: 'as-live' }));
+    const held = await readQuarantine({ target: servers.dr.target });
+    const origin = { label: `${first[0]!.gtid}#0`, id: null };
+    expect(held.map((e) => [e.id, e.sourceId, e.table, e.op, e.origin])).toEqual([
+      [1, 'as-live', 't.customers', 'update', origin],
+      [2, 'as-live', 't.orders', 'insert', origin],
+    ]);
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        1,
+        'refused',
+        `the lost row's insert (${origin.label}) was skipped, so the DR row 4 of t.customers is another record, which this update must not write: decide skip, or give the whole row under a key of its own in decision.row`,
+      ],
+      [
+        2,
+        'refused',
+        `its parent t.customers 4 was never written (its insert ${origin.label} was skipped during apply by ${first[0]!.rule!}), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
+      ],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
 });
