@@ -76,6 +76,32 @@ describe('holds across runs', () => {
     expect(await drRows()).toEqual(UNTOUCHED);
   }, 120_000);
 
+  it('an insert a rule skipped holds, in the run that resumes, a child naming it by a unique value the DR gives another record', async () => {
+    const staged = await stageIncident(
+      servers.primary,
+      servers.dr,
+      {
+        schema: [
+          'CREATE TABLE t.cust (id INT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(20) NOT NULL, UNIQUE KEY uk_code (code)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+          'CREATE TABLE t.ord (id INT PRIMARY KEY, cust_code VARCHAR(20) NOT NULL, FOREIGN KEY (cust_code) REFERENCES t.cust (code)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+        ],
+        base: ["INSERT INTO t.cust VALUES (1, 'A1')"],
+        lost: ["INSERT INTO t.cust VALUES (2, 'C9')", 'FLUSH BINARY LOGS', "INSERT INTO t.ord VALUES (1, 'C9')"],
+        // The DR's own record holds the code (case aside): the lost customer is insert-unique-taken.
+        dr: ["INSERT INTO t.cust VALUES (5, 'c9')"],
+      },
+      ['t'],
+    );
+    const skip = config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    const first: LedgerLine[] = [];
+    await salvage(options(staged, staged.files.slice(0, staged.files.length - 2), { config: skip, onLedger: (l) => first.push(l) }));
+    expect(first.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([['t.cust', 'insert', 'insert-unique-taken', 'skipped']]);
+    const second: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { config: skip, onLedger: (l) => second.push(l) }));
+    expect(second.map((l) => [l.table, l.op, l.class, l.outcome, l.reason])).toEqual([['t.ord', 'insert', 'parent-missing', 'quarantined', `its parent t.cust (code) "C9" was skipped (${first[0]!.gtid}#0)`]]);
+    expect(await servers.dr.query('SELECT id, cust_code FROM t.ord')).toEqual([]);
+  }, 120_000);
+
   it('an insert resolve skipped holds its row in the next apply', async () => {
     const staged = await stage();
     await salvage(options(staged, staged.first));
