@@ -22,6 +22,10 @@ export interface ParentMatch<T> {
   readonly row: string;
   /** Named by a unique key other than the primary key (the DR row "with that value", not "at that key"). */
   readonly byValue: boolean;
+  /** The parent table, the columns of its key the child names, and the child's values for them (the DR's types, in that order). */
+  readonly table: TableSchema;
+  readonly columns: readonly string[];
+  readonly values: readonly ColumnValue[];
 }
 
 interface Insert<T> {
@@ -82,7 +86,7 @@ export class LostInserts<T> {
       const text = shown.length === 1 ? stringifyCanonical(shown[0]!) : stringifyCanonical(shown);
       const byValue = key.name !== 'pk';
       const name = `${parent.schema}.${parent.table}${byValue ? ` (${key.columns.join(', ')})` : ''} ${text}`;
-      for (const item of found) out.push({ item, row: name, byValue });
+      for (const item of found) out.push({ item, row: name, byValue, table: parent, columns: key.columns, values: values as ColumnValue[] });
     }
     return out;
   }

@@ -56,7 +56,7 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
-import { sameExactValue, sameValue } from '../reconcile/value-equality.js';
+import { sameExactValue, sameUniqueValue, sameValue } from '../reconcile/value-equality.js';
 import { LostInserts } from './lost-parents.js';
 
 export const ReviewErrorCode = {
@@ -443,6 +443,10 @@ interface ParentEntry {
   readonly row: string;
   /** Named by a unique key other than the primary key. */
   readonly byValue: boolean;
+  /** The parent table, the columns the row names it by and the row's values for them (the DR's types). */
+  readonly table: TableSchema;
+  readonly columns: readonly string[];
+  readonly values: readonly ColumnValue[];
 }
 
 /** A parent row's insert skipped by a rule during apply (a ledger row with no quarantine entry). */
@@ -593,10 +597,10 @@ class ResolveRun {
           const found = written === null ? [] : inserts.parentsOf(table, written);
           const parents: ParentEntry[] = [];
           const skippedParents: SkippedParent[] = [];
-          for (const { item, row: parentRow, byValue } of found) {
+          for (const { item, row: parentRow, byValue, table: parentTable, columns, values } of found) {
             if (item.kind === 'entry') {
               // A row that is its own parent (a self-reference to its own key) waits on nothing.
-              if (item.entry.id !== e.id) parents.push({ id: item.entry.id, row: parentRow, byValue });
+              if (item.entry.id !== e.id) parents.push({ id: item.entry.id, row: parentRow, byValue, table: parentTable, columns, values });
             } else {
               const r = item.skipped;
               skippedParents.push({ label: shortLabel(`${r.changeAt}#${r.changeIndex}`), rulePath: r.rulePath, row: parentRow, byValue });
@@ -819,9 +823,11 @@ class ResolveRun {
       const status = await lockQuarantineStatus(this.#dr, this.#schema, parent.id);
       if (status === undefined) continue;
       if (status === 'pending') throw new Refusal(`its parent ${parent.row} is the insert of entry ${parent.id}, which is still pending: resolve ${parent.id} first`);
-      if ((await this.#outcomeOf(parent.id)) === 'skipped') {
+      const written = await this.#ledgerRowOf(parent.id);
+      if (written?.outcome === 'skipped') {
         throw new Refusal(`its parent ${parent.row} was never written (entry ${parent.id}, its insert, was skipped), so ${there(parent.byValue)}: ${instead}`);
       }
+      if (parent.byValue && written !== undefined) await this.#checkParentValue(parent, written);
     }
     // Recorded by apply, never changed since: a rule's skip is final (a review decides entries only).
     const skipped = p.skippedParents[0];
@@ -830,11 +836,42 @@ class ResolveRun {
     }
   }
 
-  /** The ledger outcome now recorded for the change of quarantine entry `id` (it may have been resolved earlier in this run). */
-  async #outcomeOf(id: number): Promise<string | undefined> {
+  /** The ledger row now recorded for the change of quarantine entry `id` (it may have been resolved earlier in this run). */
+  async #ledgerRowOf(id: number): Promise<StoredLedgerEntry | undefined> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
-    return (await readLedgerEntries(this.#dr, this.#schema, entry.at)).find((r) => r.sourceId === entry.sourceId && r.changeIndex === entry.index)?.outcome;
+    return (await readLedgerEntries(this.#dr, this.#schema, entry.at)).find((r) => r.sourceId === entry.sourceId && r.changeIndex === entry.index);
+  }
+
+  /**
+   * A parent named by a unique value, whose insert a review carried out: the key map follows its
+   * primary key only, so the row must still hold the value the child names (a reviewed row may have
+   * given it another, the clash being on that value, and a link is the DR record with its own
+   * values); otherwise the child would point at whichever DR record holds that value, or none.
+   * The parent row is read FOR UPDATE, so the value holds until the child is written.
+   */
+  async #checkParentValue(parent: ParentEntry, written: StoredLedgerEntry): Promise<void> {
+    const table = parent.table;
+    if (table.primaryKey === null) return;
+    let key: ColumnValue[];
+    try {
+      key = keyFromCanonical(parseExactJson(written.newKey ?? written.sourceKey) as CanonicalValue[], table);
+    } catch (e) {
+      if (!(e instanceof FromCanonicalError)) throw e;
+      throw new Refusal(`its parent ${parent.row}: the key entry ${parent.id} recorded for it no longer fits ${table.schema}.${table.table}: ${e.message}`);
+    }
+    const row = (await this.#lockRows(table, [key])).get(rowKey(key));
+    const suffix = 'decide skip, or give the whole row in decision.row pointing at the value the parent has now';
+    if (row === undefined) throw new Refusal(`its parent ${parent.row} (entry ${parent.id}) was written as the DR row ${keyText(key)} of ${table.schema}.${table.table}, which is gone: ${suffix}`);
+    const defs = tableMapOf(table).columns;
+    const differ = parent.columns.flatMap((c, i) => {
+      const at = table.columns.findIndex((col) => col.name === c);
+      const col = table.columns[at]!;
+      return sameUniqueValue(row[at], parent.values[i], col.collation) ? [] : [`${c} ${clip(canonText(row[at], defs[at]!))}`];
+    });
+    if (differ.length > 0) {
+      throw new Refusal(`its parent ${parent.row} (entry ${parent.id}) was written as the DR row ${keyText(key)} of ${table.schema}.${table.table}, which holds ${differ.join(', ')}: the value this row names is another record's or none; ${suffix}`);
+    }
   }
 
   /** Whether the change the entry waits on is an insert of its row that was skipped (by a rule, or by review). */

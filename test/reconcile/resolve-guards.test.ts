@@ -155,6 +155,53 @@ describe('resolve and parents named by a unique key, or skipped by a rule during
     expect(await dr.query('SELECT id FROM u.ord')).toEqual([]);
   }, 120_000);
 
+  it('refuses a held child naming a parent by the unique value a reviewed row changed (the DR record with the old value is another one); applies it once linked', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: BY_CODE,
+        base: ["INSERT INTO u.cust VALUES (1, 'A1', 'Ann')"],
+        lost: ["INSERT INTO u.cust VALUES (2, 'C9', 'Lost C')", "INSERT INTO u.ord VALUES (1, 'C9', 'new')", "INSERT INTO u.cust VALUES (3, 'D7', 'Lost D')", "INSERT INTO u.ord VALUES (2, 'D7', 'new')"],
+        dr: ["INSERT INTO u.cust VALUES (5, 'c9', 'DR C'), (6, 'd7', 'Lost D')"],
+      },
+      ['u'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class])).toEqual([
+      [1, 'u.cust', 'insert', 'insert-unique-taken'],
+      [2, 'u.ord', 'insert', 'parent-missing'],
+      [3, 'u.cust', 'insert', 'insert-unique-taken'],
+      [4, 'u.ord', 'insert', 'parent-missing'],
+    ]);
+    // C9 is another customer than the DR's c9: given a code of its own. D7 is the DR's d7: linked.
+    const report = await resolveQuarantine({
+      target: dr.target,
+      file: 'decisions.jsonl',
+      text: decisionsFile(held, [{ action: 'apply', row: { id: 2, code: 'C9-lost', name: 'Lost C' } }, { action: 'apply' }, { action: 'link', key: [6] }, { action: 'apply' }]),
+    });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [1, 'done', 'applied the reviewed row'],
+      [
+        2,
+        'refused',
+        'its parent u.cust (code) "C9" (entry 1) was written as the DR row 2 of u.cust, which holds code "C9-lost": the value this row names is another record\'s or none; decide skip, or give the whole row in decision.row pointing at the value the parent has now',
+      ],
+      [3, 'done', 'linked to the DR row 6 (the lost row is that record; its values were not written, later changes follow it)'],
+      [4, 'done', 'applied as logged'],
+    ]);
+    expect(await dr.query('SELECT id, cust_code FROM u.ord ORDER BY id')).toEqual([{ id: 2, cust_code: 'D7' }]);
+    // Pointed at the code the parent has now, it is written.
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[1]!], [{ action: 'apply', row: { id: 1, cust_code: 'C9-lost', status: 'new' } }]) });
+    expect(again.entries.map((e) => e.result)).toEqual(['done']);
+    expect(await dr.query('SELECT id, cust_code FROM u.ord ORDER BY id')).toEqual([
+      { id: 1, cust_code: 'C9-lost' },
+      { id: 2, cust_code: 'D7' },
+    ]);
+  }, 120_000);
+
   it('refuses a child of a transaction kept whole while its parent named by a unique key is another pending entry', async () => {
     const { primary, dr } = servers;
     const staged = await stageIncident(
