@@ -813,8 +813,10 @@ class ResolveRun {
 
   /**
    * Refuses to write a row whose parent row is still held (its insert a pending entry: the DR row
-   * at that key, if any, is not it) or will never exist (its insert was skipped: the DR row at that
-   * key is another record, or none). Under the entry's lock, so it holds against a concurrent resolve.
+   * at that key or with that unique value, if any, is not it) or will never exist (its insert was
+   * skipped, by a review or by a rule during apply: the DR row there is another record, or none),
+   * or was written without the unique value the row names it by. Under the entry's lock, so it
+   * holds against a concurrent resolve.
    */
   async #checkParents(p: Prepared): Promise<void> {
     const instead = 'decide skip, or give the whole row in decision.row pointing at a parent the DR has';
