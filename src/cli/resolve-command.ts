@@ -34,8 +34,9 @@ The decision of each line ("decision" in the exported JSON; lines left null stay
 Values are in source terms, like the images: keys that were remapped or linked are rewritten
 through the key map before writing. An entry held back because of another (see "origin" in
 salvage quarantine show) is refused until that one is resolved; entries are carried out so that
-an origin decided in the same file comes first. So is a row whose parent's insert is another
-entry, pending ("resolve N first") or skipped (the parent was never written). apply is refused for
+an origin decided in the same file comes first. So is a row whose parent (by its primary key or
+another unique key) is the insert of another entry, pending ("resolve N first") or skipped, or an
+insert a rule skipped during apply (the parent was never written). apply is refused for
 update-pk-reused / delete-pk-reused (the id is the DR's own record: decide skip), and for a delete
 while DR rows still point at its row (ON DELETE CASCADE would take them: deal with them first).
 Keys are followed through the DR's declared

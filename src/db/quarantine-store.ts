@@ -227,3 +227,40 @@ export async function readLedgerEntries(session: SqlSession, schema: string, at:
     quarantineStatus: text(r['q_status']),
   }));
 }
+
+/** A lost insert a rule skipped during apply (its ledger row; no quarantine entry), with what a child's foreign key is matched on. */
+export interface StoredSkippedInsert extends ChangeIdentity {
+  readonly table: string;
+  readonly class: string;
+  readonly sourceKey: string;
+  readonly afterImage: string | null;
+  readonly rulePath: string | null;
+}
+
+/**
+ * The inserts skipped during apply that no quarantine entry records (a review's skip is the
+ * entry's), of every source: resolve refuses a row that points at one, as apply holds it (the DR
+ * row at its key, if any, is another record). One scan of the ledger's inserts per resolve run.
+ */
+export async function readRuleSkippedInserts(session: SqlSession, schema: string): Promise<StoredSkippedInsert[]> {
+  const q = stateTable(schema, 'quarantine');
+  const l = stateTable(schema, 'ledger');
+  const rows = await run(
+    session,
+    `SELECT l.source_id, l.change_at, l.change_index, l.table_name, l.class, l.source_key, l.after_image, l.rule_path
+       FROM ${l} l
+       LEFT JOIN ${q} q ON q.source_id = l.source_id AND q.change_at = l.change_at AND q.change_index = l.change_index
+      WHERE l.op = 'insert' AND l.outcome = 'skipped' AND q.id IS NULL
+      ORDER BY l.id`,
+  );
+  return rows.map((r) => ({
+    sourceId: String(r['source_id']),
+    changeAt: String(r['change_at']),
+    changeIndex: Number(r['change_index']),
+    table: String(r['table_name']),
+    class: String(r['class']),
+    sourceKey: String(r['source_key']),
+    afterImage: text(r['after_image']),
+    rulePath: text(r['rule_path']),
+  }));
+}

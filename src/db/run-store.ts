@@ -54,6 +54,8 @@ export interface StoredRemap {
   readonly oldKey: string;
   readonly newKey: string;
   readonly gtid: string | null;
+  /** A lost row linked to an existing DR record (strategy `link`), not re-keyed. */
+  readonly linked: boolean;
 }
 
 /** A change the run quarantined, with its ledger facts; images and key as the canonical JSON text stored. */
@@ -173,7 +175,20 @@ export async function readRunRemaps(session: SqlSession, schema: string, runId: 
   for (const r of await rows(session, `SELECT change_at, MIN(seq) AS seq FROM ${stateTable(schema, 'ledger')} WHERE run_id = ? AND new_key IS NOT NULL GROUP BY change_at`, [runId])) {
     order.set(String(r['change_at']), Number(r['seq']));
   }
-  const remaps = found.map((r) => ({ table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']), gtid: text(r['gtid']) }));
+  // The key map records a link and a remap alike; the ledger row of the insert that made the
+  // mapping tells them apart: a link merges the lost row into the DR record (`merged`, reconciler.ts
+  // #link), a remap writes it under a fresh key (`remapped`). Links are few: read only those rows.
+  const links = new Set<string>();
+  for (const r of await rows(session, `SELECT table_name, source_key, new_key, change_at FROM ${stateTable(schema, 'ledger')} WHERE run_id = ? AND op = 'insert' AND outcome = 'merged' AND new_key IS NOT NULL`, [runId])) {
+    const mapping = `${String(r['table_name'])}\u0000${String(r['source_key'])}\u0000${String(r['new_key'])}`;
+    links.add(mapping).add(`${mapping}\u0000${String(r['change_at'])}`);
+  }
+  const remaps = found.map((r) => {
+    const mapping = `${String(r['table_name'])}\u0000${String(r['old_key'])}\u0000${String(r['new_key'])}`;
+    const gtid = text(r['gtid']);
+    // With a GTID, the insert of that very transaction (a later change may meet the mapped row too).
+    return { table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']), gtid, linked: links.has(gtid === null ? mapping : `${mapping}\u0000${gtid}`) };
+  });
   const place = (m: StoredRemap): number => (m.gtid === null ? Number.MAX_SAFE_INTEGER : (order.get(m.gtid) ?? Number.MAX_SAFE_INTEGER));
   return remaps.sort((a, b) => place(a) - place(b) || compare(a.table, b.table) || compare(a.oldKey, b.oldKey));
 }

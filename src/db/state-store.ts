@@ -342,14 +342,20 @@ export async function* pendingQuarantineImages(session: SqlSession, schema: stri
  * Lost inserts that were skipped — by a rule, or by `resolve` (which records the outcome in the
  * ledger) — other than as already applied: the DR row at such a key, if any, is another record,
  * so the source row's later changes are held in every later run as in the run that skipped it.
- * Table, the source key (canonical JSON) and the change (`change_at#change_index`), of every source.
+ * Table, the source key (canonical JSON), the change (`change_at#change_index`) and the after image
+ * (canonical JSON, null when not kept: its unique values then hold nothing), of every source.
  */
-export async function skippedInserts(session: SqlSession, schema: string): Promise<{ table: string; sourceKey: string; change: string }[]> {
+export async function skippedInserts(session: SqlSession, schema: string): Promise<{ table: string; sourceKey: string; change: string; afterImage: string | null }[]> {
   const { rows } = await run(
     session,
-    `SELECT table_name, source_key, change_at, change_index FROM ${stateTable(schema, 'ledger')} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id`,
+    `SELECT table_name, source_key, change_at, change_index, after_image FROM ${stateTable(schema, 'ledger')} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id`,
   );
-  return rows.map((r) => ({ table: String(r['table_name']), sourceKey: String(r['source_key']), change: `${String(r['change_at'])}#${String(r['change_index'])}` }));
+  return rows.map((r) => ({
+    table: String(r['table_name']),
+    sourceKey: String(r['source_key']),
+    change: `${String(r['change_at'])}#${String(r['change_index'])}`,
+    afterImage: r['after_image'] === null || r['after_image'] === undefined ? null : String(r['after_image']),
+  }));
 }
 
 /** Every remapped key recorded on the DR, in the order they were made. */

@@ -96,7 +96,13 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
       else if (c.quarantineStatus !== null) resolvedSince[c.outcome] = (resolvedSince[c.outcome] ?? 0) + c.count;
     }
     const span = await readLedgerSpan(session, schema, run.id);
-    const remaps = (await readRunRemaps(session, schema, run.id)).map((m) => ({ table: m.table, oldKey: keyValues(m.oldKey), newKey: keyValues(m.newKey), at: m.gtid ?? '(position not recorded)' }));
+    const remaps = (await readRunRemaps(session, schema, run.id)).map((m) => ({
+      table: m.table,
+      oldKey: keyValues(m.oldKey),
+      newKey: keyValues(m.newKey),
+      at: m.gtid ?? '(position not recorded)',
+      ...(m.linked ? { linked: true as const } : {}),
+    }));
     const skippedDdl = (await readRunSkippedDdl(session, schema, run.id)).map((at) => ({ at, sql: null }));
     const limit = options.quarantineLimit ?? HTML_QUARANTINE_LIMIT;
     const stored = limit > 0 ? await readRunQuarantine(session, schema, run.id, limit) : [];

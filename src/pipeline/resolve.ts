@@ -36,10 +36,12 @@ import {
   markQuarantineResolved,
   readLedgerEntries,
   readQuarantineEntries,
+  readRuleSkippedInserts,
   recordLedgerDecision,
   type QuarantineStatusFilter,
   type StoredLedgerEntry,
   type StoredQuarantineEntry,
+  type StoredSkippedInsert,
 } from '../db/quarantine-store.js';
 import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
@@ -54,7 +56,8 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
-import { sameExactValue, sameValue } from '../reconcile/value-equality.js';
+import { sameExactValue, sameUniqueValue, sameValue } from '../reconcile/value-equality.js';
+import { LostInserts } from './lost-parents.js';
 
 export const ReviewErrorCode = {
   /** The DR has no state schema (no apply ran against it, or another --state-schema). */
@@ -162,12 +165,16 @@ export function originOf(reason: string | null): string | null {
 
 function reviewEntries(stored: readonly StoredQuarantineEntry[]): QuarantineEntry[] {
   const byLabel = new Map(stored.map((s) => [`${s.sourceId}\u0000${s.changeAt}#${s.changeIndex}`, s.id]));
+  // An origin of another source id: the same primary read as files and then live is one source
+  // under two ids, and apply holds a row for every one of them (salvage.ts #loadState).
+  const anySource = new Map<string, number>();
+  for (const s of stored) if (!anySource.has(`${s.changeAt}#${s.changeIndex}`)) anySource.set(`${s.changeAt}#${s.changeIndex}`, s.id);
   const origins = new Map<number, { label: string; id: number | null }>();
   const dependants = new Map<number, number[]>();
   for (const s of stored) {
     const label = s.origin ?? originOf(s.reason);
     if (label === null) continue;
-    const id = byLabel.get(`${s.sourceId}\u0000${label}`) ?? null;
+    const id = byLabel.get(`${s.sourceId}\u0000${label}`) ?? anySource.get(label) ?? null;
     origins.set(s.id, { label, id });
     if (id !== null && s.status === 'pending') {
       const list = dependants.get(id) ?? [];
@@ -425,14 +432,34 @@ interface Prepared {
   readonly linkKey: ColumnValue[] | null;
   /** The quarantine entries inserting the parent rows the written row points at (apply of an insert or update). */
   readonly parents: readonly ParentEntry[];
+  /** The inserts of those parent rows that a rule skipped during apply: the row must not be written pointing at them. */
+  readonly skippedParents: readonly SkippedParent[];
 }
 
 /** A quarantine entry whose insert is the row a foreign key (declared, or a recorded logical reference) of the written row points at. */
 interface ParentEntry {
   readonly id: number;
-  /** `schema.table key`, as messages name the parent row. */
+  /** `schema.table key`, or `schema.table (columns) value` for a unique key, as messages name the parent row. */
   readonly row: string;
+  /** Named by a unique key other than the primary key. */
+  readonly byValue: boolean;
+  /** The parent table, the columns the row names it by and the row's values for them (the DR's types). */
+  readonly table: TableSchema;
+  readonly columns: readonly string[];
+  readonly values: readonly ColumnValue[];
 }
+
+/** A parent row's insert skipped by a rule during apply (a ledger row with no quarantine entry). */
+interface SkippedParent {
+  /** The insert, as `GTID#index`. */
+  readonly label: string;
+  readonly rulePath: string | null;
+  readonly row: string;
+  readonly byValue: boolean;
+}
+
+/** A lost insert that may be a written row's parent: a quarantine entry's, or one a rule skipped during apply. */
+type LostInsert = { readonly kind: 'entry'; readonly entry: QuarantineEntry } | { readonly kind: 'rule'; readonly skipped: StoredSkippedInsert };
 
 class ResolveRun {
   readonly #dr: SqlSession;
@@ -468,7 +495,7 @@ class ResolveRun {
     const more = [...new Set([...parents, ...(await referencingSchemas(this.#dr, [...schemas]))])].filter((s) => !schemas.has(s));
     if (more.length > 0) this.#catalog = await introspectSchemas(this.#dr, [...schemas, ...more]);
     this.#catalog = addRecordedReferences(this.#catalog, references);
-    const prepared = this.#prepare(lines, byId, entries);
+    const prepared = this.#prepare(lines, byId, entries, await readRuleSkippedInserts(this.#dr, this.#schema));
     this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
     const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
     const results: ResolvedEntry[] = [];
@@ -511,20 +538,17 @@ class ResolveRun {
   }
 
   /** Checks every line against the DR's quarantine and schema; all problems at once, before anything is written. */
-  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>, entries: readonly QuarantineEntry[]): Prepared[] {
+  #prepare(lines: readonly DecisionLine[], byId: ReadonlyMap<number, QuarantineEntry>, entries: readonly QuarantineEntry[], ruleSkipped: readonly StoredSkippedInsert[]): Prepared[] {
     const problems: FileProblem[] = [];
     const out: Prepared[] = [];
-    // The inserts of the quarantine by source, table and source key, built once: a child's parents
-    // are looked up per foreign key, not by a scan of every entry per decided line.
-    const inserts = new Map<string, QuarantineEntry[]>();
-    for (const o of entries) {
-      if (o.op !== 'insert' || o.key === null) continue;
-      // Named as the catalog names the table, which is how a foreign key names its parent.
-      const t = this.#catalog.lookup(o.table);
-      const k = insertKey(o.sourceId, t === undefined ? o.table : `${t.schema}.${t.table}`, stringifyCanonical(o.key));
-      const list = inserts.get(k);
-      if (list === undefined) inserts.set(k, [o]);
-      else list.push(o);
+    // The inserts that may be a written row's parent, indexed once: a child's parents are looked up
+    // per foreign key, not by a scan of every entry per decided line. Of every source, as apply
+    // holds rows (the same primary read as files and then live is one source under two ids).
+    const inserts = new LostInserts<LostInsert>(this.#catalog);
+    for (const o of entries) if (o.op === 'insert') inserts.add(o.table, o.key, o.after, { kind: 'entry', entry: o });
+    for (const r of ruleSkipped) {
+      if (!neverWritten({ op: 'insert', outcome: 'skipped', class: r.class })) continue;
+      inserts.add(r.table, parseExactJson(r.sourceKey) as CanonicalValue[], image(r.afterImage), { kind: 'rule', skipped: r });
     }
     for (const line of lines) {
       const problem = (message: string): void => {
@@ -544,7 +568,7 @@ class ResolveRun {
       const d = line.decision;
       if (d === null) continue;
       if (d.action === 'skip') {
-        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null, parents: [] });
+        out.push({ line, entry: e, decision: d, table: null, row: null, linkKey: null, parents: [], skippedParents: [] });
         continue;
       }
       if (e.op === 'sql') {
@@ -562,14 +586,27 @@ class ResolveRun {
       }
       try {
         if (d.action === 'link') {
-          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table), parents: [] });
+          out.push({ line, entry: e, decision: d, table, row: null, linkKey: keyFromCanonical(d.key, table), parents: [], skippedParents: [] });
         } else {
           if (d.row !== undefined && e.op === 'delete') {
             problem(`decision.row: entry ${e.id} is a delete, which takes no row`);
             continue;
           }
           const row = d.row === undefined ? null : rowFromCanonical(d.row, table);
-          out.push({ line, entry: e, decision: d, table, row, linkKey: null, parents: e.op === 'delete' ? [] : this.#parentEntries(e, table, d.row ?? e.after, inserts) });
+          const written = e.op === 'delete' ? null : (d.row ?? e.after);
+          const found = written === null ? [] : inserts.parentsOf(table, written);
+          const parents: ParentEntry[] = [];
+          const skippedParents: SkippedParent[] = [];
+          for (const { item, row: parentRow, byValue, table: parentTable, columns, values } of found) {
+            if (item.kind === 'entry') {
+              // A row that is its own parent (a self-reference to its own key) waits on nothing.
+              if (item.entry.id !== e.id) parents.push({ id: item.entry.id, row: parentRow, byValue, table: parentTable, columns, values });
+            } else {
+              const r = item.skipped;
+              skippedParents.push({ label: shortLabel(`${r.changeAt}#${r.changeIndex}`), rulePath: r.rulePath, row: parentRow, byValue });
+            }
+          }
+          out.push({ line, entry: e, decision: d, table, row, linkKey: null, parents, skippedParents });
         }
       } catch (err) {
         if (!(err instanceof FromCanonicalError)) throw err;
@@ -577,31 +614,6 @@ class ResolveRun {
       }
     }
     if (problems.length > 0) throw badFile(this.#file, problems);
-    return out;
-  }
-
-  /**
-   * The entries (of the same source, any status) whose insert is a row that `row`'s foreign keys
-   * point at, matched in source terms by the parent's primary key: the origin an entry records is one
-   * change (for a transaction kept whole, its first quarantined one), so a held child's parent can be
-   * another entry, which may be pending or skipped.
-   */
-  #parentEntries(e: QuarantineEntry, table: TableSchema, row: Readonly<Record<string, CanonicalValue>> | null, inserts: ReadonlyMap<string, readonly QuarantineEntry[]>): ParentEntry[] {
-    if (row === null) return [];
-    const out: ParentEntry[] = [];
-    for (const fk of table.foreignKeys) {
-      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
-      const pk = parent?.primaryKey ?? null;
-      // Only a reference to the parent's primary key names an entry's row (entries carry that key).
-      if (parent === undefined || pk === null || pk.length !== fk.refColumns.length || !pk.every((c) => fk.refColumns.includes(c))) continue;
-      const values = pk.map((c) => row[fk.columns[fk.refColumns.indexOf(c)]!]);
-      if (values.some((v) => v === undefined || v === null)) continue;
-      const key = stringifyCanonical(values as CanonicalValue[]);
-      for (const o of inserts.get(insertKey(e.sourceId, `${parent.schema}.${parent.table}`, key)) ?? []) {
-        if (o.id === e.id) continue;
-        out.push({ id: o.id, row: `${o.table} ${values.length === 1 ? stringifyCanonical(values[0] as CanonicalValue) : key}` });
-      }
-    }
     return out;
   }
 
@@ -801,27 +813,67 @@ class ResolveRun {
 
   /**
    * Refuses to write a row whose parent row is still held (its insert a pending entry: the DR row
-   * at that key, if any, is not it) or will never exist (its insert was skipped: the DR row at that
-   * key is another record, or none). Under the entry's lock, so it holds against a concurrent resolve.
+   * at that key or with that unique value, if any, is not it) or will never exist (its insert was
+   * skipped, by a review or by a rule during apply: the DR row there is another record, or none),
+   * or was written without the unique value the row names it by. Under the entry's lock, so it
+   * holds against a concurrent resolve.
    */
   async #checkParents(p: Prepared): Promise<void> {
+    const instead = 'decide skip, or give the whole row in decision.row pointing at a parent the DR has';
+    const there = (byValue: boolean): string => `the DR row ${byValue ? 'with that value' : 'at that key'} is another record or none`;
     for (const parent of p.parents) {
       const status = await lockQuarantineStatus(this.#dr, this.#schema, parent.id);
       if (status === undefined) continue;
       if (status === 'pending') throw new Refusal(`its parent ${parent.row} is the insert of entry ${parent.id}, which is still pending: resolve ${parent.id} first`);
-      if ((await this.#outcomeOf(parent.id)) === 'skipped') {
-        throw new Refusal(
-          `its parent ${parent.row} was never written (entry ${parent.id}, its insert, was skipped), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
-        );
+      const written = await this.#ledgerRowOf(parent.id);
+      if (written?.outcome === 'skipped') {
+        throw new Refusal(`its parent ${parent.row} was never written (entry ${parent.id}, its insert, was skipped), so ${there(parent.byValue)}: ${instead}`);
       }
+      if (parent.byValue && written !== undefined) await this.#checkParentValue(parent, written);
+    }
+    // Recorded by apply, never changed since: a rule's skip is final (a review decides entries only).
+    const skipped = p.skippedParents[0];
+    if (skipped !== undefined) {
+      throw new Refusal(`its parent ${skipped.row} was never written (its insert ${skipped.label} was skipped during apply by ${skipped.rulePath ?? 'a rule'}), so ${there(skipped.byValue)}: ${instead}`);
     }
   }
 
-  /** The ledger outcome now recorded for the change of quarantine entry `id` (it may have been resolved earlier in this run). */
-  async #outcomeOf(id: number): Promise<string | undefined> {
+  /** The ledger row now recorded for the change of quarantine entry `id` (it may have been resolved earlier in this run). */
+  async #ledgerRowOf(id: number): Promise<StoredLedgerEntry | undefined> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
-    return (await readLedgerEntries(this.#dr, this.#schema, entry.at)).find((r) => r.sourceId === entry.sourceId && r.changeIndex === entry.index)?.outcome;
+    return (await readLedgerEntries(this.#dr, this.#schema, entry.at)).find((r) => r.sourceId === entry.sourceId && r.changeIndex === entry.index);
+  }
+
+  /**
+   * A parent named by a unique value, whose insert a review carried out: the key map follows its
+   * primary key only, so the row must still hold the value the child names (a reviewed row may have
+   * given it another, the clash being on that value, and a link is the DR record with its own
+   * values); otherwise the child would point at whichever DR record holds that value, or none.
+   * The parent row is read FOR UPDATE, so the value holds until the child is written.
+   */
+  async #checkParentValue(parent: ParentEntry, written: StoredLedgerEntry): Promise<void> {
+    const table = parent.table;
+    if (table.primaryKey === null) return;
+    let key: ColumnValue[];
+    try {
+      key = keyFromCanonical(parseExactJson(written.newKey ?? written.sourceKey) as CanonicalValue[], table);
+    } catch (e) {
+      if (!(e instanceof FromCanonicalError)) throw e;
+      throw new Refusal(`its parent ${parent.row}: the key entry ${parent.id} recorded for it no longer fits ${table.schema}.${table.table}: ${e.message}`);
+    }
+    const row = (await this.#lockRows(table, [key])).get(rowKey(key));
+    const suffix = 'decide skip, or give the whole row in decision.row pointing at the value the parent has now';
+    if (row === undefined) throw new Refusal(`its parent ${parent.row} (entry ${parent.id}) was written as the DR row ${keyText(key)} of ${table.schema}.${table.table}, which is gone: ${suffix}`);
+    const defs = tableMapOf(table).columns;
+    const differ = parent.columns.flatMap((c, i) => {
+      const at = table.columns.findIndex((col) => col.name === c);
+      const col = table.columns[at]!;
+      return sameUniqueValue(row[at], parent.values[i], col.collation) ? [] : [`${c} ${clip(canonText(row[at], defs[at]!))}`];
+    });
+    if (differ.length > 0) {
+      throw new Refusal(`its parent ${parent.row} (entry ${parent.id}) was written as the DR row ${keyText(key)} of ${table.schema}.${table.table}, which holds ${differ.join(', ')}: the value this row names is another record's or none; ${suffix}`);
+    }
   }
 
   /** Whether the change the entry waits on is an insert of its row that was skipped (by a rule, or by review). */
@@ -830,7 +882,9 @@ class ResolveRun {
     const cut = e.origin.label.lastIndexOf('#');
     if (cut < 0) return false;
     const index = Number(e.origin.label.slice(cut + 1));
-    const origin = (await readLedgerEntries(this.#dr, this.#schema, e.origin.label.slice(0, cut))).find((r) => r.sourceId === e.sourceId && r.changeIndex === index);
+    // Of the entry's source, else of another id of the same primary (as reviewEntries finds origins).
+    const rows = (await readLedgerEntries(this.#dr, this.#schema, e.origin.label.slice(0, cut))).filter((r) => r.changeIndex === index);
+    const origin = rows.find((r) => r.sourceId === e.sourceId) ?? rows[0];
     return origin !== undefined && origin.op === 'insert' && origin.outcome === 'skipped' && origin.table === e.table;
   }
 
@@ -930,11 +984,6 @@ class ResolveRun {
     if (k === null) throw new Refusal(`entry ${p.entry.id} has no source key to link`);
     return k;
   }
-}
-
-/** The lookup key of a quarantined insert: its source, table (`schema.table`) and canonical source key. */
-function insertKey(sourceId: string, table: string, key: string): string {
-  return `${sourceId}\u0000${table}\u0000${key}`;
 }
 
 /** Decided entries in id order, each after the entry its quarantine waits on and the entries inserting its parents, when those are decided too. */

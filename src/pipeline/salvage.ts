@@ -79,7 +79,7 @@ import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/de
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
-import { changeLabel, heldParents, QuarantineIndex, Reconciler } from '../reconcile/reconciler.js';
+import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
@@ -787,6 +787,15 @@ class SalvageRun {
         continue;
       }
       quarantine.addSkipped(`${table.schema}.${table.table}`, key, s.change);
+      if (s.afterImage === null) continue;
+      let after: RowImage;
+      try {
+        after = rowFromCanonical(parseExactJson(s.afterImage, (path) => path.length === 1), table);
+      } catch {
+        continue;
+      }
+      // Children may name the never-written row by a unique value the DR gives another record.
+      for (const [hold, k] of uniqueValueHolds(this.#catalog, table, after)) quarantine.add(hold, k, s.change);
     }
     // What the held changes point at, so delete-blocking leaves those rows for their resolution.
     for await (const held of pendingQuarantineImages(this.#dr, this.#schema)) {

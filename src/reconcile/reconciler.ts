@@ -181,6 +181,32 @@ function uniqueHoldTable(qualified: string, uniqueKey: string): string {
   return `${qualified}\u0000uk:${uniqueKey}`;
 }
 
+/** The unique keys of `table` (not its primary key) that some foreign key of the catalog references. */
+function referencedUniqueKeys(catalog: SchemaCatalog, table: TableSchema): UniqueKey[] {
+  return table.uniqueKeys.filter((uk) =>
+    catalog.tables.some((t) => t.foreignKeys.some((fk) => fk.refSchema === table.schema && fk.refTable === table.table && fk.refColumns.length === uk.columns.length && uk.columns.every((c) => fk.refColumns.includes(c)))),
+  );
+}
+
+/**
+ * The holds of a skipped insert's row by its unique values that foreign keys reference, as
+ * Reconciler #holdRow makes them: `[hold table, folded key]` pairs for QuarantineIndex.add. What a
+ * later run holds for an earlier run's skipped insert (its ledger row records no holds), so a child
+ * naming the never-written row by such a value is held too, not written onto the DR record that
+ * holds the same value.
+ */
+export function uniqueValueHolds(catalog: SchemaCatalog, table: TableSchema, after: RowImage): [string, string][] {
+  const keys = referencedUniqueKeys(catalog, table);
+  if (keys.length === 0) return [];
+  const state = new TableState(table);
+  const out: [string, string][] = [];
+  for (const uk of keys) {
+    const k = state.indexKeyOf(`uk:${uk.name}`, after);
+    if (k !== null) out.push([uniqueHoldTable(state.qualified, uk.name), k]);
+  }
+  return out;
+}
+
 /** Key column types that hold a UUID v7's text (MariaDB's UUID type too). */
 const UUID_KEY_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'uuid']);
 
@@ -438,9 +464,7 @@ export class Reconciler {
   #referencedUniqueKeys(table: TableSchema): readonly UniqueKey[] {
     let found = this.#referenced.get(table);
     if (found === undefined) {
-      found = table.uniqueKeys.filter((uk) =>
-        this.#catalog.tables.some((t) => t.foreignKeys.some((fk) => fk.refSchema === table.schema && fk.refTable === table.table && fk.refColumns.length === uk.columns.length && uk.columns.every((c) => fk.refColumns.includes(c)))),
-      );
+      found = referencedUniqueKeys(this.#catalog, table);
       this.#referenced.set(table, found);
     }
     return found;

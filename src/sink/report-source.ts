@@ -185,7 +185,7 @@ export interface ReportKeyMapping {
   readonly linked?: true;
 }
 
-/** The report's key mappings split into re-keyed rows and links (a report rebuilt from the state schema marks no links). */
+/** The report's key mappings split into re-keyed rows and links. */
 export function remapsAndLinks(r: ReportSource): { readonly remapped: readonly ReportKeyMapping[]; readonly linked: readonly ReportKeyMapping[] } {
   return { remapped: r.remaps.filter((m) => m.linked !== true), linked: r.remaps.filter((m) => m.linked === true) };
 }

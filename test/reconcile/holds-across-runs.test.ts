@@ -76,6 +76,32 @@ describe('holds across runs', () => {
     expect(await drRows()).toEqual(UNTOUCHED);
   }, 120_000);
 
+  it('an insert a rule skipped holds, in the run that resumes, a child naming it by a unique value the DR gives another record', async () => {
+    const staged = await stageIncident(
+      servers.primary,
+      servers.dr,
+      {
+        schema: [
+          'CREATE TABLE t.cust (id INT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(20) NOT NULL, UNIQUE KEY uk_code (code)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+          'CREATE TABLE t.ord (id INT PRIMARY KEY, cust_code VARCHAR(20) NOT NULL, FOREIGN KEY (cust_code) REFERENCES t.cust (code)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+        ],
+        base: ["INSERT INTO t.cust VALUES (1, 'A1')"],
+        lost: ["INSERT INTO t.cust VALUES (2, 'C9')", 'FLUSH BINARY LOGS', "INSERT INTO t.ord VALUES (1, 'C9')"],
+        // The DR's own record holds the code (case aside): the lost customer is insert-unique-taken.
+        dr: ["INSERT INTO t.cust VALUES (5, 'c9')"],
+      },
+      ['t'],
+    );
+    const skip = config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    const first: LedgerLine[] = [];
+    await salvage(options(staged, staged.files.slice(0, staged.files.length - 2), { config: skip, onLedger: (l) => first.push(l) }));
+    expect(first.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([['t.cust', 'insert', 'insert-unique-taken', 'skipped']]);
+    const second: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { config: skip, onLedger: (l) => second.push(l) }));
+    expect(second.map((l) => [l.table, l.op, l.class, l.outcome, l.reason])).toEqual([['t.ord', 'insert', 'parent-missing', 'quarantined', `its parent t.cust (code) "C9" was skipped (${first[0]!.gtid}#0)`]]);
+    expect(await servers.dr.query('SELECT id, cust_code FROM t.ord')).toEqual([]);
+  }, 120_000);
+
   it('an insert resolve skipped holds its row in the next apply', async () => {
     const staged = await stage();
     await salvage(options(staged, staged.first));
@@ -99,6 +125,47 @@ describe('holds across runs', () => {
     expect(second.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
       ['t.customers', 'update', 'row-quarantined', 'quarantined'],
       ['t.orders', 'insert', 'parent-missing', 'quarantined'],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+    // resolve holds them too while the insert, an entry of the other source id, is pending.
+    const held = await readQuarantine({ target: servers.dr.target });
+    expect(held.map((e) => [e.id, e.sourceId, e.table, e.op, e.origin])).toEqual([
+      [1, 'as-files', 't.customers', 'insert', null],
+      [2, 'as-live', 't.customers', 'update', { label: held[0]!.label, id: 1 }],
+      [3, 'as-live', 't.orders', 'insert', { label: held[0]!.label, id: 1 }],
+    ]);
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held.slice(1), [{ action: 'apply' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [2, 'refused', `held back because of entry 1 (${held[0]!.label}), which is still pending: resolve 1 first`],
+      [3, 'refused', `held back because of entry 1 (${held[0]!.label}), which is still pending: resolve 1 first`],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+
+  it('an insert a rule skipped under one source id holds its row in resolve of changes held under another', async () => {
+    const staged = await stage();
+    const skip = config({ tables: { 't.customers': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    const first: LedgerLine[] = [];
+    await salvage(options(staged, staged.first, { config: skip, sourceId: 'as-files', onLedger: (l) => first.push(l) }));
+    await salvage(options(staged, staged.files, { config: skip, sourceId: 'as-live' }));
+    const held = await readQuarantine({ target: servers.dr.target });
+    const origin = { label: `${first[0]!.gtid}#0`, id: null };
+    expect(held.map((e) => [e.id, e.sourceId, e.table, e.op, e.origin])).toEqual([
+      [1, 'as-live', 't.customers', 'update', origin],
+      [2, 'as-live', 't.orders', 'insert', origin],
+    ]);
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        1,
+        'refused',
+        `the lost row's insert (${origin.label}) was skipped, so the DR row 4 of t.customers is another record, which this update must not write: decide skip, or give the whole row under a key of its own in decision.row`,
+      ],
+      [
+        2,
+        'refused',
+        `its parent t.customers 4 was never written (its insert ${origin.label} was skipped during apply by ${first[0]!.rule!}), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
+      ],
     ]);
     expect(await drRows()).toEqual(UNTOUCHED);
   }, 120_000);

@@ -9,14 +9,17 @@
  * - an update applied with a reviewed row under another key moved the DR row but recorded no key
  *   map entry, so the row's later lost change met no row (update-missing);
  * - an insert applied with a partial reviewed row took the DR's defaults for the columns left out;
- * - explain of a skipped insert showed the DR's unrelated record at its key as "DR row now".
+ * - explain of a skipped insert showed the DR's unrelated record at its key as "DR row now";
+ * - a held child whose parent is named by a unique key (not the primary key), or whose parent's
+ *   insert a rule skipped during apply (a ledger row, no quarantine entry), was applied: parents
+ *   were looked up among the quarantine's inserts by primary key only (RELIABILITY.md 7, 17/21).
  */
 import { describe, expect, it } from 'vitest';
 import { explainLines } from '../../src/cli/explain-command.js';
 import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import { decisionsFile } from '../harness/decisions.js';
-import { stageIncident, useServerPair } from '../harness/incident-pair.js';
+import { config, stageIncident, useServerPair } from '../harness/incident-pair.js';
 
 const servers = useServerPair('resolve-guards');
 
@@ -108,6 +111,192 @@ describe("resolve and the held row's foreign-key parents", () => {
       [3, 'done'],
     ]);
     expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 10 }]);
+  }, 120_000);
+});
+
+/** Customers named by their unique code, declared (u.ord) or by a logical reference of the configuration (u.note). */
+const BY_CODE = [
+  'CREATE TABLE u.cust (id INT AUTO_INCREMENT PRIMARY KEY, code VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uk_code (code)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+  'CREATE TABLE u.ord (id INT PRIMARY KEY, cust_code VARCHAR(20) NOT NULL, status VARCHAR(20) NOT NULL, FOREIGN KEY (cust_code) REFERENCES u.cust (code)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+  'CREATE TABLE u.note (id INT PRIMARY KEY, cust_code VARCHAR(20) NOT NULL, body VARCHAR(20) NOT NULL) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci',
+];
+const NOTE_REFERENCES = { 'u.note': { references: { cust_code: 'u.cust.code' } } };
+
+describe('resolve and parents named by a unique key, or skipped by a rule during apply', () => {
+  it("refuses a held child that names its parent by a unique key when the file skips the parent's insert: the DR's record with that code is another one", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: BY_CODE,
+        base: ["INSERT INTO u.cust VALUES (1, 'A1', 'Ann')"],
+        // The child names the code as the primary's collation let it (case aside).
+        lost: ["INSERT INTO u.cust VALUES (2, 'C9', 'Lost C')", "INSERT INTO u.ord VALUES (1, 'c9', 'new')"],
+        dr: ["INSERT INTO u.cust VALUES (5, 'c9', 'DR C')"],
+      },
+      ['u'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class])).toEqual([
+      [1, 'u.cust', 'insert', 'insert-unique-taken'],
+      [2, 'u.ord', 'insert', 'parent-missing'],
+    ]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [1, 'done', 'skipped'],
+      [
+        2,
+        'refused',
+        'its parent u.cust (code) "c9" was never written (entry 1, its insert, was skipped), so the DR row with that value is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has',
+      ],
+    ]);
+    expect(await dr.query('SELECT id FROM u.ord')).toEqual([]);
+  }, 120_000);
+
+  it('refuses a held child naming a parent by the unique value a reviewed row changed (the DR record with the old value is another one); applies it once linked', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: BY_CODE,
+        base: ["INSERT INTO u.cust VALUES (1, 'A1', 'Ann')"],
+        lost: ["INSERT INTO u.cust VALUES (2, 'C9', 'Lost C')", "INSERT INTO u.ord VALUES (1, 'C9', 'new')", "INSERT INTO u.cust VALUES (3, 'D7', 'Lost D')", "INSERT INTO u.ord VALUES (2, 'D7', 'new')"],
+        dr: ["INSERT INTO u.cust VALUES (5, 'c9', 'DR C'), (6, 'd7', 'Lost D')"],
+      },
+      ['u'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class])).toEqual([
+      [1, 'u.cust', 'insert', 'insert-unique-taken'],
+      [2, 'u.ord', 'insert', 'parent-missing'],
+      [3, 'u.cust', 'insert', 'insert-unique-taken'],
+      [4, 'u.ord', 'insert', 'parent-missing'],
+    ]);
+    // C9 is another customer than the DR's c9: given a code of its own. D7 is the DR's d7: linked.
+    const report = await resolveQuarantine({
+      target: dr.target,
+      file: 'decisions.jsonl',
+      text: decisionsFile(held, [{ action: 'apply', row: { id: 2, code: 'C9-lost', name: 'Lost C' } }, { action: 'apply' }, { action: 'link', key: [6] }, { action: 'apply' }]),
+    });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [1, 'done', 'applied the reviewed row'],
+      [
+        2,
+        'refused',
+        'its parent u.cust (code) "C9" (entry 1) was written as the DR row 2 of u.cust, which holds code "C9-lost": the value this row names is another record\'s or none; decide skip, or give the whole row in decision.row pointing at the value the parent has now',
+      ],
+      [3, 'done', 'linked to the DR row 6 (the lost row is that record; its values were not written, later changes follow it)'],
+      [4, 'done', 'applied as logged'],
+    ]);
+    expect(await dr.query('SELECT id, cust_code FROM u.ord ORDER BY id')).toEqual([{ id: 2, cust_code: 'D7' }]);
+    // Pointed at the code the parent has now, it is written.
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[1]!], [{ action: 'apply', row: { id: 1, cust_code: 'C9-lost', status: 'new' } }]) });
+    expect(again.entries.map((e) => e.result)).toEqual(['done']);
+    expect(await dr.query('SELECT id, cust_code FROM u.ord ORDER BY id')).toEqual([
+      { id: 1, cust_code: 'C9-lost' },
+      { id: 2, cust_code: 'D7' },
+    ]);
+  }, 120_000);
+
+  it('refuses a child of a transaction kept whole while its parent named by a unique key is another pending entry', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: BY_CODE,
+        base: ["INSERT INTO u.cust VALUES (1, 'A1', 'Ann')", "INSERT INTO u.ord VALUES (1, 'A1', 'new')"],
+        // One transaction: an update of order 1 (the DR deletes it), a note on customer C9 (a logical
+        // reference: the primary checks nothing, and the DR's own c9 satisfies it), the new customer C9.
+        lost: ["START TRANSACTION; UPDATE u.ord SET status = 'paid' WHERE id = 1; INSERT INTO u.note VALUES (1, 'C9', 'call back'); INSERT INTO u.cust VALUES (2, 'C9', 'Lost C'); COMMIT"],
+        dr: ['DELETE FROM u.ord WHERE id = 1', "INSERT INTO u.cust VALUES (5, 'c9', 'DR C')"],
+      },
+      ['u'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config({ tables: NOTE_REFERENCES }) });
+    const held = await readQuarantine({ target: dr.target });
+    // The note's recorded origin is the update, not its parent's insert.
+    expect(held.map((e) => [e.id, e.table, e.op, e.origin?.id ?? null])).toEqual([
+      [1, 'u.ord', 'update', null],
+      [2, 'u.note', 'insert', 1],
+      [3, 'u.cust', 'insert', null],
+    ]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }, null]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [1, 'done', 'skipped'],
+      [2, 'refused', 'its parent u.cust (code) "C9" is the insert of entry 3, which is still pending: resolve 3 first'],
+      [3, 'undecided', 'no decision: left pending'],
+    ]);
+    expect(await dr.query('SELECT id FROM u.note')).toEqual([]);
+  }, 120_000);
+
+  it("refuses a held child whose parent's insert a rule skipped during apply (no quarantine entry): the DR row at that key is another record", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: SHOP,
+        base: BASE,
+        lost: ["INSERT INTO s.customers VALUES (4, 'yan@x', 'Yan')", "INSERT INTO s.orders VALUES (4, 4, 'new')"],
+        // The DR's unrelated Quinn took id 4; its own Yan holds the lost customer's e-mail.
+        dr: ["INSERT INTO s.customers VALUES (4, 'quinn@x', 'Quinn'), (5, 'yan@x', 'Yan')"],
+      },
+      ['s'],
+    );
+    const skip = config({ tables: { 's.customers': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: skip });
+    const [skipped] = (await dr.query("SELECT change_at, outcome, rule_path FROM salvage.ledger WHERE table_name = 's.customers'")) as { change_at: string; outcome: string; rule_path: string }[];
+    expect(skipped).toMatchObject({ outcome: 'skipped' });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class, e.origin])).toEqual([[1, 's.orders', 'insert', 'parent-missing', { label: `${skipped!.change_at}#0`, id: null }]]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        1,
+        'refused',
+        `its parent s.customers 4 was never written (its insert ${skipped!.change_at}#0 was skipped during apply by ${skipped!.rule_path}), so the DR row at that key is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
+      ],
+    ]);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([]);
+    // Pointed at the DR's own Yan by a reviewed row, it is written.
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply', row: { id: 4, customer_id: 5, status: 'new' } }]) });
+    expect(again.entries.map((e) => e.result)).toEqual(['done']);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 5 }]);
+  }, 120_000);
+
+  it("refuses a held child that names its parent by a unique key through a logical reference when a rule skipped the parent's insert during apply", async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: BY_CODE,
+        base: ["INSERT INTO u.cust VALUES (1, 'A1', 'Ann')"],
+        lost: ["INSERT INTO u.cust VALUES (2, 'C9', 'Lost C')", "INSERT INTO u.note VALUES (1, 'C9', 'call back')"],
+        dr: ["INSERT INTO u.cust VALUES (5, 'c9', 'DR C')"],
+      },
+      ['u'],
+    );
+    const cfg = config({ tables: { ...NOTE_REFERENCES, 'u.cust': { onConflict: { 'insert-unique-taken': 'skip' } } } });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg });
+    const [skipped] = (await dr.query("SELECT change_at, outcome, rule_path FROM salvage.ledger WHERE table_name = 'u.cust'")) as { change_at: string; outcome: string; rule_path: string }[];
+    expect(skipped).toMatchObject({ outcome: 'skipped' });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.op, e.class])).toEqual([[1, 'u.note', 'insert', 'parent-missing']]);
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        1,
+        'refused',
+        `its parent u.cust (code) "C9" was never written (its insert ${skipped!.change_at}#0 was skipped during apply by ${skipped!.rule_path}), so the DR row with that value is another record or none: decide skip, or give the whole row in decision.row pointing at a parent the DR has`,
+      ],
+    ]);
+    expect(await dr.query('SELECT id FROM u.note')).toEqual([]);
   }, 120_000);
 });
 
