@@ -177,7 +177,7 @@ describe('state store', () => {
       `INSERT INTO salvage_noindex.ledger (run_id, seq, source_id, change_at, change_index, table_name, op, source_key, class, outcome, recorded_at)
        SELECT 2, seq, 's', CONCAT('0-1-', seq), 0, 'crm.tickets', ELT(1 + seq % 3, 'insert', 'update', 'delete'), CONCAT('[', seq, ']'), 'clean', 'applied', UTC_TIMESTAMP(6) FROM salvage_noindex.seq_1_to_3000`,
     );
-    const query = "SELECT table_name, source_key, change_at, change_index FROM salvage_noindex.ledger WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id";
+    const query = "SELECT table_name, source_key, change_at, change_index, after_image FROM salvage_noindex.ledger WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id";
     expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => r['key'])).toEqual(['PRIMARY']);
     expect(await ensureStateSchema(session, 'salvage_noindex')).toBe(1);
     const { rows } = await session.query(
@@ -189,7 +189,9 @@ describe('state store', () => {
     ]);
     // Read by the index, in id order as it holds them (the primary key follows its columns): no sort.
     expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => [r['type'], r['key'], /filesort/.test(String(r['Extra']))])).toEqual([['ref', 'by_outcome', false]]);
-    expect(await skippedInserts(session, 'salvage_noindex')).toEqual([{ table: 'crm.tickets', sourceKey: canonicalKey([7, 9223372036854775807n]), change: '0-1-42#1' }]);
+    expect(await skippedInserts(session, 'salvage_noindex')).toEqual([
+      { table: 'crm.tickets', sourceKey: canonicalKey([7, 9223372036854775807n]), change: '0-1-42#1', afterImage: '{"tenant":7,"id":"9223372036854775807","note":"é ✓"}' },
+    ]);
     expect((await session.query('SELECT COUNT(*) AS n FROM salvage_noindex.ledger')).rows).toEqual([{ n: '3002' }]);
     // A second call finds it there and adds nothing; so do two runs that add it at once.
     expect(await ensureStateSchema(session, 'salvage_noindex')).toBe(1);
