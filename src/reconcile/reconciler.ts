@@ -25,7 +25,7 @@ import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
 import { v7 as uuidV7 } from 'uuid';
 import type { MergePolicy, Strategy } from '../config/normalise.js';
-import { classifyChange, type Classification } from './classify.js';
+import { classifyChange, PRIMARY_KEY, type Classification } from './classify.js';
 import { applyDelta, compareValues } from './column-math.js';
 import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
@@ -424,6 +424,10 @@ export class Reconciler {
     if (change !== undefined && image !== null) {
       const table = this.#catalog.get(change.table.schema, change.table.table);
       if (table !== undefined) {
+        // An update that moves its row: the row's later changes, and children pointing at it, name
+        // its new key (as the binlog logged it), where the DR may hold another record.
+        const moved = change.op === 'update' && p.sourcePk !== null ? this.state(table).keyOf(image) : null;
+        if (moved !== null && moved !== p.sourcePk) holds.push([p.decision.table, moved]);
         for (const uk of this.#referencedUniqueKeys(table)) {
           const k = this.state(table).indexKeyOf(`uk:${uk.name}`, image);
           if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
@@ -557,7 +561,11 @@ export class Reconciler {
     // history has nothing there (and the window did not prepare it).
     const h = this.#history;
     const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#linkedInPlace.has(`${qualified}\u0000${drKey}`) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    // An update that moves its row: the DR row at the new key (the window read it, collectReads).
+    // One the window did not read is left to the DR's rejection, as before.
+    const newPk = change.op === 'update' && change.after !== null && drKey !== null ? state.keyOf(change.after) : null;
+    const drRowAtNewPk = newPk !== null && newPk !== drKey && state.knows(newPk) ? state.row(newPk) : null;
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
@@ -586,6 +594,7 @@ export class Reconciler {
     const { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule } = ctx;
     const s = rule.strategy;
     const by = `(${rule.path})`;
+    if (c.uniqueKey === PRIMARY_KEY && s.strategy !== 'quarantine' && s.strategy !== 'fail' && s.strategy !== 'custom') return quarantine(c.class, `${s.strategy}: ${PRIMARY_KEY_REFUSALS[s.strategy] ?? 'does not apply to a primary key'} ${by}`, c.uniqueHolder);
     switch (s.strategy) {
       case 'fail':
         return this.#fail(rule, qualified, sourceKey, `${c.class}`);
@@ -1684,12 +1693,23 @@ function withRule(p: Pending, rule: Rule): Pending {
   return { ...p, decision: { ...p.decision, rulePath: p.decision.rulePath ?? rule.path } };
 }
 
+/**
+ * Why a strategy of update-unique-taken cannot carry out a move onto a primary key another DR row
+ * holds: the DR's record there is one of its own (other rows name it by that key), and the lost row's
+ * later changes name the new key, so they would reach that record if the row stayed behind.
+ */
+const PRIMARY_KEY_REFUSALS: Partial<Record<Strategy['strategy'], string>> = {
+  'rewrite-unique': 'rewrites a unique value by a template; it does not make up a primary key, and the new primary key of the row is held by another DR row',
+  'delete-blocking': 'deletes DR rows that hold a unique value, not the DR record at the primary key the lost row moves to',
+  skip: 'the lost row would stay at its old key while its later changes name the new one, held by another DR row',
+};
+
 /** The built-in reason of each class that quarantines. */
 function defaultReason(c: Classification): string {
   switch (c.class) {
     case 'insert-unique-taken':
     case 'update-unique-taken':
-      return `another DR row already holds unique key ${c.uniqueKey ?? '?'}`;
+      return c.uniqueKey === PRIMARY_KEY ? 'another DR row already holds the new primary key of the row' : `another DR row already holds unique key ${c.uniqueKey ?? '?'}`;
     case 'update-missing':
       return 'the DR has no row with this key (deleted on the DR, or never there: no DR binlog to tell)';
     case 'update-deleted-on-dr':
