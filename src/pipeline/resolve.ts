@@ -698,7 +698,7 @@ class ResolveRun {
     } catch (err) {
       throw new Refusal(`cannot link ${keyText(source)} to ${keyText(target)}: ${(err as Error).message}`);
     }
-    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source), newKey: keyParts(target), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid }]);
+    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source), newKey: keyParts(target), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid, isLink: true }]);
     // `merged`, as the `link` strategy records it (reconciler.ts): the lost row is that existing
     // record, merged into it with the DR keeping every differing column, which for an insert (no
     // base) writes nothing. `remapped` means a fresh key for a different record.

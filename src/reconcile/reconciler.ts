@@ -188,8 +188,6 @@ export class Reconciler {
   readonly #catalog: SchemaCatalog;
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
-  /** Keys (`schema.table` NUL rowKey) a lost row was linked onto in place, this run: the DR's record there is that row. */
-  readonly #linkedInPlace = new Set<string>();
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
@@ -560,7 +558,7 @@ export class Reconciler {
     // A key a remap moved the row to was handed out above everything the DR holds or held: the
     // history has nothing there (and the window did not prepare it).
     const h = this.#history;
-    const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#linkedInPlace.has(`${qualified}\u0000${drKey}`) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
+    const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#keyMap.isLinkedInPlace(t.schema, t.table, drKeyValues ?? []) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
     // An update that moves its row: the DR row at the new key (the window read it, collectReads).
     // One the window did not read is left to the DR's rejection, as before.
     const newPk = change.op === 'update' && change.after !== null && drKey !== null ? state.keyOf(change.after) : null;
@@ -1119,16 +1117,13 @@ export class Reconciler {
     const oldKey = state.keyValues(change.after);
     const newKey = state.keyValues(target);
     if (oldKey === null || newKey === null) return quarantine(c.class, 'link: the rows have no full primary key', target);
-    if (rowKey(oldKey) === rowKey(newKey)) {
-      // The lost row is the DR's record at its own key: its later changes meet that record as the
-      // same one, whatever the DR's history says of the key (it created "this" record).
-      this.#linkedInPlace.add(`${ctx.qualified}\u0000${rowKey(newKey)}`);
-    } else {
-      if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
-      // Its id may also be the old id of a lost row re-keyed away from it: old keys are source ids,
-      // so the two mappings never meet (KeyMap.link).
-      this.#keyMap.link(table.schema, table.table, oldKey, newKey);
-    }
+    if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
+    // Its id may also be the old id of a lost row re-keyed away from it: old keys are source ids,
+    // so the two mappings never meet (KeyMap.link). Onto the DR's record at the lost row's own key,
+    // the link is kept all the same (and persisted with the remaps): the row's later changes, in this
+    // run and the next, meet that record as the same one, whatever the DR's history says of the key
+    // (it created "this" record).
+    this.#keyMap.link(table.schema, table.table, oldKey, newKey);
     const linked = this.#merge({ ...ctx, c: { ...c, drRow: target }, rule: { strategy: { strategy: 'merge', bothChanged: 'dr', policy: {} }, path: rule.path } });
     return { ...linked, decision: { ...linked.decision, newKey, reason: `linked to the DR's ${keyText(newKey)} by ${natural === null ? `unique key ${c.uniqueKey ?? ''}` : `natural key (${natural.join(', ')})`}; ${linked.decision.reason ?? ''}` } };
   }
