@@ -41,11 +41,15 @@ const LOST = [
   transaction(3, [change('insert', ORDERS, null, [7, 5, 100])]),
 ];
 
-function run(cfg: unknown = {}): { dr: InMemoryDr; decisions: ChangeDecision[] } {
+function rules(cfg: unknown): RuleBook {
   const parsed = parseConfig(cfg);
   if (!parsed.ok) throw new Error(`configuration rejected: ${JSON.stringify(parsed.problems)}`);
+  return new RuleBook(parsed.config, {});
+}
+
+function run(cfg: unknown = {}): { dr: InMemoryDr; decisions: ChangeDecision[] } {
   const dr = incident();
-  const { decisions } = runReconcile(dr, LOST, { windowSize: 1, mode: 'apply', rules: new RuleBook(parsed.config, {}) });
+  const { decisions } = runReconcile(dr, LOST, { windowSize: 1, mode: 'apply', rules: rules(cfg) });
   return { dr, decisions };
 }
 
@@ -108,6 +112,51 @@ describe('a lost primary-key change onto a key the DR holds', () => {
       [5, 'bob@x', 'Robert'],
     ]);
     expect(dr.rows(ORDERS)).toEqual([[7, 5, 100]]);
+  });
+
+  it('a move of a row the DR changed since (update-diverged) is merged at the new key: the move was dropped, its later changes then missed the row', () => {
+    const dr = incident();
+    dr.delete(CUSTOMERS, [5]);
+    dr.update(CUSTOMERS, [2], { name: 'Bobby' });
+    const lost = [LOST[0]!, transaction(2, [change('update', CUSTOMERS, [5, 'bob@x', 'Bob'], [5, 'rob@x', 'Bob'])]), LOST[2]!];
+    const { decisions } = runReconcile(dr, lost, { windowSize: 1, mode: 'apply' });
+    expect(decisions.map((d) => [d.op, d.class, d.outcome, d.reason])).toEqual([
+      ['update', 'update-diverged', 'merged', 'three-way merge: took id from the lost change'],
+      ['update', 'update-diverged', 'merged', 'three-way merge: took email from the lost change'],
+      ['insert', 'clean', 'applied', null],
+    ]);
+    expect(dr.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [5, 'rob@x', 'Bobby'],
+    ]);
+    expect(dr.rows(ORDERS)).toEqual([[7, 5, 100]]);
+  });
+
+  it('source carries the move out too; a DR row pointing at the old key holds it (key-change guard), the row held at both keys', () => {
+    const moved = incident();
+    moved.delete(CUSTOMERS, [5]);
+    moved.update(CUSTOMERS, [2], { name: 'Bobby' });
+    const a = runReconcile(moved, [LOST[0]!], { windowSize: 1, mode: 'apply', rules: rules({ tables: { [CUSTOMERS]: { onConflict: { 'update-diverged': 'source' } } } }) });
+    expect(a.decisions.map((d) => [d.class, d.outcome])).toEqual([['update-diverged', 'applied']]);
+    expect(moved.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [5, 'bob@x', 'Bob'],
+    ]);
+    const guarded = incident();
+    guarded.delete(CUSTOMERS, [5]);
+    guarded.update(CUSTOMERS, [2], { name: 'Bobby' });
+    guarded.insert(ORDERS, [3, 2, 30]);
+    const { decisions } = runReconcile(guarded, LOST, { windowSize: 1, mode: 'apply' });
+    expect(decisions.map((d) => [d.op, d.class, d.outcome, d.reason])).toEqual([
+      ['update', 'update-diverged', 'quarantined', '1 row(s) of shop.orders still point at it (fk_customer, ON UPDATE RESTRICT)'],
+      ['update', 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${TX1})`],
+      ['insert', 'parent-missing', 'quarantined', `its parent shop.customers 5 is quarantined (${TX1})`],
+    ]);
+    expect(guarded.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [2, 'bob@x', 'Bobby'],
+    ]);
+    expect(guarded.rows(ORDERS)).toEqual([[3, 2, 30]]);
   });
 
   it('classify: the DR row at the new key is the holder, under the key name PRIMARY', () => {

@@ -660,6 +660,9 @@ export class Reconciler {
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
     const edited = decided.after;
+    // An update's row keeps the key the binlog logged for it (its later changes name that key): an
+    // edited primary key is not a move (keyedBy), as it never was.
+    if (edited !== null && change.op === 'update' && change.after !== null) for (const p of ctx.state.pkPositions) edited[p] = change.after[p];
     if (edited !== null) {
       // A value the function made up (neither side held it) is checked as the engine's own are: the
       // sink's session is not strict, and would store one that does not fit clipped.
@@ -877,7 +880,7 @@ export class Reconciler {
     }
     // By index, not Array#map: an image built elsewhere may have holes, which map skips.
     const next: RowImage = Array.from({ length: dr.length }, (_, i) => (after[i] === undefined ? dr[i] : after[i]));
-    const merged = withPrimaryKey(next, dr, state);
+    const merged = withPrimaryKey(next, keyedBy(change, dr, state), state);
     const ruled = this.#columnRulesOver(ctx, merged, dr);
     if (!Array.isArray(ruled)) return ruled;
     const guard = this.#keyChangeGuard(table, state, dr, merged);
@@ -1002,7 +1005,7 @@ export class Reconciler {
     const referencing = new Set([...table.foreignKeys.flatMap((f) => f.columns), ...table.uniqueKeys.flatMap((u) => u.columns)]);
     const base = change.op === 'insert' ? null : change.before;
     const m = threeWayMerge(base, after, dr, { columns: table.columns, policy: sides, groups: tableRules.groups, oursChanged: new Set(c.drChanged) });
-    const row = withPrimaryKey(m.row, dr, state).slice();
+    const row = withPrimaryKey(m.row, keyedBy(change, dr, state), state).slice();
     const notes: string[] = [];
     const conflicts = new Set(m.conflicts);
     // A group both sides changed is one conflict: a quarantine or fail policy of a member holds it
@@ -1603,7 +1606,20 @@ function valueText(v: ColumnValue): string {
   return typeof v === 'string' && /^-?\d+(?:\.\d+)?$/.test(v) ? v : keyText([v]);
 }
 
-/** Keeps the DR row's primary key in a merged row (a merge never re-keys a row). */
+/**
+ * The row whose primary key a merged or overwritten row takes: the lost update's after image when the
+ * update moves its row (only the lost side changed the key: the DR row was met at the old one, and
+ * the key-change guard then checks the new key is free and nothing points at the old one), else the
+ * DR row (a merge never re-keys a row otherwise; a link merges into its target at the target's key).
+ * Dropping the move wrote the other columns and left the row behind, its later changes missing it.
+ */
+function keyedBy(change: RowChange, dr: RowImage, state: TableState): RowImage {
+  if (change.op !== 'update' || change.before === null || change.after === null) return dr;
+  const moved = state.keyOf(change.after);
+  return moved !== null && moved !== state.keyOf(change.before) ? change.after : dr;
+}
+
+/** Keeps the primary key of `dr` (see keyedBy) in a merged row. */
 function withPrimaryKey(row: RowImage, dr: RowImage, state: TableState): RowImage {
   const out = row.slice();
   for (const p of state.pkPositions) out[p] = dr[p];
