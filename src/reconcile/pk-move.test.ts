@@ -16,6 +16,7 @@ import { parseConfig } from '../config/normalise.js';
 import { InMemoryDr, runReconcile } from '../../test/harness/in-memory-dr.js';
 import { CUSTOMERS, ORDERS, TABLES, transaction } from '../../test/harness/incident-model.js';
 import { classifyChange } from './classify.js';
+import type { CustomStrategies, CustomStrategyContext } from './custom-strategy.js';
 import type { ChangeDecision } from './decision.js';
 import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';
@@ -41,15 +42,15 @@ const LOST = [
   transaction(3, [change('insert', ORDERS, null, [7, 5, 100])]),
 ];
 
-function rules(cfg: unknown): RuleBook {
+function rules(cfg: unknown, strategies: CustomStrategies = {}): RuleBook {
   const parsed = parseConfig(cfg);
   if (!parsed.ok) throw new Error(`configuration rejected: ${JSON.stringify(parsed.problems)}`);
-  return new RuleBook(parsed.config, {});
+  return new RuleBook(parsed.config, strategies);
 }
 
-function run(cfg: unknown = {}): { dr: InMemoryDr; decisions: ChangeDecision[] } {
+function run(cfg: unknown = {}, strategies: CustomStrategies = {}): { dr: InMemoryDr; decisions: ChangeDecision[] } {
   const dr = incident();
-  const { decisions } = runReconcile(dr, LOST, { windowSize: 1, mode: 'apply', rules: rules(cfg) });
+  const { decisions } = runReconcile(dr, LOST, { windowSize: 1, mode: 'apply', rules: rules(cfg, strategies) });
   return { dr, decisions };
 }
 
@@ -96,6 +97,21 @@ describe('a lost primary-key change onto a key the DR holds', () => {
     expect(dr.rows(CUSTOMERS)).toEqual(UNTOUCHED);
     expect(dr.rows(ORDERS)).toEqual([]);
     expect(dr.violations()).toEqual([]);
+  });
+
+  it('a custom function is told the key is PRIMARY, and a skip it returns is refused as the configured one is', () => {
+    const seen: unknown[] = [];
+    const strategies: CustomStrategies = {
+      keep: (ctx: CustomStrategyContext) => {
+        seen.push([ctx.class, ctx.uniqueKey, ctx.uniqueHolder, ctx.dr]);
+        return 'skip';
+      },
+    };
+    const path = 'tables."shop.customers".onConflict.update-unique-taken → custom keep → skip';
+    const { dr, decisions } = run({ tables: { [CUSTOMERS]: { onConflict: { 'update-unique-taken': { strategy: 'custom', name: 'keep' } } } } }, strategies);
+    expect(seen).toEqual([['update-unique-taken', 'PRIMARY', { id: 5, email: 'eve@x', name: 'Eve' }, { id: 2, email: 'bob@x', name: 'Bob' }]]);
+    expect(decisions.map(line)[0]).toEqual([CUSTOMERS, 'update', 'update-unique-taken', 'quarantined', `skip: the lost row would stay at its old key while its later changes name the new one, held by another DR row (${path})`, path]);
+    expect(dr.rows(CUSTOMERS)).toEqual(UNTOUCHED);
   });
 
   it('a move onto a free key is clean and applied; its later changes and children follow it', () => {
