@@ -90,6 +90,7 @@ export function stateSchemaDdl(schema: string): string[] {
       new_key LONGTEXT NOT NULL,
       run_id BIGINT UNSIGNED NOT NULL,
       gtid VARCHAR(255) NULL,
+      is_link TINYINT NOT NULL DEFAULT 0,
       PRIMARY KEY (table_name, old_key_hash)
     ) ${TABLE_OPTIONS}`,
     // The lowest key a remap may take per table, committed with each window. A resumed run must not
@@ -172,7 +173,7 @@ export function stateSchemaDdl(schema: string): string[] {
 
 /**
  * Columns added to existing tables since layout 1 was first written: `[table, column, definition]`.
- * Each is nullable and only added, so an engine that predates it still reads and writes the table:
+ * Each is nullable or defaulted and only added, so an engine that predates it still reads and writes the table:
  * the layout version does not move for them. Added last in the table, where MySQL 8.0.12+ and
  * MariaDB 10.3+ add a column instantly, without copying a large ledger.
  */
@@ -184,6 +185,10 @@ const ADDED_COLUMNS: readonly (readonly [StateTable, string, string])[] = [
   // The run's own report (JSON, without the remaps and counts the other tables hold), so `salvage
   // report` can show what only the run knew: the start rule, commit times, timings, the DR's history.
   ['runs', 'summary', 'LONGTEXT NULL'],
+  // A lost row mapped onto an existing DR record (`link`), not re-keyed: 1. A link onto the record at
+  // the lost row's own key is a row whose old and new keys are equal, kept so a later run meets that
+  // record as the lost row's. Defaulted rather than nullable: an engine that predates it writes 0.
+  ['key_map', 'is_link', 'TINYINT NOT NULL DEFAULT 0'],
 ];
 
 /**

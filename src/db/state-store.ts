@@ -79,6 +79,8 @@ export interface KeyMapEntry {
   readonly newKey: readonly KeyPart[];
   readonly runId: RunId;
   readonly gtid: string | null;
+  /** A lost row linked onto an existing DR record (`link`), not re-keyed. */
+  readonly isLink?: boolean;
 }
 
 /** A change held back for a person to decide; names its ledger row by the same change identity. */
@@ -366,8 +368,8 @@ export async function loadKeyMap(session: SqlSession, schema: string): Promise<{
 
 /** Records remapped keys, in the caller's transaction; a second mapping of one old key fails DB_DUPLICATE. */
 export async function recordKeyMap(session: SqlSession, schema: string, entries: readonly KeyMapEntry[]): Promise<void> {
-  const head = `INSERT INTO ${stateTable(schema, 'key_map')} (table_name, old_key_hash, old_key, new_key, run_id, gtid) VALUES `;
-  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?)'.split('?'), entries, (e, out, at) => {
+  const head = `INSERT INTO ${stateTable(schema, 'key_map')} (table_name, old_key_hash, old_key, new_key, run_id, gtid, is_link) VALUES `;
+  await insertBatches(session, head, '(?, ?, ?, ?, ?, ?, ?)'.split('?'), entries, (e, out, at) => {
     const old = canonicalKey(e.oldKey);
     out[at] = e.table;
     out[at + 1] = keyHash(old);
@@ -375,6 +377,7 @@ export async function recordKeyMap(session: SqlSession, schema: string, entries:
     out[at + 3] = canonicalKey(e.newKey);
     out[at + 4] = e.runId;
     out[at + 5] = e.gtid;
+    out[at + 6] = e.isLink === true ? 1 : 0;
   });
 }
 

@@ -703,14 +703,17 @@ class ResolveRun {
     if (row === undefined) throw new Refusal(`the DR has no row with key ${keyText(target)} in ${p.entry.table} to link to`);
     this.#checkRecorded(p, rows, null);
     const source = this.#sourceKey(p);
-    // Recorded as the `link` strategy records a link onto the row at its own key: merged, with that key.
-    if (rowKey(source) === rowKey(target)) return { outcome: 'merged', reason: `the lost row is the DR row ${keyText(target)} (same key): nothing to write`, newKey: canonicalKey(keyParts(target)) };
+    // Onto the row at its own key the link is kept too (KeyMap.link, equal keys), as the `link`
+    // strategy keeps it: a later apply meets that record as the lost row's, whatever the DR's
+    // history says created it (it used to quarantine the row's later changes as update-pk-reused).
     try {
       this.#keyMap.link(table.schema, table.table, source, target);
     } catch (err) {
       throw new Refusal(`cannot link ${keyText(source)} to ${keyText(target)}: ${(err as Error).message}`);
     }
-    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source), newKey: keyParts(target), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid }]);
+    await recordKeyMap(this.#dr, this.#schema, [{ table: `${table.schema}.${table.table}`, oldKey: keyParts(source), newKey: keyParts(target), runId: this.#runId ?? p.entry.runId, gtid: p.entry.gtid, isLink: true }]);
+    // Recorded as the `link` strategy records a link onto the row at its own key: merged, with that key.
+    if (rowKey(source) === rowKey(target)) return { outcome: 'merged', reason: `the lost row is the DR row ${keyText(target)} (same key): nothing to write`, newKey: canonicalKey(keyParts(target)) };
     // `merged`, as the `link` strategy records it (reconciler.ts): the lost row is that existing
     // record, merged into it with the DR keeping every differing column, which for an insert (no
     // base) writes nothing. `remapped` means a fresh key for a different record.

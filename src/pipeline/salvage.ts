@@ -1434,7 +1434,7 @@ class SalvageRun {
       await recordKeyMap(
         session,
         this.#schema,
-        remaps.map((m) => ({ table: m.table, oldKey: keyParts(m.oldKey), newKey: keyParts(m.newKey), runId: this.#runId, gtid: m.tx.gtid === null ? null : gtidText(m.tx.gtid) })),
+        remaps.map((m) => ({ table: m.table, oldKey: keyParts(m.oldKey), newKey: keyParts(m.newKey), runId: this.#runId, gtid: m.tx.gtid === null ? null : gtidText(m.tx.gtid), isLink: m.linked === true })),
       );
     }
     const last = results[results.length - 1]!.tx;

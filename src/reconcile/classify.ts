@@ -47,6 +47,11 @@ export interface ClassifyInput {
   readonly schema: TableSchema;
   /** The DR row with the change's primary key (the before image's key for updates and deletes), in column order. */
   readonly drRowByPk: RowImage | null;
+  /**
+   * An update that changes the row's primary key: the DR row at the new key (null when none, or when
+   * the update keeps its key). A primary key is a unique key: another row there is update-unique-taken.
+   */
+  readonly drRowAtNewPk?: RowImage | null;
   /** DR rows holding any of the change's unique values; `key` names the unique key they were found by. */
   readonly drRowsByUnique: ReadonlyArray<{ readonly key: string; readonly row: RowImage; readonly held?: boolean }>;
   readonly pkIsAutoIncrement: boolean;
@@ -81,13 +86,16 @@ export interface Classification {
   readonly differsFromBefore: readonly string[];
   /** Columns (logged in the after image) where the DR row differs from it; inserts and updates. */
   readonly differsFromAfter: readonly string[];
-  /** The unique key (name) another DR row already holds, for the *-unique-taken classes. */
+  /** The unique key (name) another DR row already holds, for the *-unique-taken classes; PRIMARY_KEY for an update's new primary key. */
   readonly uniqueKey: string | null;
   /** The DR row holding that unique key. */
   readonly uniqueHolder: RowImage | null;
   /** Columns not logged in the change's images: the comparison ignored them (reports say so). */
   readonly notLogged: readonly string[];
 }
+
+/** The `uniqueKey` of an update whose new primary key another DR row holds (MariaDB and MySQL name the primary key so). */
+export const PRIMARY_KEY = 'PRIMARY';
 
 export const ClassifyErrorCode = {
   ImageShape: 'RECONCILE_IMAGE_SHAPE',
@@ -143,7 +151,9 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   const differsFromAfter = differing(schema, after, dr, input.ignore);
   if (differsFromAfter.length === 0 && !holdsBeforeExactly(schema, before, after, dr, input.ignore)) return result('already-applied', h.facts, dr, notLogged);
   const changedKeys = schema.uniqueKeys.length === 0 ? schema.uniqueKeys : schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
-  const holder = uniqueHolder(input, after, dr, changedKeys);
+  // The new primary key first: it is the row's identity, and no rule may write over another record's.
+  const atNewPk = input.drRowAtNewPk ?? null;
+  const holder = atNewPk !== null && !isSameRow(schema, atNewPk, dr) ? { uniqueKey: PRIMARY_KEY, uniqueHolder: atNewPk } : uniqueHolder(input, after, dr, changedKeys);
   const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore);
   if (holder !== null) return result('update-unique-taken', h.facts, dr, notLogged, differsFromBefore, differsFromAfter, holder);
   // A column both sides changed is a divergence even when the DR changed it back to the base value

@@ -47,7 +47,7 @@ export interface CustomStrategyContext {
   readonly after: CanonicalRow | null;
   /** D: the DR row at the change's key, if any. */
   readonly dr: CanonicalRow | null;
-  /** insert-unique-taken / update-unique-taken: the unique key, and the DR row that holds its value. */
+  /** insert-unique-taken / update-unique-taken: the unique key (`PRIMARY` for an update's new primary key), and the DR row that holds its value. */
   readonly uniqueKey: string | null;
   readonly uniqueHolder: CanonicalRow | null;
   /** Columns where D differs from B, and from A (as the classifier found them). */

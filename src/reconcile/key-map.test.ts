@@ -72,10 +72,33 @@ describe('KeyMap', () => {
     expect([m.isTarget('s', 't', [2]), m.isTarget('s', 't', [4])]).toEqual([true, true]);
     expect(() => m.link('s', 't', [5], [2])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_DUPLICATE_TARGET' }));
     expect(() => m.link('s', 't', [3], [7])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_ALREADY_MAPPED' }));
-    expect(() => m.link('s', 't', [6], [6])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_NOT_FRESH' }));
     // A re-keyed row still needs a fresh key, and persisted links restore in their order.
     expect(() => m.set('s', 't', [8], [3])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_NOT_FRESH' }));
     expect(new KeyMap(m.entries()).entries()).toEqual(m.entries());
+  });
+
+  it('links in place: the lost row is the DR record at its own key; nothing is rewritten, the key is taken, and the link is kept', () => {
+    const m = new KeyMap();
+    m.set('s', 't', [2], [4]);
+    m.link('s', 't', [6], [6n]);
+    expect([m.get('s', 't', [6]), m.isLinkedInPlace('s', 't', [6]), m.isTarget('s', 't', [6]), m.isLinkedInPlace('s', 't', [2]), m.size]).toEqual([undefined, true, true, false, 2]);
+    m.link('s', 't', [6], [6]); // the same link again: a no-op
+    expect(() => m.link('s', 't', [7], [6])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_DUPLICATE_TARGET' }));
+    expect(() => m.link('s', 't', [6], [9])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_ALREADY_MAPPED' }));
+    // The source row 2 was re-keyed away: the DR record at 2 is another one, not row 2.
+    expect(() => m.link('s', 't', [2], [2])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_ALREADY_MAPPED' }));
+    expect(() => m.set('s', 't', [8], [6])).toThrow(expect.objectContaining({ code: 'RECONCILE_KEY_DUPLICATE_TARGET' }));
+    const mark = m.mark();
+    m.link('s', 'u', [1], [1]);
+    expect(m.since(mark)).toEqual([{ schema: 's', table: 'u', oldKey: [1], newKey: [1], linked: true }]);
+    m.rollbackTo(mark);
+    expect([m.isLinkedInPlace('s', 'u', [1]), m.hasTable('s', 'u'), m.size]).toEqual([false, false, 2]);
+    expect(m.entries()).toEqual([
+      { schema: 's', table: 't', oldKey: [2], newKey: [4] },
+      { schema: 's', table: 't', oldKey: [6], newKey: [6] },
+    ]);
+    const restored = new KeyMap(m.entries());
+    expect([restored.entries(), restored.isLinkedInPlace('s', 't', [6])]).toEqual([m.entries(), true]);
   });
 
   it('does not keep the caller’s arrays and restores from its entries', () => {

@@ -59,6 +59,8 @@ interface TableKeys {
   readonly forward: Map<string, KeyMapEntry>;
   /** canonical new keys in use. */
   readonly targets: Set<string>;
+  /** Keys a lost row was linked onto in place (the DR's record at the lost row's own key): canonical key → mapping. */
+  readonly inPlace: Map<string, KeyMapEntry>;
 }
 
 /** In-memory table → old key → new key; `set` keeps every re-keyed row's new key fresh, and every mapping is one-to-one. */
@@ -66,7 +68,7 @@ export class KeyMap {
   readonly #tables = new Map<string, TableKeys>();
   #size = 0;
   /** Every `set` that added a mapping, in order, so a quarantined transaction's remaps can be undone. */
-  readonly #log: { readonly table: string; readonly oldC: string; readonly newC: string; readonly linked: boolean }[] = [];
+  readonly #log: LogEntry[] = [];
 
   /** Restores persisted `entries` (in the order they were made; links among them, so as `link` checks them). */
   constructor(entries: Iterable<KeyMapEntry> = []) {
@@ -87,7 +89,12 @@ export class KeyMap {
     return this.#tables.get(tableKey(schema, table))?.forward.get(canonicalKey(oldKey))?.newKey;
   }
 
-  /** Whether `key` is the new key of some remapped row of the table (a row this engine re-keyed onto it). */
+  /** Whether a lost row was linked onto the DR's record at its own key `key` (`link` with equal keys). */
+  isLinkedInPlace(schema: string, table: string, key: readonly (ColumnValue | undefined)[]): boolean {
+    return this.#tables.get(tableKey(schema, table))?.inPlace.has(canonicalKey(key)) === true;
+  }
+
+  /** Whether `key` is the new key of some remapped or linked row of the table (a row this engine re-keyed or linked onto it). */
   isTarget(schema: string, table: string, key: readonly (ColumnValue | undefined)[]): boolean {
     return this.#tables.get(tableKey(schema, table))?.targets.has(canonicalKey(key)) === true;
   }
@@ -111,9 +118,34 @@ export class KeyMap {
    * the DR row's key may also be the old key of a row re-keyed away from it (the DR gave that id to
    * this other record). No chain follows from it: every image is rewritten from its original
    * values, once (remap.ts), and every old key names a source row, never a DR row.
+   *
+   * Equal keys link the lost row onto the DR's record at its own key: nothing is rewritten, but the
+   * mapping is kept (and persisted) so that every later run meets that record as the lost row's,
+   * whatever the DR's history says created it (isLinkedInPlace).
    */
   link(schema: string, table: string, oldKey: KeyValues, newKey: KeyValues): void {
+    if (oldKey.length > 0 && oldKey.length === newKey.length && canonicalKey(oldKey) === canonicalKey(newKey)) {
+      this.#linkInPlace(schema, table, oldKey);
+      return;
+    }
     this.#add(schema, table, oldKey, newKey, false);
+  }
+
+  #linkInPlace(schema: string, table: string, key: KeyValues): void {
+    const where: ErrorDetails = { table: `${schema}.${table}` };
+    const c = canonicalKey(key);
+    const k = tableKey(schema, table);
+    let t = this.#tables.get(k);
+    if (t?.inPlace.has(c) === true) return;
+    // The source row at this key was re-keyed away from it: the DR's record here is another one.
+    if (t?.forward.has(c) === true) throw new KeyMapError(KeyMapErrorCode.AlreadyMapped, `key map for ${schema}.${table}: key (${c}) already maps to (${canonicalKey(t.forward.get(c)!.newKey)}), not to itself`, { ...where, key: c });
+    if (t?.targets.has(c) === true) throw new KeyMapError(KeyMapErrorCode.DuplicateTarget, `key map for ${schema}.${table}: new key (${c}) is already given to another row`, { ...where, key: c });
+    if (t === undefined) this.#tables.set(k, (t = newTableKeys(schema, table)));
+    const kept = key.map(normalInteger);
+    t.inPlace.set(c, { schema, table, oldKey: kept, newKey: kept });
+    t.targets.add(c);
+    this.#size++;
+    this.#log.push({ table: k, oldC: c, newC: c, linked: true });
   }
 
   #add(schema: string, table: string, oldKey: KeyValues, newKey: KeyValues, fresh: boolean): void {
@@ -130,13 +162,16 @@ export class KeyMap {
       if (canonicalKey(existing.newKey) === newC) return;
       throw new KeyMapError(KeyMapErrorCode.AlreadyMapped, `key map for ${schema}.${table}: key (${oldC}) already maps to (${canonicalKey(existing.newKey)}), not (${newC})`, { ...where, key: oldC });
     }
+    if (t?.inPlace.has(oldC) === true) {
+      throw new KeyMapError(KeyMapErrorCode.AlreadyMapped, `key map for ${schema}.${table}: key (${oldC}) is already linked to the DR's record at that key, not (${newC})`, { ...where, key: oldC });
+    }
     if (oldC === newC || (fresh && t?.forward.has(newC) === true)) {
       throw new KeyMapError(KeyMapErrorCode.NotFresh, `key map for ${schema}.${table}: new key (${newC}) is an old key still to be rewritten`, { ...where, key: newC });
     }
     if (t?.targets.has(newC) === true) {
       throw new KeyMapError(KeyMapErrorCode.DuplicateTarget, `key map for ${schema}.${table}: new key (${newC}) is already given to another row`, { ...where, key: newC });
     }
-    if (t === undefined) this.#tables.set(k, (t = { schema, table, forward: new Map(), targets: new Set() }));
+    if (t === undefined) this.#tables.set(k, (t = newTableKeys(schema, table)));
     // Copied (the caller's arrays may be row images that change later), integers as the decoder holds them.
     t.forward.set(oldC, { schema, table, oldKey: oldKey.map(normalInteger), newKey: newKey.map(normalInteger) });
     t.targets.add(newC);
@@ -152,13 +187,14 @@ export class KeyMap {
   /** Removes every mapping added since `mark` (its transaction was quarantined whole). */
   rollbackTo(mark: number): void {
     while (this.#log.length > mark) {
-      const e = this.#log.pop() as { table: string; oldC: string; newC: string; linked: boolean };
+      const e = this.#log.pop() as LogEntry;
       const t = this.#tables.get(e.table);
       if (t === undefined) continue;
-      t.forward.delete(e.oldC);
+      if (e.oldC === e.newC) t.inPlace.delete(e.oldC);
+      else t.forward.delete(e.oldC);
       t.targets.delete(e.newC);
       this.#size--;
-      if (t.forward.size === 0) this.#tables.delete(e.table);
+      if (t.forward.size === 0 && t.inPlace.size === 0) this.#tables.delete(e.table);
     }
   }
 
@@ -166,20 +202,33 @@ export class KeyMap {
   since(mark: number): (KeyMapEntry & { readonly linked: boolean })[] {
     const out: (KeyMapEntry & { readonly linked: boolean })[] = [];
     for (const e of this.#log.slice(mark)) {
-      const m = this.#tables.get(e.table)?.forward.get(e.oldC);
+      const t = this.#tables.get(e.table);
+      const m = e.oldC === e.newC ? t?.inPlace.get(e.oldC) : t?.forward.get(e.oldC);
       if (m) out.push({ schema: m.schema, table: m.table, oldKey: [...m.oldKey], newKey: [...m.newKey], linked: e.linked });
     }
     return out;
   }
 
-  /** Every mapping, per table in the order tables were first mapped, then in the order of `set`. */
+  /** Every mapping, per table in the order tables were first mapped, then in the order of `set` (links in place after the others). */
   entries(): KeyMapEntry[] {
     const out: KeyMapEntry[] = [];
     for (const t of this.#tables.values()) {
-      for (const e of t.forward.values()) out.push({ schema: e.schema, table: e.table, oldKey: [...e.oldKey], newKey: [...e.newKey] });
+      for (const e of [...t.forward.values(), ...t.inPlace.values()]) out.push({ schema: e.schema, table: e.table, oldKey: [...e.oldKey], newKey: [...e.newKey] });
     }
     return out;
   }
+}
+
+/** One mapping added, for rollbackTo and since; equal keys are a link in place. */
+interface LogEntry {
+  readonly table: string;
+  readonly oldC: string;
+  readonly newC: string;
+  readonly linked: boolean;
+}
+
+function newTableKeys(schema: string, table: string): TableKeys {
+  return { schema, table, forward: new Map(), targets: new Set(), inPlace: new Map() };
 }
 
 /** Schema and table names may contain dots, never NUL. */

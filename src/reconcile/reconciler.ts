@@ -25,7 +25,7 @@ import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
 import { v7 as uuidV7 } from 'uuid';
 import type { MergePolicy, Strategy } from '../config/normalise.js';
-import { classifyChange, type Classification } from './classify.js';
+import { classifyChange, PRIMARY_KEY, type Classification } from './classify.js';
 import { applyDelta, compareValues } from './column-math.js';
 import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
@@ -214,8 +214,6 @@ export class Reconciler {
   readonly #catalog: SchemaCatalog;
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
-  /** Keys (`schema.table` NUL rowKey) a lost row was linked onto in place, this run: the DR's record there is that row. */
-  readonly #linkedInPlace = new Set<string>();
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
@@ -450,6 +448,10 @@ export class Reconciler {
     if (change !== undefined && image !== null) {
       const table = this.#catalog.get(change.table.schema, change.table.table);
       if (table !== undefined) {
+        // An update that moves its row: the row's later changes, and children pointing at it, name
+        // its new key (as the binlog logged it), where the DR may hold another record.
+        const moved = change.op === 'update' && p.sourcePk !== null ? this.state(table).keyOf(image) : null;
+        if (moved !== null && moved !== p.sourcePk) holds.push([p.decision.table, moved]);
         for (const uk of this.#referencedUniqueKeys(table)) {
           const k = this.state(table).indexKeyOf(`uk:${uk.name}`, image);
           if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
@@ -580,8 +582,12 @@ export class Reconciler {
     // A key a remap moved the row to was handed out above everything the DR holds or held: the
     // history has nothing there (and the window did not prepare it).
     const h = this.#history;
-    const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#linkedInPlace.has(`${qualified}\u0000${drKey}`) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#keyMap.isLinkedInPlace(t.schema, t.table, drKeyValues ?? []) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
+    // An update that moves its row: the DR row at the new key (the window read it, collectReads).
+    // One the window did not read is left to the DR's rejection, as before.
+    const newPk = change.op === 'update' && change.after !== null && drKey !== null ? state.keyOf(change.after) : null;
+    const drRowAtNewPk = newPk !== null && newPk !== drKey && state.knows(newPk) ? state.row(newPk) : null;
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
@@ -610,6 +616,7 @@ export class Reconciler {
     const { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule } = ctx;
     const s = rule.strategy;
     const by = `(${rule.path})`;
+    if (c.uniqueKey === PRIMARY_KEY && s.strategy !== 'quarantine' && s.strategy !== 'fail' && s.strategy !== 'custom') return quarantine(c.class, `${s.strategy}: ${PRIMARY_KEY_REFUSALS[s.strategy] ?? 'does not apply to a primary key'} ${by}`, c.uniqueHolder);
     switch (s.strategy) {
       case 'fail':
         return this.#fail(rule, qualified, sourceKey, `${c.class}`);
@@ -677,6 +684,9 @@ export class Reconciler {
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
     const edited = decided.after;
+    // An update's row keeps the key the binlog logged for it (its later changes name that key): an
+    // edited primary key is not a move (keyedBy), as it never was.
+    if (edited !== null && change.op === 'update' && change.after !== null) for (const p of ctx.state.pkPositions) edited[p] = change.after[p];
     if (edited !== null) {
       // A value the function made up (neither side held it) is checked as the engine's own are: the
       // sink's session is not strict, and would store one that does not fit clipped.
@@ -894,7 +904,7 @@ export class Reconciler {
     }
     // By index, not Array#map: an image built elsewhere may have holes, which map skips.
     const next: RowImage = Array.from({ length: dr.length }, (_, i) => (after[i] === undefined ? dr[i] : after[i]));
-    const merged = withPrimaryKey(next, dr, state);
+    const merged = withPrimaryKey(next, keyedBy(change, dr, state), state);
     const ruled = this.#columnRulesOver(ctx, merged, dr);
     if (!Array.isArray(ruled)) return ruled;
     const guard = this.#keyChangeGuard(table, state, dr, merged);
@@ -1019,7 +1029,7 @@ export class Reconciler {
     const referencing = new Set([...table.foreignKeys.flatMap((f) => f.columns), ...table.uniqueKeys.flatMap((u) => u.columns)]);
     const base = change.op === 'insert' ? null : change.before;
     const m = threeWayMerge(base, after, dr, { columns: table.columns, policy: sides, groups: tableRules.groups, oursChanged: new Set(c.drChanged) });
-    const row = withPrimaryKey(m.row, dr, state).slice();
+    const row = withPrimaryKey(m.row, keyedBy(change, dr, state), state).slice();
     const notes: string[] = [];
     const conflicts = new Set(m.conflicts);
     // A group both sides changed is one conflict: a quarantine or fail policy of a member holds it
@@ -1134,16 +1144,13 @@ export class Reconciler {
     const oldKey = state.keyValues(change.after);
     const newKey = state.keyValues(target);
     if (oldKey === null || newKey === null) return quarantine(c.class, 'link: the rows have no full primary key', target);
-    if (rowKey(oldKey) === rowKey(newKey)) {
-      // The lost row is the DR's record at its own key: its later changes meet that record as the
-      // same one, whatever the DR's history says of the key (it created "this" record).
-      this.#linkedInPlace.add(`${ctx.qualified}\u0000${rowKey(newKey)}`);
-    } else {
-      if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
-      // Its id may also be the old id of a lost row re-keyed away from it: old keys are source ids,
-      // so the two mappings never meet (KeyMap.link).
-      this.#keyMap.link(table.schema, table.table, oldKey, newKey);
-    }
+    if (this.#keyMap.isTarget(table.schema, table.table, newKey)) return quarantine(c.class, `link: DR row ${keyText(newKey)} is already the record of another lost row`, target);
+    // Its id may also be the old id of a lost row re-keyed away from it: old keys are source ids,
+    // so the two mappings never meet (KeyMap.link). Onto the DR's record at the lost row's own key,
+    // the link is kept all the same (and persisted with the remaps): the row's later changes, in this
+    // run and the next, meet that record as the same one, whatever the DR's history says of the key
+    // (it created "this" record).
+    this.#keyMap.link(table.schema, table.table, oldKey, newKey);
     const linked = this.#merge({ ...ctx, c: { ...c, drRow: target }, rule: { strategy: { strategy: 'merge', bothChanged: 'dr', policy: {} }, path: rule.path } });
     return { ...linked, decision: { ...linked.decision, newKey, reason: `linked to the DR's ${keyText(newKey)} by ${natural === null ? `unique key ${c.uniqueKey ?? ''}` : `natural key (${natural.join(', ')})`}; ${linked.decision.reason ?? ''}` } };
   }
@@ -1623,7 +1630,20 @@ function valueText(v: ColumnValue): string {
   return typeof v === 'string' && /^-?\d+(?:\.\d+)?$/.test(v) ? v : keyText([v]);
 }
 
-/** Keeps the DR row's primary key in a merged row (a merge never re-keys a row). */
+/**
+ * The row whose primary key a merged or overwritten row takes: the lost update's after image when the
+ * update moves its row (only the lost side changed the key: the DR row was met at the old one, and
+ * the key-change guard then checks the new key is free and nothing points at the old one), else the
+ * DR row (a merge never re-keys a row otherwise; a link merges into its target at the target's key).
+ * Dropping the move wrote the other columns and left the row behind, its later changes missing it.
+ */
+function keyedBy(change: RowChange, dr: RowImage, state: TableState): RowImage {
+  if (change.op !== 'update' || change.before === null || change.after === null) return dr;
+  const moved = state.keyOf(change.after);
+  return moved !== null && moved !== state.keyOf(change.before) ? change.after : dr;
+}
+
+/** Keeps the primary key of `dr` (see keyedBy) in a merged row. */
 function withPrimaryKey(row: RowImage, dr: RowImage, state: TableState): RowImage {
   const out = row.slice();
   for (const p of state.pkPositions) out[p] = dr[p];
@@ -1708,12 +1728,23 @@ function withRule(p: Pending, rule: Rule): Pending {
   return { ...p, decision: { ...p.decision, rulePath: p.decision.rulePath ?? rule.path } };
 }
 
+/**
+ * Why a strategy of update-unique-taken cannot carry out a move onto a primary key another DR row
+ * holds: the DR's record there is one of its own (other rows name it by that key), and the lost row's
+ * later changes name the new key, so they would reach that record if the row stayed behind.
+ */
+const PRIMARY_KEY_REFUSALS: Partial<Record<Strategy['strategy'], string>> = {
+  'rewrite-unique': 'rewrites a unique value by a template; it does not make up a primary key, and the new primary key of the row is held by another DR row',
+  'delete-blocking': 'deletes DR rows that hold a unique value, not the DR record at the primary key the lost row moves to',
+  skip: 'the lost row would stay at its old key while its later changes name the new one, held by another DR row',
+};
+
 /** The built-in reason of each class that quarantines. */
 function defaultReason(c: Classification): string {
   switch (c.class) {
     case 'insert-unique-taken':
     case 'update-unique-taken':
-      return `another DR row already holds unique key ${c.uniqueKey ?? '?'}`;
+      return c.uniqueKey === PRIMARY_KEY ? 'another DR row already holds the new primary key of the row' : `another DR row already holds unique key ${c.uniqueKey ?? '?'}`;
     case 'update-missing':
       return 'the DR has no row with this key (deleted on the DR, or never there: no DR binlog to tell)';
     case 'update-deleted-on-dr':

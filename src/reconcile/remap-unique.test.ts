@@ -245,12 +245,13 @@ describe('a re-keyed insert that meets a unique holder is decided by the insert-
     expect(decisions[3]!.rulePath).toBe(`${pk} → custom rekey → remap`);
   });
 
-  it('the holder is the DR record at its own id: link merges into it at that id, with no key map entry', () => {
+  it('the holder is the DR record at its own id: link merges into it at that id, kept in the key map as a link in place', () => {
     const inc = incident();
     inc.lost.splice(0, inc.lost.length, transaction(1, [change('insert', CUSTOMERS, null, [2, 'eve@x', 'L0'])]));
     const { decisions, keyMap } = run(withUnique('link', { naturalKey: ['email'] }), {}, inc);
     expect(decisions.map(summary)).toEqual([[CUSTOMERS, 'insert', 'insert-unique-taken', 'merged', [2]]]);
     expect([decisions[0]!.rulePath, decisions[0]!.drRow, decisions[0]!.otherRow]).toEqual([`${REMAP}; ${UNIQUE} → link`, EVE, null]);
-    expect(keyMap.size).toBe(0);
+    expect(keyMap.entries()).toEqual([{ schema: 'shop', table: 'customers', oldKey: [2], newKey: [2] }]);
+    expect(keyMap.isLinkedInPlace('shop', 'customers', [2])).toBe(true);
   });
 });

@@ -306,4 +306,57 @@ describe('a link onto the DR row at the lost row\'s own key, with --dr-binlog', 
       { id: 4, email: 'DAN@x', balance: 5 },
     ]);
   }, 120_000);
+
+  /** The same incident with the lost update in a binlog file of its own, so a first apply can stop before it. */
+  const stageSplit = (): Promise<StagedReplicated> =>
+    stageReplicatedIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE DATABASE l', "CREATE TABLE l.u (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, balance INT NOT NULL DEFAULT 0, UNIQUE KEY uk_email (email)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"],
+        base: ["INSERT INTO l.u (id, email) VALUES (1, 'ann@x')"],
+        // FLUSH BINARY LOGS is not logged: it ends the file, so the first apply reads up to here.
+        lost: ["INSERT INTO l.u (id, email) VALUES (4, 'dan@x')", 'FLUSH BINARY LOGS', 'UPDATE l.u SET balance = 5 WHERE id = 4'],
+        dr: ["INSERT INTO l.u (id, email) VALUES (4, 'DAN@x')"],
+      },
+      ['l'],
+    );
+
+  it('split across two applies: the link is kept in the key map, and the next run meets the record as the same one', async () => {
+    const staged = await stageSplit();
+    const cfg = config({ tables: { 'l.u': { naturalKey: ['email'], onConflict: { 'insert-pk-taken': 'link' } } } });
+    const start = { kind: 'from-gtid' as const, set: staged.linkCut };
+    const first = await run(staged, { binlogs: staged.files.slice(0, staged.files.length - 2), drBinlogs: staged.drFiles, config: cfg, start });
+    expect(first.ledger.map((l) => [l.op, l.class, l.outcome, l.newKey])).toEqual([['insert', 'insert-pk-taken', 'merged', [4]]]);
+    // Listed as a link, and recorded as one: the key map row of a link onto the lost row's own key.
+    expect(first.report.remaps.map((m) => [m.table, m.oldKey, m.newKey, m.linked])).toEqual([['l.u', [4], [4], true]]);
+    expect(await dr.query('SELECT table_name, old_key, new_key, is_link FROM salvage.key_map')).toEqual([{ table_name: 'l.u', old_key: '[4]', new_key: '[4]', is_link: 1 }]);
+    const second = await run(staged, { drBinlogs: staged.drFiles, config: cfg, start });
+    // It was update-pk-reused / quarantined: the DR's history says the DR created the record at 4.
+    expect(second.ledger.map((l) => [l.op, l.key, l.class, l.outcome, l.withoutHistory])).toEqual([['update', [4], 'update-diverged', 'merged', false]]);
+    expect(await dr.query('SELECT id, email, balance FROM l.u ORDER BY id')).toEqual([
+      { id: 1, email: 'ann@x', balance: 0 },
+      { id: 4, email: 'DAN@x', balance: 5 },
+    ]);
+    expect(await readQuarantine({ target: dr.target })).toEqual([]);
+  }, 120_000);
+
+  it('resolve links the held insert onto the record at its own key: kept in the key map, so the next apply meets the record as the same one', async () => {
+    const staged = await stageSplit();
+    const cfg = config({ tables: { 'l.u': { onConflict: { 'insert-pk-taken': 'quarantine' } } } });
+    const start = { kind: 'from-gtid' as const, set: staged.linkCut };
+    await run(staged, { binlogs: staged.files.slice(0, staged.files.length - 2), drBinlogs: staged.drFiles, config: cfg, start });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.class, e.key])).toEqual([['insert', 'insert-pk-taken', [4]]]);
+    const text = JSON.stringify({ ...(JSON.parse(exportLine(held[0]!)) as object), decision: { action: 'link', key: [4] } }) + '\n';
+    expect((await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text })).entries.map((e) => [e.result, e.outcome])).toEqual([['done', 'merged']]);
+    expect(await dr.query('SELECT table_name, old_key, new_key, is_link FROM salvage.key_map')).toEqual([{ table_name: 'l.u', old_key: '[4]', new_key: '[4]', is_link: 1 }]);
+    const second = await run(staged, { drBinlogs: staged.drFiles, config: cfg, start });
+    // It was update-pk-reused / quarantined, as in an apply that linked it (above).
+    expect(second.ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['update', [4], 'update-diverged', 'merged']]);
+    expect(await dr.query('SELECT id, email, balance FROM l.u ORDER BY id')).toEqual([
+      { id: 1, email: 'ann@x', balance: 0 },
+      { id: 4, email: 'DAN@x', balance: 5 },
+    ]);
+  }, 120_000);
 });

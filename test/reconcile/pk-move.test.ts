@@ -1,0 +1,114 @@
+/**
+ * A lost update that moves its row to a primary key the DR gave a record of its own (found by the
+ * 2026-11-27 reviews): it was classed `clean` and quarantined by the key-change guard, the row held
+ * only at its old key, so the row's later update was merged into the DR's record at the new key and
+ * a lost order pointing at the new key was written onto that record, under the defaults. Now it is
+ * update-unique-taken (a primary key is a unique key), the row is held at both keys, in this run and
+ * the next, and the order's parent-missing reason names the move that would make its parent.
+ */
+import { describe, expect, it } from 'vitest';
+import { readQuarantine } from '../../src/pipeline/resolve.js';
+import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { config, stageIncident, useServerPair, type Staged } from '../harness/incident-pair.js';
+
+const servers = useServerPair('pk-move');
+
+const SCHEMA = [
+  'CREATE TABLE t.customers (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uk_email (email)) ENGINE=InnoDB',
+  'CREATE TABLE t.orders (id INT UNSIGNED NOT NULL PRIMARY KEY, customer_id INT UNSIGNED NOT NULL, total INT NOT NULL, FOREIGN KEY (customer_id) REFERENCES t.customers (id)) ENGINE=InnoDB',
+];
+
+/** The move of customer 2 to id 5 in the first binlog file; its rename and its order in the next. The DR gave id 5 to Eve. */
+async function stage(): Promise<Staged & { first: string[] }> {
+  await servers.dr.query('DROP DATABASE IF EXISTS salvage');
+  const staged = await stageIncident(
+    servers.primary,
+    servers.dr,
+    {
+      schema: SCHEMA,
+      base: ["INSERT INTO t.customers VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')"],
+      lost: ['UPDATE t.customers SET id = 5 WHERE id = 2', 'FLUSH BINARY LOGS', "UPDATE t.customers SET name = 'Robert' WHERE id = 5", 'INSERT INTO t.orders VALUES (7, 5, 100)'],
+      dr: ["INSERT INTO t.customers VALUES (5, 'eve@x', 'Eve')"],
+    },
+    ['t'],
+  );
+  return { ...staged, first: staged.files.slice(0, staged.files.length - 2) };
+}
+
+function options(staged: Staged, files: string[], extra: Partial<SalvageOptions> = {}): SalvageOptions {
+  return { mode: 'apply', binlogs: files, target: servers.dr.target, start: { kind: 'from-gtid', set: staged.start }, ...extra };
+}
+
+async function drRows(): Promise<unknown> {
+  return {
+    customers: await servers.dr.query('SELECT id, email, name FROM t.customers ORDER BY id'),
+    orders: await servers.dr.query('SELECT id, customer_id, total FROM t.orders ORDER BY id'),
+  };
+}
+
+const UNTOUCHED = {
+  customers: [
+    { id: 1, email: 'ann@x', name: 'Ann' },
+    { id: 2, email: 'bob@x', name: 'Bob' },
+    { id: 5, email: 'eve@x', name: 'Eve' },
+  ],
+  orders: [],
+};
+
+const line = (l: LedgerLine): unknown[] => [l.table, l.op, l.key, l.class, l.outcome, l.reason];
+
+describe('a lost primary-key change onto a key the DR holds', () => {
+  it('default: update-unique-taken, the DR record at the new key recorded; the later update and the order wait with it', async () => {
+    const staged = await stage();
+    const ledger: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { onLedger: (l) => ledger.push(l) }));
+    const move = `${ledger[0]!.gtid}#0`;
+    expect(ledger.map(line)).toEqual([
+      ['t.customers', 'update', [2], 'update-unique-taken', 'quarantined', 'another DR row already holds the new primary key of the row'],
+      ['t.customers', 'update', [5], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${move})`],
+      ['t.orders', 'insert', [7], 'parent-missing', 'quarantined', `its parent t.customers 5 is quarantined (${move})`],
+    ]);
+    expect(ledger[0]!.rule).toBe('built-in.update-unique-taken');
+    // The holder is the DR row shown; the row at the old key is the other one the change met.
+    expect(ledger[0]!.dr).toEqual({ id: 5, email: 'eve@x', name: 'Eve' });
+    expect(ledger[0]!.other).toEqual({ id: 2, email: 'bob@x', name: 'Bob' });
+    expect(await drRows()).toEqual(UNTOUCHED);
+    const held = await readQuarantine({ target: servers.dr.target });
+    expect(held.map((e) => [e.table, e.op, e.class, e.origin?.label ?? null])).toEqual([
+      ['t.customers', 'update', 'update-unique-taken', null],
+      ['t.customers', 'update', 'row-quarantined', move],
+      ['t.orders', 'insert', 'parent-missing', move],
+    ]);
+  }, 120_000);
+
+  it('split across two applies: the next run holds the row at its new key too', async () => {
+    const staged = await stage();
+    const first: LedgerLine[] = [];
+    await salvage(options(staged, staged.first, { onLedger: (l) => first.push(l) }));
+    expect(first.map((l) => [l.op, l.class, l.outcome])).toEqual([['update', 'update-unique-taken', 'quarantined']]);
+    const second: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { onLedger: (l) => second.push(l) }));
+    const move = `${first[0]!.gtid}#0`;
+    expect(second.map(line)).toEqual([
+      ['t.customers', 'update', [5], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${move})`],
+      ['t.orders', 'insert', [7], 'parent-missing', 'quarantined', `its parent t.customers 5 is quarantined (${move})`],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+
+  it('skip cannot leave the row behind at its old key: quarantined with its reason', async () => {
+    const staged = await stage();
+    const ledger: LedgerLine[] = [];
+    const cfg = config({ tables: { 't.customers': { onConflict: { 'update-unique-taken': 'skip' } } } });
+    await salvage(options(staged, staged.files, { config: cfg, onLedger: (l) => ledger.push(l) }));
+    const path = 'tables."t.customers".onConflict.update-unique-taken';
+    expect(ledger.map((l) => [l.class, l.outcome])).toEqual([
+      ['update-unique-taken', 'quarantined'],
+      ['row-quarantined', 'quarantined'],
+      ['parent-missing', 'quarantined'],
+    ]);
+    expect(ledger[0]!.reason).toBe(`skip: the lost row would stay at its old key while its later changes name the new one, held by another DR row (${path})`);
+    expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+});
