@@ -168,15 +168,16 @@ export async function readLedgerSpan(session: SqlSession, schema: string, runId:
 
 /** The keys the run remapped, in source order. */
 export async function readRunRemaps(session: SqlSession, schema: string, runId: number): Promise<StoredRemap[]> {
-  const found = await rows(session, `SELECT table_name, old_key, new_key, gtid FROM ${stateTable(schema, 'key_map')} WHERE run_id = ?`, [runId]);
+  const found = await rows(session, `SELECT table_name, old_key, new_key, gtid, is_link FROM ${stateTable(schema, 'key_map')} WHERE run_id = ?`, [runId]);
   // The key map keeps no order of its own: its transactions' places in the run's ledger give it,
   // read in one pass over the run's rows (by_run) rather than one lookup per remap.
   const order = new Map<string, number>();
   for (const r of await rows(session, `SELECT change_at, MIN(seq) AS seq FROM ${stateTable(schema, 'ledger')} WHERE run_id = ? AND new_key IS NOT NULL GROUP BY change_at`, [runId])) {
     order.set(String(r['change_at']), Number(r['seq']));
   }
-  // The key map records a link and a remap alike; the ledger row of the insert that made the
-  // mapping tells them apart: a link merges the lost row into the DR record (`merged`, reconciler.ts
+  // The key map says which mappings are links (is_link) since the column was added; before it, it
+  // recorded a link and a remap alike, and the ledger row of the insert that made the mapping
+  // tells them apart: a link merges the lost row into the DR record (`merged`, reconciler.ts
   // #link), a remap writes it under a fresh key (`remapped`). Links are few: read only those rows.
   const links = new Set<string>();
   for (const r of await rows(session, `SELECT table_name, source_key, new_key, change_at FROM ${stateTable(schema, 'ledger')} WHERE run_id = ? AND op = 'insert' AND outcome = 'merged' AND new_key IS NOT NULL`, [runId])) {
@@ -187,7 +188,7 @@ export async function readRunRemaps(session: SqlSession, schema: string, runId: 
     const mapping = `${String(r['table_name'])}\u0000${String(r['old_key'])}\u0000${String(r['new_key'])}`;
     const gtid = text(r['gtid']);
     // With a GTID, the insert of that very transaction (a later change may meet the mapped row too).
-    return { table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']), gtid, linked: links.has(gtid === null ? mapping : `${mapping}\u0000${gtid}`) };
+    return { table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']), gtid, linked: Number(r['is_link']) === 1 || links.has(gtid === null ? mapping : `${mapping}\u0000${gtid}`) };
   });
   const place = (m: StoredRemap): number => (m.gtid === null ? Number.MAX_SAFE_INTEGER : (order.get(m.gtid) ?? Number.MAX_SAFE_INTEGER));
   return remaps.sort((a, b) => place(a) - place(b) || compare(a.table, b.table) || compare(a.oldKey, b.oldKey));

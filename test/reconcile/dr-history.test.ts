@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { runReport } from '../../src/cli/report-command.js';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { Capture } from '../harness/capture.js';
@@ -331,6 +332,10 @@ describe('a link onto the DR row at the lost row\'s own key, with --dr-binlog', 
     // Listed as a link, and recorded as one: the key map row of a link onto the lost row's own key.
     expect(first.report.remaps.map((m) => [m.table, m.oldKey, m.newKey, m.linked])).toEqual([['l.u', [4], [4], true]]);
     expect(await dr.query('SELECT table_name, old_key, new_key, is_link FROM salvage.key_map')).toEqual([{ table_name: 'l.u', old_key: '[4]', new_key: '[4]', is_link: 1 }]);
+    // The report rebuilt from the state schema lists it as a link too (by is_link: nothing in the ledger maps 4 elsewhere).
+    const rebuilt = new Capture();
+    expect(await runReport(['--target', dr.url, '--json'], rebuilt, new Capture(), { env: {}, home: undefined, isTty: false })).toBe(0);
+    expect((JSON.parse(rebuilt.text) as { report: { remaps: unknown } }).report.remaps).toEqual([{ table: 'l.u', oldKey: [4], newKey: [4], at: expect.any(String), linked: true }]);
     const second = await run(staged, { drBinlogs: staged.drFiles, config: cfg, start });
     // It was update-pk-reused / quarantined: the DR's history says the DR created the record at 4.
     expect(second.ledger.map((l) => [l.op, l.key, l.class, l.outcome, l.withoutHistory])).toEqual([['update', [4], 'update-diverged', 'merged', false]]);
