@@ -442,7 +442,7 @@ function printHistory(r: SalvageReport, out: Writable): void {
   line(out, `  last received from the primary: ${f.lastReceived === null ? 'not in the DR binlog given' : place(f.lastReceived)}; first written by the DR: ${f.firstOwn === null ? 'none' : place(f.firstOwn)}`);
   for (const e of f.evidence) line(out, `  evidence: ${e}`);
   const tables = h.tables.map((t) => `${t.table} +${t.inserted} ~${t.updated} -${t.deleted}`).join(', ');
-  line(out, `history: ${h.transactions} transaction(s) the DR wrote since${tables === '' ? '' : ` (${tables})`}${h.complete ? '' : " — INCOMPLETE: the binlog given ends before the DR's current position; rows it does not cover are judged by values"}`);
+  line(out, `history: ${h.transactions} transaction(s) the DR wrote since${tables === '' ? '' : ` (${tables})`}${h.complete ? '' : " — INCOMPLETE (the evidence lines say why); rows it does not cover are judged by values"}`);
 }
 
 /** The human summary on stdout. */

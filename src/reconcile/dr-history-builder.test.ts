@@ -350,6 +350,46 @@ describe('DrHistoryBuilder: folding per key', () => {
   });
 });
 
+// Found by a review against real servers: with the DR's first binlogs missing (the first file read
+// opens with GTIDs of the DR's own), a key the DR had deleted and re-inserted there and then updated
+// in the files read was taken as the record that existed at the failover, and a lost update was
+// merged into the DR's own record (withoutHistory false), instead of being judged by values.
+describe('DrHistoryBuilder: earlier DR binlogs missing', () => {
+  const log = () =>
+    new Log()
+      .rotate('/copies/dr-bin.000002')
+      .tx(mdb(0, 2, 7), 2, [upd(USERS, [3, 'c@x', 'C', 1], [3, 'c@x', 'C2', 1])])
+      .tx(mdb(0, 2, 8), 2, [ins(USERS, [4, 'd@x', 'D', 1])])
+      .tx(mdb(0, 2, 9), 2, [del(USERS, [5, 'e@x', 'E', 1]), ins(USERS, [5, 'e2@x', 'E2', 1])])
+      .tx(mdb(0, 2, 10), 2, [del(USERS, [6, 'f@x', 'F', 1])]);
+  const withHole = (options: Partial<DrHistoryBuilderOptions> = {}): DrHistory => {
+    const b = new DrHistoryBuilder({ catalog, own: { serverId: 2, serverUuid: null }, ...options });
+    b.noteEarlierOwnWrites('dr-bin.000002', '0-2-6');
+    for (const t of log().txs) b.add(t);
+    return b.finish({ complete: true });
+  };
+
+  it('a key first seen updated or deleted is unknown (judged by values); one the DR inserted in the files read is known', async () => {
+    for (const h of [withHole(), withHole({ maxEntries: 0, spill: new MemorySpill(), partitions: 2 })]) {
+      await h.prepare(new Map([['app.users', new Set([pk(3), pk(4), pk(5), pk(6)])]]));
+      expect(h.complete).toBe(false);
+      expect(h.failover.evidence).toContain(
+        "incomplete: dr-bin.000002 starts with the binlog state 0-2-6, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read, so a key whose first change read is an update or delete is judged by values (the DR may have created its record before)",
+      );
+      expect(row(h, 'app.users', 3)).toBeUndefined();
+      expect(row(h, 'app.users', 4)).toEqual({ insertedByDr: true, existedAtFailover: false, deletedByDr: false, changedColumns: [], first: '0-2-8', last: '0-2-8' });
+      expect(row(h, 'app.users', 5)).toEqual({ insertedByDr: true, existedAtFailover: true, deletedByDr: false, changedColumns: [], first: '0-2-9', last: '0-2-9' });
+      expect(row(h, 'app.users', 6)).toBeUndefined();
+    }
+  });
+
+  it('with the failover point placed inside the files read, every key the history saw is known', () => {
+    const h = withHole({ failoverAt: { kind: 'position', file: 'dr-bin.000002', pos: 256 } });
+    expect(row(h, 'app.users', 3)).toEqual({ insertedByDr: false, existedAtFailover: true, deletedByDr: false, changedColumns: ['name'], first: '0-2-7', last: '0-2-7' });
+    expect(row(h, 'app.users', 6)?.deletedByDr).toBe(true);
+  });
+});
+
 /** A spill in memory, counting reads. */
 class MemorySpill implements HistorySpill {
   readonly parts = new Map<number, string[]>();

@@ -566,9 +566,15 @@ export class DrHistoryBuilder {
       );
     }
     const early = this.#earlierOwn;
+    let leadingHole = false;
     if (early !== null) {
       const inside = f?.kind === 'gtid' || (f?.kind === 'position' && compareBinlogFiles(f.file, early.file) >= 0);
-      if (!inside) this.#holes.push(`${early.file} starts with the binlog state ${early.gtids}, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read`);
+      if (!inside) {
+        leadingHole = true;
+        this.#holes.push(
+          `${early.file} starts with the binlog state ${early.gtids}, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read, so a key whose first change read is an update or delete is judged by values (the DR may have created its record before)`,
+        );
+      }
     }
     // The DR wrote nothing after the point: what it received last is still the last transaction from another server.
     if (this.#firstOwn === null) this.#lastReceived ??= this.#lastNonOwn;
@@ -584,6 +590,7 @@ export class DrHistoryBuilder {
       transactions: this.#historyTransactions,
       tables,
       complete: options.complete && this.#holes.length === 0,
+      leadingHole,
       untracked,
       tracks: this.#tables,
       spill: this.#spill,
@@ -649,6 +656,11 @@ interface BuiltParts {
   readonly transactions: number;
   readonly tables: readonly HistoryTableSummary[];
   readonly complete: boolean;
+  /**
+   * The DR wrote after the failover in binlogs not read: a key first seen updated or deleted may be
+   * a record the DR created there, so only what the history read from an insert on is known.
+   */
+  readonly leadingHole: boolean;
   readonly untracked: ReadonlyMap<string, string>;
   readonly tracks: ReadonlyMap<string, TableTrack>;
   readonly spill: HistorySpill | null;
@@ -739,9 +751,11 @@ class BuiltHistory implements DrHistory {
   row(table: string, pk: string): RowHistory | undefined {
     const t = this.#p.tracks.get(table);
     if (t === undefined || t.untracked !== null) return undefined;
-    const e = t.rows.get(pk);
-    if (e !== undefined) return e;
-    return this.#spilled(rowId(table, pk), table, pk) as Entry | undefined;
+    const e = t.rows.get(pk) ?? (this.#spilled(rowId(table, pk), table, pk) as Entry | undefined);
+    // "Existed at the failover" is only what the binlogs read show: with earlier ones missing, the
+    // record may be the DR's own from before them (classify then judges the key by values).
+    if (e !== undefined && this.#p.leadingHole && e.existedAtFailover && !e.insertedByDr) return undefined;
+    return e;
   }
 
   uniqueInserted(table: string, uniqueKey: string, folded: string): HistoryAt | undefined {
