@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import type { ColumnDef, RowImage } from '../binlog/column.js';
 import type { RowChange, RowOperation, TableMap } from '../binlog/event.js';
 import type { Gtid, LoggedStatement, Transaction } from '../binlog/transaction.js';
-import type { DrHistory, HistorySpill, RowHistory } from '../model/dr-history.js';
+import type { DrHistory, FailoverAt, HistorySpill, RowHistory } from '../model/dr-history.js';
+import type { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
 import { createSchemaCatalog, type ColumnSchema, type TableSchema } from '../model/table-schema.js';
 import { compareBinlogFiles, DrHistoryBuilder, type DrHistoryBuilderOptions } from './dr-history-builder.js';
@@ -200,11 +201,59 @@ describe('DrHistoryBuilder: the failover point', () => {
     expect(h.failover.firstOwn?.at).toBe('0-2-4');
     expect(h.failover.rule).toBe("--failover-at dr-bin.000001:556: the DR's own transactions from that position on (first: 0-2-4 at dr-bin.000001:556)");
     expect(h.transactions).toBe(2);
-    const later = build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000001', pos: 557 } });
+    const later = build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000001', pos: 656 } });
     expect(later.transactions).toBe(1);
     expect(later.failover.firstOwn?.at).toBe('0-2-5');
     // A position in an earlier file: everything here is after it.
     expect(build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000000', pos: 9999 } }).transactions).toBe(3);
+  });
+
+  // Found by a review against real servers: a position in a DR binlog not read, or past the end of
+  // one read, gave an empty history that said the DR wrote nothing (a lost insert then met the DR's
+  // own record at its id as the same record); one inside a transaction silently left that
+  // transaction of the DR's out of its history.
+  it('--failover-at FILE:POS the DR binlog read cannot place is refused, naming the file', () => {
+    const refusal = (failoverAt: FailoverAt) => {
+      try {
+        build(withEarlyOwn(), { failoverAt });
+      } catch (e) {
+        return { code: (e as EngineError).code, details: (e as EngineError).details, message: (e as Error).message };
+      }
+      return null;
+    };
+    expect(refusal({ kind: 'position', file: 'dr-bin.000009', pos: 4 })).toEqual({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      details: { file: 'dr-bin.000009', option: '--failover-at' },
+      message: '--failover-at dr-bin.000009:4: dr-bin.000009 is not among the DR binlogs read (dr-bin.000001): give the DR binlog that holds the failover point, or a position in one given',
+    });
+    expect(refusal({ kind: 'position', file: 'dr-bin.000001', pos: 757 })).toEqual({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      details: { file: 'dr-bin.000001', option: '--failover-at' },
+      message: "--failover-at dr-bin.000001:757: dr-bin.000001 ends at 756: give a position inside it (where the DR's own writes start, as SHOW BINLOG EVENTS or mariadb-binlog print it)",
+    });
+    expect(refusal({ kind: 'position', file: 'dr-bin.000001', pos: 557 })).toEqual({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      details: { file: 'dr-bin.000001', option: '--failover-at' },
+      message: '--failover-at dr-bin.000001:557: 557 lies inside the transaction 0-2-4 (dr-bin.000001:556 … 656): give the position where a transaction starts (556, or 656 for the one after it)',
+    });
+    // The file's end is a place: the DR wrote nothing after it.
+    expect(build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000001', pos: 756 } }).transactions).toBe(0);
+  });
+
+  it('--failover-at TIME later than now is refused', () => {
+    const e = (() => {
+      try {
+        build(withEarlyOwn(), { failoverAt: { kind: 'time', seconds: 2_000_000_000 }, now: 1_900_000_000 });
+      } catch (x) {
+        return x as EngineError;
+      }
+      return null;
+    })();
+    expect([e?.code, e?.message, e?.details]).toEqual([
+      'DR_HISTORY_FAILOVER_OUTSIDE',
+      '--failover-at 2033-05-18 03:33:20 UTC: it is later than now (2030-03-17 17:46:40 UTC): give the time of the failover, in UTC',
+      { option: '--failover-at' },
+    ]);
   });
 
   it('--failover-at TIME: own transactions with a timestamp at or after it', () => {

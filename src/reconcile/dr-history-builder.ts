@@ -20,6 +20,12 @@ import { sameValue, uniqueFold, type ComparedColumn } from './value-equality.js'
 export const DrHistoryErrorCode = {
   /** `--failover-at GTID` names a transaction the DR binlog given does not hold. */
   FailoverNotFound: 'DR_HISTORY_FAILOVER_NOT_FOUND',
+  /**
+   * `--failover-at FILE:POS` outside the DR binlog read (a file not read, past a file's end, inside
+   * a transaction), or `--failover-at TIME` in the future: the history would be cut at a point the
+   * DR's binlog does not have, and could say the DR wrote nothing.
+   */
+  FailoverOutside: 'DR_HISTORY_FAILOVER_OUTSIDE',
   /** A key was asked for whose entry is in the spill and was not prepared (a bug in the caller). */
   NotPrepared: 'DR_HISTORY_NOT_PREPARED',
   /** A transaction was fed after finish(). */
@@ -49,6 +55,8 @@ export interface DrHistoryBuilderOptions {
   readonly partitions?: number;
   /** Spilled keys kept folded in memory after `prepare` (the least recently prepared are dropped first, never those of the latest call). Default `maxEntries`. */
   readonly cacheEntries?: number;
+  /** The time of the run (epoch seconds): `--failover-at TIME` after it is refused. Default: now. */
+  readonly now?: number;
 }
 
 const DEFAULT_MAX_ENTRIES = 1_000_000;
@@ -231,6 +239,11 @@ export class DrHistoryBuilder {
   #firstOwn: TxPlace | null = null;
   #ownMatch: OwnMatch | null = null;
   #overrideFoundAt: TxPlace | null = null;
+  /** Per file name read, how far: where `--failover-at FILE:POS` may point. */
+  readonly #readTo = new Map<string, number>();
+  /** The transaction `--failover-at FILE:POS` points inside, if it does. */
+  #positionInside: { readonly at: HistoryAt; readonly pos: number; readonly end: number } | null = null;
+  readonly #now: number;
   #firstFile: string | null = null;
   #lastFile: string | null = null;
   readonly #before = new SideStats();
@@ -259,6 +272,13 @@ export class DrHistoryBuilder {
     this.#spill = options.spill ?? null;
     this.#partitions = options.partitions ?? DEFAULT_PARTITIONS;
     this.#cacheEntries = options.cacheEntries ?? this.#maxEntries;
+    this.#now = options.now ?? Date.now() / 1000;
+  }
+
+  /** How far `file` was read (the reader calls it as it goes; transactions read count too). */
+  noteRead(file: string, position: number): void {
+    const name = fileName(file);
+    if (position > (this.#readTo.get(name) ?? 0)) this.#readTo.set(name, position);
   }
 
   /** Whether the DR wrote `tx` itself (its server id in a MariaDB GTID, its uuid in a MySQL GTID, else its server id in the event header). */
@@ -297,6 +317,7 @@ export class DrHistoryBuilder {
     const name = fileName(tx.file);
     this.#firstFile ??= name;
     this.#lastFile = name;
+    this.noteRead(name, tx.end);
     const match = this.#match(tx);
     if (!this.#afterPoint(tx, match)) {
       this.#before.add(tx);
@@ -346,6 +367,7 @@ export class DrHistoryBuilder {
         }
         return false;
       case 'position': {
+        if (fileName(tx.file) === f.file && tx.pos < f.pos && f.pos < tx.end) this.#positionInside ??= { at: historyAt(tx), pos: tx.pos, end: tx.end };
         if (!this.#positionPassed) {
           const c = compareBinlogFiles(fileName(tx.file), f.file);
           this.#positionPassed = c > 0 || (c === 0 && tx.pos >= f.pos);
@@ -565,6 +587,7 @@ export class DrHistoryBuilder {
         { gtid: f.gtid, option: '--failover-at' },
       );
     }
+    this.#refuseOutside(f);
     const early = this.#earlierOwn;
     let leadingHole = false;
     if (early !== null) {
@@ -598,6 +621,30 @@ export class DrHistoryBuilder {
       partitions: this.#partitions,
       cacheEntries: this.#cacheEntries,
     });
+  }
+
+  /** `--failover-at` that the DR binlog read cannot place: refused, never an empty or cut history. */
+  #refuseOutside(f: FailoverAt | null): void {
+    const outside = (why: string, details: Record<string, string | number>): never => {
+      throw new EngineError(DrHistoryErrorCode.FailoverOutside, `--failover-at ${f?.kind === 'time' ? utc(f.seconds) : f?.kind === 'position' ? `${f.file}:${f.pos}` : ''}: ${why}`, { ...details, option: '--failover-at' });
+    };
+    if (f?.kind === 'time' && f.seconds > this.#now) {
+      outside(`it is later than now (${utc(Math.floor(this.#now))}): give the time of the failover, in UTC`, {});
+    }
+    if (f?.kind !== 'position') return;
+    const read = [...this.#readTo.keys()].sort(compareBinlogFiles);
+    const end = this.#readTo.get(f.file);
+    // A file before those read: the point lies before them, and every own write read is after it
+    // (writes of the DR's in the files not read are found by the binlog state the first one opens with).
+    if (end === undefined && read.length > 0 && compareBinlogFiles(f.file, read[0]!) < 0) return;
+    if (end === undefined) {
+      outside(`${f.file} is not among the DR binlogs read (${read.length === 0 ? 'none' : read.length === 1 ? read[0]! : `${read[0]!} … ${read[read.length - 1]!}`}): give the DR binlog that holds the failover point, or a position in one given`, { file: f.file });
+    }
+    if (f.pos > end!) outside(`${f.file} ends at ${end!}: give a position inside it (where the DR's own writes start, as SHOW BINLOG EVENTS or mariadb-binlog print it)`, { file: f.file });
+    const inside = this.#positionInside;
+    if (inside !== null) {
+      outside(`${f.pos} lies inside the transaction ${inside.at} (${f.file}:${inside.pos} … ${inside.end}): give the position where a transaction starts (${inside.pos}, or ${inside.end} for the one after it)`, { file: f.file });
+    }
   }
 
   #identity(): string {

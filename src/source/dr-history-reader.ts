@@ -46,6 +46,8 @@ export interface DrHistoryFeed {
   /** Whether the DR wrote this transaction itself. */
   isOwn(tx: Transaction): boolean;
   add(tx: Transaction): void;
+  /** How far a file was read: `--failover-at FILE:POS` must lie in what was read. */
+  noteRead(file: string, position: number): void;
   /** The first binlog read shows the DR had written before it: a hole, unless the failover point lies after it. */
   noteEarlierOwnWrites(file: string, gtids: string): void;
   finish(options: { readonly complete: boolean }): DrHistory;
@@ -178,6 +180,7 @@ async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, o
       feed.add(tx);
     }
     last = { file: batch.file, position: batch.position };
+    feed.noteRead(batch.file, batch.position);
   }
   if (current !== null) refuseNotTheDr(current, options.own);
   return last;

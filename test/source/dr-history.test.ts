@@ -147,6 +147,13 @@ describe('readDrHistory on the MariaDB failover fixture', () => {
     expect(byTime.failover.firstOwn?.at).toBe('0-2-13');
     expect(byTime.failover.rule).toBe("--failover-at 2026-11-26 06:15:23 UTC: the DR's own transactions committed at or after that time (first: 0-2-13 at dr-bin.000001:6125)");
     await expect(read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('0-1-13') })).rejects.toMatchObject({ code: 'DR_HISTORY_FAILOVER_NOT_FOUND' });
+    // A position the files read do not have: refused, not an empty history.
+    await expect(read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('dr-bin.000003:4') })).rejects.toMatchObject({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      message: '--failover-at dr-bin.000003:4: dr-bin.000003 is not among the DR binlogs read (dr-bin.000001 … dr-bin.000002): give the DR binlog that holds the failover point, or a position in one given',
+    });
+    await expect(read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('dr-bin.000002:419') })).rejects.toMatchObject({ code: 'DR_HISTORY_FAILOVER_OUTSIDE', details: { file: 'dr-bin.000002', option: '--failover-at' } });
+    expect((await read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('dr-bin.000002:418') })).transactions).toBe(0);
   });
 
   it('spilled to temporary files: the same answers, and close() removes them', async () => {
