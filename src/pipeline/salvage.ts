@@ -722,7 +722,7 @@ class SalvageRun {
     if (empty) {
       throw new SalvageError(SalvageErrorCode.NoStart, 'the DR has no GTID state to find the lost transactions by: give the starting point with --from FILE:POS, --from-gtid SET or --since TIME', { option: '--from' });
     }
-    return { kind: 'gtid', state: dr.gtid };
+    return { kind: 'gtid', state: dr.gtid, ownServerId: dr.serverId };
   }
 
   /** The starting remap floor of these AUTO_INCREMENT tables of the lost range: persisted, else the DR's counter when introspected. */
