@@ -68,8 +68,9 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             end now); --dr-source-password-env VAR for its password; TLS as the
                             DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
-                            server id changed, say): the last GTID the DR received from the primary,
-                            a DR binlog position FILE:POS, or a time "YYYY-MM-DD HH:MM:SS" (UTC)
+                            server id changed, or is the primary's: then it is required): the last
+                            GTID the DR received from the primary, a DR binlog position FILE:POS,
+                            or a time "YYYY-MM-DD HH:MM:SS" (UTC)
 
 Decisions and output:
   --config F                a configuration file (salvage config --help): strategies per table

@@ -26,6 +26,11 @@ export const DrHistoryErrorCode = {
    * DR's binlog does not have, and could say the DR wrote nothing.
    */
   FailoverOutside: 'DR_HISTORY_FAILOVER_OUTSIDE',
+  /**
+   * The lost transactions carry the DR's own identity (its server id, or server_uuid): the DR's
+   * binlog cannot tell what it received from what it wrote, so `--failover-at` must say.
+   */
+  FailoverNeeded: 'DR_HISTORY_FAILOVER_NEEDED',
   /** A key was asked for whose entry is in the spill and was not prepared (a bug in the caller). */
   NotPrepared: 'DR_HISTORY_NOT_PREPARED',
   /** A transaction was fed after finish(). */

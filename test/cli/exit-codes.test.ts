@@ -13,7 +13,7 @@ describe('exitCodeFor', () => {
 
   // Found by a review against real servers: the DR-history input refusals added later exited 1, "a fault".
   it("gives 2 for every refusal of the DR's history input (--dr-binlog, --failover-at)", () => {
-    const codes = [...Object.values(DrHistorySourceErrorCode), ...Object.values(DrHistoryErrorCode).filter((c) => c === 'DR_HISTORY_FAILOVER_NOT_FOUND' || c === 'DR_HISTORY_FAILOVER_OUTSIDE')];
+    const codes = [...Object.values(DrHistorySourceErrorCode), ...Object.values(DrHistoryErrorCode).filter((c) => c === 'DR_HISTORY_FAILOVER_NOT_FOUND' || c === 'DR_HISTORY_FAILOVER_OUTSIDE' || c === 'DR_HISTORY_FAILOVER_NEEDED')];
     for (const code of codes) expect([code, exitCodeFor(new EngineError(code, 'x'))]).toEqual([code, 2]);
     expect(exitCodeFor(new EngineError(DrHistoryErrorCode.NotPrepared, 'x'))).toBe(1);
   });
