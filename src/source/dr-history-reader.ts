@@ -16,9 +16,9 @@ import { EventType } from '../binlog/event-types.js';
 import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import type { DecoderOptions } from '../binlog/decoder.js';
-import { EngineError } from '../errors.js';
+import { BinlogError, EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
-import { resolveBinlogFiles, type BinlogFile } from './binlog-files.js';
+import { resolveBinlogFiles, SourceError, type BinlogFile } from './binlog-files.js';
 import { readLiveTransactions, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
 import { readTransactions, type ReadBatch } from './read-transactions.js';
 
@@ -105,10 +105,15 @@ export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHi
     feed = options.createBuilder(spill);
     const files = options.files ?? [];
     if (files.length > 0) {
-      const resolved = await resolveBinlogFiles(files);
-      await refuseBadSequence(resolved);
-      for (const f of resolved) await refuseRelayLog(f.path);
-      const last = await consume(readTransactions(resolved, { annotations: false, keepEvents: true, schemaHints: options.schemaHints, signal: options.signal }), feed, options);
+      let last: { file: string; position: number } | null;
+      try {
+        const resolved = await resolveBinlogFiles(files);
+        await refuseBadSequence(resolved);
+        for (const f of resolved) await refuseRelayLog(f.path);
+        last = await consume(readTransactions(resolved, { annotations: false, keepEvents: true, schemaHints: options.schemaHints, signal: options.signal }), feed, options);
+      } catch (e) {
+        throw asDrBinlogError(e);
+      }
       const end = options.drEnd;
       const complete = end !== null && last !== null && basename(last.file) === end.file && last.position >= end.pos;
       return feed.finish({ complete });
@@ -135,6 +140,19 @@ export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHi
     await spill.close();
     throw e;
   }
+}
+
+/**
+ * A file given as --dr-binlog that cannot be found or read, or is no (readable) binlog: the same
+ * error, saying it was given as the DR's binlog (a run names the primary's files too, often under
+ * the same names).
+ */
+function asDrBinlogError(e: unknown): unknown {
+  if (!(e instanceof EngineError) || e.details.option !== undefined) return e;
+  if (!(e instanceof BinlogError) && !(e instanceof SourceError)) return e;
+  const message = `${e.message} (given as --dr-binlog)`;
+  const details = { ...e.details, option: '--dr-binlog' };
+  return e instanceof BinlogError ? new BinlogError(e.code, message, details, e) : new SourceError(e.code, message, details, { cause: e });
 }
 
 /** Feeds every transaction; checks each file as it ends; returns where the read ended. */

@@ -6,11 +6,12 @@
  * `# at 6125` … GTID 0-2-13). Also the wrong files a DBA may give (the DR's relay log, the
  * primary's binlog), `--failover-at` and the spill to temporary files.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DrHistory, FailoverAt, HistorySpill } from '../../src/model/dr-history.js';
+import { BinlogError } from '../../src/errors.js';
 import { rowKey } from '../../src/model/row-key.js';
 import { createSchemaCatalog, type ColumnSchema, type TableSchema } from '../../src/model/table-schema.js';
 import { DrHistoryBuilder } from '../../src/reconcile/dr-history-builder.js';
@@ -231,6 +232,23 @@ describe('readDrHistory on the MariaDB failover fixture', () => {
       // In order and whole, the renamed copy reads as the original.
       copyFileSync(f2, join(dir, 'dr-bin.000002'));
       expect((await read([join(dir, 'dr-bin.000001'), join(dir, 'dr-bin.000002')])).transactions).toBe(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Found by a review against real servers: "binlog file not found: …/mysql-bin.000001" did not say
+  // whether the file was given as --binlog or --dr-binlog, which often share names.
+  it('a --dr-binlog file not found, or not a binlog: the reader\'s error, saying it was given as --dr-binlog', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dr-history-test-'));
+    try {
+      const missing = join(dir, 'dr-bin.000009');
+      await expect(read([missing])).rejects.toMatchObject({ code: 'SOURCE_FILE_NOT_FOUND', message: `binlog file not found: ${missing} (given as --dr-binlog)`, details: { file: missing, option: '--dr-binlog' } });
+      const garbage = join(dir, 'dr-bin.000001');
+      writeFileSync(garbage, 'garbage\n');
+      const e = await read([garbage]).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BinlogError);
+      expect(e).toMatchObject({ code: 'BINLOG_BAD_MAGIC', message: `not a binlog: ${garbage} starts with 67617262, expected fe62696e (given as --dr-binlog)`, details: { option: '--dr-binlog' } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
