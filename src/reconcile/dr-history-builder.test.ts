@@ -359,6 +359,7 @@ describe('DrHistoryBuilder: folding per key', () => {
     own(l, upd(short, [1, 'p@x', 'P'], [1, 'p@x', 'P2']));
     own(l, ins(tableMap(log), ['m']));
     own(l, ins({ ...USERS, schema: 'other' }, [1, 'o@x', 'O', 1]));
+    own(l, ins({ ...USERS, table: 'gone' }, [1, 'g@x', 'G', 1]));
     const h = build(l);
     const named = new Log();
     own(named, upd(renamed, [1, 0, 5, 'E', 'e@x'], [2, 9, 5, 'E', 'e@x']));
@@ -372,10 +373,16 @@ describe('DrHistoryBuilder: folding per key', () => {
     expect(Object.fromEntries(h.untracked)).toEqual({
       'app.users': "its row images at dr-bin.000001:506 have 3 columns and no column names, the DR's table has 4: columns cannot be matched by position",
       'app.log': 'no primary key (classification matches such rows by image, not by history)',
-      'other.users': "the DR's schema has no such table",
+      // Found by a review against real servers: a table of a schema the lost range does not write
+      // was said to be missing from the DR, in the evidence of every such run.
+      'other.users': 'not in a schema the lost range writes (its tables are not read from the DR)',
+      'app.gone': "the DR's schema has no such table",
     });
+    expect(h.failover.evidence).toContain("app.gone: not tracked: the DR's schema has no such table");
+    expect(h.failover.evidence.filter((e) => e.startsWith('other.users'))).toEqual([]);
     expect(h.failover.evidence).toContain("app.users: not tracked: its row images at dr-bin.000001:506 have 3 columns and no column names, the DR's table has 4: columns cannot be matched by position");
     expect(h.tables).toEqual([
+      { table: 'app.gone', inserted: 1, updated: 0, deleted: 0 },
       { table: 'app.log', inserted: 1, updated: 0, deleted: 0 },
       { table: 'app.users', inserted: 0, updated: 3, deleted: 0 },
       { table: 'other.users', inserted: 1, updated: 0, deleted: 0 },

@@ -414,7 +414,15 @@ export class DrHistoryBuilder {
   #buildPlan(track: TableTrack, map: TableMap, tx: Transaction, offset: number): MapPlan | null {
     if (track.untracked !== null) return null;
     const schema = this.#catalog.get(map.schema, map.table);
-    if (schema === undefined) return this.#skip(track, "the DR's schema has no such table");
+    if (schema === undefined) {
+      // Only the schemas the lost range writes are read from the DR: a table of another one is not
+      // missing, just not needed, and not worth a line of evidence.
+      if (!this.#catalog.tables.some((t) => t.schema === map.schema)) {
+        track.untracked = 'not in a schema the lost range writes (its tables are not read from the DR)';
+        return null;
+      }
+      return this.#skip(track, "the DR's schema has no such table");
+    }
     if (schema.primaryKey === null) return this.#skip(track, 'no primary key (classification matches such rows by image, not by history)');
     const where = `${fileName(tx.file)}:${offset}`;
     let positions: (number | null)[];
