@@ -68,8 +68,9 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             end now); --dr-source-password-env VAR for its password; TLS as the
                             DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
-                            server id changed, say): the last GTID the DR received from the primary,
-                            a DR binlog position FILE:POS, or a time "YYYY-MM-DD HH:MM:SS" (UTC)
+                            server id changed, or is the primary's: then it is required): the last
+                            GTID the DR received from the primary, a DR binlog position FILE:POS,
+                            or a time "YYYY-MM-DD HH:MM:SS" (UTC)
 
 Decisions and output:
   --config F                a configuration file (salvage config --help): strategies per table
@@ -442,7 +443,7 @@ function printHistory(r: SalvageReport, out: Writable): void {
   line(out, `  last received from the primary: ${f.lastReceived === null ? 'not in the DR binlog given' : place(f.lastReceived)}; first written by the DR: ${f.firstOwn === null ? 'none' : place(f.firstOwn)}`);
   for (const e of f.evidence) line(out, `  evidence: ${e}`);
   const tables = h.tables.map((t) => `${t.table} +${t.inserted} ~${t.updated} -${t.deleted}`).join(', ');
-  line(out, `history: ${h.transactions} transaction(s) the DR wrote since${tables === '' ? '' : ` (${tables})`}${h.complete ? '' : " — INCOMPLETE: the binlog given ends before the DR's current position; rows it does not cover are judged by values"}`);
+  line(out, `history: ${h.transactions} transaction(s) the DR wrote since${tables === '' ? '' : ` (${tables})`}${h.complete ? '' : " — INCOMPLETE (the evidence lines say why); rows it does not cover are judged by values"}`);
 }
 
 /** The human summary on stdout. */

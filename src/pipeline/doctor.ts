@@ -624,6 +624,8 @@ function binlogChecks(files: readonly BinlogFacts[], dr: Probe): DoctorCheck[] {
 function leadingGapCheck(f: BinlogFacts | undefined, dr: Probe): DoctorCheck | null {
   if (f === undefined || f.opening === undefined || f.opening === null || f.opening.length === 0 || dr.session === null) return null;
   const mysql = f.opening[0]!.flavor === 'mysql';
+  // Binlogs of the other flavour need a start rule (originCheck says so), and then no GTID state is compared.
+  if (mysql !== (flavorOf(dr.vars) === 'mysql')) return null;
   const state: DrGtidState = mysql
     ? { flavor: 'mysql', gtidExecuted: dr.vars.get('gtid_executed') ?? '' }
     : { flavor: 'mariadb', gtidSlavePos: dr.vars.get('gtid_slave_pos') ?? '', gtidBinlogPos: dr.vars.get('gtid_binlog_pos') ?? '' };
@@ -754,6 +756,21 @@ function originCheck(firsts: readonly Transaction[], dr: Probe): DoctorCheck {
     return { id: 'binlog.origin', on: 'binlog', status: 'warn', title: 'origin', detail: `${written}: without GTIDs the lost transactions are found by position or time`, fix: 'give plan and apply --from FILE:POS or --since TIME' };
   }
   if (dr.session === null) return { id: 'binlog.origin', on: 'binlog', status: 'ok', title: 'origin', detail: written, fix: null };
+  // A MariaDB DR's GTID state says nothing of MySQL GTIDs (and the other way round): plan and apply
+  // stop with RECONCILE_FLAVOR_MISMATCH unless told where the lost transactions start.
+  const drFlavor = flavorOf(dr.vars);
+  const foreign = firsts.find((t) => t.gtid!.flavor !== drFlavor);
+  if (foreign !== undefined) {
+    const name = (f: 'mariadb' | 'mysql'): string => (f === 'mariadb' ? 'MariaDB' : 'MySQL');
+    return {
+      id: 'binlog.origin',
+      on: 'binlog',
+      status: 'warn',
+      title: 'origin',
+      detail: `${written}: ${name(foreign.gtid!.flavor)} GTIDs, and the DR is ${name(drFlavor)}, whose GTID state cannot say which of them are lost: without a start rule plan and apply stop (RECONCILE_FLAVOR_MISMATCH)`,
+      fix: 'give plan and apply --from FILE:POS or --since TIME',
+    };
+  }
   const missing: string[] = [];
   const drMariadb = mariadbGtids(`${dr.vars.get('gtid_slave_pos') ?? ''},${dr.vars.get('gtid_binlog_pos') ?? ''}`);
   const drMysql = (dr.vars.get('gtid_executed') ?? '').toLowerCase();

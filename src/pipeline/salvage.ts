@@ -73,7 +73,7 @@ import { EngineError } from '../errors.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
-import { DrHistoryBuilder } from '../reconcile/dr-history-builder.js';
+import { DrHistoryBuilder, DrHistoryErrorCode } from '../reconcile/dr-history-builder.js';
 import { addLogicalReferences, recordedReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
@@ -427,6 +427,25 @@ function isNetworkFailure(e: unknown): e is EngineError {
   return e.code === 'DB_QUERY' && (errno === undefined || (typeof errno === 'number' && (errno < 0 || [1053, 1927, 2006, 2013].includes(errno))));
 }
 
+/**
+ * The DR's binlog shows the failover as the first transaction carrying the DR's own identity. A DR
+ * that shares it with the primary (its server id, or server_uuid, is the one in the lost
+ * transactions) marks every replicated transaction as its own, and the history would call every
+ * row the primary wrote a record of the DR's: `--failover-at` must place the point.
+ */
+function refuseSharedIdentity(first: Transaction | null, own: { readonly serverId: number; readonly serverUuid: string | null }): void {
+  if (first === null) return;
+  const g = first.gtid;
+  const shared = g?.flavor === 'mysql' && own.serverUuid !== null ? g.uuid.toLowerCase() === own.serverUuid.toLowerCase() : g?.flavor === 'mariadb' ? g.serverId === own.serverId : first.serverId === own.serverId;
+  if (!shared) return;
+  const who = g?.flavor === 'mysql' && own.serverUuid !== null ? `server_uuid ${own.serverUuid}` : `server id ${own.serverId}`;
+  throw new EngineError(
+    DrHistoryErrorCode.FailoverNeeded,
+    `the lost transactions (the first: ${g === null ? `${basename(first.file)}:${first.pos}` : gtidText(g)}) carry the DR's own ${who}: its binlog cannot tell what it received from the primary from what it wrote itself, so the failover point must be given: --failover-at with the last GTID the DR received, the DR binlog position where its own writes start, or the time`,
+    { option: '--failover-at' },
+  );
+}
+
 /** The primary keys the window's changes meet on the DR (after the key map), per table: what the history must have in memory. */
 function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): Map<string, Set<string>> {
   const keys = new Map<string, Set<string>>();
@@ -577,6 +596,7 @@ class SalvageRun {
     // Loaded on demand: the live reader brings zongji.
     const reader = await import('../source/dr-history-reader.js');
     const own = { serverId: dr.serverId, serverUuid: await readServerUuid(this.#dr) };
+    if (o.failoverAt === undefined) refuseSharedIdentity(this.#scan.first, own);
     const drEnd = await readBinlogEnd(this.#dr);
     const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill });
     if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
@@ -722,7 +742,7 @@ class SalvageRun {
     if (empty) {
       throw new SalvageError(SalvageErrorCode.NoStart, 'the DR has no GTID state to find the lost transactions by: give the starting point with --from FILE:POS, --from-gtid SET or --since TIME', { option: '--from' });
     }
-    return { kind: 'gtid', state: dr.gtid };
+    return { kind: 'gtid', state: dr.gtid, ownServerId: dr.serverId };
   }
 
   /** The starting remap floor of these AUTO_INCREMENT tables of the lost range: persisted, else the DR's counter when introspected. */

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import type { ColumnDef, RowImage } from '../binlog/column.js';
 import type { RowChange, RowOperation, TableMap } from '../binlog/event.js';
 import type { Gtid, LoggedStatement, Transaction } from '../binlog/transaction.js';
-import type { DrHistory, HistorySpill, RowHistory } from '../model/dr-history.js';
+import type { DrHistory, FailoverAt, HistorySpill, RowHistory } from '../model/dr-history.js';
+import type { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
 import { createSchemaCatalog, type ColumnSchema, type TableSchema } from '../model/table-schema.js';
 import { compareBinlogFiles, DrHistoryBuilder, type DrHistoryBuilderOptions } from './dr-history-builder.js';
@@ -200,11 +201,59 @@ describe('DrHistoryBuilder: the failover point', () => {
     expect(h.failover.firstOwn?.at).toBe('0-2-4');
     expect(h.failover.rule).toBe("--failover-at dr-bin.000001:556: the DR's own transactions from that position on (first: 0-2-4 at dr-bin.000001:556)");
     expect(h.transactions).toBe(2);
-    const later = build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000001', pos: 557 } });
+    const later = build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000001', pos: 656 } });
     expect(later.transactions).toBe(1);
     expect(later.failover.firstOwn?.at).toBe('0-2-5');
     // A position in an earlier file: everything here is after it.
     expect(build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000000', pos: 9999 } }).transactions).toBe(3);
+  });
+
+  // Found by a review against real servers: a position in a DR binlog not read, or past the end of
+  // one read, gave an empty history that said the DR wrote nothing (a lost insert then met the DR's
+  // own record at its id as the same record); one inside a transaction silently left that
+  // transaction of the DR's out of its history.
+  it('--failover-at FILE:POS the DR binlog read cannot place is refused, naming the file', () => {
+    const refusal = (failoverAt: FailoverAt) => {
+      try {
+        build(withEarlyOwn(), { failoverAt });
+      } catch (e) {
+        return { code: (e as EngineError).code, details: (e as EngineError).details, message: (e as Error).message };
+      }
+      return null;
+    };
+    expect(refusal({ kind: 'position', file: 'dr-bin.000009', pos: 4 })).toEqual({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      details: { file: 'dr-bin.000009', option: '--failover-at' },
+      message: '--failover-at dr-bin.000009:4: dr-bin.000009 is not among the DR binlogs read (dr-bin.000001): give the DR binlog that holds the failover point, or a position in one given',
+    });
+    expect(refusal({ kind: 'position', file: 'dr-bin.000001', pos: 757 })).toEqual({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      details: { file: 'dr-bin.000001', option: '--failover-at' },
+      message: "--failover-at dr-bin.000001:757: dr-bin.000001 ends at 756: give a position inside it (where the DR's own writes start, as SHOW BINLOG EVENTS or mariadb-binlog print it)",
+    });
+    expect(refusal({ kind: 'position', file: 'dr-bin.000001', pos: 557 })).toEqual({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      details: { file: 'dr-bin.000001', option: '--failover-at' },
+      message: '--failover-at dr-bin.000001:557: 557 lies inside the transaction 0-2-4 (dr-bin.000001:556 … 656): give the position where a transaction starts (556, or 656 for the one after it)',
+    });
+    // The file's end is a place: the DR wrote nothing after it.
+    expect(build(withEarlyOwn(), { failoverAt: { kind: 'position', file: 'dr-bin.000001', pos: 756 } }).transactions).toBe(0);
+  });
+
+  it('--failover-at TIME later than now is refused', () => {
+    const e = (() => {
+      try {
+        build(withEarlyOwn(), { failoverAt: { kind: 'time', seconds: 2_000_000_000 }, now: 1_900_000_000 });
+      } catch (x) {
+        return x as EngineError;
+      }
+      return null;
+    })();
+    expect([e?.code, e?.message, e?.details]).toEqual([
+      'DR_HISTORY_FAILOVER_OUTSIDE',
+      '--failover-at 2033-05-18 03:33:20 UTC: it is later than now (2030-03-17 17:46:40 UTC): give the time of the failover, in UTC',
+      { option: '--failover-at' },
+    ]);
   });
 
   it('--failover-at TIME: own transactions with a timestamp at or after it', () => {
@@ -310,6 +359,7 @@ describe('DrHistoryBuilder: folding per key', () => {
     own(l, upd(short, [1, 'p@x', 'P'], [1, 'p@x', 'P2']));
     own(l, ins(tableMap(log), ['m']));
     own(l, ins({ ...USERS, schema: 'other' }, [1, 'o@x', 'O', 1]));
+    own(l, ins({ ...USERS, table: 'gone' }, [1, 'g@x', 'G', 1]));
     const h = build(l);
     const named = new Log();
     own(named, upd(renamed, [1, 0, 5, 'E', 'e@x'], [2, 9, 5, 'E', 'e@x']));
@@ -323,10 +373,16 @@ describe('DrHistoryBuilder: folding per key', () => {
     expect(Object.fromEntries(h.untracked)).toEqual({
       'app.users': "its row images at dr-bin.000001:506 have 3 columns and no column names, the DR's table has 4: columns cannot be matched by position",
       'app.log': 'no primary key (classification matches such rows by image, not by history)',
-      'other.users': "the DR's schema has no such table",
+      // Found by a review against real servers: a table of a schema the lost range does not write
+      // was said to be missing from the DR, in the evidence of every such run.
+      'other.users': 'not in a schema the lost range writes (its tables are not read from the DR)',
+      'app.gone': "the DR's schema has no such table",
     });
+    expect(h.failover.evidence).toContain("app.gone: not tracked: the DR's schema has no such table");
+    expect(h.failover.evidence.filter((e) => e.startsWith('other.users'))).toEqual([]);
     expect(h.failover.evidence).toContain("app.users: not tracked: its row images at dr-bin.000001:506 have 3 columns and no column names, the DR's table has 4: columns cannot be matched by position");
     expect(h.tables).toEqual([
+      { table: 'app.gone', inserted: 1, updated: 0, deleted: 0 },
       { table: 'app.log', inserted: 1, updated: 0, deleted: 0 },
       { table: 'app.users', inserted: 0, updated: 3, deleted: 0 },
       { table: 'other.users', inserted: 1, updated: 0, deleted: 0 },
@@ -347,6 +403,46 @@ describe('DrHistoryBuilder: folding per key', () => {
     const gapped = b.finish({ complete: true });
     expect(gapped.complete).toBe(false);
     expect(gapped.failover.evidence).toContain('incomplete: dr-bin.000003 is missing');
+  });
+});
+
+// Found by a review against real servers: with the DR's first binlogs missing (the first file read
+// opens with GTIDs of the DR's own), a key the DR had deleted and re-inserted there and then updated
+// in the files read was taken as the record that existed at the failover, and a lost update was
+// merged into the DR's own record (withoutHistory false), instead of being judged by values.
+describe('DrHistoryBuilder: earlier DR binlogs missing', () => {
+  const log = () =>
+    new Log()
+      .rotate('/copies/dr-bin.000002')
+      .tx(mdb(0, 2, 7), 2, [upd(USERS, [3, 'c@x', 'C', 1], [3, 'c@x', 'C2', 1])])
+      .tx(mdb(0, 2, 8), 2, [ins(USERS, [4, 'd@x', 'D', 1])])
+      .tx(mdb(0, 2, 9), 2, [del(USERS, [5, 'e@x', 'E', 1]), ins(USERS, [5, 'e2@x', 'E2', 1])])
+      .tx(mdb(0, 2, 10), 2, [del(USERS, [6, 'f@x', 'F', 1])]);
+  const withHole = (options: Partial<DrHistoryBuilderOptions> = {}): DrHistory => {
+    const b = new DrHistoryBuilder({ catalog, own: { serverId: 2, serverUuid: null }, ...options });
+    b.noteEarlierOwnWrites('dr-bin.000002', '0-2-6');
+    for (const t of log().txs) b.add(t);
+    return b.finish({ complete: true });
+  };
+
+  it('a key first seen updated or deleted is unknown (judged by values); one the DR inserted in the files read is known', async () => {
+    for (const h of [withHole(), withHole({ maxEntries: 0, spill: new MemorySpill(), partitions: 2 })]) {
+      await h.prepare(new Map([['app.users', new Set([pk(3), pk(4), pk(5), pk(6)])]]));
+      expect(h.complete).toBe(false);
+      expect(h.failover.evidence).toContain(
+        "incomplete: dr-bin.000002 starts with the binlog state 0-2-6, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read, so a key whose first change read is an update or delete is judged by values (the DR may have created its record before)",
+      );
+      expect(row(h, 'app.users', 3)).toBeUndefined();
+      expect(row(h, 'app.users', 4)).toEqual({ insertedByDr: true, existedAtFailover: false, deletedByDr: false, changedColumns: [], first: '0-2-8', last: '0-2-8' });
+      expect(row(h, 'app.users', 5)).toEqual({ insertedByDr: true, existedAtFailover: true, deletedByDr: false, changedColumns: [], first: '0-2-9', last: '0-2-9' });
+      expect(row(h, 'app.users', 6)).toBeUndefined();
+    }
+  });
+
+  it('with the failover point placed inside the files read, every key the history saw is known', () => {
+    const h = withHole({ failoverAt: { kind: 'position', file: 'dr-bin.000002', pos: 256 } });
+    expect(row(h, 'app.users', 3)).toEqual({ insertedByDr: false, existedAtFailover: true, deletedByDr: false, changedColumns: ['name'], first: '0-2-7', last: '0-2-7' });
+    expect(row(h, 'app.users', 6)?.deletedByDr).toBe(true);
   });
 });
 

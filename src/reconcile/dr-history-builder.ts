@@ -20,6 +20,17 @@ import { sameValue, uniqueFold, type ComparedColumn } from './value-equality.js'
 export const DrHistoryErrorCode = {
   /** `--failover-at GTID` names a transaction the DR binlog given does not hold. */
   FailoverNotFound: 'DR_HISTORY_FAILOVER_NOT_FOUND',
+  /**
+   * `--failover-at FILE:POS` outside the DR binlog read (a file not read, past a file's end, inside
+   * a transaction), or `--failover-at TIME` in the future: the history would be cut at a point the
+   * DR's binlog does not have, and could say the DR wrote nothing.
+   */
+  FailoverOutside: 'DR_HISTORY_FAILOVER_OUTSIDE',
+  /**
+   * The lost transactions carry the DR's own identity (its server id, or server_uuid): the DR's
+   * binlog cannot tell what it received from what it wrote, so `--failover-at` must say.
+   */
+  FailoverNeeded: 'DR_HISTORY_FAILOVER_NEEDED',
   /** A key was asked for whose entry is in the spill and was not prepared (a bug in the caller). */
   NotPrepared: 'DR_HISTORY_NOT_PREPARED',
   /** A transaction was fed after finish(). */
@@ -49,6 +60,8 @@ export interface DrHistoryBuilderOptions {
   readonly partitions?: number;
   /** Spilled keys kept folded in memory after `prepare` (the least recently prepared are dropped first, never those of the latest call). Default `maxEntries`. */
   readonly cacheEntries?: number;
+  /** The time of the run (epoch seconds): `--failover-at TIME` after it is refused. Default: now. */
+  readonly now?: number;
 }
 
 const DEFAULT_MAX_ENTRIES = 1_000_000;
@@ -231,6 +244,11 @@ export class DrHistoryBuilder {
   #firstOwn: TxPlace | null = null;
   #ownMatch: OwnMatch | null = null;
   #overrideFoundAt: TxPlace | null = null;
+  /** Per file name read, how far: where `--failover-at FILE:POS` may point. */
+  readonly #readTo = new Map<string, number>();
+  /** The transaction `--failover-at FILE:POS` points inside, if it does. */
+  #positionInside: { readonly at: HistoryAt; readonly pos: number; readonly end: number } | null = null;
+  readonly #now: number;
   #firstFile: string | null = null;
   #lastFile: string | null = null;
   readonly #before = new SideStats();
@@ -259,6 +277,13 @@ export class DrHistoryBuilder {
     this.#spill = options.spill ?? null;
     this.#partitions = options.partitions ?? DEFAULT_PARTITIONS;
     this.#cacheEntries = options.cacheEntries ?? this.#maxEntries;
+    this.#now = options.now ?? Date.now() / 1000;
+  }
+
+  /** How far `file` was read (the reader calls it as it goes; transactions read count too). */
+  noteRead(file: string, position: number): void {
+    const name = fileName(file);
+    if (position > (this.#readTo.get(name) ?? 0)) this.#readTo.set(name, position);
   }
 
   /** Whether the DR wrote `tx` itself (its server id in a MariaDB GTID, its uuid in a MySQL GTID, else its server id in the event header). */
@@ -297,6 +322,7 @@ export class DrHistoryBuilder {
     const name = fileName(tx.file);
     this.#firstFile ??= name;
     this.#lastFile = name;
+    this.noteRead(name, tx.end);
     const match = this.#match(tx);
     if (!this.#afterPoint(tx, match)) {
       this.#before.add(tx);
@@ -346,6 +372,7 @@ export class DrHistoryBuilder {
         }
         return false;
       case 'position': {
+        if (fileName(tx.file) === f.file && tx.pos < f.pos && f.pos < tx.end) this.#positionInside ??= { at: historyAt(tx), pos: tx.pos, end: tx.end };
         if (!this.#positionPassed) {
           const c = compareBinlogFiles(fileName(tx.file), f.file);
           this.#positionPassed = c > 0 || (c === 0 && tx.pos >= f.pos);
@@ -387,7 +414,15 @@ export class DrHistoryBuilder {
   #buildPlan(track: TableTrack, map: TableMap, tx: Transaction, offset: number): MapPlan | null {
     if (track.untracked !== null) return null;
     const schema = this.#catalog.get(map.schema, map.table);
-    if (schema === undefined) return this.#skip(track, "the DR's schema has no such table");
+    if (schema === undefined) {
+      // Only the schemas the lost range writes are read from the DR: a table of another one is not
+      // missing, just not needed, and not worth a line of evidence.
+      if (!this.#catalog.tables.some((t) => t.schema === map.schema)) {
+        track.untracked = 'not in a schema the lost range writes (its tables are not read from the DR)';
+        return null;
+      }
+      return this.#skip(track, "the DR's schema has no such table");
+    }
     if (schema.primaryKey === null) return this.#skip(track, 'no primary key (classification matches such rows by image, not by history)');
     const where = `${fileName(tx.file)}:${offset}`;
     let positions: (number | null)[];
@@ -565,10 +600,17 @@ export class DrHistoryBuilder {
         { gtid: f.gtid, option: '--failover-at' },
       );
     }
+    this.#refuseOutside(f);
     const early = this.#earlierOwn;
+    let leadingHole = false;
     if (early !== null) {
       const inside = f?.kind === 'gtid' || (f?.kind === 'position' && compareBinlogFiles(f.file, early.file) >= 0);
-      if (!inside) this.#holes.push(`${early.file} starts with the binlog state ${early.gtids}, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read`);
+      if (!inside) {
+        leadingHole = true;
+        this.#holes.push(
+          `${early.file} starts with the binlog state ${early.gtids}, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read, so a key whose first change read is an update or delete is judged by values (the DR may have created its record before)`,
+        );
+      }
     }
     // The DR wrote nothing after the point: what it received last is still the last transaction from another server.
     if (this.#firstOwn === null) this.#lastReceived ??= this.#lastNonOwn;
@@ -584,6 +626,7 @@ export class DrHistoryBuilder {
       transactions: this.#historyTransactions,
       tables,
       complete: options.complete && this.#holes.length === 0,
+      leadingHole,
       untracked,
       tracks: this.#tables,
       spill: this.#spill,
@@ -591,6 +634,30 @@ export class DrHistoryBuilder {
       partitions: this.#partitions,
       cacheEntries: this.#cacheEntries,
     });
+  }
+
+  /** `--failover-at` that the DR binlog read cannot place: refused, never an empty or cut history. */
+  #refuseOutside(f: FailoverAt | null): void {
+    const outside = (why: string, details: Record<string, string | number>): never => {
+      throw new EngineError(DrHistoryErrorCode.FailoverOutside, `--failover-at ${f?.kind === 'time' ? utc(f.seconds) : f?.kind === 'position' ? `${f.file}:${f.pos}` : ''}: ${why}`, { ...details, option: '--failover-at' });
+    };
+    if (f?.kind === 'time' && f.seconds > this.#now) {
+      outside(`it is later than now (${utc(Math.floor(this.#now))}): give the time of the failover, in UTC`, {});
+    }
+    if (f?.kind !== 'position') return;
+    const read = [...this.#readTo.keys()].sort(compareBinlogFiles);
+    const end = this.#readTo.get(f.file);
+    // A file before those read: the point lies before them, and every own write read is after it
+    // (writes of the DR's in the files not read are found by the binlog state the first one opens with).
+    if (end === undefined && read.length > 0 && compareBinlogFiles(f.file, read[0]!) < 0) return;
+    if (end === undefined) {
+      outside(`${f.file} is not among the DR binlogs read (${read.length === 0 ? 'none' : read.length === 1 ? read[0]! : `${read[0]!} … ${read[read.length - 1]!}`}): give the DR binlog that holds the failover point, or a position in one given`, { file: f.file });
+    }
+    if (f.pos > end!) outside(`${f.file} ends at ${end!}: give a position inside it (where the DR's own writes start, as SHOW BINLOG EVENTS or mariadb-binlog print it)`, { file: f.file });
+    const inside = this.#positionInside;
+    if (inside !== null) {
+      outside(`${f.pos} lies inside the transaction ${inside.at} (${f.file}:${inside.pos} … ${inside.end}): give the position where a transaction starts (${inside.pos}, or ${inside.end} for the one after it)`, { file: f.file });
+    }
   }
 
   #identity(): string {
@@ -649,6 +716,11 @@ interface BuiltParts {
   readonly transactions: number;
   readonly tables: readonly HistoryTableSummary[];
   readonly complete: boolean;
+  /**
+   * The DR wrote after the failover in binlogs not read: a key first seen updated or deleted may be
+   * a record the DR created there, so only what the history read from an insert on is known.
+   */
+  readonly leadingHole: boolean;
   readonly untracked: ReadonlyMap<string, string>;
   readonly tracks: ReadonlyMap<string, TableTrack>;
   readonly spill: HistorySpill | null;
@@ -739,9 +811,11 @@ class BuiltHistory implements DrHistory {
   row(table: string, pk: string): RowHistory | undefined {
     const t = this.#p.tracks.get(table);
     if (t === undefined || t.untracked !== null) return undefined;
-    const e = t.rows.get(pk);
-    if (e !== undefined) return e;
-    return this.#spilled(rowId(table, pk), table, pk) as Entry | undefined;
+    const e = t.rows.get(pk) ?? (this.#spilled(rowId(table, pk), table, pk) as Entry | undefined);
+    // "Existed at the failover" is only what the binlogs read show: with earlier ones missing, the
+    // record may be the DR's own from before them (classify then judges the key by values).
+    if (e !== undefined && this.#p.leadingHole && e.existedAtFailover && !e.insertedByDr) return undefined;
+    return e;
   }
 
   uniqueInserted(table: string, uniqueKey: string, folded: string): HistoryAt | undefined {

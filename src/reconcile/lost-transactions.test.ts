@@ -94,6 +94,31 @@ describe('MariaDB positions', () => {
     expect(lostOf({ kind: 'gtid', state }, txs)).toBe('0-1-13,5-1-4,7-1-1');
   });
 
+  // Found by a review against real servers: a DR given the primary's server id writes 0-1-n itself
+  // after the promotion, reusing the lost transactions' sequence numbers; its gtid_binlog_pos
+  // (0-1-7) was taken as "same server, already applied" and every lost transaction was dropped
+  // silently ("lost: 0 transaction(s)").
+  it('refuses to let gtid_binlog_pos cover a GTID when the DR\'s own server id is the same (RECONCILE_SHARED_SERVER_ID)', () => {
+    const state: DrGtidState = { flavor: 'mariadb', gtidSlavePos: '0-1-3', gtidBinlogPos: '0-1-7' };
+    const f = createLostFilter({ kind: 'gtid', state, ownServerId: 1 });
+    expect(f.isLost(tx(ma(0, 1, 3)))).toEqual({ lost: false, reason: "0-1-3 is at or before the DR's gtid_slave_pos 0-1-3 (domain 0)" });
+    let error: unknown = null;
+    try {
+      f.isLost(tx(ma(0, 1, 4), 'mysql-bin.000001', 902));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({
+      code: 'RECONCILE_SHARED_SERVER_ID',
+      details: { gtid: '0-1-4', option: '--from-gtid' },
+      message:
+        "0-1-4 is at or before the DR's gtid_binlog_pos 0-1-7, but the DR's own server_id is 1 too: its writes since the promotion carry the same server id and reuse the primary's sequence numbers, so its GTID state cannot say whether 0-1-4 reached it. Give the start: --from-gtid with the position the DR had replicated to (its gtid_slave_pos, 0-1-3), --from FILE:POS or --since TIME",
+    });
+    // Past what the DR wrote, nothing is ambiguous; another server id on the DR keeps the rule.
+    expect(f.isLost(tx(ma(0, 1, 8))).lost).toBe(true);
+    expect(createLostFilter({ kind: 'gtid', state, ownServerId: 2 }).isLost(tx(ma(0, 1, 4))).lost).toBe(false);
+  });
+
   it('does not let the promoted DR\'s own d-2-n in gtid_binlog_pos cover the primary\'s d-1-n', () => {
     const state: DrGtidState = { flavor: 'mariadb', gtidSlavePos: '0-1-12', gtidBinlogPos: '0-2-17' };
     const f = createLostFilter({ kind: 'gtid', state });

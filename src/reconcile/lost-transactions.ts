@@ -49,6 +49,11 @@ export const ReconcileErrorCode = {
   FileSeriesMismatch: 'RECONCILE_FILE_SERIES_MISMATCH',
   /** `--from FILE:POS` falls strictly inside a transaction: it is neither before nor after it. */
   PositionInsideTransaction: 'RECONCILE_POSITION_INSIDE_TRANSACTION',
+  /**
+   * MariaDB: the DR's server_id is the one in the binlogs' GTIDs, so its gtid_binlog_pos cannot
+   * tell the primary's transactions from the DR's own writes, which reuse their sequence numbers.
+   */
+  SharedServerId: 'RECONCILE_SHARED_SERVER_ID',
 } as const;
 export type ReconcileErrorCode = (typeof ReconcileErrorCode)[keyof typeof ReconcileErrorCode];
 
@@ -79,7 +84,8 @@ export interface BinlogPosition {
 
 /** How the starting point of the lost range is chosen. */
 export type StartRule =
-  | { readonly kind: 'gtid'; readonly state: DrGtidState }
+  /** `ownServerId`: the DR's @@server_id; its own writes carry it in their GTIDs. */
+  | { readonly kind: 'gtid'; readonly state: DrGtidState; readonly ownServerId?: number }
   | ({ readonly kind: 'from-position' } & BinlogPosition)
   /** Everything outside this set is lost; MariaDB `d-s-n` entries are positions (as gtid_slave_pos). */
   | { readonly kind: 'from-gtid'; readonly set: string }
@@ -247,7 +253,28 @@ function mariadbJudge(
   positionName: string,
   sameServer: readonly { readonly list: readonly MariadbPos[]; readonly name: string }[],
   explicit: GtidSet | null,
+  ownServerId: number | null = null,
 ): Judged {
+  /** The DR's binlog state entry of `g`'s domain and server at or past it: `g` reached the DR. */
+  const coveredBySameServer = (g: Extract<Gtid, { flavor: 'mariadb' }>): LostDecision | null => {
+    const text = gtidText(g);
+    for (const s of sameServer) {
+      const q = s.list.find((e) => e.domainId === g.domainId && e.serverId === g.serverId && g.seqNo <= e.seqNo);
+      if (q === undefined) continue;
+      // The DR writes under its own server id: when that is the primary's too, its writes after the
+      // promotion took the sequence numbers the primary's lost transactions have, and the entry may
+      // be nothing but the DR's own writing. Calling them applied would drop them silently.
+      if (q.serverId === ownServerId) {
+        throw new ReconcileError(
+          ReconcileErrorCode.SharedServerId,
+          `${text} is at or before the DR's ${s.name} ${posText(q)}, but the DR's own server_id is ${q.serverId} too: its writes since the promotion carry the same server id and reuse the primary's sequence numbers, so its GTID state cannot say whether ${text} reached it. Give the start: --from-gtid with the position the DR had replicated to (its gtid_slave_pos, ${positions.map(posText).join(',') || 'empty'}), --from FILE:POS or --since TIME`,
+          { gtid: text, option: '--from-gtid' },
+        );
+      }
+      return { lost: false, reason: `${text} is at or before the DR's ${s.name} ${posText(q)} (same domain and server)` };
+    }
+    return null;
+  };
   const byDomain = new Map<number, { readonly p: MariadbPos; seen: boolean; seenAt: BinlogPosition | null; crossServer: number }>(positions.map((p) => [p.domainId, { p, seen: false, seenAt: null, crossServer: 0 }]));
   const judge = (g: Gtid, at?: BinlogPosition): LostDecision => {
     if (g.flavor !== 'mariadb') throw flavorMismatch(g, 'MariaDB GTID positions');
@@ -261,10 +288,8 @@ function mariadbJudge(
     // GTIDs in the domain may carry lower ones).
     // By stream position, not by the order of the calls: a window read again must judge alike.
     if (entry?.seenAt && p && at !== undefined && !isPosition && isAfter(at, entry.seenAt)) {
-      for (const s of sameServer) {
-        const q = s.list.find((e) => e.domainId === g.domainId && e.serverId === g.serverId && g.seqNo <= e.seqNo);
-        if (q) return { lost: false, reason: `${text} is at or before the DR's ${s.name} ${posText(q)} (same domain and server)` };
-      }
+      const covered = coveredBySameServer(g);
+      if (covered !== null) return covered;
       return { lost: true, reason: `${text} comes after the DR's ${positionName} ${posText(p)} in the binlog (domain ${g.domainId})` };
     }
     if (isPosition) {
@@ -275,10 +300,8 @@ function mariadbJudge(
       if (g.serverId !== p.serverId) entry.crossServer++;
       return { lost: false, reason: `${text} is at or before the DR's ${positionName} ${posText(p)} (domain ${g.domainId})` };
     }
-    for (const s of sameServer) {
-      const q = s.list.find((e) => e.domainId === g.domainId && e.serverId === g.serverId && g.seqNo <= e.seqNo);
-      if (q) return { lost: false, reason: `${text} is at or before the DR's ${s.name} ${posText(q)} (same domain and server)` };
-    }
+    const covered = coveredBySameServer(g);
+    if (covered !== null) return covered;
     if (p) return { lost: true, reason: `${text} is after the DR's ${positionName} ${posText(p)} (domain ${g.domainId})` };
     return { lost: true, reason: `the DR's ${positionName} has no entry for domain ${g.domainId}: ${text} never reached it` };
   };
@@ -295,7 +318,7 @@ function mariadbJudge(
   return { judge, checks };
 }
 
-function gtidRuleJudge(state: DrGtidState, options: LostFilterOptions): Judged & { label: string } {
+function gtidRuleJudge(state: DrGtidState, options: LostFilterOptions, ownServerId: number | null = null): Judged & { label: string } {
   if (state.flavor === 'mysql') return { ...mysqlJudge(state.gtidExecuted), checks: () => [] };
   const allSlave = parseMariadbList(state.gtidSlavePos, 'gtid_slave_pos', true);
   const trusted = options.slaveServerIds ? allSlave.filter((p) => options.slaveServerIds!.includes(p.serverId)) : allSlave;
@@ -309,7 +332,7 @@ function gtidRuleJudge(state: DrGtidState, options: LostFilterOptions): Judged &
   let label = `DR gtid_slave_pos ${show(allSlave)} (seq_no per domain), gtid_binlog_pos ${show(binlogPos)} (same server id only)`;
   if (state.gtidBinlogState !== undefined) label += `, gtid_binlog_state ${show(binlogState)} (same server id only)`;
   if (trusted.length !== allSlave.length) label += `; gtid_slave_pos entries of servers other than ${options.slaveServerIds!.join(',')} ignored`;
-  return { label, ...mariadbJudge(trusted, 'gtid_slave_pos', sameServer, null) };
+  return { label, ...mariadbJudge(trusted, 'gtid_slave_pos', sameServer, null, ownServerId) };
 }
 
 /** `--from-gtid`: MySQL entries and MariaDB ranges are a set; MariaDB `d-s-n` entries are positions. */
@@ -352,7 +375,7 @@ const noChecks = (): string[] => [];
 function ruleJudge(rule: StartRule, options: LostFilterOptions): { judge: Judge; label: string; checks: () => string[] } {
   switch (rule.kind) {
     case 'gtid': {
-      const { judge, label, checks } = gtidRuleJudge(rule.state, options);
+      const { judge, label, checks } = gtidRuleJudge(rule.state, options, rule.ownServerId ?? null);
       const fallback = options.noGtidFallback ? ruleJudge(options.noGtidFallback, {}) : null;
       return {
         label: `start from the DR's GTID state: ${label}${fallback ? `; transactions without GTID: ${fallback.label}` : ''}`,
@@ -434,7 +457,7 @@ export function createLostFilter(rule: StartRule, options: LostFilterOptions = {
  * for rules that do not judge by GTID (a position, a time).
  */
 export function lostBeforeInput(rule: StartRule, options: LostFilterOptions, opening: readonly Gtid[]): Gtid[] {
-  const judge = rule.kind === 'gtid' ? gtidRuleJudge(rule.state, options).judge : rule.kind === 'from-gtid' ? fromGtidJudge(rule.set).judge : null;
+  const judge = rule.kind === 'gtid' ? gtidRuleJudge(rule.state, options, rule.ownServerId ?? null).judge : rule.kind === 'from-gtid' ? fromGtidJudge(rule.set).judge : null;
   if (judge === null) return [];
   const applied = options.checkpoint?.gtids;
   // A GTID of the other flavor is refused by the scan itself, with its own message.

@@ -31,7 +31,7 @@ import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
 import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
 import { callCustomStrategy, canonicalImage, canonicalKeyValues, checkCustomDecision, type CustomCall, type CustomStrategyContext } from './custom-strategy.js';
-import { createAutoIncrementAllocator } from './key-allocator.js';
+import { createAutoIncrementAllocator, KeyAllocatorErrorCode } from './key-allocator.js';
 import type { KeyMap } from './key-map.js';
 import { threeWayMerge } from './merge.js';
 import { applyRemaps, remapInsert } from './remap.js';
@@ -1293,8 +1293,21 @@ export class Reconciler {
         return quarantine(c.class, `remap: ${qualified} has no AUTO_INCREMENT key to take a new id from (configure keyAllocation "uuid-v7" or "offset" for it)`, c.drRow);
       }
       const floor = before ?? ai.next ?? 1n;
-      const allocator = createAutoIncrementAllocator(floor < 1n ? 1n : floor, (k) => taken([k]));
-      const fresh = allocator.next();
+      const keyColumn = table.columns.find((k) => k.name === ai.column);
+      const max = keyColumn === undefined ? undefined : integerMax(keyColumn.dataType, keyColumn.unsigned);
+      // The lost range (or the DR) took the column's largest value: the AUTO_INCREMENT counter is
+      // spent, no new id exists for this record, and the server would refuse one as well.
+      if (max !== undefined && floor > max) {
+        return quarantine(c.class, `remap: no free AUTO_INCREMENT id left in ${qualified} (the next one, ${floor}, is past ${ai.column}'s largest, ${max})`, c.drRow);
+      }
+      const allocator = createAutoIncrementAllocator(floor < 1n ? 1n : floor, (k) => taken([k]), max);
+      let fresh: bigint;
+      try {
+        fresh = allocator.next();
+      } catch (e) {
+        if (e instanceof EngineError && e.code === KeyAllocatorErrorCode.Exhausted) return quarantine(c.class, `remap: no free AUTO_INCREMENT id left in ${qualified} from ${floor} to ${ai.column}'s largest`, c.drRow);
+        throw e;
+      }
       newKey = [fresh <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(fresh) : fresh];
       this.#floors.set(table, fresh + 1n);
     }
@@ -1789,4 +1802,11 @@ interface CascadePlan {
   readonly left: string[];
   /** Why the delete must wait instead. */
   readonly blocked: string[];
+}
+
+/** The largest value of an integer column type, or undefined for another type. */
+function integerMax(dataType: string, unsigned: boolean): bigint | undefined {
+  const bits = ({ tinyint: 8n, smallint: 16n, mediumint: 24n, int: 32n, integer: 32n, bigint: 64n } as Record<string, bigint>)[dataType.toLowerCase()];
+  if (bits === undefined) return undefined;
+  return unsigned ? (1n << bits) - 1n : (1n << (bits - 1n)) - 1n;
 }

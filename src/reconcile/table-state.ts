@@ -15,6 +15,7 @@
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { EngineError } from '../errors.js';
+import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
 import { rowKeyPart } from '../model/row-key.js';
 import type { ForeignKey, TableSchema } from '../model/table-schema.js';
 import { uniqueFolder, type UniqueFolder } from './value-equality.js';
@@ -138,7 +139,9 @@ export class TableState {
       const v = image[positions[i] as number];
       if (v === undefined || (v === null && this.hasPrimaryKey)) return null;
       if (i > 0) out += ',';
-      out += rowKeyPart(v);
+      // A keyless table's rows are keyed by their whole image, which may hold a JSON column (no
+      // primary key can: rowKeyPart refuses it).
+      out += !this.hasPrimaryKey && (v instanceof JsonValue || v instanceof JsonPatch) ? jsonKeyPart(v) : rowKeyPart(v);
     }
     return out;
   }
@@ -372,4 +375,19 @@ export function asPrimaryKeyOrder(table: TableSchema, columns: readonly string[]
     out.push(i);
   }
   return out;
+}
+
+/** A JSON value's part of a keyless row's key: its document with object keys in order (`P` and the diffs for a partial update). */
+function jsonKeyPart(v: JsonValue | JsonPatch): string {
+  return v instanceof JsonValue ? `J${jsonText(v.node)}` : `P${v.diffs.map((d) => `${d.op} ${d.path} ${d.value === undefined ? '' : jsonText(d.value)}`).join('\u0000')}`;
+}
+
+function jsonText(n: JsonNode): string {
+  if (n === null || typeof n === 'boolean' || typeof n === 'number') return String(n);
+  if (typeof n === 'bigint') return n.toString();
+  if (typeof n === 'string') return JSON.stringify(n);
+  if (n instanceof JsonDecimal) return n.text;
+  if (Array.isArray(n)) return `[${n.map(jsonText).join(',')}]`;
+  const keys = Object.keys(n).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${jsonText(n[k]!)}`).join(',')}}`;
 }

@@ -8,7 +8,7 @@
  * did nothing, so both are refused with the file named.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { BinlogEvent } from '../binlog/event.js';
@@ -16,9 +16,9 @@ import { EventType } from '../binlog/event-types.js';
 import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import type { DecoderOptions } from '../binlog/decoder.js';
-import { EngineError } from '../errors.js';
+import { BinlogError, EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
-import { resolveBinlogFiles } from './binlog-files.js';
+import { resolveBinlogFiles, SourceError, type BinlogFile } from './binlog-files.js';
 import { readLiveTransactions, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
 import { readTransactions, type ReadBatch } from './read-transactions.js';
 
@@ -30,6 +30,12 @@ export const DrHistorySourceErrorCode = {
   RelayLog: 'DR_HISTORY_RELAY_LOG',
   /** Neither files nor a live source given. */
   NoInput: 'DR_HISTORY_NO_INPUT',
+  /** The same DR binlog given twice. */
+  FileTwice: 'DR_HISTORY_FILE_TWICE',
+  /** DR binlogs given out of order: the history would fold each key's changes in the wrong order. */
+  OutOfOrder: 'DR_HISTORY_OUT_OF_ORDER',
+  /** A DR binlog missing between two given: a key's changes on either side of it would be folded as if nothing came between. */
+  Gap: 'DR_HISTORY_GAP',
 } as const;
 export type DrHistorySourceErrorCode = (typeof DrHistorySourceErrorCode)[keyof typeof DrHistorySourceErrorCode];
 
@@ -40,8 +46,8 @@ export interface DrHistoryFeed {
   /** Whether the DR wrote this transaction itself. */
   isOwn(tx: Transaction): boolean;
   add(tx: Transaction): void;
-  /** A hole in what was read: the history cannot be complete. */
-  noteGap(message: string): void;
+  /** How far a file was read: `--failover-at FILE:POS` must lie in what was read. */
+  noteRead(file: string, position: number): void;
   /** The first binlog read shows the DR had written before it: a hole, unless the failover point lies after it. */
   noteEarlierOwnWrites(file: string, gtids: string): void;
   finish(options: { readonly complete: boolean }): DrHistory;
@@ -99,9 +105,15 @@ export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHi
     feed = options.createBuilder(spill);
     const files = options.files ?? [];
     if (files.length > 0) {
-      const resolved = await resolveBinlogFiles(files);
-      for (const f of resolved) await refuseRelayLog(f.path);
-      const last = await consume(readTransactions(resolved, { annotations: false, keepEvents: true, schemaHints: options.schemaHints, signal: options.signal }), feed, options);
+      let last: { file: string; position: number } | null;
+      try {
+        const resolved = await resolveBinlogFiles(files);
+        await refuseBadSequence(resolved);
+        for (const f of resolved) await refuseRelayLog(f.path);
+        last = await consume(readTransactions(resolved, { annotations: false, keepEvents: true, schemaHints: options.schemaHints, signal: options.signal }), feed, options);
+      } catch (e) {
+        throw asDrBinlogError(e);
+      }
       const end = options.drEnd;
       const complete = end !== null && last !== null && basename(last.file) === end.file && last.position >= end.pos;
       return feed.finish({ complete });
@@ -130,6 +142,19 @@ export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHi
   }
 }
 
+/**
+ * A file given as --dr-binlog that cannot be found or read, or is no (readable) binlog: the same
+ * error, saying it was given as the DR's binlog (a run names the primary's files too, often under
+ * the same names).
+ */
+function asDrBinlogError(e: unknown): unknown {
+  if (!(e instanceof EngineError) || e.details.option !== undefined) return e;
+  if (!(e instanceof BinlogError) && !(e instanceof SourceError)) return e;
+  const message = `${e.message} (given as --dr-binlog)`;
+  const details = { ...e.details, option: '--dr-binlog' };
+  return e instanceof BinlogError ? new BinlogError(e.code, message, details, e) : new SourceError(e.code, message, details, { cause: e });
+}
+
 /** Feeds every transaction; checks each file as it ends; returns where the read ended. */
 async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, options: ReadDrHistoryOptions): Promise<{ file: string; position: number } | null> {
   let current: FileSeen | null = null;
@@ -145,7 +170,10 @@ async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, o
     return current;
   };
   for await (const batch of batches) {
-    for (const w of batch.warnings) if (w.code === 'ROTATE_MISMATCH') feed.noteGap(w.message);
+    // Names that do not show the sequence (copies renamed): the ROTATE a file ends with does.
+    for (const w of batch.warnings) {
+      if (w.code === 'ROTATE_MISMATCH') throw new DrHistorySourceError(DrHistorySourceErrorCode.Gap, `${w.message}; give the DR's binlogs oldest first, none left out (or its .index file) as --dr-binlog`, { file: batch.file, option: '--dr-binlog' });
+    }
     for (const e of batch.events) {
       if (e.kind === 'format-description' && e.header.offset === 4) {
         // The live stream names files by ROTATE before their FDE: the batch's file is the one the FDE opens.
@@ -170,6 +198,7 @@ async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, o
       feed.add(tx);
     }
     last = { file: batch.file, position: batch.position };
+    feed.noteRead(batch.file, batch.position);
   }
   if (current !== null) refuseNotTheDr(current, options.own);
   return last;
@@ -187,6 +216,50 @@ function earlierOwnWrites(e: BinlogEvent, own: ReadDrHistoryOptions['own']): str
     return mine.length > 0 ? mine.map((s) => `${s.uuid}${s.tag === null ? '' : `:${s.tag}`}:${s.intervals.map((i) => `${i.start}-${i.end - 1n}`).join(':')}`).join(',') : null;
   }
   return null;
+}
+
+/**
+ * Refuses DR binlogs given twice, out of order, or with one missing between two (by name, when
+ * every name is `base.NNNNNN` of one base). The history folds each key's changes in the order
+ * read: a key the DR deleted and re-inserted, read the other way round, or with the delete in a
+ * file left out, would look like the record the primary knew, and a lost change would be merged
+ * into the DR's own record. A file missing before the first given is a different case (the DR
+ * wrote before it: the history is incomplete and says so).
+ */
+async function refuseBadSequence(files: readonly BinlogFile[]): Promise<void> {
+  const seen = new Map<string, string>();
+  for (const f of files) {
+    const real = await realpath(f.path).catch(() => f.path);
+    const earlier = seen.get(real) ?? seen.get(basename(f.path));
+    if (earlier !== undefined) {
+      throw new DrHistorySourceError(DrHistorySourceErrorCode.FileTwice, `${f.path} is given twice as --dr-binlog${earlier === f.path ? '' : ` (as ${earlier} too)`}: give each of the DR's binlogs once, oldest first (or its .index file)`, { file: f.path, option: '--dr-binlog' });
+    }
+    seen.set(real, f.path);
+    seen.set(basename(f.path), f.path);
+  }
+  const numbered = files.map((f) => ({ path: f.path, m: /^(.*)\.(\d+)$/.exec(basename(f.path)) }));
+  if (numbered.some((n) => n.m === null) || new Set(numbered.map((n) => n.m![1])).size !== 1) return;
+  for (let i = 1; i < numbered.length; i++) {
+    const prev = numbered[i - 1]!;
+    const cur = numbered[i]!;
+    const a = BigInt(prev.m![2]!);
+    const b = BigInt(cur.m![2]!);
+    if (b < a) {
+      throw new DrHistorySourceError(
+        DrHistorySourceErrorCode.OutOfOrder,
+        `${basename(cur.path)} is given after ${basename(prev.path)} as --dr-binlog: the DR's binlogs are read in the order given, oldest first (or give its .index file), so the DR's changes to a key would be taken in the wrong order`,
+        { file: cur.path, option: '--dr-binlog' },
+      );
+    }
+    if (b > a + 1n) {
+      const missing = b - a === 2n ? `${prev.m![1]}.${String(a + 1n).padStart(prev.m![2]!.length, '0')} is` : `${b - a - 1n} files are`;
+      throw new DrHistorySourceError(
+        DrHistorySourceErrorCode.Gap,
+        `${missing} missing between ${basename(prev.path)} and ${basename(cur.path)} given as --dr-binlog: what the DR did in between would be unknown while its later changes to the same keys are read as all it did. Give every DR binlog from the first one needed to the last (or its .index file); if one is gone, run without --dr-binlog (records are then told apart by their values)`,
+        { file: cur.path, option: '--dr-binlog' },
+      );
+    }
+  }
 }
 
 /** A relay log's own FORMAT_DESCRIPTION carries LOG_EVENT_RELAY_LOG_F (MariaDB and MySQL log.cc / binlog.cc). */

@@ -11,6 +11,7 @@ import type { DoctorReport } from '../../src/pipeline/doctor.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { Capture } from '../harness/capture.js';
+import { FIXTURES_ROOT } from '../conformance/fixtures.js';
 
 const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
 const PASSWORD = 'D0ctor-Secret!';
@@ -313,6 +314,25 @@ describe('doctor against throwaway servers', () => {
         detail:
           'mysql-bin.000002 is missing between mysql-bin.000001 and mysql-bin.000003; mysql-bin.000003 is given twice; mysql-bin.000002 comes after mysql-bin.000003: out of order: plan and apply read the files in the order given, and would apply later transactions without the ones in between',
         fix: 'give every file from the first one needed to the last, oldest first (or the .index file); if a file is gone for good, its transactions cannot be salvaged: salvage the files after it with an explicit start and record the gap',
+      },
+    ]);
+  });
+  // Found by a review on real binlogs: MySQL binlogs against a MariaDB DR said "the DR's GTID state
+  // has nothing for <uuid>" and, from the first file's PREVIOUS_GTIDS, that plan and apply would
+  // refuse INPUT_LEADING_GAP, while the DR check said no start rule was needed; plan stops with
+  // RECONCILE_FLAVOR_MISMATCH instead, and with --from it reads the files as given.
+  it('⚠ origin says the GTIDs are of the other flavour and that plan and apply need --from or --since; no leading-gap check', async () => {
+    const file = join(FIXTURES_ROOT, 'myflash/haha.000041');
+    const { report } = await runJson(['--target', dr.url, '--binlog', file]);
+    expect(report.checks.filter((c) => c.on === 'binlog' && c.status === 'fail')).toEqual([]);
+    expect(report.checks.filter((c) => c.id === 'binlog.origin' || c.id === 'binlog.leading')).toEqual([
+      {
+        id: 'binlog.origin',
+        on: 'binlog',
+        status: 'warn',
+        title: 'origin',
+        detail: 'written by server_uuid efca80c9-323b-11e7-b857-00505622f032: MySQL GTIDs, and the DR is MariaDB, whose GTID state cannot say which of them are lost: without a start rule plan and apply stop (RECONCILE_FLAVOR_MISMATCH)',
+        fix: 'give plan and apply --from FILE:POS or --since TIME',
       },
     ]);
   });

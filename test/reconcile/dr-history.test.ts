@@ -281,6 +281,62 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
   }, 120_000);
 });
 
+// Found by a review on the real failover fixture (local-mariadb-10.11): a lost insert takes BIGINT
+// UNSIGNED's largest id, so no AUTO_INCREMENT id is left to re-key another lost insert the DR's own
+// record holds the id of; the whole plan stopped (RECONCILE_KEY_SPACE_EXHAUSTED, exit 1, no
+// ledger) instead of holding that insert back.
+describe('no AUTO_INCREMENT id left to re-key to', () => {
+  it('the insert whose id the DR took is quarantined, saying why; the rest is applied', async () => {
+    const staged = await stageReplicatedIncident(
+      primary,
+      dr,
+      {
+        schema: ['CREATE DATABASE k', 'CREATE TABLE k.t (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20) NOT NULL)'],
+        base: ["INSERT INTO k.t VALUES (1, 'one')"],
+        lost: ["INSERT INTO k.t VALUES (4, 'lost four')", "INSERT INTO k.t VALUES (18446744073709551615, 'max')"],
+        dr: ["INSERT INTO k.t VALUES (4, 'dr four')"],
+      },
+      ['k'],
+    );
+    const { ledger } = await run(staged, { drBinlogs: staged.drFiles });
+    expect(ledger.map((l) => [l.key, l.class, l.outcome, l.reason ?? null])).toEqual([
+      [[4], 'insert-pk-taken', 'quarantined', "remap: no free AUTO_INCREMENT id left in k.t (the next one, 18446744073709551616, is past id's largest, 18446744073709551615)"],
+      [['18446744073709551615'], 'clean', 'applied', null],
+    ]);
+    expect(await dr.query('SELECT id, v FROM k.t ORDER BY id')).toEqual([
+      { id: '1', v: 'one' },
+      { id: '4', v: 'dr four' },
+      { id: '18446744073709551615', v: 'max' },
+    ]);
+  }, 120_000);
+});
+
+// Found by a review against real servers: a DR that has the primary's server id (here the primary
+// itself stands in for it) marks every replicated transaction as its own, so without --failover-at
+// its history began at the first replicated one and every row the primary wrote read as the DR's
+// own record (lost updates held as update-pk-reused, never merged), with nothing said.
+describe('a DR that shares the primary\'s server id', () => {
+  it('--dr-binlog without --failover-at is refused (DR_HISTORY_FAILOVER_NEEDED, exit 2); with it the run goes on', async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const start = { kind: 'from-gtid', set: staged.linkCut } as const;
+    const error = await salvage({ mode: 'plan', binlogs: staged.files, target: primary.target, start, drBinlogs: staged.files, forceSource: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'DR_HISTORY_FAILOVER_NEEDED',
+      details: { option: '--failover-at' },
+      message: `the lost transactions (the first: ${firstLostGtid(staged)}) carry the DR's own server id 1: its binlog cannot tell what it received from the primary from what it wrote itself, so the failover point must be given: --failover-at with the last GTID the DR received, the DR binlog position where its own writes start, or the time`,
+    });
+    const lastBase = staged.linkCut.split(',').find((g) => g.startsWith('7-'))!.trim();
+    const report = await salvage({ mode: 'plan', binlogs: staged.files, target: primary.target, start, drBinlogs: staged.files, forceSource: true, failoverAt: { kind: 'gtid', gtid: lastBase } });
+    expect(report.history?.failover.lastReceived?.at).toBe(lastBase);
+  }, 120_000);
+});
+
+function firstLostGtid(staged: StagedReplicated): string {
+  const base = staged.linkCut.split(',').find((g) => g.startsWith('0-'))!.trim();
+  const [d, s, n] = base.split('-');
+  return `${d}-${s}-${Number(n) + 1}`;
+}
+
 describe('a link onto the DR row at the lost row\'s own key, with --dr-binlog', () => {
   it("the row's later update meets that record as the same one (it was quarantined as update-pk-reused)", async () => {
     const staged = await stageReplicatedIncident(

@@ -6,11 +6,12 @@
  * `# at 6125` … GTID 0-2-13). Also the wrong files a DBA may give (the DR's relay log, the
  * primary's binlog), `--failover-at` and the spill to temporary files.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DrHistory, FailoverAt, HistorySpill } from '../../src/model/dr-history.js';
+import { BinlogError } from '../../src/errors.js';
 import { rowKey } from '../../src/model/row-key.js';
 import { createSchemaCatalog, type ColumnSchema, type TableSchema } from '../../src/model/table-schema.js';
 import { DrHistoryBuilder } from '../../src/reconcile/dr-history-builder.js';
@@ -130,7 +131,7 @@ describe('readDrHistory on the MariaDB failover fixture', () => {
     const h = await read([join(FAILOVER, 'dr/dr-bin.000002')]);
     expect(h.failover.firstOwn).toBeNull();
     expect(h.complete).toBe(false);
-    expect(h.failover.evidence).toContain("incomplete: dr-bin.000002 starts with the binlog state 0-2-17, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read");
+    expect(h.failover.evidence).toContain("incomplete: dr-bin.000002 starts with the binlog state 0-2-17, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read, so a key whose first change read is an update or delete is judged by values (the DR may have created its record before)");
   });
 
   it('--failover-at overrides the point: GTID, FILE:POS, TIME', async () => {
@@ -147,6 +148,13 @@ describe('readDrHistory on the MariaDB failover fixture', () => {
     expect(byTime.failover.firstOwn?.at).toBe('0-2-13');
     expect(byTime.failover.rule).toBe("--failover-at 2026-11-26 06:15:23 UTC: the DR's own transactions committed at or after that time (first: 0-2-13 at dr-bin.000001:6125)");
     await expect(read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('0-1-13') })).rejects.toMatchObject({ code: 'DR_HISTORY_FAILOVER_NOT_FOUND' });
+    // A position the files read do not have: refused, not an empty history.
+    await expect(read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('dr-bin.000003:4') })).rejects.toMatchObject({
+      code: 'DR_HISTORY_FAILOVER_OUTSIDE',
+      message: '--failover-at dr-bin.000003:4: dr-bin.000003 is not among the DR binlogs read (dr-bin.000001 … dr-bin.000002): give the DR binlog that holds the failover point, or a position in one given',
+    });
+    await expect(read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('dr-bin.000002:419') })).rejects.toMatchObject({ code: 'DR_HISTORY_FAILOVER_OUTSIDE', details: { file: 'dr-bin.000002', option: '--failover-at' } });
+    expect((await read([DR_INDEX], undefined, { failoverAt: parseFailoverAt('dr-bin.000002:418') })).transactions).toBe(0);
   });
 
   it('spilled to temporary files: the same answers, and close() removes them', async () => {
@@ -185,6 +193,65 @@ describe('readDrHistory on the MariaDB failover fixture', () => {
     expect((error as Error).message).toBe(
       "primary-bin.000001 was not written by the DR: its format description and its 17 transactions (GTIDs 0-1-1, 0-1-2, 0-1-3, …) carry server id(s) 1, the DR's is 2: was the primary's binlog given as --dr-binlog?",
     );
+  });
+
+  // Found by a review against real servers: files given out of order, or with one missing between
+  // two, made an "incomplete" history whose keys were still trusted; a key the DR deleted and
+  // re-inserted, folded the wrong way round (or without the delete), read as the primary's record,
+  // and a lost update was merged into the DR's own record instead of held as update-pk-reused.
+  it('refuses DR binlogs given twice, out of order, or with one missing between two, naming the file and --dr-binlog', async () => {
+    const f1 = join(FAILOVER, 'dr/dr-bin.000001');
+    const f2 = join(FAILOVER, 'dr/dr-bin.000002');
+    const refusal = async (files: string[]) => {
+      const e = (await read(files).catch((x: unknown) => x)) as { code: string; details: unknown; message: string };
+      return { code: e.code, details: e.details, message: e.message };
+    };
+    expect(await refusal([f1, f1])).toEqual({
+      code: 'DR_HISTORY_FILE_TWICE',
+      details: { file: f1, option: '--dr-binlog' },
+      message: `${f1} is given twice as --dr-binlog: give each of the DR's binlogs once, oldest first (or its .index file)`,
+    });
+    expect(await refusal([f2, f1])).toEqual({
+      code: 'DR_HISTORY_OUT_OF_ORDER',
+      details: { file: f1, option: '--dr-binlog' },
+      message: "dr-bin.000001 is given after dr-bin.000002 as --dr-binlog: the DR's binlogs are read in the order given, oldest first (or give its .index file), so the DR's changes to a key would be taken in the wrong order",
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'dr-history-test-'));
+    try {
+      copyFileSync(f1, join(dir, 'dr-bin.000001'));
+      copyFileSync(f2, join(dir, 'dr-bin.000003'));
+      expect(await refusal([join(dir, 'dr-bin.000001'), join(dir, 'dr-bin.000003')])).toEqual({
+        code: 'DR_HISTORY_GAP',
+        details: { file: join(dir, 'dr-bin.000003'), option: '--dr-binlog' },
+        message:
+          'dr-bin.000002 is missing between dr-bin.000001 and dr-bin.000003 given as --dr-binlog: what the DR did in between would be unknown while its later changes to the same keys are read as all it did. Give every DR binlog from the first one needed to the last (or its .index file); if one is gone, run without --dr-binlog (records are then told apart by their values)',
+      });
+      // Renamed copies the names cannot order: the ROTATE dr-bin.000001 ends with names the next file.
+      copyFileSync(f2, join(dir, 'later.bin'));
+      expect(await refusal([f1, join(dir, 'later.bin')])).toMatchObject({ code: 'DR_HISTORY_GAP', details: { file: join(dir, 'later.bin'), option: '--dr-binlog' } });
+      // In order and whole, the renamed copy reads as the original.
+      copyFileSync(f2, join(dir, 'dr-bin.000002'));
+      expect((await read([join(dir, 'dr-bin.000001'), join(dir, 'dr-bin.000002')])).transactions).toBe(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Found by a review against real servers: "binlog file not found: …/mysql-bin.000001" did not say
+  // whether the file was given as --binlog or --dr-binlog, which often share names.
+  it('a --dr-binlog file not found, or not a binlog: the reader\'s error, saying it was given as --dr-binlog', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dr-history-test-'));
+    try {
+      const missing = join(dir, 'dr-bin.000009');
+      await expect(read([missing])).rejects.toMatchObject({ code: 'SOURCE_FILE_NOT_FOUND', message: `binlog file not found: ${missing} (given as --dr-binlog)`, details: { file: missing, option: '--dr-binlog' } });
+      const garbage = join(dir, 'dr-bin.000001');
+      writeFileSync(garbage, 'garbage\n');
+      const e = await read([garbage]).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(BinlogError);
+      expect(e).toMatchObject({ code: 'BINLOG_BAD_MAGIC', message: `not a binlog: ${garbage} starts with 67617262, expected fe62696e (given as --dr-binlog)`, details: { option: '--dr-binlog' } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('leaves no temporary directory behind when it refuses the input', async () => {
