@@ -440,6 +440,10 @@ function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, stat
     let set = keys.get(name);
     if (set === undefined) keys.set(name, (set = new Set()));
     set.add(k);
+    // An update that moves its row: whether the DR put the record at the new key there itself
+    // decides whether a row equal to the after image there is the move already applied.
+    const moved = c.op === 'update' && c.after !== null ? states.get(table).keyOf(c.after) : null;
+    if (moved !== null) set.add(moved);
   }
   return keys;
 }

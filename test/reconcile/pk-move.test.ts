@@ -19,8 +19,8 @@ const SCHEMA = [
   'CREATE TABLE t.orders (id INT UNSIGNED NOT NULL PRIMARY KEY, customer_id INT UNSIGNED NOT NULL, total INT NOT NULL, FOREIGN KEY (customer_id) REFERENCES t.customers (id)) ENGINE=InnoDB',
 ];
 
-/** The move of customer 2 to id 5 in the first binlog file; its rename and its order in the next. The DR gave id 5 to Eve. */
-async function stage(): Promise<Staged & { first: string[] }> {
+/** The move of customer 2 to id 5 in the first binlog file; its rename and its order in the next. The DR gave id 5 to Eve (or, given, did what `dr` says). */
+async function stage(dr: string[] = ["INSERT INTO t.customers VALUES (5, 'eve@x', 'Eve')"]): Promise<Staged & { first: string[] }> {
   await servers.dr.query('DROP DATABASE IF EXISTS salvage');
   const staged = await stageIncident(
     servers.primary,
@@ -29,7 +29,7 @@ async function stage(): Promise<Staged & { first: string[] }> {
       schema: SCHEMA,
       base: ["INSERT INTO t.customers VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')"],
       lost: ['UPDATE t.customers SET id = 5 WHERE id = 2', 'FLUSH BINARY LOGS', "UPDATE t.customers SET name = 'Robert' WHERE id = 5", 'INSERT INTO t.orders VALUES (7, 5, 100)'],
-      dr: ["INSERT INTO t.customers VALUES (5, 'eve@x', 'Eve')"],
+      dr,
     },
     ['t'],
   );
@@ -110,5 +110,27 @@ describe('a lost primary-key change onto a key the DR holds', () => {
     ]);
     expect(ledger[0]!.reason).toBe(`skip: the lost row would stay at its old key while its later changes name the new one, held by another DR row (${path})`);
     expect(await drRows()).toEqual(UNTOUCHED);
+  }, 120_000);
+});
+
+describe('a lost primary-key change the DR already holds', () => {
+  it('already-applied and skipped (an earlier partial recovery wrote it); the rename and the order follow the row at its new key', async () => {
+    // The DR holds the move already: nothing at id 2, the after image at id 5.
+    const staged = await stage(['UPDATE t.customers SET id = 5 WHERE id = 2']);
+    const ledger: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map(line)).toEqual([
+      ['t.customers', 'update', [2], 'already-applied', 'skipped', 'already on the DR'],
+      ['t.customers', 'update', [5], 'clean', 'applied', undefined],
+      ['t.orders', 'insert', [7], 'clean', 'applied', undefined],
+    ]);
+    expect(await drRows()).toEqual({
+      customers: [
+        { id: 1, email: 'ann@x', name: 'Ann' },
+        { id: 5, email: 'bob@x', name: 'Robert' },
+      ],
+      orders: [{ id: 7, customer_id: 5, total: 100 }],
+    });
+    expect(await readQuarantine({ target: servers.dr.target })).toEqual([]);
   }, 120_000);
 });
