@@ -134,3 +134,46 @@ describe('a lost primary-key change the DR already holds', () => {
     expect(await readQuarantine({ target: servers.dr.target })).toEqual([]);
   }, 120_000);
 });
+
+/**
+ * A VARCHAR primary key under a _ci collation: moving row `a` to `b` where the DR holds `B` moves it
+ * onto a key the DR holds, though the keys differ as values. The window's read of `b` finds `B`;
+ * it was not taken for the holder, so the move was classed clean and the DR rejected it
+ * (dr-rejected, whatever the rule). Now the holder is found as a unique value's is (by the server's
+ * own comparison): update-unique-taken, with `B` recorded.
+ */
+describe('a lost primary-key change onto a key the DR holds under its collation', () => {
+  const TAGS = ['CREATE TABLE t.tags (code VARCHAR(10) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, label VARCHAR(20) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4'];
+
+  async function stageTags(lost: string[], dr: string[]): Promise<Staged> {
+    await servers.dr.query('DROP DATABASE IF EXISTS salvage');
+    return stageIncident(servers.primary, servers.dr, { schema: TAGS, base: ["INSERT INTO t.tags VALUES ('a', 'Ann')"], lost, dr }, ['t']);
+  }
+
+  const tags = async (): Promise<unknown> => servers.dr.query('SELECT code, label FROM t.tags ORDER BY code');
+
+  it("update-unique-taken with the holder recorded ('b' onto 'B'); the row's later change waits with it", async () => {
+    const staged = await stageTags(["UPDATE t.tags SET code = 'b' WHERE code = 'a'", "UPDATE t.tags SET label = 'Bea' WHERE code = 'b'"], ["INSERT INTO t.tags VALUES ('B', 'DR')"]);
+    const ledger: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { onLedger: (l) => ledger.push(l) }));
+    const move = `${ledger[0]!.gtid}#0`;
+    expect(ledger.map(line)).toEqual([
+      ['t.tags', 'update', ['a'], 'update-unique-taken', 'quarantined', 'another DR row already holds the new primary key of the row'],
+      ['t.tags', 'update', ['b'], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${move})`],
+    ]);
+    expect(ledger[0]!.dr).toEqual({ code: 'B', label: 'DR' });
+    expect(ledger[0]!.other).toEqual({ code: 'a', label: 'Ann' });
+    expect(await tags()).toEqual([
+      { code: 'a', label: 'Ann' },
+      { code: 'B', label: 'DR' },
+    ]);
+  }, 120_000);
+
+  it("a move that changes only the key's case is the row's own: clean and applied", async () => {
+    const staged = await stageTags(["UPDATE t.tags SET code = 'A' WHERE code = 'a'"], []);
+    const ledger: LedgerLine[] = [];
+    await salvage(options(staged, staged.files, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.class, l.outcome])).toEqual([['clean', 'applied']]);
+    expect(await tags()).toEqual([{ code: 'A', label: 'Ann' }]);
+  }, 120_000);
+});
