@@ -7,9 +7,10 @@
  * the next, and the order's parent-missing reason names the move that would make its parent.
  */
 import { describe, expect, it } from 'vitest';
-import { readQuarantine } from '../../src/pipeline/resolve.js';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair, type Staged } from '../harness/incident-pair.js';
 
 const servers = useServerPair('pk-move');
@@ -79,6 +80,30 @@ describe('a lost primary-key change onto a key the DR holds', () => {
       ['t.customers', 'update', 'update-unique-taken', null],
       ['t.customers', 'update', 'row-quarantined', move],
       ['t.orders', 'insert', 'parent-missing', move],
+    ]);
+  }, 120_000);
+
+  it("resolve refuses to apply the move up front, naming the key and the DR row holding it (it was refused only by the DR's Duplicate entry); a reviewed row under a free key is written", async () => {
+    const staged = await stage();
+    await salvage(options(staged, staged.files));
+    const held = await readQuarantine({ target: servers.dr.target });
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile([held[0]!], [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        held[0]!.id,
+        'refused',
+        'the update moves the row to key 5 of t.customers, which the DR row 5 holds ({"id":5,"email":"eve@x","name":"Eve"}), a record of the DR\'s own: decide skip, or give the whole row in decision.row under a key no DR row holds',
+      ],
+    ]);
+    expect(await drRows()).toEqual(UNTOUCHED);
+    expect((await readQuarantine({ target: servers.dr.target })).map((e) => e.status)).toEqual(['pending', 'pending', 'pending']);
+    // A reviewed row under a key no DR row holds is written there (and the key map follows it).
+    const again = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile([held[0]!], [{ action: 'apply', row: { id: 6, email: 'bob@x', name: 'Bob' } }]) });
+    expect(again.entries.map((e) => e.result)).toEqual(['done']);
+    expect((await drRows() as { customers: unknown }).customers).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 5, email: 'eve@x', name: 'Eve' },
+      { id: 6, email: 'bob@x', name: 'Bob' },
     ]);
   }, 120_000);
 
@@ -163,6 +188,20 @@ describe('a lost primary-key change onto a key the DR holds under its collation'
     ]);
     expect(ledger[0]!.dr).toEqual({ code: 'B', label: 'DR' });
     expect(ledger[0]!.other).toEqual({ code: 'a', label: 'Ann' });
+    expect(await tags()).toEqual([
+      { code: 'a', label: 'Ann' },
+      { code: 'B', label: 'DR' },
+    ]);
+  }, 120_000);
+
+  it("resolve refuses to apply it, naming the DR row 'B' that holds 'b'", async () => {
+    const staged = await stageTags(["UPDATE t.tags SET code = 'b' WHERE code = 'a'"], ["INSERT INTO t.tags VALUES ('B', 'DR')"]);
+    await salvage(options(staged, staged.files));
+    const held = await readQuarantine({ target: servers.dr.target });
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      ['refused', 'the update moves the row to key "b" of t.tags, which the DR row "B" holds ({"code":"B","label":"DR"}), a record of the DR\'s own: decide skip, or give the whole row in decision.row under a key no DR row holds'],
+    ]);
     expect(await tags()).toEqual([
       { code: 'a', label: 'Ann' },
       { code: 'B', label: 'DR' },
