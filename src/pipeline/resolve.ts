@@ -778,6 +778,7 @@ class ResolveRun {
           if (logged !== null && rowKey(written) !== rowKey(this.#keyMap.get(table.schema, table.table, logged) ?? logged)) await this.#recordMove(p, logged, written);
           if (source !== null && rowKey(written) !== rowKey(source)) newKey = canonicalKey(keyParts(written));
         }
+        await this.#refuseHeldNewKey(p, pk!, a!);
         if (current === null) {
           if (!isUpdateMissing(e.class) && p.row === null) {
             throw new Refusal(`the DR has no row with key ${keyText(pk!)}: nothing to update; decide skip, or give the whole row in decision.row to insert it`);
@@ -812,6 +813,26 @@ class ResolveRun {
       default:
         throw new Refusal(`a ${e.op} cannot be applied`);
     }
+  }
+
+  /**
+   * Refuses an update that moves its row (as logged, or by a reviewed row) onto a primary key another
+   * DR row holds: that row is a record of the DR's own, which the move must not take over, and the DR
+   * would only say "Duplicate entry" for it. The key is looked up as the server compares it (a
+   * VARCHAR key under a _ci collation holds `b` as `B`), FOR UPDATE, so it holds until the write.
+   */
+  async #refuseHeldNewKey(p: Prepared, pk: ColumnValue[], after: RowImage): Promise<void> {
+    const table = p.table!;
+    const to = primaryKeyOf(table, after);
+    if (to === null || rowKey(to) === rowKey(pk)) return;
+    const rows = await readRowsMatching(this.#dr, table, table.primaryKey!, [to], { forUpdate: true });
+    // The row itself, when the move changes only what the collation ignores ('a' to 'A').
+    const holder = rows.find((r) => rowKey(primaryKeyOf(table, r) ?? []) !== rowKey(pk));
+    if (holder === undefined) return;
+    const held = primaryKeyOf(table, holder)!;
+    throw new Refusal(
+      `the update moves the row to key ${keyText(to)} of ${p.entry.table}, which the DR row ${keyText(held)} holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record of the DR's own: decide skip, or give the whole row in decision.row under a key no DR row holds`,
+    );
   }
 
   /**

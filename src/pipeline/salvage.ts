@@ -459,6 +459,10 @@ function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, stat
     let set = keys.get(name);
     if (set === undefined) keys.set(name, (set = new Set()));
     set.add(k);
+    // An update that moves its row: whether the DR put the record at the new key there itself
+    // decides whether a row equal to the after image there is the move already applied.
+    const moved = c.op === 'update' && c.after !== null ? states.get(table).keyOf(c.after) : null;
+    if (moved !== null) set.add(moved);
   }
   return keys;
 }
@@ -1229,7 +1233,8 @@ class SalvageRun {
    * write (dr-rejected, whatever the rule). Rare: only rows the fold misses are asked about.
    */
   async #aliasCollationMatches(req: ReadRequest, rows: readonly RowImage[]): Promise<void> {
-    if (req.purpose === 'pk' || !req.purpose.startsWith('uk:') || rows.length === 0 || req.table.primaryKey === null) return;
+    if (req.purpose === 'pk') return this.#aliasKeyMatches(req, rows);
+    if (!req.purpose.startsWith('uk:') || rows.length === 0 || req.table.primaryKey === null) return;
     const state = this.#reconciler.state(req.table);
     const name = req.purpose;
     const asked = new Set(req.asked);
@@ -1247,6 +1252,44 @@ class SalvageRun {
       for (const i of candidates) {
         const same = await readRowsMatching(this.#dr, req.table, [...req.table.primaryKey, ...req.columns], [[...pkValues, ...req.keys[i]!]], { forUpdate: this.#apply });
         if (same.length > 0) state.aliasIndexKey(name, req.asked[i]!, pk);
+      }
+    }
+  }
+
+  /**
+   * A primary-key read returns the DR rows equal to an asked key under its columns' collations too
+   * (`B` for `b` under a _ci collation), loaded under their own keys. An asked key no row holds as it
+   * is may be held so all the same: each one the loose fold cannot tell apart from a loaded row's key
+   * is compared by a read of that row by its key and the asked one, under the columns' own
+   * collations. The row is then the key's holder (TableState.aliasKey), so an update moving a row
+   * onto that key meets it as update-unique-taken and its rule decides, where the DR used to reject
+   * the write (dr-rejected). Only for keys with a collated column, and only asked keys found absent.
+   */
+  async #aliasKeyMatches(req: ReadRequest, rows: readonly RowImage[]): Promise<void> {
+    const table = req.table;
+    const pkColumns = table.primaryKey;
+    if (pkColumns === null || rows.length === 0 || !pkColumns.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
+    const state = this.#reconciler.state(table);
+    const looseKey = (values: readonly (ColumnValue | undefined)[]): string => values.map(looseFold).join('\u0001');
+    // The asked keys no row holds as they are, by their loose fold.
+    const absent = new Map<string, number[]>();
+    for (let i = 0; i < req.asked.length; i++) {
+      if (state.row(req.asked[i]!) !== null) continue;
+      const k = looseKey(req.keys[i]!);
+      const list = absent.get(k);
+      if (list === undefined) absent.set(k, [i]);
+      else list.push(i);
+    }
+    if (absent.size === 0) return;
+    for (const row of rows) {
+      const pkValues = state.keyValues(row);
+      const pk = state.keyOf(row);
+      if (pkValues === null || pk === null) continue;
+      const candidates = absent.get(looseKey(pkValues));
+      if (candidates === undefined || candidates.length > MAX_COLLATION_CANDIDATES) continue;
+      for (const i of candidates) {
+        const same = await readRowsMatching(this.#dr, table, [...pkColumns, ...pkColumns], [[...pkValues, ...req.keys[i]!]], { forUpdate: this.#apply });
+        if (same.length > 0) state.aliasKey(req.asked[i]!, pk);
       }
     }
   }

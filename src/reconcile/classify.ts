@@ -52,6 +52,12 @@ export interface ClassifyInput {
    * the update keeps its key). A primary key is a unique key: another row there is update-unique-taken.
    */
   readonly drRowAtNewPk?: RowImage | null;
+  /**
+   * The record at that new key is known to be another one, whatever its values: the DR's history
+   * says the DR put it there after the failover, or this engine re-keyed or linked another lost row
+   * onto it. Never then the lost row already moved there.
+   */
+  readonly newPkIsOtherRecord?: boolean;
   /** DR rows holding any of the change's unique values; `key` names the unique key they were found by. */
   readonly drRowsByUnique: ReadonlyArray<{ readonly key: string; readonly row: RowImage; readonly held?: boolean }>;
   readonly pkIsAutoIncrement: boolean;
@@ -143,6 +149,12 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   const dr = matchedRow(input, before);
   const h = schema.primaryKey === null ? NO_HISTORY : known(input);
   if (dr === null) {
+    // The move is on the DR already (an earlier partial recovery, or a re-run): nothing at the old
+    // key, the after image at the new one.
+    const atNewPk = input.drRowAtNewPk ?? null;
+    if (atNewPk !== null && input.newPkIsOtherRecord !== true && differing(schema, after, atNewPk, input.ignore).length === 0 && !holdsBeforeExactly(schema, before, after, atNewPk, input.ignore)) {
+      return result('already-applied', h.facts, atNewPk, notLogged);
+    }
     if (!h.known) return result('update-missing', NO_HISTORY.facts, null, notLogged);
     return result(h.row?.deletedByDr === true ? 'update-deleted-on-dr' : 'update-never-existed', h.facts, null, notLogged);
   }

@@ -15,9 +15,12 @@ import type { RowChange, TableMap } from '../binlog/event.js';
 import { parseConfig } from '../config/normalise.js';
 import { InMemoryDr, runReconcile } from '../../test/harness/in-memory-dr.js';
 import { CUSTOMERS, ORDERS, TABLES, transaction } from '../../test/harness/incident-model.js';
+import type { DrHistory, RowHistory } from '../model/dr-history.js';
+import { rowKey } from '../model/row-key.js';
 import { classifyChange } from './classify.js';
 import type { CustomStrategies, CustomStrategyContext } from './custom-strategy.js';
 import type { ChangeDecision } from './decision.js';
+import { KeyMap } from './key-map.js';
 import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';
 
@@ -181,5 +184,101 @@ describe('a lost primary-key change onto a key the DR holds', () => {
     expect([c.class, c.uniqueKey, c.uniqueHolder, c.drRow]).toEqual(['update-unique-taken', 'PRIMARY', EVE, [2, 'bob@x', 'Bob']]);
     // Without the row at the new key (what the window gave before): clean.
     expect(classifyChange({ change: LOST[0]!.changes[0]!, schema, drRowByPk: [2, 'bob@x', 'Bob'], drRowsByUnique: [], pkIsAutoIncrement: true }).class).toBe('clean');
+  });
+});
+
+/**
+ * A move the DR holds already — nothing at the old key, the after image at the new one (an earlier
+ * partial recovery wrote it, or this is a re-run) — is already-applied and skipped, as the other
+ * already-applied cases are; it was update-missing and quarantined. The row's later changes then
+ * follow it at the new key.
+ */
+describe('a lost primary-key change the DR already holds', () => {
+  function moved(): InMemoryDr {
+    const dr = new InMemoryDr(TABLES);
+    dr.insert(CUSTOMERS, [1, 'ann@x', 'Ann']);
+    dr.insert(CUSTOMERS, [5, 'bob@x', 'Bob']);
+    dr.setAutoIncrement(CUSTOMERS, 6n);
+    return dr;
+  }
+
+  /** A complete history in which the DR wrote only `rows` (key → entry) of shop.customers. */
+  function historyOf(rows: ReadonlyMap<string, RowHistory>): DrHistory {
+    const none = undefined;
+    return {
+      complete: true,
+      untracked: new Map(),
+      row: (table: string, pk: string) => (table === CUSTOMERS ? rows.get(pk) : none),
+      uniqueInserted: () => none,
+      prepare: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    } as unknown as DrHistory;
+  }
+
+  it('is already-applied and skipped, the DR row at the new key shown; its later changes and children follow it', () => {
+    const dr = moved();
+    const { decisions } = runReconcile(dr, LOST, { windowSize: 1, mode: 'apply' });
+    expect(decisions.map((d) => [d.op, d.class, d.outcome, d.reason])).toEqual([
+      ['update', 'already-applied', 'skipped', 'already on the DR'],
+      ['update', 'clean', 'applied', null],
+      ['insert', 'clean', 'applied', null],
+    ]);
+    expect(decisions[0]!.drRow).toEqual([5, 'bob@x', 'Bob']);
+    expect(dr.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [5, 'bob@x', 'Robert'],
+    ]);
+    expect(dr.rows(ORDERS)).toEqual([[7, 5, 100]]);
+  });
+
+  it('in one window too (the window reads the new key with the old)', () => {
+    const dr = moved();
+    const { decisions } = runReconcile(dr, LOST, { windowSize: 100, mode: 'apply' });
+    expect(decisions.map((d) => [d.op, d.class, d.outcome])).toEqual([
+      ['update', 'already-applied', 'skipped'],
+      ['update', 'clean', 'applied'],
+      ['insert', 'clean', 'applied'],
+    ]);
+    expect(dr.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [5, 'bob@x', 'Robert'],
+    ]);
+  });
+
+  it("with a complete DR history that never saw either key (the engine's own writes are not history): already-applied", () => {
+    const dr = moved();
+    const { decisions } = runReconcile(dr, [LOST[0]!], { windowSize: 1, mode: 'apply', history: historyOf(new Map()) });
+    expect(decisions.map((d) => [d.class, d.outcome, d.withoutHistory])).toEqual([['already-applied', 'skipped', false]]);
+  });
+
+  it('a row the DR put at the new key itself (its history) is its own record whatever its values: not already-applied', () => {
+    const inserted: RowHistory = { insertedByDr: true, existedAtFailover: false, deletedByDr: false, changedColumns: new Set(), first: '0-2-1', last: '0-2-1' };
+    const dr = moved();
+    const { decisions } = runReconcile(dr, [LOST[0]!], { windowSize: 1, mode: 'apply', history: historyOf(new Map([[rowKey([5]), inserted]])) });
+    expect(decisions.map((d) => [d.class, d.outcome])).toEqual([['update-never-existed', 'quarantined']]);
+    expect(dr.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [5, 'bob@x', 'Bob'],
+    ]);
+  });
+
+  it('a row this engine re-keyed another lost row onto (the key map) is another record: not already-applied', () => {
+    const keyMap = new KeyMap();
+    keyMap.set('shop', 'customers', [9], [5]);
+    const dr = moved();
+    const { decisions } = runReconcile(dr, [LOST[0]!], { windowSize: 1, mode: 'apply', keyMap });
+    expect(decisions.map((d) => [d.class, d.outcome])).toEqual([['update-missing', 'quarantined']]);
+    expect(dr.rows(CUSTOMERS)).toEqual([
+      [1, 'ann@x', 'Ann'],
+      [5, 'bob@x', 'Bob'],
+    ]);
+  });
+
+  it('classify: no row at the old key, the after image at the new one', () => {
+    const schema = moved().catalog().lookup(CUSTOMERS)!;
+    const c = classifyChange({ change: LOST[0]!.changes[0]!, schema, drRowByPk: null, drRowAtNewPk: [5, 'bob@x', 'Bob'], drRowsByUnique: [], pkIsAutoIncrement: true });
+    expect([c.class, c.drRow]).toEqual(['already-applied', [5, 'bob@x', 'Bob']]);
+    // A different row there: the move is not on the DR.
+    expect(classifyChange({ change: LOST[0]!.changes[0]!, schema, drRowByPk: null, drRowAtNewPk: [5, 'bob@x', 'Bobby'], drRowsByUnique: [], pkIsAutoIncrement: true }).class).toBe('update-missing');
   });
 });

@@ -583,11 +583,21 @@ export class Reconciler {
     // history has nothing there (and the window did not prepare it).
     const h = this.#history;
     const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#keyMap.isLinkedInPlace(t.schema, t.table, drKeyValues ?? []) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
-    // An update that moves its row: the DR row at the new key (the window read it, collectReads).
-    // One the window did not read is left to the DR's rejection, as before.
+    // An update that moves its row: the DR row at the new key (the window read it, collectReads), or
+    // the one holding it under the key's collation (`b` moved onto `B` under a _ci collation: the
+    // window's read found it, salvage.ts #aliasKeyMatches). One the window did not read is left to
+    // the DR's rejection, as before.
     const newPk = change.op === 'update' && change.after !== null && drKey !== null ? state.keyOf(change.after) : null;
-    const drRowAtNewPk = newPk !== null && newPk !== drKey && state.knows(newPk) ? state.row(newPk) : null;
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    const drRowAtNewPk = newPk !== null && newPk !== drKey && state.knows(newPk) ? state.keyHolder(newPk) : null;
+    // Whether the record there is another one whatever its values (a move the DR holds already is
+    // already-applied, classify.ts): the DR's own (its history, prepared for the new key too), or
+    // one this engine put another lost row's identity on.
+    const newPkIsOtherRecord =
+      drRowAtNewPk !== null &&
+      newPk !== null &&
+      change.after !== null &&
+      (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.

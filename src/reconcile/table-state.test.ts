@@ -79,3 +79,44 @@ describe('looseFold', () => {
     expect(looseFold(Buffer.from('ab'))).not.toBe(looseFold('ab'));
   });
 });
+
+describe('TableState.aliasKey (a primary key the server equates to another row\'s)', () => {
+  const TAGS: TableSchema = {
+    schema: 't', table: 'tags', columns: [col('code', 1, 'utf8mb4_general_ci'), col('label', 2, 'utf8mb4_general_ci')], primaryKey: ['code'],
+    uniqueKeys: [], foreignKeys: [], autoIncrement: null, engine: 'InnoDB',
+  };
+
+  it('keyHolder finds the row at the key, else the row holding it under the collation while that row is there', () => {
+    const s = new TableState(TAGS);
+    const b = s.keyOf(['b', ''])!;
+    const B = s.keyOf(['B', ''])!;
+    s.load([['B', 'DR']]);
+    s.markReadKeys([b]);
+    expect([s.row(b), s.keyHolder(b)]).toEqual([null, null]);
+    s.aliasKey(b, B);
+    // row() stays the row at the key itself (writes name it); keyHolder() is who holds it.
+    expect([s.row(b), s.keyHolder(b)]).toEqual([null, ['B', 'DR']]);
+    const mark = s.mark();
+    s.remove(B);
+    expect(s.keyHolder(b)).toBeNull();
+    s.rollbackTo(mark);
+    expect(s.keyHolder(b)).toEqual(['B', 'DR']);
+    // A row the window puts at the key itself is its holder.
+    s.put(['b', 'lost']);
+    expect(s.keyHolder(b)).toEqual(['b', 'lost']);
+    s.clear();
+    s.load([['B', 'DR']]);
+    s.markReadKeys([b]);
+    expect(s.keyHolder(b)).toBeNull();
+  });
+
+  it('ignores an alias of a key onto itself and onto a row not loaded', () => {
+    const s = new TableState(TAGS);
+    const a = s.keyOf(['a', ''])!;
+    s.markReadKeys([a]);
+    s.aliasKey(a, a);
+    s.aliasKey(a, s.keyOf(['A', ''])!);
+    expect(s.keyHolder(a)).toBeNull();
+    expect(() => s.keyHolder(s.keyOf(['z', ''])!)).toThrow(/was not read from the DR/);
+  });
+});

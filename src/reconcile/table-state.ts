@@ -70,6 +70,11 @@ export class TableState {
   /** Keys whose value the window decided: a later DR read must not overwrite them (plan mode reads as it goes). */
   readonly #dirty = new Set<string>();
   readonly #indexes = new Map<IndexName, Index>();
+  /**
+   * Primary keys asked for that no row holds as they are, but a DR row holds under the server's
+   * collation (a VARCHAR key under a _ci collation: `b` asked, `B` held): asked key → that row's key.
+   */
+  readonly #keyAliases = new Map<string, string>();
   /** Column name → position, so the hot path does not search the column list for every lookup. */
   readonly #positions = new Map<string, number>();
   /** positionsOf per column list (a foreign key's, a unique key's: the catalog's arrays, asked for every change). */
@@ -230,6 +235,27 @@ export class TableState {
     else list.push(key);
   }
 
+  /**
+   * Records that the DR row `pk` (loaded) holds primary key `key` under the server's collation,
+   * though the two keys differ as values (salvage.ts #aliasKeyMatches verifies each with a query).
+   * Primary keys are not folded here: the engine writes a row by the key the binlog logged.
+   */
+  aliasKey(key: string, pk: string): void {
+    if (key === pk || !this.#rows.get(pk)) return;
+    this.#keyAliases.set(key, pk);
+  }
+
+  /**
+   * The DR row that holds primary key `pk`: the row at it, else the row holding it under the server's
+   * collation (aliasKey) while that row is still there; null when none. Throws for a key never read, as row() does.
+   */
+  keyHolder(pk: string): RowImage | null {
+    const r = this.row(pk);
+    if (r !== null) return r;
+    const other = this.#keyAliases.get(pk);
+    return other === undefined ? null : (this.#rows.get(other) ?? null);
+  }
+
   /** Records that these index keys were read (their holders, if any, were loaded). */
   markReadIndexKeys(name: IndexName, keys: Iterable<string>): void {
     const requested = this.#index(name).requested;
@@ -279,6 +305,7 @@ export class TableState {
   clear(): void {
     this.#rows.clear();
     this.#dirty.clear();
+    this.#keyAliases.clear();
     this.#journal = [];
     for (const index of this.#indexes.values()) {
       index.map.clear();

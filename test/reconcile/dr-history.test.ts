@@ -421,3 +421,47 @@ describe('a link onto the DR row at the lost row\'s own key, with --dr-binlog', 
     ]);
   }, 120_000);
 });
+
+describe('a lost primary-key change the DR already holds, with --dr-binlog', () => {
+  const MOVE: ReplicatedIncident = {
+    schema: ['CREATE DATABASE m', 'CREATE TABLE m.c (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(20) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uk_email (email))'],
+    base: ["INSERT INTO m.c VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')"],
+    // FLUSH BINARY LOGS is not logged: it ends the file, so a first apply can stop after the move.
+    lost: ['UPDATE m.c SET id = 5 WHERE id = 2', 'FLUSH BINARY LOGS', "UPDATE m.c SET name = 'Robert' WHERE id = 5"],
+  };
+  const customers = async (): Promise<unknown> => dr.query('SELECT id, email, name FROM m.c ORDER BY id');
+
+  it("written by an earlier recovery whose state is gone: the engine's own writes are not the DR's history, so the move is already-applied and the rename follows it", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, MOVE, ['m']);
+    const start = { kind: 'from-gtid' as const, set: staged.linkCut };
+    const first = await run(staged, { binlogs: staged.files.slice(0, staged.files.length - 2), drBinlogs: staged.drFiles, start });
+    expect(first.ledger.map(decided)).toEqual([['m.c', 'update', [2], 'clean', 'applied', false]]);
+    // The recovery's state is lost (or another run wrote the move): the next run starts over.
+    await dr.query('DROP DATABASE salvage');
+    await dr.flushBinaryLogs();
+    const { ledger } = await run(staged, { drBinlogs: await dr.binlogFiles(), start });
+    expect(ledger.map(decided)).toEqual([
+      ['m.c', 'update', [2], 'already-applied', 'skipped', false],
+      ['m.c', 'update', [5], 'clean', 'applied', false],
+    ]);
+    expect(await customers()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 5, email: 'bob@x', name: 'Robert' },
+    ]);
+  }, 120_000);
+
+  it('made by the DR itself: the history says the DR put the record at the new key, so it is not taken for the move (quarantined; without the history, already-applied)', async () => {
+    const staged = await stageReplicatedIncident(primary, dr, { ...MOVE, dr: ['UPDATE m.c SET id = 5 WHERE id = 2'] }, ['m']);
+    const start = { kind: 'from-gtid' as const, set: staged.linkCut };
+    const { ledger } = await run(staged, { mode: 'plan', drBinlogs: staged.drFiles, start });
+    expect(ledger.map(decided)).toEqual([
+      ['m.c', 'update', [2], 'update-deleted-on-dr', 'quarantined', false],
+      ['m.c', 'update', [5], 'row-quarantined', 'quarantined', false],
+    ]);
+    const without = await run(staged, { mode: 'plan', start });
+    expect(without.ledger.map(decided)).toEqual([
+      ['m.c', 'update', [2], 'already-applied', 'skipped', true],
+      ['m.c', 'update', [5], 'clean', 'applied', true],
+    ]);
+  }, 120_000);
+});
