@@ -607,18 +607,12 @@ class SalvageRun {
     // Before anything is decoded: the scan's maxima and every window's values depend on them.
     this.#hints = await readDrSchemaHints(this.#dr);
     const tScan = performance.now();
+    // Following too: a follow that starts after lost transactions would checkpoint past them unread.
+    if (live !== null) await this.#refuseLiveGap(live, rule, checkpoint);
     if (this.#follow) {
       // No pre-scan: what the lost range writes is learnt window by window (#meet).
       this.#scan = emptyScan();
     } else if (live !== null) {
-      // As with files: lost transactions in binlogs the server purged, or a --from before its oldest.
-      // (A --start-file the server no longer has is refused by the read itself, naming what it has.)
-      if (live.oldest !== null && live.spec.start?.file === undefined) {
-        refuseLeadingGap(rule, { checkpoint }, { file: live.oldest.file, offset: 4, gtids: live.oldest.gtids }, live.label);
-        if (rule.kind === 'from-position' && isAfter({ file: live.oldest.file, pos: 0 }, { file: rule.file, pos: 0 })) {
-          throw new InputError(InputErrorCode.FromOutside, `--from ${basename(rule.file)}:${rule.pos} is before ${live.label}'s oldest binlog, ${live.oldest.file}: the transactions from there to ${live.oldest.file} were purged from the server and cannot be read. Give the purged files' copies with --binlog, or a start the server still has`, { file: live.oldest.file, option: '--from' });
-        }
-      }
       // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
       this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
     } else {
@@ -1567,6 +1561,44 @@ class SalvageRun {
     }
   }
 
+  /**
+   * Refuses a live read that would start after lost transactions, as a file input that lacks its
+   * leading files is refused: the start file's opening GTID state holds GTIDs the rule calls lost
+   * and no run applied (the server purged them, or a --start-file / --start-gtid skips them), or a
+   * --from lies before the start. A start this run derived from its checkpoint was chosen so that
+   * none are (#liveStartAfterCheckpoint); a checkpoint file the server no longer has is refused by
+   * the read itself, naming what it has.
+   */
+  async #refuseLiveGap(live: LiveInput, rule: StartRule, checkpoint: LostCheckpoint | undefined): Promise<void> {
+    const oldest = live.oldest;
+    const file = this.#liveStart.file ?? oldest?.file;
+    if (file === undefined) return;
+    const position = this.#liveStart.position ?? 4;
+    const purged = file === oldest?.file;
+    const given = live.gtidStart !== null ? '--start-gtid' : live.spec.start?.file !== undefined ? '--start-file' : live.spec.start?.position !== undefined ? '--start-position' : null;
+    if (!purged && given === null) return;
+    let gtids: readonly Gtid[] | null = purged ? oldest!.gtids : null;
+    if (gtids === null) {
+      const control = await openSession(live.spec.target);
+      try {
+        gtids = await binlogOpening(control, file);
+      } finally {
+        await control.end();
+      }
+    }
+    // A file the server cannot show: the read names what it has (LIVE_START_PURGED).
+    if (gtids !== null) refuseLeadingGap(rule, { checkpoint }, { file, offset: 4, gtids }, { label: live.label, purged, option: given });
+    if (rule.kind === 'from-position' && isAfter({ file, pos: position }, { file: basename(rule.file), pos: rule.pos })) {
+      throw new InputError(
+        InputErrorCode.FromOutside,
+        given === null
+          ? `--from ${basename(rule.file)}:${rule.pos} is before ${live.label}'s oldest binlog, ${file}: the transactions from there to ${file} were purged from the server and cannot be read. Give the purged files' copies with --binlog, or a start the server still has`
+          : `--from ${basename(rule.file)}:${rule.pos} is before where ${given} starts the read, ${file}:${position}: the transactions between are lost and would not be read. Start at or before ${basename(rule.file)}:${rule.pos}, or leave out ${given}`,
+        { file, offset: position, option: '--from' },
+      );
+    }
+  }
+
   /** The configuration's escalation limit: stop the run, or suspend the tables that passed it. */
   #escalate(): void {
     const e = this.#o.config?.escalation;
@@ -1697,7 +1729,7 @@ function liveStart(spec: LiveSalvageSource, stored: StoredCheckpoint | undefined
  * over these files, the lost range would start late, and the checkpoint would then mark later
  * transactions applied while the earlier ones were never read.
  */
-function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening, live: string | null = null): void {
+function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening, live: { readonly label: string; readonly purged: boolean; readonly option: string | null } | null = null): void {
   const missing = lostBeforeInput(rule, options, opening.gtids);
   if (missing.length === 0) return;
   const list = missing.slice(0, 5).map(gtidText).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
@@ -1705,7 +1737,9 @@ function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: 
     InputErrorCode.LeadingGap,
     live === null
       ? `${basename(opening.file)} opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions are in binlog files before ${basename(opening.file)}, which were not given. Give the earlier files too (the .index file lists them all); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`
-      : `${live}'s oldest binlog, ${opening.file}, opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions were in binlogs the server purged. Give copies of them with --binlog; if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
+      : live.purged
+        ? `${live.label}'s oldest binlog, ${opening.file}, opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions were in binlogs the server purged. Give copies of them with --binlog; if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`
+        : `${live.option ?? 'the start'} starts the read in ${live.label}'s binlog ${opening.file}, which opens after ${list} (its GTID list), which the DR never received and no run applied: the lost transactions before it would not be read. Start at an earlier binlog (or leave out ${live.option ?? 'the start'}); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
     { file: opening.file, offset: opening.offset, gtid: gtidText(missing[0]!) },
   );
 }
