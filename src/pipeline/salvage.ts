@@ -383,6 +383,8 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
     const gtid = spec.start?.gtid;
     const gtidStart = gtid === undefined ? null : await findGtidStart(control, gtid);
     return { spec, label, identity, end, module, gtidStart, oldest: await oldestBinlog(control) };
+  } catch (e) {
+    throw module.privilegeError(e, label, 'its binlog list') ?? e;
   } finally {
     await control.end();
   }

@@ -54,6 +54,8 @@ export const LiveSourceErrorCode = {
   StartPurged: 'LIVE_START_PURGED',
   /** The server refused the start position (not an event boundary, or past the end of the file). */
   BadStart: 'LIVE_BAD_START',
+  /** The account lacks a privilege the read needs (REPLICATION SLAVE for the dump, BINLOG MONITOR / REPLICATION CLIENT for SHOW BINARY LOGS): retrying will not help. */
+  AccessDenied: 'LIVE_ACCESS_DENIED',
   /** Any other error the dump thread reported. */
   ServerError: 'LIVE_SERVER_ERROR',
   /** The stream's events do not line up with file positions; the files must be read instead. */
@@ -549,8 +551,28 @@ interface Dump {
 }
 
 function errnoOf(e: unknown): number | undefined {
-  const n = (e as { errno?: unknown } | null)?.errno;
+  const n = (e as { errno?: unknown } | null)?.errno ?? (e as { details?: { errno?: unknown } } | null)?.details?.errno;
   return typeof n === 'number' ? n : undefined;
+}
+
+/** ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR: a privilege is missing (not a wrong password, 1045). */
+const PRIVILEGE_ERRNOS = new Set([1227, 1044, 1142]);
+
+/**
+ * A privilege the live read lacks, as a LiveSourceError naming the grant that cures it, or null
+ * for any other failure. `what` is what was refused: the dump, or the statement run.
+ */
+export function privilegeError(e: unknown, label: string, what: string): LiveSourceError | null {
+  if (e instanceof LiveSourceError) return null;
+  const errno = errnoOf(e);
+  if (errno === undefined || !PRIVILEGE_ERRNOS.has(errno)) return null;
+  const text = e instanceof Error ? e.message : String(e);
+  return new LiveSourceError(
+    LiveSourceErrorCode.AccessDenied,
+    `${label} refused ${what}: ${text.replace(/^.*?: (?=Access denied)/, '').replace(/ \(in: [^)]*\)$/, '')}. The account that reads a live source needs REPLICATION SLAVE (the binlog dump) and, on MariaDB, BINLOG MONITOR (REPLICATION CLIENT on MySQL: SHOW BINARY LOGS, SHOW MASTER STATUS), e.g. GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO …`,
+    { source: label, errno },
+    { retryable: false, cause: e },
+  );
 }
 
 /** Maps a driver or server error to a LiveSourceError. */
@@ -567,8 +589,9 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
     // MariaDB reads an offset inside an event as an event of a size it cannot take: its error says
     // "exceeded max_allowed_packet" with nothing read past the start ("the first event 'f' at P,
     // the last event read from 'f' at P").
+    // (MariaDB, a start past the end of a file that is not the last: "impossible position".)
     const unreadable = /exceeded max_allowed_packet/i.test(text) && text.includes(`the first event '${start.file}' at ${start.position}, the last event read from '${start.file}' at ${start.position},`);
-    if (unreadable || /in the middle of event|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
+    if (unreadable || /in the middle of event|impossible position|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
       return new LiveSourceError(
         LiveSourceErrorCode.BadStart,
         `${label} refused to start at ${start.file}:${start.position} (${text}); give a position where a transaction starts (inspect prints it as "pos")`,
@@ -578,6 +601,9 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
     }
     return new LiveSourceError(LiveSourceErrorCode.ServerError, `${label}: the binlog dump failed: ${text}`, details, { cause: e });
   }
+  // Refused by the dump command itself (after the connection was set up): REPLICATION SLAVE missing.
+  const privilege = privilegeError(e, label, 'the binlog dump');
+  if (privilege !== null) return privilege;
   if (!connected) {
     // ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR (REPLICATION SLAVE missing): retrying will not help.
     const denied = errno === 1045 || errno === 1227;
@@ -671,7 +697,7 @@ async function controlQuery(control: ControlSession, sql: string, label: string)
     const errno = errnoOf(e) ?? (e as { details?: { errno?: number } }).details?.errno;
     // ER_NO_BINARY_LOGGING
     if (errno === 1381) throw new LiveSourceError(LiveSourceErrorCode.NoBinlog, `${label} does not write binary logs (log_bin is OFF): there is nothing to read`, { source: label, errno }, { cause: e });
-    throw e;
+    throw privilegeError(e, label, sql) ?? e;
   }
 }
 
@@ -689,7 +715,9 @@ export async function serverEnd(control: ControlSession, label: string): Promise
   try {
     rows = await controlQuery(control, 'SHOW MASTER STATUS', label);
   } catch (e) {
-    if (e instanceof LiveSourceError) throw e;
+    // Only a server that no longer knows the statement (MySQL 8.4: a syntax error) takes the new name;
+    // any other failure (a missing privilege) is the one to report.
+    if (errnoOf(e) !== 1064) throw e;
     rows = await controlQuery(control, 'SHOW BINARY LOG STATUS', label);
   }
   const row = rows[0];
@@ -722,6 +750,16 @@ export async function* readLiveTransactions(target: LiveTarget, options: LiveSou
       LiveSourceErrorCode.StartPurged,
       `${label} has no binlog ${file}: it has ${logs[0]!.name}${logs.length > 1 ? ` … ${logs[logs.length - 1]!.name}` : ''} (a purged file is gone from the server; read it from a backup)`,
       { source: label, file, firstAvailable: logs[0]!.name },
+    );
+  }
+  // The server takes a start past a file's end silently when the file is its last (nothing to send
+  // yet): the read would end at once, and whatever lay before the position would go unread.
+  const size = logs[startIndex]!.size;
+  if (start.position > size) {
+    throw new LiveSourceError(
+      LiveSourceErrorCode.BadStart,
+      `cannot start reading ${label} at ${file}:${start.position}: the file is ${size} bytes long; give a position where a transaction starts (inspect prints it as "pos")`,
+      { source: label, file, offset: start.position, size },
     );
   }
   const end = options.follow ? null : (options.end ?? (await serverEnd(options.control, label)));
