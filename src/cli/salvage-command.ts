@@ -140,7 +140,7 @@ transaction, so live traffic on the DR cannot slip a change between check and wr
 ${COMMON}
 Following a live server:
   --follow                  with --source: keep reading as the server writes, applying in windows
-                            (a window also closes after 1 s without new transactions) and
+                            (a window also closes 1 s after its first transaction came) and
                             checkpointing each, until Ctrl-C / SIGTERM: the window in progress
                             commits, then the run prints where it stopped; the same command resumes
                             there. No pre-scan: remapped ids are picked above the DR's own ids and

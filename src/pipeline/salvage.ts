@@ -22,7 +22,7 @@
  * The source is binlog files or a live server (src/source/live-source.ts). A live read without
  * `follow` is fixed to the server's end when the run starts, so the pre-scan and the pass that
  * applies see the same transactions. With `follow` there is no pre-scan: the run keeps reading past
- * that end, a window also closes after `idleMs` without a new lost transaction, and the run ends
+ * that end, a window also closes `idleMs` after its first lost transaction was read, and the run ends
  * when its signal aborts — after the window in progress commits. A dropped connection is reopened
  * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
  * and not yet applied is read again, so nothing is lost or applied twice.
@@ -147,7 +147,7 @@ export interface LiveSalvageSource {
   readonly start?: { readonly file?: string; readonly position?: number; readonly gtid?: string };
   /** apply only: no pre-scan, keep reading past the server's end, in windows, until `signal` aborts. */
   readonly follow?: boolean;
-  /** follow: a window closes after this long without a new lost transaction (default 1000 ms). */
+  /** follow: a window closes this long after its first lost transaction was read, full or not (default 1000 ms). */
   readonly idleMs?: number;
   /** A dropped connection is reopened after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10). */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
@@ -918,7 +918,7 @@ class SalvageRun {
     const signal = own.signal;
     const maxTx = o.windowTransactions ?? DEFAULT_WINDOW_TRANSACTIONS;
     const maxRows = o.windowRows ?? DEFAULT_WINDOW_ROWS;
-    // Following, a window also closes once no lost transaction came for this long.
+    // Following, a window also closes this long after its first lost transaction was read.
     const idleMs = this.#follow ? (this.#live?.spec.idleMs ?? DEFAULT_IDLE_MS) : null;
     const ddlStops = (o.ddl ?? 'stop') === 'stop';
     const source = open(signal)[Symbol.asyncIterator]();
@@ -964,7 +964,9 @@ class SalvageRun {
             rows += item.tx.changes.length;
           } else carry.push(item.tx);
         }
-        if (idleMs !== null && window.length > had) deadline = performance.now() + idleMs;
+        // From the window's first transaction, not its latest: a primary that writes more often than
+        // idleMs would otherwise keep the window open until it is full, and nothing reaches the DR.
+        if (idleMs !== null && deadline === null && window.length > had) deadline = performance.now() + idleMs;
       }
       return window;
     };
