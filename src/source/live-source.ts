@@ -413,11 +413,18 @@ export class LiveStreamReader {
   }
 
   #artificialRotate(raw: Buffer): void {
-    const crc = this.#checksums() ? 4 : 0;
-    if (raw.length < HEADER_LENGTH + 8 + crc) throw this.#mismatch(`artificial ROTATE of ${raw.length} bytes`);
-    if (crc && crc32(raw.subarray(0, raw.length - 4)) !== raw.readUInt32LE(raw.length - 4)) throw this.#mismatch('artificial ROTATE with a wrong checksum');
+    // Whether the server put a CRC32 on it follows the checksum of the file it was reading, not
+    // only the one negotiated at connect: where binlog_checksum changed between files, the ROTATE
+    // into a file of the other kind (MariaDB) has the other form. Taken as the bytes say: a name
+    // read with 4 checksum bytes in it, or 4 bytes short, compared past the end and ended the read
+    // early without a word.
+    if (raw.length < HEADER_LENGTH + 8 + 1) throw this.#mismatch(`artificial ROTATE of ${raw.length} bytes`);
+    const crcValid = raw.length > HEADER_LENGTH + 8 + 4 && crc32(raw.subarray(0, raw.length - 4)) === raw.readUInt32LE(raw.length - 4);
+    const crc = crcValid ? 4 : 0;
     const position = Number(raw.readBigUInt64LE(HEADER_LENGTH));
-    const file = raw.toString('utf8', HEADER_LENGTH + 8, raw.length - crc);
+    const file = raw.toString('latin1', HEADER_LENGTH + 8, raw.length - crc);
+    // Binlog names are plain file names; anything else is a damaged event or one misread.
+    if (!/^[\x21-\x7e]+$/.test(file)) throw this.#mismatch(this.#checksums() && !crcValid ? 'artificial ROTATE with a wrong checksum' : `artificial ROTATE naming no file (${JSON.stringify(file)})`);
     // A file that a crash left without its closing ROTATE is followed by the next one all the same.
     if (file === this.#file && position === this.position) return;
     this.#switchTo(file, position);
@@ -660,6 +667,16 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
     connected = true;
     connection = conn;
     conn.on('error', (e: Error) => sink.fail(e));
+    if (!zongji.useChecksum) {
+      // zongji declares checksum support only when binlog_checksum is not NONE now; undeclared, a
+      // MariaDB server refuses to send the files it wrote with CRC32 before the setting changed
+      // ("Slave can not handle replication events with the checksum …"). Declared as NONE, it sends
+      // each file's events as written and makes up its own (fake ROTATE) without one, as assumed.
+      // Queued on the dump connection ahead of the dump command, which zongji queues after 'ready'.
+      (conn as unknown as { query(sql: string, cb: (e: Error | null) => void): void }).query("SET @master_binlog_checksum = 'NONE'", (e) => {
+        if (e !== null) sink.fail(e);
+      });
+    }
     conn.once('end', () => sink.fail(Object.assign(new Error('the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' })));
     internals.BinlogClass = rawDumpClass(Base, sink);
   });

@@ -11,11 +11,16 @@
  *   LOG STATUS hid the refusal), and one without `REPLICATION SLAVE` was retried as a lost
  *   connection, ten times over a minute, then called a fault;
  * - a follow over a primary that writes more often than once a second applied nothing until the
- *   writes paused (the window's idle close was pushed back by every transaction).
+ *   writes paused (the window's idle close was pushed back by every transaction);
+ * - binlogs written under different binlog_checksum settings (CRC32, then NONE, …): with the server
+ *   at NONE its CRC32 files were refused, and a read from a CRC32 file into a NONE one stopped at
+ *   the switch without a word (the ROTATE into it misread); at CRC32, the stream was a mismatch.
  */
+import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { runInspect } from '../../src/cli/inspect-command.js';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { EngineError } from '../../src/errors.js';
 import { salvage } from '../../src/pipeline/salvage.js';
@@ -167,5 +172,55 @@ describe('live source: starts that skip lost transactions, bad starts, privilege
     expect(e.code).toBe('INPUT_LEADING_GAP');
     expect(e.message).toMatch(new RegExp(`^mysql://root@127\\.0\\.0\\.1:${primary.port}'s oldest binlog, ${left[0]!.replace('.', '\\.')}, opens after 0-1-\\d+ \\(its GTID list\\), which the DR never received and no run applied: lost transactions were in binlogs the server purged`));
     expect(await one(dr, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'purged_state'")).toBe('0');
+  });
+});
+
+describe('live source over binlogs of both checksum settings', () => {
+  let db: MariadbServer;
+  let files: string[];
+
+  async function inspectJson(...args: string[]): Promise<string[]> {
+    const stdout = new Capture();
+    const code = await runInspect(['--json', ...args], stdout, new Capture(), {});
+    expect(code).toBe(0);
+    return stdout.text
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const tx = JSON.parse(l) as { file: string };
+        return JSON.stringify({ ...tx, file: basename(tx.file) });
+      });
+  }
+
+  beforeAll(async () => {
+    db = await startMariadb({ name: 'live-review-checksums', checksum: 'CRC32' });
+    for (const sql of SCHEMA) await db.query(sql);
+    // Each change of the setting rotates the binlog: CRC32, NONE, CRC32, NONE.
+    for (const [i, setting] of ['NONE', 'CRC32', 'NONE'].entries()) {
+      await db.query(`INSERT INTO shop.t (v) VALUES ('before-${setting}-${i}'), ('x${i}')`);
+      await db.query(`SET GLOBAL binlog_checksum = ${setting}`);
+    }
+    await db.query("UPDATE shop.t SET v = CONCAT(v, '!') WHERE id % 2 = 0");
+    files = await db.binlogFiles();
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.stop();
+  });
+
+  it('reads every file as the file reader does, the server at NONE or at CRC32', async () => {
+    expect(files.length).toBe(4);
+    const expected = await inspectJson(...files);
+    expect(expected.length).toBe(7);
+    expect(await inspectJson('--source', db.url)).toEqual(expected);
+    for (const [i, f] of files.entries()) {
+      const from = expected.filter((l) => (JSON.parse(l) as { file: string }).file >= basename(f));
+      expect({ i, lines: await inspectJson('--source', db.url, '--start-file', basename(f)) }).toEqual({ i, lines: from });
+    }
+    await db.query('SET GLOBAL binlog_checksum = CRC32');
+    const more = await inspectJson(...(await db.binlogFiles()));
+    expect(more).toEqual(expected);
+    expect(await inspectJson('--source', db.url)).toEqual(expected);
   });
 });
