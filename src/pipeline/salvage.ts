@@ -168,7 +168,8 @@ export interface SalvageOptions {
   readonly stateSchema?: string;
   /**
    * Names this source in the checkpoint (default `binlog:<file basename without its number>`; for a
-   * live server `live:<@@server_uuid>` where it has one (MySQL), else `live:<host>:<port>`).
+   * live server `live:<@@server_uuid>` where it has one (MySQL), else `live:<host>:<port>`, or
+   * `live:<host>:<socket path>` over a Unix socket).
    */
   readonly sourceId?: string;
   /** Source transactions per window (default 1,000) and row changes per window (default 10,000). */
@@ -312,7 +313,7 @@ interface MaxKeyRead {
 interface LiveInput {
   readonly spec: LiveSalvageSource;
   readonly label: string;
-  /** `live:<server_uuid>` or `live:<host>:<port>`. */
+  /** `live:<server_uuid>`, `live:<host>:<port>` or `live:<host>:<socket path>`. */
   readonly identity: string;
   /** Without follow: the server's end when the run began (both passes stop there); null when following. */
   readonly end: LivePosition | null;
@@ -378,7 +379,9 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
   try {
     const { rows } = await control.query("SHOW GLOBAL VARIABLES LIKE 'server_uuid'");
     const uuid = rows[0]?.['Value'];
-    const identity = typeof uuid === 'string' && uuid !== '' ? `live:${uuid}` : `live:${spec.target.host}:${spec.target.port}`;
+    // Over a Unix socket the port is the URL's default, not the server's: the socket names it.
+    const address = spec.target.socket === undefined ? `${spec.target.host}:${spec.target.port}` : `${spec.target.host}:${spec.target.socket}`;
+    const identity = typeof uuid === 'string' && uuid !== '' ? `live:${uuid}` : `live:${address}`;
     const end = spec.follow === true ? null : await module.serverEnd(control, label);
     const gtid = spec.start?.gtid;
     const gtidStart = gtid === undefined ? null : await findGtidStart(control, gtid);

@@ -12,6 +12,8 @@
  *   connection, ten times over a minute, then called a fault;
  * - a follow over a primary that writes more often than once a second applied nothing until the
  *   writes paused (the window's idle close was pushed back by every transaction);
+ * - a source reached over a Unix socket was named live:localhost:3306 whatever the server, so two
+ *   servers' sockets on one host shared one checkpoint;
  * - binlogs written under different binlog_checksum settings (CRC32, then NONE, …): with the server
  *   at NONE its CRC32 files were refused, and a read from a CRC32 file into a NONE one stopped at
  *   the switch without a word (the ROTATE into it misread); at CRC32, the stream was a mismatch.
@@ -161,6 +163,15 @@ describe('live source: starts that skip lost transactions, bad starts, privilege
     expect(rows.map((r) => String(r['v']))).toEqual(['a', 'b', 'l1', 'l2', 'l3', 'l4', ...Array.from({ length: written }, (_, i) => `f${i}`)]);
     expect(report.lost.transactions).toBe(4 + written);
   }, 60_000);
+
+  it('names a source reached over a Unix socket by its socket, not by the default port every socket URL has', async () => {
+    const out = new Capture();
+    const code = await runSalvageCommand('plan', ['--source', `mysql://root@localhost?socket=${primary.socketPath}`, '--target', dr.url, '--from-gtid', cut, '--json', '--quiet'], out, new Capture(), env);
+    expect(code).toBe(0);
+    const report = JSON.parse(out.text) as { sourceId: string; lost: { transactions: number } };
+    expect(report.sourceId).toBe(`live:localhost:${primary.socketPath}`);
+    expect(report.lost.transactions).toBe(4);
+  });
 
   it('refuses a follow over a server that purged lost transactions, before anything is applied', async () => {
     await primary.flushBinaryLogs();
