@@ -149,6 +149,8 @@ export interface LiveSalvageSource {
   readonly follow?: boolean;
   /** follow: a window closes this long after its first lost transaction was read, full or not (default 1000 ms). */
   readonly idleMs?: number;
+  /** The source's heartbeat period: a dump silent for three of them is reopened (default 5000 ms; see LiveSourceOptions). */
+  readonly heartbeatMs?: number;
   /** A dropped connection is reopened after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10). */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** server_id the reader announces (default: a random one, so two readers never evict each other's dump thread). */
@@ -883,6 +885,7 @@ class SalvageRun {
         // PREFERRED: the dump is encrypted when the control session, on the same server, is.
         tls: tlsSocketOptions(spec.target.tls, control.encrypted ?? false, spec.target.host),
         serverId: spec.serverId,
+        ...(spec.heartbeatMs === undefined ? {} : { heartbeatMs: spec.heartbeatMs }),
         // ANNOTATE_ROWS not asked for (see #windowsLoop): MariaDB then leaves them out of the dump.
         annotations: false,
         schemaHints: this.#hints,

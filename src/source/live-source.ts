@@ -122,6 +122,13 @@ export interface LiveSourceOptions {
   /** server_id this reader announces (default: random in 2^31…2^32−1, so two readers never evict each other's dump thread). */
   readonly serverId?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * The server is asked for a heartbeat after this long without events (default 5 s), and a dump
+   * that delivers nothing for three periods while the reader is not holding it back is taken for a
+   * lost connection (retryable). A connection a network dropped without a word (a NAT or firewall
+   * timeout, a host gone) would otherwise keep a follow waiting for hours, until TCP gives up.
+   */
+  readonly heartbeatMs?: number;
   /** TLS for the dump connection; absent or null: a plain one. */
   readonly tls?: LiveTls | null;
   readonly verifyChecksums?: boolean;
@@ -221,6 +228,9 @@ export class ByteQueue<T> {
 /** Header flag: an event made up by the dump thread, not read from the file (fake ROTATE). */
 const LOG_EVENT_ARTIFICIAL_F = 0x20;
 const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_HEARTBEAT_MS = 5000;
+/** Heartbeat periods without a packet after which the connection is taken for dead. */
+const SILENT_PERIODS = 3;
 /** A hole larger than this is not a skipped event but a stream that lost its place (positions are mod 2^32). */
 const MAX_HOLE = 1024 * 1024 * 1024 + 65536;
 
@@ -637,14 +647,30 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
   let connected = false;
   const queue = new ByteQueue<Buffer>(options.maxQueuedBytes ?? DEFAULT_QUEUE_BYTES, {
     pause: () => connection?.pause(),
-    resume: () => connection?.resume(),
+    resume: () => {
+      // Held back by the reader, the server was not silent: the wait starts again.
+      lastPacket = Date.now();
+      connection?.resume();
+    },
   });
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  let lastPacket = Date.now();
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+  const stopWatchdog = (): void => {
+    if (watchdog !== null) clearInterval(watchdog);
+    watchdog = null;
+  };
   const sink: DumpSink = {
-    event: (raw) => queue.push(raw, raw.length),
+    event: (raw) => {
+      lastPacket = Date.now();
+      queue.push(raw, raw.length);
+    },
     fail: (e) => {
+      stopWatchdog();
       if (!stopping) queue.fail(toLiveError(e, label, connected, start));
     },
     end: () => {
+      stopWatchdog();
       if (!stopping) queue.end();
     },
   };
@@ -667,6 +693,25 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
     connected = true;
     connection = conn;
     conn.on('error', (e: Error) => sink.fail(e));
+    // Nanoseconds. Heartbeats come only while the server has nothing to send; the reader drops them.
+    (conn as unknown as { query(sql: string, cb: (e: Error | null) => void): void }).query(`SET @master_heartbeat_period = ${Math.round(heartbeatMs * 1e6)}`, (e) => {
+      if (e !== null) sink.fail(e);
+    });
+    lastPacket = Date.now();
+    watchdog = setInterval(() => {
+      if (queue.paused || queue.closed) return;
+      const silent = Date.now() - lastPacket;
+      if (silent < SILENT_PERIODS * heartbeatMs) return;
+      sink.fail(
+        new LiveSourceError(
+          LiveSourceErrorCode.ConnectionLost,
+          `lost the replication connection to ${label}: nothing came, not even a heartbeat, for ${(silent / 1000).toFixed(1)} s (a network that dropped the connection without a word)`,
+          { source: label },
+          { retryable: true },
+        ),
+      );
+    }, Math.max(50, Math.round(heartbeatMs / 2)));
+    watchdog.unref?.();
     if (!zongji.useChecksum) {
       // zongji declares checksum support only when binlog_checksum is not NONE now; undeclared, a
       // MariaDB server refuses to send the files it wrote with CRC32 before the setting changed
@@ -691,6 +736,7 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
     checksums: () => zongji.useChecksum,
     stop: () =>
       new Promise<void>((resolve) => {
+        stopWatchdog();
         if (stopping && zongji.stopped) return resolve();
         stopping = true;
         queue.end();

@@ -14,10 +14,14 @@
  *   writes paused (the window's idle close was pushed back by every transaction);
  * - a source reached over a Unix socket was named live:localhost:3306 whatever the server, so two
  *   servers' sockets on one host shared one checkpoint;
+ * - a replication connection a network dropped without a word (no FIN, no RST: a NAT or firewall
+ *   timeout) kept a follow waiting until TCP gave up, hours later, and a stopped run did not exit
+ *   (its control session's socket, half-closed, waited for the server);
  * - binlogs written under different binlog_checksum settings (CRC32, then NONE, …): with the server
  *   at NONE its CRC32 files were refused, and a read from a CRC32 file into a NONE one stopped at
  *   the switch without a word (the ROTATE into it misread); at CRC32, the stream was a mismatch.
  */
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -39,6 +43,38 @@ async function caught(p: Promise<unknown>): Promise<EngineError> {
     throw e;
   }
   throw new Error('expected an EngineError');
+}
+
+/** A TCP proxy whose connections can be turned into a black hole: bytes dropped, nothing closed. Later connections pass. */
+async function startFreezeProxy(port: number): Promise<{ readonly port: number; freeze(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  let frozenBelow = 0;
+  const server = createServer((client) => {
+    const id = accepted++;
+    const upstream = connect(port, '127.0.0.1');
+    for (const sock of [client, upstream]) {
+      sockets.add(sock);
+      sock.on('error', () => undefined);
+      sock.on('close', () => {
+        if (id >= frozenBelow) {
+          client.destroy();
+          upstream.destroy();
+        }
+      });
+    }
+    client.on('data', (d) => id >= frozenBelow && upstream.write(d));
+    upstream.on('data', (d) => id >= frozenBelow && client.write(d));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze: () => (frozenBelow = accepted),
+    close: async () => {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 async function one(server: MariadbServer, sql: string): Promise<string> {
@@ -172,6 +208,52 @@ describe('live source: starts that skip lost transactions, bad starts, privilege
     expect(report.sourceId).toBe(`live:localhost:${primary.socketPath}`);
     expect(report.lost.transactions).toBe(4);
   });
+
+  it('reopens a connection the network dropped without a word (no heartbeat for three periods), nothing lost or doubled', async () => {
+    const proxy = await startFreezeProxy(primary.port);
+    try {
+      const target = { ...primary.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` };
+      const from = await one(primary, 'SELECT @@gtid_binlog_pos');
+      const abort = new AbortController();
+      let position = '';
+      const following = salvage({
+        mode: 'apply',
+        source: { target, follow: true, idleMs: 100, heartbeatMs: 200, reconnect: { attempts: 5, initialDelayMs: 50, maxDelayMs: 200 } },
+        target: dr.target,
+        start: { kind: 'from-gtid', set: from },
+        signal: abort.signal,
+        onProgress: (p) => (position = p.position),
+      });
+      let failed: unknown = null;
+      following.catch((e: unknown) => (failed = e));
+      const masterEnd = async (): Promise<string> => {
+        const st = (await primary.query<RowDataPacket[]>('SHOW MASTER STATUS'))[0]!;
+        return `${String(st['File'])}:${String(st['Position'])}`;
+      };
+      const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+        for (let i = 0; !(await ok()); i++) {
+          if (failed !== null) throw failed;
+          if (i > 600) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      };
+      await primary.query("INSERT INTO shop.t (v) VALUES ('hb0')");
+      const first = await masterEnd();
+      await until('the first write on the DR', async () => position === first);
+      // The network drops every connection the follow has, silently; the server sees nothing.
+      proxy.freeze();
+      await primary.query("INSERT INTO shop.t (v) VALUES ('hb1')");
+      const second = await masterEnd();
+      await until('the write after the drop on the DR', async () => position === second);
+      abort.abort();
+      const report = await following;
+      expect(report.source).toMatchObject({ kind: 'live', follow: true, reconnects: 1 });
+      expect(report.lost.transactions).toBe(2);
+      expect((await dr.query<RowDataPacket[]>("SELECT v FROM shop.t WHERE v IN ('hb0', 'hb1') ORDER BY id")).map((r) => String(r['v']))).toEqual(['hb0', 'hb1']);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 
   it('refuses a follow over a server that purged lost transactions, before anything is applied', async () => {
     await primary.flushBinaryLogs();
