@@ -286,13 +286,18 @@ async function inspectLive(
   const { findGtidStart, startGtidCovers } = await import('../source/live-start.js');
   const { TransactionFilter } = await import('../pipeline/transaction-filter.js');
   const { InspectStats } = await import('../pipeline/inspect-stats.js');
-  const { readLiveTransactions } = await import('../source/live-source.js');
+  const { readLiveTransactions, privilegeError } = await import('../source/live-source.js');
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
   const control = await openSession(target);
   try {
     // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.
     const skip = start.gtid === undefined ? null : startGtidCovers(start.gtid);
-    const from = start.gtid === undefined ? start : await findGtidStart(control, start.gtid);
+    const from =
+      start.gtid === undefined
+        ? start
+        : await findGtidStart(control, start.gtid).catch((e: unknown) => {
+            throw privilegeError(e, target.redacted, 'its binlog list') ?? e;
+          });
     const { tlsSocketOptions } = await import('../db/tls.js');
     const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
     const batches = readLiveTransactions(target, { control, start: from, tls, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });

@@ -94,7 +94,8 @@ Decisions and output:
                             found by GTID): far fewer bytes on a large lost range
   --state-schema NAME       the engine's own schema on the DR (default salvage)
   --source-id ID            names the source in the checkpoint (default binlog:<file base name>;
-                            with --source live:<server_uuid> on MySQL, live:<host>:<port> on MariaDB)
+                            with --source live:<server_uuid> on MySQL, live:<host>:<port> on MariaDB,
+                            live:<host>:<socket path> over a Unix socket)
   --no-verify-checksums     do not verify CRC32 checksums
   --skip-damaged            a transaction whose events fail their checksum or do not decode is
                             skipped and recorded in the ledger (class damaged), when the boundary
@@ -141,13 +142,14 @@ transaction, so live traffic on the DR cannot slip a change between check and wr
 ${COMMON}
 Following a live server:
   --follow                  with --source: keep reading as the server writes, applying in windows
-                            (a window also closes after 1 s without new transactions) and
+                            (a window also closes 1 s after its first transaction came) and
                             checkpointing each, until Ctrl-C / SIGTERM: the window in progress
                             commits, then the run prints where it stopped; the same command resumes
                             there. No pre-scan: remapped ids are picked above the DR's own ids and
                             counter, not above ids the source inserts later (those are remapped too).
-  A dropped source connection (the server restarted, the dump thread killed) is reopened with
-  backoff (0.5 s doubling to 10 s, 10 attempts in a row) at the end of the last committed window.
+  A dropped source connection (the server restarted, the dump thread killed, or silent for 15 s:
+  no heartbeat) is reopened with backoff (0.5 s doubling to 10 s, 10 attempts in a row) at the end
+  of the last committed window.
 
 Exit codes: 0 done; 3 done, with quarantined changes awaiting review, this run's or an earlier
 run's (salvage quarantine list, then salvage resolve); 2 bad input or configuration; 1 stopped by a fault (the message says where

@@ -181,14 +181,25 @@ class Mysql2Session implements SqlSession {
     try {
       await this.#conn.end();
     } catch {
-      this.#conn.destroy();
+      this.destroy();
+      return;
     }
+    // end() resolves once COM_QUIT is written; the socket stays until the server closes it. One a
+    // network dropped without a word never does, and would keep the process alive after its work
+    // (a live source's control session, found by a review): dropped after a grace period.
+    setTimeout(() => this.destroy(), END_GRACE_MS).unref();
   }
 
   destroy(): void {
     this.#conn.destroy();
+    // mysql2's destroy() only half-closes (stream.end()), which leaves the socket open until the
+    // server answers: close it for good.
+    (this.#conn as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
   }
 }
+
+/** How long an ended session's socket may wait for the server to close it. */
+const END_GRACE_MS = 2000;
 
 /** mysql2's `format` as the connection calls it (stringifyObjects off, the connection's time zone 'Z'). */
 const mysql2Format = mysql.format as unknown as (sql: string, values: unknown, stringifyObjects: boolean, timezone: string) => string;

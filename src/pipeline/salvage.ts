@@ -22,7 +22,7 @@
  * The source is binlog files or a live server (src/source/live-source.ts). A live read without
  * `follow` is fixed to the server's end when the run starts, so the pre-scan and the pass that
  * applies see the same transactions. With `follow` there is no pre-scan: the run keeps reading past
- * that end, a window also closes after `idleMs` without a new lost transaction, and the run ends
+ * that end, a window also closes `idleMs` after its first lost transaction was read, and the run ends
  * when its signal aborts — after the window in progress commits. A dropped connection is reopened
  * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
  * and not yet applied is read again, so nothing is lost or applied twice.
@@ -147,8 +147,10 @@ export interface LiveSalvageSource {
   readonly start?: { readonly file?: string; readonly position?: number; readonly gtid?: string };
   /** apply only: no pre-scan, keep reading past the server's end, in windows, until `signal` aborts. */
   readonly follow?: boolean;
-  /** follow: a window closes after this long without a new lost transaction (default 1000 ms). */
+  /** follow: a window closes this long after its first lost transaction was read, full or not (default 1000 ms). */
   readonly idleMs?: number;
+  /** The source's heartbeat period: a dump silent for three of them is reopened (default 5000 ms; see LiveSourceOptions). */
+  readonly heartbeatMs?: number;
   /** A dropped connection is reopened after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10). */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** server_id the reader announces (default: a random one, so two readers never evict each other's dump thread). */
@@ -168,7 +170,8 @@ export interface SalvageOptions {
   readonly stateSchema?: string;
   /**
    * Names this source in the checkpoint (default `binlog:<file basename without its number>`; for a
-   * live server `live:<@@server_uuid>` where it has one (MySQL), else `live:<host>:<port>`).
+   * live server `live:<@@server_uuid>` where it has one (MySQL), else `live:<host>:<port>`, or
+   * `live:<host>:<socket path>` over a Unix socket).
    */
   readonly sourceId?: string;
   /** Source transactions per window (default 1,000) and row changes per window (default 10,000). */
@@ -312,7 +315,7 @@ interface MaxKeyRead {
 interface LiveInput {
   readonly spec: LiveSalvageSource;
   readonly label: string;
-  /** `live:<server_uuid>` or `live:<host>:<port>`. */
+  /** `live:<server_uuid>`, `live:<host>:<port>` or `live:<host>:<socket path>`. */
   readonly identity: string;
   /** Without follow: the server's end when the run began (both passes stop there); null when following. */
   readonly end: LivePosition | null;
@@ -378,11 +381,15 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
   try {
     const { rows } = await control.query("SHOW GLOBAL VARIABLES LIKE 'server_uuid'");
     const uuid = rows[0]?.['Value'];
-    const identity = typeof uuid === 'string' && uuid !== '' ? `live:${uuid}` : `live:${spec.target.host}:${spec.target.port}`;
+    // Over a Unix socket the port is the URL's default, not the server's: the socket names it.
+    const address = spec.target.socket === undefined ? `${spec.target.host}:${spec.target.port}` : `${spec.target.host}:${spec.target.socket}`;
+    const identity = typeof uuid === 'string' && uuid !== '' ? `live:${uuid}` : `live:${address}`;
     const end = spec.follow === true ? null : await module.serverEnd(control, label);
     const gtid = spec.start?.gtid;
     const gtidStart = gtid === undefined ? null : await findGtidStart(control, gtid);
     return { spec, label, identity, end, module, gtidStart, oldest: await oldestBinlog(control) };
+  } catch (e) {
+    throw module.privilegeError(e, label, 'its binlog list') ?? e;
   } finally {
     await control.end();
   }
@@ -631,18 +638,12 @@ class SalvageRun {
     // Before anything is decoded: the scan's maxima and every window's values depend on them.
     this.#hints = await readDrSchemaHints(this.#dr);
     const tScan = performance.now();
+    // Following too: a follow that starts after lost transactions would checkpoint past them unread.
+    if (live !== null) await this.#refuseLiveGap(live, rule, checkpoint);
     if (this.#follow) {
       // No pre-scan: what the lost range writes is learnt window by window (#meet).
       this.#scan = emptyScan();
     } else if (live !== null) {
-      // As with files: lost transactions in binlogs the server purged, or a --from before its oldest.
-      // (A --start-file the server no longer has is refused by the read itself, naming what it has.)
-      if (live.oldest !== null && live.spec.start?.file === undefined) {
-        refuseLeadingGap(rule, { checkpoint }, { file: live.oldest.file, offset: 4, gtids: live.oldest.gtids }, live.label);
-        if (rule.kind === 'from-position' && isAfter({ file: live.oldest.file, pos: 0 }, { file: rule.file, pos: 0 })) {
-          throw new InputError(InputErrorCode.FromOutside, `--from ${basename(rule.file)}:${rule.pos} is before ${live.label}'s oldest binlog, ${live.oldest.file}: the transactions from there to ${live.oldest.file} were purged from the server and cannot be read. Give the purged files' copies with --binlog, or a start the server still has`, { file: live.oldest.file, option: '--from' });
-        }
-      }
       // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
       this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
     } else {
@@ -917,6 +918,7 @@ class SalvageRun {
         // PREFERRED: the dump is encrypted when the control session, on the same server, is.
         tls: tlsSocketOptions(spec.target.tls, control.encrypted ?? false, spec.target.host),
         serverId: spec.serverId,
+        ...(spec.heartbeatMs === undefined ? {} : { heartbeatMs: spec.heartbeatMs }),
         // ANNOTATE_ROWS not asked for (see #windowsLoop): MariaDB then leaves them out of the dump.
         annotations: false,
         schemaHints: this.#hints,
@@ -955,7 +957,7 @@ class SalvageRun {
     const signal = own.signal;
     const maxTx = o.windowTransactions ?? DEFAULT_WINDOW_TRANSACTIONS;
     const maxRows = o.windowRows ?? DEFAULT_WINDOW_ROWS;
-    // Following, a window also closes once no lost transaction came for this long.
+    // Following, a window also closes this long after its first lost transaction was read.
     const idleMs = this.#follow ? (this.#live?.spec.idleMs ?? DEFAULT_IDLE_MS) : null;
     const ddlStops = (o.ddl ?? 'stop') === 'stop';
     const source = open(signal)[Symbol.asyncIterator]();
@@ -1001,7 +1003,9 @@ class SalvageRun {
             rows += item.tx.changes.length;
           } else carry.push(item.tx);
         }
-        if (idleMs !== null && window.length > had) deadline = performance.now() + idleMs;
+        // From the window's first transaction, not its latest: a primary that writes more often than
+        // idleMs would otherwise keep the window open until it is full, and nothing reaches the DR.
+        if (idleMs !== null && deadline === null && window.length > had) deadline = performance.now() + idleMs;
       }
       return window;
     };
@@ -1639,6 +1643,44 @@ class SalvageRun {
     }
   }
 
+  /**
+   * Refuses a live read that would start after lost transactions, as a file input that lacks its
+   * leading files is refused: the start file's opening GTID state holds GTIDs the rule calls lost
+   * and no run applied (the server purged them, or a --start-file / --start-gtid skips them), or a
+   * --from lies before the start. A start this run derived from its checkpoint was chosen so that
+   * none are (#liveStartAfterCheckpoint); a checkpoint file the server no longer has is refused by
+   * the read itself, naming what it has.
+   */
+  async #refuseLiveGap(live: LiveInput, rule: StartRule, checkpoint: LostCheckpoint | undefined): Promise<void> {
+    const oldest = live.oldest;
+    const file = this.#liveStart.file ?? oldest?.file;
+    if (file === undefined) return;
+    const position = this.#liveStart.position ?? 4;
+    const purged = file === oldest?.file;
+    const given = live.gtidStart !== null ? '--start-gtid' : live.spec.start?.file !== undefined ? '--start-file' : live.spec.start?.position !== undefined ? '--start-position' : null;
+    if (!purged && given === null) return;
+    let gtids: readonly Gtid[] | null = purged ? oldest!.gtids : null;
+    if (gtids === null) {
+      const control = await openSession(live.spec.target);
+      try {
+        gtids = await binlogOpening(control, file);
+      } finally {
+        await control.end();
+      }
+    }
+    // A file the server cannot show: the read names what it has (LIVE_START_PURGED).
+    if (gtids !== null) refuseLeadingGap(rule, { checkpoint }, { file, offset: 4, gtids }, { label: live.label, purged, option: given });
+    if (rule.kind === 'from-position' && isAfter({ file, pos: position }, { file: basename(rule.file), pos: rule.pos })) {
+      throw new InputError(
+        InputErrorCode.FromOutside,
+        given === null
+          ? `--from ${basename(rule.file)}:${rule.pos} is before ${live.label}'s oldest binlog, ${file}: the transactions from there to ${file} were purged from the server and cannot be read. Give the purged files' copies with --binlog, or a start the server still has`
+          : `--from ${basename(rule.file)}:${rule.pos} is before where ${given} starts the read, ${file}:${position}: the transactions between are lost and would not be read. Start at or before ${basename(rule.file)}:${rule.pos}, or leave out ${given}`,
+        { file, offset: position, option: '--from' },
+      );
+    }
+  }
+
   /** The configuration's escalation limit: stop the run, or suspend the tables that passed it. */
   #escalate(): void {
     const e = this.#o.config?.escalation;
@@ -1769,7 +1811,7 @@ function liveStart(spec: LiveSalvageSource, stored: StoredCheckpoint | undefined
  * over these files, the lost range would start late, and the checkpoint would then mark later
  * transactions applied while the earlier ones were never read.
  */
-function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening, live: string | null = null): void {
+function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: InputOpening, live: { readonly label: string; readonly purged: boolean; readonly option: string | null } | null = null): void {
   const missing = lostBeforeInput(rule, options, opening.gtids);
   if (missing.length === 0) return;
   const list = missing.slice(0, 5).map(gtidText).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
@@ -1777,7 +1819,9 @@ function refuseLeadingGap(rule: StartRule, options: LostFilterOptions, opening: 
     InputErrorCode.LeadingGap,
     live === null
       ? `${basename(opening.file)} opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions are in binlog files before ${basename(opening.file)}, which were not given. Give the earlier files too (the .index file lists them all); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`
-      : `${live}'s oldest binlog, ${opening.file}, opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions were in binlogs the server purged. Give copies of them with --binlog; if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
+      : live.purged
+        ? `${live.label}'s oldest binlog, ${opening.file}, opens after ${list} (its GTID list), which the DR never received and no run applied: lost transactions were in binlogs the server purged. Give copies of them with --binlog; if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`
+        : `${live.option ?? 'the start'} starts the read in ${live.label}'s binlog ${opening.file}, which opens after ${list} (its GTID list), which the DR never received and no run applied: the lost transactions before it would not be read. Start at an earlier binlog (or leave out ${live.option ?? 'the start'}); if those transactions reached the DR some other way, say where the lost range starts with --from-gtid`,
     { file: opening.file, offset: opening.offset, gtid: gtidText(missing[0]!) },
   );
 }

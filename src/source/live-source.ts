@@ -54,6 +54,8 @@ export const LiveSourceErrorCode = {
   StartPurged: 'LIVE_START_PURGED',
   /** The server refused the start position (not an event boundary, or past the end of the file). */
   BadStart: 'LIVE_BAD_START',
+  /** The account lacks a privilege the read needs (REPLICATION SLAVE for the dump, BINLOG MONITOR / REPLICATION CLIENT for SHOW BINARY LOGS): retrying will not help. */
+  AccessDenied: 'LIVE_ACCESS_DENIED',
   /** Any other error the dump thread reported. */
   ServerError: 'LIVE_SERVER_ERROR',
   /** The stream's events do not line up with file positions; the files must be read instead. */
@@ -120,6 +122,13 @@ export interface LiveSourceOptions {
   /** server_id this reader announces (default: random in 2^31…2^32−1, so two readers never evict each other's dump thread). */
   readonly serverId?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * The server is asked for a heartbeat after this long without events (default 5 s), and a dump
+   * that delivers nothing for three periods while the reader is not holding it back is taken for a
+   * lost connection (retryable). A connection a network dropped without a word (a NAT or firewall
+   * timeout, a host gone) would otherwise keep a follow waiting for hours, until TCP gives up.
+   */
+  readonly heartbeatMs?: number;
   /** TLS for the dump connection; absent or null: a plain one. */
   readonly tls?: LiveTls | null;
   readonly verifyChecksums?: boolean;
@@ -219,6 +228,9 @@ export class ByteQueue<T> {
 /** Header flag: an event made up by the dump thread, not read from the file (fake ROTATE). */
 const LOG_EVENT_ARTIFICIAL_F = 0x20;
 const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_HEARTBEAT_MS = 5000;
+/** Heartbeat periods without a packet after which the connection is taken for dead. */
+const SILENT_PERIODS = 3;
 /** A hole larger than this is not a skipped event but a stream that lost its place (positions are mod 2^32). */
 const MAX_HOLE = 1024 * 1024 * 1024 + 65536;
 
@@ -411,11 +423,18 @@ export class LiveStreamReader {
   }
 
   #artificialRotate(raw: Buffer): void {
-    const crc = this.#checksums() ? 4 : 0;
-    if (raw.length < HEADER_LENGTH + 8 + crc) throw this.#mismatch(`artificial ROTATE of ${raw.length} bytes`);
-    if (crc && crc32(raw.subarray(0, raw.length - 4)) !== raw.readUInt32LE(raw.length - 4)) throw this.#mismatch('artificial ROTATE with a wrong checksum');
+    // Whether the server put a CRC32 on it follows the checksum of the file it was reading, not
+    // only the one negotiated at connect: where binlog_checksum changed between files, the ROTATE
+    // into a file of the other kind (MariaDB) has the other form. Taken as the bytes say: a name
+    // read with 4 checksum bytes in it, or 4 bytes short, compared past the end and ended the read
+    // early without a word.
+    if (raw.length < HEADER_LENGTH + 8 + 1) throw this.#mismatch(`artificial ROTATE of ${raw.length} bytes`);
+    const crcValid = raw.length > HEADER_LENGTH + 8 + 4 && crc32(raw.subarray(0, raw.length - 4)) === raw.readUInt32LE(raw.length - 4);
+    const crc = crcValid ? 4 : 0;
     const position = Number(raw.readBigUInt64LE(HEADER_LENGTH));
-    const file = raw.toString('utf8', HEADER_LENGTH + 8, raw.length - crc);
+    const file = raw.toString('latin1', HEADER_LENGTH + 8, raw.length - crc);
+    // Binlog names are plain file names; anything else is a damaged event or one misread.
+    if (!/^[\x21-\x7e]+$/.test(file)) throw this.#mismatch(this.#checksums() && !crcValid ? 'artificial ROTATE with a wrong checksum' : `artificial ROTATE naming no file (${JSON.stringify(file)})`);
     // A file that a crash left without its closing ROTATE is followed by the next one all the same.
     if (file === this.#file && position === this.position) return;
     this.#switchTo(file, position);
@@ -549,8 +568,28 @@ interface Dump {
 }
 
 function errnoOf(e: unknown): number | undefined {
-  const n = (e as { errno?: unknown } | null)?.errno;
+  const n = (e as { errno?: unknown } | null)?.errno ?? (e as { details?: { errno?: unknown } } | null)?.details?.errno;
   return typeof n === 'number' ? n : undefined;
+}
+
+/** ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR: a privilege is missing (not a wrong password, 1045). */
+const PRIVILEGE_ERRNOS = new Set([1227, 1044, 1142]);
+
+/**
+ * A privilege the live read lacks, as a LiveSourceError naming the grant that cures it, or null
+ * for any other failure. `what` is what was refused: the dump, or the statement run.
+ */
+export function privilegeError(e: unknown, label: string, what: string): LiveSourceError | null {
+  if (e instanceof LiveSourceError) return null;
+  const errno = errnoOf(e);
+  if (errno === undefined || !PRIVILEGE_ERRNOS.has(errno)) return null;
+  const text = e instanceof Error ? e.message : String(e);
+  return new LiveSourceError(
+    LiveSourceErrorCode.AccessDenied,
+    `${label} refused ${what}: ${text.replace(/^.*?: (?=Access denied)/, '').replace(/ \(in: [^)]*\)$/, '')}. The account that reads a live source needs REPLICATION SLAVE (the binlog dump) and, on MariaDB, BINLOG MONITOR (REPLICATION CLIENT on MySQL: SHOW BINARY LOGS, SHOW MASTER STATUS), e.g. GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO …`,
+    { source: label, errno },
+    { retryable: false, cause: e },
+  );
 }
 
 /** Maps a driver or server error to a LiveSourceError. */
@@ -567,8 +606,9 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
     // MariaDB reads an offset inside an event as an event of a size it cannot take: its error says
     // "exceeded max_allowed_packet" with nothing read past the start ("the first event 'f' at P,
     // the last event read from 'f' at P").
+    // (MariaDB, a start past the end of a file that is not the last: "impossible position".)
     const unreadable = /exceeded max_allowed_packet/i.test(text) && text.includes(`the first event '${start.file}' at ${start.position}, the last event read from '${start.file}' at ${start.position},`);
-    if (unreadable || /in the middle of event|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
+    if (unreadable || /in the middle of event|impossible position|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
       return new LiveSourceError(
         LiveSourceErrorCode.BadStart,
         `${label} refused to start at ${start.file}:${start.position} (${text}); give a position where a transaction starts (inspect prints it as "pos")`,
@@ -578,6 +618,9 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
     }
     return new LiveSourceError(LiveSourceErrorCode.ServerError, `${label}: the binlog dump failed: ${text}`, details, { cause: e });
   }
+  // Refused by the dump command itself (after the connection was set up): REPLICATION SLAVE missing.
+  const privilege = privilegeError(e, label, 'the binlog dump');
+  if (privilege !== null) return privilege;
   if (!connected) {
     // ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR (REPLICATION SLAVE missing): retrying will not help.
     const denied = errno === 1045 || errno === 1227;
@@ -604,14 +647,30 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
   let connected = false;
   const queue = new ByteQueue<Buffer>(options.maxQueuedBytes ?? DEFAULT_QUEUE_BYTES, {
     pause: () => connection?.pause(),
-    resume: () => connection?.resume(),
+    resume: () => {
+      // Held back by the reader, the server was not silent: the wait starts again.
+      lastPacket = Date.now();
+      connection?.resume();
+    },
   });
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  let lastPacket = Date.now();
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+  const stopWatchdog = (): void => {
+    if (watchdog !== null) clearInterval(watchdog);
+    watchdog = null;
+  };
   const sink: DumpSink = {
-    event: (raw) => queue.push(raw, raw.length),
+    event: (raw) => {
+      lastPacket = Date.now();
+      queue.push(raw, raw.length);
+    },
     fail: (e) => {
+      stopWatchdog();
       if (!stopping) queue.fail(toLiveError(e, label, connected, start));
     },
     end: () => {
+      stopWatchdog();
       if (!stopping) queue.end();
     },
   };
@@ -634,6 +693,35 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
     connected = true;
     connection = conn;
     conn.on('error', (e: Error) => sink.fail(e));
+    // Nanoseconds. Heartbeats come only while the server has nothing to send; the reader drops them.
+    (conn as unknown as { query(sql: string, cb: (e: Error | null) => void): void }).query(`SET @master_heartbeat_period = ${Math.round(heartbeatMs * 1e6)}`, (e) => {
+      if (e !== null) sink.fail(e);
+    });
+    lastPacket = Date.now();
+    watchdog = setInterval(() => {
+      if (queue.paused || queue.closed) return;
+      const silent = Date.now() - lastPacket;
+      if (silent < SILENT_PERIODS * heartbeatMs) return;
+      sink.fail(
+        new LiveSourceError(
+          LiveSourceErrorCode.ConnectionLost,
+          `lost the replication connection to ${label}: nothing came, not even a heartbeat, for ${(silent / 1000).toFixed(1)} s (a network that dropped the connection without a word)`,
+          { source: label },
+          { retryable: true },
+        ),
+      );
+    }, Math.max(50, Math.round(heartbeatMs / 2)));
+    watchdog.unref?.();
+    if (!zongji.useChecksum) {
+      // zongji declares checksum support only when binlog_checksum is not NONE now; undeclared, a
+      // MariaDB server refuses to send the files it wrote with CRC32 before the setting changed
+      // ("Slave can not handle replication events with the checksum …"). Declared as NONE, it sends
+      // each file's events as written and makes up its own (fake ROTATE) without one, as assumed.
+      // Queued on the dump connection ahead of the dump command, which zongji queues after 'ready'.
+      (conn as unknown as { query(sql: string, cb: (e: Error | null) => void): void }).query("SET @master_binlog_checksum = 'NONE'", (e) => {
+        if (e !== null) sink.fail(e);
+      });
+    }
     conn.once('end', () => sink.fail(Object.assign(new Error('the server closed the connection'), { code: 'PROTOCOL_CONNECTION_LOST' })));
     internals.BinlogClass = rawDumpClass(Base, sink);
   });
@@ -648,6 +736,7 @@ function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourc
     checksums: () => zongji.useChecksum,
     stop: () =>
       new Promise<void>((resolve) => {
+        stopWatchdog();
         if (stopping && zongji.stopped) return resolve();
         stopping = true;
         queue.end();
@@ -671,7 +760,7 @@ async function controlQuery(control: ControlSession, sql: string, label: string)
     const errno = errnoOf(e) ?? (e as { details?: { errno?: number } }).details?.errno;
     // ER_NO_BINARY_LOGGING
     if (errno === 1381) throw new LiveSourceError(LiveSourceErrorCode.NoBinlog, `${label} does not write binary logs (log_bin is OFF): there is nothing to read`, { source: label, errno }, { cause: e });
-    throw e;
+    throw privilegeError(e, label, sql) ?? e;
   }
 }
 
@@ -689,7 +778,9 @@ export async function serverEnd(control: ControlSession, label: string): Promise
   try {
     rows = await controlQuery(control, 'SHOW MASTER STATUS', label);
   } catch (e) {
-    if (e instanceof LiveSourceError) throw e;
+    // Only a server that no longer knows the statement (MySQL 8.4: a syntax error) takes the new name;
+    // any other failure (a missing privilege) is the one to report.
+    if (errnoOf(e) !== 1064) throw e;
     rows = await controlQuery(control, 'SHOW BINARY LOG STATUS', label);
   }
   const row = rows[0];
@@ -722,6 +813,16 @@ export async function* readLiveTransactions(target: LiveTarget, options: LiveSou
       LiveSourceErrorCode.StartPurged,
       `${label} has no binlog ${file}: it has ${logs[0]!.name}${logs.length > 1 ? ` … ${logs[logs.length - 1]!.name}` : ''} (a purged file is gone from the server; read it from a backup)`,
       { source: label, file, firstAvailable: logs[0]!.name },
+    );
+  }
+  // The server takes a start past a file's end silently when the file is its last (nothing to send
+  // yet): the read would end at once, and whatever lay before the position would go unread.
+  const size = logs[startIndex]!.size;
+  if (start.position > size) {
+    throw new LiveSourceError(
+      LiveSourceErrorCode.BadStart,
+      `cannot start reading ${label} at ${file}:${start.position}: the file is ${size} bytes long; give a position where a transaction starts (inspect prints it as "pos")`,
+      { source: label, file, offset: start.position, size },
     );
   }
   const end = options.follow ? null : (options.end ?? (await serverEnd(options.control, label)));
