@@ -1,9 +1,13 @@
 /**
  * The state schema's `archive` (state-schema.ts): DR rows `delete-blocking` deleted, or changed
  * through the DR's ON DELETE SET NULL, kept as they were (canonical JSON) so a person can put them
- * back. Written in the window's transaction, before the writes that remove them; values bound.
+ * back. Written in the window's transaction, before the writes that remove them; values written
+ * with sql-literal.ts (what mysql2 would splice in for `?`), so the statement is measured against
+ * the DR's max_allowed_packet before it is sent (packet-limit.ts).
  */
 import { mapDbError } from './db-errors.js';
+import { oversize, PacketTooLargeError } from './packet-limit.js';
+import { sqlLiteral } from './sql-literal.js';
 import type { SqlSession } from './sql-session.js';
 import { stateTable } from './state-schema.js';
 
@@ -32,18 +36,29 @@ export interface StoredArchiveRow extends ArchiveRow {
 /** Rows per INSERT: archives are few (one per blocking row), so this bounds the statement, not the speed. */
 const ROWS_PER_STATEMENT = 200;
 
-/** Records archived rows, in the caller's transaction. */
-export async function recordArchive(session: SqlSession, schema: string, rows: readonly ArchiveRow[]): Promise<void> {
+/** Records archived rows, in the caller's transaction; a batch over `maxPacket` is sent as smaller ones. */
+export async function recordArchive(session: SqlSession, schema: string, rows: readonly ArchiveRow[], maxPacket?: number): Promise<void> {
   const head = `INSERT INTO ${stateTable(schema, 'archive')} (run_id, source_id, change_at, change_index, table_name, row_key, row_image, role, archived_at) VALUES `;
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    const params = chunk.flatMap((r) => [r.runId, r.sourceId, r.changeAt, r.changeIndex, r.table, r.rowKey, r.rowImage, r.role]);
+  const text = (chunk: readonly ArchiveRow[]): string =>
+    head + chunk.map((r) => `(${[r.runId, r.sourceId, r.changeAt, r.changeIndex, r.table, r.rowKey, r.rowImage, r.role].map(sqlLiteral).join(', ')}, UTC_TIMESTAMP(6))`).join(', ');
+  const send = async (chunk: readonly ArchiveRow[]): Promise<void> => {
+    const sql = text(chunk);
+    const over = oversize(sql, maxPacket);
+    if (over !== null) {
+      const r = chunk[0]!;
+      if (chunk.length === 1) throw new PacketTooLargeError({ table: r.table, statement: 'archive', key: r.rowKey, change: `${r.changeAt}#${r.changeIndex}`, bytes: over, maxAllowedPacket: maxPacket! });
+      const half = Math.ceil(chunk.length / 2);
+      await send(chunk.slice(0, half));
+      await send(chunk.slice(half));
+      return;
+    }
     try {
-      await session.query(head + chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))').join(', '), params);
+      await session.query(sql);
     } catch (e) {
       throw mapDbError(e);
     }
-  }
+  };
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) await send(rows.slice(i, i + ROWS_PER_STATEMENT));
 }
 
 /** Every archived row, in the order archived. */

@@ -19,6 +19,8 @@ export const DbErrorCode = {
   BinlogCacheFull: 'DB_BINLOG_CACHE_FULL',
   /** The table (its tablespace, or the disk under it) is full. */
   TableFull: 'DB_TABLE_FULL',
+  /** A statement bigger than the DR's max_allowed_packet (the engine measures its statements first: packet-limit.ts). */
+  PacketTooLarge: 'DB_PACKET_TOO_LARGE',
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 
@@ -41,6 +43,8 @@ const BY_ERRNO: ReadonlyMap<number, Mapping> = new Map([
   [1197, { code: DbErrorCode.BinlogCacheFull, retryable: false, explain: "the window's transaction does not fit in the DR's binlog cache (max_binlog_cache_size)" }],
   // ER_RECORD_FILE_FULL: "The table is full" (a tablespace at its maximum size, or no space left on the disk).
   [1114, { code: DbErrorCode.TableFull, retryable: false, explain: 'the DR has no room left for the rows (a full disk or tablespace)' }],
+  // ER_NET_PACKET_TOO_LARGE: what the server says of a statement under 16 MiB over its limit (a larger one loses the connection).
+  [1153, { code: DbErrorCode.PacketTooLarge, retryable: false, explain: "a statement is bigger than the DR's max_allowed_packet" }],
 ]);
 
 /** The mapped code for a server errno, or undefined when the engine has no special meaning for it. */

@@ -22,6 +22,7 @@ import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canoni
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 import { mapDbError } from './db-errors.js';
+import { budgetUnder, oversize, PacketTooLargeError } from './packet-limit.js';
 import { DatabaseError } from './schema-hints.js';
 import type { SqlSession } from './sql-session.js';
 import { sqlLiteral } from './sql-literal.js';
@@ -43,6 +44,11 @@ export interface WriteOptions {
   readonly maxRows?: number;
   /** Approximate bytes of bound values per statement (default 1 MiB, well under max_allowed_packet's 16 MiB default). */
   readonly maxBytes?: number;
+  /**
+   * The DR's max_allowed_packet: a statement over it is sent as smaller ones, and a single row that
+   * cannot fit fails PacketTooLargeError before anything of it is sent (db/packet-limit.ts).
+   */
+  readonly maxPacket?: number;
 }
 
 /** One UPDATE: the row's primary-key values (key order) and the new values by column name. */
@@ -89,17 +95,16 @@ const plans = new WeakMap<TableSchema, WritePlan>();
 export async function writeInserts(session: SqlSession, table: TableSchema, rows: readonly RowImage[], options: WriteOptions = {}): Promise<number> {
   const plan = writePlan(table);
   const maxRows = options.maxRows ?? DEFAULT_ROWS;
-  const maxBytes = options.maxBytes ?? DEFAULT_BYTES;
-  let affected = 0;
-  let start = 0;
-  while (start < rows.length) {
+  const maxBytes = budgetUnder(options.maxBytes ?? DEFAULT_BYTES, options.maxPacket);
+  /** The statement of the rows from `start`, at most `cap` of them, and where it ends. */
+  const statement = (start: number, cap: number): { sql: string; end: number } => {
     const first = checkRow(table, plan, rows[start]!);
     const cols = plan.writable.filter((b) => first[b.index] !== undefined);
     let sql = `INSERT INTO ${plan.from} (${cols.map((b) => b.quoted).join(', ')}) VALUES `;
     let bytes = 0;
     let end = start;
     // Rows join the statement while they log the same columns and the chunk has room.
-    while (end < rows.length && end - start < maxRows && (end === start || bytes < maxBytes)) {
+    while (end < rows.length && end - start < cap && (end === start || bytes < maxBytes)) {
       const row = checkRow(table, plan, rows[end]!);
       if (end > start && !samePresence(row, first, plan.writable)) break;
       sql += end === start ? '(' : ', (';
@@ -113,14 +118,20 @@ export async function writeInserts(session: SqlSession, table: TableSchema, rows
       sql += ')';
       end++;
     }
-    affected += await run(session, sql);
-    start = end;
+    return { sql, end };
+  };
+  let affected = 0;
+  let start = 0;
+  while (start < rows.length) {
+    const s = fitting(statement, start, maxRows, options.maxPacket, (bytes) => tooLarge(table, 'insert', keyOfRow(plan, rows[start]!), bytes, options.maxPacket!));
+    affected += await run(session, s.sql);
+    start = s.end;
   }
   return affected;
 }
 
 /** Runs one UPDATE … WHERE primary key per change, in order; returns the affected-row count. */
-export async function writeUpdates(session: SqlSession, table: TableSchema, changes: readonly RowUpdate[]): Promise<number> {
+export async function writeUpdates(session: SqlSession, table: TableSchema, changes: readonly RowUpdate[], options: WriteOptions = {}): Promise<number> {
   const plan = writePlan(table);
   const key = requireKey(table, plan);
   let affected = 0;
@@ -136,7 +147,10 @@ export async function writeUpdates(session: SqlSession, table: TableSchema, chan
     }
     if (sets === '') continue;
     checkKey(table, key, change.key);
-    affected += await run(session, `UPDATE ${plan.from} SET ${sets} WHERE ${keyMatch(key, keyLiterals(table, key, change.key))}`);
+    const sql = `UPDATE ${plan.from} SET ${sets} WHERE ${keyMatch(key, keyLiterals(table, key, change.key))}`;
+    const over = oversize(sql, options.maxPacket);
+    if (over !== null) throw tooLarge(table, 'update', change.key, over, options.maxPacket!);
+    affected += await run(session, sql);
   }
   return affected;
 }
@@ -154,13 +168,12 @@ export async function writeUpdatesBatched(session: SqlSession, table: TableSchem
   const key = requireKey(table, plan);
   // Every row walks the CASE list of every column it is in: quadratic in the rows of a statement (MAX_ROWS_PER_CASE).
   const maxRows = Math.min(options.maxRows ?? DEFAULT_ROWS, MAX_ROWS_PER_CASE);
-  const maxBytes = options.maxBytes ?? DEFAULT_BYTES;
-  let affected = 0;
-  let start = 0;
-  while (start < changes.length) {
+  const maxBytes = budgetUnder(options.maxBytes ?? DEFAULT_BYTES, options.maxPacket);
+  /** The statement of the changes from `start`, at most `cap` of them ('' when none changes a written column), and where it ends. */
+  const statement = (start: number, cap: number): { sql: string; end: number } => {
     let end = start;
     let bytes = 0;
-    while (end < changes.length && end - start < maxRows && (end === start || bytes < maxBytes)) {
+    while (end < changes.length && end - start < cap && (end === start || bytes < maxBytes)) {
       const set = changes[end]!.set;
       for (const name in set) if (Object.hasOwn(set, name)) bytes += sizeOf(set[name]);
       end++;
@@ -175,26 +188,31 @@ export async function writeUpdatesBatched(session: SqlSession, table: TableSchem
         if (!b.column.isGenerated && !key.includes(b)) columns.set(name, b);
       }
     }
-    if (columns.size > 0) {
-      // A row's key is written once per column it changes and once in the WHERE: its literals and its match are made once.
-      const literals = chunk.map((change) => keyLiterals(table, key, change.key));
-      const matches = literals.map((lits) => keyMatch(key, lits));
-      let sql = `UPDATE ${plan.from} SET `;
-      let first = true;
-      for (const b of columns.values()) {
-        if (!first) sql += ', ';
-        first = false;
-        sql += `${b.quoted} = CASE`;
-        for (let i = 0; i < chunk.length; i++) {
-          const v = chunk[i]!.set[b.column.name];
-          if (v === undefined) continue;
-          sql += ` WHEN ${matches[i]!} THEN ${valueLiteral(b, bindValue(table, b, v))}`;
-        }
-        sql += ` ELSE ${b.quoted} END`;
+    if (columns.size === 0) return { sql: '', end };
+    // A row's key is written once per column it changes and once in the WHERE: its literals and its match are made once.
+    const literals = chunk.map((change) => keyLiterals(table, key, change.key));
+    const matches = literals.map((lits) => keyMatch(key, lits));
+    let sql = `UPDATE ${plan.from} SET `;
+    let first = true;
+    for (const b of columns.values()) {
+      if (!first) sql += ', ';
+      first = false;
+      sql += `${b.quoted} = CASE`;
+      for (let i = 0; i < chunk.length; i++) {
+        const v = chunk[i]!.set[b.column.name];
+        if (v === undefined) continue;
+        sql += ` WHEN ${matches[i]!} THEN ${valueLiteral(b, bindValue(table, b, v))}`;
       }
-      affected += await run(session, `${sql} WHERE ${keyIn(key, literals, matches)}`);
+      sql += ` ELSE ${b.quoted} END`;
     }
-    start = end;
+    return { sql: `${sql} WHERE ${keyIn(key, literals, matches)}`, end };
+  };
+  let affected = 0;
+  let start = 0;
+  while (start < changes.length) {
+    const s = fitting(statement, start, maxRows, options.maxPacket, (bytes) => tooLarge(table, 'update', changes[start]!.key, bytes, options.maxPacket!));
+    if (s.sql !== '') affected += await run(session, s.sql);
+    start = s.end;
   }
   return affected;
 }
@@ -208,16 +226,45 @@ export async function writeDeletes(session: SqlSession, table: TableSchema, keys
   const plan = writePlan(table);
   const key = requireKey(table, plan);
   const maxRows = options.maxRows ?? DEFAULT_ROWS;
-  let affected = 0;
-  for (let start = 0; start < keys.length; start += maxRows) {
-    const chunk = keys.slice(start, start + maxRows);
+  const statement = (start: number, cap: number): { sql: string; end: number } => {
+    const chunk = keys.slice(start, start + cap);
     const literals = chunk.map((k) => {
       checkKey(table, key, k);
       return keyLiterals(table, key, k);
     });
-    affected += await run(session, `DELETE FROM ${plan.from} WHERE ${keyIn(key, literals, null)}`);
+    return { sql: `DELETE FROM ${plan.from} WHERE ${keyIn(key, literals, null)}`, end: start + chunk.length };
+  };
+  let affected = 0;
+  for (let start = 0; start < keys.length; ) {
+    const s = fitting(statement, start, maxRows, options.maxPacket, (bytes) => tooLarge(table, 'delete', keys[start]!, bytes, options.maxPacket!));
+    affected += await run(session, s.sql);
+    start = s.end;
   }
   return affected;
+}
+
+/**
+ * The statement `build` makes from `start` with at most `cap` items, halved until it fits under
+ * `limit`: one length test per statement, the rebuild only for a batch over the limit. A single
+ * item over it is `tooLarge(bytes)`.
+ */
+function fitting(build: (start: number, cap: number) => { sql: string; end: number }, start: number, cap: number, limit: number | undefined, tooLarge: (bytes: number) => Error): { sql: string; end: number } {
+  let s = build(start, cap);
+  for (let over = oversize(s.sql, limit); over !== null; over = oversize(s.sql, limit)) {
+    const n = s.end - start;
+    if (n <= 1) throw tooLarge(over);
+    s = build(start, Math.ceil(n / 2));
+  }
+  return s;
+}
+
+/** The primary-key values of an insert's row (null for a table without one). */
+function keyOfRow(plan: WritePlan, row: RowImage): readonly unknown[] | null {
+  return plan.key === null ? null : plan.key.map((b) => row[b.index]);
+}
+
+function tooLarge(table: TableSchema, statement: string, keyValues: readonly unknown[] | null, bytes: number, maxAllowedPacket: number): PacketTooLargeError {
+  return new PacketTooLargeError({ table: label(table), statement, key: null, change: null, bytes, maxAllowedPacket }, keyValues);
 }
 
 // ---- literals -------------------------------------------------------------------------------

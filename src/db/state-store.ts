@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mapDbError } from './db-errors.js';
+import { budgetUnder, oversize, PacketTooLargeError } from './packet-limit.js';
 import { sqlLiteral } from './sql-literal.js';
 import type { SqlResult, SqlSession } from './sql-session.js';
 import { stateTable } from './state-schema.js';
@@ -259,7 +260,7 @@ export async function writeCheckpoint(session: SqlSession, schema: string, check
  * recorded fails DB_DUPLICATE. `rows` is read one statement's worth at a time: a generator's rows
  * are made while the DR runs the statement before.
  */
-export async function recordLedger(session: SqlSession, schema: string, run: LedgerRun, rows: Iterable<LedgerRow>): Promise<void> {
+export async function recordLedger(session: SqlSession, schema: string, run: LedgerRun, rows: Iterable<LedgerRow>, maxPacket?: number): Promise<void> {
   const head = `INSERT INTO ${stateTable(schema, 'ledger')} (run_id, source_id, seq, change_at, change_index, gtid, binlog_file, binlog_pos, table_name, op, source_key, class, outcome, new_key, reason, rule_path, before_image, after_image, dr_image, other_image, recorded_at) VALUES `;
   const tuple = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))'.split('?');
   // The run's id and source, the same on every row, are written into the text, after the split (a
@@ -267,7 +268,7 @@ export async function recordLedger(session: SqlSession, schema: string, run: Led
   // value; ≈ 45 MB on a 200,000-change apply). The text is the same for the whole run, so the
   // connection still prepares it once.
   tuple[0] = `(${sqlLiteral(run.runId)}, ${sqlLiteral(run.sourceId)}, `;
-  await insertBatches(session, head, tuple, rows, writeLedgerValues, true);
+  await insertBatches(session, head, tuple, rows, writeLedgerValues, { prepare: true, maxPacket, describe: (r) => ({ table: r.table, statement: 'ledger', key: canonicalKey(r.sourceKey), change: changeAt(r.gtid, r.file, r.pos) }) });
 }
 
 function writeLedgerValues(r: LedgerRow, out: unknown[], at: number): void {
@@ -292,7 +293,7 @@ function writeLedgerValues(r: LedgerRow, out: unknown[], at: number): void {
 }
 
 /** Records quarantined changes (status pending), in the caller's transaction. */
-export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[]): Promise<void> {
+export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[], maxPacket?: number): Promise<void> {
   const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, origin, created_at) VALUES `;
   await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))".split('?'), rows, (r, out, at) => {
     out[at] = r.runId;
@@ -307,7 +308,7 @@ export async function recordQuarantine(session: SqlSession, schema: string, rows
     out[at + 9] = JSON.stringify(r.dependants);
     out[at + 10] = JSON.stringify(r.rowKeys);
     out[at + 11] = r.origin ?? null;
-  });
+  }, { maxPacket, describe: (r) => ({ table: r.table, statement: 'quarantine', key: null, change: changeAt(r.gtid, r.file, r.pos) }) });
 }
 
 /** The rows held back by pending quarantine entries of `sourceId`: `[table, key, change]` triples. */
@@ -402,6 +403,18 @@ export async function lookupKeyMap(session: SqlSession, schema: string, table: s
   return found;
 }
 
+/** What a statement of insertBatches knows of the row it cannot fit: PacketTooLargeError's facts but the sizes. */
+type Described = Pick<ConstructorParameters<typeof PacketTooLargeError>[0], 'table' | 'statement' | 'key' | 'change'>;
+
+interface BatchOptions<T> {
+  /** Full statements go as prepared statements where the session can prepare. */
+  readonly prepare?: boolean;
+  /** The DR's max_allowed_packet: a statement over it is sent as smaller ones; a single row over it fails (packet-limit.ts). */
+  readonly maxPacket?: number;
+  /** Names an item a statement cannot carry under maxPacket. */
+  readonly describe?: (item: T) => Described;
+}
+
 /**
  * Writes `items` with as few multi-row INSERTs as the row and byte limits allow, each statement's
  * text written at once: `tuple` is a row's text split at its value marks (the engine's tuples quote
@@ -416,42 +429,62 @@ export async function lookupKeyMap(session: SqlSession, schema: string, table: s
  * nothing and the DR lexes no literals (the ledger's images are ≈ 70 % of the bytes a run sends).
  * Only the full size is prepared, so a connection holds one statement per table however its
  * windows end; the shorter last statement of a window goes as text.
+ *
+ * Under `maxPacket`, the byte budget is a quarter of it, a statement is prepared only when its
+ * values are sure to fit (else it goes as text), and a text over it is sent in halves.
  */
-async function insertBatches<T>(
-  session: SqlSession,
-  head: string,
-  tuple: readonly string[],
-  items: Iterable<T>,
-  write: (item: T, out: unknown[], at: number) => void,
-  prepare = false,
-): Promise<void> {
-  const execute = prepare ? session.execute?.bind(session) : undefined;
+async function insertBatches<T>(session: SqlSession, head: string, tuple: readonly string[], items: Iterable<T>, write: (item: T, out: unknown[], at: number) => void, options: BatchOptions<T> = {}): Promise<void> {
+  const execute = options.prepare === true ? session.execute?.bind(session) : undefined;
+  const limit = options.maxPacket;
+  const maxBytes = budgetUnder(MAX_BYTES_PER_STATEMENT, limit);
   // Built once per call: the driver finds its prepared statement by this text.
   let preparedSql: string | undefined;
   const width = tuple.length - 1;
   let values: unknown[] | null = null;
+  /** The batch's items, kept to name the one that cannot fit (under a limit only). */
+  let batchItems: T[] = [];
   let rows = 0;
   let bytes = 0;
+  /** Sends `count` rows of `batch` from row `first` as text, in halves while over the limit. */
+  const sendText = async (batch: unknown[], first: number, count: number): Promise<void> => {
+    const slice = first === 0 && count * width === batch.length ? batch : batch.slice(first * width, (first + count) * width);
+    const sql = literalText(head, tuple, slice);
+    const over = oversize(sql, limit);
+    if (over === null) return void (await run(session, sql));
+    if (count === 1) {
+      const item = batchItems[first];
+      const facts = item === undefined || options.describe === undefined ? { table: '', statement: 'state', key: null, change: null } : options.describe(item);
+      throw new PacketTooLargeError({ ...facts, bytes: over, maxAllowedPacket: limit! });
+    }
+    const half = Math.ceil(count / 2);
+    await sendText(batch, first, half);
+    await sendText(batch, first + half, count - half);
+  };
   const flush = async (): Promise<void> => {
     if (values === null || rows === 0) return;
     const batch = values;
+    const count = rows;
     const full = rows === MAX_ROWS_PER_STATEMENT;
+    // Binary values are their bytes plus a length of at most 9; text at most 3 bytes per UTF-16 unit (bytes counts units).
+    const preparedFits = limit === undefined || bytes * 3 + count * width * 12 + 65536 < limit;
     batch.length = rows * width;
     values = null;
     rows = 0;
     bytes = 0;
-    if (execute !== undefined && full) {
+    if (execute !== undefined && full && preparedFits) {
       preparedSql ??= head + new Array<string>(MAX_ROWS_PER_STATEMENT).fill(tuple.join('?')).join(', ');
       await runPrepared(execute, preparedSql, batch);
-    } else await run(session, literalText(head, tuple, batch));
+    } else await sendText(batch, 0, count);
+    batchItems = [];
   };
   for (const item of items) {
     values ??= new Array<unknown>(width * MAX_ROWS_PER_STATEMENT);
     const at = rows * width;
     write(item, values, at);
+    if (limit !== undefined) batchItems.push(item);
     rows++;
     for (let i = at; i < at + width; i++) bytes += approximateBytes(values[i]);
-    if (rows >= MAX_ROWS_PER_STATEMENT || bytes >= MAX_BYTES_PER_STATEMENT) await flush();
+    if (rows >= MAX_ROWS_PER_STATEMENT || bytes >= maxBytes) await flush();
   }
   await flush();
 }

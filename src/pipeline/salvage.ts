@@ -46,8 +46,10 @@ import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
 import { readRuns, runOptions } from '../db/run-store.js';
 import { StatementPipeline } from '../db/statement-pipeline.js';
+import { MAX_PACKET_CEILING, PacketTooLargeError, packetSetting } from '../db/packet-limit.js';
 import { tlsSocketOptions } from '../db/tls.js';
 import {
+  changeAt,
   checkpointGtidSets,
   finishRun,
   loadKeyMap,
@@ -84,7 +86,8 @@ import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
 import { looseFold } from '../reconcile/value-equality.js';
-import type { CustomStrategies } from '../reconcile/custom-strategy.js';
+import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
+import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
@@ -396,7 +399,7 @@ async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
 }
 
 /** What the person running apply does about a fault the DR raised, by its code; null when the message says enough. */
-function faultRemedy(code: string, windowSize: number): string | null {
+function faultRemedy(code: string, windowSize: number, needed: number | null): string | null {
   switch (code) {
     case 'DB_READ_ONLY':
       return 'if the DR should take writes, make it writable again (SET GLOBAL read_only = 0)';
@@ -406,9 +409,19 @@ function faultRemedy(code: string, windowSize: number): string | null {
         : 'one source transaction alone is too big for it: raise max_binlog_cache_size on the DR';
     case 'DB_TABLE_FULL':
       return 'free disk space on the DR (or let the tablespace grow)';
+    case 'DB_PACKET_TOO_LARGE':
+      return packetRemedy(needed);
     default:
       return null;
   }
+}
+
+/** What to do about a row too big for the DR's max_allowed_packet (`needed`: bytes, when known). */
+function packetRemedy(needed: number | null): string {
+  if (needed !== null && needed > MAX_PACKET_CEILING) return `that is more than any server allows (max_allowed_packet is at most ${MAX_PACKET_CEILING}): the row cannot be written by a statement; leave the table out of the run, or copy the row by hand`;
+  const value = needed === null ? 'a larger value' : String(packetSetting(needed));
+  // A session takes the global value when it connects: the next run's new connection sees the raise.
+  return `raise max_allowed_packet on the DR (SET GLOBAL max_allowed_packet = ${value}; connections opened after it take it, as the next run's does)`;
 }
 
 /** A failure of the live source's connection that a reconnect may cure (never the DR's: those are not LIVE_ errors). */
@@ -548,6 +561,8 @@ class SalvageRun {
   #persistedFloors = new Map<string, bigint>();
   /** The writes' session: the DR in apply, a recorder in plan. */
   readonly #writer: SqlSession;
+  /** apply: the DR session's max_allowed_packet, which every statement is measured against before it is sent (db/packet-limit.ts). */
+  #maxPacket: number | undefined;
 
   constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number) {
     this.#o = options;
@@ -696,6 +711,7 @@ class SalvageRun {
       // with the server's checks off, one table's writes batch together whatever the order
       // between tables. The cascade guard keeps deletes from relying on server cascades.
       await this.#dr.query(SESSION_NO_FK_CHECKS);
+      await this.#readMaxPacket();
       const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
       // The logical references go with the run: resolve, which takes no configuration, follows them.
       const recorded = recordedReferences(catalog);
@@ -1114,6 +1130,7 @@ class SalvageRun {
           continue;
         }
         this.#reconciler.rollbackTo(mark);
+        if (e instanceof PacketTooLargeError) throw this.#fault(await this.#placeOversize(e, results ?? []), window.length);
         if (!(e instanceof EngineError)) throw e;
         // A duplicate in a window that remapped: the new key may be one the application's AUTO_INCREMENT
         // handed out in the same instant (both draw from above the DR's largest id). Decided again,
@@ -1342,8 +1359,8 @@ class SalvageRun {
       // the rest. The data writes follow, reduced over the whole window (sink/execute-writes.ts);
       // the ledger has no key the data statements touch, so the order between them is free.
       const decided = this.#decideAll(window, results);
-      await recordLedger(pipe.session, this.#schema, { runId: this.#runId, sourceId: this.#sourceId }, decided);
-      await executeWrites(pipe.session, results.flatMap((r) => r.writes), { archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
+      await recordLedger(pipe.session, this.#schema, { runId: this.#runId, sourceId: this.#sourceId }, decided, this.#maxPacket);
+      await executeWrites(pipe.session, results.flatMap((r) => r.writes), { archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId }, maxPacket: this.#maxPacket });
       await this.#recordState(results, pipe.session, { ledger: false });
     } catch (e) {
       built = { error: e };
@@ -1429,7 +1446,62 @@ class SalvageRun {
     // The lost session's lock went with it: taken again, or another apply started meanwhile.
     if (this.#apply) await this.#lockSource();
     for (const sql of SESSION_SETTINGS) await this.#dr.query(sql);
+    await this.#readMaxPacket();
     return session;
+  }
+
+  /**
+   * A row too big for the DR's max_allowed_packet, named as the ledger names it (its key in
+   * canonical JSON, the change that writes it: a data statement's row is found among the window's
+   * writes by table and key), with what its whole transaction needs: each of its rows' statements
+   * measured alone, so a DBA who raises the limit once is not stopped again by the row's next
+   * statement (a BLOB is larger as a hex literal than as the ledger's base64, an update's ledger
+   * row holds two images). The transaction's result is decided by then: its ledger rows follow it.
+   */
+  async #placeOversize(e: PacketTooLargeError, results: readonly TransactionResult[]): Promise<PacketTooLargeError> {
+    const changeOf = (tx: Transaction): string => (tx.gtid !== null ? gtidText(tx.gtid) : changeAt(null, tx.file, BigInt(tx.pos)));
+    let found: TransactionResult | undefined;
+    let key: string | null = null;
+    if (e.row.change !== null) found = results.find((r) => changeOf(r.tx) === e.row.change);
+    else if (e.keyValues !== null) {
+      const wanted = rowKey(e.keyValues as ColumnValue[]);
+      for (const r of results) {
+        for (const w of r.writes) {
+          const table = w.table;
+          if (`${table.schema}.${table.table}` !== e.row.table || table.primaryKey === null) continue;
+          const k = w.kind === 'insert' ? table.primaryKey.map((c) => w.row[table.columns.findIndex((col) => col.name === c)] as ColumnValue) : w.key;
+          if (rowKey(k) !== wanted) continue;
+          found = r;
+          key = stringifyCanonical(canonicalKeyValues(k, table) ?? []);
+          break;
+        }
+        if (found !== undefined) break;
+      }
+    }
+    if (found === undefined) return e;
+    let most = 0;
+    const measure: SqlSession = {
+      query: (sql) => {
+        most = Math.max(most, Buffer.byteLength(sql, 'utf8'));
+        return Promise.resolve({ rows: [], affectedRows: 0, insertId: 0 });
+      },
+      end: () => Promise.resolve(),
+      destroy: () => undefined,
+    };
+    const run = { runId: this.#runId, sourceId: this.#sourceId };
+    for (const d of found.decisions) {
+      await recordLedger(measure, this.#schema, run, [ledgerRow(d, 0, this.#o.ledgerImages)]);
+      if (d.outcome === 'quarantined') await recordQuarantine(measure, this.#schema, [quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])]);
+    }
+    await executeWrites(measure, found.writes, { maxRows: 1, archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
+    return e.placed(key, changeOf(found.tx), most);
+  }
+
+  /** The session's max_allowed_packet (the global value when it connected). */
+  async #readMaxPacket(): Promise<void> {
+    const { rows } = await this.#dr.query('SELECT @@max_allowed_packet AS p');
+    const p = Number(rows[0]?.['p']);
+    this.#maxPacket = Number.isFinite(p) && p > 0 ? p : undefined;
   }
 
   /**
@@ -1492,10 +1564,11 @@ class SalvageRun {
         this.#schema,
         { runId: this.#runId, sourceId: this.#sourceId },
         decisions.map((d) => ledgerRow(d, ++seq, this.#o.ledgerImages)),
+        this.#maxPacket,
       );
     }
     const q = decisions.filter((d) => d.outcome === 'quarantined');
-    if (q.length > 0) await recordQuarantine(session, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])));
+    if (q.length > 0) await recordQuarantine(session, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])), this.#maxPacket);
     const remaps = results.flatMap((r) => r.remaps.map((m) => ({ ...m, tx: r.tx })));
     if (remaps.length > 0) {
       await recordKeyMap(
@@ -1733,7 +1806,8 @@ class SalvageRun {
 
   /** A fault inside a window of `windowSize` source transactions: what happened, what to do about it, where the run resumes. */
   #fault(e: EngineError, windowSize = 1): SalvageError {
-    const remedy = faultRemedy(e.code, windowSize);
+    const needed = e.details['needed'];
+    const remedy = faultRemedy(e.code, windowSize, typeof needed === 'number' ? needed : null);
     return new SalvageError(
       SalvageErrorCode.Fault,
       `${redact(e.message)} [${e.code}]; the window in progress was rolled back; ${remedy === null ? '' : `${remedy}; `}${this.#resumeHint()}`,

@@ -74,7 +74,7 @@ export async function executeWrites(session: SqlSession, writes: readonly WriteO
   if (archive !== undefined) {
     const rows: ArchiveRow[] = [];
     for (const w of writes) if (w.kind !== 'insert' && w.archive !== undefined) rows.push(archiveRow(w.table, w.archive, archive));
-    if (rows.length > 0) await recordArchive(counting, archive.schema, rows);
+    if (rows.length > 0) await recordArchive(counting, archive.schema, rows, options.maxPacket);
   }
   for (const [table, list] of byTable) {
     const net = netEffect(table, list);
@@ -216,7 +216,7 @@ async function inSourceOrder(session: SqlSession, table: TableSchema, list: read
         counts.inserted += run.length;
         break;
       case 'update':
-        await writeUpdates(session, table, run.map((w) => ({ key: (w as Update).key, set: (w as Update).set })));
+        await writeUpdates(session, table, run.map((w) => ({ key: (w as Update).key, set: (w as Update).set })), options);
         counts.updated += run.length;
         break;
       case 'delete':
