@@ -80,7 +80,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
-import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
+import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
@@ -300,6 +300,8 @@ const DEFAULT_WINDOW_TRANSACTIONS = 1000;
 const DEFAULT_WINDOW_ROWS = 10_000;
 const MAX_RETRIES = 6;
 const DEFAULT_IDLE_MS = 1000;
+/** Following: the figures are given at least this often, windows or not (plain progress's interval: cli/progress.ts). */
+const FOLLOW_PROGRESS_MS = 5000;
 const DEFAULT_RECONNECTS = 10;
 const DEFAULT_RECONNECT_DELAY_MS = 500;
 const MAX_RECONNECT_DELAY_MS = 10_000;
@@ -538,6 +540,10 @@ class SalvageRun {
   #appliedGtids = new GtidSet();
   #lastEnd: { file: string; pos: number } | null = null;
   #done = { tx: 0, rows: 0 };
+  /** The lost transactions of the windows that committed: a follow reads ahead of them, and its report counts these. */
+  readonly #committedLost = new LostSetAccumulator();
+  /** When the figures were last given to onProgress (performance.now()), or null before the first time. */
+  #progressAt: number | null = null;
   readonly #outcomes: Record<Outcome, number> = { applied: 0, merged: 0, remapped: 0, skipped: 0, quarantined: 0 };
   readonly #counts: Record<string, Record<string, Partial<Record<Outcome, number>>>> = {};
   readonly #remaps: SalvageReport['remaps'] = [];
@@ -736,6 +742,8 @@ class SalvageRun {
     let finished = false;
     try {
       await this.#windowsLoop(filter);
+      // A run that applied nothing (an empty lost range, a follow that met no write) ends with its figures too: zeros.
+      if (this.#progressAt === null) this.#emitProgress();
       if (this.#damage !== null) throw damageStop(this.#damage, o.mode, this.#resumeHint(), o.skipDamaged === true);
       finished = true;
     } finally {
@@ -865,6 +873,13 @@ class SalvageRun {
       await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, this.#damage), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false, schemaHints: this.#hints }));
       return;
     }
+    // Following, a run that meets no write still shows it is alive: its figures every FOLLOW_PROGRESS_MS.
+    const heartbeat = this.#follow
+      ? setInterval(() => {
+          if (this.#progressAt === null || performance.now() - this.#progressAt >= FOLLOW_PROGRESS_MS - 50) this.#emitProgress();
+        }, FOLLOW_PROGRESS_MS)
+      : null;
+    heartbeat?.unref();
     try {
       // Each attempt reads from the end of the last committed window (or the run's start):
       // transactions decoded after it and not yet applied are read again, none twice.
@@ -874,6 +889,8 @@ class SalvageRun {
       if (!this.#follow) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`, {}, { cause: e });
       // How a follow ends: the window in progress has committed; the next run resumes at the checkpoint.
       this.#stoppedOnRequest = true;
+    } finally {
+      if (heartbeat !== null) clearInterval(heartbeat);
     }
   }
 
@@ -1665,9 +1682,16 @@ class SalvageRun {
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
       for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), ...(m.linked === true ? { linked: true as const } : {}) });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
+      this.#committedLost.add(r.tx);
       this.#firstTx ??= r.tx;
       this.#lastTx = r.tx;
     }
+    this.#emitProgress();
+  }
+
+  /** The figures so far to `onProgress`. */
+  #emitProgress(): void {
+    this.#progressAt = performance.now();
     const follow = this.#follow;
     this.#o.onProgress?.({
       transactionsDone: this.#done.tx,
@@ -1675,7 +1699,8 @@ class SalvageRun {
       rowChangesDone: this.#done.rows,
       rowChangesTotal: follow ? this.#done.rows : this.#scan.rowChanges,
       outcomes: { ...this.#outcomes },
-      position: this.#lastEnd === null ? '' : `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}`,
+      // Before its first window, a run stands at the checkpoint it resumes from.
+      position: this.#lastEnd === null ? (this.#storedEnd ?? '') : `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}`,
       elapsedMs: performance.now() - this.#t0,
       following: follow,
     });
@@ -1826,8 +1851,9 @@ class SalvageRun {
       sourceId: this.#sourceId,
       runId: this.#apply ? this.#runId : null,
       start: {
-        rule: filter.describe(),
-        lostSet: filter.lostSet.toString(),
+        // Following, what was read after the last committed window is not counted as lost and done (lost-transactions.ts describe).
+        rule: this.#follow ? filter.describe(this.#committedLost) : filter.describe(),
+        lostSet: (this.#follow ? this.#committedLost : filter.lostSet).toString(),
         checks: filter.checks(),
         checkpoint: stored === undefined ? null : `${stored.gtidSet ?? ''}${stored.file !== null ? ` ${stored.file}:${stored.pos}` : ''}`.trim(),
       },

@@ -248,6 +248,74 @@ describe('--since TIME', () => {
   });
 });
 
+describe('a follow: lost as committed, not as read', () => {
+  it('counts the committed windows\' transactions, those read after the last one apart', () => {
+    const f = createLostFilter({ kind: 'since', time: 0 });
+    const read = [tx(ma(0, 1, 5), 'b.000001', 4, 10), tx(ma(0, 1, 6), 'b.000001', 10, 20), tx(ma(0, 1, 7), 'b.000001', 20, 30)];
+    for (const t of read) expect(f.isLost(t).lost).toBe(true);
+    const committed = new LostSetAccumulator();
+    committed.add(read[0]!);
+    expect(f.describe(committed)).toBe(
+      'start from time --since 1970-01-01T00:00:00.000Z; lost, following: 1 transaction(s) 0-1-5 in committed windows; 2 more read after the last one and not applied (the next run reads them again)',
+    );
+    committed.add(read[1]!);
+    committed.add(read[2]!);
+    expect(f.describe(committed)).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost, following: 3 transaction(s) 0-1-5-7 in committed windows');
+    expect(f.describe()).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost: 3 transaction(s) 0-1-5-7');
+  });
+});
+
+describe('a follow: lost as committed, not as read', () => {
+  it('counts the committed windows\' transactions, those read after the last one apart', () => {
+    const f = createLostFilter({ kind: 'since', time: 0 });
+    const read = [tx(ma(0, 1, 5), 'b.000001', 4, 10), tx(ma(0, 1, 6), 'b.000001', 10, 20), tx(ma(0, 1, 7), 'b.000001', 20, 30)];
+    for (const t of read) expect(f.isLost(t).lost).toBe(true);
+    const committed = new LostSetAccumulator();
+    committed.add(read[0]!);
+    expect(f.describe(committed)).toBe(
+      'start from time --since 1970-01-01T00:00:00.000Z; lost, following: 1 transaction(s) 0-1-5 in committed windows; 2 more read after the last one and not applied (the next run reads them again)',
+    );
+    committed.add(read[1]!);
+    committed.add(read[2]!);
+    expect(f.describe(committed)).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost, following: 3 transaction(s) 0-1-5-7 in committed windows');
+    expect(f.describe()).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost: 3 transaction(s) 0-1-5-7');
+  });
+});
+
+describe('a follow: lost as committed, not as read', () => {
+  it('counts the committed windows\' transactions, those read after the last one apart', () => {
+    const f = createLostFilter({ kind: 'since', time: 0 });
+    const read = [tx(ma(0, 1, 5), 'b.000001', 4, 10), tx(ma(0, 1, 6), 'b.000001', 10, 20), tx(ma(0, 1, 7), 'b.000001', 20, 30)];
+    for (const t of read) expect(f.isLost(t).lost).toBe(true);
+    const committed = new LostSetAccumulator();
+    committed.add(read[0]!);
+    expect(f.describe(committed)).toBe(
+      'start from time --since 1970-01-01T00:00:00.000Z; lost, following: 1 transaction(s) 0-1-5 in committed windows; 2 more read after the last one and not applied (the next run reads them again)',
+    );
+    committed.add(read[1]!);
+    committed.add(read[2]!);
+    expect(f.describe(committed)).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost, following: 3 transaction(s) 0-1-5-7 in committed windows');
+    expect(f.describe()).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost: 3 transaction(s) 0-1-5-7');
+  });
+});
+
+describe('a follow: lost as committed, not as read', () => {
+  it('counts the committed windows\' transactions, those read after the last one apart', () => {
+    const f = createLostFilter({ kind: 'since', time: 0 });
+    const read = [tx(ma(0, 1, 5), 'b.000001', 4, 10), tx(ma(0, 1, 6), 'b.000001', 10, 20), tx(ma(0, 1, 7), 'b.000001', 20, 30)];
+    for (const t of read) expect(f.isLost(t).lost).toBe(true);
+    const committed = new LostSetAccumulator();
+    committed.add(read[0]!);
+    expect(f.describe(committed)).toBe(
+      'start from time --since 1970-01-01T00:00:00.000Z; lost, following: 1 transaction(s) 0-1-5 in committed windows; 2 more read after the last one and not applied (the next run reads them again)',
+    );
+    committed.add(read[1]!);
+    committed.add(read[2]!);
+    expect(f.describe(committed)).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost, following: 3 transaction(s) 0-1-5-7 in committed windows');
+    expect(f.describe()).toBe('start from time --since 1970-01-01T00:00:00.000Z; lost: 3 transaction(s) 0-1-5-7');
+  });
+});
+
 describe('checkpoint', () => {
   it('excludes GTIDs and positions already applied, whatever the rule', () => {
     const f = createLostFilter(

@@ -122,8 +122,12 @@ export interface LostFilter {
    * position never met in the binlogs read that covered other servers' GTIDs by sequence number.
    */
   checks(): string[];
-  /** One line for the plan: which rule chose the start, the checkpoint, the lost set, and any checks. */
-  describe(): string;
+  /**
+   * One line for the plan: which rule chose the start, the checkpoint, the lost set, and any checks.
+   * `committed` (a follow, which reads ahead of what it applies): the lost transactions of the
+   * windows that committed, with those read after the last one counted apart, not as lost and done.
+   */
+  describe(committed?: LostSetAccumulator): string;
 }
 
 /** Collects lost GTIDs into a GtidSet and prints it compactly (`0-1-13-22,7-1-1`). */
@@ -443,9 +447,14 @@ export function createLostFilter(rule: StartRule, options: LostFilterOptions = {
       return decision;
     },
     checks,
-    describe() {
+    describe(committed) {
       const doubts = checks();
-      return `${label}${cpLabel}; lost: ${lostSet.count} transaction(s) ${lostSet.toString()}${doubts.length > 0 ? `; CHECK: ${doubts.join('; ')}` : ''}`;
+      const more = committed === undefined ? 0 : lostSet.count - committed.count;
+      const lost =
+        committed === undefined
+          ? `lost: ${lostSet.count} transaction(s) ${lostSet.toString()}`
+          : `lost, following: ${committed.count} transaction(s) ${committed.toString()} in committed windows${more > 0 ? `; ${more} more read after the last one and not applied (the next run reads them again)` : ''}`;
+      return `${label}${cpLabel}; ${lost}${doubts.length > 0 ? `; CHECK: ${doubts.join('; ')}` : ''}`;
     },
   };
 }
