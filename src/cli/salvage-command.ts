@@ -110,8 +110,10 @@ Decisions and output:
                             every 5 s (auto, the default); plain lines; or JSON events for
                             wrappers, one per line: {"event":"progress", transactionsDone,
                             transactionsTotal, rowChangesDone, rowChangesTotal, rowsPerSecond,
-                            etaSeconds, position, outcomes, elapsedMs, following}, then
-                            {"event":"done", "ok": true|false, …} when the command ends
+                            etaSeconds, position, outcomes, elapsedMs, following} (with --follow
+                            at least every 5 s, also while nothing is applied), then
+                            {"event":"done", "ok": true|false, …} with the last figures (zeros
+                            when nothing was applied) when the command ends
 `;
 
 export const PLAN_HELP = `salvage plan (--binlog FILE… | --source URL) --target URL [options]
