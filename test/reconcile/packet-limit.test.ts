@@ -67,6 +67,15 @@ describe('a lost row bigger than the DR max_allowed_packet', () => {
     expect(await runStatuses()).toEqual(['completed']);
   });
 
+  it('updates batched into one CASE statement over the limit are sent one by one: every byte reaches the DR', async () => {
+    const base = [...BASE, "INSERT INTO t.blobs VALUES (2, 'two', 'y'), (3, 'three', 'y')"];
+    const staged = await stageIncident(servers.primary, servers.dr, { schema: SCHEMA, base, lost: ["UPDATE t.blobs SET b = IF(id = 2, REPEAT('c', 100000), REPEAT('d', 440000)) WHERE id IN (2, 3)"] });
+    const report = await salvage(options(staged));
+    expect(report.outcomes).toEqual({ applied: 2, merged: 0, remapped: 0, skipped: 0, quarantined: 0 });
+    expect(await rows()).toEqual([`1 base 1 ${md5Of('x', 1)}`, `2 two 100000 ${md5Of('c', 100000)}`, `3 three 440000 ${md5Of('d', 440000)}`]);
+    expect(await runStatuses()).toEqual(['completed']);
+  });
+
   it('a row that fits no statement: DB_PACKET_TOO_LARGE naming it, the window rolled back, the run failed; raised, the same apply ends', async () => {
     const staged = await stageIncident(servers.primary, servers.dr, { schema: SCHEMA, base: BASE, lost: [FITTING, TOO_LARGE] });
     const gtid = await gtidOfLast();
