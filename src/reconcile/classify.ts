@@ -225,14 +225,18 @@ function matchedRow(input: ClassifyInput, before: RowImage): RowImage | null {
   return null;
 }
 
-/** Names of the columns logged in `image` whose DR value differs (the shared NONE when none does). */
+/**
+ * Names of the columns logged in `image` whose DR value differs (the shared NONE when none does). A
+ * DR cell that is undefined is one the window itself inserted without logging it (a partial or
+ * shorter image: the DR gave it its default, unknown here until read back): not a difference.
+ */
 function differing(schema: TableSchema, image: RowImage, dr: RowImage, ignore: ReadonlySet<string> | undefined): readonly string[] {
   let out: string[] | null = null;
   const columns = schema.columns;
   for (let i = 0; i < columns.length; i++) {
     const col = columns[i] as ColumnSchema;
     const v = image[i];
-    if (v !== undefined && ignore?.has(col.name) !== true && !sameValue(v, dr[i], col)) (out ??= []).push(col.name);
+    if (v !== undefined && dr[i] !== undefined && ignore?.has(col.name) !== true && !sameValue(v, dr[i], col)) (out ??= []).push(col.name);
   }
   return out ?? NONE;
 }
