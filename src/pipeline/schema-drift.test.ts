@@ -62,6 +62,24 @@ describe('checkSchemaDrift: every shape of a table in the lost range', () => {
     );
   });
 
+  it('refuses a wider shape whose new column is not last (the failover fixture\'s 0-1-22: note AFTER amount)', () => {
+    const wider: [string, number][] = [['id', ColumnType.LONG], ['a', ColumnType.LONG], ['b', ColumnType.VARCHAR], ['note', ColumnType.VARCHAR], ['e', ColumnType.ENUM], ['d', ColumnType.NEWDECIMAL]];
+    expect(() => checkSchemaDrift(new Map([['s.t', [shape(wider, '0-1-22', 900)]]]), createSchemaCatalog([drTable(DR5)]))).toThrowError(
+      expect.objectContaining({
+        code: 'SCHEMA_DRIFT_COLUMNS',
+        message:
+          "schema drift: s.t — column 4: note in the binlog, e on the DR; column 5: e in the binlog, d on the DR — the binlog has 6 columns from 0-1-22 (bin.000001:900) on and the DR 5 (DR: id, a, b, e, d): not the DR's columns followed by new ones (a column added in the middle?), so they cannot be matched by position",
+      }),
+    );
+  });
+
+  it('names the first transaction of a shape whose columns differ by name only', () => {
+    const renamed: [string, number][] = FIVE.map(([n, t]) => [n === 'b' ? 'bb' : n, t]);
+    expect(() => checkSchemaDrift(new Map([['s.t', [shape(FIVE, '0-1-20', 100), shape(renamed, '0-1-30', 700)]]]), createSchemaCatalog([drTable(DR5)]))).toThrowError(
+      expect.objectContaining({ code: 'SCHEMA_DRIFT_COLUMNS', details: expect.objectContaining({ gtid: '0-1-30', offset: 700 }), message: 'schema drift: s.t — column 3: bb in the binlog, b on the DR — in the binlog from 0-1-30 (bin.000001:700) on' }),
+    );
+  });
+
   it('a table the DR lacks', () => {
     expect(() => checkSchemaDrift(new Map([['s.t', [shape(FIVE, '0-1-20', 100)]]]), createSchemaCatalog([]))).toThrowError(expect.objectContaining({ code: 'SCHEMA_DRIFT_MISSING_TABLE', details: expect.objectContaining({ table: 's.t', gtid: '0-1-20' }) }));
   });

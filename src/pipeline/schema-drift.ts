@@ -60,8 +60,13 @@ function checkShape(name: string, shape: TableShape, catalog: SchemaCatalog): vo
     );
   }
   if (differing.length > 0) {
-    const counts = n === m ? '' : ` — the binlog has ${n} columns from ${from} on and the DR ${m} (DR: ${drColumns(dr)})`;
-    const shorter = n < m ? ": a DR may have more columns only when they come after the binlog's, as replication allows; a column added in the middle shifts the others" : '';
+    const counts = n === m ? ` — in the binlog from ${from} on` : ` — the binlog has ${n} columns from ${from} on and the DR ${m} (DR: ${drColumns(dr)})`;
+    const shorter =
+      n < m
+        ? ": a DR may have more columns only when they come after the binlog's, as replication allows; a column added in the middle shifts the others"
+        : n > m
+          ? ": not the DR's columns followed by new ones (a column added in the middle?), so they cannot be matched by position"
+          : '';
     throw new SchemaDriftError(SchemaDriftErrorCode.Columns, `schema drift: ${name} — ${differing.join('; ')}${counts}${shorter}`, { ...facts, column: map.columns[0]?.name ?? '' });
   }
 }
