@@ -152,6 +152,9 @@ describe('classifyChange: updates', () => {
     const dr: RowImage = [7, 'ann@x', 'Ann', undefined];
     expect(classifyChange(input(change('update', [7, 'ann@x', 'Ann', 1.5], [7, 'ann@x', 'Ann B', 1.5]), dr)).class).toBe('clean');
     expect(classifyChange(input(change('update', [7, 'ann@x', 'Ann', 1.5], [7, 'ann@x', 'Ann B', 1.5]), [7, 'ann@x', 'Ann', 9])).class).toBe('update-diverged');
+    // Against the after image it is no match: an update setting that column is not already applied.
+    expect(classifyChange(input(change('update', [7, 'ann@x', 'Ann', 1.5], [7, 'ann@x', 'Ann', 2.5]), dr)).class).toBe('clean');
+    expect(classifyChange(input(change('delete', [7, 'ann@x', 'Ann', 1.5], null), dr)).class).toBe('clean');
   });
 
   it('a partial JSON update is never taken as already applied', () => {
