@@ -123,6 +123,44 @@ describe.each(['FULL', 'NO_LOG'])('ADD COLUMN in the lost range, binlog_row_meta
     expect(await counts()).toEqual([{ n: '7', d: '7' }]);
   }, 120_000);
 
+  it('following (no first pass): the windows before the first 6-column transaction commit, then the run stops there naming it; with the DR altered it resumes', async () => {
+    const staged = await stage();
+    const follow = (): Promise<unknown> => {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 20_000);
+      return salvage({ mode: 'apply', source: { target: servers.primary.target, follow: true, idleMs: 100 }, target: servers.dr.target, start: { kind: 'from-gtid', set: staged.start }, ddl: 'skip', windowTransactions: 1, signal: abort.signal }).finally(() => clearTimeout(timer));
+    };
+    const e = await rejectionOf(follow());
+    const at = gtidAfter(staged.start, 5);
+    expect(e).toMatchObject({ code: 'SCHEMA_DRIFT_COLUMNS', details: { table: 's.t', gtid: at } });
+    expect((e as Error).message).toMatch(new RegExp(`^schema drift: s\\.t has 6 columns in the binlog from ${at} `));
+    expect(await servers.dr.query('SELECT id, a, b, e, CAST(d AS CHAR) d FROM s.t ORDER BY id')).toEqual([
+      { id: 1, a: 1, b: 'one*', e: 'y', d: '1.00' },
+      { id: 2, a: 2, b: 'two', e: 'x', d: '2.00' },
+      { id: 3, a: 4000000000, b: 'three', e: 'y', d: '3.50' },
+      { id: 5, a: 5, b: 'five', e: 'x', d: '5.00' },
+    ]);
+    const ledgerCount = async (): Promise<string> => String(((await servers.dr.query('SELECT COUNT(*) AS n FROM salvage.ledger')) as { n: string }[])[0]!.n);
+    expect(await ledgerCount()).toBe('4');
+
+    await servers.dr.query(ALTER);
+    const abort = new AbortController();
+    const resumed = salvage({ mode: 'apply', source: { target: servers.primary.target, follow: true, idleMs: 100 }, target: servers.dr.target, start: { kind: 'from-gtid', set: staged.start }, ddl: 'skip', windowTransactions: 1, signal: abort.signal });
+    let failed: unknown = null;
+    resumed.catch((err: unknown) => (failed = err));
+    for (let i = 0; i < 400 && failed === null && (await ledgerCount()) !== '7'; i++) await new Promise((r) => setTimeout(r, 25));
+    abort.abort();
+    await resumed;
+    expect(await servers.dr.query(SELECT)).toEqual([
+      { id: 1, a: 1, b: 'one*', e: 'y', d: '1.00', c6: 7 },
+      { id: 2, a: 2, b: 'two*', e: 'x', d: '2.00', c6: 22 },
+      { id: 3, a: 3, b: 'three', e: 'y', d: '3.50', c6: 33 },
+      { id: 4, a: 4, b: 'four', e: 'y', d: '4.25', c6: 44 },
+      { id: 5, a: 5, b: 'five', e: 'x', d: '5.00', c6: 7 },
+    ]);
+    expect(await servers.dr.query('SELECT COUNT(*) AS n, COUNT(DISTINCT change_at, change_index) AS d FROM salvage.ledger')).toEqual([{ n: '7', d: '7' }]);
+  }, 120_000);
+
   it('a column added in the middle (AFTER id) is refused as drift even with the DR altered the same way: positions shifted', async () => {
     const alter = 'ALTER TABLE s.t ADD COLUMN c6 INT NOT NULL DEFAULT 7 AFTER id';
     const staged = await stage(alter);
