@@ -21,9 +21,24 @@ export interface LostDdl {
   readonly sql: string;
 }
 
+/**
+ * One shape a table has in the lost range (its columns as a table map gives them), with the first
+ * transaction that wrote it so: an ALTER in the lost range gives the table a second shape.
+ */
+export interface TableShape {
+  readonly map: TableMap;
+  /** The first transaction with this shape: its GTID, else `file:pos`. */
+  readonly at: string;
+  readonly gtid: string | null;
+  readonly file: string;
+  readonly pos: number;
+}
+
 export interface LostRangeScan {
   /** Tables the lost transactions write, by `schema.table`, with the first table map seen. */
   readonly tables: Map<string, TableMap>;
+  /** Every distinct shape of each of those tables, in the order first met (the schema check checks each). */
+  readonly shapes: Map<string, TableShape[]>;
   /** Per table, per column position: the largest integer an insert of the lost range gives it. */
   readonly maxInserted: Map<string, Map<number, bigint>>;
   readonly ddl: LostDdl[];
@@ -46,6 +61,30 @@ interface ColumnMaxima {
   readonly order: number[];
 }
 
+/**
+ * Adds `map` to `name`'s shapes unless one with the same columns is there. Called once per table
+ * map object (a transaction's), and a table has one or two shapes: the comparison is cheap.
+ */
+export function noteShape(shapes: Map<string, TableShape[]>, name: string, map: TableMap, tx: Transaction): TableShape | null {
+  let list = shapes.get(name);
+  if (list === undefined) shapes.set(name, (list = []));
+  if (list.some((s) => sameShape(s.map, map))) return null;
+  const gtid = tx.gtid !== null ? gtidText(tx.gtid) : null;
+  const shape: TableShape = { map, at: gtid ?? `${tx.file}:${tx.pos}`, gtid, file: tx.file, pos: tx.pos };
+  list.push(shape);
+  return shape;
+}
+
+/** The same columns: count, and per column the type, its metadata and the name the binlog gave. */
+function sameShape(a: TableMap, b: TableMap): boolean {
+  if (a === b) return true;
+  if (a.columns.length !== b.columns.length) return false;
+  return a.columns.every((c, i) => {
+    const d = b.columns[i]!;
+    return c.type === d.type && c.meta === d.meta && c.name === d.name;
+  });
+}
+
 /** Reads `files` once and summarises the transactions `filter` calls lost. */
 export function scanLostRange(files: readonly BinlogFile[], filter: LostFilter, options: ReadOptions = {}): Promise<LostRangeScan> {
   return scanLostBatches(readTransactions(files, options), filter);
@@ -53,7 +92,7 @@ export function scanLostRange(files: readonly BinlogFile[], filter: LostFilter, 
 
 /** Summarises the transactions `filter` calls lost in a stream of batches (files, or a live server read to its end). */
 export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter: LostFilter): Promise<LostRangeScan> {
-  const scan: LostRangeScan = { tables: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
+  const scan: LostRangeScan = { tables: new Map(), shapes: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
   let first: Transaction | null = null;
   let last: Transaction | null = null;
   let bytesTotal = 0;
@@ -89,6 +128,7 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
           lastMap = change.table;
           name = `${lastMap.schema}.${lastMap.table}`;
           if (!scan.tables.has(name)) scan.tables.set(name, lastMap);
+          noteShape(scan.shapes, name, lastMap, tx);
           maxes = undefined;
         }
         if (change.op !== 'insert' || change.after === null) continue;

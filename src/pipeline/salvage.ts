@@ -95,7 +95,8 @@ import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { binlogOpening, findGtidStart, oldestBinlog } from '../source/live-start.js';
-import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
+import { noteShape, scanLostBatches, type LostRangeScan, type TableShape } from './lost-range-scan.js';
+import { padShortImages } from './short-images.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
@@ -697,7 +698,7 @@ class SalvageRun {
         { file: d.file, offset: d.pos },
       );
     }
-    checkSchemaDrift(this.#scan.tables, catalog);
+    checkSchemaDrift(this.#scan.shapes, catalog);
     // The columns the rules name, against the DR's tables, before anything is written (exit 2 for an exact table's rule).
     if (o.config !== undefined) this.#warnings.push(...checkRuleColumns(o.config, catalog.tables));
 
@@ -797,15 +798,22 @@ class SalvageRun {
    */
   async #meet(window: readonly Transaction[]): Promise<void> {
     const fresh = new Map<string, TableMap>();
+    // New shapes too (an ALTER the source ran while followed): checked before the window is applied.
+    const shapes = new Map<string, TableShape[]>();
     for (const tx of window) {
       for (const st of ddlStatements(tx)) this.#scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
+      let last: TableMap | null = null;
       for (const c of tx.changes) {
+        if (c.table === last) continue;
+        last = c.table;
         const name = `${c.table.schema}.${c.table.table}`;
         if (!this.#scan.tables.has(name) && !fresh.has(name)) fresh.set(name, c.table);
+        const shape = noteShape(this.#scan.shapes, name, c.table, tx);
+        if (shape !== null) shapes.set(name, [...(shapes.get(name) ?? []), shape]);
       }
     }
+    if (shapes.size > 0) checkSchemaDrift(shapes, this.#catalog);
     if (fresh.size === 0) return;
-    checkSchemaDrift(fresh, this.#catalog);
     for (const [name, map] of fresh) this.#scan.tables.set(name, map);
     this.#initKeyFloors(fresh.keys());
     await this.#persistStartFloors();
@@ -1057,7 +1065,7 @@ class SalvageRun {
         pending = prefetch();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
         if (this.#follow) await this.#meet(window);
-        await this.#processWindow(window);
+        await this.#processWindow(padShortImages(window, this.#catalog));
         this.#escalate();
       }
       await pending;
@@ -1955,7 +1963,7 @@ function configFingerprint(config: NormalisedConfig | undefined, keepWhole: bool
 
 
 function emptyScan(): LostRangeScan {
-  return { tables: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
+  return { tables: new Map(), shapes: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
 }
 
 const IDLE: unique symbol = Symbol('idle');

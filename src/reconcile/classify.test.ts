@@ -147,6 +147,16 @@ describe('classifyChange: updates', () => {
     expect(applied.class).toBe('already-applied');
   });
 
+  it('a DR row cell the window inserted without logging it (left to its default, value unknown) is not a difference', () => {
+    // An insert logged before an ADD COLUMN (the DR's extra trailing column), then a full image of the row after it.
+    const dr: RowImage = [7, 'ann@x', 'Ann', undefined];
+    expect(classifyChange(input(change('update', [7, 'ann@x', 'Ann', 1.5], [7, 'ann@x', 'Ann B', 1.5]), dr)).class).toBe('clean');
+    expect(classifyChange(input(change('update', [7, 'ann@x', 'Ann', 1.5], [7, 'ann@x', 'Ann B', 1.5]), [7, 'ann@x', 'Ann', 9])).class).toBe('update-diverged');
+    // Against the after image it is no match: an update setting that column is not already applied.
+    expect(classifyChange(input(change('update', [7, 'ann@x', 'Ann', 1.5], [7, 'ann@x', 'Ann', 2.5]), dr)).class).toBe('clean');
+    expect(classifyChange(input(change('delete', [7, 'ann@x', 'Ann', 1.5], null), dr)).class).toBe('clean');
+  });
+
   it('a partial JSON update is never taken as already applied', () => {
     const patch = new JsonPatch([{ op: 'replace', path: '$.a', value: 1 }]);
     const r = classifyChange(input(change('update', [7, undefined, undefined, undefined], [undefined, undefined, patch, undefined]), [7, 'a', 'b', 1]));

@@ -166,7 +166,7 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   // The new primary key first: it is the row's identity, and no rule may write over another record's.
   const atNewPk = input.drRowAtNewPk ?? null;
   const holder = atNewPk !== null && !isSameRow(schema, atNewPk, dr) ? { uniqueKey: PRIMARY_KEY, uniqueHolder: atNewPk } : uniqueHolder(input, after, dr, changedKeys);
-  const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore);
+  const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore, true);
   if (holder !== null) return result('update-unique-taken', h.facts, dr, notLogged, differsFromBefore, differsFromAfter, holder);
   // A column both sides changed is a divergence even when the DR changed it back to the base value
   // (asked only when the DR's history names changed columns: without them no column is both sides').
@@ -182,7 +182,7 @@ function classifyDelete(input: ClassifyInput, before: RowImage): Classification 
   const h = schema.primaryKey === null ? NO_HISTORY : known(input);
   if (dr === null) return result('already-applied', h.facts, null, notLogged);
   if (h.row?.insertedByDr === true) return result('delete-pk-reused', h.facts, dr, notLogged);
-  const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore);
+  const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore, true);
   // A record the DR changed after the failover is diverged even when its values came back to the before image.
   const diverged = differsFromBefore.length > 0 || (input.compareKeysOnly !== true && h.facts.drChanged.length > 0);
   return result(diverged ? 'delete-diverged' : 'clean', h.facts, dr, notLogged, differsFromBefore);
@@ -225,14 +225,20 @@ function matchedRow(input: ClassifyInput, before: RowImage): RowImage | null {
   return null;
 }
 
-/** Names of the columns logged in `image` whose DR value differs (the shared NONE when none does). */
-function differing(schema: TableSchema, image: RowImage, dr: RowImage, ignore: ReadonlySet<string> | undefined): readonly string[] {
+/**
+ * Names of the columns logged in `image` whose DR value differs (the shared NONE when none does).
+ * A DR cell that is undefined is one the window itself inserted without logging it (a partial or
+ * shorter image: the DR gave it its default, unknown here until read back). `unknownSame`: such a
+ * cell is no divergence from a before image (the lost range's own insert put it there); against an
+ * after image it stays a difference, or an update of that column would pass for already applied.
+ */
+function differing(schema: TableSchema, image: RowImage, dr: RowImage, ignore: ReadonlySet<string> | undefined, unknownSame = false): readonly string[] {
   let out: string[] | null = null;
   const columns = schema.columns;
   for (let i = 0; i < columns.length; i++) {
     const col = columns[i] as ColumnSchema;
     const v = image[i];
-    if (v !== undefined && ignore?.has(col.name) !== true && !sameValue(v, dr[i], col)) (out ??= []).push(col.name);
+    if (v !== undefined && !(unknownSame && dr[i] === undefined) && ignore?.has(col.name) !== true && !sameValue(v, dr[i], col)) (out ??= []).push(col.name);
   }
   return out ?? NONE;
 }

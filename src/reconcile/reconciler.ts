@@ -25,7 +25,8 @@ import type { DrHistory } from '../model/dr-history.js';
 import { createHash } from 'node:crypto';
 import { v7 as uuidV7 } from 'uuid';
 import type { MergePolicy, Strategy } from '../config/normalise.js';
-import { classifyChange, PRIMARY_KEY, type Classification } from './classify.js';
+import { basename } from 'node:path';
+import { ClassifyErrorCode, classifyChange, PRIMARY_KEY, type Classification } from './classify.js';
 import { applyDelta, compareValues } from './column-math.js';
 import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
@@ -152,6 +153,20 @@ export function heldParents(catalog: SchemaCatalog, table: TableSchema, after: R
 /** Where a change is, for reasons and dependants: `GTID#index` or `file:pos#index`. */
 export function changeLabel(tx: Transaction, index: number): string {
   return `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}`;
+}
+
+/**
+ * Runs `decide` for change `index` of `tx`; an image that does not fit the DR's table (which the
+ * schema check before the run should have refused) names the transaction, for the DBA to find it.
+ */
+function atChange<T>(tx: Transaction, index: number, decide: () => T): T {
+  try {
+    return decide();
+  } catch (e) {
+    if (!(e instanceof EngineError) || e.code !== ClassifyErrorCode.ImageShape || e.details['change'] !== undefined) throw e;
+    const label = changeLabel(tx, index);
+    throw new EngineError(e.code, `${e.message}, at ${label} (${basename(tx.file)}:${tx.pos})`, { ...e.details, change: label, ...(tx.gtid === null ? {} : { gtid: gtidText(tx.gtid) }), file: tx.file }, { cause: e });
+  }
 }
 
 /** See Reconciler.mark. */
@@ -355,7 +370,7 @@ export class Reconciler {
     // What each held decision holds, kept for its result (made only when something is held).
     let held: Map<Pending, [string, string][]> | null = null;
     tx.changes.forEach((change, index) => {
-      const p = this.#withOrigin(this.#decideChange(tx, change, index, writes), change);
+      const p = this.#withOrigin(atChange(tx, index, () => this.#decideChange(tx, change, index, writes)), change);
       // Held back at once, so later changes of the same transaction that depend on it see it
       // (a window the DR rejects rolls the index back with everything else).
       if (p.decision.outcome === 'quarantined' || p.hold === true) (held ??= new Map()).set(p, this.#holdRow(p, change, changeLabel(tx, index)));
