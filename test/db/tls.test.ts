@@ -314,8 +314,10 @@ describe('a live source through TLS', () => {
     const t = target(tls, { mode: 'REQUIRED' });
     // The DR's history is read from the same server: it created the two rows the plan meets, as
     // its own, so each lost insert meets another record at its key, even with the same values
-    // (insert-pk-taken; without a history they are already-applied, as above).
-    const report = await salvage({ mode: 'plan', source: { target: t }, target: t, start: { kind: 'from-gtid', set: '' }, ddl: 'skip', drSource: { target: t } });
+    // (insert-pk-taken; without a history they are already-applied, as above). Source and DR being
+    // one server, the lost transactions carry the DR's own server id: the failover point is given
+    // (DR_HISTORY_FAILOVER_NEEDED otherwise), here before everything, so all of it is the DR's own.
+    const report = await salvage({ mode: 'plan', source: { target: t }, target: t, start: { kind: 'from-gtid', set: '' }, ddl: 'skip', drSource: { target: t }, failoverAt: { kind: 'time', seconds: 1 } });
     expect(report.counts['lv.t']).toEqual({ ddl: { skipped: 1 }, 'insert-pk-taken': { quarantined: 2 } });
     expect([report.withoutHistory, report.history?.complete]).toEqual([false, true]);
   });
