@@ -91,7 +91,7 @@ import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
-import { resolveBinlogFiles, type BinlogFile } from '../source/binlog-files.js';
+import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { binlogOpening, findGtidStart, oldestBinlog } from '../source/live-start.js';
@@ -356,8 +356,8 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   try {
     return await run.run();
   } catch (e) {
-    // An abort inside the reader surfaces as the platform's AbortError (or the live source's): say it in our terms.
-    if (options.signal?.aborted === true && (!(e instanceof EngineError) || e.code === 'LIVE_ABORTED')) {
+    // An abort inside a reader surfaces as the reader's own error (or the platform's AbortError from a wait): say it in our terms.
+    if (options.signal?.aborted === true && (!(e instanceof EngineError) || READER_ABORTS.has(e.code))) {
       throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request; ${options.mode === 'plan' ? 'plan wrote nothing' : 'every committed window stays applied; run the same apply again to resume'}`, {}, { cause: e });
     }
     throw e;
@@ -436,8 +436,11 @@ function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
+/** The codes a reader stops with when the run's signal aborts it (files, a live server). */
+const READER_ABORTS: ReadonlySet<string> = new Set([SourceErrorCode.Aborted, 'LIVE_ABORTED']);
+
 function isAbort(e: unknown): boolean {
-  if (e instanceof EngineError) return e.code === 'LIVE_ABORTED' || e.code === SalvageErrorCode.Aborted;
+  if (e instanceof EngineError) return READER_ABORTS.has(e.code) || e.code === SalvageErrorCode.Aborted;
   return (e as { name?: unknown } | null)?.name === 'AbortError';
 }
 

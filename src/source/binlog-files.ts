@@ -14,7 +14,10 @@ export const SourceErrorCode = {
   NotAFile: 'SOURCE_NOT_A_FILE',
   BadIndex: 'SOURCE_BAD_INDEX',
   Read: 'SOURCE_READ_FAILED',
+  /** The read's `signal` aborted; `cause` is the signal's reason. */
+  Aborted: 'SOURCE_ABORTED',
 } as const;
+export type SourceErrorCode = (typeof SourceErrorCode)[keyof typeof SourceErrorCode];
 
 /** A source file could not be found, opened or read. */
 export class SourceError extends EngineError {}

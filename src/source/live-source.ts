@@ -792,6 +792,11 @@ function abortError(signal: AbortSignal, label: string): LiveSourceError {
   return new LiveSourceError(LiveSourceErrorCode.Aborted, `reading from ${label} was interrupted`, { source: label }, { cause: signal.reason });
 }
 
+/** The engine's LIVE_ABORTED, never the platform's AbortError: callers match every failure on `code`. */
+function stopIfAborted(signal: AbortSignal | undefined, label: string): void {
+  if (signal?.aborted === true) throw abortError(signal, label);
+}
+
 /**
  * Reads the server's binlogs from `options.start` (default: its first binlog) to its end at the
  * time of the call — or on, with `follow` — yielding one batch per group of events received, the
@@ -800,6 +805,7 @@ function abortError(signal: AbortSignal, label: string): LiveSourceError {
  */
 export async function* readLiveTransactions(target: LiveTarget, options: LiveSourceOptions): AsyncGenerator<ReadBatch> {
   const label = target.redacted;
+  stopIfAborted(options.signal, label);
   const logs = await binaryLogs(options.control, label);
   const file = options.start?.file ?? logs[0]!.name;
   const start: BinlogPosition = { file, position: options.start?.position ?? 4 };
@@ -831,7 +837,7 @@ export async function* readLiveTransactions(target: LiveTarget, options: LiveSou
   const endIndex = end === null ? -1 : logs.findIndex((l) => l.name === end.file);
   // The sizes of the files to read, the last one up to the end; as the file reader counts them.
   const bytesTotal = end === null ? 0 : logs.slice(startIndex, endIndex < 0 ? undefined : endIndex).reduce((n, l) => n + l.size, 0) + (endIndex < 0 ? 0 : end.position);
-  options.signal?.throwIfAborted();
+  stopIfAborted(options.signal, label);
 
   const dump = startDump(target, start, options);
   const reader = new LiveStreamReader({

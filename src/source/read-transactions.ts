@@ -37,6 +37,7 @@ export interface ReadOptions {
    * input, when no transaction begun before it is open (nothing wanted lies past it).
    */
   readonly stopAt?: number;
+  /** Stops the read between chunks, closing the file: the iteration rejects with SourceError SOURCE_ABORTED. */
   readonly signal?: AbortSignal;
 }
 
@@ -65,6 +66,7 @@ export interface ReadBatch {
 
 /** Reads the files (or `.index` files) given, in order, yielding one batch per chunk. */
 export async function* readTransactions(args: readonly string[] | readonly BinlogFile[], options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
+  checkAborted(options.signal);
   const files: BinlogFile[] = typeof args[0] === 'string' || args.length === 0 ? await resolveBinlogFiles(args as readonly string[]) : [...(args as readonly BinlogFile[])];
   if (options.skipTo !== undefined && files.length > 0) files[0] = (await fileFrom(files[0]!, options.skipTo)).file;
   const chunkSize = options.chunkSize ?? 256 * 1024;
@@ -114,8 +116,13 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
     let next = handle.read(buffers[0], 0, Math.min(chunkSize, stop - at), at);
     try {
       for (;;) {
-        options.signal?.throwIfAborted();
-        const { bytesRead: n } = await next;
+        checkAborted(options.signal, file.path, at);
+        let n: number;
+        try {
+          ({ bytesRead: n } = await next);
+        } catch (e) {
+          throw new SourceError(SourceErrorCode.Read, `cannot read ${file.path} at ${at}: ${(e as Error).message}`, { file: file.path, offset: at }, { cause: e });
+        }
         const buffer = buffers[which]!;
         at += n;
         const last = n === 0;
@@ -181,6 +188,16 @@ export async function* readTransactions(args: readonly string[] | readonly Binlo
       await handle.close();
     }
   }
+}
+
+/**
+ * An aborted read ends with the engine's own error, not the platform's AbortError: callers match
+ * every failure of the library on `code` (SOURCE_ABORTED), and learn where the read stopped.
+ */
+function checkAborted(signal: AbortSignal | undefined, file?: string, offset?: number): void {
+  if (signal?.aborted !== true) return;
+  const at = file === undefined ? '' : ` in ${file}${offset === undefined ? '' : ` at ${offset}`}`;
+  throw new SourceError(SourceErrorCode.Aborted, `the binlog read was stopped on request${at}`, { ...(file === undefined ? {} : { file }), ...(offset === undefined ? {} : { offset }) }, { cause: signal.reason });
 }
 
 /** Whether the file's first event, its FDE, has LOG_EVENT_BINLOG_IN_USE_F clear (header flags at 4 + 17); null when it is not an FDE. */

@@ -1,6 +1,8 @@
 /** The README's library example, run as written against a real fixture, through the public entry points. */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { rejectionOf } from '../harness/error-of.js';
 import * as api from '../../src/index.js';
 import * as binlog from '../../src/binlog/index.js';
 
@@ -53,3 +55,54 @@ describe('library API: the reconcile engine', () => {
     await expect(read()).rejects.toThrow();
   });
 });
+
+describe('library API: a stopped read is the engine\'s typed error', () => {
+  const FIRST = `${PRIMARY}/primary-bin.000001`;
+
+  it('an aborted readBinlog / readTransactions rejects with SourceError SOURCE_ABORTED, the signal\'s reason as cause', async () => {
+    const ac = new AbortController();
+    const reason = new Error('shutting down');
+    ac.abort(reason);
+    const read = async (): Promise<void> => {
+      for await (const tx of api.readBinlog([FIRST], { signal: ac.signal })) void tx;
+    };
+    const e = await rejectionOf(read());
+    expect(e).toBeInstanceOf(api.SourceError);
+    expect(e).toMatchObject({ code: api.SourceErrorCode.Aborted, retryable: false, cause: reason });
+  });
+
+  it('aborted between chunks, the read names the file and offset and closes the file', async () => {
+    const ac = new AbortController();
+    let batches = 0;
+    const read = async (): Promise<void> => {
+      for await (const batch of api.readTransactions([FIRST], { signal: ac.signal, chunkSize: 4096 })) {
+        if (++batches === 2) ac.abort();
+        void batch;
+      }
+    };
+    const e = await rejectionOf(read());
+    expect(e).toBeInstanceOf(api.SourceError);
+    expect((e as api.SourceError).code).toBe('SOURCE_ABORTED');
+    expect((e as api.SourceError).details).toEqual({ file: FIRST, offset: 8192 });
+    expect(openFiles(FIRST)).toBe(0);
+  });
+
+  it('breaking out of readBinlog early closes the file', async () => {
+    for await (const tx of api.readBinlog([FIRST])) {
+      void tx;
+      break;
+    }
+    expect(openFiles(FIRST)).toBe(0);
+  });
+});
+
+/** How many of this process's descriptors are open on `path`. */
+function openFiles(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+}
