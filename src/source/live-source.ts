@@ -31,7 +31,7 @@
  * binlog socket is paused (TCP then holds the server's dump thread) and resumed when the consumer
  * takes the queue's contents; nothing is dropped or re-read to slow down.
  */
-import ZongJi from '@vlasky/zongji';
+import type ZongJi from '@vlasky/zongji';
 import { BinlogDecoder, type DecoderOptions } from '../binlog/decoder.js';
 import { crc32 } from '../binlog/crc32.js';
 import { EventType, eventTypeName } from '../binlog/event-types.js';
@@ -629,8 +629,20 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
   return new LiveSourceError(LiveSourceErrorCode.ConnectionLost, `lost the replication connection to ${label}: ${text}`, details, { retryable: true, cause: e });
 }
 
+type ZongJiClass = typeof ZongJi;
+let zongjiLoad: Promise<ZongJiClass> | undefined;
+
+/**
+ * zongji (and the mysql driver it brings) loaded on the first live read, not when the library is
+ * imported: it costs ~150 ms of start-up an application reading files or applying never needs.
+ */
+function loadZongJi(): Promise<ZongJiClass> {
+  zongjiLoad ??= import('@vlasky/zongji').then((m) => m.default);
+  return zongjiLoad;
+}
+
 /** Starts a binlog dump at `start` through zongji; events arrive in the returned queue. */
-function startDump(target: LiveTarget, start: BinlogPosition, options: LiveSourceOptions): Dump {
+function startDump(ZongJi: ZongJiClass, target: LiveTarget, start: BinlogPosition, options: LiveSourceOptions): Dump {
   const label = target.redacted;
   const ssl = options.tls ?? null;
   const zongji = new ZongJi({
@@ -837,9 +849,10 @@ export async function* readLiveTransactions(target: LiveTarget, options: LiveSou
   const endIndex = end === null ? -1 : logs.findIndex((l) => l.name === end.file);
   // The sizes of the files to read, the last one up to the end; as the file reader counts them.
   const bytesTotal = end === null ? 0 : logs.slice(startIndex, endIndex < 0 ? undefined : endIndex).reduce((n, l) => n + l.size, 0) + (endIndex < 0 ? 0 : end.position);
+  const ZongJiClass = await loadZongJi();
   stopIfAborted(options.signal, label);
 
-  const dump = startDump(target, start, options);
+  const dump = startDump(ZongJiClass, target, start, options);
   const reader = new LiveStreamReader({
     decoder: { verifyChecksums: options.verifyChecksums, annotations: options.annotations, schemaHints: options.schemaHints },
     end,
