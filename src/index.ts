@@ -9,17 +9,29 @@ import type { Transaction as BinlogTransaction } from './binlog/transaction.js';
 export * from './binlog/index.js';
 export { readTransactions, type ReadOptions, type ReadBatch } from './source/read-transactions.js';
 export { resolveBinlogFiles, SourceError, SourceErrorCode, type BinlogFile } from './source/binlog-files.js';
-export { readLiveTransactions, LiveSourceError, LiveSourceErrorCode, type LiveSourceOptions, type LiveTarget, type LiveTls, type ControlSession } from './source/live-source.js';
-export { inspectBinlogs, InspectStats, type InspectOptions, type InspectItem } from './pipeline/inspect.js';
-export { TransactionFilter, type TransactionFilterOptions } from './pipeline/transaction-filter.js';
+export {
+  readLiveTransactions,
+  LiveSourceError,
+  LiveSourceErrorCode,
+  type LiveSourceOptions,
+  type LiveTarget,
+  type LiveTls,
+  type ControlSession,
+  type BinlogPosition as LiveBinlogPosition,
+} from './source/live-source.js';
+export { inspectBinlogs, InspectStats, type InspectOptions, type InspectItem, type TableStats, type StatsSnapshot } from './pipeline/inspect.js';
+export { TransactionFilter, FilterError, type TransactionFilterOptions } from './pipeline/transaction-filter.js';
 export { GtidSet, GtidSetError } from './model/gtid-set.js';
-export { parseConnectionUrl, type ConnectionTarget } from './db/connection-url.js';
-export { tlsSocketOptions, TLS_MODES, type TlsMode, type TlsSettings, type TlsSocketOptions } from './db/tls.js';
+export { parseConnectionUrl, ConnectionUrlError, type ConnectionTarget } from './db/connection-url.js';
+export { tlsSocketOptions, TLS_MODES, TlsError, TlsErrorCode, type TlsMode, type TlsSettings, type TlsSocketOptions } from './db/tls.js';
 
 // ---- the reconcile engine ---------------------------------------------------------------------
 
 
-export { SalvageError, SalvageErrorCode, type SalvageOptions, type SalvageProgress, type SalvageReport, type TransactionPoint } from './pipeline/salvage.js';
+export { SalvageError, SalvageErrorCode, type SalvageOptions, type LiveSalvageSource, type SalvageProgress, type SalvageReport, type TransactionPoint } from './pipeline/salvage.js';
+export type { ReportKeyMapping } from './sink/report-source.js';
+export type { FailoverAt, FailoverPoint, HistoryTableSummary } from './model/dr-history.js';
+export type { LedgerImages } from './sink/ledger-entry.js';
 export { SchemaDriftError, SchemaDriftErrorCode } from './pipeline/schema-drift.js';
 export { InputError, InputErrorCode } from './source/input-checks.js';
 export type { DamagedEntry } from './pipeline/checked-input.js';
@@ -27,12 +39,50 @@ export type { ChangeClass, ChangeDecision, Outcome, WriteOp, TransactionResult, 
 export { CustomStrategyErrorCode, type CustomStrategy, type CustomStrategies, type CustomStrategyContext, type CustomDecision, type CanonicalRow } from './reconcile/custom-strategy.js';
 export type { StartRule, DrGtidState, BinlogPosition } from './reconcile/lost-transactions.js';
 export type { LedgerLine } from './sink/ledger-entry.js';
-export type { LogicalReferences, SchemaCatalog, TableSchema, ColumnSchema } from './model/table-schema.js';
-export { parseConfig, BUILT_IN_DEFAULTS, type NormalisedConfig, type Strategy, type ConfigProblem } from './config/normalise.js';
+export { SchemaCatalogError, SchemaCatalogErrorCode } from './model/table-schema.js';
+export type { LogicalReferences, SchemaCatalog, TableSchema, ColumnSchema, UniqueKey, ForeignKey, ReferentialAction, ReferencingKey } from './model/table-schema.js';
+export {
+  parseConfig,
+  BUILT_IN_DEFAULTS,
+  type NormalisedConfig,
+  type NormalisedTableRule,
+  type ParseConfigResult,
+  type Strategy,
+  type ConfigProblem,
+  type CascadeGuard,
+  type MergePolicy,
+  type KeyAllocation,
+} from './config/normalise.js';
 export type { ConfigInput, ConflictClass, StrategyInput, StrategyName } from './config/schema.js';
 export { formatProblems } from './config/format-problems.js';
 
-/** Options of `plan` and `apply`: SalvageOptions without the mode. */
+// ---- errors a run can end with, beyond those above: match on `code` (or instanceof) -----------
+// Every one is an EngineError (exported with the decoder) with a stable `code`, `retryable` and `details`.
+
+export { DatabaseError } from './db/schema-hints.js';
+export { SqlSessionErrorCode } from './db/sql-session.js';
+export { DbErrorCode } from './db/db-errors.js';
+export { StateSchemaErrorCode } from './db/state-schema.js';
+export { RowReaderErrorCode } from './db/row-reader.js';
+export { RowWriterErrorCode } from './db/row-writer.js';
+export { ReconcileError, ReconcileErrorCode } from './reconcile/lost-transactions.js';
+export { ReconcilerErrorCode } from './reconcile/reconciler.js';
+export { ClassifyErrorCode } from './reconcile/classify.js';
+export { ColumnMathErrorCode } from './reconcile/column-math.js';
+export { TableStateErrorCode } from './reconcile/table-state.js';
+export { RemapErrorCode } from './reconcile/remap.js';
+export { KeyAllocatorErrorCode } from './reconcile/key-allocator.js';
+export { KeyMapError, KeyMapErrorCode } from './reconcile/key-map.js';
+export { RuleColumnsError, RuleColumnsErrorCode } from './reconcile/rule-columns.js';
+export { FromCanonicalError, FromCanonicalErrorCode } from './reconcile/from-canonical.js';
+export { DrHistoryErrorCode } from './reconcile/dr-history-builder.js';
+export { DrHistorySourceError, DrHistorySourceErrorCode } from './source/dr-history-reader.js';
+
+/**
+ * Options of `plan` and `apply`: SalvageOptions without the mode. Options that do not go together
+ * or have the wrong shape (an empty `binlogs`, a `config` not from parseConfig) reject with
+ * SalvageError BAD_OPTION before anything is read.
+ */
 export type SalvageRunOptions = Omit<SalvageOptions, 'mode'>;
 
 /**
@@ -55,7 +105,8 @@ export function apply(options: SalvageRunOptions): Promise<SalvageReport> {
 
 /**
  * The committed transactions of binlog files (or `.index` files), in order, as an async iterable;
- * groups without a commit are left out (readTransactions reports them). Stops when `signal` aborts.
+ * groups without a commit are left out (readTransactions reports them). An aborted `signal` ends it
+ * with SourceError SOURCE_ABORTED; breaking out of the loop closes the file.
  */
 export async function* readBinlog(files: readonly string[], options: BinlogReadOptions = {}): AsyncGenerator<BinlogTransaction> {
   for await (const batch of readBatches(files, options)) {

@@ -59,7 +59,8 @@ export interface SessionOptions {
 
 /**
  * Opens a session to `target`, with TLS as `target.tls` asks (default PREFERRED: encrypted when the
- * server offers TLS); throws DB_CONNECT (retryable) when the server does not answer, DB_TLS when TLS
+ * server offers TLS); throws DB_CONNECT (retryable when the server does not answer, not when it refuses
+ * the account or database: details.errno says which), DB_TLS when TLS
  * cannot be set up as asked.
  */
 export async function openSession(target: ConnectionTarget, sessionOptions: SessionOptions = {}): Promise<SqlSession> {
@@ -115,13 +116,23 @@ async function connect(target: ConnectionTarget, options: SessionOptions, ssl: R
   return new Mysql2Session(conn, target.redacted, ssl !== null);
 }
 
+/**
+ * Server refusals at connect that no retry cures: access denied (1045, 1698), no access to the
+ * database (1044), an unknown database (1049), a host not allowed (1130) or blocked (1129), an
+ * authentication method the driver lacks (1251). A caller that retries DB_CONNECT on `retryable`
+ * would otherwise loop on a wrong password.
+ */
+const REFUSED_AT_CONNECT: ReadonlySet<number> = new Set([1044, 1045, 1049, 1129, 1130, 1251, 1698]);
+
 function connectError(target: ConnectionTarget, e: unknown, driverCode: string | undefined): DatabaseError {
   const reason = (e as Error).message;
   const tls = describeTlsFailure(target.tls, driverCode, reason);
   // A certificate that fails its check, or a server without TLS, stays so: no retry cures it. A handshake cut short may.
-  const permanent = tls !== null && (driverCode === 'HANDSHAKE_NO_SSL_SUPPORT' || tls.startsWith('TLS: '));
-  return new DatabaseError(permanent ? SqlSessionErrorCode.Tls : SqlSessionErrorCode.Connect, `cannot connect to ${target.redacted}: ${tls ?? reason}`, errno(e), {
-    retryable: !permanent,
+  const tlsPermanent = tls !== null && (driverCode === 'HANDSHAKE_NO_SSL_SUPPORT' || tls.startsWith('TLS: '));
+  const facts = errno(e);
+  const refused = facts.errno !== undefined && REFUSED_AT_CONNECT.has(facts.errno);
+  return new DatabaseError(tlsPermanent ? SqlSessionErrorCode.Tls : SqlSessionErrorCode.Connect, `cannot connect to ${target.redacted}: ${tls ?? reason}`, facts, {
+    retryable: !tlsPermanent && !refused,
     cause: e,
   });
 }

@@ -110,8 +110,14 @@ export const SalvageErrorCode = {
   Escalation: 'SALVAGE_ESCALATION',
   /** Another apply of the same source into the same state schema holds the DR (its lock). */
   SourceBusy: 'SALVAGE_SOURCE_BUSY',
-  /** Options that do not go together (both or neither of `binlogs` and `source`; `follow` in a plan). */
+  /** Options that do not go together (both or neither of `binlogs` and `source`; `follow` in a plan), or an option of the wrong shape. */
   BadOption: 'BAD_OPTION',
+  /**
+   * A caller's callback (`onLedger`, `onProgress`, `onSql`) threw: the run stops, the caller's error
+   * as `cause`. In apply the window it reported on had committed (callbacks run after COMMIT), so
+   * the same apply again resumes after it.
+   */
+  CallbackThrew: 'SALVAGE_CALLBACK_THREW',
 } as const;
 export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErrorCode];
 
@@ -170,7 +176,7 @@ export interface SalvageOptions {
   readonly target: ConnectionTarget;
   /** An explicit start (`--from`, `--from-gtid`, `--since`); default: the DR's GTID state. */
   readonly start?: StartRule;
-  /** The DR-side state schema (default `salvage`). */
+  /** The DR-side state schema (default: the configuration's `stateSchema`, else `salvage`). */
   readonly stateSchema?: string;
   /**
    * Names this source in the checkpoint (default `binlog:<file basename without its number>`; for a
@@ -183,7 +189,7 @@ export interface SalvageOptions {
   readonly windowRows?: number;
   /** All of a source transaction applied or all quarantined (default true; the configuration's value when one is given). */
   readonly keepTransactionsWhole?: boolean;
-  /** The configuration (src/config): strategies per table and class, escalation, compare, ignore list. Default: the built-in strategies. */
+  /** The configuration (src/config) as `parseConfig(input).config` returns it: strategies per table and class, escalation, compare, ignore list, state schema. Default: the built-in strategies. */
   readonly config?: NormalisedConfig;
   /**
    * The functions the configuration's `{ "strategy": "custom", "name": … }` rules call, by name
@@ -199,10 +205,14 @@ export interface SalvageOptions {
   readonly ddl?: 'stop' | 'skip';
   readonly verifyChecksums?: boolean;
   readonly signal?: AbortSignal;
-  /** Every decision, in source order, as a `--ledger` line. */
+  /**
+   * Every decision, in source order, as a `--ledger` line; in apply, once its window has committed.
+   * A callback that throws stops the run (SALVAGE_CALLBACK_THREW, its error as `cause`); so do the two below.
+   */
   readonly onLedger?: (line: LedgerLine) => void;
   /** Plan only: each statement apply would run, in order (`--sql`). */
   readonly onSql?: (statement: string) => void;
+  /** Once per window, after it committed (apply) or was decided (plan), with the totals so far. */
   readonly onProgress?: (progress: SalvageProgress) => void;
   /** Test hook: sees every statement sent to the DR before it is sent (fault injection). */
   readonly beforeStatement?: (sql: string) => void;
@@ -335,7 +345,9 @@ interface LiveInput {
 /** Runs `plan` or `apply` and returns the report. */
 export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   const t0 = performance.now();
-  const stateSchema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
+  // As the CLI takes it: the configuration's stateSchema unless the option names one. A library run
+  // that ignored it would keep its checkpoint where a CLI run with the same file never looks.
+  const stateSchema = options.stateSchema ?? options.config?.stateSchema ?? DEFAULT_STATE_SCHEMA;
   if ((options.binlogs === undefined) === (options.source === undefined)) {
     throw new SalvageError(SalvageErrorCode.BadOption, 'give the binlogs to read (binlogs) or a live server (source), exactly one of them', { option: '--source' });
   }
@@ -345,6 +357,14 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   }
   if (options.source?.follow === true && options.mode !== 'apply') {
     throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
+  }
+  if (options.binlogs !== undefined && options.binlogs.length === 0) {
+    // An empty list (a glob that matched nothing) would read nothing and report success: no lost transactions.
+    throw new SalvageError(SalvageErrorCode.BadOption, 'binlogs is empty: give at least one binlog file or .index file', { option: '--binlog' });
+  }
+  if (options.config !== undefined && !Array.isArray((options.config as { tables?: unknown }).tables)) {
+    // A configuration object as written (tables keyed by name) rather than parsed: it would fail deep inside the rules.
+    throw new SalvageError(SalvageErrorCode.BadOption, 'config is not a parsed configuration: pass parseConfig(input).config (after checking its ok), not the input object', { option: '--config' });
   }
   // A custom strategy the configuration names without its function: said before anything is read.
   if (options.config !== undefined) new RuleBook(options.config, options.strategies);
@@ -605,7 +625,9 @@ class SalvageRun {
       destroy: () => this.#session.destroy(),
     };
     const onSql = options.onSql;
-    this.#writer = this.#apply ? this.#dr : createRecordingSession((s) => onSql?.(s));
+    this.#writer = this.#apply ? this.#dr : createRecordingSession((s) => {
+      if (onSql !== undefined) this.#callback('onSql', () => onSql(s));
+    });
   }
 
   /** Closes the run's DR connection (the one in use: a lost one may have been replaced). */
@@ -1134,8 +1156,6 @@ class SalvageRun {
         results = [];
         await this.#commitWindow(window, results);
         this.#drFailures = 0;
-        this.#account(results);
-        return;
       } catch (raw) {
         await this.#dr.query('ROLLBACK').catch(() => undefined);
         if (raw instanceof WindowCut) {
@@ -1183,6 +1203,10 @@ class SalvageRun {
         await this.#quarantineRejected(window[0]!, e);
         return;
       }
+      // Committed. Out of the try: the caller's callbacks run here, and what they throw is no fault
+      // of the DR's to retry (that would decide a committed window again).
+      this.#account(results);
+      return;
     }
   }
 
@@ -1687,7 +1711,9 @@ class SalvageRun {
         byOutcome[d.outcome] = (byOutcome[d.outcome] ?? 0) + 1;
         if (this.#o.onLedger) {
           const table = d.change === null ? undefined : this.#catalog.get(d.change.table.schema, d.change.table.table);
-          this.#o.onLedger(ledgerLine(d, table === undefined ? null : keyPositions(table)));
+          const line = ledgerLine(d, table === undefined ? null : keyPositions(table));
+          const onLedger = this.#o.onLedger;
+          this.#callback('onLedger', () => onLedger(line));
         }
       }
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
@@ -1704,7 +1730,9 @@ class SalvageRun {
   #emitProgress(): void {
     this.#progressAt = performance.now();
     const follow = this.#follow;
-    this.#o.onProgress?.({
+    const onProgress = this.#o.onProgress;
+    if (onProgress === undefined) return;
+    const progress: SalvageProgress = {
       transactionsDone: this.#done.tx,
       transactionsTotal: follow ? this.#done.tx : this.#scan.transactions,
       rowChangesDone: this.#done.rows,
@@ -1714,7 +1742,23 @@ class SalvageRun {
       position: this.#lastEnd === null ? (this.#storedEnd ?? '') : `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}`,
       elapsedMs: performance.now() - this.#t0,
       following: follow,
-    });
+    };
+    this.#callback('onProgress', () => onProgress(progress));
+  }
+
+  /**
+   * Runs a caller's callback. What it throws is the caller's failure, not the DR's: it must never
+   * reach the window's retry and reconnect handling, and it reaches the caller typed, with the
+   * original as `cause` and where the next apply resumes.
+   */
+  #callback(name: 'onLedger' | 'onProgress' | 'onSql', fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      // Callbacks run once a window committed: the checkpoint on the DR is past everything reported.
+      const done = this.#apply ? '; the window it reported on had committed: run the same apply again to resume after it' : '; plan wrote nothing';
+      throw new SalvageError(SalvageErrorCode.CallbackThrew, `the ${name} callback threw: ${e instanceof Error ? e.message : String(e)}${done}`, { option: name }, { cause: e });
+    }
   }
 
   /**

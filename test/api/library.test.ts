@@ -1,8 +1,12 @@
 /** The README's library example, run as written against a real fixture, through the public entry points. */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSession } from '../../src/db/sql-session.js';
 import { rejectionOf } from '../harness/error-of.js';
+import { freePort } from '../harness/free-port.js';
+import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { SMALL_INCIDENT } from '../harness/small-incident.js';
 import * as api from '../../src/index.js';
 import * as binlog from '../../src/binlog/index.js';
 
@@ -106,3 +110,111 @@ function openFiles(path: string): number {
     }
   }).length;
 }
+
+describe('library API against servers: typed errors, callbacks, options', () => {
+  let primary: MariadbServer;
+  let dr: MariadbServer;
+  let files: string[];
+  let start: string;
+
+  beforeAll(async () => {
+    [primary, dr] = await Promise.all([startMariadb({ name: 'libapi-primary' }), startMariadb({ name: 'libapi-dr', serverId: 2 })]);
+    for (const sql of [...SMALL_INCIDENT.schema, ...SMALL_INCIDENT.base]) {
+      await primary.query(sql);
+      await dr.query(sql);
+    }
+    start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+    for (const sql of SMALL_INCIDENT.lost) await primary.query(sql);
+    for (const sql of SMALL_INCIDENT.drOwn) await dr.query(sql);
+    await primary.flushBinaryLogs();
+    files = await primary.binlogFiles();
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([primary?.stop(), dr?.stop()]);
+  });
+
+  const options = (): api.SalvageRunOptions => ({
+    binlogs: files,
+    target: dr.target,
+    start: { kind: 'from-gtid', set: start },
+    logicalReferences: SMALL_INCIDENT.references,
+  });
+  const schemas = async (): Promise<string[]> =>
+    ((await dr.query("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'salv%' ORDER BY 1")) as { s: string }[]).map((r) => r.s);
+  const ledgerCount = async (schema: string): Promise<number> => Number(((await dr.query(`SELECT COUNT(*) AS n FROM ${schema}.ledger`)) as { n: number }[])[0]!.n);
+
+  it('an empty binlogs list, or a configuration not passed through parseConfig, is BAD_OPTION before anything runs', async () => {
+    const empty = await rejectionOf(api.plan({ ...options(), binlogs: [] }));
+    expect(empty).toBeInstanceOf(api.SalvageError);
+    expect(empty).toMatchObject({ code: api.SalvageErrorCode.BadOption, details: { option: '--binlog' } });
+    const raw = { tables: { 'shop.customers': { onConflict: { 'update-diverged': 'dr' } } } };
+    const unparsed = await rejectionOf(api.plan({ ...options(), config: raw as unknown as api.NormalisedConfig }));
+    expect(unparsed).toBeInstanceOf(api.SalvageError);
+    expect(unparsed).toMatchObject({ code: api.SalvageErrorCode.BadOption, details: { option: '--config' } });
+    expect(await schemas()).toEqual([]);
+  });
+
+  it('a refused account is DB_CONNECT not retryable (errno 1045); a server that does not answer is DB_CONNECT retryable', async () => {
+    const denied = await rejectionOf(api.plan({ ...options(), target: api.parseConnectionUrl(`mysql://nobody:wrong@127.0.0.1:${dr.port}`, 'target') }));
+    expect(denied).toBeInstanceOf(api.DatabaseError);
+    expect(denied).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: false, details: { errno: 1045 } });
+    const port = await freePort();
+    const silent = await rejectionOf(api.plan({ ...options(), target: api.parseConnectionUrl(`mysql://root@127.0.0.1:${port}`, 'target') }));
+    expect(silent).toBeInstanceOf(api.DatabaseError);
+    expect(silent).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: true });
+  });
+
+  it('a live read whose signal is already aborted rejects with LIVE_ABORTED, not the platform AbortError', async () => {
+    const control = await openSession(primary.target);
+    try {
+      const ac = new AbortController();
+      ac.abort();
+      const read = async (): Promise<void> => {
+        for await (const batch of api.readLiveTransactions(primary.target, { control, follow: true, signal: ac.signal })) void batch;
+      };
+      const e = await rejectionOf(read());
+      expect(e).toBeInstanceOf(api.LiveSourceError);
+      expect((e as api.LiveSourceError).code).toBe(api.LiveSourceErrorCode.Aborted);
+    } finally {
+      await control.end();
+    }
+  });
+
+  it("apply keeps its state in the configuration's stateSchema, as the CLI does with the same file", async () => {
+    const parsed = api.parseConfig({ stateSchema: 'salv_cfg' });
+    if (!parsed.ok) throw new Error(api.formatProblems(parsed.problems));
+    const report = await api.apply({ ...options(), config: parsed.config });
+    expect(report.outcomes).toEqual({ applied: 1, merged: 1, remapped: 2, skipped: 0, quarantined: 2 });
+    expect(await schemas()).toEqual(['salv_cfg']);
+    expect(await ledgerCount('salv_cfg')).toBe(6);
+  });
+
+  it('a callback that throws stops the run with SALVAGE_CALLBACK_THREW (its error as cause); the same apply again resumes exactly once', async () => {
+    const boom = new Error('the application failed');
+    let lines = 0;
+    const e = await rejectionOf(
+      api.apply({
+        ...options(),
+        stateSchema: 'salv_cb',
+        onLedger: () => {
+          lines++;
+          throw boom;
+        },
+      }),
+    );
+    expect(e).toBeInstanceOf(api.SalvageError);
+    expect(e).toMatchObject({ code: api.SalvageErrorCode.CallbackThrew, details: { option: 'onLedger' }, cause: boom });
+    expect(lines).toBe(1);
+    // The window had committed before its ledger lines were handed over: all six decisions are recorded, once.
+    expect(await ledgerCount('salv_cb')).toBe(6);
+    const again = await api.apply({ ...options(), stateSchema: 'salv_cb', onProgress: () => undefined });
+    expect(again.lost.transactions).toBe(0);
+    expect(await ledgerCount('salv_cb')).toBe(6);
+
+    const progress = await rejectionOf(api.plan({ ...options(), onProgress: () => { throw boom; } }));
+    expect(progress).toMatchObject({ code: api.SalvageErrorCode.CallbackThrew, details: { option: 'onProgress' }, cause: boom });
+    const sql = await rejectionOf(api.plan({ ...options(), onSql: () => { throw boom; } }));
+    expect(sql).toMatchObject({ code: api.SalvageErrorCode.CallbackThrew, details: { option: 'onSql' }, cause: boom });
+  });
+});
