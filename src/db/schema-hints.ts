@@ -10,6 +10,11 @@ import { EngineError } from '../errors.js';
 import type { ConnectionTarget } from './connection-url.js';
 import type { SqlSession } from './sql-session.js';
 
+/**
+ * A server (the DR, a schema source) failed or refused: `code` is one of SqlSessionErrorCode
+ * (DB_CONNECT, DB_QUERY, DB_TLS), DbErrorCode (a mapped server error) or the row reader's and
+ * writer's; `details.errno` is the server's error number where it sent one.
+ */
 export class DatabaseError extends EngineError {}
 
 /** Re-exported: callers of the schema hints have long found it here. */

@@ -101,6 +101,7 @@ import { InputError, InputErrorCode, type InputOpening } from '../source/input-c
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
 
+/** Stable codes of SalvageError. */
 export const SalvageErrorCode = {
   NoStart: 'SALVAGE_NO_START',
   Ddl: 'SALVAGE_DDL_IN_LOST_RANGE',
@@ -121,6 +122,7 @@ export const SalvageErrorCode = {
 } as const;
 export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErrorCode];
 
+/** A run (plan or apply) stopped: `code` is one of SalvageErrorCode; a DR fault's original is its `cause`. */
 export class SalvageError extends EngineError {}
 
 /** Times are written as UTC, as the binlog holds them. */
@@ -167,12 +169,15 @@ export interface LiveSalvageSource {
   readonly serverId?: number;
 }
 
+/** What a run reads, where it writes and how; the library's `plan`/`apply` take it without `mode`. */
 export interface SalvageOptions {
+  /** plan: decide and report, write nothing; apply: merge into the DR, exactly once. */
   readonly mode: 'plan' | 'apply';
   /** Binlog files or `.index` files, in order; exactly one of `binlogs` and `source`. */
   readonly binlogs?: readonly string[];
   /** A live server instead of files. */
   readonly source?: LiveSalvageSource;
+  /** The DR (parseConnectionUrl); `salvage doctor` checks the privileges a run needs on it. */
   readonly target: ConnectionTarget;
   /** An explicit start (`--from`, `--from-gtid`, `--since`); default: the DR's GTID state. */
   readonly start?: StartRule;
@@ -186,6 +191,7 @@ export interface SalvageOptions {
   readonly sourceId?: string;
   /** Source transactions per window (default 1,000) and row changes per window (default 10,000). */
   readonly windowTransactions?: number;
+  /** Row changes per window (default 10,000): a window closes at whichever limit it meets first. */
   readonly windowRows?: number;
   /** All of a source transaction applied or all quarantined (default true; the configuration's value when one is given). */
   readonly keepTransactionsWhole?: boolean;
@@ -203,7 +209,13 @@ export interface SalvageOptions {
   readonly ledgerImages?: LedgerImages;
   /** DDL in the lost range: stop before writing anything (default), or skip it (recorded in the ledger). */
   readonly ddl?: 'stop' | 'skip';
+  /** Check each event's CRC32 where the binlog has them (default true); a mismatch stops the read (BINLOG_CHECKSUM_MISMATCH). */
   readonly verifyChecksums?: boolean;
+  /**
+   * Stops the run: the window in progress finishes (apply commits it) and the run rejects with
+   * SALVAGE_ABORTED, its connections and files closed; the same apply again resumes after the last
+   * committed window. With `source.follow` an abort is how the run ends: it resolves with the report.
+   */
   readonly signal?: AbortSignal;
   /**
    * Every decision, in source order, as a `--ledger` line; in apply, once its window has committed.
@@ -244,12 +256,17 @@ export interface SalvageOptions {
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
 
+/** What `onProgress` receives once per window: the run's totals so far. */
 export interface SalvageProgress {
+  /** Lost transactions decided so far (in apply: committed). */
   readonly transactionsDone: number;
+  /** Lost transactions the pre-scan found in the range. */
   readonly transactionsTotal: number;
   readonly rowChangesDone: number;
   readonly rowChangesTotal: number;
+  /** Decisions so far by outcome. */
   readonly outcomes: Readonly<Record<Outcome, number>>;
+  /** Where the last window ended: `file:pos` (file's base name). */
   readonly position: string;
   readonly elapsedMs: number;
   /** Following a live server: there is no total (the totals equal what is done so far). */
@@ -267,26 +284,37 @@ export interface TransactionPoint {
 /** The summary of a run (`--report FILE.json`, and the library's return value). */
 export interface SalvageReport {
   readonly mode: 'plan' | 'apply';
+  /** The DR, as a URL without password. */
   readonly target: string;
+  /** The DR server: `mariadb` or `mysql`, its version and server_id. */
   readonly dr: { readonly flavor: string; readonly version: string; readonly serverId: number };
+  /** The name the checkpoint keeps this source under (SalvageOptions.sourceId). */
   readonly sourceId: string;
+  /** apply: this run's id in the state schema's `runs` table; null in plan. */
   readonly runId: number | null;
   /** Which rule chose the starting point, and why; the lost GTID set. */
   readonly start: { readonly rule: string; readonly lostSet: string; readonly checks: readonly string[]; readonly checkpoint: string | null };
+  /** The lost transactions in the range read (following: those met), and the first and last of them. */
   readonly lost: { readonly transactions: number; readonly rowChanges: number; readonly first: TransactionPoint | null; readonly last: TransactionPoint | null };
   /** table → class → outcome → count. */
   readonly counts: Record<string, Record<string, Partial<Record<Outcome, number>>>>;
+  /** Decisions by outcome, all tables. */
   readonly outcomes: Record<Outcome, number>;
   /** Keys mapped: re-keyed rows (`remap`), and with `linked: true` lost rows that are an existing DR record (`link`). */
   readonly remaps: ReportKeyMapping[];
+  /** Changes this run quarantined. */
   readonly quarantined: number;
   /** Quarantine entries pending review on the DR at the end (this run's and earlier runs'); 0 for a plan against a DR without state. */
   readonly pendingQuarantine: number;
   /** What the run noticed that stops nothing, for a person to check (a configuration rule that matches no table). */
   readonly warnings: readonly string[];
+  /** Transactions the binlogs hold without their commit (a crash's tail, a rollback): not applied. */
   readonly incomplete: { readonly gtid: string | null; readonly file: string; readonly pos: number; readonly reason: string }[];
+  /** With `ddl: 'skip'`: the DDL passed over, where it was and its text. */
   readonly skippedDdl: { readonly at: string; readonly sql: string }[];
+  /** Windows decided (apply: committed). */
   readonly windows: number;
+  /** Windows decided again: after a deadlock or lock wait timeout, or one source transaction at a time after the DR rejected the window. */
   readonly retries: number;
   readonly timings: { readonly scanMs: number; readonly reconcileMs: number; readonly totalMs: number; readonly rowsPerSecond: number };
   /** A run that decided without the DR's own binlog says so (DESIGN.md). */

@@ -7,6 +7,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { FormatDescription } from '../binlog/event.js';
 import { EngineError } from '../errors.js';
 
+/** Stable codes of SourceError. */
 export const SourceErrorCode = {
   FileNotFound: 'SOURCE_FILE_NOT_FOUND',
   /** An `.index` names files elsewhere, some copied beside it and this one not. */

@@ -105,6 +105,7 @@ export interface BinlogPosition {
   readonly position: number;
 }
 
+/** How readLiveTransactions reads a server's binlogs over the replication protocol. */
 export interface LiveSourceOptions {
   /** A session on the same server, for SHOW BINARY LOGS / SHOW MASTER STATUS; the caller closes it. */
   readonly control: ControlSession;
@@ -121,6 +122,7 @@ export interface LiveSourceOptions {
   readonly maxQueuedBytes?: number;
   /** server_id this reader announces (default: random in 2^31…2^32−1, so two readers never evict each other's dump thread). */
   readonly serverId?: number;
+  /** Give up connecting after this long (default 10 s): LIVE_CONNECT, retryable. */
   readonly connectTimeoutMs?: number;
   /**
    * The server is asked for a heartbeat after this long without events (default 5 s), and a dump
@@ -137,6 +139,7 @@ export interface LiveSourceOptions {
   readonly schemaHints?: DecoderOptions['schemaHints'];
   /** Keep the decoded events in each batch. */
   readonly keepEvents?: boolean;
+  /** Ends the read at once, the dump connection closed: the iteration rejects with LIVE_ABORTED (the signal's reason as cause). */
   readonly signal?: AbortSignal;
 }
 
