@@ -71,7 +71,7 @@ import {
   type LedgerRow,
   type StoredCheckpoint,
 } from '../db/state-store.js';
-import { EngineError } from '../errors.js';
+import { EngineError, type ErrorDetails } from '../errors.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
@@ -105,6 +105,7 @@ import { checkSchemaDrift } from './schema-drift.js';
 export const SalvageErrorCode = {
   NoStart: 'SALVAGE_NO_START',
   Ddl: 'SALVAGE_DDL_IN_LOST_RANGE',
+  /** Stopped by the run's signal; in apply `details.committedThrough` (file:pos, or null) is where the same apply resumes. */
   Aborted: 'SALVAGE_ABORTED',
   Fault: 'SALVAGE_FAULT',
   /** More changes were quarantined than the configuration's escalation limit allows. */
@@ -406,7 +407,7 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   } catch (e) {
     // An abort inside a reader surfaces as the reader's own error (or the platform's AbortError from a wait): say it in our terms.
     if (options.signal?.aborted === true && (!(e instanceof EngineError) || READER_ABORTS.has(e.code))) {
-      throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request; ${options.mode === 'plan' ? 'plan wrote nothing' : 'every committed window stays applied; run the same apply again to resume'}`, {}, { cause: e });
+      throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request; ${options.mode === 'plan' ? 'plan wrote nothing' : 'every committed window stays applied; run the same apply again to resume'}`, run.abortDetails(), { cause: e });
     }
     throw e;
   } finally {
@@ -656,6 +657,17 @@ class SalvageRun {
     this.#writer = this.#apply ? this.#dr : createRecordingSession((s) => {
       if (onSql !== undefined) this.#callback('onSql', () => onSql(s));
     });
+  }
+
+  /** apply: the checkpoint's position now (`file:pos`), where the next run resumes; null in plan or when nothing was ever committed. */
+  #committedThrough(): string | null {
+    if (!this.#apply) return null;
+    return this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd;
+  }
+
+  /** SALVAGE_ABORTED's details: in apply, where the same apply resumes (as the report's committedThrough), for a caller that logs it. */
+  abortDetails(): ErrorDetails {
+    return this.#apply ? { committedThrough: this.#committedThrough() } : {};
   }
 
   /** Closes the run's DR connection (the one in use: a lost one may have been replaced). */
@@ -947,7 +959,7 @@ class SalvageRun {
       await this.#withReconnects(() => this.#readWindows(filter, (signal) => this.#liveBatches(this.#lastEnd === null ? this.#liveStart : { file: this.#lastEnd.file, position: this.#lastEnd.pos }, signal)));
     } catch (e) {
       if (o.signal?.aborted !== true || !(isAbort(e) || isSourceDrop(e))) throw e;
-      if (!this.#follow) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`, {}, { cause: e });
+      if (!this.#follow) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`, this.abortDetails(), { cause: e });
       // How a follow ends: the window in progress has committed; the next run resumes at the checkpoint.
       this.#stoppedOnRequest = true;
     } finally {
@@ -1114,7 +1126,7 @@ class SalvageRun {
       for (;;) {
         const window = await pending;
         if (window.length === 0 && carry.length === 0 && (exhausted || ddlAt !== null)) break;
-        if (o.signal?.aborted === true) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`);
+        if (o.signal?.aborted === true) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`, this.abortDetails());
         pending = prefetch();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
         if (this.#follow) await this.#meet(window);
@@ -1962,7 +1974,7 @@ class SalvageRun {
         this.#live === null
           ? { kind: 'files', files: this.#files.map((f) => f.path) }
           : { kind: 'live', server: this.#live.label, start: this.#startText(), follow: this.#follow, reconnects: this.#reconnects },
-      committedThrough: !this.#apply ? null : this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd,
+      committedThrough: this.#committedThrough(),
       stoppedOnRequest: this.#stoppedOnRequest,
       ...(this.#damaged.length > 0 ? { damaged: this.#damaged } : {}),
       drReconnects: this.#drReconnects,

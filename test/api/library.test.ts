@@ -190,6 +190,18 @@ describe('library API against servers: typed errors, callbacks, options', () => 
     expect(await ledgerCount('salv_cfg')).toBe(6);
   });
 
+  it('an apply aborted between windows rejects with SALVAGE_ABORTED naming the checkpoint it resumes from; the resume applies the rest once', async () => {
+    const ac = new AbortController();
+    const e = await rejectionOf(api.apply({ ...options(), stateSchema: 'salv_abort', windowTransactions: 2, signal: ac.signal, onProgress: () => ac.abort() }));
+    expect(e).toBeInstanceOf(api.SalvageError);
+    const checkpoint = ((await dr.query("SELECT binlog_file, binlog_pos FROM salv_abort.checkpoint")) as { binlog_file: string; binlog_pos: number }[])[0]!;
+    expect(e).toMatchObject({ code: api.SalvageErrorCode.Aborted, details: { committedThrough: `${checkpoint.binlog_file}:${checkpoint.binlog_pos}` } });
+    expect(await ledgerCount('salv_abort')).toBe(2);
+    const rest = await api.apply({ ...options(), stateSchema: 'salv_abort' });
+    expect(rest.lost.transactions).toBe(4);
+    expect(await ledgerCount('salv_abort')).toBe(6);
+  });
+
   it('a callback that throws stops the run with SALVAGE_CALLBACK_THREW (its error as cause); the same apply again resumes exactly once', async () => {
     const boom = new Error('the application failed');
     let lines = 0;
