@@ -7,6 +7,7 @@ import { parseLabels } from '../model/column-labels.js';
 import mysql from 'mysql2/promise';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
+import { refusedAtConnect } from './connect-refusals.js';
 import type { ConnectionTarget } from './connection-url.js';
 import type { SqlSession } from './sql-session.js';
 
@@ -53,7 +54,8 @@ export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaH
     // utf8mb4 results: label probes (probeLabels) return characters beyond the BMP.
     conn = await mysql.createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database, charset: 'UTF8MB4_GENERAL_CI' });
   } catch (e) {
-    throw new DatabaseError('DB_CONNECT', `cannot connect to ${target.redacted}: ${(e as Error).message}`, { option: '--schema-from' }, { retryable: true, cause: e });
+    const errno = (e as { errno?: unknown } | null)?.errno;
+    throw new DatabaseError('DB_CONNECT', `cannot connect to ${target.redacted}: ${(e as Error).message}`, { option: '--schema-from', ...(typeof errno === 'number' ? { errno } : {}) }, { retryable: !refusedAtConnect(e), cause: e });
   }
   try {
     const [rows] = await conn.query(

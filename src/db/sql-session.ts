@@ -11,6 +11,7 @@ import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import mysql from 'mysql2/promise';
 import type { Connection, FieldPacket, QueryResult } from 'mysql2/promise';
 import type { ConnectionTarget } from './connection-url.js';
+import { refusedAtConnect } from './connect-refusals.js';
 import { DatabaseError } from './schema-hints.js';
 import { describeTlsFailure, mayFallBackToPlain, tlsSocketOptions } from './tls.js';
 
@@ -116,23 +117,13 @@ async function connect(target: ConnectionTarget, options: SessionOptions, ssl: R
   return new Mysql2Session(conn, target.redacted, ssl !== null);
 }
 
-/**
- * Server refusals at connect that no retry cures: access denied (1045, 1698), no access to the
- * database (1044), an unknown database (1049), a host not allowed (1130) or blocked (1129), an
- * authentication method the driver lacks (1251). A caller that retries DB_CONNECT on `retryable`
- * would otherwise loop on a wrong password.
- */
-const REFUSED_AT_CONNECT: ReadonlySet<number> = new Set([1044, 1045, 1049, 1129, 1130, 1251, 1698]);
-
 function connectError(target: ConnectionTarget, e: unknown, driverCode: string | undefined): DatabaseError {
   const reason = (e as Error).message;
   const tls = describeTlsFailure(target.tls, driverCode, reason);
   // A certificate that fails its check, or a server without TLS, stays so: no retry cures it. A handshake cut short may.
   const tlsPermanent = tls !== null && (driverCode === 'HANDSHAKE_NO_SSL_SUPPORT' || tls.startsWith('TLS: '));
-  const facts = errno(e);
-  const refused = facts.errno !== undefined && REFUSED_AT_CONNECT.has(facts.errno);
-  return new DatabaseError(tlsPermanent ? SqlSessionErrorCode.Tls : SqlSessionErrorCode.Connect, `cannot connect to ${target.redacted}: ${tls ?? reason}`, facts, {
-    retryable: !tlsPermanent && !refused,
+  return new DatabaseError(tlsPermanent ? SqlSessionErrorCode.Tls : SqlSessionErrorCode.Connect, `cannot connect to ${target.redacted}: ${tls ?? reason}`, errno(e), {
+    retryable: !tlsPermanent && !refusedAtConnect(e),
     cause: e,
   });
 }

@@ -155,10 +155,14 @@ describe('library API against servers: typed errors, callbacks, options', () => 
     expect(await schemas()).toEqual([]);
   });
 
-  it('a refused account is DB_CONNECT not retryable (errno 1045); a server that does not answer is DB_CONNECT retryable', async () => {
+  it('a refused account is DB_CONNECT not retryable (errno 1045), for a run and for inspect\'s schemaFrom; a server that does not answer is DB_CONNECT retryable', async () => {
     const denied = await rejectionOf(api.plan({ ...options(), target: api.parseConnectionUrl(`mysql://nobody:wrong@127.0.0.1:${dr.port}`, 'target') }));
     expect(denied).toBeInstanceOf(api.DatabaseError);
     expect(denied).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: false, details: { errno: 1045 } });
+    const inspect = async (): Promise<void> => {
+      for await (const item of api.inspectBinlogs(files, { schemaFrom: api.parseConnectionUrl(`mysql://nobody:wrong@127.0.0.1:${dr.port}`, '--schema-from') })) void item;
+    };
+    expect(await rejectionOf(inspect())).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: false, details: { errno: 1045, option: '--schema-from' } });
     const port = await freePort();
     const silent = await rejectionOf(api.plan({ ...options(), target: api.parseConnectionUrl(`mysql://root@127.0.0.1:${port}`, 'target') }));
     expect(silent).toBeInstanceOf(api.DatabaseError);
