@@ -5,12 +5,15 @@
 import { salvage as runSalvage, type SalvageOptions, type SalvageReport } from './pipeline/salvage.js';
 import { readTransactions as readBatches, type ReadOptions as BinlogReadOptions } from './source/read-transactions.js';
 import type { Transaction as BinlogTransaction } from './binlog/transaction.js';
+import { openSession } from './db/sql-session.js';
+import { tlsSocketOptions as tlsFor, type TlsSettings as ConnectionTls } from './db/tls.js';
+import { readLiveTransactions as readLive, type ControlSession as LiveControl, type LiveSourceOptions as LiveOptions, type LiveTarget as LiveServer } from './source/live-source.js';
+import type { ReadBatch as LiveBatch } from './source/read-transactions.js';
 
 export * from './binlog/index.js';
 export { readTransactions, type ReadOptions, type ReadBatch } from './source/read-transactions.js';
 export { resolveBinlogFiles, SourceError, SourceErrorCode, type BinlogFile } from './source/binlog-files.js';
 export {
-  readLiveTransactions,
   LiveSourceError,
   LiveSourceErrorCode,
   type LiveSourceOptions,
@@ -111,5 +114,40 @@ export function apply(options: SalvageRunOptions): Promise<SalvageReport> {
 export async function* readBinlog(files: readonly string[], options: BinlogReadOptions = {}): AsyncGenerator<BinlogTransaction> {
   for await (const batch of readBatches(files, options)) {
     for (const item of batch.items) if (item.kind === 'transaction') yield item.tx;
+  }
+}
+
+/** Options of `readLiveTransactions`: LiveSourceOptions with `control` optional. */
+export type LiveReadOptions = Omit<LiveOptions, 'control'> & {
+  /**
+   * A session on the same server for SHOW BINARY LOGS / SHOW MASTER STATUS (src/db's sessions and
+   * any `{ query(sql) → { rows } }` fit). Without it one is opened to `target`, with its `tls`, and
+   * closed when the read ends; the dump connection is then encrypted as that session is, unless
+   * `tls` is given.
+   */
+  readonly control?: LiveControl;
+};
+
+/**
+ * A live server's binlogs over the replication protocol, from `options.start` (default: its first
+ * binlog) to its end at the time of the call — or on, with `follow`, until `signal` aborts
+ * (LIVE_ABORTED) — in the batches readTransactions yields for files. `target` is what
+ * parseConnectionUrl returns; the account needs REPLICATION SLAVE and BINLOG MONITOR (MariaDB) or
+ * REPLICATION CLIENT (MySQL). Breaking out of the loop ends the dump and closes every connection.
+ */
+export async function* readLiveTransactions(
+  target: LiveServer & { readonly database?: string | undefined; readonly tls?: ConnectionTls | undefined },
+  options: LiveReadOptions = {},
+): AsyncGenerator<LiveBatch> {
+  if (options.control !== undefined) {
+    yield* readLive(target, { ...options, control: options.control });
+    return;
+  }
+  const control = await openSession({ database: undefined, ...target });
+  try {
+    const tls = options.tls !== undefined ? options.tls : tlsFor(target.tls, control.encrypted ?? false, target.host);
+    yield* readLive(target, { ...options, control, tls });
+  } finally {
+    await control.end();
   }
 }

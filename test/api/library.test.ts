@@ -185,6 +185,24 @@ describe('library API against servers: typed errors, callbacks, options', () => 
     }
   });
 
+  it('readLiveTransactions opens its own control session when given none, reads to the end and leaves no connection behind', async () => {
+    const connections = async (): Promise<number> => ((await primary.query('SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()')) as unknown[]).length;
+    const before = await connections();
+    const gtids: string[] = [];
+    for await (const batch of api.readLiveTransactions(primary.target)) {
+      for (const item of batch.items) if (item.kind === 'transaction' && item.tx.gtid) gtids.push(api.gtidText(item.tx.gtid));
+    }
+    expect(gtids[0]).toBe('0-1-1');
+    expect(gtids).toHaveLength(new Set(gtids).size);
+    expect(gtids.length).toBeGreaterThanOrEqual(SMALL_INCIDENT.lost.length);
+    let after = await connections();
+    for (let i = 0; i < 40 && after !== before; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await connections();
+    }
+    expect(after).toBe(before);
+  });
+
   it("apply keeps its state in the configuration's stateSchema, as the CLI does with the same file", async () => {
     const parsed = api.parseConfig({ stateSchema: 'salv_cfg' });
     if (!parsed.ok) throw new Error(api.formatProblems(parsed.problems));

@@ -72,7 +72,7 @@ afterAll(async () => {
 
 describe('the library from an installed package', () => {
   it("README's library examples, and an application naming every public type, compile under strict TypeScript", async () => {
-    expect((await readmeLibraryExamples()).length).toBe(3);
+    expect((await readmeLibraryExamples()).length).toBe(4);
     for (const project of ['tsconfig.json', 'tsconfig.bundler.json']) {
       const compiled = await run('node', [TSC, '-p', project], { cwd: packed.app, env: ENV }).then(
         () => 'ok',
