@@ -131,4 +131,11 @@ describe('stringifyCanonical', () => {
     );
     expect(stringifyCanonical(undefined)).toBe('null');
   });
+
+  it('JSON.stringify (an application printing a ledger line its own way) gives a RawJson as its value, or its exact text when no JS value holds it', () => {
+    const line = { doc: new RawJson('{"a":[1,2.5,null],"s":"x"}'), big: new RawJson('123456789012345678901234'), dec: new RawJson('0.10'), dup: new RawJson('{"x":1,"x":2}') };
+    expect(JSON.stringify(line)).toBe('{"doc":{"a":[1,2.5,null],"s":"x"},"big":"123456789012345678901234","dec":"0.10","dup":"{\\"x\\":1,\\"x\\":2}"}');
+    // The engine's own printer is unchanged: verbatim.
+    expect(stringifyCanonical(line)).toBe('{"doc":{"a":[1,2.5,null],"s":"x"},"big":123456789012345678901234,"dec":0.10,"dup":{"x":1,"x":2}}');
+  });
 });

@@ -11,9 +11,23 @@ import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType } from '../column-types.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from './json-value.js';
 
-/** Valid JSON text printed verbatim by stringifyCanonical: a raw number literal or a whole document. */
+/**
+ * Valid JSON text printed verbatim by stringifyCanonical: a raw number literal or a whole document
+ * (a MySQL JSON column's value in a ledger line or a custom strategy's row). stringifyCanonical
+ * prints what `--ledger` prints; JSON.stringify goes through toJSON.
+ */
 export class RawJson {
   constructor(readonly json: string) {}
+
+  /**
+   * For JSON.stringify (an application printing a LedgerLine its own way): the value itself when
+   * a JS value holds it exactly, else its exact text as a string — as canonical JSON writes an
+   * integer column beyond 2^53 — never `{"json": …}`, nor a number silently rounded.
+   */
+  toJSON(): unknown {
+    const value: unknown = JSON.parse(this.json);
+    return JSON.stringify(value) === this.json ? value : this.json;
+  }
 }
 
 /**
