@@ -4,10 +4,11 @@
  * and for MariaDB's pre-10.1 hires temporal columns, whose precision no binlog carries.
  */
 import { parseLabels } from '../model/column-labels.js';
-import mysql from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
 import { refusedAtConnect } from './connect-refusals.js';
+import { mysql } from './driver.js';
 import type { ConnectionTarget } from './connection-url.js';
 import type { SqlSession } from './sql-session.js';
 
@@ -49,10 +50,10 @@ const TEMPORAL_TYPES = /^(?:time|datetime|timestamp)$/;
 
 /** Loads hints for every user table of the server. */
 export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaHints> {
-  let conn: mysql.Connection;
+  let conn: Connection;
   try {
     // utf8mb4 results: label probes (probeLabels) return characters beyond the BMP.
-    conn = await mysql.createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database, charset: 'UTF8MB4_GENERAL_CI' });
+    conn = await mysql().createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database, charset: 'UTF8MB4_GENERAL_CI' });
   } catch (e) {
     const errno = (e as { errno?: unknown } | null)?.errno;
     throw new DatabaseError('DB_CONNECT', `cannot connect to ${target.redacted}: ${(e as Error).message}`, { option: '--schema-from', ...(typeof errno === 'number' ? { errno } : {}) }, { retryable: !refusedAtConnect(e), cause: e });
@@ -157,7 +158,7 @@ function quoteName(name: string): string {
  * stay as information_schema gives them; the binlog's own labels (binlog_row_metadata=FULL)
  * still take precedence when decoding.
  */
-async function columnLabels(conn: mysql.Connection, r: ColumnRow, type: 'enum' | 'set'): Promise<string[]> {
+async function columnLabels(conn: Connection, r: ColumnRow, type: 'enum' | 'set'): Promise<string[]> {
   const labels = parseLabels(r.COLUMN_TYPE);
   if (!labels.some((l) => l.includes('?'))) return labels;
   try {
@@ -167,7 +168,7 @@ async function columnLabels(conn: mysql.Connection, r: ColumnRow, type: 'enum' |
   }
 }
 
-async function probeLabels(conn: mysql.Connection, r: ColumnRow, type: 'enum' | 'set', count: number): Promise<string[]> {
+async function probeLabels(conn: Connection, r: ColumnRow, type: 'enum' | 'set', count: number): Promise<string[]> {
   const probe = `${quoteName(r.TABLE_SCHEMA)}.\`salvage_label_probe\``;
   // Keeps the probe out of the server's binlog where allowed (ROW format logs no temporary tables anyway).
   await conn.query('SET SESSION sql_log_bin = 0').catch(() => undefined);

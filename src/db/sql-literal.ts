@@ -15,7 +15,7 @@
  * Backslash escapes are assumed on, as mysql2 assumes them: the engine never sets
  * NO_BACKSLASH_ESCAPES on its sessions.
  */
-import mysql from 'mysql2/promise';
+import { mysql } from './driver.js';
 
 /** The characters mysql2 escapes inside a quoted string: NUL, \b, \t, \n, \r, Ctrl-Z, ", ', \. */
 const SPECIAL = /[\0\b\t\n\r\x1a"'\\]/;
@@ -89,7 +89,8 @@ export function sqlLiteral(value: unknown): string {
   // Hex digits need no escaping: X'…' directly, as mysql2 writes bytes.
   if (Buffer.isBuffer(value)) return `X'${value.toString('hex')}'`;
   if (value instanceof Uint8Array) return `X'${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}'`;
-  return mysql.escape(value as Parameters<typeof mysql.escape>[0]);
+  const driver = mysql();
+  return driver.escape(value as Parameters<typeof driver.escape>[0]);
 }
 
 /**

@@ -8,10 +8,10 @@
  */
 import { isIP } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
-import mysql from 'mysql2/promise';
 import type { Connection, FieldPacket, QueryResult } from 'mysql2/promise';
 import type { ConnectionTarget } from './connection-url.js';
 import { refusedAtConnect } from './connect-refusals.js';
+import { mysql } from './driver.js';
 import { DatabaseError } from './schema-hints.js';
 import { describeTlsFailure, mayFallBackToPlain, tlsSocketOptions } from './tls.js';
 
@@ -86,7 +86,7 @@ export async function openSession(target: ConnectionTarget, sessionOptions: Sess
 }
 
 async function connect(target: ConnectionTarget, options: SessionOptions, ssl: ReturnType<typeof tlsSocketOptions>): Promise<SqlSession> {
-  const conn = await mysql.createConnection({
+  const conn = await mysql().createConnection({
     host: target.host,
     port: target.port,
     user: target.user,
@@ -204,7 +204,7 @@ class Mysql2Session implements SqlSession {
 const END_GRACE_MS = 2000;
 
 /** mysql2's `format` as the connection calls it (stringifyObjects off, the connection's time zone 'Z'). */
-const mysql2Format = mysql.format as unknown as (sql: string, values: unknown, stringifyObjects: boolean, timezone: string) => string;
+type Mysql2Format = (sql: string, values: unknown, stringifyObjects: boolean, timezone: string) => string;
 
 /**
  * The connection's formatter: mysql2's own, except that a statement without values is sent as it
@@ -213,7 +213,7 @@ const mysql2Format = mysql.format as unknown as (sql: string, values: unknown, s
  */
 function formatQuery(sql: string, values: unknown): string {
   if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;
-  return mysql2Format(sql, values, false, 'Z');
+  return (mysql().format as unknown as Mysql2Format)(sql, values, false, 'Z');
 }
 
 function toSqlResult(result: QueryResult): SqlResult {

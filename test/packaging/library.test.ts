@@ -82,21 +82,31 @@ describe('the library from an installed package', () => {
     }
   }, 120_000);
 
-  it('import "binlog-salvage" does not load the live reader\'s zongji; "binlog-salvage/binlog" loads no driver, zod or zongji', async () => {
-    // A resolve hook names every package a module of the import pulled in (on stderr).
+  it('import "binlog-salvage" loads neither the driver nor zongji (they load on first use); "binlog-salvage/binlog" loads no driver, zod or zongji', async () => {
+    // A resolve hook names every package an ES import pulled in (on stderr); CommonJS packages
+    // required lazily (the driver) show in require.cache, printed last.
     const hook = join(packed.app, 'hook.mjs');
     await writeFile(
       hook,
       'export async function resolve(s, c, next) { const r = await next(s, c); const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url); if (m) process.stderr.write(`LOADED ${m[1]}\\n`); return r; }\n',
     );
-    const loaded = async (entry: string): Promise<string[]> => {
-      const script = `import { register } from 'node:module'; import { pathToFileURL } from 'node:url'; register(pathToFileURL(${JSON.stringify(hook)})); await import('${entry}');`;
+    const loaded = async (entry: string, use = ''): Promise<string[]> => {
+      const script = [
+        "import { register, createRequire } from 'node:module';",
+        "import { pathToFileURL } from 'node:url';",
+        `register(pathToFileURL(${JSON.stringify(hook)}));`,
+        `const lib = await import('${entry}');`,
+        use,
+        'for (const k of Object.keys(createRequire(import.meta.url).cache)) { const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(k); if (m) process.stderr.write(`LOADED ${m[1]}\\n`); }',
+      ].join('\n');
       const { stderr } = await run('node', ['--input-type=module', '-e', script], { cwd: packed.app, env: ENV });
       return [...new Set(stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7)))].filter((p) => p !== 'binlog-salvage').sort();
     };
     const main = await loaded('binlog-salvage');
     expect(main).not.toContain('@vlasky/zongji');
-    expect(main).toContain('mysql2');
+    expect(main).not.toContain('mysql2');
+    // The driver is there when a run needs it: a refused connection still went through it.
+    expect(await loaded('binlog-salvage', `await lib.plan({ binlogs: ${JSON.stringify(files)}, target: lib.parseConnectionUrl('mysql://root@127.0.0.1:1', 'target') }).catch(() => undefined);`)).toContain('mysql2');
     expect(await loaded('binlog-salvage/binlog')).toEqual(['fzstd']);
   }, 60_000);
 
