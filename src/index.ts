@@ -83,8 +83,8 @@ export { DrHistorySourceError, DrHistorySourceErrorCode } from './source/dr-hist
 
 /**
  * Options of `plan` and `apply`: SalvageOptions without the mode. Options that do not go together
- * or have the wrong shape (an empty `binlogs`, a `config` not from parseConfig) reject with
- * SalvageError BAD_OPTION before anything is read.
+ * or have the wrong shape (an empty `binlogs`, a `config` not from parseConfig, a window limit
+ * below 1) reject with SalvageError BAD_OPTION before anything is read.
  */
 export type SalvageRunOptions = Omit<SalvageOptions, 'mode'>;
 

@@ -387,6 +387,8 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   if (options.source?.follow === true && options.mode !== 'apply') {
     throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
   }
+  checkShapes(options);
+  checkNumbers(options);
   if (options.binlogs !== undefined && options.binlogs.length === 0) {
     // An empty list (a glob that matched nothing) would read nothing and report success: no lost transactions.
     throw new SalvageError(SalvageErrorCode.BadOption, 'binlogs is empty: give at least one binlog file or .index file', { option: '--binlog' });
@@ -413,6 +415,44 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   } finally {
     // The run's session: another than `session` once a lost DR connection was reopened.
     await run.endSession();
+  }
+}
+
+/**
+ * What TypeScript checks for a typed caller, checked again for one in plain JavaScript, where a
+ * string for `binlogs` read as a list of one-character paths and an unknown `start.kind` failed
+ * deep inside with a TypeError.
+ */
+function checkShapes(o: SalvageOptions): void {
+  const bad = (option: string, message: string): SalvageError => new SalvageError(SalvageErrorCode.BadOption, message, { option });
+  const target = o.target as Partial<ConnectionTarget> | undefined;
+  if (typeof target !== 'object' || target === null || typeof target.redacted !== 'string') throw bad('--target', 'target is not a connection target: pass parseConnectionUrl(url, "target", password)');
+  if (o.binlogs !== undefined && !Array.isArray(o.binlogs)) throw bad('--binlog', 'binlogs takes an array of binlog file or .index file paths');
+  const kind = (o.start as { kind?: unknown } | undefined)?.kind;
+  if (o.start !== undefined && !['gtid', 'from-position', 'from-gtid', 'since'].includes(String(kind))) {
+    throw bad('--from', `start.kind is one of from-gtid, from-position, since, gtid; got ${String(kind)}`);
+  }
+  if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw bad('--ddl', `ddl is "stop" or "skip", got ${String(o.ddl)}`);
+}
+
+/**
+ * The numeric options, as the CLI checks its flags: a window limit of 0, a negative one or NaN never
+ * closes a window's loop (the process spins, its own timers starved), so it is refused up front.
+ */
+function checkNumbers(o: SalvageOptions): void {
+  const check = (name: string, value: number | undefined, min: number, integer: boolean): void => {
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isSafeInteger(value))) {
+      throw new SalvageError(SalvageErrorCode.BadOption, `${name} takes ${integer ? 'a whole number' : 'a number'} ≥ ${min}, got ${String(value)}`, { option: name });
+    }
+  };
+  check('windowTransactions', o.windowTransactions, 1, true);
+  check('windowRows', o.windowRows, 1, true);
+  check('source.idleMs', o.source?.idleMs, 0, false);
+  for (const [prefix, r] of [['reconnect', o.reconnect], ['source.reconnect', o.source?.reconnect]] as const) {
+    check(`${prefix}.attempts`, r?.attempts, 0, true);
+    check(`${prefix}.initialDelayMs`, r?.initialDelayMs, 0, false);
+    check(`${prefix}.maxDelayMs`, r?.maxDelayMs, 0, false);
   }
 }
 

@@ -152,7 +152,31 @@ describe('library API against servers: typed errors, callbacks, options', () => 
     const unparsed = await rejectionOf(api.plan({ ...options(), config: raw as unknown as api.NormalisedConfig }));
     expect(unparsed).toBeInstanceOf(api.SalvageError);
     expect(unparsed).toMatchObject({ code: api.SalvageErrorCode.BadOption, details: { option: '--config' } });
+    // What strict TypeScript refuses, from a plain JavaScript caller: a TypeError deep inside before.
+    const untyped = (o: Record<string, unknown>): api.SalvageRunOptions => ({ ...options(), ...o }) as unknown as api.SalvageRunOptions;
+    for (const [o, option] of [
+      [{ binlogs: files[0] }, '--binlog'],
+      [{ start: { kind: 'from-gtdi', set: start } }, '--from'],
+      [{ ddl: 'maybe' }, '--ddl'],
+      [{ target: undefined }, '--target'],
+    ] as const) {
+      expect(await rejectionOf(api.plan(untyped(o))), option).toMatchObject({ code: api.SalvageErrorCode.BadOption, details: { option } });
+    }
     expect(await schemas()).toEqual([]);
+  });
+
+  it('a window limit below 1 (which never closed a window: the process spun) is BAD_OPTION naming the option', async () => {
+    for (const [bad, option] of [
+      [{ windowTransactions: 0 }, 'windowTransactions'],
+      [{ windowTransactions: -5 }, 'windowTransactions'],
+      [{ windowRows: 0 }, 'windowRows'],
+      [{ windowRows: Number.NaN }, 'windowRows'],
+      [{ reconnect: { attempts: 1.5 } }, 'reconnect.attempts'],
+    ] as const) {
+      const e = await rejectionOf(api.plan({ ...options(), ...bad }));
+      expect(e, option).toBeInstanceOf(api.SalvageError);
+      expect(e, option).toMatchObject({ code: api.SalvageErrorCode.BadOption, details: { option } });
+    }
   });
 
   it('a refused account is DB_CONNECT not retryable (errno 1045), for a run and for inspect\'s schemaFrom; a server that does not answer is DB_CONNECT retryable', async () => {
