@@ -15,6 +15,8 @@ export const SourceErrorCode = {
   NotAFile: 'SOURCE_NOT_A_FILE',
   BadIndex: 'SOURCE_BAD_INDEX',
   Read: 'SOURCE_READ_FAILED',
+  /** A read option out of range (`chunkSize` below 1). */
+  BadOption: 'BAD_OPTION',
   /** The read's `signal` aborted; `cause` is the signal's reason. */
   Aborted: 'SOURCE_ABORTED',
 } as const;

@@ -71,9 +71,13 @@ export interface ReadBatch {
 /** Reads the files (or `.index` files) given, in order, yielding one batch per chunk. */
 export async function* readTransactions(args: readonly string[] | readonly BinlogFile[], options: ReadOptions = {}): AsyncGenerator<ReadBatch> {
   checkAborted(options.signal);
+  const chunkSize = options.chunkSize ?? 256 * 1024;
+  // 0 read as the end of every file (a bad-magic error), a negative or fractional size as a RangeError or a failed read.
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+    throw new SourceError(SourceErrorCode.BadOption, `chunkSize takes a whole number of bytes ≥ 1, got ${String(chunkSize)}`, { option: 'chunkSize' });
+  }
   const files: BinlogFile[] = typeof args[0] === 'string' || args.length === 0 ? await resolveBinlogFiles(args as readonly string[]) : [...(args as readonly BinlogFile[])];
   if (options.skipTo !== undefined && files.length > 0) files[0] = (await fileFrom(files[0]!, options.skipTo)).file;
-  const chunkSize = options.chunkSize ?? 256 * 1024;
   const bytesTotal = files.reduce((n, f) => n + (f.range ? f.range.end - f.range.start : f.size), 0);
   let bytesRead = 0;
   const assembler = new TransactionAssembler(files[0]?.path ?? '<none>');

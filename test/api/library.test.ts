@@ -91,6 +91,17 @@ describe('library API: a stopped read is the engine\'s typed error', () => {
     expect(openFiles(FIRST)).toBe(0);
   });
 
+  it('a chunkSize below 1 is BAD_OPTION (0 read every file as empty: BINLOG_BAD_MAGIC; -1 a raw RangeError)', async () => {
+    for (const chunkSize of [0, -1, 1.5, Number.NaN]) {
+      const read = async (): Promise<void> => {
+        for await (const tx of api.readBinlog([FIRST], { chunkSize })) void tx;
+      };
+      const e = await rejectionOf(read());
+      expect(e, String(chunkSize)).toBeInstanceOf(api.SourceError);
+      expect(e, String(chunkSize)).toMatchObject({ code: api.SourceErrorCode.BadOption, details: { option: 'chunkSize' } });
+    }
+  });
+
   it('breaking out of readBinlog early closes the file', async () => {
     for await (const tx of api.readBinlog([FIRST])) {
       void tx;
