@@ -8,7 +8,7 @@
  * did nothing, so both are refused with the file named.
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { open, readFile, realpath } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { BinlogEvent } from '../binlog/event.js';
@@ -19,6 +19,7 @@ import type { DecoderOptions } from '../binlog/decoder.js';
 import { BinlogError, EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
 import { resolveBinlogFiles, SourceError, type BinlogFile } from './binlog-files.js';
+import { fileSeriesFault } from './input-checks.js';
 import { readLiveTransactions, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
 import { readTransactions, type ReadBatch } from './read-transactions.js';
 
@@ -227,38 +228,24 @@ function earlierOwnWrites(e: BinlogEvent, own: ReadDrHistoryOptions['own']): str
  * wrote before it: the history is incomplete and says so).
  */
 async function refuseBadSequence(files: readonly BinlogFile[]): Promise<void> {
-  const seen = new Map<string, string>();
-  for (const f of files) {
-    const real = await realpath(f.path).catch(() => f.path);
-    const earlier = seen.get(real) ?? seen.get(basename(f.path));
-    if (earlier !== undefined) {
-      throw new DrHistorySourceError(DrHistorySourceErrorCode.FileTwice, `${f.path} is given twice as --dr-binlog${earlier === f.path ? '' : ` (as ${earlier} too)`}: give each of the DR's binlogs once, oldest first (or its .index file)`, { file: f.path, option: '--dr-binlog' });
-    }
-    seen.set(real, f.path);
-    seen.set(basename(f.path), f.path);
-  }
-  const numbered = files.map((f) => ({ path: f.path, m: /^(.*)\.(\d+)$/.exec(basename(f.path)) }));
-  if (numbered.some((n) => n.m === null) || new Set(numbered.map((n) => n.m![1])).size !== 1) return;
-  for (let i = 1; i < numbered.length; i++) {
-    const prev = numbered[i - 1]!;
-    const cur = numbered[i]!;
-    const a = BigInt(prev.m![2]!);
-    const b = BigInt(cur.m![2]!);
-    if (b < a) {
+  const fault = await fileSeriesFault(files);
+  if (fault === null) return;
+  const details = { file: fault.file, option: '--dr-binlog' };
+  switch (fault.kind) {
+    case 'twice':
+      throw new DrHistorySourceError(DrHistorySourceErrorCode.FileTwice, `${fault.file} is given twice as --dr-binlog${fault.earlier === fault.file ? '' : ` (as ${fault.earlier} too)`}: give each of the DR's binlogs once, oldest first (or its .index file)`, details);
+    case 'out-of-order':
       throw new DrHistorySourceError(
         DrHistorySourceErrorCode.OutOfOrder,
-        `${basename(cur.path)} is given after ${basename(prev.path)} as --dr-binlog: the DR's binlogs are read in the order given, oldest first (or give its .index file), so the DR's changes to a key would be taken in the wrong order`,
-        { file: cur.path, option: '--dr-binlog' },
+        `${basename(fault.file)} is given after ${basename(fault.previous)} as --dr-binlog: the DR's binlogs are read in the order given, oldest first (or give its .index file), so the DR's changes to a key would be taken in the wrong order`,
+        details,
       );
-    }
-    if (b > a + 1n) {
-      const missing = b - a === 2n ? `${prev.m![1]}.${String(a + 1n).padStart(prev.m![2]!.length, '0')} is` : `${b - a - 1n} files are`;
+    case 'gap':
       throw new DrHistorySourceError(
         DrHistorySourceErrorCode.Gap,
-        `${missing} missing between ${basename(prev.path)} and ${basename(cur.path)} given as --dr-binlog: what the DR did in between would be unknown while its later changes to the same keys are read as all it did. Give every DR binlog from the first one needed to the last (or its .index file); if one is gone, run without --dr-binlog (records are then told apart by their values)`,
-        { file: cur.path, option: '--dr-binlog' },
+        `${fault.missing} missing between ${basename(fault.previous)} and ${basename(fault.file)} given as --dr-binlog: what the DR did in between would be unknown while its later changes to the same keys are read as all it did. Give every DR binlog from the first one needed to the last (or its .index file); if one is gone, run without --dr-binlog (records are then told apart by their values)`,
+        details,
       );
-    }
   }
 }
 

@@ -53,42 +53,61 @@ export class InputError extends EngineError {
   }
 }
 
+/** What is wrong with the order of a series of binlog files (fileSeriesFault). */
+export type FileSeriesFault =
+  | { readonly kind: 'twice'; readonly file: string; readonly earlier: string }
+  | { readonly kind: 'out-of-order'; readonly file: string; readonly previous: string }
+  /** `missing`: the one file's name when one is missing, else how many. */
+  | { readonly kind: 'gap'; readonly file: string; readonly previous: string; readonly missing: string };
+
 /**
- * Refuses a file given twice (the same path, or the same name), and, when every name is
- * `base.NNNNNN` of one base, a number out of order or missing. Names of several bases or
- * without numbers are left to the content checks.
+ * A file given twice (the same path, or the same name), and, when every name is `base.NNNNNN` of
+ * one base, a number out of order or missing; null when none. Names of several bases or without
+ * numbers are left to the content checks. Shared by the primary's files and the DR's (--dr-binlog),
+ * which refuse each fault with their own error and advice.
  */
-export async function checkFileNames(files: readonly BinlogFile[]): Promise<void> {
+export async function fileSeriesFault(files: readonly BinlogFile[]): Promise<FileSeriesFault | null> {
   const byPath = new Map<string, string>();
   const byName = new Map<string, string>();
   for (const f of files) {
     const real = await realpath(f.path).catch(() => f.path);
     const name = basename(f.path);
-    const twice = byPath.get(real) ?? byName.get(name);
-    if (twice !== undefined) {
-      throw new InputError(InputErrorCode.FileTwice, `${f.path} is given twice (${twice === f.path ? 'the same path' : `as ${twice} too`}): each binlog file once, oldest first`, { file: f.path });
-    }
+    const earlier = byPath.get(real) ?? byName.get(name);
+    if (earlier !== undefined) return { kind: 'twice', file: f.path, earlier };
     byPath.set(real, f.path);
     byName.set(name, f.path);
   }
   const numbered = files.map((f) => ({ path: f.path, m: /^(.*)\.(\d+)$/.exec(basename(f.path)) }));
-  if (numbered.some((n) => n.m === null) || new Set(numbered.map((n) => n.m![1])).size !== 1) return;
+  if (numbered.some((n) => n.m === null) || new Set(numbered.map((n) => n.m![1])).size !== 1) return null;
   for (let i = 1; i < numbered.length; i++) {
     const prev = numbered[i - 1]!;
     const cur = numbered[i]!;
     const a = BigInt(prev.m![2]!);
     const b = BigInt(cur.m![2]!);
-    if (b < a) {
-      throw new InputError(InputErrorCode.OutOfOrder, `${basename(cur.path)} is given after ${basename(prev.path)}: binlog files are read in the order given, oldest first (or give the .index file)`, { file: cur.path });
-    }
+    if (b < a) return { kind: 'out-of-order', file: cur.path, previous: prev.path };
     if (b > a + 1n) {
       const missing = b - a === 2n ? `${prev.m![1]}.${String(a + 1n).padStart(prev.m![2]!.length, '0')} is` : `${b - a - 1n} files are`;
+      return { kind: 'gap', file: cur.path, previous: prev.path, missing };
+    }
+  }
+  return null;
+}
+
+/** Refuses the primary's files given twice, out of order or with one missing between two (fileSeriesFault). */
+export async function checkFileNames(files: readonly BinlogFile[]): Promise<void> {
+  const fault = await fileSeriesFault(files);
+  if (fault === null) return;
+  switch (fault.kind) {
+    case 'twice':
+      throw new InputError(InputErrorCode.FileTwice, `${fault.file} is given twice (${fault.earlier === fault.file ? 'the same path' : `as ${fault.earlier} too`}): each binlog file once, oldest first`, { file: fault.file });
+    case 'out-of-order':
+      throw new InputError(InputErrorCode.OutOfOrder, `${basename(fault.file)} is given after ${basename(fault.previous)}: binlog files are read in the order given, oldest first (or give the .index file)`, { file: fault.file });
+    case 'gap':
       throw new InputError(
         InputErrorCode.Gap,
-        `${missing} missing between ${basename(prev.path)} and ${basename(cur.path)}: the transactions in between would be skipped while later ones are applied. Give every file from the first one needed to the last; if a file is gone for good, salvage the files before the gap, then the ones after it with an explicit start, and record the gap`,
-        { file: cur.path },
+        `${fault.missing} missing between ${basename(fault.previous)} and ${basename(fault.file)}: the transactions in between would be skipped while later ones are applied. Give every file from the first one needed to the last; if a file is gone for good, salvage the files before the gap, then the ones after it with an explicit start, and record the gap`,
+        { file: fault.file },
       );
-    }
   }
 }
 
