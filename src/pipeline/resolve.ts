@@ -57,7 +57,7 @@ import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
 import { sameExactValue, sameUniqueValue, sameValue } from '../reconcile/value-equality.js';
-import { LostInserts } from './lost-parents.js';
+import { LostInserts, type ParentMatch } from './lost-parents.js';
 
 export const ReviewErrorCode = {
   /** The DR has no state schema (no apply ran against it, or another --state-schema). */
@@ -436,18 +436,8 @@ interface Prepared {
   readonly skippedParents: readonly SkippedParent[];
 }
 
-/** A quarantine entry whose insert is the row a foreign key (declared, or a recorded logical reference) of the written row points at. */
-interface ParentEntry {
-  readonly id: number;
-  /** `schema.table key`, or `schema.table (columns) value` for a unique key, as messages name the parent row. */
-  readonly row: string;
-  /** Named by a unique key other than the primary key. */
-  readonly byValue: boolean;
-  /** The parent table, the columns the row names it by and the row's values for them (the DR's types). */
-  readonly table: TableSchema;
-  readonly columns: readonly string[];
-  readonly values: readonly ColumnValue[];
-}
+/** A quarantine entry (by id) whose insert is the row a foreign key (declared, or a recorded logical reference) of the written row points at. */
+type ParentEntry = Omit<ParentMatch<unknown>, 'item'> & { readonly id: number };
 
 /** A parent row's insert skipped by a rule during apply (a ledger row with no quarantine entry). */
 interface SkippedParent {
