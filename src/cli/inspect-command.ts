@@ -186,8 +186,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     startTime: o['start-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['start-datetime'], '--start-datetime'),
     stopTime: o['stop-datetime'] === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseUtcDateTime(o['stop-datetime'], '--stop-datetime'),
     // A GTID set is a comma-separated list, so the values joined are their union.
-    includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids'].join(',')),
-    excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids'].join(',')),
+    includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids'].join(','), '--include-gtids'),
+    excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids'].join(','), '--exclude-gtids'),
     tables: o.tables === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseTablesOption(o.tables, '--tables'),
     schemaFrom:
       o['schema-from'] === undefined ? undefined : (await import('../db/connection-url.js')).parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),

@@ -8,7 +8,17 @@
 import { EngineError } from '../errors.js';
 import type { Gtid } from '../binlog/transaction.js';
 
+/**
+ * A GTID set that does not parse: `details.value` is the text given, `details.option` the option
+ * it came from (`--include-gtids`, `--from-gtid`) when the caller named one; absent for text the
+ * tool read itself (a server's gtid_executed, a stored state).
+ */
 export class GtidSetError extends EngineError {}
+
+/** The facts of a GTID_SET_SYNTAX error: the option (when known) and the text. */
+function syntaxDetails(whole: string, option: string | undefined): { option?: string; value: string } {
+  return { ...(option === undefined ? {} : { option }), value: whole };
+}
 
 interface Range {
   readonly first: bigint;
@@ -28,18 +38,31 @@ const U64_MAX = 2n ** 64n - 1n;
 const GNO_MAX = 2n ** 63n - 1n;
 
 /** Refuses a MariaDB GTID part wider than servers write (used where `domain-server-seq` is parsed apart from GtidSet). */
-export function checkMariadbGtidRange(domain: string, server: string, seq: string, whole: string): void {
-  num(domain, whole, U32_MAX, 'domain id');
-  num(server, whole, U32_MAX, 'server id');
-  num(seq, whole, U64_MAX, 'sequence number');
+export function checkMariadbGtidRange(domain: string, server: string, seq: string, whole: string, option?: string): void {
+  num(domain, whole, U32_MAX, 'domain id', option);
+  num(server, whole, U32_MAX, 'server id', option);
+  num(seq, whole, U64_MAX, 'sequence number', option);
 }
 
-function num(text: string, whole: string, max: bigint, what: string): bigint {
-  if (!/^\d+$/.test(text)) throw new GtidSetError('GTID_SET_SYNTAX', `bad number "${text}" in GTID set "${whole}"`, { option: whole });
+function num(text: string, whole: string, max: bigint, what: string, option: string | undefined): bigint {
+  if (!/^\d+$/.test(text)) throw new GtidSetError('GTID_SET_SYNTAX', `bad number "${text}" in GTID set "${whole}"`, syntaxDetails(whole, option));
   const n = BigInt(text);
   // A typo's extra digits would otherwise name a GTID no server can write, and match nothing.
-  if (n > max) throw new GtidSetError('GTID_SET_SYNTAX', `${what} ${text} in GTID set "${whole}" is larger than any server writes (at most ${max})`, { option: whole });
+  if (n > max) throw new GtidSetError('GTID_SET_SYNTAX', `${what} ${text} in GTID set "${whole}" is larger than any server writes (at most ${max})`, syntaxDetails(whole, option));
   return n;
+}
+
+/**
+ * Parses `part`, the set entries of `given` (an option's text with its MariaDB positions taken
+ * out, `--from-gtid` and `--start-gtid`): an error names `given`, the text the user wrote.
+ */
+export function parseGtidSetWithin(part: string, given: string, option: string): GtidSet {
+  try {
+    return GtidSet.parse(part, option);
+  } catch (e) {
+    if (e instanceof GtidSetError) throw new GtidSetError(e.code, e.message, syntaxDetails(given, option), { cause: e });
+    throw e;
+  }
 }
 
 /** A set of GTIDs; `contains` answers membership exactly. */
@@ -47,8 +70,8 @@ export class GtidSet {
   /** key: `uuid` or `uuid:tag` (MySQL) or `m:domain-server` (MariaDB). */
   readonly #ranges = new Map<string, Range[]>();
 
-  /** Parses a set in either flavour's syntax; mixing is allowed. */
-  static parse(text: string): GtidSet {
+  /** Parses a set in either flavour's syntax; mixing is allowed. `option`: the option the text came from, for the error. */
+  static parse(text: string, option?: string): GtidSet {
     const set = new GtidSet();
     const trimmed = text.trim();
     if (trimmed === '') return set;
@@ -57,28 +80,29 @@ export class GtidSet {
       if (part === '') continue;
       if (/^\d+-\d+-\d+(-\d+)?$/.test(part)) {
         const [d, s, a, b] = part.split('-') as [string, string, string, string | undefined];
-        set.#add(`m:${num(d, text, U32_MAX, 'domain id')}-${num(s, text, U32_MAX, 'server id')}`, num(a, text, U64_MAX, 'sequence number'), num(b ?? a, text, U64_MAX, 'sequence number'));
+        set.#add(`m:${num(d, text, U32_MAX, 'domain id', option)}-${num(s, text, U32_MAX, 'server id', option)}`, num(a, text, U64_MAX, 'sequence number', option), num(b ?? a, text, U64_MAX, 'sequence number', option), text, option);
         continue;
       }
       const fields = part.split(':');
       const uuid = fields.shift()!;
-      if (!UUID.test(uuid)) throw new GtidSetError('GTID_SET_SYNTAX', `"${part}" is neither a MySQL GTID set entry (uuid:1-5) nor a MariaDB GTID (domain-server-seq)`, { option: text });
+      if (!UUID.test(uuid)) throw new GtidSetError('GTID_SET_SYNTAX', `"${part}" is neither a MySQL GTID set entry (uuid:1-5) nor a MariaDB GTID (domain-server-seq)`, syntaxDetails(text, option));
       let key = normaliseUuid(uuid);
-      if (fields.length === 0) throw new GtidSetError('GTID_SET_SYNTAX', `"${part}" names a server uuid without intervals`, { option: text });
+      if (fields.length === 0) throw new GtidSetError('GTID_SET_SYNTAX', `"${part}" names a server uuid without intervals`, syntaxDetails(text, option));
       for (const f of fields) {
         if (/^[a-z_][a-z0-9_]*$/i.test(f)) {
           key = `${normaliseUuid(uuid)}:${f.toLowerCase()}`;
           continue;
         }
         const [a, b] = f.split('-') as [string, string | undefined];
-        set.#add(key, num(a, text, GNO_MAX, 'transaction number'), num(b ?? a, text, GNO_MAX, 'transaction number'));
+        set.#add(key, num(a, text, GNO_MAX, 'transaction number', option), num(b ?? a, text, GNO_MAX, 'transaction number', option), text, option);
       }
     }
     return set;
   }
 
-  #add(key: string, first: bigint, last: bigint): void {
-    if (last < first) throw new GtidSetError('GTID_SET_SYNTAX', `empty interval ${first}-${last}`, {});
+  /** `whole` and `option`: the text parsed and its option, for the error (absent: a GTID added, not parsed). */
+  #add(key: string, first: bigint, last: bigint, whole?: string, option?: string): void {
+    if (last < first) throw new GtidSetError('GTID_SET_SYNTAX', `empty interval ${first}-${last}${whole === undefined ? '' : ` in GTID set "${whole}"`}`, whole === undefined ? {} : syntaxDetails(whole, option));
     const list = this.#ranges.get(key) ?? [];
     list.push({ first, last });
     list.sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : 0));

@@ -424,3 +424,26 @@ describe('real failover fixture (local-mariadb-10.11)', () => {
     expect(f.describe()).toContain('; CHECK: --from-gtid position 0-2-17 was not found');
   });
 });
+
+describe('--from-gtid SET that does not parse', () => {
+  // What library plan({ start: { kind: 'from-gtid', set } }) and the CLI's --from-gtid both build:
+  // details.option held the text ("garbage") instead of the option.
+  it.each([
+    ['garbage', 'garbage'],
+    ['0-1-5,garbage', '0-1-5,garbage'],
+    [`${U1}:5-3`, `${U1}:5-3`],
+    ['0-99999999999-5', '0-99999999999-5'],
+  ])('%s: details { option: --from-gtid, value: the text }', (set, value) => {
+    let caught: unknown;
+    try {
+      createLostFilter({ kind: 'from-gtid', set });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option: '--from-gtid', value } });
+  });
+
+  it('a set parsed without an option names none', () => {
+    expect(() => GtidSet.parse('garbage')).toThrow(expect.objectContaining({ code: 'GTID_SET_SYNTAX', details: { value: 'garbage' } }));
+  });
+});

@@ -35,7 +35,7 @@
  */
 import { EngineError, type ErrorDetails } from '../errors.js';
 import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
-import { checkMariadbGtidRange, GtidSet } from '../model/gtid-set.js';
+import { checkMariadbGtidRange, GtidSet, parseGtidSetWithin } from '../model/gtid-set.js';
 
 /** Stable codes of lost-set decisions that cannot be made. */
 export const ReconcileErrorCode = {
@@ -177,7 +177,8 @@ function parseMariadbList(text: string, variable: string, unique: boolean): Mari
     if (part === '') continue;
     const m = MARIADB_GTID.exec(part);
     if (!m) throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: expected a list of domain-server-seq, found "${part}" in "${text}"`, { option: variable });
-    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, text);
+    // `variable` names an option (--from-gtid) or a server variable (gtid_slave_pos): only an option is one.
+    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, text, variable.startsWith('--') ? variable : undefined);
     const p = { domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
     if (unique && out.some((o) => o.domainId === p.domainId)) {
       throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: two entries for domain ${p.domainId} in "${text}" (a position has one per domain)`, { option: variable });
@@ -343,7 +344,7 @@ function gtidRuleJudge(state: DrGtidState, options: LostFilterOptions, ownServer
 function fromGtidJudge(text: string): Judged {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
   const positions = parseMariadbList(parts.filter((p) => MARIADB_GTID.test(p)).join(','), '--from-gtid', true);
-  const set = GtidSet.parse(parts.filter((p) => !MARIADB_GTID.test(p)).join(','));
+  const set = parseGtidSetWithin(parts.filter((p) => !MARIADB_GTID.test(p)).join(','), text, '--from-gtid');
   const mariadb = mariadbJudge(positions, '--from-gtid position', [], set);
   const judge = (g: Gtid, at?: BinlogPosition): LostDecision => {
     if (g.flavor === 'mariadb') return mariadb.judge(g, at);

@@ -10,7 +10,7 @@
  * d with seq_no ≤ n whatever its server id (a position is a point of the domain's stream).
  */
 import type { Gtid } from '../binlog/transaction.js';
-import { GtidSet } from '../model/gtid-set.js';
+import { GtidSet, parseGtidSetWithin } from '../model/gtid-set.js';
 import type { ControlSession } from './live-source.js';
 
 const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
@@ -45,7 +45,7 @@ export function parseStartState(rows: readonly Readonly<Record<string, unknown>>
 }
 
 /** Whether a GTID is inside `--start-gtid SET` (MariaDB `d-s-n` entries read as positions). */
-export function startGtidCovers(setText: string): (g: Gtid) => boolean {
+export function startGtidCovers(setText: string, option = '--start-gtid'): (g: Gtid) => boolean {
   const parts = setText.split(',').map((p) => p.trim()).filter((p) => p !== '');
   const positions = new Map<number, bigint>();
   for (const p of parts) {
@@ -56,7 +56,7 @@ export function startGtidCovers(setText: string): (g: Gtid) => boolean {
     const prev = positions.get(d);
     if (prev === undefined || n > prev) positions.set(d, n);
   }
-  const set = GtidSet.parse(parts.filter((p) => !MARIADB_GTID.test(p)).join(','));
+  const set = parseGtidSetWithin(parts.filter((p) => !MARIADB_GTID.test(p)).join(','), setText, option);
   return (g) => {
     if (set.contains(g)) return true;
     if (g.flavor !== 'mariadb') return false;

@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { runDoctor } from '../../src/cli/doctor-command.js';
+import { runInspect } from '../../src/cli/inspect-command.js';
 import { runExplain } from '../../src/cli/explain-command.js';
 import { runQuarantine } from '../../src/cli/quarantine-command.js';
 import { runReport } from '../../src/cli/report-command.js';
 import { runResolve } from '../../src/cli/resolve-command.js';
 import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
+import { GtidSetError } from '../../src/model/gtid-set.js';
 import { Capture } from '../harness/capture.js';
 
 const ENV: SalvageCommandEnvironment = { env: {}, home: undefined, isTty: false };
@@ -79,4 +81,24 @@ describe('whole-number options', () => {
       expect((e as Error).message).toContain(`${option} takes a number`);
     }
   });
+});
+
+describe('a GTID set that does not parse', () => {
+  // details.option held the bad text itself ("garbage"), so a wrapper reading it for the option to
+  // fix got none; it is the option's name now, the text in details.value.
+  const file = '/nonexistent/mysql-bin.000001';
+  const cases: [string, () => Promise<number>, string, string][] = [
+    ['inspect --include-gtids', () => runInspect(['--include-gtids', 'garbage', file], new Capture(), new Capture(), {}), '--include-gtids', 'garbage'],
+    ['inspect --exclude-gtids (repeated: the union)', () => runInspect(['--exclude-gtids', '0-1-1', '--exclude-gtids', 'x:1', file], new Capture(), new Capture(), {}), '--exclude-gtids', '0-1-1,x:1'],
+    ['inspect --start-gtid', () => runInspect(['--source', 'mysql://root@127.0.0.1:1', '--start-gtid', '0-1-5,garbage'], new Capture(), new Capture(), {}), '--start-gtid', '0-1-5,garbage'],
+    ['plan --start-gtid', () => runSalvageCommand('plan', ['--source', 'mysql://root@127.0.0.1:1', '--start-gtid', 'garbage', ...TARGET], new Capture(), new Capture(), ENV), '--start-gtid', 'garbage'],
+  ];
+  for (const [name, run, option, value] of cases) {
+    it(`${name}: details name the option and the text`, async () => {
+      const e = await rejection(run());
+      expect(e).toBeInstanceOf(GtidSetError);
+      expect(e).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option, value } });
+      expect(exitCodeFor(e)).toBe(2);
+    });
+  }
 });
