@@ -77,8 +77,13 @@ Filters:
 
 Columns:
   --schema-from URL         names, signedness and charsets from a server's information_schema
-                            (mysql://user@host:port) for binlogs logged without full metadata;
-                            password from --schema-password-env VAR
+                            (mysql://user@host:port, or mysql://user@localhost?socket=PATH) for
+                            binlogs logged without full metadata; password from
+                            --schema-password-env VAR
+  --schema-ssl-mode MODE    TLS to that server: DISABLED, PREFERRED (default), REQUIRED,
+                            VERIFY_CA, VERIFY_IDENTITY (see "salvage apply --help")
+  --schema-ssl-ca F, --schema-ssl-cert F, --schema-ssl-key F
+                            the CA that signed its certificate; a client certificate and key
   Without either, columns the binlog does not name print as @1…@n.
 
 Other:
@@ -98,6 +103,12 @@ Examples:
   salvage inspect mysql-bin.000042 --stats --tables 'shop.*'
   salvage inspect --source mysql://salvage@old-primary:3306 --source-password-env PRIMARY_PW --json
 `;
+
+/** The `--schema-from` server, with its TLS from `--schema-ssl-*` (the DR's and the source's own flags are theirs). */
+async function schemaTarget(url: string, password: string | undefined, values: Readonly<Record<string, unknown>>): Promise<ConnectionTarget> {
+  const [{ parseConnectionUrl }, { tlsFlagsOf, tlsFrom }] = await Promise.all([import('../db/connection-url.js'), import('./option-file.js')]);
+  return { ...parseConnectionUrl(url, '--schema-from', password), tls: tlsFrom(tlsFlagsOf(values, 'schema-'), {}, '--schema-') };
+}
 
 function int(value: string | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
@@ -146,6 +157,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         tables: { type: 'string', multiple: true },
         'schema-from': { type: 'string' },
         'schema-password-env': { type: 'string' },
+        'schema-ssl-mode': { type: 'string' },
+        'schema-ssl-ca': { type: 'string' },
+        'schema-ssl-cert': { type: 'string' },
+        'schema-ssl-key': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
         quiet: { type: 'boolean' },
         progress: { type: 'string' },
@@ -180,6 +195,11 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   const passwordEnv = o['schema-password-env'];
+  if (o['schema-from'] === undefined) {
+    for (const option of ['schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key'] as const) {
+      if (o[option] !== undefined) throw new UsageError(`--${option} goes with --schema-from URL`, `--${option}`);
+    }
+  }
   const options: InspectOptions = {
     startPosition: int(o['start-position'], '--start-position'),
     stopPosition: int(o['stop-position'], '--stop-position'),
@@ -189,8 +209,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids'].join(','), '--include-gtids'),
     excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids'].join(','), '--exclude-gtids'),
     tables: o.tables === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseTablesOption(o.tables, '--tables'),
-    schemaFrom:
-      o['schema-from'] === undefined ? undefined : (await import('../db/connection-url.js')).parseConnectionUrl(o['schema-from'], '--schema-from', passwordEnv ? env[passwordEnv] : undefined),
+    schemaFrom: o['schema-from'] === undefined ? undefined : await schemaTarget(o['schema-from'], passwordEnv ? env[passwordEnv] : undefined, o),
     verifyChecksums: !o['no-verify-checksums'],
     annotations: false,
     keepEvents: false,

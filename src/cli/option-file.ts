@@ -55,7 +55,7 @@ export const DR_TLS_HELP = `  --ssl-mode MODE           TLS to the DR: DISABLED,
 `;
 
 /** The `--ssl-*` flags (or `--source-ssl-*`) of a command's parsed options, as connectionFrom takes them. */
-export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-'): TlsFlags {
+export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-' | 'schema-'): TlsFlags {
   const flag = (name: string): string | undefined => {
     const v = values[`${prefix}ssl-${name}`];
     return typeof v === 'string' ? v : undefined;
@@ -160,7 +160,7 @@ export function connectionFrom(
  * The connection's TLS settings: the flags win over the option file. Without a mode, a CA given
  * means VERIFY_CA (a CA is given to be checked against), else PREFERRED, as the mysql client defaults.
  */
-export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--source-' | '--dr-source-'): TlsSettings {
+export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--source-' | '--dr-source-' | '--schema-'): TlsSettings {
   const modeText = flags.mode ?? file.sslMode;
   let mode: TlsMode | undefined;
   if (modeText !== undefined) {

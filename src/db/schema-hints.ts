@@ -4,13 +4,10 @@
  * and for MariaDB's pre-10.1 hires temporal columns, whose precision no binlog carries.
  */
 import { parseLabels } from '../model/column-labels.js';
-import type { Connection } from 'mysql2/promise';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
-import { refusedAtConnect } from './connect-refusals.js';
-import { mysql } from './driver.js';
 import type { ConnectionTarget } from './connection-url.js';
-import type { SqlSession } from './sql-session.js';
+import { openSession, type SqlSession } from './sql-session.js';
 
 /**
  * A server (the DR, a schema source) failed or refused: `code` is one of SqlSessionErrorCode
@@ -48,18 +45,21 @@ const BINARY_TYPES = /^(?:(?:var)?binary|(?:tiny|medium|long)?blob|uuid|inet[46]
 /** Types whose DATETIME_PRECISION is the fsp of a column that may be logged in MariaDB's pre-10.1 format. */
 const TEMPORAL_TYPES = /^(?:time|datetime|timestamp)$/;
 
-/** Loads hints for every user table of the server. */
+/**
+ * Loads hints for every user table of the server. The connection is opened as every other one
+ * (openSession): through `target.socket` when given, with TLS as `target.tls` asks; a failure to
+ * connect is DB_CONNECT or DB_TLS with `details.option` '--schema-from'.
+ */
 export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaHints> {
-  let conn: Connection;
+  let session: SqlSession;
   try {
-    // utf8mb4 results: label probes (probeLabels) return characters beyond the BMP.
-    conn = await mysql().createConnection({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database, charset: 'UTF8MB4_GENERAL_CI' });
+    session = await openSession(target);
   } catch (e) {
-    const errno = (e as { errno?: unknown } | null)?.errno;
-    throw new DatabaseError('DB_CONNECT', `cannot connect to ${target.redacted}: ${(e as Error).message}`, { option: '--schema-from', ...(typeof errno === 'number' ? { errno } : {}) }, { retryable: !refusedAtConnect(e), cause: e });
+    if (e instanceof DatabaseError) throw new DatabaseError(e.code, e.message, { ...e.details, option: '--schema-from' }, { retryable: e.retryable, cause: e.cause });
+    throw e;
   }
   try {
-    const [rows] = await conn.query(
+    const { rows } = await session.query(
       `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE,
               c.DATETIME_PRECISION, co.ID AS COLLATION_ID,
               (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
@@ -71,14 +71,15 @@ export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaH
         ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
     );
     const hints = new HintTable();
-    for (const r of rows as ColumnRow[]) {
+    for (const row of rows) {
+      const r = row as unknown as ColumnRow;
       const type = r.DATA_TYPE.toLowerCase();
-      const labels = type === 'enum' || type === 'set' ? await columnLabels(conn, r, type) : null;
+      const labels = type === 'enum' || type === 'set' ? await columnLabels(session, r, type) : null;
       hints.add(r, { ...columnHint(r, labels), isJson: Number(r.IS_JSON) === 1 });
     }
     return hints.lookup;
   } finally {
-    await conn.end();
+    await session.end();
   }
 }
 
@@ -158,30 +159,30 @@ function quoteName(name: string): string {
  * stay as information_schema gives them; the binlog's own labels (binlog_row_metadata=FULL)
  * still take precedence when decoding.
  */
-async function columnLabels(conn: Connection, r: ColumnRow, type: 'enum' | 'set'): Promise<string[]> {
+async function columnLabels(session: SqlSession, r: ColumnRow, type: 'enum' | 'set'): Promise<string[]> {
   const labels = parseLabels(r.COLUMN_TYPE);
   if (!labels.some((l) => l.includes('?'))) return labels;
   try {
-    return await probeLabels(conn, r, type, labels.length);
+    return await probeLabels(session, r, type, labels.length);
   } catch {
     return labels;
   }
 }
 
-async function probeLabels(conn: Connection, r: ColumnRow, type: 'enum' | 'set', count: number): Promise<string[]> {
+async function probeLabels(session: SqlSession, r: ColumnRow, type: 'enum' | 'set', count: number): Promise<string[]> {
   const probe = `${quoteName(r.TABLE_SCHEMA)}.\`salvage_label_probe\``;
   // Keeps the probe out of the server's binlog where allowed (ROW format logs no temporary tables anyway).
-  await conn.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
-  await conn.query(`CREATE TEMPORARY TABLE ${probe} AS SELECT 0 AS k, ${quoteName(r.COLUMN_NAME)} AS v FROM ${quoteName(r.TABLE_SCHEMA)}.${quoteName(r.TABLE_NAME)} LIMIT 0`);
+  await session.query('SET SESSION sql_log_bin = 0').catch(() => undefined);
+  await session.query(`CREATE TEMPORARY TABLE ${probe} AS SELECT 0 AS k, ${quoteName(r.COLUMN_NAME)} AS v FROM ${quoteName(r.TABLE_SCHEMA)}.${quoteName(r.TABLE_NAME)} LIMIT 0`);
   try {
     // ENUM takes a label's number (1-based), SET a bitmap with one member's bit (up to 2^63).
     const values = Array.from({ length: count }, (_, i) => `(${i}, ${type === 'enum' ? String(i + 1) : String(1n << BigInt(i))})`);
-    await conn.query(`INSERT INTO ${probe} VALUES ${values.join(', ')}`);
-    const [rows] = await conn.query(`SELECT v FROM ${probe} ORDER BY k`);
-    const labels = (rows as Array<{ v: string | null }>).map((row) => row.v ?? '');
+    await session.query(`INSERT INTO ${probe} VALUES ${values.join(', ')}`);
+    const { rows } = await session.query(`SELECT v FROM ${probe} ORDER BY k`);
+    const labels = rows.map((row) => (row['v'] === null || row['v'] === undefined ? '' : String(row['v'])));
     if (labels.length !== count) throw new Error(`probe returned ${labels.length} labels for ${count}`);
     return labels;
   } finally {
-    await conn.query(`DROP TEMPORARY TABLE IF EXISTS ${probe}`);
+    await session.query(`DROP TEMPORARY TABLE IF EXISTS ${probe}`);
   }
 }
