@@ -95,6 +95,16 @@ export function connectionTargetOf(parts: ConnectionUrlParts, password?: string)
   };
 }
 
+/**
+ * The server a target reaches, as the URL grammar writes it and without password or database
+ * (reports name the DR by it): `mysql://user@host:port`, or `mysql://user@host?socket=PATH` for a
+ * socket, which host:port would misname (the driver never dials it).
+ */
+export function serverLabel(target: Pick<ConnectionTarget, 'user' | 'host' | 'port' | 'socket'>): string {
+  const at = target.socket !== undefined ? `${hostForUrl(target.host)}?socket=${target.socket}` : `${hostForUrl(target.host)}:${target.port}`;
+  return redact(`mysql://${target.user}@${at}`);
+}
+
 /** An IPv6 address goes in brackets in a URL. */
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;

@@ -11,7 +11,7 @@
  * run left: a change a later review resolved counts as quarantined, and `recorded.resolvedSince`
  * says how it was resolved.
  */
-import { redact, type ConnectionTarget } from '../db/connection-url.js';
+import { serverLabel, type ConnectionTarget } from '../db/connection-url.js';
 import { readDrIdentity, stateExists } from '../db/dr-state.js';
 import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
@@ -127,7 +127,7 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
 
     const report: LedgerReport['report'] = {
       mode: 'apply',
-      target: redact(`mysql://${options.target.user}@${options.target.host}:${options.target.port}`),
+      target: serverLabel(options.target),
       dr: { flavor: dr.flavor, version: dr.version, serverId: dr.serverId },
       sourceId: run.sourceId,
       runId: run.id,

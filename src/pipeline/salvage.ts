@@ -32,7 +32,7 @@ import { basename } from 'node:path';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
 import { ddlStatements, gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
-import { redact, type ConnectionTarget } from '../db/connection-url.js';
+import { redact, serverLabel, type ConnectionTarget } from '../db/connection-url.js';
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
@@ -1981,7 +1981,7 @@ class SalvageRun {
     const skippedDdl = (this.#o.ddl ?? 'stop') === 'skip' ? s.ddl.map((d) => ({ at: d.at, sql: d.sql })) : [];
     return {
       mode: this.#o.mode,
-      target: redact(`mysql://${this.#o.target.user}@${this.#o.target.host}:${this.#o.target.port}`),
+      target: serverLabel(this.#o.target),
       dr: { flavor: dr.flavor, version: dr.version, serverId: dr.serverId },
       sourceId: this.#sourceId,
       runId: this.#apply ? this.#runId : null,
