@@ -152,7 +152,8 @@ export function connectionFrom(
   // The mysql client connects through the socket when the host is localhost or not given at all.
   const socket = parts.socket ?? (host === undefined || host === 'localhost' ? file.socket : undefined);
   const target = connectionTargetOf({ ...parts, user: parts.user ?? file.user, host, port: parts.port ?? file.port, socket }, password);
-  const tls = tlsFrom(tlsFlags, file, option === '--target' ? '--' : `${option}-`);
+  // --dr-source takes the DR's own TLS flags (--ssl-…): it reads the same server.
+  const tls = tlsFrom(tlsFlags, file, option === '--source' ? '--source-' : '--');
   return { ...target, tls };
 }
 
@@ -160,7 +161,7 @@ export function connectionFrom(
  * The connection's TLS settings: the flags win over the option file. Without a mode, a CA given
  * means VERIFY_CA (a CA is given to be checked against), else PREFERRED, as the mysql client defaults.
  */
-export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--source-' | '--dr-source-' | '--schema-'): TlsSettings {
+export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--source-' | '--schema-'): TlsSettings {
   const modeText = flags.mode ?? file.sslMode;
   let mode: TlsMode | undefined;
   if (modeText !== undefined) {
@@ -176,6 +177,8 @@ export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
+    // The DR's flags are the default a failure names; any other connection's are said.
+    ...(prefix === '--' ? {} : { flagPrefix: prefix }),
   };
   try {
     checkTlsSettings(settings, prefix);

@@ -25,6 +25,11 @@ export interface TlsSettings {
   /** A client certificate and its key, for accounts that REQUIRE X509 / SUBJECT. */
   readonly cert?: string;
   readonly key?: string;
+  /**
+   * The prefix of the command-line flags these settings came from (`--source-` for
+   * `--source-ssl-mode` …), so a failure names the flag to change; `--` (the DR's) when absent.
+   */
+  readonly flagPrefix?: string;
 }
 
 /** Stable codes of TLS failures. */
@@ -90,9 +95,9 @@ export function tlsSocketOptions(settings: TlsSettings | undefined, offered?: bo
   if (mode === 'DISABLED' || (mode === 'PREFERRED' && offered === false)) return null;
   const verify = mode === 'VERIFY_CA' || mode === 'VERIFY_IDENTITY';
   return {
-    ...(settings?.ca === undefined ? {} : { ca: readPem(settings.ca, '--ssl-ca') }),
-    ...(settings?.cert === undefined ? {} : { cert: readPem(settings.cert, '--ssl-cert') }),
-    ...(settings?.key === undefined ? {} : { key: readPem(settings.key, '--ssl-key') }),
+    ...(settings?.ca === undefined ? {} : { ca: readPem(settings.ca, `${flags(settings)}ssl-ca`) }),
+    ...(settings?.cert === undefined ? {} : { cert: readPem(settings.cert, `${flags(settings)}ssl-cert`) }),
+    ...(settings?.key === undefined ? {} : { key: readPem(settings.key, `${flags(settings)}ssl-key`) }),
     rejectUnauthorized: verify,
     verifyIdentity: mode === 'VERIFY_IDENTITY' && (host === undefined || isIP(host) === 0),
   };
@@ -110,17 +115,23 @@ export function mayFallBackToPlain(settings: TlsSettings | undefined, driverCode
  */
 export function describeTlsFailure(settings: TlsSettings | undefined, driverCode: string | undefined, reason: string): string | null {
   const mode = settings?.mode ?? 'PREFERRED';
+  const f = flags(settings);
   if (driverCode === 'HANDSHAKE_NO_SSL_SUPPORT') {
-    return `the server offers no TLS (have_ssl is not YES) and --ssl-mode is ${mode}: configure ssl_cert and ssl_key on the server, or connect with --ssl-mode PREFERRED or DISABLED`;
+    return `the server offers no TLS (have_ssl is not YES) and ${f}ssl-mode is ${mode}: configure ssl_cert and ssl_key on the server, or connect with ${f}ssl-mode PREFERRED or DISABLED`;
   }
   if (driverCode !== 'HANDSHAKE_SSL_ERROR') return null;
   if (/certificate|self[- ]signed|issuer|verify|Hostname|IP: .* is not in the cert/i.test(reason)) {
     const what = /Hostname|IP: .* is not in the cert|altnames/i.test(reason)
-      ? "the server's certificate does not name the host connected to (--ssl-mode VERIFY_IDENTITY): connect by a name the certificate holds, or use VERIFY_CA"
-      : `the server's certificate is not signed by the CA in --ssl-ca${settings?.ca === undefined ? '' : ` (${settings.ca})`} (--ssl-mode ${mode}): give the CA that signed the server's certificate`;
+      ? `the server's certificate does not name the host connected to (${f}ssl-mode VERIFY_IDENTITY): connect by a name the certificate holds, or use VERIFY_CA`
+      : `the server's certificate is not signed by the CA in ${f}ssl-ca${settings?.ca === undefined ? '' : ` (${settings.ca})`} (${f}ssl-mode ${mode}): give the CA that signed the server's certificate`;
     return `TLS: ${what}; ${reason}`;
   }
-  return `TLS handshake failed (--ssl-mode ${mode}): ${reason}`;
+  return `TLS handshake failed (${f}ssl-mode ${mode}): ${reason}`;
+}
+
+/** The flags' prefix settings came from, for messages: the DR's (`--ssl-…`) unless they say otherwise. */
+function flags(settings: TlsSettings | undefined): string {
+  return settings?.flagPrefix ?? '--';
 }
 
 function readPem(path: string, option: string): string {

@@ -70,6 +70,8 @@ describe('--schema-from with TLS the server cannot give', () => {
   it('salvage inspect --schema-ssl-mode REQUIRED fails with DB_TLS', async () => {
     const e = await rejection(runInspect(['--json', '--schema-from', `mysql://root@127.0.0.1:${db.port}`, '--schema-ssl-mode', 'REQUIRED', FILE], new Capture(), new Capture(), {}));
     expect(e).toMatchObject({ code: 'DB_TLS', details: { option: '--schema-from' } });
+    // It names the flag to change, this connection's, not the DR's --ssl-mode.
+    expect((e as Error).message).toContain('and --schema-ssl-mode is REQUIRED: configure ssl_cert and ssl_key on the server, or connect with --schema-ssl-mode PREFERRED or DISABLED');
   });
 
   it('--schema-ssl-* without --schema-from is a usage error', async () => {
