@@ -1799,7 +1799,8 @@ class SalvageRun {
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
       for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), ...(m.linked === true ? { linked: true as const } : {}) });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
-      this.#committedLost.add(r.tx);
+      // Only a follow reports what its committed windows hold; a run to the end reports the lost range read.
+      if (this.#follow) this.#committedLost.add(r.tx);
       this.#firstTx ??= r.tx;
       this.#lastTx = r.tx;
     }

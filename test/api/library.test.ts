@@ -6,7 +6,7 @@ import { openSession } from '../../src/db/sql-session.js';
 import { rejectionOf } from '../harness/error-of.js';
 import { freePort } from '../harness/free-port.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-import { SMALL_INCIDENT } from '../harness/small-incident.js';
+import { SMALL_INCIDENT, stageSmallIncident } from '../harness/small-incident.js';
 import * as api from '../../src/index.js';
 import * as binlog from '../../src/binlog/index.js';
 
@@ -130,15 +130,7 @@ describe('library API against servers: typed errors, callbacks, options', () => 
 
   beforeAll(async () => {
     [primary, dr] = await Promise.all([startMariadb({ name: 'libapi-primary' }), startMariadb({ name: 'libapi-dr', serverId: 2 })]);
-    for (const sql of [...SMALL_INCIDENT.schema, ...SMALL_INCIDENT.base]) {
-      await primary.query(sql);
-      await dr.query(sql);
-    }
-    start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
-    for (const sql of SMALL_INCIDENT.lost) await primary.query(sql);
-    for (const sql of SMALL_INCIDENT.drOwn) await dr.query(sql);
-    await primary.flushBinaryLogs();
-    files = await primary.binlogFiles();
+    ({ start, files } = await stageSmallIncident(primary, dr));
   }, 120_000);
 
   afterAll(async () => {

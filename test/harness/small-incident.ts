@@ -9,6 +9,8 @@
  *   5. customer Zed@X — the DR's zed@x under utf8mb4_general_ci: insert-unique-taken → quarantined
  *   6. delete of order 2 — the DR's own note still points at it: the cascade guard quarantines it
  */
+import type { MariadbServer } from './mariadb-server.js';
+
 export const SMALL_INCIDENT = {
   schema: [
     'CREATE DATABASE shop',
@@ -39,3 +41,25 @@ export const SMALL_INCIDENT = {
   /** The logical foreign key shop.notes.order_id → shop.orders.id the schema does not declare. */
   references: { 'shop.notes': { references: { order_id: 'shop.orders.id' } } },
 } as const;
+
+/** The pair's side of a staged SMALL_INCIDENT: where the lost range starts, and the primary's closed binlog files. */
+export interface StagedSmallIncident {
+  readonly start: string;
+  readonly files: string[];
+}
+
+/**
+ * Stages SMALL_INCIDENT on a fresh primary and DR: schema and base rows on both, the lost changes
+ * on the primary (its binlog then closed), the DR's own writes on the DR.
+ */
+export async function stageSmallIncident(primary: MariadbServer, dr: MariadbServer): Promise<StagedSmallIncident> {
+  for (const sql of [...SMALL_INCIDENT.schema, ...SMALL_INCIDENT.base]) {
+    await primary.query(sql);
+    await dr.query(sql);
+  }
+  const start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+  for (const sql of SMALL_INCIDENT.lost) await primary.query(sql);
+  for (const sql of SMALL_INCIDENT.drOwn) await dr.query(sql);
+  await primary.flushBinaryLogs();
+  return { start, files: await primary.binlogFiles() };
+}

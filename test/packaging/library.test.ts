@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/free-port.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
-import { SMALL_INCIDENT } from '../harness/small-incident.js';
+import { stageSmallIncident } from '../harness/small-incident.js';
 import { ENV, ROOT, packAndInstall, run, type PackedApp } from './packed-app.js';
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -32,15 +32,7 @@ async function readmeLibraryExamples(): Promise<string[]> {
 beforeAll(async () => {
   const staging = (async () => {
     [primary, dr] = await Promise.all([startMariadb({ name: 'libpack-primary' }), startMariadb({ name: 'libpack-dr', serverId: 2 })]);
-    for (const sql of [...SMALL_INCIDENT.schema, ...SMALL_INCIDENT.base]) {
-      await primary.query(sql);
-      await dr.query(sql);
-    }
-    start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
-    for (const sql of SMALL_INCIDENT.lost) await primary.query(sql);
-    for (const sql of SMALL_INCIDENT.drOwn) await dr.query(sql);
-    await primary.flushBinaryLogs();
-    files = await primary.binlogFiles();
+    ({ start, files } = await stageSmallIncident(primary, dr));
   })();
   packed = await packAndInstall('salvage-libpack-');
   const src = join(packed.app, 'src');
