@@ -240,7 +240,7 @@ export interface StoredSkippedInsert extends ChangeIdentity {
 /**
  * The inserts skipped during apply that no quarantine entry records (a review's skip is the
  * entry's), of every source: resolve refuses a row that points at one, as apply holds it (the DR
- * row at its key, if any, is another record). One scan of the ledger's inserts per resolve run.
+ * row at its key, if any, is another record). Read from `skipped_insert`, not a scan of the ledger.
  */
 export async function readRuleSkippedInserts(session: SqlSession, schema: string): Promise<StoredSkippedInsert[]> {
   const q = stateTable(schema, 'quarantine');
@@ -248,9 +248,10 @@ export async function readRuleSkippedInserts(session: SqlSession, schema: string
   const rows = await run(
     session,
     `SELECT l.source_id, l.change_at, l.change_index, l.table_name, l.class, l.source_key, l.after_image, l.rule_path
-       FROM ${l} l
+       FROM ${stateTable(schema, 'skipped_insert')} s
+       JOIN ${l} l ON l.source_id = s.source_id AND l.change_at = s.change_at AND l.change_index = s.change_index
        LEFT JOIN ${q} q ON q.source_id = l.source_id AND q.change_at = l.change_at AND q.change_index = l.change_index
-      WHERE l.op = 'insert' AND l.outcome = 'skipped' AND q.id IS NULL
+      WHERE q.id IS NULL
       ORDER BY l.id`,
   );
   return rows.map((r) => ({

@@ -14,8 +14,12 @@ import type { SqlSession } from './sql-session.js';
 /** The schema the sink uses unless configured otherwise. */
 export const DEFAULT_STATE_SCHEMA = 'salvage';
 
-/** The layout version this module creates; a later one migrates from the row it finds. */
-export const STATE_SCHEMA_VERSION = 1;
+/**
+ * The layout version this module creates; a later one migrates from the row it finds.
+ * 2: the `skipped_insert` table. An engine of layout 1 would skip inserts without recording them
+ * there, and later runs would not hold their rows: it must refuse the schema, so the version moves.
+ */
+export const STATE_SCHEMA_VERSION = 2;
 
 /** Stable codes of state-schema failures. */
 export const StateSchemaErrorCode = {
@@ -35,7 +39,7 @@ export function stateTable(schema: string, table: StateTable): string {
 }
 
 /** The tables of the state schema. */
-export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'key_floor' | 'ledger' | 'quarantine' | 'archive';
+export type StateTable = 'schema_version' | 'runs' | 'checkpoint' | 'key_map' | 'key_floor' | 'ledger' | 'quarantine' | 'archive' | 'skipped_insert';
 
 /** What is wrong with a state schema name (the server would refuse or silently change it), or undefined. */
 export function schemaNameProblem(name: string): string | undefined {
@@ -128,8 +132,18 @@ export function stateSchemaDdl(schema: string): string[] {
       other_image LONGTEXT NULL,
       recorded_at DATETIME(6) NOT NULL,
       UNIQUE KEY uk_change (source_id, change_at, change_index),
-      KEY by_run (run_id, seq),
-      KEY by_outcome (outcome, op)
+      KEY by_run (run_id, seq)
+    ) ${TABLE_OPTIONS}`,
+    // The lost inserts skipped (by a rule during apply, or by resolve) whose row every later run
+    // holds back — the DR row at its key, if any, is another record — named as the ledger names
+    // them, written with their ledger rows. Kept apart so a run's start reads these few rows: a
+    // secondary index on the ledger to find them cost the DR more per 200k ledger rows written
+    // than the scan it spared (bench/README.md).
+    `CREATE TABLE IF NOT EXISTS ${t('skipped_insert')} (
+      source_id VARCHAR(255) NOT NULL,
+      change_at VARCHAR(255) NOT NULL,
+      change_index INT UNSIGNED NOT NULL,
+      PRIMARY KEY (source_id, change_at, change_index)
     ) ${TABLE_OPTIONS}`,
     `CREATE TABLE IF NOT EXISTS ${t('quarantine')} (
       id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -202,35 +216,41 @@ const WIDENED_COLUMNS: readonly (readonly [StateTable, string, string, string])[
 ];
 
 /**
- * Indexes added to existing tables since layout 1 was first written: `[table, index, columns]`.
- * An index changes no row nor what an older engine reads or writes, so the layout version does
- * not move for them. Added in place (MariaDB 10.11 and MySQL 8 build a secondary index online,
- * reading the table once: ~1 s for a ledger of 200k rows).
+ * Indexes once added to existing tables and dropped since: `[table, index]`. `ledger.by_outcome
+ * (outcome, op)` found the skipped inserts; kept up on every ledger row written, it cost the DR
+ * more than the scan it spared, and the `skipped_insert` table replaced it.
  */
-const ADDED_INDEXES: readonly (readonly [StateTable, string, string])[] = [
-  // Every apply run starts by reading the skipped inserts of the whole ledger (state-store.ts
-  // skippedInserts): without it a full scan, ~1 s on a ledger of 200k rows, growing with every run.
-  ['ledger', 'by_outcome', 'outcome, op'],
-];
+const DROPPED_INDEXES: readonly (readonly [StateTable, string])[] = [['ledger', 'by_outcome']];
 
-/**
- * ALTER TABLE … ADD INDEX for every added index a state schema written before it lacks (portable:
- * MySQL 8 has no ADD INDEX IF NOT EXISTS). Two runs (of two sources) may add it at once: the one
- * that finds it made by the other meanwhile goes on.
- */
-async function addMissingIndexes(session: SqlSession, schema: string): Promise<void> {
+/** ALTER TABLE … DROP INDEX for every dropped index a state schema still has (two runs may drop it at once). */
+async function dropIndexes(session: SqlSession, schema: string): Promise<void> {
   const has = async (table: StateTable, index: string): Promise<boolean> => {
     const { rows } = await session.query('SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = ?', [schema, table, index]);
     return Number(rows[0]?.['n']) > 0;
   };
-  for (const [table, index, columns] of ADDED_INDEXES) {
-    if (await has(table, index)) continue;
+  for (const [table, index] of DROPPED_INDEXES) {
+    if (!(await has(table, index))) continue;
     try {
-      await session.query(`ALTER TABLE ${stateTable(schema, table)} ADD INDEX ${quoteIdent(index)} (${columns})`);
+      await session.query(`ALTER TABLE ${stateTable(schema, table)} DROP INDEX ${quoteIdent(index)}`);
     } catch (e) {
-      if (!(await has(table, index))) throw e;
+      if (await has(table, index)) throw e;
     }
   }
+}
+
+/**
+ * Layout 1 to 2: the skipped inserts the ledger already records, copied into `skipped_insert`
+ * (one scan of the ledger, once), then the version moved. Every skipped insert but an
+ * already-applied one is held in later runs, as layout 1 read them from the ledger. Two runs may
+ * migrate at once: the copy is INSERT IGNORE and the version moves only after it, so neither
+ * reads a half-copied table as done.
+ */
+async function migrateToSkippedInserts(session: SqlSession, schema: string): Promise<void> {
+  const l = stateTable(schema, 'ledger');
+  await session.query(
+    `INSERT IGNORE INTO ${stateTable(schema, 'skipped_insert')} (source_id, change_at, change_index) SELECT source_id, change_at, change_index FROM ${l} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied'`,
+  );
+  await session.query(`UPDATE ${stateTable(schema, 'schema_version')} SET version = 2, updated_at = UTC_TIMESTAMP(6) WHERE id = 1 AND version < 2`);
 }
 
 /** ALTER TABLE … MODIFY COLUMN for every widened column a state schema still has at its old type (one table copy, once). */
@@ -270,12 +290,16 @@ export async function ensureStateSchema(session: SqlSession, schema: string = DE
   for (const ddl of stateSchemaDdl(schema)) await session.query(ddl);
   await addMissingColumns(session, schema);
   await widenColumns(session, schema);
-  await addMissingIndexes(session, schema);
+  await dropIndexes(session, schema);
   const table = stateTable(schema, 'schema_version');
   // INSERT IGNORE: the first run records the version; later ones leave the row as it is.
   await session.query(`INSERT IGNORE INTO ${table} (id, version, updated_at) VALUES (1, ?, UTC_TIMESTAMP(6))`, [STATE_SCHEMA_VERSION]);
-  const { rows } = await session.query(`SELECT version FROM ${table} WHERE id = 1`);
-  const version = Number(rows[0]?.['version']);
+  const read = async (): Promise<number> => Number((await session.query(`SELECT version FROM ${table} WHERE id = 1`)).rows[0]?.['version']);
+  let version = await read();
+  if (version < 2) {
+    await migrateToSkippedInserts(session, schema);
+    version = await read();
+  }
   if (version > STATE_SCHEMA_VERSION) {
     throw new EngineError(
       StateSchemaErrorCode.NewerVersion,

@@ -71,6 +71,8 @@ export interface LedgerRow {
   readonly drImage: string | null;
   /** A second DR row the change met that dr_image does not show (reconcile's ChangeDecision.otherRow). */
   readonly otherImage?: string | null;
+  /** A skipped insert whose row later runs hold back (reconcile's ChangeDecision.heldSkip): also recorded in `skipped_insert`. */
+  readonly heldSkip?: boolean;
 }
 
 /** One remapped key: rows of `table` that had `oldKey` on the source have `newKey` on the DR. */
@@ -268,7 +270,26 @@ export async function recordLedger(session: SqlSession, schema: string, run: Led
   // value; ≈ 45 MB on a 200,000-change apply). The text is the same for the whole run, so the
   // connection still prepares it once.
   tuple[0] = `(${sqlLiteral(run.runId)}, ${sqlLiteral(run.sourceId)}, `;
-  await insertBatches(session, head, tuple, rows, writeLedgerValues, { prepare: true, maxPacket, describe: (r) => ({ table: r.table, statement: 'ledger', key: canonicalKey(r.sourceKey), change: changeAt(r.gtid, r.file, r.pos) }) });
+  const held: LedgerRow[] = [];
+  const write = (r: LedgerRow, out: unknown[], at: number): void => {
+    writeLedgerValues(r, out, at);
+    if (r.heldSkip === true) held.push(r);
+  };
+  await insertBatches(session, head, tuple, rows, write, { prepare: true, maxPacket, describe: (r) => ({ table: r.table, statement: 'ledger', key: canonicalKey(r.sourceKey), change: changeAt(r.gtid, r.file, r.pos) }) });
+  if (held.length > 0) {
+    await insertBatches(session, `INSERT INTO ${stateTable(schema, 'skipped_insert')} (source_id, change_at, change_index) VALUES `, `(${sqlLiteral(run.sourceId)}, ?, ?)`.split('?'), held, (r, out, at) => {
+      out[at] = changeAt(r.gtid, r.file, r.pos);
+      out[at + 1] = r.changeIndex;
+    }, { maxPacket });
+  }
+}
+
+/**
+ * Records that a quarantined insert was skipped by review, in the caller's transaction: later runs
+ * hold its row as they hold an insert a rule skipped (`skipped_insert`).
+ */
+export async function recordSkippedInsert(session: SqlSession, schema: string, change: { readonly sourceId: string; readonly changeAt: string; readonly changeIndex: number }): Promise<void> {
+  await run(session, `INSERT IGNORE INTO ${stateTable(schema, 'skipped_insert')} (source_id, change_at, change_index) VALUES (?, ?, ?)`, [change.sourceId, change.changeAt, change.changeIndex]);
 }
 
 function writeLedgerValues(r: LedgerRow, out: unknown[], at: number): void {
@@ -349,9 +370,16 @@ export async function* pendingQuarantineImages(session: SqlSession, schema: stri
  * (canonical JSON, null when not kept: its unique values then hold nothing), of every source.
  */
 export async function skippedInserts(session: SqlSession, schema: string): Promise<{ table: string; sourceKey: string; change: string; afterImage: string | null }[]> {
+  const layout1 = (await run(session, "SELECT 1 AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'skipped_insert'", [schema])).rows.length === 0;
+  // A schema of layout 1 (plan reads it as it is; apply reads it before migrating it) records them in the ledger alone.
   const { rows } = await run(
     session,
-    `SELECT table_name, source_key, change_at, change_index, after_image FROM ${stateTable(schema, 'ledger')} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id`,
+    layout1
+      ? `SELECT table_name, source_key, change_at, change_index, after_image FROM ${stateTable(schema, 'ledger')} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id`
+      : `SELECT l.table_name, l.source_key, l.change_at, l.change_index, l.after_image
+           FROM ${stateTable(schema, 'skipped_insert')} s
+           JOIN ${stateTable(schema, 'ledger')} l ON l.source_id = s.source_id AND l.change_at = s.change_at AND l.change_index = s.change_index
+          ORDER BY l.id`,
   );
   return rows.map((r) => ({
     table: String(r['table_name']),

@@ -46,8 +46,8 @@ import {
 import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
-import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
-import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, startRun, type KeyPart } from '../db/state-store.js';
+import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
+import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, recordSkippedInsert, startRun, type KeyPart } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
 import { rowKey } from '../model/row-key.js';
 import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
@@ -402,6 +402,9 @@ export async function resolveQuarantine(options: ResolveOptions): Promise<Resolv
         };
   try {
     await requireState(session, schema);
+    // A schema an older engine wrote is brought to this engine's layout (or refused when newer),
+    // as apply does: resolve writes into it.
+    await ensureStateSchema(session, schema);
     return await new ResolveRun(session, schema, name, options).run(parsed.lines);
   } finally {
     await base.end();
@@ -681,6 +684,8 @@ class ResolveRun {
       }
     }
     await recordLedgerDecision(this.#dr, this.#schema, { sourceId: e.sourceId, changeAt: e.at, changeIndex: e.index }, { outcome, reason: `resolved by review: ${reason}${note}`, newKey, rulePath: `review:${this.#file}:${p.line.line}` });
+    // Later runs hold the row of an insert a review skipped, as of one a rule skipped.
+    if (p.decision.action === 'skip' && e.op === 'insert') await recordSkippedInsert(this.#dr, this.#schema, { sourceId: e.sourceId, changeAt: e.at, changeIndex: e.index });
     if (!(await markQuarantineResolved(this.#dr, this.#schema, e.id))) throw new Refusal(`entry ${e.id} is no longer pending`);
     return this.#result(p, 'done', outcome, reason);
   }

@@ -73,6 +73,11 @@ export interface ChangeDecision {
   /** Quarantined only: the rows (`schema.table`, row key) it holds back from later changes. */
   readonly holds?: readonly (readonly [string, string])[];
   /**
+   * A skipped insert whose source row is held back from the changes after it (the DR row at its
+   * key, if any, is another record): recorded so every later run holds it too.
+   */
+  readonly heldSkip?: true;
+  /**
    * Quarantined because of another change (an earlier change of the same row, a quarantined parent,
    * the rest of a transaction kept whole): that change's `GTID#index` (or `file:pos#index`), else null.
    */

@@ -443,7 +443,7 @@ export class Reconciler {
       return { tx, decisions, writes: [], remaps: [] };
     }
     const decisions = pending.map((p): ChangeDecision => {
-      if (p.decision.outcome !== 'quarantined') return p.decision;
+      if (p.decision.outcome !== 'quarantined') return p.hold === true ? { ...p.decision, heldSkip: true } : p.decision;
       return { ...p.decision, holds: held?.get(p) ?? this.#holdRow(p, tx.changes[p.decision.index], changeLabel(tx, p.decision.index)) };
     });
     for (const s of this.#states.values()) s.commitJournal();

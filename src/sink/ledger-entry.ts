@@ -218,6 +218,7 @@ export function ledgerRow(d: ChangeDecision, seq: number, images: LedgerImages =
     afterImage: imageJson(d.change?.after, map),
     drImage: imageJson(informativeDr(d), map),
     otherImage: imageJson(d.otherRow, map),
+    heldSkip: d.heldSkip === true,
   } as LedgerRow;
 }
 

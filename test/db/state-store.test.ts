@@ -14,6 +14,7 @@ import {
   recordKeyMap,
   recordLedger,
   recordQuarantine,
+  recordSkippedInsert,
   skippedInserts,
   startRun,
   writeCheckpoint,
@@ -78,8 +79,8 @@ describe('state store', () => {
   it('creates the schema once; a second ensureStateSchema is a no-op', async () => {
     expect(await ensureStateSchema(session)).toBe(STATE_SCHEMA_VERSION);
     const runId = await startRun(session, DEFAULT_STATE_SCHEMA, SOURCE, { window: 1000 });
-    expect(await ensureStateSchema(session, DEFAULT_STATE_SCHEMA)).toBe(1);
-    expect(await tables('salvage')).toEqual(['archive', 'checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await ensureStateSchema(session, DEFAULT_STATE_SCHEMA)).toBe(2);
+    expect(await tables('salvage')).toEqual(['archive', 'checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version', 'skipped_insert']);
     expect(await count('salvage', 'schema_version')).toBe(1);
     // The run written between the two calls survives the second one.
     const { rows } = await session.query('SELECT id, status, source_id, options, finished_at FROM salvage.runs');
@@ -97,7 +98,7 @@ describe('state store', () => {
   it('quotes a schema name holding a backtick', async () => {
     await ensureStateSchema(session, WEIRD);
     await ensureStateSchema(session, WEIRD);
-    expect(await tables(WEIRD)).toEqual(['archive', 'checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version']);
+    expect(await tables(WEIRD)).toEqual(['archive', 'checkpoint', 'key_floor', 'key_map', 'ledger', 'quarantine', 'runs', 'schema_version', 'skipped_insert']);
     const runId = await startRun(session, WEIRD, SOURCE, {});
     await transaction(session, async (s) => {
       await writeCheckpoint(s, WEIRD, { sourceId: SOURCE, gtidSet: '0-1-5', file: null, pos: null, runId });
@@ -129,7 +130,7 @@ describe('state store', () => {
     await session.query(
       "INSERT INTO salvage_old.quarantine (run_id, source_id, change_at, change_index, table_name, status, reason, dependants, created_at) VALUES (1, 's', '0-1-5', 0, 't.a', 'pending', 'r', '[]', UTC_TIMESTAMP(6))",
     );
-    expect(await ensureStateSchema(session, 'salvage_old')).toBe(1);
+    expect(await ensureStateSchema(session, 'salvage_old')).toBe(STATE_SCHEMA_VERSION);
     const { rows } = await session.query(
       "SELECT table_name AS t, column_name AS c, is_nullable AS n, column_type AS type FROM information_schema.columns WHERE table_schema = 'salvage_old' AND column_name IN ('origin', 'other_image', 'is_link') ORDER BY table_name",
     );
@@ -143,12 +144,12 @@ describe('state store', () => {
     // A mapping an earlier engine recorded is a remap (it recorded links onto another key alike: not told apart).
     expect((await session.query('SELECT old_key, new_key, is_link FROM salvage_old.key_map')).rows).toEqual([{ old_key: '[1]', new_key: '[9]', is_link: 0 }]);
     // A second call finds the column there and adds nothing.
-    expect(await ensureStateSchema(session, 'salvage_old')).toBe(1);
+    expect(await ensureStateSchema(session, 'salvage_old')).toBe(STATE_SCHEMA_VERSION);
     // Two runs (of two sources) adding them at once: the second ALTER failed, duplicate column.
     await session.query('ALTER TABLE salvage_old.ledger DROP COLUMN other_image');
     const other = await openSession(db.target);
     try {
-      expect(await Promise.all([ensureStateSchema(session, 'salvage_old'), ensureStateSchema(other, 'salvage_old')])).toEqual([1, 1]);
+      expect(await Promise.all([ensureStateSchema(session, 'salvage_old'), ensureStateSchema(other, 'salvage_old')])).toEqual([STATE_SCHEMA_VERSION, STATE_SCHEMA_VERSION]);
     } finally {
       await other.end();
     }
@@ -159,7 +160,7 @@ describe('state store', () => {
     await ensureStateSchema(session, 'salvage_narrow');
     await session.query('ALTER TABLE salvage_narrow.ledger MODIFY COLUMN rule_path VARCHAR(512) NULL');
     await transaction(session, (s) => recordLedger(s, 'salvage_narrow', RUN, [ledgerRow()]));
-    expect(await ensureStateSchema(session, 'salvage_narrow')).toBe(1);
+    expect(await ensureStateSchema(session, 'salvage_narrow')).toBe(STATE_SCHEMA_VERSION);
     const { rows: type } = await session.query("SELECT column_type AS t FROM information_schema.columns WHERE table_schema = 'salvage_narrow' AND table_name = 'ledger' AND column_name = 'rule_path'");
     expect(type).toEqual([{ t: 'text' }]);
     const long = `built-in.insert-pk-taken → remap; tables."${'s'.repeat(64)}.${'t'.repeat(64)}".onConflict.insert-unique-taken → custom ${'f'.repeat(600)} → skip`;
@@ -171,43 +172,74 @@ describe('state store', () => {
     ]);
   });
 
-  it('adds the ledger index by (outcome, op) a state schema written before it lacks, keeping its rows and layout version; skippedInserts reads by it', async () => {
-    // Found measuring: every apply run starts with skippedInserts, a full scan of the ledger without
-    // it (~1 s on 200k rows, growing with every run).
-    await ensureStateSchema(session, 'salvage_noindex');
-    await session.query('ALTER TABLE salvage_noindex.ledger DROP INDEX by_outcome');
-    await transaction(session, (s) => recordLedger(s, 'salvage_noindex', RUN, [ledgerRow(), ledgerRow({ seq: 2, changeIndex: 1, class: 'insert-pk-taken', outcome: 'skipped', newKey: null })]));
-    // Enough other rows that reading by the index is the plan.
-    await session.query(
-      `INSERT INTO salvage_noindex.ledger (run_id, seq, source_id, change_at, change_index, table_name, op, source_key, class, outcome, recorded_at)
-       SELECT 2, seq, 's', CONCAT('0-1-', seq), 0, 'crm.tickets', ELT(1 + seq % 3, 'insert', 'update', 'delete'), CONCAT('[', seq, ']'), 'clean', 'applied', UTC_TIMESTAMP(6) FROM salvage_noindex.seq_1_to_3000`,
-    );
-    const query = "SELECT table_name, source_key, change_at, change_index, after_image FROM salvage_noindex.ledger WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id";
-    expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => r['key'])).toEqual(['PRIMARY']);
-    expect(await ensureStateSchema(session, 'salvage_noindex')).toBe(1);
-    const { rows } = await session.query(
-      "SELECT column_name AS c, seq_in_index AS i FROM information_schema.STATISTICS WHERE table_schema = 'salvage_noindex' AND table_name = 'ledger' AND index_name = 'by_outcome' ORDER BY seq_in_index",
-    );
-    expect(rows).toEqual([
-      { c: 'outcome', i: 1 },
-      { c: 'op', i: 2 },
+  it('records the skipped inserts whose row is held (heldSkip) in skipped_insert with their ledger rows; skippedInserts reads them there, other skipped inserts not', async () => {
+    await ensureStateSchema(session, 'salvage_skips');
+    const held = ledgerRow({ seq: 1, changeIndex: 1, class: 'insert-pk-taken', outcome: 'skipped', newKey: null, heldSkip: true });
+    // Skipped without a hold: a value rule that changed nothing on the DR's same record.
+    const notHeld = ledgerRow({ seq: 2, changeIndex: 2, class: 'insert-pk-same-record', outcome: 'skipped', newKey: null });
+    const applied = ledgerRow({ seq: 3, changeIndex: 3, class: 'clean', outcome: 'applied', newKey: null });
+    const noGtid = ledgerRow({ seq: 4, gtid: null, changeIndex: 0, class: 'insert-unique-taken', outcome: 'skipped', newKey: null, heldSkip: true });
+    await transaction(session, (s) => recordLedger(s, 'salvage_skips', RUN, [held, notHeld, applied, noGtid]));
+    expect((await session.query('SELECT source_id, change_at, change_index FROM salvage_skips.skipped_insert ORDER BY change_at')).rows).toEqual([
+      { source_id: SOURCE, change_at: '0-1-42', change_index: 1 },
+      { source_id: SOURCE, change_at: 'mariadb-bin.000003:4242', change_index: 0 },
     ]);
-    // Read by the index, in id order as it holds them (the primary key follows its columns): no sort.
-    expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => [r['type'], r['key'], /filesort/.test(String(r['Extra']))])).toEqual([['ref', 'by_outcome', false]]);
-    expect(await skippedInserts(session, 'salvage_noindex')).toEqual([
-      { table: 'crm.tickets', sourceKey: canonicalKey([7, 9223372036854775807n]), change: '0-1-42#1', afterImage: '{"tenant":7,"id":"9223372036854775807","note":"é ✓"}' },
+    const image = '{"tenant":7,"id":"9223372036854775807","note":"é ✓"}';
+    expect(await skippedInserts(session, 'salvage_skips')).toEqual([
+      { table: 'crm.tickets', sourceKey: canonicalKey([7, 9223372036854775807n]), change: '0-1-42#1', afterImage: image },
+      { table: 'crm.tickets', sourceKey: canonicalKey([7, 9223372036854775807n]), change: 'mariadb-bin.000003:4242#0', afterImage: image },
     ]);
-    expect((await session.query('SELECT COUNT(*) AS n FROM salvage_noindex.ledger')).rows).toEqual([{ n: '3002' }]);
-    // A second call finds it there and adds nothing; so do two runs that add it at once.
-    expect(await ensureStateSchema(session, 'salvage_noindex')).toBe(1);
-    await session.query('ALTER TABLE salvage_noindex.ledger DROP INDEX by_outcome');
+    // Rolled back with the window that wrote them.
+    await expect(
+      transaction(session, async (s) => {
+        await recordLedger(s, 'salvage_skips', RUN, [ledgerRow({ seq: 5, gtid: '0-1-43', changeIndex: 0, outcome: 'skipped', newKey: null, heldSkip: true })]);
+        throw new Error('window cut off');
+      }),
+    ).rejects.toThrow('window cut off');
+    expect(await count('salvage_skips', 'skipped_insert')).toBe(2);
+    // A review's skip (resolve) records it once, however often it is carried out.
+    await recordSkippedInsert(session, 'salvage_skips', { sourceId: SOURCE, changeAt: '0-1-42', changeIndex: 2 });
+    await recordSkippedInsert(session, 'salvage_skips', { sourceId: SOURCE, changeAt: '0-1-42', changeIndex: 2 });
+    expect((await skippedInserts(session, 'salvage_skips')).map((s) => s.change)).toEqual(['0-1-42#1', '0-1-42#2', 'mariadb-bin.000003:4242#0']);
+  });
+
+  it('migrates a layout-1 schema: its skipped inserts (but already-applied ones) copied from the ledger into skipped_insert, the version moved to 2, the ledger index by_outcome dropped; read as layout 1 before', async () => {
+    // Found measuring: the by_outcome (outcome, op) index, kept up on every ledger row, cost the DR
+    // ≈ 2.5 s per 200k rows; a layout-1 engine would skip inserts without recording them here.
+    await ensureStateSchema(session, 'salvage_v1');
+    await session.query('DROP TABLE salvage_v1.skipped_insert');
+    await session.query('ALTER TABLE salvage_v1.ledger ADD INDEX by_outcome (outcome, op)');
+    await session.query('UPDATE salvage_v1.schema_version SET version = 1');
+    const rows = [
+      ledgerRow({ seq: 1, changeIndex: 0, class: 'insert-pk-taken', outcome: 'skipped', newKey: null }),
+      ledgerRow({ seq: 2, changeIndex: 1, class: 'already-applied', outcome: 'skipped', newKey: null }),
+      ledgerRow({ seq: 3, changeIndex: 2, op: 'update', class: 'update-missing', outcome: 'skipped', newKey: null }),
+      ledgerRow({ seq: 4, changeIndex: 3, class: 'clean', outcome: 'applied', newKey: null }),
+      ledgerRow({ seq: 5, gtid: '0-1-50', changeIndex: 0, class: 'parent-missing', outcome: 'skipped', newKey: null }),
+    ];
+    await transaction(session, (s) => recordLedger(s, 'salvage_v1', RUN, rows));
+    const expected = ['0-1-42#0', '0-1-50#0'];
+    // plan reads a layout-1 schema as it is, and apply reads it before migrating it.
+    expect((await skippedInserts(session, 'salvage_v1')).map((s) => s.change)).toEqual(expected);
     const other = await openSession(db.target);
     try {
-      expect(await Promise.all([ensureStateSchema(session, 'salvage_noindex'), ensureStateSchema(other, 'salvage_noindex')])).toEqual([1, 1]);
+      // Two runs (of two sources) migrating at once: each copies (INSERT IGNORE) before it moves the version.
+      expect(await Promise.all([ensureStateSchema(session, 'salvage_v1'), ensureStateSchema(other, 'salvage_v1')])).toEqual([2, 2]);
     } finally {
       await other.end();
     }
-    expect((await session.query(`EXPLAIN ${query}`)).rows.map((r) => r['key'])).toEqual(['by_outcome']);
+    expect((await session.query('SELECT version FROM salvage_v1.schema_version')).rows).toEqual([{ version: 2 }]);
+    expect((await session.query('SELECT change_at, change_index FROM salvage_v1.skipped_insert ORDER BY change_at, change_index')).rows).toEqual([
+      { change_at: '0-1-42', change_index: 0 },
+      { change_at: '0-1-50', change_index: 0 },
+    ]);
+    expect((await session.query("SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE table_schema = 'salvage_v1' AND table_name = 'ledger' AND index_name = 'by_outcome'")).rows).toEqual([{ n: '0' }]);
+    expect((await skippedInserts(session, 'salvage_v1')).map((s) => s.change)).toEqual(expected);
+    expect(await count('salvage_v1', 'ledger')).toBe(5);
+    // Once migrated, the copy is not made again: a skip recorded only in the ledger now is not one this engine wrote.
+    await transaction(session, (s) => recordLedger(s, 'salvage_v1', RUN, [ledgerRow({ seq: 6, gtid: '0-1-51', changeIndex: 0, outcome: 'skipped', newKey: null })]));
+    expect(await ensureStateSchema(session, 'salvage_v1')).toBe(2);
+    expect(await count('salvage_v1', 'skipped_insert')).toBe(2);
   });
 
   it('upserts the checkpoint and reads it back exactly', async () => {
