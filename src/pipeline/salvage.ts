@@ -817,13 +817,14 @@ class SalvageRun {
     this.#storedFloors = hasState && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
     this.#persistedFloors = new Map(this.#storedFloors);
     this.#initKeyFloors(this.#scan.tables.keys());
+    // plan reads it too: its --sql statements are cut under it as apply's are.
+    await this.#readMaxPacket();
     if (this.#apply) {
       await ensureStateSchema(this.#dr, this.#schema);
       // Foreign keys are checked by the engine, against rows it read with locks (reconciler.ts):
       // with the server's checks off, one table's writes batch together whatever the order
       // between tables. The cascade guard keeps deletes from relying on server cascades.
       await this.#dr.query(SESSION_NO_FK_CHECKS);
-      await this.#readMaxPacket();
       const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
       // The logical references go with the run: resolve, which takes no configuration, follows them.
       const recorded = recordedReferences(catalog);
@@ -1209,9 +1210,16 @@ class SalvageRun {
         return;
       }
       const writes = results.flatMap((r) => r.writes);
-      // As apply commits each window whole (plan --sql).
+      // As apply commits each window whole (plan --sql), its statements cut under the DR's
+      // max_allowed_packet as apply cuts them, so the file runs by hand as apply would.
       if (writes.length > 0) await this.#writer.query('START TRANSACTION');
-      await executeWrites(this.#writer, writes);
+      try {
+        await executeWrites(this.#writer, writes, { maxPacket: this.#maxPacket });
+      } catch (e) {
+        if (!(e instanceof PacketTooLargeError)) throw e;
+        const placed = await this.#placeOversize(e, results);
+        throw new SalvageError(SalvageErrorCode.Fault, `${redact(placed.message)} [${placed.code}]; apply would stop here before writing this window; ${packetRemedy(placed.details['needed'] as number)}`, { ...placed.details }, { cause: placed });
+      }
       if (writes.length > 0) await this.#writer.query('COMMIT');
       this.#account(results);
       return;

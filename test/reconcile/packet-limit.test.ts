@@ -117,6 +117,29 @@ describe('a lost row bigger than the DR max_allowed_packet', () => {
     }
   });
 
+  it('plan --sql cuts its statements under the limit as apply does, and stops at a row no statement carries, as apply would (it wrote them as one statement over the limit)', async () => {
+    const staged = await stageIncident(servers.primary, servers.dr, { schema: SCHEMA, base: BASE, lost: [FITTING] });
+    const sql: string[] = [];
+    await salvage(options(staged, { mode: 'plan', onSql: (s) => sql.push(s) }));
+    const inserts = sql.filter((s) => s.startsWith('INSERT'));
+    expect(inserts.map((s) => /VALUES \((\d+),/.exec(s)![1])).toEqual(['10', '11']);
+    for (const s of sql) expect(Buffer.byteLength(s)).toBeLessThan(LIMIT);
+    expect(await rows()).toEqual([`1 base 1 ${md5Of('x', 1)}`]);
+
+    const more = await stageIncident(servers.primary, servers.dr, { schema: SCHEMA, base: BASE, lost: [TOO_LARGE] });
+    const gtid = await gtidOfLast();
+    const e = await rejection(salvage(options(more, { mode: 'plan', onSql: () => undefined })));
+    expect(e.code).toBe(SalvageErrorCode.Fault);
+    expect(exitCodeFor(e)).toBe(1);
+    const cause = e.cause as EngineError;
+    expect(cause.code).toBe('DB_PACKET_TOO_LARGE');
+    const insert = `INSERT INTO \`t\`.\`blobs\` (\`id\`, \`note\`, \`b\`) VALUES (20, 'huge', X'${'7a'.repeat(2_000_000)}')`.length;
+    // The figure is the transaction's, its ledger row measured too: the one apply gives.
+    expect(cause.details).toEqual({ table: 't.blobs', key: '[20]', gtid, statement: 'insert', needed: insert + 2, maxAllowedPacket: LIMIT });
+    expect(e.message).toContain(`[DB_PACKET_TOO_LARGE]; apply would stop here before writing this window; raise max_allowed_packet on the DR (SET GLOBAL max_allowed_packet = ${Math.ceil((insert + 2) / 1024) * 1024};`);
+    expect(await servers.dr.query("SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'salvage'")).toEqual([{ n: '0' }]);
+  });
+
   it('without images in the ledger the data statement is the one too big: named by its key and GTID all the same', async () => {
     const staged = await stageIncident(servers.primary, servers.dr, { schema: SCHEMA, base: BASE, lost: [TOO_LARGE] });
     const gtid = await gtidOfLast();
