@@ -2,7 +2,8 @@
  * The published package, as a user gets it (packed-app.ts: `npm pack` of the built tree installed
  * into an empty project), then `npx salvage --help` there and an import of the library.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, packAndInstall, run, type PackedApp, type PackResult } from './packed-app.js';
 
@@ -33,6 +34,16 @@ describe('npm pack', () => {
     expect(stdout).toMatch(/^salvage \d+\.\d+\.\d+\S* — recover the transactions a failed MySQL\/MariaDB primary committed\n/);
     expect(stdout).toContain('\nUsage:\n  salvage inspect (FILE… | --source URL)');
     expect(stdout).toContain('Run "salvage COMMAND --help" for a command\'s options and examples.');
+  });
+
+  it('ships source maps that carry their sources (the package has no src/ for them to point at)', async () => {
+    const dist = join(app, 'node_modules', 'binlog-salvage', 'dist');
+    const maps = (await readdir(dist, { recursive: true })).filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(50);
+    for (const f of maps) {
+      const map = JSON.parse(await readFile(join(dist, f), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      expect({ f, n: map.sourcesContent?.filter((c) => typeof c === 'string' && c.length > 0).length }).toEqual({ f, n: map.sources.length });
+    }
   });
 
   it('imports as a library from the installed package, with both entry points', async () => {
