@@ -582,6 +582,30 @@ function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, stat
   return keys;
 }
 
+/**
+ * Adds to `keys` (historyKeys) the keys of the DR rows that hold a change's primary key under its
+ * collation only (TableState.keyAlias); whether it added any. Asked only of tables with such a row.
+ */
+function addHeldKeys(keys: Map<string, Set<string>>, changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): boolean {
+  let added = false;
+  for (const c of changes) {
+    const table = catalog.get(c.table.schema, c.table.table);
+    const image = c.op === 'insert' ? c.after : c.before;
+    if (table === undefined || image === null) continue;
+    const state = states.get(table);
+    if (!state.hasKeyAliases) continue;
+    const k = state.keyOf(image);
+    const held = k === null ? null : state.keyAlias(k);
+    if (held === null) continue;
+    const name = `${table.schema}.${table.table}`;
+    let set = keys.get(name);
+    if (set === undefined) keys.set(name, (set = new Set()));
+    if (!set.has(held)) added = true;
+    set.add(held);
+  }
+  return added;
+}
+
 /** One run's state; `run()` is the whole of it. */
 class SalvageRun {
   readonly #o: SalvageOptions;
@@ -1352,7 +1376,8 @@ class SalvageRun {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
     r.noteWindow(changes);
-    if (this.#history !== null) await this.#history.prepare(historyKeys(changes, this.#catalog, r.stateSet));
+    const historyAt = this.#history === null ? null : historyKeys(changes, this.#catalog, r.stateSet);
+    if (historyAt !== null) await this.#history!.prepare(historyAt);
     const requests = collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t));
     // Sent together, loaded in order: the reads do not depend on each other, and the DR runs the
     // next while the client turns the last one's rows into images. A failure is handled on each
@@ -1375,6 +1400,10 @@ class SalvageRun {
     }
     // After every read of the round is loaded (a later load of the same row would drop an alias).
     for (let i = 0; i < requests.length; i++) await this.#aliasCollationMatches(requests[i]!, loaded[i]!);
+    // A change meets the DR row its key's collation equates (`B` for `b`), which the history knows by
+    // that row's own key: found only now, so prepared with the rest again (refreshing the others, so
+    // the history's bound on prepared keys cannot drop them).
+    if (historyAt !== null && addHeldKeys(historyAt, changes, this.#catalog, r.stateSet)) await this.#history!.prepare(historyAt);
     // Second round: who points at the rows holding a unique value a delete-blocking rule may delete.
     for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));

@@ -45,7 +45,11 @@ export const UPDATE_MISSING_CLASSES: readonly ConflictClass[] = ['update-deleted
 export interface ClassifyInput {
   readonly change: RowChange;
   readonly schema: TableSchema;
-  /** The DR row with the change's primary key (the before image's key for updates and deletes), in column order. */
+  /**
+   * The DR row with the change's primary key (the before image's key for updates and deletes), in
+   * column order: the row holding it as it is, else the one the key's collation equates (`B` for `b`
+   * under a _ci key), as the server finds a row by its key.
+   */
   readonly drRowByPk: RowImage | null;
   /**
    * An update that changes the row's primary key: the DR row at the new key (null when none, or when
@@ -131,6 +135,13 @@ function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
     // The DR created the record at this key after the failover: another record even with the same
     // values (two likes of one post by one user, an order equal to one a link rewrote the lost one to).
     if (h.row?.insertedByDr === true) return result('insert-pk-taken', h.facts, drRowByPk, notLogged, NONE, differsFromAfter);
+    // The key is compared exactly, as every column is: a DR row the key's collation equates (`B` for
+    // the lost `b`) differs in it, so it is never the insert already applied, even when every other
+    // column is equal. Nothing shows this insert reached the DR (the engine writes the key as logged,
+    // so an earlier recovery would have left `b`), and the DR's spelling is not the lost row's value.
+    // It is the record at that key all the same (the server knows one row there): the same record
+    // changed since, or another one, by the rules below; merge, the default for the former, keeps the
+    // DR's spelling and writes nothing when only the key's spelling differs.
     if (differsFromAfter.length === 0) return result('already-applied', h.facts, drRowByPk, notLogged);
     if (h.known) {
       return result('insert-pk-same-record', h.facts, drRowByPk, notLogged, NONE, differsFromAfter);

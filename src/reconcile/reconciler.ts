@@ -574,13 +574,22 @@ export class Reconciler {
         const rule = this.#rules.forClass(table, 'parent-missing');
         rulePath = rule.path;
         // The DR row the change met, recorded so that resolve refuses the entry once the DR changes it.
-        const met = drKey !== null && state.knows(drKey) ? state.row(drKey) : null;
+        const met = drKey !== null && state.knows(drKey) ? state.keyHolder(drKey) : null;
         const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing, met);
         return withRule(p, rule);
       }
     }
 
-    const drRowByPk = drKey === null ? null : state.row(drKey);
+    // The DR row at the change's key: the one holding it as it is, else the one its collation equates
+    // (`b` met as `B` under a _ci key: the window's read of `b` returned `B`, and the server confirmed
+    // it, salvage.ts #aliasKeyMatches), as the server and replication find a row by its key. An insert
+    // of `b` used to meet no row there, be classed clean and be rejected by the DR (dr-rejected,
+    // whatever the rule); it is an insert at a taken key now, and the row's later changes meet `B` too.
+    // The key is compared exactly all the same (classify.ts): `B` is not the lost row's `b`, so such
+    // an insert is never already-applied, whatever its other columns hold.
+    const exactRow = drKey === null ? null : state.row(drKey);
+    const aliasKey = exactRow === null && drKey !== null ? state.keyAlias(drKey) : null;
+    const drRowByPk = aliasKey === null ? exactRow : state.row(aliasKey);
     let drRowsByUnique: { key: string; row: RowImage; held: boolean }[] | null = null;
     if (change.after !== null) {
       for (const uk of table.uniqueKeys) {
@@ -595,9 +604,11 @@ export class Reconciler {
       (table.autoIncrement !== null && table.primaryKey?.length === 1 && table.primaryKey[0] === table.autoIncrement.column) || this.#rules.tableRules(table).keyAllocation.kind === 'uuid-v7';
     // The history knows DR keys: a change that follows a remap is looked up at the key it now has.
     // A key a remap moved the row to was handed out above everything the DR holds or held: the
-    // history has nothing there (and the window did not prepare it).
+    // history has nothing there (and the window did not prepare it). A row met under the collation
+    // only is looked up at its own key (`B`: the DR logged it so; the window prepared it).
     const h = this.#history;
-    const history = h === null || drKey === null ? null : { row: movedKey === null && !this.#keyMap.isLinkedInPlace(t.schema, t.table, drKeyValues ?? []) ? h.row(qualified, drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
+    const history =
+      h === null || drKey === null ? null : { row: movedKey === null && !this.#keyMap.isLinkedInPlace(t.schema, t.table, drKeyValues ?? []) ? h.row(qualified, aliasKey ?? drKey) : undefined, complete: h.complete && !h.untracked.has(qualified) };
     // An update that moves its row: the DR row at the new key (the window read it, collectReads), or
     // the one holding it under the key's collation (`b` moved onto `B` under a _ci collation: the
     // window's read found it, salvage.ts #aliasKeyMatches). One the window did not read is left to
@@ -1263,6 +1274,9 @@ export class Reconciler {
           if (ignored.size > 0 && before !== null && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return v;
           return a;
         });
+        // A row met under its key's collation only (`b` as `B`, compare "keys"): an update that keeps
+        // its key keeps the DR's spelling of it, as the DR's own UPDATE … WHERE code = 'b' would.
+        if (state.hasKeyAliases && before !== null) for (const p of state.pkPositions) if (sameValue(before[p], after[p], table.columns[p]!)) next[p] = dr[p];
         const guard = this.#keyChangeGuard(table, state, dr, next);
         if (guard !== null) return quarantine('clean', guard, dr);
         // One pass (a filter and a map made two lists per update).
@@ -1629,7 +1643,8 @@ export class Reconciler {
         if (source !== after) sourcePk = source === null || parentKey.some((p) => source[p] === undefined || source[p] === null) ? undefined : rowKeyAt(source, parentKey);
         const origin = sourcePk === undefined ? undefined : this.#quarantine.origin(parentState.qualified, sourcePk);
         if (origin !== undefined) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} ${this.#quarantine.skipped(origin) ? 'was skipped' : 'is quarantined'} (${origin})`;
-        if (parentState.row(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is not on the DR (${fk.name})`;
+        // The parent the server's foreign-key check finds: at the key, or the row its collation equates (`b` → `B`).
+        if (parentState.keyHolder(pk) === null) return `its parent ${fk.refSchema}.${fk.refTable} ${keyText(parentKey.map((p) => after[p] as ColumnValue))} is not on the DR (${fk.name})`;
         continue;
       }
       const values = positions.map((p) => after[p]);

@@ -256,6 +256,21 @@ export class TableState {
     return other === undefined ? null : (this.#rows.get(other) ?? null);
   }
 
+  /**
+   * The primary key of the DR row holding `pk` under the server's collation only (aliasKey), while
+   * that row is still there and no row holds `pk` as it is; null else. A key never read is none.
+   */
+  keyAlias(pk: string): string | null {
+    if (this.#keyAliases.size === 0) return null;
+    const other = this.#keyAliases.get(pk);
+    return other === undefined || this.#rows.get(pk) !== null || !this.#rows.get(other) ? null : other;
+  }
+
+  /** Whether any asked primary key is held under the server's collation only (keyAlias answers for some key). */
+  get hasKeyAliases(): boolean {
+    return this.#keyAliases.size > 0;
+  }
+
   /** Records that these index keys were read (their holders, if any, were loaded). */
   markReadIndexKeys(name: IndexName, keys: Iterable<string>): void {
     const requested = this.#index(name).requested;
