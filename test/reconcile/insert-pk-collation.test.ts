@@ -100,6 +100,52 @@ describe("a lost insert of 'b' where the DR holds 'B' (utf8mb4_general_ci key)",
   }, 120_000);
 });
 
+describe("the row's children and its updates under compare \"keys\"", () => {
+  const WITH_NOTES: ReplicatedIncident = {
+    ...TAGS,
+    schema: [
+      ...TAGS.schema,
+      'CREATE TABLE k.notes (id INT NOT NULL PRIMARY KEY, code VARCHAR(20) COLLATE utf8mb4_general_ci NOT NULL, FOREIGN KEY (code) REFERENCES k.tags (code)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
+    ],
+    lost: [...TAGS.lost, "INSERT INTO k.notes VALUES (1, 'b')"],
+  };
+  const notes = async (): Promise<unknown> => dr.query('SELECT id, code FROM k.notes ORDER BY id');
+
+  it("a child naming 'b' meets its parent in 'B', as the DR's foreign-key check does (it was parent-missing); with the history the parent is held and the child with it", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, WITH_NOTES, ['k']);
+    const ledger = await run(staged);
+    expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
+      ['k.tags', 'insert', 'insert-pk-same-record', 'merged'],
+      ['k.tags', 'update', 'update-diverged', 'merged'],
+      ['k.notes', 'insert', 'clean', 'applied'],
+    ]);
+    expect(await notes()).toEqual([{ id: 1, code: 'b' }]);
+
+    const again = await stageReplicatedIncident(primary, dr, WITH_NOTES, ['k']);
+    const held = await run(again, { drBinlogs: again.drFiles });
+    const insert = `${held[0]!.gtid}#0`;
+    expect(held.map((l) => [l.table, l.op, l.class, l.outcome, l.reason])).toEqual([
+      ['k.tags', 'insert', 'insert-pk-taken', 'quarantined', 'remap: k.tags has no AUTO_INCREMENT key to take a new id from (configure keyAllocation "uuid-v7" or "offset" for it)'],
+      ['k.tags', 'update', 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${insert})`],
+      ['k.notes', 'insert', 'parent-missing', 'quarantined', `its parent k.tags "b" is quarantined (${insert})`],
+    ]);
+    expect(await notes()).toEqual([]);
+  }, 120_000);
+
+  it("compare \"keys\": the later update meets 'B' as clean and keeps the DR's spelling of the key (it would have renamed 'B' to 'b')", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, TAGS, ['k']);
+    const ledger = await run(staged, { config: config({ compare: 'keys' }) });
+    expect(ledger.map((l) => [l.op, l.class, l.outcome])).toEqual([
+      ['insert', 'insert-pk-same-record', 'merged'],
+      ['update', 'clean', 'applied'],
+    ]);
+    expect(await tags()).toEqual([
+      { code: 'a', label: 'Ann' },
+      { code: 'B', label: 'Bee' },
+    ]);
+  }, 120_000);
+});
+
 describe('accents and letters the collation folds', () => {
   const WORDS: ReplicatedIncident = {
     schema: [
