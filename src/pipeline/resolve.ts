@@ -751,6 +751,7 @@ class ResolveRun {
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
+        await this.#refuseCollatedKey(table, pk!);
         if (p.row !== null) {
           // A reviewed row is the whole row, as for an update whose row the DR deleted: a column left
           // out would silently take the DR's default, which nobody reviewed.
@@ -808,6 +809,22 @@ class ResolveRun {
       default:
         throw new Refusal(`a ${e.op} cannot be applied`);
     }
+  }
+
+  /**
+   * Refuses an insert whose key a DR row holds under the key's collation only (`b` held as `B` by a
+   * VARCHAR key under a _ci collation): apply classes it as an insert at a taken key, and the DR would
+   * only say "Duplicate entry". Looked up as the server compares keys, FOR UPDATE, so it holds until
+   * the write; only for a key with a collated column (the exact key was read already).
+   */
+  async #refuseCollatedKey(table: TableSchema, pk: ColumnValue[]): Promise<void> {
+    if (!table.primaryKey!.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
+    const holder = (await readRowsMatching(this.#dr, table, table.primaryKey!, [pk], { forUpdate: true }))[0];
+    if (holder === undefined) return;
+    const held = primaryKeyOf(table, holder)!;
+    throw new Refusal(
+      `the DR already has a row with key ${keyText(pk)} under its collation: the DR row ${keyText(held)} (${stringifyCanonical(toCanonicalRow(holder, table))}); link to it ({"action":"link","key":[…]}) or give the row another key`,
+    );
   }
 
   /**

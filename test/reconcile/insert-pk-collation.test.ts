@@ -10,7 +10,9 @@
  * VARCHAR key: quarantined, the later update held), the row's later changes following either way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
+import { decisionsFile } from '../harness/decisions.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { config } from '../harness/incident-pair.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
@@ -96,6 +98,27 @@ describe("a lost insert of 'b' where the DR holds 'B' (utf8mb4_general_ci key)",
     expect(await tags()).toEqual([
       { code: 'a', label: 'Ann' },
       { code: 'B', label: 'Bea' },
+    ]);
+  }, 120_000);
+});
+
+describe('salvage resolve of the held insert', () => {
+  it("apply is refused up front, naming the DR row 'B' that holds 'b' (the DR's Duplicate entry refused it); link onto 'B' merges it, and the held update is then applied to 'B'", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, TAGS, ['k']);
+    await run(staged, { drBinlogs: staged.drFiles });
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[0]!], [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.result, e.message])).toEqual([
+      ['refused', 'the DR already has a row with key "b" under its collation: the DR row "B" ({"code":"B","label":"Bea"}); link to it ({"action":"link","key":[…]}) or give the row another key'],
+    ]);
+    const linked = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'link', key: ['B'] }, { action: 'apply' }]) });
+    expect(linked.entries.map((e) => [e.result, e.outcome])).toEqual([
+      ['done', 'merged'],
+      ['done', 'applied'],
+    ]);
+    expect(await tags()).toEqual([
+      { code: 'a', label: 'Ann' },
+      { code: 'B', label: 'Bee' },
     ]);
   }, 120_000);
 });
