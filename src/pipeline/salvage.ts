@@ -588,12 +588,20 @@ function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, stat
  */
 function addHeldKeys(keys: Map<string, Set<string>>, changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): boolean {
   let added = false;
+  // Looked up once per run of changes to one table (a window's changes come in such runs): an
+  // all-integer-key window then costs a comparison per change, not a catalog lookup.
+  let lastMap: RowChange['table'] | null = null;
+  let table: TableSchema | undefined;
+  let state: ReturnType<StateSet['get']> | null = null;
   for (const c of changes) {
-    const table = catalog.get(c.table.schema, c.table.table);
+    if (c.table !== lastMap) {
+      lastMap = c.table;
+      table = catalog.get(c.table.schema, c.table.table);
+      state = table === undefined ? null : states.get(table);
+      if (state !== null && !state.hasKeyAliases) state = null;
+    }
     const image = c.op === 'insert' ? c.after : c.before;
-    if (table === undefined || image === null) continue;
-    const state = states.get(table);
-    if (!state.hasKeyAliases) continue;
+    if (table === undefined || state === null || image === null) continue;
     const k = state.keyOf(image);
     const held = k === null ? null : state.keyAlias(k);
     if (held === null) continue;
