@@ -119,4 +119,27 @@ describe('TableState.aliasKey (a primary key the server equates to another row\'
     expect(s.keyHolder(a)).toBeNull();
     expect(() => s.keyHolder(s.keyOf(['z', ''])!)).toThrow(/was not read from the DR/);
   });
+
+  it('keyAlias names the key of the row holding a key under the collation only, while no row holds it as it is', () => {
+    const s = new TableState(TAGS);
+    const b = s.keyOf(['b', ''])!;
+    const B = s.keyOf(['B', ''])!;
+    expect(s.hasKeyAliases).toBe(false);
+    s.load([['B', 'DR']]);
+    s.markReadKeys([b]);
+    expect(s.keyAlias(b)).toBeNull();
+    s.aliasKey(b, B);
+    expect([s.hasKeyAliases, s.keyAlias(b), s.keyAlias(B)]).toEqual([true, B, null]);
+    // A key never read is none (keyHolder throws for it; the reconciler asks row() first).
+    expect(s.keyAlias(s.keyOf(['z', ''])!)).toBeNull();
+    const mark = s.mark();
+    s.remove(B);
+    expect(s.keyAlias(b)).toBeNull();
+    s.rollbackTo(mark);
+    expect(s.keyAlias(b)).toBe(B);
+    s.put(['b', 'lost']);
+    expect(s.keyAlias(b)).toBeNull();
+    s.clear();
+    expect(s.hasKeyAliases).toBe(false);
+  });
 });
