@@ -93,6 +93,31 @@ describe.each([
   }, 120_000);
 });
 
+describe('a column added FIRST: the lost range\'s largest ids are found by name', () => {
+  it('a lost insert meeting the DR\'s own row at its id is re-keyed above the ids the lost range inserts, not above another column\'s values', async () => {
+    // By position, the DR's id (column 2 after FIRST) was column 2 of the 5-column images too: a (4000000000),
+    // past INT's largest, so no id was left to re-key to.
+    const staged = await stage(["INSERT INTO s.t (id, a, b, e, d) VALUES (4, 4000000000, 'four', 'y', 4.50)", 'ALTER TABLE s.t ADD COLUMN c6 INT NOT NULL DEFAULT 7 FIRST', "INSERT INTO s.t (id, a, b, e, d, c6) VALUES (5, 5, 'five', 'y', 5.25, 55)"], [
+      'ALTER TABLE s.t ADD COLUMN c6 INT NOT NULL DEFAULT 7 FIRST',
+      "INSERT INTO s.t (id, a, b, e, d) VALUES (5, 50, 'dr-five', 'x', 50.00)",
+    ]);
+    const ledger = await run(staged);
+    expect(ledger.map((l) => [...shape(l), l.newKey ?? null])).toEqual([
+      ['insert', [4], 'clean', 'applied', null],
+      ['sql', null, 'ddl', 'skipped', null],
+      ['insert', [5], 'insert-pk-taken', 'remapped', [6]],
+    ]);
+    expect(await servers.dr.query(EVERY)).toEqual([
+      { c6: 7, id: 1, a: 1, b: 'one', e: 'x', d: '1.00' },
+      { c6: 7, id: 2, a: 2, b: 'two', e: 'x', d: '2.00' },
+      { c6: 7, id: 3, a: 3, b: 'three', e: 'x', d: '3.00' },
+      { c6: 7, id: 4, a: 4000000000, b: 'four', e: 'y', d: '4.50' },
+      { c6: 7, id: 5, a: 50, b: 'dr-five', e: 'x', d: '50.00' },
+      { c6: 55, id: 6, a: 5, b: 'five', e: 'y', d: '5.25' },
+    ]);
+  }, 120_000);
+});
+
 const FIXTURES = resolve(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11');
 
 /** Splits a workload file into statements (no semicolons inside the fixture's literals). */
