@@ -89,8 +89,9 @@ Decisions and output:
   --json                    print the report as JSON on stdout instead of the summary
   --window N                source transactions per window (default 1000)
   --ddl stop|skip           DDL in the lost range: stop before writing anything (default), or skip it
-                            (an ADD COLUMN: add the column last on the DR by hand, then skip it;
-                            images logged before it leave the column to its default)
+                            (an ADD COLUMN: add the column on the DR by hand, then skip it — where
+                            the primary has it with binlog_row_metadata=FULL, else last; images
+                            logged before it leave the column to its default)
   --ledger-images all|conflicts   row images in the DR's ledger for every change (default), or
                             only for changes not applied clean (their images stay in the binlog,
                             found by GTID): far fewer bytes on a large lost range

@@ -123,13 +123,10 @@ class HintTable {
     list.push(hint);
   }
 
-  readonly lookup: SchemaHints = (schema, table, count) => {
-    const list = this.#tables.get(`${schema}\u0000${table}`);
-    if (list === undefined || list.length < count) return undefined;
-    // Fewer columns in the binlog: the DR's extra ones come last (an ADD COLUMN of the lost range the
-    // DBA applied by hand; schema-drift.ts refuses anything else), so its first `count` are the binlog's.
-    return list.length === count ? list : list.slice(0, count);
-  };
+  // The whole table, even with more columns than the binlog's (an ADD COLUMN of the lost range the
+  // DBA applied by hand): decodeTableMap matches them by name where the binlog logs names, else
+  // takes the first ones (schema-drift.ts refuses a column added anywhere but last there).
+  readonly lookup: SchemaHints = (schema, table) => this.#tables.get(`${schema}\u0000${table}`);
 }
 
 /** A column's hint from its information_schema row; `labels` for an ENUM or SET column (null: none known). */

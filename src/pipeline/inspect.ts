@@ -101,7 +101,9 @@ export class MetadataNotes {
       this.#seen.add(map);
       const name = `${map.schema}.${map.table}`;
       if (this.#warned.has(name)) continue;
-      const hint = this.hints?.(map.schema, map.table, map.columns.length);
+      const list = this.hints?.(map.schema, map.table, map.columns.length);
+      // A schema with fewer columns than the binlog gives no hints by position (the decoder's rule): nothing to say of their types.
+      const hint = list !== undefined && list.length >= map.columns.length ? list : undefined;
       // The decoder took no hints whose types disagree with the binlog's (table-map.ts): say so.
       const bad = hint === undefined ? -1 : hintMismatch(map.columns, hint);
       if (hint !== undefined && bad < 0) continue;

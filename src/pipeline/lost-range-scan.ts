@@ -9,6 +9,7 @@ import type { TableMap } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
+import { matchesByName } from '../reconcile/column-match.js';
 import type { LostFilter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch, type ReadOptions } from '../source/read-transactions.js';
@@ -39,8 +40,12 @@ export interface LostRangeScan {
   readonly tables: Map<string, TableMap>;
   /** Every distinct shape of each of those tables, in the order first met (the schema check checks each). */
   readonly shapes: Map<string, TableShape[]>;
-  /** Per table, per column position: the largest integer an insert of the lost range gives it. */
-  readonly maxInserted: Map<string, Map<number, bigint>>;
+  /**
+   * Per table, per column: the largest integer an insert of the lost range gives it. A column is its
+   * lower-case name where the binlog logs names (images are matched to the DR's columns by name,
+   * whatever their positions: reconcile/column-match.ts), else its position.
+   */
+  readonly maxInserted: Map<string, Map<number | string, bigint>>;
   readonly ddl: LostDdl[];
   readonly transactions: number;
   readonly rowChanges: number;
@@ -55,8 +60,11 @@ export interface LostRangeScan {
   readonly read: number;
 }
 
-/** The largest integer seen per column position of one table's inserts, and the order positions were first met in. */
+/** The largest integer seen per column position of one shape of a table's inserts, and the order positions were first met in. */
 interface ColumnMaxima {
+  readonly table: string;
+  /** The column names where the table map logs them (the result is keyed by name), else null (by position). */
+  readonly names: readonly string[] | null;
   readonly max: (number | bigint | undefined)[];
   readonly order: number[];
 }
@@ -103,6 +111,8 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
   // made bigints once at the end: `>` compares a number with a bigint exactly, and a BigInt per
   // integer of every insert was 34 MB of garbage in a 200k-change scan (now under 17 MB).
   const maxima = new Map<string, ColumnMaxima>();
+  // The decoder reuses a table map while its table's layout stays: its entry key is built once.
+  const slots = new WeakMap<TableMap, { readonly key: string; readonly names: readonly string[] | null }>();
   // A transaction's changes mostly follow one table map: its name is built once per map, not per change.
   let lastMap: TableMap | null = null;
   let name = '';
@@ -133,8 +143,14 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
         }
         if (change.op !== 'insert' || change.after === null) continue;
         if (maxes === undefined) {
-          maxes = maxima.get(name);
-          if (maxes === undefined) maxima.set(name, (maxes = { max: [], order: [] }));
+          let slot = slots.get(lastMap);
+          if (slot === undefined) {
+            // Positions are a column's only where names are not logged: with names, one entry per order of them.
+            const names = matchesByName(lastMap) ? lastMap.columns.map((c) => c.name.toLowerCase()) : null;
+            slots.set(lastMap, (slot = { key: names === null ? name : `${name}\u0000${names.join('\u0000')}`, names }));
+          }
+          maxes = maxima.get(slot.key);
+          if (maxes === undefined) maxima.set(slot.key, (maxes = { table: name, names: slot.names, max: [], order: [] }));
         }
         const { max, order } = maxes;
         const row = change.after;
@@ -152,10 +168,15 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
       }
     }
   }
-  for (const [table, { max, order }] of maxima) {
-    const out = new Map<number, bigint>();
-    for (const i of order) out.set(i, BigInt(max[i]!));
-    scan.maxInserted.set(table, out);
+  for (const { table, names, max, order } of maxima.values()) {
+    let out = scan.maxInserted.get(table);
+    if (out === undefined) scan.maxInserted.set(table, (out = new Map()));
+    for (const i of order) {
+      const column = names === null ? i : names[i]!;
+      const v = BigInt(max[i]!);
+      const cur = out.get(column);
+      if (cur === undefined || v > cur) out.set(column, v);
+    }
   }
   return { ...scan, first, last, bytesTotal, read, transactions, rowChanges };
 }

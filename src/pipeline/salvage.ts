@@ -1516,9 +1516,11 @@ class SalvageRun {
       const start = this.#startFloors.get(name);
       if (start !== undefined) r.raiseKeyFloor(table, start);
       if (max !== null) r.raiseKeyFloor(table, max + 1n);
-      const pos = table.columns.findIndex((c) => c.name === column);
-      const lostMax = this.#scan.maxInserted.get(name)?.get(pos);
-      if (lostMax !== undefined) r.raiseKeyFloor(table, lostMax + 1n);
+      // By name where the binlog logs names (its positions may not be the DR's), else by position.
+      const lost = this.#scan.maxInserted.get(name);
+      for (const lostMax of [lost?.get(table.columns.findIndex((c) => c.name === column)), lost?.get(column.toLowerCase())]) {
+        if (lostMax !== undefined) r.raiseKeyFloor(table, lostMax + 1n);
+      }
     }
   }
 

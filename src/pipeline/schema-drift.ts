@@ -4,16 +4,20 @@
  * written, for every shape a table has in the lost range (an ALTER in the range gives it a second);
  * the error names the table, the columns that disagree, and the first transaction with that shape.
  *
- * As replication allows: the DR's table may have more columns than an image, when the extra ones
- * come last (the DBA applied an ADD COLUMN of the lost range by hand). The image then does not log
- * them, like a partial image (binlog_row_image=MINIMAL): an insert leaves them to their defaults, an
- * update leaves them as they are (short-images.ts pads such images with unlogged cells).
+ * Where the binlog names its columns (binlog_row_metadata=FULL) they are matched by name
+ * (reconcile/column-match.ts): every image column must be a DR column, in any order; the DR's
+ * others, wherever they sit (the DBA applied an `ADD COLUMN … AFTER x` of the lost range by hand),
+ * are columns the image does not log. Without names, as replication allows: the DR's table may have
+ * more columns than an image when the extra ones come last. Either way a column the image lacks is
+ * as in a partial image (binlog_row_image=MINIMAL): an insert leaves it to its default, an update
+ * leaves it as it is (short-images.ts puts images in the DR's layout with unlogged cells).
  */
 import { basename } from 'node:path';
 import { hintMismatch } from '../binlog/events/table-map.js';
 import { columnTypeName } from '../binlog/column-types.js';
 import { EngineError } from '../errors.js';
 import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import { columnPositions, isIdentity, matchesByName, typeMismatch } from '../reconcile/column-match.js';
 import type { TableShape } from './lost-range-scan.js';
 
 export const SchemaDriftErrorCode = {
@@ -37,6 +41,10 @@ function checkShape(name: string, shape: TableShape, catalog: SchemaCatalog): vo
   const dr = catalog.get(map.schema, map.table);
   if (dr === undefined) {
     throw new SchemaDriftError(SchemaDriftErrorCode.MissingTable, `schema drift: the lost transactions write ${name}, which the DR does not have; create it on the DR (as on the primary) and re-run`, facts);
+  }
+  if (matchesByName(map)) {
+    checkByName(name, shape, dr, from, facts);
+    return;
   }
   const n = map.columns.length;
   const m = dr.columns.length;
@@ -69,6 +77,32 @@ function checkShape(name: string, shape: TableShape, catalog: SchemaCatalog): vo
           : '';
     throw new SchemaDriftError(SchemaDriftErrorCode.Columns, `schema drift: ${name} — ${differing.join('; ')}${counts}${shorter}`, { ...facts, column: map.columns[0]?.name ?? '' });
   }
+}
+
+/** A shape whose table map names its columns: each must name a DR column, of a type it can be logged as. */
+function checkByName(name: string, shape: TableShape, dr: TableSchema, from: string, facts: Record<string, string | number>): void {
+  const { map } = shape;
+  const positions = columnPositions(map, dr);
+  const lacking = map.columns.filter((_, i) => positions[i] === -1).map((c) => c.name);
+  if (lacking.length > 0) {
+    const them = lacking.length === 1 ? 'it' : 'them';
+    throw new SchemaDriftError(
+      SchemaDriftErrorCode.Columns,
+      `schema drift: ${name} has ${lacking.length === 1 ? 'column' : 'columns'} ${lacking.join(', ')} in the binlog from ${from} on, which the DR's table lacks (DR: ${drColumns(dr)}): add ${them} on the DR as on the primary (anywhere: the binlog names its columns, so they are matched by name), then run again (with --ddl skip when DDL of the lost range added ${them})`,
+      { ...facts, column: lacking[0]! },
+    );
+  }
+  // As by position: a column whose layout is the DR's own is taken as it is; one matched elsewhere must be of a type it can be.
+  if (isIdentity(positions, dr)) return;
+  const bad = typeMismatch(map, dr, positions);
+  if (bad < 0) return;
+  const c = map.columns[bad]!;
+  const d = dr.columns[positions[bad]!]!;
+  throw new SchemaDriftError(
+    SchemaDriftErrorCode.Columns,
+    `schema drift: ${name} — column ${c.name}: ${columnTypeName(c.type)} in the binlog, ${d.dataType} on the DR — in the binlog from ${from} on (columns matched by name; DR: ${drColumns(dr)})`,
+    { ...facts, column: c.name },
+  );
 }
 
 function drColumns(dr: TableSchema): string {

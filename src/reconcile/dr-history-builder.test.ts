@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ColumnDef, RowImage } from '../binlog/column.js';
+import { ColumnType } from '../binlog/column-types.js';
 import type { RowChange, RowOperation, TableMap } from '../binlog/event.js';
 import type { Gtid, LoggedStatement, Transaction } from '../binlog/transaction.js';
 import type { DrHistory, FailoverAt, HistorySpill, RowHistory } from '../model/dr-history.js';
@@ -387,6 +388,27 @@ describe('DrHistoryBuilder: folding per key', () => {
       { table: 'app.users', inserted: 0, updated: 3, deleted: 0 },
       { table: 'other.users', inserted: 1, updated: 0, deleted: 0 },
     ]);
+  });
+
+  it('without names, images narrower than the DR table whose extra columns come last (added by hand) are matched by position, as the lost images are', () => {
+    // app.users with a column the DBA added last after the failover; the DR's images logged before it have 4 columns.
+    const wide: TableSchema = { ...users, columns: [...users.columns, col('note', 5, 'varchar', 'utf8mb4_bin')] };
+    const typed = (n: number): TableMap => {
+      const m = tableMap(wide, 'none', n);
+      const types = [ColumnType.LONG, ColumnType.VARCHAR, ColumnType.VARCHAR, ColumnType.FLOAT, ColumnType.VARCHAR];
+      return { ...m, columns: m.columns.map((c, i) => ({ ...c, type: types[i]!, binlogType: types[i]! })) };
+    };
+    const l = new Log();
+    own(l, upd(typed(4), [6, 'f@x', 'F', 1], [6, 'f@x', 'F2', 1]));
+    own(l, upd(typed(5), [7, 'g@x', 'G', 1, null], [7, 'g@x', 'G', 1, 'n']));
+    const h = build(l, { catalog: createSchemaCatalog([wide]) });
+    expect(h.untracked.size).toBe(0);
+    expect(row(h, 'app.users', 6)?.changedColumns).toEqual(['name']);
+    expect(row(h, 'app.users', 7)?.changedColumns).toEqual(['note']);
+    // A column added in the middle shifts the types: untracked, as before.
+    const middle: TableSchema = { ...users, columns: [users.columns[0]!, col('note', 2, 'int'), ...users.columns.slice(1).map((c, i) => ({ ...c, ordinal: i + 3 }))] };
+    const m = build(l, { catalog: createSchemaCatalog([middle]) });
+    expect(Object.fromEntries(m.untracked)).toEqual({ 'app.users': "its row images at dr-bin.000001:306 have 4 columns and no column names, the DR's table has 5: columns cannot be matched by position" });
   });
 
   it('rows changed by a logged statement, or a gap the reader noted, make the history incomplete', () => {

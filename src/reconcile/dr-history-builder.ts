@@ -14,6 +14,7 @@ import { EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistoryAt, HistorySpill, HistoryTableSummary, RowHistory } from '../model/dr-history.js';
 import { rowKey } from '../model/row-key.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
+import { columnPositions, matchesByName, typeMismatch } from './column-match.js';
 import { sameValue, uniqueFold, type ComparedColumn } from './value-equality.js';
 
 /** Stable codes of history failures. */
@@ -425,19 +426,18 @@ export class DrHistoryBuilder {
     }
     if (schema.primaryKey === null) return this.#skip(track, 'no primary key (classification matches such rows by image, not by history)');
     const where = `${fileName(tx.file)}:${offset}`;
-    let positions: (number | null)[];
-    if (map.metadata === 'full') {
-      // Full metadata names the columns: identity by name survives a column added or dropped on the DR since.
-      positions = map.columns.map((c) => {
-        const i = schema.columns.findIndex((s) => s.name === c.name);
-        return i < 0 ? null : i;
-      });
-    } else {
-      if (map.columns.length !== schema.columns.length) {
-        return this.#skip(track, `its row images at ${where} have ${map.columns.length} columns and no column names, the DR's table has ${schema.columns.length}: columns cannot be matched by position`);
+    // Full metadata names the columns: identity by name survives a column added or dropped on the DR
+    // since, anywhere. Without names, as the lost images: the DR's extra columns must come last
+    // (images logged before the DBA added one by hand), the shared ones of types that fit.
+    const found = columnPositions(map, schema);
+    if (!matchesByName(map)) {
+      const n = map.columns.length;
+      const m = schema.columns.length;
+      if (n > m || (n < m && typeMismatch(map, schema, found) >= 0)) {
+        return this.#skip(track, `its row images at ${where} have ${n} columns and no column names, the DR's table has ${m}: columns cannot be matched by position`);
       }
-      positions = map.columns.map((_, i) => i);
     }
+    const positions = found.map((p) => (p < 0 ? null : p));
     const at = (column: string): number => positions.indexOf(schema.columns.findIndex((c) => c.name === column));
     const pk = schema.primaryKey.map(at);
     if (pk.some((p) => p < 0)) return this.#skip(track, `its row images at ${where} lack primary-key column(s) of the DR's table (${schema.primaryKey.join(', ')})`);

@@ -52,3 +52,26 @@ describe('schema hints are checked against the binlog column types', () => {
     expect(warnings[0]!.message).toContain('the schema given has other column types for m.u (column 1: varchar where the binlog has LONG), so its names and types are not used');
   });
 });
+
+describe('schema hints are matched by name where the binlog logs names', () => {
+  /** m.u (id INT, doc LONGTEXT) with binlog_row_metadata=FULL: one insert. */
+  function named(): Buffer {
+    const w = new BinlogWriter({ flavor: 'mariadb', serverVersion: '10.11.6-MariaDB-log', startTimestamp: 1_700_000_000 });
+    w.formatDescription();
+    w.mariadbGtid({ domainId: 0, seqNo: 1 });
+    w.tableMap({ tableId: 1, db: 'm', table: 'u', metadata: 'full', columns: [{ type: ColumnType.LONG, name: 'id' }, { type: ColumnType.BLOB, meta: 4, name: 'doc', charset: 45 }] });
+    const a = encodeColumnValue(7, testColumn(ColumnType.LONG));
+    const b = encodeColumnValue(Buffer.from('{"k":1}'), testColumn(ColumnType.BLOB, { meta: 4 }));
+    w.rows({ kind: 'write', version: 1, tableId: 1, rows: [{ after: [a, b] }] }).xid(1);
+    return w.toBuffer();
+  }
+
+  it('a schema with a column added in the middle and another order lends each column its own hint', () => {
+    // Found with the by-name matching of images: by position, doc would have taken note's hint (a VARCHAR: dropped) and not its own JSON-ness.
+    const hints: SchemaHints = (schema, table) => (schema === 'm' && table === 'u' ? [{ name: 'note', dataType: 'varchar' }, { name: 'DOC', dataType: 'longtext', isJson: true }, { name: 'id', dataType: 'int' }] : undefined);
+    const decoder = new BinlogDecoder({ file: 'x', schemaHints: hints });
+    const items = new TransactionAssembler('x').push(decoder.push(named()));
+    const tx = items.flatMap((i) => (i.kind === 'transaction' ? [i.tx] : []))[0]!;
+    expect(tx.changes[0]!.table.columns.map((c) => [c.name, c.isJson])).toEqual([['id', false], ['doc', true]]);
+  });
+});

@@ -75,21 +75,48 @@ const LOGGED_AS: ReadonlyMap<string, readonly number[]> = new Map<string, readon
 ]);
 
 /**
+ * Whether a column of binlog type `type` can be one information_schema calls `dataType`. A type not
+ * listed (geometry, MariaDB's inet6/uuid, vector …), or none, is taken as it is.
+ */
+export function typeFits(type: number, dataType: string | undefined): boolean {
+  const logged = dataType === undefined ? undefined : LOGGED_AS.get(dataType);
+  return logged === undefined || logged.includes(type);
+}
+
+/**
  * The first column (0-based) whose hint names a type the binlog's column cannot be (a schema whose
- * columns were reordered or retyped since the binlog was written), or -1. A hint without a type,
- * or with one not listed (geometry, MariaDB's inet6/uuid, vector …), is taken as it is.
+ * columns were reordered or retyped since the binlog was written), or -1. The hints are matched by
+ * position: a list shorter than the columns fails at its end; a longer one (a schema with columns
+ * added last) is compared on its first ones.
  */
 export function hintMismatch(columns: readonly { readonly type: number }[], hint: readonly ColumnHint[]): number {
-  if (columns.length !== hint.length) return Math.min(columns.length, hint.length);
+  if (hint.length < columns.length) return hint.length;
   for (let i = 0; i < columns.length; i++) {
-    const dataType = hint[i]!.dataType;
-    const logged = dataType === undefined ? undefined : LOGGED_AS.get(dataType);
-    if (logged !== undefined && !logged.includes(columns[i]!.type)) return i;
+    if (!typeFits(columns[i]!.type, hint[i]!.dataType)) return i;
   }
   return -1;
 }
 
-/** Supplies column hints for a table; returns undefined when it knows nothing of it. */
+/**
+ * The hint of each of `names` (the binlog's column names, binlog_row_metadata=FULL), found by name in
+ * the schema's list whatever its order: a column the schema lacks, or whose type there the binlog's
+ * cannot be, gets none.
+ */
+function hintsByName(cols: readonly { readonly type: number }[], names: readonly string[], hint: readonly ColumnHint[]): (ColumnHint | undefined)[] {
+  const byName = new Map<string, ColumnHint>();
+  for (const h of hint) if (h.name !== undefined) byName.set(h.name.toLowerCase(), h);
+  return names.map((n, i) => {
+    const h = byName.get(n.toLowerCase());
+    return h !== undefined && typeFits(cols[i]!.type, h.dataType) ? h : undefined;
+  });
+}
+
+/**
+ * Supplies column hints for a table, in the schema's column order; returns undefined when it knows
+ * nothing of it. `columnCount` is the binlog's: a list may be longer (the schema has columns the
+ * binlog's images lack). The binlog's columns take them by name where it logs names, else its
+ * first `columnCount` by position.
+ */
 export type SchemaHints = (schema: string, table: string, columnCount: number) => readonly ColumnHint[] | undefined;
 
 // Optional metadata field types (rows_event.h Table_map_event::Optional_metadata_field_type).
@@ -353,9 +380,13 @@ export function decodeTableMap(r: ByteReader, postHeader: number, flavor: Flavor
   const nullBits = r.bytes((count + 7) >> 3);
   for (let i = 0; i < count; i++) cols[i]!.nullable = (nullBits[i >> 3]! & (1 << (i & 7))) !== 0;
   const opt = readOptionalMetadata(r, cols, flavor);
-  let hint = hints?.(schema, table, count);
-  // Labels by position only where the schema's types are the binlog's: else @1…@n, never another column's name.
-  if (hint !== undefined && hintMismatch(cols, hint) >= 0) hint = undefined;
+  const list = hints?.(schema, table, count);
+  let hint: readonly (ColumnHint | undefined)[] | undefined;
+  // Logged names say which schema column each is, whatever the order (a column added in the middle
+  // since); by position, hints apply only where the schema's types are the binlog's: else @1…@n,
+  // never another column's name.
+  if (list !== undefined && opt.names !== undefined) hint = hintsByName(cols, opt.names, list);
+  else if (list !== undefined && hintMismatch(cols, list) < 0) hint = list;
 
   const columns: ColumnDef[] = new Array(count);
   let numeric = 0;
