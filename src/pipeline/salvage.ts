@@ -921,8 +921,9 @@ class SalvageRun {
   /** The stop point the first pass met; without one (the option given), the refusal, before anything is written. */
   #stopMet(watch: StopWatch | null, damage: DamagePoint | null): StopPoint | null {
     if (this.#stopBefore === null || watch === null) return null;
+    if (damage !== null) throw watch.pastDamage(damage);
     const met = watch.met;
-    if (met === null) throw watch.refusal(damage);
+    if (met === null) throw watch.refusal();
     return met;
   }
 

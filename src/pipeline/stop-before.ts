@@ -159,17 +159,29 @@ export class StopWatch {
   }
 
   /**
-   * Why WHERE named no transaction of the read, once it ended without meeting it; `cut`: where the
-   * read stopped short of its end (damage it could not read past), which the message names.
+   * The files are damaged before WHERE (or before the read met it), where a run stops anyway.
+   * Refused rather than run to the damage: whether WHERE is in the input (or a typo for a point
+   * before the damage) cannot be told, and a run that stops there must not depend on where the
+   * read's chunks happen to end.
    */
-  refusal(cut: { readonly file: string; readonly offset: number } | null): InputError {
+  pastDamage(damage: { readonly file: string; readonly offset: number }): InputError {
     const s = this.stop;
-    const short = cut === null ? '' : ` (the input was read only up to damage at ${basename(cut.file)}:${cut.offset}, which stops a run there anyway: run without ${OPTION} to apply what lies before the damage)`;
-    if (s.kind === 'gtid') {
+    const at = `${basename(damage.file)}:${damage.offset}`;
+    return new InputError(
+      InputErrorCode.StopPastDamage,
+      `${OPTION} ${s.text}: the binlogs are damaged at ${at}, before it, and a run stops at the damage anyway — nothing was written. Run without ${OPTION} to apply what lies before the damage, or copy the damaged file again (whole) and run with ${OPTION} again; a point before the damage is taken as it is`,
+      { option: OPTION, value: s.text, file: damage.file, offset: damage.offset },
+    );
+  }
+
+  /** Why WHERE named no transaction of the read, once it ended without meeting it. */
+  refusal(): InputError {
+    const s = this.stop;
+        if (s.kind === 'gtid') {
       const where = this.#last === null ? 'the input holds no transaction' : `${this.#read} transaction(s) read, the last ${this.#last.gtid ?? '(no GTID)'} at ${this.#last.file}:${this.#last.pos}`;
       return new InputError(
         InputErrorCode.StopNotFound,
-        `${OPTION} ${s.text}: no transaction of the input has this GTID (${where})${short}: give the GTID of a transaction in the binlogs read (salvage inspect lists them), or its position FILE:POS`,
+        `${OPTION} ${s.text}: no transaction of the input has this GTID (${where}): give the GTID of a transaction in the binlogs read (salvage inspect lists them), or its position FILE:POS`,
         { option: OPTION, value: s.text, gtid: s.gtid },
       );
     }
@@ -185,7 +197,7 @@ export class StopWatch {
     const reached = p !== null ? `the read passed from ${p.before?.file ?? 'the files before it'} to ${p.after.file}` : this.#lastInFile !== null ? `the last transaction of ${s.file} read starts at ${this.#lastInFile.pos}` : this.#last === null ? 'the input holds no transaction' : `the read ended in ${this.#last.file}`;
     return new InputError(
       InputErrorCode.StopOutside,
-      `${OPTION} ${s.text}: no transaction of the input starts there (${reached})${short}: give the position where a transaction starts in a binlog read, as salvage inspect prints it ("pos"), or its GTID`,
+      `${OPTION} ${s.text}: no transaction of the input starts there (${reached}): give the position where a transaction starts in a binlog read, as salvage inspect prints it ("pos"), or its GTID`,
       { option: OPTION, value: s.text, file: s.file, offset: s.pos },
     );
   }

@@ -38,6 +38,8 @@ export const InputErrorCode = {
   StopNotFound: 'INPUT_STOP_NOT_FOUND',
   /** `--stop-before FILE:POS`: a file not given, past its end, or no transaction starts there. */
   StopOutside: 'INPUT_STOP_OUTSIDE',
+  /** `--stop-before`: the files are damaged before the transaction it names (or before it was met). */
+  StopPastDamage: 'INPUT_STOP_PAST_DAMAGE',
   /** A file starts before the files given ahead of it end. */
   OutOfOrder: 'INPUT_SEQUENCE_ORDER',
   /** A transaction is committed twice in the input: a file given twice under two names. */

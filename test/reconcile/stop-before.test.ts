@@ -5,7 +5,9 @@
  * be matched by position. Two runs do it: apply up to the ALTER, alter the DR by hand, then apply
  * the rest with `--ddl skip` from the checkpoint the first run left just before the ALTER.
  */
-import { basename } from 'node:path';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
@@ -42,6 +44,33 @@ function gtidAfter(start: string, n: number): string {
   const m = /^(\d+-\d+-)(\d+)$/.exec(start);
   if (m === null) throw new Error(`unexpected start ${start}`);
   return `${m[1]}${Number(m[2]) + n}`;
+}
+
+/** Copies of the files (same names) in a folder of their own, one byte flipped in `file` at `at`. */
+function damagedCopy(files: readonly string[], file: string, at: number): { files: string[]; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'stop-before-'));
+  return {
+    dir,
+    files: files.map((f) => {
+      const out = join(dir, basename(f));
+      copyFileSync(f, out);
+      if (basename(f) === file) {
+        const bytes = readFileSync(out);
+        bytes[at] = bytes[at]! ^ 0x04;
+        writeFileSync(out, bytes);
+      }
+      return out;
+    }),
+  };
+}
+
+/** The rows event of the transaction `gtid` (the one after its GTID event), as SHOW BINLOG EVENTS lists it. */
+async function rowsEventOf(files: readonly string[], gtid: string): Promise<{ file: string; end: number }> {
+  const at = await positionOf(files, gtid);
+  const events = (await servers.primary.query(`SHOW BINLOG EVENTS IN '${at.file}'`)) as { Pos: number | string; End_log_pos: number | string; Event_type: string }[];
+  const e = events.find((ev) => Number(ev.Pos) > at.pos && /^(Write|Update|Delete)_rows/.test(ev.Event_type));
+  if (e === undefined) throw new Error(`no rows event after ${gtid}`);
+  return { file: at.file, end: Number(e.End_log_pos) };
 }
 
 /** Where the transaction `gtid` starts: its GTID event, as SHOW BINLOG EVENTS lists it. */
@@ -213,6 +242,33 @@ describe('--stop-before naming no transaction of the input', () => {
     expect(exitCodeFor(follow)).toBe(2);
     expect(await servers.dr.query(SELECT)).toEqual(BEFORE);
     expect(await stateSchemaExists()).toBe(false);
+  }, 120_000);
+});
+
+describe('--stop-before and damaged files', () => {
+  it('damage before the point is refused before anything is written (INPUT_STOP_PAST_DAMAGE, exit 2); a point before the damage stops there, the damage never read', async () => {
+    const staged = await stageIncident(servers.primary, servers.dr, INCIDENT, ['s']);
+    // The UPDATE (start + 2) damaged: its rows event fails its checksum.
+    const rows = await rowsEventOf(staged.files, gtidAfter(staged.start, 2));
+    const bad = damagedCopy(staged.files, rows.file, rows.end - 10);
+    try {
+      const damaged = { ...staged, files: bad.files };
+      const past = await cli('apply', damaged, ['--stop-before', gtidAfter(staged.start, 3)]);
+      expect(past.code).toBe(2);
+      expect(past.error).toMatchObject({ code: 'INPUT_STOP_PAST_DAMAGE', details: { option: '--stop-before', value: gtidAfter(staged.start, 3), file: join(bad.dir, rows.file) } });
+      expect((past.error as Error).message).toMatch(new RegExp(`^--stop-before ${gtidAfter(staged.start, 3)}: the binlogs are damaged at ${rows.file.replace('.', '\\.')}:\\d+, before it, and a run stops at the damage anyway — nothing was written\\.`));
+      expect(await stateSchemaExists()).toBe(false);
+      expect(await servers.dr.query(SELECT)).toEqual(BEFORE);
+
+      // Before the damaged transaction itself: the transaction before it applied, the damage not read (exit 0).
+      const before = await cli('apply', damaged, ['--stop-before', gtidAfter(staged.start, 2)]);
+      expect(before.error).toBeNull();
+      expect(before.code).toBe(0);
+      expect(await servers.dr.query(SELECT)).toEqual([...BEFORE, { id: 3, a: 3, b: 'three' }]);
+      expect((await ledger()).map((l) => l.gtid)).toEqual([gtidAfter(staged.start, 1)]);
+    } finally {
+      rmSync(bad.dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
 
