@@ -217,8 +217,9 @@ export interface SalvageOptions {
    * as `--from` takes it). Nothing at or after it is read into a window, decided, written or counted;
    * the DDL stop, the schema checks and the lost set see only what lies before it; apply's checkpoint
    * ends before it, so a run without it resumes there. One that names no transaction of the input is
-   * refused before anything is written (INPUT_STOP_NOT_FOUND, INPUT_STOP_OUTSIDE); a wrong shape,
-   * or with `source.follow`, is BAD_OPTION. Report: `stoppedBefore`.
+   * refused before anything is written (INPUT_STOP_NOT_FOUND, INPUT_STOP_OUTSIDE), and so are binlog
+   * files damaged before it (INPUT_STOP_PAST_DAMAGE); a wrong shape, or with `source.follow`, is
+   * BAD_OPTION. Report: `stoppedBefore`.
    */
   readonly stopBefore?: string;
   /** Check each event's CRC32 where the binlog has them (default true); a mismatch stops the read (BINLOG_CHECKSUM_MISMATCH). */
@@ -1038,7 +1039,7 @@ class SalvageRun {
       // pitfalls ask of the hot path: nothing in plan or apply reads them, and decoding them cost
       // 0.8–1.4 s of client CPU in most measured rounds and ≈ 40 MiB of peak RSS on bench:apply's
       // 200k-change binlog (test/reconcile/scan-annotations.test.ts).
-      // Up to the damage, or the stop point (the first pass met at most one of them before the other).
+      // Up to the damage, or the stop point (never both: damage before the stop point is refused, #stopMet).
       const cut = this.#damage ?? (this.#stopAt === null ? null : { file: this.#stopAt.file, offset: this.#stopAt.pos });
       await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, cut), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false, schemaHints: this.#hints }));
       return;
