@@ -92,6 +92,14 @@ Decisions and output:
                             (an ADD COLUMN: add the column on the DR by hand, then skip it — where
                             the primary has it with binlog_row_metadata=FULL, else last; images
                             logged before it leave the column to its default)
+  --stop-before WHERE       end the lost range just before one transaction of the input: its GTID
+                            (0-1-12, uuid:n) or the position where it starts (FILE:POS, as inspect
+                            prints it); nothing from it on is read, decided or written, and apply's
+                            checkpoint ends before it, so the same command without it goes on from
+                            there (a column added in the middle without
+                            binlog_row_metadata=FULL: apply up to the ALTER, alter the DR by hand,
+                            then apply with --ddl skip). One the input does not hold is
+                            refused before anything is written (2); not with --follow
   --ledger-images all|conflicts   row images in the DR's ledger for every change (default), or
                             only for changes not applied clean (their images stay in the binlog,
                             found by GTID): far fewer bytes on a large lost range
@@ -253,6 +261,7 @@ function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
         json: { type: 'boolean' },
         window: { type: 'string' },
         ddl: { type: 'string' },
+        'stop-before': { type: 'string' },
         'ledger-images': { type: 'string' },
         'state-schema': { type: 'string' },
         'source-id': { type: 'string' },
@@ -374,6 +383,7 @@ async function runParsed(
     config,
     strategies: loaded?.strategies,
     ddl: o.ddl as 'stop' | 'skip' | undefined,
+    ...(o['stop-before'] === undefined ? {} : { stopBefore: o['stop-before'] }),
     ...(reconnect === undefined ? {} : { reconnect }),
     ledgerImages,
     verifyChecksums: !o['no-verify-checksums'],
@@ -453,6 +463,18 @@ function printHistory(r: SalvageReport, out: Writable): void {
   line(out, `history: ${h.transactions} transaction(s) the DR wrote since${tables === '' ? '' : ` (${tables})`}${h.complete ? '' : " — INCOMPLETE (the evidence lines say why); rows it does not cover are judged by values"}`);
 }
 
+/** Where `--stop-before` ended the run, and where the next apply goes on. */
+function printStop(r: SalvageReport, out: Writable): void {
+  const s = r.stoppedBefore;
+  if (s === undefined) return;
+  const at = s.gtid === null ? `${s.file}:${s.pos}` : `${s.gtid} (${s.file}:${s.pos})`;
+  const none = r.lost.transactions === 0 ? `; no lost transaction lies before it: nothing to ${r.mode === 'plan' ? 'plan' : 'apply'}` : '';
+  line(out, `stopped before ${at}, as --stop-before ${s.asked} asked: nothing from it on was read${none}`);
+  if (r.mode !== 'apply' || r.source?.kind === 'live') return;
+  const committed = r.committedThrough ?? null;
+  line(out, `  ${committed === null ? 'nothing committed yet' : `committed through ${committed} (checkpoint "${r.sourceId}")`}; the same command without --stop-before (or with a later one) goes on from there`);
+}
+
 /** The human summary on stdout. */
 export function printSummary(r: SalvageReport, out: Writable, targetText: string): void {
   const verb = r.mode === 'plan' ? 'would be' : 'were';
@@ -472,6 +494,7 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     line(out, `  damaged: ${d.file}:${d.offset} (${d.code}): ${what}`);
   }
   for (const d of r.skippedDdl) line(out, `  DDL skipped: ${d.at}: ${d.sql}`);
+  printStop(r, out);
   const o = r.outcomes;
   line(out, `outcomes: ${o.applied} applied, ${o.merged} merged, ${o.remapped} remapped, ${o.skipped} skipped, ${o.quarantined} quarantined`);
   const rows: string[][] = [];

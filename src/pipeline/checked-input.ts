@@ -22,6 +22,7 @@ import type { BinlogFile } from '../source/binlog-files.js';
 import { checkFileNames, InputError, InputErrorCode, InputGuard, tailSizeDisagrees, type InputOpening, type InputOrigins } from '../source/input-checks.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import { scanLostBatches, type LostRangeScan } from './lost-range-scan.js';
+import { cutAtStop, StopWatch, type StopBefore } from './stop-before.js';
 
 /** Where the files could not be read past: the run applies what lies before it, then stops with `error`. */
 export interface DamagePoint {
@@ -38,6 +39,8 @@ export interface FileScanOptions {
   readonly signal?: AbortSignal;
   readonly skipDamaged?: boolean;
   readonly allowRelayLog?: boolean;
+  /** `--stop-before`: the read ends before this transaction (pipeline/stop-before.ts). */
+  readonly stopBefore?: StopBefore;
 }
 
 export interface FileScan {
@@ -50,6 +53,8 @@ export interface FileScan {
   readonly origins: InputOrigins;
   /** What the primary had written before the first file (its opening GTID state), or null. */
   readonly opening: InputOpening | null;
+  /** With `stopBefore`: whether the read met the transaction it names (`met`), else why not. */
+  readonly stop: StopWatch | null;
 }
 
 /**
@@ -74,6 +79,8 @@ export async function scanFiles(files: readonly BinlogFile[], filter: () => Lost
   // A decoding error drops the chunk it is met in, events before it included: read again up to
   // it, so the summary holds exactly what the second pass will read (and may stop earlier).
   const again = await scanOnce(filesBefore(files, first.damage), filter(), options);
+  // The stop point met in the chunk the damage dropped lies before the damage: the run stops there, not at it.
+  if (again.stop?.met != null) return again;
   return { ...again, damage: again.damage ?? first.damage };
 }
 
@@ -83,11 +90,13 @@ async function scanOnce(files: readonly BinlogFile[], filter: LostFilter, option
   let thrown = false;
   const damaged: DamagedEntry[] = [];
   let extra = 0;
+  const watch = options.stopBefore === undefined ? null : new StopWatch(options.stopBefore);
   const batches = async function* (): AsyncGenerator<ReadBatch> {
     // Without ANNOTATE_ROWS texts, as the windows read them (salvage.ts #windowsLoop): nothing here reads them.
     const read = readTransactions(files, { verifyChecksums: options.verifyChecksums, signal: options.signal, skipDamaged: true, keepEvents: true, annotations: false, schemaHints: options.schemaHints });
     try {
-      for await (const batch of guard.watch(read)) {
+      // Cut before the input checks: what lies at or after the stop point is not the run's input.
+      for await (const batch of guard.watch(watch === null ? read : cutAtStop(read, watch))) {
         const stop = batch.items.findIndex((item) => {
           if (item.kind !== 'incomplete' || item.tx.reason !== 'damaged' || item.tx.damage === undefined) return false;
           const tx = damagedTransaction(item.tx);
@@ -132,15 +141,18 @@ async function scanOnce(files: readonly BinlogFile[], filter: LostFilter, option
   };
   const scan = await scanLostBatches(batches(), filter);
   // Damaged transactions the second pass records (skipDamaged) count as lost ones.
-  return { scan: extra === 0 ? scan : { ...scan, transactions: scan.transactions + extra }, damage, damaged, origins: guard.origins, opening: guard.opening, thrown };
+  return { scan: extra === 0 ? scan : { ...scan, transactions: scan.transactions + extra }, damage, damaged, origins: guard.origins, opening: guard.opening, thrown, stop: watch };
 }
 
-/** The files the second pass reads: up to the damage point, so it stops where the first pass did. */
-export function filesBefore(files: readonly BinlogFile[], damage: DamagePoint | null): readonly BinlogFile[] {
-  if (damage === null) return files;
-  const i = files.findIndex((f) => f.path === damage.file);
+/**
+ * The files the second pass reads: up to the damage point (or the `--stop-before` transaction), so
+ * it stops where the first pass did. `cut.file` is a path or a base name (names are unique: checkFileNames).
+ */
+export function filesBefore(files: readonly BinlogFile[], cut: { readonly file: string; readonly offset: number } | null): readonly BinlogFile[] {
+  if (cut === null) return files;
+  const i = files.findIndex((f) => f.path === cut.file || basename(f.path) === basename(cut.file));
   if (i < 0) return files;
-  return [...files.slice(0, i), { path: files[i]!.path, size: files[i]!.size, range: { start: 0, end: damage.offset, formatDescription: null } }];
+  return [...files.slice(0, i), { path: files[i]!.path, size: files[i]!.size, range: { start: 0, end: cut.offset, formatDescription: null } }];
 }
 
 /** The error a run stops with at the damage point, once everything before it is applied and committed. */

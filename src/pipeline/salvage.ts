@@ -100,6 +100,7 @@ import { padShortImages } from './short-images.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
+import { cutAtStop, isStopPoint, parseStopBefore, refuseStopOutsideFiles, StopWatch, type StopBefore, type StopPoint } from './stop-before.js';
 
 /** Stable codes of SalvageError. */
 export const SalvageErrorCode = {
@@ -210,6 +211,17 @@ export interface SalvageOptions {
   readonly ledgerImages?: LedgerImages;
   /** DDL in the lost range: stop before writing anything (default), or skip it (recorded in the ledger). */
   readonly ddl?: 'stop' | 'skip';
+  /**
+   * `--stop-before`: the lost range ends just before this transaction of the input, named by its GTID
+   * (MariaDB `0-1-12`, MySQL `uuid:n` or `uuid:tag:n`) or by the position where it starts (`FILE:POS`,
+   * as `--from` takes it). Nothing at or after it is read into a window, decided, written or counted;
+   * the DDL stop, the schema checks and the lost set see only what lies before it; apply's checkpoint
+   * ends before it, so a run without it resumes there. One that names no transaction of the input is
+   * refused before anything is written (INPUT_STOP_NOT_FOUND, INPUT_STOP_OUTSIDE), and so are binlog
+   * files damaged before it (INPUT_STOP_PAST_DAMAGE); a wrong shape, or with `source.follow`, is
+   * BAD_OPTION. Report: `stoppedBefore`.
+   */
+  readonly stopBefore?: string;
   /** Check each event's CRC32 where the binlog has them (default true); a mismatch stops the read (BINLOG_CHECKSUM_MISMATCH). */
   readonly verifyChecksums?: boolean;
   /**
@@ -328,6 +340,12 @@ export interface SalvageReport {
   readonly committedThrough?: string | null;
   /** The run ended because its signal aborted: how a follow ends. */
   readonly stoppedOnRequest?: boolean;
+  /**
+   * `stopBefore`: the transaction the run stopped before, as asked (nothing at or after it was read
+   * into the run); absent without the option. `lost.transactions` 0: none of the lost range lies
+   * before it, so there was nothing to do.
+   */
+  readonly stoppedBefore?: StopPoint;
   /** Binlog files: damaged events passed over (each lost transaction skipped under `skipDamaged` is in the ledger too); absent when none. */
   readonly damaged?: readonly DamagedEntry[];
   /** apply: times the DR connection was lost inside a window and reopened. */
@@ -389,6 +407,7 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   }
   checkShapes(options);
   checkNumbers(options);
+  const stop = stopBeforeOf(options);
   if (options.binlogs !== undefined && options.binlogs.length === 0) {
     // An empty list (a glob that matched nothing) would read nothing and report success: no lost transactions.
     throw new SalvageError(SalvageErrorCode.BadOption, 'binlogs is empty: give at least one binlog file or .index file', { option: '--binlog' });
@@ -400,10 +419,11 @@ export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
   // A custom strategy the configuration names without its function: said before anything is read.
   if (options.config !== undefined) new RuleBook(options.config, options.strategies);
   const files = options.binlogs === undefined ? [] : await resolveBinlogFiles(options.binlogs);
+  if (stop !== null) refuseStopOutsideFiles(stop, files);
   const live = options.source === undefined ? null : await openLiveInput(options.source);
   const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);
   const session = await openSession(options.target);
-  const run = new SalvageRun(options, session, files, live, sourceId, stateSchema, t0);
+  const run = new SalvageRun(options, session, files, live, sourceId, stateSchema, t0, stop);
   try {
     return await run.run();
   } catch (e) {
@@ -433,6 +453,21 @@ function checkShapes(o: SalvageOptions): void {
     throw bad('--from', `start.kind is one of from-gtid, from-position, since, gtid; got ${String(kind)}`);
   }
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw bad('--ddl', `ddl is "stop" or "skip", got ${String(o.ddl)}`);
+}
+
+/** `stopBefore` read (a wrong shape is BAD_OPTION); refused with `follow`, which has no first pass to find it in. */
+function stopBeforeOf(o: SalvageOptions): StopBefore | null {
+  if (o.stopBefore === undefined) return null;
+  if (o.source?.follow === true) {
+    // A follow reads what the primary has not written yet: a WHERE it never meets would follow for ever.
+    throw new SalvageError(SalvageErrorCode.BadOption, '--stop-before goes with a run that reads to an end (binlog files, or a live server without --follow): a follow has no first pass to find the transaction in, and would wait for ever for one it never meets', { option: '--stop-before' });
+  }
+  try {
+    return parseStopBefore(o.stopBefore);
+  } catch (e) {
+    if (e instanceof EngineError && e.code === SalvageErrorCode.BadOption) throw new SalvageError(SalvageErrorCode.BadOption, e.message, e.details);
+    throw e;
+  }
 }
 
 /**
@@ -694,9 +729,13 @@ class SalvageRun {
   readonly #writer: SqlSession;
   /** apply: the DR session's max_allowed_packet, which every statement is measured against before it is sent (db/packet-limit.ts). */
   #maxPacket: number | undefined;
+  /** `stopBefore` as read; `#stopAt`: the transaction the first pass met for it, which every read stops before. */
+  readonly #stopBefore: StopBefore | null;
+  #stopAt: StopPoint | null = null;
 
-  constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number) {
+  constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number, stop: StopBefore | null = null) {
     this.#o = options;
+    this.#stopBefore = stop;
     this.#files = files;
     this.#live = live;
     this.#follow = live?.spec.follow === true;
@@ -803,10 +842,17 @@ class SalvageRun {
       // No pre-scan: what the lost range writes is learnt window by window (#meet).
       this.#scan = emptyScan();
     } else if (live !== null) {
-      // A fresh filter per attempt: a scan cut by a lost connection starts over (it only decodes).
-      this.#scan = await this.#withReconnects(() => scanLostBatches(this.#liveBatches(this.#liveStart, o.signal), createLostFilter(rule, { checkpoint })));
+      // A fresh filter (and watch for the stop point) per attempt: a scan cut by a lost connection starts over (it only decodes).
+      let watch: StopWatch | null = null;
+      this.#scan = await this.#withReconnects(() => {
+        const batches = this.#liveBatches(this.#liveStart, o.signal);
+        watch = this.#stopBefore === null ? null : new StopWatch(this.#stopBefore);
+        return scanLostBatches(watch === null ? batches : cutAtStop(batches, watch), createLostFilter(rule, { checkpoint }));
+      });
+      this.#stopAt = this.#stopMet(watch, null);
     } else {
-      const read = await scanFiles(this.#files, () => createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal, skipDamaged: o.skipDamaged, allowRelayLog: o.allowRelayLog, schemaHints: this.#hints });
+      const read = await scanFiles(this.#files, () => createLostFilter(rule, { checkpoint }), { verifyChecksums: o.verifyChecksums, signal: o.signal, skipDamaged: o.skipDamaged, allowRelayLog: o.allowRelayLog, schemaHints: this.#hints, ...(this.#stopBefore === null ? {} : { stopBefore: this.#stopBefore }) });
+      this.#stopAt = this.#stopMet(read.stop, read.damage);
       this.#scan = read.scan;
       this.#damage = read.damage;
       this.#damaged = read.damaged;
@@ -903,6 +949,15 @@ class SalvageRun {
       await this.#finalWrite(() => recordRunSummary(this.#dr, this.#schema, this.#runId, summary), !this.#stoppedOnRequest);
     }
     return report;
+  }
+
+  /** The stop point the first pass met; without one (the option given), the refusal, before anything is written. */
+  #stopMet(watch: StopWatch | null, damage: DamagePoint | null): StopPoint | null {
+    if (this.#stopBefore === null || watch === null) return null;
+    if (damage !== null) throw watch.pastDamage(damage);
+    const met = watch.met;
+    if (met === null) throw watch.refusal();
+    return met;
   }
 
   #gtidRule(dr: DrIdentity): StartRule {
@@ -1016,7 +1071,9 @@ class SalvageRun {
       // pitfalls ask of the hot path: nothing in plan or apply reads them, and decoding them cost
       // 0.8–1.4 s of client CPU in most measured rounds and ≈ 40 MiB of peak RSS on bench:apply's
       // 200k-change binlog (test/reconcile/scan-annotations.test.ts).
-      await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, this.#damage), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false, schemaHints: this.#hints }));
+      // Up to the damage, or the stop point (never both: damage before the stop point is refused, #stopMet).
+      const cut = this.#damage ?? (this.#stopAt === null ? null : { file: this.#stopAt.file, offset: this.#stopAt.pos });
+      await this.#readWindows(filter, (signal) => readTransactions(filesBefore(this.#files, cut), { verifyChecksums: o.verifyChecksums, signal, skipDamaged: true, annotations: false, schemaHints: this.#hints }));
       return;
     }
     // Following, a run that meets no write still shows it is alive: its figures every FOLLOW_PROGRESS_MS.
@@ -1146,6 +1203,9 @@ class SalvageRun {
     let inflight: Promise<IteratorResult<ReadBatch>> | null = null;
     /** Following: DDL met with --ddl stop; the windows before it are applied, then the run stops. */
     let ddlAt: Transaction | null = null;
+    /** The `stopBefore` transaction was read (a live source; files end before it): nothing from it on is the run's. */
+    let stopped = false;
+    const stopAt = this.#stopAt;
     const full = (n: number, rows: number): boolean => n >= maxTx || rows >= maxRows;
     const nextWindow = async (): Promise<Transaction[]> => {
       const window: Transaction[] = [];
@@ -1157,7 +1217,7 @@ class SalvageRun {
         rows += tx.changes.length;
       }
       let deadline = idleMs !== null && window.length > 0 ? performance.now() + idleMs : null;
-      while (!exhausted && ddlAt === null && carry.length === 0 && !full(window.length, rows)) {
+      while (!exhausted && !stopped && ddlAt === null && carry.length === 0 && !full(window.length, rows)) {
         const read = (inflight ??= source.next());
         const r = deadline === null ? await read : await withDeadline(read, deadline - performance.now());
         if (r === IDLE) break;
@@ -1171,6 +1231,11 @@ class SalvageRun {
           // A damaged transaction (skipDamaged) takes its place in the window, to be recorded.
           const damaged = read.kind === 'incomplete' ? damagedTransaction(read.tx) : null;
           const item = damaged === null ? read : { kind: 'transaction' as const, tx: damaged };
+          // Before the lost filter: the stop point is not judged, so not counted in the lost set.
+          if (stopAt !== null && isStopPoint(stopAt, read.tx)) {
+            stopped = true;
+            break;
+          }
           if (item.kind !== 'transaction' || !isLost(filter, item.tx)) continue;
           if (this.#follow && ddlStops && ddlStatements(item.tx).length > 0) {
             // What follows it in this batch is read again by the run that resumes.
@@ -1198,7 +1263,7 @@ class SalvageRun {
     try {
       for (;;) {
         const window = await pending;
-        if (window.length === 0 && carry.length === 0 && (exhausted || ddlAt !== null)) break;
+        if (window.length === 0 && carry.length === 0 && (exhausted || stopped || ddlAt !== null)) break;
         if (o.signal?.aborted === true) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request after ${this.#windows} window(s); ${this.#resumeHint()}`, this.abortDetails());
         pending = prefetch();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
@@ -2064,6 +2129,7 @@ class SalvageRun {
           : { kind: 'live', server: this.#live.label, start: this.#startText(), follow: this.#follow, reconnects: this.#reconnects },
       committedThrough: this.#committedThrough(),
       stoppedOnRequest: this.#stoppedOnRequest,
+      ...(this.#stopAt === null ? {} : { stoppedBefore: this.#stopAt }),
       ...(this.#damaged.length > 0 ? { damaged: this.#damaged } : {}),
       drReconnects: this.#drReconnects,
     };

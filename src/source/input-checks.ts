@@ -34,6 +34,12 @@ export const InputErrorCode = {
   LeadingGap: 'INPUT_LEADING_GAP',
   /** `--from FILE:POS` names a file before the first file given, or after the last (salvage.ts refuseFromOutsideInput). */
   FromOutside: 'INPUT_FROM_OUTSIDE',
+  /** `--stop-before GTID` names no transaction of the input read (pipeline/stop-before.ts). */
+  StopNotFound: 'INPUT_STOP_NOT_FOUND',
+  /** `--stop-before FILE:POS`: a file not given, past its end, or no transaction starts there. */
+  StopOutside: 'INPUT_STOP_OUTSIDE',
+  /** `--stop-before`: the files are damaged before the transaction it names (or before it was met). */
+  StopPastDamage: 'INPUT_STOP_PAST_DAMAGE',
   /** A file starts before the files given ahead of it end. */
   OutOfOrder: 'INPUT_SEQUENCE_ORDER',
   /** A transaction is committed twice in the input: a file given twice under two names. */
