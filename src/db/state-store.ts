@@ -191,6 +191,15 @@ export async function takeSourceLock(session: SqlSession, schema: string, source
 }
 
 /**
+ * Releases the source's lock before the session closes. The lock would go with the session, but
+ * the server ends a closed session a moment after the client has gone, and an apply started right
+ * after this one (a script's next step) met the lock still held: SALVAGE_SOURCE_BUSY.
+ */
+export async function releaseSourceLock(session: SqlSession, schema: string, sourceId: string): Promise<void> {
+  await run(session, 'SELECT RELEASE_LOCK(?) AS released', [sourceLockName(schema, sourceId)]);
+}
+
+/**
  * Runs of `sourceId` still marked running, other than `runId`, once this run holds the source's
  * lock: none of them can be running, so they were killed. Marked `killed`; returns their ids.
  */

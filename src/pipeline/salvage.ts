@@ -65,6 +65,7 @@ import {
   recordQuarantine,
   recordRunSummary,
   startRun,
+  releaseSourceLock,
   takeSourceLock,
   writeCheckpoint,
   type KeyPart,
@@ -781,8 +782,10 @@ class SalvageRun {
     return this.#apply ? { committedThrough: this.#committedThrough() } : {};
   }
 
-  /** Closes the run's DR connection (the one in use: a lost one may have been replaced). */
+  /** Closes the run's DR connection (the one in use: a lost one may have been replaced), the source's lock released first. */
   async endSession(): Promise<void> {
+    // Best effort: a session already lost holds no lock the server keeps.
+    if (this.#lockConnection !== null) await releaseSourceLock(this.#dr, this.#schema, this.#sourceId).catch(() => undefined);
     await this.#session.end();
   }
 

@@ -79,6 +79,15 @@ describe('applies of one source at once', () => {
     expect(await dr.query('SELECT status FROM salvage.runs ORDER BY id')).toEqual([{ status: 'completed' }]);
   });
 
+  it('an apply releases the source lock before it closes: the next one, started at once, is not refused (the server ends a closed session a moment later)', async () => {
+    const { start, files } = await stage();
+    const sent: string[] = [];
+    await salvage({ ...options(files, start), beforeStatement: (sql) => sent.push(sql) });
+    expect(sent.at(-1)).toBe('SELECT RELEASE_LOCK(?) AS released');
+    for (let i = 0; i < 5; i++) await salvage(options(files, start));
+    expect(((await dr.query('SELECT status FROM salvage.runs ORDER BY id')) as { status: string }[]).map((r) => r.status)).toEqual(Array(6).fill('completed'));
+  });
+
   it('a connection cut where the server never hears of it: the run kills its own lost session (which holds the lock and the window) and goes on', async () => {
     const { start, files } = await stage();
     const proxy = await startTcpProxy(dr.host, dr.port);
