@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
+import { FOLLOW_DR_BINLOG_WARNING, salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
@@ -384,6 +384,8 @@ async function runParsed(
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
   };
+  // Said at the start too: a follow's summary comes only when it is stopped, maybe hours later.
+  if (options.drBinlogs !== undefined && source?.follow === true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
   let report: SalvageReport;
   let ok = false;
   try {
