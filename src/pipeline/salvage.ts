@@ -1368,6 +1368,9 @@ class SalvageRun {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
     r.noteWindow(changes);
+    // A followed DR's history read on twice: here what it wrote since the last window, maybe much
+    // after a long idle, before any lock is held; after the reads below only the last moments.
+    await this.#history?.catchUp?.();
     const requests = collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t));
     // Sent together, loaded in order: the reads do not depend on each other, and the DR runs the
     // next while the client turns the last one's rows into images. A failure is handled on each
@@ -1395,7 +1398,8 @@ class SalvageRun {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
     }
-    // After the locking reads: a DR write that committed before them is in the DR's binlog by now.
+    // After the locking reads: a DR write to a key they read committed before them, so it is in the
+    // DR's binlog now; one after them to a row they locked waits for this window's COMMIT.
     await this.#history?.catchUp?.();
     if (this.#history !== null) await this.#history.prepare(historyKeys(changes, this.#catalog, r.stateSet));
     this.#raiseKeyFloors(await floors);
