@@ -65,7 +65,9 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             is judged the same record as a lost one by its key and values, and the
                             report says so
   --dr-source URL           the same, read live from the DR (REPLICATION SLAVE; the binlog to its
-                            end now); --dr-source-password-env VAR for its password; TLS as the
+                            end now, and with --follow on before each window, so records the DR
+                            creates meanwhile are known too; files given as --dr-binlog end where
+                            they end); --dr-source-password-env VAR for its password; TLS as the
                             DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
                             server id changed, or is the primary's: then it is required): the last

@@ -6,6 +6,9 @@
  * Before anything is folded, the files are checked to be what the DR wrote: a relay log (what the
  * DR received) or the primary's binlog given by mistake would make a history that says the DR
  * did nothing, so both are refused with the file named.
+ *
+ * `apply --follow` with `--dr-source`: the DR takes writes while the run follows, so the dump is kept
+ * open and the history reads on before each window (FollowedDrHistory.catchUp).
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
@@ -77,7 +80,7 @@ export interface DrBinlogEnd {
 export interface ReadDrHistoryOptions {
   /** `--dr-binlog`: binlog files or `.index` files, in order. */
   readonly files?: readonly string[];
-  /** `--dr-source`: the live DR, read from its first binlog (or `start`) to its end at the start of the read. */
+  /** `--dr-source`: the live DR, read from its first binlog (or `start`) to its end at the start of the read (and on, with `follow`). */
   readonly live?: {
     readonly target: LiveTarget;
     readonly control: ControlSession;
