@@ -267,8 +267,7 @@ function reached(at: { readonly file: string; readonly position: number } | null
 }
 
 /** Errors a new connection cannot cure: what the DR's binlog holds, a refused account, a stop asked for. */
-function isFinal(e: unknown, signal: AbortSignal | undefined): boolean {
-  if (signal?.aborted === true) return true;
+function isFinal(e: unknown): boolean {
   if (e instanceof BinlogError || e instanceof DrHistorySourceError) return true;
   if (e instanceof LiveSourceError) return !e.retryable;
   // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR.
@@ -309,17 +308,25 @@ class FollowedDrHistory implements DrHistory {
   /** The first read: from the start to the DR's end now, as a read once does, the dump then left open. */
   static async open(feed: DrHistoryFeed, options: ReadDrHistoryOptions, live: NonNullable<ReadDrHistoryOptions['live']>, follow: NonNullable<NonNullable<ReadDrHistoryOptions['live']>['follow']>): Promise<FollowedDrHistory> {
     const folder = new BatchFolder(feed, options);
-    const stream = FollowedDrHistory.#dump(options, live, live.control, live.start);
+    // The run's signal stops the first read only: a stop asked for while a window is applied lets
+    // that window commit, so its catch-ups must not fail with it (close() ends the dump).
+    const first = new AbortController();
+    const stop = (): void => first.abort(options.signal?.reason);
+    if (options.signal?.aborted === true) stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    const stream = FollowedDrHistory.#dump(options, live, live.control, live.start, first.signal);
     try {
       await FollowedDrHistory.#pull(stream, folder, await serverEnd(live.control, live.target.redacted));
     } catch (e) {
       await stream.return(undefined);
       throw e;
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
     }
     return new FollowedDrHistory(feed, options, live, follow, feed.finish({ complete: true }), folder, stream);
   }
 
-  static #dump(options: ReadDrHistoryOptions, live: NonNullable<ReadDrHistoryOptions['live']>, control: ControlSession, start: { readonly file?: string; readonly position?: number } | undefined): AsyncGenerator<ReadBatch> {
+  static #dump(options: ReadDrHistoryOptions, live: NonNullable<ReadDrHistoryOptions['live']>, control: ControlSession, start: { readonly file?: string; readonly position?: number } | undefined, signal?: AbortSignal): AsyncGenerator<ReadBatch> {
     return readLiveTransactions(live.target, {
       control,
       start,
@@ -330,7 +337,7 @@ class FollowedDrHistory implements DrHistory {
       annotations: false,
       keepEvents: true,
       schemaHints: options.schemaHints,
-      signal: options.signal,
+      signal,
     });
   }
 
@@ -381,7 +388,7 @@ class FollowedDrHistory implements DrHistory {
       this.#inner = this.#feed.finish({ complete: true });
     } catch (e) {
       await this.#drop();
-      if (isFinal(e, this.#options.signal)) throw e;
+      if (isFinal(e)) throw e;
       const at = this.#folder.resume;
       throw new EngineError(
         DR_HISTORY_FOLLOW_LOST,
