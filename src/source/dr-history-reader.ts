@@ -23,7 +23,7 @@ import { BinlogError, EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
 import { resolveBinlogFiles, SourceError, type BinlogFile } from './binlog-files.js';
 import { fileSeriesFault } from './input-checks.js';
-import { compareBinlogNames, LiveSourceError, readLiveTransactions, serverEnd, type BinlogPosition, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
+import { compareBinlogNames, LiveSourceError, LiveSourceErrorCode, readLiveTransactions, serverEnd, type BinlogPosition, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
 import { readTransactions, type ReadBatch } from './read-transactions.js';
 
 /** Stable codes of DR-history input failures (the user gave the wrong files or option: exit 2). */
@@ -45,12 +45,18 @@ export type DrHistorySourceErrorCode = (typeof DrHistorySourceErrorCode)[keyof t
 
 export class DrHistorySourceError extends EngineError {}
 
-/**
- * A followed DR's history could not be brought up to the DR's end (its dump or control connection
- * lost, the DR down): retryable — the next catch-up reopens both and reads on from the end of the
- * last DR transaction folded. Never answered by deciding without what the DR wrote since.
- */
-export const DR_HISTORY_FOLLOW_LOST = 'DR_HISTORY_FOLLOW_LOST';
+/** Stable codes of a followed DR's history (`apply --follow --dr-source`). */
+export const DrHistoryFollowErrorCode = {
+  /**
+   * The history could not be brought up to the DR's end (its dump or control connection lost, the
+   * DR down): retryable — the next catch-up reopens both and reads on from the end of the last DR
+   * transaction folded. Never answered by deciding without what the DR wrote since.
+   */
+  Lost: 'DR_HISTORY_FOLLOW_LOST',
+} as const;
+export type DrHistoryFollowErrorCode = (typeof DrHistoryFollowErrorCode)[keyof typeof DrHistoryFollowErrorCode];
+
+export class DrHistoryFollowError extends EngineError {}
 
 /** What the reader needs of the history builder: reconcile's DrHistoryBuilder, seen through a port. */
 export interface DrHistoryFeed {
@@ -346,7 +352,7 @@ class FollowedDrHistory implements DrHistory {
     while (!reached(folder.last, end)) {
       const next = await stream.next();
       // A followed dump never ends by itself (readLiveTransactions throws first): defensive.
-      if (next.done === true) throw new LiveSourceError('LIVE_CONNECTION_LOST', `the DR's binlog dump ended before ${end.file}:${end.position}`, { file: end.file, offset: end.position }, { retryable: true });
+      if (next.done === true) throw new LiveSourceError(LiveSourceErrorCode.ConnectionLost, `the DR's binlog dump ended before ${end.file}:${end.position}`, { file: end.file, offset: end.position }, { retryable: true });
       folder.fold(next.value);
     }
     folder.endOfRead();
@@ -390,8 +396,8 @@ class FollowedDrHistory implements DrHistory {
       await this.#drop();
       if (isFinal(e)) throw e;
       const at = this.#folder.resume;
-      throw new EngineError(
-        DR_HISTORY_FOLLOW_LOST,
+      throw new DrHistoryFollowError(
+        DrHistoryFollowErrorCode.Lost,
         `cannot bring the DR's history up to date from ${this.#label}${at === null ? '' : ` (read to ${basename(at.file)}:${at.position})`}: ${(e as Error).message}; the window waits for it (a record the DR created since would be taken for one it had at the failover)`,
         { source: this.#label, ...(at === null ? {} : { file: basename(at.file), offset: at.position }) },
         { retryable: true, cause: e },

@@ -16,6 +16,7 @@ import { FOLLOW_DR_BINLOG_WARNING, salvage, type SalvageOptions, type SalvageRep
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { Capture } from '../harness/capture.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+import { startTcpProxy } from '../harness/tcp-proxy.js';
 
 /** One database per test: both follow the same primary, each from its own cut. */
 const schema = (db: string): string[] => [`CREATE DATABASE ${db}`, `CREATE TABLE ${db}.t (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40) NOT NULL) ENGINE=InnoDB`, `INSERT INTO ${db}.t (v) VALUES ('a'), ('b')`];
@@ -94,9 +95,9 @@ describe('apply --follow: the DR history kept current while following', () => {
       startMariadb({ name: 'follow-history-dr', serverId: 2 }),
       startMariadb({ name: 'follow-history-dr-files', serverId: 2 }),
     ]);
-    for (const sql of [...schema('s1'), ...schema('s2'), ...schema('s3')]) await primary.query(sql);
+    for (const sql of [...schema('s1'), ...schema('s2'), ...schema('s3'), ...schema('s4')]) await primary.query(sql);
     // The DRs hold the primary's rows as replication left them: nothing of their own in their binlogs.
-    for (const [server, db] of [[dr, 's1'], [drFiles, 's2'], [dr, 's3']] as const) {
+    for (const [server, db] of [[dr, 's1'], [drFiles, 's2'], [dr, 's3'], [dr, 's4']] as const) {
       await server.query('SET SESSION sql_log_bin = 0');
       for (const sql of schema(db)) await server.query(sql);
       await server.query('SET SESSION sql_log_bin = 1');
@@ -156,6 +157,66 @@ describe('apply --follow: the DR history kept current while following', () => {
     expect(report.history?.tables).toEqual([
       { table: 's1.t', inserted: 1, updated: 0, deleted: 0 },
       { table: 's3.t', inserted: 1, updated: 0, deleted: 0 },
+    ]);
+  }, 90_000);
+
+  it('--dr-source out of reach while following: the window is not decided without the history; the run stops, and resumes right', async () => {
+    const proxy = await startTcpProxy(dr.host, dr.port);
+    const cut = await one(primary, 'SELECT @@gtid_binlog_pos');
+    await primary.query("INSERT INTO s4.t (v) VALUES ('p3')");
+    const ledger: LedgerLine[] = [];
+    const options = (drSource: SalvageOptions['drSource'], signal?: AbortSignal): SalvageOptions => ({
+      mode: 'apply',
+      source: { target: primary.target, follow: true, idleMs: 100 },
+      target: dr.target,
+      start: { kind: 'from-gtid', set: cut },
+      windowTransactions: 1,
+      onLedger: (l) => ledger.push(l),
+      drSource,
+      signal,
+    });
+    const following = salvage(options({ target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` } }));
+    let failed: unknown = null;
+    following.catch((e: unknown) => (failed = e));
+    await waitFor('the first window', () => ledger.length >= 1, () => failed);
+    // The DR's binlog out of reach (the DR itself is not: the run's own session goes straight to it).
+    await proxy.close();
+    await dr.query("INSERT INTO s4.t (v) VALUES ('dr')");
+    await primary.query("INSERT INTO s4.t (v) VALUES ('p4')");
+    await primary.query("UPDATE s4.t SET v = 'p4 updated' WHERE id = 4");
+    const stopped = await following.then(
+      () => null,
+      (e: unknown) => e as { code?: string; message?: string; cause?: { code?: string } },
+    );
+    expect(stopped?.code).toBe('SALVAGE_FAULT');
+    expect(stopped?.cause?.code).toBe('DR_HISTORY_FOLLOW_LOST');
+    expect(stopped?.message).toContain(`cannot bring the DR's history up to date from mysql://root@127.0.0.1:${proxy.port}`);
+    expect(ledger.map(decided)).toEqual([['s4.t', 'insert', [3], 'clean', 'applied', null, false]]);
+    expect(await rows('s4', dr)).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+      { id: 3, v: 'p3' },
+      { id: 4, v: 'dr' },
+    ]);
+
+    // The same follow with the DR's binlog in reach again resumes after the first window.
+    const abort = new AbortController();
+    const resumed = salvage(options({ target: dr.target }, abort.signal));
+    failed = null;
+    resumed.catch((e: unknown) => (failed = e));
+    await waitFor('the rest', () => ledger.length >= 3, () => failed);
+    abort.abort();
+    await resumed;
+    expect(ledger.slice(1).map(decided)).toEqual([
+      ['s4.t', 'insert', [4], 'insert-pk-taken', 'remapped', [5], false],
+      ['s4.t', 'update', [4], 'clean', 'applied', [5], false],
+    ]);
+    expect(await rows('s4', dr)).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+      { id: 3, v: 'p3' },
+      { id: 4, v: 'dr' },
+      { id: 5, v: 'p4 updated' },
     ]);
   }, 90_000);
 
