@@ -80,7 +80,7 @@ export { KeyMapError, KeyMapErrorCode } from './reconcile/key-map.js';
 export { RuleColumnsError, RuleColumnsErrorCode } from './reconcile/rule-columns.js';
 export { FromCanonicalError, FromCanonicalErrorCode } from './reconcile/from-canonical.js';
 export { DrHistoryErrorCode } from './reconcile/dr-history-builder.js';
-export { DrHistorySourceError, DrHistorySourceErrorCode } from './source/dr-history-reader.js';
+export { DrHistoryFollowError, DrHistoryFollowErrorCode, DrHistorySourceError, DrHistorySourceErrorCode } from './source/dr-history-reader.js';
 
 /**
  * Options of `plan` and `apply`: SalvageOptions without the mode. Options that do not go together

@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
+import { FOLLOW_DR_BINLOG_WARNING, salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
 import type { StartRule } from '../reconcile/lost-transactions.js';
@@ -65,7 +65,9 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             is judged the same record as a lost one by its key and values, and the
                             report says so
   --dr-source URL           the same, read live from the DR (REPLICATION SLAVE; the binlog to its
-                            end now); --dr-source-password-env VAR for its password; TLS as the
+                            end now, and with --follow on before each window, so records the DR
+                            creates meanwhile are known too; files given as --dr-binlog end where
+                            they end); --dr-source-password-env VAR for its password; TLS as the
                             DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
                             server id changed, or is the primary's: then it is required): the last
@@ -395,6 +397,8 @@ async function runParsed(
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
   };
+  // Said at the start too: a follow's summary comes only when it is stopped, maybe hours later.
+  if (options.drBinlogs !== undefined && source?.follow === true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
   let report: SalvageReport;
   let ok = false;
   try {

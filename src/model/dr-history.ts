@@ -86,7 +86,14 @@ export interface DrHistory {
    * name, `folded` = the index key as TableState folds it), if any; unprepared spilled values throw as `row()` does.
    */
   uniqueInserted(table: string, uniqueKey: string, folded: string): HistoryAt | undefined;
-  /** Removes spill files, if any. */
+  /**
+   * A history that follows the DR (`apply --follow --dr-source`): folds in what the DR wrote since
+   * the last read, up to its binlog end now, so that a record the DR created while the run follows
+   * is known as the DR's own. Called before each window is decided, then `prepare`. Absent on a
+   * history read once.
+   */
+  catchUp?(): Promise<void>;
+  /** Removes spill files (and ends the reads a followed history keeps open), if any. */
   close(): Promise<void>;
 }
 

@@ -129,6 +129,13 @@ export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErr
 export class SalvageError extends EngineError {}
 
 /** Times are written as UTC, as the binlog holds them. */
+/**
+ * `--follow` with `--dr-binlog FILE…`: files are a copy the DR does not write on (and the DR rotates
+ * into files not given), so the history stops at their end; README "--dr-binlog with --follow".
+ */
+export const FOLLOW_DR_BINLOG_WARNING =
+  "--dr-binlog with --follow: the DR's history stops at the end of the files given, so a record the DR creates while the run follows is judged by its values, and so is every key the history does not know; give --dr-source URL to read the DR's binlog live and keep its history current";
+
 const SESSION_TIME_ZONE = "SET SESSION time_zone = '+00:00'";
 /** As replication applies row events: an explicit 0 in an AUTO_INCREMENT column stays 0, and no strict-mode check rejects a value the primary accepted. */
 const SESSION_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'";
@@ -811,12 +818,21 @@ class SalvageRun {
     if (o.failoverAt === undefined) refuseSharedIdentity(this.#scan.first, own);
     const drEnd = await readBinlogEnd(this.#dr);
     const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill });
-    if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
-    const control = await openSession(o.drSource.target);
+    if (o.drSource === undefined) {
+      if (!this.#follow) return reader.readDrHistory({ files, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
+      // Files do not grow with the DR: what it writes while the run follows is not in them, so keys
+      // the history does not know are judged by values (incomplete), never taken as untouched.
+      this.#warnings.push(FOLLOW_DR_BINLOG_WARNING);
+      return reader.readDrHistory({ files, own, drEnd: null, createBuilder, schemaHints: this.#hints, signal: o.signal });
+    }
+    const target = o.drSource.target;
+    const control = await openSession(target);
     try {
       // The dump connection encrypted as the control session is (a DR may refuse plain connections).
-      const tls = tlsSocketOptions(o.drSource.target.tls, control.encrypted ?? false, o.drSource.target.host);
-      return await reader.readDrHistory({ live: { target: o.drSource.target, control, start: o.drSource.start, tls }, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
+      const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
+      // Following, the history reads on before each window (#readWindow): what the DR writes meanwhile is its history too.
+      const follow = this.#follow ? { openControl: () => openSession(target) } : undefined;
+      return await reader.readDrHistory({ live: { target, control, start: o.drSource.start, tls, follow }, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
     } finally {
       await control.end();
     }
@@ -1452,8 +1468,9 @@ class SalvageRun {
     const r = this.#reconciler;
     const changes = r.rewrite(window.flatMap((tx) => tx.changes));
     r.noteWindow(changes);
-    const historyAt = this.#history === null ? null : historyKeys(changes, this.#catalog, r.stateSet);
-    if (historyAt !== null) await this.#history!.prepare(historyAt);
+    // A followed DR's history read on twice: here what it wrote since the last window, maybe much
+    // after a long idle, before any lock is held; after the reads below only the last moments.
+    await this.#history?.catchUp?.();
     const requests = collectReads(changes, this.#catalog, r.stateSet, (t) => r.rewriteTemplates(t));
     // Sent together, loaded in order: the reads do not depend on each other, and the DR runs the
     // next while the client turns the last one's rows into images. A failure is handled on each
@@ -1476,14 +1493,20 @@ class SalvageRun {
     }
     // After every read of the round is loaded (a later load of the same row would drop an alias).
     for (let i = 0; i < requests.length; i++) await this.#aliasCollationMatches(requests[i]!, loaded[i]!);
-    // A change meets the DR row its key's collation equates (`B` for `b`), which the history knows by
-    // that row's own key: found only now, so prepared with the rest again (refreshing the others, so
-    // the history's bound on prepared keys cannot drop them).
-    if (historyAt !== null && addHeldKeys(historyAt, changes, this.#catalog, r.stateSet)) await this.#history!.prepare(historyAt);
     // Second round: who points at the rows holding a unique value a delete-blocking rule may delete.
     for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
+    }
+    // After the locking reads: a DR write to a key they read committed before them, so it is in the
+    // DR's binlog now; one after them to a row they locked waits for this window's COMMIT.
+    await this.#history?.catchUp?.();
+    if (this.#history !== null) {
+      const historyAt = historyKeys(changes, this.#catalog, r.stateSet);
+      // A change meets the DR row its key's collation equates (`B` for `b`), which the history knows
+      // by that row's own key: found by the reads above, prepared with the rest.
+      addHeldKeys(historyAt, changes, this.#catalog, r.stateSet);
+      await this.#history.prepare(historyAt);
     }
     this.#raiseKeyFloors(await floors);
   }

@@ -560,3 +560,42 @@ describe('DrHistoryBuilder: bounded memory', () => {
     expect(h.failover.evidence).toContain('history too large for memory: 1 entries held, 6 records spilled to 1 partitions');
   });
 });
+
+// apply --follow --dr-source: the DR keeps writing while the run follows, and the history is
+// finished again after each read on (source/dr-history-reader.ts FollowedDrHistory).
+describe('DrHistoryBuilder: reopened after finish (a followed DR)', () => {
+  it('what the DR wrote since is folded into the same entries, counted, and the failover point found late; a hole is said once', async () => {
+    for (const spilled of [false, true]) {
+      const spill = new MemorySpill();
+      const b = new DrHistoryBuilder({ catalog, own: { serverId: 2, serverUuid: null }, ...(spilled ? { maxEntries: 0, spill, partitions: 2 } : {}) });
+      b.noteEarlierOwnWrites('dr-bin.000001', '0-2-1');
+      // Read at the start: the DR had received the primary's writes and written nothing of its own.
+      const first = new Log().tx(mdb(0, 1, 11), 1, [ins(USERS, [1, 'ann@x', 'Ann', 1])]).tx(mdb(0, 1, 12), 1, [ins(USERS, [2, 'bob@x', 'Bob', 1])]);
+      for (const t of first.txs) b.add(t);
+      const h0 = b.finish({ complete: true });
+      expect(h0.failover.firstOwn).toBeNull();
+      expect(h0.failover.lastReceived?.at).toBe('0-1-12');
+      expect(h0.transactions).toBe(0);
+      expect(() => b.add(first.txs[0]!)).toThrow(expect.objectContaining({ code: 'DR_HISTORY_FINISHED' }));
+
+      // While following: one more from the primary, then the DR's own (id 3 handed out, Ann updated).
+      b.reopen();
+      const later = new Log().rotate('/copies/dr-bin.000002');
+      later.tx(mdb(0, 1, 13), 1, []).tx(mdb(0, 2, 14), 2, [ins(USERS, [3, 'cy@x', 'Cy', 1])]).tx(mdb(0, 2, 15), 2, [upd(USERS, [1, 'ann@x', 'Ann', 1], [1, 'ann@x', 'Ann', 2])]);
+      for (const t of later.txs) b.add(t);
+      const h1 = b.finish({ complete: true });
+      await h1.prepare(new Map([['app.users', new Set([pk(1), pk(2), pk(3)])]]));
+      expect(h1.failover.lastReceived?.at).toBe('0-1-13');
+      expect(h1.failover.firstOwn?.at).toBe('0-2-14');
+      expect(h1.transactions).toBe(2);
+      expect(h1.tables).toEqual([{ table: 'app.users', inserted: 1, updated: 1, deleted: 0 }]);
+      expect(row(h1, 'app.users', 3)).toEqual({ insertedByDr: true, existedAtFailover: false, deletedByDr: false, changedColumns: [], first: '0-2-14', last: '0-2-14' });
+      // The hole before the files read leaves a key first seen updated to the values, as before.
+      expect(row(h1, 'app.users', 1)).toBeUndefined();
+      expect(h1.row('app.users', pk(2))).toBeUndefined();
+      expect(h1.complete).toBe(false);
+      expect(h1.failover.evidence.filter((e) => e.includes('starts with the binlog state'))).toHaveLength(1);
+      expect(spill.parts.size > 0).toBe(spilled);
+    }
+  });
+});

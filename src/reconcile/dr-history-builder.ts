@@ -260,6 +260,9 @@ export class DrHistoryBuilder {
   #historyTransactions = 0;
   readonly #holes: string[] = [];
   #earlierOwn: { readonly file: string; readonly gtids: string } | null = null;
+  /** Whether finish() has weighed #earlierOwn (a history finished again after more reading says it once). */
+  #earlierWeighed = false;
+  #leadingHole = false;
   readonly #warnings: string[] = [];
   readonly #warnedUniques = new Set<string>();
   #finished = false;
@@ -315,6 +318,14 @@ export class DrHistoryBuilder {
    */
   noteEarlierOwnWrites(file: string, gtids: string): void {
     this.#earlierOwn ??= { file, gtids };
+  }
+
+  /**
+   * Takes transactions again after finish(): a followed DR keeps writing, and what it wrote since is
+   * folded into the same entries; the next finish() returns the history as it then stands.
+   */
+  reopen(): void {
+    this.#finished = false;
   }
 
   /** Feeds the next transaction of the DR's binlog. */
@@ -602,19 +613,20 @@ export class DrHistoryBuilder {
     }
     this.#refuseOutside(f);
     const early = this.#earlierOwn;
-    let leadingHole = false;
-    if (early !== null) {
+    if (early !== null && !this.#earlierWeighed) {
+      this.#earlierWeighed = true;
       const inside = f?.kind === 'gtid' || (f?.kind === 'position' && compareBinlogFiles(f.file, early.file) >= 0);
       if (!inside) {
-        leadingHole = true;
+        this.#leadingHole = true;
         this.#holes.push(
           `${early.file} starts with the binlog state ${early.gtids}, which holds writes of the DR's own before it: the DR's earlier binlogs are not among those read, so a key whose first change read is an update or delete is judged by values (the DR may have created its record before)`,
         );
       }
     }
-    // The DR wrote nothing after the point: what it received last is still the last transaction from another server.
-    if (this.#firstOwn === null) this.#lastReceived ??= this.#lastNonOwn;
-    const failover: FailoverPoint = { lastReceived: this.#lastReceived, firstOwn: this.#firstOwn, rule: this.#rule(), evidence: this.#evidence() };
+    // The DR wrote nothing after the point: what it received last is still the last transaction from
+    // another server. Not stored: a followed DR's first own write, read later, takes the one before it.
+    const lastReceived = this.#firstOwn === null ? (this.#lastReceived ?? this.#lastNonOwn) : this.#lastReceived;
+    const failover: FailoverPoint = { lastReceived, firstOwn: this.#firstOwn, rule: this.#rule(), evidence: this.#evidence(lastReceived) };
     const tables: HistoryTableSummary[] = [...this.#tables.values()]
       .filter((t) => t.inserted + t.updated + t.deleted > 0)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -626,7 +638,7 @@ export class DrHistoryBuilder {
       transactions: this.#historyTransactions,
       tables,
       complete: options.complete && this.#holes.length === 0,
-      leadingHole,
+      leadingHole: this.#leadingHole,
       untracked,
       tracks: this.#tables,
       spill: this.#spill,
@@ -683,7 +695,7 @@ export class DrHistoryBuilder {
     }
   }
 
-  #evidence(): string[] {
+  #evidence(lr: TxPlace | null): string[] {
     const out: string[] = [];
     const own = `DR identity: server id ${this.#own.serverId}${this.#ownUuid === null ? '' : `, server_uuid ${this.#ownUuid}`}`;
     out.push(own);
@@ -691,7 +703,6 @@ export class DrHistoryBuilder {
     out.push(total === 0 ? 'the DR binlog given holds no transactions' : `read ${total} transactions in ${this.#firstFile}${this.#firstFile === this.#lastFile ? '' : ` … ${this.#lastFile}`}`);
     out.push(`before the failover point: ${this.#before.transactions} transactions; ${this.#before.describe()}`);
     if (this.#ownBeforePoint > 0) out.push(`${this.#ownBeforePoint} of them written by the DR itself before the point: not history`);
-    const lr = this.#lastReceived;
     if (lr !== null) out.push(`last received from the primary: ${lr.at} at ${lr.file}:${lr.pos} (server id ${lr.serverId}, ${utc(lr.timestamp)})`);
     else if (this.#firstOwn !== null) out.push('no transaction from another server before the point: the DR binlog given starts after the failover');
     const fo = this.#firstOwn;

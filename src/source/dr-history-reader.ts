@@ -6,6 +6,9 @@
  * Before anything is folded, the files are checked to be what the DR wrote: a relay log (what the
  * DR received) or the primary's binlog given by mistake would make a history that says the DR
  * did nothing, so both are refused with the file named.
+ *
+ * `apply --follow` with `--dr-source`: the DR takes writes while the run follows, so the dump is kept
+ * open and the history reads on before each window (FollowedDrHistory.catchUp).
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
@@ -20,7 +23,7 @@ import { BinlogError, EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, HistorySpill } from '../model/dr-history.js';
 import { resolveBinlogFiles, SourceError, type BinlogFile } from './binlog-files.js';
 import { fileSeriesFault } from './input-checks.js';
-import { readLiveTransactions, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
+import { compareBinlogNames, LiveSourceError, LiveSourceErrorCode, readLiveTransactions, serverEnd, type BinlogPosition, type ControlSession, type LiveTarget, type LiveTls } from './live-source.js';
 import { readTransactions, type ReadBatch } from './read-transactions.js';
 
 /** Stable codes of DR-history input failures (the user gave the wrong files or option: exit 2). */
@@ -42,6 +45,19 @@ export type DrHistorySourceErrorCode = (typeof DrHistorySourceErrorCode)[keyof t
 
 export class DrHistorySourceError extends EngineError {}
 
+/** Stable codes of a followed DR's history (`apply --follow --dr-source`). */
+export const DrHistoryFollowErrorCode = {
+  /**
+   * The history could not be brought up to the DR's end (its dump or control connection lost, the
+   * DR down): retryable — the next catch-up reopens both and reads on from the end of the last DR
+   * transaction folded. Never answered by deciding without what the DR wrote since.
+   */
+  Lost: 'DR_HISTORY_FOLLOW_LOST',
+} as const;
+export type DrHistoryFollowErrorCode = (typeof DrHistoryFollowErrorCode)[keyof typeof DrHistoryFollowErrorCode];
+
+export class DrHistoryFollowError extends EngineError {}
+
 /** What the reader needs of the history builder: reconcile's DrHistoryBuilder, seen through a port. */
 export interface DrHistoryFeed {
   /** Whether the DR wrote this transaction itself. */
@@ -52,6 +68,13 @@ export interface DrHistoryFeed {
   /** The first binlog read shows the DR had written before it: a hole, unless the failover point lies after it. */
   noteEarlierOwnWrites(file: string, gtids: string): void;
   finish(options: { readonly complete: boolean }): DrHistory;
+  /** Takes transactions again after finish() (a followed DR); the next finish() returns the history as it then stands. */
+  reopen(): void;
+}
+
+/** A control session the reader opens and ends itself (src/db's SqlSession satisfies it). */
+export interface OwnedControlSession extends ControlSession {
+  end(): Promise<void>;
 }
 
 /** The DR's binlog end at the time of the run (SHOW MASTER STATUS), for `complete`. */
@@ -63,7 +86,7 @@ export interface DrBinlogEnd {
 export interface ReadDrHistoryOptions {
   /** `--dr-binlog`: binlog files or `.index` files, in order. */
   readonly files?: readonly string[];
-  /** `--dr-source`: the live DR, read from its first binlog (or `start`) to its end at the start of the read. */
+  /** `--dr-source`: the live DR, read from its first binlog (or `start`) to its end at the start of the read (and on, with `follow`). */
   readonly live?: {
     readonly target: LiveTarget;
     readonly control: ControlSession;
@@ -72,6 +95,13 @@ export interface ReadDrHistoryOptions {
     readonly connectTimeoutMs?: number;
     /** TLS of the dump connection (as the control session's: tlsSocketOptions); plain when absent. */
     readonly tls?: LiveTls | null;
+    /**
+     * `apply --follow`: the dump stays open after the first read, and the history's catchUp() folds
+     * what the DR wrote since, up to its end then (SHOW MASTER STATUS on a control session of the
+     * history's own, opened with `openControl` and again after it is lost); close() ends both.
+     * `control` is used for the first read only, as without it.
+     */
+    readonly follow?: { readonly openControl: () => Promise<OwnedControlSession> };
   };
   /** The DR's identity (the same the builder was given): the files are checked against it. */
   readonly own: { readonly serverId: number; readonly serverUuid: string | null };
@@ -121,6 +151,7 @@ export async function readDrHistory(options: ReadDrHistoryOptions): Promise<DrHi
     }
     const live = options.live;
     if (live === undefined) throw new DrHistorySourceError(DrHistorySourceErrorCode.NoInput, "the DR's history needs --dr-binlog FILE… or --dr-source URL", { option: '--dr-binlog' });
+    if (live.follow !== undefined) return await FollowedDrHistory.open(feed, options, live, live.follow);
     await consume(
       readLiveTransactions(live.target, {
         control: live.control,
@@ -158,19 +189,44 @@ function asDrBinlogError(e: unknown): unknown {
 
 /** Feeds every transaction; checks each file as it ends; returns where the read ended. */
 async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, options: ReadDrHistoryOptions): Promise<{ file: string; position: number } | null> {
-  let current: FileSeen | null = null;
+  const folder = new BatchFolder(feed, options);
+  for await (const batch of batches) folder.fold(batch);
+  folder.endOfRead();
+  return folder.last;
+}
+
+/**
+ * Folds read batches into the history and checks each file as it ends (a file none of whose
+ * transactions is the DR's is refused). State across batches, so that a followed DR's reads,
+ * one per catch-up, go on where the last one stopped.
+ */
+class BatchFolder {
+  readonly #feed: DrHistoryFeed;
+  readonly #own: ReadDrHistoryOptions['own'];
+  #current: FileSeen | null = null;
   // GTID_LIST / PREVIOUS_GTIDS open a file: those of the first file read tell what the DR wrote before it.
-  let firstFile: string | null = null;
-  let last: { file: string; position: number } | null = null;
-  const seen = (file: string): FileSeen => {
+  #firstFile: string | null = null;
+  /** Where the read stands (the last batch's file and position), or null before the first batch. */
+  last: { file: string; position: number } | null = null;
+  /** The end of the last transaction folded: where a read resumes without folding one twice. */
+  resume: BinlogPosition | null = null;
+
+  constructor(feed: DrHistoryFeed, options: ReadDrHistoryOptions) {
+    this.#feed = feed;
+    this.#own = options.own;
+  }
+
+  #seen(file: string): FileSeen {
     const name = basename(file);
-    if (current?.name !== name) {
-      if (current !== null) refuseNotTheDr(current, options.own);
-      current = { name, fdeServerId: null, transactions: 0, own: 0, serverIds: new Set(), gtids: [] };
+    if (this.#current?.name !== name) {
+      if (this.#current !== null) refuseNotTheDr(this.#current, this.#own);
+      this.#current = { name, fdeServerId: null, transactions: 0, own: 0, serverIds: new Set(), gtids: [] };
     }
-    return current;
-  };
-  for await (const batch of batches) {
+    return this.#current;
+  }
+
+  fold(batch: ReadBatch): void {
+    const feed = this.#feed;
     // Names that do not show the sequence (copies renamed): the ROTATE a file ends with does.
     for (const w of batch.warnings) {
       if (w.code === 'ROTATE_MISMATCH') throw new DrHistorySourceError(DrHistorySourceErrorCode.Gap, `${w.message}; give the DR's binlogs oldest first, none left out (or its .index file) as --dr-binlog`, { file: batch.file, option: '--dr-binlog' });
@@ -178,31 +234,204 @@ async function consume(batches: AsyncIterable<ReadBatch>, feed: DrHistoryFeed, o
     for (const e of batch.events) {
       if (e.kind === 'format-description' && e.header.offset === 4) {
         // The live stream names files by ROTATE before their FDE: the batch's file is the one the FDE opens.
-        seen(batch.file).fdeServerId = e.header.serverId;
+        this.#seen(batch.file).fdeServerId = e.header.serverId;
       }
       // Each file opens with one binlog-state event: the first one of the stream is the first
       // file's (a live batch may span a rotation, so the batch's file name cannot tell).
-      if (firstFile === null && (e.kind === 'gtid-list' || e.kind === 'previous-gtids')) {
-        firstFile = basename(batch.file);
-        const earlier = earlierOwnWrites(e, options.own);
-        if (earlier !== null) feed.noteEarlierOwnWrites(firstFile, earlier);
+      if (this.#firstFile === null && (e.kind === 'gtid-list' || e.kind === 'previous-gtids')) {
+        this.#firstFile = basename(batch.file);
+        const earlier = earlierOwnWrites(e, this.#own);
+        if (earlier !== null) feed.noteEarlierOwnWrites(this.#firstFile, earlier);
       }
     }
     for (const item of batch.items) {
       if (item.kind !== 'transaction') continue;
       const tx = item.tx;
-      const f = seen(tx.file);
+      const f = this.#seen(tx.file);
       f.transactions++;
       if (feed.isOwn(tx)) f.own++;
       f.serverIds.add(tx.serverId);
       if (tx.gtid !== null && f.gtids.length < 3) f.gtids.push(gtidText(tx.gtid));
       feed.add(tx);
+      this.resume = { file: tx.file, position: tx.end };
     }
-    last = { file: batch.file, position: batch.position };
+    this.last = { file: batch.file, position: batch.position };
     feed.noteRead(batch.file, batch.position);
   }
-  if (current !== null) refuseNotTheDr(current, options.own);
-  return last;
+
+  /** The read stopped: the file it stopped in is checked as one that ended. */
+  endOfRead(): void {
+    if (this.#current !== null) refuseNotTheDr(this.#current, this.#own);
+  }
+}
+
+/** Whether a read that stands at `at` has passed `end` (a transaction boundary: SHOW MASTER STATUS). */
+function reached(at: { readonly file: string; readonly position: number } | null, end: BinlogPosition): boolean {
+  if (at === null) return false;
+  const c = compareBinlogNames(basename(at.file), end.file);
+  return c > 0 || (c === 0 && at.position >= end.position);
+}
+
+/** Errors a new connection cannot cure: what the DR's binlog holds, a refused account, a stop asked for. */
+function isFinal(e: unknown): boolean {
+  if (e instanceof BinlogError || e instanceof DrHistorySourceError) return true;
+  if (e instanceof LiveSourceError) return !e.retryable;
+  // ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR.
+  const errno = e instanceof EngineError ? e.details.errno : undefined;
+  return typeof errno === 'number' && [1044, 1045, 1227].includes(errno);
+}
+
+/**
+ * The history of a DR that keeps writing while `apply --follow` runs: one binlog dump kept open
+ * from the first read on, and pulled from only in catchUp(), before a window is decided — so
+ * nothing is folded while a window's decisions read the history, and a dump not pulled from holds
+ * at most its queue (it pauses the socket past that). When the DR wrote nothing since the last
+ * catch-up, a catch-up is one SHOW MASTER STATUS. Each one refolds the counts (a new finish());
+ * the entries are the builder's own, so they grow in place.
+ */
+class FollowedDrHistory implements DrHistory {
+  readonly #feed: DrHistoryFeed;
+  readonly #options: ReadDrHistoryOptions;
+  readonly #live: NonNullable<ReadDrHistoryOptions['live']>;
+  readonly #openControl: () => Promise<OwnedControlSession>;
+  readonly #folder: BatchFolder;
+  readonly #label: string;
+  #inner: DrHistory;
+  #stream: AsyncGenerator<ReadBatch> | null;
+  #control: OwnedControlSession | null = null;
+
+  private constructor(feed: DrHistoryFeed, options: ReadDrHistoryOptions, live: NonNullable<ReadDrHistoryOptions['live']>, follow: NonNullable<NonNullable<ReadDrHistoryOptions['live']>['follow']>, inner: DrHistory, folder: BatchFolder, stream: AsyncGenerator<ReadBatch>) {
+    this.#feed = feed;
+    this.#options = options;
+    this.#live = live;
+    this.#openControl = follow.openControl;
+    this.#folder = folder;
+    this.#label = live.target.redacted;
+    this.#inner = inner;
+    this.#stream = stream;
+  }
+
+  /** The first read: from the start to the DR's end now, as a read once does, the dump then left open. */
+  static async open(feed: DrHistoryFeed, options: ReadDrHistoryOptions, live: NonNullable<ReadDrHistoryOptions['live']>, follow: NonNullable<NonNullable<ReadDrHistoryOptions['live']>['follow']>): Promise<FollowedDrHistory> {
+    const folder = new BatchFolder(feed, options);
+    // The run's signal stops the first read only: a stop asked for while a window is applied lets
+    // that window commit, so its catch-ups must not fail with it (close() ends the dump).
+    const first = new AbortController();
+    const stop = (): void => first.abort(options.signal?.reason);
+    if (options.signal?.aborted === true) stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    const stream = FollowedDrHistory.#dump(options, live, live.control, live.start, first.signal);
+    try {
+      await FollowedDrHistory.#pull(stream, folder, await serverEnd(live.control, live.target.redacted));
+    } catch (e) {
+      await stream.return(undefined);
+      throw e;
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+    }
+    return new FollowedDrHistory(feed, options, live, follow, feed.finish({ complete: true }), folder, stream);
+  }
+
+  static #dump(options: ReadDrHistoryOptions, live: NonNullable<ReadDrHistoryOptions['live']>, control: ControlSession, start: { readonly file?: string; readonly position?: number } | undefined, signal?: AbortSignal): AsyncGenerator<ReadBatch> {
+    return readLiveTransactions(live.target, {
+      control,
+      start,
+      follow: true,
+      serverId: live.serverId,
+      connectTimeoutMs: live.connectTimeoutMs,
+      tls: live.tls ?? null,
+      annotations: false,
+      keepEvents: true,
+      schemaHints: options.schemaHints,
+      signal,
+    });
+  }
+
+  /** Folds batches until the read has passed `end`; the file it stands in is checked as one that ended. */
+  static async #pull(stream: AsyncGenerator<ReadBatch>, folder: BatchFolder, end: BinlogPosition): Promise<void> {
+    while (!reached(folder.last, end)) {
+      const next = await stream.next();
+      // A followed dump never ends by itself (readLiveTransactions throws first): defensive.
+      if (next.done === true) throw new LiveSourceError(LiveSourceErrorCode.ConnectionLost, `the DR's binlog dump ended before ${end.file}:${end.position}`, { file: end.file, offset: end.position }, { retryable: true });
+      folder.fold(next.value);
+    }
+    folder.endOfRead();
+  }
+
+  get failover(): DrHistory['failover'] {
+    return this.#inner.failover;
+  }
+
+  get transactions(): number {
+    return this.#inner.transactions;
+  }
+
+  get tables(): DrHistory['tables'] {
+    return this.#inner.tables;
+  }
+
+  get complete(): boolean {
+    return this.#inner.complete;
+  }
+
+  get untracked(): DrHistory['untracked'] {
+    return this.#inner.untracked;
+  }
+
+  async catchUp(): Promise<void> {
+    try {
+      this.#control ??= await this.#openControl();
+      const end = await serverEnd(this.#control, this.#label);
+      if (reached(this.#folder.last, end)) return;
+      if (this.#stream === null) {
+        // Reopened after a loss: from the end of the last transaction folded (or where the first read began).
+        const from = this.#folder.resume;
+        this.#folder.last = from;
+        this.#stream = FollowedDrHistory.#dump(this.#options, this.#live, this.#control, from === null ? this.#live.start : { file: basename(from.file), position: from.position });
+      }
+      this.#feed.reopen();
+      await FollowedDrHistory.#pull(this.#stream, this.#folder, end);
+      this.#inner = this.#feed.finish({ complete: true });
+    } catch (e) {
+      await this.#drop();
+      if (isFinal(e)) throw e;
+      const at = this.#folder.resume;
+      throw new DrHistoryFollowError(
+        DrHistoryFollowErrorCode.Lost,
+        `cannot bring the DR's history up to date from ${this.#label}${at === null ? '' : ` (read to ${basename(at.file)}:${at.position})`}: ${(e as Error).message}; the window waits for it (a record the DR created since would be taken for one it had at the failover)`,
+        { source: this.#label, ...(at === null ? {} : { file: basename(at.file), offset: at.position }) },
+        { retryable: true, cause: e },
+      );
+    }
+  }
+
+  /** Ends the dump and the control session (the next catch-up opens new ones). */
+  async #drop(): Promise<void> {
+    const stream = this.#stream;
+    const control = this.#control;
+    this.#stream = null;
+    this.#control = null;
+    await stream?.return(undefined).catch(() => undefined);
+    await control?.end().catch(() => undefined);
+  }
+
+  prepare(keys: ReadonlyMap<string, ReadonlySet<string>>, uniques?: ReadonlyMap<string, ReadonlyMap<string, ReadonlySet<string>>>): Promise<void> {
+    return this.#inner.prepare(keys, uniques);
+  }
+
+  row(table: string, pk: string): ReturnType<DrHistory['row']> {
+    return this.#inner.row(table, pk);
+  }
+
+  uniqueInserted(table: string, uniqueKey: string, folded: string): ReturnType<DrHistory['uniqueInserted']> {
+    return this.#inner.uniqueInserted(table, uniqueKey, folded);
+  }
+
+  async close(): Promise<void> {
+    await this.#drop();
+    // The spill's too: every finish() hands the builder's one spill on.
+    await this.#inner.close();
+  }
 }
 
 /** The DR's own GTIDs in the binlog state a file starts with (MariaDB GTID_LIST, MySQL PREVIOUS_GTIDS), or null. */

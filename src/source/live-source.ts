@@ -238,7 +238,7 @@ const SILENT_PERIODS = 3;
 const MAX_HOLE = 1024 * 1024 * 1024 + 65536;
 
 /** Binlog names sort by their numeric extension (`.000009` < `.000010`, `.999999` < `.1000000`). */
-function compareBinlogNames(a: string, b: string): number {
+export function compareBinlogNames(a: string, b: string): number {
   const na = /\.(\d+)$/.exec(a);
   const nb = /\.(\d+)$/.exec(b);
   if (na && nb && a.slice(0, na.index) === b.slice(0, nb.index)) return Number(na[1]) - Number(nb[1]);

@@ -4,7 +4,7 @@ import { UsageError } from '../../src/cli/usage-error.js';
 import { EngineError } from '../../src/errors.js';
 import { ReconcileError, ReconcileErrorCode } from '../../src/reconcile/lost-transactions.js';
 import { DrHistoryErrorCode } from '../../src/reconcile/dr-history-builder.js';
-import { DrHistorySourceErrorCode } from '../../src/source/dr-history-reader.js';
+import { DrHistoryFollowError, DrHistoryFollowErrorCode, DrHistorySourceErrorCode } from '../../src/source/dr-history-reader.js';
 
 describe('exitCodeFor', () => {
   it("gives 2 for the start rule's refusals (found by a review: RECONCILE_NO_GTID exited 1, \"a fault\", where help promises 2)", () => {
@@ -16,6 +16,8 @@ describe('exitCodeFor', () => {
     const codes = [...Object.values(DrHistorySourceErrorCode), ...Object.values(DrHistoryErrorCode).filter((c) => c === 'DR_HISTORY_FAILOVER_NOT_FOUND' || c === 'DR_HISTORY_FAILOVER_OUTSIDE' || c === 'DR_HISTORY_FAILOVER_NEEDED')];
     for (const code of codes) expect([code, exitCodeFor(new EngineError(code, 'x'))]).toEqual([code, 2]);
     expect(exitCodeFor(new EngineError(DrHistoryErrorCode.NotPrepared, 'x'))).toBe(1);
+    // A followed DR's binlog out of reach: a fault, resumable.
+    expect(exitCodeFor(new DrHistoryFollowError(DrHistoryFollowErrorCode.Lost, 'x'))).toBe(1);
   });
 
   it('gives 1 for a fault, 2 for usage and input, 70 for anything else', () => {
