@@ -278,9 +278,12 @@ export interface SalvageOptions {
   /** `--failover-at`: overrides the failover point the DR's binlog shows. */
   readonly failoverAt?: FailoverAt;
   /**
-   * apply: a DR connection lost inside a window (network, `KILL`, the DR restarting) is reopened
-   * after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10;
-   * 0 stops at once); the checkpoint then says whether the window committed.
+   * A DR connection lost during the run (network, `KILL`, the DR restarting) is reopened after a
+   * backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10; 0 stops
+   * at once): inside a window of apply, where the checkpoint then says whether the window committed;
+   * at a start-up step (the lock, the state schema, the checkpoint, introspection, the DR's history;
+   * plan's too), made again; after the last window, the run's status and summary written again.
+   * The first connection is not retried.
    */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
@@ -358,7 +361,7 @@ export interface SalvageReport {
   readonly stoppedOnRequest?: boolean;
   /** Binlog files: damaged events passed over (each lost transaction skipped under `skipDamaged` is in the ledger too); absent when none. */
   readonly damaged?: readonly DamagedEntry[];
-  /** apply: times the DR connection was lost inside a window and reopened. */
+  /** Times the DR connection was lost and reopened (start-up, apply's windows, after the last). */
   readonly drReconnects?: number;
   /** The DR's own history since the failover, when the run read the DR's binlog; absent or null: decided without it. */
   readonly history?: { failover: FailoverPoint; transactions: number; tables: HistoryTableSummary[]; complete: boolean } | null;
@@ -892,11 +895,16 @@ class SalvageRun {
     const filter = createLostFilter(rule, { checkpoint });
     const tRun = performance.now();
     let finished = false;
+    let pending = 0;
     try {
       await this.#windowsLoop(filter);
       // A run that applied nothing (an empty lost range, a follow that met no write) ends with its figures too: zeros.
       if (this.#progressAt === null) this.#emitProgress();
       if (this.#damage !== null) throw damageStop(this.#damage, o.mode, this.#resumeHint(), o.skipDamaged === true);
+      // What awaits review on the DR now, this run's and earlier runs' alike: a resumed run whose
+      // first attempt quarantined changes is not done with them. Read before the run is marked
+      // finished: a connection lost from then on leaves the run's exit as it is (#finalWrite).
+      if (this.#apply || hasState) pending = await this.#onDr('pending-count', () => countPendingQuarantine(this.#dr, this.#schema));
       finished = true;
     } finally {
       if (this.#apply && this.#runId > 0) {
@@ -906,9 +914,6 @@ class SalvageRun {
     }
     const reconcileMs = performance.now() - tRun;
     const totalMs = performance.now() - this.#t0;
-    // What awaits review on the DR now, this run's and earlier runs' alike: a resumed run whose
-    // first attempt quarantined changes is not done with them.
-    const pending = this.#apply || hasState ? await this.#onDr('pending-count', () => countPendingQuarantine(this.#dr, this.#schema)) : 0;
     const report = this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs, pending);
     if (this.#apply && this.#runId > 0) {
       // Kept with the run for `salvage report`; the remaps and counts are in the key map and the ledger.
