@@ -54,7 +54,6 @@ import {
   findStartedRun,
   finishRun,
   lastRunId,
-  sessionConnectionId,
   loadKeyMap,
   markKilledRuns,
   pendingQuarantineImages,
@@ -67,6 +66,7 @@ import {
   recordLedger,
   recordQuarantine,
   recordRunSummary,
+  sessionConnectionId,
   startRun,
   takeSourceLock,
   writeCheckpoint,
@@ -145,10 +145,10 @@ const MAX_COLLATION_CANDIDATES = 8;
 const LOCK_AFTER_KILL_SECONDS = 30;
 
 /**
- * The steps outside the windows that talk to the DR, by the name SALVAGE_FAULT's `details.step`
- * gives, with the words its message uses (#onDr).
+ * The steps outside the windows that talk to the DR (start-up, and the end's count and writes), by
+ * the name SALVAGE_FAULT's `details.step` gives, with the words its message uses (#onDr).
  */
-const STARTUP_STEPS = {
+const DR_STEPS = {
   identity: "reading the DR's server and GTID state",
   lock: "taking the source's lock",
   checkpoint: 'reading the checkpoint',
@@ -167,7 +167,7 @@ const STARTUP_STEPS = {
   history: "reading the DR's history",
   'pending-count': 'counting the quarantine pending review',
 } as const;
-type StartupStep = keyof typeof STARTUP_STEPS;
+type DrStep = keyof typeof DR_STEPS;
 
 /** Thrown while a window is decided: `escalation` stop was passed at the transaction before `at` (#processCut). */
 class WindowCut extends Error {
@@ -1669,7 +1669,7 @@ class SalvageRun {
    * (state-schema DDL, the run row: #startRun). `lost` widens what counts as a lost connection
    * (the live DR history's dump).
    */
-  async #onDr<T>(step: StartupStep, fn: () => Promise<T>, lost: (e: unknown) => boolean = () => false): Promise<T> {
+  async #onDr<T>(step: DrStep, fn: () => Promise<T>, lost: (e: unknown) => boolean = () => false): Promise<T> {
     for (;;) {
       try {
         const result = await fn();
@@ -1688,7 +1688,7 @@ class SalvageRun {
    * attempts in a row run out; then SALVAGE_FAULT (SALVAGE_ABORTED on request) naming the step and
    * where the same command resumes. Outside a window nothing is in doubt: no window was open.
    */
-  async #reopenForStep(lost: EngineError, step: StartupStep): Promise<void> {
+  async #reopenForStep(lost: EngineError, step: DrStep): Promise<void> {
     const { attempts, first, most } = this.#drReconnectPolicy();
     let failure: EngineError = lost;
     this.#session.destroy();
@@ -1703,7 +1703,7 @@ class SalvageRun {
             : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
         throw new SalvageError(
           aborted ? SalvageErrorCode.Aborted : SalvageErrorCode.Fault,
-          `lost the connection to the DR while ${STARTUP_STEPS[step]}: ${redact(lost.message)} [${lost.code}]; ${why}; ${this.#stepHint()}`,
+          `lost the connection to the DR while ${DR_STEPS[step]}: ${redact(lost.message)} [${lost.code}]; ${why}; ${this.#stepHint()}`,
           { ...failure.details, step },
           { retryable: true, cause: failure },
         );
