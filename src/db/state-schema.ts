@@ -58,7 +58,7 @@ export function checkSchemaName(name: string): void {
 
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
-/** CREATE statements for every state table, in dependency order. */
+/** CREATE statements for every state table, the checkpoint's last. */
 export function stateSchemaDdl(schema: string): string[] {
   const t = (name: StateTable): string => stateTable(schema, name);
   return [
@@ -77,14 +77,6 @@ export function stateSchemaDdl(schema: string): string[] {
       options LONGTEXT NOT NULL,
       summary LONGTEXT NULL,
       KEY by_source (source_id, id)
-    ) ${TABLE_OPTIONS}`,
-    `CREATE TABLE IF NOT EXISTS ${t('checkpoint')} (
-      source_id VARCHAR(255) NOT NULL PRIMARY KEY,
-      gtid_set LONGTEXT NULL,
-      binlog_file VARCHAR(512) NULL,
-      binlog_pos BIGINT UNSIGNED NULL,
-      run_id BIGINT UNSIGNED NOT NULL,
-      updated_at DATETIME(6) NOT NULL
     ) ${TABLE_OPTIONS}`,
     // The old key is hashed (SHA-256 of its canonical JSON) so a long composite key still fits the index.
     `CREATE TABLE IF NOT EXISTS ${t('key_map')} (
@@ -181,6 +173,17 @@ export function stateSchemaDdl(schema: string): string[] {
       archived_at DATETIME(6) NOT NULL,
       KEY by_change (source_id, change_at, change_index),
       KEY by_run (run_id, id)
+    ) ${TABLE_OPTIONS}`,
+    // Last: its presence is what a state schema is known by (dr-state.ts stateExists), so a creation
+    // cut short (a killed apply, a connection lost between two of these) reads as no state, not as a
+    // state schema whose other tables are missing.
+    `CREATE TABLE IF NOT EXISTS ${t('checkpoint')} (
+      source_id VARCHAR(255) NOT NULL PRIMARY KEY,
+      gtid_set LONGTEXT NULL,
+      binlog_file VARCHAR(512) NULL,
+      binlog_pos BIGINT UNSIGNED NULL,
+      run_id BIGINT UNSIGNED NOT NULL,
+      updated_at DATETIME(6) NOT NULL
     ) ${TABLE_OPTIONS}`,
   ];
 }

@@ -158,6 +158,28 @@ export async function startRun(session: SqlSession, schema: string, sourceId: st
   return r.insertId;
 }
 
+/** The highest run id the state schema holds (0 when none): what startRun inserts comes after it. */
+export async function lastRunId(session: SqlSession, schema: string): Promise<RunId> {
+  const { rows } = await run(session, `SELECT CAST(COALESCE(MAX(id), 0) AS CHAR) AS id FROM ${stateTable(schema, 'runs')}`);
+  return Number(rows[0]?.['id'] ?? 0);
+}
+
+/**
+ * The row startRun inserted for `sourceId` with exactly `options` after run `after`, still
+ * running; null when there is none. After a connection lost during that INSERT, it tells whether
+ * the insert landed, so the run takes that row rather than adding a second one. The caller holds
+ * the source's lock again, so another apply of the source that took it while the connection was
+ * down has ended: only one that died, with the very same options, leaves a row this could take.
+ */
+export async function findStartedRun(session: SqlSession, schema: string, sourceId: string, after: RunId, options: unknown): Promise<RunId | null> {
+  const { rows } = await run(
+    session,
+    `SELECT CAST(id AS CHAR) AS id FROM ${stateTable(schema, 'runs')} WHERE id > ? AND source_id = ? AND status = 'running' AND options = ? ORDER BY id DESC LIMIT 1`,
+    [after, sourceId, JSON.stringify(options ?? null)],
+  );
+  return rows[0] === undefined ? null : Number(rows[0]['id']);
+}
+
 /** Keeps the run's report (JSON text) with the run, for `salvage report`. */
 export async function recordRunSummary(session: SqlSession, schema: string, runId: RunId, summary: string): Promise<void> {
   await run(session, `UPDATE ${stateTable(schema, 'runs')} SET summary = ? WHERE id = ?`, [summary, runId]);
@@ -180,6 +202,12 @@ export function sourceLockName(schema: string, sourceId: string): string {
 
 /** What takeSourceLock found: the lock taken (with this session's connection id), or the connection id holding it (0 when not known). */
 export type SourceLock = { readonly taken: true; readonly connection: number } | { readonly taken: false; readonly holder: number };
+
+/** The session's connection id on the server (CONNECTION_ID()): what IS_USED_LOCK names a holder by. */
+export async function sessionConnectionId(session: SqlSession): Promise<number> {
+  const { rows } = await run(session, 'SELECT CONNECTION_ID() AS me');
+  return Number(rows[0]?.['me']);
+}
 
 /** Takes the source's lock, waiting up to `waitSeconds`. */
 export async function takeSourceLock(session: SqlSession, schema: string, sourceId: string, waitSeconds = 0): Promise<SourceLock> {

@@ -51,7 +51,9 @@ import { tlsSocketOptions } from '../db/tls.js';
 import {
   changeAt,
   checkpointGtidSets,
+  findStartedRun,
   finishRun,
+  lastRunId,
   loadKeyMap,
   markKilledRuns,
   pendingQuarantineImages,
@@ -64,6 +66,7 @@ import {
   recordLedger,
   recordQuarantine,
   recordRunSummary,
+  sessionConnectionId,
   startRun,
   releaseSourceLock,
   takeSourceLock,
@@ -149,6 +152,31 @@ const MAX_COLLATION_CANDIDATES = 8;
 
 /** How long a reconnected run waits for its own lost session's lock once that session is killed. */
 const LOCK_AFTER_KILL_SECONDS = 30;
+
+/**
+ * The steps outside the windows that talk to the DR (start-up, and the end's count and writes), by
+ * the name SALVAGE_FAULT's `details.step` gives, with the words its message uses (#onDr).
+ */
+const DR_STEPS = {
+  identity: "reading the DR's server and GTID state",
+  lock: "taking the source's lock",
+  checkpoint: 'reading the checkpoint',
+  'column-types': "reading the DR's column types",
+  origins: "checking where the binlogs come from against the DR's replication state",
+  introspection: "reading the DR's schema",
+  session: 'setting up the session',
+  'held-state': 'loading the key map and the quarantine',
+  'key-floors': 'reading the key floors',
+  'max-packet': "reading the DR's max_allowed_packet",
+  'state-schema': 'creating or updating the state schema',
+  'earlier-runs': "reading this source's earlier runs",
+  'run-row': 'recording the run',
+  'start-floors': 'recording the key floors',
+  'killed-runs': 'marking killed runs',
+  history: "reading the DR's history",
+  'pending-count': 'counting the quarantine pending review',
+} as const;
+type DrStep = keyof typeof DR_STEPS;
 
 /** Thrown while a window is decided: `escalation` stop was passed at the transaction before `at` (#processCut). */
 class WindowCut extends Error {
@@ -270,9 +298,12 @@ export interface SalvageOptions {
   /** `--failover-at`: overrides the failover point the DR's binlog shows. */
   readonly failoverAt?: FailoverAt;
   /**
-   * apply: a DR connection lost inside a window (network, `KILL`, the DR restarting) is reopened
-   * after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10;
-   * 0 stops at once); the checkpoint then says whether the window committed.
+   * A DR connection lost during the run (network, `KILL`, the DR restarting) is reopened after a
+   * backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10; 0 stops
+   * at once): inside a window of apply, where the checkpoint then says whether the window committed;
+   * at a start-up step (the lock, the state schema, the checkpoint, introspection, the DR's history;
+   * plan's too), made again; after the last window, the run's status and summary written again.
+   * The first connection is not retried.
    */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
@@ -356,7 +387,7 @@ export interface SalvageReport {
   readonly stoppedBefore?: StopPoint;
   /** Binlog files: damaged events passed over (each lost transaction skipped under `skipDamaged` is in the ledger too); absent when none. */
   readonly damaged?: readonly DamagedEntry[];
-  /** apply: times the DR connection was lost inside a window and reopened. */
+  /** Times the DR connection was lost and reopened (start-up, apply's windows, after the last). */
   readonly drReconnects?: number;
   /** The DR's own history since the failover, when the run read the DR's binlog; absent or null: decided without it. */
   readonly history?: { failover: FailoverPoint; transactions: number; tables: HistoryTableSummary[]; complete: boolean } | null;
@@ -684,6 +715,8 @@ class SalvageRun {
   #stoppedOnRequest = false;
   /** The checkpoint's position when the run started (what committedThrough is without a window of this run). */
   #storedEnd: string | null = null;
+  /** The checkpoint has been read (#storedEnd says where it is). */
+  #checkpointRead = false;
   /** Binlog files: where the first pass met damage it could not skip (the run stops there), or null. */
   #damage: DamagePoint | null = null;
   /** Binlog files: the damaged events passed over, for the report. */
@@ -727,8 +760,8 @@ class SalvageRun {
   readonly #quarantinedPerTable = new Map<string, number>();
   /** Quarantined decisions per table in the window being decided (#suspendAtLimit). */
   readonly #windowQuarantined = new Map<string, number>();
-  /** The DR connection id that holds the source's lock (#lockSource), once taken. */
-  #lockConnection: number | null = null;
+  /** The DR connection ids of this run's sessions that asked for the source's lock (#lockSource): a lost one may still hold it. */
+  readonly #lockConnections = new Set<number>();
   /** Quarantined decisions in the window being decided, all tables (#stopPassed). */
   #windowQuarantinedAll = 0;
   /** Floors as last persisted, so a window writes only what it raised. */
@@ -840,20 +873,26 @@ class SalvageRun {
 
   async #run(): Promise<SalvageReport> {
     const o = this.#o;
-    const dr = await readDrIdentity(this.#dr);
+    // Every step below that talks to the DR goes through #onDr: a connection lost there is reopened
+    // and the step made again, as inside a window.
+    const dr = await this.#onDr('identity', () => readDrIdentity(this.#dr));
     // Before the checkpoint is read: what it says holds only while no other apply of the source runs.
-    if (this.#apply) await this.#lockSource();
-    const hasState = await stateExists(this.#dr, this.#schema);
-    const stored = hasState ? await readCheckpoint(this.#dr, this.#schema, this.#sourceId) : undefined;
+    if (this.#apply) await this.#onDr('lock', () => this.#lockSource());
+    const { hasState, stored, otherGtids } = await this.#onDr('checkpoint', async () => {
+      const hasState = await stateExists(this.#dr, this.#schema);
+      const stored = hasState ? await readCheckpoint(this.#dr, this.#schema, this.#sourceId) : undefined;
+      // GTIDs applied under any source id count: the same binlogs copied under another name are the same transactions.
+      const otherGtids = hasState ? await checkpointGtidSets(this.#dr, this.#schema) : [];
+      return { hasState, stored, otherGtids };
+    });
+    this.#checkpointRead = true;
     const rule = o.start ?? this.#gtidRule(dr);
-    // GTIDs applied under any source id count: the same binlogs copied under another name are the same transactions.
-    const otherGtids = hasState ? await checkpointGtidSets(this.#dr, this.#schema) : [];
     const checkpoint = toLostCheckpoint(stored, otherGtids);
     if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
     const live = this.#live;
     if (live !== null) this.#liveStart = live.gtidStart ?? (await this.#liveStartAfterCheckpoint(live, rule, checkpoint)) ?? liveStart(live.spec, stored);
     // Before anything is decoded: the scan's maxima and every window's values depend on them.
-    this.#hints = await readDrSchemaHints(this.#dr);
+    this.#hints = await this.#onDr('column-types', () => readDrSchemaHints(this.#dr));
     const tScan = performance.now();
     // Following too: a follow that starts after lost transactions would checkpoint past them unread.
     if (live !== null) await this.#refuseLiveGap(live, rule, checkpoint);
@@ -875,7 +914,7 @@ class SalvageRun {
       this.#scan = read.scan;
       this.#damage = read.damage;
       this.#damaged = read.damaged;
-      if (o.forceSource !== true) await checkOrigins(this.#dr, dr, read.origins);
+      if (o.forceSource !== true) await this.#onDr('origins', () => checkOrigins(this.#dr, dr, read.origins));
       if (read.opening !== null) refuseLeadingGap(rule, { checkpoint }, read.opening);
       refuseFromOutsideInput(rule, this.#files);
     }
@@ -888,7 +927,7 @@ class SalvageRun {
     const references = { ...(o.config === undefined ? {} : logicalReferencesOf(o.config)), ...(o.logicalReferences ?? {}) };
     const named = Object.entries(references).flatMap(([child, e]) => [...schemaCandidates(child), ...Object.values(e.references).flatMap((target) => schemaCandidates(target, 3))]);
     const schemas = [...new Set([...[...this.#scan.tables.values()].map((m) => m.schema), ...named])];
-    let catalog = await introspectSchemas(this.#dr, this.#follow ? undefined : schemas);
+    let catalog = await this.#onDr('introspection', () => introspectSchemas(this.#dr, this.#follow ? undefined : schemas));
     if (Object.keys(references).length > 0) catalog = addLogicalReferences(catalog, references);
     this.#catalog = catalog;
     // DDL first: the drift it causes (a column the DR lacks) is explained by the statement itself.
@@ -904,35 +943,44 @@ class SalvageRun {
     // The columns the rules name, against the DR's tables, before anything is written (exit 2 for an exact table's rule).
     if (o.config !== undefined) this.#warnings.push(...checkRuleColumns(o.config, catalog.tables));
 
-    await this.#dr.query(SESSION_TIME_ZONE);
-    await this.#dr.query(SESSION_SQL_MODE);
+    await this.#onDr('session', async () => {
+      await this.#dr.query(SESSION_TIME_ZONE);
+      await this.#dr.query(SESSION_SQL_MODE);
+    });
     // plan --sql: the file runs as apply's session does, so run by hand it writes what apply writes.
     if (!this.#apply) for (const sql of SESSION_SETTINGS) await this.#writer.query(sql);
-    const keyMap = new KeyMap();
-    const quarantine = new QuarantineIndex();
-    if (hasState) await this.#loadState(keyMap, quarantine);
-    this.#storedFloors = hasState && (await this.#hasKeyFloorTable()) ? await readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>();
+    // Filled afresh by each attempt: a load cut halfway is not added to twice.
+    const { keyMap, quarantine } = await this.#onDr('held-state', async () => {
+      const held = { keyMap: new KeyMap(), quarantine: new QuarantineIndex() };
+      if (hasState) await this.#loadState(held.keyMap, held.quarantine);
+      return held;
+    });
+    this.#storedFloors = await this.#onDr('key-floors', async () => (hasState && (await this.#hasKeyFloorTable()) ? readKeyFloors(this.#dr, this.#schema) : new Map<string, bigint>()));
     this.#persistedFloors = new Map(this.#storedFloors);
     this.#initKeyFloors(this.#scan.tables.keys());
     // plan reads it too: its --sql statements are cut under it as apply's are.
-    await this.#readMaxPacket();
+    await this.#onDr('max-packet', () => this.#readMaxPacket());
     if (this.#apply) {
-      await ensureStateSchema(this.#dr, this.#schema);
+      // Every statement of it leaves the schema as it found it when run twice (CREATE … IF NOT
+      // EXISTS, columns added and indexes dropped only where missing or present, INSERT IGNORE).
+      await this.#onDr('state-schema', () => ensureStateSchema(this.#dr, this.#schema));
       // Foreign keys are checked by the engine, against rows it read with locks (reconciler.ts):
       // with the server's checks off, one table's writes batch together whatever the order
       // between tables. The cascade guard keeps deletes from relying on server cascades.
-      await this.#dr.query(SESSION_NO_FK_CHECKS);
+      await this.#onDr('session', () => this.#dr.query(SESSION_NO_FK_CHECKS));
       const input = live === null ? { binlogs: this.#files.map((f) => f.path) } : { source: live.label, start: this.#startText(), follow: this.#follow };
       // The logical references go with the run: resolve, which takes no configuration, follows them.
       const recorded = recordedReferences(catalog);
       const configHash = configFingerprint(o.config, o.keepTransactionsWhole);
-      if (hasState) await this.#warnOnChangedRules(configHash);
-      this.#runId = await startRun(this.#dr, this.#schema, this.#sourceId, { mode: o.mode, ...input, stateSchema: this.#schema, configHash, ...(recorded.length > 0 ? { references: recorded } : {}) });
-      await this.#persistStartFloors();
-      const killed = await markKilledRuns(this.#dr, this.#schema, this.#sourceId, this.#runId);
+      if (hasState) await this.#onDr('earlier-runs', () => this.#warnOnChangedRules(configHash));
+      this.#runId = await this.#startRun({ mode: o.mode, ...input, stateSchema: this.#schema, configHash, ...(recorded.length > 0 ? { references: recorded } : {}) });
+      await this.#onDr('start-floors', () => this.#persistStartFloors());
+      const killed = await this.#onDr('killed-runs', () => markKilledRuns(this.#dr, this.#schema, this.#sourceId, this.#runId));
       if (killed.length > 0) this.#warnings.push(`run${killed.length === 1 ? '' : 's'} ${killed.join(', ')} of this source ended without recording how (killed, or the host lost): marked killed; this run resumes from the checkpoint, which holds what ${killed.length === 1 ? 'it' : 'they'} committed`);
     }
-    this.#history = await this.#readHistory(catalog, dr);
+    // Read again whole after a lost connection (its spill is let go on failure): the DR's own
+    // connection, or the dump of --dr-source, which a restarting DR ends too.
+    this.#history = await this.#onDr('history', () => this.#readHistory(catalog, dr), isSourceDrop);
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
     // Against the tables the lost range writes (every DR table under --follow): a rule for none of them is likely a typo.
     const maps = [...this.#scan.tables.values()];
@@ -944,11 +992,16 @@ class SalvageRun {
     const filter = createLostFilter(rule, { checkpoint });
     const tRun = performance.now();
     let finished = false;
+    let pending = 0;
     try {
       await this.#windowsLoop(filter);
       // A run that applied nothing (an empty lost range, a follow that met no write) ends with its figures too: zeros.
       if (this.#progressAt === null) this.#emitProgress();
       if (this.#damage !== null) throw damageStop(this.#damage, o.mode, this.#resumeHint(), o.skipDamaged === true);
+      // What awaits review on the DR now, this run's and earlier runs' alike: a resumed run whose
+      // first attempt quarantined changes is not done with them. Read before the run is marked
+      // finished: a connection lost from then on leaves the run's exit as it is (#finalWrite).
+      if (this.#apply || hasState) pending = await this.#onDr('pending-count', () => countPendingQuarantine(this.#dr, this.#schema));
       finished = true;
     } finally {
       if (this.#apply && this.#runId > 0) {
@@ -958,9 +1011,6 @@ class SalvageRun {
     }
     const reconcileMs = performance.now() - tRun;
     const totalMs = performance.now() - this.#t0;
-    // What awaits review on the DR now, this run's and earlier runs' alike: a resumed run whose
-    // first attempt quarantined changes is not done with them.
-    const pending = this.#apply || hasState ? await countPendingQuarantine(this.#dr, this.#schema) : 0;
     const report = this.#report(dr, filter, stored, scanMs, reconcileMs, totalMs, pending);
     if (this.#apply && this.#runId > 0) {
       // Kept with the run for `salvage report`; the remaps and counts are in the key map and the ledger.
@@ -994,6 +1044,24 @@ class SalvageRun {
       const next = this.#storedFloors.get(name) ?? table?.autoIncrement?.next;
       if (next !== undefined) this.#startFloors.set(name, next);
     }
+  }
+
+  /**
+   * Inserts the run's row (autocommitted) and returns its id. A connection lost during the INSERT
+   * leaves it done or not, and the answer lost: the attempt after the reconnect looks for the row
+   * first (inserted after the highest id read before it, with this run's options) and takes it, so
+   * one run has one row, never a second one left `running`.
+   */
+  async #startRun(options: Readonly<Record<string, unknown>>): Promise<number> {
+    let after: number | null = null;
+    return this.#onDr('run-row', async () => {
+      if (after === null) after = await lastRunId(this.#dr, this.#schema);
+      else {
+        const found = await findStartedRun(this.#dr, this.#schema, this.#sourceId, after, options);
+        if (found !== null) return found;
+      }
+      return startRun(this.#dr, this.#schema, this.#sourceId, options);
+    });
   }
 
   /** apply: records the starting floors not yet persisted, before any window can raise the DR's counter (autocommitted, like the runs row). */
@@ -1650,10 +1718,7 @@ class SalvageRun {
    * checkpoint row, so a COMMIT still in flight on the lost connection is waited for, not raced.
    */
   async #reopenDr(lost: EngineError, window: readonly Transaction[], results: readonly TransactionResult[] | null): Promise<boolean> {
-    const policy = this.#o.reconnect ?? {};
-    const attempts = policy.attempts ?? DEFAULT_RECONNECTS;
-    const first = policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
-    const most = policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS;
+    const { attempts, first, most } = this.#drReconnectPolicy();
     const last = window[window.length - 1]!;
     const windowEnd = `${basename(last.file)}:${last.end}`;
     const before = this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd;
@@ -1720,6 +1785,83 @@ class SalvageRun {
     return session;
   }
 
+  /** The run's reconnect policy for the DR (SalvageOptions.reconnect): attempts in a row, first and longest backoff. */
+  #drReconnectPolicy(): { readonly attempts: number; readonly first: number; readonly most: number } {
+    const policy = this.#o.reconnect ?? {};
+    return { attempts: policy.attempts ?? DEFAULT_RECONNECTS, first: policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS, most: policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS };
+  }
+
+  /**
+   * Runs `step`, a part of the run outside the windows that talks to the DR (start-up, the end's
+   * count). A connection lost while it runs is reopened as a window's is — same backoff, same
+   * attempts in a row, the lock and the session settings taken again — and the step run again
+   * from its start: each is a read, or a write that a second run leaves as the first did
+   * (state-schema DDL, the run row: #startRun). `lost` widens what counts as a lost connection
+   * (the live DR history's dump).
+   */
+  async #onDr<T>(step: DrStep, fn: () => Promise<T>, lost: (e: unknown) => boolean = () => false): Promise<T> {
+    for (;;) {
+      try {
+        const result = await fn();
+        this.#drFailures = 0;
+        return result;
+      } catch (raw) {
+        const e = mapDbError(raw);
+        if (!(e instanceof EngineError) || !(isNetworkFailure(e) || lost(e))) throw raw;
+        await this.#reopenForStep(e, step);
+      }
+    }
+  }
+
+  /**
+   * After a connection lost in `step` (#onDr): reopens it, after a backoff, until it opens or the
+   * attempts in a row run out; then SALVAGE_FAULT (SALVAGE_ABORTED on request) naming the step and
+   * where the same command resumes. Outside a window nothing is in doubt: no window was open.
+   */
+  async #reopenForStep(lost: EngineError, step: DrStep): Promise<void> {
+    const { attempts, first, most } = this.#drReconnectPolicy();
+    let failure: EngineError = lost;
+    this.#session.destroy();
+    for (;;) {
+      this.#drFailures++;
+      const aborted = isAborted(this.#o.signal);
+      if (this.#drFailures > attempts || aborted) {
+        const why = aborted
+          ? 'stopped on request'
+          : attempts === 0
+            ? 'not reconnecting (reconnect attempts: 0)'
+            : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
+        throw new SalvageError(
+          aborted ? SalvageErrorCode.Aborted : SalvageErrorCode.Fault,
+          `lost the connection to the DR while ${DR_STEPS[step]}: ${redact(lost.message)} [${lost.code}]; ${why}; ${this.#stepHint()}`,
+          { ...failure.details, step },
+          { retryable: true, cause: failure },
+        );
+      }
+      await sleep(Math.min(most, first * 2 ** (this.#drFailures - 1)), this.#o.signal);
+      if (isAborted(this.#o.signal)) continue;
+      try {
+        await this.#openAgain();
+        this.#drReconnects++;
+        return;
+      } catch (e) {
+        this.#session.destroy();
+        // The lock held by another apply (SALVAGE_SOURCE_BUSY), a refused account: no reconnect cures those.
+        const m = mapDbError(e);
+        if (!(m instanceof EngineError) || !isNetworkFailure(m)) throw m;
+        failure = m;
+      }
+    }
+  }
+
+  /** Where the same command resumes after a stop outside a window (#reopenForStep). */
+  #stepHint(): string {
+    if (!this.#apply) return 'plan wrote nothing; run the same plan again';
+    // Before the checkpoint is read, whether there is one is not known.
+    if (!this.#checkpointRead && this.#lastEnd === null) return 'nothing was committed by this run; run the same apply again';
+    return this.#resumeHint();
+  }
+
   /**
    * A row too big for the DR's max_allowed_packet, named as the ledger names it (its key in
    * canonical JSON, the change that writes it: a data statement's row is found among the window's
@@ -1776,32 +1918,20 @@ class SalvageRun {
 
   /**
    * A write after the last window (the run's status, its summary). A failure here does not fail the
-   * run. After a run that ended (`reopen`), a lost connection is reopened — up to three attempts,
-   * after 0.5, 1 and 2 s — and the write made again, or `salvage report` would show the finished
-   * run as running and without its summary; after a failed or stopped run it is not (the DR may be
-   * what failed, and waiting on it would only delay the exit).
+   * run. After a run that ended (`reopen`), a lost connection is reopened as in a window (the same
+   * backoff and attempts in a row) and the write made again, or `salvage report` would show the
+   * finished run as running and without its summary; after a failed or stopped run it is not (the
+   * DR may be what failed, and waiting on it would only delay the exit).
    */
   async #finalWrite(write: () => Promise<void>, reopen: boolean): Promise<void> {
-    for (let attempt = 0; ; ) {
-      try {
-        await write();
-        return;
-      } catch (raw) {
-        if (!reopen || !isNetworkFailure(mapDbError(raw))) return;
-      }
-      this.#session.destroy();
-      for (;;) {
-        if (attempt >= 3 || isAborted(this.#o.signal)) return;
-        await sleep(500 * 2 ** attempt++, this.#o.signal);
-        try {
-          await this.#openAgain();
-          this.#drReconnects++;
-          break;
-        } catch {
-          // Still unreachable (or the new connection failed its settings): the next attempt, after a longer wait.
-          this.#session.destroy();
-        }
-      }
+    if (!reopen) {
+      await write().catch(() => undefined);
+      return;
+    }
+    try {
+      await this.#onDr('run-row', write);
+    } catch {
+      // Given up (or another failure): the next apply marks a row left running killed.
     }
   }
 
@@ -2077,15 +2207,16 @@ class SalvageRun {
    * open window rolled back as the lost connection's would be, and the lock waited for.
    */
   async #lockSource(): Promise<void> {
+    // Learnt before GET_LOCK is sent: a connection lost with its answer on the way may hold the
+    // lock, and the next session must know that holder as this run's own.
+    const me = await sessionConnectionId(this.#dr);
+    this.#lockConnections.add(me);
     let lock = await takeSourceLock(this.#dr, this.#schema, this.#sourceId);
-    if (!lock.taken && this.#lockConnection !== null && lock.holder === this.#lockConnection) {
+    if (!lock.taken && lock.holder !== me && this.#lockConnections.has(lock.holder)) {
       await this.#dr.query(`KILL CONNECTION ${lock.holder}`).catch(() => undefined);
       lock = await takeSourceLock(this.#dr, this.#schema, this.#sourceId, LOCK_AFTER_KILL_SECONDS);
     }
-    if (lock.taken) {
-      this.#lockConnection = lock.connection;
-      return;
-    }
+    if (lock.taken) return;
     const holder = lock.holder;
     const who = holder > 0 ? ` (DR connection ${holder})` : '';
     throw new SalvageError(

@@ -21,6 +21,7 @@ import { Capture } from '../harness/capture.js';
 import { config } from '../harness/incident-pair.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { REPLICA_ARGS, stageReplicatedIncident, type ReplicatedIncident, type StagedReplicated } from '../harness/replicated-incident.js';
+import { startTcpProxy } from '../harness/tcp-proxy.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -211,6 +212,32 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     expect(await rows()).toEqual(ROWS_WITH_HISTORY);
     expect(report.history?.transactions).toBe(10);
     expect(report.history?.complete).toBe(true);
+  }, 120_000);
+
+  it("--dr-source: the history's dump connection lost (the DR restarting ends it too) is reopened and the history read again; the run decides the same", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const proxy = await startTcpProxy(dr.host, dr.port);
+    try {
+      // After the server answered: the dump connection goes, its read not yet begun.
+      proxy.dropOn((sql) => sql.startsWith('SET @master_heartbeat_period'));
+      const { report, ledger } = await run(staged, { drSource: { target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` } }, reconnect: { initialDelayMs: 50 } });
+      expect(proxy.dropped).toMatch(/^SET @master_heartbeat_period/);
+      expect(report.drReconnects).toBe(1);
+      expect(ledger.map(decided).map((d) => d.slice(3))).toEqual([
+        ['insert-pk-taken', 'remapped', false],
+        ['update-diverged', 'merged', false],
+        ['update-diverged', 'merged', false],
+        ['update-pk-reused', 'quarantined', false],
+        ['update-deleted-on-dr', 'quarantined', false],
+        ['insert-pk-taken', 'quarantined', false],
+        ['update-never-existed', 'quarantined', false],
+        ['delete-diverged', 'quarantined', false],
+      ]);
+      expect(await rows()).toEqual(ROWS_WITH_HISTORY);
+      expect([report.history?.transactions, report.history?.complete]).toEqual([10, true]);
+    } finally {
+      await proxy.close();
+    }
   }, 120_000);
 
   it('without it: the value rules decide differently where history matters, and say so', async () => {
