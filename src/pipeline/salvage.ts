@@ -825,7 +825,7 @@ class SalvageRun {
   /** Closes the run's DR connection (the one in use: a lost one may have been replaced), the source's lock released first. */
   async endSession(): Promise<void> {
     // Best effort: a session already lost holds no lock the server keeps.
-    if (this.#lockConnection !== null) await releaseSourceLock(this.#dr, this.#schema, this.#sourceId).catch(() => undefined);
+    if (this.#lockConnections.size > 0) await releaseSourceLock(this.#dr, this.#schema, this.#sourceId).catch(() => undefined);
     await this.#session.end();
   }
 
