@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
-import type { StartRule } from '../reconcile/lost-transactions.js';
+import { checkFromGtid, type StartRule } from '../reconcile/lost-transactions.js';
 import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
 import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
@@ -202,7 +202,10 @@ function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): 
     if (m === null) throw new UsageError(`--from takes FILE:POS (mysql-bin.000042:1234), got "${o.from}"`, '--from');
     return { kind: 'from-position', file: m[1]!, pos: Number(m[2]) };
   }
-  if (o['from-gtid'] !== undefined) return { kind: 'from-gtid', set: o['from-gtid'] };
+  if (o['from-gtid'] !== undefined) {
+    checkFromGtid(o['from-gtid']); // a bad set is bad input before anything is read or connected
+    return { kind: 'from-gtid', set: o['from-gtid'] };
+  }
   if (o.since !== undefined) return { kind: 'since', time: parseUtcDateTime(o.since, '--since') };
   return undefined;
 }

@@ -80,7 +80,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
-import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
+import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
@@ -94,7 +94,7 @@ import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLin
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
-import { binlogOpening, findGtidStart, oldestBinlog } from '../source/live-start.js';
+import { binlogOpening, findGtidStart, oldestBinlog, startGtidCovers } from '../source/live-start.js';
 import { noteShape, scanLostBatches, type LostRangeScan, type TableShape } from './lost-range-scan.js';
 import { padShortImages } from './short-images.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
@@ -432,6 +432,12 @@ function checkShapes(o: SalvageOptions): void {
   if (o.start !== undefined && !['gtid', 'from-position', 'from-gtid', 'since'].includes(String(kind))) {
     throw bad('--from', `start.kind is one of from-gtid, from-position, since, gtid; got ${String(kind)}`);
   }
+  // Parsed as the run reads it, before anything connects: a bad set is the caller's to fix.
+  if (o.start?.kind === 'from-gtid') {
+    if (typeof o.start.set !== 'string') throw bad('--from-gtid', `start.set takes a GTID set as text, got ${typeof o.start.set}`);
+    checkFromGtid(o.start.set);
+  }
+  if (o.source?.start?.gtid !== undefined) startGtidCovers(o.source.start.gtid);
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw bad('--ddl', `ddl is "stop" or "skip", got ${String(o.ddl)}`);
 }
 
