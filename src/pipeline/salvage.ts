@@ -170,6 +170,16 @@ export interface LiveSalvageSource {
   readonly serverId?: number;
 }
 
+/**
+ * What the project's own tests add to SalvageOptions, apart from it so that the library's public
+ * types (SalvageOptions, SalvageRunOptions) do not show them: `salvage()` takes both; `plan` and
+ * `apply` of src/index.ts take SalvageOptions only.
+ */
+export interface SalvageTestHooks {
+  /** Sees every statement sent to the DR before it is sent (fault injection). */
+  readonly beforeStatement?: (sql: string) => void;
+}
+
 /** What a run reads, where it writes and how; the library's `plan`/`apply` take it without `mode`. */
 export interface SalvageOptions {
   /** plan: decide and report, write nothing; apply: merge into the DR, exactly once. */
@@ -227,8 +237,6 @@ export interface SalvageOptions {
   readonly onSql?: (statement: string) => void;
   /** Once per window, after it committed (apply) or was decided (plan), with the totals so far. */
   readonly onProgress?: (progress: SalvageProgress) => void;
-  /** Test hook: sees every statement sent to the DR before it is sent (fault injection). */
-  readonly beforeStatement?: (sql: string) => void;
   /**
    * Binlog files: a transaction whose events fail their checksum or do not decode is skipped and
    * recorded (ledger class `damaged`, outcome `skipped`) when the boundary after the damage can be
@@ -372,7 +380,7 @@ interface LiveInput {
 }
 
 /** Runs `plan` or `apply` and returns the report. */
-export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
+export async function salvage(options: SalvageOptions & SalvageTestHooks): Promise<SalvageReport> {
   const t0 = performance.now();
   // As the CLI takes it: the configuration's stateSchema unless the option names one. A library run
   // that ignored it would keep its checkpoint where a CLI run with the same file never looks.
@@ -669,7 +677,7 @@ class SalvageRun {
   /** apply: the DR session's max_allowed_packet, which every statement is measured against before it is sent (db/packet-limit.ts). */
   #maxPacket: number | undefined;
 
-  constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number) {
+  constructor(options: SalvageOptions & SalvageTestHooks, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number) {
     this.#o = options;
     this.#files = files;
     this.#live = live;
