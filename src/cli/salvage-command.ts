@@ -69,8 +69,9 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
                             server id changed, or is the primary's: then it is required): the last
-                            GTID the DR received from the primary, a DR binlog position FILE:POS,
-                            or a time "YYYY-MM-DD HH:MM:SS" (UTC)
+                            GTID the DR received from the primary (one the DR wrote itself is
+                            refused), a DR binlog position FILE:POS, or a time
+                            "YYYY-MM-DD HH:MM:SS" (UTC)
 
 Decisions and output:
   --config F                a configuration file (salvage config --help): strategies per table

@@ -563,16 +563,21 @@ function isNetworkFailure(e: unknown): e is EngineError {
  * row the primary wrote a record of the DR's: `--failover-at` must place the point.
  */
 function refuseSharedIdentity(first: Transaction | null, own: { readonly serverId: number; readonly serverUuid: string | null }): void {
-  if (first === null) return;
+  if (first === null || !sharesIdentity(first, own)) return;
   const g = first.gtid;
-  const shared = g?.flavor === 'mysql' && own.serverUuid !== null ? g.uuid.toLowerCase() === own.serverUuid.toLowerCase() : g?.flavor === 'mariadb' ? g.serverId === own.serverId : first.serverId === own.serverId;
-  if (!shared) return;
   const who = g?.flavor === 'mysql' && own.serverUuid !== null ? `server_uuid ${own.serverUuid}` : `server id ${own.serverId}`;
   throw new EngineError(
     DrHistoryErrorCode.FailoverNeeded,
     `the lost transactions (the first: ${g === null ? `${basename(first.file)}:${first.pos}` : gtidText(g)}) carry the DR's own ${who}: its binlog cannot tell what it received from the primary from what it wrote itself, so the failover point must be given: --failover-at with the last GTID the DR received, the DR binlog position where its own writes start, or the time`,
     { option: '--failover-at' },
   );
+}
+
+/** Whether a lost transaction carries the DR's own identity: its server_uuid (MySQL GTID), else its server id. */
+function sharesIdentity(first: Transaction | null, own: { readonly serverId: number; readonly serverUuid: string | null }): boolean {
+  if (first === null) return false;
+  const g = first.gtid;
+  return g?.flavor === 'mysql' && own.serverUuid !== null ? g.uuid.toLowerCase() === own.serverUuid.toLowerCase() : g?.flavor === 'mariadb' ? g.serverId === own.serverId : first.serverId === own.serverId;
 }
 
 /** The primary keys the window's changes meet on the DR (after the key map), per table: what the history must have in memory. */
@@ -750,7 +755,9 @@ class SalvageRun {
     const own = { serverId: dr.serverId, serverUuid: await readServerUuid(this.#dr) };
     if (o.failoverAt === undefined) refuseSharedIdentity(this.#scan.first, own);
     const drEnd = await readBinlogEnd(this.#dr);
-    const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill });
+    // A DR that kept the primary's identity writes what it receives under it: a --failover-at GTID of that identity is then the point, not one of its own writes.
+    const sharedIdentity = sharesIdentity(this.#scan.first, own);
+    const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill, sharedIdentity });
     if (o.drSource === undefined) return reader.readDrHistory({ files, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
     const control = await openSession(o.drSource.target);
     try {
