@@ -158,6 +158,15 @@ describe('a GTID or GTID set with a number wider than servers write', () => {
     }
   });
 
+  it('explain GTID: a number no server writes is EXPLAIN_BAD_CHANGE (exit 2) before connecting, not "not in the ledger"', async () => {
+    for (const [change, what] of [['0-1-99999999999999999999999', 'sequence number 99999999999999999999999'], ['4294967296-1-5#2', 'domain id 4294967296'], [`${uuid}:9223372036854775808`, 'transaction number 9223372036854775808']] as const) {
+      const e = await rejection(runExplain([...TARGET, change], new Capture(), new Capture(), ENV));
+      expect(e, change).toMatchObject({ code: 'EXPLAIN_BAD_CHANGE', details: { option: 'CHANGE', value: change } });
+      expect((e as Error).message).toContain(`"${change}" names no change: ${what} in GTID set`);
+      expect(exitCodeFor(e)).toBe(2);
+    }
+  });
+
   it('the library refuses the same before connecting: plan({ start: from-gtid }) and plan({ source: { start: { gtid } } })', async () => {
     const api = await import('../../src/index.js');
     const target = api.parseConnectionUrl('mysql://root@127.0.0.1:1', '--target');
