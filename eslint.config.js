@@ -57,6 +57,12 @@ export default tseslint.config(
   ]),
   restrict(['src/cli/**/*.ts', 'src/*.ts'], [pkg('@vlasky/zongji', 'only src/source/live-source.ts imports zongji')]),
   // Only the CLI touches process.
+  // The CommonJS entry points that `require('binlog-salvage')` meets: require() is their whole job.
+  {
+    files: ['cjs/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   {
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**/*.ts', 'src/**/*.test.ts'],

@@ -30,7 +30,7 @@ Live server:
                             user needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR)
   --source-password-env VAR read the source's password from this environment variable
   --defaults-file F         user/password/host/port/socket from this option file (default ~/.my.cnf;
-                            ssl-mode, ssl-ca, … too)
+                            ssl-mode, ssl-ca, … too), for --source and --schema-from alike
   --source-ssl-mode MODE    TLS to the source: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
                             VERIFY_IDENTITY (see "salvage apply --help")
   --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
@@ -78,8 +78,9 @@ Filters:
 Columns:
   --schema-from URL         names, signedness and charsets from a server's information_schema
                             (mysql://user@host:port, or mysql://user@localhost?socket=PATH) for
-                            binlogs logged without full metadata; password from
-                            --schema-password-env VAR
+                            binlogs logged without full metadata; what the URL leaves out
+                            (user, password, socket, TLS) from the option files, as for --source
+  --schema-password-env VAR read that server's password from this environment variable
   --schema-ssl-mode MODE    TLS to that server: DISABLED, PREFERRED (default), REQUIRED,
                             VERIFY_CA, VERIFY_IDENTITY (see "salvage apply --help")
   --schema-ssl-ca F, --schema-ssl-cert F, --schema-ssl-key F
@@ -104,10 +105,15 @@ Examples:
   salvage inspect --source mysql://salvage@old-primary:3306 --source-password-env PRIMARY_PW --json
 `;
 
-/** The `--schema-from` server, with its TLS from `--schema-ssl-*` (the DR's and the source's own flags are theirs). */
-async function schemaTarget(url: string, password: string | undefined, values: Readonly<Record<string, unknown>>): Promise<ConnectionTarget> {
-  const [{ parseConnectionUrl }, { tlsFlagsOf, tlsFrom }] = await Promise.all([import('../db/connection-url.js'), import('./option-file.js')]);
-  return { ...parseConnectionUrl(url, '--schema-from', password), tls: tlsFrom(tlsFlagsOf(values, 'schema-'), {}, '--schema-') };
+/**
+ * The `--schema-from` server, built as --target and --source are: user, password, host, socket and
+ * TLS that the URL leaves out come from the option files (`--defaults-file`, else `~/.my.cnf`), the
+ * password from `--schema-password-env`, TLS from `--schema-ssl-*` (the DR's and the source's own
+ * flags are theirs).
+ */
+async function schemaTarget(url: string, values: Readonly<Record<string, unknown>>, passwordEnv: string | undefined, defaultsFile: string | undefined, env: NodeJS.ProcessEnv): Promise<ConnectionTarget> {
+  const { connectionFrom, tlsFlagsOf } = await import('./option-file.js');
+  return connectionFrom(url, passwordEnv, defaultsFile, env, env['HOME'], '--schema-from', tlsFlagsOf(values, 'schema-'));
 }
 
 function int(value: string | undefined, option: string): number | undefined {
@@ -194,9 +200,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     if (o.threads !== undefined) throw new UsageError('--threads applies to files; a live server is read on one connection', '--threads');
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
-  const passwordEnv = o['schema-password-env'];
   if (o['schema-from'] === undefined) {
-    for (const option of ['schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key'] as const) {
+    for (const option of ['schema-password-env', 'schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --schema-from URL`, `--${option}`);
     }
   }
@@ -209,7 +214,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     includeGtids: o['include-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['include-gtids'].join(','), '--include-gtids'),
     excludeGtids: o['exclude-gtids'] === undefined ? undefined : (await import('../model/gtid-set.js')).GtidSet.parse(o['exclude-gtids'].join(','), '--exclude-gtids'),
     tables: o.tables === undefined ? undefined : (await import('../pipeline/transaction-filter.js')).parseTablesOption(o.tables, '--tables'),
-    schemaFrom: o['schema-from'] === undefined ? undefined : await schemaTarget(o['schema-from'], passwordEnv ? env[passwordEnv] : undefined, o),
+    schemaFrom: o['schema-from'] === undefined ? undefined : await schemaTarget(o['schema-from'], o, o['schema-password-env'], o['defaults-file'], env),
     verifyChecksums: !o['no-verify-checksums'],
     annotations: false,
     keepEvents: false,

@@ -130,8 +130,8 @@ export function readClientOptions(defaultsFile: string | undefined, home: string
 }
 
 /**
- * Builds the DR connection (or, with `option` '--source', the live source's) from the URL, the
- * password variable, the TLS flags and the option files.
+ * Builds the DR connection (or, with `option` '--source', the live source's; '--schema-from',
+ * inspect's schema server) from the URL, the password variable, the TLS flags and the option files.
  */
 export function connectionFrom(
   url: string,
@@ -139,12 +139,12 @@ export function connectionFrom(
   defaultsFile: string | undefined,
   env: NodeJS.ProcessEnv,
   home: string | undefined,
-  option: '--target' | '--source' | '--dr-source' = '--target',
+  option: '--target' | '--source' | '--dr-source' | '--schema-from' = '--target',
   tlsFlags: TlsFlags = {},
 ): ConnectionTarget {
   const file = readClientOptions(defaultsFile, home);
   const parts = parseConnectionUrlParts(url, option);
-  const envOption = `${option}-password-env`;
+  const envOption = option === '--schema-from' ? '--schema-password-env' : `${option}-password-env`;
   if (passwordEnv !== undefined && env[passwordEnv] === undefined) throw new UsageError(`${envOption}: the environment variable ${passwordEnv} is not set`, envOption);
   const password = passwordEnv !== undefined ? env[passwordEnv] : parts.password === undefined ? file.password : undefined;
   // What the URL leaves out comes from the option file, as the mysql client fills its own options.
@@ -153,7 +153,7 @@ export function connectionFrom(
   const socket = parts.socket ?? (host === undefined || host === 'localhost' ? file.socket : undefined);
   const target = connectionTargetOf({ ...parts, user: parts.user ?? file.user, host, port: parts.port ?? file.port, socket }, password);
   // --dr-source takes the DR's own TLS flags (--ssl-…): it reads the same server.
-  const tls = tlsFrom(tlsFlags, file, option === '--source' ? '--source-' : '--');
+  const tls = tlsFrom(tlsFlags, file, option === '--source' ? '--source-' : option === '--schema-from' ? '--schema-' : '--');
   return { ...target, tls };
 }
 

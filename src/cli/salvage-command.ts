@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { FOLLOW_DR_BINLOG_WARNING, salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
-import type { StartRule } from '../reconcile/lost-transactions.js';
+import { checkFromGtid, type StartRule } from '../reconcile/lost-transactions.js';
 import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
 import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
@@ -72,8 +72,9 @@ Telling records apart — the DR's own binlog since the failover (recommended):
                             DR's (--ssl-mode … below)
   --failover-at WHERE       where the failover happened, when the binlog cannot show it (the DR's
                             server id changed, or is the primary's: then it is required): the last
-                            GTID the DR received from the primary, a DR binlog position FILE:POS,
-                            or a time "YYYY-MM-DD HH:MM:SS" (UTC)
+                            GTID the DR received from the primary (one the DR wrote itself is
+                            refused), a DR binlog position FILE:POS, or a time
+                            "YYYY-MM-DD HH:MM:SS" (UTC)
 
 Decisions and output:
   --config F                a configuration file (salvage config --help): strategies per table
@@ -214,7 +215,10 @@ function startRule(o: { from?: string; 'from-gtid'?: string; since?: string }): 
     if (m === null) throw new UsageError(`--from takes FILE:POS (mysql-bin.000042:1234), got "${o.from}"`, '--from');
     return { kind: 'from-position', file: m[1]!, pos: Number(m[2]) };
   }
-  if (o['from-gtid'] !== undefined) return { kind: 'from-gtid', set: o['from-gtid'] };
+  if (o['from-gtid'] !== undefined) {
+    checkFromGtid(o['from-gtid']); // a bad set is bad input before anything is read or connected
+    return { kind: 'from-gtid', set: o['from-gtid'] };
+  }
   if (o.since !== undefined) return { kind: 'since', time: parseUtcDateTime(o.since, '--since') };
   return undefined;
 }

@@ -60,7 +60,8 @@ export function parseGtidSetWithin(part: string, given: string, option: string):
   try {
     return GtidSet.parse(part, option);
   } catch (e) {
-    if (e instanceof GtidSetError) throw new GtidSetError(e.code, e.message, syntaxDetails(given, option), { cause: e });
+    // The message quotes the set parsed; the user wrote `given`, and should find it there.
+    if (e instanceof GtidSetError) throw new GtidSetError(e.code, e.message.replace(`GTID set "${part}"`, `GTID set "${given}"`), syntaxDetails(given, option), { cause: e });
     throw e;
   }
 }

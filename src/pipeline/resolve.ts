@@ -49,6 +49,7 @@ import { openSession, type SqlSession } from '../db/sql-session.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
 import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, recordSkippedInsert, startRun, type KeyPart } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
+import { checkMariadbGtidRange, GtidSet, GtidSetError } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
 import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
@@ -1135,6 +1136,15 @@ export async function explainChange(options: ExplainOptions): Promise<ExplainedC
   // What the ledger's change_at holds: a MariaDB GTID, a MySQL GTID (tagged or not), or FILE:POS without GTIDs.
   if (!/^\d+-\d+-\d+$/.test(at) && !/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?::[a-z_][a-z0-9_]*)?:\d+$/i.test(at) && !/^[^\s:#]+:\d+$/.test(at)) {
     throw new ReviewError(ReviewErrorCode.BadChange, `"${options.change}" names no change: give a GTID (0-1-42, or uuid:42 on MySQL) or, for a source without GTIDs, FILE:POS, each with an optional #N for the N-th row change of the transaction (salvage quarantine list and the ledger show them)`, { option: 'CHANGE' });
+  }
+  // A GTID no server writes (a typo's extra digits) is said here, not as "not in the ledger" once connected.
+  try {
+    const mariadb = /^(\d+)-(\d+)-(\d+)$/.exec(at);
+    if (mariadb !== null) checkMariadbGtidRange(mariadb[1]!, mariadb[2]!, mariadb[3]!, at);
+    else if (/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}:/i.test(at)) GtidSet.parse(at);
+  } catch (e) {
+    if (e instanceof GtidSetError) throw new ReviewError(ReviewErrorCode.BadChange, `"${options.change}" names no change: ${e.message}`, { option: 'CHANGE', value: options.change }, { cause: e });
+    throw e;
   }
   const wantedKey = options.key === undefined ? null : keyArgument(options.key);
   const session = await openSession(options.target);

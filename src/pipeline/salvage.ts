@@ -84,7 +84,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
-import { compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
+import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
@@ -98,7 +98,7 @@ import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLin
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
-import { binlogOpening, findGtidStart, oldestBinlog } from '../source/live-start.js';
+import { binlogOpening, findGtidStart, oldestBinlog, startGtidCovers } from '../source/live-start.js';
 import { noteShape, scanLostBatches, type LostRangeScan, type TableShape } from './lost-range-scan.js';
 import { padShortImages } from './short-images.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
@@ -207,6 +207,16 @@ export interface LiveSalvageSource {
   readonly serverId?: number;
 }
 
+/**
+ * What the project's own tests add to SalvageOptions, apart from it so that the library's public
+ * types (SalvageOptions, SalvageRunOptions) do not show them: `salvage()` takes both; `plan` and
+ * `apply` of src/index.ts take SalvageOptions only.
+ */
+export interface SalvageTestHooks {
+  /** Sees every statement sent to the DR before it is sent (fault injection). */
+  readonly beforeStatement?: (sql: string) => void;
+}
+
 /** What a run reads, where it writes and how; the library's `plan`/`apply` take it without `mode`. */
 export interface SalvageOptions {
   /** plan: decide and report, write nothing; apply: merge into the DR, exactly once. */
@@ -275,8 +285,6 @@ export interface SalvageOptions {
   readonly onSql?: (statement: string) => void;
   /** Once per window, after it committed (apply) or was decided (plan), with the totals so far. */
   readonly onProgress?: (progress: SalvageProgress) => void;
-  /** Test hook: sees every statement sent to the DR before it is sent (fault injection). */
-  readonly beforeStatement?: (sql: string) => void;
   /**
    * Binlog files: a transaction whose events fail their checksum or do not decode is skipped and
    * recorded (ledger class `damaged`, outcome `skipped`) when the boundary after the damage can be
@@ -429,7 +437,7 @@ interface LiveInput {
 }
 
 /** Runs `plan` or `apply` and returns the report. */
-export async function salvage(options: SalvageOptions): Promise<SalvageReport> {
+export async function salvage(options: SalvageOptions & SalvageTestHooks): Promise<SalvageReport> {
   const t0 = performance.now();
   // As the CLI takes it: the configuration's stateSchema unless the option names one. A library run
   // that ignored it would keep its checkpoint where a CLI run with the same file never looks.
@@ -491,6 +499,12 @@ function checkShapes(o: SalvageOptions): void {
   if (o.start !== undefined && !['gtid', 'from-position', 'from-gtid', 'since'].includes(String(kind))) {
     throw bad('--from', `start.kind is one of from-gtid, from-position, since, gtid; got ${String(kind)}`);
   }
+  // Parsed as the run reads it, before anything connects: a bad set is the caller's to fix.
+  if (o.start?.kind === 'from-gtid') {
+    if (typeof o.start.set !== 'string') throw bad('--from-gtid', `start.set takes a GTID set as text, got ${typeof o.start.set}`);
+    checkFromGtid(o.start.set);
+  }
+  if (o.source?.start?.gtid !== undefined) startGtidCovers(o.source.start.gtid);
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw bad('--ddl', `ddl is "stop" or "skip", got ${String(o.ddl)}`);
 }
 
@@ -623,16 +637,21 @@ function isNetworkFailure(e: unknown): e is EngineError {
  * row the primary wrote a record of the DR's: `--failover-at` must place the point.
  */
 function refuseSharedIdentity(first: Transaction | null, own: { readonly serverId: number; readonly serverUuid: string | null }): void {
-  if (first === null) return;
+  if (first === null || !sharesIdentity(first, own)) return;
   const g = first.gtid;
-  const shared = g?.flavor === 'mysql' && own.serverUuid !== null ? g.uuid.toLowerCase() === own.serverUuid.toLowerCase() : g?.flavor === 'mariadb' ? g.serverId === own.serverId : first.serverId === own.serverId;
-  if (!shared) return;
   const who = g?.flavor === 'mysql' && own.serverUuid !== null ? `server_uuid ${own.serverUuid}` : `server id ${own.serverId}`;
   throw new EngineError(
     DrHistoryErrorCode.FailoverNeeded,
     `the lost transactions (the first: ${g === null ? `${basename(first.file)}:${first.pos}` : gtidText(g)}) carry the DR's own ${who}: its binlog cannot tell what it received from the primary from what it wrote itself, so the failover point must be given: --failover-at with the last GTID the DR received, the DR binlog position where its own writes start, or the time`,
     { option: '--failover-at' },
   );
+}
+
+/** Whether a lost transaction carries the DR's own identity: its server_uuid (MySQL GTID), else its server id. */
+function sharesIdentity(first: Transaction | null, own: { readonly serverId: number; readonly serverUuid: string | null }): boolean {
+  if (first === null) return false;
+  const g = first.gtid;
+  return g?.flavor === 'mysql' && own.serverUuid !== null ? g.uuid.toLowerCase() === own.serverUuid.toLowerCase() : g?.flavor === 'mariadb' ? g.serverId === own.serverId : first.serverId === own.serverId;
 }
 
 /** The primary keys the window's changes meet on the DR (after the key map), per table: what the history must have in memory. */
@@ -774,7 +793,7 @@ class SalvageRun {
   readonly #stopBefore: StopBefore | null;
   #stopAt: StopPoint | null = null;
 
-  constructor(options: SalvageOptions, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number, stop: StopBefore | null = null) {
+  constructor(options: SalvageOptions & SalvageTestHooks, session: SqlSession, files: readonly BinlogFile[], live: LiveInput | null, sourceId: string, schema: string, t0: number, stop: StopBefore | null = null) {
     this.#o = options;
     this.#stopBefore = stop;
     this.#files = files;
@@ -850,7 +869,9 @@ class SalvageRun {
     const own = { serverId: dr.serverId, serverUuid: await readServerUuid(this.#dr) };
     if (o.failoverAt === undefined) refuseSharedIdentity(this.#scan.first, own);
     const drEnd = await readBinlogEnd(this.#dr);
-    const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill });
+    // A DR that kept the primary's identity writes what it receives under it: a --failover-at GTID of that identity is then the point, not one of its own writes.
+    const sharedIdentity = sharesIdentity(this.#scan.first, own);
+    const createBuilder = (spill: HistorySpill): DrHistoryBuilder => new DrHistoryBuilder({ catalog, own, stateSchema: this.#schema, failoverAt: o.failoverAt ?? null, spill, sharedIdentity });
     if (o.drSource === undefined) {
       if (!this.#follow) return reader.readDrHistory({ files, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
       // Files do not grow with the DR: what it writes while the run follows is not in them, so keys

@@ -190,6 +190,28 @@ describe('DrHistoryBuilder: the failover point', () => {
     expect(row(h, 'app.users', 3)?.insertedByDr).toBe(true);
   });
 
+  // The DR's first own write (0-2-4, its insert of id 3) taken for the point: it and the DR's writes
+  // before it read as received, so id 3 had no history (insertedByDr unknown) and a lost insert of
+  // id 3 met the DR's own record as the one that existed at the failover.
+  it('--failover-at GTID that the DR wrote itself: refused (DR_HISTORY_FAILOVER_OWN), naming the last GTID received before it and the position after it', () => {
+    let error: unknown;
+    try {
+      build(withEarlyOwn(), { failoverAt: { kind: 'gtid', gtid: '0-2-4' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({
+      code: 'DR_HISTORY_FAILOVER_OWN',
+      details: { option: '--failover-at', value: '0-2-4', file: 'dr-bin.000001', offset: 556 },
+      message:
+        "--failover-at 0-2-4: the DR wrote that transaction itself (it carries the DR's own server id 2; at dr-bin.000001:556), where the option names the last transaction the DR received from the primary: the DR's writes up to it would be taken for the primary's and left out of its history. Give the last GTID it received (0-1-3 is the last from another server before it), the DR binlog position where its own writes start, or the time; if the DR's writes up to 0-2-4 came before the failover, give the position after it, dr-bin.000001:656",
+    });
+    // A DR that shares the primary's identity writes every GTID it receives as its own: there a GTID of its identity is the point.
+    const shared = build(withEarlyOwn(), { failoverAt: { kind: 'gtid', gtid: '0-2-4' }, sharedIdentity: true });
+    expect(shared.failover.lastReceived?.at).toBe('0-2-4');
+    expect(shared.failover.firstOwn?.at).toBe('0-2-5');
+  });
+
   it('--failover-at GTID not in the binlog: refused, never an empty history', () => {
     expect(() => build(withEarlyOwn(), { failoverAt: { kind: 'gtid', gtid: '0-1-9' } })).toThrow(
       expect.objectContaining({ code: 'DR_HISTORY_FAILOVER_NOT_FOUND', details: { gtid: '0-1-9', option: '--failover-at' } }),

@@ -32,6 +32,12 @@ export const DrHistoryErrorCode = {
    * binlog cannot tell what it received from what it wrote, so `--failover-at` must say.
    */
   FailoverNeeded: 'DR_HISTORY_FAILOVER_NEEDED',
+  /**
+   * `--failover-at GTID` names a transaction the DR wrote itself (its server id, or server_uuid),
+   * where the option takes the last one it received: the DR's own writes up to it would read as the
+   * primary's and be left out of the history. Not raised when the DR shares the primary's identity.
+   */
+  FailoverOwn: 'DR_HISTORY_FAILOVER_OWN',
   /** A key was asked for whose entry is in the spill and was not prepared (a bug in the caller). */
   NotPrepared: 'DR_HISTORY_NOT_PREPARED',
   /** A transaction was fed after finish(). */
@@ -63,6 +69,12 @@ export interface DrHistoryBuilderOptions {
   readonly cacheEntries?: number;
   /** The time of the run (epoch seconds): `--failover-at TIME` after it is refused. Default: now. */
   readonly now?: number;
+  /**
+   * The lost transactions carry the DR's own identity (it kept the primary's server id or
+   * server_uuid): everything it received reads as its own, so a `--failover-at` GTID of its
+   * identity is the point there, and refused otherwise (FailoverOwn). Default false.
+   */
+  readonly sharedIdentity?: boolean;
 }
 
 const DEFAULT_MAX_ENTRIES = 1_000_000;
@@ -245,6 +257,9 @@ export class DrHistoryBuilder {
   #firstOwn: TxPlace | null = null;
   #ownMatch: OwnMatch | null = null;
   #overrideFoundAt: TxPlace | null = null;
+  /** `--failover-at GTID` found on a transaction of the DR's own: where it ends, for the refusal. */
+  #overrideOwnEnd: number | null = null;
+  readonly #sharedIdentity: boolean;
   /** Per file name read, how far: where `--failover-at FILE:POS` may point. */
   readonly #readTo = new Map<string, number>();
   /** The transaction `--failover-at FILE:POS` points inside, if it does. */
@@ -282,6 +297,7 @@ export class DrHistoryBuilder {
     this.#partitions = options.partitions ?? DEFAULT_PARTITIONS;
     this.#cacheEntries = options.cacheEntries ?? this.#maxEntries;
     this.#now = options.now ?? Date.now() / 1000;
+    this.#sharedIdentity = options.sharedIdentity ?? false;
   }
 
   /** How far `file` was read (the reader calls it as it goes; transactions read count too). */
@@ -381,6 +397,7 @@ export class DrHistoryBuilder {
           this.#pointFound = true;
           this.#overrideFoundAt = place(tx);
           this.#lastReceived = this.#overrideFoundAt;
+          if (match !== null) this.#overrideOwnEnd = tx.end;
         }
         return false;
       case 'position': {
@@ -611,6 +628,7 @@ export class DrHistoryBuilder {
         { gtid: f.gtid, option: '--failover-at' },
       );
     }
+    this.#refuseOwnGtid(f);
     this.#refuseOutside(f);
     const early = this.#earlierOwn;
     if (early !== null && !this.#earlierWeighed) {
@@ -646,6 +664,25 @@ export class DrHistoryBuilder {
       partitions: this.#partitions,
       cacheEntries: this.#cacheEntries,
     });
+  }
+
+  /**
+   * `--failover-at GTID` on a transaction the DR wrote itself, unless the DR shares the primary's
+   * identity (then every GTID it received is of its identity). Taken as given, the DR's own writes
+   * up to it would be "received", out of the history: a record the DR inserted there would read as
+   * one that existed at the failover, and a lost insert at its key would be merged into it.
+   */
+  #refuseOwnGtid(f: FailoverAt | null): void {
+    const at = this.#overrideFoundAt;
+    const end = this.#overrideOwnEnd;
+    if (f?.kind !== 'gtid' || at === null || end === null || this.#sharedIdentity) return;
+    const identity = this.#ownUuid !== null && /^[0-9a-f-]{36}:/i.test(f.gtid) ? `server_uuid ${this.#ownUuid}` : `server id ${this.#own.serverId}`;
+    const last = this.#lastNonOwn;
+    throw new EngineError(
+      DrHistoryErrorCode.FailoverOwn,
+      `--failover-at ${f.gtid}: the DR wrote that transaction itself (it carries the DR's own ${identity}; at ${at.file}:${at.pos}), where the option names the last transaction the DR received from the primary: the DR's writes up to it would be taken for the primary's and left out of its history. Give the last GTID it received (${last === null ? 'the DR binlog given holds none from another server before it' : `${last.at} is the last from another server before it`}), the DR binlog position where its own writes start, or the time; if the DR's writes up to ${f.gtid} came before the failover, give the position after it, ${at.file}:${end}`,
+      { option: '--failover-at', value: f.gtid, file: at.file, offset: at.pos },
+    );
   }
 
   /** `--failover-at` that the DR binlog read cannot place: refused, never an empty or cut history. */

@@ -35,7 +35,7 @@
  */
 import { EngineError, type ErrorDetails } from '../errors.js';
 import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
-import { checkMariadbGtidRange, GtidSet, parseGtidSetWithin } from '../model/gtid-set.js';
+import { checkMariadbGtidRange, GtidSet, GtidSetError, parseGtidSetWithin } from '../model/gtid-set.js';
 
 /** Stable codes of lost-set decisions that cannot be made. */
 export const ReconcileErrorCode = {
@@ -169,19 +169,25 @@ interface MariadbPos {
 
 const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
 
-/** Parses a MariaDB GTID list (`d-s-n,…`); `unique` rejects two entries for one domain (a position). */
-function parseMariadbList(text: string, variable: string, unique: boolean): MariadbPos[] {
+/**
+ * Parses a MariaDB GTID list (`d-s-n,…`); `unique` rejects two entries for one domain (a position).
+ * `variable` names an option (--from-gtid, whose whole text is `given`) or a server variable
+ * (gtid_slave_pos): a bad option is the user's to fix (GtidSetError), a bad variable the DR's state.
+ */
+function parseMariadbList(text: string, variable: string, unique: boolean, given = text): MariadbPos[] {
+  const option = variable.startsWith('--') ? variable : undefined;
   const out: MariadbPos[] = [];
   for (const raw of text.split(',')) {
     const part = raw.trim();
     if (part === '') continue;
     const m = MARIADB_GTID.exec(part);
     if (!m) throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: expected a list of domain-server-seq, found "${part}" in "${text}"`, { option: variable });
-    // `variable` names an option (--from-gtid) or a server variable (gtid_slave_pos): only an option is one.
-    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, text, variable.startsWith('--') ? variable : undefined);
+    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, given, option);
     const p = { domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
     if (unique && out.some((o) => o.domainId === p.domainId)) {
-      throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: two entries for domain ${p.domainId} in "${text}" (a position has one per domain)`, { option: variable });
+      const message = `${variable}: two entries for domain ${p.domainId} in "${option === undefined ? text : given}" (a position has one per domain)`;
+      if (option !== undefined) throw new GtidSetError('GTID_SET_SYNTAX', message, { option, value: given });
+      throw new ReconcileError(ReconcileErrorCode.BadDrState, message, { option: variable });
     }
     out.push(p);
   }
@@ -340,10 +346,19 @@ function gtidRuleJudge(state: DrGtidState, options: LostFilterOptions, ownServer
   return { label, ...mariadbJudge(trusted, 'gtid_slave_pos', sameServer, null, ownServerId) };
 }
 
+/**
+ * Parses a `--from-gtid` set (start rule `from-gtid`) as a run will read it, so that a set no run
+ * could use is refused before anything connects: GtidSetError GTID_SET_SYNTAX, `details` `{ option:
+ * '--from-gtid', value }`.
+ */
+export function checkFromGtid(text: string): void {
+  fromGtidJudge(text);
+}
+
 /** `--from-gtid`: MySQL entries and MariaDB ranges are a set; MariaDB `d-s-n` entries are positions. */
 function fromGtidJudge(text: string): Judged {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  const positions = parseMariadbList(parts.filter((p) => MARIADB_GTID.test(p)).join(','), '--from-gtid', true);
+  const positions = parseMariadbList(parts.filter((p) => MARIADB_GTID.test(p)).join(','), '--from-gtid', true, text);
   const set = parseGtidSetWithin(parts.filter((p) => !MARIADB_GTID.test(p)).join(','), text, '--from-gtid');
   const mariadb = mariadbJudge(positions, '--from-gtid position', [], set);
   const judge = (g: Gtid, at?: BinlogPosition): LostDecision => {

@@ -520,7 +520,7 @@ function refuseNotTheDr(f: FileSeen, own: ReadDrHistoryOptions['own']): void {
 export function parseFailoverAt(text: string): FailoverAt {
   const t = text.trim();
   const bad = (why: string): never => {
-    throw new EngineError('BAD_OPTION', `--failover-at: ${why}, got "${text}"`, { option: '--failover-at' });
+    throw new EngineError('BAD_OPTION', `--failover-at: ${why}, got "${text}"`, { option: '--failover-at', value: text });
   };
   if (/^\d{4}-\d{2}-\d{2}$/.test(t)) bad('a date alone is ambiguous (it reads as a MariaDB GTID too): give a time as "YYYY-MM-DD HH:MM:SS" (UTC), or write a GTID without leading zeros');
   const time = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?Z?$/.exec(t);
@@ -540,7 +540,12 @@ export function parseFailoverAt(text: string): FailoverAt {
     return { kind: 'gtid', gtid: `${domain}-${server}-${seq}` };
   }
   const mysql = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?::([a-z_][a-z0-9_]{0,31}))?:(\d+)$/i.exec(t);
-  if (mysql) return { kind: 'gtid', gtid: `${mysql[1]!.toLowerCase()}${mysql[2] === undefined ? '' : `:${mysql[2].toLowerCase()}`}:${BigInt(mysql[3]!)}` };
+  if (mysql) {
+    // gno is a signed 64-bit number (MySQL rpl_gno.h): beyond it no server writes the GTID, and the point would never be found.
+    const gno = BigInt(mysql[3]!);
+    if (gno < 1n || gno > 2n ** 63n - 1n) bad(`a MySQL GTID's transaction number is 1 to ${2n ** 63n - 1n}`);
+    return { kind: 'gtid', gtid: `${mysql[1]!.toLowerCase()}${mysql[2] === undefined ? '' : `:${mysql[2].toLowerCase()}`}:${gno}` };
+  }
   const position = /^(.+):(\d+)$/.exec(t);
   if (position) {
     const pos = Number(position[2]);

@@ -10,7 +10,7 @@
  * d with seq_no ≤ n whatever its server id (a position is a point of the domain's stream).
  */
 import type { Gtid } from '../binlog/transaction.js';
-import { GtidSet, parseGtidSetWithin } from '../model/gtid-set.js';
+import { checkMariadbGtidRange, GtidSet, parseGtidSetWithin } from '../model/gtid-set.js';
 import type { ControlSession } from './live-source.js';
 
 const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
@@ -51,6 +51,9 @@ export function startGtidCovers(setText: string, option = '--start-gtid'): (g: G
   for (const p of parts) {
     const m = MARIADB_GTID.exec(p);
     if (!m) continue;
+    // A position's numbers are range-checked as the set's are: a typo's extra digits would name a
+    // point no server reaches, found out only once connected.
+    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, setText, option);
     const d = Number(m[1]);
     const n = BigInt(m[3]!);
     const prev = positions.get(d);

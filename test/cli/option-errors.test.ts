@@ -102,3 +102,77 @@ describe('a GTID set that does not parse', () => {
     });
   }
 });
+
+describe('a GTID or GTID set with a number wider than servers write', () => {
+  // MariaDB: 32-bit domain and server ids, a 64-bit sequence number; MySQL: a signed 64-bit gno. A
+  // typo's extra digits name a point no server reaches: --start-gtid and --from-gtid took them and
+  // failed (or matched nothing) only once connected. Each is refused at option parsing, exit 2,
+  // before anything connects (port 1: a command that got past its options would fail to connect).
+  const file = '/nonexistent/mysql-bin.000001';
+  const uuid = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+  const live = ['--source', 'mysql://root@127.0.0.1:1'];
+  const plan = (...args: string[]) => (): Promise<number> => runSalvageCommand('plan', [...args, ...TARGET], new Capture(), new Capture(), ENV);
+  const apply = (...args: string[]) => (): Promise<number> => runSalvageCommand('apply', [...args, ...TARGET], new Capture(), new Capture(), ENV);
+  const inspect = (...args: string[]) => (): Promise<number> => runInspect(args, new Capture(), new Capture(), {});
+  const cases: [string, () => Promise<number>, string, string, string][] = [
+    ['inspect --source --start-gtid, sequence', inspect(...live, '--start-gtid', '0-1-99999999999999999999999'), '--start-gtid', '0-1-99999999999999999999999', 'sequence number 99999999999999999999999'],
+    ['inspect --source --start-gtid, domain', inspect(...live, '--start-gtid', '4294967296-1-5'), '--start-gtid', '4294967296-1-5', 'domain id 4294967296'],
+    ['inspect --source --start-gtid, server id', inspect(...live, '--start-gtid', '0-4294967296-5,0-1-2-3'), '--start-gtid', '0-4294967296-5,0-1-2-3', 'server id 4294967296'],
+    ['inspect --source --start-gtid, MySQL', inspect(...live, '--start-gtid', `${uuid}:1-9223372036854775808`), '--start-gtid', `${uuid}:1-9223372036854775808`, 'transaction number 9223372036854775808'],
+    ['inspect --include-gtids', inspect('--include-gtids', '0-1-18446744073709551616', file), '--include-gtids', '0-1-18446744073709551616', 'sequence number 18446744073709551616'],
+    ['inspect --exclude-gtids', inspect('--exclude-gtids', `${uuid}:9223372036854775808`, file), '--exclude-gtids', `${uuid}:9223372036854775808`, 'transaction number 9223372036854775808'],
+    ['plan --source --start-gtid', plan(...live, '--start-gtid', '0-1-99999999999999999999999'), '--start-gtid', '0-1-99999999999999999999999', 'sequence number 99999999999999999999999'],
+    ['apply --source --start-gtid', apply(...live, '--start-gtid', '4294967296-1-5'), '--start-gtid', '4294967296-1-5', 'domain id 4294967296'],
+    ['plan --from-gtid, MariaDB position', plan('--binlog', file, '--from-gtid', '0-1-99999999999999999999999'), '--from-gtid', '0-1-99999999999999999999999', 'sequence number 99999999999999999999999'],
+    ['plan --from-gtid, MariaDB range', plan('--binlog', file, '--from-gtid', '0-1-5,0-1-7-18446744073709551616'), '--from-gtid', '0-1-5,0-1-7-18446744073709551616', 'sequence number 18446744073709551616'],
+    ['apply --from-gtid, server id', apply('--binlog', file, '--from-gtid', '0-4294967296-5'), '--from-gtid', '0-4294967296-5', 'server id 4294967296'],
+    ['apply --from-gtid, MySQL', apply('--binlog', file, '--from-gtid', `${uuid}:1-9223372036854775808`), '--from-gtid', `${uuid}:1-9223372036854775808`, 'transaction number 9223372036854775808'],
+  ];
+  for (const [name, run, option, value, what] of cases) {
+    it(`${name}: GTID_SET_SYNTAX naming the option and the text, exit 2`, async () => {
+      const e = await rejection(run());
+      expect(e).toBeInstanceOf(GtidSetError);
+      expect(e).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option, value } });
+      expect((e as Error).message).toContain(`${what} in GTID set "${value}" is larger than any server writes`);
+      expect(exitCodeFor(e)).toBe(2);
+    });
+  }
+
+  it('plan --from-gtid with two positions for one domain is the user\'s input (exit 2), not the DR\'s state (exit 1), and said before connecting', async () => {
+    const e = await rejection(plan('--binlog', file, '--from-gtid', '0-1-5,0-2-6')());
+    expect(e).toBeInstanceOf(GtidSetError);
+    expect(e).toMatchObject({ code: 'GTID_SET_SYNTAX', message: '--from-gtid: two entries for domain 0 in "0-1-5,0-2-6" (a position has one per domain)', details: { option: '--from-gtid', value: '0-1-5,0-2-6' } });
+    expect(exitCodeFor(e)).toBe(2);
+  });
+
+  it('plan --from-gtid that does not parse is refused before the binlogs are read or the DR connected', async () => {
+    const e = await rejection(plan('--binlog', file, '--from-gtid', 'garbage')());
+    expect(e).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option: '--from-gtid', value: 'garbage' } });
+  });
+
+  it('--failover-at: a MySQL transaction number past 2^63−1 (and 0) is BAD_OPTION naming the option and the text, exit 2', async () => {
+    for (const value of [`${uuid}:9223372036854775808`, `${uuid}:0`, '0-1-18446744073709551616', '4294967296-1-5']) {
+      const e = await rejection(plan('--binlog', file, '--dr-binlog', file, '--failover-at', value)());
+      expect(e, value).toMatchObject({ code: 'BAD_OPTION', details: { option: '--failover-at', value } });
+      expect(exitCodeFor(e)).toBe(2);
+    }
+  });
+
+  it('explain GTID: a number no server writes is EXPLAIN_BAD_CHANGE (exit 2) before connecting, not "not in the ledger"', async () => {
+    for (const [change, what] of [['0-1-99999999999999999999999', 'sequence number 99999999999999999999999'], ['4294967296-1-5#2', 'domain id 4294967296'], [`${uuid}:9223372036854775808`, 'transaction number 9223372036854775808']] as const) {
+      const e = await rejection(runExplain([...TARGET, change], new Capture(), new Capture(), ENV));
+      expect(e, change).toMatchObject({ code: 'EXPLAIN_BAD_CHANGE', details: { option: 'CHANGE', value: change } });
+      expect((e as Error).message).toContain(`"${change}" names no change: ${what} in GTID set`);
+      expect(exitCodeFor(e)).toBe(2);
+    }
+  });
+
+  it('the library refuses the same before connecting: plan({ start: from-gtid }) and plan({ source: { start: { gtid } } })', async () => {
+    const api = await import('../../src/index.js');
+    const target = api.parseConnectionUrl('mysql://root@127.0.0.1:1', '--target');
+    const fromGtid = await rejection(api.plan({ binlogs: [file], target, start: { kind: 'from-gtid', set: '0-1-99999999999999999999999' } }));
+    expect(fromGtid).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option: '--from-gtid', value: '0-1-99999999999999999999999' } });
+    const startGtid = await rejection(api.plan({ source: { target, start: { gtid: '0-4294967296-1' } }, target }));
+    expect(startGtid).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option: '--start-gtid', value: '0-4294967296-1' } });
+  });
+});

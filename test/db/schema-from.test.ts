@@ -4,8 +4,11 @@
  * target's settings ask. loadSchemaHints called mysql2 with host, port and credentials only, so a
  * socket-only server was unreachable (it dialled host:port instead) and a TLS mode was ignored.
  */
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { runInspect } from '../../src/cli/inspect-command.js';
 import { parseConnectionUrl } from '../../src/db/connection-url.js';
 import { DatabaseError, loadSchemaHints } from '../../src/db/schema-hints.js';
@@ -16,6 +19,9 @@ import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 const FILE = resolve(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11/failover/primary/primary-bin.000001');
 
 let db: MariadbServer;
+let dir: string;
+/** A binlog file of this server's own, logged without column names (the default binlog_row_metadata). */
+let logged: string;
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -31,10 +37,22 @@ beforeAll(async () => {
   db = await startMariadb({ name: 'schema-from' });
   await db.query('CREATE DATABASE shop');
   await db.query("CREATE TABLE shop.t (id INT UNSIGNED PRIMARY KEY, name VARCHAR(20) CHARACTER SET utf8mb4, tier ENUM('a','b'))");
+  // An account with a password, which only an option file (or --schema-password-env) gives.
+  for (const host of ['127.0.0.1', 'localhost']) {
+    await db.query(`CREATE USER 'reader'@'${host}' IDENTIFIED BY 'pw#1'`);
+    await db.query(`GRANT SELECT ON *.* TO 'reader'@'${host}'`);
+  }
+  await db.flushBinaryLogs();
+  await db.query("INSERT INTO shop.t VALUES (1, 'x', 'b')");
+  await db.flushBinaryLogs();
+  const files = await db.binlogFiles();
+  logged = files[files.length - 2]!;
+  dir = await mkdtemp(join(tmpdir(), 'salvage-schema-from-'));
 }, 120_000);
 
 afterAll(async () => {
   await db?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('--schema-from through a Unix socket', () => {
@@ -77,5 +95,69 @@ describe('--schema-from with TLS the server cannot give', () => {
   it('--schema-ssl-* without --schema-from is a usage error', async () => {
     const e = await rejection(runInspect(['--schema-ssl-mode', 'REQUIRED', FILE], new Capture(), new Capture(), {}));
     expect(e).toMatchObject({ code: 'USAGE', message: '--schema-ssl-mode goes with --schema-from URL' });
+  });
+});
+
+describe('--schema-from reads the option files, as --target and --source do', () => {
+  /** inspect --json --quiet of the server's own binlog; the row change of its one insert. */
+  async function changes(args: readonly string[], env: NodeJS.ProcessEnv): Promise<unknown> {
+    const out = new Capture();
+    const err = new Capture();
+    expect(await runInspect(['--json', '--quiet', '--tables', 'shop.t', ...args, logged], out, err, env)).toBe(0);
+    expect(err.text).toBe('');
+    return out.text.trim().split('\n').map((l) => (JSON.parse(l) as { changes: unknown[] }).changes);
+  }
+
+  async function cnf(name: string, text: string): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, text, { mode: 0o600 });
+    return path;
+  }
+
+  it('takes the password from ~/.my.cnf ([client]) when the URL has none', async () => {
+    const home = join(dir, 'home');
+    await mkdir(home, { recursive: true });
+    await cnf('home/.my.cnf', '[client]\npassword = "pw#1"\n');
+    expect(await changes(['--schema-from', `mysql://reader@127.0.0.1:${db.port}`], { HOME: home })).toEqual([
+      [{ op: 'insert', schema: 'shop', table: 't', after: { id: 1, name: 'x', tier: 'b' } }],
+    ]);
+  });
+
+  it('takes user, password and socket from --defaults-file', async () => {
+    const file = await cnf('schema.cnf', `[client]\nuser=reader\npassword=pw#1\nsocket=${db.socketPath}\n`);
+    // Port 1: nothing listens there, so only the option file's socket reaches the server.
+    expect(await changes(['--schema-from', 'mysql://localhost:1', '--defaults-file', file], {})).toEqual([
+      [{ op: 'insert', schema: 'shop', table: 't', after: { id: 1, name: 'x', tier: 'b' } }],
+    ]);
+  });
+
+  it('--schema-password-env wins over the option file', async () => {
+    const file = await cnf('wrong-pw.cnf', '[client]\nuser=reader\npassword=wrong\n');
+    expect(await changes(['--schema-from', `mysql://127.0.0.1:${db.port}`, '--defaults-file', file, '--schema-password-env', 'SCHEMA_PW'], { SCHEMA_PW: 'pw#1' })).toEqual([
+      [{ op: 'insert', schema: 'shop', table: 't', after: { id: 1, name: 'x', tier: 'b' } }],
+    ]);
+  });
+
+  it('a wrong password from the option file is DB_CONNECT (errno 1045, not retryable) naming --schema-from, exit 1', async () => {
+    const file = await cnf('wrong.cnf', '[client]\nuser=reader\npassword=wrong\n');
+    const e = await rejection(runInspect(['--json', '--schema-from', `mysql://127.0.0.1:${db.port}`, '--defaults-file', file, logged], new Capture(), new Capture(), {}));
+    expect(e).toBeInstanceOf(DatabaseError);
+    expect(e).toMatchObject({ code: 'DB_CONNECT', retryable: false, details: { option: '--schema-from', errno: 1045 } });
+    expect((e as Error).message).toContain('reader');
+    expect((e as Error).message).not.toContain('wrong');
+    expect(exitCodeFor(e)).toBe(1);
+  });
+
+  it("the option file's ssl-mode applies: REQUIRED against a server without TLS is DB_TLS naming --schema-from", async () => {
+    const file = await cnf('tls.cnf', '[client]\nuser=reader\npassword=pw#1\nssl-mode=REQUIRED\n');
+    const e = await rejection(runInspect(['--json', '--schema-from', `mysql://127.0.0.1:${db.port}`, '--defaults-file', file, logged], new Capture(), new Capture(), {}));
+    expect(e).toMatchObject({ code: 'DB_TLS', details: { option: '--schema-from' } });
+  });
+
+  it('--schema-password-env naming an unset variable, or without --schema-from, is a usage error', async () => {
+    const unset = await rejection(runInspect(['--schema-from', `mysql://127.0.0.1:${db.port}`, '--schema-password-env', 'NO_SUCH_VAR', logged], new Capture(), new Capture(), {}));
+    expect(unset).toMatchObject({ code: 'USAGE', message: '--schema-password-env: the environment variable NO_SUCH_VAR is not set', details: { option: '--schema-password-env' } });
+    const alone = await rejection(runInspect(['--schema-password-env', 'SCHEMA_PW', logged], new Capture(), new Capture(), { SCHEMA_PW: 'x' }));
+    expect(alone).toMatchObject({ code: 'USAGE', message: '--schema-password-env goes with --schema-from URL' });
   });
 });

@@ -2,7 +2,7 @@
  * The published package, as a user gets it (packed-app.ts: `npm pack` of the built tree installed
  * into an empty project), then `npx salvage --help` there and an import of the library.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, packAndInstall, run, type PackedApp, type PackResult } from './packed-app.js';
@@ -23,7 +23,7 @@ afterAll(async () => {
 describe('npm pack', () => {
   it('holds the built code with its types, the docs, the licence and the changelog, and no tests or sources', () => {
     const paths = pack.files.map((f) => f.path);
-    for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/RUNBOOK.md', 'dist/index.js', 'dist/index.d.ts', 'dist/binlog/index.d.ts', 'dist/cli/main.js']) {
+    for (const p of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/RUNBOOK.md', 'dist/index.js', 'dist/index.d.ts', 'dist/binlog/index.d.ts', 'dist/cli/main.js', 'cjs/index.cjs', 'cjs/binlog.cjs', 'cjs/require-esm.cjs']) {
       expect(paths).toContain(p);
     }
     expect(paths.filter((p) => /\.test\.|(^|\/)test\/|^src\/|^bench\/|(^|\/)\.tmp\//.test(p))).toEqual([]);
@@ -50,5 +50,31 @@ describe('npm pack', () => {
     const script = "const m = await import('binlog-salvage'); const b = await import('binlog-salvage/binlog'); console.log(typeof m.apply, typeof m.plan, b.BinlogDecoder === m.BinlogDecoder);";
     const { stdout } = await run('node', ['--input-type=module', '-e', script], { cwd: app, env: ENV });
     expect(stdout).toBe('function function true\n');
+  });
+
+  // Without a `require` condition in `exports`, require() met ERR_PACKAGE_PATH_NOT_EXPORTED, which
+  // does not say the package is an ES module.
+  it('require() from CommonJS gets the module import gives where Node can require an ES module, and says to use import where it cannot', async () => {
+    const script = join(app, 'require-it.cjs');
+    await writeFile(
+      script,
+      `try {
+  const m = require('binlog-salvage');
+  const b = require('binlog-salvage/binlog');
+  import('binlog-salvage').then((n) => console.log(typeof m.plan, b.BinlogDecoder === m.BinlogDecoder, n === m));
+} catch (e) {
+  console.log(e.code, e.message);
+  try { require('binlog-salvage/binlog'); } catch (f) { console.log(f.code, f.message); }
+}
+`,
+    );
+    const modern = await run('node', [script], { cwd: app, env: ENV });
+    expect(modern.stdout).toBe('function true true\n');
+    const without = await run('node', ['--no-experimental-require-module', script], { cwd: app, env: ENV });
+    const available = `require() of an ES module is not available in this Node (${process.version}; Node 20.19+ and 22.12+ have it, unless run with --no-experimental-require-module)`;
+    expect(without.stdout).toBe(
+      `ERR_REQUIRE_ESM binlog-salvage is an ES module: use import (import { plan, apply } from 'binlog-salvage') or await import('binlog-salvage'); ${available}\n` +
+        `ERR_REQUIRE_ESM binlog-salvage/binlog is an ES module: use import (import { BinlogDecoder } from 'binlog-salvage/binlog') or await import('binlog-salvage/binlog'); ${available}\n`,
+    );
   });
 });

@@ -24,9 +24,13 @@ import type { ConnectionTarget } from '../../src/db/connection-url.js';
 import type { SqlSession } from '../../src/db/sql-session.js';
 import { FAILOVER_LOGICAL_REFERENCES } from '../../src/demo/stage-failover.js';
 import { EngineError } from '../../src/errors.js';
-import { salvage, SalvageErrorCode, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
+import { salvage, SalvageErrorCode, type SalvageOptions, type SalvageReport, type SalvageTestHooks } from '../../src/pipeline/salvage.js';
+
 import { stageFailoverDr, type DrState, type FailoverDr } from '../harness/failover-dr.js';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
+
+/** A run's options with the test hooks (beforeStatement), which the public SalvageOptions leaves out. */
+type RunOptions = SalvageOptions & SalvageTestHooks;
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -45,7 +49,7 @@ let reference: { state: DrState; report: SalvageReport; ledgerLines: number };
 /** The DR after an apply stopped (on request) after K windows. */
 let afterK: DrState;
 
-function options(extra: Partial<SalvageOptions> = {}): SalvageOptions {
+function options(extra: Partial<RunOptions> = {}): RunOptions {
   return {
     mode: 'apply',
     binlogs: f.staged.files,
@@ -59,7 +63,7 @@ function options(extra: Partial<SalvageOptions> = {}): SalvageOptions {
 }
 
 /** Applies and counts the ledger lines it reports. */
-async function apply(extra: Partial<SalvageOptions> = {}): Promise<{ report: SalvageReport; ledgerLines: number }> {
+async function apply(extra: Partial<RunOptions> = {}): Promise<{ report: SalvageReport; ledgerLines: number }> {
   let ledgerLines = 0;
   const report = await salvage(options({ ...extra, onLedger: () => ledgerLines++ }));
   return { report, ledgerLines };
@@ -76,7 +80,7 @@ async function rejection(p: Promise<unknown>): Promise<EngineError> {
 }
 
 /** Stops after `windows` committed windows (the abort is checked before the next window starts). */
-async function applyStoppedAfter(windows: number, extra: Partial<SalvageOptions> = {}): Promise<void> {
+async function applyStoppedAfter(windows: number, extra: Partial<RunOptions> = {}): Promise<void> {
   const abort = new AbortController();
   let done = 0;
   const e = await rejection(salvage(options({ ...extra, signal: abort.signal, onProgress: () => ++done === windows && abort.abort() })));

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { runReport } from '../../src/cli/report-command.js';
 import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
@@ -283,10 +284,19 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     const dir = await mkdtemp(join(tmpdir(), 'salvage-history-'));
     const markdown = join(dir, 'plan.md');
     const html = join(dir, 'plan.html');
-    const args = ['--target', dr.url, '--quiet', '--markdown', markdown, '--html', html, ...staged.drFiles.flatMap((f) => ['--dr-binlog', f]), '--binlog', ...staged.files];
+    const base = ['--target', dr.url, '--quiet', ...staged.drFiles.flatMap((f) => ['--dr-binlog', f]), '--binlog', ...staged.files];
+    const args = [...base, '--markdown', markdown, '--html', html];
     expect(await runSalvageCommand('plan', args, out, new Capture(), env)).toBe(3);
     const lastReceived = staged.linkCut.split(',').find((g) => g.startsWith('7-'))?.trim() ?? '?';
     expect(out.text).toMatch(new RegExp(`last received from the primary: ${lastReceived} \\(\\S+:\\d+, server_id 1\\); first written by the DR: 0-2-\\d+ \\(\\S+:\\d+, server_id 2\\)`));
+    // --failover-at with the DR's own first write (a GTID it wrote, not one it received) was taken:
+    // that write and the DR's before it read as the primary's, out of the history. Refused, exit 2.
+    const firstOwn = /first written by the DR: (0-2-\d+) \((\S+):(\d+),/.exec(out.text)!;
+    const ownError = await runSalvageCommand('plan', [...base, '--failover-at', firstOwn[1]!], new Capture(), new Capture(), env).catch((e: unknown) => e);
+    expect(ownError).toMatchObject({ code: 'DR_HISTORY_FAILOVER_OWN', details: { option: '--failover-at', value: firstOwn[1], file: firstOwn[2], offset: Number(firstOwn[3]) } });
+    expect((ownError as Error).message).toContain(`--failover-at ${firstOwn[1]}: the DR wrote that transaction itself (it carries the DR's own server id 2; at ${firstOwn[2]}:${firstOwn[3]})`);
+    expect((ownError as Error).message).toContain(`Give the last GTID it received (${lastReceived} is the last from another server before it)`);
+    expect(exitCodeFor(ownError)).toBe(2);
     expect(out.text).toContain('history: 10 transaction(s) the DR wrote since (h.customers +2 ~3 -1, h.items +1 ~2 -1)');
     // The reports' timeline: the DR's own activity beside the lost window.
     const md = await readFile(markdown, 'utf8');

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionTarget } from '../../src/db/connection-url.js';
 import { FAILOVER_LOGICAL_REFERENCES } from '../../src/demo/stage-failover.js';
 import { EngineError } from '../../src/errors.js';
-import { salvage, SalvageErrorCode, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
+import { salvage, SalvageErrorCode, type SalvageOptions, type SalvageReport, type SalvageTestHooks } from '../../src/pipeline/salvage.js';
 import { stageFailoverDr, type DrState, type FailoverDr } from '../harness/failover-dr.js';
 import { startTcpProxy, type StatementKind, type TcpProxy } from '../harness/tcp-proxy.js';
 
@@ -37,7 +37,7 @@ let reference: { state: DrState; report: SalvageReport; ledgerLines: number };
 /** The uninterrupted plan's report. */
 let planned: SalvageReport;
 
-function options(extra: Partial<SalvageOptions> = {}): SalvageOptions {
+function options(extra: Partial<SalvageOptions & SalvageTestHooks> = {}): SalvageOptions & SalvageTestHooks {
   return {
     mode: 'apply',
     binlogs: f.staged.files,
@@ -50,7 +50,7 @@ function options(extra: Partial<SalvageOptions> = {}): SalvageOptions {
   };
 }
 
-async function apply(extra: Partial<SalvageOptions> = {}): Promise<{ report: SalvageReport; ledgerLines: number }> {
+async function apply(extra: Partial<SalvageOptions & SalvageTestHooks> = {}): Promise<{ report: SalvageReport; ledgerLines: number }> {
   let ledgerLines = 0;
   const report = await salvage(options({ ...extra, onLedger: () => ledgerLines++ }));
   return { report, ledgerLines };
