@@ -147,6 +147,7 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
       ...(source === undefined ? {} : { source }),
       committedThrough,
       stoppedOnRequest: run.status === 'interrupted',
+      ...(kept?.stoppedBefore === undefined ? {} : { stoppedBefore: kept.stoppedBefore }),
       recorded: { status: run.status, startedAt: run.startedAt, finishedAt: run.finishedAt, resolvedSince, pendingNow, notRecorded },
     };
     return { report, quarantined: stored.map(toReportChange), markdownQuarantined: stored.map(toMarkdownChange) };
@@ -179,7 +180,7 @@ function sourceOf(o: RunOptions): ReportSource['source'] {
 }
 
 /** What the run kept of its own report (runs.summary), checked field by field: a field of another shape is left out, not trusted. */
-type KeptSummary = Partial<Pick<ReportSource, 'start' | 'lost' | 'incomplete' | 'skippedDdl' | 'windows' | 'retries' | 'timings' | 'withoutHistory' | 'history'>>;
+type KeptSummary = Partial<Pick<ReportSource, 'start' | 'lost' | 'incomplete' | 'skippedDdl' | 'windows' | 'retries' | 'timings' | 'withoutHistory' | 'history' | 'stoppedBefore'>>;
 
 function keptSummary(text: string | null): KeptSummary | null {
   if (text === null) return null;
@@ -203,6 +204,10 @@ function keptSummary(text: string | null): KeptSummary | null {
   if (obj(r['timings']) && num(r['timings']['totalMs'])) out.timings = r['timings'] as unknown as ReportSource['timings'];
   if (typeof r['withoutHistory'] === 'boolean') out.withoutHistory = r['withoutHistory'];
   if (r['history'] === null || (obj(r['history']) && obj(r['history']['failover']))) out.history = r['history'] as ReportSource['history'];
+  const stop = r['stoppedBefore'];
+  if (obj(stop) && typeof stop['asked'] === 'string' && typeof stop['file'] === 'string' && num(stop['pos']) && (stop['gtid'] === null || typeof stop['gtid'] === 'string')) {
+    out.stoppedBefore = { asked: stop['asked'], gtid: stop['gtid'], file: stop['file'], pos: stop['pos'] };
+  }
   return out;
 }
 

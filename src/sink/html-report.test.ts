@@ -147,6 +147,12 @@ describe('renderHtmlReport', () => {
     expect(renderHtmlReport({ ...APPLY, history: { ...HISTORY, complete: false } })).toContain('<p class="warn">The DR\'s binlog read ends before the DR\'s current position: rows it does not cover were judged by their values, as without it.</p>');
   });
 
+  it('says where --stop-before ended the run', () => {
+    const html = renderHtmlReport({ ...APPLY, stoppedBefore: { asked: '0-1-21', gtid: '0-1-21', file: 'mysql-bin.000002', pos: 900 } });
+    expect(html).toContain('<p>Stopped before 0-1-21 (mysql-bin.000002:900), as --stop-before 0-1-21 asked: nothing from it on was read; the same command without --stop-before (or with a later one) goes on from there.</p>');
+    expect(renderHtmlReport(APPLY)).not.toContain('Stopped before');
+  });
+
   it('says when the run decided without the DR\'s binlog', () => {
     const html = renderHtmlReport(APPLY);
     expect(html).toContain(

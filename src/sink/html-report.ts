@@ -24,6 +24,7 @@ import {
   keyText,
   remapsAndLinks,
   resolvedSinceText,
+  stopBeforeText,
   utcText,
   type ReportHistory,
   type ReportImage,
@@ -430,6 +431,8 @@ function runSection(r: ReportSource): string {
   const rec = r.recorded;
   if (rec !== undefined) parts.push(`<p>Run ${r.runId ?? '?'}: ${esc(rec.status)}, started ${esc(rec.startedAt)} UTC${rec.finishedAt === null ? '' : `, finished ${esc(rec.finishedAt)} UTC`}.</p>`);
   if (r.stoppedOnRequest === true) parts.push('<p>Stopped on request: the window in progress committed first; the same command resumes.</p>');
+  const stop = stopBeforeText(r);
+  if (stop !== null) parts.push(`<p>${esc(stop)}</p>`);
   if (r.mode === 'apply' && r.committedThrough !== undefined && r.committedThrough !== null) {
     parts.push(`<p>Committed through <code>${esc(r.committedThrough)}</code>: a next run of the same command starts after it.</p>`);
   }

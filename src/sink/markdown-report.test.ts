@@ -147,6 +147,15 @@ describe('renderMarkdownReport', () => {
     expect(md).toContain('\nStopped on request: the window in progress committed first; the same command resumes.\n\nCommitted through `mysql-bin.000002:560`: a next run of the same command starts after it.\n');
   });
 
+  it('says where --stop-before ended the run, and for apply that the same command goes on from there (it was in the summary and JSON only)', () => {
+    const stoppedBefore = { asked: 'mysql-bin.000002:900', gtid: '0-1-21', file: 'mysql-bin.000002', pos: 900 };
+    expect(renderMarkdownReport({ ...APPLY, stoppedBefore })).toContain(
+      '\nStopped before 0-1-21 (mysql-bin.000002:900), as --stop-before mysql-bin.000002:900 asked: nothing from it on was read; the same command without --stop-before (or with a later one) goes on from there.\n\nCommitted through `mysql-bin.000002:560`',
+    );
+    expect(renderMarkdownReport({ ...APPLY, mode: 'plan', runId: null, committedThrough: null, stoppedBefore: { ...stoppedBefore, gtid: null } })).toContain('\nStopped before mysql-bin.000002:900, as --stop-before mysql-bin.000002:900 asked: nothing from it on was read.\n');
+    expect(renderMarkdownReport(APPLY)).not.toContain('Stopped before');
+  });
+
   it('lists the first remaps and quarantined changes and counts the rest', () => {
     const remaps = Array.from({ length: MARKDOWN_REMAP_LIMIT + 3 }, (_, i) => ({ table: 'shop.t', oldKey: [i], newKey: [1000 + i], at: `0-1-${i}` }));
     const lines = Array.from({ length: MARKDOWN_QUARANTINE_LIMIT }, (_, i) => ({ ...QUARANTINED[0]!, key: [i] }));

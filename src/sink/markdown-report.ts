@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
 import type { LedgerLine } from './ledger-entry.js';
-import { countRows, epochText, keyText, remapsAndLinks, resolvedSinceText, type ReportHistory, type ReportKeyMapping, type ReportPoint, type ReportQuarantinedChange, type ReportSource } from './report-source.js';
+import { countRows, epochText, keyText, remapsAndLinks, resolvedSinceText, stopBeforeText, type ReportHistory, type ReportKeyMapping, type ReportPoint, type ReportQuarantinedChange, type ReportSource } from './report-source.js';
 
 /** Remapped keys listed; the rest are counted (the JSON report has them all). */
 export const MARKDOWN_REMAP_LIMIT = 50;
@@ -154,6 +154,8 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
     out.push(`${r.windows} window(s), ${r.retries ?? '?'} retried; scan ${seconds(t.scanMs)}, reconcile ${seconds(t.reconcileMs)}, total ${seconds(t.totalMs)}; ${t.rowsPerSecond} rows/s.`, '');
   }
   if (r.stoppedOnRequest === true) out.push('Stopped on request: the window in progress committed first; the same command resumes.', '');
+  const stop = stopBeforeText(r);
+  if (stop !== null) out.push(text(stop), '');
   if (!plan && r.committedThrough !== undefined && r.committedThrough !== null) out.push(`Committed through ${code(r.committedThrough)}: a next run of the same command starts after it.`, '');
   if (r.withoutHistory === true) {
     out.push("_Decided without the DR's own binlog (value rules): a DR row is judged the same record as a lost one by its key and values, not by its history since the failover._", '');

@@ -79,6 +79,8 @@ export interface ReportSource {
   readonly committedThrough?: string | null;
   /** The run ended because it was asked to stop (Ctrl-C, SIGTERM; how a follow ends). */
   readonly stoppedOnRequest?: boolean;
+  /** Where `--stop-before` ended the lost range (WHERE as given; the transaction's GTID, file base name and start). */
+  readonly stoppedBefore?: { readonly asked: string; readonly gtid: string | null; readonly file: string; readonly pos: number };
   /** The DR's own writes since the failover, when the run read the DR's binlog. */
   readonly history?: ReportHistory | null;
   /** Set when the report was rebuilt from the DR's state schema rather than written by the run. */
@@ -188,4 +190,13 @@ export interface ReportKeyMapping {
 /** The report's key mappings split into re-keyed rows and links. */
 export function remapsAndLinks(r: ReportSource): { readonly remapped: readonly ReportKeyMapping[]; readonly linked: readonly ReportKeyMapping[] } {
   return { remapped: r.remaps.filter((m) => m.linked !== true), linked: r.remaps.filter((m) => m.linked === true) };
+}
+
+/** The sentence that says where `--stop-before` ended the run, as the summary says it; null without one. */
+export function stopBeforeText(r: ReportSource): string | null {
+  const s = r.stoppedBefore;
+  if (s === undefined) return null;
+  const at = s.gtid === null ? `${s.file}:${s.pos}` : `${s.gtid} (${s.file}:${s.pos})`;
+  const next = r.mode === 'apply' ? '; the same command without --stop-before (or with a later one) goes on from there' : '';
+  return `Stopped before ${at}, as --stop-before ${s.asked} asked: nothing from it on was read${next}.`;
 }

@@ -5,6 +5,8 @@
  * be matched by position. Two runs do it: apply up to the ALTER, alter the DR by hand, then apply
  * the rest with `--ddl skip` from the checkpoint the first run left just before the ALTER.
  */
+import { reportFromLedger } from '../../src/pipeline/report-from-ledger.js';
+import { renderMarkdownReport } from '../../src/sink/markdown-report.js';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -146,6 +148,10 @@ describe.each(['GTID', 'FILE:POS'])('a column added in the middle, in two runs: 
     ]);
     const checkpoint = (await servers.dr.query('SELECT gtid_set, binlog_file, CAST(binlog_pos AS CHAR) AS pos FROM salvage.checkpoint')) as { gtid_set: string; binlog_file: string; pos: string }[];
     expect(checkpoint).toEqual([{ gtid_set: `${gtidAfter(staged.start, 1)}-${gtidAfter(staged.start, 2).split('-')[2]}`, binlog_file: alterAt.file, pos: String(alterAt.pos) }]);
+    // salvage report, rebuilt from the state schema, says it too (the run keeps it in its summary).
+    const rebuilt = await reportFromLedger({ target: servers.dr.target });
+    expect(rebuilt.report.stoppedBefore).toEqual({ asked: where, gtid: alterGtid, file: alterAt.file, pos: alterAt.pos });
+    expect(renderMarkdownReport(rebuilt.report)).toContain(`\nStopped before ${alterGtid} (${alterAt.file}:${alterAt.pos}), as --stop-before ${where} asked: nothing from it on was read;`);
 
     // The same command again: nothing lies before the stop point any more, nothing is done (exit 0).
     const again = await cli('apply', staged, ['--stop-before', where]);
