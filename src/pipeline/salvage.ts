@@ -84,6 +84,7 @@ import { addLogicalReferences, recordedReferences, schemaCandidates, type Logica
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
+import { LaterNeeds } from '../reconcile/later-needs.js';
 import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
@@ -1008,6 +1009,12 @@ class SalvageRun {
     const written = this.#follow ? catalog.tables : catalog.tables.filter((t) => maps.some((m) => m.schema === t.schema && m.table === t.table));
     for (const pattern of rules.unmatched(written)) this.#warnings.push(`configuration: the table rule "${pattern}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
     this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history });
+    // delete-blocking must leave the rows later windows' changes need: read the lost range for them
+    // once more, only when a rule may delete a blocker (the first pass runs before the DR's foreign
+    // keys and the rules' tables are known). Following, there is no end to read to: the window's own.
+    if (!this.#follow && this.#reconciler.deletesBlockers()) {
+      this.#reconciler.useLaterNeeds(await this.#readLaterNeeds(() => createLostFilter(rule, { checkpoint })));
+    }
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
 
     const filter = createLostFilter(rule, { checkpoint });
@@ -1169,6 +1176,36 @@ class SalvageRun {
       }
       for (const [parent, pk] of heldParents(this.#catalog, table, after)) quarantine.addParent(parent, pk, held.change);
     }
+  }
+
+  /**
+   * The rows of delete-blocking's tables that the lost range's changes change or point at
+   * (reconcile/later-needs.ts), read as the windows will read it: up to the damage or the stop
+   * point, keys as logged. A live source read cut by a lost connection starts over.
+   */
+  async #readLaterNeeds(filter: () => LostFilter): Promise<LaterNeeds> {
+    const o = this.#o;
+    const r = this.#reconciler;
+    const collect = async (batches: AsyncIterable<ReadBatch>, lost: LostFilter): Promise<LaterNeeds> => {
+      const needs = new LaterNeeds();
+      const stopAt = this.#stopAt;
+      for await (const batch of batches) {
+        for (const item of batch.items) {
+          if (stopAt !== null && isStopPoint(stopAt, item.tx)) return needs;
+          // A damaged transaction has no changes to need anything.
+          if (item.kind !== 'transaction' || !isLost(lost, item.tx)) continue;
+          const tx = item.tx;
+          needs.seen(tx);
+          tx.changes.forEach((change, index) => r.neededRows(change, (table, key) => needs.add(table, key, tx, index)));
+        }
+      }
+      return needs;
+    };
+    if (this.#live === null) {
+      const cut = this.#damage ?? (this.#stopAt === null ? null : { file: this.#stopAt.file, offset: this.#stopAt.pos });
+      return collect(readTransactions(filesBefore(this.#files, cut), { verifyChecksums: o.verifyChecksums, signal: o.signal, skipDamaged: true, annotations: false, schemaHints: this.#hints }), filter());
+    }
+    return this.#withReconnects(() => collect(this.#liveBatches(this.#liveStart, o.signal), filter()));
   }
 
   /** Works through the lost transactions in windows; a live source is reopened after a lost connection, a follow ends on request. */

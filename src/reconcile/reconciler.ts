@@ -34,6 +34,7 @@ import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp }
 import { callCustomStrategy, canonicalImage, canonicalKeyValues, checkCustomDecision, type CustomCall, type CustomStrategyContext } from './custom-strategy.js';
 import { createAutoIncrementAllocator, KeyAllocatorErrorCode } from './key-allocator.js';
 import type { KeyMap } from './key-map.js';
+import type { LaterNeeds } from './later-needs.js';
 import { threeWayMerge } from './merge.js';
 import { applyRemaps, remapInsert } from './remap.js';
 import { TableState } from './table-state.js';
@@ -232,6 +233,8 @@ export class Reconciler {
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
   /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
+  /** Rows the lost changes of the whole range need, with the last change needing each: useLaterNeeds. */
+  #laterNeeds: LaterNeeds | null = null;
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
   readonly #whole: boolean;
   readonly #rules: RuleBook;
@@ -306,26 +309,49 @@ export class Reconciler {
    */
   noteWindow(changes: readonly RowChange[]): void {
     const refs = new Map<string, Set<string>>();
-    const add = (name: string, key: string): void => {
-      let set = refs.get(name);
-      if (set === undefined) refs.set(name, (set = new Set()));
-      set.add(key);
-    };
     for (const change of changes) {
-      const table = this.#catalog.get(change.table.schema, change.table.table);
-      if (table === undefined) continue;
-      // Only rows of tables whose rules may delete a blocker are noted: nothing else asks, and
-      // the default rules never do (no cost on the hot path).
-      if (table.primaryKey !== null && this.#mayDeleteBlockers(table)) {
-        const state = this.state(table);
-        for (const image of [change.before, change.after]) {
-          const pk = image === null ? null : state.keyOf(image);
-          if (pk !== null) add(`${table.schema}.${table.table}`, pk);
-        }
-      }
-      if (change.after !== null) for (const [parent, pk] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t))) add(parent, pk);
+      this.neededRows(change, (name, key) => {
+        let set = refs.get(name);
+        if (set === undefined) refs.set(name, (set = new Set()));
+        set.add(key);
+      });
     }
     this.#windowRefs = refs;
+  }
+
+  /**
+   * Calls `add` with each row (`schema.table`, row key) that `change` changes or points at through a
+   * declared or configured foreign key onto a primary key, of the tables whose rules may delete a
+   * blocker: the rows delete-blocking must leave to a lost change that still comes (noteWindow,
+   * LaterNeeds). The keys are the change's as given (rewritten or as logged).
+   */
+  neededRows(change: RowChange, add: (table: string, key: string) => void): void {
+    const table = this.#catalog.get(change.table.schema, change.table.table);
+    if (table === undefined) return;
+    // Only rows of tables whose rules may delete a blocker are noted: nothing else asks, and
+    // the default rules never do (no cost on the hot path).
+    if (table.primaryKey !== null && this.#mayDeleteBlockers(table)) {
+      const state = this.state(table);
+      for (const image of [change.before, change.after]) {
+        const pk = image === null ? null : state.keyOf(image);
+        if (pk !== null) add(`${table.schema}.${table.table}`, pk);
+      }
+    }
+    if (change.after !== null) for (const [parent, pk] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t))) add(parent, pk);
+  }
+
+  /** Whether the rules of some table of the catalog may delete a blocker: only then is the lost range read for LaterNeeds. */
+  deletesBlockers(): boolean {
+    return this.#catalog.tables.some((t) => t.primaryKey !== null && this.#mayDeleteBlockers(t));
+  }
+
+  /**
+   * The rows the whole lost range's changes need (read before the first window): delete-blocking
+   * leaves a row a change after the one it decides needs, in a later window as in this one.
+   * Without it (--follow) only the window's own changes protect a row.
+   */
+  useLaterNeeds(needs: LaterNeeds | null): void {
+    this.#laterNeeds = needs;
   }
 
   /** Whether `table`'s rules may carry out delete-blocking (itself, or through a custom function). */
@@ -788,6 +814,11 @@ export class Reconciler {
       // changes that name it: they no longer point at this DR row (as one-transaction windows see).
       if (this.#windowRefs.get(ctx.qualified)?.has(rowKey(pk)) === true && this.#keyMap.get(table.schema, table.table, pk) === undefined) {
         return refuse(`${shown} is changed or pointed at by a lost change of this window`);
+      }
+      // The same across windows: keys as logged, so a row re-keyed away by then is judged as above.
+      const later = this.#laterNeeds?.after(ctx.qualified, rowKey(pk), ctx.tx, ctx.index);
+      if (later !== undefined && this.#keyMap.get(table.schema, table.table, pk) === undefined) {
+        return refuse(`${shown} is changed or pointed at by a later lost change (${later})`);
       }
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);

@@ -287,6 +287,48 @@ describe('delete-blocking', () => {
     expect(await archive()).toEqual([]);
   });
 
+  // The lost Eve takes the e-mail the DR gave its customer 2; a lost order of customer 2 comes after her.
+  const LATER_CHILD: Incident = {
+    schema: [CUST, ord('CASCADE')],
+    base: [...BASE, "INSERT INTO t.cust (id, email, name) VALUES (2, 'bob@x', 'Bob')"],
+    lost: ["INSERT INTO t.cust (email, name) VALUES ('eve@x', 'Lost Eve')", 'INSERT INTO t.ord (id, cust_id, total) VALUES (60, 2, 3.00)'],
+    dr: ["UPDATE t.cust SET email = 'EVE@x' WHERE id = 2"],
+  };
+
+  it('refuses a blocking row a lost change of a later window points at: the child applies to it, nothing deleted', async () => {
+    // Found by RELIABILITY 7.12: each window saw only its own changes, so window 1 deleted Bob
+    // (archived) and window 2's order was held as parent-missing.
+    const staged = await stageIncident(primary, dr, LATER_CHILD, ['t']);
+    const ledger: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), windowTransactions: 1 });
+    expect(ledger.map(summary)).toEqual([
+      ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+      ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+    ]);
+    expect(ledger[0]!.reason).toBe(`delete-blocking: the DR row t.cust 2 (holds uk_email) is changed or pointed at by a later lost change (${ledger[1]!.gtid}#0); nothing was deleted (${R_INSERT})`);
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'EVE@x', name: 'Bob' },
+    ]);
+    expect(await orders()).toEqual([{ id: 60, cust_id: 2, total: '3.00' }]);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('the same child in the same window: refused as a change of this window', async () => {
+    const { ledger } = await run(LATER_CHILD, deleteBlocking());
+    expect(ledger.map(summary)).toEqual([
+      ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+      ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+    ]);
+    expect(ledger[0]!.reason).toBe(`delete-blocking: the DR row t.cust 2 (holds uk_email) is changed or pointed at by a lost change of this window; nothing was deleted (${R_INSERT})`);
+    expect(await cust()).toEqual([
+      { id: 1, email: 'ann@x', name: 'Ann' },
+      { id: 2, email: 'EVE@x', name: 'Bob' },
+    ]);
+    expect(await orders()).toEqual([{ id: 60, cust_id: 2, total: '3.00' }]);
+    expect(await archive()).toEqual([]);
+  });
+
   it('also when an earlier run held the change: the parent is read back from the pending quarantine', async () => {
     const staged = await stageIncident(primary, dr, { ...HELD_PARENT, lost: HELD_PARENT.lost.slice(0, 1) }, ['t']);
     const first: LedgerLine[] = [];

@@ -1,0 +1,55 @@
+/**
+ * The rows of delete-blocking's tables that lost changes anywhere in the lost range change or point
+ * at, with the last change that needs each: a window sees only its own changes, and a row deleted
+ * for one window would leave a later window's change nothing to point at (held as parent-missing,
+ * the row in salvage.archive). Filled by a read of the whole lost range before the first window
+ * (pipeline/salvage.ts), so not with --follow, which has no end to read to.
+ *
+ * Memory is bounded by what delete-blocking can delete: one entry per distinct row key of a table
+ * whose rules may delete a blocker (Reconciler.neededRows), none when no rule does.
+ */
+import { gtidText, type Transaction } from '../binlog/transaction.js';
+
+/** Where a change lies in the lost range: the order of its file as read, its transaction's position, its index in it. */
+interface Need {
+  readonly file: number;
+  readonly pos: number;
+  readonly index: number;
+  /** `GTID#index` or `file:pos#index`, as ledgers name changes. */
+  readonly label: string;
+}
+
+export class LaterNeeds {
+  /** Files in the order they were read (binlog names sort by that order only within one base name). */
+  readonly #files = new Map<string, number>();
+  readonly #last = new Map<string, Map<string, Need>>();
+
+  /** Notes a transaction read, in order, whether or not any of its changes needs a row: it places the windows' changes. */
+  seen(tx: Transaction): void {
+    if (!this.#files.has(tx.file)) this.#files.set(tx.file, this.#files.size);
+  }
+
+  /** Notes that change `index` of `tx` (seen) changes or points at the row `key` of `table` (`schema.table`). */
+  add(table: string, key: string, tx: Transaction, index: number): void {
+    let rows = this.#last.get(table);
+    if (rows === undefined) this.#last.set(table, (rows = new Map()));
+    // Read in order: the latest change noted is the last that needs the row.
+    rows.set(key, { file: this.#files.get(tx.file) ?? -1, pos: tx.pos, index, label: `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}` });
+  }
+
+  /** The last lost change that needs the row `key` of `table`, when it comes after change `index` of `tx`; else undefined. */
+  after(table: string, key: string, tx: Transaction, index: number): string | undefined {
+    const need = this.#last.get(table)?.get(key);
+    const file = this.#files.get(tx.file);
+    if (need === undefined || file === undefined) return undefined;
+    const later = need.file !== file ? need.file > file : need.pos !== tx.pos ? need.pos > tx.pos : need.index > index;
+    return later ? need.label : undefined;
+  }
+
+  /** How many rows are noted (for tests and the report of memory it holds). */
+  get size(): number {
+    let n = 0;
+    for (const rows of this.#last.values()) n += rows.size;
+    return n;
+  }
+}
