@@ -1,10 +1,12 @@
 /**
  * The decoder's vocabulary for columns and their values. In memory values stay exact
  * (DESIGN.md "Canonical JSON"): integers are numbers within ±(2^53−1), else bigint; DECIMAL and
- * temporal values are strings as the server prints them; binary data is a Buffer; MySQL JSON is a
+ * temporal values are strings as the server prints them; binary data is a Buffer; text of a
+ * multi-byte charset holding a code the server maps one way only is a CharsetText (its text and its bytes); MySQL JSON is a
  * JsonValue (or a JsonPatch: a partial update whose before image did not log the column). In a row image, `undefined` means the column was not logged (partial image) and
  * `null` is SQL NULL: the two are never conflated.
  */
+import type { CharsetText } from './values/charset-text.js';
 import type { JsonPatch, JsonValue } from './values/json-value.js';
 
 /** One column of a table as the decoder sees it, built once per TABLE_MAP (STYLE.md rule 6). */
@@ -42,7 +44,7 @@ export interface ColumnDef {
 }
 
 /** A decoded value; see the module comment for the representation of each type. */
-export type ColumnValue = null | number | bigint | string | Buffer | JsonValue | JsonPatch;
+export type ColumnValue = null | number | bigint | string | Buffer | CharsetText | JsonValue | JsonPatch;
 
 /** A row image: one cell per column; `undefined` = not logged in this image. */
 export type RowImage = Array<ColumnValue | undefined>;

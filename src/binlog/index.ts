@@ -7,6 +7,7 @@ export type { ColumnDef, ColumnValue, RowImage } from './column.js';
 export { ColumnType, columnTypeName } from './column-types.js';
 export { EventType, eventTypeName } from './event-types.js';
 export { JsonValue, JsonDecimal, JsonPatch, type JsonNode, type JsonObject, type JsonPatchOperation } from './values/json-value.js';
+export { CharsetText } from './values/charset-text.js';
 export { toCanonical, stringifyCanonical, RawJson, type CanonicalValue } from './values/canonical-json.js';
 export { transactionToJson, rowToCanonical } from './transaction-json.js';
 export type { ColumnHint, SchemaHints } from './events/table-map.js';

@@ -17,7 +17,7 @@
  * - binary strings, BLOB, UUID, INET6, GEOMETRY: `CAST(c AS BINARY)`, the bytes the binlog logs
  *   (BINARY(n) read back padded, as the decoder restores it).
  */
-import { BINARY_COLLATION, charsetOfCollation, decodeText, isTextCollation } from '../binlog/values/charset.js';
+import { BINARY_COLLATION, charsetOfCollation, decodeText, decodeTextExact, isTextCollation } from '../binlog/values/charset.js';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { rowKey } from '../model/row-key.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
@@ -278,13 +278,19 @@ function toBuffer(raw: unknown): Buffer {
   return Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'latin1');
 }
 
-/** The column's bytes through the decoder's charset table; unknown or binary charsets stay Buffers, as in the decoder. */
+/** The column's bytes through the decoder's charset table (decodeTextExact, as the decoder: the same bytes, the same value); unknown or binary charsets stay Buffers, as in the decoder. */
 function textConverter(collationId: number | null): (raw: unknown) => ColumnValue {
   if (collationId === null || collationId === BINARY_COLLATION || !isTextCollation(collationId)) return toBuffer;
   const cs = charsetOfCollation(collationId)!;
+  if (cs.multibyte === null) {
+    return (raw) => {
+      const buf = toBuffer(raw);
+      return decodeText(buf, 0, buf.length, cs);
+    };
+  }
   return (raw) => {
     const buf = toBuffer(raw);
-    return decodeText(buf, 0, buf.length, cs);
+    return decodeTextExact(buf, 0, buf.length, cs);
   };
 }
 

@@ -14,10 +14,13 @@
  *   pipeline should use); a named zone with DST cannot express the repeated hour of its fall-back;
  * - FLOAT: Math.fround of the value, so the server's double → float rounding is a no-op;
  * - BIT: the integer; ENUM/SET: the label string, or the index/bitmask when labels were unknown;
- * - Buffer: binary (X'…'); JsonValue: its canonical JSON text; a JsonPatch is never written.
+ * - Buffer: binary (X'…'); JsonValue: its canonical JSON text; a JsonPatch is never written;
+ * - CharsetText (a multi-byte charset's code the server maps one way only): its bytes as logged,
+ *   `_sjis X'…'`, where a utf8mb4 literal of its text would be converted into other bytes.
  * Generated columns are never written. Server failures go through mapDbError.
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
@@ -324,6 +327,7 @@ function keyIn(key: readonly ColumnBinder[], literals: readonly (readonly string
 function sizeOf(v: unknown): number {
   if (typeof v === 'string') return v.length * 3 + 2;
   if (Buffer.isBuffer(v)) return v.length * 2 + 3;
+  if (v instanceof CharsetText) return v.bytes.length * 2 + v.charset.length + 4;
   return 24;
 }
 

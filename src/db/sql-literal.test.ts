@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import { formatSql, quoteString, sqlLiteral } from './sql-literal.js';
 
 /** Every character mysql2 escapes, a quote-like neighbour of each, and 4-byte UTF-8 (a surrogate pair in JS). */
@@ -65,6 +66,16 @@ describe('sqlLiteral', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('writes text the server maps one way only as its bytes under its charset introducer, as mysql2 does through toSqlString', () => {
+    const backslash = new CharsetText('\\', Buffer.from('5c', 'hex'), 'sjis');
+    expect(sqlLiteral(backslash)).toBe("_sjis X'5c'");
+    expect(sqlLiteral(new CharsetText('纊?', Buffer.from('ed40879f', 'hex'), 'cp932'))).toBe("_cp932 X'ed40879f'");
+    expect(sqlLiteral(new CharsetText('', Buffer.alloc(0), 'ujis'))).toBe("_ujis X''");
+    // The row reader's key lookups bind values through mysql2, which writes the same text.
+    expect(mysql.format('SELECT ? AS k', [backslash])).toBe("SELECT _sjis X'5c' AS k");
+    expect(formatSql('k = ?', [backslash])).toBe("k = _sjis X'5c'");
   });
 
   it('writes a view into a larger buffer as its own bytes only', () => {

@@ -16,6 +16,7 @@
  * NO_BACKSLASH_ESCAPES on its sessions.
  */
 import { mysql } from './driver.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 
 /** The characters mysql2 escapes inside a quoted string: NUL, \b, \t, \n, \r, Ctrl-Z, ", ', \. */
 const SPECIAL = /[\0\b\t\n\r\x1a"'\\]/;
@@ -88,6 +89,8 @@ export function sqlLiteral(value: unknown): string {
   }
   // Hex digits need no escaping: X'…' directly, as mysql2 writes bytes.
   if (Buffer.isBuffer(value)) return `X'${value.toString('hex')}'`;
+  // Text the server maps one way only: its bytes as logged, under its charset's introducer.
+  if (value instanceof CharsetText) return value.toSqlString();
   if (value instanceof Uint8Array) return `X'${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}'`;
   const driver = mysql();
   return driver.escape(value as Parameters<typeof driver.escape>[0]);

@@ -5,6 +5,7 @@
  * JSON-quoted (self-delimiting, so the ',' join is unambiguous), binary as hex, NULL as `N`.
  */
 import type { ColumnValue } from '../binlog/column.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 
@@ -55,6 +56,8 @@ export function rowKeyPart(v: ColumnValue | undefined, bad: BadKeyValue = defaul
       return bad('key column not logged in this row image: expected a value, found none');
     default:
       if (Buffer.isBuffer(v)) return `B${v.toString('hex')}`;
+      // By its bytes, never its text: two keys that read as '?' are different rows.
+      if (v instanceof CharsetText) return `C${v.bytes.toString('hex')}`;
       if (v instanceof JsonValue || v instanceof JsonPatch) return bad('a JSON value cannot be part of a key');
       return bad(`unexpected key value of type ${typeof v}`);
   }

@@ -8,6 +8,7 @@
  * COLUMN_TYPE (`decimal(5,2)`, `tinyint(4) unsigned`, `varchar(8)`, `enum('a','b')`).
  */
 import type { ColumnValue } from '../binlog/column.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import type { ColumnSchema } from '../model/table-schema.js';
 
 type FitColumn = Pick<ColumnSchema, 'dataType' | 'columnType' | 'unsigned' | 'collation'>;
@@ -67,6 +68,8 @@ function enumMembers(columnType: string): string[] {
  * null when it fits. NULL is left to the column's nullability, checked by the server.
  */
 export function columnMisfit(value: ColumnValue, col: FitColumn): string | null {
+  // Text with kept bytes fits as its text does.
+  if (value instanceof CharsetText) value = value.text;
   if (value === null) return null;
   const type = col.columnType.toLowerCase();
   const dt = col.dataType.toLowerCase();

@@ -5,6 +5,7 @@
  * beyond 2^53 are bigint, temporal values are the server's fixed-width text (ordered as text).
  */
 import type { ColumnValue } from '../binlog/column.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import { EngineError } from '../errors.js';
 import type { ColumnSchema } from '../model/table-schema.js';
 
@@ -43,6 +44,9 @@ function printScaled(v: bigint, scale: number): string {
  * its parts), Buffers bytewise.
  */
 export function compareValues(a: ColumnValue, b: ColumnValue, col: Pick<ColumnSchema, 'dataType' | 'name'> | null): number {
+  // Text with kept bytes orders by its text, as a string of the same column does.
+  if (a instanceof CharsetText) a = a.text;
+  if (b instanceof CharsetText) b = b.text;
   if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) {
     if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
     if (typeof a === 'number' && !Number.isInteger(a)) return a < Number(b) ? -1 : a > Number(b) ? 1 : 0;

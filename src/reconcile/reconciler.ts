@@ -13,6 +13,7 @@
  * transactions are kept whole, the default) the rest of its transaction.
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import type { RowChange } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
@@ -1702,7 +1703,7 @@ export class Reconciler {
 export function keyText(values: readonly ColumnValue[]): string {
   const parts = values.map((v) => {
     if (v === null) return 'NULL';
-    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'string' || v instanceof CharsetText) return JSON.stringify(String(v));
     if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
     return String(v);
   });

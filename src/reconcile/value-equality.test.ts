@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { sameUniqueValue, sameValue } from './value-equality.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 
 const float = { dataType: 'float' };
@@ -39,6 +40,22 @@ describe('sameValue', () => {
     expect(sameValue('1.50', '1.50')).toBe(true);
     expect(sameValue('1.50', '1.5')).toBe(false);
     expect(sameValue('Bob', 'bob')).toBe(false);
+  });
+
+  it('compares text with kept bytes (CharsetText) by its bytes with another such value, by its text with a string', () => {
+    const sjis5c = new CharsetText('\\', Buffer.from('5c', 'hex'), 'sjis');
+    const circled1 = new CharsetText('?', Buffer.from('8740', 'hex'), 'sjis');
+    const circled2 = new CharsetText('?', Buffer.from('8741', 'hex'), 'sjis');
+    // 0x815F (a plain string: it converts back as itself) and 0x5C both read as \: a DR seeded through utf8mb4 holds the same value.
+    expect(sameValue(sjis5c, '\\')).toBe(true);
+    expect(sameValue('\\', sjis5c)).toBe(true);
+    expect(sameValue(sjis5c, new CharsetText('\\', Buffer.from('5c', 'hex'), 'sjis'))).toBe(true);
+    // ① and ② both read as '?', and are different values; '?' itself is what a utf8mb4 conversion made of either.
+    expect(sameValue(circled1, circled2)).toBe(false);
+    expect(sameValue(circled1, '?')).toBe(true);
+    expect(sameValue(circled1, 'x')).toBe(false);
+    expect(sameValue(circled1, Buffer.from('8740', 'hex'))).toBe(false);
+    expect(sameUniqueValue(circled1, circled2, 'sjis_japanese_ci')).toBe(false);
   });
 
   it('compares Buffers by bytes', () => {

@@ -5,7 +5,12 @@
  * - `sameValue`: exact identity of a stored value (is the DR row the binlog image?). Integers
  *   compare by value whatever their representation (number or bigint); binary by bytes; JSON
  *   by structure with object key order ignored; FLOAT as float32, because a DR seeded by
- *   `mariadb-dump` holds FLOATs rounded to 6 significant digits (DESIGN.md "Pitfalls").
+ *   `mariadb-dump` holds FLOATs rounded to 6 significant digits (DESIGN.md "Pitfalls"). Text whose
+ *   bytes are kept (CharsetText: a code the server maps one way only) equals another such value by
+ *   its bytes, and a plain string by its text: sjis 0x5C and 0x815F both read as `\`, and a DR
+ *   that received the value through a utf8mb4 conversion (a dump, an earlier salvage) holds 0x815F
+ *   where the primary logged 0x5C — the same value, not a divergence; but two codes that both read
+ *   as '?' (sjis' ① and ②) are different values.
  * - `sameUniqueValue`: would the server call two values the same key? This approximates the
  *   column's collation from its name. It errs towards "distinct": a duplicate the engine misses
  *   is caught by the DR's duplicate-key error (the window is then retried change by change and
@@ -14,6 +19,7 @@
  */
 import type { ColumnSchema } from '../model/table-schema.js';
 import type { ColumnValue } from '../binlog/column.js';
+import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
 
 /** What `sameValue` needs to know of a column; null compares without type knowledge (FLOAT as DOUBLE). */
@@ -30,7 +36,8 @@ export function sameValue(a: Cell, b: Cell, column: ComparedColumn = null): bool
   if (a === null || b === null) return a === b;
   if (a instanceof JsonPatch || b instanceof JsonPatch) return false;
   if (typeof a === 'number' || typeof a === 'bigint') return sameNumber(a, b, column);
-  if (typeof a === 'string') return a === b;
+  if (typeof a === 'string') return a === b || (b instanceof CharsetText && b.text === a);
+  if (a instanceof CharsetText) return b instanceof CharsetText ? a.bytes.equals(b.bytes) : a.text === b;
   if (Buffer.isBuffer(a)) return Buffer.isBuffer(b) && a.equals(b);
   if (a instanceof JsonValue) return b instanceof JsonValue && sameJsonNode(a.node, b.node);
   return false;
@@ -101,6 +108,7 @@ function sameJsonNode(a: JsonNode, b: JsonNode): boolean {
  */
 export function sameUniqueValue(a: Cell, b: Cell, collation: string | null): boolean {
   if (a === undefined || b === undefined || a === null || b === null) return false;
+  // Kept bytes are never folded: they are compared as sameValue compares them, erring towards distinct.
   if (typeof a !== 'string' || typeof b !== 'string' || collation === null) return sameValue(a, b);
   const rule = collationRule(collation);
   return foldForKey(a, rule) === foldForKey(b, rule);
@@ -138,6 +146,7 @@ const LOOSE_LETTERS: Readonly<Record<string, string>> = { ß: 's', ẞ: 's', æ:
  */
 export function looseFold(v: ColumnValue | undefined): string {
   if (v === null || v === undefined) return '\u0000';
+  if (v instanceof CharsetText) v = v.text;
   if (typeof v !== 'string') return Buffer.isBuffer(v) ? `b${v.toString('hex')}` : `v${String(v)}`;
   return `s${v
     .toLowerCase()

@@ -9,6 +9,7 @@
  */
 import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType } from '../column-types.js';
+import { CharsetText } from './charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from './json-value.js';
 
 /**
@@ -64,6 +65,8 @@ export function toCanonical(value: ColumnValue | undefined, col: ColumnDef): Can
     case 'string':
       return col.isJson ? mariadbJson(value) : value;
   }
+  // Text whose bytes are kept to be written back exactly: shown as the server shows it.
+  if (value instanceof CharsetText) return value.text;
   if (value instanceof JsonValue) return new RawJson(jsonNodeText(value.node, 0));
   if (value instanceof JsonPatch) {
     // A partial JSON update without a before image: the diffs, as {"$jsonPatch": [{op, path, value?}]}.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { charsetOfCollation, decodeText, isTextCollation, type Charset } from './charset.js';
+import { charsetOfCollation, decodeText, decodeTextExact, isTextCollation, type Charset } from './charset.js';
+import { CharsetText } from './charset-text.js';
 
 const name = (id: number): string | undefined => charsetOfCollation(id)?.name;
 
@@ -156,5 +157,52 @@ describe('decodeText', () => {
   it('decodes long table-charset values in chunks', () => {
     const bytes = Buffer.alloc(10000, 0x80);
     expect(decodeText(bytes, 0, bytes.length, charsetOfCollation(8)!)).toBe('€'.repeat(10000));
+  });
+});
+
+describe('decodeTextExact', () => {
+  const exact = (id: number, hex: string): string | CharsetText => {
+    const b = Buffer.from(`00${hex}00`, 'hex');
+    return decodeTextExact(b, 1, b.length - 1, charsetOfCollation(id)!);
+  };
+  const kept = (text: string, hex: string, charset: string): CharsetText => new CharsetText(text, Buffer.from(hex, 'hex'), charset);
+
+  it('keeps the bytes of a value holding a code the server maps one way only, beside the text SELECT shows', () => {
+    // sjis 0x5C reads as \ and converts back as 0x815F; 0x815F reads as \ and converts back as itself.
+    expect(exact(13, '5c')).toEqual(kept('\\', '5c', 'sjis'));
+    expect(exact(13, '815f')).toBe('\\');
+    expect(exact(13, '41835c5c')).toEqual(kept('Aソ\\', '41835c5c', 'sjis'));
+    // sjis ① (NEC row 13) reads as '?'.
+    expect(exact(13, '8740')).toEqual(kept('?', '8740', 'sjis'));
+    // cp932: ED40 (NEC-selected IBM) converts back as FA5C (IBM); 0x8790 (NEC row 13) as 0x81E0; 0x5C is ASCII.
+    expect(exact(95, 'ed40')).toEqual(kept('纊', 'ed40', 'cp932'));
+    expect(exact(95, 'fa5c')).toBe('纊');
+    expect(exact(95, '8790')).toEqual(kept('≒', '8790', 'cp932'));
+    expect(exact(95, '5c')).toBe('\\');
+    // ujis A1C0 reads as \ (converts back as 0x5C); 8FA2B7 as ~; eucjpms' 3-byte duplicate of ①…
+    expect(exact(12, 'a1c0')).toEqual(kept('\\', 'a1c0', 'ujis'));
+    expect(exact(12, '8fa2b7')).toEqual(kept('~', '8fa2b7', 'ujis'));
+    expect(exact(97, '8ff3fd')).toEqual(kept('Ⅰ', '8ff3fd', 'eucjpms'));
+    // big5's codes that read as U+FFFD, but not A2CE, which U+FFFD converts back as.
+    expect(exact(1, 'a15a')).toEqual(kept('\ufffd', 'a15a', 'big5'));
+    expect(exact(1, 'a2ce')).toBe('\ufffd');
+    // gbk's user-defined area reads as '?'.
+    expect(exact(28, 'aaa1')).toEqual(kept('?', 'aaa1', 'gbk'));
+  });
+
+  it('gives the plain string for values without such a code, and for every other charset', () => {
+    expect(exact(13, '835c955c')).toBe('ソ表');
+    expect(exact(13, '414243')).toBe('ABC');
+    expect(exact(95, '835c955c')).toBe('ソ表');
+    expect(exact(28, 'd6d0cec4')).toBe('中文');
+    expect(exact(8, '5c80')).toBe('\\€');
+    expect(exact(45, '5c')).toBe('\\');
+  });
+
+  it('copies the kept bytes: the value does not pin the chunk it was decoded from', () => {
+    const chunk = Buffer.from('005c00', 'hex');
+    const v = decodeTextExact(chunk, 1, 2, charsetOfCollation(13)!) as CharsetText;
+    chunk[1] = 0x41;
+    expect(v.bytes).toEqual(Buffer.from('5c', 'hex'));
   });
 });

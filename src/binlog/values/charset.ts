@@ -7,6 +7,7 @@
 import { endianness } from 'node:os';
 import { TextDecoder } from 'node:util';
 import { latin1Text, utf8Text } from '../fast-text.js';
+import { CharsetText } from './charset-text.js';
 
 /** How a charset's bytes are turned into a string. */
 export const TextCodec = {
@@ -116,6 +117,13 @@ interface MultibyteSpec {
    * nothing ('?' for every code of the run).
    */
   readonly fixes: string;
+  /**
+   * The codes the server maps to a character that converts back to another code (runs as in
+   * `fixes`, without `=`), measured as the fixes were: each accepted code through
+   * CONVERT(CONVERT(c USING utf8mb4) USING cs). Codes that read as '?' are one-way too, and found
+   * from the tables rather than listed (see CharsetText).
+   */
+  readonly oneWay: string;
 }
 
 /** The decode tables of a multi-byte charset: 0 marks an ill-formed code (decoded as U+FFFD). */
@@ -127,6 +135,10 @@ interface MultibyteTables {
   readonly double: Uint16Array;
   /** After 0x8f: (second << 8 | third) → code unit; empty without 3-byte characters. */
   readonly triple: Uint16Array;
+  /** 1 for the codes the server maps one way only (MultibyteSpec.oneWay), by the same indexes as the three above. */
+  readonly oneWaySingle: Uint8Array;
+  readonly oneWayDouble: Uint8Array;
+  readonly oneWayTriple: Uint8Array;
 }
 
 /** ISO-8859-1 with `overrides` (byte → code point): every byte maps to exactly one BMP character. */
@@ -157,9 +169,9 @@ const GB2312: Structure = { singles: [], leads: [[0xa1, 0xf7]], trails: [[0xa1, 
 const BIG5: Structure = { singles: [], leads: [[0xa1, 0xf9]], trails: [[0x40, 0x7e], [0xa1, 0xfe]], kanaTrails: null, threeByte: false, uhc: false };
 const EUC_KR: Structure = { singles: [], leads: [[0x81, 0xfe]], trails: [[0x41, 0x5a], [0x61, 0x7a], [0x81, 0xfe]], kanaTrails: null, threeByte: false, uhc: true };
 
-function multibyte(name: string, label: string, structure: Structure, fixes: string): Charset {
+function multibyte(name: string, label: string, structure: Structure, fixes: string, oneWay = ''): Charset {
   // Bytes 0x00–0x7f are always ASCII here: a value without a byte ≥ 0x80 holds no lead byte.
-  return charset(name, TextCodec.Decoder, label, true, null, { label, ...structure, fixes });
+  return charset(name, TextCodec.Decoder, label, true, null, { label, ...structure, fixes, oneWay });
 }
 
 // The fixes below were measured on a throwaway MariaDB 10.11.19 (see MultibyteSpec; 3 s for all eight). sjis is JIS X 0208 as
@@ -190,6 +202,19 @@ const FIXES = {
     'a241=ff0f a242=ff3c a244=a5 a246*2=a2 a2cc=fffd a2ce=fffd a3e1*30 c6a1=30fe c6a2*2=309d c6a4=3005 c6a5*83=3041 ' +
     'c6f8*86=30a1 c7b1*2=414 c7b3=401 c7b4*7=416 c7bb*19=423 c7ce=451 c7cf*26=436 c7e9*10=2460 c7f3*10=2474 c7fd*159 f9dd*34',
   euckr: 'a2e6=20ac a2e7=ae c9a1*178 fea1*94',
+} as const;
+
+// The one-way codes that do not read as '?' (MultibyteSpec.oneWay), measured on MariaDB 10.11.19:
+// sjis 0x5C converts back as 0x815F; cp932's NEC row 13 and NEC-selected IBM codes as their JIS
+// or IBM twins (0x8790 → 0x81E0, ED40 → FA5C, FA4A → 0x8754 …); ujis A1C0 as 0x5C and 8FA2B7 as
+// 0x7E; eucjpms' duplicates as cp932's; big5's codes that read as U+FFFD as A2CE. gbk, gb2312 and
+// euckr have none besides their '?' codes.
+const ONE_WAY = {
+  sjis: '5c',
+  cp932: '8790*3 8795*3 879a*3 ed40*63 ed80*125 ee40*63 ee80*109 eeef*14 fa4a*11 fa58*4',
+  ujis: 'a1c0 8fa2b7',
+  eucjpms: 'adf0*3 adf5*3 adfa*3 8fa2b7 8fa2f1 8ff3fd*2 8ff4a1*8 8ff4ab*3',
+  big5: 'a15a a1c3 a1c5 a1fe a240 a2cc',
 } as const;
 
 // ucs2 and utf16 are big-endian in the server. The CJK charsets are our own tables over ICU's
@@ -224,12 +249,12 @@ const CHARSETS: Record<string, Charset> = {
   gbk: multibyte('gbk', 'gbk', GBK, FIXES.gbk),
   gb2312: multibyte('gb2312', 'gbk', GB2312, FIXES.gb2312),
   gb18030: charset('gb18030', TextCodec.Decoder, 'gb18030', true),
-  big5: multibyte('big5', 'big5', BIG5, FIXES.big5),
+  big5: multibyte('big5', 'big5', BIG5, FIXES.big5, ONE_WAY.big5),
   euckr: multibyte('euckr', 'euc-kr', EUC_KR, FIXES.euckr),
-  ujis: multibyte('ujis', 'euc-jp', EUC_JP, FIXES.ujis),
-  eucjpms: multibyte('eucjpms', 'euc-jp', EUC_JP, FIXES.eucjpms),
-  sjis: multibyte('sjis', 'shift_jis', SJIS, FIXES.sjis),
-  cp932: multibyte('cp932', 'shift_jis', SJIS, FIXES.cp932),
+  ujis: multibyte('ujis', 'euc-jp', EUC_JP, FIXES.ujis, ONE_WAY.ujis),
+  eucjpms: multibyte('eucjpms', 'euc-jp', EUC_JP, FIXES.eucjpms, ONE_WAY.eucjpms),
+  sjis: multibyte('sjis', 'shift_jis', SJIS, FIXES.sjis, ONE_WAY.sjis),
+  cp932: multibyte('cp932', 'shift_jis', SJIS, FIXES.cp932, ONE_WAY.cp932),
   ucs2: charset('ucs2', TextCodec.Decoder, 'utf-16be', false),
   utf16: charset('utf16', TextCodec.Decoder, 'utf-16be', false),
   utf16le: charset('utf16le', TextCodec.Utf16le),
@@ -349,6 +374,35 @@ export function decodeText(buf: Buffer, start: number, end: number, cs: Charset)
   }
 }
 
+/**
+ * decodeText, but a value of a multi-byte charset holding a code the server maps one way only is a
+ * CharsetText: its text and a copy of its bytes, so it can be written back as logged. Other
+ * charsets, and values without such a code, give decodeText's string. The decoder and the DR's
+ * row reader both decode through here, so the same bytes always give the same representation.
+ */
+export function decodeTextExact(buf: Buffer, start: number, end: number, cs: Charset): string | CharsetText {
+  const spec = cs.multibyte;
+  if (spec === null) return decodeText(buf, start, end, cs);
+  const t = cs.tables ?? (cs.tables = buildMultibyteTables(spec));
+  // ASCII without a one-way byte (only sjis has one: 0x5C) is its own text.
+  const oneWaySingle = t.oneWaySingle;
+  let plain = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b > 0x7f || oneWaySingle[b] === 1) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return latin1Text(buf, start, end);
+  const text = decodeMultibyte(buf, start, end, t);
+  // A copy: the value outlives the chunk.
+  return oneWaySeen ? new CharsetText(text, Buffer.from(buf.subarray(start, end)), cs.name) : text;
+}
+
+/** Set by decodeMultibyte when the value held a one-way code; read right after the call. */
+let oneWaySeen = false;
+
 function isAscii(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i]! > 0x7f) return false;
   return true;
@@ -383,19 +437,33 @@ function decodeTable(buf: Buffer, start: number, end: number, table: Uint16Array
 
 /** A multi-byte value: ASCII bytes as they are, each character through the tables; ill-formed bytes as U+FFFD. */
 function decodeMultibyte(buf: Buffer, start: number, end: number, t: MultibyteTables): string {
-  const { lengths, single, double, triple } = t;
+  const { lengths, single, double, triple, oneWaySingle, oneWayDouble, oneWayTriple } = t;
   let s = '';
   let n = 0;
   let p = start;
+  let oneWay = 0;
   while (p < end) {
     const b = buf[p]!;
     let u: number;
     if (b < 0x80) {
       u = b;
+      oneWay |= oneWaySingle[b]!;
       p++;
     } else {
       const length = lengths[b]!;
-      u = length === 1 ? single[b]! : length === 2 && p + 1 < end ? double[(b << 8) | buf[p + 1]!]! : length === 3 && p + 2 < end ? triple[(buf[p + 1]! << 8) | buf[p + 2]!]! : 0;
+      let code = 0;
+      if (length === 1) {
+        u = single[b]!;
+        oneWay |= oneWaySingle[b]!;
+      } else if (length === 2 && p + 1 < end) {
+        code = (b << 8) | buf[p + 1]!;
+        u = double[code]!;
+        oneWay |= oneWayDouble[code]!;
+      } else if (length === 3 && p + 2 < end) {
+        code = (buf[p + 1]! << 8) | buf[p + 2]!;
+        u = triple[code]!;
+        oneWay |= oneWayTriple[code]!;
+      } else u = 0;
       // An ill-formed code (the server stores none) gives U+FFFD and resumes at the next byte, as TextDecoder does.
       if (u === 0) {
         u = 0xfffd;
@@ -408,6 +476,7 @@ function decodeMultibyte(buf: Buffer, start: number, end: number, t: MultibyteTa
       n = 0;
     }
   }
+  oneWaySeen = oneWay !== 0;
   return n === 0 ? s : s + flushUnits(n);
 }
 
@@ -470,7 +539,26 @@ function buildMultibyteTables(spec: MultibyteSpec): MultibyteTables {
     const first = m[3] === undefined ? -1 : parseInt(m[3], 16);
     for (let k = 0; k < count; k++) set(codes[at + k]!, first < 0 ? 0x3f : first + k);
   }
-  return { lengths, single, double, triple };
+  const oneWaySingle = new Uint8Array(256);
+  const oneWayDouble = new Uint8Array(0x10000);
+  const oneWayTriple = new Uint8Array(spec.threeByte ? 0x10000 : 0);
+  const mark = (code: number): void => {
+    if (code < 0x100) oneWaySingle[code] = 1;
+    else if (code > 0xffff) oneWayTriple[code & 0xffff] = 1;
+    else oneWayDouble[code] = 1;
+  };
+  // Every code that reads as '?' converts back as 0x3F.
+  for (let b = 0x80; b < 0x100; b++) if (lengths[b] === 1 && single[b] === 0x3f) mark(b);
+  for (const code of codes) if ((code > 0xffff ? triple[code & 0xffff] : double[code]) === 0x3f) mark(code);
+  for (const run of spec.oneWay.split(' ')) {
+    if (run === '') continue;
+    const m = /^([0-9a-f]+)(?:\*(\d+))?$/.exec(run);
+    if (!m) throw new Error(`charset ${spec.label}: bad one-way run ${run}`);
+    const first = parseInt(m[1]!, 16);
+    const count = m[2] === undefined ? 1 : Number(m[2]);
+    for (let k = 0; k < count; k++) mark(first + k);
+  }
+  return { lengths, single, double, triple, oneWaySingle, oneWayDouble, oneWayTriple };
 }
 
 /**

@@ -14,7 +14,8 @@ import { BinlogError, BinlogErrorCode } from '../../errors.js';
 import { ShortReadError, type ByteReader } from '../byte-reader.js';
 import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType, columnTypeName } from '../column-types.js';
-import { BINARY_COLLATION, TextCodec, charsetOfCollation, decodeText } from './charset.js';
+import { BINARY_COLLATION, TextCodec, charsetOfCollation, decodeText, decodeTextExact } from './charset.js';
+import type { CharsetText } from './charset-text.js';
 import { decodeJsonBinary } from './json-binary.js';
 import { utf8Text } from '../fast-text.js';
 
@@ -730,16 +731,19 @@ function readBlobLength(r: ByteReader, col: ColumnDef): number {
 /**
  * Character data in the column's charset. Binary, unknown (null: the binlog logged no charset and
  * no schema gave one), unlisted ids and charsets Node cannot decode stay a Buffer: exact, never a
- * guess. A Buffer is copied because the value outlives the chunk.
+ * guess. A Buffer is copied because the value outlives the chunk. A multi-byte charset's value
+ * holding a code the server maps one way only keeps its bytes too (CharsetText).
  */
-function readText(r: ByteReader, col: ColumnDef, length: number): string | Buffer {
+function readText(r: ByteReader, col: ColumnDef, length: number): string | Buffer | CharsetText {
   const cs = col.collation === null ? undefined : charsetOfCollation(col.collation);
   if (cs === undefined || cs.codec === TextCodec.Binary || cs.codec === TextCodec.NoDecoder) return r.copy(length);
   r.need(length);
   const start = r.pos;
   r.pos += length;
   // utf8mb3/utf8mb4 inline: by far the most common text, and the call is a measurable share of it.
-  return cs.codec === TextCodec.Utf8 ? utf8Text(r.buf, start, start + length) : decodeText(r.buf, start, start + length, cs);
+  if (cs.codec === TextCodec.Utf8) return utf8Text(r.buf, start, start + length);
+  // Only the multi-byte charsets can hold a code to keep the bytes of (CharsetText); the rest skip the check.
+  return cs.multibyte === null ? decodeText(r.buf, start, start + length, cs) : decodeTextExact(r.buf, start, start + length, cs);
 }
 
 /** ENUM: the 1-based label index in 1 or 2 bytes LE; 0 is the server's '' error value. */
