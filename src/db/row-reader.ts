@@ -17,7 +17,7 @@
  * - binary strings, BLOB, UUID, INET6, GEOMETRY: `CAST(c AS BINARY)`, the bytes the binlog logs
  *   (BINARY(n) read back padded, as the decoder restores it).
  */
-import { BINARY_COLLATION, charsetOfCollation, decodeText, decodeTextExact, isTextCollation } from '../binlog/values/charset.js';
+import { BINARY_COLLATION, charsetOfCollation, decodeTextExact, isTextCollation } from '../binlog/values/charset.js';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { rowKey } from '../model/row-key.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
@@ -282,12 +282,6 @@ function toBuffer(raw: unknown): Buffer {
 function textConverter(collationId: number | null): (raw: unknown) => ColumnValue {
   if (collationId === null || collationId === BINARY_COLLATION || !isTextCollation(collationId)) return toBuffer;
   const cs = charsetOfCollation(collationId)!;
-  if (cs.multibyte === null) {
-    return (raw) => {
-      const buf = toBuffer(raw);
-      return decodeText(buf, 0, buf.length, cs);
-    };
-  }
   return (raw) => {
     const buf = toBuffer(raw);
     return decodeTextExact(buf, 0, buf.length, cs);

@@ -241,6 +241,9 @@ async function dropIndexes(session: SqlSession, schema: string): Promise<void> {
   }
 }
 
+/** The ledger rows a layout-1 engine held across runs (skipped inserts but already-applied ones): what layout 2 records in `skipped_insert`. */
+export const LAYOUT1_HELD_SKIPS = "op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied'";
+
 /**
  * Layout 1 to 2: the skipped inserts the ledger already records, copied into `skipped_insert`
  * (one scan of the ledger, once), then the version moved. Every skipped insert but an
@@ -249,9 +252,8 @@ async function dropIndexes(session: SqlSession, schema: string): Promise<void> {
  * reads a half-copied table as done.
  */
 async function migrateToSkippedInserts(session: SqlSession, schema: string): Promise<void> {
-  const l = stateTable(schema, 'ledger');
   await session.query(
-    `INSERT IGNORE INTO ${stateTable(schema, 'skipped_insert')} (source_id, change_at, change_index) SELECT source_id, change_at, change_index FROM ${l} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied'`,
+    `INSERT IGNORE INTO ${stateTable(schema, 'skipped_insert')} (source_id, change_at, change_index) SELECT source_id, change_at, change_index FROM ${stateTable(schema, 'ledger')} WHERE ${LAYOUT1_HELD_SKIPS}`,
   );
   await session.query(`UPDATE ${stateTable(schema, 'schema_version')} SET version = 2, updated_at = UTC_TIMESTAMP(6) WHERE id = 1 AND version < 2`);
 }

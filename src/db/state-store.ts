@@ -13,7 +13,7 @@ import { mapDbError } from './db-errors.js';
 import { budgetUnder, oversize, PacketTooLargeError } from './packet-limit.js';
 import { sqlLiteral } from './sql-literal.js';
 import type { SqlResult, SqlSession } from './sql-session.js';
-import { stateTable } from './state-schema.js';
+import { LAYOUT1_HELD_SKIPS, stateTable } from './state-schema.js';
 
 /** Identifies a run: the AUTO_INCREMENT id of its `runs` row. */
 export type RunId = number;
@@ -200,8 +200,8 @@ export function sourceLockName(schema: string, sourceId: string): string {
   return `binlog-salvage/${createHash('sha1').update(`${schema}\0${sourceId}`).digest('hex')}`;
 }
 
-/** What takeSourceLock found: the lock taken (with this session's connection id), or the connection id holding it (0 when not known). */
-export type SourceLock = { readonly taken: true; readonly connection: number } | { readonly taken: false; readonly holder: number };
+/** What takeSourceLock found: the lock taken, or the connection id holding it (0 when not known). */
+export type SourceLock = { readonly taken: true } | { readonly taken: false; readonly holder: number };
 
 /** The session's connection id on the server (CONNECTION_ID()): what IS_USED_LOCK names a holder by. */
 export async function sessionConnectionId(session: SqlSession): Promise<number> {
@@ -212,9 +212,9 @@ export async function sessionConnectionId(session: SqlSession): Promise<number> 
 /** Takes the source's lock, waiting up to `waitSeconds`. */
 export async function takeSourceLock(session: SqlSession, schema: string, sourceId: string, waitSeconds = 0): Promise<SourceLock> {
   const name = sourceLockName(schema, sourceId);
-  const { rows } = await run(session, 'SELECT GET_LOCK(?, ?) AS got, IS_USED_LOCK(?) AS holder, CONNECTION_ID() AS me', [name, waitSeconds, name]);
+  const { rows } = await run(session, 'SELECT GET_LOCK(?, ?) AS got, IS_USED_LOCK(?) AS holder', [name, waitSeconds, name]);
   const r = (rows as Record<string, unknown>[])[0] ?? {};
-  if (Number(r['got']) === 1) return { taken: true, connection: Number(r['me']) };
+  if (Number(r['got']) === 1) return { taken: true };
   return { taken: false, holder: r['holder'] === null || r['holder'] === undefined ? 0 : Number(r['holder']) };
 }
 
@@ -412,7 +412,7 @@ export async function skippedInserts(session: SqlSession, schema: string): Promi
   const { rows } = await run(
     session,
     layout1
-      ? `SELECT table_name, source_key, change_at, change_index, after_image FROM ${stateTable(schema, 'ledger')} WHERE op = 'insert' AND outcome = 'skipped' AND class <> 'already-applied' ORDER BY id`
+      ? `SELECT table_name, source_key, change_at, change_index, after_image FROM ${stateTable(schema, 'ledger')} WHERE ${LAYOUT1_HELD_SKIPS} ORDER BY id`
       : `SELECT l.table_name, l.source_key, l.change_at, l.change_index, l.after_image
            FROM ${stateTable(schema, 'skipped_insert')} s
            JOIN ${stateTable(schema, 'ledger')} l ON l.source_id = s.source_id AND l.change_at = s.change_at AND l.change_index = s.change_index

@@ -132,7 +132,6 @@ export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErr
 /** A run (plan or apply) stopped: `code` is one of SalvageErrorCode; a DR fault's original is its `cause`. */
 export class SalvageError extends EngineError {}
 
-/** Times are written as UTC, as the binlog holds them. */
 /**
  * `--follow` with `--dr-binlog FILE…`: files are a copy the DR does not write on (and the DR rotates
  * into files not given), so the history stops at their end; README "--dr-binlog with --follow".
@@ -140,6 +139,7 @@ export class SalvageError extends EngineError {}
 export const FOLLOW_DR_BINLOG_WARNING =
   "--dr-binlog with --follow: the DR's history stops at the end of the files given, so a record the DR creates while the run follows is judged by its values, and so is every key the history does not know; give --dr-source URL to read the DR's binlog live and keep its history current";
 
+/** Times are written as UTC, as the binlog holds them. */
 const SESSION_TIME_ZONE = "SET SESSION time_zone = '+00:00'";
 /** As replication applies row events: an explicit 0 in an AUTO_INCREMENT column stays 0, and no strict-mode check rejects a value the primary accepted. */
 const SESSION_SQL_MODE = "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'";
@@ -678,10 +678,9 @@ function historyKeys(changes: readonly RowChange[], catalog: SchemaCatalog, stat
 
 /**
  * Adds to `keys` (historyKeys) the keys of the DR rows that hold a change's primary key under its
- * collation only (TableState.keyAlias); whether it added any. Asked only of tables with such a row.
+ * collation only (TableState.keyAlias). Asked only of tables with such a row.
  */
-function addHeldKeys(keys: Map<string, Set<string>>, changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): boolean {
-  let added = false;
+function addHeldKeys(keys: Map<string, Set<string>>, changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): void {
   // Looked up once per run of changes to one table (a window's changes come in such runs): an
   // all-integer-key window then costs a comparison per change, not a catalog lookup.
   let lastMap: RowChange['table'] | null = null;
@@ -702,10 +701,8 @@ function addHeldKeys(keys: Map<string, Set<string>>, changes: readonly RowChange
     const name = `${table.schema}.${table.table}`;
     let set = keys.get(name);
     if (set === undefined) keys.set(name, (set = new Set()));
-    if (!set.has(held)) added = true;
     set.add(held);
   }
-  return added;
 }
 
 /** One run's state; `run()` is the whole of it. */
