@@ -85,6 +85,7 @@ import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/de
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { LaterNeeds } from '../reconcile/later-needs.js';
+import { TableState } from '../reconcile/table-state.js';
 import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
@@ -1160,6 +1161,13 @@ class SalvageRun {
       for (const [hold, k] of uniqueValueHolds(this.#catalog, table, after)) quarantine.add(hold, k, s.change);
     }
     // What the held changes point at, so delete-blocking leaves those rows for their resolution.
+    // One TableState per parent folds the unique values children name it by.
+    const folds = new Map<TableSchema, TableState>();
+    const foldsOf = (t: TableSchema): TableState => {
+      let state = folds.get(t);
+      if (state === undefined) folds.set(t, (state = new TableState(t)));
+      return state;
+    };
     for await (const held of pendingQuarantineImages(this.#dr, this.#schema)) {
       const table = this.#catalog.lookup(held.table);
       if (table === undefined) continue;
@@ -1171,7 +1179,7 @@ class SalvageRun {
         // An image the DR's table no longer fits (its schema changed since): nothing to point at.
         continue;
       }
-      for (const [parent, pk] of heldParents(this.#catalog, table, after)) quarantine.addParent(parent, pk, held.change);
+      for (const [parent, key] of heldParents(this.#catalog, table, after, undefined, foldsOf)) quarantine.addParent(parent, key, held.change);
     }
   }
 

@@ -137,17 +137,37 @@ export class QuarantineIndex {
 
 /**
  * The rows `after` (a row of `table`, in its column order) points at through declared and
- * configured foreign keys onto a primary key: `[schema.table, rowKey]` pairs, of the parent tables
- * `wanted` keeps (all by default). What a held change needs to stay (QuarantineIndex.addParent).
+ * configured foreign keys, of the parent tables `wanted` keeps (all by default): onto a primary key
+ * as `[schema.table, rowKey]`, onto another unique key as `[uniqueHoldTable(schema.table, key),
+ * folded value]` — folded by the parent's columns as the DR compares them (`'b2'` names `'B2'`
+ * under a `_ci` collation), so the row holding the value is found whatever its primary key. What a
+ * held change needs to stay (QuarantineIndex.addParent), and what delete-blocking must leave to a
+ * lost change still to come (Reconciler.neededRows). `states` gives the parent's TableState for
+ * the folding (one made per call by default).
  */
-export function heldParents(catalog: SchemaCatalog, table: TableSchema, after: RowImage, wanted: (parent: TableSchema) => boolean = () => true): [string, string][] {
+export function heldParents(
+  catalog: SchemaCatalog,
+  table: TableSchema,
+  after: RowImage,
+  wanted: (parent: TableSchema) => boolean = () => true,
+  states: (parent: TableSchema) => TableState = (parent) => new TableState(parent),
+): [string, string][] {
   const out: [string, string][] = [];
   for (const fk of table.foreignKeys) {
     const parent = catalog.get(fk.refSchema, fk.refTable);
     if (parent === undefined || !wanted(parent)) continue;
-    const pk = asPrimaryKey(parent, fk.refColumns, fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]));
-    if (pk === null || pk.some((v) => v === undefined || v === null)) continue;
-    out.push([`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[])]);
+    const values = fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]);
+    const pk = asPrimaryKey(parent, fk.refColumns, values);
+    if (pk !== null) {
+      if (!pk.some((v) => v === undefined || v === null)) out.push([`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[])]);
+      continue;
+    }
+    // As #missingParent finds the parent a child names by a unique key.
+    const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((col) => fk.refColumns.includes(col)));
+    if (uk === undefined) continue;
+    const state = states(parent);
+    const k = state.indexKeyFromValues(`uk:${uk.name}`, uk.columns.map((col) => values[fk.refColumns.indexOf(col)]));
+    if (k !== null) out.push([uniqueHoldTable(state.qualified, uk.name), k]);
   }
   return out;
 }
@@ -232,7 +252,7 @@ export class Reconciler {
   readonly #keyMap: KeyMap;
   readonly #quarantine: QuarantineIndex;
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
-  /** Rows (`schema.table` → row keys) the current window's changes change or point at: noteWindow. */
+  /** Rows (`schema.table` → row keys) and unique values (uniqueHoldTable → folded values) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
   /** Rows the lost changes of the whole range need, with the last change needing each: useLaterNeeds. */
   #laterNeeds: LaterNeeds | null = null;
@@ -322,9 +342,11 @@ export class Reconciler {
 
   /**
    * Calls `add` with each row (`schema.table`, row key) that `change` changes or points at through a
-   * declared or configured foreign key onto a primary key, of the tables whose rules may delete a
-   * blocker: the rows delete-blocking must leave to a lost change that still comes (noteWindow,
-   * LaterNeeds). The keys are the change's as given (rewritten or as logged).
+   * declared or configured foreign key onto a primary key, and each unique value (its
+   * uniqueHoldTable name, folded value) it points at through one onto another unique key, of the
+   * tables whose rules may delete a blocker: the rows delete-blocking must leave to a lost change
+   * that still comes (noteWindow, LaterNeeds). The keys are the change's as given (rewritten or as
+   * logged).
    */
   neededRows(change: RowChange, add: (table: string, key: string) => void): void {
     const table = this.#catalog.get(change.table.schema, change.table.table);
@@ -338,7 +360,7 @@ export class Reconciler {
         if (pk !== null) add(`${table.schema}.${table.table}`, pk);
       }
     }
-    if (change.after !== null) for (const [parent, pk] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t))) add(parent, pk);
+    if (change.after !== null) for (const [parent, key] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t), (t) => this.state(t))) add(parent, key);
   }
 
   /** Whether the rules of some table of the catalog may delete a blocker: only then is the lost range read for LaterNeeds. */
@@ -521,14 +543,15 @@ export class Reconciler {
 
   /**
    * Records the parents a held change's after image points at (declared and configured foreign
-   * keys onto a primary key), as the binlog logged them: delete-blocking then leaves those DR rows
-   * alone, or the change, once resolved, would point at nothing. A value remapped since names the
-   * source's row, not the DR's: refusing a delete on it only quarantines more, never less.
+   * keys onto a primary key or another unique key: heldParents), as the binlog logged them:
+   * delete-blocking then leaves those DR rows alone, or the change, once resolved, would point at
+   * nothing. A value remapped since names the source's row, not the DR's: refusing a delete on it
+   * only quarantines more, never less.
    */
   #holdParents(change: RowChange, origin: string): void {
     const table = this.#catalog.get(change.table.schema, change.table.table);
     if (change.after === null || table === undefined) return;
-    for (const [parent, pk] of heldParents(this.#catalog, table, change.after)) this.#quarantine.addParent(parent, pk, origin);
+    for (const [parent, key] of heldParents(this.#catalog, table, change.after, undefined, (t) => this.state(t))) this.#quarantine.addParent(parent, key, origin);
   }
 
   #decideChange(tx: Transaction, original: RowChange, index: number, writes: WriteOp[]): Pending {
@@ -821,6 +844,8 @@ export class Reconciler {
       if (later !== undefined && this.#keyMap.get(table.schema, table.table, pk) === undefined) {
         return refuse(`${shown} is changed or pointed at by a later lost change (${later})`);
       }
+      const byValue = this.#neededByUniqueValue(ctx, b.row, after);
+      if (byValue !== null) return refuse(`${shown} ${byValue}`);
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
       if (children.count > s.maxChildren) return refuse(`${shown} has ${children.count} child row(s): ${children.described.join('; ')}; maxChildren is ${s.maxChildren}`);
@@ -863,6 +888,34 @@ export class Reconciler {
       return refuse(p.decision.reason ?? 'the lost change could not be applied');
     }
     return { ...p, decision: { ...p.decision, class: c.class, reason: `${notes.join('; ')}, then applied the lost change (${rule.path})` } };
+  }
+
+  /**
+   * Why the DR row `row` of a blocker must stay for a lost change that names it by another unique
+   * key than its primary key (a foreign key onto it, declared or configured), as the primary-key
+   * checks of #deleteBlocking ask for one that names its key; null when none does. Values are
+   * compared folded, as the DR compares them. A value the lost row (`after`) itself takes from the
+   * blocker is no need: a later change naming it names the lost row once written, as on the
+   * primary (a child written before it in the window is the blocker's child, #childrenOf). A held
+   * change is not excused so: it was held before the lost row took the value, and meant the row
+   * that held it then.
+   */
+  #neededByUniqueValue(ctx: Ctx, row: RowImage, after: RowImage): string | null {
+    const { table, state } = ctx;
+    for (const uk of this.#referencedUniqueKeys(table)) {
+      const index = `uk:${uk.name}` as const;
+      const k = state.indexKeyOf(index, row);
+      if (k === null) continue;
+      const name = uniqueHoldTable(ctx.qualified, uk.name);
+      const through = `through ${uk.name} ${keyText(uk.columns.map((col) => row[state.position(col)] as ColumnValue))}`;
+      const held = this.#quarantine.parentOf(name, k);
+      if (held !== undefined) return `is the parent of a quarantined lost change (${held}) ${through}, which would point at nothing once resolved`;
+      if (state.indexKeyOf(index, after) === k) continue;
+      if (this.#windowRefs.get(name)?.has(k) === true) return `is pointed at ${through} by a lost change of this window`;
+      const later = this.#laterNeeds?.after(name, k, ctx.tx, ctx.index);
+      if (later !== undefined) return `is pointed at ${through} by a later lost change (${later})`;
+    }
+    return null;
   }
 
   /** The distinct DR rows other than `self` that hold one of `row`'s unique values (as the window knows them), with the key each holds. */

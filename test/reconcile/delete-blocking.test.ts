@@ -329,6 +329,147 @@ describe('delete-blocking', () => {
     expect(await archive()).toEqual([]);
   });
 
+  // Children that name their customer by code (a foreign key onto the unique key uk_code, not the
+  // primary key). The lost Eve takes the e-mail the DR gave Bob; a lost order of Bob's names him by code.
+  const CUST_CODE = `CREATE TABLE t.cust (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, code VARCHAR(10) NOT NULL, name VARCHAR(20) NOT NULL,
+    UNIQUE KEY uk_email (email), UNIQUE KEY uk_code (code)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+  const ORD_CODE = `CREATE TABLE t.ord (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, cust_code VARCHAR(10) NOT NULL, total DECIMAL(10,2) NOT NULL,
+    CONSTRAINT fk_cust_code FOREIGN KEY (cust_code) REFERENCES t.cust (code) ON DELETE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+  const NOTE_CODE = `CREATE TABLE t.note (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, cust_code VARCHAR(10) NOT NULL, body VARCHAR(20) NOT NULL)
+    ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+  const CODE_BASE = ["INSERT INTO t.cust (id, email, code, name) VALUES (1, 'ann@x', 'A1', 'Ann'), (2, 'bob@x', 'B2', 'Bob')"];
+  const custCodes = (): Promise<unknown[]> => rows('SELECT id, email, code, name FROM t.cust ORDER BY id');
+  const codeOrders = (): Promise<unknown[]> => rows('SELECT id, cust_code, total FROM t.ord ORDER BY id');
+  const BOB_KEPT = [
+    { id: 1, email: 'ann@x', code: 'A1', name: 'Ann' },
+    { id: 2, email: 'EVE@x', code: 'B2', name: 'Bob' },
+  ];
+  const codeChild = (code: string): Incident => ({
+    schema: [CUST_CODE, ORD_CODE],
+    base: CODE_BASE,
+    lost: ["INSERT INTO t.cust (email, code, name) VALUES ('eve@x', 'E3', 'Lost Eve')", `INSERT INTO t.ord (id, cust_code, total) VALUES (60, '${code}', 3.00)`],
+    dr: ["UPDATE t.cust SET email = 'EVE@x' WHERE id = 2"],
+  });
+  const byCode = (code: string, where: string): string => `delete-blocking: the DR row t.cust 2 (holds uk_email) is pointed at through uk_code ${JSON.stringify(code)} by ${where}; nothing was deleted (${R_INSERT})`;
+
+  for (const [code, what] of [
+    ['B2', 'its code'],
+    ['b2', "its code as the DR's _ci collation compares it ('b2' names 'B2')"],
+  ] as const) {
+    it(`refuses a blocking row a child of the same window names by ${what} (a foreign key onto a unique key): the child applies to it`, async () => {
+      // Found by RELIABILITY 7.12: only references onto the primary key protected a row, so Bob was
+      // deleted (archived) and the order, naming him by code, held as parent-missing.
+      const { ledger } = await run(codeChild(code), deleteBlocking());
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+        ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(byCode('B2', 'a lost change of this window'));
+      expect(await custCodes()).toEqual(BOB_KEPT);
+      expect(await codeOrders()).toEqual([{ id: 60, cust_code: code, total: '3.00' }]);
+      expect(await archive()).toEqual([]);
+    });
+
+    it(`refuses a blocking row a child of a later window names by ${what}: the child applies to it`, async () => {
+      const staged = await stageIncident(primary, dr, codeChild(code), ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), windowTransactions: 1 });
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+        ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(byCode('B2', `a later lost change (${ledger[1]!.gtid}#0)`));
+      expect(await custCodes()).toEqual(BOB_KEPT);
+      expect(await codeOrders()).toEqual([{ id: 60, cust_code: code, total: '3.00' }]);
+      expect(await archive()).toEqual([]);
+    });
+  }
+
+  it('a logical reference onto a unique column protects the row as a declared one does, in a later window', async () => {
+    const staged = await stageIncident(
+      primary,
+      dr,
+      { ...codeChild('B2'), schema: [CUST_CODE, NOTE_CODE], lost: ["INSERT INTO t.cust (email, code, name) VALUES ('eve@x', 'E3', 'Lost Eve')", "INSERT INTO t.note (id, cust_code, body) VALUES (70, 'b2', 'call back')"] },
+      ['t'],
+    );
+    const ledger: LedgerLine[] = [];
+    const cfg = config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': 'delete-blocking' } }, 't.note': { references: { cust_code: 't.cust.code' } } } });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg, onLedger: (l) => ledger.push(l), windowTransactions: 1 });
+    expect(ledger.map(summary)).toEqual([
+      ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+      ['t.note', 'insert', [70], 'clean', 'applied', 'built-in.clean'],
+    ]);
+    expect(ledger[0]!.reason).toBe(byCode('B2', `a later lost change (${ledger[1]!.gtid}#0)`));
+    expect(await custCodes()).toEqual(BOB_KEPT);
+    expect(await rows('SELECT id, cust_code, body FROM t.note')).toEqual([{ id: 70, cust_code: 'b2', body: 'call back' }]);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('a child naming the very value the lost row takes from the blocking row names the lost row: the row is deleted, both applied', async () => {
+    // The DR's Zed holds the code ('e3' under _ci) the lost Eve brings; the lost order names 'E3',
+    // which on the primary was Eve's. Whatever the window, it is hers once she is written.
+    const incident: Incident = {
+      schema: [CUST_CODE, ORD_CODE],
+      base: CODE_BASE,
+      lost: ["INSERT INTO t.cust (email, code, name) VALUES ('eve@x', 'E3', 'Lost Eve')", "INSERT INTO t.ord (id, cust_code, total) VALUES (60, 'E3', 3.00)"],
+      dr: ["INSERT INTO t.cust (id, email, code, name) VALUES (10, 'zed@x', 'e3', 'DR Zed')"],
+    };
+    for (const windowTransactions of [undefined, 1]) {
+      const staged = await stageIncident(primary, dr, incident, ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), ...(windowTransactions === undefined ? {} : { windowTransactions }) });
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', [3], 'insert-unique-taken', 'applied', R_INSERT],
+        ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(`deleted the DR row 10 that held uk_code (archived), then applied the lost change (${R_INSERT})`);
+      expect(await custCodes()).toEqual([
+        { id: 1, email: 'ann@x', code: 'A1', name: 'Ann' },
+        { id: 2, email: 'bob@x', code: 'B2', name: 'Bob' },
+        { id: 3, email: 'eve@x', code: 'E3', name: 'Lost Eve' },
+      ]);
+      expect(await codeOrders()).toEqual([{ id: 60, cust_code: 'E3', total: '3.00' }]);
+      expect(await archive()).toEqual([expect.objectContaining({ table_name: 't.cust', row_key: '[10]', row_image: '{"id":10,"email":"zed@x","code":"e3","name":"DR Zed"}', role: 'blocking' })]);
+    }
+  });
+
+  // As HELD_PARENT, the held order move naming its customer by code ('b2', Bob's 'B2' under _ci).
+  const HELD_BY_CODE: Incident = {
+    schema: [CUST_CODE, ORD_CODE],
+    base: [...CODE_BASE, "INSERT INTO t.ord (id, cust_code, total) VALUES (50, 'A1', 1.00)"],
+    lost: ["UPDATE t.ord SET cust_code = 'b2' WHERE id = 50", "INSERT INTO t.cust (email, code, name) VALUES ('eve@x', 'E3', 'Lost Eve')"],
+    dr: ['UPDATE t.ord SET total = 7.00 WHERE id = 50', "UPDATE t.cust SET email = 'EVE@x' WHERE id = 2"],
+  };
+  const heldByCodeReason = (held: string): string =>
+    `delete-blocking: the DR row t.cust 2 (holds uk_email) is the parent of a quarantined lost change (${held}#0) through uk_code "B2", which would point at nothing once resolved; nothing was deleted (${R_INSERT})`;
+
+  it('refuses a blocking row a quarantined lost change names by code: resolved, it would point at nothing', async () => {
+    const { ledger } = await run(HELD_BY_CODE, heldParentConfig());
+    expect(ledger.map(summary)).toEqual([
+      ['t.ord', 'update', [50], 'update-diverged', 'quarantined', R_ORD],
+      ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT],
+    ]);
+    expect(ledger[1]!.reason).toBe(heldByCodeReason(ledger[0]!.gtid!));
+    expect(await custCodes()).toEqual(BOB_KEPT);
+    expect(await codeOrders()).toEqual([{ id: 50, cust_code: 'A1', total: '7.00' }]);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('also when an earlier run held the change naming it by code: read back from the pending quarantine', async () => {
+    const staged = await stageIncident(primary, dr, { ...HELD_BY_CODE, lost: HELD_BY_CODE.lost.slice(0, 1) }, ['t']);
+    const first: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldParentConfig(), onLedger: (l) => first.push(l) });
+    expect(first.map(summary)).toEqual([['t.ord', 'update', [50], 'update-diverged', 'quarantined', R_ORD]]);
+    await primary.query(HELD_BY_CODE.lost[1]!);
+    await primary.flushBinaryLogs();
+    const second: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldParentConfig(), onLedger: (l) => second.push(l) });
+    expect(second.map(summary)).toEqual([['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined', R_INSERT]]);
+    expect(second[0]!.reason).toBe(heldByCodeReason(first[0]!.gtid!));
+    expect(await custCodes()).toEqual(BOB_KEPT);
+    expect(await archive()).toEqual([]);
+  });
+
   it('also when an earlier run held the change: the parent is read back from the pending quarantine', async () => {
     const staged = await stageIncident(primary, dr, { ...HELD_PARENT, lost: HELD_PARENT.lost.slice(0, 1) }, ['t']);
     const first: LedgerLine[] = [];
