@@ -6,7 +6,8 @@
  * (pipeline/salvage.ts), so not with --follow, which has no end to read to.
  *
  * Memory is bounded by what delete-blocking can delete: one entry per distinct row key of a table
- * whose rules may delete a blocker (Reconciler.neededRows), none when no rule does.
+ * whose rules may delete a blocker, and per distinct folded value of its unique keys that foreign
+ * keys name (Reconciler.neededRows), none when no rule does.
  */
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 
@@ -29,7 +30,10 @@ export class LaterNeeds {
     if (!this.#files.has(tx.file)) this.#files.set(tx.file, this.#files.size);
   }
 
-  /** Notes that change `index` of `tx` (seen) changes or points at the row `key` of `table` (`schema.table`). */
+  /**
+   * Notes that change `index` of `tx` (seen) changes or points at the row `key` of `table`
+   * (`schema.table`; or a unique key's name for it and the folded value: heldParents).
+   */
   add(table: string, key: string, tx: Transaction, index: number): void {
     let rows = this.#last.get(table);
     if (rows === undefined) this.#last.set(table, (rows = new Map()));
