@@ -13,7 +13,7 @@ import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { progressStyle, salvageProgress, type ProgressSink } from './progress.js';
+import { progressStyle, reconnectNotices, salvageProgress, type ProgressSink } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
@@ -401,6 +401,7 @@ async function runParsed(
     onLedger,
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
+    onReconnect: reconnectNotices(stderr, progressStyle(o.progress, o.quiet === true, environment.isTty)),
   };
   // Said at the start too: a follow's summary comes only when it is stopped, maybe hours later.
   if (options.drBinlogs !== undefined && source?.follow === true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
