@@ -176,6 +176,7 @@ const DR_STEPS = {
   'killed-runs': 'marking killed runs',
   history: "reading the DR's history",
   'pending-count': 'counting the quarantine pending review',
+  window: "reading the DR's rows for a window",
 } as const;
 type DrStep = keyof typeof DR_STEPS;
 
@@ -311,7 +312,7 @@ export interface SalvageOptions {
    * backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10; 0 stops
    * at once): inside a window of apply, where the checkpoint then says whether the window committed;
    * at a start-up step (the lock, the state schema, the checkpoint, introspection, the DR's history;
-   * plan's too), made again; after the last window,
+   * plan's too), made again; inside a window of plan, its rows read again; after the last window,
    * the run's status and summary written again. The run's first connection is retried under the
    * same policy while the DR does not answer (refused, timed out, restarting, too many
    * connections); a refusal no retry cures — access denied, an unknown database, TLS that cannot
@@ -1629,9 +1630,13 @@ class SalvageRun {
     return e !== undefined && e.maxQuarantined !== null && e.action === 'stop' && this.#outcomes.quarantined + pending > e.maxQuarantined;
   }
 
-  /** Reads the window's keys (locking them in apply) and decides every transaction. */
+  /** plan: reads the window's keys and decides every transaction. */
   async #decide(window: readonly Transaction[]): Promise<TransactionResult[]> {
-    await this.#readWindow(window);
+    // A connection lost while plan reads is reopened and the window read again, as a start-up step
+    // is: plan's reads take no locks and nothing is decided before they are all in, and a row read
+    // twice loads as once (TableState.load keeps what earlier windows decided), so the plan goes on
+    // as an uninterrupted one.
+    await this.#onDr('window', () => this.#readWindow(window));
     return window.map((tx, i) => this.#decideOne(tx, i, window.length));
   }
 

@@ -10,7 +10,8 @@
  *
  * The run's first connection is retried too while the DR does not answer (an apply started before
  * the DR listens ends as an uninterrupted one), never when the DR refuses the account, the
- * database or TLS.
+ * database or TLS; and a plan whose connection is lost while it reads a window reads it again and
+ * ends with the uninterrupted plan, writing nothing.
  *
  * The CLI case runs dist/ (`npm run build` first when running this file alone).
  */
@@ -25,6 +26,7 @@ import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { DatabaseError } from '../../src/db/schema-hints.js';
 import { EngineError } from '../../src/errors.js';
 import { salvage, SalvageErrorCode, type DrReconnectNotice, type SalvageOptions, type SalvageReport, type SalvageTestHooks } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { Capture } from '../harness/capture.js';
 import { stageFailoverDr, type DrState, type FailoverDr } from '../harness/failover-dr.js';
 import { freePort } from '../harness/free-port.js';
@@ -342,6 +344,60 @@ describe('the first connection: retried while the DR does not answer, never when
       expect(notices, what).toEqual([]);
       expect(performance.now() - t0, what).toBeLessThan(2000);
     }
+    expect(await f.readState()).toEqual(before);
+  });
+});
+
+describe('plan: a DR connection lost while a window is read is reopened and the window read again', () => {
+  async function plan(extra: Partial<SalvageOptions & SalvageTestHooks> = {}): Promise<{ report: SalvageReport; ledger: LedgerLine[]; sql: string[] }> {
+    const ledger: LedgerLine[] = [];
+    const sql: string[] = [];
+    const report = await salvage(options({ mode: 'plan', onLedger: (l) => ledger.push(l), onSql: (s) => sql.push(s), ...extra }));
+    return { report, ledger, sql };
+  }
+  /** The report less what differs between any two runs (timings) and the reconnect count. */
+  const comparable = (r: SalvageReport): Partial<SalvageReport> => ({ ...r, timings: undefined, drReconnects: undefined });
+  /** KILLs the engine's connection at its first statement after `windows` windows were decided (the next window's first read). */
+  function killInWindow(windows: number): { hooks: Partial<SalvageOptions & SalvageTestHooks>; killedAt: () => string | null } {
+    let decided = 0;
+    let killedAt: string | null = null;
+    return {
+      hooks: {
+        onProgress: () => decided++,
+        beforeStatement: (sql) => {
+          if (killedAt === null && decided === windows) {
+            killedAt = sql;
+            killEngine();
+          }
+        },
+      },
+      killedAt: () => killedAt,
+    };
+  }
+
+  it('KILLed at the first read of window 4: the same ledger lines, --sql statements and report as the uninterrupted plan, and nothing written', async () => {
+    await f.restore();
+    const before = await f.readState();
+    const whole = await plan();
+    expect(comparable(whole.report)).toEqual(comparable(planned));
+    const kill = killInWindow(K);
+    const cut = await plan(kill.hooks);
+    expect(kill.killedAt()).toMatch(/^SELECT .* FROM `shop`\./s);
+    expect(cut.report.drReconnects).toBe(1);
+    expect(cut.ledger).toEqual(whole.ledger);
+    expect(cut.sql).toEqual(whole.sql);
+    expect(comparable(cut.report)).toEqual(comparable(whole.report));
+    expect(await f.readState()).toEqual(before);
+  });
+
+  it('without reconnect attempts: SALVAGE_FAULT naming the window step, "plan wrote nothing"', async () => {
+    await f.restore();
+    const before = await f.readState();
+    const kill = killInWindow(K);
+    const e = await rejection(plan({ ...kill.hooks, reconnect: { attempts: 0 } }));
+    expect(kill.killedAt()).not.toBeNull();
+    expect([e.code, e.details['step']]).toEqual([SalvageErrorCode.Fault, 'window']);
+    expect(e.message).toMatch(/^lost the connection to the DR while reading the DR's rows for a window: .+ \[DB_QUERY\]; not reconnecting \(reconnect attempts: 0\); plan wrote nothing; run the same plan again$/s);
     expect(await f.readState()).toEqual(before);
   });
 });
