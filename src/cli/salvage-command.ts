@@ -50,7 +50,10 @@ The DR:
   --reconnect-attempts N    a lost connection to the DR (or to a live source) is reopened after a
                             backoff (0.5 s doubling to 10 s) up to N times in a row (default 10);
                             the window in progress is decided again, or kept if its COMMIT landed;
-                            a start-up step (lock, state schema, checkpoint, schema read) is made again
+                            a start-up step (lock, state schema, checkpoint, schema read) is made
+                            again; plan reads its window again. A DR that does not answer yet at
+                            the start is tried the same way (access denied, an unknown database
+                            or TLS refused fail at once); each attempt is a warning line on stderr
 
 Where the lost transactions start (default: the DR's GTID state — MySQL gtid_executed, MariaDB
 gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence numbers):
