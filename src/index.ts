@@ -31,7 +31,7 @@ export { tlsSocketOptions, TLS_MODES, TlsError, TlsErrorCode, type TlsMode, type
 // ---- the reconcile engine ---------------------------------------------------------------------
 
 
-export { SalvageError, SalvageErrorCode, type SalvageOptions, type LiveSalvageSource, type SalvageProgress, type SalvageReport, type TransactionPoint } from './pipeline/salvage.js';
+export { SalvageError, SalvageErrorCode, type SalvageOptions, type LiveSalvageSource, type SalvageProgress, type DrReconnectNotice, type SalvageReport, type TransactionPoint } from './pipeline/salvage.js';
 export type { ReportKeyMapping } from './sink/report-source.js';
 export type { FailoverAt, FailoverPoint, HistoryTableSummary } from './model/dr-history.js';
 export type { LedgerImages } from './sink/ledger-entry.js';

@@ -10,7 +10,7 @@
  * apply, bytes per second for inspect.
  */
 import type { Writable } from 'node:stream';
-import type { SalvageProgress } from '../pipeline/salvage.js';
+import type { DrReconnectNotice, SalvageProgress } from '../pipeline/salvage.js';
 import { UsageError } from './usage-error.js';
 
 /** How progress is shown. */
@@ -106,6 +106,28 @@ export function salvageProgress(stderr: Writable, style: ProgressStyle, mode: st
       else if (style === 'tty' && shown) stderr.write('\n');
     },
   });
+}
+
+/**
+ * plan's and apply's DR reconnect attempts (the pipeline's `onReconnect`): a warning line each, or a
+ * `{"event":"reconnect",…}` object under `--progress json`; nothing under `--quiet`. On a terminal
+ * the progress line is erased first, and redrawn by the next figures.
+ */
+export function reconnectNotices(stderr: Writable, style: ProgressStyle): (n: DrReconnectNotice) => void {
+  return (n) => {
+    if (style === 'off') return;
+    if (style === 'json') {
+      stderr.write(`${JSON.stringify({ event: 'reconnect', ...n })}\n`);
+      return;
+    }
+    const text = `salvage: warning: the DR ${n.target} failed (${n.step}): ${n.reason} [${n.code}]; trying again in ${secondsText(n.delayMs)} (reconnect attempt ${n.attempt} of ${n.attempts})`;
+    stderr.write(style === 'tty' ? `\r\x1b[K${text}\n` : `${text}\n`);
+  };
+}
+
+/** `0.5 s`, `10 s`. */
+function secondsText(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 /** Row changes are the work (a transaction may hold one row or a million); transactions when there are no rows. */

@@ -13,7 +13,7 @@ import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { progressStyle, salvageProgress, type ProgressSink } from './progress.js';
+import { progressStyle, reconnectNotices, salvageProgress, type ProgressSink } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
@@ -50,7 +50,10 @@ The DR:
   --reconnect-attempts N    a lost connection to the DR (or to a live source) is reopened after a
                             backoff (0.5 s doubling to 10 s) up to N times in a row (default 10);
                             the window in progress is decided again, or kept if its COMMIT landed;
-                            a start-up step (lock, state schema, checkpoint, schema read) is made again
+                            a start-up step (lock, state schema, checkpoint, schema read) is made
+                            again; plan reads its window again. A DR that does not answer yet at
+                            the start is tried the same way (access denied, an unknown database
+                            or TLS refused fail at once); each attempt is a warning line on stderr
 
 Where the lost transactions start (default: the DR's GTID state — MySQL gtid_executed, MariaDB
 gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence numbers):
@@ -401,6 +404,7 @@ async function runParsed(
     onLedger,
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
+    onReconnect: reconnectNotices(stderr, progressStyle(o.progress, o.quiet === true, environment.isTty)),
   };
   // Said at the start too: a follow's summary comes only when it is stopped, maybe hours later.
   if (options.drBinlogs !== undefined && source?.follow === true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);

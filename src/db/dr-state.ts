@@ -90,9 +90,26 @@ export async function readBinlogEnd(session: SqlSession): Promise<{ readonly fil
       const row = rows[0];
       if (row === undefined) return null;
       return { file: String(row['File']), pos: Number(row['Position']) };
-    } catch {
-      // The other spelling, or no privilege (BINLOG MONITOR / REPLICATION CLIENT): unknown end.
+    } catch (e) {
+      // Anything else (a lost connection above all) is the caller's to handle: taken for "unknown
+      // end", it left a history read from files incomplete, and the run's reconnect never saw it.
+      if (!BINLOG_END_UNANSWERED.has(errnoOf(e))) throw e;
     }
   }
   return null;
+}
+
+/**
+ * The server's answers that mean readBinlogEnd cannot learn the end here: the other spelling
+ * (ER_PARSE_ERROR 1064: MySQL 8.4 dropped SHOW MASTER STATUS, MariaDB and older MySQL lack SHOW
+ * BINARY LOG STATUS), or no BINLOG MONITOR / REPLICATION CLIENT (ER_SPECIFIC_ACCESS_DENIED_ERROR
+ * 1227; ER_ACCESS_DENIED_ERROR 1045, ER_DBACCESS_DENIED_ERROR 1044 and ER_TABLEACCESS_DENIED_ERROR
+ * 1142, which proxies and older servers answer with).
+ */
+const BINLOG_END_UNANSWERED: ReadonlySet<number | undefined> = new Set([1064, 1227, 1045, 1044, 1142]);
+
+function errnoOf(e: unknown): number | undefined {
+  const details = (e as { details?: { errno?: unknown } } | null)?.details;
+  const n = details?.errno ?? (e as { errno?: unknown } | null)?.errno;
+  return typeof n === 'number' ? n : undefined;
 }

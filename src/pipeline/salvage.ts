@@ -36,11 +36,11 @@ import { redact, serverLabel, type ConnectionTarget } from '../db/connection-url
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
-import { readDrSchemaHints } from '../db/schema-hints.js';
+import { DatabaseError, readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
-import { openSession, type SqlSession } from '../db/sql-session.js';
+import { openSession, SqlSessionErrorCode, type SqlSession } from '../db/sql-session.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
@@ -177,6 +177,7 @@ const DR_STEPS = {
   'killed-runs': 'marking killed runs',
   history: "reading the DR's history",
   'pending-count': 'counting the quarantine pending review',
+  window: "reading the DR's rows for a window",
 } as const;
 type DrStep = keyof typeof DR_STEPS;
 
@@ -312,10 +313,37 @@ export interface SalvageOptions {
    * backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10; 0 stops
    * at once): inside a window of apply, where the checkpoint then says whether the window committed;
    * at a start-up step (the lock, the state schema, the checkpoint, introspection, the DR's history;
-   * plan's too), made again; after the last window, the run's status and summary written again.
-   * The first connection is not retried.
+   * plan's too), made again; inside a window of plan, its rows read again; after the last window,
+   * the run's status and summary written again. The run's first connection is retried under the
+   * same policy while the DR does not answer (refused, timed out, restarting, too many
+   * connections); a refusal no retry cures — access denied, an unknown database, TLS that cannot
+   * be set up as asked — fails at once (DB_CONNECT not retryable, DB_TLS).
    */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * Told before each wait for a DR connection to be tried again (the first one included), with
+   * which DR, where the run was and why; the CLI prints it as a warning line. A callback that throws
+   * stops the run (SALVAGE_CALLBACK_THREW).
+   */
+  readonly onReconnect?: (notice: DrReconnectNotice) => void;
+}
+
+/** A DR connection that failed, about to be tried again after `delayMs` (SalvageOptions.onReconnect). */
+export interface DrReconnectNotice {
+  /** The DR, as a URL without password. */
+  readonly target: string;
+  /**
+   * Where the run was: `connect` (its first connection), `window` (a window of apply or plan), or
+   * the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …).
+   */
+  readonly step: string;
+  /** This attempt, from 1, of at most `attempts` in a row (SalvageOptions.reconnect.attempts). */
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly delayMs: number;
+  /** Why the last attempt failed (the password redacted), and its code (DB_CONNECT, DB_QUERY, …). */
+  readonly reason: string;
+  readonly code: string;
 }
 
 /** What `onProgress` receives once per window: the run's totals so far. */
@@ -471,7 +499,7 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   if (stop !== null) refuseStopOutsideFiles(stop, files);
   const live = options.source === undefined ? null : await openLiveInput(options.source);
   const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);
-  const session = await openSession(options.target);
+  const session = await openFirstSession(options);
   const run = new SalvageRun(options, session, files, live, sourceId, stateSchema, t0, stop);
   try {
     return await run.run();
@@ -484,6 +512,51 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   } finally {
     // The run's session: another than `session` once a lost DR connection was reopened.
     await run.endSession();
+  }
+}
+
+/**
+ * The run's first DR connection, tried again under the run's reconnect policy while the DR does
+ * not answer: a DR restarting, or a network that is not up yet, is as likely at the start of an
+ * incident's run as in its middle. A refusal no retry cures (DB_CONNECT not retryable: access
+ * denied, unknown database, a host not allowed; DB_TLS) is thrown at once as it is. When the
+ * attempts run out, the last DB_CONNECT, its message saying how many connections were tried.
+ */
+async function openFirstSession(o: SalvageOptions): Promise<SqlSession> {
+  const { attempts, first, most } = drReconnectPolicy(o);
+  const hint = o.mode === 'plan' ? 'plan wrote nothing' : 'nothing was written';
+  for (let failures = 0; ; ) {
+    try {
+      return await openSession(o.target);
+    } catch (e) {
+      if (!(e instanceof DatabaseError) || e.code !== SqlSessionErrorCode.Connect || !e.retryable) throw e;
+      failures++;
+      if (failures > attempts) {
+        const why = attempts === 0 ? 'not reconnecting (reconnect attempts: 0)' : `gave up after ${failures} connection attempts (the first and ${attempts} reconnect attempt(s))`;
+        throw new DatabaseError(e.code, `${e.message}; ${why}; ${hint}`, { ...e.details, attempts: failures }, { retryable: true, cause: e });
+      }
+      const delayMs = Math.min(most, first * 2 ** (failures - 1));
+      notifyReconnect(o, { target: o.target.redacted, step: 'connect', attempt: failures, attempts, delayMs, reason: redact(e.message), code: e.code }, hint);
+      await sleep(delayMs, o.signal);
+      if (isAborted(o.signal)) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request while waiting for the DR: ${redact(e.message)} [${e.code}]; ${hint}`, {}, { cause: e });
+    }
+  }
+}
+
+/** The run's reconnect policy for the DR (SalvageOptions.reconnect): attempts in a row, first and longest backoff. */
+function drReconnectPolicy(o: SalvageOptions): { readonly attempts: number; readonly first: number; readonly most: number } {
+  const policy = o.reconnect ?? {};
+  return { attempts: policy.attempts ?? DEFAULT_RECONNECTS, first: policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS, most: policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS };
+}
+
+/** Tells the caller's onReconnect; what it throws stops the run, typed, before the wait. */
+function notifyReconnect(o: SalvageOptions, notice: DrReconnectNotice, hint: string): void {
+  const onReconnect = o.onReconnect;
+  if (onReconnect === undefined) return;
+  try {
+    onReconnect(notice);
+  } catch (e) {
+    throw new SalvageError(SalvageErrorCode.CallbackThrew, `the onReconnect callback threw: ${e instanceof Error ? e.message : String(e)}; ${hint}`, { option: 'onReconnect' }, { cause: e });
   }
 }
 
@@ -628,7 +701,9 @@ function isNetworkFailure(e: unknown): e is EngineError {
   if (!(e instanceof EngineError)) return false;
   const errno = (e.details as { errno?: unknown }).errno;
   // Access denied (ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR): no retry cures it.
-  if (e.code === 'DB_CONNECT') return !(typeof errno === 'number' && [1044, 1045, 1227].includes(errno));
+  // A refusal at connect that no retry cures (connect-refusals.ts: access denied, unknown database,
+  // a host not allowed) is not retryable; a server that does not answer, or is busy, is.
+  if (e.code === 'DB_CONNECT') return e.retryable && !(typeof errno === 'number' && [1044, 1045, 1227].includes(errno));
   return e.code === 'DB_QUERY' && (errno === undefined || (typeof errno === 'number' && (errno < 0 || [1053, 1927, 2006, 2013].includes(errno))));
 }
 
@@ -1563,9 +1638,13 @@ class SalvageRun {
     return e !== undefined && e.maxQuarantined !== null && e.action === 'stop' && this.#outcomes.quarantined + pending > e.maxQuarantined;
   }
 
-  /** Reads the window's keys (locking them in apply) and decides every transaction. */
+  /** plan: reads the window's keys and decides every transaction. */
   async #decide(window: readonly Transaction[]): Promise<TransactionResult[]> {
-    await this.#readWindow(window);
+    // A connection lost while plan reads is reopened and the window read again, as a start-up step
+    // is: plan's reads take no locks and nothing is decided before they are all in, and a row read
+    // twice loads as once (TableState.load keeps what earlier windows decided), so the plan goes on
+    // as an uninterrupted one.
+    await this.#onDr('window', () => this.#readWindow(window));
     return window.map((tx, i) => this.#decideOne(tx, i, window.length));
   }
 
@@ -1804,7 +1883,9 @@ class SalvageRun {
           { retryable: true, cause: failure },
         );
       }
-      await sleep(Math.min(most, first * 2 ** (this.#drFailures - 1)), this.#o.signal);
+      const delayMs = Math.min(most, first * 2 ** (this.#drFailures - 1));
+      this.#notifyReconnect('window', attempts, delayMs, failure);
+      await sleep(delayMs, this.#o.signal);
       let session: SqlSession | null = null;
       try {
         session = await this.#openAgain();
@@ -1850,8 +1931,13 @@ class SalvageRun {
 
   /** The run's reconnect policy for the DR (SalvageOptions.reconnect): attempts in a row, first and longest backoff. */
   #drReconnectPolicy(): { readonly attempts: number; readonly first: number; readonly most: number } {
-    const policy = this.#o.reconnect ?? {};
-    return { attempts: policy.attempts ?? DEFAULT_RECONNECTS, first: policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS, most: policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS };
+    return drReconnectPolicy(this.#o);
+  }
+
+  /** Tells onReconnect that the DR connection is tried again after `delayMs`, having failed with `failure`. */
+  #notifyReconnect(step: string, attempts: number, delayMs: number, failure: EngineError): void {
+    const hint = step === 'window' ? this.#resumeHint() : this.#stepHint();
+    notifyReconnect(this.#o, { target: this.#o.target.redacted, step, attempt: this.#drFailures, attempts, delayMs, reason: redact(failure.message), code: failure.code }, hint);
   }
 
   /**
@@ -1901,7 +1987,9 @@ class SalvageRun {
           { retryable: true, cause: failure },
         );
       }
-      await sleep(Math.min(most, first * 2 ** (this.#drFailures - 1)), this.#o.signal);
+      const delayMs = Math.min(most, first * 2 ** (this.#drFailures - 1));
+      this.#notifyReconnect(step, attempts, delayMs, failure);
+      await sleep(delayMs, this.#o.signal);
       if (isAborted(this.#o.signal)) continue;
       try {
         await this.#openAgain();

@@ -191,9 +191,11 @@ describe('library API against servers: typed errors, callbacks, options', () => 
     };
     expect(await rejectionOf(inspect())).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: false, details: { errno: 1045, option: '--schema-from' } });
     const port = await freePort();
-    const silent = await rejectionOf(api.plan({ ...options(), target: api.parseConnectionUrl(`mysql://root@127.0.0.1:${port}`, 'target') }));
+    // Tried again under the run's reconnect policy (the first connection included), then the last failure.
+    const silent = await rejectionOf(api.plan({ ...options(), target: api.parseConnectionUrl(`mysql://root@127.0.0.1:${port}`, 'target'), reconnect: { attempts: 1, initialDelayMs: 10 } }));
     expect(silent).toBeInstanceOf(api.DatabaseError);
-    expect(silent).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: true });
+    expect(silent).toMatchObject({ code: api.SqlSessionErrorCode.Connect, retryable: true, details: { attempts: 2 } });
+    expect((silent as Error).message).toMatch(/; gave up after 2 connection attempts \(the first and 1 reconnect attempt\(s\)\); plan wrote nothing$/);
   });
 
   it('a live read whose signal is already aborted rejects with LIVE_ABORTED, not the platform AbortError', async () => {

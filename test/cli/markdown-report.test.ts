@@ -142,7 +142,7 @@ describe('--markdown', () => {
     await expect(runSalvageCommand('plan', [...args(join(dir, 'no-such-dir', 'p.md'))], new Capture(), new Capture(), ENV)).rejects.toThrow(UsageError);
     const md = join(dir, 'stopped.md');
     // A DR that cannot be reached: the run starts and stops (a bad --from-gtid is refused with the options now, before the file).
-    const bad = args(md).map((a) => (a === dr.url ? 'mysql://root@127.0.0.1:1' : a));
+    const bad = [...args(md).map((a) => (a === dr.url ? 'mysql://root@127.0.0.1:1' : a)), '--reconnect-attempts', '0'];
     await expect(runSalvageCommand('plan', bad, new Capture(), new Capture(), ENV)).rejects.toThrow();
     expect(await readFile(md, 'utf8')).toBe("# salvage plan: stopped\n\nThe run stopped before the end; the command's error message says why and where it resumes.\n");
   });

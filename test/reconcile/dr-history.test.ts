@@ -241,6 +241,33 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     }
   }, 120_000);
 
+  it("--dr-binlog: a connection lost as the DR's binlog end is read is reopened and the end read again; the history is complete and the run decides the same", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const proxy = await startTcpProxy(dr.host, dr.port);
+    try {
+      // The answer lost: readBinlogEnd took that for "no privilege", read the files as an incomplete
+      // history, and the value rules decided the keys it did not know.
+      proxy.dropOn((sql) => sql === 'SHOW MASTER STATUS');
+      const { report, ledger } = await run(staged, { drBinlogs: staged.drFiles, target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` }, reconnect: { initialDelayMs: 50 } });
+      expect(proxy.dropped).toBe('SHOW MASTER STATUS');
+      expect(report.drReconnects).toBe(1);
+      expect([report.history?.transactions, report.history?.complete, report.withoutHistory]).toEqual([10, true, false]);
+      expect(ledger.map(decided).map((d) => d.slice(3))).toEqual([
+        ['insert-pk-taken', 'remapped', false],
+        ['update-diverged', 'merged', false],
+        ['update-diverged', 'merged', false],
+        ['update-pk-reused', 'quarantined', false],
+        ['update-deleted-on-dr', 'quarantined', false],
+        ['insert-pk-taken', 'quarantined', false],
+        ['update-never-existed', 'quarantined', false],
+        ['delete-diverged', 'quarantined', false],
+      ]);
+      expect(await rows()).toEqual(ROWS_WITH_HISTORY);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+
   it('without it: the value rules decide differently where history matters, and say so', async () => {
     const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
     const { report, ledger } = await run(staged, {});

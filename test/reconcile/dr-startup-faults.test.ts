@@ -8,6 +8,11 @@
  * checkpoint: test/harness/failover-dr.ts) with one run row, completed. Without them the run stops
  * with SALVAGE_FAULT naming the step, and the same command then finishes.
  *
+ * The run's first connection is retried too while the DR does not answer (an apply started before
+ * the DR listens ends as an uninterrupted one), never when the DR refuses the account, the
+ * database or TLS; and a plan whose connection is lost while it reads a window reads it again and
+ * ends with the uninterrupted plan, writing nothing.
+ *
  * The CLI case runs dist/ (`npm run build` first when running this file alone).
  */
 import { spawn } from 'node:child_process';
@@ -17,9 +22,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionTarget } from '../../src/db/connection-url.js';
 import { FAILOVER_LOGICAL_REFERENCES } from '../../src/demo/stage-failover.js';
+import { runSalvageCommand } from '../../src/cli/salvage-command.js';
+import { DatabaseError } from '../../src/db/schema-hints.js';
 import { EngineError } from '../../src/errors.js';
-import { salvage, SalvageErrorCode, type SalvageOptions, type SalvageReport, type SalvageTestHooks } from '../../src/pipeline/salvage.js';
+import { salvage, SalvageErrorCode, type DrReconnectNotice, type SalvageOptions, type SalvageReport, type SalvageTestHooks } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { Capture } from '../harness/capture.js';
 import { stageFailoverDr, type DrState, type FailoverDr } from '../harness/failover-dr.js';
+import { freePort } from '../harness/free-port.js';
 import { startTcpProxy, type StatementKind, type TcpProxy } from '../harness/tcp-proxy.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -250,5 +260,144 @@ describe('without reconnect attempts: SALVAGE_FAULT naming the step, and the sam
     expect([again.code, again.stderr]).toEqual([3, '']);
     expect(await f.readState()).toEqual(reference.state);
     expect(await runStatuses()).toEqual(['completed']);
+  });
+});
+
+describe('the first connection: retried while the DR does not answer, never when it refuses', () => {
+  it('apply started before the DR listens: retried until it is up, each attempt told; the DR ends as an uninterrupted apply leaves it', async () => {
+    await f.restore();
+    // The restored data directory stays; only the port is closed.
+    await f.dr.kill();
+    const notices: DrReconnectNotice[] = [];
+    let starting: Promise<void> | null = null;
+    const run = await apply({
+      onReconnect: (n) => {
+        notices.push(n);
+        if (n.attempt === 2) starting = f.dr.restart();
+      },
+    });
+    expect(starting).not.toBeNull();
+    await starting;
+    await f.reopenAdmin();
+    expect(notices.length).toBeGreaterThanOrEqual(2);
+    notices.forEach((n, i) => {
+      expect(n).toEqual({ target: f.dr.target.redacted, step: 'connect', attempt: i + 1, attempts: 10, delayMs: Math.min(10_000, 100 * 2 ** i), reason: expect.stringMatching(/^cannot connect to mysql:\/\/root@127\.0\.0\.1:\d+: /) as unknown, code: 'DB_CONNECT' });
+    });
+    expect(notices[0]!.reason).toBe(`cannot connect to ${f.dr.target.redacted}: connect ECONNREFUSED 127.0.0.1:${f.dr.port}`);
+    // Not a lost connection: nothing was reopened.
+    expect(run.report.drReconnects).toBe(0);
+    expect([run.report.windows, run.ledgerLines, run.report.warnings]).toEqual([reference.report.windows, reference.ledgerLines, []]);
+    expect(await f.readState()).toEqual(reference.state);
+    expect(await runStatuses()).toEqual(['completed']);
+  });
+
+  it('a DR that never answers: the last DB_CONNECT, saying how many connections were tried; the CLI prints a warning line per attempt', async () => {
+    const port = await freePort();
+    const closed = { ...f.dr.target, port, redacted: `mysql://root@127.0.0.1:${port}` };
+    const notices: DrReconnectNotice[] = [];
+    const e = await rejection(salvage(options({ target: closed, reconnect: { attempts: 2, initialDelayMs: 20 }, onReconnect: (n) => notices.push(n) })));
+    expect(e).toBeInstanceOf(DatabaseError);
+    // errno: the driver's for ECONNREFUSED (Linux), as the error of a single attempt carries it.
+    expect([e.code, e.retryable, e.details]).toEqual(['DB_CONNECT', true, { errno: -111, attempts: 3 }]);
+    expect(e.message).toBe(`cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 3 connection attempts (the first and 2 reconnect attempt(s)); nothing was written`);
+    expect(notices.map((n) => [n.step, n.attempt, n.attempts, n.delayMs])).toEqual([['connect', 1, 2, 20], ['connect', 2, 2, 40]]);
+    const none = await rejection(salvage(options({ target: closed, reconnect: { attempts: 0 }, onReconnect: (n) => notices.push(n) })));
+    expect(none.message).toBe(`cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; not reconnecting (reconnect attempts: 0); nothing was written`);
+    expect(notices).toHaveLength(2);
+
+    const cli = async (...flags: string[]): Promise<{ e: EngineError; stderr: string }> => {
+      const stderr = new Capture();
+      const args = ['--binlog', ...f.staged.files, '--target', closed.redacted, '--reconnect-attempts', '1', ...flags];
+      const e = await rejection(runSalvageCommand('plan', args, new Capture(), stderr, { env: {}, home: undefined, isTty: false }));
+      return { e, stderr: stderr.text };
+    };
+    const plain = await cli('--progress', 'plain');
+    expect(plain.e.message).toBe(`cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 2 connection attempts (the first and 1 reconnect attempt(s)); plan wrote nothing`);
+    expect(plain.stderr).toBe(
+      `salvage: warning: the DR mysql://root@127.0.0.1:${port} failed (connect): cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} [DB_CONNECT]; trying again in 0.5 s (reconnect attempt 1 of 1)\n`,
+    );
+    const json = await cli('--progress', 'json');
+    expect(json.stderr.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+      { event: 'reconnect', target: `mysql://root@127.0.0.1:${port}`, step: 'connect', attempt: 1, attempts: 1, delayMs: 500, reason: `cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`, code: 'DB_CONNECT' },
+      { event: 'done', ok: false, command: 'plan' },
+    ]);
+    expect((await cli('--quiet')).stderr).toBe('');
+  });
+
+  it('refusals no retry cures fail at once, as they were: access denied, an unknown database, TLS the server cannot give', async () => {
+    await f.restore();
+    const before = await f.readState();
+    const cases: readonly [string, SalvageOptions['target'], string, Record<string, unknown>][] = [
+      ['access denied', { ...f.dr.target, user: 'nobody', password: 'wrong', redacted: `mysql://nobody:***@127.0.0.1:${f.dr.port}` }, 'DB_CONNECT', { errno: 1045 }],
+      ['an unknown database', { ...f.dr.target, database: 'no_such_db', redacted: `mysql://root@127.0.0.1:${f.dr.port}/no_such_db` }, 'DB_CONNECT', { errno: 1049 }],
+      ['TLS required of a server without it', { ...f.dr.target, tls: { mode: 'REQUIRED' } }, 'DB_TLS', {}],
+    ];
+    for (const [what, target, code, details] of cases) {
+      const notices: DrReconnectNotice[] = [];
+      const t0 = performance.now();
+      // The default policy: a retry would wait 0.5 s first, and 65 s in all.
+      const e = await rejection(salvage(options({ target, reconnect: {}, onReconnect: (n) => notices.push(n) })));
+      expect(e, what).toBeInstanceOf(DatabaseError);
+      expect([e.code, e.retryable, e.details], what).toEqual([code, false, details]);
+      expect(e.message, what).toMatch(new RegExp(`^cannot connect to ${target.redacted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+      expect(e.message, what).not.toMatch(/attempt/);
+      expect(notices, what).toEqual([]);
+      expect(performance.now() - t0, what).toBeLessThan(2000);
+    }
+    expect(await f.readState()).toEqual(before);
+  });
+});
+
+describe('plan: a DR connection lost while a window is read is reopened and the window read again', () => {
+  async function plan(extra: Partial<SalvageOptions & SalvageTestHooks> = {}): Promise<{ report: SalvageReport; ledger: LedgerLine[]; sql: string[] }> {
+    const ledger: LedgerLine[] = [];
+    const sql: string[] = [];
+    const report = await salvage(options({ mode: 'plan', onLedger: (l) => ledger.push(l), onSql: (s) => sql.push(s), ...extra }));
+    return { report, ledger, sql };
+  }
+  /** The report less what differs between any two runs (timings) and the reconnect count. */
+  const comparable = (r: SalvageReport): Partial<SalvageReport> => ({ ...r, timings: undefined, drReconnects: undefined });
+  /** KILLs the engine's connection at its first statement after `windows` windows were decided (the next window's first read). */
+  function killInWindow(windows: number): { hooks: Partial<SalvageOptions & SalvageTestHooks>; killedAt: () => string | null } {
+    let decided = 0;
+    let killedAt: string | null = null;
+    return {
+      hooks: {
+        onProgress: () => decided++,
+        beforeStatement: (sql) => {
+          if (killedAt === null && decided === windows) {
+            killedAt = sql;
+            killEngine();
+          }
+        },
+      },
+      killedAt: () => killedAt,
+    };
+  }
+
+  it('KILLed at the first read of window 4: the same ledger lines, --sql statements and report as the uninterrupted plan, and nothing written', async () => {
+    await f.restore();
+    const before = await f.readState();
+    const whole = await plan();
+    expect(comparable(whole.report)).toEqual(comparable(planned));
+    const kill = killInWindow(K);
+    const cut = await plan(kill.hooks);
+    expect(kill.killedAt()).toMatch(/^SELECT .* FROM `shop`\./s);
+    expect(cut.report.drReconnects).toBe(1);
+    expect(cut.ledger).toEqual(whole.ledger);
+    expect(cut.sql).toEqual(whole.sql);
+    expect(comparable(cut.report)).toEqual(comparable(whole.report));
+    expect(await f.readState()).toEqual(before);
+  });
+
+  it('without reconnect attempts: SALVAGE_FAULT naming the window step, "plan wrote nothing"', async () => {
+    await f.restore();
+    const before = await f.readState();
+    const kill = killInWindow(K);
+    const e = await rejection(plan({ ...kill.hooks, reconnect: { attempts: 0 } }));
+    expect(kill.killedAt()).not.toBeNull();
+    expect([e.code, e.details['step']]).toEqual([SalvageErrorCode.Fault, 'window']);
+    expect(e.message).toMatch(/^lost the connection to the DR while reading the DR's rows for a window: .+ \[DB_QUERY\]; not reconnecting \(reconnect attempts: 0\); plan wrote nothing; run the same plan again$/s);
+    expect(await f.readState()).toEqual(before);
   });
 });
