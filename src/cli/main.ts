@@ -55,6 +55,12 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return ExitCode.Done;
     case 'inspect': {
+      // `--stats` on files decodes on worker threads: the first one starts before the command's
+      // modules load (stats-worker-start.ts), as each module loaded first delays it; the command
+      // ends it if it decodes on this thread alone (a small input, --threads 1).
+      if (rest.includes('--stats') && !rest.some((a) => a === '--source' || a.startsWith('--source=') || a === '--help' || a === '-h')) {
+        (await import('../pipeline/stats-worker-start.js')).startStatsWorker();
+      }
       // Loaded on demand like every command: for `inspect --stats` each module loaded before its
       // worker thread starts delays that thread (~1 ms a module, parsed on this thread).
       const { runInspect, INSPECT_HELP } = await import('./inspect-command.js');

@@ -12,6 +12,7 @@ import type { BinlogFile } from '../source/binlog-files.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
 import type { StatsJob, StatsResult } from './collect-stats.js';
 import { InspectStats } from './inspect-stats.js';
+import { dropStartedWorker, STATS_WORKER_URL, takeStartedWorker } from './stats-worker-start.js';
 import type { TransactionFilterOptions } from './transaction-filter.js';
 
 export interface ParallelStatsOptions extends TransactionFilterOptions {
@@ -194,6 +195,8 @@ function runWorker(worker: Worker, base: Promise<Omit<StatsJob, 'ranges'>>, queu
       } else reject(rebuild(m.error));
     });
     worker.on('error', reject);
+    // Listening now: the worker says it is ready only after this (stats-worker.ts).
+    worker.postMessage({ kind: 'go' });
     worker.on('exit', (code) => {
       if (!finished) reject(new Error(`stats worker exited with code ${code} before its work was done`));
     });
@@ -202,13 +205,14 @@ function runWorker(worker: Worker, base: Promise<Omit<StatsJob, 'ranges'>>, queu
 
 /** Counts what `inspect --stats` prints, on up to `threads` threads. */
 export async function parallelStats(paths: readonly string[], options: ParallelStatsOptions): Promise<ParallelStatsResult> {
-  const workerUrl = new URL('./stats-worker.js', import.meta.url);
   // Under a TypeScript test runner the compiled worker does not exist: decode in this thread.
-  const threads = existsSync(fileURLToPath(workerUrl)) ? Math.max(1, options.threads) : 1;
-  // The workers start first, before the input is even resolved: a worker takes ~40 ms to set up
-  // Node and ~45 ms more to load the decoder, which then runs beside everything this thread does
-  // next. One worker fewer than threads: this thread decodes too.
-  const started = Array.from({ length: threads - 1 }, () => new Worker(workerUrl));
+  const threads = existsSync(fileURLToPath(STATS_WORKER_URL)) ? Math.max(1, options.threads) : 1;
+  if (threads === 1) dropStartedWorker();
+  // The workers start first, before the input is even resolved (the first one earlier still, when
+  // the CLI started it: stats-worker-start.ts): a worker takes ~25 ms to set up Node and ~35 ms more
+  // to load the decoder, which then runs beside everything this thread does next. One worker fewer
+  // than threads: this thread decodes too.
+  const started = Array.from({ length: threads - 1 }, (_, i) => (i === 0 ? takeStartedWorker() : null) ?? new Worker(STATS_WORKER_URL));
   let bytesTotal = 0;
   const startNotes: StatsResult['warnings'] = [];
   const queueReady = resolveBinlogFiles(paths).then(async (files) => {

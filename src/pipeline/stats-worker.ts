@@ -1,6 +1,6 @@
 /**
- * Worker-thread entry of parallel `inspect --stats`: says it is ready, then runs collectStats on
- * each job it is sent (parallel-stats.ts hands out the next one as each is done) until told to stop.
+ * Worker-thread entry of parallel `inspect --stats`: says it is ready once its owner says `go`, then
+ * runs collectStats on each job it is sent (parallel-stats.ts hands out the next one as each is done) until told to stop.
  */
 import { parentPort } from 'node:worker_threads';
 import { EngineError } from '../errors.js';
@@ -8,13 +8,19 @@ import { collectStats, type StatsJob } from './collect-stats.js';
 
 const PROGRESS_STEP = 4 * 1024 * 1024;
 
-type Command = { kind: 'job'; index: number; job: StatsJob } | { kind: 'stop' };
+type Command = { kind: 'go' } | { kind: 'job'; index: number; job: StatsJob } | { kind: 'stop' };
 
 const port = parentPort;
 if (port) {
   port.on('message', (m: Command) => {
     if (m.kind === 'stop') {
       port.close();
+      return;
+    }
+    if (m.kind === 'go') {
+      // The owner listens now (a message to a Worker nobody listens to yet is lost; a worker the CLI
+      // started early has no listener until parallelStats takes it).
+      port.postMessage({ kind: 'ready' });
       return;
     }
     let last = 0;
@@ -39,5 +45,4 @@ if (port) {
       },
     );
   });
-  port.postMessage({ kind: 'ready' });
 }
