@@ -20,7 +20,7 @@ export function exitCodeFor(e: unknown): ExitCode {
   if (e instanceof BinlogError) return ExitCode.BadInput;
   if (e instanceof EngineError) {
     if (e.code.startsWith('SOURCE_FILE') || e.code === 'SOURCE_NOT_A_FILE' || e.code === 'SOURCE_BAD_INDEX') return ExitCode.BadInput;
-    if (BAD_INPUT_CODES.has(e.code) || e.code.startsWith('SCHEMA_DRIFT_') || e.code.startsWith('SCHEMA_UNKNOWN_') || e.code.startsWith('INPUT_')) return ExitCode.BadInput;
+    if (BAD_INPUT_CODES.has(e.code) || e.code.startsWith('SCHEMA_DRIFT_') || e.code.startsWith('SCHEMA_UNKNOWN_') || e.code.startsWith('INPUT_') || e.code.startsWith('KEEP_GTIDS_')) return ExitCode.BadInput;
     return ExitCode.Fault;
   }
   return ExitCode.Internal;

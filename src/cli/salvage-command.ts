@@ -107,6 +107,18 @@ Decisions and output:
                             binlog_row_metadata=FULL: apply up to the ALTER, alter the DR by hand,
                             then apply with --ddl skip). One the input does not hold is
                             refused before anything is written (2); not with --follow
+  --keep-gtids              each lost transaction is applied in its own DR transaction under its
+                            original GTID (MariaDB: SET SESSION gtid_domain_id, server_id,
+                            gtid_seq_no, needing BINLOG REPLAY or SUPER; MySQL: SET gtid_next,
+                            needing gtid_mode ON), so the DR's own GTID state records it and the
+                            old primary can rejoin without errant transactions; decisions are as
+                            without it. A transaction all quarantined is not committed under its
+                            GTID (it is not on the DR); one all already there or skipped is, with
+                            no data writes. Refused before anything is written (2): the DR's
+                            binlog off, a lost transaction without GTID, a MariaDB DR that already
+                            logged the domain's sequence numbers (the promotion overlap) or writes
+                            its own transactions in that domain; not with --follow. plan shows
+                            the SET statements in --sql
   --ledger-images all|conflicts   row images in the DR's ledger for every change (default), or
                             only for changes not applied clean (their images stay in the binlog,
                             found by GTID): far fewer bytes on a large lost range
@@ -279,6 +291,7 @@ function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
         'skip-damaged': { type: 'boolean' },
         'allow-relay-log': { type: 'boolean' },
         'force-source': { type: 'boolean' },
+        'keep-gtids': { type: 'boolean' },
         quiet: { type: 'boolean' },
         progress: { type: 'string' },
         source: { type: 'string' },
@@ -400,6 +413,7 @@ async function runParsed(
     skipDamaged: o['skip-damaged'] === true,
     allowRelayLog: o['allow-relay-log'] === true,
     forceSource: o['force-source'] === true,
+    ...(o['keep-gtids'] === true ? { keepGtids: true } : {}),
     signal: environment.signal,
     onLedger,
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
@@ -497,6 +511,9 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   printHistory(r, out);
   const span = r.lost.first === null ? '' : `, ${r.lost.first.gtid ?? `${r.lost.first.file}:${r.lost.first.pos}`} (${r.lost.first.timestamp}) … ${r.lost.last?.gtid ?? `${r.lost.last?.file}:${r.lost.last?.pos}`} (${r.lost.last?.timestamp})`;
   line(out, `lost: ${r.lost.transactions} transaction(s), ${r.lost.rowChanges} row change(s)${span}`);
+  if (r.keepGtids === true) {
+    line(out, `GTIDs: kept — each lost transaction ${r.mode === 'plan' ? 'would be' : 'was'} committed on the DR under its original GTID, except those all quarantined (and damaged ones), which are not on the DR`);
+  }
   for (const t of r.incomplete) {
     const what = t.reason === 'cut-short' ? 'is cut off by a short copy of its file (the server closed the file whole: copy it again)' : 'never committed in the binlog';
     line(out, `  not applied: ${t.gtid ?? `${t.file}:${t.pos}`} ${what} (${t.reason})`);

@@ -666,6 +666,12 @@ export interface StageFailoverOptions {
   readonly keepServers?: boolean;
   /** Multiplies the transaction counts of every phase (default 1). */
   readonly scale?: number;
+  /**
+   * The promoted DR's gtid_domain_id for its own writes (SET GLOBAL before them; default 0, the
+   * primary's domain, where they reuse the lost transactions' sequence numbers). Not kept across a
+   * restart of the DR: set it again after one.
+   */
+  readonly drGtidDomainId?: number;
   /** Progress lines, for stderr. */
   readonly progress: (message: string) => void;
 }
@@ -770,6 +776,7 @@ export async function stageFailover(options: StageFailoverOptions): Promise<Stag
     await dr.query('STOP SLAVE');
     await dr.query('RESET SLAVE ALL');
     await dr.query('SET GLOBAL read_only = 0');
+    if (options.drGtidDomainId !== undefined) await dr.query(`SET GLOBAL gtid_domain_id = ${options.drGtidDomainId}`);
     const drSession = await dr.session();
     let drOwn: CommittedTransaction[];
     try {

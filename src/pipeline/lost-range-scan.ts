@@ -7,7 +7,7 @@
  */
 import type { TableMap } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
-import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
+import type { Gtid, IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import { matchesByName } from '../reconcile/column-match.js';
 import type { LostFilter } from '../reconcile/lost-transactions.js';
@@ -58,6 +58,10 @@ export interface LostRangeScan {
   readonly last: Transaction | null;
   /** Every transaction read (lost or not), for the report's timeline. */
   readonly read: number;
+  /** The first lost transaction without a GTID (anonymous, pre-GTID logs): `keepGtids` has no GTID to give it. */
+  readonly gtidless: Transaction | null;
+  /** Per MariaDB domain, the lost GTID with the lowest sequence number: `keepGtids` refuses a DR that logged that far in the domain. */
+  readonly lowestByDomain: Map<number, Gtid>;
 }
 
 /** The largest integer seen per column position of one shape of a table's inserts, and the order positions were first met in. */
@@ -100,7 +104,8 @@ export function scanLostRange(files: readonly BinlogFile[], filter: LostFilter, 
 
 /** Summarises the transactions `filter` calls lost in a stream of batches (files, or a live server read to its end). */
 export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter: LostFilter): Promise<LostRangeScan> {
-  const scan: LostRangeScan = { tables: new Map(), shapes: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
+  const scan: LostRangeScan = { tables: new Map(), shapes: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0, gtidless: null, lowestByDomain: new Map() };
+  let gtidless: Transaction | null = null;
   let first: Transaction | null = null;
   let last: Transaction | null = null;
   let bytesTotal = 0;
@@ -131,6 +136,12 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
       first ??= tx;
       last = tx;
       transactions++;
+      const g = tx.gtid;
+      if (g === null) gtidless ??= tx;
+      else if (g.flavor === 'mariadb') {
+        const low = scan.lowestByDomain.get(g.domainId);
+        if (low === undefined || (low.flavor === 'mariadb' && g.seqNo < low.seqNo)) scan.lowestByDomain.set(g.domainId, g);
+      }
       rowChanges += tx.changes.length;
       for (const st of ddlStatements(tx)) scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
       for (const change of tx.changes) {
@@ -178,5 +189,5 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
       if (cur === undefined || v > cur) out.set(column, v);
     }
   }
-  return { ...scan, first, last, bytesTotal, read, transactions, rowChanges };
+  return { ...scan, first, last, bytesTotal, read, transactions, rowChanges, gtidless };
 }

@@ -95,6 +95,7 @@ import { looseFold } from '../reconcile/value-equality.js';
 import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
+import { checkKeepGtids, commitsUnderGtid, gtidOffStatement, gtidOnStatement, type SessionIdentity } from '../sink/keep-gtids.js';
 import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
@@ -178,8 +179,20 @@ const DR_STEPS = {
   history: "reading the DR's history",
   'pending-count': 'counting the quarantine pending review',
   window: "reading the DR's rows for a window",
+  'keep-gtids': "checking that the DR can record the source's GTIDs",
 } as const;
 type DrStep = keyof typeof DR_STEPS;
+
+/**
+ * keepGtids: the transaction was decided under one GTID mode and needs the other (all its changes
+ * quarantined after all, or no longer): MariaDB fixes a transaction's domain and sequence number
+ * before it starts, so it is rolled back and made again in `underGtid`.
+ */
+class GtidSwitch extends Error {
+  constructor(readonly underGtid: boolean) {
+    super(underGtid ? 'the transaction goes under its GTID' : "the transaction goes under the DR's own GTID");
+  }
+}
 
 /** Thrown while a window is decided: `escalation` stop was passed at the transaction before `at` (#processCut). */
 class WindowCut extends Error {
@@ -273,6 +286,15 @@ export interface SalvageOptions {
   readonly stopBefore?: string;
   /** Check each event's CRC32 where the binlog has them (default true); a mismatch stops the read (BINLOG_CHECKSUM_MISMATCH). */
   readonly verifyChecksums?: boolean;
+  /**
+   * `--keep-gtids`: each lost transaction is its own DR transaction, committed under its original
+   * GTID (MariaDB `gtid_domain_id`/`server_id`/`gtid_seq_no`, MySQL `gtid_next`), so the DR's GTID
+   * state records it; decisions are those of a run without it. Not under its GTID: a transaction
+   * whose changes were all quarantined, or damaged and skipped (not on the DR). Refused before
+   * anything is written (KEEP_GTIDS_*, sink/keep-gtids.ts) where the DR cannot record them honestly;
+   * `source.follow` is BAD_OPTION. plan shows the same SET statements in `onSql`.
+   */
+  readonly keepGtids?: boolean;
   /**
    * Stops the run: the window in progress finishes (apply commits it) and the run rejects with
    * SALVAGE_ABORTED, its connections and files closed; the same apply again resumes after the last
@@ -409,6 +431,8 @@ export interface SalvageReport {
   readonly timings: { readonly scanMs: number; readonly reconcileMs: number; readonly totalMs: number; readonly rowsPerSecond: number };
   /** A run that decided without the DR's own binlog says so (DESIGN.md). */
   readonly withoutHistory: boolean;
+  /** `keepGtids`: the lost transactions were applied (plan: would be) under their original GTIDs. */
+  readonly keepGtids?: boolean;
   /** What was read: binlog files, or a live server (redacted URL, where the read started, whether it followed, reconnections). */
   readonly source?:
     | { readonly kind: 'files'; readonly files: readonly string[] }
@@ -481,6 +505,10 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   }
   if (options.source?.follow === true && options.mode !== 'apply') {
     throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
+  }
+  if (options.keepGtids === true && options.source?.follow === true) {
+    // No pre-scan: the refusals that need the whole lost range (a GTID-less transaction, the promotion overlap) could not come before the first write.
+    throw new SalvageError(SalvageErrorCode.BadOption, '--keep-gtids goes with a run that reads to an end (binlog files, or a live server without --follow): its refusals need the whole lost range before anything is written', { option: '--keep-gtids' });
   }
   checkShapes(options);
   checkNumbers(options);
@@ -793,6 +821,8 @@ class SalvageRun {
   #drFailures = 0;
   /** The window's COMMIT has been sent: a connection lost now leaves it committed or not, and only the checkpoint knows. */
   #commitSent = false;
+  /** keepGtids: the session's own identity, put back after each transaction applied under a source GTID; null without the option. */
+  #keep: SessionIdentity | null = null;
   readonly #files: readonly BinlogFile[];
   readonly #live: LiveInput | null;
   #history: DrHistory | null = null;
@@ -1014,6 +1044,11 @@ class SalvageRun {
       refuseFromOutsideInput(rule, this.#files);
     }
     const scanMs = performance.now() - tScan;
+    if (o.keepGtids === true) {
+      const gtid = dr.gtid.flavor === 'mariadb' ? { gtidBinlogPos: dr.gtid.gtidBinlogPos, gtidBinlogState: dr.gtid.gtidBinlogState ?? '' } : { gtidBinlogPos: '', gtidBinlogState: '' };
+      // In plan too: a plan says whether its apply would be refused. The checks write nothing.
+      this.#keep = await this.#onDr('keep-gtids', () => checkKeepGtids(this.#dr, dr.flavor, this.#scan, gtid));
+    }
 
     // The schemas the lost range writes, and those the configuration's logical references name
     // (addLogicalReferences checks every table it names exists). Following, the tables to come are
@@ -1416,7 +1451,8 @@ class SalvageRun {
     if (o.signal?.aborted === true) forward();
     else o.signal?.addEventListener('abort', forward, { once: true });
     const signal = own.signal;
-    const maxTx = o.windowTransactions ?? DEFAULT_WINDOW_TRANSACTIONS;
+    // keepGtids: one source transaction per DR transaction, each under its own GTID.
+    const maxTx = this.#keep !== null ? 1 : (o.windowTransactions ?? DEFAULT_WINDOW_TRANSACTIONS);
     const maxRows = o.windowRows ?? DEFAULT_WINDOW_ROWS;
     // Following, a window also closes this long after its first lost transaction was read.
     const idleMs = this.#follow ? (this.#live?.spec.idleMs ?? DEFAULT_IDLE_MS) : null;
@@ -1532,9 +1568,13 @@ class SalvageRun {
         return;
       }
       const writes = results.flatMap((r) => r.writes);
+      // keepGtids: as apply names the transaction (an empty one too: the DR's GTID state covers it).
+      const keep = this.#keep;
+      const gtid = keep !== null && results.length === 1 && commitsUnderGtid(results[0]!) ? results[0]!.tx.gtid : null;
+      if (gtid !== null) await this.#writer.query(gtidOnStatement(gtid));
       // As apply commits each window whole (plan --sql), its statements cut under the DR's
       // max_allowed_packet as apply cuts them, so the file runs by hand as apply would.
-      if (writes.length > 0) await this.#writer.query('START TRANSACTION');
+      if (writes.length > 0 || gtid !== null) await this.#writer.query('START TRANSACTION');
       try {
         await executeWrites(this.#writer, writes, { maxPacket: this.#maxPacket });
       } catch (e) {
@@ -1542,7 +1582,8 @@ class SalvageRun {
         const placed = await this.#placeOversize(e, results);
         throw new SalvageError(SalvageErrorCode.Fault, `${redact(placed.message)} [${placed.code}]; apply would stop here before writing this window; ${packetRemedy(placed.details['needed'] as number)}`, { ...placed.details }, { cause: placed });
       }
-      if (writes.length > 0) await this.#writer.query('COMMIT');
+      if (writes.length > 0 || gtid !== null) await this.#writer.query('COMMIT');
+      if (gtid !== null && keep !== null) await this.#writer.query(gtidOffStatement(keep));
       this.#account(results);
       return;
     }
@@ -1554,20 +1595,41 @@ class SalvageRun {
       this.#suspended.clear();
       for (const t of suspended) this.#suspended.add(t);
     };
+    // keepGtids (windows of one transaction): first tried under its GTID, unless damaged.
+    const keep = this.#keep;
+    const first = window[0]!;
+    let underGtid = keep !== null && first.gtid !== null && damagedResult(first) === null;
+    let switches = 0;
     for (let attempt = 0; ; attempt++) {
       const mark = this.#reconciler.mark();
       restore();
       let results: TransactionResult[] | null = null;
       try {
         this.#commitSent = false;
+        // Before START TRANSACTION: MariaDB refuses a domain or sequence number set inside one.
+        if (underGtid) await this.#dr.query(gtidOnStatement(first.gtid!));
         await this.#dr.query('START TRANSACTION');
         await this.#readWindow(window);
         // Filled as the window is decided (#commitWindow): complete once its COMMIT is sent.
         results = [];
-        await this.#commitWindow(window, results);
+        await this.#commitWindow(window, results, underGtid);
         this.#drFailures = 0;
       } catch (raw) {
         await this.#dr.query('ROLLBACK').catch(() => undefined);
+        // The session's own identity back: a transaction quarantined on its own next, or the run's
+        // last writes, must not go under the source's GTID (a lost connection takes it anyway).
+        if (underGtid && keep !== null) await this.#dr.query(gtidOffStatement(keep)).catch(() => undefined);
+        if (raw instanceof GtidSwitch) {
+          this.#reconciler.rollbackTo(mark);
+          restore();
+          // Decided afresh under locks each time: only traffic changing the rows between attempts flips it back.
+          if (++switches > MAX_RETRIES) {
+            throw new SalvageError(SalvageErrorCode.Fault, `the transaction ${gtidText(first.gtid!)} was decided ${switches} times, in turn all quarantined and not, as the DR's rows changed between attempts; ${this.#resumeHint()}`, { gtid: gtidText(first.gtid!) });
+          }
+          underGtid = raw.underGtid;
+          attempt--;
+          continue;
+        }
         if (raw instanceof WindowCut) {
           this.#reconciler.rollbackTo(mark);
           restore();
@@ -1830,7 +1892,7 @@ class SalvageRun {
    * (db/statement-pipeline.ts: the DR runs each while the next is built), then COMMIT once every
    * one of them succeeded; otherwise the first failure, for the caller to roll the window back.
    */
-  async #commitWindow(window: readonly Transaction[], results: TransactionResult[]): Promise<void> {
+  async #commitWindow(window: readonly Transaction[], results: TransactionResult[], underGtid = false): Promise<void> {
     const pipe = new StatementPipeline(this.#dr);
     let built: { readonly error: unknown } | null = null;
     try {
@@ -1848,8 +1910,14 @@ class SalvageRun {
     // A statement's failure wins over the builder's: a builder refused after a failure reports that failure.
     const failed = (await pipe.settle()) ?? built;
     if (failed !== null) throw failed.error;
+    // keepGtids: a transaction not on the DR (all quarantined) is not committed under its GTID, and one that is, is.
+    const keep = this.#keep;
+    if (keep !== null && results.length === 1 && commitsUnderGtid(results[0]!) !== underGtid) throw new GtidSwitch(!underGtid);
     this.#commitSent = true;
     await this.#dr.query('COMMIT');
+    // MariaDB leaves the session under the source's domain and server id: the run's next writes are
+    // its own. Before #afterCommit: a connection lost here is a COMMIT in doubt, settled by #reopenDr.
+    if (underGtid && keep !== null) await this.#dr.query(gtidOffStatement(keep));
     this.#afterCommit();
   }
 
@@ -2430,6 +2498,7 @@ class SalvageRun {
       retries: this.#retries,
       timings: { scanMs: Math.round(scanMs), reconcileMs: Math.round(reconcileMs), totalMs: Math.round(totalMs), rowsPerSecond: reconcileMs > 0 ? Math.round(this.#done.rows / (reconcileMs / 1000)) : 0 },
       withoutHistory: this.#history === null,
+      keepGtids: this.#keep !== null,
       history: this.#history === null ? null : { failover: this.#history.failover, transactions: this.#history.transactions, tables: [...this.#history.tables], complete: this.#history.complete },
       source:
         this.#live === null
@@ -2512,7 +2581,7 @@ function configFingerprint(config: NormalisedConfig | undefined, keepWhole: bool
 
 
 function emptyScan(): LostRangeScan {
-  return { tables: new Map(), shapes: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0 };
+  return { tables: new Map(), shapes: new Map(), maxInserted: new Map(), ddl: [], transactions: 0, rowChanges: 0, bytesTotal: 0, incomplete: [], tails: [], first: null, last: null, read: 0, gtidless: null, lowestByDomain: new Map() };
 }
 
 const IDLE: unique symbol = Symbol('idle');

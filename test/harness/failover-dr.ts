@@ -11,7 +11,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqlRow, SqlSession } from '../../src/db/sql-session.js';
-import { FAILOVER_TABLES, stageFailover, type StagedFailover } from '../../src/demo/stage-failover.js';
+import { FAILOVER_TABLES, stageFailover, type StageFailoverOptions, type StagedFailover } from '../../src/demo/stage-failover.js';
 import type { ThrowawayServer } from '../../src/demo/throwaway-server.js';
 import { findMariadbBinary, harnessBinaries } from './mariadb-binaries.js';
 
@@ -80,13 +80,13 @@ export async function readDrState(s: SqlSession, dataTables: readonly string[] =
  * Stages the failover and keeps a copy of the DR's data directory; `prepare` runs on the DR first
  * (accounts, settings that belong in every restore).
  */
-export async function stageFailoverDr(name: string, prepare?: (dr: ThrowawayServer) => Promise<void>): Promise<FailoverDr> {
+export async function stageFailoverDr(name: string, prepare?: (dr: ThrowawayServer) => Promise<void>, stage: Pick<StageFailoverOptions, 'drGtidDomainId'> = {}): Promise<FailoverDr> {
   const mariadbClient = findMariadbBinary('mariadb');
   const folder = (what: string): Promise<string> => mkdtemp(join(tmpdir(), `salvage-${name}-${what}-`));
   const [filesDir, snapshotDir, workDir] = await Promise.all([folder('files'), folder('snapshot'), folder('work')]);
   let staged: StagedFailover | undefined;
   try {
-    staged = await stageFailover({ context: { host: process, binaries: harnessBinaries() }, filesDir, progress: () => undefined });
+    staged = await stageFailover({ context: { host: process, binaries: harnessBinaries() }, filesDir, progress: () => undefined, ...stage });
   } catch (e) {
     await Promise.all([filesDir, snapshotDir, workDir].map((d) => rm(d, { recursive: true, force: true })));
     throw e;
