@@ -7,12 +7,16 @@
  * anything is written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { parseConnectionUrl } from '../../src/db/connection-url.js';
 import type { SqlSession } from '../../src/db/sql-session.js';
 import { FAILOVER_LOGICAL_REFERENCES } from '../../src/demo/stage-failover.js';
 import { EngineError } from '../../src/errors.js';
 import { salvage, SalvageErrorCode, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import { KeepGtidsErrorCode } from '../../src/sink/keep-gtids.js';
+import { Capture } from '../harness/capture.js';
 import { stageFailoverDr, type DrState, type FailoverDr } from '../harness/failover-dr.js';
 
 const GRANTS = ['GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO %U', 'GRANT CREATE, SELECT, INSERT, UPDATE ON salvage.* TO %U'];
@@ -177,6 +181,18 @@ describe('plan --keep-gtids', () => {
     const commit = sql.findIndex((s, j) => j > i && /^COMMIT;?$/.test(s));
     expect(sql[commit + 1]).toMatch(/^SET SESSION gtid_domain_id = 1, server_id = 2, gtid_seq_no = 0;?$/);
     expect(await stateSchemaExists()).toBe(false);
+  });
+
+  it('the CLI: the summary says the mode, and --sql holds the SET statements', async () => {
+    const out = new Capture();
+    const sqlFile = join(f.workDir, 'keep.sql');
+    const args = ['--binlog', ...f.staged.files, '--target', `mysql://root@${f.dr.host}:${f.dr.port}`, '--keep-gtids', '--quiet', '--sql', sqlFile];
+    expect(await runSalvageCommand('plan', args, out, new Capture(), { env: {}, home: undefined, isTty: false })).toBe(3);
+    expect(out.text).toContain('GTIDs: kept — each lost transaction would be committed on the DR under its original GTID');
+    const sql = await readFile(sqlFile, 'utf8');
+    const [, server, seq] = kept.gtids[0]!.split('-');
+    expect(sql).toContain(`SET SESSION gtid_domain_id = 0, server_id = ${server}, gtid_seq_no = ${seq}`);
+    expect(sql).toContain('SET SESSION gtid_domain_id = 1, server_id = 2, gtid_seq_no = 0');
   });
 });
 
