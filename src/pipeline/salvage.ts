@@ -1271,7 +1271,7 @@ class SalvageRun {
       for (const [hold, k] of uniqueValueHolds(this.#catalog, table, after)) quarantine.add(hold, k, s.change);
     }
     // What the held changes point at, so delete-blocking leaves those rows for their resolution.
-    // One TableState per parent folds the unique values children name it by.
+    // One TableState per parent folds the keys and unique values children name it by.
     const folds = new Map<TableSchema, TableState>();
     const foldsOf = (t: TableSchema): TableState => {
       let state = folds.get(t);

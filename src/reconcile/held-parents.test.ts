@@ -23,10 +23,24 @@ const ORD: TableSchema = {
   autoIncrement: null, engine: 'InnoDB',
 };
 const NOTE: TableSchema = { ...ORD, table: 'note', columns: [col('id', 1, null), col('cust_code', 2, 'utf8mb4_general_ci')], foreignKeys: [] };
-const catalog = addLogicalReferences(createSchemaCatalog([CUST, ORD, NOTE]), { 't.note': { references: { cust_code: 't.cust.code' } } });
+// Accounts keyed by a code (_ci), shops by a region (_bin) and a number, files by bytes, items by an integer; a line names each by its key.
+const ACCT: TableSchema = { ...CUST, table: 'acct', columns: [col('code', 1, 'utf8mb4_general_ci'), col('name', 2, 'utf8mb4_general_ci')], primaryKey: ['code'], uniqueKeys: [] };
+const SHOP: TableSchema = { ...CUST, table: 'shop', columns: [col('region', 1, 'utf8mb4_bin'), col('no', 2, null)], primaryKey: ['region', 'no'], uniqueKeys: [] };
+const FILE: TableSchema = { ...CUST, table: 'file', columns: [{ ...col('hash', 1, null), dataType: 'varbinary', columnType: 'varbinary(8)' }], primaryKey: ['hash'], uniqueKeys: [] };
+const ITEM: TableSchema = { ...CUST, table: 'item', columns: [col('id', 1, null)], primaryKey: ['id'], uniqueKeys: [] };
+const LINE: TableSchema = {
+  ...ORD,
+  table: 'line',
+  columns: [col('id', 1, null), col('acct_code', 2, 'utf8mb4_general_ci'), col('shop_no', 3, null), col('shop_region', 4, 'utf8mb4_bin'), { ...col('file_hash', 5, null), dataType: 'varbinary', columnType: 'varbinary(8)' }, col('item_id', 6, null)],
+  foreignKeys: [fk('fk_acct', ['acct_code'], 'acct', ['code']), fk('fk_shop', ['shop_no', 'shop_region'], 'shop', ['no', 'region']), fk('fk_file', ['file_hash'], 'file', ['hash']), fk('fk_item', ['item_id'], 'item', ['id'])],
+};
+const catalog = addLogicalReferences(createSchemaCatalog([CUST, ORD, NOTE, ACCT, SHOP, FILE, ITEM, LINE]), { 't.note': { references: { cust_code: 't.cust.code' } } });
 const cust = catalog.get('t', 'cust') as TableSchema;
 const ord = catalog.get('t', 'ord') as TableSchema;
 const note = catalog.get('t', 'note') as TableSchema;
+const line = catalog.get('t', 'line') as TableSchema;
+const acct = catalog.get('t', 'acct') as TableSchema;
+const shop = catalog.get('t', 'shop') as TableSchema;
 /** The key delete-blocking reads off the DR row that holds the value. */
 const held = (index: 'uk:uk_code' | 'uk:uk_region_no', row: (number | string)[]): string => new TableState(cust).indexKeyOf(index, row) as string;
 
@@ -57,5 +71,32 @@ describe('heldParents', () => {
     const asked: TableSchema[] = [];
     heldParents(catalog, ord, [60, 2, 'b2', null, null, null], undefined, (t) => (asked.push(t), state));
     expect(new Set(asked)).toEqual(new Set([cust]));
+  });
+
+  it('names a parent by its character primary key folded as the DR compares it: a child naming \'ABC\' names the row \'abc\'', () => {
+    // Found by RELIABILITY 7.12: the key was matched as logged, so 'ABC' did not name 'abc'.
+    const abc = rowKey(['abc']);
+    expect(heldParents(catalog, line, [1, 'ABC', null, null, null, null])).toEqual([['t.acct', abc]]);
+    expect(heldParents(catalog, line, [1, 'abc', null, null, null, null])).toEqual([['t.acct', abc]]);
+    // What delete-blocking reads off the DR row 'abc' (and 'ABC', were it the DR's spelling).
+    expect(new TableState(acct).foldedKeyOf(['abc', 'Bob'])).toBe(abc);
+    expect(new TableState(acct).foldedKeyOf(['ABC', 'Bob'])).toBe(abc);
+    // _bin: case apart, trailing spaces not (PAD SPACE); the composite key in the parent's order.
+    expect(heldParents(catalog, line, [1, null, 7, 'eu ', null, null])).toEqual([['t.shop', rowKey(['eu', 7])]]);
+    expect(heldParents(catalog, line, [1, null, 7, 'EU', null, null])).toEqual([['t.shop', rowKey(['EU', 7])]]);
+    expect(new TableState(shop).foldedKeyOf(['eu ', 7])).toBe(rowKey(['eu', 7]));
+  });
+
+  it('an integer or binary key is its rowKey as logged, and asks for no TableState (the hot path of neededRows)', () => {
+    const asked: TableSchema[] = [];
+    const spy = (t: TableSchema): TableState => (asked.push(t), new TableState(t));
+    const hash = Buffer.from('ab01', 'hex');
+    expect(heldParents(catalog, line, [1, null, null, null, hash, 2n ** 63n], undefined, spy)).toEqual([
+      ['t.file', rowKey([hash])],
+      ['t.item', rowKey([2n ** 63n])],
+    ]);
+    expect(asked).toEqual([]);
+    heldParents(catalog, line, [1, 'ABC', null, null, null, 2], undefined, spy);
+    expect(asked).toEqual([acct]);
   });
 });

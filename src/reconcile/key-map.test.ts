@@ -101,6 +101,18 @@ describe('KeyMap', () => {
     expect([restored.entries(), restored.isLinkedInPlace('s', 't', [6])]).toEqual([m.entries(), true]);
   });
 
+  it('oldKeys: the re-keyed rows\' old keys of one table, not the links in place, none after a rollback', () => {
+    const m = new KeyMap();
+    m.set('s', 't', ['d'], ['u1']);
+    m.link('s', 't', ['e'], ['e']);
+    m.set('s', 'u', [1], [9]);
+    const mark = m.mark();
+    m.set('s', 't', ['f'], ['u2']);
+    expect([...m.oldKeys('s', 't')]).toEqual([['d'], ['f']]);
+    m.rollbackTo(mark);
+    expect([[...m.oldKeys('s', 't')], [...m.oldKeys('s', 'v')]]).toEqual([[['d']], []]);
+  });
+
   it('does not keep the caller’s arrays and restores from its entries', () => {
     const oldKey = [1];
     const m = new KeyMap();

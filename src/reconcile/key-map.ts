@@ -99,6 +99,12 @@ export class KeyMap {
     return this.#tables.get(tableKey(schema, table))?.targets.has(canonicalKey(key)) === true;
   }
 
+  /** The old keys of the table's re-keyed rows (not those linked in place), in the order they were mapped. */
+  *oldKeys(schema: string, table: string): Iterable<KeyValues> {
+    const t = this.#tables.get(tableKey(schema, table));
+    if (t !== undefined) for (const e of t.forward.values()) yield e.oldKey;
+  }
+
   /** Same as `get` for a key already in canonical form. */
   getCanonical(schema: string, table: string, canonical: string): KeyValues | undefined {
     return this.#tables.get(tableKey(schema, table))?.forward.get(canonical)?.newKey;

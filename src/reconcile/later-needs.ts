@@ -6,8 +6,9 @@
  * (pipeline/salvage.ts), so not with --follow, which has no end to read to.
  *
  * Memory is bounded by what delete-blocking can delete: one entry per distinct row key of a table
- * whose rules may delete a blocker, and per distinct folded value of its unique keys that foreign
- * keys name (Reconciler.neededRows), none when no rule does.
+ * whose rules may delete a blocker (a character key folded by its collation), and per distinct
+ * folded value of its unique keys that foreign keys name (Reconciler.neededRows), none when no rule
+ * does.
  */
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 

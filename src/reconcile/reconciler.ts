@@ -138,12 +138,13 @@ export class QuarantineIndex {
 /**
  * The rows `after` (a row of `table`, in its column order) points at through declared and
  * configured foreign keys, of the parent tables `wanted` keeps (all by default): onto a primary key
- * as `[schema.table, rowKey]`, onto another unique key as `[uniqueHoldTable(schema.table, key),
- * folded value]` — folded by the parent's columns as the DR compares them (`'b2'` names `'B2'`
- * under a `_ci` collation), so the row holding the value is found whatever its primary key. What a
- * held change needs to stay (QuarantineIndex.addParent), and what delete-blocking must leave to a
- * lost change still to come (Reconciler.neededRows). `states` gives the parent's TableState for
- * the folding (one made per call by default).
+ * as `[schema.table, key]`, onto another unique key as `[uniqueHoldTable(schema.table, key),
+ * folded value]` — both folded by the parent's columns as the DR compares them (`'b2'` names
+ * `'B2'` under a `_ci` collation; TableState.foldedKeyOf, indexKeyOf), so the row is found whatever
+ * case the child gives. A key of numbers or bytes is its rowKey, as logged, with no TableState
+ * asked for. What a held change needs to stay (QuarantineIndex.addParent), and what
+ * delete-blocking must leave to a lost change still to come (Reconciler.neededRows). `states`
+ * gives the parent's TableState for the folding (one made per call by default).
  */
 export function heldParents(
   catalog: SchemaCatalog,
@@ -159,7 +160,19 @@ export function heldParents(
     const values = fk.columns.map((col) => after[table.columns.findIndex((c) => c.name === col)]);
     const pk = asPrimaryKey(parent, fk.refColumns, values);
     if (pk !== null) {
-      if (!pk.some((v) => v === undefined || v === null)) out.push([`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[])]);
+      let text = false;
+      let missing = false;
+      for (const v of pk) {
+        if (v === undefined || v === null) missing = true;
+        else if (typeof v === 'string') text = true;
+      }
+      if (missing) continue;
+      // Only text folds (uniqueFolder): an integer key needs no TableState, on the hot path of neededRows.
+      if (!text) out.push([`${parent.schema}.${parent.table}`, rowKey(pk as ColumnValue[])]);
+      else {
+        const state = states(parent);
+        out.push([state.qualified, state.foldedKeyFromValues(pk) as string]);
+      }
       continue;
     }
     // As #missingParent finds the parent a child names by a unique key.
@@ -346,7 +359,8 @@ export class Reconciler {
    * uniqueHoldTable name, folded value) it points at through one onto another unique key, of the
    * tables whose rules may delete a blocker: the rows delete-blocking must leave to a lost change
    * that still comes (noteWindow, LaterNeeds). The keys are the change's as given (rewritten or as
-   * logged).
+   * logged), a character key folded by its collation (TableState.foldedKeyOf), as the server finds
+   * the row by it.
    */
   neededRows(change: RowChange, add: (table: string, key: string) => void): void {
     const table = this.#catalog.get(change.table.schema, change.table.table);
@@ -356,7 +370,7 @@ export class Reconciler {
     if (table.primaryKey !== null && this.#mayDeleteBlockers(table)) {
       const state = this.state(table);
       for (const image of [change.before, change.after]) {
-        const pk = image === null ? null : state.keyOf(image);
+        const pk = image === null ? null : state.foldedKeyOf(image);
         if (pk !== null) add(`${table.schema}.${table.table}`, pk);
       }
     }
@@ -831,17 +845,20 @@ export class Reconciler {
       if (this.#keyMap.isTarget(table.schema, table.table, pk)) return refuse(`${shown} is the record of a re-keyed or linked lost row`);
       const origin = this.#quarantine.origin(ctx.qualified, rowKey(pk));
       if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
-      const held = this.#quarantine.parentOf(ctx.qualified, rowKey(pk));
+      // Needs were noted by the key folded as the server compares it (neededRows, heldParents): a
+      // child naming 'ABC' points at the DR's 'abc' under a _ci collation. The exact key for the rest.
+      const needed = state.foldedKeyOf(b.row) ?? rowKey(pk);
+      const held = this.#quarantine.parentOf(ctx.qualified, needed);
       if (held !== undefined) return refuse(`${shown} is the parent of a quarantined lost change (${held}), which would point at nothing once resolved`);
       // The window's lost changes were noted by the keys they logged; a source row the window has
       // re-keyed away from this key (or linked elsewhere) is written at its new key, and so are the
       // changes that name it: they no longer point at this DR row (as one-transaction windows see).
-      if (this.#windowRefs.get(ctx.qualified)?.has(rowKey(pk)) === true && this.#keyMap.get(table.schema, table.table, pk) === undefined) {
+      if (this.#windowRefs.get(ctx.qualified)?.has(needed) === true && !this.#rekeyedAway(table, state, pk, needed)) {
         return refuse(`${shown} is changed or pointed at by a lost change of this window`);
       }
       // The same across windows: keys as logged, so a row re-keyed away by then is judged as above.
-      const later = this.#laterNeeds?.after(ctx.qualified, rowKey(pk), ctx.tx, ctx.index);
-      if (later !== undefined && this.#keyMap.get(table.schema, table.table, pk) === undefined) {
+      const later = this.#laterNeeds?.after(ctx.qualified, needed, ctx.tx, ctx.index);
+      if (later !== undefined && !this.#rekeyedAway(table, state, pk, needed)) {
         return refuse(`${shown} is changed or pointed at by a later lost change (${later})`);
       }
       const byValue = this.#neededByUniqueValue(ctx, b.row, after);
@@ -888,6 +905,19 @@ export class Reconciler {
       return refuse(p.decision.reason ?? 'the lost change could not be applied');
     }
     return { ...p, decision: { ...p.decision, class: c.class, reason: `${notes.join('; ')}, then applied the lost change (${rule.path})` } };
+  }
+
+  /**
+   * Whether the source row whose key is the DR row `pk`'s (its folded key `needed`) was re-keyed
+   * away (remap): the changes that name it follow it to its new key, so they need no DR row here.
+   * Under a collation the source's key may be spelt otherwise (`'d'` re-keyed, the DR's `'D'`):
+   * the source holds one row per folded key, as the DR does, so a re-keyed key folding alike is it.
+   */
+  #rekeyedAway(table: TableSchema, state: TableState, pk: ColumnValue[], needed: string): boolean {
+    if (this.#keyMap.get(table.schema, table.table, pk) !== undefined) return true;
+    if (!state.foldsKey) return false;
+    for (const old of this.#keyMap.oldKeys(table.schema, table.table)) if (state.foldedKeyFromValues(old) === needed) return true;
+    return false;
   }
 
   /**

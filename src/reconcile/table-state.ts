@@ -16,7 +16,7 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { EngineError } from '../errors.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
-import { rowKeyPart } from '../model/row-key.js';
+import { rowKey, rowKeyPart } from '../model/row-key.js';
 import type { ForeignKey, TableSchema } from '../model/table-schema.js';
 import { uniqueFolder, type UniqueFolder } from './value-equality.js';
 
@@ -64,6 +64,12 @@ export class TableState {
   /** Primary-key column positions, or, for a table without one, every column (replication's row identity). */
   readonly pkPositions: readonly number[];
   readonly hasPrimaryKey: boolean;
+  /**
+   * Per primary-key column, its collation's fold, when a key column has a collation (a character
+   * key: the server takes `'ABC'` for `'abc'` under a _ci one); null for keys of numbers and bytes,
+   * which compare as they are (foldedKeyOf is keyOf for them).
+   */
+  readonly #pkFolds: readonly UniqueFolder[] | null;
   /** `schema.table` (made once: reasons and the quarantine index name the table for every change). */
   readonly qualified: string;
   readonly #rows = new Map<string, RowImage | null>();
@@ -91,6 +97,8 @@ export class TableState {
     });
     this.hasPrimaryKey = schema.primaryKey !== null;
     this.pkPositions = schema.primaryKey === null ? schema.columns.map((_, i) => i) : schema.primaryKey.map((c) => this.position(c));
+    const pkCollations = schema.primaryKey === null ? [] : this.pkPositions.map((p) => schema.columns[p]?.collation ?? null);
+    this.#pkFolds = pkCollations.some((c) => c !== null) ? pkCollations.map((c) => uniqueFolder(c)) : null;
     for (const uk of schema.uniqueKeys) this.#addIndex(`uk:${uk.name}`, uk.columns);
     for (const fk of schema.foreignKeys) this.#addIndex(`fk:${fk.name}`, fk.columns);
   }
@@ -151,15 +159,39 @@ export class TableState {
     return out;
   }
 
+  /** Whether foldedKeyOf folds (a key column has a collation), so two keys unequal as values may name one row. */
+  get foldsKey(): boolean {
+    return this.#pkFolds !== null;
+  }
+
+  /**
+   * The primary key of `image` folded by its columns' collations, as the server's foreign keys
+   * compare it (`'ABC'` and `'abc'` are one key under a _ci collation), or null (see keyValues).
+   * keyOf itself for a key of numbers or bytes. Rows are stored and written by keyOf, the key as
+   * logged: this only tells which keys name one DR row (delete-blocking's needs, heldParents).
+   */
+  foldedKeyOf(image: RowImage): string | null {
+    const folds = this.#pkFolds;
+    return folds === null ? this.keyOf(image) : foldedKey(folds, image, this.pkPositions);
+  }
+
+  /** foldedKeyOf of primary-key values given in key order (a parent's key, for a child's foreign key). */
+  foldedKeyFromValues(values: readonly (ColumnValue | undefined)[]): string | null {
+    const folds = this.#pkFolds;
+    if (folds !== null) return foldedKey(folds, values, null);
+    for (const v of values) if (v === undefined || v === null) return null;
+    return rowKey(values);
+  }
+
   /** The folded index key of `image` for `name`, or null when a part is NULL or not logged (such a key cannot collide). */
   indexKeyOf(name: IndexName, image: RowImage): string | null {
     const index = this.#index(name);
-    return foldedKey(index, image, index.positions);
+    return foldedKey(index.folds, image, index.positions);
   }
 
   /** The folded index key of the index's column values given in index order (a parent's key, for a child's foreign key). */
   indexKeyFromValues(name: IndexName, values: readonly (ColumnValue | undefined)[]): string | null {
-    return foldedKey(this.#index(name), values, null);
+    return foldedKey(this.#index(name).folds, values, null);
   }
 
   /** Whether the DR was asked for this primary key (or the window decided it). */
@@ -224,7 +256,7 @@ export class TableState {
   aliasIndexKey(name: IndexName, key: string, pk: string): void {
     const index = this.#index(name);
     const row = this.#rows.get(pk);
-    if (!row || foldedKey(index, row, index.positions) === key) return;
+    if (!row || foldedKey(index.folds, row, index.positions) === key) return;
     const held = index.map.get(key);
     if (held === undefined) index.map.set(key, pk);
     else if (typeof held !== 'string') held.add(pk);
@@ -342,7 +374,7 @@ export class TableState {
 
   #indexRow(pk: string, row: RowImage): void {
     for (const index of this.#indexes.values()) {
-      const k = foldedKey(index, row, index.positions);
+      const k = foldedKey(index.folds, row, index.positions);
       if (k === null) continue;
       const map = index.map;
       const held = map.get(k);
@@ -359,7 +391,7 @@ export class TableState {
         index.aliases.delete(pk);
         for (const k of aliases) unmap(index.map, k, pk);
       }
-      const k = foldedKey(index, row, index.positions);
+      const k = foldedKey(index.folds, row, index.positions);
       if (k !== null) unmap(index.map, k, pk);
     }
   }
@@ -390,15 +422,16 @@ function unmap(map: Map<string, string | Set<string>>, key: string, pk: string):
 }
 
 /**
- * The folded key of an index's columns: `values[positions[i]]` (a row image), or `values[i]` when
- * `positions` is null (values already in index order); null when a part is NULL or not logged. The
- * rowKey of the folded values, built without gathering them into an array.
+ * The folded key of an index's columns (or the primary key's), `folds` one per column:
+ * `values[positions[i]]` (a row image), or `values[i]` when `positions` is null (values already in
+ * the key's order); null when a part is NULL or not logged. The rowKey of the folded values, built
+ * without gathering them into an array.
  */
-function foldedKey(index: Index, values: readonly (ColumnValue | undefined)[], positions: readonly number[] | null): string | null {
-  const n = index.positions.length;
+function foldedKey(folds: readonly UniqueFolder[], values: readonly (ColumnValue | undefined)[], positions: readonly number[] | null): string | null {
+  const n = folds.length;
   let out = '';
   for (let i = 0; i < n; i++) {
-    const v = (index.folds[i] as UniqueFolder)(values[positions === null ? i : (positions[i] as number)]);
+    const v = (folds[i] as UniqueFolder)(values[positions === null ? i : (positions[i] as number)]);
     if (v === undefined || v === null) return null;
     if (i > 0) out += ',';
     out += rowKeyPart(v);

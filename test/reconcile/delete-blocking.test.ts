@@ -470,6 +470,175 @@ describe('delete-blocking', () => {
     expect(await archive()).toEqual([]);
   });
 
+  // Customers keyed by a code under utf8mb4_general_ci: the server's foreign key takes 'ABC' for
+  // Bob's 'abc'. The lost Eve takes the e-mail the DR gave Bob; a lost order names him by his key.
+  const CUST_PK = `CREATE TABLE t.cust (code VARCHAR(10) NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(20) NOT NULL,
+    UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+  const ORD_PK = `CREATE TABLE t.ord (id INT UNSIGNED NOT NULL PRIMARY KEY, cust_code VARCHAR(10) NOT NULL, total DECIMAL(10,2) NOT NULL,
+    CONSTRAINT fk_cust_pk FOREIGN KEY (cust_code) REFERENCES t.cust (code) ON DELETE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+  const PK_BASE = ["INSERT INTO t.cust (code, email, name) VALUES ('ann', 'ann@x', 'Ann'), ('abc', 'bob@x', 'Bob')"];
+  const LOST_EVE = "INSERT INTO t.cust (code, email, name) VALUES ('eve', 'eve@x', 'Lost Eve')";
+  const custKeys = (): Promise<unknown[]> => rows('SELECT code, email, name FROM t.cust ORDER BY code');
+  const keyOrders = (): Promise<unknown[]> => rows('SELECT id, cust_code, total FROM t.ord ORDER BY id');
+  const BOB_KEPT_PK = [
+    { code: 'abc', email: 'EVE@x', name: 'Bob' },
+    { code: 'ann', email: 'ann@x', name: 'Ann' },
+  ];
+  const keyChild = (code: string): Incident => ({
+    schema: [CUST_PK, ORD_PK],
+    base: PK_BASE,
+    lost: [LOST_EVE, `INSERT INTO t.ord (id, cust_code, total) VALUES (60, '${code}', 3.00)`],
+    dr: ["UPDATE t.cust SET email = 'EVE@x' WHERE code = 'abc'"],
+  });
+  const byKey = (where: string): string => `delete-blocking: the DR row t.cust "abc" (holds uk_email) is changed or pointed at by ${where}; nothing was deleted (${R_INSERT})`;
+
+  for (const [code, what] of [
+    ['abc', 'its key'],
+    ['ABC', "its key as the DR's _ci collation compares it ('ABC' names 'abc')"],
+  ] as const) {
+    it(`refuses a blocking row a child of the same window names by ${what} (a string primary key): the child applies to it`, async () => {
+      // Found by RELIABILITY 7.12: a primary key was matched as logged, so 'ABC' did not protect
+      // 'abc'; Bob was deleted (archived) and the order, naming him, held as parent-missing.
+      const { ledger } = await run(keyChild(code), deleteBlocking());
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+        ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(byKey('a lost change of this window'));
+      expect(await custKeys()).toEqual(BOB_KEPT_PK);
+      expect(await keyOrders()).toEqual([{ id: 60, cust_code: code, total: '3.00' }]);
+      expect(await archive()).toEqual([]);
+    });
+
+    it(`refuses a blocking row a child of a later window names by ${what} (a string primary key): the child applies to it`, async () => {
+      const staged = await stageIncident(primary, dr, keyChild(code), ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), windowTransactions: 1 });
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+        ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(byKey(`a later lost change (${ledger[1]!.gtid}#0)`));
+      expect(await custKeys()).toEqual(BOB_KEPT_PK);
+      expect(await keyOrders()).toEqual([{ id: 60, cust_code: code, total: '3.00' }]);
+      expect(await archive()).toEqual([]);
+    });
+  }
+
+  it('a child naming another row by its key under the collation does not protect the blocking row: it is deleted, both applied', async () => {
+    // 'ANN' is Ann's key, not Bob's: the fold equates case only, so Bob is deleted as before.
+    const { ledger, report } = await run(keyChild('ANN'), deleteBlocking());
+    expect(ledger.map(summary)).toEqual([
+      ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'applied', R_INSERT],
+      ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+    ]);
+    expect(ledger[0]!.reason).toBe(`deleted the DR row "abc" that held uk_email (archived), then applied the lost change (${R_INSERT})`);
+    expect(await custKeys()).toEqual([
+      { code: 'ann', email: 'ann@x', name: 'Ann' },
+      { code: 'eve', email: 'eve@x', name: 'Lost Eve' },
+    ]);
+    expect(await keyOrders()).toEqual([{ id: 60, cust_code: 'ANN', total: '3.00' }]);
+    expect(await archive()).toEqual([
+      { run_id: String(report.runId), source_id: report.sourceId, change_at: ledger[0]!.gtid, change_index: 0, table_name: 't.cust', row_key: '["abc"]', row_image: '{"code":"abc","email":"EVE@x","name":"Bob"}', role: 'blocking' },
+    ]);
+  });
+
+  it("refuses a blocking row a later lost change updates by its key under the collation (the DR's 'ABC' is the primary's 'abc'), whatever the window", async () => {
+    // The DR changed Bob's key to 'ABC': the lost update of 'abc' is his, as the server finds it.
+    const incident: Incident = {
+      schema: [CUST_PK, ORD_PK],
+      base: PK_BASE,
+      lost: [LOST_EVE, "UPDATE t.cust SET name = 'Bobby' WHERE code = 'abc'"],
+      dr: ["UPDATE t.cust SET code = 'ABC', email = 'EVE@x' WHERE code = 'abc'"],
+    };
+    for (const windowTransactions of [undefined, 1]) {
+      const staged = await stageIncident(primary, dr, incident, ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), ...(windowTransactions === undefined ? {} : { windowTransactions }) });
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+        ['t.cust', 'update', ['abc'], 'update-diverged', 'merged', 'built-in.update-diverged'],
+      ]);
+      const where = windowTransactions === undefined ? 'a lost change of this window' : `a later lost change (${ledger[1]!.gtid}#0)`;
+      expect(ledger[0]!.reason).toBe(`delete-blocking: the DR row t.cust "ABC" (holds uk_email) is changed or pointed at by ${where}; nothing was deleted (${R_INSERT})`);
+      expect(ledger[1]!.reason).toBe('three-way merge: took name from the lost change');
+      expect(await custKeys()).toEqual([
+        { code: 'ABC', email: 'EVE@x', name: 'Bobby' },
+        { code: 'ann', email: 'ann@x', name: 'Ann' },
+      ]);
+      expect(await archive()).toEqual([]);
+    }
+  });
+
+  it("decides alike whatever the window when the source row spelling the blocking row's key otherwise ('d' for the DR's 'D') was re-keyed away: it does not protect it", async () => {
+    // As the first case, under the collation: the lost D met the DR's 'D' (insert-pk-taken) and was
+    // re-keyed to a UUID; its order follows it there, so nothing the lost range does needs 'D'.
+    const incident: Incident = {
+      schema: [CUST_PK.replace('code VARCHAR(10)', 'code VARCHAR(36)'), ORD_PK.replace('cust_code VARCHAR(10)', 'cust_code VARCHAR(36)')],
+      base: ["INSERT INTO t.cust (code, email, name) VALUES ('ann', 'ann@x', 'Ann')"],
+      lost: ["INSERT INTO t.cust (code, email, name) VALUES ('d', 'd@x', 'Lost D')", "INSERT INTO t.cust (code, email, name) VALUES ('zed', 'zed@x', 'Lost Zed')", "INSERT INTO t.ord (id, cust_code, total) VALUES (7, 'd', 5.00)"],
+      dr: ["INSERT INTO t.cust (code, email, name) VALUES ('D', 'ZED@x', 'DR Zed')"],
+    };
+    const cfg = config({ tables: { 't.cust': { keyAllocation: 'uuid-v7', onConflict: { 'insert-pk-taken': 'remap', 'insert-unique-taken': 'delete-blocking' } } } });
+    for (const windowTransactions of [undefined, 1]) {
+      const staged = await stageIncident(primary, dr, incident, ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg, onLedger: (l) => ledger.push(l), ...(windowTransactions === undefined ? {} : { windowTransactions }) });
+      const fresh = ledger[0]!.newKey?.[0] as string;
+      expect(fresh).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', ['d'], 'insert-pk-taken', 'remapped', 'tables."t.cust".onConflict.insert-pk-taken'],
+        ['t.cust', 'insert', ['zed'], 'insert-unique-taken', 'applied', R_INSERT],
+        ['t.ord', 'insert', [7], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[1]!.reason).toBe(`deleted the DR row "D" that held uk_email (archived), then applied the lost change (${R_INSERT})`);
+      expect(await rows('SELECT code, email, name FROM t.cust ORDER BY email')).toEqual([
+        { code: 'ann', email: 'ann@x', name: 'Ann' },
+        { code: fresh, email: 'd@x', name: 'Lost D' },
+        { code: 'zed', email: 'zed@x', name: 'Lost Zed' },
+      ]);
+      expect(await keyOrders()).toEqual([{ id: 7, cust_code: fresh, total: '5.00' }]);
+      expect(await archive()).toEqual([expect.objectContaining({ table_name: 't.cust', row_key: '["D"]', row_image: '{"code":"D","email":"ZED@x","name":"DR Zed"}', role: 'blocking' })]);
+    }
+  });
+
+  // As HELD_PARENT, the held order move naming Bob's key 'abc' as 'ABC'.
+  const HELD_BY_KEY: Incident = {
+    schema: [CUST_PK, ORD_PK],
+    base: [...PK_BASE, "INSERT INTO t.ord (id, cust_code, total) VALUES (50, 'ann', 1.00)"],
+    lost: ["UPDATE t.ord SET cust_code = 'ABC' WHERE id = 50", LOST_EVE],
+    dr: ['UPDATE t.ord SET total = 7.00 WHERE id = 50', "UPDATE t.cust SET email = 'EVE@x' WHERE code = 'abc'"],
+  };
+  const heldByKeyReason = (held: string): string =>
+    `delete-blocking: the DR row t.cust "abc" (holds uk_email) is the parent of a quarantined lost change (${held}#0), which would point at nothing once resolved; nothing was deleted (${R_INSERT})`;
+
+  it("refuses a blocking row a quarantined lost change names by its key under the collation ('ABC' for 'abc')", async () => {
+    const { ledger } = await run(HELD_BY_KEY, heldParentConfig());
+    expect(ledger.map(summary)).toEqual([
+      ['t.ord', 'update', [50], 'update-diverged', 'quarantined', R_ORD],
+      ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+    ]);
+    expect(ledger[1]!.reason).toBe(heldByKeyReason(ledger[0]!.gtid!));
+    expect(await custKeys()).toEqual(BOB_KEPT_PK);
+    expect(await keyOrders()).toEqual([{ id: 50, cust_code: 'ann', total: '7.00' }]);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('also when an earlier run held the change naming it so: read back from the pending quarantine', async () => {
+    const staged = await stageIncident(primary, dr, { ...HELD_BY_KEY, lost: HELD_BY_KEY.lost.slice(0, 1) }, ['t']);
+    const first: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldParentConfig(), onLedger: (l) => first.push(l) });
+    expect(first.map(summary)).toEqual([['t.ord', 'update', [50], 'update-diverged', 'quarantined', R_ORD]]);
+    await primary.query(HELD_BY_KEY.lost[1]!);
+    await primary.flushBinaryLogs();
+    const second: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldParentConfig(), onLedger: (l) => second.push(l) });
+    expect(second.map(summary)).toEqual([['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT]]);
+    expect(second[0]!.reason).toBe(heldByKeyReason(first[0]!.gtid!));
+    expect(await custKeys()).toEqual(BOB_KEPT_PK);
+    expect(await archive()).toEqual([]);
+  });
+
   it('also when an earlier run held the change: the parent is read back from the pending quarantine', async () => {
     const staged = await stageIncident(primary, dr, { ...HELD_PARENT, lost: HELD_PARENT.lost.slice(0, 1) }, ['t']);
     const first: LedgerLine[] = [];
