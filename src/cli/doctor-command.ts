@@ -8,6 +8,8 @@ import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-
 import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
+import { reconnectOption } from './reconnect-option.js';
+import { reconnectNotices } from './progress.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
 
@@ -39,6 +41,12 @@ ${DR_TLS_HELP}  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, 
                             the same for the source
   --binlog FILE…            binlog files or their .index file (repeat, or list them after it)
   --state-schema NAME       the engine's own schema on the DR (default salvage)
+  --reconnect-attempts N    the DR or the source not answering yet (refused, timed out, restarting,
+                            too many connections) is waited for as plan and apply wait: tried again
+                            after a backoff (0.5 s doubling to 10 s) up to N times (default 10; 0:
+                            one try), each attempt a warning line on stderr, and the connect check
+                            then says so (!); access denied, an unknown database or TLS refused are
+                            ✖ at once
   --json                    the checks as JSON on stdout: {ok, target, source, checks: [{id, on,
                             status: ok|warn|fail, title, detail, fix}]}
 
@@ -53,7 +61,7 @@ const MARK: Record<DoctorCheck['status'], string> = { ok: '✔', warn: '!', fail
 const HEADING: Record<DoctorCheck['on'], string> = { dr: 'DR', source: 'source', binlog: 'binlog files' };
 
 /** Runs `salvage doctor`; returns 0 when no check failed, 2 otherwise. */
-export async function runDoctor(args: string[], stdout: Writable, _stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
+export async function runDoctor(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -67,6 +75,7 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
         'defaults-file': { type: 'string' },
         binlog: { type: 'string', multiple: true },
         'state-schema': { type: 'string' },
+        'reconnect-attempts': { type: 'string' },
         json: { type: 'boolean' },
         ...TLS_OPTIONS,
       },
@@ -85,7 +94,9 @@ export async function runDoctor(args: string[], stdout: Writable, _stderr: Writa
     o.source === undefined
       ? undefined
       : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', tlsFlagsOf(o, 'source-'));
-  const report = await doctor({ target, source, binlogs, stateSchema: stateSchemaOption(o['state-schema']) });
+  const reconnect = reconnectOption(o['reconnect-attempts']);
+  // A server restarting is waited for, as plan and apply wait; each attempt is said on stderr, and the connect check says it too.
+  const report = await doctor({ target, source, binlogs, stateSchema: stateSchemaOption(o['state-schema']), ...(reconnect === undefined ? {} : { reconnect }), onReconnect: reconnectNotices(stderr, 'plain') });
   if (o.json) stdout.write(`${redact(jsonText(report))}\n`);
   else for (const l of doctorLines(report)) stdout.write(`${redact(l)}\n`);
   return report.ok ? ExitCode.Done : ExitCode.BadInput;

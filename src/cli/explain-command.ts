@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { explainChange, neverWritten, shortLabel, type ExplainedChange } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable } from './quarantine-command.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable, reviewReconnect } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
@@ -33,7 +33,7 @@ function line(out: Writable, s = ''): void {
 }
 
 /** Runs `salvage explain`; returns the exit code. */
-export async function runExplain(args: string[], stdout: Writable, _stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
+export async function runExplain(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' } } });
@@ -45,7 +45,7 @@ export async function runExplain(args: string[], stdout: Writable, _stderr: Writ
   if (change === undefined || extra.length > 0) throw new UsageError('explain: give a GTID (or FILE:POS), optionally a table and a key: salvage explain --target URL 0-1-1042 shop.orders 77');
   if (o.target === undefined) throw new UsageError('explain: --target mysql://user@host:port (the DR) is required', '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const changes = await explainChange({ target, stateSchema: stateSchemaOption(o['state-schema']), change, table, key });
+  const changes = await explainChange({ target, stateSchema: stateSchemaOption(o['state-schema']), change, table, key, ...reviewReconnect(o['reconnect-attempts'], stderr) });
   if (o.json) {
     for (const c of changes) line(stdout, stringifyCanonical(c as unknown as Record<string, unknown>));
     return ExitCode.Done;

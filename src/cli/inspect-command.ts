@@ -9,7 +9,8 @@ import type { ReadBatch } from '../source/read-transactions.js';
 import type { TransactionFilter } from '../pipeline/transaction-filter.js';
 import type { InspectStats } from '../pipeline/inspect-stats.js';
 import { ExitCode } from './exit-codes.js';
-import { progressStyle, readProgress, type ProgressStyle } from './progress.js';
+import { progressStyle, readProgress, reconnectNotices, type ProgressStyle } from './progress.js';
+import { reconnectOption } from './reconnect-option.js';
 import { UsageError } from './usage-error.js';
 
 // Everything else loads when a run needs it: `inspect --stats FILE` starts a worker thread as soon
@@ -89,6 +90,12 @@ Columns:
 
 Other:
   --no-verify-checksums     do not verify CRC32 checksums (a damaged file then decodes as it can)
+  --reconnect-attempts N    --source or --schema-from not answering yet (refused, timed out,
+                            restarting, too many connections) is tried again after a backoff
+                            (0.5 s doubling to 10 s) up to N times (default 10; 0: one try), each
+                            attempt a warning line on stderr (a "reconnect" event under --progress
+                            json); access denied, an unknown database or TLS refused fail at once.
+                            A live read cut later is not reopened
   --threads N               --stats only: decode on N threads (default: one per core, up to 4,
                             for inputs of 64 MiB or more); files are cut at transaction starts
   --quiet                   no warnings or progress on stderr
@@ -170,6 +177,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'no-verify-checksums': { type: 'boolean' },
         quiet: { type: 'boolean' },
         progress: { type: 'string' },
+        'reconnect-attempts': { type: 'string' },
         threads: { type: 'string' },
         source: { type: 'string' },
         'source-password-env': { type: 'string' },
@@ -205,6 +213,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --schema-from URL`, `--${option}`);
     }
   }
+  const reconnect = reconnectOption(o['reconnect-attempts']);
+  const style = progressStyle(o.progress, o.quiet === true, (stderr as NodeJS.WriteStream).isTTY === true);
   const options: InspectOptions = {
     startPosition: int(o['start-position'], '--start-position'),
     stopPosition: int(o['stop-position'], '--stop-position'),
@@ -218,8 +228,10 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
     verifyChecksums: !o['no-verify-checksums'],
     annotations: false,
     keepEvents: false,
+    ...(reconnect === undefined ? {} : { reconnect }),
+    onReconnect: reconnectNotices(stderr, style),
   };
-  const progress = createProgress(stderr, progressStyle(o.progress, o.quiet === true, (stderr as NodeJS.WriteStream).isTTY === true));
+  const progress = createProgress(stderr, style);
   try {
     if (o.source !== undefined) {
       const { connectionFrom, tlsFlagsOf } = await import('./option-file.js');
@@ -306,13 +318,14 @@ async function inspectLive(
   progress: Progress,
 ): Promise<number> {
   // Loaded on demand: the driver and zongji cost start-up time that file-only runs do not need.
-  const { openSession } = await import('../db/sql-session.js');
+  const { openFirstSession } = await import('../db/first-connection.js');
   const { findGtidStart, startGtidCovers } = await import('../source/live-start.js');
   const { TransactionFilter } = await import('../pipeline/transaction-filter.js');
   const { InspectStats } = await import('../pipeline/inspect-stats.js');
   const { readLiveTransactions, privilegeError } = await import('../source/live-source.js');
-  const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
-  const control = await openSession(target);
+  const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom, options) : options.schemaHints;
+  // A recovered primary may still be starting: its first connection is waited for, each attempt said.
+  const control = await openFirstSession(target, { reconnect: options.reconnect, notify: options.onReconnect, server: 'source' });
   try {
     // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.
     const skip = start.gtid === undefined ? null : startGtidCovers(start.gtid);

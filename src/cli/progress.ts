@@ -109,7 +109,8 @@ export function salvageProgress(stderr: Writable, style: ProgressStyle, mode: st
 }
 
 /**
- * plan's and apply's DR reconnect attempts (the pipeline's `onReconnect`): a warning line each, or a
+ * Reconnect attempts (the library's `onReconnect`): plan's and apply's to the DR and to a live
+ * source, and every other command's first connection: a warning line each, or a
  * `{"event":"reconnect",…}` object under `--progress json`; nothing under `--quiet`. On a terminal
  * the progress line is erased first, and redrawn by the next figures.
  */
@@ -120,10 +121,13 @@ export function reconnectNotices(stderr: Writable, style: ProgressStyle): (n: Dr
       stderr.write(`${JSON.stringify({ event: 'reconnect', ...n })}\n`);
       return;
     }
-    const text = `salvage: warning: the DR ${n.target} failed (${n.step}): ${n.reason} [${n.code}]; trying again in ${secondsText(n.delayMs)} (reconnect attempt ${n.attempt} of ${n.attempts})`;
+    const text = `salvage: warning: ${SERVER_NAMES[n.server ?? 'dr']} ${n.target} failed (${n.step}): ${n.reason} [${n.code}]; trying again in ${secondsText(n.delayMs)} (reconnect attempt ${n.attempt} of ${n.attempts})`;
     stderr.write(style === 'tty' ? `\r\x1b[K${text}\n` : `${text}\n`);
   };
 }
+
+/** How a warning line names the server a notice is about. */
+const SERVER_NAMES: Readonly<Record<NonNullable<DrReconnectNotice['server']> | 'dr', string>> = { dr: 'the DR', source: 'the source', schema: 'the --schema-from server' };
 
 /** `0.5 s`, `10 s`. */
 function secondsText(ms: number): string {

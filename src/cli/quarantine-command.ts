@@ -10,13 +10,16 @@ import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
+import { RECONNECT_HELP, reconnectOption } from './reconnect-option.js';
+import { reconnectNotices } from './progress.js';
+import type { ReconnectNotice, ReconnectPolicy } from '../db/first-connection.js';
 
 export const CONNECTION_HELP = `The DR:
   --target URL              mysql://user@host:port of the DR
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
-${DR_TLS_HELP}  --state-schema NAME       the engine's own schema on the DR (default salvage)
+${DR_TLS_HELP}${RECONNECT_HELP}  --state-schema NAME       the engine's own schema on the DR (default salvage)
 `;
 
 export const QUARANTINE_HELP = `salvage quarantine list|show ID|export --target URL [options]
@@ -50,15 +53,25 @@ export const CONNECTION_OPTIONS = {
   'target-password-env': { type: 'string' },
   'defaults-file': { type: 'string' },
   'state-schema': { type: 'string' },
+  'reconnect-attempts': { type: 'string' },
   ...DR_TLS_OPTIONS,
 } as const;
+
+/**
+ * What a review command's library call takes from `--reconnect-attempts`: the policy of its first
+ * connection, and a warning line on stderr per attempt (these commands draw no progress line).
+ */
+export function reviewReconnect(value: string | undefined, stderr: Writable): { readonly reconnect?: ReconnectPolicy; readonly onReconnect: (n: ReconnectNotice) => void } {
+  const reconnect = reconnectOption(value);
+  return { ...(reconnect === undefined ? {} : { reconnect }), onReconnect: reconnectNotices(stderr, 'plain') };
+}
 
 function line(out: Writable, s = ''): void {
   out.write(`${s}\n`);
 }
 
 /** Runs `salvage quarantine …`; returns the exit code. */
-export async function runQuarantine(args: string[], stdout: Writable, _stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
+export async function runQuarantine(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, status: { type: 'string' }, json: { type: 'boolean' } } });
@@ -78,7 +91,7 @@ export async function runQuarantine(args: string[], stdout: Writable, _stderr: W
   if (o.target === undefined) throw new UsageError(`quarantine ${sub}: --target mysql://user@host:port (the DR) is required`, '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const schema = stateSchemaOption(o['state-schema']) ?? DEFAULT_STATE_SCHEMA;
-  const all = await readQuarantine({ target, stateSchema: schema, status: id === null ? (status as QuarantineStatusFilter) : 'all' });
+  const all = await readQuarantine({ target, stateSchema: schema, ...reviewReconnect(o['reconnect-attempts'], stderr), status: id === null ? (status as QuarantineStatusFilter) : 'all' });
   if (sub === 'export') {
     for (const e of all) line(stdout, exportLine(e));
     return ExitCode.Done;

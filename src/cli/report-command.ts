@@ -6,7 +6,7 @@ import { reportFromLedger } from '../pipeline/report-from-ledger.js';
 import { renderHtmlReport } from '../sink/html-report.js';
 import { renderMarkdownReport } from '../sink/markdown-report.js';
 import { ExitCode } from './exit-codes.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quarantine-command.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
@@ -47,7 +47,7 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   if (o.target === undefined) throw new UsageError('report: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.run !== undefined && !/^[1-9]\d*$/.test(o.run)) throw new UsageError(`--run takes a run id (a number ≥ 1), got "${o.run}"`, '--run');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const rebuilt = await reportFromLedger({ target, stateSchema: stateSchemaOption(o['state-schema']), runId: o.run === undefined ? undefined : Number(o.run) });
+  const rebuilt = await reportFromLedger({ target, stateSchema: stateSchemaOption(o['state-schema']), runId: o.run === undefined ? undefined : Number(o.run), ...reviewReconnect(o['reconnect-attempts'], stderr) });
   const { report } = rebuilt;
   const written: string[] = [];
   if (o.html !== undefined) {

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { resolveQuarantine, ReviewError, ReviewErrorCode, type ResolveReport } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
-import { columns, CONNECTION_HELP, CONNECTION_OPTIONS } from './quarantine-command.js';
+import { columns, CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
@@ -73,7 +73,7 @@ export async function runResolve(args: string[], stdout: Writable, stderr: Writa
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   let report: ResolveReport;
   try {
-    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]! });
+    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...reviewReconnect(o['reconnect-attempts'], stderr) });
   } catch (e) {
     if (e instanceof ReviewError && e.code === ReviewErrorCode.BadFile) {
       line(stderr, `salvage: ${e.message}`);

@@ -15,6 +15,7 @@ import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { progressStyle, reconnectNotices, salvageProgress, type ProgressSink } from './progress.js';
 import { UsageError } from './usage-error.js';
+import { reconnectOption } from './reconnect-option.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
 
@@ -51,9 +52,10 @@ The DR:
                             backoff (0.5 s doubling to 10 s) up to N times in a row (default 10);
                             the window in progress is decided again, or kept if its COMMIT landed;
                             a start-up step (lock, state schema, checkpoint, schema read) is made
-                            again; plan reads its window again. A DR that does not answer yet at
-                            the start is tried the same way (access denied, an unknown database
-                            or TLS refused fail at once); each attempt is a warning line on stderr
+                            again; plan reads its window again. A DR or live source that does not
+                            answer yet at the start is tried the same way (access denied, an
+                            unknown database or TLS refused fail at once); each attempt is a
+                            warning line on stderr
 
 Where the lost transactions start (default: the DR's GTID state — MySQL gtid_executed, MariaDB
 gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence numbers):
@@ -352,9 +354,7 @@ async function runParsed(
   // Digits only: Number() would also take "0x10", "1e2" and " 5".
   const window = o.window === undefined ? undefined : /^\d+$/.test(o.window) ? Number(o.window) : NaN;
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
-  const attempts = o['reconnect-attempts'] === undefined ? undefined : /^\d+$/.test(o['reconnect-attempts']) ? Number(o['reconnect-attempts']) : NaN;
-  if (attempts !== undefined && (!Number.isSafeInteger(attempts) || attempts < 0)) throw new UsageError(`--reconnect-attempts takes a number ≥ 0, got "${o['reconnect-attempts']}"`, '--reconnect-attempts');
-  const reconnect = attempts === undefined ? undefined : { attempts };
+  const reconnect = reconnectOption(o['reconnect-attempts']);
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const source =
     o.source === undefined

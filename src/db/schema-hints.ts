@@ -7,7 +7,8 @@ import { parseLabels } from '../model/column-labels.js';
 import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
 import type { ConnectionTarget } from './connection-url.js';
-import { openSession, type SqlSession } from './sql-session.js';
+import type { SqlSession } from './sql-session.js';
+import { openFirstSession, type FirstConnectionOptions } from './first-connection.js';
 
 /**
  * A server (the DR, a schema source) failed or refused: `code` is one of SqlSessionErrorCode
@@ -48,12 +49,13 @@ const TEMPORAL_TYPES = /^(?:time|datetime|timestamp)$/;
 /**
  * Loads hints for every user table of the server. The connection is opened as every other one
  * (openSession): through `target.socket` when given, with TLS as `target.tls` asks; a failure to
- * connect is DB_CONNECT or DB_TLS with `details.option` '--schema-from'.
+ * connect is DB_CONNECT or DB_TLS with `details.option` '--schema-from'. A server that does not
+ * answer at first is tried again under `first.reconnect` (first-connection.ts).
  */
-export async function loadSchemaHints(target: ConnectionTarget): Promise<SchemaHints> {
+export async function loadSchemaHints(target: ConnectionTarget, first: FirstConnectionOptions = {}): Promise<SchemaHints> {
   let session: SqlSession;
   try {
-    session = await openSession(target);
+    session = await openFirstSession(target, { reconnect: first.reconnect, notify: first.onReconnect, server: 'schema' });
   } catch (e) {
     if (e instanceof DatabaseError) throw new DatabaseError(e.code, e.message, { ...e.details, option: '--schema-from' }, { retryable: e.retryable, cause: e.cause });
     throw e;

@@ -27,7 +27,8 @@ import {
   type ServerVariables,
   type VisibleTable,
 } from '../db/privileges.js';
-import { openSession, type SqlRow, type SqlSession } from '../db/sql-session.js';
+import type { SqlRow, SqlSession } from '../db/sql-session.js';
+import { openFirstSession, type FirstConnectionOptions, type ReconnectNotice } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { EngineError } from '../errors.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
@@ -56,7 +57,12 @@ export interface DoctorReport {
   readonly checks: readonly DoctorCheck[];
 }
 
-export interface DoctorOptions {
+/**
+ * What doctor checks. A server that does not answer at first (restarting, too many connections) is
+ * tried again as plan and apply would (`reconnect`, `onReconnect`; `attempts: 0` for one try),
+ * and its connect check then says so (!); a refusal no retry cures is ✖ at once.
+ */
+export interface DoctorOptions extends FirstConnectionOptions {
   readonly target: ConnectionTarget;
   /** A live source (the old primary): its binlog settings and replication privileges. */
   readonly source?: ConnectionTarget;
@@ -79,8 +85,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
   const stateSchema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
   const files = options.binlogs === undefined || options.binlogs.length === 0 ? [] : await examineBinlogs(options.binlogs, options.verifyChecksums ?? true);
-  const dr = await probe(options.target, options.connectTimeoutMs);
-  const source = options.source === undefined ? null : await probe(options.source, options.connectTimeoutMs);
+  const dr = await probe(options.target, options);
+  const source = options.source === undefined ? null : await probe(options.source, options, 'source');
   const checks: DoctorCheck[] = [];
   try {
     checks.push(...(await drChecks(dr, options.target, stateSchema, files, source)));
@@ -98,6 +104,8 @@ export async function doctor(options: DoctorOptions): Promise<DoctorReport> {
 interface Probe {
   readonly session: SqlSession | null;
   readonly error: EngineError | null;
+  /** Connections that failed before the one made (0: the first answered), and why the first failed. */
+  readonly failed: { readonly attempts: number; readonly reason: string; readonly code: string } | null;
   readonly vars: ServerVariables;
   readonly grants: AccountGrants | null;
   readonly grantsError: string | null;
@@ -105,13 +113,18 @@ interface Probe {
 }
 
 /** Connects and reads what every server check needs; a failure is kept, not thrown. */
-async function probe(target: ConnectionTarget, connectTimeoutMs: number | undefined): Promise<Probe> {
+async function probe(target: ConnectionTarget, options: DoctorOptions, server?: 'source'): Promise<Probe> {
   let session: SqlSession;
+  let failed: Probe['failed'] = null;
+  const notify = (n: ReconnectNotice): void => {
+    failed = { attempts: n.attempt, reason: failed?.reason ?? n.reason, code: failed?.code ?? n.code };
+    options.onReconnect?.(n);
+  };
   try {
-    session = await openSession(target, { connectTimeoutMs: connectTimeoutMs ?? 10_000 });
+    session = await openFirstSession(target, { reconnect: options.reconnect, notify, ...(server === undefined ? {} : { server }), sessionOptions: { connectTimeoutMs: options.connectTimeoutMs ?? 10_000 } });
   } catch (e) {
     if (!(e instanceof EngineError)) throw e;
-    return { session: null, error: e, vars: new Map(), grants: null, grantsError: null, tls: null };
+    return { session: null, error: e, failed, vars: new Map(), grants: null, grantsError: null, tls: null };
   }
   const vars = await readServerVariables(session);
   const tls = await readSessionTls(session);
@@ -122,7 +135,7 @@ async function probe(target: ConnectionTarget, connectTimeoutMs: number | undefi
   } catch (e) {
     grantsError = e instanceof Error ? e.message : String(e);
   }
-  return { session, error: null, vars, grants, grantsError, tls };
+  return { session, error: null, failed, vars, grants, grantsError, tls };
 }
 
 function flavorOf(vars: ServerVariables): 'mariadb' | 'mysql' {
@@ -150,7 +163,20 @@ function connectChecks(p: Probe, target: ConnectionTarget, who: 'dr' | 'source')
     return [{ id: `${who}.connect`, on: who, status: 'fail', title: 'connect', detail: p.error?.message ?? `cannot connect to ${target.redacted}`, fix }];
   }
   const out: DoctorCheck[] = [];
-  out.push({ id: `${who}.connect`, on: who, status: 'ok', title: 'connect', detail: `${target.redacted} as ${p.grants?.account ?? target.user}`, fix: null });
+  const as = `${target.redacted} as ${p.grants?.account ?? target.user}`;
+  if (p.failed === null) out.push({ id: `${who}.connect`, on: who, status: 'ok', title: 'connect', detail: as, fix: null });
+  else {
+    // Said, not hidden: a server that did not answer at first may be restarting, or flapping.
+    const tries = p.failed.attempts + 1;
+    out.push({
+      id: `${who}.connect`,
+      on: who,
+      status: 'warn',
+      title: 'connect',
+      detail: `${as}, at connection attempt ${tries}: the first failed (${p.failed.reason} [${p.failed.code}])`,
+      fix: `the server did not answer at first: if it was not restarting, find out why before plan or apply (they wait the same way, up to --reconnect-attempts)`,
+    });
+  }
   const flavor = flavorOf(p.vars);
   out.push(tlsCheck(p, target, who));
   const version = p.vars.get('version') ?? '';

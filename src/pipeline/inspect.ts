@@ -9,14 +9,18 @@ import { hintMismatch, isOldTemporal, type SchemaHints } from '../binlog/events/
 import { EventType } from '../binlog/event-types.js';
 import type { IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
+import type { FirstConnectionOptions } from '../db/first-connection.js';
 import { resolveBinlogFiles } from '../source/binlog-files.js';
 import { readTransactions, type ReadOptions } from '../source/read-transactions.js';
 import { fileFrom } from '../source/split-points.js';
 import { damageVerdict, startNote } from './filter-reads.js';
 import { TransactionFilter, type TransactionFilterOptions } from './transaction-filter.js';
 
-export interface InspectOptions extends ReadOptions, TransactionFilterOptions {
-  /** Take column names, signedness and charsets from this server's information_schema. */
+export interface InspectOptions extends ReadOptions, TransactionFilterOptions, FirstConnectionOptions {
+  /**
+   * Take column names, signedness and charsets from this server's information_schema; its first
+   * connection is tried again while it does not answer (`reconnect`, `onReconnect`).
+   */
   readonly schemaFrom?: ConnectionTarget;
 }
 
@@ -32,7 +36,7 @@ export async function* inspectBinlogs(paths: readonly string[], options: Inspect
   const files = await resolveBinlogFiles(paths);
   const filter = new TransactionFilter(options, files.map((f) => f.path));
   // Loaded on demand: the driver costs ~50 ms of start-up that file-only runs do not need.
-  const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom) : options.schemaHints;
+  const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom, options) : options.schemaHints;
   const notes = new MetadataNotes(schemaHints);
   if (options.startPosition !== undefined && files.length > 0) {
     const from = await fileFrom(files[0]!, options.startPosition);

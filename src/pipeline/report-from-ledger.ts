@@ -14,7 +14,8 @@
 import { serverLabel, type ConnectionTarget } from '../db/connection-url.js';
 import { readDrIdentity, stateExists } from '../db/dr-state.js';
 import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
-import { openSession, type SqlSession } from '../db/sql-session.js';
+import type { SqlSession } from '../db/sql-session.js';
+import { openFirstSession, type FirstConnectionOptions } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { readCheckpoint } from '../db/state-store.js';
 import type { CanonicalValue } from '../binlog/values/canonical-json.js';
@@ -35,8 +36,8 @@ export type ReportErrorCode = (typeof ReportErrorCode)[keyof typeof ReportErrorC
 
 export class ReportError extends EngineError {}
 
-/** Options of `reportFromLedger`. */
-export interface ReportFromLedgerOptions {
+/** Options of `reportFromLedger`; the first connection to the DR is tried again while it does not answer (`reconnect`, `onReconnect`). */
+export interface ReportFromLedgerOptions extends FirstConnectionOptions {
   readonly target: ConnectionTarget;
   /** The DR-side state schema (default `salvage`). */
   readonly stateSchema?: string;
@@ -67,7 +68,7 @@ interface RunOptions {
 /** Rebuilds the report of one apply run (default: the latest) from the DR's state schema. */
 export async function reportFromLedger(options: ReportFromLedgerOptions): Promise<LedgerReport> {
   const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
-  const session = await openSession(options.target);
+  const session = await openFirstSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect });
   try {
     if (!(await stateExists(session, schema))) {
       throw new ReportError(ReportErrorCode.NoState, `the DR has no state schema ${quoteIdent(schema)}: no salvage apply has run against it (or give its name with --state-schema)`, {

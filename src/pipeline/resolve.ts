@@ -45,7 +45,8 @@ import {
 } from '../db/quarantine-store.js';
 import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
-import { openSession, type SqlSession } from '../db/sql-session.js';
+import type { SqlSession } from '../db/sql-session.js';
+import { openFirstSession, type FirstConnectionOptions } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
 import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, recordSkippedInsert, startRun, type KeyPart } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
@@ -78,8 +79,11 @@ export type ReviewErrorCode = (typeof ReviewErrorCode)[keyof typeof ReviewErrorC
 
 export class ReviewError extends EngineError {}
 
-/** Where the state lives. */
-export interface ReviewOptions {
+/**
+ * Where the state lives. The first connection to the DR is tried again while it does not answer
+ * (`reconnect`, `onReconnect`: src/db/first-connection.ts); a refusal no retry cures fails at once.
+ */
+export interface ReviewOptions extends FirstConnectionOptions {
   readonly target: ConnectionTarget;
   /** The DR-side state schema (default `salvage`). */
   readonly stateSchema?: string;
@@ -133,7 +137,7 @@ const IMAGE_RAW = (p: JsonPath): boolean => p.length === 1;
 /** The quarantine entries with `status`, in the order they were held back, with origins and dependants. */
 export async function readQuarantine(options: ReadQuarantineOptions): Promise<QuarantineEntry[]> {
   const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
-  const session = await openSession(options.target);
+  const session = await openReviewSession(options);
   try {
     await requireState(session, schema);
     const all = reviewEntries(await readQuarantineEntries(session, schema, 'all'));
@@ -142,6 +146,11 @@ export async function readQuarantine(options: ReadQuarantineOptions): Promise<Qu
   } finally {
     await session.end();
   }
+}
+
+/** The DR session of a review command, its first connection tried again while the DR does not answer. */
+function openReviewSession(options: ReviewOptions, hint?: string): Promise<SqlSession> {
+  return openFirstSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect, ...(hint === undefined ? {} : { hint }) });
 }
 
 async function requireState(session: SqlSession, schema: string): Promise<void> {
@@ -388,7 +397,8 @@ export async function resolveQuarantine(options: ResolveOptions): Promise<Resolv
   }
   const parsed = parseDecisionFile(text);
   if (parsed.problems.length > 0) throw badFile(name, parsed.problems);
-  const base = await openSession(options.target);
+  // Nothing is carried out before it: a DR that does not answer yet is waited for.
+  const base = await openReviewSession(options, 'no entry was carried out');
   const hook = options.beforeStatement;
   const session: SqlSession =
     hook === undefined
@@ -1147,7 +1157,7 @@ export async function explainChange(options: ExplainOptions): Promise<ExplainedC
     throw e;
   }
   const wantedKey = options.key === undefined ? null : keyArgument(options.key);
-  const session = await openSession(options.target);
+  const session = await openReviewSession(options);
   try {
     await requireState(session, schema);
     const rows = (await readLedgerEntries(session, schema, at)).filter(

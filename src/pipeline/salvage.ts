@@ -36,11 +36,12 @@ import { redact, serverLabel, type ConnectionTarget } from '../db/connection-url
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
-import { DatabaseError, readDrSchemaHints } from '../db/schema-hints.js';
+import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
-import { openSession, SqlSessionErrorCode, type SqlSession } from '../db/sql-session.js';
+import { openSession, type SqlSession } from '../db/sql-session.js';
+import { openFirstSession, reconnectPolicy, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
@@ -217,7 +218,11 @@ export interface LiveSalvageSource {
   readonly idleMs?: number;
   /** The source's heartbeat period: a dump silent for three of them is reopened (default 5000 ms; see LiveSourceOptions). */
   readonly heartbeatMs?: number;
-  /** A dropped connection is reopened after a backoff (default 500 ms doubling to 10 s), up to `attempts` times in a row (default 10). */
+  /**
+   * A dropped connection is reopened after a backoff (default 500 ms doubling to 10 s), up to
+   * `attempts` times in a row (default 10); the first connection is tried so too while the server
+   * does not answer (a refusal no retry cures fails at once).
+   */
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** server_id the reader announces (default: a random one, so two readers never evict each other's dump thread). */
   readonly serverId?: number;
@@ -344,29 +349,18 @@ export interface SalvageOptions {
   readonly reconnect?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /**
    * Told before each wait for a DR connection to be tried again (the first one included), with
-   * which DR, where the run was and why; the CLI prints it as a warning line. A callback that throws
-   * stops the run (SALVAGE_CALLBACK_THREW).
+   * which DR, where the run was and why; and before each wait for a live source's first connection
+   * (`server: 'source'`, under `source.reconnect`). The CLI prints it as a warning line. A callback
+   * that throws stops the run (SALVAGE_CALLBACK_THREW).
    */
   readonly onReconnect?: (notice: DrReconnectNotice) => void;
 }
 
-/** A DR connection that failed, about to be tried again after `delayMs` (SalvageOptions.onReconnect). */
-export interface DrReconnectNotice {
-  /** The DR, as a URL without password. */
-  readonly target: string;
-  /**
-   * Where the run was: `connect` (its first connection), `window` (a window of apply or plan), or
-   * the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …).
-   */
-  readonly step: string;
-  /** This attempt, from 1, of at most `attempts` in a row (SalvageOptions.reconnect.attempts). */
-  readonly attempt: number;
-  readonly attempts: number;
-  readonly delayMs: number;
-  /** Why the last attempt failed (the password redacted), and its code (DB_CONNECT, DB_QUERY, …). */
-  readonly reason: string;
-  readonly code: string;
-}
+/**
+ * A connection that failed, about to be tried again after `delayMs` (SalvageOptions.onReconnect):
+ * the DR's (no `server`), or a live source's first connection (`server: 'source'`).
+ */
+export type DrReconnectNotice = ReconnectNotice;
 
 /** What `onProgress` receives once per window: the run's totals so far. */
 export interface SalvageProgress {
@@ -461,9 +455,6 @@ const MAX_RETRIES = 6;
 const DEFAULT_IDLE_MS = 1000;
 /** Following: the figures are given at least this often, windows or not (plain progress's interval: cli/progress.ts). */
 const FOLLOW_PROGRESS_MS = 5000;
-const DEFAULT_RECONNECTS = 10;
-const DEFAULT_RECONNECT_DELAY_MS = 500;
-const MAX_RECONNECT_DELAY_MS = 10_000;
 
 type LiveModule = typeof import('../source/live-source.js');
 
@@ -525,9 +516,9 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   if (options.config !== undefined) new RuleBook(options.config, options.strategies);
   const files = options.binlogs === undefined ? [] : await resolveBinlogFiles(options.binlogs);
   if (stop !== null) refuseStopOutsideFiles(stop, files);
-  const live = options.source === undefined ? null : await openLiveInput(options.source);
+  const live = options.source === undefined ? null : await openLiveInput(options, options.source);
   const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);
-  const session = await openFirstSession(options);
+  const session = await openRunSession(options, options.target, options.reconnect);
   const run = new SalvageRun(options, session, files, live, sourceId, stateSchema, t0, stop);
   try {
     return await run.run();
@@ -544,37 +535,29 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
 }
 
 /**
- * The run's first DR connection, tried again under the run's reconnect policy while the DR does
- * not answer: a DR restarting, or a network that is not up yet, is as likely at the start of an
- * incident's run as in its middle. A refusal no retry cures (DB_CONNECT not retryable: access
- * denied, unknown database, a host not allowed; DB_TLS) is thrown at once as it is. When the
- * attempts run out, the last DB_CONNECT, its message saying how many connections were tried.
+ * The run's first connection to `target` (the DR, or a live source: `server`), tried again under
+ * `policy` while it does not answer (src/db/first-connection.ts): a DR restarting, or a network that
+ * is not up yet, is as likely at the start of an incident's run as in its middle. A refusal no
+ * retry cures (DB_CONNECT not retryable: access denied, unknown database, a host not allowed;
+ * DB_TLS) is thrown at once as it is. When the attempts run out, the last DB_CONNECT, its message
+ * saying how many connections were tried.
  */
-async function openFirstSession(o: SalvageOptions): Promise<SqlSession> {
-  const { attempts, first, most } = drReconnectPolicy(o);
+function openRunSession(o: SalvageOptions, target: ConnectionTarget, policy: ReconnectPolicy | undefined, server?: 'source'): Promise<SqlSession> {
   const hint = o.mode === 'plan' ? 'plan wrote nothing' : 'nothing was written';
-  for (let failures = 0; ; ) {
-    try {
-      return await openSession(o.target);
-    } catch (e) {
-      if (!(e instanceof DatabaseError) || e.code !== SqlSessionErrorCode.Connect || !e.retryable) throw e;
-      failures++;
-      if (failures > attempts) {
-        const why = attempts === 0 ? 'not reconnecting (reconnect attempts: 0)' : `gave up after ${failures} connection attempts (the first and ${attempts} reconnect attempt(s))`;
-        throw new DatabaseError(e.code, `${e.message}; ${why}; ${hint}`, { ...e.details, attempts: failures }, { retryable: true, cause: e });
-      }
-      const delayMs = Math.min(most, first * 2 ** (failures - 1));
-      notifyReconnect(o, { target: o.target.redacted, step: 'connect', attempt: failures, attempts, delayMs, reason: redact(e.message), code: e.code }, hint);
-      await sleep(delayMs, o.signal);
-      if (isAborted(o.signal)) throw new SalvageError(SalvageErrorCode.Aborted, `stopped on request while waiting for the DR: ${redact(e.message)} [${e.code}]; ${hint}`, {}, { cause: e });
-    }
-  }
+  const who = server === 'source' ? 'the source' : 'the DR';
+  return openFirstSession(target, {
+    reconnect: policy,
+    ...(server === undefined ? {} : { server }),
+    hint,
+    signal: o.signal,
+    notify: (n) => notifyReconnect(o, n, hint),
+    stopped: (e) => new SalvageError(SalvageErrorCode.Aborted, `stopped on request while waiting for ${who}: ${redact(e.message)} [${e.code}]; ${hint}`, {}, { cause: e }),
+  });
 }
 
 /** The run's reconnect policy for the DR (SalvageOptions.reconnect): attempts in a row, first and longest backoff. */
 function drReconnectPolicy(o: SalvageOptions): { readonly attempts: number; readonly first: number; readonly most: number } {
-  const policy = o.reconnect ?? {};
-  return { attempts: policy.attempts ?? DEFAULT_RECONNECTS, first: policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS, most: policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS };
+  return reconnectPolicy(o.reconnect);
 }
 
 /** Tells the caller's onReconnect; what it throws stops the run, typed, before the wait. */
@@ -657,13 +640,15 @@ function defaultSourceId(files: readonly BinlogFile[]): string {
  * @@server_uuid where there is one: made once per data directory, it still names the same binlogs
  * when a recovered primary comes back on another host or port. MariaDB has none, and @@server_id
  * is no identity (fleets often leave it at 1, and a checkpoint's file:pos taken for another
- * server's would skip its transactions), so there the name is host:port.
+ * server's would skip its transactions), so there the name is host:port. Its first connection is
+ * tried again while the server does not answer, under the source's reconnect policy.
  */
-async function openLiveInput(spec: LiveSalvageSource): Promise<LiveInput> {
+async function openLiveInput(o: SalvageOptions, spec: LiveSalvageSource): Promise<LiveInput> {
   // Loaded on demand: zongji costs start-up time that runs over files do not need.
   const module = await import('../source/live-source.js');
   const label = spec.target.redacted;
-  const control = await openSession(spec.target);
+  // The source's own policy, as for its later connections: a recovered primary may still be starting.
+  const control = await openRunSession(o, spec.target, spec.reconnect, 'source');
   try {
     const { rows } = await control.query("SHOW GLOBAL VARIABLES LIKE 'server_uuid'");
     const uuid = rows[0]?.['Value'];
@@ -1364,9 +1349,7 @@ class SalvageRun {
   async #withReconnects<T>(read: () => Promise<T>): Promise<T> {
     const o = this.#o;
     const policy = this.#live?.spec.reconnect ?? {};
-    const attempts = policy.attempts ?? DEFAULT_RECONNECTS;
-    const first = policy.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS;
-    const most = policy.maxDelayMs ?? MAX_RECONNECT_DELAY_MS;
+    const { attempts, first, most } = reconnectPolicy(policy);
     this.#reopening = false;
     for (let failures = 0; ; ) {
       this.#sourceAlive = false;

@@ -1,0 +1,129 @@
+/**
+ * A command's first connection to a server, tried again while the server does not answer: a DR
+ * restarting, a recovered primary coming back or a network not up yet is as likely when a command
+ * starts, during an incident, as in the middle of a run. plan and apply (src/pipeline/salvage.ts),
+ * the review commands, doctor and inspect open theirs here, under one policy: a backoff of 0.5 s
+ * doubling to 10 s, 10 attempts after the first by default, 0 for one try.
+ *
+ * Only DB_CONNECT flagged retryable is tried again (refused, timed out, a server starting or
+ * shutting down, too many connections). A refusal no retry cures — access denied, an unknown
+ * database, a host not allowed (connect-refusals.ts), TLS that cannot be set up as asked (DB_TLS) —
+ * is thrown at once as openSession threw it.
+ */
+import { redact, type ConnectionTarget } from './connection-url.js';
+import { DatabaseError } from './schema-hints.js';
+import { openSession, SqlSessionErrorCode, type SessionOptions, type SqlSession } from './sql-session.js';
+
+/** How a lost or unanswered connection is tried again. */
+export interface ReconnectPolicy {
+  /** Attempts in a row after the first (default 10; 0: one try). */
+  readonly attempts?: number;
+  /** The first wait (default 500 ms), doubled at each attempt up to `maxDelayMs` (default 10 s). */
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+export const DEFAULT_RECONNECTS = 10;
+export const DEFAULT_RECONNECT_DELAY_MS = 500;
+export const MAX_RECONNECT_DELAY_MS = 10_000;
+
+/** A policy with its defaults filled in: attempts in a row, first and longest backoff. */
+export function reconnectPolicy(policy: ReconnectPolicy | undefined): { readonly attempts: number; readonly first: number; readonly most: number } {
+  const p = policy ?? {};
+  return { attempts: p.attempts ?? DEFAULT_RECONNECTS, first: p.initialDelayMs ?? DEFAULT_RECONNECT_DELAY_MS, most: p.maxDelayMs ?? MAX_RECONNECT_DELAY_MS };
+}
+
+/** The wait before reconnect attempt `attempt` (from 1). */
+export function reconnectDelayMs(policy: { readonly first: number; readonly most: number }, attempt: number): number {
+  return Math.min(policy.most, policy.first * 2 ** (attempt - 1));
+}
+
+/** A connection that failed, about to be tried again after `delayMs`. */
+export interface ReconnectNotice {
+  /** The server, as a URL without password. */
+  readonly target: string;
+  /**
+   * Which server, when it is not the DR: `source` (a live source: `--source`), `schema` (inspect's
+   * `--schema-from`). Absent for the DR, as plan's and apply's notices always were.
+   */
+  readonly server?: 'source' | 'schema';
+  /**
+   * Where the command was: `connect` (its first connection), `window` (a window of apply or plan),
+   * or the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …).
+   */
+  readonly step: string;
+  /** This attempt, from 1, of at most `attempts` in a row. */
+  readonly attempt: number;
+  readonly attempts: number;
+  readonly delayMs: number;
+  /** Why the last attempt failed (the password redacted), and its code (DB_CONNECT, DB_QUERY, …). */
+  readonly reason: string;
+  readonly code: string;
+}
+
+/** What a library function that connects takes to retry its first connection. */
+export interface FirstConnectionOptions {
+  /** Default: 10 attempts after the first, 0.5 s doubling to 10 s. */
+  readonly reconnect?: ReconnectPolicy;
+  /** Told before each wait; what it throws is thrown as it is, before the wait, and nothing is tried again. */
+  readonly onReconnect?: (notice: ReconnectNotice) => void;
+}
+
+/** How openFirstSession tells, names and stops its attempts. */
+export interface FirstSessionOptions {
+  readonly reconnect?: ReconnectPolicy;
+  /** Told each attempt before its wait (a caller that must type a throw wraps it here). */
+  readonly notify?: (notice: ReconnectNotice) => void;
+  /** Absent: the DR. */
+  readonly server?: 'source' | 'schema';
+  /** Appended to the last error's message when the attempts run out: what was done so far (`nothing was written`). */
+  readonly hint?: string;
+  readonly signal?: AbortSignal;
+  /** The error when `signal` aborts a wait (default: the last DB_CONNECT, saying it stopped on request). */
+  readonly stopped?: (last: DatabaseError) => Error;
+  readonly sessionOptions?: SessionOptions;
+}
+
+/**
+ * Opens a session to `target`, tried again under `options.reconnect` while the server does not
+ * answer; a refusal no retry cures is thrown at once as it is. When the attempts run out, the
+ * last DB_CONNECT (retryable, `details.attempts`), its message saying how many connections were
+ * tried.
+ */
+export async function openFirstSession(target: ConnectionTarget, options: FirstSessionOptions = {}): Promise<SqlSession> {
+  const policy = reconnectPolicy(options.reconnect);
+  const { attempts } = policy;
+  const tail = options.hint === undefined ? '' : `; ${options.hint}`;
+  for (let failures = 0; ; ) {
+    try {
+      return await openSession(target, options.sessionOptions);
+    } catch (e) {
+      if (!(e instanceof DatabaseError) || e.code !== SqlSessionErrorCode.Connect || !e.retryable) throw e;
+      failures++;
+      if (failures > attempts) {
+        const why = attempts === 0 ? 'not reconnecting (reconnect attempts: 0)' : `gave up after ${failures} connection attempts (the first and ${attempts} reconnect attempt(s))`;
+        throw new DatabaseError(e.code, `${e.message}; ${why}${tail}`, { ...e.details, attempts: failures }, { retryable: true, cause: e });
+      }
+      const delayMs = reconnectDelayMs(policy, failures);
+      options.notify?.({ target: target.redacted, ...(options.server === undefined ? {} : { server: options.server }), step: 'connect', attempt: failures, attempts, delayMs, reason: redact(e.message), code: e.code });
+      await sleep(delayMs, options.signal);
+      if (options.signal?.aborted === true) {
+        throw options.stopped?.(e) ?? new DatabaseError(e.code, `stopped on request while waiting for ${target.redacted}: ${redact(e.message)}${tail}`, { ...e.details, attempts: failures }, { retryable: true, cause: e });
+      }
+    }
+  }
+}
+
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const done = (): void => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
