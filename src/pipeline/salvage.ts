@@ -88,7 +88,7 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { LaterNeeds } from '../reconcile/later-needs.js';
 import { TableState } from '../reconcile/table-state.js';
 import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
-import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
+import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds, type ReconcilerMark } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
@@ -1614,7 +1614,7 @@ class SalvageRun {
           continue;
         }
         if (raw instanceof WindowCut) {
-          this.#reconciler.rollbackTo(mark);
+          this.#rollBack(mark);
           restore();
           await this.#processCut(window, raw.at);
           return;
@@ -1628,11 +1628,11 @@ class SalvageRun {
             this.#account(results!);
             return;
           }
-          this.#reconciler.rollbackTo(mark);
+          this.#rollBack(mark);
           attempt--;
           continue;
         }
-        this.#reconciler.rollbackTo(mark);
+        this.#rollBack(mark);
         if (e instanceof PacketTooLargeError) throw this.#fault(await this.#placeOversize(e, results ?? []), window.length);
         if (!(e instanceof EngineError)) throw e;
         // A duplicate in a window that remapped: the new key may be one the application's AUTO_INCREMENT
@@ -1663,6 +1663,15 @@ class SalvageRun {
       this.#account(results);
       return;
     }
+  }
+
+  /**
+   * apply: the reconciler back at `mark`, its rows forgotten too: they were read (and locked) in the
+   * DR transaction just rolled back, so the window is decided again from a fresh read.
+   */
+  #rollBack(mark: ReconcilerMark): void {
+    this.#reconciler.rollbackTo(mark);
+    this.#reconciler.clearStates();
   }
 
   /**

@@ -47,6 +47,8 @@ export const ReconcilerErrorCode = {
   UnknownTable: 'RECONCILE_UNKNOWN_TABLE',
   /** A `fail` strategy fired: the run stops, the window in progress rolled back. */
   RuleFail: 'RECONCILE_RULE_FAIL',
+  /** Internal: a rollback to a mark older than the latest (whose journal the latest let go). */
+  StaleMark: 'RECONCILE_STALE_MARK',
 } as const;
 export type ReconcilerErrorCode = (typeof ReconcilerErrorCode)[keyof typeof ReconcilerErrorCode];
 
@@ -209,6 +211,8 @@ export interface ReconcilerMark {
   readonly keyMap: number;
   readonly quarantine: number;
   readonly floors: ReadonlyMap<TableSchema, bigint>;
+  /** Which mark it is: only the latest can be rolled back to (each lets the overlay's journal before it go). */
+  readonly serial: number;
 }
 
 interface Pending {
@@ -277,6 +281,12 @@ export class Reconciler {
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
+  /**
+   * The serial of the latest mark; 0 before the first. Once marked, the overlay's journal is kept
+   * from the mark on (not let go after each transaction), so rollbackTo can undo the window's
+   * decisions and nothing before it.
+   */
+  #markSerial = 0;
   readonly stateSet: StateSet;
 
   constructor(catalog: SchemaCatalog, keyMap: KeyMap, quarantine: QuarantineIndex, options: ReconcilerOptions = {}) {
@@ -402,17 +412,35 @@ export class Reconciler {
     return may;
   }
 
-  /** A point to roll back to when the DR rejects a window: key map, quarantine index and key floors. */
+  /**
+   * A point to roll back to (a window the DR rejects, or one escalation's `stop` cuts, is decided
+   * again): key map, quarantine index, key floors and the overlay's decisions. Taking it accepts
+   * everything decided before it: an older mark can no longer be rolled back to.
+   */
   mark(): ReconcilerMark {
-    return { keyMap: this.#keyMap.mark(), quarantine: this.#quarantine.mark(), floors: new Map(this.#floors) };
+    // The journals hold what was decided since the last mark, as plan keeps its overlay across
+    // windows; what an earlier window decided stands now, so its journal goes (no copy of the overlay).
+    for (const s of this.#states.values()) s.commitJournal();
+    return { keyMap: this.#keyMap.mark(), quarantine: this.#quarantine.mark(), floors: new Map(this.#floors), serial: ++this.#markSerial };
   }
 
-  /** Undoes every remap, hold and key reservation since `mark`, and forgets the overlay. */
+  /**
+   * Restores the state at `mark` (the latest): undoes every remap, hold, key reservation and
+   * overlay decision since. Rows read from the DR since stay known, as read; apply, whose reads
+   * were made in the DR transaction it rolled back, forgets them with clearStates.
+   */
   rollbackTo(mark: ReconcilerMark): void {
+    if (mark.serial !== this.#markSerial) throw new EngineError(ReconcilerErrorCode.StaleMark, `internal: rollback to reconciler mark ${mark.serial}, but mark ${this.#markSerial} was taken after it`, { mark: mark.serial, latest: this.#markSerial });
     this.#keyMap.rollbackTo(mark.keyMap);
     this.#quarantine.rollbackTo(mark.quarantine);
     this.#restoreFloors(mark.floors);
-    this.clearStates();
+    // Every journal starts at the mark (mark() let go of what came before; a state made since starts empty).
+    for (const s of this.#states.values()) s.rollbackTo(0);
+  }
+
+  /** After a transaction: its journal entries go, unless a mark keeps them for a rollback of the window. */
+  #acceptJournals(): void {
+    if (this.#markSerial === 0) for (const s of this.#states.values()) s.commitJournal();
   }
 
   #restoreFloors(floors: ReadonlyMap<TableSchema, bigint>): void {
@@ -502,14 +530,14 @@ export class Reconciler {
         if (d.outcome === 'quarantined') return { ...d, holds };
         return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
       });
-      for (const s of this.#states.values()) s.commitJournal();
+      this.#acceptJournals();
       return { tx, decisions, writes: [], remaps: [] };
     }
     const decisions = pending.map((p): ChangeDecision => {
       if (p.decision.outcome !== 'quarantined') return p.hold === true ? { ...p.decision, heldSkip: true } : p.decision;
       return { ...p.decision, holds: held?.get(p) ?? this.#holdRow(p, tx.changes[p.decision.index], changeLabel(tx, p.decision.index)) };
     });
-    for (const s of this.#states.values()) s.commitJournal();
+    this.#acceptJournals();
     const remaps = this.#keyMap.mark() === keyMark ? NO_REMAPS : this.#keyMap.since(keyMark).map((e) => ({ table: `${e.schema}.${e.table}`, oldKey: e.oldKey, newKey: e.newKey, ...(e.linked ? { linked: true as const } : {}) }));
     return { tx, decisions, writes, remaps };
   }

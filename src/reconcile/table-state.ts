@@ -343,7 +343,7 @@ export class TableState {
     }
   }
 
-  /** Forgets the journal (the transaction was accepted). */
+  /** Forgets the journal: what it would undo is accepted (a transaction, or a window at the reconciler's next mark). */
   commitJournal(): void {
     this.#journal.length = 0;
   }

@@ -12,6 +12,7 @@ import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { config, stageIncident, type Incident, type Staged } from '../harness/incident-pair.js';
 import { rejectionOf } from '../harness/error-of.js';
+import { openSession } from '../../src/db/sql-session.js';
 
 let primary: MariadbServer;
 let dr: MariadbServer;
@@ -841,6 +842,65 @@ describe('escalation', () => {
       expect(await rows('SELECT table_name, class, outcome FROM salvage.ledger ORDER BY seq')).toEqual(ledger.map((l) => ({ table_name: l.table, class: l.class, outcome: l.outcome })));
     });
   }
+
+  it('stop cutting a window after a remap: plan keeps what its earlier windows decided, and its ledger and --sql are apply’s', async () => {
+    // Found by a review: plan's cut rolled the reconciler back to a blank overlay, so the cut window
+    // was decided again against the DR as it was before the plan's earlier windows (which plan does
+    // not write): the update of the remapped row met no row, the insert at a key window 1 freed met
+    // the deleted row.
+    const incident: Incident = {
+      schema: [ACCT],
+      base: ["INSERT INTO t.acct (id, name) VALUES (1, 'base'), (2, 'base')"],
+      lost: [
+        // Window 1: id 3 is the DR's own, so the lost row is remapped (to 5, above the DR's AUTO_INCREMENT); row 1 is updated, then deleted.
+        "INSERT INTO t.acct (name) VALUES ('lost3')",
+        'UPDATE t.acct SET n = 1 WHERE id = 1',
+        'DELETE FROM t.acct WHERE id = 1',
+        'UPDATE t.acct SET n = 2 WHERE id = 3',
+        // Window 2, cut after its third transaction (the first quarantined change passes maxQuarantined 0).
+        'UPDATE t.acct SET n = 5 WHERE id = 3',
+        "INSERT INTO t.acct (id, name) VALUES (1, 'again')",
+        "UPDATE t.acct SET name = 'L' WHERE id = 2",
+        "INSERT INTO t.acct (name) VALUES ('lost4')",
+      ],
+      dr: ["INSERT INTO t.acct (name) VALUES ('dr3')", 'DELETE FROM t.acct WHERE id = 2'],
+    };
+    const stop = config({ escalation: { maxQuarantined: 0, action: 'stop' } });
+    const extra: Partial<SalvageOptions> = { windowTransactions: 4 };
+
+    const staged = await stage(incident);
+    const planned: LedgerLine[] = [];
+    const statements: string[] = [];
+    expect(await rejectionOf(salvage(options(staged, stop, planned, { ...extra, mode: 'plan', onSql: (s) => statements.push(s) })))).toMatchObject({ code: 'SALVAGE_ESCALATION' });
+    const ledger: LedgerLine[] = [];
+    expect(await rejectionOf(salvage(options(staged, stop, ledger, extra)))).toMatchObject({ code: 'SALVAGE_ESCALATION' });
+    const key = 'built-in.clean';
+    expect(ledger.map(summary)).toEqual([
+      ['t.acct', 'insert', [3], 'insert-pk-taken', 'remapped', [5], 'built-in.insert-pk-taken'],
+      ['t.acct', 'update', [1], 'clean', 'applied', null, key],
+      ['t.acct', 'delete', [1], 'clean', 'applied', null, key],
+      ['t.acct', 'update', [3], 'clean', 'applied', [5], key],
+      ['t.acct', 'update', [3], 'clean', 'applied', [5], key],
+      ['t.acct', 'insert', [1], 'clean', 'applied', null, key],
+      ['t.acct', 'update', [2], 'update-missing', 'quarantined', null, 'built-in.update-missing'],
+    ]);
+    const applied = await acct();
+    expect(applied).toEqual([
+      { id: 1, name: 'again', n: 0 },
+      { id: 3, name: 'dr3', n: 0 },
+      { id: 5, name: 'lost3', n: 5 },
+    ]);
+    expect(planned).toEqual(ledger);
+    // plan --sql, run by hand on the DR as plan found it, writes what apply wrote.
+    await stage(incident);
+    const session = await openSession(dr.target);
+    try {
+      for (const s of statements) await session.query(s);
+    } finally {
+      await session.end();
+    }
+    expect(await acct()).toEqual(applied);
+  });
 
   it('suspend-table: once a table’s quarantine passes maxQuarantined, its later changes are quarantined as table-suspended; other tables go on', async () => {
     const { report, ledger } = await run(
