@@ -68,4 +68,15 @@ export default tseslint.config(
     ignores: ['src/cli/**/*.ts', 'src/**/*.test.ts'],
     rules: { 'no-restricted-globals': ['error', { name: 'process', message: 'only src/cli/ touches process (DESIGN.md)' }] },
   },
+  // zod loads on first use (~70 ms an import of the library need not pay), through one instance.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts', 'src/config/zod.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'zod', allowTypeImports: true, message: 'zod loads on first use: call zod() from src/config/zod.ts; import its types with "import type"' }] },
+      ],
+    },
+  },
 );

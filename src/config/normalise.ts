@@ -4,7 +4,7 @@
  * into a list of problems that `formatProblems` renders.
  */
 import type { z } from 'zod';
-import { CONFLICT_CLASSES, ConfigSchema, STRATEGY_NAMES, unknownName } from './schema.js';
+import { CONFLICT_CLASSES, configSchema, STRATEGY_NAMES, unknownName } from './schema.js';
 import type { ConfigInput, ConflictClass, StrategyInput, StrategyName, TableRuleInput } from './schema.js';
 import { parseQualified, qualifiedName } from '../model/qualified-name.js';
 
@@ -251,7 +251,7 @@ export function typeMessage(issue: { readonly code?: string; readonly expected?:
 
 /** Validates and normalises a parsed configuration file; failure is expected and returned as data. */
 export function parseConfig(input: unknown): ParseConfigResult {
-  const r = ConfigSchema.safeParse(input, { error: typeMessage });
+  const r = configSchema().safeParse(input, { error: typeMessage });
   if (!r.success) return { ok: false, problems: toProblems(r.error.issues) };
   return { ok: true, config: normalise(r.data) };
 }

@@ -3,8 +3,9 @@
  * "Strategies" and "Conflict taxonomy"). Shape checks live here; rules that relate two
  * fields are small named functions in `configRules`, run by `superRefine` on the root.
  */
-import { z } from 'zod';
+import type { ZodOptional, z } from 'zod';
 import { parseQualified } from '../model/qualified-name.js';
+import { zod } from './zod.js';
 
 /** Conflict classes exactly as DESIGN.md's "Conflict taxonomy" table names them. */
 export const CONFLICT_CLASSES = [
@@ -74,107 +75,8 @@ export const COMMENT_KEY = '$comment';
 
 const COMMENT_ERROR = 'a "$comment" is a string or an array of strings';
 
-/**
- * A note for people: a string, or an array of lines. Allowed in every object of the file whose
- * keys are settings, not in the maps keyed by the user's own names (`tables`, `columns`,
- * `references`, `policy`): a column may well be called `$comment`.
- */
-const Comment = z.union([z.string({ error: COMMENT_ERROR }), z.array(z.string({ error: COMMENT_ERROR }), { error: COMMENT_ERROR })]).optional();
-
-const StrategyNameSchema = z.enum(STRATEGY_NAMES, {
-  error: (iss) => unknownName('strategy', iss.input, STRATEGY_NAMES),
-});
-
-/** `5s`, `250ms`, `2m`, `1h`: how far apart two timestamps must be before one is "newer". */
-const Duration = z.string().regex(/^\d+(ms|s|m|h)$/, { error: 'expected a duration such as "500ms", "5s", "2m" or "1h"' });
-
-const ColumnName = z.string().min(1, { error: 'a column name cannot be empty' });
-
-const Tie = z.enum(['dr', 'source'], { error: 'expected "dr" (the DR row wins a tie) or "source" (the lost change wins)' });
-
 /** What a column changed on both sides falls back to inside `merge`. */
 export const MERGE_POLICIES = ['dr', 'source', 'max', 'min', 'delta', 'quarantine', 'fail'] as const;
-const MergePolicy = z.enum(MERGE_POLICIES, {
-  error: (iss) => `unknown merge policy ${JSON.stringify(iss.input)}; expected one of ${list(MERGE_POLICIES)}`,
-});
-
-const bare = <N extends StrategyName>(name: N) => z.strictObject({ strategy: z.literal(name), $comment: Comment });
-
-const TimeOrder = <N extends 'newest' | 'oldest'>(name: N) =>
-  z.strictObject({
-    strategy: z.literal(name),
-    column: z.string({ error: `"${name}" needs "column": the timestamp or version column to compare` }).min(1),
-    tie: Tie.optional(),
-    threshold: Duration.optional(),
-    $comment: Comment,
-  });
-
-const Extreme = <N extends 'max' | 'min'>(name: N) =>
-  z.strictObject({
-    strategy: z.literal(name),
-    column: ColumnName.optional(),
-    nulls: z.enum(['first', 'last'], { error: 'expected "first" (NULL sorts lowest) or "last" (NULL sorts highest)' }).optional(),
-    $comment: Comment,
-  });
-
-const StrategyObjectSchema = z.discriminatedUnion(
-  'strategy',
-  [
-    bare('apply'),
-    bare('skip'),
-    bare('source'),
-    TimeOrder('newest'),
-    TimeOrder('oldest'),
-    Extreme('max'),
-    Extreme('min'),
-    z.strictObject({
-      strategy: z.literal('merge'),
-      bothChanged: MergePolicy.optional(),
-      policy: z.record(ColumnName, MergePolicy).optional(),
-      $comment: Comment,
-    }),
-    bare('delta'),
-    bare('remap'),
-    z.strictObject({ strategy: z.literal('link'), naturalKey: z.array(ColumnName).min(1).optional(), $comment: Comment }),
-    z.strictObject({
-      strategy: z.literal('rewrite-unique'),
-      // "null": the clashing value becomes NULL (nullable columns only); else a template around {value}.
-      template: z
-        .string()
-        .refine((t) => t === 'null' || t.includes('{value}'), { error: 'the template must contain "{value}", the original unique value, or be "null"' })
-        .optional(),
-      $comment: Comment,
-    }),
-    z.strictObject({
-      strategy: z.literal('delete-blocking'),
-      maxChildren: z.int({ error: 'expected a whole number of child rows' }).nonnegative({ error: 'expected 0 or more child rows' }).optional(),
-      $comment: Comment,
-    }),
-    bare('quarantine'),
-    bare('fail'),
-    // A function the library call or a .mjs/.ts configuration provides under that name (reconcile/custom-strategy.ts).
-    z.strictObject({
-      strategy: z.literal('custom'),
-      name: z.string({ error: '"custom" needs "name": the name of a function in "strategies"' }).min(1, { error: 'the name of a custom strategy cannot be empty' }),
-      $comment: Comment,
-    }),
-  ],
-  {
-    error: (iss) =>
-      iss.code === 'invalid_union' && iss.input !== null && typeof iss.input === 'object'
-        ? unknownName('strategy', (iss.input as { strategy?: unknown }).strategy, STRATEGY_NAMES)
-        : undefined,
-  },
-);
-
-/** A strategy: a bare name, or an object naming it with its options. */
-export const StrategySchema = z.union([StrategyNameSchema, StrategyObjectSchema]);
-export type StrategyInput = z.infer<typeof StrategySchema>;
-
-const OnConflictSchema = z.strictObject({
-  ...(Object.fromEntries(CONFLICT_CLASSES.map((c) => [c, StrategySchema.optional()])) as Record<ConflictClass, z.ZodOptional<typeof StrategySchema>>),
-  $comment: Comment,
-});
 
 /**
  * `db.table`, either part may use `*` and `?` globs. A bare name may hold spaces, quotes and any
@@ -185,62 +87,183 @@ const OnConflictSchema = z.strictObject({
  */
 const NAME = '(?:`(?:[^`]|``)+`|(?![\\s`])[^.]*[^.\\s])';
 export const TABLE_GLOB = new RegExp(`^${NAME}\\.${NAME}$`);
-const TableGlob = z.string().regex(TABLE_GLOB, {
-  error: (iss) =>
-    iss.input === COMMENT_KEY
-      ? `the keys of "tables" are table names: put a "$comment" inside a table's rule, or at the top level`
-      : `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)${dottedHint(iss.input, 2, '`shop.v2`.orders')}`,
-});
-
-const ReferenceTarget = z.string().regex(new RegExp(`^${NAME}\\.${NAME}\\.${NAME}$`), {
-  error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"${dottedHint(iss.input, 3, '`shop.v2`.orders.id')}`,
-});
 
 /** For a name with more dots than parts: how to write a name that holds a dot. */
 function dottedHint(input: unknown, parts: number, example: string): string {
   return typeof input === 'string' && input.split('.').length > parts ? `; a name that holds a dot goes in backticks, as in ${JSON.stringify(example)}` : '';
 }
 
-const KeyAllocation = z.union([
-  z.enum(['auto-increment', 'uuid-v7'], { error: 'expected "auto-increment", "uuid-v7" or { "offset": n }' }),
-  z.strictObject({ offset: z.int({ error: 'expected a whole number' }).positive({ error: 'expected an offset of 1 or more' }), $comment: Comment }),
-]);
+/**
+ * The schemas, built once on first use rather than at import (config/zod.ts): zod and the cost of
+ * building them fall to a program that validates a configuration, not to every import.
+ */
+function buildSchemas() {
+  const z = zod();
 
-const TableRuleSchema = z.strictObject({
-  onConflict: OnConflictSchema.optional(),
-  columns: z.record(ColumnName, StrategySchema).optional(),
-  groups: z.array(z.array(ColumnName).min(2, { error: 'a column group needs at least two columns' })).optional(),
-  references: z.record(ColumnName, ReferenceTarget).optional(),
-  naturalKey: z.array(ColumnName).min(1).optional(),
-  keyAllocation: KeyAllocation.optional(),
-  $comment: Comment,
-});
-export type TableRuleInput = z.infer<typeof TableRuleSchema>;
+  /**
+   * A note for people: a string, or an array of lines. Allowed in every object of the file whose
+   * keys are settings, not in the maps keyed by the user's own names (`tables`, `columns`,
+   * `references`, `policy`): a column may well be called `$comment`.
+   */
+  const Comment = z.union([z.string({ error: COMMENT_ERROR }), z.array(z.string({ error: COMMENT_ERROR }), { error: COMMENT_ERROR })]).optional();
 
-const CascadeGuard = z.union([
-  z.enum(['forbid', 'report'], { error: 'expected "forbid", "report" or { "allowUpTo": n }' }),
-  z.strictObject({ allowUpTo: z.int({ error: 'expected a whole number of cascaded rows' }).nonnegative({ error: 'expected 0 or more cascaded rows' }), $comment: Comment }),
-]);
+  const StrategyNameSchema = z.enum(STRATEGY_NAMES, {
+    error: (iss) => unknownName('strategy', iss.input, STRATEGY_NAMES),
+  });
 
-const ConfigShape = z.strictObject({
-  $schema: z.string().optional(),
-  $comment: Comment,
-  stateSchema: z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, { error: 'expected a schema name of 1 to 64 letters, digits, "_" or "$"' }).optional(),
-  keepTransactionsWhole: z.boolean().optional(),
-  escalation: z
-    .strictObject({
-      maxQuarantined: z.int({ error: 'expected a whole number of quarantined changes' }).nonnegative({ error: 'expected 0 or more quarantined changes' }).optional(),
-      action: z.enum(['stop', 'suspend-table'], { error: 'expected "stop" or "suspend-table"' }),
+  /** `5s`, `250ms`, `2m`, `1h`: how far apart two timestamps must be before one is "newer". */
+  const Duration = z.string().regex(/^\d+(ms|s|m|h)$/, { error: 'expected a duration such as "500ms", "5s", "2m" or "1h"' });
+
+  const ColumnName = z.string().min(1, { error: 'a column name cannot be empty' });
+
+  const Tie = z.enum(['dr', 'source'], { error: 'expected "dr" (the DR row wins a tie) or "source" (the lost change wins)' });
+
+  const MergePolicy = z.enum(MERGE_POLICIES, {
+    error: (iss) => `unknown merge policy ${JSON.stringify(iss.input)}; expected one of ${list(MERGE_POLICIES)}`,
+  });
+
+  const bare = <N extends StrategyName>(name: N) => z.strictObject({ strategy: z.literal(name), $comment: Comment });
+
+  const TimeOrder = <N extends 'newest' | 'oldest'>(name: N) =>
+    z.strictObject({
+      strategy: z.literal(name),
+      column: z.string({ error: `"${name}" needs "column": the timestamp or version column to compare` }).min(1),
+      tie: Tie.optional(),
+      threshold: Duration.optional(),
       $comment: Comment,
-    })
-    .optional(),
-  cascadeGuard: CascadeGuard.optional(),
-  compare: z.enum(['changed', 'all', 'keys'], { error: 'expected "changed", "all" or "keys"' }).optional(),
-  ignoreColumns: z.array(ColumnName).optional(),
-  defaults: z.strictObject({ onConflict: OnConflictSchema.optional(), $comment: Comment }).optional(),
-  tables: z.record(TableGlob, TableRuleSchema).optional(),
-}, { error: (iss) => (iss.code === 'invalid_type' ? 'the configuration must be a JSON object' : undefined) });
-export type ConfigInput = z.infer<typeof ConfigShape>;
+    });
+
+  const Extreme = <N extends 'max' | 'min'>(name: N) =>
+    z.strictObject({
+      strategy: z.literal(name),
+      column: ColumnName.optional(),
+      nulls: z.enum(['first', 'last'], { error: 'expected "first" (NULL sorts lowest) or "last" (NULL sorts highest)' }).optional(),
+      $comment: Comment,
+    });
+
+  const StrategyObjectSchema = z.discriminatedUnion(
+    'strategy',
+    [
+      bare('apply'),
+      bare('skip'),
+      bare('source'),
+      TimeOrder('newest'),
+      TimeOrder('oldest'),
+      Extreme('max'),
+      Extreme('min'),
+      z.strictObject({
+        strategy: z.literal('merge'),
+        bothChanged: MergePolicy.optional(),
+        policy: z.record(ColumnName, MergePolicy).optional(),
+        $comment: Comment,
+      }),
+      bare('delta'),
+      bare('remap'),
+      z.strictObject({ strategy: z.literal('link'), naturalKey: z.array(ColumnName).min(1).optional(), $comment: Comment }),
+      z.strictObject({
+        strategy: z.literal('rewrite-unique'),
+        // "null": the clashing value becomes NULL (nullable columns only); else a template around {value}.
+        template: z
+          .string()
+          .refine((t) => t === 'null' || t.includes('{value}'), { error: 'the template must contain "{value}", the original unique value, or be "null"' })
+          .optional(),
+        $comment: Comment,
+      }),
+      z.strictObject({
+        strategy: z.literal('delete-blocking'),
+        maxChildren: z.int({ error: 'expected a whole number of child rows' }).nonnegative({ error: 'expected 0 or more child rows' }).optional(),
+        $comment: Comment,
+      }),
+      bare('quarantine'),
+      bare('fail'),
+      // A function the library call or a .mjs/.ts configuration provides under that name (reconcile/custom-strategy.ts).
+      z.strictObject({
+        strategy: z.literal('custom'),
+        name: z.string({ error: '"custom" needs "name": the name of a function in "strategies"' }).min(1, { error: 'the name of a custom strategy cannot be empty' }),
+        $comment: Comment,
+      }),
+    ],
+    {
+      error: (iss) =>
+        iss.code === 'invalid_union' && iss.input !== null && typeof iss.input === 'object'
+          ? unknownName('strategy', (iss.input as { strategy?: unknown }).strategy, STRATEGY_NAMES)
+          : undefined,
+    },
+  );
+
+  const StrategySchema = z.union([StrategyNameSchema, StrategyObjectSchema]);
+
+  const OnConflictSchema = z.strictObject({
+    ...(Object.fromEntries(CONFLICT_CLASSES.map((c) => [c, StrategySchema.optional()])) as Record<ConflictClass, ZodOptional<typeof StrategySchema>>),
+    $comment: Comment,
+  });
+
+  const TableGlob = z.string().regex(TABLE_GLOB, {
+    error: (iss) =>
+      iss.input === COMMENT_KEY
+        ? `the keys of "tables" are table names: put a "$comment" inside a table's rule, or at the top level`
+        : `table key ${JSON.stringify(iss.input)} must be "db.table" (globs * and ? allowed)${dottedHint(iss.input, 2, '`shop.v2`.orders')}`,
+  });
+
+  const ReferenceTarget = z.string().regex(new RegExp(`^${NAME}\\.${NAME}\\.${NAME}$`), {
+    error: (iss) => `reference ${JSON.stringify(iss.input)} must be "db.table.column"${dottedHint(iss.input, 3, '`shop.v2`.orders.id')}`,
+  });
+
+  const KeyAllocation = z.union([
+    z.enum(['auto-increment', 'uuid-v7'], { error: 'expected "auto-increment", "uuid-v7" or { "offset": n }' }),
+    z.strictObject({ offset: z.int({ error: 'expected a whole number' }).positive({ error: 'expected an offset of 1 or more' }), $comment: Comment }),
+  ]);
+
+  const TableRuleSchema = z.strictObject({
+    onConflict: OnConflictSchema.optional(),
+    columns: z.record(ColumnName, StrategySchema).optional(),
+    groups: z.array(z.array(ColumnName).min(2, { error: 'a column group needs at least two columns' })).optional(),
+    references: z.record(ColumnName, ReferenceTarget).optional(),
+    naturalKey: z.array(ColumnName).min(1).optional(),
+    keyAllocation: KeyAllocation.optional(),
+    $comment: Comment,
+  });
+
+  const CascadeGuard = z.union([
+    z.enum(['forbid', 'report'], { error: 'expected "forbid", "report" or { "allowUpTo": n }' }),
+    z.strictObject({ allowUpTo: z.int({ error: 'expected a whole number of cascaded rows' }).nonnegative({ error: 'expected 0 or more cascaded rows' }), $comment: Comment }),
+  ]);
+
+  const ConfigShape = z.strictObject({
+    $schema: z.string().optional(),
+    $comment: Comment,
+    stateSchema: z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, { error: 'expected a schema name of 1 to 64 letters, digits, "_" or "$"' }).optional(),
+    keepTransactionsWhole: z.boolean().optional(),
+    escalation: z
+      .strictObject({
+        maxQuarantined: z.int({ error: 'expected a whole number of quarantined changes' }).nonnegative({ error: 'expected 0 or more quarantined changes' }).optional(),
+        action: z.enum(['stop', 'suspend-table'], { error: 'expected "stop" or "suspend-table"' }),
+        $comment: Comment,
+      })
+      .optional(),
+    cascadeGuard: CascadeGuard.optional(),
+    compare: z.enum(['changed', 'all', 'keys'], { error: 'expected "changed", "all" or "keys"' }).optional(),
+    ignoreColumns: z.array(ColumnName).optional(),
+    defaults: z.strictObject({ onConflict: OnConflictSchema.optional(), $comment: Comment }).optional(),
+    tables: z.record(TableGlob, TableRuleSchema).optional(),
+  }, { error: (iss) => (iss.code === 'invalid_type' ? 'the configuration must be a JSON object' : undefined) });
+
+  return { strategy: StrategySchema, onConflict: OnConflictSchema, tableRule: TableRuleSchema, config: ConfigShape };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+let schemas: Schemas | undefined;
+const built = (): Schemas => (schemas ??= buildSchemas());
+
+export type StrategyInput = z.infer<Schemas['strategy']>;
+export type TableRuleInput = z.infer<Schemas['tableRule']>;
+export type ConfigInput = z.infer<Schemas['config']>;
+type OnConflictInput = z.infer<Schemas['onConflict']>;
+
+/** A strategy: a bare name, or an object naming it with its options. */
+export function strategySchema(): Schemas['strategy'] {
+  return built().strategy;
+}
 
 type Issue = { message: string; path: (string | number)[] };
 
@@ -271,8 +294,6 @@ export const ALLOWED_STRATEGIES: Readonly<Record<ConflictClass, readonly Strateg
 
 /** Strategies that decide one column's value, usable under `columns`. */
 export const COLUMN_STRATEGIES: readonly StrategyName[] = ['source', 'skip', 'newest', 'oldest', 'max', 'min', 'delta'];
-
-type OnConflictInput = z.infer<typeof OnConflictSchema>;
 
 /** The classes an `onConflict` object sets, in the user's order, without its "$comment". */
 function classEntries(onConflict: OnConflictInput | undefined): [ConflictClass, StrategyInput][] {
@@ -406,9 +427,14 @@ export const configRules: ReadonlyArray<(config: ConfigInput) => Issue[]> = [
   referencesNameExactTables,
 ];
 
+let refined: Schemas['config'] | undefined;
+
 /** The whole user-facing schema: shape, then the cross-field rules. */
-export const ConfigSchema = ConfigShape.superRefine((config, ctx) => {
-  for (const rule of configRules) {
-    for (const issue of rule(config)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: config });
-  }
-});
+export function configSchema(): Schemas['config'] {
+  refined ??= built().config.superRefine((config, ctx) => {
+    for (const rule of configRules) {
+      for (const issue of rule(config)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: config });
+    }
+  });
+  return refined;
+}

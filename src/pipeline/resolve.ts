@@ -22,8 +22,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ColumnDef, ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
-import { z } from 'zod';
 import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
+import { zod } from '../config/zod.js';
 import { isDataRejection } from '../db/db-errors.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
@@ -1203,15 +1203,25 @@ async function runReferences(session: SqlSession, schema: string, ids: ReadonlyS
   for (const id of ids) {
     const run = await readRun(session, schema, id);
     if (run === undefined) continue;
-    const parsed = RecordedReferences.safeParse(runOptions(run.options));
+    const parsed = recordedReferences().safeParse(runOptions(run.options));
     if (parsed.success) out.push(...(parsed.data.references ?? []));
   }
   return out;
 }
 
-const RecordedReferences = z.object({
-  references: z.array(z.object({ schema: z.string(), table: z.string(), columns: z.array(z.string()), refSchema: z.string(), refTable: z.string(), refColumns: z.array(z.string()) })).optional(),
-});
+function buildRecordedReferences() {
+  const z = zod();
+  return z.object({
+    references: z.array(z.object({ schema: z.string(), table: z.string(), columns: z.array(z.string()), refSchema: z.string(), refTable: z.string(), refColumns: z.array(z.string()) })).optional(),
+  });
+}
+let recorded: ReturnType<typeof buildRecordedReferences> | undefined;
+
+/** The shape of a run's recorded `options.references`, built on first use (config/zod.ts). */
+function recordedReferences(): ReturnType<typeof buildRecordedReferences> {
+  recorded ??= buildRecordedReferences();
+  return recorded;
+}
 
 async function keyMapOf(session: SqlSession, schema: string, catalog: SchemaCatalog): Promise<KeyMap> {
   const map = new KeyMap();

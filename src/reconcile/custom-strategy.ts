@@ -13,7 +13,7 @@ import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { RawJson, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { formatProblems } from '../config/format-problems.js';
 import { toProblems, toStrategy, typeMessage, type Strategy } from '../config/normalise.js';
-import { ALLOWED_STRATEGIES, StrategySchema, type StrategyInput, type StrategyName } from '../config/schema.js';
+import { ALLOWED_STRATEGIES, strategySchema, type StrategyInput, type StrategyName } from '../config/schema.js';
 import { EngineError } from '../errors.js';
 import type { TableSchema } from '../model/table-schema.js';
 import { fromCanonical, tableMapOf, toCanonicalRow } from './from-canonical.js';
@@ -185,7 +185,7 @@ export function checkCustomDecision(value: unknown, klass: string, after: RowIma
       reason = why;
     }
   }
-  const parsed = StrategySchema.safeParse(input, { error: typeMessage });
+  const parsed = strategySchema().safeParse(input, { error: typeMessage });
   if (!parsed.success) throw bad(`not a decision:\n${formatProblems(toProblems(parsed.error.issues))}`);
   const data = parsed.data;
   if (data === 'newest' || data === 'oldest') throw bad(`"${data}" needs a column to compare: return { strategy: "${data}", column: "…" }`);

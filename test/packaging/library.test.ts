@@ -77,9 +77,9 @@ describe('the library from an installed package', () => {
     }
   }, 120_000);
 
-  it('import "binlog-salvage" loads neither the driver nor zongji (they load on first use); "binlog-salvage/binlog" loads no driver, zod or zongji', async () => {
+  it('import "binlog-salvage" loads neither the driver, zongji nor zod (they load on first use); "binlog-salvage/binlog" loads no driver, zod or zongji', async () => {
     // A resolve hook names every package an ES import pulled in (on stderr); CommonJS packages
-    // required lazily (the driver) show in require.cache, printed last.
+    // required lazily (the driver, zod) show in require.cache, printed last.
     const hook = join(packed.app, 'hook.mjs');
     await writeFile(
       hook,
@@ -100,6 +100,8 @@ describe('the library from an installed package', () => {
     const main = await loaded('binlog-salvage');
     expect(main).not.toContain('@vlasky/zongji');
     expect(main).not.toContain('mysql2');
+    expect(main).not.toContain('zod');
+    expect(await loaded('binlog-salvage', 'lib.parseConfig({});')).toContain('zod');
     // The driver is there when a run needs it: a refused connection still went through it.
     expect(await loaded('binlog-salvage', `await lib.plan({ binlogs: ${JSON.stringify(files)}, target: lib.parseConnectionUrl('mysql://root@127.0.0.1:1', 'target'), reconnect: { attempts: 0 } }).catch(() => undefined);`)).toContain('mysql2');
     // zstd loads on the first compressed transaction (MySQL 8 binlog_transaction_compression), not at import.
