@@ -114,8 +114,8 @@ export async function openFirstSession(target: ConnectionTarget, options: FirstS
   }
 }
 
-/** Waits `ms`, or less when `signal` aborts; leaves no listener behind. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind (a follow may wait many times on one signal). */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted === true) return resolve();
     const done = (): void => {

@@ -41,7 +41,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
-import { openFirstSession, reconnectPolicy, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
+import { openFirstSession, reconnectPolicy, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
@@ -2636,16 +2636,3 @@ function fromCanonicalKey(text: string, table: TableSchema): ColumnValue[] {
   });
 }
 
-/** Waits `ms`, or less when `signal` aborts; leaves no listener behind (a follow may wait many times on one signal). */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
