@@ -62,3 +62,32 @@ export function rowKeyPart(v: ColumnValue | undefined, bad: BadKeyValue = defaul
       return bad(`unexpected key value of type ${typeof v}`);
   }
 }
+
+/**
+ * The parts of a canonical key (rowKey) as rowKeyPart made them, or null when `key` is not one
+ * (a string part without its closing quote, or not followed by ','). A string part is JSON-quoted,
+ * so a ',' inside it does not split it; no other part holds one.
+ */
+export function rowKeyParts(key: string): string[] | null {
+  const parts: string[] = [];
+  let at = 0;
+  for (;;) {
+    let end: number;
+    if (key.startsWith('S"', at)) {
+      end = at + 2;
+      for (;;) {
+        const c = key[end];
+        if (c === undefined) return null;
+        end += c === '\\' ? 2 : 1;
+        if (c === '"') break;
+      }
+    } else {
+      end = key.indexOf(',', at);
+      if (end === -1) end = key.length;
+    }
+    parts.push(key.slice(at, end));
+    if (end === key.length) return parts;
+    if (key[end] !== ',') return null;
+    at = end + 1;
+  }
+}

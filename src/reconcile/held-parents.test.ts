@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addLogicalReferences, createSchemaCatalog, type ColumnSchema, type ForeignKey, type TableSchema } from '../model/table-schema.js';
 import { rowKey } from '../model/row-key.js';
-import { heldParents } from './reconciler.js';
+import { heldParents, QuarantineIndex } from './reconciler.js';
 import { TableState } from './table-state.js';
 
 const col = (name: string, ordinal: number, collation: string | null): ColumnSchema => ({
@@ -98,5 +98,67 @@ describe('heldParents', () => {
     expect(asked).toEqual([]);
     heldParents(catalog, line, [1, 'ABC', null, null, null, 2], undefined, spy);
     expect(asked).toEqual([acct]);
+  });
+});
+
+describe('QuarantineIndex.originFolded (the held row a DR row is, as the server finds it by key)', () => {
+  it("finds a held 'ABC' for the DR's 'abc' under a _ci key, held before or after the first ask, and not after a rollback", () => {
+    // Found by RELIABILITY 7.12: delete-blocking looked the held row up by its key as logged only.
+    const state = new TableState(acct);
+    const q = new QuarantineIndex();
+    const abc = state.foldedKeyOf(['abc', 'Bob']) as string;
+    q.add('t.acct', rowKey(['ABC']), 'tx1#0');
+    expect([q.origin('t.acct', rowKey(['abc'])), q.originFolded('t.acct', abc, state)]).toEqual([undefined, 'tx1#0']);
+    const mark = q.mark();
+    q.add('t.acct', rowKey(['Zed ']), 'tx2#0');
+    q.add('t.acct', rowKey(['aBc']), 'tx3#0');
+    expect([q.originFolded('t.acct', state.foldedKeyOf(['zed', '']) as string, state), q.originFolded('t.acct', abc, state)]).toEqual(['tx2#0', 'tx1#0']);
+    q.rollbackTo(mark);
+    expect(q.originFolded('t.acct', state.foldedKeyOf(['zed', '']) as string, state)).toBeUndefined();
+    q.rollbackTo(0);
+    expect(q.originFolded('t.acct', abc, state)).toBeUndefined();
+    // Another table, and a unique value's hold, are not the row.
+    q.add('t.other', rowKey(['ABC']), 'tx4#0');
+    expect(q.originFolded('t.acct', abc, state)).toBeUndefined();
+  });
+
+  it('a _bin key folds trailing spaces only; a composite key folds its text parts, its numbers as they are', () => {
+    const state = new TableState(shop);
+    const q = new QuarantineIndex();
+    q.add('t.shop', rowKey(['eu ', 7]), 'tx1#0');
+    expect([
+      q.originFolded('t.shop', state.foldedKeyOf(['eu', 7]) as string, state),
+      q.originFolded('t.shop', state.foldedKeyOf(['EU', 7]) as string, state),
+      q.originFolded('t.shop', state.foldedKeyOf(['eu', 8]) as string, state),
+    ]).toEqual(['tx1#0', undefined, undefined]);
+  });
+
+  it('a folder of the changed schema folds the held rows afresh', () => {
+    const q = new QuarantineIndex();
+    q.add('t.acct', rowKey(['ABC']), 'tx1#0');
+    const ci = new TableState(acct);
+    expect(q.originFolded('t.acct', ci.foldedKeyOf(['abc', '']) as string, ci)).toBe('tx1#0');
+    const bin = new TableState({ ...acct, columns: acct.columns.map((c) => ({ ...c, collation: 'utf8mb4_bin' })) });
+    expect(q.originFolded('t.acct', bin.foldedKeyOf(['abc', '']) as string, bin)).toBeUndefined();
+    expect(q.originFolded('t.acct', bin.foldedKeyOf(['ABC', '']) as string, bin)).toBe('tx1#0');
+  });
+});
+
+describe('TableState.foldRowKey', () => {
+  it("is foldedKeyOf for a key given as its rowKey: 'ABC' is 'abc' under _ci; a number, bytes, a key of no collation as they are", () => {
+    const a = new TableState(acct);
+    expect([a.foldRowKey(rowKey(['ABC'])), a.foldRowKey(rowKey(['a,"B" '])), a.foldRowKey(rowKey(['ÉTÉ']))]).toEqual([
+      a.foldedKeyOf(['abc', '']),
+      a.foldedKeyOf(['a,"b"', '']),
+      a.foldedKeyOf(['été', '']),
+    ]);
+    expect(new TableState(shop).foldRowKey(rowKey(['EU  ', 7]))).toBe(rowKey(['EU', 7]));
+    const hash = rowKey([Buffer.from('ab01', 'hex')]);
+    expect(new TableState(catalog.get('t', 'file') as TableSchema).foldRowKey(hash)).toBe(hash);
+  });
+
+  it('keeps a key that is no rowKey of this key as it is (a part count that differs, an unreadable string)', () => {
+    const a = new TableState(acct);
+    expect([a.foldRowKey(rowKey(['ABC', 1])), a.foldRowKey('S"AB'), a.foldRowKey('S"\\q"')]).toEqual([rowKey(['ABC', 1]), 'S"AB', 'S"\\q"']);
   });
 });

@@ -73,6 +73,12 @@ export class QuarantineIndex {
   readonly #log: [Map<string, Map<string, string>>, string, string][] = [];
   /** Origins that are skipped inserts: a label names one change for ever, so none is rolled back. */
   readonly #skipped = new Set<string>();
+  /**
+   * Per table asked about by its folded key (originFolded: a character key under a collation), the
+   * held rows by folded key: folded key → held key → origin, kept with #rows from the first ask on.
+   * Tables of number or byte keys are never asked, and add pays nothing while none is.
+   */
+  readonly #folded = new Map<string, { readonly folder: KeyFolder; readonly map: Map<string, Map<string, string>> }>();
 
   /** Records that the row `pk` of `table` (`schema.table`) waits in quarantine because of `origin`. */
   add(table: string, pk: string, origin: string): void {
@@ -106,6 +112,10 @@ export class QuarantineIndex {
     if (t.has(pk)) return;
     t.set(pk, origin);
     this.#log.push([index, table, pk]);
+    if (this.#folded.size !== 0 && index === this.#rows) {
+      const f = this.#folded.get(table);
+      if (f !== undefined) foldIn(f.map, f.folder.foldRowKey(pk), pk, origin);
+    }
   }
 
   /** A point to roll back to (a window the DR rejected is decided again). */
@@ -117,6 +127,14 @@ export class QuarantineIndex {
     while (this.#log.length > mark) {
       const [index, table, pk] = this.#log.pop() as [Map<string, Map<string, string>>, string, string];
       index.get(table)?.delete(pk);
+      if (this.#folded.size !== 0 && index === this.#rows) {
+        const f = this.#folded.get(table);
+        if (f === undefined) continue;
+        const folded = f.folder.foldRowKey(pk);
+        const held = f.map.get(folded);
+        held?.delete(pk);
+        if (held?.size === 0) f.map.delete(folded);
+      }
     }
   }
 
@@ -130,11 +148,39 @@ export class QuarantineIndex {
     return this.#rows.get(table)?.get(pk);
   }
 
+  /**
+   * The first change that holds back a row of `table` whose key `folder` folds to `folded`, or
+   * undefined: the row as the server finds it by key (a held `'ABC'` is the DR's `'abc'` under a
+   * _ci collation), where origin finds the key as logged. The held rows of `table` are folded once,
+   * at the first ask (again when the folder changes: the table's schema did), then as they are added.
+   */
+  originFolded(table: string, folded: string, folder: KeyFolder): string | undefined {
+    let f = this.#folded.get(table);
+    if (f === undefined || f.folder !== folder) {
+      f = { folder, map: new Map() };
+      this.#folded.set(table, f);
+      for (const [pk, origin] of this.#rows.get(table) ?? []) foldIn(f.map, folder.foldRowKey(pk), pk, origin);
+    }
+    const held = f.map.get(folded);
+    return held === undefined ? undefined : (held.values().next().value as string);
+  }
+
   get size(): number {
     let n = 0;
     for (const t of this.#rows.values()) n += t.size;
     return n;
   }
+}
+
+/** Folds a table's primary key given as its rowKey, as the server compares it (TableState.foldRowKey). */
+export interface KeyFolder {
+  foldRowKey(key: string): string;
+}
+
+function foldIn(map: Map<string, Map<string, string>>, folded: string, pk: string, origin: string): void {
+  let held = map.get(folded);
+  if (held === undefined) map.set(folded, (held = new Map()));
+  held.set(pk, origin);
 }
 
 /**
@@ -871,11 +917,13 @@ export class Reconciler {
       if (pk === null) return refuse('the blocking row has no full primary key');
       const shown = `the DR row ${ctx.qualified} ${keyText(pk)} (holds ${b.key})`;
       if (this.#keyMap.isTarget(table.schema, table.table, pk)) return refuse(`${shown} is the record of a re-keyed or linked lost row`);
-      const origin = this.#quarantine.origin(ctx.qualified, rowKey(pk));
-      if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
       // Needs were noted by the key folded as the server compares it (neededRows, heldParents): a
       // child naming 'ABC' points at the DR's 'abc' under a _ci collation. The exact key for the rest.
       const needed = state.foldedKeyOf(b.row) ?? rowKey(pk);
+      // Held rows are recorded by their keys as logged: a held change of 'ABC' waits on the DR's
+      // 'abc' as well, found through the folded index (a key of numbers or bytes: as it is).
+      const origin = this.#quarantine.origin(ctx.qualified, rowKey(pk)) ?? (state.foldsKey ? this.#quarantine.originFolded(ctx.qualified, needed, state) : undefined);
+      if (origin !== undefined) return refuse(`${shown} waits on a quarantined lost change (${origin})`);
       const held = this.#quarantine.parentOf(ctx.qualified, needed);
       if (held !== undefined) return refuse(`${shown} is the parent of a quarantined lost change (${held}), which would point at nothing once resolved`);
       // The window's lost changes were noted by the keys they logged; a source row the window has

@@ -16,7 +16,7 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { EngineError } from '../errors.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
-import { rowKey, rowKeyPart } from '../model/row-key.js';
+import { rowKey, rowKeyPart, rowKeyParts } from '../model/row-key.js';
 import type { ForeignKey, TableSchema } from '../model/table-schema.js';
 import { uniqueFolder, type UniqueFolder } from './value-equality.js';
 
@@ -181,6 +181,37 @@ export class TableState {
     if (folds !== null) return foldedKey(folds, values, null);
     for (const v of values) if (v === undefined || v === null) return null;
     return rowKey(values);
+  }
+
+  /**
+   * foldedKeyOf of a primary key given as its rowKey (a held row's key, as the quarantine records
+   * it): each string part folded by its column's collation, the others as they are (numbers, bytes
+   * and text of another character set fold as themselves, as foldedKeyOf leaves them). The key
+   * itself when no key column has a collation, or when it is no rowKey of this key (a part count
+   * that differs, an unreadable string): such a key is still found as it is.
+   */
+  foldRowKey(key: string): string {
+    const folds = this.#pkFolds;
+    if (folds === null) return key;
+    const parts = rowKeyParts(key);
+    if (parts === null || parts.length !== folds.length) return key;
+    let out = '';
+    for (let i = 0; i < parts.length; i++) {
+      let part = parts[i] as string;
+      if (part.startsWith('S')) {
+        let text: unknown;
+        try {
+          text = JSON.parse(part.slice(1));
+        } catch {
+          return key;
+        }
+        if (typeof text !== 'string') return key;
+        part = rowKeyPart((folds[i] as UniqueFolder)(text));
+      }
+      if (i > 0) out += ',';
+      out += part;
+    }
+    return out;
   }
 
   /** The folded index key of `image` for `name`, or null when a part is NULL or not logged (such a key cannot collide). */

@@ -639,6 +639,70 @@ describe('delete-blocking', () => {
     expect(await archive()).toEqual([]);
   });
 
+  // Bob is 'ABC' on the primary; the DR re-spelt his key 'abc' and gave him the e-mail the lost Eve
+  // takes. The lost update of Bob ('ABC', as the primary logged it) is held (update-diverged:
+  // quarantine): the DR's 'abc' is the row it waits on, as the server finds it.
+  const HELD_ROW: Incident = {
+    schema: [CUST_PK, ORD_PK],
+    base: ["INSERT INTO t.cust (code, email, name) VALUES ('ann', 'ann@x', 'Ann'), ('ABC', 'bob@x', 'Bob')"],
+    lost: ["UPDATE t.cust SET name = 'Bobby' WHERE code = 'ABC'", LOST_EVE],
+    dr: ["UPDATE t.cust SET code = 'abc', email = 'EVE@x' WHERE code = 'ABC'"],
+  };
+  const heldRowConfig = (): NormalisedConfig => config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': 'delete-blocking', 'update-diverged': 'quarantine' } } } });
+  const R_CUST_DIVERGED = 'tables."t.cust".onConflict.update-diverged';
+  const heldRowReason = (held: string): string => `delete-blocking: the DR row t.cust "abc" (holds uk_email) waits on a quarantined lost change (${held}#0); nothing was deleted (${R_INSERT})`;
+
+  it("refuses a blocking row a quarantined lost change of the row itself waits on under the collation ('ABC' held, the DR's 'abc'), whatever the window", async () => {
+    // Found by RELIABILITY 7.12: the held row was looked up by its key as logged, so 'ABC' did not
+    // keep 'abc'. In one window the window's own notes refused it (another reason); a window apart,
+    // Bob was deleted (archived) under the change held for him, which could then never be resolved.
+    for (const windowTransactions of [undefined, 1]) {
+      const staged = await stageIncident(primary, dr, HELD_ROW, ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldRowConfig(), onLedger: (l) => ledger.push(l), ...(windowTransactions === undefined ? {} : { windowTransactions }) });
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'update', ['ABC'], 'update-diverged', 'quarantined', R_CUST_DIVERGED],
+        ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+      ]);
+      expect(ledger[1]!.reason).toBe(heldRowReason(ledger[0]!.gtid!));
+      expect(await custKeys()).toEqual(BOB_KEPT_PK);
+      expect(await archive()).toEqual([]);
+    }
+  });
+
+  it('also when an earlier run held the change of the row itself: read back from the pending quarantine', async () => {
+    const staged = await stageIncident(primary, dr, { ...HELD_ROW, lost: HELD_ROW.lost.slice(0, 1) }, ['t']);
+    const first: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldRowConfig(), onLedger: (l) => first.push(l) });
+    expect(first.map(summary)).toEqual([['t.cust', 'update', ['ABC'], 'update-diverged', 'quarantined', R_CUST_DIVERGED]]);
+    await primary.query(HELD_ROW.lost[1]!);
+    await primary.flushBinaryLogs();
+    const second: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldRowConfig(), onLedger: (l) => second.push(l) });
+    expect(second.map(summary)).toEqual([['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT]]);
+    expect(second[0]!.reason).toBe(heldRowReason(first[0]!.gtid!));
+    expect(await custKeys()).toEqual(BOB_KEPT_PK);
+    expect(await archive()).toEqual([]);
+  });
+
+  it('a quarantined change of another row under the collation does not keep the blocking row: it is deleted', async () => {
+    // 'ANN' is Ann's key, not Bob's: the fold equates case only, so Bob is deleted as before.
+    const incident: Incident = { ...HELD_ROW, lost: ["UPDATE t.cust SET name = 'Annie' WHERE code = 'ann'", LOST_EVE], dr: ["UPDATE t.cust SET code = 'abc', email = 'EVE@x' WHERE code = 'ABC'", "UPDATE t.cust SET code = 'ANN', name = 'Ann D' WHERE code = 'ann'"] };
+    const staged = await stageIncident(primary, dr, incident, ['t']);
+    const ledger: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: heldRowConfig(), onLedger: (l) => ledger.push(l), windowTransactions: 1 });
+    expect(ledger.map(summary)).toEqual([
+      ['t.cust', 'update', ['ann'], 'update-diverged', 'quarantined', R_CUST_DIVERGED],
+      ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'applied', R_INSERT],
+    ]);
+    expect(ledger[1]!.reason).toBe(`deleted the DR row "abc" that held uk_email (archived), then applied the lost change (${R_INSERT})`);
+    expect(await custKeys()).toEqual([
+      { code: 'ANN', email: 'ann@x', name: 'Ann D' },
+      { code: 'eve', email: 'eve@x', name: 'Lost Eve' },
+    ]);
+    expect(await archive()).toEqual([expect.objectContaining({ table_name: 't.cust', row_key: '["abc"]', row_image: '{"code":"abc","email":"EVE@x","name":"Bob"}', role: 'blocking' })]);
+  });
+
   it('also when an earlier run held the change: the parent is read back from the pending quarantine', async () => {
     const staged = await stageIncident(primary, dr, { ...HELD_PARENT, lost: HELD_PARENT.lost.slice(0, 1) }, ['t']);
     const first: LedgerLine[] = [];
