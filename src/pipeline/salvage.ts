@@ -88,7 +88,7 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { LaterNeeds } from '../reconcile/later-needs.js';
 import { TableState } from '../reconcile/table-state.js';
 import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
-import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds, type ReconcilerMark } from '../reconcile/reconciler.js';
+import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
@@ -1584,7 +1584,8 @@ class SalvageRun {
     let underGtid = keep !== null && first.gtid !== null && damagedResult(first) === null;
     let switches = 0;
     for (let attempt = 0; ; attempt++) {
-      const mark = this.#reconciler.mark();
+      // The window's rows are read in its DR transaction: decided again, it reads them again.
+      const mark = this.#reconciler.mark({ readAgain: true });
       restore();
       let results: TransactionResult[] | null = null;
       try {
@@ -1614,7 +1615,7 @@ class SalvageRun {
           continue;
         }
         if (raw instanceof WindowCut) {
-          this.#rollBack(mark);
+          this.#reconciler.rollbackTo(mark);
           restore();
           await this.#processCut(window, raw.at);
           return;
@@ -1628,11 +1629,11 @@ class SalvageRun {
             this.#account(results!);
             return;
           }
-          this.#rollBack(mark);
+          this.#reconciler.rollbackTo(mark);
           attempt--;
           continue;
         }
-        this.#rollBack(mark);
+        this.#reconciler.rollbackTo(mark);
         if (e instanceof PacketTooLargeError) throw this.#fault(await this.#placeOversize(e, results ?? []), window.length);
         if (!(e instanceof EngineError)) throw e;
         // A duplicate in a window that remapped: the new key may be one the application's AUTO_INCREMENT
@@ -1663,15 +1664,6 @@ class SalvageRun {
       this.#account(results);
       return;
     }
-  }
-
-  /**
-   * apply: the reconciler back at `mark`, its rows forgotten too: they were read (and locked) in the
-   * DR transaction just rolled back, so the window is decided again from a fresh read.
-   */
-  #rollBack(mark: ReconcilerMark): void {
-    this.#reconciler.rollbackTo(mark);
-    this.#reconciler.clearStates();
   }
 
   /**

@@ -106,6 +106,27 @@ describe('Reconciler.mark and rollbackTo', () => {
     expect(r.keyMap.entries()).toEqual([]);
   });
 
+  it('a mark taken with readAgain (apply) forgets the overlay at a rollback: the window is read again from the DR', () => {
+    const run = setup();
+    const { r, customers } = run;
+    const mark = r.mark({ readAgain: true });
+    read(run, LOST);
+    for (const tx of LOST) r.decide(tx);
+    expect([customers.row(K3), customers.row(K1)]).toEqual([[3, 'bob@x', 'Robert'], null]);
+    // Between the attempts the DR deleted customer 1: a row kept from the first read would hide it.
+    run.dr.delete(CUSTOMERS, [1]);
+    r.rollbackTo(mark);
+    expect([customers.knows(K3), customers.knows(K1)]).toEqual([false, false]);
+    expect(r.keyMap.entries()).toEqual([]);
+    r.mark({ readAgain: true });
+    read(run, LOST);
+    expect(LOST.map((tx) => r.decide(tx).decisions.map(summary))).toEqual([
+      [['insert', [2], 'insert-pk-taken', 'remapped', [3]]],
+      [['update', [2], 'clean', 'applied', [3]]],
+      [['delete', [1], 'already-applied', 'skipped', null]],
+    ]);
+  });
+
   it('refuses a rollback to a mark older than the latest', () => {
     const { r } = setup();
     const old = r.mark();

@@ -259,6 +259,8 @@ export interface ReconcilerMark {
   readonly floors: ReadonlyMap<TableSchema, bigint>;
   /** Which mark it is: only the latest can be rolled back to (each lets the overlay's journal before it go). */
   readonly serial: number;
+  /** Taken with `readAgain`: a rollback forgets the overlay instead of restoring it. */
+  readonly readAgain: boolean;
 }
 
 interface Pending {
@@ -327,12 +329,14 @@ export class Reconciler {
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
-  /**
-   * The serial of the latest mark; 0 before the first. Once marked, the overlay's journal is kept
-   * from the mark on (not let go after each transaction), so rollbackTo can undo the window's
-   * decisions and nothing before it.
-   */
+  /** The serial of the latest mark; 0 before the first. */
   #markSerial = 0;
+  /**
+   * Whether the overlay's journal is kept from the latest mark on (not let go after each
+   * transaction), so rollbackTo can undo the window's decisions and nothing before it: after a mark
+   * taken without `readAgain`.
+   */
+  #keepJournals = false;
   readonly stateSet: StateSet;
 
   constructor(catalog: SchemaCatalog, keyMap: KeyMap, quarantine: QuarantineIndex, options: ReconcilerOptions = {}) {
@@ -461,32 +465,38 @@ export class Reconciler {
   /**
    * A point to roll back to (a window the DR rejects, or one escalation's `stop` cuts, is decided
    * again): key map, quarantine index, key floors and the overlay's decisions. Taking it accepts
-   * everything decided before it: an older mark can no longer be rolled back to.
+   * everything decided before it: an older mark can no longer be rolled back to. `readAgain`: the
+   * caller reads the window's rows afresh after a rollback (apply: they were read, and locked, in
+   * the DR transaction it rolled back), so the rollback forgets the overlay rather than restores
+   * it, and the journal need not outlive each transaction.
    */
-  mark(): ReconcilerMark {
+  mark(options: { readonly readAgain?: boolean } = {}): ReconcilerMark {
+    const readAgain = options.readAgain === true;
     // The journals hold what was decided since the last mark, as plan keeps its overlay across
     // windows; what an earlier window decided stands now, so its journal goes (no copy of the overlay).
     for (const s of this.#states.values()) s.commitJournal();
-    return { keyMap: this.#keyMap.mark(), quarantine: this.#quarantine.mark(), floors: new Map(this.#floors), serial: ++this.#markSerial };
+    this.#keepJournals = !readAgain;
+    return { keyMap: this.#keyMap.mark(), quarantine: this.#quarantine.mark(), floors: new Map(this.#floors), serial: ++this.#markSerial, readAgain };
   }
 
   /**
-   * Restores the state at `mark` (the latest): undoes every remap, hold, key reservation and
-   * overlay decision since. Rows read from the DR since stay known, as read; apply, whose reads
-   * were made in the DR transaction it rolled back, forgets them with clearStates.
+   * Restores the state at `mark` (the latest): undoes every remap, hold and key reservation since,
+   * and the overlay's decisions — restored to the mark, rows read since staying known as read, or,
+   * for a mark taken with `readAgain`, forgotten with every row.
    */
   rollbackTo(mark: ReconcilerMark): void {
     if (mark.serial !== this.#markSerial) throw new EngineError(ReconcilerErrorCode.StaleMark, `internal: rollback to reconciler mark ${mark.serial}, but mark ${this.#markSerial} was taken after it`, { mark: mark.serial, latest: this.#markSerial });
     this.#keyMap.rollbackTo(mark.keyMap);
     this.#quarantine.rollbackTo(mark.quarantine);
     this.#restoreFloors(mark.floors);
+    if (mark.readAgain) this.clearStates();
     // Every journal starts at the mark (mark() let go of what came before; a state made since starts empty).
-    for (const s of this.#states.values()) s.rollbackTo(0);
+    else for (const s of this.#states.values()) s.rollbackTo(0);
   }
 
   /** After a transaction: its journal entries go, unless a mark keeps them for a rollback of the window. */
   #acceptJournals(): void {
-    if (this.#markSerial === 0) for (const s of this.#states.values()) s.commitJournal();
+    if (!this.#keepJournals) for (const s of this.#states.values()) s.commitJournal();
   }
 
   #restoreFloors(floors: ReadonlyMap<TableSchema, bigint>): void {
