@@ -41,7 +41,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
-import { openFirstSession, reconnectPolicy, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
+import { openFirstSession, reconnectDelayMs, reconnectPolicy, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
@@ -1349,7 +1349,8 @@ class SalvageRun {
   async #withReconnects<T>(read: () => Promise<T>): Promise<T> {
     const o = this.#o;
     const policy = this.#live?.spec.reconnect ?? {};
-    const { attempts, first, most } = reconnectPolicy(policy);
+    const delays = reconnectPolicy(policy);
+    const { attempts } = delays;
     this.#reopening = false;
     for (let failures = 0; ; ) {
       this.#sourceAlive = false;
@@ -1368,7 +1369,7 @@ class SalvageRun {
             { retryable: true, cause: e },
           );
         }
-        await sleep(Math.min(most, first * 2 ** (failures - 1)), o.signal);
+        await sleep(reconnectDelayMs(delays, failures), o.signal);
         // (read afresh: the sleep ends early on abort)
         if (isAborted(o.signal)) throw e;
       }
@@ -1912,7 +1913,8 @@ class SalvageRun {
    * checkpoint row, so a COMMIT still in flight on the lost connection is waited for, not raced.
    */
   async #reopenDr(lost: EngineError, window: readonly Transaction[], results: readonly TransactionResult[] | null): Promise<boolean> {
-    const { attempts, first, most } = this.#drReconnectPolicy();
+    const policy = this.#drReconnectPolicy();
+    const { attempts } = policy;
     const last = window[window.length - 1]!;
     const windowEnd = `${basename(last.file)}:${last.end}`;
     const before = this.#lastEnd !== null ? `${basename(this.#lastEnd.file)}:${this.#lastEnd.pos}` : this.#storedEnd;
@@ -1935,7 +1937,7 @@ class SalvageRun {
           { retryable: true, cause: failure },
         );
       }
-      const delayMs = Math.min(most, first * 2 ** (this.#drFailures - 1));
+      const delayMs = reconnectDelayMs(policy, this.#drFailures);
       this.#notifyReconnect('window', attempts, delayMs, failure);
       await sleep(delayMs, this.#o.signal);
       let session: SqlSession | null = null;
@@ -2020,7 +2022,8 @@ class SalvageRun {
    * where the same command resumes. Outside a window nothing is in doubt: no window was open.
    */
   async #reopenForStep(lost: EngineError, step: DrStep): Promise<void> {
-    const { attempts, first, most } = this.#drReconnectPolicy();
+    const policy = this.#drReconnectPolicy();
+    const { attempts } = policy;
     let failure: EngineError = lost;
     this.#session.destroy();
     for (;;) {
@@ -2039,7 +2042,7 @@ class SalvageRun {
           { retryable: true, cause: failure },
         );
       }
-      const delayMs = Math.min(most, first * 2 ** (this.#drFailures - 1));
+      const delayMs = reconnectDelayMs(policy, this.#drFailures);
       this.#notifyReconnect(step, attempts, delayMs, failure);
       await sleep(delayMs, this.#o.signal);
       if (isAborted(this.#o.signal)) continue;

@@ -161,7 +161,7 @@ export class LostSetAccumulator {
   }
 }
 
-interface MariadbPos {
+export interface MariadbPos {
   readonly domainId: number;
   readonly serverId: number;
   readonly seqNo: bigint;
@@ -174,7 +174,7 @@ const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
  * `variable` names an option (--from-gtid, whose whole text is `given`) or a server variable
  * (gtid_slave_pos): a bad option is the user's to fix (GtidSetError), a bad variable the DR's state.
  */
-function parseMariadbList(text: string, variable: string, unique: boolean, given = text): MariadbPos[] {
+export function parseMariadbList(text: string, variable: string, unique: boolean, given = text): MariadbPos[] {
   const option = variable.startsWith('--') ? variable : undefined;
   const out: MariadbPos[] = [];
   for (const raw of text.split(',')) {

@@ -15,6 +15,7 @@ import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js'
 import type { SqlSession } from '../db/sql-session.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
 import type { TransactionResult } from '../reconcile/decision.js';
+import { parseMariadbList } from '../reconcile/lost-transactions.js';
 
 /** Stable codes of keepGtids' refusals; every one is raised before the run writes anything. */
 export const KeepGtidsErrorCode = {
@@ -79,19 +80,13 @@ export function commitsUnderGtid(result: TransactionResult): boolean {
   return !(result.decisions.length > 0 && result.decisions.every((d) => d.outcome === 'quarantined'));
 }
 
-const MARIADB_ENTRY = /^(\d+)-(\d+)-(\d+)$/;
-
 /** The highest sequence number the DR logged per domain, and the entry that holds it, from gtid_binlog_pos and gtid_binlog_state. */
 export function loggedByDomain(...lists: readonly string[]): Map<number, { readonly seqNo: bigint; readonly text: string }> {
   const out = new Map<number, { readonly seqNo: bigint; readonly text: string }>();
   for (const list of lists) {
-    for (const raw of list.split(',')) {
-      const m = MARIADB_ENTRY.exec(raw.trim());
-      if (m === null) continue;
-      const domain = Number(m[1]);
-      const seqNo = BigInt(m[3]!);
-      const cur = out.get(domain);
-      if (cur === undefined || seqNo > cur.seqNo) out.set(domain, { seqNo, text: raw.trim() });
+    for (const p of parseMariadbList(list, 'gtid_binlog_state', false)) {
+      const cur = out.get(p.domainId);
+      if (cur === undefined || p.seqNo > cur.seqNo) out.set(p.domainId, { seqNo: p.seqNo, text: `${p.domainId}-${p.serverId}-${p.seqNo}` });
     }
   }
   return out;
