@@ -3,20 +3,24 @@
  * errors — the problems list, UsageError — never a crash, never a hang. `npm run fuzz` runs the
  * same properties for minutes (config-fuzz.ts). See config-properties.ts.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfigValue } from '../../src/cli/config-file.js';
 import { parseConfig } from '../../src/config/normalise.js';
-import { anyValue, checkFile, checkParse, checkValue, configLike, fileText } from './config-properties.js';
+import { anyValue, checkFile, checkModuleFile, checkParse, checkValue, configLike, fileText, moduleText } from './config-properties.js';
 import { fuzzParameters, suiteSeed } from './decode-properties.js';
 
 const SEED = suiteSeed(process.env);
 const PROPERTY_MS = 800;
 const dir = mkdtempSync(join(tmpdir(), 'config-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The first .ts configuration loads the typescript package (~0.5 s): not the loader's time per file.
+beforeAll(async () => {
+  await import('typescript');
+});
 
 describe('configuration loader fuzz (time-boxed)', () => {
   it('parseConfig: any JSON value gives a config or problems, never a throw', () => {
@@ -34,6 +38,14 @@ describe('configuration loader fuzz (time-boxed)', () => {
   it('the CLI loader on a JSON file of any text: a config or a UsageError naming the file', async () => {
     const path = join(dir, 'c.json');
     await fc.assert(fc.asyncProperty(fileText, (text) => checkFile(path, text)), fuzzParameters(PROPERTY_MS, SEED));
+  });
+
+  it('the CLI loader on a .ts or .mjs module of any text (transpiled, run): a config or a UsageError naming the file', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('.ts', '.mts', '.mjs'), moduleText, (ext, text) => checkModuleFile(join(dir, `m${n++}${ext}`), text)),
+      fuzzParameters(PROPERTY_MS, SEED),
+    );
   });
 });
 

@@ -149,3 +149,69 @@ export const fileText: fc.Arbitrary<string> = fc.oneof(
   json.map((v) => JSON.stringify(v)),
   fc.constantFrom('', '{}', '[]', 'null', '{"tables":', '\uFEFF{}', '{"__proto__":{"stateSchema":"x"}}', '{"constructor":{"prototype":{}}}', `{"tables":{"a.b":{"columns":{"c":"delta"}}}}`, '1'.repeat(400) + 'e999'),
 );
+
+/**
+ * The CLI's loader on a module file (`.ts`, `.mts`, `.mjs`) holding `text`: a config, or a
+ * UsageError that names the file. The file's code runs (a configuration module is code the DBA
+ * wrote), so what it throws, rejects or exports is the file's fault, never the loader's crash.
+ */
+export async function checkModuleFile(path: string, text: string): Promise<void> {
+  writeFileSync(path, text);
+  const t0 = performance.now();
+  try {
+    const loaded = await loadConfigFile(path);
+    expect(typeof loaded.config.stateSchema).toBe('string');
+  } catch (e) {
+    expect(e, String(e)).toBeInstanceOf(UsageError);
+    expect((e as UsageError).code).toBe('USAGE');
+    expect((e as UsageError).message).toMatch(/^--config: /);
+    expect((e as UsageError).message).toContain(path);
+  }
+  expect(performance.now() - t0, 'loadConfigFile took too long').toBeLessThan(CALL_LIMIT_MS);
+}
+
+/** Ways a module may export a configuration's JSON, TypeScript-only syntax included (erased or not). */
+const moduleShapes: readonly ((json: string) => string)[] = [
+  (j) => `export default ${j};`,
+  (j) => `const config = ${j} as const;\nexport default config;`,
+  (j) => `import type { SalvageConfig } from 'binlog-salvage';\nconst c = ${j} as unknown as SalvageConfig;\nexport default c;`,
+  (j) => `interface Rule { strategy: string }\ntype Rules = Record<string, Rule>;\nexport default (${j}) satisfies unknown as unknown as Rules;`,
+  (j) => `enum Mode { Remap = 'remap' }\nexport default { ...(${j} as object), $comment: Mode.Remap };`,
+  (j) => `export default await Promise.resolve(${j});`,
+  (j) => `export default ((): unknown => ${j})();`,
+  (j) => `export const other: number = 1;\nexport default ${j}!;`,
+];
+
+/** Modules that fail or export the wrong thing, each its own way. */
+const badModules = [
+  `throw new Error('config exploded');`,
+  `export default (() => { throw 'a string'; })();`,
+  `export default await Promise.reject(new TypeError('rejected'));`,
+  `import missing from './no-such-module.js';\nexport default missing;`,
+  `export const notDefault = {};`,
+  `export default { get tables() { throw new Error('getter'); } };`,
+  `export default undefined;`,
+  `export default null;`,
+  `export default class Config {}`,
+  `export default function config(): void {}`,
+  `export default Symbol('x');`,
+  `export default 10n;`,
+  `export default { a: };`,
+  `export default {`,
+  `const x: = 1;`,
+  `export default <T,>(x: T) => x;`,
+];
+
+/** Text a `.ts` / `.mjs` configuration may hold: config-like JSON in a module shape (sometimes cut or spliced), broken modules, or any string. */
+export const moduleText: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(configLike, fc.constantFrom(...moduleShapes)).map(([v, shape]) => shape(JSON.stringify(v) ?? 'undefined')),
+  fc
+    .tuple(configLike, fc.constantFrom(...moduleShapes), fc.nat(), fc.string({ maxLength: 8 }))
+    .map(([v, shape, at, s]) => {
+      const t = shape(JSON.stringify(v) ?? 'undefined');
+      const cut = at % (t.length + 1);
+      return t.slice(0, cut) + s + t.slice(cut);
+    }),
+  fc.constantFrom(...badModules),
+  fc.string({ maxLength: 120 }),
+);
