@@ -121,6 +121,12 @@ Decisions and output:
                             logged the domain's sequence numbers (the promotion overlap) or writes
                             its own transactions in that domain; not with --follow. plan shows
                             the SET statements in --sql
+  --allow-triggers          let the DR's triggers on the tables the lost range writes fire on
+                            apply's writes. Without it apply refuses such tables before writing
+                            anything (2), naming the triggers: replication's row events fire none,
+                            so an audit row or counter a trigger keeps would be written twice.
+                            Drop them for the length of apply, or pass this when they only check
+                            rows (a SIGNAL quarantines its transaction as dr-rejected). plan warns
   --ledger-images all|conflicts   row images in the DR's ledger for every change (default), or
                             only for changes not applied clean (their images stay in the binlog,
                             found by GTID): far fewer bytes on a large lost range
@@ -294,6 +300,7 @@ function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
         'allow-relay-log': { type: 'boolean' },
         'force-source': { type: 'boolean' },
         'keep-gtids': { type: 'boolean' },
+        'allow-triggers': { type: 'boolean' },
         quiet: { type: 'boolean' },
         progress: { type: 'string' },
         source: { type: 'string' },
@@ -414,6 +421,7 @@ async function runParsed(
     allowRelayLog: o['allow-relay-log'] === true,
     forceSource: o['force-source'] === true,
     ...(o['keep-gtids'] === true ? { keepGtids: true } : {}),
+    ...(o['allow-triggers'] === true ? { allowTriggers: true } : {}),
     signal: environment.signal,
     onLedger,
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),

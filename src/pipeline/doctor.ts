@@ -321,7 +321,7 @@ async function triggerCheck(session: SqlSession, stateSchema: string): Promise<D
     status: 'warn',
     title: 'triggers',
     detail: `${rows.length} trigger(s): ${list(rows.map((r) => `${String(r['n'])} on ${String(r['s'])}.${String(r['t'])}`))}. They fire on apply's writes (replication applying row events does not fire them): what a trigger writes (an audit row, a counter) is written again, on top of what the lost range itself carries, and a trigger write that collides fails the window (the transaction is then quarantined as dr-rejected)`,
-    fix: 'drop or disable the triggers of the tables the lost range writes for the length of apply (salvage inspect --stats lists them), and re-create them after',
+    fix: 'drop or disable the triggers of the tables the lost range writes for the length of apply (salvage inspect --stats lists them), and re-create them after; apply refuses them unless --allow-triggers',
   };
 }
 

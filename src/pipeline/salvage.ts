@@ -36,6 +36,7 @@ import { redact, serverLabel, type ConnectionTarget } from '../db/connection-url
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
+import { describeTrigger, readTriggers } from '../db/triggers.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
@@ -129,6 +130,12 @@ export const SalvageErrorCode = {
    * the same apply again resumes after it.
    */
   CallbackThrew: 'SALVAGE_CALLBACK_THREW',
+  /**
+   * apply without `allowTriggers`: the DR has triggers on tables the run writes, which would fire on
+   * its writes; `details.triggers` names them (`trg (AFTER INSERT on shop.orders)`), `details.tables`
+   * their tables. Nothing written.
+   */
+  DrTriggers: 'SALVAGE_DR_TRIGGERS',
 } as const;
 export type SalvageErrorCode = (typeof SalvageErrorCode)[keyof typeof SalvageErrorCode];
 
@@ -181,6 +188,7 @@ const DR_STEPS = {
   'pending-count': 'counting the quarantine pending review',
   window: "reading the DR's rows for a window",
   'keep-gtids': "checking that the DR can record the source's GTIDs",
+  triggers: "listing the DR's triggers",
 } as const;
 type DrStep = keyof typeof DR_STEPS;
 
@@ -326,6 +334,13 @@ export interface SalvageOptions {
   readonly allowRelayLog?: boolean;
   /** Binlog files: do not refuse binlogs whose GTIDs come from none of the servers the DR replicated from (INPUT_OTHER_SERVER). */
   readonly forceSource?: boolean;
+  /**
+   * `--allow-triggers`: let the DR's triggers on the tables the run writes fire on apply's writes.
+   * Without it apply refuses such tables before anything is written (SALVAGE_DR_TRIGGERS, exit 2):
+   * replication's row events fire none, so an audit row or counter a trigger keeps would be written
+   * a second time. plan warns either way (report.warnings).
+   */
+  readonly allowTriggers?: boolean;
   /**
    * The DR's own binlog since the failover (`--dr-binlog`): files or `.index` files, in order. With
    * it (or `drSource`), records are told apart by the DR's history, not by their values (issue 8).
@@ -1057,6 +1072,10 @@ class SalvageRun {
     checkSchemaDrift(this.#scan.shapes, catalog);
     // The columns the rules name, against the DR's tables, before anything is written (exit 2 for an exact table's rule).
     if (o.config !== undefined) this.#warnings.push(...checkRuleColumns(o.config, catalog.tables));
+    // The tables the lost range writes (every DR table under --follow, whose range has no end yet).
+    const maps = [...this.#scan.tables.values()];
+    const written = this.#follow ? catalog.tables : catalog.tables.filter((t) => maps.some((m) => m.schema === t.schema && m.table === t.table));
+    await this.#checkTriggers(written);
 
     await this.#onDr('session', async () => {
       await this.#dr.query(SESSION_TIME_ZONE);
@@ -1098,8 +1117,6 @@ class SalvageRun {
     this.#history = await this.#onDr('history', () => this.#readHistory(catalog, dr), isSourceDrop);
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
     // Against the tables the lost range writes (every DR table under --follow): a rule for none of them is likely a typo.
-    const maps = [...this.#scan.tables.values()];
-    const written = this.#follow ? catalog.tables : catalog.tables.filter((t) => maps.some((m) => m.schema === t.schema && m.table === t.table));
     for (const pattern of rules.unmatched(written)) this.#warnings.push(`configuration: the table rule "${pattern}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
     this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history });
     // delete-blocking must leave the rows later windows' changes need: read the lost range for them
@@ -1139,6 +1156,28 @@ class SalvageRun {
       await this.#finalWrite(() => recordRunSummary(this.#dr, this.#schema, this.#runId, summary), !this.#stoppedOnRequest);
     }
     return report;
+  }
+
+  /**
+   * Triggers on the tables the run writes fire on apply's plain DML, where replication's row events
+   * fire none: apply refuses them unless allowed (before anything is written), plan warns.
+   */
+  async #checkTriggers(written: readonly TableSchema[]): Promise<void> {
+    const triggers = await this.#onDr('triggers', () => readTriggers(this.#dr, written));
+    if (triggers.length === 0) return;
+    const named = `${triggers.length} trigger(s) on tables the lost range writes: ${triggers.map(describeTrigger).join(', ')}`;
+    const why = "they fire on apply's writes, which replication's row events do not fire: what a trigger writes (an audit row, a counter) is written a second time, on top of what the lost range carries";
+    const fix = 'drop them for the length of apply and re-create them after, or pass --allow-triggers (library: allowTriggers) to let them fire (a trigger that only checks rows and SIGNALs is safe: the transaction it refuses is quarantined as dr-rejected)';
+    if (this.#o.allowTriggers === true) {
+      this.#warnings.push(`the DR has ${named}; ${this.#apply ? 'they fired' : 'they will fire'} on apply's writes (--allow-triggers)`);
+      return;
+    }
+    if (!this.#apply) {
+      this.#warnings.push(`the DR has ${named}; ${why}; apply refuses them before writing anything: ${fix}`);
+      return;
+    }
+    const details = { triggers: triggers.map(describeTrigger), tables: [...new Set(triggers.map((t) => `${t.table.schema}.${t.table.table}`))] };
+    throw new SalvageError(SalvageErrorCode.DrTriggers, `the DR has ${named}; ${why}; nothing was written: ${fix}`, details);
   }
 
   /** The stop point the first pass met; without one (the option given), the refusal, before anything is written. */

@@ -250,7 +250,7 @@ describe('doctor against throwaway servers', () => {
           title: 'triggers',
           detail:
             "1 trigger(s): kv_audit on shop.kv. They fire on apply's writes (replication applying row events does not fire them): what a trigger writes (an audit row, a counter) is written again, on top of what the lost range itself carries, and a trigger write that collides fails the window (the transaction is then quarantined as dr-rejected)",
-          fix: 'drop or disable the triggers of the tables the lost range writes for the length of apply (salvage inspect --stats lists them), and re-create them after',
+          fix: 'drop or disable the triggers of the tables the lost range writes for the length of apply (salvage inspect --stats lists them), and re-create them after; apply refuses them unless --allow-triggers',
         },
       ]);
     } finally {

@@ -199,6 +199,31 @@ describe('salvage: what is quarantined rather than guessed', () => {
     ]);
   });
 
+  it("triggers on a table the lost range writes: apply refuses before any write (SALVAGE_DR_TRIGGERS), plan warns; one on another table is no matter", async () => {
+    const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"]);
+    await dr.query(REFUSING_TRIGGER);
+    await dr.query('CREATE TABLE t.audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40))');
+    await dr.query("CREATE TRIGGER t.audit_people AFTER UPDATE ON t.people FOR EACH ROW INSERT INTO t.audit (what) VALUES ('updated')");
+    // On a table the lost range does not write: not named.
+    await dr.query("CREATE TRIGGER t.audit_self BEFORE INSERT ON t.audit FOR EACH ROW SET NEW.what = UPPER(NEW.what)");
+    try {
+      const e = await rejectionOf(salvage(options(files, start)));
+      expect(e).toMatchObject({
+        code: 'SALVAGE_DR_TRIGGERS',
+        details: { triggers: ['audit_people (AFTER UPDATE on t.people)', 'refuse (BEFORE INSERT on t.people)'], tables: ['t.people'] },
+      });
+      expect((e as Error).message).toMatch(/^the DR has 2 trigger\(s\) on tables the lost range writes: audit_people \(AFTER UPDATE on t\.people\), refuse \(BEFORE INSERT on t\.people\); they fire on apply's writes, .*nothing was written: .*--allow-triggers/);
+      expect(await stateSchemaExists()).toBe(false);
+      expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }]);
+      const plan = await salvage(options(files, start, { mode: 'plan' }));
+      expect(plan.warnings).toEqual([expect.stringMatching(/^the DR has 2 trigger\(s\) on tables the lost range writes: audit_people .*; apply refuses them before writing anything: drop them/)]);
+      expect(plan.outcomes.applied).toBe(1);
+    } finally {
+      await dr.query('DROP TRIGGER t.audit_people');
+      await dr.query('DROP TABLE t.audit');
+    }
+  });
+
   it('a transaction the DR itself rejects (a trigger refuses the row) is quarantined as dr-rejected; the rest of the window applies', async () => {
     const { start, files } = await stage([
       "INSERT INTO t.people (email) VALUES ('cy@x')",
@@ -207,7 +232,8 @@ describe('salvage: what is quarantined rather than guessed', () => {
     ]);
     await dr.query(REFUSING_TRIGGER);
     const ledger: LedgerLine[] = [];
-    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    const report = await salvage(options(files, start, { allowTriggers: true, onLedger: (l) => ledger.push(l) }));
+    expect(report.warnings).toEqual(["the DR has 1 trigger(s) on tables the lost range writes: refuse (BEFORE INSERT on t.people); they fired on apply's writes (--allow-triggers)"]);
     expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
       [[3], 'clean', 'applied'],
       [[4], 'dr-rejected', 'quarantined'],
@@ -238,7 +264,7 @@ describe('salvage: what is quarantined rather than guessed', () => {
           return quarantineSeen && sql === 'COMMIT';
         });
         const ledger: LedgerLine[] = [];
-        const report = await salvage(options(files, start, { target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` }, reconnect: { initialDelayMs: 50 }, onLedger: (l) => ledger.push(l) }));
+        const report = await salvage(options(files, start, { target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` }, reconnect: { initialDelayMs: 50 }, allowTriggers: true, onLedger: (l) => ledger.push(l) }));
         expect(proxy.dropped).toEqual(c.on === 'quarantine' ? expect.stringMatching(/^INSERT INTO `salvage`.`quarantine`/) : 'COMMIT');
         expect(report.drReconnects).toBe(1);
         expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
