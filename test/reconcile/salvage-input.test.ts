@@ -5,10 +5,13 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeFor, ExitCode } from '../../src/cli/exit-codes.js';
+import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { parseConfig } from '../../src/config/normalise.js';
 import { readQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { Capture } from '../harness/capture.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { startTcpProxy } from '../harness/tcp-proxy.js';
 import { rejectionOf } from '../harness/error-of.js';
@@ -218,6 +221,15 @@ describe('salvage: what is quarantined rather than guessed', () => {
       const plan = await salvage(options(files, start, { mode: 'plan' }));
       expect(plan.warnings).toEqual([expect.stringMatching(/^the DR has 2 trigger\(s\) on tables the lost range writes: audit_people .*; apply refuses them before writing anything: drop them/)]);
       expect(plan.outcomes.applied).toBe(1);
+      // The CLI: exit 2, the message on stderr; --allow-triggers applies.
+      const args = ['--binlog', ...files, '--target', dr.url, '--from-gtid', start, '--quiet'];
+      const err = new Capture();
+      const cli = await rejectionOf(runSalvageCommand('apply', args, new Capture(), err, { env: {}, home: undefined, isTty: false }));
+      expect(cli).toMatchObject({ code: 'SALVAGE_DR_TRIGGERS' });
+      expect(exitCodeFor(cli)).toBe(ExitCode.BadInput);
+      expect(await stateSchemaExists()).toBe(false);
+      await runSalvageCommand('apply', [...args, '--allow-triggers'], new Capture(), new Capture(), { env: {}, home: undefined, isTty: false });
+      expect(await people()).toEqual([{ id: 1, email: 'jose@x', n: 0 }, { id: 2, email: 'ann@x', n: 0 }, { id: 3, email: 'cy@x', n: 0 }]);
     } finally {
       await dr.query('DROP TRIGGER t.audit_people');
       await dr.query('DROP TABLE t.audit');
