@@ -10,6 +10,7 @@
  * apply, bytes per second for inspect.
  */
 import type { Writable } from 'node:stream';
+import { describeStall, type StallNotice } from '../db/stall-watch.js';
 import type { DrReconnectNotice, SalvageProgress } from '../pipeline/salvage.js';
 import { UsageError } from './usage-error.js';
 
@@ -122,6 +123,19 @@ export function reconnectNotices(stderr: Writable, style: ProgressStyle): (n: Dr
       return;
     }
     const text = `salvage: warning: ${SERVER_NAMES[n.server ?? 'dr']} ${n.target} failed (${n.step}): ${n.reason} [${n.code}]; trying again in ${secondsText(n.delayMs)} (reconnect attempt ${n.attempt} of ${n.attempts})`;
+    stderr.write(style === 'tty' ? `\r\x1b[K${text}\n` : `${text}\n`);
+  };
+}
+
+/** What a DR statement waits for (SalvageOptions.onStall): a warning line, a `stall` event under `--progress json`, nothing under `--quiet`. */
+export function stallNotices(stderr: Writable, style: ProgressStyle): (n: StallNotice) => void {
+  return (n) => {
+    if (style === 'off') return;
+    if (style === 'json') {
+      stderr.write(`${JSON.stringify({ event: 'stall', ...n })}\n`);
+      return;
+    }
+    const text = `salvage: warning: ${describeStall(n)}`;
     stderr.write(style === 'tty' ? `\r\x1b[K${text}\n` : `${text}\n`);
   };
 }

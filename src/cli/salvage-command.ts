@@ -13,7 +13,7 @@ import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { progressStyle, reconnectNotices, salvageProgress, type ProgressSink } from './progress.js';
+import { progressStyle, reconnectNotices, salvageProgress, stallNotices, type ProgressSink } from './progress.js';
 import { UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
@@ -56,6 +56,12 @@ The DR:
                             answer yet at the start is tried the same way (access denied, an
                             unknown database or TLS refused fail at once); each attempt is a
                             warning line on stderr
+  --stall-notice S          a DR statement still waiting after S seconds (default 30; 0: never)
+                            gets a warning line saying why, asked on a second connection: its
+                            state on the DR (PROCESSLIST) and the connections holding the InnoDB
+                            lock it waits for (a transaction an application left open: commit,
+                            roll back or KILL it), again every minute while it waits; the run
+                            goes on waiting (--progress json: a "stall" event)
 
 Where the lost transactions start (default: the DR's GTID state — MySQL gtid_executed, MariaDB
 gtid_slave_pos/gtid_binlog_pos, minding a promoted MariaDB DR's reused sequence numbers):
@@ -311,6 +317,7 @@ function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
         follow: { type: 'boolean' },
         ...TLS_OPTIONS,
         'reconnect-attempts': { type: 'string' },
+        'stall-notice': { type: 'string' },
         'dr-binlog': { type: 'string', multiple: true },
         'dr-source': { type: 'string' },
         'dr-source-password-env': { type: 'string' },
@@ -427,6 +434,8 @@ async function runParsed(
     onSql: sqlOut === null ? undefined : (s) => sqlOut.write(`${s}\n`),
     onProgress: progress,
     onReconnect: reconnectNotices(stderr, progressStyle(o.progress, o.quiet === true, environment.isTty)),
+    onStall: stallNotices(stderr, progressStyle(o.progress, o.quiet === true, environment.isTty)),
+    stallNoticeMs: stallNoticeOption(o['stall-notice']),
   };
   // Said at the start too: a follow's summary comes only when it is stopped, maybe hours later.
   if (options.drBinlogs !== undefined && source?.follow === true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
@@ -574,4 +583,12 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
       line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; the same command resumes from there`);
     }
   }
+}
+
+/** `--stall-notice S` in milliseconds (default 30 s; 0: never), checked before anything connects. */
+function stallNoticeOption(value: string | undefined): number {
+  if (value === undefined) return 30_000;
+  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(seconds)) throw new UsageError(`--stall-notice takes seconds ≥ 0 (30, 0.5; 0: never), got "${value}"`, '--stall-notice');
+  return Math.round(seconds * 1000);
 }

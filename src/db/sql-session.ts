@@ -49,6 +49,8 @@ export interface SqlSession {
   destroy(): void;
   /** Whether the connection is encrypted (TLS); absent where unknown (a recorder, a test double). */
   readonly encrypted?: boolean;
+  /** The server's id for this connection (CONNECTION_ID(), PROCESSLIST's ID); absent where unknown. */
+  readonly threadId?: number;
 }
 
 export interface SessionOptions {
@@ -154,6 +156,10 @@ class Mysql2Session implements SqlSession {
     this.#conn = conn;
     this.#label = label;
     this.encrypted = encrypted;
+  }
+
+  get threadId(): number {
+    return this.#conn.threadId;
   }
 
   async query(sql: string, params?: readonly unknown[]): Promise<SqlResult> {

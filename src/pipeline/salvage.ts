@@ -37,6 +37,7 @@ import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
 import { describeTrigger, readTriggers } from '../db/triggers.js';
+import { watchStalls, type StallNotice } from '../db/stall-watch.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
@@ -369,6 +370,15 @@ export interface SalvageOptions {
    * that throws stops the run (SALVAGE_CALLBACK_THREW).
    */
   readonly onReconnect?: (notice: DrReconnectNotice) => void;
+  /**
+   * A DR statement that has waited `stallNoticeMs` (default 30 s; 0: never) is reported here, with
+   * what the DR says about it (its PROCESSLIST state, the connections holding the InnoDB lock it
+   * waits for), asked on a second connection; again every minute while it waits. A notice changes
+   * nothing: the run goes on waiting (innodb_lock_wait_timeout, or the DBA, ends the wait).
+   */
+  readonly onStall?: (notice: StallNotice) => void;
+  /** See onStall. */
+  readonly stallNoticeMs?: number;
 }
 
 /**
@@ -533,7 +543,7 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   if (stop !== null) refuseStopOutsideFiles(stop, files);
   const live = options.source === undefined ? null : await openLiveInput(options, options.source);
   const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);
-  const session = await openRunSession(options, options.target, options.reconnect);
+  const session = watchDr(options, await openRunSession(options, options.target, options.reconnect));
   const run = new SalvageRun(options, session, files, live, sourceId, stateSchema, t0, stop);
   try {
     return await run.run();
@@ -569,6 +579,28 @@ function openRunSession(o: SalvageOptions, target: ConnectionTarget, policy: Rec
     stopped: (e) => new SalvageError(SalvageErrorCode.Aborted, `stopped on request while waiting for ${who}: ${redact(e.message)} [${e.code}]; ${hint}`, {}, { cause: e }),
   });
 }
+
+/** The DR session with its statements watched for stalls (SalvageOptions.onStall), unless no one listens. */
+function watchDr(o: SalvageOptions, session: SqlSession): SqlSession {
+  const afterMs = o.stallNoticeMs ?? DEFAULT_STALL_NOTICE_MS;
+  const onStall = o.onStall;
+  if (onStall === undefined || afterMs <= 0) return session;
+  return watchStalls(session, {
+    afterMs,
+    openSide: () => openSession(o.target),
+    onStall: (n) => {
+      // A notice is a courtesy: what the caller's callback throws must not end the wait's statement.
+      try {
+        onStall(n);
+      } catch {
+        // ignored
+      }
+    },
+  });
+}
+
+/** SalvageOptions.stallNoticeMs by default. */
+const DEFAULT_STALL_NOTICE_MS = 30_000;
 
 /** The run's reconnect policy for the DR (SalvageOptions.reconnect): attempts in a row, first and longest backoff. */
 function drReconnectPolicy(o: SalvageOptions): { readonly attempts: number; readonly first: number; readonly most: number } {
@@ -2013,7 +2045,7 @@ class SalvageRun {
 
   /** A new DR connection in place of the lost one, with the session settings run() made. */
   async #openAgain(): Promise<SqlSession> {
-    const session = await openSession(this.#o.target);
+    const session = watchDr(this.#o, await openSession(this.#o.target));
     this.#session = session;
     // The lost session's lock went with it: taken again, or another apply started meanwhile.
     if (this.#apply) await this.#lockSource();
