@@ -9,7 +9,7 @@ import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
-import { reconnectNotices } from './progress.js';
+import { QUIET_OPTION, quietableReconnectNotices } from './quiet-option.js';
 
 export const DOCTOR_HELP = `salvage doctor --target URL [--source URL] [--binlog FILE…] [options]
 
@@ -49,6 +49,10 @@ ${DR_TLS_HELP}  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, 
                             ✖ at once
   --json                    the checks as JSON on stdout: {ok, target, source, checks: [{id, on,
                             status: ok|warn|fail, title, detail, fix}]}
+  --quiet                   no warning lines on stderr while a server is waited for; the checks
+                            are doctor's output and stay on stdout as they are (the connect check
+                            still says at which attempt it connected), as do the exit code and
+                            an error's message on stderr
 
 Exit codes: 0 nothing is ✖; 2 something is (or bad usage).
 
@@ -77,6 +81,7 @@ export async function runDoctor(args: string[], stdout: Writable, stderr: Writab
         'state-schema': { type: 'string' },
         'reconnect-attempts': { type: 'string' },
         json: { type: 'boolean' },
+        ...QUIET_OPTION,
         ...TLS_OPTIONS,
       },
     });
@@ -95,8 +100,9 @@ export async function runDoctor(args: string[], stdout: Writable, stderr: Writab
       ? undefined
       : targetFrom(o.source, o['source-password-env'], o['defaults-file'], environment.env, environment.home, '--source', tlsFlagsOf(o, 'source-'));
   const reconnect = reconnectOption(o['reconnect-attempts']);
-  // A server restarting is waited for, as plan and apply wait; each attempt is said on stderr, and the connect check says it too.
-  const report = await doctor({ target, source, binlogs, stateSchema: stateSchemaOption(o['state-schema']), ...(reconnect === undefined ? {} : { reconnect }), onReconnect: reconnectNotices(stderr, 'plain') });
+  // A server restarting is waited for, as plan and apply wait; each attempt is said on stderr (not
+  // under --quiet), and the connect check says it too: the checks are the output, never silenced.
+  const report = await doctor({ target, source, binlogs, stateSchema: stateSchemaOption(o['state-schema']), ...(reconnect === undefined ? {} : { reconnect }), onReconnect: quietableReconnectNotices(stderr, o.quiet) });
   if (o.json) stdout.write(`${redact(jsonText(report))}\n`);
   else for (const l of doctorLines(report)) stdout.write(`${redact(l)}\n`);
   return report.ok ? ExitCode.Done : ExitCode.BadInput;

@@ -45,7 +45,7 @@ export async function runExplain(args: string[], stdout: Writable, stderr: Writa
   if (change === undefined || extra.length > 0) throw new UsageError('explain: give a GTID (or FILE:POS), optionally a table and a key: salvage explain --target URL 0-1-1042 shop.orders 77');
   if (o.target === undefined) throw new UsageError('explain: --target mysql://user@host:port (the DR) is required', '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const changes = await explainChange({ target, stateSchema: stateSchemaOption(o['state-schema']), change, table, key, ...reviewReconnect(o['reconnect-attempts'], stderr) });
+  const changes = await explainChange({ target, stateSchema: stateSchemaOption(o['state-schema']), change, table, key, ...reviewReconnect(o, stderr) });
   if (o.json) {
     for (const c of changes) line(stdout, stringifyCanonical(c as unknown as Record<string, unknown>));
     return ExitCode.Done;

@@ -11,7 +11,7 @@ import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 import { RECONNECT_HELP, reconnectOption } from './reconnect-option.js';
-import { reconnectNotices } from './progress.js';
+import { QUIET_HELP, QUIET_OPTION, quietableReconnectNotices } from './quiet-option.js';
 import type { ReconnectNotice, ReconnectPolicy } from '../db/first-connection.js';
 
 export const CONNECTION_HELP = `The DR:
@@ -20,7 +20,7 @@ export const CONNECTION_HELP = `The DR:
   --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}${RECONNECT_HELP}  --state-schema NAME       the engine's own schema on the DR (default salvage)
-`;
+${QUIET_HELP}`;
 
 export const QUARANTINE_HELP = `salvage quarantine list|show ID|export --target URL [options]
 
@@ -47,7 +47,7 @@ Examples:
   salvage quarantine export --target mysql://salvage@dr:3306 --target-password-env DR_PASSWORD > decisions.jsonl
 `;
 
-/** The connection options every review command takes. */
+/** The connection options every review command takes, and `--quiet` (its help is in CONNECTION_HELP too). */
 export const CONNECTION_OPTIONS = {
   target: { type: 'string' },
   'target-password-env': { type: 'string' },
@@ -55,15 +55,20 @@ export const CONNECTION_OPTIONS = {
   'state-schema': { type: 'string' },
   'reconnect-attempts': { type: 'string' },
   ...DR_TLS_OPTIONS,
+  ...QUIET_OPTION,
 } as const;
 
 /**
- * What a review command's library call takes from `--reconnect-attempts`: the policy of its first
- * connection, and a warning line on stderr per attempt (these commands draw no progress line).
+ * What a review command's library call takes from `--reconnect-attempts` and `--quiet`: the policy
+ * of its first connection, and a warning line on stderr per attempt, none under `--quiet` (these
+ * commands draw no progress line).
  */
-export function reviewReconnect(value: string | undefined, stderr: Writable): { readonly reconnect?: ReconnectPolicy; readonly onReconnect: (n: ReconnectNotice) => void } {
-  const reconnect = reconnectOption(value);
-  return { ...(reconnect === undefined ? {} : { reconnect }), onReconnect: reconnectNotices(stderr, 'plain') };
+export function reviewReconnect(
+  values: { readonly 'reconnect-attempts'?: string | undefined; readonly quiet?: boolean | undefined },
+  stderr: Writable,
+): { readonly reconnect?: ReconnectPolicy; readonly onReconnect: (n: ReconnectNotice) => void } {
+  const reconnect = reconnectOption(values['reconnect-attempts']);
+  return { ...(reconnect === undefined ? {} : { reconnect }), onReconnect: quietableReconnectNotices(stderr, values.quiet) };
 }
 
 function line(out: Writable, s = ''): void {
@@ -91,7 +96,7 @@ export async function runQuarantine(args: string[], stdout: Writable, stderr: Wr
   if (o.target === undefined) throw new UsageError(`quarantine ${sub}: --target mysql://user@host:port (the DR) is required`, '--target');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const schema = stateSchemaOption(o['state-schema']) ?? DEFAULT_STATE_SCHEMA;
-  const all = await readQuarantine({ target, stateSchema: schema, ...reviewReconnect(o['reconnect-attempts'], stderr), status: id === null ? (status as QuarantineStatusFilter) : 'all' });
+  const all = await readQuarantine({ target, stateSchema: schema, ...reviewReconnect(o, stderr), status: id === null ? (status as QuarantineStatusFilter) : 'all' });
   if (sub === 'export') {
     for (const e of all) line(stdout, exportLine(e));
     return ExitCode.Done;

@@ -10,6 +10,7 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quaranti
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
+import { notice } from './quiet-option.js';
 import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
@@ -27,7 +28,8 @@ recorded, never guessed: the run's own --report, --markdown and --html files hav
   --html F.html             write the report as one self-contained HTML page (loads nothing)
   --markdown F.md           write the report as Markdown
   --json                    print the rebuilt report as JSON on stdout: {report, quarantined}
-  Without --html, --markdown or --json the Markdown is printed on stdout.
+  Without --html, --markdown or --json the Markdown is printed on stdout. With --html or
+  --markdown a line on stderr says which run was written where (none under --quiet).
 
 ${CONNECTION_HELP}
 Examples:
@@ -47,7 +49,7 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   if (o.target === undefined) throw new UsageError('report: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.run !== undefined && !/^[1-9]\d*$/.test(o.run)) throw new UsageError(`--run takes a run id (a number ≥ 1), got "${o.run}"`, '--run');
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const rebuilt = await reportFromLedger({ target, stateSchema: stateSchemaOption(o['state-schema']), runId: o.run === undefined ? undefined : Number(o.run), ...reviewReconnect(o['reconnect-attempts'], stderr) });
+  const rebuilt = await reportFromLedger({ target, stateSchema: stateSchemaOption(o['state-schema']), runId: o.run === undefined ? undefined : Number(o.run), ...reviewReconnect(o, stderr) });
   const { report } = rebuilt;
   const written: string[] = [];
   if (o.html !== undefined) {
@@ -60,7 +62,8 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   }
   if (o.json) stdout.write(`${jsonText({ report, quarantined: rebuilt.quarantined })}\n`);
   else if (written.length === 0) stdout.write(renderMarkdownReport(report, rebuilt.markdownQuarantined));
-  if (written.length > 0) stderr.write(`salvage report: run ${report.runId} (${report.recorded.status}) written to ${written.join(' and ')}\n`);
+  // A notice, not the result (the files are): a script asking for --quiet wants stderr for errors only.
+  if (written.length > 0) notice(stderr, o.quiet, `salvage report: run ${report.runId} (${report.recorded.status}) written to ${written.join(' and ')}`);
   return ExitCode.Done;
 }
 

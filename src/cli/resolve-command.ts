@@ -73,7 +73,7 @@ export async function runResolve(args: string[], stdout: Writable, stderr: Writa
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   let report: ResolveReport;
   try {
-    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...reviewReconnect(o['reconnect-attempts'], stderr) });
+    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...reviewReconnect(o, stderr) });
   } catch (e) {
     if (e instanceof ReviewError && e.code === ReviewErrorCode.BadFile) {
       line(stderr, `salvage: ${e.message}`);
