@@ -438,7 +438,7 @@ async function runParsed(
     stallNoticeMs: stallNoticeOption(o['stall-notice']),
   };
   // Said at the start too: a follow's summary comes only when it is stopped, maybe hours later.
-  if (options.drBinlogs !== undefined && source?.follow === true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
+  if (options.drBinlogs !== undefined && source?.follow === true && o.quiet !== true) line(stderr, `salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
   let report: SalvageReport;
   let ok = false;
   try {

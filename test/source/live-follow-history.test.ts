@@ -238,6 +238,19 @@ describe('apply --follow: the DR history kept current while following', () => {
     abort.abort();
     expect(await running).toBe(0);
     expect(err.text.split('\n')[0]).toBe(`salvage: warning: ${FOLLOW_DR_BINLOG_WARNING}`);
+    // --quiet: not a word on stderr (the report's warnings still say it).
+    const quietAbort = new AbortController();
+    const quietErr = new Capture();
+    const quiet = runSalvageCommand('apply', ['--source', primary.url, '--follow', '--target', drFiles.url, '--from-gtid', await one(primary, 'SELECT @@gtid_binlog_pos'), '--quiet', ...files.flatMap((f) => ['--dr-binlog', f])], new Capture(), quietErr, {
+      env: {},
+      home: undefined,
+      isTty: false,
+      signal: quietAbort.signal,
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    quietAbort.abort();
+    expect(await quiet).toBe(0);
+    expect(quietErr.text).toBe('');
 
     const { report, ledger } = await followThrough('s2', primary, drFiles, { drBinlogs: files });
     // By values: a different row at an AUTO_INCREMENT id is another record all the same.
