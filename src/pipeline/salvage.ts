@@ -110,7 +110,7 @@ import { padShortImages } from './short-images.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
-import { cutAtStop, isStopPoint, parseStopBefore, refuseStopOutsideFiles, StopWatch, type StopBefore, type StopPoint } from './stop-before.js';
+import { cutAtStop, isStopPoint, parseStopBefore, refuseStopOutsideFiles, refuseStopPassed, stopGtid, StopWatch, type StopBefore, type StopPoint } from './stop-before.js';
 
 /** Stable codes of SalvageError. */
 export const SalvageErrorCode = {
@@ -641,13 +641,9 @@ function checkShapes(o: SalvageOptions): void {
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw bad('--ddl', `ddl is "stop" or "skip", got ${String(o.ddl)}`);
 }
 
-/** `stopBefore` read (a wrong shape is BAD_OPTION); refused with `follow`, which has no first pass to find it in. */
+/** `stopBefore` read (a wrong shape is BAD_OPTION). */
 function stopBeforeOf(o: SalvageOptions): StopBefore | null {
   if (o.stopBefore === undefined) return null;
-  if (o.source?.follow === true) {
-    // A follow reads what the primary has not written yet: a WHERE it never meets would follow for ever.
-    throw new SalvageError(SalvageErrorCode.BadOption, '--stop-before goes with a run that reads to an end (binlog files, or a live server without --follow): a follow has no first pass to find the transaction in, and would wait for ever for one it never meets', { option: '--stop-before' });
-  }
   try {
     return parseStopBefore(o.stopBefore);
   } catch (e) {
@@ -1054,8 +1050,10 @@ class SalvageRun {
     // Following too: a follow that starts after lost transactions would checkpoint past them unread.
     if (live !== null) await this.#refuseLiveGap(live, rule, checkpoint);
     if (this.#follow) {
-      // No pre-scan: what the lost range writes is learnt window by window (#meet).
+      // No pre-scan: what the lost range writes is learnt window by window (#meet), and the stop
+      // point when the read meets it (#readWindows); one already past is refused now.
       this.#scan = emptyScan();
+      if (this.#stopBefore !== null && live !== null) this.#refuseFollowStopPassed(this.#stopBefore, live, rule, checkpoint, stored);
     } else if (live !== null) {
       // A fresh filter (and watch for the stop point) per attempt: a scan cut by a lost connection starts over (it only decodes).
       let watch: StopWatch | null = null;
@@ -1210,6 +1208,25 @@ class SalvageRun {
     }
     const details = { triggers: triggers.map(describeTrigger), tables: [...new Set(triggers.map((t) => `${t.table.schema}.${t.table.table}`))] };
     throw new SalvageError(SalvageErrorCode.DrTriggers, `the DR has ${named}; ${why}; nothing was written: ${fix}`, details);
+  }
+
+  /**
+   * `--follow --stop-before`: a WHERE the follow is already past is refused before anything is
+   * written — a position before where the read starts or before this source's checkpoint, a GTID
+   * the rule calls not lost (the DR's GTID state, or the checkpoint, holds it).
+   */
+  #refuseFollowStopPassed(stop: StopBefore, live: LiveInput, rule: StartRule, checkpoint: LostCheckpoint | undefined, stored: StoredCheckpoint | undefined): void {
+    if (stop.kind === 'gtid') {
+      const g = stopGtid(stop);
+      const judged = rule.kind === 'gtid' ? rule.state.flavor === g.flavor : rule.kind === 'from-gtid';
+      refuseStopPassed(stop, null, judged && lostBeforeInput(rule, { checkpoint }, [g]).length === 0);
+      return;
+    }
+    const file = this.#liveStart.file ?? live.oldest?.file;
+    const read = file === undefined ? null : { file: basename(file), pos: this.#liveStart.position ?? 4 };
+    const done = stored?.file === null || stored?.file === undefined || stored.pos === null ? null : { file: basename(stored.file), pos: Number(stored.pos) };
+    const from = read === null ? done : done === null || isAfter(read, done) ? read : done;
+    refuseStopPassed(stop, from, false);
   }
 
   /** The stop point the first pass met; without one (the option given), the refusal, before anything is written. */
@@ -1522,6 +1539,10 @@ class SalvageRun {
     /** The `stopBefore` transaction was read (a live source; files end before it): nothing from it on is the run's. */
     let stopped = false;
     const stopAt = this.#stopAt;
+    // Following, the stop point is found as the read meets it (no first pass): a fresh watch per
+    // read, which starts at the last committed window. Passed without meeting it: refused there.
+    const watch = this.#follow && this.#stopBefore !== null ? new StopWatch(this.#stopBefore, { follow: true }) : null;
+    let stopRefused: InputError | null = null;
     const full = (n: number, rows: number): boolean => n >= maxTx || rows >= maxRows;
     const nextWindow = async (): Promise<Transaction[]> => {
       const window: Transaction[] = [];
@@ -1550,6 +1571,14 @@ class SalvageRun {
           // Before the lost filter: the stop point is not judged, so not counted in the lost set.
           if (stopAt !== null && isStopPoint(stopAt, read.tx)) {
             stopped = true;
+            break;
+          }
+          if (watch?.check(read) === true) {
+            // What lies before it is applied (the windows so far, and this one); nothing from it on.
+            stopped = true;
+            const met = watch.met;
+            if (met === null) stopRefused = watch.refusal();
+            else this.#stopAt = met;
             break;
           }
           if (item.kind !== 'transaction' || !isLost(filter, item.tx)) continue;
@@ -1596,6 +1625,11 @@ class SalvageRun {
       await (inflight as Promise<IteratorResult<ReadBatch>> | null)?.catch(() => undefined);
       await source.return?.(undefined);
       o.signal?.removeEventListener('abort', forward);
+    }
+    if (stopRefused !== null) {
+      // The windows before it committed: where the next run goes on is part of the answer.
+      const e = stopRefused as InputError;
+      throw new InputError(e.code, `${e.message}; ${this.#resumeHint()}`, e.details);
     }
     if (ddlAt !== null) {
       const d = ddlAt as Transaction;
