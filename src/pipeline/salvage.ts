@@ -23,7 +23,8 @@
  * `follow` is fixed to the server's end when the run starts, so the pre-scan and the pass that
  * applies see the same transactions. With `follow` there is no pre-scan: the run keeps reading past
  * that end, a window also closes `idleMs` after its first lost transaction was read, and the run ends
- * when its signal aborts — after the window in progress commits. A dropped connection is reopened
+ * when its signal aborts — after the window in progress commits — or when it reads the `stopBefore`
+ * transaction. A dropped connection is reopened
  * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
  * and not yet applied is read again, so nothing is lost or applied twice.
  */
@@ -98,7 +99,7 @@ import { looseFold } from '../reconcile/value-equality.js';
 import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
-import { checkKeepGtids, commitsUnderGtid, gtidOffStatement, gtidOnStatement, type SessionIdentity } from '../sink/keep-gtids.js';
+import { checkKeepGtids, commitsUnderGtid, FollowedGtids, gtidOffStatement, gtidOnStatement, refuseLostGtids, type SessionIdentity } from '../sink/keep-gtids.js';
 import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
@@ -294,8 +295,10 @@ export interface SalvageOptions {
    * the DDL stop, the schema checks and the lost set see only what lies before it; apply's checkpoint
    * ends before it, so a run without it resumes there. One that names no transaction of the input is
    * refused before anything is written (INPUT_STOP_NOT_FOUND, INPUT_STOP_OUTSIDE), and so are binlog
-   * files damaged before it (INPUT_STOP_PAST_DAMAGE); a wrong shape, or with `source.follow`, is
-   * BAD_OPTION. Report: `stoppedBefore`.
+   * files damaged before it (INPUT_STOP_PAST_DAMAGE); a wrong shape is BAD_OPTION. With
+   * `source.follow` it is found as the read meets it: the run ends there (resolves), one already
+   * past is refused before anything is written and one passed unmet where the read passes it
+   * (pipeline/stop-before.ts). Report: `stoppedBefore`.
    */
   readonly stopBefore?: string;
   /** Check each event's CRC32 where the binlog has them (default true); a mismatch stops the read (BINLOG_CHECKSUM_MISMATCH). */
@@ -306,7 +309,8 @@ export interface SalvageOptions {
    * state records it; decisions are those of a run without it. Not under its GTID: a transaction
    * whose changes were all quarantined, or damaged and skipped (not on the DR). Refused before
    * anything is written (KEEP_GTIDS_*, sink/keep-gtids.ts) where the DR cannot record them honestly;
-   * `source.follow` is BAD_OPTION. plan shows the same SET statements in `onSql`.
+   * with `source.follow` the refusals that need the lost range are made as each lost transaction is
+   * met, before it is written (FollowedGtids). plan shows the same SET statements in `onSql`.
    */
   readonly keepGtids?: boolean;
   /**
@@ -521,10 +525,6 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   }
   if (options.source?.follow === true && options.mode !== 'apply') {
     throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
-  }
-  if (options.keepGtids === true && options.source?.follow === true) {
-    // No pre-scan: the refusals that need the whole lost range (a GTID-less transaction, the promotion overlap) could not come before the first write.
-    throw new SalvageError(SalvageErrorCode.BadOption, '--keep-gtids goes with a run that reads to an end (binlog files, or a live server without --follow): its refusals need the whole lost range before anything is written', { option: '--keep-gtids' });
   }
   checkShapes(options);
   checkNumbers(options);
@@ -851,6 +851,8 @@ class SalvageRun {
   #commitSent = false;
   /** keepGtids: the session's own identity, put back after each transaction applied under a source GTID; null without the option. */
   #keep: SessionIdentity | null = null;
+  /** keepGtids under --follow: the lost range's refusals, made as each lost transaction is met (#meetGtids). */
+  #followedGtids: FollowedGtids | null = null;
   readonly #files: readonly BinlogFile[];
   readonly #live: LiveInput | null;
   #history: DrHistory | null = null;
@@ -1077,7 +1079,9 @@ class SalvageRun {
     if (o.keepGtids === true) {
       const gtid = dr.gtid.flavor === 'mariadb' ? { gtidBinlogPos: dr.gtid.gtidBinlogPos, gtidBinlogState: dr.gtid.gtidBinlogState ?? '' } : { gtidBinlogPos: '', gtidBinlogState: '' };
       // In plan too: a plan says whether its apply would be refused. The checks write nothing.
+      // Following, the scan is empty: the DR's refusals now, the lost range's as it is met.
       this.#keep = await this.#onDr('keep-gtids', () => checkKeepGtids(this.#dr, dr.flavor, this.#scan, gtid));
+      if (this.#follow) this.#followedGtids = new FollowedGtids();
     }
 
     // The schemas the lost range writes, and those the configuration's logical references name
@@ -1285,6 +1289,36 @@ class SalvageRun {
    * Following, the tables of a window met for the first time: checked against the DR's schema and
    * given their starting remap floor, as the pre-scan does for a whole range; DDL is noted for the report.
    */
+  /**
+   * keepGtids under --follow: before a lost transaction is written, the refusals a run to an end
+   * makes before its first write (sink/keep-gtids.ts FollowedGtids) — a transaction without a GTID,
+   * a domain the DR logged at or past it or writes its own transactions in. The windows before it
+   * are committed under their GTIDs; the run stops there.
+   */
+  async #meetGtids(window: readonly Transaction[]): Promise<void> {
+    const followed = this.#followedGtids;
+    const keep = this.#keep;
+    if (followed === null || keep === null) return;
+    for (const tx of window) {
+      // Damaged and skipped: not committed under a GTID, whatever it has.
+      if (damagedResult(tx) !== null) continue;
+      const written = `nothing of it was written; ${this.#resumeHint()}`;
+      const g = tx.gtid;
+      if (g === null) {
+        refuseLostGtids({ gtidless: tx, lowestByDomain: new Map() }, { flavor: 'mysql' }, written);
+        continue;
+      }
+      const domain = followed.newDomain(g, written);
+      if (domain === null || g.flavor !== 'mariadb' || keep.flavor !== 'mariadb') continue;
+      const dr = await this.#onDr('keep-gtids', async () => {
+        const { rows } = await this.#dr.query('SELECT @@GLOBAL.gtid_binlog_pos AS p, @@GLOBAL.gtid_binlog_state AS s, @@GLOBAL.gtid_domain_id AS d');
+        return { gtidBinlogPos: String(rows[0]?.['p'] ?? ''), gtidBinlogState: String(rows[0]?.['s'] ?? ''), global: Number(rows[0]?.['d']) };
+      });
+      // The DR's global domain read now: one set since the start is where its application writes.
+      followed.meetDomain(g, { gtidBinlogPos: dr.gtidBinlogPos, gtidBinlogState: dr.gtidBinlogState, ownDomains: [keep.domainId, dr.global] }, written);
+    }
+  }
+
   async #meet(window: readonly Transaction[]): Promise<void> {
     const fresh = new Map<string, TableMap>();
     // New shapes too (an ALTER the source ran while followed): checked before the window is applied.
@@ -1613,6 +1647,7 @@ class SalvageRun {
         pending = prefetch();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
         if (this.#follow) await this.#meet(window);
+        await this.#meetGtids(window);
         await this.#processWindow(padShortImages(window, this.#catalog));
         this.#escalate();
       }
@@ -2378,6 +2413,7 @@ class SalvageRun {
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
       for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), ...(m.linked === true ? { linked: true as const } : {}) });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
+      if (this.#followedGtids !== null && r.tx.gtid !== null && commitsUnderGtid(r)) this.#followedGtids.committed(r.tx.gtid);
       // Only a follow reports what its committed windows hold; a run to the end reports the lost range read.
       if (this.#follow) this.#committedLost.add(r.tx);
       this.#firstTx ??= r.tx;

@@ -100,12 +100,16 @@ export function loggedByDomain(...lists: readonly string[]): Map<number, { reado
  * rejects them outright), or where the DR's own writes go (`ownDomains`), which would take
  * sequence numbers in the middle of the lost ones while the run applies them.
  */
-export function refuseLostGtids(lost: LostGtids, dr: { readonly flavor: 'mysql' } | { readonly flavor: 'mariadb'; readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] }): void {
+export function refuseLostGtids(
+  lost: LostGtids,
+  dr: { readonly flavor: 'mysql' } | { readonly flavor: 'mariadb'; readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] },
+  written = 'nothing was written',
+): void {
   const anon = lost.gtidless;
   if (anon !== null) {
     throw new KeepGtidsError(
       KeepGtidsErrorCode.NoGtid,
-      `--keep-gtids: the lost transaction at ${basename(anon.file)}:${anon.pos} has no GTID (anonymous, or a binlog written without GTIDs), so it has none to be applied under; run without --keep-gtids (nothing was written)`,
+      `--keep-gtids: the lost transaction at ${basename(anon.file)}:${anon.pos} has no GTID (anonymous, or a binlog written without GTIDs), so it has none to be applied under; run without --keep-gtids (${written})`,
       { file: basename(anon.file), offset: anon.pos, option: '--keep-gtids' },
     );
   }
@@ -117,7 +121,7 @@ export function refuseLostGtids(lost: LostGtids, dr: { readonly flavor: 'mysql' 
     if (had === undefined || had.seqNo < low.seqNo) continue;
     throw new KeepGtidsError(
       KeepGtidsErrorCode.Overlap,
-      `--keep-gtids: in domain ${domain} the DR already logged ${had.text}, at or past the lost ${gtidText(low)} (the promotion overlap: the DR wrote the domain's sequence numbers under its own server id). Applied under their GTIDs the lost transactions would be logged out of order, the DR's gtid_binlog_pos would move backwards and its replicas would skip or refuse them (gtid_strict_mode rejects them outright); run without --keep-gtids (nothing was written)`,
+      `--keep-gtids: in domain ${domain} the DR already logged ${had.text}, at or past the lost ${gtidText(low)} (the promotion overlap: the DR wrote the domain's sequence numbers under its own server id). Applied under their GTIDs the lost transactions would be logged out of order, the DR's gtid_binlog_pos would move backwards and its replicas would skip or refuse them (gtid_strict_mode rejects them outright); run without --keep-gtids (${written})`,
       { gtid: gtidText(low), domain, drGtid: had.text, option: '--keep-gtids' },
     );
   }
@@ -126,9 +130,50 @@ export function refuseLostGtids(lost: LostGtids, dr: { readonly flavor: 'mysql' 
     if (low === undefined) continue;
     throw new KeepGtidsError(
       KeepGtidsErrorCode.OwnDomain,
-      `--keep-gtids: the DR writes its own transactions in gtid_domain_id ${domain}, the domain of the lost ${gtidText(low)}: its writes while the run applies (the application's, and this run's own state rows) would take sequence numbers among the lost ones. Give the DR another domain for its own writes (SET GLOBAL gtid_domain_id = N, as for any promoted primary, and reconnect the application), or run without --keep-gtids (nothing was written)`,
+      `--keep-gtids: the DR writes its own transactions in gtid_domain_id ${domain}, the domain of the lost ${gtidText(low)}: its writes while the run applies (the application's, and this run's own state rows) would take sequence numbers among the lost ones. Give the DR another domain for its own writes (SET GLOBAL gtid_domain_id = N, as for any promoted primary, and reconnect the application), or run without --keep-gtids (${written})`,
       { gtid: gtidText(low), domain, option: '--keep-gtids' },
     );
+  }
+}
+
+/**
+ * keepGtids under `--follow`, which has no first pass: the lost range's refusals come as each lost
+ * transaction is met, before it is written (the windows before it committed under their GTIDs).
+ * A domain met for the first time is checked against the DR's GTID state read then (refuseLostGtids:
+ * the promotion overlap, the DR's own domain); after that, a GTID at or below one this run already
+ * committed in its domain (the source's binlog out of order) is the overlap too — logged, it would
+ * move gtid_binlog_pos backwards.
+ */
+export class FollowedGtids {
+  /** Per MariaDB domain checked against the DR: the highest sequence number this run committed there (null: none yet). */
+  readonly #domains = new Map<number, { seqNo: bigint; text: string } | null>();
+
+  /** The domain of `gtid` when it was not met yet (the DR's state must be read for it, then `meetDomain`), else null after the order check. */
+  newDomain(gtid: Gtid, written: string): number | null {
+    if (gtid.flavor !== 'mariadb') return null;
+    if (!this.#domains.has(gtid.domainId)) return gtid.domainId;
+    const last = this.#domains.get(gtid.domainId) ?? null;
+    if (last !== null && gtid.seqNo <= last.seqNo) {
+      throw new KeepGtidsError(
+        KeepGtidsErrorCode.Overlap,
+        `--keep-gtids: in domain ${gtid.domainId} this run already committed ${last.text} on the DR, at or past ${gtidText(gtid)}: the source wrote the domain out of order, and logged after it ${gtidText(gtid)} would move the DR's gtid_binlog_pos backwards; run without --keep-gtids (${written})`,
+        { gtid: gtidText(gtid), domain: gtid.domainId, drGtid: last.text, option: '--keep-gtids' },
+      );
+    }
+    return null;
+  }
+
+  /** Checks the first lost GTID of a domain against the DR's state now (refuseLostGtids); the domain is then known. */
+  meetDomain(gtid: Gtid & { readonly flavor: 'mariadb' }, dr: { readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] }, written: string): void {
+    refuseLostGtids({ gtidless: null, lowestByDomain: new Map([[gtid.domainId, gtid]]) }, { flavor: 'mariadb', ...dr }, written);
+    this.#domains.set(gtid.domainId, null);
+  }
+
+  /** A transaction committed under `gtid`. */
+  committed(gtid: Gtid): void {
+    if (gtid.flavor !== 'mariadb') return;
+    const last = this.#domains.get(gtid.domainId) ?? null;
+    if (last === null || gtid.seqNo > last.seqNo) this.#domains.set(gtid.domainId, { seqNo: gtid.seqNo, text: gtidText(gtid) });
   }
 }
 
