@@ -9,8 +9,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { Capture } from '../harness/capture.js';
 import { rejectionOf } from '../harness/error-of.js';
 import { stageIncident, useServerPair } from '../harness/incident-pair.js';
 
@@ -106,11 +108,15 @@ describe.each(['GTID', 'FILE:POS'] as const)('apply --follow --stop-before (%s)'
     ]);
     expect(await checkpoint()).toEqual([{ gtid_set: `${g(1)}-${g(2).split('-')[2]}`, binlog_file: at.file, pos: String(at.pos) }]);
 
-    // The same command again: the point is the first thing read, nothing lies before it (exit 0).
-    const again = await follow(cut, { stopBefore: where });
+    // The same command again, through the CLI: the point is the first thing read, nothing lies before it (exit 0).
+    const out = new Capture();
+    const code = await runSalvageCommand('apply', ['--source', servers.primary.url, '--follow', '--target', servers.dr.url, '--from-gtid', cut, '--stop-before', where, '--json'], out, new Capture(), { env: {}, home: undefined, isTty: false });
+    expect(code).toBe(0);
+    const again = JSON.parse(out.text) as SalvageReport;
     expect(again.stoppedBefore).toEqual({ asked: where, gtid: g(3), file: at.file, pos: at.pos });
     expect(again.lost.transactions).toBe(0);
     expect(again.windows).toBe(0);
+    expect(again.committedThrough).toBe(`${at.file}:${at.pos}`);
 
     // Already past: a point the checkpoint holds, by GTID and by position; refused before anything is written.
     const second = await placeOf(g(2));
