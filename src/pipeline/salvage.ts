@@ -1308,14 +1308,13 @@ class SalvageRun {
         refuseLostGtids({ gtidless: tx, lowestByDomain: new Map() }, { flavor: 'mysql' }, written);
         continue;
       }
-      const domain = followed.newDomain(g, written);
-      if (domain === null || g.flavor !== 'mariadb' || keep.flavor !== 'mariadb') continue;
+      if (g.flavor !== 'mariadb' || keep.flavor !== 'mariadb') continue;
+      // Read before each one: the DR's application may have moved into the domain since the last.
       const dr = await this.#onDr('keep-gtids', async () => {
         const { rows } = await this.#dr.query('SELECT @@GLOBAL.gtid_binlog_pos AS p, @@GLOBAL.gtid_binlog_state AS s, @@GLOBAL.gtid_domain_id AS d');
         return { gtidBinlogPos: String(rows[0]?.['p'] ?? ''), gtidBinlogState: String(rows[0]?.['s'] ?? ''), global: Number(rows[0]?.['d']) };
       });
-      // The DR's global domain read now: one set since the start is where its application writes.
-      followed.meetDomain(g, { gtidBinlogPos: dr.gtidBinlogPos, gtidBinlogState: dr.gtidBinlogState, ownDomains: [keep.domainId, dr.global] }, written);
+      followed.meet(g, { gtidBinlogPos: dr.gtidBinlogPos, gtidBinlogState: dr.gtidBinlogState, ownDomains: [keep.domainId, dr.global] }, written);
     }
   }
 

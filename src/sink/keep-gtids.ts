@@ -139,41 +139,34 @@ export function refuseLostGtids(
 /**
  * keepGtids under `--follow`, which has no first pass: the lost range's refusals come as each lost
  * transaction is met, before it is written (the windows before it committed under their GTIDs).
- * A domain met for the first time is checked against the DR's GTID state read then (refuseLostGtids:
- * the promotion overlap, the DR's own domain); after that, a GTID at or below one this run already
- * committed in its domain (the source's binlog out of order) is the overlap too — logged, it would
- * move gtid_binlog_pos backwards.
+ * Each MariaDB one is checked against the DR's GTID state and global domain read just before
+ * (refuseLostGtids: the promotion overlap, the DR's own domain) — a follow runs for hours, and the
+ * DR's application may move into a lost domain meanwhile — and against what this run committed in
+ * its domain (the source's binlog out of order: logged, it would move gtid_binlog_pos backwards).
  */
 export class FollowedGtids {
-  /** Per MariaDB domain checked against the DR: the highest sequence number this run committed there (null: none yet). */
-  readonly #domains = new Map<number, { seqNo: bigint; text: string } | null>();
+  /** Per MariaDB domain: the highest sequence number this run committed there. */
+  readonly #committed = new Map<number, { readonly seqNo: bigint; readonly text: string }>();
 
-  /** The domain of `gtid` when it was not met yet (the DR's state must be read for it, then `meetDomain`), else null after the order check. */
-  newDomain(gtid: Gtid, written: string): number | null {
-    if (gtid.flavor !== 'mariadb') return null;
-    if (!this.#domains.has(gtid.domainId)) return gtid.domainId;
-    const last = this.#domains.get(gtid.domainId) ?? null;
-    if (last !== null && gtid.seqNo <= last.seqNo) {
+  /** Refuses `gtid` (KeepGtidsError), met while following; `written` says what the run committed. */
+  meet(gtid: Gtid, dr: { readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] }, written: string): void {
+    if (gtid.flavor !== 'mariadb') return;
+    const last = this.#committed.get(gtid.domainId);
+    if (last !== undefined && gtid.seqNo <= last.seqNo) {
       throw new KeepGtidsError(
         KeepGtidsErrorCode.Overlap,
         `--keep-gtids: in domain ${gtid.domainId} this run already committed ${last.text} on the DR, at or past ${gtidText(gtid)}: the source wrote the domain out of order, and logged after it ${gtidText(gtid)} would move the DR's gtid_binlog_pos backwards; run without --keep-gtids (${written})`,
         { gtid: gtidText(gtid), domain: gtid.domainId, drGtid: last.text, option: '--keep-gtids' },
       );
     }
-    return null;
-  }
-
-  /** Checks the first lost GTID of a domain against the DR's state now (refuseLostGtids); the domain is then known. */
-  meetDomain(gtid: Gtid & { readonly flavor: 'mariadb' }, dr: { readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] }, written: string): void {
     refuseLostGtids({ gtidless: null, lowestByDomain: new Map([[gtid.domainId, gtid]]) }, { flavor: 'mariadb', ...dr }, written);
-    this.#domains.set(gtid.domainId, null);
   }
 
   /** A transaction committed under `gtid`. */
   committed(gtid: Gtid): void {
     if (gtid.flavor !== 'mariadb') return;
-    const last = this.#domains.get(gtid.domainId) ?? null;
-    if (last === null || gtid.seqNo > last.seqNo) this.#domains.set(gtid.domainId, { seqNo: gtid.seqNo, text: gtidText(gtid) });
+    const last = this.#committed.get(gtid.domainId);
+    if (last === undefined || gtid.seqNo > last.seqNo) this.#committed.set(gtid.domainId, { seqNo: gtid.seqNo, text: gtidText(gtid) });
   }
 }
 

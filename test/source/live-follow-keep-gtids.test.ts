@@ -162,9 +162,15 @@ describe('apply --follow --keep-gtids', () => {
     expect(await dr.query('SELECT gtid, CAST(COUNT(*) AS CHAR) AS n FROM salvage.ledger GROUP BY gtid ORDER BY MIN(id)')).toEqual([1, 2, 3, 4, 5].map((n) => ({ gtid: g(n), n: '1' })));
   }, 120_000);
 
-  it('the promotion overlap met while following is refused before the transaction is written (KEEP_GTIDS_OVERLAP, exit 2)', async () => {
-    // The DR writes in domain 0 under its own server id, past the source's next sequence number.
-    const past = Number(g(5).split('-')[2]) + 50;
+  it('the DR writing in the lost domain while the follow runs: the next lost transaction is refused when met, before it is written (KEEP_GTIDS_OVERLAP, exit 2)', async () => {
+    await primary.query("UPDATE shop.t SET v = 'p3*' WHERE id = 3");
+    const lines: LedgerLine[] = [];
+    let failed: unknown = null;
+    const running = follow((l) => lines.push(l), new AbortController().signal);
+    running.catch((e: unknown) => (failed = e));
+    await waitFor('the sixth lost transaction', () => lines.length >= 1, () => failed);
+    // Domain 0 met and committed in; now the DR writes there under its own server id, past the source's next number.
+    const past = Number(g(7).split('-')[2]) + 50;
     const s = await dr.connect();
     try {
       await s.query(`SET SESSION gtid_domain_id = 0, gtid_seq_no = ${past}`);
@@ -172,13 +178,22 @@ describe('apply --follow --keep-gtids', () => {
     } finally {
       await s.end();
     }
-    await primary.query("UPDATE shop.t SET v = 'p3*' WHERE id = 3");
-    const e = await rejectionOf(follow(() => undefined, new AbortController().signal));
-    expect(e).toMatchObject({ code: KeepGtidsErrorCode.Overlap, details: { domain: 0, gtid: g(6), drGtid: `0-2-${past}`, option: '--keep-gtids' } });
-    expect((e as Error).message).toContain('nothing of it was written; nothing was committed by this run; the checkpoint stays at');
+    await primary.query("UPDATE shop.t SET v = 'p4**' WHERE id = 4");
+    const e = await rejectionOf(running);
+    const end = await endOf(primary, g(6));
+    expect(e).toMatchObject({ code: KeepGtidsErrorCode.Overlap, details: { domain: 0, gtid: g(7), drGtid: `0-2-${past}`, option: '--keep-gtids' } });
+    expect((e as Error).message).toContain(`(nothing of it was written; committed through ${end.file}:${end.pos}; run the same apply again to resume from there)`);
     expect(exitCodeFor(e)).toBe(2);
-    expect(await dr.query('SELECT v FROM shop.t WHERE id = 3')).toEqual([{ v: 'p3' }]);
-    expect(await loggedIn(dr, 0)).toEqual([g(1), g(2), g(3), g(4), g(5), `0-2-${past}`]);
-    expect(await dr.query('SELECT CAST(COUNT(*) AS CHAR) AS n FROM salvage.ledger')).toEqual([{ n: '5' }]);
+    expect(lines.map(decided)).toEqual([[g(6), 'update', [3], 'clean', 'applied', null]]);
+    // The sixth under its GTID, the seventh nowhere: the primary's id 4 is the DR's id 5.
+    expect(await dr.query(SELECT)).toEqual([
+      { id: 1, v: 'a*' },
+      { id: 2, v: 'b*' },
+      { id: 3, v: 'p3*' },
+      { id: 4, v: 'dr' },
+      { id: 5, v: 'p4 updated' },
+    ]);
+    expect(await loggedIn(dr, 0)).toEqual([g(1), g(2), g(3), g(4), g(5), g(6), `0-2-${past}`]);
+    expect(await dr.query('SELECT CAST(COUNT(*) AS CHAR) AS n FROM salvage.ledger')).toEqual([{ n: '6' }]);
   }, 120_000);
 });
