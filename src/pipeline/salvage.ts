@@ -24,9 +24,9 @@
  * applies see the same transactions. With `follow` there is no pre-scan: the run keeps reading past
  * that end, a window also closes `idleMs` after its first lost transaction was read, and the run ends
  * when its signal aborts — after the window in progress commits — or when it reads the `stopBefore`
- * transaction. A dropped connection is reopened
- * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
- * and not yet applied is read again, so nothing is lost or applied twice.
+ * transaction. A dropped connection is reopened with backoff at the end of the last committed
+ * window (the checkpoint): what was decoded after it and not yet applied is read again, so nothing
+ * is lost or applied twice.
  */
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
@@ -1286,10 +1286,6 @@ class SalvageRun {
   }
 
   /**
-   * Following, the tables of a window met for the first time: checked against the DR's schema and
-   * given their starting remap floor, as the pre-scan does for a whole range; DDL is noted for the report.
-   */
-  /**
    * keepGtids under --follow: before a lost transaction is written, the refusals a run to an end
    * makes before its first write (sink/keep-gtids.ts FollowedGtids) — a transaction without a GTID,
    * a domain the DR logged at or past it or writes its own transactions in. The windows before it
@@ -1318,6 +1314,10 @@ class SalvageRun {
     }
   }
 
+  /**
+   * Following, the tables of a window met for the first time: checked against the DR's schema and
+   * given their starting remap floor, as the pre-scan does for a whole range; DDL is noted for the report.
+   */
   async #meet(window: readonly Transaction[]): Promise<void> {
     const fresh = new Map<string, TableMap>();
     // New shapes too (an ALTER the source ran while followed): checked before the window is applied.
