@@ -583,7 +583,9 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     if (r.mode === 'apply') {
       const at = r.committedThrough ?? null;
       const where = at === null ? 'nothing committed yet' : `committed through ${at} (checkpoint "${r.sourceId}")`;
-      line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; the same command resumes from there`);
+      // Stopped before a point: the same command stops there again at once.
+      const next = r.stoppedBefore === undefined ? 'the same command resumes from there' : 'the same command without --stop-before (or with a later one) goes on from there';
+      line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; ${next}`);
     }
   }
 }

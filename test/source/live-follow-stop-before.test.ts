@@ -117,6 +117,10 @@ describe.each(['GTID', 'FILE:POS'] as const)('apply --follow --stop-before (%s)'
     expect(again.lost.transactions).toBe(0);
     expect(again.windows).toBe(0);
     expect(again.committedThrough).toBe(`${at.file}:${at.pos}`);
+    const human = new Capture();
+    expect(await runSalvageCommand('apply', ['--source', servers.primary.url, '--follow', '--target', servers.dr.url, '--from-gtid', cut, '--stop-before', where], human, new Capture(), { env: {}, home: undefined, isTty: false })).toBe(0);
+    expect(human.text).toContain(`stopped before ${g(3)} (${at.file}:${at.pos}), as --stop-before ${where} asked: nothing from it on was read; no lost transaction lies before it: nothing to apply\n`);
+    expect(human.text).toMatch(new RegExp(`\\ncommitted through ${at.file.replace('.', '\\.')}:${at.pos} \\(checkpoint "live:[^"]+"\\); the same command without --stop-before \\(or with a later one\\) goes on from there\\n`));
 
     // Already past: a point the checkpoint holds, by GTID and by position; refused before anything is written.
     const second = await placeOf(g(2));
