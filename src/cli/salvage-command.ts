@@ -114,7 +114,9 @@ Decisions and output:
                             there (a column added in the middle without
                             binlog_row_metadata=FULL: apply up to the ALTER, alter the DR by hand,
                             then apply with --ddl skip). One the input does not hold is
-                            refused before anything is written (2); not with --follow
+                            refused before anything is written (2). With --follow: applies what
+                            comes before it and ends when it is read; one already past is
+                            refused (2)
   --keep-gtids              each lost transaction is applied in its own DR transaction under its
                             original GTID (MariaDB: SET SESSION gtid_domain_id, server_id,
                             gtid_seq_no, needing BINLOG REPLAY or SUPER; MySQL: SET gtid_next,
@@ -125,7 +127,8 @@ Decisions and output:
                             no data writes. Refused before anything is written (2): the DR's
                             binlog off, a lost transaction without GTID, a MariaDB DR that already
                             logged the domain's sequence numbers (the promotion overlap) or writes
-                            its own transactions in that domain; not with --follow. plan shows
+                            its own transactions in that domain (with --follow: checked as each
+                            lost transaction is met, before it is written). plan shows
                             the SET statements in --sql
   --allow-triggers          let the DR's triggers on the tables the lost range writes fire on
                             apply's writes. Without it apply refuses such tables before writing
@@ -580,7 +583,9 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
     if (r.mode === 'apply') {
       const at = r.committedThrough ?? null;
       const where = at === null ? 'nothing committed yet' : `committed through ${at} (checkpoint "${r.sourceId}")`;
-      line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; the same command resumes from there`);
+      // Stopped before a point: the same command stops there again at once.
+      const next = r.stoppedBefore === undefined ? 'the same command resumes from there' : 'the same command without --stop-before (or with a later one) goes on from there';
+      line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; ${next}`);
     }
   }
 }

@@ -23,9 +23,10 @@
  * `follow` is fixed to the server's end when the run starts, so the pre-scan and the pass that
  * applies see the same transactions. With `follow` there is no pre-scan: the run keeps reading past
  * that end, a window also closes `idleMs` after its first lost transaction was read, and the run ends
- * when its signal aborts — after the window in progress commits. A dropped connection is reopened
- * with backoff at the end of the last committed window (the checkpoint): what was decoded after it
- * and not yet applied is read again, so nothing is lost or applied twice.
+ * when its signal aborts — after the window in progress commits — or when it reads the `stopBefore`
+ * transaction. A dropped connection is reopened with backoff at the end of the last committed
+ * window (the checkpoint): what was decoded after it and not yet applied is read again, so nothing
+ * is lost or applied twice.
  */
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
@@ -98,7 +99,7 @@ import { looseFold } from '../reconcile/value-equality.js';
 import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
-import { checkKeepGtids, commitsUnderGtid, gtidOffStatement, gtidOnStatement, type SessionIdentity } from '../sink/keep-gtids.js';
+import { checkKeepGtids, commitsUnderGtid, FollowedGtids, gtidOffStatement, gtidOnStatement, refuseLostGtids, type SessionIdentity } from '../sink/keep-gtids.js';
 import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
@@ -110,7 +111,7 @@ import { padShortImages } from './short-images.js';
 import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
-import { cutAtStop, isStopPoint, parseStopBefore, refuseStopOutsideFiles, StopWatch, type StopBefore, type StopPoint } from './stop-before.js';
+import { cutAtStop, isStopPoint, parseStopBefore, refuseStopOutsideFiles, refuseStopPassed, stopGtid, StopWatch, type StopBefore, type StopPoint } from './stop-before.js';
 
 /** Stable codes of SalvageError. */
 export const SalvageErrorCode = {
@@ -294,8 +295,10 @@ export interface SalvageOptions {
    * the DDL stop, the schema checks and the lost set see only what lies before it; apply's checkpoint
    * ends before it, so a run without it resumes there. One that names no transaction of the input is
    * refused before anything is written (INPUT_STOP_NOT_FOUND, INPUT_STOP_OUTSIDE), and so are binlog
-   * files damaged before it (INPUT_STOP_PAST_DAMAGE); a wrong shape, or with `source.follow`, is
-   * BAD_OPTION. Report: `stoppedBefore`.
+   * files damaged before it (INPUT_STOP_PAST_DAMAGE); a wrong shape is BAD_OPTION. With
+   * `source.follow` it is found as the read meets it: the run ends there (resolves), one already
+   * past is refused before anything is written and one passed unmet where the read passes it
+   * (pipeline/stop-before.ts). Report: `stoppedBefore`.
    */
   readonly stopBefore?: string;
   /** Check each event's CRC32 where the binlog has them (default true); a mismatch stops the read (BINLOG_CHECKSUM_MISMATCH). */
@@ -306,7 +309,8 @@ export interface SalvageOptions {
    * state records it; decisions are those of a run without it. Not under its GTID: a transaction
    * whose changes were all quarantined, or damaged and skipped (not on the DR). Refused before
    * anything is written (KEEP_GTIDS_*, sink/keep-gtids.ts) where the DR cannot record them honestly;
-   * `source.follow` is BAD_OPTION. plan shows the same SET statements in `onSql`.
+   * with `source.follow` the refusals that need the lost range are made as each lost transaction is
+   * met, before it is written (FollowedGtids). plan shows the same SET statements in `onSql`.
    */
   readonly keepGtids?: boolean;
   /**
@@ -522,10 +526,6 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   if (options.source?.follow === true && options.mode !== 'apply') {
     throw new SalvageError(SalvageErrorCode.BadOption, 'follow goes with apply: a plan reads to the server\'s end and stops', { option: '--follow' });
   }
-  if (options.keepGtids === true && options.source?.follow === true) {
-    // No pre-scan: the refusals that need the whole lost range (a GTID-less transaction, the promotion overlap) could not come before the first write.
-    throw new SalvageError(SalvageErrorCode.BadOption, '--keep-gtids goes with a run that reads to an end (binlog files, or a live server without --follow): its refusals need the whole lost range before anything is written', { option: '--keep-gtids' });
-  }
   checkShapes(options);
   checkNumbers(options);
   const stop = stopBeforeOf(options);
@@ -641,13 +641,9 @@ function checkShapes(o: SalvageOptions): void {
   if (o.ddl !== undefined && o.ddl !== 'stop' && o.ddl !== 'skip') throw bad('--ddl', `ddl is "stop" or "skip", got ${String(o.ddl)}`);
 }
 
-/** `stopBefore` read (a wrong shape is BAD_OPTION); refused with `follow`, which has no first pass to find it in. */
+/** `stopBefore` read (a wrong shape is BAD_OPTION). */
 function stopBeforeOf(o: SalvageOptions): StopBefore | null {
   if (o.stopBefore === undefined) return null;
-  if (o.source?.follow === true) {
-    // A follow reads what the primary has not written yet: a WHERE it never meets would follow for ever.
-    throw new SalvageError(SalvageErrorCode.BadOption, '--stop-before goes with a run that reads to an end (binlog files, or a live server without --follow): a follow has no first pass to find the transaction in, and would wait for ever for one it never meets', { option: '--stop-before' });
-  }
   try {
     return parseStopBefore(o.stopBefore);
   } catch (e) {
@@ -855,6 +851,8 @@ class SalvageRun {
   #commitSent = false;
   /** keepGtids: the session's own identity, put back after each transaction applied under a source GTID; null without the option. */
   #keep: SessionIdentity | null = null;
+  /** keepGtids under --follow: the lost range's refusals, made as each lost transaction is met (#meetGtids). */
+  #followedGtids: FollowedGtids | null = null;
   readonly #files: readonly BinlogFile[];
   readonly #live: LiveInput | null;
   #history: DrHistory | null = null;
@@ -1054,8 +1052,10 @@ class SalvageRun {
     // Following too: a follow that starts after lost transactions would checkpoint past them unread.
     if (live !== null) await this.#refuseLiveGap(live, rule, checkpoint);
     if (this.#follow) {
-      // No pre-scan: what the lost range writes is learnt window by window (#meet).
+      // No pre-scan: what the lost range writes is learnt window by window (#meet), and the stop
+      // point when the read meets it (#readWindows); one already past is refused now.
       this.#scan = emptyScan();
+      if (this.#stopBefore !== null && live !== null) this.#refuseFollowStopPassed(this.#stopBefore, live, rule, checkpoint, stored);
     } else if (live !== null) {
       // A fresh filter (and watch for the stop point) per attempt: a scan cut by a lost connection starts over (it only decodes).
       let watch: StopWatch | null = null;
@@ -1079,7 +1079,9 @@ class SalvageRun {
     if (o.keepGtids === true) {
       const gtid = dr.gtid.flavor === 'mariadb' ? { gtidBinlogPos: dr.gtid.gtidBinlogPos, gtidBinlogState: dr.gtid.gtidBinlogState ?? '' } : { gtidBinlogPos: '', gtidBinlogState: '' };
       // In plan too: a plan says whether its apply would be refused. The checks write nothing.
+      // Following, the scan is empty: the DR's refusals now, the lost range's as it is met.
       this.#keep = await this.#onDr('keep-gtids', () => checkKeepGtids(this.#dr, dr.flavor, this.#scan, gtid));
+      if (this.#follow) this.#followedGtids = new FollowedGtids();
     }
 
     // The schemas the lost range writes, and those the configuration's logical references name
@@ -1212,6 +1214,25 @@ class SalvageRun {
     throw new SalvageError(SalvageErrorCode.DrTriggers, `the DR has ${named}; ${why}; nothing was written: ${fix}`, details);
   }
 
+  /**
+   * `--follow --stop-before`: a WHERE the follow is already past is refused before anything is
+   * written — a position before where the read starts or before this source's checkpoint, a GTID
+   * the rule calls not lost (the DR's GTID state, or the checkpoint, holds it).
+   */
+  #refuseFollowStopPassed(stop: StopBefore, live: LiveInput, rule: StartRule, checkpoint: LostCheckpoint | undefined, stored: StoredCheckpoint | undefined): void {
+    if (stop.kind === 'gtid') {
+      const g = stopGtid(stop);
+      const judged = rule.kind === 'gtid' ? rule.state.flavor === g.flavor : rule.kind === 'from-gtid';
+      refuseStopPassed(stop, null, judged && lostBeforeInput(rule, { checkpoint }, [g]).length === 0);
+      return;
+    }
+    const file = this.#liveStart.file ?? live.oldest?.file;
+    const read = file === undefined ? null : { file: basename(file), pos: this.#liveStart.position ?? 4 };
+    const done = stored?.file === null || stored?.file === undefined || stored.pos === null ? null : { file: basename(stored.file), pos: Number(stored.pos) };
+    const from = read === null ? done : done === null || isAfter(read, done) ? read : done;
+    refuseStopPassed(stop, from, false);
+  }
+
   /** The stop point the first pass met; without one (the option given), the refusal, before anything is written. */
   #stopMet(watch: StopWatch | null, damage: DamagePoint | null): StopPoint | null {
     if (this.#stopBefore === null || watch === null) return null;
@@ -1262,6 +1283,35 @@ class SalvageRun {
     const fresh = new Map([...this.#startFloors].filter(([t]) => !this.#persistedFloors.has(t)));
     if (fresh.size > 0) await writeKeyFloors(this.#dr, this.#schema, this.#runId, fresh);
     for (const [t, f] of fresh) this.#persistedFloors.set(t, f);
+  }
+
+  /**
+   * keepGtids under --follow: before a lost transaction is written, the refusals a run to an end
+   * makes before its first write (sink/keep-gtids.ts FollowedGtids) — a transaction without a GTID,
+   * a domain the DR logged at or past it or writes its own transactions in. The windows before it
+   * are committed under their GTIDs; the run stops there.
+   */
+  async #meetGtids(window: readonly Transaction[]): Promise<void> {
+    const followed = this.#followedGtids;
+    const keep = this.#keep;
+    if (followed === null || keep === null) return;
+    for (const tx of window) {
+      // Damaged and skipped: not committed under a GTID, whatever it has.
+      if (damagedResult(tx) !== null) continue;
+      const written = `nothing of it was written; ${this.#resumeHint()}`;
+      const g = tx.gtid;
+      if (g === null) {
+        refuseLostGtids({ gtidless: tx, lowestByDomain: new Map() }, { flavor: 'mysql' }, written);
+        continue;
+      }
+      if (g.flavor !== 'mariadb' || keep.flavor !== 'mariadb') continue;
+      // Read before each one: the DR's application may have moved into the domain since the last.
+      const dr = await this.#onDr('keep-gtids', async () => {
+        const { rows } = await this.#dr.query('SELECT @@GLOBAL.gtid_binlog_pos AS p, @@GLOBAL.gtid_binlog_state AS s, @@GLOBAL.gtid_domain_id AS d');
+        return { gtidBinlogPos: String(rows[0]?.['p'] ?? ''), gtidBinlogState: String(rows[0]?.['s'] ?? ''), global: Number(rows[0]?.['d']) };
+      });
+      followed.meet(g, { gtidBinlogPos: dr.gtidBinlogPos, gtidBinlogState: dr.gtidBinlogState, ownDomains: [keep.domainId, dr.global] }, written);
+    }
   }
 
   /**
@@ -1522,6 +1572,10 @@ class SalvageRun {
     /** The `stopBefore` transaction was read (a live source; files end before it): nothing from it on is the run's. */
     let stopped = false;
     const stopAt = this.#stopAt;
+    // Following, the stop point is found as the read meets it (no first pass): a fresh watch per
+    // read, which starts at the last committed window. Passed without meeting it: refused there.
+    const watch = this.#follow && this.#stopBefore !== null ? new StopWatch(this.#stopBefore, { follow: true }) : null;
+    let stopRefused: InputError | null = null;
     const full = (n: number, rows: number): boolean => n >= maxTx || rows >= maxRows;
     const nextWindow = async (): Promise<Transaction[]> => {
       const window: Transaction[] = [];
@@ -1550,6 +1604,14 @@ class SalvageRun {
           // Before the lost filter: the stop point is not judged, so not counted in the lost set.
           if (stopAt !== null && isStopPoint(stopAt, read.tx)) {
             stopped = true;
+            break;
+          }
+          if (watch?.check(read) === true) {
+            // What lies before it is applied (the windows so far, and this one); nothing from it on.
+            stopped = true;
+            const met = watch.met;
+            if (met === null) stopRefused = watch.refusal();
+            else this.#stopAt = met;
             break;
           }
           if (item.kind !== 'transaction' || !isLost(filter, item.tx)) continue;
@@ -1584,6 +1646,7 @@ class SalvageRun {
         pending = prefetch();
         // The next window decodes (CPU) while this one waits on the DR (I/O).
         if (this.#follow) await this.#meet(window);
+        await this.#meetGtids(window);
         await this.#processWindow(padShortImages(window, this.#catalog));
         this.#escalate();
       }
@@ -1596,6 +1659,11 @@ class SalvageRun {
       await (inflight as Promise<IteratorResult<ReadBatch>> | null)?.catch(() => undefined);
       await source.return?.(undefined);
       o.signal?.removeEventListener('abort', forward);
+    }
+    if (stopRefused !== null) {
+      // The windows before it committed: where the next run goes on is part of the answer.
+      const e = stopRefused as InputError;
+      throw new InputError(e.code, `${e.message}; ${this.#resumeHint()}`, e.details);
     }
     if (ddlAt !== null) {
       const d = ddlAt as Transaction;
@@ -2344,6 +2412,7 @@ class SalvageRun {
       for (const d of r.decisions) if (d.outcome === 'quarantined') this.#quarantinedPerTable.set(d.table, (this.#quarantinedPerTable.get(d.table) ?? 0) + 1);
       for (const m of r.remaps) this.#remaps.push({ table: m.table, oldKey: m.oldKey.map(plain), newKey: m.newKey.map(plain), at: changeLabel(r.tx, 0).replace(/#0$/, ''), ...(m.linked === true ? { linked: true as const } : {}) });
       this.#lastEnd = { file: r.tx.file, pos: r.tx.end };
+      if (this.#followedGtids !== null && r.tx.gtid !== null && commitsUnderGtid(r)) this.#followedGtids.committed(r.tx.gtid);
       // Only a follow reports what its committed windows hold; a run to the end reports the lost range read.
       if (this.#follow) this.#committedLost.add(r.tx);
       this.#firstTx ??= r.tx;

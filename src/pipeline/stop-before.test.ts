@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Transaction, TransactionItem } from '../binlog/transaction.js';
-import { parseStopBefore, StopWatch } from './stop-before.js';
+import { parseStopBefore, refuseStopPassed, StopWatch } from './stop-before.js';
 
 function item(file: string, pos: number, gtid: string | null = null): TransactionItem {
   const g = gtid === null ? null : (([d, s, n]) => ({ flavor: 'mariadb' as const, domainId: Number(d), serverId: Number(s), seqNo: BigInt(n!) }))(gtid.split('-'));
@@ -61,5 +61,38 @@ describe('StopWatch', () => {
       details: { option: '--stop-before', value: '0-1-9', gtid: '0-1-9' },
       message: '--stop-before 0-1-9: no transaction of the input has this GTID (1 transaction(s) read, the last 0-1-2 at b.000001:100): give the GTID of a transaction in the binlogs read (salvage inspect lists them), or its position FILE:POS',
     });
+  });
+});
+
+describe('StopWatch under --follow', () => {
+  it('a FILE:POS inside a transaction is passed as soon as that transaction is read: it is not applied either', () => {
+    const w = new StopWatch(parseStopBefore('b.000001:150'), { follow: true });
+    // item() makes transactions 100 bytes long: 100 … 200.
+    expect([item('/x/b.000001', 20), item('/x/b.000001', 100)].map((i) => w.check(i))).toEqual([false, true]);
+    expect(w.met).toBeNull();
+    expect(w.refusal()).toMatchObject({ code: 'INPUT_STOP_OUTSIDE', details: { file: 'b.000001', offset: 150 } });
+    expect(w.refusal().message).toContain('it lies inside the transaction at b.000001:100 (which ends at 200)');
+    // Without --follow the same read waits for the next transaction to tell.
+    expect(new StopWatch(parseStopBefore('b.000001:150')).check(item('/x/b.000001', 100))).toBe(false);
+  });
+
+  it('a GTID is passed when one of its domain at or past its number is read instead; other domains and lower numbers go on', () => {
+    const w = new StopWatch(parseStopBefore('0-1-5'), { follow: true });
+    expect([item('/x/b.000001', 100, '0-1-4'), item('/x/b.000001', 200, '1-1-9'), item('/x/b.000001', 300, '0-2-5')].map((i) => w.check(i))).toEqual([false, false, true]);
+    expect(w.refusal()).toMatchObject({ code: 'INPUT_STOP_NOT_FOUND', details: { gtid: '0-1-5', file: 'b.000001', offset: 300 } });
+    expect(w.refusal().message).toMatch(/^--stop-before 0-1-5: the follow read 0-2-5 at b\.000001:300, at or past it in its GTID stream, without meeting it/);
+    const met = new StopWatch(parseStopBefore('0-1-5'), { follow: true });
+    expect([item('/x/b.000001', 100, '0-1-4'), item('/x/b.000001', 200, '0-1-5')].map((i) => met.check(i))).toEqual([false, true]);
+    expect(met.met).toEqual({ asked: '0-1-5', gtid: '0-1-5', file: 'b.000001', pos: 200 });
+  });
+
+  it('refuseStopPassed: a position before where the follow starts, or a GTID the DR holds; the start itself is no error', () => {
+    const at = { file: 'b.000002', pos: 400 };
+    expect(() => refuseStopPassed(parseStopBefore('b.000002:400'), at, false)).not.toThrow();
+    expect(() => refuseStopPassed(parseStopBefore('b.000003:4'), at, false)).not.toThrow();
+    expect(() => refuseStopPassed(parseStopBefore('b.000002:399'), at, false)).toThrow(expect.objectContaining({ code: 'INPUT_STOP_OUTSIDE', details: expect.objectContaining({ offset: 399 }) }));
+    expect(() => refuseStopPassed(parseStopBefore('b.000001:900'), at, false)).toThrow(/the follow starts at b\.000002:400, after it: that point is already past/);
+    expect(() => refuseStopPassed(parseStopBefore('0-1-5'), null, false)).not.toThrow();
+    expect(() => refuseStopPassed(parseStopBefore('0-1-5'), null, true)).toThrow(expect.objectContaining({ code: 'INPUT_STOP_OUTSIDE', details: expect.objectContaining({ gtid: '0-1-5' }) }));
   });
 });

@@ -12,7 +12,7 @@
  * apply the whole range, or stop somewhere the DBA did not mean.
  */
 import { basename } from 'node:path';
-import { gtidText, type TransactionItem } from '../binlog/transaction.js';
+import { gtidText, type Gtid, type TransactionItem } from '../binlog/transaction.js';
 import { EngineError } from '../errors.js';
 import { isAfter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
@@ -91,6 +91,44 @@ export function refuseStopOutsideFiles(stop: StopBefore, files: readonly BinlogF
   }
 }
 
+/** The GTID WHERE names, as the decoder gives GTIDs (for comparing it with the DR's GTID state). */
+export function stopGtid(stop: Extract<StopBefore, { kind: 'gtid' }>): Gtid {
+  const m = /^(\d+)-(\d+)-(\d+)$/.exec(stop.gtid);
+  if (m) return { flavor: 'mariadb', domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
+  const parts = stop.gtid.split(':');
+  return { flavor: 'mysql', uuid: parts[0]!, tag: parts.length === 3 ? parts[1]! : null, gno: BigInt(parts[parts.length - 1]!) };
+}
+
+/**
+ * `--follow`: refuses, before anything is written, a WHERE the follow is already past — a position
+ * before where its lost range starts (`from`: the read's start, or this source's checkpoint when
+ * it lies later), or a GTID the DR already holds (`held`: its GTID state or the checkpoint covers
+ * it). A follow never meets it, and would apply everything after it while waiting for it. WHERE
+ * exactly at `from` is no error: nothing lies before it, the run does nothing (a repeated run).
+ */
+export function refuseStopPassed(stop: StopBefore, from: { readonly file: string; readonly pos: number } | null, held: boolean): void {
+  if (stop.kind === 'position') {
+    if (from === null || !isAfter({ file: from.file, pos: from.pos }, { file: stop.file, pos: stop.pos })) return;
+    throw new InputError(
+      InputErrorCode.StopOutside,
+      `${OPTION} ${stop.text}: the follow starts at ${basename(from.file)}:${from.pos}, after it: that point is already past (applied, or before the lost range), and a follow would apply everything after it while waiting for it — nothing was written. Give a point at or after ${basename(from.file)}:${from.pos}, or run without ${OPTION}`,
+      { option: OPTION, value: stop.text, file: stop.file, offset: stop.pos },
+    );
+  }
+  if (!held) return;
+  throw new InputError(
+    InputErrorCode.StopOutside,
+    `${OPTION} ${stop.text}: the DR already holds that transaction (its GTID state or this source's checkpoint covers ${stop.gtid}): it is already past, and a follow would apply everything after it while waiting for it — nothing was written. Give the GTID of a transaction the DR lacks, or run without ${OPTION}`,
+    { option: OPTION, value: stop.text, gtid: stop.gtid },
+  );
+}
+
+/** Whether `seen` comes at or after the GTID `stop` in its server's stream (the same domain, or uuid and tag), without being it. */
+function pastGtid(stop: Gtid, seen: Gtid): boolean {
+  if (stop.flavor === 'mariadb') return seen.flavor === 'mariadb' && seen.domainId === stop.domainId && seen.seqNo >= stop.seqNo && !(seen.serverId === stop.serverId && seen.seqNo === stop.seqNo);
+  return seen.flavor === 'mysql' && seen.uuid.toLowerCase() === stop.uuid && seen.tag === stop.tag && seen.gno > stop.gno;
+}
+
 function fileList(files: readonly BinlogFile[]): string {
   const names = files.map((f) => basename(f.path));
   return names.length <= 3 ? names.join(', ') : `${names[0]} … ${names[names.length - 1]}`;
@@ -109,7 +147,16 @@ interface Seen {
  */
 export class StopWatch {
   readonly stop: StopBefore;
+  /**
+   * `--follow` (a live source read as it is written): WHERE is also passed when a transaction
+   * straddles the position, or one of the GTID's stream at or past its number is read (a follow
+   * would otherwise wait for ever, applying what comes after it).
+   */
+  readonly #follow: boolean;
+  readonly #gtid: Gtid | null;
   #met: Seen | null = null;
+  /** FILE:POS under `--follow`: the transaction it lies inside. */
+  #inside: { readonly pos: number; readonly end: number } | null = null;
   /** FILE:POS: the transactions of its file on either side of it, once the read is past it. */
   #passed: { readonly before: Seen | null; readonly after: Seen } | null = null;
   #lastInFile: Seen | null = null;
@@ -117,8 +164,10 @@ export class StopWatch {
   #last: Seen | null = null;
   #read = 0;
 
-  constructor(stop: StopBefore) {
+  constructor(stop: StopBefore, options: { readonly follow?: boolean } = {}) {
     this.stop = stop;
+    this.#follow = options.follow === true;
+    this.#gtid = stop.kind === 'gtid' ? stopGtid(stop) : null;
   }
 
   get met(): StopPoint | null {
@@ -139,9 +188,19 @@ export class StopWatch {
         this.#met = seen;
         return true;
       }
+      if (this.#follow && tx.gtid !== null && pastGtid(this.#gtid!, tx.gtid)) {
+        this.#passed = { before: this.#last, after: seen };
+        return true;
+      }
     } else if (seen.file === s.file) {
       if (seen.pos === s.pos) {
         this.#met = seen;
+        return true;
+      }
+      if (this.#follow && seen.pos < s.pos && s.pos < tx.end) {
+        // Known as soon as it is read: the transaction that holds the position is not applied either.
+        this.#inside = { pos: seen.pos, end: tx.end };
+        this.#passed = { before: seen, after: { ...seen, pos: tx.end } };
         return true;
       }
       if (seen.pos > s.pos) {
@@ -177,7 +236,15 @@ export class StopWatch {
   /** Why WHERE named no transaction of the read, once it ended without meeting it. */
   refusal(): InputError {
     const s = this.stop;
-        if (s.kind === 'gtid') {
+    if (s.kind === 'gtid' && this.#passed !== null) {
+      const a = this.#passed.after;
+      return new InputError(
+        InputErrorCode.StopNotFound,
+        `${OPTION} ${s.text}: the follow read ${a.gtid ?? '(no GTID)'} at ${a.file}:${a.pos}, at or past it in its GTID stream, without meeting it: the source never wrote it there (nothing from ${a.gtid ?? 'there'} on was applied; what lay before it was): give the GTID of a transaction the source writes, or its position FILE:POS`,
+        { option: OPTION, value: s.text, gtid: s.gtid, file: a.file, offset: a.pos },
+      );
+    }
+    if (s.kind === 'gtid') {
       const where = this.#last === null ? 'the input holds no transaction' : `${this.#read} transaction(s) read, the last ${this.#last.gtid ?? '(no GTID)'} at ${this.#last.file}:${this.#last.pos}`;
       return new InputError(
         InputErrorCode.StopNotFound,
@@ -186,6 +253,14 @@ export class StopWatch {
       );
     }
     const p = this.#passed;
+    const inside = this.#inside;
+    if (inside !== null) {
+      return new InputError(
+        InputErrorCode.StopOutside,
+        `${OPTION} ${s.text}: no transaction starts there — it lies inside the transaction at ${s.file}:${inside.pos} (which ends at ${inside.end}); nothing of that transaction or after it was applied: give the position where a transaction starts (${inside.pos}, or ${inside.end} for the one after it), as salvage inspect prints it ("pos")`,
+        { option: OPTION, value: s.text, file: s.file, offset: s.pos },
+      );
+    }
     if (p !== null && p.after.file === s.file) {
       const inside = p.before === null ? `the first transaction of ${s.file} starts at ${p.after.pos}` : `${s.pos} lies after the transaction at ${s.file}:${p.before.pos} starts and before the next, at ${p.after.pos}`;
       return new InputError(

@@ -371,6 +371,22 @@ describe('DrHistoryBuilder: folding per key', () => {
     expect(build(l, { stateSchema: 'recovery' }).transactions).toBe(4);
   });
 
+  it("--keep-gtids: the engine's windows under the primary's GTIDs are the engine's, neither received before the point nor replayed after it", () => {
+    const CP = tableMap(checkpoint);
+    // Received from the primary, then the engine's window under the primary's GTID before the DR wrote anything of its own.
+    const l = new Log().tx(mdb(0, 1, 1), 1, []);
+    l.tx(mdb(0, 1, 2), 1, [ins(USERS, [7, 'lost@x', 'Lost', 1]), upd(CP, [1, 5], [1, 6])]);
+    l.tx(mdb(1, 2, 1), 2, [ins(USERS, [8, 'dr@x', 'Dr', 1])]);
+    l.tx(mdb(0, 1, 3), 1, [upd(USERS, [7, 'lost@x', 'Lost', 1], [7, 'lost@x', 'Lost*', 1]), upd(CP, [1, 6], [1, 7])]);
+    const h = build(l);
+    expect(h.transactions).toBe(1);
+    expect(h.row('app.users', pk(7))).toBeUndefined();
+    expect(row(h, 'app.users', 8)?.insertedByDr).toBe(true);
+    expect(h.failover.lastReceived?.at).toBe('0-1-1');
+    expect(h.failover.evidence).toContain("2 transactions of the salvage engine's own under the source's GTIDs (state schema salvage; --keep-gtids): not history");
+    expect(h.failover.evidence.filter((e) => e.startsWith('replayed'))).toEqual([]);
+  });
+
   it('column identity: by name with full metadata, by position otherwise; a count mismatch untracks the table, never guesses', () => {
     // Full metadata with the DR's columns in another order and one the DR dropped since.
     const renamed: TableMap = { ...USERS, columns: [USERS.columns[3]!, { ...USERS.columns[0]!, name: 'gone' }, USERS.columns[0]!, USERS.columns[2]!, USERS.columns[1]!].map((c, i) => ({ ...c, index: i })) };

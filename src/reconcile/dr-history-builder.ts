@@ -272,6 +272,8 @@ export class DrHistoryBuilder {
   #ownBeforePoint = 0;
   readonly #replayed = new SideStats();
   #engineTransactions = 0;
+  /** The engine's transactions under another server's GTID (`--keep-gtids` commits each lost one under the primary's). */
+  #engineUnderSource = 0;
   #historyTransactions = 0;
   readonly #holes: string[] = [];
   #earlierOwn: { readonly file: string; readonly gtids: string } | null = null;
@@ -352,6 +354,12 @@ export class DrHistoryBuilder {
     this.#lastFile = name;
     this.noteRead(name, tx.end);
     const match = this.#match(tx);
+    if (match === null && this.#isEngine(tx)) {
+      // The engine's window committed under the source's GTID (`--keep-gtids`): neither received
+      // from the primary (it would pass for the last one received) nor replayed by hand.
+      this.#engineUnderSource++;
+      return;
+    }
     if (!this.#afterPoint(tx, match)) {
       this.#before.add(tx);
       if (match !== null) this.#ownBeforePoint++;
@@ -736,7 +744,7 @@ export class DrHistoryBuilder {
     const out: string[] = [];
     const own = `DR identity: server id ${this.#own.serverId}${this.#ownUuid === null ? '' : `, server_uuid ${this.#ownUuid}`}`;
     out.push(own);
-    const total = this.#before.transactions + this.#after.transactions + this.#replayed.transactions;
+    const total = this.#before.transactions + this.#after.transactions + this.#replayed.transactions + this.#engineUnderSource;
     out.push(total === 0 ? 'the DR binlog given holds no transactions' : `read ${total} transactions in ${this.#firstFile}${this.#firstFile === this.#lastFile ? '' : ` … ${this.#lastFile}`}`);
     out.push(`before the failover point: ${this.#before.transactions} transactions; ${this.#before.describe()}`);
     if (this.#ownBeforePoint > 0) out.push(`${this.#ownBeforePoint} of them written by the DR itself before the point: not history`);
@@ -747,6 +755,7 @@ export class DrHistoryBuilder {
     else out.push('no transaction written by the DR after the failover point');
     out.push(`after the failover point: ${this.#after.transactions} transactions of the DR's own; ${this.#after.describe()}`);
     if (this.#engineTransactions > 0) out.push(`${this.#engineTransactions} of them the salvage engine's own (state schema ${this.#stateSchema}): not history`);
+    if (this.#engineUnderSource > 0) out.push(`${this.#engineUnderSource} transactions of the salvage engine's own under the source's GTIDs (state schema ${this.#stateSchema}; --keep-gtids): not history`);
     if (this.#replayed.transactions > 0) {
       out.push(`replayed after the failover: ${this.#replayed.transactions} transactions from other servers (${this.#replayed.describe()}): not the DR's history`);
     }

@@ -8,7 +8,7 @@ import type { SqlResult, SqlSession } from '../db/sql-session.js';
 import { exitCodeFor, ExitCode } from '../cli/exit-codes.js';
 import { EngineError } from '../errors.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
-import { checkKeepGtids, commitsUnderGtid, gtidOffStatement, gtidOnStatement, KeepGtidsError, KeepGtidsErrorCode, loggedByDomain, refuseLostGtids, type LostGtids } from './keep-gtids.js';
+import { checkKeepGtids, commitsUnderGtid, FollowedGtids, gtidOffStatement, gtidOnStatement, KeepGtidsError, KeepGtidsErrorCode, loggedByDomain, refuseLostGtids, type LostGtids } from './keep-gtids.js';
 
 const maria = (domainId: number, serverId: number, seqNo: bigint): Gtid => ({ flavor: 'mariadb', domainId, serverId, seqNo });
 const UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
@@ -108,6 +108,39 @@ describe('refuseLostGtids', () => {
       [0, { seqNo: 20n, text: '0-2-20' }],
       [1, { seqNo: 3n, text: '1-2-3' }],
     ]);
+  });
+});
+
+describe('FollowedGtids (--follow: the refusals as each lost transaction is met)', () => {
+  const dr = (gtidBinlogPos: string, ownDomains: number[] = [1]) => ({ gtidBinlogPos, gtidBinlogState: gtidBinlogPos, ownDomains });
+  const written = 'nothing of it was written; committed through mysql-bin.000002:900';
+
+  it("each one against the DR's state read before it, and against what this run committed in its domain", () => {
+    const f = new FollowedGtids();
+    f.meet(maria(0, 1, 13n), dr('0-1-12,1-2-40'), written);
+    f.committed(maria(0, 1, 13n));
+    f.meet(maria(0, 1, 14n), dr('0-1-13,1-2-41'), written);
+    // At or below what this run committed in the domain: the source's binlog out of order.
+    const e = caught(() => f.meet(maria(0, 1, 13n), dr('0-1-13,1-2-41'), written));
+    expect(e.code).toBe(KeepGtidsErrorCode.Overlap);
+    expect(e.details).toMatchObject({ domain: 0, gtid: '0-1-13', drGtid: '0-1-13' });
+    expect(e.message).toContain('in domain 0 this run already committed 0-1-13 on the DR, at or past 0-1-13');
+    expect(e.message).toContain(`(${written})`);
+    // The DR wrote in the domain since (its application moved there): the overlap, named as for a run to an end.
+    const moved = caught(() => f.meet(maria(0, 1, 14n), dr('0-2-60,1-2-41'), written));
+    expect(moved.code).toBe(KeepGtidsErrorCode.Overlap);
+    expect(moved.details).toMatchObject({ domain: 0, gtid: '0-1-14', drGtid: '0-2-60' });
+    expect(moved.message).toContain(`run without --keep-gtids (${written})`);
+    const own = caught(() => new FollowedGtids().meet(maria(0, 1, 13n), dr('', [1, 0]), written));
+    expect(own.code).toBe(KeepGtidsErrorCode.OwnDomain);
+    // MySQL: no domains to check.
+    expect(() => new FollowedGtids().meet({ flavor: 'mysql', uuid: '3e11fa47-71ca-11e1-9e33-c80aa9429562', tag: null, gno: 5n }, dr('0-2-60'), written)).not.toThrow();
+  });
+
+  it('a lost transaction without a GTID, saying what was committed', () => {
+    const anon = caught(() => refuseLostGtids({ gtidless: tx(null), lowestByDomain: new Map() }, { flavor: 'mysql' }, written));
+    expect(anon.code).toBe(KeepGtidsErrorCode.NoGtid);
+    expect(anon.message).toContain(`(${written})`);
   });
 });
 

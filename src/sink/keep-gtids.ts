@@ -100,12 +100,16 @@ export function loggedByDomain(...lists: readonly string[]): Map<number, { reado
  * rejects them outright), or where the DR's own writes go (`ownDomains`), which would take
  * sequence numbers in the middle of the lost ones while the run applies them.
  */
-export function refuseLostGtids(lost: LostGtids, dr: { readonly flavor: 'mysql' } | { readonly flavor: 'mariadb'; readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] }): void {
+export function refuseLostGtids(
+  lost: LostGtids,
+  dr: { readonly flavor: 'mysql' } | { readonly flavor: 'mariadb'; readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] },
+  written = 'nothing was written',
+): void {
   const anon = lost.gtidless;
   if (anon !== null) {
     throw new KeepGtidsError(
       KeepGtidsErrorCode.NoGtid,
-      `--keep-gtids: the lost transaction at ${basename(anon.file)}:${anon.pos} has no GTID (anonymous, or a binlog written without GTIDs), so it has none to be applied under; run without --keep-gtids (nothing was written)`,
+      `--keep-gtids: the lost transaction at ${basename(anon.file)}:${anon.pos} has no GTID (anonymous, or a binlog written without GTIDs), so it has none to be applied under; run without --keep-gtids (${written})`,
       { file: basename(anon.file), offset: anon.pos, option: '--keep-gtids' },
     );
   }
@@ -117,7 +121,7 @@ export function refuseLostGtids(lost: LostGtids, dr: { readonly flavor: 'mysql' 
     if (had === undefined || had.seqNo < low.seqNo) continue;
     throw new KeepGtidsError(
       KeepGtidsErrorCode.Overlap,
-      `--keep-gtids: in domain ${domain} the DR already logged ${had.text}, at or past the lost ${gtidText(low)} (the promotion overlap: the DR wrote the domain's sequence numbers under its own server id). Applied under their GTIDs the lost transactions would be logged out of order, the DR's gtid_binlog_pos would move backwards and its replicas would skip or refuse them (gtid_strict_mode rejects them outright); run without --keep-gtids (nothing was written)`,
+      `--keep-gtids: in domain ${domain} the DR already logged ${had.text}, at or past the lost ${gtidText(low)} (the promotion overlap: the DR wrote the domain's sequence numbers under its own server id). Applied under their GTIDs the lost transactions would be logged out of order, the DR's gtid_binlog_pos would move backwards and its replicas would skip or refuse them (gtid_strict_mode rejects them outright); run without --keep-gtids (${written})`,
       { gtid: gtidText(low), domain, drGtid: had.text, option: '--keep-gtids' },
     );
   }
@@ -126,9 +130,43 @@ export function refuseLostGtids(lost: LostGtids, dr: { readonly flavor: 'mysql' 
     if (low === undefined) continue;
     throw new KeepGtidsError(
       KeepGtidsErrorCode.OwnDomain,
-      `--keep-gtids: the DR writes its own transactions in gtid_domain_id ${domain}, the domain of the lost ${gtidText(low)}: its writes while the run applies (the application's, and this run's own state rows) would take sequence numbers among the lost ones. Give the DR another domain for its own writes (SET GLOBAL gtid_domain_id = N, as for any promoted primary, and reconnect the application), or run without --keep-gtids (nothing was written)`,
+      `--keep-gtids: the DR writes its own transactions in gtid_domain_id ${domain}, the domain of the lost ${gtidText(low)}: its writes while the run applies (the application's, and this run's own state rows) would take sequence numbers among the lost ones. Give the DR another domain for its own writes (SET GLOBAL gtid_domain_id = N, as for any promoted primary, and reconnect the application), or run without --keep-gtids (${written})`,
       { gtid: gtidText(low), domain, option: '--keep-gtids' },
     );
+  }
+}
+
+/**
+ * keepGtids under `--follow`, which has no first pass: the lost range's refusals come as each lost
+ * transaction is met, before it is written (the windows before it committed under their GTIDs).
+ * Each MariaDB one is checked against the DR's GTID state and global domain read just before
+ * (refuseLostGtids: the promotion overlap, the DR's own domain) — a follow runs for hours, and the
+ * DR's application may move into a lost domain meanwhile — and against what this run committed in
+ * its domain (the source's binlog out of order: logged, it would move gtid_binlog_pos backwards).
+ */
+export class FollowedGtids {
+  /** Per MariaDB domain: the highest sequence number this run committed there. */
+  readonly #committed = new Map<number, { readonly seqNo: bigint; readonly text: string }>();
+
+  /** Refuses `gtid` (KeepGtidsError), met while following; `written` says what the run committed. */
+  meet(gtid: Gtid, dr: { readonly gtidBinlogPos: string; readonly gtidBinlogState: string; readonly ownDomains: readonly number[] }, written: string): void {
+    if (gtid.flavor !== 'mariadb') return;
+    const last = this.#committed.get(gtid.domainId);
+    if (last !== undefined && gtid.seqNo <= last.seqNo) {
+      throw new KeepGtidsError(
+        KeepGtidsErrorCode.Overlap,
+        `--keep-gtids: in domain ${gtid.domainId} this run already committed ${last.text} on the DR, at or past ${gtidText(gtid)}: the source wrote the domain out of order, and logged after it ${gtidText(gtid)} would move the DR's gtid_binlog_pos backwards; run without --keep-gtids (${written})`,
+        { gtid: gtidText(gtid), domain: gtid.domainId, drGtid: last.text, option: '--keep-gtids' },
+      );
+    }
+    refuseLostGtids({ gtidless: null, lowestByDomain: new Map([[gtid.domainId, gtid]]) }, { flavor: 'mariadb', ...dr }, written);
+  }
+
+  /** A transaction committed under `gtid`. */
+  committed(gtid: Gtid): void {
+    if (gtid.flavor !== 'mariadb') return;
+    const last = this.#committed.get(gtid.domainId);
+    if (last === undefined || gtid.seqNo > last.seqNo) this.#committed.set(gtid.domainId, { seqNo: gtid.seqNo, text: gtidText(gtid) });
   }
 }
 
