@@ -146,6 +146,9 @@ const LOOSE_LETTERS: Readonly<Record<string, string>> = { ß: 's', ẞ: 's', æ:
  * doubled s and trailing spaces all ignored. Two values a server collation calls equal fold alike
  * here (where the fold misses one, the DR rejects the write instead: dr-rejected); values it calls
  * different may too. Only narrows which values to ask the server about (salvage.ts #aliasCollationMatches).
+ * It is not looser than the collations collation-fold.ts measures (general_ci weighs every 4-byte
+ * character alike, unicode_ci ignores control characters, latin1_swedish_ci equates Æ and Ä): for
+ * their columns `looseFolder` gives the exact fold instead.
  */
 export function looseFold(v: ColumnValue | undefined): string {
   if (v === null || v === undefined) return '\u0000';
@@ -158,6 +161,16 @@ export function looseFold(v: ColumnValue | undefined): string {
     .replace(/[ßẞæœøđðłþıĸ]/g, (c) => LOOSE_LETTERS[c] ?? c)
     .replace(/ss/g, 's')
     .replace(/ +$/, '')}`;
+}
+
+/**
+ * The loose fold of a column of `collation`: its exact fold (collation-fold.ts) when measured, which
+ * no other value of the column can share without the server calling them equal, else `looseFold`.
+ */
+export function looseFolder(collation: string | null): (v: ColumnValue | undefined) => string {
+  const exact = collation === null ? null : exactFold(collation);
+  if (exact === null) return looseFold;
+  return (v) => (typeof v === 'string' ? `x${exact(v)}` : looseFold(v));
 }
 
 interface CollationRule {
