@@ -95,7 +95,7 @@ import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
-import { looseFold } from '../reconcile/value-equality.js';
+import { looseFolder } from '../reconcile/value-equality.js';
 import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
@@ -1924,15 +1924,16 @@ class SalvageRun {
     const name = req.purpose;
     const asked = new Set(req.asked);
     const positions = state.positionsOf(req.columns);
+    const folders = req.columns.map((c) => looseFolder(req.table.columns.find((col) => col.name === c)?.collation ?? null));
     for (const row of rows) {
       const own = state.indexKeyOf(name, row);
       if (own === null || asked.has(own)) continue;
       const pk = state.keyOf(row);
       const pkValues = state.keyValues(row);
       if (pk === null || pkValues === null) continue;
-      const loose = positions.map((p) => looseFold(row[p]));
+      const loose = positions.map((p, j) => folders[j]!(row[p]));
       const candidates: number[] = [];
-      for (let i = 0; i < req.keys.length && candidates.length <= MAX_COLLATION_CANDIDATES; i++) if (req.keys[i]!.every((v, j) => looseFold(v) === loose[j])) candidates.push(i);
+      for (let i = 0; i < req.keys.length && candidates.length <= MAX_COLLATION_CANDIDATES; i++) if (req.keys[i]!.every((v, j) => folders[j]!(v) === loose[j])) candidates.push(i);
       if (candidates.length > MAX_COLLATION_CANDIDATES) continue;
       for (const i of candidates) {
         const same = await readRowsMatching(this.#dr, req.table, [...req.table.primaryKey, ...req.columns], [[...pkValues, ...req.keys[i]!]], { forUpdate: this.#apply });
@@ -1955,7 +1956,8 @@ class SalvageRun {
     const pkColumns = table.primaryKey;
     if (pkColumns === null || rows.length === 0 || !pkColumns.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
     const state = this.#reconciler.state(table);
-    const looseKey = (values: readonly (ColumnValue | undefined)[]): string => values.map(looseFold).join('\u0001');
+    const folders = pkColumns.map((c) => looseFolder(table.columns.find((col) => col.name === c)?.collation ?? null));
+    const looseKey = (values: readonly (ColumnValue | undefined)[]): string => values.map((v, j) => folders[j]!(v)).join('\u0001');
     // The asked keys no row holds as they are, by their loose fold.
     const absent = new Map<string, number[]>();
     for (let i = 0; i < req.asked.length; i++) {

@@ -14,20 +14,23 @@ const PEOPLE: TableSchema = {
 };
 
 describe('TableState.aliasIndexKey (a value the server equates that the fold does not)', () => {
+  // uca1400 keeps the fold read from the name (collation-fold.ts measures no table for it), which
+  // misses ß = ss; utf8mb4_general_ci's 'jose' = 'josé', the example here before, is folded exactly now.
+  const UCA: TableSchema = { ...PEOPLE, columns: [col('id', 1, null), col('email', 2, 'utf8mb4_uca1400_ai_ci')] };
   it('finds the DR row by the aliased key until the row changes; a rollback does not bring the alias back', () => {
-    const s = new TableState(PEOPLE);
-    s.load([[1, 'jose@x']]);
-    const asked = s.indexKeyFromValues('uk:uk_email', ['josé@x'])!;
+    const s = new TableState(UCA);
+    s.load([[1, 'strasse@x']]);
+    const asked = s.indexKeyFromValues('uk:uk_email', ['straße@x'])!;
     expect(s.rowsBy('uk:uk_email', asked)).toEqual([]);
-    s.aliasIndexKey('uk:uk_email', asked, s.keyOf([1, 'jose@x'])!);
-    expect(s.rowsBy('uk:uk_email', asked)).toEqual([[1, 'jose@x']]);
+    s.aliasIndexKey('uk:uk_email', asked, s.keyOf([1, 'strasse@x'])!);
+    expect(s.rowsBy('uk:uk_email', asked)).toEqual([[1, 'strasse@x']]);
     // Its own key stays as it was.
-    expect(s.rowsBy('uk:uk_email', s.indexKeyFromValues('uk:uk_email', ['JOSE@x'])!)).toEqual([[1, 'jose@x']]);
+    expect(s.rowsBy('uk:uk_email', s.indexKeyFromValues('uk:uk_email', ['STRASSE@x'])!)).toEqual([[1, 'strasse@x']]);
     const mark = s.mark();
     s.put([1, 'other@x']);
     expect(s.rowsBy('uk:uk_email', asked)).toEqual([]);
     s.rollbackTo(mark);
-    expect(s.rowsBy('uk:uk_email', s.indexKeyFromValues('uk:uk_email', ['jose@x'])!)).toEqual([[1, 'jose@x']]);
+    expect(s.rowsBy('uk:uk_email', s.indexKeyFromValues('uk:uk_email', ['strasse@x'])!)).toEqual([[1, 'strasse@x']]);
     // Conservative: the changed-and-restored row holds only its own key again (the DR's rejection decides).
     expect(s.rowsBy('uk:uk_email', asked)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { sameUniqueValue, sameValue } from './value-equality.js';
+import { looseFold, looseFolder, sameUniqueValue, sameValue } from './value-equality.js';
 import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 
@@ -109,6 +109,27 @@ describe('sameUniqueValue', () => {
     expect(sameUniqueValue('åsa', 'asa', 'latin1_swedish_ci')).toBe(false);
   });
 
+  it('folds the measured collations as the server compares (RELIABILITY 7.12: jose = josé under general_ci)', () => {
+    expect(sameUniqueValue('jose', 'josé', 'utf8mb4_general_ci')).toBe(true);
+    expect(sameUniqueValue('JOSÉ ', 'jose', 'utf8mb3_general_ci')).toBe(true);
+    expect(sameUniqueValue('straße', 'strase', 'utf8mb4_general_ci')).toBe(true);
+    expect(sameUniqueValue('straße', 'strasse', 'utf8mb4_general_ci')).toBe(false);
+    // general_ci weighs every 4-byte character alike.
+    expect(sameUniqueValue('a😀', 'a🙂', 'utf8mb4_general_ci')).toBe(true);
+    expect(sameUniqueValue('a😀', 'a🙂', 'utf8mb4_unicode_520_ci')).toBe(false);
+    // UCA expansions and ignorables; a no-break space weighs as a space (cut at the end under PAD SPACE).
+    expect(sameUniqueValue('straße', 'strasse', 'utf8mb4_unicode_ci')).toBe(true);
+    expect(sameUniqueValue('Æsir', 'aesir', 'utf8mb4_unicode_520_ci')).toBe(true);
+    expect(sameUniqueValue('a\u200db', 'ab', 'utf8mb4_unicode_ci')).toBe(true);
+    expect(sameUniqueValue('a\u00a0', 'a', 'utf8mb4_unicode_ci')).toBe(true);
+    expect(sameUniqueValue('a\u00a0', 'a', 'utf8mb4_general_ci')).toBe(false);
+    expect(sameUniqueValue('a ', 'a', 'utf8mb4_unicode_nopad_ci')).toBe(false);
+    // latin1_swedish_ci: ü is y, æ is ä, but å is not a.
+    expect(sameUniqueValue('Müller', 'myller', 'latin1_swedish_ci')).toBe(true);
+    expect(sameUniqueValue('æ', 'Ä', 'latin1_swedish_ci')).toBe(true);
+    expect(sameUniqueValue('å', 'a', 'latin1_swedish_ci')).toBe(false);
+  });
+
   it('compares case-sensitively under _bin and binary', () => {
     expect(sameUniqueValue('Bob', 'bob', 'utf8mb4_bin')).toBe(false);
     expect(sameUniqueValue('bob ', 'bob', 'utf8mb4_bin')).toBe(true);
@@ -125,5 +146,19 @@ describe('sameUniqueValue', () => {
   it('compares numbers by value', () => {
     expect(sameUniqueValue(7, 7n, null)).toBe(true);
     expect(sameUniqueValue(7, 8, null)).toBe(false);
+  });
+});
+
+describe('looseFolder', () => {
+  it('gives the exact fold for a measured collation, where looseFold is not looser than it', () => {
+    expect(looseFold('😀')).not.toBe(looseFold('🙂'));
+    expect(looseFolder('utf8mb4_general_ci')('😀')).toBe(looseFolder('utf8mb4_general_ci')('🙂'));
+    expect(looseFolder('latin1_swedish_ci')('Æ')).toBe(looseFolder('latin1_swedish_ci')('ä'));
+    expect(looseFolder('utf8mb4_general_ci')('1')).not.toBe(looseFolder('utf8mb4_general_ci')(1));
+  });
+
+  it('is looseFold for the others', () => {
+    expect(looseFolder('utf8mb4_uca1400_ai_ci')).toBe(looseFold);
+    expect(looseFolder(null)).toBe(looseFold);
   });
 });

@@ -11,8 +11,10 @@
  *   that received the value through a utf8mb4 conversion (a dump, an earlier salvage) holds 0x815F
  *   where the primary logged 0x5C — the same value, not a divergence; but two codes that both read
  *   as '?' (sjis' ① and ②) are different values.
- * - `sameUniqueValue`: would the server call two values the same key? This approximates the
- *   column's collation from its name. It errs towards "distinct": a duplicate the engine misses
+ * - `sameUniqueValue`: would the server call two values the same key? For the collations
+ *   collation-fold.ts measured (utf8mb4/utf8mb3 general_ci, unicode_ci, unicode_520_ci,
+ *   latin1_swedish_ci) this is the server's own answer; for the others it approximates the
+ *   column's collation from its name, and errs towards "distinct": a duplicate the engine misses
  *   is caught by the DR's duplicate-key error (the window is then retried change by change and
  *   the change classified), while a duplicate it invents would quarantine a good change. The DR
  *   has the last word on a duplicate (DESIGN.md "Conflict taxonomy").
@@ -21,6 +23,7 @@ import type { ColumnSchema } from '../model/table-schema.js';
 import type { ColumnValue } from '../binlog/column.js';
 import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
+import { exactFold, type ExactFold } from './collation-fold.js';
 
 /** What `sameValue` needs to know of a column; null compares without type knowledge (FLOAT as DOUBLE). */
 export type ComparedColumn = Pick<ColumnSchema, 'dataType'> | null;
@@ -143,6 +146,9 @@ const LOOSE_LETTERS: Readonly<Record<string, string>> = { ß: 's', ẞ: 's', æ:
  * doubled s and trailing spaces all ignored. Two values a server collation calls equal fold alike
  * here (where the fold misses one, the DR rejects the write instead: dr-rejected); values it calls
  * different may too. Only narrows which values to ask the server about (salvage.ts #aliasCollationMatches).
+ * It is not looser than the collations collation-fold.ts measures (general_ci weighs every 4-byte
+ * character alike, unicode_ci ignores control characters, latin1_swedish_ci equates Æ and Ä): for
+ * their columns `looseFolder` gives the exact fold instead.
  */
 export function looseFold(v: ColumnValue | undefined): string {
   if (v === null || v === undefined) return '\u0000';
@@ -157,23 +163,38 @@ export function looseFold(v: ColumnValue | undefined): string {
     .replace(/ +$/, '')}`;
 }
 
+/**
+ * The loose fold of a column of `collation`: its exact fold (collation-fold.ts) when measured, which
+ * no other value of the column can share without the server calling them equal, else `looseFold`.
+ */
+export function looseFolder(collation: string | null): (v: ColumnValue | undefined) => string {
+  const exact = collation === null ? null : exactFold(collation);
+  if (exact === null) return looseFold;
+  return (v) => (typeof v === 'string' ? `x${exact(v)}` : looseFold(v));
+}
+
 interface CollationRule {
+  /** The collation's measured fold (collation-fold.ts); when set, the flags below are not used. */
+  readonly exact: ExactFold | null;
   readonly caseInsensitive: boolean;
   readonly accentInsensitive: boolean;
   readonly padSpace: boolean;
 }
 
 /**
- * Reads the comparison rule from the collation name. MySQL 8's `_0900_` collations and MariaDB's
+ * The measured fold of the collation when collation-fold.ts has one; otherwise the rule read from
+ * the collation name. MySQL 8's `_0900_` collations and MariaDB's
  * `_nopad_` ones are NO PAD; `binary` compares bytes; the rest pad with spaces (trailing spaces
  * ignored). Accents are ignored only where the name says `_ai_`: the legacy `_ci` collations differ
  * per language (latin1_swedish_ci keeps å apart from a), so they are treated as accent-sensitive.
  */
 function collationRule(collation: string): CollationRule {
   const name = collation.toLowerCase();
-  if (name === 'binary') return { caseInsensitive: false, accentInsensitive: false, padSpace: false };
+  if (name === 'binary') return { exact: null, caseInsensitive: false, accentInsensitive: false, padSpace: false };
+  const exact = exactFold(name);
   const caseInsensitive = name.endsWith('_ci');
   return {
+    exact,
     caseInsensitive,
     accentInsensitive: caseInsensitive && name.includes('_ai_'),
     padSpace: !name.includes('_0900_') && !name.includes('_nopad_'),
@@ -181,6 +202,7 @@ function collationRule(collation: string): CollationRule {
 }
 
 function foldForKey(s: string, rule: CollationRule): string {
+  if (rule.exact !== null) return rule.exact(s);
   let out = rule.padSpace ? s.replace(/ +$/, '') : s;
   if (rule.caseInsensitive) out = out.toLowerCase();
   if (rule.accentInsensitive) out = out.normalize('NFD').replace(/\p{M}/gu, '');

@@ -27,6 +27,7 @@ import type { TableSchema } from '../model/table-schema.js';
 import type { ArchiveNote, WriteOp } from '../reconcile/decision.js';
 import { toCanonicalRow } from '../reconcile/from-canonical.js';
 import { canonicalKeyValues } from '../reconcile/custom-strategy.js';
+import { looseFolder } from '../reconcile/value-equality.js';
 
 /** Where archive notes are recorded: the state schema, and the run and source they belong to. */
 export interface ArchiveTarget {
@@ -171,8 +172,9 @@ function netEffect(table: TableSchema, list: readonly WriteOp[]): NetEffect | nu
 
 /**
  * Whether no unique value passes from one row to another through the window's updates: no update
- * gives a row a value another updated row held before (compared case- and trailing-space-folded,
- * which errs towards "passes", the safe side). Then the updates may run in any order, in one
+ * gives a row a value another updated row held before (compared by `looseFolder`: the column's
+ * exact collation fold where measured, else a fold looser than any collation, so it errs towards
+ * "passes", the safe side; a case-and-spaces fold missed 'josé' taking 'jose' under general_ci). Then the updates may run in any order, in one
  * statement. An update without its old row (none is made so) counts as passing.
  */
 function uniqueValuesStay(table: TableSchema, list: readonly WriteOp[]): boolean {
@@ -180,17 +182,18 @@ function uniqueValuesStay(table: TableSchema, list: readonly WriteOp[]): boolean
   for (const uk of table.uniqueKeys) {
     if (!updates.some((u) => uk.columns.some((c) => c in u.set))) continue;
     const positions = uk.columns.map((c) => table.columns.findIndex((col) => col.name === c));
+    const folds = uk.columns.map((c) => looseFolder(table.columns.find((col) => col.name === c)?.collation ?? null));
     // The update that last held each value: its row's key is only made when another update takes the value (rare).
     const held = new Map<string, Update>();
     for (const u of updates) {
       if (u.old === undefined) return false;
-      const v = folded(positions.map((p) => u.old?.[p]));
+      const v = folded(positions.map((p) => u.old?.[p]), folds);
       if (v !== null) held.set(v, u);
     }
     for (const u of updates) {
       if (!uk.columns.some((c) => c in u.set)) continue;
       const next = positions.map((p, i) => (uk.columns[i]! in u.set ? u.set[uk.columns[i]!] : u.old?.[p]));
-      const v = folded(next);
+      const v = folded(next, folds);
       const holder = v === null ? undefined : held.get(v);
       if (holder !== undefined && holder !== u && rowKey(holder.key) !== rowKey(u.key)) return false;
     }
@@ -198,9 +201,10 @@ function uniqueValuesStay(table: TableSchema, list: readonly WriteOp[]): boolean
   return true;
 }
 
-function folded(values: readonly (ColumnValue | undefined)[]): string | null {
+function folded(values: readonly (ColumnValue | undefined)[], folds: readonly ((v: ColumnValue | undefined) => string)[]): string | null {
   if (values.some((v) => v === null || v === undefined)) return null;
-  return rowKey(values.map((v) => (typeof v === 'string' ? v.toLowerCase().replace(/ +$/, '') : v)));
+  // A separator inside a fold can only merge two tuples: more "passes", the safe side.
+  return values.map((v, i) => folds[i]!(v)).join('\u0001');
 }
 
 async function inSourceOrder(session: SqlSession, table: TableSchema, list: readonly WriteOp[], counts: WriteCounts, options: WriteOptions): Promise<void> {

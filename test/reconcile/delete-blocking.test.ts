@@ -721,6 +721,50 @@ describe('delete-blocking', () => {
     ]);
     expect(await archive()).toEqual([]);
   });
+
+  // RELIABILITY 7.12: the unique-key fold read the collation from its name and kept accents apart
+  // under utf8mb4_general_ci, which compares 'josé' equal to 'jose'. A lost order naming José by
+  // 'josé' did not protect the DR's 'jose': it was deleted (archived), the order held as parent-missing.
+  const JOSE_BASE = ["INSERT INTO t.cust (code, email, name) VALUES ('ann', 'ann@x', 'Ann'), ('jose', 'bob@x', 'José')"];
+  const joseChild = (code: string): Incident => ({
+    schema: [CUST_PK, ORD_PK],
+    base: JOSE_BASE,
+    lost: [LOST_EVE, `INSERT INTO t.ord (id, cust_code, total) VALUES (60, '${code}', 3.00)`],
+    dr: ["UPDATE t.cust SET email = 'EVE@x' WHERE code = 'jose'"],
+  });
+  const JOSE_KEPT = [
+    { code: 'ann', email: 'ann@x', name: 'Ann' },
+    { code: 'jose', email: 'EVE@x', name: 'José' },
+  ];
+  const byJose = (where: string): string => `delete-blocking: the DR row t.cust "jose" (holds uk_email) is changed or pointed at by ${where}; nothing was deleted (${R_INSERT})`;
+
+  for (const code of ['josé', 'JOSÉ'] as const) {
+    it(`refuses a blocking row 'jose' a child of the same window names by '${code}' (equal under utf8mb4_general_ci): the child applies to it`, async () => {
+      const { ledger } = await run(joseChild(code), deleteBlocking());
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+        ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(byJose('a lost change of this window'));
+      expect(await custKeys()).toEqual(JOSE_KEPT);
+      expect(await keyOrders()).toEqual([{ id: 60, cust_code: code, total: '3.00' }]);
+      expect(await archive()).toEqual([]);
+    });
+  }
+
+  it("refuses a blocking row 'jose' a child of a later window names by 'josé': the child applies to it", async () => {
+    const staged = await stageIncident(primary, dr, joseChild('josé'), ['t']);
+    const ledger: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), windowTransactions: 1 });
+    expect(ledger.map(summary)).toEqual([
+      ['t.cust', 'insert', ['eve'], 'insert-unique-taken', 'quarantined', R_INSERT],
+      ['t.ord', 'insert', [60], 'clean', 'applied', 'built-in.clean'],
+    ]);
+    expect(ledger[0]!.reason).toBe(byJose(`a later lost change (${ledger[1]!.gtid}#0)`));
+    expect(await custKeys()).toEqual(JOSE_KEPT);
+    expect(await keyOrders()).toEqual([{ id: 60, cust_code: 'josé', total: '3.00' }]);
+    expect(await archive()).toEqual([]);
+  });
 });
 
 describe('quarantine origin', () => {

@@ -202,6 +202,23 @@ describe('salvage: what is quarantined rather than guessed', () => {
     ]);
   });
 
+  it("a duplicate the fold read from the collation's name misses ('ｊose@x' = 'jose@x' under utf8mb4_german2_ci) meets its holder too: the server confirms it", async () => {
+    // utf8mb4_general_ci is folded exactly now (collation-fold.ts), so the read's alias path
+    // (salvage.ts #aliasCollationMatches) is pinned on a collation still approximated from its name
+    // (german2_ci: case folded, accents kept, the fullwidth ｊ not folded; the server equates it).
+    const lost = ["INSERT INTO t.people (email) VALUES ('cy@x')", "INSERT INTO t.people (email) VALUES ('ｊose@x')"];
+    const drSchema = TABLE.replace('utf8mb4_general_ci', 'utf8mb4_german2_ci');
+    const { start, files } = await stage(lost, drSchema, TABLE.replace('utf8mb4_general_ci', 'utf8mb4_bin'));
+    const ledger: LedgerLine[] = [];
+    const report = await salvage(options(files, start, { onLedger: (l) => ledger.push(l) }));
+    expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
+      [[3], 'clean', 'applied'],
+      [[4], 'insert-unique-taken', 'quarantined'],
+    ]);
+    expect(ledger[1]!.dr).toEqual({ id: 1, email: 'jose@x', n: 0 });
+    expect(report.retries).toBe(0);
+  });
+
   it("triggers on a table the lost range writes: apply refuses before any write (SALVAGE_DR_TRIGGERS), plan warns; one on another table is no matter", async () => {
     const { start, files } = await stage(["INSERT INTO t.people (email) VALUES ('cy@x')"]);
     await dr.query(REFUSING_TRIGGER);

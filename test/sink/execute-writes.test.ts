@@ -82,6 +82,25 @@ describe('executeWrites', () => {
     expect(counts).toEqual({ inserted: 1, updated: 3, deleted: 0, statements: 4 });
   });
 
+  it("keeps source order when a unique value passes between rows only under the collation ('é' takes 'e' under utf8mb4_general_ci)", async () => {
+    // The case-and-spaces fold took 'é' and 'e' for different values: one statement, and the DR's duplicate-key error.
+    expect(table.columns[1]!.collation).toBe('utf8mb4_general_ci');
+    await server.query('DELETE FROM w.t');
+    await server.query("INSERT INTO w.t VALUES (1, 'a', 1), (2, 'e', 2), (3, 'c', 3)");
+    // 2 gives up 'e', then 1 takes 'é': in one statement in key order, 1 would take it while 2 still held 'e'.
+    const writes: WriteOp[] = [
+      { kind: 'update', table, key: [2], set: { email: 'q' }, old: [2, 'e', 2] as RowImage },
+      { kind: 'update', table, key: [1], set: { email: 'é' }, old: [1, 'a', 1] as RowImage },
+    ];
+    const counts = await transaction(session, (s) => executeWrites(s, writes));
+    expect(await rows()).toEqual([
+      { id: 1, email: 'é', n: 1 },
+      { id: 2, email: 'q', n: 2 },
+      { id: 3, email: 'c', n: 3 },
+    ]);
+    expect(counts).toEqual({ inserted: 0, updated: 2, deleted: 0, statements: 2 });
+  });
+
   it('batches updates of a composite key, and of unique columns whose values stay with their rows', async () => {
     await server.query('CREATE TABLE IF NOT EXISTS w.c (a INT NOT NULL, b INT NOT NULL, v VARCHAR(10) NOT NULL, PRIMARY KEY (a, b)) ENGINE=InnoDB');
     await server.query('DELETE FROM w.c');

@@ -18,12 +18,16 @@ import { openSession, type SqlRow, type SqlSession } from '../../src/db/sql-sess
 import { stageFailover, FAILOVER_TABLES, type StagedFailover } from '../../src/demo/stage-failover.js';
 import type { DrHistory, HistorySpill } from '../../src/model/dr-history.js';
 import { rowKey } from '../../src/model/row-key.js';
+import { uniqueFold } from '../../src/reconcile/value-equality.js';
 import type { SchemaCatalog } from '../../src/model/table-schema.js';
 import { DrHistoryBuilder } from '../../src/reconcile/dr-history-builder.js';
 import { readDrHistory } from '../../src/source/dr-history-reader.js';
 import type { LiveTarget } from '../../src/source/live-source.js';
 import { harnessBinaries } from '../harness/mariadb-binaries.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
+
+/** An e-mail's unique key as TableState folds it (utf8mb4_general_ci's weights, not the value as logged). */
+const emailKey = (v: string): string => rowKey([uniqueFold(v, 'utf8mb4_general_ci')]);
 
 const OWN = { serverId: 2, serverUuid: null };
 
@@ -123,9 +127,9 @@ describe('readDrHistory live, one server with two identities', () => {
         [6, null],
         [40, { insertedByDr: true, existedAtFailover: false, deletedByDr: false, changedColumns: [], first: '7-2-2', last: '7-2-2' }],
       ]);
-      expect(live.uniqueInserted('shop.c', 'uk_email', rowKey(['e@x']))).toBe('0-2-4');
-      expect(live.uniqueInserted('shop.c', 'uk_email', rowKey(['b2@x']))).toBe('0-2-8');
-      expect(live.uniqueInserted('shop.c', 'uk_email', rowKey(['lost@x']))).toBeUndefined();
+      expect(live.uniqueInserted('shop.c', 'uk_email', emailKey('e@x'))).toBe('0-2-4');
+      expect(live.uniqueInserted('shop.c', 'uk_email', emailKey('b2@x'))).toBe('0-2-8');
+      expect(live.uniqueInserted('shop.c', 'uk_email', emailKey('lost@x'))).toBeUndefined();
       // The files say the same, down to the evidence (file names, positions, times).
       expect(fromFiles.failover).toEqual(live.failover);
       expect(answers(fromFiles, 'shop.c', [1, 2, 3, 4, 5, 6, 40])).toEqual(answers(live, 'shop.c', [1, 2, 3, 4, 5, 6, 40]));
