@@ -23,3 +23,11 @@ export function isLostConnection(e: unknown): e is EngineError {
   if (e.code === 'DB_CONNECT') return e.retryable && !(typeof errno === 'number' && REFUSED_ERRNOS.includes(errno));
   return e.code === 'DB_QUERY' && (errno === undefined || (typeof errno === 'number' && (errno < 0 || GONE_ERRNOS.includes(errno))));
 }
+
+/**
+ * A failure of a live source's binlog read (LIVE_ codes: live-source.ts) that a reconnect may
+ * cure: the dump connection lost, or not opened in time. Never the DR's: those are not LIVE_ errors.
+ */
+export function isSourceDrop(e: unknown): e is EngineError {
+  return e instanceof EngineError && e.code.startsWith('LIVE_') && e.retryable;
+}

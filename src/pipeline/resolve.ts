@@ -573,12 +573,15 @@ class ResolveRun {
 
   /** A new session in place of the lost one (ReopenedSession.reopen); RESOLVE_FAULT when the attempts run out. */
   async #reopen(lost: EngineError, entry: Prepared | null): Promise<void> {
-    this.#dr.destroy();
+    // The lost session is let go only once another opens: when none does, the run row is marked
+    // failed on it if it still answers (a fault the server did not see end it).
+    const old = this.#dr;
     const where = entry === null ? '' : `entry ${entry.entry.id} (line ${entry.line.line}): `;
     const done = entry === null && this.#runId === null ? 'no entry was carried out' : entry === null ? 'entries carried out before it stay resolved: run the same resolve again to go on' : 'it was rolled back and stays pending, entries carried out before it stay resolved: run the same resolve again to go on';
     const session = await this.#reopener.reopen(lost, 'resolve', (why, last) =>
       new ReviewError(ReviewErrorCode.Fault, `${where}lost the connection to the DR: ${redact(lost.message)} [${lost.code}]; ${why}; ${done}`, { file: this.#file }, { cause: last, retryable: true }),
     );
+    old.destroy();
     this.#dr = hooked(session, this.#o.beforeStatement);
     this.#settled = false;
   }

@@ -43,7 +43,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
-import { isLostConnection } from '../db/lost-connection.js';
+import { isLostConnection, isSourceDrop } from '../db/lost-connection.js';
 import { openFirstSession, reconnectDelayMs, reconnectPolicy, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
@@ -738,11 +738,6 @@ function packetRemedy(needed: number | null): string {
   const value = needed === null ? 'a larger value' : String(packetSetting(needed));
   // A session takes the global value when it connects: the next run's new connection sees the raise.
   return `raise max_allowed_packet on the DR (SET GLOBAL max_allowed_packet = ${value}; connections opened after it take it, as the next run's does)`;
-}
-
-/** A failure of the live source's connection that a reconnect may cure (never the DR's: those are not LIVE_ errors). */
-function isSourceDrop(e: unknown): e is EngineError {
-  return e instanceof EngineError && e.code.startsWith('LIVE_') && e.retryable;
 }
 
 function isAborted(signal: AbortSignal | undefined): boolean {
