@@ -95,7 +95,8 @@ Other:
                             (0.5 s doubling to 10 s) up to N times (default 10; 0: one try), each
                             attempt a warning line on stderr (a "reconnect" event under --progress
                             json); access denied, an unknown database or TLS refused fail at once.
-                            A live read cut later is not reopened
+                            A live read cut later is reopened the same way and resumed after the
+                            last transaction read
   --threads N               --stats only: decode on N threads (default: one per core, up to 4,
                             for inputs of 64 MiB or more); files are cut at transaction starts
   --quiet                   no warnings or progress on stderr

@@ -52,7 +52,8 @@ export interface ReconnectNotice {
   readonly server?: 'source' | 'schema';
   /**
    * Where the command was: `connect` (its first connection), `window` (a window of apply or plan),
-   * or the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …).
+   * the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …),
+   * `read` (a review command's, config init's or inspect's read) or `resolve` (resolve's work).
    */
   readonly step: string;
   /** This attempt, from 1, of at most `attempts` in a row. */
