@@ -3,7 +3,8 @@
  * (test/harness/tcp-proxy.ts) drops it right after the DR answered a chosen statement, the answer
  * lost. resolve reopens it and does the entry in progress again — its DR transaction rolled back,
  * or, lost during its COMMIT, committed and told as done — and ends with the DR as an
- * uninterrupted resolve leaves it (rows, quarantine, ledger, key map, one completed run row).
+ * uninterrupted resolve leaves it (rows, quarantine, ledger, key map, one completed run row); so
+ * does one whose connection is KILLed while it waits for a row lock inside its second entry.
  * quarantine, explain and report read again and print what they print with the connection kept,
  * each reconnect attempt a warning line. Without reconnect attempts resolve stops with
  * RESOLVE_FAULT, the entries done before it kept.
@@ -157,6 +158,37 @@ describe('resolve: a connection lost while it carries entries out', () => {
     expect(notices.map((n) => [n.step, n.attempt])).toEqual([['resolve', 1]]);
     expect(withoutRunId(report)).toEqual(withoutRunId(reference.report));
     expect(await drState()).toEqual(reference.state);
+  });
+
+  it('KILL CONNECTION while the second entry waits for its quarantine row: reopened, the entry done again, the same end state', async () => {
+    await freshDr();
+    // Another session holds entry 2's row: resolve, done with entry 1, waits inside entry 2's transaction.
+    const holder = await dr.connect();
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT status FROM salvage.quarantine WHERE id = 2 FOR UPDATE');
+      const notices: ReconnectNotice[] = [];
+      const running = resolve(dr.target, { onReconnect: (n) => notices.push(n) });
+      let waiting: { id: number }[] = [];
+      for (let i = 0; i < 200 && waiting.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        waiting = (await dr.query("SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT status FROM `salvage`.`quarantine` WHERE id = % FOR UPDATE'")) as { id: number }[];
+      }
+      expect(waiting).toHaveLength(1);
+      expect(await dr.query('SELECT id, status FROM salvage.quarantine ORDER BY id')).toEqual([
+        { id: '1', status: 'resolved' },
+        { id: '2', status: 'pending' },
+        { id: '3', status: 'pending' },
+      ]);
+      await dr.query(`KILL CONNECTION ${waiting[0]!.id}`);
+      await holder.query('ROLLBACK');
+      const report = await running;
+      expect(notices.map((n) => [n.step, n.attempt, n.code])).toEqual([['resolve', 1, 'DB_QUERY']]);
+      expect(withoutRunId(report)).toEqual(withoutRunId(reference.report));
+      expect(await drState()).toEqual(reference.state);
+    } finally {
+      await holder.end();
+    }
   });
 
   it('with reconnect attempts 0: RESOLVE_FAULT naming the entry, the one before it kept; the same resolve then finishes', async () => {
