@@ -329,16 +329,20 @@ async function inspectLive(
   // A recovered primary may still be starting: its first connection is waited for, each attempt
   // said; a connection lost during the read is reopened the same way and the read resumed.
   const reopener = new ReopenedSession(target, { reconnect: options.reconnect, notify: options.onReconnect, server: 'source' });
-  const control = await reopener.open();
+  let control = await reopener.open();
   try {
     // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.
     const skip = start.gtid === undefined ? null : startGtidCovers(start.gtid);
-    const from =
-      start.gtid === undefined
-        ? start
-        : await findGtidStart(control, start.gtid).catch((e: unknown) => {
-            throw privilegeError(e, target.redacted, 'its binlog list') ?? e;
-          });
+    let from: { file?: string; position?: number } = start;
+    if (start.gtid !== undefined) {
+      const gtid = start.gtid;
+      // Looked up again on a reopened session when the connection is lost meanwhile.
+      const found = await reopener.on(control, 'read', (session) => findGtidStart(session, gtid)).catch((e: unknown) => {
+        throw privilegeError(e, target.redacted, 'its binlog list') ?? e;
+      });
+      control = found.session;
+      from = found.result;
+    }
     const { tlsSocketOptions } = await import('../db/tls.js');
     const tls = (session: { readonly encrypted?: boolean }): ReturnType<typeof tlsSocketOptions> => tlsSocketOptions(target.tls, session.encrypted ?? false, target.host);
     const batches = resumingLiveTransactions(target, { control, reopener, start: from, tls, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });

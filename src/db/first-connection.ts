@@ -203,21 +203,37 @@ export class ReopenedSession {
    * session it used.
    */
   async run<T>(step: string, work: (session: SqlSession) => Promise<T>): Promise<T> {
-    let session = await this.open();
+    let last = await this.open();
+    try {
+      const done = await this.on(last, step, (session) => {
+        last = session;
+        return work(session);
+      });
+      return done.result;
+    } finally {
+      // A lost one is destroyed already: ending it does nothing.
+      await last.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs `work` on `session`, and again from its start on a reopened one when the connection is
+   * lost while it runs; returns the session it ended on (the caller ends it) with the result. A
+   * lost session is destroyed; when the attempts run out, the failure that lost the connection,
+   * its message saying so.
+   */
+  async on<T>(session: SqlSession, step: string, work: (session: SqlSession) => Promise<T>): Promise<{ readonly session: SqlSession; readonly result: T }> {
+    let current = session;
     for (;;) {
       try {
-        const result = await work(session);
+        const result = await work(current);
         this.settled();
-        await session.end();
-        return result;
+        return { session: current, result };
       } catch (raw) {
         const e = mapDbError(raw);
-        if (!isLostConnection(e)) {
-          await session.end().catch(() => undefined);
-          throw raw;
-        }
-        session.destroy();
-        session = await this.reopen(e, step, (why, last) => new DatabaseError(e.code, `${redact(e.message)}; ${why}${this.#o.hint === undefined ? '' : `; ${this.#o.hint}`}`, { ...last.details }, { retryable: true, cause: last }));
+        if (!isLostConnection(e)) throw raw;
+        current.destroy();
+        current = await this.reopen(e, step, (why, last) => new DatabaseError(e.code, `${redact(e.message)}; ${why}${this.#o.hint === undefined ? '' : `; ${this.#o.hint}`}`, { ...last.details }, { retryable: true, cause: last }));
       }
     }
   }

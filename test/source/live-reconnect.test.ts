@@ -3,7 +3,8 @@
  * 3): a proxy (test/harness/tcp-proxy.ts) cuts the binlog dump mid-stream after a set number of
  * bytes; the read is reopened, one warning line said, and resumed right after the last
  * transaction handed over — the output is the uninterrupted one, nothing printed twice, nothing
- * skipped. Without reconnect attempts it stops with LIVE_CONNECTION_LOST.
+ * skipped; a connection lost while --start-gtid looks up its start file is reopened and the lookup
+ * made again. Without reconnect attempts it stops with LIVE_CONNECTION_LOST.
  *
  * And the first connection of the library's readLiveTransactions without a control session, and
  * of `config init --target`, is tried again while the server does not answer (it is SIGKILLed,
@@ -106,6 +107,21 @@ describe('inspect --source: the dump lost mid-read', () => {
     const positions = reference.trim().split('\n').map((l) => (JSON.parse(l) as { pos: number }).pos);
     expect(positions.filter((p) => p < resumedAt).length).toBeGreaterThan(2);
     expect(positions.filter((p) => p >= resumedAt).length).toBeGreaterThan(2);
+  });
+
+  it('--start-gtid: its start file looked up again after a connection lost during the lookup, then the same output', async () => {
+    const want = new Capture();
+    expect(await runInspect(['--source', source.url, '--start-gtid', '0-1-100', '--json', '--quiet'], want, new Capture(), {})).toBe(0);
+    expect(want.text.trim().split('\n')).toHaveLength(TRANSACTIONS + 2 - 100);
+    proxy.dropOn((sql) => sql === 'SHOW BINARY LOGS');
+    const out = new Capture();
+    const err = new Capture();
+    expect(await runInspect(['--source', proxyUrl, '--start-gtid', '0-1-100', '--json'], out, err, {})).toBe(0);
+    expect(proxy.dropped).toBe('SHOW BINARY LOGS');
+    expect(out.text).toBe(want.text);
+    expect(err.text.split('\n').filter((l) => l.startsWith('salvage: warning:'))).toEqual([
+      `salvage: warning: the source ${proxyUrl} failed (read): ${proxyUrl}: Connection lost: The server closed the connection. (in: SHOW BINARY LOGS) [DB_QUERY]; trying again in 0.5 s (reconnect attempt 1 of 10)`,
+    ]);
   });
 
   it('with --reconnect-attempts 0: LIVE_CONNECTION_LOST, saying it did not reconnect', async () => {
