@@ -5,7 +5,7 @@
 import { salvage as runSalvage, type SalvageOptions, type SalvageReport } from './pipeline/salvage.js';
 import { readTransactions as readBatches, type ReadOptions as BinlogReadOptions } from './source/read-transactions.js';
 import type { Transaction as BinlogTransaction } from './binlog/transaction.js';
-import { openSession } from './db/sql-session.js';
+import { openFirstSession, type FirstConnectionOptions } from './db/first-connection.js';
 import { tlsSocketOptions as tlsFor, type TlsSettings as ConnectionTls } from './db/tls.js';
 import { readLiveTransactions as readLive, type ControlSession as LiveControl, type LiveSourceOptions as LiveOptions, type LiveTarget as LiveServer } from './source/live-source.js';
 import type { ReadBatch as LiveBatch } from './source/read-transactions.js';
@@ -121,15 +121,18 @@ export async function* readBinlog(files: readonly string[], options: BinlogReadO
 }
 
 /** Options of `readLiveTransactions`: LiveSourceOptions with `control` optional. */
-export type LiveReadOptions = Omit<LiveOptions, 'control'> & {
-  /**
-   * A session on the same server for SHOW BINARY LOGS / SHOW MASTER STATUS (src/db's sessions and
-   * any `{ query(sql) → { rows } }` fit). Without it one is opened to `target`, with its `tls`, and
-   * closed when the read ends; the dump connection is then encrypted as that session is, unless
-   * `tls` is given.
-   */
-  readonly control?: LiveControl;
-};
+export type LiveReadOptions = Omit<LiveOptions, 'control'> &
+  FirstConnectionOptions & {
+    /**
+     * A session on the same server for SHOW BINARY LOGS / SHOW MASTER STATUS (src/db's sessions and
+     * any `{ query(sql) → { rows } }` fit). Without it one is opened to `target`, with its `tls`, and
+     * closed when the read ends; the dump connection is then encrypted as that session is, unless
+     * `tls` is given. That first connection is tried again while the server does not answer
+     * (`reconnect`, `onReconnect`, as plan's: default 10 attempts, 0.5 s doubling to 10 s); a refusal
+     * no retry cures (access denied) fails at once.
+     */
+    readonly control?: LiveControl;
+  };
 
 /**
  * A live server's binlogs over the replication protocol, from `options.start` (default: its first
@@ -146,10 +149,11 @@ export async function* readLiveTransactions(
     yield* readLive(target, { ...options, control: options.control });
     return;
   }
-  const control = await openSession({ database: undefined, ...target });
+  const { reconnect, onReconnect, ...read } = options;
+  const control = await openFirstSession({ database: undefined, ...target }, { reconnect, notify: onReconnect, server: 'source', ...(read.signal === undefined ? {} : { signal: read.signal }) });
   try {
-    const tls = options.tls !== undefined ? options.tls : tlsFor(target.tls, control.encrypted ?? false, target.host);
-    yield* readLive(target, { ...options, control, tls });
+    const tls = read.tls !== undefined ? read.tls : tlsFor(target.tls, control.encrypted ?? false, target.host);
+    yield* readLive(target, { ...read, control, tls });
   } finally {
     await control.end();
   }

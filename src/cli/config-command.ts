@@ -12,6 +12,7 @@ import { formatProblems } from '../config/format-problems.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { ExitCode } from './exit-codes.js';
+import { RECONNECT_HELP, reconnectOption } from './reconnect-option.js';
 import { UsageError } from './usage-error.js';
 
 export const CONFIG_HELP = `salvage config check FILE | schema | init --target URL [options]
@@ -31,7 +32,7 @@ Options of init:
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
-${DR_TLS_HELP}  --schemas a,b             the schemas to read (default: every schema but the server's own)
+${DR_TLS_HELP}${RECONNECT_HELP}  --schemas a,b             the schemas to read (default: every schema but the server's own)
   --output FILE             write the file here (default: stdout); an existing FILE is kept
   --force                   overwrite an existing --output FILE
 
@@ -106,6 +107,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
         'target-password-env': { type: 'string' },
         'defaults-file': { type: 'string' },
         ...DR_TLS_OPTIONS,
+        'reconnect-attempts': { type: 'string' },
         schemas: { type: 'string' },
         output: { type: 'string' },
         force: { type: 'boolean' },
@@ -118,20 +120,22 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
   if (o.target === undefined) throw new UsageError('config init: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.force === true && o.output === undefined) throw new UsageError('--force only applies with --output FILE', '--force');
   const schemas = schemaList(o.schemas);
+  const reconnect = reconnectOption(o['reconnect-attempts']);
   // Checked before connecting, so a kept file costs no introspection; the write below re-checks atomically.
   if (o.output !== undefined && o.force !== true && (await exists(o.output))) {
     throw new UsageError(`--output: ${o.output} exists; add --force to overwrite it`, '--output');
   }
   // Loaded here: check and schema need neither the driver nor the pipeline behind salvage-command.
-  const [{ targetFrom }, { openSession }, { introspectSchemas }] = await Promise.all([import('./salvage-command.js'), import('../db/sql-session.js'), import('../db/introspect.js')]);
+  const [{ targetFrom }, { ReopenedSession }, { introspectSchemas }, { quietableReconnectNotices }] = await Promise.all([
+    import('./salvage-command.js'),
+    import('../db/first-connection.js'),
+    import('../db/introspect.js'),
+    import('./quiet-option.js'),
+  ]);
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
-  const session = await openSession(target);
-  let catalog: SchemaCatalog;
-  try {
-    catalog = await introspectSchemas(session, schemas);
-  } finally {
-    await session.end();
-  }
+  // A DR not answering yet, or lost during the read, is tried again as by the review commands.
+  const dr = new ReopenedSession(target, { ...(reconnect === undefined ? {} : { reconnect }), notify: quietableReconnectNotices(stderr, false) });
+  const catalog: SchemaCatalog = await dr.run('read', (session) => introspectSchemas(session, schemas));
   const empty = (schemas ?? []).filter((s) => !catalog.tables.some((t) => t.schema === s));
   if (empty.length > 0) throw new UsageError(`--schemas: the DR has no tables in ${empty.map((s) => `"${s}"`).join(', ')}`, '--schemas');
 

@@ -95,7 +95,8 @@ Other:
                             (0.5 s doubling to 10 s) up to N times (default 10; 0: one try), each
                             attempt a warning line on stderr (a "reconnect" event under --progress
                             json); access denied, an unknown database or TLS refused fail at once.
-                            A live read cut later is not reopened
+                            A live read cut later is reopened the same way and resumed after the
+                            last transaction read
   --threads N               --stats only: decode on N threads (default: one per core, up to 4,
                             for inputs of 64 MiB or more); files are cut at transaction starts
   --quiet                   no warnings or progress on stderr
@@ -318,26 +319,33 @@ async function inspectLive(
   progress: Progress,
 ): Promise<number> {
   // Loaded on demand: the driver and zongji cost start-up time that file-only runs do not need.
-  const { openFirstSession } = await import('../db/first-connection.js');
+  const { ReopenedSession } = await import('../db/first-connection.js');
+  const { resumingLiveTransactions } = await import('../pipeline/live-resume.js');
   const { findGtidStart, startGtidCovers } = await import('../source/live-start.js');
   const { TransactionFilter } = await import('../pipeline/transaction-filter.js');
   const { InspectStats } = await import('../pipeline/inspect-stats.js');
-  const { readLiveTransactions, privilegeError } = await import('../source/live-source.js');
+  const { privilegeError } = await import('../source/live-source.js');
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom, options) : options.schemaHints;
-  // A recovered primary may still be starting: its first connection is waited for, each attempt said.
-  const control = await openFirstSession(target, { reconnect: options.reconnect, notify: options.onReconnect, server: 'source' });
+  // A recovered primary may still be starting: its first connection is waited for, each attempt
+  // said; a connection lost during the read is reopened the same way and the read resumed.
+  const reopener = new ReopenedSession(target, { reconnect: options.reconnect, notify: options.onReconnect, server: 'source' });
+  let control = await reopener.open();
   try {
     // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.
     const skip = start.gtid === undefined ? null : startGtidCovers(start.gtid);
-    const from =
-      start.gtid === undefined
-        ? start
-        : await findGtidStart(control, start.gtid).catch((e: unknown) => {
-            throw privilegeError(e, target.redacted, 'its binlog list') ?? e;
-          });
+    let from: { file?: string; position?: number } = start;
+    if (start.gtid !== undefined) {
+      const gtid = start.gtid;
+      // Looked up again on a reopened session when the connection is lost meanwhile.
+      const found = await reopener.on(control, 'read', (session) => findGtidStart(session, gtid)).catch((e: unknown) => {
+        throw privilegeError(e, target.redacted, 'its binlog list') ?? e;
+      });
+      control = found.session;
+      from = found.result;
+    }
     const { tlsSocketOptions } = await import('../db/tls.js');
-    const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
-    const batches = readLiveTransactions(target, { control, start: from, tls, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
+    const tls = (session: { readonly encrypted?: boolean }): ReturnType<typeof tlsSocketOptions> => tlsSocketOptions(target.tls, session.encrypted ?? false, target.host);
+    const batches = resumingLiveTransactions(target, { control, reopener, start: from, tls, verifyChecksums: options.verifyChecksums, annotations: false, schemaHints });
     const { MetadataNotes } = await import('../pipeline/inspect.js');
     const items = liveItems(batches, new TransactionFilter(options, []), skip, new MetadataNotes(schemaHints));
     if (!out.stats) {

@@ -12,10 +12,12 @@ export function reconnectOption(value: string | undefined): ReconnectPolicy | un
   return { attempts };
 }
 
-/** The help of `--reconnect-attempts` for the review commands, which connect to the DR only at their start. */
+/** The help of `--reconnect-attempts` for the review commands and config init. */
 export const RECONNECT_HELP = `  --reconnect-attempts N    a DR that does not answer yet at the start (refused, timed out,
-                            restarting, too many connections) is tried again after a backoff
-                            (0.5 s doubling to 10 s) up to N times (default 10; 0: one try);
-                            access denied, an unknown database or TLS refused fail at once;
-                            each attempt is a warning line on stderr
+                            restarting, too many connections), or a connection to it lost
+                            later, is tried again after a backoff (0.5 s doubling to 10 s) up
+                            to N times in a row (default 10; 0: one try), and the read (resolve:
+                            the entry in progress) done again; access denied, an unknown
+                            database or TLS refused fail at once; each attempt is a warning
+                            line on stderr
 `;

@@ -10,7 +10,10 @@
  * database, a host not allowed (connect-refusals.ts), TLS that cannot be set up as asked (DB_TLS) —
  * is thrown at once as openSession threw it.
  */
+import type { EngineError } from '../errors.js';
 import { redact, type ConnectionTarget } from './connection-url.js';
+import { mapDbError } from './db-errors.js';
+import { isLostConnection } from './lost-connection.js';
 import { DatabaseError } from './schema-hints.js';
 import { openSession, SqlSessionErrorCode, type SessionOptions, type SqlSession } from './sql-session.js';
 
@@ -49,7 +52,8 @@ export interface ReconnectNotice {
   readonly server?: 'source' | 'schema';
   /**
    * Where the command was: `connect` (its first connection), `window` (a window of apply or plan),
-   * or the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …).
+   * the start-up or final step SALVAGE_FAULT's `details.step` would name (`introspection`, `lock`, …),
+   * `read` (a review command's, config init's or inspect's read) or `resolve` (resolve's work).
    */
   readonly step: string;
   /** This attempt, from 1, of at most `attempts` in a row. */
@@ -126,4 +130,115 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     const t = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * A session that is opened again when its connection is lost after the command started, under
+ * the same policy as its first connection: the review commands (src/pipeline/resolve.ts,
+ * report-from-ledger.ts) and inspect's reads. What counts as lost is isLostConnection
+ * (lost-connection.ts), as for plan and apply; the attempts count in a row, from the loss until
+ * a session opens and its work goes through (`settled`).
+ */
+export class ReopenedSession {
+  readonly #target: ConnectionTarget;
+  readonly #o: FirstSessionOptions;
+  readonly #policy: { readonly attempts: number; readonly first: number; readonly most: number };
+  #failures = 0;
+
+  constructor(target: ConnectionTarget, options: FirstSessionOptions = {}) {
+    this.#target = target;
+    this.#o = options;
+    this.#policy = reconnectPolicy(options.reconnect);
+  }
+
+  /** The first session, tried again while the server does not answer (openFirstSession). */
+  open(): Promise<SqlSession> {
+    return openFirstSession(this.#target, this.#o);
+  }
+
+  /** The work done since the last loss went through: the next loss starts a new count. */
+  settled(): void {
+    this.#failures = 0;
+  }
+
+  /**
+   * After `lost` (a failure isLostConnection accepts, in `step`): waits the backoff, told to
+   * `notify`, and opens a new session, until one opens or the attempts in a row run out; then
+   * throws `giveUp(why, last failure)`. A failure no reconnect cures while reopening (access
+   * denied) is thrown as it is.
+   */
+  async reopen(lost: EngineError, step: string, giveUp: (why: string, last: EngineError) => Error): Promise<SqlSession> {
+    const { attempts } = this.#policy;
+    let failure = lost;
+    for (;;) {
+      this.#failures++;
+      const aborted = isAborted(this.#o.signal);
+      if (this.#failures > attempts || aborted) {
+        const why = aborted
+          ? 'stopped on request'
+          : attempts === 0
+            ? 'not reconnecting (reconnect attempts: 0)'
+            : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
+        throw giveUp(why, failure);
+      }
+      const delayMs = reconnectDelayMs(this.#policy, this.#failures);
+      this.#o.notify?.({ target: this.#target.redacted, ...(this.#o.server === undefined ? {} : { server: this.#o.server }), step, attempt: this.#failures, attempts, delayMs, reason: redact(failure.message), code: failure.code });
+      await sleep(delayMs, this.#o.signal);
+      // Stopped during the wait: the next turn says so.
+      if (isAborted(this.#o.signal)) continue;
+      try {
+        return await openSession(this.#target, this.#o.sessionOptions);
+      } catch (e) {
+        const m = mapDbError(e);
+        if (!isLostConnection(m)) throw m;
+        failure = m;
+      }
+    }
+  }
+
+  /**
+   * Runs `work` on a session, and again from its start on a new one when the connection is lost
+   * while it runs (a read, or work a second run leaves as the first did). Gives up, when the
+   * attempts run out, with the failure that lost the connection, its message saying so. Ends the
+   * session it used.
+   */
+  async run<T>(step: string, work: (session: SqlSession) => Promise<T>): Promise<T> {
+    let last = await this.open();
+    try {
+      const done = await this.on(last, step, (session) => {
+        last = session;
+        return work(session);
+      });
+      return done.result;
+    } finally {
+      // A lost one is destroyed already: ending it does nothing.
+      await last.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs `work` on `session`, and again from its start on a reopened one when the connection is
+   * lost while it runs; returns the session it ended on (the caller ends it) with the result. A
+   * lost session is destroyed; when the attempts run out, the failure that lost the connection,
+   * its message saying so.
+   */
+  async on<T>(session: SqlSession, step: string, work: (session: SqlSession) => Promise<T>): Promise<{ readonly session: SqlSession; readonly result: T }> {
+    let current = session;
+    for (;;) {
+      try {
+        const result = await work(current);
+        this.settled();
+        return { session: current, result };
+      } catch (raw) {
+        const e = mapDbError(raw);
+        if (!isLostConnection(e)) throw raw;
+        current.destroy();
+        current = await this.reopen(e, step, (why, last) => new DatabaseError(e.code, `${redact(e.message)}; ${why}${this.#o.hint === undefined ? '' : `; ${this.#o.hint}`}`, { ...last.details }, { retryable: true, cause: last }));
+      }
+    }
+  }
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }

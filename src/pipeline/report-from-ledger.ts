@@ -15,7 +15,8 @@ import { serverLabel, type ConnectionTarget } from '../db/connection-url.js';
 import { readDrIdentity, stateExists } from '../db/dr-state.js';
 import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
 import type { SqlSession } from '../db/sql-session.js';
-import { openFirstSession, type FirstConnectionOptions } from '../db/first-connection.js';
+import type { FirstConnectionOptions } from '../db/first-connection.js';
+import { reviewSession } from './resolve.js';
 import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { readCheckpoint } from '../db/state-store.js';
 import type { CanonicalValue } from '../binlog/values/canonical-json.js';
@@ -68,8 +69,7 @@ interface RunOptions {
 /** Rebuilds the report of one apply run (default: the latest) from the DR's state schema. */
 export async function reportFromLedger(options: ReportFromLedgerOptions): Promise<LedgerReport> {
   const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
-  const session = await openFirstSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect });
-  try {
+  return reviewSession(options).run('read', async (session) => {
     if (!(await stateExists(session, schema))) {
       throw new ReportError(ReportErrorCode.NoState, `the DR has no state schema ${quoteIdent(schema)}: no salvage apply has run against it (or give its name with --state-schema)`, {
         option: '--state-schema',
@@ -152,9 +152,7 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
       recorded: { status: run.status, startedAt: run.startedAt, finishedAt: run.finishedAt, resolvedSince, pendingNow, notRecorded },
     };
     return { report, quarantined: stored.map(toReportChange), markdownQuarantined: stored.map(toMarkdownChange) };
-  } finally {
-    await session.end();
-  }
+  });
 }
 
 async function findRun(session: SqlSession, schema: string, id: number | undefined): Promise<StoredRun> {

@@ -24,7 +24,8 @@ import type { ColumnDef, ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { zod } from '../config/zod.js';
-import { isDataRejection } from '../db/db-errors.js';
+import { isDataRejection, mapDbError } from '../db/db-errors.js';
+import { isLostConnection } from '../db/lost-connection.js';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
 import { stateExists } from '../db/dr-state.js';
@@ -46,7 +47,7 @@ import {
 import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
 import type { SqlSession } from '../db/sql-session.js';
-import { openFirstSession, type FirstConnectionOptions } from '../db/first-connection.js';
+import { ReopenedSession, type FirstConnectionOptions } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
 import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, recordSkippedInsert, startRun, type KeyPart } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
@@ -137,20 +138,20 @@ const IMAGE_RAW = (p: JsonPath): boolean => p.length === 1;
 /** The quarantine entries with `status`, in the order they were held back, with origins and dependants. */
 export async function readQuarantine(options: ReadQuarantineOptions): Promise<QuarantineEntry[]> {
   const schema = options.stateSchema ?? DEFAULT_STATE_SCHEMA;
-  const session = await openReviewSession(options);
-  try {
+  return reviewSession(options).run('read', async (session) => {
     await requireState(session, schema);
     const all = reviewEntries(await readQuarantineEntries(session, schema, 'all'));
     const status = options.status ?? 'pending';
     return status === 'all' ? all : all.filter((e) => e.status === status);
-  } finally {
-    await session.end();
-  }
+  });
 }
 
-/** The DR session of a review command, its first connection tried again while the DR does not answer. */
-function openReviewSession(options: ReviewOptions, hint?: string): Promise<SqlSession> {
-  return openFirstSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect, ...(hint === undefined ? {} : { hint }) });
+/**
+ * The DR session of a review command: its first connection tried again while the DR does not
+ * answer, a connection lost later reopened under the same policy (`reconnect`, `onReconnect`).
+ */
+export function reviewSession(options: FirstConnectionOptions & { readonly target: ConnectionTarget }, hint?: string): ReopenedSession {
+  return new ReopenedSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect, ...(hint === undefined ? {} : { hint }) });
 }
 
 async function requireState(session: SqlSession, schema: string): Promise<void> {
@@ -398,28 +399,26 @@ export async function resolveQuarantine(options: ResolveOptions): Promise<Resolv
   const parsed = parseDecisionFile(text);
   if (parsed.problems.length > 0) throw badFile(name, parsed.problems);
   // Nothing is carried out before it: a DR that does not answer yet is waited for.
-  const base = await openReviewSession(options, 'no entry was carried out');
-  const hook = options.beforeStatement;
-  const session: SqlSession =
-    hook === undefined
-      ? base
-      : {
-          query: async (sql, params) => {
-            hook(sql);
-            return base.query(sql, params);
-          },
-          end: () => base.end(),
-          destroy: () => base.destroy(),
-        };
+  const reopener = reviewSession(options, 'no entry was carried out');
+  const run = new ResolveRun(await reopener.open(), reopener, schema, name, options);
   try {
-    await requireState(session, schema);
-    // A schema an older engine wrote is brought to this engine's layout (or refused when newer),
-    // as apply does: resolve writes into it.
-    await ensureStateSchema(session, schema);
-    return await new ResolveRun(session, schema, name, options).run(parsed.lines);
+    return await run.run(parsed.lines);
   } finally {
-    await base.end();
+    await run.end();
   }
+}
+
+/** `session` with the test hook `beforeStatement` in front of each statement. */
+function hooked(session: SqlSession, hook: ((sql: string) => void) | undefined): SqlSession {
+  if (hook === undefined) return session;
+  return {
+    query: async (sql, params) => {
+      hook(sql);
+      return session.query(sql, params);
+    },
+    end: () => session.end(),
+    destroy: () => session.destroy(),
+  };
 }
 
 function badFile(name: string, problems: readonly FileProblem[]): ReviewError {
@@ -466,7 +465,10 @@ interface SkippedParent {
 type LostInsert = { readonly kind: 'entry'; readonly entry: QuarantineEntry } | { readonly kind: 'rule'; readonly skipped: StoredSkippedInsert };
 
 class ResolveRun {
-  readonly #dr: SqlSession;
+  #dr: SqlSession;
+  readonly #reopener: ReopenedSession;
+  /** The session settings are made (SET SESSION): again on each reopened session. */
+  #settled = false;
   readonly #schema: string;
   readonly #file: string;
   readonly #o: ResolveOptions;
@@ -476,14 +478,116 @@ class ResolveRun {
   /** Every quarantine entry as read at the start (any status), by id. */
   #entries: ReadonlyMap<number, QuarantineEntry> = new Map();
 
-  constructor(session: SqlSession, schema: string, file: string, options: ResolveOptions) {
-    this.#dr = session;
+  constructor(session: SqlSession, reopener: ReopenedSession, schema: string, file: string, options: ResolveOptions) {
+    this.#dr = hooked(session, options.beforeStatement);
+    this.#reopener = reopener;
     this.#schema = schema;
     this.#file = file;
     this.#o = options;
   }
 
   async run(lines: readonly DecisionLine[]): Promise<ResolveReport> {
+    const { prepared, byId } = await this.#onDr(null, async () => {
+      await requireState(this.#dr, this.#schema);
+      // A schema an older engine wrote is brought to this engine's layout (or refused when newer),
+      // as apply does: resolve writes into it.
+      await ensureStateSchema(this.#dr, this.#schema);
+      return this.#read(lines);
+    });
+    const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
+    const results: ResolvedEntry[] = [];
+    const emit = (r: ResolvedEntry): void => {
+      results.push(r);
+      this.#o.onEntry?.(r);
+    };
+    for (const p of prepared) if (p.entry.status !== 'pending') emit(this.#result(p, 'already-resolved', null, `already ${p.entry.status}${p.entry.resolution === null ? '' : ` (${p.entry.resolution.replace(/^resolved by review: /, '')})`}`));
+    let failed = false;
+    if (todo.length > 0) {
+      const sources = new Set(todo.map((p) => p.entry.sourceId));
+      this.#runId = await this.#onDr(null, async () => {
+        await this.#settings();
+        return startRun(this.#dr, this.#schema, sources.size === 1 ? [...sources][0]! : 'review', { mode: 'resolve', file: this.#file, entries: todo.map((p) => p.entry.id) });
+      });
+    }
+    try {
+      for (const p of todo) emit(await this.#resolveOne(p));
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      const runId = this.#runId;
+      if (runId !== null) {
+        const finish = (): Promise<void> => finishRun(this.#dr, this.#schema, runId, failed ? 'failed' : 'completed');
+        await (failed ? finish().catch(() => undefined) : this.#onDr(null, finish));
+      }
+    }
+    for (const l of lines) {
+      const e = byId.get(l.id)!;
+      if (l.decision === null) emit({ id: l.id, line: l.line, label: shortLabel(e.label), table: e.table, op: e.op, action: null, result: 'undecided', outcome: null, message: e.status === 'pending' ? 'no decision: left pending' : `already ${e.status}` });
+    }
+    const counts: Record<ResolveResult, number> = { done: 0, refused: 0, 'already-resolved': 0, undecided: 0 };
+    for (const r of results) counts[r.result]++;
+    return {
+      file: this.#file,
+      target: this.#o.target.redacted,
+      runId: this.#runId,
+      entries: results,
+      counts,
+      stillPending: await this.#onDr(null, () => countPendingQuarantine(this.#dr, this.#schema)),
+    };
+  }
+
+  /** Ends the session in use. */
+  async end(): Promise<void> {
+    await this.#dr.end();
+  }
+
+  /** The run's session settings, made once per session before the first write. */
+  async #settings(): Promise<void> {
+    if (this.#settled) return;
+    await this.#dr.query("SET SESSION time_zone = '+00:00'");
+    // Values the primary accepted are written as logged (no AUTO_INCREMENT for an explicit 0); a
+    // reviewer's edited value that does not fit its column is refused rather than truncated.
+    await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES'");
+    this.#settled = true;
+  }
+
+  /**
+   * Runs `fn`, a read or a write a second run leaves as the first did, again from its start on a
+   * reopened session when the DR connection is lost while it runs (isLostConnection, as plan and
+   * apply). `entry`: the entry in progress, for the error when the attempts run out.
+   */
+  async #onDr<T>(entry: Prepared | null, fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const result = await fn();
+        this.#reopener.settled();
+        return result;
+      } catch (raw) {
+        const e = mapDbError(raw);
+        if (!isLostConnection(e)) throw raw;
+        await this.#reopen(e, entry);
+      }
+    }
+  }
+
+  /** A new session in place of the lost one (ReopenedSession.reopen); RESOLVE_FAULT when the attempts run out. */
+  async #reopen(lost: EngineError, entry: Prepared | null): Promise<void> {
+    // The lost session is let go only once another opens: when none does, the run row is marked
+    // failed on it if it still answers (a fault the server did not see end it).
+    const old = this.#dr;
+    const where = entry === null ? '' : `entry ${entry.entry.id} (line ${entry.line.line}): `;
+    const done = entry === null && this.#runId === null ? 'no entry was carried out' : entry === null ? 'entries carried out before it stay resolved: run the same resolve again to go on' : 'it was rolled back and stays pending, entries carried out before it stay resolved: run the same resolve again to go on';
+    const session = await this.#reopener.reopen(lost, 'resolve', (why, last) =>
+      new ReviewError(ReviewErrorCode.Fault, `${where}lost the connection to the DR: ${redact(lost.message)} [${lost.code}]; ${why}; ${done}`, { file: this.#file }, { cause: last, retryable: true }),
+    );
+    old.destroy();
+    this.#dr = hooked(session, this.#o.beforeStatement);
+    this.#settled = false;
+  }
+
+  /** What the run works from, read from the DR: the entries, the catalog, the decided lines checked against both, the key map. */
+  async #read(lines: readonly DecisionLine[]): Promise<{ prepared: Prepared[]; byId: ReadonlyMap<number, QuarantineEntry> }> {
     const entries = reviewEntries(await readQuarantineEntries(this.#dr, this.#schema, 'all'));
     const byId = new Map(entries.map((e) => [e.id, e]));
     this.#entries = byId;
@@ -501,44 +605,7 @@ class ResolveRun {
     this.#catalog = addRecordedReferences(this.#catalog, references);
     const prepared = this.#prepare(lines, byId, entries, await readRuleSkippedInserts(this.#dr, this.#schema));
     this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
-    const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
-    const results: ResolvedEntry[] = [];
-    const emit = (r: ResolvedEntry): void => {
-      results.push(r);
-      this.#o.onEntry?.(r);
-    };
-    for (const p of prepared) if (p.entry.status !== 'pending') emit(this.#result(p, 'already-resolved', null, `already ${p.entry.status}${p.entry.resolution === null ? '' : ` (${p.entry.resolution.replace(/^resolved by review: /, '')})`}`));
-    let failed = false;
-    if (todo.length > 0) {
-      await this.#dr.query("SET SESSION time_zone = '+00:00'");
-      // Values the primary accepted are written as logged (no AUTO_INCREMENT for an explicit 0); a
-      // reviewer's edited value that does not fit its column is refused rather than truncated.
-      await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES'");
-      const sources = new Set(todo.map((p) => p.entry.sourceId));
-      this.#runId = await startRun(this.#dr, this.#schema, sources.size === 1 ? [...sources][0]! : 'review', { mode: 'resolve', file: this.#file, entries: todo.map((p) => p.entry.id) });
-    }
-    try {
-      for (const p of todo) emit(await this.#resolveOne(p));
-    } catch (e) {
-      failed = true;
-      throw e;
-    } finally {
-      if (this.#runId !== null) await finishRun(this.#dr, this.#schema, this.#runId, failed ? 'failed' : 'completed').catch(() => undefined);
-    }
-    for (const l of lines) {
-      const e = byId.get(l.id)!;
-      if (l.decision === null) emit({ id: l.id, line: l.line, label: shortLabel(e.label), table: e.table, op: e.op, action: null, result: 'undecided', outcome: null, message: e.status === 'pending' ? 'no decision: left pending' : `already ${e.status}` });
-    }
-    const counts: Record<ResolveResult, number> = { done: 0, refused: 0, 'already-resolved': 0, undecided: 0 };
-    for (const r of results) counts[r.result]++;
-    return {
-      file: this.#file,
-      target: this.#o.target.redacted,
-      runId: this.#runId,
-      entries: results,
-      counts,
-      stillPending: await countPendingQuarantine(this.#dr, this.#schema),
-    };
+    return { prepared, byId };
   }
 
   /** Checks every line against the DR's quarantine and schema; all problems at once, before anything is written. */
@@ -625,23 +692,47 @@ class ResolveRun {
     return { id: p.entry.id, line: p.line.line, label: shortLabel(p.entry.label), table: p.entry.table, op: p.entry.op, action: p.decision.action, result, outcome, message };
   }
 
-  /** One entry in one DR transaction; deadlocks and lock waits are retried, a fault stops the run. */
+  /**
+   * One entry in one DR transaction; deadlocks and lock waits are retried, a fault stops the run.
+   * A connection lost meanwhile rolled the transaction back on the DR: the entry is done again on
+   * a reopened session (#reopen). Its state row is written in its transaction, so it is never
+   * resolved twice: lost during its COMMIT, the entry found resolved again is the one that COMMIT
+   * carried out, and is told as done.
+   */
   async #resolveOne(p: Prepared): Promise<ResolvedEntry> {
+    let inDoubt: ResolvedEntry | null = null;
     for (let attempt = 0; ; attempt++) {
       const mark = this.#keyMap.mark();
+      let committing: ResolvedEntry | null = null;
       try {
+        await this.#settings();
         await this.#dr.query('START TRANSACTION');
         const r = await this.#carryOut(p);
         if (r.result === 'done') {
+          committing = r;
           await this.#dr.query('COMMIT');
         } else {
           await this.#dr.query('ROLLBACK');
           this.#keyMap.rollbackTo(mark);
         }
+        this.#reopener.settled();
+        // Found resolved after a COMMIT lost in flight: that COMMIT went through, with the key map
+        // rows it wrote, which the memory's key map was rolled back from.
+        if (r.result === 'already-resolved' && inDoubt !== null) {
+          this.#keyMap = await keyMapOf(this.#dr, this.#schema, this.#catalog);
+          return inDoubt;
+        }
         return r;
       } catch (e) {
         await this.#dr.query('ROLLBACK').catch(() => undefined);
         this.#keyMap.rollbackTo(mark);
+        const lost = mapDbError(e);
+        if (isLostConnection(lost)) {
+          if (committing !== null) inDoubt = committing;
+          await this.#reopen(lost, p);
+          attempt--;
+          continue;
+        }
         if (e instanceof Refusal) return this.#result(p, 'refused', null, e.message);
         if (e instanceof FromCanonicalError) return this.#result(p, 'refused', null, `its recorded images no longer fit the DR's table: ${e.message}`);
         if ((e instanceof EngineError && (isDataRejection(e) || e.code.startsWith('DB_WRITE_') || e.code.startsWith('RECONCILE_')))) {
@@ -1157,8 +1248,7 @@ export async function explainChange(options: ExplainOptions): Promise<ExplainedC
     throw e;
   }
   const wantedKey = options.key === undefined ? null : keyArgument(options.key);
-  const session = await openReviewSession(options);
-  try {
+  return reviewSession(options).run('read', async (session) => {
     await requireState(session, schema);
     const rows = (await readLedgerEntries(session, schema, at)).filter(
       (r) => (index === null || r.changeIndex === index) && (options.table === undefined || r.table === options.table) && (wantedKey === null || r.sourceKey === wantedKey || r.newKey === wantedKey),
@@ -1175,9 +1265,7 @@ export async function explainChange(options: ExplainOptions): Promise<ExplainedC
     const out: ExplainedChange[] = [];
     for (const r of rows) out.push(await explainOne(session, r, catalog, keyMap));
     return out;
-  } finally {
-    await session.end();
-  }
+  });
 }
 
 /** A KEY argument as the ledger's key text: `[5]`, `["a",1]`, or a bare value (`5`, `bob@x`); integers beyond 2^53 as digit strings. */

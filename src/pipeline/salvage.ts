@@ -44,6 +44,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
+import { isLostConnection, isSourceDrop } from '../db/lost-connection.js';
 import { openFirstSession, reconnectDelayMs, reconnectPolicy, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
@@ -735,11 +736,6 @@ function packetRemedy(needed: number | null): string {
   return `raise max_allowed_packet on the DR (SET GLOBAL max_allowed_packet = ${value}; connections opened after it take it, as the next run's does)`;
 }
 
-/** A failure of the live source's connection that a reconnect may cure (never the DR's: those are not LIVE_ errors). */
-function isSourceDrop(e: unknown): e is EngineError {
-  return e instanceof EngineError && e.code.startsWith('LIVE_') && e.retryable;
-}
-
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
@@ -752,16 +748,8 @@ function isAbort(e: unknown): boolean {
   return (e as { name?: unknown } | null)?.name === 'AbortError';
 }
 
-/** A control-session failure that means the server went away (no server errno, or shutdown / killed / gone away / lost). */
-function isNetworkFailure(e: unknown): e is EngineError {
-  if (!(e instanceof EngineError)) return false;
-  const errno = (e.details as { errno?: unknown }).errno;
-  // Access denied (ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR): no retry cures it.
-  // A refusal at connect that no retry cures (connect-refusals.ts: access denied, unknown database,
-  // a host not allowed) is not retryable; a server that does not answer, or is busy, is.
-  if (e.code === 'DB_CONNECT') return e.retryable && !(typeof errno === 'number' && [1044, 1045, 1227].includes(errno));
-  return e.code === 'DB_QUERY' && (errno === undefined || (typeof errno === 'number' && (errno < 0 || [1053, 1927, 2006, 2013].includes(errno))));
-}
+/** A control-session failure that means the server went away (src/db/lost-connection.ts). */
+const isNetworkFailure = isLostConnection;
 
 /**
  * The DR's binlog shows the failover as the first transaction carrying the DR's own identity. A DR

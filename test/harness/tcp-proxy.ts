@@ -15,6 +15,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 const COM_QUERY = 0x03;
 const COM_STMT_PREPARE = 0x16;
 const COM_STMT_EXECUTE = 0x17;
+const COM_BINLOG_DUMP = 0x12;
 
 /** How a statement reached the server: as text, or as the execution of a prepared statement (its text given). */
 export type StatementKind = 'query' | 'execute';
@@ -31,6 +32,14 @@ export interface TcpProxy {
   dropOn(match: (sql: string, kind: StatementKind) => boolean, when?: 'after-reply' | 'after-send', options?: DropOptions): void;
   /** Whether the armed drop happened, and the statement it happened on. */
   readonly dropped: string | null;
+  /**
+   * Drops, once, the next connection that asks for a binlog dump (COM_BINLOG_DUMP) once the server
+   * has sent `bytes` bytes of the dump: the client gets those, then the connection closes
+   * mid-stream, as a network failing during a live read does.
+   */
+  dropDumpAfter(bytes: number): void;
+  /** Whether the armed dump drop happened. */
+  readonly dumpDropped: boolean;
   close(): Promise<void>;
 }
 
@@ -48,6 +57,8 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
   const sockets = new Set<Socket>();
   let armed: { match: (sql: string, kind: StatementKind) => boolean; when: 'after-reply' | 'after-send'; options: DropOptions } | null = null;
   let dropped: string | null = null;
+  let dumpArmed: number | null = null;
+  let dumpDropped = false;
   let connections = 0;
   const server: Server = createServer((client) => {
     connections++;
@@ -62,6 +73,8 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     const prepared = new Map<number, string>();
     let dropOnReply = false;
     let serverSideStays = false;
+    /** Dump bytes still to pass before this connection is dropped (null: not armed). */
+    let dumpBudget: number | null = null;
     const drop = (): void => {
       client.destroy();
       if (!serverSideStays) upstream.destroy();
@@ -75,6 +88,10 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
         const payload = pending.subarray(4, 4 + length);
         pending = pending.subarray(4 + length);
         if (payload[0] === COM_STMT_PREPARE) preparing = payload.subarray(1).toString('utf8');
+        if (payload[0] === COM_BINLOG_DUMP && dumpArmed !== null) {
+          dumpBudget = dumpArmed;
+          dumpArmed = null;
+        }
         if (armed === null) continue;
         let sql: string;
         let kind: StatementKind;
@@ -106,6 +123,15 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
         return;
       }
       if (client.destroyed) return;
+      if (dumpBudget !== null) {
+        if (chunk.length >= dumpBudget) {
+          dumpDropped = true;
+          client.end(chunk.subarray(0, dumpBudget));
+          upstream.destroy();
+          return;
+        }
+        dumpBudget -= chunk.length;
+      }
       client.write(chunk);
       if (preparing === null) return;
       answers = Buffer.concat([answers, chunk]);
@@ -141,6 +167,13 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     },
     get dropped() {
       return dropped;
+    },
+    get dumpDropped() {
+      return dumpDropped;
+    },
+    dropDumpAfter(bytes) {
+      dumpArmed = bytes;
+      dumpDropped = false;
     },
     dropOn(match, when = 'after-reply', options = {}) {
       armed = { match, when, options };
