@@ -1478,7 +1478,10 @@ class SalvageRun {
             { retryable: true, cause: e },
           );
         }
-        await sleep(reconnectDelayMs(delays, failures), o.signal);
+        const delayMs = reconnectDelayMs(delays, failures);
+        // Told as the DR's reconnects are (a warning line, a `reconnect` event): a follow that waits on a restarting source says so.
+        notifyReconnect(o, { target: this.#live!.spec.target.redacted, server: 'source', step: 'read', attempt: failures, attempts, delayMs, reason: redact(e.message), code: e.code }, this.#resumeHint());
+        await sleep(delayMs, o.signal);
         // (read afresh: the sleep ends early on abort)
         if (isAborted(o.signal)) throw e;
       }

@@ -21,7 +21,7 @@ import { UsageError } from '../../src/cli/usage-error.js';
 import { FAILOVER_SCHEMA, FAILOVER_TABLES, planFailoverWorkload } from '../../src/demo/stage-failover.js';
 import type { WorkloadTransaction } from '../../src/demo/shop-workload.js';
 import { EngineError } from '../../src/errors.js';
-import { salvage, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
+import { salvage, type DrReconnectNotice, type SalvageOptions, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 import { Capture } from '../harness/capture.js';
@@ -266,8 +266,10 @@ describe('apply --follow through killed connections and a primary restart', () =
   it('ends in the state of an uninterrupted run, every change in the ledger once', async () => {
     const abort = new AbortController();
     let position = '';
+    const notices: DrReconnectNotice[] = [];
     const following = salvage({
       mode: 'apply',
+      onReconnect: (n) => notices.push(n),
       source: { target: primary.target, follow: true, idleMs: 100, reconnect: { attempts: 200, initialDelayMs: 20, maxDelayMs: 250 } },
       target: drFollow.target,
       start: { kind: 'from-gtid', set: cut },
@@ -324,6 +326,10 @@ describe('apply --follow through killed connections and a primary restart', () =
     expect(report.source).toMatchObject({ kind: 'live', follow: true });
     // Five kills and a restart.
     expect(report.source?.kind === 'live' ? report.source.reconnects : 0).toBe(6);
+    // Each reconnect to the source told as the DR's are (one or more attempts each; a restart may take several).
+    expect(notices.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(notices.map((n) => `${n.server}/${n.step}/${n.target}/${n.attempts}`))).toEqual(new Set([`source/read/${primary.target.redacted}/200`]));
+    expect(notices.filter((n) => n.attempt === 1)).toHaveLength(6);
     expect(String((await rows(drFollow, 'SELECT status FROM salvage.runs'))[0]!['status'])).toBe('interrupted');
 
     const once = await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: drOnce.target, start: { kind: 'from-gtid', set: cut } });
