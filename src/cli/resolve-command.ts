@@ -44,6 +44,9 @@ foreign keys and the logical references (configuration "references") of the run 
 the entry, which the run kept in the state schema. Foreign keys are checked by the DR.
 
 ${CONNECTION_HELP}  --json                    print the report as JSON
+  --allow-triggers          let the DR's triggers on the tables the decisions write fire on
+                            resolve's writes; without it such a file is refused before any entry
+                            is carried out (2), naming the triggers, as apply refuses them
 
 Exit codes: 0 every decided entry was carried out and nothing is pending; 3 some entries were
 refused or remain pending (the summary says which and why); 2 a bad file (every problem, by line;
@@ -63,7 +66,7 @@ function line(out: Writable, s = ''): void {
 export async function runResolve(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' } } });
+    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, 'allow-triggers': { type: 'boolean' } } });
   } catch (e) {
     throw new UsageError(`resolve: ${(e as Error).message}; see "salvage resolve --help"`);
   }
@@ -73,7 +76,7 @@ export async function runResolve(args: string[], stdout: Writable, stderr: Writa
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   let report: ResolveReport;
   try {
-    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...reviewReconnect(o, stderr) });
+    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...(o['allow-triggers'] === true ? { allowTriggers: true } : {}), ...reviewReconnect(o, stderr) });
   } catch (e) {
     if (e instanceof ReviewError && e.code === ReviewErrorCode.BadFile) {
       line(stderr, `salvage: ${e.message}`);

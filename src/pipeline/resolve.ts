@@ -30,6 +30,7 @@ import type { ConnectionTarget } from '../db/connection-url.js';
 import { redact } from '../db/connection-url.js';
 import { stateExists } from '../db/dr-state.js';
 import { introspectSchemas, referencingSchemas } from '../db/introspect.js';
+import { describeTrigger, readTriggers } from '../db/triggers.js';
 import { readRun, runOptions } from '../db/run-store.js';
 import {
   countPendingQuarantine,
@@ -75,6 +76,11 @@ export const ReviewErrorCode = {
   BadChange: 'EXPLAIN_BAD_CHANGE',
   /** The DR failed mid-run; entries finished before it stay resolved. */
   Fault: 'RESOLVE_FAULT',
+  /**
+   * Without `allowTriggers`: the DR has triggers on tables the decisions write, which would fire on
+   * resolve's writes as on apply's (SALVAGE_DR_TRIGGERS); `details.triggers` names them. Nothing carried out.
+   */
+  Triggers: 'RESOLVE_DR_TRIGGERS',
 } as const;
 export type ReviewErrorCode = (typeof ReviewErrorCode)[keyof typeof ReviewErrorCode];
 
@@ -352,6 +358,11 @@ export interface ResolveOptions extends ReviewOptions {
   readonly onEntry?: (entry: ResolvedEntry) => void;
   /** Test hook: sees every statement sent to the DR before it is sent (fault injection). */
   readonly beforeStatement?: (sql: string) => void;
+  /**
+   * `--allow-triggers`: let the DR's triggers on the tables the decisions write fire on resolve's
+   * writes; without it such a file is refused before any entry is carried out (RESOLVE_DR_TRIGGERS).
+   */
+  readonly allowTriggers?: boolean;
 }
 
 /** What became of one line: carried out, refused (still pending), resolved before, or left undecided. */
@@ -495,6 +506,7 @@ class ResolveRun {
       return this.#read(lines);
     });
     const todo = order(prepared.filter((p) => p.entry.status === 'pending'), byId);
+    await this.#checkTriggers(todo);
     const results: ResolvedEntry[] = [];
     const emit = (r: ResolvedEntry): void => {
       results.push(r);
@@ -535,6 +547,23 @@ class ResolveRun {
       counts,
       stillPending: await this.#onDr(null, () => countPendingQuarantine(this.#dr, this.#schema)),
     };
+  }
+
+  /**
+   * Triggers on the tables the decisions write fire on resolve's plain DML, as on apply's, where
+   * replication's row events fire none: refused before any entry unless allowed.
+   */
+  async #checkTriggers(todo: readonly Prepared[]): Promise<void> {
+    if (this.#o.allowTriggers === true) return;
+    const names = new Set(todo.filter((p) => p.line.decision?.action !== 'skip').map((p) => p.entry.table));
+    const written = this.#catalog.tables.filter((t) => names.has(`${t.schema}.${t.table}`));
+    const triggers = await this.#onDr(null, () => readTriggers(this.#dr, written));
+    if (triggers.length === 0) return;
+    throw new ReviewError(
+      ReviewErrorCode.Triggers,
+      `the DR has ${triggers.length} trigger(s) on tables the decisions write: ${triggers.map(describeTrigger).join(', ')}; they would fire on resolve's writes (an audit row or a counter written a second time); no entry was carried out: drop them while resolve runs and re-create them after, or pass --allow-triggers to let them fire`,
+      { file: this.#file, triggers: triggers.map(describeTrigger) },
+    );
   }
 
   /** Ends the session in use. */

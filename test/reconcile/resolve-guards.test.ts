@@ -409,3 +409,45 @@ describe('resolve of an insert with a reviewed row', () => {
     expect(await dr.query('SELECT id FROM d.users ORDER BY id')).toEqual([{ id: 2 }]);
   }, 120_000);
 });
+
+describe('resolve and the DR triggers', () => {
+  it('refuses a file whose decisions write a table with triggers (RESOLVE_DR_TRIGGERS, nothing carried out); a skip-only file and --allow-triggers go ahead', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      {
+        schema: SHOP,
+        base: BASE,
+        lost: ["START TRANSACTION; INSERT INTO s.customers VALUES (4, 'Yan@x', 'Yan'); INSERT INTO s.orders VALUES (4, 1, 'new'); COMMIT"],
+        dr: ["INSERT INTO s.customers VALUES (5, 'yan@x', 'Yan')"],
+      },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.table, e.class])).toEqual([
+      [1, 's.customers', 'insert-unique-taken'],
+      [2, 's.orders', 'transaction-quarantined'],
+    ]);
+    await dr.query('CREATE TABLE s.audit (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40))');
+    await dr.query("CREATE TRIGGER s.orders_audit AFTER INSERT ON s.orders FOR EACH ROW INSERT INTO s.audit (what) VALUES ('order')");
+    const refused = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ code: 'RESOLVE_DR_TRIGGERS', details: { file: 'decisions.jsonl', triggers: ['orders_audit (AFTER INSERT on s.orders)'] } });
+    expect((refused as Error).message).toMatch(/^the DR has 1 trigger\(s\) on tables the decisions write: orders_audit \(AFTER INSERT on s\.orders\); .*no entry was carried out: .*--allow-triggers/);
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending', 'pending']);
+    // The customer's table has no trigger: its decision alone goes ahead.
+    const customers = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, null]) });
+    expect(customers.entries.map((e) => [e.id, e.result])).toEqual([
+      [1, 'done'],
+      [2, 'undecided'],
+    ]);
+    const allowed = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile([held[1]!], [{ action: 'apply' }]), allowTriggers: true });
+    expect(allowed.entries.map((e) => [e.id, e.result])).toEqual([[2, 'done']]);
+    expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 1 }]);
+    expect(await dr.query('SELECT what FROM s.audit')).toEqual([{ what: 'order' }]);
+  }, 120_000);
+});
