@@ -6,6 +6,9 @@ import { ExitCode } from './exit-codes.js';
 import { columns, CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
+import { stallNotices } from './progress.js';
+import { noticeStyle } from './quiet-option.js';
+import { stallNoticeOption } from './stall-option.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 
@@ -47,6 +50,9 @@ ${CONNECTION_HELP}  --json                    print the report as JSON
   --allow-triggers          let the DR's triggers on the tables the decisions write fire on
                             resolve's writes; without it such a file is refused before any entry
                             is carried out (2), naming the triggers, as apply refuses them
+  --stall-notice S          a DR statement still waiting after S seconds (default 30; 0: never)
+                            gets a warning line saying why: its state on the DR and the
+                            connections holding the lock it waits for (as apply's --stall-notice)
 
 Exit codes: 0 every decided entry was carried out and nothing is pending; 3 some entries were
 refused or remain pending (the summary says which and why); 2 a bad file (every problem, by line;
@@ -66,7 +72,7 @@ function line(out: Writable, s = ''): void {
 export async function runResolve(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, 'allow-triggers': { type: 'boolean' } } });
+    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, 'allow-triggers': { type: 'boolean' }, 'stall-notice': { type: 'string' } } });
   } catch (e) {
     throw new UsageError(`resolve: ${(e as Error).message}; see "salvage resolve --help"`);
   }
@@ -76,7 +82,7 @@ export async function runResolve(args: string[], stdout: Writable, stderr: Writa
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   let report: ResolveReport;
   try {
-    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...(o['allow-triggers'] === true ? { allowTriggers: true } : {}), ...reviewReconnect(o, stderr) });
+    report = await resolveQuarantine({ target, stateSchema: stateSchemaOption(o['state-schema']), file: parsed.positionals[0]!, ...(o['allow-triggers'] === true ? { allowTriggers: true } : {}), onStall: stallNotices(stderr, noticeStyle(o.quiet)), stallNoticeMs: stallNoticeOption(o['stall-notice']), ...reviewReconnect(o, stderr) });
   } catch (e) {
     if (e instanceof ReviewError && e.code === ReviewErrorCode.BadFile) {
       line(stderr, `salvage: ${e.message}`);

@@ -14,6 +14,7 @@ import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { progressStyle, reconnectNotices, salvageProgress, stallNotices, type ProgressSink } from './progress.js';
+import { stallNoticeOption } from './stall-option.js';
 import { UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
@@ -588,12 +589,4 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
       line(out, `${r.stoppedOnRequest === true ? 'stopped on request; ' : ''}${where}; ${next}`);
     }
   }
-}
-
-/** `--stall-notice S` in milliseconds (default 30 s; 0: never), checked before anything connects. */
-function stallNoticeOption(value: string | undefined): number {
-  if (value === undefined) return 30_000;
-  const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(seconds)) throw new UsageError(`--stall-notice takes seconds ≥ 0 (30, 0.5; 0: never), got "${value}"`, '--stall-notice');
-  return Math.round(seconds * 1000);
 }

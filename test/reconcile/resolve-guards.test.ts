@@ -16,6 +16,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { explainLines } from '../../src/cli/explain-command.js';
+import { openSession } from '../../src/db/sql-session.js';
+import type { StallNotice } from '../../src/db/stall-watch.js';
 import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
 import { decisionsFile } from '../harness/decisions.js';
@@ -449,5 +451,43 @@ describe('resolve and the DR triggers', () => {
     expect(allowed.entries.map((e) => [e.id, e.result])).toEqual([[2, 'done']]);
     expect(await dr.query('SELECT id, customer_id FROM s.orders WHERE id > 3')).toEqual([{ id: 4, customer_id: 1 }]);
     expect(await dr.query('SELECT what FROM s.audit')).toEqual([{ what: 'order' }]);
+  }, 120_000);
+});
+
+describe('resolve waiting on the DR', () => {
+  it('says why after --stall-notice: the connection holding the lock its write waits for; done once it lets go', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(
+      primary,
+      dr,
+      { schema: SHOP, base: BASE, lost: ["INSERT INTO s.customers VALUES (4, 'Yan@x', 'Yan')"], dr: ["INSERT INTO s.customers VALUES (5, 'yan@x', 'Yan')"] },
+      ['s'],
+    );
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start } });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.id, e.class])).toEqual([[1, 'insert-unique-taken']]);
+    // An application's transaction holds the gap where id 4 would go.
+    const holder = await openSession(dr.target);
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT * FROM s.customers WHERE id = 4 FOR UPDATE');
+      const notices: StallNotice[] = [];
+      const report = await resolveQuarantine({
+        target: dr.target,
+        file: 'decisions.jsonl',
+        text: decisionsFile(held, [{ action: 'apply', row: { id: 4, email: 'yan.lost@x', name: 'Yan' } }]),
+        stallNoticeMs: 300,
+        onStall: (n) => {
+          notices.push(n);
+          if (notices.length === 1) void holder.query('ROLLBACK');
+        },
+      });
+      expect(report.entries.map((e) => [e.id, e.result])).toEqual([[1, 'done']]);
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatchObject({ table: 's.customers', unanswered: null, blockers: [{ id: holder.threadId, user: 'root', command: 'Sleep' }] });
+      expect(await dr.query('SELECT id, email FROM s.customers WHERE id = 4')).toEqual([{ id: 4, email: 'yan.lost@x' }]);
+    } finally {
+      await holder.end();
+    }
   }, 120_000);
 });
