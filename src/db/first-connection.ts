@@ -139,6 +139,16 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
  * (lost-connection.ts), as for plan and apply; the attempts count in a row, from the loss until
  * a session opens and its work goes through (`settled`).
  */
+/**
+ * Why reopening a lost connection stopped, for the error that says so: on request, with no
+ * attempts allowed, or with the attempts in a row run out (the last failure named).
+ */
+export function reopenGaveUp(aborted: boolean, attempts: number, last: EngineError): string {
+  if (aborted) return 'stopped on request';
+  if (attempts === 0) return 'not reconnecting (reconnect attempts: 0)';
+  return `gave up after ${attempts} reconnect attempt(s), the last: ${redact(last.message)} [${last.code}]`;
+}
+
 export class ReopenedSession {
   readonly #target: ConnectionTarget;
   readonly #o: FirstSessionOptions;
@@ -174,12 +184,7 @@ export class ReopenedSession {
       this.#failures++;
       const aborted = isAborted(this.#o.signal);
       if (this.#failures > attempts || aborted) {
-        const why = aborted
-          ? 'stopped on request'
-          : attempts === 0
-            ? 'not reconnecting (reconnect attempts: 0)'
-            : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
-        throw giveUp(why, failure);
+        throw giveUp(reopenGaveUp(aborted, attempts, failure), failure);
       }
       const delayMs = reconnectDelayMs(this.#policy, this.#failures);
       this.#o.notify?.({ target: this.#target.redacted, ...(this.#o.server === undefined ? {} : { server: this.#o.server }), step, attempt: this.#failures, attempts, delayMs, reason: redact(failure.message), code: failure.code });

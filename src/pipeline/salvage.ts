@@ -45,7 +45,7 @@ import { readRowsMatching } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { isLostConnection, isSourceDrop } from '../db/lost-connection.js';
-import { openFirstSession, reconnectDelayMs, reconnectPolicy, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
+import { openFirstSession, reconnectDelayMs, reconnectPolicy, reopenGaveUp, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
@@ -2057,11 +2057,7 @@ class SalvageRun {
       this.#drFailures++;
       if (this.#drFailures > attempts || isAborted(this.#o.signal)) {
         const doubt = inDoubt ? `; the window through ${windowEnd} may have committed (the connection was lost during its COMMIT): the checkpoint on the DR says which` : '';
-        const why = isAborted(this.#o.signal)
-          ? 'stopped on request'
-          : attempts === 0
-            ? 'not reconnecting (reconnect attempts: 0)'
-            : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
+        const why = reopenGaveUp(isAborted(this.#o.signal), attempts, failure);
         throw new SalvageError(
           isAborted(this.#o.signal) ? SalvageErrorCode.Aborted : SalvageErrorCode.Fault,
           `lost the connection to the DR: ${redact(lost.message)} [${lost.code}]; ${why}; the window in progress was rolled back by the DR${doubt}; ${this.#resumeHint()}`,
@@ -2162,11 +2158,7 @@ class SalvageRun {
       this.#drFailures++;
       const aborted = isAborted(this.#o.signal);
       if (this.#drFailures > attempts || aborted) {
-        const why = aborted
-          ? 'stopped on request'
-          : attempts === 0
-            ? 'not reconnecting (reconnect attempts: 0)'
-            : `gave up after ${attempts} reconnect attempt(s), the last: ${redact(failure.message)} [${failure.code}]`;
+        const why = reopenGaveUp(aborted, attempts, failure);
         throw new SalvageError(
           aborted ? SalvageErrorCode.Aborted : SalvageErrorCode.Fault,
           `lost the connection to the DR while ${DR_STEPS[step]}: ${redact(lost.message)} [${lost.code}]; ${why}; ${this.#stepHint()}`,
