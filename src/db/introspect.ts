@@ -7,6 +7,7 @@
 import { createSchemaCatalog } from '../model/table-schema.js';
 import type { ColumnDefault, ColumnSchema, ForeignKey, ReferentialAction, SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { SqlRow, SqlSession } from './sql-session.js';
+import { collationIdSql } from './collation-id.js';
 
 /** Schemas that belong to the server, never to the application. */
 const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
@@ -19,6 +20,7 @@ export async function introspectSchemas(session: SqlSession, schemas?: readonly 
   // id must be the live one. MariaDB has no such variable (and reads the live counter).
   if (!mariadb) await session.query('SET SESSION information_schema_stats_expiry = 0');
   const filter = schemaFilter(schemas);
+  const collation = await collationIdSql(session);
   const [tables, columns, indexes, foreignKeys, jsonChecks] = await Promise.all([
     session.query(
       `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, ENGINE AS engine, AUTO_INCREMENT AS next_id
@@ -29,9 +31,9 @@ export async function introspectSchemas(session: SqlSession, schemas?: readonly 
     session.query(
       `SELECT c.TABLE_SCHEMA AS s, c.TABLE_NAME AS t, c.COLUMN_NAME AS name, c.ORDINAL_POSITION AS ordinal,
               c.DATA_TYPE AS data_type, c.COLUMN_TYPE AS column_type, c.IS_NULLABLE AS nullable,
-              c.COLLATION_NAME AS collation, co.ID AS collation_id, c.COLUMN_DEFAULT AS dflt, c.EXTRA AS extra
+              c.COLLATION_NAME AS collation, ${collation.id} AS collation_id, c.COLUMN_DEFAULT AS dflt, c.EXTRA AS extra
          FROM information_schema.COLUMNS c
-         LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME
+         ${collation.joins}
         WHERE ${filter.sql('c.TABLE_SCHEMA')}
         ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
       filter.params,

@@ -8,6 +8,7 @@ import type { ColumnHint, SchemaHints } from '../binlog/events/table-map.js';
 import { EngineError } from '../errors.js';
 import type { ConnectionTarget } from './connection-url.js';
 import type { SqlSession } from './sql-session.js';
+import { collationIdSql } from './collation-id.js';
 import { openFirstSession, type FirstConnectionOptions } from './first-connection.js';
 
 /**
@@ -61,14 +62,15 @@ export async function loadSchemaHints(target: ConnectionTarget, first: FirstConn
     throw e;
   }
   try {
+    const collation = await collationIdSql(session);
     const { rows } = await session.query(
       `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE,
-              c.DATETIME_PRECISION, co.ID AS COLLATION_ID,
+              c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID,
               (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
                  WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
                    AND k.CHECK_CLAUSE LIKE CONCAT('%json_valid(\`', c.COLUMN_NAME, '\`)%'))) AS IS_JSON
          FROM information_schema.COLUMNS c
-         LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME
+         ${collation.joins}
         WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
         ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
     );
@@ -97,10 +99,11 @@ export async function loadSchemaHints(target: ConnectionTarget, first: FirstConn
  * images of a MariaDB JSON column stay its text, as without hints.
  */
 export async function readDrSchemaHints(session: SqlSession): Promise<SchemaHints> {
+  const collation = await collationIdSql(session);
   const { rows } = await session.query(
-    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE, c.DATETIME_PRECISION, co.ID AS COLLATION_ID
+    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE, c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID
        FROM information_schema.COLUMNS c
-       LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME
+       ${collation.joins}
       WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
       ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
   );
