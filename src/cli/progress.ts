@@ -116,27 +116,27 @@ export function salvageProgress(stderr: Writable, style: ProgressStyle, mode: st
  * the progress line is erased first, and redrawn by the next figures.
  */
 export function reconnectNotices(stderr: Writable, style: ProgressStyle): (n: DrReconnectNotice) => void {
-  return (n) => {
-    if (style === 'off') return;
-    if (style === 'json') {
-      stderr.write(`${JSON.stringify({ event: 'reconnect', ...n })}\n`);
-      return;
-    }
-    const text = `salvage: warning: ${SERVER_NAMES[n.server ?? 'dr']} ${n.target} failed (${n.step}): ${n.reason} [${n.code}]; trying again in ${secondsText(n.delayMs)} (reconnect attempt ${n.attempt} of ${n.attempts})`;
-    stderr.write(style === 'tty' ? `\r\x1b[K${text}\n` : `${text}\n`);
-  };
+  return noticeWriter(stderr, style, 'reconnect', (n) => `${SERVER_NAMES[n.server ?? 'dr']} ${n.target} failed (${n.step}): ${n.reason} [${n.code}]; trying again in ${secondsText(n.delayMs)} (reconnect attempt ${n.attempt} of ${n.attempts})`);
 }
 
 /** What a DR statement waits for (SalvageOptions.onStall): a warning line, a `stall` event under `--progress json`, nothing under `--quiet`. */
 export function stallNotices(stderr: Writable, style: ProgressStyle): (n: StallNotice) => void {
+  return noticeWriter(stderr, style, 'stall', describeStall);
+}
+
+/**
+ * A notice as the style wants it: a `{"event":…}` object (json), a `salvage: warning: …` line
+ * (on a terminal, the progress line erased first, redrawn by the next figures), or nothing (off).
+ */
+function noticeWriter<N extends object>(stderr: Writable, style: ProgressStyle, event: string, text: (n: N) => string): (n: N) => void {
   return (n) => {
     if (style === 'off') return;
     if (style === 'json') {
-      stderr.write(`${JSON.stringify({ event: 'stall', ...n })}\n`);
+      stderr.write(`${JSON.stringify({ event, ...n })}\n`);
       return;
     }
-    const text = `salvage: warning: ${describeStall(n)}`;
-    stderr.write(style === 'tty' ? `\r\x1b[K${text}\n` : `${text}\n`);
+    const line = `salvage: warning: ${text(n)}`;
+    stderr.write(style === 'tty' ? `\r\x1b[K${line}\n` : `${line}\n`);
   };
 }
 
