@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SqlResult, SqlSession } from './sql-session.js';
-import { describeStall, watchStalls, type StallNotice } from './stall-watch.js';
+import { describeStall, watchStalls, watchStallsFor, type StallNotice } from './stall-watch.js';
 
 const EMPTY: SqlResult = { rows: [], affectedRows: 0, insertId: 0 };
 
@@ -112,6 +112,34 @@ describe('watchStalls', () => {
     expect(notices[0]).toMatchObject({ state: null, blockers: [], unanswered: 'Too many connections', table: null });
     expect(opened).toBe(notices.length);
     expect(describeStall({ ...notices[0]!, waitedMs: 1234 })).toBe('the DR has been running one statement for 1.2 s (SELECT 1); asking the DR why failed: Too many connections');
+  });
+
+  it('a callback that throws is ignored: no unhandled rejection, the next stall is told again', async () => {
+    const { session, answer } = slowSession(7);
+    let calls = 0;
+    const watched = watchStalls(session, {
+      afterMs: 40,
+      everyMs: 60,
+      openSide: async () => sideSession([]),
+      onStall: () => {
+        calls++;
+        throw new Error('the caller failed');
+      },
+    });
+    const q = watched.query('SELECT 1');
+    await sleep(200);
+    answer();
+    await q;
+    await watched.end();
+    expect(calls).toBe(3);
+  });
+
+  it('watchStallsFor leaves the session as it is when no one listens or the wait is 0', () => {
+    const { session } = slowSession(7);
+    const target = { host: 'dr', port: 3306, user: 'u', redacted: 'mysql://u@dr:3306' } as Parameters<typeof watchStallsFor>[1];
+    expect(watchStallsFor(session, target, undefined)).toBe(session);
+    expect(watchStallsFor(session, target, () => undefined, 0)).toBe(session);
+    expect(watchStallsFor(session, target, () => undefined)).not.toBe(session);
   });
 
   it('passes statements, answers and errors through unchanged; execute only where the session has it', async () => {

@@ -6,7 +6,20 @@
  * connection asks the DR what the run's connection is doing (PROCESSLIST) and who holds the InnoDB
  * lock it waits for, and the answer goes to `onStall`; again every `everyMs` while it lasts.
  */
-import type { SqlResult, SqlRow, SqlSession } from './sql-session.js';
+import type { ConnectionTarget } from './connection-url.js';
+import { openSession, type SqlResult, type SqlRow, type SqlSession } from './sql-session.js';
+
+/** How long a statement waits before it is explained, unless the caller says (plan, apply, resolve: `--stall-notice`). */
+export const DEFAULT_STALL_AFTER_MS = 30_000;
+
+/**
+ * `session` with its statements watched when someone listens (`onStall`) and `afterMs` (default
+ * DEFAULT_STALL_AFTER_MS) is above 0; else `session` itself. The second connection goes to `target`.
+ */
+export function watchStallsFor(session: SqlSession, target: ConnectionTarget, onStall: ((notice: StallNotice) => void) | undefined, afterMs = DEFAULT_STALL_AFTER_MS): SqlSession {
+  if (onStall === undefined || afterMs <= 0) return session;
+  return watchStalls(session, { afterMs, openSide: () => openSession(target), onStall });
+}
 
 /** A connection of the DR that holds what the run's statement waits for. */
 export interface StallBlocker {
@@ -47,6 +60,7 @@ export interface StallWatchOptions {
   readonly everyMs?: number;
   /** Opens the second connection that asks (once, at the first stall; closed with the session). */
   readonly openSide: () => Promise<SqlSession>;
+  /** Told each stall; what it throws is ignored. */
   readonly onStall: (notice: StallNotice) => void;
   /** The clock, for tests. */
   readonly now?: () => number;
@@ -148,6 +162,9 @@ class StallWatch {
       const notice = await this.#ask(p, waited);
       // Answered meanwhile: no longer a stall worth a word.
       if (this.#pending.has(id) && !this.#closed) this.#o.onStall(notice);
+    } catch {
+      // A notice is a courtesy, told from a timer: what the caller's callback throws must neither
+      // end the waiting statement nor escape as an unhandled rejection.
     } finally {
       this.#asking = false;
     }

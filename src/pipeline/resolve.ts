@@ -31,7 +31,7 @@ import { redact } from '../db/connection-url.js';
 import { stateExists } from '../db/dr-state.js';
 import { introspectSchemas, referencingSchemas } from '../db/introspect.js';
 import { describeTrigger, readTriggers } from '../db/triggers.js';
-import { watchStalls, type StallNotice } from '../db/stall-watch.js';
+import { watchStallsFor, type StallNotice } from '../db/stall-watch.js';
 import { readRun, runOptions } from '../db/run-store.js';
 import {
   countPendingQuarantine,
@@ -48,7 +48,7 @@ import {
 } from '../db/quarantine-store.js';
 import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
-import { openSession, type SqlSession } from '../db/sql-session.js';
+import type { SqlSession } from '../db/sql-session.js';
 import { ReopenedSession, type FirstConnectionOptions } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
 import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, recordSkippedInsert, startRun, type KeyPart } from '../db/state-store.js';
@@ -494,7 +494,7 @@ class ResolveRun {
   #entries: ReadonlyMap<number, QuarantineEntry> = new Map();
 
   constructor(session: SqlSession, reopener: ReopenedSession, schema: string, file: string, options: ResolveOptions) {
-    this.#dr = hooked(this.#watched(session, options), options.beforeStatement);
+    this.#dr = hooked(watchStallsFor(session, options.target, options.onStall, options.stallNoticeMs), options.beforeStatement);
     this.#reopener = reopener;
     this.#schema = schema;
     this.#file = file;
@@ -570,14 +570,6 @@ class ResolveRun {
     );
   }
 
-  /** `session` with its statements watched for stalls (onStall), unless no one listens. */
-  #watched(session: SqlSession, o: ResolveOptions): SqlSession {
-    const afterMs = o.stallNoticeMs ?? 30_000;
-    const onStall = o.onStall;
-    if (onStall === undefined || afterMs <= 0) return session;
-    return watchStalls(session, { afterMs, openSide: () => openSession(o.target), onStall });
-  }
-
   /** Ends the session in use. */
   async end(): Promise<void> {
     await this.#dr.end();
@@ -623,7 +615,7 @@ class ResolveRun {
       new ReviewError(ReviewErrorCode.Fault, `${where}lost the connection to the DR: ${redact(lost.message)} [${lost.code}]; ${why}; ${done}`, { file: this.#file }, { cause: last, retryable: true }),
     );
     old.destroy();
-    this.#dr = hooked(this.#watched(session, this.#o), this.#o.beforeStatement);
+    this.#dr = hooked(watchStallsFor(session, this.#o.target, this.#o.onStall, this.#o.stallNoticeMs), this.#o.beforeStatement);
     this.#settled = false;
   }
 

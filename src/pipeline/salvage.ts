@@ -38,7 +38,7 @@ import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
 import { describeTrigger, readTriggers } from '../db/triggers.js';
-import { watchStalls, type StallNotice } from '../db/stall-watch.js';
+import { watchStallsFor, type StallNotice } from '../db/stall-watch.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
 import { readRowsMatching } from '../db/row-reader.js';
@@ -583,25 +583,8 @@ function openRunSession(o: SalvageOptions, target: ConnectionTarget, policy: Rec
 
 /** The DR session with its statements watched for stalls (SalvageOptions.onStall), unless no one listens. */
 function watchDr(o: SalvageOptions, session: SqlSession): SqlSession {
-  const afterMs = o.stallNoticeMs ?? DEFAULT_STALL_NOTICE_MS;
-  const onStall = o.onStall;
-  if (onStall === undefined || afterMs <= 0) return session;
-  return watchStalls(session, {
-    afterMs,
-    openSide: () => openSession(o.target),
-    onStall: (n) => {
-      // A notice is a courtesy: what the caller's callback throws must not end the wait's statement.
-      try {
-        onStall(n);
-      } catch {
-        // ignored
-      }
-    },
-  });
+  return watchStallsFor(session, o.target, o.onStall, o.stallNoticeMs);
 }
-
-/** SalvageOptions.stallNoticeMs by default. */
-const DEFAULT_STALL_NOTICE_MS = 30_000;
 
 /** The run's reconnect policy for the DR (SalvageOptions.reconnect): attempts in a row, first and longest backoff. */
 function drReconnectPolicy(o: SalvageOptions): { readonly attempts: number; readonly first: number; readonly most: number } {
