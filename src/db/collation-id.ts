@@ -16,8 +16,22 @@ export interface CollationIdSql {
   readonly id: string;
 }
 
-/** The SQL that reads a column's collation id on `session`'s server (one probe of its information_schema). */
-export async function collationIdSql(session: SqlSession): Promise<CollationIdSql> {
+/** Probed once per session: a run introspects on the same session more than once (resolve's parents, the schema hints). */
+const probed = new WeakMap<SqlSession, Promise<CollationIdSql>>();
+
+/** The SQL that reads a column's collation id on `session`'s server (one probe of its information_schema per session). */
+export function collationIdSql(session: SqlSession): Promise<CollationIdSql> {
+  let sql = probed.get(session);
+  if (sql === undefined) {
+    sql = probe(session);
+    // A failed probe (a lost connection) is asked again on the next call.
+    sql.catch(() => probed.delete(session));
+    probed.set(session, sql);
+  }
+  return sql;
+}
+
+async function probe(session: SqlSession): Promise<CollationIdSql> {
   const byName = 'LEFT JOIN information_schema.COLLATIONS co ON co.COLLATION_NAME = c.COLLATION_NAME';
   const { rows } = await session.query(
     "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'information_schema' AND TABLE_NAME = 'COLLATION_CHARACTER_SET_APPLICABILITY' AND COLUMN_NAME IN ('FULL_COLLATION_NAME', 'ID')",
