@@ -7,7 +7,7 @@
  * lock it waits for, and the answer goes to `onStall`; again every `everyMs` while it lasts.
  */
 import type { ConnectionTarget } from './connection-url.js';
-import { openSession, type SqlResult, type SqlRow, type SqlSession } from './sql-session.js';
+import type { SqlResult, SqlRow, SqlSession } from './sql-session.js';
 
 /** How long a statement waits before it is explained, unless the caller says (plan, apply, resolve: `--stall-notice`). */
 export const DEFAULT_STALL_AFTER_MS = 30_000;
@@ -18,7 +18,9 @@ export const DEFAULT_STALL_AFTER_MS = 30_000;
  */
 export function watchStallsFor(session: SqlSession, target: ConnectionTarget, onStall: ((notice: StallNotice) => void) | undefined, afterMs = DEFAULT_STALL_AFTER_MS): SqlSession {
   if (onStall === undefined || afterMs <= 0) return session;
-  return watchStalls(session, { afterMs, openSide: () => openSession(target), onStall });
+  // Loaded on the first stall: `inspect` prints no stall but loads describeStall through the CLI's
+  // progress module, and should not load the connection code with it.
+  return watchStalls(session, { afterMs, openSide: async () => (await import('./sql-session.js')).openSession(target), onStall });
 }
 
 /** A connection of the DR that holds what the run's statement waits for. */
