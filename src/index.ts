@@ -5,9 +5,11 @@
 import { salvage as runSalvage, type SalvageOptions, type SalvageReport } from './pipeline/salvage.js';
 import { readTransactions as readBatches, type ReadOptions as BinlogReadOptions } from './source/read-transactions.js';
 import type { Transaction as BinlogTransaction } from './binlog/transaction.js';
-import { openFirstSession, type FirstConnectionOptions } from './db/first-connection.js';
+import { ReopenedSession, type FirstConnectionOptions } from './db/first-connection.js';
+import { resumingLiveTransactions } from './pipeline/live-resume.js';
+import type { SqlSession } from './db/sql-session.js';
 import { tlsSocketOptions as tlsFor, type TlsSettings as ConnectionTls } from './db/tls.js';
-import { readLiveTransactions as readLive, type ControlSession as LiveControl, type LiveSourceOptions as LiveOptions, type LiveTarget as LiveServer } from './source/live-source.js';
+import { readLiveTransactions as readLive, type LiveTls, type ControlSession as LiveControl, type LiveSourceOptions as LiveOptions, type LiveTarget as LiveServer } from './source/live-source.js';
 import type { ReadBatch as LiveBatch } from './source/read-transactions.js';
 
 export * from './binlog/index.js';
@@ -127,9 +129,15 @@ export type LiveReadOptions = Omit<LiveOptions, 'control'> &
      * A session on the same server for SHOW BINARY LOGS / SHOW MASTER STATUS (src/db's sessions and
      * any `{ query(sql) → { rows } }` fit). Without it one is opened to `target`, with its `tls`, and
      * closed when the read ends; the dump connection is then encrypted as that session is, unless
-     * `tls` is given. That first connection is tried again while the server does not answer
-     * (`reconnect`, `onReconnect`, as plan's: default 10 attempts, 0.5 s doubling to 10 s); a refusal
-     * no retry cures (access denied) fails at once.
+     * `tls` is given. That first connection is tried again while the server does not answer, and a
+     * connection lost later (the dump's or that session's: a server restarted, a network cut, a
+     * dump silent for three heartbeats) is reopened and the read resumed right after the last
+     * transaction it handed over: nothing twice, nothing skipped, the same end (`follow` follows
+     * on). Both under `reconnect` and told to `onReconnect` as plan's (`step` `connect`, then
+     * `read`): default 10 attempts in a row, 0.5 s doubling to 10 s; `{ attempts: 0 }` gives up at
+     * once with LIVE_CONNECTION_LOST naming where to start again. A refusal no retry cures (access
+     * denied) fails at once. With a `control` of the caller's nothing is reopened: a lost
+     * connection ends the read with LIVE_CONNECTION_LOST.
      */
     readonly control?: LiveControl;
   };
@@ -149,11 +157,12 @@ export async function* readLiveTransactions(
     yield* readLive(target, { ...options, control: options.control });
     return;
   }
-  const { reconnect, onReconnect, ...read } = options;
-  const control = await openFirstSession({ database: undefined, ...target }, { reconnect, notify: onReconnect, server: 'source', ...(read.signal === undefined ? {} : { signal: read.signal }) });
+  const { reconnect, onReconnect, control: _none, tls, ...read } = options;
+  const reopener = new ReopenedSession({ database: undefined, ...target }, { reconnect, notify: onReconnect, server: 'source', ...(read.signal === undefined ? {} : { signal: read.signal }) });
+  const control = await reopener.open();
   try {
-    const tls = read.tls !== undefined ? read.tls : tlsFor(target.tls, control.encrypted ?? false, target.host);
-    yield* readLive(target, { ...read, control, tls });
+    const dumpTls = (session: SqlSession): LiveTls | null => (tls !== undefined ? tls : tlsFor(target.tls, session.encrypted ?? false, target.host));
+    yield* resumingLiveTransactions(target, { ...read, control, reopener, tls: dumpTls });
   } finally {
     await control.end();
   }

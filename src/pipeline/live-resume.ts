@@ -1,10 +1,12 @@
 /**
- * A live read that goes on after a lost connection (`inspect --source`): the dump, or the control
+ * A live read that goes on after a lost connection (`inspect --source`, the library's
+ * `readLiveTransactions` without a control session of the caller's): the dump, or the control
  * session beside it, lost mid-read is reopened under the reconnect policy (ReopenedSession:
  * backoff, attempts in a row, a notice per attempt) and read again right after the last
  * transaction the read handed over — nothing twice, nothing skipped. What counts as lost is what
  * plan and apply reconnect on (src/db/lost-connection.ts). The end is the server's end when the
- * read started, so the reopened read stops where the uninterrupted one would have.
+ * read started (or the caller's `end`), so the reopened read stops where the uninterrupted one
+ * would have; a `follow` has none and follows on from where it resumed.
  */
 import { redact } from '../db/connection-url.js';
 import { mapDbError } from '../db/db-errors.js';
@@ -16,7 +18,7 @@ import { LiveSourceError, LiveSourceErrorCode, readLiveTransactions, serverEnd, 
 import type { ReadBatch } from '../source/read-transactions.js';
 
 /** How resumingLiveTransactions reads, reopens and resumes. */
-export interface ResumingReadOptions extends Omit<LiveSourceOptions, 'control' | 'end' | 'follow' | 'tls'> {
+export interface ResumingReadOptions extends Omit<LiveSourceOptions, 'control' | 'tls'> {
   /** The first control session (the caller's: it ends it); those opened after a loss are ended here. */
   readonly control: SqlSession;
   /** Opens the control session again after a loss, under the command's reconnect policy. */
@@ -27,16 +29,18 @@ export interface ResumingReadOptions extends Omit<LiveSourceOptions, 'control' |
 
 /** The server's binlogs from `options.start` to its end at the call, reopened and resumed after a lost connection. */
 export async function* resumingLiveTransactions(target: LiveTarget, options: ResumingReadOptions): AsyncGenerator<ReadBatch> {
-  const { control: first, reopener, tls, start, ...read } = options;
+  const { control: first, reopener, tls, start, end: until, follow, ...read } = options;
   const label = target.redacted;
   let control = first;
-  let end: BinlogPosition | null = null;
+  // Fixed at the first read: a reopened one stops where the uninterrupted read would have.
+  let end: BinlogPosition | null = until ?? null;
   let from = start;
   try {
     for (;;) {
       try {
-        end ??= await serverEnd(control, label);
-        for await (const batch of readLiveTransactions(target, { ...read, control, start: from ?? {}, end, tls: tls(control) })) {
+        if (follow !== true) end ??= await serverEnd(control, label);
+        const bounds = follow === true ? { follow: true } : { end: end! };
+        for await (const batch of readLiveTransactions(target, { ...read, ...bounds, control, start: from ?? {}, tls: tls(control) })) {
           for (const item of batch.items) if (item.kind === 'transaction') from = { file: item.tx.file, position: item.tx.end };
           reopener.settled();
           yield batch;

@@ -6,6 +6,9 @@
  * skipped; a connection lost while --start-gtid looks up its start file is reopened and the lookup
  * made again. Without reconnect attempts it stops with LIVE_CONNECTION_LOST.
  *
+ * The library's readLiveTransactions without a control session of the caller's does the same: the
+ * dump cut mid-read is reopened, told to onReconnect, and resumed, reading and following alike.
+ *
  * And the first connection of the library's readLiveTransactions without a control session, and
  * of `config init --target`, is tried again while the server does not answer (it is SIGKILLed,
  * and started again on the same port once the first attempt is told), as every other command's.
@@ -15,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConfigInit } from '../../src/cli/config-command.js';
 import { runInspect } from '../../src/cli/inspect-command.js';
 import type { ReconnectNotice } from '../../src/db/first-connection.js';
+import { parseConnectionUrl } from '../../src/db/connection-url.js';
 import { EngineError } from '../../src/errors.js';
 import { readLiveTransactions } from '../../src/index.js';
 import { Capture } from '../harness/capture.js';
@@ -170,5 +174,69 @@ describe('a first connection made while the server does not answer yet', () => {
     const lines = (stderr as unknown as Capture).text.split('\n').filter((l) => l !== '');
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(lines[0]).toBe(`salvage: warning: the DR ${source.url} failed (connect): cannot connect to ${source.url}: connect ECONNREFUSED 127.0.0.1:${source.port} [DB_CONNECT]; trying again in 0.5 s (reconnect attempt 1 of 10)`);
+  });
+});
+
+// Last: its follow test writes a transaction to the source (the counts above are of the source as set up).
+/** `file:pos` of every transaction the batches hand over. */
+async function positions(batches: AsyncIterable<{ readonly items: readonly ({ readonly kind: 'transaction'; readonly tx: { readonly file: string; readonly pos: number } } | { readonly kind: string })[] }>): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const batch of batches) for (const item of batch.items) if (item.kind === 'transaction' && 'tx' in item) seen.push(`${item.tx.file}:${item.tx.pos}`);
+  return seen;
+}
+
+describe('readLiveTransactions without a control session: the dump lost mid-read', () => {
+  it('is reopened, told to onReconnect, and resumed after the last transaction handed over: the uninterrupted read', async () => {
+    const want = await positions(readLiveTransactions(source.target));
+    expect(want).toHaveLength(TRANSACTIONS + 2);
+    proxy.dropDumpAfter(CUT);
+    const notices: ReconnectNotice[] = [];
+    const got = await positions(readLiveTransactions(parseConnectionUrl(proxyUrl, '--source'), { reconnect: { initialDelayMs: 50 }, onReconnect: (n) => notices.push(n) }));
+    expect(proxy.dumpDropped).toBe(true);
+    expect(got).toEqual(want);
+    expect(notices.map((n) => [n.server, n.step, n.attempt, n.code])).toEqual([['source', 'read', 1, 'LIVE_CONNECTION_LOST']]);
+  });
+
+  it('with reconnect attempts 0: LIVE_CONNECTION_LOST naming where to start again, nothing retried', async () => {
+    proxy.dropDumpAfter(CUT);
+    const notices: ReconnectNotice[] = [];
+    const e = await rejection(positions(readLiveTransactions(parseConnectionUrl(proxyUrl, '--source'), { reconnect: { attempts: 0 }, onReconnect: (n) => notices.push(n) })));
+    expect([e.code, e.retryable]).toEqual(['LIVE_CONNECTION_LOST', true]);
+    expect(e.message).toMatch(/; resume from [^ ]+:\d+; not reconnecting \(reconnect attempts: 0\)$/);
+    expect(notices).toEqual([]);
+  });
+
+  it('following: resumed after the cut, and a transaction written after it arrives once', async () => {
+    const want = await positions(readLiveTransactions(source.target));
+    proxy.dropDumpAfter(CUT);
+    const stop = new AbortController();
+    const notices: ReconnectNotice[] = [];
+    const seen: string[] = [];
+    const names: string[] = [];
+    let wrote = false;
+    const reads = readLiveTransactions(parseConnectionUrl(proxyUrl, '--source'), { follow: true, signal: stop.signal, heartbeatMs: 1000, reconnect: { initialDelayMs: 50 }, onReconnect: (n) => notices.push(n) });
+    const e = await rejection(
+      (async () => {
+        for await (const batch of reads) {
+          for (const item of batch.items) {
+            if (item.kind !== 'transaction') continue;
+            seen.push(`${item.tx.file}:${item.tx.pos}`);
+            for (const c of item.tx.changes) if (c.after !== null) names.push(String(c.after[1]));
+            if (seen.length === want.length + 1) stop.abort();
+          }
+          if (!wrote && seen.length === want.length) {
+            wrote = true;
+            await source.query('INSERT INTO shop.items (id, name) VALUES (?, ?)', [TRANSACTIONS + 1, 'written while following']);
+          }
+        }
+      })(),
+    );
+    expect(e.code).toBe('LIVE_ABORTED');
+    expect(proxy.dumpDropped).toBe(true);
+    expect(seen.slice(0, want.length)).toEqual(want);
+    expect(seen).toHaveLength(want.length + 1);
+    expect(names[names.length - 1]).toBe('written while following');
+    expect(notices.map((n) => [n.server, n.step, n.code])).toEqual([['source', 'read', 'LIVE_CONNECTION_LOST']]);
+    await source.query('DELETE FROM shop.items WHERE id = ?', [TRANSACTIONS + 1]);
   });
 });
