@@ -243,10 +243,11 @@ describe('watchStalls', () => {
     }
   });
 
-  it('a metadata-lock wait on a statement that names no table, and a state that is no metadata-lock wait, ask nothing about metadata locks', async () => {
+  it('a metadata-lock wait on a statement that names no table, a state that is no metadata-lock wait, and a wait for a schema\'s metadata lock ask nothing about metadata locks', async () => {
     for (const [sql, state] of [
       ['SELECT 1', 'Waiting for table metadata lock'],
       ['UPDATE `shop`.`orders` SET a = 1', 'Updating'],
+      ['UPDATE `shop`.`orders` SET a = 1', 'Waiting for schema metadata lock'],
     ] as const) {
       const { session, answer } = slowSession(7);
       const notices: StallNotice[] = [];

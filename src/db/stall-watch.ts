@@ -58,7 +58,7 @@ export interface StallNotice {
    * watch's left out; empty otherwise, or when they cannot be listed (`metadataLocks` says why).
    */
   readonly metadataHolders: readonly StallBlocker[];
-  /** Where `metadataHolders` were read, or why not; null when the state is no metadata-lock wait or the statement names no table. */
+  /** Where `metadataHolders` were read, or why not; null when the state is no table metadata-lock wait or the statement names no table. */
   readonly metadataLocks: MetadataLockSource | null;
   /** Why the DR could not be asked, when it could not. */
   readonly unanswered: string | null;
@@ -204,7 +204,7 @@ class StallWatch {
       const blockers = await processRows(side, await lockHolders(side, connectionId));
       const found = self?.['state'];
       const state = typeof found === 'string' && found !== '' ? found : null;
-      const metadata = state !== null && METADATA_WAIT.test(state) && table !== null ? await this.#metadataHolders(side, table, connectionId) : { metadataHolders: [], metadataLocks: null };
+      const metadata = state !== null && TABLE_METADATA_WAIT.test(state) && table !== null ? await this.#metadataHolders(side, table, connectionId) : { metadataHolders: [], metadataLocks: null };
       return { ...base, state, blockers, ...metadata, unanswered: null };
     } catch (e) {
       // The side connection may be what failed (the DR out of connections): asked again next time,
@@ -236,6 +236,8 @@ class StallWatch {
 
 /** PROCESSLIST STATE of a statement waiting for a metadata lock (`Waiting for table metadata lock`, `… schema metadata lock`). */
 const METADATA_WAIT = /metadata lock/i;
+/** The one whose holders are looked for: a schema's or a routine's lock is not on the statement's table. */
+const TABLE_METADATA_WAIT = /table metadata lock/i;
 
 /**
  * The connections holding (granted) metadata locks on one table, by where the server lists them:
@@ -243,7 +245,8 @@ const METADATA_WAIT = /metadata lock/i;
  * too, by its own thread id. Each is SQL both servers parse; the table is what differs.
  */
 const METADATA_HOLDERS = {
-  'metadata-lock-info': 'SELECT DISTINCT THREAD_ID AS id FROM information_schema.METADATA_LOCK_INFO WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+  // LOCK_TYPE: a stored routine or trigger of the same name is listed in the same two columns.
+  'metadata-lock-info': "SELECT DISTINCT THREAD_ID AS id FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Table metadata lock' AND TABLE_SCHEMA = ? AND TABLE_NAME = ?",
   'performance-schema': `SELECT DISTINCT t.PROCESSLIST_ID AS id FROM performance_schema.metadata_locks m
        JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID
       WHERE m.OBJECT_TYPE = 'TABLE' AND m.OBJECT_SCHEMA = ? AND m.OBJECT_NAME = ? AND m.LOCK_STATUS = 'GRANTED'`,
@@ -258,7 +261,7 @@ const METADATA_HOLDERS = {
 async function probeMetadataLocks(side: SqlSession): Promise<MetadataLockSource> {
   const first = async (sql: string): Promise<unknown> => {
     try {
-      return Object.values((await side.query(sql)).rows[0] ?? {})[0];
+      return (await side.query(sql)).rows[0]?.['s'];
     } catch {
       return undefined;
     }
