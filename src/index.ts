@@ -34,7 +34,7 @@ export { tlsSocketOptions, TLS_MODES, TlsError, TlsErrorCode, type TlsMode, type
 
 
 export { SalvageError, SalvageErrorCode, type SalvageOptions, type LiveSalvageSource, type SalvageProgress, type DrReconnectNotice, type SalvageReport, type TransactionPoint } from './pipeline/salvage.js';
-export type { StallNotice, StallBlocker } from './db/stall-watch.js';
+export type { StallNotice, StallBlocker, MetadataLockSource } from './db/stall-watch.js';
 export { KeepGtidsError, KeepGtidsErrorCode } from './sink/keep-gtids.js';
 export type { ReportKeyMapping } from './sink/report-source.js';
 export type { FailoverAt, FailoverPoint, HistoryTableSummary } from './model/dr-history.js';

@@ -4,7 +4,8 @@
  * that filled up (the server waits for space rather than failing). lock_wait_timeout is a year by
  * default, so nothing ends such a wait on its own. Once a statement has waited `afterMs`, a second
  * connection asks the DR what the run's connection is doing (PROCESSLIST) and who holds the InnoDB
- * lock it waits for, and the answer goes to `onStall`; again every `everyMs` while it lasts.
+ * lock it waits for, or, in a metadata-lock wait, who holds a metadata lock on its table; the answer
+ * goes to `onStall`; again every `everyMs` while it lasts.
  */
 import type { ConnectionTarget } from './connection-url.js';
 import type { SqlResult, SqlRow, SqlSession } from './sql-session.js';
@@ -51,9 +52,25 @@ export interface StallNotice {
   readonly state: string | null;
   /** The connections holding the InnoDB locks it waits for (empty when it waits for none, or they cannot be read). */
   readonly blockers: readonly StallBlocker[];
+  /**
+   * In a metadata-lock wait (`state` says so), the connections holding a metadata lock on `table`
+   * (an ALTER, LOCK TABLES, a transaction left open that read it), the run's own connection and the
+   * watch's left out; empty otherwise, or when they cannot be listed (`metadataLocks` says why).
+   */
+  readonly metadataHolders: readonly StallBlocker[];
+  /** Where `metadataHolders` were read, or why not; null when the state is no table metadata-lock wait or the statement names no table. */
+  readonly metadataLocks: MetadataLockSource | null;
   /** Why the DR could not be asked, when it could not. */
   readonly unanswered: string | null;
 }
+
+/**
+ * Where a DR lists who holds metadata locks: `metadata-lock-info` (MariaDB's METADATA_LOCK_INFO
+ * plugin), `performance-schema` (performance_schema.metadata_locks: MySQL 8; MariaDB with the
+ * schema and its mdl instrument on); `plugin-not-loaded` (a MariaDB with neither: `INSTALL SONAME
+ * 'metadata_lock_info'` lists them); `unreadable` (neither, or reading failed: no privilege, …).
+ */
+export type MetadataLockSource = 'metadata-lock-info' | 'performance-schema' | 'plugin-not-loaded' | 'unreadable';
 
 export interface StallWatchOptions {
   /** A statement waiting this long is reported. */
@@ -105,6 +122,8 @@ class StallWatch {
   #reported: { id: number; at: number } | null = null;
   #asking = false;
   #side: Promise<SqlSession> | null = null;
+  /** Where this DR lists metadata locks: asked once, at the first metadata-lock wait (again on a new side connection). */
+  #metadataSource: Promise<MetadataLockSource> | null = null;
   #closed = false;
 
   constructor(inner: SqlSession, options: StallWatchOptions) {
@@ -173,23 +192,90 @@ class StallWatch {
   }
 
   async #ask(p: Pending, waited: number): Promise<StallNotice> {
-    const base = { waitedMs: waited, statement: p.sql.slice(0, 120).replace(/\s+/g, ' '), table: tableOf(p.sql), connectionId: this.#inner.threadId ?? null };
+    const table = tableOf(p.sql);
+    const base = { waitedMs: waited, statement: p.sql.slice(0, 120).replace(/\s+/g, ' '), table: table === null ? null : `${table.schema}.${table.name}`, connectionId: this.#inner.threadId ?? null };
+    const none = { blockers: [], metadataHolders: [], metadataLocks: null };
     const connectionId = this.#inner.threadId;
-    if (connectionId === undefined) return { ...base, state: null, blockers: [], unanswered: 'the connection id is unknown' };
+    if (connectionId === undefined) return { ...base, state: null, ...none, unanswered: 'the connection id is unknown' };
     try {
       this.#side ??= this.#o.openSide();
       const side = await this.#side;
       const self = (await side.query('SELECT STATE AS state FROM information_schema.PROCESSLIST WHERE ID = ?', [connectionId])).rows[0];
-      const ids = await lockHolders(side, connectionId);
-      const blockers = ids.length === 0 ? [] : (await side.query(`SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command, TIME AS t, LEFT(INFO, 200) AS info FROM information_schema.PROCESSLIST WHERE ID IN (${ids.map(() => '?').join(', ')}) ORDER BY ID`, ids)).rows.map(blockerOf);
-      const state = self?.['state'];
-      return { ...base, state: typeof state === 'string' && state !== '' ? state : null, blockers, unanswered: null };
+      const blockers = await processRows(side, await lockHolders(side, connectionId));
+      const found = self?.['state'];
+      const state = typeof found === 'string' && found !== '' ? found : null;
+      const metadata = state !== null && TABLE_METADATA_WAIT.test(state) && table !== null ? await this.#metadataHolders(side, table, connectionId) : { metadataHolders: [], metadataLocks: null };
+      return { ...base, state, blockers, ...metadata, unanswered: null };
     } catch (e) {
-      // The side connection may be what failed (the DR out of connections): asked again next time.
+      // The side connection may be what failed (the DR out of connections): asked again next time,
+      // the metadata-lock source with it.
       this.#side = null;
-      return { ...base, state: null, blockers: [], unanswered: e instanceof Error ? e.message : String(e) };
+      this.#metadataSource = null;
+      return { ...base, state: null, ...none, unanswered: e instanceof Error ? e.message : String(e) };
     }
   }
+
+  /**
+   * The connections holding a metadata lock on `table`, but the waiting one and the side one. A
+   * courtesy on top of the state: whatever fails here (no plugin, no privilege, a table the server
+   * lacks) leaves the notice as it would be without it.
+   */
+  async #metadataHolders(side: SqlSession, table: TableName, connectionId: number): Promise<Pick<StallNotice, 'metadataHolders' | 'metadataLocks'>> {
+    this.#metadataSource ??= probeMetadataLocks(side);
+    const source = await this.#metadataSource;
+    if (source !== 'metadata-lock-info' && source !== 'performance-schema') return { metadataHolders: [], metadataLocks: source };
+    try {
+      const own = new Set([connectionId, side.threadId]);
+      const ids = (await side.query(METADATA_HOLDERS[source], [table.schema, table.name])).rows.map((r) => Number(r['id'])).filter((n) => Number.isSafeInteger(n) && n > 0 && !own.has(n));
+      return { metadataHolders: await processRows(side, ids), metadataLocks: source };
+    } catch {
+      return { metadataHolders: [], metadataLocks: 'unreadable' };
+    }
+  }
+}
+
+/** PROCESSLIST STATE of a statement waiting for a metadata lock (`Waiting for table metadata lock`, `… schema metadata lock`). */
+const METADATA_WAIT = /metadata lock/i;
+/** The one whose holders are looked for: a schema's or a routine's lock is not on the statement's table. */
+const TABLE_METADATA_WAIT = /table metadata lock/i;
+
+/**
+ * The connections holding (granted) metadata locks on one table, by where the server lists them:
+ * MariaDB's plugin lists only granted locks, by connection id; performance_schema lists pending ones
+ * too, by its own thread id. Each is SQL both servers parse; the table is what differs.
+ */
+const METADATA_HOLDERS = {
+  // LOCK_TYPE: a stored routine or trigger of the same name is listed in the same two columns.
+  'metadata-lock-info': "SELECT DISTINCT THREAD_ID AS id FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_TYPE = 'Table metadata lock' AND TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+  'performance-schema': `SELECT DISTINCT t.PROCESSLIST_ID AS id FROM performance_schema.metadata_locks m
+       JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID
+      WHERE m.OBJECT_TYPE = 'TABLE' AND m.OBJECT_SCHEMA = ? AND m.OBJECT_NAME = ? AND m.LOCK_STATUS = 'GRANTED'`,
+} as const;
+
+/**
+ * Where the DR lists metadata locks. MariaDB's plugin first: MariaDB 10.5+ has
+ * performance_schema.metadata_locks too, but empty unless the schema is on (it is off by default)
+ * and the mdl instrument enabled (off by default there, on in MySQL 8) — so the instrument is asked,
+ * not the table. A query that fails counts as a no.
+ */
+async function probeMetadataLocks(side: SqlSession): Promise<MetadataLockSource> {
+  const first = async (sql: string): Promise<unknown> => {
+    try {
+      return (await side.query(sql)).rows[0]?.['s'];
+    } catch {
+      return undefined;
+    }
+  };
+  if ((await first("SELECT PLUGIN_STATUS AS s FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO'")) === 'ACTIVE') return 'metadata-lock-info';
+  if ((await first("SELECT ENABLED AS s FROM performance_schema.setup_instruments WHERE NAME = 'wait/lock/metadata/sql/mdl'")) === 'YES') return 'performance-schema';
+  const version = await first('SELECT VERSION() AS s');
+  return typeof version === 'string' && /mariadb/i.test(version) ? 'plugin-not-loaded' : 'unreadable';
+}
+
+/** The PROCESSLIST rows of `ids`, by id (none asked for none). */
+async function processRows(side: SqlSession, ids: readonly number[]): Promise<StallBlocker[]> {
+  if (ids.length === 0) return [];
+  return (await side.query(`SELECT ID AS id, USER AS user, HOST AS host, COMMAND AS command, TIME AS t, LEFT(INFO, 200) AS info FROM information_schema.PROCESSLIST WHERE ID IN (${ids.map(() => '?').join(', ')}) ORDER BY ID`, [...ids])).rows.map(blockerOf);
 }
 
 /**
@@ -217,10 +303,15 @@ async function lockHolders(side: SqlSession, connectionId: number): Promise<numb
   return [];
 }
 
-/** `db.table` of the first table a statement names after FROM, INTO or UPDATE (as the engine quotes them). */
-function tableOf(sql: string): string | null {
+interface TableName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** The first table a statement names after FROM, INTO or UPDATE (as the engine quotes them). */
+function tableOf(sql: string): TableName | null {
   const m = /\b(?:FROM|INTO|UPDATE)\s+`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`/.exec(sql.slice(0, 4096));
-  return m === null ? null : `${m[1]!.replace(/``/g, '`')}.${m[2]!.replace(/``/g, '`')}`;
+  return m === null ? null : { schema: m[1]!.replace(/``/g, '`'), name: m[2]!.replace(/``/g, '`') };
 }
 
 function blockerOf(r: SqlRow): StallBlocker {
@@ -235,10 +326,18 @@ export function describeStall(n: StallNotice): string {
   if (n.unanswered !== null) return `${text}; asking the DR why failed: ${n.unanswered}`;
   if (n.state !== null) text += `; its state there: "${n.state}"`;
   if (n.blockers.length > 0) {
-    const who = n.blockers.map((b) => `connection ${b.id} (${b.user}@${b.host}, ${b.command} for ${b.seconds} s${b.statement === null ? '' : `: ${b.statement.slice(0, 80)}`})`).join(', ');
-    text += `; waiting for a lock held by ${who}: that transaction must end (commit, roll back or KILL ${n.blockers[0]!.id}); innodb_lock_wait_timeout ends the wait too, and the window is then decided again`;
-  } else if (n.state !== null && /metadata lock/i.test(n.state)) {
+    text += `; waiting for a lock held by ${connections(n.blockers)}: that transaction must end (commit, roll back or KILL ${n.blockers[0]!.id}); innodb_lock_wait_timeout ends the wait too, and the window is then decided again`;
+  } else if (n.metadataHolders.length > 0) {
+    const kills = n.metadataHolders.map((b) => `KILL ${b.id}`).join(', ');
+    text += `; waiting for the table's metadata lock, held by ${connections(n.metadataHolders)}: ${n.metadataHolders.length === 1 ? 'it' : 'each'} must let go of the table (a transaction by commit or roll back, LOCK TABLES by UNLOCK TABLES, an ALTER by finishing) or be ended (${kills})`;
+  } else if (n.state !== null && METADATA_WAIT.test(n.state)) {
     text += "; another connection holds the table's metadata lock (an ALTER, LOCK TABLES, or a transaction left open that read the table): SHOW PROCESSLIST names it";
+    if (n.metadataLocks === 'plugin-not-loaded') text += "; to have it named here, load MariaDB's metadata_lock_info plugin on the DR: INSTALL SONAME 'metadata_lock_info'";
   }
   return text;
+}
+
+/** `connection 8 (app@10.0.0.7:45004, Sleep for 412 s)`, with its statement's start when it runs one; comma-separated. */
+function connections(holders: readonly StallBlocker[]): string {
+  return holders.map((b) => `connection ${b.id} (${b.user}@${b.host}, ${b.command} for ${b.seconds} s${b.statement === null ? '' : `: ${b.statement.slice(0, 80)}`})`).join(', ');
 }
