@@ -49,8 +49,8 @@ const TABLES_PER_LOCK = 60;
  * under way is waited for here, then seen. Measured on MariaDB 10.11: with only the shared-read
  * lock a plain SELECT takes, CREATE TRIGGER gets SHARED_NO_WRITE and the transaction's next write
  * to the table deadlocks. The list is read per table (`EVENT_OBJECT_SCHEMA = ? AND
- * EVENT_OBJECT_TABLE = ?`), which the server answers from that table's trigger file alone, not
- * from every table of the schema.
+ * EVENT_OBJECT_TABLE = ?`), which the server looks up by that table alone (MariaDB 10.11's EXPLAIN:
+ * key EVENT_OBJECT_SCHEMA,EVENT_OBJECT_TABLE), where `IN (…)` opens every table of the schema.
  */
 export async function readTriggersHeld(session: SqlSession, tables: readonly Pick<TableSchema, 'schema' | 'table'>[]): Promise<DrTrigger[]> {
   if (tables.length === 0) return [];
