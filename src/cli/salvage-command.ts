@@ -136,7 +136,9 @@ Decisions and output:
                             anything (2), naming the triggers: replication's row events fire none,
                             so an audit row or counter a trigger keeps would be written twice.
                             Drop them for the length of apply, or pass this when they only check
-                            rows (a SIGNAL quarantines its transaction as dr-rejected). plan warns
+                            rows (a SIGNAL quarantines its transaction as dr-rejected). plan warns.
+                            With --follow, a trigger created after the start stops the run (2)
+                            before the window that would write its table, those before committed
   --ledger-images all|conflicts   row images in the DR's ledger for every change (default), or
                             only for changes not applied clean (their images stay in the binlog,
                             found by GTID): far fewer bytes on a large lost range

@@ -37,7 +37,7 @@ import { redact, serverLabel, type ConnectionTarget } from '../db/connection-url
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
 import { introspectSchemas } from '../db/introspect.js';
-import { describeTrigger, readTriggers } from '../db/triggers.js';
+import { describeTrigger, readTriggers, readTriggersHeld, type DrTrigger } from '../db/triggers.js';
 import { watchStallsFor, type StallNotice } from '../db/stall-watch.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
@@ -136,7 +136,9 @@ export const SalvageErrorCode = {
   /**
    * apply without `allowTriggers`: the DR has triggers on tables the run writes, which would fire on
    * its writes; `details.triggers` names them (`trg (AFTER INSERT on shop.orders)`), `details.tables`
-   * their tables. Nothing written.
+   * their tables. Nothing written — or, with `source.follow`, one created since the start on a
+   * table a window writes: nothing of that window written, the windows before it committed
+   * (`details.committedThrough`, where the same apply resumes).
    */
   DrTriggers: 'SALVAGE_DR_TRIGGERS',
 } as const;
@@ -657,6 +659,16 @@ function checkNumbers(o: SalvageOptions): void {
   }
 }
 
+/** What both trigger refusals say (at the start, and before a followed window): which, why, what to do, and the details. */
+function triggerWords(triggers: readonly DrTrigger[]): { named: string; why: string; fix: string; details: { triggers: string[]; tables: string[] } } {
+  return {
+    named: `${triggers.length} trigger(s) on tables the lost range writes: ${triggers.map(describeTrigger).join(', ')}`,
+    why: "they fire on apply's writes, which replication's row events do not fire: what a trigger writes (an audit row, a counter) is written a second time, on top of what the lost range carries",
+    fix: 'drop them for the length of apply and re-create them after, or pass --allow-triggers (library: allowTriggers) to let them fire (a trigger that only checks rows and SIGNALs is safe: the transaction it refuses is quarantined as dr-rejected)',
+    details: { triggers: triggers.map(describeTrigger), tables: [...new Set(triggers.map((t) => `${t.table.schema}.${t.table.table}`))] },
+  };
+}
+
 function defaultSourceId(files: readonly BinlogFile[]): string {
   const name = files[0] === undefined ? 'none' : basename(files[0].path).replace(/\.\d+$/, '');
   return `binlog:${name}`;
@@ -828,6 +840,8 @@ class SalvageRun {
   readonly #live: LiveInput | null;
   #history: DrHistory | null = null;
   readonly #follow: boolean;
+  /** apply --follow without allowTriggers: each window looks for a trigger created since the start (#refuseNewTriggers). */
+  readonly #watchTriggers: boolean;
   /** Where a live read starts when this run has committed nothing yet (its checkpoint's end otherwise). */
   #liveStart: { readonly file?: string; readonly position?: number } = {};
   /** Reads resumed after a lost source connection. */
@@ -908,6 +922,7 @@ class SalvageRun {
     this.#schema = schema;
     this.#t0 = t0;
     this.#apply = options.mode === 'apply';
+    this.#watchTriggers = this.#follow && this.#apply && options.allowTriggers !== true;
     const hook = options.beforeStatement;
     this.#session = session;
     this.#dr = {
@@ -1170,9 +1185,7 @@ class SalvageRun {
   async #checkTriggers(written: readonly TableSchema[]): Promise<void> {
     const triggers = await this.#onDr('triggers', () => readTriggers(this.#dr, written));
     if (triggers.length === 0) return;
-    const named = `${triggers.length} trigger(s) on tables the lost range writes: ${triggers.map(describeTrigger).join(', ')}`;
-    const why = "they fire on apply's writes, which replication's row events do not fire: what a trigger writes (an audit row, a counter) is written a second time, on top of what the lost range carries";
-    const fix = 'drop them for the length of apply and re-create them after, or pass --allow-triggers (library: allowTriggers) to let them fire (a trigger that only checks rows and SIGNALs is safe: the transaction it refuses is quarantined as dr-rejected)';
+    const { named, why, fix, details } = triggerWords(triggers);
     if (this.#o.allowTriggers === true) {
       this.#warnings.push(`the DR has ${named}; ${this.#apply ? 'they fired' : 'they will fire'} on apply's writes (--allow-triggers)`);
       return;
@@ -1181,8 +1194,37 @@ class SalvageRun {
       this.#warnings.push(`the DR has ${named}; ${why}; apply refuses them before writing anything: ${fix}`);
       return;
     }
-    const details = { triggers: triggers.map(describeTrigger), tables: [...new Set(triggers.map((t) => `${t.table.schema}.${t.table.table}`))] };
     throw new SalvageError(SalvageErrorCode.DrTriggers, `the DR has ${named}; ${why}; nothing was written: ${fix}`, details);
+  }
+
+  /**
+   * `--follow` without allowTriggers: the start saw the DR's triggers then, and a follow runs for
+   * hours. Before a window writes, inside its transaction and after its locking reads, the
+   * triggers on the tables its changes are on are listed with those tables' metadata locks held
+   * (readTriggersHeld), so none can be created on them between this look and the window's COMMIT.
+   * One found was created since the start (every table was checked then): SALVAGE_DR_TRIGGERS, the
+   * window rolled back by the caller, the windows before it committed.
+   */
+  async #refuseNewTriggers(window: readonly Transaction[]): Promise<void> {
+    const tables = new Map<string, TableSchema>();
+    for (const tx of window) {
+      let last: TableMap | null = null;
+      for (const c of tx.changes) {
+        if (c.table === last) continue;
+        last = c.table;
+        // A table the DR lacks is no matter here: schema drift stopped the run before this window.
+        const table = this.#catalog.get(c.table.schema, c.table.table);
+        if (table !== undefined) tables.set(`${table.schema}\u0000${table.table}`, table);
+      }
+    }
+    const triggers = await readTriggersHeld(this.#dr, [...tables.values()]);
+    if (triggers.length === 0) return;
+    const { named, why, details } = triggerWords(triggers);
+    throw new SalvageError(
+      SalvageErrorCode.DrTriggers,
+      `the DR has ${named}, created since this follow started; ${why}; nothing of the window that would write ${details.tables.join(', ')} was written; ${this.#resumeHint()} once they are dropped (re-create them after apply), or with --allow-triggers (library: allowTriggers) to let them fire`,
+      { ...details, committedThrough: this.#committedThrough() },
+    );
   }
 
   /**
@@ -1708,6 +1750,7 @@ class SalvageRun {
         if (underGtid) await this.#dr.query(gtidOnStatement(first.gtid!));
         await this.#dr.query('START TRANSACTION');
         await this.#readWindow(window);
+        if (this.#watchTriggers) await this.#refuseNewTriggers(window);
         // Filled as the window is decided (#commitWindow): complete once its COMMIT is sent.
         results = [];
         await this.#commitWindow(window, results, underGtid);
@@ -1717,6 +1760,8 @@ class SalvageRun {
         // The session's own identity back: a transaction quarantined on its own next, or the run's
         // last writes, must not go under the source's GTID (a lost connection takes it anyway).
         if (underGtid && keep !== null) await this.#dr.query(gtidOffStatement(keep)).catch(() => undefined);
+        // A trigger created while following: the run stops with it as it is, the window rolled back.
+        if (raw instanceof SalvageError && raw.code === SalvageErrorCode.DrTriggers) throw raw;
         if (raw instanceof GtidSwitch) {
           this.#reconciler.rollbackTo(mark);
           restore();
