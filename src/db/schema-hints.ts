@@ -9,7 +9,9 @@ import { EngineError } from '../errors.js';
 import type { ConnectionTarget } from './connection-url.js';
 import type { SqlSession } from './sql-session.js';
 import { collationIdSql } from './collation-id.js';
-import { openFirstSession, type FirstConnectionOptions } from './first-connection.js';
+import { ReopenedSession, type FirstConnectionOptions } from './first-connection.js';
+import { mapDbError } from './db-errors.js';
+import { isLostConnection } from './lost-connection.js';
 
 /**
  * A server (the DR, a schema source) failed or refused: `code` is one of SqlSessionErrorCode
@@ -51,40 +53,42 @@ const TEMPORAL_TYPES = /^(?:time|datetime|timestamp)$/;
  * Loads hints for every user table of the server. The connection is opened as every other one
  * (openSession): through `target.socket` when given, with TLS as `target.tls` asks; a failure to
  * connect is DB_CONNECT or DB_TLS with `details.option` '--schema-from'. A server that does not
- * answer at first is tried again under `first.reconnect` (first-connection.ts).
+ * answer at first is tried again under `first.reconnect` (first-connection.ts), and a connection
+ * lost during the read is opened again under the same policy and the read done again from its
+ * start (it only reads: a label probe's temporary table went with the lost session); when the
+ * attempts run out, the failure that lost it, saying so, with `details.option` '--schema-from'.
  */
 export async function loadSchemaHints(target: ConnectionTarget, first: FirstConnectionOptions = {}): Promise<SchemaHints> {
-  let session: SqlSession;
+  const reopener = new ReopenedSession(target, { reconnect: first.reconnect, notify: first.onReconnect, server: 'schema' });
   try {
-    session = await openFirstSession(target, { reconnect: first.reconnect, notify: first.onReconnect, server: 'schema' });
+    return await reopener.run('schema read', readSchemaHints);
   } catch (e) {
     if (e instanceof DatabaseError) throw new DatabaseError(e.code, e.message, { ...e.details, option: '--schema-from' }, { retryable: e.retryable, cause: e.cause });
     throw e;
   }
-  try {
-    const collation = await collationIdSql(session);
-    const { rows } = await session.query(
-      `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE,
-              c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID,
-              (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
-                 WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-                   AND k.CHECK_CLAUSE LIKE CONCAT('%json_valid(\`', c.COLUMN_NAME, '\`)%'))) AS IS_JSON
-         FROM information_schema.COLUMNS c
-         ${collation.joins}
-        WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-        ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
-    );
-    const hints = new HintTable();
-    for (const row of rows) {
-      const r = row as unknown as ColumnRow;
-      const type = r.DATA_TYPE.toLowerCase();
-      const labels = type === 'enum' || type === 'set' ? await columnLabels(session, r, type) : null;
-      hints.add(r, { ...columnHint(r, labels), isJson: Number(r.IS_JSON) === 1 });
-    }
-    return hints.lookup;
-  } finally {
-    await session.end();
+}
+
+async function readSchemaHints(session: SqlSession): Promise<SchemaHints> {
+  const collation = await collationIdSql(session);
+  const { rows } = await session.query(
+    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE,
+            c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID,
+            (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
+               WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+                 AND k.CHECK_CLAUSE LIKE CONCAT('%json_valid(\`', c.COLUMN_NAME, '\`)%'))) AS IS_JSON
+       FROM information_schema.COLUMNS c
+       ${collation.joins}
+      WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+      ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
+  );
+  const hints = new HintTable();
+  for (const row of rows) {
+    const r = row as unknown as ColumnRow;
+    const type = r.DATA_TYPE.toLowerCase();
+    const labels = type === 'enum' || type === 'set' ? await columnLabels(session, r, type) : null;
+    hints.add(r, { ...columnHint(r, labels), isJson: Number(r.IS_JSON) === 1 });
   }
+  return hints.lookup;
 }
 
 /**
@@ -166,7 +170,9 @@ async function columnLabels(session: SqlSession, r: ColumnRow, type: 'enum' | 's
   if (!labels.some((l) => l.includes('?'))) return labels;
   try {
     return await probeLabels(session, r, type, labels.length);
-  } catch {
+  } catch (e) {
+    // A lost connection is not a refused probe: the read is done again on a new session.
+    if (isLostConnection(mapDbError(e))) throw e;
     return labels;
   }
 }

@@ -13,7 +13,9 @@ import { runInspect } from '../../src/cli/inspect-command.js';
 import { parseConnectionUrl } from '../../src/db/connection-url.js';
 import { DatabaseError, loadSchemaHints } from '../../src/db/schema-hints.js';
 import { inspectBinlogs } from '../../src/pipeline/inspect.js';
+import type { ReconnectNotice } from '../../src/db/first-connection.js';
 import { Capture } from '../harness/capture.js';
+import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 
 const FILE = resolve(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11/failover/primary/primary-bin.000001');
@@ -159,5 +161,71 @@ describe('--schema-from reads the option files, as --target and --source do', ()
     expect(unset).toMatchObject({ code: 'USAGE', message: '--schema-password-env: the environment variable NO_SUCH_VAR is not set', details: { option: '--schema-password-env' } });
     const alone = await rejection(runInspect(['--schema-password-env', 'SCHEMA_PW', logged], new Capture(), new Capture(), { SCHEMA_PW: 'x' }));
     expect(alone).toMatchObject({ code: 'USAGE', message: '--schema-password-env goes with --schema-from URL' });
+  });
+});
+
+describe('--schema-from: a connection lost during the read is opened again (docs/RELIABILITY.md §7 item 3)', () => {
+  let proxy: TcpProxy;
+  const viaProxy = (): ReturnType<typeof parseConnectionUrl> => parseConnectionUrl(`mysql://root@127.0.0.1:${proxy.port}`, '--schema-from');
+  const COLUMNS = (sql: string): boolean => sql.includes('FROM information_schema.COLUMNS c');
+  // The probe that reads back ENUM labels information_schema shows as '?' (characters beyond the BMP).
+  const PROBE = (sql: string): boolean => sql.startsWith('INSERT INTO `shop`.`salvage_label_probe`');
+  const fast = { attempts: 3, initialDelayMs: 20 };
+  const brief = (n: ReconnectNotice): unknown[] => [n.server, n.step, n.attempt, n.attempts, n.code];
+
+  beforeAll(async () => {
+    await db.query("CREATE TABLE shop.mood (id INT PRIMARY KEY, face ENUM('\u{1F600}', 'b'))");
+    proxy = await startTcpProxy(db.host, db.port);
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it('lost after the columns query answered: read again on a new connection, the same hints, one notice', async () => {
+    const direct = await loadSchemaHints(db.target);
+    const notices: ReconnectNotice[] = [];
+    proxy.dropOn(COLUMNS);
+    const hints = await loadSchemaHints(viaProxy(), { reconnect: fast, onReconnect: (n) => notices.push(n) });
+    expect(proxy.dropped).not.toBeNull();
+    expect(notices.map(brief)).toEqual([['schema', 'schema read', 1, 3, 'DB_QUERY']]);
+    expect(hints('shop', 't', 3)).toEqual(direct('shop', 't', 3));
+    expect(hints('shop', 'mood', 2)).toEqual([
+      { name: 'id', dataType: 'int', unsigned: false, collation: null, isJson: false },
+      { name: 'face', dataType: 'enum', unsigned: false, collation: 45, enumLabels: ['\u{1F600}', 'b'], isJson: false },
+    ]);
+  });
+
+  it("lost during an ENUM label probe: the probe is not taken for refused (labels stay exact, not '?')", async () => {
+    const notices: ReconnectNotice[] = [];
+    proxy.dropOn(PROBE);
+    const hints = await loadSchemaHints(viaProxy(), { reconnect: fast, onReconnect: (n) => notices.push(n) });
+    expect(proxy.dropped).not.toBeNull();
+    expect(notices.map(brief)).toEqual([['schema', 'schema read', 1, 3, 'DB_QUERY']]);
+    expect(hints('shop', 'mood', 2)?.[1]).toMatchObject({ enumLabels: ['\u{1F600}', 'b'] });
+  });
+
+  it('with 0 reconnect attempts: DB_QUERY naming --schema-from, saying it does not reconnect', async () => {
+    proxy.dropOn(COLUMNS);
+    const e = await rejection(loadSchemaHints(viaProxy(), { reconnect: { attempts: 0 } }));
+    expect(e).toBeInstanceOf(DatabaseError);
+    expect(e).toMatchObject({ code: 'DB_QUERY', details: { option: '--schema-from' } });
+    expect((e as Error).message).toContain('not reconnecting (reconnect attempts: 0)');
+  });
+
+  it('salvage inspect --schema-from prints what an unbroken read prints, and warns once', async () => {
+    const args = ['--json', '--tables', 'shop.t', '--reconnect-attempts', '2'];
+    const plain = new Capture();
+    expect(await runInspect([...args, '--schema-from', `mysql://root@127.0.0.1:${db.port}`, logged], plain, new Capture(), {})).toBe(0);
+    proxy.dropOn(COLUMNS);
+    const out = new Capture();
+    const err = new Capture();
+    expect(await runInspect([...args, '--schema-from', `mysql://root@127.0.0.1:${proxy.port}`, logged], out, err, {})).toBe(0);
+    expect(proxy.dropped).not.toBeNull();
+    expect(out.text).toBe(plain.text);
+    expect(out.text).toContain('"name":"x","tier":"b"');
+    const warnings = err.text.split('\n').filter((l) => l.startsWith('salvage: warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`the --schema-from server mysql://root@127.0.0.1:${proxy.port} failed (schema read)`);
   });
 });
