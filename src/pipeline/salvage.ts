@@ -85,6 +85,7 @@ import { GtidSet } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
 import { DrHistoryBuilder, DrHistoryErrorCode } from '../reconcile/dr-history-builder.js';
+import { floatColumnsOf, floatComparisonWarning, partialImageWarning } from './comparison-notes.js';
 import { addLogicalReferences, recordedReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
@@ -1138,6 +1139,8 @@ class SalvageRun {
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
     // Against the tables the lost range writes (every DR table under --follow): a rule for none of them is likely a typo.
     for (const pattern of rules.unmatched(written)) this.#warnings.push(`configuration: the table rule "${pattern}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
+    const floats = floatColumnsOf(written);
+    if (floats.length > 0) this.#warnings.push(floatComparisonWarning(floats));
     this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history });
     // delete-blocking must leave the rows later windows' changes need: read the lost range for them
     // once more, only when a rule may delete a blocker (the first pass runs before the DR's foreign
@@ -2630,7 +2633,7 @@ class SalvageRun {
       remaps: this.#remaps,
       quarantined: this.#outcomes.quarantined,
       pendingQuarantine,
-      warnings: [...this.#warnings],
+      warnings: [...this.#warnings, ...[...this.#reconciler.unloggedColumns()].map(([table, columns]) => partialImageWarning(table, columns))],
       // Damaged ones are listed in `damaged`: their bytes, not a missing commit, are what is wrong.
       incomplete: s.incomplete.filter((t) => t.reason !== 'damaged').map((t) => ({ gtid: t.gtid === null ? null : gtidText(t.gtid), file: basename(t.file), pos: t.pos, reason: t.reason })),
       skippedDdl,

@@ -338,6 +338,8 @@ export class Reconciler {
    */
   #keepJournals = false;
   readonly stateSet: StateSet;
+  /** Per table (`schema.table`): columns an update's or delete's before image left out (MINIMAL/NOBLOB), where any did: unloggedColumns. */
+  readonly #unlogged = new Map<string, Set<string>>();
 
   constructor(catalog: SchemaCatalog, keyMap: KeyMap, quarantine: QuarantineIndex, options: ReconcilerOptions = {}) {
     this.#catalog = catalog;
@@ -435,6 +437,26 @@ export class Reconciler {
       }
     }
     if (change.after !== null) for (const [parent, key] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t), (t) => this.state(t))) add(parent, key);
+  }
+
+  /**
+   * Per table (`schema.table`): the columns some update's or delete's before image did not log
+   * (binlog_row_image MINIMAL or NOBLOB), which those changes were therefore not compared on; the
+   * report says so. A set per table: a window decided again adds nothing.
+   */
+  unloggedColumns(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.#unlogged;
+  }
+
+  /** Notes the columns `before` did not log (a hole in the image: absent, never NULL). */
+  #noteUnlogged(qualified: string, table: TableSchema, before: RowImage): void {
+    const columns = table.columns;
+    for (let i = 0; i < columns.length; i++) {
+      if (before[i] !== undefined) continue;
+      let set = this.#unlogged.get(qualified);
+      if (set === undefined) this.#unlogged.set(qualified, (set = new Set()));
+      set.add((columns[i] as (typeof columns)[number]).name);
+    }
   }
 
   /** Whether the rules of some table of the catalog may delete a blocker: only then is the lost range read for LaterNeeds. */
@@ -773,6 +795,7 @@ export class Reconciler {
       (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
     let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
+    if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
     if (change.op === 'insert' && movedKey === null && drRowByPk !== null && pkIsAutoIncrement && drKeyValues !== null && this.#keyMap.isTarget(t.schema, t.table, drKeyValues)) {
