@@ -1,7 +1,7 @@
 /** `salvage resolve --target URL FILE`: carry out the decisions of a reviewed quarantine export. */
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { resolveQuarantine, ReviewError, ReviewErrorCode, type ResolveReport } from '../pipeline/resolve.js';
+import { deadResolveWarning, resolveQuarantine, ReviewError, ReviewErrorCode, type ResolveReport } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
 import { columns, CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
@@ -102,6 +102,7 @@ export function summary(r: ResolveReport): string[] {
     const rows = r.entries.map((e) => [String(e.id), e.label, e.table, e.op, e.action ?? '-', e.result === 'done' ? `done (${e.outcome ?? ''})` : e.result, e.message]);
     out.push(...columns([['entry', 'change', 'table', 'op', 'decision', 'result', ''], ...rows]).map((l) => `  ${l}`));
   }
+  if (r.killedRuns.length > 0) out.push(deadResolveWarning(r.killedRuns));
   const c = r.counts;
   out.push(`done ${c.done}, refused ${c.refused}, already resolved ${c['already-resolved']}, undecided ${c.undecided}; ${r.stillPending} entr${r.stillPending === 1 ? 'y' : 'ies'} still pending on the DR`);
   if (c.refused > 0) out.push('refused entries stay pending: see why above, then export again and decide them on what the DR holds now');

@@ -1,5 +1,6 @@
 /**
- * Reads and writes of the DR-side state schema (state-schema.ts). Every function but `startRun`
+ * Reads and writes of the DR-side state schema (state-schema.ts). Every function but those of the
+ * `runs` row and the named locks (`startRun`, `failRun`, `markDeadResolveRuns`, …, autocommitted)
  * runs inside a transaction the caller opened (sql-session.ts `transaction`), the one that also
  * applies the data the rows describe: commit both or neither. Values are bound, except in the
  * multi-row INSERTs of the ledger, quarantine and key map, which are written with sql-literal.ts
@@ -22,7 +23,11 @@ export type RunId = number;
 export type KeyPart = string | number | bigint | boolean | null | Uint8Array;
 
 /** How a run ended. */
-/** `killed`: the run ended without recording how (SIGKILL, a host lost); the next apply of its source says so. */
+/**
+ * `killed`: the run ended without recording how (SIGKILL, a host lost, a resolve whose DR could not
+ * be reached to mark it failed); the next apply of its source says so, and for a resolve run the
+ * next resolve or apply (its lock is free: markDeadResolveRuns).
+ */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'killed';
 
 /** Where the sink stands in one source's history. */
@@ -210,12 +215,27 @@ export async function sessionConnectionId(session: SqlSession): Promise<number> 
 }
 
 /** Takes the source's lock, waiting up to `waitSeconds`. */
-export async function takeSourceLock(session: SqlSession, schema: string, sourceId: string, waitSeconds = 0): Promise<SourceLock> {
-  const name = sourceLockName(schema, sourceId);
+export function takeSourceLock(session: SqlSession, schema: string, sourceId: string, waitSeconds = 0): Promise<SourceLock> {
+  return takeNamedLock(session, sourceLockName(schema, sourceId), waitSeconds);
+}
+
+/** Takes the named lock `name` (sourceLockName, runLockName), waiting up to `waitSeconds`. */
+export async function takeNamedLock(session: SqlSession, name: string, waitSeconds = 0): Promise<SourceLock> {
   const { rows } = await run(session, 'SELECT GET_LOCK(?, ?) AS got, IS_USED_LOCK(?) AS holder', [name, waitSeconds, name]);
   const r = (rows as Record<string, unknown>[])[0] ?? {};
   if (Number(r['got']) === 1) return { taken: true };
   return { taken: false, holder: r['holder'] === null || r['holder'] === undefined ? 0 : Number(r['holder']) };
+}
+
+/**
+ * The DR-side lock of one resolve run, held by its DR session for as long as it runs, as an apply
+ * holds its source's (sourceLockName): resolve has no source of its own to lock, so the lock is
+ * named after the random token the run records in its `runs` row's options (`token`). A row still
+ * `running` whose lock nobody holds belongs to a run that ended without recording how
+ * (markDeadResolveRuns). 19 + 40 characters: within MySQL's 64.
+ */
+export function runLockName(schema: string, token: string): string {
+  return `binlog-salvage/run/${createHash('sha1').update(`${schema}\0${token}`).digest('hex')}`;
 }
 
 /**
@@ -236,6 +256,39 @@ export async function markKilledRuns(session: SqlSession, schema: string, source
   const ids = (rows as Record<string, unknown>[]).map((r) => String(r['id']));
   if (ids.length > 0) await run(session, `UPDATE ${stateTable(schema, 'runs')} SET status = 'killed' WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
   return ids;
+}
+
+/**
+ * Resolve runs still marked running whose lock (runLockName) nobody holds, other than the run of
+ * `ownToken`: their session is gone, so they ended without recording how — their connection lost
+ * and not reopened, the DR down when they tried to mark their row failed, the process killed.
+ * Marked `killed`, as markKilledRuns marks an apply's; returns their ids. A row of a version that
+ * recorded no token is left as it is: nothing tells whether it still runs.
+ */
+export async function markDeadResolveRuns(session: SqlSession, schema: string, ownToken: string | null): Promise<string[]> {
+  const { rows } = await run(
+    session,
+    `SELECT CAST(id AS CHAR) AS id, JSON_UNQUOTE(JSON_EXTRACT(options, '$.token')) AS token FROM ${stateTable(schema, 'runs')} WHERE status = 'running' AND JSON_UNQUOTE(JSON_EXTRACT(options, '$.mode')) = 'resolve' ORDER BY id`,
+  );
+  const dead: string[] = [];
+  for (const r of rows as Record<string, unknown>[]) {
+    const token = r['token'];
+    if (typeof token !== 'string' || token === ownToken) continue;
+    const { rows: free } = await run(session, 'SELECT IS_FREE_LOCK(?) AS free', [runLockName(schema, token)]);
+    if (Number(free[0]?.['free']) !== 1) continue;
+    // Still running only: the run may have ended (and said how) since it was read.
+    const changed = await run(session, `UPDATE ${stateTable(schema, 'runs')} SET status = 'killed' WHERE id = ? AND status = 'running'`, [String(r['id'])]);
+    if (changed.affectedRows > 0) dead.push(String(r['id']));
+  }
+  return dead;
+}
+
+/**
+ * Marks a run `failed` with why (`summary`: `{"failure": {"code", "message"}}`), autocommitted:
+ * resolve's, after the fault that stopped it, so the row does not stay `running`.
+ */
+export async function failRun(session: SqlSession, schema: string, runId: RunId, failure: { readonly code: string; readonly message: string }): Promise<void> {
+  await run(session, `UPDATE ${stateTable(schema, 'runs')} SET finished_at = UTC_TIMESTAMP(6), status = 'failed', summary = ? WHERE id = ?`, [JSON.stringify({ failure }), runId]);
 }
 
 /** The checkpoint of `sourceId`, or undefined when the sink never committed a window of it. */

@@ -18,6 +18,7 @@
  * converted by the DR's column types (reconcile/from-canonical.ts) and rewritten through the key map
  * before they are written.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ColumnDef, ColumnValue, RowImage } from '../binlog/column.js';
@@ -48,10 +49,25 @@ import {
 } from '../db/quarantine-store.js';
 import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
 import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
-import type { SqlSession } from '../db/sql-session.js';
+import { openSession, type SqlSession } from '../db/sql-session.js';
 import { ReopenedSession, type FirstConnectionOptions } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
-import { canonicalKey, finishRun, loadKeyMap, recordKeyMap, recordSkippedInsert, startRun, type KeyPart } from '../db/state-store.js';
+import {
+  canonicalKey,
+  failRun,
+  findStartedRun,
+  finishRun,
+  lastRunId,
+  loadKeyMap,
+  markDeadResolveRuns,
+  recordKeyMap,
+  recordSkippedInsert,
+  runLockName,
+  sessionConnectionId,
+  startRun,
+  takeNamedLock,
+  type KeyPart,
+} from '../db/state-store.js';
 import { EngineError } from '../errors.js';
 import { checkMariadbGtidRange, GtidSet, GtidSetError } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
@@ -395,9 +411,18 @@ export interface ResolveReport {
   readonly counts: Readonly<Record<ResolveResult, number>>;
   /** Entries still pending on the DR after the run (any file). */
   readonly stillPending: number;
+  /**
+   * Earlier resolve runs found still marked running with nobody holding their lock (their session
+   * gone: a connection lost and not reopened, the process killed), marked `killed` by this one.
+   */
+  readonly killedRuns: readonly number[];
 }
 
 const MAX_RETRIES = 6;
+/** How long a reopened session waits for the run's lock once the run's own lost session holding it is killed (as apply's source lock). */
+const LOCK_AFTER_KILL_SECONDS = 30;
+/** How long the one connection opened to mark a stopped run failed may take to connect: the run is ending with a fault already. */
+const FAIL_MARK_CONNECT_MS = 5_000;
 
 /** Carries out the decisions of a reviewed quarantine export exactly once (see the module comment). */
 export async function resolveQuarantine(options: ResolveOptions): Promise<ResolveReport> {
@@ -421,6 +446,11 @@ export async function resolveQuarantine(options: ResolveOptions): Promise<Resolv
   } finally {
     await run.end();
   }
+}
+
+/** The line said of resolve runs found still `running` with their lock free and marked `killed` (markDeadResolveRuns), by resolve and apply alike. */
+export function deadResolveWarning(ids: readonly (string | number)[]): string {
+  return `resolve run${ids.length === 1 ? '' : 's'} ${ids.join(', ')} ended without recording how (${ids.length === 1 ? 'its' : 'their'} DR connection lost and not reopened, or killed): marked killed; entries ${ids.length === 1 ? 'it' : 'they'} carried out stay resolved, the rest stay pending`;
 }
 
 /** `session` with the test hook `beforeStatement` in front of each statement. */
@@ -490,6 +520,16 @@ class ResolveRun {
   #catalog!: SchemaCatalog;
   #keyMap = new KeyMap();
   #runId: number | null = null;
+  /**
+   * Recorded in the run's `runs` row (options.token): the row inserted by an INSERT whose answer
+   * was lost is found again by it, and the run's lock (runLockName) is named after it.
+   */
+  readonly #token = randomUUID();
+  /** Set once the run starts writing its row: from then on every session takes the run's lock (#settings). */
+  #locking = false;
+  /** The DR connection ids this run's sessions had: a holder of the run's lock among them is a lost session of its own. */
+  readonly #lockConnections = new Set<number>();
+  #killedRuns = new Set<number>();
   /** Every quarantine entry as read at the start (any status), by id. */
   #entries: ReadonlyMap<number, QuarantineEntry> = new Map();
 
@@ -517,24 +557,21 @@ class ResolveRun {
       this.#o.onEntry?.(r);
     };
     for (const p of prepared) if (p.entry.status !== 'pending') emit(this.#result(p, 'already-resolved', null, `already ${p.entry.status}${p.entry.resolution === null ? '' : ` (${p.entry.resolution.replace(/^resolved by review: /, '')})`}`));
-    let failed = false;
+    let failure: { error: unknown } | null = null;
     if (todo.length > 0) {
       const sources = new Set(todo.map((p) => p.entry.sourceId));
-      this.#runId = await this.#onDr(null, async () => {
-        await this.#settings();
-        return startRun(this.#dr, this.#schema, sources.size === 1 ? [...sources][0]! : 'review', { mode: 'resolve', file: this.#file, entries: todo.map((p) => p.entry.id) });
-      });
+      this.#runId = await this.#startRun(sources.size === 1 ? [...sources][0]! : 'review', { mode: 'resolve', file: this.#file, entries: todo.map((p) => p.entry.id), token: this.#token });
     }
     try {
       for (const p of todo) emit(await this.#resolveOne(p));
     } catch (e) {
-      failed = true;
+      failure = { error: e };
       throw e;
     } finally {
       const runId = this.#runId;
       if (runId !== null) {
-        const finish = (): Promise<void> => finishRun(this.#dr, this.#schema, runId, failed ? 'failed' : 'completed');
-        await (failed ? finish().catch(() => undefined) : this.#onDr(null, finish));
+        if (failure !== null) await this.#markFailed(runId, failure.error);
+        else await this.#onDr(null, () => finishRun(this.#dr, this.#schema, runId, 'completed'));
       }
     }
     for (const l of lines) {
@@ -550,7 +587,79 @@ class ResolveRun {
       entries: results,
       counts,
       stillPending: await this.#onDr(null, () => countPendingQuarantine(this.#dr, this.#schema)),
+      killedRuns: [...this.#killedRuns],
     };
+  }
+
+  /**
+   * Takes the run's lock and inserts its `runs` row (autocommitted), returning its id. A
+   * connection lost during the INSERT leaves it done or not, the answer lost: the attempt after
+   * the reconnect looks for the row first — inserted after the highest id read before it, with
+   * this run's options, which hold its token — and takes it, so one run has one row (as apply's
+   * #startRun). Earlier resolve runs left `running` by a session that is gone are marked `killed`
+   * first (markDeadResolveRuns).
+   */
+  async #startRun(sourceId: string, options: Readonly<Record<string, unknown>>): Promise<number> {
+    this.#locking = true;
+    let after: number | null = null;
+    return this.#onDr(null, async () => {
+      await this.#settings();
+      if (after === null) {
+        for (const id of await markDeadResolveRuns(this.#dr, this.#schema, this.#token)) this.#killedRuns.add(Number(id));
+        after = await lastRunId(this.#dr, this.#schema);
+      } else {
+        const found = await findStartedRun(this.#dr, this.#schema, sourceId, after, options);
+        if (found !== null) return found;
+      }
+      return startRun(this.#dr, this.#schema, sourceId, options);
+    });
+  }
+
+  /**
+   * Takes the run's lock (runLockName) on the session in use, for as long as it lives: a later
+   * resolve or apply tells this run's `running` row from a dead one by it. After a reconnect the
+   * holder may be this run's own lost session, which the server has not yet noticed is gone (a
+   * connection cut between client and server): it is killed, rolling back what it held open, and
+   * the lock waited for, as apply does with its source's lock. Not taken otherwise (another
+   * holder cannot be: the token is this run's), the run goes on: its row reads as live meanwhile.
+   */
+  async #takeRunLock(): Promise<void> {
+    const name = runLockName(this.#schema, this.#token);
+    // Learnt before GET_LOCK is sent: a connection lost with its answer on the way may hold the lock.
+    const me = await sessionConnectionId(this.#dr);
+    this.#lockConnections.add(me);
+    const lock = await takeNamedLock(this.#dr, name);
+    if (lock.taken || lock.holder === me || !this.#lockConnections.has(lock.holder)) return;
+    await this.#dr.query(`KILL CONNECTION ${lock.holder}`).catch(() => undefined);
+    await takeNamedLock(this.#dr, name, LOCK_AFTER_KILL_SECONDS);
+  }
+
+  /**
+   * Marks the run `failed` with `error` as why, after the fault that stops it, so its row does not
+   * stay `running`: on the session in use when it still answers (a fault that did not lose it),
+   * else on one connection opened for it alone, tried once — the attempts to reopen ran out
+   * already, and the run is ending with that fault. When even that fails (the DR down), the row
+   * stays `running` with its lock gone with the session: the next resolve or apply marks it
+   * `killed` (markDeadResolveRuns). What this throws is dropped: the fault is the run's error.
+   */
+  async #markFailed(runId: number, error: unknown): Promise<void> {
+    const e = mapDbError(error);
+    const failure = e instanceof EngineError ? { code: e.code, message: redact(e.message) } : { code: error instanceof Error ? error.name : 'Error', message: redact(String(error instanceof Error ? error.message : error)) };
+    try {
+      await failRun(this.#dr, this.#schema, runId, failure);
+      return;
+    } catch {
+      // The session is lost: one of its own below.
+    }
+    let fresh: SqlSession | null = null;
+    try {
+      fresh = await openSession(this.#o.target, { connectTimeoutMs: FAIL_MARK_CONNECT_MS });
+      await failRun(fresh, this.#schema, runId, failure);
+    } catch {
+      // The DR is not reachable: the next resolve or apply tells the row is dead by its free lock.
+    } finally {
+      await fresh?.end().catch(() => undefined);
+    }
   }
 
   /**
@@ -575,13 +684,14 @@ class ResolveRun {
     await this.#dr.end();
   }
 
-  /** The run's session settings, made once per session before the first write. */
+  /** The run's session settings, and its lock once it has a row (#takeRunLock), made once per session before the first write. */
   async #settings(): Promise<void> {
     if (this.#settled) return;
     await this.#dr.query("SET SESSION time_zone = '+00:00'");
     // Values the primary accepted are written as logged (no AUTO_INCREMENT for an explicit 0); a
     // reviewer's edited value that does not fit its column is refused rather than truncated.
     await this.#dr.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES'");
+    if (this.#locking) await this.#takeRunLock();
     this.#settled = true;
   }
 

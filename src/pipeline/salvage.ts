@@ -50,6 +50,7 @@ import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
 import { readRuns, runOptions } from '../db/run-store.js';
+import { deadResolveWarning } from './resolve.js';
 import { StatementPipeline } from '../db/statement-pipeline.js';
 import { MAX_PACKET_CEILING, PacketTooLargeError, packetSetting } from '../db/packet-limit.js';
 import { tlsSocketOptions } from '../db/tls.js';
@@ -60,6 +61,7 @@ import {
   finishRun,
   lastRunId,
   loadKeyMap,
+  markDeadResolveRuns,
   markKilledRuns,
   pendingQuarantineImages,
   pendingQuarantineRows,
@@ -1132,6 +1134,10 @@ class SalvageRun {
       await this.#onDr('start-floors', () => this.#persistStartFloors());
       const killed = await this.#onDr('killed-runs', () => markKilledRuns(this.#dr, this.#schema, this.#sourceId, this.#runId));
       if (killed.length > 0) this.#warnings.push(`run${killed.length === 1 ? '' : 's'} ${killed.join(', ')} of this source ended without recording how (killed, or the host lost): marked killed; this run resumes from the checkpoint, which holds what ${killed.length === 1 ? 'it' : 'they'} committed`);
+      // A resolve's row left running by a session that is gone (its lock free): resolve has no
+      // source lock to find it by, so any apply or resolve that writes the state marks it.
+      const deadResolves = await this.#onDr('killed-runs', () => markDeadResolveRuns(this.#dr, this.#schema, null));
+      if (deadResolves.length > 0) this.#warnings.push(deadResolveWarning(deadResolves));
     }
     // Read again whole after a lost connection (its spill is let go on failure): the DR's own
     // connection, or the dump of --dr-source, which a restarting DR ends too.

@@ -40,6 +40,8 @@ export interface TcpProxy {
   dropDumpAfter(bytes: number): void;
   /** Whether the armed dump drop happened. */
   readonly dumpDropped: boolean;
+  /** Takes connections again after a drop with `refuseAfter` (DropOptions). */
+  admit(): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,11 @@ export interface DropOptions {
    * its transaction's locks and its named locks.
    */
   readonly serverSideStays?: boolean;
+  /**
+   * From the drop on, close every new connection as soon as it is accepted, as a DR gone down
+   * does, until `admit()`: the client can neither reopen its session nor open another.
+   */
+  readonly refuseAfter?: boolean;
 }
 
 /** Listens on 127.0.0.1 on a free port and forwards each connection to host:port. */
@@ -60,7 +67,12 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
   let dumpArmed: number | null = null;
   let dumpDropped = false;
   let connections = 0;
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     connections++;
     const upstream = connect(port, host);
     sockets.add(client);
@@ -108,6 +120,7 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
         dropped = sql;
         const when = armed.when;
         serverSideStays = armed.options.serverSideStays === true;
+        refusing = armed.options.refuseAfter === true;
         armed = null;
         if (when === 'after-send') {
           // Once the bytes are on their way: the server reads them before it sees the close.
@@ -174,6 +187,9 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     dropDumpAfter(bytes) {
       dumpArmed = bytes;
       dumpDropped = false;
+    },
+    admit() {
+      refusing = false;
     },
     dropOn(match, when = 'after-reply', options = {}) {
       armed = { match, when, options };

@@ -7,7 +7,10 @@
  * does one whose connection is KILLed while it waits for a row lock inside its second entry.
  * quarantine, explain and report read again and print what they print with the connection kept,
  * each reconnect attempt a warning line. Without reconnect attempts resolve stops with
- * RESOLVE_FAULT, the entries done before it kept.
+ * RESOLVE_FAULT, the entries done before it kept, and its run row marked failed with that fault on
+ * a connection of its own; with the DR out of reach then too, the row is left running with its lock
+ * gone, and the next resolve or apply marks it killed. The run row's INSERT lost after it
+ * committed is found again on the reopened session: one row per run.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,9 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExplain } from '../../src/cli/explain-command.js';
 import { runQuarantine } from '../../src/cli/quarantine-command.js';
 import { runReport } from '../../src/cli/report-command.js';
+import { summary } from '../../src/cli/resolve-command.js';
 import type { SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
 import type { ConnectionTarget } from '../../src/db/connection-url.js';
 import type { ReconnectNotice } from '../../src/db/first-connection.js';
+import { runLockName } from '../../src/db/state-store.js';
 import { EngineError } from '../../src/errors.js';
 import { resolveQuarantine, type ResolveReport } from '../../src/pipeline/resolve.js';
 import { salvage } from '../../src/pipeline/salvage.js';
@@ -83,6 +88,25 @@ function resolve(target: ConnectionTarget, extra: { reconnect?: { attempts?: num
 function nth(n: number, accept: (sql: string) => boolean): (sql: string, kind: StatementKind) => boolean {
   let seen = 0;
   return (sql) => accept(sql) && ++seen === n;
+}
+
+/** The `runs` rows: id, mode, status, and the code and message of the failure a failed resolve recorded. */
+async function runRows(): Promise<unknown> {
+  return dr.query(
+    `SELECT id, JSON_UNQUOTE(JSON_EXTRACT(options, '$.mode')) AS mode, status, JSON_UNQUOTE(JSON_EXTRACT(summary, '$.failure.code')) AS code, JSON_UNQUOTE(JSON_EXTRACT(summary, '$.failure.message')) AS message
+       FROM salvage.runs ORDER BY id`,
+  );
+}
+
+/** Waits until the DR has ended the session of resolve run `id` (its lock free), as it does a moment after the connection is cut. */
+async function untilRunLockFree(id: number): Promise<void> {
+  const [row] = (await dr.query('SELECT JSON_UNQUOTE(JSON_EXTRACT(options, \'$.token\')) AS token FROM salvage.runs WHERE id = ?', [id])) as { token: string }[];
+  for (let i = 0; i < 200; i++) {
+    const [free] = (await dr.query('SELECT IS_FREE_LOCK(?) AS free', [runLockName('salvage', row!.token)])) as { free: string | number }[];
+    if (Number(free!.free) === 1) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`the lock of run ${id} is still held`);
 }
 
 /** The report without its run id (a run row per resolve). */
@@ -202,11 +226,108 @@ describe('resolve: a connection lost while it carries entries out', () => {
       { id: '2', status: 'pending' },
       { id: '3', status: 'pending' },
     ]);
+    // Its run row, one, marked failed with the fault on a connection of its own (it stayed running).
+    expect(await runRows()).toEqual([
+      { id: '1', mode: 'apply', status: 'completed', code: null, message: null },
+      { id: '2', mode: 'resolve', status: 'failed', code: 'RESOLVE_FAULT', message: e.message },
+    ]);
     const again = await resolve(dr.target);
     expect(again.counts).toEqual({ done: 2, refused: 0, 'already-resolved': 1, undecided: 0 });
+    expect([again.runId, again.killedRuns]).toEqual([3, []]);
     const state = (await drState()) as Record<string, unknown>;
     const want = reference.state as Record<string, unknown>;
     expect([state['rows'], state['quarantine'], state['ledger'], state['keyMap']]).toEqual([want['rows'], want['quarantine'], want['ledger'], want['keyMap']]);
+  });
+});
+
+describe('resolve: its run row when the connection cannot be reopened, and when its INSERT is lost', () => {
+  /** resolve through the proxy with 0 attempts, the DR out of reach from its second entry's write on: RESOLVE_FAULT, its run row 2 left running. */
+  async function faultWithDrDown(): Promise<void> {
+    await freshDr();
+    proxy.dropOn(nth(2, (sql) => /^UPDATE `salvage`\.`quarantine` SET status = 'resolved'/.test(sql)), 'after-reply', { refuseAfter: true });
+    try {
+      const e = await rejection(resolve(viaProxy, { reconnect: { attempts: 0 } }));
+      expect(e.code).toBe('RESOLVE_FAULT');
+      expect(e.message).toMatch(/^entry 2 \(line 2\): lost the connection to the DR: .* \[DB_QUERY\]; not reconnecting \(reconnect attempts: 0\); it was rolled back and stays pending, entries carried out before it stay resolved: run the same resolve again to go on$/);
+    } finally {
+      proxy.admit();
+    }
+    // Its connection to mark the row failed was refused too.
+    expect(await runRows()).toEqual([
+      { id: '1', mode: 'apply', status: 'completed', code: null, message: null },
+      { id: '2', mode: 'resolve', status: 'running', code: null, message: null },
+    ]);
+    await untilRunLockFree(2);
+  }
+
+  it('the DR out of reach to mark it failed: left running, the next resolve tells it dead by its free lock and marks it killed', async () => {
+    await faultWithDrDown();
+    const again = await resolve(dr.target);
+    expect(again.counts).toEqual({ done: 2, refused: 0, 'already-resolved': 1, undecided: 0 });
+    expect([again.runId, again.killedRuns]).toEqual([3, [2]]);
+    expect(summary(again)).toContain('resolve run 2 ended without recording how (its DR connection lost and not reopened, or killed): marked killed; entries it carried out stay resolved, the rest stay pending');
+    expect(await runRows()).toEqual([
+      { id: '1', mode: 'apply', status: 'completed', code: null, message: null },
+      { id: '2', mode: 'resolve', status: 'killed', code: null, message: null },
+      { id: '3', mode: 'resolve', status: 'completed', code: null, message: null },
+    ]);
+  });
+
+  it('the DR out of reach to mark it failed: the next apply marks it killed and says so', async () => {
+    await faultWithDrDown();
+    const report = await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: start } });
+    expect(report.warnings).toContain('resolve run 2 ended without recording how (its DR connection lost and not reopened, or killed): marked killed; entries it carried out stay resolved, the rest stay pending');
+    expect(await runRows()).toEqual([
+      { id: '1', mode: 'apply', status: 'completed', code: null, message: null },
+      { id: '2', mode: 'resolve', status: 'killed', code: null, message: null },
+      { id: '3', mode: 'apply', status: 'completed', code: null, message: null },
+    ]);
+  });
+
+  it('a live resolve\'s running row is not taken for a dead one: its lock is held', async () => {
+    await freshDr();
+    // Another session holds entry 2's row: resolve waits inside entry 2's transaction, its row running.
+    const holder = await dr.connect();
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT status FROM salvage.quarantine WHERE id = 2 FOR UPDATE');
+      const running = resolve(dr.target);
+      let waiting: unknown[] = [];
+      for (let i = 0; i < 200 && waiting.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        waiting = (await dr.query("SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT status FROM `salvage`.`quarantine` WHERE id = % FOR UPDATE'")) as unknown[];
+      }
+      expect(waiting).toHaveLength(1);
+      // An apply meanwhile (nothing left to apply) reads the runs and leaves the live resolve's row as it is.
+      const report = await salvage({ mode: 'apply', binlogs: await primary.binlogFiles(), target: dr.target, start: { kind: 'from-gtid', set: start } });
+      expect(report.warnings.filter((w) => w.startsWith('resolve run'))).toEqual([]);
+      expect(await dr.query('SELECT id, status FROM salvage.runs ORDER BY id')).toEqual([
+        { id: '1', status: 'completed' },
+        { id: '2', status: 'running' },
+        { id: '3', status: 'completed' },
+      ]);
+      await holder.query('ROLLBACK');
+      const done = await running;
+      expect([done.runId, done.counts.done]).toEqual([2, 3]);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('the run row\'s INSERT lost after it committed: found again on the reopened session, one row for the run', async () => {
+    await freshDr();
+    const notices: ReconnectNotice[] = [];
+    proxy.dropOn((sql) => /^INSERT INTO `salvage`\.`runs`/.test(sql));
+    const report = await resolve(viaProxy, { onReconnect: (n) => notices.push(n) });
+    expect(proxy.dropped).toMatch(/^INSERT INTO `salvage`\.`runs`/);
+    expect(notices.map((n) => [n.step, n.attempt, n.code])).toEqual([['resolve', 1, 'DB_QUERY']]);
+    expect(report.runId).toBe(2);
+    expect(withoutRunId(report)).toEqual(withoutRunId(reference.report));
+    expect(await runRows()).toEqual([
+      { id: '1', mode: 'apply', status: 'completed', code: null, message: null },
+      { id: '2', mode: 'resolve', status: 'completed', code: null, message: null },
+    ]);
+    expect(await drState()).toEqual(reference.state);
   });
 });
 
