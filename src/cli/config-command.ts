@@ -35,6 +35,9 @@ Options of init:
 ${DR_TLS_HELP}${RECONNECT_HELP}  --schemas a,b             the schemas to read (default: every schema but the server's own)
   --output FILE             write the file here (default: stdout); an existing FILE is kept
   --force                   overwrite an existing --output FILE
+  --quiet                   no warning or notice lines on stderr (reconnect attempts, the summary
+                            line after a file written to stdout); the file, the exit code and an
+                            error's message stay as they are
 
 "$comment" keys (a string or an array of lines) are notes for people: salvage ignores them in
 every object of settings.
@@ -111,6 +114,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
         schemas: { type: 'string' },
         output: { type: 'string' },
         force: { type: 'boolean' },
+        quiet: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -126,7 +130,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
     throw new UsageError(`--output: ${o.output} exists; add --force to overwrite it`, '--output');
   }
   // Loaded here: check and schema need neither the driver nor the pipeline behind salvage-command.
-  const [{ targetFrom }, { ReopenedSession }, { introspectSchemas }, { quietableReconnectNotices }] = await Promise.all([
+  const [{ targetFrom }, { ReopenedSession }, { introspectSchemas }, { quietableReconnectNotices, notice }] = await Promise.all([
     import('./salvage-command.js'),
     import('../db/first-connection.js'),
     import('../db/introspect.js'),
@@ -134,7 +138,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
   ]);
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   // A DR not answering yet, or lost during the read, is tried again as by the review commands.
-  const dr = new ReopenedSession(target, { ...(reconnect === undefined ? {} : { reconnect }), notify: quietableReconnectNotices(stderr, false) });
+  const dr = new ReopenedSession(target, { ...(reconnect === undefined ? {} : { reconnect }), notify: quietableReconnectNotices(stderr, o.quiet) });
   const catalog: SchemaCatalog = await dr.run('read', (session) => introspectSchemas(session, schemas));
   const empty = (schemas ?? []).filter((s) => !catalog.tables.some((t) => t.schema === s));
   if (empty.length > 0) throw new UsageError(`--schemas: the DR has no tables in ${empty.map((s) => `"${s}"`).join(', ')}`, '--schemas');
@@ -146,7 +150,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
   const summary = `${tables.length} table${tables.length === 1 ? '' : 's'}, ${references} guessed reference${references === 1 ? '' : 's'}`;
   if (o.output === undefined) {
     stdout.write(text);
-    stderr.write(`salvage config init: ${summary} from ${target.redacted}\n`);
+    notice(stderr, o.quiet, `salvage config init: ${summary} from ${target.redacted}`);
     return ExitCode.Done;
   }
   try {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_HELP, runConfig } from '../../src/cli/config-command.js';
 import { DOCTOR_HELP, runDoctor } from '../../src/cli/doctor-command.js';
 import { EXPLAIN_HELP, runExplain } from '../../src/cli/explain-command.js';
 import { QUARANTINE_HELP, runQuarantine } from '../../src/cli/quarantine-command.js';
@@ -185,6 +186,11 @@ describe('--quiet: the DR turns the first connection away; stdout and exit code 
     expect(await dr.query('SELECT id, email FROM shop.customers WHERE id = 11')).toEqual([{ id: 11, email: 'zed2@x' }]);
   });
 
+  it('config init: the file on stdout the same; its summary line is a notice and goes too', async () => {
+    const run = await plainAndQuiet(runConfig, ['init', '--target', gated, '--schemas', 'shop'], `salvage config init: 1 table, 0 guessed references from ${gated}\n`);
+    expect(JSON.parse(run.stdout)).toMatchObject({ tables: { 'shop.customers': {} } });
+  });
+
   it('doctor: the checks are its output and stay, the connect check saying it connected at the second attempt', async () => {
     const run = await plainAndQuiet(runDoctor, ['--target', gated]);
     expect(run.stdout.split('\n').find((l) => l.includes(' connect: '))).toBe(
@@ -235,9 +241,10 @@ describe('--quiet keeps the error: its message on stderr and its exit code (the 
 
 describe('--help and README', () => {
   it('every command taking --quiet lists it in --help, and README documents it for each', async () => {
-    for (const help of [QUARANTINE_HELP, RESOLVE_HELP, EXPLAIN_HELP, REPORT_HELP, DOCTOR_HELP]) expect(help).toMatch(/\n {2}--quiet {19}no warning/);
+    for (const help of [QUARANTINE_HELP, RESOLVE_HELP, EXPLAIN_HELP, REPORT_HELP, DOCTOR_HELP, CONFIG_HELP]) expect(help).toMatch(/\n {2}--quiet {19}no warning/);
     const readme = await readFile(resolve(import.meta.dirname, '../../README.md'), 'utf8');
     expect(readme).toContain('`salvage doctor` takes `--quiet`');
+    expect(readme).toContain('`config init` takes `--quiet`');
     expect(readme).toContain('The review commands (`quarantine`, `resolve`, `explain`, `report`) take `--quiet`');
   });
 });
