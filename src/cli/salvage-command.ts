@@ -104,6 +104,8 @@ Decisions and output:
                             images (before, after, DR row) side by side and the reason
   --json                    print the report as JSON on stdout instead of the summary
   --window N                source transactions per window (default 1000)
+  --window-rows N           row changes per window (default 10000): a window closes at whichever
+                            limit it meets first (one transaction larger than N is a window alone)
   --ddl stop|skip           DDL in the lost range: stop before writing anything (default), or skip it
                             (an ADD COLUMN: add the column on the DR by hand, then skip it — where
                             the primary has it with binlog_row_metadata=FULL, else last; images
@@ -302,6 +304,7 @@ function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
         sql: { type: 'string' },
         json: { type: 'boolean' },
         window: { type: 'string' },
+        'window-rows': { type: 'string' },
         ddl: { type: 'string' },
         'stop-before': { type: 'string' },
         'ledger-images': { type: 'string' },
@@ -374,6 +377,8 @@ async function runParsed(
   // Digits only: Number() would also take "0x10", "1e2" and " 5".
   const window = o.window === undefined ? undefined : /^\d+$/.test(o.window) ? Number(o.window) : NaN;
   if (window !== undefined && (!Number.isSafeInteger(window) || window < 1)) throw new UsageError(`--window takes a number of transactions ≥ 1, got "${o.window}"`, '--window');
+  const windowRows = o['window-rows'] === undefined ? undefined : /^\d+$/.test(o['window-rows']) ? Number(o['window-rows']) : NaN;
+  if (windowRows !== undefined && (!Number.isSafeInteger(windowRows) || windowRows < 1)) throw new UsageError(`--window-rows takes a number of row changes ≥ 1, got "${o['window-rows']}"`, '--window-rows');
   const reconnect = reconnectOption(o['reconnect-attempts']);
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   const source =
@@ -423,6 +428,7 @@ async function runParsed(
     stateSchema: stateSchema ?? config?.stateSchema,
     sourceId: o['source-id'],
     windowTransactions: window,
+    ...(windowRows === undefined ? {} : { windowRows }),
     config,
     strategies: loaded?.strategies,
     ddl: o.ddl as 'stop' | 'skip' | undefined,

@@ -74,8 +74,8 @@ describe('--progress json on a run that stops on its options', () => {
 });
 
 describe('whole-number options', () => {
-  it('--window and --reconnect-attempts take decimal digits only (not 0x10, 1e2, " 5")', async () => {
-    for (const [option, value] of [['--window', '0x10'], ['--window', '1e2'], ['--window', ' 5'], ['--reconnect-attempts', '0x1'], ['--reconnect-attempts', '1e1']]) {
+  it('--window, --window-rows and --reconnect-attempts take decimal digits only (not 0x10, 1e2, " 5")', async () => {
+    for (const [option, value] of [['--window', '0x10'], ['--window', '1e2'], ['--window', ' 5'], ['--window-rows', '0x10'], ['--window-rows', '0'], ['--reconnect-attempts', '0x1'], ['--reconnect-attempts', '1e1']]) {
       const e = await rejection(runSalvageCommand('plan', ['--binlog', 'x', ...TARGET, option!, value!], new Capture(), new Capture(), ENV));
       expect(e).toBeInstanceOf(UsageError);
       expect((e as Error).message).toContain(`${option} takes a number`);

@@ -256,6 +256,21 @@ describe('salvage plan, progress on a fake stderr', () => {
     expect(events.slice(0, -1).every((e) => e['event'] === 'progress')).toBe(true);
   });
 
+  it('--window-rows closes a window at that many row changes, the outcomes unchanged (6 one-row transactions)', async () => {
+    const windows = async (extra: string[]): Promise<[number, unknown]> => {
+      const out = new Capture();
+      expect(await runSalvageCommand('plan', [...args, '--json', '--quiet', ...extra], out, new Capture(), { env: {}, home: undefined, isTty: false })).toBe(3);
+      const report = JSON.parse(out.text) as { windows: number; outcomes: unknown };
+      return [report.windows, report.outcomes];
+    };
+    const outcomes = { applied: 1, merged: 1, remapped: 2, skipped: 0, quarantined: 2 };
+    expect(await windows([])).toEqual([1, outcomes]);
+    expect(await windows(['--window-rows', '2'])).toEqual([3, outcomes]);
+    expect(await windows(['--window-rows', '4'])).toEqual([2, outcomes]);
+    // Whichever limit comes first: 2 transactions before 4 rows.
+    expect(await windows(['--window-rows', '4', '--window', '2'])).toEqual([3, outcomes]);
+  });
+
   it('--quiet: nothing; a run that fails ends with done, ok false', async () => {
     expect(await plan(['--quiet'], true)).toBe('');
     const err = new Capture();
