@@ -571,7 +571,8 @@ export class BinlogDecoder {
         out.push(decodeBinlogCheckpoint(r, header));
         return;
       case EventType.ANNOTATE_ROWS:
-        out.push({ kind: 'annotate-rows', header, sql: this.#annotations ? r.utf8(r.remaining) : null });
+        // The body is the text and nothing else (MariaDB log_event.h Annotate_rows_log_event).
+        out.push({ kind: 'annotate-rows', header, sql: this.#annotations ? r.utf8(r.remaining) : null, textAt: header.offset + HEADER_LENGTH, textLength: bodyEnd - bodyStart });
         return;
       case EventType.ROWS_QUERY:
         out.push(decodeRowsQuery(r, header));

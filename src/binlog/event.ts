@@ -245,6 +245,13 @@ export interface AnnotateRowsEvent {
   readonly header: EventHeader;
   /** The statement text, or null when the decoder was told to skip annotations (hot path). */
   readonly sql: string | null;
+  /**
+   * Where the text's bytes lie in the file (`header.offset` + the 19-byte header) and how many
+   * there are (the checksum left out): what a report reads back for the few changes it shows
+   * when the decoder skipped the text (transaction.ts StatementMark).
+   */
+  readonly textAt: number;
+  readonly textLength: number;
 }
 
 export interface RowsQueryEvent {

@@ -1,6 +1,6 @@
 /** The pure binlog decoder, publishable on its own: bytes in, typed events and transactions out. */
 export { BinlogDecoder, type DecoderOptions, type IncompleteTail } from './decoder.js';
-export { TransactionAssembler, gtidText, type Gtid, type Transaction, type IncompleteTransaction, type TransactionItem, type RowChange, type LoggedStatement, type IncompleteReason, type DamageFacts } from './transaction.js';
+export { TransactionAssembler, gtidText, statementMarkOf, type Gtid, type Transaction, type StatementMark, type IncompleteTransaction, type TransactionItem, type RowChange, type LoggedStatement, type IncompleteReason, type DamageFacts } from './transaction.js';
 export type * from './event.js';
 export { ChecksumAlgorithm } from './event.js';
 export type { ColumnDef, ColumnValue, RowImage } from './column.js';

@@ -27,6 +27,42 @@ export interface LoggedStatement {
   readonly offset: number;
 }
 
+/**
+ * One ANNOTATE_ROWS / ROWS_QUERY event of a transaction: the statement whose row changes are
+ * `changes[firstChange]` up to `endChange`. Kept whether or not the decoder kept the text, a few
+ * numbers per statement, so a report can name the statement of a quarantined change without the
+ * hot path decoding every text (DESIGN.md, pitfalls: they are ≈ 42 % of a MariaDB binlog's bytes).
+ */
+export interface StatementMark {
+  readonly firstChange: number;
+  /**
+   * Just past the statement's last change: set by its STMT_END_F rows event; -1 while no such
+   * event came (the changes up to the next mark are then taken as its).
+   */
+  endChange: number;
+  /** The text, when the decoder kept it (ROWS_QUERY always, ANNOTATE_ROWS with `annotations` on). */
+  readonly sql: string | null;
+  /** Where the text's bytes lie in the transaction's `file`, and how many (ANNOTATE_ROWS only; else -1, 0). */
+  readonly textAt: number;
+  readonly textLength: number;
+}
+
+/**
+ * The mark of the statement that produced `changes[index]`, or null when no annotation precedes
+ * that change's rows event (the server logged none: binlog_annotate_row_events or
+ * binlog_rows_query_log_events off, or a statement of the transaction logged without one).
+ */
+export function statementMarkOf(tx: Transaction, index: number): StatementMark | null {
+  const marks = tx.statementMarks;
+  for (let k = marks.length - 1; k >= 0; k--) {
+    const m = marks[k]!;
+    if (m.firstChange > index) continue;
+    const end = m.endChange >= 0 ? m.endChange : k + 1 < marks.length ? marks[k + 1]!.firstChange : Infinity;
+    return index < end ? m : null;
+  }
+  return null;
+}
+
 export interface Transaction {
   readonly gtid: Gtid | null;
   readonly file: string;
@@ -42,6 +78,8 @@ export interface Transaction {
   readonly statements: LoggedStatement[];
   /** The statement texts of the rows events (ANNOTATE_ROWS / ROWS_QUERY), when the decoder kept them. */
   readonly annotations: string[];
+  /** Every ANNOTATE_ROWS / ROWS_QUERY event of the group, in order, text kept or not: see statementMarkOf. */
+  readonly statementMarks: readonly StatementMark[];
   /** XID of the commit, or null for a COMMIT query or DDL. */
   readonly xid: bigint | null;
   /** 'xid' | 'commit' | 'ddl' (a standalone statement group) | 'xa-commit'. */
@@ -121,6 +159,7 @@ interface OpenGroup {
   changes: RowChange[];
   statements: LoggedStatement[];
   annotations: string[];
+  marks: StatementMark[];
   /** MariaDB standalone GTID or MySQL GTID followed by DDL: the next statement ends the group. */
   standalone: boolean;
   sawBegin: boolean;
@@ -137,6 +176,7 @@ interface SavepointMark {
   readonly name: string;
   readonly changes: number;
   readonly annotations: number;
+  readonly marks: number;
 }
 
 /** Rows event flag: the last rows event of its statement (log_event.h STMT_END_F). */
@@ -261,6 +301,7 @@ export class TransactionAssembler {
       changes: [],
       statements: [],
       annotations: [],
+      marks: [],
       standalone,
       sawBegin: false,
       bare: false,
@@ -303,6 +344,7 @@ export class TransactionAssembler {
         // does what the server did (a ROLLBACK TO undoes non-transactional changes in it or not alike).
         statements: g.statements.length === g.controls ? [] : g.statements,
         annotations: g.annotations,
+        statementMarks: g.marks,
         xid,
         commit,
       },
@@ -452,6 +494,11 @@ export class TransactionAssembler {
           cur.bare = true;
         }
         for (const row of e.rows) cur.changes.push(row);
+        // The statement's last rows event: changes after it are another statement's, annotated or not.
+        if ((e.flags & STMT_END_F) !== 0 && cur.marks.length > 0) {
+          const last = cur.marks[cur.marks.length - 1]!;
+          if (last.endChange < 0) last.endChange = cur.changes.length;
+        }
         // MySQL 5.1 before GA (5.1.23) logged an autocommitted statement on a non-transactional table
         // as its TABLE_MAP and rows events alone, no BEGIN/COMMIT: the STMT_END_F event ends it, and
         // it was applied (nothing rolls MyISAM back). Later servers wrap it in BEGIN … COMMIT (MySQL
@@ -461,10 +508,16 @@ export class TransactionAssembler {
         return;
       }
       case 'annotate-rows':
-        if (g && e.sql !== null) g.annotations.push(e.sql);
+        if (g) {
+          if (e.sql !== null) g.annotations.push(e.sql);
+          g.marks.push({ firstChange: g.changes.length, endChange: -1, sql: e.sql, textAt: e.textAt, textLength: e.textLength });
+        }
         return;
       case 'rows-query':
-        if (g) g.annotations.push(e.sql);
+        if (g) {
+          g.annotations.push(e.sql);
+          g.marks.push({ firstChange: g.changes.length, endChange: -1, sql: e.sql, textAt: -1, textLength: 0 });
+        }
         return;
       case 'transaction-payload':
         this.#payloadEnd = e.header.offset + e.header.size;
@@ -502,13 +555,14 @@ function applySavepoint(g: OpenGroup, control: SavepointControl): boolean {
   switch (control.kind) {
     case 'savepoint':
       if (at >= 0) g.savepoints.splice(at, 1);
-      g.savepoints.push({ name: control.name, changes: g.changes.length, annotations: g.annotations.length });
+      g.savepoints.push({ name: control.name, changes: g.changes.length, annotations: g.annotations.length, marks: g.marks.length });
       return true;
     case 'rollback-to': {
       if (at < 0) return false;
       const mark = g.savepoints[at]!;
       g.changes.length = mark.changes;
       g.annotations.length = mark.annotations;
+      g.marks.length = mark.marks;
       g.savepoints.length = at + 1;
       return true;
     }

@@ -181,7 +181,7 @@ const DAMAGED = new WeakMap<Transaction, IncompleteTransaction>();
 export function damagedTransaction(t: IncompleteTransaction): Transaction | null {
   const d = t.damage;
   if (t.reason !== 'damaged' || d === undefined || d.betweenTransactions) return null;
-  const tx: Transaction = { gtid: t.gtid, file: t.file, pos: t.pos, end: t.end, timestamp: d.timestamp, serverId: d.serverId, changes: [], statements: [], annotations: [], xid: null, commit: 'xid' };
+  const tx: Transaction = { gtid: t.gtid, file: t.file, pos: t.pos, end: t.end, timestamp: d.timestamp, serverId: d.serverId, changes: [], statements: [], annotations: [], statementMarks: [], xid: null, commit: 'xid' };
   DAMAGED.set(tx, t);
   return tx;
 }

@@ -25,7 +25,7 @@ function map(columns: number | string[]): TableMap {
 }
 
 function tx(changes: RowChange[]): Transaction {
-  return { gtid: null, file: 'bin.000001', pos: 4, end: 100, timestamp: 0, serverId: 1, changes, statements: [], annotations: [], xid: 1n, commit: 'xid' };
+  return { gtid: null, file: 'bin.000001', pos: 4, end: 100, timestamp: 0, serverId: 1, changes, statements: [], annotations: [], statementMarks: [], xid: 1n, commit: 'xid' };
 }
 
 describe('padShortImages', () => {

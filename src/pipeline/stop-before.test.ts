@@ -4,7 +4,7 @@ import { parseStopBefore, refuseStopPassed, StopWatch } from './stop-before.js';
 
 function item(file: string, pos: number, gtid: string | null = null): TransactionItem {
   const g = gtid === null ? null : (([d, s, n]) => ({ flavor: 'mariadb' as const, domainId: Number(d), serverId: Number(s), seqNo: BigInt(n!) }))(gtid.split('-'));
-  const tx: Transaction = { gtid: g, file, pos, end: pos + 100, timestamp: 0, serverId: 1, changes: [], statements: [], annotations: [], xid: 1n, commit: 'xid' };
+  const tx: Transaction = { gtid: g, file, pos, end: pos + 100, timestamp: 0, serverId: 1, changes: [], statements: [], annotations: [], statementMarks: [], xid: 1n, commit: 'xid' };
   return { kind: 'transaction', tx };
 }
 

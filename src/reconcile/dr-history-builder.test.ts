@@ -71,7 +71,7 @@ class Log {
     const pos = this.#pos;
     this.#pos += 100;
     const fixed = changes.map((c) => ({ ...c, eventOffset: pos + 50 }));
-    this.txs.push({ gtid, file: this.#file, pos, end: pos + 100, timestamp, serverId, changes: fixed, statements, annotations: [], xid: 1n, commit: statements.length > 0 && changes.length === 0 ? 'ddl' : 'xid' });
+    this.txs.push({ gtid, file: this.#file, pos, end: pos + 100, timestamp, serverId, changes: fixed, statements, annotations: [], statementMarks: [], xid: 1n, commit: statements.length > 0 && changes.length === 0 ? 'ddl' : 'xid' });
     return this;
   }
 }

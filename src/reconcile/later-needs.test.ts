@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../binlog/transaction.js';
 import { LaterNeeds } from './later-needs.js';
 
-const tx = (file: string, pos: number): Transaction => ({ gtid: null, file, pos, end: pos + 10, timestamp: 0, serverId: 1, changes: [], statements: [], annotations: [], xid: null, commit: 'xid' });
+const tx = (file: string, pos: number): Transaction => ({ gtid: null, file, pos, end: pos + 10, timestamp: 0, serverId: 1, changes: [], statements: [], annotations: [], statementMarks: [], xid: null, commit: 'xid' });
 
 describe('LaterNeeds', () => {
   it('answers with the last change that needs a row, only when it comes after the one asking: by file as read, then position, then index', () => {

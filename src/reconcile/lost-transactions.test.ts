@@ -19,7 +19,7 @@ const U1 = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const U2 = '4e11fa47-71ca-11e1-9e33-c80aa9429562';
 
 function tx(gtid: Gtid | null, file = 'mysql-bin.000001', pos = 4, end = pos + 100, timestamp = 1_700_000_000): Transaction {
-  return { gtid, file, pos, end, timestamp, serverId: 1, changes: [], statements: [], annotations: [], xid: 1n, commit: 'xid' };
+  return { gtid, file, pos, end, timestamp, serverId: 1, changes: [], statements: [], annotations: [], statementMarks: [], xid: 1n, commit: 'xid' };
 }
 const my = (uuid: string, gno: number, tag: string | null = null): Gtid => ({ flavor: 'mysql', uuid, tag, gno: BigInt(gno) });
 const ma = (domainId: number, serverId: number, seqNo: number): Gtid => ({ flavor: 'mariadb', domainId, serverId, seqNo: BigInt(seqNo) });

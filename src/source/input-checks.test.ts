@@ -22,7 +22,7 @@ const ygtid = (n: number): BinlogEvent => ({
   kind: 'gtid', header: header(200), anonymous: false, uuid: UUID, tag: null, gno: BigInt(n), commitFlag: true, lastCommitted: null, sequenceNumber: null,
   immediateCommitTimestamp: null, originalCommitTimestamp: null, transactionLength: null, immediateServerVersion: null, originalServerVersion: null,
 });
-const committed = (file: string, g: Gtid): TransactionItem => ({ kind: 'transaction', tx: { gtid: g, file, pos: 300, end: 400, timestamp: 0, serverId: 1, changes: [], statements: [], annotations: [], xid: 1n, commit: 'xid' } });
+const committed = (file: string, g: Gtid): TransactionItem => ({ kind: 'transaction', tx: { gtid: g, file, pos: 300, end: 400, timestamp: 0, serverId: 1, changes: [], statements: [], annotations: [], statementMarks: [], xid: 1n, commit: 'xid' } });
 const maria = (n: number): Gtid => ({ flavor: 'mariadb', domainId: 0, serverId: 1, seqNo: BigInt(n) });
 const mysql = (n: number): Gtid => ({ flavor: 'mysql', uuid: UUID, tag: null, gno: BigInt(n) });
 

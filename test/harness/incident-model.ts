@@ -298,6 +298,7 @@ export function transaction(gno: number, changes: RowChange[]): Transaction {
     changes,
     statements: [],
     annotations: [],
+    statementMarks: [],
     xid: BigInt(gno),
     commit: 'xid',
   };

@@ -14,7 +14,7 @@ import { BinlogDecoder, type IncompleteTail } from '../../src/binlog/decoder.js'
 import type { ColumnDef, RowImage } from '../../src/binlog/column.js';
 import { ColumnType } from '../../src/binlog/column-types.js';
 import type { BinlogEvent, DecodeWarning, TableMap } from '../../src/binlog/event.js';
-import { TransactionAssembler, type Gtid, type LoggedStatement, type TransactionItem } from '../../src/binlog/transaction.js';
+import { TransactionAssembler, type Gtid, type LoggedStatement, type StatementMark, type TransactionItem } from '../../src/binlog/transaction.js';
 import { JsonDecimal, JsonValue, type JsonNode } from '../../src/binlog/values/json-value.js';
 import { BinlogWriter, EventFlag, type Cell } from '../harness/binlog-writer.js';
 import { JsonbDecimal, JsonbDouble, JsonbFormat, JsonbInt, JsonbOpaque, JsonbTemporal, encodeJsonBinary, encodeJsonDiffs } from '../harness/json-binary-encoder.js';
@@ -680,10 +680,12 @@ function writeQuery(sink: Sink, sql: string, schema: string, compressed: boolean
 }
 
 /** Writes the transaction body (BEGIN … commit) into `sink` and returns its row changes, statements and annotations. */
-function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warnings']): Pick<Extract<TransactionItem, { kind: 'transaction' }>['tx'], 'changes' | 'statements' | 'annotations'> {
+function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warnings']): Pick<Extract<TransactionItem, { kind: 'transaction' }>['tx'], 'changes' | 'statements' | 'annotations'> & { statementMarks: StatementMark[] } {
   const changes: Array<Extract<TransactionItem, { kind: 'transaction' }>['tx']['changes'][number]> = [];
   const statements: Array<{ sql: string; schema: string; offset: number }> = [];
   const annotations: string[] = [];
+  // An ANNOTATE_ROWS inside a payload has the payload's offset: patched by the caller, as the changes' are.
+  const statementMarks: StatementMark[] = [];
   if (server.flavor === 'mysql') sink.put((w) => w.query({ sql: 'BEGIN', db: 'test' }), (at) => ({ at, kind: 'query', sql: 'BEGIN', schema: 'test' }));
   for (const item of tx.items) {
     if (item.kind === 'noise') writeNoise(sink, item.noise, warnings);
@@ -695,6 +697,8 @@ function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warni
       const ev = item.ev;
       if (item.annotation !== null) {
         const sql = item.annotation;
+        const annotateAt = server.flavor === 'mariadb' && !(sink instanceof PayloadSink) ? sink.offset() + 19 : -1;
+        statementMarks.push({ firstChange: changes.length, endChange: -1, sql, textAt: annotateAt, textLength: server.flavor === 'mariadb' ? Buffer.byteLength(sql, 'utf8') : 0 });
         if (server.flavor === 'mariadb') sink.put((w) => w.annotateRows(sql), (at) => ({ at, kind: 'annotate-rows', sql }));
         else sink.put((w) => w.rowsQuery(sql), (at) => ({ at, kind: 'rows-query', sql }));
         annotations.push(sql);
@@ -707,6 +711,8 @@ function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warni
       const offset = sink instanceof PayloadSink ? -1 : sink.offset();
       writeRows(sink, ev);
       for (const r of ev.rows) changes.push({ op: OP[ev.kind], table: t.expectedMap, before: r.before, after: r.after, eventOffset: offset });
+      const last = statementMarks[statementMarks.length - 1];
+      if ((ev.flags & 1) !== 0 && last !== undefined && last.endChange < 0) last.endChange = changes.length;
     }
   }
   if (tx.commit.kind === 'xid') {
@@ -715,7 +721,7 @@ function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warni
   } else {
     writeQuery(sink, 'COMMIT', 'test', tx.compressedQueries);
   }
-  return { changes, statements, annotations };
+  return { changes, statements, annotations, statementMarks };
 }
 
 function build(sc: Scenario): Built {
@@ -745,7 +751,7 @@ function build(sc: Scenario): Built {
     let body: ReturnType<typeof writeBody>;
     if (tx.shape === 'ddl') {
       const offset = writeQuery(file, tx.ddl, 'test', tx.compressedQueries);
-      body = { changes: [], statements: [{ sql: tx.ddl, schema: 'test', offset }], annotations: [] };
+      body = { changes: [], statements: [{ sql: tx.ddl, schema: 'test', offset }], annotations: [], statementMarks: [] };
     } else if (tx.payload === null) {
       body = writeBody(file, server, tx, warnings);
     } else {
@@ -764,6 +770,7 @@ function build(sc: Scenario): Built {
         changes: body.changes.map((c) => ({ ...c, eventOffset: payloadOffset })),
         statements: body.statements.map((s) => ({ ...s, offset: payloadOffset })),
         annotations: body.annotations,
+        statementMarks: body.statementMarks.map((m) => (server.flavor === 'mariadb' ? { ...m, textAt: payloadOffset + 19 } : m)),
       };
     }
     const end = w.position;
