@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { explainChange, neverWritten, shortLabel, type ExplainedChange } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
-import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable, reviewReconnect } from './quarantine-command.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable, multilineField, reviewReconnect } from './quarantine-command.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
@@ -16,7 +16,7 @@ Why lost changes ended as they did, from the DR's ledger: for each change of the
 (or FILE:POS for a source without GTIDs; #INDEX, TABLE and KEY narrow it to one), its class, outcome,
 reason, the configuration rule that decided it and the key the row has on the DR; its before and
 after images, the DR row it met, and the DR row at that key now (read as you run this); and whether
-it waits in the quarantine.
+it waits in the quarantine, with the SQL statement that made it when the binlog logged that.
 
   KEY                       the row's primary key, source or DR key: 5, bob@x, or a JSON array for a
                             composite key: '["eu",5]'
@@ -67,6 +67,8 @@ export function explainLines(c: ExplainedChange): string[] {
   field('class', c.class);
   field('outcome', c.outcome);
   field('reason', c.reason ?? '-');
+  // Recorded with quarantined changes only, where the binlog logged it.
+  if (c.statement !== undefined) out.push(...multilineField('statement', c.statement, '  '));
   field('rule', c.rulePath ?? '-');
   field('new key', c.newKey === null ? '-' : stringifyCanonical(c.newKey));
   field('recorded', `run ${c.runId}, source ${c.sourceId}`);

@@ -31,10 +31,12 @@ parent, the rest of a transaction kept whole) names that origin in its reason, a
 among the origin's dependants.
 
   list                      one line per entry: id, change (GTID#index), table, op, class, reason
-  show ID                   one entry: its images side by side, its origin and its dependants
+  show ID                   one entry: the SQL statement that made the change (when the binlog
+                            logged it: binlog_annotate_row_events / binlog_rows_query_log_events),
+                            its images side by side, its origin and its dependants
   export                    one JSON line per entry, the file to decide them in (salvage resolve
-                            --help): {id, gtid, index, table, op, class, reason, key, before, after,
-                            dr, dependants, decision: null}
+                            --help): {id, gtid, index, table, op, class, reason, statement?, key,
+                            before, after, dr, dependants, decision: null}
 
 ${CONNECTION_HELP}
 Output:
@@ -142,6 +144,7 @@ export function showEntry(e: QuarantineEntry, all: readonly QuarantineEntry[]): 
   };
   field('class', e.class);
   field('reason', e.reason ?? '-');
+  if (e.statement !== undefined) out.push(...multilineField('statement', e.statement, ''));
   if (e.status !== 'pending') field('resolved', `${e.resolvedAt ?? '?'} UTC: ${e.resolution ?? '-'}`);
   if (e.origin !== null) {
     const o = e.origin.id === null ? undefined : byId.get(e.origin.id);
@@ -159,6 +162,16 @@ export function showEntry(e: QuarantineEntry, all: readonly QuarantineEntry[]): 
     { title: 'dr', row: e.dr },
   ]));
   return out;
+}
+
+/**
+ * A field whose value may span lines (a statement's text as logged): its first line after the name,
+ * each further line under it, indented to the value's column, so the text reads back exactly.
+ */
+export function multilineField(name: string, value: string, indent: string): string[] {
+  const [first, ...rest] = value.split('\n');
+  const pad = ' '.repeat(13);
+  return [`${indent}${`${name}:`.padEnd(12)} ${first}`, ...rest.map((l) => `${indent}${pad}${l}`)];
 }
 
 /**

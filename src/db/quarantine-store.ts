@@ -35,6 +35,8 @@ export interface StoredQuarantineEntry extends ChangeIdentity {
   readonly rowKeys: string;
   /** The change (`GTID#index`, or `file:pos#index`) it waits on, as recorded; null when it waits on none, or was recorded before the column existed. */
   readonly origin: string | null;
+  /** The SQL statement that produced the change (its binlog annotation); null when the binlog logged none, or it was recorded before the column existed. */
+  readonly statement: string | null;
   /** UTC, `YYYY-MM-DD HH:MM:SS.ffffff`. */
   readonly createdAt: string;
   readonly resolvedAt: string | null;
@@ -71,6 +73,8 @@ export interface StoredLedgerEntry extends ChangeIdentity {
   readonly recordedAt: string;
   readonly quarantineId: number | null;
   readonly quarantineStatus: string | null;
+  /** The quarantine entry's statement text (StoredQuarantineEntry.statement), null without one. */
+  readonly statement: string | null;
 }
 
 /** What a review decided for one change: the ledger row's new outcome. */
@@ -101,10 +105,11 @@ export async function readQuarantineEntries(session: SqlSession, schema: string,
   const where = status === 'all' ? '' : 'WHERE q.status = ?';
   // A state schema no apply has touched since the column was added (state-schema.ts ADDED_COLUMNS) has no origin yet.
   const origin = (await hasColumn(session, schema, 'quarantine', 'origin')) ? 'q.origin' : 'NULL';
+  const statement = (await hasColumn(session, schema, 'quarantine', 'statement')) ? 'q.statement' : 'NULL';
   const rows = await run(
     session,
     `SELECT CAST(q.id AS CHAR) AS id, CAST(q.run_id AS CHAR) AS run_id, q.source_id, q.change_at, q.change_index, q.table_name, q.status, q.reason,
-            q.before_image, q.after_image, q.dr_image, q.row_keys, ${origin} AS origin, q.created_at, q.resolved_at,
+            q.before_image, q.after_image, q.dr_image, q.row_keys, ${origin} AS origin, ${statement} AS statement, q.created_at, q.resolved_at,
             l.gtid, l.op, l.class, l.outcome, l.reason AS ledger_reason, l.source_key, l.new_key, l.rule_path
        FROM ${q} q
        LEFT JOIN ${l} l ON l.source_id = q.source_id AND l.change_at = q.change_at AND l.change_index = q.change_index
@@ -126,6 +131,7 @@ export async function readQuarantineEntries(session: SqlSession, schema: string,
     drImage: text(r['dr_image']),
     rowKeys: text(r['row_keys']) ?? '[]',
     origin: text(r['origin']),
+    statement: text(r['statement']),
     createdAt: String(r['created_at']),
     resolvedAt: text(r['resolved_at']),
     gtid: text(r['gtid']),
@@ -139,7 +145,8 @@ export async function readQuarantineEntries(session: SqlSession, schema: string,
   }));
 }
 
-async function hasColumn(session: SqlSession, schema: string, table: string, column: string): Promise<boolean> {
+/** Whether the state schema's `table` has `column` (one added since layout 1: state-schema.ts ADDED_COLUMNS); read-only commands do not add it. */
+export async function hasColumn(session: SqlSession, schema: string, table: string, column: string): Promise<boolean> {
   const rows = await run(session, 'SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [schema, table, column]);
   return Number(rows[0]?.['n']) > 0;
 }
@@ -190,11 +197,13 @@ export async function countPendingQuarantine(session: SqlSession, schema: string
 export async function readLedgerEntries(session: SqlSession, schema: string, at: string): Promise<StoredLedgerEntry[]> {
   const q = stateTable(schema, 'quarantine');
   const l = stateTable(schema, 'ledger');
+  // A state schema no apply has touched since the column was added has no statement yet.
+  const statement = (await hasColumn(session, schema, 'quarantine', 'statement')) ? 'q.statement' : 'NULL';
   const rows = await run(
     session,
     `SELECT CAST(l.id AS CHAR) AS id, CAST(l.run_id AS CHAR) AS run_id, CAST(l.seq AS CHAR) AS seq, l.source_id, l.change_at, l.change_index, l.gtid,
             l.binlog_file, CAST(l.binlog_pos AS CHAR) AS binlog_pos, l.table_name, l.op, l.source_key, l.class, l.outcome, l.new_key, l.reason,
-            l.rule_path, l.before_image, l.after_image, l.dr_image, l.recorded_at, CAST(q.id AS CHAR) AS q_id, q.status AS q_status
+            l.rule_path, l.before_image, l.after_image, l.dr_image, l.recorded_at, CAST(q.id AS CHAR) AS q_id, q.status AS q_status, ${statement} AS q_statement
        FROM ${l} l
        LEFT JOIN ${q} q ON q.source_id = l.source_id AND q.change_at = l.change_at AND q.change_index = l.change_index
       WHERE l.change_at = ? OR l.change_at LIKE ?
@@ -225,6 +234,7 @@ export async function readLedgerEntries(session: SqlSession, schema: string, at:
     recordedAt: String(r['recorded_at']),
     quarantineId: r['q_id'] === null || r['q_id'] === undefined ? null : Number(r['q_id']),
     quarantineStatus: text(r['q_status']),
+    statement: text(r['q_statement']),
   }));
 }
 

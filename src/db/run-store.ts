@@ -6,6 +6,7 @@
  * stateTable.
  */
 import { mapDbError } from './db-errors.js';
+import { hasColumn } from './quarantine-store.js';
 import type { SqlRow, SqlSession } from './sql-session.js';
 import { stateTable } from './state-schema.js';
 
@@ -76,6 +77,8 @@ export interface StoredRunQuarantine {
   readonly sourceKey: string | null;
   /** The ledger's reason: once resolved, how. */
   readonly ledgerReason: string | null;
+  /** The SQL statement that produced the change (its binlog annotation), null without one. */
+  readonly statement: string | null;
 }
 
 async function rows(session: SqlSession, sql: string, params?: readonly unknown[]): Promise<readonly SqlRow[]> {
@@ -206,10 +209,12 @@ export async function readRunSkippedDdl(session: SqlSession, schema: string, run
 
 /** The first `limit` changes the run quarantined, in the order they were held back. */
 export async function readRunQuarantine(session: SqlSession, schema: string, runId: number, limit: number): Promise<StoredRunQuarantine[]> {
+  // A state schema no apply has touched since the column was added has no statement yet.
+  const statement = (await hasColumn(session, schema, 'quarantine', 'statement')) ? 'q.statement' : 'NULL';
   const found = await rows(
     session,
     `SELECT CAST(q.id AS CHAR) AS id, q.change_at, q.change_index, q.table_name, q.status, q.reason, q.before_image, q.after_image, q.dr_image,
-            l.gtid, l.op, l.class, l.source_key, l.reason AS ledger_reason
+            ${statement} AS statement, l.gtid, l.op, l.class, l.source_key, l.reason AS ledger_reason
        FROM ${stateTable(schema, 'quarantine')} q
        LEFT JOIN ${stateTable(schema, 'ledger')} l ON l.source_id = q.source_id AND l.change_at = q.change_at AND l.change_index = q.change_index
       WHERE q.run_id = ?
@@ -232,5 +237,6 @@ export async function readRunQuarantine(session: SqlSession, schema: string, run
     class: text(r['class']) ?? '',
     sourceKey: text(r['source_key']),
     ledgerReason: text(r['ledger_reason']),
+    statement: text(r['statement']),
   }));
 }

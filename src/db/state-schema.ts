@@ -152,6 +152,7 @@ export function stateSchemaDdl(schema: string): string[] {
       dependants LONGTEXT NOT NULL,
       row_keys LONGTEXT NULL,
       origin VARCHAR(300) NULL,
+      statement LONGTEXT NULL,
       created_at DATETIME(6) NOT NULL,
       resolved_at DATETIME(6) NULL,
       UNIQUE KEY uk_ledger (source_id, change_at, change_index),
@@ -206,6 +207,9 @@ const ADDED_COLUMNS: readonly (readonly [StateTable, string, string])[] = [
   // the lost row's own key is a row whose old and new keys are equal, kept so a later run meets that
   // record as the lost row's. Defaulted rather than nullable: an engine that predates it writes 0.
   ['key_map', 'is_link', 'TINYINT NOT NULL DEFAULT 0'],
+  // The SQL statement that produced a quarantined row change (its ANNOTATE_ROWS / ROWS_QUERY text),
+  // for the person reviewing it; null where the binlog logged none.
+  ['quarantine', 'statement', 'LONGTEXT NULL'],
 ];
 
 /**

@@ -113,6 +113,8 @@ export interface QuarantineRow {
   readonly rowKeys: readonly (readonly [string, string])[];
   /** The change (`GTID#index`, or `file:pos#index`) because of which this one waits, when it waits on another. */
   readonly origin?: string | null;
+  /** The SQL statement that produced the change (its binlog annotation), when the binlog logged one. */
+  readonly statement?: string | null;
 }
 
 /** Rows per multi-row INSERT, and the bound bytes that end a statement early (well under max_allowed_packet). */
@@ -405,8 +407,8 @@ function writeLedgerValues(r: LedgerRow, out: unknown[], at: number): void {
 
 /** Records quarantined changes (status pending), in the caller's transaction. */
 export async function recordQuarantine(session: SqlSession, schema: string, rows: readonly QuarantineRow[], maxPacket?: number): Promise<void> {
-  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, origin, created_at) VALUES `;
-  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))".split('?'), rows, (r, out, at) => {
+  const head = `INSERT INTO ${stateTable(schema, 'quarantine')} (run_id, source_id, change_at, change_index, table_name, status, reason, before_image, after_image, dr_image, dependants, row_keys, origin, statement, created_at) VALUES `;
+  await insertBatches(session, head, "(?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))".split('?'), rows, (r, out, at) => {
     out[at] = r.runId;
     out[at + 1] = r.sourceId;
     out[at + 2] = changeAt(r.gtid, r.file, r.pos);
@@ -419,6 +421,7 @@ export async function recordQuarantine(session: SqlSession, schema: string, rows
     out[at + 9] = JSON.stringify(r.dependants);
     out[at + 10] = JSON.stringify(r.rowKeys);
     out[at + 11] = r.origin ?? null;
+    out[at + 12] = r.statement ?? null;
   }, { maxPacket, describe: (r) => ({ table: r.table, statement: 'quarantine', key: null, change: changeAt(r.gtid, r.file, r.pos) }) });
 }
 

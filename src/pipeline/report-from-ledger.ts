@@ -246,6 +246,7 @@ function toReportChange(q: StoredRunQuarantine): ReportQuarantinedChange {
     before: image(q.beforeImage),
     after: image(q.afterImage),
     dr: image(q.drImage),
+    ...(q.statement === null ? {} : { statement: q.statement }),
     entry: { id: q.id, status: q.status, resolution: q.status === 'pending' ? null : q.ledgerReason },
   };
 }
@@ -263,6 +264,7 @@ function toMarkdownChange(q: StoredRunQuarantine): MarkdownQuarantinedChange {
     key: q.sourceKey === null || q.op === 'sql' ? null : (parseExactJson(q.sourceKey) as CanonicalValue[]),
     class: q.class,
     reason: q.reason ?? undefined,
+    ...(q.statement === null ? {} : { statement: q.statement }),
     entry: { id: q.id, status: q.status, resolution: q.status === 'pending' ? null : q.ledgerReason },
   };
 }

@@ -148,6 +148,8 @@ export interface QuarantineEntry {
   readonly origin: { readonly label: string; readonly id: number | null } | null;
   /** Ids of the pending entries held back because of this one. */
   readonly dependants: readonly number[];
+  /** The SQL statement that produced the change (its binlog annotation); absent when the binlog logged none. */
+  readonly statement?: string;
 }
 
 /** Options of `readQuarantine`. */
@@ -238,6 +240,7 @@ function reviewEntries(stored: readonly StoredQuarantineEntry[]): QuarantineEntr
     resolution: s.status === 'pending' ? null : s.ledgerReason,
     origin: origins.get(s.id) ?? null,
     dependants: dependants.get(s.id) ?? [],
+    ...(s.statement === null ? {} : { statement: s.statement }),
   }));
 }
 
@@ -258,7 +261,9 @@ export function shortLabel(label: string): string {
 export function exportLine(e: QuarantineEntry): string {
   const line: Record<string, unknown> = { id: e.id, gtid: e.gtid };
   if (e.gtid === null) line['at'] = e.at;
-  Object.assign(line, { index: e.index, table: e.table, op: e.op, class: e.class, reason: e.reason, key: e.key, before: e.before, after: e.after, dr: e.dr, dependants: e.dependants, decision: null });
+  Object.assign(line, { index: e.index, table: e.table, op: e.op, class: e.class, reason: e.reason });
+  if (e.statement !== undefined) line['statement'] = e.statement;
+  Object.assign(line, { key: e.key, before: e.before, after: e.after, dr: e.dr, dependants: e.dependants, decision: null });
   return stringifyCanonical(line);
 }
 
@@ -1369,6 +1374,8 @@ export interface ExplainedChange {
   readonly drKey: readonly CanonicalValue[] | null;
   readonly now: Readonly<Record<string, CanonicalValue>> | null;
   readonly quarantine: { readonly id: number; readonly status: string } | null;
+  /** The SQL statement that produced the change, as its quarantine entry records it; absent without one. */
+  readonly statement?: string;
 }
 
 /** The ledger rows of one change (or of every change of a transaction), with the DR row each has now. */
@@ -1524,6 +1531,7 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
     drKey,
     now,
     quarantine: r.quarantineId === null ? null : { id: r.quarantineId, status: r.quarantineStatus ?? '' },
+    ...(r.statement === null ? {} : { statement: r.statement }),
   };
 }
 

@@ -108,6 +108,7 @@ import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
+import { readStatementTexts } from '../source/statement-texts.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { binlogOpening, findGtidStart, oldestBinlog, startGtidCovers } from '../source/live-start.js';
 import { noteShape, scanLostBatches, type LostRangeScan, type TableShape } from './lost-range-scan.js';
@@ -899,6 +900,8 @@ class SalvageRun {
   /** What the run noticed but that stops nothing (report.warnings). */
   readonly #warnings: string[] = [];
   readonly #quarantinedPerTable = new Map<string, number>();
+  /** The statement text of each quarantined row change whose binlog logged one (#readStatements), until the decision is dropped. */
+  readonly #statements = new WeakMap<ChangeDecision, string>();
   /** Quarantined decisions per table in the window being decided (#suspendAtLimit). */
   readonly #windowQuarantined = new Map<string, number>();
   /** The DR connection ids of this run's sessions that asked for the source's lock (#lockSource): a lost one may still hold it. */
@@ -1715,6 +1718,7 @@ class SalvageRun {
         await this.#processCut(window, e.at);
         return;
       }
+      await this.#readStatements(results);
       const writes = results.flatMap((r) => r.writes);
       // keepGtids: as apply names the transaction (an empty one too: the DR's GTID state covers it).
       const keep = this.#keep;
@@ -2270,7 +2274,7 @@ class SalvageRun {
     const run = { runId: this.#runId, sourceId: this.#sourceId };
     for (const d of found.decisions) {
       await recordLedger(measure, this.#schema, run, [ledgerRow(d, 0, this.#o.ledgerImages)]);
-      if (d.outcome === 'quarantined') await recordQuarantine(measure, this.#schema, [quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])]);
+      if (d.outcome === 'quarantined') await recordQuarantine(measure, this.#schema, [quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [], this.#statements.get(d) ?? null)]);
     }
     await executeWrites(measure, found.writes, { maxRows: 1, archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
     return e.placed(key, changeOf(found.tx), most);
@@ -2321,6 +2325,30 @@ class SalvageRun {
     }
   }
 
+  /**
+   * Looks up the statement text of each quarantined row change of `results` (the ANNOTATE_ROWS
+   * the windows were read without, read back from the file: source/statement-texts.ts), for its
+   * quarantine entry and ledger line. Only transactions that logged annotations and had a change
+   * quarantined cost anything; a live source's are not read back (its `file` is the server's).
+   */
+  async #readStatements(results: readonly TransactionResult[]): Promise<void> {
+    let wanted: ChangeDecision[] | null = null;
+    for (const r of results) {
+      if (r.tx.statementMarks.length === 0) continue;
+      for (const d of r.decisions) {
+        // A statement-based change (change null) carries its own SQL; index names a row change only when it is one.
+        if (d.outcome !== 'quarantined' || d.change === null || r.tx.changes[d.index] !== d.change || this.#statements.has(d)) continue;
+        (wanted ??= []).push(d);
+      }
+    }
+    if (wanted === null) return;
+    const texts = await readStatementTexts(wanted, { readFiles: this.#live === null });
+    wanted.forEach((d, i) => {
+      const text = texts[i];
+      if (text !== null && text !== undefined) this.#statements.set(d, text);
+    });
+  }
+
   /** The state a committed window leaves: ledger (unless already written), quarantine, key map, key floors, checkpoint. */
   async #recordState(results: readonly TransactionResult[], session: SqlSession = this.#dr, options: { readonly ledger: boolean } = { ledger: true }): Promise<void> {
     const decisions = results.flatMap((r) => r.decisions);
@@ -2335,7 +2363,10 @@ class SalvageRun {
       );
     }
     const q = decisions.filter((d) => d.outcome === 'quarantined');
-    if (q.length > 0) await recordQuarantine(session, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [])), this.#maxPacket);
+    if (q.length > 0) {
+      await this.#readStatements(results);
+      await recordQuarantine(session, this.#schema, q.map((d) => quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [], this.#statements.get(d) ?? null)), this.#maxPacket);
+    }
     const remaps = results.flatMap((r) => r.remaps.map((m) => ({ ...m, tx: r.tx })));
     if (remaps.length > 0) {
       await recordKeyMap(
@@ -2426,7 +2457,7 @@ class SalvageRun {
         byOutcome[d.outcome] = (byOutcome[d.outcome] ?? 0) + 1;
         if (this.#o.onLedger) {
           const table = d.change === null ? undefined : this.#catalog.get(d.change.table.schema, d.change.table.table);
-          const line = ledgerLine(d, table === undefined ? null : keyPositions(table));
+          const line = ledgerLine(d, table === undefined ? null : keyPositions(table), this.#statements.get(d) ?? null);
           const onLedger = this.#o.onLedger;
           this.#callback('onLedger', () => onLedger(line));
         }

@@ -351,6 +351,8 @@ function quarantinedArticle(q: ReportQuarantinedChange, n: number): string {
   const parts = [`<article class="q" id="q-${n}">`, `<h3><code>${esc(q.label)}</code> <code>${esc(q.table)}</code> ${esc(q.op)}${key}</h3>`];
   parts.push(`<p class="meta"><code class="class">${esc(q.class)}</code>${entry}</p>`);
   parts.push(`<p class="reason">${esc(q.reason ?? 'no reason recorded')}</p>`);
+  // The statement that made the change, as the binlog logged it (ANNOTATE_ROWS / ROWS_QUERY), when it did.
+  if (q.statement !== undefined) parts.push(`<p class="muted">Statement:</p><pre class="statement"><code>${esc(q.statement)}</code></pre>`);
   if (q.entry !== undefined && q.entry.resolution !== null) parts.push(`<p class="resolution">Resolved: ${esc(q.entry.resolution)}</p>`);
   parts.push(imagesTable(q));
   parts.push('</article>');
@@ -509,6 +511,7 @@ table.compact{width:auto;margin:.4em 0}
 article.q{border:1px solid var(--line);border-left:5px solid var(--quarantined);border-radius:6px;padding:10px 14px;margin:12px 0}
 article.q .meta{margin:.2em 0}
 article.q .reason{margin:.3em 0 .5em;font-weight:500}
+pre.statement{background:var(--bg-soft);border:1px solid var(--line);border-radius:4px;padding:6px 10px;margin:.2em 0 .6em;white-space:pre-wrap;word-break:break-word}
 .resolution{color:var(--applied)}
 .status{font-size:.85em;border-radius:10px;padding:1px 8px;margin-left:.5em;background:var(--bg-soft)}
 .s-pending{background:var(--warn-bg);color:var(--warn)}

@@ -33,6 +33,11 @@ export interface LedgerLine {
   /** A second DR row the change met that `dr` does not show (the unique value's holder, or the row at its own key): see ChangeDecision.otherRow. */
   readonly other?: Record<string, CanonicalValue>;
   readonly sql?: string;
+  /**
+   * The SQL statement that produced a quarantined row change, as the binlog's ANNOTATE_ROWS /
+   * ROWS_QUERY event logged it; absent where the binlog logged none (or for other outcomes).
+   */
+  readonly statement?: string;
   readonly withoutHistory: boolean;
 }
 
@@ -58,8 +63,11 @@ function image(row: RowImage | null | undefined, map: TableMap | null): Record<s
   return row === null || row === undefined || map === null ? undefined : rowToCanonical(row, map);
 }
 
-/** One `--ledger` line; `keyPositions` are the primary-key column positions of the decision's table. */
-export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | null): LedgerLine {
+/**
+ * One `--ledger` line; `keyPositions` are the primary-key column positions of the decision's
+ * table, `statement` the text of the statement that produced it (quarantined changes only).
+ */
+export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | null, statement: string | null = null): LedgerLine {
   const map = d.change?.table ?? null;
   const line: Record<string, unknown> = {
     gtid: d.tx.gtid === null ? null : gtidText(d.tx.gtid),
@@ -86,6 +94,7 @@ export function ledgerLine(d: ChangeDecision, keyPositions: readonly number[] | 
   const other = image(d.otherRow, map);
   if (other) line['other'] = other;
   if (d.sql !== undefined) line['sql'] = d.sql;
+  if (statement !== null) line['statement'] = statement;
   return line as unknown as LedgerLine;
 }
 
@@ -222,8 +231,8 @@ export function ledgerRow(d: ChangeDecision, seq: number, images: LedgerImages =
   } as LedgerRow;
 }
 
-/** The DR quarantine row of a quarantined decision; `rowKeys` are the rows it holds back. */
-export function quarantineRow(d: ChangeDecision, runId: number, sourceId: string, rowKeys: readonly (readonly [string, string])[]): QuarantineRow {
+/** The DR quarantine row of a quarantined decision; `rowKeys` are the rows it holds back, `statement` the SQL that produced it (if logged). */
+export function quarantineRow(d: ChangeDecision, runId: number, sourceId: string, rowKeys: readonly (readonly [string, string])[], statement: string | null = null): QuarantineRow {
   const map = d.change?.table ?? null;
   return {
     runId,
@@ -240,5 +249,6 @@ export function quarantineRow(d: ChangeDecision, runId: number, sourceId: string
     dependants: [],
     rowKeys,
     origin: d.origin ?? null,
+    statement,
   };
 }

@@ -31,7 +31,7 @@ export type MarkdownReportSource = ReportSource;
  * A quarantined change as the report lists it: the fields of its `--ledger` line that say what and
  * why, and, in a report rebuilt from the DR's state schema, its quarantine entry (as the HTML shows it).
  */
-export type MarkdownQuarantinedChange = Pick<LedgerLine, 'gtid' | 'file' | 'pos' | 'index' | 'table' | 'op' | 'key' | 'class' | 'reason'> & {
+export type MarkdownQuarantinedChange = Pick<LedgerLine, 'gtid' | 'file' | 'pos' | 'index' | 'table' | 'op' | 'key' | 'class' | 'reason' | 'statement'> & {
   readonly entry?: ReportQuarantinedChange['entry'];
 };
 
@@ -145,6 +145,7 @@ export function renderMarkdownReport(report: MarkdownReportSource, quarantined?:
       const more = r.quarantined - Math.min(quarantined.length, MARKDOWN_QUARANTINE_LIMIT);
       if (more > 0) out.push('', `… and ${more} more (${plan ? 'the ledger, `--ledger`' : '`salvage quarantine list`'} has them all).`);
       out.push('');
+      statementList(listed, out);
     }
   }
 
@@ -240,6 +241,31 @@ function seconds(ms: number): string {
  * A code span that survives a table cell: the fence is longer than any run of backticks inside,
  * newlines become spaces, and `|` is escaped (GFM splits cells on it even inside code spans).
  */
+/**
+ * The SQL statements that made the listed changes, where the binlog logged them (ANNOTATE_ROWS /
+ * ROWS_QUERY), each once with the changes it made: a fenced block keeps the text exact, line
+ * breaks and all, where a table cell could not.
+ */
+function statementList(listed: readonly MarkdownQuarantinedChange[], out: string[]): void {
+  const groups: { labels: string[]; sql: string; at: string }[] = [];
+  for (const q of listed) {
+    if (q.statement === undefined) continue;
+    const at = q.gtid ?? `${basename(q.file)}:${q.pos}`;
+    const label = code(`${at}#${q.index}`);
+    // One statement of a transaction made its changes one after another: those listed together share a block.
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last.at === at && last.sql === q.statement) last.labels.push(label);
+    else groups.push({ labels: [label], sql: q.statement, at });
+  }
+  if (groups.length === 0) return;
+  out.push('Statements that made them, as the binlog logged them:', '');
+  for (const g of groups) {
+    const longest = Math.max(2, ...[...g.sql.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = '`'.repeat(longest + 1);
+    out.push(`- ${g.labels.join(', ')}:`, '', `  ${fence}sql`, ...g.sql.split(/\r?\n/).map((l) => (l === '' ? '' : `  ${l}`)), `  ${fence}`, '');
+  }
+}
+
 function code(s: string): string {
   const flat = s.replace(/\r?\n/g, ' ');
   const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));

@@ -104,6 +104,8 @@ export interface ReportQuarantinedChange {
   readonly before: ReportImage | null;
   readonly after: ReportImage | null;
   readonly dr: ReportImage | null;
+  /** The SQL statement that produced the change, as the binlog logged it (ANNOTATE_ROWS / ROWS_QUERY); absent without one. */
+  readonly statement?: string;
   /** The quarantine entry on the DR, when the report was rebuilt from it. */
   readonly entry?: { readonly id: number; readonly status: string; readonly resolution: string | null };
 }
@@ -120,6 +122,7 @@ export function quarantinedFromLedgerLine(l: LedgerLine): ReportQuarantinedChang
     before: l.before ?? null,
     after: l.after ?? null,
     dr: l.dr ?? null,
+    ...(l.statement === undefined ? {} : { statement: l.statement }),
   };
 }
 
