@@ -82,6 +82,16 @@ const QUARANTINE_ROWS = (): string[] => [
   '|---|---|---|---|---|---|',
   `| \`${lost(5)}#0\` | \`shop.customers\` | insert | \`5\` | \`insert-unique-taken\` | another DR row already holds unique key uk_email |`,
   `| \`${lost(6)}#0\` | \`shop.orders\` | delete | \`2\` | \`clean\` | cascade guard: 1 row(s) of shop.notes still point at it (config:order_id, a logical reference) |`,
+  // The primary logs ANNOTATE_ROWS (MariaDB's default): each change's statement, as logged.
+  'Statements that made them, as the binlog logged them:',
+  `- \`${lost(5)}#0\`:`,
+  '  ```sql',
+  `  ${LOST[4]}`,
+  '  ```',
+  `- \`${lost(6)}#0\`:`,
+  '  ```sql',
+  `  ${LOST[5]}`,
+  '  ```',
 ];
 
 describe('--markdown', () => {

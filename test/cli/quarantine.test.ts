@@ -150,6 +150,7 @@ describe('quarantine list, show and export', () => {
         'entry 1 (pending): 0-1-6#0 shop.customers insert, key [10]',
         'class:       insert-unique-taken',
         'reason:      another DR row already holds unique key uk_email',
+        "statement:   INSERT INTO shop.customers (id, email, name) VALUES (10, 'Zed@X', 'Zed P')",
         'dependants:  2 (0-1-7#0 shop.orders insert, parent-missing)',
         'run:         1 (source binlog:mysql-bin)',
         '  column  before  after    dr',
@@ -164,6 +165,7 @@ describe('quarantine list, show and export', () => {
         'entry 2 (pending): 0-1-7#0 shop.orders insert, key [10]',
         'class:       parent-missing',
         'reason:      its parent shop.customers 10 is quarantined (0-1-6#0)',
+        'statement:   INSERT INTO shop.orders (id, customer_id, total) VALUES (10, 10, 99.50)',
         'origin:      entry 1 (0-1-6#0), pending: resolve it first',
         'dependants:  none',
         'run:         1 (source binlog:mysql-bin)',
@@ -181,13 +183,13 @@ describe('quarantine list, show and export', () => {
   it('export: one JSON line per entry, decision null', async () => {
     const r = await cli(runQuarantine, ['export']);
     expect(r.out.trimEnd().split('\n')).toEqual([
-      '{"id":1,"gtid":"0-1-6","index":0,"table":"shop.customers","op":"insert","class":"insert-unique-taken","reason":"another DR row already holds unique key uk_email","key":[10],"before":null,"after":{"id":10,"email":"Zed@X","name":"Zed P"},"dr":{"id":4,"email":"zed@x","name":"Zed D"},"dependants":[2],"decision":null}',
-      '{"id":2,"gtid":"0-1-7","index":0,"table":"shop.orders","op":"insert","class":"parent-missing","reason":"its parent shop.customers 10 is quarantined (0-1-6#0)","key":[10],"before":null,"after":{"id":10,"customer_id":10,"total":"99.50"},"dr":null,"dependants":[],"decision":null}',
-      '{"id":3,"gtid":"0-1-8","index":0,"table":"shop.customers","op":"insert","class":"insert-unique-taken","reason":"another DR row already holds unique key uk_email","key":[11],"before":null,"after":{"id":11,"email":"Bob@X","name":"Bob P"},"dr":{"id":5,"email":"bob@x","name":"Bob D"},"dependants":[],"decision":null}',
-      '{"id":4,"gtid":"0-1-9","index":0,"table":"shop.customers","op":"update","class":"update-missing","reason":"the DR has no row with this key (deleted on the DR, or never there: no DR binlog to tell)","key":[3],"before":{"id":3,"email":"cy@x","name":"Cy"},"after":{"id":3,"email":"cy@x","name":"Cy Two"},"dr":null,"dependants":[],"decision":null}',
-      '{"id":5,"gtid":"0-1-10","index":0,"table":"shop.orders","op":"delete","class":"delete-diverged","reason":"the DR row differs from the deleted row in total","key":[1],"before":{"id":1,"customer_id":1,"total":"10.00"},"after":null,"dr":{"id":1,"customer_id":1,"total":"11.00"},"dependants":[],"decision":null}',
-      '{"id":6,"gtid":"0-1-11","index":0,"table":"shop.orders","op":"insert","class":"transaction-quarantined","reason":"kept whole with 0-1-11#1 (insert-unique-taken)","key":[20],"before":null,"after":{"id":20,"customer_id":2,"total":"5.00"},"dr":null,"dependants":[],"decision":null}',
-      '{"id":7,"gtid":"0-1-11","index":1,"table":"shop.customers","op":"insert","class":"insert-unique-taken","reason":"another DR row already holds unique key uk_email","key":[12],"before":null,"after":{"id":12,"email":"Dee@X","name":"Dee P"},"dr":{"id":6,"email":"dee@x","name":"Dee D"},"dependants":[6],"decision":null}',
+      '{"id":1,"gtid":"0-1-6","index":0,"table":"shop.customers","op":"insert","class":"insert-unique-taken","reason":"another DR row already holds unique key uk_email","statement":"INSERT INTO shop.customers (id, email, name) VALUES (10, \'Zed@X\', \'Zed P\')","key":[10],"before":null,"after":{"id":10,"email":"Zed@X","name":"Zed P"},"dr":{"id":4,"email":"zed@x","name":"Zed D"},"dependants":[2],"decision":null}',
+      '{"id":2,"gtid":"0-1-7","index":0,"table":"shop.orders","op":"insert","class":"parent-missing","reason":"its parent shop.customers 10 is quarantined (0-1-6#0)","statement":"INSERT INTO shop.orders (id, customer_id, total) VALUES (10, 10, 99.50)","key":[10],"before":null,"after":{"id":10,"customer_id":10,"total":"99.50"},"dr":null,"dependants":[],"decision":null}',
+      '{"id":3,"gtid":"0-1-8","index":0,"table":"shop.customers","op":"insert","class":"insert-unique-taken","reason":"another DR row already holds unique key uk_email","statement":"INSERT INTO shop.customers (id, email, name) VALUES (11, \'Bob@X\', \'Bob P\')","key":[11],"before":null,"after":{"id":11,"email":"Bob@X","name":"Bob P"},"dr":{"id":5,"email":"bob@x","name":"Bob D"},"dependants":[],"decision":null}',
+      '{"id":4,"gtid":"0-1-9","index":0,"table":"shop.customers","op":"update","class":"update-missing","reason":"the DR has no row with this key (deleted on the DR, or never there: no DR binlog to tell)","statement":"UPDATE shop.customers SET name = \'Cy Two\' WHERE id = 3","key":[3],"before":{"id":3,"email":"cy@x","name":"Cy"},"after":{"id":3,"email":"cy@x","name":"Cy Two"},"dr":null,"dependants":[],"decision":null}',
+      '{"id":5,"gtid":"0-1-10","index":0,"table":"shop.orders","op":"delete","class":"delete-diverged","reason":"the DR row differs from the deleted row in total","statement":"DELETE FROM shop.orders WHERE id = 1","key":[1],"before":{"id":1,"customer_id":1,"total":"10.00"},"after":null,"dr":{"id":1,"customer_id":1,"total":"11.00"},"dependants":[],"decision":null}',
+      '{"id":6,"gtid":"0-1-11","index":0,"table":"shop.orders","op":"insert","class":"transaction-quarantined","reason":"kept whole with 0-1-11#1 (insert-unique-taken)","statement":"INSERT INTO shop.orders (id, customer_id, total) VALUES (20, 2, 5.00)","key":[20],"before":null,"after":{"id":20,"customer_id":2,"total":"5.00"},"dr":null,"dependants":[],"decision":null}',
+      '{"id":7,"gtid":"0-1-11","index":1,"table":"shop.customers","op":"insert","class":"insert-unique-taken","reason":"another DR row already holds unique key uk_email","statement":"INSERT INTO shop.customers (id, email, name) VALUES (12, \'Dee@X\', \'Dee P\')","key":[12],"before":null,"after":{"id":12,"email":"Dee@X","name":"Dee P"},"dr":{"id":6,"email":"dee@x","name":"Dee D"},"dependants":[6],"decision":null}',
     ]);
   });
 
@@ -417,6 +419,7 @@ describe('salvage explain', () => {
         '  class:       parent-missing',
         '  outcome:     applied',
         '  reason:      resolved by review: applied as logged',
+        '  statement:   INSERT INTO shop.orders (id, customer_id, total) VALUES (10, 10, 99.50)',
         '  rule:        review:decisions.jsonl:1',
         '  new key:     -',
         '  recorded:    run 1, source binlog:mysql-bin',
@@ -442,6 +445,7 @@ describe('salvage explain', () => {
         '  class:       delete-diverged',
         '  outcome:     skipped',
         '  reason:      resolved by review: skipped',
+        '  statement:   DELETE FROM shop.orders WHERE id = 1',
         '  rule:        review:decisions.jsonl:5',
         '  new key:     -',
         '  recorded:    run 1, source binlog:mysql-bin',

@@ -113,6 +113,8 @@ describe('salvage report', () => {
         key: [5],
         class: 'insert-unique-taken',
         reason: 'another DR row already holds unique key uk_email',
+        // The primary logs ANNOTATE_ROWS (MariaDB's default): the statement that made the change.
+        statement: LOST[4],
         before: null,
         after: { id: 5, email: 'Zed@X', name: 'Zed P' },
         dr: { id: 4, email: 'zed@x', name: 'Zed D' },
@@ -125,6 +127,7 @@ describe('salvage report', () => {
         key: [2],
         class: 'clean',
         reason: 'cascade guard: 1 row(s) of shop.notes still point at it (config:order_id, a logical reference)',
+        statement: LOST[5],
         before: { id: 2, customer_id: 2, total: '20.00' },
         after: null,
         dr: null,
