@@ -35,7 +35,7 @@ let bytes: Buffer;
 function build(): Buffer {
   const w = new BinlogWriter({ flavor: 'mariadb', serverId: 1, startTimestamp: 1_700_000_000 });
   w.formatDescription().gtidList([]).binlogCheckpoint('t-bin.000001');
-  const map = (): BinlogWriter => w.tableMap({ tableId: 7, db: 'shop', table: 't', columns });
+  const map = (): BinlogWriter => w.tableMap({ tableId: 7, db: 'shop', table: 't', metadata: 'full', primaryKey: [0], columns });
   const write = (ids: number[], flags: number): BinlogWriter => w.rows({ kind: 'write', version: 1, tableId: 7, flags, rows: ids.map((id) => ({ after: [int32(id)] })) });
   w.mariadbGtid({ domainId: 0, seqNo: 1 });
   w.annotateRows(FIRST);

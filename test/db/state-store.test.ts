@@ -22,7 +22,8 @@ import {
   type LedgerRow,
   type LedgerRun,
 } from '../../src/db/state-store.js';
-import { readRuns } from '../../src/db/run-store.js';
+import { readQuarantineEntries } from '../../src/db/quarantine-store.js';
+import { readRunQuarantine, readRuns } from '../../src/db/run-store.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 
 const WEIRD = 'sal`vage ✓';
@@ -121,26 +122,31 @@ describe('state store', () => {
     await expect(ensureStateSchema(session, 'salvage_future')).rejects.toMatchObject({ code: StateSchemaErrorCode.NewerVersion });
   });
 
-  it('adds the columns a state schema written before them lacks (quarantine.origin, ledger.other_image, key_map.is_link), keeping its rows and layout version', async () => {
+  it('adds the columns a state schema written before them lacks (quarantine.origin, quarantine.statement, ledger.other_image, key_map.is_link), keeping its rows and layout version', async () => {
     await ensureStateSchema(session, 'salvage_old');
     await session.query('ALTER TABLE salvage_old.quarantine DROP COLUMN origin');
+    await session.query('ALTER TABLE salvage_old.quarantine DROP COLUMN statement');
     await session.query('ALTER TABLE salvage_old.ledger DROP COLUMN other_image');
     await session.query('ALTER TABLE salvage_old.key_map DROP COLUMN is_link');
     await session.query("INSERT INTO salvage_old.key_map (table_name, old_key_hash, old_key, new_key, run_id, gtid) VALUES ('t.a', UNHEX(SHA2('[1]', 256)), '[1]', '[9]', 1, NULL)");
     await session.query(
       "INSERT INTO salvage_old.quarantine (run_id, source_id, change_at, change_index, table_name, status, reason, dependants, created_at) VALUES (1, 's', '0-1-5', 0, 't.a', 'pending', 'r', '[]', UTC_TIMESTAMP(6))",
     );
+    // The review commands read such a schema as it is (they add no column): no origin, no statement.
+    expect((await readQuarantineEntries(session, 'salvage_old', 'all')).map((e) => [e.changeAt, e.origin, e.statement])).toEqual([['0-1-5', null, null]]);
+    expect(await readRunQuarantine(session, 'salvage_old', 1, 10)).toMatchObject([{ changeAt: '0-1-5', statement: null }]);
     expect(await ensureStateSchema(session, 'salvage_old')).toBe(STATE_SCHEMA_VERSION);
     const { rows } = await session.query(
-      "SELECT table_name AS t, column_name AS c, is_nullable AS n, column_type AS type FROM information_schema.columns WHERE table_schema = 'salvage_old' AND column_name IN ('origin', 'other_image', 'is_link') ORDER BY table_name",
+      "SELECT table_name AS t, column_name AS c, is_nullable AS n, column_type AS type FROM information_schema.columns WHERE table_schema = 'salvage_old' AND column_name IN ('origin', 'statement', 'other_image', 'is_link') ORDER BY table_name, column_name",
     );
     expect(rows).toEqual([
       { t: 'key_map', c: 'is_link', n: 'NO', type: 'tinyint(4)' },
       { t: 'ledger', c: 'other_image', n: 'YES', type: 'longtext' },
       { t: 'quarantine', c: 'origin', n: 'YES', type: 'varchar(300)' },
+      { t: 'quarantine', c: 'statement', n: 'YES', type: 'longtext' },
     ]);
-    const { rows: kept } = await session.query('SELECT change_at, origin FROM salvage_old.quarantine');
-    expect(kept).toEqual([{ change_at: '0-1-5', origin: null }]);
+    const { rows: kept } = await session.query('SELECT change_at, origin, statement FROM salvage_old.quarantine');
+    expect(kept).toEqual([{ change_at: '0-1-5', origin: null, statement: null }]);
     // A mapping an earlier engine recorded is a remap (it recorded links onto another key alike: not told apart).
     expect((await session.query('SELECT old_key, new_key, is_link FROM salvage_old.key_map')).rows).toEqual([{ old_key: '[1]', new_key: '[9]', is_link: 0 }]);
     // A second call finds the column there and adds nothing.
