@@ -39,7 +39,7 @@ export interface StatementMark {
    * Just past the statement's last change: set by its STMT_END_F rows event; -1 while no such
    * event came (the changes up to the next mark are then taken as its).
    */
-  endChange: number;
+  readonly endChange: number;
   /** The text, when the decoder kept it (ROWS_QUERY always, ANNOTATE_ROWS with `annotations` on). */
   readonly sql: string | null;
   /** Where the text's bytes lie in the transaction's `file`, and how many (ANNOTATE_ROWS only; else -1, 0). */
@@ -159,7 +159,7 @@ interface OpenGroup {
   changes: RowChange[];
   statements: LoggedStatement[];
   annotations: string[];
-  marks: StatementMark[];
+  marks: OpenMark[];
   /** MariaDB standalone GTID or MySQL GTID followed by DDL: the next statement ends the group. */
   standalone: boolean;
   sawBegin: boolean;
@@ -170,6 +170,9 @@ interface OpenGroup {
   /** How many of `statements` are savepoint statements applied to the group (transaction control). */
   controls: number;
 }
+
+/** A StatementMark while its group is read: its end is set when the statement's last rows event comes. */
+type OpenMark = { -readonly [K in keyof StatementMark]: StatementMark[K] };
 
 /** What the group held when a savepoint was set: a ROLLBACK TO it cuts the group back to this. */
 interface SavepointMark {

@@ -680,12 +680,12 @@ function writeQuery(sink: Sink, sql: string, schema: string, compressed: boolean
 }
 
 /** Writes the transaction body (BEGIN … commit) into `sink` and returns its row changes, statements and annotations. */
-function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warnings']): Pick<Extract<TransactionItem, { kind: 'transaction' }>['tx'], 'changes' | 'statements' | 'annotations'> & { statementMarks: StatementMark[] } {
+function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warnings']): Pick<Extract<TransactionItem, { kind: 'transaction' }>['tx'], 'changes' | 'statements' | 'annotations' | 'statementMarks'> {
   const changes: Array<Extract<TransactionItem, { kind: 'transaction' }>['tx']['changes'][number]> = [];
   const statements: Array<{ sql: string; schema: string; offset: number }> = [];
   const annotations: string[] = [];
   // An ANNOTATE_ROWS inside a payload has the payload's offset: patched by the caller, as the changes' are.
-  const statementMarks: StatementMark[] = [];
+  const statementMarks: { -readonly [K in keyof StatementMark]: StatementMark[K] }[] = [];
   if (server.flavor === 'mysql') sink.put((w) => w.query({ sql: 'BEGIN', db: 'test' }), (at) => ({ at, kind: 'query', sql: 'BEGIN', schema: 'test' }));
   for (const item of tx.items) {
     if (item.kind === 'noise') writeNoise(sink, item.noise, warnings);
