@@ -222,6 +222,12 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('<div id="q-controls" class="controls no-print" hidden>');
   });
 
+  it('shows the statement that made a change under its reason, escaped, line breaks kept; none where none was logged', () => {
+    const html = renderHtmlReport(APPLY, [{ ...Q_INSERT, statement: "INSERT INTO t VALUES ('<b>&</b>',\n  2)" }, Q_UPDATE]);
+    expect(html).toContain(`<p class="reason">another DR row already holds unique key uk_email</p><p class="muted">Statement:</p><pre class="statement"><code>INSERT INTO t VALUES (&#39;&lt;b&gt;&amp;&lt;/b&gt;&#39;,\n  2)</code></pre>`);
+    expect(html.match(/<pre class="statement">/g)).toHaveLength(1);
+  });
+
   it('shows D as the class implies it when the ledger left it out, and says so', () => {
     const line: LedgerLine = {
       gtid: null,

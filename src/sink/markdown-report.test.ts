@@ -180,6 +180,20 @@ describe('renderMarkdownReport', () => {
     expect(md).toContain('**CHECK:** gtid_slave_pos 0-9-3 was not found');
   });
 
+  it('lists the statements that made the quarantined changes, once per run of changes, fenced past any backticks in them', () => {
+    const sql = "UPDATE `shop`.`t` SET note = '```' WHERE id IN (1,\n  2)";
+    const md = renderMarkdownReport(APPLY, [
+      { ...QUARANTINED[0]!, statement: sql },
+      { ...QUARANTINED[0]!, index: 1, statement: sql },
+      { ...QUARANTINED[1]! },
+    ]);
+    expect(md.slice(md.indexOf('Statements that made them'), md.indexOf('## Run'))).toBe(
+      ['Statements that made them, as the binlog logged them:', '', '- `0-1-27#0`, `0-1-27#1`:', '', '  ````sql', "  UPDATE `shop`.`t` SET note = '```' WHERE id IN (1,", '    2)', '  ````', '', ''].join('\n'),
+    );
+    // Without statements, no list.
+    expect(renderMarkdownReport(APPLY, QUARANTINED)).not.toContain('Statements that made them');
+  });
+
   it('gives the timeline from the DR\'s history: last received, the lost window, the failover and the DR\'s own writes', () => {
     const history = {
       failover: {
