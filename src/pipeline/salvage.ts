@@ -108,6 +108,7 @@ import type { ReportKeyMapping } from '../sink/report-source.js';
 import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
+import { readLiveStatementTexts } from '../source/live-statement-texts.js';
 import { readStatementTexts } from '../source/statement-texts.js';
 import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { binlogOpening, findGtidStart, oldestBinlog, startGtidCovers } from '../source/live-start.js';
@@ -2329,12 +2330,15 @@ class SalvageRun {
    * Looks up the statement text of each quarantined row change of `results` (the ANNOTATE_ROWS
    * the windows were read without, read back from the file: source/statement-texts.ts), for its
    * quarantine entry and ledger line. Only transactions that logged annotations and had a change
-   * quarantined cost anything; a live source's are not read back (its `file` is the server's).
+   * quarantined cost anything. A live source's dump carries no ANNOTATE_ROWS (#liveBatches), so
+   * its transactions are listed again by the server (source/live-statement-texts.ts).
    */
   async #readStatements(results: readonly TransactionResult[]): Promise<void> {
+    const live = this.#live;
     let wanted: ChangeDecision[] | null = null;
     for (const r of results) {
-      if (r.tx.statementMarks.length === 0) continue;
+      // A live MariaDB transaction has no marks either way: the server is asked.
+      if (r.tx.statementMarks.length === 0 && live === null) continue;
       for (const d of r.decisions) {
         // A statement-based change (change null) carries its own SQL; index names a row change only when it is one.
         if (d.outcome !== 'quarantined' || d.change === null || r.tx.changes[d.index] !== d.change || this.#statements.has(d)) continue;
@@ -2342,7 +2346,28 @@ class SalvageRun {
       }
     }
     if (wanted === null) return;
-    const texts = await readStatementTexts(wanted, { readFiles: this.#live === null });
+    const texts = await readStatementTexts(wanted, { readFiles: live === null });
+    if (live !== null) {
+      // Marked ones (a MySQL source's ROWS_QUERY, decoded in the stream) have their text already.
+      const unmarked = wanted.filter((d) => d.tx.statementMarks.length === 0);
+      if (unmarked.length > 0) {
+        let listed: (string | null)[] = [];
+        try {
+          const control = await openSession(live.spec.target);
+          try {
+            listed = await readLiveStatementTexts(control, unmarked);
+          } finally {
+            await control.end();
+          }
+        } catch {
+          // A source that cannot be reached for this only costs the entries their statements: the run goes on.
+        }
+        let k = 0;
+        wanted.forEach((d, i) => {
+          if (d.tx.statementMarks.length === 0) texts[i] = listed[k++] ?? null;
+        });
+      }
+    }
     wanted.forEach((d, i) => {
       const text = texts[i];
       if (text !== null && text !== undefined) this.#statements.set(d, text);

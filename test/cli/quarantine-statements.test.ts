@@ -43,6 +43,7 @@ let dir: string;
 let start: string;
 const planLines: LedgerLine[] = [];
 const applyLines: LedgerLine[] = [];
+const liveLines: LedgerLine[] = [];
 
 async function cli(run: typeof runQuarantine, args: string[]): Promise<string> {
   const out = new Capture();
@@ -73,6 +74,8 @@ beforeAll(async () => {
   const common = { binlogs, target: dr.target, start: { kind: 'from-gtid' as const, set: start } };
   const plan = await salvage({ ...common, mode: 'plan', onLedger: (l) => planLines.push(l) });
   expect(plan.outcomes.quarantined).toBe(5);
+  const live = await salvage({ source: { target: primary.target }, target: dr.target, start: common.start, mode: 'plan', onLedger: (l) => liveLines.push(l) });
+  expect(live.outcomes.quarantined).toBe(5);
   const apply = await salvage({ ...common, mode: 'apply', onLedger: (l) => applyLines.push(l) });
   expect(apply.outcomes.quarantined).toBe(5);
 }, 120_000);
@@ -98,6 +101,10 @@ describe('the statement that made a quarantined change', () => {
     expect(applyLines.map(statementOf)).toEqual(expected);
     // Absent, not empty: the key is not there at all.
     expect(Object.hasOwn(applyLines[4]!, 'statement')).toBe(false);
+  });
+
+  it('read live, the same: the dump carries no annotations, and the server lists the quarantined transactions again', () => {
+    expect(liveLines.map(statementOf)).toEqual(planLines.map(statementOf));
   });
 
   it('is recorded with the quarantine entry (null where none was logged)', async () => {
