@@ -170,6 +170,11 @@ const SESSION_SETTINGS = [SESSION_TIME_ZONE, SESSION_SQL_MODE, SESSION_NO_FK_CHE
 
 /** Asked values compared by the server per DR row the fold misses (#aliasCollationMatches); beyond it, the DR's rejection decides. */
 const MAX_COLLATION_CANDIDATES = 8;
+/**
+ * How long the statement texts of a window's quarantined changes may take to list from a live
+ * source (connect and SHOW BINLOG EVENTS): past it the entries go without them, the run goes on.
+ */
+const STATEMENT_LOOKUP_MS = 5000;
 
 /** How long a reconnected run waits for its own lost session's lock once that session is killed. */
 const LOCK_AFTER_KILL_SECONDS = 30;
@@ -2353,11 +2358,15 @@ class SalvageRun {
       if (unmarked.length > 0) {
         let listed: (string | null)[] = [];
         try {
-          const control = await openSession(live.spec.target);
+          // Bounded: in apply this runs inside the window's DR transaction, which must not wait on a
+          // source gone silent (a dropped network answers nothing); the session is destroyed at the limit.
+          const control = await openSession(live.spec.target, { connectTimeoutMs: STATEMENT_LOOKUP_MS });
+          const timer = setTimeout(() => control.destroy(), STATEMENT_LOOKUP_MS);
           try {
             listed = await readLiveStatementTexts(control, unmarked);
           } finally {
-            await control.end();
+            clearTimeout(timer);
+            await control.end().catch(() => undefined);
           }
         } catch {
           // A source that cannot be reached for this only costs the entries their statements: the run goes on.
