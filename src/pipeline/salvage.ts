@@ -1465,7 +1465,8 @@ class SalvageRun {
     const o = this.#o;
     if (this.#live === null) {
       // ANNOTATE_ROWS texts (≈ 41 % of a MariaDB binlog's bytes) are left undecoded, as DESIGN.md's
-      // pitfalls ask of the hot path: nothing in plan or apply reads them, and decoding them cost
+      // pitfalls ask of the hot path: only quarantined changes show theirs, read back afterwards
+      // from where the transactions' marks say they lie (#readStatements), and decoding them all cost
       // 0.8–1.4 s of client CPU in most measured rounds and ≈ 40 MiB of peak RSS on bench:apply's
       // 200k-change binlog (test/reconcile/scan-annotations.test.ts).
       // Up to the damage, or the stop point (never both: damage before the stop point is refused, #stopMet).
