@@ -104,6 +104,23 @@ describe('the statement of each row change', () => {
     }
   });
 
+  it('of a MySQL binlog (ROWS_QUERY, always decoded) is the text the decoder kept, no file read', async () => {
+    const w = new BinlogWriter({ flavor: 'mysql', serverVersion: '8.0.40', startTimestamp: 5 });
+    w.formatDescription().previousGtids([]).mysqlGtid({ uuid: '3e11fa47-71ca-11e1-9e33-c80aa9429562', gno: 1 });
+    w.query({ sql: 'BEGIN', db: 'shop' }).rowsQuery(SECOND);
+    w.tableMap({ tableId: 7, db: 'shop', table: 't', metadata: 'full', primaryKey: [0], columns });
+    w.rows({ kind: 'write', version: 2, tableId: 7, rows: [{ after: [int32(4)] }] });
+    w.xid(1);
+    const mysql = join(dir, 'binlog.000001');
+    await writeFile(mysql, w.toBuffer());
+    const txs: Transaction[] = [];
+    for await (const b of readTransactions(await resolveBinlogFiles([mysql]), { annotations: false })) for (const i of b.items) if (i.kind === 'transaction') txs.push(i.tx);
+    const tx = txs[0]!;
+    expect(tx.statementMarks.map((m) => [m.firstChange, m.endChange, m.sql, m.textAt])).toEqual([[0, 1, SECOND, -1]]);
+    await rm(mysql);
+    expect(await readStatementTexts([{ tx, index: 0 }], { readFiles: true })).toEqual([SECOND]);
+  });
+
   it('is null, not another event read as text, when the file no longer holds the annotation there', async () => {
     const tx = await read();
     const mark = tx.statementMarks[1]!;
