@@ -86,12 +86,13 @@ export interface ChangeDecision {
 
 /**
  * A DR row kept in the state schema's `archive` before a write deletes or changes it, so what
- * `delete-blocking` removes can be put back by hand: the row as it was, and why.
+ * `delete-blocking` or the cascade guard's `report` / `allowUpTo` removes can be put back by hand:
+ * the row as it was, and why.
  */
 export interface ArchiveNote {
   /** `GTID#index` (or `file:pos#index`) of the lost change that needed the row out of the way. */
   readonly change: string;
-  /** The row held the lost change's unique value; or the DR's ON DELETE CASCADE / SET NULL reached it from that row. */
+  /** The row held the lost change's unique value; or the DR's ON DELETE CASCADE / SET NULL reached it from that row, or from the row of a lost delete. */
   readonly role: 'blocking' | 'cascade-delete' | 'cascade-set-null';
   /** The row as it was, full image in column order. */
   readonly row: RowImage;

@@ -835,7 +835,7 @@ export class Reconciler {
         // A skipped insert leaves the DR row at its key (a different record): later changes of the source row must not reach it.
         return { ...done(c.class, 'skipped', `the DR keeps its row ${by}`, c.drRow ?? c.uniqueHolder), hold: change.op === 'insert' };
       case 'apply':
-        return this.#applyClean(table, state, change, c, done, quarantine, writes);
+        return this.#applyClean(table, state, change, c, done, quarantine, writes, changeLabel(ctx.tx, ctx.index));
       case 'remap':
         return this.#remap(ctx);
       case 'source':
@@ -1006,7 +1006,7 @@ export class Reconciler {
       state.remove(rowKey(pk));
       notes.push(`deleted the DR row ${keyText(pk)} that held ${key} (archived${plan !== null && plan.cascaded.length > 0 ? `; ${plan.cascaded.join('; ')}, archived` : ''})`);
     }
-    const p = this.#applyClean(table, state, change, again, done, quarantine, writes);
+    const p = this.#applyClean(table, state, change, again, done, quarantine, writes, label);
     if (p.decision.outcome === 'quarantined') {
       // The write itself was refused (a key change guard): nothing of this change stays.
       writes.length = start;
@@ -1148,7 +1148,7 @@ export class Reconciler {
     const dr = c.drRow;
     if (change.op === 'delete') {
       if (dr === null) return done(c.class, 'skipped', 'already gone from the DR', null);
-      const d = this.#guardedDelete(table, state, dr, writes);
+      const d = this.#guardedDelete(table, state, dr, writes, changeLabel(ctx.tx, ctx.index));
       if (d.kind === 'blocked') return quarantine(c.class, d.reason, dr);
       return done(c.class, 'applied', d.note === null ? reason : `${reason}; ${d.note}`, dr);
     }
@@ -1461,7 +1461,7 @@ export class Reconciler {
     const next: RowChange = { ...change, after };
     const again = classifyChange({ change: next, schema: table, drRowByPk: c.drRow, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table) });
     if (again.class !== 'clean') return quarantine(c.class, `rewrite-unique: still ${again.class} after rewriting ${rewritten.join(', ')}`, c.uniqueHolder);
-    const p = this.#applyClean(table, state, next, again, done, quarantine, ctx.writes);
+    const p = this.#applyClean(table, state, next, again, done, quarantine, ctx.writes, changeLabel(ctx.tx, ctx.index));
     return { ...p, decision: { ...p.decision, class: c.class, reason: `unique value rewritten for review: ${rewritten.join(', ')} (${rule.path})` } };
   }
 
@@ -1473,6 +1473,8 @@ export class Reconciler {
     done: (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null) => Pending,
     quarantine: (cls: ChangeClass, reason: string, drRow?: RowImage | null) => Pending,
     writes: WriteOp[],
+    /** The change's `GTID#index` (changeLabel), which a cascade's archive rows name. */
+    label: string,
   ): Pending {
     switch (change.op) {
       case 'insert': {
@@ -1515,7 +1517,7 @@ export class Reconciler {
       }
       case 'delete': {
         const dr = c.drRow as RowImage;
-        const d = this.#guardedDelete(table, state, dr, writes);
+        const d = this.#guardedDelete(table, state, dr, writes, label);
         if (d.kind === 'blocked') return quarantine('clean', d.reason, dr);
         return done('clean', 'applied', d.note, dr);
       }
@@ -1699,10 +1701,12 @@ export class Reconciler {
    * Deletes the DR row `dr` under `cascadeGuard`. `forbid` holds the delete back while any DR row
    * points at it. `report` (and `allowUpTo` within its limit) carries out the DR's declared ON
    * DELETE actions here, because the window runs with foreign_key_checks=0 and the server's own
-   * actions do not fire: without this, children would be orphaned. Returns why the delete must
-   * wait, or the note that says what it did to other rows.
+   * actions do not fire: without this, children would be orphaned. Every row the cascade deletes or
+   * nulls is archived first under `label` (the lost change's `GTID#index`), as delete-blocking's
+   * are: they may be rows the DR created or changed after the failover, which nothing else keeps.
+   * Returns why the delete must wait, or the note that says what it did to other rows.
    */
-  #guardedDelete(table: TableSchema, state: TableState, dr: RowImage, writes: WriteOp[]): { kind: 'blocked'; reason: string } | { kind: 'deleted'; note: string | null } {
+  #guardedDelete(table: TableSchema, state: TableState, dr: RowImage, writes: WriteOp[], label: string): { kind: 'blocked'; reason: string } | { kind: 'deleted'; note: string | null } {
     const guard = this.#rules.cascadeGuard;
     let plan: CascadePlan | null = null;
     if (guard.kind === 'forbid') {
@@ -1716,14 +1720,14 @@ export class Reconciler {
         return { kind: 'blocked', reason: `cascade guard: ${this.#referencingRows(table, state, dr, null) ?? ''}; the cascade would touch ${touched} row(s), more than cascadeGuard.allowUpTo ${guard.limit}` };
       }
       for (const d of plan.deletes) {
-        writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[] });
+        writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[], archive: { change: label, role: 'cascade-delete', row: d.row } });
         d.state.remove(d.pk);
       }
       for (const n of plan.nulls) {
         const next = n.row.slice();
         for (const p of n.positions) next[p] = null;
         const changed = n.positions.map((p) => n.state.schema.columns[p]?.name as string);
-        writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row });
+        writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row, archive: { change: label, role: 'cascade-set-null', row: n.row } });
         n.state.put(next);
       }
     }
