@@ -98,7 +98,7 @@ import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostB
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
-import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
 import { looseFolder } from '../reconcile/value-equality.js';
 import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
@@ -1921,6 +1921,13 @@ class SalvageRun {
     for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
+    }
+    // And who points at the rows a lost delete's cascade would reach (report, allowUpTo).
+    if (r.readsCascadeChildren) {
+      for (const req of collectCascadeChildReads(changes, this.#catalog, r.stateSet)) {
+        r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
+        if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
+      }
     }
     // After the locking reads: a DR write to a key they read committed before them, so it is in the
     // DR's binlog now; one after them to a row they locked waits for this window's COMMIT.

@@ -199,7 +199,101 @@ describe('cascade guard properties (in-memory oracle, generated ON DELETE rules)
   });
 });
 
+const summaryOf = (r: RunResult): unknown[] => r.decisions.map((d) => [gnoOf(d.tx), d.index, d.table, d.op, d.class, d.outcome, d.reason, d.newKey]);
+
+describe('cascade guard: window size and plan', () => {
+  // DESIGN.md: the outcome does not depend on window size. The one-level cascade is refused when a
+  // cascaded row may have rows of its own that the window did not read; the window now reads them
+  // (collectCascadeChildReads), where it used to depend on whether another change of the same
+  // window had, and lists what the cascade reaches in key order, not in the order reads loaded it
+  // (shrunk cases below).
+  it('report / allowUpTo: windows of 1, 3 and all decide and write the same, and plan decides what apply decides', () => {
+    fc.assert(
+      fc.property(arbitrary, fc.constantFrom<CascadeGuard>({ kind: 'report' }, { kind: 'allow-up-to', limit: 1 }), (spec, guard) => {
+        const inc = buildIncident(spec);
+        const outcomes = [1, 3, Math.max(1, inc.lost.length)].map((ws) => {
+          const { dr, result } = run(inc, guard, ws);
+          return { snapshot: dr.snapshot(), decisions: summaryOf(result) };
+        });
+        expect(outcomes[1]).toEqual(outcomes[0]);
+        expect(outcomes[2]).toEqual(outcomes[0]);
+        const planned = runReconcile(inc.dr.clone(), inc.lost, { windowSize: 2, mode: 'plan', rules: rulesFor(guard) });
+        expect(summaryOf(planned)).toEqual(summaryOf(run(inc, guard, 2).result));
+      }),
+      // Five runs per case: half the cases keep the file within a few seconds.
+      { numRuns: Math.ceil(RUNS / 2) },
+    );
+  });
+});
+
 describe('shrunk counterexamples', () => {
+  // Found by the window-size property above (before collectCascadeChildReads), shrunk. fk_customer
+  // CASCADE, notes → orders a logical reference. Lost: tx1 changes order 1's total; tx2 deletes
+  // customer 1 (the primary's cascade took order 1, unlogged) and adds customer 2. In one window
+  // tx1's update had read who points at order 1 (no note), so the cascade went ahead; one
+  // transaction per window, nothing had, and the delete was quarantined "which the window did not
+  // read" — and customer 2 with it, its email still held by customer 1.
+  it('report, CASCADE one level: windows of 1 and 3 both carry out the cascade', () => {
+    const inc = buildIncident({
+      baseCustomers: 1, baseOrders: [{ customer: 0, total: 0 }], baseNotes: [],
+      lost: [[{ k: 'setTotal', order: 0, total: 0 }], [{ k: 'delCustomer', customer: 0 }, { k: 'insCustomer', email: 0, variant: 0, name: 0 }]],
+      dr: [], disjoint: false, fks: { customer: 'CASCADE', note: 'logical' },
+    });
+    for (const windowSize of [1, 3]) {
+      const { dr, result } = run(inc, { kind: 'report' }, windowSize);
+      expect(result.decisions.map((d) => [d.table, d.op, d.class, d.outcome, d.reason])).toEqual([
+        ['shop.orders', 'update', 'clean', 'applied', null],
+        ['shop.customers', 'delete', 'clean', 'applied', 'cascade: deleted 1 row(s) of shop.orders (fk_customer ON DELETE CASCADE)'],
+        ['shop.customers', 'insert', 'clean', 'applied', null],
+      ]);
+      expect(dr.snapshot()).toEqual({ 'shop.customers': [[2, 'ann@x', 'L0']], 'shop.notes': [], 'shop.orders': [] });
+    }
+  });
+
+  // Found by the same property once the reads were in, shrunk. The DR ordered for customer 1
+  // (order 1). Lost: tx1 orders for customer 1 too (re-keyed to 2: the DR took id 1) and deletes
+  // customer 2; tx2 deletes customer 1 (its cascade takes orders 1 and 2) and adds a customer. One
+  // transaction per window, order 2 is on the DR when tx2's window reads, and who points at it is
+  // read: none, the cascade goes ahead. In one window order 2 is the window's own insert, re-keyed
+  // while deciding, after the reads, and the delete used to be quarantined ("which the window did
+  // not read"): a re-keyed row sits at a fresh key no DR row pointed at.
+  it('report: a row the same window inserted (re-keyed) and then cascades is judged as one window apart would', () => {
+    const inc = buildIncident({
+      baseCustomers: 2, baseOrders: [], baseNotes: [],
+      lost: [[{ k: 'insOrder', customer: 0, total: 0 }, { k: 'delCustomer', customer: 1 }], [{ k: 'delCustomer', customer: 0 }, { k: 'insCustomer', email: 0, variant: 0, name: 0 }]],
+      dr: [{ k: 'insOrder', customer: 0, total: 0 }], disjoint: false, fks: { customer: 'CASCADE', note: 'logical' },
+    });
+    const one = run(inc, { kind: 'report' }, 1);
+    const all = run(inc, { kind: 'report' }, 3);
+    expect(one.result.decisions.map((d) => [d.table, d.op, d.class, d.outcome, d.reason])).toEqual([
+      ['shop.orders', 'insert', 'insert-pk-taken', 'remapped', 'the DR gave id 1 to a different record: re-keyed to 2 in shop.orders'],
+      ['shop.customers', 'delete', 'clean', 'applied', null],
+      ['shop.customers', 'delete', 'clean', 'applied', 'cascade: deleted 2 row(s) of shop.orders (fk_customer ON DELETE CASCADE)'],
+      ['shop.customers', 'insert', 'clean', 'applied', null],
+    ]);
+    expect(summaryOf(all.result)).toEqual(summaryOf(one.result));
+    expect(all.dr.snapshot()).toEqual(one.dr.snapshot());
+  });
+
+  // Found by the same property, shrunk: two orders of customer 2 each have a note (notes → orders a
+  // logical reference), so the delete of customer 2 is refused for both. The reason listed them in
+  // the order reads had loaded them (order 2 first in one window, order 1 first in three): now in
+  // key order.
+  it('report: what a refused cascade reaches is listed in key order whatever the window size', () => {
+    const inc = buildIncident({
+      baseCustomers: 2, baseOrders: [{ customer: 3, total: 0 }, { customer: 3, total: 0 }], baseNotes: [{ order: 0, body: 0 }],
+      lost: [[{ k: 'insOrder', customer: 0, total: 0 }, { k: 'delOrder', order: 0 }], [{ k: 'delCustomer', customer: 3 }, { k: 'delOrder', order: 0 }], [{ k: 'insCustomer', email: 0, variant: 0, name: 0 }]],
+      dr: [{ k: 'insNote', order: 1, body: 0 }, { k: 'delCustomer', customer: 0 }], disjoint: false, fks: { customer: 'CASCADE', note: 'logical' },
+    });
+    for (const windowSize of [1, 3]) {
+      const d = run(inc, { kind: 'report' }, windowSize).result.decisions.find((x) => x.table === 'shop.customers' && x.op === 'delete');
+      expect([d?.outcome, d?.reason]).toEqual([
+        'quarantined',
+        'cascade guard: the cascade reaches shop.orders 1, and 1 row(s) of shop.notes point at it (config:order_id): only one level is carried out; the cascade reaches shop.orders 2, and 1 row(s) of shop.notes point at it (config:order_id): only one level is carried out',
+      ]);
+    }
+  });
+
   // Found by the report property (seed 1672192151), shrunk: the DR ordered for customer 1 after the
   // failover (order 1, a row the lost range never saw); the primary deleted customer 1, and
   // fk_customer is ON DELETE SET NULL. Under report the engine nulls the DR's order itself — and

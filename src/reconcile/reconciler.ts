@@ -1138,6 +1138,14 @@ export class Reconciler {
     return ['delete-blocking', 'link', 'custom'].includes(name('insert-unique-taken')) || ['delete-blocking', 'custom'].includes(name('update-unique-taken')) || ['link', 'custom'].includes(name('insert-pk-taken'));
   }
 
+  /**
+   * Whether the window must read who points at the rows a lost delete's cascade reaches
+   * (window-reads.ts collectCascadeChildReads): only when the cascade guard carries cascades out.
+   */
+  get readsCascadeChildren(): boolean {
+    return this.#rules.cascadeGuard.kind !== 'forbid';
+  }
+
   #fail(rule: Rule, table: string, key: readonly ColumnValue[] | null, what: string): never {
     throw new EngineError(ReconcilerErrorCode.RuleFail, `${table}${key === null ? '' : ` ${keyText(key)}`}: ${what} — the configuration says stop here (${rule.path})`, { table, key: key === null ? '' : keyText(key) });
   }
@@ -1758,7 +1766,8 @@ export class Reconciler {
       const name = `fk:${fk.name}` as const;
       const k = child.indexKeyFromValues(name, fk.refColumns.map((col) => dr[state.position(col)]));
       if (k === null) continue;
-      const rows = child.rowsBy(name, k).filter((r) => !(child === state && child.keyOf(r) === selfPk));
+      // In key order: the index lists rows in the order reads loaded them, which the window size changes.
+      const rows = child.rowsBy(name, k).filter((r) => !(child === state && child.keyOf(r) === selfPk)).sort(byPrimaryKey(child));
       if (rows.length === 0) continue;
       const where = `${ref.schema}.${ref.table}`;
       if (fk.origin === 'config') {
@@ -1825,7 +1834,11 @@ export class Reconciler {
       const name = `fk:${ref.foreignKey.name}` as const;
       const k = child.indexKeyFromValues(name, positions.map((p) => row[p]));
       if (k === null) continue;
-      if (!child.requestedIndexKey(name, k)) {
+      // A row re-keyed by this run sits at a fresh key (above the DR's AUTO_INCREMENT and its largest
+      // key when chosen): no DR row pointed at it then, and the rows the lost changes made point at
+      // it are in the overlay. Re-keyed in this very window it was not there to be read
+      // (collectCascadeChildReads), and asking would only find what a window apart finds.
+      if (!child.requestedIndexKey(name, k) && !this.#keyMap.isTarget(table.schema, table.table, state.keyValues(row) ?? [])) {
         return `the cascade reaches ${shown}, and rows of ${ref.schema}.${ref.table} may point at it (${ref.foreignKey.name}), which the window did not read: only one level is carried out`;
       }
       const gone = deleting.get(child);
@@ -2057,6 +2070,17 @@ function utcMillis(text: string): number {
 function deterministicUuidV7(label: string, identity: string, msecs: number): string {
   const random = createHash('sha256').update(`${label}\u0000${identity}`).digest().subarray(0, 16);
   return uuidV7({ msecs, random: new Uint8Array(random) });
+}
+
+/** Orders rows of `state`'s table by primary key (a full key is never NULL). */
+function byPrimaryKey(state: TableState): (a: RowImage, b: RowImage) => number {
+  return (a, b) => {
+    for (const p of state.pkPositions) {
+      const c = compareValues(a[p] as ColumnValue, b[p] as ColumnValue, state.schema.columns[p] ?? null);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
 }
 
 /** What a delete's referential actions come to on the rows the window read (see Reconciler #cascadePlan). */

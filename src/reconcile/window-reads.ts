@@ -210,3 +210,63 @@ export function collectHolderChildReads(changes: readonly RowChange[], catalog: 
   }
   return [...requests.values()];
 }
+
+/**
+ * The second read of a window under a cascade guard that carries cascades out (`report`,
+ * `allowUpTo`), after the first one is loaded: who points at the rows a lost delete's ON DELETE
+ * CASCADE would delete, or whose referenced columns its SET NULL would change — the DR rows the
+ * first read found pointing at the deleted row, and the rows the window's own changes make point
+ * at it. The cascade is carried out one level deep and refused when such a row has rows of its own
+ * (reconciler.ts #furtherReferences); without this read that depended on whether some other change
+ * of the same window happened to read them, so the outcome changed with the window size.
+ */
+export function collectCascadeChildReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ReadRequest[] {
+  const requests = new Map<string, ReadRequest>();
+  /** Asks who points at `row` of `table` through keys over any of `columns` (all when null). */
+  const wantReferencing = (table: TableSchema, row: RowImage, columns: readonly string[] | null): void => {
+    const state = states.get(table);
+    for (const ref of catalog.referencing(table.schema, table.table)) {
+      if (columns !== null && !ref.foreignKey.refColumns.some((c) => columns.includes(c))) continue;
+      const child = catalog.get(ref.schema, ref.table);
+      if (child === undefined) continue;
+      const name = `fk:${ref.foreignKey.name}` as const;
+      const values = ref.foreignKey.refColumns.map((c) => row[state.position(c)]);
+      const childState = states.get(child);
+      const ck = childState.indexKeyFromValues(name, values);
+      if (ck === null || childState.requestedIndexKey(name, ck)) continue;
+      const id = `${child.schema}\u0000${child.table}\u0000${name}`;
+      let r = requests.get(id);
+      if (r === undefined) requests.set(id, (r = { table: child, columns: ref.foreignKey.columns, keys: [], purpose: name, asked: [] }));
+      if (r.asked.includes(ck)) continue;
+      r.asked.push(ck);
+      r.keys.push(values as ColumnValue[]);
+    }
+  };
+  for (const change of changes) {
+    const before = change.before;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (change.op !== 'delete' || before === null || table === undefined || table.primaryKey === null) continue;
+    const state = states.get(table);
+    for (const ref of catalog.referencing(table.schema, table.table)) {
+      const fk = ref.foreignKey;
+      // Only the actions the engine carries out reach further; the others refuse the delete.
+      if (fk.origin !== 'schema' || (fk.onDelete !== 'CASCADE' && fk.onDelete !== 'SET NULL')) continue;
+      const child = catalog.get(ref.schema, ref.table);
+      if (child === undefined) continue;
+      const childState = states.get(child);
+      const name = `fk:${fk.name}` as const;
+      const values = fk.refColumns.map((c) => before[state.position(c)]);
+      const k = childState.indexKeyFromValues(name, values);
+      if (k === null) continue;
+      const reached = fk.onDelete === 'CASCADE' ? null : fk.columns;
+      for (const row of childState.rowsBy(name, k)) wantReferencing(child, row, reached);
+      // A row an earlier change of the window points at the deleted row (an insert, or a move).
+      for (const other of changes) {
+        const after = other.after;
+        if (after === null || other.table.schema !== child.schema || other.table.table !== child.table) continue;
+        if (childState.indexKeyOf(name, after) === k) wantReferencing(child, after, reached);
+      }
+    }
+  }
+  return [...requests.values()];
+}

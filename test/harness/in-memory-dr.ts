@@ -26,7 +26,7 @@ import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/recon
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
-import { collectHolderChildReads, collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
 
 export const OracleErrorCode = {
   /** A write would give a primary key to a second row. */
@@ -469,7 +469,8 @@ export interface RunResult {
 /**
  * One salvage run over `transactions` (the lost range after the checkpoint) against `dr`, in windows:
  * collect the window's reads → answer → load and mark read → (second round) who points at the
- * holders of unique values a delete-blocking rule may delete → raise key floors → decide each
+ * holders of unique values a delete-blocking rule may delete, and (report, allowUpTo) at the rows a
+ * lost delete's cascade reaches → raise key floors → decide each
  * transaction → (apply) write and clear the overlay.
  */
 export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[], options: RunOptions): RunResult {
@@ -509,6 +510,13 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
       const state = r.state(req.table);
       state.load(dr.answer(req));
       if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
+    }
+    if (r.readsCascadeChildren) {
+      for (const req of collectCascadeChildReads(changes, catalog, r.stateSet)) {
+        const state = r.state(req.table);
+        state.load(dr.answer(req));
+        if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
+      }
     }
     for (const name of new Set(changes.filter((c) => c.op === 'insert').map((c) => qualified(c.table)))) {
       const table = catalog.lookup(name);

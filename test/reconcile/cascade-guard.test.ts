@@ -190,7 +190,7 @@ describe('other referential actions under report', () => {
       config({ cascadeGuard: 'report' }),
     );
     expect(ledger.map(summary)).toEqual([
-      ['t.orders', 'delete', [1], 'clean', 'quarantined', 'cascade guard: the cascade reaches t.items 1, and rows of t.item_notes may point at it (fk_notes_item), which the window did not read: only one level is carried out'],
+      ['t.orders', 'delete', [1], 'clean', 'quarantined', 'cascade guard: the cascade reaches t.items 1, and 1 row(s) of t.item_notes point at it (fk_notes_item): only one level is carried out'],
     ]);
     expect(await orders()).toEqual([{ id: 1, label: 'one' }]);
     expect(await itemRows()).toEqual([{ id: 1, order_id: 1, sku: 'a' }]);
