@@ -319,6 +319,8 @@ export class Reconciler {
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
   /** Rows (`schema.table` → row keys) and unique values (uniqueHoldTable → folded values) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
+  /** The key map's mark when the window began (noteWindow): what it re-keyed since is #rekeyedThisWindow. */
+  #windowKeyMark = 0;
   /** Rows the lost changes of the whole range need, with the last change needing each: useLaterNeeds. */
   #laterNeeds: LaterNeeds | null = null;
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
@@ -413,6 +415,16 @@ export class Reconciler {
       });
     }
     this.#windowRefs = refs;
+    this.#windowKeyMark = this.#keyMap.mark();
+  }
+
+  /**
+   * Whether this window re-keyed a lost row to `key` of `table` (remap: a fresh key, above the DR's
+   * AUTO_INCREMENT and its largest key when chosen; not a link, which names a DR record).
+   */
+  #rekeyedThisWindow(table: TableSchema, key: readonly ColumnValue[]): boolean {
+    const want = rowKey(key);
+    return this.#keyMap.since(this.#windowKeyMark).some((e) => !e.linked && e.schema === table.schema && e.table === table.table && rowKey(e.newKey) === want);
   }
 
   /**
@@ -1834,11 +1846,10 @@ export class Reconciler {
       const name = `fk:${ref.foreignKey.name}` as const;
       const k = child.indexKeyFromValues(name, positions.map((p) => row[p]));
       if (k === null) continue;
-      // A row re-keyed by this run sits at a fresh key (above the DR's AUTO_INCREMENT and its largest
-      // key when chosen): no DR row pointed at it then, and the rows the lost changes made point at
-      // it are in the overlay. Re-keyed in this very window it was not there to be read
-      // (collectCascadeChildReads), and asking would only find what a window apart finds.
-      if (!child.requestedIndexKey(name, k) && !this.#keyMap.isTarget(table.schema, table.table, state.keyValues(row) ?? [])) {
+      // A row this window re-keyed sits at a fresh key: no DR row pointed at it when the window
+      // read, the rows the lost changes made point at it are in the overlay, and it was not there
+      // to be read (collectCascadeChildReads) — a window apart finds the same by reading.
+      if (!child.requestedIndexKey(name, k) && !this.#rekeyedThisWindow(table, state.keyValues(row) ?? [])) {
         return `the cascade reaches ${shown}, and rows of ${ref.schema}.${ref.table} may point at it (${ref.foreignKey.name}), which the window did not read: only one level is carried out`;
       }
       const gone = deleting.get(child);
