@@ -17,7 +17,9 @@
  *   InnoDB would have reached, each archived (role `cascade-delete` / `cascade-set-null`, the row as
  *   it was) and counted in the decision's reason; every DR row the run removed or changed that no
  *   lost change names is among them; declared keys hold afterwards; every lost change ends in
- *   exactly one decision; and under `allowUpTo n` no delete takes more than n rows with it.
+ *   exactly one decision; and under `allowUpTo n` no delete takes more than n rows with it;
+ * - under `report` / `allowUpTo`, the window size does not change what is decided or written, and
+ *   plan decides what apply decides.
  *
  * Counterexamples fast-check found are kept at the end as plain tests.
  */
