@@ -109,8 +109,18 @@ export type WriteOp =
       readonly old?: RowImage;
       /** Archive the row before the update (the sink writes the archive row first). */
       readonly archive?: ArchiveNote;
+      /** A table without a primary key: the row is one of those equal to this image on the columns it logs (`key` is empty). */
+      readonly image?: RowImage;
     }
-  | { readonly kind: 'delete'; readonly table: TableSchema; readonly key: readonly ColumnValue[]; /** Archive the row before it is deleted. */ readonly archive?: ArchiveNote };
+  | {
+      readonly kind: 'delete';
+      readonly table: TableSchema;
+      readonly key: readonly ColumnValue[];
+      /** Archive the row before it is deleted. */
+      readonly archive?: ArchiveNote;
+      /** A table without a primary key: the row is one of those equal to this image on the columns it logs (`key` is empty). */
+      readonly image?: RowImage;
+    };
 
 /** What one source transaction came to. */
 export interface TransactionResult {
