@@ -267,7 +267,8 @@ export function imageMatch(table: TableSchema, image: RowImage): string {
     if (v === undefined) continue;
     const lit = sqlLiteral(bindValue(table, b, v));
     if (out !== '') out += ' AND ';
-    out += `${b.quoted} <=> ${b.keyOpen === '' ? lit : b.keyOpen + lit + b.keyClose}`;
+    // NULL needs no cast: `<=> NULL` meets NULL only.
+    out += `${b.quoted} <=> ${b.keyOpen === '' || v === null ? lit : b.keyOpen + lit + b.keyClose}`;
   }
   if (out === '') throw new DatabaseError(RowWriterErrorCode.BadKey, `${label(table)}: a row image that logs no column cannot pick a row`, { table: label(table) });
   return out;
