@@ -234,6 +234,8 @@ export interface ImageReadRequest {
  * Tables with a key ask nothing here.
  */
 export function collectImageReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ImageReadRequest[] {
+  // Most schemas have no keyless table: their windows are not walked again (a table lookup per change).
+  if (!catalog.tables.some((t) => t.primaryKey === null)) return [];
   let out: Map<TableSchema, { request: ImageReadRequest; asked: Set<string> }> | null = null;
   for (const change of changes) {
     if (change.op === 'insert' || change.before === null) continue;

@@ -149,6 +149,36 @@ describe('salvage on a table without a primary key', () => {
     expect(await logRows()).toHaveLength(5);
   }, 180_000);
 
+  it('binlog_row_image=MINIMAL still logs whole images of a keyless table; a delete meets the row the window\'s update made', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [LOG],
+      base: BASE,
+      lost: ["SET SESSION binlog_row_image = 'MINIMAL'; UPDATE t.log SET level = 'debug' WHERE msg = 'oops' LIMIT 1; DELETE FROM t.log WHERE msg = 'oops' LIMIT 1"],
+    });
+    const ledger: LedgerLine[] = [];
+    const sql: string[] = [];
+    await run(staged, 'plan', [], sql);
+    expect(sql.filter((s) => /^(UPDATE|DELETE FROM) `t`/.test(s))).toEqual([
+      "UPDATE `t`.`log` SET `level` = 'debug' WHERE `at` <=> '2024-01-01 00:00:03' AND `level` <=> 'error' AND `msg` <=> 'oops' AND `amount` <=> CAST('2.00' AS DECIMAL(8,2)) AND `ratio` <=> 0.10000000149011612 LIMIT 1;",
+      // The primary's DELETE … LIMIT 1 took the row its UPDATE had just changed: so does the DR's.
+      "DELETE FROM `t`.`log` WHERE `at` <=> '2024-01-01 00:00:03' AND `level` <=> 'debug' AND `msg` <=> 'oops' AND `amount` <=> CAST('2.00' AS DECIMAL(8,2)) AND `ratio` <=> 0.10000000149011612 LIMIT 1;",
+    ]);
+    await run(staged, 'apply', ledger);
+    expect(ledger.map((l) => [l.op, l.class, l.outcome])).toEqual([
+      ['update', 'clean', 'applied'],
+      ['delete', 'clean', 'applied'],
+    ]);
+    // With no key to identify a row by, the server logs every column in both images (MINIMAL or not).
+    const all = ['at', 'level', 'msg', 'amount', 'ratio'];
+    expect([Object.keys(ledger[0]!.before ?? {}), Object.keys(ledger[0]!.after ?? {}), Object.keys(ledger[1]!.before ?? {})]).toEqual([all, all, all]);
+    expect(await dr.query("SELECT level, msg, amount, ratio FROM t.log WHERE msg = 'oops' ORDER BY level")).toEqual([
+      { level: 'error', msg: 'oops', amount: '2.00', ratio: 0.1 },
+      { level: 'error', msg: 'oops', amount: '2.00', ratio: 0.1 },
+    ]);
+    expect(await primary.query("SELECT level, msg, amount, ratio FROM t.log WHERE msg = 'oops' ORDER BY level")).toEqual(await dr.query("SELECT level, msg, amount, ratio FROM t.log WHERE msg = 'oops' ORDER BY level"));
+  }, 120_000);
+
   it('a write by image that reaches no row fails the window, which is decided again one transaction at a time: the change is quarantined, never dropped', async () => {
     const { primary, dr } = servers;
     // On the DR, an insert into t.other deletes every boot row (a trigger the run is allowed to fire):
