@@ -44,6 +44,12 @@ export interface SqlSession {
    * lexed), prepared once per connection and text; absent where only text can be sent (a recorder).
    */
   execute?(sql: string, params: readonly unknown[]): Promise<SqlResult>;
+  /**
+   * Runs `sql` and hands its result to `check`, whose throw is the statement's failure: a pipeline
+   * (statement-pipeline.ts), whose results read as empty, checks it when the answer arrives. Absent
+   * on a plain session: the caller awaits `query` and checks the result itself.
+   */
+  checked?(sql: string, check: (result: SqlResult) => void): Promise<SqlResult>;
   /** Closes the connection politely. */
   end(): Promise<void>;
   /** Drops the socket at once (for a server that was killed). */
