@@ -188,6 +188,23 @@ export function buildImageQuery(table: TableSchema, images: readonly RowImage[],
   return { sql, params: [] };
 }
 
+/**
+ * Why `table`'s rows cannot be read back exactly (a column with no exact read path: MySQL's JSON,
+ * VECTOR), or null when they can. A keyless table is matched by whole images, so such a column
+ * leaves its updates and deletes unmatched (quarantined) rather than failing the run.
+ */
+export function unreadableReason(table: TableSchema): string | null {
+  for (const col of table.columns) {
+    try {
+      columnReader(table, col);
+    } catch (e) {
+      if (e instanceof DatabaseError) return e.message;
+      throw e;
+    }
+  }
+  return null;
+}
+
 // ---- per-table plan -------------------------------------------------------------------------
 
 function tablePlan(table: TableSchema): TablePlan {

@@ -53,17 +53,18 @@ interface Run {
   readonly catalog: SchemaCatalog;
   readonly r: Reconciler;
   readonly dr: RowImage[];
+  readonly unmatchable: ReadonlyMap<TableSchema, string>;
 }
 
-function setup(dr: RowImage[], options: { readonly keepTransactionsWhole?: boolean } = {}): Run {
+function setup(dr: RowImage[], options: { readonly keepTransactionsWhole?: boolean; readonly unmatchable?: ReadonlyMap<TableSchema, string> } = {}): Run {
   const catalog = createSchemaCatalog([LOG]);
-  return { catalog, r: new Reconciler(catalog, new KeyMap(), new QuarantineIndex(), options), dr };
+  return { catalog, r: new Reconciler(catalog, new KeyMap(), new QuarantineIndex(), options), dr, unmatchable: options.unmatchable ?? new Map() };
 }
 
 /** Reads a window's images from the DR into the overlay (as salvage.ts #readWindow does), then decides it. */
 function window(run: Run, txs: readonly Transaction[]): { decisions: ChangeDecision[]; writes: WriteOp[] } {
   const { catalog, r, dr } = run;
-  for (const req of collectImageReads(r.rewrite(txs.flatMap((tx) => tx.changes)), catalog, r.stateSet)) {
+  for (const req of collectImageReads(r.rewrite(txs.flatMap((tx) => tx.changes)), catalog, r.stateSet, run.unmatchable)) {
     const keyless = r.state(req.table).keyless!;
     for (const image of req.images) keyless.load(image, dr.filter((row) => serverEquals(image, row)));
   }
@@ -138,6 +139,20 @@ describe('keyless tables: updates and deletes matched by image over the window',
     expect(out.decisions.map(summary)).toEqual([['delete', 'no-key', 'quarantined']]);
     expect(out.decisions[0]!.reason).toBe('app.log has no primary key: 1 other row value(s) the server takes as equal to its before image (under the columns\' collations) differ from it: the server might take one of them');
     expect(out.writes).toEqual([]);
+  });
+
+  it('a table whose rows the DR cannot give back exactly (a MySQL JSON column): updates and deletes held as no-key, nothing read, inserts applied', () => {
+    const why = 'app.log.doc: no exact read path for type json';
+    const run = setup([A], { unmatchable: new Map([[LOG, why]]) });
+    expect(collectImageReads([del(A)], run.catalog, run.r.stateSet, run.unmatchable)).toEqual([]);
+    const out = window(run, [tx(del(A)), tx(upd(['warn', 'disk', 3], ['warn', 'disk', 4])), tx(ins(A))]);
+    expect(out.decisions.map(summary)).toEqual([
+      ['delete', 'no-key', 'quarantined'],
+      ['update', 'no-key', 'quarantined'],
+      ['insert', 'clean', 'applied'],
+    ]);
+    expect(out.decisions[0]!.reason).toBe(`app.log has no primary key and its rows cannot be read back exactly (${why}): its deletes are not matched by image`);
+    expect(out.writes.map((w) => w.kind)).toEqual(['insert']);
   });
 
   it('a partial image equal to two different rows is ambiguous; equal copies of one row are not', () => {

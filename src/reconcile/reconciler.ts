@@ -62,6 +62,12 @@ export interface ReconcilerOptions {
   readonly suspended?: ReadonlySet<string>;
   /** The DR's own history since the failover (`--dr-binlog`), prepared for the window's keys; without it, identity is judged by values. */
   readonly history?: DrHistory | null;
+  /**
+   * Keyless tables whose rows the DR cannot give back exactly (a column with no exact read path),
+   * with why: their updates and deletes cannot be matched by image, so they are quarantined as
+   * `no-key` (the window's image reads leave them out).
+   */
+  readonly unmatchable?: ReadonlyMap<TableSchema, string>;
 }
 
 /**
@@ -327,6 +333,7 @@ export class Reconciler {
   readonly #rules: RuleBook;
   readonly #suspended: ReadonlySet<string>;
   readonly #history: DrHistory | null;
+  readonly #unmatchable: ReadonlyMap<TableSchema, string>;
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
@@ -350,6 +357,7 @@ export class Reconciler {
     this.#rules = options.rules ?? RuleBook.builtIn();
     this.#suspended = options.suspended ?? new Set();
     this.#history = options.history ?? null;
+    this.#unmatchable = options.unmatchable ?? new Map();
     this.stateSet = { get: (t) => this.state(t) };
   }
 
@@ -755,6 +763,8 @@ export class Reconciler {
     if (state.keyless !== null && change.op !== 'insert') {
       // Matched by image, never by a history (the DR's binlog is read by key).
       withoutHistory = true;
+      const unmatchable = this.#unmatchable.get(table);
+      if (unmatchable !== undefined) return quarantine('no-key', `${qualified} has no primary key and its rows cannot be read back exactly (${unmatchable}): its ${change.op}s are not matched by image`);
       const m = this.#matchKeyless(table, state.keyless, change);
       if (m.kind === 'held') return quarantine('no-key', m.why);
       if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);

@@ -233,14 +233,14 @@ export interface ImageReadRequest {
  * way replication matches such rows. Images already read (plan's overlay) are not asked again.
  * Tables with a key ask nothing here.
  */
-export function collectImageReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ImageReadRequest[] {
+export function collectImageReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, unmatchable: ReadonlyMap<TableSchema, string> = new Map()): ImageReadRequest[] {
   // Most schemas have no keyless table: their windows are not walked again (a table lookup per change).
   if (!catalog.tables.some((t) => t.primaryKey === null)) return [];
   let out: Map<TableSchema, { request: ImageReadRequest; asked: Set<string> }> | null = null;
   for (const change of changes) {
     if (change.op === 'insert' || change.before === null) continue;
     const table = catalog.get(change.table.schema, change.table.table);
-    if (table === undefined || table.primaryKey !== null) continue;
+    if (table === undefined || table.primaryKey !== null || unmatchable.has(table)) continue;
     const keyless = states.get(table).keyless;
     if (keyless === null) continue;
     const probe = keyless.probe(change.before);

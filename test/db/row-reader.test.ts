@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
 import { introspectSchemas } from '../../src/db/introspect.js';
-import { buildRowQuery, readRowsByImages, readRowsByKeys, rowKey } from '../../src/db/row-reader.js';
+import { buildRowQuery, readRowsByImages, readRowsByKeys, rowKey, unreadableReason } from '../../src/db/row-reader.js';
 import { openSession, type SqlSession } from '../../src/db/sql-session.js';
 import type { TableSchema } from '../../src/model/table-schema.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
@@ -275,5 +275,15 @@ describe('FOR UPDATE', () => {
       await session.query('ROLLBACK');
     }
     await expect(other.query("UPDATE rr.pairs SET v = v + 1 WHERE a = 3 AND b = 'y'")).resolves.toMatchObject({ affectedRows: 1 });
+  });
+});
+
+describe('unreadableReason: whether a table\'s rows can be read back exactly (keyless tables are matched by whole images)', () => {
+  it('every column type of the every-type table has a read path; a MySQL JSON or a VECTOR column has none', () => {
+    expect(unreadableReason(everyType)).toBeNull();
+    const json = { ...everyType.columns[1]!, name: 'doc', dataType: 'json', columnType: 'json' };
+    expect(unreadableReason({ ...everyType, columns: [...everyType.columns, json] })).toBe('rr.every_type.doc: no exact read path for type json');
+    const vector = { ...everyType.columns[1]!, name: 'v', dataType: 'vector', columnType: 'vector(3)' };
+    expect(unreadableReason({ ...everyType, columns: [vector] })).toBe('rr.every_type.v: no exact read path for type vector(3)');
   });
 });
