@@ -1865,6 +1865,12 @@ export class Reconciler {
         plan.left.push(`left ${rows.length} row(s) of ${where} pointing at it (${fk.name}, a logical reference the DR never enforced)`);
         continue;
       }
+      if (childTable.primaryKey === null && (fk.onDelete === 'CASCADE' || fk.onDelete === 'SET NULL')) {
+        // Archived and written by key: a row without one cannot be named (the DR's own action never runs: foreign_key_checks=0).
+        // Not counted: equal rows of a keyless table are one image in the window's state.
+        plan.blocked.push(`rows of ${where} point at it (${fk.name}, ON DELETE ${fk.onDelete}), a table without a primary key: the cascade cannot name them to archive and ${fk.onDelete === 'CASCADE' ? 'delete' : 'null'} them`);
+        continue;
+      }
       if (fk.onDelete === 'CASCADE') {
         let set = deleting.get(child);
         if (set === undefined) deleting.set(child, (set = new Set()));
