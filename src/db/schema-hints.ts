@@ -32,7 +32,8 @@ interface ColumnRow {
   COLUMN_TYPE: string;
   DATETIME_PRECISION: number | string | null;
   COLLATION_ID: number | null;
-  IS_JSON: number;
+  /** Only in the --schema-from read. */
+  IS_JSON?: number;
 }
 
 /** The binary pseudo-collation (charset.ts BINARY_COLLATION; db/ does not import the decoder's internals). */
@@ -69,21 +70,15 @@ export async function loadSchemaHints(target: ConnectionTarget, first: FirstConn
 }
 
 async function readSchemaHints(session: SqlSession): Promise<SchemaHints> {
-  const collation = await collationIdSql(session);
-  const { rows } = await session.query(
-    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE,
-            c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID,
-            (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
-               WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-                 AND k.CHECK_CLAUSE LIKE CONCAT('%json_valid(\`', c.COLUMN_NAME, '\`)%'))) AS IS_JSON
-       FROM information_schema.COLUMNS c
-       ${collation.joins}
-      WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
-      ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
+  // A MariaDB JSON column is a LONGTEXT with a json_valid check: IS_JSON finds either.
+  const rows = await userColumns(
+    session,
+    `, (c.DATA_TYPE = 'json' OR EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
+          WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+            AND k.CHECK_CLAUSE LIKE CONCAT('%json_valid(\`', c.COLUMN_NAME, '\`)%'))) AS IS_JSON`,
   );
   const hints = new HintTable();
-  for (const row of rows) {
-    const r = row as unknown as ColumnRow;
+  for (const r of rows) {
     const type = r.DATA_TYPE.toLowerCase();
     const labels = type === 'enum' || type === 'set' ? await columnLabels(session, r, type) : null;
     hints.add(r, { ...columnHint(r, labels), isJson: Number(r.IS_JSON) === 1 });
@@ -103,21 +98,26 @@ async function readSchemaHints(session: SqlSession): Promise<SchemaHints> {
  * images of a MariaDB JSON column stay its text, as without hints.
  */
 export async function readDrSchemaHints(session: SqlSession): Promise<SchemaHints> {
+  const rows = await userColumns(session, '');
+  const hints = new HintTable();
+  for (const r of rows) {
+    const labels = parseLabels(String(r.COLUMN_TYPE));
+    hints.add(r, columnHint(r, labels.some((l) => l.includes('?')) ? null : labels));
+  }
+  return hints.lookup;
+}
+
+/** Every column of the server's user tables, in table and ordinal order, with its collation id; `extra`: more select items. */
+async function userColumns(session: SqlSession, extra: string): Promise<ColumnRow[]> {
   const collation = await collationIdSql(session);
   const { rows } = await session.query(
-    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE, c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID
+    `SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.ORDINAL_POSITION, c.DATA_TYPE, c.COLUMN_TYPE, c.DATETIME_PRECISION, ${collation.id} AS COLLATION_ID${extra}
        FROM information_schema.COLUMNS c
        ${collation.joins}
       WHERE c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
       ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
   );
-  const hints = new HintTable();
-  for (const row of rows) {
-    const r = row as unknown as ColumnRow;
-    const labels = parseLabels(String(r.COLUMN_TYPE));
-    hints.add(r, columnHint(r, labels.some((l) => l.includes('?')) ? null : labels));
-  }
-  return hints.lookup;
+  return rows as unknown as ColumnRow[];
 }
 
 /** The columns of each table, in ordinal order, found by schema and table name (either may hold dots). */

@@ -19,7 +19,7 @@ import type { Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
-import { rowKey, rowKeyAt } from '../model/row-key.js';
+import { imageKey, rowKey, rowKeyAt } from '../model/row-key.js';
 import { statementTable } from '../model/statement-table.js';
 import type { ColumnSchema, SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { DrHistory } from '../model/dr-history.js';
@@ -39,6 +39,7 @@ import type { LaterNeeds } from './later-needs.js';
 import { threeWayMerge } from './merge.js';
 import { applyRemaps, remapInsert } from './remap.js';
 import { TableState } from './table-state.js';
+import type { KeylessRows } from './keyless-rows.js';
 import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
 
@@ -61,6 +62,12 @@ export interface ReconcilerOptions {
   readonly suspended?: ReadonlySet<string>;
   /** The DR's own history since the failover (`--dr-binlog`), prepared for the window's keys; without it, identity is judged by values. */
   readonly history?: DrHistory | null;
+  /**
+   * Keyless tables whose rows the DR cannot give back exactly (a column with no exact read path),
+   * with why: their updates and deletes cannot be matched by image, so they are quarantined as
+   * `no-key` (the window's image reads leave them out).
+   */
+  readonly unmatchable?: ReadonlyMap<TableSchema, string>;
 }
 
 /**
@@ -328,6 +335,7 @@ export class Reconciler {
   readonly #rules: RuleBook;
   readonly #suspended: ReadonlySet<string>;
   readonly #history: DrHistory | null;
+  readonly #unmatchable: ReadonlyMap<TableSchema, string>;
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
@@ -351,6 +359,7 @@ export class Reconciler {
     this.#rules = options.rules ?? RuleBook.builtIn();
     this.#suspended = options.suspended ?? new Set();
     this.#history = options.history ?? null;
+    this.#unmatchable = options.unmatchable ?? new Map();
     this.stateSet = { get: (t) => this.state(t) };
   }
 
@@ -364,7 +373,8 @@ export class Reconciler {
 
   state(table: TableSchema): TableState {
     let s = this.#states.get(table);
-    if (s === undefined) this.#states.set(table, (s = new TableState(table)));
+    // A keyless table matches rows on the columns the configuration compares (ignoreColumns left out).
+    if (s === undefined) this.#states.set(table, (s = new TableState(table, table.primaryKey === null ? { ignore: this.#rules.ignored(table) } : undefined)));
     return s;
   }
 
@@ -700,7 +710,9 @@ export class Reconciler {
     const sourceImage = original.op === 'insert' ? original.after : original.before;
     const sourceKey = sourceImage === null || !state.hasPrimaryKey ? null : state.keyValues(sourceImage);
     // Held rows are source identities: a remapped row's new key may equal another source row's id.
-    const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
+    // A keyless table's row is its value: it is held by its image (the before image of an update or
+    // delete, an insert's row), so a later change of a row quarantined here follows it.
+    const sourcePk = sourceKey !== null ? rowKey(sourceKey) : state.keyless === null || sourceImage === null ? null : imageKey(sourceImage);
     const image = change.op === 'insert' ? change.after : change.before;
     // The image the key map left as it was has the source key: computed once for both.
     const drKeyValues = image === sourceImage ? sourceKey : image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
@@ -739,12 +751,10 @@ export class Reconciler {
       sourcePk,
     });
 
-    if (!state.hasPrimaryKey && change.op !== 'insert') {
-      return quarantine('no-key', `${qualified} has no primary key: its ${change.op}s are not merged automatically yet`);
-    }
     if (this.#suspended.has(qualified)) return quarantine('table-suspended', `${qualified} is suspended: its quarantine passed escalation.maxQuarantined`);
-    // Depends on a quarantined row: the row itself, or a parent through a foreign key.
-    const heldBy = sourcePk === null ? undefined : this.#quarantine.origin(qualified, sourcePk);
+    // Depends on a quarantined row: the row itself, or a parent through a foreign key. A keyless
+    // insert adds a row whatever rows equal it (it cannot collide): nothing holds it.
+    const heldBy = sourcePk === null || (state.keyless !== null && change.op === 'insert') ? undefined : this.#quarantine.origin(qualified, sourcePk);
     if (heldBy !== undefined) {
       // A row whose insert a rule skipped: the DR's record at its key is another one (resolve refuses to write it).
       const why = this.#quarantine.skipped(heldBy) ? `an earlier change of this row was skipped (${heldBy}): the lost row was never written` : `an earlier change of this row is quarantined (${heldBy})`;
@@ -760,6 +770,19 @@ export class Reconciler {
         const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing, met);
         return withRule(p, rule);
       }
+    }
+
+    if (state.keyless !== null && change.op !== 'insert') {
+      // Matched by image, never by a history (the DR's binlog is read by key).
+      withoutHistory = true;
+      const unmatchable = this.#unmatchable.get(table);
+      if (unmatchable !== undefined) return quarantine('no-key', `${qualified} has no primary key and its rows cannot be read back exactly (${unmatchable}): its ${change.op}s are not matched by image`);
+      const m = this.#matchKeyless(table, state.keyless, change);
+      if (m.kind === 'held') return quarantine('no-key', m.why);
+      if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
+      const rule = this.#rules.forClass(table, m.c.class);
+      rulePath = rule.path;
+      return withRule(this.#carryOutKeyless(table, state.keyless, change, m, rule, done, quarantine, writes, qualified), rule);
     }
 
     // The DR row at the change's key: the one holding it as it is, else the one its collation equates
@@ -818,6 +841,85 @@ export class Reconciler {
     rulePath = rule.path;
     const ctx: Ctx = { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule, tx, index };
     return withRule(this.#carryOut(ctx), rule);
+  }
+
+  /**
+   * An update or delete of a table without a primary key, matched the way replication matches it
+   * (DESIGN.md "Conflict taxonomy"): the DR row equal to its before image on every compared logged
+   * column, over the window's own earlier changes (KeylessRows), classified. Held (`no-key`) when
+   * the write by that image could reach rows that differ (KeylessRows.match), when its image logs
+   * nothing to find a row by, or when other tables point at the table (the cascade guard reads
+   * children by a parent's key, which such a row does not have).
+   */
+  #matchKeyless(table: TableSchema, keyless: KeylessRows, change: RowChange): { readonly kind: 'held'; readonly why: string } | { readonly kind: 'matched'; readonly c: Classification; readonly probe: RowImage; readonly near: number } {
+    const probe = keyless.probe(change.before as RowImage);
+    if (!probe.some((v) => v !== undefined)) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this ${change.op}'s before image logs no compared column to find its row by` };
+    const refs = this.#catalog.referencing(table.schema, table.table);
+    if (refs.length > 0) {
+      const names = refs.map((r) => `${r.schema}.${r.table} (${r.foreignKey.name})`).join(', ');
+      return { kind: 'held', why: `${table.schema}.${table.table} has no primary key and ${names} point at it: the cascade guard cannot find the rows pointing at a row without a key` };
+    }
+    const m = keyless.match(probe);
+    if (m.kind === 'ambiguous') return { kind: 'held', why: `${table.schema}.${table.table} has no primary key: ${m.why}` };
+    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique: NO_ROWS, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table) });
+    return { kind: 'matched', c, probe, near: m.kind === 'none' ? m.near : 0 };
+  }
+
+  /**
+   * The rule for a keyless change: `apply` writes a clean one by its image (`… LIMIT 1`: any of the
+   * equal rows, all the same value) and moves one copy in the overlay; `skip`, `quarantine` and
+   * `fail` as for any change; other strategies need a row's identity and hold it.
+   */
+  #carryOutKeyless(
+    table: TableSchema,
+    keyless: KeylessRows,
+    change: RowChange,
+    m: { readonly c: Classification; readonly probe: RowImage; readonly near: number },
+    rule: Rule,
+    done: Ctx['done'],
+    quarantine: Ctx['quarantine'],
+    writes: WriteOp[],
+    qualified: string,
+  ): Pending {
+    const { c, probe } = m;
+    const s = rule.strategy.strategy;
+    const by = `(${rule.path})`;
+    if (s === 'fail') return this.#fail(rule, qualified, null, c.class);
+    if (s === 'skip') return done(c.class, 'skipped', c.class === 'already-applied' ? 'already on the DR' : `the DR keeps its rows ${by}`, c.drRow);
+    if (s === 'quarantine') {
+      if (c.class === 'update-missing' || c.class === 'delete-missing') {
+        const near = m.near > 0 ? `; ${m.near} row value(s) the server takes as equal differ from it` : '';
+        return quarantine(c.class, `no DR row equals its before image on every logged column (the DR changed or deleted it, or never had it; the lost range's earlier changes counted)${near}`);
+      }
+      return quarantine(c.class, defaultReason(c), c.drRow);
+    }
+    if (s !== 'apply' || c.class !== 'clean' || c.drRow === null) return quarantine(c.class, `${s}: needs a row's identity, which a table without a primary key does not give ${by}`, c.drRow);
+    const dr = c.drRow;
+    if (change.op === 'delete') {
+      writes.push({ kind: 'delete', table, key: NO_KEY, image: probe });
+      keyless.take(dr);
+      return done('clean', 'applied', null, dr);
+    }
+    const after = change.after as RowImage;
+    if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
+    // As #applyClean: an ignored column takes the lost change's value only when the change changed it.
+    const ignored = this.#rules.ignored(table);
+    const before = change.before as RowImage;
+    const next: RowImage = Array.from({ length: dr.length }, (_, i) => {
+      const a = after[i];
+      if (a === undefined) return dr[i];
+      if (ignored.size > 0 && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return dr[i];
+      return a;
+    });
+    const changed: string[] = [];
+    for (let i = 0; i < table.columns.length; i++) {
+      const col = table.columns[i] as ColumnSchema;
+      if (after[i] !== undefined && !col.isGenerated && !sameExactValue(next[i], dr[i], col)) changed.push(col.name);
+    }
+    writes.push({ kind: 'update', table, key: NO_KEY, set: setOf(table, changed, next), old: dr, image: probe });
+    keyless.take(dr);
+    keyless.add(next);
+    return done('clean', 'applied', null, dr);
   }
 
   /** Carries out the strategy `ctx.rule` names for the classified change; records a second DR row it met beside the one the decision shows. */
@@ -1500,7 +1602,9 @@ export class Reconciler {
       case 'insert': {
         const row = change.after as RowImage;
         writes.push({ kind: 'insert', table, row });
-        state.put(row);
+        // A keyless table's rows are counted by value (equal rows are several copies, keyless-rows.ts).
+        if (state.keyless !== null) state.keyless.add(row);
+        else state.put(row);
         return done('clean', 'applied', null, null);
       }
       case 'update': {
@@ -1786,6 +1890,12 @@ export class Reconciler {
         plan.left.push(`left ${rows.length} row(s) of ${where} pointing at it (${fk.name}, a logical reference the DR never enforced)`);
         continue;
       }
+      if (childTable.primaryKey === null && (fk.onDelete === 'CASCADE' || fk.onDelete === 'SET NULL')) {
+        // Archived and written by key: a row without one cannot be named (the DR's own action never runs: foreign_key_checks=0).
+        // Not counted: equal rows of a keyless table are one image in the window's state.
+        plan.blocked.push(`rows of ${where} point at it (${fk.name}, ON DELETE ${fk.onDelete}), a table without a primary key: the cascade cannot name them to archive and ${fk.onDelete === 'CASCADE' ? 'delete' : 'null'} them`);
+        continue;
+      }
       if (fk.onDelete === 'CASCADE') {
         let set = deleting.get(child);
         if (set === undefined) deleting.set(child, (set = new Set()));
@@ -1992,6 +2102,11 @@ const NO_REMAPS: TransactionResult['remaps'] = [];
 
 /** The unique holders of a change that meets none (the common case): one shared empty list, never changed. */
 const NO_ROWS: readonly { readonly key: string; readonly row: RowImage }[] = [];
+
+/** A keyless table's write names its row by image (WriteOp `image`): no key. */
+const NO_KEY: readonly ColumnValue[] = [];
+
+const NO_IMAGES: readonly RowImage[] = [];
 
 /** Everything a strategy needs about the change it decides. */
 interface Ctx {

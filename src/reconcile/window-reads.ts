@@ -8,7 +8,7 @@
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
-import { rowKeyAt } from '../model/row-key.js';
+import { imageKey, rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
 
@@ -54,7 +54,12 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
   const templates = new Map<TableSchema, readonly string[]>();
   for (const change of changes) {
     const table = catalog.get(change.table.schema, change.table.table);
-    if (table === undefined || table.primaryKey === null) continue;
+    if (table === undefined) continue;
+    if (table.primaryKey === null) {
+      // A keyless table's own rows are read by image (collectImageReads); the parents its rows point at, as any table's.
+      if (change.after) wantParents(reads, catalog, states.get(table), table, change.after);
+      continue;
+    }
     const state = states.get(table);
     if (change.before) reads.wantPkAt(table, change.before, state.pkPositions);
     const after = change.after;
@@ -72,18 +77,7 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
           }
         }
       }
-      for (const fk of table.foreignKeys) {
-        const parent = catalog.get(fk.refSchema, fk.refTable);
-        if (parent === undefined) continue;
-        const parentKey = state.parentKeyPositions(fk, parent);
-        if (parentKey !== null) {
-          reads.wantPkAt(parent, after, parentKey);
-          continue;
-        }
-        const values = fk.columns.map((c) => after[state.position(c)]);
-        const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((c) => fk.refColumns.includes(c)));
-        if (uk !== undefined) reads.wantIndex(parent, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => values[fk.refColumns.indexOf(c)]));
-      }
+      wantParents(reads, catalog, state, table, after);
     }
     if (change.before && (change.op === 'delete' || change.op === 'update')) {
       const before = change.before;
@@ -96,6 +90,22 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     }
   }
   return reads.requests;
+}
+
+/** The rows `after` (a row of `table`) points at through its foreign keys: by the parent's primary key, or the unique key the foreign key names. */
+function wantParents(reads: WindowReads, catalog: SchemaCatalog, state: TableState, table: TableSchema, after: RowImage): void {
+  for (const fk of table.foreignKeys) {
+    const parent = catalog.get(fk.refSchema, fk.refTable);
+    if (parent === undefined) continue;
+    const parentKey = state.parentKeyPositions(fk, parent);
+    if (parentKey !== null) {
+      reads.wantPkAt(parent, after, parentKey);
+      continue;
+    }
+    const values = fk.columns.map((c) => after[state.position(c)]);
+    const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((c) => fk.refColumns.includes(c)));
+    if (uk !== undefined) reads.wantIndex(parent, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => values[fk.refColumns.indexOf(c)]));
+  }
 }
 
 /** A read being collected, and the canonical keys it asks (each once). */
@@ -269,4 +279,39 @@ export function collectCascadeChildReads(changes: readonly RowChange[], catalog:
     }
   }
   return [...requests.values()];
+}
+
+/** One batched read of a table without a primary key: the DR rows equal to each of `images` (KeylessRows.probe of a before image). */
+export interface ImageReadRequest {
+  readonly table: TableSchema;
+  readonly images: RowImage[];
+}
+
+/**
+ * The reads of the window's updates and deletes of tables without a primary key: per distinct
+ * before image (as the table's KeylessRows searches by it), the DR rows equal to it — matched the
+ * way replication matches such rows. Images already read (plan's overlay) are not asked again.
+ * Tables with a key ask nothing here.
+ */
+export function collectImageReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, unmatchable: ReadonlyMap<TableSchema, string> = new Map()): ImageReadRequest[] {
+  // Most schemas have no keyless table: their windows are not walked again (a table lookup per change).
+  if (!catalog.tables.some((t) => t.primaryKey === null)) return [];
+  let out: Map<TableSchema, { request: ImageReadRequest; asked: Set<string> }> | null = null;
+  for (const change of changes) {
+    if (change.op === 'insert' || change.before === null) continue;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (table === undefined || table.primaryKey !== null || unmatchable.has(table)) continue;
+    const keyless = states.get(table).keyless;
+    if (keyless === null) continue;
+    const probe = keyless.probe(change.before);
+    if (!probe.some((v) => v !== undefined) || keyless.knows(probe)) continue;
+    out ??= new Map();
+    let c = out.get(table);
+    if (c === undefined) out.set(table, (c = { request: { table, images: [] }, asked: new Set() }));
+    const k = imageKey(probe);
+    if (c.asked.has(k)) continue;
+    c.asked.add(k);
+    c.request.images.push(probe);
+  }
+  return out === null ? [] : [...out.values()].map((c) => c.request);
 }

@@ -161,6 +161,29 @@ describe('other referential actions under report', () => {
     expect(await itemRows()).toEqual([{ id: 1, order_id: 1, sku: 'dr' }]);
   });
 
+  it('children in a table without a primary key: the cascade cannot name them, so the delete is quarantined and nothing is deleted', async () => {
+    const keyless = (action: string): string =>
+      `CREATE TABLE t.tags (order_id INT NULL, tag VARCHAR(10) NOT NULL, CONSTRAINT fk_tags_order FOREIGN KEY (order_id) REFERENCES t.orders (id) ON DELETE ${action}) ENGINE=InnoDB`;
+    for (const [action, verb] of [['CASCADE', 'delete'], ['SET NULL', 'null']] as const) {
+      const ledger = await run(
+        {
+          schema: [ORDERS, keyless(action)],
+          base: ["INSERT INTO t.orders VALUES (1, 'one')", "INSERT INTO t.tags VALUES (1, 'x'), (1, 'x')"],
+          lost: ['DELETE FROM t.orders WHERE id = 1'],
+        },
+        config({ cascadeGuard: 'report' }),
+      );
+      expect(ledger.map(summary), action).toEqual([
+        ['t.orders', 'delete', [1], 'clean', 'quarantined', `cascade guard: rows of t.tags point at it (fk_tags_order, ON DELETE ${action}), a table without a primary key: the cascade cannot name them to archive and ${verb} them`],
+      ]);
+      expect(await orders(), action).toEqual([{ id: 1, label: 'one' }]);
+      expect(await rows('SELECT order_id, tag FROM t.tags'), action).toEqual([
+        { order_id: 1, tag: 'x' },
+        { order_id: 1, tag: 'x' },
+      ]);
+    }
+  });
+
   it('a logical reference: the delete applies, the rows pointing at it stay, and the reason says so', async () => {
     const ledger = await run(
       {
