@@ -85,6 +85,12 @@ describe('ON DELETE CASCADE children of a lost delete', () => {
       { id: 3, label: 'three' },
     ]);
     expect(await itemRows()).toEqual([{ id: 3, order_id: 2, sku: 'c' }]);
+    // Every row the cascade took is archived as it was, the DR's own item 4 among them, before the parent.
+    expect(await rows('SELECT change_index, table_name, row_key, row_image, role FROM salvage.archive ORDER BY id')).toEqual([
+      { change_index: 0, table_name: 't.items', row_key: '[1]', row_image: '{"id":1,"order_id":1,"sku":"a"}', role: 'cascade-delete' },
+      { change_index: 0, table_name: 't.items', row_key: '[2]', row_image: '{"id":2,"order_id":1,"sku":"b"}', role: 'cascade-delete' },
+      { change_index: 0, table_name: 't.items', row_key: '[4]', row_image: '{"id":4,"order_id":1,"sku":"dr"}', role: 'cascade-delete' },
+    ]);
   });
 
   const TWO_CHILDREN: Incident = {
@@ -141,6 +147,11 @@ describe('other referential actions under report', () => {
       { id: 1, order_id: null, body: 'n1' },
       { id: 2, order_id: 2, body: 'n2' },
       { id: 3, order_id: null, body: 'dr' },
+    ]);
+    expect(await rows('SELECT table_name, row_key, row_image, role FROM salvage.archive ORDER BY id')).toEqual([
+      { table_name: 't.items', row_key: '[1]', row_image: '{"id":1,"order_id":1,"sku":"a"}', role: 'cascade-delete' },
+      { table_name: 't.notes', row_key: '[1]', row_image: '{"id":1,"order_id":1,"body":"n1"}', role: 'cascade-set-null' },
+      { table_name: 't.notes', row_key: '[3]', row_image: '{"id":3,"order_id":1,"body":"dr"}', role: 'cascade-set-null' },
     ]);
   });
 
