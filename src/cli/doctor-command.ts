@@ -5,7 +5,7 @@ import { redact } from '../db/connection-url.js';
 import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.js';
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
-import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf, tlsMoreHelp } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
@@ -39,7 +39,7 @@ Options:
                             without it, ~/.my.cnf is read when present (ssl-mode, ssl-ca, … too)
 ${DR_TLS_HELP}  --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
                             the same for the source
-  --binlog FILE…            binlog files or their .index file (repeat, or list them after it)
+${tlsMoreHelp('source-')}  --binlog FILE…            binlog files or their .index file (repeat, or list them after it)
   --state-schema NAME       the engine's own schema on the DR (default salvage)
   --reconnect-attempts N    the DR or the source not answering yet (refused, timed out, restarting,
                             too many connections) is waited for as plan and apply wait: tried again

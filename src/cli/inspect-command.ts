@@ -31,11 +31,13 @@ Live server:
                             user needs REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR)
   --source-password-env VAR read the source's password from this environment variable
   --defaults-file F         user/password/host/port/socket from this option file (default ~/.my.cnf;
-                            ssl-mode, ssl-ca, … too), for --source and --schema-from alike
+                            ssl-mode, ssl-ca, … tls-version too), for --source and --schema-from alike
   --source-ssl-mode MODE    TLS to the source: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA,
                             VERIFY_IDENTITY (see "salvage apply --help")
   --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
                             the CA that signed its certificate; a client certificate and key
+  --source-ssl-capath DIR, --source-ssl-cipher LIST, --source-ssl-crl F, --source-ssl-crlpath DIR,
+  --source-tls-version LIST CA directory, ciphers, revocation lists, TLSv1.2,TLSv1.3 (as mysql)
   --start-file NAME         the binlog to start in (default: the oldest the server still has)
   --start-position N        with --source: the offset in that file where reading starts, at a
                             transaction start (inspect prints it as "pos"); default 4
@@ -86,6 +88,8 @@ Columns:
                             VERIFY_CA, VERIFY_IDENTITY (see "salvage apply --help")
   --schema-ssl-ca F, --schema-ssl-cert F, --schema-ssl-key F
                             the CA that signed its certificate; a client certificate and key
+  --schema-ssl-capath DIR, --schema-ssl-cipher LIST, --schema-ssl-crl F, --schema-ssl-crlpath DIR,
+  --schema-tls-version LIST CA directory, ciphers, revocation lists, TLSv1.2,TLSv1.3 (as mysql)
   Without either, columns the binlog does not name print as @1…@n.
 
 Other:
@@ -175,6 +179,11 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'schema-ssl-ca': { type: 'string' },
         'schema-ssl-cert': { type: 'string' },
         'schema-ssl-key': { type: 'string' },
+        'schema-ssl-capath': { type: 'string' },
+        'schema-ssl-cipher': { type: 'string' },
+        'schema-ssl-crl': { type: 'string' },
+        'schema-ssl-crlpath': { type: 'string' },
+        'schema-tls-version': { type: 'string' },
         'no-verify-checksums': { type: 'boolean' },
         quiet: { type: 'boolean' },
         progress: { type: 'string' },
@@ -187,6 +196,11 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
         'source-ssl-ca': { type: 'string' },
         'source-ssl-cert': { type: 'string' },
         'source-ssl-key': { type: 'string' },
+        'source-ssl-capath': { type: 'string' },
+        'source-ssl-cipher': { type: 'string' },
+        'source-ssl-crl': { type: 'string' },
+        'source-ssl-crlpath': { type: 'string' },
+        'source-tls-version': { type: 'string' },
         'start-file': { type: 'string' },
         'start-gtid': { type: 'string' },
       },
@@ -201,7 +215,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   if (live && files.length > 0) throw new UsageError('inspect: give binlog files or --source, not both', '--source');
   if (!live && files.length === 0) throw new UsageError('inspect: name at least one binlog file (or .index file), or --source URL; see "salvage inspect --help"');
   if (!live) {
-    for (const option of ['start-file', 'start-gtid', 'source-password-env', 'source-ssl-mode', 'source-ssl-ca', 'source-ssl-cert', 'source-ssl-key'] as const) {
+    for (const option of ['start-file', 'start-gtid', 'source-password-env', 'source-ssl-mode', 'source-ssl-ca', 'source-ssl-cert', 'source-ssl-key', 'source-ssl-capath', 'source-ssl-cipher', 'source-ssl-crl', 'source-ssl-crlpath', 'source-tls-version'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
     }
   } else {
@@ -210,7 +224,7 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   if (o['schema-from'] === undefined) {
-    for (const option of ['schema-password-env', 'schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key'] as const) {
+    for (const option of ['schema-password-env', 'schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key', 'schema-ssl-capath', 'schema-ssl-cipher', 'schema-ssl-crl', 'schema-ssl-crlpath', 'schema-tls-version'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --schema-from URL`, `--${option}`);
     }
   }

@@ -2,14 +2,14 @@
  * The MySQL/MariaDB client option files a DBA already has (`~/.my.cnf`, `--defaults-file F`):
  * `user`, `password`, `host`, `port` and `socket` from the `[client]` section and the client's own
  * sections, later files and sections winning, as the mysql client reads them, and TLS: `ssl-mode`,
- * `ssl-ca`, `ssl-cert`, `ssl-key`, and MariaDB's `ssl` (REQUIRED), `skip-ssl` (DISABLED) and
+ * `ssl-ca`, `ssl-capath`, `ssl-cert`, `ssl-key`, `ssl-cipher`, `ssl-crl`, `ssl-crlpath`, `tls-version`, and MariaDB's `ssl` (REQUIRED), `skip-ssl` (DISABLED) and
  * `ssl-verify-server-cert` (VERIFY_IDENTITY). Only what a connection needs is read; `!include`
  * directives are followed one level deep.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { connectionTargetOf, parseConnectionUrlParts, type ConnectionTarget } from '../db/connection-url.js';
-import { checkTlsSettings, parseTlsMode, TlsError, type TlsMode, type TlsSettings } from '../db/tls.js';
+import { checkTlsSettings, parseTlsMode, parseTlsVersions, TlsError, type TlsMode, type TlsSettings, type TlsVersion } from '../db/tls.js';
 import { UsageError } from './usage-error.js';
 
 export interface ClientOptions {
@@ -22,23 +22,40 @@ export interface ClientOptions {
   /** TLS as the option file gives it: the mode as written (checked when the connection is built) and PEM file paths. */
   sslMode?: string;
   sslCa?: string;
+  sslCapath?: string;
   sslCert?: string;
   sslKey?: string;
+  sslCipher?: string;
+  sslCrl?: string;
+  sslCrlpath?: string;
+  /** The list as written (`TLSv1.2,TLSv1.3`), checked when the connection is built. */
+  tlsVersion?: string;
 }
 
 /** The TLS command-line options of one connection (`--ssl-mode`, or `--source-ssl-mode` for the source, …), as given. */
 export interface TlsFlags {
   readonly mode?: string;
   readonly ca?: string;
+  readonly capath?: string;
   readonly cert?: string;
   readonly key?: string;
+  readonly cipher?: string;
+  readonly crl?: string;
+  readonly crlpath?: string;
+  readonly tlsVersion?: string;
 }
 
-/** parseArgs definitions of one connection's TLS flags (`--ssl-*`, or `--source-ssl-*`). */
-function tlsOptions<P extends '' | 'source-'>(prefix: P): Readonly<Record<`${P}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>> {
-  return Object.fromEntries(['mode', 'ca', 'cert', 'key'].map((name) => [`${prefix}ssl-${name}`, { type: 'string' as const }])) as Readonly<
-    Record<`${P}ssl-${'mode' | 'ca' | 'cert' | 'key'}`, { readonly type: 'string' }>
-  >;
+const SSL_FLAGS = ['mode', 'ca', 'capath', 'cert', 'key', 'cipher', 'crl', 'crlpath'] as const;
+type TlsFlagName<P extends string> = `${P}ssl-${(typeof SSL_FLAGS)[number]}` | `${P}tls-version`;
+
+/** The names (without `--`) of one connection's TLS flags: `ssl-mode` …, `tls-version`, with the prefix. */
+export function tlsFlagNames<P extends '' | 'source-' | 'schema-'>(prefix: P): readonly TlsFlagName<P>[] {
+  return [...SSL_FLAGS.map((name) => `${prefix}ssl-${name}` as const), `${prefix}tls-version` as const];
+}
+
+/** parseArgs definitions of one connection's TLS flags (`--ssl-*` and `--tls-version`, or `--source-ssl-*` …). */
+export function tlsOptions<P extends '' | 'source-' | 'schema-'>(prefix: P): Readonly<Record<TlsFlagName<P>, { readonly type: 'string' }>> {
+  return Object.fromEntries(tlsFlagNames(prefix).map((name) => [name, { type: 'string' as const }])) as Readonly<Record<TlsFlagName<P>, { readonly type: 'string' }>>;
 }
 
 /** The DR's TLS flags alone (`--ssl-*`), for the commands that connect to the DR only. */
@@ -52,7 +69,18 @@ export const DR_TLS_HELP = `  --ssl-mode MODE           TLS to the DR: DISABLED,
                             VERIFY_IDENTITY (see "salvage apply --help")
   --ssl-ca F, --ssl-cert F, --ssl-key F
                             the CA that signed the DR's certificate; a client certificate and key
+${tlsMoreHelp('')}`;
+
+/**
+ * The two help lines of the TLS flags past mode, CA and client certificate, for one connection's
+ * prefix (`--ssl-capath`, or `--source-ssl-capath` …).
+ */
+export function tlsMoreHelp(prefix: '' | 'source-' | 'schema-'): string {
+  const version = `  --${prefix}tls-version LIST`;
+  return `  --${prefix}ssl-capath DIR, --${prefix}ssl-cipher LIST, --${prefix}ssl-crl F, --${prefix}ssl-crlpath DIR,
+${version.padEnd(27)} CA directory, ciphers, revocation lists, TLSv1.2,TLSv1.3 (as mysql)
 `;
+}
 
 /** The `--ssl-*` flags (or `--source-ssl-*`) of a command's parsed options, as connectionFrom takes them. */
 export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: '' | 'source-' | 'schema-'): TlsFlags {
@@ -60,7 +88,18 @@ export function tlsFlagsOf(values: Readonly<Record<string, unknown>>, prefix: ''
     const v = values[`${prefix}ssl-${name}`];
     return typeof v === 'string' ? v : undefined;
   };
-  return { mode: flag('mode'), ca: flag('ca'), cert: flag('cert'), key: flag('key') };
+  const v = values[`${prefix}tls-version`];
+  return {
+    mode: flag('mode'),
+    ca: flag('ca'),
+    capath: flag('capath'),
+    cert: flag('cert'),
+    key: flag('key'),
+    cipher: flag('cipher'),
+    crl: flag('crl'),
+    crlpath: flag('crlpath'),
+    tlsVersion: typeof v === 'string' ? v : undefined,
+  };
 }
 
 const SECTIONS = new Set(['client', 'mysql', 'mariadb-client', 'client-mariadb', 'client-server']);
@@ -94,8 +133,13 @@ export function parseOptionFile(text: string, into: ClientOptions = {}, file = '
     else if (key === 'socket') into.socket = value;
     else if (key === 'ssl-mode') into.sslMode = value;
     else if (key === 'ssl-ca') into.sslCa = value;
+    else if (key === 'ssl-capath') into.sslCapath = value;
     else if (key === 'ssl-cert') into.sslCert = value;
     else if (key === 'ssl-key') into.sslKey = value;
+    else if (key === 'ssl-cipher') into.sslCipher = value;
+    else if (key === 'ssl-crl') into.sslCrl = value;
+    else if (key === 'ssl-crlpath') into.sslCrlpath = value;
+    else if (key === 'tls-version') into.tlsVersion = value;
     else if (key === 'ssl') into.sslMode = /^(0|OFF|FALSE)$/i.test(value) ? 'DISABLED' : 'REQUIRED';
     else if (key === 'skip-ssl') into.sslMode = 'DISABLED';
     else if (key === 'ssl-verify-server-cert' && !/^(0|OFF|FALSE)$/i.test(value)) into.sslMode = 'VERIFY_IDENTITY';
@@ -158,8 +202,8 @@ export function connectionFrom(
 }
 
 /**
- * The connection's TLS settings: the flags win over the option file. Without a mode, a CA given
- * means VERIFY_CA (a CA is given to be checked against), else PREFERRED, as the mysql client defaults.
+ * The connection's TLS settings: the flags win over the option file. Without a mode, a CA (file or
+ * directory) given means VERIFY_CA (a CA is given to be checked against), else PREFERRED, as the mysql client defaults.
  */
 export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--source-' | '--schema-'): TlsSettings {
   const modeText = flags.mode ?? file.sslMode;
@@ -170,13 +214,32 @@ export function tlsFrom(flags: TlsFlags, file: ClientOptions, prefix: '--' | '--
     if (mode === undefined) throw new UsageError(`${where} takes DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, got "${modeText}"`, `${prefix}ssl-mode`);
   }
   const ca = flags.ca ?? file.sslCa;
+  const capath = flags.capath ?? file.sslCapath;
   const cert = flags.cert ?? file.sslCert;
   const key = flags.key ?? file.sslKey;
+  const cipher = flags.cipher ?? file.sslCipher;
+  const crl = flags.crl ?? file.sslCrl;
+  const crlpath = flags.crlpath ?? file.sslCrlpath;
+  const versionText = flags.tlsVersion ?? file.tlsVersion;
+  let tlsVersions: readonly TlsVersion[] | undefined;
+  if (versionText !== undefined) {
+    try {
+      tlsVersions = parseTlsVersions(versionText, flags.tlsVersion !== undefined ? `${prefix}tls-version` : 'tls-version in the option file');
+    } catch (e) {
+      if (e instanceof TlsError) throw new UsageError(e.message, `${prefix}tls-version`);
+      throw e;
+    }
+  }
   const settings: TlsSettings = {
-    mode: mode ?? (ca !== undefined ? 'VERIFY_CA' : 'PREFERRED'),
+    mode: mode ?? (ca !== undefined || capath !== undefined ? 'VERIFY_CA' : 'PREFERRED'),
     ...(ca === undefined ? {} : { ca }),
+    ...(capath === undefined ? {} : { capath }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
+    ...(cipher === undefined ? {} : { cipher }),
+    ...(crl === undefined ? {} : { crl }),
+    ...(crlpath === undefined ? {} : { crlpath }),
+    ...(tlsVersions === undefined ? {} : { tlsVersions }),
     // The DR's flags are the default a failure names; any other connection's are said.
     ...(prefix === '--' ? {} : { flagPrefix: prefix }),
   };

@@ -11,7 +11,7 @@ import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdow
 import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
 import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
-import { connectionFrom, TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
+import { connectionFrom, TLS_OPTIONS, tlsFlagNames, tlsFlagsOf, tlsMoreHelp } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { progressStyle, reconnectNotices, salvageProgress, stallNotices, type ProgressSink } from './progress.js';
 import { stallNoticeOption } from './stall-option.js';
@@ -29,7 +29,7 @@ const COMMON = `Input (one of):
   --source-password-env VAR its password from this environment variable (or --defaults-file)
   --source-ssl-mode MODE, --source-ssl-ca F, --source-ssl-cert F, --source-ssl-key F
                             TLS to the source, as --ssl-mode … below
-  --start-file NAME         with --source: start reading at this binlog (default: where this
+${tlsMoreHelp('source-')}  --start-file NAME         with --source: start reading at this binlog (default: where this
   --start-position N        source's checkpoint ends, else the first binlog the server has), at N
                             (default 4); give a transaction's start, as inspect prints it ("pos")
   --start-gtid SET          with --source, instead: start in the newest binlog whose starting GTID
@@ -42,14 +42,14 @@ The DR:
   --target-password-env VAR read the password from this environment variable
   --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present, as the mysql client does
-                            (and ssl-mode, ssl-ca, ssl-cert, ssl-key, as the mysql client reads them)
+                            (and ssl-mode, ssl-ca, … tls-version, as the mysql client reads them)
   --ssl-mode MODE           TLS to the DR: DISABLED, PREFERRED (the default: encrypted when the
                             server offers TLS, certificate not checked), REQUIRED, VERIFY_CA (the
                             server's certificate must be signed by --ssl-ca; the default when a CA
                             is given), VERIFY_IDENTITY (and must name the host connected to)
   --ssl-ca F                the CA certificate (PEM) that signed the DR's certificate
   --ssl-cert F, --ssl-key F a client certificate and its key (accounts that REQUIRE X509)
-  --reconnect-attempts N    a lost connection to the DR (or to a live source) is reopened after a
+${tlsMoreHelp('')}  --reconnect-attempts N    a lost connection to the DR (or to a live source) is reopened after a
                             backoff (0.5 s doubling to 10 s) up to N times in a row (default 10);
                             the window in progress is decided again, or kept if its COMMIT landed;
                             a start-up step (lock, state schema, checkpoint, schema read) is made
@@ -354,7 +354,7 @@ async function runParsed(
     throw new UsageError(`${mode}: name the failed primary's binlogs with --binlog FILE… (or its .index file), or a live server with --source URL; see "salvage ${mode} --help"`, '--binlog');
   }
   if (o.source === undefined) {
-    for (const option of ['source-password-env', 'start-file', 'start-position', 'start-gtid', 'follow', 'source-ssl-mode', 'source-ssl-ca', 'source-ssl-cert', 'source-ssl-key'] as const) {
+    for (const option of ['source-password-env', 'start-file', 'start-position', 'start-gtid', 'follow', ...tlsFlagNames('source-')] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --source URL`, `--${option}`);
     }
   }

@@ -73,6 +73,7 @@ export const BUILT_IN_DEFAULTS: Readonly<Record<ConflictClass, Strategy>> = {
   'update-unique-taken': { strategy: 'quarantine' },
   'delete-diverged': { strategy: 'quarantine' },
   'delete-pk-reused': { strategy: 'quarantine' },
+  'delete-missing': { strategy: 'quarantine' },
 };
 
 /** `{value}` is the original unique value, `{n}` a counter that makes the result unique. */

@@ -23,6 +23,7 @@ export const CONFLICT_CLASSES = [
   'update-unique-taken',
   'delete-diverged',
   'delete-pk-reused',
+  'delete-missing',
 ] as const;
 export type ConflictClass = (typeof CONFLICT_CLASSES)[number];
 
@@ -290,6 +291,8 @@ export const ALLOWED_STRATEGIES: Readonly<Record<ConflictClass, readonly Strateg
   'update-unique-taken': ['rewrite-unique', 'delete-blocking', 'skip', 'quarantine', 'fail', 'custom'],
   'delete-diverged': ['source', 'skip', 'newest', 'oldest', 'quarantine', 'fail', 'custom'],
   'delete-pk-reused': ['quarantine', 'skip', 'fail', 'custom'],
+  // Tables without a primary key only, decided without a custom function (as their other changes are).
+  'delete-missing': ['quarantine', 'skip', 'fail'],
 };
 
 /** Strategies that decide one column's value, usable under `columns`. */

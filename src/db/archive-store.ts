@@ -1,6 +1,7 @@
 /**
- * The state schema's `archive` (state-schema.ts): DR rows `delete-blocking` deleted, or changed
- * through the DR's ON DELETE SET NULL, kept as they were (canonical JSON) so a person can put them
+ * The state schema's `archive` (state-schema.ts): DR rows `delete-blocking` deleted, and rows the
+ * DR's ON DELETE CASCADE / SET NULL reached from them or from a lost delete the cascade guard let
+ * through (`report`, `allowUpTo`), kept as they were (canonical JSON) so a person can put them
  * back. Written in the window's transaction, before the writes that remove them; values written
  * with sql-literal.ts (what mysql2 would splice in for `?`), so the statement is measured against
  * the DR's max_allowed_packet before it is sent (packet-limit.ts).

@@ -21,6 +21,11 @@ export const DbErrorCode = {
   TableFull: 'DB_TABLE_FULL',
   /** A statement bigger than the DR's max_allowed_packet (the engine measures its statements first: packet-limit.ts). */
   PacketTooLarge: 'DB_PACKET_TOO_LARGE',
+  /**
+   * An UPDATE or DELETE of a table without a primary key, by its before image, met no row (the
+   * engine's read found one): the DR did not take the change as decided. Not a server errno.
+   */
+  NoRowMatched: 'DB_NO_ROW_MATCHED',
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 
@@ -68,14 +73,15 @@ export function mapDbError(e: unknown): unknown {
 
 /**
  * Server errors that mean "the DR will not take this row" — duplicate key, data too long, out of
- * range, incorrect value, NOT NULL, CHECK constraint, foreign key, bad date — as opposed to a fault
+ * range, incorrect value, NOT NULL, CHECK constraint, foreign key, bad date, a keyless row not
+ * found by its image (DbErrorCode.NoRowMatched) — as opposed to a fault
  * of the DR or the network: the caller classifies the offending change instead of stopping.
  */
 const REJECTION_ERRNOS: ReadonlySet<number> = new Set([1062, 1586, 1406, 1264, 1366, 1048, 3819, 4025, 1451, 1452, 1292, 1644]);
 
 /** Whether `e` (a mapped DatabaseError or any EngineError) is a rejection of the data; see REJECTION_ERRNOS. */
 export function isDataRejection(e: { readonly code: string; readonly details: object }): boolean {
-  if (e.code === DbErrorCode.Duplicate) return true;
+  if (e.code === DbErrorCode.Duplicate || e.code === DbErrorCode.NoRowMatched) return true;
   const errno = (e.details as { errno?: unknown }).errno;
   return typeof errno === 'number' && REJECTION_ERRNOS.has(errno);
 }

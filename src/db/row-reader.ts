@@ -26,6 +26,7 @@ export { rowKey };
 import { DatabaseError } from './schema-hints.js';
 import type { SqlRow, SqlSession } from './sql-session.js';
 import { mapDbError } from './db-errors.js';
+import { imageMatch } from './row-writer.js';
 
 /** Stable codes of row-reader failures. */
 export const RowReaderErrorCode = {
@@ -142,6 +143,66 @@ export function buildRowQuery(table: TableSchema, keyColumns: readonly string[],
   }
   const sql = `SELECT ${plan.selectList} FROM ${plan.from} WHERE ${where}${options.forUpdate ? ' FOR UPDATE' : ''}`;
   return { sql, params };
+}
+
+/** Images per statement of readRowsByImages: each is a flag column of every row returned. */
+const IMAGES_PER_READ = 50;
+
+/**
+ * For a table without a primary key: per image of `images`, every DR row equal to it on the
+ * columns it logs (NULL-safe, under each column's collation: the comparison an UPDATE or DELETE
+ * by that image makes, row-writer.ts imageMatch), every copy of a row held several times. One
+ * statement per 50 images: `SELECT …, (<image 1>) AS q0, … WHERE (<image 1>) OR …`, so the server
+ * itself says which image each row meets. FOR UPDATE (`options.forUpdate`) locks what it scans:
+ * without an index, the table's rows.
+ */
+export async function readRowsByImages(session: SqlSession, table: TableSchema, images: readonly RowImage[], options: ReadRowsOptions): Promise<RowImage[][]> {
+  const plan = tablePlan(table);
+  const out: RowImage[][] = images.map(() => []);
+  const batch = Math.min(options.batchSize ?? IMAGES_PER_READ, IMAGES_PER_READ);
+  for (let start = 0; start < images.length; start += batch) {
+    const chunk = images.slice(start, start + batch);
+    // Values are literals in the text (as the writes have them): no placeholders for the driver to look for.
+    const { sql } = buildImageQuery(table, chunk, options);
+    let rows: readonly SqlRow[];
+    try {
+      ({ rows } = await session.query(sql));
+    } catch (e) {
+      throw mapDbError(e);
+    }
+    for (const raw of rows) {
+      const image = toImage(raw, plan);
+      for (let i = 0; i < chunk.length; i++) if (Number(raw[`q${i}`]) === 1) out[start + i]!.push(image);
+    }
+  }
+  return out;
+}
+
+/** The statement of one batch of readRowsByImages. */
+export function buildImageQuery(table: TableSchema, images: readonly RowImage[], options: ReadRowsOptions): RowQuery {
+  if (images.length === 0) throw new DatabaseError(RowReaderErrorCode.BadKey, `${label(table)}: no images to read`, { table: label(table) });
+  const plan = tablePlan(table);
+  const matches = images.map((image) => `(${imageMatch(table, image)})`);
+  const flags = matches.map((m, i) => `${m} AS \`q${i}\``).join(', ');
+  const sql = `SELECT ${plan.selectList}, ${flags} FROM ${plan.from} WHERE ${matches.join(' OR ')}${options.forUpdate ? ' FOR UPDATE' : ''}`;
+  return { sql, params: [] };
+}
+
+/**
+ * Why `table`'s rows cannot be read back exactly (a column with no exact read path: MySQL's JSON,
+ * VECTOR), or null when they can. A keyless table is matched by whole images, so such a column
+ * leaves its updates and deletes unmatched (quarantined) rather than failing the run.
+ */
+export function unreadableReason(table: TableSchema): string | null {
+  for (const col of table.columns) {
+    try {
+      columnReader(table, col);
+    } catch (e) {
+      if (e instanceof DatabaseError) return e.message;
+      throw e;
+    }
+  }
+  return null;
 }
 
 // ---- per-table plan -------------------------------------------------------------------------

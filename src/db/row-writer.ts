@@ -24,7 +24,7 @@ import { CharsetText } from '../binlog/values/charset-text.js';
 import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
-import { mapDbError } from './db-errors.js';
+import { DbErrorCode, mapDbError } from './db-errors.js';
 import { budgetUnder, oversize, PacketTooLargeError } from './packet-limit.js';
 import { DatabaseError } from './schema-hints.js';
 import type { SqlSession } from './sql-session.js';
@@ -52,6 +52,11 @@ export interface WriteOptions {
    * cannot fit fails PacketTooLargeError before anything of it is sent (db/packet-limit.ts).
    */
   readonly maxPacket?: number;
+  /**
+   * Whether an UPDATE or DELETE of a keyless table by its image must reach exactly one row, or fail
+   * DbErrorCode.NoRowMatched (default true; a session that runs nothing, as plan's, says false).
+   */
+  readonly verifyRows?: boolean;
 }
 
 /** One UPDATE: the row's primary-key values (key order) and the new values by column name. */
@@ -244,6 +249,84 @@ export async function writeDeletes(session: SqlSession, table: TableSchema, keys
     start = s.end;
   }
   return affected;
+}
+
+/**
+ * `a <=> … AND b <=> …` over the columns `image` logs: the match of a keyless table's row by its
+ * before image, NULL-safe (a NULL cell meets NULL), each value written as a primary key's is (a
+ * DECIMAL cast to the column's type, a TIMESTAMP from UTC, a FLOAT as its float32), so the server
+ * compares as the engine's locking read did. A generated column is compared like the others (it
+ * is part of the row replication matches). Throws when `image` logs no column (it would match every row).
+ */
+export function imageMatch(table: TableSchema, image: RowImage): string {
+  const plan = writePlan(table);
+  checkRow(table, plan, image);
+  let out = '';
+  for (const b of plan.binders) {
+    const v = image[b.index];
+    if (v === undefined) continue;
+    const lit = sqlLiteral(bindValue(table, b, v));
+    if (out !== '') out += ' AND ';
+    // NULL needs no cast: `<=> NULL` meets NULL only.
+    out += `${b.quoted} <=> ${b.keyOpen === '' || v === null ? lit : b.keyOpen + lit + b.keyClose}`;
+  }
+  if (out === '') throw new DatabaseError(RowWriterErrorCode.BadKey, `${label(table)}: a row image that logs no column cannot pick a row`, { table: label(table) });
+  return out;
+}
+
+/**
+ * `UPDATE … SET … WHERE <image> LIMIT 1` on a table without a primary key: one of the rows equal to
+ * `image` (the before image; every equal row is the same value, the caller made sure), as
+ * replication takes one. Nothing is sent when `set` changes no written column. The statement must
+ * reach one row (verifyRows), else it fails DbErrorCode.NoRowMatched (a data rejection: the window
+ * is decided again one transaction at a time, and the change is quarantined, never dropped).
+ */
+export async function writeUpdateByImage(session: SqlSession, table: TableSchema, image: RowImage, set: Readonly<Record<string, ColumnValue>>, options: WriteOptions = {}): Promise<number> {
+  const plan = writePlan(table);
+  let sets = '';
+  for (const name of Object.keys(set)) {
+    const b = plan.byName.get(name);
+    if (b === undefined) throw unknownColumn(table, name);
+    const v = set[name];
+    if (b.column.isGenerated || v === undefined) continue;
+    if (sets !== '') sets += ', ';
+    sets += `${b.quoted} = ${valueLiteral(b, bindValue(table, b, v))}`;
+  }
+  if (sets === '') return 0;
+  const sql = `UPDATE ${plan.from} SET ${sets} WHERE ${imageMatch(table, image)} LIMIT 1`;
+  const over = oversize(sql, options.maxPacket);
+  if (over !== null) throw tooLarge(table, 'update', null, over, options.maxPacket!);
+  return runOne(session, sql, table, 'update', options);
+}
+
+/** `DELETE FROM … WHERE <image> LIMIT 1` on a table without a primary key: one of the rows equal to `image`; see writeUpdateByImage. */
+export async function writeDeleteByImage(session: SqlSession, table: TableSchema, image: RowImage, options: WriteOptions = {}): Promise<number> {
+  const plan = writePlan(table);
+  const sql = `DELETE FROM ${plan.from} WHERE ${imageMatch(table, image)} LIMIT 1`;
+  const over = oversize(sql, options.maxPacket);
+  if (over !== null) throw tooLarge(table, 'delete', null, over, options.maxPacket!);
+  return runOne(session, sql, table, 'delete', options);
+}
+
+/** Sends a statement that must reach exactly one row (the session's FOUND_ROWS: matched rows, changed or not). */
+async function runOne(session: SqlSession, sql: string, table: TableSchema, statement: 'update' | 'delete', options: WriteOptions): Promise<number> {
+  if (options.verifyRows === false) return run(session, sql);
+  const check = (r: { readonly affectedRows: number }): void => {
+    if (r.affectedRows === 1) return;
+    throw new DatabaseError(DbErrorCode.NoRowMatched, `${label(table)}: the ${statement.toUpperCase()} by the row's before image reached ${r.affectedRows} rows, expected 1 (the DR's row changed, or the server compares a value otherwise than the engine's read)`, {
+      table: label(table),
+      statement,
+      affected: r.affectedRows,
+    });
+  };
+  try {
+    if (session.checked !== undefined) return (await session.checked(sql, check)).affectedRows;
+    const r = await session.query(sql);
+    check(r);
+    return r.affectedRows;
+  } catch (e) {
+    throw mapDbError(e);
+  }
 }
 
 /**

@@ -13,7 +13,8 @@ import type { ConnectionTarget } from './connection-url.js';
 import { refusedAtConnect } from './connect-refusals.js';
 import { mysql } from './driver.js';
 import { DatabaseError } from './schema-hints.js';
-import { describeTlsFailure, mayFallBackToPlain, tlsSocketOptions } from './tls.js';
+import { revocationFailure, type PeerCertificate, type RevocationList } from './crl.js';
+import { describeTlsFailure, mayFallBackToPlain, revocationLists, tlsSocketOptions } from './tls.js';
 
 /** Stable codes of session failures. */
 export const SqlSessionErrorCode = {
@@ -43,6 +44,12 @@ export interface SqlSession {
    * lexed), prepared once per connection and text; absent where only text can be sent (a recorder).
    */
   execute?(sql: string, params: readonly unknown[]): Promise<SqlResult>;
+  /**
+   * Runs `sql` and hands its result to `check`, whose throw is the statement's failure: a pipeline
+   * (statement-pipeline.ts), whose results read as empty, checks it when the answer arrives. Absent
+   * on a plain session: the caller awaits `query` and checks the result itself.
+   */
+  checked?(sql: string, check: (result: SqlResult) => void): Promise<SqlResult>;
   /** Closes the connection politely. */
   end(): Promise<void>;
   /** Drops the socket at once (for a server that was killed). */
@@ -70,15 +77,17 @@ export async function openSession(target: ConnectionTarget, sessionOptions: Sess
   const options: SessionOptions = { ...sessionOptions, ...(sessionOptions.socketPath === undefined && target.socket !== undefined ? { socketPath: target.socket } : {}) };
   // A Unix socket never leaves the host: the mysql client sends no TLS over it either.
   const ssl = options.socketPath === undefined ? tlsSocketOptions(target.tls, undefined, target.host) : null;
+  // Read before connecting, so an unreadable list fails as an unreadable CA does.
+  const crls = ssl === null ? null : revocationLists(target.tls);
   try {
-    return await connect(target, options, ssl);
+    return await connect(target, options, ssl, crls);
   } catch (e) {
     const code = (e as { code?: unknown } | null)?.code;
     const driverCode = typeof code === 'string' ? code : undefined;
     // PREFERRED: a server without TLS gets a plain connection, as the mysql client makes one.
     if (ssl !== null && mayFallBackToPlain(target.tls, driverCode)) {
       try {
-        return await connect(target, options, null);
+        return await connect(target, options, null, null);
       } catch (plain) {
         throw connectError(target, plain, undefined);
       }
@@ -87,7 +96,7 @@ export async function openSession(target: ConnectionTarget, sessionOptions: Sess
   }
 }
 
-async function connect(target: ConnectionTarget, options: SessionOptions, ssl: ReturnType<typeof tlsSocketOptions>): Promise<SqlSession> {
+async function connect(target: ConnectionTarget, options: SessionOptions, ssl: ReturnType<typeof tlsSocketOptions>, crls: readonly RevocationList[] | null): Promise<SqlSession> {
   const conn = await mysql().createConnection({
     host: target.host,
     port: target.port,
@@ -107,13 +116,21 @@ async function connect(target: ConnectionTarget, options: SessionOptions, ssl: R
   // A server that dies drops idle connections; without a listener mysql2's 'error' event would
   // end the process. Pending and later queries still reject.
   conn.on('error', ignore);
+  const stream = (): TLSSocket => (conn as unknown as { readonly connection: { readonly stream: TLSSocket } }).connection.stream;
   if (target.tls?.mode === 'VERIFY_IDENTITY' && isIP(target.host) !== 0) {
     // The identity check tlsSocketOptions leaves to us for an IP host: the certificate must hold that IP.
-    const stream = (conn as unknown as { readonly connection: { readonly stream: TLSSocket } }).connection.stream;
-    const mismatch = checkServerIdentity(target.host, stream.getPeerCertificate());
+    const mismatch = checkServerIdentity(target.host, stream().getPeerCertificate());
     if (mismatch !== undefined) {
       conn.destroy();
       throw Object.assign(mismatch, { code: 'HANDSHAKE_SSL_ERROR' });
+    }
+  }
+  if (ssl !== null && crls !== null) {
+    // The revocation check mysql2 cannot make (it drops Node's crl option): on the chain Node verified, root included.
+    const revoked = revocationFailure(stream().getPeerCertificate(true) as unknown as PeerCertificate, crls);
+    if (revoked !== null) {
+      conn.destroy();
+      throw Object.assign(new Error(revoked), { code: 'HANDSHAKE_SSL_ERROR' });
     }
   }
   return new Mysql2Session(conn, target.redacted, ssl !== null);

@@ -47,6 +47,14 @@ export class StatementPipeline {
     this.session = {
       query: (sql, params) => this.#send(() => session.query(sql, params)),
       ...(execute === undefined ? {} : { execute: (sql: string, params: readonly unknown[]) => this.#send(() => execute(sql, params)) }),
+      // The check runs on the answer, so a failed check fails the window in send order like a server error.
+      checked: (sql: string, check: (result: SqlResult) => void) =>
+        this.#send(() =>
+          session.query(sql).then((r) => {
+            check(r);
+            return r;
+          }),
+        ),
       end: () => session.end(),
       destroy: () => session.destroy(),
     };

@@ -4,9 +4,9 @@
  * finds the row read from the DR. Integers by their digits (number and bigint alike), strings
  * JSON-quoted (self-delimiting, so the ',' join is unambiguous), binary as hex, NULL as `N`.
  */
-import type { ColumnValue } from '../binlog/column.js';
+import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { CharsetText } from '../binlog/values/charset-text.js';
-import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 
 /** Reports a value that cannot be part of a key; callers pass their own typed error. */
@@ -90,4 +90,34 @@ export function rowKeyParts(key: string): string[] | null {
     if (key[end] !== ',') return null;
     at = end + 1;
   }
+}
+
+/**
+ * A row image as one string, every cell in column order: a cell not logged is `U`, NULL and the
+ * others as rowKeyPart writes them, JSON by its document (jsonKeyPart). Two images are the same
+ * string exactly when they log the same cells with the same values, as rowKey compares them.
+ */
+export function imageKey(image: RowImage): string {
+  let out = '';
+  for (let i = 0; i < image.length; i++) {
+    const v = image[i];
+    if (i > 0) out += ',';
+    out += v === undefined ? 'U' : v instanceof JsonValue || v instanceof JsonPatch ? jsonKeyPart(v) : rowKeyPart(v);
+  }
+  return out;
+}
+
+/** A JSON value's part of a keyless row's key: its document with object keys in order (`P` and the diffs for a partial update). */
+export function jsonKeyPart(v: JsonValue | JsonPatch): string {
+  return v instanceof JsonValue ? `J${jsonText(v.node)}` : `P${v.diffs.map((d) => `${d.op} ${d.path} ${d.value === undefined ? '' : jsonText(d.value)}`).join('\u0000')}`;
+}
+
+function jsonText(n: JsonNode): string {
+  if (n === null || typeof n === 'boolean' || typeof n === 'number') return String(n);
+  if (typeof n === 'bigint') return n.toString();
+  if (typeof n === 'string') return JSON.stringify(n);
+  if (n instanceof JsonDecimal) return n.text;
+  if (Array.isArray(n)) return `[${n.map(jsonText).join(',')}]`;
+  const keys = Object.keys(n).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${jsonText(n[k]!)}`).join(',')}}`;
 }

@@ -202,7 +202,7 @@ function tlsCheck(p: Probe, target: ConnectionTarget, who: 'dr' | 'source'): Doc
   const base = { id: `${who}.tls`, on: who, title: 'TLS' } as const;
   if (p.tls !== null) {
     const verified = mode === 'VERIFY_CA' || mode === 'VERIFY_IDENTITY';
-    const detail = `encrypted (${p.tls.version} ${p.tls.cipher}), ${verified ? `server certificate checked against ${target.tls?.ca ?? 'the CA'} (${prefix}ssl-mode ${mode})` : `server certificate not checked (${prefix}ssl-mode ${mode})`}`;
+    const detail = `encrypted (${p.tls.version} ${p.tls.cipher}), ${verified ? `server certificate checked against ${[target.tls?.ca, target.tls?.capath].filter((c) => c !== undefined).join(' and ') || 'the CA'}${target.tls?.crl !== undefined || target.tls?.crlpath !== undefined ? ' and the revocation lists' : ''} (${prefix}ssl-mode ${mode})` : `server certificate not checked (${prefix}ssl-mode ${mode})`}`;
     if (verified || local) return { ...base, status: 'ok', detail, fix: null };
     return { ...base, status: 'warn', detail, fix: `give the CA that signed the server's certificate with ${prefix}ssl-ca FILE (then ${prefix}ssl-mode VERIFY_CA is the default), so that no one between can pose as the server` };
   }

@@ -41,7 +41,7 @@ import { describeTrigger, readTriggers, readTriggersHeld, type DrTrigger } from 
 import { watchStallsFor, type StallNotice } from '../db/stall-watch.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
 import type { SchemaHints } from '../binlog/events/table-map.js';
-import { readRowsMatching } from '../db/row-reader.js';
+import { readRowsByImages, readRowsMatching, unreadableReason } from '../db/row-reader.js';
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { isLostConnection, isSourceDrop } from '../db/lost-connection.js';
@@ -98,7 +98,7 @@ import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostB
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
-import { collectHolderChildReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
 import { looseFolder } from '../reconcile/value-equality.js';
 import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
@@ -905,6 +905,8 @@ class SalvageRun {
   readonly #suspended = new Set<string>();
   /** What the run noticed but that stops nothing (report.warnings). */
   readonly #warnings: string[] = [];
+  /** Keyless tables whose rows cannot be read back exactly, with why (Reconciler's `unmatchable`). */
+  readonly #unmatchable = new Map<TableSchema, string>();
   readonly #quarantinedPerTable = new Map<string, number>();
   /** The statement text of each quarantined row change whose binlog logged one (#readStatements), until the decision is dropped. */
   readonly #statements = new WeakMap<ChangeDecision, string>();
@@ -1156,7 +1158,12 @@ class SalvageRun {
     for (const pattern of rules.unmatched(written)) this.#warnings.push(`configuration: the table rule "${pattern}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
     const floats = floatColumnsOf(written);
     if (floats.length > 0) this.#warnings.push(floatComparisonWarning(floats));
-    this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history });
+    // Keyless tables are matched by whole images: one whose rows the DR cannot give back exactly keeps its updates and deletes held.
+    for (const t of catalog.tables) {
+      const why = t.primaryKey === null ? unreadableReason(t) : null;
+      if (why !== null) this.#unmatchable.set(t, why);
+    }
+    this.#reconciler = new Reconciler(catalog, keyMap, quarantine, { keepTransactionsWhole: o.keepTransactionsWhole ?? o.config?.keepTransactionsWhole, rules, suspended: this.#suspended, history: this.#history, unmatchable: this.#unmatchable });
     // delete-blocking must leave the rows later windows' changes need: read the lost range for them
     // once more, only when a rule may delete a blocker (the first pass runs before the DR's foreign
     // keys and the rules' tables are known). Following, there is no end to read to: the window's own.
@@ -1735,7 +1742,8 @@ class SalvageRun {
       // max_allowed_packet as apply cuts them, so the file runs by hand as apply would.
       if (writes.length > 0 || gtid !== null) await this.#writer.query('START TRANSACTION');
       try {
-        await executeWrites(this.#writer, writes, { maxPacket: this.#maxPacket });
+        // The recorder runs nothing: no write reaches a row to count.
+        await executeWrites(this.#writer, writes, { maxPacket: this.#maxPacket, verifyRows: false });
       } catch (e) {
         if (!(e instanceof PacketTooLargeError)) throw e;
         const placed = await this.#placeOversize(e, results);
@@ -1926,12 +1934,26 @@ class SalvageRun {
       if (req.purpose === 'pk') state.markReadKeys(req.asked);
       else state.markReadIndexKeys(req.purpose, req.asked);
     }
+    // Tables without a primary key: the rows equal to each before image of an update or delete,
+    // locked as the rows above are (the window's writes reach one of them by that image).
+    for (const req of collectImageReads(changes, this.#catalog, r.stateSet, this.#unmatchable)) {
+      const found = await readRowsByImages(this.#dr, req.table, req.images, { forUpdate: this.#apply });
+      const keyless = r.state(req.table).keyless!;
+      for (let i = 0; i < req.images.length; i++) keyless.load(req.images[i]!, found[i]!);
+    }
     // After every read of the round is loaded (a later load of the same row would drop an alias).
     for (let i = 0; i < requests.length; i++) await this.#aliasCollationMatches(requests[i]!, loaded[i]!);
     // Second round: who points at the rows holding a unique value a delete-blocking rule may delete.
     for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
+    }
+    // And who points at the rows a lost delete's cascade would reach (report, allowUpTo).
+    if (r.readsCascadeChildren) {
+      for (const req of collectCascadeChildReads(changes, this.#catalog, r.stateSet)) {
+        r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
+        if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
+      }
     }
     // After the locking reads: a DR write to a key they read committed before them, so it is in the
     // DR's binlog now; one after them to a row they locked waits for this window's COMMIT.
@@ -2283,7 +2305,7 @@ class SalvageRun {
       await recordLedger(measure, this.#schema, run, [ledgerRow(d, 0, this.#o.ledgerImages)]);
       if (d.outcome === 'quarantined') await recordQuarantine(measure, this.#schema, [quarantineRow(d, this.#runId, this.#sourceId, d.holds ?? [], this.#statements.get(d) ?? null)]);
     }
-    await executeWrites(measure, found.writes, { maxRows: 1, archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
+    await executeWrites(measure, found.writes, { maxRows: 1, verifyRows: false, archive: { schema: this.#schema, runId: this.#runId, sourceId: this.#sourceId } });
     return e.placed(key, changeOf(found.tx), most);
   }
 

@@ -185,9 +185,9 @@ describe('classifyChange: deletes', () => {
     expect(r.class).toBe('delete-diverged');
     expect(r.differsFromBefore).toEqual(['score']);
   });
-  it('a keyless table: no matching row means already applied', () => {
+  it('a keyless table: no matching row is delete-missing (nothing tells it already made)', () => {
     const r = classifyChange({ ...input(change('delete', [1, 'x'], null, log), null), schema: log, drRowsByImage: [[1, 'X']] });
-    expect(r.class).toBe('already-applied');
+    expect(r.class).toBe('delete-missing');
   });
 });
 

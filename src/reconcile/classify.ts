@@ -37,7 +37,8 @@ export type ConflictClass =
   | 'update-pk-reused'
   | 'update-unique-taken'
   | 'delete-diverged'
-  | 'delete-pk-reused';
+  | 'delete-pk-reused'
+  | 'delete-missing';
 
 /** The classes a history splits `update-missing` into: rules for `update-missing` cover them unless they have their own. */
 export const UPDATE_MISSING_CLASSES: readonly ConflictClass[] = ['update-deleted-on-dr', 'update-never-existed'];
@@ -191,7 +192,9 @@ function classifyDelete(input: ClassifyInput, before: RowImage): Classification 
   const notLogged = unlogged(schema, before, null);
   const dr = matchedRow(input, before);
   const h = schema.primaryKey === null ? NO_HISTORY : known(input);
-  if (dr === null) return result('already-applied', h.facts, null, notLogged);
+  // A keyless table's rows are only their values: with no DR row equal to the before image, nothing
+  // tells a delete already made from one of a row the DR changed or never had (replication stops on it).
+  if (dr === null) return result(schema.primaryKey === null ? 'delete-missing' : 'already-applied', h.facts, null, notLogged);
   if (h.row?.insertedByDr === true) return result('delete-pk-reused', h.facts, dr, notLogged);
   const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore, true);
   // A record the DR changed after the failover is diverged even when its values came back to the before image.

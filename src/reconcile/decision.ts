@@ -13,7 +13,8 @@ import type { ConflictClass } from './classify.js';
  * `parent-missing` (a foreign key points at no row, or at a quarantined one), `row-quarantined`
  * (an earlier change to the same row is in quarantine), `transaction-quarantined` (kept whole with a
  * quarantined change of its transaction), `statement-based` (DML logged as SQL text), `no-key`
- * (update or delete of a table without a primary key), `partial-json` (an update that carries
+ * (an update or delete of a table without a primary key that no row can be matched to safely: a
+ * write by its image could reach rows that differ, keyless-rows.ts), `partial-json` (an update that carries
  * JSON diffs, not a document), `dr-rejected` (the DR refused the transaction on its own),
  * `ddl` (a schema change the user chose to skip) and `damaged` (a transaction whose events failed
  * their checksum or did not decode, skipped under `--skip-damaged`).
@@ -86,12 +87,13 @@ export interface ChangeDecision {
 
 /**
  * A DR row kept in the state schema's `archive` before a write deletes or changes it, so what
- * `delete-blocking` removes can be put back by hand: the row as it was, and why.
+ * `delete-blocking` or the cascade guard's `report` / `allowUpTo` removes can be put back by hand:
+ * the row as it was, and why.
  */
 export interface ArchiveNote {
   /** `GTID#index` (or `file:pos#index`) of the lost change that needed the row out of the way. */
   readonly change: string;
-  /** The row held the lost change's unique value; or the DR's ON DELETE CASCADE / SET NULL reached it from that row. */
+  /** The row held the lost change's unique value; or the DR's ON DELETE CASCADE / SET NULL reached it from that row, or from the row of a lost delete. */
   readonly role: 'blocking' | 'cascade-delete' | 'cascade-set-null';
   /** The row as it was, full image in column order. */
   readonly row: RowImage;
@@ -109,8 +111,18 @@ export type WriteOp =
       readonly old?: RowImage;
       /** Archive the row before the update (the sink writes the archive row first). */
       readonly archive?: ArchiveNote;
+      /** A table without a primary key: the row is one of those equal to this image on the columns it logs (`key` is empty). */
+      readonly image?: RowImage;
     }
-  | { readonly kind: 'delete'; readonly table: TableSchema; readonly key: readonly ColumnValue[]; /** Archive the row before it is deleted. */ readonly archive?: ArchiveNote };
+  | {
+      readonly kind: 'delete';
+      readonly table: TableSchema;
+      readonly key: readonly ColumnValue[];
+      /** Archive the row before it is deleted. */
+      readonly archive?: ArchiveNote;
+      /** A table without a primary key: the row is one of those equal to this image on the columns it logs (`key` is empty). */
+      readonly image?: RowImage;
+    };
 
 /** What one source transaction came to. */
 export interface TransactionResult {

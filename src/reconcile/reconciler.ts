@@ -19,7 +19,7 @@ import type { Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
-import { rowKey, rowKeyAt } from '../model/row-key.js';
+import { imageKey, rowKey, rowKeyAt } from '../model/row-key.js';
 import { statementTable } from '../model/statement-table.js';
 import type { ColumnSchema, SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { DrHistory } from '../model/dr-history.js';
@@ -39,6 +39,7 @@ import type { LaterNeeds } from './later-needs.js';
 import { threeWayMerge } from './merge.js';
 import { applyRemaps, remapInsert } from './remap.js';
 import { TableState } from './table-state.js';
+import type { KeylessRows } from './keyless-rows.js';
 import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
 
@@ -61,6 +62,12 @@ export interface ReconcilerOptions {
   readonly suspended?: ReadonlySet<string>;
   /** The DR's own history since the failover (`--dr-binlog`), prepared for the window's keys; without it, identity is judged by values. */
   readonly history?: DrHistory | null;
+  /**
+   * Keyless tables whose rows the DR cannot give back exactly (a column with no exact read path),
+   * with why: their updates and deletes cannot be matched by image, so they are quarantined as
+   * `no-key` (the window's image reads leave them out).
+   */
+  readonly unmatchable?: ReadonlyMap<TableSchema, string>;
 }
 
 /**
@@ -319,6 +326,8 @@ export class Reconciler {
   readonly #referenced = new Map<TableSchema, readonly UniqueKey[]>();
   /** Rows (`schema.table` → row keys) and unique values (uniqueHoldTable → folded values) the current window's changes change or point at: noteWindow. */
   #windowRefs = new Map<string, Set<string>>();
+  /** The key map's mark when the window began (noteWindow): what it re-keyed since is #rekeyedThisWindow. */
+  #windowKeyMark = 0;
   /** Rows the lost changes of the whole range need, with the last change needing each: useLaterNeeds. */
   #laterNeeds: LaterNeeds | null = null;
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
@@ -326,6 +335,7 @@ export class Reconciler {
   readonly #rules: RuleBook;
   readonly #suspended: ReadonlySet<string>;
   readonly #history: DrHistory | null;
+  readonly #unmatchable: ReadonlyMap<TableSchema, string>;
   readonly #states = new Map<TableSchema, TableState>();
   /** Per table: the lowest key a remap may take (raised by the caller from the DR's MAX and AUTO_INCREMENT). */
   readonly #floors = new Map<TableSchema, bigint>();
@@ -349,6 +359,7 @@ export class Reconciler {
     this.#rules = options.rules ?? RuleBook.builtIn();
     this.#suspended = options.suspended ?? new Set();
     this.#history = options.history ?? null;
+    this.#unmatchable = options.unmatchable ?? new Map();
     this.stateSet = { get: (t) => this.state(t) };
   }
 
@@ -362,7 +373,8 @@ export class Reconciler {
 
   state(table: TableSchema): TableState {
     let s = this.#states.get(table);
-    if (s === undefined) this.#states.set(table, (s = new TableState(table)));
+    // A keyless table matches rows on the columns the configuration compares (ignoreColumns left out).
+    if (s === undefined) this.#states.set(table, (s = new TableState(table, table.primaryKey === null ? { ignore: this.#rules.ignored(table) } : undefined)));
     return s;
   }
 
@@ -413,6 +425,16 @@ export class Reconciler {
       });
     }
     this.#windowRefs = refs;
+    this.#windowKeyMark = this.#keyMap.mark();
+  }
+
+  /**
+   * Whether this window re-keyed a lost row to `key` of `table` (remap: a fresh key, above the DR's
+   * AUTO_INCREMENT and its largest key when chosen; not a link, which names a DR record).
+   */
+  #rekeyedThisWindow(table: TableSchema, key: readonly ColumnValue[]): boolean {
+    const want = rowKey(key);
+    return this.#keyMap.since(this.#windowKeyMark).some((e) => !e.linked && e.schema === table.schema && e.table === table.table && rowKey(e.newKey) === want);
   }
 
   /**
@@ -688,7 +710,9 @@ export class Reconciler {
     const sourceImage = original.op === 'insert' ? original.after : original.before;
     const sourceKey = sourceImage === null || !state.hasPrimaryKey ? null : state.keyValues(sourceImage);
     // Held rows are source identities: a remapped row's new key may equal another source row's id.
-    const sourcePk = sourceKey === null ? null : rowKey(sourceKey);
+    // A keyless table's row is its value: it is held by its image (the before image of an update or
+    // delete, an insert's row), so a later change of a row quarantined here follows it.
+    const sourcePk = sourceKey !== null ? rowKey(sourceKey) : state.keyless === null || sourceImage === null ? null : imageKey(sourceImage);
     const image = change.op === 'insert' ? change.after : change.before;
     // The image the key map left as it was has the source key: computed once for both.
     const drKeyValues = image === sourceImage ? sourceKey : image === null || !state.hasPrimaryKey ? null : state.keyValues(image);
@@ -727,12 +751,10 @@ export class Reconciler {
       sourcePk,
     });
 
-    if (!state.hasPrimaryKey && change.op !== 'insert') {
-      return quarantine('no-key', `${qualified} has no primary key: its ${change.op}s are not merged automatically yet`);
-    }
     if (this.#suspended.has(qualified)) return quarantine('table-suspended', `${qualified} is suspended: its quarantine passed escalation.maxQuarantined`);
-    // Depends on a quarantined row: the row itself, or a parent through a foreign key.
-    const heldBy = sourcePk === null ? undefined : this.#quarantine.origin(qualified, sourcePk);
+    // Depends on a quarantined row: the row itself, or a parent through a foreign key. A keyless
+    // insert adds a row whatever rows equal it (it cannot collide): nothing holds it.
+    const heldBy = sourcePk === null || (state.keyless !== null && change.op === 'insert') ? undefined : this.#quarantine.origin(qualified, sourcePk);
     if (heldBy !== undefined) {
       // A row whose insert a rule skipped: the DR's record at its key is another one (resolve refuses to write it).
       const why = this.#quarantine.skipped(heldBy) ? `an earlier change of this row was skipped (${heldBy}): the lost row was never written` : `an earlier change of this row is quarantined (${heldBy})`;
@@ -748,6 +770,19 @@ export class Reconciler {
         const p = rule.strategy.strategy === 'skip' ? { ...done('parent-missing', 'skipped', `${missing}: skipped (${rule.path})`, null), hold: change.op === 'insert' } : rule.strategy.strategy === 'fail' ? this.#fail(rule, qualified, sourceKey, missing) : quarantine('parent-missing', missing, met);
         return withRule(p, rule);
       }
+    }
+
+    if (state.keyless !== null && change.op !== 'insert') {
+      // Matched by image, never by a history (the DR's binlog is read by key).
+      withoutHistory = true;
+      const unmatchable = this.#unmatchable.get(table);
+      if (unmatchable !== undefined) return quarantine('no-key', `${qualified} has no primary key and its rows cannot be read back exactly (${unmatchable}): its ${change.op}s are not matched by image`);
+      const m = this.#matchKeyless(table, state.keyless, change);
+      if (m.kind === 'held') return quarantine('no-key', m.why);
+      if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
+      const rule = this.#rules.forClass(table, m.c.class);
+      rulePath = rule.path;
+      return withRule(this.#carryOutKeyless(table, state.keyless, change, m, rule, done, quarantine, writes, qualified), rule);
     }
 
     // The DR row at the change's key: the one holding it as it is, else the one its collation equates
@@ -808,6 +843,85 @@ export class Reconciler {
     return withRule(this.#carryOut(ctx), rule);
   }
 
+  /**
+   * An update or delete of a table without a primary key, matched the way replication matches it
+   * (DESIGN.md "Conflict taxonomy"): the DR row equal to its before image on every compared logged
+   * column, over the window's own earlier changes (KeylessRows), classified. Held (`no-key`) when
+   * the write by that image could reach rows that differ (KeylessRows.match), when its image logs
+   * nothing to find a row by, or when other tables point at the table (the cascade guard reads
+   * children by a parent's key, which such a row does not have).
+   */
+  #matchKeyless(table: TableSchema, keyless: KeylessRows, change: RowChange): { readonly kind: 'held'; readonly why: string } | { readonly kind: 'matched'; readonly c: Classification; readonly probe: RowImage; readonly near: number } {
+    const probe = keyless.probe(change.before as RowImage);
+    if (!probe.some((v) => v !== undefined)) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this ${change.op}'s before image logs no compared column to find its row by` };
+    const refs = this.#catalog.referencing(table.schema, table.table);
+    if (refs.length > 0) {
+      const names = refs.map((r) => `${r.schema}.${r.table} (${r.foreignKey.name})`).join(', ');
+      return { kind: 'held', why: `${table.schema}.${table.table} has no primary key and ${names} point at it: the cascade guard cannot find the rows pointing at a row without a key` };
+    }
+    const m = keyless.match(probe);
+    if (m.kind === 'ambiguous') return { kind: 'held', why: `${table.schema}.${table.table} has no primary key: ${m.why}` };
+    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique: NO_ROWS, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table) });
+    return { kind: 'matched', c, probe, near: m.kind === 'none' ? m.near : 0 };
+  }
+
+  /**
+   * The rule for a keyless change: `apply` writes a clean one by its image (`… LIMIT 1`: any of the
+   * equal rows, all the same value) and moves one copy in the overlay; `skip`, `quarantine` and
+   * `fail` as for any change; other strategies need a row's identity and hold it.
+   */
+  #carryOutKeyless(
+    table: TableSchema,
+    keyless: KeylessRows,
+    change: RowChange,
+    m: { readonly c: Classification; readonly probe: RowImage; readonly near: number },
+    rule: Rule,
+    done: Ctx['done'],
+    quarantine: Ctx['quarantine'],
+    writes: WriteOp[],
+    qualified: string,
+  ): Pending {
+    const { c, probe } = m;
+    const s = rule.strategy.strategy;
+    const by = `(${rule.path})`;
+    if (s === 'fail') return this.#fail(rule, qualified, null, c.class);
+    if (s === 'skip') return done(c.class, 'skipped', c.class === 'already-applied' ? 'already on the DR' : `the DR keeps its rows ${by}`, c.drRow);
+    if (s === 'quarantine') {
+      if (c.class === 'update-missing' || c.class === 'delete-missing') {
+        const near = m.near > 0 ? `; ${m.near} row value(s) the server takes as equal differ from it` : '';
+        return quarantine(c.class, `no DR row equals its before image on every logged column (the DR changed or deleted it, or never had it; the lost range's earlier changes counted)${near}`);
+      }
+      return quarantine(c.class, defaultReason(c), c.drRow);
+    }
+    if (s !== 'apply' || c.class !== 'clean' || c.drRow === null) return quarantine(c.class, `${s}: needs a row's identity, which a table without a primary key does not give ${by}`, c.drRow);
+    const dr = c.drRow;
+    if (change.op === 'delete') {
+      writes.push({ kind: 'delete', table, key: NO_KEY, image: probe });
+      keyless.take(dr);
+      return done('clean', 'applied', null, dr);
+    }
+    const after = change.after as RowImage;
+    if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
+    // As #applyClean: an ignored column takes the lost change's value only when the change changed it.
+    const ignored = this.#rules.ignored(table);
+    const before = change.before as RowImage;
+    const next: RowImage = Array.from({ length: dr.length }, (_, i) => {
+      const a = after[i];
+      if (a === undefined) return dr[i];
+      if (ignored.size > 0 && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return dr[i];
+      return a;
+    });
+    const changed: string[] = [];
+    for (let i = 0; i < table.columns.length; i++) {
+      const col = table.columns[i] as ColumnSchema;
+      if (after[i] !== undefined && !col.isGenerated && !sameExactValue(next[i], dr[i], col)) changed.push(col.name);
+    }
+    writes.push({ kind: 'update', table, key: NO_KEY, set: setOf(table, changed, next), old: dr, image: probe });
+    keyless.take(dr);
+    keyless.add(next);
+    return done('clean', 'applied', null, dr);
+  }
+
   /** Carries out the strategy `ctx.rule` names for the classified change; records a second DR row it met beside the one the decision shows. */
   #carryOut(ctx: Ctx): Pending {
     const p = this.#strategy(ctx);
@@ -835,7 +949,7 @@ export class Reconciler {
         // A skipped insert leaves the DR row at its key (a different record): later changes of the source row must not reach it.
         return { ...done(c.class, 'skipped', `the DR keeps its row ${by}`, c.drRow ?? c.uniqueHolder), hold: change.op === 'insert' };
       case 'apply':
-        return this.#applyClean(table, state, change, c, done, quarantine, writes);
+        return this.#applyClean(table, state, change, c, done, quarantine, writes, changeLabel(ctx.tx, ctx.index));
       case 'remap':
         return this.#remap(ctx);
       case 'source':
@@ -1006,7 +1120,7 @@ export class Reconciler {
       state.remove(rowKey(pk));
       notes.push(`deleted the DR row ${keyText(pk)} that held ${key} (archived${plan !== null && plan.cascaded.length > 0 ? `; ${plan.cascaded.join('; ')}, archived` : ''})`);
     }
-    const p = this.#applyClean(table, state, change, again, done, quarantine, writes);
+    const p = this.#applyClean(table, state, change, again, done, quarantine, writes, label);
     if (p.decision.outcome === 'quarantined') {
       // The write itself was refused (a key change guard): nothing of this change stays.
       writes.length = start;
@@ -1138,6 +1252,14 @@ export class Reconciler {
     return ['delete-blocking', 'link', 'custom'].includes(name('insert-unique-taken')) || ['delete-blocking', 'custom'].includes(name('update-unique-taken')) || ['link', 'custom'].includes(name('insert-pk-taken'));
   }
 
+  /**
+   * Whether the window must read who points at the rows a lost delete's cascade reaches
+   * (window-reads.ts collectCascadeChildReads): only when the cascade guard carries cascades out.
+   */
+  get readsCascadeChildren(): boolean {
+    return this.#rules.cascadeGuard.kind !== 'forbid';
+  }
+
   #fail(rule: Rule, table: string, key: readonly ColumnValue[] | null, what: string): never {
     throw new EngineError(ReconcilerErrorCode.RuleFail, `${table}${key === null ? '' : ` ${keyText(key)}`}: ${what} — the configuration says stop here (${rule.path})`, { table, key: key === null ? '' : keyText(key) });
   }
@@ -1148,7 +1270,7 @@ export class Reconciler {
     const dr = c.drRow;
     if (change.op === 'delete') {
       if (dr === null) return done(c.class, 'skipped', 'already gone from the DR', null);
-      const d = this.#guardedDelete(table, state, dr, writes);
+      const d = this.#guardedDelete(table, state, dr, writes, changeLabel(ctx.tx, ctx.index));
       if (d.kind === 'blocked') return quarantine(c.class, d.reason, dr);
       return done(c.class, 'applied', d.note === null ? reason : `${reason}; ${d.note}`, dr);
     }
@@ -1461,7 +1583,7 @@ export class Reconciler {
     const next: RowChange = { ...change, after };
     const again = classifyChange({ change: next, schema: table, drRowByPk: c.drRow, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table) });
     if (again.class !== 'clean') return quarantine(c.class, `rewrite-unique: still ${again.class} after rewriting ${rewritten.join(', ')}`, c.uniqueHolder);
-    const p = this.#applyClean(table, state, next, again, done, quarantine, ctx.writes);
+    const p = this.#applyClean(table, state, next, again, done, quarantine, ctx.writes, changeLabel(ctx.tx, ctx.index));
     return { ...p, decision: { ...p.decision, class: c.class, reason: `unique value rewritten for review: ${rewritten.join(', ')} (${rule.path})` } };
   }
 
@@ -1473,12 +1595,16 @@ export class Reconciler {
     done: (cls: ChangeClass, outcome: Outcome, reason: string | null, drRow: RowImage | null) => Pending,
     quarantine: (cls: ChangeClass, reason: string, drRow?: RowImage | null) => Pending,
     writes: WriteOp[],
+    /** The change's `GTID#index` (changeLabel), which a cascade's archive rows name. */
+    label: string,
   ): Pending {
     switch (change.op) {
       case 'insert': {
         const row = change.after as RowImage;
         writes.push({ kind: 'insert', table, row });
-        state.put(row);
+        // A keyless table's rows are counted by value (equal rows are several copies, keyless-rows.ts).
+        if (state.keyless !== null) state.keyless.add(row);
+        else state.put(row);
         return done('clean', 'applied', null, null);
       }
       case 'update': {
@@ -1515,7 +1641,7 @@ export class Reconciler {
       }
       case 'delete': {
         const dr = c.drRow as RowImage;
-        const d = this.#guardedDelete(table, state, dr, writes);
+        const d = this.#guardedDelete(table, state, dr, writes, label);
         if (d.kind === 'blocked') return quarantine('clean', d.reason, dr);
         return done('clean', 'applied', d.note, dr);
       }
@@ -1699,10 +1825,12 @@ export class Reconciler {
    * Deletes the DR row `dr` under `cascadeGuard`. `forbid` holds the delete back while any DR row
    * points at it. `report` (and `allowUpTo` within its limit) carries out the DR's declared ON
    * DELETE actions here, because the window runs with foreign_key_checks=0 and the server's own
-   * actions do not fire: without this, children would be orphaned. Returns why the delete must
-   * wait, or the note that says what it did to other rows.
+   * actions do not fire: without this, children would be orphaned. Every row the cascade deletes or
+   * nulls is archived first under `label` (the lost change's `GTID#index`), as delete-blocking's
+   * are: they may be rows the DR created or changed after the failover, which nothing else keeps.
+   * Returns why the delete must wait, or the note that says what it did to other rows.
    */
-  #guardedDelete(table: TableSchema, state: TableState, dr: RowImage, writes: WriteOp[]): { kind: 'blocked'; reason: string } | { kind: 'deleted'; note: string | null } {
+  #guardedDelete(table: TableSchema, state: TableState, dr: RowImage, writes: WriteOp[], label: string): { kind: 'blocked'; reason: string } | { kind: 'deleted'; note: string | null } {
     const guard = this.#rules.cascadeGuard;
     let plan: CascadePlan | null = null;
     if (guard.kind === 'forbid') {
@@ -1716,14 +1844,14 @@ export class Reconciler {
         return { kind: 'blocked', reason: `cascade guard: ${this.#referencingRows(table, state, dr, null) ?? ''}; the cascade would touch ${touched} row(s), more than cascadeGuard.allowUpTo ${guard.limit}` };
       }
       for (const d of plan.deletes) {
-        writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[] });
+        writes.push({ kind: 'delete', table: d.state.schema, key: d.state.keyValues(d.row) as ColumnValue[], archive: { change: label, role: 'cascade-delete', row: d.row } });
         d.state.remove(d.pk);
       }
       for (const n of plan.nulls) {
         const next = n.row.slice();
         for (const p of n.positions) next[p] = null;
         const changed = n.positions.map((p) => n.state.schema.columns[p]?.name as string);
-        writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row });
+        writes.push({ kind: 'update', table: n.state.schema, key: n.state.keyValues(n.row) as ColumnValue[], set: setOf(n.state.schema, changed, next), old: n.row, archive: { change: label, role: 'cascade-set-null', row: n.row } });
         n.state.put(next);
       }
     }
@@ -1754,11 +1882,18 @@ export class Reconciler {
       const name = `fk:${fk.name}` as const;
       const k = child.indexKeyFromValues(name, fk.refColumns.map((col) => dr[state.position(col)]));
       if (k === null) continue;
-      const rows = child.rowsBy(name, k).filter((r) => !(child === state && child.keyOf(r) === selfPk));
+      // In key order: the index lists rows in the order reads loaded them, which the window size changes.
+      const rows = child.rowsBy(name, k).filter((r) => !(child === state && child.keyOf(r) === selfPk)).sort(byPrimaryKey(child));
       if (rows.length === 0) continue;
       const where = `${ref.schema}.${ref.table}`;
       if (fk.origin === 'config') {
         plan.left.push(`left ${rows.length} row(s) of ${where} pointing at it (${fk.name}, a logical reference the DR never enforced)`);
+        continue;
+      }
+      if (childTable.primaryKey === null && (fk.onDelete === 'CASCADE' || fk.onDelete === 'SET NULL')) {
+        // Archived and written by key: a row without one cannot be named (the DR's own action never runs: foreign_key_checks=0).
+        // Not counted: equal rows of a keyless table are one image in the window's state.
+        plan.blocked.push(`rows of ${where} point at it (${fk.name}, ON DELETE ${fk.onDelete}), a table without a primary key: the cascade cannot name them to archive and ${fk.onDelete === 'CASCADE' ? 'delete' : 'null'} them`);
         continue;
       }
       if (fk.onDelete === 'CASCADE') {
@@ -1821,7 +1956,10 @@ export class Reconciler {
       const name = `fk:${ref.foreignKey.name}` as const;
       const k = child.indexKeyFromValues(name, positions.map((p) => row[p]));
       if (k === null) continue;
-      if (!child.requestedIndexKey(name, k)) {
+      // A row this window re-keyed sits at a fresh key: no DR row pointed at it when the window
+      // read, the rows the lost changes made point at it are in the overlay, and it was not there
+      // to be read (collectCascadeChildReads) — a window apart finds the same by reading.
+      if (!child.requestedIndexKey(name, k) && !this.#rekeyedThisWindow(table, state.keyValues(row) ?? [])) {
         return `the cascade reaches ${shown}, and rows of ${ref.schema}.${ref.table} may point at it (${ref.foreignKey.name}), which the window did not read: only one level is carried out`;
       }
       const gone = deleting.get(child);
@@ -1965,6 +2103,11 @@ const NO_REMAPS: TransactionResult['remaps'] = [];
 /** The unique holders of a change that meets none (the common case): one shared empty list, never changed. */
 const NO_ROWS: readonly { readonly key: string; readonly row: RowImage }[] = [];
 
+/** A keyless table's write names its row by image (WriteOp `image`): no key. */
+const NO_KEY: readonly ColumnValue[] = [];
+
+const NO_IMAGES: readonly RowImage[] = [];
+
 /** Everything a strategy needs about the change it decides. */
 interface Ctx {
   readonly table: TableSchema;
@@ -2053,6 +2196,17 @@ function utcMillis(text: string): number {
 function deterministicUuidV7(label: string, identity: string, msecs: number): string {
   const random = createHash('sha256').update(`${label}\u0000${identity}`).digest().subarray(0, 16);
   return uuidV7({ msecs, random: new Uint8Array(random) });
+}
+
+/** Orders rows of `state`'s table by primary key (a full key is never NULL). */
+function byPrimaryKey(state: TableState): (a: RowImage, b: RowImage) => number {
+  return (a, b) => {
+    for (const p of state.pkPositions) {
+      const c = compareValues(a[p] as ColumnValue, b[p] as ColumnValue, state.schema.columns[p] ?? null);
+      if (c !== 0) return c;
+    }
+    return 0;
+  };
 }
 
 /** What a delete's referential actions come to on the rows the window read (see Reconciler #cascadePlan). */

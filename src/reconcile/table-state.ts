@@ -15,10 +15,11 @@
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { EngineError } from '../errors.js';
-import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
-import { rowKey, rowKeyPart, rowKeyParts } from '../model/row-key.js';
+import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+import { jsonKeyPart, rowKey, rowKeyPart, rowKeyParts } from '../model/row-key.js';
 import type { ForeignKey, TableSchema } from '../model/table-schema.js';
 import { uniqueFolder, type UniqueFolder } from './value-equality.js';
+import { KeylessRows } from './keyless-rows.js';
 
 export const TableStateErrorCode = {
   /** A key the window never read was asked for (an internal error: the key collection missed it). */
@@ -87,9 +88,19 @@ export class TableState {
   readonly #positionLists = new Map<readonly string[], readonly number[]>();
   /** parentKeyPositions per foreign key of this table. */
   readonly #parentKeys = new Map<ForeignKey, readonly number[] | null>();
-  #journal: JournalEntry[] = [];
+  /**
+   * Entries of put/remove, and (keyless tables only) the undo of a change to `keyless`: one journal,
+   * so a transaction's mark and rollback cover both.
+   */
+  #journal: (JournalEntry | (() => void))[] = [];
+  /**
+   * Tables without a primary key only: the DR rows the window matched by image, with their
+   * multiplicity, and the window's own inserts, updates and deletes over them (keyless-rows.ts).
+   */
+  readonly keyless: KeylessRows | null;
 
-  constructor(schema: TableSchema) {
+  /** `ignore`: the columns left out of every comparison (ignoreColumns), for a keyless table's matching. */
+  constructor(schema: TableSchema, options: { readonly ignore?: ReadonlySet<string> } = {}) {
     this.schema = schema;
     this.qualified = `${schema.schema}.${schema.table}`;
     schema.columns.forEach((c, i) => {
@@ -101,6 +112,7 @@ export class TableState {
     this.#pkFolds = pkCollations.some((c) => c !== null) ? pkCollations.map((c) => uniqueFolder(c)) : null;
     for (const uk of schema.uniqueKeys) this.#addIndex(`uk:${uk.name}`, uk.columns);
     for (const fk of schema.foreignKeys) this.#addIndex(`fk:${fk.name}`, fk.columns);
+    this.keyless = schema.primaryKey === null ? new KeylessRows(schema, options.ignore ?? new Set(), (undo) => this.#journal.push(undo)) : null;
   }
 
   /** Position of a column in row images. */
@@ -363,7 +375,11 @@ export class TableState {
   /** Undoes every put/remove since `mark`. */
   rollbackTo(mark: number): void {
     while (this.#journal.length > mark) {
-      const e = this.#journal.pop() as JournalEntry;
+      const e = this.#journal.pop() as JournalEntry | (() => void);
+      if (typeof e === 'function') {
+        e();
+        continue;
+      }
       if (e.prior === undefined) {
         this.#set(e.pk, null);
         this.#rows.delete(e.pk);
@@ -385,6 +401,7 @@ export class TableState {
     this.#dirty.clear();
     this.#keyAliases.clear();
     this.#journal = [];
+    this.keyless?.clear();
     for (const index of this.#indexes.values()) {
       index.map.clear();
       index.requested.clear();
@@ -481,19 +498,4 @@ export function asPrimaryKeyOrder(table: TableSchema, columns: readonly string[]
     out.push(i);
   }
   return out;
-}
-
-/** A JSON value's part of a keyless row's key: its document with object keys in order (`P` and the diffs for a partial update). */
-function jsonKeyPart(v: JsonValue | JsonPatch): string {
-  return v instanceof JsonValue ? `J${jsonText(v.node)}` : `P${v.diffs.map((d) => `${d.op} ${d.path} ${d.value === undefined ? '' : jsonText(d.value)}`).join('\u0000')}`;
-}
-
-function jsonText(n: JsonNode): string {
-  if (n === null || typeof n === 'boolean' || typeof n === 'number') return String(n);
-  if (typeof n === 'bigint') return n.toString();
-  if (typeof n === 'string') return JSON.stringify(n);
-  if (n instanceof JsonDecimal) return n.text;
-  if (Array.isArray(n)) return `[${n.map(jsonText).join(',')}]`;
-  const keys = Object.keys(n).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${jsonText(n[k]!)}`).join(',')}}`;
 }

@@ -8,7 +8,7 @@
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
-import { rowKeyAt } from '../model/row-key.js';
+import { imageKey, rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
 
@@ -54,7 +54,12 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
   const templates = new Map<TableSchema, readonly string[]>();
   for (const change of changes) {
     const table = catalog.get(change.table.schema, change.table.table);
-    if (table === undefined || table.primaryKey === null) continue;
+    if (table === undefined) continue;
+    if (table.primaryKey === null) {
+      // A keyless table's own rows are read by image (collectImageReads); the parents its rows point at, as any table's.
+      if (change.after) wantParents(reads, catalog, states.get(table), table, change.after);
+      continue;
+    }
     const state = states.get(table);
     if (change.before) reads.wantPkAt(table, change.before, state.pkPositions);
     const after = change.after;
@@ -72,18 +77,7 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
           }
         }
       }
-      for (const fk of table.foreignKeys) {
-        const parent = catalog.get(fk.refSchema, fk.refTable);
-        if (parent === undefined) continue;
-        const parentKey = state.parentKeyPositions(fk, parent);
-        if (parentKey !== null) {
-          reads.wantPkAt(parent, after, parentKey);
-          continue;
-        }
-        const values = fk.columns.map((c) => after[state.position(c)]);
-        const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((c) => fk.refColumns.includes(c)));
-        if (uk !== undefined) reads.wantIndex(parent, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => values[fk.refColumns.indexOf(c)]));
-      }
+      wantParents(reads, catalog, state, table, after);
     }
     if (change.before && (change.op === 'delete' || change.op === 'update')) {
       const before = change.before;
@@ -96,6 +90,22 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     }
   }
   return reads.requests;
+}
+
+/** The rows `after` (a row of `table`) points at through its foreign keys: by the parent's primary key, or the unique key the foreign key names. */
+function wantParents(reads: WindowReads, catalog: SchemaCatalog, state: TableState, table: TableSchema, after: RowImage): void {
+  for (const fk of table.foreignKeys) {
+    const parent = catalog.get(fk.refSchema, fk.refTable);
+    if (parent === undefined) continue;
+    const parentKey = state.parentKeyPositions(fk, parent);
+    if (parentKey !== null) {
+      reads.wantPkAt(parent, after, parentKey);
+      continue;
+    }
+    const values = fk.columns.map((c) => after[state.position(c)]);
+    const uk = parent.uniqueKeys.find((u) => u.columns.length === fk.refColumns.length && u.columns.every((c) => fk.refColumns.includes(c)));
+    if (uk !== undefined) reads.wantIndex(parent, `uk:${uk.name}`, uk.columns, uk.columns.map((c) => values[fk.refColumns.indexOf(c)]));
+  }
 }
 
 /** A read being collected, and the canonical keys it asks (each once). */
@@ -209,4 +219,99 @@ export function collectHolderChildReads(changes: readonly RowChange[], catalog: 
     }
   }
   return [...requests.values()];
+}
+
+/**
+ * The second read of a window under a cascade guard that carries cascades out (`report`,
+ * `allowUpTo`), after the first one is loaded: who points at the rows a lost delete's ON DELETE
+ * CASCADE would delete, or whose referenced columns its SET NULL would change — the DR rows the
+ * first read found pointing at the deleted row, and the rows the window's own changes make point
+ * at it. The cascade is carried out one level deep and refused when such a row has rows of its own
+ * (reconciler.ts #furtherReferences); without this read that depended on whether some other change
+ * of the same window happened to read them, so the outcome changed with the window size.
+ */
+export function collectCascadeChildReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ReadRequest[] {
+  const requests = new Map<string, ReadRequest>();
+  /** Asks who points at `row` of `table` through keys over any of `columns` (all when null). */
+  const wantReferencing = (table: TableSchema, row: RowImage, columns: readonly string[] | null): void => {
+    const state = states.get(table);
+    for (const ref of catalog.referencing(table.schema, table.table)) {
+      if (columns !== null && !ref.foreignKey.refColumns.some((c) => columns.includes(c))) continue;
+      const child = catalog.get(ref.schema, ref.table);
+      if (child === undefined) continue;
+      const name = `fk:${ref.foreignKey.name}` as const;
+      const values = ref.foreignKey.refColumns.map((c) => row[state.position(c)]);
+      const childState = states.get(child);
+      const ck = childState.indexKeyFromValues(name, values);
+      if (ck === null || childState.requestedIndexKey(name, ck)) continue;
+      const id = `${child.schema}\u0000${child.table}\u0000${name}`;
+      let r = requests.get(id);
+      if (r === undefined) requests.set(id, (r = { table: child, columns: ref.foreignKey.columns, keys: [], purpose: name, asked: [] }));
+      if (r.asked.includes(ck)) continue;
+      r.asked.push(ck);
+      r.keys.push(values as ColumnValue[]);
+    }
+  };
+  for (const change of changes) {
+    const before = change.before;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (change.op !== 'delete' || before === null || table === undefined || table.primaryKey === null) continue;
+    const state = states.get(table);
+    for (const ref of catalog.referencing(table.schema, table.table)) {
+      const fk = ref.foreignKey;
+      // Only the actions the engine carries out reach further; the others refuse the delete.
+      if (fk.origin !== 'schema' || (fk.onDelete !== 'CASCADE' && fk.onDelete !== 'SET NULL')) continue;
+      const child = catalog.get(ref.schema, ref.table);
+      if (child === undefined) continue;
+      const childState = states.get(child);
+      const name = `fk:${fk.name}` as const;
+      const values = fk.refColumns.map((c) => before[state.position(c)]);
+      const k = childState.indexKeyFromValues(name, values);
+      if (k === null) continue;
+      const reached = fk.onDelete === 'CASCADE' ? null : fk.columns;
+      for (const row of childState.rowsBy(name, k)) wantReferencing(child, row, reached);
+      // A row an earlier change of the window points at the deleted row (an insert, or a move).
+      for (const other of changes) {
+        const after = other.after;
+        if (after === null || other.table.schema !== child.schema || other.table.table !== child.table) continue;
+        if (childState.indexKeyOf(name, after) === k) wantReferencing(child, after, reached);
+      }
+    }
+  }
+  return [...requests.values()];
+}
+
+/** One batched read of a table without a primary key: the DR rows equal to each of `images` (KeylessRows.probe of a before image). */
+export interface ImageReadRequest {
+  readonly table: TableSchema;
+  readonly images: RowImage[];
+}
+
+/**
+ * The reads of the window's updates and deletes of tables without a primary key: per distinct
+ * before image (as the table's KeylessRows searches by it), the DR rows equal to it — matched the
+ * way replication matches such rows. Images already read (plan's overlay) are not asked again.
+ * Tables with a key ask nothing here.
+ */
+export function collectImageReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, unmatchable: ReadonlyMap<TableSchema, string> = new Map()): ImageReadRequest[] {
+  // Most schemas have no keyless table: their windows are not walked again (a table lookup per change).
+  if (!catalog.tables.some((t) => t.primaryKey === null)) return [];
+  let out: Map<TableSchema, { request: ImageReadRequest; asked: Set<string> }> | null = null;
+  for (const change of changes) {
+    if (change.op === 'insert' || change.before === null) continue;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (table === undefined || table.primaryKey !== null || unmatchable.has(table)) continue;
+    const keyless = states.get(table).keyless;
+    if (keyless === null) continue;
+    const probe = keyless.probe(change.before);
+    if (!probe.some((v) => v !== undefined) || keyless.knows(probe)) continue;
+    out ??= new Map();
+    let c = out.get(table);
+    if (c === undefined) out.set(table, (c = { request: { table, images: [] }, asked: new Set() }));
+    const k = imageKey(probe);
+    if (c.asked.has(k)) continue;
+    c.asked.add(k);
+    c.request.images.push(probe);
+  }
+  return out === null ? [] : [...out.values()].map((c) => c.request);
 }

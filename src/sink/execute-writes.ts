@@ -20,8 +20,9 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { recordArchive, type ArchiveRow } from '../db/archive-store.js';
-import { writeDeletes, writeInserts, writeUpdates, writeUpdatesBatched, type RowUpdate, type WriteOptions } from '../db/row-writer.js';
+import { writeDeleteByImage, writeDeletes, writeInserts, writeUpdateByImage, writeUpdates, writeUpdatesBatched, RowWriterErrorCode, type RowUpdate, type WriteOptions } from '../db/row-writer.js';
 import type { SqlSession } from '../db/sql-session.js';
+import { DatabaseError } from '../db/schema-hints.js';
 import { rowKey } from '../model/row-key.js';
 import type { TableSchema } from '../model/table-schema.js';
 import type { ArchiveNote, WriteOp } from '../reconcile/decision.js';
@@ -63,11 +64,20 @@ export async function executeWrites(session: SqlSession, writes: readonly WriteO
     if (list === undefined) byTable.set(w.table, (list = []));
     list.push(w);
   }
+  const checked = session.checked?.bind(session);
   const counting: SqlSession = {
     query: (sql, params) => {
       counts.statements++;
       return session.query(sql, params);
     },
+    ...(checked === undefined
+      ? {}
+      : {
+          checked: (sql: string, check: Parameters<typeof checked>[1]) => {
+            counts.statements++;
+            return checked(sql, check);
+          },
+        }),
     end: () => session.end(),
     destroy: () => session.destroy(),
   };
@@ -208,6 +218,7 @@ function folded(values: readonly (ColumnValue | undefined)[], folds: readonly ((
 }
 
 async function inSourceOrder(session: SqlSession, table: TableSchema, list: readonly WriteOp[], counts: WriteCounts, options: WriteOptions): Promise<void> {
+  if (table.primaryKey === null) return keylessInOrder(session, table, list, counts, options);
   let i = 0;
   while (i < list.length) {
     const kind = (list[i] as WriteOp).kind;
@@ -229,6 +240,36 @@ async function inSourceOrder(session: SqlSession, table: TableSchema, list: read
         break;
     }
     i = j;
+  }
+}
+
+/**
+ * A table without a primary key: inserts in runs as any table's, each update and delete on its
+ * own by the row's image (`… LIMIT 1`: one of the equal rows), which must reach one row
+ * (row-writer.ts writeUpdateByImage). In source order: a later change may match the row an
+ * earlier one wrote.
+ */
+async function keylessInOrder(session: SqlSession, table: TableSchema, list: readonly WriteOp[], counts: WriteCounts, options: WriteOptions): Promise<void> {
+  let i = 0;
+  while (i < list.length) {
+    const w = list[i] as WriteOp;
+    if (w.kind === 'insert') {
+      let j = i;
+      while (j < list.length && (list[j] as WriteOp).kind === 'insert') j++;
+      await writeInserts(session, table, list.slice(i, j).map((x) => (x as Insert).row), options);
+      counts.inserted += j - i;
+      i = j;
+      continue;
+    }
+    if (w.image === undefined) throw new DatabaseError(RowWriterErrorCode.BadKey, `${table.schema}.${table.table} has no primary key: its ${w.kind} names no row image`, { table: `${table.schema}.${table.table}` });
+    if (w.kind === 'update') {
+      await writeUpdateByImage(session, table, w.image, w.set, options);
+      counts.updated++;
+    } else {
+      await writeDeleteByImage(session, table, w.image, options);
+      counts.deleted++;
+    }
+    i++;
   }
 }
 

@@ -85,6 +85,9 @@ export interface LiveTarget {
 /** TLS for the dump connection: PEM contents and what to check (src/db/tls.ts `tlsSocketOptions` builds it). */
 export interface LiveTls {
   readonly ca?: string;
+  readonly ciphers?: string;
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
   readonly cert?: string;
   readonly key?: string;
   readonly rejectUnauthorized: boolean;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
 import { introspectSchemas } from '../../src/db/introspect.js';
-import { buildRowQuery, readRowsByKeys, rowKey } from '../../src/db/row-reader.js';
+import { buildRowQuery, readRowsByImages, readRowsByKeys, rowKey, unreadableReason } from '../../src/db/row-reader.js';
 import { openSession, type SqlSession } from '../../src/db/sql-session.js';
 import type { TableSchema } from '../../src/model/table-schema.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
@@ -110,6 +110,46 @@ describe('readRowsByKeys on every common type', () => {
     expect([...rows.keys()].sort()).toEqual([1, 2, 3, 4, 5].map((id) => rowKey([id])));
     expect(rows.has(rowKey([999]))).toBe(false);
     for (const [id, image] of binlogImages) expect(rows.get(rowKey([id]))).toStrictEqual(image);
+  });
+});
+
+describe('readRowsByImages (tables without a primary key)', () => {
+  it('finds each row by its whole binlog image, every type compared by the server as the writes compare it', async () => {
+    const images = [...binlogImages.values()];
+    const found = await readRowsByImages(session, everyType, images, { forUpdate: false });
+    expect(found.map((rows) => rows.map((r) => r[0]))).toEqual(images.map((image) => [image[0]]));
+    // Each image again without its id: the other columns alone still single out the row.
+    const noId = images.map((image) => [undefined, ...image.slice(1)]);
+    const again = await readRowsByImages(session, everyType, noId, { forUpdate: false });
+    expect(again.map((rows) => rows.map((r) => r[0]))).toEqual(images.map((image) => [image[0]]));
+  });
+
+  it('returns every copy, a row under each image it meets, and NULL meets NULL only', async () => {
+    await server.query('CREATE TABLE rr.log (k INT NULL, msg VARCHAR(10) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci');
+    await server.query("INSERT INTO rr.log VALUES (1, 'a'), (1, 'a'), (NULL, 'a'), (2, NULL), (1, 'A')");
+    const log = (await introspectSchemas(session, ['rr'])).get('rr', 'log')!;
+    const found = await readRowsByImages(session, log, [[1, 'a'], [null, 'a'], [2, null], [undefined, 'a'], [3, 'a']], { forUpdate: false });
+    const sorted = (rows: RowImage[]): string[] => rows.map((r) => JSON.stringify(r)).sort();
+    expect(found.map(sorted)).toEqual([
+      // The server's comparison: 'A' equals 'a' under the _ci collation (the engine tells them apart, keyless-rows.ts).
+      ['[1,"A"]', '[1,"a"]', '[1,"a"]'],
+      ['[null,"a"]'],
+      ['[2,null]'],
+      ['[1,"A"]', '[1,"a"]', '[1,"a"]', '[null,"a"]'],
+      [],
+    ]);
+  });
+
+  it('locks what it reads (FOR UPDATE): another session cannot delete a matched copy until the transaction ends', async () => {
+    await session.query('START TRANSACTION');
+    try {
+      const log = (await introspectSchemas(session, ['rr'])).get('rr', 'log')!;
+      expect((await readRowsByImages(session, log, [[2, null]], { forUpdate: true }))[0]).toHaveLength(1);
+      await other.query('SET SESSION innodb_lock_wait_timeout = 1');
+      await expect(other.query('DELETE FROM rr.log WHERE k = 2')).rejects.toMatchObject({ code: 'DB_QUERY', details: { errno: 1205 } });
+    } finally {
+      await session.query('ROLLBACK');
+    }
   });
 });
 
@@ -235,5 +275,15 @@ describe('FOR UPDATE', () => {
       await session.query('ROLLBACK');
     }
     await expect(other.query("UPDATE rr.pairs SET v = v + 1 WHERE a = 3 AND b = 'y'")).resolves.toMatchObject({ affectedRows: 1 });
+  });
+});
+
+describe('unreadableReason: whether a table\'s rows can be read back exactly (keyless tables are matched by whole images)', () => {
+  it('every column type of the every-type table has a read path; a MySQL JSON or a VECTOR column has none', () => {
+    expect(unreadableReason(everyType)).toBeNull();
+    const json = { ...everyType.columns[1]!, name: 'doc', dataType: 'json', columnType: 'json' };
+    expect(unreadableReason({ ...everyType, columns: [...everyType.columns, json] })).toBe('rr.every_type.doc: no exact read path for type json');
+    const vector = { ...everyType.columns[1]!, name: 'v', dataType: 'vector', columnType: 'vector(3)' };
+    expect(unreadableReason({ ...everyType, columns: [vector] })).toBe('rr.every_type.v: no exact read path for type vector(3)');
   });
 });

@@ -8,7 +8,8 @@
  * anything else (require_secure_transport).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,11 +20,13 @@ import { runInspect } from '../../src/cli/inspect-command.js';
 import { runQuarantine } from '../../src/cli/quarantine-command.js';
 import { runReport } from '../../src/cli/report-command.js';
 import { runResolve } from '../../src/cli/resolve-command.js';
+import { runSalvageCommand } from '../../src/cli/salvage-command.js';
 import { connectionFrom, parseOptionFile } from '../../src/cli/option-file.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import type { ConnectionTarget } from '../../src/db/connection-url.js';
 import { readSessionTls } from '../../src/db/privileges.js';
 import { openSession, SqlSessionErrorCode } from '../../src/db/sql-session.js';
+import { revocationFailure, parseCrlPem } from '../../src/db/crl.js';
 import { tlsSocketOptions, type TlsSettings } from '../../src/db/tls.js';
 import { EngineError } from '../../src/errors.js';
 import { salvage } from '../../src/pipeline/salvage.js';
@@ -80,6 +83,23 @@ beforeAll(async () => {
   // The server reads these paths again on FLUSH SSL: the test swaps the certificate under them.
   copyFileSync(pem('server.pem'), pem('live.pem'));
   copyFileSync(pem('server.key'), pem('live.key'));
+  // Revocation lists, made with `openssl ca`: each CA's with nothing revoked, then the CA's with the server's certificate on it.
+  for (const ca of ['ca', 'other-ca']) {
+    mkdirSync(pem(`${ca}-db`));
+    writeFileSync(pem(`${ca}-db/index.txt`), '');
+    writeFileSync(pem(`${ca}-db/crlnumber`), '01\n');
+    writeFileSync(pem(`${ca}-db/ca.cnf`), `[ca]\ndefault_ca=d\n[d]\ndatabase=${pem(`${ca}-db/index.txt`)}\ncrlnumber=${pem(`${ca}-db/crlnumber`)}\ndefault_md=sha256\ndefault_crl_days=2\n`);
+    openssl('ca', '-config', `${ca}-db/ca.cnf`, '-keyfile', `${ca}.key`, '-cert', `${ca}.pem`, '-gencrl', '-out', `${ca}-empty.crl`);
+  }
+  openssl('ca', '-config', 'ca-db/ca.cnf', '-keyfile', 'ca.key', '-cert', 'ca.pem', '-revoke', 'server.pem');
+  openssl('ca', '-config', 'ca-db/ca.cnf', '-keyfile', 'ca.key', '-cert', 'ca.pem', '-gencrl', '-out', 'revoked.crl');
+  // --ssl-capath and --ssl-crlpath directories; a file that holds neither is passed over.
+  for (const [d, files] of [['capath-ca', ['ca.pem']], ['capath-other', ['other-ca.pem']], ['crlpath-revoked', ['revoked.crl']]] as const) {
+    mkdirSync(pem(d));
+    for (const f of files) copyFileSync(pem(f), pem(`${d}/${f}`));
+    writeFileSync(pem(`${d}/README`), 'not a certificate\n');
+  }
+  mkdirSync(pem('empty-dir'));
   [tls, plain] = await Promise.all([
     startMariadb({ name: 'tls', extraArgs: [`--ssl-ca=${pem('ca.pem')}`, `--ssl-cert=${pem('live.pem')}`, `--ssl-key=${pem('live.key')}`] }),
     startMariadb({ name: 'tls-plain' }),
@@ -188,10 +208,10 @@ describe('the options, as the mysql client spells them', () => {
       '--ssl-mode: --ssl-mode takes DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, got "STRICT"',
     );
     expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--source', { mode: 'VERIFY_IDENTITY' }))).toBe(
-      "--source-ssl-ca: --source-ssl-mode VERIFY_IDENTITY checks the server's certificate against a CA: give it with --source-ssl-ca FILE",
+      "--source-ssl-ca: --source-ssl-mode VERIFY_IDENTITY checks the server's certificate against a CA: give it with --source-ssl-ca FILE (or --source-ssl-capath DIR)",
     );
     expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--target', { mode: 'DISABLED', ca: pem('ca.pem') }))).toBe(
-      '--ssl-mode: --ssl-mode DISABLED turns TLS off: leave out --ssl-ca, --ssl-cert and --ssl-key, or choose another mode',
+      '--ssl-mode: --ssl-mode DISABLED turns TLS off: leave out --ssl-ca, or choose another mode',
     );
     expect(usage(() => connectionFrom(url, undefined, undefined, {}, undefined, '--target', { cert: pem('client.pem') }))).toBe(
       '--ssl-key: a client certificate needs its key: give both --ssl-cert and --ssl-key',
@@ -322,3 +342,181 @@ describe('a live source through TLS', () => {
     expect([report.withoutHistory, report.history?.complete]).toEqual([false, true]);
   });
 });
+
+describe('--ssl-capath, --ssl-cipher, --ssl-crl, --ssl-crlpath and --tls-version, as the mysql client names them', () => {
+  const url = (): string => `mysql://root@127.0.0.1:${tls.port}`;
+  /** The DR's connection built from these flags, as a command builds it. */
+  const dr = (flags: Parameters<typeof connectionFrom>[6]): ConnectionTarget => connectionFrom(url(), undefined, undefined, {}, undefined, '--target', flags);
+  /** The session's Ssl_version and Ssl_cipher, as the server reports them. */
+  async function sslStatus(t: ConnectionTarget): Promise<Record<string, string>> {
+    const s = await openSession(t);
+    try {
+      const { rows } = await s.query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')");
+      return Object.fromEntries(rows.map((r) => [String(r['Variable_name']), String(r['Value'])]));
+    } finally {
+      await s.end();
+    }
+  }
+
+  it('--ssl-capath: a directory holding the CA verifies (VERIFY_CA by default), one without it is refused, saying which', async () => {
+    const good = dr({ capath: pem('capath-ca') });
+    expect(good.tls).toEqual({ mode: 'VERIFY_CA', capath: pem('capath-ca') });
+    expect(await connectWith(good)).toMatchObject({ encrypted: true });
+    const e = await failure(dr({ capath: pem('capath-other') }));
+    expect([e.code, e.retryable, e.message]).toEqual([
+      SqlSessionErrorCode.Tls,
+      false,
+      `cannot connect to mysql://root@127.0.0.1:${tls.port}: TLS: the server's certificate is not signed by the CAs in --ssl-capath (${pem('capath-other')}) (--ssl-mode VERIFY_CA): give the CA that signed the server's certificate; self-signed certificate in certificate chain`,
+    ]);
+  });
+
+  it('--tls-version: TLSv1.3 alone gives a TLSv1.3 session, TLSv1.2 alone a TLSv1.2 one', async () => {
+    expect((await sslStatus(dr({ mode: 'REQUIRED', tlsVersion: 'TLSv1.3' })))['Ssl_version']).toBe('TLSv1.3');
+    expect((await sslStatus(dr({ mode: 'REQUIRED', tlsVersion: 'tlsv1.2' })))['Ssl_version']).toBe('TLSv1.2');
+  });
+
+  it('--ssl-cipher with --tls-version TLSv1.2: the session uses the cipher asked for', async () => {
+    for (const cipher of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384']) {
+      expect(await sslStatus(dr({ ca: pem('ca.pem'), cipher, tlsVersion: 'TLSv1.2' }))).toEqual({ Ssl_version: 'TLSv1.2', Ssl_cipher: cipher });
+    }
+  });
+
+  it('--ssl-crl: a list without the server certificate passes; one revoking it, or from another CA, fails with DB_TLS', async () => {
+    expect(await connectWith(dr({ ca: pem('ca.pem'), crl: pem('ca-empty.crl') }))).toMatchObject({ encrypted: true });
+    const revoked = await failure(dr({ ca: pem('ca.pem'), crl: pem('revoked.crl') }));
+    expect([revoked.code, revoked.retryable]).toEqual([SqlSessionErrorCode.Tls, false]);
+    expect(revoked.message).toMatch(
+      new RegExp(
+        `^cannot connect to mysql://root@127\\.0\\.0\\.1:${tls.port}: TLS: the server's certificate fails the revocation check against --ssl-crl \\(${esc(pem('revoked.crl'))}\\) \\(--ssl-mode VERIFY_CA\\); certificate revoked: CN=server \\(serial [0-9A-F]+\\) is on the revocation list in ${esc(pem('revoked.crl'))}$`,
+      ),
+    );
+    const other = await failure(dr({ ca: pem('ca.pem'), crl: pem('other-ca-empty.crl') }));
+    expect([other.code, other.message]).toEqual([
+      SqlSessionErrorCode.Tls,
+      `cannot connect to mysql://root@127.0.0.1:${tls.port}: TLS: the server's certificate fails the revocation check against --ssl-crl (${pem('other-ca-empty.crl')}) (--ssl-mode VERIFY_CA); unable to get certificate CRL: no revocation list from the issuer of CN=server (serial ${revoked.message.match(/serial ([0-9A-F]+)/)![1]})`,
+    ]);
+  });
+
+  it('--source-ssl-crlpath: the lists of a directory, for a live source (and the prefix in the message)', async () => {
+    const source = connectionFrom(url(), undefined, undefined, {}, undefined, '--source', { ca: pem('ca.pem'), crlpath: pem('crlpath-revoked') });
+    expect(source.tls).toEqual({ mode: 'VERIFY_CA', ca: pem('ca.pem'), crlpath: pem('crlpath-revoked'), flagPrefix: '--source-' });
+    const e = await failure(source);
+    expect([e.code, e.message.split(';')[0]]).toEqual([
+      SqlSessionErrorCode.Tls,
+      `cannot connect to mysql://root@127.0.0.1:${tls.port}: TLS: the server's certificate fails the revocation check against --source-ssl-crlpath (${pem('crlpath-revoked')}) (--source-ssl-mode VERIFY_CA)`,
+    ]);
+  });
+
+  it('reads ssl-capath, ssl-cipher, ssl-crl, ssl-crlpath and tls-version from option files, for every connection; flags win', () => {
+    expect(parseOptionFile('[client]\nssl-capath=/etc/cas\nssl_cipher=ECDHE-RSA-AES128-GCM-SHA256\nssl-crl="/c.crl"\nssl-crlpath=/crls\ntls_version=TLSv1.2,TLSv1.3\n')).toEqual({
+      sslCapath: '/etc/cas',
+      sslCipher: 'ECDHE-RSA-AES128-GCM-SHA256',
+      sslCrl: '/c.crl',
+      sslCrlpath: '/crls',
+      tlsVersion: 'TLSv1.2,TLSv1.3',
+    });
+    const cnf = pem('more.cnf');
+    writeFileSync(cnf, `[client]\nssl-capath=${pem('capath-ca')}\nssl-cipher=ECDHE-RSA-AES128-GCM-SHA256\nssl-crl=${pem('ca-empty.crl')}\nssl-crlpath=${pem('crlpath-revoked')}\ntls-version=TLSv1.3,TLSv1.2\n`);
+    const fromFile = { capath: pem('capath-ca'), cipher: 'ECDHE-RSA-AES128-GCM-SHA256', crl: pem('ca-empty.crl'), crlpath: pem('crlpath-revoked'), tlsVersions: ['TLSv1.2', 'TLSv1.3'] };
+    const tlsOf = (option: '--target' | '--source' | '--schema-from', flags = {}): unknown => connectionFrom(url(), undefined, cnf, {}, undefined, option, flags).tls;
+    expect(tlsOf('--target')).toEqual({ mode: 'VERIFY_CA', ...fromFile });
+    expect(tlsOf('--source')).toEqual({ mode: 'VERIFY_CA', ...fromFile, flagPrefix: '--source-' });
+    expect(tlsOf('--schema-from')).toEqual({ mode: 'VERIFY_CA', ...fromFile, flagPrefix: '--schema-' });
+    expect(tlsOf('--schema-from', { capath: pem('capath-other'), cipher: 'ECDHE-RSA-AES256-GCM-SHA384', crl: pem('revoked.crl'), tlsVersion: 'TLSv1.3' })).toEqual({
+      ...fromFile,
+      mode: 'VERIFY_CA',
+      capath: pem('capath-other'),
+      cipher: 'ECDHE-RSA-AES256-GCM-SHA384',
+      crl: pem('revoked.crl'),
+      tlsVersions: ['TLSv1.3'],
+      flagPrefix: '--schema-',
+    });
+  });
+
+  it('refuses what cannot be read or used, naming the option and the path (exit 2)', () => {
+    const usage = (option: '--target' | '--source' | '--schema-from', flags: Parameters<typeof connectionFrom>[6]): string => {
+      try {
+        connectionFrom(url(), undefined, undefined, {}, undefined, option, flags);
+      } catch (e) {
+        if (e instanceof UsageError) return `${String(e.details.option)}: ${e.message}`;
+        throw e;
+      }
+      throw new Error('expected a UsageError');
+    };
+    const missing = pem('missing');
+    expect(usage('--source', { capath: missing })).toBe(`--source-ssl-capath: --source-ssl-capath: cannot read the directory ${missing}: ENOENT: no such file or directory, scandir '${missing}'`);
+    expect(usage('--target', { capath: pem('empty-dir') })).toBe(`--ssl-capath: --ssl-capath: no PEM certificate (-----BEGIN CERTIFICATE-----) in ${pem('empty-dir')}`);
+    expect(usage('--schema-from', { ca: pem('ca.pem'), crl: missing })).toBe(`--schema-ssl-crl: --schema-ssl-crl: cannot read ${missing}: ENOENT: no such file or directory, open '${missing}'`);
+    expect(usage('--target', { ca: pem('ca.pem'), crl: pem('ca.pem') })).toBe(
+      `--ssl-crl: --ssl-crl: cannot read a revocation list from ${pem('ca.pem')}: no PEM revocation list (-----BEGIN X509 CRL-----) in it`,
+    );
+    expect(usage('--source', { ca: pem('ca.pem'), crlpath: missing })).toBe(`--source-ssl-crlpath: --source-ssl-crlpath: cannot read the directory ${missing}: ENOENT: no such file or directory, scandir '${missing}'`);
+    expect(usage('--target', { ca: pem('ca.pem'), crlpath: pem('capath-ca') })).toBe(`--ssl-crlpath: --ssl-crlpath: no PEM revocation list (-----BEGIN X509 CRL-----) in ${pem('capath-ca')}`);
+    expect(usage('--target', { tlsVersion: 'TLSv1.4' })).toBe('--tls-version: --tls-version: TLSv1.4 is not a TLS version Node supports (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)');
+    expect(usage('--source', { tlsVersion: 'TLSv1.1,TLSv1.3' })).toBe(
+      '--source-tls-version: --source-tls-version TLSv1.1,TLSv1.3: Node allows a range of versions, and this one leaves out TLSv1.2: list it too, or leave out the versions around it',
+    );
+    expect(usage('--schema-from', { cipher: 'NO-SUCH-CIPHER' })).toMatch(/^--schema-ssl-cipher: --schema-ssl-cipher NO-SUCH-CIPHER: .*no cipher match/i);
+    expect(usage('--target', { mode: 'REQUIRED', crl: pem('ca-empty.crl') })).toBe(
+      "--ssl-crl: --ssl-crl checks the server's certificate, which --ssl-mode REQUIRED does not check: use VERIFY_CA or VERIFY_IDENTITY with --ssl-ca",
+    );
+    expect(usage('--target', { mode: 'DISABLED', capath: pem('capath-ca'), tlsVersion: 'TLSv1.3' })).toBe(
+      '--ssl-mode: --ssl-mode DISABLED turns TLS off: leave out --ssl-capath and --tls-version, or choose another mode',
+    );
+  });
+
+  it('every command takes the flags with its prefixes (an unknown flag would be a different usage error)', async () => {
+    const env = { env: {}, home: undefined, isTty: false };
+    const message = async (run: () => Promise<number>): Promise<string> => {
+      try {
+        await run();
+      } catch (e) {
+        if (e instanceof UsageError) return e.message;
+        throw e;
+      }
+      throw new Error('expected a UsageError');
+    };
+    const missing = pem('missing');
+    expect(await message(() => runInspect(['--schema-tls-version', 'TLSv1.3', pem('x.bin')], new Capture(), new Capture(), {}))).toBe('--schema-tls-version goes with --schema-from URL');
+    expect(await message(() => runInspect(['--source-ssl-crlpath', missing, pem('x.bin')], new Capture(), new Capture(), {}))).toBe('--source-ssl-crlpath goes with --source URL');
+    expect(await message(() => runInspect(['--source', url(), '--source-ssl-capath', missing], new Capture(), new Capture(), {}))).toMatch(/^--source-ssl-capath: cannot read the directory /);
+    expect(await message(() => runInspect(['--schema-from', url(), '--schema-ssl-cipher', 'NOPE', pem('x.bin')], new Capture(), new Capture(), {}))).toMatch(/^--schema-ssl-cipher NOPE: /);
+    expect(await message(() => runSalvageCommand('plan', ['--binlog', pem('x.bin'), '--target', url(), '--source-ssl-cipher', 'X'], new Capture(), new Capture(), env))).toBe('--source-ssl-cipher goes with --source URL');
+    expect(await message(() => runSalvageCommand('apply', ['--source', url(), '--target', url(), '--ssl-crl', missing, '--ssl-ca', pem('ca.pem')], new Capture(), new Capture(), env))).toMatch(/^--ssl-crl: cannot read /);
+    expect(await message(() => runSalvageCommand('plan', ['--source', url(), '--target', url(), '--source-tls-version', 'SSLv3'], new Capture(), new Capture(), env))).toMatch(/^--source-tls-version: SSLv3 is not/);
+    expect(await message(() => runDoctor(['--target', url(), '--source', url(), '--source-ssl-crlpath', missing, '--source-ssl-ca', pem('ca.pem')], new Capture(), new Capture(), env))).toMatch(/^--source-ssl-crlpath: cannot read the directory /);
+    expect(await message(() => runDoctor(['--target', url(), '--tls-version', 'TLSv9'], new Capture(), new Capture(), env))).toMatch(/^--tls-version: TLSv9 is not/);
+    expect(await message(() => runQuarantine(['list', '--target', url(), '--ssl-capath', missing], new Capture(), new Capture(), env))).toMatch(/^--ssl-capath: cannot read the directory /);
+    expect(await message(() => runConfigInit(['--target', url(), '--ssl-cipher', 'NOPE'], new Capture(), new Capture(), env))).toMatch(/^--ssl-cipher NOPE: /);
+  });
+
+  it('the revocation check, as OpenSSL makes it: a list out of its dates, or not signed by the issuer, fails', () => {
+    const der = (f: string): Buffer => new X509Certificate(readFileSync(pem(f))).raw;
+    const root = { raw: der('ca.pem') } as { raw: Buffer; issuerCertificate?: unknown };
+    root.issuerCertificate = root; // Node links a root to itself
+    const chain = { raw: der('server.pem'), issuerCertificate: root as { raw: Buffer } };
+    const [list] = parseCrlPem(readFileSync(pem('ca-empty.crl'), 'utf8'), 'ca-empty.crl');
+    expect(revocationFailure(chain, [list!])).toBeNull();
+    const before = new Date(list!.thisUpdate.getTime() - 1000);
+    expect(revocationFailure(chain, [list!], before)).toBe(`CRL is not yet valid: ca-empty.crl starts at ${list!.thisUpdate.toISOString()}`);
+    const after = new Date(list!.nextUpdate!.getTime() + 1000);
+    expect(revocationFailure(chain, [list!], after)).toBe(`CRL has expired: ca-empty.crl was due for renewal at ${list!.nextUpdate!.toISOString()}`);
+    // The same list with one byte of its signed part changed: the issuer's key no longer verifies it.
+    const forged = { ...list!, tbs: Buffer.from(list!.tbs).fill(0x41, list!.tbs.length - 1) };
+    expect(revocationFailure(chain, [forged])).toMatch(/^CRL signature failure: the revocation list in ca-empty\.crl is not signed by the issuer of CN=server \(serial [0-9A-F]+\)$/);
+    // Without a link to its issuer (a chain Node could not complete), nothing is taken as checked.
+    expect(revocationFailure({ raw: der('server.pem') }, [list!])).toMatch(/^unable to get issuer certificate of CN=server/);
+  });
+
+  it('salvage doctor says the CA directory and revocation lists it checked against', async () => {
+    const out = new Capture();
+    await runDoctor(['--target', url(), '--ssl-capath', pem('capath-ca'), '--ssl-crl', pem('ca-empty.crl'), '--tls-version', 'TLSv1.3'], out, new Capture(), { env: {}, home: undefined, isTty: false });
+    expect(out.text.split('\n').find((l) => l.includes('TLS:'))!.trim()).toMatch(
+      new RegExp(`^✔ TLS: encrypted \\(TLSv1\\.3 TLS_\\w+\\), server certificate checked against ${esc(pem('capath-ca'))} and the revocation lists \\(--ssl-mode VERIFY_CA\\)$`),
+    );
+  });
+});
+
+function esc(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -7,9 +7,12 @@
  * Rows are full images in column order. Unique keys compare strings under a `_ci` collation
  * lower-cased (what utf8mb4_general_ci does to ASCII); every write checks the primary key and every
  * unique key at once and throws on a violation, as InnoDB does per row. Foreign keys (declared and
- * logical) are not enforced on write (salvage runs with foreign_key_checks=0) but are checked by
- * `violations()` afterwards. The AUTO_INCREMENT counter follows InnoDB: an explicit value at or
- * above it moves it past that value.
+ * logical) are not enforced by `insert`, `update`, `delete` and `apply` (salvage runs with
+ * foreign_key_checks=0, under which InnoDB neither checks nor carries out ON DELETE actions) but are
+ * checked by `violations()` afterwards. `deleteCascading` is an application's DELETE with the checks
+ * on: the declared keys' ON DELETE CASCADE / SET NULL / RESTRICT are carried out to any depth, as
+ * InnoDB does, and nothing of it is logged (the binlog holds only the parent's row). The
+ * AUTO_INCREMENT counter follows InnoDB: an explicit value at or above it moves it past that value.
  *
  * `runReconcile` is the DB-backed driver of src/pipeline/salvage.ts (#decide, #processWindow,
  * #raiseKeyFloors) with this DR in place of the server.
@@ -17,13 +20,13 @@
 import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
 import type { Transaction } from '../../src/binlog/transaction.js';
 import { EngineError } from '../../src/errors.js';
-import { addLogicalReferences, createSchemaCatalog, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
+import { addLogicalReferences, createSchemaCatalog, type ForeignKey, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
 import type { DrHistory } from '../../src/model/dr-history.js';
 import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/reconcile/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
-import { collectHolderChildReads, collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
 
 export const OracleErrorCode = {
   /** A write would give a primary key to a second row. */
@@ -34,8 +37,17 @@ export const OracleErrorCode = {
   NoRow: 'ORACLE_NO_ROW',
   UnknownTable: 'ORACLE_UNKNOWN_TABLE',
   UnknownColumn: 'ORACLE_UNKNOWN_COLUMN',
+  /** A delete with the checks on reaches a row that a RESTRICT / NO ACTION key still points at (InnoDB's 1451). */
+  FkRestrict: 'ORACLE_FK_RESTRICT',
 } as const;
 export type OracleErrorCode = (typeof OracleErrorCode)[keyof typeof OracleErrorCode];
+
+/** One row an ON DELETE action reached, as it was before: deleted (CASCADE) or its key columns nulled (SET NULL). */
+export interface ReferentialEffect {
+  readonly table: string;
+  readonly action: 'delete' | 'set-null';
+  readonly row: RowImage;
+}
 
 /** Every table's rows in primary-key order, integers as numbers: equal DRs give `toEqual` snapshots. */
 export type DrSnapshot = Record<string, RowImage[]>;
@@ -211,6 +223,94 @@ export class InMemoryDr {
     return old;
   }
 
+  /**
+   * An application's DELETE with foreign_key_checks=1: deletes the row with primary key `key` and
+   * carries out the declared keys' ON DELETE actions as InnoDB does, to any depth (CASCADE deletes
+   * the rows pointing at a deleted row, SET NULL nulls their key columns; RESTRICT / NO ACTION, or
+   * SET DEFAULT, which InnoDB rejects, throws ORACLE_FK_RESTRICT and changes nothing, as the server
+   * rolls the statement back). Logical references (the configuration's) are not the server's: left
+   * alone. Returns the row and every row the actions reached, as they were.
+   */
+  deleteCascading(table: string, key: readonly ColumnValue[]): { readonly row: RowImage; readonly effects: ReferentialEffect[] } {
+    const t = this.#table(table);
+    const k = this.#pkText(t, key);
+    const old = t.rows.get(k);
+    if (old === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: delete of missing row ${k}`, { table, key: k });
+    // Planned whole before anything changes, so a RESTRICT met deep down leaves every row as it was.
+    const deleting = new Map<string, Set<string>>([[table, new Set([k])]]);
+    const nulling = new Map<string, { table: string; key: string; positions: Set<number> }>();
+    const effects: ReferentialEffect[] = [];
+    const visit = (name: string, row: RowImage): void => {
+      for (const ref of this.#declaredReferences(name)) {
+        const refPositions = ref.fk.refColumns.map((c) => this.#position(this.#table(name), c));
+        const values = refPositions.map((p) => row[p]);
+        if (values.some((v) => v === null || v === undefined)) continue;
+        const collations = refPositions.map((p) => this.#table(name).schema.columns[p]?.collation ?? null);
+        const want = foldKey(values, collations);
+        const gone = deleting.get(ref.child) ?? new Set<string>();
+        for (const [ck, child] of this.#table(ref.child).rows) {
+          if (gone.has(ck) || foldKey(ref.positions.map((p) => child[p]), collations) !== want) continue;
+          switch (ref.fk.onDelete) {
+            case 'CASCADE':
+              gone.add(ck);
+              deleting.set(ref.child, gone);
+              effects.push({ table: ref.child, action: 'delete', row: child.slice() });
+              visit(ref.child, child);
+              break;
+            case 'SET NULL': {
+              const id = `${ref.child}\u0000${ck}`;
+              const n = nulling.get(id);
+              if (n === undefined) {
+                nulling.set(id, { table: ref.child, key: ck, positions: new Set(ref.positions) });
+                effects.push({ table: ref.child, action: 'set-null', row: child.slice() });
+              } else for (const p of ref.positions) n.positions.add(p);
+              break;
+            }
+            default:
+              throw new EngineError(OracleErrorCode.FkRestrict, `${table}: cannot delete ${k}: row ${ck} of ${ref.child} still points at it (${ref.fk.name}, ON DELETE ${ref.fk.onDelete})`, { table: ref.child, key: ck });
+          }
+        }
+      }
+    };
+    visit(table, old);
+    for (const n of nulling.values()) {
+      if (deleting.get(n.table)?.has(n.key) === true) continue;
+      const row = this.#table(n.table).rows.get(n.key) as RowImage;
+      for (const p of n.positions) row[p] = null;
+    }
+    for (const [name, keys] of deleting) for (const dk of keys) this.#table(name).rows.delete(dk);
+    // A row first nulled, then reached by a cascade, is only deleted (as InnoDB ends).
+    const rowId = (e: ReferentialEffect): string => {
+      const et = this.#table(e.table);
+      return `${e.table}\u0000${this.#pkText(et, et.pk.map((p) => e.row[p]))}`;
+    };
+    const deleted = new Set(effects.filter((e) => e.action === 'delete').map(rowId));
+    return { row: old, effects: effects.filter((e) => e.action === 'delete' || !deleted.has(rowId(e))) };
+  }
+
+  /** What `deleteCascading` would do to other rows, doing nothing (throws as it does). */
+  referentialEffects(table: string, key: readonly ColumnValue[]): ReferentialEffect[] {
+    return this.clone().deleteCascading(table, key).effects;
+  }
+
+  /** The declared foreign keys (not the configuration's logical ones) that point at `table`, with their column positions in the child. */
+  #declaredReferences(table: string): { readonly child: string; readonly fk: ForeignKey; readonly positions: readonly number[] }[] {
+    const out: { child: string; fk: ForeignKey; positions: number[] }[] = [];
+    for (const [name, t] of this.#tables) {
+      for (const fk of t.schema.foreignKeys) {
+        if (fk.origin !== 'schema' || `${fk.refSchema}.${fk.refTable}` !== table) continue;
+        out.push({ child: name, fk, positions: fk.columns.map((c) => this.#position(t, c)) });
+      }
+    }
+    return out;
+  }
+
+  #position(t: MemTable, column: string): number {
+    const i = t.schema.columns.findIndex((c) => c.name === column);
+    if (i === -1) throw new EngineError(OracleErrorCode.UnknownColumn, `${qualified(t.schema)} has no column ${column}`);
+    return i;
+  }
+
   /** What the batched read of salvage.ts returns for `request`: rows whose `columns` equal one of `keys` under the columns' collations. */
   answer(request: ReadRequest): RowImage[] {
     const t = this.#table(qualified(request.table));
@@ -226,7 +326,11 @@ export class InMemoryDr {
     return out.sort((a, b) => compareKeys(t, a, b));
   }
 
-  /** Applies reconciler writes in order; the first violation throws (and leaves the writes before it applied). */
+  /**
+   * Applies reconciler writes in order, as salvage's session does with foreign_key_checks=0: no ON
+   * DELETE action fires, so a parent deleted under its children orphans them (`violations()` tells).
+   * The first key violation throws (and leaves the writes before it applied).
+   */
   apply(writes: readonly WriteOp[]): void {
     for (const w of writes) {
       const name = qualified(w.table);
@@ -250,8 +354,11 @@ export class InMemoryDr {
     return out;
   }
 
-  /** Broken constraints, described: unique values held twice (under collation) and foreign keys (declared and logical) pointing nowhere. */
-  violations(): string[] {
+  /**
+   * Broken constraints, described: unique values held twice (under collation) and foreign keys
+   * pointing nowhere — declared and logical ones, or declared ones only when `logical` is false.
+   */
+  violations(options: { readonly logical?: boolean } = {}): string[] {
     const found: string[] = [];
     for (const [name, t] of this.#tables) {
       for (const u of t.uniques) {
@@ -270,6 +377,7 @@ export class InMemoryDr {
     for (const schema of this.catalog().tables) {
       const t = this.#table(qualified(schema));
       for (const fk of schema.foreignKeys) {
+        if (options.logical === false && fk.origin !== 'schema') continue;
         const parent = this.#table(`${fk.refSchema}.${fk.refTable}`);
         const cols = fk.columns.map((c) => schema.columns.findIndex((x) => x.name === c));
         const refCols = fk.refColumns.map((c) => parent.schema.columns.findIndex((x) => x.name === c));
@@ -361,7 +469,8 @@ export interface RunResult {
 /**
  * One salvage run over `transactions` (the lost range after the checkpoint) against `dr`, in windows:
  * collect the window's reads → answer → load and mark read → (second round) who points at the
- * holders of unique values a delete-blocking rule may delete → raise key floors → decide each
+ * holders of unique values a delete-blocking rule may delete, and (report, allowUpTo) at the rows a
+ * lost delete's cascade reaches → raise key floors → decide each
  * transaction → (apply) write and clear the overlay.
  */
 export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[], options: RunOptions): RunResult {
@@ -401,6 +510,13 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
       const state = r.state(req.table);
       state.load(dr.answer(req));
       if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
+    }
+    if (r.readsCascadeChildren) {
+      for (const req of collectCascadeChildReads(changes, catalog, r.stateSet)) {
+        const state = r.state(req.table);
+        state.load(dr.answer(req));
+        if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
+      }
     }
     for (const name of new Set(changes.filter((c) => c.op === 'insert').map((c) => qualified(c.table)))) {
       const table = catalog.lookup(name);

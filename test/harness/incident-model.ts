@@ -15,13 +15,20 @@
  * lost history made. Emails still clash under the case-insensitive collation. In `disjoint` mode
  * the sides own separate base rows, separate email names, and the DR's counters jumped past the
  * primary's, so no row or key is shared.
+ *
+ * The schema's foreign keys are part of the spec (`fks`, default the historical RESTRICT and
+ * logical reference): orders → customers may be RESTRICT, CASCADE or SET NULL, notes → orders a
+ * logical reference or a declared key with any of the three. Each side's application deletes with
+ * the server's checks on (InMemoryDr.deleteCascading), so a delete carries out the ON DELETE
+ * actions on that side's database and logs only the row it named, as InnoDB's binlog does: the
+ * children a lost cascade removed are nowhere in the lost history.
  */
 import fc from 'fast-check';
 import type { ColumnDef, RowImage } from '../../src/binlog/column.js';
 import { ColumnType } from '../../src/binlog/column-types.js';
 import type { RowChange, TableMap } from '../../src/binlog/event.js';
 import type { Transaction } from '../../src/binlog/transaction.js';
-import type { ColumnSchema, LogicalReferences, TableSchema } from '../../src/model/table-schema.js';
+import type { ColumnSchema, LogicalReferences, ReferentialAction, TableSchema } from '../../src/model/table-schema.js';
 import { InMemoryDr } from './in-memory-dr.js';
 
 export const CUSTOMERS = 'shop.customers';
@@ -30,13 +37,13 @@ export const NOTES = 'shop.notes';
 
 const CI = 'utf8mb4_general_ci';
 
-function column(name: string, ordinal: number, text: boolean, autoIncrement = false): ColumnSchema {
+function column(name: string, ordinal: number, text: boolean, autoIncrement = false, nullable = false): ColumnSchema {
   return {
     name,
     ordinal,
     dataType: text ? 'varchar' : 'int',
     columnType: text ? 'varchar(120)' : 'int(10) unsigned',
-    nullable: false,
+    nullable,
     unsigned: !text,
     collation: text ? CI : null,
     collationId: text ? 45 : null,
@@ -52,17 +59,47 @@ function table(name: string, columns: ColumnSchema[], extra: Partial<TableSchema
   return { schema: 'shop', table: name, columns, primaryKey: ['id'], uniqueKeys: [], foreignKeys: [], autoIncrement: { column: 'id', next: 1n }, engine: 'InnoDB', ...extra };
 }
 
-/** customers(id AI, email UNIQUE ci, name); orders(id AI, customer_id → customers.id, total); notes(id AI, order_id, body). */
-export const TABLES: readonly TableSchema[] = [
-  table('customers', [column('id', 1, false, true), column('email', 2, true), column('name', 3, true)], { uniqueKeys: [{ name: 'uk_email', columns: ['email'] }] }),
-  table('orders', [column('id', 1, false, true), column('customer_id', 2, false), column('total', 3, false)], {
-    foreignKeys: [{ name: 'fk_customer', columns: ['customer_id'], refSchema: 'shop', refTable: 'customers', refColumns: ['id'], onDelete: 'RESTRICT', onUpdate: 'RESTRICT', origin: 'schema' }],
-  }),
-  table('notes', [column('id', 1, false, true), column('order_id', 2, false), column('body', 3, true)]),
-];
+/**
+ * The ON DELETE rule of orders.customer_id → customers.id, and how notes.order_id points at orders
+ * (`logical`: the configuration's reference; `none`: it does not, so a customer's cascade stops at
+ * its orders, the one level the engine carries out).
+ */
+export interface FkActions {
+  readonly customer: Extract<ReferentialAction, 'RESTRICT' | 'CASCADE' | 'SET NULL'>;
+  readonly note: 'logical' | 'none' | Extract<ReferentialAction, 'RESTRICT' | 'CASCADE' | 'SET NULL'>;
+}
+
+/** The schema the model had before cascades were generated: fk_customer RESTRICT, notes.order_id logical. */
+export const DEFAULT_FKS: FkActions = { customer: 'RESTRICT', note: 'logical' };
+
+/**
+ * customers(id AI, email UNIQUE ci, name); orders(id AI, customer_id → customers.id, total);
+ * notes(id AI, order_id, body), order_id a declared key when `fks.note` says so. A SET NULL key's
+ * column is nullable (InnoDB refuses SET NULL on a NOT NULL column).
+ */
+export function tablesFor(fks: FkActions): readonly TableSchema[] {
+  const fk = (name: string, col: string, refTable: string, onDelete: ReferentialAction) => ({ name, columns: [col], refSchema: 'shop', refTable, refColumns: ['id'], onDelete, onUpdate: 'RESTRICT' as const, origin: 'schema' as const });
+  return [
+    table('customers', [column('id', 1, false, true), column('email', 2, true), column('name', 3, true)], { uniqueKeys: [{ name: 'uk_email', columns: ['email'] }] }),
+    table('orders', [column('id', 1, false, true), column('customer_id', 2, false, false, fks.customer === 'SET NULL'), column('total', 3, false)], {
+      foreignKeys: [fk('fk_customer', 'customer_id', 'customers', fks.customer)],
+    }),
+    table('notes', [column('id', 1, false, true), column('order_id', 2, false, false, fks.note === 'SET NULL'), column('body', 3, true)], {
+      foreignKeys: fks.note === 'logical' || fks.note === 'none' ? [] : [fk('fk_order', 'order_id', 'orders', fks.note)],
+    }),
+  ];
+}
+
+/** The configuration's logical references for `fks`: notes.order_id when the schema does not declare it. */
+export function logicalFor(fks: FkActions): LogicalReferences {
+  return fks.note === 'logical' ? { 'shop.notes': { references: { order_id: 'shop.orders.id' } } } : {};
+}
+
+/** The default schema (DEFAULT_FKS). */
+export const TABLES: readonly TableSchema[] = tablesFor(DEFAULT_FKS);
 
 /** notes.order_id is a reference the schema does not declare (the configuration's logical FK). */
-export const LOGICAL: LogicalReferences = { 'shop.notes': { references: { order_id: 'shop.orders.id' } } };
+export const LOGICAL: LogicalReferences = logicalFor(DEFAULT_FKS);
 
 function tableMap(t: TableSchema, tableId: number): TableMap {
   const columns: ColumnDef[] = t.columns.map((c, index) => ({
@@ -83,7 +120,9 @@ function tableMap(t: TableSchema, tableId: number): TableMap {
   return { tableId, schema: t.schema, table: t.table, flags: 1, columns, primaryKey: [0], metadata: 'full' };
 }
 
-const MAPS = new Map<string, TableMap>(TABLES.map((t, i) => [`${t.schema}.${t.table}`, tableMap(t, 100 + i)]));
+function mapsFor(tables: readonly TableSchema[]): Map<string, TableMap> {
+  return new Map<string, TableMap>(tables.map((t, i) => [`${t.schema}.${t.table}`, tableMap(t, 100 + i)]));
+}
 
 /** An application command; numbers pick rows and values modulo what there is. */
 export type Cmd =
@@ -112,6 +151,8 @@ export interface IncidentSpec {
   /** The DR's own commands after the failover. */
   readonly dr: readonly Cmd[];
   readonly disjoint: boolean;
+  /** The schema's foreign keys (default DEFAULT_FKS). */
+  readonly fks?: FkActions;
 }
 
 export interface Incident {
@@ -128,6 +169,8 @@ export interface Incident {
   readonly drLog: Transaction[];
   /** Rows (`table#id`) whose current record the DR created after the failover. */
   readonly drCreated: ReadonlySet<string>;
+  /** The schema's foreign keys. */
+  readonly fks: FkActions;
 }
 
 const NAMES = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal'];
@@ -149,13 +192,17 @@ class Application {
   readonly #disjoint: boolean;
   /** Disjoint mode: the rows (`table#id`) this side may touch. */
   readonly #owned: Set<string> | null;
+  readonly #fks: FkActions;
+  readonly #maps: ReadonlyMap<string, TableMap>;
   #offset = 0;
 
-  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null) {
+  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null, fks: FkActions, maps: ReadonlyMap<string, TableMap>) {
     this.#db = db;
     this.#side = side;
     this.#disjoint = disjoint;
     this.#owned = owned;
+    this.#fks = fks;
+    this.#maps = maps;
   }
 
   run(cmd: Cmd): RowChange[] {
@@ -212,17 +259,26 @@ class Application {
         break;
       }
       case 'delOrder': {
-        // The application removes an order's notes first (the logical reference is not enforced).
+        // The application removes an order's notes first where the server would not (a logical
+        // reference) or would refuse (RESTRICT); a CASCADE or SET NULL key does it unlogged, and
+        // with no reference at all (`none`) the notes stay.
         const o = this.#pick(ORDERS, cmd.order);
         if (o === null) break;
-        for (const n of db.rows(NOTES)) if (n[1] === o[0]) this.#delete(NOTES, n, out);
+        if (this.#fks.note === 'logical' || this.#fks.note === 'RESTRICT') for (const n of db.rows(NOTES)) if (n[1] === o[0]) this.#delete(NOTES, n, out);
         this.#delete(ORDERS, o, out);
         break;
       }
       case 'delCustomer': {
-        // fk_customer is RESTRICT: a customer with orders stays.
+        // fk_customer RESTRICT: a customer with orders stays. CASCADE: the server deletes its orders
+        // (unlogged), so the application first removes those orders' notes where it would not follow.
         const c = this.#pick(CUSTOMERS, cmd.customer);
-        if (c !== null && !db.rows(ORDERS).some((o) => o[1] === c[0])) this.#delete(CUSTOMERS, c, out);
+        if (c === null) break;
+        const orders = db.rows(ORDERS).filter((o) => o[1] === c[0]);
+        if (orders.length > 0 && this.#fks.customer === 'RESTRICT') break;
+        if (this.#fks.customer === 'CASCADE' && (this.#fks.note === 'logical' || this.#fks.note === 'RESTRICT')) {
+          for (const n of db.rows(NOTES)) if (orders.some((o) => o[0] === n[1])) this.#delete(NOTES, n, out);
+        }
+        this.#delete(CUSTOMERS, c, out);
         break;
       }
       case 'reuseCustomer': {
@@ -272,14 +328,17 @@ class Application {
     out.push(this.#change('update', table, before, this.#db.row(table, [row[0] as number])));
   }
 
+  /** With the server's checks on: its ON DELETE actions happen too, and only this row is logged. */
   #delete(table: string, row: RowImage, out: RowChange[]): void {
+    const { row: before, effects } = this.#db.deleteCascading(table, [row[0] as number]);
     this.created.delete(`${table}#${String(row[0])}`);
-    out.push(this.#change('delete', table, this.#db.delete(table, [row[0] as number]), null));
+    for (const e of effects) if (e.action === 'delete') this.created.delete(`${e.table}#${String(e.row[0])}`);
+    out.push(this.#change('delete', table, before, null));
   }
 
   #change(op: RowChange['op'], table: string, before: RowImage | null, after: RowImage | null): RowChange {
     this.#offset += 40;
-    return { op, table: MAPS.get(table) as TableMap, before, after, eventOffset: this.#offset };
+    return { op, table: this.#maps.get(table) as TableMap, before, after, eventOffset: this.#offset };
   }
 }
 
@@ -306,7 +365,10 @@ export function transaction(gno: number, changes: RowChange[]): Transaction {
 
 /** Builds the incident `spec` describes (deterministic). */
 export function buildIncident(spec: IncidentSpec): Incident {
-  const base = new InMemoryDr(TABLES, LOGICAL);
+  const fks = spec.fks ?? DEFAULT_FKS;
+  const tables = tablesFor(fks);
+  const maps = mapsFor(tables);
+  const base = new InMemoryDr(tables, logicalFor(fks));
   for (let i = 0; i < spec.baseCustomers; i++) base.insert(CUSTOMERS, [base.allocate(CUSTOMERS), `${NAMES[i] ?? `c${i}`}@x`, `B${i}`]);
   const customers = base.rows(CUSTOMERS);
   for (const o of spec.baseOrders) {
@@ -333,7 +395,7 @@ export function buildIncident(spec: IncidentSpec): Incident {
   }
 
   const primary = base.clone();
-  const app = new Application(primary, 'lost', spec.disjoint, lostOwned);
+  const app = new Application(primary, 'lost', spec.disjoint, lostOwned, fks, maps);
   const lost: Transaction[] = [];
   for (const cmds of spec.lost) {
     const changes = cmds.flatMap((c) => app.run(c));
@@ -342,30 +404,35 @@ export function buildIncident(spec: IncidentSpec): Incident {
 
   const dr = base.clone();
   if (spec.disjoint) for (const t of [CUSTOMERS, ORDERS, NOTES]) dr.setAutoIncrement(t, dr.autoIncrementNext(t) + 100n);
-  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned);
+  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned, fks, maps);
   const drLog: Transaction[] = [];
   for (const c of spec.dr) {
     const changes = drApp.run(c);
     if (changes.length > 0) drLog.push({ ...transaction(drLog.length + 1, changes), gtid: null, serverId: 2, file: 'dr-bin.000001' });
   }
-  return { spec, base, dr, primary, lost, drLog, drCreated: drApp.created };
+  return { spec, base, dr, primary, lost, drLog, drCreated: drApp.created, fks };
 }
 
 const pick = fc.nat({ max: 7 });
 
+/** Application commands, inserts weighted up so ids collide often; `deletes` weighs each delete command. */
+function commands(deletes: number): fc.Arbitrary<Cmd> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('insCustomer' as const), email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }), name: pick }) },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant('insOrder' as const), customer: pick, total: pick }) },
+    { weight: 3, arbitrary: fc.record({ k: fc.constant('insNote' as const), order: pick, body: pick }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('setEmail' as const), customer: pick, email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('setName' as const), customer: pick, name: pick }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('setTotal' as const), order: pick, total: pick }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('moveOrder' as const), order: pick, customer: pick }) },
+    { weight: deletes, arbitrary: fc.record({ k: fc.constant('delNote' as const), note: pick }) },
+    { weight: deletes, arbitrary: fc.record({ k: fc.constant('delOrder' as const), order: pick }) },
+    { weight: deletes, arbitrary: fc.record({ k: fc.constant('delCustomer' as const), customer: pick }) },
+  );
+}
+
 /** One application command, inserts weighted up so ids collide often. */
-export const commandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('insCustomer' as const), email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }), name: pick }) },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('insOrder' as const), customer: pick, total: pick }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('insNote' as const), order: pick, body: pick }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('setEmail' as const), customer: pick, email: fc.nat({ max: 5 }), variant: fc.nat({ max: 1 }) }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('setName' as const), customer: pick, name: pick }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('setTotal' as const), order: pick, total: pick }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('moveOrder' as const), order: pick, customer: pick }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('delNote' as const), note: pick }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('delOrder' as const), order: pick }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('delCustomer' as const), customer: pick }) },
-);
+export const commandArbitrary: fc.Arbitrary<Cmd> = commands(1);
 
 /** The DR's own commands with what only its binlog tells apart: an id given to a new record, a change undone. */
 export const drCommandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
@@ -374,17 +441,51 @@ export const drCommandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('bounceName' as const), customer: pick, name: pick }) },
 );
 
+/** Any foreign-key schema of FkActions. */
+export const fkActionsArbitrary: fc.Arbitrary<FkActions> = fc.record({
+  customer: fc.constantFrom('RESTRICT' as const, 'CASCADE' as const, 'SET NULL' as const),
+  note: fc.constantFrom('logical' as const, 'none' as const, 'RESTRICT' as const, 'CASCADE' as const, 'SET NULL' as const),
+});
+
 /**
  * Incident specs; `disjoint` makes the DR's history share no row or key with the lost one; `reuse`
- * lets the DR give ids to new records and undo changes (drCommandArbitrary).
+ * lets the DR give ids to new records and undo changes (drCommandArbitrary); `cascade` draws the
+ * foreign keys' ON DELETE rules (fkActionsArbitrary) and weighs the lost deletes up, so lost
+ * parent deletes meet children on the DR (the lost history's own cascades unlogged). Without
+ * `cascade` the spec has no `fks` and the stream of specs is what it always was (kept seeds hold).
  */
-export function incidentArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number; readonly reuse?: boolean } = {}): fc.Arbitrary<IncidentSpec> {
-  return fc.record({
-    baseCustomers: fc.integer({ min: 1, max: 4 }),
-    baseOrders: fc.array(fc.record({ customer: pick, total: fc.nat({ max: 98 }) }), { maxLength: 4 }),
-    baseNotes: fc.array(fc.record({ order: pick, body: pick }), { maxLength: 3 }),
-    lost: fc.array(fc.array(commandArbitrary, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: options.maxTransactions ?? 6 }),
+export function incidentArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number; readonly reuse?: boolean; readonly cascade?: boolean } = {}): fc.Arbitrary<IncidentSpec> {
+  const cascade = options.cascade === true;
+  const lostCommands = cascade ? commands(3) : commandArbitrary;
+  // Cascades need children: more base orders and notes, over fewer customers.
+  const spec = fc.record({
+    baseCustomers: fc.integer({ min: 1, max: cascade ? 3 : 4 }),
+    baseOrders: fc.array(fc.record({ customer: pick, total: fc.nat({ max: 98 }) }), { maxLength: cascade ? 6 : 4 }),
+    baseNotes: fc.array(fc.record({ order: pick, body: pick }), { maxLength: cascade ? 5 : 3 }),
+    lost: fc.array(fc.array(lostCommands, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: options.maxTransactions ?? 6 }),
     dr: fc.array(options.reuse === true ? drCommandArbitrary : commandArbitrary, { maxLength: 6 }),
     disjoint: fc.constant(options.disjoint ?? false),
   });
+  if (options.cascade !== true) return spec;
+  return fc.tuple(spec, fkActionsArbitrary).map(([s, fks]) => ({ ...s, fks }));
+}
+
+/**
+ * DR rows (`table#id`) that no lost change names — by the id in its before or after image, or in
+ * `alsoNamed` (a remap's fresh keys) — and that `final` holds otherwise than the DR did before the
+ * run (changed, or gone), each described.
+ */
+export function unnamedRowChanges(inc: Incident, final: InMemoryDr, alsoNamed: Iterable<string> = []): Map<string, string> {
+  const names = new Set<string>(alsoNamed);
+  for (const tx of inc.lost) for (const c of tx.changes) for (const img of [c.before, c.after]) if (img !== null) names.add(`${c.table.schema}.${c.table.table}#${String(img[0])}`);
+  const out = new Map<string, string>();
+  for (const [table, rows] of Object.entries(inc.dr.snapshot())) {
+    for (const row of rows) {
+      const id = `${table}#${String(row[0])}`;
+      if (names.has(id)) continue;
+      const now = final.row(table, [row[0] as number]);
+      if (JSON.stringify(now) !== JSON.stringify(row)) out.set(id, `${id} ${JSON.stringify(row)} became ${JSON.stringify(now)}`);
+    }
+  }
+  return out;
 }

@@ -85,6 +85,12 @@ describe('ON DELETE CASCADE children of a lost delete', () => {
       { id: 3, label: 'three' },
     ]);
     expect(await itemRows()).toEqual([{ id: 3, order_id: 2, sku: 'c' }]);
+    // Every row the cascade took is archived as it was, the DR's own item 4 among them, before the parent.
+    expect(await rows('SELECT change_index, table_name, row_key, row_image, role FROM salvage.archive ORDER BY id')).toEqual([
+      { change_index: 0, table_name: 't.items', row_key: '[1]', row_image: '{"id":1,"order_id":1,"sku":"a"}', role: 'cascade-delete' },
+      { change_index: 0, table_name: 't.items', row_key: '[2]', row_image: '{"id":2,"order_id":1,"sku":"b"}', role: 'cascade-delete' },
+      { change_index: 0, table_name: 't.items', row_key: '[4]', row_image: '{"id":4,"order_id":1,"sku":"dr"}', role: 'cascade-delete' },
+    ]);
   });
 
   const TWO_CHILDREN: Incident = {
@@ -142,6 +148,11 @@ describe('other referential actions under report', () => {
       { id: 2, order_id: 2, body: 'n2' },
       { id: 3, order_id: null, body: 'dr' },
     ]);
+    expect(await rows('SELECT table_name, row_key, row_image, role FROM salvage.archive ORDER BY id')).toEqual([
+      { table_name: 't.items', row_key: '[1]', row_image: '{"id":1,"order_id":1,"sku":"a"}', role: 'cascade-delete' },
+      { table_name: 't.notes', row_key: '[1]', row_image: '{"id":1,"order_id":1,"body":"n1"}', role: 'cascade-set-null' },
+      { table_name: 't.notes', row_key: '[3]', row_image: '{"id":3,"order_id":1,"body":"dr"}', role: 'cascade-set-null' },
+    ]);
   });
 
   it('RESTRICT: the DR would refuse the delete, so it is quarantined', async () => {
@@ -159,6 +170,29 @@ describe('other referential actions under report', () => {
     ]);
     expect(await orders()).toEqual([{ id: 1, label: 'one' }]);
     expect(await itemRows()).toEqual([{ id: 1, order_id: 1, sku: 'dr' }]);
+  });
+
+  it('children in a table without a primary key: the cascade cannot name them, so the delete is quarantined and nothing is deleted', async () => {
+    const keyless = (action: string): string =>
+      `CREATE TABLE t.tags (order_id INT NULL, tag VARCHAR(10) NOT NULL, CONSTRAINT fk_tags_order FOREIGN KEY (order_id) REFERENCES t.orders (id) ON DELETE ${action}) ENGINE=InnoDB`;
+    for (const [action, verb] of [['CASCADE', 'delete'], ['SET NULL', 'null']] as const) {
+      const ledger = await run(
+        {
+          schema: [ORDERS, keyless(action)],
+          base: ["INSERT INTO t.orders VALUES (1, 'one')", "INSERT INTO t.tags VALUES (1, 'x'), (1, 'x')"],
+          lost: ['DELETE FROM t.orders WHERE id = 1'],
+        },
+        config({ cascadeGuard: 'report' }),
+      );
+      expect(ledger.map(summary), action).toEqual([
+        ['t.orders', 'delete', [1], 'clean', 'quarantined', `cascade guard: rows of t.tags point at it (fk_tags_order, ON DELETE ${action}), a table without a primary key: the cascade cannot name them to archive and ${verb} them`],
+      ]);
+      expect(await orders(), action).toEqual([{ id: 1, label: 'one' }]);
+      expect(await rows('SELECT order_id, tag FROM t.tags'), action).toEqual([
+        { order_id: 1, tag: 'x' },
+        { order_id: 1, tag: 'x' },
+      ]);
+    }
   });
 
   it('a logical reference: the delete applies, the rows pointing at it stay, and the reason says so', async () => {
@@ -190,7 +224,7 @@ describe('other referential actions under report', () => {
       config({ cascadeGuard: 'report' }),
     );
     expect(ledger.map(summary)).toEqual([
-      ['t.orders', 'delete', [1], 'clean', 'quarantined', 'cascade guard: the cascade reaches t.items 1, and rows of t.item_notes may point at it (fk_notes_item), which the window did not read: only one level is carried out'],
+      ['t.orders', 'delete', [1], 'clean', 'quarantined', 'cascade guard: the cascade reaches t.items 1, and 1 row(s) of t.item_notes point at it (fk_notes_item): only one level is carried out'],
     ]);
     expect(await orders()).toEqual([{ id: 1, label: 'one' }]);
     expect(await itemRows()).toEqual([{ id: 1, order_id: 1, sku: 'a' }]);
