@@ -200,25 +200,36 @@ export function collectHolderChildReads(changes: readonly RowChange[], catalog: 
       if (k === null) continue;
       for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
         if (state.keyOf(holder) === self) continue;
-        for (const ref of catalog.referencing(table.schema, table.table)) {
-          const child = catalog.get(ref.schema, ref.table);
-          if (child === undefined) continue;
-          const name = `fk:${ref.foreignKey.name}` as const;
-          const values = ref.foreignKey.refColumns.map((c) => holder[state.position(c)]);
-          const childState = states.get(child);
-          const ck = childState.indexKeyFromValues(name, values);
-          if (ck === null || childState.requestedIndexKey(name, ck)) continue;
-          const id = `${child.schema}\u0000${child.table}\u0000${name}`;
-          let r = requests.get(id);
-          if (r === undefined) requests.set(id, (r = { table: child, columns: ref.foreignKey.columns, keys: [], purpose: name, asked: [] }));
-          if (r.asked.includes(ck)) continue;
-          r.asked.push(ck);
-          r.keys.push(values as ColumnValue[]);
-        }
+        askReferencing(requests, catalog, states, table, holder, null);
       }
     }
   }
   return [...requests.values()];
+}
+
+/**
+ * Adds to `requests` the read of who points at `row` of `table` through the foreign keys onto it
+ * (only those over one of `columns`, when given), per child table and key: keys the child's state
+ * read already, or a request holds, are not asked again.
+ */
+function askReferencing(requests: Map<string, ReadRequest>, catalog: SchemaCatalog, states: StateSet, table: TableSchema, row: RowImage, columns: readonly string[] | null): void {
+  const state = states.get(table);
+  for (const ref of catalog.referencing(table.schema, table.table)) {
+    if (columns !== null && !ref.foreignKey.refColumns.some((c) => columns.includes(c))) continue;
+    const child = catalog.get(ref.schema, ref.table);
+    if (child === undefined) continue;
+    const name = `fk:${ref.foreignKey.name}` as const;
+    const values = ref.foreignKey.refColumns.map((c) => row[state.position(c)]);
+    const childState = states.get(child);
+    const ck = childState.indexKeyFromValues(name, values);
+    if (ck === null || childState.requestedIndexKey(name, ck)) continue;
+    const id = `${child.schema}\u0000${child.table}\u0000${name}`;
+    let r = requests.get(id);
+    if (r === undefined) requests.set(id, (r = { table: child, columns: ref.foreignKey.columns, keys: [], purpose: name, asked: [] }));
+    if (r.asked.includes(ck)) continue;
+    r.asked.push(ck);
+    r.keys.push(values as ColumnValue[]);
+  }
 }
 
 /**
@@ -232,26 +243,7 @@ export function collectHolderChildReads(changes: readonly RowChange[], catalog: 
  */
 export function collectCascadeChildReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet): ReadRequest[] {
   const requests = new Map<string, ReadRequest>();
-  /** Asks who points at `row` of `table` through keys over any of `columns` (all when null). */
-  const wantReferencing = (table: TableSchema, row: RowImage, columns: readonly string[] | null): void => {
-    const state = states.get(table);
-    for (const ref of catalog.referencing(table.schema, table.table)) {
-      if (columns !== null && !ref.foreignKey.refColumns.some((c) => columns.includes(c))) continue;
-      const child = catalog.get(ref.schema, ref.table);
-      if (child === undefined) continue;
-      const name = `fk:${ref.foreignKey.name}` as const;
-      const values = ref.foreignKey.refColumns.map((c) => row[state.position(c)]);
-      const childState = states.get(child);
-      const ck = childState.indexKeyFromValues(name, values);
-      if (ck === null || childState.requestedIndexKey(name, ck)) continue;
-      const id = `${child.schema}\u0000${child.table}\u0000${name}`;
-      let r = requests.get(id);
-      if (r === undefined) requests.set(id, (r = { table: child, columns: ref.foreignKey.columns, keys: [], purpose: name, asked: [] }));
-      if (r.asked.includes(ck)) continue;
-      r.asked.push(ck);
-      r.keys.push(values as ColumnValue[]);
-    }
-  };
+  const wantReferencing = (table: TableSchema, row: RowImage, columns: readonly string[] | null): void => askReferencing(requests, catalog, states, table, row, columns);
   for (const change of changes) {
     const before = change.before;
     const table = catalog.get(change.table.schema, change.table.table);
