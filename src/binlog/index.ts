@@ -9,7 +9,7 @@ export { EventType, eventTypeName } from './event-types.js';
 export { JsonValue, JsonDecimal, JsonPatch, type JsonNode, type JsonObject, type JsonPatchOperation } from './values/json-value.js';
 export { CharsetText } from './values/charset-text.js';
 export { toCanonical, stringifyCanonical, RawJson, type CanonicalValue } from './values/canonical-json.js';
-export { transactionToJson, rowToCanonical } from './transaction-json.js';
+export { transactionToJson, rowToCanonical, type TransactionJsonOptions } from './transaction-json.js';
 export type { ColumnHint, SchemaHints } from './events/table-map.js';
 export { BinlogError, BinlogErrorCode, EngineError, type ErrorDetails } from '../errors.js';
 export type { EventHeader } from './header.js';

@@ -1,12 +1,12 @@
 /**
  * A transaction as one line of canonical JSON (`salvage inspect --json`, plans, reports):
- * `{gtid, file, pos, end, timestamp, serverId, changes: [{op, schema, table, before?, after?}],
+ * `{gtid, file, pos, end, timestamp, serverId, changes: [{op, schema, table, before?, after?, statement?}],
  * statements?: [{schema, sql}]}` (statements only when the transaction logged SQL), row images
  * keyed by column name, a column absent from a partial image left out.
  */
 import type { RowImage } from './column.js';
 import type { TableMap } from './event.js';
-import { gtidText, type Transaction } from './transaction.js';
+import { gtidText, statementMarkOf, type Transaction } from './transaction.js';
 import { stringifyCanonical, toCanonical, type CanonicalValue } from './values/canonical-json.js';
 
 /** A row image as an object keyed by column name, in canonical JSON values. */
@@ -22,12 +22,24 @@ export function rowToCanonical(row: RowImage, table: TableMap): Record<string, C
   return out;
 }
 
+export interface TransactionJsonOptions {
+  /**
+   * Give each row change the text of the statement that made it, `statement`, when the server
+   * logged it (ANNOTATE_ROWS / ROWS_QUERY) and the decoder kept it (`annotations`).
+   */
+  readonly statements?: boolean;
+}
+
 /** The canonical JSON text of one transaction (no trailing newline). */
-export function transactionToJson(tx: Transaction): string {
-  const changes = tx.changes.map((c) => {
+export function transactionToJson(tx: Transaction, options: TransactionJsonOptions = {}): string {
+  const changes = tx.changes.map((c, k) => {
     const o: Record<string, unknown> = { op: c.op, schema: c.table.schema, table: c.table.table };
     if (c.before) o['before'] = rowToCanonical(c.before, c.table);
     if (c.after) o['after'] = rowToCanonical(c.after, c.table);
+    if (options.statements === true) {
+      const sql = statementMarkOf(tx, k)?.sql ?? null;
+      if (sql !== null) o['statement'] = sql;
+    }
     return o;
   });
   const obj: Record<string, unknown> = {

@@ -1,12 +1,13 @@
 /**
  * The human form of `salvage inspect`, in the spirit of `mysqlbinlog -v`: one header line per
- * transaction, then each row change as pseudo-SQL with one column per line.
+ * transaction, then each row change as pseudo-SQL with one column per line, after the statement
+ * that made it (`#Q>` lines) when the server logged it.
  */
 import type { ColumnValue } from '../binlog/column.js';
 import type { RowImage } from '../binlog/column.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import type { TableMap } from '../binlog/event.js';
-import { gtidText, type IncompleteTransaction, type Transaction } from '../binlog/transaction.js';
+import { gtidText, statementMarkOf, type IncompleteTransaction, type StatementMark, type Transaction } from '../binlog/transaction.js';
 import { ColumnType } from '../binlog/column-types.js';
 import { shortestFloat32, stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
@@ -45,7 +46,16 @@ export function formatTransaction(tx: Transaction): string {
   const gtid = tx.gtid ? `GTID ${gtidText(tx.gtid)}` : 'no GTID';
   lines.push(`# at ${tx.pos}  end ${tx.end}  ${utcText(tx.timestamp)} UTC  server id ${tx.serverId}  ${gtid}  (${tx.file})`);
   for (const s of tx.statements) lines.push(`${s.sql.trimEnd()}${s.schema ? `  /* db: ${s.schema} */` : ''}`);
-  for (const c of tx.changes) {
+  let said: StatementMark | null = null;
+  for (let k = 0; k < tx.changes.length; k++) {
+    const c = tx.changes[k]!;
+    // The statement that made the rows (ANNOTATE_ROWS / ROWS_QUERY), once before its first change,
+    // each of its lines marked as mysqlbinlog -v marks them.
+    const mark = statementMarkOf(tx, k);
+    if (mark !== null && mark !== said && mark.sql !== null) {
+      for (const text of mark.sql.trimEnd().split(/\r?\n/)) lines.push(`#Q> ${text}`);
+    }
+    said = mark;
     const name = `\`${c.table.schema}\`.\`${c.table.table}\``;
     if (c.op === 'insert') {
       lines.push(`### INSERT INTO ${name}`, '### SET');

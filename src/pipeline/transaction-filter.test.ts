@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../cli/exit-codes.js';
-import { parseUtcDateTime } from './transaction-filter.js';
+import { marksOfKept, parseUtcDateTime } from './transaction-filter.js';
+import type { StatementMark } from '../binlog/transaction.js';
 
 describe('parseUtcDateTime', () => {
   it('reads a UTC date and time, with or without seconds or time', () => {
@@ -23,4 +24,19 @@ describe('parseUtcDateTime', () => {
       expect(exitCodeFor(error)).toBe(2);
     },
   );
+});
+
+describe('marksOfKept', () => {
+  const mark = (firstChange: number, endChange: number, sql: string): StatementMark => ({ firstChange, endChange, sql, textAt: -1, textLength: 0 });
+
+  it('counts kept changes only, makes open ends explicit and drops a statement none of whose changes is kept', () => {
+    // A: changes 0–1 (open end), B: 2–3 (ends at 4), an unannotated change 4, C: 5–6 (open end).
+    const marks = [mark(0, -1, 'A'), mark(2, 4, 'B'), mark(5, -1, 'C')];
+    const kept = [false, true, false, false, true, true, false];
+    expect(marksOfKept(marks, kept)).toEqual([mark(0, 1, 'A'), mark(2, 3, 'C')]);
+    // Every change kept: the same statements, ends explicit.
+    expect(marksOfKept(marks, kept.map(() => true))).toEqual([mark(0, 2, 'A'), mark(2, 4, 'B'), mark(5, 7, 'C')]);
+    // The unannotated change alone: no statement.
+    expect(marksOfKept(marks, [false, false, false, false, true, false, false])).toEqual([]);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { EngineError } from '../errors.js';
 import { savepointControl } from '../binlog/savepoint.js';
-import type { IncompleteTransaction, LoggedStatement, RowChange, Transaction } from '../binlog/transaction.js';
+import type { IncompleteTransaction, LoggedStatement, RowChange, StatementMark, Transaction } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { statementTableName } from '../model/statement-table.js';
 import { parseTablePattern, splitTablePatterns, type TablePattern } from '../model/table-pattern.js';
@@ -140,10 +140,14 @@ export class TransactionFilter {
     if (!this.#selects(tx)) return null;
     if (this.#tables) {
       const keep = (c: RowChange): boolean => this.#tables!.some((p) => p.matches(c.table.schema, c.table.table));
-      const changes = tx.changes.filter(keep);
+      const kept = tx.changes.map(keep);
+      const changes = tx.changes.filter((_, i) => kept[i]);
       const statements = this.#statements(tx.statements);
       if (changes.length === 0 && statements.length === 0) return null;
-      return changes.length === tx.changes.length && statements.length === tx.statements.length ? tx : { ...tx, changes, statements };
+      if (changes.length === tx.changes.length && statements.length === tx.statements.length) return tx;
+      const statementMarks = changes.length === tx.changes.length ? tx.statementMarks : marksOfKept(tx.statementMarks, kept);
+      const annotations = statementMarks === tx.statementMarks ? tx.annotations : statementMarks.flatMap((m) => (m.sql === null ? [] : [m.sql]));
+      return { ...tx, changes, statements, statementMarks, annotations };
     }
     return tx;
   }
@@ -167,4 +171,24 @@ export class TransactionFilter {
     });
     return kept === 0 ? [] : out;
   }
+}
+
+/**
+ * The statement marks of a transaction whose row changes were thinned to those with `kept[i]`: a
+ * mark's change indices count kept changes only (statementMarkOf indexes `changes`), its end made
+ * explicit, and a statement none of whose changes is kept is dropped with them.
+ */
+export function marksOfKept(marks: readonly StatementMark[], kept: readonly boolean[]): StatementMark[] {
+  // before[i]: how many kept changes precede change i.
+  const before = new Int32Array(kept.length + 1);
+  for (let i = 0; i < kept.length; i++) before[i + 1] = before[i]! + (kept[i] ? 1 : 0);
+  const out: StatementMark[] = [];
+  for (let k = 0; k < marks.length; k++) {
+    const m = marks[k]!;
+    const end = m.endChange >= 0 ? m.endChange : k + 1 < marks.length ? marks[k + 1]!.firstChange : kept.length;
+    const first = before[Math.min(m.firstChange, kept.length)]!;
+    const last = before[Math.min(end, kept.length)]!;
+    if (last > first) out.push({ ...m, firstChange: first, endChange: last });
+  }
+  return out;
 }

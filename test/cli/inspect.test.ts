@@ -41,6 +41,46 @@ describe('salvage inspect', () => {
     });
   });
 
+  describe('the statement that made the rows (ANNOTATE_ROWS)', () => {
+    const INSERT_8 = "INSERT INTO shop.customers (email,name,balance,created_at,tier) VALUES ('bob@example.com','Bob',0,'2024-01-03 00:00:00.000001','free'),('carol@example.com','Carol 😀',-5.25,'2024-01-04 12:00:00','enterprise')";
+    const INSERT_15 = "INSERT INTO shop.orders (customer_id,order_no,amount,status) VALUES (1,'ORD-0003',250.00,'new')";
+    const UPDATE_15 = "UPDATE shop.customers SET balance=balance-250, updated_at='2024-02-01 10:05:00.000007' WHERE id=1";
+
+    it('prints it once, as #Q> lines, before the first row change it made', async () => {
+      const r = await salvage('inspect', '--include-gtids', '0-1-8,0-1-15', `${PRIMARY}/primary-bin.index`);
+      expect(r.code).toBe(0);
+      const marked = r.stdout.split('\n').filter((l) => l.startsWith('#Q> ') || l.startsWith('### INSERT') || l.startsWith('### UPDATE'));
+      expect(marked).toEqual([`#Q> ${INSERT_8}`, '### INSERT INTO `shop`.`customers`', '### INSERT INTO `shop`.`customers`', `#Q> ${INSERT_15}`, '### INSERT INTO `shop`.`orders`', `#Q> ${UPDATE_15}`, '### UPDATE `shop`.`customers`']);
+    });
+
+    it('--json --statements gives each row change its statement; --json alone gives none', async () => {
+      const r = await salvage('inspect', '--json', '--statements', '--include-gtids', '0-1-8,0-1-15', `${PRIMARY}/primary-bin.index`);
+      expect(r.code).toBe(0);
+      const txs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { gtid: string; changes: Array<{ table: string; statement?: string }> });
+      expect(txs.map((t) => [t.gtid, t.changes.map((c) => [c.table, c.statement])])).toEqual([
+        ['0-1-8', [['customers', INSERT_8], ['customers', INSERT_8]]],
+        ['0-1-15', [['orders', INSERT_15], ['customers', UPDATE_15]]],
+      ]);
+      const plain = await salvage('inspect', '--json', '--include-gtids', '0-1-15', `${PRIMARY}/primary-bin.index`);
+      expect(plain.stdout).not.toContain('"statement"');
+    });
+
+    it('--tables keeps each kept change with its own statement (it took the first statement of the transaction)', async () => {
+      const r = await salvage('inspect', '--json', '--statements', '--include-gtids', '0-1-15', '--tables', 'shop.customers', `${PRIMARY}/primary-bin.index`);
+      expect(r.code).toBe(0);
+      const tx = JSON.parse(r.stdout.trim()) as { changes: Array<{ op: string; table: string; statement?: string }> };
+      expect(tx.changes.map((c) => [c.op, c.table, c.statement])).toEqual([['update', 'customers', UPDATE_15]]);
+      const human = await salvage('inspect', '--include-gtids', '0-1-15', '--tables', 'shop.customers', `${PRIMARY}/primary-bin.index`);
+      expect(human.stdout.split('\n').filter((l) => l.startsWith('#Q> '))).toEqual([`#Q> ${UPDATE_15}`]);
+    });
+
+    it('refuses --statements with --stats (exit 2, naming the option)', async () => {
+      const r = await salvage('inspect', '--stats', '--statements', `${PRIMARY}/primary-bin.000001`);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--statements goes with --json or the human output/);
+    });
+  });
+
   it('reads an .index file, follows both files, and reports the crashed tail as data, not an error', async () => {
     const r = await salvage('inspect', '--stats', `${PRIMARY}/primary-bin.index`);
     expect(r.code).toBe(0);
