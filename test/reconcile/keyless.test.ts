@@ -7,11 +7,13 @@
  * collation) is held as no-key. Real servers: the exact DR rows after apply, the ledger and the
  * quarantine, plan writing nothing and showing the statements, a second apply changing nothing, and
  * resolve and explain on the quarantined changes; resolve's `apply` of a quarantined update or
- * delete written by its before image, one row, refused once no DR row equals that image.
+ * delete written by its before image, one row, refused once no DR row equals that image; a custom
+ * strategy asked about keyless changes, what it picks carried out as if configured.
  */
 import { describe, expect, it } from 'vitest';
 import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
+import type { CustomStrategyContext } from '../../src/reconcile/custom-strategy.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair, type Staged } from '../harness/incident-pair.js';
@@ -322,4 +324,81 @@ describe('salvage on a table without a primary key', () => {
     expect(await dr.query("SELECT level FROM t.log WHERE msg = 'tmp'")).toEqual([{ level: 'debug' }]);
     expect(await statuses()).toEqual([done, done, done, done, pending, pending]);
   }, 180_000);
+
+  it('a custom strategy is asked about a keyless change and its pick carried out as if configured', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [LOG],
+      base: BASE,
+      lost: [
+        "UPDATE t.log SET amount = 3.00 WHERE msg = 'disk'",
+        "DELETE FROM t.log WHERE msg = 'boot' LIMIT 1",
+        "UPDATE t.log SET level = 'debug' WHERE msg = 'tmp'",
+        "UPDATE t.log SET msg = 'fixed' WHERE msg = 'oops' LIMIT 1",
+        "DELETE FROM t.log WHERE msg = 'gone'",
+      ],
+      dr: ["DELETE FROM t.log WHERE msg = 'gone'"],
+    });
+    const seen: CustomStrategyContext[] = [];
+    const pick = (c: CustomStrategyContext): unknown => {
+      seen.push(c);
+      switch (c.before?.['msg']) {
+        case 'disk':
+          return 'apply';
+        case 'boot':
+          return { strategy: 'skip', reason: 'boot rows are kept' };
+        case 'tmp':
+          return { strategy: 'quarantine', reason: 'tmp rows are reviewed' };
+        case 'oops':
+          return 'apply';
+        default:
+          return 'skip';
+      }
+    };
+    const cfg = config({ tables: { 't.log': { onConflict: { clean: { strategy: 'custom', name: 'pick' }, 'delete-missing': { strategy: 'custom', name: 'pick' } } } } });
+    const ledger: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg, strategies: { pick: pick as never }, onLedger: (l) => ledger.push(l) });
+    // What the function was told: no key, the DR row equal to the before image (none for the missing one).
+    expect(seen.map((c) => [c.class, c.op, c.key, c.dr?.['msg'] ?? null, c.rulePath])).toEqual([
+      ['clean', 'update', null, 'disk', 'tables."t.log".onConflict.clean'],
+      ['clean', 'delete', null, 'boot', 'tables."t.log".onConflict.clean'],
+      ['clean', 'update', null, 'tmp', 'tables."t.log".onConflict.clean'],
+      ['clean', 'update', null, 'oops', 'tables."t.log".onConflict.clean'],
+      ['delete-missing', 'delete', null, null, 'tables."t.log".onConflict.delete-missing'],
+    ]);
+    const clean = 'tables."t.log".onConflict.clean → custom pick';
+    expect(ledger.map((l) => [l.op, l.class, l.outcome, l.rule, l.reason])).toEqual([
+      ['update', 'clean', 'applied', `${clean} → apply`, undefined],
+      ['delete', 'clean', 'skipped', `${clean} → skip`, `boot rows are kept (${clean} → skip)`],
+      ['update', 'clean', 'quarantined', `${clean} → quarantine`, `tmp rows are reviewed (${clean} → quarantine)`],
+      ['update', 'clean', 'applied', `${clean} → apply`, undefined],
+      ['delete', 'delete-missing', 'skipped', 'tables."t.log".onConflict.delete-missing → custom pick → skip', 'the DR keeps its rows (tables."t.log".onConflict.delete-missing → custom pick → skip)'],
+    ]);
+    expect(await logRows()).toEqual([
+      { at: '2024-01-01 00:00:00', level: 'info', msg: 'boot', amount: null, ratio: 0.5 },
+      { at: '2024-01-01 00:00:00', level: 'info', msg: 'boot', amount: null, ratio: 0.5 },
+      { at: '2024-01-01 00:00:01', level: 'warn', msg: 'disk', amount: '3.00', ratio: null },
+      { at: '2024-01-01 00:00:03', level: 'error', msg: 'fixed', amount: '2.00', ratio: 0.1 },
+      { at: '2024-01-01 00:00:03', level: 'error', msg: 'oops', amount: '2.00', ratio: 0.1 },
+      { at: '2024-01-01 00:00:03', level: 'error', msg: 'oops', amount: '2.00', ratio: 0.1 },
+      { at: '2024-01-01 00:00:05', level: 'info', msg: 'Mixed', amount: null, ratio: null },
+      { at: '2024-01-01 00:00:06', level: 'info', msg: 'tmp', amount: null, ratio: null },
+    ]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => [e.op, e.class, e.reason])).toEqual([['update', 'clean', `tmp rows are reviewed (${clean} → quarantine)`]]);
+    // What a keyless change's class allows is all a function may pick (checkCustomDecision): a strategy needing a row's identity stops the run, as for any change.
+    const refused = await stageIncident(primary, dr, { schema: [LOG], base: BASE, lost: ["UPDATE t.log SET amount = 3.00 WHERE msg = 'disk'"] });
+    const error = await salvage({
+      mode: 'apply',
+      binlogs: refused.files,
+      target: dr.target,
+      start: { kind: 'from-gtid', set: refused.start },
+      config: cfg,
+      strategies: { pick: (() => ({ strategy: 'source', row: { msg: 'edited' } })) as never },
+    }).then(
+      () => null,
+      (e: unknown) => e as { code: string; cause?: { code: string } },
+    );
+    expect([error?.code, error?.cause?.code]).toEqual(['SALVAGE_FAULT', 'RECONCILE_CUSTOM_BAD_DECISION']);
+    expect(await dr.query("SELECT amount FROM t.log WHERE msg = 'disk'")).toEqual([{ amount: '1.50' }]);
+  }, 120_000);
 });
