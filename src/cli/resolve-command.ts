@@ -42,6 +42,9 @@ another unique key) is the insert of another entry, pending ("resolve N first") 
 insert a rule skipped during apply (the parent was never written). apply is refused for
 update-pk-reused / delete-pk-reused (the id is the DR's own record: decide skip), and for a delete
 while DR rows still point at its row (ON DELETE CASCADE would take them: deal with them first).
+On a table without a primary key an update or delete is found by its before image and written
+"… WHERE <before image> LIMIT 1" (one row, as apply writes it); it is refused when no DR row equals
+that image any more, or rows the server takes as equal differ; link is refused there (no key).
 Keys are followed through the DR's declared
 foreign keys and the logical references (configuration "references") of the run that quarantined
 the entry, which the run kept in the state schema. Foreign keys are checked by the DR.

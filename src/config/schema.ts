@@ -291,8 +291,8 @@ export const ALLOWED_STRATEGIES: Readonly<Record<ConflictClass, readonly Strateg
   'update-unique-taken': ['rewrite-unique', 'delete-blocking', 'skip', 'quarantine', 'fail', 'custom'],
   'delete-diverged': ['source', 'skip', 'newest', 'oldest', 'quarantine', 'fail', 'custom'],
   'delete-pk-reused': ['quarantine', 'skip', 'fail', 'custom'],
-  // Tables without a primary key only, decided without a custom function (as their other changes are).
-  'delete-missing': ['quarantine', 'skip', 'fail'],
+  // Tables without a primary key only; a custom function is asked about it as about their other changes.
+  'delete-missing': ['quarantine', 'skip', 'fail', 'custom'],
 };
 
 /** Strategies that decide one column's value, usable under `columns`. */

@@ -47,8 +47,8 @@ import {
   type StoredQuarantineEntry,
   type StoredSkippedInsert,
 } from '../db/quarantine-store.js';
-import { readRowsByKeys, readRowsMatching } from '../db/row-reader.js';
-import { writeDeletes, writeInserts, writeUpdates } from '../db/row-writer.js';
+import { readRowsByImages, readRowsByKeys, readRowsMatching, unreadableReason } from '../db/row-reader.js';
+import { writeDeleteByImage, writeDeletes, writeInserts, writeUpdateByImage, writeUpdates } from '../db/row-writer.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { ReopenedSession, type FirstConnectionOptions } from '../db/first-connection.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema, quoteIdent } from '../db/state-schema.js';
@@ -74,6 +74,7 @@ import { rowKey } from '../model/row-key.js';
 import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
+import { KeylessRows } from '../reconcile/keyless-rows.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
@@ -799,8 +800,10 @@ class ResolveRun {
         problem(`entry ${e.id}: the DR has no table ${e.table}`);
         continue;
       }
-      if (table.primaryKey === null && (d.action === 'link' || e.op !== 'insert')) {
-        problem(`entry ${e.id}: ${e.table} has no primary key: resolve cannot ${d.action} its ${e.op}; decide skip and make the change by hand`);
+      // A keyless row has no key to link to. Its update or delete is applied as apply writes it:
+      // by its before image (#applyKeyless).
+      if (table.primaryKey === null && d.action === 'link') {
+        problem(`entry ${e.id}: ${e.table} has no primary key: resolve cannot link its ${e.op} (a row without a key has no DR key to map to); decide apply or skip`);
         continue;
       }
       try {
@@ -983,6 +986,7 @@ class ResolveRun {
     const rewritten = applyRemaps([change], this.#keyMap, this.#catalog).changes[0]!;
     const b = rewritten.before;
     const a = rewritten.after;
+    if (table.primaryKey === null && e.op !== 'insert') return this.#applyKeyless(p, b, a);
     const keyImage = e.op === 'insert' ? a : b;
     const pk = primaryKeyOf(table, keyImage);
     if (table.primaryKey !== null && pk === null) throw new Refusal(`the ${e.op === 'insert' ? 'after' : 'before'} image does not log the whole primary key (${table.primaryKey.join(', ')})`);
@@ -1059,6 +1063,72 @@ class ResolveRun {
       default:
         throw new Refusal(`a ${e.op} cannot be applied`);
     }
+  }
+
+  /**
+   * An update or delete of a table without a primary key (nor a non-null unique key), as apply
+   * writes one (DESIGN.md "Conflict taxonomy"; reconcile/keyless-rows.ts): the DR rows the server
+   * equates to the before image (NULL-safe, on the columns it logs, under each column's collation)
+   * are read FOR UPDATE, and the change is written by that image with `… LIMIT 1`, which must reach
+   * one row, only when every row the write can reach is one and the same value, exactly equal to
+   * the before image: whichever copy the server takes, the DR ends the same. No such row (the DR
+   * changed or deleted it since, or never had it) is refused, never an insert or a silent skip: a
+   * row without a key has no identity but its values, so nothing tells a row the DR changed from
+   * one it never had. Rows that differ but the server takes as equal are refused as ambiguous.
+   * Every logged column is compared but those where the DR row the change met when it was
+   * quarantined (D, recorded when apply matched one) differs from the before image: apply left
+   * them out of its match (ignoreColumns), and resolve takes no configuration. A recorded D must
+   * still be the row found, on every column.
+   */
+  async #applyKeyless(p: Prepared, before: RowImage | null, after: RowImage | null): Promise<{ outcome: string; reason: string; newKey: string | null }> {
+    const e = p.entry;
+    const table = p.table!;
+    const instead = `decide skip, and make the change by hand if it is still wanted`;
+    const recorded = e.dr === null ? null : rowFromCanonical(e.dr, table);
+    const probe = before === null ? null : keylessProbe(table, before, recorded);
+    if (before === null || probe === null || !probe.some((v) => v !== undefined)) throw new Refusal(`${e.table} has no primary key and this ${e.op}'s before image logs no column to find its row by: ${instead}`);
+    const unreadable = unreadableReason(table);
+    if (unreadable !== null) throw new Refusal(`${e.table} has no primary key and its rows cannot be read back exactly (${unreadable}): its row cannot be matched by its before image; ${instead}`);
+    const found = (await readRowsByImages(this.#dr, table, [probe], { forUpdate: true }))[0]!;
+    // The server's answer, judged as apply judges it (a fresh overlay: nothing of a window on top).
+    const rows = new KeylessRows(table, NO_COLUMNS, () => undefined);
+    rows.load(probe, found);
+    const m = rows.match(probe);
+    if (m.kind === 'ambiguous') throw new Refusal(`${e.table} has no primary key: ${m.why}; ${instead}`);
+    if (m.kind === 'none') {
+      const near = m.near > 0 ? ` (${m.near} row value(s) the server takes as equal differ from it)` : '';
+      throw new Refusal(`no DR row of ${e.table} equals its before image on every logged column${near}: the DR changed or deleted it, or never had it; nothing to ${e.op}; ${instead}`);
+    }
+    const current = m.row;
+    if (recorded !== null) {
+      const diff = differences(current, recorded, table);
+      if (diff.length > 0) throw new Refusal(`the DR row of ${e.table} equal to its before image changed since it was quarantined (${diff.join('; ')}): export again and decide on what the DR holds now`);
+    }
+    if (await this.#insertSkipped(e)) {
+      throw new Refusal(`the lost row's insert (${e.origin!.label}) was skipped, so a DR row of ${e.table} equal to its before image is another record, which this ${e.op} must not write: ${instead}`);
+    }
+    const how = p.row === null ? 'applied as logged' : 'applied the reviewed row';
+    const which = m.copies > 1 ? `one of the ${m.copies} DR rows` : 'the DR row';
+    if (e.op === 'delete') {
+      await this.#refuseWhileReferenced(table, current);
+      await this.#expect(writeDeleteByImage(this.#dr, table, probe), 1, 'delete');
+      return { outcome: 'applied', reason: `${how}: deleted ${which} equal to its before image`, newKey: null };
+    }
+    if (e.op !== 'update' || after === null) throw new Refusal(`a ${e.op} cannot be applied`);
+    const defs = tableMapOf(table).columns;
+    const set: Record<string, ColumnValue> = {};
+    // As logged, only the columns the change changed are written (as for a keyed row, and as apply
+    // leaves an ignored column the change did not change); a reviewed row is written whole.
+    const asLogged = p.row === null;
+    table.columns.forEach((c, i) => {
+      const v = after[i];
+      if (v === undefined || c.isGenerated || sameCell(current[i], v, c, defs[i]!)) return;
+      if (asLogged && before[i] !== undefined && sameExactCell(before[i], v, c, defs[i]!)) return;
+      set[c.name] = v;
+    });
+    if (Object.keys(set).length === 0) return { outcome: 'skipped', reason: `${how}: ${which} equal to its before image already holds these values`, newKey: null };
+    await this.#expect(writeUpdateByImage(this.#dr, table, probe, set), 1, 'update');
+    return { outcome: 'applied', reason: `${how}: set ${Object.keys(set).join(', ')} on ${which} equal to its before image`, newKey: null };
   }
 
   /**
@@ -1537,6 +1607,20 @@ async function explainOne(session: SqlSession, r: StoredLedgerEntry, catalog: Sc
 
 /** The classes the DR's history gives a change whose key the DR gave to a record of its own: never a write (DESIGN.md "Conflict taxonomy"). */
 const PK_REUSED_CLASSES: readonly string[] = ['update-pk-reused', 'delete-pk-reused'];
+
+/** The probe's columns are chosen by keylessProbe already: KeylessRows leaves none out itself. */
+const NO_COLUMNS: ReadonlySet<string> = new Set();
+
+/**
+ * What a keyless row is searched by: its before image, less the columns where the DR row apply
+ * matched it to (`recorded`, D) differs from it, which that run compared on nothing but the rest
+ * (its ignoreColumns). The whole before image without a D.
+ */
+function keylessProbe(table: TableSchema, before: RowImage, recorded: RowImage | null): RowImage {
+  if (recorded === null) return before;
+  const defs = tableMapOf(table).columns;
+  return table.columns.map((c, i) => (before[i] === undefined || sameExactCell(recorded[i], before[i], c, defs[i]!) ? before[i] : undefined));
+}
 
 /** update-missing, and the classes the DR's history splits it into (the DR deleted the row, or never had it). */
 function isUpdateMissing(cls: string): boolean {

@@ -782,7 +782,7 @@ export class Reconciler {
       if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
       const rule = this.#rules.forClass(table, m.c.class);
       rulePath = rule.path;
-      return withRule(this.#carryOutKeyless(table, state.keyless, change, m, rule, done, quarantine, writes, qualified), rule);
+      return withRule(this.#carryOutKeyless(table, state.keyless, change, m, rule, done, quarantine, writes, qualified, changeLabel(tx, index)), rule);
     }
 
     // The DR row at the change's key: the one holding it as it is, else the one its collation equates
@@ -868,7 +868,8 @@ export class Reconciler {
   /**
    * The rule for a keyless change: `apply` writes a clean one by its image (`… LIMIT 1`: any of the
    * equal rows, all the same value) and moves one copy in the overlay; `skip`, `quarantine` and
-   * `fail` as for any change; other strategies need a row's identity and hold it.
+   * `fail` as for any change; `custom` asks its function and carries out what it picks as if the
+   * configuration had named it (#keylessCustom); other strategies need a row's identity and hold it.
    */
   #carryOutKeyless(
     table: TableSchema,
@@ -880,10 +881,12 @@ export class Reconciler {
     quarantine: Ctx['quarantine'],
     writes: WriteOp[],
     qualified: string,
+    at: string,
   ): Pending {
     const { c, probe } = m;
     const s = rule.strategy.strategy;
     const by = `(${rule.path})`;
+    if (s === 'custom') return this.#keylessCustom(table, keyless, change, m, rule, done, quarantine, writes, qualified, at);
     if (s === 'fail') return this.#fail(rule, qualified, null, c.class);
     if (s === 'skip') return done(c.class, 'skipped', c.class === 'already-applied' ? 'already on the DR' : `the DR keeps its rows ${by}`, c.drRow);
     if (s === 'quarantine') {
@@ -920,6 +923,51 @@ export class Reconciler {
     keyless.take(dr);
     keyless.add(next);
     return done('clean', 'applied', null, dr);
+  }
+
+  /**
+   * custom for a keyless change: the function sees it as any change's (no key; D the DR row equal to
+   * its before image, if any) and picks a decision the class allows (checkCustomDecision: for the
+   * classes a keyless change gets, apply, skip, quarantine or fail), carried out by #carryOutKeyless
+   * as if the configuration had named it. The ledger records the path it took
+   * (`tables."t.log".onConflict.clean → custom f → apply`), as #custom's.
+   */
+  #keylessCustom(
+    table: TableSchema,
+    keyless: KeylessRows,
+    change: RowChange,
+    m: { readonly c: Classification; readonly probe: RowImage; readonly near: number },
+    rule: Rule,
+    done: Ctx['done'],
+    quarantine: Ctx['quarantine'],
+    writes: WriteOp[],
+    qualified: string,
+    at: string,
+  ): Pending {
+    const { c } = m;
+    const s = rule.strategy as Extract<Strategy, { strategy: 'custom' }>;
+    const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: '', change: at };
+    const context: CustomStrategyContext = {
+      class: c.class,
+      table: qualified,
+      op: change.op,
+      columns: table.columns.map((col) => col.name),
+      key: null,
+      before: canonicalImage(change.before, table),
+      after: canonicalImage(change.after, table),
+      dr: canonicalImage(c.drRow, table),
+      uniqueKey: c.uniqueKey,
+      uniqueHolder: canonicalImage(c.uniqueHolder, table),
+      differsFromBefore: [...c.differsFromBefore],
+      differsFromAfter: [...c.differsFromAfter],
+      change: at,
+      rulePath: rule.path,
+    };
+    const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
+    const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
+    const p = this.#carryOutKeyless(table, keyless, change, m, { strategy: decided.strategy, path }, done, quarantine, writes, qualified, at);
+    const reason = decided.reason !== null ? `${decided.reason} (${path})` : p.decision.reason;
+    return { ...p, decision: { ...p.decision, reason, rulePath: path } };
   }
 
   /** Carries out the strategy `ctx.rule` names for the classified change; records a second DR row it met beside the one the decision shows. */

@@ -6,14 +6,17 @@
  * that could reach rows the server equates but that differ (`Mixed` and `MIXED` under a _ci
  * collation) is held as no-key. Real servers: the exact DR rows after apply, the ledger and the
  * quarantine, plan writing nothing and showing the statements, a second apply changing nothing, and
- * resolve and explain on the quarantined changes.
+ * resolve and explain on the quarantined changes; resolve's `apply` of a quarantined update or
+ * delete written by its before image, one row, refused once no DR row equals that image; a custom
+ * strategy asked about keyless changes, what it picks carried out as if configured.
  */
 import { describe, expect, it } from 'vitest';
 import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
+import type { CustomStrategyContext } from '../../src/reconcile/custom-strategy.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { decisionsFile } from '../harness/decisions.js';
-import { stageIncident, useServerPair, type Staged } from '../harness/incident-pair.js';
+import { config, stageIncident, useServerPair, type Staged } from '../harness/incident-pair.js';
 
 const servers = useServerPair('keyless');
 
@@ -198,5 +201,204 @@ describe('salvage on a table without a primary key', () => {
       ['t.log', 'delete', 'delete-missing', 'quarantined'],
     ]);
     expect(await dr.query("SELECT COUNT(*) AS n FROM t.log WHERE msg = 'boot'")).toEqual([{ n: '0' }]);
+  }, 120_000);
+
+  it('resolve applies a quarantined update and delete by their before images, one copy each; refuses one no DR row equals any more, and an ambiguous one', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [LOG],
+      base: BASE,
+      lost: [
+        "UPDATE t.log SET amount = 3.00 WHERE msg = 'disk'",
+        // One of the two equal boot rows.
+        "DELETE FROM t.log WHERE msg = 'boot' LIMIT 1",
+        "UPDATE t.log SET level = 'debug' WHERE msg = 'tmp'",
+        // One of the three equal oops rows, changed.
+        "UPDATE t.log SET msg = 'fixed' WHERE msg = 'oops' LIMIT 1",
+        // The DR deleted this row before apply: delete-missing, held with no DR row.
+        "DELETE FROM t.log WHERE msg = 'gone'",
+        // The DR holds MIXED too, which the server takes for Mixed: no-key (ambiguous).
+        "DELETE FROM t.log WHERE msg = 'Mixed'",
+      ],
+      dr: ["DELETE FROM t.log WHERE msg = 'gone'", "INSERT INTO t.log VALUES ('2024-01-01 00:00:05', 'info', 'MIXED', NULL, NULL)"],
+    });
+    // Every clean change of the table is held for review.
+    const cfg = config({ tables: { 't.log': { onConflict: { clean: 'quarantine' } } } });
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg });
+    const held = await readQuarantine({ target: dr.target });
+    // A clean change records no DR row (it is the before image): resolve finds it by that image.
+    expect(held.map((e) => [e.op, e.key, e.class, e.dr])).toEqual([
+      ['update', [], 'clean', null],
+      ['delete', [], 'clean', null],
+      ['update', [], 'clean', null],
+      ['update', [], 'clean', null],
+      ['delete', [], 'delete-missing', null],
+      ['delete', [], 'no-key', null],
+    ]);
+    const row = (at: string, level: string, msg: string, amount: string | null = null, ratio: number | null = null): Record<string, unknown> => ({ at: `2024-01-01 00:00:0${at}`, level, msg, amount, ratio });
+    // Apply wrote nothing to the table: the DR holds the base rows and its own changes.
+    expect(await logRows()).toEqual([
+      row('0', 'info', 'boot', null, 0.5),
+      row('0', 'info', 'boot', null, 0.5),
+      row('1', 'warn', 'disk', '1.50'),
+      row('3', 'error', 'oops', '2.00', 0.1),
+      row('3', 'error', 'oops', '2.00', 0.1),
+      row('3', 'error', 'oops', '2.00', 0.1),
+      row('5', 'info', 'MIXED'),
+      row('5', 'info', 'Mixed'),
+      row('6', 'info', 'tmp'),
+    ]);
+    // After the export, the DR changes the tmp row the third entry would update.
+    await dr.query("UPDATE t.log SET level = 'trace' WHERE msg = 'tmp'");
+
+    const file = decisionsFile(held, held.map(() => ({ action: 'apply' })));
+    const missing = (op: string): string =>
+      `no DR row of t.log equals its before image on every logged column: the DR changed or deleted it, or never had it; nothing to ${op}; decide skip, and make the change by hand if it is still wanted`;
+    const ambiguous =
+      "t.log has no primary key: 1 other row value(s) the server takes as equal to its before image (under the columns' collations) differ from it: the server might take one of them; decide skip, and make the change by hand if it is still wanted";
+    const first = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: file });
+    expect(first.entries.map((e) => [e.id, e.result, e.outcome, e.message])).toEqual([
+      [held[0]!.id, 'done', 'applied', 'applied as logged: set amount on the DR row equal to its before image'],
+      [held[1]!.id, 'done', 'applied', 'applied as logged: deleted one of the 2 DR rows equal to its before image'],
+      [held[2]!.id, 'refused', null, missing('update')],
+      [held[3]!.id, 'done', 'applied', 'applied as logged: set msg on one of the 3 DR rows equal to its before image'],
+      [held[4]!.id, 'refused', null, missing('delete')],
+      [held[5]!.id, 'refused', null, ambiguous],
+    ]);
+    expect(first.counts).toEqual({ done: 3, refused: 3, 'already-resolved': 0, undecided: 0 });
+    expect(first.stillPending).toBe(3);
+    const resolved = [
+      row('0', 'info', 'boot', null, 0.5),
+      row('1', 'warn', 'disk', '3.00'),
+      row('3', 'error', 'fixed', '2.00', 0.1),
+      row('3', 'error', 'oops', '2.00', 0.1),
+      row('3', 'error', 'oops', '2.00', 0.1),
+      row('5', 'info', 'MIXED'),
+      row('5', 'info', 'Mixed'),
+      row('6', 'trace', 'tmp'),
+    ];
+    expect(await logRows()).toEqual(resolved);
+    const ledger = async (): Promise<unknown[]> => (await dr.query('SELECT op, source_key, class, outcome, new_key, reason, rule_path FROM salvage.ledger ORDER BY id')) as unknown[];
+    const entry = (op: string, cls: string, outcome: string, reason: string, rule: string | null): Record<string, unknown> => ({ op, source_key: '[]', class: cls, outcome, new_key: null, reason, rule_path: rule });
+    const byReview = (line: number, reason: string): [string, string, string] => ['applied', `resolved by review: applied as logged: ${reason}`, `review:decisions.jsonl:${line}`];
+    const noRowReason = "no DR row equals its before image on every logged column (the DR changed or deleted it, or never had it; the lost range's earlier changes counted)";
+    const mixedReason = "t.log has no primary key: 1 other row value(s) the server takes as equal to its before image (under the columns' collations) differ from it: the server might take one of them";
+    // The held entries keep what apply recorded (the reason of a clean change held by a rule is its class).
+    const decided = [
+      entry('update', 'clean', ...byReview(1, 'set amount on the DR row equal to its before image')),
+      entry('delete', 'clean', ...byReview(2, 'deleted one of the 2 DR rows equal to its before image')),
+      entry('update', 'clean', 'quarantined', 'clean', 'tables."t.log".onConflict.clean'),
+      entry('update', 'clean', ...byReview(4, 'set msg on one of the 3 DR rows equal to its before image')),
+      entry('delete', 'delete-missing', 'quarantined', noRowReason, 'built-in.delete-missing'),
+      entry('delete', 'no-key', 'quarantined', mixedReason, null),
+    ];
+    expect(await ledger()).toEqual(decided);
+    const statuses = async (): Promise<unknown[]> => (await dr.query('SELECT status, resolved_at IS NOT NULL AS resolved FROM salvage.quarantine ORDER BY id')) as unknown[];
+    const pending = { status: 'pending', resolved: 0 };
+    const done = { status: 'resolved', resolved: 1 };
+    expect(await statuses()).toEqual([done, done, pending, done, pending, pending]);
+
+    // The same file again changes nothing: what was done is already resolved, the rest refused again.
+    const second = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: file });
+    expect(second.entries.map((e) => [e.id, e.result])).toEqual([
+      [held[0]!.id, 'already-resolved'],
+      [held[1]!.id, 'already-resolved'],
+      [held[3]!.id, 'already-resolved'],
+      [held[2]!.id, 'refused'],
+      [held[4]!.id, 'refused'],
+      [held[5]!.id, 'refused'],
+    ]);
+    expect(second.entries.filter((e) => e.result === 'refused').map((e) => e.message)).toEqual([missing('update'), missing('delete'), ambiguous]);
+    expect(await logRows()).toEqual(resolved);
+    expect(await ledger()).toEqual(decided);
+    expect(await statuses()).toEqual([done, done, pending, done, pending, pending]);
+
+    // Once the DR holds the row the update expects again (the DBA put it back), the same decision applies.
+    await dr.query("UPDATE t.log SET level = 'info' WHERE msg = 'tmp'");
+    const third = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: file });
+    expect(third.entries.filter((e) => e.result !== 'already-resolved').map((e) => [e.id, e.result, e.message])).toEqual([
+      [held[2]!.id, 'done', 'applied as logged: set level on the DR row equal to its before image'],
+      [held[4]!.id, 'refused', missing('delete')],
+      [held[5]!.id, 'refused', ambiguous],
+    ]);
+    expect(await dr.query("SELECT level FROM t.log WHERE msg = 'tmp'")).toEqual([{ level: 'debug' }]);
+    expect(await statuses()).toEqual([done, done, done, done, pending, pending]);
+  }, 180_000);
+
+  it('a custom strategy is asked about a keyless change and its pick carried out as if configured', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [LOG],
+      base: BASE,
+      lost: [
+        "UPDATE t.log SET amount = 3.00 WHERE msg = 'disk'",
+        "DELETE FROM t.log WHERE msg = 'boot' LIMIT 1",
+        "UPDATE t.log SET level = 'debug' WHERE msg = 'tmp'",
+        "UPDATE t.log SET msg = 'fixed' WHERE msg = 'oops' LIMIT 1",
+        "DELETE FROM t.log WHERE msg = 'gone'",
+      ],
+      dr: ["DELETE FROM t.log WHERE msg = 'gone'"],
+    });
+    const seen: CustomStrategyContext[] = [];
+    const pick = (c: CustomStrategyContext): unknown => {
+      seen.push(c);
+      switch (c.before?.['msg']) {
+        case 'disk':
+          return 'apply';
+        case 'boot':
+          return { strategy: 'skip', reason: 'boot rows are kept' };
+        case 'tmp':
+          return { strategy: 'quarantine', reason: 'tmp rows are reviewed' };
+        case 'oops':
+          return 'apply';
+        default:
+          return 'skip';
+      }
+    };
+    const cfg = config({ tables: { 't.log': { onConflict: { clean: { strategy: 'custom', name: 'pick' }, 'delete-missing': { strategy: 'custom', name: 'pick' } } } } });
+    const ledger: LedgerLine[] = [];
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: cfg, strategies: { pick: pick as never }, onLedger: (l) => ledger.push(l) });
+    // What the function was told: no key, the DR row equal to the before image (none for the missing one).
+    expect(seen.map((c) => [c.class, c.op, c.key, c.dr?.['msg'] ?? null, c.rulePath])).toEqual([
+      ['clean', 'update', null, 'disk', 'tables."t.log".onConflict.clean'],
+      ['clean', 'delete', null, 'boot', 'tables."t.log".onConflict.clean'],
+      ['clean', 'update', null, 'tmp', 'tables."t.log".onConflict.clean'],
+      ['clean', 'update', null, 'oops', 'tables."t.log".onConflict.clean'],
+      ['delete-missing', 'delete', null, null, 'tables."t.log".onConflict.delete-missing'],
+    ]);
+    const clean = 'tables."t.log".onConflict.clean → custom pick';
+    expect(ledger.map((l) => [l.op, l.class, l.outcome, l.rule, l.reason])).toEqual([
+      ['update', 'clean', 'applied', `${clean} → apply`, undefined],
+      ['delete', 'clean', 'skipped', `${clean} → skip`, `boot rows are kept (${clean} → skip)`],
+      ['update', 'clean', 'quarantined', `${clean} → quarantine`, `tmp rows are reviewed (${clean} → quarantine)`],
+      ['update', 'clean', 'applied', `${clean} → apply`, undefined],
+      ['delete', 'delete-missing', 'skipped', 'tables."t.log".onConflict.delete-missing → custom pick → skip', 'the DR keeps its rows (tables."t.log".onConflict.delete-missing → custom pick → skip)'],
+    ]);
+    expect(await logRows()).toEqual([
+      { at: '2024-01-01 00:00:00', level: 'info', msg: 'boot', amount: null, ratio: 0.5 },
+      { at: '2024-01-01 00:00:00', level: 'info', msg: 'boot', amount: null, ratio: 0.5 },
+      { at: '2024-01-01 00:00:01', level: 'warn', msg: 'disk', amount: '3.00', ratio: null },
+      { at: '2024-01-01 00:00:03', level: 'error', msg: 'fixed', amount: '2.00', ratio: 0.1 },
+      { at: '2024-01-01 00:00:03', level: 'error', msg: 'oops', amount: '2.00', ratio: 0.1 },
+      { at: '2024-01-01 00:00:03', level: 'error', msg: 'oops', amount: '2.00', ratio: 0.1 },
+      { at: '2024-01-01 00:00:05', level: 'info', msg: 'Mixed', amount: null, ratio: null },
+      { at: '2024-01-01 00:00:06', level: 'info', msg: 'tmp', amount: null, ratio: null },
+    ]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => [e.op, e.class, e.reason])).toEqual([['update', 'clean', `tmp rows are reviewed (${clean} → quarantine)`]]);
+    // What a keyless change's class allows is all a function may pick (checkCustomDecision): a strategy needing a row's identity stops the run, as for any change.
+    const refused = await stageIncident(primary, dr, { schema: [LOG], base: BASE, lost: ["UPDATE t.log SET amount = 3.00 WHERE msg = 'disk'"] });
+    const error = await salvage({
+      mode: 'apply',
+      binlogs: refused.files,
+      target: dr.target,
+      start: { kind: 'from-gtid', set: refused.start },
+      config: cfg,
+      strategies: { pick: (() => ({ strategy: 'source', row: { msg: 'edited' } })) as never },
+    }).then(
+      () => null,
+      (e: unknown) => e as { code: string; cause?: { code: string } },
+    );
+    expect([error?.code, error?.cause?.code]).toEqual(['SALVAGE_FAULT', 'RECONCILE_CUSTOM_BAD_DECISION']);
+    expect(await dr.query("SELECT amount FROM t.log WHERE msg = 'disk'")).toEqual([{ amount: '1.50' }]);
   }, 120_000);
 });
