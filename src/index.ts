@@ -43,7 +43,7 @@ export { SchemaDriftError, SchemaDriftErrorCode } from './pipeline/schema-drift.
 export { InputError, InputErrorCode } from './source/input-checks.js';
 export type { DamagedEntry } from './pipeline/checked-input.js';
 export type { StopPoint } from './pipeline/stop-before.js';
-export type { ChangeClass, ChangeDecision, Outcome, WriteOp, TransactionResult, ArchiveNote } from './reconcile/decision.js';
+export type { ChangeClass, ChangeDecision, Outcome, WriteOp, TransactionResult, ArchiveNote } from './model/decision.js';
 export { CustomStrategyErrorCode, type CustomStrategy, type CustomStrategies, type CustomStrategyContext, type CustomDecision, type CanonicalRow } from './reconcile/custom-strategy.js';
 export type { StartRule, DrGtidState, BinlogPosition } from './reconcile/lost-transactions.js';
 export type { LedgerLine } from './sink/ledger-entry.js';

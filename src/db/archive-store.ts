@@ -24,7 +24,7 @@ export interface ArchiveRow {
   /** Canonical JSON of the primary key (key order) and of the whole row (keyed by column name). */
   readonly rowKey: string;
   readonly rowImage: string;
-  /** `blocking`, `cascade-delete` or `cascade-set-null` (reconcile/decision.ts ArchiveNote). */
+  /** `blocking`, `cascade-delete` or `cascade-set-null` (model/decision.ts ArchiveNote). */
   readonly role: string;
 }
 

@@ -16,7 +16,7 @@ import type { SchemaHints } from '../binlog/events/table-map.js';
 import type { DrIdentity } from '../db/dr-state.js';
 import type { SqlSession } from '../db/sql-session.js';
 import { BinlogError, BinlogErrorCode, EngineError } from '../errors.js';
-import type { ChangeDecision, TransactionResult } from '../reconcile/decision.js';
+import type { ChangeDecision, TransactionResult } from '../model/decision.js';
 import { ReconcileErrorCode, type LostFilter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
 import { checkFileNames, InputError, InputErrorCode, InputGuard, tailSizeDisagrees, type InputOpening, type InputOrigins } from '../source/input-checks.js';

@@ -21,7 +21,7 @@ import { DEFAULT_STATE_SCHEMA, quoteIdent } from '../db/state-schema.js';
 import { readCheckpoint } from '../db/state-store.js';
 import type { CanonicalValue } from '../binlog/values/canonical-json.js';
 import { EngineError } from '../errors.js';
-import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
+import { OUTCOMES, type Outcome } from '../model/decision.js';
 import { parseExactJson, type JsonPath } from '../reconcile/from-canonical.js';
 import { HTML_QUARANTINE_LIMIT } from '../sink/html-report.js';
 import type { MarkdownQuarantinedChange } from '../sink/markdown-report.js';

@@ -89,7 +89,7 @@ import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSu
 import { DrHistoryBuilder, DrHistoryErrorCode } from '../reconcile/dr-history-builder.js';
 import { floatColumnsOf, floatComparisonWarning, partialImageWarning } from './comparison-notes.js';
 import { addLogicalReferences, recordedReferences, schemaCandidates, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
-import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
+import type { ChangeDecision, Outcome, TransactionResult } from '../model/decision.js';
 import { parseExactJson, rowFromCanonical } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { LaterNeeds } from '../reconcile/later-needs.js';

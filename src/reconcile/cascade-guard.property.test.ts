@@ -31,7 +31,7 @@ import { parseConfig, type CascadeGuard } from '../config/normalise.js';
 import { buildIncident, incidentArbitrary, unnamedRowChanges, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
 import { InMemoryDr, OracleErrorCode, runReconcile, type ReferentialEffect, type RunResult } from '../../test/harness/in-memory-dr.js';
 import { EngineError } from '../errors.js';
-import type { ChangeDecision, WriteOp } from './decision.js';
+import type { ChangeDecision, WriteOp } from '../model/decision.js';
 import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';
 

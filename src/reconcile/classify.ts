@@ -22,23 +22,8 @@ import type { RowChange } from '../binlog/event.js';
 import type { RowImage } from '../binlog/column.js';
 import type { ColumnSchema, TableSchema, UniqueKey } from '../model/table-schema.js';
 import type { RowHistory } from '../model/dr-history.js';
+import type { ConflictClass } from '../model/decision.js';
 import { sameExactValue, sameUniqueValue, sameValue } from './value-equality.js';
-
-export type ConflictClass =
-  | 'clean'
-  | 'already-applied'
-  | 'insert-pk-taken'
-  | 'insert-pk-same-record'
-  | 'insert-unique-taken'
-  | 'update-diverged'
-  | 'update-missing'
-  | 'update-deleted-on-dr'
-  | 'update-never-existed'
-  | 'update-pk-reused'
-  | 'update-unique-taken'
-  | 'delete-diverged'
-  | 'delete-pk-reused'
-  | 'delete-missing';
 
 /** The classes a history splits `update-missing` into: rules for `update-missing` cover them unless they have their own. */
 export const UPDATE_MISSING_CLASSES: readonly ConflictClass[] = ['update-deleted-on-dr', 'update-never-existed'];

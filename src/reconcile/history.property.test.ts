@@ -12,7 +12,7 @@ import { buildIncident, CUSTOMERS, incidentArbitrary, type Incident, type Incide
 import { runReconcile, type RunResult } from '../../test/harness/in-memory-dr.js';
 import type { DrHistory } from '../model/dr-history.js';
 import { DrHistoryBuilder } from './dr-history-builder.js';
-import type { WriteOp } from './decision.js';
+import type { WriteOp } from '../model/decision.js';
 
 const RUNS = Number(process.env['RECONCILE_PROPERTY_RUNS'] ?? 200);
 

@@ -12,7 +12,7 @@ import type { RowChange, TableMap } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
 import { createSchemaCatalog, type ColumnSchema, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { transaction } from '../../test/harness/incident-model.js';
-import type { ChangeDecision, WriteOp } from './decision.js';
+import type { ChangeDecision, WriteOp } from '../model/decision.js';
 import { KeyMap } from './key-map.js';
 import { KeylessRows } from './keyless-rows.js';
 import { QuarantineIndex, Reconciler } from './reconciler.js';

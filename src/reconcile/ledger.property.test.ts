@@ -29,7 +29,7 @@ import { InMemoryDr, runReconcile, type RunResult } from '../../test/harness/in-
 import { CUSTOMERS, NOTES, ORDERS, TABLES, buildIncident, incidentArbitrary, transaction, type Cmd, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
 import type { CustomDecision, CustomStrategyContext } from './custom-strategy.js';
 import type { TableSchema } from '../model/table-schema.js';
-import type { ChangeDecision, WriteOp } from './decision.js';
+import type { ChangeDecision, WriteOp } from '../model/decision.js';
 import { rowFromCanonical } from './from-canonical.js';
 import { changeLabel } from './reconciler.js';
 import { applyRemaps } from './remap.js';

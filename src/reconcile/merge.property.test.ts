@@ -19,7 +19,7 @@ import { ledgerLine, ledgerLineText } from '../sink/ledger-entry.js';
 import { InMemoryDr, runReconcile, type DrSnapshot } from '../../test/harness/in-memory-dr.js';
 import { CUSTOMERS, NOTES, ORDERS, buildIncident, incidentArbitrary, transaction, type Incident } from '../../test/harness/incident-model.js';
 import { applyDelta } from './column-math.js';
-import type { TransactionResult } from './decision.js';
+import type { TransactionResult } from '../model/decision.js';
 import { threeWayMerge, type ConflictPolicy } from './merge.js';
 import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';

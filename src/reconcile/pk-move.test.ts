@@ -19,7 +19,7 @@ import type { DrHistory, RowHistory } from '../model/dr-history.js';
 import { rowKey } from '../model/row-key.js';
 import { classifyChange } from './classify.js';
 import type { CustomStrategies, CustomStrategyContext } from './custom-strategy.js';
-import type { ChangeDecision } from './decision.js';
+import type { ChangeDecision } from '../model/decision.js';
 import { KeyMap } from './key-map.js';
 import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';

@@ -12,7 +12,7 @@ import type { RowChange } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
 import { CUSTOMERS, NOTES, ORDERS, buildIncident, incidentArbitrary, unnamedRowChanges, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
 import { InMemoryDr, runReconcile, type RunOptions, type RunResult } from '../../test/harness/in-memory-dr.js';
-import { OUTCOMES, type ChangeDecision, type Outcome } from './decision.js';
+import { OUTCOMES, type ChangeDecision, type Outcome } from '../model/decision.js';
 
 /** Kept small so the file runs in seconds; RECONCILE_PROPERTY_RUNS=5000 searches deeper. */
 const RUNS = Number(process.env['RECONCILE_PROPERTY_RUNS'] ?? 150);

@@ -17,7 +17,7 @@ import { rowKey } from '../model/row-key.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
 import { InMemoryDr } from '../../test/harness/in-memory-dr.js';
 import { CUSTOMERS, TABLES, transaction } from '../../test/harness/incident-model.js';
-import type { ChangeDecision } from './decision.js';
+import type { ChangeDecision } from '../model/decision.js';
 import { KeyMap } from './key-map.js';
 import { QuarantineIndex, Reconciler } from './reconciler.js';
 import type { TableState } from './table-state.js';

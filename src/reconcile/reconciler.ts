@@ -31,7 +31,7 @@ import { ClassifyErrorCode, classifyChange, PRIMARY_KEY, type Classification } f
 import { applyDelta, compareValues } from './column-math.js';
 import { columnMisfit } from './column-fit.js';
 import { RuleBook, type Rule } from './rules.js';
-import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from './decision.js';
+import type { ChangeClass, ChangeDecision, Outcome, TransactionResult, WriteOp } from '../model/decision.js';
 import { callCustomStrategy, canonicalImage, canonicalKeyValues, checkCustomDecision, type CustomCall, type CustomStrategyContext } from './custom-strategy.js';
 import { createAutoIncrementAllocator, KeyAllocatorErrorCode } from './key-allocator.js';
 import type { KeyMap } from './key-map.js';

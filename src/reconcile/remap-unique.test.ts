@@ -18,7 +18,7 @@ import { parseConfig } from '../config/normalise.js';
 import { InMemoryDr } from '../../test/harness/in-memory-dr.js';
 import { CUSTOMERS, ORDERS, TABLES, transaction } from '../../test/harness/incident-model.js';
 import type { CustomStrategies, CustomStrategyContext } from './custom-strategy.js';
-import type { ChangeDecision, TransactionResult } from './decision.js';
+import type { ChangeDecision, TransactionResult } from '../model/decision.js';
 import { KeyMap } from './key-map.js';
 import { QuarantineIndex, Reconciler, changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';

@@ -11,7 +11,7 @@ import { EngineError } from '../errors.js';
 import { StatementPipeline } from '../db/statement-pipeline.js';
 import type { SqlResult, SqlSession } from '../db/sql-session.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
-import type { WriteOp } from '../reconcile/decision.js';
+import type { WriteOp } from '../model/decision.js';
 import { executeWrites } from './execute-writes.js';
 
 function col(name: string, ordinal: number, dataType: string, columnType: string): ColumnSchema {

@@ -25,7 +25,7 @@ import type { SqlSession } from '../db/sql-session.js';
 import { DatabaseError } from '../db/schema-hints.js';
 import { rowKey } from '../model/row-key.js';
 import type { TableSchema } from '../model/table-schema.js';
-import type { ArchiveNote, WriteOp } from '../reconcile/decision.js';
+import type { ArchiveNote, WriteOp } from '../model/decision.js';
 import { toCanonicalRow } from '../reconcile/from-canonical.js';
 import { canonicalKeyValues } from '../reconcile/custom-strategy.js';
 import { looseFolder } from '../reconcile/value-equality.js';

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
-import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
+import { OUTCOMES, type Outcome } from '../model/decision.js';
 import {
   countRows,
   epochText,

@@ -7,7 +7,7 @@ import type { Gtid, Transaction } from '../binlog/transaction.js';
 import type { SqlResult, SqlSession } from '../db/sql-session.js';
 import { exitCodeFor, ExitCode } from '../cli/exit-codes.js';
 import { EngineError } from '../errors.js';
-import type { ChangeDecision, Outcome, TransactionResult } from '../reconcile/decision.js';
+import type { ChangeDecision, Outcome, TransactionResult } from '../model/decision.js';
 import { checkKeepGtids, commitsUnderGtid, FollowedGtids, gtidOffStatement, gtidOnStatement, KeepGtidsError, KeepGtidsErrorCode, loggedByDomain, refuseLostGtids, type LostGtids } from './keep-gtids.js';
 
 const maria = (domainId: number, serverId: number, seqNo: bigint): Gtid => ({ flavor: 'mariadb', domainId, serverId, seqNo });

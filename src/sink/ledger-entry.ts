@@ -9,7 +9,7 @@ import { rowToCanonical } from '../binlog/transaction-json.js';
 import { gtidText } from '../binlog/transaction.js';
 import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import type { KeyPart, LedgerRow, QuarantineRow } from '../db/state-store.js';
-import type { ChangeDecision } from '../reconcile/decision.js';
+import type { ChangeDecision } from '../model/decision.js';
 
 /** The JSON object of one `--ledger` line. */
 export interface LedgerLine {

@@ -9,7 +9,7 @@
  * where Markdown would change it, tables for the lists.
  */
 import { basename } from 'node:path';
-import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
+import { OUTCOMES, type Outcome } from '../model/decision.js';
 import type { LedgerLine } from './ledger-entry.js';
 import { countRows, epochText, keyText, remapsAndLinks, resolvedSinceText, stopBeforeText, type ReportHistory, type ReportKeyMapping, type ReportPoint, type ReportQuarantinedChange, type ReportSource } from './report-source.js';
 

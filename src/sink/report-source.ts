@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import type { FailoverPoint, HistoryTableSummary } from '../model/dr-history.js';
-import { OUTCOMES, type Outcome } from '../reconcile/decision.js';
+import { OUTCOMES, type Outcome } from '../model/decision.js';
 import type { LedgerLine } from './ledger-entry.js';
 
 /** Where a lost transaction is, as the report gives it. */

@@ -22,7 +22,7 @@ import type { Transaction } from '../../src/binlog/transaction.js';
 import { EngineError } from '../../src/errors.js';
 import { addLogicalReferences, createSchemaCatalog, type ForeignKey, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
 import type { DrHistory } from '../../src/model/dr-history.js';
-import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/reconcile/decision.js';
+import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/model/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';

@@ -28,7 +28,7 @@ import {
 } from '../../src/demo/stage-failover.js';
 import { GtidSet } from '../../src/model/gtid-set.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
-import type { ChangeClass, Outcome } from '../../src/reconcile/decision.js';
+import type { ChangeClass, Outcome } from '../../src/model/decision.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
 import { harnessBinaries } from '../harness/mariadb-binaries.js';

@@ -8,7 +8,7 @@ import type { RowImage } from '../../src/binlog/column.js';
 import { introspectSchemas } from '../../src/db/introspect.js';
 import { openSession, transaction, type SqlSession } from '../../src/db/sql-session.js';
 import type { TableSchema } from '../../src/model/table-schema.js';
-import type { WriteOp } from '../../src/reconcile/decision.js';
+import type { WriteOp } from '../../src/model/decision.js';
 import { executeWrites } from '../../src/sink/execute-writes.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
 

@@ -5,8 +5,28 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
-import type { TableSchema } from '../model/table-schema.js';
-import type { ConflictClass } from './classify.js';
+import type { TableSchema } from './table-schema.js';
+
+/**
+ * What classify.ts (src/reconcile/) makes of a lost row change against the DR's current rows:
+ * DESIGN.md's "Conflict taxonomy". config/schema.ts's ConflictClass, the classes a rule can name,
+ * adds `parent-missing` (decided outside classify.ts).
+ */
+export type ConflictClass =
+  | 'clean'
+  | 'already-applied'
+  | 'insert-pk-taken'
+  | 'insert-pk-same-record'
+  | 'insert-unique-taken'
+  | 'update-diverged'
+  | 'update-missing'
+  | 'update-deleted-on-dr'
+  | 'update-never-existed'
+  | 'update-pk-reused'
+  | 'update-unique-taken'
+  | 'delete-diverged'
+  | 'delete-pk-reused'
+  | 'delete-missing';
 
 /**
  * The class of a change: DESIGN.md's taxonomy, plus what the value rules decide outside it:
