@@ -73,7 +73,7 @@ export { DbErrorCode } from './db/db-errors.js';
 export { StateSchemaErrorCode } from './db/state-schema.js';
 export { RowReaderErrorCode } from './db/row-reader.js';
 export { RowWriterErrorCode } from './db/row-writer.js';
-export { ReconcileError, ReconcileErrorCode } from './reconcile/lost-transactions.js';
+export { ReconcileError, ReconcileErrorCode } from './model/reconcile-error.js';
 export { ReconcilerErrorCode } from './reconcile/reconciler.js';
 export { ClassifyErrorCode } from './reconcile/classify.js';
 export { ColumnMathErrorCode } from './reconcile/column-math.js';

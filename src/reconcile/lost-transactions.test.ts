@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import type { Gtid, Transaction } from '../binlog/transaction.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { readTransactions } from '../source/read-transactions.js';
+import { ReconcileError, ReconcileErrorCode } from '../model/reconcile-error.js';
 import {
   LostSetAccumulator,
-  ReconcileError,
-  ReconcileErrorCode,
   compareBinlogPositions,
   createLostFilter,
   type DrGtidState,

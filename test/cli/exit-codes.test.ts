@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { EngineError } from '../../src/errors.js';
-import { ReconcileError, ReconcileErrorCode } from '../../src/reconcile/lost-transactions.js';
+import { ReconcileError, ReconcileErrorCode } from '../../src/model/reconcile-error.js';
 import { DrHistoryErrorCode } from '../../src/reconcile/dr-history-builder.js';
 import { DrHistoryFollowError, DrHistoryFollowErrorCode, DrHistorySourceErrorCode } from '../../src/source/dr-history-reader.js';
 
