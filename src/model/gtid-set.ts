@@ -7,6 +7,7 @@
  */
 import { EngineError } from '../errors.js';
 import type { Gtid } from '../binlog/transaction.js';
+import { ReconcileError, ReconcileErrorCode } from './reconcile-error.js';
 
 /**
  * A GTID set that does not parse: `details.value` is the text given, `details.option` the option
@@ -64,6 +65,41 @@ export function parseGtidSetWithin(part: string, given: string, option: string):
     if (e instanceof GtidSetError) throw new GtidSetError(e.code, e.message.replace(`GTID set "${part}"`, `GTID set "${given}"`), syntaxDetails(given, option), { cause: e });
     throw e;
   }
+}
+
+/** One entry of a MariaDB GTID list (gtid_slave_pos, gtid_binlog_pos, gtid_binlog_state). */
+export interface MariadbPos {
+  readonly domainId: number;
+  readonly serverId: number;
+  readonly seqNo: bigint;
+}
+
+/** One MariaDB GTID, `domain-server-seq`. */
+export const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
+
+/**
+ * Parses a MariaDB GTID list (`d-s-n,…`); `unique` rejects two entries for one domain (a position).
+ * `variable` names an option (--from-gtid, whose whole text is `given`) or a server variable
+ * (gtid_slave_pos): a bad option is the user's to fix (GtidSetError), a bad variable the DR's state.
+ */
+export function parseMariadbList(text: string, variable: string, unique: boolean, given = text): MariadbPos[] {
+  const option = variable.startsWith('--') ? variable : undefined;
+  const out: MariadbPos[] = [];
+  for (const raw of text.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const m = MARIADB_GTID.exec(part);
+    if (!m) throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: expected a list of domain-server-seq, found "${part}" in "${text}"`, { option: variable });
+    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, given, option);
+    const p = { domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
+    if (unique && out.some((o) => o.domainId === p.domainId)) {
+      const message = `${variable}: two entries for domain ${p.domainId} in "${option === undefined ? text : given}" (a position has one per domain)`;
+      if (option !== undefined) throw new GtidSetError('GTID_SET_SYNTAX', message, { option, value: given });
+      throw new ReconcileError(ReconcileErrorCode.BadDrState, message, { option: variable });
+    }
+    out.push(p);
+  }
+  return out;
 }
 
 /** A set of GTIDs; `contains` answers membership exactly. */

@@ -34,7 +34,7 @@
  * excluded.
  */
 import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js';
-import { checkMariadbGtidRange, GtidSet, GtidSetError, parseGtidSetWithin } from '../model/gtid-set.js';
+import { GtidSet, MARIADB_GTID, parseGtidSetWithin, parseMariadbList, type MariadbPos } from '../model/gtid-set.js';
 import { ReconcileError, ReconcileErrorCode } from '../model/reconcile-error.js';
 
 /** What the DR reports about the GTIDs it holds. */
@@ -131,39 +131,6 @@ export class LostSetAccumulator {
     if (this.anonymous.length === 0) return set === '' ? '(none)' : set;
     return `${set === '' ? '' : `${set} `}+${this.anonymous.length} without GTID`;
   }
-}
-
-export interface MariadbPos {
-  readonly domainId: number;
-  readonly serverId: number;
-  readonly seqNo: bigint;
-}
-
-const MARIADB_GTID = /^(\d+)-(\d+)-(\d+)$/;
-
-/**
- * Parses a MariaDB GTID list (`d-s-n,…`); `unique` rejects two entries for one domain (a position).
- * `variable` names an option (--from-gtid, whose whole text is `given`) or a server variable
- * (gtid_slave_pos): a bad option is the user's to fix (GtidSetError), a bad variable the DR's state.
- */
-export function parseMariadbList(text: string, variable: string, unique: boolean, given = text): MariadbPos[] {
-  const option = variable.startsWith('--') ? variable : undefined;
-  const out: MariadbPos[] = [];
-  for (const raw of text.split(',')) {
-    const part = raw.trim();
-    if (part === '') continue;
-    const m = MARIADB_GTID.exec(part);
-    if (!m) throw new ReconcileError(ReconcileErrorCode.BadDrState, `${variable}: expected a list of domain-server-seq, found "${part}" in "${text}"`, { option: variable });
-    checkMariadbGtidRange(m[1]!, m[2]!, m[3]!, given, option);
-    const p = { domainId: Number(m[1]), serverId: Number(m[2]), seqNo: BigInt(m[3]!) };
-    if (unique && out.some((o) => o.domainId === p.domainId)) {
-      const message = `${variable}: two entries for domain ${p.domainId} in "${option === undefined ? text : given}" (a position has one per domain)`;
-      if (option !== undefined) throw new GtidSetError('GTID_SET_SYNTAX', message, { option, value: given });
-      throw new ReconcileError(ReconcileErrorCode.BadDrState, message, { option: variable });
-    }
-    out.push(p);
-  }
-  return out;
 }
 
 function posText(p: MariadbPos): string {

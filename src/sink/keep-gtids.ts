@@ -15,7 +15,7 @@ import { gtidText, type Gtid, type Transaction } from '../binlog/transaction.js'
 import type { SqlSession } from '../db/sql-session.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
 import type { TransactionResult } from '../model/decision.js';
-import { parseMariadbList } from '../reconcile/lost-transactions.js';
+import { parseMariadbList } from '../model/gtid-set.js';
 
 /** Stable codes of keepGtids' refusals; every one is raised before the run writes anything. */
 export const KeepGtidsErrorCode = {
