@@ -69,10 +69,11 @@ import {
   type KeyPart,
 } from '../db/state-store.js';
 import { EngineError } from '../errors.js';
+import { tableMapOf, toCanonicalRow } from '../model/canonical-row.js';
 import { checkMariadbGtidRange, GtidSet, GtidSetError } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
 import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
-import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, type JsonPath } from '../reconcile/from-canonical.js';
+import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, type JsonPath } from '../reconcile/from-canonical.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { KeylessRows } from '../reconcile/keyless-rows.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';

@@ -83,6 +83,7 @@ import {
   type StoredCheckpoint,
 } from '../db/state-store.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
+import { canonicalKeyValues } from '../model/canonical-row.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
@@ -100,7 +101,7 @@ import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
 import { looseFolder } from '../reconcile/value-equality.js';
-import { canonicalKeyValues, type CustomStrategies } from '../reconcile/custom-strategy.js';
+import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { checkKeepGtids, commitsUnderGtid, FollowedGtids, gtidOffStatement, gtidOnStatement, refuseLostGtids, type SessionIdentity } from '../sink/keep-gtids.js';

@@ -9,9 +9,9 @@
 import type { ColumnDef, RowImage } from '../binlog/column.js';
 import type { RowChange, TableMap } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
+import { tableMapOf } from '../model/canonical-row.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
 import { columnPositions, isIdentity } from '../reconcile/column-match.js';
-import { tableMapOf } from '../reconcile/from-canonical.js';
 
 /** How one table map's images become the DR's: the DR position of each image column, and the table map of the result. */
 interface Layout {

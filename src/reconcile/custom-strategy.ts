@@ -10,13 +10,14 @@
  * throws or returns anything else stops the run with an error naming the rule and the change.
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
-import { RawJson, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
+import { RawJson, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { formatProblems } from '../config/format-problems.js';
 import { toProblems, toStrategy, typeMessage, type Strategy } from '../config/normalise.js';
 import { ALLOWED_STRATEGIES, strategySchema, type StrategyInput, type StrategyName } from '../config/schema.js';
 import { EngineError } from '../errors.js';
+import { toCanonicalRow } from '../model/canonical-row.js';
 import type { TableSchema } from '../model/table-schema.js';
-import { fromCanonical, tableMapOf, toCanonicalRow } from './from-canonical.js';
+import { fromCanonical } from './from-canonical.js';
 
 export const CustomStrategyErrorCode = {
   /** The configuration names a custom strategy that no `strategies` entry provides. */
@@ -114,16 +115,6 @@ function plain(row: Record<string, CanonicalValue>): CanonicalRow {
 /** An image keyed by the DR's column names, or null. */
 export function canonicalImage(row: RowImage | null, table: TableSchema): CanonicalRow | null {
   return row === null ? null : plain(toCanonicalRow(row, table));
-}
-
-/** Primary-key values (key order) in canonical JSON. */
-export function canonicalKeyValues(values: readonly ColumnValue[] | null, table: TableSchema): CanonicalValue[] | null {
-  if (values === null) return null;
-  const map = tableMapOf(table);
-  return values.map((v, i) => {
-    const col = map.columns.find((c) => c.name === table.primaryKey?.[i]);
-    return col === undefined ? (typeof v === 'bigint' ? v.toString() : (v as CanonicalValue)) : toCanonical(v, col);
-  });
 }
 
 function where(call: CustomCall): string {

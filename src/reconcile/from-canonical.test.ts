@@ -3,8 +3,9 @@ import { ColumnType } from '../binlog/column-types.js';
 import type { ColumnDef, RowImage } from '../binlog/column.js';
 import { RawJson, stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
 import { JsonDecimal, JsonValue } from '../binlog/values/json-value.js';
+import { tableMapOf, toCanonicalRow } from '../model/canonical-row.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
-import { compactJson, fromCanonical, keyFromCanonical, parseExactJson, rowFromCanonical, tableMapOf, toCanonicalRow, typeLabels } from './from-canonical.js';
+import { compactJson, fromCanonical, keyFromCanonical, parseExactJson, rowFromCanonical, typeLabels } from './from-canonical.js';
 
 function col(name: string, dataType: string, columnType: string = dataType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
   return {

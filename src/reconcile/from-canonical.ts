@@ -9,10 +9,7 @@
  * DECIMAL and temporal values are normalised to the column's scale / fractional digits, ENUM and
  * SET to the labels the column declares, so they compare equal to what the DR reads back.
  */
-import type { ColumnDef, ColumnValue, RowImage } from '../binlog/column.js';
-import { ColumnType } from '../binlog/column-types.js';
-import type { TableMap } from '../binlog/event.js';
-import { rowToCanonical } from '../binlog/transaction-json.js';
+import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { RawJson, stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import { JsonDecimal, JsonValue, type JsonNode, type JsonObject } from '../binlog/values/json-value.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
@@ -548,68 +545,6 @@ export function keyFromCanonical(parts: readonly CanonicalValue[], table: TableS
     if (v === null || v === undefined) throw new FromCanonicalError(FromCanonicalErrorCode.BadValue, `a key of ${where}: ${name} may not be null`, { table: where, column: name });
     return v;
   });
-}
-
-// ---- the other way, by the DR's schema ------------------------------------------------------
-
-const TYPE_CODES: Readonly<Record<string, number>> = {
-  tinyint: ColumnType.TINY,
-  smallint: ColumnType.SHORT,
-  mediumint: ColumnType.INT24,
-  int: ColumnType.LONG,
-  integer: ColumnType.LONG,
-  bigint: ColumnType.LONGLONG,
-  decimal: ColumnType.NEWDECIMAL,
-  numeric: ColumnType.NEWDECIMAL,
-  float: ColumnType.FLOAT,
-  double: ColumnType.DOUBLE,
-  real: ColumnType.DOUBLE,
-  year: ColumnType.YEAR,
-  date: ColumnType.DATE,
-  time: ColumnType.TIME2,
-  datetime: ColumnType.DATETIME2,
-  timestamp: ColumnType.TIMESTAMP2,
-  bit: ColumnType.BIT,
-  enum: ColumnType.ENUM,
-  set: ColumnType.SET,
-  json: ColumnType.JSON,
-  vector: ColumnType.VECTOR,
-  char: ColumnType.STRING,
-  binary: ColumnType.STRING,
-  varchar: ColumnType.VARCHAR,
-  varbinary: ColumnType.VARCHAR,
-};
-
-/**
- * The DR table as a binlog table map would describe it (names, types, labels, JSON-ness), so rows
- * read from the DR print through the same canonical JSON as the binlog's images.
- */
-export function tableMapOf(table: TableSchema): TableMap {
-  const columns: ColumnDef[] = table.columns.map((c, index) => {
-    const labels = c.dataType === 'enum' || c.dataType === 'set' ? typeLabels(c.columnType) : null;
-    const type = TYPE_CODES[c.dataType] ?? (/blob|text/.test(c.dataType) ? ColumnType.BLOB : c.dataType.includes('geometry') || /point|linestring|polygon/.test(c.dataType) ? ColumnType.GEOMETRY : ColumnType.STRING);
-    return {
-      index,
-      name: c.name,
-      type,
-      binlogType: type,
-      meta: 0,
-      nullable: c.nullable,
-      unsigned: c.unsigned,
-      collation: c.collationId,
-      enumLabels: c.dataType === 'enum' ? labels : null,
-      setLabels: c.dataType === 'set' ? labels : null,
-      geometryType: null,
-      isJson: c.isJson,
-      visible: true,
-    };
-  });
-  return { tableId: 0, schema: table.schema, table: table.table, flags: 0, columns, primaryKey: null, metadata: 'full' };
-}
-
-/** A DR row (as src/db/row-reader.ts reads it) in canonical JSON, keyed by the DR's column names. */
-export function toCanonicalRow(row: RowImage, table: TableSchema): Record<string, CanonicalValue> {
-  return rowToCanonical(row, tableMapOf(table));
 }
 
 function isJsonText(text: string): boolean {

@@ -23,11 +23,10 @@ import { recordArchive, type ArchiveRow } from '../db/archive-store.js';
 import { writeDeleteByImage, writeDeletes, writeInserts, writeUpdateByImage, writeUpdates, writeUpdatesBatched, RowWriterErrorCode, type RowUpdate, type WriteOptions } from '../db/row-writer.js';
 import type { SqlSession } from '../db/sql-session.js';
 import { DatabaseError } from '../db/schema-hints.js';
+import { canonicalKeyValues, toCanonicalRow } from '../model/canonical-row.js';
 import { rowKey } from '../model/row-key.js';
 import type { TableSchema } from '../model/table-schema.js';
 import type { ArchiveNote, WriteOp } from '../model/decision.js';
-import { toCanonicalRow } from '../reconcile/from-canonical.js';
-import { canonicalKeyValues } from '../reconcile/custom-strategy.js';
 import { looseFolder } from '../reconcile/value-equality.js';
 
 /** Where archive notes are recorded: the state schema, and the run and source they belong to. */
