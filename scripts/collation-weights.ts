@@ -1,7 +1,7 @@
 /**
  * `npm run gen:collation-weights`: measures the comparison weights of the collations
- * src/reconcile/collation-fold.ts folds exactly, on a throwaway MariaDB (test/harness), and writes
- * them to src/reconcile/collation-weights.generated.ts.
+ * src/model/collation-fold.ts folds exactly, on a throwaway MariaDB (test/harness), and writes
+ * them to src/model/collation-weights.generated.ts.
  *
  * For every code point the server is asked for WEIGHT_STRING(<that character> COLLATE X): the
  * data is the server's behaviour, not its source. A weight string of 16-bit weights is kept as
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { startMariadb, type MariadbServer } from '../test/harness/mariadb-server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const OUT = join(ROOT, 'src', 'reconcile', 'collation-weights.generated.ts');
+const OUT = join(ROOT, 'src', 'model', 'collation-weights.generated.ts');
 const MAX_CP = 0x10ffff;
 const BATCH = 0x10000;
 

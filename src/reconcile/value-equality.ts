@@ -23,7 +23,7 @@ import type { ColumnSchema } from '../model/table-schema.js';
 import type { ColumnValue } from '../binlog/column.js';
 import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
-import { exactFold, type ExactFold } from './collation-fold.js';
+import { exactFold, type ExactFold } from '../model/collation-fold.js';
 
 /** What `sameValue` needs to know of a column; null compares without type knowledge (FLOAT as DOUBLE). */
 export type ComparedColumn = Pick<ColumnSchema, 'dataType'> | null;

@@ -1,5 +1,5 @@
 /**
- * The exact collation folds (src/reconcile/collation-fold.ts) against the server itself, without
+ * The exact collation folds (src/model/collation-fold.ts) against the server itself, without
  * the generator's tables: for random pairs of strings the server is asked `a = b COLLATE X` and
  * the answer must be `sameUniqueValue(a, b, X)`. The strings are drawn from characters where folds
  * go wrong (accents precomposed and combining, ß, ligatures, expansions, ignorables, no-break and
