@@ -85,6 +85,7 @@ import {
 import { EngineError, type ErrorDetails } from '../errors.js';
 import { canonicalKeyValues } from '../model/canonical-row.js';
 import { GtidSet } from '../model/gtid-set.js';
+import { looseFolder } from '../model/loose-fold.js';
 import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
 import { DrHistoryBuilder, DrHistoryErrorCode } from '../reconcile/dr-history-builder.js';
@@ -100,7 +101,6 @@ import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
-import { looseFolder } from '../reconcile/value-equality.js';
 import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';

@@ -14,7 +14,7 @@
  * copy the server takes, the DR ends the same. Rows the server equates but that differ (`'Bob'` and
  * `'bob'` under a _ci collation, values of unlogged columns) make the change ambiguous: it is held,
  * never written onto a row it might not mean. Rows the window itself wrote and the DR never returned
- * are compared by a fold looser than any collation (value-equality.ts looseFolder), erring towards
+ * are compared by a fold looser than any collation (model/loose-fold.ts looseFolder), erring towards
  * "the server could take it", the safe side.
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
@@ -22,7 +22,8 @@ import { CharsetText } from '../binlog/values/charset-text.js';
 import { EngineError } from '../errors.js';
 import { imageKey } from '../model/row-key.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
-import { looseFolder, sameExactValue, sameValue } from './value-equality.js';
+import { looseFolder } from '../model/loose-fold.js';
+import { sameExactValue, sameValue } from './value-equality.js';
 
 export const KeylessRowsErrorCode = {
   /** An image the window never read was matched (an internal error: the read collection missed it). */

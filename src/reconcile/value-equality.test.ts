@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { looseFold, looseFolder, sameUniqueValue, sameValue } from './value-equality.js';
+import { sameUniqueValue, sameValue } from './value-equality.js';
 import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 
@@ -146,19 +146,5 @@ describe('sameUniqueValue', () => {
   it('compares numbers by value', () => {
     expect(sameUniqueValue(7, 7n, null)).toBe(true);
     expect(sameUniqueValue(7, 8, null)).toBe(false);
-  });
-});
-
-describe('looseFolder', () => {
-  it('gives the exact fold for a measured collation, where looseFold is not looser than it', () => {
-    expect(looseFold('😀')).not.toBe(looseFold('🙂'));
-    expect(looseFolder('utf8mb4_general_ci')('😀')).toBe(looseFolder('utf8mb4_general_ci')('🙂'));
-    expect(looseFolder('latin1_swedish_ci')('Æ')).toBe(looseFolder('latin1_swedish_ci')('ä'));
-    expect(looseFolder('utf8mb4_general_ci')('1')).not.toBe(looseFolder('utf8mb4_general_ci')(1));
-  });
-
-  it('is looseFold for the others', () => {
-    expect(looseFolder('utf8mb4_uca1400_ai_ci')).toBe(looseFold);
-    expect(looseFolder(null)).toBe(looseFold);
   });
 });

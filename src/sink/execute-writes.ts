@@ -24,10 +24,10 @@ import { writeDeleteByImage, writeDeletes, writeInserts, writeUpdateByImage, wri
 import type { SqlSession } from '../db/sql-session.js';
 import { DatabaseError } from '../db/schema-hints.js';
 import { canonicalKeyValues, toCanonicalRow } from '../model/canonical-row.js';
+import { looseFolder } from '../model/loose-fold.js';
 import { rowKey } from '../model/row-key.js';
 import type { TableSchema } from '../model/table-schema.js';
 import type { ArchiveNote, WriteOp } from '../model/decision.js';
-import { looseFolder } from '../reconcile/value-equality.js';
 
 /** Where archive notes are recorded: the state schema, and the run and source they belong to. */
 export interface ArchiveTarget {
