@@ -12,7 +12,71 @@ import { tlsSocketOptions as tlsFor, type TlsSettings as ConnectionTls } from '.
 import { readLiveTransactions as readLive, type LiveTls, type ControlSession as LiveControl, type LiveSourceOptions as LiveOptions, type LiveTarget as LiveServer } from './source/live-source.js';
 import type { ReadBatch as LiveBatch } from './source/read-transactions.js';
 
-export * from './binlog/index.js';
+// ---- the decoder (also the `binlog-salvage/binlog` entry point, src/binlog/index.ts) -------------
+
+export { BinlogDecoder, type DecoderOptions, type IncompleteTail } from './binlog/decoder.js';
+export {
+  TransactionAssembler,
+  gtidText,
+  statementMarkOf,
+  type Gtid,
+  type Transaction,
+  type StatementMark,
+  type IncompleteTransaction,
+  type TransactionItem,
+  type RowChange,
+  type LoggedStatement,
+  type IncompleteReason,
+  type DamageFacts,
+} from './binlog/transaction.js';
+export { ChecksumAlgorithm } from './binlog/event.js';
+export type {
+  Flavor,
+  FormatDescription,
+  FormatDescriptionEvent,
+  QueryStatus,
+  QueryEvent,
+  LoadQueryFile,
+  XidEvent,
+  RotateEvent,
+  StopEvent,
+  IntvarEvent,
+  RandEvent,
+  UserVarEvent,
+  TableMap,
+  TableMapEvent,
+  RowOperation,
+  RowsEvent,
+  MysqlGtidEvent,
+  GtidInterval,
+  PreviousGtidsEvent,
+  MariadbGtid,
+  MariadbGtidEvent,
+  GtidListEvent,
+  BinlogCheckpointEvent,
+  AnnotateRowsEvent,
+  RowsQueryEvent,
+  XaPrepareEvent,
+  IncidentEvent,
+  HeartbeatEvent,
+  TransactionPayloadEvent,
+  IgnoredEvent,
+  UnknownEvent,
+  DamagedEvent,
+  BinlogEvent,
+  DecodeWarning,
+} from './binlog/event.js';
+export type { ColumnDef, ColumnValue, RowImage } from './binlog/column.js';
+export { ColumnType, columnTypeName } from './binlog/column-types.js';
+export { EventType, eventTypeName } from './binlog/event-types.js';
+export { JsonValue, JsonDecimal, JsonPatch, type JsonNode, type JsonObject, type JsonPatchOperation } from './binlog/values/json-value.js';
+export { CharsetText } from './binlog/values/charset-text.js';
+export { toCanonical, stringifyCanonical, RawJson, type CanonicalValue } from './binlog/values/canonical-json.js';
+export { transactionToJson, rowToCanonical, type TransactionJsonOptions } from './binlog/transaction-json.js';
+export type { ColumnHint, SchemaHints } from './binlog/events/table-map.js';
+export { BinlogError, BinlogErrorCode, EngineError, type ErrorDetails } from './errors.js';
+export type { EventHeader } from './binlog/header.js';
+
 export { readTransactions, type ReadOptions, type ReadBatch } from './source/read-transactions.js';
 export { resolveBinlogFiles, SourceError, SourceErrorCode, type BinlogFile } from './source/binlog-files.js';
 export {
