@@ -507,9 +507,9 @@ export class InMemoryDr {
   }
 }
 
-/** A row's exact text (no collation): equal rows of a keyless table are copies of one value. */
+/** A row's exact text (no collation): equal rows of a keyless table are copies of one value. A cell an image does not log is `-`. */
 function exactText(row: RowImage): string {
-  return foldKey(row, row.map(() => null));
+  return row.map((v) => (v === undefined ? '-' : foldKey([v], [null]))).join('|');
 }
 
 /** Primary-key order; a keyless table's rows by every column (NULL first), so equal multisets give equal lists. */
