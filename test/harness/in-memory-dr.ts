@@ -14,6 +14,14 @@
  * InnoDB does, and nothing of it is logged (the binlog holds only the parent's row). The
  * AUTO_INCREMENT counter follows InnoDB: an explicit value at or above it moves it past that value.
  *
+ * A table without a primary key (schema `primaryKey` null) keeps its rows as a multiset: equal rows
+ * are several copies, each its own entry. `answerImages` is readRowsByImages (src/db/row-reader.ts):
+ * per image, every row equal to it on the cells it logs, NULL-safe, text under the column's
+ * collation, every copy. A write by image (WriteOp `image`, `… WHERE <image> LIMIT 1`) takes ONE such
+ * row; none is the DR's NoRowMatched (row-writer.ts verifyRows). Rows the collation equates that
+ * differ (`Red`, `red`) are a write whose effect the server leaves to chance: the engine promises
+ * never to make one, so the oracle throws ORACLE_AMBIGUOUS_IMAGE rather than pick.
+ *
  * `runReconcile` is the DB-backed driver of src/pipeline/salvage.ts (#decide, #processWindow,
  * #raiseKeyFloors) with this DR in place of the server.
  */
@@ -26,7 +34,7 @@ import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/model
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
-import { collectCascadeChildReads, collectHolderChildReads, collectReads, type ReadRequest } from '../../src/reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, type ImageReadRequest, type ReadRequest } from '../../src/reconcile/window-reads.js';
 
 export const OracleErrorCode = {
   /** A write would give a primary key to a second row. */
@@ -39,6 +47,10 @@ export const OracleErrorCode = {
   UnknownColumn: 'ORACLE_UNKNOWN_COLUMN',
   /** A delete with the checks on reaches a row that a RESTRICT / NO ACTION key still points at (InnoDB's 1451). */
   FkRestrict: 'ORACLE_FK_RESTRICT',
+  /** A write by image reaches rows that differ from one another (the server would take any one: the outcome is left to chance). */
+  AmbiguousImage: 'ORACLE_AMBIGUOUS_IMAGE',
+  /** A row of a table without a primary key was named by a key (it has none: by image only). */
+  KeylessByKey: 'ORACLE_KEYLESS_BY_KEY',
 } as const;
 export type OracleErrorCode = (typeof OracleErrorCode)[keyof typeof OracleErrorCode];
 
@@ -49,17 +61,22 @@ export interface ReferentialEffect {
   readonly row: RowImage;
 }
 
-/** Every table's rows in primary-key order, integers as numbers: equal DRs give `toEqual` snapshots. */
+/** Every table's rows in primary-key order (a keyless table's by value), integers as numbers: equal DRs give `toEqual` snapshots. */
 export type DrSnapshot = Record<string, RowImage[]>;
 
 interface MemTable {
   readonly schema: TableSchema;
   readonly pk: readonly number[];
   readonly uniques: readonly { readonly name: string; readonly positions: readonly number[] }[];
+  /** By primary-key text; a keyless table's by an entry number of its own (`#n`), one entry per copy. */
   readonly rows: Map<string, RowImage>;
   /** AUTO_INCREMENT column position, or -1. */
   readonly aiPos: number;
   counter: bigint;
+  /** No primary key: rows are a multiset, named by image only. */
+  readonly keyless: boolean;
+  /** The next entry number of a keyless table's row. */
+  entries: number;
 }
 
 /** A number within ±(2^53−1) for a bigint, as the decoder holds integers. */
@@ -104,6 +121,8 @@ export class InMemoryDr {
         rows: new Map(),
         aiPos: schema.autoIncrement === null ? -1 : pos(schema.autoIncrement.column),
         counter: schema.autoIncrement?.next ?? 1n,
+        keyless: schema.primaryKey === null,
+        entries: 0,
       });
     }
   }
@@ -121,6 +140,7 @@ export class InMemoryDr {
     for (const [name, t] of this.#tables) {
       const c = copy.#table(name);
       c.counter = t.counter;
+      c.entries = t.entries;
       for (const [k, row] of t.rows) c.rows.set(k, row.slice());
     }
     return copy;
@@ -157,7 +177,7 @@ export class InMemoryDr {
     return max;
   }
 
-  /** Rows of `table` in primary-key order (copies). */
+  /** Rows of `table` in primary-key order, a keyless table's in value order with every copy (copies). */
   rows(table: string): RowImage[] {
     const t = this.#table(table);
     return [...t.rows.values()].sort((a, b) => compareKeys(t, a, b)).map((r) => r.slice());
@@ -165,7 +185,7 @@ export class InMemoryDr {
 
   /** The row with primary key `key`, or null (a copy). */
   row(table: string, key: readonly ColumnValue[]): RowImage | null {
-    const t = this.#table(table);
+    const t = this.#keyed(table);
     return t.rows.get(this.#pkText(t, key))?.slice() ?? null;
   }
 
@@ -183,7 +203,7 @@ export class InMemoryDr {
   insert(table: string, row: RowImage): void {
     const t = this.#table(table);
     const image = row.map(plainInt);
-    const k = this.#pkText(t, t.pk.map((p) => image[p] as ColumnValue));
+    const k = t.keyless ? `#${t.entries++}` : this.#pkText(t, t.pk.map((p) => image[p] as ColumnValue));
     if (t.rows.has(k)) throw new EngineError(OracleErrorCode.PkDuplicate, `${table}: duplicate primary key ${k}`, { table, key: k });
     this.#checkUnique(t, image, null);
     t.rows.set(k, image);
@@ -195,17 +215,23 @@ export class InMemoryDr {
 
   /** Sets `set` (column name → value) on the row with primary key `key`; returns the row before. */
   update(table: string, key: readonly ColumnValue[], set: Readonly<Record<string, ColumnValue>>): RowImage {
-    const t = this.#table(table);
+    const t = this.#keyed(table);
     const k = this.#pkText(t, key);
     const old = t.rows.get(k);
     if (old === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: update of missing row ${k}`, { table, key: k });
+    return this.#updateEntry(t, k, old, set);
+  }
+
+  #updateEntry(t: MemTable, k: string, old: RowImage, set: Readonly<Record<string, ColumnValue>>): RowImage {
+    const table = qualified(t.schema);
     const next = old.slice();
     for (const [name, v] of Object.entries(set)) {
       const i = t.schema.columns.findIndex((c) => c.name === name);
       if (i === -1) throw new EngineError(OracleErrorCode.UnknownColumn, `${table} has no column ${name}`, { table, column: name });
       next[i] = plainInt(v);
     }
-    const nk = this.#pkText(t, t.pk.map((p) => next[p] as ColumnValue));
+    // A keyless row keeps its entry: it has no key to move.
+    const nk = t.keyless ? k : this.#pkText(t, t.pk.map((p) => next[p] as ColumnValue));
     if (nk !== k && t.rows.has(nk)) throw new EngineError(OracleErrorCode.PkDuplicate, `${table}: update moves ${k} onto existing ${nk}`, { table, key: nk });
     this.#checkUnique(t, next, k);
     t.rows.delete(k);
@@ -215,7 +241,7 @@ export class InMemoryDr {
 
   /** Deletes the row with primary key `key`; returns it. */
   delete(table: string, key: readonly ColumnValue[]): RowImage {
-    const t = this.#table(table);
+    const t = this.#keyed(table);
     const k = this.#pkText(t, key);
     const old = t.rows.get(k);
     if (old === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: delete of missing row ${k}`, { table, key: k });
@@ -232,7 +258,7 @@ export class InMemoryDr {
    * alone. Returns the row and every row the actions reached, as they were.
    */
   deleteCascading(table: string, key: readonly ColumnValue[]): { readonly row: RowImage; readonly effects: ReferentialEffect[] } {
-    const t = this.#table(table);
+    const t = this.#keyed(table);
     const k = this.#pkText(t, key);
     const old = t.rows.get(k);
     if (old === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: delete of missing row ${k}`, { table, key: k });
@@ -311,6 +337,59 @@ export class InMemoryDr {
     return i;
   }
 
+  /**
+   * A table without a primary key: the entries of the rows a statement `WHERE <image>` reaches —
+   * equal to `image` on every cell it logs (undefined cells are not logged), NULL-safe, text under
+   * the column's collation (row-writer.ts imageMatch) — in the order the rows were written.
+   */
+  #imageEntries(t: MemTable, image: RowImage): [string, RowImage][] {
+    const positions: number[] = [];
+    image.forEach((v, i) => {
+      if (v !== undefined) positions.push(i);
+    });
+    const collations = positions.map((p) => t.schema.columns[p]?.collation ?? null);
+    const want = foldKey(positions.map((p) => image[p]), collations);
+    return [...t.rows].filter(([, row]) => foldKey(positions.map((p) => row[p]), collations) === want);
+  }
+
+  /** readRowsByImages (row-reader.ts) for `request`: per image, every row equal to it under the collations, every copy (copies of the images). */
+  answerImages(request: ImageReadRequest): RowImage[][] {
+    const t = this.#table(qualified(request.table));
+    return request.images.map((image) => this.#imageEntries(t, image).map(([, row]) => row.slice()));
+  }
+
+  /**
+   * `UPDATE … SET … WHERE <image> LIMIT 1` (or the DELETE): the one row it takes. None is the
+   * server's NoRowMatched; rows that differ exactly among those reached leave the choice to chance
+   * (ORACLE_AMBIGUOUS_IMAGE, see the file comment). `exact`: the application names a row it holds
+   * (its full value, matched exactly), as the primary changes a particular row.
+   */
+  #takeByImage(table: string, image: RowImage, op: string, exact: boolean): { readonly t: MemTable; readonly k: string; readonly row: RowImage } {
+    const t = this.#table(table);
+    if (!t.keyless) throw new EngineError(OracleErrorCode.UnknownColumn, `${table} has a primary key: its rows are named by key`, { table });
+    const found = exact ? [...t.rows].filter(([, row]) => exactText(row) === exactText(image)) : this.#imageEntries(t, image);
+    const first = found[0];
+    if (first === undefined) throw new EngineError(OracleErrorCode.NoRow, `${table}: ${op} by image ${exactText(image)} reaches no row`, { table, key: exactText(image) });
+    const other = found.find(([, row]) => exactText(row) !== exactText(first[1]));
+    if (other !== undefined) {
+      throw new EngineError(OracleErrorCode.AmbiguousImage, `${table}: ${op} by image ${exactText(image)} reaches ${exactText(first[1])} and ${exactText(other[1])}: the server would take either`, { table, key: exactText(image) });
+    }
+    return { t, k: first[0], row: first[1] };
+  }
+
+  /** A keyless table: `UPDATE … SET set WHERE <image> LIMIT 1` (`exact`: the row equal to `image` exactly, an application's own); returns the row before. */
+  updateByImage(table: string, image: RowImage, set: Readonly<Record<string, ColumnValue>>, options: { readonly exact?: boolean } = {}): RowImage {
+    const { t, k, row } = this.#takeByImage(table, image, 'update', options.exact === true);
+    return this.#updateEntry(t, k, row, set);
+  }
+
+  /** A keyless table: `DELETE … WHERE <image> LIMIT 1` (`exact` as updateByImage); returns the row. */
+  deleteByImage(table: string, image: RowImage, options: { readonly exact?: boolean } = {}): RowImage {
+    const { t, k, row } = this.#takeByImage(table, image, 'delete', options.exact === true);
+    t.rows.delete(k);
+    return row.slice();
+  }
+
   /** What the batched read of salvage.ts returns for `request`: rows whose `columns` equal one of `keys` under the columns' collations. */
   answer(request: ReadRequest): RowImage[] {
     const t = this.#table(qualified(request.table));
@@ -339,10 +418,12 @@ export class InMemoryDr {
           this.insert(name, w.row);
           break;
         case 'update':
-          this.update(name, w.key, w.set);
+          if (w.image !== undefined) this.updateByImage(name, w.image, w.set);
+          else this.update(name, w.key, w.set);
           break;
         case 'delete':
-          this.delete(name, w.key);
+          if (w.image !== undefined) this.deleteByImage(name, w.image);
+          else this.delete(name, w.key);
           break;
       }
     }
@@ -399,6 +480,13 @@ export class InMemoryDr {
     return t;
   }
 
+  /** A table whose rows are named by primary key (a keyless one's by image only: ORACLE_KEYLESS_BY_KEY, as the sink refuses such a write). */
+  #keyed(name: string): MemTable {
+    const t = this.#table(name);
+    if (t.keyless) throw new EngineError(OracleErrorCode.KeylessByKey, `${name} has no primary key: its rows are named by image`, { table: name });
+    return t;
+  }
+
   #pkText(t: MemTable, key: readonly (ColumnValue | undefined)[]): string {
     return foldKey(key, t.pk.map(() => null));
   }
@@ -419,11 +507,19 @@ export class InMemoryDr {
   }
 }
 
+/** A row's exact text (no collation): equal rows of a keyless table are copies of one value. A cell an image does not log is `-`. */
+function exactText(row: RowImage): string {
+  return row.map((v) => (v === undefined ? '-' : foldKey([v], [null]))).join('|');
+}
+
+/** Primary-key order; a keyless table's rows by every column (NULL first), so equal multisets give equal lists. */
 function compareKeys(t: MemTable, a: RowImage, b: RowImage): number {
-  for (const p of t.pk) {
+  for (const p of t.keyless ? t.schema.columns.map((_, i) => i) : t.pk) {
     const x = a[p];
     const y = b[p];
-    if ((typeof x === 'number' || typeof x === 'bigint') && (typeof y === 'number' || typeof y === 'bigint')) {
+    if (x === null || y === null) {
+      if (x !== y) return x === null ? -1 : 1;
+    } else if ((typeof x === 'number' || typeof x === 'bigint') && (typeof y === 'number' || typeof y === 'bigint')) {
       const d = BigInt(x) - BigInt(y);
       if (d !== 0n) return d < 0n ? -1 : 1;
     } else {
@@ -468,7 +564,7 @@ export interface RunResult {
 
 /**
  * One salvage run over `transactions` (the lost range after the checkpoint) against `dr`, in windows:
- * collect the window's reads → answer → load and mark read → (second round) who points at the
+ * collect the window's reads → answer → load and mark read → a keyless table's rows by before image → (second round) who points at the
  * holders of unique values a delete-blocking rule may delete, and (report, allowUpTo) at the rows a
  * lost delete's cascade reaches → raise key floors → decide each
  * transaction → (apply) write and clear the overlay.
@@ -505,6 +601,14 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
       state.load(dr.answer(req));
       if (req.purpose === 'pk') state.markReadKeys(req.asked);
       else state.markReadIndexKeys(req.purpose, req.asked);
+    }
+    // Tables without a primary key (salvage.ts #readWindow): the rows equal to each before image of
+    // an update or delete, as readRowsByImages returns them.
+    for (const req of collectImageReads(changes, catalog, r.stateSet)) {
+      const keyless = r.state(req.table).keyless;
+      if (keyless === null) continue;
+      const found = dr.answerImages(req);
+      req.images.forEach((image, i) => keyless.load(image, found[i] ?? []));
     }
     for (const req of collectHolderChildReads(changes, catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
       const state = r.state(req.table);

@@ -22,6 +22,14 @@
  * the server's checks on (InMemoryDr.deleteCascading), so a delete carries out the ON DELETE
  * actions on that side's database and logs only the row it named, as InnoDB's binlog does: the
  * children a lost cascade removed are nowhere in the lost history.
+ *
+ * With `keyless` (incidentArbitrary's option, for keyless.property.test.ts) the schema gains
+ * shop.tags(label varchar _ci, qty int NULL) with no key at all, matched by image
+ * (src/reconcile/keyless-rows.ts). Its values come from one small domain both sides share — two
+ * labels, each lower-case or Capitalised (equal under the collation, not exactly), qty NULL, 1 or 2 —
+ * so equal rows (copies), rows the collation alone equates, and DR changes to the very rows the
+ * lost changes name all happen. Each side's application changes a particular row it holds (its
+ * exact value), and logs full images, as the primary's binlog would.
  */
 import fc from 'fast-check';
 import type { ColumnDef, RowImage } from '../../src/binlog/column.js';
@@ -34,6 +42,8 @@ import { InMemoryDr } from './in-memory-dr.js';
 export const CUSTOMERS = 'shop.customers';
 export const ORDERS = 'shop.orders';
 export const NOTES = 'shop.notes';
+/** The keyless table of `keyless` incidents. */
+export const TAGS = 'shop.tags';
 
 const CI = 'utf8mb4_general_ci';
 
@@ -90,6 +100,9 @@ export function tablesFor(fks: FkActions): readonly TableSchema[] {
   ];
 }
 
+/** shop.tags: no primary key, no unique key, no AUTO_INCREMENT; a _ci label and a nullable count. */
+export const TAGS_TABLE: TableSchema = table('tags', [column('label', 1, true), column('qty', 2, false, false, true)], { primaryKey: null, autoIncrement: null });
+
 /** The configuration's logical references for `fks`: notes.order_id when the schema does not declare it. */
 export function logicalFor(fks: FkActions): LogicalReferences {
   return fks.note === 'logical' ? { 'shop.notes': { references: { order_id: 'shop.orders.id' } } } : {};
@@ -117,7 +130,7 @@ function tableMap(t: TableSchema, tableId: number): TableMap {
     isJson: false,
     visible: true,
   }));
-  return { tableId, schema: t.schema, table: t.table, flags: 1, columns, primaryKey: [0], metadata: 'full' };
+  return { tableId, schema: t.schema, table: t.table, flags: 1, columns, primaryKey: t.primaryKey === null ? null : [0], metadata: 'full' };
 }
 
 function mapsFor(tables: readonly TableSchema[]): Map<string, TableMap> {
@@ -139,7 +152,27 @@ export type Cmd =
   // The DR's own only (drCommandArbitrary): delete a customer and give its id to a new record, and
   // change a name and change it back (what only the DR's binlog can tell).
   | { readonly k: 'reuseCustomer'; readonly customer: number; readonly email: number; readonly variant: number }
-  | { readonly k: 'bounceName'; readonly customer: number; readonly name: number };
+  | { readonly k: 'bounceName'; readonly customer: number; readonly name: number }
+  // shop.tags (keyless incidents): a row added, one row's values changed, one row deleted.
+  | { readonly k: 'insTag'; readonly tag: TagValue }
+  | { readonly k: 'setTag'; readonly row: number; readonly tag: TagValue }
+  | { readonly k: 'delTag'; readonly row: number };
+
+/** A shop.tags value: label 0 or 1 (`red`, `blue`), `variant` 1 Capitalised, qty 0 NULL, else 1 or 2. */
+export interface TagValue {
+  readonly label: number;
+  readonly variant: number;
+  readonly qty: number;
+}
+
+const TAG_LABELS = ['red', 'blue'];
+
+/** The row of a TagValue; `caseVariants` false keeps every label lower-case (no two rows equal only under the collation). */
+export function tagRow(v: TagValue, caseVariants = true): RowImage {
+  const label = TAG_LABELS[v.label % TAG_LABELS.length] as string;
+  const q = v.qty % 3;
+  return [caseVariants && v.variant % 2 === 1 ? `${label[0]?.toUpperCase() ?? ''}${label.slice(1)}` : label, q === 0 ? null : q];
+}
 
 export interface IncidentSpec {
   /** Customers 1..n with emails ann@x, bob@x, … */
@@ -153,6 +186,8 @@ export interface IncidentSpec {
   readonly disjoint: boolean;
   /** The schema's foreign keys (default DEFAULT_FKS). */
   readonly fks?: FkActions;
+  /** shop.tags (a table without a key) and its rows at the failover; absent: no such table. */
+  readonly keyless?: { readonly base: readonly TagValue[]; readonly caseVariants: boolean };
 }
 
 export interface Incident {
@@ -194,9 +229,11 @@ class Application {
   readonly #owned: Set<string> | null;
   readonly #fks: FkActions;
   readonly #maps: ReadonlyMap<string, TableMap>;
+  readonly #caseVariants: boolean;
   #offset = 0;
 
-  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null, fks: FkActions, maps: ReadonlyMap<string, TableMap>) {
+  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null, fks: FkActions, maps: ReadonlyMap<string, TableMap>, caseVariants = true) {
+    this.#caseVariants = caseVariants;
     this.#db = db;
     this.#side = side;
     this.#disjoint = disjoint;
@@ -303,6 +340,29 @@ class Application {
         this.#update(CUSTOMERS, db.row(CUSTOMERS, [c[0] as number]) as RowImage, { name: c[2] as string }, out);
         break;
       }
+      case 'insTag': {
+        const row = tagRow(cmd.tag, this.#caseVariants);
+        db.insert(TAGS, row);
+        out.push(this.#change('insert', TAGS, null, row));
+        break;
+      }
+      case 'setTag': {
+        // The application changes one particular row: a copy of the value it read (any copy is the same row value).
+        const rows = db.rows(TAGS);
+        const old = rows[cmd.row % Math.max(1, rows.length)];
+        const next = tagRow(cmd.tag, this.#caseVariants);
+        if (old === undefined || (old[0] === next[0] && old[1] === next[1])) break;
+        const before = db.updateByImage(TAGS, old, { label: next[0] as string, qty: next[1] as number | null }, { exact: true });
+        out.push(this.#change('update', TAGS, before, next));
+        break;
+      }
+      case 'delTag': {
+        const rows = db.rows(TAGS);
+        const old = rows[cmd.row % Math.max(1, rows.length)];
+        if (old === undefined) break;
+        out.push(this.#change('delete', TAGS, db.deleteByImage(TAGS, old, { exact: true }), null));
+        break;
+      }
     }
     return out;
   }
@@ -366,9 +426,11 @@ export function transaction(gno: number, changes: RowChange[]): Transaction {
 /** Builds the incident `spec` describes (deterministic). */
 export function buildIncident(spec: IncidentSpec): Incident {
   const fks = spec.fks ?? DEFAULT_FKS;
-  const tables = tablesFor(fks);
+  const tables = spec.keyless === undefined ? tablesFor(fks) : [...tablesFor(fks), TAGS_TABLE];
   const maps = mapsFor(tables);
   const base = new InMemoryDr(tables, logicalFor(fks));
+  const caseVariants = spec.keyless?.caseVariants ?? true;
+  for (const v of spec.keyless?.base ?? []) base.insert(TAGS, tagRow(v, caseVariants));
   for (let i = 0; i < spec.baseCustomers; i++) base.insert(CUSTOMERS, [base.allocate(CUSTOMERS), `${NAMES[i] ?? `c${i}`}@x`, `B${i}`]);
   const customers = base.rows(CUSTOMERS);
   for (const o of spec.baseOrders) {
@@ -395,7 +457,7 @@ export function buildIncident(spec: IncidentSpec): Incident {
   }
 
   const primary = base.clone();
-  const app = new Application(primary, 'lost', spec.disjoint, lostOwned, fks, maps);
+  const app = new Application(primary, 'lost', spec.disjoint, lostOwned, fks, maps, caseVariants);
   const lost: Transaction[] = [];
   for (const cmds of spec.lost) {
     const changes = cmds.flatMap((c) => app.run(c));
@@ -404,7 +466,7 @@ export function buildIncident(spec: IncidentSpec): Incident {
 
   const dr = base.clone();
   if (spec.disjoint) for (const t of [CUSTOMERS, ORDERS, NOTES]) dr.setAutoIncrement(t, dr.autoIncrementNext(t) + 100n);
-  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned, fks, maps);
+  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned, fks, maps, caseVariants);
   const drLog: Transaction[] = [];
   for (const c of spec.dr) {
     const changes = drApp.run(c);
@@ -447,14 +509,34 @@ export const fkActionsArbitrary: fc.Arbitrary<FkActions> = fc.record({
   note: fc.constantFrom('logical' as const, 'none' as const, 'RESTRICT' as const, 'CASCADE' as const, 'SET NULL' as const),
 });
 
+const tagValue: fc.Arbitrary<TagValue> = fc.record({ label: fc.nat({ max: 1 }), variant: fc.nat({ max: 1 }), qty: fc.nat({ max: 2 }) });
+
+/** shop.tags commands: inserts, and changes and deletes of a row picked modulo the rows there are. */
+export const tagCommandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('insTag' as const), tag: tagValue }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('setTag' as const), row: pick, tag: tagValue }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('delTag' as const), row: pick }) },
+);
+
 /**
  * Incident specs; `disjoint` makes the DR's history share no row or key with the lost one; `reuse`
  * lets the DR give ids to new records and undo changes (drCommandArbitrary); `cascade` draws the
  * foreign keys' ON DELETE rules (fkActionsArbitrary) and weighs the lost deletes up, so lost
- * parent deletes meet children on the DR (the lost history's own cascades unlogged). Without
- * `cascade` the spec has no `fks` and the stream of specs is what it always was (kept seeds hold).
+ * parent deletes meet children on the DR (the lost history's own cascades unlogged). `keyless` adds
+ * shop.tags (no key) with base rows and tag commands on both sides, weighted up; its `drTags: false`
+ * keeps the DR's own history off the table, `caseVariants: false` keeps labels lower-case. Without
+ * `cascade` or `keyless` the stream of specs is what it always was (kept seeds hold).
  */
-export function incidentArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number; readonly reuse?: boolean; readonly cascade?: boolean } = {}): fc.Arbitrary<IncidentSpec> {
+export function incidentArbitrary(
+  options: {
+    readonly disjoint?: boolean;
+    readonly maxTransactions?: number;
+    readonly reuse?: boolean;
+    readonly cascade?: boolean;
+    readonly keyless?: boolean | { readonly drTags?: boolean; readonly caseVariants?: boolean };
+  } = {},
+): fc.Arbitrary<IncidentSpec> {
+  if (options.keyless !== undefined && options.keyless !== false) return keylessArbitrary(options, options.keyless === true ? {} : options.keyless);
   const cascade = options.cascade === true;
   const lostCommands = cascade ? commands(3) : commandArbitrary;
   // Cascades need children: more base orders and notes, over fewer customers.
@@ -471,7 +553,7 @@ export function incidentArbitrary(options: { readonly disjoint?: boolean; readon
 }
 
 /**
- * DR rows (`table#id`) that no lost change names — by the id in its before or after image, or in
+ * DR rows (`table#id`, shop.tags left out) that no lost change names — by the id in its before or after image, or in
  * `alsoNamed` (a remap's fresh keys) — and that `final` holds otherwise than the DR did before the
  * run (changed, or gone), each described.
  */
@@ -480,6 +562,8 @@ export function unnamedRowChanges(inc: Incident, final: InMemoryDr, alsoNamed: I
   for (const tx of inc.lost) for (const c of tx.changes) for (const img of [c.before, c.after]) if (img !== null) names.add(`${c.table.schema}.${c.table.table}#${String(img[0])}`);
   const out = new Map<string, string>();
   for (const [table, rows] of Object.entries(inc.dr.snapshot())) {
+    // A keyless table's rows have no id to name them by (keyless.property.test.ts counts them by value).
+    if (table === TAGS) continue;
     for (const row of rows) {
       const id = `${table}#${String(row[0])}`;
       if (names.has(id)) continue;
@@ -488,4 +572,19 @@ export function unnamedRowChanges(inc: Incident, final: InMemoryDr, alsoNamed: I
     }
   }
   return out;
+}
+
+/** incidentArbitrary with `keyless`: the shop's commands and shop.tags', mixed in transactions. */
+function keylessArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number }, keyless: { readonly drTags?: boolean; readonly caseVariants?: boolean }): fc.Arbitrary<IncidentSpec> {
+  const lostCommands = fc.oneof({ weight: 1, arbitrary: commandArbitrary }, { weight: 2, arbitrary: tagCommandArbitrary });
+  const drCommands = keyless.drTags === false ? commandArbitrary : fc.oneof({ weight: 1, arbitrary: commandArbitrary }, { weight: 2, arbitrary: tagCommandArbitrary });
+  return fc.record({
+    baseCustomers: fc.integer({ min: 1, max: 3 }),
+    baseOrders: fc.array(fc.record({ customer: pick, total: fc.nat({ max: 98 }) }), { maxLength: 3 }),
+    baseNotes: fc.array(fc.record({ order: pick, body: pick }), { maxLength: 2 }),
+    lost: fc.array(fc.array(lostCommands, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: options.maxTransactions ?? 6 }),
+    dr: fc.array(drCommands, { maxLength: 6 }),
+    disjoint: fc.constant(options.disjoint ?? false),
+    keyless: fc.record({ base: fc.array(tagValue, { maxLength: 6 }), caseVariants: fc.constant(keyless.caseVariants ?? true) }),
+  });
 }
