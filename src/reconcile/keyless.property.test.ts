@@ -17,7 +17,7 @@ import { parseConfig } from '../config/normalise.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { TAGS, buildIncident, incidentArbitrary, unnamedRowChanges, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
 import { InMemoryDr, runReconcile, type RunOptions, type RunResult } from '../../test/harness/in-memory-dr.js';
-import { OUTCOMES, type ChangeDecision } from './decision.js';
+import { OUTCOMES, type ChangeDecision } from '../model/decision.js';
 import { createLostFilter } from './lost-transactions.js';
 import { RuleBook } from './rules.js';
 
