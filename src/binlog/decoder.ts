@@ -572,7 +572,15 @@ export class BinlogDecoder {
         return;
       case EventType.ANNOTATE_ROWS:
         // The body is the text and nothing else (MariaDB log_event.h Annotate_rows_log_event).
-        out.push({ kind: 'annotate-rows', header, sql: this.#annotations ? r.utf8(r.remaining) : null, textAt: header.offset + HEADER_LENGTH, textLength: bodyEnd - bodyStart });
+        out.push({
+          kind: 'annotate-rows',
+          header,
+          sql: this.#annotations ? r.utf8(r.remaining) : null,
+          textAt: header.offset + HEADER_LENGTH,
+          textLength: bodyEnd - bodyStart,
+          // The CRC follows the body when the event is 4 bytes longer than header and body.
+          checksum: header.size === HEADER_LENGTH + (bodyEnd - bodyStart) + 4 ? u32At(buf, bodyEnd) : null,
+        });
         return;
       case EventType.ROWS_QUERY:
         out.push(decodeRowsQuery(r, header));

@@ -252,6 +252,11 @@ export interface AnnotateRowsEvent {
    */
   readonly textAt: number;
   readonly textLength: number;
+  /**
+   * The event's own CRC32 as stored in the file (null when the file has no checksums): with the
+   * header's timestamp, what tells a read-back that the bytes at `textAt` are still this event.
+   */
+  readonly checksum: number | null;
 }
 
 export interface RowsQueryEvent {

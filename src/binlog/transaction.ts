@@ -45,6 +45,13 @@ export interface StatementMark {
   /** Where the text's bytes lie in the transaction's `file`, and how many (ANNOTATE_ROWS only; else -1, 0). */
   readonly textAt: number;
   readonly textLength: number;
+  /**
+   * Of the ANNOTATE_ROWS event: its header's timestamp and its stored CRC32 (-1 without checksums;
+   * both -1 for ROWS_QUERY). A read-back takes the bytes at `textAt` for this statement only when
+   * they are an event with the same size, timestamp and checksum (statement-texts.ts).
+   */
+  readonly eventTimestamp: number;
+  readonly eventChecksum: number;
 }
 
 /**
@@ -513,13 +520,13 @@ export class TransactionAssembler {
       case 'annotate-rows':
         if (g) {
           if (e.sql !== null) g.annotations.push(e.sql);
-          g.marks.push({ firstChange: g.changes.length, endChange: -1, sql: e.sql, textAt: e.textAt, textLength: e.textLength });
+          g.marks.push({ firstChange: g.changes.length, endChange: -1, sql: e.sql, textAt: e.textAt, textLength: e.textLength, eventTimestamp: e.header.timestamp, eventChecksum: e.checksum ?? -1 });
         }
         return;
       case 'rows-query':
         if (g) {
           g.annotations.push(e.sql);
-          g.marks.push({ firstChange: g.changes.length, endChange: -1, sql: e.sql, textAt: -1, textLength: 0 });
+          g.marks.push({ firstChange: g.changes.length, endChange: -1, sql: e.sql, textAt: -1, textLength: 0, eventTimestamp: -1, eventChecksum: -1 });
         }
         return;
       case 'transaction-payload':

@@ -27,7 +27,7 @@ describe('parseUtcDateTime', () => {
 });
 
 describe('marksOfKept', () => {
-  const mark = (firstChange: number, endChange: number, sql: string): StatementMark => ({ firstChange, endChange, sql, textAt: -1, textLength: 0 });
+  const mark = (firstChange: number, endChange: number, sql: string): StatementMark => ({ firstChange, endChange, sql, textAt: -1, textLength: 0, eventTimestamp: -1, eventChecksum: -1 });
 
   it('counts kept changes only, makes open ends explicit and drops a statement none of whose changes is kept', () => {
     // A: changes 0–1 (open end), B: 2–3 (ends at 4), an unannotated change 4, C: 5–6 (open end).

@@ -6,6 +6,7 @@
  * once, after the fact.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { crc32Range } from '../binlog/crc32.js';
 import { EventType } from '../binlog/event-types.js';
 import { HEADER_LENGTH } from '../binlog/header.js';
 import { statementMarkOf, type StatementMark, type Transaction } from '../binlog/transaction.js';
@@ -58,9 +59,16 @@ export async function readStatementTexts(changes: readonly ChangeRef[], options:
   return marks.map((m) => (m === null ? null : (texts.get(m) ?? null)));
 }
 
-/** The text of the ANNOTATE_ROWS event whose body starts at `m.textAt`, or null when the bytes there are not that event. */
+/**
+ * The text of the ANNOTATE_ROWS event whose body starts at `m.textAt`, or null when the bytes there
+ * are not that very event: the type, the size, the header's timestamp and, in a checksummed file,
+ * the stored CRC32 must be the ones the decoder saw, and the CRC must hold over the bytes read (a
+ * file replaced since, holding another statement of the same length at that offset, gives null,
+ * never the other statement).
+ */
 async function readAnnotation(handle: FileHandle, m: StatementMark): Promise<string | null> {
-  const size = HEADER_LENGTH + m.textLength;
+  const checksummed = m.eventChecksum >= 0;
+  const size = HEADER_LENGTH + m.textLength + (checksummed ? 4 : 0);
   const buf = Buffer.alloc(size);
   let read: number;
   try {
@@ -68,7 +76,12 @@ async function readAnnotation(handle: FileHandle, m: StatementMark): Promise<str
   } catch {
     return null;
   }
-  // The v4 header: type code at byte 4, event size (u32le, checksum included) at byte 9 (log_event.h).
-  if (read !== size || buf[4] !== EventType.ANNOTATE_ROWS || buf.readUInt32LE(9) < size) return null;
-  return buf.toString('utf8', HEADER_LENGTH);
+  // The v4 header: timestamp (u32le) at byte 0, type code at byte 4, event size (u32le, checksum
+  // included) at byte 9 (log_event.h).
+  if (read !== size || buf[4] !== EventType.ANNOTATE_ROWS || buf.readUInt32LE(9) !== size || buf.readUInt32LE(0) !== m.eventTimestamp) return null;
+  if (checksummed) {
+    const stored = buf.readUInt32LE(size - 4);
+    if (stored !== m.eventChecksum || crc32Range(buf, 0, size - 4) !== stored) return null;
+  }
+  return buf.toString('utf8', HEADER_LENGTH, HEADER_LENGTH + m.textLength);
 }

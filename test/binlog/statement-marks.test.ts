@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ColumnType } from '../../src/binlog/column-types.js';
+import { crc32Range } from '../../src/binlog/crc32.js';
 import { statementMarkOf, type Transaction } from '../../src/binlog/transaction.js';
 import { resolveBinlogFiles } from '../../src/source/binlog-files.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
@@ -135,5 +136,53 @@ describe('the statement of each row change', () => {
     } finally {
       await writeFile(file, bytes);
     }
+  });
+
+  it('is null, not the other statement, when the file now holds another valid ANNOTATE_ROWS event of the same size there', async () => {
+    const tx = await read();
+    const mark = tx.statementMarks[1]!;
+    expect(mark.eventTimestamp).toBe(1_700_000_000);
+    expect(mark.eventChecksum).toBe(bytes.readUInt32LE(mark.textAt + mark.textLength));
+    const start = mark.textAt - 19;
+    const end = mark.textAt + mark.textLength + 4;
+    // Another statement of the same length, its event whole and its CRC valid: a file replaced since it was read.
+    const other = Buffer.from(bytes);
+    other.write('INSERT INTO shop.t VALUES (7)', mark.textAt, 'utf8');
+    other.writeUInt32LE(crc32Range(other, start, end - 4), end - 4);
+    await writeFile(file, other);
+    try {
+      expect(await readStatementTexts([0, 3].map((index) => ({ tx, index })), { readFiles: true })).toEqual([FIRST, null]);
+      // The same statement at a later second: another event too.
+      const later = Buffer.from(bytes);
+      later.writeUInt32LE(1_700_000_001, start);
+      later.writeUInt32LE(crc32Range(later, start, end - 4), end - 4);
+      await writeFile(file, later);
+      expect(await readStatementTexts([{ tx, index: 3 }], { readFiles: true })).toEqual([null]);
+    } finally {
+      await writeFile(file, bytes);
+    }
+    expect(await readStatementTexts([{ tx, index: 3 }], { readFiles: true })).toEqual([SECOND]);
+  });
+
+  it('in a file without checksums, is checked by the event size and timestamp', async () => {
+    const w = new BinlogWriter({ flavor: 'mariadb', serverId: 1, startTimestamp: 1_700_000_000, checksum: false });
+    w.formatDescription().gtidList([]).binlogCheckpoint('n-bin.000001');
+    w.mariadbGtid({ domainId: 0, seqNo: 1 });
+    w.annotateRows(SECOND);
+    w.tableMap({ tableId: 7, db: 'shop', table: 't', metadata: 'full', primaryKey: [0], columns });
+    w.rows({ kind: 'write', version: 1, tableId: 7, flags: 1, rows: [{ after: [int32(4)] }] });
+    w.xid(1);
+    const plain = w.toBuffer();
+    const path = join(dir, 'n-bin.000001');
+    await writeFile(path, plain);
+    const txs: Transaction[] = [];
+    for await (const b of readTransactions(await resolveBinlogFiles([path]), { annotations: false })) for (const i of b.items) if (i.kind === 'transaction') txs.push(i.tx);
+    const tx = txs[0]!;
+    expect(tx.statementMarks.map((m) => [m.eventTimestamp, m.eventChecksum])).toEqual([[1_700_000_000, -1]]);
+    expect(await readStatementTexts([{ tx, index: 0 }], { readFiles: true })).toEqual([SECOND]);
+    const later = Buffer.from(plain);
+    later.writeUInt32LE(1_700_000_001, tx.statementMarks[0]!.textAt - 19);
+    await writeFile(path, later);
+    expect(await readStatementTexts([{ tx, index: 0 }], { readFiles: true })).toEqual([null]);
   });
 });

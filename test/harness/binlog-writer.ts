@@ -897,6 +897,13 @@ export class BinlogWriter {
     return this.event(typeCode, body, opts);
   }
 
+  /** The bytes of the last event (or raw bytes) appended. */
+  lastEventBytes(): Buffer {
+    const last = this.#chunks[this.#chunks.length - 1];
+    if (last === undefined) throw new Error('nothing appended yet');
+    return last;
+  }
+
   /** The whole file so far: magic + events. */
   toBuffer(): Buffer {
     return Buffer.concat(this.#chunks);

@@ -698,9 +698,19 @@ function writeBody(sink: Sink, server: Server, tx: GenTx, warnings: Built['warni
       if (item.annotation !== null) {
         const sql = item.annotation;
         const annotateAt = server.flavor === 'mariadb' && !(sink instanceof PayloadSink) ? sink.offset() + 19 : -1;
-        statementMarks.push({ firstChange: changes.length, endChange: -1, sql, textAt: annotateAt, textLength: server.flavor === 'mariadb' ? Buffer.byteLength(sql, 'utf8') : 0 });
-        if (server.flavor === 'mariadb') sink.put((w) => w.annotateRows(sql), (at) => ({ at, kind: 'annotate-rows', sql }));
-        else sink.put((w) => w.rowsQuery(sql), (at) => ({ at, kind: 'rows-query', sql }));
+        const mark = { firstChange: changes.length, endChange: -1, sql, textAt: annotateAt, textLength: server.flavor === 'mariadb' ? Buffer.byteLength(sql, 'utf8') : 0, eventTimestamp: -1, eventChecksum: -1 };
+        statementMarks.push(mark);
+        if (server.flavor === 'mariadb') {
+          sink.put((w) => w.annotateRows(sql), (at) => ({ at, kind: 'annotate-rows', sql }));
+          // What the read-back checks the event by: its timestamp, and its CRC where it has one (not inside a payload).
+          if (sink instanceof FileSink) {
+            const bytes = sink.w.lastEventBytes();
+            mark.eventTimestamp = bytes.readUInt32LE(0);
+            mark.eventChecksum = sink.w.checksum ? bytes.readUInt32LE(bytes.length - 4) : -1;
+          } else if (sink instanceof PayloadSink) {
+            mark.eventTimestamp = sink.inner.timestamp;
+          }
+        } else sink.put((w) => w.rowsQuery(sql), (at) => ({ at, kind: 'rows-query', sql }));
         annotations.push(sql);
       }
       const t = ev.table;
