@@ -89,8 +89,9 @@ async function readJson(file: string): Promise<unknown> {
 async function importDefault(file: string, path: string): Promise<unknown> {
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    mod = await settledBeforeExit(import(pathToFileURL(path).href) as Promise<{ default?: unknown }>, () => new UsageError(`--config: ${file} never finished loading: its top-level await waits for something that can never happen (nothing else is left running that could settle it); the command did nothing`, '--config'));
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`--config: cannot load ${file}: ${messageOf(e)}`, '--config');
   }
   if (mod.default === undefined) throw new UsageError(`--config: ${file} has no default export: write "export default { … }" with the configuration`, '--config');
@@ -100,6 +101,30 @@ async function importDefault(file: string, path: string): Promise<unknown> {
   } catch (e) {
     throw new UsageError(`--config: cannot read the default export of ${file}: ${messageOf(e)}`, '--config');
   }
+}
+
+/**
+ * `promise`, or `stuck()` thrown when the process would exit first: Node exits (code 0) once no
+ * work is left, even while a module's top-level await waits for a promise nothing can settle, so
+ * such a configuration ended a run silently, as if it had succeeded. `beforeExit` says that moment
+ * has come; the rejection then gives the command its error and exit code. (A module that loops
+ * forever, or keeps a timer running, is not detected: it hangs, as any program would.)
+ */
+function settledBeforeExit<T>(promise: Promise<T>, stuck: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onExit = (): void => reject(stuck());
+    process.once('beforeExit', onExit);
+    promise.then(
+      (v) => {
+        process.off('beforeExit', onExit);
+        resolve(v);
+      },
+      (e: unknown) => {
+        process.off('beforeExit', onExit);
+        reject(e instanceof Error ? e : new Error(messageOf(e)));
+      },
+    );
+  });
 }
 
 /** Deep copy of plain objects and arrays, reading every property once (getters run here); other values as they are. */

@@ -157,11 +157,30 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// Node exits with code 0 once nothing is left to run, even while the command still awaits a
+// promise that nothing can settle now: such a run would end silently, as if it had succeeded. Say
+// so and exit 70 instead. (Commands that load user code guard their own waits: config-file.ts.)
+let settled = false;
+let reported = false;
+const unfinished = (): void => {
+  if (settled || reported) return;
+  reported = true;
+  process.stderr.write(`salvage: internal error (a bug — please report it with this output): the command stopped before it finished, waiting for something that can never happen (nothing was left running); what it had not done by then was not done\n  salvage ${VERSION}, node ${process.version}, salvage ${process.argv.slice(2, 3).join(' ')}\n`);
+  process.exitCode = ExitCode.Internal;
+};
+// One turn later: a guard of the command's own (config-file.ts) answers the same event with its
+// error, which then settles the command first.
+process.on('beforeExit', () => {
+  if (!settled && !reported) setImmediate(unfinished);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   async (e: unknown) => {
+    settled = true;
     // Loaded only on failure: nothing else on the way to a command needs it.
     const { redact } = await import('../db/connection-url.js');
     const code = exitCodeFor(e);
