@@ -783,7 +783,7 @@ export class Reconciler {
       if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
       const rule = this.#rules.forClass(table, m.c.class);
       rulePath = rule.path;
-      return withRule(this.#carryOutKeyless(table, state.keyless, change, m, rule, done, quarantine, writes, qualified, changeLabel(tx, index)), rule);
+      return withRule(this.#carryOutKeyless({ table, keyless: state.keyless, change, m, done, quarantine, writes, qualified, at: changeLabel(tx, index) }, rule), rule);
     }
 
     // The DR row at the change's key: the one holding it as it is, else the one its collation equates
@@ -872,22 +872,12 @@ export class Reconciler {
    * `fail` as for any change; `custom` asks its function and carries out what it picks as if the
    * configuration had named it (#keylessCustom); other strategies need a row's identity and hold it.
    */
-  #carryOutKeyless(
-    table: TableSchema,
-    keyless: KeylessRows,
-    change: RowChange,
-    m: { readonly c: Classification; readonly probe: RowImage; readonly near: number },
-    rule: Rule,
-    done: Ctx['done'],
-    quarantine: Ctx['quarantine'],
-    writes: WriteOp[],
-    qualified: string,
-    at: string,
-  ): Pending {
+  #carryOutKeyless(k: KeylessCase, rule: Rule): Pending {
+    const { table, keyless, change, m, done, quarantine, writes, qualified } = k;
     const { c, probe } = m;
     const s = rule.strategy.strategy;
     const by = `(${rule.path})`;
-    if (s === 'custom') return this.#keylessCustom(table, keyless, change, m, rule, done, quarantine, writes, qualified, at);
+    if (s === 'custom') return this.#keylessCustom(k, rule);
     if (s === 'fail') return this.#fail(rule, qualified, null, c.class);
     if (s === 'skip') return done(c.class, 'skipped', c.class === 'already-applied' ? 'already on the DR' : `the DR keeps its rows ${by}`, c.drRow);
     if (s === 'quarantine') {
@@ -933,18 +923,8 @@ export class Reconciler {
    * as if the configuration had named it. The ledger records the path it took
    * (`tables."t.log".onConflict.clean → custom f → apply`), as #custom's.
    */
-  #keylessCustom(
-    table: TableSchema,
-    keyless: KeylessRows,
-    change: RowChange,
-    m: { readonly c: Classification; readonly probe: RowImage; readonly near: number },
-    rule: Rule,
-    done: Ctx['done'],
-    quarantine: Ctx['quarantine'],
-    writes: WriteOp[],
-    qualified: string,
-    at: string,
-  ): Pending {
+  #keylessCustom(k: KeylessCase, rule: Rule): Pending {
+    const { table, change, m, qualified, at } = k;
     const { c } = m;
     const s = rule.strategy as Extract<Strategy, { strategy: 'custom' }>;
     const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: '', change: at };
@@ -966,7 +946,7 @@ export class Reconciler {
     };
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
-    const p = this.#carryOutKeyless(table, keyless, change, m, { strategy: decided.strategy, path }, done, quarantine, writes, qualified, at);
+    const p = this.#carryOutKeyless(k, { strategy: decided.strategy, path });
     const reason = decided.reason !== null ? `${decided.reason} (${path})` : p.decision.reason;
     return { ...p, decision: { ...p.decision, reason, rulePath: path } };
   }
@@ -2156,6 +2136,20 @@ const NO_ROWS: readonly { readonly key: string; readonly row: RowImage }[] = [];
 const NO_KEY: readonly ColumnValue[] = [];
 
 const NO_IMAGES: readonly RowImage[] = [];
+
+/** An update or delete of a table without a primary key, matched by image: what #carryOutKeyless and #keylessCustom act on. */
+interface KeylessCase {
+  readonly table: TableSchema;
+  readonly keyless: KeylessRows;
+  readonly change: RowChange;
+  readonly m: { readonly c: Classification; readonly probe: RowImage; readonly near: number };
+  readonly done: Ctx['done'];
+  readonly quarantine: Ctx['quarantine'];
+  readonly writes: WriteOp[];
+  readonly qualified: string;
+  /** The change's label (GTID#index), for a custom function's call. */
+  readonly at: string;
+}
 
 /** Everything a strategy needs about the change it decides. */
 interface Ctx {
