@@ -115,7 +115,7 @@ import type { BinlogPosition as LivePosition } from '../source/live-source.js';
 import { binlogOpening, findGtidStart, oldestBinlog, startGtidCovers } from '../source/live-start.js';
 import { noteShape, scanLostBatches, type LostRangeScan, type TableShape } from './lost-range-scan.js';
 import { padShortImages } from './short-images.js';
-import { InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
+import { checkBinlogHeads, InputError, InputErrorCode, type InputOpening } from '../source/input-checks.js';
 import { checkOrigins, damagedResult, damagedTransaction, damageStop, filesBefore, isDamaged, isLost, scanFiles, type DamagedEntry, type DamagePoint } from './checked-input.js';
 import { checkSchemaDrift } from './schema-drift.js';
 import { cutAtStop, isStopPoint, parseStopBefore, refuseStopOutsideFiles, refuseStopPassed, stopGtid, StopWatch, type StopBefore, type StopPoint } from './stop-before.js';
@@ -554,6 +554,8 @@ export async function salvage(options: SalvageOptions & SalvageTestHooks): Promi
   // A custom strategy the configuration names without its function: said before anything is read.
   if (options.config !== undefined) new RuleBook(options.config, options.strategies);
   const files = options.binlogs === undefined ? [] : await resolveBinlogFiles(options.binlogs);
+  // A file that is no binlog is said before the DR is asked for anything (it may not answer yet).
+  await checkBinlogHeads(files, { verifyChecksums: options.verifyChecksums });
   if (stop !== null) refuseStopOutsideFiles(stop, files);
   const live = options.source === undefined ? null : await openLiveInput(options, options.source);
   const sourceId = options.sourceId ?? live?.identity ?? defaultSourceId(files);

@@ -6,7 +6,9 @@ import type { BinlogEvent } from '../binlog/event.js';
 import type { EventHeader } from '../binlog/header.js';
 import type { Gtid, TransactionItem } from '../binlog/transaction.js';
 import type { BinlogFile } from './binlog-files.js';
-import { checkFileNames, InputError, InputErrorCode, InputGuard } from './input-checks.js';
+import { checkBinlogHeads, checkFileNames, InputError, InputErrorCode, InputGuard } from './input-checks.js';
+import { BinlogError, BinlogErrorCode } from '../errors.js';
+import { readFileSync, statSync } from 'node:fs';
 import type { ReadBatch } from './read-transactions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'input-checks-'));
@@ -123,5 +125,30 @@ describe('checkFileNames', () => {
   it('names of several bases or without numbers are left to the content checks', async () => {
     await expect(checkFileNames([file('a.000002'), file('b.000001')])).resolves.toBeUndefined();
     await expect(checkFileNames([file('copy-1.bin'), file('copy-0.bin')])).resolves.toBeUndefined();
+  });
+});
+
+describe('checkBinlogHeads: a file that is no binlog is said before anything else is asked', () => {
+  const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11');
+  const at = (path: string): BinlogFile => ({ path, size: statSync(path).size });
+  const thrown = async (files: BinlogFile[]): Promise<unknown> => checkBinlogHeads(files).then(() => null, (e: unknown) => e);
+
+  it('passes binlogs, and a file cut inside its first events (the read reports such a tail)', async () => {
+    const primary = join(FIXTURES, 'failover/primary/primary-bin.000001');
+    expect(await thrown([at(primary), at(join(FIXTURES, 'failover/primary/primary-bin.000002'))])).toBeNull();
+    const cut = join(dir, 'cut-bin.000001');
+    writeFileSync(cut, readFileSync(primary).subarray(0, 60));
+    expect(await thrown([at(cut)])).toBeNull();
+  });
+
+  it('refuses a file without the binlog magic, and an encrypted binlog, with the decoder\'s errors', async () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'await new Promise(() => {});\n');
+    const primary = join(FIXTURES, 'failover/primary/primary-bin.000001');
+    const bad = await thrown([at(primary), at(text)]);
+    expect(bad).toBeInstanceOf(BinlogError);
+    expect(bad).toMatchObject({ code: BinlogErrorCode.BadMagic, details: { file: text } });
+    const encrypted = await thrown([at(join(FIXTURES, 'encrypted/enc-bin.000001'))]);
+    expect(encrypted).toMatchObject({ code: BinlogErrorCode.Encrypted, details: { file: join(FIXTURES, 'encrypted/enc-bin.000001') } });
   });
 });

@@ -17,8 +17,9 @@
 import { open, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { BinlogEvent, GtidListEvent, PreviousGtidsEvent } from '../binlog/event.js';
-import type { IncompleteTail } from '../binlog/decoder.js';
-import { LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { BinlogDecoder, type IncompleteTail } from '../binlog/decoder.js';
+import { EventType } from '../binlog/event-types.js';
+import { HEADER_LENGTH, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { gtidText, type Gtid } from '../binlog/transaction.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
 import type { BinlogFile } from './binlog-files.js';
@@ -438,4 +439,34 @@ function raise(map: Map<string, bigint>, key: string, n: bigint): void {
 function rangeKey(g: Gtid): [string, bigint] {
   if (g.flavor === 'mariadb') return [`${g.domainId}-${g.serverId}`, g.seqNo];
   return [g.tag === null ? g.uuid : `${g.uuid}:${g.tag}`, g.gno];
+}
+
+/**
+ * Refuses, with the decoder's own error, a file given as a binlog that does not open as one: no
+ * binlog magic (a wrong file), an undecodable format description (or, checksums verified, a
+ * damaged one: nothing of the file can be read without it), an encrypted binlog (its
+ * START_ENCRYPTION event follows the format description). plan and apply call it before they
+ * connect to the DR, so a wrong file is said first (exit 2), not after a connection to a DR that
+ * may not answer yet. Only those events are read: damage further on is the read's to judge
+ * (`--skip-damaged`), and a file that ends inside them is a tail the read reports where it is.
+ */
+export async function checkBinlogHeads(files: readonly BinlogFile[], options: { readonly verifyChecksums?: boolean } = {}): Promise<void> {
+  const buf = Buffer.alloc(64 * 1024);
+  for (const f of files) {
+    let bytesRead: number;
+    const handle = await open(f.path, 'r').catch(() => null);
+    // Unreadable now: the read says so in its own words.
+    if (handle === null) continue;
+    try {
+      ({ bytesRead } = await handle.read(buf, 0, buf.length, 0));
+    } finally {
+      await handle.close();
+    }
+    // The magic and the format description, its size from its header; and the event after it
+    // when that is START_ENCRYPTION, which the decoder refuses with its own error.
+    let end = Math.min(bytesRead, 4);
+    if (end + HEADER_LENGTH <= bytesRead) end = Math.min(bytesRead, end + buf.readUInt32LE(end + 9));
+    if (end + HEADER_LENGTH <= bytesRead && buf[end + 4] === EventType.START_ENCRYPTION) end = Math.min(bytesRead, end + buf.readUInt32LE(end + 9));
+    new BinlogDecoder({ file: f.path, verifyChecksums: options.verifyChecksums ?? true }).push(buf.subarray(0, end));
+  }
 }

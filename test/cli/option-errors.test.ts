@@ -176,3 +176,24 @@ describe('a GTID or GTID set with a number wider than servers write', () => {
     expect(startGtid).toMatchObject({ code: 'GTID_SET_SYNTAX', details: { option: '--start-gtid', value: '0-4294967296-1' } });
   });
 });
+
+describe('input that is no binlog', () => {
+  it('plan and apply say a wrong or encrypted file before connecting to the DR (it said DB_CONNECT when the DR did not answer)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'salvage-not-binlog-'));
+    try {
+      const notes = join(dir, 'notes.txt');
+      await writeFile(notes, 'not a binlog\n');
+      for (const command of ['plan', 'apply'] as const) {
+        const e = await rejection(runSalvageCommand(command, ['--binlog', notes, '--from', 'notes.txt:4', '--reconnect-attempts', '0', ...TARGET], new Capture(), new Capture(), ENV));
+        expect(e).toMatchObject({ code: 'BINLOG_BAD_MAGIC', details: { file: notes } });
+        expect(exitCodeFor(e)).toBe(2);
+      }
+      const encrypted = join(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11/encrypted/enc-bin.000001');
+      const e = await rejection(runSalvageCommand('plan', ['--binlog', encrypted, '--from', 'enc-bin.000001:4', '--reconnect-attempts', '0', ...TARGET], new Capture(), new Capture(), ENV));
+      expect(e).toMatchObject({ code: 'BINLOG_ENCRYPTED' });
+      expect(exitCodeFor(e)).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
