@@ -796,14 +796,7 @@ export class Reconciler {
     const exactRow = drKey === null ? null : state.row(drKey);
     const aliasKey = exactRow === null && drKey !== null ? state.keyAlias(drKey) : null;
     const drRowByPk = aliasKey === null ? exactRow : state.row(aliasKey);
-    let drRowsByUnique: { key: string; row: RowImage; held: boolean }[] | null = null;
-    if (change.after !== null) {
-      for (const uk of table.uniqueKeys) {
-        const name = `uk:${uk.name}` as const;
-        const k = state.indexKeyOf(name, change.after);
-        if (k !== null) for (const row of state.rowsBy(name, k)) (drRowsByUnique ??= []).push({ key: uk.name, row, held: true });
-      }
-    }
+    const drRowsByUnique = uniqueRowsOf(table, state, change.after);
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
     // row at the same key is another record, not the same one changed.
     const pkIsAutoIncrement =
@@ -829,7 +822,7 @@ export class Reconciler {
       newPk !== null &&
       change.after !== null &&
       (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique: drRowsByUnique ?? NO_ROWS, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
     withoutHistory = c.withoutHistory;
     if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
@@ -840,6 +833,11 @@ export class Reconciler {
 
     const rule = this.#rules.forClass(table, c.class);
     rulePath = rule.path;
+    // A keyless insert whose unique value a DR row holds: the strategies that act on the holder (or
+    // ask a custom function that may pick one) need its identity, which such a row does not give.
+    if (state.keyless !== null && c.class === 'insert-unique-taken' && !KEYLESS_UNIQUE_STRATEGIES.has(rule.strategy.strategy)) {
+      return withRule(quarantine(c.class, `${rule.strategy.strategy}: needs a row's identity, which a table without a primary key does not give (${rule.path})`, c.uniqueHolder), rule);
+    }
     const ctx: Ctx = { table, state, change, c, done, quarantine, writes, qualified, sourceKey, rule, tx, index };
     return withRule(this.#carryOut(ctx), rule);
   }
@@ -862,7 +860,10 @@ export class Reconciler {
     }
     const m = keyless.match(probe);
     if (m.kind === 'ambiguous') return { kind: 'held', why: `${table.schema}.${table.table} has no primary key: ${m.why}` };
-    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique: NO_ROWS, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table) });
+    // Its unique values as any table's (a UNIQUE key over nullable columns: no identity, still
+    // unique): a move onto a value another DR row holds is update-unique-taken, not the DR's rejection.
+    const drRowsByUnique = uniqueRowsOf(table, this.state(table), change.after);
+    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table) });
     return { kind: 'matched', c, probe, near: m.kind === 'none' ? m.near : 0 };
   }
 
@@ -885,13 +886,14 @@ export class Reconciler {
         const near = m.near > 0 ? `; ${m.near} row value(s) the server takes as equal differ from it` : '';
         return quarantine(c.class, `no DR row equals its before image on every logged column (the DR changed or deleted it, or never had it; the lost range's earlier changes counted)${near}`);
       }
-      return quarantine(c.class, defaultReason(c), c.drRow);
+      return quarantine(c.class, defaultReason(c), c.class === 'update-unique-taken' ? c.uniqueHolder : c.drRow);
     }
     if (s !== 'apply' || c.class !== 'clean' || c.drRow === null) return quarantine(c.class, `${s}: needs a row's identity, which a table without a primary key does not give ${by}`, c.drRow);
     const dr = c.drRow;
     if (change.op === 'delete') {
       writes.push({ kind: 'delete', table, key: NO_KEY, image: probe });
       keyless.take(dr);
+      this.#keylessUnique(table, dr, 'remove');
       return done('clean', 'applied', null, dr);
     }
     const after = change.after as RowImage;
@@ -913,7 +915,28 @@ export class Reconciler {
     writes.push({ kind: 'update', table, key: NO_KEY, set: setOf(table, changed, next), old: dr, image: probe });
     keyless.take(dr);
     keyless.add(next);
+    this.#keylessUnique(table, dr, 'remove');
+    this.#keylessUnique(table, next, 'put');
     return done('clean', 'applied', null, dr);
+  }
+
+  /**
+   * Keeps a keyless table's row that holds a unique value (a key with no NULL part) in the state's
+   * unique indexes, under its image, so a later change of the window meets the value as taken (an
+   * insert's) or free (a delete's, a move's). Such a row has one copy at most (the key is unique on
+   * the DR); a row whose every unique key holds a NULL collides with nothing and is not kept.
+   * The unique-key reads load the DR's holders under the same key (TableState.load: keyOf of a
+   * whole row of a keyless table is its imageKey), and put/remove share the journal with the
+   * keyless overlay, so a transaction held back takes both back.
+   */
+  #keylessUnique(table: TableSchema, row: RowImage, op: 'put' | 'remove'): void {
+    if (table.uniqueKeys.length === 0) return;
+    const state = this.state(table);
+    if (!table.uniqueKeys.some((uk) => state.indexKeyOf(`uk:${uk.name}`, row) !== null)) return;
+    // imageKey, not keyOf: an insert's image may leave a column to its default (unlogged), which keyOf refuses.
+    const key = imageKey(row);
+    if (op === 'put') state.put(row, key);
+    else state.remove(key);
   }
 
   /**
@@ -1632,8 +1655,10 @@ export class Reconciler {
         const row = change.after as RowImage;
         writes.push({ kind: 'insert', table, row });
         // A keyless table's rows are counted by value (equal rows are several copies, keyless-rows.ts).
-        if (state.keyless !== null) state.keyless.add(row);
-        else state.put(row);
+        if (state.keyless !== null) {
+          state.keyless.add(row);
+          this.#keylessUnique(table, row, 'put');
+        } else state.put(row);
         return done('clean', 'applied', null, null);
       }
       case 'update': {
@@ -2131,6 +2156,22 @@ const NO_REMAPS: TransactionResult['remaps'] = [];
 
 /** The unique holders of a change that meets none (the common case): one shared empty list, never changed. */
 const NO_ROWS: readonly { readonly key: string; readonly row: RowImage }[] = [];
+
+/** The DR rows holding one of `after`'s unique values (as the window knows them), for classifyChange; none for a key with a NULL or unlogged part. */
+function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | null): readonly { readonly key: string; readonly row: RowImage; readonly held?: boolean }[] {
+  let out: { key: string; row: RowImage; held: boolean }[] | null = null;
+  if (after !== null) {
+    for (const uk of table.uniqueKeys) {
+      const name = `uk:${uk.name}` as const;
+      const k = state.indexKeyOf(name, after);
+      if (k !== null) for (const row of state.rowsBy(name, k)) (out ??= []).push({ key: uk.name, row, held: true });
+    }
+  }
+  return out ?? NO_ROWS;
+}
+
+/** What a keyless table's insert-unique-taken may be decided by: none needs the holder's identity. */
+const KEYLESS_UNIQUE_STRATEGIES: ReadonlySet<string> = new Set(['quarantine', 'skip', 'fail', 'rewrite-unique']);
 
 /** A keyless table's write names its row by image (WriteOp `image`): no key. */
 const NO_KEY: readonly ColumnValue[] = [];

@@ -52,12 +52,22 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
   const reads = new WindowReads(states);
   // Asked once per table: a window holds many changes of few tables.
   const templates = new Map<TableSchema, readonly string[]>();
+  const templatesOf = (table: TableSchema): readonly string[] => {
+    let forTable = templates.get(table);
+    if (forTable === undefined) templates.set(table, (forTable = rewriteTemplates(table)));
+    return forTable;
+  };
   for (const change of changes) {
     const table = catalog.get(change.table.schema, change.table.table);
     if (table === undefined) continue;
     if (table.primaryKey === null) {
-      // A keyless table's own rows are read by image (collectImageReads); the parents its rows point at, as any table's.
-      if (change.after) wantParents(reads, catalog, states.get(table), table, change.after);
+      // A keyless table's own rows are read by image (collectImageReads); the holders of its unique
+      // values (a UNIQUE key over nullable columns gives no identity, but still refuses a second
+      // row with a non-NULL value) and the parents its rows point at, as any table's.
+      if (change.after) {
+        if (table.uniqueKeys.length > 0) wantUniques(reads, states.get(table), table, change.after, templatesOf(table));
+        wantParents(reads, catalog, states.get(table), table, change.after);
+      }
       continue;
     }
     const state = states.get(table);
@@ -65,18 +75,7 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     const after = change.after;
     if (after) {
       reads.wantPkAt(table, after, state.pkPositions);
-      for (const uk of table.uniqueKeys) {
-        const values = uk.columns.map((c) => after[state.position(c)]);
-        reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values);
-        let forTable = templates.get(table);
-        if (forTable === undefined) templates.set(table, (forTable = rewriteTemplates(table)));
-        for (const template of forTable) {
-          if (template === 'null' || template.includes('{gtid}')) continue;
-          for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
-            reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
-          }
-        }
-      }
+      if (table.uniqueKeys.length > 0) wantUniques(reads, state, table, after, templatesOf(table));
       wantParents(reads, catalog, state, table, after);
     }
     if (change.before && (change.op === 'delete' || change.op === 'update')) {
@@ -90,6 +89,20 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     }
   }
   return reads.requests;
+}
+
+/** The DR rows holding `after`'s unique values (a row of `table`), and those of the first rewrite-unique candidates of `templates`. */
+function wantUniques(reads: WindowReads, state: TableState, table: TableSchema, after: RowImage, templates: readonly string[]): void {
+  for (const uk of table.uniqueKeys) {
+    const values = uk.columns.map((c) => after[state.position(c)]);
+    reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values);
+    for (const template of templates) {
+      if (template === 'null' || template.includes('{gtid}')) continue;
+      for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
+        reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
+      }
+    }
+  }
 }
 
 /** The rows `after` (a row of `table`) points at through its foreign keys: by the parent's primary key, or the unique key the foreign key names. */

@@ -401,4 +401,70 @@ describe('salvage on a table without a primary key', () => {
     expect([error?.code, error?.cause?.code]).toEqual(['SALVAGE_FAULT', 'RECONCILE_CUSTOM_BAD_DECISION']);
     expect(await dr.query("SELECT amount FROM t.log WHERE msg = 'disk'")).toEqual([{ amount: '1.50' }]);
   }, 120_000);
+
+  it('a UNIQUE key over a nullable column is read and checked: a taken value is insert-unique-taken / update-unique-taken (not dr-rejected), NULLs never collide, the window\'s own changes counted', async () => {
+    const { primary, dr } = servers;
+    // No primary key, and the only unique key is over a nullable column: no row identity (rows are
+    // matched by image), but a non-NULL code is still unique on the DR.
+    const TAG = 'CREATE TABLE t.tag (name VARCHAR(10) NOT NULL, code VARCHAR(10) NULL, UNIQUE KEY uq_code (code)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci';
+    const staged = await stageIncident(primary, dr, {
+      schema: [TAG],
+      base: ["INSERT INTO t.tag VALUES ('a', 'A1'), ('b', 'B1'), ('c', NULL), ('g', 'G1')"],
+      lost: [
+        // The DR took D1 after the failover.
+        "INSERT INTO t.tag VALUES ('d', 'D1')",
+        // NULLs collide with nothing: with each other, nor with the DR's own NULL.
+        "INSERT INTO t.tag VALUES ('e', NULL)",
+        "INSERT INTO t.tag VALUES ('f', NULL)",
+        // The DR holds x1, which the column's _ci collation takes for X1.
+        "UPDATE t.tag SET code = 'X1' WHERE name = 'b'",
+        // A value an earlier delete / update of the window freed is free.
+        "DELETE FROM t.tag WHERE name = 'a'",
+        "INSERT INTO t.tag VALUES ('h', 'A1')",
+        "UPDATE t.tag SET code = 'G2' WHERE name = 'g'",
+        "INSERT INTO t.tag VALUES ('i', 'G1')",
+        // A value an earlier insert of the window took is taken: j's move is held, so J1 stays j's.
+        "INSERT INTO t.tag VALUES ('j', 'J1')",
+        "UPDATE t.tag SET code = 'Y1' WHERE name = 'j'",
+        "INSERT INTO t.tag VALUES ('k', 'J1')",
+      ],
+      dr: ["INSERT INTO t.tag VALUES ('x', 'D1'), ('y', 'x1'), ('z', 'Y1'), ('w', NULL)"],
+    });
+    const decided = [
+      ['insert', 'insert-unique-taken', 'quarantined'],
+      ['insert', 'clean', 'applied'],
+      ['insert', 'clean', 'applied'],
+      ['update', 'update-unique-taken', 'quarantined'],
+      ['delete', 'clean', 'applied'],
+      ['insert', 'clean', 'applied'],
+      ['update', 'clean', 'applied'],
+      ['insert', 'clean', 'applied'],
+      ['insert', 'clean', 'applied'],
+      ['update', 'update-unique-taken', 'quarantined'],
+      ['insert', 'insert-unique-taken', 'quarantined'],
+    ];
+    const planned: LedgerLine[] = [];
+    await run(staged, 'plan', planned);
+    expect(planned.map((l) => [l.op, l.class, l.outcome])).toEqual(decided);
+    const applied: LedgerLine[] = [];
+    const report = await run(staged, 'apply', applied);
+    expect(applied.map((l) => [l.op, l.class, l.outcome])).toEqual(decided);
+    // Decided in the window, never rejected by the DR and retried one transaction at a time.
+    expect(report.retries).toBe(0);
+    expect(applied.filter((l) => l.outcome === 'quarantined').map((l) => l.reason)).toEqual(['d', 'b', 'j', 'k'].map(() => 'another DR row already holds unique key uq_code'));
+    expect(await dr.query('SELECT name, code FROM t.tag ORDER BY name')).toEqual([
+      { name: 'b', code: 'B1' },
+      { name: 'c', code: null },
+      { name: 'e', code: null },
+      { name: 'f', code: null },
+      { name: 'g', code: 'G2' },
+      { name: 'h', code: 'A1' },
+      { name: 'i', code: 'G1' },
+      { name: 'j', code: 'J1' },
+      { name: 'w', code: null },
+      { name: 'x', code: 'D1' },
+      { name: 'y', code: 'x1' },
+      { name: 'z', code: 'Y1' },
+    ]);
+  }, 120_000);
 });
