@@ -467,4 +467,28 @@ describe('salvage on a table without a primary key', () => {
       { name: 'z', code: 'Y1' },
     ]);
   }, 120_000);
+
+  it('a keyless insert-unique-taken is skipped or rewritten as configured; a strategy acting on the holder quarantines it (no identity)', async () => {
+    const { primary, dr } = servers;
+    const TAG = 'CREATE TABLE t.tag (name VARCHAR(10) NOT NULL, code VARCHAR(10) NULL, UNIQUE KEY uq_code (code)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci';
+    const byRule = async (rule: unknown): Promise<{ ledger: LedgerLine[]; rows: unknown[] }> => {
+      const staged = await stageIncident(primary, dr, { schema: [TAG], base: [], lost: ["INSERT INTO t.tag VALUES ('d', 'D1')"], dr: ["INSERT INTO t.tag VALUES ('x', 'D1')"] });
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config({ tables: { 't.tag': { onConflict: { 'insert-unique-taken': rule as never } } } }), onLedger: (l) => ledger.push(l) });
+      return { ledger, rows: (await dr.query('SELECT name, code FROM t.tag ORDER BY name')) as unknown[] };
+    };
+    const path = 'tables."t.tag".onConflict.insert-unique-taken';
+    const skipped = await byRule('skip');
+    expect(skipped.ledger.map((l) => [l.class, l.outcome, l.reason])).toEqual([['insert-unique-taken', 'skipped', `the DR keeps its row (${path})`]]);
+    expect(skipped.rows).toEqual([{ name: 'x', code: 'D1' }]);
+    const rewritten = await byRule({ strategy: 'rewrite-unique', template: '{value}~{n}' });
+    expect(rewritten.ledger.map((l) => [l.class, l.outcome, l.reason])).toEqual([['insert-unique-taken', 'applied', `unique value rewritten for review: code "D1" → "D1~1" (${path})`]]);
+    expect(rewritten.rows).toEqual([
+      { name: 'd', code: 'D1~1' },
+      { name: 'x', code: 'D1' },
+    ]);
+    const blocking = await byRule('delete-blocking');
+    expect(blocking.ledger.map((l) => [l.class, l.outcome, l.reason])).toEqual([['insert-unique-taken', 'quarantined', `delete-blocking: needs a row's identity, which a table without a primary key does not give (${path})`]]);
+    expect(blocking.rows).toEqual([{ name: 'x', code: 'D1' }]);
+  }, 120_000);
 });
