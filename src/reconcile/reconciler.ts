@@ -951,22 +951,7 @@ export class Reconciler {
     const { c } = m;
     const s = rule.strategy as Extract<Strategy, { strategy: 'custom' }>;
     const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: '', change: at };
-    const context: CustomStrategyContext = {
-      class: c.class,
-      table: qualified,
-      op: change.op,
-      columns: table.columns.map((col) => col.name),
-      key: null,
-      before: canonicalImage(change.before, table),
-      after: canonicalImage(change.after, table),
-      dr: canonicalImage(c.drRow, table),
-      uniqueKey: c.uniqueKey,
-      uniqueHolder: canonicalImage(c.uniqueHolder, table),
-      differsFromBefore: [...c.differsFromBefore],
-      differsFromAfter: [...c.differsFromAfter],
-      change: at,
-      rulePath: rule.path,
-    };
+    const context = customContext(table, qualified, change, c, null, call);
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
     const p = this.#carryOutKeyless(k, { strategy: decided.strategy, path });
@@ -1038,22 +1023,7 @@ export class Reconciler {
     const { table, change, c, rule } = ctx;
     const s = rule.strategy as Extract<Strategy, { strategy: 'custom' }>;
     const call: CustomCall = { name: s.name, rulePath: rule.path, table, op: change.op, keyText: ctx.sourceKey === null ? '' : keyText(ctx.sourceKey), change: changeLabel(ctx.tx, ctx.index) };
-    const context: CustomStrategyContext = {
-      class: c.class,
-      table: ctx.qualified,
-      op: change.op,
-      columns: table.columns.map((col) => col.name),
-      key: canonicalKeyValues(ctx.sourceKey, table),
-      before: canonicalImage(change.before, table),
-      after: canonicalImage(change.after, table),
-      dr: canonicalImage(c.drRow, table),
-      uniqueKey: c.uniqueKey,
-      uniqueHolder: canonicalImage(c.uniqueHolder, table),
-      differsFromBefore: [...c.differsFromBefore],
-      differsFromAfter: [...c.differsFromAfter],
-      change: call.change,
-      rulePath: rule.path,
-    };
+    const context = customContext(table, ctx.qualified, change, c, canonicalKeyValues(ctx.sourceKey, table), call);
     const decided = checkCustomDecision(callCustomStrategy(this.#rules.custom(s.name), context, call), c.class, change.after, call);
     const path = `${rule.path} → custom ${s.name} → ${decided.strategy.strategy}`;
     const edited = decided.after;
@@ -2177,6 +2147,26 @@ const KEYLESS_UNIQUE_STRATEGIES: ReadonlySet<string> = new Set(['quarantine', 's
 const NO_KEY: readonly ColumnValue[] = [];
 
 const NO_IMAGES: readonly RowImage[] = [];
+
+/** What a custom strategy function is shown of a change (custom-strategy.ts), keyed or keyless (`key` null). */
+function customContext(table: TableSchema, qualified: string, change: RowChange, c: Classification, key: CustomStrategyContext['key'], call: CustomCall): CustomStrategyContext {
+  return {
+    class: c.class,
+    table: qualified,
+    op: change.op,
+    columns: table.columns.map((col) => col.name),
+    key,
+    before: canonicalImage(change.before, table),
+    after: canonicalImage(change.after, table),
+    dr: canonicalImage(c.drRow, table),
+    uniqueKey: c.uniqueKey,
+    uniqueHolder: canonicalImage(c.uniqueHolder, table),
+    differsFromBefore: [...c.differsFromBefore],
+    differsFromAfter: [...c.differsFromAfter],
+    change: call.change,
+    rulePath: call.rulePath,
+  };
+}
 
 /** An update or delete of a table without a primary key, matched by image: what #carryOutKeyless and #keylessCustom act on. */
 interface KeylessCase {
