@@ -18,12 +18,12 @@ import { open, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { BinlogEvent, GtidListEvent, PreviousGtidsEvent } from '../binlog/event.js';
 import { BinlogDecoder, type IncompleteTail } from '../binlog/decoder.js';
-import { EventType } from '../binlog/event-types.js';
-import { HEADER_LENGTH, LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
+import { LOG_EVENT_RELAY_LOG_F } from '../binlog/header.js';
 import { gtidText, type Gtid } from '../binlog/transaction.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
 import type { BinlogFile } from './binlog-files.js';
 import type { ReadBatch } from './read-transactions.js';
+import { readHead } from './split-points.js';
 
 /** Stable codes of input refused as not what the user meant (exit 2). */
 export const InputErrorCode = {
@@ -451,22 +451,9 @@ function rangeKey(g: Gtid): [string, bigint] {
  * (`--skip-damaged`), and a file that ends inside them is a tail the read reports where it is.
  */
 export async function checkBinlogHeads(files: readonly BinlogFile[], options: { readonly verifyChecksums?: boolean } = {}): Promise<void> {
-  const buf = Buffer.alloc(64 * 1024);
   for (const f of files) {
-    let bytesRead: number;
-    const handle = await open(f.path, 'r').catch(() => null);
     // Unreadable now: the read says so in its own words.
-    if (handle === null) continue;
-    try {
-      ({ bytesRead } = await handle.read(buf, 0, buf.length, 0));
-    } finally {
-      await handle.close();
-    }
-    // The magic and the format description, its size from its header; and the event after it
-    // when that is START_ENCRYPTION, which the decoder refuses with its own error.
-    let end = Math.min(bytesRead, 4);
-    if (end + HEADER_LENGTH <= bytesRead) end = Math.min(bytesRead, end + buf.readUInt32LE(end + 9));
-    if (end + HEADER_LENGTH <= bytesRead && buf[end + 4] === EventType.START_ENCRYPTION) end = Math.min(bytesRead, end + buf.readUInt32LE(end + 9));
-    new BinlogDecoder({ file: f.path, verifyChecksums: options.verifyChecksums ?? true }).push(buf.subarray(0, end));
+    const head = await readHead(f.path).catch(() => null);
+    if (head !== null) new BinlogDecoder({ file: f.path, verifyChecksums: options.verifyChecksums ?? true }).push(head);
   }
 }

@@ -16,25 +16,35 @@ import type { BinlogFile } from './binlog-files.js';
 const WINDOW = 4 * 1024 * 1024;
 const FIRST_WINDOW = 64 * 1024;
 
-/** The file's format description event, read from its first few KiB; null when it has none there. */
-export async function readFormatDescription(path: string): Promise<FormatDescription | null> {
+/**
+ * The file's first bytes as a decoder needs them to open it: the magic, the first event (the format
+ * description, its size from its header) and, when START_ENCRYPTION follows it, that event too.
+ * Fewer when the file is shorter; read from its first 64 KiB.
+ */
+export async function readHead(path: string): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const buf = Buffer.alloc(64 * 1024);
+    const buf = Buffer.alloc(FIRST_WINDOW);
     const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-    const decoder = new BinlogDecoder({ file: path, verifyChecksums: true });
-    // Only the first event, the one that can be the FDE (the decoder accepts no other event before
-    // it): decoding all 64 KiB with a cold JIT cost ~30 ms on the path to the first job.
-    const first = bytesRead >= 4 + HEADER_LENGTH ? Math.min(bytesRead, 4 + buf.readUInt32LE(4 + 9)) : bytesRead;
-    try {
-      for (const e of decoder.push(buf.subarray(0, first))) if (e.kind === 'format-description') return decoder.formatDescription;
-    } catch {
-      return decoder.formatDescription;
-    }
-    return decoder.formatDescription;
+    // Only these events: decoding all 64 KiB with a cold JIT cost ~30 ms on the path to the first job.
+    let end = Math.min(bytesRead, 4);
+    if (end + HEADER_LENGTH <= bytesRead) end = Math.min(bytesRead, end + buf.readUInt32LE(end + 9));
+    if (end + HEADER_LENGTH <= bytesRead && buf[end + 4] === EventType.START_ENCRYPTION) end = Math.min(bytesRead, end + buf.readUInt32LE(end + 9));
+    return buf.subarray(0, end);
   } finally {
     await handle.close();
   }
+}
+
+/** The file's format description event, read from its head (readHead); null when it has none there. */
+export async function readFormatDescription(path: string): Promise<FormatDescription | null> {
+  const decoder = new BinlogDecoder({ file: path, verifyChecksums: true });
+  try {
+    decoder.push(await readHead(path));
+  } catch {
+    // What follows it (START_ENCRYPTION) or a damaged FDE: the format description read, if any.
+  }
+  return decoder.formatDescription;
 }
 
 /** Where a read from a position starts (fileFrom), and the file (a range of it) to read. */
