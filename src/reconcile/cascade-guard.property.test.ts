@@ -26,10 +26,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ColumnValue } from '../binlog/column.js';
-import type { Transaction } from '../binlog/transaction.js';
 import { parseConfig, type CascadeGuard } from '../config/normalise.js';
 import { buildIncident, incidentArbitrary, unnamedRowChanges, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
-import { InMemoryDr, OracleErrorCode, runReconcile, type ReferentialEffect, type RunResult } from '../../test/harness/in-memory-dr.js';
+import { gnoOf, InMemoryDr, OracleErrorCode, runReconcile, type ReferentialEffect, type RunResult } from '../../test/harness/in-memory-dr.js';
 import { EngineError } from '../errors.js';
 import type { ChangeDecision, WriteOp } from '../model/decision.js';
 import { changeLabel } from './reconciler.js';
@@ -52,7 +51,6 @@ function run(inc: Incident, guard: CascadeGuard, windowSize: number): { dr: InMe
   return { dr, result: runReconcile(dr, inc.lost, { windowSize, mode: 'apply', rules: rulesFor(guard) }) };
 }
 
-const gnoOf = (tx: Transaction): number => (tx.gtid?.flavor === 'mysql' ? Number(tx.gtid.gno) : -1);
 const tableOf = (w: WriteOp): string => `${w.table.schema}.${w.table.table}`;
 const keyOf = (w: WriteOp): ColumnValue[] => (w.kind === 'insert' ? [w.row[0] as ColumnValue] : [...w.key]);
 const effectText = (e: ReferentialEffect): string => `${e.action} ${e.table} ${JSON.stringify(e.row)}`;

@@ -16,7 +16,7 @@ import type { Transaction } from '../binlog/transaction.js';
 import { parseConfig } from '../config/normalise.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { TAGS, buildIncident, incidentArbitrary, unnamedRowChanges, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
-import { InMemoryDr, runReconcile, type RunOptions, type RunResult } from '../../test/harness/in-memory-dr.js';
+import { decisionSummary as summary, gnoOf, InMemoryDr, runReconcile, type RunOptions, type RunResult } from '../../test/harness/in-memory-dr.js';
 import { OUTCOMES, type ChangeDecision } from '../model/decision.js';
 import { createLostFilter } from './lost-transactions.js';
 import { RuleBook } from './rules.js';
@@ -25,15 +25,6 @@ import { RuleBook } from './rules.js';
 const RUNS = Number(process.env['KEYLESS_PROPERTY_RUNS'] ?? 120);
 
 const arbitrary = incidentArbitrary({ keyless: true });
-
-function gnoOf(tx: Transaction): number {
-  return tx.gtid?.flavor === 'mysql' ? Number(tx.gtid.gno) : -1;
-}
-
-/** What a decision says, in plain values (comparable across runs). */
-function summary(d: ChangeDecision): unknown[] {
-  return [gnoOf(d.tx), d.index, d.table, d.op, d.class, d.outcome, d.newKey === null ? null : d.newKey.map(Number), d.reason, d.conflicts];
-}
 
 function run(dr: InMemoryDr, txs: readonly Transaction[], windowSize: number, more: Partial<RunOptions> = {}): RunResult {
   return runReconcile(dr, txs, { windowSize, mode: 'apply', ...more });

@@ -11,32 +11,11 @@ import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
 import { CUSTOMERS, NOTES, ORDERS, buildIncident, incidentArbitrary, unnamedRowChanges, type Incident, type IncidentSpec } from '../../test/harness/incident-model.js';
-import { InMemoryDr, runReconcile, type RunOptions, type RunResult } from '../../test/harness/in-memory-dr.js';
-import { OUTCOMES, type ChangeDecision, type Outcome } from '../model/decision.js';
+import { decisionSummary as summary, gnoOf, InMemoryDr, runReconcile, type RunOptions, type RunResult } from '../../test/harness/in-memory-dr.js';
+import { OUTCOMES, type ChangeDecision } from '../model/decision.js';
 
 /** Kept small so the file runs in seconds; RECONCILE_PROPERTY_RUNS=5000 searches deeper. */
 const RUNS = Number(process.env['RECONCILE_PROPERTY_RUNS'] ?? 150);
-
-/** What a decision says, in plain values (comparable across runs). */
-interface Summary {
-  readonly gno: number;
-  readonly index: number;
-  readonly table: string;
-  readonly op: string;
-  readonly class: string;
-  readonly outcome: Outcome;
-  readonly newKey: number[] | null;
-  readonly reason: string | null;
-  readonly conflicts: readonly string[];
-}
-
-function gnoOf(tx: Transaction): number {
-  return tx.gtid?.flavor === 'mysql' ? Number(tx.gtid.gno) : -1;
-}
-
-function summary(d: ChangeDecision): Summary {
-  return { gno: gnoOf(d.tx), index: d.index, table: d.table, op: d.op, class: d.class, outcome: d.outcome, newKey: d.newKey === null ? null : d.newKey.map(Number), reason: d.reason, conflicts: d.conflicts };
-}
 
 function run(dr: InMemoryDr, txs: readonly Transaction[], windowSize: number, more: Partial<RunOptions> = {}): RunResult {
   return runReconcile(dr, txs, { windowSize, mode: 'apply', ...more });

@@ -30,7 +30,7 @@ import type { Transaction } from '../../src/binlog/transaction.js';
 import { EngineError } from '../../src/errors.js';
 import { addLogicalReferences, createSchemaCatalog, type ForeignKey, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
 import type { DrHistory } from '../../src/model/dr-history.js';
-import type { ChangeDecision, TransactionResult, WriteOp } from '../../src/model/decision.js';
+import type { ChangeDecision, Outcome, TransactionResult, WriteOp } from '../../src/model/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
@@ -640,4 +640,26 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
     results.push(...decided);
   }
   return { results, decisions: results.flatMap((x) => [...x.decisions]), keyMap, quarantine, catalog };
+}
+
+/** The GTID number of a generated transaction (the incident model's are MySQL GTIDs), -1 without one. */
+export function gnoOf(tx: Transaction): number {
+  return tx.gtid?.flavor === 'mysql' ? Number(tx.gtid.gno) : -1;
+}
+
+/** What a decision says, in plain values (comparable across runs). */
+export interface DecisionSummary {
+  readonly gno: number;
+  readonly index: number;
+  readonly table: string;
+  readonly op: string;
+  readonly class: string;
+  readonly outcome: Outcome;
+  readonly newKey: number[] | null;
+  readonly reason: string | null;
+  readonly conflicts: readonly string[];
+}
+
+export function decisionSummary(d: ChangeDecision): DecisionSummary {
+  return { gno: gnoOf(d.tx), index: d.index, table: d.table, op: d.op, class: d.class, outcome: d.outcome, newKey: d.newKey === null ? null : d.newKey.map(Number), reason: d.reason, conflicts: d.conflicts };
 }
