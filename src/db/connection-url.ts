@@ -46,7 +46,7 @@ export function parseConnectionUrlParts(text: string, option: string): Connectio
   } catch {
     // A password holding '/', '#', '?' or '@' cuts the URL short where it stands: the usual cause.
     const hint = text.includes('@') ? `; percent-encode any / # ? @ % in the user or password (/ as %2F, # as %23, ? as %3F, @ as %40, % as %25), or give the password with ${passwordEnv}` : '';
-    throw new ConnectionUrlError('BAD_URL', `${option}: expected mysql://user@host:port, got "${redact(text)}"${hint}`, { option });
+    throw new ConnectionUrlError('BAD_URL', `${option}: expected mysql://user@host:port, got "${redactUrlArgument(text)}"${hint}`, { option });
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
     throw new ConnectionUrlError('BAD_URL', `${option}: the URL must start with mysql:// (got ${url.protocol}//)`, { option });
@@ -56,7 +56,7 @@ export function parseConnectionUrlParts(text: string, option: string): Connectio
       return decodeURIComponent(part);
     } catch {
       // decodeURIComponent throws URIError on a '%' not followed by two hex digits.
-      throw new ConnectionUrlError('BAD_URL', `${option}: the ${what} in "${redact(text)}" holds a % that is not a %XX escape; write % as %25${what === 'password' ? ` (or give the password with ${passwordEnv})` : ''}`, { option });
+      throw new ConnectionUrlError('BAD_URL', `${option}: the ${what} in "${redactUrlArgument(text)}" holds a % that is not a %XX escape; write % as %25${what === 'password' ? ` (or give the password with ${passwordEnv})` : ''}`, { option });
     }
   };
   const socketParam = url.searchParams.get('socket');
@@ -108,6 +108,25 @@ export function serverLabel(target: Pick<ConnectionTarget, 'user' | 'host' | 'po
 /** An IPv6 address goes in brackets in a URL. */
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * One connection-URL argument as a message quotes it, its password replaced by `***`. The whole
+ * argument is the URL, so its password runs from the user's `:` to the last `@`, spaces and all
+ * (redact, for free text, stops at a space). Without an `@`, `mysql://root:pw` is a password
+ * whose host was forgotten as often as a mistyped port: what follows the `:` is kept only when it
+ * is a port (digits).
+ */
+export function redactUrlArgument(text: string): string {
+  const scheme = /^[A-Za-z][\w+.-]*:\/\//.exec(text);
+  if (scheme === null) return redact(text);
+  const rest = text.slice(scheme[0].length);
+  const at = rest.lastIndexOf('@');
+  const colon = rest.indexOf(':');
+  if (at >= 0) return colon >= 0 && colon < at ? `${scheme[0]}${rest.slice(0, colon)}:***${rest.slice(at)}` : text;
+  if (colon < 0) return text;
+  const after = rest.slice(colon + 1);
+  return /^\d*(?:[/?#]|$)/.test(after) ? text : `${scheme[0]}${rest.slice(0, colon)}:***`;
 }
 
 /** Replaces the password of anything that looks like a URL with `***`. */

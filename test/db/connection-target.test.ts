@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectionFrom } from '../../src/cli/option-file.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { parseConnectionUrl } from '../../src/db/connection-url.js';
+import { parseConnectionUrl, redactUrlArgument } from '../../src/db/connection-url.js';
 import { openSession } from '../../src/db/sql-session.js';
 import { withMariadb } from '../harness/mariadb-server.js';
 
@@ -48,6 +48,28 @@ describe('connection URLs', () => {
     expect(exitCodeFor(e)).toBe(2);
     expect((e as Error).message).toMatch(/percent-encode .*--target-password-env/);
     expect((e as Error).message).not.toContain('se#cret');
+  });
+
+  it('a URL that does not parse never shows its password: spaces, @, a % error, or no host at all', () => {
+    const cases: [url: string, secret: string[], shown: string][] = [
+      // A space keeps the free-text redact() from reaching the '@': the argument is one URL all the same.
+      ['mysql://sv:Amber Quartz#7@127.0.0.1:3306', ['Amber', 'Quartz'], '"mysql://sv:***@127.0.0.1:3306"'],
+      ['mysql://sv:Amber@Quartz Ember#7@127.0.0.1:3306', ['Amber', 'Quartz', 'Ember'], '"mysql://sv:***@127.0.0.1:3306"'],
+      ['mysql://sv:Amber Qu%zzartz@127.0.0.1:3306', ['Amber', 'Qu%zz'], '"mysql://sv:***@127.0.0.1:3306"'],
+      // No '@': the host was forgotten, so what follows the ':' may be the password.
+      ['mysql://root:Quokka7', ['Quokka7'], '"mysql://root:***"'],
+      ['mysql://root:Quokka7/shop', ['Quokka7'], '"mysql://root:***"'],
+    ];
+    for (const [url, secret, shown] of cases) {
+      const e = thrown(() => parseConnectionUrl(url, '--target'));
+      expect(exitCodeFor(e)).toBe(2);
+      expect((e as Error).message).toContain(shown);
+      for (const piece of secret) expect((e as Error).message).not.toContain(piece);
+    }
+    // A mistyped port cannot be told from a password, so it is hidden too; a port stays.
+    expect((thrown(() => parseConnectionUrl('mysql://127.0.0.1:33o6', '--target')) as Error).message).toContain('"mysql://127.0.0.1:***"');
+    expect(redactUrlArgument('mysql://127.0.0.1:3306/shop#x')).toBe('mysql://127.0.0.1:3306/shop#x');
+    expect(redactUrlArgument('mysql://root@127.0.0.1:3306/sh%zzop')).toBe('mysql://root@127.0.0.1:3306/sh%zzop');
   });
 
   it('an IPv6 literal loses its brackets for the driver and keeps them in messages', () => {
