@@ -28,6 +28,11 @@ export interface TransactionJsonOptions {
    * logged it (ANNOTATE_ROWS / ROWS_QUERY) and the decoder kept it (`annotations`).
    */
   readonly statements?: boolean;
+  /**
+   * What each SQL text is shown as (`statements[].sql`, `changes[].statement`): `salvage inspect`
+   * passes model/redact-secrets.ts's redactSecrets, so no password leaves it. As logged without it.
+   */
+  readonly sqlText?: (sql: string) => string;
 }
 
 /** The canonical JSON text of one transaction (no trailing newline). */
@@ -38,7 +43,7 @@ export function transactionToJson(tx: Transaction, options: TransactionJsonOptio
     if (c.after) o['after'] = rowToCanonical(c.after, c.table);
     if (options.statements === true) {
       const sql = statementMarkOf(tx, k)?.sql ?? null;
-      if (sql !== null) o['statement'] = sql;
+      if (sql !== null) o['statement'] = options.sqlText === undefined ? sql : options.sqlText(sql);
     }
     return o;
   });
@@ -51,6 +56,6 @@ export function transactionToJson(tx: Transaction, options: TransactionJsonOptio
     serverId: tx.serverId,
     changes,
   };
-  if (tx.statements.length > 0) obj['statements'] = tx.statements.map((s) => ({ schema: s.schema, sql: s.sql }));
+  if (tx.statements.length > 0) obj['statements'] = tx.statements.map((s) => ({ schema: s.schema, sql: options.sqlText === undefined ? s.sql : options.sqlText(s.sql) }));
   return stringifyCanonical(obj);
 }
