@@ -2404,10 +2404,18 @@ class SalvageRun {
         });
       }
     }
+    // A row statement's text may hold a PASSWORD('…') argument: redacted before any output has it,
+    // once per text (the changes of one statement share it, and a text with a `password` column is scanned whole).
+    let said: string | null = null;
+    let shown = '';
     wanted.forEach((d, i) => {
       const text = texts[i];
-      // A row statement's text may hold a PASSWORD('…') argument: redacted before any output has it.
-      if (text !== null && text !== undefined) this.#statements.set(d, redactSecrets(text));
+      if (text === null || text === undefined) return;
+      if (text !== said) {
+        said = text;
+        shown = redactSecrets(text);
+      }
+      this.#statements.set(d, shown);
     });
   }
 
