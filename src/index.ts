@@ -73,6 +73,8 @@ export { JsonValue, JsonDecimal, JsonPatch, type JsonNode, type JsonObject, type
 export { CharsetText } from './binlog/values/charset-text.js';
 export { toCanonical, stringifyCanonical, RawJson, type CanonicalValue } from './binlog/values/canonical-json.js';
 export { transactionToJson, rowToCanonical, type TransactionJsonOptions } from './binlog/transaction-json.js';
+// Credential literals out of logged SQL (CREATE USER … IDENTIFIED BY 'pw'), as every output of salvage takes them: `transactionToJson(tx, { sqlText: redactSecrets })`.
+export { redactSecrets, REDACTED } from './model/redact-secrets.js';
 export type { ColumnHint, SchemaHints } from './binlog/events/table-map.js';
 export { BinlogError, BinlogErrorCode, EngineError, type ErrorDetails } from './errors.js';
 export type { EventHeader } from './binlog/header.js';

@@ -6,7 +6,7 @@
  */
 import type { RowImage } from './column.js';
 import type { TableMap } from './event.js';
-import { gtidText, statementMarkOf, type Transaction } from './transaction.js';
+import { gtidText, statementMarkOf, type StatementMark, type Transaction } from './transaction.js';
 import { stringifyCanonical, toCanonical, type CanonicalValue } from './values/canonical-json.js';
 
 /** A row image as an object keyed by column name, in canonical JSON values. */
@@ -28,17 +28,29 @@ export interface TransactionJsonOptions {
    * logged it (ANNOTATE_ROWS / ROWS_QUERY) and the decoder kept it (`annotations`).
    */
   readonly statements?: boolean;
+  /**
+   * What each SQL text is shown as (`statements[].sql`, `changes[].statement`): `salvage inspect`
+   * passes model/redact-secrets.ts's redactSecrets, so no password leaves it. As logged without it.
+   */
+  readonly sqlText?: (sql: string) => string;
 }
 
 /** The canonical JSON text of one transaction (no trailing newline). */
 export function transactionToJson(tx: Transaction, options: TransactionJsonOptions = {}): string {
+  // The changes of one statement share its text: shown once per statement, not once per row.
+  let mark: StatementMark | null = null;
+  let shown: string | null = null;
   const changes = tx.changes.map((c, k) => {
     const o: Record<string, unknown> = { op: c.op, schema: c.table.schema, table: c.table.table };
     if (c.before) o['before'] = rowToCanonical(c.before, c.table);
     if (c.after) o['after'] = rowToCanonical(c.after, c.table);
     if (options.statements === true) {
-      const sql = statementMarkOf(tx, k)?.sql ?? null;
-      if (sql !== null) o['statement'] = sql;
+      const m = statementMarkOf(tx, k);
+      if (m !== mark) {
+        mark = m;
+        shown = m === null || m.sql === null ? null : options.sqlText === undefined ? m.sql : options.sqlText(m.sql);
+      }
+      if (shown !== null) o['statement'] = shown;
     }
     return o;
   });
@@ -51,6 +63,6 @@ export function transactionToJson(tx: Transaction, options: TransactionJsonOptio
     serverId: tx.serverId,
     changes,
   };
-  if (tx.statements.length > 0) obj['statements'] = tx.statements.map((s) => ({ schema: s.schema, sql: s.sql }));
+  if (tx.statements.length > 0) obj['statements'] = tx.statements.map((s) => ({ schema: s.schema, sql: options.sqlText === undefined ? s.sql : options.sqlText(s.sql) }));
   return stringifyCanonical(obj);
 }

@@ -11,6 +11,7 @@ import { gtidText, statementMarkOf, type IncompleteTransaction, type StatementMa
 import { ColumnType } from '../binlog/column-types.js';
 import { shortestFloat32, stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
 import { JsonPatch, JsonValue } from '../binlog/values/json-value.js';
+import { redactSecrets } from '../model/redact-secrets.js';
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC. */
 export function utcText(seconds: number): string {
@@ -45,7 +46,8 @@ export function formatTransaction(tx: Transaction): string {
   const lines: string[] = [];
   const gtid = tx.gtid ? `GTID ${gtidText(tx.gtid)}` : 'no GTID';
   lines.push(`# at ${tx.pos}  end ${tx.end}  ${utcText(tx.timestamp)} UTC  server id ${tx.serverId}  ${gtid}  (${tx.file})`);
-  for (const s of tx.statements) lines.push(`${s.sql.trimEnd()}${s.schema ? `  /* db: ${s.schema} */` : ''}`);
+  // An account statement's password or hash is not printed (CREATE USER … IDENTIFIED BY is logged as typed).
+  for (const s of tx.statements) lines.push(`${redactSecrets(s.sql).trimEnd()}${s.schema ? `  /* db: ${s.schema} */` : ''}`);
   let said: StatementMark | null = null;
   for (let k = 0; k < tx.changes.length; k++) {
     const c = tx.changes[k]!;
@@ -53,7 +55,7 @@ export function formatTransaction(tx: Transaction): string {
     // each of its lines marked as mysqlbinlog -v marks them.
     const mark = statementMarkOf(tx, k);
     if (mark !== null && mark !== said && mark.sql !== null) {
-      for (const text of mark.sql.trimEnd().split(/\r?\n/)) lines.push(`#Q> ${text}`);
+      for (const text of redactSecrets(mark.sql).trimEnd().split(/\r?\n/)) lines.push(`#Q> ${text}`);
     }
     said = mark;
     const name = `\`${c.table.schema}\`.\`${c.table.table}\``;

@@ -302,8 +302,13 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
 /** Prints transactions (human or JSON Lines) and reports the rest on stderr. */
 async function printItems(items: AsyncIterable<InspectItem>, form: { json: boolean; statements: boolean }, quiet: boolean, stdout: Writable, stderr: Writable, progress: Progress): Promise<void> {
   const json = form.json;
-  const jsonOptions = { statements: form.statements };
-  const [{ transactionToJson }, { formatIncomplete, formatTail, formatTransaction }] = await Promise.all([import('../binlog/transaction-json.js'), import('./format-human.js')]);
+  const [{ transactionToJson }, { formatIncomplete, formatTail, formatTransaction }, { redactSecrets }] = await Promise.all([
+    import('../binlog/transaction-json.js'),
+    import('./format-human.js'),
+    import('../model/redact-secrets.js'),
+  ]);
+  // The statements as logged, an account statement's password or hash replaced (as the human form does).
+  const jsonOptions = { statements: form.statements, sqlText: redactSecrets };
   let transactions = 0;
   for await (const item of items) {
     switch (item.kind) {

@@ -9,6 +9,7 @@ import type { TableMap } from '../binlog/event.js';
 import type { IncompleteTail } from '../binlog/decoder.js';
 import type { Gtid, IncompleteTransaction, Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
+import { redactSecrets } from '../model/redact-secrets.js';
 import { matchesByName } from '../reconcile/column-match.js';
 import type { LostFilter } from '../reconcile/lost-transactions.js';
 import type { BinlogFile } from '../source/binlog-files.js';
@@ -143,7 +144,7 @@ export async function scanLostBatches(batches: AsyncIterable<ReadBatch>, filter:
         if (low === undefined || (low.flavor === 'mariadb' && g.seqNo < low.seqNo)) scan.lowestByDomain.set(g.domainId, g);
       }
       rowChanges += tx.changes.length;
-      for (const st of ddlStatements(tx)) scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
+      for (const st of ddlStatements(tx)) scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: redactSecrets(st.sql) });
       for (const change of tx.changes) {
         if (change.table !== lastMap) {
           lastMap = change.table;

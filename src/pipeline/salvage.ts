@@ -86,6 +86,7 @@ import { EngineError, type ErrorDetails } from '../errors.js';
 import { canonicalKeyValues } from '../model/canonical-row.js';
 import { GtidSet } from '../model/gtid-set.js';
 import { looseFolder } from '../model/loose-fold.js';
+import { redactSecrets } from '../model/redact-secrets.js';
 import { rowKey } from '../model/row-key.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistorySpill, HistoryTableSummary } from '../model/dr-history.js';
 import { DrHistoryBuilder, DrHistoryErrorCode } from '../reconcile/dr-history-builder.js';
@@ -1364,7 +1365,7 @@ class SalvageRun {
     // New shapes too (an ALTER the source ran while followed): checked before the window is applied.
     const shapes = new Map<string, TableShape[]>();
     for (const tx of window) {
-      for (const st of ddlStatements(tx)) this.#scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: st.sql });
+      for (const st of ddlStatements(tx)) this.#scan.ddl.push({ at: tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`, file: tx.file, pos: tx.pos, sql: redactSecrets(st.sql) });
       let last: TableMap | null = null;
       for (const c of tx.changes) {
         if (c.table === last) continue;
@@ -1714,7 +1715,7 @@ class SalvageRun {
       const d = ddlAt as Transaction;
       throw new SalvageError(
         SalvageErrorCode.Ddl,
-        `the source wrote DDL at ${d.gtid !== null ? gtidText(d.gtid) : `${d.file}:${d.pos}`} (${basename(d.file)}:${d.pos}): ${(d.statements[0]?.sql ?? '').slice(0, 200)} — ${this.#resumeHint()}; apply the schema change to the DR by hand, then run again with --ddl skip (without it the run stops here again), or pass --ddl skip to leave DDL out`,
+        `the source wrote DDL at ${d.gtid !== null ? gtidText(d.gtid) : `${d.file}:${d.pos}`} (${basename(d.file)}:${d.pos}): ${redactSecrets(d.statements[0]?.sql ?? '').slice(0, 200)} — ${this.#resumeHint()}; apply the schema change to the DR by hand, then run again with --ddl skip (without it the run stops here again), or pass --ddl skip to leave DDL out`,
         { file: d.file, offset: d.pos },
       );
     }
@@ -2403,9 +2404,18 @@ class SalvageRun {
         });
       }
     }
+    // A row statement's text may hold a PASSWORD('…') argument: redacted before any output has it,
+    // once per text (the changes of one statement share it, and a text with a `password` column is scanned whole).
+    let said: string | null = null;
+    let shown = '';
     wanted.forEach((d, i) => {
       const text = texts[i];
-      if (text !== null && text !== undefined) this.#statements.set(d, text);
+      if (text === null || text === undefined) return;
+      if (text !== said) {
+        said = text;
+        shown = redactSecrets(text);
+      }
+      this.#statements.set(d, shown);
     });
   }
 

@@ -12,6 +12,7 @@ import type { TableMap } from '../binlog/event.js';
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 import { EngineError } from '../errors.js';
 import type { DrHistory, FailoverAt, FailoverPoint, HistoryAt, HistorySpill, HistoryTableSummary, RowHistory } from '../model/dr-history.js';
+import { redactSecrets } from '../model/redact-secrets.js';
 import { rowKey } from '../model/row-key.js';
 import type { SchemaCatalog } from '../model/table-schema.js';
 import { columnPositions, matchesByName, typeMismatch } from './column-match.js';
@@ -384,7 +385,7 @@ export class DrHistoryBuilder {
     this.#historyTransactions++;
     for (const s of tx.statements) {
       if (ROWS_WITHOUT_EVENTS.test(s.sql)) {
-        this.#holes.push(`${historyAt(tx)} at ${fileName(tx.file)}:${s.offset} changed rows by a logged statement, not row events (${s.sql.slice(0, 80).replace(/\s+/g, ' ')}): which keys it touched is unknown`);
+        this.#holes.push(`${historyAt(tx)} at ${fileName(tx.file)}:${s.offset} changed rows by a logged statement, not row events (${redactSecrets(s.sql).slice(0, 80).replace(/\s+/g, ' ')}): which keys it touched is unknown`);
       }
     }
     const at = historyAt(tx);

@@ -20,6 +20,7 @@ import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
 import { EngineError } from '../errors.js';
 import { canonicalKeyValues } from '../model/canonical-row.js';
+import { redactSecrets } from '../model/redact-secrets.js';
 import { imageKey, rowKey, rowKeyAt } from '../model/row-key.js';
 import { statementTable } from '../model/statement-table.js';
 import type { ColumnSchema, SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
@@ -587,7 +588,9 @@ export class Reconciler {
         drRow: null,
         conflicts: [],
         withoutHistory: this.#history === null,
-        sql: st.sql,
+        // Every output of a statement's text (ledger, quarantine, reports, explain) takes it from
+        // here: an account statement's password or hash goes no further.
+        sql: redactSecrets(st.sql),
       }));
       return { tx, decisions, writes: [], remaps: [] };
     }
@@ -610,7 +613,7 @@ export class Reconciler {
           drRow: null,
           conflicts: [],
           withoutHistory: this.#history === null,
-          sql: st.sql,
+          sql: redactSecrets(st.sql),
         },
         sourcePk: null,
       });

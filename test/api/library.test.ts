@@ -35,6 +35,13 @@ describe('library API', () => {
     expect(() => d.push(Buffer.from('not a binlog'))).toThrow(expect.objectContaining({ code: 'BINLOG_BAD_MAGIC' }));
     expect(api.GtidSet.parse('0-1-13-22,7-1-1').toString()).toBe('0-1-13-22,7-1-1');
   });
+
+  it('exports redactSecrets, which transactionToJson takes as its sqlText (salvage inspect --json does)', () => {
+    const statements = [{ sql: "CREATE USER 'app'@'%' IDENTIFIED BY 'S3cret!'", schema: '', offset: 4 }];
+    const tx: api.Transaction = { gtid: null, file: 'mem', pos: 4, end: 100, timestamp: 0, serverId: 1, changes: [], statements, annotations: [], statementMarks: [], xid: null, commit: 'ddl' };
+    expect(api.transactionToJson(tx)).toContain("IDENTIFIED BY 'S3cret!'");
+    expect(JSON.parse(api.transactionToJson(tx, { sqlText: api.redactSecrets }))['statements']).toEqual([{ schema: '', sql: `CREATE USER 'app'@'%' IDENTIFIED BY ${api.REDACTED}` }]);
+  });
 });
 
 describe('library API: the reconcile engine', () => {

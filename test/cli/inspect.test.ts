@@ -81,6 +81,21 @@ describe('salvage inspect', () => {
     });
   });
 
+  it('prints an account statement with its password or hash redacted, as the real binlogs logged them', async () => {
+    // MariaDB 10.11 logs CREATE USER … IDENTIFIED BY as typed; MySQL 8 logs the caching_sha2 hash, binary salt and all.
+    const mysql = `${FIXTURES}/rust_mysql_common/json.binlog.000001`;
+    for (const args of [[], ['--json'], ['--json', '--statements']]) {
+      const mariadb = await salvage('inspect', ...args, `${PRIMARY}/primary-bin.000001`);
+      expect(mariadb.code).toBe(0);
+      expect(mariadb.stdout).toContain("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '<redacted>'");
+      expect(mariadb.stdout).not.toMatch(/IDENTIFIED BY 'repl'/);
+      const r = await salvage('inspect', ...args, mysql);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("ALTER USER 'root'@'localhost' IDENTIFIED WITH 'caching_sha2_password' AS '<redacted>'");
+      expect(r.stdout).not.toContain('$A$005$');
+    }
+  });
+
   it('reads an .index file, follows both files, and reports the crashed tail as data, not an error', async () => {
     const r = await salvage('inspect', '--stats', `${PRIMARY}/primary-bin.index`);
     expect(r.code).toBe(0);
