@@ -40,7 +40,8 @@ among the origin's dependants.
 
 ${CONNECTION_HELP}
 Output:
-  --status pending|resolved|all   which entries (default pending)
+  --status pending|resolved|all   list and export: which entries (default pending); show ID
+                            shows its entry whatever its status
   --json                    list and show: one JSON object per entry and line
 
 Examples:
