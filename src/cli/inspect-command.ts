@@ -229,6 +229,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   if (o.statements && o.stats) throw new UsageError('inspect: --statements goes with --json or the human output; --stats prints counts only', '--statements');
+  // Only --stats decodes on threads: taken elsewhere, --threads would change nothing without a word.
+  if (o.threads !== undefined && o.stats !== true) throw new UsageError('inspect: --threads goes with --stats; the other outputs are decoded on one thread', '--threads');
   if (o['schema-from'] === undefined) {
     for (const option of ['schema-password-env', 'schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key', 'schema-ssl-capath', 'schema-ssl-cipher', 'schema-ssl-crl', 'schema-ssl-crlpath', 'schema-tls-version'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --schema-from URL`, `--${option}`);
