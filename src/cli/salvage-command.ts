@@ -1,7 +1,6 @@
 /** `salvage plan` and `salvage apply`: the reconcile engine from the command line. */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { FOLLOW_DR_BINLOG_WARNING, salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
@@ -15,7 +14,7 @@ import { connectionFrom, TLS_OPTIONS, tlsFlagNames, tlsFlagsOf, tlsMoreHelp } fr
 import { stateSchemaOption } from './state-schema-option.js';
 import { progressStyle, reconnectNotices, salvageProgress, stallNotices, type ProgressSink } from './progress.js';
 import { stallNoticeOption } from './stall-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
@@ -284,58 +283,54 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
 }
 
 function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        binlog: { type: 'string', multiple: true },
-        target: { type: 'string' },
-        'target-password-env': { type: 'string' },
-        'defaults-file': { type: 'string' },
-        from: { type: 'string' },
-        'from-gtid': { type: 'string' },
-        since: { type: 'string' },
-        config: { type: 'string' },
-        report: { type: 'string' },
-        ledger: { type: 'string' },
-        markdown: { type: 'string' },
-        html: { type: 'string' },
-        sql: { type: 'string' },
-        json: { type: 'boolean' },
-        window: { type: 'string' },
-        'window-rows': { type: 'string' },
-        ddl: { type: 'string' },
-        'stop-before': { type: 'string' },
-        'ledger-images': { type: 'string' },
-        'state-schema': { type: 'string' },
-        'source-id': { type: 'string' },
-        'no-verify-checksums': { type: 'boolean' },
-        'skip-damaged': { type: 'boolean' },
-        'allow-relay-log': { type: 'boolean' },
-        'force-source': { type: 'boolean' },
-        'keep-gtids': { type: 'boolean' },
-        'allow-triggers': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        progress: { type: 'string' },
-        source: { type: 'string' },
-        'source-password-env': { type: 'string' },
-        'start-file': { type: 'string' },
-        'start-position': { type: 'string' },
-        'start-gtid': { type: 'string' },
-        follow: { type: 'boolean' },
-        ...TLS_OPTIONS,
-        'reconnect-attempts': { type: 'string' },
-        'stall-notice': { type: 'string' },
-        'dr-binlog': { type: 'string', multiple: true },
-        'dr-source': { type: 'string' },
-        'dr-source-password-env': { type: 'string' },
-        'failover-at': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${mode}: ${(e as Error).message}; see "salvage ${mode} --help"`);
-  }
+  return parseCommandArgs(mode, {
+    args,
+    allowPositionals: true,
+    options: {
+      binlog: { type: 'string', multiple: true },
+      target: { type: 'string' },
+      'target-password-env': { type: 'string' },
+      'defaults-file': { type: 'string' },
+      from: { type: 'string' },
+      'from-gtid': { type: 'string' },
+      since: { type: 'string' },
+      config: { type: 'string' },
+      report: { type: 'string' },
+      ledger: { type: 'string' },
+      markdown: { type: 'string' },
+      html: { type: 'string' },
+      sql: { type: 'string' },
+      json: { type: 'boolean' },
+      window: { type: 'string' },
+      'window-rows': { type: 'string' },
+      ddl: { type: 'string' },
+      'stop-before': { type: 'string' },
+      'ledger-images': { type: 'string' },
+      'state-schema': { type: 'string' },
+      'source-id': { type: 'string' },
+      'no-verify-checksums': { type: 'boolean' },
+      'skip-damaged': { type: 'boolean' },
+      'allow-relay-log': { type: 'boolean' },
+      'force-source': { type: 'boolean' },
+      'keep-gtids': { type: 'boolean' },
+      'allow-triggers': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      progress: { type: 'string' },
+      source: { type: 'string' },
+      'source-password-env': { type: 'string' },
+      'start-file': { type: 'string' },
+      'start-position': { type: 'string' },
+      'start-gtid': { type: 'string' },
+      follow: { type: 'boolean' },
+      ...TLS_OPTIONS,
+      'reconnect-attempts': { type: 'string' },
+      'stall-notice': { type: 'string' },
+      'dr-binlog': { type: 'string', multiple: true },
+      'dr-source': { type: 'string' },
+      'dr-source-password-env': { type: 'string' },
+      'failover-at': { type: 'string' },
+    },
+  });
 }
 
 async function runParsed(
