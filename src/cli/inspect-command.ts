@@ -75,7 +75,7 @@ Filters:
   stops the read (exit 2), as without it.
   --tables LIST             only changes to these tables: comma-separated db.table patterns
                             (shop.*), as the configuration's table keys: * and ? within a part,
-                            case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders')
+                            case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders').
                             Statements (statement-based DML, DDL) go by the table their text
                             writes; one that names none (CREATE VIEW …) by its default database
   --tables, --include-gtids and --exclude-gtids may be repeated: the values add up (a union,

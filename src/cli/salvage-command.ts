@@ -37,8 +37,9 @@ ${tlsMoreHelp('source-')}  --start-file NAME         with --source: start readin
 
 The DR:
   --target URL              mysql://user@host:port of the DR ([::1] for IPv6; a Unix socket:
-                            mysql://user@localhost?socket=PATH) (the password never on the command line:)
-  --target-password-env VAR read the password from this environment variable
+                            mysql://user@localhost?socket=PATH)
+  --target-password-env VAR read the password from this environment variable (never on the
+                            command line)
   --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present, as the mysql client does
                             (and ssl-mode, ssl-ca, … tls-version, as the mysql client reads them)
