@@ -157,7 +157,7 @@ Decisions and output:
                             a replica received, not what the primary wrote)
   --force-source            do not refuse binlogs whose GTIDs come from none of the servers the
                             DR replicated from (its gtid_slave_pos / gtid_executed)
-  --quiet                   no progress, reconnect or stall warning lines on stderr
+  --quiet                   no progress or warning lines on stderr (reconnect attempts, stalls)
   --progress auto|plain|json   progress on stderr: a refreshed line on a terminal, else a line
                             every 5 s (auto, the default); plain lines; or JSON events for
                             wrappers, one per line: {"event":"progress", transactionsDone,
