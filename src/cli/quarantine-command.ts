@@ -100,7 +100,7 @@ export async function runQuarantine(args: string[], stdout: Writable, stderr: Wr
   }
   if (sub === 'show') {
     const e = all.find((x) => x.id === id);
-    if (e === undefined) throw new ReviewError(ReviewErrorCode.UnknownEntry, `the quarantine of ${schema} has no entry ${id}; "salvage quarantine list --status all" lists them`, { key: String(id) });
+    if (e === undefined) throw new ReviewError(ReviewErrorCode.UnknownEntry, `the quarantine in the state schema \`${schema}\` has no entry ${id}; "salvage quarantine list --status all" lists them`, { key: String(id) });
     if (o.json) line(stdout, entryJson(e));
     else for (const l of showEntry(e, all)) line(stdout, l);
     return ExitCode.Done;
