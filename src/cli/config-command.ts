@@ -5,7 +5,6 @@
  */
 import { access, readFile, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { configInitDocument } from '../config/init.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatProblems } from '../config/format-problems.js';
@@ -13,7 +12,7 @@ import type { SchemaCatalog } from '../model/table-schema.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { ExitCode } from './exit-codes.js';
 import { RECONNECT_HELP, reconnectOption } from './reconnect-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 
 export const CONFIG_HELP = `salvage config check FILE | schema | init --target URL [options]
 
@@ -101,25 +100,20 @@ async function exists(path: string): Promise<boolean> {
 
 /** Runs `salvage config init`: introspects the DR and writes the starting file; returns the exit code. */
 export async function runConfigInit(args: string[], stdout: Writable, stderr: Writable, environment: ConfigCommandEnvironment): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        target: { type: 'string' },
-        'target-password-env': { type: 'string' },
-        'defaults-file': { type: 'string' },
-        ...DR_TLS_OPTIONS,
-        'reconnect-attempts': { type: 'string' },
-        schemas: { type: 'string' },
-        output: { type: 'string' },
-        force: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`config init: ${(e as Error).message}; see "salvage config --help"`);
-  }
+  const parsed = parseCommandArgs('config init', {
+    args,
+    options: {
+      target: { type: 'string' },
+      'target-password-env': { type: 'string' },
+      'defaults-file': { type: 'string' },
+      ...DR_TLS_OPTIONS,
+      'reconnect-attempts': { type: 'string' },
+      schemas: { type: 'string' },
+      output: { type: 'string' },
+      force: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+  });
   const o = parsed.values;
   if (o.target === undefined) throw new UsageError('config init: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.force === true && o.output === undefined) throw new UsageError('--force only applies with --output FILE', '--force');

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { onHostExit, type HostProcess } from '../demo/host-process.js';
 import { findServerBinaries, ThrowawayErrorCode, type MariadbBinaries } from '../demo/mariadb-binaries.js';
 import { FAILOVER_LOGICAL_REFERENCES, FAILOVER_TABLES, stageFailover, type StagedFailover } from '../demo/stage-failover.js';
@@ -24,7 +23,7 @@ import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdow
 import { quarantinedFromLedgerLine } from '../sink/report-source.js';
 import { ExitCode } from './exit-codes.js';
 import { jsonText, printSummary } from './salvage-command.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs } from './usage-error.js';
 import { VERSION } from './version.js';
 
 export const DEMO_HELP = `salvage demo [--keep] [--quiet]
@@ -95,12 +94,7 @@ function shellQuote(s: string): string {
 
 /** Runs `demo`; returns the exit code. */
 export async function runDemo(args: string[], stdout: Writable, stderr: Writable, env: DemoEnvironment): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, options: { keep: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (e) {
-    throw new UsageError(`demo: ${(e as Error).message}; see "salvage demo --help"`);
-  }
+  const { values } = parseCommandArgs('demo', { args, options: { keep: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     stdout.write(DEMO_HELP);
     return ExitCode.Done;

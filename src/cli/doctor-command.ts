@@ -1,13 +1,12 @@
 /** `salvage doctor`: privileges and prerequisites on the DR, a live source and the binlog files. */
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { redact } from '../db/connection-url.js';
 import { doctor, type DoctorCheck, type DoctorReport } from '../pipeline/doctor.js';
 import { ExitCode } from './exit-codes.js';
 import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { DR_TLS_HELP, TLS_OPTIONS, tlsFlagsOf, tlsMoreHelp } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
 import { QUIET_OPTION, quietableReconnectNotices } from './quiet-option.js';
 
@@ -66,28 +65,23 @@ const HEADING: Record<DoctorCheck['on'], string> = { dr: 'DR', source: 'source',
 
 /** Runs `salvage doctor`; returns 0 when no check failed, 2 otherwise. */
 export async function runDoctor(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        target: { type: 'string' },
-        'target-password-env': { type: 'string' },
-        source: { type: 'string' },
-        'source-password-env': { type: 'string' },
-        'defaults-file': { type: 'string' },
-        binlog: { type: 'string', multiple: true },
-        'state-schema': { type: 'string' },
-        'reconnect-attempts': { type: 'string' },
-        json: { type: 'boolean' },
-        ...QUIET_OPTION,
-        ...TLS_OPTIONS,
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`doctor: ${(e as Error).message}; see "salvage doctor --help"`);
-  }
+  const parsed = parseCommandArgs('doctor', {
+    args,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' },
+      'target-password-env': { type: 'string' },
+      source: { type: 'string' },
+      'source-password-env': { type: 'string' },
+      'defaults-file': { type: 'string' },
+      binlog: { type: 'string', multiple: true },
+      'state-schema': { type: 'string' },
+      'reconnect-attempts': { type: 'string' },
+      json: { type: 'boolean' },
+      ...QUIET_OPTION,
+      ...TLS_OPTIONS,
+    },
+  });
   const o = parsed.values;
   if (o.target === undefined) throw new UsageError('doctor: --target mysql://user@host:port (the DR) is required; see "salvage doctor --help"', '--target');
   // Files may follow --binlog as positionals, as for plan and apply.

@@ -1,6 +1,5 @@
 /** `salvage explain --target URL GTID [TABLE KEY]`: why one lost change ended as it did. */
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { explainChange, neverWritten, shortLabel, type ExplainedChange } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
@@ -8,7 +7,7 @@ import { CONNECTION_HELP, CONNECTION_OPTIONS, imageTable, multilineField, review
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 
 export const EXPLAIN_HELP = `salvage explain --target URL GTID[#INDEX] [TABLE [KEY]] [options]
 
@@ -34,12 +33,7 @@ function line(out: Writable, s = ''): void {
 
 /** Runs `salvage explain`; returns the exit code. */
 export async function runExplain(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' } } });
-  } catch (e) {
-    throw new UsageError(`explain: ${(e as Error).message}; see "salvage explain --help"`);
-  }
+  const parsed = parseCommandArgs('explain', { args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' } } });
   const o = parsed.values;
   const [change, table, key, ...extra] = parsed.positionals;
   if (change === undefined || extra.length > 0) throw new UsageError('explain: give a GTID (or FILE:POS), optionally a table and a key: salvage explain --target URL 0-1-1042 shop.orders 77');

@@ -1,6 +1,5 @@
 /** `salvage inspect FILE…` / `salvage inspect --source URL`: decode binlogs and print their transactions. */
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import type { ConnectionTarget } from '../db/connection-url.js';
 import type { InspectItem, InspectOptions, MetadataNotes } from '../pipeline/inspect.js';
@@ -11,7 +10,7 @@ import type { InspectStats } from '../pipeline/inspect-stats.js';
 import { ExitCode } from './exit-codes.js';
 import { progressStyle, readProgress, reconnectNotices, type ProgressStyle } from './progress.js';
 import { reconnectOption } from './reconnect-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 
 // Everything else loads when a run needs it: `inspect --stats FILE` starts a worker thread as soon
 // as it knows the input's size, and each module loaded before that delays the worker (parsed on
@@ -76,7 +75,7 @@ Filters:
   stops the read (exit 2), as without it.
   --tables LIST             only changes to these tables: comma-separated db.table patterns
                             (shop.*), as the configuration's table keys: * and ? within a part,
-                            case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders')
+                            case-sensitive; a name with a dot in backticks ('\`shop.v2\`.orders').
                             Statements (statement-based DML, DDL) go by the table their text
                             writes; one that names none (CREATE VIEW …) by its default database
   --tables, --include-gtids and --exclude-gtids may be repeated: the values add up (a union,
@@ -160,59 +159,54 @@ const MULTIPLE: ReadonlySet<string> = new Set(['tables', 'include-gtids', 'exclu
 
 /** Runs `inspect`; returns the exit code. */
 export async function runInspect(args: string[], stdout: Writable, stderr: Writable, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      tokens: true,
-      options: {
-        json: { type: 'boolean' },
-        stats: { type: 'boolean' },
-        statements: { type: 'boolean' },
-        'start-position': { type: 'string' },
-        'stop-position': { type: 'string' },
-        'start-datetime': { type: 'string' },
-        'stop-datetime': { type: 'string' },
-        // Repeatable: each adds to the selection (a union), as a comma in one value does.
-        'include-gtids': { type: 'string', multiple: true },
-        'exclude-gtids': { type: 'string', multiple: true },
-        tables: { type: 'string', multiple: true },
-        'schema-from': { type: 'string' },
-        'schema-password-env': { type: 'string' },
-        'schema-ssl-mode': { type: 'string' },
-        'schema-ssl-ca': { type: 'string' },
-        'schema-ssl-cert': { type: 'string' },
-        'schema-ssl-key': { type: 'string' },
-        'schema-ssl-capath': { type: 'string' },
-        'schema-ssl-cipher': { type: 'string' },
-        'schema-ssl-crl': { type: 'string' },
-        'schema-ssl-crlpath': { type: 'string' },
-        'schema-tls-version': { type: 'string' },
-        'no-verify-checksums': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        progress: { type: 'string' },
-        'reconnect-attempts': { type: 'string' },
-        threads: { type: 'string' },
-        source: { type: 'string' },
-        'source-password-env': { type: 'string' },
-        'defaults-file': { type: 'string' },
-        'source-ssl-mode': { type: 'string' },
-        'source-ssl-ca': { type: 'string' },
-        'source-ssl-cert': { type: 'string' },
-        'source-ssl-key': { type: 'string' },
-        'source-ssl-capath': { type: 'string' },
-        'source-ssl-cipher': { type: 'string' },
-        'source-ssl-crl': { type: 'string' },
-        'source-ssl-crlpath': { type: 'string' },
-        'source-tls-version': { type: 'string' },
-        'start-file': { type: 'string' },
-        'start-gtid': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`inspect: ${(e as Error).message}; see "salvage inspect --help"`);
-  }
+  const parsed = parseCommandArgs('inspect', {
+    args,
+    allowPositionals: true,
+    tokens: true,
+    options: {
+      json: { type: 'boolean' },
+      stats: { type: 'boolean' },
+      statements: { type: 'boolean' },
+      'start-position': { type: 'string' },
+      'stop-position': { type: 'string' },
+      'start-datetime': { type: 'string' },
+      'stop-datetime': { type: 'string' },
+      // Repeatable: each adds to the selection (a union), as a comma in one value does.
+      'include-gtids': { type: 'string', multiple: true },
+      'exclude-gtids': { type: 'string', multiple: true },
+      tables: { type: 'string', multiple: true },
+      'schema-from': { type: 'string' },
+      'schema-password-env': { type: 'string' },
+      'schema-ssl-mode': { type: 'string' },
+      'schema-ssl-ca': { type: 'string' },
+      'schema-ssl-cert': { type: 'string' },
+      'schema-ssl-key': { type: 'string' },
+      'schema-ssl-capath': { type: 'string' },
+      'schema-ssl-cipher': { type: 'string' },
+      'schema-ssl-crl': { type: 'string' },
+      'schema-ssl-crlpath': { type: 'string' },
+      'schema-tls-version': { type: 'string' },
+      'no-verify-checksums': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      progress: { type: 'string' },
+      'reconnect-attempts': { type: 'string' },
+      threads: { type: 'string' },
+      source: { type: 'string' },
+      'source-password-env': { type: 'string' },
+      'defaults-file': { type: 'string' },
+      'source-ssl-mode': { type: 'string' },
+      'source-ssl-ca': { type: 'string' },
+      'source-ssl-cert': { type: 'string' },
+      'source-ssl-key': { type: 'string' },
+      'source-ssl-capath': { type: 'string' },
+      'source-ssl-cipher': { type: 'string' },
+      'source-ssl-crl': { type: 'string' },
+      'source-ssl-crlpath': { type: 'string' },
+      'source-tls-version': { type: 'string' },
+      'start-file': { type: 'string' },
+      'start-gtid': { type: 'string' },
+    },
+  });
   refuseRepeats(parsed.tokens);
   const o = parsed.values;
   const files = parsed.positionals;
@@ -229,6 +223,8 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
   }
   if (o.json && o.stats) throw new UsageError('inspect: --json and --stats are exclusive', '--stats');
   if (o.statements && o.stats) throw new UsageError('inspect: --statements goes with --json or the human output; --stats prints counts only', '--statements');
+  // Only --stats decodes on threads: taken elsewhere, --threads would change nothing without a word.
+  if (o.threads !== undefined && o.stats !== true) throw new UsageError('inspect: --threads goes with --stats; the other outputs are decoded on one thread', '--threads');
   if (o['schema-from'] === undefined) {
     for (const option of ['schema-password-env', 'schema-ssl-mode', 'schema-ssl-ca', 'schema-ssl-cert', 'schema-ssl-key', 'schema-ssl-capath', 'schema-ssl-cipher', 'schema-ssl-crl', 'schema-ssl-crlpath', 'schema-tls-version'] as const) {
       if (o[option] !== undefined) throw new UsageError(`--${option} goes with --schema-from URL`, `--${option}`);

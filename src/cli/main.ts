@@ -21,7 +21,7 @@ Usage:
   salvage quarantine list|show ID|export --target URL
                                            what apply held back; export writes the file to decide in
   salvage resolve --target URL FILE        carry out the reviewed decisions, exactly once
-  salvage explain --target URL GTID [TABLE KEY]
+  salvage explain --target URL GTID[#N] [TABLE [KEY]]
                                            why one lost change ended as it did
   salvage report --target URL [--run ID] [--html F | --markdown F | --json]
                                            the incident report of a past apply, from the DR's ledger
@@ -30,14 +30,15 @@ Usage:
   salvage config check FILE | schema | init --target URL
                                            validate a configuration; print its JSON Schema; write a
                                            starting file for a DR
-  salvage demo [--keep]                    stage a failover on two throwaway MariaDB servers and
+  salvage demo [--keep] [--quiet]          stage a failover on two throwaway MariaDB servers and
                                            salvage it (start here: npm run demo)
   salvage --version | --help
 
 Run "salvage COMMAND --help" for a command's options and examples.
 
 Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or configuration;
-3 done with quarantined changes awaiting review; 70 internal error (a bug: please report it).
+3 done with quarantined changes awaiting review (plan, apply, resolve); 70 internal error (a bug:
+please report it).
 `;
 
 /** Errors the user fixes by changing the input, the options or the DR's schema (exit 2). */

@@ -1,6 +1,5 @@
 /** `salvage quarantine list|show|export`: what waits for a decision, and the file a DBA edits to decide it. */
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
 import type { QuarantineStatusFilter } from '../db/quarantine-store.js';
 import { DEFAULT_STATE_SCHEMA } from '../db/state-schema.js';
@@ -9,7 +8,7 @@ import { ExitCode } from './exit-codes.js';
 import { targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { DR_TLS_HELP, DR_TLS_OPTIONS, tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 import { RECONNECT_HELP, reconnectOption } from './reconnect-option.js';
 import { QUIET_HELP, QUIET_OPTION, quietableReconnectNotices } from './quiet-option.js';
 import type { ReconnectNotice, ReconnectPolicy } from '../db/first-connection.js';
@@ -40,7 +39,8 @@ among the origin's dependants.
 
 ${CONNECTION_HELP}
 Output:
-  --status pending|resolved|all   which entries (default pending)
+  --status pending|resolved|all   list and export: which entries (default pending); show ID
+                            shows its entry whatever its status
   --json                    list and show: one JSON object per entry and line
 
 Examples:
@@ -79,12 +79,7 @@ function line(out: Writable, s = ''): void {
 
 /** Runs `salvage quarantine …`; returns the exit code. */
 export async function runQuarantine(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, status: { type: 'string' }, json: { type: 'boolean' } } });
-  } catch (e) {
-    throw new UsageError(`quarantine: ${(e as Error).message}; see "salvage quarantine --help"`);
-  }
+  const parsed = parseCommandArgs('quarantine', { args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, status: { type: 'string' }, json: { type: 'boolean' } } });
   const o = parsed.values;
   const [sub, ...rest] = parsed.positionals;
   if (sub !== 'list' && sub !== 'show' && sub !== 'export') throw new UsageError(`quarantine: expected list, show ID or export, got ${sub === undefined ? 'nothing' : `"${sub}"`}; see "salvage quarantine --help"`);
@@ -105,7 +100,7 @@ export async function runQuarantine(args: string[], stdout: Writable, stderr: Wr
   }
   if (sub === 'show') {
     const e = all.find((x) => x.id === id);
-    if (e === undefined) throw new ReviewError(ReviewErrorCode.UnknownEntry, `the quarantine of ${schema} has no entry ${id}; "salvage quarantine list --status all" lists them`, { key: String(id) });
+    if (e === undefined) throw new ReviewError(ReviewErrorCode.UnknownEntry, `the quarantine in the state schema \`${schema}\` has no entry ${id}; "salvage quarantine list --status all" lists them`, { key: String(id) });
     if (o.json) line(stdout, entryJson(e));
     else for (const l of showEntry(e, all)) line(stdout, l);
     return ExitCode.Done;

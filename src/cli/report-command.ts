@@ -1,7 +1,6 @@
 /** `salvage report --target URL [--run ID]`: the incident report of a past apply, rebuilt from the DR's state schema. */
 import { writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { reportFromLedger } from '../pipeline/report-from-ledger.js';
 import { renderHtmlReport } from '../sink/html-report.js';
 import { renderMarkdownReport } from '../sink/markdown-report.js';
@@ -11,7 +10,7 @@ import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { notice } from './quiet-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
 export const REPORT_HELP = `salvage report --target URL [--run ID] [--html F | --markdown F | --json] [options]
@@ -39,12 +38,7 @@ Examples:
 
 /** Runs `salvage report`; returns the exit code. */
 export async function runReport(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: false, options: { ...CONNECTION_OPTIONS, run: { type: 'string' }, html: { type: 'string' }, markdown: { type: 'string' }, json: { type: 'boolean' } } });
-  } catch (e) {
-    throw new UsageError(`report: ${(e as Error).message}; see "salvage report --help"`);
-  }
+  const parsed = parseCommandArgs('report', { args, allowPositionals: false, options: { ...CONNECTION_OPTIONS, run: { type: 'string' }, html: { type: 'string' }, markdown: { type: 'string' }, json: { type: 'boolean' } } });
   const o = parsed.values;
   if (o.target === undefined) throw new UsageError('report: --target mysql://user@host:port (the DR) is required', '--target');
   if (o.run !== undefined && !/^[1-9]\d*$/.test(o.run)) throw new UsageError(`--run takes a run id (a number ≥ 1), got "${o.run}"`, '--run');

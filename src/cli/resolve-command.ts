@@ -1,6 +1,5 @@
 /** `salvage resolve --target URL FILE`: carry out the decisions of a reviewed quarantine export. */
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { deadResolveWarning, resolveQuarantine, ReviewError, ReviewErrorCode, type ResolveReport } from '../pipeline/resolve.js';
 import { ExitCode } from './exit-codes.js';
 import { columns, CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quarantine-command.js';
@@ -10,7 +9,7 @@ import { stallNotices } from './progress.js';
 import { noticeStyle } from './quiet-option.js';
 import { stallNoticeOption } from './stall-option.js';
 import { stateSchemaOption } from './state-schema-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 
 export const RESOLVE_HELP = `salvage resolve --target URL FILE [options]
 
@@ -73,12 +72,7 @@ function line(out: Writable, s = ''): void {
 
 /** Runs `salvage resolve`; returns the exit code. */
 export async function runResolve(args: string[], stdout: Writable, stderr: Writable, environment: SalvageCommandEnvironment): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, 'allow-triggers': { type: 'boolean' }, 'stall-notice': { type: 'string' } } });
-  } catch (e) {
-    throw new UsageError(`resolve: ${(e as Error).message}; see "salvage resolve --help"`);
-  }
+  const parsed = parseCommandArgs('resolve', { args, allowPositionals: true, options: { ...CONNECTION_OPTIONS, json: { type: 'boolean' }, 'allow-triggers': { type: 'boolean' }, 'stall-notice': { type: 'string' } } });
   const o = parsed.values;
   if (parsed.positionals.length !== 1) throw new UsageError('resolve: give one decisions file (from "salvage quarantine export"): salvage resolve --target URL decisions.jsonl');
   if (o.target === undefined) throw new UsageError('resolve: --target mysql://user@host:port (the DR) is required', '--target');

@@ -1,7 +1,6 @@
 /** `salvage plan` and `salvage apply`: the reconcile engine from the command line. */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { FOLLOW_DR_BINLOG_WARNING, salvage, type SalvageOptions, type SalvageProgress, type SalvageReport } from '../pipeline/salvage.js';
 import { parseUtcDateTime } from '../pipeline/transaction-filter.js';
 import { startGtidCovers } from '../source/live-start.js';
@@ -15,7 +14,7 @@ import { connectionFrom, TLS_OPTIONS, tlsFlagNames, tlsFlagsOf, tlsMoreHelp } fr
 import { stateSchemaOption } from './state-schema-option.js';
 import { progressStyle, reconnectNotices, salvageProgress, stallNotices, type ProgressSink } from './progress.js';
 import { stallNoticeOption } from './stall-option.js';
-import { UsageError } from './usage-error.js';
+import { parseCommandArgs, UsageError } from './usage-error.js';
 import { reconnectOption } from './reconnect-option.js';
 import { loadConfigFile, type LoadedConfig } from './config-file.js';
 import { VERSION } from './version.js';
@@ -38,8 +37,9 @@ ${tlsMoreHelp('source-')}  --start-file NAME         with --source: start readin
 
 The DR:
   --target URL              mysql://user@host:port of the DR ([::1] for IPv6; a Unix socket:
-                            mysql://user@localhost?socket=PATH) (the password never on the command line:)
-  --target-password-env VAR read the password from this environment variable
+                            mysql://user@localhost?socket=PATH)
+  --target-password-env VAR read the password from this environment variable (never on the
+                            command line)
   --defaults-file F         read user/password/host/port/socket from this option file ([client]);
                             without it, ~/.my.cnf is read when present, as the mysql client does
                             (and ssl-mode, ssl-ca, … tls-version, as the mysql client reads them)
@@ -157,7 +157,7 @@ Decisions and output:
                             a replica received, not what the primary wrote)
   --force-source            do not refuse binlogs whose GTIDs come from none of the servers the
                             DR replicated from (its gtid_slave_pos / gtid_executed)
-  --quiet                   no progress on stderr
+  --quiet                   no progress or warning lines on stderr (reconnect attempts, stalls)
   --progress auto|plain|json   progress on stderr: a refreshed line on a terminal, else a line
                             every 5 s (auto, the default); plain lines; or JSON events for
                             wrappers, one per line: {"event":"progress", transactionsDone,
@@ -284,58 +284,54 @@ export async function runSalvageCommand(mode: 'plan' | 'apply', args: string[], 
 }
 
 function parseSalvageArgs(mode: 'plan' | 'apply', args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        binlog: { type: 'string', multiple: true },
-        target: { type: 'string' },
-        'target-password-env': { type: 'string' },
-        'defaults-file': { type: 'string' },
-        from: { type: 'string' },
-        'from-gtid': { type: 'string' },
-        since: { type: 'string' },
-        config: { type: 'string' },
-        report: { type: 'string' },
-        ledger: { type: 'string' },
-        markdown: { type: 'string' },
-        html: { type: 'string' },
-        sql: { type: 'string' },
-        json: { type: 'boolean' },
-        window: { type: 'string' },
-        'window-rows': { type: 'string' },
-        ddl: { type: 'string' },
-        'stop-before': { type: 'string' },
-        'ledger-images': { type: 'string' },
-        'state-schema': { type: 'string' },
-        'source-id': { type: 'string' },
-        'no-verify-checksums': { type: 'boolean' },
-        'skip-damaged': { type: 'boolean' },
-        'allow-relay-log': { type: 'boolean' },
-        'force-source': { type: 'boolean' },
-        'keep-gtids': { type: 'boolean' },
-        'allow-triggers': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        progress: { type: 'string' },
-        source: { type: 'string' },
-        'source-password-env': { type: 'string' },
-        'start-file': { type: 'string' },
-        'start-position': { type: 'string' },
-        'start-gtid': { type: 'string' },
-        follow: { type: 'boolean' },
-        ...TLS_OPTIONS,
-        'reconnect-attempts': { type: 'string' },
-        'stall-notice': { type: 'string' },
-        'dr-binlog': { type: 'string', multiple: true },
-        'dr-source': { type: 'string' },
-        'dr-source-password-env': { type: 'string' },
-        'failover-at': { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${mode}: ${(e as Error).message}; see "salvage ${mode} --help"`);
-  }
+  return parseCommandArgs(mode, {
+    args,
+    allowPositionals: true,
+    options: {
+      binlog: { type: 'string', multiple: true },
+      target: { type: 'string' },
+      'target-password-env': { type: 'string' },
+      'defaults-file': { type: 'string' },
+      from: { type: 'string' },
+      'from-gtid': { type: 'string' },
+      since: { type: 'string' },
+      config: { type: 'string' },
+      report: { type: 'string' },
+      ledger: { type: 'string' },
+      markdown: { type: 'string' },
+      html: { type: 'string' },
+      sql: { type: 'string' },
+      json: { type: 'boolean' },
+      window: { type: 'string' },
+      'window-rows': { type: 'string' },
+      ddl: { type: 'string' },
+      'stop-before': { type: 'string' },
+      'ledger-images': { type: 'string' },
+      'state-schema': { type: 'string' },
+      'source-id': { type: 'string' },
+      'no-verify-checksums': { type: 'boolean' },
+      'skip-damaged': { type: 'boolean' },
+      'allow-relay-log': { type: 'boolean' },
+      'force-source': { type: 'boolean' },
+      'keep-gtids': { type: 'boolean' },
+      'allow-triggers': { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      progress: { type: 'string' },
+      source: { type: 'string' },
+      'source-password-env': { type: 'string' },
+      'start-file': { type: 'string' },
+      'start-position': { type: 'string' },
+      'start-gtid': { type: 'string' },
+      follow: { type: 'boolean' },
+      ...TLS_OPTIONS,
+      'reconnect-attempts': { type: 'string' },
+      'stall-notice': { type: 'string' },
+      'dr-binlog': { type: 'string', multiple: true },
+      'dr-source': { type: 'string' },
+      'dr-source-password-env': { type: 'string' },
+      'failover-at': { type: 'string' },
+    },
+  });
 }
 
 async function runParsed(

@@ -96,6 +96,15 @@ describe('salvage inspect', () => {
     }
   });
 
+  it('refuses --threads without --stats (exit 2, naming the option), where it would change nothing', async () => {
+    for (const output of [[], ['--json']]) {
+      const r = await salvage('inspect', ...output, '--threads', '2', `${PRIMARY}/primary-bin.000001`);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('salvage: inspect: --threads goes with --stats; the other outputs are decoded on one thread [USAGE]\n');
+    }
+  });
+
   it('reads an .index file, follows both files, and reports the crashed tail as data, not an error', async () => {
     const r = await salvage('inspect', '--stats', `${PRIMARY}/primary-bin.index`);
     expect(r.code).toBe(0);

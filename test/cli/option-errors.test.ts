@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { runConfigInit } from '../../src/cli/config-command.js';
 import { runDoctor } from '../../src/cli/doctor-command.js';
 import { runInspect } from '../../src/cli/inspect-command.js';
 import { runExplain } from '../../src/cli/explain-command.js';
@@ -15,7 +16,7 @@ import { runQuarantine } from '../../src/cli/quarantine-command.js';
 import { runReport } from '../../src/cli/report-command.js';
 import { runResolve } from '../../src/cli/resolve-command.js';
 import { runSalvageCommand, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
-import { UsageError } from '../../src/cli/usage-error.js';
+import { parseCommandArgs, UsageError } from '../../src/cli/usage-error.js';
 import { GtidSetError } from '../../src/model/gtid-set.js';
 import { Capture } from '../harness/capture.js';
 
@@ -195,5 +196,37 @@ describe('input that is no binlog', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('an unknown option', () => {
+  // A mistyped flag, as a DBA types it; each command's own parser, so every one of them is held to it.
+  const commands: [string, (flag: string) => Promise<number>][] = [
+    ['inspect', (f) => runInspect(['mysql-bin.000001', f, 'x'], new Capture(), new Capture(), {})],
+    ['plan', (f) => runSalvageCommand('plan', ['--binlog', 'x', ...TARGET, f, 'x'], new Capture(), new Capture(), ENV)],
+    ['apply', (f) => runSalvageCommand('apply', ['--binlog', 'x', ...TARGET, f, 'x'], new Capture(), new Capture(), ENV)],
+    ['doctor', (f) => runDoctor([...TARGET, f, 'x'], new Capture(), new Capture(), ENV)],
+    ['quarantine', (f) => runQuarantine(['list', ...TARGET, f, 'x'], new Capture(), new Capture(), ENV)],
+    ['resolve', (f) => runResolve([...TARGET, f, 'x', 'decisions.jsonl'], new Capture(), new Capture(), ENV)],
+    ['explain', (f) => runExplain([...TARGET, f, 'x', '0-1-1'], new Capture(), new Capture(), ENV)],
+    ['report', (f) => runReport([...TARGET, f, 'x'], new Capture(), new Capture(), ENV)],
+    ['config init', (f) => runConfigInit([...TARGET, f, 'x'], new Capture(), new Capture(), ENV)],
+  ];
+  for (const [command, run] of commands) {
+    it(`${command}: named alone, with the command's --help, exit 2 (Node's advice to pass it after "--" left out)`, async () => {
+      for (const [flag, named] of [['--dr-binlogs', '--dr-binlogs'], ['--dr-binlogs=x', '--dr-binlogs'], ['-Z', '-Z']] as const) {
+        const e = await rejection(run(flag));
+        expect(e).toBeInstanceOf(UsageError);
+        expect((e as UsageError).message).toBe(`${command}: unknown option ${named}; see "salvage ${command.split(' ')[0]!} --help"`);
+        expect((e as UsageError).details).toEqual({ option: named });
+        expect(exitCodeFor(e)).toBe(2);
+      }
+    });
+  }
+
+  it("keeps Node's message for the other argument errors", () => {
+    expect(() => parseCommandArgs('apply', { args: ['--target'], options: { target: { type: 'string' } } })).toThrow(
+      new UsageError(`apply: Option '--target <value>' argument missing; see "salvage apply --help"`),
+    );
   });
 });

@@ -177,7 +177,7 @@ describe('quarantine list, show and export', () => {
       ].join('\n'),
     );
     expect((await cli(runQuarantine, ['show', '4'])).out).toContain(['  column  before  after     dr', '  id      3       3         -', '  email   "cy@x"  "cy@x"    -', '  name    "Cy"    "Cy Two"  -'].join('\n'));
-    await expect(cli(runQuarantine, ['show', '99'])).rejects.toThrow('the quarantine of salvage has no entry 99');
+    await expect(cli(runQuarantine, ['show', '99'])).rejects.toThrow('the quarantine in the state schema `salvage` has no entry 99');
   });
 
   it('export: one JSON line per entry, decision null', async () => {

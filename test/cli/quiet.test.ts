@@ -230,7 +230,7 @@ describe('--quiet keeps the error: its message on stderr and its exit code (the 
     expect(resolveBad).toEqual({ code: 2, stdout: '', stderr: 'salvage: bad.jsonl has 1 problem(s); nothing was applied:\n  line 1: bad JSON at character 1: expected a JSON value, found "not json"\n' });
     expect(resolveBad.stderr).toBe((await cli(['resolve', bad, '--target', dr.url])).stderr);
     const unknown = await cli(['quarantine', 'show', '99', '--target', dr.url, '--quiet']);
-    expect(unknown).toEqual({ code: 2, stdout: '', stderr: `salvage: the quarantine of salvage has no entry 99; "salvage quarantine list --status all" lists them [REVIEW_UNKNOWN_ENTRY]\n` });
+    expect(unknown).toEqual({ code: 2, stdout: '', stderr: `salvage: the quarantine in the state schema \`salvage\` has no entry 99; "salvage quarantine list --status all" lists them [REVIEW_UNKNOWN_ENTRY]\n` });
     for (const args of [['explain', '--quiet'], ['report', '--quiet'], ['doctor', '--quiet']]) {
       const run = await cli(args);
       expect([run.code, run.stdout], args.join(' ')).toEqual([2, '']);
