@@ -56,6 +56,13 @@ export interface ClassifyInput {
    * replication matches them (equal to the before image on every logged column).
    */
   readonly drRowsByImage?: readonly RowImage[];
+  /**
+   * Tables without a primary key only: an update's row as it will be (its after image, the cells
+   * it does not log taken from the DR row it matched), which its unique keys are checked on: an
+   * after image that leaves out part of a key (binlog_row_image=MINIMAL) moves the row onto the
+   * value the part it logs and the row's own other parts make. Default: the after image.
+   */
+  readonly newRow?: RowImage;
   /** Columns left out of every comparison (the configuration's `ignoreColumns`). */
   readonly ignore?: ReadonlySet<string>;
   /** `compare: "keys"`: an update or delete meets the row at its key, whatever its values. */
@@ -162,7 +169,7 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   const changedKeys = schema.uniqueKeys.length === 0 ? schema.uniqueKeys : schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
   // The new primary key first: it is the row's identity, and no rule may write over another record's.
   const atNewPk = input.drRowAtNewPk ?? null;
-  const holder = atNewPk !== null && !isSameRow(schema, atNewPk, dr) ? { uniqueKey: PRIMARY_KEY, uniqueHolder: atNewPk } : uniqueHolder(input, after, dr, changedKeys);
+  const holder = atNewPk !== null && !isSameRow(schema, atNewPk, dr) ? { uniqueKey: PRIMARY_KEY, uniqueHolder: atNewPk } : uniqueHolder(input, input.newRow ?? after, dr, changedKeys);
   const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore, true);
   if (holder !== null) return result('update-unique-taken', h.facts, dr, notLogged, differsFromBefore, differsFromAfter, holder);
   // A column both sides changed is a divergence even when the DR changed it back to the base value

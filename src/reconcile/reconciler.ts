@@ -862,8 +862,17 @@ export class Reconciler {
     if (m.kind === 'ambiguous') return { kind: 'held', why: `${table.schema}.${table.table} has no primary key: ${m.why}` };
     // Its unique values as any table's (a UNIQUE key over nullable columns: no identity, still
     // unique): a move onto a value another DR row holds is update-unique-taken, not the DR's rejection.
-    const drRowsByUnique = uniqueRowsOf(table, this.state(table), change.after);
-    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table) });
+    // An after image that leaves out columns (MINIMAL logs those an update sets) leaves the row's
+    // own values there: the value a key moves to is the matched row's with the logged parts put in.
+    const state = this.state(table);
+    const after = change.after;
+    const newRow = after === null || m.kind !== 'one' || !after.includes(undefined) ? null : after.map((v, i) => (v === undefined ? m.row[i] : v));
+    if (newRow !== null) {
+      const unread = unreadUniqueValue(table, state, change.before as RowImage, after as RowImage, newRow);
+      if (unread !== null) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this update's after image leaves out ${unread.columns.join(', ')} of unique key ${unread.key}, which its before image does not give: the value it moves the row to was not read, so whether another DR row holds it is unknown` };
+    }
+    const drRowsByUnique = uniqueRowsOf(table, state, newRow ?? after);
+    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table), ...(newRow === null ? {} : { newRow }) });
     return { kind: 'matched', c, probe, near: m.kind === 'none' ? m.near : 0 };
   }
 
@@ -2138,6 +2147,27 @@ function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | n
     }
   }
   return out ?? NO_ROWS;
+}
+
+/**
+ * A unique key of a keyless table that an update changes a part of (its after image logs the part,
+ * other than the before image's value) to a value with no NULL part (`newRow`, the after image
+ * completed by the matched row) of which a part the after image leaves out is not the before
+ * image's (not logged there, or an ignored column the row holds otherwise): the window read the
+ * holders of the value the images give (collectReads completes the after image from the before
+ * image), so this one is known only once the row is matched, too late to ask the DR. Decided by
+ * the images alone, never by what else the window happened to read, so the window size does not
+ * change it. Null when there is none.
+ */
+function unreadUniqueValue(table: TableSchema, state: TableState, before: RowImage, after: RowImage, newRow: RowImage): { readonly key: string; readonly columns: readonly string[] } | null {
+  for (const uk of table.uniqueKeys) {
+    const parts = uk.columns.map((c) => state.position(c));
+    if (!parts.some((p) => after[p] !== undefined && !sameValue(before[p], after[p], table.columns[p] ?? null))) continue;
+    if (parts.some((p) => newRow[p] === null || newRow[p] === undefined)) continue;
+    const unknown = parts.filter((p) => after[p] === undefined && !sameValue(before[p], newRow[p], table.columns[p] ?? null));
+    if (unknown.length > 0) return { key: uk.name, columns: unknown.map((p) => (table.columns[p] as ColumnSchema).name) };
+  }
+  return null;
 }
 
 /** What a keyless table's insert-unique-taken may be decided by: none needs the holder's identity. */
