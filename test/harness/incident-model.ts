@@ -37,10 +37,11 @@
  * collide — and a nullable TEXT `note`. The primary then logs shop.tags' images as its
  * binlog_row_image says (TagImages): FULL, NOBLOB (`note` left out of the before image, and of an
  * update's after image unless the update sets it), or MINIMAL over the columns a mask names (the
- * before image logs those, an update's after image the columns it sets). A server logs the whole
- * before image of a table without a primary key in every mode (and under MINIMAL an update's after
- * image with only the columns it sets); a partial before image is what a primary whose table has a
- * key the DR's lacks logs, and DESIGN.md matches such an image on the columns it has.
+ * before image logs those, an update's after image the columns it sets). MariaDB logs whole images
+ * of a table without a primary key under MINIMAL and NOBLOB (test/reconcile/keyless.test.ts); its
+ * FULL_NODUP (newer servers) logs the whole before image and an after image of the columns set —
+ * the mask with every bit; a partial before image is what a primary whose table has a key the DR's
+ * lacks logs, and DESIGN.md matches such an image on the columns it has.
  * Each side's application skips a write its unique key refuses, as the server would.
  */
 import fc from 'fast-check';
@@ -136,9 +137,9 @@ export function tagsTable(unique: TagUnique): TableSchema {
 /**
  * How the primary logs a wide shop.tags' row images (binlog_row_image): `full`; `noblob`, `note`
  * out of the before image, and out of an update's after image unless the update sets it; `minimal`,
- * the before image logs the columns whose bit `before` sets (1 label, 2 qty, 4 code, 8 note; 15 is
- * what a server logs for a table without a primary key, none an image to find no row by), an
- * update's after image the columns it sets, as the server logs them. An insert logs its whole row.
+ * the before image logs the columns whose bit `before` sets (1 label, 2 qty, 4 code, 8 note; 15,
+ * every column, is MariaDB's FULL_NODUP; none, an image to find no row by), an update's after image
+ * the columns it sets. An insert logs its whole row.
  */
 export type TagImages = { readonly kind: 'full' } | { readonly kind: 'noblob' } | { readonly kind: 'minimal'; readonly before: number };
 
