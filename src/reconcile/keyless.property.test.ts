@@ -7,6 +7,8 @@
  * reads a keyless table's rows by before image as readRowsByImages returns them and applies the
  * engine's writes by image (`… LIMIT 1`: one row; none, or rows that differ, throw). A keyless row
  * is only its value, so the invariants are stated over multisets: copies of each value are counted.
+ * A wider table (`keyless: { wide: true }`) adds a nullable UNIQUE key and partial images, and there
+ * each decision is held to the verdict test/harness/keyless-verdict.ts works out from the spec.
  * Counterexamples fast-check found are kept at the end as plain tests.
  */
 import fc from 'fast-check';
@@ -26,6 +28,8 @@ import { RuleBook } from './rules.js';
 
 /** Kept small so the file runs in seconds; KEYLESS_PROPERTY_RUNS=5000 searches deeper. */
 const RUNS = Number(process.env['KEYLESS_PROPERTY_RUNS'] ?? 120);
+/** For a property that reconciles each incident six times: half the runs keep the file's time in bounds. */
+const HALF_RUNS = Math.max(1, Math.round(RUNS / 2));
 
 const arbitrary = incidentArbitrary({ keyless: true });
 
@@ -377,7 +381,7 @@ describe('keyless table with a nullable unique key and partial images (in-memory
         expect(again.decisions).toEqual([]);
         expect(first.dr.snapshot()).toEqual(one?.snapshot);
       }),
-      { numRuns: RUNS },
+      { numRuns: HALF_RUNS },
     );
   });
 });
@@ -425,9 +429,10 @@ describe('the keyless oracle and model', () => {
   });
 });
 
-// No property has found an engine fault (KEYLESS_PROPERTY_RUNS=20000; and 3,000 over a wider model:
-// three case variants, up to 10 base rows and 12 lost transactions). What they hold it to is stated
-// over values: a keyless row has no identity but its value, so the limit below is by design.
+// No property over the narrow table has found an engine fault (KEYLESS_PROPERTY_RUNS=20000; and
+// 3,000 over a wider model: three case variants, up to 10 base rows and 12 lost transactions). What
+// they hold it to is stated over values: a keyless row has no identity but its value, so the limit
+// below is by design.
 describe('limits, pinned', () => {
   // The DR deleted (red, 1) and changed (blue, NULL) into (red, 1) of its own; the lost delete of
   // (red, 1) meets that row, equal to its before image, and deletes it — as replication would. The
