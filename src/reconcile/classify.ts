@@ -57,10 +57,11 @@ export interface ClassifyInput {
    */
   readonly drRowsByImage?: readonly RowImage[];
   /**
-   * Tables without a primary key only: an update's row as it will be (its after image, the cells
-   * it does not log taken from the DR row it matched), which its unique keys are checked on: an
-   * after image that leaves out part of a key (binlog_row_image=MINIMAL) moves the row onto the
-   * value the part it logs and the row's own other parts make. Default: the after image.
+   * Tables without a primary key only: the row an update writes (its after image, the DR row's own
+   * values where the image leaves a column out or an ignored column kept them), which its unique
+   * keys are checked on: an after image that leaves out part of a key (MariaDB's
+   * binlog_row_image=FULL_NODUP) moves the row onto the value the part it logs and the row's own
+   * other parts make. Default: the after image.
    */
   readonly newRow?: RowImage;
   /** Columns left out of every comparison (the configuration's `ignoreColumns`). */

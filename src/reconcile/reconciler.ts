@@ -874,7 +874,7 @@ export class Reconciler {
       if (unread !== null) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this update keeps the row's own ${unread.columns.join(', ')} of unique key ${unread.key}, which its images do not give: the value it moves the row to was not read, so whether another DR row holds it is unknown` };
     }
     const drRowsByUnique = uniqueRowsOf(table, state, newRow ?? after);
-    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table), ...(newRow === null ? {} : { newRow }) });
+    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: ignored, ...(newRow === null ? {} : { newRow }) });
     return { kind: 'matched', c, probe, near: m.kind === 'none' ? m.near : 0 };
   }
 

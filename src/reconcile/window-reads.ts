@@ -65,9 +65,9 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
       // values (a UNIQUE key over nullable columns gives no identity, but still refuses a second
       // row with a non-NULL value) and the parents its rows point at, as any table's.
       if (change.after) {
-        // An update's after image may leave out columns it does not set (binlog_row_image=MINIMAL):
-        // the row keeps them, so its new unique values take them from the before image, which a
-        // server logs whole for a table without a primary key (the match equals it on what it logs).
+        // An update's after image may leave out columns it does not set (MariaDB's
+        // binlog_row_image=FULL_NODUP): the row keeps them, so its new unique values take them from
+        // the before image, which the row it matches equals on every column the image logs.
         if (table.uniqueKeys.length > 0) wantUniques(reads, states.get(table), table, completedAfter(change.after, change.before), templatesOf(table));
         wantParents(reads, catalog, states.get(table), table, change.after);
       }
