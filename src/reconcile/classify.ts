@@ -56,6 +56,14 @@ export interface ClassifyInput {
    * replication matches them (equal to the before image on every logged column).
    */
   readonly drRowsByImage?: readonly RowImage[];
+  /**
+   * Tables without a primary key only: the row an update writes (its after image, the DR row's own
+   * values where the image leaves a column out or an ignored column kept them), which its unique
+   * keys are checked on: an after image that leaves out part of a key (MariaDB's
+   * binlog_row_image=FULL_NODUP) moves the row onto the value the part it logs and the row's own
+   * other parts make. Default: the after image.
+   */
+  readonly newRow?: RowImage;
   /** Columns left out of every comparison (the configuration's `ignoreColumns`). */
   readonly ignore?: ReadonlySet<string>;
   /** `compare: "keys"`: an update or delete meets the row at its key, whatever its values. */
@@ -162,7 +170,7 @@ function classifyUpdate(input: ClassifyInput, before: RowImage, after: RowImage)
   const changedKeys = schema.uniqueKeys.length === 0 ? schema.uniqueKeys : schema.uniqueKeys.filter((k) => k.columns.some((c) => keyChanged(schema, c, before, after)));
   // The new primary key first: it is the row's identity, and no rule may write over another record's.
   const atNewPk = input.drRowAtNewPk ?? null;
-  const holder = atNewPk !== null && !isSameRow(schema, atNewPk, dr) ? { uniqueKey: PRIMARY_KEY, uniqueHolder: atNewPk } : uniqueHolder(input, after, dr, changedKeys);
+  const holder = atNewPk !== null && !isSameRow(schema, atNewPk, dr) ? { uniqueKey: PRIMARY_KEY, uniqueHolder: atNewPk } : uniqueHolder(input, input.newRow ?? after, dr, changedKeys);
   const differsFromBefore = input.compareKeysOnly === true ? NONE : differing(schema, before, dr, input.ignore, true);
   if (holder !== null) return result('update-unique-taken', h.facts, dr, notLogged, differsFromBefore, differsFromAfter, holder);
   // A column both sides changed is a divergence even when the DR changed it back to the base value

@@ -865,8 +865,19 @@ export class Reconciler {
     if (m.kind === 'ambiguous') return { kind: 'held', why: `${table.schema}.${table.table} has no primary key: ${m.why}` };
     // Its unique values as any table's (a UNIQUE key over nullable columns: no identity, still
     // unique): a move onto a value another DR row holds is update-unique-taken, not the DR's rejection.
-    const drRowsByUnique = uniqueRowsOf(table, this.state(table), change.after);
-    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: this.#rules.ignored(table) });
+    // Checked on the row the update makes, not its after image: a column the image leaves out
+    // (FULL_NODUP logs only those an update sets), or an ignored one it did not change, keeps the
+    // matched row's value, which may complete a key's value the after image alone leaves unknown.
+    const state = this.state(table);
+    const after = change.after;
+    const ignored = this.#rules.ignored(table);
+    const newRow = after === null || m.kind !== 'one' || (ignored.size === 0 && !after.includes(undefined)) ? null : keylessNewRow(table, change.before as RowImage, after, m.row, ignored);
+    if (newRow !== null && after !== null) {
+      const unread = unreadUniqueValue(table, state, change.before as RowImage, after, newRow);
+      if (unread !== null) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this update keeps the row's own ${unread.columns.join(', ')} of unique key ${unread.key}, which its images do not give: the value it moves the row to was not read, so whether another DR row holds it is unknown` };
+    }
+    const drRowsByUnique = uniqueRowsOf(table, state, newRow ?? after);
+    const c = classifyChange({ change, schema: table, drRowByPk: null, drRowsByUnique, pkIsAutoIncrement: false, drRowsByImage: m.kind === 'one' ? [m.row] : NO_IMAGES, ignore: ignored, ...(newRow === null ? {} : { newRow }) });
     return { kind: 'matched', c, probe, near: m.kind === 'none' ? m.near : 0 };
   }
 
@@ -901,15 +912,7 @@ export class Reconciler {
     }
     const after = change.after as RowImage;
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
-    // As #applyClean: an ignored column takes the lost change's value only when the change changed it.
-    const ignored = this.#rules.ignored(table);
-    const before = change.before as RowImage;
-    const next: RowImage = Array.from({ length: dr.length }, (_, i) => {
-      const a = after[i];
-      if (a === undefined) return dr[i];
-      if (ignored.size > 0 && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return dr[i];
-      return a;
-    });
+    const next = keylessNewRow(table, change.before as RowImage, after, dr, this.#rules.ignored(table));
     const changed: string[] = [];
     for (let i = 0; i < table.columns.length; i++) {
       const col = table.columns[i] as ColumnSchema;
@@ -2141,6 +2144,40 @@ function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | n
     }
   }
   return out ?? NO_ROWS;
+}
+
+/**
+ * The row a keyless update writes over the DR row `dr` it matched: the after image, the row's own
+ * value where the image leaves a column out, and (as #applyClean) where a column in ignoreColumns
+ * is one the change did not change.
+ */
+function keylessNewRow(table: TableSchema, before: RowImage, after: RowImage, dr: RowImage, ignored: ReadonlySet<string>): RowImage {
+  return Array.from({ length: dr.length }, (_, i) => {
+    const a = after[i];
+    if (a === undefined) return dr[i];
+    if (ignored.size > 0 && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return dr[i];
+    return a;
+  });
+}
+
+/**
+ * A unique key of a keyless table that an update changes a part of (its after image logs the part,
+ * other than the before image's value) to a value with no NULL part (`newRow`, the row it writes:
+ * keylessNewRow) of which a part is not the value the window read the key's holders by (the after
+ * image's, else the before image's: collectReads) — a part neither image gives, or an ignored one
+ * the row holds otherwise — so the value is known only once the row is matched, too late to ask the
+ * DR. Decided by the images and the row alone, never by what else the window happened to read, so
+ * the window size does not change it. Null when there is none.
+ */
+function unreadUniqueValue(table: TableSchema, state: TableState, before: RowImage, after: RowImage, newRow: RowImage): { readonly key: string; readonly columns: readonly string[] } | null {
+  for (const uk of table.uniqueKeys) {
+    const parts = uk.columns.map((c) => state.position(c));
+    if (!parts.some((p) => after[p] !== undefined && !sameValue(before[p], after[p], table.columns[p] ?? null))) continue;
+    if (parts.some((p) => newRow[p] === null || newRow[p] === undefined)) continue;
+    const unknown = parts.filter((p) => !sameValue(after[p] === undefined ? before[p] : after[p], newRow[p], table.columns[p] ?? null));
+    if (unknown.length > 0) return { key: uk.name, columns: unknown.map((p) => (table.columns[p] as ColumnSchema).name) };
+  }
+  return null;
 }
 
 /** What a keyless table's insert-unique-taken may be decided by: none needs the holder's identity. */

@@ -65,7 +65,10 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
       // values (a UNIQUE key over nullable columns gives no identity, but still refuses a second
       // row with a non-NULL value) and the parents its rows point at, as any table's.
       if (change.after) {
-        if (table.uniqueKeys.length > 0) wantUniques(reads, states.get(table), table, change.after, templatesOf(table));
+        // An update's after image may leave out columns it does not set (MariaDB's
+        // binlog_row_image=FULL_NODUP): the row keeps them, so its new unique values take them from
+        // the before image, which the row it matches equals on every column the image logs.
+        if (table.uniqueKeys.length > 0) wantUniques(reads, states.get(table), table, completedAfter(change.after, change.before), templatesOf(table));
         wantParents(reads, catalog, states.get(table), table, change.after);
       }
       continue;
@@ -89,6 +92,12 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     }
   }
   return reads.requests;
+}
+
+/** `after` with the cells it does not log taken from `before` (`after` itself when it logs every cell, or there is no before image). */
+function completedAfter(after: RowImage, before: RowImage | null): RowImage {
+  if (before === null || !after.includes(undefined)) return after;
+  return after.map((v, i) => (v === undefined ? before[i] : v));
 }
 
 /** The DR rows holding `after`'s unique values (a row of `table`), and those of the first rewrite-unique candidates of `templates`. */

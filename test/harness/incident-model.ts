@@ -30,6 +30,19 @@
  * so equal rows (copies), rows the collation alone equates, and DR changes to the very rows the
  * lost changes name all happen. Each side's application changes a particular row it holds (its
  * exact value), and logs full images, as the primary's binlog would.
+ *
+ * `keyless: { wide: true }` widens shop.tags (tagsTable): a nullable `code` under a UNIQUE key (on
+ * its own, or with `label`) drawn from NULL, `k`, `K` and `q` — so an insert or a move onto a value a
+ * DR row holds, under the collation, happens often, and rows whose key has a NULL part do not
+ * collide — and a nullable TEXT `note`. The primary then logs shop.tags' images as its
+ * binlog_row_image says (TagImages): FULL, NOBLOB (`note` left out of the before image, and of an
+ * update's after image unless the update sets it), or MINIMAL over the columns a mask names (the
+ * before image logs those, an update's after image the columns it sets). MariaDB logs whole images
+ * of a table without a primary key under MINIMAL and NOBLOB (test/reconcile/keyless.test.ts); its
+ * FULL_NODUP (newer servers) logs the whole before image and an after image of the columns set —
+ * the mask with every bit; a partial before image is what a primary whose table has a key the DR's
+ * lacks logs, and DESIGN.md matches such an image on the columns it has.
+ * Each side's application skips a write its unique key refuses, as the server would.
  */
 import fc from 'fast-check';
 import type { ColumnDef, RowImage } from '../../src/binlog/column.js';
@@ -37,7 +50,8 @@ import { ColumnType } from '../../src/binlog/column-types.js';
 import type { RowChange, TableMap } from '../../src/binlog/event.js';
 import type { Transaction } from '../../src/binlog/transaction.js';
 import type { ColumnSchema, LogicalReferences, ReferentialAction, TableSchema } from '../../src/model/table-schema.js';
-import { InMemoryDr } from './in-memory-dr.js';
+import { EngineError } from '../../src/errors.js';
+import { InMemoryDr, OracleErrorCode } from './in-memory-dr.js';
 
 export const CUSTOMERS = 'shop.customers';
 export const ORDERS = 'shop.orders';
@@ -103,6 +117,45 @@ export function tablesFor(fks: FkActions): readonly TableSchema[] {
 /** shop.tags: no primary key, no unique key, no AUTO_INCREMENT; a _ci label and a nullable count. */
 export const TAGS_TABLE: TableSchema = table('tags', [column('label', 1, true), column('qty', 2, false, false, true)], { primaryKey: null, autoIncrement: null });
 
+/** The UNIQUE key of a wide shop.tags: `code` alone, or (`label`, `code`). */
+export type TagUnique = 'code' | 'label-code';
+
+/**
+ * A wide shop.tags: label, qty, a nullable `code` varchar _ci under the UNIQUE key `unique` names
+ * (no primary key: the key has a nullable column, so it gives the rows no identity), and a
+ * nullable TEXT `note` _ci (what binlog_row_image=NOBLOB leaves out).
+ */
+export function tagsTable(unique: TagUnique): TableSchema {
+  const note: ColumnSchema = { ...column('note', 4, true, false, true), dataType: 'text', columnType: 'text' };
+  return table('tags', [column('label', 1, true), column('qty', 2, false, false, true), { ...column('code', 3, true, false, true), columnType: 'varchar(8)' }, note], {
+    primaryKey: null,
+    autoIncrement: null,
+    uniqueKeys: [unique === 'code' ? { name: 'uk_code', columns: ['code'] } : { name: 'uk_label_code', columns: ['label', 'code'] }],
+  });
+}
+
+/**
+ * How the primary logs a wide shop.tags' row images (binlog_row_image): `full`; `noblob`, `note`
+ * out of the before image, and out of an update's after image unless the update sets it; `minimal`,
+ * the before image logs the columns whose bit `before` sets (1 label, 2 qty, 4 code, 8 note; 15,
+ * every column, is MariaDB's FULL_NODUP; none, an image to find no row by), an update's after image
+ * the columns it sets. An insert logs its whole row.
+ */
+export type TagImages = { readonly kind: 'full' } | { readonly kind: 'noblob' } | { readonly kind: 'minimal'; readonly before: number };
+
+const NOTE = 3;
+
+/**
+ * The images the primary logs under `images` for a wide shop.tags' change of `before` into `after`
+ * by a statement that sets the columns `sets` names (absent cells: not logged).
+ */
+export function loggedTagImages(images: TagImages, before: RowImage | null, after: RowImage | null, sets: (column: number) => boolean): { readonly before: RowImage | null; readonly after: RowImage | null } {
+  if (images.kind === 'full' || before === null) return { before, after };
+  const beforeLogs = (i: number): boolean => (images.kind === 'noblob' ? i !== NOTE : ((images.before >> i) & 1) === 1);
+  const afterLogs = (i: number): boolean => (images.kind === 'noblob' ? i !== NOTE || sets(i) : sets(i));
+  return { before: before.map((v, i) => (beforeLogs(i) ? v : undefined)), after: after === null ? null : after.map((v, i) => (afterLogs(i) ? v : undefined)) };
+}
+
 /** The configuration's logical references for `fks`: notes.order_id when the schema does not declare it. */
 export function logicalFor(fks: FkActions): LogicalReferences {
   return fks.note === 'logical' ? { 'shop.notes': { references: { order_id: 'shop.orders.id' } } } : {};
@@ -118,9 +171,10 @@ function tableMap(t: TableSchema, tableId: number): TableMap {
   const columns: ColumnDef[] = t.columns.map((c, index) => ({
     index,
     name: c.name,
-    type: c.dataType === 'int' ? ColumnType.LONG : ColumnType.VARCHAR,
-    binlogType: c.dataType === 'int' ? ColumnType.LONG : ColumnType.VARCHAR,
-    meta: c.dataType === 'int' ? 0 : 480,
+    type: c.dataType === 'int' ? ColumnType.LONG : c.dataType === 'text' ? ColumnType.BLOB : ColumnType.VARCHAR,
+    binlogType: c.dataType === 'int' ? ColumnType.LONG : c.dataType === 'text' ? ColumnType.BLOB : ColumnType.VARCHAR,
+    // A TEXT's length prefix is 2 bytes; a varchar(120) of utf8mb4 holds up to 480.
+    meta: c.dataType === 'int' ? 0 : c.dataType === 'text' ? 2 : 480,
     nullable: c.nullable,
     unsigned: c.unsigned,
     collation: c.collationId,
@@ -155,23 +209,44 @@ export type Cmd =
   | { readonly k: 'bounceName'; readonly customer: number; readonly name: number }
   // shop.tags (keyless incidents): a row added, one row's values changed, one row deleted.
   | { readonly k: 'insTag'; readonly tag: TagValue }
-  | { readonly k: 'setTag'; readonly row: number; readonly tag: TagValue }
+  // `cols` (a wide shop.tags): the columns the update sets, a bit each (1 label, 2 qty, 4 code, 8 note); none or absent: all.
+  | { readonly k: 'setTag'; readonly row: number; readonly tag: TagValue; readonly cols?: number }
   | { readonly k: 'delTag'; readonly row: number };
 
-/** A shop.tags value: label 0 or 1 (`red`, `blue`), `variant` 1 Capitalised, qty 0 NULL, else 1 or 2. */
+/**
+ * A shop.tags value: label 0 or 1 (`red`, `blue`), `variant` 1 Capitalised, qty 0 NULL, else 1 or 2;
+ * a wide table's `code` 0 NULL, 1 `k`, 2 `K` (`k` without case variants), 3 `q`, and `note` 0 NULL,
+ * 1 `x`, 2 `y` (absent: 0).
+ */
 export interface TagValue {
   readonly label: number;
   readonly variant: number;
   readonly qty: number;
+  readonly code?: number;
+  readonly note?: number;
 }
 
 const TAG_LABELS = ['red', 'blue'];
+const TAG_COLUMNS = ['label', 'qty', 'code', 'note'];
+const TAG_CODES = [null, 'k', 'K', 'q'];
+const TAG_NOTES = [null, 'x', 'y'];
 
-/** The row of a TagValue; `caseVariants` false keeps every label lower-case (no two rows equal only under the collation). */
-export function tagRow(v: TagValue, caseVariants = true): RowImage {
+/**
+ * The row of a TagValue (`wide`: with code and note); `caseVariants` false keeps every label and
+ * code lower-case (no two rows equal only under the collation).
+ */
+export function tagRow(v: TagValue, caseVariants = true, wide = false): RowImage {
   const label = TAG_LABELS[v.label % TAG_LABELS.length] as string;
   const q = v.qty % 3;
-  return [caseVariants && v.variant % 2 === 1 ? `${label[0]?.toUpperCase() ?? ''}${label.slice(1)}` : label, q === 0 ? null : q];
+  const row: RowImage = [caseVariants && v.variant % 2 === 1 ? `${label[0]?.toUpperCase() ?? ''}${label.slice(1)}` : label, q === 0 ? null : q];
+  if (!wide) return row;
+  const code = TAG_CODES[(v.code ?? 0) % TAG_CODES.length] ?? null;
+  return [...row, code !== null && !caseVariants ? code.toLowerCase() : code, TAG_NOTES[(v.note ?? 0) % TAG_NOTES.length] ?? null];
+}
+
+/** Whether `e` is the oracle refusing a duplicate unique value (an application's write the server would refuse). */
+function refusedUnique(e: unknown): boolean {
+  return e instanceof EngineError && e.code === OracleErrorCode.UkDuplicate;
 }
 
 export interface IncidentSpec {
@@ -186,8 +261,12 @@ export interface IncidentSpec {
   readonly disjoint: boolean;
   /** The schema's foreign keys (default DEFAULT_FKS). */
   readonly fks?: FkActions;
-  /** shop.tags (a table without a key) and its rows at the failover; absent: no such table. */
-  readonly keyless?: { readonly base: readonly TagValue[]; readonly caseVariants: boolean };
+  /**
+   * shop.tags (a table without a key) and its rows at the failover; absent: no such table. `wide`:
+   * the table has a nullable unique `code` and a TEXT `note` (tagsTable), and the primary logs its
+   * images as `images` says; a base row its unique key refuses is left out.
+   */
+  readonly keyless?: { readonly base: readonly TagValue[]; readonly caseVariants: boolean; readonly wide?: { readonly unique: TagUnique; readonly images: TagImages } };
 }
 
 export interface Incident {
@@ -230,10 +309,13 @@ class Application {
   readonly #fks: FkActions;
   readonly #maps: ReadonlyMap<string, TableMap>;
   readonly #caseVariants: boolean;
+  /** A wide shop.tags: how this side logs its images (the DR's own history: FULL). */
+  readonly #tagImages: TagImages | null;
   #offset = 0;
 
-  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null, fks: FkActions, maps: ReadonlyMap<string, TableMap>, caseVariants = true) {
+  constructor(db: InMemoryDr, side: Side, disjoint: boolean, owned: Set<string> | null, fks: FkActions, maps: ReadonlyMap<string, TableMap>, caseVariants = true, tagImages: TagImages | null = null) {
     this.#caseVariants = caseVariants;
+    this.#tagImages = tagImages;
     this.#db = db;
     this.#side = side;
     this.#disjoint = disjoint;
@@ -341,8 +423,13 @@ class Application {
         break;
       }
       case 'insTag': {
-        const row = tagRow(cmd.tag, this.#caseVariants);
-        db.insert(TAGS, row);
+        const row = tagRow(cmd.tag, this.#caseVariants, this.#tagImages !== null);
+        try {
+          db.insert(TAGS, row);
+        } catch (e) {
+          if (refusedUnique(e)) break;
+          throw e;
+        }
         out.push(this.#change('insert', TAGS, null, row));
         break;
       }
@@ -350,17 +437,27 @@ class Application {
         // The application changes one particular row: a copy of the value it read (any copy is the same row value).
         const rows = db.rows(TAGS);
         const old = rows[cmd.row % Math.max(1, rows.length)];
-        const next = tagRow(cmd.tag, this.#caseVariants);
-        if (old === undefined || (old[0] === next[0] && old[1] === next[1])) break;
-        const before = db.updateByImage(TAGS, old, { label: next[0] as string, qty: next[1] as number | null }, { exact: true });
-        out.push(this.#change('update', TAGS, before, next));
+        if (old === undefined) break;
+        const drawn = tagRow(cmd.tag, this.#caseVariants, this.#tagImages !== null);
+        const cols = (cmd.cols ?? 0) % 16;
+        const next = cols === 0 ? drawn : old.map((v, i) => (((cols >> i) & 1) === 1 ? drawn[i] : v));
+        if (next.every((v, i) => v === old[i])) break;
+        const set = Object.fromEntries(TAG_COLUMNS.slice(0, next.length).map((name, i) => [name, next[i] as string | number | null]));
+        let before: RowImage;
+        try {
+          before = db.updateByImage(TAGS, old, set, { exact: true });
+        } catch (e) {
+          if (refusedUnique(e)) break;
+          throw e;
+        }
+        out.push(this.#tagChange('update', before, next, (i) => cols === 0 || ((cols >> i) & 1) === 1));
         break;
       }
       case 'delTag': {
         const rows = db.rows(TAGS);
         const old = rows[cmd.row % Math.max(1, rows.length)];
         if (old === undefined) break;
-        out.push(this.#change('delete', TAGS, db.deleteByImage(TAGS, old, { exact: true }), null));
+        out.push(this.#tagChange('delete', db.deleteByImage(TAGS, old, { exact: true }), null, () => false));
         break;
       }
     }
@@ -396,6 +493,12 @@ class Application {
     out.push(this.#change('delete', table, before, null));
   }
 
+  /** A change of shop.tags by a statement setting the columns `sets` names, its images as this side logs them (loggedTagImages). */
+  #tagChange(op: RowChange['op'], before: RowImage | null, after: RowImage | null, sets: (column: number) => boolean): RowChange {
+    const logged = this.#tagImages === null ? { before, after } : loggedTagImages(this.#tagImages, before, after, sets);
+    return this.#change(op, TAGS, logged.before, logged.after);
+  }
+
   #change(op: RowChange['op'], table: string, before: RowImage | null, after: RowImage | null): RowChange {
     this.#offset += 40;
     return { op, table: this.#maps.get(table) as TableMap, before, after, eventOffset: this.#offset };
@@ -426,11 +529,18 @@ export function transaction(gno: number, changes: RowChange[]): Transaction {
 /** Builds the incident `spec` describes (deterministic). */
 export function buildIncident(spec: IncidentSpec): Incident {
   const fks = spec.fks ?? DEFAULT_FKS;
-  const tables = spec.keyless === undefined ? tablesFor(fks) : [...tablesFor(fks), TAGS_TABLE];
+  const wide = spec.keyless?.wide;
+  const tables = spec.keyless === undefined ? tablesFor(fks) : [...tablesFor(fks), wide === undefined ? TAGS_TABLE : tagsTable(wide.unique)];
   const maps = mapsFor(tables);
   const base = new InMemoryDr(tables, logicalFor(fks));
   const caseVariants = spec.keyless?.caseVariants ?? true;
-  for (const v of spec.keyless?.base ?? []) base.insert(TAGS, tagRow(v, caseVariants));
+  for (const v of spec.keyless?.base ?? []) {
+    try {
+      base.insert(TAGS, tagRow(v, caseVariants, wide !== undefined));
+    } catch (e) {
+      if (!refusedUnique(e)) throw e;
+    }
+  }
   for (let i = 0; i < spec.baseCustomers; i++) base.insert(CUSTOMERS, [base.allocate(CUSTOMERS), `${NAMES[i] ?? `c${i}`}@x`, `B${i}`]);
   const customers = base.rows(CUSTOMERS);
   for (const o of spec.baseOrders) {
@@ -457,7 +567,7 @@ export function buildIncident(spec: IncidentSpec): Incident {
   }
 
   const primary = base.clone();
-  const app = new Application(primary, 'lost', spec.disjoint, lostOwned, fks, maps, caseVariants);
+  const app = new Application(primary, 'lost', spec.disjoint, lostOwned, fks, maps, caseVariants, wide?.images ?? null);
   const lost: Transaction[] = [];
   for (const cmds of spec.lost) {
     const changes = cmds.flatMap((c) => app.run(c));
@@ -466,7 +576,7 @@ export function buildIncident(spec: IncidentSpec): Incident {
 
   const dr = base.clone();
   if (spec.disjoint) for (const t of [CUSTOMERS, ORDERS, NOTES]) dr.setAutoIncrement(t, dr.autoIncrementNext(t) + 100n);
-  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned, fks, maps, caseVariants);
+  const drApp = new Application(dr, 'dr', spec.disjoint, drOwned, fks, maps, caseVariants, wide === undefined ? null : { kind: 'full' });
   const drLog: Transaction[] = [];
   for (const c of spec.dr) {
     const changes = drApp.run(c);
@@ -518,6 +628,23 @@ export const tagCommandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('delTag' as const), row: pick }) },
 );
 
+/** A wide shop.tags value: code NULL a quarter of the time, one of three values (two equal under the collation) else. */
+const wideTagValue: fc.Arbitrary<TagValue> = fc.record({ label: fc.nat({ max: 1 }), variant: fc.nat({ max: 1 }), qty: fc.nat({ max: 2 }), code: fc.nat({ max: 3 }), note: fc.nat({ max: 2 }) });
+
+/** A wide shop.tags' commands; an update sets some columns (`cols`), so one that changes only `note`, or only `code`, is common. */
+const wideTagCommandArbitrary: fc.Arbitrary<Cmd> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('insTag' as const), tag: wideTagValue }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('setTag' as const), row: pick, tag: wideTagValue, cols: fc.nat({ max: 15 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('delTag' as const), row: pick }) },
+);
+
+/** How the primary logs a wide shop.tags (TagImages): FULL, NOBLOB, or MINIMAL over any set of columns. */
+const tagImagesArbitrary: fc.Arbitrary<TagImages> = fc.oneof(
+  fc.constant({ kind: 'full' as const }),
+  fc.constant({ kind: 'noblob' as const }),
+  fc.record({ kind: fc.constant('minimal' as const), before: fc.nat({ max: 15 }) }),
+);
+
 /**
  * Incident specs; `disjoint` makes the DR's history share no row or key with the lost one; `reuse`
  * lets the DR give ids to new records and undo changes (drCommandArbitrary); `cascade` draws the
@@ -533,7 +660,7 @@ export function incidentArbitrary(
     readonly maxTransactions?: number;
     readonly reuse?: boolean;
     readonly cascade?: boolean;
-    readonly keyless?: boolean | { readonly drTags?: boolean; readonly caseVariants?: boolean };
+    readonly keyless?: boolean | KeylessOptions;
   } = {},
 ): fc.Arbitrary<IncidentSpec> {
   if (options.keyless !== undefined && options.keyless !== false) return keylessArbitrary(options, options.keyless === true ? {} : options.keyless);
@@ -574,8 +701,20 @@ export function unnamedRowChanges(inc: Incident, final: InMemoryDr, alsoNamed: I
   return out;
 }
 
+/**
+ * incidentArbitrary's `keyless` options: `drTags` false keeps the DR's own history off shop.tags,
+ * `caseVariants` false keeps labels (and codes) lower-case, `wide` widens the table (a nullable
+ * unique `code`, a TEXT `note`) and draws how the primary logs its images (TagImages).
+ */
+export interface KeylessOptions {
+  readonly drTags?: boolean;
+  readonly caseVariants?: boolean;
+  readonly wide?: boolean;
+}
+
 /** incidentArbitrary with `keyless`: the shop's commands and shop.tags', mixed in transactions. */
-function keylessArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number }, keyless: { readonly drTags?: boolean; readonly caseVariants?: boolean }): fc.Arbitrary<IncidentSpec> {
+function keylessArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number }, keyless: KeylessOptions): fc.Arbitrary<IncidentSpec> {
+  if (keyless.wide === true) return wideKeylessArbitrary(options, keyless);
   const lostCommands = fc.oneof({ weight: 1, arbitrary: commandArbitrary }, { weight: 2, arbitrary: tagCommandArbitrary });
   const drCommands = keyless.drTags === false ? commandArbitrary : fc.oneof({ weight: 1, arbitrary: commandArbitrary }, { weight: 2, arbitrary: tagCommandArbitrary });
   return fc.record({
@@ -586,5 +725,27 @@ function keylessArbitrary(options: { readonly disjoint?: boolean; readonly maxTr
     dr: fc.array(drCommands, { maxLength: 6 }),
     disjoint: fc.constant(options.disjoint ?? false),
     keyless: fc.record({ base: fc.array(tagValue, { maxLength: 6 }), caseVariants: fc.constant(keyless.caseVariants ?? true) }),
+  });
+}
+
+/**
+ * keylessArbitrary with `wide`: shop.tags' commands weighted further up (the shop's few, so the
+ * unique values and partial images are what the runs spend their time on), base rows up to 7.
+ */
+function wideKeylessArbitrary(options: { readonly disjoint?: boolean; readonly maxTransactions?: number }, keyless: KeylessOptions): fc.Arbitrary<IncidentSpec> {
+  const lostCommands = fc.oneof({ weight: 1, arbitrary: commandArbitrary }, { weight: 4, arbitrary: wideTagCommandArbitrary });
+  const drCommands = keyless.drTags === false ? commandArbitrary : fc.oneof({ weight: 1, arbitrary: commandArbitrary }, { weight: 4, arbitrary: wideTagCommandArbitrary });
+  return fc.record({
+    baseCustomers: fc.integer({ min: 1, max: 2 }),
+    baseOrders: fc.array(fc.record({ customer: pick, total: fc.nat({ max: 98 }) }), { maxLength: 2 }),
+    baseNotes: fc.array(fc.record({ order: pick, body: pick }), { maxLength: 1 }),
+    lost: fc.array(fc.array(lostCommands, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: options.maxTransactions ?? 6 }),
+    dr: fc.array(drCommands, { maxLength: 6 }),
+    disjoint: fc.constant(options.disjoint ?? false),
+    keyless: fc.record({
+      base: fc.array(wideTagValue, { maxLength: 7 }),
+      caseVariants: fc.constant(keyless.caseVariants ?? true),
+      wide: fc.record({ unique: fc.constantFrom<TagUnique>('code', 'label-code'), images: tagImagesArbitrary }),
+    }),
   });
 }
