@@ -23,7 +23,8 @@ the start, the commit times of the lost transactions, timings, the DR's history)
 recorded, never guessed: the run's own --report, --markdown and --html files have it.
 
   --run ID                  the run (an id of the state schema's runs table, as the apply printed
-                            it); default: the latest apply
+                            it); default: the latest apply (when it recorded no lost change,
+                            a line on stderr names the latest run that did)
   --html F.html             write the report as one self-contained HTML page (loads nothing)
   --markdown F.md           write the report as Markdown
   --json                    print the rebuilt report as JSON on stdout: {report, quarantined}
@@ -58,6 +59,11 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   else if (written.length === 0) stdout.write(renderMarkdownReport(report, rebuilt.markdownQuarantined));
   // A notice, not the result (the files are): a script asking for --quiet wants stderr for errors only.
   if (written.length > 0) notice(stderr, o.quiet, `salvage report: run ${report.runId} (${report.recorded.status}) written to ${written.join(' and ')}`);
+  // The latest apply is the default; after a re-run that found nothing lost it is an empty report,
+  // and the run a newcomer wants (the demo's first apply) is an earlier one.
+  if (rebuilt.earlierWithChanges !== undefined) {
+    notice(stderr, o.quiet, `salvage report: run ${report.runId}, the latest apply, recorded no lost change; run ${rebuilt.earlierWithChanges} is the latest that did: salvage report --run ${rebuilt.earlierWithChanges}`);
+  }
   return ExitCode.Done;
 }
 

@@ -169,6 +169,14 @@ export async function readLedgerSpan(session: SqlSession, schema: string, runId:
   return { transactions: Number(totals[0]?.['tx'] ?? 0), rowChanges: Number(totals[0]?.['n'] ?? 0), first: await point('ASC'), last: await point('DESC') };
 }
 
+/** The latest run before `runId` that recorded a lost change in the ledger (only applies do), or null. */
+export async function readEarlierLedgerRun(session: SqlSession, schema: string, runId: number): Promise<number | null> {
+  // by_run (run_id, seq): the newest such run is the index's last entry below runId.
+  const found = await rows(session, `SELECT CAST(MAX(run_id) AS CHAR) AS id FROM ${stateTable(schema, 'ledger')} WHERE run_id < ?`, [runId]);
+  const id = text(found[0]?.['id']);
+  return id === null ? null : Number(id);
+}
+
 /** The keys the run remapped, in source order. */
 export async function readRunRemaps(session: SqlSession, schema: string, runId: number): Promise<StoredRemap[]> {
   const found = await rows(session, `SELECT table_name, old_key, new_key, gtid, is_link FROM ${stateTable(schema, 'key_map')} WHERE run_id = ?`, [runId]);

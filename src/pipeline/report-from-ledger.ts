@@ -13,7 +13,7 @@
  */
 import { serverLabel, type ConnectionTarget } from '../db/connection-url.js';
 import { readDrIdentity, stateExists } from '../db/dr-state.js';
-import { readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
+import { readEarlierLedgerRun, readLedgerCounts, readLedgerSpan, readRun, readRunQuarantine, readRunRemaps, readRuns, readRunSkippedDdl, readRunSummary, runOptions, type LedgerPoint, type StoredRun, type StoredRunQuarantine } from '../db/run-store.js';
 import type { SqlSession } from '../db/sql-session.js';
 import type { FirstConnectionOptions } from '../db/first-connection.js';
 import { reviewSession } from './resolve.js';
@@ -55,6 +55,11 @@ export interface LedgerReport {
   readonly quarantined: readonly ReportQuarantinedChange[];
   /** The same changes as the Markdown report lists them. */
   readonly markdownQuarantined: readonly MarkdownQuarantinedChange[];
+  /**
+   * When no run was asked for and the latest apply recorded no change (a re-run that found
+   * nothing lost, as the demo's second apply): the latest earlier run that did, else absent.
+   */
+  readonly earlierWithChanges?: number;
 }
 
 /** What a run recorded about itself in `runs.options`. */
@@ -97,6 +102,7 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
       else if (c.quarantineStatus !== null) resolvedSince[c.outcome] = (resolvedSince[c.outcome] ?? 0) + c.count;
     }
     const span = await readLedgerSpan(session, schema, run.id);
+    const earlier = options.runId === undefined && span.rowChanges === 0 ? await readEarlierLedgerRun(session, schema, run.id) : null;
     const remaps = (await readRunRemaps(session, schema, run.id)).map((m) => ({
       table: m.table,
       oldKey: keyValues(m.oldKey),
@@ -151,7 +157,7 @@ export async function reportFromLedger(options: ReportFromLedgerOptions): Promis
       ...(kept?.stoppedBefore === undefined ? {} : { stoppedBefore: kept.stoppedBefore }),
       recorded: { status: run.status, startedAt: run.startedAt, finishedAt: run.finishedAt, resolvedSince, pendingNow, notRecorded },
     };
-    return { report, quarantined: stored.map(toReportChange), markdownQuarantined: stored.map(toMarkdownChange) };
+    return { report, quarantined: stored.map(toReportChange), markdownQuarantined: stored.map(toMarkdownChange), ...(earlier === null ? {} : { earlierWithChanges: earlier }) };
   });
 }
 

@@ -194,6 +194,20 @@ describe('salvage report', () => {
     expect(await errorOf(report('--run', '9'))).toBeInstanceOf(ReportError);
     await expect(runReport([], new Capture(), new Capture(), ENV)).rejects.toThrow('report: --target mysql://user@host:port (the DR) is required');
   });
+
+  it('after a re-run that found nothing lost, the default report says which earlier run merged', async () => {
+    // Run 3: the same apply again; everything it reads is already in the checkpoint, so its ledger is empty.
+    const again = ['--binlog', ...(await primary.binlogFiles()), '--target', dr.url, '--from-gtid', start, '--quiet'];
+    await runSalvageCommand('apply', again, new Capture(), new Capture(), ENV);
+    const latest = await report();
+    expect(latest.code).toBe(0);
+    expect(latest.err).toBe('salvage report: run 3, the latest apply, recorded no lost change; run 1 is the latest that did: salvage report --run 1\n');
+    expect(section(latest.out, 'Lost window')[0]).toBe('0 transaction(s), 0 row change(s).');
+    // Asked for by id, or under --quiet, the report is as it was: no pointer.
+    expect((await report('--run', '3')).err).toBe('');
+    expect((await report('--quiet')).err).toBe('');
+    expect((await report('--run', '1')).err).toBe('');
+  });
 });
 
 /** A row of the rebuilt quarantine table without its entry and resolution cells, as the apply's own report lists it. */
