@@ -615,9 +615,12 @@ function toLiveError(e: Error, label: string, connected: boolean, start: BinlogP
     // (MariaDB, a start past the end of a file that is not the last: "impossible position".)
     const unreadable = /exceeded max_allowed_packet/i.test(text) && text.includes(`the first event '${start.file}' at ${start.position}, the last event read from '${start.file}' at ${start.position},`);
     if (unreadable || /in the middle of event|impossible position|position.*(larger|bigger|greater)|bogus data|wrong magic|not a binlog|invalid position/i.test(text)) {
+      // The server's own words on an offset inside an event blame max_allowed_packet, which no
+      // setting cures: say what it means first.
+      const why = unreadable ? `no event starts there (the server read the bytes there as an event too large to send: ${text})` : `(${text})`;
       return new LiveSourceError(
         LiveSourceErrorCode.BadStart,
-        `${label} refused to start at ${start.file}:${start.position} (${text}); give a position where a transaction starts (inspect prints it as "pos")`,
+        `${label} refused to start at ${start.file}:${start.position}${unreadable ? ': ' : ' '}${why}; give a position where a transaction starts (inspect prints it as "pos")`,
         { ...details, file: start.file, offset: start.position },
         { cause: e },
       );
