@@ -66,6 +66,18 @@ function errorText(e: unknown): string {
   return parts.join('\n');
 }
 
+/** A primary and a DR (server id 2) holding t.kv with its row 'a', and a work folder: what both describes start from. */
+async function startKvPair(name: string): Promise<[MariadbServer, MariadbServer, string]> {
+  const [primary, dr] = await Promise.all([startMariadb({ name: `${name}-primary` }), startMariadb({ name: `${name}-dr`, serverId: 2 })]);
+  const dir = await mkdtemp(join(tmpdir(), `salvage-${name}-`));
+  for (const s of [primary, dr]) {
+    await s.query('CREATE DATABASE t');
+    await s.query('CREATE TABLE t.kv (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(20) NOT NULL, UNIQUE KEY uk_k (k)) ENGINE=InnoDB');
+    await s.query("INSERT INTO t.kv (k) VALUES ('a')");
+  }
+  return [primary, dr, dir];
+}
+
 describe('no password in any output, file, error or DR table', () => {
   let primary: MariadbServer;
   let dr: MariadbServer;
@@ -76,13 +88,7 @@ describe('no password in any output, file, error or DR table', () => {
   const produced = new Map<string, string | Buffer>();
 
   beforeAll(async () => {
-    [primary, dr] = await Promise.all([startMariadb({ name: 'secrets-primary' }), startMariadb({ name: 'secrets-dr', serverId: 2 })]);
-    dir = await mkdtemp(join(tmpdir(), 'salvage-secrets-'));
-    for (const s of [primary, dr]) {
-      await s.query('CREATE DATABASE t');
-      await s.query('CREATE TABLE t.kv (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(20) NOT NULL, UNIQUE KEY uk_k (k)) ENGINE=InnoDB');
-      await s.query("INSERT INTO t.kv (k) VALUES ('a')");
-    }
+    [primary, dr, dir] = await startKvPair('secrets');
     start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
     // Lost on the DR: 'b' (its id taken on the DR: remapped) and 'c' (its unique value taken: quarantined).
     await primary.query("INSERT INTO t.kv (k) VALUES ('b')");
@@ -225,13 +231,7 @@ describe('no password from an account statement of the lost range in any output,
   const pos = async (): Promise<string> => String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
 
   beforeAll(async () => {
-    [primary, dr] = await Promise.all([startMariadb({ name: 'secrets-sql-primary' }), startMariadb({ name: 'secrets-sql-dr', serverId: 2 })]);
-    dir = await mkdtemp(join(tmpdir(), 'salvage-secrets-sql-'));
-    for (const s of [primary, dr]) {
-      await s.query('CREATE DATABASE t');
-      await s.query('CREATE TABLE t.kv (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(20) NOT NULL, UNIQUE KEY uk_k (k)) ENGINE=InnoDB');
-      await s.query("INSERT INTO t.kv (k) VALUES ('a')");
-    }
+    [primary, dr, dir] = await startKvPair('secrets-sql');
     // The DR holds '*': the lost insert of LEFT(PASSWORD(…), 1) clashes on it and is quarantined with its statement.
     await dr.query("INSERT INTO t.kv (k) VALUES ('*')");
     const conn = await primary.connect();
