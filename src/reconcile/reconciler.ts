@@ -44,6 +44,7 @@ import { TableState } from './table-state.js';
 import type { KeylessRows } from './keyless-rows.js';
 import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
+import { keysNeedingDrRow, writtenRow } from './written-row.js';
 
 export const ReconcilerErrorCode = {
   /** A lost change names a table the DR does not have. */
@@ -404,6 +405,11 @@ export class Reconciler {
       if (s.strategy === 'rewrite-unique') out.push(s.template);
     }
     return out;
+  }
+
+  /** The columns of `table` left out of every comparison (`ignoreColumns`), for collecting the window's reads (an ignored column an update did not change keeps the DR's value). */
+  ignoredColumns(table: TableSchema): ReadonlySet<string> {
+    return this.#rules.ignored(table);
   }
 
   /** The changes of `txs` rewritten through the key map as it stands (for collecting the window's reads). */
@@ -799,7 +805,13 @@ export class Reconciler {
     const exactRow = drKey === null ? null : state.row(drKey);
     const aliasKey = exactRow === null && drKey !== null ? state.keyAlias(drKey) : null;
     const drRowByPk = aliasKey === null ? exactRow : state.row(aliasKey);
-    const drRowsByUnique = uniqueRowsOf(table, state, change.after);
+    // An update's unique keys are checked on the row it writes: a part its after image leaves out
+    // (MINIMAL logs the key and the columns set) or an ignored one it did not change keeps the DR
+    // row's value, so UPDATE … SET label = 'blue' of (red, q) moves the row onto (blue, q).
+    const ignored = this.#rules.ignored(table);
+    const needing = change.op === 'update' && change.after !== null && drRowByPk !== null && table.uniqueKeys.length > 0 ? keysNeedingDrRow(table, (col) => state.position(col), change.before, change.after, ignored) : NO_KEYS;
+    const written = needing.length === 0 ? null : writtenRow(table, change.before, change.after as RowImage, drRowByPk as RowImage, ignored);
+    const drRowsByUnique = uniqueRowsOf(table, state, written ?? change.after);
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
     // row at the same key is another record, not the same one changed.
     const pkIsAutoIncrement =
@@ -825,13 +837,22 @@ export class Reconciler {
       newPk !== null &&
       change.after !== null &&
       (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: ignored, compareKeysOnly: this.#rules.config.compare === 'keys', history, ...(written === null ? {} : { newRow: written }) });
     withoutHistory = c.withoutHistory;
     if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
     if (change.op === 'insert' && movedKey === null && drRowByPk !== null && pkIsAutoIncrement && drKeyValues !== null && this.#keyMap.isTarget(t.schema, t.table, drKeyValues)) {
       c = { ...c, class: 'insert-pk-taken', drRow: drRowByPk };
+    }
+
+    // The value such an update writes, where no holder was found: read by the window's second round
+    // (collectWrittenRowReads), else unknown — a part neither image nor the DR row gives (a column the
+    // window's own insert left to the DR's default), or a value the window did not foresee. Held then,
+    // never written onto a value the DR may refuse (its rule cannot decide what is not known).
+    if (written !== null && (c.class === 'clean' || c.class === 'update-diverged')) {
+      const unread = unreadWrittenValue(table, state, needing, written);
+      if (unread !== null) return quarantine(c.class, unread, drRowByPk);
     }
 
     const rule = this.#rules.forClass(table, c.class);
@@ -871,7 +892,7 @@ export class Reconciler {
     const state = this.state(table);
     const after = change.after;
     const ignored = this.#rules.ignored(table);
-    const newRow = after === null || m.kind !== 'one' || (ignored.size === 0 && !after.includes(undefined)) ? null : keylessNewRow(table, change.before as RowImage, after, m.row, ignored);
+    const newRow = after === null || m.kind !== 'one' || (ignored.size === 0 && !after.includes(undefined)) ? null : writtenRow(table, change.before, after, m.row, ignored);
     if (newRow !== null && after !== null) {
       const unread = unreadUniqueValue(table, state, change.before as RowImage, after, newRow);
       if (unread !== null) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this update keeps the row's own ${unread.columns.join(', ')} of unique key ${unread.key}, which its images do not give: the value it moves the row to was not read, so whether another DR row holds it is unknown` };
@@ -912,7 +933,7 @@ export class Reconciler {
     }
     const after = change.after as RowImage;
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
-    const next = keylessNewRow(table, change.before as RowImage, after, dr, this.#rules.ignored(table));
+    const next = writtenRow(table, change.before, after, dr, this.#rules.ignored(table));
     const changed: string[] = [];
     for (let i = 0; i < table.columns.length; i++) {
       const col = table.columns[i] as ColumnSchema;
@@ -1642,18 +1663,9 @@ export class Reconciler {
         const after = change.after as RowImage;
         if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
         // A column left out of the comparison (ignoreColumns) may hold a value the DR wrote since:
-        // it takes the lost change's value only when the lost change changed it, so the DR's own
-        // change to it is not turned back to the source's old value.
-        const ignored = this.#rules.ignored(table);
+        // it takes the lost change's value only when the lost change changed it (written-row.ts).
         const before = change.before;
-        // By index, not Array#map: an image built elsewhere may have holes, which map skips.
-        const next: RowImage = Array.from({ length: dr.length }, (_, i) => {
-          const v = dr[i];
-          const a = after[i];
-          if (a === undefined) return v;
-          if (ignored.size > 0 && before !== null && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return v;
-          return a;
-        });
+        const next = writtenRow(table, before, after, dr, this.#rules.ignored(table));
         // A row met under its key's collation only (`b` as `B`, compare "keys"): an update that keeps
         // its key keeps the DR's spelling of it, as the DR's own UPDATE … WHERE code = 'b' would.
         if (state.hasKeyAliases && before !== null) for (const p of state.pkPositions) if (sameValue(before[p], after[p], table.columns[p]!)) next[p] = dr[p];
@@ -2146,24 +2158,30 @@ function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | n
   return out ?? NO_ROWS;
 }
 
+/** The unique keys of an update that needs none checked on the DR row it meets (the shared empty list, never changed). */
+const NO_KEYS: ReturnType<typeof keysNeedingDrRow> = [];
+
 /**
- * The row a keyless update writes over the DR row `dr` it matched: the after image, the row's own
- * value where the image leaves a column out, and (as #applyClean) where a column in ignoreColumns
- * is one the change did not change.
+ * Why the value a keyed update writes into one of `keys` (`written`: the after image over the DR
+ * row it meets) is not known free: a part neither image nor the DR row gives, or a value the window
+ * did not read the holders of (collectWrittenRowReads asks each value the window's earlier changes
+ * may leave the row with). A value with a NULL part collides with nothing. Null when each is known.
  */
-function keylessNewRow(table: TableSchema, before: RowImage, after: RowImage, dr: RowImage, ignored: ReadonlySet<string>): RowImage {
-  return Array.from({ length: dr.length }, (_, i) => {
-    const a = after[i];
-    if (a === undefined) return dr[i];
-    if (ignored.size > 0 && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return dr[i];
-    return a;
-  });
+function unreadWrittenValue(table: TableSchema, state: TableState, keys: ReturnType<typeof keysNeedingDrRow>, written: RowImage): string | null {
+  for (const { key, positions } of keys) {
+    if (positions.some((p) => written[p] === null)) continue;
+    const unknown = positions.filter((p) => written[p] === undefined);
+    if (unknown.length > 0) return `this update keeps the DR row's ${unknown.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${key.name}, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown`;
+    const k = state.indexKeyOf(`uk:${key.name}`, written);
+    if (k !== null && !state.requestedIndexKey(`uk:${key.name}`, k)) return `the value this update writes into unique key ${key.name} (its after image over the DR row's own ${positions.filter((p) => written[p] !== undefined).map((p) => (table.columns[p] as ColumnSchema).name).join(', ')}) was not read from the DR: whether another DR row holds it is unknown`;
+  }
+  return null;
 }
 
 /**
  * A unique key of a keyless table that an update changes a part of (its after image logs the part,
  * other than the before image's value) to a value with no NULL part (`newRow`, the row it writes:
- * keylessNewRow) of which a part is not the value the window read the key's holders by (the after
+ * writtenRow) of which a part is not the value the window read the key's holders by (the after
  * image's, else the before image's: collectReads) — a part neither image gives, or an ignored one
  * the row holds otherwise — so the value is known only once the row is matched, too late to ask the
  * DR. Decided by the images and the row alone, never by what else the window happened to read, so

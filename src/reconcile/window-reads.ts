@@ -9,8 +9,9 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import { imageKey, rowKeyAt } from '../model/row-key.js';
-import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import type { SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
+import { keepsDrValue, keysNeedingDrRow } from './written-row.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -192,6 +193,87 @@ class WindowReads {
     c.asked.add(canonical);
     c.request.asked.push(canonical);
     c.request.keys.push(values);
+  }
+}
+
+/** How many values of one unique key a window asks for one update (collectWrittenRowReads): past it, the update is held for a value not read. */
+const MAX_WRITTEN_VALUES = 16;
+
+/**
+ * The second read of a window, after the first one is loaded: the holders of the unique values an
+ * update of a table with a primary key writes where its after image does not give them — a part
+ * the image leaves out (MariaDB's binlog_row_image=MINIMAL logs the key and the columns set), or an
+ * ignored column (`ignored`) the change did not change: the row keeps the DR row's value there
+ * (written-row.ts), which only the first read gave. An earlier change of the window to the same
+ * row may have set that part (or not, when it is held): each value the part may have then — the
+ * DR row's, each earlier after image's of the row — is asked, so what the window reads does not
+ * depend on how the lost range is cut into windows (the reconciler holds an update whose value was
+ * not read all the same: reconciler.ts). `templates`: rewrite-unique's candidates, as collectReads.
+ */
+export function collectWrittenRowReads(
+  changes: readonly RowChange[],
+  catalog: SchemaCatalog,
+  states: StateSet,
+  ignored: (table: TableSchema) => ReadonlySet<string>,
+  rewriteTemplates: (table: TableSchema) => readonly string[] = () => [],
+): ReadRequest[] {
+  const reads = new WindowReads(states);
+  // Per table: the values each column of a row (by primary key) may hold when a change of the window
+  // meets it, as the window's earlier changes leave it. Only tables with a unique key need it.
+  let rows: Map<TableSchema, Map<string, (ColumnValue | undefined)[][]>> | null = null;
+  for (const change of changes) {
+    if (change.after === null) continue;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (table === undefined || table.primaryKey === null || table.uniqueKeys.length === 0) continue;
+    const state = states.get(table);
+    rows ??= new Map();
+    let known = rows.get(table);
+    if (known === undefined) rows.set(table, (known = new Map()));
+    const after = change.after;
+    const afterPk = state.keyOf(after);
+    if (change.op === 'insert' || change.before === null) {
+      if (afterPk !== null) known.set(afterPk, after.map((v) => [v]));
+      continue;
+    }
+    const beforePk = state.keyOf(change.before);
+    if (beforePk === null) continue;
+    const dr = state.knows(beforePk) ? state.keyHolder(beforePk) : null;
+    const met = known.get(beforePk) ?? (dr === null ? null : dr.map((v) => [v]));
+    if (met === null) continue;
+    const ignore = ignored(table);
+    const needing = keysNeedingDrRow(table, (c) => state.position(c), change.before, after, ignore);
+    for (const { key, positions } of needing) {
+      // The values each part is written with: the after image's, else each one the row may hold.
+      const parts = positions.map((p) => (keepsDrValue(table, change.before, after, p, ignore) ? (met[p] ?? []) : [after[p]]));
+      for (const values of product(parts, MAX_WRITTEN_VALUES)) wantUniqueValues(reads, table, key, values, rewriteTemplates(table));
+    }
+    // The row as later changes of the window may meet it: this update applied, or held.
+    const next = met.map((vs, i) => (after[i] === undefined || vs.some((v) => v === after[i]) ? vs : [...vs, after[i]]));
+    known.set(beforePk, next);
+    if (afterPk !== null && afterPk !== beforePk) known.set(afterPk, next);
+  }
+  return reads.requests;
+}
+
+/** Each choice of one value per part (in part order), at most `max` of them; a part with no value gives none. */
+function product(parts: readonly (readonly (ColumnValue | undefined)[])[], max: number): (ColumnValue | undefined)[][] {
+  let out: (ColumnValue | undefined)[][] = [[]];
+  for (const values of parts) {
+    const next: (ColumnValue | undefined)[][] = [];
+    for (const prefix of out) for (const v of values) if (next.length < max) next.push([...prefix, v]);
+    out = next;
+  }
+  return out;
+}
+
+/** The DR rows holding `values` (in `key`'s column order) in unique key `key`, and those of the first rewrite-unique candidates of `templates`. */
+function wantUniqueValues(reads: WindowReads, table: TableSchema, key: UniqueKey, values: readonly (ColumnValue | undefined)[], templates: readonly string[]): void {
+  reads.wantIndex(table, `uk:${key.name}`, key.columns, values);
+  for (const template of templates) {
+    if (template === 'null' || template.includes('{gtid}')) continue;
+    for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
+      reads.wantIndex(table, `uk:${key.name}`, key.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
+    }
   }
 }
 
