@@ -1504,6 +1504,13 @@ export class Reconciler {
     });
     const guard = this.#keyChangeGuard(table, state, dr, row);
     if (guard !== null) return quarantine(c.class, guard, dr);
+    // The merged row mixes the DR's values and the lost change's: a key of several columns may take
+    // a value neither side's row had (the lost change set label, the DR code), which classify never
+    // saw. Held, never written onto a value the DR refuses (read by collectWrittenRowReads).
+    if (change.op === 'update') {
+      const clash = mergedUniqueClash(table, state, dr, row);
+      if (clash !== null) return quarantine(c.class, clash, dr);
+    }
     const changed = table.columns.filter((col, i) => !col.isGenerated && !sameExactValue(row[i], dr[i], col)).map((col) => col.name);
     if (changed.length > 0) {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
@@ -2156,6 +2163,27 @@ function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | n
     }
   }
   return out ?? NO_ROWS;
+}
+
+/**
+ * Why the merged row `row` of the DR row `dr` may not be written: a unique key of several columns it
+ * gives a value (no NULL part) other than `dr`'s that another DR row holds, or one the window did not
+ * read the holders of. Null when none. A key of one column takes the lost change's value (its
+ * holders read and checked by classify) or keeps the row's own.
+ */
+function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, row: RowImage): string | null {
+  const self = state.keyOf(dr);
+  for (const uk of table.uniqueKeys) {
+    if (uk.columns.length < 2) continue;
+    const positions = uk.columns.map((c) => state.position(c));
+    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null)) || positions.some((p) => row[p] === null)) continue;
+    const name = `uk:${uk.name}` as const;
+    const k = state.indexKeyOf(name, row);
+    if (k === null) continue;
+    if (state.rowsBy(name, k).some((r) => state.keyOf(r) !== self)) return `the merged row would take unique key ${uk.name}, which another DR row holds`;
+    if (!state.requestedIndexKey(name, k)) return `the value the merged row writes into unique key ${uk.name} was not read from the DR: whether another DR row holds it is unknown`;
+  }
+  return null;
 }
 
 /** The unique keys of an update that needs none checked on the DR row it meets (the shared empty list, never changed). */

@@ -11,7 +11,7 @@ import type { RowChange } from '../binlog/event.js';
 import { imageKey, rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
-import { keepsDrValue, keysNeedingDrRow } from './written-row.js';
+import { changesKey, keepsDrValue } from './written-row.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -200,15 +200,17 @@ class WindowReads {
 const MAX_WRITTEN_VALUES = 16;
 
 /**
- * The second read of a window, after the first one is loaded: the holders of the unique values an
- * update of a table with a primary key writes where its after image does not give them — a part
- * the image leaves out (MariaDB's binlog_row_image=MINIMAL logs the key and the columns set), or an
- * ignored column (`ignored`) the change did not change: the row keeps the DR row's value there
- * (written-row.ts), which only the first read gave. An earlier change of the window to the same
- * row may have set that part (or not, when it is held): each value the part may have then — the
- * DR row's, each earlier after image's of the row — is asked, so what the window reads does not
- * depend on how the lost range is cut into windows (the reconciler holds an update whose value was
- * not read all the same: reconciler.ts). `templates`: rewrite-unique's candidates, as collectReads.
+ * The second read of a window, after the first one is loaded: the holders of the values an update
+ * of a table with a primary key may write into a unique key of several columns where its after
+ * image does not give them whole (a key of one column is the after image's or the row's own). The
+ * row keeps the DR row's value of a part the image leaves out (MariaDB's binlog_row_image=MINIMAL
+ * logs the key and the columns set) or of an ignored column (`ignored`) the change did not change
+ * (written-row.ts), and a merge of a row the DR changed too keeps the DR's value of a part it
+ * changed: values only the first read gave. An earlier change of the window to the same row may
+ * have set a part (or not, when it is held): each value the part may have then — the DR row's,
+ * each earlier after image's of the row — is asked, so what the window reads does not depend on
+ * how the lost range is cut into windows (the reconciler holds an update whose value was not read
+ * all the same). `rewriteTemplates`: rewrite-unique's candidates, as collectReads.
  */
 export function collectWrittenRowReads(
   changes: readonly RowChange[],
@@ -219,35 +221,40 @@ export function collectWrittenRowReads(
 ): ReadRequest[] {
   const reads = new WindowReads(states);
   // Per table: the values each column of a row (by primary key) may hold when a change of the window
-  // meets it, as the window's earlier changes leave it. Only tables with a unique key need it.
-  let rows: Map<TableSchema, Map<string, (ColumnValue | undefined)[][]>> | null = null;
+  // meets it, as the window's earlier changes leave it. Only tables with a key of several columns
+  // need it (most have none: nothing is tracked for them).
+  let rows: Map<TableSchema, Map<string, (ColumnValue | undefined)[][]> | null> | null = null;
   for (const change of changes) {
     if (change.after === null) continue;
     const table = catalog.get(change.table.schema, change.table.table);
     if (table === undefined || table.primaryKey === null || table.uniqueKeys.length === 0) continue;
-    const state = states.get(table);
     rows ??= new Map();
     let known = rows.get(table);
-    if (known === undefined) rows.set(table, (known = new Map()));
+    if (known === undefined) rows.set(table, (known = table.uniqueKeys.some((k) => k.columns.length > 1) ? new Map() : null));
+    if (known === null) continue;
+    const state = states.get(table);
     const after = change.after;
     const afterPk = state.keyOf(after);
     if (change.op === 'insert' || change.before === null) {
       if (afterPk !== null) known.set(afterPk, after.map((v) => [v]));
       continue;
     }
-    const beforePk = state.keyOf(change.before);
+    const before = change.before;
+    const beforePk = state.keyOf(before);
     if (beforePk === null) continue;
     const dr = state.knows(beforePk) ? state.keyHolder(beforePk) : null;
     const met = known.get(beforePk) ?? (dr === null ? null : dr.map((v) => [v]));
     if (met === null) continue;
     const ignore = ignored(table);
-    const needing = keysNeedingDrRow(table, (c) => state.position(c), change.before, after, ignore);
-    for (const { key, positions } of needing) {
-      // The values each part is written with: the after image's, else each one the row may hold.
-      const parts = positions.map((p) => (keepsDrValue(table, change.before, after, p, ignore) ? (met[p] ?? []) : [after[p]]));
+    for (const key of table.uniqueKeys) {
+      if (key.columns.length < 2) continue;
+      const positions = key.columns.map((c) => state.position(c));
+      if (!changesKey(table, positions, before, after)) continue;
+      // A part the update writes: its after image's value, or (a merge) the row's; one it keeps: the row's.
+      const parts = positions.map((p) => (keepsDrValue(table, before, after, p, ignore) ? (met[p] ?? []) : [after[p], ...(met[p] ?? [])]));
       for (const values of product(parts, MAX_WRITTEN_VALUES)) wantUniqueValues(reads, table, key, values, rewriteTemplates(table));
     }
-    // The row as later changes of the window may meet it: this update applied, or held.
+    // The row as later changes of the window may meet it: this update applied, merged, or held.
     const next = met.map((vs, i) => (after[i] === undefined || vs.some((v) => v === after[i]) ? vs : [...vs, after[i]]));
     known.set(beforePk, next);
     if (afterPk !== null && afterPk !== beforePk) known.set(afterPk, next);

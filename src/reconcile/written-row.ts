@@ -41,8 +41,8 @@ function keyNeedsDrRow(table: TableSchema, positions: readonly number[], before:
   return positions.some((p) => keepsDrValue(table, before, after, p, ignored));
 }
 
-/** Whether the update changes a part of `key` (logs it in its after image, other than its before image's value; a part the before image leaves out counts as changed). */
-function changesKey(table: TableSchema, positions: readonly number[], before: RowImage | null, after: RowImage): boolean {
+/** Whether the update changes a part of a key at `positions` (logs it in its after image, other than its before image's value; a part the before image leaves out counts as changed). */
+export function changesKey(table: TableSchema, positions: readonly number[], before: RowImage | null, after: RowImage): boolean {
   return positions.some((p) => after[p] !== undefined && (before === null || !sameValue(before[p], after[p], table.columns[p] ?? null)));
 }
 

@@ -171,4 +171,28 @@ describe('an update that sets part of a composite unique key, checked on the row
       { id: 12, label: 'green', code: 'r', n: 0 },
     ]);
   }, 120_000);
+
+  it('FULL images: the merge of a row both sides changed is checked on the row it writes (the lost label, the DR’s code)', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'green' WHERE id = 8"],
+      dr: ["UPDATE t.item SET code = 'z' WHERE id = 7", "UPDATE t.item SET code = 'y' WHERE id = 8", "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'z')"],
+    });
+    const decided = [
+      // The merge would write (blue, z): row 9's.
+      ['update', [7], 'update-diverged', 'quarantined', 'the merged row would take unique key uq_label_code, which another DR row holds'],
+      ['update', [8], 'update-diverged', 'merged', 'three-way merge: took label from the lost change'],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'red', code: 'z', n: 0 },
+      { id: 8, label: 'green', code: 'y', n: 0 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+  }, 120_000);
 });
