@@ -313,7 +313,7 @@ export function uniqueValueHolds(catalog: SchemaCatalog, table: TableSchema, aft
   const state = new TableState(table);
   const out: [string, string][] = [];
   for (const uk of keys) {
-    const k = state.indexKeyOf(`uk:${uk.name}`, after);
+    const k = state.indexKeyOf(`uk:${uk.name}`, probeOf(after));
     if (k !== null) out.push([uniqueHoldTable(state.qualified, uk.name), k]);
   }
   return out;
@@ -1608,6 +1608,10 @@ export class Reconciler {
     const after = change.after.slice();
     const rewritten: string[] = [];
     const label = changeLabel(ctx.tx, ctx.index);
+    // An update's key is looked up on the row it writes (written-row.ts): a part its after image
+    // leaves out (MINIMAL) is not "NULL, so free", but the DR row's value.
+    const ignored = this.#rules.ignored(table);
+    const probeOf = (image: RowImage): RowImage => (change.op === 'update' && c.drRow !== null ? writtenRow(table, change.before, image, c.drRow, ignored) : image);
     for (const colName of uk.columns) {
       const i = table.columns.findIndex((col) => col.name === colName);
       const col = table.columns[i]!;
@@ -1627,7 +1631,7 @@ export class Reconciler {
         // The sink's session is not strict: a longer value would be stored cut (and may clash again).
         const misfit = columnMisfit(after[i] as ColumnValue, col);
         if (misfit !== null) return quarantine(c.class, `rewrite-unique: ${ctx.qualified}.${colName} ${JSON.stringify(v)} would become ${JSON.stringify(after[i])}, which does not fit: ${misfit} (${rule.path})`, c.uniqueHolder);
-        const k = state.indexKeyOf(`uk:${uk.name}`, after);
+        const k = state.indexKeyOf(`uk:${uk.name}`, probeOf(after));
         if (k === null || (read(k) && state.rowsBy(`uk:${uk.name}`, k).length === 0)) {
           found = true;
           break;

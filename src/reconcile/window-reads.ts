@@ -103,16 +103,7 @@ function completedAfter(after: RowImage, before: RowImage | null): RowImage {
 
 /** The DR rows holding `after`'s unique values (a row of `table`), and those of the first rewrite-unique candidates of `templates`. */
 function wantUniques(reads: WindowReads, state: TableState, table: TableSchema, after: RowImage, templates: readonly string[]): void {
-  for (const uk of table.uniqueKeys) {
-    const values = uk.columns.map((c) => after[state.position(c)]);
-    reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values);
-    for (const template of templates) {
-      if (template === 'null' || template.includes('{gtid}')) continue;
-      for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
-        reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
-      }
-    }
-  }
+  for (const uk of table.uniqueKeys) wantUniqueValues(reads, table, uk, uk.columns.map((c) => after[state.position(c)]), templates);
 }
 
 /** The rows `after` (a row of `table`) points at through its foreign keys: by the parent's primary key, or the unique key the foreign key names. */
@@ -273,13 +264,26 @@ function product(parts: readonly (readonly (ColumnValue | undefined)[])[], max: 
   return out;
 }
 
-/** The DR rows holding `values` (in `key`'s column order) in unique key `key`, and those of the first rewrite-unique candidates of `templates`. */
+/**
+ * The DR rows holding `values` (in `key`'s column order) in unique key `key`, and those of the
+ * rewrite-unique candidates of `templates` as reconciler.ts #rewriteUnique tries them: each string
+ * part in turn rewritten with {n} = 1…REWRITE_CANDIDATES, the parts before it at their first
+ * candidate (rewritten already), those after it as they are. A key of one column: its candidates.
+ */
 function wantUniqueValues(reads: WindowReads, table: TableSchema, key: UniqueKey, values: readonly (ColumnValue | undefined)[], templates: readonly string[]): void {
   reads.wantIndex(table, `uk:${key.name}`, key.columns, values);
   for (const template of templates) {
     if (template === 'null' || template.includes('{gtid}')) continue;
-    for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
-      reads.wantIndex(table, `uk:${key.name}`, key.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
+    const tried = values.slice();
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'string') continue;
+      for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
+        tried[i] = rewriteCandidate(template, v, n, '');
+        // A copy: the read keeps the values it is given.
+        reads.wantIndex(table, `uk:${key.name}`, key.columns, tried.slice());
+      }
+      tried[i] = rewriteCandidate(template, v, 1, '');
     }
   }
 }

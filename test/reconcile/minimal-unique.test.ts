@@ -16,7 +16,7 @@ import { config, stageIncident, useServerPair, type Incident, type Staged } from
 
 const servers = useServerPair('minimalunique');
 
-const ITEM = "CREATE TABLE t.item (id INT NOT NULL PRIMARY KEY, label VARCHAR(10) NOT NULL, code VARCHAR(10) NOT NULL DEFAULT 'd', n INT NOT NULL DEFAULT 0, UNIQUE KEY uq_label_code (label, code)) ENGINE=InnoDB";
+const ITEM = "CREATE TABLE t.item (id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, code VARCHAR(40) NOT NULL DEFAULT 'd', n INT NOT NULL DEFAULT 0, UNIQUE KEY uq_label_code (label, code)) ENGINE=InnoDB";
 const items = async (): Promise<unknown> => servers.dr.query('SELECT id, label, code, n FROM t.item ORDER BY id');
 
 async function stageMinimal(incident: Incident): Promise<Staged> {
@@ -99,6 +99,28 @@ describe('an update that sets part of a composite unique key, checked on the row
     ]);
     expect(report.retries).toBe(0);
     expect(await items()).toEqual(AFTER);
+  }, 120_000);
+
+  it('MINIMAL: rewrite-unique rewrites the part the update set and checks the row it writes (the DR row’s code), read ahead by the window', async () => {
+    // (blue~salvaged-1, q) is taken too: row 7's rewrite takes the next candidate; row 10's (code t) the first.
+    const staged = await stageMinimal({ ...INCIDENT, dr: [...(INCIDENT.dr ?? []), "INSERT INTO t.item (id, label, code) VALUES (12, 'blue~salvaged-1', 'q')"] });
+    const { ledger, report } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-unique-taken': { strategy: 'rewrite-unique' } } } } }));
+    const rewritten = (to: string): string => `unique value rewritten for review: label "blue" → "${to}" (tables."t.item".onConflict.update-unique-taken)`;
+    expect(ledger.map(line)).toEqual([
+      ['update', [7], 'update-unique-taken', 'applied', rewritten('blue~salvaged-2')],
+      ['update', [8], 'clean', 'applied', null],
+      ['update', [10], 'clean', 'applied', null],
+      ['update', [10], 'update-unique-taken', 'applied', rewritten('blue~salvaged-1')],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'blue~salvaged-2', code: 'q', n: 0 },
+      { id: 8, label: 'green', code: 'r', n: 0 },
+      { id: 9, label: 'blue', code: 'q', n: 0 },
+      { id: 10, label: 'blue~salvaged-1', code: 't', n: 0 },
+      { id: 11, label: 'blue', code: 't', n: 0 },
+      { id: 12, label: 'blue~salvaged-1', code: 'q', n: 0 },
+    ]);
   }, 120_000);
 
   it('MINIMAL: a part neither image nor the DR row read gives (the window’s own insert left it to its default) holds the update, never guesses it free', async () => {
