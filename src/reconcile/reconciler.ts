@@ -313,7 +313,7 @@ export function uniqueValueHolds(catalog: SchemaCatalog, table: TableSchema, aft
   const state = new TableState(table);
   const out: [string, string][] = [];
   for (const uk of keys) {
-    const k = state.indexKeyOf(`uk:${uk.name}`, probeOf(after));
+    const k = state.indexKeyOf(`uk:${uk.name}`, after);
     if (k !== null) out.push([uniqueHoldTable(state.qualified, uk.name), k]);
   }
   return out;
