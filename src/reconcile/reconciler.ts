@@ -1105,7 +1105,10 @@ export class Reconciler {
     // Deleting a row for a change that would still have to wait helps nobody.
     const again = classifyChange({ change, schema: table, drRowByPk: self, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
     if (again.class !== 'clean') return refuse(`without the blocking row the change would still be ${again.class}`);
-    const blockers = this.#blockers(table, state, after, self);
+    // The row the update writes holds the key (written-row.ts): with a part its after image leaves out
+    // (MINIMAL), or an ignored one it did not change, the DR row's value is in it.
+    const written = self === null ? after : writtenRow(table, change.before, after, self, this.#rules.ignored(table));
+    const blockers = this.#blockers(table, state, written, self);
     if (blockers.length === 0) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
     const plans: { key: string; row: RowImage; pk: ColumnValue[]; plan: CascadePlan | null }[] = [];
     for (const b of blockers) {
@@ -1133,7 +1136,7 @@ export class Reconciler {
       if (later !== undefined && !this.#rekeyedAway(table, state, pk, needed)) {
         return refuse(`${shown} is changed or pointed at by a later lost change (${later})`);
       }
-      const byValue = this.#neededByUniqueValue(ctx, b.row, after);
+      const byValue = this.#neededByUniqueValue(ctx, b.row, written);
       if (byValue !== null) return refuse(`${shown} ${byValue}`);
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);

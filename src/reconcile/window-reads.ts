@@ -11,7 +11,7 @@ import type { RowChange } from '../binlog/event.js';
 import { imageKey, rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
-import { changesKey, keepsDrValue } from './written-row.js';
+import { changesKey, keepsDrValue, writtenRow } from './written-row.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -187,6 +187,9 @@ class WindowReads {
   }
 }
 
+/** The ignored columns of a table without any (collectHolderChildReads' default). */
+const NO_IGNORED: ReadonlySet<string> = new Set();
+
 /** How many values of one unique key a window asks for one update (collectWrittenRowReads): past it, the update is held for a value not read. */
 const MAX_WRITTEN_VALUES = 16;
 
@@ -297,7 +300,13 @@ function wantUniqueValues(reads: WindowReads, table: TableSchema, key: UniqueKey
  * only known once the first read is in, hence two rounds; a child of a child is not read, and the
  * cascade it would need is refused (reconciler.ts).
  */
-export function collectHolderChildReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, wanted: (table: TableSchema) => boolean): ReadRequest[] {
+export function collectHolderChildReads(
+  changes: readonly RowChange[],
+  catalog: SchemaCatalog,
+  states: StateSet,
+  wanted: (table: TableSchema) => boolean,
+  ignored: (table: TableSchema) => ReadonlySet<string> = () => NO_IGNORED,
+): ReadRequest[] {
   const requests = new Map<string, ReadRequest>();
   // Asked once per table: the rule lookup is not free, and a window holds many changes of few tables.
   const wants = new Map<TableSchema, boolean>();
@@ -310,8 +319,12 @@ export function collectHolderChildReads(changes: readonly RowChange[], catalog: 
     if (!want) continue;
     const state = states.get(table);
     const self = state.keyOf(change.before ?? after);
+    // An update's unique values are those of the row it writes (written-row.ts): a part its after
+    // image leaves out (MINIMAL) or an ignored one it did not change is the DR row's.
+    const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
+    const row = dr === null ? after : writtenRow(table, change.before, after, dr, ignored(table));
     for (const uk of table.uniqueKeys) {
-      const k = state.indexKeyOf(`uk:${uk.name}`, after);
+      const k = state.indexKeyOf(`uk:${uk.name}`, row);
       if (k === null) continue;
       for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
         if (state.keyOf(holder) === self) continue;

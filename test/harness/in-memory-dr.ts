@@ -616,7 +616,7 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
       state.load(dr.answer(req).filter((row) => !state.knowsRow(row)));
       if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
     }
-    for (const req of collectHolderChildReads(changes, catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
+    for (const req of collectHolderChildReads(changes, catalog, r.stateSet, (t) => r.readsHolderChildren(t), (t) => r.ignoredColumns(t))) {
       const state = r.state(req.table);
       state.load(dr.answer(req));
       if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);

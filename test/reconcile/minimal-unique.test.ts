@@ -123,6 +123,31 @@ describe('an update that sets part of a composite unique key, checked on the row
     ]);
   }, 120_000);
 
+  it('MINIMAL: delete-blocking reads who points at the holder of the value the update writes, and deletes it when none does', async () => {
+    const REF = 'CREATE TABLE t.ref (id INT NOT NULL PRIMARY KEY, item_id INT NOT NULL, CONSTRAINT fk_item FOREIGN KEY (item_id) REFERENCES t.item (id)) ENGINE=InnoDB';
+    const staged = await stageMinimal({
+      schema: [ITEM, REF],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')", 'INSERT INTO t.ref VALUES (1, 8)'],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'green' WHERE id = 8"],
+      // Row 9 holds (blue, q), nothing points at it; row 12 holds (green, r), and ref 2 points at it.
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q'), (12, 'green', 'r')", 'INSERT INTO t.ref VALUES (2, 12)'],
+    });
+    const { ledger, report } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-unique-taken': { strategy: 'delete-blocking' } } } } }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [7], 'update-unique-taken', 'applied'],
+      ['update', [8], 'update-unique-taken', 'quarantined'],
+    ]);
+    expect(ledger[1]!.reason).toBe(
+      'delete-blocking: the DR row t.item 12 (holds uq_label_code) has 1 child row(s): 1 of t.ref (fk_item, ON DELETE RESTRICT); maxChildren is 0; nothing was deleted (tables."t.item".onConflict.update-unique-taken)',
+    );
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'blue', code: 'q', n: 0 },
+      { id: 8, label: 'red', code: 'r', n: 0 },
+      { id: 12, label: 'green', code: 'r', n: 0 },
+    ]);
+  }, 120_000);
+
   it('MINIMAL: a part neither image nor the DR row read gives (the window’s own insert left it to its default) holds the update, never guesses it free', async () => {
     const staged = await stageMinimal({
       schema: [ITEM],
