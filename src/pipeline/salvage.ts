@@ -101,7 +101,7 @@ import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostB
 import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
-import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, collectWrittenRowReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
 import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
@@ -1947,8 +1947,18 @@ class SalvageRun {
     }
     // After every read of the round is loaded (a later load of the same row would drop an alias).
     for (let i = 0; i < requests.length; i++) await this.#aliasCollationMatches(requests[i]!, loaded[i]!);
+    // Second round: the holders of the unique values an update writes where its after image leaves a
+    // part to the DR row (MINIMAL images, an ignored column), known once the first round read that row.
+    for (const req of collectWrittenRowReads(changes, this.#catalog, r.stateSet, (t) => r.ignoredColumns(t), (t) => r.rewriteTemplates(t))) {
+      const rows = await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply });
+      const state = r.state(req.table);
+      // Rows the first round read are not loaded again: a load drops the aliases it found for them.
+      state.load(rows.filter((row) => !state.knowsRow(row)));
+      if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
+      await this.#aliasCollationMatches(req, rows);
+    }
     // Second round: who points at the rows holding a unique value a delete-blocking rule may delete.
-    for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
+    for (const req of collectHolderChildReads(changes, this.#catalog, r.stateSet, (t) => r.readsHolderChildren(t), (t) => r.ignoredColumns(t))) {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
     }

@@ -44,6 +44,7 @@ import { TableState } from './table-state.js';
 import type { KeylessRows } from './keyless-rows.js';
 import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
+import { keysNeedingDrRow, writtenRow } from './written-row.js';
 
 export const ReconcilerErrorCode = {
   /** A lost change names a table the DR does not have. */
@@ -404,6 +405,11 @@ export class Reconciler {
       if (s.strategy === 'rewrite-unique') out.push(s.template);
     }
     return out;
+  }
+
+  /** The columns of `table` left out of every comparison (`ignoreColumns`), for collecting the window's reads (an ignored column an update did not change keeps the DR's value). */
+  ignoredColumns(table: TableSchema): ReadonlySet<string> {
+    return this.#rules.ignored(table);
   }
 
   /** The changes of `txs` rewritten through the key map as it stands (for collecting the window's reads). */
@@ -799,7 +805,13 @@ export class Reconciler {
     const exactRow = drKey === null ? null : state.row(drKey);
     const aliasKey = exactRow === null && drKey !== null ? state.keyAlias(drKey) : null;
     const drRowByPk = aliasKey === null ? exactRow : state.row(aliasKey);
-    const drRowsByUnique = uniqueRowsOf(table, state, change.after);
+    // An update's unique keys are checked on the row it writes: a part its after image leaves out
+    // (MINIMAL logs the key and the columns set) or an ignored one it did not change keeps the DR
+    // row's value, so UPDATE … SET label = 'blue' of (red, q) moves the row onto (blue, q).
+    const ignored = this.#rules.ignored(table);
+    const needing = change.op === 'update' && change.after !== null && drRowByPk !== null && table.uniqueKeys.length > 0 ? keysNeedingDrRow(table, (col) => state.position(col), change.before, change.after, ignored) : NO_KEYS;
+    const written = needing.length === 0 ? null : writtenRow(table, change.before, change.after as RowImage, drRowByPk as RowImage, ignored);
+    const drRowsByUnique = uniqueRowsOf(table, state, written ?? change.after);
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
     // row at the same key is another record, not the same one changed.
     const pkIsAutoIncrement =
@@ -825,13 +837,22 @@ export class Reconciler {
       newPk !== null &&
       change.after !== null &&
       (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys', history });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: ignored, compareKeysOnly: this.#rules.config.compare === 'keys', history, ...(written === null ? {} : { newRow: written }) });
     withoutHistory = c.withoutHistory;
     if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
     // (one the key map moved there), whatever the values: never "already applied", never merged into it.
     if (change.op === 'insert' && movedKey === null && drRowByPk !== null && pkIsAutoIncrement && drKeyValues !== null && this.#keyMap.isTarget(t.schema, t.table, drKeyValues)) {
       c = { ...c, class: 'insert-pk-taken', drRow: drRowByPk };
+    }
+
+    // The value such an update writes, where no holder was found: read by the window's second round
+    // (collectWrittenRowReads), else unknown — a part neither image nor the DR row gives (a column the
+    // window's own insert left to the DR's default), or a value the window did not foresee. Held then,
+    // never written onto a value the DR may refuse (its rule cannot decide what is not known).
+    if (written !== null && (c.class === 'clean' || c.class === 'update-diverged')) {
+      const unread = unreadWrittenValue(table, state, needing, written);
+      if (unread !== null) return quarantine(c.class, unread, drRowByPk);
     }
 
     const rule = this.#rules.forClass(table, c.class);
@@ -871,7 +892,7 @@ export class Reconciler {
     const state = this.state(table);
     const after = change.after;
     const ignored = this.#rules.ignored(table);
-    const newRow = after === null || m.kind !== 'one' || (ignored.size === 0 && !after.includes(undefined)) ? null : keylessNewRow(table, change.before as RowImage, after, m.row, ignored);
+    const newRow = after === null || m.kind !== 'one' || (ignored.size === 0 && !after.includes(undefined)) ? null : writtenRow(table, change.before, after, m.row, ignored);
     if (newRow !== null && after !== null) {
       const unread = unreadUniqueValue(table, state, change.before as RowImage, after, newRow);
       if (unread !== null) return { kind: 'held', why: `${table.schema}.${table.table} has no primary key, and this update keeps the row's own ${unread.columns.join(', ')} of unique key ${unread.key}, which its images do not give: the value it moves the row to was not read, so whether another DR row holds it is unknown` };
@@ -912,7 +933,7 @@ export class Reconciler {
     }
     const after = change.after as RowImage;
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
-    const next = keylessNewRow(table, change.before as RowImage, after, dr, this.#rules.ignored(table));
+    const next = writtenRow(table, change.before, after, dr, this.#rules.ignored(table));
     const changed: string[] = [];
     for (let i = 0; i < table.columns.length; i++) {
       const col = table.columns[i] as ColumnSchema;
@@ -1084,7 +1105,10 @@ export class Reconciler {
     // Deleting a row for a change that would still have to wait helps nobody.
     const again = classifyChange({ change, schema: table, drRowByPk: self, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
     if (again.class !== 'clean') return refuse(`without the blocking row the change would still be ${again.class}`);
-    const blockers = this.#blockers(table, state, after, self);
+    // The row the update writes holds the key (written-row.ts): with a part its after image leaves out
+    // (MINIMAL), or an ignored one it did not change, the DR row's value is in it.
+    const written = self === null ? after : writtenRow(table, change.before, after, self, this.#rules.ignored(table));
+    const blockers = this.#blockers(table, state, written, self);
     if (blockers.length === 0) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
     const plans: { key: string; row: RowImage; pk: ColumnValue[]; plan: CascadePlan | null }[] = [];
     for (const b of blockers) {
@@ -1112,7 +1136,7 @@ export class Reconciler {
       if (later !== undefined && !this.#rekeyedAway(table, state, pk, needed)) {
         return refuse(`${shown} is changed or pointed at by a later lost change (${later})`);
       }
-      const byValue = this.#neededByUniqueValue(ctx, b.row, after);
+      const byValue = this.#neededByUniqueValue(ctx, b.row, written);
       if (byValue !== null) return refuse(`${shown} ${byValue}`);
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
@@ -1483,6 +1507,13 @@ export class Reconciler {
     });
     const guard = this.#keyChangeGuard(table, state, dr, row);
     if (guard !== null) return quarantine(c.class, guard, dr);
+    // The merged row mixes the DR's values and the lost change's: a key of several columns may take
+    // a value neither side's row had (the lost change set label, the DR code), which classify never
+    // saw. Held, never written onto a value the DR refuses (read by collectWrittenRowReads).
+    if (change.op === 'update') {
+      const clash = mergedUniqueClash(table, state, dr, row);
+      if (clash !== null) return quarantine(c.class, clash, dr);
+    }
     const changed = table.columns.filter((col, i) => !col.isGenerated && !sameExactValue(row[i], dr[i], col)).map((col) => col.name);
     if (changed.length > 0) {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
@@ -1580,6 +1611,10 @@ export class Reconciler {
     const after = change.after.slice();
     const rewritten: string[] = [];
     const label = changeLabel(ctx.tx, ctx.index);
+    // An update's key is looked up on the row it writes (written-row.ts): a part its after image
+    // leaves out (MINIMAL) is not "NULL, so free", but the DR row's value.
+    const ignored = this.#rules.ignored(table);
+    const probeOf = (image: RowImage): RowImage => (change.op === 'update' && c.drRow !== null ? writtenRow(table, change.before, image, c.drRow, ignored) : image);
     for (const colName of uk.columns) {
       const i = table.columns.findIndex((col) => col.name === colName);
       const col = table.columns[i]!;
@@ -1599,7 +1634,7 @@ export class Reconciler {
         // The sink's session is not strict: a longer value would be stored cut (and may clash again).
         const misfit = columnMisfit(after[i] as ColumnValue, col);
         if (misfit !== null) return quarantine(c.class, `rewrite-unique: ${ctx.qualified}.${colName} ${JSON.stringify(v)} would become ${JSON.stringify(after[i])}, which does not fit: ${misfit} (${rule.path})`, c.uniqueHolder);
-        const k = state.indexKeyOf(`uk:${uk.name}`, after);
+        const k = state.indexKeyOf(`uk:${uk.name}`, probeOf(after));
         if (k === null || (read(k) && state.rowsBy(`uk:${uk.name}`, k).length === 0)) {
           found = true;
           break;
@@ -1642,18 +1677,9 @@ export class Reconciler {
         const after = change.after as RowImage;
         if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
         // A column left out of the comparison (ignoreColumns) may hold a value the DR wrote since:
-        // it takes the lost change's value only when the lost change changed it, so the DR's own
-        // change to it is not turned back to the source's old value.
-        const ignored = this.#rules.ignored(table);
+        // it takes the lost change's value only when the lost change changed it (written-row.ts).
         const before = change.before;
-        // By index, not Array#map: an image built elsewhere may have holes, which map skips.
-        const next: RowImage = Array.from({ length: dr.length }, (_, i) => {
-          const v = dr[i];
-          const a = after[i];
-          if (a === undefined) return v;
-          if (ignored.size > 0 && before !== null && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return v;
-          return a;
-        });
+        const next = writtenRow(table, before, after, dr, this.#rules.ignored(table));
         // A row met under its key's collation only (`b` as `B`, compare "keys"): an update that keeps
         // its key keeps the DR's spelling of it, as the DR's own UPDATE … WHERE code = 'b' would.
         if (state.hasKeyAliases && before !== null) for (const p of state.pkPositions) if (sameValue(before[p], after[p], table.columns[p]!)) next[p] = dr[p];
@@ -2147,23 +2173,50 @@ function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | n
 }
 
 /**
- * The row a keyless update writes over the DR row `dr` it matched: the after image, the row's own
- * value where the image leaves a column out, and (as #applyClean) where a column in ignoreColumns
- * is one the change did not change.
+ * Why the merged row `row` of the DR row `dr` may not be written: a unique key of several columns it
+ * gives a value (no NULL part) other than `dr`'s that another DR row holds, or one the window did not
+ * read the holders of. Null when none. A key of one column takes the lost change's value (its
+ * holders read and checked by classify) or keeps the row's own.
  */
-function keylessNewRow(table: TableSchema, before: RowImage, after: RowImage, dr: RowImage, ignored: ReadonlySet<string>): RowImage {
-  return Array.from({ length: dr.length }, (_, i) => {
-    const a = after[i];
-    if (a === undefined) return dr[i];
-    if (ignored.size > 0 && before[i] !== undefined && ignored.has(table.columns[i]!.name) && sameValue(a, before[i], table.columns[i]!)) return dr[i];
-    return a;
-  });
+function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, row: RowImage): string | null {
+  const self = state.keyOf(dr);
+  for (const uk of table.uniqueKeys) {
+    if (uk.columns.length < 2) continue;
+    const positions = uk.columns.map((c) => state.position(c));
+    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null)) || positions.some((p) => row[p] === null)) continue;
+    const name = `uk:${uk.name}` as const;
+    const k = state.indexKeyOf(name, row);
+    if (k === null) continue;
+    if (state.rowsBy(name, k).some((r) => state.keyOf(r) !== self)) return `the merged row would take unique key ${uk.name}, which another DR row holds`;
+    if (!state.requestedIndexKey(name, k)) return `the value the merged row writes into unique key ${uk.name} was not read from the DR: whether another DR row holds it is unknown`;
+  }
+  return null;
+}
+
+/** The unique keys of an update that needs none checked on the DR row it meets (the shared empty list, never changed). */
+const NO_KEYS: ReturnType<typeof keysNeedingDrRow> = [];
+
+/**
+ * Why the value a keyed update writes into one of `keys` (`written`: the after image over the DR
+ * row it meets) is not known free: a part neither image nor the DR row gives, or a value the window
+ * did not read the holders of (collectWrittenRowReads asks each value the window's earlier changes
+ * may leave the row with). A value with a NULL part collides with nothing. Null when each is known.
+ */
+function unreadWrittenValue(table: TableSchema, state: TableState, keys: ReturnType<typeof keysNeedingDrRow>, written: RowImage): string | null {
+  for (const { key, positions } of keys) {
+    if (positions.some((p) => written[p] === null)) continue;
+    const unknown = positions.filter((p) => written[p] === undefined);
+    if (unknown.length > 0) return `this update keeps the DR row's ${unknown.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${key.name}, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown`;
+    const k = state.indexKeyOf(`uk:${key.name}`, written);
+    if (k !== null && !state.requestedIndexKey(`uk:${key.name}`, k)) return `the value this update writes into unique key ${key.name} (its after image over the DR row's own ${positions.filter((p) => written[p] !== undefined).map((p) => (table.columns[p] as ColumnSchema).name).join(', ')}) was not read from the DR: whether another DR row holds it is unknown`;
+  }
+  return null;
 }
 
 /**
  * A unique key of a keyless table that an update changes a part of (its after image logs the part,
  * other than the before image's value) to a value with no NULL part (`newRow`, the row it writes:
- * keylessNewRow) of which a part is not the value the window read the key's holders by (the after
+ * writtenRow) of which a part is not the value the window read the key's holders by (the after
  * image's, else the before image's: collectReads) — a part neither image gives, or an ignored one
  * the row holds otherwise — so the value is known only once the row is matched, too late to ask the
  * DR. Decided by the images and the row alone, never by what else the window happened to read, so

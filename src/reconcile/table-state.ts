@@ -242,6 +242,12 @@ export class TableState {
     return this.#rows.has(pk);
   }
 
+  /** Whether `row`'s primary key was read (or decided by the window): loading it again would drop its aliases. */
+  knowsRow(row: RowImage): boolean {
+    const pk = this.keyOf(row);
+    return pk !== null && this.#rows.has(pk);
+  }
+
   /** Whether the DR was asked for this index key. */
   requestedIndexKey(name: IndexName, key: string): boolean {
     return this.#index(name).requested.has(key);

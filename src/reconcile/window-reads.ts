@@ -9,8 +9,9 @@
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import type { RowChange } from '../binlog/event.js';
 import { imageKey, rowKeyAt } from '../model/row-key.js';
-import type { SchemaCatalog, TableSchema } from '../model/table-schema.js';
+import type { SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
+import { changesKey, keepsDrValue, writtenRow } from './written-row.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -102,16 +103,7 @@ function completedAfter(after: RowImage, before: RowImage | null): RowImage {
 
 /** The DR rows holding `after`'s unique values (a row of `table`), and those of the first rewrite-unique candidates of `templates`. */
 function wantUniques(reads: WindowReads, state: TableState, table: TableSchema, after: RowImage, templates: readonly string[]): void {
-  for (const uk of table.uniqueKeys) {
-    const values = uk.columns.map((c) => after[state.position(c)]);
-    reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values);
-    for (const template of templates) {
-      if (template === 'null' || template.includes('{gtid}')) continue;
-      for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
-        reads.wantIndex(table, `uk:${uk.name}`, uk.columns, values.map((v) => (typeof v === 'string' ? rewriteCandidate(template, v, n, '') : v)));
-      }
-    }
-  }
+  for (const uk of table.uniqueKeys) wantUniqueValues(reads, table, uk, uk.columns.map((c) => after[state.position(c)]), templates);
 }
 
 /** The rows `after` (a row of `table`) points at through its foreign keys: by the parent's primary key, or the unique key the foreign key names. */
@@ -195,6 +187,110 @@ class WindowReads {
   }
 }
 
+/** The ignored columns of a table without any (collectHolderChildReads' default). */
+const NO_IGNORED: ReadonlySet<string> = new Set();
+
+/** How many values of one unique key a window asks for one update (collectWrittenRowReads): past it, the update is held for a value not read. */
+const MAX_WRITTEN_VALUES = 16;
+
+/**
+ * The second read of a window, after the first one is loaded: the holders of the values an update
+ * of a table with a primary key may write into a unique key of several columns where its after
+ * image does not give them whole (a key of one column is the after image's or the row's own). The
+ * row keeps the DR row's value of a part the image leaves out (MariaDB's binlog_row_image=MINIMAL
+ * logs the key and the columns set) or of an ignored column (`ignored`) the change did not change
+ * (written-row.ts), and a merge of a row the DR changed too keeps the DR's value of a part it
+ * changed: values only the first read gave. An earlier change of the window to the same row may
+ * have set a part (or not, when it is held): each value the part may have then — the DR row's,
+ * each earlier after image's of the row — is asked, so what the window reads does not depend on
+ * how the lost range is cut into windows (the reconciler holds an update whose value was not read
+ * all the same). `rewriteTemplates`: rewrite-unique's candidates, as collectReads.
+ */
+export function collectWrittenRowReads(
+  changes: readonly RowChange[],
+  catalog: SchemaCatalog,
+  states: StateSet,
+  ignored: (table: TableSchema) => ReadonlySet<string>,
+  rewriteTemplates: (table: TableSchema) => readonly string[] = () => [],
+): ReadRequest[] {
+  const reads = new WindowReads(states);
+  // Per table: the values each column of a row (by primary key) may hold when a change of the window
+  // meets it, as the window's earlier changes leave it. Only tables with a key of several columns
+  // need it (most have none: nothing is tracked for them).
+  let rows: Map<TableSchema, Map<string, (ColumnValue | undefined)[][]> | null> | null = null;
+  for (const change of changes) {
+    if (change.after === null) continue;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (table === undefined || table.primaryKey === null || table.uniqueKeys.length === 0) continue;
+    rows ??= new Map();
+    let known = rows.get(table);
+    if (known === undefined) rows.set(table, (known = table.uniqueKeys.some((k) => k.columns.length > 1) ? new Map() : null));
+    if (known === null) continue;
+    const state = states.get(table);
+    const after = change.after;
+    const afterPk = state.keyOf(after);
+    if (change.op === 'insert' || change.before === null) {
+      if (afterPk !== null) known.set(afterPk, after.map((v) => [v]));
+      continue;
+    }
+    const before = change.before;
+    const beforePk = state.keyOf(before);
+    if (beforePk === null) continue;
+    const dr = state.knows(beforePk) ? state.keyHolder(beforePk) : null;
+    const met = known.get(beforePk) ?? (dr === null ? null : dr.map((v) => [v]));
+    if (met === null) continue;
+    const ignore = ignored(table);
+    for (const key of table.uniqueKeys) {
+      if (key.columns.length < 2) continue;
+      const positions = key.columns.map((c) => state.position(c));
+      if (!changesKey(table, positions, before, after)) continue;
+      // A part the update writes: its after image's value, or (a merge) the row's; one it keeps: the row's.
+      const parts = positions.map((p) => (keepsDrValue(table, before, after, p, ignore) ? (met[p] ?? []) : [after[p], ...(met[p] ?? [])]));
+      for (const values of product(parts, MAX_WRITTEN_VALUES)) wantUniqueValues(reads, table, key, values, rewriteTemplates(table));
+    }
+    // The row as later changes of the window may meet it: this update applied, merged, or held.
+    const next = met.map((vs, i) => (after[i] === undefined || vs.some((v) => v === after[i]) ? vs : [...vs, after[i]]));
+    known.set(beforePk, next);
+    if (afterPk !== null && afterPk !== beforePk) known.set(afterPk, next);
+  }
+  return reads.requests;
+}
+
+/** Each choice of one value per part (in part order), at most `max` of them; a part with no value gives none. */
+function product(parts: readonly (readonly (ColumnValue | undefined)[])[], max: number): (ColumnValue | undefined)[][] {
+  let out: (ColumnValue | undefined)[][] = [[]];
+  for (const values of parts) {
+    const next: (ColumnValue | undefined)[][] = [];
+    for (const prefix of out) for (const v of values) if (next.length < max) next.push([...prefix, v]);
+    out = next;
+  }
+  return out;
+}
+
+/**
+ * The DR rows holding `values` (in `key`'s column order) in unique key `key`, and those of the
+ * rewrite-unique candidates of `templates` as reconciler.ts #rewriteUnique tries them: each string
+ * part in turn rewritten with {n} = 1…REWRITE_CANDIDATES, the parts before it at their first
+ * candidate (rewritten already), those after it as they are. A key of one column: its candidates.
+ */
+function wantUniqueValues(reads: WindowReads, table: TableSchema, key: UniqueKey, values: readonly (ColumnValue | undefined)[], templates: readonly string[]): void {
+  reads.wantIndex(table, `uk:${key.name}`, key.columns, values);
+  for (const template of templates) {
+    if (template === 'null' || template.includes('{gtid}')) continue;
+    const tried = values.slice();
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'string') continue;
+      for (let n = 1; n <= REWRITE_CANDIDATES; n++) {
+        tried[i] = rewriteCandidate(template, v, n, '');
+        // A copy: the read keeps the values it is given.
+        reads.wantIndex(table, `uk:${key.name}`, key.columns, tried.slice());
+      }
+      tried[i] = rewriteCandidate(template, v, 1, '');
+    }
+  }
+}
+
 /**
  * The second read of a window, after the first one is loaded: the rows of other tables that point
  * at the DR rows holding a change's unique values (its own row aside), for the tables `wanted`
@@ -204,7 +300,13 @@ class WindowReads {
  * only known once the first read is in, hence two rounds; a child of a child is not read, and the
  * cascade it would need is refused (reconciler.ts).
  */
-export function collectHolderChildReads(changes: readonly RowChange[], catalog: SchemaCatalog, states: StateSet, wanted: (table: TableSchema) => boolean): ReadRequest[] {
+export function collectHolderChildReads(
+  changes: readonly RowChange[],
+  catalog: SchemaCatalog,
+  states: StateSet,
+  wanted: (table: TableSchema) => boolean,
+  ignored: (table: TableSchema) => ReadonlySet<string> = () => NO_IGNORED,
+): ReadRequest[] {
   const requests = new Map<string, ReadRequest>();
   // Asked once per table: the rule lookup is not free, and a window holds many changes of few tables.
   const wants = new Map<TableSchema, boolean>();
@@ -217,8 +319,12 @@ export function collectHolderChildReads(changes: readonly RowChange[], catalog: 
     if (!want) continue;
     const state = states.get(table);
     const self = state.keyOf(change.before ?? after);
+    // An update's unique values are those of the row it writes (written-row.ts): a part its after
+    // image leaves out (MINIMAL) or an ignored one it did not change is the DR row's.
+    const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
+    const row = dr === null ? after : writtenRow(table, change.before, after, dr, ignored(table));
     for (const uk of table.uniqueKeys) {
-      const k = state.indexKeyOf(`uk:${uk.name}`, after);
+      const k = state.indexKeyOf(`uk:${uk.name}`, row);
       if (k === null) continue;
       for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
         if (state.keyOf(holder) === self) continue;

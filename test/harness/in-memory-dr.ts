@@ -34,7 +34,7 @@ import type { ChangeDecision, Outcome, TransactionResult, WriteOp } from '../../
 import { KeyMap } from '../../src/reconcile/key-map.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
-import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, type ImageReadRequest, type ReadRequest } from '../../src/reconcile/window-reads.js';
+import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, collectWrittenRowReads, type ImageReadRequest, type ReadRequest } from '../../src/reconcile/window-reads.js';
 
 export const OracleErrorCode = {
   /** A write would give a primary key to a second row. */
@@ -610,7 +610,13 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
       const found = dr.answerImages(req);
       req.images.forEach((image, i) => keyless.load(image, found[i] ?? []));
     }
-    for (const req of collectHolderChildReads(changes, catalog, r.stateSet, (t) => r.readsHolderChildren(t))) {
+    // salvage.ts #readWindow: the holders of the values an update writes where its after image leaves a part to the DR row.
+    for (const req of collectWrittenRowReads(changes, catalog, r.stateSet, (t) => r.ignoredColumns(t))) {
+      const state = r.state(req.table);
+      state.load(dr.answer(req).filter((row) => !state.knowsRow(row)));
+      if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);
+    }
+    for (const req of collectHolderChildReads(changes, catalog, r.stateSet, (t) => r.readsHolderChildren(t), (t) => r.ignoredColumns(t))) {
       const state = r.state(req.table);
       state.load(dr.answer(req));
       if (req.purpose !== 'pk') state.markReadIndexKeys(req.purpose, req.asked);

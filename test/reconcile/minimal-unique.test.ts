@@ -1,0 +1,245 @@
+/**
+ * A keyed table's update checked on the row it writes, not on its after image (DESIGN.md "Conflict
+ * taxonomy": new values that take another row's unique key are update-unique-taken). Bug this pins
+ * (found reading the code, confirmed on real servers): under binlog_row_image=MINIMAL an update
+ * logs its key and the columns it set, so one that sets one part of a composite UNIQUE key left
+ * the key's value unknown; the window read no holder, classify skipped the key, the update was
+ * written onto a value another DR row holds and the DR refused it (dr-rejected after a retry one
+ * transaction at a time, whatever the rule). The same through ignoreColumns: an ignored key column
+ * the update did not change keeps the DR's value, so the row written is not the after image.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NormalisedConfig } from '../../src/config/normalise.js';
+import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
+import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { config, stageIncident, useServerPair, type Incident, type Staged } from '../harness/incident-pair.js';
+
+const servers = useServerPair('minimalunique');
+
+const ITEM = "CREATE TABLE t.item (id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, code VARCHAR(40) NOT NULL DEFAULT 'd', n INT NOT NULL DEFAULT 0, UNIQUE KEY uq_label_code (label, code)) ENGINE=InnoDB";
+const items = async (): Promise<unknown> => servers.dr.query('SELECT id, label, code, n FROM t.item ORDER BY id');
+
+async function stageMinimal(incident: Incident): Promise<Staged> {
+  const { primary, dr } = servers;
+  // The shared connection writes the incident: its session's row image is the one logged.
+  await primary.query("SET SESSION binlog_row_image = 'MINIMAL'");
+  try {
+    return await stageIncident(primary, dr, incident);
+  } finally {
+    await primary.query("SET SESSION binlog_row_image = 'FULL'");
+  }
+}
+
+async function run(staged: Staged, mode: 'plan' | 'apply', windowTransactions: number | undefined, cfg?: NormalisedConfig): Promise<{ ledger: LedgerLine[]; report: SalvageReport }> {
+  const ledger: LedgerLine[] = [];
+  const report = await salvage({
+    mode,
+    binlogs: staged.files,
+    target: servers.dr.target,
+    start: { kind: 'from-gtid', set: staged.start },
+    ...(windowTransactions === undefined ? {} : { windowTransactions }),
+    ...(cfg === undefined ? {} : { config: cfg }),
+    onLedger: (l) => ledger.push(l),
+  });
+  return { ledger, report };
+}
+
+const line = (l: LedgerLine): unknown[] => [l.op, l.key, l.class, l.outcome, l.reason ?? null];
+
+describe('an update that sets part of a composite unique key, checked on the row it writes', () => {
+  const INCIDENT: Incident = {
+    schema: [ITEM],
+    base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r'), (10, 'red', 's')"],
+    lost: [
+      // (blue, q): the DR's own row 9 holds it.
+      "UPDATE t.item SET label = 'blue' WHERE id = 7",
+      // (green, r): free.
+      "UPDATE t.item SET label = 'green' WHERE id = 8",
+      // Two updates of one row: the second writes (blue, t), the code the first set, which row 11 holds.
+      "UPDATE t.item SET code = 't' WHERE id = 10",
+      "UPDATE t.item SET label = 'blue' WHERE id = 10",
+    ],
+    dr: ["INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q'), (11, 'blue', 't')"],
+  };
+  const DECIDED = [
+    ['update', [7], 'update-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_code'],
+    ['update', [8], 'clean', 'applied', null],
+    ['update', [10], 'clean', 'applied', null],
+    ['update', [10], 'update-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_code'],
+  ];
+  const AFTER = [
+    { id: 7, label: 'red', code: 'q', n: 0 },
+    { id: 8, label: 'green', code: 'r', n: 0 },
+    { id: 9, label: 'blue', code: 'q', n: 0 },
+    { id: 10, label: 'red', code: 't', n: 0 },
+    { id: 11, label: 'blue', code: 't', n: 0 },
+  ];
+
+  for (const w of [undefined, 1]) {
+    it(`binlog_row_image=MINIMAL: a move onto a value the DR holds is update-unique-taken, decided by its rule, never dr-rejected (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+      const staged = await stageMinimal(INCIDENT);
+      const planned = await run(staged, 'plan', w);
+      expect(planned.ledger.map(line)).toEqual(DECIDED);
+      const applied = await run(staged, 'apply', w);
+      expect(applied.ledger.map(line)).toEqual(DECIDED);
+      // Decided in the window: the DR never refused a write and nothing was retried.
+      expect(applied.report.retries).toBe(0);
+      expect(await items()).toEqual(AFTER);
+    }, 120_000);
+  }
+
+  it('MINIMAL: update-unique-taken follows its rule (skip)', async () => {
+    const staged = await stageMinimal(INCIDENT);
+    const { ledger, report } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-unique-taken': 'skip' } } } }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [7], 'update-unique-taken', 'skipped'],
+      ['update', [8], 'clean', 'applied'],
+      ['update', [10], 'clean', 'applied'],
+      ['update', [10], 'update-unique-taken', 'skipped'],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual(AFTER);
+  }, 120_000);
+
+  it('MINIMAL: rewrite-unique rewrites the part the update set and checks the row it writes (the DR row’s code), read ahead by the window', async () => {
+    // (blue~salvaged-1, q) is taken too: row 7's rewrite takes the next candidate; row 10's (code t) the first.
+    const staged = await stageMinimal({ ...INCIDENT, dr: [...(INCIDENT.dr ?? []), "INSERT INTO t.item (id, label, code) VALUES (12, 'blue~salvaged-1', 'q')"] });
+    const { ledger, report } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-unique-taken': { strategy: 'rewrite-unique' } } } } }));
+    const rewritten = (to: string): string => `unique value rewritten for review: label "blue" → "${to}" (tables."t.item".onConflict.update-unique-taken)`;
+    expect(ledger.map(line)).toEqual([
+      ['update', [7], 'update-unique-taken', 'applied', rewritten('blue~salvaged-2')],
+      ['update', [8], 'clean', 'applied', null],
+      ['update', [10], 'clean', 'applied', null],
+      ['update', [10], 'update-unique-taken', 'applied', rewritten('blue~salvaged-1')],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'blue~salvaged-2', code: 'q', n: 0 },
+      { id: 8, label: 'green', code: 'r', n: 0 },
+      { id: 9, label: 'blue', code: 'q', n: 0 },
+      { id: 10, label: 'blue~salvaged-1', code: 't', n: 0 },
+      { id: 11, label: 'blue', code: 't', n: 0 },
+      { id: 12, label: 'blue~salvaged-1', code: 'q', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('MINIMAL: delete-blocking reads who points at the holder of the value the update writes, and deletes it when none does', async () => {
+    const REF = 'CREATE TABLE t.ref (id INT NOT NULL PRIMARY KEY, item_id INT NOT NULL, CONSTRAINT fk_item FOREIGN KEY (item_id) REFERENCES t.item (id)) ENGINE=InnoDB';
+    const staged = await stageMinimal({
+      schema: [ITEM, REF],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')", 'INSERT INTO t.ref VALUES (1, 8)'],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'green' WHERE id = 8"],
+      // Row 9 holds (blue, q), nothing points at it; row 12 holds (green, r), and ref 2 points at it.
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q'), (12, 'green', 'r')", 'INSERT INTO t.ref VALUES (2, 12)'],
+    });
+    const { ledger, report } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-unique-taken': { strategy: 'delete-blocking' } } } } }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [7], 'update-unique-taken', 'applied'],
+      ['update', [8], 'update-unique-taken', 'quarantined'],
+    ]);
+    expect(ledger[1]!.reason).toBe(
+      'delete-blocking: the DR row t.item 12 (holds uq_label_code) has 1 child row(s): 1 of t.ref (fk_item, ON DELETE RESTRICT); maxChildren is 0; nothing was deleted (tables."t.item".onConflict.update-unique-taken)',
+    );
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'blue', code: 'q', n: 0 },
+      { id: 8, label: 'red', code: 'r', n: 0 },
+      { id: 12, label: 'green', code: 'r', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('MINIMAL: a part neither image nor the DR row read gives (the window’s own insert left it to its default) holds the update, never guesses it free', async () => {
+    const staged = await stageMinimal({
+      schema: [ITEM],
+      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'x')", "UPDATE t.item SET label = 'blue' WHERE id = 20"],
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"],
+    });
+    // One window: the insert logged id and label only, so the code it left to the DR's default is
+    // unknown when the update is decided.
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map(line)).toEqual([
+      ['insert', [20], 'clean', 'applied', null],
+      [
+        'update',
+        [20],
+        'clean',
+        'quarantined',
+        "this update keeps the DR row's code of unique key uq_label_code, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown",
+      ],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 20, label: 'x', code: 'd', n: 0 },
+      { id: 21, label: 'blue', code: 'd', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('MINIMAL: one-transaction windows read the row the insert committed, code and all: the same update is update-unique-taken', async () => {
+    const staged = await stageMinimal({
+      schema: [ITEM],
+      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'x')", "UPDATE t.item SET label = 'blue' WHERE id = 20"],
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"],
+    });
+    const { ledger, report } = await run(staged, 'apply', 1);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['insert', [20], 'clean', 'applied'],
+      ['update', [20], 'update-unique-taken', 'quarantined'],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 20, label: 'x', code: 'd', n: 0 },
+      { id: 21, label: 'blue', code: 'd', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('ignoreColumns: an ignored key column the update did not change keeps the DR’s value, and the key is checked with it', async () => {
+    const { primary, dr } = servers;
+    // FULL images: the after image says (blue, q), but the write keeps the DR's code z, and (blue, z) is row 9's.
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'green', n = 1 WHERE id = 8"],
+      dr: ["UPDATE t.item SET code = 'z' WHERE id = 7", "UPDATE t.item SET code = 'y' WHERE id = 8", "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'z'), (12, 'green', 'r')"],
+    });
+    const cfg = config({ ignoreColumns: ['t.item.code'] });
+    const decided = [
+      ['update', [7], 'update-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_code'],
+      // (green, y) is free, though (green, r), the after image's value, is row 12's.
+      ['update', [8], 'clean', 'applied', null],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w, cfg)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, cfg);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'red', code: 'z', n: 0 },
+      { id: 8, label: 'green', code: 'y', n: 1 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+      { id: 12, label: 'green', code: 'r', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('FULL images: the merge of a row both sides changed is checked on the row it writes (the lost label, the DR’s code)', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'green' WHERE id = 8"],
+      dr: ["UPDATE t.item SET code = 'z' WHERE id = 7", "UPDATE t.item SET code = 'y' WHERE id = 8", "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'z')"],
+    });
+    const decided = [
+      // The merge would write (blue, z): row 9's.
+      ['update', [7], 'update-diverged', 'quarantined', 'the merged row would take unique key uq_label_code, which another DR row holds'],
+      ['update', [8], 'update-diverged', 'merged', 'three-way merge: took label from the lost change'],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 7, label: 'red', code: 'z', n: 0 },
+      { id: 8, label: 'green', code: 'y', n: 0 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+  }, 120_000);
+});
