@@ -230,3 +230,13 @@ describe('an unknown option', () => {
     );
   });
 });
+
+describe('inspect --schema-from: a server that does not answer', () => {
+  it('names --schema-from in the message, not only in details.option (inspect --source may name the same URL)', async () => {
+    const binlog = join(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11/failover/primary/primary-bin.000001');
+    const e = await rejection(runInspect([binlog, '--schema-from', 'mysql://root@127.0.0.1:1', '--reconnect-attempts', '0', '--quiet'], new Capture(), new Capture(), {}));
+    expect(e).toMatchObject({ code: 'DB_CONNECT', details: { option: '--schema-from' } });
+    expect((e as Error).message).toBe('--schema-from: cannot connect to mysql://root@127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1; not reconnecting (reconnect attempts: 0)');
+    expect(exitCodeFor(e)).toBe(1);
+  });
+});
