@@ -173,7 +173,8 @@ export async function runConfig(
   }
   switch (sub) {
     case 'check': {
-      const [file, ...extra] = rest;
+      // Parsed as the other commands' arguments are: a mistyped flag (--bogus=1) was taken for the FILE.
+      const [file, ...extra] = parseCommandArgs('config check', { args: rest, allowPositionals: true, options: {} }).positionals;
       if (file === undefined) throw new UsageError('salvage config check needs a FILE');
       if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
       if (/\.(mjs|js|cjs|ts|mts|cts)$/i.test(file)) {

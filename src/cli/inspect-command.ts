@@ -141,28 +141,11 @@ function line(out: Writable, s: string): void {
   out.write(`${s}\n`);
 }
 
-/**
- * Refuses an option that takes one value given twice: parseArgs keeps the last one silently, and
- * which was meant (`--start-datetime A --start-datetime B`) is not clear. Repeatable options are
- * declared `multiple`; a repeated flag (`--json --json`) means the same as one.
- */
-function refuseRepeats(tokens: readonly { readonly kind: string; readonly name?: string; readonly value?: string | undefined }[]): void {
-  const seen = new Set<string>();
-  for (const t of tokens) {
-    if (t.kind !== 'option' || t.name === undefined || t.value === undefined || MULTIPLE.has(t.name)) continue;
-    if (seen.has(t.name)) throw new UsageError(`--${t.name} was given twice; give it once`, `--${t.name}`);
-    seen.add(t.name);
-  }
-}
-
-const MULTIPLE: ReadonlySet<string> = new Set(['tables', 'include-gtids', 'exclude-gtids']);
-
 /** Runs `inspect`; returns the exit code. */
 export async function runInspect(args: string[], stdout: Writable, stderr: Writable, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const parsed = parseCommandArgs('inspect', {
     args,
     allowPositionals: true,
-    tokens: true,
     options: {
       json: { type: 'boolean' },
       stats: { type: 'boolean' },
@@ -207,7 +190,6 @@ export async function runInspect(args: string[], stdout: Writable, stderr: Writa
       'start-gtid': { type: 'string' },
     },
   });
-  refuseRepeats(parsed.tokens);
   const o = parsed.values;
   const files = parsed.positionals;
   const live = o.source !== undefined;

@@ -35,6 +35,9 @@ Usage:
   salvage --version | --help
 
 Run "salvage COMMAND --help" for a command's options and examples.
+An option that takes a value is given once: given twice, it exits 2 (which one was meant is not
+clear), except those a command's --help says add up (--binlog, --dr-binlog; inspect's --tables,
+--include-gtids, --exclude-gtids).
 
 Exit codes: 0 done; 1 stopped by a fault (database, file); 2 bad usage, input or configuration;
 3 done with quarantined changes awaiting review (plan, apply, resolve); 70 internal error (a bug:

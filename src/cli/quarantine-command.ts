@@ -41,7 +41,8 @@ ${CONNECTION_HELP}
 Output:
   --status pending|resolved|all   list and export: which entries (default pending); show ID
                             shows its entry whatever its status
-  --json                    list and show: one JSON object per entry and line
+  --json                    list and show: one JSON object per entry and line (export writes
+                            JSON Lines always: --json there exits 2)
 
 Examples:
   salvage quarantine list --target mysql://salvage@dr:3306 --target-password-env DR_PASSWORD
@@ -88,6 +89,8 @@ export async function runQuarantine(args: string[], stdout: Writable, stderr: Wr
     if (rest.length !== 1 || !/^\d+$/.test(rest[0]!)) throw new UsageError('quarantine show: give the entry number (from "salvage quarantine list"): salvage quarantine show 12 --target URL');
     id = Number(rest[0]);
   } else if (rest.length > 0) throw new UsageError(`quarantine ${sub}: unexpected argument "${rest[0]!}"`);
+  // export writes JSON Lines already: taken there, --json would change nothing without a word.
+  if (sub === 'export' && o.json === true) throw new UsageError('quarantine export: --json goes with list and show; export always writes JSON Lines', '--json');
   const status = o.status ?? 'pending';
   if (status !== 'pending' && status !== 'resolved' && status !== 'all') throw new UsageError(`--status takes pending, resolved or all, got "${status}"`, '--status');
   if (o.target === undefined) throw new UsageError(`quarantine ${sub}: --target mysql://user@host:port (the DR) is required`, '--target');

@@ -166,6 +166,8 @@ Decisions and output:
                             at least every 5 s, also while nothing is applied), then
                             {"event":"done", "ok": true|false, …} with the last figures (zeros
                             when nothing was applied) when the command ends
+  --binlog and --dr-binlog add up when repeated; any other option that takes a value, given
+  twice, exits 2.
 `;
 
 export const PLAN_HELP = `salvage plan (--binlog FILE… | --source URL) --target URL [options]

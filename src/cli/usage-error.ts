@@ -8,10 +8,14 @@ export class UsageError extends EngineError {
   }
 }
 
-/** `parseArgs` for `salvage COMMAND`: a bad argument is a usage error that names the command and its --help. */
+/**
+ * `parseArgs` for `salvage COMMAND`: a bad argument is a usage error that names the command and its
+ * --help, and an option that takes one value given twice is refused (refuseRepeats).
+ */
 export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+  let parsed: ReturnType<typeof parseArgs<T>>;
   try {
-    return parseArgs(config);
+    parsed = parseArgs(config);
   } catch (e) {
     const see = `see "salvage ${command.split(' ')[0]!} --help"`;
     // Where positionals are allowed, Node's message for an unknown option goes on to advise giving it
@@ -23,5 +27,26 @@ export function parseCommandArgs<T extends ParseArgsConfig>(command: string, con
       if (unknown?.kind === 'option') throw new UsageError(`${command}: unknown option ${unknown.rawName}; ${see}`, unknown.rawName);
     }
     throw new UsageError(`${command}: ${(e as Error).message}; ${see}`);
+  }
+  refuseRepeats(config);
+  return parsed;
+}
+
+/**
+ * Refuses an option that takes one value given twice: parseArgs keeps the last one silently, and
+ * which was meant (`--start-datetime A --start-datetime B`, `--target DR --target PRIMARY`) is not
+ * clear. Repeatable options are declared `multiple`; a repeated flag (`--json --json`) means the
+ * same as one.
+ */
+function refuseRepeats(config: ParseArgsConfig): void {
+  const options = config.options ?? {};
+  // Parsed again for its tokens: the caller's own result keeps the shape its config asks for. The
+  // arguments already parsed strictly, so this pass meets no error.
+  const { tokens } = parseArgs({ args: config.args ?? [], options, strict: false, allowPositionals: true, tokens: true });
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.value === undefined || options[t.name]?.multiple === true) continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} was given twice; give it once`, `--${t.name}`);
+    seen.add(t.name);
   }
 }

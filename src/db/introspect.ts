@@ -82,6 +82,18 @@ export async function introspectSchemas(session: SqlSession, schemas?: readonly 
   );
 }
 
+/** The schema and name of every base table of the server's user schemas: names only, one query. */
+export async function listTableNames(session: SqlSession): Promise<{ readonly schema: string; readonly table: string }[]> {
+  const filter = schemaFilter(undefined);
+  const { rows } = await session.query(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t
+       FROM information_schema.TABLES
+      WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') AND ${filter.sql('TABLE_SCHEMA')}`,
+    filter.params,
+  );
+  return rows.map((r) => ({ schema: text(r['s']), table: text(r['t']) }));
+}
+
 async function isMariadb(session: SqlSession): Promise<boolean> {
   const { rows } = await session.query('SELECT VERSION() AS v');
   return /mariadb/i.test(text(rows[0]?.['v']));

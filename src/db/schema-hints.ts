@@ -53,18 +53,21 @@ const TEMPORAL_TYPES = /^(?:time|datetime|timestamp)$/;
 /**
  * Loads hints for every user table of the server. The connection is opened as every other one
  * (openSession): through `target.socket` when given, with TLS as `target.tls` asks; a failure to
- * connect is DB_CONNECT or DB_TLS with `details.option` '--schema-from'. A server that does not
- * answer at first is tried again under `first.reconnect` (first-connection.ts), and a connection
- * lost during the read is opened again under the same policy and the read done again from its
- * start (it only reads: a label probe's temporary table went with the lost session); when the
- * attempts run out, the failure that lost it, saying so, with `details.option` '--schema-from'.
+ * connect is DB_CONNECT or DB_TLS with `details.option` '--schema-from' and a message starting
+ * "--schema-from: ". A server that does not answer at first is tried again under
+ * `first.reconnect` (first-connection.ts), and a connection lost during the read is opened again
+ * under the same policy and the read done again from its start (it only reads: a label probe's
+ * temporary table went with the lost session); when the attempts run out, the failure that lost
+ * it, saying so, named the same way.
  */
 export async function loadSchemaHints(target: ConnectionTarget, first: FirstConnectionOptions = {}): Promise<SchemaHints> {
   const reopener = new ReopenedSession(target, { reconnect: first.reconnect, notify: first.onReconnect, server: 'schema' });
   try {
     return await reopener.run('schema read', readSchemaHints);
   } catch (e) {
-    if (e instanceof DatabaseError) throw new DatabaseError(e.code, e.message, { ...e.details, option: '--schema-from' }, { retryable: e.retryable, cause: e.cause });
+    // The message names the option too: inspect --source may connect to the same URL, and a reader of
+    // stderr sees no details.
+    if (e instanceof DatabaseError) throw new DatabaseError(e.code, `--schema-from: ${e.message}`, { ...e.details, option: '--schema-from' }, { retryable: e.retryable, cause: e.cause });
     throw e;
   }
 }

@@ -36,7 +36,7 @@ import { ddlStatements, gtidText, type Gtid, type Transaction } from '../binlog/
 import { redact, serverLabel, type ConnectionTarget } from '../db/connection-url.js';
 import { DbErrorCode, isDataRejection, mapDbError } from '../db/db-errors.js';
 import { maxKey, readBinlogEnd, readDrIdentity, readServerUuid, stateExists, type DrIdentity } from '../db/dr-state.js';
-import { introspectSchemas } from '../db/introspect.js';
+import { introspectSchemas, listTableNames } from '../db/introspect.js';
 import { describeTrigger, readTriggers, readTriggersHeld, type DrTrigger } from '../db/triggers.js';
 import { watchStallsFor, type StallNotice } from '../db/stall-watch.js';
 import { readDrSchemaHints } from '../db/schema-hints.js';
@@ -180,6 +180,9 @@ const STATEMENT_LOOKUP_MS = 5000;
 
 /** How long a reconnected run waits for its own lost session's lock once that session is killed. */
 const LOCK_AFTER_KILL_SECONDS = 30;
+
+/** How many table rules for DR tables the lost range leaves alone are named in their one warning line. */
+const IDLE_RULES_NAMED = 3;
 
 /**
  * The steps outside the windows that talk to the DR (start-up, and the end's count and writes), by
@@ -1158,8 +1161,7 @@ class SalvageRun {
     // connection, or the dump of --dr-source, which a restarting DR ends too.
     this.#history = await this.#onDr('history', () => this.#readHistory(catalog, dr), isSourceDrop);
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
-    // Against the tables the lost range writes (every DR table under --follow): a rule for none of them is likely a typo.
-    for (const pattern of rules.unmatched(written)) this.#warnings.push(`configuration: the table rule "${pattern}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
+    this.#warnings.push(...(await this.#unmatchedRuleWarnings(rules, written)));
     const floats = floatColumnsOf(written);
     if (floats.length > 0) this.#warnings.push(floatComparisonWarning(floats));
     // Keyless tables are matched by whole images: one whose rows the DR cannot give back exactly keeps its updates and deletes held.
@@ -1205,6 +1207,29 @@ class SalvageRun {
       await this.#finalWrite(() => recordRunSummary(this.#dr, this.#schema, this.#runId, summary), !this.#stoppedOnRequest);
     }
     return report;
+  }
+
+  /**
+   * The configuration's table rules that match no table the lost range writes (every DR table
+   * under --follow). One that matches no table of the DR either is likely a typo (`t.acx`, `T.KV`):
+   * a warning each. Those for DR tables this lost range leaves alone are no fault (a file from
+   * `config init` holds a rule per table): one line names them all. With no table written nothing
+   * is merged, so no rule applies to anything, and none is named.
+   */
+  async #unmatchedRuleWarnings(rules: RuleBook, written: readonly TableSchema[]): Promise<string[]> {
+    if (!this.#follow && written.length === 0) return [];
+    const unmatched = rules.unmatched(written);
+    if (unmatched.length === 0) return [];
+    // Following, `written` is every DR table already; otherwise the DR's names are read (names only).
+    const typos = new Set(this.#follow ? unmatched : rules.unmatched(await this.#onDr('introspection', () => listTableNames(this.#dr))));
+    const warnings = unmatched.filter((p) => typos.has(p)).map((p) => `configuration: the table rule "${p}" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)`);
+    const idle = unmatched.filter((p) => !typos.has(p));
+    if (idle.length > 0) {
+      const named = idle.slice(0, IDLE_RULES_NAMED).map((p) => `"${p}"`).join(', ');
+      const more = idle.length > IDLE_RULES_NAMED ? ` and ${idle.length - IDLE_RULES_NAMED} more` : '';
+      warnings.push(`configuration: ${idle.length === 1 ? 'the table rule' : `${idle.length} table rules`} ${named}${more} ${idle.length === 1 ? 'matches' : 'match'} only DR tables the lost range does not write; ${idle.length === 1 ? 'it applies' : 'they apply'} to nothing in this run`);
+    }
+    return warnings;
   }
 
   /**

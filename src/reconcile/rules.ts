@@ -92,7 +92,7 @@ export class RuleBook {
   }
 
   /** The configuration's table keys that match none of `tables` (a typo such as `t.acx` or `T.ACC` applies to nothing). */
-  unmatched(tables: readonly TableSchema[]): string[] {
+  unmatched(tables: readonly { readonly schema: string; readonly table: string }[]): string[] {
     return this.#compiled.filter((c) => !tables.some((t) => c.matches(t.schema, t.table))).map((c) => c.rule.pattern);
   }
 

@@ -82,6 +82,14 @@ describe('salvage config', () => {
     expect(r.stderr).toBe('salvage: salvage config check needs a FILE [USAGE]\n');
   });
 
+  it('check: an unknown option is a usage error naming it (exit 2), not a file name', async () => {
+    for (const args of [['--bogus=1'], ['--bogus'], [file('ok-bogus.json', '{}'), '--bogus=1']]) {
+      const r = await salvage('config', 'check', ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe('salvage: config check: unknown option --bogus; see "salvage config --help" [USAGE]\n');
+    }
+  });
+
   it('schema prints the JSON Schema (exit 0)', async () => {
     const r = await salvage('config', 'schema');
     expect(r.code).toBe(0);

@@ -225,7 +225,8 @@ describe('a server that never answers: the last DB_CONNECT, saying how many conn
       ['report', (err) => runReport(['--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), gaveUp, 'the DR'],
       ['resolve', (err) => runResolve([file, '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), `${gaveUp}; no entry was carried out`, 'the DR'],
       ['inspect --source', (err) => runInspect(['--source', closed, '--reconnect-attempts', '1'], new Capture(), err, {}), gaveUp, 'the source'],
-      ['inspect --schema-from', (err) => runInspect([...binlogs, '--schema-from', closed, '--reconnect-attempts', '1'], new Capture(), err, {}), gaveUp, 'the --schema-from server'],
+      // Its option named in the message (it was only in details.option): --source may be the same URL.
+      ['inspect --schema-from', (err) => runInspect([...binlogs, '--schema-from', closed, '--reconnect-attempts', '1'], new Capture(), err, {}), `--schema-from: ${gaveUp}`, 'the --schema-from server'],
       ['plan --source', (err) => runSalvageCommand('plan', ['--source', closed, '--target', dr.url, '--reconnect-attempts', '1'], new Capture(), err, ENV), `${gaveUp}; plan wrote nothing`, 'the source'],
     ];
     for (const [what, run, message, who] of cases) {
@@ -236,7 +237,7 @@ describe('a server that never answers: the last DB_CONNECT, saying how many conn
       expect(stderr.text, what).toBe(warning(who));
     }
     const schemaFrom = await rejection(runInspect([...binlogs, '--schema-from', closed, '--reconnect-attempts', '0', '--quiet'], new Capture(), new Capture(), {}));
-    expect([schemaFrom.message, schemaFrom.details['option']]).toEqual([`${refused}; not reconnecting (reconnect attempts: 0)`, '--schema-from']);
+    expect([schemaFrom.message, schemaFrom.details['option']]).toEqual([`--schema-from: ${refused}; not reconnecting (reconnect attempts: 0)`, '--schema-from']);
 
     // doctor keeps what it could not reach as a check (✖), for the DR and a live source alike.
     const out = new Capture();

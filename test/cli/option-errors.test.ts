@@ -230,3 +230,58 @@ describe('an unknown option', () => {
     );
   });
 });
+
+describe('an option that takes one value, given twice', () => {
+  // parseArgs kept the last one silently: `--target DR --target PRIMARY` went to the primary. Each
+  // command's own parser, as inspect already refused it (test/cli/inspect-filters.test.ts).
+  const other = 'mysql://root@127.0.0.1:2';
+  const commands: [string, (extra: string[]) => Promise<number>][] = [
+    ['plan', (x) => runSalvageCommand('plan', ['--binlog', 'x', ...TARGET, ...x], new Capture(), new Capture(), ENV)],
+    ['apply', (x) => runSalvageCommand('apply', ['--binlog', 'x', ...TARGET, ...x], new Capture(), new Capture(), ENV)],
+    ['doctor', (x) => runDoctor([...TARGET, ...x], new Capture(), new Capture(), ENV)],
+    ['quarantine', (x) => runQuarantine(['list', ...TARGET, ...x], new Capture(), new Capture(), ENV)],
+    ['resolve', (x) => runResolve([...TARGET, ...x, 'decisions.jsonl'], new Capture(), new Capture(), ENV)],
+    ['explain', (x) => runExplain([...TARGET, ...x, '0-1-1'], new Capture(), new Capture(), ENV)],
+    ['report', (x) => runReport([...TARGET, ...x], new Capture(), new Capture(), ENV)],
+    ['config init', (x) => runConfigInit([...TARGET, ...x], new Capture(), new Capture(), ENV)],
+  ];
+  for (const [command, run] of commands) {
+    it(`${command}: refused with inspect's message, naming it, exit 2 (--target, and as --opt=value)`, async () => {
+      // --reconnect-attempts 0: without the refusal a command fails fast on the closed port instead.
+      for (const [extra, option] of [[['--target', other, '--reconnect-attempts', '0'], '--target'], [[`--target=${other}`, '--reconnect-attempts', '0'], '--target'], [['--reconnect-attempts', '0', '--reconnect-attempts=1'], '--reconnect-attempts']] as const) {
+        const e = await rejection(run([...extra]));
+        expect(e, extra.join(' ')).toBeInstanceOf(UsageError);
+        expect((e as UsageError).message).toBe(`${option} was given twice; give it once`);
+        expect((e as UsageError).details).toEqual({ option });
+        expect(exitCodeFor(e)).toBe(2);
+      }
+    });
+  }
+
+  it('the options documented as adding up still do, and a repeated flag is one flag', async () => {
+    const missing = '/nonexistent/mysql-bin.000001';
+    const repeats: [string, () => Promise<number>][] = [
+      ['plan --binlog twice', () => runSalvageCommand('plan', ['--binlog', missing, '--binlog', '/nonexistent/mysql-bin.000002', ...TARGET, '--reconnect-attempts', '0'], new Capture(), new Capture(), ENV)],
+      ['apply --dr-binlog twice', () => runSalvageCommand('apply', ['--binlog', missing, '--dr-binlog', missing, '--dr-binlog', missing, ...TARGET, '--reconnect-attempts', '0'], new Capture(), new Capture(), ENV)],
+      ['doctor --binlog twice', () => runDoctor([...TARGET, '--binlog', missing, '--binlog', missing, '--reconnect-attempts', '0', '--json'], new Capture(), new Capture(), ENV)],
+      ['plan --quiet --quiet --json --json', () => runSalvageCommand('plan', ['--binlog', missing, ...TARGET, '--quiet', '--quiet', '--json', '--json', '--reconnect-attempts', '0'], new Capture(), new Capture(), ENV)],
+      ['quarantine --json --json', () => runQuarantine(['list', ...TARGET, '--json', '--json', '--reconnect-attempts', '0'], new Capture(), new Capture(), ENV)],
+      ['inspect --tables twice', () => runInspect([missing, '--tables', 'a.b', '--tables', 'c.d'], new Capture(), new Capture(), {})],
+    ];
+    for (const [what, run] of repeats) {
+      // Each gets past its options and fails on the missing file or the closed port instead.
+      const e = await run().catch((x: unknown) => x);
+      expect(e instanceof UsageError && /given twice/.test(e.message), what).toBe(false);
+    }
+  });
+});
+
+describe('inspect --schema-from: a server that does not answer', () => {
+  it('names --schema-from in the message, not only in details.option (inspect --source may name the same URL)', async () => {
+    const binlog = join(import.meta.dirname, '../../../shared/fixtures/real-binlogs/local-mariadb-10.11/failover/primary/primary-bin.000001');
+    const e = await rejection(runInspect([binlog, '--schema-from', 'mysql://root@127.0.0.1:1', '--reconnect-attempts', '0', '--quiet'], new Capture(), new Capture(), {}));
+    expect(e).toMatchObject({ code: 'DB_CONNECT', details: { option: '--schema-from' } });
+    expect((e as Error).message).toBe('--schema-from: cannot connect to mysql://root@127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1; not reconnecting (reconnect attempts: 0)');
+    expect(exitCodeFor(e)).toBe(1);
+  });
+});

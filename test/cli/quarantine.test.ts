@@ -200,6 +200,10 @@ describe('quarantine list, show and export', () => {
     await expect(cli(runQuarantine, ['show', 'x'])).rejects.toBeInstanceOf(UsageError);
     await expect(cli(runQuarantine, ['list', '--status', 'done'])).rejects.toThrow('--status takes pending, resolved or all, got "done"');
     await expect(cli(runResolve, [])).rejects.toThrow('resolve: give one decisions file');
+    // export is JSON Lines already: --json was taken and changed nothing.
+    const json = cli(runQuarantine, ['export', '--json']);
+    await expect(json).rejects.toBeInstanceOf(UsageError);
+    await expect(json).rejects.toMatchObject({ code: 'USAGE', message: 'quarantine export: --json goes with list and show; export always writes JSON Lines', details: { option: '--json' } });
   });
 });
 

@@ -143,6 +143,34 @@ describe('plan and apply against throwaway servers', () => {
     ]);
   });
 
+  it('names the table rules for DR tables the lost range leaves alone in one line, and none when nothing is lost (a config init file warned once per table)', async () => {
+    await dr.query('CREATE DATABASE idle');
+    try {
+      for (const t of ['a', 'b', 'c', 'd', 'e']) await dr.query(`CREATE TABLE idle.${t} (id INT PRIMARY KEY)`);
+      const cfg = join(dir, 'per-table.json');
+      const rule = { onConflict: { 'insert-pk-taken': 'remap' } };
+      // As `config init` writes it: a rule per DR table; and one typo among them.
+      await writeFile(cfg, JSON.stringify({ tables: { 't.kv': rule, 'idle.a': rule, 'idle.b': rule, 'idle.c': rule, 'idle.kvx': rule, 'idle.d': rule, 'idle.*': rule } }));
+      const warnings = async (...args: string[]): Promise<string[]> => {
+        const out = new Capture();
+        await runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--config', cfg, '--quiet', ...args], out, new Capture(), ENV);
+        return out.text.split('\n').filter((l) => l.startsWith('warning:'));
+      };
+      expect(await warnings('--from-gtid', start)).toEqual([
+        'warning: configuration: the table rule "idle.kvx" matches no table the lost range writes; it applies to nothing (a typo? names are case-sensitive)',
+        'warning: configuration: 5 table rules "idle.a", "idle.b", "idle.c" and 2 more match only DR tables the lost range does not write; they apply to nothing in this run',
+      ]);
+      // Nothing lost: no rule applies to anything, and saying so of each is noise on every re-run.
+      expect(await warnings('--since', '2999-01-01 00:00:00')).toEqual([]);
+      // The report's warnings are the same lines.
+      const out = new Capture();
+      await runSalvageCommand('plan', ['--binlog', ...files, '--target', dr.url, '--config', cfg, '--quiet', '--since', '2999-01-01 00:00:00', '--json'], out, new Capture(), ENV);
+      expect(JSON.parse(out.text) as unknown).toMatchObject({ lost: { transactions: 0 }, warnings: [] });
+    } finally {
+      await dr.query('DROP DATABASE idle');
+    }
+  });
+
   it('refuses --from naming a file after the input (a typo read nothing and reported nothing lost)', async () => {
     const last = files[files.length - 1]!.replace(/^.*\//, '');
     const typo = last.replace(/\d+$/, (d) => String(Number(d) + 8).padStart(d.length, '0'));
