@@ -132,7 +132,7 @@ export async function runConfigInit(args: string[], stdout: Writable, stderr: Wr
   ]);
   const target = targetFrom(o.target, o['target-password-env'], o['defaults-file'], environment.env, environment.home, '--target', tlsFlagsOf(o, ''));
   // A DR not answering yet, or lost during the read, is tried again as by the review commands.
-  const dr = new ReopenedSession(target, { ...(reconnect === undefined ? {} : { reconnect }), notify: quietableReconnectNotices(stderr, o.quiet) });
+  const dr = new ReopenedSession(target, { ...(reconnect === undefined ? {} : { reconnect }), notify: quietableReconnectNotices(stderr, o.quiet), option: '--target' });
   const catalog: SchemaCatalog = await dr.run('read', (session) => introspectSchemas(session, schemas));
   const empty = (schemas ?? []).filter((s) => !catalog.tables.some((t) => t.schema === s));
   if (empty.length > 0) throw new UsageError(`--schemas: the DR has no tables in ${empty.map((s) => `"${s}"`).join(', ')}`, '--schemas');

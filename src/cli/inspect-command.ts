@@ -334,7 +334,7 @@ async function inspectLive(
   const schemaHints = options.schemaFrom ? await (await import('../db/schema-hints.js')).loadSchemaHints(options.schemaFrom, options) : options.schemaHints;
   // A recovered primary may still be starting: its first connection is waited for, each attempt
   // said; a connection lost during the read is reopened the same way and the read resumed.
-  const reopener = new ReopenedSession(target, { reconnect: options.reconnect, notify: options.onReconnect, server: 'source' });
+  const reopener = new ReopenedSession(target, { reconnect: options.reconnect, notify: options.onReconnect, server: 'source', option: '--source' });
   let control = await reopener.open();
   try {
     // --start-gtid: start in the newest file that begins inside SET; what of SET it holds is skipped.

@@ -73,6 +73,19 @@ export interface FirstConnectionOptions {
   readonly onReconnect?: (notice: ReconnectNotice) => void;
 }
 
+/** The option a connection's URL came from (the library's `target`, `source`, `drSource`, `schemaFrom`). */
+export type ConnectionOption = '--target' | '--source' | '--dr-source' | '--schema-from';
+
+/**
+ * A failure to connect (DB_CONNECT, DB_TLS) with the option that gave the URL named at the start of
+ * its message and in `details.option`: one command line may hold several URLs (plan --source A
+ * --target B --dr-source C), and stderr shows no details. Anything else is returned as it is.
+ */
+export function namingOption(e: unknown, option: ConnectionOption | undefined): unknown {
+  if (option === undefined || !(e instanceof DatabaseError) || (e.code !== SqlSessionErrorCode.Connect && e.code !== SqlSessionErrorCode.Tls)) return e;
+  return new DatabaseError(e.code, `${option}: ${e.message}`, { ...e.details, option }, { retryable: e.retryable, cause: e.cause });
+}
+
 /** How openFirstSession tells, names and stops its attempts. */
 export interface FirstSessionOptions {
   readonly reconnect?: ReconnectPolicy;
@@ -80,6 +93,8 @@ export interface FirstSessionOptions {
   readonly notify?: (notice: ReconnectNotice) => void;
   /** Absent: the DR. */
   readonly server?: 'source' | 'schema';
+  /** Named in the message and `details.option` of a failure to connect (namingOption); absent: not named. */
+  readonly option?: ConnectionOption;
   /** Appended to the last error's message when the attempts run out: what was done so far (`nothing was written`). */
   readonly hint?: string;
   readonly signal?: AbortSignal;
@@ -90,11 +105,19 @@ export interface FirstSessionOptions {
 
 /**
  * Opens a session to `target`, tried again under `options.reconnect` while the server does not
- * answer; a refusal no retry cures is thrown at once as it is. When the attempts run out, the
- * last DB_CONNECT (retryable, `details.attempts`), its message saying how many connections were
- * tried.
+ * answer; a refusal no retry cures is thrown at once. When the attempts run out, the last
+ * DB_CONNECT (retryable, `details.attempts`), its message saying how many connections were tried.
+ * Either is named after `options.option` (namingOption).
  */
 export async function openFirstSession(target: ConnectionTarget, options: FirstSessionOptions = {}): Promise<SqlSession> {
+  try {
+    return await openTrying(target, options);
+  } catch (e) {
+    throw namingOption(e, options.option);
+  }
+}
+
+async function openTrying(target: ConnectionTarget, options: FirstSessionOptions): Promise<SqlSession> {
   const policy = reconnectPolicy(options.reconnect);
   const { attempts } = policy;
   const tail = options.hint === undefined ? '' : `; ${options.hint}`;

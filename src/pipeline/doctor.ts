@@ -121,7 +121,7 @@ async function probe(target: ConnectionTarget, options: DoctorOptions, server?: 
     options.onReconnect?.(n);
   };
   try {
-    session = await openFirstSession(target, { reconnect: options.reconnect, notify, ...(server === undefined ? {} : { server }), sessionOptions: { connectTimeoutMs: options.connectTimeoutMs ?? 10_000 } });
+    session = await openFirstSession(target, { reconnect: options.reconnect, notify, ...(server === undefined ? {} : { server }), option: server === 'source' ? '--source' : '--target', sessionOptions: { connectTimeoutMs: options.connectTimeoutMs ?? 10_000 } });
   } catch (e) {
     if (!(e instanceof EngineError)) throw e;
     return { session: null, error: e, failed, vars: new Map(), grants: null, grantsError: null, tls: null };
@@ -160,7 +160,7 @@ function connectChecks(p: Probe, target: ConnectionTarget, who: 'dr' | 'source')
         : errno === 1044 || errno === 1049
           ? `the URL names a database the account cannot use: leave the path out of ${option}`
           : `check the host and port in ${option}, that the server runs and that no firewall is in the way`;
-    return [{ id: `${who}.connect`, on: who, status: 'fail', title: 'connect', detail: p.error?.message ?? `cannot connect to ${target.redacted}`, fix }];
+    return [{ id: `${who}.connect`, on: who, status: 'fail', title: 'connect', detail: p.error?.message ?? `${option}: cannot connect to ${target.redacted}`, fix }];
   }
   const out: DoctorCheck[] = [];
   const as = `${target.redacted} as ${p.grants?.account ?? target.user}`;

@@ -178,7 +178,7 @@ export async function readQuarantine(options: ReadQuarantineOptions): Promise<Qu
  * answer, a connection lost later reopened under the same policy (`reconnect`, `onReconnect`).
  */
 export function reviewSession(options: FirstConnectionOptions & { readonly target: ConnectionTarget }, hint?: string): ReopenedSession {
-  return new ReopenedSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect, ...(hint === undefined ? {} : { hint }) });
+  return new ReopenedSession(options.target, { reconnect: options.reconnect, notify: options.onReconnect, option: '--target', ...(hint === undefined ? {} : { hint }) });
 }
 
 async function requireState(session: SqlSession, schema: string): Promise<void> {

@@ -45,7 +45,7 @@ import { readRowsByImages, readRowsMatching, unreadableReason } from '../db/row-
 import { createRecordingSession } from '../db/sql-recorder.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { isLostConnection, isSourceDrop } from '../db/lost-connection.js';
-import { openFirstSession, reconnectDelayMs, reconnectPolicy, reopenGaveUp, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
+import { namingOption, openFirstSession, reconnectDelayMs, reconnectPolicy, reopenGaveUp, sleep, type ReconnectNotice, type ReconnectPolicy } from '../db/first-connection.js';
 import { checkRuleColumns } from '../reconcile/rule-columns.js';
 import { DEFAULT_STATE_SCHEMA, ensureStateSchema } from '../db/state-schema.js';
 import { countPendingQuarantine } from '../db/quarantine-store.js';
@@ -593,6 +593,7 @@ function openRunSession(o: SalvageOptions, target: ConnectionTarget, policy: Rec
   return openFirstSession(target, {
     reconnect: policy,
     ...(server === undefined ? {} : { server }),
+    option: server === 'source' ? '--source' : '--target',
     hint,
     signal: o.signal,
     notify: (n) => notifyReconnect(o, n, hint),
@@ -1021,7 +1022,10 @@ class SalvageRun {
       return reader.readDrHistory({ files, own, drEnd: null, createBuilder, schemaHints: this.#hints, signal: o.signal });
     }
     const target = o.drSource.target;
-    const control = await openSession(target);
+    // Named: the DR (--target) and a live source may be other URLs on the same command line.
+    const control = await openSession(target).catch((e: unknown) => {
+      throw namingOption(e, '--dr-source');
+    });
     try {
       // The dump connection encrypted as the control session is (a DR may refuse plain connections).
       const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
