@@ -208,7 +208,7 @@ describe('doctor against throwaway servers', () => {
         on: 'dr',
         status: 'fail',
         title: 'connect',
-        detail: `cannot connect to mysql://ro:***@127.0.0.1:${dr.port}: Access denied for user 'ro'@'127.0.0.1' (using password: YES)`,
+        detail: `--target: cannot connect to mysql://ro:***@127.0.0.1:${dr.port}: Access denied for user 'ro'@'127.0.0.1' (using password: YES)`,
         fix: 'check the user and password (--target-password-env VAR, --defaults-file F or ~/.my.cnf) and that the account may connect from this host',
       },
     ]);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/cli/doctor-command.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { runExplain } from '../../src/cli/explain-command.js';
 import { runInspect } from '../../src/cli/inspect-command.js';
 import { runQuarantine } from '../../src/cli/quarantine-command.js';
@@ -41,6 +42,8 @@ const DR_OWN = ["INSERT INTO shop.customers (email, name) VALUES ('zed@x', 'Zed 
 let primary: MariadbServer;
 let dr: MariadbServer;
 let dir: string;
+/** The primary's GTID position before the lost transactions. */
+let start: string;
 
 /** stderr that calls `onWarning` once, at the first line the command writes. */
 class Watched extends Capture {
@@ -112,7 +115,7 @@ beforeAll(async () => {
     await primary.query(sql);
     await dr.query(sql);
   }
-  const start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
+  start = String(((await primary.query('SELECT @@gtid_binlog_pos AS p')) as { p: string }[])[0]!.p);
   for (const sql of LOST) await primary.query(sql);
   for (const sql of DR_OWN) await dr.query(sql);
   await primary.flushBinaryLogs();
@@ -206,7 +209,7 @@ describe('a refusal no retry cures fails at once, no attempt told', () => {
     const err = new Capture();
     expect(await runDoctor(['--target', denied(dr.url)], out, err, ENV)).toBe(2);
     expect(err.text).toBe('');
-    expect(out.text.split('\n')[1]).toMatch(/^ {2}✖ connect: cannot connect to mysql:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+: Access denied for user 'nobody'@'127\.0\.0\.1' \(using password: YES\) → check the user and password/);
+    expect(out.text.split('\n')[1]).toMatch(/^ {2}✖ connect: --target: cannot connect to mysql:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+: Access denied for user 'nobody'@'127\.0\.0\.1' \(using password: YES\) → check the user and password/);
   });
 });
 
@@ -220,14 +223,14 @@ describe('a server that never answers: the last DB_CONNECT, saying how many conn
     const file = join(dir, 'decisions.jsonl');
     const binlogs = await primary.binlogFiles();
     const cases: readonly [string, (err: Writable) => Promise<number>, string, string][] = [
-      ['quarantine list', (err) => runQuarantine(['list', '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), gaveUp, 'the DR'],
-      ['explain', (err) => runExplain(['0-1-4', '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), gaveUp, 'the DR'],
-      ['report', (err) => runReport(['--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), gaveUp, 'the DR'],
-      ['resolve', (err) => runResolve([file, '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), `${gaveUp}; no entry was carried out`, 'the DR'],
-      ['inspect --source', (err) => runInspect(['--source', closed, '--reconnect-attempts', '1'], new Capture(), err, {}), gaveUp, 'the source'],
-      // Its option named in the message (it was only in details.option): --source may be the same URL.
+      // Each names the option that gave the URL: one command line may hold several.
+      ['quarantine list', (err) => runQuarantine(['list', '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), `--target: ${gaveUp}`, 'the DR'],
+      ['explain', (err) => runExplain(['0-1-4', '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), `--target: ${gaveUp}`, 'the DR'],
+      ['report', (err) => runReport(['--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), `--target: ${gaveUp}`, 'the DR'],
+      ['resolve', (err) => runResolve([file, '--target', closed, '--reconnect-attempts', '1'], new Capture(), err, ENV), `--target: ${gaveUp}; no entry was carried out`, 'the DR'],
+      ['inspect --source', (err) => runInspect(['--source', closed, '--reconnect-attempts', '1'], new Capture(), err, {}), `--source: ${gaveUp}`, 'the source'],
       ['inspect --schema-from', (err) => runInspect([...binlogs, '--schema-from', closed, '--reconnect-attempts', '1'], new Capture(), err, {}), `--schema-from: ${gaveUp}`, 'the --schema-from server'],
-      ['plan --source', (err) => runSalvageCommand('plan', ['--source', closed, '--target', dr.url, '--reconnect-attempts', '1'], new Capture(), err, ENV), `${gaveUp}; plan wrote nothing`, 'the source'],
+      ['plan --source', (err) => runSalvageCommand('plan', ['--source', closed, '--target', dr.url, '--reconnect-attempts', '1'], new Capture(), err, ENV), `--source: ${gaveUp}; plan wrote nothing`, 'the source'],
     ];
     for (const [what, run, message, who] of cases) {
       const stderr = new Capture();
@@ -244,7 +247,7 @@ describe('a server that never answers: the last DB_CONNECT, saying how many conn
     const err = new Capture();
     expect(await runDoctor(['--target', dr.url, '--source', closed, '--reconnect-attempts', '1'], out, err, ENV)).toBe(2);
     expect(err.text).toBe(warning('the source'));
-    expect(out.text).toContain(`\nsource ${closed}\n  ✖ connect: ${gaveUp} → check the host and port in --source, that the server runs and that no firewall is in the way\n`);
+    expect(out.text).toContain(`\nsource ${closed}\n  ✖ connect: --source: ${gaveUp} → check the host and port in --source, that the server runs and that no firewall is in the way\n`);
   });
 
   it('--reconnect-attempts takes a number ≥ 0 on every command that takes it', async () => {
@@ -255,5 +258,39 @@ describe('a server that never answers: the last DB_CONNECT, saying how many conn
     ]) {
       await expect(run()).rejects.toThrow(/^--reconnect-attempts takes a number ≥ 0, got "/);
     }
+  });
+});
+
+describe('one command line, several URLs: a failure to connect names the option that gave the URL, exit 1', () => {
+  let closed = '';
+  let refused = '';
+  beforeAll(async () => {
+    const port = await freePort();
+    closed = `mysql://root@127.0.0.1:${port}`;
+    refused = `cannot connect to ${closed}: connect ECONNREFUSED 127.0.0.1:${port}`;
+  });
+  /** plan --source A --target B --dr-source C, one of them a port nothing listens on. */
+  const plan = (source: string, target: string, drSource: string): Promise<number> =>
+    runSalvageCommand('plan', ['--source', source, '--from-gtid', start, '--target', target, '--dr-source', drSource, '--reconnect-attempts', '0', '--quiet'], new Capture(), new Capture(), ENV);
+  const expectNamed = (e: EngineError, code: string, message: string, option: string): void => {
+    expect([e.code, e.message, e.details['option']]).toEqual([code, message, option]);
+    expect(exitCodeFor(e)).toBe(1);
+  };
+
+  it('--source', async () => {
+    expectNamed(await rejection(plan(closed, dr.url, dr.url)), 'DB_CONNECT', `--source: ${refused}; not reconnecting (reconnect attempts: 0); plan wrote nothing`, '--source');
+  });
+
+  it('--target', async () => {
+    expectNamed(await rejection(plan(primary.url, closed, dr.url)), 'DB_CONNECT', `--target: ${refused}; not reconnecting (reconnect attempts: 0); plan wrote nothing`, '--target');
+  });
+
+  it('--dr-source: opened inside the step that reads the DR\'s history, retried as that step is, then its fault', async () => {
+    expectNamed(
+      await rejection(plan(primary.url, dr.url, closed)),
+      'SALVAGE_FAULT',
+      `lost the connection to the DR while reading the DR's history: --dr-source: ${refused} [DB_CONNECT]; not reconnecting (reconnect attempts: 0); plan wrote nothing; run the same plan again`,
+      '--dr-source',
+    );
   });
 });

@@ -205,7 +205,7 @@ describe('--quiet keeps the error: its message on stderr and its exit code (the 
   it('a DR that never answers: the last DB_CONNECT, exit 1, the warning line left out', async () => {
     const port = await freePort();
     const closed = `mysql://root@127.0.0.1:${port}`;
-    const gaveUp = `salvage: cannot connect to ${closed}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 2 connection attempts (the first and 1 reconnect attempt(s))`;
+    const gaveUp = `salvage: --target: cannot connect to ${closed}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 2 connection attempts (the first and 1 reconnect attempt(s))`;
     const decisions = join(dir, 'never-read.jsonl');
     await writeFile(decisions, '');
     for (const [args, tail] of [

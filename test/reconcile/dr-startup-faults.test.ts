@@ -298,11 +298,11 @@ describe('the first connection: retried while the DR does not answer, never when
     const e = await rejection(salvage(options({ target: closed, reconnect: { attempts: 2, initialDelayMs: 20 }, onReconnect: (n) => notices.push(n) })));
     expect(e).toBeInstanceOf(DatabaseError);
     // errno: the driver's for ECONNREFUSED (Linux), as the error of a single attempt carries it.
-    expect([e.code, e.retryable, e.details]).toEqual(['DB_CONNECT', true, { errno: -111, attempts: 3 }]);
-    expect(e.message).toBe(`cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 3 connection attempts (the first and 2 reconnect attempt(s)); nothing was written`);
+    expect([e.code, e.retryable, e.details]).toEqual(['DB_CONNECT', true, { errno: -111, attempts: 3, option: '--target' }]);
+    expect(e.message).toBe(`--target: cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 3 connection attempts (the first and 2 reconnect attempt(s)); nothing was written`);
     expect(notices.map((n) => [n.step, n.attempt, n.attempts, n.delayMs])).toEqual([['connect', 1, 2, 20], ['connect', 2, 2, 40]]);
     const none = await rejection(salvage(options({ target: closed, reconnect: { attempts: 0 }, onReconnect: (n) => notices.push(n) })));
-    expect(none.message).toBe(`cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; not reconnecting (reconnect attempts: 0); nothing was written`);
+    expect(none.message).toBe(`--target: cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; not reconnecting (reconnect attempts: 0); nothing was written`);
     expect(notices).toHaveLength(2);
 
     const cli = async (...flags: string[]): Promise<{ e: EngineError; stderr: string }> => {
@@ -312,7 +312,7 @@ describe('the first connection: retried while the DR does not answer, never when
       return { e, stderr: stderr.text };
     };
     const plain = await cli('--progress', 'plain');
-    expect(plain.e.message).toBe(`cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 2 connection attempts (the first and 1 reconnect attempt(s)); plan wrote nothing`);
+    expect(plain.e.message).toBe(`--target: cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}; gave up after 2 connection attempts (the first and 1 reconnect attempt(s)); plan wrote nothing`);
     expect(plain.stderr).toBe(
       `salvage: warning: the DR mysql://root@127.0.0.1:${port} failed (connect): cannot connect to mysql://root@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} [DB_CONNECT]; trying again in 0.5 s (reconnect attempt 1 of 1)\n`,
     );
@@ -328,9 +328,9 @@ describe('the first connection: retried while the DR does not answer, never when
     await f.restore();
     const before = await f.readState();
     const cases: readonly [string, SalvageOptions['target'], string, Record<string, unknown>][] = [
-      ['access denied', { ...f.dr.target, user: 'nobody', password: 'wrong', redacted: `mysql://nobody:***@127.0.0.1:${f.dr.port}` }, 'DB_CONNECT', { errno: 1045 }],
-      ['an unknown database', { ...f.dr.target, database: 'no_such_db', redacted: `mysql://root@127.0.0.1:${f.dr.port}/no_such_db` }, 'DB_CONNECT', { errno: 1049 }],
-      ['TLS required of a server without it', { ...f.dr.target, tls: { mode: 'REQUIRED' } }, 'DB_TLS', {}],
+      ['access denied', { ...f.dr.target, user: 'nobody', password: 'wrong', redacted: `mysql://nobody:***@127.0.0.1:${f.dr.port}` }, 'DB_CONNECT', { errno: 1045, option: '--target' }],
+      ['an unknown database', { ...f.dr.target, database: 'no_such_db', redacted: `mysql://root@127.0.0.1:${f.dr.port}/no_such_db` }, 'DB_CONNECT', { errno: 1049, option: '--target' }],
+      ['TLS required of a server without it', { ...f.dr.target, tls: { mode: 'REQUIRED' } }, 'DB_TLS', { option: '--target' }],
     ];
     for (const [what, target, code, details] of cases) {
       const notices: DrReconnectNotice[] = [];
@@ -339,7 +339,7 @@ describe('the first connection: retried while the DR does not answer, never when
       const e = await rejection(salvage(options({ target, reconnect: {}, onReconnect: (n) => notices.push(n) })));
       expect(e, what).toBeInstanceOf(DatabaseError);
       expect([e.code, e.retryable, e.details], what).toEqual([code, false, details]);
-      expect(e.message, what).toMatch(new RegExp(`^cannot connect to ${target.redacted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+      expect(e.message, what).toMatch(new RegExp(`^--target: cannot connect to ${target.redacted.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
       expect(e.message, what).not.toMatch(/attempt/);
       expect(notices, what).toEqual([]);
       expect(performance.now() - t0, what).toBeLessThan(2000);

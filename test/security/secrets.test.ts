@@ -178,12 +178,12 @@ describe('no password in any output, file, error or DR table', () => {
     expect(await run('plan (wrong source password)', 'plan', ['--source', url('repl', WRONG_PLAIN, primary), '--from-gtid', start, '--target', url('salv', PASSWORD), '--quiet'], bare)).toBe('threw');
     expect(await run('doctor (wrong source password)', 'doctor', ['--target', url('salv', PASSWORD), '--source', url('repl', undefined, primary), '--source-password-env', 'DR_PW'], env)).toBe(2);
     expect(await run('doctor (wrong URL password)', 'doctor', ['--target', url('salv', WRONG_PLAIN)], bare)).toBe(2);
-    expect(produced.get('plan (wrong env password) error')).toContain(`cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied for user 'salv'@'127.0.0.1' (using password: YES)`);
-    expect(produced.get('apply (wrong URL password) error')).toContain(`cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied for user 'salv'@'127.0.0.1' (using password: YES)`);
+    expect(produced.get('plan (wrong env password) error')).toContain(`--target: cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied for user 'salv'@'127.0.0.1' (using password: YES)`);
+    expect(produced.get('apply (wrong URL password) error')).toContain(`--target: cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied for user 'salv'@'127.0.0.1' (using password: YES)`);
     expect(produced.get('apply (unparsable URL) error')).toContain('--target: expected mysql://user@host:port, got "mysql://salv:***@');
-    expect(produced.get('plan (wrong source password) error')).toContain(`cannot connect to mysql://repl:***@127.0.0.1:${primary.port}: Access denied for user 'repl'@'127.0.0.1' (using password: YES)`);
-    expect(produced.get('doctor (wrong source password) stdout')).toContain(`source mysql://repl:***@127.0.0.1:${primary.port}\n  ✖ connect: cannot connect to mysql://repl:***@127.0.0.1:${primary.port}: Access denied`);
-    expect(produced.get('doctor (wrong URL password) stdout')).toContain(`✖ connect: cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied`);
+    expect(produced.get('plan (wrong source password) error')).toContain(`--source: cannot connect to mysql://repl:***@127.0.0.1:${primary.port}: Access denied for user 'repl'@'127.0.0.1' (using password: YES)`);
+    expect(produced.get('doctor (wrong source password) stdout')).toContain(`source mysql://repl:***@127.0.0.1:${primary.port}\n  ✖ connect: --source: cannot connect to mysql://repl:***@127.0.0.1:${primary.port}: Access denied`);
+    expect(produced.get('doctor (wrong URL password) stdout')).toContain(`✖ connect: --target: cannot connect to mysql://salv:***@127.0.0.1:${dr.port}: Access denied`);
   });
 
   it('nothing produced holds a password: outputs, files, errors, the state tables and the DR\'s binlog', async () => {
