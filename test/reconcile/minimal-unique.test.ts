@@ -243,3 +243,55 @@ describe('an update that sets part of a composite unique key, checked on the row
     ]);
   }, 120_000);
 });
+
+describe('an insert merged into the DR row at its key, checked on the row it writes', () => {
+  const PERSON = 'CREATE TABLE t.person (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(40) NOT NULL, UNIQUE KEY uq_email (email)) ENGINE=InnoDB';
+  const people = async (): Promise<unknown> => servers.dr.query('SELECT id, email, name FROM t.person ORDER BY id');
+  // The lost label (email) over the DR's row: the merge takes it, the DR's code (name) stays.
+  const TAKE_LOST = config({
+    tables: {
+      't.item': { onConflict: { 'insert-pk-same-record': { strategy: 'merge', policy: { label: 'source' } } } },
+      't.person': { onConflict: { 'insert-pk-same-record': { strategy: 'merge', policy: { email: 'source' } } } },
+    },
+  });
+
+  it('insert-pk-same-record: a merged row whose unique value another DR row holds is held with its class and the key, never dr-rejected (a key of several columns, and of one)', async () => {
+    const { primary, dr } = servers;
+    // No DR history is read: a DR row at a key that is not AUTO_INCREMENT is the same record (insert-pk-same-record).
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM, PERSON],
+      lost: [
+        "INSERT INTO t.item (id, label, code) VALUES (5, 'blue', 'q')",
+        "INSERT INTO t.item (id, label, code) VALUES (6, 'green', 'q')",
+        "INSERT INTO t.person VALUES (1, 'a@x', 'L')",
+        "INSERT INTO t.person VALUES (3, 'c@x', 'L')",
+      ],
+      dr: [
+        "INSERT INTO t.item (id, label, code) VALUES (5, 'red', 'z'), (6, 'red', 'y'), (9, 'blue', 'z')",
+        "INSERT INTO t.person VALUES (1, 'b@x', 'D'), (2, 'a@x', 'D'), (3, 'd@x', 'D')",
+      ],
+    });
+    const decided = [
+      // (blue, z): the lost label with the DR's code, a value neither row had; row 9's.
+      ['insert', [5], 'insert-pk-same-record', 'quarantined', 'the merged row would take unique key uq_label_code, which another DR row holds'],
+      ['insert', [6], 'insert-pk-same-record', 'merged', "three-way merge: took label from the lost change; both sides changed code: kept the DR's"],
+      // a@x: the lost insert's own value, which classify never checks for an insert that meets a row at its key; person 2's.
+      ['insert', [1], 'insert-pk-same-record', 'quarantined', 'the merged row would take unique key uq_email, which another DR row holds'],
+      ['insert', [3], 'insert-pk-same-record', 'merged', "three-way merge: took email from the lost change; both sides changed name: kept the DR's"],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w, TAKE_LOST)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, TAKE_LOST);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 5, label: 'red', code: 'z', n: 0 },
+      { id: 6, label: 'green', code: 'y', n: 0 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+    expect(await people()).toEqual([
+      { id: 1, email: 'b@x', name: 'D' },
+      { id: 2, email: 'a@x', name: 'D' },
+      { id: 3, email: 'c@x', name: 'D' },
+    ]);
+  }, 120_000);
+});
