@@ -10,8 +10,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair, type Incident, type Staged } from '../harness/incident-pair.js';
 
 const servers = useServerPair('minimalunique');
@@ -292,6 +294,56 @@ describe('an insert merged into the DR row at its key, checked on the row it wri
       { id: 1, email: 'b@x', name: 'D' },
       { id: 2, email: 'a@x', name: 'D' },
       { id: 3, email: 'c@x', name: 'D' },
+    ]);
+  }, 120_000);
+});
+
+describe('salvage resolve of a held update, checked on the row it writes', () => {
+  const taken = (value: string, holder: string): string =>
+    `the row written would take ${value} in unique key uq_label_code (label, code) of t.item, which the DR row ${holder}, a record the review never saw: decide skip, or give the whole row in decision.row with a value no DR row holds`;
+
+  it('apply is refused up front, naming the key, the value and the DR row holding it at resolve time, the entry left pending and nothing written (it was the DR’s Duplicate entry)', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'blue' WHERE id = 8"],
+      dr: ["UPDATE t.item SET code = 'z' WHERE id = 8", "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q')"],
+    });
+    const { ledger } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-diverged': 'quarantine' } } } }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [7], 'update-unique-taken', 'quarantined'],
+      ['update', [8], 'update-diverged', 'quarantined'],
+    ]);
+    // After the run the DR takes (blue, z): the row entry 2 writes as logged (its label over the DR's
+    // code z), though its after image (blue, r) is free.
+    await dr.query("INSERT INTO t.item (id, label, code) VALUES (10, 'blue', 'z')");
+    const UNTOUCHED = [
+      { id: 7, label: 'red', code: 'q', n: 0 },
+      { id: 8, label: 'red', code: 'z', n: 0 },
+      { id: 9, label: 'blue', code: 'q', n: 0 },
+      { id: 10, label: 'blue', code: 'z', n: 0 },
+    ];
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [held[0]!.id, 'refused', taken('("blue", "q")', '9 holds ({"id":9,"label":"blue","code":"q","n":0})')],
+      [held[1]!.id, 'refused', taken('("blue", "z")', '10 holds ({"id":10,"label":"blue","code":"z","n":0})')],
+    ]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending', 'pending']);
+    expect(await dr.query("SELECT COUNT(*) AS n FROM salvage.ledger WHERE outcome <> 'quarantined'")).toEqual([{ n: '0' }]);
+    expect(await items()).toEqual(UNTOUCHED);
+    // Once the DR frees the value, the same decision goes through.
+    await dr.query('DELETE FROM t.item WHERE id = 10');
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) });
+    expect(again.entries.map((e) => [e.id, e.result, e.outcome])).toEqual([
+      [held[0]!.id, 'done', 'skipped'],
+      [held[1]!.id, 'done', 'applied'],
+    ]);
+    expect(await items()).toEqual([
+      { id: 7, label: 'red', code: 'q', n: 0 },
+      { id: 8, label: 'blue', code: 'z', n: 0 },
+      { id: 9, label: 'blue', code: 'q', n: 0 },
     ]);
   }, 120_000);
 });
