@@ -1379,6 +1379,11 @@ export class Reconciler {
     if (changed.length === 0) return done(c.class, 'skipped', reason, dr);
     const guard = this.#keyChangeGuard(table, state, dr, row);
     if (guard !== null) return quarantine(c.class, guard, dr);
+    // A column rule's lost value in the DR's row is a merged row: checked as #merge checks one, on
+    // every key (the rule may take the lost value of a key of one column, which an insert at a taken
+    // key never had checked).
+    const clash = mergedUniqueClash(table, state, dr, row, true);
+    if (clash !== null) return quarantine(c.class, clash, dr);
     writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
     this.#move(state, dr, row);
     return done(c.class, 'merged', `${reason}; ${ruled.join('; ')}`, dr);

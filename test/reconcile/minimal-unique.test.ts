@@ -296,6 +296,31 @@ describe('an insert merged into the DR row at its key, checked on the row it wri
       { id: 3, email: 'c@x', name: 'D' },
     ]);
   }, 120_000);
+
+  it('a row rule that keeps the DR row (max on n) with a column rule taking the lost label: the row it writes is checked as a merged row', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      lost: ["INSERT INTO t.item (id, label, code, n) VALUES (5, 'blue', 'q', 1)", "INSERT INTO t.item (id, label, code, n) VALUES (6, 'green', 'q', 1)"],
+      dr: ["INSERT INTO t.item (id, label, code, n) VALUES (5, 'red', 'z', 2), (6, 'red', 'y', 2), (9, 'blue', 'z', 0)"],
+    });
+    const cfg = config({ tables: { 't.item': { columns: { label: 'source' }, onConflict: { 'insert-pk-same-record': { strategy: 'max', column: 'n' } } } } });
+    const path = 'tables."t.item".onConflict.insert-pk-same-record';
+    const decided = [
+      // The DR row wins on n, the column rule puts the lost label in: (blue, z), row 9's.
+      ['insert', [5], 'insert-pk-same-record', 'quarantined', 'the merged row would take unique key uq_label_code, which another DR row holds'],
+      ['insert', [6], 'insert-pk-same-record', 'merged', `max on n: the DR row wins (${path}); label by its column rule source (tables."t.item".columns.label)`],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w, cfg)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, cfg);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 5, label: 'red', code: 'z', n: 2 },
+      { id: 6, label: 'green', code: 'y', n: 2 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+  }, 120_000);
 });
 
 describe('salvage resolve of a held update, checked on the row it writes', () => {
@@ -347,3 +372,4 @@ describe('salvage resolve of a held update, checked on the row it writes', () =>
     ]);
   }, 120_000);
 });
+
