@@ -6,7 +6,10 @@
  * the key's value unknown; the window read no holder, classify skipped the key, the update was
  * written onto a value another DR row holds and the DR refused it (dr-rejected after a retry one
  * transaction at a time, whatever the rule). The same through ignoreColumns: an ignored key column
- * the update did not change keeps the DR's value, so the row written is not the after image.
+ * the update did not change keeps the DR's value, so the row written is not the after image. The
+ * same kind, later: an insert merged into the DR row at its key (insert-pk-same-record, whose
+ * unique values classify never checks), a row rule keeping the DR row with a column rule's lost
+ * value, and `salvage resolve` applying a held update (refused by the DR's Duplicate entry alone).
  */
 import { describe, expect, it } from 'vitest';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
