@@ -374,5 +374,21 @@ describe('salvage resolve of a held update, checked on the row it writes', () =>
       { id: 9, label: 'blue', code: 'q', n: 0 },
     ]);
   }, 120_000);
-});
 
+  it('an update whose DR row is gone, applied as the row it inserts: refused the same way when another DR row holds its unique value', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7"],
+      dr: ['DELETE FROM t.item WHERE id = 7', "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q')"],
+    });
+    const { ledger } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['update', [7], 'update-missing', 'quarantined']]);
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([[held[0]!.id, 'refused', taken('("blue", "q")', '9 holds ({"id":9,"label":"blue","code":"q","n":0})')]]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending']);
+    expect(await items()).toEqual([{ id: 9, label: 'blue', code: 'q', n: 0 }]);
+  }, 120_000);
+});
