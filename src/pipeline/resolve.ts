@@ -1036,6 +1036,7 @@ class ResolveRun {
           }
           const missing = table.columns.filter((c, i) => !c.isGenerated && a![i] === undefined).map((c) => c.name);
           if (missing.length > 0) throw new Refusal(`the DR has no row with key ${keyText(pk!)} and the after image lacks ${missing.join(', ')}: give the whole row in decision.row to insert it`);
+          await this.#refuseHeldUniqueValue(table, a!, null, null);
           await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
           return { outcome: 'applied', reason: `${how}: the DR had no row${shownKey}, so the row was inserted as the change left it`, newKey };
         }
@@ -1052,6 +1053,11 @@ class ResolveRun {
           set[c.name] = v;
         });
         if (Object.keys(set).length === 0) return { outcome: 'skipped', reason: `${how}: the DR row${shownKey} already holds these values`, newKey };
+        // The row written is the DR row with `set` over it, not the after image: a column the change
+        // left alone (or the image does not log) keeps the DR's value, which makes a key's value of
+        // its own (the lost label with the DR's code).
+        const row = current.map((v, i) => (Object.hasOwn(set, table.columns[i]!.name) ? set[table.columns[i]!.name] : v));
+        await this.#refuseHeldUniqueValue(table, row, current, new Set(Object.keys(set)));
         await this.#expect(writeUpdates(this.#dr, table, [{ key: pk!, set }]), 1, 'update');
         return { outcome: 'applied', reason: `${how}: set ${Object.keys(set).join(', ')}`, newKey };
       }
@@ -1166,6 +1172,29 @@ class ResolveRun {
     throw new Refusal(
       `the update moves the row to key ${keyText(to)} of ${p.entry.table}, which the DR row ${keyText(held)} holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record of the DR's own: decide skip, or give the whole row in decision.row under a key no DR row holds`,
     );
+  }
+
+  /**
+   * Refuses to write `row` (an update's, over the DR row `self`; or inserted where `self` is null)
+   * when it takes a unique value another DR row holds: that row is a record the review never saw, and
+   * the DR would only say "Duplicate entry". Only the keys over a column in `changed` (every key when
+   * null); a value with a NULL part collides with nothing. Looked up as the server compares it (a
+   * collated column holds `b` as `B`), FOR UPDATE, so it holds until the write.
+   */
+  async #refuseHeldUniqueValue(table: TableSchema, row: RowImage, self: RowImage | null, changed: ReadonlySet<string> | null): Promise<void> {
+    const selfKey = self === null ? null : primaryKeyOf(table, self);
+    for (const uk of table.uniqueKeys) {
+      if (changed !== null && !uk.columns.some((c) => changed.has(c))) continue;
+      const values = uk.columns.map((c) => row[table.columns.findIndex((col) => col.name === c)]);
+      if (values.some((v) => v === undefined || v === null)) continue;
+      const rows = await readRowsMatching(this.#dr, table, uk.columns, [values], { forUpdate: true });
+      const holder = rows.find((r) => selfKey === null || rowKey(primaryKeyOf(table, r) ?? []) !== rowKey(selfKey));
+      if (holder === undefined) continue;
+      const held = primaryKeyOf(table, holder);
+      throw new Refusal(
+        `the row written would take ${keyText(values as ColumnValue[])} in unique key ${uk.name} (${uk.columns.join(', ')}) of ${table.schema}.${table.table}, which the DR row ${held === null ? '' : `${keyText(held)} `}holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record the review never saw: decide skip, or give the whole row in decision.row with a value no DR row holds`,
+      );
+    }
   }
 
   /**

@@ -1379,6 +1379,11 @@ export class Reconciler {
     if (changed.length === 0) return done(c.class, 'skipped', reason, dr);
     const guard = this.#keyChangeGuard(table, state, dr, row);
     if (guard !== null) return quarantine(c.class, guard, dr);
+    // A column rule's lost value in the DR's row is a merged row: checked as #merge checks one, on
+    // every key (the rule may take the lost value of a key of one column, which an insert at a taken
+    // key never had checked).
+    const clash = mergedUniqueClash(table, state, dr, row, true);
+    if (clash !== null) return quarantine(c.class, clash, dr);
     writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
     this.#move(state, dr, row);
     return done(c.class, 'merged', `${reason}; ${ruled.join('; ')}`, dr);
@@ -1509,11 +1514,11 @@ export class Reconciler {
     if (guard !== null) return quarantine(c.class, guard, dr);
     // The merged row mixes the DR's values and the lost change's: a key of several columns may take
     // a value neither side's row had (the lost change set label, the DR code), which classify never
-    // saw. Held, never written onto a value the DR refuses (read by collectWrittenRowReads).
-    if (change.op === 'update') {
-      const clash = mergedUniqueClash(table, state, dr, row);
-      if (clash !== null) return quarantine(c.class, clash, dr);
-    }
+    // saw; and an insert merged into the row at its key (insert-pk-same-record) had none of its
+    // unique values checked (classify stops at the key). Held, never written onto a value the DR
+    // refuses (read by collectReads, the mixes by collectWrittenRowReads).
+    const clash = mergedUniqueClash(table, state, dr, row, change.op === 'insert');
+    if (clash !== null) return quarantine(c.class, clash, dr);
     const changed = table.columns.filter((col, i) => !col.isGenerated && !sameExactValue(row[i], dr[i], col)).map((col) => col.name);
     if (changed.length > 0) {
       writes.push({ kind: 'update', table, key: state.keyValues(dr) as ColumnValue[], set: setOf(table, changed, row), old: dr });
@@ -2173,15 +2178,16 @@ function uniqueRowsOf(table: TableSchema, state: TableState, after: RowImage | n
 }
 
 /**
- * Why the merged row `row` of the DR row `dr` may not be written: a unique key of several columns it
- * gives a value (no NULL part) other than `dr`'s that another DR row holds, or one the window did not
- * read the holders of. Null when none. A key of one column takes the lost change's value (its
- * holders read and checked by classify) or keeps the row's own.
+ * Why the merged row `row` of the DR row `dr` may not be written: a unique key it gives a value (no
+ * NULL part) other than `dr`'s that another DR row holds, or one the window did not read the holders
+ * of. Null when none. Only keys of several columns for an update: a key of one column takes the lost
+ * change's value (its holders read and checked by classify) or keeps the row's own. Every key for an
+ * insert (`insert`): classify checks no unique value of one that meets a row at its key.
  */
-function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, row: RowImage): string | null {
+function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, row: RowImage, insert: boolean): string | null {
   const self = state.keyOf(dr);
   for (const uk of table.uniqueKeys) {
-    if (uk.columns.length < 2) continue;
+    if (uk.columns.length < 2 && !insert) continue;
     const positions = uk.columns.map((c) => state.position(c));
     if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null)) || positions.some((p) => row[p] === null)) continue;
     const name = `uk:${uk.name}` as const;

@@ -200,7 +200,8 @@ const MAX_WRITTEN_VALUES = 16;
  * row keeps the DR row's value of a part the image leaves out (MariaDB's binlog_row_image=MINIMAL
  * logs the key and the columns set) or of an ignored column (`ignored`) the change did not change
  * (written-row.ts), and a merge of a row the DR changed too keeps the DR's value of a part it
- * changed: values only the first read gave. An earlier change of the window to the same row may
+ * changed, as does an insert merged into the DR row at its key (insert-pk-same-record, whose after
+ * image is all the first read asked): values only the first read gave. An earlier change of the window to the same row may
  * have set a part (or not, when it is held): each value the part may have then — the DR row's,
  * each earlier after image's of the row — is asked, so what the window reads does not depend on
  * how the lost range is cut into windows (the reconciler holds an update whose value was not read
@@ -229,29 +230,30 @@ export function collectWrittenRowReads(
     const state = states.get(table);
     const after = change.after;
     const afterPk = state.keyOf(after);
-    if (change.op === 'insert' || change.before === null) {
-      if (afterPk !== null) known.set(afterPk, after.map((v) => [v]));
+    const insert = change.op === 'insert' || change.before === null;
+    const before = insert ? null : change.before;
+    const selfPk = before === null ? afterPk : state.keyOf(before);
+    if (selfPk === null) continue;
+    const dr = state.knows(selfPk) ? state.keyHolder(selfPk) : null;
+    // An insert that meets no row at its key writes its image; one that meets a row is merged into it.
+    const met = known.get(selfPk) ?? (dr === null ? null : dr.map((v) => [v]));
+    if (met === null) {
+      if (insert) known.set(selfPk, after.map((v) => [v]));
       continue;
     }
-    const before = change.before;
-    const beforePk = state.keyOf(before);
-    if (beforePk === null) continue;
-    const dr = state.knows(beforePk) ? state.keyHolder(beforePk) : null;
-    const met = known.get(beforePk) ?? (dr === null ? null : dr.map((v) => [v]));
-    if (met === null) continue;
     const ignore = ignored(table);
     for (const key of table.uniqueKeys) {
       if (key.columns.length < 2) continue;
       const positions = key.columns.map((c) => state.position(c));
       if (!changesKey(table, positions, before, after)) continue;
-      // A part the update writes: its after image's value, or (a merge) the row's; one it keeps: the row's.
+      // A part the change writes: its after image's value, or (a merge) the row's; one it keeps: the row's.
       const parts = positions.map((p) => (keepsDrValue(table, before, after, p, ignore) ? (met[p] ?? []) : [after[p], ...(met[p] ?? [])]));
       for (const values of product(parts, MAX_WRITTEN_VALUES)) wantUniqueValues(reads, table, key, values, rewriteTemplates(table));
     }
     // The row as later changes of the window may meet it: this update applied, merged, or held.
     const next = met.map((vs, i) => (after[i] === undefined || vs.some((v) => v === after[i]) ? vs : [...vs, after[i]]));
-    known.set(beforePk, next);
-    if (afterPk !== null && afterPk !== beforePk) known.set(afterPk, next);
+    known.set(selfPk, next);
+    if (afterPk !== null && afterPk !== selfPk) known.set(afterPk, next);
   }
   return reads.requests;
 }

@@ -6,12 +6,17 @@
  * the key's value unknown; the window read no holder, classify skipped the key, the update was
  * written onto a value another DR row holds and the DR refused it (dr-rejected after a retry one
  * transaction at a time, whatever the rule). The same through ignoreColumns: an ignored key column
- * the update did not change keeps the DR's value, so the row written is not the after image.
+ * the update did not change keeps the DR's value, so the row written is not the after image. The
+ * same kind, later: an insert merged into the DR row at its key (insert-pk-same-record, whose
+ * unique values classify never checks), a row rule keeping the DR row with a column rule's lost
+ * value, and `salvage resolve` applying a held update (refused by the DR's Duplicate entry alone).
  */
 import { describe, expect, it } from 'vitest';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
+import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair, type Incident, type Staged } from '../harness/incident-pair.js';
 
 const servers = useServerPair('minimalunique');
@@ -241,5 +246,149 @@ describe('an update that sets part of a composite unique key, checked on the row
       { id: 8, label: 'green', code: 'y', n: 0 },
       { id: 9, label: 'blue', code: 'z', n: 0 },
     ]);
+  }, 120_000);
+});
+
+describe('an insert merged into the DR row at its key, checked on the row it writes', () => {
+  const PERSON = 'CREATE TABLE t.person (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(40) NOT NULL, UNIQUE KEY uq_email (email)) ENGINE=InnoDB';
+  const people = async (): Promise<unknown> => servers.dr.query('SELECT id, email, name FROM t.person ORDER BY id');
+  // The lost label (email) over the DR's row: the merge takes it, the DR's code (name) stays.
+  const TAKE_LOST = config({
+    tables: {
+      't.item': { onConflict: { 'insert-pk-same-record': { strategy: 'merge', policy: { label: 'source' } } } },
+      't.person': { onConflict: { 'insert-pk-same-record': { strategy: 'merge', policy: { email: 'source' } } } },
+    },
+  });
+
+  it('insert-pk-same-record: a merged row whose unique value another DR row holds is held with its class and the key, never dr-rejected (a key of several columns, and of one)', async () => {
+    const { primary, dr } = servers;
+    // No DR history is read: a DR row at a key that is not AUTO_INCREMENT is the same record (insert-pk-same-record).
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM, PERSON],
+      lost: [
+        "INSERT INTO t.item (id, label, code) VALUES (5, 'blue', 'q')",
+        "INSERT INTO t.item (id, label, code) VALUES (6, 'green', 'q')",
+        "INSERT INTO t.person VALUES (1, 'a@x', 'L')",
+        "INSERT INTO t.person VALUES (3, 'c@x', 'L')",
+      ],
+      dr: [
+        "INSERT INTO t.item (id, label, code) VALUES (5, 'red', 'z'), (6, 'red', 'y'), (9, 'blue', 'z')",
+        "INSERT INTO t.person VALUES (1, 'b@x', 'D'), (2, 'a@x', 'D'), (3, 'd@x', 'D')",
+      ],
+    });
+    const decided = [
+      // (blue, z): the lost label with the DR's code, a value neither row had; row 9's.
+      ['insert', [5], 'insert-pk-same-record', 'quarantined', 'the merged row would take unique key uq_label_code, which another DR row holds'],
+      ['insert', [6], 'insert-pk-same-record', 'merged', "three-way merge: took label from the lost change; both sides changed code: kept the DR's"],
+      // a@x: the lost insert's own value, which classify never checks for an insert that meets a row at its key; person 2's.
+      ['insert', [1], 'insert-pk-same-record', 'quarantined', 'the merged row would take unique key uq_email, which another DR row holds'],
+      ['insert', [3], 'insert-pk-same-record', 'merged', "three-way merge: took email from the lost change; both sides changed name: kept the DR's"],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w, TAKE_LOST)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, TAKE_LOST);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 5, label: 'red', code: 'z', n: 0 },
+      { id: 6, label: 'green', code: 'y', n: 0 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+    expect(await people()).toEqual([
+      { id: 1, email: 'b@x', name: 'D' },
+      { id: 2, email: 'a@x', name: 'D' },
+      { id: 3, email: 'c@x', name: 'D' },
+    ]);
+  }, 120_000);
+
+  it('a row rule that keeps the DR row (max on n) with a column rule taking the lost label: the row it writes is checked as a merged row', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      lost: ["INSERT INTO t.item (id, label, code, n) VALUES (5, 'blue', 'q', 1)", "INSERT INTO t.item (id, label, code, n) VALUES (6, 'green', 'q', 1)"],
+      dr: ["INSERT INTO t.item (id, label, code, n) VALUES (5, 'red', 'z', 2), (6, 'red', 'y', 2), (9, 'blue', 'z', 0)"],
+    });
+    const cfg = config({ tables: { 't.item': { columns: { label: 'source' }, onConflict: { 'insert-pk-same-record': { strategy: 'max', column: 'n' } } } } });
+    const path = 'tables."t.item".onConflict.insert-pk-same-record';
+    const decided = [
+      // The DR row wins on n, the column rule puts the lost label in: (blue, z), row 9's.
+      ['insert', [5], 'insert-pk-same-record', 'quarantined', 'the merged row would take unique key uq_label_code, which another DR row holds'],
+      ['insert', [6], 'insert-pk-same-record', 'merged', `max on n: the DR row wins (${path}); label by its column rule source (tables."t.item".columns.label)`],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w, cfg)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, cfg);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 5, label: 'red', code: 'z', n: 2 },
+      { id: 6, label: 'green', code: 'y', n: 2 },
+      { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+  }, 120_000);
+});
+
+describe('salvage resolve of a held update, checked on the row it writes', () => {
+  const taken = (value: string, holder: string): string =>
+    `the row written would take ${value} in unique key uq_label_code (label, code) of t.item, which the DR row ${holder}, a record the review never saw: decide skip, or give the whole row in decision.row with a value no DR row holds`;
+
+  it('apply is refused up front, naming the key, the value and the DR row holding it at resolve time, the entry left pending and nothing written (it was the DR’s Duplicate entry)', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q'), (8, 'red', 'r')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7", "UPDATE t.item SET label = 'blue' WHERE id = 8"],
+      dr: ["UPDATE t.item SET code = 'z' WHERE id = 8", "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q')"],
+    });
+    const { ledger } = await run(staged, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'update-diverged': 'quarantine' } } } }));
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [7], 'update-unique-taken', 'quarantined'],
+      ['update', [8], 'update-diverged', 'quarantined'],
+    ]);
+    // After the run the DR takes (blue, z): the row entry 2 writes as logged (its label over the DR's
+    // code z), though its after image (blue, r) is free.
+    await dr.query("INSERT INTO t.item (id, label, code) VALUES (10, 'blue', 'z')");
+    const UNTOUCHED = [
+      { id: 7, label: 'red', code: 'q', n: 0 },
+      { id: 8, label: 'red', code: 'z', n: 0 },
+      { id: 9, label: 'blue', code: 'q', n: 0 },
+      { id: 10, label: 'blue', code: 'z', n: 0 },
+    ];
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }, { action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [held[0]!.id, 'refused', taken('("blue", "q")', '9 holds ({"id":9,"label":"blue","code":"q","n":0})')],
+      [held[1]!.id, 'refused', taken('("blue", "z")', '10 holds ({"id":10,"label":"blue","code":"z","n":0})')],
+    ]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending', 'pending']);
+    expect(await dr.query("SELECT COUNT(*) AS n FROM salvage.ledger WHERE outcome <> 'quarantined'")).toEqual([{ n: '0' }]);
+    expect(await items()).toEqual(UNTOUCHED);
+    // Once the DR frees the value, the same decision goes through.
+    await dr.query('DELETE FROM t.item WHERE id = 10');
+    const again = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'skip' }, { action: 'apply' }]) });
+    expect(again.entries.map((e) => [e.id, e.result, e.outcome])).toEqual([
+      [held[0]!.id, 'done', 'skipped'],
+      [held[1]!.id, 'done', 'applied'],
+    ]);
+    expect(await items()).toEqual([
+      { id: 7, label: 'red', code: 'q', n: 0 },
+      { id: 8, label: 'blue', code: 'z', n: 0 },
+      { id: 9, label: 'blue', code: 'q', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('an update whose DR row is gone, applied as the row it inserts: refused the same way when another DR row holds its unique value', async () => {
+    const { primary, dr } = servers;
+    const staged = await stageIncident(primary, dr, {
+      schema: [ITEM],
+      base: ["INSERT INTO t.item (id, label, code) VALUES (7, 'red', 'q')"],
+      lost: ["UPDATE t.item SET label = 'blue' WHERE id = 7"],
+      dr: ['DELETE FROM t.item WHERE id = 7', "INSERT INTO t.item (id, label, code) VALUES (9, 'blue', 'q')"],
+    });
+    const { ledger } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['update', [7], 'update-missing', 'quarantined']]);
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([[held[0]!.id, 'refused', taken('("blue", "q")', '9 holds ({"id":9,"label":"blue","code":"q","n":0})')]]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending']);
+    expect(await items()).toEqual([{ id: 9, label: 'blue', code: 'q', n: 0 }]);
   }, 120_000);
 });
