@@ -1013,6 +1013,9 @@ class ResolveRun {
           const missing = table.columns.filter((c, i) => !c.isGenerated && a![i] === undefined).map((c) => c.name);
           if (missing.length > 0) throw new Refusal(`decision.row lacks ${missing.join(', ')}: give the whole row to insert it (the exported "after" holds every column)`);
         }
+        // An insert-unique-taken entry decided apply (or any insert whose value the DR took since):
+        // the holder is a record the review never saw, named before anything is recorded.
+        await this.#refuseHeldUniqueValue(table, a!, null, null, true);
         // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
         // still to come that name the source key must follow it, as after a remap in apply.
         if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) await this.#recordMove(p, source!, pk!);
@@ -1179,9 +1182,10 @@ class ResolveRun {
    * when it takes a unique value another DR row holds: that row is a record the review never saw, and
    * the DR would only say "Duplicate entry". Only the keys over a column in `changed` (every key when
    * null); a value with a NULL part collides with nothing. Looked up as the server compares it (a
-   * collated column holds `b` as `B`), FOR UPDATE, so it holds until the write.
+   * collated column holds `b` as `B`), FOR UPDATE, so it holds until the write. `linkable`: the row
+   * is a lost insert, which may be that record (decide link), as insert-unique-taken's `link` says.
    */
-  async #refuseHeldUniqueValue(table: TableSchema, row: RowImage, self: RowImage | null, changed: ReadonlySet<string> | null): Promise<void> {
+  async #refuseHeldUniqueValue(table: TableSchema, row: RowImage, self: RowImage | null, changed: ReadonlySet<string> | null, linkable = false): Promise<void> {
     const selfKey = self === null ? null : primaryKeyOf(table, self);
     for (const uk of table.uniqueKeys) {
       if (changed !== null && !uk.columns.some((c) => changed.has(c))) continue;
@@ -1192,7 +1196,7 @@ class ResolveRun {
       if (holder === undefined) continue;
       const held = primaryKeyOf(table, holder);
       throw new Refusal(
-        `the row written would take ${keyText(values as ColumnValue[])} in unique key ${uk.name} (${uk.columns.join(', ')}) of ${table.schema}.${table.table}, which the DR row ${held === null ? '' : `${keyText(held)} `}holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record the review never saw: decide skip, or give the whole row in decision.row with a value no DR row holds`,
+        `the row written would take ${keyText(values as ColumnValue[])} in unique key ${uk.name} (${uk.columns.join(', ')}) of ${table.schema}.${table.table}, which the DR row ${held === null ? '' : `${keyText(held)} `}holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record the review never saw: ${linkable && held !== null ? `link to it ({"action":"link","key":${canonicalKey(keyParts(held))}}) if it is the same record, ` : ''}decide skip, or give the whole row in decision.row with a value no DR row holds`,
       );
     }
   }

@@ -3,7 +3,7 @@
  * clashing row, an update of a row the DR deleted, a delete of a row the DR changed) applied with
  * `salvage apply`, then `quarantine list/show/export`, `resolve` with every action, and `explain`.
  * Asserts exact output, the DR's exact rows after each decision, refusals (origin still pending,
- * the DR rejecting the row, the DR row changed since), and exactly once (the same file twice).
+ * a unique value another DR row holds, named with its holder, the DR row changed since), and exactly once (the same file twice).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -291,7 +291,12 @@ describe('salvage resolve', () => {
     const report = JSON.parse(r.out) as { entries: { id: number; result: string; message: string }[]; counts: Record<string, number>; stillPending: number };
     expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
       [2, 'refused', 'held back because of entry 1 (0-1-6#0), which is still pending: resolve 1 first'],
-      [3, 'refused', expect.stringMatching(/^the DR refused it: .*Duplicate entry 'Bob@X' for key 'uk_email'/)],
+      // Named before anything is written (it was the DR's bare "Duplicate entry 'Bob@X' for key 'uk_email'").
+      [
+        3,
+        'refused',
+        'the row written would take "Bob@X" in unique key uk_email (email) of shop.customers, which the DR row 5 holds ({"id":5,"email":"bob@x","name":"Bob D"}), a record the review never saw: link to it ({"action":"link","key":[5]}) if it is the same record, decide skip, or give the whole row in decision.row with a value no DR row holds',
+      ],
       [5, 'refused', 'the DR row 1 of shop.orders changed since it was quarantined: export again and decide on what the DR holds now (total: was "11.00", now "12.00")'],
       [6, 'refused', 'held back because of entry 7 (0-1-11#1), which is still pending: resolve 7 first'],
       [1, 'undecided', 'no decision: left pending'],
