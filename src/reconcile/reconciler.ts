@@ -1345,6 +1345,11 @@ export class Reconciler {
     if (guard !== null) return quarantine(c.class, guard, dr);
     const holder = this.#uniqueHolder(table, state, merged, dr);
     if (holder !== null) return quarantine('update-unique-taken', `the lost values take unique key ${holder.key}, held by another DR row`, holder.row);
+    // No holder the window read is not "free": a value it never asked for (a custom function's edited
+    // label over the DR row's code, which the MINIMAL image leaves to it) is held, as #merge holds one,
+    // never written for the DR to refuse with the rest of its transaction.
+    const unreadValue = unreadWrittenUniqueValue(table, state, dr, merged);
+    if (unreadValue !== null) return quarantine(c.class, unreadValue, dr);
     // The row is written whole, foreign keys the lost change left alone included: a reference the DR
     // moved away from a parent it then deleted would be written back pointing at nothing (the
     // window runs with foreign_key_checks=0). Judged as a change from the DR row to the written one.
@@ -2195,6 +2200,30 @@ function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, 
     if (k === null) continue;
     if (state.rowsBy(name, k).some((r) => state.keyOf(r) !== self)) return `the merged row would take unique key ${uk.name}, which another DR row holds`;
     if (!state.requestedIndexKey(name, k)) return `the value the merged row writes into unique key ${uk.name} was not read from the DR: whether another DR row holds it is unknown`;
+  }
+  return null;
+}
+
+/**
+ * Why `source`'s row `row` (the lost image, edited or not, over the DR row `dr`) may not be written
+ * though the window found no holder: a unique key it gives a value other than `dr`'s (no NULL part)
+ * with a part the window does not know (a column the window's own MINIMAL insert left to the DR's
+ * default), or a value whose holders the window did not read. Null when each is known free.
+ */
+function unreadWrittenUniqueValue(table: TableSchema, state: TableState, dr: RowImage, row: RowImage): string | null {
+  for (const uk of table.uniqueKeys) {
+    const positions = uk.columns.map((c) => state.position(c));
+    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null)) || positions.some((p) => row[p] === null)) continue;
+    const unknown = positions.filter((p) => row[p] === undefined);
+    if (unknown.length > 0) return `the row written keeps the DR row's ${unknown.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${uk.name}, which the window did not read: whether another DR row holds the value it writes is unknown`;
+    const name = `uk:${uk.name}` as const;
+    const k = state.indexKeyOf(name, row);
+    if (k !== null && !state.requestedIndexKey(name, k)) {
+      const name = (p: number): string => (table.columns[p] as ColumnSchema).name;
+      const kept = positions.filter((p) => sameValue(row[p], dr[p], table.columns[p] ?? null));
+      const mix = kept.length === 0 ? '' : ` (its ${positions.filter((p) => !kept.includes(p)).map(name).join(', ')} with the DR row's own ${kept.map(name).join(', ')})`;
+      return `the value the row written takes in unique key ${uk.name}${mix} was not read from the DR: whether another DR row holds it is unknown`;
+    }
   }
   return null;
 }

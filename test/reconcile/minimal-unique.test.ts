@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
 import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
+import type { CustomStrategies } from '../../src/reconcile/custom-strategy.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair, type Incident, type Staged } from '../harness/incident-pair.js';
@@ -35,7 +36,7 @@ async function stageMinimal(incident: Incident): Promise<Staged> {
   }
 }
 
-async function run(staged: Staged, mode: 'plan' | 'apply', windowTransactions: number | undefined, cfg?: NormalisedConfig): Promise<{ ledger: LedgerLine[]; report: SalvageReport }> {
+async function run(staged: Staged, mode: 'plan' | 'apply', windowTransactions: number | undefined, cfg?: NormalisedConfig, strategies?: CustomStrategies): Promise<{ ledger: LedgerLine[]; report: SalvageReport }> {
   const ledger: LedgerLine[] = [];
   const report = await salvage({
     mode,
@@ -44,6 +45,7 @@ async function run(staged: Staged, mode: 'plan' | 'apply', windowTransactions: n
     start: { kind: 'from-gtid', set: staged.start },
     ...(windowTransactions === undefined ? {} : { windowTransactions }),
     ...(cfg === undefined ? {} : { config: cfg }),
+    ...(strategies === undefined ? {} : { strategies }),
     onLedger: (l) => ledger.push(l),
   });
   return { ledger, report };
@@ -391,4 +393,43 @@ describe('salvage resolve of a held update, checked on the row it writes', () =>
     expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending']);
     expect(await items()).toEqual([{ id: 9, label: 'blue', code: 'q', n: 0 }]);
   }, 120_000);
+});
+
+describe('source over a MINIMAL image, checked on the row it writes', () => {
+  const PATH = 'tables."t.item".onConflict.insert-pk-same-record → custom relabel → source';
+  const CUSTOM = config({ tables: { 't.item': { onConflict: { 'insert-pk-same-record': { strategy: 'custom', name: 'relabel' } } } } });
+  // The lost blue and navy rows are written green: a label neither side had, which no read of the window asked for.
+  const STRATEGIES: CustomStrategies = { relabel: (c) => (c.after?.['label'] === 'teal' ? 'source' : { strategy: 'source', row: { label: 'green' } }) };
+  const INCIDENT: Incident = {
+    schema: [ITEM],
+    // MINIMAL logs id and label: the code is left to the DR row the insert meets at its key.
+    lost: ["INSERT INTO t.item (id, label) VALUES (5, 'blue')", "INSERT INTO t.item (id, label) VALUES (6, 'teal')", "INSERT INTO t.item (id, label) VALUES (7, 'navy')"],
+    dr: ["INSERT INTO t.item (id, label, code) VALUES (5, 'red', 'z'), (6, 'red', 'y'), (7, 'red', 'w'), (9, 'green', 'z')"],
+  };
+  const UNREAD = "custom relabel edited label; the value the row written takes in unique key uq_label_code (its label with the DR row's own code) was not read from the DR: whether another DR row holds it is unknown";
+  const DECIDED = [
+    // (green, z): row 9's, though the window never read it; the DR refused the write without the check.
+    ['insert', [5], 'insert-pk-same-record', 'quarantined', UNREAD],
+    // (teal, y): the lost label over the DR's code, read by the window's second round, free.
+    ['insert', [6], 'insert-pk-same-record', 'applied', `the lost change wins (${PATH})`],
+    // (green, w) is free, but not read either: held all the same, never guessed free.
+    ['insert', [7], 'insert-pk-same-record', 'quarantined', UNREAD],
+  ];
+
+  for (const w of [undefined, 1]) {
+    it(`a custom function's edited label over the DR row's code is held with its class, never written unread (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+      const staged = await stageMinimal(INCIDENT);
+      const planned = await run(staged, 'plan', w, CUSTOM, STRATEGIES);
+      expect(planned.ledger.map(line)).toEqual(DECIDED);
+      const applied = await run(staged, 'apply', w, CUSTOM, STRATEGIES);
+      expect(applied.ledger.map(line)).toEqual(DECIDED);
+      expect(applied.report.retries).toBe(0);
+      expect(await items()).toEqual([
+        { id: 5, label: 'red', code: 'z', n: 0 },
+        { id: 6, label: 'teal', code: 'y', n: 0 },
+        { id: 7, label: 'red', code: 'w', n: 0 },
+        { id: 9, label: 'green', code: 'z', n: 0 },
+      ]);
+    }, 120_000);
+  }
 });
