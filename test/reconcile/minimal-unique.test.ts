@@ -9,7 +9,9 @@
  * the update did not change keeps the DR's value, so the row written is not the after image. The
  * same kind, later: an insert merged into the DR row at its key (insert-pk-same-record, whose
  * unique values classify never checks), a row rule keeping the DR row with a column rule's lost
- * value, and `salvage resolve` applying a held update (refused by the DR's Duplicate entry alone).
+ * value, `salvage resolve` applying a held update (refused by the DR's Duplicate entry alone), and
+ * `source` writing a value the window never read (a custom function's edited label over the DR
+ * row's code), which it took for free.
  */
 import { describe, expect, it } from 'vitest';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
