@@ -1344,7 +1344,15 @@ export class Reconciler {
     const guard = this.#keyChangeGuard(table, state, dr, merged);
     if (guard !== null) return quarantine(c.class, guard, dr);
     const holder = this.#uniqueHolder(table, state, merged, dr);
-    if (holder !== null) return quarantine('update-unique-taken', `the lost values take unique key ${holder.key}, held by another DR row`, holder.row);
+    if (holder !== null) {
+      const why = `the lost values take unique key ${holder.key}, held by another DR row`;
+      // An insert that meets the DR row at its key is that row's change (insert-pk-same-record, or
+      // insert-pk-taken overwritten by choice), never an update: held with its own class and the DR
+      // row at its key, as #merge holds one (README's conflict table), so explain and resolve see
+      // the insert it is.
+      if (change.op === 'insert') return quarantine(c.class, why, dr);
+      return quarantine('update-unique-taken', why, holder.row);
+    }
     // No holder the window read is not "free": a value it never asked for (a custom function's edited
     // label over the DR row's code, which the MINIMAL image leaves to it) is held, as #merge holds one,
     // never written for the DR to refuse with the rest of its transaction.

@@ -11,7 +11,8 @@
  * unique values classify never checks), a row rule keeping the DR row with a column rule's lost
  * value, `salvage resolve` applying a held update (refused by the DR's Duplicate entry alone), and
  * `source` writing a value the window never read (a custom function's edited label over the DR
- * row's code), which it took for free.
+ * row's code), which it took for free; and `source` holding an insert whose value another DR row
+ * holds under update-unique-taken, an update's class, instead of the insert's own.
  */
 import { describe, expect, it } from 'vitest';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
@@ -326,6 +327,53 @@ describe('an insert merged into the DR row at its key, checked on the row it wri
       { id: 5, label: 'red', code: 'z', n: 2 },
       { id: 6, label: 'green', code: 'y', n: 2 },
       { id: 9, label: 'blue', code: 'z', n: 0 },
+    ]);
+  }, 120_000);
+});
+
+describe('source over an insert that meets the DR row at its key, checked on the row it writes', () => {
+  const PERSON = 'CREATE TABLE t.person (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(40) NOT NULL, UNIQUE KEY uq_email (email)) ENGINE=InnoDB';
+  const ACCT = 'CREATE TABLE t.acct (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, UNIQUE KEY uq_email (email)) ENGINE=InnoDB';
+  const SAME = 'tables."t.person".onConflict.insert-pk-same-record';
+  const TAKEN = 'tables."t.acct".onConflict.insert-pk-taken → custom overwrite → source';
+  const cfg = config({ tables: { 't.person': { onConflict: { 'insert-pk-same-record': 'source' } }, 't.acct': { onConflict: { 'insert-pk-taken': { strategy: 'custom', name: 'overwrite' } } } } });
+  const strategies: CustomStrategies = { overwrite: () => 'source' };
+  const dr = (l: LedgerLine): unknown => l.dr;
+
+  it('an insert whose lost value another DR row holds is held with its own class and the DR row at its key, never as update-unique-taken', async () => {
+    const { primary } = servers;
+    const staged = await stageIncident(primary, servers.dr, {
+      schema: [PERSON, ACCT],
+      lost: ["INSERT INTO t.person VALUES (1, 'a@x', 'L')", "INSERT INTO t.person VALUES (3, 'c@x', 'L')", "INSERT INTO t.acct VALUES (1, 'p@x')", "INSERT INTO t.acct VALUES (3, 'r@x')"],
+      dr: ["INSERT INTO t.person VALUES (1, 'b@x', 'D'), (2, 'a@x', 'D'), (3, 'd@x', 'D')", "INSERT INTO t.acct VALUES (1, 'q@x'), (2, 'p@x'), (3, 's@x')"],
+    });
+    const decided = [
+      // a@x is person 2's: the insert is person 1's change (the same record), held as such.
+      ['insert', [1], 'insert-pk-same-record', 'quarantined', 'the lost values take unique key uq_email, held by another DR row'],
+      ['insert', [3], 'insert-pk-same-record', 'applied', `the lost change wins (${SAME})`],
+      // An AUTO_INCREMENT id the DR holds is another record (insert-pk-taken), overwritten by choice; p@x is acct 2's.
+      ['insert', [1], 'insert-pk-taken', 'quarantined', 'the lost values take unique key uq_email, held by another DR row'],
+      ['insert', [3], 'insert-pk-taken', 'applied', `the lost change wins (${TAKEN})`],
+    ];
+    const drRows = [{ id: 1, email: 'b@x', name: 'D' }, { id: 3, email: 'd@x', name: 'D' }, { id: 1, email: 'q@x' }, { id: 3, email: 's@x' }];
+    for (const w of [undefined, 1]) {
+      const planned = (await run(staged, 'plan', w, cfg, strategies)).ledger;
+      expect(planned.map(line)).toEqual(decided);
+      expect(planned.map(dr)).toEqual(drRows);
+    }
+    const { ledger, report } = await run(staged, 'apply', undefined, cfg, strategies);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(ledger.map(dr)).toEqual(drRows);
+    expect(report.retries).toBe(0);
+    expect(await servers.dr.query('SELECT id, email, name FROM t.person ORDER BY id')).toEqual([
+      { id: 1, email: 'b@x', name: 'D' },
+      { id: 2, email: 'a@x', name: 'D' },
+      { id: 3, email: 'c@x', name: 'L' },
+    ]);
+    expect(await servers.dr.query('SELECT id, email FROM t.acct ORDER BY id')).toEqual([
+      { id: 1, email: 'q@x' },
+      { id: 2, email: 'p@x' },
+      { id: 3, email: 'r@x' },
     ]);
   }, 120_000);
 });
