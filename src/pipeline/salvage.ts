@@ -998,8 +998,49 @@ class SalvageRun {
     }
   }
 
-  /** The DR's own history since the failover, when the run was given its binlog; null otherwise. */
-  async #readHistory(catalog: SchemaCatalog, dr: DrIdentity): Promise<DrHistory | null> {
+  /**
+   * --dr-source's first connection, opened as --target's and --source's are (openRunSession): tried
+   * again under the run's reconnect policy while it does not answer, then DB_CONNECT naming
+   * --dr-source. Outside #onDr: a URL that never answered lost no connection, and #onDr would take
+   * its refusal for the DR's and reopen --target. Null without --dr-source, or with --dr-binlog too
+   * (#readHistory refuses that).
+   */
+  async #openDrSource(): Promise<SqlSession | null> {
+    const o = this.#o;
+    if (o.drSource === undefined || (o.drBinlogs ?? []).length > 0) return null;
+    const hint = this.#resumeHint();
+    return openFirstSession(o.drSource.target, {
+      reconnect: o.reconnect,
+      option: '--dr-source',
+      hint,
+      signal: o.signal,
+      notify: (n) => notifyReconnect(o, n, hint),
+      stopped: (e) => new SalvageError(SalvageErrorCode.Aborted, `stopped on request while waiting for the DR's --dr-source: ${redact(e.message)} [${e.code}]; ${hint}`, {}, { cause: e }),
+    });
+  }
+
+  /**
+   * The DR's own history since the failover, when the run was given its binlog; null otherwise.
+   * `opened`: --dr-source's first connection (#openDrSource), ended here whatever happens; null
+   * when the step runs again after a lost connection, which opens its own.
+   */
+  async #readHistory(catalog: SchemaCatalog, dr: DrIdentity, opened: SqlSession | null): Promise<DrHistory | null> {
+    let control = opened;
+    try {
+      return await this.#readHistoryOn(catalog, dr, async (target) => {
+        // Named: the DR (--target) and a live source may be other URLs on the same command line.
+        control ??= await openSession(target).catch((e: unknown) => {
+          throw namingOption(e, '--dr-source');
+        });
+        return control;
+      });
+    } finally {
+      await control?.end();
+    }
+  }
+
+  /** #readHistory's work, the --dr-source control session taken from `controlOf`. */
+  async #readHistoryOn(catalog: SchemaCatalog, dr: DrIdentity, controlOf: (target: ConnectionTarget) => Promise<SqlSession>): Promise<DrHistory | null> {
     const o = this.#o;
     const files = o.drBinlogs ?? [];
     if (files.length === 0 && o.drSource === undefined) return null;
@@ -1022,19 +1063,12 @@ class SalvageRun {
       return reader.readDrHistory({ files, own, drEnd: null, createBuilder, schemaHints: this.#hints, signal: o.signal });
     }
     const target = o.drSource.target;
-    // Named: the DR (--target) and a live source may be other URLs on the same command line.
-    const control = await openSession(target).catch((e: unknown) => {
-      throw namingOption(e, '--dr-source');
-    });
-    try {
-      // The dump connection encrypted as the control session is (a DR may refuse plain connections).
-      const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
-      // Following, the history reads on before each window (#readWindow): what the DR writes meanwhile is its history too.
-      const follow = this.#follow ? { openControl: () => openSession(target) } : undefined;
-      return await reader.readDrHistory({ live: { target, control, start: o.drSource.start, tls, follow }, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
-    } finally {
-      await control.end();
-    }
+    const control = await controlOf(target);
+    // The dump connection encrypted as the control session is (a DR may refuse plain connections).
+    const tls = tlsSocketOptions(target.tls, control.encrypted ?? false, target.host);
+    // Following, the history reads on before each window (#readWindow): what the DR writes meanwhile is its history too.
+    const follow = this.#follow ? { openControl: () => openSession(target) } : undefined;
+    return await reader.readDrHistory({ live: { target, control, start: o.drSource.start, tls, follow }, own, drEnd, createBuilder, schemaHints: this.#hints, signal: o.signal });
   }
 
   async #run(): Promise<SalvageReport> {
@@ -1163,7 +1197,16 @@ class SalvageRun {
     }
     // Read again whole after a lost connection (its spill is let go on failure): the DR's own
     // connection, or the dump of --dr-source, which a restarting DR ends too.
-    this.#history = await this.#onDr('history', () => this.#readHistory(catalog, dr), isSourceDrop);
+    let drSource = await this.#openDrSource();
+    this.#history = await this.#onDr(
+      'history',
+      () => {
+        const opened = drSource;
+        drSource = null;
+        return this.#readHistory(catalog, dr, opened);
+      },
+      isSourceDrop,
+    );
     const rules = o.config === undefined ? RuleBook.builtIn() : new RuleBook(o.config, o.strategies);
     this.#warnings.push(...(await this.#unmatchedRuleWarnings(rules, written)));
     const floats = floatColumnsOf(written);

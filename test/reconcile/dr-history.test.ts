@@ -241,6 +241,23 @@ describe('the DR binlog tells records apart (staged failover, two domains)', () 
     }
   }, 120_000);
 
+  it("--dr-source: a dump connection lost after the server answered, not reopened (reconnect attempts 0), is a lost connection of the history step, unlike a first connection that never answered", async () => {
+    const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
+    const proxy = await startTcpProxy(dr.host, dr.port);
+    try {
+      proxy.dropOn((sql) => sql.startsWith('SET @master_heartbeat_period'));
+      const e = await run(staged, { mode: 'plan', drSource: { target: { ...dr.target, port: proxy.port, redacted: `mysql://root@127.0.0.1:${proxy.port}` } }, reconnect: { attempts: 0 } }).then(
+        () => expect.unreachable('the run ended'),
+        (err: unknown) => err as { code: string; message: string; details: Record<string, unknown> },
+      );
+      expect(proxy.dropped).toMatch(/^SET @master_heartbeat_period/);
+      expect([e.code, e.details['step']]).toEqual(['SALVAGE_FAULT', 'history']);
+      expect(e.message).toMatch(/^lost the connection to the DR while reading the DR's history: .+ \[LIVE_[A-Z_]+\]; not reconnecting \(reconnect attempts: 0\); plan wrote nothing; run the same plan again$/s);
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+
   it("--dr-binlog: a connection lost as the DR's binlog end is read is reopened and the end read again; the history is complete and the run decides the same", async () => {
     const staged = await stageReplicatedIncident(primary, dr, INCIDENT, ['h']);
     const proxy = await startTcpProxy(dr.host, dr.port);
