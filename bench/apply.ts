@@ -445,7 +445,7 @@ function report(o: Options, primary: Primary, runs: ToolRun[]): { text: string; 
     const t = r.report?.timings;
     if (t !== undefined && r.run !== null) {
       out.push(
-        `${' '.repeat(r.id.length)}  in-process: scan ${(t.scanMs / 1000).toFixed(2)} s, windows ${(t.reconcileMs / 1000).toFixed(2)} s (${fmt(t.rowsPerSecond)} rows/s), total ${(t.totalMs / 1000).toFixed(2)} s; outside (startup, exit) ${(r.run.seconds - t.totalMs / 1000).toFixed(2)} s; ${fmt(r.report?.windows ?? NaN)} windows, ${r.report?.retries ?? 0} retries`,
+        `${' '.repeat(r.id.length)}  in-process: scan ${(t.scanMs / 1000).toFixed(2)} s, windows ${(t.reconcileMs / 1000).toFixed(2)} s (${fmt(t.rowsPerSecond)} rows/s), total ${(t.totalMs / 1000).toFixed(2)} s; outside (startup, exit) ${(r.run.seconds - t.totalMs / 1000).toFixed(2)} s; salvage's own CPU ${r.run.cpuSeconds === null ? '?' : `${r.run.cpuSeconds.toFixed(2)} s`}; ${fmt(r.report?.windows ?? NaN)} windows, ${r.report?.retries ?? 0} retries`,
       );
     }
     for (const n of r.notes) out.push(`${' '.repeat(r.id.length)}  note: ${n}`);
@@ -487,6 +487,7 @@ function report(o: Options, primary: Primary, runs: ToolRun[]): { text: string; 
       seconds: r.run?.seconds ?? null,
       rowsPerSecond: r.run === null ? null : c.rowChanges / r.run.seconds,
       peakRssKiB: r.run?.peakRssKiB ?? null,
+      cpuSeconds: r.run?.cpuSeconds ?? null,
       exitCode: r.run?.exitCode ?? null,
       failure: r.failure,
       checksumDifferences: r.differences,

@@ -35,6 +35,8 @@ export interface MeasuredRun {
   readonly signal: string | null;
   readonly peakRssKiB: number | null;
   readonly rssSource: RssSource;
+  /** The child's user + system CPU seconds (GNU time), or null without it: what the tool itself cost, apart from the server it waits on. */
+  readonly cpuSeconds: number | null;
   readonly stdout: string;
   /** The last 64 KiB of stderr. */
   readonly stderr: string;
@@ -98,10 +100,14 @@ export async function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
     await closed;
     const report = readText(reportFile);
     let peakRssKiB: number | null;
+    let cpuSeconds: number | null = null;
     let exitCode = code;
     let sig = signal;
     if (rssSource === 'time -v') {
       peakRssKiB = numberAfter(report, 'Maximum resident set size (kbytes):');
+      const user = numberAfter(report, 'User time (seconds):');
+      const system = numberAfter(report, 'System time (seconds):');
+      cpuSeconds = user === null || system === null ? null : user + system;
       const bySignal = numberAfter(report, 'Command terminated by signal');
       if (bySignal !== null) {
         sig = `signal ${bySignal}`;
@@ -118,6 +124,7 @@ export async function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
       signal: sig,
       peakRssKiB,
       rssSource: peakRssKiB === null ? 'none' : rssSource,
+      cpuSeconds,
       stdout: Buffer.concat(out).toString('utf8'),
       stderr: err,
     };
@@ -135,7 +142,7 @@ function vmHwmKiB(pid: number | undefined): number | null {
 function numberAfter(text: string, label: string): number | null {
   const at = text.indexOf(label);
   if (at < 0) return null;
-  const m = /\d+/.exec(text.slice(at + label.length, at + label.length + 40));
+  const m = /\d+(?:\.\d+)?/.exec(text.slice(at + label.length, at + label.length + 40));
   return m === null ? null : Number(m[0]);
 }
 
