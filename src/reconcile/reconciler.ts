@@ -2202,14 +2202,34 @@ function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, 
   for (const uk of table.uniqueKeys) {
     if (uk.columns.length < 2 && !insert) continue;
     const positions = uk.columns.map((c) => state.position(c));
-    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null)) || positions.some((p) => row[p] === null)) continue;
-    const name = `uk:${uk.name}` as const;
-    const k = state.indexKeyOf(name, row);
-    if (k === null) continue;
-    if (state.rowsBy(name, k).some((r) => state.keyOf(r) !== self)) return `the merged row would take unique key ${uk.name}, which another DR row holds`;
-    if (!state.requestedIndexKey(name, k)) return `the value the merged row writes into unique key ${uk.name} was not read from the DR: whether another DR row holds it is unknown`;
+    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null))) continue;
+    const v = writtenKeyValue(state, uk.name, positions, row);
+    // A part the merge cannot know is left to the DR (no ordinary merge reaches one without history).
+    if (v.kind !== 'known') continue;
+    if (state.rowsBy(`uk:${uk.name}`, v.key).some((r) => state.keyOf(r) !== self)) return `the merged row would take unique key ${uk.name}, which another DR row holds`;
+    if (!v.read) return `the value the merged row writes into unique key ${uk.name} was not read from the DR: whether another DR row holds it is unknown`;
   }
   return null;
+}
+
+/**
+ * What the window knows of the value `row` writes into unique key `keyName` (its columns at
+ * `positions`): a NULL part, which collides with nothing; the parts it leaves unknown (a column an
+ * image left out that no DR row read gives); or the value's folded index key, and whether the window
+ * asked the DR who holds it. The checks of a written row's unique values below share it.
+ */
+type WrittenKeyValue = { readonly kind: 'null' } | { readonly kind: 'unknown'; readonly parts: readonly number[] } | { readonly kind: 'known'; readonly key: string; readonly read: boolean };
+
+const NULL_PART: WrittenKeyValue = { kind: 'null' };
+
+function writtenKeyValue(state: TableState, keyName: string, positions: readonly number[], row: RowImage): WrittenKeyValue {
+  if (positions.some((p) => row[p] === null)) return NULL_PART;
+  const parts = positions.filter((p) => row[p] === undefined);
+  if (parts.length > 0) return { kind: 'unknown', parts };
+  const name = `uk:${keyName}` as const;
+  const key = state.indexKeyOf(name, row);
+  // A folded NULL (a value its collation folds to none) collides with nothing either.
+  return key === null ? NULL_PART : { kind: 'known', key, read: state.requestedIndexKey(name, key) };
 }
 
 /**
@@ -2221,12 +2241,10 @@ function mergedUniqueClash(table: TableSchema, state: TableState, dr: RowImage, 
 function unreadWrittenUniqueValue(table: TableSchema, state: TableState, dr: RowImage, row: RowImage): string | null {
   for (const uk of table.uniqueKeys) {
     const positions = uk.columns.map((c) => state.position(c));
-    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null)) || positions.some((p) => row[p] === null)) continue;
-    const unknown = positions.filter((p) => row[p] === undefined);
-    if (unknown.length > 0) return `the row written keeps the DR row's ${unknown.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${uk.name}, which the window did not read: whether another DR row holds the value it writes is unknown`;
-    const name = `uk:${uk.name}` as const;
-    const k = state.indexKeyOf(name, row);
-    if (k !== null && !state.requestedIndexKey(name, k)) {
+    if (positions.every((p) => sameValue(row[p], dr[p], table.columns[p] ?? null))) continue;
+    const v = writtenKeyValue(state, uk.name, positions, row);
+    if (v.kind === 'unknown') return `the row written keeps the DR row's ${v.parts.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${uk.name}, which the window did not read: whether another DR row holds the value it writes is unknown`;
+    if (v.kind === 'known' && !v.read) {
       const name = (p: number): string => (table.columns[p] as ColumnSchema).name;
       const kept = positions.filter((p) => sameValue(row[p], dr[p], table.columns[p] ?? null));
       const mix = kept.length === 0 ? '' : ` (its ${positions.filter((p) => !kept.includes(p)).map(name).join(', ')} with the DR row's own ${kept.map(name).join(', ')})`;
@@ -2247,11 +2265,9 @@ const NO_KEYS: ReturnType<typeof keysNeedingDrRow> = [];
  */
 function unreadWrittenValue(table: TableSchema, state: TableState, keys: ReturnType<typeof keysNeedingDrRow>, written: RowImage): string | null {
   for (const { key, positions } of keys) {
-    if (positions.some((p) => written[p] === null)) continue;
-    const unknown = positions.filter((p) => written[p] === undefined);
-    if (unknown.length > 0) return `this update keeps the DR row's ${unknown.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${key.name}, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown`;
-    const k = state.indexKeyOf(`uk:${key.name}`, written);
-    if (k !== null && !state.requestedIndexKey(`uk:${key.name}`, k)) return `the value this update writes into unique key ${key.name} (its after image over the DR row's own ${positions.filter((p) => written[p] !== undefined).map((p) => (table.columns[p] as ColumnSchema).name).join(', ')}) was not read from the DR: whether another DR row holds it is unknown`;
+    const v = writtenKeyValue(state, key.name, positions, written);
+    if (v.kind === 'unknown') return `this update keeps the DR row's ${v.parts.map((p) => (table.columns[p] as ColumnSchema).name).join(', ')} of unique key ${key.name}, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown`;
+    if (v.kind === 'known' && !v.read) return `the value this update writes into unique key ${key.name} (its after image over the DR row's own ${positions.filter((p) => written[p] !== undefined).map((p) => (table.columns[p] as ColumnSchema).name).join(', ')}) was not read from the DR: whether another DR row holds it is unknown`;
   }
   return null;
 }
