@@ -22,8 +22,7 @@ export function parseCommandArgs<T extends ParseArgsConfig>(command: string, con
     // as a positional after "--" (its quote left open), which a mistyped flag never wants: name it alone.
     if ((e as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const options = config.options ?? {};
-      const { tokens } = parseArgs({ args: config.args ?? [], options, strict: false, allowPositionals: true, tokens: true });
-      const unknown = tokens.find((t) => t.kind === 'option' && !Object.hasOwn(options, t.name));
+      const unknown = lenientTokens(config).find((t) => t.kind === 'option' && !Object.hasOwn(options, t.name));
       if (unknown?.kind === 'option') throw new UsageError(`${command}: unknown option ${unknown.rawName}; ${see}`, unknown.rawName);
     }
     throw new UsageError(`${command}: ${(e as Error).message}; ${see}`);
@@ -40,13 +39,19 @@ export function parseCommandArgs<T extends ParseArgsConfig>(command: string, con
  */
 function refuseRepeats(config: ParseArgsConfig): void {
   const options = config.options ?? {};
-  // Parsed again for its tokens: the caller's own result keeps the shape its config asks for. The
-  // arguments already parsed strictly, so this pass meets no error.
-  const { tokens } = parseArgs({ args: config.args ?? [], options, strict: false, allowPositionals: true, tokens: true });
+  // The arguments already parsed strictly, so this pass meets no error.
   const seen = new Set<string>();
-  for (const t of tokens) {
+  for (const t of lenientTokens(config)) {
     if (t.kind !== 'option' || t.value === undefined || options[t.name]?.multiple === true) continue;
     if (seen.has(t.name)) throw new UsageError(`--${t.name} was given twice; give it once`, `--${t.name}`);
     seen.add(t.name);
   }
+}
+
+/**
+ * The tokens of `config`'s arguments, parsed again without failing on what the strict parse refused:
+ * the caller's own result keeps the shape its config asks for, so it holds none.
+ */
+function lenientTokens(config: ParseArgsConfig): NonNullable<ReturnType<typeof parseArgs>['tokens']> {
+  return parseArgs({ args: config.args ?? [], options: config.options ?? {}, strict: false, allowPositionals: true, tokens: true }).tokens;
 }

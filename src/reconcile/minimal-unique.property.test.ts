@@ -23,30 +23,16 @@ import type { Transaction } from '../binlog/transaction.js';
 import { parseConfig } from '../config/normalise.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 import { InMemoryDr, runReconcile, type RunResult } from '../../test/harness/in-memory-dr.js';
+import { columnSchema } from '../../test/harness/column-schema.js';
 import { transaction } from '../../test/harness/incident-model.js';
 import { RuleBook } from './rules.js';
 
 const RUNS = Number(process.env['RECONCILE_PROPERTY_RUNS'] ?? 300);
 
 const ITEMS = 'shop.items';
-const CI = 'utf8mb4_general_ci';
 
 function column(name: string, ordinal: number, text: boolean): ColumnSchema {
-  return {
-    name,
-    ordinal,
-    dataType: text ? 'varchar' : 'int',
-    columnType: text ? 'varchar(8)' : 'int(11)',
-    nullable: false,
-    unsigned: false,
-    collation: text ? CI : null,
-    collationId: text ? 45 : null,
-    isAutoIncrement: false,
-    isGenerated: false,
-    default: null,
-    onUpdateCurrentTimestamp: false,
-    isJson: false,
-  };
+  return columnSchema(name, ordinal, text, text ? { columnType: 'varchar(8)' } : {});
 }
 
 const TABLE: TableSchema = {

@@ -51,6 +51,7 @@ import type { RowChange, TableMap } from '../../src/binlog/event.js';
 import type { Transaction } from '../../src/binlog/transaction.js';
 import type { ColumnSchema, LogicalReferences, ReferentialAction, TableSchema } from '../../src/model/table-schema.js';
 import { EngineError } from '../../src/errors.js';
+import { columnSchema } from './column-schema.js';
 import { InMemoryDr, OracleErrorCode } from './in-memory-dr.js';
 
 export const CUSTOMERS = 'shop.customers';
@@ -59,24 +60,8 @@ export const NOTES = 'shop.notes';
 /** The keyless table of `keyless` incidents. */
 export const TAGS = 'shop.tags';
 
-const CI = 'utf8mb4_general_ci';
-
 function column(name: string, ordinal: number, text: boolean, autoIncrement = false, nullable = false): ColumnSchema {
-  return {
-    name,
-    ordinal,
-    dataType: text ? 'varchar' : 'int',
-    columnType: text ? 'varchar(120)' : 'int(10) unsigned',
-    nullable,
-    unsigned: !text,
-    collation: text ? CI : null,
-    collationId: text ? 45 : null,
-    isAutoIncrement: autoIncrement,
-    isGenerated: false,
-    default: null,
-    onUpdateCurrentTimestamp: false,
-    isJson: false,
-  };
+  return columnSchema(name, ordinal, text, { columnType: text ? 'varchar(120)' : 'int(10) unsigned', unsigned: !text, isAutoIncrement: autoIncrement, nullable });
 }
 
 function table(name: string, columns: ColumnSchema[], extra: Partial<TableSchema> = {}): TableSchema {

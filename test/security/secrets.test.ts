@@ -66,6 +66,21 @@ function errorText(e: unknown): string {
   return parts.join('\n');
 }
 
+/** Runs a command, keeping its stdout and stderr (and the error it throws) in `produced` under `label`. */
+async function captured(produced: Map<string, string | Buffer>, label: string, command: (out: Capture, err: Capture) => Promise<number>): Promise<number | 'threw'> {
+  const out = new Capture();
+  const err = new Capture();
+  try {
+    return await command(out, err);
+  } catch (e) {
+    produced.set(`${label} error`, errorText(e));
+    return 'threw';
+  } finally {
+    produced.set(`${label} stdout`, out.text);
+    produced.set(`${label} stderr`, err.text);
+  }
+}
+
 /** A primary and a DR (server id 2) holding t.kv with its row 'a', and a work folder: what both describes start from. */
 async function startKvPair(name: string): Promise<[MariadbServer, MariadbServer, string]> {
   const [primary, dr] = await Promise.all([startMariadb({ name: `${name}-primary` }), startMariadb({ name: `${name}-dr`, serverId: 2 })]);
@@ -125,19 +140,9 @@ describe('no password in any output, file, error or DR table', () => {
 
   const url = (user: string, password?: string, server: MariadbServer = dr): string => `mysql://${user}${password === undefined ? '' : `:${password}`}@127.0.0.1:${server.port}`;
 
-  /** Runs a command, keeping its stdout and stderr (and the error it throws) under `label`. */
-  async function run(label: string, command: 'plan' | 'apply' | 'doctor', args: string[], environment: SalvageCommandEnvironment): Promise<number | 'threw'> {
-    const out = new Capture();
-    const err = new Capture();
-    try {
-      return command === 'doctor' ? await runDoctor(args, out, err, environment) : await runSalvageCommand(command, args, out, err, environment);
-    } catch (e) {
-      produced.set(`${label} error`, errorText(e));
-      return 'threw';
-    } finally {
-      produced.set(`${label} stdout`, out.text);
-      produced.set(`${label} stderr`, err.text);
-    }
+  /** `captured`, for plan, apply or doctor in process. */
+  function run(label: string, command: 'plan' | 'apply' | 'doctor', args: string[], environment: SalvageCommandEnvironment): Promise<number | 'threw'> {
+    return captured(produced, label, (out, err) => (command === 'doctor' ? runDoctor(args, out, err, environment) : runSalvageCommand(command, args, out, err, environment)));
   }
 
   it('plan, apply and doctor with the password from an environment variable, an option file and the URL', async () => {
@@ -269,19 +274,9 @@ describe('no password from an account statement of the lost range in any output,
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Runs a command, keeping its stdout and stderr (and the error it throws) under `label`. */
-  async function run(label: string, command: (args: string[], out: Capture, err: Capture) => Promise<number>, args: string[]): Promise<number | 'threw'> {
-    const out = new Capture();
-    const err = new Capture();
-    try {
-      return await command(args, out, err);
-    } catch (e) {
-      produced.set(`${label} error`, errorText(e));
-      return 'threw';
-    } finally {
-      produced.set(`${label} stdout`, out.text);
-      produced.set(`${label} stderr`, err.text);
-    }
+  /** `captured`, for any command of this describe. */
+  function run(label: string, command: (args: string[], out: Capture, err: Capture) => Promise<number>, args: string[]): Promise<number | 'threw'> {
+    return captured(produced, label, (out, err) => command(args, out, err));
   }
   const plan = (args: string[], out: Capture, err: Capture): Promise<number> => runSalvageCommand('plan', args, out, err, env);
   const apply = (args: string[], out: Capture, err: Capture): Promise<number> => runSalvageCommand('apply', args, out, err, env);
