@@ -12,23 +12,10 @@ import { InMemoryDr, runReconcile } from '../../test/harness/in-memory-dr.js';
 import { transaction } from '../../test/harness/incident-model.js';
 import { CustomStrategyErrorCode, type CustomStrategies, type CustomStrategyContext } from './custom-strategy.js';
 import { RuleBook } from './rules.js';
+import { columnSchema } from '../../test/harness/column-schema.js';
 
 function column(name: string, ordinal: number, text: boolean): ColumnSchema {
-  return {
-    name,
-    ordinal,
-    dataType: text ? 'varchar' : 'int',
-    columnType: text ? 'varchar(40)' : 'int(11)',
-    nullable: false,
-    unsigned: false,
-    collation: text ? 'utf8mb4_general_ci' : null,
-    collationId: text ? 45 : null,
-    isAutoIncrement: false,
-    isGenerated: false,
-    default: null,
-    onUpdateCurrentTimestamp: false,
-    isJson: false,
-  };
+  return columnSchema(name, ordinal, text, text ? { columnType: 'varchar(40)' } : {});
 }
 
 const ACCT: TableSchema = {

@@ -17,23 +17,10 @@ import { KeyMap } from './key-map.js';
 import { KeylessRows } from './keyless-rows.js';
 import { QuarantineIndex, Reconciler } from './reconciler.js';
 import { collectImageReads } from './window-reads.js';
+import { columnSchema } from '../../test/harness/column-schema.js';
 
 function col(name: string, ordinal: number, text: boolean): ColumnSchema {
-  return {
-    name,
-    ordinal,
-    dataType: text ? 'varchar' : 'int',
-    columnType: text ? 'varchar(40)' : 'int(11)',
-    nullable: true,
-    unsigned: false,
-    collation: text ? 'utf8mb4_general_ci' : null,
-    collationId: text ? 45 : null,
-    isAutoIncrement: false,
-    isGenerated: false,
-    default: null,
-    onUpdateCurrentTimestamp: false,
-    isJson: false,
-  };
+  return columnSchema(name, ordinal, text, { nullable: true, ...(text ? { columnType: 'varchar(40)' } : {}) });
 }
 
 const LOG: TableSchema = { schema: 'app', table: 'log', columns: [col('level', 1, true), col('msg', 2, true), col('n', 3, false)], primaryKey: null, uniqueKeys: [], foreignKeys: [], autoIncrement: null, engine: 'InnoDB' };

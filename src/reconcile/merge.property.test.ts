@@ -24,6 +24,7 @@ import { threeWayMerge, type ConflictPolicy } from './merge.js';
 import { changeLabel } from './reconciler.js';
 import { RuleBook } from './rules.js';
 import { sameValue } from './value-equality.js';
+import { columnSchema } from '../../test/harness/column-schema.js';
 
 /** Kept small so the file runs in seconds; MERGE_PROPERTY_RUNS=5000 searches deeper, MERGE_PROPERTY_SEED elsewhere. */
 const RUNS = Number(process.env['MERGE_PROPERTY_RUNS'] ?? 200);
@@ -33,25 +34,8 @@ const SEED = Number(process.env['MERGE_PROPERTY_SEED'] ?? 20240611);
 // ---------------------------------------------------------------------------------------------
 // A typed table: id, text (one case-insensitive), an address pair, DECIMAL(12,2), BIGINT, a nullable note.
 
-const CI = 'utf8mb4_general_ci';
-
 function column(name: string, ordinal: number, dataType: string, columnType: string, nullable = false): ColumnSchema {
-  const text = dataType === 'varchar';
-  return {
-    name,
-    ordinal,
-    dataType,
-    columnType,
-    nullable,
-    unsigned: false,
-    collation: text ? CI : null,
-    collationId: text ? 45 : null,
-    isAutoIncrement: false,
-    isGenerated: false,
-    default: null,
-    onUpdateCurrentTimestamp: false,
-    isJson: false,
-  };
+  return columnSchema(name, ordinal, dataType === 'varchar', { dataType, columnType, nullable });
 }
 
 const COLUMNS: readonly ColumnSchema[] = [
