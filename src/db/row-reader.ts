@@ -19,6 +19,8 @@
  */
 import { BINARY_COLLATION, charsetOfCollation, decodeTextExact, isTextCollation } from '../binlog/values/charset.js';
 import type { ColumnValue, RowImage } from '../binlog/column.js';
+import { JsonValue } from '../binlog/values/json-value.js';
+import { parseJsonText } from '../binlog/values/json-text.js';
 import { rowKey } from '../model/row-key.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 
@@ -195,6 +197,7 @@ export function buildImageQuery(table: TableSchema, images: readonly RowImage[],
  */
 export function unreadableReason(table: TableSchema): string | null {
   for (const col of table.columns) {
+    if (col.dataType === 'json') return `${label(table)}.${col.name}: MySQL's JSON reads back as text, which cannot say whether a number in it is a DECIMAL or a DOUBLE, so a row cannot be matched by its image`;
     try {
       columnReader(table, col);
     } catch (e) {
@@ -281,9 +284,14 @@ function columnReader(table: TableSchema, col: ColumnSchema): ColumnReader {
     case 'multipolygon':
     case 'geometrycollection':
       return { select: `CAST(${id} AS BINARY)`, convert: toBuffer };
+    case 'json':
+      // MySQL's JSON, printed as text and parsed into the decoder's tree (json-text.ts). A DECIMAL
+      // and a DOUBLE of the same value print alike; they compare equal, as MySQL compares them
+      // (value-equality.ts). A table without a key is matched by image, which such a value cannot
+      // be (unreadableReason).
+      return { select: `CAST(${id} AS CHAR CHARACTER SET utf8mb4)`, convert: toJsonValue };
     default:
-      // MySQL's JSON prints the same text for a DOUBLE and a DECIMAL inside a document, so no
-      // text form is exact; VECTOR and others have no verified path yet.
+      // VECTOR and others have no verified path yet.
       throw new DatabaseError(RowReaderErrorCode.UnsupportedType, `${label(table)}.${col.name}: no exact read path for type ${col.columnType}`, {
         table: label(table),
         column: col.name,
@@ -305,6 +313,14 @@ function toImage(raw: SqlRow, plan: TablePlan): RowImage {
 
 function asText(raw: unknown): string {
   return Buffer.isBuffer(raw) ? raw.toString('latin1') : String(raw);
+}
+
+/** A MySQL JSON document from its text; the server prints nothing else. */
+function toJsonValue(raw: unknown): JsonValue {
+  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
+  const node = parseJsonText(text);
+  if (node === undefined) throw new DatabaseError(RowReaderErrorCode.UnsupportedType, `a JSON column read back as text that is no JSON document: ${text.slice(0, 80)}`, {});
+  return new JsonValue(node);
 }
 
 /** A YEAR(2) value: 70–99 are 1970–1999, 00–69 are 2000–2069 (as the server stores them). */

@@ -18,6 +18,7 @@ import type { RowChange } from '../binlog/event.js';
 import type { Transaction } from '../binlog/transaction.js';
 import { ddlStatements, gtidText } from '../binlog/transaction.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
+import { applyJsonPatches, hasJsonPatch } from './json-patch.js';
 import { EngineError } from '../errors.js';
 import { canonicalKeyValues } from '../model/canonical-row.js';
 import { redactSecrets } from '../model/redact-secrets.js';
@@ -931,8 +932,12 @@ export class Reconciler {
       this.#keylessUnique(table, dr, 'remove');
       return done('clean', 'applied', null, dr);
     }
-    const after = change.after as RowImage;
-    if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
+    let after = change.after as RowImage;
+    if (hasJsonPatch(after)) {
+      const patched = applyJsonPatches(table, after, dr);
+      if ('reason' in patched) return quarantine('partial-json', patched.reason, dr);
+      after = patched.row;
+    }
     const next = writtenRow(table, change.before, after, dr, this.#rules.ignored(table));
     const changed: string[] = [];
     for (let i = 0; i < table.columns.length; i++) {
@@ -1692,8 +1697,13 @@ export class Reconciler {
       }
       case 'update': {
         const dr = c.drRow as RowImage;
-        const after = change.after as RowImage;
-        if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
+        let after = change.after as RowImage;
+        // MySQL's partial JSON updates: the diffs go onto the row's current document, as a replica's would.
+        if (hasJsonPatch(after)) {
+          const patched = applyJsonPatches(table, after, dr);
+          if ('reason' in patched) return quarantine('partial-json', patched.reason, dr);
+          after = patched.row;
+        }
         // A column left out of the comparison (ignoreColumns) may hold a value the DR wrote since:
         // it takes the lost change's value only when the lost change changed it (written-row.ts).
         const before = change.before;

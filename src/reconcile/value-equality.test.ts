@@ -71,9 +71,45 @@ describe('sameValue', () => {
     expect(sameValue(new JsonValue([1, 2]), new JsonValue([2, 1]))).toBe(false);
     expect(sameValue(new JsonValue({ a: 1 }), new JsonValue({ a: 1, b: 2 }))).toBe(false);
     expect(sameValue(new JsonValue({ a: null }), new JsonValue({ b: null }))).toBe(false);
-    expect(sameValue(new JsonValue(new JsonDecimal('1.1')), new JsonValue(new JsonDecimal('1.10')))).toBe(false);
     expect(sameValue(new JsonValue('1'), new JsonValue(1))).toBe(false);
     expect(sameValue(new JsonValue({}), new JsonValue([]))).toBe(false);
+  });
+
+  it('compares numbers inside JSON by value, as MySQL does: a DECIMAL, a DOUBLE and an integer of the same value are equal', () => {
+    // A DR's document read back as text cannot tell a DECIMAL 1.5 from a DOUBLE 1.5.
+    const same: [unknown, unknown][] = [
+      [new JsonDecimal('1.1'), new JsonDecimal('1.10')],
+      [new JsonDecimal('1.5'), 1.5],
+      [new JsonDecimal('0.1'), 0.1],
+      [new JsonDecimal('25.0'), 25],
+      [new JsonDecimal('2.5e1'), 25],
+      [new JsonDecimal('-0.0'), 0],
+      [new JsonDecimal('18446744073709551616.000'), 18446744073709551616n],
+      [new JsonDecimal('1e20'), 100000000000000000000n],
+      // Found by json-text.test.ts: a double past 2^53 prints as its shortest spelling, which reads
+      // back as an integer that is not the double's exact value, only nearest to it.
+      [-32075380129193350, -32075380129193350n],
+    ];
+    for (const [a, b] of same) expect([a, b, sameValue(new JsonValue({ n: a as never }), new JsonValue({ n: b as never }))]).toEqual([a, b, true]);
+    const different: [unknown, unknown][] = [
+      [new JsonDecimal('1.1'), new JsonDecimal('1.01')],
+      [new JsonDecimal('0.1000000000000000000001'), new JsonDecimal('0.1')],
+      [new JsonDecimal('18446744073709551616.5'), 18446744073709551616n],
+      [new JsonDecimal('-1'), 1],
+      [new JsonDecimal('2'), '2'],
+      [-32075380129193350, -32075380129193340n],
+    ];
+    for (const [a, b] of different) expect([a, b, sameValue(new JsonValue({ n: a as never }), new JsonValue({ n: b as never }))]).toEqual([a, b, false]);
+  });
+
+  it("compares a MySQL JSON value with the text a MariaDB DR keeps for it: the same document in any spelling", () => {
+    const doc = new JsonValue({ age: 24, data: 'x', tags: [1, 2.5, 18446744073709551616n] });
+    expect(sameValue(doc, '{ "tags": [1, 2.50, 18446744073709551616], "data": "x", "age": 24.0 }')).toBe(true);
+    expect(sameValue('{"age":24,"data":"x","tags":[1,2.5,18446744073709551616]}', doc)).toBe(true);
+    expect(sameValue(doc, '{"age":24,"data":"y","tags":[1,2.5,18446744073709551616]}')).toBe(false);
+    expect(sameValue(doc, 'not json')).toBe(false);
+    expect(sameValue(new JsonValue('x'), '"x"')).toBe(true);
+    expect(sameValue(new JsonValue(null), 'null')).toBe(true);
   });
 
   it('never calls a JsonPatch equal, not even to itself', () => {

@@ -23,6 +23,7 @@ import type { ColumnSchema } from '../model/table-schema.js';
 import type { ColumnValue } from '../binlog/column.js';
 import { CharsetText } from '../binlog/values/charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from '../binlog/values/json-value.js';
+import { parseJsonText } from '../binlog/values/json-text.js';
 import { exactFold, type ExactFold } from '../model/collation-fold.js';
 
 /** What `sameValue` needs to know of a column; null compares without type knowledge (FLOAT as DOUBLE). */
@@ -39,11 +40,20 @@ export function sameValue(a: Cell, b: Cell, column: ComparedColumn = null): bool
   if (a === null || b === null) return a === b;
   if (a instanceof JsonPatch || b instanceof JsonPatch) return false;
   if (typeof a === 'number' || typeof a === 'bigint') return sameNumber(a, b, column);
-  if (typeof a === 'string') return a === b || (b instanceof CharsetText && b.text === a);
+  if (typeof a === 'string') return a === b || (b instanceof CharsetText && b.text === a) || (b instanceof JsonValue && sameJsonText(b, a));
   if (a instanceof CharsetText) return b instanceof CharsetText ? a.bytes.equals(b.bytes) : a.text === b;
   if (Buffer.isBuffer(a)) return Buffer.isBuffer(b) && a.equals(b);
-  if (a instanceof JsonValue) return b instanceof JsonValue && sameJsonNode(a.node, b.node);
+  if (a instanceof JsonValue) return b instanceof JsonValue ? sameJsonNode(a.node, b.node) : typeof b === 'string' && sameJsonText(a, b);
   return false;
+}
+
+/**
+ * A MySQL JSON value (the binlog's) and the text a DR holds for it (MariaDB's JSON is LONGTEXT):
+ * the same value when the text is the same document.
+ */
+function sameJsonText(a: JsonValue, text: string): boolean {
+  const node = parseJsonText(text);
+  return node !== undefined && sameJsonNode(a.node, node);
 }
 
 /**
@@ -83,14 +93,15 @@ function sameInteger(a: number | bigint, b: number | bigint): boolean {
   return Number.isInteger(n) && BigInt(n) === big;
 }
 
-/** Structural JSON equality: object key order ignored, array order kept, numbers by value. */
+/**
+ * Structural JSON equality: object key order ignored, array order kept, numbers by value, as
+ * MySQL compares JSON: an integer, a double and a DECIMAL that are the same number are equal
+ * (a DR's document read back as text cannot tell a DECIMAL 1.5 from a DOUBLE 1.5 either).
+ */
 function sameJsonNode(a: JsonNode, b: JsonNode): boolean {
   if (a === null || b === null) return a === b;
-  if (typeof a === 'number' || typeof a === 'bigint') {
-    return (typeof b === 'number' || typeof b === 'bigint') && (typeof a === 'number' && typeof b === 'number' ? a === b : sameInteger(a, b));
-  }
+  if (isJsonNumber(a)) return isJsonNumber(b) && sameJsonNumber(a, b);
   if (typeof a !== 'object') return a === b;
-  if (a instanceof JsonDecimal) return b instanceof JsonDecimal && a.text === b.text;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!sameJsonNode(a[i] as JsonNode, b[i] as JsonNode)) return false;
@@ -103,6 +114,37 @@ function sameJsonNode(a: JsonNode, b: JsonNode): boolean {
     if (!Object.hasOwn(b, k) || !sameJsonNode(a[k] as JsonNode, b[k] as JsonNode)) return false;
   }
   return true;
+}
+
+type JsonNumber = number | bigint | JsonDecimal;
+
+function isJsonNumber(v: JsonNode): v is JsonNumber {
+  return typeof v === 'number' || typeof v === 'bigint' || v instanceof JsonDecimal;
+}
+
+/**
+ * Two exact numbers (integers, DECIMALs, number texts no double prints) are equal when they are the
+ * same decimal; a double equals another number when it is the double nearest to it (a document's
+ * double printed as text and read back is its shortest spelling, not its exact value).
+ */
+function sameJsonNumber(a: JsonNumber, b: JsonNumber): boolean {
+  if (typeof a === 'number') return typeof b === 'number' ? a === b : Number(typeof b === 'bigint' ? b : b.text) === a;
+  if (typeof b === 'number') return Number(typeof a === 'bigint' ? a : a.text) === b;
+  if (typeof a === 'bigint' && typeof b === 'bigint') return a === b;
+  const x = exactDecimal(a);
+  return x !== null && x === exactDecimal(b);
+}
+
+/** A number's exact decimal value, normalised (no sign on zero, no leading or trailing zeros, no exponent), or null for a double. */
+function exactDecimal(v: JsonNumber): string | null {
+  if (typeof v === 'number') return null;
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(typeof v === 'bigint' ? v.toString() : v.text);
+  if (m === null) return null;
+  const digits = (m[2]! + (m[3] ?? '')).replace(/^0+/, '');
+  const exponent = Number(m[4] ?? '0') - (m[3]?.length ?? 0);
+  if (digits === '') return '0';
+  const trimmed = digits.replace(/0+$/, '');
+  return `${m[1]}${trimmed}e${exponent + digits.length - trimmed.length}`;
 }
 
 /**

@@ -65,7 +65,8 @@ const LOGGED_AS: ReadonlyMap<string, readonly number[]> = new Map<string, readon
   ['tinytext', BLOBS],
   ['text', BLOBS],
   ['mediumtext', BLOBS],
-  ['longtext', BLOBS],
+  // MariaDB's JSON is a LONGTEXT: a MySQL primary's JSON column (its binary type) is one on a MariaDB DR.
+  ['longtext', [...BLOBS, T.JSON]],
   ['tinyblob', BLOBS],
   ['blob', BLOBS],
   ['mediumblob', BLOBS],

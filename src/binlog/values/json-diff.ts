@@ -361,6 +361,6 @@ function reject(diff: JsonDiff, why: string): never {
   throw new BinlogError(
     BinlogErrorCode.CorruptEvent,
     `JSON diff does not apply to the before image: ${OPERATION_NAMES[diff.operation]} ${diff.path}: ${why}`,
-    { path: diff.path, operation: OPERATION_NAMES[diff.operation] },
+    { path: diff.path, operation: OPERATION_NAMES[diff.operation], reason: why },
   );
 }
