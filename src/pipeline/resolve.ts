@@ -74,6 +74,8 @@ import { checkMariadbGtidRange, GtidSet, GtidSetError } from '../model/gtid-set.
 import { rowKey } from '../model/row-key.js';
 import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, type JsonPath } from '../reconcile/from-canonical.js';
+import { applyJsonPatches, hasJsonPatch } from '../reconcile/json-patch.js';
+import { JsonPatch } from '../binlog/values/json-value.js';
 import { KeyMap } from '../reconcile/key-map.js';
 import { KeylessRows } from '../reconcile/keyless-rows.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
@@ -986,7 +988,7 @@ class ResolveRun {
     const change: RowChange = { op: e.op as RowChange['op'], table: tableMapOf(table), before, after, eventOffset: 0 };
     const rewritten = applyRemaps([change], this.#keyMap, this.#catalog).changes[0]!;
     const b = rewritten.before;
-    const a = rewritten.after;
+    let a = rewritten.after;
     if (table.primaryKey === null && e.op !== 'insert') return this.#applyKeyless(p, b, a);
     const keyImage = e.op === 'insert' ? a : b;
     const pk = primaryKeyOf(table, keyImage);
@@ -1003,6 +1005,13 @@ class ResolveRun {
     let newKey = pk !== null && source !== null && rowKey(pk) !== rowKey(source) ? canonicalKey(keyParts(pk)) : null;
     const how = p.row === null ? 'applied as logged' : 'applied the reviewed row';
     const shownKey = pk === null ? '' : ` ${keyText(pk)}`;
+    if (a !== null && hasJsonPatch(a)) {
+      // A MySQL partial JSON update: its diffs go onto the DR row's document, as apply applies them.
+      if (e.op !== 'update' || current === null) throw new Refusal(`${patchedColumns(table, a)} holds a partial JSON update (diffs, not a document), and the DR has no row${shownKey} to apply it to: decide skip, or give the whole row in decision.row`);
+      const patched = applyJsonPatches(table, a, current);
+      if ('reason' in patched) throw new Refusal(`${patched.reason}: decide skip, or give the document in decision.row`);
+      a = patched.row;
+    }
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
@@ -1125,6 +1134,11 @@ class ResolveRun {
       return { outcome: 'applied', reason: `${how}: deleted ${which} equal to its before image`, newKey: null };
     }
     if (e.op !== 'update' || after === null) throw new Refusal(`a ${e.op} cannot be applied`);
+    if (hasJsonPatch(after)) {
+      const patched = applyJsonPatches(table, after, current);
+      if ('reason' in patched) throw new Refusal(`${patched.reason}: ${instead}`);
+      after = patched.row;
+    }
     const defs = tableMapOf(table).columns;
     const set: Record<string, ColumnValue> = {};
     // As logged, only the columns the change changed are written (as for a keyed row, and as apply
@@ -1659,4 +1673,9 @@ function keylessProbe(table: TableSchema, before: RowImage, recorded: RowImage |
 /** update-missing, and the classes the DR's history splits it into (the DR deleted the row, or never had it). */
 function isUpdateMissing(cls: string): boolean {
   return cls === 'update-missing' || (UPDATE_MISSING_CLASSES as readonly string[]).includes(cls);
+}
+
+/** The columns of `row` that hold a JsonPatch, for a refusal's message. */
+function patchedColumns(table: TableSchema, row: RowImage): string {
+  return row.flatMap((v, i) => (v instanceof JsonPatch ? [table.columns[i]?.name ?? `@${i + 1}`] : [])).join(', ');
 }

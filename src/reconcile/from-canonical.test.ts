@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ColumnType } from '../binlog/column-types.js';
 import type { ColumnDef, RowImage } from '../binlog/column.js';
 import { RawJson, stringifyCanonical, toCanonical } from '../binlog/values/canonical-json.js';
-import { JsonDecimal, JsonValue } from '../binlog/values/json-value.js';
+import { JsonDecimal, JsonPatch, JsonValue } from '../binlog/values/json-value.js';
 import { tableMapOf, toCanonicalRow } from '../model/canonical-row.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
 import { compactJson, fromCanonical, keyFromCanonical, parseExactJson, rowFromCanonical, typeLabels } from './from-canonical.js';
@@ -144,6 +144,24 @@ describe('fromCanonical', () => {
     expect(one(JSON.stringify('{"b":3}'), mariaJson)).toBe('{"b":3}');
     expect(one(JSON.stringify('[]'), mariaJson)).toBe('[]');
     expect(one('[1, 2]', mariaJson)).toBe('[1,2]');
+  });
+
+  it('JSON: a partial update ({"$jsonPatch": […]}, as canonical JSON prints the diffs) is a JsonPatch again, never a document', () => {
+    const patch = '{"$jsonPatch":[{"op":"replace","path":"$.age","value":26},{"op":"insert","path":"$.t[0]","value":{"n":18446744073709551616}},{"op":"remove","path":"$.x"}]}';
+    const want = new JsonPatch([
+      { op: 'replace', path: '$.age', value: 26 },
+      { op: 'insert', path: '$.t[0]', value: { n: 18446744073709551616n } },
+      { op: 'remove', path: '$.x' },
+    ]);
+    const mariaJson = col('j', 'longtext', 'longtext', { isJson: true, collation: 'utf8mb4_bin', collationId: 46 });
+    for (const c of [col('j', 'json'), mariaJson]) expect(one(patch, c)).toEqual(want);
+    // Round trip through the ledger's form.
+    expect(one(stringifyCanonical(toCanonical(want, { type: ColumnType.JSON, isJson: true } as unknown as ColumnDef)), col('j', 'json'))).toEqual(want);
+    // A document with another member beside it is a document; MariaDB's text in a string stays text.
+    expect(one('{"$jsonPatch":[],"a":1}', col('j', 'json'))).toBeInstanceOf(JsonValue);
+    expect(one(JSON.stringify(patch), mariaJson)).toBe(patch);
+    expect(() => one('{"$jsonPatch":[{"op":"move","path":"$.a"}]}', col('j', 'json'))).toThrow('column j (json): expected {"$jsonPatch": [{"op": "replace"|"insert"|"remove", "path": "$…", "value": … (not for remove)}, …]}');
+    expect(() => one('{"$jsonPatch":[{"op":"remove","path":"$.a","value":1}]}', col('j', 'json'))).toThrow('expected {"$jsonPatch"');
   });
 
   it('text: strings; null and undefined stay SQL NULL and not logged', () => {

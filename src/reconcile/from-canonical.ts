@@ -11,7 +11,7 @@
  */
 import type { ColumnValue, RowImage } from '../binlog/column.js';
 import { RawJson, stringifyCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
-import { JsonDecimal, JsonValue, type JsonNode, type JsonObject } from '../binlog/values/json-value.js';
+import { JsonDecimal, JsonPatch, JsonValue, type JsonNode, type JsonObject, type JsonPatchOperation } from '../binlog/values/json-value.js';
 import { EngineError, type ErrorDetails } from '../errors.js';
 import { parseLabels } from '../model/column-labels.js';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.js';
@@ -236,8 +236,13 @@ export function fromCanonical(value: CanonicalValue, column: ColumnSchema): Colu
   if (value === null) return null;
   const bad = (expected: string): FromCanonicalError =>
     new FromCanonicalError(FromCanonicalErrorCode.BadValue, `column ${column.name} (${column.columnType}): expected ${expected}, found ${shown(value)}`, { column: column.name });
-  if (column.dataType === 'json') return new JsonValue(jsonNode(value, bad));
-  if (column.isJson) return jsonText(value, bad);
+  if (column.dataType === 'json' || column.isJson) {
+    // A MySQL partial JSON update as canonical JSON prints it: the diffs, to be applied to the DR
+    // row's document, never written as one (it was, by salvage resolve).
+    const patch = jsonPatchOf(value, bad);
+    if (patch !== null) return patch;
+    return column.dataType === 'json' ? new JsonValue(jsonNode(value, bad)) : jsonText(value, bad);
+  }
   switch (column.dataType) {
     case 'tinyint':
     case 'smallint':
@@ -477,6 +482,35 @@ function jsonNode(v: CanonicalValue, bad: (expected: string) => FromCanonicalErr
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v as Record<string, CanonicalValue>)) out[k] = jsonNode(x, bad);
   return out;
+}
+
+const PATCH_OPS: ReadonlySet<string> = new Set(['replace', 'insert', 'remove']);
+
+/**
+ * The JsonPatch that `{"$jsonPatch": [{op, path, value?}, …]}` (canonical-json.ts) stands for, or
+ * null for any other value. A document of exactly that shape is read as diffs too: canonical JSON
+ * gives the form to partial updates (README, "Canonical JSON for row values").
+ */
+function jsonPatchOf(v: CanonicalValue, bad: (expected: string) => FromCanonicalError): JsonPatch | null {
+  let o: CanonicalValue = v;
+  if (o instanceof RawJson) {
+    if (!/^\{\s*"\$jsonPatch"\s*:/.test(o.json)) return null;
+    o = parseExactJson(o.json) as CanonicalValue;
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || o instanceof RawJson) return null;
+  const keys = Object.keys(o);
+  const ops = (o as Record<string, CanonicalValue>)['$jsonPatch'];
+  if (keys.length !== 1 || !Array.isArray(ops)) return null;
+  return new JsonPatch(
+    (ops as readonly CanonicalValue[]).map((d) => {
+      const op = typeof d === 'object' && d !== null && !Array.isArray(d) && !(d instanceof RawJson) ? (d as Record<string, CanonicalValue>) : null;
+      if (op === null || typeof op['op'] !== 'string' || !PATCH_OPS.has(op['op']) || typeof op['path'] !== 'string' || (op['op'] !== 'remove') !== Object.hasOwn(op, 'value')) {
+        throw bad('{"$jsonPatch": [{"op": "replace"|"insert"|"remove", "path": "$…", "value": … (not for remove)}, …]}');
+      }
+      const kind = op['op'] as JsonPatchOperation['op'];
+      return kind === 'remove' ? { op: kind, path: op['path'] } : { op: kind, path: op['path'], value: jsonNode(op['value'], bad) };
+    }),
+  );
 }
 
 /** MariaDB JSON (LONGTEXT with a json_valid CHECK): the document's compact text. */

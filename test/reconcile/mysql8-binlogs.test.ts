@@ -13,6 +13,7 @@
  */
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportLine, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageOptions } from '../../src/pipeline/salvage.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
@@ -67,6 +68,16 @@ describe('MySQL 8.0.22, json.binlog.000001: JSON inserts, full updates, then par
   const TABLE = "CREATE TABLE mysql.t (id INT PRIMARY KEY AUTO_INCREMENT, json_col JSON, name VARCHAR(100) AS (JSON_UNQUOTE(JSON_EXTRACT(json_col, '$.name'))), age INT AS (JSON_EXTRACT(json_col, '$.age')))";
   // The document as the DR stores its text (mysql2 would parse a JSON column into an object).
   const SELECT = 'SELECT id, CAST(json_col AS CHAR) json_col, name, age FROM mysql.t ORDER BY id';
+  // The rows as the primary left them before its last transaction (at 3527), but the DR
+  // changed row 1's data since, nulled row 2's document and dropped row 3's age; MariaDB keeps
+  // the text as written (spaces and all).
+  const SEEDED = `INSERT INTO mysql.t (id, json_col) VALUES
+    (1, '{"age": 25, "data": "changed on the DR", "name": "Joe"}'),
+    (2, NULL),
+    (3, '{"data": "zzzzzzzzzz", "name": "Pete"}'),
+    (4, '{"age": 25, "data": "xxxxxxxxxx", "name": "Joe"}'),
+    (5, '{"age":33,"data":"yyyyyyyyyy","name":"Sue"}'),
+    (6, '{"age": 41.0, "data": "zzzzzzzzzz", "name": "Pete"}')`;
 
   it('applies every change, the partial updates onto the documents the window wrote; the DR ends as the primary did', async () => {
     await freshDr(['TABLE IF EXISTS mysql.t'], [TABLE]);
@@ -99,16 +110,7 @@ describe('MySQL 8.0.22, json.binlog.000001: JSON inserts, full updates, then par
       ['TABLE IF EXISTS mysql.t'],
       [
         TABLE,
-        // The rows as the primary left them before its last transaction (at 3527), but the DR
-        // changed row 1's data since, nulled row 2's document and dropped row 3's age; MariaDB keeps
-        // the text as written (spaces and all).
-        `INSERT INTO mysql.t (id, json_col) VALUES
-          (1, '{"age": 25, "data": "changed on the DR", "name": "Joe"}'),
-          (2, NULL),
-          (3, '{"data": "zzzzzzzzzz", "name": "Pete"}'),
-          (4, '{"age": 25, "data": "xxxxxxxxxx", "name": "Joe"}'),
-          (5, '{"age":33,"data":"yyyyyyyyyy","name":"Sue"}'),
-          (6, '{"age": 41.0, "data": "zzzzzzzzzz", "name": "Pete"}')`,
+        SEEDED,
       ],
     );
     const { ledger } = await run('apply', FILE, { pos: 3527, keepTransactionsWhole: false });
@@ -127,6 +129,56 @@ describe('MySQL 8.0.22, json.binlog.000001: JSON inserts, full updates, then par
       { id: 4, json_col: '{"age":26,"data":"xxxxxxxxxx","name":"Joe"}', age: 26 },
       { id: 5, json_col: '{"age":34,"data":"yyyyyyyyyy","name":"Sue"}', age: 34 },
       { id: 6, json_col: '{"age":42,"data":"zzzzzzzzzz","name":"Pete"}', age: 42 },
+    ]);
+  });
+
+  // Found with this file: resolve rebuilt the held change's after image from its canonical JSON,
+  // {"$jsonPatch": […]}, and wrote that object as the document (`done`, "set json_col").
+  it("salvage resolve applies a held partial update to the DR row's document, and refuses one whose diffs do not apply", async () => {
+    await freshDr(['TABLE IF EXISTS mysql.t'], [TABLE, SEEDED]);
+    // Transactions kept whole (the default): rows 2 and 3 hold the whole transaction.
+    const { ledger } = await run('apply', FILE, { pos: 3527 });
+    expect(ledger.map((l) => [l.key, l.class, l.outcome])).toEqual([
+      [[1], 'transaction-quarantined', 'quarantined'],
+      [[2], 'partial-json', 'quarantined'],
+      [[3], 'partial-json', 'quarantined'],
+      [[4], 'transaction-quarantined', 'quarantined'],
+      [[5], 'transaction-quarantined', 'quarantined'],
+      [[6], 'transaction-quarantined', 'quarantined'],
+    ]);
+    const held = await readQuarantine({ target: dr.target });
+    const decide = (action: (key: unknown) => string): string => held.map((e) => JSON.stringify({ ...(JSON.parse(exportLine(e)) as object), decision: { action: action(e.key) } })).join('\n') + '\n';
+    const all = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decide(() => 'apply') });
+    const NULL_DOC = "a JSON partial update of json_col (diffs, not a document): the DR row's value is NULL, so there is no document to apply them to: decide skip, or give the document in decision.row";
+    const NO_AGE = "a JSON partial update of json_col does not apply to the DR row's document: REPLACE $.age: nothing to replace: decide skip, or give the document in decision.row";
+    const WAIT = 'held back because of entry 2 (json.binlog.000001:3527#1), which is still pending: resolve 2 first';
+    expect(all.entries.map((e) => [e.id, e.result, e.message ?? null])).toEqual([
+      [2, 'refused', NULL_DOC],
+      [1, 'refused', WAIT],
+      [3, 'refused', NO_AGE],
+      [4, 'refused', WAIT],
+      [5, 'refused', WAIT],
+      [6, 'refused', WAIT],
+    ]);
+    expect((await dr.query('SELECT CAST(json_col AS CHAR) j FROM mysql.t WHERE id = 1')) as unknown).toEqual([{ j: '{"age": 25, "data": "changed on the DR", "name": "Joe"}' }]);
+    // Row 2 has no document to apply its diffs to: skipped, the rest applied onto the DR's documents.
+    const rest = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decide((key) => (JSON.stringify(key) === '[2]' ? 'skip' : 'apply')) });
+    const SET = 'applied as logged: set json_col';
+    expect(rest.entries.map((e) => [e.id, e.result, e.message ?? null])).toEqual([
+      [2, 'done', 'skipped'],
+      [1, 'done', SET],
+      [3, 'refused', NO_AGE],
+      [4, 'done', SET],
+      [5, 'done', SET],
+      [6, 'done', SET],
+    ]);
+    expect(await dr.query('SELECT id, CAST(json_col AS CHAR) json_col FROM mysql.t ORDER BY id')).toEqual([
+      { id: 1, json_col: '{"age":26,"data":"changed on the DR","name":"Joe"}' },
+      { id: 2, json_col: null },
+      { id: 3, json_col: '{"data": "zzzzzzzzzz", "name": "Pete"}' },
+      { id: 4, json_col: '{"age":26,"data":"xxxxxxxxxx","name":"Joe"}' },
+      { id: 5, json_col: '{"age":34,"data":"yyyyyyyyyy","name":"Sue"}' },
+      { id: 6, json_col: '{"age":42,"data":"zzzzzzzzzz","name":"Pete"}' },
     ]);
   });
 
