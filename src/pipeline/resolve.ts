@@ -1006,7 +1006,7 @@ class ResolveRun {
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
-        await this.#refuseCollatedKey(table, pk!);
+        await this.#refuseCollatedKey(table, pk);
         if (p.row !== null) {
           // A reviewed row is the whole row, as for an update whose row the DR deleted: a column left
           // out would silently take the DR's default, which nobody reviewed.
@@ -1137,6 +1137,9 @@ class ResolveRun {
       set[c.name] = v;
     });
     if (Object.keys(set).length === 0) return { outcome: 'skipped', reason: `${how}: ${which} equal to its before image already holds these values`, newKey: null };
+    // The row it makes (the DR row matched, the columns set put in) is checked as a keyed row's is.
+    const written = current.map((v, i) => (Object.hasOwn(set, table.columns[i]!.name) ? set[table.columns[i]!.name] : v));
+    await this.#refuseHeldUniqueValue(table, written, current, new Set(Object.keys(set)));
     await this.#expect(writeUpdateByImage(this.#dr, table, probe, set), 1, 'update');
     return { outcome: 'applied', reason: `${how}: set ${Object.keys(set).join(', ')} on ${which} equal to its before image`, newKey: null };
   }
@@ -1147,9 +1150,11 @@ class ResolveRun {
    * only say "Duplicate entry". Looked up as the server compares keys, FOR UPDATE, so it holds until
    * the write; only for a key with a collated column (the exact key was read already).
    */
-  async #refuseCollatedKey(table: TableSchema, pk: ColumnValue[]): Promise<void> {
-    if (!table.primaryKey!.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
-    const holder = (await readRowsMatching(this.#dr, table, table.primaryKey!, [pk], { forUpdate: true }))[0];
+  async #refuseCollatedKey(table: TableSchema, pk: ColumnValue[] | null): Promise<void> {
+    // A table without a primary key has no key to take: its unique keys are #refuseHeldUniqueValue's.
+    if (table.primaryKey === null || pk === null) return;
+    if (!table.primaryKey.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
+    const holder = (await readRowsMatching(this.#dr, table, table.primaryKey, [pk], { forUpdate: true }))[0];
     if (holder === undefined) return;
     const held = primaryKeyOf(table, holder)!;
     throw new Refusal(
@@ -1192,6 +1197,8 @@ class ResolveRun {
    */
   async #refuseHeldUniqueValue(table: TableSchema, row: RowImage, self: RowImage | null, changed: ReadonlySet<string> | null, linkable = false): Promise<UniqueKey[]> {
     const selfKey = self === null ? null : primaryKeyOf(table, self);
+    // A row without a key is itself when it is the same value: no other row holds its non-NULL unique value (a change by case alone meets it).
+    const isSelf = (r: RowImage): boolean => self !== null && (selfKey !== null ? rowKey(primaryKeyOf(table, r) ?? []) === rowKey(selfKey) : table.primaryKey === null && sameRow(r, self, table));
     const unknown: UniqueKey[] = [];
     // Read once per column; null: the table has no row to read them off.
     let defaults: Map<number, ColumnValue> | null = new Map();
@@ -1221,7 +1228,7 @@ class ResolveRun {
         if (values.some((v) => v === undefined || v === null)) continue;
       }
       const rows = await readRowsMatching(this.#dr, table, uk.columns, [values], { forUpdate: true });
-      const holder = rows.find((r) => selfKey === null || rowKey(primaryKeyOf(table, r) ?? []) !== rowKey(selfKey));
+      const holder = rows.find((r) => !isSelf(r));
       if (holder === undefined) continue;
       const held = primaryKeyOf(table, holder);
       const byDefault = left.length === 0 ? '' : ` (${left.map((p) => table.columns[p]!.name).join(', ')}: the DR's default, which the insert leaves ${left.length === 1 ? 'it' : 'them'} to)`;
@@ -1527,6 +1534,12 @@ function differences(now: RowImage, expected: RowImage, table: TableSchema): str
     out.push(`${c.name}: was ${clip(canonText(expected[i], defs[i]!))}, now ${clip(canonText(now[i], defs[i]!))}`);
   });
   return out.length > 3 ? [...out.slice(0, 3), `${out.length - 3} more`] : out;
+}
+
+/** Whether two DR rows are the same value on every column, exactly (sameExactCell). */
+function sameRow(a: RowImage, b: RowImage, table: TableSchema): boolean {
+  const defs = tableMapOf(table).columns;
+  return table.columns.every((c, i) => sameExactCell(a[i], b[i], c, defs[i]!));
 }
 
 function clip(s: string): string {
