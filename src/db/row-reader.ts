@@ -151,6 +151,36 @@ export function buildRowQuery(table: TableSchema, keyColumns: readonly string[],
 const IMAGES_PER_READ = 50;
 
 /**
+ * The DR's default values of `columns` (each a column with a literal default: ColumnSchema.default),
+ * as the server would store them on an INSERT that leaves them out, in the decoder's types:
+ * `DEFAULT(col)` through the column's exact read path, so the server's own conversion of the
+ * literal to the column's type (CHAR's trailing spaces gone, BINARY padded, an ENUM's label as
+ * declared) is what comes back. Read off any one row, non-locking: on the NULL-complemented row of
+ * an outer join MariaDB 10.11 gives NULL for a NOT NULL column's default, so no row is asked for
+ * without the table. Null when the table has no rows.
+ */
+export async function readColumnDefaults(session: SqlSession, table: TableSchema, columns: readonly string[]): Promise<ColumnValue[] | null> {
+  if (columns.length === 0) return [];
+  const readers = columns.map((name) => {
+    const col = table.columns[columnIndex(table, name)]!;
+    return columnReader(table, col, `DEFAULT(${quoteId(col.name)})`);
+  });
+  const sql = `SELECT ${readers.map((r, i) => `${r.select} AS \`d${i}\``).join(', ')} FROM ${quoteId(table.schema)}.${quoteId(table.table)} LIMIT 1`;
+  let rows: readonly SqlRow[];
+  try {
+    ({ rows } = await session.query(sql));
+  } catch (e) {
+    throw mapDbError(e);
+  }
+  const raw = rows[0];
+  if (raw === undefined) return null;
+  return readers.map((r, i) => {
+    const v = raw[`d${i}`];
+    return v === null || v === undefined ? null : r.convert(v);
+  });
+}
+
+/**
  * For a table without a primary key: per image of `images`, every DR row equal to it on the
  * columns it logs (NULL-safe, under each column's collation: the comparison an UPDATE or DELETE
  * by that image makes, row-writer.ts imageMatch), every copy of a row held several times. One
@@ -225,8 +255,9 @@ function tablePlan(table: TableSchema): TablePlan {
   return plan;
 }
 
-function columnReader(table: TableSchema, col: ColumnSchema): ColumnReader {
-  const id = quoteId(col.name);
+/** How `col` is read: `ref`, the SQL of its value (the column itself, or `DEFAULT(col)`), through the column type's exact path. */
+function columnReader(table: TableSchema, col: ColumnSchema, ref = quoteId(col.name)): ColumnReader {
+  const id = ref;
   switch (col.dataType) {
     case 'tinyint':
     case 'smallint':

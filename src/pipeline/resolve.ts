@@ -47,7 +47,7 @@ import {
   type StoredQuarantineEntry,
   type StoredSkippedInsert,
 } from '../db/quarantine-store.js';
-import { readRowsByImages, readRowsByKeys, readRowsMatching, unreadableReason } from '../db/row-reader.js';
+import { readColumnDefaults, readRowsByImages, readRowsByKeys, readRowsMatching, unreadableReason } from '../db/row-reader.js';
 import { writeDeleteByImage, writeDeletes, writeInserts, writeUpdateByImage, writeUpdates } from '../db/row-writer.js';
 import { openSession, type SqlSession } from '../db/sql-session.js';
 import { ReopenedSession, type FirstConnectionOptions } from '../db/first-connection.js';
@@ -72,7 +72,7 @@ import { EngineError } from '../errors.js';
 import { tableMapOf, toCanonicalRow } from '../model/canonical-row.js';
 import { checkMariadbGtidRange, GtidSet, GtidSetError } from '../model/gtid-set.js';
 import { rowKey } from '../model/row-key.js';
-import { addRecordedReferences, schemaCandidates, type RecordedReference, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
+import { addRecordedReferences, schemaCandidates, type ColumnSchema, type RecordedReference, type SchemaCatalog, type TableSchema, type UniqueKey } from '../model/table-schema.js';
 import { FromCanonicalError, keyFromCanonical, parseExactJson, rowFromCanonical, type JsonPath } from '../reconcile/from-canonical.js';
 import { applyJsonPatches, hasJsonPatch } from '../reconcile/json-patch.js';
 import { JsonPatch } from '../binlog/values/json-value.js';
@@ -1015,7 +1015,7 @@ class ResolveRun {
     switch (e.op) {
       case 'insert': {
         if (current !== null) throw new Refusal(`the DR already has a row with key ${keyText(pk!)}: link to it ({"action":"link","key":[…]}) or give the row another key`);
-        await this.#refuseCollatedKey(table, pk!);
+        await this.#refuseCollatedKey(table, pk);
         if (p.row !== null) {
           // A reviewed row is the whole row, as for an update whose row the DR deleted: a column left
           // out would silently take the DR's default, which nobody reviewed.
@@ -1024,11 +1024,11 @@ class ResolveRun {
         }
         // An insert-unique-taken entry decided apply (or any insert whose value the DR took since):
         // the holder is a record the review never saw, named before anything is recorded.
-        await this.#refuseHeldUniqueValue(table, a!, null, null, true);
+        const unknown = await this.#refuseHeldUniqueValue(table, a!, null, null, true);
         // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
         // still to come that name the source key must follow it, as after a remap in apply.
         if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) await this.#recordMove(p, source!, pk!);
-        await this.#expect(writeInserts(this.#dr, table, [a!]), 1, 'insert');
+        await this.#expect(explainDuplicate(table, unknown, writeInserts(this.#dr, table, [a!])), 1, 'insert');
         return { outcome: 'applied', reason: how, newKey };
       }
       case 'update': {
@@ -1151,6 +1151,9 @@ class ResolveRun {
       set[c.name] = v;
     });
     if (Object.keys(set).length === 0) return { outcome: 'skipped', reason: `${how}: ${which} equal to its before image already holds these values`, newKey: null };
+    // The row it makes (the DR row matched, the columns set put in) is checked as a keyed row's is.
+    const written = current.map((v, i) => (Object.hasOwn(set, table.columns[i]!.name) ? set[table.columns[i]!.name] : v));
+    await this.#refuseHeldUniqueValue(table, written, current, new Set(Object.keys(set)));
     await this.#expect(writeUpdateByImage(this.#dr, table, probe, set), 1, 'update');
     return { outcome: 'applied', reason: `${how}: set ${Object.keys(set).join(', ')} on ${which} equal to its before image`, newKey: null };
   }
@@ -1161,9 +1164,11 @@ class ResolveRun {
    * only say "Duplicate entry". Looked up as the server compares keys, FOR UPDATE, so it holds until
    * the write; only for a key with a collated column (the exact key was read already).
    */
-  async #refuseCollatedKey(table: TableSchema, pk: ColumnValue[]): Promise<void> {
-    if (!table.primaryKey!.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
-    const holder = (await readRowsMatching(this.#dr, table, table.primaryKey!, [pk], { forUpdate: true }))[0];
+  async #refuseCollatedKey(table: TableSchema, pk: ColumnValue[] | null): Promise<void> {
+    // A table without a primary key has no key to take: its unique keys are #refuseHeldUniqueValue's.
+    if (table.primaryKey === null || pk === null) return;
+    if (!table.primaryKey.some((c) => (table.columns.find((col) => col.name === c)?.collation ?? null) !== null)) return;
+    const holder = (await readRowsMatching(this.#dr, table, table.primaryKey, [pk], { forUpdate: true }))[0];
     if (holder === undefined) return;
     const held = primaryKeyOf(table, holder)!;
     throw new Refusal(
@@ -1198,21 +1203,66 @@ class ResolveRun {
    * null); a value with a NULL part collides with nothing. Looked up as the server compares it (a
    * collated column holds `b` as `B`), FOR UPDATE, so it holds until the write. `linkable`: the row
    * is a lost insert, which may be that record (decide link), as insert-unique-taken's `link` says.
+   * An insert leaving a key's column out (a MINIMAL image logs only the columns the statement gave)
+   * writes the column's DR default there: a literal default is read as the server stores it
+   * (readColumnDefaults) and the key checked with it; a part whose value is not known before the
+   * write (an expression default, AUTO_INCREMENT, a generated column) leaves the key unchecked, and
+   * such keys are returned, for the DR's Duplicate entry on one of them to be told (explainDuplicate).
    */
-  async #refuseHeldUniqueValue(table: TableSchema, row: RowImage, self: RowImage | null, changed: ReadonlySet<string> | null, linkable = false): Promise<void> {
+  async #refuseHeldUniqueValue(table: TableSchema, row: RowImage, self: RowImage | null, changed: ReadonlySet<string> | null, linkable = false): Promise<UniqueKey[]> {
     const selfKey = self === null ? null : primaryKeyOf(table, self);
+    // A row without a key is itself when it is the same value: no other row holds its non-NULL unique value (a change by case alone meets it).
+    const isSelf = (r: RowImage): boolean => self !== null && (selfKey !== null ? rowKey(primaryKeyOf(table, r) ?? []) === rowKey(selfKey) : table.primaryKey === null && sameRow(r, self, table));
+    const unknown: UniqueKey[] = [];
+    // Read once per column; null: the table has no row to read them off.
+    let defaults: Map<number, ColumnValue> | null = new Map();
     for (const uk of table.uniqueKeys) {
       if (changed !== null && !uk.columns.some((c) => changed.has(c))) continue;
-      const values = uk.columns.map((c) => row[table.columns.findIndex((col) => col.name === c)]);
-      if (values.some((v) => v === undefined || v === null)) continue;
+      const positions = uk.columns.map((c) => table.columns.findIndex((col) => col.name === c));
+      const values = positions.map((p) => row[p]);
+      if (values.some((v) => v === null)) continue;
+      const left = positions.filter((p) => row[p] === undefined);
+      if (left.length > 0) {
+        // Only an insert leaves a column to the DR: an update's row is the DR row with its columns put in.
+        if (self !== null) continue;
+        const cols = left.map((p) => table.columns[p]!);
+        if (cols.some((c) => defaultOf(c) === 'unknown')) {
+          unknown.push(uk);
+          continue;
+        }
+        // A column defaulting to NULL makes a NULL part; a NOT NULL one without a default fails the insert (strict mode), which is no duplicate.
+        if (cols.some((c) => defaultOf(c) === 'none')) continue;
+        // No row in the table: none holds the value.
+        if (defaults !== null) defaults = await this.#literalDefaults(table, left, defaults);
+        const known = defaults;
+        if (known === null) continue;
+        positions.forEach((p, i) => {
+          if (values[i] === undefined) values[i] = known.get(p);
+        });
+        if (values.some((v) => v === undefined || v === null)) continue;
+      }
       const rows = await readRowsMatching(this.#dr, table, uk.columns, [values], { forUpdate: true });
-      const holder = rows.find((r) => selfKey === null || rowKey(primaryKeyOf(table, r) ?? []) !== rowKey(selfKey));
+      const holder = rows.find((r) => !isSelf(r));
       if (holder === undefined) continue;
       const held = primaryKeyOf(table, holder);
+      const byDefault = left.length === 0 ? '' : ` (${left.map((p) => table.columns[p]!.name).join(', ')}: the DR's default, which the insert leaves ${left.length === 1 ? 'it' : 'them'} to)`;
       throw new Refusal(
-        `the row written would take ${keyText(values as ColumnValue[])} in unique key ${uk.name} (${uk.columns.join(', ')}) of ${table.schema}.${table.table}, which the DR row ${held === null ? '' : `${keyText(held)} `}holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record the review never saw: ${linkable && held !== null ? `link to it ({"action":"link","key":${canonicalKey(keyParts(held))}}) if it is the same record, ` : ''}decide skip, or give the whole row in decision.row with a value no DR row holds`,
+        `the row written would take ${keyText(values as ColumnValue[])} in unique key ${uk.name} (${uk.columns.join(', ')}) of ${table.schema}.${table.table}${byDefault}, which the DR row ${held === null ? '' : `${keyText(held)} `}holds (${stringifyCanonical(toCanonicalRow(holder, table))}), a record the review never saw: ${linkable && held !== null ? `link to it ({"action":"link","key":${canonicalKey(keyParts(held))}}) if it is the same record, ` : ''}decide skip, or give the whole row in decision.row with a value no DR row holds`,
       );
     }
+    return unknown;
+  }
+
+  /**
+   * `read` with the DR's literal defaults of the columns at `positions` of `table` added, as the
+   * server stores them (readColumnDefaults); null when the table has no row to read them off.
+   */
+  async #literalDefaults(table: TableSchema, positions: readonly number[], read: Map<number, ColumnValue>): Promise<Map<number, ColumnValue> | null> {
+    const more = positions.filter((p) => !read.has(p));
+    const values = await readColumnDefaults(this.#dr, table, more.map((p) => table.columns[p]!.name));
+    if (values === null) return null;
+    more.forEach((p, i) => read.set(p, values[i]!));
+    return read;
   }
 
   /**
@@ -1422,6 +1472,57 @@ function primaryKeyOf(table: TableSchema, row: RowImage | null): ColumnValue[] |
   return key;
 }
 
+/**
+ * What an INSERT leaving `col` out writes there, as far as it is known before the write: a literal
+ * default (read from the DR as stored); none (NULL, or no default: the insert fails in strict mode);
+ * or unknown — an expression (CURRENT_TIMESTAMP, UUID()) is evaluated at the write, AUTO_INCREMENT
+ * takes the next id, a generated column is computed.
+ */
+function defaultOf(col: ColumnSchema): 'literal' | 'none' | 'unknown' {
+  if (col.isGenerated || col.isAutoIncrement || col.default?.kind === 'expression') return 'unknown';
+  return col.default === null ? 'none' : 'literal';
+}
+
+const DUPLICATE_ERRNOS: ReadonlySet<number> = new Set([1062, 1586]); // ER_DUP_ENTRY, ER_DUP_ENTRY_WITH_KEY_NAME
+
+/**
+ * The insert `write`, with the DR's Duplicate entry on a unique key in `unknown` (a key the insert
+ * leaves a column of to a default not known before the write: #refuseHeldUniqueValue) told as a
+ * refusal naming the key and the column, with the DR's words for the value: the holder is not named,
+ * the value being the DR's own. The key is the one the DR names (MariaDB `'uq'`, MySQL 8 `'item.uq'`).
+ */
+async function explainDuplicate(table: TableSchema, unknown: readonly UniqueKey[], write: Promise<number>): Promise<number> {
+  try {
+    return await write;
+  } catch (raw) {
+    const e = mapDbError(raw);
+    const errno = e instanceof EngineError ? (e.details as { errno?: unknown }).errno : undefined;
+    if (unknown.length === 0 || typeof errno !== 'number' || !DUPLICATE_ERRNOS.has(errno)) throw raw;
+    const said = serverMessage(e as EngineError);
+    const named = / for key '(?:[^']*\.)?([^'.]+)'$/.exec(said)?.[1];
+    const uk = unknown.find((k) => k.name === named);
+    if (uk === undefined) throw raw;
+    const left = uk.columns.map((c) => table.columns.find((col) => col.name === c)!).filter((c) => defaultOf(c) === 'unknown');
+    throw new Refusal(
+      `the DR refused the insert (${said}): the row written takes a value in unique key ${uk.name} (${uk.columns.join(', ')}) of ${table.schema}.${table.table} that another DR row holds, with ${left.map(whyUnknown).join(', ')}, known only at the write, so the DR row holding it is not named: decide skip, or give the whole row in decision.row with a value no DR row holds`,
+    );
+  }
+}
+
+/** The server's own words of a failed statement: the innermost cause (the driver's error), without the session's target and statement. */
+function serverMessage(e: Error): string {
+  let inner: Error = e;
+  while (inner.cause instanceof Error) inner = inner.cause;
+  return inner.message;
+}
+
+/** What an INSERT leaving `col` out writes there, not known before the write. */
+function whyUnknown(col: ColumnSchema): string {
+  if (col.isGenerated) return `${col.name} generated`;
+  if (col.isAutoIncrement) return `${col.name} left to AUTO_INCREMENT`;
+  return `${col.name} left to the DR's default ${col.default?.kind === 'expression' ? col.default.sql : ''}`.trimEnd();
+}
+
 /** MariaDB JSON text compares as its canonical form (whitespace aside); everything else exactly (value-equality.ts). */
 function sameCell(a: ColumnValue | undefined, b: ColumnValue | undefined, col: TableSchema['columns'][number], def: ColumnDef): boolean {
   if (col.isJson && typeof a === 'string' && typeof b === 'string') return canonText(a, def) === canonText(b, def);
@@ -1447,6 +1548,12 @@ function differences(now: RowImage, expected: RowImage, table: TableSchema): str
     out.push(`${c.name}: was ${clip(canonText(expected[i], defs[i]!))}, now ${clip(canonText(now[i], defs[i]!))}`);
   });
   return out.length > 3 ? [...out.slice(0, 3), `${out.length - 3} more`] : out;
+}
+
+/** Whether two DR rows are the same value on every column, exactly (sameExactCell). */
+function sameRow(a: RowImage, b: RowImage, table: TableSchema): boolean {
+  const defs = tableMapOf(table).columns;
+  return table.columns.every((c, i) => sameExactCell(a[i], b[i], c, defs[i]!));
 }
 
 function clip(s: string): string {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
 import { JsonDecimal, JsonValue } from '../../src/binlog/values/json-value.js';
 import { introspectSchemas } from '../../src/db/introspect.js';
-import { buildRowQuery, readRowsByImages, readRowsByKeys, rowKey, unreadableReason } from '../../src/db/row-reader.js';
+import { buildRowQuery, readColumnDefaults, readRowsByImages, readRowsByKeys, rowKey, unreadableReason } from '../../src/db/row-reader.js';
 import { openSession, type SqlSession } from '../../src/db/sql-session.js';
 import type { TableSchema } from '../../src/model/table-schema.js';
 import { readTransactions } from '../../src/source/read-transactions.js';
@@ -292,6 +292,30 @@ describe('a MySQL JSON column (DATA_TYPE json, which MariaDB has not: its JSON i
     expect(doc).toBeInstanceOf(JsonValue);
     expect((doc as JsonValue).node).toEqual({ a: 1, b: [1.5, 18446744073709551616n, new JsonDecimal('1.50'), new JsonDecimal('-0.0'), new JsonDecimal('1e300')], c: { d: null, é: 'ü😀' }, e: true });
     expect(rows.get(rowKey([2]))).toEqual([2, null]);
+  });
+});
+
+describe('readColumnDefaults: the defaults an INSERT leaving columns out writes, as the server stores them', () => {
+  it('equals the row such an insert wrote, column by column (CHAR trimmed, BINARY padded, an ENUM as declared, TIMESTAMP in UTC); null with no row to read them off', async () => {
+    await session.query(`CREATE TABLE rr.defaults (id INT NOT NULL PRIMARY KEY, c CHAR(4) NOT NULL DEFAULT 'ab ', b BINARY(4) NOT NULL DEFAULT 'ab',
+      v VARCHAR(10) NOT NULL DEFAULT 'd', dc DECIMAL(10,2) NOT NULL DEFAULT 1.5, f FLOAT NOT NULL DEFAULT 1.1, d DOUBLE NOT NULL DEFAULT 0.1,
+      dt DATE NOT NULL DEFAULT '2020-02-29', dtm DATETIME(3) NOT NULL DEFAULT '2020-01-01 10:00:00', tm TIME NOT NULL DEFAULT '-01:02:03',
+      ts TIMESTAMP(2) NOT NULL DEFAULT '2020-01-01 00:00:00', e ENUM('A','b') NOT NULL DEFAULT 'a', st SET('x','y') NOT NULL DEFAULT 'y,x',
+      bg BIGINT UNSIGNED NOT NULL DEFAULT 18446744073709551615, bt BIT(3) NOT NULL DEFAULT b'101', y YEAR NOT NULL DEFAULT 2020, n INT NULL) ENGINE=InnoDB`);
+    const table = (await introspectSchemas(session, ['rr'])).get('rr', 'defaults')!;
+    const names = table.columns.slice(1).map((c) => c.name);
+    // No row to read them off.
+    expect(await readColumnDefaults(session, table, names)).toBeNull();
+    // Row 1 holds none of the defaults: they are the column's, whichever row they are read off.
+    await session.query("INSERT INTO rr.defaults VALUES (1, 'zz', 'zz', 'z', 9, 9, 9, '2021-01-01', '2021-01-01', '01:00:00', '2021-01-01', 'b', 'x', 1, b'1', 2021, 7)");
+    // In the session's zone (+05:30), as the insert reads the TIMESTAMP literal.
+    await session.query('INSERT INTO rr.defaults (id) VALUES (2)');
+    const written = (await readRowsByKeys(session, table, ['id'], [[2]], { forUpdate: false })).get(rowKey([2]))!;
+    const defaults = await readColumnDefaults(session, table, names);
+    expect(defaults).toEqual(written.slice(1));
+    expect(defaults!.slice(0, 2)).toEqual(['ab', Buffer.from('ab\0\0', 'latin1')]);
+    expect(defaults![10]).toBe('A');
+    expect(defaults![9]).toBe('2019-12-31 18:30:00.00');
   });
 });
 

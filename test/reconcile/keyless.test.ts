@@ -7,8 +7,10 @@
  * collation) is held as no-key. Real servers: the exact DR rows after apply, the ledger and the
  * quarantine, plan writing nothing and showing the statements, a second apply changing nothing, and
  * resolve and explain on the quarantined changes; resolve's `apply` of a quarantined update or
- * delete written by its before image, one row, refused once no DR row equals that image; a custom
- * strategy asked about keyless changes, what it picks carried out as if configured.
+ * delete written by its before image, one row, refused once no DR row equals that image; the row a
+ * resolved insert or update writes checked on its unique keys (an insert stopped the run, an update
+ * was the DR's Duplicate entry alone); a custom strategy asked about keyless changes, what it picks
+ * carried out as if configured.
  */
 import { describe, expect, it } from 'vitest';
 import { explainChange, readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
@@ -465,6 +467,53 @@ describe('salvage on a table without a primary key', () => {
       { name: 'x', code: 'D1' },
       { name: 'y', code: 'x1' },
       { name: 'z', code: 'Y1' },
+    ]);
+  }, 120_000);
+
+  it('resolve checks the row a keyless insert or update writes on its unique keys: a held value refused naming the DR row holding it, a change by case alone meeting only its own row, a free value written', async () => {
+    const { primary, dr } = servers;
+    const TAG = 'CREATE TABLE t.tag (name VARCHAR(10) NOT NULL, code VARCHAR(10) NULL, UNIQUE KEY uq_code (code)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci';
+    const staged = await stageIncident(primary, dr, {
+      schema: [TAG],
+      base: ["INSERT INTO t.tag VALUES ('b', 'B1'), ('m', 'm1')"],
+      lost: [
+        "INSERT INTO t.tag VALUES ('d', 'D1')",
+        "UPDATE t.tag SET code = 'X1' WHERE name = 'b'",
+        // m1 → M1: the row's own value under the column's _ci collation.
+        "UPDATE t.tag SET code = 'M1' WHERE name = 'm'",
+        "INSERT INTO t.tag VALUES ('e', 'E1')",
+      ],
+      dr: ["INSERT INTO t.tag VALUES ('x', 'D1')"],
+    });
+    // Every change held for review, the clean ones too.
+    await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: config({ tables: { 't.tag': { onConflict: { clean: 'quarantine' } } } }) });
+    const held = await readQuarantine({ target: dr.target });
+    expect(held.map((e) => [e.op, e.class])).toEqual([
+      ['insert', 'insert-unique-taken'],
+      ['update', 'clean'],
+      ['update', 'clean'],
+      ['insert', 'clean'],
+    ]);
+    // After the run the DR takes x1, which the column's collation takes for X1.
+    await dr.query("INSERT INTO t.tag VALUES ('y', 'x1')");
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, held.map(() => ({ action: 'apply' }))) });
+    const taken = (value: string, holder: string): string =>
+      `the row written would take ${value} in unique key uq_code (code) of t.tag, which the DR row holds (${holder}), a record the review never saw: decide skip, or give the whole row in decision.row with a value no DR row holds`;
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      // It stopped the run (a TypeError: the insert's key looked up on a table without one).
+      [held[0]!.id, 'refused', taken('"D1"', '{"name":"x","code":"D1"}')],
+      // It was the DR's Duplicate entry alone: the update by image was never checked.
+      [held[1]!.id, 'refused', taken('"X1"', '{"name":"y","code":"x1"}')],
+      [held[2]!.id, 'done', 'applied as logged: set code on the DR row equal to its before image'],
+      [held[3]!.id, 'done', 'applied as logged'],
+    ]);
+    expect((await readQuarantine({ target: dr.target, status: 'all' })).map((e) => e.status)).toEqual(['pending', 'pending', 'resolved', 'resolved']);
+    expect(await dr.query('SELECT name, code FROM t.tag ORDER BY name')).toEqual([
+      { name: 'b', code: 'B1' },
+      { name: 'e', code: 'E1' },
+      { name: 'm', code: 'M1' },
+      { name: 'x', code: 'D1' },
+      { name: 'y', code: 'x1' },
     ]);
   }, 120_000);
 

@@ -12,14 +12,22 @@
  * value, `salvage resolve` applying a held update (refused by the DR's Duplicate entry alone), and
  * `source` writing a value the window never read (a custom function's edited label over the DR
  * row's code), which it took for free; and `source` holding an insert whose value another DR row
- * holds under update-unique-taken, an update's class, instead of the insert's own.
+ * holds under update-unique-taken, an update's class, instead of the insert's own. And `salvage
+ * resolve` applying a MINIMAL insert that leaves a unique key's column to the DR's default, which
+ * it did not check (the DR's Duplicate entry alone).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { runResolve } from '../../src/cli/resolve-command.js';
 import type { NormalisedConfig } from '../../src/config/normalise.js';
 import { readQuarantine, resolveQuarantine } from '../../src/pipeline/resolve.js';
 import { salvage, type SalvageReport } from '../../src/pipeline/salvage.js';
 import type { CustomStrategies } from '../../src/reconcile/custom-strategy.js';
 import type { LedgerLine } from '../../src/sink/ledger-entry.js';
+import { Capture } from '../harness/capture.js';
 import { decisionsFile } from '../harness/decisions.js';
 import { config, stageIncident, useServerPair, type Incident, type Staged } from '../harness/incident-pair.js';
 
@@ -482,4 +490,99 @@ describe('source over a MINIMAL image, checked on the row it writes', () => {
       ]);
     }, 120_000);
   }
+});
+
+describe('salvage resolve of a MINIMAL insert that leaves a unique column to the DR’s default', () => {
+  // BINARY(3) stores its default padded (ab\0), and the DR row given 'ab' holds that value.
+  const BIN = "CREATE TABLE t.bin (id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, tag BINARY(3) NOT NULL DEFAULT 'ab', UNIQUE KEY uq_label_tag (label, tag)) ENGINE=InnoDB";
+  const INCIDENT: Incident = {
+    schema: [ITEM, BIN],
+    // MINIMAL logs only the columns each statement gives: code and tag take the DR's defaults.
+    lost: ["INSERT INTO t.item (id, label) VALUES (20, 'x')", "INSERT INTO t.bin (id, label) VALUES (20, 'x')"],
+    dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'x', 'd')", "INSERT INTO t.bin (id, label, tag) VALUES (21, 'x', 'ab')"],
+  };
+  const bins = async (): Promise<unknown> => servers.dr.query('SELECT id, label, HEX(tag) AS tag FROM t.bin ORDER BY id');
+
+  /** Stages the incident under MINIMAL and applies it: the DR refuses each insert (the value its default makes is taken), which is quarantined. */
+  async function quarantined(): Promise<void> {
+    const { ledger } = await run(await stageMinimal(INCIDENT), 'apply', undefined);
+    expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
+      ['t.item', 'insert', 'dr-rejected', 'quarantined'],
+      ['t.bin', 'insert', 'dr-rejected', 'quarantined'],
+    ]);
+  }
+
+  it('apply is refused up front naming the key, the value its default makes and the DR row holding it (exit 3), the entries left pending and nothing written (it was the DR’s Duplicate entry)', async () => {
+    const { dr } = servers;
+    await quarantined();
+    const held = await readQuarantine({ target: dr.target });
+    const dir = await mkdtemp(join(tmpdir(), 'salvage-minimal-default-'));
+    try {
+      const file = join(dir, 'decisions.jsonl');
+      await writeFile(file, decisionsFile(held, held.map(() => ({ action: 'apply' }))));
+      const out = new Capture();
+      const code = await runResolve([file, '--json', '--target', dr.url], out, new Capture(), { env: {}, home: undefined, isTty: false });
+      expect(code).toBe(ExitCode.DoneWithQuarantine);
+      const report = JSON.parse(out.text) as { entries: { id: number; result: string; message: string }[]; counts: Record<string, number>; stillPending: number };
+      const taken = (value: string, key: string, table: string, left: string, holder: string, link: string): string =>
+        `the row written would take ${value} in unique key ${key} of ${table} (${left}: the DR's default, which the insert leaves it to), which the DR row ${holder}, a record the review never saw: ${link}decide skip, or give the whole row in decision.row with a value no DR row holds`;
+      expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+        [held[0]!.id, 'refused', taken('("x", "d")', 'uq_label_code (label, code)', 't.item', 'code', '21 holds ({"id":21,"label":"x","code":"d","n":0})', 'link to it ({"action":"link","key":[21]}) if it is the same record, ')],
+        // The default as the server stores it, padded: 'ab' alone is no BINARY(3) value the key holds.
+        [held[1]!.id, 'refused', taken('("x", 0x616200)', 'uq_label_tag (label, tag)', 't.bin', 'tag', '21 holds ({"id":21,"label":"x","tag":"YWIA"})', 'link to it ({"action":"link","key":[21]}) if it is the same record, ')],
+      ]);
+      expect(report.counts).toEqual({ done: 0, refused: 2, 'already-resolved': 0, undecided: 0 });
+      expect(report.stillPending).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending', 'pending']);
+    expect(await dr.query("SELECT COUNT(*) AS n FROM salvage.ledger WHERE outcome <> 'quarantined'")).toEqual([{ n: '0' }]);
+    expect(await items()).toEqual([{ id: 21, label: 'x', code: 'd', n: 0 }]);
+    expect(await bins()).toEqual([{ id: 21, label: 'x', tag: '616200' }]);
+  }, 120_000);
+
+  it('the value free: the row is written with the DR’s default; a DR row with the same label and another code holds nothing', async () => {
+    const { dr } = servers;
+    await quarantined();
+    // The DR moves its rows off the values the defaults make; rows sharing either part stay.
+    await dr.query("UPDATE t.item SET code = 'e' WHERE id = 21");
+    await dr.query("INSERT INTO t.item (id, label, code) VALUES (22, 'y', 'd')");
+    await dr.query("UPDATE t.bin SET tag = 'ac' WHERE id = 21");
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, held.map(() => ({ action: 'apply' }))) });
+    expect(report.entries.map((e) => [e.id, e.result, e.outcome, e.message])).toEqual(held.map((h) => [h.id, 'done', 'applied', 'applied as logged']));
+    expect(report.stillPending).toBe(0);
+    expect(await dr.query("SELECT outcome, reason FROM salvage.ledger ORDER BY seq")).toEqual(held.map(() => ({ outcome: 'applied', reason: 'resolved by review: applied as logged' })));
+    expect(await items()).toEqual([
+      { id: 20, label: 'x', code: 'd', n: 0 },
+      { id: 21, label: 'x', code: 'e', n: 0 },
+      { id: 22, label: 'y', code: 'd', n: 0 },
+    ]);
+    expect(await bins()).toEqual([
+      { id: 20, label: 'x', tag: '616200' },
+      { id: 21, label: 'x', tag: '616300' },
+    ]);
+  }, 120_000);
+
+  it('a default known only at the write (an expression on the DR): the DR’s Duplicate entry is told as a refusal naming the key and the column, no holder guessed', async () => {
+    const { dr } = servers;
+    const staged = await stageMinimal({ schema: [ITEM], lost: ["INSERT INTO t.item (id, label) VALUES (20, 'x')"], dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'x', 'd')"] });
+    // The DR's default is an expression now (evaluated by the insert, not read before it), which makes 'd' all the same.
+    await dr.query("ALTER TABLE t.item ALTER COLUMN code SET DEFAULT (concat('d', ''))");
+    const { ledger } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['insert', [20], 'dr-rejected', 'quarantined']]);
+    const held = await readQuarantine({ target: dr.target });
+    const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        held[0]!.id,
+        'refused',
+        "the DR refused the insert (Duplicate entry 'x-d' for key 'uq_label_code'): the row written takes a value in unique key uq_label_code (label, code) of t.item that another DR row holds, with code left to the DR's default concat('d',''), known only at the write, so the DR row holding it is not named: decide skip, or give the whole row in decision.row with a value no DR row holds",
+      ],
+    ]);
+    expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending']);
+    expect(await dr.query("SELECT COUNT(*) AS n FROM salvage.ledger WHERE outcome <> 'quarantined'")).toEqual([{ n: '0' }]);
+    expect(await items()).toEqual([{ id: 21, label: 'x', code: 'd', n: 0 }]);
+  }, 120_000);
 });
