@@ -44,7 +44,7 @@ import { TableState } from './table-state.js';
 import type { KeylessRows } from './keyless-rows.js';
 import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
-import { keysNeedingDrRow, writtenRow } from './written-row.js';
+import { insertedRow, keysNeedingDrRow, writtenRow } from './written-row.js';
 
 export const ReconcilerErrorCode = {
   /** A lost change names a table the DR does not have. */
@@ -1333,7 +1333,7 @@ export class Reconciler {
       const holder = this.#uniqueHolder(table, state, after, null);
       if (holder !== null) return quarantine('insert-unique-taken', `another DR row already holds unique key ${holder.key}`, holder.row);
       writes.push({ kind: 'insert', table, row: after });
-      state.put(after);
+      state.put(insertedRow(table, after));
       return done(c.class, 'applied', reason, null);
     }
     // By index, not Array#map: an image built elsewhere may have holes, which map skips.
@@ -1687,7 +1687,9 @@ export class Reconciler {
         if (state.keyless !== null) {
           state.keyless.add(row);
           this.#keylessUnique(table, row, 'put');
-        } else state.put(row);
+          // A column the image leaves out stands at the DR's default, where known (written-row.ts):
+          // the window's later changes of the row meet the row a one-transaction window reads back.
+        } else state.put(insertedRow(table, row));
         return done('clean', 'applied', null, null);
       }
       case 'update': {
@@ -1795,7 +1797,7 @@ export class Reconciler {
       return this.#uniqueAfterRemap(ctx, { original: change, change: rekeyed, newKey, holder, firstStep, undo, undone: () => undone });
     }
     writes.push({ kind: 'insert', table, row });
-    state.put(row);
+    state.put(insertedRow(table, row));
     return done(c.class, 'remapped', `the DR gave id ${keyText(state.keyValues(change.after) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
   }
 

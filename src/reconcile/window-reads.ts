@@ -11,7 +11,7 @@ import type { RowChange } from '../binlog/event.js';
 import { imageKey, rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
-import { changesKey, keepsDrValue, writtenRow } from './written-row.js';
+import { changesKey, insertedRow, keepsDrValue, writtenRow } from './written-row.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -238,7 +238,8 @@ export function collectWrittenRowReads(
     // An insert that meets no row at its key writes its image; one that meets a row is merged into it.
     const met = known.get(selfPk) ?? (dr === null ? null : dr.map((v) => [v]));
     if (met === null) {
-      if (insert) known.set(selfPk, after.map((v) => [v]));
+      // A column the insert leaves out holds the DR's default where that is known (insertedRow).
+      if (insert) known.set(selfPk, insertedRow(table, after).map((v) => [v]));
       continue;
     }
     const ignore = ignored(table);
