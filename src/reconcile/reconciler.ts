@@ -80,7 +80,9 @@ export interface ReconcilerOptions {
 export class QuarantineIndex {
   readonly #rows = new Map<string, Map<string, string>>();
   readonly #parents = new Map<string, Map<string, string>>();
-  readonly #log: [Map<string, Map<string, string>>, string, string][] = [];
+  /** Per table, held source row → the row as its held changes leave it, where known (heldImage). */
+  readonly #images = new Map<string, Map<string, RowImage>>();
+  readonly #log: Logged[] = [];
   /** Origins that are skipped inserts: a label names one change for ever, so none is rolled back. */
   readonly #skipped = new Set<string>();
   /**
@@ -116,6 +118,23 @@ export class QuarantineIndex {
     this.#put(this.#parents, table, pk, origin);
   }
 
+  /**
+   * Records the row `pk` of `table` as its latest held change leaves it on the source, so a later
+   * held change that logs only some columns (MINIMAL) is completed from it, not from the DR row the
+   * held changes never reached. Rolled back with the holds.
+   */
+  setHeldImage(table: string, pk: string, image: RowImage): void {
+    let t = this.#images.get(table);
+    if (t === undefined) this.#images.set(table, (t = new Map()));
+    this.#log.push({ table, pk, was: t.get(pk) });
+    t.set(pk, image);
+  }
+
+  /** The row `pk` of `table` as its held changes leave it (setHeldImage), or undefined. */
+  heldImage(table: string, pk: string): RowImage | undefined {
+    return this.#images.get(table)?.get(pk);
+  }
+
   #put(index: Map<string, Map<string, string>>, table: string, pk: string, origin: string): void {
     let t = index.get(table);
     if (t === undefined) index.set(table, (t = new Map()));
@@ -135,7 +154,14 @@ export class QuarantineIndex {
 
   rollbackTo(mark: number): void {
     while (this.#log.length > mark) {
-      const [index, table, pk] = this.#log.pop() as [Map<string, Map<string, string>>, string, string];
+      const entry = this.#log.pop() as Logged;
+      if (!Array.isArray(entry)) {
+        const t = this.#images.get(entry.table);
+        if (entry.was === undefined) t?.delete(entry.pk);
+        else t?.set(entry.pk, entry.was);
+        continue;
+      }
+      const [index, table, pk] = entry;
       index.get(table)?.delete(pk);
       if (this.#folded.size !== 0 && index === this.#rows) {
         const f = this.#folded.get(table);
@@ -181,6 +207,9 @@ export class QuarantineIndex {
     return n;
   }
 }
+
+/** A QuarantineIndex journal entry: a hold or parent added (index, table, key), or a held image replaced (the one it had). */
+type Logged = [Map<string, Map<string, string>>, string, string] | { readonly table: string; readonly pk: string; readonly was: RowImage | undefined };
 
 /** Folds a table's primary key given as its rowKey, as the server compares it (TableState.foldRowKey). */
 export interface KeyFolder {
@@ -312,8 +341,10 @@ export function uniqueValueHolds(catalog: SchemaCatalog, table: TableSchema, aft
   if (keys.length === 0) return [];
   const state = new TableState(table);
   const out: [string, string][] = [];
+  // As #holdRow holds a skipped insert: a column it left out at the DR's known default.
+  const row = insertedRow(table, after);
   for (const uk of keys) {
-    const k = state.indexKeyOf(`uk:${uk.name}`, after);
+    const k = state.indexKeyOf(`uk:${uk.name}`, row);
     if (k !== null) out.push([uniqueHoldTable(state.qualified, uk.name), k]);
   }
   return out;
@@ -664,18 +695,57 @@ export class Reconciler {
     if (change !== undefined && image !== null) {
       const table = this.#catalog.get(change.table.schema, change.table.table);
       if (table !== undefined) {
+        const state = this.state(table);
         // An update that moves its row: the row's later changes, and children pointing at it, name
         // its new key (as the binlog logged it), where the DR may hold another record.
-        const moved = change.op === 'update' && p.sourcePk !== null ? this.state(table).keyOf(image) : null;
+        const moved = change.op === 'update' && p.sourcePk !== null ? state.keyOf(image) : null;
         if (moved !== null && moved !== p.sourcePk) holds.push([p.decision.table, moved]);
-        for (const uk of this.#referencedUniqueKeys(table)) {
-          const k = this.state(table).indexKeyOf(`uk:${uk.name}`, image);
-          if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
+        const keys = this.#referencedUniqueKeys(table);
+        if (keys.length > 0) {
+          const row = this.#heldRow(table, state, p, change, image, moved);
+          for (const uk of keys) {
+            const k = state.indexKeyOf(`uk:${uk.name}`, row);
+            if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
+          }
         }
       }
     }
     for (const [t, k] of holds) this.#quarantine.add(t, k, label);
     return holds;
+  }
+
+  /**
+   * The row a held change of a table whose unique values foreign keys reference leaves on the
+   * source, as far as it is known: the values its children name it by. Its after image, where that
+   * is whole (FULL). An insert's columns left out (MINIMAL logs those the INSERT named) are the DR's
+   * known defaults (insertedRow). An update's left out (MINIMAL logs the key and the columns set)
+   * are the row's own: as the row's earlier held changes left it (the DR never saw those), else the
+   * DR row at its key the window read, over its earlier changes — what a one-transaction window
+   * reads. A part none of these gives stays unknown, and that key's value is not held (never
+   * guessed). Recorded for the row's later held changes (QuarantineIndex.setHeldImage).
+   */
+  #heldRow(table: TableSchema, state: TableState, p: Pending, change: RowChange, after: RowImage, moved: string | null): RowImage {
+    if (change.op === 'insert') return insertedRow(table, after);
+    let row = after;
+    if (table.primaryKey !== null && (after.length < table.columns.length || after.includes(undefined))) {
+      const base = this.#heldBase(state, p, change);
+      // By index, not Array#map: an image built elsewhere may have holes, which map skips.
+      if (base !== null) row = Array.from({ length: table.columns.length }, (_, i) => (after[i] === undefined ? base[i] : after[i]));
+    }
+    if (p.sourcePk !== null && table.primaryKey !== null) {
+      this.#quarantine.setHeldImage(p.decision.table, p.sourcePk, row);
+      if (moved !== null && moved !== p.sourcePk) this.#quarantine.setHeldImage(p.decision.table, moved, row);
+    }
+    return row;
+  }
+
+  /** The row a held update meets: as the row's earlier held changes left it, else the DR row the window knows at its key (through the key map), else null. */
+  #heldBase(state: TableState, p: Pending, change: RowChange): RowImage | null {
+    const held = p.sourcePk === null ? undefined : this.#quarantine.heldImage(p.decision.table, p.sourcePk);
+    if (held !== undefined) return held;
+    const rewritten = this.#keyMap.size === 0 ? change : (applyRemaps([change], this.#keyMap, this.#catalog).changes[0] as RowChange);
+    const key = rewritten.before === null ? null : state.keyOf(rewritten.before);
+    return key !== null && state.knows(key) ? state.keyHolder(key) : null;
   }
 
   /** The unique keys of `table` (not its primary key) that some foreign key of the catalog references. */

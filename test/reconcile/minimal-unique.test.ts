@@ -542,3 +542,98 @@ describe('source over a MINIMAL image, checked on the row it writes', () => {
     }, 120_000);
   }
 });
+
+/**
+ * Quarantine closure through a foreign key onto a UNIQUE key (not the primary key) under MINIMAL.
+ * Bug this pins: a held update's unique values were read off its after image, which under MINIMAL
+ * logs only the columns set, so an update setting one part of (region, no), or none, held no value
+ * at all; a lost child naming the held row by that value was then applied onto the DR record that
+ * holds the same value (another customer), or onto the row whose lost change was held. Under FULL
+ * images the child was held (parent-missing) all along.
+ */
+describe('a held MINIMAL update holds its children that name it by a unique key', () => {
+  const CUST = 'CREATE TABLE t.cust (id INT NOT NULL PRIMARY KEY, region VARCHAR(8) NOT NULL, no INT NOT NULL, label VARCHAR(40) NOT NULL DEFAULT \'\', UNIQUE KEY uq_region_no (region, no)) ENGINE=InnoDB';
+  const ORD = 'CREATE TABLE t.ord (id INT NOT NULL PRIMARY KEY, cust_region VARCHAR(8) NOT NULL, cust_no INT NOT NULL, CONSTRAINT fk_cust FOREIGN KEY (cust_region, cust_no) REFERENCES t.cust (region, no)) ENGINE=InnoDB';
+  const custs = async (): Promise<unknown> => servers.dr.query('SELECT id, region, no, label FROM t.cust ORDER BY id');
+  const ords = async (): Promise<unknown> => servers.dr.query('SELECT id, cust_region, cust_no FROM t.ord ORDER BY id');
+  const TAKEN = 'another DR row already holds unique key uq_region_no';
+  const heldParent = (value: string, origin: LedgerLine): string => `its parent t.cust (region, no) ${value} is quarantined (${origin.gtid ?? ''}#0)`;
+
+  const INCIDENT: Incident = {
+    schema: [CUST, ORD],
+    base: ["INSERT INTO t.cust (id, region, no) VALUES (1, 'eu', 7), (5, 'eu', 1)"],
+    lost: [
+      // (eu, 8): the DR's own customer 2 holds it, so the move is held; the order means customer 1.
+      'UPDATE t.cust SET no = 8 WHERE id = 1',
+      "INSERT INTO t.ord VALUES (1, 'eu', 8)",
+      // (us, 1): customer 4's on the DR. Then a second update of the held row, setting no alone: the
+      // row is (us, 2) on the source, which the DR's customer 3 holds; the order means customer 5.
+      "UPDATE t.cust SET region = 'us' WHERE id = 5",
+      'UPDATE t.cust SET no = 2 WHERE id = 5',
+      "INSERT INTO t.ord VALUES (2, 'us', 2)",
+    ],
+    dr: ["INSERT INTO t.cust (id, region, no) VALUES (2, 'eu', 8), (3, 'us', 2), (4, 'us', 1)"],
+  };
+  const decided = (ledger: readonly LedgerLine[]): unknown[][] => [
+    ['update', [1], 'update-unique-taken', 'quarantined', TAKEN],
+    ['insert', [1], 'parent-missing', 'quarantined', heldParent('("eu", 8)', ledger[0]!)],
+    ['update', [5], 'update-unique-taken', 'quarantined', TAKEN],
+    ['update', [5], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${ledger[2]!.gtid ?? ''}#0)`],
+    // Held by the second update (its own GTID), the one that gave the row (us, 2).
+    ['insert', [2], 'parent-missing', 'quarantined', heldParent('("us", 2)', ledger[3]!)],
+  ];
+  const UNTOUCHED_CUSTS = [
+    { id: 1, region: 'eu', no: 7, label: '' },
+    { id: 2, region: 'eu', no: 8, label: '' },
+    { id: 3, region: 'us', no: 2, label: '' },
+    { id: 4, region: 'us', no: 1, label: '' },
+    { id: 5, region: 'eu', no: 1, label: '' },
+  ];
+
+  for (const w of [undefined, 1]) {
+    it(`binlog_row_image=MINIMAL: the child is held (parent-missing) with the update, never written onto the DR record holding the same value (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+      const staged = await stageMinimal(INCIDENT);
+      const planned = await run(staged, 'plan', w);
+      expect(planned.ledger.map(line)).toEqual(decided(planned.ledger));
+      const applied = await run(staged, 'apply', w);
+      expect(applied.ledger.map(line)).toEqual(decided(applied.ledger));
+      expect(applied.report.retries).toBe(0);
+      expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+      expect(await ords()).toEqual([]);
+    }, 120_000);
+  }
+
+  it('FULL images decide the same (the after image gives the whole row)', async () => {
+    const staged = await stageIncident(servers.primary, servers.dr, INCIDENT);
+    const applied = await run(staged, 'apply', undefined);
+    expect(applied.ledger.map(line)).toEqual(decided(applied.ledger));
+    expect(await ords()).toEqual([]);
+  }, 120_000);
+
+  it('MINIMAL: an update held by its rule that sets no key column holds the row’s own unique value (the DR row read) for its children', async () => {
+    // Quarantining t.cust's clean changes holds an update of label alone: its children wait with it,
+    // as under FULL images, though the DR row they would meet is the very customer.
+    const staged = await stageMinimal({
+      schema: [CUST, ORD],
+      base: ["INSERT INTO t.cust (id, region, no) VALUES (1, 'eu', 7)"],
+      lost: ["UPDATE t.cust SET label = 'gold' WHERE id = 1", "INSERT INTO t.ord VALUES (1, 'eu', 7)"],
+    });
+    const cfg = config({ tables: { 't.cust': { onConflict: { clean: 'quarantine' } } } });
+    for (const w of [undefined, 1]) {
+      const { ledger } = await run(staged, 'plan', w, cfg);
+      expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+        ['update', [1], 'clean', 'quarantined'],
+        ['insert', [1], 'parent-missing', 'quarantined'],
+      ]);
+      expect(ledger[1]!.reason).toBe(heldParent('("eu", 7)', ledger[0]!));
+    }
+    const { ledger, report } = await run(staged, 'apply', undefined, cfg);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [1], 'clean', 'quarantined'],
+      ['insert', [1], 'parent-missing', 'quarantined'],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await custs()).toEqual([{ id: 1, region: 'eu', no: 7, label: '' }]);
+    expect(await ords()).toEqual([]);
+  }, 120_000);
+});
