@@ -881,7 +881,11 @@ export class Reconciler {
     const ignored = this.#rules.ignored(table);
     const needing = change.op === 'update' && change.after !== null && drRowByPk !== null && table.uniqueKeys.length > 0 ? keysNeedingDrRow(table, (col) => state.position(col), change.before, change.after, ignored) : NO_KEYS;
     const written = needing.length === 0 ? null : writtenRow(table, change.before, change.after as RowImage, drRowByPk as RowImage, ignored);
-    const drRowsByUnique = uniqueRowsOf(table, state, written ?? change.after);
+    // An insert's unique values take a column it leaves out (MINIMAL) at the DR's known default: the
+    // value the DR refuses a second row of (insertedRow).
+    const inserted = change.op === 'insert' && change.after !== null ? insertedRow(table, change.after) : null;
+    const newRow = written ?? (inserted !== change.after ? inserted : null);
+    const drRowsByUnique = uniqueRowsOf(table, state, newRow ?? change.after);
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
     // row at the same key is another record, not the same one changed.
     const pkIsAutoIncrement =
@@ -907,7 +911,7 @@ export class Reconciler {
       newPk !== null &&
       change.after !== null &&
       (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: ignored, compareKeysOnly: this.#rules.config.compare === 'keys', history, ...(written === null ? {} : { newRow: written }) });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: ignored, compareKeysOnly: this.#rules.config.compare === 'keys', history, ...(newRow === null ? {} : { newRow }) });
     withoutHistory = c.withoutHistory;
     if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
@@ -1175,9 +1179,10 @@ export class Reconciler {
     // Deleting a row for a change that would still have to wait helps nobody.
     const again = classifyChange({ change, schema: table, drRowByPk: self, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
     if (again.class !== 'clean') return refuse(`without the blocking row the change would still be ${again.class}`);
-    // The row the update writes holds the key (written-row.ts): with a part its after image leaves out
-    // (MINIMAL), or an ignored one it did not change, the DR row's value is in it.
-    const written = self === null ? after : writtenRow(table, change.before, after, self, this.#rules.ignored(table));
+    // The row the change writes holds the key (written-row.ts): with a part an update's after image
+    // leaves out (MINIMAL), or an ignored one it did not change, the DR row's value is in it; with one
+    // an insert leaves out, the DR's known default.
+    const written = self === null ? insertedRow(table, after) : writtenRow(table, change.before, after, self, this.#rules.ignored(table));
     const blockers = this.#blockers(table, state, written, self);
     if (blockers.length === 0) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
     const plans: { key: string; row: RowImage; pk: ColumnValue[]; plan: CascadePlan | null }[] = [];
@@ -1400,7 +1405,7 @@ export class Reconciler {
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
     if (dr === null) {
       if (change.op === 'update') return quarantine(c.class, defaultReason(c), null);
-      const holder = this.#uniqueHolder(table, state, after, null);
+      const holder = this.#uniqueHolder(table, state, insertedRow(table, after), null);
       if (holder !== null) return quarantine('insert-unique-taken', `another DR row already holds unique key ${holder.key}`, holder.row);
       writes.push({ kind: 'insert', table, row: after });
       state.put(insertedRow(table, after));
@@ -1702,7 +1707,8 @@ export class Reconciler {
     // An update's key is looked up on the row it writes (written-row.ts): a part its after image
     // leaves out (MINIMAL) is not "NULL, so free", but the DR row's value.
     const ignored = this.#rules.ignored(table);
-    const probeOf = (image: RowImage): RowImage => (change.op === 'update' && c.drRow !== null ? writtenRow(table, change.before, image, c.drRow, ignored) : image);
+    // An insert's part it leaves out is the DR's known default (insertedRow), else unknown.
+    const probeOf = (image: RowImage): RowImage => (change.op === 'update' && c.drRow !== null ? writtenRow(table, change.before, image, c.drRow, ignored) : change.op === 'insert' ? insertedRow(table, image) : image);
     for (const colName of uk.columns) {
       const i = table.columns.findIndex((col) => col.name === colName);
       const col = table.columns[i]!;
@@ -1850,7 +1856,7 @@ export class Reconciler {
     const rekeyed = remapInsert(change, newKey, this.#keyMap, this.#catalog);
     const row = rekeyed.after as RowImage;
     state.markReadKeys([rowKey(newKey)]);
-    const holder = this.#uniqueHolder(table, state, row, null);
+    const holder = this.#uniqueHolder(table, state, insertedRow(table, row), null);
     if (holder !== null) {
       let undone = false;
       // A key handed out but not used goes back, as when the transaction is held back whole: a run

@@ -79,7 +79,8 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     const after = change.after;
     if (after) {
       reads.wantPkAt(table, after, state.pkPositions);
-      if (table.uniqueKeys.length > 0) wantUniques(reads, state, table, after, templatesOf(table));
+      // An insert's column left out (MINIMAL) holds the DR's known default (insertedRow): part of its unique values.
+      if (table.uniqueKeys.length > 0) wantUniques(reads, state, table, change.op === 'insert' ? insertedRow(table, after) : after, templatesOf(table));
       wantParents(reads, catalog, state, table, after);
     }
     if (change.before && (change.op === 'delete' || change.op === 'update')) {

@@ -195,6 +195,53 @@ describe('an update that sets part of a composite unique key, checked on the row
     }, 120_000);
   }
 
+  it('MINIMAL: an insert whose unique value takes its default part is checked whole: insert-unique-taken when a DR row holds it, never dr-rejected', async () => {
+    const staged = await stageMinimal({
+      schema: [ITEM],
+      // (blue, d): row 21's; (green, d): free.
+      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')", "INSERT INTO t.item (id, label) VALUES (22, 'green')"],
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"],
+    });
+    const decided = [
+      ['insert', [20], 'insert-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_code'],
+      ['insert', [22], 'clean', 'applied', null],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 21, label: 'blue', code: 'd', n: 0 },
+      { id: 22, label: 'green', code: 'd', n: 0 },
+    ]);
+  }, 120_000);
+
+  it('MINIMAL: rewrite-unique and delete-blocking over such an insert check the value with its default part', async () => {
+    const staged = await stageMinimal({
+      schema: [ITEM],
+      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')"],
+      // (blue, d) and the first candidate (blue~salvaged-1, d) are taken.
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd'), (22, 'blue~salvaged-1', 'd')"],
+    });
+    const rewrite = config({ tables: { 't.item': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique' } } } } });
+    const decided = [['insert', [20], 'insert-unique-taken', 'applied', 'unique value rewritten for review: label "blue" → "blue~salvaged-2" (tables."t.item".onConflict.insert-unique-taken)']];
+    expect((await run(staged, 'plan', undefined, rewrite)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, rewrite);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await items()).toEqual([
+      { id: 20, label: 'blue~salvaged-2', code: 'd', n: 0 },
+      { id: 21, label: 'blue', code: 'd', n: 0 },
+      { id: 22, label: 'blue~salvaged-1', code: 'd', n: 0 },
+    ]);
+    // delete-blocking finds the holder by the whole value: row 21 goes, the insert takes (blue, d).
+    const again = await stageMinimal({ schema: [ITEM], lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')"], dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"] });
+    const blocking = await run(again, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'insert-unique-taken': { strategy: 'delete-blocking' } } } } }));
+    expect(blocking.ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['insert', [20], 'insert-unique-taken', 'applied']]);
+    expect(blocking.report.retries).toBe(0);
+    expect(await items()).toEqual([{ id: 20, label: 'blue', code: 'd', n: 0 }]);
+  }, 120_000);
+
   it('MINIMAL: NULL, integer and DECIMAL defaults are known too: a value with a NULL part collides with nothing, (label, n, price) is checked whole', async () => {
     const SLOT =
       'CREATE TABLE t.slot (id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, code VARCHAR(40) NULL, n INT NOT NULL DEFAULT -5, price DECIMAL(6,2) NOT NULL DEFAULT 1.50, UNIQUE KEY uq_label_code (label, code), UNIQUE KEY uq_label_n_price (label, n, price)) ENGINE=InnoDB';
