@@ -79,6 +79,7 @@ import { KeylessRows } from '../reconcile/keyless-rows.js';
 import { UPDATE_MISSING_CLASSES } from '../reconcile/classify.js';
 import { keyText } from '../reconcile/reconciler.js';
 import { applyRemaps } from '../reconcile/remap.js';
+import { insertedRow } from '../reconcile/written-row.js';
 import { sameExactValue, sameUniqueValue, sameValue } from '../reconcile/value-equality.js';
 import { LostInserts, type ParentMatch } from './lost-parents.js';
 
@@ -1014,8 +1015,9 @@ class ResolveRun {
           if (missing.length > 0) throw new Refusal(`decision.row lacks ${missing.join(', ')}: give the whole row to insert it (the exported "after" holds every column)`);
         }
         // An insert-unique-taken entry decided apply (or any insert whose value the DR took since):
-        // the holder is a record the review never saw, named before anything is recorded.
-        await this.#refuseHeldUniqueValue(table, a!, null, null, true);
+        // the holder is a record the review never saw, named before anything is recorded. A column a
+        // MINIMAL image leaves out takes the DR's default, part of the value where that is known.
+        await this.#refuseHeldUniqueValue(table, insertedRow(table, a!), null, null, true);
         // Another key than the source's (a reviewed row, or a remap): the lost changes and rows
         // still to come that name the source key must follow it, as after a remap in apply.
         if (newKey !== null && this.#keyMap.get(table.schema, table.table, source!) === undefined) await this.#recordMove(p, source!, pk!);

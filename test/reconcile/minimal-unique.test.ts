@@ -533,6 +533,23 @@ describe('salvage resolve of a held update, checked on the row it writes', () =>
     ]);
   }, 120_000);
 
+  it('a MINIMAL insert whose value takes its default part: apply is refused naming the holder by the whole value (it was the DR’s Duplicate entry)', async () => {
+    const staged = await stageMinimal({ schema: [ITEM], lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')"], dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"] });
+    const { ledger } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['insert', [20], 'insert-unique-taken', 'quarantined']]);
+    const held = await readQuarantine({ target: servers.dr.target });
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        held[0]!.id,
+        'refused',
+        'the row written would take ("blue", "d") in unique key uq_label_code (label, code) of t.item, which the DR row 21 holds ({"id":21,"label":"blue","code":"d","n":0}), a record the review never saw: link to it ({"action":"link","key":[21]}) if it is the same record, decide skip, or give the whole row in decision.row with a value no DR row holds',
+      ],
+    ]);
+    expect((await readQuarantine({ target: servers.dr.target })).map((e) => e.status)).toEqual(['pending']);
+    expect(await items()).toEqual([{ id: 21, label: 'blue', code: 'd', n: 0 }]);
+  }, 120_000);
+
   it('an update whose DR row is gone, applied as the row it inserts: refused the same way when another DR row holds its unique value', async () => {
     const { primary, dr } = servers;
     const staged = await stageIncident(primary, dr, {
