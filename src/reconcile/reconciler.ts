@@ -725,9 +725,9 @@ export class Reconciler {
    * guessed). Recorded for the row's later held changes (QuarantineIndex.setHeldImage).
    */
   #heldRow(table: TableSchema, state: TableState, p: Pending, change: RowChange, after: RowImage, moved: string | null): RowImage {
-    if (change.op === 'insert') return insertedRow(table, after);
-    let row = after;
-    if (table.primaryKey !== null && (after.length < table.columns.length || after.includes(undefined))) {
+    // A held insert's row is the lost one, not the DR record that may sit at its key: kept for its later changes too.
+    let row = change.op === 'insert' ? insertedRow(table, after) : after;
+    if (change.op === 'update' && table.primaryKey !== null && (after.length < table.columns.length || after.includes(undefined))) {
       const base = this.#heldBase(state, p, change);
       // By index, not Array#map: an image built elsewhere may have holes, which map skips.
       if (base !== null) row = Array.from({ length: table.columns.length }, (_, i) => (after[i] === undefined ? base[i] : after[i]));
@@ -1405,10 +1405,11 @@ export class Reconciler {
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
     if (dr === null) {
       if (change.op === 'update') return quarantine(c.class, defaultReason(c), null);
-      const holder = this.#uniqueHolder(table, state, insertedRow(table, after), null);
+      const inserted = insertedRow(table, after);
+      const holder = this.#uniqueHolder(table, state, inserted, null);
       if (holder !== null) return quarantine('insert-unique-taken', `another DR row already holds unique key ${holder.key}`, holder.row);
       writes.push({ kind: 'insert', table, row: after });
-      state.put(insertedRow(table, after));
+      state.put(inserted);
       return done(c.class, 'applied', reason, null);
     }
     // By index, not Array#map: an image built elsewhere may have holes, which map skips.

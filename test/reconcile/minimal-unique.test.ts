@@ -674,6 +674,40 @@ describe('a held MINIMAL update holds its children that name it by a unique key'
     expect(await ords()).toEqual([]);
   }, 120_000);
 
+  it('MINIMAL: a later update of a held insert’s row is completed from the held row, not the DR’s', async () => {
+    const staged = await stageMinimal({
+      schema: [CUST, ORD],
+      lost: [
+        // (eu, 1): customer 4's on the DR, so the insert is held; then the lost row moves to (eu, 2),
+        // customer 3's on the DR, and an order names it there.
+        "INSERT INTO t.cust (id, region, no) VALUES (6, 'eu', 1)",
+        'UPDATE t.cust SET no = 2 WHERE id = 6',
+        "INSERT INTO t.ord VALUES (1, 'eu', 2)",
+      ],
+      dr: ["INSERT INTO t.cust (id, region, no) VALUES (3, 'eu', 2), (4, 'eu', 1)"],
+    });
+    for (const w of [undefined, 1]) {
+      const { ledger } = await run(staged, 'plan', w);
+      expect(ledger.map(line)).toEqual([
+        ['insert', [6], 'insert-unique-taken', 'quarantined', TAKEN],
+        ['update', [6], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${ledger[0]!.gtid ?? ''}#0)`],
+        ['insert', [1], 'parent-missing', 'quarantined', heldParent('("eu", 2)', ledger[1]!)],
+      ]);
+    }
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['insert', [6], 'insert-unique-taken', 'quarantined'],
+      ['update', [6], 'row-quarantined', 'quarantined'],
+      ['insert', [1], 'parent-missing', 'quarantined'],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await custs()).toEqual([
+      { id: 3, region: 'eu', no: 2, label: '' },
+      { id: 4, region: 'eu', no: 1, label: '' },
+    ]);
+    expect(await ords()).toEqual([]);
+  }, 120_000);
+
   it('MINIMAL: an update held by its rule that sets no key column holds the row’s own unique value (the DR row read) for its children', async () => {
     // Quarantining t.cust's clean changes holds an update of label alone: its children wait with it,
     // as under FULL images, though the DR row they would meet is the very customer.
