@@ -57,11 +57,12 @@ export interface ClassifyInput {
    */
   readonly drRowsByImage?: readonly RowImage[];
   /**
-   * Tables without a primary key only: the row an update writes (its after image, the DR row's own
-   * values where the image leaves a column out or an ignored column kept them), which its unique
-   * keys are checked on: an after image that leaves out part of a key (MariaDB's
-   * binlog_row_image=FULL_NODUP) moves the row onto the value the part it logs and the row's own
-   * other parts make. Default: the after image.
+   * The row the change writes, which its unique keys are checked on. An update's: its after image,
+   * the DR row's own values where the image leaves a column out or an ignored column kept them (an
+   * after image that leaves out part of a key, MariaDB's binlog_row_image=FULL_NODUP or MINIMAL,
+   * moves the row onto the value the part it logs and the row's own other parts make). An insert's
+   * that meets no row at its key: its after image with the columns it leaves out at the DR's known
+   * defaults (written-row.ts insertedRow). Default: the after image.
    */
   readonly newRow?: RowImage;
   /** Columns left out of every comparison (the configuration's `ignoreColumns`). */
@@ -143,7 +144,7 @@ function classifyInsert(input: ClassifyInput, after: RowImage): Classification {
     const cls = input.pkIsAutoIncrement ? 'insert-pk-taken' : 'insert-pk-same-record';
     return result(cls, NO_HISTORY.facts, drRowByPk, notLogged, NONE, differsFromAfter);
   }
-  const holder = uniqueHolder(input, after, null, schema.uniqueKeys);
+  const holder = uniqueHolder(input, input.newRow ?? after, null, schema.uniqueKeys);
   if (holder !== null) return result('insert-unique-taken', h.facts, null, notLogged, NONE, NONE, holder);
   return result('clean', h.facts, null, notLogged);
 }

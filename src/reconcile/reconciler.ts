@@ -45,7 +45,7 @@ import { TableState } from './table-state.js';
 import type { KeylessRows } from './keyless-rows.js';
 import { sameExactValue, sameValue } from './value-equality.js';
 import { asPrimaryKey, REWRITE_CANDIDATES, rewriteCandidate, type StateSet } from './window-reads.js';
-import { keysNeedingDrRow, writtenRow } from './written-row.js';
+import { insertedRow, keysNeedingDrRow, writtenRow } from './written-row.js';
 
 export const ReconcilerErrorCode = {
   /** A lost change names a table the DR does not have. */
@@ -81,7 +81,9 @@ export interface ReconcilerOptions {
 export class QuarantineIndex {
   readonly #rows = new Map<string, Map<string, string>>();
   readonly #parents = new Map<string, Map<string, string>>();
-  readonly #log: [Map<string, Map<string, string>>, string, string][] = [];
+  /** Per table, held source row → the row as its held changes leave it, where known (heldImage). */
+  readonly #images = new Map<string, Map<string, RowImage>>();
+  readonly #log: Logged[] = [];
   /** Origins that are skipped inserts: a label names one change for ever, so none is rolled back. */
   readonly #skipped = new Set<string>();
   /**
@@ -117,6 +119,23 @@ export class QuarantineIndex {
     this.#put(this.#parents, table, pk, origin);
   }
 
+  /**
+   * Records the row `pk` of `table` as its latest held change leaves it on the source, so a later
+   * held change that logs only some columns (MINIMAL) is completed from it, not from the DR row the
+   * held changes never reached. Rolled back with the holds.
+   */
+  setHeldImage(table: string, pk: string, image: RowImage): void {
+    let t = this.#images.get(table);
+    if (t === undefined) this.#images.set(table, (t = new Map()));
+    this.#log.push({ table, pk, was: t.get(pk) });
+    t.set(pk, image);
+  }
+
+  /** The row `pk` of `table` as its held changes leave it (setHeldImage), or undefined. */
+  heldImage(table: string, pk: string): RowImage | undefined {
+    return this.#images.get(table)?.get(pk);
+  }
+
   #put(index: Map<string, Map<string, string>>, table: string, pk: string, origin: string): void {
     let t = index.get(table);
     if (t === undefined) index.set(table, (t = new Map()));
@@ -136,7 +155,14 @@ export class QuarantineIndex {
 
   rollbackTo(mark: number): void {
     while (this.#log.length > mark) {
-      const [index, table, pk] = this.#log.pop() as [Map<string, Map<string, string>>, string, string];
+      const entry = this.#log.pop() as Logged;
+      if (!Array.isArray(entry)) {
+        const t = this.#images.get(entry.table);
+        if (entry.was === undefined) t?.delete(entry.pk);
+        else t?.set(entry.pk, entry.was);
+        continue;
+      }
+      const [index, table, pk] = entry;
       index.get(table)?.delete(pk);
       if (this.#folded.size !== 0 && index === this.#rows) {
         const f = this.#folded.get(table);
@@ -182,6 +208,9 @@ export class QuarantineIndex {
     return n;
   }
 }
+
+/** A QuarantineIndex journal entry: a hold or parent added (index, table, key), or a held image replaced (the one it had). */
+type Logged = [Map<string, Map<string, string>>, string, string] | { readonly table: string; readonly pk: string; readonly was: RowImage | undefined };
 
 /** Folds a table's primary key given as its rowKey, as the server compares it (TableState.foldRowKey). */
 export interface KeyFolder {
@@ -313,8 +342,10 @@ export function uniqueValueHolds(catalog: SchemaCatalog, table: TableSchema, aft
   if (keys.length === 0) return [];
   const state = new TableState(table);
   const out: [string, string][] = [];
+  // As #holdRow holds a skipped insert: a column it left out at the DR's known default.
+  const row = insertedRow(table, after);
   for (const uk of keys) {
-    const k = state.indexKeyOf(`uk:${uk.name}`, after);
+    const k = state.indexKeyOf(`uk:${uk.name}`, row);
     if (k !== null) out.push([uniqueHoldTable(state.qualified, uk.name), k]);
   }
   return out;
@@ -665,18 +696,57 @@ export class Reconciler {
     if (change !== undefined && image !== null) {
       const table = this.#catalog.get(change.table.schema, change.table.table);
       if (table !== undefined) {
+        const state = this.state(table);
         // An update that moves its row: the row's later changes, and children pointing at it, name
         // its new key (as the binlog logged it), where the DR may hold another record.
-        const moved = change.op === 'update' && p.sourcePk !== null ? this.state(table).keyOf(image) : null;
+        const moved = change.op === 'update' && p.sourcePk !== null ? state.keyOf(image) : null;
         if (moved !== null && moved !== p.sourcePk) holds.push([p.decision.table, moved]);
-        for (const uk of this.#referencedUniqueKeys(table)) {
-          const k = this.state(table).indexKeyOf(`uk:${uk.name}`, image);
-          if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
+        const keys = this.#referencedUniqueKeys(table);
+        if (keys.length > 0) {
+          const row = this.#heldRow(table, state, p, change, image, moved);
+          for (const uk of keys) {
+            const k = state.indexKeyOf(`uk:${uk.name}`, row);
+            if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
+          }
         }
       }
     }
     for (const [t, k] of holds) this.#quarantine.add(t, k, label);
     return holds;
+  }
+
+  /**
+   * The row a held change of a table whose unique values foreign keys reference leaves on the
+   * source, as far as it is known: the values its children name it by. Its after image, where that
+   * is whole (FULL). An insert's columns left out (MINIMAL logs those the INSERT named) are the DR's
+   * known defaults (insertedRow). An update's left out (MINIMAL logs the key and the columns set)
+   * are the row's own: as the row's earlier held changes left it (the DR never saw those), else the
+   * DR row at its key the window read, over its earlier changes — what a one-transaction window
+   * reads. A part none of these gives stays unknown, and that key's value is not held (never
+   * guessed). Recorded for the row's later held changes (QuarantineIndex.setHeldImage).
+   */
+  #heldRow(table: TableSchema, state: TableState, p: Pending, change: RowChange, after: RowImage, moved: string | null): RowImage {
+    // A held insert's row is the lost one, not the DR record that may sit at its key: kept for its later changes too.
+    let row = change.op === 'insert' ? insertedRow(table, after) : after;
+    if (change.op === 'update' && table.primaryKey !== null && (after.length < table.columns.length || after.includes(undefined))) {
+      const base = this.#heldBase(state, p, change);
+      // By index, not Array#map: an image built elsewhere may have holes, which map skips.
+      if (base !== null) row = Array.from({ length: table.columns.length }, (_, i) => (after[i] === undefined ? base[i] : after[i]));
+    }
+    if (p.sourcePk !== null && table.primaryKey !== null) {
+      this.#quarantine.setHeldImage(p.decision.table, p.sourcePk, row);
+      if (moved !== null && moved !== p.sourcePk) this.#quarantine.setHeldImage(p.decision.table, moved, row);
+    }
+    return row;
+  }
+
+  /** The row a held update meets: as the row's earlier held changes left it, else the DR row the window knows at its key (through the key map), else null. */
+  #heldBase(state: TableState, p: Pending, change: RowChange): RowImage | null {
+    const held = p.sourcePk === null ? undefined : this.#quarantine.heldImage(p.decision.table, p.sourcePk);
+    if (held !== undefined) return held;
+    const rewritten = this.#keyMap.size === 0 ? change : (applyRemaps([change], this.#keyMap, this.#catalog).changes[0] as RowChange);
+    const key = rewritten.before === null ? null : state.keyOf(rewritten.before);
+    return key !== null && state.knows(key) ? state.keyHolder(key) : null;
   }
 
   /** The unique keys of `table` (not its primary key) that some foreign key of the catalog references. */
@@ -812,7 +882,11 @@ export class Reconciler {
     const ignored = this.#rules.ignored(table);
     const needing = change.op === 'update' && change.after !== null && drRowByPk !== null && table.uniqueKeys.length > 0 ? keysNeedingDrRow(table, (col) => state.position(col), change.before, change.after, ignored) : NO_KEYS;
     const written = needing.length === 0 ? null : writtenRow(table, change.before, change.after as RowImage, drRowByPk as RowImage, ignored);
-    const drRowsByUnique = uniqueRowsOf(table, state, written ?? change.after);
+    // An insert's unique values take a column it leaves out (MINIMAL) at the DR's known default: the
+    // value the DR refuses a second row of (insertedRow).
+    const inserted = change.op === 'insert' && change.after !== null ? insertedRow(table, change.after) : null;
+    const newRow = written ?? (inserted !== change.after ? inserted : null);
+    const drRowsByUnique = uniqueRowsOf(table, state, newRow ?? change.after);
     // Keys both sides generate (AUTO_INCREMENT, or UUIDs when the configuration says so): a differing
     // row at the same key is another record, not the same one changed.
     const pkIsAutoIncrement =
@@ -838,7 +912,7 @@ export class Reconciler {
       newPk !== null &&
       change.after !== null &&
       (this.#keyMap.isTarget(t.schema, t.table, state.keyValues(change.after) ?? []) || h?.row(qualified, newPk)?.insertedByDr === true);
-    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: ignored, compareKeysOnly: this.#rules.config.compare === 'keys', history, ...(written === null ? {} : { newRow: written }) });
+    let c = classifyChange({ change, schema: table, drRowByPk, drRowAtNewPk, newPkIsOtherRecord, drRowsByUnique, pkIsAutoIncrement, ignore: ignored, compareKeysOnly: this.#rules.config.compare === 'keys', history, ...(newRow === null ? {} : { newRow }) });
     withoutHistory = c.withoutHistory;
     if (change.before !== null) this.#noteUnlogged(qualified, table, change.before);
     // A lost insert that meets a row this engine re-keyed onto its id meets a different source record
@@ -1110,9 +1184,10 @@ export class Reconciler {
     // Deleting a row for a change that would still have to wait helps nobody.
     const again = classifyChange({ change, schema: table, drRowByPk: self, drRowsByUnique: [], pkIsAutoIncrement: false, ignore: this.#rules.ignored(table), compareKeysOnly: this.#rules.config.compare === 'keys' });
     if (again.class !== 'clean') return refuse(`without the blocking row the change would still be ${again.class}`);
-    // The row the update writes holds the key (written-row.ts): with a part its after image leaves out
-    // (MINIMAL), or an ignored one it did not change, the DR row's value is in it.
-    const written = self === null ? after : writtenRow(table, change.before, after, self, this.#rules.ignored(table));
+    // The row the change writes holds the key (written-row.ts): with a part an update's after image
+    // leaves out (MINIMAL), or an ignored one it did not change, the DR row's value is in it; with one
+    // an insert leaves out, the DR's known default.
+    const written = self === null ? insertedRow(table, after) : writtenRow(table, change.before, after, self, this.#rules.ignored(table));
     const blockers = this.#blockers(table, state, written, self);
     if (blockers.length === 0) return quarantine(c.class, defaultReason(c), c.uniqueHolder);
     const plans: { key: string; row: RowImage; pk: ColumnValue[]; plan: CascadePlan | null }[] = [];
@@ -1335,10 +1410,11 @@ export class Reconciler {
     if (after.some((v) => v instanceof JsonPatch)) return quarantine('partial-json', 'a JSON partial update (diffs, not a document) cannot be written as a value', dr);
     if (dr === null) {
       if (change.op === 'update') return quarantine(c.class, defaultReason(c), null);
-      const holder = this.#uniqueHolder(table, state, after, null);
+      const inserted = insertedRow(table, after);
+      const holder = this.#uniqueHolder(table, state, inserted, null);
       if (holder !== null) return quarantine('insert-unique-taken', `another DR row already holds unique key ${holder.key}`, holder.row);
       writes.push({ kind: 'insert', table, row: after });
-      state.put(after);
+      state.put(inserted);
       return done(c.class, 'applied', reason, null);
     }
     // By index, not Array#map: an image built elsewhere may have holes, which map skips.
@@ -1637,7 +1713,8 @@ export class Reconciler {
     // An update's key is looked up on the row it writes (written-row.ts): a part its after image
     // leaves out (MINIMAL) is not "NULL, so free", but the DR row's value.
     const ignored = this.#rules.ignored(table);
-    const probeOf = (image: RowImage): RowImage => (change.op === 'update' && c.drRow !== null ? writtenRow(table, change.before, image, c.drRow, ignored) : image);
+    // An insert's part it leaves out is the DR's known default (insertedRow), else unknown.
+    const probeOf = (image: RowImage): RowImage => (change.op === 'update' && c.drRow !== null ? writtenRow(table, change.before, image, c.drRow, ignored) : change.op === 'insert' ? insertedRow(table, image) : image);
     for (const colName of uk.columns) {
       const i = table.columns.findIndex((col) => col.name === colName);
       const col = table.columns[i]!;
@@ -1692,7 +1769,9 @@ export class Reconciler {
         if (state.keyless !== null) {
           state.keyless.add(row);
           this.#keylessUnique(table, row, 'put');
-        } else state.put(row);
+          // A column the image leaves out stands at the DR's default, where known (written-row.ts):
+          // the window's later changes of the row meet the row a one-transaction window reads back.
+        } else state.put(insertedRow(table, row));
         return done('clean', 'applied', null, null);
       }
       case 'update': {
@@ -1788,7 +1867,7 @@ export class Reconciler {
     const rekeyed = remapInsert(change, newKey, this.#keyMap, this.#catalog);
     const row = rekeyed.after as RowImage;
     state.markReadKeys([rowKey(newKey)]);
-    const holder = this.#uniqueHolder(table, state, row, null);
+    const holder = this.#uniqueHolder(table, state, insertedRow(table, row), null);
     if (holder !== null) {
       let undone = false;
       // A key handed out but not used goes back, as when the transaction is held back whole: a run
@@ -1805,7 +1884,7 @@ export class Reconciler {
       return this.#uniqueAfterRemap(ctx, { original: change, change: rekeyed, newKey, holder, firstStep, undo, undone: () => undone });
     }
     writes.push({ kind: 'insert', table, row });
-    state.put(row);
+    state.put(insertedRow(table, row));
     return done(c.class, 'remapped', `the DR gave id ${keyText(state.keyValues(change.after) ?? [])} to a different record: re-keyed to ${keyText(newKey)} in ${qualified}`, c.drRow, { newKey });
   }
 

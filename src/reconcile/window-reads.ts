@@ -11,7 +11,7 @@ import type { RowChange } from '../binlog/event.js';
 import { imageKey, rowKeyAt } from '../model/row-key.js';
 import type { SchemaCatalog, TableSchema, UniqueKey } from '../model/table-schema.js';
 import { asPrimaryKeyOrder, type IndexName, type TableState } from './table-state.js';
-import { changesKey, keepsDrValue, writtenRow } from './written-row.js';
+import { changesKey, insertedRow, keepsDrValue, writtenRow } from './written-row.js';
 
 /** One batched read: rows of `table` whose `columns` equal one of `keys`. */
 export interface ReadRequest {
@@ -79,7 +79,8 @@ export function collectReads(changes: readonly RowChange[], catalog: SchemaCatal
     const after = change.after;
     if (after) {
       reads.wantPkAt(table, after, state.pkPositions);
-      if (table.uniqueKeys.length > 0) wantUniques(reads, state, table, after, templatesOf(table));
+      // An insert's column left out (MINIMAL) holds the DR's known default (insertedRow): part of its unique values.
+      if (table.uniqueKeys.length > 0) wantUniques(reads, state, table, change.op === 'insert' ? insertedRow(table, after) : after, templatesOf(table));
       wantParents(reads, catalog, state, table, after);
     }
     if (change.before && (change.op === 'delete' || change.op === 'update')) {
@@ -238,7 +239,8 @@ export function collectWrittenRowReads(
     // An insert that meets no row at its key writes its image; one that meets a row is merged into it.
     const met = known.get(selfPk) ?? (dr === null ? null : dr.map((v) => [v]));
     if (met === null) {
-      if (insert) known.set(selfPk, after.map((v) => [v]));
+      // A column the insert leaves out holds the DR's default where that is known (insertedRow).
+      if (insert) known.set(selfPk, insertedRow(table, after).map((v) => [v]));
       continue;
     }
     const ignore = ignored(table);

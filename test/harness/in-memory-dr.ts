@@ -28,7 +28,7 @@
 import type { ColumnValue, RowImage } from '../../src/binlog/column.js';
 import type { Transaction } from '../../src/binlog/transaction.js';
 import { EngineError } from '../../src/errors.js';
-import { addLogicalReferences, createSchemaCatalog, type ForeignKey, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
+import { addLogicalReferences, createSchemaCatalog, type ColumnSchema, type ForeignKey, type LogicalReferences, type SchemaCatalog, type TableSchema } from '../../src/model/table-schema.js';
 import type { DrHistory } from '../../src/model/dr-history.js';
 import type { ChangeDecision, Outcome, TransactionResult, WriteOp } from '../../src/model/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
@@ -83,6 +83,13 @@ interface MemTable {
 function plainInt(v: ColumnValue | undefined): ColumnValue | undefined {
   if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(v);
   return v;
+}
+
+/** A column's literal default as the oracle stores it (an integer column's as a number), or undefined (none, NULL, an expression: left unknown). */
+function literalDefault(col: ColumnSchema | undefined): ColumnValue | undefined {
+  const d = col?.default;
+  if (d === undefined || d === null || d.kind !== 'literal') return undefined;
+  return col?.dataType === 'int' ? Number(d.value) : d.value;
 }
 
 /** The oracle's own key text for a tuple, strings folded under `_ci` collations. */
@@ -202,7 +209,8 @@ export class InMemoryDr {
 
   insert(table: string, row: RowImage): void {
     const t = this.#table(table);
-    const image = row.map(plainInt);
+    // By index: a column the image leaves out (MINIMAL) takes its literal default, as the server's INSERT does.
+    const image = Array.from({ length: row.length }, (_, i) => (row[i] === undefined ? literalDefault(t.schema.columns[i]) : plainInt(row[i])));
     const k = t.keyless ? `#${t.entries++}` : this.#pkText(t, t.pk.map((p) => image[p] as ColumnValue));
     if (t.rows.has(k)) throw new EngineError(OracleErrorCode.PkDuplicate, `${table}: duplicate primary key ${k}`, { table, key: k });
     this.#checkUnique(t, image, null);

@@ -166,47 +166,153 @@ describe('an update that sets part of a composite unique key, checked on the row
     ]);
   }, 120_000);
 
-  it('MINIMAL: a part neither image nor the DR row read gives (the window’s own insert left it to its default) holds the update, never guesses it free', async () => {
+  // The window's own MINIMAL insert leaves code to the DR's default 'd': a one-transaction window
+  // reads the committed row back, code and all, and a longer one takes the default from the DR's
+  // schema (a known literal), so the update after it is decided the same whatever the window size.
+  // Bug this pins: the longer window held the update as clean, its value unknown.
+  const DEFAULTED: Incident = {
+    schema: [ITEM],
+    lost: [
+      "INSERT INTO t.item (id, label) VALUES (20, 'x')",
+      // (blue, d): row 21's.
+      "UPDATE t.item SET label = 'blue' WHERE id = 20",
+      "INSERT INTO t.item (id, label) VALUES (22, 'y')",
+      // (green, d): free.
+      "UPDATE t.item SET label = 'green' WHERE id = 22",
+    ],
+    dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"],
+  };
+  for (const w of [undefined, 1]) {
+    it(`MINIMAL: an update of a row the window's own insert left a key part of to its literal default is decided on that default (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+      const staged = await stageMinimal(DEFAULTED);
+      const decided = [
+        ['insert', [20], 'clean', 'applied', null],
+        ['update', [20], 'update-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_code'],
+        ['insert', [22], 'clean', 'applied', null],
+        ['update', [22], 'clean', 'applied', null],
+      ];
+      expect((await run(staged, 'plan', w)).ledger.map(line)).toEqual(decided);
+      const { ledger, report } = await run(staged, 'apply', w);
+      expect(ledger.map(line)).toEqual(decided);
+      expect(report.retries).toBe(0);
+      expect(await items()).toEqual([
+        { id: 20, label: 'x', code: 'd', n: 0 },
+        { id: 21, label: 'blue', code: 'd', n: 0 },
+        { id: 22, label: 'green', code: 'd', n: 0 },
+      ]);
+    }, 120_000);
+  }
+
+  it('MINIMAL: an insert whose unique value takes its default part is checked whole: insert-unique-taken when a DR row holds it, never dr-rejected', async () => {
     const staged = await stageMinimal({
       schema: [ITEM],
-      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'x')", "UPDATE t.item SET label = 'blue' WHERE id = 20"],
+      // (blue, d): row 21's; (green, d): free.
+      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')", "INSERT INTO t.item (id, label) VALUES (22, 'green')"],
       dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"],
     });
-    // One window: the insert logged id and label only, so the code it left to the DR's default is
-    // unknown when the update is decided.
+    const decided = [
+      ['insert', [20], 'insert-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_code'],
+      ['insert', [22], 'clean', 'applied', null],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w)).ledger.map(line)).toEqual(decided);
     const { ledger, report } = await run(staged, 'apply', undefined);
-    expect(ledger.map(line)).toEqual([
-      ['insert', [20], 'clean', 'applied', null],
-      [
-        'update',
-        [20],
-        'clean',
-        'quarantined',
-        "this update keeps the DR row's code of unique key uq_label_code, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown",
-      ],
-    ]);
+    expect(ledger.map(line)).toEqual(decided);
     expect(report.retries).toBe(0);
     expect(await items()).toEqual([
-      { id: 20, label: 'x', code: 'd', n: 0 },
       { id: 21, label: 'blue', code: 'd', n: 0 },
+      { id: 22, label: 'green', code: 'd', n: 0 },
     ]);
   }, 120_000);
 
-  it('MINIMAL: one-transaction windows read the row the insert committed, code and all: the same update is update-unique-taken', async () => {
+  it('MINIMAL: rewrite-unique and delete-blocking over such an insert check the value with its default part', async () => {
     const staged = await stageMinimal({
       schema: [ITEM],
-      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'x')", "UPDATE t.item SET label = 'blue' WHERE id = 20"],
-      dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"],
+      lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')"],
+      // (blue, d) and the first candidate (blue~salvaged-1, d) are taken.
+      dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd'), (22, 'blue~salvaged-1', 'd')"],
     });
-    const { ledger, report } = await run(staged, 'apply', 1);
-    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
-      ['insert', [20], 'clean', 'applied'],
-      ['update', [20], 'update-unique-taken', 'quarantined'],
-    ]);
+    const rewrite = config({ tables: { 't.item': { onConflict: { 'insert-unique-taken': { strategy: 'rewrite-unique' } } } } });
+    const decided = [['insert', [20], 'insert-unique-taken', 'applied', 'unique value rewritten for review: label "blue" → "blue~salvaged-2" (tables."t.item".onConflict.insert-unique-taken)']];
+    expect((await run(staged, 'plan', undefined, rewrite)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined, rewrite);
+    expect(ledger.map(line)).toEqual(decided);
     expect(report.retries).toBe(0);
     expect(await items()).toEqual([
-      { id: 20, label: 'x', code: 'd', n: 0 },
+      { id: 20, label: 'blue~salvaged-2', code: 'd', n: 0 },
       { id: 21, label: 'blue', code: 'd', n: 0 },
+      { id: 22, label: 'blue~salvaged-1', code: 'd', n: 0 },
+    ]);
+    // delete-blocking finds the holder by the whole value: row 21 goes, the insert takes (blue, d).
+    const again = await stageMinimal({ schema: [ITEM], lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')"], dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"] });
+    const blocking = await run(again, 'apply', undefined, config({ tables: { 't.item': { onConflict: { 'insert-unique-taken': { strategy: 'delete-blocking' } } } } }));
+    expect(blocking.ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['insert', [20], 'insert-unique-taken', 'applied']]);
+    expect(blocking.report.retries).toBe(0);
+    expect(await items()).toEqual([{ id: 20, label: 'blue', code: 'd', n: 0 }]);
+  }, 120_000);
+
+  it('MINIMAL: NULL, integer and DECIMAL defaults are known too: a value with a NULL part collides with nothing, (label, n, price) is checked whole', async () => {
+    const SLOT =
+      'CREATE TABLE t.slot (id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, code VARCHAR(40) NULL, n INT NOT NULL DEFAULT -5, price DECIMAL(6,2) NOT NULL DEFAULT 1.50, UNIQUE KEY uq_label_code (label, code), UNIQUE KEY uq_label_n_price (label, n, price)) ENGINE=InnoDB';
+    const staged = await stageMinimal({
+      schema: [SLOT],
+      lost: [
+        "INSERT INTO t.slot (id, label) VALUES (30, 'x')",
+        // (blue, NULL) is free though row 31 has it; (blue, -5, 1.50) is row 31's.
+        "UPDATE t.slot SET label = 'blue' WHERE id = 30",
+        "INSERT INTO t.slot (id, label) VALUES (32, 'y')",
+        "UPDATE t.slot SET label = 'green' WHERE id = 32",
+      ],
+      dr: ["INSERT INTO t.slot (id, label) VALUES (31, 'blue')"],
+    });
+    const decided = [
+      ['insert', [30], 'clean', 'applied', null],
+      ['update', [30], 'update-unique-taken', 'quarantined', 'another DR row already holds unique key uq_label_n_price'],
+      ['insert', [32], 'clean', 'applied', null],
+      ['update', [32], 'clean', 'applied', null],
+    ];
+    for (const w of [undefined, 1]) expect((await run(staged, 'plan', w)).ledger.map(line)).toEqual(decided);
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map(line)).toEqual(decided);
+    expect(report.retries).toBe(0);
+    expect(await servers.dr.query('SELECT id, label, code, n, CAST(price AS CHAR) AS price FROM t.slot ORDER BY id')).toEqual([
+      { id: 30, label: 'x', code: null, n: -5, price: '1.50' },
+      { id: 31, label: 'blue', code: null, n: -5, price: '1.50' },
+      { id: 32, label: 'green', code: null, n: -5, price: '1.50' },
+    ]);
+  }, 120_000);
+
+  it('MINIMAL: a default whose stored form is not derived here (a binary string) is unknown until read back: a longer window holds the update, never guesses it free', async () => {
+    // (MariaDB logs a column with an expression default, CURRENT_TIMESTAMP or (CONCAT(…)), in the
+    // insert's image: its value is known from the binlog.)
+    const BYTES = "CREATE TABLE t.item (id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, code VARBINARY(40) NOT NULL DEFAULT 'd', n INT NOT NULL DEFAULT 0, UNIQUE KEY uq_label_code (label, code)) ENGINE=InnoDB";
+    const unknown = "this update keeps the DR row's code of unique key uq_label_code, which neither its images nor the DR row read give: whether another DR row holds the value it writes is unknown";
+    const codes = async (): Promise<unknown> => servers.dr.query('SELECT id, label, CAST(code AS CHAR) AS code FROM t.item ORDER BY id');
+    // Applied in one-transaction windows, the update's window reads the committed row back and
+    // decides it as for a known default (plan, which commits nothing, holds it as below).
+    const one = await run(await stageMinimal({ ...DEFAULTED, schema: [BYTES] }), 'apply', 1);
+    expect(one.ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['insert', [20], 'clean', 'applied'],
+      ['update', [20], 'update-unique-taken', 'quarantined'],
+      ['insert', [22], 'clean', 'applied'],
+      ['update', [22], 'clean', 'applied'],
+    ]);
+    expect(await codes()).toEqual([
+      { id: 20, label: 'x', code: 'd' },
+      { id: 21, label: 'blue', code: 'd' },
+      { id: 22, label: 'green', code: 'd' },
+    ]);
+    const { ledger, report } = await run(await stageMinimal({ ...DEFAULTED, schema: [BYTES] }), 'apply', undefined);
+    expect(ledger.map(line)).toEqual([
+      ['insert', [20], 'clean', 'applied', null],
+      ['update', [20], 'clean', 'quarantined', unknown],
+      ['insert', [22], 'clean', 'applied', null],
+      ['update', [22], 'clean', 'quarantined', unknown],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await codes()).toEqual([
+      { id: 20, label: 'x', code: 'd' },
+      { id: 21, label: 'blue', code: 'd' },
+      { id: 22, label: 'y', code: 'd' },
     ]);
   }, 120_000);
 
@@ -435,6 +541,23 @@ describe('salvage resolve of a held update, checked on the row it writes', () =>
     ]);
   }, 120_000);
 
+  it('a MINIMAL insert whose value takes its default part: apply is refused naming the holder by the whole value (it was the DR’s Duplicate entry)', async () => {
+    const staged = await stageMinimal({ schema: [ITEM], lost: ["INSERT INTO t.item (id, label) VALUES (20, 'blue')"], dr: ["INSERT INTO t.item (id, label, code) VALUES (21, 'blue', 'd')"] });
+    const { ledger } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([['insert', [20], 'insert-unique-taken', 'quarantined']]);
+    const held = await readQuarantine({ target: servers.dr.target });
+    const report = await resolveQuarantine({ target: servers.dr.target, file: 'decisions.jsonl', text: decisionsFile(held, [{ action: 'apply' }]) });
+    expect(report.entries.map((e) => [e.id, e.result, e.message])).toEqual([
+      [
+        held[0]!.id,
+        'refused',
+        `the row written would take ("blue", "d") in unique key uq_label_code (label, code) of t.item (code: the DR's default, which the insert leaves it to), which the DR row 21 holds ({"id":21,"label":"blue","code":"d","n":0}), a record the review never saw: link to it ({"action":"link","key":[21]}) if it is the same record, decide skip, or give the whole row in decision.row with a value no DR row holds`,
+      ],
+    ]);
+    expect((await readQuarantine({ target: servers.dr.target })).map((e) => e.status)).toEqual(['pending']);
+    expect(await items()).toEqual([{ id: 21, label: 'blue', code: 'd', n: 0 }]);
+  }, 120_000);
+
   it('an update whose DR row is gone, applied as the row it inserts: refused the same way when another DR row holds its unique value', async () => {
     const { primary, dr } = servers;
     const staged = await stageIncident(primary, dr, {
@@ -503,11 +626,15 @@ describe('salvage resolve of a MINIMAL insert that leaves a unique column to the
   };
   const bins = async (): Promise<unknown> => servers.dr.query('SELECT id, label, HEX(tag) AS tag FROM t.bin ORDER BY id');
 
-  /** Stages the incident under MINIMAL and applies it: the DR refuses each insert (the value its default makes is taken), which is quarantined. */
+  /**
+   * Stages the incident under MINIMAL and applies it: each insert is quarantined, the value its
+   * default makes being taken — t.item's literal default known to apply (insert-unique-taken), t.bin's
+   * BINARY one not, so the DR refuses that insert (dr-rejected).
+   */
   async function quarantined(): Promise<void> {
     const { ledger } = await run(await stageMinimal(INCIDENT), 'apply', undefined);
     expect(ledger.map((l) => [l.table, l.op, l.class, l.outcome])).toEqual([
-      ['t.item', 'insert', 'dr-rejected', 'quarantined'],
+      ['t.item', 'insert', 'insert-unique-taken', 'quarantined'],
       ['t.bin', 'insert', 'dr-rejected', 'quarantined'],
     ]);
   }
@@ -551,11 +678,15 @@ describe('salvage resolve of a MINIMAL insert that leaves a unique column to the
     await dr.query("UPDATE t.bin SET tag = 'ac' WHERE id = 21");
     const held = await readQuarantine({ target: dr.target });
     const report = await resolveQuarantine({ target: dr.target, file: 'decisions.jsonl', text: decisionsFile(held, held.map(() => ({ action: 'apply' }))) });
-    expect(report.entries.map((e) => [e.id, e.result, e.outcome, e.message])).toEqual(held.map((h) => [h.id, 'done', 'applied', 'applied as logged']));
-    expect(report.stillPending).toBe(0);
-    expect(await dr.query("SELECT outcome, reason FROM salvage.ledger ORDER BY seq")).toEqual(held.map(() => ({ outcome: 'applied', reason: 'resolved by review: applied as logged' })));
+    // t.item's entry is insert-unique-taken (apply knew the literal default): it recorded row 21 as
+    // the holder, which the DR changed since, so the review is stale. t.bin's (dr-rejected) is written.
+    expect(report.entries.map((e) => [e.id, e.result, e.outcome ?? null, e.message])).toEqual([
+      [held[0]!.id, 'refused', null, 'the DR row 21 of t.item changed since it was quarantined: export again and decide on what the DR holds now (code: was "d", now "e")'],
+      [held[1]!.id, 'done', 'applied', 'applied as logged'],
+    ]);
+    expect(report.stillPending).toBe(1);
+    expect(await dr.query("SELECT outcome, reason FROM salvage.ledger WHERE `table_name` = 't.bin' ORDER BY seq")).toEqual([{ outcome: 'applied', reason: 'resolved by review: applied as logged' }]);
     expect(await items()).toEqual([
-      { id: 20, label: 'x', code: 'd', n: 0 },
       { id: 21, label: 'x', code: 'e', n: 0 },
       { id: 22, label: 'y', code: 'd', n: 0 },
     ]);
@@ -584,5 +715,134 @@ describe('salvage resolve of a MINIMAL insert that leaves a unique column to the
     expect((await readQuarantine({ target: dr.target })).map((e) => e.status)).toEqual(['pending']);
     expect(await dr.query("SELECT COUNT(*) AS n FROM salvage.ledger WHERE outcome <> 'quarantined'")).toEqual([{ n: '0' }]);
     expect(await items()).toEqual([{ id: 21, label: 'x', code: 'd', n: 0 }]);
+  }, 120_000);
+});
+
+/**
+ * Quarantine closure through a foreign key onto a UNIQUE key (not the primary key) under MINIMAL.
+ * Bug this pins: a held update's unique values were read off its after image, which under MINIMAL
+ * logs only the columns set, so an update setting one part of (region, no), or none, held no value
+ * at all; a lost child naming the held row by that value was then applied onto the DR record that
+ * holds the same value (another customer), or onto the row whose lost change was held. Under FULL
+ * images the child was held (parent-missing) all along.
+ */
+describe('a held MINIMAL update holds its children that name it by a unique key', () => {
+  const CUST = 'CREATE TABLE t.cust (id INT NOT NULL PRIMARY KEY, region VARCHAR(8) NOT NULL, no INT NOT NULL, label VARCHAR(40) NOT NULL DEFAULT \'\', UNIQUE KEY uq_region_no (region, no)) ENGINE=InnoDB';
+  const ORD = 'CREATE TABLE t.ord (id INT NOT NULL PRIMARY KEY, cust_region VARCHAR(8) NOT NULL, cust_no INT NOT NULL, CONSTRAINT fk_cust FOREIGN KEY (cust_region, cust_no) REFERENCES t.cust (region, no)) ENGINE=InnoDB';
+  const custs = async (): Promise<unknown> => servers.dr.query('SELECT id, region, no, label FROM t.cust ORDER BY id');
+  const ords = async (): Promise<unknown> => servers.dr.query('SELECT id, cust_region, cust_no FROM t.ord ORDER BY id');
+  const TAKEN = 'another DR row already holds unique key uq_region_no';
+  const heldParent = (value: string, origin: LedgerLine): string => `its parent t.cust (region, no) ${value} is quarantined (${origin.gtid ?? ''}#0)`;
+
+  const INCIDENT: Incident = {
+    schema: [CUST, ORD],
+    base: ["INSERT INTO t.cust (id, region, no) VALUES (1, 'eu', 7), (5, 'eu', 1)"],
+    lost: [
+      // (eu, 8): the DR's own customer 2 holds it, so the move is held; the order means customer 1.
+      'UPDATE t.cust SET no = 8 WHERE id = 1',
+      "INSERT INTO t.ord VALUES (1, 'eu', 8)",
+      // (us, 1): customer 4's on the DR. Then a second update of the held row, setting no alone: the
+      // row is (us, 2) on the source, which the DR's customer 3 holds; the order means customer 5.
+      "UPDATE t.cust SET region = 'us' WHERE id = 5",
+      'UPDATE t.cust SET no = 2 WHERE id = 5',
+      "INSERT INTO t.ord VALUES (2, 'us', 2)",
+    ],
+    dr: ["INSERT INTO t.cust (id, region, no) VALUES (2, 'eu', 8), (3, 'us', 2), (4, 'us', 1)"],
+  };
+  const decided = (ledger: readonly LedgerLine[]): unknown[][] => [
+    ['update', [1], 'update-unique-taken', 'quarantined', TAKEN],
+    ['insert', [1], 'parent-missing', 'quarantined', heldParent('("eu", 8)', ledger[0]!)],
+    ['update', [5], 'update-unique-taken', 'quarantined', TAKEN],
+    ['update', [5], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${ledger[2]!.gtid ?? ''}#0)`],
+    // Held by the second update (its own GTID), the one that gave the row (us, 2).
+    ['insert', [2], 'parent-missing', 'quarantined', heldParent('("us", 2)', ledger[3]!)],
+  ];
+  const UNTOUCHED_CUSTS = [
+    { id: 1, region: 'eu', no: 7, label: '' },
+    { id: 2, region: 'eu', no: 8, label: '' },
+    { id: 3, region: 'us', no: 2, label: '' },
+    { id: 4, region: 'us', no: 1, label: '' },
+    { id: 5, region: 'eu', no: 1, label: '' },
+  ];
+
+  for (const w of [undefined, 1]) {
+    it(`binlog_row_image=MINIMAL: the child is held (parent-missing) with the update, never written onto the DR record holding the same value (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+      const staged = await stageMinimal(INCIDENT);
+      const planned = await run(staged, 'plan', w);
+      expect(planned.ledger.map(line)).toEqual(decided(planned.ledger));
+      const applied = await run(staged, 'apply', w);
+      expect(applied.ledger.map(line)).toEqual(decided(applied.ledger));
+      expect(applied.report.retries).toBe(0);
+      expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+      expect(await ords()).toEqual([]);
+    }, 120_000);
+  }
+
+  it('FULL images decide the same (the after image gives the whole row)', async () => {
+    const staged = await stageIncident(servers.primary, servers.dr, INCIDENT);
+    const applied = await run(staged, 'apply', undefined);
+    expect(applied.ledger.map(line)).toEqual(decided(applied.ledger));
+    expect(await ords()).toEqual([]);
+  }, 120_000);
+
+  it('MINIMAL: a later update of a held insert’s row is completed from the held row, not the DR’s', async () => {
+    const staged = await stageMinimal({
+      schema: [CUST, ORD],
+      lost: [
+        // (eu, 1): customer 4's on the DR, so the insert is held; then the lost row moves to (eu, 2),
+        // customer 3's on the DR, and an order names it there.
+        "INSERT INTO t.cust (id, region, no) VALUES (6, 'eu', 1)",
+        'UPDATE t.cust SET no = 2 WHERE id = 6',
+        "INSERT INTO t.ord VALUES (1, 'eu', 2)",
+      ],
+      dr: ["INSERT INTO t.cust (id, region, no) VALUES (3, 'eu', 2), (4, 'eu', 1)"],
+    });
+    for (const w of [undefined, 1]) {
+      const { ledger } = await run(staged, 'plan', w);
+      expect(ledger.map(line)).toEqual([
+        ['insert', [6], 'insert-unique-taken', 'quarantined', TAKEN],
+        ['update', [6], 'row-quarantined', 'quarantined', `an earlier change of this row is quarantined (${ledger[0]!.gtid ?? ''}#0)`],
+        ['insert', [1], 'parent-missing', 'quarantined', heldParent('("eu", 2)', ledger[1]!)],
+      ]);
+    }
+    const { ledger, report } = await run(staged, 'apply', undefined);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['insert', [6], 'insert-unique-taken', 'quarantined'],
+      ['update', [6], 'row-quarantined', 'quarantined'],
+      ['insert', [1], 'parent-missing', 'quarantined'],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await custs()).toEqual([
+      { id: 3, region: 'eu', no: 2, label: '' },
+      { id: 4, region: 'eu', no: 1, label: '' },
+    ]);
+    expect(await ords()).toEqual([]);
+  }, 120_000);
+
+  it('MINIMAL: an update held by its rule that sets no key column holds the row’s own unique value (the DR row read) for its children', async () => {
+    // Quarantining t.cust's clean changes holds an update of label alone: its children wait with it,
+    // as under FULL images, though the DR row they would meet is the very customer.
+    const staged = await stageMinimal({
+      schema: [CUST, ORD],
+      base: ["INSERT INTO t.cust (id, region, no) VALUES (1, 'eu', 7)"],
+      lost: ["UPDATE t.cust SET label = 'gold' WHERE id = 1", "INSERT INTO t.ord VALUES (1, 'eu', 7)"],
+    });
+    const cfg = config({ tables: { 't.cust': { onConflict: { clean: 'quarantine' } } } });
+    for (const w of [undefined, 1]) {
+      const { ledger } = await run(staged, 'plan', w, cfg);
+      expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+        ['update', [1], 'clean', 'quarantined'],
+        ['insert', [1], 'parent-missing', 'quarantined'],
+      ]);
+      expect(ledger[1]!.reason).toBe(heldParent('("eu", 7)', ledger[0]!));
+    }
+    const { ledger, report } = await run(staged, 'apply', undefined, cfg);
+    expect(ledger.map((l) => [l.op, l.key, l.class, l.outcome])).toEqual([
+      ['update', [1], 'clean', 'quarantined'],
+      ['insert', [1], 'parent-missing', 'quarantined'],
+    ]);
+    expect(report.retries).toBe(0);
+    expect(await custs()).toEqual([{ id: 1, region: 'eu', no: 7, label: '' }]);
+    expect(await ords()).toEqual([]);
   }, 120_000);
 });
