@@ -103,16 +103,14 @@ describe('MySQL 8.0.22, json.binlog.000001: JSON inserts, full updates, then par
     // Exactly once: the checkpoint makes a second apply a no-op.
     expect((await run('apply', FILE)).ledger).toEqual([]);
     expect((await dr.query(SELECT)).length).toBe(6);
+    // Windows of one transaction: each partial update meets the document an earlier window committed.
+    await freshDr(['TABLE IF EXISTS mysql.t'], [TABLE]);
+    expect(outcomes((await run('apply', FILE, { windowTransactions: 1 })).ledger)).toEqual(outcomes(ledger));
+    expect(await dr.query(SELECT)).toEqual(people.map(([id, name, age, data]) => ({ id, json_col: doc(age, data, name), name, age })));
   });
 
   it("applies the partial updates to the DR's own documents: a member the DR changed stays; NULL or a missing member is held, saying why", async () => {
-    await freshDr(
-      ['TABLE IF EXISTS mysql.t'],
-      [
-        TABLE,
-        SEEDED,
-      ],
-    );
+    await freshDr(['TABLE IF EXISTS mysql.t'], [TABLE, SEEDED]);
     const { ledger } = await run('apply', FILE, { pos: 3527, keepTransactionsWhole: false });
     expect(ledger.map((l) => [l.key, l.class, l.outcome, l.reason ?? null])).toEqual([
       [[1], 'clean', 'applied', null],
