@@ -18,9 +18,10 @@ export const REPORT_HELP = `salvage report --target URL [--run ID] [--html F | -
 The incident report of a past "salvage apply", rebuilt from what the DR's state schema keeps
 (runs, ledger, key map, quarantine), without the binlogs: the changes per table × class × outcome
 as the run left them, the keys it remapped, every change it quarantined with its row images and
-reason, and what a review resolved since. What the state schema does not keep (the rule that chose
-the start, the commit times of the lost transactions, timings, the DR's history) is listed as not
-recorded, never guessed: the run's own --report, --markdown and --html files have it.
+reason, and what a review resolved since. What else the run knew (the rule that chose the start,
+the commit times of the lost transactions, timings, the DR's history) it keeps in the runs table
+when it ends; for a run killed before its end (or written by an older version) those are listed
+as not recorded, never guessed: the run's own --report, --markdown and --html files have them.
 
   --run ID                  the run (an id of the state schema's runs table, as the apply printed
                             it); default: the latest apply (when it recorded no lost change,
