@@ -552,7 +552,7 @@ export function reviewTargetArgs(
 }
 
 /** A word as a POSIX shell reads it back: a socket URL's `?` would glob. */
-function shellWord(s: string): string {
+export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
