@@ -154,11 +154,11 @@ export async function runDemo(args: string[], stdout: Writable, stderr: Writable
     const plan = await run('plan', 'plan');
     await writeReports(filesDir, 'plan', plan, false);
     section(stdout, '1. salvage plan — a dry run: what apply would do (nothing is written to the DR)');
-    printSummary(plan.report, stdout, target);
+    printSummary(plan.report, stdout, `--target ${target}`);
     const apply = await run('apply', 'apply');
     await writeReports(filesDir, 'apply', apply, true);
     section(stdout, '2. salvage apply — merged into the DR, one DR transaction per window, exactly once');
-    printSummary(apply.report, stdout, target);
+    printSummary(apply.report, stdout, `--target ${target}`);
     describeDecisions(apply.ledger, stdout);
     describeHistory(staged, apply.ledger, stdout);
     const again = await run('apply', 'apply-again');

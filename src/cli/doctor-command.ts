@@ -24,8 +24,9 @@ their result less than it should be, and prints one line per check: ✔ fine, ! 
   --from-gtid or --since); lower_case_table_names; max_allowed_packet.
   The source (--source, the old primary when it runs again): the connection; log_bin;
   binlog_format ROW; binlog_row_image FULL; binlog_row_metadata FULL (else no column names);
-  binlog_checksum; GTIDs, and whether the DR replicated from this server; REPLICATION SLAVE and
-  REPLICATION CLIENT (MariaDB: BINLOG MONITOR).
+  binlog_checksum; sync_binlog and innodb_flush_log_at_trx_commit 1 (else a crash can lose
+  acknowledged transactions); GTIDs, and whether the DR replicated from this server; REPLICATION
+  SLAVE and REPLICATION CLIENT (MariaDB: BINLOG MONITOR).
   The files (--binlog): each file's first transaction decodes (checksums verified); who wrote
   them (server_id, GTID domain or server_uuid), and whether the DR's GTID state continues them.
 

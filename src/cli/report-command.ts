@@ -6,7 +6,7 @@ import { renderHtmlReport } from '../sink/html-report.js';
 import { renderMarkdownReport } from '../sink/markdown-report.js';
 import { ExitCode } from './exit-codes.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, reviewReconnect } from './quarantine-command.js';
-import { jsonText, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
+import { jsonText, reviewTargetArgs, shellWord, targetFrom, type SalvageCommandEnvironment } from './salvage-command.js';
 import { tlsFlagsOf } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
 import { notice } from './quiet-option.js';
@@ -18,9 +18,10 @@ export const REPORT_HELP = `salvage report --target URL [--run ID] [--html F | -
 The incident report of a past "salvage apply", rebuilt from what the DR's state schema keeps
 (runs, ledger, key map, quarantine), without the binlogs: the changes per table × class × outcome
 as the run left them, the keys it remapped, every change it quarantined with its row images and
-reason, and what a review resolved since. What the state schema does not keep (the rule that chose
-the start, the commit times of the lost transactions, timings, the DR's history) is listed as not
-recorded, never guessed: the run's own --report, --markdown and --html files have it.
+reason, and what a review resolved since. What else the run knew (the rule that chose the start,
+the commit times of the lost transactions, timings, the DR's history) it keeps in the runs table
+when it ends; for a run killed before its end (or written by an older version) those are listed
+as not recorded, never guessed: the run's own --report, --markdown and --html files have them.
 
   --run ID                  the run (an id of the state schema's runs table, as the apply printed
                             it); default: the latest apply (when it recorded no lost change,
@@ -62,7 +63,10 @@ export async function runReport(args: string[], stdout: Writable, stderr: Writab
   // The latest apply is the default; after a re-run that found nothing lost it is an empty report,
   // and the run a newcomer wants (the demo's first apply) is an earlier one.
   if (rebuilt.earlierWithChanges !== undefined) {
-    notice(stderr, o.quiet, `salvage report: run ${report.runId}, the latest apply, recorded no lost change; run ${rebuilt.earlierWithChanges} is the latest that did: salvage report --run ${rebuilt.earlierWithChanges}`);
+    // The command to paste: the same DR, state schema and output options, that run's id.
+    const outputs = [...(o.html === undefined ? [] : ['--html', shellWord(o.html)]), ...(o.markdown === undefined ? [] : ['--markdown', shellWord(o.markdown)]), ...(o.json === true ? ['--json'] : [])];
+    const again = ['salvage report', reviewTargetArgs(o, target, stateSchemaOption(o['state-schema'])), '--run', String(rebuilt.earlierWithChanges), ...outputs].join(' ');
+    notice(stderr, o.quiet, `salvage report: run ${report.runId}, the latest apply, recorded no lost change; run ${rebuilt.earlierWithChanges} is the latest that did: ${again}`);
   }
   return ExitCode.Done;
 }

@@ -9,6 +9,8 @@ import { ledgerLineText, type LedgerLine } from '../sink/ledger-entry.js';
 import { MARKDOWN_QUARANTINE_LIMIT, renderMarkdownReport } from '../sink/markdown-report.js';
 import { HTML_QUARANTINE_LIMIT, renderHtmlReport, renderStoppedHtmlReport } from '../sink/html-report.js';
 import { quarantinedFromLedgerLine, type ReportQuarantinedChange } from '../sink/report-source.js';
+import { parseConnectionUrlParts, serverLabel, type ConnectionTarget } from '../db/connection-url.js';
+import { DEFAULT_STATE_SCHEMA } from '../db/state-schema.js';
 import { ExitCode } from './exit-codes.js';
 import { connectionFrom, TLS_OPTIONS, tlsFlagNames, tlsFlagsOf, tlsMoreHelp } from './option-file.js';
 import { stateSchemaOption } from './state-schema-option.js';
@@ -477,7 +479,7 @@ async function runParsed(
     await close(reportOut);
   }
   if (o.json) line(stdout, jsonText(report));
-  else printSummary(report, stdout, target.redacted);
+  else printSummary(report, stdout, reviewTargetArgs(o, target, stateSchema ?? config?.stateSchema));
   // An apply that ends with entries pending on the DR (an interrupted attempt's among them) is not done.
   return report.quarantined > 0 || (report.mode === 'apply' && report.pendingQuarantine > 0) ? ExitCode.DoneWithQuarantine : ExitCode.Done;
 }
@@ -529,8 +531,33 @@ function printStop(r: SalvageReport, out: Writable): void {
   line(out, `  ${committed === null ? 'nothing committed yet' : `committed through ${committed} (checkpoint "${r.sourceId}")`}; the same command without --stop-before (or with a later one) goes on from there`);
 }
 
-/** The human summary on stdout. */
-export function printSummary(r: SalvageReport, out: Writable, targetText: string): void {
+/**
+ * The options that reach the run's DR and state schema again, for the review command the summary
+ * prints: pasted, it must run as printed. The password is never shown: the option that supplied it
+ * is (one typed into the URL shows as `***`, to be typed again).
+ */
+export function reviewTargetArgs(
+  o: { readonly target?: string; readonly 'target-password-env'?: string; readonly 'defaults-file'?: string },
+  target: ConnectionTarget,
+  stateSchema: string | undefined,
+): string {
+  const env = o['target-password-env'];
+  const inUrl = env === undefined && o.target !== undefined && parseConnectionUrlParts(o.target, '--target').password !== undefined;
+  // The redacted URL is a placeholder to edit, not a word to paste: left as the other messages show it.
+  const words = ['--target', inUrl ? target.redacted : shellWord(serverLabel(target))];
+  if (env !== undefined) words.push('--target-password-env', shellWord(env));
+  if (o['defaults-file'] !== undefined) words.push('--defaults-file', shellWord(o['defaults-file']));
+  if (stateSchema !== undefined && stateSchema !== DEFAULT_STATE_SCHEMA) words.push('--state-schema', shellWord(stateSchema));
+  return words.join(' ');
+}
+
+/** A word as a POSIX shell reads it back: a socket URL's `?` would glob. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** The human summary on stdout; `reviewArgs` are the options of the review command it prints (reviewTargetArgs). */
+export function printSummary(r: SalvageReport, out: Writable, reviewArgs: string): void {
   const verb = r.mode === 'plan' ? 'would be' : 'were';
   line(out, `salvage ${r.mode}: DR ${r.target} (${r.dr.flavor} ${r.dr.version}, server_id ${r.dr.serverId})${r.mode === 'plan' ? ' — dry run, nothing written' : `, run ${r.runId}`}`);
   line(out, `start: ${r.start.rule}`);
@@ -577,11 +604,11 @@ export function printSummary(r: SalvageReport, out: Writable, targetText: string
   listKeys(remapped, `remapped keys (${remapped.length}; the DR had given these ids to different records):`);
   listKeys(linked, `linked keys (${linked.length}; the lost row is the same record as the DR's row, found by its natural key, merged into it):`);
   if (r.quarantined > 0) {
-    line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}` : ''}`);
+    line(out, `quarantined: ${r.quarantined} change(s) ${verb} held back for review${r.mode === 'apply' ? ` — review them: salvage quarantine list ${reviewArgs}` : ''}`);
   }
   for (const w of r.warnings) line(out, `warning: ${w}`);
   if (r.mode === 'apply' && r.pendingQuarantine > r.quarantined) {
-    line(out, `pending review on the DR: ${r.pendingQuarantine} change(s) in all, ${r.pendingQuarantine - r.quarantined} held back by earlier runs — salvage quarantine list --target ${targetText.replace(/:[^:@/]*@/, ':***@')}`);
+    line(out, `pending review on the DR: ${r.pendingQuarantine} change(s) in all, ${r.pendingQuarantine - r.quarantined} held back by earlier runs — salvage quarantine list ${reviewArgs}`);
   }
   line(out, `${r.withoutHistory ? "decided without the DR's own binlog (value rules)" : "decided with the DR's own binlog (record identity from its history)"}; ${r.windows} window(s), ${r.retries} retried; ${(r.timings.totalMs / 1000).toFixed(1)} s, ${r.timings.rowsPerSecond} rows/s`);
   const src = r.source;

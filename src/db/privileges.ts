@@ -117,6 +117,8 @@ const VARIABLES = [
   'binlog_row_image',
   'binlog_row_metadata',
   'binlog_checksum',
+  'sync_binlog',
+  'innodb_flush_log_at_trx_commit',
   'gtid_mode',
   'enforce_gtid_consistency',
   'gtid_executed',

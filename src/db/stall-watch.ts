@@ -62,6 +62,8 @@ export interface StallNotice {
   readonly metadataLocks: MetadataLockSource | null;
   /** Why the DR could not be asked, when it could not. */
   readonly unanswered: string | null;
+  /** The InnoDB lock waits could not be read (the account lacks PROCESS): `blockers` is empty for want of sight, not of holders. */
+  readonly lockHoldersUnreadable?: true;
 }
 
 /**
@@ -201,11 +203,12 @@ class StallWatch {
       this.#side ??= this.#o.openSide();
       const side = await this.#side;
       const self = (await side.query('SELECT STATE AS state FROM information_schema.PROCESSLIST WHERE ID = ?', [connectionId])).rows[0];
-      const blockers = await processRows(side, await lockHolders(side, connectionId));
+      const holders = await lockHolders(side, connectionId);
+      const blockers = await processRows(side, holders ?? []);
       const found = self?.['state'];
       const state = typeof found === 'string' && found !== '' ? found : null;
       const metadata = state !== null && TABLE_METADATA_WAIT.test(state) && table !== null ? await this.#metadataHolders(side, table, connectionId) : { metadataHolders: [], metadataLocks: null };
-      return { ...base, state, blockers, ...metadata, unanswered: null };
+      return { ...base, state, blockers, ...metadata, unanswered: null, ...(holders === null ? { lockHoldersUnreadable: true } : {}) };
     } catch (e) {
       // The side connection may be what failed (the DR out of connections): asked again next time,
       // the metadata-lock source with it.
@@ -280,9 +283,10 @@ async function processRows(side: SqlSession, ids: readonly number[]): Promise<St
 
 /**
  * The connections holding the InnoDB locks `connectionId` waits for: MariaDB and MySQL 5.7 list lock
- * waits in information_schema, MySQL 8 in performance_schema (which MariaDB lacks).
+ * waits in information_schema, MySQL 8 in performance_schema (which MariaDB lacks). null when
+ * neither could be read (an account without PROCESS): "none" would be a guess.
  */
-async function lockHolders(side: SqlSession, connectionId: number): Promise<number[]> {
+async function lockHolders(side: SqlSession, connectionId: number): Promise<number[] | null> {
   const queries = [
     `SELECT DISTINCT b.trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX r
        JOIN information_schema.INNODB_LOCK_WAITS w ON w.requesting_trx_id = r.trx_id
@@ -297,10 +301,10 @@ async function lockHolders(side: SqlSession, connectionId: number): Promise<numb
     try {
       return (await side.query(sql, [connectionId])).rows.map((r) => Number(r['id'])).filter((n) => Number.isSafeInteger(n) && n > 0);
     } catch {
-      // The other server's tables: the next query.
+      // The other server's tables, or no privilege: the next query.
     }
   }
-  return [];
+  return null;
 }
 
 interface TableName {
@@ -333,6 +337,9 @@ export function describeStall(n: StallNotice): string {
   } else if (n.state !== null && METADATA_WAIT.test(n.state)) {
     text += "; another connection holds the table's metadata lock (an ALTER, LOCK TABLES, or a transaction left open that read the table): SHOW PROCESSLIST names it";
     if (n.metadataLocks === 'plugin-not-loaded') text += "; to have it named here, load MariaDB's metadata_lock_info plugin on the DR: INSTALL SONAME 'metadata_lock_info'";
+  } else if (n.lockHoldersUnreadable === true) {
+    text +=
+      "; whether it waits for a lock another connection holds, and which, this account cannot see (MariaDB's information_schema.INNODB_TRX needs the PROCESS privilege, MySQL 8's performance_schema.data_lock_waits SELECT on performance_schema): SHOW PROCESSLIST as an administrator lists the connections, or grant that to this account to have the holder named here";
   }
   return text;
 }

@@ -486,9 +486,32 @@ async function sourceChecks(p: Probe, target: ConnectionTarget, dr: Probe): Prom
       ? { id: 'source.binlog-checksum', on: 'source', status: 'ok', title: 'binlog_checksum', detail: 'CRC32: damaged events are detected', fix: null }
       : { id: 'source.binlog-checksum', on: 'source', status: 'warn', title: 'binlog_checksum', detail: `${checksum}: a damaged byte in an event cannot be detected`, fix: 'SET GLOBAL binlog_checksum = CRC32 (for binlogs written from now on)' },
   );
+  out.push(durabilityCheck(v));
   out.push(sourceGtidCheck(v, flavor, dr));
   out.push(await replicationPrivilegeCheck(p));
   return out;
+}
+
+/**
+ * Whether an acknowledged commit survives a crash of the host in the binlog: the one loss no
+ * salvage recovers, so the runbook asks for both settings on every server that may be a primary.
+ */
+function durabilityCheck(v: ServerVariables): DoctorCheck {
+  const sync = v.get('sync_binlog') ?? '?';
+  const flush = v.get('innodb_flush_log_at_trx_commit') ?? '?';
+  const title = 'sync_binlog, innodb_flush_log_at_trx_commit';
+  const values = `sync_binlog ${sync}, innodb_flush_log_at_trx_commit ${flush}`;
+  if (sync === '1' && flush === '1') {
+    return { id: 'source.durability', on: 'source', status: 'ok', title, detail: `${values}: a transaction the server acknowledged is in its binlog after a crash`, fix: null };
+  }
+  return {
+    id: 'source.durability',
+    on: 'source',
+    status: 'warn',
+    title,
+    detail: `${values}: a crash of the host can lose transactions the server had acknowledged, from the binlog too; no salvage can recover those`,
+    fix: "SET GLOBAL sync_binlog = 1, innodb_flush_log_at_trx_commit = 1, and the same in the server's option file (for every server that may become a primary)",
+  };
 }
 
 /** GTIDs on the source, and whether the DR's GTID state shows it replicated from this server. */

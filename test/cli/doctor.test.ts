@@ -99,6 +99,8 @@ describe('doctor against throwaway servers', () => {
       await s.query(`CREATE USER 'ro'@'%' IDENTIFIED BY '${PASSWORD}'`);
       await s.query("GRANT SELECT ON shop.* TO 'ro'@'%'");
     }
+    // As the runbook asks of a primary; the harness starts servers with 0 and 2 for speed.
+    await primary.query('SET GLOBAL sync_binlog = 1, innodb_flush_log_at_trx_commit = 1');
     // Three files: the first two closed, the third still open and empty.
     await primary.flushBinaryLogs();
     files = await primary.binlogFiles();
@@ -134,6 +136,7 @@ describe('doctor against throwaway servers', () => {
       ['source.binlog-row-image', 'binlog_row_image', 'ok'],
       ['source.binlog-row-metadata', 'binlog_row_metadata', 'ok'],
       ['source.binlog-checksum', 'binlog_checksum', 'ok'],
+      ['source.durability', 'sync_binlog, innodb_flush_log_at_trx_commit', 'ok'],
       ['source.gtid', 'GTIDs', 'ok'],
       ['source.privileges', 'replication privileges', 'ok'],
       ...files.map((f): [string, string, string] => ['binlog.file', basename(f), 'ok']),
@@ -148,6 +151,7 @@ describe('doctor against throwaway servers', () => {
     expect(detail('dr.engine')).toEqual(['InnoDB for all 1 table(s)']);
     expect(detail('dr.max-allowed-packet')).toEqual(['16 MiB']);
     expect(detail('source.binlog-row-metadata')).toEqual(['FULL: column names are in the binlog']);
+    expect(detail('source.durability')).toEqual(['sync_binlog 1, innodb_flush_log_at_trx_commit 1: a transaction the server acknowledged is in its binlog after a crash']);
     expect(detail('source.gtid')[0]).toMatch(/^gtid_domain_id 0, server_id 1, gtid_binlog_pos 0-1-\d+: the DR's GTID state holds domain 0 \(0-2-\d+\)$/);
     expect(detail('binlog.origin')).toEqual(["written by server_id 1 in GTID domain 0; the DR's GTID state continues it"]);
     // The first file's first transaction is the CREATE DATABASE (no row changes); its checksums were verified.
@@ -162,6 +166,28 @@ describe('doctor against throwaway servers', () => {
     expect(lines[0]).toBe(`DR mysql://root@127.0.0.1:${dr.port}`);
     expect(lines.filter((l) => l.startsWith('  ')).every((l) => l.startsWith('  ✔ '))).toBe(true);
     expect(lines.filter((l) => !l.startsWith('  '))).toEqual([`DR mysql://root@127.0.0.1:${dr.port}`, `source mysql://root@127.0.0.1:${primary.port}`, 'binlog files', 'ready']);
+  });
+
+  it('a source that can lose acknowledged transactions in a crash (sync_binlog, innodb_flush_log_at_trx_commit not 1): ⚠ with the SET GLOBAL, exit 0', async () => {
+    // Found walking the runbook: its prerequisites table asks for both, and doctor, which it says
+    // prints a line per prerequisite, said nothing of them.
+    await primary.query('SET GLOBAL sync_binlog = 0, innodb_flush_log_at_trx_commit = 2');
+    try {
+      const { code, report } = await runJson(['--target', dr.url, '--source', primary.url]);
+      expect(code).toBe(0);
+      expect(report.checks.filter((c) => c.id === 'source.durability')).toEqual([
+        {
+          id: 'source.durability',
+          on: 'source',
+          status: 'warn',
+          title: 'sync_binlog, innodb_flush_log_at_trx_commit',
+          detail: 'sync_binlog 0, innodb_flush_log_at_trx_commit 2: a crash of the host can lose transactions the server had acknowledged, from the binlog too; no salvage can recover those',
+          fix: 'SET GLOBAL sync_binlog = 1, innodb_flush_log_at_trx_commit = 1, and the same in the server\'s option file (for every server that may become a primary)',
+        },
+      ]);
+    } finally {
+      await primary.query('SET GLOBAL sync_binlog = 1, innodb_flush_log_at_trx_commit = 1');
+    }
   });
 
   it('a restricted account: ✖ lines name the missing privileges and what to grant, exit 2; the password never shows', async () => {

@@ -201,7 +201,12 @@ describe('salvage report', () => {
     await runSalvageCommand('apply', again, new Capture(), new Capture(), ENV);
     const latest = await report();
     expect(latest.code).toBe(0);
-    expect(latest.err).toBe('salvage report: run 3, the latest apply, recorded no lost change; run 1 is the latest that did: salvage report --run 1\n');
+    // The pointer runs as printed (found walking the runbook: "salvage report --run 1" alone lacks the DR).
+    expect(latest.err).toBe(`salvage report: run 3, the latest apply, recorded no lost change; run 1 is the latest that did: salvage report --target ${dr.url} --run 1\n`);
+    const written = await report('--markdown', join(dir, 'latest.md'));
+    expect(written.err).toBe(
+      `salvage report: run 3 (completed) written to ${join(dir, 'latest.md')}\nsalvage report: run 3, the latest apply, recorded no lost change; run 1 is the latest that did: salvage report --target ${dr.url} --run 1 --markdown ${join(dir, 'latest.md')}\n`,
+    );
     expect(section(latest.out, 'Lost window')[0]).toBe('0 transaction(s), 0 row change(s).');
     // Asked for by id, or under --quiet, the report is as it was: no pointer.
     expect((await report('--run', '3')).err).toBe('');

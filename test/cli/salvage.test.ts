@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptionFile } from '../../src/cli/option-file.js';
+import { runQuarantine } from '../../src/cli/quarantine-command.js';
 import { APPLY_HELP, PLAN_HELP, runSalvageCommand, targetFrom, type SalvageCommandEnvironment } from '../../src/cli/salvage-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { startMariadb, type MariadbServer } from '../harness/mariadb-server.js';
@@ -234,5 +235,25 @@ describe('plan and apply against throwaway servers', () => {
     await dr.query(`UPDATE salvage.runs SET status = 'interrupted' WHERE id = ${lastId + 1}`);
     await runSalvageCommand('apply', [...args, '--config', cfg], again, new Capture(), ENV);
     expect(again.text).not.toContain('warning:');
+  });
+
+  it('the "review them" command the apply summary prints runs as printed: the password option and the state schema of the run, no "***" for a password', async () => {
+    // Found walking the runbook: the hint read `--target mysql://rev:***@…`, so pasted it logged in
+    // with the password "***", and it looked in the default state schema, not the run's.
+    await dr.query("CREATE USER 'rev'@'%' IDENTIFIED BY 'rev-pw'");
+    await dr.query("GRANT ALL PRIVILEGES ON *.* TO 'rev'@'%'");
+    const env: SalvageCommandEnvironment = { env: { REV_PW: 'rev-pw' }, home: undefined, isTty: false };
+    const target = `mysql://rev@127.0.0.1:${dr.port}`;
+    const args = ['--binlog', ...files, '--target', target, '--target-password-env', 'REV_PW', '--state-schema', 'review_hint', '--from-gtid', start, '--quiet'];
+    const out = new Capture();
+    expect(await runSalvageCommand('apply', args, out, new Capture(), env)).toBe(3);
+    const hint = `salvage quarantine list --target ${target} --target-password-env REV_PW --state-schema review_hint`;
+    expect(out.text).toContain(` change(s) were held back for review — review them: ${hint}\n`);
+    const again = new Capture();
+    expect(await runSalvageCommand('apply', args, again, new Capture(), env)).toBe(3);
+    expect(again.text).toContain(` held back by earlier runs — ${hint}\n`);
+    const listed = new Capture();
+    expect(await runQuarantine(hint.split(' ').slice(2), listed, new Capture(), env)).toBe(0);
+    expect(listed.text).toContain('insert-unique-taken');
   });
 });

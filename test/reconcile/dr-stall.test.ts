@@ -92,6 +92,32 @@ describe('a run waiting on the DR says why', () => {
     }
   });
 
+  it('a row locked, the run under an account without PROCESS (the runbook\'s grants): the notice says the holder cannot be seen and how to see it', async () => {
+    // Found walking the runbook with its least-privilege account: the warning said only
+    // 'its state there: "Sending data"', as if the DR were slow, while an application held the row.
+    const staged = await stage();
+    await servers.dr.query("CREATE USER IF NOT EXISTS 'stall_lp'@'%' IDENTIFIED BY 'lp-pw'");
+    await servers.dr.query("GRANT SELECT, INSERT, UPDATE, DELETE ON t.* TO 'stall_lp'@'%'");
+    await servers.dr.query("GRANT CREATE, SELECT, INSERT, UPDATE ON salvage.* TO 'stall_lp'@'%'");
+    const holder = await openSession(servers.dr.target);
+    try {
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT * FROM t.people WHERE id = 2 FOR UPDATE');
+      const watch = firstStall(holder, 'ROLLBACK');
+      const target = { ...servers.dr.target, user: 'stall_lp', password: 'lp-pw', redacted: `mysql://stall_lp:***@127.0.0.1:${servers.dr.port}` };
+      const report = await salvage(options(staged, { target, stallNoticeMs: 300, onStall: watch.onStall }));
+      const n = await watch.seen;
+      expect(n.blockers).toEqual([]);
+      expect(n.lockHoldersUnreadable).toBe(true);
+      expect(describeStall(n)).toMatch(
+        /^the DR has been running one statement on t\.people for \d+\.\d s \(SELECT .*\); its state there: "[^"]+"; whether it waits for a lock another connection holds, and which, this account cannot see \(MariaDB's information_schema\.INNODB_TRX needs the PROCESS privilege, MySQL 8's performance_schema\.data_lock_waits SELECT on performance_schema\): SHOW PROCESSLIST as an administrator lists the connections, or grant that to this account to have the holder named here$/,
+      );
+      expect(report.outcomes).toMatchObject({ applied: 1, quarantined: 0 });
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('a table another connection holds (LOCK TABLES … WRITE), on a DR without the metadata_lock_info plugin: the state says metadata lock, and the CLI prints the warning line with how to have the holder named', async () => {
     const staged = await stage();
     const holder = await openSession(servers.dr.target);
