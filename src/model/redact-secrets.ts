@@ -59,10 +59,10 @@ export function mayHoldSecret(sql: string): boolean {
  * it (`UNHEX(SHA2('k', 256))` gives `UNHEX(SHA2('<redacted>', 256))`), or the whole argument when
  * it is a number (not for DES_ENCRYPT, whose number picks a key of the server's key file); a key
  * that is no literal (a column, `@var`) stays, and DECODE with three arguments or more (MariaDB's
- * sql_mode=ORACLE DECODE, which compares values) is left alone. A value is a quoted string (either quote, doubled quotes,
- * backslash escapes), with its introducer (`_utf8mb4'…'`), prefix (`X'…'`, `N'…'`) and any
- * string literals right after it (which the server joins), or a 0x/0b number; an unterminated one
- * is redacted to the end. Comments are skipped (the text of `/*! … *\/` is read as code, the server
+ * sql_mode=ORACLE DECODE, which compares values) is left alone. A value is a quoted string
+ * (either quote, doubled quotes, backslash escapes), with its introducer (`_utf8mb4'…'`), prefix
+ * (`X'…'`, `N'…'`) and any string literals right after it (which the server joins), or a 0x/0b
+ * number; an unterminated one is redacted to the end. Comments are skipped (the text of `/*! … *\/` is read as code, the server
  * runs it); the body of a plain comment is redacted as if it were code.
  *
  * A Query event's sql_mode is not at hand here: where the text has a backslash, it is read both
