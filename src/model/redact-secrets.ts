@@ -9,8 +9,13 @@
  * mysql_native_password, and is open to an offline search). CREATE SERVER, ALTER SERVER and CHANGE
  * MASTER are not binlogged by MariaDB 10.11, but are handled the same way.
  *
+ * Encryption keys too: any statement, DML above all, can give one as a literal to AES_ENCRYPT,
+ * AES_DECRYPT, DES_ENCRYPT, DES_DECRYPT, ENCODE or DECODE (`UPDATE t SET c = AES_ENCRYPT('v',
+ * 'key')`), and the binlog logs its text as typed: as a statement-based Query event, or as the
+ * ANNOTATE_ROWS / ROWS_QUERY text in front of the row events (which holds only the ciphertext).
+ *
  * Each credential value becomes `'<redacted>'`; the rest of the statement stays as logged, so a
- * DBA still sees what was done to which account.
+ * DBA still sees what was done to which account or column.
  */
 
 /** What stands in a statement for each credential literal taken out of it. */
@@ -27,12 +32,14 @@ interface Token {
 /**
  * The cheap test in front of the scan: a credential can only be in a statement that names
  * PASSWORD (SET PASSWORD, `BY PASSWORD`, `PASSWORD(…)`, MASTER_PASSWORD, a server's `PASSWORD`
- * option) or IDENTIFIED (every other form). Most logged statements are DML and leave here
- * unchanged. It runs once per logged statement that reaches an output, never per row event; V8
- * runs this literal search ≈ 70 ns over a 150-character INSERT, a hand-written loop over the
- * characters ≈ 300 ns (Node 20).
+ * option) or IDENTIFIED (every other form), and a key in one that names ENCRYPT, DECRYPT, ENCODE or
+ * DECODE (`(?:en|de)c(?:rypt|ode)` finds all four, AES_ and DES_ included; a column named
+ * `encrypted` only costs a scan). Most logged statements are DML and leave here unchanged. It runs
+ * once per logged statement that reaches an output, never per row event; V8 runs this literal
+ * search in ≈ 92 ns per DML statement of 70–160 characters (86 ns with PASSWORD and IDENTIFIED
+ * alone), a hand-written loop over the characters in ≈ 300 ns (Node 20).
  */
-const MAY_HOLD_SECRET = /password|identified/i;
+const MAY_HOLD_SECRET = /password|identified|(?:en|de)c(?:rypt|ode)/i;
 
 /** True when `sql` may hold a credential literal (redactSecrets's pre-check). */
 export function mayHoldSecret(sql: string): boolean {
@@ -47,10 +54,15 @@ export function mayHoldSecret(sql: string): boolean {
  * (with or without `=`), and after `=` in SET PASSWORD, in account statements (CREATE/ALTER USER,
  * GRANT, SET PASSWORD, CREATE/ALTER SERVER, CHANGE MASTER / REPLICATION SOURCE, START
  * SLAVE/REPLICA, any statement with IDENTIFIED); and the argument of `PASSWORD(…)` and
- * `OLD_PASSWORD(…)` in any statement. A value is a quoted string (either quote, doubled quotes,
- * backslash escapes), with its introducer (`_utf8mb4'…'`), prefix (`X'…'`, `N'…'`) and any
- * string literals right after it (which the server joins), or a 0x/0b number; an unterminated one
- * is redacted to the end. Comments are skipped (the text of `/*! … *\/` is read as code, the server
+ * `OLD_PASSWORD(…)` in any statement. In any statement too, the key (second) argument of
+ * AES_ENCRYPT, AES_DECRYPT, DES_ENCRYPT, DES_DECRYPT, ENCODE and DECODE: each value anywhere inside
+ * it (`UNHEX(SHA2('k', 256))` gives `UNHEX(SHA2('<redacted>', 256))`), or the whole argument when
+ * it is a number (not for DES_ENCRYPT, whose number picks a key of the server's key file); a key
+ * that is no literal (a column, `@var`) stays, and DECODE with three arguments or more (MariaDB's
+ * sql_mode=ORACLE DECODE, which compares values) is left alone. A value is a quoted string
+ * (either quote, doubled quotes, backslash escapes), with its introducer (`_utf8mb4'…'`), prefix
+ * (`X'…'`, `N'…'`) and any string literals right after it (which the server joins), or a 0x/0b
+ * number; an unterminated one is redacted to the end. Comments are skipped (the text of `/*! … *\/` is read as code, the server
  * runs it); the body of a plain comment is redacted as if it were code.
  *
  * A Query event's sql_mode is not at hand here: where the text has a backslash, it is read both
@@ -211,6 +223,98 @@ const inSet = (t: Token | undefined, words: ReadonlySet<string>): boolean => t !
 const word = (t: Token | undefined, ...words: string[]): boolean => t !== undefined && t.kind === 'word' && words.includes(t.text);
 const punct = (t: Token | undefined, ch: string): boolean => t !== undefined && t.kind === 'punct' && t.text === ch;
 
+/** Built-in functions whose second argument is an encryption key (ENCODE/DECODE: a password). */
+const KEY_FUNCTIONS = new Set(['AES_ENCRYPT', 'AES_DECRYPT', 'DES_ENCRYPT', 'DES_DECRYPT', 'ENCODE', 'DECODE']);
+/** Words after which `name (` names a table being created, not a call (`CREATE TABLE decode (…)`). */
+const NAMES_A_TABLE = new Set(['TABLE', 'EXISTS']);
+/** One word of a decimal number as tokenize splits it (`-1.5E3` is `-`, `1`, `.`, `5E3`). */
+const DECIMAL_WORD = /^[0-9]+(?:E[0-9]*)?$/;
+
+/** True when tokens [from, to) are one decimal number, signs and exponent included. */
+function isNumber(tokens: readonly Token[], from: number, to: number): boolean {
+  let digits = false;
+  for (let k = from; k < to; k++) {
+    const t = tokens[k]!;
+    if (t.kind === 'word' && DECIMAL_WORD.test(t.text)) digits = true;
+    else if (!(t.kind === 'punct' && (t.text === '.' || t.text === '-' || t.text === '+'))) return false;
+  }
+  return digits;
+}
+
+/** A parenthesis open at this point of the scan: a key function's call (with its arguments so far) or any other. */
+interface OpenParen {
+  /** The function's upper-case name when the parenthesis opens a KEY_FUNCTIONS call, else null. */
+  readonly call: string | null;
+  args: number;
+  /** Tokens [keyStart, keyEnd) are the key argument; -1 until its comma (keyEnd: until the next one). */
+  keyStart: number;
+  keyEnd: number;
+}
+
+/**
+ * Adds to `ranges` the literals of each key argument of a KEY_FUNCTIONS call in `tokens`. The
+ * argument is cut at the call's own commas, so commas and parentheses nested in either argument
+ * (`AES_ENCRYPT(CONCAT(a, ','), UNHEX('…'))`) do not move it. A call left open runs to the end of
+ * its statement: what follows its comma is redacted as the key. One pass with a stack of open
+ * parentheses, then one sweep over the tokens the key arguments cover: linear even in text that
+ * one reading of its backslashes leaves with thousands of calls open (a walk per call to its end
+ * took 43 s over 20,000 of them, and with a literal in each ran out of memory).
+ */
+function scanKeyArguments(tokens: readonly Token[], ranges: [number, number][]): void {
+  const open: OpenParen[] = [];
+  /** +1 where a key argument begins, -1 just past it: the sweep's running sum is > 0 inside one. */
+  let cover: Int32Array | null = null;
+  const close = (p: OpenParen, at: number): void => {
+    if (p.call === null || p.keyStart < 0) return;
+    const end = p.keyEnd < 0 ? at : p.keyEnd;
+    if (end <= p.keyStart) return;
+    // MariaDB's sql_mode=ORACLE DECODE(expr, search, result, …) compares values: three arguments or more.
+    if (p.call === 'DECODE' && p.args > 2) return;
+    // DES_ENCRYPT(str, n): n picks a key of the server's key file, and is no secret.
+    if (p.call !== 'DES_ENCRYPT' && isNumber(tokens, p.keyStart, end)) {
+      ranges.push([tokens[p.keyStart]!.start, tokens[end - 1]!.end]);
+      return;
+    }
+    cover ??= new Int32Array(tokens.length + 1);
+    cover[p.keyStart]!++;
+    cover[end]!--;
+  };
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k]!;
+    if (t.kind !== 'punct') continue;
+    if (t.text === '(') {
+      const name = tokens[k - 1];
+      // `schema.decode(…)` is a stored function of that name, `CREATE TABLE encode (…)` a table.
+      const call = inSet(name, KEY_FUNCTIONS) && !punct(tokens[k - 2], '.') && !inSet(tokens[k - 2], NAMES_A_TABLE) ? name!.text : null;
+      open.push({ call, args: 1, keyStart: -1, keyEnd: -1 });
+    } else if (t.text === ')') {
+      const p = open.pop();
+      if (p !== undefined) close(p, k);
+    } else if (t.text === ',') {
+      const p = open[open.length - 1];
+      if (p === undefined || p.call === null) continue;
+      p.args++;
+      if (p.args === 2) p.keyStart = k + 1;
+      else if (p.args === 3) p.keyEnd = k;
+    } else if (t.text === ';') {
+      for (let p = open.pop(); p !== undefined; p = open.pop()) close(p, k);
+    }
+  }
+  for (let p = open.pop(); p !== undefined; p = open.pop()) close(p, tokens.length);
+  if (cover === null) return;
+  let inside = 0;
+  for (let k = 0; k < tokens.length; k++) {
+    inside += cover[k]!;
+    if (inside <= 0) continue;
+    // A value stops at the `,`, `)` or `;` that ends its argument: it cannot run past it.
+    const stop = valueAt(tokens, k);
+    if (stop === null) continue;
+    ranges.push([tokens[k]!.start, tokens[stop - 1]!.end]);
+    for (k++; k < stop; k++) inside += cover[k]!;
+    k--;
+  }
+}
+
 /** What a statement of a segment (between semicolons) is, as far as credentials go. */
 function accountVerb(tokens: readonly Token[], s: number): 'account' | 'set-password' | null {
   let i = s;
@@ -234,6 +338,7 @@ function accountVerb(tokens: readonly Token[], s: number): 'account' | 'set-pass
 /** Adds to `ranges` the credential values of sql[from, to), read with or without backslash escapes. */
 function scan(sql: string, from: number, to: number, escapes: boolean, ranges: [number, number][]): void {
   const tokens = tokenize(sql, from, to, escapes, ranges);
+  scanKeyArguments(tokens, ranges);
   let segment = 0;
   while (segment < tokens.length) {
     let end = segment;

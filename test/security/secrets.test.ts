@@ -14,7 +14,9 @@
  * The passwords in the lost range: a failed primary's binlog logs account statements as QUERY
  * events (MariaDB 10.11 logs CREATE USER … IDENTIFIED BY 'pw' as typed, SET PASSWORD with the
  * hash). Skipped as DDL (--ddl skip) or stopped on, they reach the ledger, the reports, the
- * quarantine, explain, inspect and the error messages, each with the credential redacted.
+ * quarantine, explain, inspect and the error messages, each with the credential redacted. So do
+ * encryption keys given as literals to AES_ENCRYPT (directly, and through UNHEX(SHA2(…))) in the
+ * statements of lost row changes, which the binlog logs as ANNOTATE_ROWS texts.
  */
 import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -220,13 +222,18 @@ describe('no password from an account statement of the lost range in any output,
   const ANNOTATED = 'Gannet-Annotated-07';
   const STATEMENT = 'Shrike-Statement-18';
   const PLAINTEXTS = [CREATE, ALTER, GRANTED, SET, ED, HASHED, ANNOTATED, STATEMENT];
+  /** Encryption keys the lost row changes' statements give AES_ENCRYPT as literals; the second through SHA2, a quote and a backslash in it. */
+  const KEY = 'k3y-Kittiwake-29';
+  const HASHED_KEY = "k3y-Fulmar'Quill\\30";
+  /** What AES_ENCRYPT('v', KEY) writes to the row (LEFT(HEX(…), 12)): the DR holds it too, so the lost update is quarantined with its statement. */
+  let encrypted = '';
 
   let primary: MariadbServer;
   let dr: MariadbServer;
   let dir: string;
   let files: string[];
   let start: string;
-  /** GTID of each account statement, and of the insert whose annotation holds PASSWORD('…'). */
+  /** GTID of each account statement, of the insert whose annotation holds PASSWORD('…'), and of the changes whose annotations hold the keys. */
   const at = new Map<string, string>();
   /** Each password, its escaped forms, its mysql_native_password hash (with and without its '*'), and their pieces. */
   let secretNeedles: string[] = [];
@@ -245,7 +252,9 @@ describe('no password from an account statement of the lost range in any output,
       await conn.query("INSTALL SONAME 'auth_ed25519'");
       const hashes = (await conn.query(`SELECT ${PLAINTEXTS.map(() => 'PASSWORD(?)').join(', ')}`, PLAINTEXTS))[0] as unknown as Record<string, string>[];
       const hashOf = Object.values(hashes[0]!);
-      secretNeedles = [...new Set([...PLAINTEXTS.flatMap((p) => [...needles(p), p.replaceAll('\\', '\\\\').replaceAll("'", "\\'")]), ...hashOf.flatMap((h) => [h, h.slice(1)])])];
+      secretNeedles = [...new Set([...[...PLAINTEXTS, KEY, HASHED_KEY].flatMap((p) => [...needles(p), p.replaceAll('\\', '\\\\').replaceAll("'", "\\'")]), ...hashOf.flatMap((h) => [h, h.slice(1)]), ...HASHED_KEY.split(/['\\]/).filter((p) => p.length >= 4)])];
+      encrypted = String(((await conn.query("SELECT LEFT(HEX(AES_ENCRYPT('v', ?)), 12) AS e", [KEY]))[0] as unknown as { e: string }[])[0]!.e);
+      await dr.query('INSERT INTO t.kv (k) VALUES (?)', [encrypted]);
       await conn.query('SET SESSION sql_log_bin = 1');
       start = await pos();
       const logged = async (label: string, sql: string, values?: unknown[]): Promise<void> => {
@@ -262,6 +271,9 @@ describe('no password from an account statement of the lost range in any output,
       await logged('annotated', 'INSERT INTO t.kv (k) VALUES (LEFT(PASSWORD(?), 1))', [ANNOTATED]);
       await conn.query("SET SESSION binlog_format = 'STATEMENT'");
       await logged('statement', "INSERT INTO t.kv (k) VALUES (CONCAT('s', LEFT(PASSWORD(?), 4)))", [STATEMENT]);
+      await conn.query("SET SESSION binlog_format = 'ROW'");
+      await logged('key', "UPDATE t.kv SET k = LEFT(HEX(AES_ENCRYPT('v', ?)), 12) WHERE k = 'a'", [KEY]);
+      await logged('hashed key', 'INSERT INTO t.kv (k) VALUES (LEFT(HEX(AES_ENCRYPT(CONCAT(?, \',\'), UNHEX(SHA2(?, 256)))), 12))', ['w', HASHED_KEY]);
     } finally {
       await conn.end();
     }
@@ -291,6 +303,8 @@ describe('no password from an account statement of the lost range in any output,
     expect(binlog).toMatch(/SET PASSWORD FOR 'app'@'%'='\*[0-9A-F]{40}'/);
     expect(binlog).not.toContain(SET);
     expect(binlog).toContain(`PASSWORD('${ANNOTATED}')`);
+    expect(binlog).toContain(`UPDATE t.kv SET k = LEFT(HEX(AES_ENCRYPT('v', '${KEY}')), 12) WHERE k = 'a'`);
+    expect(binlog).toContain("INSERT INTO t.kv (k) VALUES (LEFT(HEX(AES_ENCRYPT(CONCAT('w', ','), UNHEX(SHA2('k3y-Fulmar\\'Quill\\\\30', 256)))), 12))");
   });
 
   it('plan and apply stop on the DDL, then run with --ddl skip; inspect, quarantine, explain and report read what they left', async () => {
@@ -314,8 +328,8 @@ describe('no password from an account statement of the lost range in any output,
     expect(await run('quarantine list (JSON)', review(runQuarantine), ['list', '--json'])).toBe(0);
     expect(await run('quarantine export', review(runQuarantine), ['export'])).toBe(0);
     const entries = (produced.get('quarantine export stdout') as string).trimEnd().split('\n');
-    expect(entries).toHaveLength(2);
-    for (const id of ['1', '2']) {
+    expect(entries).toHaveLength(3);
+    for (const id of ['1', '2', '3']) {
       expect(await run(`quarantine show ${id}`, review(runQuarantine), ['show', id])).toBe(0);
       expect(await run(`quarantine show ${id} (JSON)`, review(runQuarantine), ['show', id, '--json'])).toBe(0);
     }
@@ -350,6 +364,17 @@ describe('no password from an account statement of the lost range in any output,
     expect(produced.get('quarantine show 2 stdout')).toContain("reason:      statement-based DML (logged as SQL text) cannot be merged row by row: INSERT INTO t.kv (k) VALUES (CONCAT('s', LEFT(PASSWORD('<redacted>'), 4)))");
     expect(produced.get('explain annotated stdout')).toContain("statement:   INSERT INTO t.kv (k) VALUES (LEFT(PASSWORD('<redacted>'), 1))");
     expect(produced.get('quarantine show 1 stdout')).toContain("statement:   INSERT INTO t.kv (k) VALUES (LEFT(PASSWORD('<redacted>'), 1))");
+    // The key of the lost update (update-unique-taken, held): its statement shows where a quarantined change's does.
+    const keyed = "UPDATE t.kv SET k = LEFT(HEX(AES_ENCRYPT('v', '<redacted>')), 12) WHERE k = 'a'";
+    expect(produced.get('inspect stdout')).toContain(`#Q> ${keyed}`);
+    expect(produced.get('inspect (JSON, statements) stdout')).toContain(JSON.stringify(keyed));
+    expect(produced.get('quarantine show 3 stdout')).toContain(`statement:   ${keyed}`);
+    expect(produced.get('explain key stdout')).toContain(`statement:   ${keyed}`);
+    expect(produced.get('quarantine export stdout')).toContain(JSON.stringify(keyed));
+    expect(await readFile(join(dir, 'apply.md'), 'utf8')).toContain(keyed);
+    expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(keyed);
+    // Its backslashes read both ways (sql_mode unknown), the rest of the statement goes with the key.
+    expect(produced.get('inspect stdout')).toContain("#Q> INSERT INTO t.kv (k) VALUES (LEFT(HEX(AES_ENCRYPT(CONCAT('w', ','), UNHEX(SHA2('<redacted>'");
   }, 120_000);
 
   it('nothing produced holds a password or a hash: outputs, files, errors, the state tables and the DR\'s binlog', async () => {
@@ -365,5 +390,6 @@ describe('no password from an account statement of the lost range in any output,
     expect(secretNeedles.length).toBeGreaterThan(20);
     expect(leaks(produced, secretNeedles)).toEqual([]);
     expect(produced.get('DR salvage.quarantine')).toContain("PASSWORD('<redacted>')");
+    expect(produced.get('DR salvage.quarantine')).toContain("AES_ENCRYPT('v', '<redacted>')");
   });
 });
