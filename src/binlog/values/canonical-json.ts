@@ -11,6 +11,7 @@ import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType } from '../column-types.js';
 import { CharsetText } from './charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from './json-value.js';
+import { jsonStringEnd } from './json-text.js';
 
 /**
  * Valid JSON text printed verbatim by stringifyCanonical: a raw number literal or a whole document
@@ -247,20 +248,13 @@ class JsonTextRewriter {
 
   /** A string token re-escaped as JSON.stringify does; JSON.parse validates its escapes. */
   private string(): string | null {
-    const s = this.s;
     const start = this.pos;
-    let i = start + 1;
-    for (;;) {
-      if (i >= s.length) return null;
-      const c = s.charCodeAt(i);
-      if (c === 0x22) break;
-      if (c < 0x20) return null;
-      i += c === 0x5c ? 2 : 1;
-    }
-    this.pos = i + 1;
+    const end = jsonStringEnd(this.s, start);
+    if (end < 0) return null;
+    this.pos = end;
     let decoded: unknown;
     try {
-      decoded = JSON.parse(s.slice(start, i + 1));
+      decoded = JSON.parse(this.s.slice(start, end));
     } catch {
       return null;
     }

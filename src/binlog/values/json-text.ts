@@ -115,20 +115,13 @@ class Parser {
   }
 
   private string(): string {
-    const s = this.s;
     const start = this.pos;
-    let i = start + 1;
-    for (;;) {
-      if (i >= s.length) throw NOT_JSON;
-      const c = s.charCodeAt(i);
-      if (c === 0x22) break;
-      if (c < 0x20) throw NOT_JSON;
-      i += c === 0x5c ? 2 : 1;
-    }
-    this.pos = i + 1;
+    const end = jsonStringEnd(this.s, start);
+    if (end < 0) throw NOT_JSON;
+    this.pos = end;
     try {
       // JSON.parse checks the escapes and decodes them.
-      return JSON.parse(s.slice(start, i + 1)) as string;
+      return JSON.parse(this.s.slice(start, end)) as string;
     } catch {
       throw NOT_JSON;
     }
@@ -168,6 +161,21 @@ class Parser {
     }
     const n = Number(token);
     return Number.isFinite(n) && String(n) === token ? n : new JsonDecimal(token);
+  }
+}
+
+/**
+ * The index just past the JSON string token that opens at `start` (a `"`), or -1 when it does not
+ * close or holds a control character; its escapes are left for JSON.parse to check.
+ */
+export function jsonStringEnd(s: string, start: number): number {
+  let i = start + 1;
+  for (;;) {
+    if (i >= s.length) return -1;
+    const c = s.charCodeAt(i);
+    if (c === 0x22) return i + 1;
+    if (c < 0x20) return -1;
+    i += c === 0x5c ? 2 : 1;
   }
 }
 
