@@ -46,37 +46,37 @@ const KINDS = {
   delete2z: { op: 'delete', v2: true, compressed: true, partial: false },
 } as const satisfies Record<string, RowsKind>;
 
-/** The rows-event kind of a type code, or null for other events. */
+/** The rows-event kind of a type code, or null for other events (literal labels: see decodeColumnValue). */
 export function rowsKind(typeCode: number): RowsKind | null {
   switch (typeCode) {
-    case EventType.PRE_GA_WRITE_ROWS:
-    case EventType.WRITE_ROWS_V1:
+    case 20 satisfies typeof EventType.PRE_GA_WRITE_ROWS:
+    case 23 satisfies typeof EventType.WRITE_ROWS_V1:
       return KINDS.write1;
-    case EventType.PRE_GA_UPDATE_ROWS:
-    case EventType.UPDATE_ROWS_V1:
+    case 21 satisfies typeof EventType.PRE_GA_UPDATE_ROWS:
+    case 24 satisfies typeof EventType.UPDATE_ROWS_V1:
       return KINDS.update1;
-    case EventType.PRE_GA_DELETE_ROWS:
-    case EventType.DELETE_ROWS_V1:
+    case 22 satisfies typeof EventType.PRE_GA_DELETE_ROWS:
+    case 25 satisfies typeof EventType.DELETE_ROWS_V1:
       return KINDS.delete1;
-    case EventType.WRITE_ROWS_V2:
+    case 30 satisfies typeof EventType.WRITE_ROWS_V2:
       return KINDS.write2;
-    case EventType.UPDATE_ROWS_V2:
+    case 31 satisfies typeof EventType.UPDATE_ROWS_V2:
       return KINDS.update2;
-    case EventType.DELETE_ROWS_V2:
+    case 32 satisfies typeof EventType.DELETE_ROWS_V2:
       return KINDS.delete2;
-    case EventType.PARTIAL_UPDATE_ROWS:
+    case 39 satisfies typeof EventType.PARTIAL_UPDATE_ROWS:
       return KINDS.partial;
-    case EventType.WRITE_ROWS_COMPRESSED_V1:
+    case 166 satisfies typeof EventType.WRITE_ROWS_COMPRESSED_V1:
       return KINDS.write1z;
-    case EventType.UPDATE_ROWS_COMPRESSED_V1:
+    case 167 satisfies typeof EventType.UPDATE_ROWS_COMPRESSED_V1:
       return KINDS.update1z;
-    case EventType.DELETE_ROWS_COMPRESSED_V1:
+    case 168 satisfies typeof EventType.DELETE_ROWS_COMPRESSED_V1:
       return KINDS.delete1z;
-    case EventType.WRITE_ROWS_COMPRESSED:
+    case 169 satisfies typeof EventType.WRITE_ROWS_COMPRESSED:
       return KINDS.write2z;
-    case EventType.UPDATE_ROWS_COMPRESSED:
+    case 170 satisfies typeof EventType.UPDATE_ROWS_COMPRESSED:
       return KINDS.update2z;
-    case EventType.DELETE_ROWS_COMPRESSED:
+    case 171 satisfies typeof EventType.DELETE_ROWS_COMPRESSED:
       return KINDS.delete2z;
     default:
       return null;

@@ -33,51 +33,58 @@ const SEC_PART_BYTES = [0, 1, 1, 2, 2, 3, 3] as const;
 /** MariaDB's TIME hires zero point: TIME_MAX_VALUE_SECONDS + 1 = 838:59:59 + 1 s. */
 const TIME_HIRES_ZERO_SECONDS = 3020400;
 
-/** Decodes one non-NULL cell of `col` at the reader's position and advances past it. */
+/**
+ * Decodes one non-NULL cell of `col` at the reader's position and advances past it.
+ *
+ * The case labels here, in decodeCell, the decoder's event dispatch and rowsKind are number
+ * literals (`satisfies` checks each against its name and compiles away): V8 compiles a switch on
+ * literals to a jump table, but on `ColumnType.X` to a chain of a load and a compare per case —
+ * 4.7 % of the instructions of a steady-state decode of the bench binlog (callgrind).
+ */
 export function decodeColumnValue(r: ByteReader, col: ColumnDef): ColumnValue {
   switch (col.type) {
-    case ColumnType.TINY:
+    case 1 satisfies typeof ColumnType.TINY:
       return col.unsigned ? r.u8() : r.i8();
-    case ColumnType.SHORT:
+    case 2 satisfies typeof ColumnType.SHORT:
       return col.unsigned ? r.u16le() : r.i16le();
-    case ColumnType.INT24:
+    case 9 satisfies typeof ColumnType.INT24:
       return col.unsigned ? r.u24le() : r.i24le();
-    case ColumnType.LONG:
+    case 3 satisfies typeof ColumnType.LONG:
       return col.unsigned ? r.u32le() : r.i32le();
-    case ColumnType.LONGLONG:
+    case 8 satisfies typeof ColumnType.LONGLONG:
       return col.unsigned ? readU64(r) : readI64(r);
-    case ColumnType.FLOAT:
+    case 4 satisfies typeof ColumnType.FLOAT:
       return r.f32le();
-    case ColumnType.DOUBLE:
+    case 5 satisfies typeof ColumnType.DOUBLE:
       return r.f64le();
-    case ColumnType.NEWDECIMAL:
+    case 246 satisfies typeof ColumnType.NEWDECIMAL:
       return readDecimal(r, col);
-    case ColumnType.YEAR: {
+    case 13 satisfies typeof ColumnType.YEAR: {
       const v = r.u8();
       return v === 0 ? 0 : 1900 + v;
     }
-    case ColumnType.DATE:
-    case ColumnType.NEWDATE: {
+    case 10 satisfies typeof ColumnType.DATE:
+    case 14 satisfies typeof ColumnType.NEWDATE: {
       // 3 bytes LE: day 5 bits, month 4 bits, year 15 bits (Field_newdate).
       const v = r.u24le();
       return dateString(v >>> 9, (v >>> 5) & 15, v & 31);
     }
-    case ColumnType.TIME:
+    case 11 satisfies typeof ColumnType.TIME:
       return col.meta > 0 ? readTimeHires(r, col) : readTimeOld(r, col);
-    case ColumnType.TIME2:
+    case 19 satisfies typeof ColumnType.TIME2:
       return readTime2(r, col);
-    case ColumnType.DATETIME:
+    case 12 satisfies typeof ColumnType.DATETIME:
       return col.meta > 0 ? readDatetimeHires(r, col) : readDatetimeOld(r, col);
-    case ColumnType.DATETIME2:
+    case 18 satisfies typeof ColumnType.DATETIME2:
       return readDatetime2(r, col);
-    case ColumnType.TIMESTAMP:
+    case 7 satisfies typeof ColumnType.TIMESTAMP:
       return col.meta > 0 ? readTimestampHires(r, col) : utcString(r.u32le(), 0, 0);
-    case ColumnType.TIMESTAMP2:
+    case 17 satisfies typeof ColumnType.TIMESTAMP2:
       return readTimestamp2(r, col);
-    case ColumnType.VARCHAR:
-    case ColumnType.VAR_STRING:
+    case 15 satisfies typeof ColumnType.VARCHAR:
+    case 253 satisfies typeof ColumnType.VAR_STRING:
       return readText(r, col, col.meta > 255 ? r.u16le() : r.u8());
-    case ColumnType.STRING: {
+    case 254 satisfies typeof ColumnType.STRING: {
       // The length prefix is 2 bytes when the column's maximum byte length exceeds 255. Values are
       // logged without their trailing pad (Field_string::pack). CHAR reads back without it too,
       // but BINARY(n) (and MariaDB's UUID/INET6, stored as binary strings) reads back padded
@@ -90,30 +97,30 @@ export function decodeColumnValue(r: ByteReader, col: ColumnDef): ColumnValue {
       }
       return value;
     }
-    case ColumnType.TINY_BLOB:
-    case ColumnType.MEDIUM_BLOB:
-    case ColumnType.LONG_BLOB:
-    case ColumnType.BLOB:
+    case 249 satisfies typeof ColumnType.TINY_BLOB:
+    case 250 satisfies typeof ColumnType.MEDIUM_BLOB:
+    case 251 satisfies typeof ColumnType.LONG_BLOB:
+    case 252 satisfies typeof ColumnType.BLOB:
       return readText(r, col, readBlobLength(r, col));
-    case ColumnType.ENUM:
+    case 247 satisfies typeof ColumnType.ENUM:
       return readEnum(r, col);
-    case ColumnType.SET:
+    case 248 satisfies typeof ColumnType.SET:
       return readSet(r, col);
-    case ColumnType.BIT:
+    case 16 satisfies typeof ColumnType.BIT:
       return readBit(r, col);
-    case ColumnType.GEOMETRY:
+    case 255 satisfies typeof ColumnType.GEOMETRY:
       // SRID (4 bytes LE) + WKB, as stored. Copied: the value outlives the chunk.
       return r.copy(readBlobLength(r, col));
-    case ColumnType.JSON:
+    case 245 satisfies typeof ColumnType.JSON:
       // The JSON decoder builds fresh values from the view and keeps no reference to it.
       return decodeJsonBinary(r.bytes(readBlobLength(r, col)));
-    case ColumnType.VECTOR: {
+    case 242 satisfies typeof ColumnType.VECTOR: {
       const length = readBlobLength(r, col);
       if (length % 4 !== 0) throw corrupt(col, `${length} bytes is not a whole number of float32 elements`);
       // Copied: the value outlives the chunk.
       return r.copy(length);
     }
-    case ColumnType.NULL:
+    case 6 satisfies typeof ColumnType.NULL:
       return null;
     default:
       throw new BinlogError(BinlogErrorCode.Unsupported, `column ${col.name} (${describeColumnType(col)}): no decoder for type ${col.type}`, { column: col.name });
@@ -197,39 +204,39 @@ function utf8At(r: ByteReader, length: number): string {
   return utf8Text(r.buf, start, start + length);
 }
 
-/** Decodes one non-NULL cell of `col` by its CellOp `op` (cellOps) and advances past it. */
+/** Decodes one non-NULL cell of `col` by its CellOp `op` (cellOps) and advances past it; literal labels as in decodeColumnValue. */
 export function decodeCell(r: ByteReader, col: ColumnDef, op: number): ColumnValue {
   switch (op) {
-    case CellOp.I8:
+    case 1 satisfies typeof CellOp.I8:
       return r.i8();
-    case CellOp.U8:
+    case 2 satisfies typeof CellOp.U8:
       return r.u8();
-    case CellOp.I16:
+    case 3 satisfies typeof CellOp.I16:
       return r.i16le();
-    case CellOp.U16:
+    case 4 satisfies typeof CellOp.U16:
       return r.u16le();
-    case CellOp.I24:
+    case 5 satisfies typeof CellOp.I24:
       return r.i24le();
-    case CellOp.U24:
+    case 6 satisfies typeof CellOp.U24:
       return r.u24le();
-    case CellOp.I32:
+    case 7 satisfies typeof CellOp.I32:
       return r.i32le();
-    case CellOp.U32:
+    case 8 satisfies typeof CellOp.U32:
       return r.u32le();
-    case CellOp.I64:
+    case 9 satisfies typeof CellOp.I64:
       return readI64(r);
-    case CellOp.U64:
+    case 10 satisfies typeof CellOp.U64:
       return readU64(r);
-    case CellOp.F32:
+    case 11 satisfies typeof CellOp.F32:
       return r.f32le();
-    case CellOp.F64:
+    case 12 satisfies typeof CellOp.F64:
       return r.f64le();
-    case CellOp.Utf8Length1:
+    case 13 satisfies typeof CellOp.Utf8Length1:
       return utf8At(r, r.u8());
-    case CellOp.Utf8Length2:
-    case CellOp.Utf8Blob2:
+    case 14 satisfies typeof CellOp.Utf8Length2:
+    case 15 satisfies typeof CellOp.Utf8Blob2:
       return utf8At(r, r.u16le());
-    case CellOp.Utf8Blob4:
+    case 16 satisfies typeof CellOp.Utf8Blob4:
       return utf8At(r, r.u32le());
     default:
       return decodeColumnValue(r, col);
