@@ -148,12 +148,18 @@ function readImage(r: ByteReader, columns: readonly ColumnDef[], ops: Uint8Array
   const nullAt = r.pos;
   r.pos += nullBytes;
   const buf = r.buf;
+  // A full image (FULL row images, the common case) holds every column in order: present[j] is j.
+  const full = n === columns.length;
   let j = 0;
   // One handler around the loop, not one per cell: `j` says which column failed.
   try {
+    // The NULL bits read a byte per eight columns and shifted, not a byte read and a mask per cell.
+    let nulls = 0;
     for (; j < n; j++) {
-      const i = present[j]!;
-      row[i] = buf[nullAt + (j >> 3)]! & (1 << (j & 7)) ? null : decodeCell(r, columns[i]!, ops[i]!);
+      if ((j & 7) === 0) nulls = buf[nullAt + (j >> 3)]!;
+      const i = full ? j : present[j]!;
+      row[i] = nulls & 1 ? null : decodeCell(r, columns[i]!, ops[i]!);
+      nulls >>= 1;
     }
   } catch (cause) {
     throw new CellError(columns[present[j]!]!, cause);
