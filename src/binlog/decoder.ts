@@ -72,6 +72,12 @@ const DEFAULT_MAX_EVENT = 1024 * 1024 * 1024 + 65536;
 const NO_BUFFER = Buffer.alloc(0);
 const NO_VIEW = new DataView(new ArrayBuffer(0));
 
+/** A table map's body bytes (a copy) and the map they decoded to. */
+interface MapBytes {
+  readonly bytes: Buffer;
+  readonly map: TableMap;
+}
+
 /** Whether an event belongs to the "known, but nothing for us" group. */
 function isIgnoredType(type: number): boolean {
   switch (type) {
@@ -138,8 +144,8 @@ export class BinlogDecoder {
   /** Wire type code → current code, for the few pre-GA servers that numbered events differently. */
   #typeMap: Uint8Array | null = null;
   readonly #tableMaps = new Map<number, TableMap>();
-  /** Raw body bytes of the last table map per id: an identical map reuses its decoded form. */
-  readonly #tableMapBytes = new Map<number, Buffer>();
+  /** The last table map per id with its raw body bytes: an identical map reuses its decoded form. */
+  readonly #tableMapBytes = new Map<number, MapBytes>();
   #needMagic: boolean;
   /** File offset of the first byte not yet consumed. */
   #position: number;
@@ -540,15 +546,20 @@ export class BinlogDecoder {
         const bodyLength = bodyEnd - bodyStart;
         const idLength = postHeaderLength(fde, type, 8) === 6 ? 4 : 6;
         if (bodyLength < idLength) throw new ShortReadError(idLength, bodyLength);
-        const tableId = idLength === 4 ? buf.readUInt32LE(bodyStart) : buf.readUIntLE(bodyStart, 6);
+        // Byte arithmetic, where Buffer#readUIntLE validates its arguments; then one lookup, the bytes and the map together.
+        const tableId = idLength === 4 ? u32At(buf, bodyStart) : u32At(buf, bodyStart) + (buf[bodyStart + 4]! | (buf[bodyStart + 5]! << 8)) * 2 ** 32;
         const previous = this.#tableMapBytes.get(tableId);
-        let map = this.#tableMaps.get(tableId);
+        let map: TableMap;
         // Compared in place (one per rows event on MariaDB): a view of the body would cost more.
-        if (!map || !previous || previous.length !== bodyLength || previous.compare(buf, bodyStart, bodyEnd) !== 0) {
+        // (Buffer#compare beat a JavaScript loop of 32-bit DataView reads: ~500 against ~1,600 instructions per map.)
+        if (previous !== undefined && previous.bytes.length === bodyLength && previous.bytes.compare(buf, bodyStart, bodyEnd) === 0) {
+          map = previous.map;
+        } else {
           map = decodeTableMap(r, postHeaderLength(fde, type, 8), fde.flavor, this.#hints);
           this.#tableMaps.set(tableId, map);
           // Copied: compared against the next map of this id after the chunk is gone.
-          this.#tableMapBytes.set(tableId, Buffer.from(buf.subarray(bodyStart, bodyEnd)));
+          const bytes = Buffer.from(buf.subarray(bodyStart, bodyEnd));
+          this.#tableMapBytes.set(tableId, { bytes, map });
         }
         out.push({ kind: 'table-map', header, map });
         return;
