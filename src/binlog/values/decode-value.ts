@@ -501,6 +501,10 @@ const fromCodes = String.fromCharCode;
 /** Character code of the digit d. */
 const D0 = 48;
 
+/** Character codes of the tens and the units digit of 0–99: datetimeString looks each pair up instead of a division and a remainder per digit. */
+const TENS_CODE = Uint8Array.from({ length: 100 }, (_, i) => D0 + ((i / 10) | 0));
+const UNITS_CODE = Uint8Array.from({ length: 100 }, (_, i) => D0 + (i % 10));
+
 function dateString(year: number, month: number, day: number): string {
   if (year > 9999) return four(year) + '-' + two(month) + '-' + two(day);
   const y2 = (year / 100) | 0;
@@ -512,29 +516,39 @@ function datetimeString(year: number, month: number, day: number, hour: number, 
   if (year > 9999 || hour > 99) return four(year) + '-' + two(month) + '-' + two(day) + ' ' + two(hour) + ':' + two(minute) + ':' + two(second) + fraction(usec, fsp);
   const y2 = (year / 100) | 0;
   const y4 = year - y2 * 100;
-  const a = D0 + ((y2 / 10) | 0);
-  const b = D0 + (y2 % 10);
-  const c = D0 + ((y4 / 10) | 0);
-  const d = D0 + (y4 % 10);
-  const mo1 = D0 + ((month / 10) | 0);
-  const mo2 = D0 + (month % 10);
-  const d1 = D0 + ((day / 10) | 0);
-  const d2 = D0 + (day % 10);
-  const h1 = D0 + ((hour / 10) | 0);
-  const h2 = D0 + (hour % 10);
-  const mi1 = D0 + ((minute / 10) | 0);
-  const mi2 = D0 + (minute % 10);
-  const s1 = D0 + ((second / 10) | 0);
-  const s2 = D0 + (second % 10);
+  // Every part is within 0–99 here (the readers check minutes and seconds, hours are at most 99).
+  const t = TENS_CODE;
+  const u = UNITS_CODE;
+  const a = t[y2]!;
+  const b = u[y2]!;
+  const c = t[y4]!;
+  const d = u[y4]!;
+  const mo1 = t[month]!;
+  const mo2 = u[month]!;
+  const d1 = t[day]!;
+  const d2 = u[day]!;
+  const h1 = t[hour]!;
+  const h2 = u[hour]!;
+  const mi1 = t[minute]!;
+  const mi2 = u[minute]!;
+  const s1 = t[second]!;
+  const s2 = u[second]!;
   if (fsp === 0) return fromCodes(a, b, c, d, 45, mo1, mo2, 45, d1, d2, 32, h1, h2, 58, mi1, mi2, 58, s1, s2);
   if (fsp === 6) {
+    // Milliseconds and the microseconds past them, each as a hundreds digit and a 0–99 pair.
     const hi = (usec / 1000) | 0;
     const lo = usec - hi * 1000;
-    return fromCodes(a, b, c, d, 45, mo1, mo2, 45, d1, d2, 32, h1, h2, 58, mi1, mi2, 58, s1, s2, 46, D0 + ((hi / 100) | 0), D0 + (((hi / 10) | 0) % 10), D0 + (hi % 10), D0 + ((lo / 100) | 0), D0 + (((lo / 10) | 0) % 10), D0 + (lo % 10));
+    const f1 = (hi / 100) | 0;
+    const f23 = hi - f1 * 100;
+    const f4 = (lo / 100) | 0;
+    const f56 = lo - f4 * 100;
+    return fromCodes(a, b, c, d, 45, mo1, mo2, 45, d1, d2, 32, h1, h2, 58, mi1, mi2, 58, s1, s2, 46, D0 + f1, t[f23]!, u[f23]!, D0 + f4, t[f56]!, u[f56]!);
   }
   if (fsp === 3) {
     const ms = (usec / 1000) | 0;
-    return fromCodes(a, b, c, d, 45, mo1, mo2, 45, d1, d2, 32, h1, h2, 58, mi1, mi2, 58, s1, s2, 46, D0 + ((ms / 100) | 0), D0 + (((ms / 10) | 0) % 10), D0 + (ms % 10));
+    const f1 = (ms / 100) | 0;
+    const f23 = ms - f1 * 100;
+    return fromCodes(a, b, c, d, 45, mo1, mo2, 45, d1, d2, 32, h1, h2, 58, mi1, mi2, 58, s1, s2, 46, D0 + f1, t[f23]!, u[f23]!);
   }
   return fromCodes(a, b, c, d, 45, mo1, mo2, 45, d1, d2, 32, h1, h2, 58, mi1, mi2, 58, s1, s2) + fraction(usec, fsp);
 }
