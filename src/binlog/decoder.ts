@@ -27,7 +27,7 @@ import { decodeExecuteLoadQuery, decodeQuery } from './events/query-event.js';
 import { decodeRows, rowsKind } from './events/rows-event.js';
 import { decodeTableMap, type SchemaHints } from './events/table-map.js';
 import { readTransactionPayload } from './events/transaction-payload.js';
-import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_BINLOG_IN_USE_F, readHeader, u32At, type EventHeader } from './header.js';
+import { BINLOG_MAGIC, HEADER_LENGTH, LOG_EVENT_BINLOG_IN_USE_F, readHeader, readHeaderView, u32At, type EventHeader } from './header.js';
 
 export interface DecoderOptions {
   /** Named in errors and warnings. */
@@ -300,9 +300,10 @@ export class BinlogDecoder {
     let end = at;
     let expected = 0;
     let events = 0;
+    const view = this.#viewOf(chunk);
     while (chunk.length - end >= HEADER_LENGTH) {
-      const size = u32At(chunk, end + 9);
-      if (size < HEADER_LENGTH + 4 || size > chunk.length - end || chunk[end + 4] === EventType.FORMAT_DESCRIPTION) break;
+      const size = view.getUint32(end + 9, true);
+      if (size < HEADER_LENGTH + 4 || size > chunk.length - end || view.getUint8(end + 4) === EventType.FORMAT_DESCRIPTION) break;
       expected = crc32FoldValidEvent(expected, size);
       end += size;
       events++;
@@ -423,7 +424,7 @@ export class BinlogDecoder {
 
   #decodeEvent(buf: Buffer, at: number, size: number, out: BinlogEvent[]): void {
     const offset = this.#position;
-    let header = readHeader(buf, at, offset);
+    let header = readHeaderView(this.#viewOf(buf), at, offset);
     const map = this.#typeMap;
     if (map !== null && header.typeCode < map.length) header = { ...header, typeCode: map[header.typeCode]! };
     let bodyEnd = at + size;
@@ -469,6 +470,15 @@ export class BinlogDecoder {
     }
   }
 
+  /** A DataView over `buf` (the chunk, or the partial-event buffer), made once per buffer rather than once per event. */
+  #viewOf(buf: Buffer): DataView {
+    if (this.#crcViewOf !== buf) {
+      this.#crcView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#crcViewOf = buf;
+    }
+    return this.#crcView;
+  }
+
   #verifyCrc(buf: Buffer, at: number, size: number, header: EventHeader, isFde: boolean): void {
     const stored = u32At(buf, at + size - 4);
     let computed: number;
@@ -480,13 +490,7 @@ export class BinlogDecoder {
       computed = crc32(flags, computed);
       computed = crc32Range(buf, at + 19, at + size - 4, computed);
     } else {
-      let view = this.#crcView;
-      if (this.#crcViewOf !== buf) {
-        view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-        this.#crcView = view;
-        this.#crcViewOf = buf;
-      }
-      computed = crc32Range(buf, at, at + size - 4, 0, view);
+      computed = crc32Range(buf, at, at + size - 4, 0, this.#viewOf(buf));
     }
     if (computed !== stored) {
       const hex = (n: number): string => n.toString(16).padStart(8, '0');
