@@ -712,13 +712,14 @@ function readDatetime2(r: ByteReader, col: ColumnDef): string {
   const int = r.uintBE(5) - 0x8000000000;
   if (int < 0) throw corrupt(col, 'negative DATETIME');
   const usec = readFraction(r, col, fsp);
-  const ymd = Math.floor(int / 131072); // 2^17: the hour-minute-second bits
+  // int is non-negative and below 2^40: `| 0` floors each quotient as an integer division (see utcString).
+  const ymd = (int / 131072) | 0; // 2^17: the hour-minute-second bits
   const hms = int - ymd * 131072;
   const ym = ymd >>> 5;
   const minute = (hms >>> 6) & 63;
   const second = hms & 63;
   if (minute > 59 || second > 59) throw corrupt(col, `impossible time of day ${hms >>> 12}:${minute}:${second}`);
-  return datetimeString(Math.floor(ym / 13), ym % 13, ymd & 31, hms >>> 12, minute, second, usec, fsp);
+  return datetimeString((ym / 13) | 0, ym % 13, ymd & 31, hms >>> 12, minute, second, usec, fsp);
 }
 
 /** Old DATETIME (Field_datetime): 8 bytes LE, the value YYYYMMDDhhmmss as a decimal number. */
@@ -788,19 +789,22 @@ function readTimestamp2(r: ByteReader, col: ColumnDef): string {
 function utcString(seconds: number, usec: number, fsp: number): string {
   // MariaDB stores 1970-01-01 00:00:00.5 UTC as 0 seconds and a fraction: only both zero are the zero timestamp.
   if (seconds === 0 && usec === 0) return datetimeString(0, 0, 0, 0, 0, 0, 0, fsp);
-  const days = Math.floor(seconds / 86400);
+  // `| 0` rather than Math.floor: seconds is a stored unsigned 32-bit value, so every quotient here
+  // is a non-negative int32 and truncation is the floor; V8 then divides integers by constants
+  // (a multiply and shifts) instead of dividing doubles and rounding them down.
+  const days = (seconds / 86400) | 0;
   let rest = seconds - days * 86400;
-  const hour = Math.floor(rest / 3600);
+  const hour = (rest / 3600) | 0;
   rest -= hour * 3600;
-  const minute = Math.floor(rest / 60);
+  const minute = (rest / 60) | 0;
   // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil inverse), no Date allocation.
   const z = days + 719468;
-  const era = Math.floor(z / 146097);
+  const era = (z / 146097) | 0;
   const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const yoe = ((doe - ((doe / 1460) | 0) + ((doe / 36524) | 0) - ((doe / 146096) | 0)) / 365) | 0;
+  const doy = doe - (365 * yoe + ((yoe / 4) | 0) - ((yoe / 100) | 0));
+  const mp = ((5 * doy + 2) / 153) | 0;
+  const day = doy - (((153 * mp + 2) / 5) | 0) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
   return datetimeString(year, month, day, hour, minute, rest - minute * 60, usec, fsp);
