@@ -124,12 +124,13 @@ export class ByteReader {
     return v;
   }
 
-  /** 48-bit little-endian, exact as a number (< 2^53). */
+  /** 48-bit little-endian, exact as a number (< 2^53); byte arithmetic, where Buffer#readUIntLE validates its arguments (a rows event's table id). */
   u48le(): number {
     this.need(6);
-    const v = this.buf.readUIntLE(this.pos, 6);
+    const b = this.buf;
+    const p = this.pos;
     this.pos += 6;
-    return v;
+    return ((b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0) + (b[p + 4]! | (b[p + 5]! << 8)) * 4294967296;
   }
 
   u64le(): bigint {

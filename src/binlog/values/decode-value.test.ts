@@ -5,7 +5,7 @@ import { ByteReader, ShortReadError } from '../byte-reader.js';
 import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType } from '../column-types.js';
 import { readColumnMeta } from './column-meta.js';
-import { decodeColumnValue, describeColumnType } from './decode-value.js';
+import { cellOps, decodeCell, decodeColumnValue, describeColumnType } from './decode-value.js';
 import { JsonDecimal, JsonValue } from './json-value.js';
 import { encodeColumnValue, testColumn } from '../../../test/harness/value-encoder.js';
 
@@ -275,6 +275,38 @@ describe('decodeColumnValue on cells a real server wrote', () => {
   it.each(SERVER_CELLS)('the encoder writes the same bytes: %s %s %s %s', (_table, binlogType, metaHex, cellHex, expected, extra) => {
     const col = mapped(binlogType, metaHex, extra);
     expect(encodeColumnValue(expected, col).toString('hex')).toBe(cellHex);
+  });
+});
+
+/** What one decode gives: the value, or the error's class, code and message; and where the reader stopped. */
+function outcome(decodeOne: (r: ByteReader) => ColumnValue, bytes: Buffer): { value?: ColumnValue; error?: string; pos: number } {
+  const r = new ByteReader(bytes);
+  try {
+    return { value: decodeOne(r), pos: r.pos };
+  } catch (e) {
+    const code = e instanceof BinlogError ? e.code : '';
+    return { error: `${(e as Error).constructor.name} ${code} ${(e as Error).message}`, pos: r.pos };
+  }
+}
+
+describe('the row loop decodes each column as decodeColumnValue does (decodeCell by its cellOps)', () => {
+  const byOp = (col: ColumnDef) => (r: ByteReader) => decodeCell(r, col, cellOps([col])[0]!);
+  const byType = (col: ColumnDef) => (r: ByteReader) => decodeColumnValue(r, col);
+
+  it.each(SERVER_CELLS)('%s %s %s %s', (_table, binlogType, metaHex, cellHex, _expected, extra) => {
+    const col = mapped(binlogType, metaHex, extra);
+    expect(outcome(byOp(col), hex(cellHex))).toEqual(outcome(byType(col), hex(cellHex)));
+  });
+
+  it('gives the same value, error and position on any bytes, for every column of the server cells', () => {
+    const cols = SERVER_CELLS.map(([, binlogType, metaHex, , , extra]) => mapped(binlogType, metaHex, extra));
+    fc.assert(
+      fc.property(fc.constantFrom(...cols), fc.uint8Array({ maxLength: 40 }), (col, bytes) => {
+        const b = Buffer.from(bytes);
+        expect(outcome(byOp(col), b)).toEqual(outcome(byType(col), b));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
