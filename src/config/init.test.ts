@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSchemaCatalog, type ColumnSchema, type ForeignKey, type SchemaCatalog, type TableSchema } from '../model/table-schema.js';
+import { columnSchema } from '../../test/harness/column-schema.js';
 import { formatProblems } from './format-problems.js';
 import { configInitDocument, configInitText, suggestForTable } from './init.js';
 import { BUILT_IN_DEFAULTS, parseConfig } from './normalise.js';
@@ -8,22 +9,7 @@ import { BUILT_IN_DEFAULTS, parseConfig } from './normalise.js';
 function col(name: string, type: string, extra: Partial<ColumnSchema> = {}): ColumnSchema {
   const dataType = /^[a-z]+/.exec(type)![0];
   const text = dataType === 'varchar' || dataType === 'char' || dataType === 'text';
-  return {
-    name,
-    ordinal: 0,
-    dataType,
-    columnType: type,
-    nullable: false,
-    unsigned: type.includes('unsigned'),
-    collation: text ? 'utf8mb4_general_ci' : null,
-    collationId: text ? 45 : null,
-    isAutoIncrement: false,
-    isGenerated: false,
-    default: null,
-    onUpdateCurrentTimestamp: false,
-    isJson: false,
-    ...extra,
-  };
+  return columnSchema(name, 0, text, { dataType, columnType: type, unsigned: type.includes('unsigned'), ...extra });
 }
 
 function table(schema: string, name: string, columns: ColumnSchema[], keys: Partial<Pick<TableSchema, 'primaryKey' | 'uniqueKeys' | 'foreignKeys'>> = {}): TableSchema {

@@ -11,7 +11,7 @@ import type { ColumnDef, ColumnValue } from '../column.js';
 import { ColumnType } from '../column-types.js';
 import { CharsetText } from './charset-text.js';
 import { JsonDecimal, JsonPatch, JsonValue, type JsonNode } from './json-value.js';
-import { jsonStringEnd } from './json-text.js';
+import { jsonNumberEnd, jsonStringEnd } from './json-text.js';
 
 /**
  * Valid JSON text printed verbatim by stringifyCanonical: a raw number literal or a whole document
@@ -263,48 +263,16 @@ class JsonTextRewriter {
 
   /** A number token (JSON grammar); printed as a double when that is exact, else verbatim. */
   private number(): string | null {
-    const s = this.s;
     const start = this.pos;
-    let i = start;
-    if (s.charCodeAt(i) === 0x2d) i++;
-    let first = -1; // index of the first non-zero mantissa digit
-    let last = -1; // index of the last non-zero mantissa digit
-    let digits = 0; // mantissa digits between first and last, inclusive
-    const intStart = i;
-    while (isDigit(s.charCodeAt(i))) {
-      if (s.charCodeAt(i) !== 0x30) {
-        if (first < 0) first = digits;
-        last = digits;
-      }
-      digits++;
-      i++;
-    }
-    if (i === intStart || (s.charCodeAt(intStart) === 0x30 && i - intStart > 1)) return null;
-    if (s.charCodeAt(i) === 0x2e /* . */) {
-      i++;
-      const fracStart = i;
-      while (isDigit(s.charCodeAt(i))) {
-        if (s.charCodeAt(i) !== 0x30) {
-          if (first < 0) first = digits;
-          last = digits;
-        }
-        digits++;
-        i++;
-      }
-      if (i === fracStart) return null;
-    }
-    const c = s.charCodeAt(i);
-    if (c === 0x65 || c === 0x45 /* e E */) {
-      i++;
-      const sign = s.charCodeAt(i);
-      if (sign === 0x2b || sign === 0x2d) i++;
-      const expStart = i;
-      while (isDigit(s.charCodeAt(i))) i++;
-      if (i === expStart) return null;
-    }
-    this.pos = i;
-    const token = s.slice(start, i);
-    if (first < 0) return s.charCodeAt(start) === 0x2d ? token : '0'; // a zero; keep the sign of -0 as written
+    const end = jsonNumberEnd(this.s, start);
+    if (end < 0) return null;
+    this.pos = end;
+    const token = this.s.slice(start, end);
+    // The mantissa's digits (sign, point and exponent left out), for how many are significant.
+    const mantissa = token.replace(/[eE].*$/, '').replace(/[-.]/g, '');
+    const first = mantissa.search(/[1-9]/);
+    if (first < 0) return token.charCodeAt(0) === 0x2d ? token : '0'; // a zero; keep the sign of -0 as written
+    const last = mantissa.search(/[1-9]0*$/);
     if (last - first + 1 <= 15) {
       const n = Number(token);
       const a = Math.abs(n);
@@ -312,10 +280,6 @@ class JsonTextRewriter {
     }
     return token;
   }
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
 }
 
 // ---- text -----------------------------------------------------------------------------------

@@ -128,33 +128,12 @@ class Parser {
   }
 
   private number(): JsonNode {
-    const s = this.s;
     const start = this.pos;
-    let i = start;
-    if (s.charCodeAt(i) === 0x2d) i++;
-    const intStart = i;
-    while (isDigit(s.charCodeAt(i))) i++;
-    if (i === intStart || (s.charCodeAt(intStart) === 0x30 && i - intStart > 1)) throw NOT_JSON;
-    let integer = true;
-    if (s.charCodeAt(i) === 0x2e /* . */) {
-      integer = false;
-      const fracStart = ++i;
-      while (isDigit(s.charCodeAt(i))) i++;
-      if (i === fracStart) throw NOT_JSON;
-    }
-    const e = s.charCodeAt(i);
-    if (e === 0x65 || e === 0x45 /* e E */) {
-      integer = false;
-      i++;
-      const sign = s.charCodeAt(i);
-      if (sign === 0x2b || sign === 0x2d) i++;
-      const expStart = i;
-      while (isDigit(s.charCodeAt(i))) i++;
-      if (i === expStart) throw NOT_JSON;
-    }
-    this.pos = i;
-    const token = s.slice(start, i);
-    if (integer) {
+    const end = jsonNumberEnd(this.s, start);
+    if (end < 0) throw NOT_JSON;
+    this.pos = end;
+    const token = this.s.slice(start, end);
+    if (!/[.eE]/.test(token)) {
       if (token === '-0') return new JsonDecimal(token);
       const big = BigInt(token);
       return big <= MAX_SAFE && big >= -MAX_SAFE ? Number(big) : big;
@@ -177,6 +156,30 @@ export function jsonStringEnd(s: string, start: number): number {
     if (c < 0x20) return -1;
     i += c === 0x5c ? 2 : 1;
   }
+}
+
+/** The index just past the JSON number token that starts at `start`, or -1 when none does (JSON's grammar: no `+`, no leading zeros, digits after `.` and `e`). */
+export function jsonNumberEnd(s: string, start: number): number {
+  let i = start;
+  if (s.charCodeAt(i) === 0x2d) i++;
+  const intStart = i;
+  while (isDigit(s.charCodeAt(i))) i++;
+  if (i === intStart || (s.charCodeAt(intStart) === 0x30 && i - intStart > 1)) return -1;
+  if (s.charCodeAt(i) === 0x2e /* . */) {
+    const fracStart = ++i;
+    while (isDigit(s.charCodeAt(i))) i++;
+    if (i === fracStart) return -1;
+  }
+  const e = s.charCodeAt(i);
+  if (e === 0x65 || e === 0x45 /* e E */) {
+    i++;
+    const sign = s.charCodeAt(i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    const expStart = i;
+    while (isDigit(s.charCodeAt(i))) i++;
+    if (i === expStart) return -1;
+  }
+  return i;
 }
 
 function isDigit(c: number): boolean {
