@@ -323,6 +323,15 @@ function uniqueHoldTable(qualified: string, uniqueKey: string): string {
   return `${qualified}\u0000uk:${uniqueKey}`;
 }
 
+/**
+ * The needs index's name (noteWindow, LaterNeeds) for the rows of `qualified` a lost update changes
+ * while keeping the reference `foreignKey`: a MINIMAL after image leaves the columns out, so it names
+ * no parent, yet the row still points where it does (Reconciler.neededRows, #keptChildren).
+ */
+function keptReferenceTable(qualified: string, foreignKey: string): string {
+  return `${qualified}\u0000keeps:${foreignKey}`;
+}
+
 /** The unique keys of `table` (not its primary key) that some foreign key of the catalog references. */
 function referencedUniqueKeys(catalog: SchemaCatalog, table: TableSchema): UniqueKey[] {
   return table.uniqueKeys.filter((uk) =>
@@ -499,6 +508,20 @@ export class Reconciler {
       }
     }
     if (change.after !== null) for (const [parent, key] of heldParents(this.#catalog, table, change.after, (t) => this.#mayDeleteBlockers(t), (t) => this.state(t))) add(parent, key);
+    // An update whose after image leaves out a reference's columns (MINIMAL logs the key and the
+    // columns set) keeps the parent its row has, which no image names: the row itself is noted, and
+    // delete-blocking asks after it among the blocker's children (#keptChildren).
+    if (change.op !== 'update' || change.after === null || change.before === null || table.primaryKey === null || table.foreignKeys.length === 0) return;
+    const after = change.after;
+    let key: string | null | undefined;
+    for (const fk of table.foreignKeys) {
+      const parent = this.#catalog.get(fk.refSchema, fk.refTable);
+      if (parent === undefined || parent.primaryKey === null || !this.#mayDeleteBlockers(parent)) continue;
+      const state = this.state(table);
+      if (!fk.columns.some((col) => after[state.position(col)] === undefined)) continue;
+      if (key === undefined) key = state.foldedKeyOf(change.before);
+      if (key !== null) add(keptReferenceTable(state.qualified, fk.name), key);
+    }
   }
 
   /**
@@ -606,7 +629,6 @@ export class Reconciler {
       // (a window the DR rejects rolls the index back with everything else).
       if (p.decision.outcome === 'quarantined' || p.hold === true) (held ??= new Map()).set(p, this.#holdRow(p, change, changeLabel(tx, index)));
       if (p.hold === true && p.decision.outcome !== 'quarantined') this.#quarantine.markSkipped(changeLabel(tx, index));
-      if (p.decision.outcome === 'quarantined' || p.hold === true) this.#holdParents(change, changeLabel(tx, index));
       pending.push(p);
     });
     const ddl = ddlStatements(tx);
@@ -668,7 +690,6 @@ export class Reconciler {
         const d = p.decision;
         const change = tx.changes[d.index];
         const holds = held?.get(p) ?? this.#holdRow(p, change, changeLabel(tx, d.index));
-        if (change !== undefined) this.#holdParents(change, changeLabel(tx, d.index));
         if (d.outcome === 'quarantined') return { ...d, holds };
         return { ...d, holds, outcome: 'quarantined', newKey: d.outcome === 'remapped' ? null : d.newKey, reason: why, class: d.class === 'clean' || d.class === 'already-applied' ? 'transaction-quarantined' : d.class, origin: changeLabel(tx, quarantined.decision.index) };
       });
@@ -688,7 +709,9 @@ export class Reconciler {
    * Holds back the source row of a quarantined (or skipped) decision: by its primary key, and by
    * each of its unique values that a foreign key references (children naming it by that value wait
    * with it, rather than meet a DR record that holds the same value). Returns what it holds, as the
-   * quarantine records it (`holds`), so a later run holds the same.
+   * quarantine records it (`holds`), so a later run holds the same. The parents the row points at
+   * are held too (#holdParents), read from the same row: a MINIMAL update that keeps its foreign key
+   * logs no value for it, yet still points where the row did.
    */
   #holdRow(p: Pending, change: RowChange | undefined, label: string): [string, string][] {
     const holds: [string, string][] = p.sourcePk === null ? [] : [[p.decision.table, p.sourcePk]];
@@ -702,13 +725,12 @@ export class Reconciler {
         const moved = change.op === 'update' && p.sourcePk !== null ? state.keyOf(image) : null;
         if (moved !== null && moved !== p.sourcePk) holds.push([p.decision.table, moved]);
         const keys = this.#referencedUniqueKeys(table);
-        if (keys.length > 0) {
-          const row = this.#heldRow(table, state, p, change, image, moved);
-          for (const uk of keys) {
-            const k = state.indexKeyOf(`uk:${uk.name}`, row);
-            if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
-          }
+        const row = keys.length > 0 || table.foreignKeys.length > 0 ? this.#heldRow(table, state, p, change, image, moved) : image;
+        for (const uk of keys) {
+          const k = state.indexKeyOf(`uk:${uk.name}`, row);
+          if (k !== null) holds.push([uniqueHoldTable(p.decision.table, uk.name), k]);
         }
+        this.#holdParents(table, row, label);
       }
     }
     for (const [t, k] of holds) this.#quarantine.add(t, k, label);
@@ -716,8 +738,9 @@ export class Reconciler {
   }
 
   /**
-   * The row a held change of a table whose unique values foreign keys reference leaves on the
-   * source, as far as it is known: the values its children name it by. Its after image, where that
+   * The row a held change leaves on the source, as far as it is known: the values its children name
+   * it by (a table whose unique values foreign keys reference), and the parents it points at (a
+   * table with foreign keys: #holdParents). Its after image, where that
    * is whole (FULL). An insert's columns left out (MINIMAL logs those the INSERT named) are the DR's
    * known defaults (insertedRow). An update's left out (MINIMAL logs the key and the columns set)
    * are the row's own: as the row's earlier held changes left it (the DR never saw those), else the
@@ -759,22 +782,23 @@ export class Reconciler {
     return found;
   }
 
-  /** #holdParents for every change of `tx`, held back outside decide (a transaction the DR rejected). */
+  /** #holdParents of every change's after image in `tx`, held back outside decide (a transaction the DR rejected). */
   holdParentsOf(tx: Transaction): void {
-    tx.changes.forEach((change, index) => this.#holdParents(change, changeLabel(tx, index)));
+    tx.changes.forEach((change, index) => {
+      const table = this.#catalog.get(change.table.schema, change.table.table);
+      if (change.after !== null && table !== undefined) this.#holdParents(table, change.after, changeLabel(tx, index));
+    });
   }
 
   /**
-   * Records the parents a held change's after image points at (declared and configured foreign
-   * keys onto a primary key or another unique key: heldParents), as the binlog logged them:
-   * delete-blocking then leaves those DR rows alone, or the change, once resolved, would point at
-   * nothing. A value remapped since names the source's row, not the DR's: refusing a delete on it
-   * only quarantines more, never less.
+   * Records the parents a held change's row points at (declared and configured foreign keys onto a
+   * primary key or another unique key: heldParents), as the binlog logged them or, for a column it
+   * left out, as the row had it (#heldRow): delete-blocking then leaves those DR rows alone, or the
+   * change, once resolved, would point at nothing. A value remapped since names the source's row,
+   * not the DR's: refusing a delete on it only quarantines more, never less.
    */
-  #holdParents(change: RowChange, origin: string): void {
-    const table = this.#catalog.get(change.table.schema, change.table.table);
-    if (change.after === null || table === undefined) return;
-    for (const [parent, key] of heldParents(this.#catalog, table, change.after, undefined, (t) => this.state(t))) this.#quarantine.addParent(parent, key, origin);
+  #holdParents(table: TableSchema, row: RowImage, origin: string): void {
+    for (const [parent, key] of heldParents(this.#catalog, table, row, undefined, (t) => this.state(t))) this.#quarantine.addParent(parent, key, origin);
   }
 
   #decideChange(tx: Transaction, original: RowChange, index: number, writes: WriteOp[]): Pending {
@@ -1220,6 +1244,8 @@ export class Reconciler {
       if (byValue !== null) return refuse(`${shown} ${byValue}`);
       const children = this.#childrenOf(table, state, b.row);
       if (children.unread !== null) return refuse(`${shown}: ${children.unread}`);
+      const kept = this.#keptChildren(ctx, table, state, b.row);
+      if (kept !== null) return refuse(`${shown} ${kept}`);
       if (children.count > s.maxChildren) return refuse(`${shown} has ${children.count} child row(s): ${children.described.join('; ')}; maxChildren is ${s.maxChildren}`);
       let plan: CascadePlan | null = null;
       if (children.count > 0) {
@@ -1319,6 +1345,43 @@ export class Reconciler {
       }
     }
     return out;
+  }
+
+  /**
+   * Why a row pointing at the blocker `row` (as the window read them) must keep it: a quarantined
+   * lost change waits on that child row (its resolution writes the row, still pointing here, or a
+   * later run's MINIMAL update, whose held image names no parent, does), or a lost change of this
+   * window or a later one updates it keeping the reference (neededRows: a MINIMAL after image
+   * names no parent). Deleting the blocker would cascade the child away, or leave it pointing at
+   * nothing. Null when no child is so needed. Children are found as #childrenOf finds them, by the
+   * key the window read them by; the needs by the keys the changes logged, as for the blocker itself.
+   */
+  #keptChildren(ctx: Ctx, table: TableSchema, state: TableState, row: RowImage): string | null {
+    const selfPk = state.keyOf(row);
+    for (const ref of this.#catalog.referencing(table.schema, table.table)) {
+      const childTable = this.#catalog.get(ref.schema, ref.table);
+      if (childTable === undefined || childTable.primaryKey === null) continue;
+      const child = this.state(childTable);
+      const fk = ref.foreignKey;
+      const k = child.indexKeyFromValues(`fk:${fk.name}`, fk.refColumns.map((col) => row[state.position(col)]));
+      if (k === null) continue;
+      const needs = keptReferenceTable(child.qualified, fk.name);
+      // In key order: the index lists rows in the order reads loaded them, which the window size changes.
+      for (const r of [...child.rowsBy(`fk:${fk.name}`, k)].sort(byPrimaryKey(child))) {
+        const pk = child.keyValues(r);
+        if (pk === null || (child === state && child.keyOf(r) === selfPk)) continue;
+        const exact = rowKey(pk);
+        const needed = child.foldedKeyOf(r) ?? exact;
+        const shown = `is pointed at by ${child.qualified} ${keyText(pk)} (${fk.name}), which`;
+        const origin = this.#quarantine.origin(child.qualified, exact) ?? (child.foldsKey ? this.#quarantine.originFolded(child.qualified, needed, child) : undefined);
+        if (origin !== undefined) return `${shown} waits on a quarantined lost change (${origin})`;
+        if (this.#rekeyedAway(childTable, child, pk, needed)) continue;
+        if (this.#windowRefs.get(needs)?.has(needed) === true) return `${shown} a lost change of this window updates keeping the reference`;
+        const later = this.#laterNeeds?.after(needs, needed, ctx.tx, ctx.index);
+        if (later !== undefined) return `${shown} a later lost change (${later}) updates keeping the reference`;
+      }
+    }
+    return null;
   }
 
   /**

@@ -846,3 +846,109 @@ describe('a held MINIMAL update holds its children that name it by a unique key'
     expect(await ords()).toEqual([]);
   }, 120_000);
 });
+
+describe('a held MINIMAL child update that keeps its foreign key holds its parent', () => {
+  // A MINIMAL update of an order that sets total alone logs no cust_id: the parent it keeps is the
+  // row's own (the DR row read, or the row's earlier held changes), which FULL images log whole.
+  const CUST = `CREATE TABLE t.cust (id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, email VARCHAR(40) NOT NULL, name VARCHAR(20) NOT NULL,
+    UNIQUE KEY uk_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`;
+  const ORD = `CREATE TABLE t.ord (id INT UNSIGNED NOT NULL PRIMARY KEY, cust_id INT UNSIGNED NOT NULL, total DECIMAL(10,2) NOT NULL,
+    CONSTRAINT fk_cust FOREIGN KEY (cust_id) REFERENCES t.cust (id) ON DELETE CASCADE) ENGINE=InnoDB`;
+  const BASE = ["INSERT INTO t.cust (id, email, name) VALUES (1, 'ann@x', 'Ann'), (2, 'bob@x', 'Bob')", 'INSERT INTO t.ord (id, cust_id, total) VALUES (50, 2, 1.00)'];
+  // The lost Eve takes the e-mail the DR gave its customer 2, whose one order (CASCADE) maxChildren 1 allows.
+  const EVE = "INSERT INTO t.cust (email, name) VALUES ('eve@x', 'Lost Eve')";
+  const ORDER_TOTAL = 'UPDATE t.ord SET total = 2.00 WHERE id = 50';
+  const DR = ["UPDATE t.cust SET email = 'EVE@x' WHERE id = 2"];
+  const R_INSERT = 'tables."t.cust".onConflict.insert-unique-taken';
+  const custs = async (): Promise<unknown> => servers.dr.query('SELECT id, email, name FROM t.cust ORDER BY id');
+  const ords = async (): Promise<unknown> => servers.dr.query('SELECT id, cust_id, total FROM t.ord ORDER BY id');
+  const archived = async (): Promise<unknown> => servers.dr.query('SELECT table_name, row_key, role FROM salvage.archive ORDER BY id');
+  const UNTOUCHED_CUSTS = [
+    { id: 1, email: 'ann@x', name: 'Ann' },
+    { id: 2, email: 'EVE@x', name: 'Bob' },
+  ];
+  const blocking = (ord: Record<string, unknown> = {}): NormalisedConfig =>
+    config({ tables: { 't.cust': { onConflict: { 'insert-unique-taken': { strategy: 'delete-blocking', maxChildren: 1 } } }, ...(Object.keys(ord).length === 0 ? {} : { 't.ord': { onConflict: ord } }) } });
+  const summary = (l: LedgerLine): unknown[] => [l.table, l.op, l.key, l.class, l.outcome];
+  const heldParentReason = (held: LedgerLine): string =>
+    `delete-blocking: the DR row t.cust 2 (holds uk_email) is the parent of a quarantined lost change (${held.gtid ?? ''}#0), which would point at nothing once resolved; nothing was deleted (${R_INSERT})`;
+
+  // The order's update is held (its clean changes quarantined by rule), then Eve comes.
+  const HELD: Incident = { schema: [CUST, ORD], base: BASE, lost: [ORDER_TOTAL, EVE], dr: DR };
+  const heldConfig = (): NormalisedConfig => blocking({ clean: 'quarantine' });
+
+  for (const [images, stage] of [
+    ['MINIMAL', stageMinimal],
+    ['FULL', (i: Incident): Promise<Staged> => stageIncident(servers.primary, servers.dr, i)],
+  ] as const) {
+    for (const w of [undefined, 1]) {
+      it(`${images}: delete-blocking leaves the parent a held order update keeps, never deletes it with the order (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+        const staged = await stage(HELD);
+        for (const mode of ['plan', 'apply'] as const) {
+          const { ledger, report } = await run(staged, mode, w, heldConfig());
+          expect(ledger.map(summary)).toEqual([
+            ['t.ord', 'update', [50], 'clean', 'quarantined'],
+            ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined'],
+          ]);
+          expect(ledger[1]!.reason).toBe(heldParentReason(ledger[0]!));
+          expect(report.retries).toBe(0);
+        }
+        expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+        expect(await ords()).toEqual([{ id: 50, cust_id: 2, total: '1.00' }]);
+        expect(await archived()).toEqual([]);
+      }, 120_000);
+    }
+  }
+
+  // Eve first; the order's update comes after her, in the same window or a later one, and is applied.
+  const LATER: Incident = { schema: [CUST, ORD], base: BASE, lost: [EVE, ORDER_TOTAL], dr: DR };
+  const laterReason = (images: 'MINIMAL' | 'FULL', w: number | undefined, order: LedgerLine): string => {
+    const by = w === undefined ? 'a lost change of this window' : `a later lost change (${order.gtid ?? ''}#0)`;
+    // FULL logs the order's cust_id: the customer is needed by value. MINIMAL logs none: the order
+    // row the DR holds, which the update leaves pointing where it does, is needed.
+    const why = images === 'FULL' ? `is changed or pointed at by ${by}` : `is pointed at by t.ord 50 (fk_cust), which ${by} updates keeping the reference`;
+    return `delete-blocking: the DR row t.cust 2 (holds uk_email) ${why}; nothing was deleted (${R_INSERT})`;
+  };
+
+  for (const [images, stage] of [
+    ['MINIMAL', stageMinimal],
+    ['FULL', (i: Incident): Promise<Staged> => stageIncident(servers.primary, servers.dr, i)],
+  ] as const) {
+    for (const w of [undefined, 1]) {
+      it(`${images}: delete-blocking leaves the parent a later order update keeps, never deletes it with the order (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+        const staged = await stage(LATER);
+        for (const mode of ['plan', 'apply'] as const) {
+          const { ledger, report } = await run(staged, mode, w, blocking());
+          expect(ledger.map(summary)).toEqual([
+            ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined'],
+            ['t.ord', 'update', [50], 'clean', 'applied'],
+          ]);
+          expect(ledger[0]!.reason).toBe(laterReason(images, w, ledger[1]!));
+          expect(report.retries).toBe(0);
+        }
+        expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+        expect(await ords()).toEqual([{ id: 50, cust_id: 2, total: '2.00' }]);
+        expect(await archived()).toEqual([]);
+      }, 120_000);
+    }
+
+    it(`${images}: the order update held by an earlier run keeps the parent from delete-blocking in the next run`, async () => {
+      // FLUSH BINARY LOGS is not logged: it only ends the file, so the first run reads the order's update alone.
+      const staged = await stage({ schema: [CUST, ORD], base: BASE, lost: [ORDER_TOTAL, 'FLUSH BINARY LOGS', EVE], dr: DR });
+      const first = await run({ ...staged, files: staged.files.slice(0, staged.files.length - 2) }, 'apply', undefined, heldConfig());
+      expect(first.ledger.map(summary)).toEqual([['t.ord', 'update', [50], 'clean', 'quarantined']]);
+      const { ledger } = await run(staged, 'apply', undefined, heldConfig());
+      expect(ledger.map(summary)).toEqual([['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined']]);
+      // FULL: the held after image names the customer. MINIMAL: the order row the held update waits on.
+      const held = `${first.ledger[0]!.gtid ?? ''}#0`;
+      expect(ledger[0]!.reason).toBe(
+        images === 'FULL'
+          ? heldParentReason(first.ledger[0]!)
+          : `delete-blocking: the DR row t.cust 2 (holds uk_email) is pointed at by t.ord 50 (fk_cust), which waits on a quarantined lost change (${held}); nothing was deleted (${R_INSERT})`,
+      );
+      expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+      expect(await ords()).toEqual([{ id: 50, cust_id: 2, total: '1.00' }]);
+      expect(await archived()).toEqual([]);
+    }, 120_000);
+  }
+});
