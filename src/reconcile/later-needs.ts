@@ -7,8 +7,9 @@
  *
  * Memory is bounded by what delete-blocking can delete: one entry per distinct row key of a table
  * whose rules may delete a blocker (a character key folded by its collation), and per distinct
- * folded value of its unique keys that foreign keys name (Reconciler.neededRows), none when no rule
- * does.
+ * folded value of its unique keys that foreign keys name (Reconciler.neededRows), and per row key of
+ * a table referencing one that a MINIMAL update changes keeping the reference (its after image names
+ * no parent); none when no rule does.
  */
 import { gtidText, type Transaction } from '../binlog/transaction.js';
 
