@@ -437,19 +437,23 @@ export async function pendingQuarantineRows(session: SqlSession, schema: string)
 }
 
 /**
- * The after images of `sourceId`'s pending quarantine entries (those that have one): table, change
- * (`change_at#change_index`) and canonical JSON text, `pageRows` at a time, so a large quarantine
- * is never held in memory whole.
+ * The after images of `sourceId`'s pending quarantine entries (those that have one), in the order
+ * they were decided: table, change (`change_at#change_index`), canonical JSON text and the before
+ * image beside it (null for an insert), `pageRows` at a time, so a large quarantine is never held
+ * in memory whole.
  */
-export async function* pendingQuarantineImages(session: SqlSession, schema: string, pageRows = 5000): AsyncGenerator<{ table: string; change: string; afterImage: string }> {
+export async function* pendingQuarantineImages(session: SqlSession, schema: string, pageRows = 5000): AsyncGenerator<{ table: string; change: string; afterImage: string; beforeImage: string | null }> {
   let after = '0';
   for (;;) {
     const { rows } = await run(
       session,
-      `SELECT id, table_name, change_at, change_index, after_image FROM ${stateTable(schema, 'quarantine')} WHERE status = 'pending' AND after_image IS NOT NULL AND id > ? ORDER BY id LIMIT ${pageRows}`,
+      `SELECT id, table_name, change_at, change_index, before_image, after_image FROM ${stateTable(schema, 'quarantine')} WHERE status = 'pending' AND after_image IS NOT NULL AND id > ? ORDER BY id LIMIT ${pageRows}`,
       [after],
     );
-    for (const r of rows) yield { table: String(r['table_name']), change: `${String(r['change_at'])}#${String(r['change_index'])}`, afterImage: String(r['after_image']) };
+    for (const r of rows) {
+      const before = r['before_image'];
+      yield { table: String(r['table_name']), change: `${String(r['change_at'])}#${String(r['change_index'])}`, afterImage: String(r['after_image']), beforeImage: before === null || before === undefined ? null : String(before) };
+    }
     if (rows.length < pageRows) return;
     after = String(rows[rows.length - 1]!['id']);
   }

@@ -98,7 +98,7 @@ import { KeyMap } from '../reconcile/key-map.js';
 import { LaterNeeds } from '../reconcile/later-needs.js';
 import { TableState } from '../reconcile/table-state.js';
 import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostBeforeInput, LostSetAccumulator, type Checkpoint as LostCheckpoint, type LostFilter, type LostFilterOptions, type StartRule } from '../reconcile/lost-transactions.js';
-import { changeLabel, heldParents, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
+import { changeLabel, heldParents, noteEarlierHeld, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
 import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, collectWrittenRowReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
@@ -1470,6 +1470,13 @@ class SalvageRun {
     // Holds of every source: the same primary's binlogs read as files and then live (or copied
     // under another name) are one source under two ids, and a hold must not depend on the name.
     for (const [table, key, origin] of await pendingQuarantineRows(this.#dr, this.#schema)) quarantine.add(table, key, origin);
+    // One TableState per table folds the keys and unique values held rows are named by.
+    const folds = new Map<TableSchema, TableState>();
+    const foldsOf = (t: TableSchema): TableState => {
+      let state = folds.get(t);
+      if (state === undefined) folds.set(t, (state = new TableState(t)));
+      return state;
+    };
     for (const s of await skippedInserts(this.#dr, this.#schema)) {
       const table = this.#catalog.lookup(s.table);
       if (table === undefined || table.primaryKey === null) continue;
@@ -1489,27 +1496,25 @@ class SalvageRun {
       }
       // Children may name the never-written row by a unique value the DR gives another record.
       for (const [hold, k] of uniqueValueHolds(this.#catalog, table, after)) quarantine.add(hold, k, s.change);
+      noteEarlierHeld(quarantine, this.#catalog, foldsOf(table), null, after);
     }
-    // What the held changes point at, so delete-blocking leaves those rows for their resolution.
-    // One TableState per parent folds the keys and unique values children name it by.
-    const folds = new Map<TableSchema, TableState>();
-    const foldsOf = (t: TableSchema): TableState => {
-      let state = folds.get(t);
-      if (state === undefined) folds.set(t, (state = new TableState(t)));
-      return state;
-    };
+    // What the held changes point at, so delete-blocking leaves those rows for their resolution;
+    // and the rows they leave, which this run's MINIMAL updates of them are completed from.
     for await (const held of pendingQuarantineImages(this.#dr, this.#schema)) {
       const table = this.#catalog.lookup(held.table);
       if (table === undefined) continue;
       let after: RowImage;
+      let before: RowImage | null;
       try {
         // Column values at depth 1 kept as raw JSON text, as resolve.ts reads images.
         after = rowFromCanonical(parseExactJson(held.afterImage, (path) => path.length === 1), table);
+        before = held.beforeImage === null ? null : rowFromCanonical(parseExactJson(held.beforeImage, (path) => path.length === 1), table);
       } catch {
         // An image the DR's table no longer fits (its schema changed since): nothing to point at.
         continue;
       }
       for (const [parent, key] of heldParents(this.#catalog, table, after, undefined, foldsOf)) quarantine.addParent(parent, key, held.change);
+      noteEarlierHeld(quarantine, this.#catalog, foldsOf(table), before, after);
     }
   }
 

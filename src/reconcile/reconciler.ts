@@ -83,6 +83,12 @@ export class QuarantineIndex {
   readonly #parents = new Map<string, Map<string, string>>();
   /** Per table, held source row → the row as its held changes leave it, where known (heldImage). */
   readonly #images = new Map<string, Map<string, RowImage>>();
+  /**
+   * Per table, held source row → its held changes of earlier runs, folded (noteEarlierHeld): loaded
+   * before the first window, never rolled back. What completes a MINIMAL update of the row in this
+   * run, over the DR row read, as the earlier run completed it (this run's own held image first).
+   */
+  readonly #earlier = new Map<string, Map<string, EarlierHeld>>();
   readonly #log: Logged[] = [];
   /** Origins that are skipped inserts: a label names one change for ever, so none is rolled back. */
   readonly #skipped = new Set<string>();
@@ -134,6 +140,18 @@ export class QuarantineIndex {
   /** The row `pk` of `table` as its held changes leave it (setHeldImage), or undefined. */
   heldImage(table: string, pk: string): RowImage | undefined {
     return this.#images.get(table)?.get(pk);
+  }
+
+  /** Records the row `pk` of `table` as an earlier run's held changes left it (noteEarlierHeld). */
+  setEarlierHeld(table: string, pk: string, held: EarlierHeld): void {
+    let t = this.#earlier.get(table);
+    if (t === undefined) this.#earlier.set(table, (t = new Map()));
+    t.set(pk, held);
+  }
+
+  /** The row `pk` of `table` as an earlier run's held changes left it (setEarlierHeld), or undefined. */
+  earlierHeld(table: string, pk: string): EarlierHeld | undefined {
+    return this.#earlier.get(table)?.get(pk);
   }
 
   #put(index: Map<string, Map<string, string>>, table: string, pk: string, origin: string): void {
@@ -207,6 +225,44 @@ export class QuarantineIndex {
     for (const t of this.#rows.values()) n += t.size;
     return n;
   }
+}
+
+/**
+ * A held source row as an earlier run's held changes left it: `image`, the columns they gave (an
+ * insert's row whole, at the DR's known defaults; a MINIMAL update's columns set, over the ones
+ * before), absent where none did; those the DR row at `base` (the row's key when its first held
+ * update met it) still gives, as it gave them then.
+ */
+export interface EarlierHeld {
+  readonly base: string;
+  readonly image: RowImage;
+}
+
+/**
+ * Notes a pending quarantined change of an earlier run (`before`, `after` as recorded; `before`
+ * null for an insert) on the row it holds, in the order they were decided, so a MINIMAL update of
+ * that row in this run is completed as one run over the whole range completes it (#heldRow): the
+ * in-run held image is not kept across runs, and the DR row alone would forget what the held
+ * changes set. Tables whose held rows are never completed are left out (their rows' holds cost
+ * nothing more).
+ */
+export function noteEarlierHeld(quarantine: QuarantineIndex, catalog: SchemaCatalog, state: TableState, before: RowImage | null, after: RowImage): void {
+  const table = state.schema;
+  if (table.primaryKey === null || (table.foreignKeys.length === 0 && catalog.referencing(table.schema, table.table).length === 0)) return;
+  if (before === null) {
+    const k = state.keyOf(after);
+    if (k !== null) quarantine.setEarlierHeld(state.qualified, k, { base: k, image: insertedRow(table, after) });
+    return;
+  }
+  const k = state.keyOf(before);
+  if (k === null) return;
+  const was = quarantine.earlierHeld(state.qualified, k);
+  // By index, not Array#map: an image built elsewhere may have holes, which map skips.
+  const image = Array.from({ length: table.columns.length }, (_, i) => (after[i] === undefined ? was?.image[i] : after[i]));
+  const held = { base: was?.base ?? k, image };
+  quarantine.setEarlierHeld(state.qualified, k, held);
+  const moved = state.keyOf(after);
+  if (moved !== null && moved !== k) quarantine.setEarlierHeld(state.qualified, moved, held);
 }
 
 /** A QuarantineIndex journal entry: a hold or parent added (index, table, key), or a held image replaced (the one it had). */
@@ -763,13 +819,22 @@ export class Reconciler {
     return row;
   }
 
-  /** The row a held update meets: as the row's earlier held changes left it, else the DR row the window knows at its key (through the key map), else null. */
+  /**
+   * The row a held update meets: as the row's earlier held changes left it (this run's, else an
+   * earlier run's over the DR row they met), else the DR row the window knows at its key (through
+   * the key map), else null. A column neither gives stays absent.
+   */
   #heldBase(state: TableState, p: Pending, change: RowChange): RowImage | null {
     const held = p.sourcePk === null ? undefined : this.#quarantine.heldImage(p.decision.table, p.sourcePk);
     if (held !== undefined) return held;
     const rewritten = this.#keyMap.size === 0 ? change : (applyRemaps([change], this.#keyMap, this.#catalog).changes[0] as RowChange);
     const key = rewritten.before === null ? null : state.keyOf(rewritten.before);
-    return key !== null && state.knows(key) ? state.keyHolder(key) : null;
+    const dr = key !== null && state.knows(key) ? state.keyHolder(key) : null;
+    const earlier = p.sourcePk === null ? undefined : this.#quarantine.earlierHeld(p.decision.table, p.sourcePk);
+    if (earlier === undefined) return dr;
+    // A row moved by an earlier run's held update: the DR row its first held update met, where read.
+    const base = earlier.base === p.sourcePk ? dr : state.knows(earlier.base) ? state.keyHolder(earlier.base) : null;
+    return Array.from({ length: state.schema.columns.length }, (_, i) => (earlier.image[i] === undefined ? base?.[i] : earlier.image[i]));
   }
 
   /** The unique keys of `table` (not its primary key) that some foreign key of the catalog references. */
