@@ -1,8 +1,11 @@
 /**
  * The rows of delete-blocking's tables that lost changes anywhere in the lost range change or point
- * at, with the last change that needs each: a window sees only its own changes, and a row deleted
- * for one window would leave a later window's change nothing to point at (held as parent-missing,
- * the row in salvage.archive). Filled by a read of the whole lost range before the first window
+ * at, with the first and the last change that needs each: a window sees only its own changes, and a
+ * row deleted for one window would leave a later window's change nothing to point at (held as
+ * parent-missing, the row in salvage.archive), or cascade away what an earlier window's change
+ * wrote under it (an order the range updated, deleted with its customer). A window asks after its
+ * own changes, earlier and later alike; so across windows both ways, or the decision would depend
+ * on the window size. Filled by a read of the whole lost range before the first window
  * (pipeline/salvage.ts), so not with --follow, which has no end to read to.
  *
  * Memory is bounded by what delete-blocking can delete: one entry per distinct row key of a table
@@ -25,7 +28,8 @@ interface Need {
 export class LaterNeeds {
   /** Files in the order they were read (binlog names sort by that order only within one base name). */
   readonly #files = new Map<string, number>();
-  readonly #last = new Map<string, Map<string, Need>>();
+  /** Per table and row: the first and the last change that needs it (one object when they are one). */
+  readonly #needs = new Map<string, Map<string, { first: Need; last: Need }>>();
 
   /** Notes a transaction read, in order, whether or not any of its changes needs a row: it places the windows' changes. */
   seen(tx: Transaction): void {
@@ -37,25 +41,40 @@ export class LaterNeeds {
    * (`schema.table`; or a unique key's name for it and the folded value: heldParents).
    */
   add(table: string, key: string, tx: Transaction, index: number): void {
-    let rows = this.#last.get(table);
-    if (rows === undefined) this.#last.set(table, (rows = new Map()));
-    // Read in order: the latest change noted is the last that needs the row.
-    rows.set(key, { file: this.#files.get(tx.file) ?? -1, pos: tx.pos, index, label: `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}` });
+    let rows = this.#needs.get(table);
+    if (rows === undefined) this.#needs.set(table, (rows = new Map()));
+    const need: Need = { file: this.#files.get(tx.file) ?? -1, pos: tx.pos, index, label: `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}` };
+    // Read in order: the first change noted is the first that needs the row, the latest the last.
+    const known = rows.get(key);
+    if (known === undefined) rows.set(key, { first: need, last: need });
+    else known.last = need;
   }
 
   /** The last lost change that needs the row `key` of `table`, when it comes after change `index` of `tx`; else undefined. */
   after(table: string, key: string, tx: Transaction, index: number): string | undefined {
-    const need = this.#last.get(table)?.get(key);
+    const need = this.#needs.get(table)?.get(key)?.last;
     const file = this.#files.get(tx.file);
     if (need === undefined || file === undefined) return undefined;
-    const later = need.file !== file ? need.file > file : need.pos !== tx.pos ? need.pos > tx.pos : need.index > index;
-    return later ? need.label : undefined;
+    return compare(need, file, tx.pos, index) > 0 ? need.label : undefined;
+  }
+
+  /** The first lost change that needs the row `key` of `table`, when it comes before change `index` of `tx`; else undefined. */
+  before(table: string, key: string, tx: Transaction, index: number): string | undefined {
+    const need = this.#needs.get(table)?.get(key)?.first;
+    const file = this.#files.get(tx.file);
+    if (need === undefined || file === undefined) return undefined;
+    return compare(need, file, tx.pos, index) < 0 ? need.label : undefined;
   }
 
   /** How many rows are noted (for tests and the report of memory it holds). */
   get size(): number {
     let n = 0;
-    for (const rows of this.#last.values()) n += rows.size;
+    for (const rows of this.#needs.values()) n += rows.size;
     return n;
   }
+}
+
+/** Where `need` lies against change `index` of the transaction at `pos` of the file read `file`-th: negative before it, positive after. */
+function compare(need: Need, file: number, pos: number, index: number): number {
+  return need.file !== file ? need.file - file : need.pos !== pos ? need.pos - pos : need.index - index;
 }
