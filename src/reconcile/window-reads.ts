@@ -322,7 +322,9 @@ export function collectHolderChildReads(
     if (want === undefined) wants.set(table, (want = wanted(table)));
     if (!want) continue;
     const state = states.get(table);
-    const self = state.keyOf(change.before ?? after);
+    // An insert has no DR row of its own to leave out: the DR row at its key is another record
+    // when it holds the value (the insert is remapped, and delete-blocking may delete that row).
+    const self = change.op === 'insert' ? null : state.keyOf(change.before ?? after);
     // An update's unique values are those of the row it writes (written-row.ts): a part its after
     // image leaves out (MINIMAL) or an ignored one it did not change is the DR row's.
     const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
@@ -368,7 +370,7 @@ export function collectBlockerRows(
     if (want === undefined) wants.set(table, (want = wanted(table)));
     if (!want) continue;
     const state = states.get(table);
-    const self = state.keyOf(change.before ?? after);
+    const self = change.op === 'insert' ? null : state.keyOf(change.before ?? after);
     // The row written, as collectHolderChildReads finds its holders.
     const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
     const row = dr === null ? after : writtenRow(table, change.before, after, dr, ignored(table));
