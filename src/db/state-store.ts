@@ -489,25 +489,33 @@ export async function skippedInserts(session: SqlSession, schema: string): Promi
 /** Every remapped key recorded on the DR, in the order they were made. */
 /**
  * Which of the DR rows `wanted` (table → canonical keys) the lost changes of `sourceId` wrote in
- * runs other than `runId`: an insert or update applied, merged or remapped there, at its source key
- * or the key it was moved to (new_key). Per table and key the first such change (`GTID#index` or
- * `file:pos#index`). One scan of the ledger: no index on its keys, since each index costs every
- * ledger row written (bench/README.md); so asked only for the rows delete-blocking may delete and
- * their children, a rare path.
+ * runs other than `exceptRun` (null: in any run, this one's committed windows included): an insert
+ * or update applied, merged or remapped there, at its source key or the key it was moved to
+ * (new_key). Per table and key the first such change (`GTID#index` or `file:pos#index`) and its run.
+ * One scan of the ledger: no index on its keys, since each index costs every ledger row written
+ * (bench/README.md); so asked only for the rows delete-blocking may delete and their children, a
+ * rare path.
  */
-export async function earlierRunWrites(session: SqlSession, schema: string, sourceId: string, runId: RunId, wanted: ReadonlyMap<string, ReadonlySet<string>>): Promise<Map<string, Map<string, string>>> {
-  const found = new Map<string, Map<string, string>>();
+export async function ledgerWrites(
+  session: SqlSession,
+  schema: string,
+  sourceId: string,
+  exceptRun: RunId | null,
+  wanted: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<Map<string, Map<string, { readonly change: string; readonly runId: RunId }>>> {
+  const found = new Map<string, Map<string, { readonly change: string; readonly runId: RunId }>>();
   const tables = [...wanted.keys()];
   const keys = [...new Set([...wanted.values()].flatMap((k) => [...k]))];
   if (tables.length === 0 || keys.length === 0) return found;
   const marks = (n: number): string => new Array<string>(n).fill('?').join(', ');
   const { rows } = await run(
     session,
-    `SELECT table_name, source_key, new_key, change_at, change_index FROM ${stateTable(schema, 'ledger')}
+    `SELECT run_id, table_name, source_key, new_key, change_at, change_index FROM ${stateTable(schema, 'ledger')}
      WHERE source_id = ? AND run_id <> ? AND op IN ('insert', 'update') AND outcome IN ('applied', 'merged', 'remapped')
        AND table_name IN (${marks(tables.length)}) AND (new_key IN (${marks(keys.length)}) OR (new_key IS NULL AND source_key IN (${marks(keys.length)})))
      ORDER BY id`,
-    [sourceId, runId, ...tables, ...keys, ...keys],
+    // No run has id 0 (AUTO_INCREMENT): every run's rows.
+    [sourceId, exceptRun ?? 0, ...tables, ...keys, ...keys],
   );
   for (const r of rows) {
     const table = String(r['table_name']);
@@ -515,7 +523,7 @@ export async function earlierRunWrites(session: SqlSession, schema: string, sour
     if (wanted.get(table)?.has(key) !== true) continue;
     let byKey = found.get(table);
     if (byKey === undefined) found.set(table, (byKey = new Map()));
-    if (!byKey.has(key)) byKey.set(key, `${String(r['change_at'])}#${String(r['change_index'])}`);
+    if (!byKey.has(key)) byKey.set(key, { change: `${String(r['change_at'])}#${String(r['change_index'])}`, runId: Number(r['run_id']) });
   }
   return found;
 }

@@ -75,7 +75,7 @@ import {
   recordRunSummary,
   sessionConnectionId,
   startRun,
-  earlierRunWrites,
+  ledgerWrites,
   releaseSourceLock,
   takeSourceLock,
   writeCheckpoint,
@@ -1968,13 +1968,14 @@ class SalvageRun {
 
   /**
    * Which of the rows delete-blocking may delete for the window, or cascade to, an earlier run's
-   * lost changes wrote (the ledger: state-store.ts earlierRunWrites), so such a delete leaves them
-   * as one run over the whole range would (its LaterNeeds name the change). Asked only when some
-   * change of the window meets a holder of a table whose rules may delete one.
+   * lost changes wrote (the ledger: state-store.ts ledgerWrites), so such a delete leaves them as
+   * one run over the whole range would (its LaterNeeds name the change). Following, which reads no
+   * LaterNeeds, this run's committed windows too. Asked only when some change of the window meets
+   * a holder of a table whose rules may delete one.
    */
   async #noteEarlierRunWrites(changes: readonly RowChange[]): Promise<void> {
     const r = this.#reconciler;
-    if (!this.#stateExisted) return r.noteEarlierRunWrites(new Map());
+    if (!this.#stateExisted && !this.#follow) return r.noteEarlierRunWrites(new Map());
     const rows = collectBlockerRows(changes, this.#catalog, r.stateSet, (t) => r.deletesBlockersOf(t), (t) => r.ignoredColumns(t));
     if (rows.size === 0) return r.noteEarlierRunWrites(new Map());
     const wanted = new Map<string, Set<string>>();
@@ -1995,13 +1996,13 @@ class SalvageRun {
       wanted.set(qualified, keys);
       back.set(qualified, toRow);
     }
-    const found = await earlierRunWrites(this.#dr, this.#schema, this.#sourceId, this.#runId, wanted);
+    const found = await ledgerWrites(this.#dr, this.#schema, this.#sourceId, this.#follow ? null : this.#runId, wanted);
     const writes = new Map<string, Map<string, string>>();
     for (const [table, byKey] of found) {
       const out = new Map<string, string>();
-      for (const [text, label] of byKey) {
+      for (const [text, { change, runId }] of byKey) {
         const k = back.get(table)?.get(text);
-        if (k !== undefined) out.set(k, label);
+        if (k !== undefined) out.set(k, runId === this.#runId ? `an earlier lost change of this run (${change})` : `an earlier run's lost change (${change})`);
       }
       writes.set(table, out);
     }

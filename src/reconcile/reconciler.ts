@@ -430,7 +430,7 @@ export class Reconciler {
   #windowKeyMark = 0;
   /** Rows the lost changes of the whole range need, with the first and the last change needing each: useLaterNeeds. */
   #laterNeeds: LaterNeeds | null = null;
-  /** The window's DR rows that an earlier run's lost changes wrote (`schema.table` → row key → change): noteEarlierRunWrites. */
+  /** The window's DR rows that an earlier run's lost changes wrote (`schema.table` → row key → the change, described): noteEarlierRunWrites. */
   #earlierRunWrites: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
   readonly #whole: boolean;
@@ -632,8 +632,10 @@ export class Reconciler {
 
   /**
    * The rows delete-blocking may delete for this window, and their children, that an earlier run's
-   * lost changes wrote (its ledger; pipeline/salvage.ts): delete-blocking leaves them, as the run
-   * over the whole range leaves what its earlier changes need. Replaces the previous window's.
+   * lost changes wrote (its ledger; pipeline/salvage.ts), each with the change described ("an
+   * earlier run's lost change (…)"; following, this run's earlier windows too): delete-blocking
+   * leaves them, as the run over the whole range leaves what its earlier changes need. Replaces the
+   * previous window's.
    */
   noteEarlierRunWrites(writes: ReadonlyMap<string, ReadonlyMap<string, string>>): void {
     this.#earlierRunWrites = writes;
@@ -1337,7 +1339,7 @@ export class Reconciler {
         return refuse(`${shown} is changed or pointed at by ${other}`);
       }
       const wrote = this.#earlierRunWrites.get(ctx.qualified)?.get(state.keyOf(b.row) ?? '');
-      if (wrote !== undefined) return refuse(`${shown} was written by an earlier run's lost change (${wrote})`);
+      if (wrote !== undefined) return refuse(`${shown} was written by ${wrote}`);
       const byValue = this.#neededByUniqueValue(ctx, b.row, written);
       if (byValue !== null) return refuse(`${shown} ${byValue}`);
       const children = this.#childrenOf(table, state, b.row);
@@ -1478,7 +1480,7 @@ export class Reconciler {
         const origin = this.#quarantine.origin(child.qualified, exact) ?? (child.foldsKey ? this.#quarantine.originFolded(child.qualified, needed, child) : undefined);
         if (origin !== undefined) return `${shown} waits on a quarantined lost change (${origin})`;
         const wrote = this.#earlierRunWrites.get(child.qualified)?.get(child.keyOf(r) ?? '');
-        if (wrote !== undefined) return `${shown} an earlier run's lost change (${wrote}) wrote`;
+        if (wrote !== undefined) return `${shown} ${wrote} wrote`;
         if (this.#rekeyedAway(childTable, child, pk, needed)) continue;
         if (this.#windowRefs.get(needs)?.has(needed) === true) return `${shown} a lost change of this window updates keeping the reference`;
         const other = this.#otherNeed(needs, needed, ctx);
