@@ -487,6 +487,9 @@ export async function skippedInserts(session: SqlSession, schema: string): Promi
 }
 
 /** Every remapped key recorded on the DR, in the order they were made. */
+/** Keys per ledger scan of ledgerWrites: twice that many placeholders, with the tables'. */
+const LEDGER_KEYS_PER_SCAN = 10_000;
+
 /**
  * Which of the DR rows `wanted` (table → canonical keys) the lost changes of `sourceId` wrote in
  * runs other than `exceptRun` (null: in any run, this one's committed windows included): an insert
@@ -508,15 +511,22 @@ export async function ledgerWrites(
   const keys = [...new Set([...wanted.values()].flatMap((k) => [...k]))];
   if (tables.length === 0 || keys.length === 0) return found;
   const marks = (n: number): string => new Array<string>(n).fill('?').join(', ');
-  const { rows } = await run(
-    session,
-    `SELECT run_id, table_name, source_key, new_key, change_at, change_index FROM ${stateTable(schema, 'ledger')}
-     WHERE source_id = ? AND run_id <> ? AND op IN ('insert', 'update') AND outcome IN ('applied', 'merged', 'remapped')
-       AND table_name IN (${marks(tables.length)}) AND (new_key IN (${marks(keys.length)}) OR (new_key IS NULL AND source_key IN (${marks(keys.length)})))
-     ORDER BY id`,
-    // No run has id 0 (AUTO_INCREMENT): every run's rows.
-    [sourceId, exceptRun ?? 0, ...tables, ...keys, ...keys],
-  );
+  const rows: Record<string, unknown>[] = [];
+  // Each statement a scan: as many keys per statement as keeps it well under the 65,535 placeholders.
+  for (let at = 0; at < keys.length; at += LEDGER_KEYS_PER_SCAN) {
+    const chunk = keys.slice(at, at + LEDGER_KEYS_PER_SCAN);
+    const answer = await run(
+      session,
+      `SELECT id, run_id, table_name, source_key, new_key, change_at, change_index FROM ${stateTable(schema, 'ledger')}
+       WHERE source_id = ? AND run_id <> ? AND op IN ('insert', 'update') AND outcome IN ('applied', 'merged', 'remapped')
+         AND table_name IN (${marks(tables.length)}) AND (new_key IN (${marks(chunk.length)}) OR (new_key IS NULL AND source_key IN (${marks(chunk.length)})))`,
+      // No run has id 0 (AUTO_INCREMENT): every run's rows.
+      [sourceId, exceptRun ?? 0, ...tables, ...chunk, ...chunk],
+    );
+    rows.push(...(answer.rows as Record<string, unknown>[]));
+  }
+  // The first change per key, whichever statement found it.
+  rows.sort((a, b) => (BigInt(String(a['id'])) < BigInt(String(b['id'])) ? -1 : 1));
   for (const r of rows) {
     const table = String(r['table_name']);
     const key = r['new_key'] === null ? String(r['source_key']) : String(r['new_key']);

@@ -861,6 +861,8 @@ class SalvageRun {
   readonly #follow: boolean;
   /** Whether the DR held salvage state when the run began: only then can an earlier run have written rows (#noteEarlierRunWrites). */
   #stateExisted = false;
+  /** Whether some table's rules may delete a blocker (Reconciler.deletesBlockers), asked once: #noteEarlierRunWrites. */
+  #deletesBlockers = false;
   /** apply --follow without allowTriggers: each window looks for a trigger created since the start (#refuseNewTriggers). */
   readonly #watchTriggers: boolean;
   /** Where a live read starts when this run has committed nothing yet (its checkpoint's end otherwise). */
@@ -1224,7 +1226,8 @@ class SalvageRun {
     // delete-blocking must leave the rows later windows' changes need: read the lost range for them
     // once more, only when a rule may delete a blocker (the first pass runs before the DR's foreign
     // keys and the rules' tables are known). Following, there is no end to read to: the window's own.
-    if (!this.#follow && this.#reconciler.deletesBlockers()) {
+    this.#deletesBlockers = this.#reconciler.deletesBlockers();
+    if (!this.#follow && this.#deletesBlockers) {
       this.#reconciler.useLaterNeeds(await this.#readLaterNeeds(() => createLostFilter(rule, { checkpoint })));
     }
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
@@ -1975,8 +1978,9 @@ class SalvageRun {
    */
   async #noteEarlierRunWrites(changes: readonly RowChange[]): Promise<void> {
     const r = this.#reconciler;
-    if (!this.#stateExisted && !this.#follow) return r.noteEarlierRunWrites(new Map());
-    const rows = collectBlockerRows(changes, this.#catalog, r.stateSet, (t) => r.deletesBlockersOf(t), (t) => r.ignoredColumns(t));
+    // No rule that may delete a blocker (the default): nothing to ask, and no pass over the window.
+    if ((!this.#stateExisted && !this.#follow) || !this.#deletesBlockers) return r.noteEarlierRunWrites(new Map());
+    const rows = collectBlockerRows(changes, this.#catalog, r.stateSet, (t) => r.deletesBlockersOf(t), (t) => r.blockerChildCap(t), (t) => r.ignoredColumns(t));
     if (rows.size === 0) return r.noteEarlierRunWrites(new Map());
     const wanted = new Map<string, Set<string>>();
     const back = new Map<string, Map<string, string>>();

@@ -646,6 +646,21 @@ export class Reconciler {
     return table.primaryKey !== null && this.#mayDeleteBlockers(table);
   }
 
+  /**
+   * The most child rows a blocker of `table` may have and still be deleted (the larger
+   * `maxChildren` of its rules; unbounded through a custom function): a holder with more is refused
+   * whatever the ledger says, so collectBlockerRows asks it about none of them.
+   */
+  blockerChildCap(table: TableSchema): number {
+    let cap = 0;
+    for (const klass of ['insert-unique-taken', 'update-unique-taken'] as const) {
+      const s = this.#rules.forClass(table, klass).strategy;
+      if (s.strategy === 'custom') return Infinity;
+      if (s.strategy === 'delete-blocking') cap = Math.max(cap, s.maxChildren);
+    }
+    return cap;
+  }
+
   /** Whether `table`'s rules may carry out delete-blocking (itself, or through a custom function). */
   #mayDeleteBlockers(table: TableSchema): boolean {
     let may = this.#deletesBlockers.get(table);

@@ -346,13 +346,15 @@ export function collectHolderChildReads(
  * the window read them (after collectHolderChildReads' rows are loaded): per table, the rows an
  * earlier run's lost changes may have written, which such a delete must leave (reconciler.ts
  * #deleteBlocking asks the ledger's answer, Reconciler.noteEarlierRunWrites). `wanted`: the
- * tables whose rules may delete a blocker.
+ * tables whose rules may delete a blocker; `cap`: the most children a blocker of the table may have
+ * and still be deleted (the children of one with more are left out: it is refused anyway).
  */
 export function collectBlockerRows(
   changes: readonly RowChange[],
   catalog: SchemaCatalog,
   states: StateSet,
   wanted: (table: TableSchema) => boolean,
+  cap: (table: TableSchema) => number,
   ignored: (table: TableSchema) => ReadonlySet<string> = () => NO_IGNORED,
 ): Map<TableSchema, RowImage[]> {
   const out = new Map<TableSchema, Map<string, RowImage>>();
@@ -381,6 +383,7 @@ export function collectBlockerRows(
         const hk = state.keyOf(holder);
         if (hk === null || hk === self) continue;
         add(table, hk, holder);
+        const children: [TableSchema, string, RowImage][] = [];
         for (const ref of catalog.referencing(table.schema, table.table)) {
           const child = catalog.get(ref.schema, ref.table);
           if (child === undefined || child.primaryKey === null) continue;
@@ -389,9 +392,10 @@ export function collectBlockerRows(
           if (ck === null) continue;
           for (const r of childState.rowsBy(`fk:${ref.foreignKey.name}`, ck)) {
             const rk = childState.keyOf(r);
-            if (rk !== null) add(child, rk, r);
+            if (rk !== null) children.push([child, rk, r]);
           }
         }
+        if (children.length <= cap(table)) for (const [child, rk, r] of children) add(child, rk, r);
       }
     }
   }
