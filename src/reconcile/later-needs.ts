@@ -28,8 +28,10 @@ interface Need {
 export class LaterNeeds {
   /** Files in the order they were read (binlog names sort by that order only within one base name). */
   readonly #files = new Map<string, number>();
-  /** Per table and row: the first and the last change that needs it (one object when they are one). */
-  readonly #needs = new Map<string, Map<string, { first: Need; last: Need }>>();
+  /** Per table and row: the last change that needs it. */
+  readonly #last = new Map<string, Map<string, Need>>();
+  /** Per table and row: the first (the same object while only one does). */
+  readonly #first = new Map<string, Map<string, Need>>();
 
   /** Notes a transaction read, in order, whether or not any of its changes needs a row: it places the windows' changes. */
   seen(tx: Transaction): void {
@@ -41,18 +43,23 @@ export class LaterNeeds {
    * (`schema.table`; or a unique key's name for it and the folded value: heldParents).
    */
   add(table: string, key: string, tx: Transaction, index: number): void {
-    let rows = this.#needs.get(table);
-    if (rows === undefined) this.#needs.set(table, (rows = new Map()));
+    let rows = this.#last.get(table);
+    let firsts = this.#first.get(table);
+    if (rows === undefined || firsts === undefined) {
+      this.#last.set(table, (rows = new Map()));
+      this.#first.set(table, (firsts = new Map()));
+    }
     const need: Need = { file: this.#files.get(tx.file) ?? -1, pos: tx.pos, index, label: `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}` };
-    // Read in order: the first change noted is the first that needs the row, the latest the last.
-    const known = rows.get(key);
-    if (known === undefined) rows.set(key, { first: need, last: need });
-    else known.last = need;
+    // Read in order: the latest change noted is the last that needs the row, and one that adds the
+    // row (the map grew: no lookup on the way) the first.
+    const size = rows.size;
+    rows.set(key, need);
+    if (rows.size !== size) firsts.set(key, need);
   }
 
   /** The last lost change that needs the row `key` of `table`, when it comes after change `index` of `tx`; else undefined. */
   after(table: string, key: string, tx: Transaction, index: number): string | undefined {
-    const need = this.#needs.get(table)?.get(key)?.last;
+    const need = this.#last.get(table)?.get(key);
     const file = this.#files.get(tx.file);
     if (need === undefined || file === undefined) return undefined;
     return compare(need, file, tx.pos, index) > 0 ? need.label : undefined;
@@ -60,7 +67,7 @@ export class LaterNeeds {
 
   /** The first lost change that needs the row `key` of `table`, when it comes before change `index` of `tx`; else undefined. */
   before(table: string, key: string, tx: Transaction, index: number): string | undefined {
-    const need = this.#needs.get(table)?.get(key)?.first;
+    const need = this.#first.get(table)?.get(key);
     const file = this.#files.get(tx.file);
     if (need === undefined || file === undefined) return undefined;
     return compare(need, file, tx.pos, index) < 0 ? need.label : undefined;
@@ -69,7 +76,7 @@ export class LaterNeeds {
   /** How many rows are noted (for tests and the report of memory it holds). */
   get size(): number {
     let n = 0;
-    for (const rows of this.#needs.values()) n += rows.size;
+    for (const rows of this.#last.values()) n += rows.size;
     return n;
   }
 }
