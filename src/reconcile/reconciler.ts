@@ -1302,7 +1302,9 @@ export class Reconciler {
    * deleted, then the lost change applies, all in the window's writes (each delete carries its
    * archive note; the sink writes the archive first). Refused (quarantined, nothing written) when
    * the change would not be clean without them, when a holder is the record of a re-keyed or
-   * linked lost row or waits on a quarantined change, when the window did not read who points at
+   * linked lost row or waits on a quarantined change, when another lost change of the range needs
+   * it or a child it would cascade to (this window's, a later or an earlier one's: the decision must
+   * not depend on the window size), or an earlier run's wrote one, when the window did not read who points at
    * a holder, or when more rows point at it than `maxChildren`. Within the cap the DR's own ON
    * DELETE rules are followed (see #cascadePlan): CASCADE children are archived and deleted, SET
    * NULL children archived and nulled; RESTRICT / NO ACTION, a logical reference (the DR has no
@@ -1469,10 +1471,10 @@ export class Reconciler {
   /**
    * Why a row pointing at the blocker `row` (as the window read them) must keep it: a quarantined
    * lost change waits on that child row (its resolution writes the row, still pointing here, or a
-   * later run's MINIMAL update, whose held image names no parent, does), or a lost change of this
-   * window or a later one updates it keeping the reference (neededRows: a MINIMAL after image
-   * names no parent). Deleting the blocker would cascade the child away, or leave it pointing at
-   * nothing. Null when no child is so needed. Children are found as #childrenOf finds them, by the
+   * later run's MINIMAL update, whose held image names no parent, does), an earlier run's lost
+   * change wrote it (the ledger: noteEarlierRunWrites), or a lost change of this window, a later one
+   * or an earlier one updates it keeping the reference (neededRows: a MINIMAL after image names no
+   * parent). Deleting the blocker would cascade the child away, or leave it pointing at nothing. Null when no child is so needed. Children are found as #childrenOf finds them, by the
    * key the window read them by; the needs by the keys the changes logged, as for the blocker itself.
    */
   #keptChildren(ctx: Ctx, table: TableSchema, state: TableState, row: RowImage): string | null {
