@@ -487,6 +487,57 @@ export async function skippedInserts(session: SqlSession, schema: string): Promi
 }
 
 /** Every remapped key recorded on the DR, in the order they were made. */
+/** Keys per ledger scan of ledgerWrites: twice that many placeholders, with the tables'. */
+const LEDGER_KEYS_PER_SCAN = 10_000;
+
+/**
+ * Which of the DR rows `wanted` (table → canonical keys) the lost changes of `sourceId` wrote in
+ * runs other than `exceptRun` (null: in any run, this one's committed windows included): an insert
+ * or update applied, merged or remapped there, at its source key or the key it was moved to
+ * (new_key). Per table and key the first such change (`GTID#index` or `file:pos#index`) and its run.
+ * One scan of the ledger: no index on its keys, since each index costs every ledger row written
+ * (bench/README.md); so asked only for the rows delete-blocking may delete and their children, a
+ * rare path.
+ */
+export async function ledgerWrites(
+  session: SqlSession,
+  schema: string,
+  sourceId: string,
+  exceptRun: RunId | null,
+  wanted: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<Map<string, Map<string, { readonly change: string; readonly runId: RunId }>>> {
+  const found = new Map<string, Map<string, { readonly change: string; readonly runId: RunId }>>();
+  const tables = [...wanted.keys()];
+  const keys = [...new Set([...wanted.values()].flatMap((k) => [...k]))];
+  if (tables.length === 0 || keys.length === 0) return found;
+  const marks = (n: number): string => new Array<string>(n).fill('?').join(', ');
+  const rows: Record<string, unknown>[] = [];
+  // Each statement a scan: as many keys per statement as keeps it well under the 65,535 placeholders.
+  for (let at = 0; at < keys.length; at += LEDGER_KEYS_PER_SCAN) {
+    const chunk = keys.slice(at, at + LEDGER_KEYS_PER_SCAN);
+    const answer = await run(
+      session,
+      `SELECT id, run_id, table_name, source_key, new_key, change_at, change_index FROM ${stateTable(schema, 'ledger')}
+       WHERE source_id = ? AND run_id <> ? AND op IN ('insert', 'update') AND outcome IN ('applied', 'merged', 'remapped')
+         AND table_name IN (${marks(tables.length)}) AND (new_key IN (${marks(chunk.length)}) OR (new_key IS NULL AND source_key IN (${marks(chunk.length)})))`,
+      // No run has id 0 (AUTO_INCREMENT): every run's rows.
+      [sourceId, exceptRun ?? 0, ...tables, ...chunk, ...chunk],
+    );
+    rows.push(...(answer.rows as Record<string, unknown>[]));
+  }
+  // The first change per key, whichever statement found it.
+  rows.sort((a, b) => (BigInt(String(a['id'])) < BigInt(String(b['id'])) ? -1 : 1));
+  for (const r of rows) {
+    const table = String(r['table_name']);
+    const key = r['new_key'] === null ? String(r['source_key']) : String(r['new_key']);
+    if (wanted.get(table)?.has(key) !== true) continue;
+    let byKey = found.get(table);
+    if (byKey === undefined) found.set(table, (byKey = new Map()));
+    if (!byKey.has(key)) byKey.set(key, { change: `${String(r['change_at'])}#${String(r['change_index'])}`, runId: Number(r['run_id']) });
+  }
+  return found;
+}
+
 export async function loadKeyMap(session: SqlSession, schema: string): Promise<{ table: string; oldKey: string; newKey: string }[]> {
   const { rows } = await run(session, `SELECT table_name, old_key, new_key FROM ${stateTable(schema, 'key_map')} ORDER BY run_id, gtid, table_name`);
   return rows.map((r) => ({ table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']) }));

@@ -75,6 +75,7 @@ import {
   recordRunSummary,
   sessionConnectionId,
   startRun,
+  ledgerWrites,
   releaseSourceLock,
   takeSourceLock,
   writeCheckpoint,
@@ -101,13 +102,13 @@ import { checkFromGtid, compareBinlogPositions, createLostFilter, isAfter, lostB
 import { changeLabel, heldParents, noteEarlierHeld, QuarantineIndex, Reconciler, uniqueValueHolds } from '../reconcile/reconciler.js';
 import { RuleBook } from '../reconcile/rules.js';
 import { logicalReferencesOf, type NormalisedConfig } from '../config/normalise.js';
-import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, collectWrittenRowReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
+import { collectBlockerRows, collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, collectWrittenRowReads, type ReadRequest, type StateSet } from '../reconcile/window-reads.js';
 import type { CustomStrategies } from '../reconcile/custom-strategy.js';
 import { stringifyCanonical } from '../binlog/values/canonical-json.js';
 import { executeWrites } from '../sink/execute-writes.js';
 import { checkKeepGtids, commitsUnderGtid, FollowedGtids, gtidOffStatement, gtidOnStatement, refuseLostGtids, type SessionIdentity } from '../sink/keep-gtids.js';
 import type { ReportKeyMapping } from '../sink/report-source.js';
-import { ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
+import { ledgerKeyText, ledgerLine, ledgerRow, quarantineRow, type LedgerImages, type LedgerLine } from '../sink/ledger-entry.js';
 import { resolveBinlogFiles, SourceErrorCode, type BinlogFile } from '../source/binlog-files.js';
 import { readTransactions, type ReadBatch } from '../source/read-transactions.js';
 import { readLiveStatementTexts } from '../source/live-statement-texts.js';
@@ -858,6 +859,10 @@ class SalvageRun {
   readonly #live: LiveInput | null;
   #history: DrHistory | null = null;
   readonly #follow: boolean;
+  /** Whether the DR held salvage state when the run began: only then can an earlier run have written rows (#noteEarlierRunWrites). */
+  #stateExisted = false;
+  /** Whether some table's rules may delete a blocker (Reconciler.deletesBlockers), asked once: #noteEarlierRunWrites. */
+  #deletesBlockers = false;
   /** apply --follow without allowTriggers: each window looks for a trigger created since the start (#refuseNewTriggers). */
   readonly #watchTriggers: boolean;
   /** Where a live read starts when this run has committed nothing yet (its checkpoint's end otherwise). */
@@ -1086,6 +1091,7 @@ class SalvageRun {
       return { hasState, stored, otherGtids };
     });
     this.#checkpointRead = true;
+    this.#stateExisted = hasState;
     const rule = o.start ?? this.#gtidRule(dr);
     const checkpoint = toLostCheckpoint(stored, otherGtids);
     if (stored !== undefined && stored.file !== null && stored.pos !== null) this.#storedEnd = `${stored.file}:${stored.pos}`;
@@ -1220,7 +1226,8 @@ class SalvageRun {
     // delete-blocking must leave the rows later windows' changes need: read the lost range for them
     // once more, only when a rule may delete a blocker (the first pass runs before the DR's foreign
     // keys and the rules' tables are known). Following, there is no end to read to: the window's own.
-    if (!this.#follow && this.#reconciler.deletesBlockers()) {
+    this.#deletesBlockers = this.#reconciler.deletesBlockers();
+    if (!this.#follow && this.#deletesBlockers) {
       this.#reconciler.useLaterNeeds(await this.#readLaterNeeds(() => createLostFilter(rule, { checkpoint })));
     }
     if (stored?.gtidSet) this.#appliedGtids = GtidSet.parse(stored.gtidSet);
@@ -1962,6 +1969,50 @@ class SalvageRun {
     return window.map((tx, i) => this.#decideOne(tx, i, window.length));
   }
 
+  /**
+   * Which of the rows delete-blocking may delete for the window, or cascade to, an earlier run's
+   * lost changes wrote (the ledger: state-store.ts ledgerWrites), so such a delete leaves them as
+   * one run over the whole range would (its LaterNeeds name the change). Following, which reads no
+   * LaterNeeds, this run's committed windows too. Asked only when some change of the window meets
+   * a holder of a table whose rules may delete one.
+   */
+  async #noteEarlierRunWrites(changes: readonly RowChange[]): Promise<void> {
+    const r = this.#reconciler;
+    // No rule that may delete a blocker (the default): nothing to ask, and no pass over the window.
+    if ((!this.#stateExisted && !this.#follow) || !this.#deletesBlockers) return r.noteEarlierRunWrites(new Map());
+    const rows = collectBlockerRows(changes, this.#catalog, r.stateSet, (t) => r.deletesBlockersOf(t), (t) => r.blockerChildCap(t), (t) => r.ignoredColumns(t));
+    if (rows.size === 0) return r.noteEarlierRunWrites(new Map());
+    const wanted = new Map<string, Set<string>>();
+    const back = new Map<string, Map<string, string>>();
+    for (const [table, images] of rows) {
+      const state = r.state(table);
+      const qualified = `${table.schema}.${table.table}`;
+      const keys = new Set<string>();
+      const toRow = new Map<string, string>();
+      for (const image of images) {
+        const pk = state.keyValues(image);
+        const k = state.keyOf(image);
+        if (pk === null || k === null) continue;
+        const text = ledgerKeyText(pk);
+        keys.add(text);
+        toRow.set(text, k);
+      }
+      wanted.set(qualified, keys);
+      back.set(qualified, toRow);
+    }
+    const found = await ledgerWrites(this.#dr, this.#schema, this.#sourceId, this.#follow ? null : this.#runId, wanted);
+    const writes = new Map<string, Map<string, string>>();
+    for (const [table, byKey] of found) {
+      const out = new Map<string, string>();
+      for (const [text, { change, runId }] of byKey) {
+        const k = back.get(table)?.get(text);
+        if (k !== undefined) out.set(k, runId === this.#runId ? `an earlier lost change of this run (${change})` : `an earlier run's lost change (${change})`);
+      }
+      writes.set(table, out);
+    }
+    r.noteEarlierRunWrites(writes);
+  }
+
   /** Decides one transaction of the window; throws WindowCut when `stop` is passed before the window's last. */
   #decideOne(tx: Transaction, index: number, count: number): TransactionResult {
     const result = damagedResult(tx) ?? this.#reconciler.decide(tx);
@@ -2039,6 +2090,7 @@ class SalvageRun {
       r.state(req.table).load(await readRowsMatching(this.#dr, req.table, req.columns, req.keys, { forUpdate: this.#apply }));
       if (req.purpose !== 'pk') r.state(req.table).markReadIndexKeys(req.purpose, req.asked);
     }
+    await this.#noteEarlierRunWrites(changes);
     // And who points at the rows a lost delete's cascade would reach (report, allowUpTo).
     if (r.readsCascadeChildren) {
       for (const req of collectCascadeChildReads(changes, this.#catalog, r.stateSet)) {

@@ -1,8 +1,11 @@
 /**
  * The rows of delete-blocking's tables that lost changes anywhere in the lost range change or point
- * at, with the last change that needs each: a window sees only its own changes, and a row deleted
- * for one window would leave a later window's change nothing to point at (held as parent-missing,
- * the row in salvage.archive). Filled by a read of the whole lost range before the first window
+ * at, with the first and the last change that needs each: a window sees only its own changes, and a
+ * row deleted for one window would leave a later window's change nothing to point at (held as
+ * parent-missing, the row in salvage.archive), or cascade away what an earlier window's change
+ * wrote under it (an order the range updated, deleted with its customer). A window asks after its
+ * own changes, earlier and later alike; so across windows both ways, or the decision would depend
+ * on the window size. Filled by a read of the whole lost range before the first window
  * (pipeline/salvage.ts), so not with --follow, which has no end to read to.
  *
  * Memory is bounded by what delete-blocking can delete: one entry per distinct row key of a table
@@ -25,7 +28,10 @@ interface Need {
 export class LaterNeeds {
   /** Files in the order they were read (binlog names sort by that order only within one base name). */
   readonly #files = new Map<string, number>();
+  /** Per table and row: the last change that needs it. */
   readonly #last = new Map<string, Map<string, Need>>();
+  /** Per table and row: the first (the same object while only one does). */
+  readonly #first = new Map<string, Map<string, Need>>();
 
   /** Notes a transaction read, in order, whether or not any of its changes needs a row: it places the windows' changes. */
   seen(tx: Transaction): void {
@@ -38,9 +44,17 @@ export class LaterNeeds {
    */
   add(table: string, key: string, tx: Transaction, index: number): void {
     let rows = this.#last.get(table);
-    if (rows === undefined) this.#last.set(table, (rows = new Map()));
-    // Read in order: the latest change noted is the last that needs the row.
-    rows.set(key, { file: this.#files.get(tx.file) ?? -1, pos: tx.pos, index, label: `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}` });
+    let firsts = this.#first.get(table);
+    if (rows === undefined || firsts === undefined) {
+      this.#last.set(table, (rows = new Map()));
+      this.#first.set(table, (firsts = new Map()));
+    }
+    const need: Need = { file: this.#files.get(tx.file) ?? -1, pos: tx.pos, index, label: `${tx.gtid !== null ? gtidText(tx.gtid) : `${tx.file}:${tx.pos}`}#${index}` };
+    // Read in order: the latest change noted is the last that needs the row, and one that adds the
+    // row (the map grew: no lookup on the way) the first.
+    const size = rows.size;
+    rows.set(key, need);
+    if (rows.size !== size) firsts.set(key, need);
   }
 
   /** The last lost change that needs the row `key` of `table`, when it comes after change `index` of `tx`; else undefined. */
@@ -48,8 +62,15 @@ export class LaterNeeds {
     const need = this.#last.get(table)?.get(key);
     const file = this.#files.get(tx.file);
     if (need === undefined || file === undefined) return undefined;
-    const later = need.file !== file ? need.file > file : need.pos !== tx.pos ? need.pos > tx.pos : need.index > index;
-    return later ? need.label : undefined;
+    return compare(need, file, tx.pos, index) > 0 ? need.label : undefined;
+  }
+
+  /** The first lost change that needs the row `key` of `table`, when it comes before change `index` of `tx`; else undefined. */
+  before(table: string, key: string, tx: Transaction, index: number): string | undefined {
+    const need = this.#first.get(table)?.get(key);
+    const file = this.#files.get(tx.file);
+    if (need === undefined || file === undefined) return undefined;
+    return compare(need, file, tx.pos, index) < 0 ? need.label : undefined;
   }
 
   /** How many rows are noted (for tests and the report of memory it holds). */
@@ -58,4 +79,9 @@ export class LaterNeeds {
     for (const rows of this.#last.values()) n += rows.size;
     return n;
   }
+}
+
+/** Where `need` lies against change `index` of the transaction at `pos` of the file read `file`-th: negative before it, positive after. */
+function compare(need: Need, file: number, pos: number, index: number): number {
+  return need.file !== file ? need.file - file : need.pos !== pos ? need.pos - pos : need.index - index;
 }

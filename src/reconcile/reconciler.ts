@@ -428,8 +428,10 @@ export class Reconciler {
   #windowRefs = new Map<string, Set<string>>();
   /** The key map's mark when the window began (noteWindow): what it re-keyed since is #rekeyedThisWindow. */
   #windowKeyMark = 0;
-  /** Rows the lost changes of the whole range need, with the last change needing each: useLaterNeeds. */
+  /** Rows the lost changes of the whole range need, with the first and the last change needing each: useLaterNeeds. */
   #laterNeeds: LaterNeeds | null = null;
+  /** The window's DR rows that an earlier run's lost changes wrote (`schema.table` → row key → the change, described): noteEarlierRunWrites. */
+  #earlierRunWrites: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
   readonly #deletesBlockers = new Map<TableSchema, boolean>();
   readonly #whole: boolean;
   readonly #rules: RuleBook;
@@ -612,6 +614,51 @@ export class Reconciler {
    */
   useLaterNeeds(needs: LaterNeeds | null): void {
     this.#laterNeeds = needs;
+  }
+
+  /**
+   * A lost change of the range other than change `ctx.index` of `ctx.tx` that needs the row `key`
+   * of `name` (LaterNeeds), described for a reason: a later one, else an earlier one — whether the
+   * window holds it or not, so the decision does not depend on the window size. Undefined when none.
+   */
+  #otherNeed(name: string, key: string, ctx: Ctx): string | undefined {
+    const needs = this.#laterNeeds;
+    if (needs === null) return undefined;
+    const later = needs.after(name, key, ctx.tx, ctx.index);
+    if (later !== undefined) return `a later lost change (${later})`;
+    const earlier = needs.before(name, key, ctx.tx, ctx.index);
+    return earlier === undefined ? undefined : `an earlier lost change (${earlier})`;
+  }
+
+  /**
+   * The rows delete-blocking may delete for this window, and their children, that an earlier run's
+   * lost changes wrote (its ledger; pipeline/salvage.ts), each with the change described ("an
+   * earlier run's lost change (…)"; following, this run's earlier windows too): delete-blocking
+   * leaves them, as the run over the whole range leaves what its earlier changes need. Replaces the
+   * previous window's.
+   */
+  noteEarlierRunWrites(writes: ReadonlyMap<string, ReadonlyMap<string, string>>): void {
+    this.#earlierRunWrites = writes;
+  }
+
+  /** Whether `table`'s rules may carry out delete-blocking (itself, or through a custom function): what collectBlockerRows asks. */
+  deletesBlockersOf(table: TableSchema): boolean {
+    return table.primaryKey !== null && this.#mayDeleteBlockers(table);
+  }
+
+  /**
+   * The most child rows a blocker of `table` may have and still be deleted (the larger
+   * `maxChildren` of its rules; unbounded through a custom function): a holder with more is refused
+   * whatever the ledger says, so collectBlockerRows asks it about none of them.
+   */
+  blockerChildCap(table: TableSchema): number {
+    let cap = 0;
+    for (const klass of ['insert-unique-taken', 'update-unique-taken'] as const) {
+      const s = this.#rules.forClass(table, klass).strategy;
+      if (s.strategy === 'custom') return Infinity;
+      if (s.strategy === 'delete-blocking') cap = Math.max(cap, s.maxChildren);
+    }
+    return cap;
   }
 
   /** Whether `table`'s rules may carry out delete-blocking (itself, or through a custom function). */
@@ -1255,7 +1302,9 @@ export class Reconciler {
    * deleted, then the lost change applies, all in the window's writes (each delete carries its
    * archive note; the sink writes the archive first). Refused (quarantined, nothing written) when
    * the change would not be clean without them, when a holder is the record of a re-keyed or
-   * linked lost row or waits on a quarantined change, when the window did not read who points at
+   * linked lost row or waits on a quarantined change, when another lost change of the range needs
+   * it or a child it would cascade to (this window's, a later or an earlier one's: the decision must
+   * not depend on the window size), or an earlier run's wrote one, when the window did not read who points at
    * a holder, or when more rows point at it than `maxChildren`. Within the cap the DR's own ON
    * DELETE rules are followed (see #cascadePlan): CASCADE children are archived and deleted, SET
    * NULL children archived and nulled; RESTRICT / NO ACTION, a logical reference (the DR has no
@@ -1300,11 +1349,14 @@ export class Reconciler {
       if (this.#windowRefs.get(ctx.qualified)?.has(needed) === true && !this.#rekeyedAway(table, state, pk, needed)) {
         return refuse(`${shown} is changed or pointed at by a lost change of this window`);
       }
-      // The same across windows: keys as logged, so a row re-keyed away by then is judged as above.
-      const later = this.#laterNeeds?.after(ctx.qualified, needed, ctx.tx, ctx.index);
-      if (later !== undefined && !this.#rekeyedAway(table, state, pk, needed)) {
-        return refuse(`${shown} is changed or pointed at by a later lost change (${later})`);
+      // The same across windows, earlier and later ones as the window's own: keys as logged, so a
+      // row re-keyed away by then is judged as above.
+      const other = this.#otherNeed(ctx.qualified, needed, ctx);
+      if (other !== undefined && !this.#rekeyedAway(table, state, pk, needed)) {
+        return refuse(`${shown} is changed or pointed at by ${other}`);
       }
+      const wrote = this.#earlierRunWrites.get(ctx.qualified)?.get(state.keyOf(b.row) ?? '');
+      if (wrote !== undefined) return refuse(`${shown} was written by ${wrote}`);
       const byValue = this.#neededByUniqueValue(ctx, b.row, written);
       if (byValue !== null) return refuse(`${shown} ${byValue}`);
       const children = this.#childrenOf(table, state, b.row);
@@ -1386,6 +1438,10 @@ export class Reconciler {
       const through = `through ${uk.name} ${keyText(uk.columns.map((col) => row[state.position(col)] as ColumnValue))}`;
       const held = this.#quarantine.parentOf(name, k);
       if (held !== undefined) return `is the parent of a quarantined lost change (${held}) ${through}, which would point at nothing once resolved`;
+      // An earlier change is not excused either: it named the blocker before the lost row took the
+      // value, and what it wrote points at the blocker now (the delete would cascade it away).
+      const earlier = this.#laterNeeds?.before(name, k, ctx.tx, ctx.index);
+      if (earlier !== undefined) return `is pointed at ${through} by an earlier lost change (${earlier})`;
       if (state.indexKeyOf(index, after) === k) continue;
       if (this.#windowRefs.get(name)?.has(k) === true) return `is pointed at ${through} by a lost change of this window`;
       const later = this.#laterNeeds?.after(name, k, ctx.tx, ctx.index);
@@ -1415,10 +1471,10 @@ export class Reconciler {
   /**
    * Why a row pointing at the blocker `row` (as the window read them) must keep it: a quarantined
    * lost change waits on that child row (its resolution writes the row, still pointing here, or a
-   * later run's MINIMAL update, whose held image names no parent, does), or a lost change of this
-   * window or a later one updates it keeping the reference (neededRows: a MINIMAL after image
-   * names no parent). Deleting the blocker would cascade the child away, or leave it pointing at
-   * nothing. Null when no child is so needed. Children are found as #childrenOf finds them, by the
+   * later run's MINIMAL update, whose held image names no parent, does), an earlier run's lost
+   * change wrote it (the ledger: noteEarlierRunWrites), or a lost change of this window, a later one
+   * or an earlier one updates it keeping the reference (neededRows: a MINIMAL after image names no
+   * parent). Deleting the blocker would cascade the child away, or leave it pointing at nothing. Null when no child is so needed. Children are found as #childrenOf finds them, by the
    * key the window read them by; the needs by the keys the changes logged, as for the blocker itself.
    */
   #keptChildren(ctx: Ctx, table: TableSchema, state: TableState, row: RowImage): string | null {
@@ -1440,10 +1496,12 @@ export class Reconciler {
         const shown = `is pointed at by ${child.qualified} ${keyText(pk)} (${fk.name}), which`;
         const origin = this.#quarantine.origin(child.qualified, exact) ?? (child.foldsKey ? this.#quarantine.originFolded(child.qualified, needed, child) : undefined);
         if (origin !== undefined) return `${shown} waits on a quarantined lost change (${origin})`;
+        const wrote = this.#earlierRunWrites.get(child.qualified)?.get(child.keyOf(r) ?? '');
+        if (wrote !== undefined) return `${shown} ${wrote} wrote`;
         if (this.#rekeyedAway(childTable, child, pk, needed)) continue;
         if (this.#windowRefs.get(needs)?.has(needed) === true) return `${shown} a lost change of this window updates keeping the reference`;
-        const later = this.#laterNeeds?.after(needs, needed, ctx.tx, ctx.index);
-        if (later !== undefined) return `${shown} a later lost change (${later}) updates keeping the reference`;
+        const other = this.#otherNeed(needs, needed, ctx);
+        if (other !== undefined) return `${shown} ${other} updates keeping the reference`;
       }
     }
     return null;

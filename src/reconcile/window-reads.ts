@@ -322,7 +322,9 @@ export function collectHolderChildReads(
     if (want === undefined) wants.set(table, (want = wanted(table)));
     if (!want) continue;
     const state = states.get(table);
-    const self = state.keyOf(change.before ?? after);
+    // An insert has no DR row of its own to leave out: the DR row at its key is another record
+    // when it holds the value (the insert is remapped, and delete-blocking may delete that row).
+    const self = change.op === 'insert' ? null : state.keyOf(change.before ?? after);
     // An update's unique values are those of the row it writes (written-row.ts): a part its after
     // image leaves out (MINIMAL) or an ignored one it did not change is the DR row's.
     const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
@@ -337,6 +339,69 @@ export function collectHolderChildReads(
     }
   }
   return [...requests.values()];
+}
+
+/**
+ * The DR rows delete-blocking may delete for the window's changes, and the rows pointing at them, as
+ * the window read them (after collectHolderChildReads' rows are loaded): per table, the rows an
+ * earlier run's lost changes may have written, which such a delete must leave (reconciler.ts
+ * #deleteBlocking asks the ledger's answer, Reconciler.noteEarlierRunWrites). `wanted`: the
+ * tables whose rules may delete a blocker; `cap`: the most children a blocker of the table may have
+ * and still be deleted (the children of one with more are left out: it is refused anyway).
+ */
+export function collectBlockerRows(
+  changes: readonly RowChange[],
+  catalog: SchemaCatalog,
+  states: StateSet,
+  wanted: (table: TableSchema) => boolean,
+  cap: (table: TableSchema) => number,
+  ignored: (table: TableSchema) => ReadonlySet<string> = () => NO_IGNORED,
+): Map<TableSchema, RowImage[]> {
+  const out = new Map<TableSchema, Map<string, RowImage>>();
+  const add = (table: TableSchema, key: string, row: RowImage): void => {
+    let rows = out.get(table);
+    if (rows === undefined) out.set(table, (rows = new Map()));
+    rows.set(key, row);
+  };
+  const wants = new Map<TableSchema, boolean>();
+  for (const change of changes) {
+    const after = change.after;
+    const table = catalog.get(change.table.schema, change.table.table);
+    if (after === null || table === undefined || table.primaryKey === null) continue;
+    let want = wants.get(table);
+    if (want === undefined) wants.set(table, (want = wanted(table)));
+    if (!want) continue;
+    const state = states.get(table);
+    const self = change.op === 'insert' ? null : state.keyOf(change.before ?? after);
+    // The row written, as collectHolderChildReads finds its holders.
+    const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
+    const row = dr === null ? after : writtenRow(table, change.before, after, dr, ignored(table));
+    for (const uk of table.uniqueKeys) {
+      const k = state.indexKeyOf(`uk:${uk.name}`, row);
+      if (k === null) continue;
+      for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
+        const hk = state.keyOf(holder);
+        if (hk === null || hk === self) continue;
+        add(table, hk, holder);
+        const children: [TableSchema, string, RowImage][] = [];
+        for (const ref of catalog.referencing(table.schema, table.table)) {
+          const child = catalog.get(ref.schema, ref.table);
+          if (child === undefined || child.primaryKey === null) continue;
+          const childState = states.get(child);
+          const ck = childState.indexKeyFromValues(`fk:${ref.foreignKey.name}`, ref.foreignKey.refColumns.map((c) => holder[state.position(c)]));
+          if (ck === null) continue;
+          for (const r of childState.rowsBy(`fk:${ref.foreignKey.name}`, ck)) {
+            const rk = childState.keyOf(r);
+            if (rk !== null) children.push([child, rk, r]);
+          }
+        }
+        if (children.length <= cap(table)) for (const [child, rk, r] of children) add(child, rk, r);
+      }
+    }
+  }
+  const result = new Map<TableSchema, RowImage[]>();
+  for (const [table, rows] of out) result.set(table, [...rows.values()]);
+  return result;
 }
 
 /**

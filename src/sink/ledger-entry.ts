@@ -8,7 +8,7 @@ import type { TableMap } from '../binlog/event.js';
 import { rowToCanonical } from '../binlog/transaction-json.js';
 import { gtidText } from '../binlog/transaction.js';
 import { RawJson, stringifyCanonical, toCanonical, type CanonicalValue } from '../binlog/values/canonical-json.js';
-import type { KeyPart, LedgerRow, QuarantineRow } from '../db/state-store.js';
+import { canonicalKey, type KeyPart, type LedgerRow, type QuarantineRow } from '../db/state-store.js';
 import type { ChangeDecision } from '../model/decision.js';
 
 /** The JSON object of one `--ledger` line. */
@@ -111,6 +111,11 @@ function isKeyPart(v: ColumnValue): v is Extract<ColumnValue, KeyPart> {
 function keyParts(values: readonly ColumnValue[] | null): readonly KeyPart[] {
   if (values === null) return [];
   return values.every(isKeyPart) ? values : values.map((v) => (isKeyPart(v) ? v : String(v)));
+}
+
+/** A key as the ledger records it (source_key, new_key): for finding a DR row's entries (state-store.ts earlierRunWrites). */
+export function ledgerKeyText(values: readonly ColumnValue[]): string {
+  return canonicalKey(keyParts(values));
 }
 
 function json(v: Record<string, CanonicalValue> | undefined): string | null {

@@ -6,6 +6,7 @@ import { DEFAULT_STATE_SCHEMA, ensureStateSchema, STATE_SCHEMA_VERSION, StateSch
 import {
   canonicalKey,
   finishRun,
+  ledgerWrites,
   loadKeyMap,
   lookupKeyMap,
   pendingQuarantineImages,
@@ -246,6 +247,41 @@ describe('state store', () => {
     await transaction(session, (s) => recordLedger(s, 'salvage_v1', RUN, [ledgerRow({ seq: 6, gtid: '0-1-51', changeIndex: 0, outcome: 'skipped', newKey: null })]));
     expect(await ensureStateSchema(session, 'salvage_v1')).toBe(2);
     expect(await count('salvage_v1', 'skipped_insert')).toBe(2);
+  });
+
+  it('ledgerWrites: the first insert or update applied, merged or remapped at each asked DR key (new_key when re-keyed), of other runs or of all, this source only, over several scans', async () => {
+    await ensureStateSchema(session, 'salvage_writes');
+    const row = (seq: number, over: Partial<LedgerRow>): LedgerRow => ledgerRow({ seq, gtid: `0-1-${seq}`, table: 't.ord', class: 'clean', outcome: 'applied', newKey: null, ...over });
+    await transaction(session, (s) =>
+      recordLedger(s, 'salvage_writes', RUN, [
+        row(1, { op: 'update', sourceKey: [50] }),
+        // A later change of the same row: the first is named.
+        row(2, { op: 'update', sourceKey: [50], outcome: 'merged' }),
+        // Re-keyed: the DR row is at 7; its source key 3 is another DR record.
+        row(3, { op: 'insert', sourceKey: [3], class: 'insert-pk-taken', outcome: 'remapped', newKey: [7] }),
+        // Wrote nothing there: held, skipped, deleted.
+        row(4, { op: 'update', sourceKey: [60], class: 'update-diverged', outcome: 'quarantined' }),
+        row(5, { op: 'insert', sourceKey: [61], class: 'insert-pk-taken', outcome: 'skipped' }),
+        row(6, { op: 'delete', sourceKey: [62] }),
+        row(7, { op: 'insert', table: 't.cust', sourceKey: [2] }),
+      ]),
+    );
+    await transaction(session, (s) => recordLedger(s, 'salvage_writes', { runId: 2, sourceId: SOURCE }, [row(8, { op: 'insert', sourceKey: [80] })]));
+    await transaction(session, (s) => recordLedger(s, 'salvage_writes', { runId: 3, sourceId: 'another source' }, [row(9, { op: 'insert', sourceKey: [90] })]));
+    const keys = (...k: number[]): Set<string> => new Set(k.map((n) => canonicalKey([n])));
+    // More keys than one scan takes (10,000): the answer is the same.
+    const many = new Set([...keys(50, 3, 7, 60, 61, 62, 80, 90), ...Array.from({ length: 20_001 }, (_, i) => canonicalKey([100_000 + i]))]);
+    const wanted = new Map([['t.ord', many], ['t.cust', keys(2)]]);
+    const of = (found: Map<string, Map<string, unknown>>): unknown => Object.fromEntries([...found].map(([t, m]) => [t, Object.fromEntries(m)]));
+    expect(of(await ledgerWrites(session, 'salvage_writes', SOURCE, 2, wanted))).toEqual({
+      't.ord': { '[50]': { change: '0-1-1#0', runId: 1 }, '[7]': { change: '0-1-3#0', runId: 1 } },
+      't.cust': { '[2]': { change: '0-1-7#0', runId: 1 } },
+    });
+    expect(of(await ledgerWrites(session, 'salvage_writes', SOURCE, null, new Map([['t.ord', keys(50, 80)]])))).toEqual({
+      't.ord': { '[50]': { change: '0-1-1#0', runId: 1 }, '[80]': { change: '0-1-8#0', runId: 2 } },
+    });
+    expect(of(await ledgerWrites(session, 'salvage_writes', SOURCE, 1, new Map([['t.ord', keys(50, 80)]])))).toEqual({ 't.ord': { '[80]': { change: '0-1-8#0', runId: 2 } } });
+    expect(of(await ledgerWrites(session, 'salvage_writes', SOURCE, null, new Map()))).toEqual({});
   });
 
   it('upserts the checkpoint and reads it back exactly', async () => {

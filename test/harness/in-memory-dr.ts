@@ -32,6 +32,7 @@ import { addLogicalReferences, createSchemaCatalog, type ColumnSchema, type Fore
 import type { DrHistory } from '../../src/model/dr-history.js';
 import type { ChangeDecision, Outcome, TransactionResult, WriteOp } from '../../src/model/decision.js';
 import { KeyMap } from '../../src/reconcile/key-map.js';
+import { LaterNeeds } from '../../src/reconcile/later-needs.js';
 import { QuarantineIndex, Reconciler } from '../../src/reconcile/reconciler.js';
 import type { RuleBook } from '../../src/reconcile/rules.js';
 import { collectCascadeChildReads, collectHolderChildReads, collectImageReads, collectReads, collectWrittenRowReads, type ImageReadRequest, type ReadRequest } from '../../src/reconcile/window-reads.js';
@@ -558,6 +559,11 @@ export interface RunOptions {
   readonly scanned?: readonly Transaction[];
   /** The DR's own history since the failover (held in memory: nothing to prepare). */
   readonly history?: DrHistory | null;
+  /**
+   * Whether delete-blocking's needs of the whole range are read before the first window, as
+   * salvage.ts reads them (#readLaterNeeds) for a run that is not following (default true).
+   */
+  readonly laterNeeds?: boolean;
 }
 
 export interface RunResult {
@@ -597,6 +603,15 @@ export function runReconcile(dr: InMemoryDr, transactions: readonly Transaction[
         if (cur === undefined || BigInt(v) > cur) maxes.set(i, BigInt(v));
       });
     }
+  }
+  // salvage.ts #readLaterNeeds: the range as logged, only when some rule may delete a blocker.
+  if (options.laterNeeds !== false && r.deletesBlockers()) {
+    const needs = new LaterNeeds();
+    for (const tx of transactions) {
+      needs.seen(tx);
+      tx.changes.forEach((change, index) => r.neededRows(change, (table, key) => needs.add(table, key, tx, index)));
+    }
+    r.useLaterNeeds(needs);
   }
   const results: TransactionResult[] = [];
   const size = Math.max(1, options.windowSize);

@@ -96,6 +96,34 @@ describe('delete-blocking', () => {
     expect(decided[1]).toEqual(decided[0]);
   });
 
+  it('decides alike whatever the window when the DR row holding the e-mail holds the lost row\'s id too: its children are read, it is deleted and the lost row re-keyed', async () => {
+    // Found by src/reconcile/delete-blocking.property.test.ts: the holder at the insert's own key was
+    // taken for the insert's row and its children went unread, so the delete was refused ("the
+    // window did not read …"), unless another change of the window happened to read them (the
+    // property's case: one-transaction windows refused, a longer one deleted).
+    const incident: Incident = {
+      schema: [CUST, ord('CASCADE')],
+      base: BASE,
+      lost: ["INSERT INTO t.cust (email, name) VALUES ('zed@x', 'Lost Zed')", "UPDATE t.cust SET name = 'Zed' WHERE id = 2"],
+      dr: ["INSERT INTO t.cust (id, email, name) VALUES (2, 'ZED@x', 'DR Zed')"],
+    };
+    for (const windowTransactions of [undefined, 1]) {
+      const staged = await stageIncident(primary, dr, incident, ['t']);
+      const ledger: LedgerLine[] = [];
+      await salvage({ mode: 'apply', binlogs: staged.files, target: dr.target, start: { kind: 'from-gtid', set: staged.start }, config: deleteBlocking(), onLedger: (l) => ledger.push(l), ...(windowTransactions === undefined ? {} : { windowTransactions }) });
+      expect(ledger.map(summary)).toEqual([
+        ['t.cust', 'insert', [2], 'insert-unique-taken', 'remapped', `built-in.insert-pk-taken → remap; ${R_INSERT} → delete-blocking`],
+        ['t.cust', 'update', [2], 'clean', 'applied', 'built-in.clean'],
+      ]);
+      expect(ledger[0]!.reason).toBe(`the DR gave id 2 to a different record: re-keyed to 3 in t.cust, and another DR row holds unique key uk_email; deleted the DR row 2 that held uk_email (archived), then applied the lost change (${R_INSERT})`);
+      expect(await cust()).toEqual([
+        { id: 1, email: 'ann@x', name: 'Ann' },
+        { id: 3, email: 'zed@x', name: 'Zed' },
+      ]);
+      expect(await archive()).toEqual([expect.objectContaining({ table_name: 't.cust', row_key: '[2]', row_image: '{"id":2,"email":"ZED@x","name":"DR Zed"}', role: 'blocking' })]);
+    }
+  });
+
   it('insert-unique-taken: the DR row holding the e-mail is archived, deleted, and the lost row inserted', async () => {
     const { ledger, report } = await run(ZED, deleteBlocking());
     expect(await cust()).toEqual([

@@ -969,4 +969,56 @@ describe('a held MINIMAL child update that keeps its foreign key holds its paren
       expect(await archived()).toEqual([]);
     }, 120_000);
   }
+
+  // The order's update first, applied; then Eve. The order row the lost range just wrote is the
+  // child customer 2's delete would cascade away: it stays whatever the window size, or when an
+  // earlier run applied the update (found with the tests above: one-transaction windows asked only
+  // after later changes, and deleted customer 2 with the order).
+  const EARLIER: Incident = { schema: [CUST, ORD], base: BASE, lost: [ORDER_TOTAL, EVE], dr: DR };
+  const earlierReason = (images: 'MINIMAL' | 'FULL', w: number | undefined, order: LedgerLine): string => {
+    const by = w === undefined ? 'a lost change of this window' : `an earlier lost change (${order.gtid ?? ''}#0)`;
+    const why = images === 'FULL' ? `is changed or pointed at by ${by}` : `is pointed at by t.ord 50 (fk_cust), which ${by} updates keeping the reference`;
+    return `delete-blocking: the DR row t.cust 2 (holds uk_email) ${why}; nothing was deleted (${R_INSERT})`;
+  };
+  const earlierRunReason = (order: LedgerLine): string =>
+    `delete-blocking: the DR row t.cust 2 (holds uk_email) is pointed at by t.ord 50 (fk_cust), which an earlier run's lost change (${order.gtid ?? ''}#0) wrote; nothing was deleted (${R_INSERT})`;
+
+  for (const [images, stage] of [
+    ['MINIMAL', stageMinimal],
+    ['FULL', (i: Incident): Promise<Staged> => stageIncident(servers.primary, servers.dr, i)],
+  ] as const) {
+    for (const w of [undefined, 1]) {
+      it(`${images}: delete-blocking leaves the parent of the order an earlier lost update wrote, never cascades that order away (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+        const staged = await stage(EARLIER);
+        for (const mode of ['plan', 'apply'] as const) {
+          const { ledger, report } = await run(staged, mode, w, blocking());
+          expect(ledger.map(summary)).toEqual([
+            ['t.ord', 'update', [50], 'clean', 'applied'],
+            ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined'],
+          ]);
+          expect(ledger[1]!.reason).toBe(earlierReason(images, w, ledger[0]!));
+          expect(report.retries).toBe(0);
+        }
+        expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+        expect(await ords()).toEqual([{ id: 50, cust_id: 2, total: '2.00' }]);
+        expect(await archived()).toEqual([]);
+      }, 120_000);
+
+      it(`${images}, the input split across runs: the order an earlier run's update wrote keeps its parent from delete-blocking in the next run, plan and apply (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
+        // FLUSH BINARY LOGS is not logged: it only ends the file, so the first run reads the order's update alone.
+        const staged = await stage({ ...EARLIER, lost: [ORDER_TOTAL, 'FLUSH BINARY LOGS', EVE] });
+        const first = await run({ ...staged, files: staged.files.slice(0, staged.files.length - 2) }, 'apply', w, blocking());
+        expect(first.ledger.map(summary)).toEqual([['t.ord', 'update', [50], 'clean', 'applied']]);
+        for (const mode of ['plan', 'apply'] as const) {
+          const { ledger, report } = await run(staged, mode, w, blocking());
+          expect(ledger.map(summary)).toEqual([['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined']]);
+          expect(ledger[0]!.reason).toBe(earlierRunReason(first.ledger[0]!));
+          expect(report.retries).toBe(0);
+        }
+        expect(await custs()).toEqual(UNTOUCHED_CUSTS);
+        expect(await ords()).toEqual([{ id: 50, cust_id: 2, total: '2.00' }]);
+        expect(await archived()).toEqual([]);
+      }, 120_000);
+    }
+  }
 });
