@@ -3,6 +3,7 @@
  * width, signedness and byte order; 64-bit values are bigint. `bytes()` returns views, not
  * copies: a caller that keeps one beyond the chunk's life must copy it and say so.
  */
+import { Buffer } from 'node:buffer';
 import { latin1Text, utf8Text } from './fast-text.js';
 
 /** Thrown when a read would pass `end`; the event decoder turns it into a BinlogError with the place. */
@@ -215,8 +216,13 @@ export class ByteReader {
   copy(n: number): Buffer {
     this.need(n);
     // Copied straight from the chunk: Buffer.from(view) first makes the view (twice the cost).
+    // Buffer imported, not the global: compiled code reached the global through a LoadGlobalIC
+    // call per copy (~280 instructions). TypedArray#set on a plain view, not Buffer#copy, whose
+    // JavaScript wrapper checks its arguments and makes that view itself: ~1,470 against ~1,900
+    // instructions per 8–250-byte copy (callgrind).
     const out = Buffer.allocUnsafe(n);
-    this.buf.copy(out, 0, this.pos, this.pos + n);
+    const b = this.buf;
+    out.set(new Uint8Array(b.buffer, b.byteOffset + this.pos, n));
     this.pos += n;
     return out;
   }
