@@ -312,32 +312,7 @@ export function collectHolderChildReads(
   ignored: (table: TableSchema) => ReadonlySet<string> = () => NO_IGNORED,
 ): ReadRequest[] {
   const requests = new Map<string, ReadRequest>();
-  // Asked once per table: the rule lookup is not free, and a window holds many changes of few tables.
-  const wants = new Map<TableSchema, boolean>();
-  for (const change of changes) {
-    const after = change.after;
-    const table = catalog.get(change.table.schema, change.table.table);
-    if (after === null || table === undefined || table.primaryKey === null) continue;
-    let want = wants.get(table);
-    if (want === undefined) wants.set(table, (want = wanted(table)));
-    if (!want) continue;
-    const state = states.get(table);
-    // An insert has no DR row of its own to leave out: the DR row at its key is another record
-    // when it holds the value (the insert is remapped, and delete-blocking may delete that row).
-    const self = change.op === 'insert' ? null : state.keyOf(change.before ?? after);
-    // An update's unique values are those of the row it writes (written-row.ts): a part its after
-    // image leaves out (MINIMAL) or an ignored one it did not change is the DR row's.
-    const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
-    const row = dr === null ? after : writtenRow(table, change.before, after, dr, ignored(table));
-    for (const uk of table.uniqueKeys) {
-      const k = state.indexKeyOf(`uk:${uk.name}`, row);
-      if (k === null) continue;
-      for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
-        if (state.keyOf(holder) === self) continue;
-        askReferencing(requests, catalog, states, table, holder, null);
-      }
-    }
-  }
+  for (const [table, , holder] of uniqueHolders(changes, catalog, states, wanted, ignored)) askReferencing(requests, catalog, states, table, holder, null);
   return [...requests.values()];
 }
 
@@ -363,6 +338,44 @@ export function collectBlockerRows(
     if (rows === undefined) out.set(table, (rows = new Map()));
     rows.set(key, row);
   };
+  for (const [table, state, holder, hk] of uniqueHolders(changes, catalog, states, wanted, ignored)) {
+    if (hk === null) continue;
+    add(table, hk, holder);
+    const children: [TableSchema, string, RowImage][] = [];
+    for (const ref of catalog.referencing(table.schema, table.table)) {
+      const child = catalog.get(ref.schema, ref.table);
+      if (child === undefined || child.primaryKey === null) continue;
+      const childState = states.get(child);
+      const ck = childState.indexKeyFromValues(`fk:${ref.foreignKey.name}`, ref.foreignKey.refColumns.map((c) => holder[state.position(c)]));
+      if (ck === null) continue;
+      for (const r of childState.rowsBy(`fk:${ref.foreignKey.name}`, ck)) {
+        const rk = childState.keyOf(r);
+        if (rk !== null) children.push([child, rk, r]);
+      }
+    }
+    if (children.length <= cap(table)) for (const [child, rk, r] of children) add(child, rk, r);
+  }
+  const result = new Map<TableSchema, RowImage[]>();
+  for (const [table, rows] of out) result.set(table, [...rows.values()]);
+  return result;
+}
+
+/**
+ * The DR rows holding the unique values of the rows the window's changes write (their own row
+ * aside), for the tables `wanted` names: table, its state, the holder and the holder's key. An
+ * update's unique values are those of the row it writes (written-row.ts): a part its after image
+ * leaves out (MINIMAL) or an ignored one it did not change is the DR row's. An insert has no DR row
+ * of its own to leave out: the DR row at its key is another record when it holds the value (the
+ * insert is remapped, and delete-blocking may delete that row).
+ */
+function* uniqueHolders(
+  changes: readonly RowChange[],
+  catalog: SchemaCatalog,
+  states: StateSet,
+  wanted: (table: TableSchema) => boolean,
+  ignored: (table: TableSchema) => ReadonlySet<string>,
+): Generator<[TableSchema, TableState, RowImage, string | null]> {
+  // Asked once per table: the rule lookup is not free, and a window holds many changes of few tables.
   const wants = new Map<TableSchema, boolean>();
   for (const change of changes) {
     const after = change.after;
@@ -373,7 +386,6 @@ export function collectBlockerRows(
     if (!want) continue;
     const state = states.get(table);
     const self = change.op === 'insert' ? null : state.keyOf(change.before ?? after);
-    // The row written, as collectHolderChildReads finds its holders.
     const dr = change.op === 'update' && self !== null && state.knows(self) ? state.keyHolder(self) : null;
     const row = dr === null ? after : writtenRow(table, change.before, after, dr, ignored(table));
     for (const uk of table.uniqueKeys) {
@@ -381,27 +393,10 @@ export function collectBlockerRows(
       if (k === null) continue;
       for (const holder of state.rowsBy(`uk:${uk.name}`, k)) {
         const hk = state.keyOf(holder);
-        if (hk === null || hk === self) continue;
-        add(table, hk, holder);
-        const children: [TableSchema, string, RowImage][] = [];
-        for (const ref of catalog.referencing(table.schema, table.table)) {
-          const child = catalog.get(ref.schema, ref.table);
-          if (child === undefined || child.primaryKey === null) continue;
-          const childState = states.get(child);
-          const ck = childState.indexKeyFromValues(`fk:${ref.foreignKey.name}`, ref.foreignKey.refColumns.map((c) => holder[state.position(c)]));
-          if (ck === null) continue;
-          for (const r of childState.rowsBy(`fk:${ref.foreignKey.name}`, ck)) {
-            const rk = childState.keyOf(r);
-            if (rk !== null) children.push([child, rk, r]);
-          }
-        }
-        if (children.length <= cap(table)) for (const [child, rk, r] of children) add(child, rk, r);
+        if (hk !== self) yield [table, state, holder, hk];
       }
     }
   }
-  const result = new Map<TableSchema, RowImage[]>();
-  for (const [table, rows] of out) result.set(table, [...rows.values()]);
-  return result;
 }
 
 /**
