@@ -486,7 +486,6 @@ export async function skippedInserts(session: SqlSession, schema: string): Promi
   }));
 }
 
-/** Every remapped key recorded on the DR, in the order they were made. */
 /** Keys per ledger scan of ledgerWrites: twice that many placeholders, with the tables'. */
 const LEDGER_KEYS_PER_SCAN = 10_000;
 
@@ -538,6 +537,7 @@ export async function ledgerWrites(
   return found;
 }
 
+/** Every remapped key recorded on the DR, in the order they were made. */
 export async function loadKeyMap(session: SqlSession, schema: string): Promise<{ table: string; oldKey: string; newKey: string }[]> {
   const { rows } = await run(session, `SELECT table_name, old_key, new_key FROM ${stateTable(schema, 'key_map')} ORDER BY run_id, gtid, table_name`);
   return rows.map((r) => ({ table: String(r['table_name']), oldKey: String(r['old_key']), newKey: String(r['new_key']) }));
