@@ -840,6 +840,9 @@ function addHeldKeys(keys: Map<string, Set<string>>, changes: readonly RowChange
 }
 
 /** One run's state; `run()` is the whole of it. */
+/** No DR row of the window written by an earlier run (Reconciler.noteEarlierRunWrites): the default path's answer, asked of no one. */
+const NO_EARLIER_WRITES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map();
+
 class SalvageRun {
   readonly #o: SalvageOptions;
   /** The statements' way to the DR: `#session`, through the test hook when there is one. */
@@ -1979,9 +1982,9 @@ class SalvageRun {
   async #noteEarlierRunWrites(changes: readonly RowChange[]): Promise<void> {
     const r = this.#reconciler;
     // No rule that may delete a blocker (the default): nothing to ask, and no pass over the window.
-    if ((!this.#stateExisted && !this.#follow) || !this.#deletesBlockers) return r.noteEarlierRunWrites(new Map());
+    if ((!this.#stateExisted && !this.#follow) || !this.#deletesBlockers) return r.noteEarlierRunWrites(NO_EARLIER_WRITES);
     const rows = collectBlockerRows(changes, this.#catalog, r.stateSet, (t) => r.deletesBlockersOf(t), (t) => r.blockerChildCap(t), (t) => r.ignoredColumns(t));
-    if (rows.size === 0) return r.noteEarlierRunWrites(new Map());
+    if (rows.size === 0) return r.noteEarlierRunWrites(NO_EARLIER_WRITES);
     const wanted = new Map<string, Set<string>>();
     const back = new Map<string, Map<string, string>>();
     for (const [table, images] of rows) {

@@ -604,7 +604,7 @@ export class Reconciler {
 
   /** Whether the rules of some table of the catalog may delete a blocker: only then is the lost range read for LaterNeeds. */
   deletesBlockers(): boolean {
-    return this.#catalog.tables.some((t) => t.primaryKey !== null && this.#mayDeleteBlockers(t));
+    return this.#catalog.tables.some((t) => this.deletesBlockersOf(t));
   }
 
   /**
@@ -1304,8 +1304,8 @@ export class Reconciler {
    * the change would not be clean without them, when a holder is the record of a re-keyed or
    * linked lost row or waits on a quarantined change, when another lost change of the range needs
    * it or a child it would cascade to (this window's, a later or an earlier one's: the decision must
-   * not depend on the window size), or an earlier run's wrote one, when the window did not read who points at
-   * a holder, or when more rows point at it than `maxChildren`. Within the cap the DR's own ON
+   * not depend on the window size), or an earlier run's wrote one, when the window did not read who
+   * points at a holder, or when more rows point at it than `maxChildren`. Within the cap the DR's own ON
    * DELETE rules are followed (see #cascadePlan): CASCADE children are archived and deleted, SET
    * NULL children archived and nulled; RESTRICT / NO ACTION, a logical reference (the DR has no
    * rule for it: its rows would point at nothing) or a cascade that reaches further refuse.
@@ -1474,8 +1474,9 @@ export class Reconciler {
    * later run's MINIMAL update, whose held image names no parent, does), an earlier run's lost
    * change wrote it (the ledger: noteEarlierRunWrites), or a lost change of this window, a later one
    * or an earlier one updates it keeping the reference (neededRows: a MINIMAL after image names no
-   * parent). Deleting the blocker would cascade the child away, or leave it pointing at nothing. Null when no child is so needed. Children are found as #childrenOf finds them, by the
-   * key the window read them by; the needs by the keys the changes logged, as for the blocker itself.
+   * parent). Deleting the blocker would cascade the child away, or leave it pointing at nothing.
+   * Null when no child is so needed. Children are found as #childrenOf finds them, by the key the
+   * window read them by; the needs by the keys the changes logged, as for the blocker itself.
    */
   #keptChildren(ctx: Ctx, table: TableSchema, state: TableState, row: RowImage): string | null {
     const selfPk = state.keyOf(row);

@@ -113,7 +113,7 @@ function keyParts(values: readonly ColumnValue[] | null): readonly KeyPart[] {
   return values.every(isKeyPart) ? values : values.map((v) => (isKeyPart(v) ? v : String(v)));
 }
 
-/** A key as the ledger records it (source_key, new_key): for finding a DR row's entries (state-store.ts earlierRunWrites). */
+/** A key as the ledger records it (source_key, new_key): for finding a DR row's entries (state-store.ts ledgerWrites). */
 export function ledgerKeyText(values: readonly ColumnValue[]): string {
   return canonicalKey(keyParts(values));
 }

@@ -891,17 +891,19 @@ describe('a held MINIMAL child update that keeps its foreign key holds its paren
   const heldParentReason = (held: LedgerLine): string =>
     `delete-blocking: the DR row t.cust 2 (holds uk_email) is the parent of a quarantined lost change (${held.gtid ?? ''}#0), which would point at nothing once resolved; nothing was deleted (${R_INSERT})`;
 
-  // The order's update is held (its clean changes quarantined by rule), then Eve comes.
-  const HELD: Incident = { schema: [CUST, ORD], base: BASE, lost: [ORDER_TOTAL, EVE], dr: DR };
+  // The order's update, then Eve: held (its clean changes quarantined by rule) or applied.
+  const ORDER_THEN_EVE: Incident = { schema: [CUST, ORD], base: BASE, lost: [ORDER_TOTAL, EVE], dr: DR };
   const heldConfig = (): NormalisedConfig => blocking({ clean: 'quarantine' });
-
-  for (const [images, stage] of [
+  // Each case under both row images: MINIMAL logs no cust_id for an update of total alone, FULL does.
+  const STAGES = [
     ['MINIMAL', stageMinimal],
     ['FULL', (i: Incident): Promise<Staged> => stageIncident(servers.primary, servers.dr, i)],
-  ] as const) {
+  ] as const;
+
+  for (const [images, stage] of STAGES) {
     for (const w of [undefined, 1]) {
       it(`${images}: delete-blocking leaves the parent a held order update keeps, never deletes it with the order (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
-        const staged = await stage(HELD);
+        const staged = await stage(ORDER_THEN_EVE);
         for (const mode of ['plan', 'apply'] as const) {
           const { ledger, report } = await run(staged, mode, w, heldConfig());
           expect(ledger.map(summary)).toEqual([
@@ -920,18 +922,16 @@ describe('a held MINIMAL child update that keeps its foreign key holds its paren
 
   // Eve first; the order's update comes after her, in the same window or a later one, and is applied.
   const LATER: Incident = { schema: [CUST, ORD], base: BASE, lost: [EVE, ORDER_TOTAL], dr: DR };
-  const laterReason = (images: 'MINIMAL' | 'FULL', w: number | undefined, order: LedgerLine): string => {
-    const by = w === undefined ? 'a lost change of this window' : `a later lost change (${order.gtid ?? ''}#0)`;
+  // The reason Eve is refused when the order's update, `side` of her, needs customer 2.
+  const neighbourReason = (side: 'later' | 'earlier', images: 'MINIMAL' | 'FULL', w: number | undefined, order: LedgerLine): string => {
+    const by = w === undefined ? 'a lost change of this window' : `${side === 'later' ? 'a later' : 'an earlier'} lost change (${order.gtid ?? ''}#0)`;
     // FULL logs the order's cust_id: the customer is needed by value. MINIMAL logs none: the order
     // row the DR holds, which the update leaves pointing where it does, is needed.
     const why = images === 'FULL' ? `is changed or pointed at by ${by}` : `is pointed at by t.ord 50 (fk_cust), which ${by} updates keeping the reference`;
     return `delete-blocking: the DR row t.cust 2 (holds uk_email) ${why}; nothing was deleted (${R_INSERT})`;
   };
 
-  for (const [images, stage] of [
-    ['MINIMAL', stageMinimal],
-    ['FULL', (i: Incident): Promise<Staged> => stageIncident(servers.primary, servers.dr, i)],
-  ] as const) {
+  for (const [images, stage] of STAGES) {
     for (const w of [undefined, 1]) {
       it(`${images}: delete-blocking leaves the parent a later order update keeps, never deletes it with the order (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
         const staged = await stage(LATER);
@@ -941,7 +941,7 @@ describe('a held MINIMAL child update that keeps its foreign key holds its paren
             ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined'],
             ['t.ord', 'update', [50], 'clean', 'applied'],
           ]);
-          expect(ledger[0]!.reason).toBe(laterReason(images, w, ledger[1]!));
+          expect(ledger[0]!.reason).toBe(neighbourReason('later', images, w, ledger[1]!));
           expect(report.retries).toBe(0);
         }
         expect(await custs()).toEqual(UNTOUCHED_CUSTS);
@@ -974,29 +974,20 @@ describe('a held MINIMAL child update that keeps its foreign key holds its paren
   // child customer 2's delete would cascade away: it stays whatever the window size, or when an
   // earlier run applied the update (found with the tests above: one-transaction windows asked only
   // after later changes, and deleted customer 2 with the order).
-  const EARLIER: Incident = { schema: [CUST, ORD], base: BASE, lost: [ORDER_TOTAL, EVE], dr: DR };
-  const earlierReason = (images: 'MINIMAL' | 'FULL', w: number | undefined, order: LedgerLine): string => {
-    const by = w === undefined ? 'a lost change of this window' : `an earlier lost change (${order.gtid ?? ''}#0)`;
-    const why = images === 'FULL' ? `is changed or pointed at by ${by}` : `is pointed at by t.ord 50 (fk_cust), which ${by} updates keeping the reference`;
-    return `delete-blocking: the DR row t.cust 2 (holds uk_email) ${why}; nothing was deleted (${R_INSERT})`;
-  };
   const earlierRunReason = (order: LedgerLine): string =>
     `delete-blocking: the DR row t.cust 2 (holds uk_email) is pointed at by t.ord 50 (fk_cust), which an earlier run's lost change (${order.gtid ?? ''}#0) wrote; nothing was deleted (${R_INSERT})`;
 
-  for (const [images, stage] of [
-    ['MINIMAL', stageMinimal],
-    ['FULL', (i: Incident): Promise<Staged> => stageIncident(servers.primary, servers.dr, i)],
-  ] as const) {
+  for (const [images, stage] of STAGES) {
     for (const w of [undefined, 1]) {
       it(`${images}: delete-blocking leaves the parent of the order an earlier lost update wrote, never cascades that order away (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
-        const staged = await stage(EARLIER);
+        const staged = await stage(ORDER_THEN_EVE);
         for (const mode of ['plan', 'apply'] as const) {
           const { ledger, report } = await run(staged, mode, w, blocking());
           expect(ledger.map(summary)).toEqual([
             ['t.ord', 'update', [50], 'clean', 'applied'],
             ['t.cust', 'insert', [3], 'insert-unique-taken', 'quarantined'],
           ]);
-          expect(ledger[1]!.reason).toBe(earlierReason(images, w, ledger[0]!));
+          expect(ledger[1]!.reason).toBe(neighbourReason('earlier', images, w, ledger[0]!));
           expect(report.retries).toBe(0);
         }
         expect(await custs()).toEqual(UNTOUCHED_CUSTS);
@@ -1006,7 +997,7 @@ describe('a held MINIMAL child update that keeps its foreign key holds its paren
 
       it(`${images}, the input split across runs: the order an earlier run's update wrote keeps its parent from delete-blocking in the next run, plan and apply (${w === undefined ? 'default window' : 'one-transaction windows'})`, async () => {
         // FLUSH BINARY LOGS is not logged: it only ends the file, so the first run reads the order's update alone.
-        const staged = await stage({ ...EARLIER, lost: [ORDER_TOTAL, 'FLUSH BINARY LOGS', EVE] });
+        const staged = await stage({ ...ORDER_THEN_EVE, lost: [ORDER_TOTAL, 'FLUSH BINARY LOGS', EVE] });
         const first = await run({ ...staged, files: staged.files.slice(0, staged.files.length - 2) }, 'apply', w, blocking());
         expect(first.ledger.map(summary)).toEqual([['t.ord', 'update', [50], 'clean', 'applied']]);
         for (const mode of ['plan', 'apply'] as const) {
